@@ -1,0 +1,79 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Twinbank: a platform for human digital twins.
+// Library first: every capability is a module below; `twinbank` only parses arguments and calls them.
+// The module layout and the one-way data flow are described in DESIGN.md (shared) and README.md.
+
+let package = Package(
+    name: "Twinbank",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "TwinCore", targets: ["TwinCore"]),
+        .library(name: "TwinBank", targets: ["TwinBank"]),
+        .library(name: "TwinBankSQLite", targets: ["TwinBankSQLite"]),
+        .library(name: "TwinSimulation", targets: ["TwinSimulation"]),
+        .library(name: "TwinModels", targets: ["TwinModels"]),
+        .library(name: "TwinSBML", targets: ["TwinSBML"]),
+        .library(name: "TwinSync", targets: ["TwinSync"]),
+        .library(name: "TwinFHIR", targets: ["TwinFHIR"]),
+        .executable(name: "twinbank", targets: ["twinbank"]),
+        .executable(name: "twinbank-bench", targets: ["twinbank-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // Vocabulary values, no I/O.
+        .target(name: "TwinCore", dependencies: [
+            .product(name: "RealModule", package: "swift-numerics"),
+            .product(name: "Collections", package: "swift-collections"),
+        ]),
+        // The bank: content addressing, commits, refs, forks, aggregates, the thread, exchange.
+        .target(name: "TwinBank", dependencies: [
+            "TwinCore",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Embedded default storage (SQLite through GRDB, WAL).
+        .target(name: "TwinBankSQLite", dependencies: [
+            "TwinBank",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        // ODE solvers, the module engine, seeded randomness. No I/O.
+        .target(name: "TwinSimulation", dependencies: [
+            "TwinCore",
+            .product(name: "RealModule", package: "swift-numerics"),
+        ]),
+        // The physiology model library.
+        .target(name: "TwinModels", dependencies: ["TwinSimulation"]),
+        // SBML import and compilation.
+        .target(name: "TwinSBML", dependencies: ["TwinSimulation"]),
+        // The bidirectional loop: assimilation, calibration, forecasts, comparison, watchers.
+        .target(name: "TwinSync", dependencies: ["TwinBank", "TwinSimulation", "TwinModels", "TwinSBML"]),
+        // FHIR R4 codec, mapping, eligibility.
+        .target(name: "TwinFHIR", dependencies: ["TwinBank"]),
+        // The command: wiring only.
+        .executableTarget(name: "twinbank", dependencies: [
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Release-build benchmarks, outside the test suite.
+        .executableTarget(name: "twinbank-bench", dependencies: [
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "TwinCoreTests", dependencies: ["TwinCore"]),
+        .testTarget(name: "TwinBankTests", dependencies: ["TwinBank", "TwinBankSQLite"]),
+        .testTarget(name: "TwinSimulationTests", dependencies: ["TwinSimulation"]),
+        .testTarget(name: "TwinModelsTests", dependencies: ["TwinModels"]),
+        .testTarget(name: "TwinSBMLTests", dependencies: ["TwinSBML"]),
+        .testTarget(name: "TwinSyncTests", dependencies: ["TwinSync"]),
+        .testTarget(name: "TwinFHIRTests", dependencies: ["TwinFHIR", "TwinBankSQLite"]),
+        .testTarget(name: "TwinbankCLITests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)
