@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import TwinModels
+
+/// `twinbank simulate MODEL ...`: runs a model of the library and writes its trace as CSV.
+/// Wiring only: parsing, then `TwinModels`.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run a physiology model and write its trace as CSV.",
+        discussion: """
+        Models:
+          glucose  UVA/Padova type 1 diabetes model as simglucose 0.2.11 runs it (1-minute rows: Time,BG,CHO,insulin).
+        Example:
+          twinbank simulate glucose --patient adult#001 --meals 7:45,12:70,18:80 --hours 24 --controller basal-bolus --out trace.csv
+        """
+    )
+
+    @Argument(help: "The model to run: glucose.")
+    var model: String
+
+    @Option(help: "Virtual patient: adolescent#001..010, adult#001..010, child#001..010.")
+    var patient: String = "adult#001"
+
+    @Option(help: "Announced meals as HOUR:GRAMS after the start, comma-separated (e.g. 7:45,12:70,18:80).")
+    var meals: String = ""
+
+    @Option(help: "Length of the run in hours.")
+    var hours: Double = 24
+
+    @Option(help: "Therapy: basal-bolus (simglucose's controller), basal (no boluses) or none (no insulin).")
+    var controller: String = "basal-bolus"
+
+    @Option(help: "Insulin pump: Insulet or Cozmo.")
+    var pump: String = "Insulet"
+
+    @Option(help: "Multiplier of the controller's basal rate (an alternative insulin plan).")
+    var basalScale: Double = 1
+
+    @Option(help: "Multiplier of the controller's boluses.")
+    var bolusScale: Double = 1
+
+    @Option(help: "Start of the run, labelling the Time column (YYYY-MM-DD[ HH:MM[:SS]]).")
+    var start: String = "2024-01-01 00:00:00"
+
+    @Flag(help: "Also write the 13 model states (x1..x13).")
+    var states = false
+
+    @Option(help: "Output CSV file (written atomically); standard output if omitted.")
+    var out: String?
+
+    func run() async throws {
+        switch model {
+        case "glucose":
+            let therapy: BasalBolusController?
+            switch controller {
+            case "basal-bolus": therapy = BasalBolusController(basalScale: basalScale, bolusScale: bolusScale)
+            case "basal": therapy = BasalBolusController(basalScale: basalScale, bolusScale: 0)
+            case "none": therapy = nil
+            default:
+                throw ValidationError("unknown controller '\(controller)'; expected basal-bolus, basal or none")
+            }
+            guard basalScale.isFinite, basalScale >= 0, bolusScale.isFinite, bolusScale >= 0 else {
+                throw ValidationError("--basal-scale and --bolus-scale must be >= 0 (got \(basalScale), \(bolusScale))")
+            }
+            let scenario = GlucoseScenario(patient: try VirtualPatient.named(patient),
+                                           meals: try MealPlan(parsing: meals), hours: hours, controller: therapy,
+                                           pump: try InsulinPump.named(pump), recordStates: states)
+            let startTime = try CivilDateTime(parsing: start)
+            let trace = try GlucoseSimulator.run(scenario)
+            try emit(trace.csv(start: startTime))
+        default:
+            throw ValidationError("unknown model '\(model)'; expected glucose")
+        }
+    }
+
+    private func emit(_ text: String) throws {
+        if let out {
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+            } catch {
+                throw ValidationError("cannot write '\(out)': \(error.localizedDescription)")
+            }
+        } else {
+            print(text, terminator: "")
+        }
+    }
+}
