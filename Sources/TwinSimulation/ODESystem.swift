@@ -24,10 +24,18 @@ public protocol ODESystem {
 
     /// Names of the state variables, used in error messages ("NaN in 'Gp' at t = 12.5").
     var variableNames: [String] { get }
+
+    /// Writes the values of the Jacobian's nonzero entries, in the order of `jacobianSparsity`
+    /// (`values[k] = ∂f_row/∂y_column` of the k-th pair), and returns `true`; or returns `false` when the
+    /// system has no analytic sparse Jacobian. The default returns `false`. Used by the sparse path of the
+    /// stiff solver; without it the solver uses a dense analytic `jacobian` if there is one, otherwise
+    /// graph-coloured finite differences (a few evaluations of `f` per Jacobian for banded patterns).
+    func sparseJacobian(t: Double, y: UnsafeBufferPointer<Double>, values: UnsafeMutableBufferPointer<Double>) -> Bool
 }
 
 extension ODESystem {
     public func jacobian(t: Double, y: UnsafeBufferPointer<Double>, into jacobian: UnsafeMutableBufferPointer<Double>) -> Bool { false }
     public var jacobianSparsity: [(row: Int, column: Int)]? { nil }
     public var variableNames: [String] { (0..<dimension).map { "y[\($0)]" } }
+    public func sparseJacobian(t: Double, y: UnsafeBufferPointer<Double>, values: UnsafeMutableBufferPointer<Double>) -> Bool { false }
 }
