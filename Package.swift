@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "TwinSBMLTests", dependencies: ["TwinSBML"]),
         .testTarget(name: "TwinSyncTests", dependencies: ["TwinSync"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinFHIR", "TwinBankSQLite"]),
-        .testTarget(name: "TwinbankCLITests", dependencies: []),
+        .testTarget(name: "TwinbankCLITests", dependencies: ["twinbank"]),
     ],
     swiftLanguageModes: [.v6]
 )
