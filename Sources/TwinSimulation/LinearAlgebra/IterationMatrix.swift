@@ -215,6 +215,19 @@ final class IterationMatrix<System: ODESystem> {
         return n
     }
 
+    /// The row (equation) of the first non-finite Jacobian entry, or nil.
+    func firstNonFiniteRow() -> Int? {
+        if let sparse, let values = sparseValues {
+            for r in 0..<n {
+                for p in sparse.aRowStart[r]..<sparse.aRowStart[r + 1] where !values[p].isFinite { return r }
+            }
+            return nil
+        }
+        let j = denseJacobian!
+        for k in 0..<(n * n) where !j[k].isFinite { return k / n }
+        return nil
+    }
+
     /// Forms and factorises `W = shift·I − J`. Returns `false` if W is singular to working precision.
     func factor(shift: Double) -> Bool {
         if let sparse, let values = sparseValues {

@@ -117,6 +117,11 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
                 let evaluations = matrix.evaluateJacobian(t: t, y: y, f0: f0, h: h, weights: .init(rtol: base.rtol, atol: base.atol))
                 statistics.functionEvaluations += evaluations
                 statistics.jacobianEvaluations += 1
+                if let row = matrix.firstNonFiniteRow() {
+                    throw SimulationError(code: .nonFiniteValue,
+                                          message: "the Jacobian row of '\(base.name(row))' is not finite at t = \(t); the model is not differentiable there",
+                                          variable: base.name(row), time: t, value: "nan")
+                }
                 // ∂f/∂t by a forward difference.
                 let delta = (Double.ulpOfOne * Swift.max(1e-5, Swift.abs(t))).squareRoot()
                 f(t + delta, y, du)
