@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import TwinFHIR
+
+/// The 704 official R4 examples: each either parses, validates and round-trips, or is rejected naming the R4
+/// rule it breaks, and the rejected ones are exactly those listed in `RejectedExamples.list`.
+@Suite struct OfficialExamplesTests {
+    static let files = SharedData.files("fhir-r4-examples")
+
+    struct Outcome: Sendable {
+        var file: String
+        var firstIssue: FHIRError?
+        var roundTrips: Bool
+    }
+
+    static func check(_ url: URL) throws -> Outcome {
+        let bytes = try [UInt8](Data(contentsOf: url))
+        let tree = try JSONReader().read(bytes)
+        let issues = Validator().validate(tree)
+        let written = JSONWriter().write(tree)
+        let again = try JSONReader().read(written)
+        let pretty = try JSONReader().read(JSONWriter(indent: 1).write(tree))
+        return Outcome(file: url.lastPathComponent, firstIssue: issues.first, roundTrips: again == tree && pretty == tree)
+    }
+
+    @Test func allExamplesPresent() {
+        #expect(Self.files.count == 704)
+    }
+
+    @Test func everyExampleRoundTripsOrIsRejectedAsListed() throws {
+        var rejected: [String: String] = [:]
+        for url in Self.files {
+            let o = try Self.check(url)
+            #expect(o.roundTrips, "\(o.file) does not round-trip")
+            if let e = o.firstIssue {
+                rejected[o.file] = "\(e.location ?? ""): \(e.rule ?? "")"
+                if ProcessInfo.processInfo.environment["FHIR_DUMP"] != nil { print("REJECT \(o.file)\t\(e)") }
+            }
+        }
+        for (file, reason) in rejected.sorted(by: { $0.key < $1.key }) {
+            #expect(RejectedExamples.list[file] == reason, "\(file) is rejected: \(reason)")
+        }
+        for (file, reason) in RejectedExamples.list where rejected[file] == nil {
+            Issue.record("\(file) is listed as rejected (\(reason)) but was accepted")
+        }
+    }
+}
