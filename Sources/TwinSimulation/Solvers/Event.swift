@@ -19,6 +19,10 @@ public struct EventContext: Sendable {
     public var state: [Double]
     /// Set to `true` to end the integration at `time` (the solution then ends with this state).
     public var stop: Bool = false
+    /// Set to `true` when the action changed something the right-hand side depends on (a parameter, a
+    /// discrete variable held by the system) without changing `state`: the integrator then restarts at
+    /// `time` as it does after a state change.
+    public var requestRestart: Bool = false
 
     public init(time: Double, eventName: String, state: [Double]) {
         self.time = time

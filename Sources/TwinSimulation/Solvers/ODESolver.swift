@@ -232,6 +232,7 @@ struct SolverRun<System: ODESystem> {
                 changed = true
                 state = context.state
             }
+            if context.requestRestart { changed = true }
             eventsFired += 1
             log.append(EventRecord(name: name, time: t, changedState: didChange, stopped: context.stop))
             if context.stop { stop = true; break }
