@@ -1,0 +1,398 @@
+import TwinBank
+import TwinCore
+
+/// Turns a parsed FHIR file (a Bundle of type transaction, batch or collection, or a single resource) into an
+/// `ImportPlan`: person twins from Patients (twin id = the Patient's logical id), organisation twins from
+/// Organizations (twin id derived from the first identifier, so the same hospital in many bundles is one
+/// twin), Practitioner records deduplicated by identifier, and thread events from Observations (one per
+/// component), Conditions, AllergyIntolerances, Medication{Request,Administration,Statement}s, Procedures,
+/// Immunizations and Encounters, each with its code, UCUM unit, effective time and the source record
+/// (`record:fhir/TYPE/ID`, with the origin bundle in the provenance).
+///
+/// References: `urn:uuid:`/`urn:oid:` full URLs, relative (`Patient/1`), absolute and `#contained` references
+/// are resolved inside the bundle; a subject outside the bundle must be an existing twin (checked by the
+/// importer when it writes). A reference that resolves nowhere is a `danglingReference` error naming the
+/// entry's fullUrl and the path.
+public struct ImportPlanner: Sendable {
+    public var validator = Validator()
+
+    public init() {}
+
+    /// Plans the import of `resource` (already validated or not: it is validated here).
+    /// - Parameter origin: names the file or bundle in provenance (`bundle:<Bundle.id or file name>`).
+    /// - Throws: `FHIRError` for an invalid resource or, in a transaction/collection, any entry that cannot be
+    ///   mapped; nothing of such a file should be written.
+    public func plan(_ resource: JSONValue, origin: String) throws(FHIRError) -> ImportPlan {
+        if let first = validator.validate(resource).first { throw first }
+        guard let rt = resource["resourceType"]?.stringValue else {
+            throw FHIRError(.unknownResourceType, "the resource has no resourceType")
+        }
+        if rt != "Bundle" {
+            var ctx = Context(entries: [Entry(fullUrl: nil, resource: resource, path: rt)], origin: origin)
+            var unit = ImportPlan.Unit()
+            try ctx.map(0, into: &unit)
+            return ImportPlan(origin: origin, atomicity: .allOrNothing, units: [unit], failures: [], skipped: ctx.skipped)
+        }
+        let type = resource["type"]?.stringValue ?? ""
+        let entries = (resource["entry"]?.list ?? []).enumerated().map { i, e in
+            Entry(fullUrl: e["fullUrl"]?.stringValue, resource: e["resource"] ?? .null, path: "Bundle.entry[\(i)].resource",
+                  method: e["request"]?["method"]?.stringValue)
+        }
+        var ctx = Context(entries: entries, origin: origin)
+        switch type {
+        case "transaction", "collection", "document", "searchset", "history", "message":
+            for (i, e) in entries.enumerated() where e.method == "DELETE" || e.method == "GET" || e.method == "HEAD" {
+                throw FHIRError(.unsupported, "entry method \(e.method ?? "") is not imported (only POST, PUT and PATCH-free creates)",
+                                location: "Bundle.entry[\(i)].request.method", value: e.method, fullUrl: e.fullUrl)
+            }
+            var unit = ImportPlan.Unit()
+            for i in entries.indices { try ctx.map(i, into: &unit) }
+            return ImportPlan(origin: origin, atomicity: .allOrNothing, units: [unit], failures: [], skipped: ctx.skipped)
+        case "batch":
+            var units: [ImportPlan.Unit] = []
+            var failures: [FHIRError] = []
+            for i in entries.indices {
+                var unit = ImportPlan.Unit()
+                do throws(FHIRError) {
+                    try ctx.map(i, into: &unit)
+                    units.append(unit)
+                } catch { failures.append(error) }
+            }
+            // Twins first, so an entry about a patient created by another entry finds it.
+            units.sort { !$0.twins.isEmpty && $1.twins.isEmpty }
+            return ImportPlan(origin: origin, atomicity: .perEntry, units: units, failures: failures, skipped: ctx.skipped)
+        default:
+            throw FHIRError(.unsupported, "a Bundle of type '\(type)' is not imported (transaction, batch and collection are)",
+                            location: "Bundle.type", value: type)
+        }
+    }
+
+    struct Entry {
+        var fullUrl: String?
+        var resource: JSONValue
+        var path: String
+        var method: String? = nil
+        var label: String { fullUrl ?? path }
+    }
+
+    /// The twin id of an Organization: `org-` and 24 hex digits of the SHA-256 of its first identifier
+    /// (`system|value`), or of its id when it has no identifier.
+    public static func organisationTwinID(_ org: JSONValue) -> TwinID? {
+        let key: String
+        if let ident = org["identifier"]?.list.first(where: { $0["value"] != nil }), let v = ident["value"]?.stringValue {
+            key = (ident["system"]?.stringValue ?? "") + "|" + v
+        } else if let id = org["id"]?.stringValue {
+            key = "id|" + id
+        } else {
+            return nil
+        }
+        return try? TwinID("org-" + EventHasher.sha256(Array(key.utf8)).abbreviated(24))
+    }
+
+    static func identifierKey(_ r: JSONValue) -> String? {
+        guard let ident = r["identifier"]?.list.first(where: { $0["value"] != nil }), let v = ident["value"]?.stringValue else { return nil }
+        return (ident["system"]?.stringValue ?? "") + "|" + v
+    }
+
+    struct Context {
+        var entries: [Entry]
+        var origin: String
+        var byFullUrl: [String: Int] = [:]
+        var byTypeAndID: [String: Int] = [:]
+        var skipped: [String: Int] = [:]
+
+        init(entries: [Entry], origin: String) {
+            self.entries = entries
+            self.origin = origin
+            for (i, e) in entries.enumerated() {
+                if let u = e.fullUrl { byFullUrl[u] = i }
+                if let t = e.resource["resourceType"]?.stringValue, let id = e.resource["id"]?.stringValue {
+                    byTypeAndID["\(t)/\(id)"] = i
+                }
+            }
+        }
+
+        func fail(_ i: Int, _ code: FHIRError.Code, _ message: String, path: String, value: String? = nil, rule: String? = nil) -> FHIRError {
+            FHIRError(code, message, location: path, value: value, rule: rule, fullUrl: entries[i].fullUrl)
+        }
+
+        /// What a reference points at: an entry of this bundle, a contained resource, or something outside.
+        enum Target { case entry(Int), contained(JSONValue), external(type: String?, id: String?) }
+
+        func resolve(_ ref: String, from i: Int, path: String) throws(FHIRError) -> Target {
+            if ref.hasPrefix("#") {
+                let id = String(ref.dropFirst())
+                if let c = entries[i].resource["contained"]?.list.first(where: { $0["id"]?.stringValue == id }) { return .contained(c) }
+                throw fail(i, .danglingReference, "reference '\(ref)' names no contained resource", path: path, value: ref, rule: "ref-1")
+            }
+            if let j = byFullUrl[ref] { return .entry(j) }
+            if ref.hasPrefix("urn:uuid:") || ref.hasPrefix("urn:oid:") {
+                throw fail(i, .danglingReference, "reference '\(ref)' resolves to no entry of the bundle", path: path, value: ref)
+            }
+            if ref.contains("?") {
+                let t = String(ref.prefix { $0 != "?" })
+                return .external(type: t, id: nil)
+            }
+            var parts = ref.split(separator: "/").map(String.init)
+            if parts.count >= 4 && parts[parts.count - 2] == "_history" { parts.removeLast(2) }
+            guard parts.count >= 2 else { return .external(type: nil, id: nil) }
+            let key = parts[parts.count - 2] + "/" + parts[parts.count - 1]
+            if let j = byTypeAndID[key] { return .entry(j) }
+            return .external(type: parts[parts.count - 2], id: parts[parts.count - 1])
+        }
+
+        /// Checks every reference in an entry resolves (bundle-internal and contained ones).
+        func checkReferences(_ v: JSONValue, from i: Int, path: String) throws(FHIRError) {
+            switch v {
+            case .object(let o):
+                for m in o.members {
+                    if m.key == "reference", case .string(let r) = m.value {
+                        _ = try resolve(r, from: i, path: path + ".reference")
+                    } else if m.key != "contained" {
+                        try checkReferences(m.value, from: i, path: path + "." + m.key)
+                    }
+                }
+            case .array(let a):
+                for (k, x) in a.enumerated() { try checkReferences(x, from: i, path: "\(path)[\(k)]") }
+            default: break
+            }
+        }
+
+        func patientTwinID(of j: Int) -> String? {
+            if let id = entries[j].resource["id"]?.stringValue { return id }
+            if let u = entries[j].fullUrl, u.hasPrefix("urn:uuid:") { return String(u.dropFirst(9)) }
+            return nil
+        }
+
+        /// The person twin a resource is about (its subject or patient), and whether it must already exist.
+        func subject(of i: Int, _ r: JSONValue, path: String) throws(FHIRError) -> (TwinID, external: Bool) {
+            let key = r["subject"] != nil ? "subject" : "patient"
+            guard let ref = r[key]?["reference"]?.stringValue else {
+                throw fail(i, .invalidResource, "the resource has no \(key) reference, so it belongs to no twin", path: "\(path).\(key)")
+            }
+            var idText: String?
+            var external = false
+            switch try resolve(ref, from: i, path: "\(path).\(key).reference") {
+            case .entry(let j):
+                guard entries[j].resource["resourceType"]?.stringValue == "Patient" else {
+                    throw fail(i, .invalidResource, "the \(key) is not a Patient; only patients' records become thread events", path: "\(path).\(key)", value: ref)
+                }
+                idText = patientTwinID(of: j)
+            case .external(let t, let id):
+                guard t == "Patient", let id else {
+                    throw fail(i, .danglingReference, "the \(key) reference '\(ref)' resolves to no Patient of the bundle", path: "\(path).\(key).reference", value: ref)
+                }
+                idText = id
+                external = true
+            case .contained:
+                throw fail(i, .unsupported, "a contained Patient as \(key) is not imported", path: "\(path).\(key)", value: ref)
+            }
+            guard let idText, let tid = try? TwinID(idText) else {
+                throw fail(i, .invalidResource, "the Patient id '\(idText ?? "")' cannot be a twin id", path: "\(path).\(key)", value: idText)
+            }
+            return (tid, external)
+        }
+
+        func time(_ r: JSONValue, _ names: [String], i: Int, path: String) throws(FHIRError) -> EffectiveTime? {
+            for n in names {
+                guard let v = r[n] else { continue }
+                if let s = v.stringValue {
+                    guard let t = FHIRTime.instant(s) else {
+                        throw fail(i, .invalidResource, "'\(s)' is not a dateTime", path: "\(path).\(n)", value: s, rule: "format dateTime")
+                    }
+                    return EffectiveTime(t)
+                }
+                if case .object = v, let s = v["start"]?.stringValue ?? v["end"]?.stringValue, let start = FHIRTime.instant(s) {
+                    var end = v["end"]?.stringValue.flatMap(FHIRTime.instant)
+                    if let e = end, e < start { end = nil }
+                    return EffectiveTime(start, end: end)
+                }
+            }
+            return nil
+        }
+
+        func quantity(_ q: JSONValue, code: Concept, i: Int, path: String) throws(FHIRError) -> Quantity {
+            guard let value = q["value"]?.doubleValue else {
+                throw fail(i, .invalidResource, "the quantity has no value", path: path)
+            }
+            let rawUnit: String
+            if q["system"]?.stringValue == FHIRValues.ucum, let c = q["code"]?.stringValue { rawUnit = c }
+            else if let c = q["code"]?.stringValue, q["system"] == nil { rawUnit = c }
+            else if let u = q["unit"]?.stringValue { rawUnit = u }
+            else { rawUnit = "1" }
+            let unitText = UnitSynonyms.ucum(for: rawUnit)
+            let unit: UCUMUnit
+            do { unit = try UCUMUnit(parsing: unitText) } catch {
+                throw fail(i, .unitNotConvertible, "unit '\(unitText)' is not a UCUM unit the bank can convert", path: path + ".code", value: unitText, rule: "UCUM")
+            }
+            do { try CodeUnits.check(unit, for: code.key) } catch {
+                throw fail(i, .unitNotConvertible, "\(error)", path: path + ".code", value: unitText)
+            }
+            return Quantity(value, unitText)
+        }
+
+        func value(of r: JSONValue, code: Concept, i: Int, path: String) throws(FHIRError) -> Value? {
+            if let q = r["valueQuantity"] { return .quantity(try quantity(q, code: code, i: i, path: path + ".valueQuantity")) }
+            if let c = r["valueCodeableConcept"] { return FHIRValues.concept(c).map { .concept($0) } }
+            if let s = r["valueString"]?.stringValue { return .text(s) }
+            if let b = r["valueBoolean"]?.boolValue { return .boolean(b) }
+            if let n = r["valueInteger"]?.doubleValue { return .quantity(Quantity(n, "1")) }
+            if let s = r["valueDateTime"]?.stringValue { return FHIRTime.instant(s).map { .date($0) } }
+            if let s = r["valueTime"]?.stringValue { return .text(s) }
+            if let sd = r["valueSampledData"] { return try sampled(sd, i: i, path: path + ".valueSampledData") }
+            if let range = r["valueRange"] {
+                let lo = range["low"].map { FHIRValues.describe($0) } ?? ""
+                let hi = range["high"].map { FHIRValues.describe($0) } ?? ""
+                return .text("\(lo)..\(hi)")
+            }
+            if let ratio = r["valueRatio"] {
+                return .text("\(ratio["numerator"].map { FHIRValues.describe($0) } ?? "")/\(ratio["denominator"].map { FHIRValues.describe($0) } ?? "")")
+            }
+            if let p = r["valuePeriod"] {
+                return .text("\(p["start"]?.stringValue ?? "")/\(p["end"]?.stringValue ?? "")")
+            }
+            return nil
+        }
+
+        /// valueSampledData -> a vector in the origin's unit: origin + factor * data point. Points E, L and U
+        /// (error, below and above the detection limits) have no number and are rejected.
+        func sampled(_ sd: JSONValue, i: Int, path: String) throws(FHIRError) -> Value {
+            let originQ = sd["origin"] ?? .null
+            let origin = originQ["value"]?.doubleValue ?? 0
+            let factor = sd["factor"]?.doubleValue ?? 1
+            let unit = UnitSynonyms.ucum(for: originQ["code"]?.stringValue ?? originQ["unit"]?.stringValue ?? "1")
+            do { _ = try UCUMUnit(parsing: unit) } catch {
+                throw fail(i, .unitNotConvertible, "unit '\(unit)' of the sampled data origin is not UCUM", path: path + ".origin.code", value: unit, rule: "UCUM")
+            }
+            var values: [Double] = []
+            for tok in (sd["data"]?.stringValue ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }) {
+                guard let x = Double(tok) else {
+                    throw fail(i, .unsupported, "sampled data point '\(tok)' is not a number (E/L/U markers are not imported)", path: path + ".data", value: String(tok))
+                }
+                values.append(origin + factor * x)
+            }
+            return .vector(Vector(values, unit: unit))
+        }
+
+        func source(_ r: JSONValue, i: Int) -> Source {
+            let t = r["resourceType"]?.stringValue ?? "Resource"
+            let id = r["id"]?.stringValue ?? entries[i].fullUrl.map { $0.hasPrefix("urn:uuid:") ? String($0.dropFirst(9)) : $0 } ?? "entry\(i)"
+            return Source(.record, "fhir/\(t)/\(id)")
+        }
+
+        func originText(_ r: JSONValue) -> String { r["meta"]?["source"]?.stringValue ?? origin }
+
+        mutating func map(_ i: Int, into unit: inout ImportPlan.Unit) throws(FHIRError) {
+            let e = entries[i]
+            let r = e.resource
+            let path = e.path
+            guard let rt = r["resourceType"]?.stringValue else {
+                throw fail(i, .unknownResourceType, "the entry has no resource", path: path)
+            }
+            unit.entries.append(e.label)
+            try checkReferences(r, from: i, path: path)
+            switch rt {
+            case "Patient":
+                guard let idText = patientTwinID(of: i), let tid = try? TwinID(idText) else {
+                    throw fail(i, .invalidResource, "the Patient has no id usable as a twin id", path: path + ".id", value: r["id"]?.stringValue)
+                }
+                unit.twins.append(PatientMapping.twin(r, id: tid))
+            case "Organization":
+                guard let tid = ImportPlanner.organisationTwinID(r) else {
+                    throw fail(i, .invalidResource, "the Organization has neither identifier nor id", path: path)
+                }
+                unit.twins.append(PatientMapping.organisation(r, id: tid))
+            case "Practitioner", "PractitionerRole", "Location", "Device", "Medication":
+                let key = ImportPlanner.identifierKey(r) ?? ("id|" + (r["id"]?.stringValue ?? e.label))
+                unit.records.append(ImportPlan.Record(resourceType: rt, key: "\(rt)|\(key)", json: r))
+            case "Observation":
+                let (twin, ext) = try subject(of: i, r, path: path)
+                if ext { unit.requiredTwins.append((twin, e.fullUrl, path + ".subject")) }
+                guard let time = try time(r, ["effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued"], i: i, path: path) else {
+                    throw fail(i, .invalidResource, "the Observation has no effective time or issued instant, so it cannot be placed in the thread", path: path + ".effective[x]")
+                }
+                guard let code = FHIRValues.concept(r["code"]) else {
+                    throw fail(i, .invalidResource, "the Observation code has no coding or text", path: path + ".code")
+                }
+                let status = r["status"]?.stringValue
+                let category = r["category"]
+                let src = source(r, i: i)
+                let components = r["component"]?.list ?? []
+                let v = try value(of: r, code: code, i: i, path: path)
+                if v != nil || components.isEmpty {
+                    let notes = EventNotes(origin: originText(r), status: status, category: category)
+                    unit.events.append(EventDraft(twin: twin, effective: time, category: .observation, code: code, value: v, source: src, provenance: Provenance(notes: notes.text)))
+                }
+                for (k, c) in components.enumerated() {
+                    let cpath = "\(path).component[\(k)]"
+                    guard let ccode = FHIRValues.concept(c["code"]) else {
+                        throw fail(i, .invalidResource, "the component code has no coding or text", path: cpath + ".code")
+                    }
+                    let cv = try value(of: c, code: ccode, i: i, path: cpath)
+                    let notes = EventNotes(origin: originText(r), status: status, panel: FHIRValues.codeableConcept(code), category: category)
+                    unit.events.append(EventDraft(twin: twin, effective: time, category: .observation, code: ccode, value: cv, source: src, provenance: Provenance(notes: notes.text)))
+                }
+            case "Condition", "AllergyIntolerance", "Procedure", "Immunization", "Encounter",
+                 "MedicationRequest", "MedicationAdministration", "MedicationStatement", "DiagnosticReport":
+                let (twin, ext) = try subject(of: i, r, path: path)
+                if ext { unit.requiredTwins.append((twin, e.fullUrl, path + ".subject")) }
+                let spec = RecordSpec.of(rt)
+                guard let time = try time(r, spec.times, i: i, path: path) else {
+                    throw fail(i, .invalidResource, "the \(rt) has none of \(spec.times.joined(separator: ", ")), so it cannot be placed in the thread", path: path + "." + spec.times[0])
+                }
+                let codeValue: JSONValue?
+                if rt.hasPrefix("Medication"), let ref = r["medicationReference"]?["reference"]?.stringValue {
+                    switch try resolve(ref, from: i, path: path + ".medicationReference.reference") {
+                    case .entry(let j): codeValue = entries[j].resource["code"]
+                    case .contained(let c): codeValue = c["code"]
+                    case .external: codeValue = r["medicationReference"].map { ["text": .string($0["display"]?.stringValue ?? ref)] }
+                    }
+                } else {
+                    codeValue = spec.codes.lazy.compactMap { r[$0] }.first.map { $0.list.first ?? $0 }
+                }
+                guard let code = FHIRValues.concept(codeValue) else {
+                    throw fail(i, .invalidResource, "the \(rt) has no code (\(spec.codes.joined(separator: ", "))) with a coding or text", path: path + "." + spec.codes[0])
+                }
+                var v: Value?
+                if let vk = spec.value, let c = FHIRValues.concept(r[vk]) { v = .concept(c) }
+                let notes = EventNotes(origin: originText(r), status: r["status"]?.stringValue ?? r["clinicalStatus"].flatMap { FHIRValues.concept($0)?.code })
+                unit.events.append(EventDraft(twin: twin, effective: time, category: spec.category, code: code, value: v, source: source(r, i: i), provenance: Provenance(notes: notes.text)))
+            default:
+                skipped[rt, default: 0] += 1
+            }
+        }
+    }
+}
+
+/// How each clinical record type becomes an event: where its time and code are, its category, and which
+/// element (if any) becomes the value.
+struct RecordSpec {
+    var times: [String]
+    var codes: [String]
+    var category: Event.Category
+    var value: String?
+
+    static func of(_ type: String) -> RecordSpec {
+        switch type {
+        case "Condition": RecordSpec(times: ["onsetDateTime", "onsetPeriod", "recordedDate"], codes: ["code"], category: .observation, value: "verificationStatus")
+        case "AllergyIntolerance": RecordSpec(times: ["onsetDateTime", "onsetPeriod", "recordedDate"], codes: ["code"], category: .observation, value: "verificationStatus")
+        case "Procedure": RecordSpec(times: ["performedDateTime", "performedPeriod"], codes: ["code"], category: .intervention, value: nil)
+        case "Immunization": RecordSpec(times: ["occurrenceDateTime", "recorded"], codes: ["vaccineCode"], category: .intervention, value: nil)
+        case "Encounter": RecordSpec(times: ["period"], codes: ["type", "class"], category: .annotation, value: "class")
+        case "MedicationRequest": RecordSpec(times: ["authoredOn"], codes: ["medicationCodeableConcept"], category: .intervention, value: nil)
+        case "MedicationAdministration": RecordSpec(times: ["effectiveDateTime", "effectivePeriod"], codes: ["medicationCodeableConcept"], category: .intervention, value: nil)
+        case "MedicationStatement": RecordSpec(times: ["effectiveDateTime", "effectivePeriod", "dateAsserted"], codes: ["medicationCodeableConcept"], category: .intervention, value: nil)
+        case "DiagnosticReport": RecordSpec(times: ["effectiveDateTime", "effectivePeriod", "issued"], codes: ["code"], category: .observation, value: nil)
+        default: RecordSpec(times: [], codes: ["code"], category: .annotation, value: nil)
+        }
+    }
+}
+
+extension FHIRValues {
+    /// `5 mg` for a Quantity, for text renderings of ranges and ratios.
+    static func describe(_ q: JSONValue) -> String {
+        let v = q["value"]?.numberText ?? ""
+        let u = q["code"]?.stringValue ?? q["unit"]?.stringValue
+        return u.map { "\(v) \($0)" } ?? v
+    }
+}
