@@ -1,0 +1,339 @@
+import Foundation
+
+/// What PEtab calibration needs from a model: simulate from t = 0 under entity overrides and report
+/// named quantities at output times. Implementations must be safe to call from any thread (serialise
+/// internally if the model keeps working buffers).
+public protocol PEtabSimulator: Sendable {
+    /// Whether the model defines `id` (a parameter, species or compartment).
+    func defines(_ id: String) -> Bool
+    /// One row per time (ascending, ≥ 0), with the values of `outputs` in order.
+    func simulate(times: [Double], outputs: [String], overrides: [String: Double]) throws -> [[Double]]
+}
+
+/// Calibration of a ``PEtabProblem``: bounded least squares on the parameters' own scales, maximum
+/// likelihood under the observables' normal / log-normal noise models.
+///
+/// Noise parameters that are estimated and enter only as a standard deviation (`noiseFormula` equal to
+/// `noiseParameter1_<observable>` with the parameter in the measurement table, or to the parameter id
+/// itself) are profiled out analytically (`σ̂² = SSR / m` per group), so the remaining parameters are found
+/// by Levenberg–Marquardt from a seeded Latin-hypercube multi-start. Estimated parameters used in other
+/// noise formulas are reported as unsupported.
+public struct PEtabCalibration: Sendable {
+    public let problem: PEtabProblem
+    let simulator: any PEtabSimulator
+    /// Estimated parameters fitted by least squares (indices into `problem.parameters`).
+    let fitted: [Int]
+    /// Profiled noise groups: parameter index and measurement indices.
+    let noiseGroups: [(parameter: Int, measurements: [Int])]
+    let conditionPlans: [ConditionPlan]
+    let parameterIndex: [String: Int]
+
+    struct ConditionPlan: Sendable {
+        let condition: String
+        let times: [Double]
+        let outputs: [String]
+        /// measurement index, row in times
+        let rows: [(measurement: Int, timeIndex: Int)]
+    }
+
+    public struct Options: Sendable {
+        public var starts = 10
+        public var seed: UInt64 = 1
+        public var includeNominalStart = true
+        public var optimizer: LevenbergMarquardt = {
+            var lm = LevenbergMarquardt()
+            lm.differences = .central
+            lm.relativeStep = 1e-5
+            lm.functionTolerance = 1e-10
+            lm.stepTolerance = 1e-9
+            lm.maxIterations = 100
+            return lm
+        }()
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        public struct Value: Sendable, Hashable {
+            public let id: String
+            public let value: Double
+            /// The value on the parameter's scale (what the optimiser moved).
+            public let scaledValue: Double
+            public let scale: PEtabProblem.Scale
+            /// Gauss–Newton standard error on the parameter's scale (`nil` for profiled noise parameters or
+            /// when not identifiable).
+            public let standardError: Double?
+        }
+        public let parameters: [Value]
+        /// Σ of squared residuals on the observables' transformed scales, unweighted.
+        public let sumOfSquares: Double
+        /// Negative log-likelihood of the data (density of the raw measurements).
+        public let negativeLogLikelihood: Double
+        public let startsRun: Int
+        public let startsConverged: Int
+        public let evaluations: Int
+        public let converged: Bool
+    }
+
+    public init(problem: PEtabProblem, simulator: any PEtabSimulator) throws {
+        self.problem = problem
+        self.simulator = simulator
+        var pindex: [String: Int] = [:]
+        for (i, p) in problem.parameters.enumerated() { pindex[p.id] = i }
+        self.parameterIndex = pindex
+        // where is each estimated parameter used?
+        var inModel = Set<Int>(), inObservable = Set<Int>(), asSigma: [Int: [Int]] = [:], inNoiseOther = Set<Int>()
+        for (i, p) in problem.parameters.enumerated() where simulator.defines(p.id) { inModel.insert(i) }
+        for c in problem.conditions.values {
+            for v in c.overrides.values { if let i = pindex[v] { inModel.insert(i) } }
+            for k in c.overrides.keys where !simulator.defines(k) {
+                throw SyncError(.invalidPEtab, "condition '\(c.id)' sets '\(k)', which the model does not define.", value: k)
+            }
+        }
+        for (mi, m) in problem.measurements.enumerated() {
+            let obs = problem.observables[m.observableId]!
+            for s in obs.formula.symbols { if let i = pindex[s] { inObservable.insert(i) } }
+            for s in m.observableParameters { if let i = pindex[s] { inObservable.insert(i) } }
+            let direct: String? = {
+                if case .symbol(let s) = obs.noiseFormula {
+                    if s == "noiseParameter1_\(m.observableId)", m.noiseParameters.count == 1 { return m.noiseParameters[0] }
+                    if pindex[s] != nil { return s }
+                }
+                return nil
+            }()
+            if let d = direct, let i = pindex[d] {
+                asSigma[i, default: []].append(mi)
+            } else {
+                for s in obs.noiseFormula.symbols { if let i = pindex[s] { inNoiseOther.insert(i) } }
+                for s in m.noiseParameters { if let i = pindex[s] { inNoiseOther.insert(i) } }
+            }
+        }
+        var fitted: [Int] = [], groups: [(Int, [Int])] = []
+        for (i, p) in problem.parameters.enumerated() where p.estimate {
+            if inNoiseOther.contains(i) {
+                throw SyncError(.unsupported, "estimated parameter '\(p.id)' enters a noise formula other than as a plain standard deviation; not supported yet.", value: p.id)
+            }
+            if let ms = asSigma[i] {
+                if inModel.contains(i) || inObservable.contains(i) {
+                    throw SyncError(.unsupported, "estimated parameter '\(p.id)' is both a noise standard deviation and a model/observable parameter.", value: p.id)
+                }
+                groups.append((i, ms))
+            } else {
+                fitted.append(i)
+            }
+        }
+        guard !fitted.isEmpty else { throw SyncError(.invalidPEtab, "the problem estimates only noise parameters.") }
+        self.fitted = fitted
+        self.noiseGroups = groups
+        // simulation plans per condition
+        var plans: [ConditionPlan] = []
+        let byCondition = Dictionary(grouping: problem.measurements.indices, by: { problem.measurements[$0].simulationConditionId })
+        for cid in byCondition.keys.sorted() {
+            let ms = byCondition[cid]!
+            let times = Array(Set(ms.map { problem.measurements[$0].time })).sorted()
+            var outputs = Set<String>()
+            for mi in ms {
+                let m = problem.measurements[mi]
+                let obs = problem.observables[m.observableId]!
+                for s in obs.formula.symbols.union(obs.noiseFormula.symbols) where pindex[s] == nil && !s.hasPrefix("observableParameter") && !s.hasPrefix("noiseParameter") {
+                    guard simulator.defines(s) else {
+                        throw SyncError(.invalidPEtab, "observable '\(obs.id)' uses '\(s)', which is neither a model entity nor a parameter.", value: s)
+                    }
+                    outputs.insert(s)
+                }
+            }
+            let outs = outputs.sorted()
+            let rows = ms.map { ($0, times.firstIndex(of: problem.measurements[$0].time)!) }
+            plans.append(ConditionPlan(condition: cid, times: times, outputs: outs, rows: rows))
+        }
+        self.conditionPlans = plans
+    }
+
+    /// Names of the parameters the optimiser moves (on their scales), in order.
+    public var fittedParameterIds: [String] { fitted.map { problem.parameters[$0].id } }
+
+    /// Linear-scale values of every parameter for `theta` (fitted parameters on their scales) and the
+    /// profiled standard deviations.
+    func values(theta: [Double], sigmas: [Double]) -> [Double] {
+        var v = problem.parameters.map(\.nominal)
+        for (k, i) in fitted.enumerated() { v[i] = problem.parameters[i].scale.fromScale(theta[k]) }
+        for (g, group) in noiseGroups.enumerated() { v[group.parameter] = sigmas[g] }
+        return v
+    }
+
+    /// Predictions `h` and noise standard deviations `σ` (σ of profiled groups is NaN) for every measurement.
+    func predict(values v: [Double]) throws -> (h: [Double], sigma: [Double]) {
+        let ms = problem.measurements
+        var h = [Double](repeating: .nan, count: ms.count), sigma = h
+        func resolve(_ token: String) -> Double? {
+            if let i = parameterIndex[token] { return v[i] }
+            return parseNumber(token)
+        }
+        var baseOverrides: [String: Double] = [:]
+        for (i, p) in problem.parameters.enumerated() where simulator.defines(p.id) { baseOverrides[p.id] = v[i] }
+        let profiled = Set(noiseGroups.flatMap(\.measurements))
+        for plan in conditionPlans {
+            var overrides = baseOverrides
+            for (k, token) in problem.conditions[plan.condition]!.overrides {
+                guard let value = resolve(token) else {
+                    throw SyncError(.invalidPEtab, "condition '\(plan.condition)' sets '\(k)' to '\(token)', which is neither a number nor a parameter.", value: token)
+                }
+                if value.isNaN { continue }   // NaN in a condition table keeps the model's value
+                overrides[k] = value
+            }
+            let rows: [[Double]]
+            do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: overrides) } catch {
+                throw SyncError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
+            }
+            for (mi, ti) in plan.rows {
+                let m = ms[mi]
+                let obs = problem.observables[m.observableId]!
+                let row = rows[ti]
+                func lookup(_ s: String, placeholders prefix: String, _ list: [String]) -> Double? {
+                    if let o = plan.outputs.firstIndex(of: s) { return row[o] }
+                    if let i = parameterIndex[s] { return v[i] }
+                    let p = "\(prefix)"
+                    if s.hasPrefix(p), s.hasSuffix("_\(m.observableId)"),
+                       let k = Int(s.dropFirst(p.count).dropLast(m.observableId.count + 1)), k >= 1, k <= list.count {
+                        return resolve(list[k - 1])
+                    }
+                    return nil
+                }
+                h[mi] = try obs.formula.evaluate { lookup($0, placeholders: "observableParameter", m.observableParameters) }
+                if !profiled.contains(mi) {
+                    sigma[mi] = try obs.noiseFormula.evaluate { lookup($0, placeholders: "noiseParameter", m.noiseParameters) }
+                    guard sigma[mi] > 0, sigma[mi].isFinite else {
+                        throw SyncError(.invalidPEtab, "the noise standard deviation of measurement \(mi + 1) ('\(m.observableId)' at t = \(m.time)) is \(sigma[mi]); it must be positive.",
+                                        value: String(sigma[mi]))
+                    }
+                }
+            }
+        }
+        return (h, sigma)
+    }
+
+    /// Unweighted residuals on the transformed scale.
+    func rawResiduals(_ h: [Double]) -> [Double] {
+        problem.measurements.indices.map { i in
+            let m = problem.measurements[i]
+            let t = problem.observables[m.observableId]!.transformation
+            return t.toScale(m.value) - t.toScale(h[i])
+        }
+    }
+
+    /// The least-squares problem in the fitted parameters for fixed profiled deviations.
+    func leastSquares(sigmas: [Double]) throws -> LeastSquaresProblem {
+        let me = self
+        return try LeastSquaresProblem(names: fittedParameterIds,
+                                       lower: fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].lower) },
+                                       upper: fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].upper) },
+                                       residualCount: problem.measurements.count) { theta in
+            let v = me.values(theta: theta, sigmas: sigmas)
+            let (h, sigma) = try me.predict(values: v)
+            let raw = me.rawResiduals(h)
+            var r = raw
+            for (g, group) in me.noiseGroups.enumerated() { for mi in group.measurements { sigmaDivide(&r[mi], sigmas[g]) } }
+            for i in r.indices where !sigma[i].isNaN { r[i] /= sigma[i] }
+            return r
+        }
+    }
+
+    /// Negative log-likelihood (normal on the transformed scale, with the change-of-variables term so it is
+    /// the density of the raw measurements) for linear-scale parameter values.
+    func negativeLogLikelihood(values v: [Double]) throws -> (nll: Double, ssr: Double) {
+        let (h, sigma) = try predict(values: v)
+        let raw = rawResiduals(h)
+        var s = sigma
+        for group in noiseGroups { for mi in group.measurements { s[mi] = v[group.parameter] } }
+        var nll = 0.0, ssr = 0.0
+        for (i, m) in problem.measurements.enumerated() {
+            let r = raw[i] / s[i]
+            ssr += raw[i] * raw[i]
+            nll += 0.5 * log(2 * Double.pi * s[i] * s[i]) + 0.5 * r * r
+            switch problem.observables[m.observableId]!.transformation {
+            case .lin: break
+            case .log: nll += log(m.value)
+            case .log10: nll += log(m.value * log(10.0))
+            }
+        }
+        return (nll, ssr)
+    }
+
+    /// Fits the problem: multi-start Levenberg–Marquardt, profiled noise, Laplace standard errors.
+    public func fit(options: Options = Options()) throws -> Result {
+        let lower = fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].lower) }
+        let upper = fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].upper) }
+        var starts: [[Double]] = []
+        if options.includeNominalStart {
+            let nominal = fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].nominal) }
+            if zip(nominal, zip(lower, upper)).allSatisfy({ $0 >= $1.0 && $0 <= $1.1 }) { starts.append(nominal) }
+        }
+        if options.starts > 0 { starts += MultiStart.latinHypercube(count: options.starts, lower: lower, upper: upper, seed: options.seed) }
+        guard !starts.isEmpty else { throw SyncError(.invalidArgument, "calibration needs at least one start.", value: String(options.starts)) }
+        var best: (fit: LeastSquaresFit, sigmas: [Double], nll: Double, ssr: Double)? = nil
+        var converged = 0, evaluations = 0
+        var failures: [String] = []
+        for start in starts {
+            do {
+                let (fit, sigmas, evals) = try fitFrom(start, options.optimizer)
+                evaluations += evals
+                if fit.status.converged { converged += 1 }
+                let (nll, ssr) = try negativeLogLikelihood(values: values(theta: fit.parameters, sigmas: sigmas))
+                if best == nil || nll < best!.nll { best = (fit, sigmas, nll, ssr) }
+            } catch {
+                failures.append("\(error)")
+            }
+        }
+        guard let b = best else {
+            throw SyncError(.calibrationFailed, "all \(starts.count) starts failed; first: \(failures.first ?? "?")")
+        }
+        let se = b.fit.standardErrors(residualVariance: 1)
+        var out: [Result.Value] = []
+        let v = values(theta: b.fit.parameters, sigmas: b.sigmas)
+        for (i, p) in problem.parameters.enumerated() where p.estimate {
+            let k = fitted.firstIndex(of: i)
+            out.append(Result.Value(id: p.id, value: v[i], scaledValue: p.scale.toScale(v[i]), scale: p.scale,
+                                    standardError: k.flatMap { se?[$0] }))
+        }
+        return Result(parameters: out, sumOfSquares: b.ssr, negativeLogLikelihood: b.nll, startsRun: starts.count,
+                      startsConverged: converged, evaluations: evaluations, converged: b.fit.status.converged)
+    }
+
+    /// One local fit: LM for fixed deviations, then update the profiled deviations, until they settle.
+    func fitFrom(_ start: [Double], _ optimizer: LevenbergMarquardt) throws -> (LeastSquaresFit, [Double], Int) {
+        var sigmas = [Double](repeating: 1, count: noiseGroups.count)
+        var theta = start
+        var evaluations = 0
+        for _ in 0..<10 {
+            let fit = try optimizer.minimize(try leastSquares(sigmas: sigmas), from: theta)
+            evaluations += fit.evaluations
+            theta = fit.parameters
+            if noiseGroups.isEmpty { return (fit, sigmas, evaluations) }
+            let (h, _) = try predict(values: values(theta: theta, sigmas: sigmas))
+            let raw = rawResiduals(h)
+            var next = sigmas
+            for (g, group) in noiseGroups.enumerated() {
+                let ss = group.measurements.reduce(0.0) { $0 + raw[$1] * raw[$1] }
+                next[g] = max((ss / Double(group.measurements.count)).squareRoot(), 1e-300)
+            }
+            let change = zip(next, sigmas).map { abs($0 / $1 - 1) }.max() ?? 0
+            sigmas = next
+            if change < 1e-6 || noiseGroups.count == 1 {
+                // the LM optimum does not depend on a single common deviation: recompute residual scaling only
+                let final = noiseGroups.count == 1 ? fit.rescaled(by: 1 / sigmas[0]) : try optimizer.minimize(try leastSquares(sigmas: sigmas), from: theta)
+                return (final, sigmas, evaluations)
+            }
+        }
+        let fit = try optimizer.minimize(try leastSquares(sigmas: sigmas), from: theta)
+        return (fit, sigmas, evaluations + fit.evaluations)
+    }
+}
+
+@inline(__always) private func sigmaDivide(_ r: inout Double, _ s: Double) { r /= s }
+
+extension LeastSquaresFit {
+    /// The same fit with residuals and Jacobian multiplied by `factor` (a change of the noise scale).
+    func rescaled(by factor: Double) -> LeastSquaresFit {
+        LeastSquaresFit(names: names, parameters: parameters, residuals: residuals.map { $0 * factor }, jacobian: jacobian.map { $0 * factor },
+                        iterations: iterations, evaluations: evaluations, status: status, lower: lower, upper: upper)
+    }
+}

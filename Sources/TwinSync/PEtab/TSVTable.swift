@@ -1,0 +1,68 @@
+import Foundation
+
+/// A tab-separated table with a header row, as PEtab's condition, measurement, observable and parameter
+/// files. Cells are trimmed; missing trailing cells are empty.
+public struct TSVTable: Sendable {
+    public let name: String
+    public let columns: [String]
+    public let rows: [[String]]
+
+    public init(name: String, text: String) throws {
+        var lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { String($0).replacingOccurrences(of: "\r", with: "") }
+        lines.removeAll { $0.trimmingCharacters(in: .whitespaces).isEmpty }
+        guard let header = lines.first else { throw SyncError(.invalidPEtab, "table '\(name)' is empty.", value: name) }
+        let cols = header.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var rows: [[String]] = []
+        for (i, l) in lines.dropFirst().enumerated() {
+            var cells = l.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if cells.count > cols.count {
+                guard cells[cols.count...].allSatisfy(\.isEmpty) else {
+                    throw SyncError(.invalidPEtab, "row \(i + 2) of '\(name)' has \(cells.count) cells but the header has \(cols.count).", value: l)
+                }
+                cells = Array(cells.prefix(cols.count))
+            }
+            while cells.count < cols.count { cells.append("") }
+            rows.append(cells)
+        }
+        self.name = name
+        self.columns = cols
+        self.rows = rows
+    }
+
+    public init(contentsOf url: URL) throws {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw SyncError(.invalidPEtab, "cannot read table file \(url.path).", value: url.path)
+        }
+        try self.init(name: url.lastPathComponent, text: text)
+    }
+
+    public func index(of column: String) -> Int? { columns.firstIndex(of: column) }
+
+    /// The index of a required column, or an error naming it.
+    public func require(_ column: String) throws -> Int {
+        guard let i = index(of: column) else {
+            throw SyncError(.invalidPEtab, "table '\(name)' has no '\(column)' column (it has \(columns.joined(separator: ", "))).", value: column)
+        }
+        return i
+    }
+
+    /// A number cell, or an error naming table, row and column.
+    public func number(_ row: Int, _ column: Int) throws -> Double {
+        let s = rows[row][column]
+        guard let v = parseNumber(s) else {
+            throw SyncError(.invalidPEtab, "'\(columns[column])' in row \(row + 2) of '\(name)' is not a number.", value: s)
+        }
+        return v
+    }
+}
+
+/// Parses a decimal or PEtab special number (`inf`, `-inf`, `nan`).
+func parseNumber(_ s: String) -> Double? {
+    switch s.lowercased() {
+    case "inf", "+inf", "infinity": return .infinity
+    case "-inf", "-infinity": return -.infinity
+    case "nan": return .nan
+    default: return Double(s)
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import TwinSync
+
+/// An analytic stand-in model for PEtab machinery tests: x(t) = x0 · exp(−k t), y(t) = x0 · k · t.
+struct DecaySimulator: PEtabSimulator {
+    func defines(_ id: String) -> Bool { ["x0", "k", "x", "y"].contains(id) }
+    func simulate(times: [Double], outputs: [String], overrides: [String: Double]) throws -> [[Double]] {
+        let x0 = overrides["x0"] ?? 10, k = overrides["k"] ?? 1
+        return times.map { t in outputs.map { $0 == "x" ? x0 * exp(-k * t) : $0 == "y" ? x0 * k * t : ($0 == "k" ? k : x0) } }
+    }
+}
+
+@Suite("PEtab reading and calibration")
+struct PEtabTests {
+    var perelson: URL { sharedFolder().appendingPathComponent("data/petab/Perelson_Science1996/Perelson_Science1996.yaml") }
+
+    @Test func yamlSubset() throws {
+        let doc = try YAMLDocument.parse("""
+        format_version: 1   # a comment
+        parameter_file: "params.tsv"
+        problems:
+        - condition_files:
+          - a.tsv
+          - 'b.tsv'
+          measurement_files: [m1.tsv, m2.tsv]
+          sbml_files:
+            - model.xml
+        """)
+        #expect(doc["format_version"]?.string == "1")
+        #expect(doc["parameter_file"]?.string == "params.tsv")
+        guard case .list(let problems)? = doc["problems"] else { Issue.record("no problems list"); return }
+        #expect(problems[0]["condition_files"]?.strings == ["a.tsv", "b.tsv"])
+        #expect(problems[0]["measurement_files"]?.strings == ["m1.tsv", "m2.tsv"])
+        #expect(problems[0]["sbml_files"]?.strings == ["model.xml"])
+        #expect(throws: SyncError.self) { _ = try YAMLDocument.parse("a: 1\na: 2") }
+        #expect(throws: SyncError.self) { _ = try YAMLDocument.parse("a: &anchor 1") }
+    }
+
+    @Test func formulas() throws {
+        let e = try FormulaExpression(parsing: "2 * log10(V) + a^2 - -3 / b ** 1")
+        let v = try e.evaluate { ["V": 1000, "a": 3, "b": 2][$0] }
+        #expect(abs(v - (6 + 9 + 1.5)) < 1e-12)
+        #expect(e.symbols == ["V", "a", "b"])
+        #expect(try FormulaExpression(parsing: "1.5e-3*x").evaluate { _ in 2 } == 3e-3)
+        let bad = #expect(throws: SyncError.self) { _ = try FormulaExpression(parsing: "2 * (x + ") }
+        #expect(bad?.code == .invalidPEtab)
+        let unknown = #expect(throws: SyncError.self) { _ = try FormulaExpression(parsing: "q + 1").evaluate { _ in nil } }
+        #expect(unknown?.message.contains("'q'") == true)
+    }
+
+    @Test func readsPerelsonProblem() throws {
+        let p = try PEtabProblem.load(yaml: perelson)
+        #expect(p.parameters.count == 6)
+        #expect(p.estimated.map(\.id) == ["c", "delta", "sd_task0_model0_perelson1_V"])
+        #expect(p.estimated.allSatisfy { $0.scale == .log10 })
+        #expect(p.measurements.count == 16)
+        #expect(p.measurements[15].time == 6.973 && p.measurements[15].value == 91618.242)
+        let obs = try #require(p.observables["task0_model0_perelson1_V"])
+        #expect(obs.transformation == .log10)
+        #expect(obs.formula == .symbol("V"))
+        #expect(p.conditions["condition1"]?.overrides.isEmpty == true)
+        #expect(p.modelFile.lastPathComponent == "model_Perelson_Science1996.xml")
+    }
+
+    /// Writes a small PEtab problem around `DecaySimulator` and calibrates it.
+    func decayProblem(noise: String, estimateSigma: Bool, transformation: String = "log",
+                      extraMeasurementColumns: String = "", condition: String = "") throws -> (PEtabProblem, [Double]) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("petab-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var rng = SplitMixXoshiro(seed: 21)
+        let times = (0..<12).map { Double($0) * 0.5 }
+        let data = times.map { 8 * exp(-0.6 * $0) * exp(0.05 * rng.normal()) }
+        var m = "observableId\tsimulationConditionId\tmeasurement\ttime\tnoiseParameters\n"
+        for (t, y) in zip(times, data) { m += "obs_x\tc1\t\(y)\t\(t)\t\(noise)\n" }
+        try m.write(to: dir.appendingPathComponent("m.tsv"), atomically: true, encoding: .utf8)
+        try "observableId\tobservableFormula\tobservableTransformation\tnoiseFormula\tnoiseDistribution\nobs_x\tx\t\(transformation)\tnoiseParameter1_obs_x\tnormal\n"
+            .write(to: dir.appendingPathComponent("o.tsv"), atomically: true, encoding: .utf8)
+        try "conditionId\(condition.isEmpty ? "" : "\tx0")\nc1\(condition.isEmpty ? "" : "\t\(condition)")\n".write(to: dir.appendingPathComponent("c.tsv"), atomically: true, encoding: .utf8)
+        try """
+        parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate
+        x0\tlog10\t0.01\t100\t1\t1
+        k\tlog10\t0.001\t10\t0.1\t1
+        sigma\tlog10\t1e-5\t10\t1\t\(estimateSigma ? 1 : 0)
+
+        """.write(to: dir.appendingPathComponent("p.tsv"), atomically: true, encoding: .utf8)
+        try """
+        format_version: 1
+        parameter_file: p.tsv
+        problems:
+          - sbml_files: [model.xml]
+            condition_files: [c.tsv]
+            measurement_files: [m.tsv]
+            observable_files: [o.tsv]
+
+        """.write(to: dir.appendingPathComponent("problem.yaml"), atomically: true, encoding: .utf8)
+        return (try PEtabProblem.load(yaml: dir.appendingPathComponent("problem.yaml")), zip(times, data).map { log($0.1) })
+    }
+
+    @Test func calibratesWithProfiledNoise() throws {
+        let (problem, logData) = try decayProblem(noise: "sigma", estimateSigma: true)
+        let calibration = try PEtabCalibration(problem: problem, simulator: DecaySimulator())
+        #expect(calibration.fittedParameterIds == ["x0", "k"])
+        var options = PEtabCalibration.Options()
+        options.starts = 5
+        let result = try calibration.fit(options: options)
+        // exact MLE: log-linear regression of ln y on t
+        let t = (0..<12).map { Double($0) * 0.5 }
+        let n = Double(t.count), tm = t.reduce(0, +) / n, lm = logData.reduce(0, +) / n
+        var sxy = 0.0, sxx = 0.0
+        for i in t.indices { sxy += (t[i] - tm) * (logData[i] - lm); sxx += (t[i] - tm) * (t[i] - tm) }
+        let k = -sxy / sxx, x0 = exp(lm + k * tm)
+        let byId = Dictionary(uniqueKeysWithValues: result.parameters.map { ($0.id, $0) })
+        #expect(abs(byId["k"]!.value / k - 1) < 1e-6)
+        #expect(abs(byId["x0"]!.value / x0 - 1) < 1e-6)
+        var ssr = 0.0
+        for i in t.indices { let r = logData[i] - log(x0) + k * t[i]; ssr += r * r }
+        #expect(abs(result.sumOfSquares / ssr - 1) < 1e-6)
+        #expect(abs(byId["sigma"]!.value - (ssr / n).squareRoot()) < 1e-6)
+        let expectedNLL = 0.5 * n * (log(2 * Double.pi * ssr / n) + 1) + logData.reduce(0, +)
+        #expect(abs(result.negativeLogLikelihood - expectedNLL) < 1e-6)
+        #expect(byId["k"]!.standardError != nil)
+        #expect(result.converged)
+    }
+
+    @Test func fixedNumericNoiseAndConditionOverride() throws {
+        let (problem, _) = try decayProblem(noise: "0.05", estimateSigma: false, transformation: "lin", condition: "8")
+        // x0 is estimated but the condition fixes it to 8 in the model: only k matters
+        let calibration = try PEtabCalibration(problem: problem, simulator: DecaySimulator())
+        let result = try calibration.fit()
+        let k = result.parameters.first { $0.id == "k" }!
+        #expect(abs(k.value - 0.6) < 0.03)
+    }
+
+    @Test func badTablesAreClearErrors() throws {
+        let dir = FileManager.default.temporaryDirectory
+        let params = try TSVTable(name: "p.tsv", text: "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlog2\t1\t2\t1\t1\n")
+        let obs = try TSVTable(name: "o.tsv", text: "observableId\tobservableFormula\tnoiseFormula\nobs\tx\t1\n")
+        let cond = try TSVTable(name: "c.tsv", text: "conditionId\nc1\n")
+        let meas = try TSVTable(name: "m.tsv", text: "observableId\tsimulationConditionId\tmeasurement\ttime\nobs\tc1\t1\t0\n")
+        let scale = #expect(throws: SyncError.self) {
+            _ = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: params, conditionTables: [cond], measurementTables: [meas], observableTables: [obs])
+        }
+        #expect(scale?.message.contains("log2") == true)
+        let goodParams = try TSVTable(name: "p.tsv", text: "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlin\t1\t2\t1\t1\n")
+        let unknownObs = try TSVTable(name: "m.tsv", text: "observableId\tsimulationConditionId\tmeasurement\ttime\nnope\tc1\t1\t0\n")
+        let e = #expect(throws: SyncError.self) {
+            _ = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: goodParams, conditionTables: [cond], measurementTables: [unknownObs], observableTables: [obs])
+        }
+        #expect(e?.message.contains("'nope'") == true)
+        let badNumber = try TSVTable(name: "m.tsv", text: "observableId\tsimulationConditionId\tmeasurement\ttime\nobs\tc1\tabc\t0\n")
+        #expect(throws: SyncError.self) {
+            _ = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: goodParams, conditionTables: [cond], measurementTables: [badNumber], observableTables: [obs])
+        }
+        let missing = #expect(throws: SyncError.self) { _ = try PEtabProblem.load(yaml: dir.appendingPathComponent("does-not-exist.yaml")) }
+        #expect(missing?.code == .invalidPEtab)
+    }
+}
