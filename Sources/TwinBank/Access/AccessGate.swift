@@ -1,0 +1,43 @@
+import TwinCore
+
+/// One request to read or write a twin's data, as presented to the ``AccessGate``.
+public struct AccessRequest: Sendable, Hashable {
+    /// What is being done.
+    public struct Action: Sendable, Hashable, CustomStringConvertible {
+        public let name: String
+        public init(_ name: String) { self.name = name }
+        public static let read = Action("read")
+        public static let write = Action("write")
+        public static let fork = Action("fork")
+        public static let retract = Action("retract")
+        public static let export = Action("export")
+        public static let `import` = Action("import")
+        public static let commit = Action("commit")
+        public var description: String { name }
+    }
+    /// Who asks (a user, service or `local`).
+    public var actor: String
+    public var action: Action
+    /// The twin concerned; nil for bank-wide operations (commit, retract across the bank).
+    public var twin: TwinID?
+    /// Why (`care`, `research`, `demo` ...), for consent by purpose.
+    public var purpose: String
+
+    public init(actor: String, action: Action, twin: TwinID?, purpose: String) {
+        self.actor = actor; self.action = action; self.twin = twin; self.purpose = purpose
+    }
+}
+
+/// Decides, and records, every read and write of a twin's data. The bank asks the gate before it touches a
+/// twin's definition or thread; a gate denies by throwing (conventionally a ``BankError`` with code
+/// `accessDenied`). Governance plugs consent, policy and the audit trail in here.
+public protocol AccessGate: Sendable {
+    /// Returns normally to permit; throws to deny. Implementations record the request as they see fit.
+    func authorize(_ request: AccessRequest) throws
+}
+
+/// The default gate: permits everything and records nothing.
+public struct PermitAll: AccessGate {
+    public init() {}
+    public func authorize(_ request: AccessRequest) throws {}
+}

@@ -1,0 +1,136 @@
+import TwinCore
+
+extension Bank {
+    /// Creates a twin. If it names a template (``Twin/template``), the template version must exist (version 0
+    /// means the latest, and is replaced by it); the template's attributes and parts are defaults the twin's own
+    /// override. Parts must name existing twins.
+    /// - Throws: ``BankError`` `duplicateTwin`, `unknownTwin` (a part), `unknownTemplate`.
+    @discardableResult
+    public func createTwin(_ twin: Twin) throws -> TwinRecord {
+        try authorize(.write, twin.id)
+        return try storage.write { tx in
+            guard try tx.ref(Bank.twinRef(twin.id)) == nil else {
+                throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin with this id already exists", value: twin.id.rawValue)
+            }
+            var t = twin
+            if let ref = twin.template {
+                let (version, template) = try resolveTemplate(ref, tx)
+                t.template = Twin.TemplateReference(id: ref.id, version: version)
+                t.attributes = template.twin.attributes.merging(twin.attributes) { _, own in own }
+                if t.parts.isEmpty { t.parts = template.twin.parts }
+                if t.origin == nil { t.origin = template.twin.origin }
+                t.templateVersion = nil
+            }
+            try checkParts(t, tx)
+            let record = TwinRecord(twin: t, created: clock.now())
+            try storeRecord(record, tx)
+            return record
+        }
+    }
+
+    /// Creates a reference twin (template), or a new version of an existing one. The version number is
+    /// assigned: 1 for a new template, else the latest + 1. Each version stays readable for instantiation.
+    /// - Throws: ``BankError`` `duplicateTwin` if a non-template twin has this id.
+    @discardableResult
+    public func createTemplate(_ twin: Twin) throws -> TwinRecord {
+        try authorize(.write, twin.id)
+        return try storage.write { tx in
+            let existing = try loadRecord(twin.id, tx)
+            if let existing, !existing.twin.isTemplate {
+                throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin that is not a template has this id", value: twin.id.rawValue)
+            }
+            var t = twin
+            t.templateVersion = (existing?.twin.templateVersion ?? 0) + 1
+            t.template = nil
+            try checkParts(t, tx)
+            let record = TwinRecord(twin: t, created: clock.now())
+            let h = try storeObject(record, kind: "twin", tx)
+            try tx.setRef(Bank.twinRef(t.id), h.hex)
+            try tx.setRef("template/\(t.id.rawValue)@\(t.templateVersion!)", h.hex)
+            return record
+        }
+    }
+
+    /// Replaces a twin's definition (attributes, parts, bindings), keeping its fork link and creation time.
+    /// For templates use ``createTemplate(_:)``, which makes a new version.
+    /// - Throws: ``BankError`` `unknownTwin`.
+    @discardableResult
+    public func updateTwin(_ twin: Twin) throws -> TwinRecord {
+        try authorize(.write, twin.id)
+        return try storage.write { tx in
+            var record = try requireRecord(twin.id, tx)
+            guard !record.twin.isTemplate else {
+                throw BankError(.duplicateTwin, "twin '\(twin.id)' is a template: create a new version with createTemplate", value: twin.id.rawValue)
+            }
+            try checkParts(twin, tx)
+            record.twin = twin
+            try storeRecord(record, tx)
+            return record
+        }
+    }
+
+    /// A twin as it is now, or as recorded in a commit (`at`: a commit id or prefix, branch, tag, `HEAD~n`).
+    /// - Throws: ``BankError`` `unknownTwin`, `unknownCommit`.
+    public func twin(_ id: TwinID, at commit: String? = nil) throws -> TwinRecord {
+        try authorize(.read, id)
+        return try storage.read { tx in
+            if let commit {
+                let (_, c) = try resolveCommit(commit, tx)
+                let tree = try loadTree(c.tree, tx)
+                guard let hex = tree[Bank.twinRef(id)] else {
+                    throw BankError(.unknownTwin, "unknown twin '\(id)' at commit \(commit): it was not in the bank then", value: id.rawValue)
+                }
+                return try loadObject(TwinRecord.self, hex: hex, tx)
+            }
+            return try requireRecord(id, tx)
+        }
+    }
+
+    /// The ids of all twins (including forks and templates), now or at a commit, sorted.
+    public func twinIDs(at commit: String? = nil) throws -> [TwinID] {
+        try storage.read { tx in
+            let names: [String]
+            if let commit {
+                let (_, c) = try resolveCommit(commit, tx)
+                names = try loadTree(c.tree, tx).keys.filter { $0.hasPrefix("twin/") }.sorted()
+            } else {
+                names = try tx.refs(prefix: "twin/").map(\.name)
+            }
+            return names.compactMap { try? TwinID(String($0.dropFirst(5))) }
+        }
+    }
+
+    /// The versions of a template, ascending.
+    public func templateVersions(_ id: TwinID) throws -> [Int] {
+        try storage.read { tx in
+            try tx.refs(prefix: "template/\(id.rawValue)@").compactMap { Int($0.name.split(separator: "@").last ?? "") }.sorted()
+        }
+    }
+
+    func resolveTemplate(_ ref: Twin.TemplateReference, _ tx: any StorageReader) throws -> (Int, TwinRecord) {
+        var version = ref.version
+        if version == 0 {
+            let versions = try tx.refs(prefix: "template/\(ref.id.rawValue)@").compactMap { Int($0.name.split(separator: "@").last ?? "") }
+            guard let latest = versions.max() else {
+                throw BankError(.unknownTemplate, "unknown template '\(ref.id)': no template with this id", value: ref.id.rawValue)
+            }
+            version = latest
+        }
+        guard let hex = try tx.ref("template/\(ref.id.rawValue)@\(version)") else {
+            let known = try tx.refs(prefix: "template/\(ref.id.rawValue)@").map { String($0.name.dropFirst(9)) }
+            throw BankError(.unknownTemplate, "unknown template version '\(ref.id)@\(version)'" + (known.isEmpty ? ": no template with this id" : ": known versions are \(known.joined(separator: ", "))"), value: "\(ref.id)@\(version)")
+        }
+        return (version, try loadObject(TwinRecord.self, hex: hex, tx))
+    }
+
+    func checkParts(_ t: Twin, _ tx: any StorageReader) throws {
+        for p in t.parts {
+            guard p.twin != t.id else {
+                throw BankError(.unknownTwin, "twin '\(t.id)' cannot be a part of itself (role '\(p.role)')", value: p.twin.rawValue)
+            }
+            guard try tx.ref(Bank.twinRef(p.twin)) != nil else {
+                throw BankError(.unknownTwin, "unknown twin '\(p.twin)' given as part '\(p.role)': create it first", value: p.twin.rawValue)
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import TwinCore
+
+/// The error thrown by TwinBank: a ``Code``, a message a person can act on, and the offending value.
+///
+/// Errors from parsing values (``TwinError``) pass through unchanged. A rejected write has written nothing.
+public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable, Hashable {
+            case unknownTwin, duplicateTwin, unknownAggregate, duplicateAggregate, unknownCommit, ambiguousCommit
+            case unknownTemplate, invalidEvent, duplicateEvent, unitMismatch, beforeTwinExisted, invalidFork
+            case invalidQuery, invalidBundle, bundleHashMismatch, accessDenied, storageFailure, notABank, invalidCSV
+            case invalidReference, nothingToCommit
+        }
+        private let base: Base
+        private init(_ b: Base) { base = b }
+        public static let unknownTwin = Code(.unknownTwin)
+        public static let duplicateTwin = Code(.duplicateTwin)
+        public static let unknownAggregate = Code(.unknownAggregate)
+        public static let duplicateAggregate = Code(.duplicateAggregate)
+        public static let unknownCommit = Code(.unknownCommit)
+        public static let ambiguousCommit = Code(.ambiguousCommit)
+        public static let unknownTemplate = Code(.unknownTemplate)
+        /// An event is malformed (for example a quantity without a unit on a code that needs one).
+        public static let invalidEvent = Code(.invalidEvent)
+        /// The same event (same content hash) is already in the thread or twice in the batch.
+        public static let duplicateEvent = Code(.duplicateEvent)
+        /// A unit is not commensurable with the unit first seen for the code in this bank.
+        public static let unitMismatch = Code(.unitMismatch)
+        /// An effective time or fork point lies before the twin existed.
+        public static let beforeTwinExisted = Code(.beforeTwinExisted)
+        public static let invalidFork = Code(.invalidFork)
+        /// An aggregate query expression cannot be parsed.
+        public static let invalidQuery = Code(.invalidQuery)
+        public static let invalidBundle = Code(.invalidBundle)
+        /// A bundle line, object or event does not match its hash.
+        public static let bundleHashMismatch = Code(.bundleHashMismatch)
+        public static let accessDenied = Code(.accessDenied)
+        public static let storageFailure = Code(.storageFailure)
+        /// The file is not a Twinbank bank (not SQLite, or SQLite without the bank's schema).
+        public static let notABank = Code(.notABank)
+        public static let invalidCSV = Code(.invalidCSV)
+        /// A branch or tag name is invalid, or a tag already exists.
+        public static let invalidReference = Code(.invalidReference)
+        public static let nothingToCommit = Code(.nothingToCommit)
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
+    public var message: String
+    public var value: String?
+
+    public init(_ code: Code, _ message: String, value: String? = nil) {
+        self.code = code
+        self.message = message
+        self.value = value
+    }
+    public var description: String { message }
+
+    static func unknownTwin(_ id: TwinID) -> BankError {
+        BankError(.unknownTwin, "unknown twin '\(id)': no twin with this id in the bank", value: id.rawValue)
+    }
+}

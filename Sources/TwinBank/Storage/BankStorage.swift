@@ -1,0 +1,76 @@
+import TwinCore
+
+/// The storage seam of the bank. Implementations: ``MemoryStorage`` here, `SQLiteStorage` in TwinBankSQLite.
+/// Both pass the same conformance suite (`Tests/TwinBankTests/StorageConformance.swift`).
+///
+/// Guarantees every implementation must give:
+/// - `write` is all-or-nothing: if the body throws, nothing it did is visible afterwards; once `write` returns,
+///   the changes are durable.
+/// - Reads inside a `write` see that write's earlier changes.
+/// - Queries are answered with the storage's own indexes: ``StorageReader/events(_:)`` and
+///   ``StorageReader/latest(twin:code:category:atOrBefore:maxSequence:visibility:)`` must not need the bank to scan a
+///   twin's whole thread.
+public protocol BankStorage: Sendable {
+    /// Runs `body` with a consistent read view.
+    func read<T>(_ body: (any StorageReader) throws -> T) throws -> T
+    /// Runs `body` in one transaction; commits if it returns, rolls back if it throws.
+    func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T
+}
+
+/// Read access within a transaction.
+public protocol StorageReader: AnyObject {
+    // MARK: Sequence and recorded time
+    /// The highest sequence number used (0 for an empty bank).
+    func lastSequence() throws -> Int64
+    /// The recorded time of the last batch, if any.
+    func lastRecorded() throws -> Instant?
+    /// The highest sequence number of batches recorded at or before `instant` (0 if none).
+    func sequence(knownAt instant: Instant) throws -> Int64
+
+    // MARK: Named references and objects
+    /// The value of a named reference (`twin/ID`, `aggregate/ID`, `branch/main`, `tag/v1`, `template/ID@2`).
+    func ref(_ name: String) throws -> String?
+    /// All references whose name starts with `prefix`, sorted by name.
+    func refs(prefix: String) throws -> [(name: String, value: String)]
+    /// A content-addressed object's bytes.
+    func object(_ hash: ContentHash) throws -> [UInt8]?
+
+    // MARK: Thread
+    /// Events of one twin's own rows matching the query, ordered by (effective start, sequence).
+    func events(_ query: EventQuery) throws -> [Event]
+    /// The latest event of a twin's own rows for a code with effective start `<= instant`
+    /// (ties broken by the larger sequence), within the sequence limit and visibility.
+    /// `category` nil means any category.
+    func latest(twin: TwinID, code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, maxSequence: Int64?, visibility: Visibility) throws -> Event?
+    /// The codes that occur in a twin's own rows (in any state).
+    func codes(of twin: TwinID) throws -> [CodeKey]
+    /// The twins that have events from a source.
+    func twins(withSource source: Source) throws -> [TwinID]
+    /// Events with sequence in `range` across all twins, in sequence order, at most `limit`.
+    func events(sequences range: ClosedRange<Int64>, limit: Int) throws -> [Event]
+    /// The content hashes of all of a twin's own rows.
+    func eventHashes(of twin: TwinID) throws -> Set<ContentHash>
+    /// The first unit recorded for a code in this bank.
+    func unit(for code: CodeKey) throws -> String?
+}
+
+/// Write access within a transaction.
+public protocol StorageWriter: StorageReader {
+    /// Appends events already validated and numbered by the bank, as one batch. Sequences must be
+    /// `batch.firstSequence ... batch.lastSequence`, increasing, above ``StorageReader/lastSequence()``.
+    /// Every field is stored as given, including ``Event/retractedAtSequence`` and ``Event/erasure``
+    /// (import keeps a bundle's retractions). An empty batch still records its recorded time.
+    func append(_ events: [Event], batch: BatchRecord) throws
+    /// Marks every current (not yet retracted) row from `source` (except retraction events) as retracted at
+    /// `sequence`; with `erasure`, also purges the value and provenance notes of every row from `source`
+    /// (retracted earlier or now) that is not yet erased, keeping the reason (see ``Erasure``).
+    /// Returns the number of rows marked.
+    @discardableResult
+    func retract(source: Source, atSequence sequence: Int64, erasure: String?) throws -> Int
+    /// Sets (or with nil removes) a named reference.
+    func setRef(_ name: String, _ value: String?) throws
+    /// Stores an object under its hash (no-op if present).
+    func putObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws
+    /// Records the first unit of a code (no-op if one is recorded).
+    func setUnit(_ unit: String, for code: CodeKey) throws
+}

@@ -1,0 +1,122 @@
+import Foundation
+import TwinCore
+
+/// An in-memory ``BankStorage``: the reference implementation of the storage semantics, for tests and
+/// short-lived banks. Transactions copy the state and swap it in on success, so a failed write leaves no trace.
+public final class MemoryStorage: BankStorage, @unchecked Sendable {
+    struct State {
+        var lastSequence: Int64 = 0
+        var batches: [BatchRecord] = []
+        var refs: [String: String] = [:]
+        var objects: [ContentHash: [UInt8]] = [:]
+        var threads: [TwinID: [Event]] = [:]
+        var units: [CodeKey: String] = [:]
+    }
+
+    private let lock = NSLock()
+    private var state = State()
+
+    public init() {}
+
+    public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body(Transaction(state))
+    }
+
+    public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
+        lock.lock(); defer { lock.unlock() }
+        let tx = Transaction(state)
+        let result = try body(tx)
+        state = tx.state
+        return result
+    }
+
+    final class Transaction: StorageWriter {
+        var state: State
+        init(_ s: State) { state = s }
+
+        func lastSequence() -> Int64 { state.lastSequence }
+        func lastRecorded() -> Instant? { state.batches.last?.recorded }
+        func sequence(knownAt instant: Instant) -> Int64 {
+            var k: Int64 = 0
+            for b in state.batches where b.recorded <= instant { k = max(k, b.lastSequence) }
+            return k
+        }
+        func ref(_ name: String) -> String? { state.refs[name] }
+        func refs(prefix: String) -> [(name: String, value: String)] {
+            state.refs.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
+        func object(_ hash: ContentHash) -> [UInt8]? { state.objects[hash] }
+        func events(_ q: EventQuery) -> [Event] {
+            var out = (state.threads[q.twin] ?? []).filter(q.matches)
+            out.sort(by: EventQuery.order)
+            if q.descending { out.reverse() }
+            if let limit = q.limit, out.count > limit { out = Array(out.prefix(limit)) }
+            return out
+        }
+        func latest(twin: TwinID, code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, maxSequence: Int64?, visibility: Visibility) -> Event? {
+            let q = EventQuery(twin: twin, code: code, category: category, to: instant, maxSequence: maxSequence, visibility: visibility)
+            return (state.threads[twin] ?? []).filter(q.matches).max(by: EventQuery.order)
+        }
+        func codes(of twin: TwinID) -> [CodeKey] {
+            Array(Set((state.threads[twin] ?? []).map(\.code.key))).sorted()
+        }
+        func twins(withSource source: Source) -> [TwinID] {
+            state.threads.filter { $0.value.contains { $0.source == source } }.map(\.key).sorted()
+        }
+        func events(sequences range: ClosedRange<Int64>, limit: Int) -> [Event] {
+            let all = state.threads.values.flatMap { $0.filter { range.contains($0.sequence) } }
+            return Array(all.sorted { $0.sequence < $1.sequence }.prefix(limit))
+        }
+        func eventHashes(of twin: TwinID) -> Set<ContentHash> { Set((state.threads[twin] ?? []).map(\.id)) }
+        func unit(for code: CodeKey) -> String? { state.units[code] }
+
+        func append(_ events: [Event], batch: BatchRecord) throws {
+            for e in events {
+                guard e.sequence > state.lastSequence else {
+                    throw BankError(.storageFailure, "sequence \(e.sequence) is not above the last sequence \(state.lastSequence)")
+                }
+                state.lastSequence = e.sequence
+                state.threads[e.twin, default: []].append(e)
+            }
+            state.lastSequence = max(state.lastSequence, batch.lastSequence)
+            state.batches.append(batch)
+        }
+        func retract(source: Source, atSequence sequence: Int64, erasure: String?) -> Int {
+            var n = 0
+            for (twin, var list) in state.threads {
+                var changed = false
+                for i in list.indices where list[i].source == source && list[i].category != .retraction {
+                    if list[i].retractedAtSequence == nil {
+                        list[i].retractedAtSequence = sequence
+                        changed = true; n += 1
+                    }
+                    if let erasure, list[i].erasure == nil {
+                        Erasure.purge(&list[i], reason: erasure)
+                        changed = true
+                    }
+                }
+                if changed { state.threads[twin] = list }
+            }
+            return n
+        }
+        func setRef(_ name: String, _ value: String?) { state.refs[name] = value }
+        func putObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) {
+            if state.objects[hash] == nil { state.objects[hash] = bytes }
+        }
+        func setUnit(_ unit: String, for code: CodeKey) {
+            if state.units[code] == nil { state.units[code] = unit }
+        }
+    }
+}
+
+/// What an erasure removes from an event.
+public enum Erasure {
+    /// Purges the payload (value and provenance notes) and records the reason. The id, code, times and
+    /// source stay, as a tombstone.
+    public static func purge(_ e: inout Event, reason: String) {
+        e.value = nil
+        e.provenance.notes = nil
+        e.erasure = reason
+    }
+}

@@ -1,0 +1,92 @@
+import TwinCore
+
+/// A twin as the bank stores it: its definition, and if it is a fork (an instance), where it forked from.
+/// This is the content-addressed "twin" object of version control.
+public struct TwinRecord: Sendable, Hashable, Codable {
+    public var twin: Twin
+    public var fork: ForkInfo?
+    /// When the twin was created in this bank (or in the bank it was imported from).
+    public var created: Instant
+
+    public init(twin: Twin, fork: ForkInfo? = nil, created: Instant) {
+        self.twin = twin; self.fork = fork; self.created = created
+    }
+    public var id: TwinID { twin.id }
+}
+
+/// Where a fork (instance) branches off its parent: it sees the parent's events with sequence number
+/// `<= parentSequence` and effective time `<= forkPoint` that are not retracted, plus its own.
+public struct ForkInfo: Sendable, Hashable, Codable {
+    public var parent: TwinID
+    /// The bank's last sequence number when the fork was made.
+    public var parentSequence: Int64
+    /// The effective time of the fork point.
+    public var forkPoint: Instant
+
+    public init(parent: TwinID, parentSequence: Int64, forkPoint: Instant) {
+        self.parent = parent; self.parentSequence = parentSequence; self.forkPoint = forkPoint
+    }
+}
+
+/// Which rows a query sees along the recorded-time axis.
+public enum Visibility: Sendable, Hashable {
+    /// The current view: events not retracted.
+    case current
+    /// What was known after sequence number `k`: events with sequence `<= k` not retracted at or before `k`.
+    case knownAt(Int64)
+    /// Everything, retracted or not (for audit and export).
+    case all
+}
+
+/// A query over the events of **one** twin's own rows (forks are resolved by the bank, not by storage).
+public struct EventQuery: Sendable, Hashable {
+    public var twin: TwinID
+    public var code: CodeKey?
+    public var category: Event.Category?
+    /// Effective start `>= from`.
+    public var from: Instant?
+    /// Effective start `<= to`.
+    public var to: Instant?
+    /// Only rows with sequence `<= maxSequence` (a fork's cut-off).
+    public var maxSequence: Int64?
+    public var visibility: Visibility
+    /// Newest first (by effective time, then sequence) instead of oldest first.
+    public var descending: Bool
+    public var limit: Int?
+
+    public init(twin: TwinID, code: CodeKey? = nil, category: Event.Category? = nil, from: Instant? = nil, to: Instant? = nil,
+                maxSequence: Int64? = nil, visibility: Visibility = .current, descending: Bool = false, limit: Int? = nil) {
+        self.twin = twin; self.code = code; self.category = category; self.from = from; self.to = to
+        self.maxSequence = maxSequence; self.visibility = visibility; self.descending = descending; self.limit = limit
+    }
+
+    /// Whether an event satisfies the query (the reference semantics every storage must match).
+    public func matches(_ e: Event) -> Bool {
+        guard e.twin == twin else { return false }
+        if let code, e.code.key != code { return false }
+        if let category, e.category != category { return false }
+        if let from, e.effective.start < from { return false }
+        if let to, e.effective.start > to { return false }
+        if let maxSequence, e.sequence > maxSequence { return false }
+        switch visibility {
+        case .current: return e.retractedAtSequence == nil
+        case .knownAt(let k): return e.sequence <= k && (e.retractedAtSequence.map { $0 > k } ?? true)
+        case .all: return true
+        }
+    }
+
+    /// Sort order of results: by effective start, then sequence.
+    public static func order(_ a: Event, _ b: Event) -> Bool {
+        (a.effective.start, a.sequence) < (b.effective.start, b.sequence)
+    }
+}
+
+/// One write batch: the sequence numbers it used and its recorded time.
+public struct BatchRecord: Sendable, Hashable {
+    public var firstSequence: Int64
+    public var lastSequence: Int64
+    public var recorded: Instant
+    public init(firstSequence: Int64, lastSequence: Int64, recorded: Instant) {
+        self.firstSequence = firstSequence; self.lastSequence = lastSequence; self.recorded = recorded
+    }
+}

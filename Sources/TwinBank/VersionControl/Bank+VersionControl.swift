@@ -1,0 +1,239 @@
+import TwinCore
+
+extension Bank {
+    struct TreeEntry: Codable { var path: String; var hash: String }
+
+    func loadTree(_ hash: ContentHash, _ tx: any StorageReader) throws -> [String: String] {
+        let entries = try loadObject([TreeEntry].self, hex: hash.hex, tx)
+        return Dictionary(entries.map { ($0.path, $0.hash) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    func currentTree(_ tx: any StorageReader) throws -> [TreeEntry] {
+        (try tx.refs(prefix: "twin/") + tx.refs(prefix: "aggregate/")).map { TreeEntry(path: $0.name, hash: $0.value) }.sorted { $0.path < $1.path }
+    }
+
+    func headBranch(_ tx: any StorageReader) throws -> String { try tx.ref("HEAD") ?? "main" }
+
+    static func checkRefName(_ name: String, what: String) throws {
+        do { _ = try TwinID(name) } catch {
+            throw BankError(.invalidReference, "invalid \(what) name '\(name)': use letters, digits and . _ : # - only", value: name)
+        }
+    }
+
+    /// Commits the current definitions of all twins and aggregates, with the thread pinned at the bank's last
+    /// sequence number, on the current branch (`main` unless switched).
+    /// - Throws: ``BankError`` `nothingToCommit` when neither the definitions nor the thread changed since the
+    ///   branch's last commit.
+    @discardableResult
+    public func commit(message: String, author: String? = nil) throws -> CommitInfo {
+        try authorize(.commit, nil)
+        return try storage.write { tx in
+            let branch = try headBranch(tx)
+            let tree = try currentTree(tx)
+            let treeHash = try storeObject(tree, kind: "tree", tx)
+            let pin = try tx.lastSequence()
+            var parents: [ContentHash] = []
+            if let hex = try tx.ref("branch/\(branch)"), let p = ContentHash(hex: hex) {
+                let parent = try loadObject(Commit.self, hex: hex, tx)
+                if parent.tree == treeHash && parent.threadPin == pin {
+                    throw BankError(.nothingToCommit, "nothing to commit on branch '\(branch)': no twin, aggregate or thread changed since \(p.abbreviated())", value: branch)
+                }
+                parents = [p]
+            }
+            var time = clock.now()
+            if let p = parents.first, let parent = try? loadObject(Commit.self, hex: p.hex, tx), time <= parent.time {
+                time = parent.time.advanced(byMicroseconds: 1)
+            }
+            let c = Commit(tree: treeHash, parents: parents, author: author ?? actor, time: time, message: message, threadPin: pin)
+            let id = try storeObject(c, kind: "commit", tx)
+            try tx.setRef("branch/\(branch)", id.hex)
+            try tx.setRef("commit/\(id.hex)", "")
+            return CommitInfo(id: id, commit: c, names: [branch])
+        }
+    }
+
+    /// Resolves a commit name: empty or `HEAD` (the current branch), a branch, a tag, a commit id or a unique
+    /// prefix of at least 4 hex digits, optionally followed by `~N` (N first-parents back).
+    /// - Throws: ``BankError`` `unknownCommit` or `ambiguousCommit` naming the text.
+    public func resolveCommit(_ name: String) throws -> CommitInfo {
+        try storage.read { tx in
+            let (id, c) = try resolveCommit(name, tx)
+            return CommitInfo(id: id, commit: c, names: try names(of: id, tx))
+        }
+    }
+
+    func resolveCommit(_ text: String, _ tx: any StorageReader) throws -> (ContentHash, Commit) {
+        var name = text
+        var back = 0
+        if let tilde = text.lastIndex(of: "~") {
+            let n = text[text.index(after: tilde)...]
+            guard let k = n.isEmpty ? 1 : Int(n), k >= 0 else {
+                throw BankError(.unknownCommit, "malformed commit reference '\(text)': expected NAME~N", value: text)
+            }
+            back = k; name = String(text[..<tilde])
+        }
+        var hex: String?
+        if name.isEmpty || name == "HEAD" {
+            let b = try headBranch(tx)
+            hex = try tx.ref("branch/\(b)")
+            if hex == nil { throw BankError(.unknownCommit, "no commits yet on branch '\(b)'", value: text) }
+        } else if let h = try tx.ref("branch/\(name)") { hex = h }
+        else if let h = try tx.ref("tag/\(name)") { hex = h }
+        else if name.count >= 4, name.allSatisfy(\.isHexDigit) {
+            let matches = try tx.refs(prefix: "commit/\(name.lowercased())")
+            if matches.count > 1 {
+                throw BankError(.ambiguousCommit, "ambiguous commit '\(name)': \(matches.count) commits start with it; give more digits", value: text)
+            }
+            hex = matches.first.map { String($0.name.dropFirst(7)) }
+        }
+        guard let hex, var id = ContentHash(hex: hex) else {
+            throw BankError(.unknownCommit, "unknown commit '\(text)': not a branch, tag or commit id", value: text)
+        }
+        var c = try loadObject(Commit.self, hex: id.hex, tx)
+        for _ in 0..<back {
+            guard let p = c.parents.first else {
+                throw BankError(.unknownCommit, "unknown commit '\(text)': history is shorter than \(back) commits", value: text)
+            }
+            id = p
+            c = try loadObject(Commit.self, hex: p.hex, tx)
+        }
+        return (id, c)
+    }
+
+    func names(of id: ContentHash, _ tx: any StorageReader) throws -> [String] {
+        let hex = id.hex
+        return try (tx.refs(prefix: "branch/") + tx.refs(prefix: "tag/")).filter { $0.value == hex }.map {
+            $0.name.hasPrefix("branch/") ? String($0.name.dropFirst(7)) : "tag:" + $0.name.dropFirst(4)
+        }
+    }
+
+    /// The history reachable from a commit (default: the current branch), newest first.
+    public func log(_ from: String? = nil) throws -> [CommitInfo] {
+        try storage.read { tx in
+            let start: (ContentHash, Commit)
+            do { start = try resolveCommit(from ?? "HEAD", tx) } catch let e as BankError where from == nil && e.code == .unknownCommit {
+                return []
+            }
+            var out: [CommitInfo] = []
+            var seen = Set<ContentHash>()
+            var frontier = [start]
+            while !frontier.isEmpty {
+                frontier.sort { $0.1.time > $1.1.time }
+                let (id, c) = frontier.removeFirst()
+                guard seen.insert(id).inserted else { continue }
+                out.append(CommitInfo(id: id, commit: c, names: try names(of: id, tx)))
+                for p in c.parents where !seen.contains(p) { frontier.append((p, try loadObject(Commit.self, hex: p.hex, tx))) }
+            }
+            return out
+        }
+    }
+
+    /// Tags a commit (default: HEAD). Tags do not move: re-tagging another commit is an error.
+    /// - Throws: ``BankError`` `invalidReference`, `unknownCommit`.
+    @discardableResult
+    public func tag(_ name: String, at commit: String? = nil) throws -> CommitInfo {
+        try Bank.checkRefName(name, what: "tag")
+        return try storage.write { tx in
+            let (id, c) = try resolveCommit(commit ?? "HEAD", tx)
+            if let existing = try tx.ref("tag/\(name)"), existing != id.hex {
+                throw BankError(.invalidReference, "tag '\(name)' already exists on commit \(existing.prefix(12))", value: name)
+            }
+            try tx.setRef("tag/\(name)", id.hex)
+            return CommitInfo(id: id, commit: c, names: try names(of: id, tx))
+        }
+    }
+
+    /// Creates a branch at a commit (default: HEAD).
+    public func createBranch(_ name: String, at commit: String? = nil) throws {
+        try Bank.checkRefName(name, what: "branch")
+        try storage.write { tx in
+            guard try tx.ref("branch/\(name)") == nil else {
+                throw BankError(.invalidReference, "branch '\(name)' already exists", value: name)
+            }
+            let (id, _) = try resolveCommit(commit ?? "HEAD", tx)
+            try tx.setRef("branch/\(name)", id.hex)
+        }
+    }
+
+    /// Makes `name` the branch that commits go to (the definitions themselves are shared, as in one working
+    /// copy). The branch must exist unless it is `main`.
+    public func switchBranch(_ name: String) throws {
+        try Bank.checkRefName(name, what: "branch")
+        try storage.write { tx in
+            let exists = try tx.ref("branch/\(name)") != nil
+            guard name == "main" || exists else {
+                throw BankError(.invalidReference, "unknown branch '\(name)'", value: name)
+            }
+            try tx.setRef("HEAD", name)
+        }
+    }
+
+    /// Branch names and the current one.
+    public func branches() throws -> (current: String, all: [String]) {
+        try storage.read { tx in
+            (try headBranch(tx), try tx.refs(prefix: "branch/").map { String($0.name.dropFirst(7)) })
+        }
+    }
+
+    /// Tag names and their commits.
+    public func tags() throws -> [(name: String, commit: ContentHash)] {
+        try storage.read { tx in
+            try tx.refs(prefix: "tag/").compactMap { r in ContentHash(hex: r.value).map { (String(r.name.dropFirst(4)), $0) } }
+        }
+    }
+
+    /// Differences between commits `a` and `b`: definitions added, removed and changed (with attribute-level
+    /// changes for twins) and the thread events recorded between their pins.
+    public func diff(_ a: String, _ b: String) throws -> BankDiff {
+        try storage.read { tx in
+            let (ia, ca) = try resolveCommit(a, tx)
+            let (ib, cb) = try resolveCommit(b, tx)
+            let ta = try loadTree(ca.tree, tx), tb = try loadTree(cb.tree, tx)
+            let added = tb.keys.filter { ta[$0] == nil }.sorted()
+            let removed = ta.keys.filter { tb[$0] == nil }.sorted()
+            var changed: [BankDiff.Change] = []
+            for path in ta.keys.sorted() {
+                guard let hb = tb[path], let ha = ta[path], ha != hb else { continue }
+                if path.hasPrefix("twin/") {
+                    let ra = try loadObject(TwinRecord.self, hex: ha, tx), rb = try loadObject(TwinRecord.self, hex: hb, tx)
+                    var attrs: [BankDiff.AttributeChange] = []
+                    for k in Set(ra.twin.attributes.keys).union(rb.twin.attributes.keys).sorted() where ra.twin.attributes[k] != rb.twin.attributes[k] {
+                        attrs.append(.init(key: k, old: ra.twin.attributes[k], new: rb.twin.attributes[k]))
+                    }
+                    var fields: [String] = []
+                    if ra.twin.kind != rb.twin.kind { fields.append("kind") }
+                    if ra.twin.parts != rb.twin.parts { fields.append("parts") }
+                    if ra.twin.template != rb.twin.template { fields.append("template") }
+                    if ra.twin.templateVersion != rb.twin.templateVersion { fields.append("templateVersion") }
+                    if ra.twin.dataSources != rb.twin.dataSources { fields.append("dataSources") }
+                    if ra.twin.models != rb.twin.models { fields.append("models") }
+                    if ra.twin.origin != rb.twin.origin { fields.append("origin") }
+                    if ra.fork != rb.fork { fields.append("fork") }
+                    changed.append(.init(path: path, attributes: attrs, fields: fields))
+                } else {
+                    let da = try loadObject(AggregateDefinition.self, hex: ha, tx), db = try loadObject(AggregateDefinition.self, hex: hb, tx)
+                    var fields: [String] = []
+                    if da.members != db.members { fields.append("members") }
+                    if da.query != db.query { fields.append("query") }
+                    if da.description != db.description { fields.append("description") }
+                    changed.append(.init(path: path, attributes: [], fields: fields))
+                }
+            }
+            let lo = min(ca.threadPin, cb.threadPin), hi = max(ca.threadPin, cb.threadPin)
+            var perTwin: [String: Int] = [:]
+            var sample: [Event] = []
+            if hi > lo {
+                var next = lo + 1
+                while next <= hi {
+                    let chunk = try tx.events(sequences: next...hi, limit: 50_000)
+                    guard let last = chunk.last else { break }
+                    for e in chunk { perTwin[e.twin.rawValue, default: 0] += 1 }
+                    if sample.count < 1000 { sample += chunk.prefix(1000 - sample.count) }
+                    next = last.sequence + 1
+                }
+            }
+            return BankDiff(from: ia, to: ib, added: added, removed: removed, changed: changed,
+                            fromPin: ca.threadPin, toPin: cb.threadPin, eventsPerTwin: perTwin, events: sample)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import GRDB
+import TwinBank
+import TwinCore
+
+/// The embedded default ``BankStorage``: one SQLite file through GRDB, in WAL mode.
+///
+/// - Every `write` is one SQLite transaction: all or nothing, also across a crash or `kill -9`.
+/// - Events are stored compactly: integer times, dictionary ids for twins, codes, sources and units,
+///   quantities as REAL, no per-row JSON (provenance only when present). One index serves every thread query:
+///   `(twin, code, effective)`, so the latest value of a code as of a time is one index seek.
+/// - Files are marked with `PRAGMA application_id` (`TWNB`); opening a file that is not SQLite, or SQLite
+///   without the bank's schema, or a corrupted file, throws ``BankError`` with code `notABank`.
+public final class SQLiteStorage: BankStorage, @unchecked Sendable {
+    /// `TWNB` as a 32-bit integer.
+    public static let applicationID: Int32 = 0x54574E42
+
+    public let path: String
+    let pool: DatabasePool
+    let dictionary = SharedDictionary()
+
+    /// Opens (and with `create`, creates) a bank file.
+    /// - Throws: ``BankError`` `notABank` for a missing file (without `create`), a file that is not a
+    ///   SQLite database, a SQLite database that is not a bank, or a corrupted file.
+    public init(path: String, create: Bool = true) throws {
+        self.path = path
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let exists = fm.fileExists(atPath: path, isDirectory: &isDir)
+        if isDir.boolValue {
+            throw BankError(.notABank, "'\(path)' is a directory, not a bank file", value: path)
+        }
+        if !exists && !create {
+            throw BankError(.notABank, "no bank at '\(path)': create one with `twinbank init --bank \(path)`", value: path)
+        }
+        var nonEmpty = false
+        if exists, let attrs = try? fm.attributesOfItem(atPath: path), let size = attrs[.size] as? NSNumber, size.intValue > 0 {
+            nonEmpty = true
+            guard let h = FileHandle(forReadingAtPath: path) else {
+                throw BankError(.notABank, "cannot read '\(path)'", value: path)
+            }
+            let header = h.readData(ofLength: 16)
+            try? h.close()
+            guard header == Data("SQLite format 3\0".utf8) else {
+                throw BankError(.notABank, "'\(path)' is not a Twinbank bank: it is not a SQLite database", value: path)
+            }
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw BankError(.notABank, "cannot open '\(path)' as a bank: \(SQLiteStorage.describe(error))", value: path)
+        }
+        do {
+            if nonEmpty {
+                let (appID, tables) = try pool.read { db in
+                    (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+                     try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ?? 0)
+                }
+                if appID != SQLiteStorage.applicationID && tables > 0 {
+                    throw BankError(.notABank, "'\(path)' is a SQLite database but not a Twinbank bank (application_id \(appID), \(tables) tables)", value: path)
+                }
+            }
+            try SQLiteStorage.migrator.migrate(pool)
+            try pool.read { db in try dictionary.reload(db) }
+        } catch let e as BankError {
+            throw e
+        } catch {
+            throw BankError(.notABank, "'\(path)' cannot be used as a bank: \(SQLiteStorage.describe(error))", value: path)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? DatabaseError {
+            switch e.resultCode {
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB: return "the file is corrupted (\(e.message ?? "\(e.resultCode)"))"
+            default: return e.message ?? "\(e.resultCode)"
+            }
+        }
+        return "\(error)"
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-schema") { db in
+            try db.execute(sql: "PRAGMA application_id = \(SQLiteStorage.applicationID)")
+            try db.execute(sql: """
+                CREATE TABLE twins (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                CREATE TABLE codes (id INTEGER PRIMARY KEY, system TEXT NOT NULL, code TEXT NOT NULL, display TEXT NOT NULL DEFAULT '',
+                                    has_display INTEGER NOT NULL DEFAULT 0, UNIQUE(system, code, display, has_display));
+                CREATE TABLE sources (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+                CREATE TABLE units (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY,
+                    twin INTEGER NOT NULL,
+                    code INTEGER NOT NULL,
+                    eff INTEGER NOT NULL,
+                    eff_end INTEGER,
+                    recorded INTEGER NOT NULL,
+                    category INTEGER NOT NULL,
+                    vkind INTEGER NOT NULL,
+                    num REAL,
+                    unit INTEGER,
+                    txt TEXT,
+                    bin BLOB,
+                    source INTEGER NOT NULL,
+                    prov BLOB,
+                    hash BLOB NOT NULL,
+                    retracted INTEGER,
+                    erasure TEXT
+                );
+                CREATE INDEX events_twin_code_eff ON events(twin, code, eff);
+                CREATE TABLE twin_codes (twin INTEGER NOT NULL, code INTEGER NOT NULL, PRIMARY KEY (twin, code)) WITHOUT ROWID;
+                CREATE TABLE twin_sources (source INTEGER NOT NULL, twin INTEGER NOT NULL, PRIMARY KEY (source, twin)) WITHOUT ROWID;
+                CREATE TABLE batches (last_seq INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, recorded INTEGER NOT NULL);
+                CREATE INDEX batches_recorded ON batches(recorded);
+                CREATE TABLE refs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE objects (hash BLOB PRIMARY KEY, kind TEXT NOT NULL, bytes BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE code_units (system TEXT NOT NULL, code TEXT NOT NULL, unit TEXT NOT NULL, PRIMARY KEY (system, code)) WITHOUT ROWID;
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT INTO meta(key, value) VALUES ('last_seq', 0);
+                """)
+        }
+        return m
+    }
+
+    public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
+        do {
+            return try pool.read { db in
+                let tx = SQLiteTransaction(db: db, shared: dictionary)
+                return try body(tx)
+            }
+        } catch let e as BankError { throw e } catch let e as TwinError { throw e } catch let e as DatabaseError {
+            throw BankError(.storageFailure, "bank storage error in '\(path)': \(SQLiteStorage.describe(e))", value: path)
+        }
+    }
+
+    public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
+        var pending: SQLiteTransaction?
+        do {
+            let result = try pool.write { db in
+                let tx = SQLiteTransaction(db: db, shared: dictionary)
+                pending = tx
+                return try body(tx)
+            }
+            if let pending { dictionary.merge(pending.local) }
+            return result
+        } catch let e as BankError { throw e } catch let e as TwinError { throw e } catch let e as DatabaseError {
+            throw BankError(.storageFailure, "bank storage error in '\(path)': \(SQLiteStorage.describe(e))", value: path)
+        }
+    }
+}
+
+/// Dictionary tables (twins, codes, sources, units) cached in memory. Ids never change once committed;
+/// entries created by a transaction are merged only after it commits.
+final class SharedDictionary: @unchecked Sendable {
+    struct Maps {
+        var twinID: [String: Int64] = [:], twinName: [Int64: TwinID] = [:]
+        var codeID: [Concept: Int64] = [:], codeByID: [Int64: Concept] = [:]
+        var sourceID: [Source: Int64] = [:], sourceByID: [Int64: Source] = [:]
+        var unitID: [String: Int64] = [:], unitByID: [Int64: String] = [:]
+
+        mutating func merge(_ o: Maps) {
+            twinID.merge(o.twinID) { a, _ in a }; twinName.merge(o.twinName) { a, _ in a }
+            codeID.merge(o.codeID) { a, _ in a }; codeByID.merge(o.codeByID) { a, _ in a }
+            sourceID.merge(o.sourceID) { a, _ in a }; sourceByID.merge(o.sourceByID) { a, _ in a }
+            unitID.merge(o.unitID) { a, _ in a }; unitByID.merge(o.unitByID) { a, _ in a }
+        }
+    }
+    private let lock = NSLock()
+    private var maps = Maps()
+
+    var snapshot: Maps { lock.lock(); defer { lock.unlock() }; return maps }
+
+    func merge(_ local: Maps) {
+        lock.lock(); defer { lock.unlock() }
+        maps.merge(local)
+    }
+
+    func reload(_ db: Database) throws {
+        let m = try SharedDictionary.load(db)
+        lock.lock(); defer { lock.unlock() }
+        maps = m
+    }
+
+    static func load(_ db: Database) throws -> Maps {
+        var m = Maps()
+        for row in try Row.fetchAll(db, sql: "SELECT id, name FROM twins") {
+            let id: Int64 = row[0]; let name: String = row[1]
+            m.twinID[name] = id
+            if let t = try? TwinID(name) { m.twinName[id] = t }
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, system, code, display, has_display FROM codes") {
+            let id: Int64 = row[0]
+            let hasDisplay: Bool = row[4]
+            let c = Concept(system: row[1], code: row[2], display: hasDisplay ? row[3] as String : nil)
+            m.codeID[c] = id; m.codeByID[id] = c
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, text FROM sources") {
+            let id: Int64 = row[0]
+            if let s = try? Source(parsing: row[1]) { m.sourceID[s] = id; m.sourceByID[id] = s }
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, text FROM units") {
+            let id: Int64 = row[0]; let t: String = row[1]
+            m.unitID[t] = id; m.unitByID[id] = t
+        }
+        return m
+    }
+}

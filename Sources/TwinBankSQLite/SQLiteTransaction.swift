@@ -1,0 +1,358 @@
+import Foundation
+import GRDB
+import TwinBank
+import TwinCore
+
+/// One read or write transaction on a ``SQLiteStorage``.
+final class SQLiteTransaction: StorageWriter {
+    let db: Database
+    let shared: SharedDictionary
+    var maps: SharedDictionary.Maps
+    /// Dictionary entries created (or discovered) in this transaction, merged into the shared cache on commit.
+    var local = SharedDictionary.Maps()
+
+    init(db: Database, shared: SharedDictionary) {
+        self.db = db
+        self.shared = shared
+        self.maps = shared.snapshot
+    }
+
+    static let columns = "seq, twin, code, eff, eff_end, recorded, category, vkind, num, unit, txt, bin, source, prov, hash, retracted, erasure"
+    static let retractionCategory = Int64(Event.Category.retraction.index)
+
+    // MARK: SQL helpers (interpolated values are bound, never spliced)
+
+    func one<T: DatabaseValueConvertible & StatementColumnConvertible>(_ t: T.Type, _ sql: SQL) throws -> T? {
+        try SQLRequest<T>(literal: sql).fetchOne(db)
+    }
+    func one(_ t: Row.Type, _ sql: SQL) throws -> Row? { try SQLRequest<Row>(literal: sql).fetchOne(db) }
+    func all<T: DatabaseValueConvertible & StatementColumnConvertible>(_ t: T.Type, _ sql: SQL) throws -> [T] {
+        try SQLRequest<T>(literal: sql).fetchAll(db)
+    }
+    func all(_ t: Row.Type, _ sql: SQL) throws -> [Row] { try SQLRequest<Row>(literal: sql).fetchAll(db) }
+    func cursor<T: DatabaseValueConvertible & StatementColumnConvertible>(_ t: T.Type, _ sql: SQL) throws -> FastDatabaseValueCursor<T> {
+        try SQLRequest<T>(literal: sql).fetchCursor(db)
+    }
+
+    // MARK: Dictionaries
+
+    func reloadDictionary() throws {
+        let m = try SharedDictionary.load(db)
+        maps.merge(m)
+        local.merge(m)
+    }
+
+    func twinID(_ t: TwinID, create: Bool) throws -> Int64? {
+        if let id = maps.twinID[t.rawValue] { return id }
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM twins WHERE name = ?", arguments: [t.rawValue]) {
+            maps.twinID[t.rawValue] = id; maps.twinName[id] = t
+            local.twinID[t.rawValue] = id; local.twinName[id] = t
+            return id
+        }
+        guard create else { return nil }
+        try db.execute(literal: "INSERT INTO twins(name) VALUES (\(t.rawValue))")
+        let id = db.lastInsertedRowID
+        maps.twinID[t.rawValue] = id; maps.twinName[id] = t
+        local.twinID[t.rawValue] = id; local.twinName[id] = t
+        return id
+    }
+
+    func codeID(_ c: Concept) throws -> Int64 {
+        if let id = maps.codeID[c] { return id }
+        let display = c.display ?? ""
+        let has = c.display != nil
+        let id: Int64
+        if let found = try one(Int64.self, "SELECT id FROM codes WHERE system = \(c.system) AND code = \(c.code) AND display = \(display) AND has_display = \(has)") {
+            id = found
+        } else {
+            try db.execute(literal: "INSERT INTO codes(system, code, display, has_display) VALUES (\(c.system), \(c.code), \(display), \(has))")
+            id = db.lastInsertedRowID
+        }
+        maps.codeID[c] = id; maps.codeByID[id] = c
+        local.codeID[c] = id; local.codeByID[id] = c
+        return id
+    }
+
+    /// All dictionary ids of a code key (one per display variant).
+    func codeIDs(_ key: CodeKey) throws -> [Int64] {
+        let ids = try all(Int64.self, "SELECT id FROM codes WHERE system = \(key.system) AND code = \(key.code)")
+        for id in ids where maps.codeByID[id] == nil { try reloadDictionary(); break }
+        return ids
+    }
+
+    func sourceID(_ s: Source, create: Bool) throws -> Int64? {
+        if let id = maps.sourceID[s] { return id }
+        let text = s.description
+        var id = try one(Int64.self, "SELECT id FROM sources WHERE text = \(text)")
+        if id == nil && create {
+            try db.execute(literal: "INSERT INTO sources(text) VALUES (\(text))")
+            id = db.lastInsertedRowID
+        }
+        guard let id else { return nil }
+        maps.sourceID[s] = id; maps.sourceByID[id] = s
+        local.sourceID[s] = id; local.sourceByID[id] = s
+        return id
+    }
+
+    func unitID(_ u: String) throws -> Int64 {
+        if let id = maps.unitID[u] { return id }
+        let id: Int64
+        if let found = try one(Int64.self, "SELECT id FROM units WHERE text = \(u)") { id = found } else {
+            try db.execute(literal: "INSERT INTO units(text) VALUES (\(u))")
+            id = db.lastInsertedRowID
+        }
+        maps.unitID[u] = id; maps.unitByID[id] = u
+        local.unitID[u] = id; local.unitByID[id] = u
+        return id
+    }
+
+    // MARK: Rows
+
+    func decode(_ row: Row) throws -> Event {
+        let twinKey: Int64 = row[1], codeKey: Int64 = row[2], sourceKey: Int64 = row[12]
+        if maps.twinName[twinKey] == nil || maps.codeByID[codeKey] == nil || maps.sourceByID[sourceKey] == nil {
+            try reloadDictionary()
+        }
+        guard let twin = maps.twinName[twinKey], let code = maps.codeByID[codeKey], let source = maps.sourceByID[sourceKey] else {
+            throw BankError(.storageFailure, "event \(row[0] as Int64) refers to a missing dictionary entry")
+        }
+        let vkind: Int64 = row[7]
+        var value: Value?
+        switch vkind {
+        case 1:
+            let unitKey: Int64 = row[9]
+            if maps.unitByID[unitKey] == nil { try reloadDictionary() }
+            value = .quantity(Quantity(row[8], maps.unitByID[unitKey] ?? "1"))
+        case 2:
+            let parts = (row[10] as String).split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            value = .concept(Concept(system: parts[0], code: parts.count > 1 ? parts[1] : "", display: parts.count > 2 ? parts[2] : nil))
+        case 3: value = .text(row[10])
+        case 4: value = .date(Instant(microseconds: row[8]))
+        case 5:
+            let data: Data = row[11]
+            var values = [Double](repeating: 0, count: data.count / 8)
+            values.withUnsafeMutableBytes { dst in data.copyBytes(to: dst) }
+            let unitKey: Int64 = row[9]
+            if maps.unitByID[unitKey] == nil { try reloadDictionary() }
+            value = .vector(Vector(values, unit: maps.unitByID[unitKey] ?? "1"))
+        case 6: value = .boolean((row[8] as Double) != 0)
+        default: value = nil
+        }
+        var provenance = Provenance()
+        if let p = row[13] as Data? { provenance = try JSONDecoder().decode(Provenance.self, from: p) }
+        let hashData: Data = row[14]
+        guard let id = ContentHash(bytes: hashData), let category = Event.Category(index: Int(row[6] as Int64)) else {
+            throw BankError(.storageFailure, "event \(row[0] as Int64) has a malformed hash or category")
+        }
+        let end: Int64? = row[4]
+        return Event(id: id, twin: twin, effective: EffectiveTime(Instant(microseconds: row[3]), end: end.map(Instant.init(microseconds:))),
+                     recorded: Instant(microseconds: row[5]), sequence: row[0], category: category, code: code, value: value,
+                     source: source, provenance: provenance, retractedAtSequence: row[15], erasure: row[16])
+    }
+
+    func visibilitySQL(_ v: Visibility) -> SQL {
+        switch v {
+        case .current: return "retracted IS NULL"
+        case .knownAt(let k): return "seq <= \(k) AND (retracted IS NULL OR retracted > \(k))"
+        case .all: return "1"
+        }
+    }
+
+    // MARK: StorageReader
+
+    func lastSequence() throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'last_seq'") ?? 0
+    }
+    func lastRecorded() throws -> Instant? {
+        try Int64.fetchOne(db, sql: "SELECT recorded FROM batches ORDER BY last_seq DESC LIMIT 1").map(Instant.init(microseconds:))
+    }
+    func sequence(knownAt instant: Instant) throws -> Int64 {
+        try one(Int64.self, "SELECT max(last_seq) FROM batches WHERE recorded <= \(instant.microseconds)") ?? 0
+    }
+    func ref(_ name: String) throws -> String? {
+        try one(String.self, "SELECT value FROM refs WHERE name = \(name)")
+    }
+    func refs(prefix: String) throws -> [(name: String, value: String)] {
+        // range scan on the primary key: prefix <= name < prefix + U+10FFFF
+        let upper = prefix + "\u{10FFFF}"
+        return try all(Row.self, "SELECT name, value FROM refs WHERE name >= \(prefix) AND name < \(upper) ORDER BY name")
+            .map { ($0[0] as String, $0[1] as String) }
+            .filter { $0.0.hasPrefix(prefix) }
+    }
+    func object(_ hash: ContentHash) throws -> [UInt8]? {
+        try (one(Data.self, "SELECT bytes FROM objects WHERE hash = \(Data(hash.bytes))")).map { Array($0) }
+    }
+
+    func events(_ q: EventQuery) throws -> [Event] {
+        guard let twin = try twinID(q.twin, create: false) else { return [] }
+        var sql: SQL = "SELECT \(sql: SQLiteTransaction.columns) FROM events WHERE twin = \(twin)"
+        if let code = q.code {
+            let ids = try codeIDs(code)
+            if ids.isEmpty { return [] }
+            sql += " AND code IN \(ids)"
+        }
+        if let c = q.category { sql += " AND category = \(c.index)" }
+        if let from = q.from { sql += " AND eff >= \(from.microseconds)" }
+        if let to = q.to { sql += " AND eff <= \(to.microseconds)" }
+        if let m = q.maxSequence { sql += " AND seq <= \(m)" }
+        sql += " AND \(visibilitySQL(q.visibility))"
+        sql += q.descending ? " ORDER BY eff DESC, seq DESC" : " ORDER BY eff, seq"
+        if let limit = q.limit { sql += " LIMIT \(limit)" }
+        let cursor = try Row.fetchCursor(db, SQLRequest<Row>(literal: sql))
+        var out: [Event] = []
+        while let row = try cursor.next() { out.append(try decode(row)) }
+        return out
+    }
+
+    func latest(twin: TwinID, code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, maxSequence: Int64?, visibility: Visibility) throws -> Event? {
+        guard let t = try twinID(twin, create: false) else { return nil }
+        var best: Event?
+        for id in try codeIDs(code) {
+            var sql: SQL = "SELECT \(sql: SQLiteTransaction.columns) FROM events WHERE twin = \(t) AND code = \(id) AND eff <= \(instant.microseconds)"
+            if let category { sql += " AND category = \(category.index)" }
+            if let m = maxSequence { sql += " AND seq <= \(m)" }
+            sql += " AND \(visibilitySQL(visibility)) ORDER BY eff DESC, seq DESC LIMIT 1"
+            if let row = try Row.fetchOne(db, SQLRequest<Row>(literal: sql)) {
+                let e = try decode(row)
+                if best == nil || EventQuery.order(best!, e) { best = e }
+            }
+        }
+        return best
+    }
+
+    func codes(of twin: TwinID) throws -> [CodeKey] {
+        guard let t = try twinID(twin, create: false) else { return [] }
+        var keys = Set<CodeKey>()
+        for id in try all(Int64.self, "SELECT code FROM twin_codes WHERE twin = \(t)") {
+            if maps.codeByID[id] == nil { try reloadDictionary() }
+            if let c = maps.codeByID[id] { keys.insert(c.key) }
+        }
+        return keys.sorted()
+    }
+
+    func twins(withSource source: Source) throws -> [TwinID] {
+        guard let s = try sourceID(source, create: false) else { return [] }
+        return try all(String.self, "SELECT t.name FROM twin_sources ts JOIN twins t ON t.id = ts.twin WHERE ts.source = \(s) ORDER BY t.name")
+            .compactMap { try? TwinID($0) }
+    }
+
+    func events(sequences range: ClosedRange<Int64>, limit: Int) throws -> [Event] {
+        let cursor = try Row.fetchCursor(db, SQLRequest<Row>(literal: "SELECT \(sql: SQLiteTransaction.columns) FROM events WHERE seq >= \(range.lowerBound) AND seq <= \(range.upperBound) ORDER BY seq LIMIT \(limit)"))
+        var out: [Event] = []
+        while let row = try cursor.next() { out.append(try decode(row)) }
+        return out
+    }
+
+    func eventHashes(of twin: TwinID) throws -> Set<ContentHash> {
+        guard let t = try twinID(twin, create: false) else { return [] }
+        let cursor = try cursor(Data.self, "SELECT hash FROM events WHERE twin = \(t)")
+        var out = Set<ContentHash>()
+        while let d = try cursor.next() { if let h = ContentHash(bytes: d) { out.insert(h) } }
+        return out
+    }
+
+    func unit(for code: CodeKey) throws -> String? {
+        try one(String.self, "SELECT unit FROM code_units WHERE system = \(code.system) AND code = \(code.code)")
+    }
+
+    // MARK: StorageWriter
+
+    func append(_ events: [Event], batch: BatchRecord) throws {
+        let last = try lastSequence()
+        let insert = try db.cachedStatement(sql: "INSERT INTO events(\(SQLiteTransaction.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        var pairsCodes = Set<SIMD2<Int64>>(), pairsSources = Set<SIMD2<Int64>>()
+        var previous = last
+        // per-batch memo of the last ids, to skip dictionary hashing for runs of the same twin/code/source/unit
+        var lastTwin: (TwinID, Int64)?, lastCode: (Concept, Int64)?, lastSource: (Source, Int64)?, lastUnit: (String, Int64)?
+        let encoder = JSONEncoder()
+        var values = [DatabaseValue](repeating: .null, count: 17)
+        for e in events {
+            guard e.sequence > previous else {
+                throw BankError(.storageFailure, "sequence \(e.sequence) is not above \(previous)")
+            }
+            previous = e.sequence
+            let twin: Int64
+            if let lt = lastTwin, lt.0 == e.twin { twin = lt.1 } else { twin = try twinID(e.twin, create: true)!; lastTwin = (e.twin, twin) }
+            let code: Int64
+            if let lc = lastCode, lc.0 == e.code { code = lc.1 } else { code = try codeID(e.code); lastCode = (e.code, code) }
+            let source: Int64
+            if let ls = lastSource, ls.0 == e.source { source = ls.1 } else { source = try sourceID(e.source, create: true)!; lastSource = (e.source, source) }
+            pairsCodes.insert(SIMD2(twin, code)); pairsSources.insert(SIMD2(source, twin))
+            func unit(_ u: String) throws -> Int64 {
+                if let lu = lastUnit, lu.0 == u { return lu.1 }
+                let id = try unitID(u); lastUnit = (u, id); return id
+            }
+            values[0] = e.sequence.databaseValue
+            values[1] = twin.databaseValue
+            values[2] = code.databaseValue
+            values[3] = e.effective.start.microseconds.databaseValue
+            values[4] = e.effective.end?.microseconds.databaseValue ?? .null
+            values[5] = e.recorded.microseconds.databaseValue
+            values[6] = Int64(e.category.index).databaseValue
+            values[8] = .null; values[9] = .null; values[10] = .null; values[11] = .null
+            switch e.value {
+            case nil: values[7] = Int64(0).databaseValue
+            case .quantity(let q)?: values[7] = Int64(1).databaseValue; values[8] = q.value.databaseValue; values[9] = try unit(q.unit).databaseValue
+            case .concept(let c)?:
+                values[7] = Int64(2).databaseValue
+                values[10] = (c.display.map { "\(c.system)\u{1F}\(c.code)\u{1F}\($0)" } ?? "\(c.system)\u{1F}\(c.code)").databaseValue
+            case .text(let s)?: values[7] = Int64(3).databaseValue; values[10] = s.databaseValue
+            case .date(let d)?: values[7] = Int64(4).databaseValue; values[8] = Double(d.microseconds).databaseValue
+            case .vector(let v)?:
+                values[7] = Int64(5).databaseValue
+                values[11] = v.values.withUnsafeBytes { Data($0) }.databaseValue
+                values[9] = try unit(v.unit).databaseValue
+            case .boolean(let b)?: values[7] = Int64(6).databaseValue; values[8] = (b ? 1.0 : 0.0).databaseValue
+            }
+            values[12] = source.databaseValue
+            values[13] = e.provenance.isEmpty ? .null : try encoder.encode(e.provenance).databaseValue
+            values[14] = withUnsafeBytes(of: (e.id.w0.bigEndian, e.id.w1.bigEndian, e.id.w2.bigEndian, e.id.w3.bigEndian)) { Data($0) }.databaseValue
+            values[15] = e.retractedAtSequence?.databaseValue ?? .null
+            values[16] = e.erasure?.databaseValue ?? .null
+            insert.setUncheckedArguments(StatementArguments(values))
+            try insert.execute()
+        }
+        let tc = try db.cachedStatement(sql: "INSERT OR IGNORE INTO twin_codes(twin, code) VALUES (?, ?)")
+        for p in pairsCodes { try tc.execute(arguments: [p[0], p[1]]) }
+        let ts = try db.cachedStatement(sql: "INSERT OR IGNORE INTO twin_sources(source, twin) VALUES (?, ?)")
+        for p in pairsSources { try ts.execute(arguments: [p[0], p[1]]) }
+        let newLast = max(previous, batch.lastSequence)
+        try db.execute(literal: "INSERT OR REPLACE INTO batches(last_seq, first_seq, recorded) VALUES (\(newLast), \(batch.firstSequence), \(batch.recorded.microseconds))")
+        try db.execute(literal: "UPDATE meta SET value = \(newLast) WHERE key = 'last_seq'")
+    }
+
+    func retract(source: Source, atSequence sequence: Int64, erasure: String?) throws -> Int {
+        guard let s = try sourceID(source, create: false) else { return 0 }
+        let twins = try all(Int64.self, "SELECT twin FROM twin_sources WHERE source = \(s)")
+        var n = 0
+        for t in twins {
+            try db.execute(literal: "UPDATE events SET retracted = \(sequence) WHERE twin = \(t) AND source = \(s) AND category != \(SQLiteTransaction.retractionCategory) AND retracted IS NULL")
+            n += db.changesCount
+            if let erasure {
+                let rows = try all(Row.self, "SELECT seq, prov FROM events WHERE twin = \(t) AND source = \(s) AND category != \(SQLiteTransaction.retractionCategory) AND erasure IS NULL AND prov IS NOT NULL")
+                for row in rows {
+                    var p = try JSONDecoder().decode(Provenance.self, from: row[1] as Data)
+                    p.notes = nil
+                    let bytes: Data? = p.isEmpty ? nil : try JSONEncoder().encode(p)
+                    try db.execute(literal: "UPDATE events SET prov = \(bytes) WHERE seq = \(row[0] as Int64)")
+                }
+                try db.execute(literal: "UPDATE events SET vkind = 0, num = NULL, unit = NULL, txt = NULL, bin = NULL, erasure = \(erasure) WHERE twin = \(t) AND source = \(s) AND category != \(SQLiteTransaction.retractionCategory) AND erasure IS NULL")
+            }
+        }
+        return n
+    }
+
+    func setRef(_ name: String, _ value: String?) throws {
+        if let value {
+            try db.execute(literal: "INSERT OR REPLACE INTO refs(name, value) VALUES (\(name), \(value))")
+        } else {
+            try db.execute(literal: "DELETE FROM refs WHERE name = \(name)")
+        }
+    }
+    func putObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws {
+        try db.execute(literal: "INSERT OR IGNORE INTO objects(hash, kind, bytes) VALUES (\(Data(hash.bytes)), \(kind), \(Data(bytes)))")
+    }
+    func setUnit(_ unit: String, for code: CodeKey) throws {
+        try db.execute(literal: "INSERT OR IGNORE INTO code_units(system, code, unit) VALUES (\(code.system), \(code.code), \(unit))")
+    }
+}

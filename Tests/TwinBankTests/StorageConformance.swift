@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinCore
+
+/// The `BankStorage` conformance suite: written once, run against every storage.
+@Suite struct StorageConformance {
+    func event(_ seq: Int64, twin: TwinID = "a", eff: Int64, code: Concept = glucose, value: Double = 1, source: Source = cgm,
+               category: Event.Category = .observation) -> Event {
+        var h = EventHasher()
+        let d = EventDraft(twin: twin, effective: EffectiveTime(Instant(microseconds: eff)), category: category, code: code,
+                           value: .quantity(Quantity(value, "mg/dL")), source: source, provenance: Provenance(notes: "n\(seq)"))
+        return Event(id: h.hash(d), twin: twin, effective: d.effective, recorded: Instant(microseconds: 1000 + seq), sequence: seq,
+                     category: category, code: code, value: d.value, source: source, provenance: d.provenance)
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func appendAndQuery(kind: StorageKind) throws {
+        let s = try kind.make()
+        let events = [event(1, eff: 30), event(2, eff: 10), event(3, eff: 20, code: heartRate), event(4, twin: "b", eff: 5),
+                      event(5, eff: 10, value: 2, category: .prediction)]
+        try s.write { tx in try tx.append(events, batch: BatchRecord(firstSequence: 1, lastSequence: 5, recorded: Instant(microseconds: 1000))) }
+        try s.read { (tx) throws in
+            #expect(try tx.lastSequence() == 5)
+            #expect(try tx.lastRecorded() == Instant(microseconds: 1000))
+            let all = try tx.events(EventQuery(twin: "a"))
+            #expect(all.map(\.sequence) == [2, 5, 3, 1])
+            #expect(all == events.filter { $0.twin == "a" }.sorted(by: EventQuery.order))
+            #expect(try tx.events(EventQuery(twin: "a", code: glucose.key)).map(\.sequence) == [2, 5, 1])
+            #expect(try tx.events(EventQuery(twin: "a", category: .prediction)).map(\.sequence) == [5])
+            #expect(try tx.events(EventQuery(twin: "a", from: Instant(microseconds: 15), to: Instant(microseconds: 30))).map(\.sequence) == [3, 1])
+            #expect(try tx.events(EventQuery(twin: "a", maxSequence: 2)).map(\.sequence) == [2, 1])
+            #expect(try tx.events(EventQuery(twin: "a", descending: true, limit: 2)).map(\.sequence) == [1, 3])
+            #expect(try tx.events(EventQuery(twin: "nobody")).isEmpty)
+            // latest: ties on effective time go to the higher sequence
+            #expect(try tx.latest(twin: "a", code: glucose.key, category: nil, atOrBefore: Instant(microseconds: 29), maxSequence: nil, visibility: .current)?.sequence == 5)
+            #expect(try tx.latest(twin: "a", code: glucose.key, category: .observation, atOrBefore: Instant(microseconds: 29), maxSequence: nil, visibility: .current)?.sequence == 2)
+            #expect(try tx.latest(twin: "a", code: glucose.key, category: nil, atOrBefore: Instant(microseconds: 9), maxSequence: nil, visibility: .current) == nil)
+            #expect(try tx.latest(twin: "a", code: glucose.key, category: nil, atOrBefore: Instant(microseconds: 100), maxSequence: 4, visibility: .current)?.sequence == 1)
+            #expect(Set(try tx.codes(of: "a")) == [glucose.key, heartRate.key])
+            #expect(try tx.twins(withSource: cgm) == ["a", "b"])
+            #expect(try tx.twins(withSource: lab).isEmpty)
+            #expect(try tx.events(sequences: 2...4, limit: 10).map(\.sequence) == [2, 3, 4])
+            #expect(try tx.events(sequences: 2...4, limit: 2).map(\.sequence) == [2, 3])
+            #expect(try tx.eventHashes(of: "a") == Set(events.filter { $0.twin == "a" }.map(\.id)))
+        }
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func batchesAndKnownAt(kind: StorageKind) throws {
+        let s = try kind.make()
+        try s.write { try $0.append([event(1, eff: 1)], batch: BatchRecord(firstSequence: 1, lastSequence: 1, recorded: Instant(microseconds: 100))) }
+        try s.write { try $0.append([event(2, eff: 2), event(3, eff: 3)], batch: BatchRecord(firstSequence: 2, lastSequence: 3, recorded: Instant(microseconds: 200))) }
+        try s.read { (tx) throws in
+            #expect(try tx.sequence(knownAt: Instant(microseconds: 99)) == 0)
+            #expect(try tx.sequence(knownAt: Instant(microseconds: 100)) == 1)
+            #expect(try tx.sequence(knownAt: Instant(microseconds: 199)) == 1)
+            #expect(try tx.sequence(knownAt: Instant(microseconds: 5000)) == 3)
+            #expect(try tx.events(EventQuery(twin: "a", visibility: .knownAt(1))).map(\.sequence) == [1])
+        }
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func retractionAndErasure(kind: StorageKind) throws {
+        let s = try kind.make()
+        try s.write { try $0.append([event(1, eff: 1), event(2, eff: 2, source: lab), event(3, eff: 3)], batch: BatchRecord(firstSequence: 1, lastSequence: 3, recorded: Instant(microseconds: 100))) }
+        let n = try s.write { try $0.retract(source: cgm, atSequence: 4, erasure: nil) }
+        #expect(n == 2)
+        try s.write { try $0.append([], batch: BatchRecord(firstSequence: 4, lastSequence: 4, recorded: Instant(microseconds: 200))) }
+        try s.read { (tx) throws in
+            #expect(try tx.events(EventQuery(twin: "a")).map(\.sequence) == [2])
+            #expect(try tx.events(EventQuery(twin: "a", visibility: .knownAt(3))).map(\.sequence) == [1, 2, 3])
+            #expect(try tx.events(EventQuery(twin: "a", visibility: .knownAt(4))).map(\.sequence) == [2])
+            #expect(try tx.events(EventQuery(twin: "a", visibility: .all)).map(\.retractedAtSequence) == [4, nil, 4])
+            #expect(try tx.lastSequence() == 4)
+        }
+        #expect(try s.write { try $0.retract(source: cgm, atSequence: 5, erasure: nil) } == 0)
+        try s.write { _ = try $0.retract(source: cgm, atSequence: 5, erasure: "privacy breach") }
+        try s.read { (tx) throws in
+            let all = try tx.events(EventQuery(twin: "a", visibility: .all))
+            let erased = all.filter { $0.source == cgm }
+            #expect(erased.count == 2)
+            #expect(erased.allSatisfy { $0.value == nil && $0.erasure == "privacy breach" && $0.provenance.notes == nil && $0.retractedAtSequence == 4 })
+            #expect(all.first { $0.source == lab }?.value != nil)
+        }
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func writesAreAllOrNothing(kind: StorageKind) throws {
+        let s = try kind.make()
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try s.write { (tx) throws in
+                try tx.append([event(1, eff: 1)], batch: BatchRecord(firstSequence: 1, lastSequence: 1, recorded: Instant(microseconds: 1)))
+                try tx.setRef("twin/x", "abc")
+                try tx.putObject(EventHasher.sha256([1]), kind: "twin", bytes: [1])
+                try tx.setUnit("mg/dL", for: glucose.key)
+                throw Boom()
+            }
+        }
+        try s.read { (tx) throws in
+            #expect(try tx.lastSequence() == 0)
+            #expect(try tx.events(EventQuery(twin: "a", visibility: .all)).isEmpty)
+            #expect(try tx.ref("twin/x") == nil)
+            #expect(try tx.object(EventHasher.sha256([1])) == nil)
+            #expect(try tx.unit(for: glucose.key) == nil)
+        }
+        // and the storage still works afterwards (dictionary caches were not polluted)
+        try s.write { try $0.append([event(1, eff: 1)], batch: BatchRecord(firstSequence: 1, lastSequence: 1, recorded: Instant(microseconds: 1))) }
+        #expect(try s.read { try $0.events(EventQuery(twin: "a")).count } == 1)
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func refsObjectsUnits(kind: StorageKind) throws {
+        let s = try kind.make()
+        try s.write { (tx) throws in
+            try tx.setRef("twin/b", "2"); try tx.setRef("twin/a", "1"); try tx.setRef("tag/v1", "3"); try tx.setRef("twinx", "4")
+            try tx.putObject(EventHasher.sha256([1, 2]), kind: "twin", bytes: [1, 2])
+            try tx.putObject(EventHasher.sha256([1, 2]), kind: "twin", bytes: [1, 2])
+            try tx.setUnit("mg/dL", for: glucose.key)
+            try tx.setUnit("mmol/L", for: glucose.key)
+        }
+        try s.read { (tx) throws in
+            #expect(try tx.refs(prefix: "twin/").map(\.name) == ["twin/a", "twin/b"])
+            #expect(try tx.ref("tag/v1") == "3")
+            #expect(try tx.object(EventHasher.sha256([1, 2])) == [1, 2])
+            #expect(try tx.unit(for: glucose.key) == "mg/dL")
+        }
+        try s.write { try $0.setRef("twin/a", nil) }
+        #expect(try s.read { try $0.ref("twin/a") } == nil)
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func valuesRoundTrip(kind: StorageKind) throws {
+        let s = try kind.make()
+        let values: [Value?] = [nil, .quantity(Quantity(5.25, "mmol/L")), .concept(Concept(system: "http://snomed.info/sct", code: "1", display: "x")),
+                                .concept(Concept(system: "http://snomed.info/sct", code: "2")), .text("hello, \"world\""),
+                                .date(t("2024-01-01T07:45:30.123456Z")), .vector(Vector([0.1, -2, 3e-9], unit: "mV")), .boolean(true)]
+        var h = EventHasher()
+        var events: [Event] = []
+        for (i, v) in values.enumerated() {
+            let d = EventDraft(twin: "a", effective: EffectiveTime(Instant(microseconds: Int64(i)), end: i == 2 ? Instant(microseconds: 99) : nil),
+                               category: .annotation, code: Concept(system: "urn:x", code: "c\(i)", display: i == 1 ? "d" : nil), value: v, source: lab,
+                               provenance: i == 3 ? Provenance(derivedFrom: [EventHasher.sha256([9])], model: "m", modelVersion: "1", parametersHash: "p", seed: 42, notes: "n") : Provenance())
+            events.append(Event(id: h.hash(d), twin: "a", effective: d.effective, recorded: Instant(microseconds: 7), sequence: Int64(i + 1),
+                                category: .annotation, code: d.code, value: v, source: lab, provenance: d.provenance))
+        }
+        try s.write { try $0.append(events, batch: BatchRecord(firstSequence: 1, lastSequence: Int64(events.count), recorded: Instant(microseconds: 7))) }
+        #expect(try s.read { try $0.events(EventQuery(twin: "a")) } == events)
+    }
+}
