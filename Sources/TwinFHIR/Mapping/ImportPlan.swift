@@ -14,6 +14,8 @@ public struct ImportPlan: Sendable {
         public var events: [EventDraft] = []
         /// Resources that are kept as records rather than twins (Practitioner), keyed for deduplication.
         public var records: [Record] = []
+        /// The entry (fullUrl, else path) each event comes from, parallel to `events`.
+        public var eventEntries: [String] = []
         /// Entries of the bundle the unit stands for (fullUrls, or `entry[i]`).
         public var entries: [String] = []
     }

@@ -321,7 +321,7 @@ public struct ImportPlanner: Sendable {
                 let v = try value(of: r, code: code, i: i, path: path)
                 if v != nil || components.isEmpty {
                     let notes = EventNotes(origin: originText(r), status: status, category: category)
-                    unit.events.append(EventDraft(twin: twin, effective: time, category: .observation, code: code, value: v, source: src, provenance: Provenance(notes: notes.text)))
+                    unit.addEvent(e.label, EventDraft(twin: twin, effective: time, category: .observation, code: code, value: v, source: src, provenance: Provenance(notes: notes.text)))
                 }
                 for (k, c) in components.enumerated() {
                     let cpath = "\(path).component[\(k)]"
@@ -330,15 +330,18 @@ public struct ImportPlanner: Sendable {
                     }
                     let cv = try value(of: c, code: ccode, i: i, path: cpath)
                     let notes = EventNotes(origin: originText(r), status: status, panel: FHIRValues.codeableConcept(code), category: category)
-                    unit.events.append(EventDraft(twin: twin, effective: time, category: .observation, code: ccode, value: cv, source: src, provenance: Provenance(notes: notes.text)))
+                    unit.addEvent(e.label, EventDraft(twin: twin, effective: time, category: .observation, code: ccode, value: cv, source: src, provenance: Provenance(notes: notes.text)))
                 }
             case "Condition", "AllergyIntolerance", "Procedure", "Immunization", "Encounter",
                  "MedicationRequest", "MedicationAdministration", "MedicationStatement", "DiagnosticReport":
                 let (twin, ext) = try subject(of: i, r, path: path)
                 if ext { unit.requiredTwins.append((twin, e.fullUrl, path + ".subject")) }
                 let spec = RecordSpec.of(rt)
-                guard let time = try time(r, spec.times, i: i, path: path) else {
+                guard var time = try time(r, spec.times, i: i, path: path) else {
                     throw fail(i, .invalidResource, "the \(rt) has none of \(spec.times.joined(separator: ", ")), so it cannot be placed in the thread", path: path + "." + spec.times[0])
+                }
+                if let endName = spec.end, let endText = r[endName]?.stringValue, let end = FHIRTime.instant(endText), end >= time.start {
+                    time.end = end
                 }
                 let codeValue: JSONValue?
                 if rt.hasPrefix("Medication"), let ref = r["medicationReference"]?["reference"]?.stringValue {
@@ -356,7 +359,7 @@ public struct ImportPlanner: Sendable {
                 var v: Value?
                 if let vk = spec.value, let c = FHIRValues.concept(r[vk]) { v = .concept(c) }
                 let notes = EventNotes(origin: originText(r), status: r["status"]?.stringValue ?? r["clinicalStatus"].flatMap { FHIRValues.concept($0)?.code })
-                unit.events.append(EventDraft(twin: twin, effective: time, category: spec.category, code: code, value: v, source: source(r, i: i), provenance: Provenance(notes: notes.text)))
+                unit.addEvent(e.label, EventDraft(twin: twin, effective: time, category: spec.category, code: code, value: v, source: source(r, i: i), provenance: Provenance(notes: notes.text)))
             default:
                 skipped[rt, default: 0] += 1
             }
@@ -368,13 +371,14 @@ public struct ImportPlanner: Sendable {
 /// element (if any) becomes the value.
 struct RecordSpec {
     var times: [String]
+    var end: String? = nil
     var codes: [String]
     var category: Event.Category
     var value: String?
 
     static func of(_ type: String) -> RecordSpec {
         switch type {
-        case "Condition": RecordSpec(times: ["onsetDateTime", "onsetPeriod", "recordedDate"], codes: ["code"], category: .observation, value: "verificationStatus")
+        case "Condition": RecordSpec(times: ["onsetDateTime", "onsetPeriod", "recordedDate"], end: "abatementDateTime", codes: ["code"], category: .observation, value: "verificationStatus")
         case "AllergyIntolerance": RecordSpec(times: ["onsetDateTime", "onsetPeriod", "recordedDate"], codes: ["code"], category: .observation, value: "verificationStatus")
         case "Procedure": RecordSpec(times: ["performedDateTime", "performedPeriod"], codes: ["code"], category: .intervention, value: nil)
         case "Immunization": RecordSpec(times: ["occurrenceDateTime", "recorded"], codes: ["vaccineCode"], category: .intervention, value: nil)
@@ -394,5 +398,12 @@ extension FHIRValues {
         let v = q["value"]?.numberText ?? ""
         let u = q["code"]?.stringValue ?? q["unit"]?.stringValue
         return u.map { "\(v) \($0)" } ?? v
+    }
+}
+
+extension ImportPlan.Unit {
+    mutating func addEvent(_ entry: String, _ d: EventDraft) {
+        events.append(d)
+        eventEntries.append(entry)
     }
 }

@@ -1,0 +1,296 @@
+import Foundation
+import TwinBank
+import TwinCore
+
+/// Writes twins back as FHIR R4: a person twin as a Patient, its thread as Observations (components regrouped
+/// into their panel), Conditions, AllergyIntolerances, Procedures, Immunizations, Encounters,
+/// Medication{Request,Administration,Statement}s and DiagnosticReports; organisation twins as Organizations.
+///
+/// Guarantees: every resource written passes `Validator`; importing the export of a twin into an empty bank
+/// gives the same twin and the same thread (event content hashes), because each resource keeps the id of the
+/// record it came from and `meta.source` keeps the origin bundle. Events the bank made itself (category
+/// `prediction` or `alert`, or a `model:` source) are exported as model output: a prediction as an
+/// Observation, an alert as a RiskAssessment, each tagged `model-output` and with a Provenance naming the
+/// model, its version, seed and the events it was derived from.
+public struct FHIRExporter: Sendable {
+    public let bank: Bank
+
+    public init(bank: Bank) { self.bank = bank }
+
+    static let modelOutputTag: JSONValue = ["system": "urn:twinbank:tags", "code": "model-output", "display": "computed by a Twinbank model"]
+
+    /// The resources of one twin (`$everything`-like): its Patient or Organization first, then its records.
+    public func resources(twin id: TwinID) throws(FHIRError) -> [JSONValue] {
+        let twin: Twin
+        let events: [Event]
+        do {
+            twin = try bank.twin(id).twin
+            events = try bank.events(ThreadQuery(twin: id))
+        } catch let e as BankError where e.code == .unknownTwin {
+            throw FHIRError(.notFound, "no twin '\(id)' in the bank", value: id.rawValue)
+        } catch { throw FHIRError(.bank, "\(error)") }
+        return Self.resources(twin: twin, events: events)
+    }
+
+    /// A transaction Bundle of one twin: resources with `urn:uuid:` full URLs and `PUT` requests, so the bundle
+    /// loads into any FHIR server as well as back into a bank.
+    public func bundle(twin id: TwinID) throws(FHIRError) -> JSONValue {
+        Self.bundle(try resources(twin: id))
+    }
+
+    static func bundle(_ resources: [JSONValue]) -> JSONValue {
+        var entries: [JSONValue] = []
+        for r in resources {
+            let type = r["resourceType"]?.stringValue ?? ""
+            let id = r["id"]?.stringValue ?? ""
+            entries.append(["fullUrl": .string(fullUrl(type, id)), "resource": r,
+                            "request": ["method": "PUT", "url": .string("\(type)/\(id)")]])
+        }
+        return ["resourceType": "Bundle", "type": "transaction", "entry": .array(entries)]
+    }
+
+    /// A deterministic `urn:uuid:` for a resource (name-based on `TYPE/ID`, in the form of an RFC 4122 UUID).
+    static func fullUrl(_ type: String, _ id: String) -> String {
+        let h = EventHasher.sha256(Array("\(type)/\(id)".utf8)).hex
+        let c = Array(h)
+        var s = String(c[0..<8]) + "-" + String(c[8..<12]) + "-5" + String(c[13..<16]) + "-"
+        s += ["8", "9", "a", "b"][Int(String(c[16]), radix: 16)! % 4] + String(c[17..<20]) + "-" + String(c[20..<32])
+        return "urn:uuid:" + s
+    }
+
+    /// Writes one NDJSON file per resource type (`Patient.ndjson`, `Observation.ndjson`, ...) for the given
+    /// twins (and, when `includeRecords`, the Practitioner, Location, Device and Medication records of the bank),
+    /// Bulk Data style. Returns the files written with their line counts.
+    public func writeNDJSON(twins: [TwinID], to directory: String, includeRecords: Bool = false) throws(FHIRError) -> [String: Int] {
+        var byType: [String: [UInt8]] = [:]
+        var counts: [String: Int] = [:]
+        func add(_ r: JSONValue) {
+            let t = r["resourceType"]?.stringValue ?? "Resource"
+            byType[t, default: []].append(contentsOf: JSONWriter().write(r))
+            byType[t, default: []].append(0x0A)
+            counts[t, default: 0] += 1
+        }
+        for id in twins { for r in try resources(twin: id) { add(r) } }
+        if includeRecords {
+            do {
+                try bank.gate.authorize(AccessRequest(actor: bank.actor, action: .export, twin: nil, purpose: bank.purpose))
+                let records: [[UInt8]] = try bank.storage.read { tx in
+                    try tx.refs(prefix: "fhir/").compactMap { ref in
+                        guard let h = ContentHash(hex: ref.value) else { return nil }
+                        return try tx.object(h)
+                    }
+                }
+                for bytes in records { if let r = try? JSONReader().read(bytes) { add(r) } }
+            } catch { throw FHIRError(.bank, "\(error)") }
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var files: [String: Int] = [:]
+            for (t, bytes) in byType {
+                let path = (directory as NSString).appendingPathComponent("\(t).ndjson")
+                try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+                files[path] = counts[t]
+            }
+            return files
+        } catch { throw FHIRError(.io, "cannot write NDJSON to \(directory): \(error)", value: directory) }
+    }
+
+    // MARK: Building resources
+
+    static func resources(twin: Twin, events: [Event]) -> [JSONValue] {
+        var out: [JSONValue] = []
+        switch twin.kind {
+        case .organisation: out.append(PatientMapping.organization(twin))
+        default: out.append(PatientMapping.patient(twin))
+        }
+        let patientRef: JSONValue = ["reference": .string("Patient/\(PatientMapping.fhirID(twin))")]
+        // Group the events of each source record, keeping thread order.
+        var order: [String] = []
+        var groups: [String: [Event]] = [:]
+        for e in events where e.category != .retraction {
+            let key = e.source.description
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(e)
+        }
+        for key in order {
+            let group = groups[key]!
+            let first = group[0]
+            if first.category == .prediction || first.category == .alert || first.source.kind == .model {
+                for e in group { out += modelOutput(e, subject: patientRef) }
+                continue
+            }
+            var type = "Observation", id = first.id.abbreviated(32)
+            let parts = first.source.id.split(separator: "/", maxSplits: 2)
+            if first.source.kind == .record, parts.count == 3, parts[0] == "fhir" {
+                type = String(parts[1]); id = String(parts[2])
+            }
+            out.append(record(type: type, id: id, events: group, subject: patientRef))
+        }
+        return out
+    }
+
+    static func meta(_ notes: EventNotes?) -> JSONValue? {
+        guard let origin = notes?.origin else { return nil }
+        return ["source": .string(origin)]
+    }
+
+    static func setTime(_ o: inout JSONObject, _ prefix: String, _ t: EffectiveTime, periodOnly: Bool = false) {
+        if let end = t.end {
+            o[periodOnly ? prefix : prefix + "Period"] = ["start": .string(FHIRTime.text(t.start)), "end": .string(FHIRTime.text(end))]
+        } else if periodOnly {
+            o[prefix] = ["start": .string(FHIRTime.text(t.start))]
+        } else {
+            o[prefix + "DateTime"] = .string(FHIRTime.text(t.start))
+        }
+    }
+
+    static func setValue(_ o: inout JSONObject, _ v: Value?) {
+        switch v {
+        case .quantity(let q)?: o["valueQuantity"] = FHIRValues.quantity(q)
+        case .concept(let c)?: o["valueCodeableConcept"] = FHIRValues.codeableConcept(c)
+        case .text(let s)?: o["valueString"] = .string(s)
+        case .boolean(let b)?: o["valueBoolean"] = .bool(b)
+        case .date(let d)?: o["valueDateTime"] = .string(FHIRTime.text(d))
+        case .vector(let vec)?:
+            o["valueSampledData"] = ["origin": ["value": 0, "unit": .string(vec.unit), "system": .string(FHIRValues.ucum), "code": .string(vec.unit)],
+                                     "period": 1, "dimensions": 1,
+                                     "data": .string(vec.values.map { JSONValue.number($0).numberText ?? "" }.joined(separator: " "))]
+        case nil: break
+        }
+    }
+
+    static func record(type: String, id: String, events: [Event], subject: JSONValue) -> JSONValue {
+        let first = events[0]
+        let notes = EventNotes(first.provenance.notes)
+        var o: JSONObject = ["resourceType": .string(type), "id": .string(id)]
+        if let m = meta(notes) { o["meta"] = m }
+        let status = notes?.status
+        switch type {
+        case "Observation":
+            o["status"] = .string(status ?? "final")
+            if let c = notes?.category { o["category"] = c }
+            let main = events.filter { EventNotes($0.provenance.notes)?.panel == nil }
+            let components = events.filter { EventNotes($0.provenance.notes)?.panel != nil }
+            if let m = main.first {
+                o["code"] = FHIRValues.codeableConcept(m.code)
+            } else if let panel = EventNotes(components.first?.provenance.notes)?.panel {
+                o["code"] = panel
+            }
+            o["subject"] = subject
+            setTime(&o, "effective", first.effective)
+            if let m = main.first { setValue(&o, m.value) }
+            if !components.isEmpty {
+                o["component"] = .array(components.map { e in
+                    var c: JSONObject = ["code": FHIRValues.codeableConcept(e.code)]
+                    setValue(&c, e.value)
+                    return .object(c)
+                })
+            }
+        case "Condition", "AllergyIntolerance":
+            let vsSystem = type == "Condition" ? "http://terminology.hl7.org/CodeSystem/condition" : "http://terminology.hl7.org/CodeSystem/allergyintolerance"
+            if let s = status {
+                o["clinicalStatus"] = ["coding": [["system": .string(vsSystem + "-clinical"), "code": .string(s)]]]
+            }
+            if case .concept(let c)? = first.value { o["verificationStatus"] = FHIRValues.codeableConcept(c) }
+            o["code"] = FHIRValues.codeableConcept(first.code)
+            o[type == "Condition" ? "subject" : "patient"] = subject
+            if type == "Condition" {
+                o["onsetDateTime"] = .string(FHIRTime.text(first.effective.start))
+                if let end = first.effective.end { o["abatementDateTime"] = .string(FHIRTime.text(end)) }
+            } else {
+                setTime(&o, "onset", first.effective)
+            }
+        case "Procedure":
+            o["status"] = .string(status ?? "completed")
+            o["code"] = FHIRValues.codeableConcept(first.code)
+            o["subject"] = subject
+            setTime(&o, "performed", first.effective)
+        case "Immunization":
+            o["status"] = .string(status ?? "completed")
+            o["vaccineCode"] = FHIRValues.codeableConcept(first.code)
+            o["patient"] = subject
+            o["occurrenceDateTime"] = .string(FHIRTime.text(first.effective.start))
+        case "Encounter":
+            o["status"] = .string(status ?? "finished")
+            if case .concept(let c)? = first.value {
+                var coding: JSONObject = ["system": .string(c.system), "code": .string(c.code)]
+                if let d = c.display { coding["display"] = .string(d) }
+                o["class"] = .object(coding)
+            } else {
+                o["class"] = ["system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"]
+            }
+            o["type"] = [FHIRValues.codeableConcept(first.code)]
+            o["subject"] = subject
+            setTime(&o, "period", first.effective, periodOnly: true)
+        case "MedicationRequest":
+            o["status"] = .string(status ?? "unknown")
+            o["intent"] = "order"
+            o["medicationCodeableConcept"] = FHIRValues.codeableConcept(first.code)
+            o["subject"] = subject
+            o["authoredOn"] = .string(FHIRTime.text(first.effective.start))
+        case "MedicationAdministration", "MedicationStatement":
+            o["status"] = .string(status ?? (type == "MedicationStatement" ? "active" : "completed"))
+            o["medicationCodeableConcept"] = FHIRValues.codeableConcept(first.code)
+            o["subject"] = subject
+            setTime(&o, "effective", first.effective)
+        case "DiagnosticReport":
+            o["status"] = .string(status ?? "final")
+            o["code"] = FHIRValues.codeableConcept(first.code)
+            o["subject"] = subject
+            setTime(&o, "effective", first.effective)
+        default:
+            // Events from other sources (devices, notes): observations of the twin.
+            o["resourceType"] = "Observation"
+            o["status"] = "final"
+            o["code"] = FHIRValues.codeableConcept(first.code)
+            o["subject"] = subject
+            setTime(&o, "effective", first.effective)
+            setValue(&o, first.value)
+            o["device"] = first.source.kind == .device ? ["display": .string(first.source.description)] : nil
+        }
+        return .object(o)
+    }
+
+    /// A prediction (Observation) or alert (RiskAssessment) with its Provenance.
+    static func modelOutput(_ e: Event, subject: JSONValue) -> [JSONValue] {
+        let id = e.id.abbreviated(32)
+        var o: JSONObject
+        let type: String
+        if e.category == .alert {
+            type = "RiskAssessment"
+            o = ["resourceType": "RiskAssessment", "id": .string(id), "meta": ["tag": [modelOutputTag]], "status": "final",
+                 "subject": subject, "occurrenceDateTime": .string(FHIRTime.text(e.effective.start))]
+            var prediction: JSONObject = ["outcome": FHIRValues.codeableConcept(e.code)]
+            if case .quantity(let q)? = e.value, q.unit == "1" || q.unit == "%" {
+                let p = q.unit == "%" ? q.value / 100 : q.value
+                if p >= 0 && p <= 1 { prediction["probabilityDecimal"] = .number(p) }
+            }
+            if case .text(let s)? = e.value { prediction["rationale"] = .string(s) }
+            o["prediction"] = [.object(prediction)]
+        } else {
+            type = "Observation"
+            o = ["resourceType": "Observation", "id": .string(id), "meta": ["tag": [modelOutputTag]], "status": "preliminary",
+                 "code": FHIRValues.codeableConcept(e.code), "subject": subject]
+            setTime(&o, "effective", e.effective)
+            setValue(&o, e.value)
+        }
+        let p = e.provenance
+        var agentWho: JSONObject = ["display": .string([p.model, p.modelVersion].compactMap { $0 }.joined(separator: "@").isEmpty ? e.source.description : [p.model, p.modelVersion].compactMap { $0 }.joined(separator: "@"))]
+        agentWho["identifier"] = ["system": "urn:twinbank:source", "value": .string(e.source.description)]
+        var prov: JSONObject = ["resourceType": "Provenance", "id": .string("prov-" + id),
+                                "target": [["reference": .string("\(type)/\(id)")]],
+                                "recorded": .string(FHIRTime.text(e.recorded)),
+                                "agent": [["type": ["coding": [["system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "assembler"]]],
+                                           "who": .object(agentWho)]]]
+        if !p.derivedFrom.isEmpty {
+            prov["entity"] = .array(p.derivedFrom.map { h in
+                ["role": "derivation", "what": ["identifier": ["system": "urn:twinbank:event", "value": .string(h.hex)]]]
+            })
+        }
+        var ext: [JSONValue] = []
+        if let s = p.seed { ext.append(["url": "urn:twinbank:seed", "valueString": .string(String(s))]) }
+        if let ph = p.parametersHash { ext.append(["url": "urn:twinbank:parameters-hash", "valueString": .string(ph)]) }
+        if !ext.isEmpty { prov["extension"] = .array(ext) }
+        return [.object(o), .object(prov)]
+    }
+}

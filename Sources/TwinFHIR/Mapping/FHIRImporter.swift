@@ -1,0 +1,243 @@
+import Foundation
+import TwinBank
+import TwinCore
+
+/// What an import did.
+public struct ImportReport: Sendable, Hashable, Codable {
+    public var files = 0
+    public var personsCreated = 0
+    public var personsUpdated = 0
+    public var organisationsCreated = 0
+    public var twinsUnchanged = 0
+    public var eventsAppended = 0
+    /// Events that were already in the bank (same content hash): a re-import adds nothing.
+    public var eventsAlreadyPresent = 0
+    public var recordsCreated = 0
+    public var recordsAlreadyPresent = 0
+    /// Entries of types that do not map to twins, by resource type.
+    public var skipped: [String: Int] = [:]
+    /// Batch entries that failed (the rest of their batch was imported).
+    public var failures: [String] = []
+    /// Events left out under `FHIRImporter.beforeBirth == .skip`: the entry and the reason.
+    public var eventsSkipped: [String] = []
+
+    public init() {}
+
+    mutating func add(_ o: ImportReport) {
+        files += o.files; personsCreated += o.personsCreated; personsUpdated += o.personsUpdated
+        organisationsCreated += o.organisationsCreated; twinsUnchanged += o.twinsUnchanged
+        eventsAppended += o.eventsAppended; eventsAlreadyPresent += o.eventsAlreadyPresent
+        recordsCreated += o.recordsCreated; recordsAlreadyPresent += o.recordsAlreadyPresent
+        for (k, v) in o.skipped { skipped[k, default: 0] += v }
+        failures += o.failures
+        eventsSkipped += o.eventsSkipped
+    }
+}
+
+/// Imports FHIR R4 JSON files (Bundles of type transaction, batch or collection, or single resources) into a
+/// bank, file by file (so memory is bounded by the largest file, never by the whole set).
+///
+/// Guarantees: a file is parsed, validated and fully planned (references resolved, units checked) before
+/// anything is written, so a malformed or invalid file writes nothing. The events of a transaction go to the
+/// bank in one append batch (all or none). Re-importing the same file changes nothing: twins that are equal are
+/// left alone, organisations and practitioners are created only if absent (conditional create by identifier),
+/// and events whose content hash is already in the thread are skipped.
+///
+/// Known limit: the Bank's public API writes twins and events in separate transactions, so if appending a
+/// transaction's events fails *after* its new twins were created (a unit that this bank records for the code
+/// in an incommensurable dimension), those twins stay; everything that can be checked beforehand is.
+public struct FHIRImporter: Sendable {
+    public let bank: Bank
+    public var planner = ImportPlanner()
+    /// Files larger than this are refused with an error rather than read into memory.
+    public var maximumFileSize = 512 * 1024 * 1024
+
+    /// What to do with a record dated before the patient's birth (the bank refuses such events; Synthea has a
+    /// few, e.g. medication requests decades before birth).
+    public enum BeforeBirth: Sendable { case reject, skip }
+    /// `.skip` (the default) leaves such events out and lists them in `ImportReport.eventsSkipped`;
+    /// `.reject` fails the whole transaction.
+    public var beforeBirth: BeforeBirth = .skip
+
+    public init(bank: Bank) { self.bank = bank }
+
+    /// Imports every `.json` file of the given files and directories (directories not recursively, sorted by
+    /// name). Stops at the first file that fails (earlier files stay imported), naming the file.
+    public func importPaths(_ paths: [String]) throws(FHIRError) -> ImportReport {
+        var files: [String] = []
+        for p in paths {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else {
+                throw FHIRError(.io, "no such file or directory", value: p, file: p)
+            }
+            if isDir.boolValue {
+                let names = ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+                // Shared records (hospitals, practitioners) first, so patient bundles find them.
+                let shared = names.filter { $0.contains("Information") }
+                files += (shared + names.filter { !$0.contains("Information") }).map { (p as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(p)
+            }
+        }
+        var report = ImportReport()
+        for f in files { report.add(try importFile(f)) }
+        return report
+    }
+
+    public func importFile(_ path: String) throws(FHIRError) -> ImportReport {
+        let name = (path as NSString).lastPathComponent
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+        if let size = (attrs?[.size] as? NSNumber)?.intValue, size > maximumFileSize {
+            throw FHIRError(.io, "the file is \(size) bytes, more than the \(maximumFileSize) this importer reads at once; split it into bundles", value: "\(size)", file: path)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FHIRError(.io, "cannot read the file", value: path, file: path)
+        }
+        do throws(FHIRError) {
+            let tree = try JSONReader().read([UInt8](data))
+            let origin = "bundle:" + (tree["resourceType"]?.stringValue == "Bundle" ? (tree["id"]?.stringValue ?? Self.uriSafe(name)) : Self.uriSafe(name))
+            var r = try importResource(tree, origin: origin)
+            r.files = 1
+            return r
+        } catch {
+            var e = error
+            e.file = path
+            throw e
+        }
+    }
+
+    static func uriSafe(_ s: String) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            if u == " " || u == "%" || u.value < 0x21 { out += String(format: "%%%02X", u.value) } else { out.unicodeScalars.append(u) }
+        }
+        return out
+    }
+
+    /// Plans and writes one parsed resource or bundle.
+    public func importResource(_ tree: JSONValue, origin: String) throws(FHIRError) -> ImportReport {
+        let plan = try planner.plan(tree, origin: origin)
+        var report = ImportReport()
+        report.skipped = plan.skipped
+        report.failures = plan.failures.map(\.description)
+        for unit in plan.units {
+            switch plan.atomicity {
+            case .allOrNothing:
+                report.add(try apply(unit))
+            case .perEntry:
+                do throws(FHIRError) { report.add(try apply(unit)) } catch { report.failures.append(error.description) }
+            }
+        }
+        return report
+    }
+
+    func bankError(_ error: any Error, entry: String?) -> FHIRError {
+        FHIRError(.bank, "the bank refused the import: \(error)", fullUrl: entry)
+    }
+
+    func existing(_ id: TwinID) throws(FHIRError) -> Twin? {
+        do { return try bank.twin(id).twin } catch let e as BankError where e.code == .unknownTwin { return nil } catch {
+            throw bankError(error, entry: nil)
+        }
+    }
+
+    func apply(_ unit: ImportPlan.Unit) throws(FHIRError) -> ImportReport {
+        var report = ImportReport()
+        // 1. Check everything that can fail before writing.
+        for req in unit.requiredTwins where !unit.twins.contains(where: { $0.id == req.twin }) {
+            if try existing(req.twin) == nil {
+                throw FHIRError(.danglingReference, "the subject 'Patient/\(req.twin)' is neither in the bundle nor a twin of the bank", location: req.path, value: req.twin.rawValue, fullUrl: req.fullUrl)
+            }
+        }
+        var toCreate: [Twin] = [], toUpdate: [Twin] = []
+        var known: [TwinID: Twin] = [:]
+        var twinExisted = Set<TwinID>()
+        for t in unit.twins {
+            if known[t.id] != nil { continue }
+            if let old = try existing(t.id) {
+                twinExisted.insert(t.id)
+                known[t.id] = old
+                if t.kind == .person && old != t {
+                    guard old.kind == .person else {
+                        throw FHIRError(.bank, "twin '\(t.id)' exists and is a \(old.kind) twin, not a person", value: t.id.rawValue)
+                    }
+                    toUpdate.append(t)
+                    known[t.id] = t
+                } else {
+                    report.twinsUnchanged += 1
+                }
+            } else {
+                toCreate.append(t)
+                known[t.id] = t
+            }
+        }
+        var keep = [Bool](repeating: true, count: unit.events.count)
+        for (k, d) in unit.events.enumerated() {
+            let twin: Twin?
+            if let t = known[d.twin] { twin = t } else { twin = try existing(d.twin); known[d.twin] = twin; if twin != nil { twinExisted.insert(d.twin) } }
+            if let start = twin?.existenceStart, d.effective.start < start {
+                let e = FHIRError(.invalidResource, "the record's time \(d.effective.start) is before the patient was born (\(start))", value: d.effective.start.iso8601, fullUrl: unit.eventEntries[k])
+                if beforeBirth == .reject { throw e }
+                keep[k] = false
+                report.eventsSkipped.append(e.description)
+            }
+        }
+        // Skip events already in the bank (re-import) or repeated in the unit.
+        var hasher = EventHasher()
+        var present: [TwinID: Set<ContentHash>] = [:]
+        for id in twinExisted {
+            do {
+                present[id] = Set(try bank.events(ThreadQuery(twin: id, includeRetracted: true)).map(\.id))
+            } catch { throw bankError(error, entry: nil) }
+        }
+        var seen = Set<ContentHash>()
+        var drafts: [EventDraft] = []
+        drafts.reserveCapacity(unit.events.count)
+        for (k, d) in unit.events.enumerated() where keep[k] {
+            let h = hasher.hash(d)
+            if present[d.twin]?.contains(h) == true || !seen.insert(h).inserted { report.eventsAlreadyPresent += 1; continue }
+            drafts.append(d)
+        }
+        // 2. Write.
+        do {
+            for t in toCreate {
+                try bank.createTwin(t)
+                if t.kind == .person { report.personsCreated += 1 } else { report.organisationsCreated += 1 }
+            }
+            for t in toUpdate { try bank.updateTwin(t); report.personsUpdated += 1 }
+            if !drafts.isEmpty { report.eventsAppended += try bank.append(drafts).count }
+        } catch {
+            throw bankError(error, entry: unit.entries.first)
+        }
+        let (created, present2) = try storeRecords(unit.records)
+        report.recordsCreated += created
+        report.recordsAlreadyPresent += present2
+        return report
+    }
+
+    /// Practitioners, locations, devices and medications are kept as FHIR records (content-addressed objects
+    /// under the reference `fhir/TYPE/<hash of identifier>`), created only if absent.
+    func storeRecords(_ records: [ImportPlan.Record]) throws(FHIRError) -> (Int, Int) {
+        guard !records.isEmpty else { return (0, 0) }
+        do {
+            try bank.gate.authorize(AccessRequest(actor: bank.actor, action: .import, twin: nil, purpose: bank.purpose))
+            return try bank.storage.write { tx in
+                var created = 0, present = 0
+                for r in records {
+                    let ref = Self.recordRef(type: r.resourceType, key: r.key)
+                    if try tx.ref(ref) != nil { present += 1; continue }
+                    let bytes = JSONWriter().write(r.json)
+                    let h = EventHasher.sha256(bytes)
+                    try tx.putObject(h, kind: "fhir", bytes: bytes)
+                    try tx.setRef(ref, h.hex)
+                    created += 1
+                }
+                return (created, present)
+            }
+        } catch { throw bankError(error, entry: nil) }
+    }
+
+    static func recordRef(type: String, key: String) -> String {
+        "fhir/\(type)/" + EventHasher.sha256(Array(key.utf8)).abbreviated(24)
+    }
+}

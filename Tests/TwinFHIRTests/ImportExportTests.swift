@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinCore
+@testable import TwinFHIR
+
+@Suite(.serialized) struct ImportExportTests {
+    static let dir = SharedData.root.appendingPathComponent("synthea").path
+
+    static func newBank() -> Bank { Bank(storage: MemoryStorage()) }
+
+    @Test func syntheaImportsDeduplicatesAndReimportsToNothing() throws {
+        let bank = Self.newBank()
+        let report = try FHIRImporter(bank: bank).importPaths([Self.dir])
+        #expect(report.files == 62)
+        #expect(report.personsCreated == 60)
+        let hospitals = SharedData.files("synthea").first { $0.lastPathComponent.hasPrefix("hospital") }!
+        let orgCount = try JSONReader().read([UInt8](Data(contentsOf: hospitals)))["entry"]!.list.count
+        #expect(report.organisationsCreated == orgCount)
+        let practitioners = SharedData.files("synthea").first { $0.lastPathComponent.hasPrefix("practitioner") }!
+        let practitionerCount = try JSONReader().read([UInt8](Data(contentsOf: practitioners)))["entry"]!.list.count
+        #expect(report.recordsCreated == practitionerCount)
+        #expect(report.eventsAppended > 10_000)
+        #expect(report.skipped["Claim"] != nil)
+        let twins = try bank.twinIDs()
+        #expect(twins.count == 60 + orgCount)
+
+        let again = try FHIRImporter(bank: bank).importPaths([Self.dir])
+        #expect(again.eventsAppended == 0)
+        #expect(again.personsCreated == 0 && again.personsUpdated == 0 && again.organisationsCreated == 0)
+        #expect(again.recordsCreated == 0)
+        #expect(again.eventsAlreadyPresent == report.eventsAppended + report.eventsAlreadyPresent)
+        #expect(try bank.twinIDs() == twins)
+
+        // Export each person twin, re-import into an empty bank: same twin, same thread.
+        var checked = 0
+        for id in twins {
+            let original = try bank.twin(id).twin
+            guard original.kind == .person else { continue }
+            let exported = try FHIRExporter(bank: bank).bundle(twin: id)
+            let issues = Validator().validate(exported)
+            #expect(issues.isEmpty, "\(id): \(issues.prefix(3))")
+            let text = JSONWriter().write(exported)
+            let fresh = Self.newBank()
+            _ = try FHIRImporter(bank: fresh).importResource(try JSONReader().read(text), origin: "export")
+            #expect(try fresh.twin(id).twin == original)
+            let a = try bank.events(ThreadQuery(twin: id)).map(\.id)
+            let b = try fresh.events(ThreadQuery(twin: id)).map(\.id)
+            #expect(a == b, "\(id): thread differs after export and re-import (\(a.count) vs \(b.count) events)")
+            checked += 1
+            if checked >= 60 { break }
+        }
+        #expect(checked == 60)
+    }
+
+    @Test func transactionIsAllOrNothing() throws {
+        let bank = Self.newBank()
+        let bad = try JSONReader().read(#"""
+        {"resourceType": "Bundle", "type": "transaction", "entry": [
+          {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "p1"}, "request": {"method": "POST", "url": "Patient"}},
+          {"fullUrl": "urn:uuid:o2", "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "valueQuantity": {"value": 1, "system": "http://unitsofmeasure.org", "code": "parsecs/fortnight"}},
+           "request": {"method": "POST", "url": "Observation"}}]}
+        """#)
+        #expect(throws: FHIRError.self) { _ = try FHIRImporter(bank: bank).importResource(bad, origin: "t") }
+        #expect(try bank.twinIDs().isEmpty)
+    }
+
+    @Test func batchEntriesAreIndependent() throws {
+        let bank = Self.newBank()
+        let batch = try JSONReader().read(#"""
+        {"resourceType": "Bundle", "type": "batch", "entry": [
+          {"resource": {"resourceType": "Patient", "id": "p1", "gender": "male"}, "request": {"method": "PUT", "url": "Patient/p1"}},
+          {"resource": {"resourceType": "Observation", "id": "ok", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2020-01-01T00:00:00Z", "valueQuantity": {"value": 60, "system": "http://unitsofmeasure.org", "code": "/min"}},
+           "request": {"method": "POST", "url": "Observation"}},
+          {"resource": {"resourceType": "Observation", "id": "bad", "status": "final", "code": {"text": "x"},
+            "subject": {"reference": "Patient/nobody"}, "effectiveDateTime": "2020-01-01"}, "request": {"method": "POST", "url": "Observation"}}]}
+        """#)
+        let report = try FHIRImporter(bank: bank).importResource(batch, origin: "t")
+        #expect(report.personsCreated == 1)
+        #expect(report.eventsAppended == 1)
+        #expect(report.failures.count == 1)
+        #expect(report.failures.first?.contains("Patient/nobody") == true)
+    }
+
+    @Test func sampledDataBecomesAVector() throws {
+        let bank = Self.newBank()
+        _ = try bank.createTwin(Twin(id: "example", kind: .person))
+        let ekg = SharedData.root.appendingPathComponent("fhir-r4-examples/Observation-ekg.json")
+        var tree = try JSONReader().read([UInt8](Data(contentsOf: ekg)))
+        guard case .object(var o) = tree else { return }
+        o["subject"] = ["reference": "Patient/example"]
+        tree = .object(o)
+        let report = try FHIRImporter(bank: bank).importResource(tree, origin: "t")
+        #expect(report.eventsAppended >= 1)
+        let events = try bank.events(ThreadQuery(twin: "example"))
+        guard case .vector(let v)? = events.first?.value else { Issue.record("no vector: \(events)"); return }
+        #expect(v.values.count > 10)
+    }
+}
