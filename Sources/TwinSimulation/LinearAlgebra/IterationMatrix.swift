@@ -4,8 +4,8 @@
 /// Jacobians come, in order of preference, from the system's analytic sparse Jacobian (sparse path),
 /// its analytic dense Jacobian, or finite differences (column by column on the dense path,
 /// graph-coloured column groups on the sparse path, with increments `√(ε·max(1e-5, |y_j|))`).
-final class IterationMatrix<System: ODESystem> {
-    let system: System
+final class IterationMatrix {
+    let system: any ODESystem
     let n: Int
     let isSparse: Bool
     private var hasAnalyticDense = true
@@ -30,7 +30,7 @@ final class IterationMatrix<System: ODESystem> {
     private let yWork: UnsafeMutablePointer<Double>
     private let fWork: UnsafeMutablePointer<Double>
 
-    init(system: System, choice: LinearSolverChoice) throws(SimulationError) {
+    init(system: any ODESystem, choice: LinearSolverChoice) throws(SimulationError) {
         self.system = system
         let n = system.dimension
         self.n = n

@@ -37,8 +37,8 @@ public struct ODESolver: Sendable {
 }
 
 /// One run of `ODESolver.solve`: the stepper, the output cursor, the event bookkeeping.
-struct SolverRun<System: ODESystem> {
-    let system: System
+struct SolverRun {
+    let system: any ODESystem
     let options: SolverOptions
     let n: Int
     let t0: Double
@@ -65,7 +65,7 @@ struct SolverRun<System: ODESystem> {
     var gOld: [Double]
     var gNew: [Double]
 
-    init(system: System, options: SolverOptions, initialState: [Double], t0: Double, tEnd: Double,
+    init(system: any ODESystem, options: SolverOptions, initialState: [Double], t0: Double, tEnd: Double,
          output: OutputTimes, events: [StateEvent], timeEvents: [TimeEvent]) throws(SimulationError) {
         self.system = system
         self.options = options
@@ -136,14 +136,22 @@ struct SolverRun<System: ODESystem> {
 
     /// Emits requested output times `< t` (or `<= t` when `inclusive`) from the current step's dense output.
     mutating func emitOutputs(upTo t: Double, inclusive: Bool) {
-        while outputIndex < outputTimes.count {
-            let to = outputTimes[outputIndex]
-            guard inclusive ? to <= t : to < t else { break }
-            work.withUnsafeMutableBufferPointer { stepper.interpolate(at: to, into: $0) }
-            times.append(to)
-            states.append(contentsOf: work)
-            outputIndex += 1
+        var end = outputIndex
+        while end < outputTimes.count, inclusive ? outputTimes[end] <= t : outputTimes[end] < t { end += 1 }
+        let count = end - outputIndex
+        guard count > 0 else { return }
+        let start = states.count
+        states.append(contentsOf: repeatElement(0.0, count: count * n))
+        let first = outputIndex
+        let stepper = self.stepper
+        outputTimes.withUnsafeBufferPointer { all in
+            let slice = UnsafeBufferPointer(rebasing: all[first..<end])
+            states.withUnsafeMutableBufferPointer { buffer in
+                stepper.interpolate(at: slice, into: buffer.baseAddress! + start)
+            }
         }
+        times.append(contentsOf: outputTimes[first..<end])
+        outputIndex = end
     }
 
     mutating func recordCurrentState() {
@@ -353,7 +361,7 @@ struct SolverRun<System: ODESystem> {
 
     mutating func switchIfStiff() throws(SimulationError) {
         guard options.method == .auto, stepper.time < tEnd,
-              let explicit = stepper as? DormandPrinceStepper<System>, explicit.stiffnessDetected else { return }
+              let explicit = stepper as? DormandPrinceStepper, explicit.stiffnessDetected else { return }
         previousStatistics.accumulate(explicit.statistics)
         previousStatistics.restarts += explicit.statistics.restarts
         stiffSwitch = explicit.time

@@ -32,6 +32,10 @@ public protocol ODEStepper: AnyObject {
     /// Outside that interval the polynomial is extrapolated (less accurate).
     func interpolate(at t: Double, into out: UnsafeMutableBufferPointer<Double>)
 
+    /// Writes the dense-output values at each of `times` (all in `[previousTime, time]`) into `out`, row-major
+    /// (`times.count × dimension`). A default implementation calls `interpolate(at:into:)` per time.
+    func interpolate(at times: UnsafeBufferPointer<Double>, into out: UnsafeMutablePointer<Double>)
+
     /// Restarts at `(time, state)` after a discontinuity.
     /// - Throws: if `state` has the wrong length or a non-finite entry.
     func reset(time: Double, state: [Double]) throws(SimulationError)
@@ -41,6 +45,12 @@ public protocol ODEStepper: AnyObject {
 }
 
 extension ODEStepper {
+    public func interpolate(at times: UnsafeBufferPointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        for r in 0..<times.count {
+            interpolate(at: times[r], into: UnsafeMutableBufferPointer(start: out + r * dimension, count: dimension))
+        }
+    }
+
     /// The dense-output value at `t` as a new array.
     public func interpolate(at t: Double) -> [Double] {
         var out = [Double](repeating: 0, count: dimension)

@@ -9,19 +9,25 @@ import RealModule
 /// Step control: `h_new = h · clamp(0.9 · err^(−1/5), 0.2, 6)` with Gustafsson's predictive correction on
 /// accepted steps. A singular iteration matrix halves the step (up to 6 times in a row, then
 /// `.singularMatrix`); a non-finite trial stage rejects the step with a 4× smaller step.
-public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
-    public let system: System
+public final class Rodas5Stepper: ODEStepper {
+    /// The system (held as an existential so that the solver code is compiled once, not per system type).
+    public let system: any ODESystem
     public let dimension: Int
     public private(set) var time: Double
     public private(set) var previousTime: Double
     public private(set) var nextStepSize: Double = 0
-    public private(set) var statistics = SolverStatistics()
+    private var counters = SolverStatistics()
+    public var statistics: SolverStatistics {
+        var s = counters
+        s.functionEvaluations += evaluations
+        return s
+    }
     public var method: SolverMethod { .rodas5 }
     /// Whether the linear algebra runs on the sparse path.
     public var usesSparseLinearAlgebra: Bool { matrix.isSparse }
 
     private let base: StepperBase
-    private let matrix: IterationMatrix<System>
+    private let matrix: IterationMatrix
     private let maxSteps: Int
     private let y, u, du, f0, dT, yPrev, rhs: UnsafeMutablePointer<Double>
     private let k: UnsafeMutablePointer<Double>       // 8 stage vectors, n each
@@ -32,8 +38,10 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
     private var lastRejected = false
     private var hAccepted = 0.0
     private var errAccepted = 0.0
+    /// f-evaluations not yet added to `statistics` (kept apart to avoid exclusivity checks in the hot loop).
+    private var evaluations = 0
 
-    public init(system: System, time t0: Double, state y0: [Double], options: SolverOptions) throws(SimulationError) {
+    public init(system: any ODESystem, time t0: Double, state y0: [Double], options: SolverOptions) throws(SimulationError) {
         let n = system.dimension
         try options.validate(dimension: n)
         guard n > 0 else { throw .invalid("the system has no state variables", value: "\(n)") }
@@ -74,7 +82,7 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
     private func f(_ t: Double, _ yy: UnsafeMutablePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
         system.derivatives(t: t, y: UnsafeBufferPointer(start: yy, count: dimension),
                            dy: UnsafeMutableBufferPointer(start: out, count: dimension))
-        statistics.functionEvaluations += 1
+        evaluations &+= 1
     }
 
     public func reset(time t: Double, state newState: [Double]) throws(SimulationError) {
@@ -91,7 +99,7 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
         jacobianCurrent = false
         lastRejected = false
         hAccepted = 0
-        statistics.restarts += 1
+        counters.restarts += 1
     }
 
     public func step(limit: Double) throws(SimulationError) {
@@ -112,11 +120,11 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
         var nonFiniteIndex: Int? = nil
         let t = time
         while true {
-            if statistics.totalSteps >= maxSteps { throw base.tooManyStepsError(time: t, maxSteps: maxSteps) }
+            if counters.totalSteps >= maxSteps { throw base.tooManyStepsError(time: t, maxSteps: maxSteps) }
             if !jacobianCurrent {
                 let evaluations = matrix.evaluateJacobian(t: t, y: y, f0: f0, h: h, weights: .init(rtol: base.rtol, atol: base.atol))
-                statistics.functionEvaluations += evaluations
-                statistics.jacobianEvaluations += 1
+                counters.functionEvaluations += evaluations
+                counters.jacobianEvaluations += 1
                 if let row = matrix.firstNonFiniteRow() {
                     throw SimulationError(code: .nonFiniteValue,
                                           message: "the Jacobian row of '\(base.name(row))' is not finite at t = \(t); the model is not differentiable there",
@@ -134,10 +142,10 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
                 if let i = nonFiniteIndex { throw base.nonFiniteError("trial value", index: i, value: u[i], time: t) }
                 throw base.underflowError(time: t, step: h, worst: nil)
             }
-            statistics.luFactorizations += 1
+            counters.luFactorizations += 1
             guard matrix.factor(shift: 1.0 / (h * Rodas5Tableau.gamma)) else {
                 singularCount += 1
-                statistics.rejectedSteps += 1
+                counters.rejectedSteps += 1
                 if singularCount > 6 {
                     throw SimulationError(code: .singularMatrix,
                                           message: "the iteration matrix I/(hγ) − J is singular at t = \(t) even after halving the step \(singularCount) times",
@@ -175,7 +183,7 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
                     }
                 }
                 matrix.solve(rhs)
-                statistics.linearSolves += 1
+                counters.linearSolves += 1
                 for i in 0..<n { ks[i] = rhs[i] }
             }
             // y_new = u + k8; error estimate = k8.
@@ -184,7 +192,7 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
             var err = base.errorNorm(k8, y, u)
             if !err.isFinite || base.firstNonFinite(u) != nil {
                 nonFiniteIndex = base.firstNonFinite(u) ?? base.firstNonFinite(k8)
-                statistics.rejectedSteps += 1
+                counters.rejectedSteps += 1
                 lastRejected = true
                 h *= 0.25
                 continue
@@ -198,13 +206,13 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
                     // The new point has a non-finite derivative: try a smaller step once, else report it.
                     if h > 1e3 * base.minimumStep(at: t) {
                         nonFiniteIndex = i
-                        statistics.rejectedSteps += 1
+                        counters.rejectedSteps += 1
                         h *= 0.25
                         continue
                     }
                     throw base.nonFiniteError("derivative", index: i, value: du[i], time: tNew)
                 }
-                statistics.acceptedSteps += 1
+                counters.acceptedSteps += 1
                 if hAccepted > 0 {
                     let gus = (hAccepted / h) * Double.pow(err * err / Swift.max(errAccepted, 1e-300), 0.2) / safe
                     fac = Swift.max(fac, Swift.max(1.0 / 6.0, Swift.min(5.0, gus)))
@@ -235,10 +243,28 @@ public final class Rodas5Stepper<System: ODESystem>: ODEStepper {
                 nextStepSize = Swift.min(hNew, base.maxStep)
                 return
             } else {
-                statistics.rejectedSteps += 1
+                counters.rejectedSteps += 1
                 lastRejected = true
                 err = Swift.min(err, 1e10)
                 h = h / fac
+            }
+        }
+    }
+
+    public func interpolate(at times: UnsafeBufferPointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        let n = dimension
+        guard hasStep, time > previousTime else {
+            for r in 0..<times.count { for i in 0..<n { out[r * n + i] = y[i] } }
+            return
+        }
+        let h = time - previousTime
+        let d1 = dense, d2 = dense + n, d3 = dense + 2 * n
+        for r in 0..<times.count {
+            let s = (times[r] - previousTime) / h
+            let s1 = 1 - s
+            let row = out + r * n
+            for i in 0..<n {
+                row[i] = s1 * yPrev[i] + s * (y[i] + s1 * (d1[i] + s * (d2[i] + s * d3[i])))
             }
         }
     }

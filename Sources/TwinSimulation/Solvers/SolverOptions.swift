@@ -7,7 +7,7 @@ public enum SolverMethod: String, Sendable, Hashable, Codable, CaseIterable {
     /// with a 4th-order dense output. Linear solves with an analytic or finite-difference Jacobian, dense LU
     /// with partial pivoting, or sparse LU with a minimum-degree ordering for large sparse systems.
     case rodas5
-    /// Starts with Dormand-Prince and switches to Rodas5 when Hairer's stiffness test (`h·|λ| > 3.25` on 15
+    /// Starts with Dormand-Prince and switches to Rodas5 when Hairer's stiffness test (`h·|λ| > 2` on 15
     /// accepted steps) detects stiffness. The switch is one-way and is recorded in the statistics.
     case auto
 
