@@ -3,5 +3,6 @@ import ArgumentParser
 extension Bench {
     /// Every benchmark subcommand. Add one line per new benchmark type.
     static let allSubcommands: [any ParsableCommand.Type] = [
+        SimulationBench.self,
     ]
 }
