@@ -77,6 +77,7 @@ public struct SimulationError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
+    @usableFromInline
     static func invalid(_ message: String, value: String? = nil, variable: String? = nil) -> SimulationError {
         SimulationError(code: .invalidInput, message: message, variable: variable, value: value)
     }

@@ -75,8 +75,9 @@ public struct StateEvent: Sendable {
 }
 
 /// A time event: fires at known times (a dose schedule, a meal). The integrator steps exactly onto each
-/// time (it never steps over one), applies the action and restarts if the state changed. Time events at
-/// one time fire in the order of the list, before any state event located at the same time.
+/// time (it never steps over one), applies the action and restarts if the state changed (or the action
+/// set `requestRestart`). Time events at one time fire in the order of the list; state events located
+/// inside the step that ends at a time event fire before it.
 public struct TimeEvent: Sendable {
     /// A name, used in the event log.
     public var name: String
