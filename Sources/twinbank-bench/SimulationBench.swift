@@ -72,6 +72,10 @@ struct SimulationBench: AsyncParsableCommand {
         print("(b) stiff reference problems (single core, median of \(repetitions))")
         try Self.stiffTimings(repetitions: repetitions)
 
+        print("")
+        print("(c) large sparse system: Brusselator reaction-diffusion, 250 points (500 states), t 0..10, Rodas5 rtol 1e-6 atol 1e-8")
+        try Self.sparseTimings(repetitions: repetitions)
+
         if anchor {
             print("")
             print("anchor: \(python) \(anchorScript)  (same session, after ours)")
@@ -198,6 +202,34 @@ struct SimulationBench: AsyncParsableCommand {
         print("    references (IVP test set): Robertson y(1e11) = [2.083340149701255e-08, 8.333360770334713e-14, 9.999999791665050e-01]; VdP y(2000) = [1.706167732170469, -8.928097010248125e-04]")
     }
 
+    static func sparseTimings(repetitions: Int) throws {
+        let system = BrusselatorSystem(points: 250)
+        var results: [LinearSolverChoice: [Double]] = [:]
+        for choice in [LinearSolverChoice.sparse, .dense] {
+            var options = SolverOptions(method: .rodas5, rtol: 1e-6, atol: 1e-8)
+            options.linearSolver = choice
+            var times: [Double] = []
+            var last: Solution?
+            for _ in 0..<Swift.max(1, repetitions) {
+                let start = ContinuousClock.now
+                last = try ODESolver(options: options).solve(system, initialState: system.initialState, from: 0, to: 10,
+                                                             output: .evenlySpaced(count: 11))
+                times.append(seconds(ContinuousClock.now - start))
+            }
+            let median = times.sorted()[times.count / 2]
+            guard let solution = last else { continue }
+            results[choice] = solution.finalState
+            let s = solution.statistics
+            print(String(format: "    %@ LU: %.1f ms | steps %d (+%d rejected), f %d, J %d, LU %d",
+                         choice.rawValue, median * 1e3, s.acceptedSteps, s.rejectedSteps, s.functionEvaluations,
+                         s.jacobianEvaluations, s.luFactorizations))
+        }
+        if let a = results[.sparse], let b = results[.dense] {
+            let diff = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
+            print(String(format: "    max |sparse - dense| at t = 10: %.2e", diff))
+        }
+    }
+
     static func runAnchor(python: String, script: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
@@ -274,5 +306,37 @@ private struct VanDerPolSystem: ODESystem {
         j[0] = 0; j[1] = 1
         j[2] = -2 * mu * y[0] * y[1] - 1; j[3] = mu * (1 - y[0] * y[0])
         return true
+    }
+}
+
+/// Brusselator reaction-diffusion (Hairer & Wanner II, IV.1) with interleaved states (banded Jacobian).
+private struct BrusselatorSystem: ODESystem {
+    let points: Int
+    let alpha = 0.02
+    var dimension: Int { 2 * points }
+    func derivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
+        let n = points
+        let c = alpha * Double(n + 1) * Double(n + 1)
+        for i in 0..<n {
+            let u = y[2 * i], v = y[2 * i + 1]
+            let uL = i == 0 ? 1.0 : y[2 * (i - 1)], uR = i == n - 1 ? 1.0 : y[2 * (i + 1)]
+            let vL = i == 0 ? 3.0 : y[2 * (i - 1) + 1], vR = i == n - 1 ? 3.0 : y[2 * (i + 1) + 1]
+            dy[2 * i] = 1 + u * u * v - 4 * u + c * (uL - 2 * u + uR)
+            dy[2 * i + 1] = 3 * u - u * u * v + c * (vL - 2 * v + vR)
+        }
+    }
+    var jacobianSparsity: [(row: Int, column: Int)]? {
+        var pattern: [(row: Int, column: Int)] = []
+        for i in 0..<points {
+            for r in [2 * i, 2 * i + 1] {
+                pattern.append((r, 2 * i)); pattern.append((r, 2 * i + 1))
+                if i > 0 { pattern.append((r, r - 2)) }
+                if i < points - 1 { pattern.append((r, r + 2)) }
+            }
+        }
+        return pattern
+    }
+    var initialState: [Double] {
+        (0..<points).flatMap { i -> [Double] in [1 + Foundation.sin(2 * Double.pi * Double(i + 1) / Double(points + 1)), 3] }
     }
 }

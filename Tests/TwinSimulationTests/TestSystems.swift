@@ -65,7 +65,26 @@ struct Brusselator: ODESystem {
     var points: Int
     var alpha: Double = 0.02
     var giveSparsity: Bool = true
+    var analyticSparseJacobian: Bool = false
     var dimension: Int { 2 * points }
+    /// Values in the order of `jacobianSparsity`.
+    func sparseJacobian(t: Double, y: UnsafeBufferPointer<Double>, values: UnsafeMutableBufferPointer<Double>) -> Bool {
+        guard analyticSparseJacobian else { return false }
+        let c = alpha * Double(points + 1) * Double(points + 1)
+        var k = 0
+        for i in 0..<points {
+            let u = y[2 * i], v = y[2 * i + 1]
+            // row u_i: d/du_i, d/dv_i, then neighbours
+            values[k] = 2 * u * v - 4 - 2 * c; values[k + 1] = u * u; k += 2
+            if i > 0 { values[k] = c; k += 1 }
+            if i < points - 1 { values[k] = c; k += 1 }
+            // row v_i
+            values[k] = 3 - 2 * u * v; values[k + 1] = -u * u - 2 * c; k += 2
+            if i > 0 { values[k] = c; k += 1 }
+            if i < points - 1 { values[k] = c; k += 1 }
+        }
+        return true
+    }
     func derivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
         let n = points
         let c = alpha * Double(n + 1) * Double(n + 1)

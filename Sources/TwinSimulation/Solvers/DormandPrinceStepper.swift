@@ -121,6 +121,14 @@ public final class DormandPrinceStepper: ODEStepper {
         guard limit > time else {
             throw .invalid("step limit \(limit) is not after the current time \(time)", value: "\(limit)")
         }
+        if limit - time <= base.minimumStep(at: time) {
+            // A stop closer than floating point can step (e.g. two event times a few ulps apart):
+            // advance the clock; the state changes by O(ulp·f), below any tolerance.
+            previousTime = time
+            time = limit
+            hasStep = false
+            return
+        }
         if needsInit {
             f(time, y, k1)
             try base.checkFinite(state: y, derivative: k1, time: time)

@@ -107,6 +107,13 @@ public final class Rodas5Stepper: ODEStepper {
         guard limit > time else {
             throw .invalid("step limit \(limit) is not after the current time \(time)", value: "\(limit)")
         }
+        if limit - time <= base.minimumStep(at: time) {
+            // A stop closer than floating point can step: advance the clock (state change O(ulp·f)).
+            previousTime = time
+            time = limit
+            hasStep = false
+            return
+        }
         if needsInit {
             f(time, y, f0)
             try base.checkFinite(state: y, derivative: f0, time: time)
