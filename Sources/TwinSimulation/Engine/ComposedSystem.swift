@@ -20,6 +20,8 @@ final class ComposedSystem: ODESystem, @unchecked Sendable {
     private let updateMaps: [UnsafeMutablePointer<Int>]
     private let writtenDerivatives: [[Int]]
     private let writtenDiscrete: [[Int]]
+    /// Number of declarations per module (cached: `variables` may build an array on every call).
+    private let declarationCounts: [Int]
     private var randoms: [Xoshiro256StarStar]
     private var lastTickTime = -Double.infinity
     private var discreteLog: [(time: Double, values: [Double])] = []
@@ -79,6 +81,7 @@ final class ComposedSystem: ODESystem, @unchecked Sendable {
             wd.append(writes); wdisc.append(discreteWrites)
         }
         valueMaps = vm
+        declarationCounts = engine.modules.map { $0.variables.count }
         derivativeMaps = dm
         updateMaps = um
         writtenDerivatives = wd
@@ -112,7 +115,7 @@ final class ComposedSystem: ODESystem, @unchecked Sendable {
         for (k, input) in inputs.enumerated() { values[nc + nd + k] = input.value(t) }
         for i in 0...nc { dyExt[i] = 0 }
         for (m, module) in modules.enumerated() {
-            module.derivatives(time: t, state: ModuleState(values: values, map: valueMaps[m], count: module.variables.count),
+            module.derivatives(time: t, state: ModuleState(values: values, map: valueMaps[m], count: declarationCounts[m]),
                                derivatives: ModuleDerivatives(dy: dyExt, map: derivativeMaps[m]))
             if dyExt[nc] != 0 {
                 if pendingError == nil {
@@ -147,7 +150,7 @@ final class ComposedSystem: ODESystem, @unchecked Sendable {
         let module = modules[m]
         let sink = nc + nd + ni
         values[sink] = 0
-        module.update(time: t, state: ModuleState(values: readValues, map: valueMaps[m], count: module.variables.count),
+        module.update(time: t, state: ModuleState(values: readValues, map: valueMaps[m], count: declarationCounts[m]),
                       updates: ModuleUpdates(staged: values, map: updateMaps[m]), random: &randoms[m])
         if values[sink] != 0 {
             pendingError = SimulationError(code: .conflictingWrite,
