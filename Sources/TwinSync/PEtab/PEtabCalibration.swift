@@ -40,6 +40,8 @@ public struct PEtabCalibration: Sendable {
         public var starts = 10
         public var seed: UInt64 = 1
         public var includeNominalStart = true
+        /// Starts given by the caller (on the parameters' scales, in ``PEtabCalibration/fittedParameterIds`` order).
+        public var additionalStarts: [[Double]] = []
         public var optimizer: LevenbergMarquardt = {
             var lm = LevenbergMarquardt()
             lm.differences = .central
@@ -70,6 +72,8 @@ public struct PEtabCalibration: Sendable {
         public let negativeLogLikelihood: Double
         public let startsRun: Int
         public let startsConverged: Int
+        /// Starts at which the model could not be simulated or the objective was not finite.
+        public let startsFailed: Int
         public let evaluations: Int
         public let converged: Bool
     }
@@ -263,6 +267,14 @@ public struct PEtabCalibration: Sendable {
         let lower = fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].lower) }
         let upper = fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].upper) }
         var starts: [[Double]] = []
+        for s in options.additionalStarts {
+            try checkCount(s.count, fitted.count, "start point")
+            for (k, v) in s.enumerated() where !(v >= lower[k] && v <= upper[k]) {
+                throw SyncError(.invalidBounds, "start value \(v) of '\(fittedParameterIds[k])' lies outside its bounds [\(lower[k]), \(upper[k])] (on its \(problem.parameters[fitted[k]].scale.rawValue) scale).",
+                                value: String(v))
+            }
+            starts.append(s)
+        }
         if options.includeNominalStart {
             let nominal = fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].nominal) }
             if zip(nominal, zip(lower, upper)).allSatisfy({ $0 >= $1.0 && $0 <= $1.1 }) { starts.append(nominal) }
@@ -295,7 +307,7 @@ public struct PEtabCalibration: Sendable {
                                     standardError: k.flatMap { se?[$0] }))
         }
         return Result(parameters: out, sumOfSquares: b.ssr, negativeLogLikelihood: b.nll, startsRun: starts.count,
-                      startsConverged: converged, evaluations: evaluations, converged: b.fit.status.converged)
+                      startsConverged: converged, startsFailed: failures.count, evaluations: evaluations, converged: b.fit.status.converged)
     }
 
     /// One local fit: LM for fixed deviations, then update the profiled deviations, until they settle.
