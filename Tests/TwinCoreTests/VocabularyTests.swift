@@ -100,3 +100,16 @@ import Testing
         #expect(throws: TwinError.self) { try EffectiveTime(parsing: "2024-01-02/2024-01-01") }
     }
 }
+
+@Suite struct EventDraftParsingTests {
+    @Test func parsesCommandLineEvents() throws {
+        let d = try EventDraft.parse(twin: "alice", code: "loinc:2339-0", value: "105", unit: "mg/dL", at: "2024-01-01T07:45Z",
+                                     source: "device:cgm-7", category: "observation")
+        #expect(d.value == .quantity(Quantity(105, "mg/dL")) && d.code.key == .loinc("2339-0") && d.source == Source(.device, "cgm-7"))
+        let n = try EventDraft.parse(twin: "alice", code: "local:note", value: "felt dizzy", at: "2024-01-01", category: "annotation")
+        #expect(n.value == .text("felt dizzy") && n.source == Source(.person, "local") && n.category == .annotation)
+        #expect(throws: TwinError.self) { try EventDraft.parse(twin: "a", code: "loinc:1", value: "1", unit: "kgg", at: "2024-01-01") }
+        #expect(throws: TwinError.self) { try EventDraft.parse(twin: "a", code: "loinc:1", value: "1", at: "yesterday") }
+        #expect(throws: TwinError.self) { try EventDraft.parse(twin: "a", code: "loinc:1", value: "1", at: "2024-01-01", category: "gossip") }
+    }
+}

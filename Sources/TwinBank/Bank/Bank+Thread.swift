@@ -57,8 +57,13 @@ extension Bank {
     ///
     /// All events of a batch share one recorded time, strictly after the previous batch's, and get consecutive
     /// sequence numbers.
+    /// An empty batch writes nothing.
     @discardableResult
     public func append(_ drafts: [EventDraft]) throws -> AppendResult {
+        if drafts.isEmpty {
+            let last = try lastSequence()
+            return AppendResult(count: 0, firstSequence: last + 1, lastSequence: last, recorded: clock.now(), ids: [])
+        }
         var twinsSeen = Set<TwinID>()
         for d in drafts where twinsSeen.insert(d.twin).inserted { try authorize(.write, d.twin) }
         return try storage.write { tx in try appendInTransaction(drafts, tx) }
