@@ -5,5 +5,6 @@ extension Bench {
     static let allSubcommands: [any ParsableCommand.Type] = [
         BankBench.self,
         SimulationBench.self,
+        SBMLBench.self,
     ]
 }

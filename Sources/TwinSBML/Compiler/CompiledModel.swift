@@ -1,0 +1,128 @@
+import TwinSimulation
+
+/// An SBML model compiled into closures over one array of values (slot 0 holds time), conforming to
+/// `ODESystem`. The state vector holds species *amounts* (for species that are not constant and not set
+/// by an assignment or algebraic rule) and the values of compartments, parameters and species
+/// references that have rate rules. Everything else (assignment rules, concentrations, reaction rates,
+/// algebraic variables) is recomputed from the state at each evaluation.
+///
+/// Not thread-safe: a compiled model owns its working buffers. Compile one per concurrent run.
+public final class CompiledModel: ODESystem {
+    /// The source model.
+    public let model: SBMLModel
+    public let dimension: Int
+    public let variableNames: [String]
+
+    /// Where each model id lives in the value array.
+    public let slotOfSymbol: [String: Int]
+    let slotCount: Int
+    /// The working values: discrete variables (changed only by events) live here between evaluations.
+    let values: UnsafeMutablePointer<Double>
+    let scratch: UnsafeMutablePointer<Double>
+    let stateSlots: [Int]
+    let derived: [(slot: Int, eval: Eval)]
+    let rates: [Eval]
+    let events: [CompiledEvent]
+    let algebraic: AlgebraicSystem?
+    let history: DelayHistory?
+    let initialization: [(slot: Int, eval: Eval)]
+    /// Species info for output and event assignment: id -> (value slot, compartment slot, hOSU, state index).
+    let speciesInfo: [String: SpeciesInfo]
+    /// State index for a variable slot set by rate rules (compartments, parameters, species references).
+    let stateOfSlot: [Int: Int]
+    let parameterOverrides: [Int: Double]
+    let hasDelays: Bool
+
+    struct SpeciesInfo {
+        var slot: Int
+        var compartmentSlot: Int
+        var onlySubstance: Bool
+        var state: Int?
+    }
+
+    struct CompiledEvent {
+        var id: String
+        var trigger: Eval
+        var delay: Eval?
+        var priority: Eval?
+        var persistent: Bool
+        var initialValue: Bool
+        var useValuesFromTriggerTime: Bool
+        var assignments: [(target: String, eval: Eval)]
+    }
+
+    init(model: SBMLModel, slotOfSymbol: [String: Int], slotCount: Int, stateSlots: [Int], stateNames: [String],
+         derived: [(slot: Int, eval: Eval)], rates: [Eval], events: [CompiledEvent], algebraic: AlgebraicSystem?,
+         history: DelayHistory?, initialization: [(slot: Int, eval: Eval)],
+         speciesInfo: [String: SpeciesInfo], stateOfSlot: [Int: Int], hasDelays: Bool) {
+        self.model = model
+        self.slotOfSymbol = slotOfSymbol
+        self.slotCount = slotCount
+        self.stateSlots = stateSlots
+        self.variableNames = stateNames
+        self.dimension = stateSlots.count
+        self.derived = derived
+        self.rates = rates
+        self.events = events
+        self.algebraic = algebraic
+        self.history = history
+        self.initialization = initialization
+        self.speciesInfo = speciesInfo
+        self.stateOfSlot = stateOfSlot
+        self.parameterOverrides = [:]
+        self.hasDelays = hasDelays
+        values = .allocate(capacity: slotCount)
+        values.initialize(repeating: 0, count: slotCount)
+        scratch = .allocate(capacity: slotCount)
+        scratch.initialize(repeating: 0, count: slotCount)
+    }
+
+    deinit {
+        values.deallocate()
+        scratch.deallocate()
+    }
+
+    /// Recomputes every derived value (assignment rules, concentrations, reaction rates, algebraic
+    /// variables) in `buffer` from its time, state and discrete slots.
+    func computeDerived(_ buffer: UnsafeMutablePointer<Double>) {
+        if let algebraic {
+            algebraic.solve(buffer, derived: derived)
+        } else {
+            for d in derived { buffer[d.slot] = d.eval(buffer) }
+        }
+    }
+
+    public func derivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
+        let b = values
+        b[0] = t
+        for k in 0..<stateSlots.count { b[stateSlots[k]] = y[k] }
+        computeDerived(b)
+        for k in 0..<rates.count { dy[k] = rates[k](b) }
+    }
+
+    /// Loads a state into the working values at time t and recomputes derived values.
+    func load(t: Double, y: UnsafeBufferPointer<Double>) {
+        values[0] = t
+        for k in 0..<stateSlots.count { values[stateSlots[k]] = y[k] }
+        computeDerived(values)
+    }
+
+    /// The current state vector from the working values.
+    func currentState() -> [Double] {
+        stateSlots.map { values[$0] }
+    }
+
+    /// The value of an output variable: species in amount or concentration units, or any other id.
+    func output(_ id: String, concentration: Bool?, buffer: UnsafeMutablePointer<Double>) -> Double {
+        if let s = speciesInfo[id] {
+            let v = buffer[s.slot], size = buffer[s.compartmentSlot]
+            switch concentration {
+            case .some(true): return s.onlySubstance ? v / size : v
+            case .some(false): return s.onlySubstance ? v : v * size
+            case .none: return v
+            }
+        }
+        if let slot = slotOfSymbol[id] { return buffer[slot] }
+        return .nan
+    }
+}

@@ -1,0 +1,155 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Dormand-Prince 5(4) with Hairer's 5th-order continuous extension, one step at a time, used by the
+/// SBML simulator (which needs to stop at events, restart after discontinuities and read dense output
+/// for event location and `delay()`). Error control is the usual mixed norm
+/// `|err_i| <= atol + rtol * max(|y_i|, |y_i_new|)` in RMS.
+final class DormandPrinceStepper {
+    let n: Int
+    let rtol: Double
+    let atol: Double
+    private let f: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void
+    private(set) var t: Double = 0
+    private(set) var tPrevious: Double = 0
+    var y: [Double]
+    var yPrevious: [Double]
+    private var k1, k2, k3, k4, k5, k6, k7, ytmp: [Double]
+    private var r1, r2, r3, r4, r5: [Double]
+    private var h: Double = 0
+    private(set) var steps = 0
+    private(set) var evaluations = 0
+    /// The derivative at the current point (valid after `reset` and each `step`).
+    var derivative: [Double] { k1 }
+
+    init(dimension: Int, rtol: Double, atol: Double, f: @escaping (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void) {
+        n = dimension
+        self.rtol = rtol
+        self.atol = atol
+        self.f = f
+        let z = [Double](repeating: 0, count: dimension)
+        y = z; yPrevious = z
+        k1 = z; k2 = z; k3 = z; k4 = z; k5 = z; k6 = z; k7 = z; ytmp = z
+        r1 = z; r2 = z; r3 = z; r4 = z; r5 = z
+    }
+
+    private func eval(_ t: Double, _ y: [Double], _ out: inout [Double]) {
+        evaluations += 1
+        y.withUnsafeBufferPointer { yb in out.withUnsafeMutableBufferPointer { f(t, yb, $0) } }
+    }
+
+    /// Starts (or restarts after a discontinuity) at (t, y).
+    func reset(t: Double, y: [Double], initialStep: Double? = nil) {
+        self.t = t
+        tPrevious = t
+        self.y = y
+        yPrevious = y
+        eval(t, y, &k1)
+        if let hs = initialStep { h = hs } else {
+            // Hairer's initial step heuristic.
+            var d0 = 0.0, d1 = 0.0
+            for i in 0..<n {
+                let sc = atol + rtol * abs(y[i])
+                d0 += (y[i] / sc) * (y[i] / sc)
+                d1 += (k1[i] / sc) * (k1[i] / sc)
+            }
+            d0 = (d0 / Double(max(n, 1))).squareRoot(); d1 = (d1 / Double(max(n, 1))).squareRoot()
+            var h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1
+            for i in 0..<n { ytmp[i] = y[i] + h0 * k1[i] }
+            eval(t + h0, ytmp, &k2)
+            var d2 = 0.0
+            for i in 0..<n {
+                let sc = atol + rtol * abs(y[i])
+                d2 += ((k2[i] - k1[i]) / sc) * ((k2[i] - k1[i]) / sc)
+            }
+            d2 = (d2 / Double(max(n, 1))).squareRoot() / h0
+            let h1 = max(d1, d2) <= 1e-15 ? max(1e-6, h0 * 1e-3) : Glibc.pow(0.01 / max(d1, d2), 0.2)
+            h0 = min(100 * h0, h1)
+            h = h0.isFinite && h0 > 0 ? h0 : 1e-6
+        }
+    }
+
+    /// Takes one accepted step, not beyond `tMax` nor longer than `hMax`. Returns false if the step
+    /// size underflows or the derivatives are not finite.
+    func step(tMax: Double, hMax: Double) -> Bool {
+        let c2 = 1.0 / 5, c3 = 3.0 / 10, c4 = 4.0 / 5, c5 = 8.0 / 9
+        let a21 = 1.0 / 5
+        let a31 = 3.0 / 40, a32 = 9.0 / 40
+        let a41 = 44.0 / 45, a42 = -56.0 / 15, a43 = 32.0 / 9
+        let a51 = 19372.0 / 6561, a52 = -25360.0 / 2187, a53 = 64448.0 / 6561, a54 = -212.0 / 729
+        let a61 = 9017.0 / 3168, a62 = -355.0 / 33, a63 = 46732.0 / 5247, a64 = 49.0 / 176, a65 = -5103.0 / 18656
+        let a71 = 35.0 / 384, a73 = 500.0 / 1113, a74 = 125.0 / 192, a75 = -2187.0 / 6784, a76 = 11.0 / 84
+        let e1 = 71.0 / 57600, e3 = -71.0 / 16695, e4 = 71.0 / 1920, e5 = -17253.0 / 339200, e6 = 22.0 / 525, e7 = -1.0 / 40
+        let d1 = -12715105075.0 / 11282082432, d3 = 87487479700.0 / 32700410799, d4 = -10690763975.0 / 1880347072
+        let d5 = 701980252875.0 / 199316789632, d6 = -1453857185.0 / 822651844, d7 = 69997945.0 / 29380423
+        var rejected = false
+        while true {
+            if !h.isFinite || h <= 0 { return false }
+            var hh = min(h, hMax)
+            var last = false
+            if t + hh >= tMax || t + hh * 1.0000001 >= tMax { hh = tMax - t; last = true }
+            if hh <= abs(t) * 1e-15 + 1e-300 { return false }
+            for i in 0..<n { ytmp[i] = y[i] + hh * a21 * k1[i] }
+            eval(t + c2 * hh, ytmp, &k2)
+            for i in 0..<n { ytmp[i] = y[i] + hh * (a31 * k1[i] + a32 * k2[i]) }
+            eval(t + c3 * hh, ytmp, &k3)
+            for i in 0..<n { ytmp[i] = y[i] + hh * (a41 * k1[i] + a42 * k2[i] + a43 * k3[i]) }
+            eval(t + c4 * hh, ytmp, &k4)
+            for i in 0..<n { ytmp[i] = y[i] + hh * (a51 * k1[i] + a52 * k2[i] + a53 * k3[i] + a54 * k4[i]) }
+            eval(t + c5 * hh, ytmp, &k5)
+            for i in 0..<n { ytmp[i] = y[i] + hh * (a61 * k1[i] + a62 * k2[i] + a63 * k3[i] + a64 * k4[i] + a65 * k5[i]) }
+            let tn = last ? tMax : t + hh
+            eval(tn, ytmp, &k6)
+            var ynew = ytmp
+            for i in 0..<n { ynew[i] = y[i] + hh * (a71 * k1[i] + a73 * k3[i] + a74 * k4[i] + a75 * k5[i] + a76 * k6[i]) }
+            eval(tn, ynew, &k7)
+            var err = 0.0
+            var finite = true
+            for i in 0..<n {
+                let e = hh * (e1 * k1[i] + e3 * k3[i] + e4 * k4[i] + e5 * k5[i] + e6 * k6[i] + e7 * k7[i])
+                let sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
+                err += (e / sc) * (e / sc)
+                if !ynew[i].isFinite || !k7[i].isFinite { finite = false }
+            }
+            err = n > 0 ? (err / Double(n)).squareRoot() : 0
+            if !finite { err = .infinity }
+            if err <= 1 {
+                for i in 0..<n {
+                    let dy = ynew[i] - y[i]
+                    let bspl = hh * k1[i] - dy
+                    r1[i] = y[i]
+                    r2[i] = dy
+                    r3[i] = bspl
+                    r4[i] = dy - hh * k7[i] - bspl
+                    r5[i] = hh * (d1 * k1[i] + d3 * k3[i] + d4 * k4[i] + d5 * k5[i] + d6 * k6[i] + d7 * k7[i])
+                }
+                yPrevious = y
+                tPrevious = t
+                y = ynew
+                t = tn
+                swap(&k1, &k7)
+                steps += 1
+                let fac = err == 0 ? 5 : min(5, max(0.2, 0.9 * Glibc.pow(err, -0.2)))
+                h = rejected ? min(hh, hh * fac) : hh * fac
+                if last && h < hh { h = max(h, hh) }
+                return true
+            }
+            if !finite && hh < 1e-300 { return false }
+            rejected = true
+            h = hh * (finite ? max(0.2, 0.9 * Glibc.pow(err, -0.2)) : 0.25)
+        }
+    }
+
+    /// The solution at `time` within the last step (`tPrevious ... t`).
+    func interpolate(_ time: Double, into out: inout [Double]) {
+        let hh = t - tPrevious
+        if hh == 0 { out = y; return }
+        let th = (time - tPrevious) / hh, th1 = 1 - th
+        for i in 0..<n {
+            out[i] = r1[i] + th * (r2[i] + th1 * (r3[i] + th * (r4[i] + th1 * r5[i])))
+        }
+    }
+}

@@ -1,0 +1,282 @@
+/// A variable to record: a model id, and for species whether to report the concentration (`true`), the
+/// amount (`false`) or the value as it appears in math (`nil`).
+public struct OutputVariable: Sendable, Hashable {
+    public var id: String
+    public var concentration: Bool?
+    public init(id: String, concentration: Bool? = nil) {
+        self.id = id
+        self.concentration = concentration
+    }
+}
+
+/// Tolerances and limits of a simulation run.
+public struct SimulationOptions: Sendable {
+    /// Relative tolerance of the integrator's local error.
+    public var relativeTolerance: Double = 1e-9
+    /// Absolute tolerance of the integrator's local error (in the units of the state: species amounts).
+    public var absoluteTolerance: Double = 1e-12
+    /// The most integrator steps a run may take before it stops with an error.
+    public var maxSteps: Int = 2_000_000
+    /// Parameter (or compartment, species) values that replace the model's initial values for this run.
+    public var overrides: [String: Double] = [:]
+    /// The most wall-clock seconds a run may take before it stops with an error (nil: no limit).
+    public var timeLimit: Double?
+    public init() {}
+}
+
+/// Runs a compiled model from time 0 and records outputs. Events (with delays, priorities, persistence,
+/// `initialValue`, values from trigger or assignment time) are located by bisection on the dense
+/// output to about 1e-13 relative; the integrator restarts after each event.
+public struct Simulator {
+    public let model: CompiledModel
+    public var options: SimulationOptions
+
+    public init(model: CompiledModel, options: SimulationOptions = SimulationOptions()) {
+        self.model = model
+        self.options = options
+    }
+
+    private struct Pending {
+        var event: Int
+        var time: Double
+        var values: [Double]?
+        var sequence: Int
+    }
+
+    /// Simulates from t = 0 and returns one row per output time (ascending, all >= 0), each with the
+    /// requested variables in order.
+    /// - Throws: `SBMLError` `.evaluation` if initial values are not finite where they must be,
+    ///   `.integration` if the integrator fails.
+    public func simulate(outputTimes: [Double], outputs: [OutputVariable]) throws(SBMLError) -> [[Double]] {
+        let m = model
+        let n = m.dimension
+        let v = m.values
+        let startTime = TestSuiteRunner.monotonicSeconds()
+        // Initial values.
+        for i in 0..<m.slotCount { v[i] = 0 }
+        for (slot, e) in m.initialization { v[slot] = e(v) }
+        for (id, value) in options.overrides {
+            guard let slot = m.slotOfSymbol[id] else {
+                throw SBMLError(.undefinedSymbol, "override for '\(id)', which the model does not define", value: id)
+            }
+            v[slot] = value
+            if let s = m.speciesInfo[id], let k = s.state {
+                v[m.stateSlots[k]] = s.onlySubstance ? value : value * v[s.compartmentSlot]
+            }
+        }
+        m.computeDerived(v)
+        if let a = m.algebraic, a.failed {
+            throw SBMLError(.evaluation, "the algebraic rules have no solution at t = 0 (for \(a.names.joined(separator: ", ")))", value: a.names.first)
+        }
+        for r in m.model.reactions {
+            if let s = m.slotOfSymbol[r.id], v[s].isNaN || v[s].isInfinite, m.model.reactions.count > 0 {
+                let allFiniteInputs = m.stateSlots.allSatisfy { v[$0].isFinite }
+                if allFiniteInputs {
+                    throw SBMLError(.evaluation, "the rate of reaction '\(r.id)' is \(v[s]) at t = 0 (a division by zero or an undefined value)", value: r.id, line: r.line)
+                }
+            }
+        }
+        if let h = m.history {
+            h.reset()
+            h.initial = Array(UnsafeBufferPointer(start: v, count: m.slotCount))
+            h.stateSlots = m.stateSlots
+            h.recompute = { [unowned m] b in m.computeDerived(b) }
+        }
+
+        var rows: [[Double]] = []
+        rows.reserveCapacity(outputTimes.count)
+        var outIndex = 0
+        func record(_ t: Double) {
+            var row = [Double]()
+            row.reserveCapacity(outputs.count)
+            for o in outputs { row.append(m.output(o.id, concentration: o.concentration, buffer: v)) }
+            rows.append(row)
+            _ = t
+        }
+
+        // Events at t = 0.
+        var previous = m.events.map { $0.initialValue }
+        var pending: [Pending] = []
+        var sequence = 0
+        var t = 0.0
+        try processEvents(at: t, previous: &previous, pending: &pending, sequence: &sequence)
+        var y = m.currentState()
+        while outIndex < outputTimes.count && outputTimes[outIndex] <= t {
+            record(t); outIndex += 1
+        }
+        guard outIndex < outputTimes.count else { return rows }
+        let tEnd = outputTimes[outputTimes.count - 1]
+        var hMax = outputTimes.count > 1 ? max((tEnd - outputTimes[0]) / Double(outputTimes.count - 1), 1e-12) : max(tEnd, 1e-12)
+        if tEnd > 0 { hMax = min(hMax, tEnd / 10) }
+
+        let stepper = DormandPrinceStepper(dimension: n, rtol: options.relativeTolerance, atol: options.absoluteTolerance) { [unowned m] tt, yy, dd in
+            m.derivatives(t: tt, y: yy, dy: dd)
+        }
+        stepper.reset(t: t, y: y)
+        if let h = m.history { h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative) }
+        var triggers = previous
+        var yi = y
+        var totalSteps = 0
+        while outIndex < outputTimes.count {
+            let nextDelayed = pending.map(\.time).min() ?? .infinity
+            let tStop = min(tEnd, nextDelayed)
+            var stepMax = hMax
+            if let h = m.history, h.minimumDelay.isFinite, h.minimumDelay > 0 { stepMax = min(stepMax, h.minimumDelay / 2) }
+            if tStop > t {
+                guard stepper.step(tMax: tStop, hMax: stepMax) else {
+                    throw SBMLError(.integration, "the integrator failed at t = \(stepper.t) (step size too small or non-finite derivatives in \(Self.nonFinite(m, stepper.y)))", value: "\(stepper.t)")
+                }
+                totalSteps += 1
+                if let limit = options.timeLimit, totalSteps % 64 == 0, TestSuiteRunner.monotonicSeconds() - startTime > limit {
+                    throw SBMLError(.integration, "the run exceeded its time limit of \(limit) s at t = \(stepper.t) (the model may be stiff)", value: "\(stepper.t)")
+                }
+                if totalSteps > options.maxSteps {
+                    throw SBMLError(.integration, "more than \(options.maxSteps) steps before t = \(stepper.t) (the model may be stiff)", value: "\(stepper.t)")
+                }
+            }
+            let ta = stepper.tPrevious, tb = stepper.t
+            // Did any trigger change?
+            m.load(t: tb, y: stepper.y.withUnsafeBufferPointer { $0 })
+            var changed = false
+            for (i, e) in m.events.enumerated() {
+                triggers[i] = e.trigger(v) != 0
+                if triggers[i] != previous[i] { changed = true }
+            }
+            var tEvent: Double?
+            if changed && tb > ta {
+                var lo = ta, hi = tb
+                func differs(_ tt: Double) -> Bool {
+                    stepper.interpolate(tt, into: &yi)
+                    m.load(t: tt, y: yi.withUnsafeBufferPointer { $0 })
+                    for (i, e) in m.events.enumerated() where (e.trigger(v) != 0) != previous[i] { return true }
+                    return false
+                }
+                var iterations = 0
+                while hi - lo > 1e-14 * max(1, abs(hi)) && iterations < 200 {
+                    let mid = 0.5 * (lo + hi)
+                    if mid <= lo || mid >= hi { break }
+                    if differs(mid) { hi = mid } else { lo = mid }
+                    iterations += 1
+                }
+                var k = outIndex
+                while k < outputTimes.count && outputTimes[k] <= hi {
+                    if outputTimes[k] > lo && differs(outputTimes[k]) { hi = outputTimes[k]; break }
+                    k += 1
+                }
+                tEvent = hi
+            } else if changed {
+                tEvent = tb
+            } else if tb == nextDelayed {
+                tEvent = tb
+            }
+            let segmentEnd = tEvent ?? tb
+            while outIndex < outputTimes.count && (tEvent == nil ? outputTimes[outIndex] <= segmentEnd : outputTimes[outIndex] < segmentEnd) {
+                let to = outputTimes[outIndex]
+                if to == tb { yi = stepper.y } else { stepper.interpolate(to, into: &yi) }
+                m.load(t: to, y: yi.withUnsafeBufferPointer { $0 })
+                record(to)
+                outIndex += 1
+            }
+            if let te = tEvent {
+                if te == tb { yi = stepper.y } else { stepper.interpolate(te, into: &yi) }
+                m.load(t: te, y: yi.withUnsafeBufferPointer { $0 })
+                if let h = m.history {
+                    var d = [Double](repeating: 0, count: n)
+                    yi.withUnsafeBufferPointer { yb in d.withUnsafeMutableBufferPointer { m.derivatives(t: te, y: yb, dy: $0) } }
+                    m.load(t: te, y: yi.withUnsafeBufferPointer { $0 })
+                    h.record(t: te, slots: v, count: m.slotCount, dy: d)
+                }
+                t = te
+                try processEvents(at: t, previous: &previous, pending: &pending, sequence: &sequence)
+                y = m.currentState()
+                stepper.reset(t: t, y: y)
+                if let h = m.history {
+                    m.load(t: t, y: y.withUnsafeBufferPointer { $0 })
+                    h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative)
+                }
+                m.load(t: t, y: y.withUnsafeBufferPointer { $0 })
+                while outIndex < outputTimes.count && outputTimes[outIndex] <= t {
+                    record(t); outIndex += 1
+                }
+            } else {
+                t = tb
+                if let h = m.history {
+                    m.load(t: tb, y: stepper.y.withUnsafeBufferPointer { $0 })
+                    h.record(t: tb, slots: v, count: m.slotCount, dy: stepper.derivative)
+                }
+            }
+            if t >= tEnd && outIndex < outputTimes.count {
+                // Numerical end: record what remains at the final state.
+                while outIndex < outputTimes.count { record(t); outIndex += 1 }
+            }
+        }
+        return rows
+    }
+
+    private static func nonFinite(_ m: CompiledModel, _ y: [Double]) -> String {
+        for (i, x) in y.enumerated() where !x.isFinite { return "'\(m.variableNames[i])'" }
+        return "the state"
+    }
+
+    /// Fires events whose triggers became true, then executes those due now, highest priority first,
+    /// re-checking triggers after each execution.
+    private func processEvents(at t: Double, previous: inout [Bool], pending: inout [Pending], sequence: inout Int) throws(SBMLError) {
+        let m = model
+        let v = m.values
+        guard !m.events.isEmpty else { return }
+        var executions = 0
+        while true {
+            for (i, e) in m.events.enumerated() {
+                let now = e.trigger(v) != 0
+                if now && !previous[i] {
+                    let d = e.delay?(v) ?? 0
+                    let vals: [Double]? = e.useValuesFromTriggerTime || d == 0 ? e.assignments.map { $0.eval(v) } : nil
+                    pending.append(Pending(event: i, time: t + max(d, 0), values: vals, sequence: sequence))
+                    sequence += 1
+                } else if !now && previous[i] {
+                    pending.removeAll { $0.event == i && !m.events[i].persistent }
+                }
+                previous[i] = now
+            }
+            var best: Int?
+            var bestPriority = -Double.infinity
+            for (k, p) in pending.enumerated() where p.time <= t {
+                let pr = m.events[p.event].priority?(v) ?? -Double.infinity
+                if best == nil || pr > bestPriority || (pr == bestPriority && p.sequence < pending[best!].sequence) {
+                    best = k
+                    bestPriority = pr
+                }
+            }
+            guard let b = best else { return }
+            let p = pending.remove(at: b)
+            let e = m.events[p.event]
+            let vals = (e.useValuesFromTriggerTime ? p.values : nil) ?? e.assignments.map { $0.eval(v) }
+            // Non-species first, so that a species' concentration is converted with the new size.
+            for pass in 0..<2 {
+                for (k, a) in e.assignments.enumerated() {
+                    let isSpecies = m.speciesInfo[a.target] != nil
+                    if (pass == 0) == isSpecies { continue }
+                    assign(a.target, vals[k])
+                }
+            }
+            m.computeDerived(v)
+            executions += 1
+            if executions > 100_000 {
+                throw SBMLError(.integration, "events keep firing at t = \(t) (more than 100000 executions at one time)", value: e.id)
+            }
+        }
+    }
+
+    private func assign(_ id: String, _ value: Double) {
+        let m = model
+        let v = m.values
+        if let s = m.speciesInfo[id] {
+            if let k = s.state {
+                v[m.stateSlots[k]] = s.onlySubstance ? value : value * v[s.compartmentSlot]
+            }
+            v[s.slot] = value
+            return
+        }
+        if let slot = m.slotOfSymbol[id] { v[slot] = value }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+@testable import TwinSBML
+
+/// Runs all SBML Test Suite semantic cases in ../shared/data/sbml-test-suite/cases with the suite's own rule
+/// and compares with the committed outcome table: a case that passed before and does not pass now is a
+/// regression. Set `TWINBANK_UPDATE_SBML_BASELINE=1` to rewrite the table after an improvement.
+@Suite struct TestSuiteRegressionTests {
+    @Test func wholeSuiteHasNoRegressions() async throws {
+        let dir = SuitePaths.cases.path
+        try #require(FileManager.default.fileExists(atPath: dir), "SBML test suite not found at \(dir)")
+        let outcomes = try await TestSuiteRunner.runSuite(directory: dir, concurrency: 2)
+        let timeCourse = outcomes.filter { $0.status != .skipped }
+        let passed = Set(outcomes.filter { $0.status == .pass }.map(\.caseID))
+        let fraction = Double(passed.count) / Double(max(1, timeCourse.count))
+        print("SBML test suite: \(passed.count) of \(timeCourse.count) time-course cases pass (\(String(format: "%.1f", fraction * 100)) %)")
+
+        let text = try String(contentsOf: SuitePaths.baseline, encoding: .utf8)
+        var before: [String: String] = [:]
+        for line in text.split(separator: "\n").dropFirst() {
+            let cells = line.split(separator: ",", maxSplits: 2).map(String.init)
+            if cells.count >= 2 { before[cells[0]] = cells[1] }
+        }
+        let regressions = before.filter { $0.value == "pass" && !passed.contains($0.key) }.keys.sorted()
+        for id in regressions {
+            let o = outcomes.first { $0.caseID == id }
+            Issue.record("case \(id) passed before and now is \(o?.status.rawValue ?? "missing"): \(o?.message ?? "")")
+        }
+        #expect(regressions.isEmpty)
+        #expect(passed.count >= before.values.filter { $0 == "pass" }.count)
+        // Every case that does not pass says why, and an unsupported one names the construct.
+        for o in outcomes where o.status == .unsupported || o.status == .fail {
+            #expect(!o.message.isEmpty, "case \(o.caseID) \(o.status) without a message")
+        }
+        if ProcessInfo.processInfo.environment["TWINBANK_UPDATE_SBML_BASELINE"] == "1" {
+            var s = "case,status,message\n"
+            for o in outcomes { s += "\(o.caseID),\(o.status.rawValue),\"\(o.message.replacingOccurrences(of: "\"", with: "'"))\"\n" }
+            try s.write(to: SuitePaths.baseline, atomically: true, encoding: .utf8)
+        }
+    }
+}
