@@ -43,6 +43,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Start of the run, labelling the Time column (YYYY-MM-DD[ HH:MM[:SS]]).")
     var start: String = "2024-01-01 00:00:00"
 
+    @Option(help: "Integration: simglucose (a fresh DOPRI5 run every minute, as simglucose) or continuous (faster, within ~1e-3 mg/dL).")
+    var integration = "simglucose"
+
     @Flag(help: "Also write the 13 model states (x1..x13).")
     var states = false
 
@@ -63,9 +66,12 @@ struct SimulateCommand: AsyncParsableCommand {
             guard basalScale.isFinite, basalScale >= 0, bolusScale.isFinite, bolusScale >= 0 else {
                 throw ValidationError("--basal-scale and --bolus-scale must be >= 0 (got \(basalScale), \(bolusScale))")
             }
+            guard let mode = GlucoseIntegration(rawValue: integration) else {
+                throw ValidationError("unknown integration '\(integration)'; expected simglucose or continuous")
+            }
             let scenario = GlucoseScenario(patient: try VirtualPatient.named(patient),
                                            meals: try MealPlan(parsing: meals), hours: hours, controller: therapy,
-                                           pump: try InsulinPump.named(pump), recordStates: states)
+                                           pump: try InsulinPump.named(pump), recordStates: states, integration: mode)
             let startTime = try CivilDateTime(parsing: start)
             let trace = try GlucoseSimulator.run(scenario)
             try emit(trace.csv(start: startTime))

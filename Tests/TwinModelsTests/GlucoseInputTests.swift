@@ -115,4 +115,26 @@ import Testing
         #expect(CivilDateTime(year: 2024, month: 1, day: 1).adding(seconds: 1440 * 60).description == "2024-01-02 00:00:00")
         #expect(throws: ModelError.self) { try CivilDateTime(parsing: "2024-13-01") }
     }
+
+    @Test func minuteRHSIsBitIdenticalToTheModel() throws {
+        var rng = SystemRandomNumberGenerator()
+        for patient in VirtualPatient.all.prefix(30) {
+            for trial in 0..<20 {
+                let cho = trial % 3 == 0 ? 0.0 : 5.0, ins = Double.random(in: 0...2, using: &rng)
+                let lastQ = trial % 4 == 0 ? 0.0 : Double.random(in: 0...50_000, using: &rng)
+                let food = trial % 4 == 0 ? 0.0 : Double.random(in: 0...80, using: &rng)
+                let model = UVAPadovaModel(parameters: patient.parameters, carbohydrate: cho, insulin: ins,
+                                           lastStomachContent: lastQ, lastFoodTaken: food)
+                var fast = UVAPadovaMinuteRHS(parameters: patient.parameters)
+                fast.setInputs(carbohydrate: cho, insulin: ins, lastStomachContent: lastQ, lastFoodTaken: food)
+                for _ in 0..<3 {
+                    let x = patient.initialState.map { $0 * Double.random(in: -0.1...2, using: &rng) + Double.random(in: 0...100, using: &rng) }
+                    var a = [Double](repeating: 0, count: 13), b = a
+                    x.withUnsafeBufferPointer { xb in a.withUnsafeMutableBufferPointer { model.derivatives(t: 0, y: xb, dy: $0) } }
+                    x.withUnsafeBufferPointer { xb in b.withUnsafeMutableBufferPointer { fast.rhs(xb.baseAddress!, $0.baseAddress!) } }
+                    #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "\(patient.name)")
+                }
+            }
+        }
+    }
 }

@@ -57,6 +57,21 @@ import Testing
                 #expect(abs(ours - theirs) <= 1e-7 * max(1, abs(theirs)), "state x\(i + 1) at minute \(k)")
             }
         }
+        // Continuous integration (restarts only where inputs change): same ODE solution within the integration error.
+        var fast = scenario
+        fast.integration = .continuous
+        let continuous = try GlucoseSimulator.run(fast)
+        let fastRMS = Self.rms(continuous.bg, ref.bg)
+        print("adult#001 continuous integration: BG RMS \(fastRMS) mg/dL")
+        #expect(fastRMS < 0.01)
+        #expect(continuous.carbohydrate == ref.cho)
+        #expect(zip(continuous.insulin, ref.insulin).allSatisfy { abs($0 - $1) < 1e-9 })
+        for k in stride(from: 0, to: ref.states.count, by: 11) {
+            for i in 0..<13 {
+                let ours = continuous.states[13 * k + i], theirs = ref.states[k][i]
+                #expect(abs(ours - theirs) <= 1e-4 * max(1, abs(theirs)), "continuous: state x\(i + 1) at minute \(k)")
+            }
+        }
         // The trace CSV labels rows as the reference does.
         let csv = trace.csv()
         let lines = csv.split(separator: "\n")
@@ -100,5 +115,11 @@ import Testing
         #expect(rms < 1.0)
         #expect(rms < 1e-4)
         #expect(trace.carbohydrate == Array(ref.cho.prefix(trace.carbohydrate.count)))
+        let continuous = try GlucoseSimulator.run(GlucoseScenario(patient: try VirtualPatient.named(patient),
+                                                                  meals: try MealPlan(parsing: meals), hours: hours,
+                                                                  integration: .continuous))
+        let fastRMS = Self.rms(Array(continuous.bg.prefix(n)), Array(ref.bg.prefix(n)))
+        print("\(patient) continuous integration: BG RMS \(fastRMS) mg/dL")
+        #expect(fastRMS < 0.01)
     }
 }

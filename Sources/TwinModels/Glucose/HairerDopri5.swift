@@ -2,8 +2,9 @@ import Foundation
 
 /// A right-hand side evaluated on raw pointers, for the allocation-free inner loops of the model library.
 protocol PointerRHS {
-    /// Writes `f(t, x)` into `dxdt`; both point to `dimension` doubles.
-    func rhs(_ x: UnsafePointer<Double>, _ dxdt: UnsafeMutablePointer<Double>)
+    /// Writes `f(t, x)` into `dxdt`; both point to `dimension` doubles. Mutating only so that an implementation
+    /// may memoise (the result must be a pure function of `x` and the system's inputs).
+    mutating func rhs(_ x: UnsafePointer<Double>, _ dxdt: UnsafeMutablePointer<Double>)
 }
 
 extension UVAPadovaModel: PointerRHS {}
@@ -22,13 +23,17 @@ struct HairerDopri5 {
     var rtol = 1e-6
     var atol = 1e-12
     var maxSteps = 500
-    /// Workspace: y1, k1..k6, ysti (8 vectors of n).
+    /// Workspace: y1, k1..k6, ysti, and the five dense-output coefficient vectors (13 vectors of n).
     private var work: [Double]
 
     init(dimension: Int) {
         n = dimension
-        work = [Double](repeating: 0, count: 8 * dimension)
+        work = [Double](repeating: 0, count: 13 * dimension)
     }
+
+    private static let d1 = -12715105075.0 / 11282082432.0, d3 = 87487479700.0 / 32700410799.0,
+                       d4 = -10690763975.0 / 1880347072.0, d5 = 701980252875.0 / 199316789632.0,
+                       d6 = -1453857185.0 / 822651844.0, d7 = 69997945.0 / 29380423.0
 
     private static let c2 = 0.2, c3 = 0.3, c4 = 0.8, c5 = 8.0 / 9.0
     private static let a21 = 0.2, a31 = 3.0 / 40.0, a32 = 9.0 / 40.0
@@ -43,12 +48,21 @@ struct HairerDopri5 {
 
     /// Integrates `y` in place from `t0` to `t1` (> t0). Returns `false` if the step size underflows or more than
     /// `maxSteps` steps are needed (scipy would report failure in both cases).
-    mutating func integrate<F: PointerRHS>(_ f: F, y: UnsafeMutablePointer<Double>, from t0: Double, to t1: Double) -> Bool {
+    ///
+    /// With `denseOutputFrom` = m, calls `output(k, state)` for every integer time `k` with `m <= k < t1`, `k > t0`,
+    /// from Hairer's 4th-order continuous extension (`CONTD5`) of the step containing it; the steps taken are
+    /// the same as without output.
+    mutating func integrate<F: PointerRHS>(_ f: inout F, y: UnsafeMutablePointer<Double>, from t0: Double, to t1: Double,
+                                           denseOutputFrom firstOutput: Int? = nil,
+                                           output: (Int, UnsafePointer<Double>) -> Void = { _, _ in }) -> Bool {
         let n = self.n, rtol = self.rtol, atol = self.atol, maxSteps = self.maxSteps
+        let dense = firstOutput != nil
+        var nextOutput = firstOutput ?? Int.max
         return work.withUnsafeMutableBufferPointer { wb -> Bool in
             let w = wb.baseAddress!
             let y1 = w, k1 = w + n, k2 = w + 2 * n, k3 = w + 3 * n, k4 = w + 4 * n, k5 = w + 5 * n, k6 = w + 6 * n,
                 ysti = w + 7 * n
+            let r1 = w + 8 * n, r2 = w + 9 * n, r3 = w + 10 * n, r4 = w + 11 * n, r5 = w + 12 * n
             let safe = 0.9, fac1 = 0.2, fac2 = 10.0, beta = 0.04
             let expo1 = 0.2 - beta * 0.75, facc1 = 1.0 / fac1, facc2 = 1.0 / fac2
             let uround = 2.3e-16
@@ -110,6 +124,12 @@ struct HairerDopri5 {
                                         + Self.a76 * k6[i])
                 }
                 f.rhs(y1, k2)
+                if dense {
+                    for i in 0..<n {
+                        r5[i] = h * (Self.d1 * k1[i] + Self.d3 * k3[i] + Self.d4 * k4[i] + Self.d5 * k5[i]
+                                     + Self.d6 * k6[i] + Self.d7 * k2[i])
+                    }
+                }
                 var err = 0.0
                 for i in 0..<n {
                     k4[i] = (Self.e1 * k1[i] + Self.e3 * k3[i] + Self.e4 * k4[i] + Self.e5 * k5[i] + Self.e6 * k6[i]
@@ -125,6 +145,21 @@ struct HairerDopri5 {
                 var hnew = h / fac
                 if err <= 1.0 {
                     facold = max(err, 1.0e-4)
+                    if dense && Double(nextOutput) <= xph {
+                        for i in 0..<n {
+                            let ydiff = y1[i] - y[i]
+                            let bspl = h * k1[i] - ydiff
+                            r1[i] = y[i]; r2[i] = ydiff; r3[i] = bspl; r4[i] = -h * k2[i] + ydiff - bspl
+                        }
+                        while Double(nextOutput) <= xph && Double(nextOutput) < xend {
+                            let theta = (Double(nextOutput) - x) / h, theta1 = 1 - theta
+                            for i in 0..<n {
+                                ysti[i] = r1[i] + theta * (r2[i] + theta1 * (r3[i] + theta * (r4[i] + theta1 * r5[i])))
+                            }
+                            output(nextOutput, UnsafePointer(ysti))
+                            nextOutput += 1
+                        }
+                    }
                     for i in 0..<n { k1[i] = k2[i]; y[i] = y1[i] }
                     x = xph
                     if last { return true }
