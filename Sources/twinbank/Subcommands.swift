@@ -3,6 +3,18 @@ import ArgumentParser
 extension Twinbank {
     /// Every subcommand, in the order `--help` lists them. Add one line per new command type.
     static let allSubcommands: [any ParsableCommand.Type] = [
+        InitCommand.self,
+        TwinCommand.self,
+        ThreadCommand.self,
+        ForkCommand.self,
+        RetractCommand.self,
+        AggregateCommand.self,
+        CommitCommand.self,
+        LogCommand.self,
+        DiffCommand.self,
+        TagCommand.self,
+        ExportCommand.self,
+        ImportCommand.self,
         SimulateCommand.self,
         SBMLCommand.self,
     ]
