@@ -18,6 +18,9 @@ public struct LevenbergMarquardt: Sendable {
     public var gradientTolerance = 1e-12
     public var initialDamping = 1e-3
     public var differences: Differences = .forward
+    /// Largest Euclidean length of one step (a trust-region radius on the parameters' own scale); `nil`
+    /// for none. Useful on log scales, where one step of several decades can reach stiff, slow corners.
+    public var maxStepLength: Double? = nil
     /// Relative finite-difference step (default √ε for forward, ε^⅓ for central differences).
     public var relativeStep: Double? = nil
 
@@ -53,7 +56,11 @@ public struct LevenbergMarquardt: Sendable {
             }
             if projectedGradient <= gradientTolerance * max(1, cost) { status = .gradientTolerance; break }
             while true {
-                guard let delta = solveDamped(jtj, g, p, lambda, free) else { lambda *= 10; if lambda > 1e16 { status = .stalled; break outer }; continue }
+                guard var delta = solveDamped(jtj, g, p, lambda, free) else { lambda *= 10; if lambda > 1e16 { status = .stalled; break outer }; continue }
+                if let radius = maxStepLength {
+                    let length = delta.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    if length > radius { for i in 0..<p { delta[i] *= radius / length } }
+                }
                 var trial = x
                 for i in 0..<p { trial[i] = min(max(x[i] + delta[i], problem.lower[i]), problem.upper[i]) }
                 var step = [Double](repeating: 0, count: p)

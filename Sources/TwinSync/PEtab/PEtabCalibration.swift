@@ -42,11 +42,14 @@ public struct PEtabCalibration: Sendable {
         public var includeNominalStart = true
         /// Starts given by the caller (on the parameters' scales, in ``PEtabCalibration/fittedParameterIds`` order).
         public var additionalStarts: [[Double]] = []
+        /// Levenberg–Marquardt with forward differences (step 1e-4 on the parameters' scales, well above the
+        /// simulator's relative tolerance), a cost tolerance of 1e-8 and, when every fitted parameter is on a
+        /// log scale, steps of at most one unit (one decade on log10) so trials do not jump into stiff corners.
         public var optimizer: LevenbergMarquardt = {
             var lm = LevenbergMarquardt()
-            lm.differences = .central
-            lm.relativeStep = 1e-5
-            lm.functionTolerance = 1e-10
+            lm.differences = .forward
+            lm.relativeStep = 1e-4
+            lm.functionTolerance = 1e-8
             lm.stepTolerance = 1e-9
             lm.maxIterations = 100
             return lm
@@ -264,6 +267,8 @@ public struct PEtabCalibration: Sendable {
 
     /// Fits the problem: multi-start Levenberg–Marquardt, profiled noise, Laplace standard errors.
     public func fit(options: Options = Options()) throws -> Result {
+        var optimizer = options.optimizer
+        if optimizer.maxStepLength == nil, fitted.allSatisfy({ problem.parameters[$0].scale != .lin }) { optimizer.maxStepLength = 1 }
         let lower = fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].lower) }
         let upper = fitted.map { problem.parameters[$0].scale.toScale(problem.parameters[$0].upper) }
         var starts: [[Double]] = []
@@ -286,7 +291,7 @@ public struct PEtabCalibration: Sendable {
         var failures: [String] = []
         for start in starts {
             do {
-                let (fit, sigmas, evals) = try fitFrom(start, options.optimizer)
+                let (fit, sigmas, evals) = try fitFrom(start, optimizer)
                 evaluations += evals
                 if fit.status.converged { converged += 1 }
                 let (nll, ssr) = try negativeLogLikelihood(values: values(theta: fit.parameters, sigmas: sigmas))
@@ -347,5 +352,58 @@ extension LeastSquaresFit {
     func rescaled(by factor: Double) -> LeastSquaresFit {
         LeastSquaresFit(names: names, parameters: parameters, residuals: residuals.map { $0 * factor }, jacobian: jacobian.map { $0 * factor },
                         iterations: iterations, evaluations: evaluations, status: status, lower: lower, upper: upper)
+    }
+}
+
+extension PEtabCalibration.Result {
+    /// A JSON document of the result (keys sorted, so the output is stable): every estimated parameter with
+    /// its value, scale, value on that scale and standard error; the sum of squares, the negative
+    /// log-likelihood, and how the starts went.
+    public func json(problemFile: String? = nil, seed: UInt64? = nil) -> String {
+        var params: [String: Any] = [:]
+        for p in parameters {
+            var entry: [String: Any] = ["value": p.value, "scale": p.scale.rawValue, "scaledValue": p.scaledValue]
+            if let se = p.standardError { entry["standardErrorOnScale"] = se }
+            params[p.id] = entry
+        }
+        var doc: [String: Any] = [
+            "parameters": params,
+            "sumOfSquares": sumOfSquares,
+            "negativeLogLikelihood": negativeLogLikelihood,
+            "objective": ["sumOfSquares": sumOfSquares, "negativeLogLikelihood": negativeLogLikelihood],
+            "starts": startsRun, "startsConverged": startsConverged, "startsFailed": startsFailed,
+            "evaluations": evaluations, "converged": converged,
+        ]
+        if let problemFile { doc["problem"] = problemFile }
+        if let seed { doc["seed"] = seed }
+        guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted]),
+              let text = String(data: data, encoding: .utf8) else { return "{}" }
+        return text
+    }
+
+    /// A short human-readable report.
+    public var summary: String {
+        var lines = parameters.map { p in
+            let se = p.standardError.map { String(format: " (± %.3g on %@ scale)", $0, p.scale.rawValue) } ?? ""
+            return "\(p.id) = \(String(format: "%.6g", p.value))\(se)"
+        }
+        lines.append(String(format: "sum of squares %.6g, negative log-likelihood %.6g", sumOfSquares, negativeLogLikelihood))
+        lines.append("\(startsRun) starts, \(startsConverged) converged, \(startsFailed) failed, \(evaluations) objective evaluations")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension PEtabCalibration {
+    /// Converts `ID=VALUE` pairs (linear scale) into a start on the parameters' scales, taking nominal
+    /// values (clamped into the bounds) for the parameters not given.
+    public func start(from assignments: [String: Double]) throws -> [Double] {
+        for id in assignments.keys where !fittedParameterIds.contains(id) {
+            throw SyncError(.invalidArgument, "'\(id)' is not a parameter fitted by least squares (those are \(fittedParameterIds.joined(separator: ", "))).", value: id)
+        }
+        return fitted.map { i in
+            let p = problem.parameters[i]
+            let v = assignments[p.id] ?? (p.nominal.isFinite ? min(max(p.nominal, p.lower), p.upper) : (p.lower * p.upper).squareRoot())
+            return p.scale.toScale(v)
+        }
     }
 }
