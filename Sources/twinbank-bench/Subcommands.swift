@@ -5,6 +5,7 @@ extension Bench {
     static let allSubcommands: [any ParsableCommand.Type] = [
         BankBench.self,
         SimulationBench.self,
+        ModelsBench.self,
         SBMLBench.self,
     ]
 }
