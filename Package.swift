@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "TwinSBML", targets: ["TwinSBML"]),
         .library(name: "TwinSync", targets: ["TwinSync"]),
         .library(name: "TwinFHIR", targets: ["TwinFHIR"]),
+        .library(name: "TwinRun", targets: ["TwinRun"]),
         .executable(name: "twinbank", targets: ["twinbank"]),
         .executable(name: "twinbank-bench", targets: ["twinbank-bench"]),
     ],
@@ -54,16 +55,21 @@ let package = Package(
         .target(name: "TwinSBML", dependencies: ["TwinSimulation"]),
         // The bidirectional loop: assimilation, calibration, forecasts, comparison, watchers.
         .target(name: "TwinSync", dependencies: ["TwinBank", "TwinSimulation", "TwinModels", "TwinSBML"]),
+        // Models run for a twin: bindings from its attributes and thread, predictions back with provenance.
+        .target(name: "TwinRun", dependencies: [
+            "TwinBank", "TwinModels", "TwinSBML",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // FHIR R4 codec, mapping, eligibility.
         .target(name: "TwinFHIR", dependencies: ["TwinBank"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Release-build benchmarks, outside the test suite.
         .executableTarget(name: "twinbank-bench", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TwinCoreTests", dependencies: ["TwinCore"]),
@@ -72,6 +78,7 @@ let package = Package(
         .testTarget(name: "TwinModelsTests", dependencies: ["TwinModels"]),
         .testTarget(name: "TwinSBMLTests", dependencies: ["TwinSBML"]),
         .testTarget(name: "TwinSyncTests", dependencies: ["TwinSync"]),
+        .testTarget(name: "TwinRunTests", dependencies: ["TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["twinbank"]),
     ],

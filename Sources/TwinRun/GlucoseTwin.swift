@@ -1,0 +1,86 @@
+import TwinBank
+import TwinCore
+import TwinModels
+
+/// Runs the UVA/Padova type 1 diabetes model (as simglucose implements it) for a twin.
+///
+/// Binding: the twin's `virtualPatient` attribute names the simulator's patient (`adult#001`, ...: the
+/// parameter set fitted to this person); meals are the thread's `intervention` events coded
+/// ``carbohydrateIntake`` (grams) in the simulated window, as the thread knows them now (a fork sees its own
+/// hypothetical meals). BG is predicted every `every` minutes as ``glucose`` in mg/dL.
+public enum GlucoseTwin {
+    /// LOINC 9059-7, carbohydrate intake (estimated), in g.
+    public static let carbohydrateIntake = Concept.loinc("9059-7", "Carbohydrate intake Estimated")
+    /// LOINC 2339-0, glucose [mass/volume] in blood, in mg/dL.
+    public static let glucose = Concept.loinc("2339-0", "Glucose [Mass/volume] in Blood")
+    public static let modelID = "uva-padova-t1d"
+    public static let modelVersion = "simglucose-0.2.11"
+
+    /// What a run produced.
+    public struct Run: Sendable {
+        public var scenario: GlucoseScenario
+        public var trace: GlucoseTrace
+        public var provenance: RunProvenance
+        public var start: Instant
+    }
+
+    /// Builds the scenario from the twin and its thread, and simulates it.
+    /// - Throws: ``RunError`` `missingBinding` (no `virtualPatient` attribute), `invalidBinding` (unknown
+    ///   patient, a meal that is not in grams), `modelFailed`.
+    public static func simulate(_ twin: TwinID, in bank: Bank, start: Instant, hours: Double,
+                                controller: BasalBolusController? = BasalBolusController()) throws -> Run {
+        let record = try bank.twin(twin)
+        guard case .text(let name)? = record.twin.attributes["virtualPatient"] else {
+            throw RunError(.missingBinding, "twin '\(twin)' has no virtualPatient attribute (e.g. virtualPatient=adult#001) binding it to a UVA/Padova parameter set", value: twin.rawValue)
+        }
+        let patient: VirtualPatient
+        do { patient = try VirtualPatient.named(name) } catch {
+            throw RunError(.invalidBinding, "twin '\(twin)': \(error)", value: name)
+        }
+        let end = start.advanced(bySeconds: hours * 3600)
+        let mealEvents = try bank.events(ThreadQuery(twin: twin, code: carbohydrateIntake.key, category: .intervention, from: start, to: end))
+        var meals: [MealPlan.Meal] = []
+        for e in mealEvents {
+            guard let q = e.value?.quantity, let grams = (try? q.converted(to: "g"))?.value else {
+                throw RunError(.invalidBinding, "meal event at \(e.effective) is not a carbohydrate quantity in grams", value: e.value.map { "\($0)" })
+            }
+            meals.append(MealPlan.Meal(hours: Double(e.effective.start.microseconds - start.microseconds) / 3.6e9, grams: grams))
+        }
+        let scenario: GlucoseScenario
+        let trace: GlucoseTrace
+        do {
+            scenario = GlucoseScenario(patient: patient, meals: try MealPlan(meals), hours: hours, controller: controller)
+            trace = try GlucoseSimulator.run(scenario)
+        } catch {
+            throw RunError(.modelFailed, "glucose model for '\(twin)': \(error)", value: name)
+        }
+        let run = RunProvenance(model: modelID, modelVersion: modelVersion,
+                                parametersHash: RunProvenance.hash(parameters: patient.parameterDictionary),
+                                solver: "dopri5 (scipy defaults, per minute)", relativeTolerance: 1e-6, absoluteTolerance: 1e-12,
+                                derivedFrom: mealEvents.map(\.id))
+        return Run(scenario: scenario, trace: trace, provenance: run, start: start)
+    }
+
+    /// Writes a run's BG every `every` minutes to the twin's thread as predictions.
+    @discardableResult
+    public static func record(_ run: Run, to twin: TwinID, in bank: Bank, every: Int = 5) throws -> AppendResult {
+        let step = max(1, every)
+        let points = stride(from: 0, to: run.trace.bg.count, by: step).map {
+            (time: run.start.advanced(bySeconds: Double($0) * 60), value: run.trace.bg[$0])
+        }
+        return try PredictionWriter.write([.init(code: glucose, unit: "mg/dL", points: points)], to: twin, run: run.provenance, in: bank)
+    }
+}
+
+extension VirtualPatient {
+    /// The patient's parameters by name, for hashing.
+    var parameterDictionary: [String: Double] {
+        var out: [String: Double] = ["carbRatio": carbRatio, "correctionFactor": correctionFactor, "age": age,
+                                     "totalDailyInsulin": totalDailyInsulin]
+        for (i, x) in initialState.enumerated() { out["x0_\(i + 1)"] = x }
+        for child in Mirror(reflecting: parameters).children {
+            if let label = child.label, let v = child.value as? Double { out[label] = v }
+        }
+        return out
+    }
+}
