@@ -11,12 +11,13 @@ struct SimulateCommand: AsyncParsableCommand {
         discussion: """
         Models:
           glucose  UVA/Padova type 1 diabetes model as simglucose 0.2.11 runs it (1-minute rows: Time,BG,CHO,insulin).
+          liver    APAP metabolism and glutathione depletion (Reddyhoff 2015) with optional NAC doses (--nac).
         Example:
           twinbank simulate glucose --patient adult#001 --meals 7:45,12:70,18:80 --hours 24 --controller basal-bolus --out trace.csv
         """
     )
 
-    @Argument(help: "The model to run: glucose.")
+    @Argument(help: "The model to run: glucose or liver.")
     var model: String
 
     @Option(help: "Virtual patient: adolescent#001..010, adult#001..010, child#001..010.")
@@ -49,6 +50,12 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(help: "Also write the 13 model states (x1..x13).")
     var states = false
 
+    @Option(help: "liver: N-acetylcysteine doses as HOUR[:AMOUNT] (1 = one standard dose), comma-separated.")
+    var nac: String = ""
+
+    @Option(help: "liver: number of evenly spaced output points.")
+    var points = 1000
+
     @Option(help: "Output CSV file (written atomically); standard output if omitted.")
     var out: String?
 
@@ -75,8 +82,20 @@ struct SimulateCommand: AsyncParsableCommand {
             let startTime = try CivilDateTime(parsing: start)
             let trace = try GlucoseSimulator.run(scenario)
             try emit(trace.csv(start: startTime))
+        case "liver":
+            var doses: [TimedDose] = []
+            for item in nac.split(separator: ",") {
+                let parts = item.split(separator: ":")
+                guard (1...2).contains(parts.count), let hour = Double(parts[0]),
+                      let amount = parts.count == 2 ? Double(parts[1]) : 1 else {
+                    throw ValidationError("bad NAC dose '\(item)': expected HOUR or HOUR:AMOUNT")
+                }
+                doses.append(TimedDose(time: hour, amount: amount))
+            }
+            let solution = try LiverSimulator.run(LiverScenario(nacDoses: doses, hours: hours, points: points))
+            try emit(SolutionCSV.render(solution, timeColumn: "hours"))
         default:
-            throw ValidationError("unknown model '\(model)'; expected glucose")
+            throw ValidationError("unknown model '\(model)'; expected glucose or liver")
         }
     }
 

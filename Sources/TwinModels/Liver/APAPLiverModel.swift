@@ -14,10 +14,13 @@ import TwinSimulation
 /// NAC term (the intervention; not part of Reddyhoff's model): NAC is a cysteine donor that raises hepatic GSH
 /// synthesis, the mechanism by which it rescues APAP overdose (Lauterburg, Corcoran, Mitchell, J. Clin. Invest.
 /// 71 (1983) 980-991; modelled as increased GSH synthesis by Ben-Shachar et al., Theor. Biol. Med. Model. 9 (2012)
-/// 55). Here a dimensionless NAC state `C` (1 = one standard dose) is eliminated first-order with NAC's plasma
-/// half-life (5.6 h; Olsson et al., Eur. J. Clin. Pharmacol. 34 (1988) 77-82) and multiplies GSH synthesis by
-/// `1 + nacSynthesisGain * C`. The gain (default 3, i.e. synthesis up to four-fold) is a modelling assumption,
-/// not a fitted value. With no NAC given, `C` stays 0 and the model is exactly Reddyhoff's.
+/// 55). GSH synthesis is feedback-inhibited by GSH itself (Richman and Meister, J. Biol. Chem. 250 (1975)
+/// 1422-1426), so the extra synthesis vanishes as GSH returns to its baseline `Gb = bG/dG`: synthesis is
+/// `bG · (1 + nacSynthesisGain · C · max(0, 1 - GSH/Gb))`. `C` is a dimensionless NAC state (1 = one standard
+/// dose) eliminated first-order with NAC's plasma half-life (5.6 h; Olsson et al., Eur. J. Clin. Pharmacol. 34
+/// (1988) 77-82). The gain (default 3: synthesis up to four-fold when GSH is depleted) is a modelling assumption,
+/// not a fitted value. NAC restores GSH towards, never above, its baseline. With no NAC given, `C` stays 0 and
+/// the model is exactly Reddyhoff's.
 ///
 /// State order: `APAP`, `NAPQI`, `GSH`, `PAPS`, `Adducts`, `NAC`.
 public struct APAPLiverModel: ODESystem, Sendable, DescribedModel {
@@ -83,7 +86,8 @@ public struct APAPLiverModel: ODESystem, Sendable, DescribedModel {
         let conjugation = p.kGSH * n * g
         dy[0] = -p.k450 * a + p.kN * n - p.kG * a - sulphation
         dy[1] = p.k450 * a - p.kN * n - p.kPSH * n - conjugation
-        dy[2] = p.bG * (1 + p.nacSynthesisGain * c) - p.dG * g - conjugation
+        let gb = p.bG / p.dG
+        dy[2] = p.bG * (1 + p.nacSynthesisGain * c * max(0, 1 - g / gb)) - p.dG * g - conjugation
         dy[3] = p.bS - p.dS * s - sulphation
         dy[4] = p.kPSH * n
         dy[5] = -p.kNAC * c
@@ -91,14 +95,17 @@ public struct APAPLiverModel: ODESystem, Sendable, DescribedModel {
 
     public func jacobian(t: Double, y: UnsafeBufferPointer<Double>, into j: UnsafeMutableBufferPointer<Double>) -> Bool {
         let p = parameters
-        let a = y[0], n = y[1], g = y[2], s = y[3]
+        let a = y[0], n = y[1], g = y[2], s = y[3], c = y[5]
+        let gb = p.bG / p.dG
+        let deficit = max(0, 1 - g / gb)
         for i in 0..<36 { j[i] = 0 }
         // row 0: APAP
         j[0] = -p.k450 - p.kG - p.kS * s; j[1] = p.kN; j[3] = -p.kS * a
         // row 1: NAPQI
         j[6] = p.k450; j[7] = -p.kN - p.kPSH - p.kGSH * g; j[8] = -p.kGSH * n
         // row 2: GSH
-        j[13] = -p.kGSH * g; j[14] = -p.dG - p.kGSH * n; j[17] = p.bG * p.nacSynthesisGain
+        j[13] = -p.kGSH * g; j[14] = -p.dG - p.kGSH * n; j[17] = p.bG * p.nacSynthesisGain * deficit
+        if deficit > 0 { j[14] -= p.bG * p.nacSynthesisGain * c / gb }
         // row 3: PAPS
         j[18] = -p.kS * s; j[21] = -p.dS - p.kS * a
         // row 4: adducts
