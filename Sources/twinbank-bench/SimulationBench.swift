@@ -40,9 +40,9 @@ struct SimulationBench: AsyncParsableCommand {
         let cores = chunks ?? ProcessInfo.processInfo.activeProcessorCount
         print("twinbank-bench simulation  (cores used: \(cores))")
         print("")
-        print("(a) 3-species chain A <-> B -> C (rr_bench.py's model), \(simulations) simulations, params x lognormal(0, 0.3), t 0..100, \(points) points, rtol 1e-6 atol 1e-12")
-        var oursAuto = 0.0
-        for method in [SolverMethod.auto, .rodas5] {
+        print("(a) 3-species chain A <-> B -> C (rr_bench.py's model), \(simulations) simulations, params x lognormal(0, 0.3), t 0..100, \(points) (then 100) output points, rtol 1e-6 atol 1e-12")
+        var oursAuto = (wall: 0.0, cpu: 0.0), ours100 = (wall: 0.0, cpu: 0.0)
+        for (method, points) in [(SolverMethod.auto, points), (.rodas5, points), (.auto, 100)] {
             var times: [Double] = []
             var cpus: [Double] = []
             var checksum = 0.0
@@ -59,9 +59,10 @@ struct SimulationBench: AsyncParsableCommand {
             }
             let median = times.sorted()[times.count / 2]
             let cpuMedian = cpus.sorted()[cpus.count / 2]
-            if method == .auto { oursAuto = median }
-            print(String(format: "    ours [%@]: median of %d runs %.3f s => %.1f us/sim (runs: %@) | cpu median %.3f s => %.1f us/sim | %.1f steps/sim | checksum %.6f",
-                         method.displayName, repetitions, median, median / Double(simulations) * 1e6,
+            if method == .auto && points == self.points { oursAuto = (median, cpuMedian) }
+            if method == .auto && points == 100 { ours100 = (median, cpuMedian) }
+            print(String(format: "    ours [%@, %ld points]: median of %ld runs %.3f s => %.1f us/sim (runs: %@) | cpu median %.3f s => %.1f us/sim | %.1f steps/sim | checksum %.6f",
+                         method.displayName, points, repetitions, median, median / Double(simulations) * 1e6,
                          times.map { String(format: "%.3f", $0) }.joined(separator: ", "),
                          cpuMedian, cpuMedian / Double(simulations) * 1e6,
                          Double(steps) / Double(simulations), checksum))
@@ -80,17 +81,24 @@ struct SimulationBench: AsyncParsableCommand {
             print("")
             print("anchor: \(python) \(anchorScript)  (same session, after ours)")
             let output = try Self.runAnchor(python: python, script: anchorScript)
-            var anchorSeconds: Double?
+            var anchorWall: [Int: Double] = [:], anchorCPU: [Int: Double] = [:]
             for line in output.split(separator: "\n") {
                 print("    " + line)
-                if line.contains("10000 simulations"), line.contains("x1000 pts"), anchorSeconds == nil,
-                   let range = line.range(of: "median of 3 runs ") {
-                    anchorSeconds = Double(line[range.upperBound...].prefix { $0 == "." || $0.isNumber })
+                guard line.contains("10000 simulations") else { continue }
+                let pointsInLine = line.contains("x1000 pts") ? 1000 : (line.contains("x100 pts") ? 100 : 0)
+                if let range = line.range(of: "median of 3 runs ") {
+                    anchorWall[pointsInLine] = Double(line[range.upperBound...].prefix { $0 == "." || $0.isNumber })
+                }
+                if let range = line.range(of: "cpu median ") {
+                    anchorCPU[pointsInLine] = Double(line[range.upperBound...].prefix { $0 == "." || $0.isNumber })
                 }
             }
-            if let anchorSeconds, simulations == 10_000, points == 1000 {
-                print(String(format: "ratio (libRoadRunner / ours, 10,000 x 1000 points): %.1f s / %.3f s = %.0fx faster",
-                             anchorSeconds, oursAuto, anchorSeconds / oursAuto))
+            if simulations == 10_000 {
+                for (label, ourPoints, ours) in [("1000", 1000, oursAuto), ("100", 100, ours100)] {
+                    guard let wall = anchorWall[ourPoints], let cpu = anchorCPU[ourPoints], ours.wall > 0 else { continue }
+                    print(String(format: "ratio libRoadRunner / ours (10,000 sims x %@ points): wall %.2f s / %.3f s = %.0fx, cpu %.2f s / %.3f s = %.0fx",
+                                 label, wall, ours.wall, wall / ours.wall, cpu, ours.cpu, cpu / ours.cpu))
+                }
             }
         }
     }
