@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TwinSync", targets: ["TwinSync"]),
         .library(name: "TwinFHIR", targets: ["TwinFHIR"]),
         .library(name: "TwinRun", targets: ["TwinRun"]),
+        .library(name: "TwinDemo", targets: ["TwinDemo"]),
         .executable(name: "twinbank", targets: ["twinbank"]),
         .executable(name: "twinbank-bench", targets: ["twinbank-bench"]),
     ],
@@ -62,9 +63,11 @@ let package = Package(
         ]),
         // FHIR R4 codec, mapping, eligibility.
         .target(name: "TwinFHIR", dependencies: ["TwinBank"]),
+        // The guided tour behind `twinbank demo`.
+        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinModels", "TwinRun", "TwinSimulation"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Release-build benchmarks, outside the test suite.
@@ -78,6 +81,7 @@ let package = Package(
         .testTarget(name: "TwinModelsTests", dependencies: ["TwinModels"]),
         .testTarget(name: "TwinSBMLTests", dependencies: ["TwinSBML"]),
         .testTarget(name: "TwinSyncTests", dependencies: ["TwinSync"]),
+        .testTarget(name: "TwinDemoTests", dependencies: ["TwinDemo"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["twinbank"]),

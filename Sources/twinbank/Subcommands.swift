@@ -13,6 +13,7 @@ extension Twinbank {
         LogCommand.self,
         DiffCommand.self,
         TagCommand.self,
+        DemoCommand.self,
         ExportCommand.self,
         ImportCommand.self,
         SimulateCommand.self,

@@ -1,0 +1,166 @@
+import Foundation
+import TwinBank
+import TwinCore
+import TwinModels
+import TwinRun
+import TwinSimulation
+
+/// The guided tour behind `twinbank demo`: builds a small bank that shows each capability once, narrating
+/// what it does through `say`, and returns what a newcomer can look at next.
+///
+/// Everything is deterministic: the population comes from a seeded generator (``seed``) and the clock is
+/// passed in, so two runs with the same seed and clock build the same bank.
+public struct Demo: Sendable {
+    /// Where external data lives (`../shared/data`): the published SBML liver model is used when present.
+    public var dataDirectory: String?
+    public var seed: UInt64
+    /// How many person twins to generate.
+    public var people: Int
+
+    public init(dataDirectory: String? = nil, seed: UInt64 = 2021, people: Int = 8) {
+        self.dataDirectory = dataDirectory; self.seed = seed; self.people = max(2, people)
+    }
+
+    /// What the demo built.
+    public struct Summary: Sendable {
+        public var twins: Int
+        public var events: Int
+        public var commits: [String]
+        public var forkedTwin: TwinID
+        public var fork: TwinID
+        public var timeInRange: (original: Double, fork: Double)
+        public var liverPredictions: Int
+    }
+
+    static let glucose = GlucoseTwin.glucose
+    static let hba1c = Concept.loinc("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood")
+    static let heartRate = Concept.loinc("8867-4", "Heart rate")
+    static let weight = Concept.loinc("29463-7", "Body weight")
+
+    /// Runs the tour against `bank` (which should be new and empty).
+    public func run(in bank: Bank, say: (String) -> Void) throws -> Summary {
+        var rng = Xoshiro256StarStar(seed: seed)
+        func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * Double(rng.next() >> 11) / Double(1 << 53) }
+        let day0 = try Instant(parsing: "2024-01-01T00:00:00Z")
+        let hour = 3600.0
+
+        // 1. Reference twin, people made from it, a composite twin, a hospital.
+        say("1. Twins")
+        try bank.createTemplate(Twin(id: "adult-t1d", kind: .person,
+                                     attributes: ["condition": .concept(Concept.snomed("46635009", "Diabetes mellitus type 1")),
+                                                  "virtualPatient": .text("adult#001")]))
+        say("   reference twin adult-t1d@1 (a template: a type 1 diabetic adult bound to the UVA/Padova model)")
+        var ids: [TwinID] = []
+        for i in 1...people {
+            let id = try TwinID(String(format: "person-%02d", i))
+            let female = i % 2 == 1
+            let year = 1950 + Int(uniform(0, 50))
+            let twin = Twin(id: id, kind: .person,
+                            attributes: ["sex": .text(female ? "female" : "male"),
+                                         "birthDate": .date(try Instant(parsing: String(format: "%04d-%02d-15", year, 1 + i % 12))),
+                                         "virtualPatient": .text(String(format: "adult#%03d", 1 + (i - 1) % 10))],
+                            template: Twin.TemplateReference(id: "adult-t1d", version: 1))
+            try bank.createTwin(twin)
+            ids.append(id)
+        }
+        say("   \(people) person twins instantiated from adult-t1d@1, each bound to a virtual patient")
+        try bank.createTwin(Twin(id: "person-01-liver", kind: .organ, attributes: ["birthDate": .date(try Instant(parsing: "1960-01-15"))]))
+        try bank.createTwin(Twin(id: "person-01-body", kind: .person, parts: [Twin.Part(role: "liver", twin: "person-01-liver")]))
+        try bank.createTwin(Twin(id: "st-mary", kind: .organisation,
+                                 attributes: ["beds": .quantity(Quantity(420, "1")), "icuBeds": .quantity(Quantity(24, "1"))]))
+        say("   composite twin person-01-body (part: liver = person-01-liver) and organisation twin st-mary (420 beds)")
+
+        // 2. Threads: a week of CGM, a watch, labs; meals as interventions.
+        say("2. Digital threads")
+        var total = 0
+        for (k, id) in ids.enumerated() {
+            var drafts: [EventDraft] = []
+            let baseline = uniform(110, 170)
+            for h in stride(from: 0.0, to: 7 * 24, by: 1) {
+                let t = day0.advanced(bySeconds: h * hour)
+                let bg = baseline + 35 * sin(h / 24 * 2 * .pi) + uniform(-12, 12)
+                drafts.append(.observation(id, at: t, code: Self.glucose, Quantity((bg * 10).rounded() / 10, "mg/dL"),
+                                           source: Source(.device, "cgm-\(id)")))
+                if Int(h) % 4 == 0 {
+                    drafts.append(.observation(id, at: t, code: Self.heartRate, Quantity((uniform(58, 92)).rounded(), "/min"),
+                                               source: Source(.device, "watch-\(id)")))
+                }
+            }
+            drafts.append(.observation(id, at: day0.advanced(bySeconds: 2 * 24 * hour), code: Self.hba1c,
+                                       Quantity((uniform(5.8, 8.6) * 10).rounded() / 10, "%"), source: Source(.record, "lab-st-mary")))
+            drafts.append(.observation(id, at: day0.advanced(bySeconds: 2 * 24 * hour), code: Self.weight,
+                                       Quantity((uniform(55, 95) * 10).rounded() / 10, "kg"), source: Source(.record, "clinic-visit")))
+            for (h, g) in [(7.0, 45.0), (12.0, 70.0), (18.0, 80.0)] {
+                drafts.append(EventDraft(twin: id, effective: EffectiveTime(day0.advanced(bySeconds: (6 * 24 + h) * hour)),
+                                         category: .intervention, code: GlucoseTwin.carbohydrateIntake,
+                                         value: .quantity(Quantity(g + Double(k * 5), "g")), source: Source(.person, id.rawValue)))
+            }
+            total += try bank.append(drafts).count
+        }
+        say("   \(total) events: hourly CGM glucose, heart rate, HbA1c and weight from the lab, meals on day 7")
+
+        // 3. State as of a time, and what was known when.
+        let alice = ids[0]
+        let asOf = day0.advanced(bySeconds: 3 * 24 * hour)
+        let state = try bank.state(of: alice, asOf: asOf)
+        say("3. State of \(alice) as of \(asOf): " + state.map { "\($0.code.display ?? $0.code.code) = \($0.value.map { "\($0)" } ?? "-")" }.joined(separator: "; "))
+
+        // 4. A faulty data source is retracted; what was known before stays reproducible.
+        let faulty = Source(.device, "cgm-\(ids[2])")
+        let beforeRetraction = try bank.lastSequence()
+        let r = try bank.retract(source: faulty, reason: "sensor recalled by the manufacturer (calibration drift)")
+        let knownBefore = try bank.events(ThreadQuery(twin: ids[2], code: Self.glucose.key, knownAtSequence: beforeRetraction)).count
+        let now = try bank.events(ThreadQuery(twin: ids[2], code: Self.glucose.key)).count
+        say("4. Retracted \(r.source): \(r.eventsRetracted) events leave every current view (now \(now); replaying what was known before: \(knownBefore))")
+
+        // 5. An aggregate by query, and version control.
+        let cohort = try bank.createAggregate("women-a1c-over-7", where: "kind = person and sex = female and loinc:4548-4 > 7 %",
+                                              description: "women with HbA1c above 7 %")
+        let members = try bank.members(of: cohort.id)
+        say("5. Aggregate women-a1c-over-7 (\(cohort.query ?? "")): \(members.members.map(\.rawValue).joined(separator: ", "))")
+        let c1 = try bank.commit(message: "Demo population with a week of data", author: "twinbank demo")
+        say("   commit \(c1.id.abbreviated()): definitions and the thread pinned at sequence \(c1.commit.threadPin)")
+
+        // 6. Simulate a day for a twin, then fork it and try a hypothetical bigger dinner.
+        let day6 = day0.advanced(bySeconds: 6 * 24 * hour)
+        let run = try GlucoseTwin.simulate(alice, in: bank, start: day6, hours: 24)
+        try GlucoseTwin.record(run, to: alice, in: bank, every: 5)
+        say("6. Simulated day 7 of \(alice) with the UVA/Padova model (\(run.scenario.patient.name), basal-bolus controller):")
+        say("   mean BG \(fmt(run.trace.meanBG)) mg/dL, time in range 70-180 \(pct(run.trace.timeInRange)), insulin \(fmt(run.trace.totalInsulin)) U; predictions written with provenance")
+        let fork: TwinID = "person-01-what-if"
+        try bank.fork(alice, at: day6.advanced(bySeconds: 13 * hour), as: fork)
+        try bank.append([EventDraft(twin: fork, effective: EffectiveTime(day6.advanced(bySeconds: 18 * hour)), category: .intervention,
+                                    code: GlucoseTwin.carbohydrateIntake, value: .quantity(Quantity(140, "g")),
+                                    source: Source(.person, "what-if"))])
+        let whatIf = try GlucoseTwin.simulate(fork, in: bank, start: day6, hours: 24)
+        try GlucoseTwin.record(whatIf, to: fork, in: bank, every: 5)
+        say("   fork \(fork) at 13:00 with a 140 g dinner instead: time in range \(pct(whatIf.trace.timeInRange)), peak BG \(fmt(whatIf.trace.bg.max() ?? 0)) mg/dL (original peak \(fmt(run.trace.bg.max() ?? 0)))")
+
+        // 7. A published SBML model bound to an organ twin.
+        var liverPredictions = 0
+        if let dataDirectory {
+            let path = (dataDirectory as NSString).appendingPathComponent("models/apap_reddyhoff2015_reconstructed.xml")
+            if FileManager.default.fileExists(atPath: path) {
+                let gsh = Concept(system: "urn:twinbank:apap", code: "GSH", display: "hepatic glutathione")
+                let binding = SBMLBinding(modelPath: path, modelID: "apap-reddyhoff-2015",
+                                          outputs: [.init(variable: "G", code: gsh, unit: "fmol", scale: 1e15)])
+                let (result, _, series) = try binding.run(for: "person-01-liver", in: bank, start: day6, hours: 24, points: 96)
+                liverPredictions = result.count
+                let nadir = series[0].points.min { $0.value < $1.value }!
+                say("7. SBML model (Reddyhoff 2015 acetaminophen liver, BIOMD0000000609) on person-01-liver after a dose:")
+                say("   glutathione falls to \(pct(nadir.value / series[0].points[0].value)) of baseline at \(nadir.time); \(result.count) predictions written")
+            }
+        }
+        if liverPredictions == 0 { say("7. (SBML step skipped: no data directory with models/ was found; pass --data ../shared/data)") }
+
+        let c2 = try bank.commit(message: "Simulated day 7 and a what-if dinner", author: "twinbank demo")
+        say("   commit \(c2.id.abbreviated())")
+        let allTwins = try bank.twinIDs()
+        let events = try bank.lastSequence()
+        return Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,
+                       timeInRange: (run.trace.timeInRange, whatIf.trace.timeInRange), liverPredictions: liverPredictions)
+    }
+
+    func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
+    func pct(_ x: Double) -> String { String(format: "%.1f %%", x * 100) }
+}

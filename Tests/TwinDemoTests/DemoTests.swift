@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinCore
+import TwinDemo
+
+@Suite("The demo tour")
+struct DemoTests {
+    var dataDirectory: String {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Tests").path) { dir.deleteLastPathComponent() }
+        return dir.deletingLastPathComponent().appendingPathComponent("shared/data").path
+    }
+
+    @Test func buildsTheBankItDescribes() throws {
+        let bank = Bank(storage: MemoryStorage(), clock: ManualClock(try Instant(parsing: "2024-02-01T00:00:00Z"), stepMicroseconds: 1000))
+        var lines: [String] = []
+        let summary = try Demo(dataDirectory: dataDirectory, people: 4).run(in: bank) { lines.append($0) }
+        #expect(summary.twins == 4 + 5)          // people; liver, body, hospital, the fork, the template
+        #expect(try bank.log().count == 2)
+        #expect(try bank.twin(summary.fork).fork?.parent == summary.forkedTwin)
+        // The fork's hypothetical dinner never appears in the original.
+        let originalMeals = try bank.events(ThreadQuery(twin: summary.forkedTwin, category: .intervention))
+        #expect(!originalMeals.contains { $0.source == Source(.person, "what-if") })
+        #expect(summary.timeInRange.fork < summary.timeInRange.original)
+        #expect(summary.liverPredictions == 97)
+        #expect(lines.contains { $0.contains("Retracted device:cgm-person-03") })
+        // The retracted device's readings are gone from the current view but not from the replay.
+        #expect(try bank.events(ThreadQuery(twin: "person-03", code: .loinc("2339-0"))).isEmpty)
+    }
+
+    @Test func sameSeedSameBank() throws {
+        func build() throws -> [String] {
+            let bank = Bank(storage: MemoryStorage(), clock: ManualClock(try Instant(parsing: "2024-02-01T00:00:00Z"), stepMicroseconds: 1000))
+            _ = try Demo(dataDirectory: nil, seed: 7, people: 3).run(in: bank) { _ in }
+            return try bank.events(ThreadQuery(twin: "person-02")).map { $0.id.hex }
+        }
+        #expect(try build() == (try build()))
+    }
+}
