@@ -1,44 +1,5 @@
 import TwinSimulation
 
-/// Summary of one cardiac cycle.
-public struct BeatSummary: Sendable, Hashable {
-    /// Start of the beat, s.
-    public var start: Double
-    /// Heart rate, beats/min.
-    public var heartRate: Double
-    /// End-diastolic and end-systolic LV volume (max and min over the beat), mL.
-    public var endDiastolicVolume: Double, endSystolicVolume: Double
-    /// Systolic (max), diastolic (min) and mean aortic pressure over the beat, mmHg.
-    public var systolicPressure: Double, diastolicPressure: Double, meanArterialPressure: Double
-    /// Mean venous (filling) pressure over the beat, mmHg.
-    public var venousPressure: Double
-    /// Stroke volume `EDV - ESV`, mL.
-    public var strokeVolume: Double { endDiastolicVolume - endSystolicVolume }
-    /// Cardiac output, L/min.
-    public var cardiacOutput: Double { strokeVolume * heartRate / 1000 }
-    /// Ejection fraction.
-    public var ejectionFraction: Double { strokeVolume / endDiastolicVolume }
-}
-
-/// A circulation experiment: a duration, bleeding episodes and vasoactive drug effects on resistance.
-public struct CirculationScenario: Sendable {
-    public var parameters: CirculationModel.Parameters
-    /// Simulated time, s.
-    public var seconds: Double
-    /// Haemorrhages: volume (mL) lost at a constant rate from `start` over `duration` (s).
-    public var haemorrhages: [(start: Double, duration: Double, volume: Double)]
-    /// A vasoactive drug: from `time` (s) the peripheral resistance is multiplied by `factor`
-    /// (> 1 vasoconstrictor such as phenylephrine, < 1 vasodilator such as nitroprusside).
-    public var resistanceChanges: [(time: Double, factor: Double)]
-
-    public init(parameters: CirculationModel.Parameters = .init(), seconds: Double = 60,
-                haemorrhages: [(start: Double, duration: Double, volume: Double)] = [],
-                resistanceChanges: [(time: Double, factor: Double)] = []) {
-        self.parameters = parameters; self.seconds = seconds; self.haemorrhages = haemorrhages
-        self.resistanceChanges = resistanceChanges
-    }
-}
-
 /// Runs the circulation model and summarises it beat by beat. The run samples the solution every 2 ms from the
 /// dense output (relative tolerance 1e-7), so pressures extremes are resolved to well under 1 mmHg.
 public enum CirculationSimulator {
