@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import TwinBank
+import TwinBankSQLite
+import TwinFHIR
+
+/// `twinbank-bench fhir`: the FHIR benchmarks of issue 6.
+///
+/// (a) Parse + validate the largest Synthea bundle (`Fletcher_Hyatt_*.json`, 3.9 MB): JSON bytes to a tree,
+///     then every R4 rule of `Validator`; median of `--repetitions` runs, wall and CPU time. With `--anchor`,
+///     runs `fhir_validate_bench.py` (fhir.resources R4B `Bundle.model_validate_json`) right after and prints
+///     the ratio.
+/// (b) Import every bundle of the Synthea folder into a new SQLite bank (one run, wall time), counting
+///     resources per second.
+struct FHIRBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fhir",
+        abstract: "FHIR benchmarks: parse + validate the largest Synthea bundle (vs fhir.resources), import all Synthea bundles into SQLite."
+    )
+
+    @Option(help: "Folder of Synthea bundles.")
+    var synthea = "../shared/data/synthea"
+
+    @Option(help: "Repetitions of the parse + validate timing (the median is reported).")
+    var repetitions = 21
+
+    @Flag(help: "Run the fhir.resources anchor (fhir_validate_bench.py) right after, in the same session, and print the ratio.")
+    var anchor = false
+
+    @Option(help: "Python of the anchors' venv.")
+    var python = NSHomeDirectory() + "/.cache/twinbank-anchors/bin/python"
+
+    @Option(help: "Path of fhir_validate_bench.py.")
+    var anchorScript = "../shared/anchors/fhir_validate_bench.py"
+
+    @Flag(help: "Skip the import benchmark.")
+    var skipImport = false
+
+    func run() async throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: synthea).filter { $0.hasSuffix(".json") }
+        let sized = names.filter { !$0.contains("Information") }.map { n -> (String, Int) in
+            let p = (synthea as NSString).appendingPathComponent(n)
+            return (p, ((try? FileManager.default.attributesOfItem(atPath: p))?[.size] as? NSNumber)?.intValue ?? 0)
+        }.sorted { $0.1 < $1.1 }
+        guard let largest = sized.last else { throw ValidationError("no bundles in \(synthea)") }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: largest.0)))
+        let entries = try JSONReader().read(bytes)["entry"]?.list.count ?? 0
+        print("twinbank-bench fhir")
+        print("")
+        print("(a) parse + validate \((largest.0 as NSString).lastPathComponent): \(String(format: "%.2f", Double(bytes.count) / 1e6)) MB, \(entries) entries, median of \(repetitions)")
+        var parseTimes: [Double] = [], totalTimes: [Double] = [], cpuTimes: [Double] = []
+        var issues = 0
+        for _ in 0..<repetitions {
+            let c0 = Self.cpuSeconds()
+            let t0 = ContinuousClock.now
+            let tree = try JSONReader().read(bytes)
+            let t1 = ContinuousClock.now
+            issues = Validator().validate(tree).count
+            let t2 = ContinuousClock.now
+            cpuTimes.append(Self.cpuSeconds() - c0)
+            parseTimes.append(Self.seconds(t1 - t0))
+            totalTimes.append(Self.seconds(t2 - t0))
+        }
+        let parse = Self.median(parseTimes), total = Self.median(totalTimes), cpu = Self.median(cpuTimes)
+        print(String(format: "    TwinFHIR parse             wall %7.1f ms", parse * 1000))
+        print(String(format: "    TwinFHIR parse + validate  wall %7.1f ms  cpu %7.1f ms  -> %.0f resources/s, %.0f MB/s  (%d issues)",
+                     total * 1000, cpu * 1000, Double(entries) / total, Double(bytes.count) / 1e6 / total, issues))
+        if anchor {
+            print("    anchor: \(python) \(anchorScript) \(synthea)")
+            let out = try Self.runProcess(python, [anchorScript, synthea])
+            var anchorMs: Double?
+            for line in out.split(separator: "\n") {
+                print("      " + line)
+                if line.contains("R4B model_validate_json"), line.hasPrefix(String(format: "%.2f MB", Double(bytes.count) / 1e6)),
+                   let r = line.range(of: "wall") {
+                    anchorMs = Double(line[r.upperBound...].trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+                }
+            }
+            if let a = anchorMs {
+                print(String(format: "    ratio: fhir.resources %.1f ms / TwinFHIR %.1f ms = %.1fx faster (target >= 20x)", a, total * 1000, a / (total * 1000)))
+            }
+        } else {
+            print("    (run with --anchor for fhir.resources side by side; its README figure: 487 ms -> ratio \(String(format: "%.1f", 487 / (total * 1000)))x)")
+        }
+        guard !skipImport else { return }
+        print("")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twinbank-fhir-bench-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("bank.sqlite").path
+        let bank = Bank(storage: try SQLiteStorage(path: path))
+        let total0 = ContinuousClock.now
+        let report = try FHIRImporter(bank: bank).importPaths([synthea])
+        let wall = Self.seconds(ContinuousClock.now - total0)
+        let resources = names.reduce(0) { n, f in
+            n + ((try? JSONReader().read([UInt8](Data(contentsOf: URL(fileURLWithPath: (synthea as NSString).appendingPathComponent(f))))))?["entry"]?.list.count ?? 0)
+        }
+        print("(b) import \(report.files) Synthea files (\(resources) resources) into a new SQLite bank")
+        print(String(format: "    wall %.2f s  -> %.0f resources/s  (target < 3 s)", wall, Double(resources) / wall))
+        print("    \(report.personsCreated) person twins, \(report.organisationsCreated) organisation twins, \(report.recordsCreated) practitioner records, \(report.eventsAppended) events; \(report.eventsSkipped.count) events dated before birth skipped; not mapped: \(report.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+    }
+
+    static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+    static func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
+    }
+
+    static func runProcess(_ exe: String, _ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
