@@ -9,6 +9,7 @@ import TwinSimulation
 ///     t = 0…100 with 1000 output points, rtol 1e-6 / atol 1e-12 as libRoadRunner's defaults), over both
 ///     cores with a task group; optionally runs the anchor right after, in the same session.
 /// (b) Robertson (0…1e11) and Van der Pol μ = 1000 (0…2000) timings.
+/// (c) Brusselator with 500 states: sparse vs dense LU in Rodas5P.
 struct SimulationBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulation",
@@ -42,7 +43,7 @@ struct SimulationBench: AsyncParsableCommand {
         print("")
         print("(a) 3-species chain A <-> B -> C (rr_bench.py's model), \(simulations) simulations, params x lognormal(0, 0.3), t 0..100, \(points) (then 100) output points, rtol 1e-6 atol 1e-12")
         var oursAuto = (wall: 0.0, cpu: 0.0), ours100 = (wall: 0.0, cpu: 0.0)
-        for (method, points) in [(SolverMethod.auto, points), (.rodas5, points), (.auto, 100)] {
+        for (method, points) in [(SolverMethod.auto, points), (.rodas5P, points), (.auto, 100)] {
             var times: [Double] = []
             var cpus: [Double] = []
             var checksum = 0.0
@@ -74,7 +75,7 @@ struct SimulationBench: AsyncParsableCommand {
         try Self.stiffTimings(repetitions: repetitions)
 
         print("")
-        print("(c) large sparse system: Brusselator reaction-diffusion, 250 points (500 states), t 0..10, Rodas5 rtol 1e-6 atol 1e-8")
+        print("(c) large sparse system: Brusselator reaction-diffusion, 250 points (500 states), t 0..10, Rodas5P rtol 1e-6 atol 1e-8")
         try Self.sparseTimings(repetitions: repetitions)
 
         if anchor {
@@ -152,7 +153,7 @@ struct SimulationBench: AsyncParsableCommand {
     /// Checks the chain against its closed-form solution at the nominal parameters.
     static func chainAccuracy() throws {
         let system = Chain(k1: 0.5, km1: 0.1, k2: 0.2)
-        for method in [SolverMethod.auto, .rodas5] {
+        for method in [SolverMethod.auto, .rodas5P] {
             let solution = try ODESolver(options: SolverOptions(method: method, rtol: 1e-6, atol: 1e-12))
                 .solve(system, initialState: [10, 0, 0], from: 0, to: 100, output: .evenlySpaced(count: 1000))
             let maxAbs = (0..<solution.count).map { i -> Double in
@@ -177,12 +178,20 @@ struct SimulationBench: AsyncParsableCommand {
                 try ODESolver(options: SolverOptions(method: .rodas5, rtol: 1e-6, atol: 1e-10))
                     .solve(RobertsonSystem(analytic: false), initialState: [1, 0, 0], from: 0, to: 1e11, output: .times([40, 1e11]))
             },
+            Case(name: "Robertson 0..1e11 Rodas5P rtol 1e-6 atol 1e-10 (analytic J)") {
+                try ODESolver(options: SolverOptions(method: .rodas5P, rtol: 1e-6, atol: 1e-10))
+                    .solve(RobertsonSystem(analytic: true), initialState: [1, 0, 0], from: 0, to: 1e11, output: .times([40, 1e11]))
+            },
             Case(name: "Robertson 0..1e11 auto rtol 1e-8 atol 1e-14") {
                 try ODESolver(options: SolverOptions(method: .auto, rtol: 1e-8, atol: 1e-14))
                     .solve(RobertsonSystem(analytic: true), initialState: [1, 0, 0], from: 0, to: 1e11, output: .times([40, 1e11]))
             },
             Case(name: "Van der Pol mu=1000 0..2000 Rodas5 rtol 1e-6 atol 1e-6") {
                 try ODESolver(options: SolverOptions(method: .rodas5, rtol: 1e-6, atol: 1e-6))
+                    .solve(VanDerPolSystem(mu: 1000), initialState: [2, 0], from: 0, to: 2000, output: .times([2000]))
+            },
+            Case(name: "Van der Pol mu=1000 0..2000 Rodas5P rtol 1e-6 atol 1e-6") {
+                try ODESolver(options: SolverOptions(method: .rodas5P, rtol: 1e-6, atol: 1e-6))
                     .solve(VanDerPolSystem(mu: 1000), initialState: [2, 0], from: 0, to: 2000, output: .times([2000]))
             },
             Case(name: "Van der Pol mu=1000 0..2000 auto rtol 1e-9 atol 1e-9") {
@@ -202,7 +211,7 @@ struct SimulationBench: AsyncParsableCommand {
             guard let solution = last else { continue }
             let s = solution.statistics
             let final = solution.finalState.map { String(format: "%.10e", $0) }.joined(separator: ", ")
-            let switchNote = s.stiffnessSwitchTime.map { String(format: " | switched to Rodas5 at t = %.3g", $0) } ?? ""
+            let switchNote = s.stiffnessSwitchTime.map { String(format: " | switched to Rodas5P at t = %.3g", $0) } ?? ""
             print(String(format: "    %@: %.3f ms | steps %d (+%d rejected), f %d, J %d, LU %d | y(end) = [%@]%@",
                          item.name, median * 1e3, s.acceptedSteps, s.rejectedSteps, s.functionEvaluations,
                          s.jacobianEvaluations, s.luFactorizations, final, switchNote))
@@ -214,7 +223,7 @@ struct SimulationBench: AsyncParsableCommand {
         let system = BrusselatorSystem(points: 250)
         var results: [LinearSolverChoice: [Double]] = [:]
         for choice in [LinearSolverChoice.sparse, .dense] {
-            var options = SolverOptions(method: .rodas5, rtol: 1e-6, atol: 1e-8)
+            var options = SolverOptions(method: .rodas5P, rtol: 1e-6, atol: 1e-8)
             options.linearSolver = choice
             var times: [Double] = []
             var last: Solution?

@@ -21,7 +21,7 @@ struct BlowUp: ODESystem {
 
 @Suite("Solver errors")
 struct ErrorTests {
-    @Test("a NaN derivative mid-run is reported with the variable's name and the time", arguments: [SolverMethod.dormandPrince, .rodas5])
+    @Test("a NaN derivative mid-run is reported with the variable's name and the time", arguments: [SolverMethod.dormandPrince, .rodas5, .rodas5P])
     func nanMidRun(method: SolverMethod) {
         let solver = ODESolver(options: SolverOptions(method: method, rtol: 1e-8, atol: 1e-10))
         do {
@@ -34,7 +34,7 @@ struct ErrorTests {
         }
     }
 
-    @Test("a finite-time blow-up fails instead of returning garbage", arguments: [SolverMethod.dormandPrince, .rodas5])
+    @Test("a finite-time blow-up fails instead of returning garbage", arguments: [SolverMethod.dormandPrince, .rodas5, .rodas5P])
     func blowUp(method: SolverMethod) {
         let solver = ODESolver(options: SolverOptions(method: method, rtol: 1e-8, atol: 1e-10))
         #expect(throws: SimulationError.self) {

@@ -15,7 +15,7 @@ struct FallingBall: ODESystem {
 
 @Suite("Events")
 struct EventTests {
-    @Test("bouncing ball: impact times match the analytic ones", arguments: [SolverMethod.dormandPrince, .rodas5])
+    @Test("bouncing ball: impact times match the analytic ones", arguments: [SolverMethod.dormandPrince, .rodas5, .rodas5P])
     func bouncingBall(method: SolverMethod) throws {
         let g = 9.81, h0 = 10.0, restitution = 0.8
         let bounce = StateEvent(name: "floor", direction: .falling, condition: { _, y in y[0] },
@@ -76,7 +76,7 @@ struct EventTests {
         #expect(abs(solution.finalState[0] - 0.25) < 1e-8)
     }
 
-    @Test("time events (doses) are hit exactly and outputs are right-continuous", arguments: [SolverMethod.dormandPrince, .rodas5])
+    @Test("time events (doses) are hit exactly and outputs are right-continuous", arguments: [SolverMethod.dormandPrince, .rodas5, .rodas5P])
     func timeEvents(method: SolverMethod) throws {
         let k = 0.3
         let dose = TimeEvent.bolus("dose", variable: 0, amount: 5, at: [2, 5, 5, 20])   // duplicate 5 fires once; 20 is outside

@@ -188,7 +188,7 @@ struct ModuleEngineTests {
         }
     }
 
-    @Test("a NaN appearing mid-run names the module and the variable", arguments: [SolverMethod.dormandPrince, .rodas5])
+    @Test("a NaN appearing mid-run names the module and the variable", arguments: [SolverMethod.dormandPrince, .rodas5, .rodas5P])
     func nanMidRun(method: SolverMethod) throws {
         let engine = try ModuleEngine(modules: [Fragile(), Elimination(rate: 1)])
         do {

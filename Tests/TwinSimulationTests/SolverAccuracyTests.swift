@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Solvers against known solutions")
 struct SolverAccuracyTests {
-    @Test("exponential decay matches e^{-kt}", arguments: [SolverMethod.dormandPrince, .rodas5, .auto])
+    @Test("exponential decay matches e^{-kt}", arguments: [SolverMethod.dormandPrince, .rodas5, .rodas5P, .auto])
     func exponentialDecay(method: SolverMethod) throws {
         let solver = ODESolver(options: SolverOptions(method: method, rtol: 1e-9, atol: 1e-12))
         let solution = try solver.solve(Decay(rate: 0.7), initialState: [2], from: 0, to: 10, output: .evenlySpaced(count: 101))
@@ -17,7 +17,7 @@ struct SolverAccuracyTests {
         #expect(worst < 1e-7, "worst mixed error \(worst)")
     }
 
-    @Test("harmonic oscillator over 10 periods", arguments: [SolverMethod.dormandPrince, .rodas5])
+    @Test("harmonic oscillator over 10 periods", arguments: [SolverMethod.dormandPrince, .rodas5, .rodas5P])
     func harmonicOscillator(method: SolverMethod) throws {
         let omega = 2.0
         let solver = ODESolver(options: SolverOptions(method: method, rtol: 1e-10, atol: 1e-12))
@@ -36,7 +36,7 @@ struct SolverAccuracyTests {
         #expect(abs(x[0] * x[0] + x[1] * x[1] / (omega * omega) - 1) < 1e-8)
     }
 
-    @Test("dense output between steps is accurate (not only at step ends)", arguments: [SolverMethod.dormandPrince, .rodas5])
+    @Test("dense output between steps is accurate (not only at step ends)", arguments: [SolverMethod.dormandPrince, .rodas5, .rodas5P])
     func denseOutputBetweenSteps(method: SolverMethod) throws {
         // Loose tolerance: few, long steps; the interpolant must still track the solution.
         let system = Oscillator(omega: 1)

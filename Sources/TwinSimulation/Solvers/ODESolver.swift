@@ -366,7 +366,7 @@ struct SolverRun {
         previousStatistics.restarts += explicit.statistics.restarts
         stiffSwitch = explicit.time
         var stiffOptions = options
-        stiffOptions.method = .rodas5
+        stiffOptions.method = .rodas5P
         stiffOptions.initialStep = nil
         stepper = try Rodas5Stepper(system: system, time: explicit.time, state: explicit.state, options: stiffOptions)
     }

@@ -61,13 +61,13 @@ extension ODEStepper {
 
 /// Makes a stepper for `system` with the chosen options. For `.auto` this is a Dormand-Prince stepper with
 /// stiffness detection (`ODESolver` performs the switch; a caller driving a stepper itself can check
-/// `DormandPrinceStepper.stiffnessDetected` and move to `makeStepper` with `.rodas5`).
+/// `DormandPrinceStepper.stiffnessDetected` and move to `makeStepper` with `.rodas5P`).
 public func makeStepper<System: ODESystem>(for system: System, time t0: Double, state y0: [Double],
                                            options: SolverOptions = SolverOptions()) throws(SimulationError) -> any ODEStepper {
     switch options.method {
     case .dormandPrince, .auto:
         return try DormandPrinceStepper(system: system, time: t0, state: y0, options: options)
-    case .rodas5:
+    case .rodas5, .rodas5P:
         return try Rodas5Stepper(system: system, time: t0, state: y0, options: options)
     }
 }

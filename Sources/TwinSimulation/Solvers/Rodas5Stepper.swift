@@ -1,8 +1,10 @@
 import RealModule
 
-/// Rodas5: the L-stable, stiffly accurate Rosenbrock method of order 5(4) of Di Marzo (1993), in the
-/// transformed formulation of Hairer & Wanner (*Solving ODEs II*, section IV.7), with the 4th-order dense
-/// output whose coefficients were derived for OrdinaryDiffEq.jl (Rackauckas). Eight stages, one Jacobian
+/// Rodas5 / Rodas5P: L-stable, stiffly accurate Rosenbrock methods of order 5(4) — Rodas5 of Di Marzo
+/// (1993) with the dense output derived for OrdinaryDiffEq.jl, and Rodas5P of Steinebach (2023) with a
+/// dense output that stays accurate on very stiff problems — in the transformed formulation of Hairer &
+/// Wanner (*Solving ODEs II*, section IV.7). `options.method == .rodas5` selects Rodas5; any other
+/// method selects Rodas5P. Eight stages, one Jacobian
 /// and one LU factorisation per step attempt (the Jacobian is reused after a rejection), the time
 /// derivative `∂f/∂t` by a forward difference.
 ///
@@ -22,7 +24,8 @@ public final class Rodas5Stepper: ODEStepper {
         s.functionEvaluations += evaluations
         return s
     }
-    public var method: SolverMethod { .rodas5 }
+    public let method: SolverMethod
+    private let tableau: RosenbrockTableau
     /// Whether the linear algebra runs on the sparse path.
     public var usesSparseLinearAlgebra: Bool { matrix.isSparse }
 
@@ -54,6 +57,8 @@ public final class Rodas5Stepper: ODEStepper {
         self.time = t0
         self.previousTime = t0
         self.maxSteps = options.maxSteps
+        self.method = options.method == .rodas5 ? .rodas5 : .rodas5P
+        self.tableau = options.method == .rodas5 ? .rodas5 : .rodas5P
         self.base = StepperBase(dimension: n, options: options, names: system.variableNames)
         self.matrix = try IterationMatrix(system: system, choice: options.linearSolver)
         func buf(_ count: Int) -> UnsafeMutablePointer<Double> {
@@ -150,7 +155,7 @@ public final class Rodas5Stepper: ODEStepper {
                 throw base.underflowError(time: t, step: h, worst: nil)
             }
             counters.luFactorizations += 1
-            guard matrix.factor(shift: 1.0 / (h * Rodas5Tableau.gamma)) else {
+            guard matrix.factor(shift: 1.0 / (h * tableau.gamma)) else {
                 singularCount += 1
                 counters.rejectedSteps += 1
                 if singularCount > 6 {
@@ -162,7 +167,7 @@ public final class Rodas5Stepper: ODEStepper {
                 continue
             }
             // Stages.
-            let a = Rodas5Tableau.a, C = Rodas5Tableau.C, c = Rodas5Tableau.c, d = Rodas5Tableau.d
+            let a = tableau.a, C = tableau.C, c = tableau.c, d = tableau.d
             let invH = 1.0 / h
             for s in 0..<8 {
                 let ks = k + s * n
@@ -228,7 +233,7 @@ public final class Rodas5Stepper: ODEStepper {
                 errAccepted = Swift.max(1e-2, err)
                 // Dense output.
                 for row in 0..<3 {
-                    let out = dense + row * n, coefficients = Rodas5Tableau.H[row]
+                    let out = dense + row * n, coefficients = tableau.H[row]
                     for i in 0..<n { out[i] = 0 }
                     for j in 0..<8 {
                         let hj = coefficients[j], kj = k + j * n
@@ -291,38 +296,3 @@ public final class Rodas5Stepper: ODEStepper {
     }
 }
 
-/// Rodas5 coefficients (Di Marzo 1993, transformed form; dense output from OrdinaryDiffEq.jl).
-enum Rodas5Tableau {
-    static let gamma = 0.19
-    static let a: [[Double]] = [
-        [],
-        [2.0],
-        [3.040894194418781, 1.041747909077569],
-        [2.576417536461461, 1.622083060776640, -0.9089668560264532],
-        [2.760842080225597, 1.446624659844071, -0.3036980084553738, 0.2877498600325443],
-        [-14.09640773051259, 6.925207756232704, -41.47510893210728, 2.343771018586405, 24.13215229196062],
-    ]
-    static let C: [[Double]] = [
-        [],
-        [-10.31323885133993],
-        [-21.04823117650003, -7.234992135176716],
-        [32.22751541853323, -4.943732386540191, 19.44922031041879],
-        [-20.69865579590063, -8.816374604402768, 1.260436877740897, -0.7495647613787146],
-        [-46.22004352711257, -17.49534862857472, -289.6389582892057, 93.60855400400906, 318.3822534212147],
-        [34.20013733472935, -14.15535402717690, 57.82335640988400, 25.83362985412365, 1.408950972071624, -6.551835421242162],
-        [42.57076742291101, -13.80770672017997, 93.98938432427124, 18.77919633714503, -31.58359187223370,
-         -6.685968952921985, -5.810979938412932],
-    ]
-    static let c: [Double] = [0, 0.38, 0.3878509998321533, 0.4839718937873840, 0.4570477008819580, 1, 1, 1]
-    static let d: [Double] = [0.19, -0.1823079225333714636, -0.319231832186874912, 0.3449828624725343,
-                                      -0.377417564392089818, 0, 0, 0]
-    static let H: [[Double]] = [
-        [27.354592673333357, -6.925207756232857, 26.40037733258859, 0.5635230501052979, -4.699151156849391,
-         -1.6008677469422725, -1.5306074446748028, -1.3929872940716344],
-        [44.19024239501722, 1.3677947663381929e-13, 202.93261852171622, -35.5669339789154, -181.91095152160645,
-         3.4116351403665033, 2.5793540257308067, 2.2435122582734066],
-        [-44.0988150021747, -5.755396159656812e-13, -181.26175034586677, 56.99302194811676, 183.21182741427398,
-         -7.480257918273637, -5.792426076169686, -5.32503859794143],
-    ]
-
-}
