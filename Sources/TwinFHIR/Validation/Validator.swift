@@ -13,7 +13,7 @@ public struct Validator: Sendable {
     /// All the problems found in `resource`, in document order; empty if it is valid.
     public func validate(_ resource: JSONValue) -> [FHIRError] {
         var walk = Walk(schema: schema)
-        walk.resource(resource, path: nil, containedScope: nil)
+        walk.resource(resource, isRoot: true, containedScope: nil)
         return walk.issues
     }
 
@@ -24,30 +24,50 @@ public struct Validator: Sendable {
         var containedStack: [[String: String]] = []
         /// fullUrl -> resourceType of the enclosing bundles, innermost last.
         var bundleStack: [[String: String]] = []
+        /// The location being checked, built into a string only when an issue is reported.
+        var path: [PathComponent] = []
+
+        enum PathComponent {
+            case root(String), key(String), index(Int), primitiveExtension(String)
+        }
 
         init(schema: Schema) { self.schema = schema }
 
-        mutating func issue(_ path: String, _ message: String, value: String? = nil, rule: String, code: FHIRError.Code = .invalidResource) {
-            issues.append(FHIRError(code, message, location: path, value: value, rule: rule))
+        func location(_ suffix: String) -> String {
+            var s = ""
+            for c in path {
+                switch c {
+                case .root(let r): s += r
+                case .key(let k): s += "." + k
+                case .index(let i): s += "[\(i)]"
+                case .primitiveExtension(let k): s += "._" + k
+                }
+            }
+            return (s.isEmpty ? "$" : s) + suffix
+        }
+
+        mutating func issue(_ suffix: String, _ message: String, value: String? = nil, rule: String, code: FHIRError.Code = .invalidResource) {
+            issues.append(FHIRError(code, message, location: location(suffix), value: value, rule: rule))
         }
 
         /// `containedScope`: when the resource is itself contained, references resolve in its container.
-        mutating func resource(_ v: JSONValue, path: String?, containedScope: [String: String]?) {
+        mutating func resource(_ v: JSONValue, isRoot: Bool, containedScope: [String: String]?) {
             guard case .object(let o) = v else {
-                issue(path ?? "$", "a resource must be a JSON object, found a \(v.kindName)", rule: "R4 JSON format")
+                issue("", "a resource must be a JSON object, found a \(v.kindName)", rule: "R4 JSON format")
                 return
             }
             guard case .string(let rt)? = o["resourceType"] else {
-                issue(path ?? "$", "the resource has no resourceType string", rule: "R4 JSON format: resourceType", code: .unknownResourceType)
+                issue("", "the resource has no resourceType string", rule: "R4 JSON format: resourceType", code: .unknownResourceType)
                 return
             }
-            let here = path ?? rt
+            if isRoot { path.append(.root(rt)) }
+            defer { if isRoot { path.removeLast() } }
             guard ResourceTypes.r4.contains(rt) else {
-                issue(here, "'\(rt)' is not an R4 resource type", value: rt, rule: "R4 resource list", code: .unknownResourceType)
+                issue("", "'\(rt)' is not an R4 resource type", value: rt, rule: "R4 resource list", code: .unknownResourceType)
                 return
             }
             if let id = o["id"], let msg = Primitive.id.check(id) {
-                issue(here + ".id", msg, value: id.stringValue, rule: "format id")
+                issue(".id", msg, value: id.stringValue, rule: "format id")
             }
             var contained: [String: String] = containedScope ?? [:]
             if containedScope == nil, let c = o["contained"] {
@@ -70,16 +90,22 @@ public struct Validator: Sendable {
                 if pushedBundle { bundleStack.removeLast() }
             }
             if Schema.validatedTypes.contains(rt), let def = schema.types[rt] {
-                complex(o, def, path: here, isResource: true)
+                complex(o, def, isResource: true)
             } else if let c = o["contained"] {
                 // Generic resources: still check contained resources' resource-level rules.
-                for (i, r) in c.list.enumerated() { resource(r, path: "\(here).contained[\(i)]", containedScope: contained) }
+                path.append(.key("contained"))
+                for (i, r) in c.list.enumerated() {
+                    path.append(.index(i))
+                    resource(r, isRoot: false, containedScope: contained)
+                    path.removeLast()
+                }
+                path.removeLast()
             }
         }
 
-        mutating func complex(_ o: JSONObject, _ def: Schema.TypeDefinition, path: String, isResource: Bool) {
+        mutating func complex(_ o: JSONObject, _ def: Schema.TypeDefinition, isResource: Bool) {
             if o.isEmpty {
-                issue(path, "an element must have a value or children; this object is empty", rule: "ele-1")
+                issue("", "an element must have a value or children; this object is empty", rule: "ele-1")
                 return
             }
             var seenChoices: [String] = []
@@ -87,108 +113,116 @@ public struct Validator: Sendable {
                 let key = m.key
                 if isResource && key == "resourceType" { continue }
                 if key.utf8.first == UInt8(ascii: "_") {
-                    primitiveExtension(String(key.dropFirst()), m.value, o, def, path: path)
+                    primitiveExtension(String(key.dropFirst()), m.value, o, def)
                     continue
                 }
                 guard let el = def.elements[key] else { continue }  // unknown element: preserved, not checked
                 if let g = el.choice {
                     if seenChoices.contains(g) {
-                        issue("\(path).\(key)", "only one of \(def.name).\(g)[x] may be present", rule: "choice type \(g)[x]: one of \(def.choices[g]?.names.joined(separator: ", ") ?? "")")
+                        issue(".\(key)", "only one of \(def.name).\(g)[x] may be present", rule: "choice type \(g)[x]: one of \(def.choices[g]?.names.joined(separator: ", ") ?? "")")
                     } else {
                         seenChoices.append(g)
                     }
                 }
-                let elementPath = "\(path).\(key)"
+                path.append(.key(key))
+                defer { path.removeLast() }
                 if el.isList {
                     guard case .array(let items) = m.value else {
-                        issue(elementPath, "\(def.name).\(key) has cardinality 0..* and must be a JSON array, found a \(m.value.kindName)", rule: "R4 JSON format: arrays for repeating elements")
+                        issue("", "\(def.name).\(key) has cardinality 0..* and must be a JSON array, found a \(m.value.kindName)", rule: "R4 JSON format: arrays for repeating elements")
                         continue
                     }
                     if items.isEmpty {
-                        issue(elementPath, "an array must not be empty", rule: "ele-1")
+                        issue("", "an array must not be empty", rule: "ele-1")
                         continue
                     }
                     let hasExtensions = o["_" + key] != nil
                     for (i, item) in items.enumerated() {
                         if case .null = item {
-                            if !(hasExtensions && isPrimitive(el.kind)) { issue("\(elementPath)[\(i)]", "null is not allowed here", rule: "R4 JSON format: null only pairs with _\(key)") }
+                            if !(hasExtensions && isPrimitive(el.kind)) { issue("[\(i)]", "null is not allowed here", rule: "R4 JSON format: null only pairs with _\(key)") }
                             continue
                         }
-                        value(item, el, def, path: "\(elementPath)[\(i)]")
+                        path.append(.index(i))
+                        value(item, el, def)
+                        path.removeLast()
                     }
                 } else {
                     if case .array = m.value {
-                        issue(elementPath, "\(def.name).\(key) has cardinality 0..1 and must not be an array", rule: "cardinality \(el.min)..1")
+                        issue("", "\(def.name).\(key) has cardinality 0..1 and must not be an array", rule: "cardinality \(el.min)..1")
                         continue
                     }
-                    value(m.value, el, def, path: elementPath)
+                    value(m.value, el, def)
                 }
             }
             for r in def.required where o[r.name] == nil && o["_" + r.name] == nil {
-                issue("\(path).\(r.name)", "\(def.name).\(r.name) is required and missing", rule: "cardinality \(r.min)..\(r.isList ? "*" : "1")")
+                issue(".\(r.name)", "\(def.name).\(r.name) is required and missing", rule: "cardinality \(r.min)..\(r.isList ? "*" : "1")")
             }
             for (g, c) in def.choices where c.required && !seenChoices.contains(g) {
                 if !c.names.contains(where: { o["_" + $0] != nil }) {
-                    issue("\(path).\(g)[x]", "\(def.name).\(g)[x] is required and missing", rule: "cardinality 1..1 (one of \(c.names.joined(separator: ", ")))")
+                    issue(".\(g)[x]", "\(def.name).\(g)[x] is required and missing", rule: "cardinality 1..1 (one of \(c.names.joined(separator: ", ")))")
                 }
             }
         }
 
         func isPrimitive(_ k: Schema.Kind) -> Bool { if case .primitive = k { return true }; return false }
 
-        mutating func value(_ v: JSONValue, _ el: Schema.Element, _ def: Schema.TypeDefinition, path: String) {
+        mutating func value(_ v: JSONValue, _ el: Schema.Element, _ def: Schema.TypeDefinition) {
             switch el.kind {
             case .primitive(let p):
                 if let msg = p.check(v) {
-                    issue(path, msg, value: v.stringValue ?? v.numberText, rule: "format \(p.rawValue)")
+                    issue("", msg, value: v.stringValue ?? v.numberText, rule: "format \(p.rawValue)")
                     return
                 }
                 if let vs = el.requiredValueSet, case .string(let code) = v, !vs.codes.contains(code) {
-                    issue(path, "value '\(code)' is not in the required value set \(vs.url)", value: code, rule: "required binding \(vs.url)")
+                    issue("", "value '\(code)' is not in the required value set \(vs.url)", value: code, rule: "required binding \(vs.url)")
                 }
             case .complex(let t):
                 guard case .object(let o) = v else {
-                    issue(path, "a \(t) must be a JSON object, found a \(v.kindName)", rule: "R4 JSON format")
+                    issue("", "a \(t) must be a JSON object, found a \(v.kindName)", rule: "R4 JSON format")
                     return
                 }
                 guard let tdef = schema.types[t] else { return }
-                complex(o, tdef, path: path, isResource: false)
-                if t == "Reference" { reference(o, el, path: path) }
-                if let vs = el.requiredValueSet { codedBinding(o, t, vs, path: path) }
+                complex(o, tdef, isResource: false)
+                if t == "Reference" { reference(o, el) }
+                if let vs = el.requiredValueSet { codedBinding(o, t, vs) }
             case .resource:
                 let inContained = el.name == "contained"
-                resource(v, path: path, containedScope: inContained ? containedStack.last : nil)
+                resource(v, isRoot: false, containedScope: inContained ? containedStack.last : nil)
             }
         }
 
-        mutating func primitiveExtension(_ base: String, _ v: JSONValue, _ o: JSONObject, _ def: Schema.TypeDefinition, path: String) {
+        mutating func primitiveExtension(_ base: String, _ v: JSONValue, _ o: JSONObject, _ def: Schema.TypeDefinition) {
             guard let el = def.elements[base] else { return }
             guard isPrimitive(el.kind) else {
-                issue("\(path)._\(base)", "_\(base) is only allowed for primitive elements; \(def.name).\(base) is not primitive", rule: "R4 JSON format: primitive extensions")
+                issue("._\(base)", "_\(base) is only allowed for primitive elements; \(def.name).\(base) is not primitive", rule: "R4 JSON format: primitive extensions")
                 return
             }
             let items: [JSONValue]
             if el.isList {
                 guard case .array(let a) = v else {
-                    issue("\(path)._\(base)", "_\(base) must be an array like \(base)", rule: "R4 JSON format: primitive extensions")
+                    issue("._\(base)", "_\(base) must be an array like \(base)", rule: "R4 JSON format: primitive extensions")
                     return
                 }
                 if let values = o[base]?.arrayValue, values.count != a.count {
-                    issue("\(path)._\(base)", "_\(base) has \(a.count) items but \(base) has \(values.count)", rule: "R4 JSON format: primitive extensions")
+                    issue("._\(base)", "_\(base) has \(a.count) items but \(base) has \(values.count)", rule: "R4 JSON format: primitive extensions")
                 }
                 items = a
             } else {
                 items = [v]
             }
             for (i, item) in items.enumerated() {
-                let p = el.isList ? "\(path)._\(base)[\(i)]" : "\(path)._\(base)"
+                let p = el.isList ? "._\(base)[\(i)]" : "._\(base)"
                 switch item {
                 case .null: continue
                 case .object(let eo):
-                    if let ext = schema.types["Element"] ?? schema.types["Extension"] { _ = ext }
                     if eo.isEmpty { issue(p, "an element must have a value or children; this object is empty", rule: "ele-1") }
                     for (j, x) in (eo["extension"]?.list ?? []).enumerated() {
-                        if case .object(let xo) = x, let xdef = schema.types["Extension"] { complex(xo, xdef, path: "\(p).extension[\(j)]", isResource: false) }
+                        if case .object(let xo) = x, let xdef = schema.types["Extension"] {
+                            path.append(.primitiveExtension(el.isList ? "\(base)[\(i)]" : base))
+                            path.append(.key("extension"))
+                            path.append(.index(j))
+                            complex(xo, xdef, isResource: false)
+                            path.removeLast(3)
+                        }
                     }
                 default:
                     issue(p, "_\(base) must hold JSON objects, found a \(item.kindName)", rule: "R4 JSON format: primitive extensions")
@@ -196,29 +230,29 @@ public struct Validator: Sendable {
             }
         }
 
-        mutating func codedBinding(_ o: JSONObject, _ type: String, _ vs: ValueSet, path: String) {
+        mutating func codedBinding(_ o: JSONObject, _ type: String, _ vs: ValueSet) {
             let codings: [JSONValue] = type == "Coding" ? [.object(o)] : (o["coding"]?.list ?? [])
             var fromSystem = false
             for (i, c) in codings.enumerated() where c["system"]?.stringValue == vs.system {
                 fromSystem = true
                 if let code = c["code"]?.stringValue, !vs.codes.contains(code) {
-                    let p = type == "Coding" ? "\(path).code" : "\(path).coding[\(i)].code"
+                    let p = type == "Coding" ? ".code" : ".coding[\(i)].code"
                     issue(p, "value '\(code)' is not in the required value set \(vs.url)", value: code, rule: "required binding \(vs.url)")
                 }
             }
             if !fromSystem {
-                issue(path, "no coding from the required value set \(vs.url) (system \(vs.system))", rule: "required binding \(vs.url)")
+                issue("", "no coding from the required value set \(vs.url) (system \(vs.system))", rule: "required binding \(vs.url)")
             }
         }
 
-        mutating func reference(_ o: JSONObject, _ el: Schema.Element, path: String) {
+        mutating func reference(_ o: JSONObject, _ el: Schema.Element) {
             guard let ref = o["reference"]?.stringValue else { return }
             var target: String?
             if ref.hasPrefix("#") {
                 if ref == "#" { return }  // the container itself
                 let id = String(ref.dropFirst())
                 guard let t = containedStack.last?[id] else {
-                    issue(path + ".reference", "local reference '\(ref)' does not resolve to a contained resource", value: ref, rule: "ref-1", code: .danglingReference)
+                    issue(".reference", "local reference '\(ref)' does not resolve to a contained resource", value: ref, rule: "ref-1", code: .danglingReference)
                     return
                 }
                 target = t
@@ -230,7 +264,7 @@ public struct Validator: Sendable {
             if target == nil, let t = o["type"]?.stringValue, ResourceTypes.r4.contains(t) { target = t }
             guard let targets = el.referenceTargets, let t = target else { return }
             if !targets.contains(t) {
-                issue(path, "a reference to a \(t) is not allowed here; R4 allows \(targets.joined(separator: " | "))", value: ref, rule: "reference target type Reference(\(targets.joined(separator: "|")))")
+                issue("", "a reference to a \(t) is not allowed here; R4 allows \(targets.joined(separator: " | "))", value: ref, rule: "reference target type Reference(\(targets.joined(separator: "|")))")
             }
         }
 
