@@ -109,6 +109,22 @@ public struct ModuleUpdates {
 }
 
 /// A biological process (or a device, a drug, a controller) in the modular framework of Masison et al.
+///
+/// ```swift
+/// struct Clearance: Module {
+///     let id = "clearance"
+///     var k: Double
+///     var variables: [VariableDeclaration] { [.owns("drug", unit: "mg", initialValue: 100)] }
+///     var parameters: [Parameter] { [Parameter("k", value: k, unit: "1/h")] }
+///     func derivatives(time: Double, state: ModuleState, derivatives: ModuleDerivatives) {
+///         derivatives[0] += -k * state[0]          // index 0 = "drug" in `variables`
+///     }
+/// }
+/// let engine = try ModuleEngine(modules: [Clearance(k: 0.2), SomeController()])
+/// let run = try engine.run(from: 0, to: 24, output: .evenlySpaced(count: 97), seed: 42)
+/// let drug = run.series(named: "drug")      // run.metadata records solver, tolerances, seed, modules
+/// ```
+///
 /// (2021, PNAS, *A modular computational framework for medical digital twins*): it declares which state
 /// variables of the global state it reads and writes, and never calls another module.
 ///

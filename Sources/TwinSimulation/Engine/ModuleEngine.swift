@@ -64,7 +64,7 @@ public struct EngineRun: Sendable {
 /// - a module owning discrete variables has a positive `updateInterval`.
 ///
 /// Discrete modules due at the same tick all read the state before that tick's updates (synchronous
-/// update), so their order does not matter. Each module draws from its own random stream, derived from
+/// update), so their order does not matter; ticks fire before caller-given time events at the same time. Each module draws from its own random stream, derived from
 /// the run's seed and the module id, so adding or removing a module does not change the others' draws.
 public struct ModuleEngine: Sendable {
     public let modules: [any Module]
