@@ -109,7 +109,10 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                     bin BLOB,
                     source INTEGER NOT NULL,
                     prov BLOB,
-                    hash BLOB NOT NULL,
+                    h0 INTEGER NOT NULL,
+                    h1 INTEGER NOT NULL,
+                    h2 INTEGER NOT NULL,
+                    h3 INTEGER NOT NULL,
                     retracted INTEGER,
                     erasure TEXT
                 );

@@ -17,7 +17,7 @@ final class SQLiteTransaction: StorageWriter {
         self.maps = shared.snapshot
     }
 
-    static let columns = "seq, twin, code, eff, eff_end, recorded, category, vkind, num, unit, txt, bin, source, prov, hash, retracted, erasure"
+    static let columns = "seq, twin, code, eff, eff_end, recorded, category, vkind, num, unit, txt, bin, source, prov, h0, h1, h2, h3, retracted, erasure"
     static let retractionCategory = Int64(Event.Category.retraction.index)
 
     // MARK: SQL helpers (interpolated values are bound, never spliced)
@@ -131,7 +131,7 @@ final class SQLiteTransaction: StorageWriter {
         case 5:
             let data: Data = row[11]
             var values = [Double](repeating: 0, count: data.count / 8)
-            values.withUnsafeMutableBytes { dst in data.copyBytes(to: dst) }
+            values.withUnsafeMutableBytes { dst in _ = data.copyBytes(to: dst) }
             let unitKey: Int64 = row[9]
             if maps.unitByID[unitKey] == nil { try reloadDictionary() }
             value = .vector(Vector(values, unit: maps.unitByID[unitKey] ?? "1"))
@@ -140,14 +140,14 @@ final class SQLiteTransaction: StorageWriter {
         }
         var provenance = Provenance()
         if let p = row[13] as Data? { provenance = try JSONDecoder().decode(Provenance.self, from: p) }
-        let hashData: Data = row[14]
-        guard let id = ContentHash(bytes: hashData), let category = Event.Category(index: Int(row[6] as Int64)) else {
-            throw BankError(.storageFailure, "event \(row[0] as Int64) has a malformed hash or category")
+        let id = ContentHash(w0: UInt64(bitPattern: row[14]), w1: UInt64(bitPattern: row[15]), w2: UInt64(bitPattern: row[16]), w3: UInt64(bitPattern: row[17]))
+        guard let category = Event.Category(index: Int(row[6] as Int64)) else {
+            throw BankError(.storageFailure, "event \(row[0] as Int64) has a malformed category")
         }
         let end: Int64? = row[4]
         return Event(id: id, twin: twin, effective: EffectiveTime(Instant(microseconds: row[3]), end: end.map(Instant.init(microseconds:))),
                      recorded: Instant(microseconds: row[5]), sequence: row[0], category: category, code: code, value: value,
-                     source: source, provenance: provenance, retractedAtSequence: row[15], erasure: row[16])
+                     source: source, provenance: provenance, retractedAtSequence: row[18], erasure: row[19])
     }
 
     func visibilitySQL(_ v: Visibility) -> SQL {
@@ -245,9 +245,11 @@ final class SQLiteTransaction: StorageWriter {
 
     func eventHashes(of twin: TwinID) throws -> Set<ContentHash> {
         guard let t = try twinID(twin, create: false) else { return [] }
-        let cursor = try cursor(Data.self, "SELECT hash FROM events WHERE twin = \(t)")
+        let rows = try Row.fetchCursor(db, SQLRequest<Row>(literal: "SELECT h0, h1, h2, h3 FROM events WHERE twin = \(t)"))
         var out = Set<ContentHash>()
-        while let d = try cursor.next() { if let h = ContentHash(bytes: d) { out.insert(h) } }
+        while let r = try rows.next() {
+            out.insert(ContentHash(w0: UInt64(bitPattern: r[0]), w1: UInt64(bitPattern: r[1]), w2: UInt64(bitPattern: r[2]), w3: UInt64(bitPattern: r[3])))
+        }
         return out
     }
 
@@ -259,13 +261,13 @@ final class SQLiteTransaction: StorageWriter {
 
     func append(_ events: [Event], batch: BatchRecord) throws {
         let last = try lastSequence()
-        let insert = try db.cachedStatement(sql: "INSERT INTO events(\(SQLiteTransaction.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        let insert = try RawStatement(db, sql: "INSERT INTO events(\(SQLiteTransaction.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         var pairsCodes = Set<SIMD2<Int64>>(), pairsSources = Set<SIMD2<Int64>>()
         var previous = last
-        // per-batch memo of the last ids, to skip dictionary hashing for runs of the same twin/code/source/unit
+        // memo of the last ids, to skip dictionary hashing for runs of the same twin/code/source/unit
         var lastTwin: (TwinID, Int64)?, lastCode: (Concept, Int64)?, lastSource: (Source, Int64)?, lastUnit: (String, Int64)?
+        var lastPair = SIMD2<Int64>(-1, -1), lastSourcePair = SIMD2<Int64>(-1, -1)
         let encoder = JSONEncoder()
-        var values = [DatabaseValue](repeating: .null, count: 17)
         for e in events {
             guard e.sequence > previous else {
                 throw BankError(.storageFailure, "sequence \(e.sequence) is not above \(previous)")
@@ -277,40 +279,44 @@ final class SQLiteTransaction: StorageWriter {
             if let lc = lastCode, lc.0 == e.code { code = lc.1 } else { code = try codeID(e.code); lastCode = (e.code, code) }
             let source: Int64
             if let ls = lastSource, ls.0 == e.source { source = ls.1 } else { source = try sourceID(e.source, create: true)!; lastSource = (e.source, source) }
-            pairsCodes.insert(SIMD2(twin, code)); pairsSources.insert(SIMD2(source, twin))
+            let pair = SIMD2(twin, code), sourcePair = SIMD2(source, twin)
+            if pair != lastPair { pairsCodes.insert(pair); lastPair = pair }
+            if sourcePair != lastSourcePair { pairsSources.insert(sourcePair); lastSourcePair = sourcePair }
             func unit(_ u: String) throws -> Int64 {
                 if let lu = lastUnit, lu.0 == u { return lu.1 }
                 let id = try unitID(u); lastUnit = (u, id); return id
             }
-            values[0] = e.sequence.databaseValue
-            values[1] = twin.databaseValue
-            values[2] = code.databaseValue
-            values[3] = e.effective.start.microseconds.databaseValue
-            values[4] = e.effective.end?.microseconds.databaseValue ?? .null
-            values[5] = e.recorded.microseconds.databaseValue
-            values[6] = Int64(e.category.index).databaseValue
-            values[8] = .null; values[9] = .null; values[10] = .null; values[11] = .null
+            insert.bind(1, e.sequence)
+            insert.bind(2, twin)
+            insert.bind(3, code)
+            insert.bind(4, e.effective.start.microseconds)
+            insert.bind(5, e.effective.end?.microseconds)
+            insert.bind(6, e.recorded.microseconds)
+            insert.bind(7, Int64(e.category.index))
+            insert.bindNull(9); insert.bindNull(10); insert.bindNull(11); insert.bindNull(12)
             switch e.value {
-            case nil: values[7] = Int64(0).databaseValue
-            case .quantity(let q)?: values[7] = Int64(1).databaseValue; values[8] = q.value.databaseValue; values[9] = try unit(q.unit).databaseValue
+            case nil: insert.bind(8, Int64(0))
+            case .quantity(let q)?: insert.bind(8, Int64(1)); insert.bind(9, q.value); insert.bind(10, try unit(q.unit))
             case .concept(let c)?:
-                values[7] = Int64(2).databaseValue
-                values[10] = (c.display.map { "\(c.system)\u{1F}\(c.code)\u{1F}\($0)" } ?? "\(c.system)\u{1F}\(c.code)").databaseValue
-            case .text(let s)?: values[7] = Int64(3).databaseValue; values[10] = s.databaseValue
-            case .date(let d)?: values[7] = Int64(4).databaseValue; values[8] = Double(d.microseconds).databaseValue
+                insert.bind(8, Int64(2))
+                insert.bind(11, c.display.map { "\(c.system)\u{1F}\(c.code)\u{1F}\($0)" } ?? "\(c.system)\u{1F}\(c.code)")
+            case .text(let s)?: insert.bind(8, Int64(3)); insert.bind(11, s)
+            case .date(let d)?: insert.bind(8, Int64(4)); insert.bind(9, Double(d.microseconds))
             case .vector(let v)?:
-                values[7] = Int64(5).databaseValue
-                values[11] = v.values.withUnsafeBytes { Data($0) }.databaseValue
-                values[9] = try unit(v.unit).databaseValue
-            case .boolean(let b)?: values[7] = Int64(6).databaseValue; values[8] = (b ? 1.0 : 0.0).databaseValue
+                insert.bind(8, Int64(5))
+                insert.bind(12, v.values.withUnsafeBytes { Data($0) })
+                insert.bind(10, try unit(v.unit))
+            case .boolean(let b)?: insert.bind(8, Int64(6)); insert.bind(9, b ? 1.0 : 0.0)
             }
-            values[12] = source.databaseValue
-            values[13] = e.provenance.isEmpty ? .null : try encoder.encode(e.provenance).databaseValue
-            values[14] = withUnsafeBytes(of: (e.id.w0.bigEndian, e.id.w1.bigEndian, e.id.w2.bigEndian, e.id.w3.bigEndian)) { Data($0) }.databaseValue
-            values[15] = e.retractedAtSequence?.databaseValue ?? .null
-            values[16] = e.erasure?.databaseValue ?? .null
-            insert.setUncheckedArguments(StatementArguments(values))
-            try insert.execute()
+            insert.bind(13, source)
+            insert.bind(14, e.provenance.isEmpty ? nil : try encoder.encode(e.provenance))
+            insert.bind(15, Int64(bitPattern: e.id.w0))
+            insert.bind(16, Int64(bitPattern: e.id.w1))
+            insert.bind(17, Int64(bitPattern: e.id.w2))
+            insert.bind(18, Int64(bitPattern: e.id.w3))
+            insert.bind(19, e.retractedAtSequence)
+            insert.bind(20, e.erasure)
+            try insert.run()
         }
         let tc = try db.cachedStatement(sql: "INSERT OR IGNORE INTO twin_codes(twin, code) VALUES (?, ?)")
         for p in pairsCodes { try tc.execute(arguments: [p[0], p[1]]) }

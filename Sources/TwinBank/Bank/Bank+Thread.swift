@@ -79,8 +79,11 @@ extension Bank {
         var ids: [ContentHash] = []
         ids.reserveCapacity(drafts.count)
         var seen = Set<ContentHash>(minimumCapacity: drafts.count)
-        struct Range { var lo: Instant; var hi: Instant; var rows: [Int] }
-        var ranges: [TwinID: [CodeKey: Range]] = [:]
+        struct RangeKey: Hashable { var twin: TwinID; var code: CodeKey }
+        struct Range { var key: RangeKey; var lo: Instant; var hi: Instant; var rows: [Int] }
+        var rangeIndex: [RangeKey: Int] = [:]
+        var ranges: [Range] = []
+        var lastRange = -1
 
         for (i, d) in drafts.enumerated() {
             let row = i + 1
@@ -150,24 +153,33 @@ extension Bank {
                 throw BankError(.duplicateEvent, "row \(row): duplicate event: the same event (\(d.code.key) at \(d.effective) from \(d.source)) appears earlier in this batch (event \(id.hex))", value: id.hex)
             }
             ids.append(id)
-            let key = d.code.key
-            if var r = ranges[d.twin]?[key] {
-                r.lo = min(r.lo, d.effective.start); r.hi = max(r.hi, d.effective.start); r.rows.append(i)
-                ranges[d.twin]![key] = r
+            // (twin, code) ranges for the duplicate check; runs of the same pair skip the dictionary
+            let idx: Int
+            if lastRange >= 0, ranges[lastRange].key.twin == d.twin, ranges[lastRange].key.code.code == d.code.code,
+               ranges[lastRange].key.code.system == d.code.system {
+                idx = lastRange
             } else {
-                ranges[d.twin, default: [:]][key] = Range(lo: d.effective.start, hi: d.effective.start, rows: [i])
+                let rk = RangeKey(twin: d.twin, code: d.code.key)
+                if let found = rangeIndex[rk] { idx = found } else {
+                    idx = ranges.count
+                    rangeIndex[rk] = idx
+                    ranges.append(Range(key: rk, lo: d.effective.start, hi: d.effective.start, rows: []))
+                }
+                lastRange = idx
             }
+            if d.effective.start < ranges[idx].lo { ranges[idx].lo = d.effective.start }
+            if d.effective.start > ranges[idx].hi { ranges[idx].hi = d.effective.start }
+            ranges[idx].rows.append(i)
         }
         // duplicates against the stored thread: one range query per (twin, code)
-        for (twin, byCode) in ranges {
-            for (code, r) in byCode {
-                let existing = try tx.events(EventQuery(twin: twin, code: code, from: r.lo, to: r.hi, visibility: .all))
-                guard !existing.isEmpty else { continue }
-                let stored = Set(existing.map(\.id))
-                for i in r.rows where stored.contains(ids[i]) {
-                    let d = drafts[i]
-                    throw BankError(.duplicateEvent, "row \(i + 1): duplicate event: twin '\(twin)' already has this event (\(code) at \(d.effective) from \(d.source), event \(ids[i].hex))", value: ids[i].hex)
-                }
+        for r in ranges {
+            let (twin, code) = (r.key.twin, r.key.code)
+            let existing = try tx.events(EventQuery(twin: twin, code: code, from: r.lo, to: r.hi, visibility: .all))
+            guard !existing.isEmpty else { continue }
+            let stored = Set(existing.map(\.id))
+            for i in r.rows where stored.contains(ids[i]) {
+                let d = drafts[i]
+                throw BankError(.duplicateEvent, "row \(i + 1): duplicate event: twin '\(twin)' already has this event (\(code) at \(d.effective) from \(d.source), event \(ids[i].hex))", value: ids[i].hex)
             }
         }
         let recorded = try nextRecorded(tx)

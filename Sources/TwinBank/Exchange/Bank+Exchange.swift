@@ -389,3 +389,39 @@ enum BundleReader {
         return parsed
     }
 }
+
+extension Bank {
+    /// Exports a twin or fork to a bundle file (see ``exportBundle(twin:)``). The file is written whole or
+    /// not at all (written to a temporary file in the same folder, then renamed).
+    @discardableResult
+    public func exportBundle(twin: TwinID, to url: URL) throws -> ExportResult {
+        let (data, result) = try exportBundle(twin: twin)
+        try Bank.writeAtomically(data, to: url)
+        return result
+    }
+
+    /// Exports an aggregate to a bundle file (see ``exportBundle(aggregate:)``).
+    @discardableResult
+    public func exportBundle(aggregate: AggregateID, to url: URL) throws -> ExportResult {
+        let (data, result) = try exportBundle(aggregate: aggregate)
+        try Bank.writeAtomically(data, to: url)
+        return result
+    }
+
+    /// Verifies and imports a bundle file (see ``importBundle(_:)``).
+    /// - Throws: ``BankError`` `invalidBundle` if the file cannot be read, and every error of ``importBundle(_:)``.
+    @discardableResult
+    public func importBundle(contentsOf url: URL) throws -> ImportResult {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw BankError(.invalidBundle, "cannot read bundle '\(url.path)': \(error.localizedDescription)", value: url.path)
+        }
+        return try importBundle(data)
+    }
+
+    static func writeAtomically(_ data: Data, to url: URL) throws {
+        do { try data.write(to: url, options: .atomic) } catch {
+            throw BankError(.storageFailure, "cannot write '\(url.path)': \(error.localizedDescription)", value: url.path)
+        }
+    }
+}

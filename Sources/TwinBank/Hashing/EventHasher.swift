@@ -23,7 +23,7 @@ public struct EventHasher {
         buffer.append(UInt8(d.category.index))
         string(d.code.system); string(d.code.code); optional(d.code.display)
         value(d.value)
-        buffer.append(UInt8(Source.Kind.allCases.firstIndex(of: d.source.kind)!)); string(d.source.id)
+        buffer.append(UInt8(d.source.kind.index)); string(d.source.id)
         let p = d.provenance
         if p.isEmpty {
             buffer.append(0)
@@ -41,7 +41,7 @@ public struct EventHasher {
     /// SHA-256 of bytes as a ``ContentHash``.
     public static func sha256(_ bytes: [UInt8]) -> ContentHash {
         let digest = SHA256.hash(data: bytes)
-        return digest.withUnsafeBytes { ContentHash(bytes: $0)! }
+        return digest.withUnsafeBytes { ContentHash(raw: $0)! }
     }
 
     private mutating func value(_ v: Value?) {

@@ -110,11 +110,29 @@ extension Event {
             self = c
         }
 
-        /// A small stable integer for compact storage.
-        public var index: Int { Category.allCases.firstIndex(of: self)! }
+        /// A small stable integer for compact storage (the order of `allCases`).
+        public var index: Int {
+            switch self {
+            case .observation: 0
+            case .intervention: 1
+            case .annotation: 2
+            case .prediction: 3
+            case .recommendation: 4
+            case .alert: 5
+            case .retraction: 6
+            }
+        }
         public init?(index: Int) {
-            guard Category.allCases.indices.contains(index) else { return nil }
-            self = Category.allCases[index]
+            switch index {
+            case 0: self = .observation
+            case 1: self = .intervention
+            case 2: self = .annotation
+            case 3: self = .prediction
+            case 4: self = .recommendation
+            case 5: self = .alert
+            case 6: self = .retraction
+            default: return nil
+            }
         }
         public var description: String { rawValue }
     }
@@ -128,6 +146,18 @@ public struct Source: Sendable, Hashable, Comparable, Codable, CustomStringConve
 
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         case device, record, `import`, person, model, bank
+
+        /// A small stable integer for compact encodings (the order of `allCases`).
+        public var index: Int {
+            switch self {
+            case .device: 0
+            case .record: 1
+            case .import: 2
+            case .person: 3
+            case .model: 4
+            case .bank: 5
+            }
+        }
     }
 
     public init(_ kind: Kind, _ id: String) { self.kind = kind; self.id = id }
