@@ -211,7 +211,9 @@ struct SimulationBench: AsyncParsableCommand {
             guard let solution = last else { continue }
             let s = solution.statistics
             let final = solution.finalState.map { String(format: "%.10e", $0) }.joined(separator: ", ")
-            let switchNote = s.stiffnessSwitchTime.map { String(format: " | switched to Rodas5P at t = %.3g", $0) } ?? ""
+            let switchNote = s.stiffnessSwitchTime.map {
+                String(format: " | first switch to Rodas5P at t = %.3g, %d method switches", $0, s.methodSwitches)
+            } ?? ""
             print(String(format: "    %@: %.3f ms | steps %d (+%d rejected), f %d, J %d, LU %d | y(end) = [%@]%@",
                          item.name, median * 1e3, s.acceptedSteps, s.rejectedSteps, s.functionEvaluations,
                          s.jacobianEvaluations, s.luFactorizations, final, switchNote))

@@ -56,3 +56,28 @@ struct NonAutonomousTests {
         }
     }
 }
+
+/// Stiff for t < 1 (λ ≈ 1e4), non-stiff after (λ → 1): y' = -λ(t)(y - cos t) - sin t, exact y = cos t.
+struct StiffThenCalm: ODESystem {
+    var dimension: Int { 1 }
+    func derivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
+        let lambda = 1 + 0.5e4 * (1 - Double.tanh(10 * (t - 1)))
+        dy[0] = -lambda * (y[0] - Double.cos(t)) - Double.sin(t)
+    }
+}
+
+@Suite("Automatic method switching")
+struct SwitchingTests {
+    @Test("auto goes stiff while λ is large and back to explicit when it is small")
+    func switchesBothWays() throws {
+        let solver = ODESolver(options: SolverOptions(method: .auto, rtol: 1e-8, atol: 1e-10))
+        let solution = try solver.solve(StiffThenCalm(), initialState: [1], from: 0, to: 200, output: .steps)
+        #expect(solution.statistics.stiffnessSwitchTime != nil)
+        if let t = solution.statistics.stiffnessSwitchTime { #expect(t < 1) }
+        #expect(solution.statistics.methodSwitches >= 2, "\(solution.statistics)")
+        #expect(solution.method == .dormandPrince)
+        var worst = 0.0
+        for i in 0..<solution.count { worst = max(worst, abs(solution.value(0, at: i) - Double.cos(solution.times[i]))) }
+        #expect(worst < 1e-7, "worst error \(worst)")
+    }
+}

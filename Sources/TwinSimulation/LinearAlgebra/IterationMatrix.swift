@@ -215,6 +215,26 @@ final class IterationMatrix {
         return n
     }
 
+    /// `‖J‖∞` (maximum absolute row sum) of the last evaluated Jacobian: an upper bound of its spectral radius.
+    func normInf() -> Double {
+        var norm = 0.0
+        if let sparse, let values = sparseValues {
+            for r in 0..<n {
+                var row = 0.0
+                for p in sparse.aRowStart[r]..<sparse.aRowStart[r + 1] { row += Swift.abs(values[p]) }
+                norm = Swift.max(norm, row)
+            }
+            return norm
+        }
+        let j = denseJacobian!
+        for r in 0..<n {
+            var row = 0.0
+            for c in 0..<n { row += Swift.abs(j[r * n + c]) }
+            norm = Swift.max(norm, row)
+        }
+        return norm
+    }
+
     /// The row (equation) of the first non-finite Jacobian entry, or nil.
     func firstNonFiniteRow() -> Int? {
         if let sparse, let values = sparseValues {

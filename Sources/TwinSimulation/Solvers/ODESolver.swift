@@ -61,6 +61,7 @@ struct SolverRun {
     var status: SolutionStatus = .completed
     var eventsFired = 0
     var stiffSwitch: Double? = nil
+    var switches = 0
     var work: [Double]
     var gOld: [Double]
     var gNew: [Double]
@@ -359,16 +360,31 @@ struct SolverRun {
         return false
     }
 
+    /// `.auto`: moves from Dormand-Prince to Rodas5P when the stiffness test fires, and back when the stiff
+    /// stepper sees `h·‖J‖∞ < 1` on 15 steps in a row. Called between steps (the dense output of the
+    /// last step has been used by then).
     mutating func switchIfStiff() throws(SimulationError) {
-        guard options.method == .auto, stepper.time < tEnd,
-              let explicit = stepper as? DormandPrinceStepper, explicit.stiffnessDetected else { return }
-        previousStatistics.accumulate(explicit.statistics)
-        previousStatistics.restarts += explicit.statistics.restarts
-        stiffSwitch = explicit.time
-        var stiffOptions = options
-        stiffOptions.method = .rodas5P
-        stiffOptions.initialStep = nil
-        stepper = try Rodas5Stepper(system: system, time: explicit.time, state: explicit.state, options: stiffOptions)
+        guard options.method == .auto, stepper.time < tEnd else { return }
+        if let explicit = stepper as? DormandPrinceStepper, explicit.stiffnessDetected {
+            previousStatistics.accumulate(explicit.statistics)
+            previousStatistics.restarts += explicit.statistics.restarts
+            if stiffSwitch == nil { stiffSwitch = explicit.time }
+            switches += 1
+            var stiffOptions = options
+            stiffOptions.method = .rodas5P
+            stiffOptions.initialStep = explicit.nextStepSize
+            let stiff = try Rodas5Stepper(system: system, time: explicit.time, state: explicit.state, options: stiffOptions)
+            stiff.monitorsNonStiffness = true
+            stepper = stiff
+        } else if let stiff = stepper as? Rodas5Stepper, stiff.nonStiffnessDetected {
+            previousStatistics.accumulate(stiff.statistics)
+            previousStatistics.restarts += stiff.statistics.restarts
+            switches += 1
+            var explicitOptions = options
+            explicitOptions.method = .dormandPrince
+            explicitOptions.initialStep = stiff.nextStepSize
+            stepper = try DormandPrinceStepper(system: system, time: stiff.time, state: stiff.state, options: explicitOptions)
+        }
     }
 
     mutating func finish() -> Solution {
@@ -377,6 +393,7 @@ struct SolverRun {
         statistics.restarts = previousStatistics.restarts + stepper.statistics.restarts
         statistics.eventsFired = eventsFired
         statistics.stiffnessSwitchTime = stiffSwitch
+        statistics.methodSwitches = switches
         return Solution(variableNames: names, times: times, states: states, events: log, status: status,
                         statistics: statistics, method: stepper.method)
     }

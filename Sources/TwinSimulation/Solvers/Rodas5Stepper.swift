@@ -26,6 +26,14 @@ public final class Rodas5Stepper: ODEStepper {
     }
     public let method: SolverMethod
     private let tableau: RosenbrockTableau
+    /// Set by a caller that may switch back to an explicit method (`.auto`): the stepper then watches
+    /// `h·‖J‖∞` after every accepted step.
+    public var monitorsNonStiffness = false
+    /// Set when `h·‖J‖∞ < 1` on 15 accepted steps in a row: an explicit method (stable for `h|λ| ≲ 3.3`)
+    /// would take the same steps, so the problem is no longer stiff at this accuracy.
+    public private(set) var nonStiffnessDetected = false
+    private var jacobianNorm = 0.0
+    private var nonStiffSteps = 0
     /// Whether the linear algebra runs on the sparse path.
     public var usesSparseLinearAlgebra: Bool { matrix.isSparse }
 
@@ -137,6 +145,7 @@ public final class Rodas5Stepper: ODEStepper {
                 let evaluations = matrix.evaluateJacobian(t: t, y: y, f0: f0, h: h, weights: .init(rtol: base.rtol, atol: base.atol))
                 counters.functionEvaluations += evaluations
                 counters.jacobianEvaluations += 1
+                if monitorsNonStiffness { jacobianNorm = matrix.normInf() }
                 if let row = matrix.firstNonFiniteRow() {
                     throw SimulationError(code: .nonFiniteValue,
                                           message: "the Jacobian row of '\(base.name(row))' is not finite at t = \(t); the model is not differentiable there",
@@ -253,6 +262,14 @@ public final class Rodas5Stepper: ODEStepper {
                 if lastRejected { hNew = Swift.min(hNew, h) }
                 lastRejected = false
                 nextStepSize = Swift.min(hNew, base.maxStep)
+                if monitorsNonStiffness {
+                    if nextStepSize * jacobianNorm < 1 {
+                        nonStiffSteps += 1
+                        if nonStiffSteps >= 15 { nonStiffnessDetected = true }
+                    } else {
+                        nonStiffSteps = 0
+                    }
+                }
                 return
             } else {
                 counters.rejectedSteps += 1

@@ -12,7 +12,9 @@ public enum SolverMethod: String, Sendable, Hashable, Codable, CaseIterable {
     /// default stiff method (used by `.auto`).
     case rodas5P
     /// Starts with Dormand-Prince and switches to Rodas5P when Hairer's stiffness test (`h·|λ| > 2` on 15
-    /// accepted steps) detects stiffness. The switch is one-way and is recorded in the statistics.
+    /// accepted steps) detects stiffness, and back to Dormand-Prince when the stiff steps satisfy
+    /// `h·‖J‖∞ < 1` on 15 steps in a row (an explicit method would be stable with them). Switches are
+    /// counted in the statistics (`methodSwitches`, `stiffnessSwitchTime`).
     case auto
 
     /// The name recorded in run metadata.

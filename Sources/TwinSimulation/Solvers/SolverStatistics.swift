@@ -16,8 +16,10 @@ public struct SolverStatistics: Sendable, Hashable, Codable {
     public var eventsFired: Int = 0
     /// Restarts of the integrator after a state change or a method switch.
     public var restarts: Int = 0
-    /// The time at which `.auto` switched from the explicit to the stiff method, if it did.
+    /// The time at which `.auto` first switched from the explicit to the stiff method, if it did.
     public var stiffnessSwitchTime: Double? = nil
+    /// Number of method switches made by `.auto` (explicit → stiff and back).
+    public var methodSwitches: Int = 0
 
     public init() {}
 
