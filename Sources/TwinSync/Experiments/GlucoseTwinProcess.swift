@@ -1,0 +1,148 @@
+import Foundation
+import TwinModels
+
+/// The UVA/Padova glucose model as a filter's process: 13 model states, the stomach content at the start of
+/// the last meal (simglucose's gastric-emptying memory, which depends on the state), and chosen parameters
+/// as log-multipliers of their population values (state augmentation).
+///
+/// Inputs (carbohydrate eaten, g/min; insulin infused, U/min) are given per minute from the start, as in a
+/// simglucose trace; they are held constant over each minute and integrated with classical RK4 (two steps of
+/// 30 s). Time is in minutes; propagation intervals must be whole minutes.
+public struct GlucoseTwinProcess: ProcessModel {
+    public let population: UVAPadovaParameters
+    public let carbohydrate: [Double]
+    public let insulin: [Double]
+    /// Parameters estimated as `population × exp(θ)`.
+    public let estimated: [String]
+    let foodTaken: [Double]
+    let mealStart: [Bool]
+    /// Process-noise standard deviations per minute (random walk) for the model states, memory and θ.
+    public let noiseRate: [Double]
+
+    /// Names of the parameters that can be estimated.
+    public static let estimable = ["EGPb", "Vmx", "f", "ka1", "ka2", "kabs", "ki", "kmax", "kp1", "kp3"]
+
+    /// Reads or writes an estimable parameter by name.
+    static func value(_ name: String, in p: UVAPadovaParameters) -> Double {
+        switch name {
+        case "EGPb": p.EGPb
+        case "Vmx": p.Vmx
+        case "f": p.f
+        case "ka1": p.ka1
+        case "ka2": p.ka2
+        case "kabs": p.kabs
+        case "ki": p.ki
+        case "kmax": p.kmax
+        case "kp1": p.kp1
+        default: p.kp3
+        }
+    }
+
+    static func set(_ name: String, _ v: Double, in p: inout UVAPadovaParameters) {
+        switch name {
+        case "EGPb": p.EGPb = v
+        case "Vmx": p.Vmx = v
+        case "f": p.f = v
+        case "ka1": p.ka1 = v
+        case "ka2": p.ka2 = v
+        case "kabs": p.kabs = v
+        case "ki": p.ki = v
+        case "kmax": p.kmax = v
+        case "kp1": p.kp1 = v
+        default: p.kp3 = v
+        }
+    }
+
+    public init(population: UVAPadovaParameters, carbohydrate: [Double], insulin: [Double], estimated: [String], noiseRate: [Double]) throws {
+        guard carbohydrate.count == insulin.count, !carbohydrate.isEmpty else {
+            throw SyncError(.dimensionMismatch, "carbohydrate and insulin inputs need one value per minute each (got \(carbohydrate.count) and \(insulin.count)).")
+        }
+        for name in estimated where !Self.estimable.contains(name) {
+            throw SyncError(.invalidArgument, "parameter '\(name)' cannot be estimated; choose from \(Self.estimable.joined(separator: ", ")).", value: name)
+        }
+        try checkCount(noiseRate.count, 14 + estimated.count, "process noise rates")
+        self.population = population
+        self.carbohydrate = carbohydrate
+        self.insulin = insulin
+        self.estimated = estimated
+        self.noiseRate = noiseRate
+        var taken = [Double](repeating: 0, count: carbohydrate.count), start = [Bool](repeating: false, count: carbohydrate.count)
+        var food = 0.0, previous = 0.0
+        for k in carbohydrate.indices {
+            if carbohydrate[k] > 0 && previous <= 0 { food = 0; start[k] = true }
+            if carbohydrate[k] > 0 { food += carbohydrate[k] }
+            taken[k] = food
+            previous = carbohydrate[k]
+        }
+        self.foodTaken = taken
+        self.mealStart = start
+    }
+
+    public var dimension: Int { 14 + estimated.count }
+    public var stateNames: [String] { UVAPadovaModel.stateNames + ["lastStomachContent"] + estimated.map { "log(\($0)/population)" } }
+
+    /// Blood glucose seen by the sensor, `Gs / Vg` (mg/dL).
+    public func glucose(_ state: UnsafeBufferPointer<Double>) -> Double { state[12] / population.Vg }
+
+    func parameters(_ state: UnsafeMutableBufferPointer<Double>) -> UVAPadovaParameters {
+        var p = population
+        for (i, name) in estimated.enumerated() { Self.set(name, Self.value(name, in: population) * exp(state[14 + i]), in: &p) }
+        return p
+    }
+
+    public func propagate(_ state: UnsafeMutableBufferPointer<Double>, from time: Double, over interval: Double) throws {
+        let first = Int(time.rounded()), minutes = Int(interval.rounded())
+        guard abs(time - Double(first)) < 1e-9, abs(interval - Double(minutes)) < 1e-9 else {
+            throw SyncError(.invalidTime, "the glucose twin moves in whole minutes; got t = \(time), interval \(interval).", value: String(interval))
+        }
+        let p = parameters(state)
+        try withUnsafeTemporaryAllocation(of: Double.self, capacity: 13 * 6) { w in
+            let y = w.baseAddress!, k1 = y + 13, k2 = k1 + 13, k3 = k2 + 13, k4 = k3 + 13, tmp = k4 + 13
+            for i in 0..<13 { y[i] = state[i] }
+            for m in first..<(first + minutes) {
+                let k = min(max(m, 0), carbohydrate.count - 1)
+                if m < carbohydrate.count, mealStart[k] { state[13] = y[0] + y[1] }
+                let cho = m < carbohydrate.count ? carbohydrate[k] : 0
+                let ins = m < insulin.count ? insulin[k] : population.basalInsulinRate
+                let model = UVAPadovaModel(parameters: p, carbohydrate: cho, insulin: ins,
+                                           lastStomachContent: state[13], lastFoodTaken: m < carbohydrate.count ? foodTaken[k] : foodTaken[foodTaken.count - 1])
+                let h = 0.5
+                for s in 0..<2 {
+                    let t = Double(m) + Double(s) * h
+                    func f(_ x: UnsafeMutablePointer<Double>, _ d: UnsafeMutablePointer<Double>, _ tt: Double) {
+                        model.derivatives(t: tt, y: UnsafeBufferPointer(start: x, count: 13), dy: UnsafeMutableBufferPointer(start: d, count: 13))
+                    }
+                    f(y, k1, t)
+                    for i in 0..<13 { tmp[i] = y[i] + 0.5 * h * k1[i] }
+                    f(tmp, k2, t + 0.5 * h)
+                    for i in 0..<13 { tmp[i] = y[i] + 0.5 * h * k2[i] }
+                    f(tmp, k3, t + 0.5 * h)
+                    for i in 0..<13 { tmp[i] = y[i] + h * k3[i] }
+                    f(tmp, k4, t + h)
+                    for i in 0..<13 { y[i] += h / 6 * (k1[i] + 2 * k2[i] + 2 * k3[i] + k4[i]) }
+                }
+            }
+            for i in 0..<13 { state[i] = y[i] }
+            if let bad = Dense.firstNonFinite(y, 13) {
+                throw SyncError(.nonFinite, "the glucose twin's '\(UVAPadovaModel.stateNames[bad])' became non-finite at t = \(time + interval) min.", value: String(y[bad]))
+            }
+        }
+    }
+
+    public func noiseCovariance(over interval: Double, into q: UnsafeMutableBufferPointer<Double>) {
+        let n = dimension
+        for i in 0..<(n * n) { q[i] = 0 }
+        for i in 0..<n { q[i * n + i] = noiseRate[i] * noiseRate[i] * interval }
+    }
+}
+
+/// The CGM: `Gs / Vg` plus sensor noise.
+public struct GlucoseSensor: ObservationModel {
+    public let volume: Double
+    public let standardDeviation: Double
+    public init(volume: Double, standardDeviation: Double) { self.volume = volume; self.standardDeviation = standardDeviation }
+    public var outputCount: Int { 1 }
+    public var outputNames: [String] { ["CGM"] }
+    public func observe(_ state: UnsafeBufferPointer<Double>, time: Double, into z: UnsafeMutableBufferPointer<Double>) { z[0] = state[12] / volume }
+    public func noiseCovariance(time: Double, into r: UnsafeMutableBufferPointer<Double>) { r[0] = standardDeviation * standardDeviation }
+}
