@@ -25,6 +25,9 @@ struct ModelsBench: AsyncParsableCommand {
     @Flag(help: "Run the anchors (simglucose_ref.py, apap_reddyhoff.py) in the same session and print ratios.")
     var anchor = false
 
+    @Option(help: "Stiff method for the liver model: rodas5 or rodas5P.")
+    var liverMethod = "rodas5P"
+
     @Option(help: "Integration of the forks: continuous (restart only where inputs change) or simglucose (restart every minute).")
     var forkIntegration = "continuous"
 
@@ -111,13 +114,18 @@ struct ModelsBench: AsyncParsableCommand {
     }
 
     func liver() throws {
-        print("(b) APAP liver (Reddyhoff 2015, 6 states incl. NAC), 0-24 h, 1000 points, Rodas5 rtol 1e-10 analytic Jacobian")
+        guard let method = SolverMethod(rawValue: liverMethod), method == .rodas5 || method == .rodas5P else {
+            throw ValidationError("unknown --liver-method '\(liverMethod)'; expected rodas5 or rodas5P")
+        }
+        var options = LiverSimulator.defaultOptions
+        options.method = method
+        print("(b) APAP liver (Reddyhoff 2015, 6 states incl. NAC), 0-24 h, 1000 points, \(method.displayName) rtol 1e-10, analytic Jacobian")
         let scenario = LiverScenario(hours: 24, points: 1000)
         var times: [Double] = []
         var solution: Solution?
         for _ in 0..<max(1, repetitions) * 20 {
             let start = ContinuousClock.now
-            solution = try LiverSimulator.run(scenario)
+            solution = try LiverSimulator.run(scenario, options: options)
             times.append(Self.seconds(ContinuousClock.now - start))
         }
         let ours = median(times)
