@@ -20,7 +20,16 @@ import Testing
         let written = JSONWriter().write(tree)
         let again = try JSONReader().read(written)
         let pretty = try JSONReader().read(JSONWriter(indent: 1).write(tree))
-        return Outcome(file: url.lastPathComponent, firstIssue: issues.first, roundTrips: again == tree && pretty == tree)
+        // Through the typed layer: the resource wrapper and, for the types twins use, their views.
+        let resource = try Resource(tree)
+        var typed = try JSONReader().read(resource.bytes) == tree
+        switch resource.resourceType {
+        case "Patient": _ = try Patient(resource).names
+        case "Observation": let o = try Observation(resource); typed = typed && (o.code != nil || o.codes.isEmpty)
+        case let t where ClinicalRecord.types.contains(t): _ = try ClinicalRecord(resource).code
+        default: break
+        }
+        return Outcome(file: url.lastPathComponent, firstIssue: issues.first, roundTrips: again == tree && pretty == tree && typed)
     }
 
     @Test func allExamplesPresent() {
