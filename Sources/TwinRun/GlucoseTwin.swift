@@ -24,11 +24,13 @@ public enum GlucoseTwin {
         public var start: Instant
     }
 
-    /// Builds the scenario from the twin and its thread, and simulates it.
+    /// The scenario a twin's thread defines over a window: its bound virtual patient and the meals
+    /// (carbohydrate interventions) in `[start, start + hours]` as known now, plus the meal events read.
     /// - Throws: ``RunError`` `missingBinding` (no `virtualPatient` attribute), `invalidBinding` (unknown
-    ///   patient, a meal that is not in grams), `modelFailed`.
-    public static func simulate(_ twin: TwinID, in bank: Bank, start: Instant, hours: Double,
-                                controller: BasalBolusController? = BasalBolusController()) throws -> Run {
+    ///   patient, a meal that is not in grams).
+    public static func scenario(for twin: TwinID, in bank: Bank, start: Instant, hours: Double,
+                                controller: BasalBolusController? = BasalBolusController(),
+                                extraMeals: [MealPlan.Meal] = []) throws -> (scenario: GlucoseScenario, mealEvents: [Event]) {
         let record = try bank.twin(twin)
         guard case .text(let name)? = record.twin.attributes["virtualPatient"] else {
             throw RunError(.missingBinding, "twin '\(twin)' has no virtualPatient attribute (e.g. virtualPatient=adult#001) binding it to a UVA/Padova parameter set", value: twin.rawValue)
@@ -46,19 +48,42 @@ public enum GlucoseTwin {
             }
             meals.append(MealPlan.Meal(hours: Double(e.effective.start.microseconds - start.microseconds) / 3.6e9, grams: grams))
         }
-        let scenario: GlucoseScenario
-        let trace: GlucoseTrace
         do {
-            scenario = GlucoseScenario(patient: patient, meals: try MealPlan(meals), hours: hours, controller: controller)
-            trace = try GlucoseSimulator.run(scenario)
+            let plan = try MealPlan(merged(meals + extraMeals))
+            return (GlucoseScenario(patient: patient, meals: plan, hours: hours, controller: controller), mealEvents)
         } catch {
-            throw RunError(.modelFailed, "glucose model for '\(twin)': \(error)", value: name)
+            throw RunError(.invalidBinding, "meals of '\(twin)': \(error)", value: twin.rawValue)
         }
-        let run = RunProvenance(model: modelID, modelVersion: modelVersion,
-                                parametersHash: RunProvenance.hash(parameters: patient.parameterDictionary),
-                                solver: "dopri5 (scipy defaults, per minute)", relativeTolerance: 1e-6, absoluteTolerance: 1e-12,
-                                derivedFrom: mealEvents.map(\.id))
-        return Run(scenario: scenario, trace: trace, provenance: run, start: start)
+    }
+
+    /// Builds the scenario from the twin and its thread (``scenario(for:in:start:hours:controller:extraMeals:)``)
+    /// and simulates it.
+    /// - Throws: ``RunError`` `missingBinding`, `invalidBinding`, `modelFailed`.
+    public static func simulate(_ twin: TwinID, in bank: Bank, start: Instant, hours: Double,
+                                controller: BasalBolusController? = BasalBolusController()) throws -> Run {
+        let (scenario, mealEvents) = try self.scenario(for: twin, in: bank, start: start, hours: hours, controller: controller)
+        let trace: GlucoseTrace
+        do { trace = try GlucoseSimulator.run(scenario) } catch {
+            throw RunError(.modelFailed, "glucose model for '\(twin)': \(error)", value: scenario.patient.name)
+        }
+        return Run(scenario: scenario, trace: trace, provenance: provenance(scenario.patient, mealEvents), start: start)
+    }
+
+    /// Meals at the same minute summed: a thread may record several items of one meal, and the simulator
+    /// (like simglucose) announces only one meal per minute.
+    static func merged(_ meals: [MealPlan.Meal]) -> [MealPlan.Meal] {
+        var byMinute: [Int: MealPlan.Meal] = [:]
+        for m in meals {
+            if var existing = byMinute[m.minute] { existing.grams += m.grams; byMinute[m.minute] = existing } else { byMinute[m.minute] = m }
+        }
+        return byMinute.keys.sorted().map { byMinute[$0]! }
+    }
+
+    static func provenance(_ patient: VirtualPatient, _ mealEvents: [Event], seed: UInt64? = nil) -> RunProvenance {
+        RunProvenance(model: modelID, modelVersion: modelVersion,
+                      parametersHash: RunProvenance.hash(parameters: patient.parameterDictionary),
+                      solver: "dopri5 (scipy defaults, per minute)", relativeTolerance: 1e-6, absoluteTolerance: 1e-12,
+                      seed: seed, derivedFrom: mealEvents.map(\.id))
     }
 
     /// Writes a run's BG every `every` minutes to the twin's thread as predictions.

@@ -14,6 +14,7 @@ extension Twinbank {
         DiffCommand.self,
         TagCommand.self,
         DemoCommand.self,
+        CompareCommand.self,
         ExportCommand.self,
         ImportCommand.self,
         SimulateCommand.self,

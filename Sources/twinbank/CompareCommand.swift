@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import TwinBank
+import TwinCore
+import TwinRun
+
+struct CompareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare candidate treatments on forks of a glucose twin over an ensemble, rank them, and record the comparison.")
+    @OptionGroup var bankOptions: BankOptions
+    @Option(help: "The twin (bound to a virtual patient with virtualPatient=...).") var twin: String
+    @Option(name: .customLong("option"), help: "NAME=SPEC with SPEC of basal=SCALE,bolus=SCALE,target=MG_DL,meal=HOURS:GRAMS (repeatable).")
+    var options: [String] = []
+    @Option(help: "Horizon: hours (24, 24h) or minutes (90min).") var horizon: String = "24h"
+    @Option(help: "Start of the comparison (default: the time of the twin's latest event, to the hour).") var start: String?
+    @Option(help: "Ensemble size (plausible patients).") var ensemble: Int = 20
+    @Option(help: "Seed of the ensemble.") var seed: UInt64 = 1
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let bank = try bankOptions.open()
+        let id = try TwinID(twin)
+        guard !options.isEmpty else { throw ValidationError("give at least one --option NAME=SPEC") }
+        let parsed = try options.map { try InSilicoComparison.Option(parsing: $0) }
+        let hours: Double
+        let h = horizon.lowercased()
+        if h.hasSuffix("min"), let m = Double(h.dropLast(3)) { hours = m / 60 }
+        else if h.hasSuffix("h"), let v = Double(h.dropLast()) { hours = v }
+        else if let v = Double(h) { hours = v }
+        else { throw ValidationError("--horizon: '\(horizon)' is not a duration such as 24h or 90min") }
+        let from: Instant
+        if let start { from = try parseInstant(start, option: "--start") } else {
+            guard let last = try bank.events(ThreadQuery(twin: id)).last else {
+                throw ValidationError("twin '\(twin)' has no events; give --start")
+            }
+            from = Instant(microseconds: last.effective.start.microseconds / 3_600_000_000 * 3_600_000_000)
+        }
+        let result = try await InSilicoComparison.compare(id, in: bank, options: parsed, start: from, hours: hours,
+                                                          ensemble: ensemble, seed: seed)
+        if output.json { try printJSON(result); return }
+        print("in-silico comparison for \(twin) from \(from) over \(hours) h, \(result.ensemble) plausible patients (seed \(seed)):")
+        for r in result.options.sorted(by: { $0.rank < $1.rank }) {
+            let t = r.outcomes["timeInRange"]!, b = r.outcomes["timeBelowRange"]!, m = r.outcomes["meanBG"]!
+            print(String(format: "  %d. %@  time in range %.1f %% [%.1f-%.1f]  below 70 %.1f %%  mean BG %.0f mg/dL  (fork %@)",
+                         r.rank, r.name, t.mean * 100, t.p05 * 100, t.p95 * 100, b.mean * 100, m.mean, r.fork.rawValue))
+        }
+        print("recorded as event \(result.recordedEvent.abbreviated()) in \(twin)'s thread")
+    }
+}
