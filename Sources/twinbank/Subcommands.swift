@@ -17,6 +17,8 @@ extension Twinbank {
         CompareCommand.self,
         ExportCommand.self,
         ImportCommand.self,
+        FHIRCommand.self,
+        MatchCommand.self,
         SimulateCommand.self,
         SBMLCommand.self,
     ]

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import TwinBank
+import TwinCore
+import TwinFHIR
+
+/// `twinbank fhir`: FHIR R4 in and out of the bank (import, export, validate).
+struct FHIRCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fhir", abstract: "FHIR R4: import bundles into twins and threads, export twins as FHIR, validate resources.",
+        subcommands: [Import.self, Export.self, Validate.self])
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import FHIR R4 JSON (transaction, batch or collection Bundles, or single resources); directories are read file by file.")
+        @OptionGroup var bankOptions: BankOptions
+        @Argument(help: "Files or directories of .json files.") var paths: [String]
+        @Flag(help: "Reject a transaction that has records dated before the patient's birth (default: skip those records and list them).")
+        var rejectBeforeBirth = false
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let bank = try bankOptions.open(create: true)
+            var importer = FHIRImporter(bank: bank)
+            if rejectBeforeBirth { importer.beforeBirth = .reject }
+            let r = try importer.importPaths(paths)
+            if output.json { try printJSON(r); return }
+            print("imported \(r.files) file(s): \(r.personsCreated) person twin(s) created, \(r.personsUpdated) updated, \(r.organisationsCreated) organisation twin(s) created, \(r.twinsUnchanged) unchanged")
+            print("\(r.eventsAppended) event(s) appended, \(r.eventsAlreadyPresent) already present; \(r.recordsCreated) record(s) created, \(r.recordsAlreadyPresent) already present")
+            if !r.skipped.isEmpty {
+                print("not mapped to twins: " + r.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            }
+            for s in r.eventsSkipped { print("skipped: \(s)") }
+            for f in r.failures { print("failed entry: \(f)") }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export a twin as a FHIR Bundle (--out), or a twin, an aggregate or the whole bank as NDJSON files per resource type (--ndjson).")
+        @OptionGroup var bankOptions: BankOptions
+        @Option(help: "The twin to export.") var twin: String?
+        @Option(help: "An aggregate whose members to export (NDJSON only).") var aggregate: String?
+        @Flag(help: "Export every twin and the bank's FHIR records (NDJSON only).") var all = false
+        @Option(help: "Write a Bundle to this file.") var out: String?
+        @Option(help: "Write one NDJSON file per resource type into this directory.") var ndjson: String?
+
+        func validate() throws {
+            if (out == nil) == (ndjson == nil) { throw ValidationError("give either --out FILE or --ndjson DIR") }
+            let chosen = [twin != nil, aggregate != nil, all].filter { $0 }.count
+            if chosen != 1 { throw ValidationError("give one of --twin ID, --aggregate ID, --all") }
+            if out != nil && twin == nil { throw ValidationError("--out writes one twin's Bundle: give --twin ID") }
+        }
+
+        func run() throws {
+            let bank = try bankOptions.open()
+            let exporter = FHIRExporter(bank: bank)
+            if let out, let twin {
+                let bundle = try exporter.bundle(twin: try TwinID(twin))
+                do {
+                    try Data(JSONWriter(indent: 2).write(bundle)).write(to: URL(fileURLWithPath: out), options: .atomic)
+                } catch { throw ValidationError("cannot write \(out): \(error.localizedDescription)") }
+                print("wrote \(bundle["entry"]?.list.count ?? 0) resource(s) of twin \(twin) to \(out)")
+                return
+            }
+            guard let ndjson else { return }
+            let ids: [TwinID]
+            if let twin { ids = [try TwinID(twin)] }
+            else if let aggregate { ids = try bank.members(of: try AggregateID(aggregate)).members }
+            else { ids = try bank.twinIDs().filter { (try? bank.twin($0).twin.isTemplate) == false } }
+            let files = try exporter.writeNDJSON(twins: ids, to: ndjson, includeRecords: all)
+            for (f, n) in files.sorted(by: { $0.key < $1.key }) { print("\(f): \(n) resource(s)") }
+        }
+    }
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check FHIR R4 JSON files: well-formed JSON, required elements, required value sets, formats, choice types, reference targets.")
+        @Argument(help: "Files to check.") var files: [String]
+
+        func run() throws {
+            var bad = 0
+            for f in files {
+                guard let data = FileManager.default.contents(atPath: f) else { throw ValidationError("cannot read \(f)") }
+                do {
+                    let issues = Validator().validate(try JSONReader().read([UInt8](data)))
+                    if issues.isEmpty { print("\(f): valid") } else {
+                        bad += 1
+                        for i in issues { print("\(f): \(i)") }
+                    }
+                } catch {
+                    bad += 1
+                    print("\(f): \(error)")
+                }
+            }
+            if bad > 0 { throw ExitCode(1) }
+        }
+    }
+}
