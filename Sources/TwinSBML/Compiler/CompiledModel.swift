@@ -24,6 +24,7 @@ public final class CompiledModel: ODESystem {
     let rates: [Eval]
     let events: [CompiledEvent]
     let algebraic: AlgebraicSystem?
+    let fast: FastSubsystem?
     let history: DelayHistory?
     let initialization: [(slot: Int, eval: Eval)]
     /// Species info for output and event assignment: id -> (value slot, compartment slot, hOSU, state index).
@@ -32,6 +33,11 @@ public final class CompiledModel: ODESystem {
     let stateOfSlot: [Int: Int]
     let parameterOverrides: [Int: Double]
     let hasDelays: Bool
+    let sparsity: [(row: Int, column: Int)]?
+
+    /// The structural pattern of the Jacobian (from the rates' dependencies through rules and reaction
+    /// rates), or nil for models with delays, algebraic rules or fast reactions.
+    public var jacobianSparsity: [(row: Int, column: Int)]? { sparsity }
 
     struct SpeciesInfo {
         var slot: Int
@@ -53,8 +59,9 @@ public final class CompiledModel: ODESystem {
 
     init(model: SBMLModel, slotOfSymbol: [String: Int], slotCount: Int, stateSlots: [Int], stateNames: [String],
          derived: [(slot: Int, eval: Eval)], rates: [Eval], events: [CompiledEvent], algebraic: AlgebraicSystem?,
-         history: DelayHistory?, initialization: [(slot: Int, eval: Eval)],
-         speciesInfo: [String: SpeciesInfo], stateOfSlot: [Int: Int], hasDelays: Bool) {
+         fast: FastSubsystem?, history: DelayHistory?, initialization: [(slot: Int, eval: Eval)],
+         speciesInfo: [String: SpeciesInfo], stateOfSlot: [Int: Int], hasDelays: Bool, sparsity: [(row: Int, column: Int)]? = nil) {
+        self.sparsity = sparsity
         self.model = model
         self.slotOfSymbol = slotOfSymbol
         self.slotCount = slotCount
@@ -65,6 +72,7 @@ public final class CompiledModel: ODESystem {
         self.rates = rates
         self.events = events
         self.algebraic = algebraic
+        self.fast = fast
         self.history = history
         self.initialization = initialization
         self.speciesInfo = speciesInfo
@@ -98,6 +106,7 @@ public final class CompiledModel: ODESystem {
         for k in 0..<stateSlots.count { b[stateSlots[k]] = y[k] }
         computeDerived(b)
         for k in 0..<rates.count { dy[k] = rates[k](b) }
+        if let fast { fast.correct(model: self, t: t, y: y, dy: dy) }
     }
 
     /// Loads a state into the working values at time t and recomputes derived values.

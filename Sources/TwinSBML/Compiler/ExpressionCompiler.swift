@@ -60,8 +60,12 @@ final class DelayHistory {
         guard let first = times.first, t >= first else { return false }
         var hi = times.count - 1
         if t >= times[hi] {
-            let s = snapshots[hi]
+            // Beyond the recorded history (a delay shorter than the current step): extrapolate the states
+            // linearly from the last point.
+            let s = snapshots[hi], d = derivatives[hi]
             for i in 0..<s.count { buffer[i] = s[i] }
+            let dt = t - times[hi]
+            if dt > 0 { for (k, slot) in stateSlots.enumerated() where k < d.count { buffer[slot] += dt * d[k] } }
             buffer[0] = t
             recompute?(buffer)
             return true
@@ -154,7 +158,7 @@ struct ExpressionCompiler {
         switch node {
         case .number(let v): return Self.const(v)
         case .boolean(let b): return Self.const(b ? 1 : 0)
-        case .avogadro: return Self.const(6.02214076e23)
+        case .avogadro: return Self.const(6.02214179e23) // the value SBML Level 3 specifies
         case .time: return ({ $0[0] }, nil)
         case .symbol(let s):
             guard let slot = slots[s] else {
@@ -180,7 +184,7 @@ struct ExpressionCompiler {
                 if d > history.maxDelaySeen { history.maxDelaySeen = d }
                 if d > 0 && d < history.minimumDelay { history.minimumDelay = d }
                 if d <= 0 { return fx(buf) }
-                guard history.depth < 8 else { return .nan }
+                guard history.depth < 2 else { return fx(buf) }
                 let scratch = history.scratch(depth: history.depth, count: n)
                 history.depth += 1
                 defer { history.depth -= 1 }
@@ -189,6 +193,7 @@ struct ExpressionCompiler {
                 if history.initial.count == n {
                     for i in 0..<n { scratch[i] = history.initial[i] }
                     scratch[0] = t
+                    history.recompute?(scratch)
                     return fx(scratch)
                 }
                 return fx(buf)

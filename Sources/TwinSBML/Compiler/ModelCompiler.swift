@@ -54,9 +54,6 @@ private struct Builder {
         for s in m.species where m.compartments.first(where: { $0.id == s.compartment }) == nil {
             throw SBMLError(.undefinedSymbol, "species '\(s.id)' is in compartment '\(s.compartment)', which is not defined", value: s.compartment, line: s.line)
         }
-        if let r = m.reactions.first(where: { $0.fast }) {
-            throw SBMLError(.unsupported, "fast reaction '\(r.id)' (rapid equilibrium) is not supported", value: r.id, line: r.line)
-        }
 
         // Rules.
         var assignmentRule: [String: SBMLModel.Rule] = [:], rateRule: [String: SBMLModel.Rule] = [:]
@@ -93,6 +90,7 @@ private struct Builder {
         var stoichMath: [(name: String, math: MathNode, line: Int)] = []
         var srefInit: [(name: String, value: Double?)] = []
         var termsOf: [String: [MathNode]] = [:]
+        var fastTerms: [String: [(species: String, coefficient: MathNode)]] = [:]
         var changedByReactions = Set<String>()
         for r in m.reactions {
             for (i, sr) in (r.reactants + r.products).enumerated() {
@@ -112,8 +110,12 @@ private struct Builder {
                 } else {
                     stoich = .number(sr.stoichiometry ?? 1)
                 }
-                let term: MathNode = .apply(.times, [sign < 0 ? .apply(.minus, [stoich]) : stoich, .symbol(r.id)])
-                termsOf[sr.species, default: []].append(term)
+                let coefficient: MathNode = sign < 0 ? .apply(.minus, [stoich]) : stoich
+                if r.fast {
+                    fastTerms[r.id, default: []].append((sr.species, coefficient))
+                } else {
+                    termsOf[sr.species, default: []].append(.apply(.times, [coefficient, .symbol(r.id)]))
+                }
                 changedByReactions.insert(sr.species)
             }
             for mod in r.modifiers where compartmentOf[mod] == nil {
@@ -165,7 +167,7 @@ private struct Builder {
         for s in m.species {
             let sslot = slots[s.id]!, cslot = slots[s.compartment]!
             var info = CompiledModel.SpeciesInfo(slot: sslot, compartmentSlot: cslot, onlySubstance: s.hasOnlySubstanceUnits, state: nil)
-            if !s.constant && assignmentRule[s.id] == nil && !algebraicSet.contains(s.id) {
+            if assignmentRule[s.id] == nil && !algebraicSet.contains(s.id) {
                 let a = try add("\(ModelCompiler.hidden)amount\(ModelCompiler.hidden)\(s.id)", line: s.line)
                 amountSlot[s.id] = a
                 info.state = stateSlots.count
@@ -296,6 +298,56 @@ private struct Builder {
             rates.append(try exprCompiler.compile(try prepare(node, "rate of '\(name)'"), context: "rate of '\(name)'"))
         }
 
+        // The Jacobian's sparsity: which states each rate depends on, through derived values.
+        var sparsity: [(row: Int, column: Int)]?
+        if !usesDelay && algebraicRules.isEmpty && !m.reactions.contains(where: \.fast) {
+            var stateIndex: [String: Int] = [:]
+            for (k, name) in stateNames.enumerated() { stateIndex[name] = k }
+            var nodeDeps: [String: Set<String>] = [:]
+            for n in nodes { nodeDeps[n.name] = n.deps }
+            var memo: [String: Set<Int>] = [:]
+            func reach(_ sym: String, _ depth: Int) -> Set<Int> {
+                if let r = memo[sym] { return r }
+                var out = Set<Int>()
+                if let k = stateIndex[sym] { out.insert(k) }
+                if depth < 200, let deps = nodeDeps[sym] {
+                    for d in deps where d != sym { out.formUnion(reach(d, depth + 1)) }
+                }
+                memo[sym] = out
+                return out
+            }
+            var pattern: [(row: Int, column: Int)] = []
+            for (k, name) in stateNames.enumerated() {
+                let node = try prepare(rateNode[name] ?? .number(0), "rate of '\(name)'")
+                var cols = Set<Int>()
+                for sym in node.symbols { cols.formUnion(reach(sym, 0)) }
+                cols.insert(k)
+                for c in cols.sorted() { pattern.append((k, c)) }
+            }
+            sparsity = pattern
+        }
+
+        // Fast reactions (rapid equilibrium).
+        var fast: FastSubsystem?
+        let fastReactions = m.reactions.filter(\.fast)
+        if !fastReactions.isEmpty {
+            var columns: [[(state: Int, coefficient: Eval)]] = []
+            for r in fastReactions {
+                var col: [(state: Int, coefficient: Eval)] = []
+                for (sp, c) in fastTerms[r.id] ?? [] {
+                    guard let info = speciesInfo[sp], let k = info.state, let s = speciesById[sp], !s.boundaryCondition, rateRule[sp] == nil else { continue }
+                    var coef = c
+                    if let cf = s.conversionFactor ?? m.conversionFactor { coef = .apply(.times, [c, .symbol(cf)]) }
+                    col.append((k, try exprCompiler.compile(try prepare(coef, "fast reaction '\(r.id)'"), context: "stoichiometry in fast reaction '\(r.id)'")))
+                }
+                columns.append(col)
+            }
+            if !algebraicRules.isEmpty {
+                throw SBMLError(.unsupported, "fast reactions together with algebraic rules", value: "fast", line: fastReactions[0].line)
+            }
+            fast = FastSubsystem(fluxSlots: fastReactions.map { slots[$0.id]! }, columns: columns, names: fastReactions.map(\.id))
+        }
+
         // Algebraic rules.
         var algebraic: AlgebraicSystem?
         if !algebraicRules.isEmpty {
@@ -366,8 +418,8 @@ private struct Builder {
         return CompiledModel(
             model: m, slotOfSymbol: slots.filter { !$0.key.contains(ModelCompiler.hidden) }, slotCount: slotNames.count,
             stateSlots: stateSlots, stateNames: stateNames, derived: derived, rates: rates, events: events,
-            algebraic: algebraic, history: history, initialization: initialization, speciesInfo: speciesInfo,
-            stateOfSlot: stateOfSlot, hasDelays: usesDelay)
+            algebraic: algebraic, fast: fast, history: history, initialization: initialization, speciesInfo: speciesInfo,
+            stateOfSlot: stateOfSlot, hasDelays: usesDelay, sparsity: sparsity)
     }
 
     static func isDelay(_ n: MathNode) -> Bool { if case .delay = n { return true }; return false }

@@ -9,6 +9,82 @@ enum CompFlattener {
     static let coreLists = ["listOfFunctionDefinitions", "listOfCompartments", "listOfSpecies", "listOfParameters",
                             "listOfInitialAssignments", "listOfRules", "listOfConstraints", "listOfReactions", "listOfEvents"]
 
+    /// Marks a `<ci>` that refers to the parent model (a conversion factor) so prefixing leaves it alone.
+    static let keep = "\u{4}"
+
+    static func ci(_ id: String) -> XMLElement { XMLElement(name: "ci", text: keep + id) }
+    static func apply(_ op: String, _ args: [XMLElement]) -> XMLElement {
+        XMLElement(name: "apply", children: [XMLElement(name: op)] + args)
+    }
+
+    /// Scales a submodel's math for `timeConversionFactor` (t_parent = t_sub * tcf) and
+    /// `extentConversionFactor`: time becomes time/tcf, rates are divided by tcf, kinetic laws are
+    /// multiplied by ecf/tcf, delays are multiplied by tcf.
+    static func convert(_ e: XMLElement, time tcf: String?, extent ecf: String?) -> XMLElement {
+        func mathBody(_ m: XMLElement, _ f: (XMLElement) -> XMLElement) -> XMLElement {
+            var out = m
+            if let first = m.children.first { out.children = [f(first)] + m.children.dropFirst() }
+            return out
+        }
+        func inner(_ x: XMLElement) -> XMLElement {
+            var out = x
+            if x.name == "csymbol", (x["definitionURL"] ?? "").hasSuffix("/time"), let tcf {
+                return apply("divide", [x, ci(tcf)])
+            }
+            out.children = x.children.map(inner)
+            if x.name == "apply", let head = x.children.first, head.name == "csymbol", let tcf {
+                let url = head["definitionURL"] ?? ""
+                if url.hasSuffix("/delay"), out.children.count == 3 {
+                    out.children[2] = apply("times", [out.children[2], ci(tcf)])
+                } else if url.hasSuffix("/rateOf") {
+                    return apply("times", [out, ci(tcf)])
+                }
+            }
+            return out
+        }
+        var out = e
+        out.children = e.children.map { c -> XMLElement in
+            if c.name == "math" {
+                var m = mathBody(c, inner)
+                switch e.name {
+                case "rateRule":
+                    if let tcf { m = mathBody(m) { apply("divide", [$0, ci(tcf)]) } }
+                case "kineticLaw":
+                    if let ecf { m = mathBody(m) { apply("times", [$0, ci(ecf)]) } }
+                    if let tcf { m = mathBody(m) { apply("divide", [$0, ci(tcf)]) } }
+                case "delay":
+                    if let tcf { m = mathBody(m) { apply("times", [$0, ci(tcf)]) } }
+                default: break
+                }
+                return m
+            }
+            return convert(c, time: tcf, extent: ecf)
+        }
+        return out
+    }
+
+    /// For a replaced element with a conversion factor (parent = sub * cf): the submodel's references to
+    /// it read parent/cf, and its assignments to it are multiplied by cf.
+    static func convertReplaced(_ e: XMLElement, id: String, factor cf: String) -> XMLElement {
+        func refs(_ x: XMLElement) -> XMLElement {
+            if x.name == "ci" && x.text.trimmingSpaces == id { return apply("divide", [x, ci(cf)]) }
+            var out = x
+            out.children = x.children.map(refs)
+            return out
+        }
+        var out = e
+        let assigns = (e["variable"] == id || e["symbol"] == id) && ["assignmentRule", "rateRule", "initialAssignment", "eventAssignment"].contains(e.name)
+        out.children = e.children.map { c -> XMLElement in
+            if c.name == "math" {
+                var m = refs(c)
+                if assigns, let first = m.children.first { m.children[0] = apply("times", [first, ci(cf)]) }
+                return m
+            }
+            return convertReplaced(c, id: id, factor: cf)
+        }
+        return out
+    }
+
     struct Definitions {
         var models: [String: XMLElement] = [:]
         var external: [String: (source: String, modelRef: String?)] = [:]
@@ -19,7 +95,8 @@ enum CompFlattener {
         guard let model = root.child("model") else { throw SBMLError(.invalidSBML, "no <model> element", line: root.line) }
         let defs = definitions(root, baseDirectory: baseDirectory)
         let flat = try flattenModel(model, defs, depth: 0)
-        return try SBMLReader.readModel(flat, level: level, version: version)
+        let clean = rename(flat.model) { $0.hasPrefix(keep) ? String($0.dropFirst()) : $0 }
+        return try SBMLReader.readModel(unmark(clean), level: level, version: version)
     }
 
     static func definitions(_ root: XMLElement, baseDirectory: String) -> Definitions {
@@ -53,6 +130,16 @@ enum CompFlattener {
         throw SBMLError(.undefinedSymbol, "submodel refers to model definition '\(ref)', which is not defined", value: ref, line: line)
     }
 
+    static func unmark(_ e: XMLElement) -> XMLElement {
+        var out = e
+        if e.name == "ci" {
+            let t = e.text.trimmingSpaces
+            if t.hasPrefix(keep) { out.text = String(t.dropFirst()) }
+        }
+        out.children = e.children.map(unmark)
+        return out
+    }
+
     static func isComp(_ e: XMLElement) -> Bool {
         e.prefix == "comp" || ["listOfReplacedElements", "replacedBy", "listOfPorts", "listOfSubmodels", "listOfDeletions"].contains(e.name)
     }
@@ -61,29 +148,31 @@ enum CompFlattener {
     static func rename(_ e: XMLElement, _ f: (String) -> String) -> XMLElement {
         var out = e
         out.attributes = e.attributes.map { a in referenceAttributes.contains(a.name) ? (a.name, f(a.value)) : a }
-        if e.name == "ci" { out.text = f(e.text.trimmingSpaces) }
+        if e.name == "ci" {
+            let t = e.text.trimmingSpaces
+            out.text = t.hasPrefix(keep) ? t : f(t)
+        }
         out.children = e.children.filter { !isComp($0) }.map { rename($0, f) }
         return out
     }
 
-    /// Removes, from every core list of a flat model, the elements whose id or metaid is in `ids`.
+    /// Removes, anywhere in a flat model (outside math), the elements whose id or metaid is in `ids`, and
+    /// rules / initial assignments of variables marked "\u{2}id".
     static func remove(_ ids: Set<String>, from model: inout XMLElement) {
         if ids.isEmpty { return }
-        for (i, list) in model.children.enumerated() where coreLists.contains(list.name) {
-            model.children[i].children = list.children.filter { c in
-                !(c["id"].map(ids.contains) ?? false) && !(c["metaid"].map(ids.contains) ?? false)
-                    && !(c.name == "initialAssignment" && ids.contains("\u{2}" + (c["symbol"] ?? "")))
-                    && !(c.name.hasSuffix("Rule") && ids.contains("\u{2}" + (c["variable"] ?? "")))
-            }
-            // Elements nested one level deeper (local parameters, event assignments) by metaid or id.
-            for (j, c) in model.children[i].children.enumerated() {
-                for (k, sub) in c.children.enumerated() where sub.name.hasPrefix("listOf") {
-                    model.children[i].children[j].children[k].children = sub.children.filter { x in
-                        !(x["metaid"].map(ids.contains) ?? false) && !(x["id"].map(ids.contains) ?? false)
-                    }
-                }
-            }
+        func prune(_ e: XMLElement) -> XMLElement {
+            var out = e
+            out.children = e.children.filter { c in
+                if c.name == "math" { return true }
+                if let id = c["id"], ids.contains(id) { return false }
+                if let mid = c["metaid"], ids.contains(mid) { return false }
+                if c.name == "initialAssignment", ids.contains("\u{2}" + (c["symbol"] ?? "")) { return false }
+                if c.name.hasSuffix("Rule"), ids.contains("\u{2}" + (c["variable"] ?? "")) { return false }
+                return true
+            }.map { $0.name == "math" ? $0 : prune($0) }
+            return out
         }
+        model = prune(model)
     }
 
     /// The name (in the submodel's flattened namespace) that a replacedElement / deletion / sBaseRef
@@ -111,7 +200,8 @@ enum CompFlattener {
         return name
     }
 
-    static func flattenModel(_ m: XMLElement, _ defs: Definitions, depth: Int) throws(SBMLError) -> XMLElement {
+    /// Flattens a model; also returns the redirections applied inside it (old flattened name -> new).
+    static func flattenModel(_ m: XMLElement, _ defs: Definitions, depth: Int) throws(SBMLError) -> (model: XMLElement, redirects: [String: String]) {
         if depth > 32 { throw SBMLError(.cyclicRules, "comp submodels instantiate each other without end", value: m["id"], line: m.line) }
         var parent = m
         parent.children = m.children.filter { !isComp($0) }
@@ -122,27 +212,33 @@ enum CompFlattener {
             guard let sid = s["id"], let ref = s["modelRef"] else {
                 throw SBMLError(.invalidSBML, "comp:submodel needs id and modelRef", line: s.line)
             }
-            for attr in ["timeConversionFactor", "extentConversionFactor"] where s[attr] != nil {
-                throw SBMLError(.unsupported, "comp:\(attr) on submodel '\(sid)' is not supported", value: attr, line: s.line)
-            }
             let (def, innerDefs) = try resolve(ref, defs, line: s.line)
-            var sub = try flattenModel(def, innerDefs, depth: depth + 1)
+            let flatSub = try flattenModel(def, innerDefs, depth: depth + 1)
+            var sub = flatSub.model
+            if s["timeConversionFactor"] != nil || s["extentConversionFactor"] != nil {
+                sub = convert(sub, time: s["timeConversionFactor"], extent: s["extentConversionFactor"])
+            }
+            var replacedFactors: [(String, String)] = []
+            func inner(_ name: String) -> String {
+                var y = name
+                var k = 0
+                while let z = flatSub.redirects[y], k < 64 { y = z; k += 1 }
+                return y
+            }
             var ports: [String: XMLElement] = [:]
             for p in def.list("listOfPorts") where p.name == "port" { if let id = p["id"] { ports[id] = p } }
             var removals = Set<String>()
             for d in s.list("listOfDeletions") where d.name == "deletion" {
-                removals.insert(try target(d, ports: ports, submodelID: sid))
+                removals.insert(inner(try target(d, ports: ports, submodelID: sid)))
             }
             // Replacements declared in the parent that point into this submodel.
             func scan(_ e: XMLElement) throws(SBMLError) {
                 for c in e.children {
                     if c.name == "listOfReplacedElements" {
                         for r in c.children where r.name == "replacedElement" && r["submodelRef"] == sid {
-                            if r["conversionFactor"] != nil {
-                                throw SBMLError(.unsupported, "comp:conversionFactor on a replaced element is not supported", value: "conversionFactor", line: r.line)
-                            }
                             if r["deletion"] != nil { continue }
-                            let t = try target(r, ports: ports, submodelID: sid)
+                            let t = inner(try target(r, ports: ports, submodelID: sid))
+                            if let cf = r["conversionFactor"] { replacedFactors.append((t, cf)) }
                             removals.insert(t)
                             if let pid = e["id"] {
                                 map[sid + "__" + t] = pid
@@ -151,10 +247,11 @@ enum CompFlattener {
                             if let pid = e["id"], parentDefines(parent, pid) { removals.insert("\u{2}" + t) }
                         }
                     } else if c.name == "replacedBy" && c["submodelRef"] == sid {
-                        let t = try target(c, ports: ports, submodelID: sid)
+                        let t = inner(try target(c, ports: ports, submodelID: sid))
+                        // The submodel's element takes the parent's place and keeps the parent's id.
                         if let pid = e["id"] {
                             removeFromParent.insert(pid)
-                            map[pid] = sid + "__" + t
+                            map[sid + "__" + t] = pid
                         }
                     } else if !c.name.hasPrefix("listOfReplaced") && c.prefix != "comp" {
                         try scan(c)
@@ -162,6 +259,7 @@ enum CompFlattener {
                 }
             }
             try scan(m)
+            for (t, cf) in replacedFactors { sub = convertReplaced(sub, id: t, factor: cf) }
             remove(removals, from: &sub)
             let prefix = sid + "__"
             subs.append(rename(sub, { prefix + $0 }))
@@ -193,7 +291,7 @@ enum CompFlattener {
                 return seen.insert(id).inserted
             }
         }
-        return merged
+        return (merged, map)
     }
 
     /// Whether the parent model has its own rule or initial assignment for `id`.

@@ -23,7 +23,7 @@ enum MathMLReader {
     static func node(_ e: XMLElement, context: String) throws(SBMLError) -> MathNode {
         switch e.name {
         case "cn":
-            let parts = e.text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).map(String.init)
+            let parts = e.text.split(whereSeparator: \.isWhitespace).map(String.init)
             switch e["type"] ?? "real" {
             case "e-notation":
                 guard parts.count == 2 else { throw SBMLError(.invalidSBML, "<cn type=\"e-notation\"> in \(context) needs mantissa <sep/> exponent", value: e.text, line: e.line) }
@@ -142,8 +142,8 @@ enum MathMLReader {
 extension String {
     var trimmingSpaces: String {
         var s = Substring(self)
-        while let f = s.first, f == " " || f == "\n" || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\n" || l == "\t" || l == "\r" { s = s.dropLast() }
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
         return String(s)
     }
 }

@@ -94,9 +94,8 @@ public enum SBMLReader {
         model.conversionFactor = m["conversionFactor"]
         for f in m.list("listOfFunctionDefinitions") where f.name == "functionDefinition" {
             let id = try required(f, "id")
-            guard let body = try math(f, context: "functionDefinition '\(id)'") else {
-                throw SBMLError(.invalidSBML, "functionDefinition '\(id)' has no math", value: id, line: f.line)
-            }
+            // L3V2 allows a function definition without math; it cannot be called, so it is skipped.
+            guard let body = try math(f, context: "functionDefinition '\(id)'") else { continue }
             switch body {
             case .lambda(let args, let b): model.functions.append(.init(id: id, arguments: args, body: b, line: f.line))
             default: model.functions.append(.init(id: id, arguments: [], body: body, line: f.line))
@@ -179,9 +178,9 @@ public enum SBMLReader {
         for e in m.list("listOfEvents") where e.name == "event" {
             eventIndex += 1
             let id = e["id"] ?? "event\(eventIndex)"
-            guard let t = e.child("trigger"), let trig = try math(t, context: "trigger of event '\(id)'") else {
-                throw SBMLError(.invalidSBML, "event '\(id)' has no trigger math", value: id, line: e.line)
-            }
+            // L3V2 allows an event without a trigger (or trigger math): it never fires.
+            let t = e.child("trigger") ?? XMLElement(name: "trigger", line: e.line)
+            let trig = try math(t, context: "trigger of event '\(id)'") ?? .boolean(false)
             var delay: MathNode?, priority: MathNode?
             if let d = e.child("delay") { delay = try math(d, context: "delay of event '\(id)'") }
             if let p = e.child("priority") { priority = try math(p, context: "priority of event '\(id)'") }

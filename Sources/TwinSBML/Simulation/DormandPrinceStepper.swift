@@ -1,3 +1,5 @@
+import TwinSimulation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,7 +10,7 @@ import Darwin
 /// SBML simulator (which needs to stop at events, restart after discontinuities and read dense output
 /// for event location and `delay()`). Error control is the usual mixed norm
 /// `|err_i| <= atol + rtol * max(|y_i|, |y_i_new|)` in RMS.
-final class DormandPrinceStepper {
+final class DormandPrinceStepper: SimulationStepper {
     let n: Int
     let rtol: Double
     let atol: Double
@@ -24,6 +26,11 @@ final class DormandPrinceStepper {
     private(set) var evaluations = 0
     /// The derivative at the current point (valid after `reset` and each `step`).
     var derivative: [Double] { k1 }
+    /// Set after 15 accepted steps whose stability estimate `h·|λ|` exceeds 3.25 (Hairer's test).
+    private(set) var stiffnessDetected = false
+    private var stiffCount = 0
+    private var nonStiffCount = 0
+    var failure: String? { nil }
 
     init(dimension: Int, rtol: Double, atol: Double, f: @escaping (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void) {
         n = dimension
@@ -126,6 +133,20 @@ final class DormandPrinceStepper {
                     r4[i] = dy - hh * k7[i] - bspl
                     r5[i] = hh * (d1 * k1[i] + d3 * k3[i] + d4 * k4[i] + d5 * k5[i] + d6 * k6[i] + d7 * k7[i])
                 }
+                // Hairer's stiffness test: h·|λ| estimated from the last two stages.
+                var num = 0.0, den = 0.0
+                for i in 0..<n {
+                    num += (k7[i] - k6[i]) * (k7[i] - k6[i])
+                    den += (ynew[i] - ytmp[i]) * (ynew[i] - ytmp[i])
+                }
+                if den > 0 && hh * hh * num > 3.25 * 3.25 * den {
+                    nonStiffCount = 0
+                    stiffCount += 1
+                    if stiffCount >= 15 { stiffnessDetected = true }
+                } else {
+                    nonStiffCount += 1
+                    if nonStiffCount >= 6 { stiffCount = 0 }
+                }
                 yPrevious = y
                 tPrevious = t
                 y = ynew
@@ -150,6 +171,74 @@ final class DormandPrinceStepper {
         let th = (time - tPrevious) / hh, th1 = 1 - th
         for i in 0..<n {
             out[i] = r1[i] + th * (r2[i] + th1 * (r3[i] + th * (r4[i] + th1 * r5[i])))
+        }
+    }
+}
+
+/// What the simulator needs from a one-step integrator: steps bounded by a limit, dense output, restarts.
+protocol SimulationStepper: AnyObject {
+    var t: Double { get }
+    var tPrevious: Double { get }
+    var y: [Double] { get }
+    var derivative: [Double] { get }
+    var stiffnessDetected: Bool { get }
+    /// Why the last `step` or `reset` failed.
+    var failure: String? { get }
+    func step(tMax: Double, hMax: Double) -> Bool
+    func interpolate(_ time: Double, into out: inout [Double])
+    func reset(t: Double, y: [Double], initialStep: Double?)
+}
+
+/// `TwinSimulation`'s Rodas5 (stiff, L-stable Rosenbrock) behind the simulator's stepper interface.
+final class Rodas5Adapter: SimulationStepper {
+    private let stepper: any ODEStepper
+    private let model: CompiledModel
+    private(set) var failure: String?
+    private(set) var failed = false
+
+    init?(model: CompiledModel, t: Double, y: [Double], rtol: Double, atol: Double, maxStep: Double) {
+        self.model = model
+        var o = SolverOptions(method: .rodas5, relativeTolerance: rtol, absoluteTolerance: .scalar(atol), maxSteps: Int.max / 2)
+        o.maxStep = maxStep
+        do {
+            stepper = try makeStepper(for: model, time: t, state: y, options: o)
+        } catch {
+            return nil
+        }
+    }
+
+    var t: Double { stepper.time }
+    var tPrevious: Double { stepper.previousTime }
+    var y: [Double] { stepper.state }
+    var stiffnessDetected: Bool { true }
+    var derivative: [Double] {
+        var d = [Double](repeating: 0, count: stepper.dimension)
+        let yy = stepper.state
+        yy.withUnsafeBufferPointer { yb in d.withUnsafeMutableBufferPointer { model.derivatives(t: stepper.time, y: yb, dy: $0) } }
+        return d
+    }
+
+    func step(tMax: Double, hMax: Double) -> Bool {
+        do {
+            try stepper.step(limit: tMax)
+            return true
+        } catch {
+            failure = "\(error)"
+            return false
+        }
+    }
+
+    func interpolate(_ time: Double, into out: inout [Double]) {
+        if out.count != stepper.dimension { out = [Double](repeating: 0, count: stepper.dimension) }
+        out.withUnsafeMutableBufferPointer { stepper.interpolate(at: time, into: $0) }
+    }
+
+    func reset(t: Double, y: [Double], initialStep: Double?) {
+        do {
+            try stepper.reset(time: t, state: y)
+        } catch {
+            failure = "\(error)"
+            failed = true
         }
     }
 }

@@ -19,6 +19,8 @@ public struct SimulationOptions: Sendable {
     public var maxSteps: Int = 2_000_000
     /// Parameter (or compartment, species) values that replace the model's initial values for this run.
     public var overrides: [String: Double] = [:]
+    /// Seed of the generator that orders simultaneous events of equal priority (SBML: random order).
+    public var seed: UInt64 = 0x5EED
     /// The most wall-clock seconds a run may take before it stops with an error (nil: no limit).
     public var timeLimit: Double?
     public init() {}
@@ -64,6 +66,13 @@ public struct Simulator {
                 v[m.stateSlots[k]] = s.onlySubstance ? value : value * v[s.compartmentSlot]
             }
         }
+        // delay() before the start reads the initial values (with rules evaluated at the earlier time).
+        if let h = m.history {
+            h.reset()
+            h.initial = Array(UnsafeBufferPointer(start: v, count: m.slotCount))
+            h.stateSlots = m.stateSlots
+            h.recompute = { [unowned m] b in m.computeDerived(b) }
+        }
         m.computeDerived(v)
         if let a = m.algebraic, a.failed {
             throw SBMLError(.evaluation, "the algebraic rules have no solution at t = 0 (for \(a.names.joined(separator: ", ")))", value: a.names.first)
@@ -75,12 +84,6 @@ public struct Simulator {
                     throw SBMLError(.evaluation, "the rate of reaction '\(r.id)' is \(v[s]) at t = 0 (a division by zero or an undefined value)", value: r.id, line: r.line)
                 }
             }
-        }
-        if let h = m.history {
-            h.reset()
-            h.initial = Array(UnsafeBufferPointer(start: v, count: m.slotCount))
-            h.stateSlots = m.stateSlots
-            h.recompute = { [unowned m] b in m.computeDerived(b) }
         }
 
         var rows: [[Double]] = []
@@ -98,9 +101,15 @@ public struct Simulator {
         var previous = m.events.map { $0.initialValue }
         var pending: [Pending] = []
         var sequence = 0
+        var rng = SplitMix64(seed: options.seed)
         var t = 0.0
-        try processEvents(at: t, previous: &previous, pending: &pending, sequence: &sequence)
+        if let fast = m.fast {
+            var y0 = m.currentState()
+            fast.project(model: m, t: t, y: &y0)
+        }
+        try processEvents(at: t, previous: &previous, pending: &pending, sequence: &sequence, rng: &rng)
         var y = m.currentState()
+        if let fast = m.fast, !m.events.isEmpty { fast.project(model: m, t: t, y: &y) }
         while outIndex < outputTimes.count && outputTimes[outIndex] <= t {
             record(t); outIndex += 1
         }
@@ -109,10 +118,11 @@ public struct Simulator {
         var hMax = outputTimes.count > 1 ? max((tEnd - outputTimes[0]) / Double(outputTimes.count - 1), 1e-12) : max(tEnd, 1e-12)
         if tEnd > 0 { hMax = min(hMax, tEnd / 10) }
 
-        let stepper = DormandPrinceStepper(dimension: n, rtol: options.relativeTolerance, atol: options.absoluteTolerance) { [unowned m] tt, yy, dd in
+        var stepper: any SimulationStepper = DormandPrinceStepper(dimension: n, rtol: options.relativeTolerance, atol: options.absoluteTolerance) { [unowned m] tt, yy, dd in
             m.derivatives(t: tt, y: yy, dy: dd)
         }
-        stepper.reset(t: t, y: y)
+        stepper.reset(t: t, y: y, initialStep: nil)
+        var stiff = false
         if let h = m.history { h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative) }
         var triggers = previous
         var yi = y
@@ -121,13 +131,22 @@ public struct Simulator {
             let nextDelayed = pending.map(\.time).min() ?? .infinity
             let tStop = min(tEnd, nextDelayed)
             var stepMax = hMax
-            if let h = m.history, h.minimumDelay.isFinite, h.minimumDelay > 0 { stepMax = min(stepMax, h.minimumDelay / 2) }
+            if let h = m.history, h.minimumDelay.isFinite, h.minimumDelay > 0 { stepMax = min(stepMax, max(h.minimumDelay / 2, hMax / 64)) }
+            if !stiff && stepper.stiffnessDetected {
+                // One-way switch to the stiff solver from the current point.
+                let current = stepper.y
+                if let r = Rodas5Adapter(model: m, t: stepper.t, y: current, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax) {
+                    stepper = r
+                    stiff = true
+                }
+            }
             if tStop > t {
                 guard stepper.step(tMax: tStop, hMax: stepMax) else {
+                    if let f = stepper.failure { throw SBMLError(.integration, "the stiff integrator failed at t = \(stepper.t): \(f)", value: "\(stepper.t)") }
                     throw SBMLError(.integration, "the integrator failed at t = \(stepper.t) (step size too small or non-finite derivatives in \(Self.nonFinite(m, stepper.y)))", value: "\(stepper.t)")
                 }
                 totalSteps += 1
-                if let limit = options.timeLimit, totalSteps % 64 == 0, TestSuiteRunner.monotonicSeconds() - startTime > limit {
+                if let limit = options.timeLimit, TestSuiteRunner.monotonicSeconds() - startTime > limit {
                     throw SBMLError(.integration, "the run exceeded its time limit of \(limit) s at t = \(stepper.t) (the model may be stiff)", value: "\(stepper.t)")
                 }
                 if totalSteps > options.maxSteps {
@@ -187,9 +206,11 @@ public struct Simulator {
                     h.record(t: te, slots: v, count: m.slotCount, dy: d)
                 }
                 t = te
-                try processEvents(at: t, previous: &previous, pending: &pending, sequence: &sequence)
+                try processEvents(at: t, previous: &previous, pending: &pending, sequence: &sequence, rng: &rng)
                 y = m.currentState()
-                stepper.reset(t: t, y: y)
+                if let fast = m.fast { fast.project(model: m, t: t, y: &y) }
+                stepper.reset(t: t, y: y, initialStep: nil)
+                if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
                 if let h = m.history {
                     m.load(t: t, y: y.withUnsafeBufferPointer { $0 })
                     h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative)
@@ -220,7 +241,7 @@ public struct Simulator {
 
     /// Fires events whose triggers became true, then executes those due now, highest priority first,
     /// re-checking triggers after each execution.
-    private func processEvents(at t: Double, previous: inout [Bool], pending: inout [Pending], sequence: inout Int) throws(SBMLError) {
+    private func processEvents(at t: Double, previous: inout [Bool], pending: inout [Pending], sequence: inout Int, rng: inout SplitMix64) throws(SBMLError) {
         let m = model
         let v = m.values
         guard !m.events.isEmpty else { return }
@@ -240,14 +261,21 @@ public struct Simulator {
             }
             var best: Int?
             var bestPriority = -Double.infinity
+            var ties: [Int] = []
             for (k, p) in pending.enumerated() where p.time <= t {
                 let pr = m.events[p.event].priority?(v) ?? -Double.infinity
                 if best == nil || pr > bestPriority || (pr == bestPriority && p.sequence < pending[best!].sequence) {
+                    if best == nil || pr > bestPriority { ties = [] }
                     best = k
                     bestPriority = pr
                 }
+                if pr == bestPriority { ties.append(k) }
             }
-            guard let b = best else { return }
+            guard var b = best else { return }
+            // Events with the same (explicit) priority execute in random order.
+            if ties.count > 1 && bestPriority > -Double.infinity {
+                b = ties[Int(rng.next() % UInt64(ties.count))]
+            }
             let p = pending.remove(at: b)
             let e = m.events[p.event]
             let vals = (e.useValuesFromTriggerTime ? p.values : nil) ?? e.assignments.map { $0.eval(v) }
@@ -278,5 +306,18 @@ public struct Simulator {
             return
         }
         if let slot = m.slotOfSymbol[id] { v[slot] = value }
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator for event ordering.
+struct SplitMix64 {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

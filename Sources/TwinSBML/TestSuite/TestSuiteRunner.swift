@@ -53,7 +53,7 @@ public enum TestSuiteRunner {
         guard let text = try? readText(path) else { return [:] }
         var d: [String: String] = [:]
         let head = text.components(separatedBy: "*)").first ?? text
-        for line in head.split(separator: "\n") {
+        for line in head.split(whereSeparator: \.isNewline) {
             guard let colon = line.firstIndex(of: ":") else { continue }
             d[String(line[..<colon]).trimmingSpaces] = String(line[line.index(after: colon)...]).trimmingSpaces
         }

@@ -25,7 +25,7 @@ public struct TestSuiteSettings: Sendable, Equatable {
     /// - Throws: `SBMLError` `.settings` naming the missing or malformed key.
     public static func parse(_ text: String) throws(SBMLError) -> TestSuiteSettings {
         var d: [String: String] = [:]
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for line in text.split(whereSeparator: \.isNewline) {
             guard let colon = line.firstIndex(of: ":") else { continue }
             d[String(line[..<colon]).trimmingSpaces] = String(line[line.index(after: colon)...]).trimmingSpaces
         }
@@ -92,7 +92,7 @@ public struct ResultTable: Sendable {
     public static func parse(csv text: String) throws(SBMLError) -> ResultTable {
         var columns: [String] = []
         var rows: [[Double]] = []
-        for (i, line) in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).enumerated() {
+        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() {
             let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
             if cells.allSatisfy({ $0.isEmpty }) { continue }
             var row: [Double] = []
