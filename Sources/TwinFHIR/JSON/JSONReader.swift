@@ -118,6 +118,7 @@ public struct JSONReader: Sendable {
             if depth > maximumDepth { throw error("nesting deeper than \(maximumDepth) levels") }
             pos += 1
             var members: [JSONObject.Member] = []
+            members.reserveCapacity(8)
             skipWhitespace()
             if pos < end && base[pos] == UInt8(ascii: "}") { pos += 1; return .object(JSONObject(members)) }
             while true {

@@ -32,7 +32,12 @@ public enum Primitive: String, Sendable, Hashable {
     }
 
     func checkString(_ s: String) -> String? {
-        let u = Array(s.utf8)
+        if let r = s.utf8.withContiguousStorageIfAvailable({ checkBytes($0, s) }) { return r }
+        let copy = Array(s.utf8)
+        return copy.withUnsafeBufferPointer { checkBytes($0, s) }
+    }
+
+    func checkBytes(_ u: UnsafeBufferPointer<UInt8>, _ s: String) -> String? {
         if u.isEmpty { return "an empty string is not a valid \(rawValue) (FHIR primitives have a value or are absent)" }
         let ok: Bool
         switch self {
@@ -72,7 +77,7 @@ public enum Primitive: String, Sendable, Hashable {
     }
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
 
-    static func isCode(_ u: [UInt8]) -> Bool {
+    static func isCode(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let f = u.first, let l = u.last, !isSpace(f), !isSpace(l) else { return false }
         var prevSpace = false
         for b in u {
@@ -106,7 +111,9 @@ public enum Primitive: String, Sendable, Hashable {
 /// (https://hl7.org/fhir/R4/datatypes.html#dateTime): partial dates allowed for date and dateTime; when a time is
 /// given, hours, minutes and seconds and a time zone are required; an instant needs everything to the second.
 enum DateText {
-    static func digits(_ u: [UInt8], _ i: Int, _ n: Int) -> Int? {
+    typealias Bytes = UnsafeBufferPointer<UInt8>
+
+    static func digits(_ u: Bytes, _ i: Int, _ n: Int) -> Int? {
         guard i + n <= u.count else { return nil }
         var v = 0
         for k in i..<(i + n) {
@@ -118,7 +125,7 @@ enum DateText {
     }
 
     /// Scans YYYY(-MM(-DD)?)? at i; returns the end index.
-    static func scanDate(_ u: [UInt8], _ i: Int) -> Int? {
+    static func scanDate(_ u: Bytes, _ i: Int) -> Int? {
         guard let y = digits(u, i, 4), y >= 1 else { return nil }
         var p = i + 4
         guard p < u.count, u[p] == 0x2D else { return p }
@@ -138,7 +145,7 @@ enum DateText {
     }
 
     /// Scans hh:mm:ss(.f+)? at i.
-    static func scanTime(_ u: [UInt8], _ i: Int) -> Int? {
+    static func scanTime(_ u: Bytes, _ i: Int) -> Int? {
         guard let h = digits(u, i, 2), h <= 23, i + 2 < u.count, u[i + 2] == 0x3A,
               let m = digits(u, i + 3, 2), m <= 59, i + 5 < u.count, u[i + 5] == 0x3A,
               let s = digits(u, i + 6, 2), s <= 60 else { return nil }
@@ -153,7 +160,7 @@ enum DateText {
     }
 
     /// Scans Z or (+|-)hh:mm at i.
-    static func scanZone(_ u: [UInt8], _ i: Int) -> Int? {
+    static func scanZone(_ u: Bytes, _ i: Int) -> Int? {
         guard i < u.count else { return nil }
         if u[i] == 0x5A { return i + 1 }
         guard u[i] == 0x2B || u[i] == 0x2D, let h = digits(u, i + 1, 2), h <= 14, i + 3 < u.count, u[i + 3] == 0x3A,
@@ -161,14 +168,14 @@ enum DateText {
         return i + 6
     }
 
-    static func isDateTime(_ u: [UInt8]) -> Bool {
+    static func isDateTime(_ u: Bytes) -> Bool {
         guard let d = scanDate(u, 0) else { return false }
         if d == u.count { return true }
         guard d == 10, u[d] == 0x54, let t = scanTime(u, d + 1), let z = scanZone(u, t) else { return false }
         return z == u.count
     }
 
-    static func isInstant(_ u: [UInt8]) -> Bool {
+    static func isInstant(_ u: Bytes) -> Bool {
         guard let d = scanDate(u, 0), d == 10, d < u.count, u[d] == 0x54, let t = scanTime(u, d + 1),
               let z = scanZone(u, t) else { return false }
         return z == u.count

@@ -135,10 +135,9 @@ public struct Validator: Sendable {
                         issue("", "an array must not be empty", rule: "ele-1")
                         continue
                     }
-                    let hasExtensions = o["_" + key] != nil
                     for (i, item) in items.enumerated() {
                         if case .null = item {
-                            if !(hasExtensions && isPrimitive(el.kind)) { issue("[\(i)]", "null is not allowed here", rule: "R4 JSON format: null only pairs with _\(key)") }
+                            if !(isPrimitive(el.kind) && o["_" + key] != nil) { issue("[\(i)]", "null is not allowed here", rule: "R4 JSON format: null only pairs with _\(key)") }
                             continue
                         }
                         path.append(.index(i))
