@@ -8,5 +8,6 @@ extension Bench {
         SimulationBench.self,
         ModelsBench.self,
         SBMLBench.self,
+        SyncBench.self,
     ]
 }

@@ -20,6 +20,8 @@ extension Twinbank {
         FHIRCommand.self,
         MatchCommand.self,
         SimulateCommand.self,
+        CalibrateCommand.self,
+        ExperimentCommand.self,
         SBMLCommand.self,
     ]
 }

@@ -1,0 +1,316 @@
+import ArgumentParser
+import Foundation
+import TwinSimulation
+import TwinSync
+
+/// `twinbank-bench sync`: the data-assimilation and calibration benchmarks of issue 5, side by side with
+/// `../shared/anchors/da_bench.py` (filterpy UKF/EnKF, numpy particle filter) and `calib_perelson.py`
+/// (scipy least_squares + libRoadRunner).
+///
+/// The filters track the anchor's 3-state Bergman glucose model (meals at 7, 12, 18 h; Heun's method with
+/// 10 sub-steps per 5-minute interval; the same Q, R, x0, P0) over 24 h of synthetic CGM data (sd 8 mg/dL)
+/// drawn with our own seeded generator (numpy's stream cannot be reproduced, so RMSEs are comparable in
+/// distribution, not digit for digit). The per-step time is predict + update, median over the 288 steps.
+struct SyncBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Filter and calibration benchmarks: UKF / EnKF / particle filter steps (vs filterpy, numpy), Perelson calibration (vs scipy + libRoadRunner)."
+    )
+
+    @Option(help: "Repetitions of each 288-step run (the median step of all runs is reported).")
+    var repetitions = 5
+
+    @Flag(help: "Run the anchors (da_bench.py, calib_perelson.py) right after, in the same session.")
+    var anchor = false
+
+    @Option(help: "Python of the anchors' venv.")
+    var python = NSHomeDirectory() + "/.cache/twinbank-anchors/bin/python"
+
+    @Option(help: "Folder of the anchor scripts.")
+    var anchors = "../shared/anchors"
+
+    @Option(help: "The Perelson PEtab problem file.")
+    var perelson = "../shared/data/petab/Perelson_Science1996/Perelson_Science1996.yaml"
+
+    func run() async throws {
+        let data = Self.syntheticDay(seed: 1)
+        print("twinbank-bench sync  (Bergman minimal model of da_bench.py, \(data.observations.count) steps of 5 min, CGM sd 8 mg/dL; raw-obs RMSE G \(String(format: "%.2f", data.rawRMSE)))")
+        let x0 = [120.0, 0, 12], p0 = [400.0, 0, 0, 0, 1e-6, 0, 0, 0, 25], q = [0.25, 0, 0, 0, 1e-10, 0, 0, 0, 0.04]
+        let sensor = try LinearObservation.component(0, of: 3, standardDeviation: 8, name: "CGM")
+        let generic = try ODEProcess(system: BergmanSystem(), scheme: .heun(substeps: 10), noise: .perInterval(q))
+        let vectorised = BergmanProcess(noise: q)
+        var figures: [String: Double] = [:]
+
+        // UKF
+        for (label, process) in [("generic ODEProcess", AnyProcess(generic)), ("vectorised process", AnyProcess(vectorised))] {
+            var times: [Double] = []
+            var rmse = 0.0
+            for _ in 0..<repetitions {
+                var ukf = try UnscentedKalmanFilter(process: process, time: 0, mean: x0, covariance: p0, alpha: 0.1, beta: 2, kappa: 0)
+                var se = 0.0
+                for (k, z) in data.observations.enumerated() {
+                    let t = Double(k + 1) * 5
+                    let start = ContinuousClock.now
+                    try ukf.predict(to: t)
+                    try ukf.update(with: Observation(time: t, values: [z]), model: sensor)
+                    times.append(Self.seconds(ContinuousClock.now - start))
+                    se += pow(ukf.mean[0] - data.truth[k][0], 2)
+                }
+                rmse = (se / Double(data.observations.count)).squareRoot()
+            }
+            let median = Self.median(times)
+            figures["ukf-" + label] = median
+            print(String(format: "UKF (7 sigma points, %@): predict+update median %.2f us/step (p90 %.2f us), RMSE G %.2f mg/dL",
+                         label, median * 1e6, Self.percentile(times, 0.9) * 1e6, rmse))
+        }
+
+        // EnKF, 100 members
+        do {
+            var times: [Double] = []
+            var rmse = 0.0
+            for r in 0..<repetitions {
+                var enkf = try EnsembleKalmanFilter(process: vectorised, time: 0, mean: x0, covariance: p0, count: 100, seed: UInt64(r + 1), concurrency: 1)
+                var se = 0.0
+                for (k, z) in data.observations.enumerated() {
+                    let t = Double(k + 1) * 5
+                    let start = ContinuousClock.now
+                    try await enkf.predict(to: t)
+                    try enkf.update(with: Observation(time: t, values: [z]), model: sensor)
+                    times.append(Self.seconds(ContinuousClock.now - start))
+                    se += pow(enkf.mean[0] - data.truth[k][0], 2)
+                }
+                rmse = (se / Double(data.observations.count)).squareRoot()
+            }
+            figures["enkf"] = Self.median(times)
+            print(String(format: "EnKF (100 members, serial): predict+update median %.1f us/step (p90 %.1f us), RMSE G %.2f mg/dL",
+                         Self.median(times) * 1e6, Self.percentile(times, 0.9) * 1e6, rmse))
+        }
+
+        // Bootstrap particle filter, 1000 particles
+        for (label, process) in [("vectorised process", AnyProcess(vectorised)), ("generic ODEProcess", AnyProcess(generic))] {
+            var times: [Double] = []
+            var rmse = 0.0
+            for r in 0..<repetitions {
+                var pf = try ParticleFilter(process: process, time: 0, mean: x0, covariance: p0, count: 1000, seed: UInt64(r + 1), resamplingThreshold: 0.5)
+                var se = 0.0
+                for (k, z) in data.observations.enumerated() {
+                    let t = Double(k + 1) * 5
+                    let start = ContinuousClock.now
+                    try pf.predict(to: t)
+                    try pf.update(with: Observation(time: t, values: [z]), model: sensor)
+                    times.append(Self.seconds(ContinuousClock.now - start))
+                    se += pow(pf.mean[0] - data.truth[k][0], 2)
+                }
+                rmse = (se / Double(data.observations.count)).squareRoot()
+            }
+            figures["pf-" + label] = Self.median(times)
+            print(String(format: "bootstrap PF (1000 particles, %@): predict+update median %.1f us/step (p90 %.1f us), RMSE G %.2f mg/dL",
+                         label, Self.median(times) * 1e6, Self.percentile(times, 0.9) * 1e6, rmse))
+        }
+
+        // UKF overhead with an identity process
+        for d in [3, 12] {
+            let s = try LinearObservation.component(0, of: d, standardDeviation: 1)
+            var ukf = try UnscentedKalmanFilter(process: IdentityProcess(d), time: 0, mean: [Double](repeating: 0, count: d), covariance: Self.identity(d),
+                                                alpha: 0.1, beta: 2, kappa: 0)
+            var times: [Double] = []
+            for k in 1...2000 {
+                let start = ContinuousClock.now
+                try ukf.predict(to: Double(k))
+                try ukf.update(with: Observation(time: Double(k), values: [0.1]), model: s)
+                times.append(Self.seconds(ContinuousClock.now - start))
+            }
+            print(String(format: "UKF filter overhead only (identity fx, dim_x=%d, %d sigma pts): median %.2f us/step", d, 2 * d + 1, Self.median(times) * 1e6))
+        }
+
+        // Perelson calibration
+        var calibrationMs: Double? = nil
+        let url = URL(fileURLWithPath: perelson)
+        if FileManager.default.fileExists(atPath: url.path) {
+            print("")
+            let calibration = try PEtabCalibration.load(yaml: url)
+            for start in [["c": 1.0, "delta": 1.0], ["c": 0.1, "delta": 10.0]] {
+                var options = PEtabCalibration.Options()
+                options.starts = 0
+                options.includeNominalStart = false
+                options.additionalStarts = [try calibration.start(from: start)]
+                var times: [Double] = []
+                var result: PEtabCalibration.Result? = nil
+                for _ in 0..<max(repetitions, 3) {
+                    let t0 = ContinuousClock.now
+                    result = try calibration.fit(options: options)
+                    times.append(Self.seconds(ContinuousClock.now - t0))
+                }
+                guard let r = result else { continue }
+                let v = Dictionary(uniqueKeysWithValues: r.parameters.map { ($0.id, $0.value) })
+                let ms = Self.median(times) * 1e3
+                calibrationMs = max(calibrationMs ?? 0, ms)
+                print(String(format: "Perelson calibration, start c=%g delta=%g: fitted c=%.4f delta=%.4f SSR(log10)=%.5f evaluations=%d, median wall %.2f ms",
+                             start["c"]!, start["delta"]!, v["c"] ?? .nan, v["delta"] ?? .nan, r.sumOfSquares, r.evaluations, ms))
+            }
+            let t0 = ContinuousClock.now
+            let full = try calibration.fit()
+            print(String(format: "Perelson multi-start calibration (nominal + 10 Latin-hypercube starts, seed 1): SSR %.5f, %d/%d converged, %d failed, %.1f ms",
+                         full.sumOfSquares, full.startsConverged, full.startsRun, full.startsFailed, Self.seconds(ContinuousClock.now - t0) * 1e3))
+        }
+
+        if anchor {
+            print("")
+            print("anchors (same session, after ours):")
+            let da = try Self.runAnchor(python: python, arguments: [anchors + "/da_bench.py"])
+            var anchorUKF: Double? = nil, anchorPF: Double? = nil
+            for line in da.split(separator: "\n") {
+                print("    " + line)
+                if line.hasPrefix("UKF (filterpy") { anchorUKF = Self.number(after: "median ", in: String(line)) }
+                if line.hasPrefix("bootstrap PF") { anchorPF = Self.number(after: "median ", in: String(line)) }
+            }
+            let problemDir = url.deletingLastPathComponent().path
+            let calib = try Self.runAnchor(python: python, arguments: [anchors + "/calib_perelson.py", problemDir])
+            var anchorCalib: [Double] = []
+            for line in calib.split(separator: "\n") {
+                print("    " + line)
+                if let w = Self.number(after: "wall ", in: String(line)) { anchorCalib.append(w) }
+            }
+            if let a = anchorUKF, let ours = figures["ukf-generic ODEProcess"] {
+                print(String(format: "ratio UKF step (filterpy / ours, generic process): %.0f us / %.2f us = %.0fx", a, ours * 1e6, a / (ours * 1e6)))
+            }
+            if let a = anchorPF, let ours = figures["pf-vectorised process"] {
+                print(String(format: "ratio PF step (numpy / ours, vectorised process): %.0f us / %.1f us = %.1fx", a, ours * 1e6, a / (ours * 1e6)))
+            }
+            if let a = anchorPF, let ours = figures["pf-generic ODEProcess"] {
+                print(String(format: "ratio PF step (numpy / ours, generic process): %.0f us / %.1f us = %.1fx", a, ours * 1e6, a / (ours * 1e6)))
+            }
+            if let ours = calibrationMs, !anchorCalib.isEmpty {
+                print(String(format: "ratio Perelson calibration (scipy+libRoadRunner / ours, slowest start): %.0f ms / %.2f ms = %.1fx",
+                             anchorCalib.max()!, ours, anchorCalib.max()! / ours))
+            }
+        }
+    }
+
+    struct Day { let truth: [[Double]]; let observations: [Double]; let rawRMSE: Double }
+
+    /// The anchor's synthetic day: x ← fx(x) + N(0, diag(0.5, 1e-5, 0.2)²), z = G + N(0, 8²).
+    static func syntheticDay(seed: UInt64) -> Day {
+        var rng = SplitMixXoshiro(seed: seed)
+        let process = BergmanProcess(noise: [Double](repeating: 0, count: 9))
+        var x = [140.0, 0, 10]
+        var truth: [[Double]] = [], obs: [Double] = []
+        var se = 0.0
+        for k in 0..<288 {
+            x.withUnsafeMutableBufferPointer { try? process.propagate($0, from: Double(k) * 5, over: 5) }
+            x[0] += 0.5 * rng.normal(); x[1] += 1e-5 * rng.normal(); x[2] += 0.2 * rng.normal()
+            truth.append(x)
+            let z = x[0] + 8 * rng.normal()
+            obs.append(z)
+            se += (z - x[0]) * (z - x[0])
+        }
+        return Day(truth: truth, observations: obs, rawRMSE: (se / 288).squareRoot())
+    }
+
+    static func identity(_ d: Int) -> [Double] {
+        var m = [Double](repeating: 0, count: d * d)
+        for i in 0..<d { m[i * d + i] = 1 }
+        return m
+    }
+
+    static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+    static func percentile(_ xs: [Double], _ p: Double) -> Double { let s = xs.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+    static func number(after marker: String, in line: String) -> Double? {
+        guard let r = line.range(of: marker) else { return nil }
+        return Double(line[r.upperBound...].prefix { $0 == "." || $0.isNumber })
+    }
+
+    static func runAnchor(python: String, arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The anchor's Bergman minimal model as an `ODESystem` (for the generic `ODEProcess` path).
+private struct BergmanSystem: ODESystem, Sendable {
+    var dimension: Int { 3 }
+    var variableNames: [String] { ["G", "X", "I"] }
+    func derivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
+        let ra = bergmanMeal(t)
+        dy[0] = -(0.03 + y[1]) * y[0] + 0.03 * 90 + ra
+        dy[1] = -0.02 * y[1] + 1.3e-5 * (y[2] - 10)
+        dy[2] = -0.3 * (y[2] - 10) + 0.5 * ra
+    }
+}
+
+@inline(__always) private func bergmanMeal(_ t: Double) -> Double {
+    var s = 0.0
+    if t >= 420 { s += 4 * exp(-(t - 420) / 40) }
+    if t >= 720 { s += 4 * exp(-(t - 720) / 40) }
+    if t >= 1080 { s += 4 * exp(-(t - 1080) / 40) }
+    return s
+}
+
+/// The same model and Heun scheme, with the meal input (a function of time only) computed once per
+/// sub-step for a whole ensemble, as the numpy anchor's vectorised step does.
+private struct BergmanProcess: ProcessModel {
+    let noise: [Double]
+    var dimension: Int { 3 }
+    var stateNames: [String] { ["G", "X", "I"] }
+
+    func propagate(_ state: UnsafeMutableBufferPointer<Double>, from time: Double, over interval: Double) throws {
+        try propagate(ensemble: state, count: 1, from: time, over: interval)
+    }
+
+    func propagate(ensemble s: UnsafeMutableBufferPointer<Double>, count: Int, from time: Double, over interval: Double) throws {
+        let h = interval / 10
+        for k in 0..<10 {
+            let t = time + Double(k) * h
+            let ra0 = bergmanMeal(t), ra1 = bergmanMeal(t + h)
+            for m in 0..<count {
+                let g = s[3 * m], x = s[3 * m + 1], i = s[3 * m + 2]
+                let k1g = -(0.03 + x) * g + 2.7 + ra0, k1x = -0.02 * x + 1.3e-5 * (i - 10), k1i = -0.3 * (i - 10) + 0.5 * ra0
+                let g2 = g + h * k1g, x2 = x + h * k1x, i2 = i + h * k1i
+                let k2g = -(0.03 + x2) * g2 + 2.7 + ra1, k2x = -0.02 * x2 + 1.3e-5 * (i2 - 10), k2i = -0.3 * (i2 - 10) + 0.5 * ra1
+                s[3 * m] = g + 0.5 * h * (k1g + k2g)
+                s[3 * m + 1] = x + 0.5 * h * (k1x + k2x)
+                s[3 * m + 2] = i + 0.5 * h * (k1i + k2i)
+            }
+        }
+    }
+
+    func noiseCovariance(over interval: Double, into q: UnsafeMutableBufferPointer<Double>) {
+        for i in 0..<9 { q[i] = noise[i] }
+    }
+}
+
+/// x(t + Δ) = x with Q = 1e-3 I: the filter's own cost.
+private struct IdentityProcess: ProcessModel {
+    let dimension: Int
+    init(_ d: Int) { dimension = d }
+    func propagate(_ state: UnsafeMutableBufferPointer<Double>, from time: Double, over interval: Double) throws {}
+    func propagate(ensemble states: UnsafeMutableBufferPointer<Double>, count: Int, from time: Double, over interval: Double) throws {}
+    func noiseCovariance(over interval: Double, into q: UnsafeMutableBufferPointer<Double>) {
+        for i in 0..<(dimension * dimension) { q[i] = i % (dimension + 1) == 0 ? 1e-3 : 0 }
+    }
+}
+
+/// Type erasure so one loop can time both process implementations.
+private struct AnyProcess: ProcessModel {
+    let base: any ProcessModel
+    init(_ base: any ProcessModel) { self.base = base }
+    var dimension: Int { base.dimension }
+    var stateNames: [String] { base.stateNames }
+    func propagate(_ state: UnsafeMutableBufferPointer<Double>, from time: Double, over interval: Double) throws {
+        try base.propagate(state, from: time, over: interval)
+    }
+    func propagate(ensemble states: UnsafeMutableBufferPointer<Double>, count: Int, from time: Double, over interval: Double) throws {
+        try base.propagate(ensemble: states, count: count, from: time, over: interval)
+    }
+    func noiseCovariance(over interval: Double, into q: UnsafeMutableBufferPointer<Double>) { base.noiseCovariance(over: interval, into: q) }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import TwinSync
+
+/// `twinbank experiment glucose-sync --truth TRACE.csv`: the closed-loop experiment of the two-way link.
+/// Wiring only: parsing, then `TwinSync.GlucoseSyncExperiment`.
+struct ExperimentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiment",
+        abstract: "Closed-loop experiments: a twin kept in sync with a simulated person, scored against the truth.",
+        discussion: """
+        Experiments:
+          glucose-sync  a simglucose trace is the person; its BG plus CGM noise is assimilated (UKF) into a UVA/Padova twin
+                        that starts at adult population parameters; reports the forecast RMSE against the noise-free truth,
+                        the recovered parameters and how often hypoglycaemia alerts were right.
+        Example:
+          twinbank experiment glucose-sync --truth ../shared/data/simglucose/simglucose-adult001-24h.csv --noise-sd 8 --seed 1 --horizon 30 --json
+        """
+    )
+
+    @Argument(help: "The experiment: glucose-sync.")
+    var experiment: String
+
+    @Option(help: "simglucose trace CSV (Time, BG, CHO, insulin; one row per minute).")
+    var truth: String
+
+    @Option(help: "CGM noise standard deviation, mg/dL.")
+    var noiseSd: Double = 8
+
+    @Option(help: "Seed of the CGM noise.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Forecast horizon, minutes.")
+    var horizon: Int = 30
+
+    @Option(help: "CGM sampling period, minutes.")
+    var period: Int = 5
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        guard experiment == "glucose-sync" else {
+            throw ValidationError("unknown experiment '\(experiment)'; the experiments are: glucose-sync")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: truth, encoding: .utf8) } catch {
+            throw ValidationError("cannot read the truth trace '\(truth)'")
+        }
+        let trace = try GlucoseSyncExperiment.Trace(csv: text, name: truth)
+        var options = GlucoseSyncExperiment.Options()
+        options.noiseStandardDeviation = noiseSd
+        options.seed = seed
+        options.horizon = horizon
+        options.samplingPeriod = period
+        let report = try await GlucoseSyncExperiment.run(trace, options: options)
+        if json {
+            print(report.json())
+        } else {
+            print(String(format: "%d-min forecast RMSE %.2f mg/dL (after %d min burn-in; whole run %.2f), %d forecasts", horizon, report.forecastRMSE,
+                         options.burnIn, report.forecastRMSEWholeRun, report.forecasts))
+            print(String(format: "filtered RMSE %.2f, raw CGM RMSE %.2f, last-reading forecast RMSE %.2f", report.filteredRMSE, report.cgmRMSE, report.persistenceRMSE))
+            for p in report.parameters { print(String(format: "%@: population %.5g -> estimated %.5g", p.name, p.population, p.estimated)) }
+            print("hypoglycaemia alerts \(report.hypoglycaemiaAlerts) (\(report.hypoglycaemiaAlertsCorrect) right), episodes missed \(report.hypoglycaemiaEpisodesMissed)")
+        }
+    }
+}
