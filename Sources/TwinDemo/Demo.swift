@@ -1,6 +1,7 @@
 import Foundation
 import TwinBank
 import TwinCore
+import TwinFHIR
 import TwinModels
 import TwinRun
 import TwinSimulation
@@ -16,9 +17,11 @@ public struct Demo: Sendable {
     public var seed: UInt64
     /// How many person twins to generate.
     public var people: Int
+    /// How many Synthea patient records (FHIR R4 bundles in `synthea/` of the data directory) to import.
+    public var records: Int
 
-    public init(dataDirectory: String? = nil, seed: UInt64 = 2021, people: Int = 8) {
-        self.dataDirectory = dataDirectory; self.seed = seed; self.people = max(2, people)
+    public init(dataDirectory: String? = nil, seed: UInt64 = 2021, people: Int = 8, records: Int = 12) {
+        self.dataDirectory = dataDirectory; self.seed = seed; self.people = max(2, people); self.records = max(0, records)
     }
 
     /// What the demo built.
@@ -30,6 +33,8 @@ public struct Demo: Sendable {
         public var fork: TwinID
         public var timeInRange: (original: Double, fork: Double)
         public var liverPredictions: Int
+        /// Patients imported from FHIR records.
+        public var importedPatients: Int
     }
 
     static let glucose = GlucoseTwin.glucose
@@ -43,6 +48,27 @@ public struct Demo: Sendable {
         func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * Double(rng.next() >> 11) / Double(1 << 53) }
         let day0 = try Instant(parsing: "2024-01-01T00:00:00Z")
         let hour = 3600.0
+
+        // 0. A population from health records (FHIR R4 bundles made by Synthea), when the data is there.
+        var importedPatients = 0
+        if let dataDirectory, records > 0 {
+            let dir = (dataDirectory as NSString).appendingPathComponent("synthea")
+            if let names = try? FileManager.default.contentsOfDirectory(atPath: dir) {
+                let sorted = names.filter { $0.hasSuffix(".json") }.sorted()
+                let shared = sorted.filter { $0.hasPrefix("hospitalInformation") || $0.hasPrefix("practitionerInformation") }
+                let patients = sorted.filter { !shared.contains($0) }.prefix(records)
+                if !patients.isEmpty {
+                    let report: ImportReport
+                    do {
+                        report = try FHIRImporter(bank: bank).importPaths((shared + patients).map { (dir as NSString).appendingPathComponent($0) })
+                    } catch {
+                        throw RunError(.modelFailed, "importing the Synthea records failed: \(error)", value: dir)
+                    }
+                    importedPatients = report.personsCreated
+                    say("0. Health records: imported \(report.personsCreated) patients from Synthea FHIR R4 bundles (\(report.eventsAppended) thread events, \(report.organisationsCreated) hospitals as organisation twins)")
+                }
+            }
+        }
 
         // 1. Reference twin, people made from it, a composite twin, a hospital.
         say("1. Twins")
@@ -158,7 +184,8 @@ public struct Demo: Sendable {
         let allTwins = try bank.twinIDs()
         let events = try bank.lastSequence()
         return Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,
-                       timeInRange: (run.trace.timeInRange, whatIf.trace.timeInRange), liverPredictions: liverPredictions)
+                       timeInRange: (run.trace.timeInRange, whatIf.trace.timeInRange), liverPredictions: liverPredictions,
+                       importedPatients: importedPatients)
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.1f", x) }

@@ -15,8 +15,11 @@ struct DemoTests {
     @Test func buildsTheBankItDescribes() throws {
         let bank = Bank(storage: MemoryStorage(), clock: ManualClock(try Instant(parsing: "2024-02-01T00:00:00Z"), stepMicroseconds: 1000))
         var lines: [String] = []
-        let summary = try Demo(dataDirectory: dataDirectory, people: 4).run(in: bank) { lines.append($0) }
-        #expect(summary.twins == 4 + 5)          // people; liver, body, hospital, the fork, the template
+        let summary = try Demo(dataDirectory: dataDirectory, people: 4, records: 3).run(in: bank) { lines.append($0) }
+        #expect(summary.importedPatients == 3)
+        let organisations = try bank.twinIDs().filter { (try? bank.twin($0).twin.kind) == .organisation }.count
+        #expect(summary.twins == 4 + 5 + 3 + (organisations - 1))  // people; liver, body, hospital, fork, template; records
+        #expect(lines.contains { $0.contains("imported 3 patients") })
         #expect(try bank.log().count == 2)
         #expect(try bank.twin(summary.fork).fork?.parent == summary.forkedTwin)
         // The fork's hypothetical dinner never appears in the original.
@@ -32,7 +35,7 @@ struct DemoTests {
     @Test func sameSeedSameBank() throws {
         func build() throws -> [String] {
             let bank = Bank(storage: MemoryStorage(), clock: ManualClock(try Instant(parsing: "2024-02-01T00:00:00Z"), stepMicroseconds: 1000))
-            _ = try Demo(dataDirectory: nil, seed: 7, people: 3).run(in: bank) { _ in }
+            _ = try Demo(dataDirectory: nil, seed: 7, people: 3, records: 0).run(in: bank) { _ in }
             return try bank.events(ThreadQuery(twin: "person-02")).map { $0.id.hex }
         }
         #expect(try build() == (try build()))
