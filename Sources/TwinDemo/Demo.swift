@@ -43,7 +43,7 @@ public struct Demo: Sendable {
     static let weight = Concept.loinc("29463-7", "Body weight")
 
     /// Runs the tour against `bank` (which should be new and empty).
-    public func run(in bank: Bank, say: (String) -> Void) throws -> Summary {
+    public func run(in bank: Bank, say: (String) -> Void) async throws -> Summary {
         var rng = Xoshiro256StarStar(seed: seed)
         func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * Double(rng.next() >> 11) / Double(1 << 53) }
         let day0 = try Instant(parsing: "2024-01-01T00:00:00Z")
@@ -162,7 +162,17 @@ public struct Demo: Sendable {
         try GlucoseTwin.record(whatIf, to: fork, in: bank, every: 5)
         say("   fork \(fork) at 13:00 with a 140 g dinner instead: time in range \(pct(whatIf.trace.timeInRange)), peak BG \(fmt(whatIf.trace.bg.max() ?? 0)) mg/dL (original peak \(fmt(run.trace.bg.max() ?? 0)))")
 
-        // 7. A published SBML model bound to an organ twin.
+        // 7. Compare candidate treatments on forks over an ensemble of plausible patients.
+        let options = try ["usual=", "cautious-bolus=bolus=0.8", "more-basal=basal=1.3"].map { try InSilicoComparison.Option(parsing: $0) }
+        let comparison = try await InSilicoComparison.compare(alice, in: bank, options: options, start: day6, hours: 24, ensemble: 12, seed: seed)
+        say("7. In-silico comparison for \(alice) over day 7 (12 plausible patients, one fork per option), ranked by time in range:")
+        for r in comparison.options.sorted(by: { $0.rank < $1.rank }) {
+            let t = r.outcomes["timeInRange"]!, b = r.outcomes["timeBelowRange"]!
+            say("   \(r.rank). \(r.name): \(pct(t.mean)) in range (90 % of patients between \(pct(t.p05)) and \(pct(t.p95))), \(pct(b.mean)) below 70 mg/dL")
+        }
+        say("   recorded in \(alice)'s thread as a recommendation with its seed and inputs")
+
+        // 8. A published SBML model bound to an organ twin.
         var liverPredictions = 0
         if let dataDirectory {
             let path = (dataDirectory as NSString).appendingPathComponent("models/apap_reddyhoff2015_reconstructed.xml")
@@ -173,11 +183,11 @@ public struct Demo: Sendable {
                 let (result, _, series) = try binding.run(for: "person-01-liver", in: bank, start: day6, hours: 24, points: 96)
                 liverPredictions = result.count
                 let nadir = series[0].points.min { $0.value < $1.value }!
-                say("7. SBML model (Reddyhoff 2015 acetaminophen liver, BIOMD0000000609) on person-01-liver after a dose:")
+                say("8. SBML model (Reddyhoff 2015 acetaminophen liver, BIOMD0000000609) on person-01-liver after a dose:")
                 say("   glutathione falls to \(pct(nadir.value / series[0].points[0].value)) of baseline at \(nadir.time); \(result.count) predictions written")
             }
         }
-        if liverPredictions == 0 { say("7. (SBML step skipped: no data directory with models/ was found; pass --data ../shared/data)") }
+        if liverPredictions == 0 { say("8. (SBML step skipped: no data directory with models/ was found; pass --data ../shared/data)") }
 
         let c2 = try bank.commit(message: "Simulated day 7 and a what-if dinner", author: "twinbank demo")
         say("   commit \(c2.id.abbreviated())")

@@ -5,10 +5,10 @@ import TwinBankSQLite
 import TwinCore
 import TwinDemo
 
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Build a small demo bank: a population with threads, a retraction, an aggregate, commits, a simulated day, a fork and an SBML model.")
+        abstract: "Build a small demo bank: health records, a population with threads, a retraction, an aggregate, commits, a simulated day, a what-if fork, a treatment comparison and an SBML model.")
     @Option(help: "The demo bank to create (default: $TWINBANK_BANK, else ./twinbank.sqlite). An existing demo bank there is replaced; any other file is left alone.")
     var bank: String?
     @Option(help: "External data (the published SBML models); default: ../shared/data if present.")
@@ -16,7 +16,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed of the generated population.") var seed: UInt64 = 2021
     @Option(help: "How many person twins.") var people: Int = 8
 
-    func run() throws {
+    func run() async throws {
         let path = bank ?? BankOptions().path
         let fm = FileManager.default
         if fm.fileExists(atPath: path) {
@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
         try storage.write { try $0.setRef("demo/created-by", "twinbank demo") }
         let dataDir = data ?? (fm.fileExists(atPath: "../shared/data/models") ? "../shared/data" : nil)
         print("Twinbank demo: building a bank at \(path)\n")
-        let summary = try Demo(dataDirectory: dataDir, seed: seed, people: people).run(in: Bank(storage: storage, actor: "demo")) { print($0) }
+        let summary = try await Demo(dataDirectory: dataDir, seed: seed, people: people).run(in: Bank(storage: storage, actor: "demo")) { print($0) }
         print("""
 
         Done: \(summary.twins) twins, \(summary.events) thread events, \(summary.commits.count) commits in \(path).
