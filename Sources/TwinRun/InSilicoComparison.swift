@@ -118,7 +118,11 @@ public enum InSilicoComparison {
     static let basalCode = Concept(system: "urn:twinbank:therapy", code: "basal-scale", display: "basal insulin scale")
     static let bolusCode = Concept(system: "urn:twinbank:therapy", code: "bolus-scale", display: "bolus insulin scale")
 
-    /// Compares the options. Ranking: by time in range (higher first), ties by low BG index (lower first).
+    /// The most time below 70 mg/dL an option may cause before it ranks after every option that stays below it.
+    public static let hypoglycaemiaCeiling = 0.04
+
+    /// Compares the options. Ranking: options keeping mean time below 70 mg/dL within ``hypoglycaemiaCeiling``
+    /// first; within each group by time in range (higher first), ties by low BG index (lower first).
     /// - Parameters:
     ///   - ensemble: number of plausible patients (1 = the twin's own parameters only).
     ///   - variation: log-normal standard deviation of the varied parameters (insulin sensitivity `Vmx`,
@@ -173,7 +177,12 @@ public enum InSilicoComparison {
             }
             results.append(OptionResult(name: o.name, fork: twin, outcomes: outcomes, rank: 0))
         }
+        // Options whose mean time below 70 mg/dL exceeds the consensus ceiling (4 %, Battelino et al., Diabetes
+        // Care 2019) rank after all that keep it; then by time in range, then by the low BG index.
         let order = results.indices.sorted { a, b in
+            let unsafeA = results[a].outcomes["timeBelowRange"]!.mean > hypoglycaemiaCeiling
+            let unsafeB = results[b].outcomes["timeBelowRange"]!.mean > hypoglycaemiaCeiling
+            if unsafeA != unsafeB { return !unsafeA }
             let ta = results[a].outcomes["timeInRange"]!.mean, tb = results[b].outcomes["timeInRange"]!.mean
             if abs(ta - tb) > 1e-9 { return ta > tb }
             return results[a].outcomes["lowBGIndex"]!.mean < results[b].outcomes["lowBGIndex"]!.mean
@@ -210,7 +219,7 @@ public enum InSilicoComparison {
         p.notes = (p.notes ?? "") + " ensemble=\(members) variation=\(variation) horizon=\(hours)h forks=" + results.map(\.fork.rawValue).joined(separator: ",")
         let appended = try bank.append([EventDraft(twin: twin, effective: EffectiveTime(start), category: .recommendation, code: comparisonCode,
                                                    value: .text(ranking), source: provenance.source, provenance: p)])
-        return Result(twin: twin, start: start, hours: hours, ensemble: members, seed: seed, rankedBy: ["timeInRange", "lowBGIndex"],
+        return Result(twin: twin, start: start, hours: hours, ensemble: members, seed: seed, rankedBy: ["timeBelowRange <= 4 %", "timeInRange", "lowBGIndex"],
                       options: results, recordedEvent: appended.ids[0])
     }
 }

@@ -29,6 +29,9 @@ struct InSilicoComparisonTests {
         #expect(byName["usual"]!.rank == 1)
         #expect(byName["no-bolus"]!.outcomes["meanBG"]!.mean > byName["usual"]!.outcomes["meanBG"]!.mean + 20)
         #expect(byName["double-basal"]!.outcomes["lowBGIndex"]!.mean > byName["usual"]!.outcomes["lowBGIndex"]!.mean)
+        // Doubling basal insulin causes more than 4 % of time below 70 mg/dL: it ranks last whatever its time in range.
+        #expect(byName["double-basal"]!.outcomes["timeBelowRange"]!.mean > InSilicoComparison.hypoglycaemiaCeiling)
+        #expect(byName["double-basal"]!.rank == options.count)
         // A second dinner at the same time adds to the first (meals at one minute are summed).
         #expect(byName["second-dinner"]!.outcomes["meanBG"]!.mean > byName["usual"]!.outcomes["meanBG"]!.mean)
         let u = byName["usual"]!.outcomes["timeInRange"]!
