@@ -68,16 +68,23 @@ struct FHIRBench: AsyncParsableCommand {
         if anchor {
             print("    anchor: \(python) \(anchorScript) \(synthea)")
             let out = try Self.runProcess(python, [anchorScript, synthea])
-            var anchorMs: Double?
+            var anchorMs: Double?, anchorCPU: Double?
+            func number(after word: String, in line: Substring) -> Double? {
+                guard let r = line.range(of: word) else { return nil }
+                return Double(line[r.upperBound...].trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+            }
             for line in out.split(separator: "\n") {
                 print("      " + line)
-                if line.contains("R4B model_validate_json"), line.hasPrefix(String(format: "%.2f MB", Double(bytes.count) / 1e6)),
-                   let r = line.range(of: "wall") {
-                    anchorMs = Double(line[r.upperBound...].trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+                if line.contains("R4B model_validate_json"), line.hasPrefix(String(format: "%.2f MB", Double(bytes.count) / 1e6)) {
+                    anchorMs = number(after: "wall", in: line)
+                    anchorCPU = number(after: "cpu", in: line)
                 }
             }
             if let a = anchorMs {
-                print(String(format: "    ratio: fhir.resources %.1f ms / TwinFHIR %.1f ms = %.1fx faster (target >= 20x)", a, total * 1000, a / (total * 1000)))
+                print(String(format: "    ratio (wall): fhir.resources %.1f ms / TwinFHIR %.1f ms = %.1fx faster (target >= 20x)", a, total * 1000, a / (total * 1000)))
+            }
+            if let a = anchorCPU {
+                print(String(format: "    ratio (cpu):  fhir.resources %.1f ms / TwinFHIR %.1f ms = %.1fx faster (the CPU ratio is the fair one on a loaded machine)", a, cpu * 1000, a / (cpu * 1000)))
             }
         } else {
             print("    (run with --anchor for fhir.resources side by side; its README figure: 487 ms -> ratio \(String(format: "%.1f", 487 / (total * 1000)))x)")
@@ -90,13 +97,15 @@ struct FHIRBench: AsyncParsableCommand {
         let path = dir.appendingPathComponent("bank.sqlite").path
         let bank = Bank(storage: try SQLiteStorage(path: path))
         let total0 = ContinuousClock.now
+        let cpu0 = Self.cpuSeconds()
         let report = try FHIRImporter(bank: bank).importPaths([synthea])
         let wall = Self.seconds(ContinuousClock.now - total0)
+        let importCPU = Self.cpuSeconds() - cpu0
         let resources = names.reduce(0) { n, f in
             n + ((try? JSONReader().read([UInt8](Data(contentsOf: URL(fileURLWithPath: (synthea as NSString).appendingPathComponent(f))))))?["entry"]?.list.count ?? 0)
         }
         print("(b) import \(report.files) Synthea files (\(resources) resources) into a new SQLite bank")
-        print(String(format: "    wall %.2f s  -> %.0f resources/s  (target < 3 s)", wall, Double(resources) / wall))
+        print(String(format: "    wall %.2f s  cpu %.2f s  -> %.0f resources/s wall, %.0f per cpu second  (target < 3 s)", wall, importCPU, Double(resources) / wall, Double(resources) / importCPU))
         print("    \(report.personsCreated) person twins, \(report.organisationsCreated) organisation twins, \(report.recordsCreated) practitioner records, \(report.eventsAppended) events; \(report.eventsSkipped.count) events dated before birth skipped; not mapped: \(report.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
     }
 

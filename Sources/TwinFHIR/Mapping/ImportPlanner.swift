@@ -141,19 +141,43 @@ public struct ImportPlanner: Sendable {
             return .external(type: parts[parts.count - 2], id: parts[parts.count - 1])
         }
 
-        /// Checks every reference in an entry resolves (bundle-internal and contained ones).
+        /// Checks every reference in an entry resolves (bundle-internal and contained ones). Walks without
+        /// building paths; only when a reference fails does it walk again to name the location.
         func checkReferences(_ v: JSONValue, from i: Int, path: String) throws(FHIRError) {
+            if allReferencesResolve(v, from: i) { return }
+            try checkReferencesNamingPath(v, from: i, path: path)
+        }
+
+        func allReferencesResolve(_ v: JSONValue, from i: Int) -> Bool {
+            switch v {
+            case .object(let o):
+                for m in o.members {
+                    if m.key == "reference", case .string(let r) = m.value {
+                        do { _ = try resolve(r, from: i, path: "") } catch { return false }
+                    } else if m.key != "contained", !allReferencesResolve(m.value, from: i) {
+                        return false
+                    }
+                }
+                return true
+            case .array(let a):
+                return a.allSatisfy { allReferencesResolve($0, from: i) }
+            default:
+                return true
+            }
+        }
+
+        func checkReferencesNamingPath(_ v: JSONValue, from i: Int, path: String) throws(FHIRError) {
             switch v {
             case .object(let o):
                 for m in o.members {
                     if m.key == "reference", case .string(let r) = m.value {
                         _ = try resolve(r, from: i, path: path + ".reference")
                     } else if m.key != "contained" {
-                        try checkReferences(m.value, from: i, path: path + "." + m.key)
+                        try checkReferencesNamingPath(m.value, from: i, path: path + "." + m.key)
                     }
                 }
             case .array(let a):
-                for (k, x) in a.enumerated() { try checkReferences(x, from: i, path: "\(path)[\(k)]") }
+                for (k, x) in a.enumerated() { try checkReferencesNamingPath(x, from: i, path: "\(path)[\(k)]") }
             default: break
             }
         }
