@@ -64,7 +64,7 @@ let package = Package(
         // FHIR R4 codec, mapping, eligibility.
         .target(name: "TwinFHIR", dependencies: ["TwinBank"]),
         // The guided tour behind `twinbank demo`.
-        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinRun", "TwinSimulation"]),
+        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
             "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo",

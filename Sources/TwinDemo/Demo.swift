@@ -5,6 +5,7 @@ import TwinFHIR
 import TwinModels
 import TwinRun
 import TwinSimulation
+import TwinSync
 
 /// The guided tour behind `twinbank demo`: builds a small bank that shows each capability once, narrating
 /// what it does through `say`, and returns what a newcomer can look at next.
@@ -172,7 +173,17 @@ public struct Demo: Sendable {
         }
         say("   recorded in \(alice)'s thread as a recommendation with its seed and inputs")
 
-        // 8. A published SBML model bound to an organ twin.
+        // 8. The two-way link: the simulated day plays the real person; noisy CGM readings are assimilated into a
+        // twin that starts from population parameters, which forecasts 30 minutes ahead after every reading.
+        let truth = try GlucoseSyncExperiment.Trace(csv: run.trace.csv(), name: "\(alice) day 7")
+        var syncOptions = GlucoseSyncExperiment.Options()
+        syncOptions.seed = seed
+        let sync = try await GlucoseSyncExperiment.run(truth, options: syncOptions)
+        say("8. Synchronising a twin with \(alice)'s CGM (noise SD \(fmt(syncOptions.noiseStandardDeviation)) mg/dL every \(syncOptions.samplingPeriod) min, unscented Kalman filter):")
+        say("   30-minute forecast RMSE \(fmt(sync.forecastRMSE)) mg/dL over \(sync.forecasts) forecasts (raw CGM error \(fmt(sync.cgmRMSE)), holding the last reading \(fmt(sync.persistenceRMSE)))")
+        say("   parameters learned from population values: " + sync.parameters.map { "\($0.name) \(String(format: "%.4g", $0.population)) -> \(String(format: "%.4g", $0.estimated))" }.joined(separator: ", "))
+
+        // 9. A published SBML model bound to an organ twin.
         var liverPredictions = 0
         if let dataDirectory {
             let path = (dataDirectory as NSString).appendingPathComponent("models/apap_reddyhoff2015_reconstructed.xml")
@@ -183,11 +194,11 @@ public struct Demo: Sendable {
                 let (result, _, series) = try binding.run(for: "person-01-liver", in: bank, start: day6, hours: 24, points: 96)
                 liverPredictions = result.count
                 let nadir = series[0].points.min { $0.value < $1.value }!
-                say("8. SBML model (Reddyhoff 2015 acetaminophen liver, BIOMD0000000609) on person-01-liver after a dose:")
+                say("9. SBML model (Reddyhoff 2015 acetaminophen liver, BIOMD0000000609) on person-01-liver after a dose:")
                 say("   glutathione falls to \(pct(nadir.value / series[0].points[0].value)) of baseline at \(nadir.time); \(result.count) predictions written")
             }
         }
-        if liverPredictions == 0 { say("8. (SBML step skipped: no data directory with models/ was found; pass --data ../shared/data)") }
+        if liverPredictions == 0 { say("9. (SBML step skipped: no data directory with models/ was found; pass --data ../shared/data)") }
 
         let c2 = try bank.commit(message: "Simulated day 7 and a what-if dinner", author: "twinbank demo")
         say("   commit \(c2.id.abbreviated())")
