@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "TwinBankSQLite", dependencies: [
             "TwinBank",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // ODE solvers, the module engine, seeded randomness. No I/O.
         .target(name: "TwinSimulation", dependencies: [

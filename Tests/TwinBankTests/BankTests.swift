@@ -247,22 +247,3 @@ func expectBankError(_ code: BankError.Code, naming value: String, _ body: () th
 enum EventHasherHex {
     static func of(_ d: EventDraft) -> String { var h = EventHasher(); return h.hash(d).hex }
 }
-
-@Suite struct DemoTests {
-    @Test(arguments: StorageKind.allCases)
-    func demoPopulates(kind: StorageKind) throws {
-        let bank = try makeBank(kind)
-        let s = try Demo.populate(bank, persons: 6)
-        #expect(s.persons.count == 6 && s.events == 6 * 196 + 2)
-        #expect(try bank.log().count == 1)
-        #expect(try bank.events(ThreadQuery(twin: s.fork, category: .prediction)).count == 1)
-        #expect(try bank.events(ThreadQuery(twin: s.persons[0], category: .prediction)).isEmpty)
-        // every member really is a woman with a recent HbA1c above 6.5 %
-        for m in s.aggregateMembers {
-            #expect(try bank.twin(m).twin.attributes["sex"] == .text("female"))
-            let a1c = try bank.state(of: m, code: .loinc("4548-4")).first?.value?.quantity?.value ?? 0
-            #expect(a1c > 6.5)
-        }
-        #expect(throws: BankError.self) { try Demo.populate(bank, persons: 6) }
-    }
-}
