@@ -1,0 +1,302 @@
+import Foundation
+import TwinBank
+import TwinCore
+import TwinModels
+
+/// Keeps a glucose twin in step with its thread and writes its forecast back: one pass of the two-way link.
+///
+/// One ``synchronise(_:in:options:)`` call
+/// 1. reads, as the thread knew them at ``Options/knownAt`` (bitemporal: a late-arriving reading is used at its
+///    effective time, and a past run can be replayed exactly by giving the same `knownAt`), the twin's CGM
+///    glucose observations (LOINC 2339-0, any source, not retracted; mg/dL, or mmol/L converted with glucose's
+///    molar mass 180.156 g/mol) in `[from, to]`, its meals (`intervention` events coded LOINC 9059-7, in grams)
+///    and its insulin (`intervention` events coded ``insulin``: an amount in `[IU]` given at an instant or spread
+///    evenly over the event's period, or a rate such as `[IU]/h` over a period) from `from` to the end of the
+///    forecast (planned events included);
+/// 2. assimilates the readings in effective-time order with the unscented Kalman filter set-up of
+///    ``GlucoseSyncExperiment`` (UVA/Padova model starting from the adult population, augmented with the
+///    log-multipliers of ``Options/estimated``; CGM noise sd ``Options/cgmNoiseStandardDeviation``);
+/// 3. forecasts glucose every ``Options/step`` minutes up to ``Options/horizon`` minutes after `to` by
+///    sigma-point propagation, with a central prediction interval at ``Options/level``;
+/// 4. runs the ``HypoglycaemiaWatcher`` on the forecast;
+/// 5. writes, as **one** append batch, a `prediction` event per forecast point and code (mean as LOINC 2339-0,
+///    interval ends as ``lowerBound`` / ``upperBound``, all mg/dL) and, if the watcher fired, an `alert` event
+///    whose text gives the numbers. Every event's provenance names the model and version, the filter, the
+///    window, `knownAt`, the seed and (derivedFrom) the observation and input events used; the alert is also
+///    derived from the forecast's mean events.
+///
+/// Guarantees: the computation is deterministic, so the same thread state, options and seed give identical
+/// drafts (and the bank then rejects the second append as a duplicate). Minutes are counted from `from`;
+/// reading times are rounded to the nearest minute (the model moves in whole minutes). Insulin is only what
+/// the thread records, except that in the forecast horizon, minutes no insulin event covers continue the basal
+/// rate (a period event) in force at `to`. Nothing is written when any step fails.
+public enum GlucoseSynchroniser {
+    /// LOINC 2339-0, glucose [mass/volume] in blood (mg/dL).
+    public static let glucose = Concept.loinc("2339-0", "Glucose [Mass/volume] in Blood")
+    /// LOINC 9059-7, carbohydrate intake (estimated), in g.
+    public static let carbohydrate = Concept.loinc("9059-7", "Carbohydrate intake Estimated")
+    /// Insulin given (SNOMED CT 67866001 |Insulin (substance)|), as an `intervention` in `[IU]` or `[IU]/h`.
+    public static let insulin = Concept.snomed("67866001", "Insulin")
+    /// Lower end of the glucose forecast's prediction interval (mg/dL).
+    public static let lowerBound = Concept(system: "urn:twinbank:forecast", code: "glucose-lower", display: "Glucose forecast, lower end of prediction interval")
+    /// Upper end of the glucose forecast's prediction interval (mg/dL).
+    public static let upperBound = Concept(system: "urn:twinbank:forecast", code: "glucose-upper", display: "Glucose forecast, upper end of prediction interval")
+    /// Code of the alert raised when hypoglycaemia is predicted.
+    public static let hypoglycaemiaAlert = Concept(system: "urn:twinbank:alert", code: "hypoglycaemia-predicted", display: "Hypoglycaemia predicted")
+    public static let modelID = "uva-padova-t1d"
+    public static let modelVersion = "simglucose-0.2.11"
+    /// The source of everything the synchroniser writes.
+    public static let source = Source(.model, "twinsync-glucose-ukf@1")
+    /// mg/dL per mmol/L of glucose (molar mass 180.156 g/mol).
+    public static let milligramsPerDecilitrePerMillimolePerLitre = 18.0156
+
+    public struct Options: Sendable, Hashable {
+        /// Start of the data window (default: 24 h before `to`).
+        public var from: Instant?
+        /// End of the data window and origin of the forecast (default: `knownAt`). Must not be after `knownAt`.
+        public var to: Instant?
+        /// Read the thread as known at this recorded time (default: the bank clock's now). Must not be in the future.
+        public var knownAt: Instant?
+        /// Forecast horizon in minutes (a positive multiple of `step`).
+        public var horizon = 30
+        /// Minutes between forecast points.
+        public var step = 5
+        /// Recorded in provenance; the UKF and its forecast are deterministic, so the seed does not change them.
+        public var seed: UInt64 = 1
+        public var cgmNoiseStandardDeviation = 8.0
+        public var estimated = ["Vmx", "kp3", "kabs"]
+        public var level = 0.95
+        public var hypoglycaemiaThreshold = 70.0
+        /// The watcher looks this many minutes ahead.
+        public var alertHorizon = 30.0
+        /// Probability of glucose below the threshold at which the watcher alerts.
+        public var alertProbability = 0.5
+        public init() {}
+    }
+
+    /// One forecast point in mg/dL.
+    public struct Point: Sendable, Hashable, Codable {
+        public var time: Instant
+        public var mean: Double
+        public var standardDeviation: Double
+        public var lower: Double
+        public var upper: Double
+    }
+
+    /// What a synchronisation computed (and, after ``synchronise(_:in:options:)``, wrote).
+    public struct Result: Sendable, Codable {
+        public var twin: TwinID
+        public var from: Instant
+        public var to: Instant
+        public var knownAt: Instant
+        public var observationsUsed: Int
+        public var mealsUsed: Int
+        public var insulinEventsUsed: Int
+        /// Filtered glucose at `to` (mg/dL) and its standard deviation.
+        public var glucoseNow: Double
+        public var glucoseNowStandardDeviation: Double
+        public var points: [Point]
+        public var level: Double
+        /// Estimated parameters: population value and current estimate.
+        public var parameters: [String: [String: Double]]
+        public var alert: String?
+        public var covarianceResets: Int
+        /// The events to append (forecast points, then the alert if any), in order.
+        public var drafts: [EventDraft]
+        /// Set once written.
+        public var written: AppendResult?
+    }
+
+    /// Computes, then appends the result's events as one batch.
+    /// - Throws: ``SyncError`` (`invalidArgument`, `invalidTime`, `unsupported` naming the value), any bank error.
+    @discardableResult
+    public static func synchronise(_ twin: TwinID, in bank: Bank, options: Options = Options()) async throws -> Result {
+        var result = try await compute(twin, in: bank, options: options)
+        result.written = try bank.append(result.drafts)
+        return result
+    }
+
+    /// Reads the thread, assimilates and forecasts, and returns the events it would write, without writing.
+    public static func compute(_ twin: TwinID, in bank: Bank, options: Options = Options()) async throws -> Result {
+        guard options.step > 0, options.horizon > 0, options.horizon % options.step == 0 else {
+            throw SyncError(.invalidArgument, "the horizon (\(options.horizon) min) must be a positive multiple of the step (\(options.step) min).", value: String(options.horizon))
+        }
+        guard options.cgmNoiseStandardDeviation > 0, options.cgmNoiseStandardDeviation.isFinite else {
+            throw SyncError(.invalidArgument, "the CGM noise sd must be positive.", value: String(options.cgmNoiseStandardDeviation))
+        }
+        let now = bank.clock.now()
+        let knownAt = options.knownAt ?? now
+        guard knownAt <= now else {
+            throw SyncError(.invalidTime, "knownAt \(knownAt) is in the future of the bank clock (\(now)).", value: knownAt.iso8601)
+        }
+        let to = options.to ?? knownAt
+        guard to <= knownAt else {
+            throw SyncError(.invalidTime, "the window end \(to) is after what the thread can know (\(knownAt)); a forecast origin cannot be in the future.", value: to.iso8601)
+        }
+        let from = options.from ?? to.advanced(bySeconds: -86_400)
+        let windowMinutes = Int((to.microseconds - from.microseconds) / 60_000_000)
+        guard windowMinutes >= 1 else {
+            throw SyncError(.invalidTime, "the window from \(from) to \(to) is shorter than a minute.", value: from.iso8601)
+        }
+        let origin = from.advanced(byMicroseconds: Int64(windowMinutes) * 60_000_000)
+        let end = origin.advanced(byMicroseconds: Int64(options.horizon) * 60_000_000)
+        func minute(_ t: Instant) -> Int { Int((Double(t.microseconds - from.microseconds) / 60e6).rounded()) }
+
+        // glucose observations
+        let future = try bank.events(ThreadQuery(twin: twin, code: glucose.key, category: .observation, from: now.advanced(byMicroseconds: 1), knownAt: knownAt))
+        if let f = future.first {
+            throw SyncError(.invalidTime, "glucose observation \(f.id.abbreviated()) from \(f.source) is dated \(f.effective.start), in the future of the bank clock (\(now)).", value: f.effective.start.iso8601)
+        }
+        let readings = try bank.events(ThreadQuery(twin: twin, code: glucose.key, category: .observation, from: from, to: origin, knownAt: knownAt))
+        var observations: [(minute: Int, value: Double, event: Event)] = []
+        for e in readings {
+            observations.append((minute(e.effective.start), try milligramsPerDecilitre(e), e))
+        }
+        guard !observations.isEmpty else {
+            throw SyncError(.invalidArgument, "twin '\(twin)' has no glucose observations (LOINC 2339-0) from \(from) to \(origin) as known at \(knownAt).", value: twin.rawValue)
+        }
+        observations.sort { ($0.minute, $0.event.sequence) < ($1.minute, $1.event.sequence) }
+
+        // inputs per minute over window and horizon
+        let minutes = windowMinutes + options.horizon + 1
+        var cho = [Double](repeating: 0, count: minutes), ins = cho
+        var covered = [Bool](repeating: false, count: minutes)
+        var basalAtOrigin: Double?
+        let mealEvents = try overlapping(twin, carbohydrate, bank, from: from, to: end, knownAt: knownAt)
+        for e in mealEvents {
+            let r = try perMinute(e, amount: try amount(e, unit: "g", what: "meal"), rateUnit: nil, from: from)
+            for m in max(r.first, 0)..<max(min(r.last + 1, minutes), max(r.first, 0)) { cho[m] += r.rate }
+        }
+        let insulinEvents = try overlapping(twin, insulin, bank, from: from, to: end, knownAt: knownAt)
+        for e in insulinEvents {
+            let r = try perMinute(e, amount: nil, rateUnit: "[IU]/min", from: from)
+            for m in max(r.first, 0)..<max(min(r.last + 1, minutes), max(r.first, 0)) { ins[m] += r.rate; covered[m] = true }
+            if e.effective.end != nil, r.first <= windowMinutes, r.last >= windowMinutes { basalAtOrigin = (basalAtOrigin ?? 0) + r.rate }
+        }
+        if let basal = basalAtOrigin {
+            for m in (windowMinutes + 1)..<minutes where !covered[m] { ins[m] += basal }
+        }
+
+        // the experiment's UKF set-up
+        let (population, x0) = GlucoseSyncExperiment.adultPopulation()
+        let q = options.estimated.count
+        var noise = [Double](repeating: 0, count: 14 + q)
+        for i in 0..<13 { noise[i] = 0.004 * max(abs(x0[i]), 1) }
+        for i in 0..<q { noise[14 + i] = 0.01 }
+        let process = try GlucoseTwinProcess(population: population, carbohydrate: cho, insulin: ins, estimated: options.estimated, noiseRate: noise)
+        let sensor = GlucoseSensor(volume: population.Vg, standardDeviation: options.cgmNoiseStandardDeviation)
+        let n = 14 + q
+        var start = x0 + [0] + [Double](repeating: 0, count: q)
+        let scale = observations[0].value / (x0[12] / population.Vg)
+        for i in [3, 4, 12] { start[i] *= scale }
+        var p0 = [Double](repeating: 0, count: n * n)
+        for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
+        p0[13 * n + 13] = 1
+        for i in 0..<q { p0[(14 + i) * n + 14 + i] = 0.3 * 0.3 }
+        var ukf = try UnscentedKalmanFilter(process: process, time: Double(max(0, observations[0].minute)), mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
+        for o in observations {
+            try ukf.predict(to: Double(max(o.minute, Int(ukf.time))))
+            try ukf.update(with: Observation(time: ukf.time, values: [o.value]), model: sensor)
+        }
+        try ukf.predict(to: Double(windowMinutes))
+        let nowMean = ukf.mean[12] / population.Vg, nowSD = ukf.standardDeviations[12] / population.Vg
+
+        let window = Double(observations[0].minute)...Double(observations[observations.count - 1].minute)
+        let provenanceForecast = Forecast.Provenance(filter: "UKF", model: "\(modelID)@\(modelVersion) adult population", dataWindow: window,
+                                                     observationCount: observations.count, seed: options.seed)
+        let times = stride(from: windowMinutes + options.step, through: windowMinutes + options.horizon, by: options.step).map(Double.init)
+        let full = try await ukf.forecast(at: times, level: options.level, provenance: provenanceForecast)
+        let glucosePoints = full.points.map {
+            Forecast.Point(time: $0.time, mean: [$0.mean[12] / population.Vg], standardDeviation: [$0.standardDeviation[12] / population.Vg],
+                           lower: [$0.lower[12] / population.Vg], upper: [$0.upper[12] / population.Vg])
+        }
+        let forecast = Forecast(origin: Double(windowMinutes), stateNames: ["glucose"], level: options.level, points: glucosePoints,
+                                method: full.method, provenance: provenanceForecast)
+        for p in glucosePoints where !(p.mean[0].isFinite && p.lower[0].isFinite && p.upper[0].isFinite) {
+            throw SyncError(.nonFinite, "the glucose forecast at +\(Int(p.time) - windowMinutes) min is not finite.", value: String(p.mean[0]))
+        }
+
+        // events
+        let used = observations.map(\.event) + mealEvents + insulinEvents
+        let notes = "filter=UKF(alpha=0.5,beta=2,kappa=0) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
+            + "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
+            + "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count) parameters=simglucose adult population mean"
+        let provenance = Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed, notes: notes)
+        var drafts: [EventDraft] = []
+        var points: [Point] = []
+        var meanIDs: [ContentHash] = []
+        var hasher = EventHasher()
+        for p in glucosePoints {
+            let at = origin.advanced(byMicroseconds: Int64(p.time - Double(windowMinutes)) * 60_000_000)
+            points.append(Point(time: at, mean: p.mean[0], standardDeviation: p.standardDeviation[0], lower: p.lower[0], upper: p.upper[0]))
+            let mean = EventDraft(twin: twin, effective: EffectiveTime(at), category: .prediction, code: glucose,
+                                  value: .quantity(Quantity(p.mean[0], "mg/dL")), source: source, provenance: provenance)
+            meanIDs.append(hasher.hash(mean))
+            drafts.append(mean)
+            for (code, v) in [(lowerBound, p.lower[0]), (upperBound, p.upper[0])] {
+                drafts.append(EventDraft(twin: twin, effective: EffectiveTime(at), category: .prediction, code: code,
+                                         value: .quantity(Quantity(v, "mg/dL")), source: source, provenance: provenance))
+            }
+        }
+        let watcher = HypoglycaemiaWatcher(glucose: "glucose", threshold: options.hypoglycaemiaThreshold, horizon: options.alertHorizon, probability: options.alertProbability)
+        var alertText: String?
+        if let alert = try watcher.evaluate(forecast) {
+            let recent = observations.suffix(3).map { "\($0.event.effective.start.iso8601) \(Value.format(($0.value * 10).rounded() / 10)) mg/dL" }
+            let text = ([alert.message] + alert.reasons + ["latest readings: " + recent.joined(separator: "; ")]).joined(separator: " | ")
+            alertText = text
+            let alertProvenance = Provenance(derivedFrom: meanIDs + observations.map(\.event.id), model: modelID, modelVersion: modelVersion,
+                                             seed: options.seed, notes: "watcher=hypoglycaemia threshold=\(options.hypoglycaemiaThreshold) horizon=\(options.alertHorizon)min probability=\(options.alertProbability) severity=\(alert.severity.rawValue); " + notes)
+            drafts.append(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .alert, code: hypoglycaemiaAlert,
+                                     value: .text(text), source: source, provenance: alertProvenance))
+        }
+        var parameters: [String: [String: Double]] = [:]
+        for (i, name) in options.estimated.enumerated() {
+            let pop = GlucoseTwinProcess.value(name, in: population)
+            parameters[name] = ["population": pop, "estimated": pop * exp(ukf.mean[14 + i])]
+        }
+        return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
+                      insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,
+                      level: options.level, parameters: parameters, alert: alertText, covarianceResets: ukf.resets.count, drafts: drafts, written: nil)
+    }
+
+    /// A glucose observation's value in mg/dL.
+    static func milligramsPerDecilitre(_ e: Event) throws -> Double {
+        guard let q = e.value?.quantity else {
+            throw SyncError(.invalidArgument, "glucose observation \(e.id.abbreviated()) at \(e.effective.start) has no quantity (value: \(e.value.map { "\($0)" } ?? "none")).", value: e.value.map { "\($0)" })
+        }
+        if let v = try? q.converted(to: "mg/dL").value, v.isFinite { return v }
+        if let v = try? q.converted(to: "mmol/L").value, v.isFinite { return v * milligramsPerDecilitrePerMillimolePerLitre }
+        throw SyncError(.invalidArgument, "glucose observation \(e.id.abbreviated()) at \(e.effective.start) is in '\(q.unit)', which does not convert to mg/dL or mmol/L.", value: q.description)
+    }
+
+    /// Intervention events with the code whose effective period overlaps `[from, to]`, as known at `knownAt`.
+    static func overlapping(_ twin: TwinID, _ code: Concept, _ bank: Bank, from: Instant, to: Instant, knownAt: Instant) throws -> [Event] {
+        try bank.events(ThreadQuery(twin: twin, code: code.key, category: .intervention, to: to, knownAt: knownAt))
+            .filter { ($0.effective.end ?? $0.effective.start) >= from }
+    }
+
+    static func amount(_ e: Event, unit: String, what: String) throws -> Double {
+        guard let q = e.value?.quantity, let v = try? q.converted(to: unit).value, v.isFinite, v >= 0 else {
+            throw SyncError(.invalidArgument, "\(what) event \(e.id.abbreviated()) at \(e.effective.start) is not a non-negative amount in \(unit) (value: \(e.value.map { "\($0)" } ?? "none")).", value: e.value.map { "\($0)" })
+        }
+        return v
+    }
+
+    /// An event's input per minute and the minutes it covers (counted from `from`): its start minute when
+    /// instantaneous, the minutes of its period otherwise. An amount is spread evenly; a rate (`rateUnit`,
+    /// for insulin) needs a period.
+    static func perMinute(_ e: Event, amount fixedAmount: Double?, rateUnit: String?, from: Instant) throws -> (first: Int, last: Int, rate: Double) {
+        let first = Int((Double(e.effective.start.microseconds - from.microseconds) / 60e6).rounded(.down))
+        let last = e.effective.end.map { max(first, Int((Double($0.microseconds - from.microseconds) / 60e6).rounded(.up)) - 1) } ?? first
+        let count = Double(last - first + 1)
+        if let fixedAmount { return (first, last, fixedAmount / count) }
+        if let q = e.value?.quantity, let a = try? q.converted(to: "[IU]").value, a.isFinite, a >= 0 { return (first, last, a / count) }
+        if let rateUnit, let q = e.value?.quantity, let r = try? q.converted(to: rateUnit).value, r.isFinite, r >= 0 {
+            guard e.effective.end != nil else {
+                throw SyncError(.invalidArgument, "insulin rate event \(e.id.abbreviated()) at \(e.effective.start) needs an effective period (start/end).", value: q.description)
+            }
+            return (first, last, r)
+        }
+        throw SyncError(.invalidArgument, "insulin event \(e.id.abbreviated()) at \(e.effective.start) is not a non-negative amount in [IU] or rate in [IU]/h (value: \(e.value.map { "\($0)" } ?? "none")).", value: e.value.map { "\($0)" })
+    }
+}

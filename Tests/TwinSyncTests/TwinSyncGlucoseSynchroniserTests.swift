@@ -1,0 +1,217 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinCore
+import TwinModels
+@testable import TwinSync
+
+/// A glucose twin's thread built from a per-minute trace (BG, CHO g/min, insulin U/min), as a device and a
+/// pump would record it: CGM readings every 5 minutes with seeded noise, meals as carbohydrate interventions,
+/// boluses as instantaneous insulin amounts and the basal as one amount spread over a period (the day and
+/// two hours after).
+struct GlucoseThreadFixture {
+    static let day0 = Instant(microseconds: 1_704_067_200_000_000) // 2024-01-01T00:00:00Z
+    let bank: Bank
+    let clock: ManualClock
+    let twin: TwinID = "pat-sync"
+    let bg: [Double]
+
+    init(bg: [Double], carbohydrate: [Double], insulin: [Double], noiseSD: Double = 8, seed: UInt64 = 1,
+         withholdReadingAt withheld: Int? = nil) throws {
+        clock = ManualClock(Self.day0.advanced(bySeconds: 3 * 86_400), stepMicroseconds: 1_000_000)
+        bank = Bank(storage: MemoryStorage(), clock: clock)
+        self.bg = bg
+        _ = try bank.createTwin(Twin(id: twin, kind: .person, attributes: ["virtualPatient": .text("adult#001")]))
+        let device = Source(.device, "cgm-1"), pump = Source(.device, "pump-1")
+        var rng = SplitMixXoshiro(seed: seed)
+        var drafts: [EventDraft] = []
+        for k in stride(from: 0, to: bg.count, by: 5) {
+            let value = bg[k] + noiseSD * rng.normal()
+            guard k != withheld else { continue }
+            drafts.append(.observation(twin, at: Self.at(k), code: GlucoseSynchroniser.glucose, Quantity(value, "mg/dL"), source: device))
+        }
+        let basal = insulin.sorted()[insulin.count / 2]
+        for k in 0..<min(bg.count, carbohydrate.count, insulin.count) {
+            if carbohydrate[k] > 0 {
+                drafts.append(EventDraft(twin: twin, effective: EffectiveTime(Self.at(k)), category: .intervention, code: GlucoseSynchroniser.carbohydrate,
+                                         value: .quantity(Quantity(carbohydrate[k], "g")), source: pump))
+            }
+            if insulin[k] - basal > 1e-9 {
+                drafts.append(EventDraft(twin: twin, effective: EffectiveTime(Self.at(k)), category: .intervention, code: GlucoseSynchroniser.insulin,
+                                         value: .quantity(Quantity(insulin[k] - basal, "[IU]")), source: pump))
+            }
+        }
+        drafts.append(EventDraft(twin: twin, effective: EffectiveTime(Self.at(0), end: Self.at(bg.count + 120)), category: .intervention,
+                                 code: GlucoseSynchroniser.insulin, value: .quantity(Quantity(basal * Double(bg.count + 120), "[IU]")), source: pump))
+        try bank.append(drafts)
+    }
+
+    static func at(_ minute: Int) -> Instant { day0.advanced(bySeconds: Double(minute) * 60) }
+
+    func options(origin: Int, horizon: Int = 30) -> GlucoseSynchroniser.Options {
+        var o = GlucoseSynchroniser.Options()
+        o.from = Self.at(0)
+        o.to = Self.at(origin)
+        o.horizon = horizon
+        return o
+    }
+}
+
+func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
+    let url = sharedFolder().appendingPathComponent("data/simglucose/simglucose-adult001-24h.csv")
+    return try GlucoseSyncExperiment.Trace(csv: String(contentsOf: url, encoding: .utf8), name: url.lastPathComponent)
+}
+
+@Suite struct TwinSyncGlucoseSynchroniserTests {
+    @Test func forecastsFromTheThreadStayWithinTenMilligramsOfTheTruth() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
+        var errors: [Double] = []
+        for origin in stride(from: 60, through: 1405, by: 15) {
+            let r = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: f.options(origin: origin))
+            #expect(r.points.count == 6)
+            let last = try #require(r.points.last)
+            #expect(last.time == GlucoseThreadFixture.at(origin + 30))
+            #expect(last.lower < last.mean && last.mean < last.upper)
+            errors.append(last.mean - trace.bg[origin + 30])
+        }
+        let rmse = (errors.map { $0 * $0 }.reduce(0, +) / Double(errors.count)).squareRoot()
+        #expect(rmse <= 10, "30-minute forecast RMSE \(rmse) mg/dL over \(errors.count) origins")
+    }
+
+    @Test func writesPredictionsWithProvenanceInOneBatchReproducibly() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
+        var options = f.options(origin: 480)
+        options.from = GlucoseThreadFixture.at(240)
+        options.seed = 7
+        let before = try f.bank.lastSequence()
+        let r = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: options)
+        let written = try #require(r.written)
+        #expect(written.count == 18 + (r.alert == nil ? 0 : 1))
+        #expect(written.firstSequence == before + 1)
+        let predictions = try f.bank.events(ThreadQuery(twin: f.twin, category: .prediction))
+        #expect(predictions.count == 18)
+        let means = predictions.filter { $0.code.key == GlucoseSynchroniser.glucose.key }
+        #expect(means.count == 6)
+        let p = try #require(means.first?.provenance)
+        #expect(p.model == "uva-padova-t1d" && p.seed == 7)
+        #expect(p.notes?.contains("filter=UKF") == true && p.notes?.contains("window=2024-01-01T04:00:00") == true)
+        // derived from the 49 readings of 04:00-08:00, the 07:00 meal and bolus and the basal
+        let readings = try f.bank.events(ThreadQuery(twin: f.twin, code: GlucoseSynchroniser.glucose.key, category: .observation,
+                                                     from: GlucoseThreadFixture.at(240), to: GlucoseThreadFixture.at(480)))
+        #expect(readings.count == 49 && r.observationsUsed == 49)
+        #expect(Set(readings.map(\.id)).isSubset(of: Set(p.derivedFrom)))
+        #expect(p.derivedFrom.count == 49 + 3)
+        // replay as known then: identical events, which the bank refuses to store twice
+        options.knownAt = r.knownAt
+        let again = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
+        #expect(again.drafts == r.drafts)
+        let seq = try f.bank.lastSequence()
+        await #expect(throws: BankError.self) { try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: options) }
+        #expect(try f.bank.lastSequence() == seq)
+    }
+
+    @Test func aLateReadingChangesOnlyForecastsKnownAfterItArrives() async throws {
+        let trace = try simglucoseAdult001()
+        let late = 470
+        let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin, withholdReadingAt: late)
+        var options = f.options(origin: 480)
+        options.from = GlucoseThreadFixture.at(240)
+        let before = f.bank.clock.now()
+        let arrival = try f.bank.append([.observation(f.twin, at: GlucoseThreadFixture.at(late), code: GlucoseSynchroniser.glucose,
+                                                      Quantity(trace.bg[late] + 40, "mg/dL"), source: Source(.device, "cgm-1"))])
+        options.knownAt = before
+        let then = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
+        options.knownAt = arrival.recorded
+        let now = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
+        #expect(now.observationsUsed == then.observationsUsed + 1)
+        #expect(abs(now.glucoseNow - then.glucoseNow) > 1)
+        #expect(now.drafts != then.drafts)
+        options.knownAt = before
+        let replay = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
+        #expect(replay.drafts == then.drafts)
+    }
+
+    @Test func alertsWhenAnInsulinOverdoseDrivesGlucoseLow() async throws {
+        let patient = try VirtualPatient.named("adult#001")
+        let scenario = GlucoseScenario(patient: patient, meals: try MealPlan([MealPlan.Meal(hours: 1, grams: 40)]), hours: 6,
+                                       controller: BasalBolusController(bolusScale: 8), integration: .continuous)
+        let truth = try GlucoseSimulator.run(scenario)
+        let firstLow = try #require(truth.bg.firstIndex { $0 < 70 }, "the overdose should drive BG below 70")
+        let f = try GlucoseThreadFixture(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin, noiseSD: 5)
+        var firstAlert: Int?
+        var alertText = ""
+        for origin in stride(from: 90, through: firstLow, by: 10) {
+            let r = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: f.options(origin: origin))
+            if let a = r.alert, firstAlert == nil { firstAlert = origin; alertText = a }
+        }
+        let alerted = try #require(firstAlert, "no alert before BG fell below 70 at minute \(firstLow)")
+        // early enough to act, but not a false alarm long before the fall
+        #expect(alerted <= firstLow && alerted >= firstLow - 30)
+        #expect(alertText.contains("Hypoglycaemia predicted") && alertText.contains("mg/dL"))
+        let alerts = try f.bank.events(ThreadQuery(twin: f.twin, category: .alert))
+        #expect(!alerts.isEmpty)
+        let first = try #require(alerts.first)
+        // why: the forecast's mean events and the readings
+        let forecastIDs = Set(try f.bank.events(ThreadQuery(twin: f.twin, code: GlucoseSynchroniser.glucose.key, category: .prediction)).map(\.id))
+        #expect(first.provenance.derivedFrom.contains { forecastIDs.contains($0) })
+        let readingIDs = Set(try f.bank.events(ThreadQuery(twin: f.twin, code: GlucoseSynchroniser.glucose.key, category: .observation)).map(\.id))
+        #expect(first.provenance.derivedFrom.contains { readingIDs.contains($0) })
+    }
+
+    @Test func noAlertWhileGlucoseIsSteadyInRange() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
+        let r = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: f.options(origin: 360))
+        #expect(r.alert == nil)
+        #expect(!r.drafts.contains { $0.category == .alert })
+    }
+
+    @Test func badInputIsRejectedNamingTheValueAndNothingIsWritten() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: Array(trace.bg.prefix(240)), carbohydrate: Array(trace.carbohydrate.prefix(240)), insulin: Array(trace.insulin.prefix(240)))
+        let seq = try f.bank.lastSequence()
+        // window end in the future of the bank clock
+        var o = f.options(origin: 200)
+        o.to = f.clock.now().advanced(bySeconds: 3600)
+        await #expect { try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: o) } throws: {
+            ($0 as? SyncError)?.code == .invalidTime && ($0 as? SyncError)?.value == o.to?.iso8601
+        }
+        // no observations in the window
+        o = f.options(origin: 200)
+        o.from = GlucoseThreadFixture.at(-600)
+        o.to = GlucoseThreadFixture.at(-300)
+        await #expect { try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: o) } throws: {
+            ($0 as? SyncError)?.code == .invalidArgument && ($0 as? SyncError)?.value == "pat-sync"
+        }
+        // a reading dated after the bank clock
+        let future = f.clock.now().advanced(bySeconds: 86_400)
+        try f.bank.append([.observation(f.twin, at: future, code: GlucoseSynchroniser.glucose, Quantity(120, "mg/dL"), source: Source(.device, "cgm-1"))])
+        let seq2 = try f.bank.lastSequence()
+        await #expect { try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: f.options(origin: 200)) } throws: {
+            ($0 as? SyncError)?.code == .invalidTime && ($0 as? SyncError)?.value == future.iso8601
+        }
+        #expect(try f.bank.lastSequence() == seq2)
+        #expect(seq2 == seq + 1)
+    }
+
+    @Test func inputsThatDoNotConvertAreRejected() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: Array(trace.bg.prefix(240)), carbohydrate: Array(trace.carbohydrate.prefix(240)), insulin: Array(trace.insulin.prefix(240)))
+        try f.bank.append([EventDraft(twin: f.twin, effective: EffectiveTime(GlucoseThreadFixture.at(100)), category: .intervention,
+                                      code: GlucoseSynchroniser.carbohydrate, value: .quantity(Quantity(3, "mL")), source: Source(.device, "pump-2"))])
+        let seq = try f.bank.lastSequence()
+        await #expect { try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: f.options(origin: 200)) } throws: {
+            ($0 as? SyncError)?.code == .invalidArgument && ($0 as? SyncError)?.value == "3 mL"
+        }
+        #expect(try f.bank.lastSequence() == seq)
+    }
+
+    @Test func readingsInMillimolesPerLitreAreConverted() throws {
+        let e = Event(id: ContentHash(w0: 1, w1: 2, w2: 3, w3: 4), twin: "pat-x", effective: EffectiveTime(GlucoseThreadFixture.day0),
+                      recorded: GlucoseThreadFixture.day0, sequence: 1, category: .observation, code: GlucoseSynchroniser.glucose,
+                      value: .quantity(Quantity(5.5, "mmol/L")), source: Source(.device, "meter"), provenance: Provenance())
+        #expect(abs(try GlucoseSynchroniser.milligramsPerDecilitre(e) - 99.0858) < 1e-3)
+    }
+}
