@@ -133,6 +133,29 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         #expect(replay.drafts == then.drafts)
     }
 
+    @Test func readingsOfARetractedSourceAreNotUsedOnceRetracted() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
+        var options = f.options(origin: 480)
+        options.from = GlucoseThreadFixture.at(240)
+        options.knownAt = f.clock.now()
+        let clean = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
+        let faulty = Source(.device, "cgm-faulty")
+        try f.bank.append(stride(from: 402, to: 480, by: 5).map {
+            .observation(f.twin, at: GlucoseThreadFixture.at($0), code: GlucoseSynchroniser.glucose, Quantity(trace.bg[$0] - 60, "mg/dL"), source: faulty)
+        })
+        options.knownAt = f.clock.now()
+        let misled = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
+        #expect(misled.observationsUsed == clean.observationsUsed + 16)
+        #expect(misled.glucoseNow < clean.glucoseNow - 10)
+        try f.bank.retract(source: faulty, reason: "sensor fault")
+        options.knownAt = f.clock.now()
+        let corrected = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
+        #expect(corrected.observationsUsed == clean.observationsUsed)
+        #expect(corrected.glucoseNow == clean.glucoseNow)
+        #expect(corrected.points == clean.points)
+    }
+
     @Test func alertsWhenAnInsulinOverdoseDrivesGlucoseLow() async throws {
         let patient = try VirtualPatient.named("adult#001")
         let scenario = GlucoseScenario(patient: patient, meals: try MealPlan([MealPlan.Meal(hours: 1, grams: 40)]), hours: 6,
