@@ -63,11 +63,15 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
 }
 
 @Suite struct TwinSyncGlucoseSynchroniserTests {
+    /// Every 5 minutes after the first hour, the 30-minute forecast read from the thread is scored against
+    /// the noise-free simglucose BG. The thread carries the same seeded CGM readings, meals and insulin as the
+    /// closed-loop experiment feeds its filter directly, so the RMSE must also match the experiment's: this
+    /// checks that nothing is lost or shifted between the thread and the filter.
     @Test func forecastsFromTheThreadStayWithinTenMilligramsOfTheTruth() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
         var errors: [Double] = []
-        for origin in stride(from: 60, through: 1405, by: 15) {
+        for origin in stride(from: 60, to: trace.bg.count - 30, by: 5) {
             let r = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: f.options(origin: origin))
             #expect(r.points.count == 6)
             let last = try #require(r.points.last)
@@ -77,6 +81,9 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         }
         let rmse = (errors.map { $0 * $0 }.reduce(0, +) / Double(errors.count)).squareRoot()
         #expect(rmse <= 10, "30-minute forecast RMSE \(rmse) mg/dL over \(errors.count) origins")
+        let experiment = try await GlucoseSyncExperiment.run(trace)
+        #expect(errors.count == experiment.forecasts)
+        #expect(abs(rmse - experiment.forecastRMSE) < 1e-6, "thread \(rmse) vs experiment \(experiment.forecastRMSE)")
     }
 
     @Test func writesPredictionsWithProvenanceInOneBatchReproducibly() async throws {
