@@ -29,6 +29,10 @@ public struct SBMLBinding: Sendable {
     /// when one is given.
     public var parameters: [(attribute: String, parameter: String, unit: String?)]
     public var outputs: [Output]
+    /// Thread code -> model variable (species, compartment or parameter) whose initial value is the twin's
+    /// latest value of that code as of the run's start (as known now), converted to `unit` and divided by
+    /// `scale` (the inverse of ``Output/scale``). This is how a run starts from the person's current state.
+    public var initialValues: [(code: CodeKey, variable: String, unit: String, scale: Double)] = []
     /// Model time units per hour (3600 for models in seconds, 1 for hours).
     public var modelTimePerHour: Double
     public var relativeTolerance: Double
@@ -63,6 +67,19 @@ public struct SBMLBinding: Sendable {
             options.overrides[p.parameter] = v
             used[p.parameter] = v
         }
+        var derivedFrom: [ContentHash] = []
+        for iv in initialValues {
+            guard let e = try bank.state(of: twin, asOf: start, code: iv.code).first, let q = e.value?.quantity else {
+                throw RunError(.missingBinding, "twin '\(twin)' has no value of \(iv.code) at or before \(start) for the initial value of '\(iv.variable)'", value: iv.code.description)
+            }
+            let v: Double
+            do { v = try q.converted(to: iv.unit).value / iv.scale } catch {
+                throw RunError(.invalidBinding, "the latest \(iv.code) of '\(twin)' (\(q)) cannot be converted to \(iv.unit) for '\(iv.variable)'", value: "\(q)")
+            }
+            options.overrides[iv.variable] = v
+            used["initial:" + iv.variable] = v
+            derivedFrom.append(e.id)
+        }
         let n = max(1, points)
         let times = (0...n).map { Double($0) * hours * modelTimePerHour / Double(n) }
         let rows: [[Double]]
@@ -81,7 +98,8 @@ public struct SBMLBinding: Sendable {
         hashInput += Array(RunProvenance.hash(parameters: used).utf8)
         let provenance = RunProvenance(model: modelID, modelVersion: String(RunProvenance.hash(bytes: bytes).prefix(12)),
                                        parametersHash: RunProvenance.hash(bytes: hashInput), solver: "TwinSBML (Rodas/DOPRI auto)",
-                                       relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance)
+                                       relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance,
+                                       derivedFrom: derivedFrom)
         let result = try PredictionWriter.write(series, to: twin, run: provenance, in: bank)
         return (result, provenance, series)
     }

@@ -57,4 +57,21 @@ struct SBMLTwinTests {
         #expect(throws: RunError.self) { try missing.run(for: "slow-liver", in: bank, start: start, hours: 1) }
         #expect(try bank.events(ThreadQuery(twin: "unbound")).isEmpty)
     }
+
+    @Test func initialStateComesFromTheThread() throws {
+        let bank = Bank(storage: MemoryStorage())
+        try bank.createTwin(Twin(id: "liver", kind: .organ))
+        // A measured, depleted glutathione level before the run starts.
+        try bank.append([EventDraft(twin: "liver", effective: EffectiveTime(start.advanced(bySeconds: -600)), category: .observation,
+                                    code: gsh, value: .quantity(Quantity(3.0, "fmol")), source: Source(.record, "biopsy"))])
+        var b = binding
+        b.initialValues = [(code: gsh.key, variable: "G", unit: "fmol", scale: 1e15)]
+        let (_, provenance, series) = try b.run(for: "liver", in: bank, start: start, hours: 2, points: 4)
+        #expect(abs(series[0].points[0].value - 3.0) < 1e-9)
+        #expect(provenance.derivedFrom.count == 1)
+        // Without a value in the thread, the run names what is missing and writes nothing.
+        try bank.createTwin(Twin(id: "other", kind: .organ))
+        #expect(throws: RunError.self) { try b.run(for: "other", in: bank, start: start, hours: 1) }
+        #expect(try bank.events(ThreadQuery(twin: "other")).isEmpty)
+    }
 }
