@@ -23,5 +23,6 @@ extension Twinbank {
         CalibrateCommand.self,
         ExperimentCommand.self,
         SBMLCommand.self,
+        SyncCommand.self,
     ]
 }

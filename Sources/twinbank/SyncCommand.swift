@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import TwinBank
+import TwinCore
+import TwinSync
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Synchronise a glucose twin with its thread once (UKF on CGM readings, meals, insulin) and write its forecast and any alert back.")
+    @OptionGroup var bankOptions: BankOptions
+    @Option(help: "The twin.") var twin: String
+    @Option(help: "Start of the data window (default: 24 h before --to).") var from: String?
+    @Option(help: "End of the data window and forecast origin (default: now).") var to: String?
+    @Option(name: .customLong("known-at"), help: "Replay the thread as known at this recorded time (default: now).") var knownAt: String?
+    @Option(help: "Forecast horizon in minutes (a multiple of 5).") var horizon: Int = 30
+    @Option(help: "Seed recorded in the provenance.") var seed: UInt64 = 1
+    @Option(name: .customLong("noise-sd"), help: "CGM noise standard deviation, mg/dL.") var noiseSD: Double = 8
+    @Option(name: .customLong("estimate"), help: "Parameters estimated by augmentation (comma-separated).") var estimate: String = "Vmx,kp3,kabs"
+    @Flag(name: .customLong("dry-run"), help: "Compute and print without writing (e.g. to replay a past forecast with --known-at).") var dryRun = false
+    @OptionGroup var output: OutputOptions
+
+    struct Summary: Encodable {
+        var twin: String
+        var from: Instant, to: Instant, knownAt: Instant
+        var observationsUsed: Int, mealsUsed: Int, insulinEventsUsed: Int
+        var glucoseNow: Double, glucoseNowStandardDeviation: Double
+        var level: Double
+        var forecast: [GlucoseSynchroniser.Point]
+        var parameters: [String: [String: Double]]
+        var alert: String?
+        var covarianceResets: Int
+        var written: AppendResult?
+    }
+
+    func run() async throws {
+        let bank = try bankOptions.open()
+        var options = GlucoseSynchroniser.Options()
+        if let from { options.from = try parseInstant(from, option: "--from") }
+        if let to { options.to = try parseInstant(to, option: "--to") }
+        if let knownAt { options.knownAt = try parseInstant(knownAt, option: "--known-at") }
+        options.horizon = horizon
+        options.seed = seed
+        options.cgmNoiseStandardDeviation = noiseSD
+        options.estimated = estimate.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let id = try TwinID(twin)
+        let r = dryRun ? try await GlucoseSynchroniser.compute(id, in: bank, options: options)
+                       : try await GlucoseSynchroniser.synchronise(id, in: bank, options: options)
+        if output.json {
+            try printJSON(Summary(twin: twin, from: r.from, to: r.to, knownAt: r.knownAt, observationsUsed: r.observationsUsed, mealsUsed: r.mealsUsed,
+                                  insulinEventsUsed: r.insulinEventsUsed, glucoseNow: r.glucoseNow, glucoseNowStandardDeviation: r.glucoseNowStandardDeviation,
+                                  level: r.level, forecast: r.points, parameters: r.parameters, alert: r.alert, covarianceResets: r.covarianceResets, written: r.written))
+            return
+        }
+        print("synchronised \(twin) on \(r.observationsUsed) glucose readings, \(r.mealsUsed) meals, \(r.insulinEventsUsed) insulin events from \(r.from) to \(r.to) (known at \(r.knownAt))")
+        print(String(format: "  glucose now %.1f ± %.1f mg/dL", r.glucoseNow, r.glucoseNowStandardDeviation))
+        for name in r.parameters.keys.sorted() {
+            let p = r.parameters[name]!
+            print(String(format: "  %@: population %.4g, estimated %.4g", name, p["population"] ?? .nan, p["estimated"] ?? .nan))
+        }
+        for p in r.points {
+            print(String(format: "  %@  %.1f mg/dL  [%.1f, %.1f] (%.0f %%)", p.time.iso8601, p.mean, p.lower, p.upper, r.level * 100))
+        }
+        if let a = r.alert { print("  ALERT: \(a)") }
+        if dryRun { print("dry run: \(r.drafts.count) events not written") }
+        if let w = r.written { print("wrote \(w.count) events (sequences \(w.firstSequence)-\(w.lastSequence)) to \(twin)'s thread at \(w.recorded)") }
+    }
+}
