@@ -173,15 +173,38 @@ public struct Demo: Sendable {
         }
         say("   recorded in \(alice)'s thread as a recommendation with its seed and inputs")
 
-        // 8. The two-way link: the simulated day plays the real person; noisy CGM readings are assimilated into a
-        // twin that starts from population parameters, which forecasts 30 minutes ahead after every reading.
-        let truth = try GlucoseSyncExperiment.Trace(csv: run.trace.csv(), name: "\(alice) day 7")
-        var syncOptions = GlucoseSyncExperiment.Options()
+        // 8. The two-way link: the simulated day plays the real person. Its CGM (with sensor noise) and pump
+        // deliveries flow into the thread; the synchroniser assimilates what the thread knows by noon into a twin
+        // that starts from population parameters, forecasts 30 minutes ahead with an interval, and writes the
+        // forecast (and any hypoglycaemia alert) back to the thread with provenance.
+        var cgm: [EventDraft] = []
+        let pump = Source(.device, "pump-\(alice)")
+        let basal = run.trace.insulin.sorted()[run.trace.insulin.count / 2]
+        for k in stride(from: 0, to: run.trace.bg.count, by: 5) {
+            cgm.append(.observation(alice, at: day6.advanced(bySeconds: Double(k) * 60), code: Self.glucose,
+                                    Quantity(((run.trace.bg[k] + 8 * gaussian(&rng)) * 10).rounded() / 10, "mg/dL"),
+                                    source: Source(.device, "cgm-\(alice)")))
+        }
+        for k in 0..<run.trace.insulin.count where run.trace.insulin[k] - basal > 1e-9 {
+            cgm.append(EventDraft(twin: alice, effective: EffectiveTime(day6.advanced(bySeconds: Double(k) * 60)), category: .intervention,
+                                  code: GlucoseSynchroniser.insulin, value: .quantity(Quantity(run.trace.insulin[k] - basal, "[IU]")), source: pump))
+        }
+        cgm.append(EventDraft(twin: alice, effective: EffectiveTime(day6, end: day6.advanced(bySeconds: 24 * hour)), category: .intervention,
+                              code: GlucoseSynchroniser.insulin, value: .quantity(Quantity(basal * 24 * 60, "[IU]")), source: pump))
+        try bank.append(cgm)
+        var syncOptions = GlucoseSynchroniser.Options()
+        syncOptions.from = day6
+        syncOptions.to = day6.advanced(bySeconds: 12 * hour)
         syncOptions.seed = seed
-        let sync = try await GlucoseSyncExperiment.run(truth, options: syncOptions)
-        say("8. Synchronising a twin with \(alice)'s CGM (noise SD \(fmt(syncOptions.noiseStandardDeviation)) mg/dL every \(syncOptions.samplingPeriod) min, unscented Kalman filter):")
-        say("   30-minute forecast RMSE \(fmt(sync.forecastRMSE)) mg/dL over \(sync.forecasts) forecasts (raw CGM error \(fmt(sync.cgmRMSE)), holding the last reading \(fmt(sync.persistenceRMSE)))")
-        say("   parameters learned from population values: " + sync.parameters.map { "\($0.name) \(String(format: "%.4g", $0.population)) -> \(String(format: "%.4g", $0.estimated))" }.joined(separator: ", "))
+        let sync = try await GlucoseSynchroniser.synchronise(alice, in: bank, options: syncOptions)
+        say("8. Synchronising \(alice) with its CGM and pump (\(sync.observationsUsed) readings, \(sync.insulinEventsUsed) insulin and \(sync.mealsUsed) meal events up to \(syncOptions.to!)):")
+        if let last = sync.points.last {
+            say("   glucose now \(fmt(sync.glucoseNow)) mg/dL (truth \(fmt(run.trace.bg[12 * 60]))); in \(syncOptions.horizon) min \(fmt(last.mean)) mg/dL, 95 % interval \(fmt(last.lower))-\(fmt(last.upper)) (truth \(fmt(run.trace.bg[min(run.trace.bg.count - 1, 12 * 60 + syncOptions.horizon)])))")
+        }
+        say("   parameters learned from population values: " + sync.parameters.keys.sorted().map { k in
+            "\(k) \(String(format: "%.4g", sync.parameters[k]?["population"] ?? .nan)) -> \(String(format: "%.4g", sync.parameters[k]?["estimated"] ?? .nan))"
+        }.joined(separator: ", "))
+        say("   \(sync.written?.count ?? 0) forecast events written to the thread\(sync.alert.map { "; alert: \($0)" } ?? "; no alert")")
 
         // 9. A published SBML model bound to an organ twin.
         var liverPredictions = 0
@@ -207,6 +230,11 @@ public struct Demo: Sendable {
         return Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,
                        timeInRange: (run.trace.timeInRange, whatIf.trace.timeInRange), liverPredictions: liverPredictions,
                        importedPatients: importedPatients)
+    }
+
+    func gaussian(_ rng: inout Xoshiro256StarStar) -> Double {
+        let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(rng.next() >> 11) / Double(1 << 53)
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.1f", x) }

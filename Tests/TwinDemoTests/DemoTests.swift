@@ -29,7 +29,8 @@ struct DemoTests {
         #expect(summary.timeInRange.fork < summary.timeInRange.original)
         #expect(summary.liverPredictions == 97)
         #expect(lines.contains { $0.contains("Retracted device:cgm-person-03") })
-        #expect(lines.contains { $0.contains("30-minute forecast RMSE") })
+        #expect(lines.contains { $0.contains("forecast events written to the thread") })
+        #expect(try bank.events(ThreadQuery(twin: summary.forkedTwin, code: .loinc("2339-0"), category: .prediction)).count > 288)
         // The retracted device's readings are gone from the current view but not from the replay.
         #expect(try bank.events(ThreadQuery(twin: "person-03", code: .loinc("2339-0"))).isEmpty)
     }
