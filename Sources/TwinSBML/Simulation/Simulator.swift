@@ -123,6 +123,7 @@ public struct Simulator {
         }
         stepper.reset(t: t, y: y, initialStep: nil)
         var stiff = false
+
         if let h = m.history { h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative) }
         var triggers = previous
         var yi = y

@@ -61,7 +61,7 @@ public enum TestSuiteRunner {
     }
 
     /// Runs one case folder (`.../NNNNN`), comparing with its expected results by the suite's rule.
-    public static func runCase(directory: String, timeLimit: Double? = 20) -> Outcome {
+    public static func runCase(directory: String, timeLimit: Double? = 60) -> Outcome {
         let id = String(directory.split(separator: "/").last ?? Substring(directory))
         let start = monotonicSeconds()
         func outcome(_ s: Outcome.Status, _ m: String) -> Outcome {
