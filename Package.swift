@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "TwinBankTests", dependencies: ["TwinBank", "TwinBankSQLite"]),
         .testTarget(name: "TwinSimulationTests", dependencies: ["TwinSimulation"]),
         .testTarget(name: "TwinModelsTests", dependencies: ["TwinModels"]),
-        .testTarget(name: "TwinSBMLTests", dependencies: ["TwinSBML"]),
+        .testTarget(name: "TwinSBMLTests", dependencies: ["TwinSBML"], exclude: ["Resources"]),
         .testTarget(name: "TwinSyncTests", dependencies: ["TwinSync"]),
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinDemo"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinRun", "TwinBankSQLite"]),
