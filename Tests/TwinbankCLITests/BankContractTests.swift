@@ -88,8 +88,12 @@ struct BankContractTests {
         #expect(try eventCount("alice", extra: ["--code", "rxnorm:253182"]) == 0)
 
         // Retraction: the faulty CGM leaves current views, but what was known before stays replayable.
-        let beforeRetraction = ISO8601DateFormatter().string(from: Date())
-        Thread.sleep(forTimeInterval: 0.01)
+        // A recorded time strictly between the last append and the retraction (millisecond precision).
+        Thread.sleep(forTimeInterval: 0.02)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let beforeRetraction = formatter.string(from: Date())
+        Thread.sleep(forTimeInterval: 0.02)
         try ok(["retract", "--bank", bank, "--source", "device:cgm-1", "--reason", "sensor recall"])
         #expect(try eventCount("alice", extra: ["--code", "loinc:2339-0"]) == 1)
         #expect(try eventCount("alice", extra: ["--code", "loinc:2339-0", "--known-at", beforeRetraction]) == 4)

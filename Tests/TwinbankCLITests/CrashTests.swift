@@ -51,7 +51,7 @@ struct CrashTests {
         #expect(after.status == 0, "bank did not open cleanly after kill -9: \(after.stderr)")
         let count = ((try? JSONSerialization.jsonObject(with: Data(after.stdout.utf8))) as? [Any])?.count ?? -1
         #expect(count == 0 || count == rows, "after kill -9 the thread holds \(count) of \(rows) rows")
-        if killedMidway && sawWrites { #expect(count == 0) }
+        #expect(sawWrites || !killedMidway, "the import was killed before it wrote anything; the test did not exercise a crash mid-write")
 
         // And the import can be run again to completion.
         if count == 0 {
