@@ -10,8 +10,10 @@ struct BankOptions: ParsableArguments {
     @Option(name: .long, help: "The bank file (default: $TWINBANK_BANK, else ./twinbank.sqlite).")
     var bank: String?
 
-    var path: String {
-        if let bank { return bank }
+    var path: String { bank ?? Self.defaultPath }
+
+    /// `$TWINBANK_BANK`, else `./twinbank.sqlite`.
+    static var defaultPath: String {
         if let env = ProcessInfo.processInfo.environment["TWINBANK_BANK"], !env.isEmpty { return env }
         return "./twinbank.sqlite"
     }

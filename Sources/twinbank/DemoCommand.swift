@@ -17,7 +17,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "How many person twins.") var people: Int = 8
 
     func run() async throws {
-        let path = bank ?? BankOptions().path
+        let path = bank ?? BankOptions.defaultPath
         let fm = FileManager.default
         if fm.fileExists(atPath: path) {
             let existing = try SQLiteStorage(path: path, create: false)

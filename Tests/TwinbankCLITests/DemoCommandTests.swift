@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+
+/// `twinbank demo` as the README runs it: no options, in a fresh folder, twice.
+@Suite("twinbank command: demo")
+struct DemoCommandTests {
+    @Test func runsWithDefaultsAndAgainOverItsOwnBank() throws {
+        let dir = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var cli = CommandRunner()
+        cli.workingDirectory = dir
+        let first = try cli.run(["demo", "--people", "3"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("Done:"))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("twinbank.sqlite").path))
+        // A second run replaces the bank it made itself.
+        let second = try cli.run(["demo", "--people", "3"])
+        #expect(second.status == 0, "\(second.stderr)")
+        let log = try cli.run(["log", "--json"])
+        #expect(log.status == 0)
+        #expect(((try? JSONSerialization.jsonObject(with: Data(log.stdout.utf8))) as? [Any])?.count == 2)
+
+        // It never overwrites a bank it did not create.
+        let other = dir.appendingPathComponent("mine.sqlite").path
+        #expect(try cli.run(["init", "--bank", other]).status == 0)
+        #expect(try cli.run(["twin", "create", "--bank", other, "--id", "keep-me", "--kind", "person"]).status == 0)
+        let refused = try cli.run(["demo", "--bank", other])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains(other))
+        #expect(try cli.run(["twin", "list", "--bank", other]).stdout.contains("keep-me"))
+    }
+}
