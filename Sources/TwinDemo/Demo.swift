@@ -166,7 +166,7 @@ public struct Demo: Sendable {
         // 7. Compare candidate treatments on forks over an ensemble of plausible patients.
         let options = try ["usual=", "cautious-bolus=bolus=0.8", "more-basal=basal=1.3"].map { try InSilicoComparison.Option(parsing: $0) }
         let comparison = try await InSilicoComparison.compare(alice, in: bank, options: options, start: day6, hours: 24, ensemble: 12, seed: seed)
-        say("7. In-silico comparison for \(alice) over day 7 (12 plausible patients, one fork per option), ranked by time in range:")
+        say("7. In-silico comparison for \(alice) over day 7 (12 plausible patients, one fork per option), ranked by safety (time below 70 mg/dL within 4 %), then time in range:")
         for r in comparison.options.sorted(by: { $0.rank < $1.rank }) {
             let t = r.outcomes["timeInRange"]!, b = r.outcomes["timeBelowRange"]!
             say("   \(r.rank). \(r.name): \(pct(t.mean)) in range (90 % of patients between \(pct(t.p05)) and \(pct(t.p95))), \(pct(b.mean)) below 70 mg/dL")
