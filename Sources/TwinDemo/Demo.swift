@@ -46,7 +46,7 @@ public struct Demo: Sendable {
     /// Runs the tour against `bank` (which should be new and empty).
     public func run(in bank: Bank, say: (String) -> Void) async throws -> Summary {
         var rng = Xoshiro256StarStar(seed: seed)
-        func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * Double(rng.next() >> 11) / Double(1 << 53) }
+        func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * rng.nextUniform() }
         let day0 = try Instant(parsing: "2024-01-01T00:00:00Z")
         let hour = 3600.0
 
@@ -182,7 +182,7 @@ public struct Demo: Sendable {
         let basal = run.trace.insulin.sorted()[run.trace.insulin.count / 2]
         for k in stride(from: 0, to: run.trace.bg.count, by: 5) {
             cgm.append(.observation(alice, at: day6.advanced(bySeconds: Double(k) * 60), code: Self.glucose,
-                                    Quantity(((run.trace.bg[k] + 8 * gaussian(&rng)) * 10).rounded() / 10, "mg/dL"),
+                                    Quantity(((run.trace.bg[k] + 8 * rng.nextNormal()) * 10).rounded() / 10, "mg/dL"),
                                     source: Source(.device, "cgm-\(alice)")))
         }
         for k in 0..<run.trace.insulin.count where run.trace.insulin[k] - basal > 1e-9 {
@@ -230,11 +230,6 @@ public struct Demo: Sendable {
         return Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,
                        timeInRange: (run.trace.timeInRange, whatIf.trace.timeInRange), liverPredictions: liverPredictions,
                        importedPatients: importedPatients)
-    }
-
-    func gaussian(_ rng: inout Xoshiro256StarStar) -> Double {
-        let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(rng.next() >> 11) / Double(1 << 53)
-        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.1f", x) }

@@ -10,9 +10,9 @@ import TwinModels
 /// hypothetical meals). BG is predicted every `every` minutes as ``glucose`` in mg/dL.
 public enum GlucoseTwin {
     /// LOINC 9059-7, carbohydrate intake (estimated), in g.
-    public static let carbohydrateIntake = Concept.loinc("9059-7", "Carbohydrate intake Estimated")
+    public static let carbohydrateIntake = Concept.carbohydrateIntake
     /// LOINC 2339-0, glucose [mass/volume] in blood, in mg/dL.
-    public static let glucose = Concept.loinc("2339-0", "Glucose [Mass/volume] in Blood")
+    public static let glucose = Concept.bloodGlucose
     public static let modelID = "uva-padova-t1d"
     public static let modelVersion = "simglucose-0.2.11"
 

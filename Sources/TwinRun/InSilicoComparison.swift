@@ -140,16 +140,12 @@ public enum InSilicoComparison {
         // Ensemble of plausible patients, the same for every option (common random numbers).
         let (base, mealEvents) = try GlucoseTwin.scenario(for: twin, in: bank, start: start, hours: hours)
         var rng = Xoshiro256StarStar(seed: seed)
-        func normal() -> Double {
-            let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(rng.next() >> 11) / Double(1 << 53)
-            return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
-        }
         var patients: [VirtualPatient] = [base.patient]
         while patients.count < members {
             var p = base.patient
-            p.parameters.Vmx *= exp(variation * normal())
-            p.parameters.kp3 *= exp(variation * normal())
-            p.parameters.kabs *= exp(variation * normal())
+            p.parameters.Vmx *= rng.nextLogNormal(sigma: variation)
+            p.parameters.kp3 *= rng.nextLogNormal(sigma: variation)
+            p.parameters.kabs *= rng.nextLogNormal(sigma: variation)
             patients.append(p)
         }
         var scenarios: [GlucoseScenario] = []

@@ -139,3 +139,10 @@ public struct Concept: Sendable, Hashable, Codable, CustomStringConvertible {
     public static func loinc(_ code: String, _ display: String? = nil) -> Concept { Concept(system: "http://loinc.org", code: code, display: display) }
     public static func snomed(_ code: String, _ display: String? = nil) -> Concept { Concept(system: "http://snomed.info/sct", code: code, display: display) }
 }
+
+extension Concept {
+    /// LOINC 2339-0, glucose [mass/volume] in blood (mg/dL): what CGMs, glucose twins and their forecasts record.
+    public static let bloodGlucose = Concept.loinc("2339-0", "Glucose [Mass/volume] in Blood")
+    /// LOINC 9059-7, carbohydrate intake (estimated), in g: meals as interventions.
+    public static let carbohydrateIntake = Concept.loinc("9059-7", "Carbohydrate intake Estimated")
+}

@@ -32,9 +32,9 @@ import TwinModels
 /// rate (a period event) in force at `to`. Nothing is written when any step fails.
 public enum GlucoseSynchroniser {
     /// LOINC 2339-0, glucose [mass/volume] in blood (mg/dL).
-    public static let glucose = Concept.loinc("2339-0", "Glucose [Mass/volume] in Blood")
+    public static let glucose = Concept.bloodGlucose
     /// LOINC 9059-7, carbohydrate intake (estimated), in g.
-    public static let carbohydrate = Concept.loinc("9059-7", "Carbohydrate intake Estimated")
+    public static let carbohydrate = Concept.carbohydrateIntake
     /// Insulin given (SNOMED CT 67866001 |Insulin (substance)|), as an `intervention` in `[IU]` or `[IU]/h`.
     public static let insulin = Concept.snomed("67866001", "Insulin")
     /// Lower end of the glucose forecast's prediction interval (mg/dL).
