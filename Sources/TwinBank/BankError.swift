@@ -9,7 +9,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case unknownTwin, duplicateTwin, unknownAggregate, duplicateAggregate, unknownCommit, ambiguousCommit
             case unknownTemplate, invalidEvent, duplicateEvent, unitMismatch, beforeTwinExisted, invalidFork
             case invalidQuery, invalidBundle, bundleHashMismatch, accessDenied, storageFailure, notABank, invalidCSV
-            case invalidReference, nothingToCommit
+            case invalidReference, nothingToCommit, invalidRecordName
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -42,6 +42,8 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A branch or tag name is invalid, or a tag already exists.
         public static let invalidReference = Code(.invalidReference)
         public static let nothingToCommit = Code(.nothingToCommit)
+        /// A record name is empty or has control characters.
+        public static let invalidRecordName = Code(.invalidRecordName)
         public var description: String { base.rawValue }
     }
 

@@ -66,6 +66,30 @@ import TwinCore
         #expect(try bank.twinIDs().isEmpty)
     }
 
+    /// A failure that only the bank can see (the bank records this code in metres, the bundle in kilograms)
+    /// comes after the bundle's patient and practitioner were written in the same transaction: none of it stays.
+    @Test func transactionFailingInTheBankLeavesNothing() throws {
+        let bank = Self.newBank()
+        _ = try bank.createTwin(Twin(id: "other", kind: .person))
+        let length = Concept(system: "http://example.org/codes", code: "len")
+        _ = try bank.append([.observation("other", at: try Instant(parsing: "2020-01-01T00:00:00Z"), code: length, Quantity(1, "m"), source: Source(.record, "x"))])
+        let before = try bank.lastSequence()
+        let bad = try JSONReader().read(#"""
+        {"resourceType": "Bundle", "type": "transaction", "entry": [
+          {"fullUrl": "urn:uuid:pr1", "resource": {"resourceType": "Practitioner", "id": "pr1",
+            "identifier": [{"system": "http://hl7.org/fhir/sid/us-npi", "value": "999"}]}, "request": {"method": "POST", "url": "Practitioner"}},
+          {"fullUrl": "urn:uuid:p1", "resource": {"resourceType": "Patient", "id": "p1"}, "request": {"method": "POST", "url": "Patient"}},
+          {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://example.org/codes", "code": "len"}]},
+            "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "valueQuantity": {"value": 70, "system": "http://unitsofmeasure.org", "code": "kg"}},
+           "request": {"method": "POST", "url": "Observation"}}]}
+        """#)
+        let e = #expect(throws: FHIRError.self) { _ = try FHIRImporter(bank: bank).importResource(bad, origin: "t") }
+        #expect(e?.description.contains("kg") == true)
+        #expect(try bank.twinIDs() == ["other"])
+        #expect(try bank.lastSequence() == before)
+        #expect(try bank.recordNames(prefix: "fhir/").isEmpty)
+    }
+
     @Test func batchEntriesAreIndependent() throws {
         let bank = Self.newBank()
         let batch = try JSONReader().read(#"""

@@ -8,24 +8,26 @@ extension Bank {
     @discardableResult
     public func createTwin(_ twin: Twin) throws -> TwinRecord {
         try authorize(.write, twin.id)
-        return try storage.write { tx in
-            guard try tx.ref(Bank.twinRef(twin.id)) == nil else {
-                throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin with this id already exists", value: twin.id.rawValue)
-            }
-            var t = twin
-            if let ref = twin.template {
-                let (version, template) = try resolveTemplate(ref, tx)
-                t.template = Twin.TemplateReference(id: ref.id, version: version)
-                t.attributes = template.twin.attributes.merging(twin.attributes) { _, own in own }
-                if t.parts.isEmpty { t.parts = template.twin.parts }
-                if t.origin == nil { t.origin = template.twin.origin }
-                t.templateVersion = nil
-            }
-            try checkParts(t, tx)
-            let record = TwinRecord(twin: t, created: clock.now())
-            try storeRecord(record, tx)
-            return record
+        return try storage.write { tx in try createTwinInTransaction(twin, tx) }
+    }
+
+    func createTwinInTransaction(_ twin: Twin, _ tx: any StorageWriter) throws -> TwinRecord {
+        guard try tx.ref(Bank.twinRef(twin.id)) == nil else {
+            throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin with this id already exists", value: twin.id.rawValue)
         }
+        var t = twin
+        if let ref = twin.template {
+            let (version, template) = try resolveTemplate(ref, tx)
+            t.template = Twin.TemplateReference(id: ref.id, version: version)
+            t.attributes = template.twin.attributes.merging(twin.attributes) { _, own in own }
+            if t.parts.isEmpty { t.parts = template.twin.parts }
+            if t.origin == nil { t.origin = template.twin.origin }
+            t.templateVersion = nil
+        }
+        try checkParts(t, tx)
+        let record = TwinRecord(twin: t, created: clock.now())
+        try storeRecord(record, tx)
+        return record
     }
 
     /// Creates a reference twin (template), or a new version of an existing one. The version number is
@@ -57,16 +59,18 @@ extension Bank {
     @discardableResult
     public func updateTwin(_ twin: Twin) throws -> TwinRecord {
         try authorize(.write, twin.id)
-        return try storage.write { tx in
-            var record = try requireRecord(twin.id, tx)
-            guard !record.twin.isTemplate else {
-                throw BankError(.duplicateTwin, "twin '\(twin.id)' is a template: create a new version with createTemplate", value: twin.id.rawValue)
-            }
-            try checkParts(twin, tx)
-            record.twin = twin
-            try storeRecord(record, tx)
-            return record
+        return try storage.write { tx in try updateTwinInTransaction(twin, tx) }
+    }
+
+    func updateTwinInTransaction(_ twin: Twin, _ tx: any StorageWriter) throws -> TwinRecord {
+        var record = try requireRecord(twin.id, tx)
+        guard !record.twin.isTemplate else {
+            throw BankError(.duplicateTwin, "twin '\(twin.id)' is a template: create a new version with createTemplate", value: twin.id.rawValue)
         }
+        try checkParts(twin, tx)
+        record.twin = twin
+        try storeRecord(record, tx)
+        return record
     }
 
     /// A twin as it is now, or as recorded in a commit (`at`: a commit id or prefix, branch, tag, `HEAD~n`).

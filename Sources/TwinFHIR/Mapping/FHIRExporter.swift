@@ -73,14 +73,12 @@ public struct FHIRExporter: Sendable {
         for id in twins { for r in try resources(twin: id) { add(r) } }
         if includeRecords {
             do {
-                try bank.gate.authorize(AccessRequest(actor: bank.actor, action: .export, twin: nil, purpose: bank.purpose))
-                let records: [[UInt8]] = try bank.storage.read { tx in
-                    try tx.refs(prefix: "fhir/").compactMap { ref in
-                        guard let h = ContentHash(hex: ref.value) else { return nil }
-                        return try tx.object(h)
-                    }
+                for name in try bank.recordNames(prefix: "fhir/") {
+                    guard let bytes = try bank.record(named: name) else { continue }
+                    add(try JSONReader().read(bytes))
                 }
-                for bytes in records { if let r = try? JSONReader().read(bytes) { add(r) } }
+            } catch let e as FHIRError {
+                throw FHIRError(.bank, "a FHIR record of the bank cannot be read: \(e)")
             } catch { throw FHIRError(.bank, "\(error)") }
         }
         do {

@@ -43,9 +43,8 @@ public struct ImportReport: Sendable, Hashable, Codable {
 /// left alone, organisations and practitioners are created only if absent (conditional create by identifier),
 /// and events whose content hash is already in the thread are skipped.
 ///
-/// Known limit: the Bank's public API writes twins and events in separate transactions, so if appending a
-/// transaction's events fails *after* its new twins were created (a unit that this bank records for the code
-/// in an incommensurable dimension), those twins stay; everything that can be checked beforehand is.
+/// Each unit (a transaction or collection bundle, a single resource, or one entry of a batch) is written
+/// through one bank transaction (``Bank/write(_:)``): twins, events and records together or not at all.
 public struct FHIRImporter: Sendable {
     public let bank: Bank
     public var planner = ImportPlanner()
@@ -135,21 +134,31 @@ public struct FHIRImporter: Sendable {
         FHIRError(.bank, "the bank refused the import: \(error)", fullUrl: entry)
     }
 
-    func existing(_ id: TwinID) throws(FHIRError) -> Twin? {
-        do { return try bank.twin(id).twin } catch let e as BankError where e.code == .unknownTwin { return nil } catch {
-            throw bankError(error, entry: nil)
+    func apply(_ unit: ImportPlan.Unit) throws(FHIRError) -> ImportReport {
+        do {
+            return try bank.write { w in try apply(unit, w) }
+        } catch let e as FHIRError {
+            throw e
+        } catch {
+            throw bankError(error, entry: unit.entries.first)
         }
     }
 
-    func apply(_ unit: ImportPlan.Unit) throws(FHIRError) -> ImportReport {
+    /// Checks and writes one unit through one bank transaction: if anything fails, nothing of it is written.
+    func apply(_ unit: ImportPlan.Unit, _ w: BankWriter) throws -> ImportReport {
         var report = ImportReport()
-        // 1. Check everything that can fail before writing.
+        var cache: [TwinID: Twin?] = [:]
+        func existing(_ id: TwinID) throws -> Twin? {
+            if let t = cache[id] { return t }
+            let t = try w.twin(id)?.twin
+            cache[id] = t
+            return t
+        }
         for req in unit.requiredTwins where !unit.twins.contains(where: { $0.id == req.twin }) {
             if try existing(req.twin) == nil {
                 throw FHIRError(.danglingReference, "the subject 'Patient/\(req.twin)' is neither in the bundle nor a twin of the bank", location: req.path, value: req.twin.rawValue, fullUrl: req.fullUrl)
             }
         }
-        var toCreate: [Twin] = [], toUpdate: [Twin] = []
         var known: [TwinID: Twin] = [:]
         var twinExisted = Set<TwinID>()
         for t in unit.twins {
@@ -161,13 +170,15 @@ public struct FHIRImporter: Sendable {
                     guard old.kind == .person else {
                         throw FHIRError(.bank, "twin '\(t.id)' exists and is a \(old.kind) twin, not a person", value: t.id.rawValue)
                     }
-                    toUpdate.append(t)
+                    try w.updateTwin(t)
+                    report.personsUpdated += 1
                     known[t.id] = t
                 } else {
                     report.twinsUnchanged += 1
                 }
             } else {
-                toCreate.append(t)
+                try w.createTwin(t)
+                if t.kind == .person { report.personsCreated += 1 } else { report.organisationsCreated += 1 }
                 known[t.id] = t
             }
         }
@@ -186,9 +197,7 @@ public struct FHIRImporter: Sendable {
         var hasher = EventHasher()
         var present: [TwinID: Set<ContentHash>] = [:]
         for id in twinExisted {
-            do {
-                present[id] = Set(try bank.events(ThreadQuery(twin: id, includeRetracted: true)).map(\.id))
-            } catch { throw bankError(error, entry: nil) }
+            present[id] = Set(try w.events(ThreadQuery(twin: id, includeRetracted: true)).map(\.id))
         }
         var seen = Set<ContentHash>()
         var drafts: [EventDraft] = []
@@ -198,46 +207,21 @@ public struct FHIRImporter: Sendable {
             if present[d.twin]?.contains(h) == true || !seen.insert(h).inserted { report.eventsAlreadyPresent += 1; continue }
             drafts.append(d)
         }
-        // 2. Write.
-        do {
-            for t in toCreate {
-                try bank.createTwin(t)
-                if t.kind == .person { report.personsCreated += 1 } else { report.organisationsCreated += 1 }
+        if !drafts.isEmpty { report.eventsAppended += try w.append(drafts).count }
+        // Practitioners, locations, devices and medications are kept as FHIR records (content-addressed
+        // documents named `fhir/TYPE/<hash of identifier>`), created only if absent.
+        for r in unit.records {
+            if try w.storeRecordIfAbsent(named: Self.recordName(type: r.resourceType, key: r.key), kind: "fhir", bytes: JSONWriter().write(r.json)) {
+                report.recordsCreated += 1
+            } else {
+                report.recordsAlreadyPresent += 1
             }
-            for t in toUpdate { try bank.updateTwin(t); report.personsUpdated += 1 }
-            if !drafts.isEmpty { report.eventsAppended += try bank.append(drafts).count }
-        } catch {
-            throw bankError(error, entry: unit.entries.first)
         }
-        let (created, present2) = try storeRecords(unit.records)
-        report.recordsCreated += created
-        report.recordsAlreadyPresent += present2
         return report
     }
 
-    /// Practitioners, locations, devices and medications are kept as FHIR records (content-addressed objects
-    /// under the reference `fhir/TYPE/<hash of identifier>`), created only if absent.
-    func storeRecords(_ records: [ImportPlan.Record]) throws(FHIRError) -> (Int, Int) {
-        guard !records.isEmpty else { return (0, 0) }
-        do {
-            try bank.gate.authorize(AccessRequest(actor: bank.actor, action: .import, twin: nil, purpose: bank.purpose))
-            return try bank.storage.write { tx in
-                var created = 0, present = 0
-                for r in records {
-                    let ref = Self.recordRef(type: r.resourceType, key: r.key)
-                    if try tx.ref(ref) != nil { present += 1; continue }
-                    let bytes = JSONWriter().write(r.json)
-                    let h = EventHasher.sha256(bytes)
-                    try tx.putObject(h, kind: "fhir", bytes: bytes)
-                    try tx.setRef(ref, h.hex)
-                    created += 1
-                }
-                return (created, present)
-            }
-        } catch { throw bankError(error, entry: nil) }
-    }
-
-    static func recordRef(type: String, key: String) -> String {
+    /// The bank record name of a FHIR record: `fhir/TYPE/` and a hash of its identifier.
+    static func recordName(type: String, key: String) -> String {
         "fhir/\(type)/" + EventHasher.sha256(Array(key.utf8)).abbreviated(24)
     }
 }
