@@ -160,7 +160,14 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
 
 /// Dictionary tables (twins, codes, sources, units) cached in memory. Ids never change once committed;
 /// entries created by a transaction are merged only after it commits.
+///
+/// Sources can be as many as events (every FHIR record is its own source), so at most ``sourceCacheLimit``
+/// of them are cached; the others are looked up in the table when needed. Memory stays bounded however many
+/// records a bank or a single import holds.
 final class SharedDictionary: @unchecked Sendable {
+    /// The most sources kept in memory, shared or per transaction.
+    static let sourceCacheLimit = 50_000
+
     struct Maps {
         var twinID: [String: Int64] = [:], twinName: [Int64: TwinID] = [:]
         var codeID: [Concept: Int64] = [:], codeByID: [Int64: Concept] = [:]
@@ -170,7 +177,9 @@ final class SharedDictionary: @unchecked Sendable {
         mutating func merge(_ o: Maps) {
             twinID.merge(o.twinID) { a, _ in a }; twinName.merge(o.twinName) { a, _ in a }
             codeID.merge(o.codeID) { a, _ in a }; codeByID.merge(o.codeByID) { a, _ in a }
-            sourceID.merge(o.sourceID) { a, _ in a }; sourceByID.merge(o.sourceByID) { a, _ in a }
+            if sourceID.count + o.sourceID.count <= SharedDictionary.sourceCacheLimit {
+                sourceID.merge(o.sourceID) { a, _ in a }; sourceByID.merge(o.sourceByID) { a, _ in a }
+            }
             unitID.merge(o.unitID) { a, _ in a }; unitByID.merge(o.unitByID) { a, _ in a }
         }
     }
@@ -203,7 +212,7 @@ final class SharedDictionary: @unchecked Sendable {
             let c = Concept(system: row[1], code: row[2], display: hasDisplay ? row[3] as String : nil)
             m.codeID[c] = id; m.codeByID[id] = c
         }
-        for row in try Row.fetchAll(db, sql: "SELECT id, text FROM sources") {
+        for row in try Row.fetchAll(db, sql: "SELECT id, text FROM sources ORDER BY id LIMIT ?", arguments: [SharedDictionary.sourceCacheLimit]) {
             let id: Int64 = row[0]
             if let s = try? Source(parsing: row[1]) { m.sourceID[s] = id; m.sourceByID[id] = s }
         }

@@ -89,9 +89,24 @@ final class SQLiteTransaction: StorageWriter {
             id = db.lastInsertedRowID
         }
         guard let id else { return nil }
-        maps.sourceID[s] = id; maps.sourceByID[id] = s
-        local.sourceID[s] = id; local.sourceByID[id] = s
+        cacheSource(s, id)
         return id
+    }
+
+    /// Caches a source while the transaction's cache is below ``SharedDictionary/sourceCacheLimit``.
+    func cacheSource(_ s: Source, _ id: Int64) {
+        guard maps.sourceID.count < SharedDictionary.sourceCacheLimit else { return }
+        maps.sourceID[s] = id; maps.sourceByID[id] = s
+        if local.sourceID.count < SharedDictionary.sourceCacheLimit { local.sourceID[s] = id; local.sourceByID[id] = s }
+    }
+
+    /// The source with this dictionary id, from the cache or the table.
+    func source(id: Int64) throws -> Source? {
+        if let s = maps.sourceByID[id] { return s }
+        guard let text = try one(String.self, "SELECT text FROM sources WHERE id = \(id)") else { return nil }
+        let s = try Source(parsing: text)
+        cacheSource(s, id)
+        return s
     }
 
     func unitID(_ u: String) throws -> Int64 {
@@ -110,10 +125,10 @@ final class SQLiteTransaction: StorageWriter {
 
     func decode(_ row: Row) throws -> Event {
         let twinKey: Int64 = row[1], codeKey: Int64 = row[2], sourceKey: Int64 = row[12]
-        if maps.twinName[twinKey] == nil || maps.codeByID[codeKey] == nil || maps.sourceByID[sourceKey] == nil {
+        if maps.twinName[twinKey] == nil || maps.codeByID[codeKey] == nil {
             try reloadDictionary()
         }
-        guard let twin = maps.twinName[twinKey], let code = maps.codeByID[codeKey], let source = maps.sourceByID[sourceKey] else {
+        guard let twin = maps.twinName[twinKey], let code = maps.codeByID[codeKey], let source = try source(id: sourceKey) else {
             throw BankError(.storageFailure, "event \(row[0] as Int64) refers to a missing dictionary entry")
         }
         let vkind: Int64 = row[7]

@@ -36,6 +36,9 @@ struct FHIRBench: AsyncParsableCommand {
     @Flag(help: "Skip the import benchmark.")
     var skipImport = false
 
+    @Option(help: "Size in MB of a generated transaction bundle (copies of the largest Synthea patient with new ids) to import by streaming; 0 skips it.")
+    var streamMB = 0
+
     func run() async throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: synthea).filter { $0.hasSuffix(".json") }
         let sized = names.filter { !$0.contains("Information") }.map { n -> (String, Int) in
@@ -89,11 +92,14 @@ struct FHIRBench: AsyncParsableCommand {
         } else {
             print("    (run with --anchor for fhir.resources side by side; its README figure: 487 ms -> ratio \(String(format: "%.1f", 487 / (total * 1000)))x)")
         }
-        guard !skipImport else { return }
-        print("")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twinbank-fhir-bench-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
+        guard !skipImport else {
+            if streamMB > 0 { try streamBenchmark(largest: bytes, dir: dir) }
+            return
+        }
+        print("")
         let path = dir.appendingPathComponent("bank.sqlite").path
         let bank = Bank(storage: try SQLiteStorage(path: path))
         let total0 = ContinuousClock.now
@@ -107,6 +113,71 @@ struct FHIRBench: AsyncParsableCommand {
         print("(b) import \(report.files) Synthea files (\(resources) resources) into a new SQLite bank")
         print(String(format: "    wall %.2f s  cpu %.2f s  -> %.0f resources/s wall, %.0f per cpu second  (target < 3 s)", wall, importCPU, Double(resources) / wall, Double(resources) / importCPU))
         print("    \(report.personsCreated) person twins, \(report.organisationsCreated) organisation twins, \(report.recordsCreated) practitioner records, \(report.eventsAppended) events; \(report.eventsSkipped.count) events dated before birth skipped; not mapped: \(report.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        if streamMB > 0 { try streamBenchmark(largest: bytes, dir: dir) }
+    }
+
+    /// (c) A transaction bundle of `streamMB` MB, made of copies of the largest Synthea bundle's entries in
+    /// which every UUID gets a per-copy suffix (so each copy is a new patient), imported into a new SQLite
+    /// bank. Files this large are read entry by entry: peak memory should not grow with the file.
+    func streamBenchmark(largest: [UInt8], dir: URL) throws {
+        let entries = (try JSONReader().read(largest))["entry"]?.list.map { JSONWriter().write($0) } ?? []
+        let path = dir.appendingPathComponent("stream.json").path
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        out.write(Data(#"{"resourceType":"Bundle","type":"transaction","entry":["#.utf8))
+        var written = 0, copies = 0, count = 0
+        let target = streamMB * 1_000_000
+        while written < target {
+            var chunk: [UInt8] = []
+            for e in entries {
+                if count > 0 { chunk.append(UInt8(ascii: ",")) }
+                chunk.append(contentsOf: Self.suffixingUUIDs(e, copy: copies))
+                count += 1
+            }
+            out.write(Data(chunk))
+            written += chunk.count
+            copies += 1
+        }
+        out.write(Data("]}".utf8))
+        try out.close()
+        let rss0 = Self.peakRSSMB()
+        let bank = Bank(storage: try SQLiteStorage(path: dir.appendingPathComponent("stream.sqlite").path))
+        let t0 = ContinuousClock.now, c0 = Self.cpuSeconds()
+        let report = try FHIRImporter(bank: bank).importFile(path)
+        let wall = Self.seconds(ContinuousClock.now - t0), cpu = Self.cpuSeconds() - c0
+        print("")
+        print(String(format: "(c) stream-import one transaction bundle of %.0f MB (%d entries, %d patients) into a new SQLite bank", Double(written) / 1e6, count, copies))
+        print(String(format: "    wall %.1f s  cpu %.1f s  -> %.0f resources/s wall; %d events", wall, cpu, Double(count) / wall, report.eventsAppended))
+        print(String(format: "    peak resident memory: %.0f MB before the import, %.0f MB after (the file is %.0f MB)", rss0, Self.peakRSSMB(), Double(written) / 1e6))
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Replaces the last 4 hex digits of every UUID (8-4-4-4-12) in `bytes` with `copy` in hex.
+    static func suffixingUUIDs(_ bytes: [UInt8], copy: Int) -> [UInt8] {
+        var b = bytes
+        let hex = Array("0123456789abcdef".utf8)
+        func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) }
+        var i = 0
+        while i + 36 <= b.count {
+            var ok = true
+            for k in 0..<36 {
+                let c = b[i + k]
+                if k == 8 || k == 13 || k == 18 || k == 23 { if c != UInt8(ascii: "-") { ok = false; break } } else if !isHex(c) { ok = false; break }
+            }
+            if ok {
+                for k in 0..<4 { b[i + 32 + k] = hex[(copy >> (4 * (3 - k))) & 0xF] }
+                i += 36
+            } else {
+                i += 1
+            }
+        }
+        return b
+    }
+
+    static func peakRSSMB() -> Double {
+        var u = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_maxrss) / 1024
     }
 
     static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }

@@ -72,4 +72,30 @@ import TwinCore
         // a learns b's new dictionary entries (code, source) when reading
         #expect(try a.events(ThreadQuery(twin: "alice")).first?.value == .text("hi"))
     }
+
+    /// More distinct sources than the storage caches (every FHIR record is a source): each event still reads
+    /// back with its own source, in the writing transaction, after reopening, and from another handle.
+    @Test func sourcesBeyondTheCacheReadBackExactly() throws {
+        let path = TempFiles.path("bank.sqlite")
+        let n = 60_000
+        let bank = Bank(storage: try SQLiteStorage(path: path), clock: ManualClock(t("2026-01-01T00:00:00Z"), stepMicroseconds: 1))
+        try bank.createTwin(person("alice"))
+        let start = t("2024-01-01").microseconds
+        let drafts = (0..<n).map { i in
+            EventDraft.observation("alice", at: Instant(microseconds: start + Int64(i) * 60_000_000), code: glucose,
+                                   Quantity(Double(100 + i % 50), "mg/dL"), source: Source(.record, "fhir/Observation/o\(i)"))
+        }
+        let inside = try bank.write { w in
+            try w.append(drafts)
+            return try w.events(ThreadQuery(twin: "alice")).map(\.source)
+        }
+        let expected = (0..<n).map { Source(.record, "fhir/Observation/o\($0)") }
+        #expect(inside == expected)
+        #expect(try bank.events(ThreadQuery(twin: "alice")).map(\.source) == expected)
+        let reopened = Bank(storage: try SQLiteStorage(path: path, create: false))
+        #expect(try reopened.events(ThreadQuery(twin: "alice")).map(\.source) == expected)
+        // retraction by a source that is not cached finds its event
+        let r = try reopened.retract(source: Source(.record, "fhir/Observation/o\(n - 1)"), reason: "test")
+        #expect(r.eventsRetracted == 1)
+    }
 }

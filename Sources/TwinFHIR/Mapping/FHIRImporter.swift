@@ -48,8 +48,12 @@ public struct ImportReport: Sendable, Hashable, Codable {
 public struct FHIRImporter: Sendable {
     public let bank: Bank
     public var planner = ImportPlanner()
-    /// Files larger than this are refused with an error rather than read into memory.
-    public var maximumFileSize = 512 * 1024 * 1024
+    /// Files larger than this are read entry by entry (``BundleStream``) instead of whole, so memory stays
+    /// bounded by the largest entry (and `entriesPerWrite` planned entries) whatever the file's size.
+    public var streamingThreshold = 64 * 1024 * 1024
+    /// When streaming, how many entries are planned before they are written (inside the same transaction
+    /// for a transaction bundle).
+    public var entriesPerWrite = 2_000
 
     /// What to do with a record dated before the patient's birth (the bank refuses such events; Synthea has a
     /// few, e.g. medication requests decades before birth).
@@ -86,8 +90,16 @@ public struct FHIRImporter: Sendable {
     public func importFile(_ path: String) throws(FHIRError) -> ImportReport {
         let name = (path as NSString).lastPathComponent
         let attrs = try? FileManager.default.attributesOfItem(atPath: path)
-        if let size = (attrs?[.size] as? NSNumber)?.intValue, size > maximumFileSize {
-            throw FHIRError(.io, "the file is \(size) bytes, more than the \(maximumFileSize) this importer reads at once; split it into bundles", value: "\(size)", file: path)
+        if let size = (attrs?[.size] as? NSNumber)?.intValue, size > streamingThreshold {
+            do throws(FHIRError) {
+                var r = try importStreaming(path)
+                r.files = 1
+                return r
+            } catch {
+                var e = error
+                e.file = path
+                throw e
+            }
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FHIRError(.io, "cannot read the file", value: path, file: path)

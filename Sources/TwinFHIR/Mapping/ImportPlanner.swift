@@ -28,25 +28,20 @@ public struct ImportPlanner: Sendable {
             throw FHIRError(.unknownResourceType, "the resource has no resourceType")
         }
         if rt != "Bundle" {
-            var ctx = Context(entries: [Entry(fullUrl: nil, resource: resource, path: rt)], origin: origin)
+            let only = Entry(fullUrl: nil, resource: resource, path: rt)
+            var ctx = Context(index: BundleIndex([only]), origin: origin)
             var unit = ImportPlan.Unit()
-            try ctx.map(0, into: &unit)
+            try ctx.map(0, only, into: &unit)
             return ImportPlan(origin: origin, atomicity: .allOrNothing, units: [unit], failures: [], skipped: ctx.skipped)
         }
         let type = resource["type"]?.stringValue ?? ""
-        let entries = (resource["entry"]?.list ?? []).enumerated().map { i, e in
-            Entry(fullUrl: e["fullUrl"]?.stringValue, resource: e["resource"] ?? .null, path: "Bundle.entry[\(i)].resource",
-                  method: e["request"]?["method"]?.stringValue)
-        }
-        var ctx = Context(entries: entries, origin: origin)
+        let entries = (resource["entry"]?.list ?? []).enumerated().map { i, e in Entry(bundleEntry: e, index: i) }
+        var ctx = Context(index: BundleIndex(entries), origin: origin)
         switch type {
-        case "transaction", "collection", "document", "searchset", "history", "message":
-            for (i, e) in entries.enumerated() where e.method == "DELETE" || e.method == "GET" || e.method == "HEAD" {
-                throw FHIRError(.unsupported, "entry method \(e.method ?? "") is not imported (only POST, PUT and PATCH-free creates)",
-                                location: "Bundle.entry[\(i)].request.method", value: e.method, fullUrl: e.fullUrl)
-            }
+        case _ where Self.atomicTypes.contains(type):
+            for (i, e) in entries.enumerated() { try Self.checkMethod(e, i) }
             var unit = ImportPlan.Unit()
-            for i in entries.indices { try ctx.map(i, into: &unit) }
+            for (i, e) in entries.enumerated() { try ctx.map(i, e, into: &unit) }
             return ImportPlan(origin: origin, atomicity: .allOrNothing, units: [unit], failures: [], skipped: ctx.skipped)
         case "batch":
             var units: [ImportPlan.Unit] = []
@@ -54,7 +49,7 @@ public struct ImportPlanner: Sendable {
             for i in entries.indices {
                 var unit = ImportPlan.Unit()
                 do throws(FHIRError) {
-                    try ctx.map(i, into: &unit)
+                    try ctx.map(i, entries[i], into: &unit)
                     units.append(unit)
                 } catch { failures.append(error) }
             }
@@ -67,12 +62,136 @@ public struct ImportPlanner: Sendable {
         }
     }
 
+    /// Bundle types imported as one all-or-nothing unit.
+    static let atomicTypes: Set<String> = ["transaction", "collection", "document", "searchset", "history", "message"]
+
+    /// Plans a bundle that is read entry by entry (``BundleStream``) rather than held in memory: `top` holds
+    /// the bundle's members other than `entry`, `index` what every entry is (read in a first pass).
+    struct StreamedBundle {
+        let validator: Validator
+        let top: JSONObject
+        let type: String
+        var context: Context
+
+        init(validator: Validator, top: JSONObject, index: BundleIndex, origin: String) throws(FHIRError) {
+            guard let rt = top["resourceType"]?.stringValue else {
+                throw FHIRError(.unknownResourceType, "the resource has no resourceType", location: "$.resourceType")
+            }
+            guard rt == "Bundle" else {
+                throw FHIRError(.unsupported, "only Bundles are read in parts; a single \(rt) this large is not imported", location: rt, value: rt)
+            }
+            self.validator = validator
+            self.top = top
+            type = top["type"]?.stringValue ?? ""
+            guard ImportPlanner.atomicTypes.contains(type) || type == "batch" else {
+                throw FHIRError(.unsupported, "a Bundle of type '\(type)' is not imported (transaction, batch and collection are)",
+                                location: "Bundle.type", value: type)
+            }
+            context = Context(index: index, origin: origin)
+        }
+
+        var isAtomic: Bool { ImportPlanner.atomicTypes.contains(type) }
+
+        /// Checks entry `i` against the R4 rules, as part of the whole bundle (references to other entries
+        /// resolve through the index).
+        func validate(_ i: Int, _ e: JSONValue) throws(FHIRError) {
+            var b = top
+            b.members.append(JSONObject.Member("entry", .array([e])))
+            let index = context.index
+            if var first = validator.validate(partOfBundle: .object(b), entryType: { index.resourceType(fullUrl: $0) }).first {
+                if let loc = first.location, loc.hasPrefix("Bundle.entry[0]") {
+                    first.location = "Bundle.entry[\(i)]" + loc.dropFirst("Bundle.entry[0]".count)
+                }
+                throw first
+            }
+        }
+
+        /// Maps entry `i` (already validated) into `unit`.
+        mutating func map(_ i: Int, _ e: JSONValue, into unit: inout ImportPlan.Unit) throws(FHIRError) {
+            let entry = Entry(bundleEntry: e, index: i)
+            if isAtomic { try ImportPlanner.checkMethod(entry, i) }
+            try context.map(i, entry, into: &unit)
+        }
+
+        var skipped: [String: Int] { context.skipped }
+    }
+
+    /// Entries of a transaction or collection are imported only if they create or update.
+    static func checkMethod(_ e: Entry, _ i: Int) throws(FHIRError) {
+        if e.method == "DELETE" || e.method == "GET" || e.method == "HEAD" {
+            throw FHIRError(.unsupported, "entry method \(e.method ?? "") is not imported (only POST, PUT and PATCH-free creates)",
+                            location: "Bundle.entry[\(i)].request.method", value: e.method, fullUrl: e.fullUrl)
+        }
+    }
+
     struct Entry {
         var fullUrl: String?
         var resource: JSONValue
         var path: String
         var method: String? = nil
         var label: String { fullUrl ?? path }
+
+        /// The `i`th element of `Bundle.entry`.
+        init(bundleEntry e: JSONValue, index i: Int) {
+            self.init(fullUrl: e["fullUrl"]?.stringValue, resource: e["resource"] ?? .null, path: "Bundle.entry[\(i)].resource",
+                      method: e["request"]?["method"]?.stringValue)
+        }
+
+        init(fullUrl: String?, resource: JSONValue, path: String, method: String? = nil) {
+            self.fullUrl = fullUrl; self.resource = resource; self.path = path; self.method = method
+        }
+    }
+
+    /// What the planner must know of every entry of a bundle to resolve references to it, without keeping
+    /// the entries themselves, so a streamed bundle is planned in bounded memory: about 120 bytes an entry
+    /// (a Patient's id, a Medication's code, and 128-bit keys of full URLs and `type/id`s).
+    struct BundleIndex {
+        struct Info {
+            var resourceType: String?
+            /// For a Patient: its twin id text (its id, else the UUID of a `urn:uuid:` full URL).
+            var patientID: String?
+            /// `Medication.code`, which a MedicationRequest's `medicationReference` takes as its code.
+            var medicationCode: JSONValue?
+        }
+        /// A 128-bit key of a string (two independently seeded SipHash values; collisions are not a concern).
+        struct Key: Hashable {
+            var a: Int, b: Int
+            init(_ s: String) {
+                var h1 = Hasher(), h2 = Hasher()
+                h1.combine(UInt8(1)); h1.combine(s)
+                h2.combine(UInt8(2)); h2.combine(s)
+                a = h1.finalize(); b = h2.finalize()
+            }
+        }
+        var infos: [Info] = []
+        var byFullUrl: [Key: Int32] = [:]
+        var byTypeAndID: [Key: Int32] = [:]
+
+        init() {}
+
+        init(_ entries: [Entry]) {
+            for e in entries { add(e) }
+        }
+
+        mutating func add(_ e: Entry) {
+            let i = Int32(infos.count)
+            let t = e.resource["resourceType"]?.stringValue
+            let id = e.resource["id"]?.stringValue
+            var patientID: String?
+            if t == "Patient" {
+                patientID = id ?? e.fullUrl.flatMap { $0.hasPrefix("urn:uuid:") ? String($0.dropFirst(9)) : nil }
+            }
+            infos.append(Info(resourceType: t, patientID: patientID, medicationCode: t == "Medication" ? e.resource["code"] : nil))
+            if let u = e.fullUrl { byFullUrl[Key(u)] = i }
+            if let t, let id { byTypeAndID[Key("\(t)/\(id)")] = i }
+        }
+
+        /// The entry with this full URL.
+        func entry(fullUrl: String) -> Int? { byFullUrl[Key(fullUrl)].map(Int.init) }
+        /// The entry with this `type/id`.
+        func entry(typeAndID: String) -> Int? { byTypeAndID[Key(typeAndID)].map(Int.init) }
+        /// The resource type of the entry with this full URL, for reference type checks.
+        func resourceType(fullUrl: String) -> String? { entry(fullUrl: fullUrl).flatMap { infos[$0].resourceType } }
     }
 
     /// The twin id of an Organization: `org-` and 24 hex digits of the SHA-256 of its first identifier
@@ -95,25 +214,20 @@ public struct ImportPlanner: Sendable {
     }
 
     struct Context {
-        var entries: [Entry]
+        var index: BundleIndex
         var origin: String
-        var byFullUrl: [String: Int] = [:]
-        var byTypeAndID: [String: Int] = [:]
         var skipped: [String: Int] = [:]
+        /// The entry being mapped.
+        var current = Entry(fullUrl: nil, resource: .null, path: "")
 
-        init(entries: [Entry], origin: String) {
-            self.entries = entries
+        init(index: BundleIndex, origin: String) {
+            self.index = index
             self.origin = origin
-            for (i, e) in entries.enumerated() {
-                if let u = e.fullUrl { byFullUrl[u] = i }
-                if let t = e.resource["resourceType"]?.stringValue, let id = e.resource["id"]?.stringValue {
-                    byTypeAndID["\(t)/\(id)"] = i
-                }
-            }
         }
 
+        /// An error about the entry being mapped (`i` is its index).
         func fail(_ i: Int, _ code: FHIRError.Code, _ message: String, path: String, value: String? = nil, rule: String? = nil) -> FHIRError {
-            FHIRError(code, message, location: path, value: value, rule: rule, fullUrl: entries[i].fullUrl)
+            FHIRError(code, message, location: path, value: value, rule: rule, fullUrl: current.fullUrl)
         }
 
         /// What a reference points at: an entry of this bundle, a contained resource, or something outside.
@@ -122,10 +236,10 @@ public struct ImportPlanner: Sendable {
         func resolve(_ ref: String, from i: Int, path: String) throws(FHIRError) -> Target {
             if ref.hasPrefix("#") {
                 let id = String(ref.dropFirst())
-                if let c = entries[i].resource["contained"]?.list.first(where: { $0["id"]?.stringValue == id }) { return .contained(c) }
+                if let c = current.resource["contained"]?.list.first(where: { $0["id"]?.stringValue == id }) { return .contained(c) }
                 throw fail(i, .danglingReference, "reference '\(ref)' names no contained resource", path: path, value: ref, rule: "ref-1")
             }
-            if let j = byFullUrl[ref] { return .entry(j) }
+            if let j = index.entry(fullUrl: ref) { return .entry(j) }
             if ref.hasPrefix("urn:uuid:") || ref.hasPrefix("urn:oid:") {
                 throw fail(i, .danglingReference, "reference '\(ref)' resolves to no entry of the bundle", path: path, value: ref)
             }
@@ -137,7 +251,7 @@ public struct ImportPlanner: Sendable {
             if parts.count >= 4 && parts[parts.count - 2] == "_history" { parts.removeLast(2) }
             guard parts.count >= 2 else { return .external(type: nil, id: nil) }
             let key = parts[parts.count - 2] + "/" + parts[parts.count - 1]
-            if let j = byTypeAndID[key] { return .entry(j) }
+            if let j = index.entry(typeAndID: key) { return .entry(j) }
             return .external(type: parts[parts.count - 2], id: parts[parts.count - 1])
         }
 
@@ -183,9 +297,7 @@ public struct ImportPlanner: Sendable {
         }
 
         func patientTwinID(of j: Int) -> String? {
-            if let id = entries[j].resource["id"]?.stringValue { return id }
-            if let u = entries[j].fullUrl, u.hasPrefix("urn:uuid:") { return String(u.dropFirst(9)) }
-            return nil
+            index.infos[j].patientID
         }
 
         /// The person twin a resource is about (its subject or patient), and whether it must already exist.
@@ -198,7 +310,7 @@ public struct ImportPlanner: Sendable {
             var external = false
             switch try resolve(ref, from: i, path: "\(path).\(key).reference") {
             case .entry(let j):
-                guard entries[j].resource["resourceType"]?.stringValue == "Patient" else {
+                guard index.infos[j].resourceType == "Patient" else {
                     throw fail(i, .invalidResource, "the \(key) is not a Patient; only patients' records become thread events", path: "\(path).\(key)", value: ref)
                 }
                 idText = patientTwinID(of: j)
@@ -300,14 +412,14 @@ public struct ImportPlanner: Sendable {
 
         func source(_ r: JSONValue, i: Int) -> Source {
             let t = r["resourceType"]?.stringValue ?? "Resource"
-            let id = r["id"]?.stringValue ?? entries[i].fullUrl.map { $0.hasPrefix("urn:uuid:") ? String($0.dropFirst(9)) : $0 } ?? "entry\(i)"
+            let id = r["id"]?.stringValue ?? current.fullUrl.map { $0.hasPrefix("urn:uuid:") ? String($0.dropFirst(9)) : $0 } ?? "entry\(i)"
             return Source(.record, "fhir/\(t)/\(id)")
         }
 
         func originText(_ r: JSONValue) -> String { r["meta"]?["source"]?.stringValue ?? origin }
 
-        mutating func map(_ i: Int, into unit: inout ImportPlan.Unit) throws(FHIRError) {
-            let e = entries[i]
+        mutating func map(_ i: Int, _ e: Entry, into unit: inout ImportPlan.Unit) throws(FHIRError) {
+            current = e
             let r = e.resource
             let path = e.path
             guard let rt = r["resourceType"]?.stringValue else {
@@ -370,7 +482,7 @@ public struct ImportPlanner: Sendable {
                 let codeValue: JSONValue?
                 if rt.hasPrefix("Medication"), let ref = r["medicationReference"]?["reference"]?.stringValue {
                     switch try resolve(ref, from: i, path: path + ".medicationReference.reference") {
-                    case .entry(let j): codeValue = entries[j].resource["code"]
+                    case .entry(let j): codeValue = index.infos[j].medicationCode
                     case .contained(let c): codeValue = c["code"]
                     case .external: codeValue = r["medicationReference"].map { ["text": .string($0["display"]?.stringValue ?? ref)] }
                     }

@@ -17,6 +17,16 @@ public struct Validator: Sendable {
         return walk.issues
     }
 
+    /// Validates a Bundle that holds only some entries of a larger bundle (as read by a stream): references
+    /// to entries resolve through `entryType` (fullUrl -> resourceType of any entry of the whole bundle)
+    /// rather than against the entries present.
+    func validate(partOfBundle resource: JSONValue, entryType: @escaping (String) -> String?) -> [FHIRError] {
+        var walk = Walk(schema: schema)
+        walk.rootBundleEntryType = entryType
+        walk.resource(resource, isRoot: true, containedScope: nil)
+        return walk.issues
+    }
+
     struct Walk {
         let schema: Schema
         var issues: [FHIRError] = []
@@ -24,6 +34,8 @@ public struct Validator: Sendable {
         var containedStack: [[String: String]] = []
         /// fullUrl -> resourceType of the enclosing bundles, innermost last.
         var bundleStack: [[String: String]] = []
+        /// For a partial bundle: fullUrl -> resourceType over the whole bundle.
+        var rootBundleEntryType: ((String) -> String?)?
         /// The location being checked, built into a string only when an issue is reported.
         var path: [PathComponent] = []
 
@@ -78,8 +90,10 @@ public struct Validator: Sendable {
             var pushedBundle = false
             if rt == "Bundle" {
                 var map: [String: String] = [:]
-                for e in o["entry"]?.list ?? [] {
-                    if let u = e["fullUrl"]?.stringValue, let t = e["resource"]?["resourceType"]?.stringValue { map[u] = t }
+                if !(isRoot && rootBundleEntryType != nil) {
+                    for e in o["entry"]?.list ?? [] {
+                        if let u = e["fullUrl"]?.stringValue, let t = e["resource"]?["resourceType"]?.stringValue { map[u] = t }
+                    }
                 }
                 bundleStack.append(map)
                 pushedBundle = true
@@ -256,7 +270,7 @@ public struct Validator: Sendable {
                 }
                 target = t
             } else if ref.hasPrefix("urn:") {
-                target = bundleStack.last?[ref]
+                if bundleStack.count == 1, let lookup = rootBundleEntryType { target = lookup(ref) } else { target = bundleStack.last?[ref] }
             } else {
                 target = Self.resourceType(inReference: ref)
             }
