@@ -25,7 +25,7 @@ public struct ThreadQuery: Sendable, Hashable {
     /// Replay what was known after this sequence number (a commit's thread pin); combined with `knownAt`
     /// by taking the earlier.
     public var knownAtSequence: Int64?
-    /// Include retracted events (marked with ``Event/retractedAtSequence``).
+    /// Include retracted events (marked with ``TwinCore/Event/retractedAtSequence``).
     public var includeRetracted: Bool
 
     public init(twin: TwinID, code: CodeKey? = nil, category: Event.Category? = nil, from: Instant? = nil, to: Instant? = nil,
@@ -49,8 +49,8 @@ extension Bank {
     /// Appends events to twins' threads as one all-or-nothing batch.
     ///
     /// Each event is checked: the twin exists; values are finite; a quantity's unit parses as UCUM, fits the
-    /// code if the code is well known (``CodeUnits``) and is commensurable with the first unit this bank saw
-    /// for the code; the effective time is not before the twin existed (``Twin/existenceStart``); the event is
+    /// code if the code is well known (``TwinCore/CodeUnits``) and is commensurable with the first unit this bank saw
+    /// for the code; the effective time is not before the twin existed (``TwinCore/Twin/existenceStart``); the event is
     /// not a duplicate (same content hash) of one in the batch or the thread; the category is not `retraction`
     /// (use ``retract(source:reason:erase:)``). The first failure rejects the whole batch with an error naming
     /// the row (1-based) and the value.

@@ -7,7 +7,7 @@ import TwinCore
 /// purpose). Every write is one storage transaction: a method that throws has written nothing.
 /// Times come from the injected ``Clock``; recorded times are strictly increasing per write batch.
 ///
-/// ## Topics
+/// What it offers:
 /// - Twins: ``createTwin(_:)``, ``createTemplate(_:)``, ``updateTwin(_:)``, ``twin(_:at:)``, ``twinIDs(at:)``
 /// - Thread: ``append(_:)``, ``importCSV(twin:text:defaultSource:)``, ``events(_:)``, ``state(of:asOf:knownAt:code:)``
 /// - Forks: ``fork(_:at:as:)``; retraction: ``retract(source:reason:erase:)``

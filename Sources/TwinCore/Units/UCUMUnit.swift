@@ -3,7 +3,7 @@
 ///
 /// Supports the UCUM grammar: prefixes (`Y` ... `y`, `da`), products `.`, quotients `/`, a leading `/`,
 /// integer exponents (`m2`, `s-1`, `10*3`), integer factors, parentheses and `{annotations}`. The atom table
-/// covers the units of clinical data (see ``UCUMUnit/atoms``). A value `v` in this unit is `v * factor + offset`
+/// covers the units of clinical data (the atom table in `UCUMUnit.swift`). A value `v` in this unit is `v * factor + offset`
 /// in base units (g, m, s, K, mol ...). Special units with an offset (`Cel`, `[degF]`) may not be combined
 /// with other units, as UCUM requires.
 public struct UCUMUnit: Sendable, Hashable, CustomStringConvertible {

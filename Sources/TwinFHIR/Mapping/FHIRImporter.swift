@@ -44,11 +44,11 @@ public struct ImportReport: Sendable, Hashable, Codable {
 /// and events whose content hash is already in the thread are skipped.
 ///
 /// Each unit (a transaction or collection bundle, a single resource, or one entry of a batch) is written
-/// through one bank transaction (``Bank/write(_:)``): twins, events and records together or not at all.
+/// through one bank transaction (``TwinBank/Bank/write(_:)``): twins, events and records together or not at all.
 public struct FHIRImporter: Sendable {
     public let bank: Bank
     public var planner = ImportPlanner()
-    /// Files larger than this are read entry by entry (``BundleStream``) instead of whole, so memory stays
+    /// Files larger than this are read entry by entry (`BundleStream`) instead of whole, so memory stays
     /// bounded by the largest entry (and `entriesPerWrite` planned entries) whatever the file's size.
     public var streamingThreshold = 64 * 1024 * 1024
     /// When streaming, how many entries are planned before they are written (inside the same transaction
