@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Vocabulary values, no I/O.
@@ -56,7 +57,11 @@ let package = Package(
         // SBML import and compilation.
         .target(name: "TwinSBML", dependencies: ["TwinSimulation"]),
         // The bidirectional loop: assimilation, calibration, forecasts, comparison, watchers.
-        .target(name: "TwinSync", dependencies: ["TwinBank", "TwinSimulation", "TwinModels", "TwinSBML"]),
+        .target(name: "TwinSync", dependencies: [
+            "TwinBank", "TwinSimulation", "TwinModels", "TwinSBML",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
         // Models run for a twin: bindings from its attributes and thread, predictions back with provenance.
         .target(name: "TwinRun", dependencies: [
             "TwinBank", "TwinModels", "TwinSBML",
@@ -81,7 +86,9 @@ let package = Package(
         .testTarget(name: "TwinSimulationTests", dependencies: ["TwinSimulation"]),
         .testTarget(name: "TwinModelsTests", dependencies: ["TwinModels"]),
         .testTarget(name: "TwinSBMLTests", dependencies: ["TwinSBML"], exclude: ["Resources"]),
-        .testTarget(name: "TwinSyncTests", dependencies: ["TwinSync"]),
+        .testTarget(name: "TwinSyncTests", dependencies: [
+            "TwinSync", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinDemo"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinFHIR", "TwinBankSQLite"]),

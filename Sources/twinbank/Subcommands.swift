@@ -24,5 +24,6 @@ extension Twinbank {
         ExperimentCommand.self,
         SBMLCommand.self,
         SyncCommand.self,
+        WatchCommand.self,
     ]
 }

@@ -43,6 +43,47 @@ public enum GlucoseSyncExperiment {
             guard bg.count >= 60 else { throw SyncError(.invalidArgument, "\(name) has \(bg.count) minutes; the experiment needs at least an hour.", value: String(bg.count)) }
             self.bg = bg; self.carbohydrate = cho; self.insulin = ins
         }
+
+        /// A trace from per-minute arrays (e.g. a `TwinModels.GlucoseSimulator` run, which agrees with simglucose).
+        public init(bg: [Double], carbohydrate: [Double], insulin: [Double]) {
+            self.bg = bg; self.carbohydrate = carbohydrate; self.insulin = insulin
+        }
+    }
+
+    /// The prior a twin starts from: the mean parameters and initial state of a group of simglucose's virtual
+    /// patients (knowing whether the person is a child, an adolescent or an adult, not who they are).
+    public struct Population: Sendable {
+        public let name: String
+        public let parameters: UVAPadovaParameters
+        public let initialState: [Double]
+
+        /// The mean of simglucose's ten adults.
+        public static var adult: Population { Population(prefix: "adult#") }
+        /// The mean of the ten adolescents.
+        public static var adolescent: Population { Population(prefix: "adolescent#") }
+        /// The mean of the ten children.
+        public static var child: Population { Population(prefix: "child#") }
+
+        /// The group a patient name (`child#003`, `adolescent#010`, `adult#001`) belongs to; adults otherwise.
+        public init(group patientName: String) {
+            if patientName.hasPrefix("child#") { self = .child } else if patientName.hasPrefix("adolescent#") { self = .adolescent } else { self = .adult }
+        }
+
+        init(prefix: String) {
+            let members = VirtualPatient.all.filter { $0.name.hasPrefix(prefix) }
+            var p = members[0].parameters
+            let paths: [WritableKeyPath<UVAPadovaParameters, Double>] = [
+                \.BW, \.EGPb, \.Gb, \.Ib, \.kabs, \.kmax, \.kmin, \.b, \.d, \.Vg, \.Vi, \.Ipb, \.Vmx, \.Km0, \.k2, \.k1, \.p2u, \.m1, \.m5, \.CL, \.HEb,
+                \.m2, \.m4, \.m30, \.Ilb, \.ki, \.kp2, \.kp3, \.f, \.Gpb, \.ke1, \.ke2, \.Fsnc, \.Gtb, \.Vm0, \.Rdb, \.PCRb, \.kd, \.ksc, \.ka1, \.ka2,
+                \.dosekempt, \.u2ss, \.isc1ss, \.isc2ss, \.kp1,
+            ]
+            for kp in paths { p[keyPath: kp] = members.map { $0.parameters[keyPath: kp] }.reduce(0, +) / Double(members.count) }
+            var x0 = [Double](repeating: 0, count: 13)
+            for a in members { for i in 0..<13 { x0[i] += a.initialState[i] / Double(members.count) } }
+            name = String(prefix.dropLast()) + " population mean"
+            parameters = p
+            initialState = x0
+        }
     }
 
     public struct Options: Sendable {
@@ -54,6 +95,8 @@ public enum GlucoseSyncExperiment {
         /// Minutes at the start not scored (the twin is still learning); the report also gives the whole-day figure.
         public var burnIn = 60
         public var hypoglycaemiaThreshold = 70.0
+        /// The twin's prior (default: the adult population mean).
+        public var population: Population = .adult
         public init() {}
     }
 
@@ -89,24 +132,15 @@ public enum GlucoseSyncExperiment {
 
     /// Population values: the mean of simglucose's ten adult virtual patients.
     public static func adultPopulation() -> (parameters: UVAPadovaParameters, initialState: [Double]) {
-        let adults = VirtualPatient.all.filter { $0.name.hasPrefix("adult#") }
-        var p = adults[0].parameters
-        let paths: [WritableKeyPath<UVAPadovaParameters, Double>] = [
-            \.BW, \.EGPb, \.Gb, \.Ib, \.kabs, \.kmax, \.kmin, \.b, \.d, \.Vg, \.Vi, \.Ipb, \.Vmx, \.Km0, \.k2, \.k1, \.p2u, \.m1, \.m5, \.CL, \.HEb,
-            \.m2, \.m4, \.m30, \.Ilb, \.ki, \.kp2, \.kp3, \.f, \.Gpb, \.ke1, \.ke2, \.Fsnc, \.Gtb, \.Vm0, \.Rdb, \.PCRb, \.kd, \.ksc, \.ka1, \.ka2,
-            \.dosekempt, \.u2ss, \.isc1ss, \.isc2ss, \.kp1,
-        ]
-        for kp in paths { p[keyPath: kp] = adults.map { $0.parameters[keyPath: kp] }.reduce(0, +) / Double(adults.count) }
-        var x0 = [Double](repeating: 0, count: 13)
-        for a in adults { for i in 0..<13 { x0[i] += a.initialState[i] / Double(adults.count) } }
-        return (p, x0)
+        let a = Population.adult
+        return (a.parameters, a.initialState)
     }
 
     public static func run(_ trace: Trace, options: Options = Options()) async throws -> Report {
         guard options.noiseStandardDeviation > 0, options.horizon > 0, options.samplingPeriod > 0 else {
             throw SyncError(.invalidArgument, "noise sd, horizon and sampling period must be positive.")
         }
-        let (population, x0) = adultPopulation()
+        let population = options.population.parameters, x0 = options.population.initialState
         let q = options.estimated.count
         var noise = [Double](repeating: 0, count: 14 + q)
         // per-minute random-walk sd: glucose compartments and insulin compartments a few % per hour

@@ -71,6 +71,9 @@ public enum GlucoseSynchroniser {
         public var alertHorizon = 30.0
         /// Probability of glucose below the threshold at which the watcher alerts.
         public var alertProbability = 0.5
+        /// Appended to every written event's provenance notes when set (e.g. which watch update ran this);
+        /// part of the events' content, so the same context gives the same events.
+        public var context: String?
         public init() {}
     }
 
@@ -221,6 +224,7 @@ public enum GlucoseSynchroniser {
         let notes = "filter=UKF(alpha=0.5,beta=2,kappa=0) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
             + "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
             + "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count) parameters=simglucose adult population mean"
+            + (options.context.map { " " + $0 } ?? "")
         let provenance = Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed, notes: notes)
         var drafts: [EventDraft] = []
         var points: [Point] = []

@@ -1,0 +1,178 @@
+import Foundation
+import ServiceLifecycle
+import TwinBank
+import TwinCore
+import UnixSignals
+
+/// Follows twins' threads and runs the subscribed ``ThreadWatcher``s on each update, writing what they raise
+/// back to the thread and publishing the alerts and recommendations on a ``LiveChannel``: the watcher half of
+/// the two-way link, as a `Service` of swift-service-lifecycle.
+///
+/// How it follows: every ``interval`` it asks the bank for its last sequence number (cheap); when it has grown
+/// (a write by this process or any other, e.g. `twinbank thread append` on the same bank file), it reads each
+/// twin's new events, groups them by append batch (one recorded time) and, batch by batch in sequence order,
+/// runs every watcher that has a trigger in the batch on the thread as known right after it
+/// (``ThreadUpdate``). The drafts of all watchers for one update are appended as one batch (all or nothing).
+///
+/// Guarantees:
+/// - **Once**: an event a watcher returns is appended only if the thread (retracted events included) does
+///   not already hold it (same content hash). Watchers are deterministic per update, so an update processed
+///   again (after a crash, a restart, or by a second watch process) writes and publishes nothing new.
+/// - **Resumes from the thread**: on start, each twin's cursor is the highest update marker (`watch-update=N`
+///   in provenance notes) of the events watchers wrote; later updates are processed (again), earlier ones are
+///   not. Without markers, the whole thread is processed.
+/// - Only alerts and recommendations newly written are published, after their batch is committed, in sequence
+///   order; a watcher that throws on an update publishes a notice with the error, writes nothing for that
+///   update, and the service continues.
+/// - Graceful shutdown (SIGTERM/SIGINT under ``serve(until:)``, or the service group's) lets the update in
+///   progress finish and its batch commit, then returns and finishes the channel; cancellation stops at the
+///   next sleep.
+public struct WatchService: Service {
+    public let bank: Bank
+    public let twins: [TwinID]
+    public let watchers: [any ThreadWatcher]
+    public let channel: LiveChannel<WatchNotice>
+    /// Time between polls of the bank's last sequence number.
+    public let interval: Duration
+    private let sleep: @Sendable (Duration) async throws -> Void
+
+    /// - Parameters:
+    ///   - clock: the clock the service sleeps on between polls (a test can pass its own).
+    /// - Throws: ``SyncError`` `invalidArgument` when there is no twin or watcher, or the interval is not positive.
+    public init(bank: Bank, twins: [TwinID], watchers: [any ThreadWatcher], channel: LiveChannel<WatchNotice> = .init(),
+                interval: Duration = .seconds(5), clock: some _Concurrency.Clock<Duration> = ContinuousClock()) throws {
+        guard !twins.isEmpty else { throw SyncError(.invalidArgument, "a watch needs at least one twin.", value: nil) }
+        guard !watchers.isEmpty else { throw SyncError(.invalidArgument, "a watch needs at least one watcher.", value: nil) }
+        guard interval > .zero else { throw SyncError(.invalidArgument, "the poll interval must be positive.", value: "\(interval)") }
+        for t in twins { _ = try bank.twin(t) }
+        self.bank = bank
+        self.twins = twins
+        self.watchers = watchers
+        self.channel = channel
+        self.interval = interval
+        self.sleep = { try await clock.sleep(for: $0) }
+    }
+
+    /// Polls until graceful shutdown or cancellation, then finishes the channel.
+    public func run() async throws {
+        defer { channel.finish() }
+        var cursors: [TwinID: Int64] = [:]
+        for t in twins { cursors[t] = try resumePoint(t) }
+        var seen: Int64 = -1
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let last = try bank.lastSequence()
+            if last != seen {
+                for t in twins { cursors[t] = try await catchUp(t, after: cursors[t] ?? 0, through: last).cursor }
+                seen = last
+            }
+            do {
+                let sleep = self.sleep, interval = self.interval
+                try await cancelWhenGracefulShutdown { try await sleep(interval) }
+            } catch is CancellationError {
+                return
+            }
+        }
+    }
+
+    /// Processes what the threads hold now (from each twin's resume point), publishes and returns the
+    /// notices; does not finish the channel.
+    @discardableResult
+    public func runOnce() async throws -> [WatchNotice] {
+        let last = try bank.lastSequence()
+        var notices: [WatchNotice] = []
+        for t in twins { notices += try await catchUp(t, after: try resumePoint(t), through: last).notices }
+        return notices
+    }
+
+    /// Runs the service in a service group that shuts down gracefully on SIGTERM and SIGINT, calling
+    /// `onNotice` for each notice as it is published; returns after shutdown once every notice was handled.
+    public func serve(onNotice: @escaping @Sendable (WatchNotice) async throws -> Void) async throws {
+        let subscription = channel.subscribe()
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: self, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: .current))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { for await n in subscription { try await onNotice(n) } }
+            tasks.addTask { try await group.run() }
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// The sequence after which updates of the twin still need processing: the highest `watch-update=N`
+    /// marker among the events watchers wrote to its thread (retracted included), or 0.
+    public func resumePoint(_ twin: TwinID) throws -> Int64 {
+        var best: Int64 = 0
+        for e in try bank.events(ThreadQuery(twin: twin, includeRetracted: true)) {
+            guard e.category == .prediction || e.category == .alert || e.category == .recommendation, let notes = e.provenance.notes,
+                  let r = notes.range(of: "watch-update=") else { continue }
+            let digits = notes[r.upperBound...].prefix { $0.isNumber }
+            if let n = Int64(digits) { best = max(best, n) }
+        }
+        return best
+    }
+
+    /// Runs the watchers on each update of the twin with highest sequence in `(cursor, through]`, oldest
+    /// first; appends and publishes what is new. Returns the new cursor and the published notices.
+    public func catchUp(_ twin: TwinID, after cursor: Int64, through last: Int64) async throws -> (cursor: Int64, notices: [WatchNotice]) {
+        guard last > cursor else { return (cursor, []) }
+        let fresh = try bank.events(ThreadQuery(twin: twin, knownAtSequence: last)).filter { $0.sequence > cursor && $0.sequence <= last }
+        var batches: [Instant: [Event]] = [:]
+        for e in fresh { batches[e.recorded, default: []].append(e) }
+        var notices: [WatchNotice] = []
+        var position = cursor
+        for recorded in batches.keys.sorted() {
+            let events = batches[recorded, default: []].sorted { $0.sequence < $1.sequence }
+            guard let top = events.last?.sequence else { continue }
+            let update = ThreadUpdate(twin: twin, sequence: top, recorded: recorded, events: events)
+            notices += try await process(update)
+            position = max(position, top)
+        }
+        return (max(position, cursor), notices)
+    }
+
+    /// Runs the triggered watchers on one update, appends what the thread does not hold yet as one batch,
+    /// then publishes its alerts and recommendations.
+    func process(_ update: ThreadUpdate) async throws -> [WatchNotice] {
+        var drafts: [(watcher: String, draft: EventDraft)] = []
+        var notices: [WatchNotice] = []
+        for w in watchers where update.events.contains(where: w.isTrigger) {
+            do {
+                drafts += try await w.evaluate(update, in: bank).map { (w.name, $0) }
+            } catch {
+                let n = WatchNotice(twin: update.twin, watcher: w.name, update: update.sequence, error: "\(error)")
+                channel.publish(n)
+                notices.append(n)
+            }
+        }
+        guard !drafts.isEmpty else { return notices }
+        // what the thread already holds (same content), retracted included
+        var hasher = EventHasher()
+        let ids = drafts.map { hasher.hash($0.draft) }
+        var held = Set<ContentHash>()
+        struct Key: Hashable { var category: Event.Category; var code: CodeKey }
+        var ranges: [Key: (Instant, Instant)] = [:]
+        for (_, d) in drafts {
+            let k = Key(category: d.category, code: d.code.key), t = d.effective.start
+            ranges[k] = ranges[k].map { (min($0.0, t), max($0.1, t)) } ?? (t, t)
+        }
+        for (k, r) in ranges {
+            for e in try bank.events(ThreadQuery(twin: update.twin, code: k.code, category: k.category, from: r.0, to: r.1, includeRetracted: true)) {
+                held.insert(e.id)
+            }
+        }
+        var seen = Set<ContentHash>()
+        var fresh: [(watcher: String, draft: EventDraft)] = []
+        for (i, d) in drafts.enumerated() where !held.contains(ids[i]) && seen.insert(ids[i]).inserted { fresh.append(d) }
+        guard !fresh.isEmpty else { return notices }
+        let written = try bank.append(fresh.map(\.draft))
+        for (i, d) in fresh.enumerated() where d.draft.category == .alert || d.draft.category == .recommendation {
+            let event = Event(id: written.ids[i], twin: d.draft.twin, effective: d.draft.effective, recorded: written.recorded,
+                              sequence: written.firstSequence + Int64(i), category: d.draft.category, code: d.draft.code, value: d.draft.value,
+                              source: d.draft.source, provenance: d.draft.provenance)
+            let n = WatchNotice(twin: update.twin, watcher: d.watcher, update: update.sequence, event: event)
+            channel.publish(n)
+            notices.append(n)
+        }
+        return notices
+    }
+}
