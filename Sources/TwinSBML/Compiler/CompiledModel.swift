@@ -57,11 +57,48 @@ public final class CompiledModel: ODESystem {
         var assignments: [(target: String, eval: Eval)]
     }
 
+    /// The derived values and rates as a tape (models without `delay()` and algebraic rules).
+    struct Program {
+        var tape: Tape
+        /// Instructions `0..<derivedEnd` compute the derived values, `derivedEnd..<valueEnd` the rates.
+        var derivedEnd: Int
+        var valueEnd: Int
+        var rateRegisters: [Int]
+        var jacobian: TapeJacobian?
+    }
+
+    let program: Program?
+    private let tape: Tape?
+    private let derivedEnd: Int
+    private let valueEnd: Int
+    private let rateRegisters: UnsafeMutablePointer<Int>
+    private let stateSlotPointer: UnsafeMutablePointer<Int>
+    private let tapeJacobian: TapeJacobian?
+    private let jacobianScratch: UnsafeMutablePointer<Double>?
+
     init(model: SBMLModel, slotOfSymbol: [String: Int], slotCount: Int, stateSlots: [Int], stateNames: [String],
          derived: [(slot: Int, eval: Eval)], rates: [Eval], events: [CompiledEvent], algebraic: AlgebraicSystem?,
          fast: FastSubsystem?, history: DelayHistory?, initialization: [(slot: Int, eval: Eval)],
-         speciesInfo: [String: SpeciesInfo], stateOfSlot: [Int: Int], hasDelays: Bool, sparsity: [(row: Int, column: Int)]? = nil) {
+         speciesInfo: [String: SpeciesInfo], stateOfSlot: [Int: Int], hasDelays: Bool, sparsity: [(row: Int, column: Int)]? = nil,
+         program: Program? = nil) {
         self.sparsity = sparsity
+        self.program = program
+        tape = program?.tape
+        derivedEnd = program?.derivedEnd ?? 0
+        valueEnd = program?.valueEnd ?? 0
+        tapeJacobian = sparsity == nil ? nil : program?.jacobian
+        rateRegisters = .allocate(capacity: max(1, stateSlots.count))
+        rateRegisters.initialize(repeating: 0, count: max(1, stateSlots.count))
+        if let program { for (k, r) in program.rateRegisters.enumerated() { rateRegisters[k] = r } }
+        stateSlotPointer = .allocate(capacity: max(1, stateSlots.count))
+        stateSlotPointer.initialize(repeating: 0, count: max(1, stateSlots.count))
+        for (k, s) in stateSlots.enumerated() { stateSlotPointer[k] = s }
+        if tapeJacobian != nil, let sparsity {
+            jacobianScratch = .allocate(capacity: max(1, sparsity.count))
+            jacobianScratch?.initialize(repeating: 0, count: max(1, sparsity.count))
+        } else {
+            jacobianScratch = nil
+        }
         self.model = model
         self.slotOfSymbol = slotOfSymbol
         self.slotCount = slotCount
@@ -79,8 +116,10 @@ public final class CompiledModel: ODESystem {
         self.stateOfSlot = stateOfSlot
         self.parameterOverrides = [:]
         self.hasDelays = hasDelays
-        values = .allocate(capacity: slotCount)
-        values.initialize(repeating: 0, count: slotCount)
+        let registers = max(slotCount, program?.tape.registerCount ?? 0)
+        values = .allocate(capacity: registers)
+        values.initialize(repeating: 0, count: registers)
+        program?.tape.loadConstants(values)
         scratch = .allocate(capacity: slotCount)
         scratch.initialize(repeating: 0, count: slotCount)
     }
@@ -88,12 +127,17 @@ public final class CompiledModel: ODESystem {
     deinit {
         values.deallocate()
         scratch.deallocate()
+        rateRegisters.deallocate()
+        stateSlotPointer.deallocate()
+        jacobianScratch?.deallocate()
     }
 
     /// Recomputes every derived value (assignment rules, concentrations, reaction rates, algebraic
     /// variables) in `buffer` from its time, state and discrete slots.
     func computeDerived(_ buffer: UnsafeMutablePointer<Double>) {
-        if let algebraic {
+        if let tape, buffer == values {
+            tape.run(buffer, 0..<derivedEnd)
+        } else if let algebraic {
             algebraic.solve(buffer, derived: derived)
         } else {
             for d in derived { buffer[d.slot] = d.eval(buffer) }
@@ -102,11 +146,44 @@ public final class CompiledModel: ODESystem {
 
     public func derivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
         let b = values
+        if let tape {
+            b[0] = t
+            let n = dimension
+            for k in 0..<n { b[stateSlotPointer[k]] = y[k] }
+            tape.run(b, 0..<valueEnd)
+            for k in 0..<n { dy[k] = b[rateRegisters[k]] }
+            if let fast { fast.correct(model: self, t: t, y: y, dy: dy) }
+            return
+        }
         b[0] = t
         for k in 0..<stateSlots.count { b[stateSlots[k]] = y[k] }
         computeDerived(b)
         for k in 0..<rates.count { dy[k] = rates[k](b) }
         if let fast { fast.correct(model: self, t: t, y: y, dy: dy) }
+    }
+
+    /// The analytic sparse Jacobian (see `TapeJacobian`), in the order of `jacobianSparsity`; false when
+    /// the model has none or an entry is not finite here (the solver then uses finite differences).
+    public func sparseJacobian(t: Double, y: UnsafeBufferPointer<Double>, values out: UnsafeMutableBufferPointer<Double>) -> Bool {
+        guard let tape, let tapeJacobian, out.count == tapeJacobian.patternCount else { return false }
+        let b = values
+        b[0] = t
+        for k in 0..<dimension { b[stateSlotPointer[k]] = y[k] }
+        tape.run(b, 0..<valueEnd)
+        return tapeJacobian.evaluate(tape: tape, registers: b, into: out)
+    }
+
+    /// The analytic Jacobian as a dense row-major matrix (for small models on the stiff solver's dense
+    /// path); false when the model has none.
+    public func jacobian(t: Double, y: UnsafeBufferPointer<Double>, into jacobian: UnsafeMutableBufferPointer<Double>) -> Bool {
+        guard let tapeJacobian, let sparsity, let scratch = jacobianScratch else { return false }
+        let n = dimension
+        guard jacobian.count == n * n else { return false }
+        let values = UnsafeMutableBufferPointer(start: scratch, count: tapeJacobian.patternCount)
+        guard sparseJacobian(t: t, y: y, values: values) else { return false }
+        for i in 0..<(n * n) { jacobian[i] = 0 }
+        for (k, p) in sparsity.enumerated() { jacobian[p.row * n + p.column] += values[k] }
+        return true
     }
 
     /// Loads a state into the working values at time t and recomputes derived values.

@@ -265,7 +265,9 @@ private struct Builder {
             guard let a = amountSlot[s.id] else { continue }
             let c = slots[s.compartment]!
             let e: Eval = s.hasOnlySubstanceUnits ? { $0[a] } : { $0[a] / $0[c] }
-            nodes.append(Node(slot: slots[s.id]!, name: s.id, math: nil, eval: e, deps: [s.compartment], line: s.line))
+            let amount = MathNode.symbol("\(ModelCompiler.hidden)amount\(ModelCompiler.hidden)\(s.id)")
+            let math: MathNode = s.hasOnlySubstanceUnits ? amount : .apply(.divide, [amount, .symbol(s.compartment)])
+            nodes.append(Node(slot: slots[s.id]!, name: s.id, math: math, eval: e, deps: [s.compartment], line: s.line))
         }
         for r in m.rules where r.kind == .assignment {
             let math = try prepare(r.math, "assignment rule for '\(r.variable)'")
@@ -292,10 +294,11 @@ private struct Builder {
             }
         }
         var rates: [Eval] = []
-        for (k, name) in stateNames.enumerated() {
-            let node = rateNode[name] ?? .number(0)
-            _ = k
-            rates.append(try exprCompiler.compile(try prepare(node, "rate of '\(name)'"), context: "rate of '\(name)'"))
+        var preparedRates: [MathNode] = []
+        for name in stateNames {
+            let node = try prepare(rateNode[name] ?? .number(0), "rate of '\(name)'")
+            preparedRates.append(node)
+            rates.append(try exprCompiler.compile(node, context: "rate of '\(name)'"))
         }
 
         // The Jacobian's sparsity: which states each rate depends on, through derived values.
@@ -317,14 +320,42 @@ private struct Builder {
                 return out
             }
             var pattern: [(row: Int, column: Int)] = []
-            for (k, name) in stateNames.enumerated() {
-                let node = try prepare(rateNode[name] ?? .number(0), "rate of '\(name)'")
+            for k in stateNames.indices {
+                let node = preparedRates[k]
                 var cols = Set<Int>()
                 for sym in node.symbols { cols.formUnion(reach(sym, 0)) }
                 cols.insert(k)
                 for c in cols.sorted() { pattern.append((k, c)) }
             }
             sparsity = pattern
+        }
+
+        // The tape: derived values and rates as one straight-line program, with the analytic Jacobian.
+        var program: CompiledModel.Program?
+        if history == nil && algebraicRules.isEmpty {
+            var tb = TapeBuilder(slots: slots, slotCount: slotNames.count)
+            do {
+                for i in order {
+                    guard let math = nodes[i].math else { throw TapeBuilder.Unsupported(what: nodes[i].name) }
+                    try tb.emit(math, into: nodes[i].slot)
+                }
+                let derivedEnd = tb.instructionCount
+                var rateRegisters: [Int32] = []
+                for node in preparedRates { rateRegisters.append(try tb.compile(node)) }
+                let valueEnd = tb.instructionCount
+                var plan: TapeJacobian.Plan?
+                if let sparsity {
+                    plan = TapeJacobian.plan(builder: &tb, valueEnd: valueEnd, stateRegisters: stateSlots.map { Int32($0) },
+                                             rateRegisters: rateRegisters, pattern: sparsity)
+                }
+                let end = tb.instructionCount
+                let (tape, remap) = tb.finish()
+                let jacobian = plan.map { TapeJacobian.make(plan: $0, partials: valueEnd..<end, remap: remap) }
+                program = CompiledModel.Program(tape: tape, derivedEnd: derivedEnd, valueEnd: valueEnd,
+                                                rateRegisters: rateRegisters.map { Int(remap($0)) }, jacobian: jacobian)
+            } catch {
+                program = nil
+            }
         }
 
         // Fast reactions (rapid equilibrium).
@@ -419,7 +450,7 @@ private struct Builder {
             model: m, slotOfSymbol: slots.filter { !$0.key.contains(ModelCompiler.hidden) }, slotCount: slotNames.count,
             stateSlots: stateSlots, stateNames: stateNames, derived: derived, rates: rates, events: events,
             algebraic: algebraic, fast: fast, history: history, initialization: initialization, speciesInfo: speciesInfo,
-            stateOfSlot: stateOfSlot, hasDelays: usesDelay, sparsity: sparsity)
+            stateOfSlot: stateOfSlot, hasDelays: usesDelay, sparsity: sparsity, program: program)
     }
 
     static func isDelay(_ n: MathNode) -> Bool { if case .delay = n { return true }; return false }
