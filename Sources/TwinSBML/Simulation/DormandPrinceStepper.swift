@@ -189,7 +189,8 @@ protocol SimulationStepper: AnyObject {
     func reset(t: Double, y: [Double], initialStep: Double?)
 }
 
-/// `TwinSimulation`'s Rodas5 (stiff, L-stable Rosenbrock) behind the simulator's stepper interface.
+/// `TwinSimulation`'s Rodas5P (stiff, L-stable Rosenbrock with a dense output that stays accurate on
+/// stiff problems) behind the simulator's stepper interface.
 final class Rodas5Adapter: SimulationStepper {
     private let stepper: any ODEStepper
     private let model: CompiledModel
@@ -198,7 +199,7 @@ final class Rodas5Adapter: SimulationStepper {
 
     init?(model: CompiledModel, t: Double, y: [Double], rtol: Double, atol: Double, maxStep: Double) {
         self.model = model
-        var o = SolverOptions(method: .rodas5, relativeTolerance: rtol, absoluteTolerance: .scalar(atol), maxSteps: Int.max / 2)
+        var o = SolverOptions(method: .rodas5P, relativeTolerance: rtol, absoluteTolerance: .scalar(atol), maxSteps: Int.max / 2)
         o.maxStep = maxStep
         do {
             stepper = try makeStepper(for: model, time: t, state: y, options: o)

@@ -115,8 +115,14 @@ public struct Simulator {
         }
         guard outIndex < outputTimes.count else { return rows }
         let tEnd = outputTimes[outputTimes.count - 1]
-        var hMax = outputTimes.count > 1 ? max((tEnd - outputTimes[0]) / Double(outputTimes.count - 1), 1e-12) : max(tEnd, 1e-12)
-        if tEnd > 0 { hMax = min(hMax, tEnd / 10) }
+        // Steps no longer than the output spacing where events or delays need their triggers and
+        // history sampled finely; otherwise the error control alone sets the steps (outputs come from
+        // the dense output).
+        var hMax = max(tEnd - t, 1e-12)
+        if !m.events.isEmpty || m.history != nil {
+            hMax = outputTimes.count > 1 ? max((tEnd - outputTimes[0]) / Double(outputTimes.count - 1), 1e-12) : max(tEnd, 1e-12)
+            if tEnd > 0 { hMax = min(hMax, tEnd / 10) }
+        }
 
         var stepper: any SimulationStepper = DormandPrinceStepper(dimension: n, rtol: options.relativeTolerance, atol: options.absoluteTolerance) { [unowned m] tt, yy, dd in
             m.derivatives(t: tt, y: yy, dy: dd)
