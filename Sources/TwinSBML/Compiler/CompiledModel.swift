@@ -32,6 +32,8 @@ public final class CompiledModel: ODESystem {
     /// State index for a variable slot set by rate rules (compartments, parameters, species references).
     let stateOfSlot: [Int: Int]
     let parameterOverrides: [Int: Double]
+    /// The slot of each reaction's rate, in the order of `model.reactions`.
+    let reactionSlots: [(slot: Int, reaction: Int)]
     let hasDelays: Bool
     let sparsity: [(row: Int, column: Int)]?
 
@@ -115,6 +117,7 @@ public final class CompiledModel: ODESystem {
         self.speciesInfo = speciesInfo
         self.stateOfSlot = stateOfSlot
         self.parameterOverrides = [:]
+        reactionSlots = model.reactions.indices.compactMap { k in slotOfSymbol[model.reactions[k].id].map { ($0, k) } }
         self.hasDelays = hasDelays
         let registers = max(slotCount, program?.tape.registerCount ?? 0)
         values = .allocate(capacity: registers)
@@ -196,6 +199,37 @@ public final class CompiledModel: ODESystem {
     /// The current state vector from the working values.
     func currentState() -> [Double] {
         stateSlots.map { values[$0] }
+    }
+
+    /// How to read one output variable from a value buffer (resolved once per run).
+    struct OutputAccessor {
+        enum Mode { case value, divide, multiply, undefined }
+        var slot: Int
+        var compartmentSlot: Int
+        var mode: Mode
+
+        @inline(__always)
+        func value(_ buffer: UnsafeMutablePointer<Double>) -> Double {
+            switch mode {
+            case .value: return buffer[slot]
+            case .divide: return buffer[slot] / buffer[compartmentSlot]
+            case .multiply: return buffer[slot] * buffer[compartmentSlot]
+            case .undefined: return .nan
+            }
+        }
+    }
+
+    /// The accessor for `output(_:concentration:buffer:)`'s value.
+    func outputAccessor(_ id: String, concentration: Bool?) -> OutputAccessor {
+        if let s = speciesInfo[id] {
+            switch concentration {
+            case .some(true): return .init(slot: s.slot, compartmentSlot: s.compartmentSlot, mode: s.onlySubstance ? .divide : .value)
+            case .some(false): return .init(slot: s.slot, compartmentSlot: s.compartmentSlot, mode: s.onlySubstance ? .value : .multiply)
+            case .none: return .init(slot: s.slot, compartmentSlot: 0, mode: .value)
+            }
+        }
+        if let slot = slotOfSymbol[id] { return .init(slot: slot, compartmentSlot: 0, mode: .value) }
+        return .init(slot: 0, compartmentSlot: 0, mode: .undefined)
     }
 
     /// The value of an output variable: species in amount or concentration units, or any other id.

@@ -10,66 +10,77 @@ import Darwin
 /// SBML simulator (which needs to stop at events, restart after discontinuities and read dense output
 /// for event location and `delay()`). Error control is the usual mixed norm
 /// `|err_i| <= atol + rtol * max(|y_i|, |y_i_new|)` in RMS.
+///
+/// All vectors live in one preallocated block; a step does not allocate.
 final class DormandPrinceStepper: SimulationStepper {
     let n: Int
     let rtol: Double
     let atol: Double
-    private let f: (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void
+    private let model: CompiledModel
     private(set) var t: Double = 0
     private(set) var tPrevious: Double = 0
-    var y: [Double]
-    var yPrevious: [Double]
-    private var k1, k2, k3, k4, k5, k6, k7, ytmp: [Double]
-    private var r1, r2, r3, r4, r5: [Double]
+    private let block: UnsafeMutablePointer<Double>
+    private let yp, k1, k2, k3, k4, k5, k6, k7, ytmp, ynew, r1, r2, r3, r4, r5: UnsafeMutablePointer<Double>
     private var h: Double = 0
     private(set) var steps = 0
-    private(set) var evaluations = 0
-    /// The derivative at the current point (valid after `reset` and each `step`).
-    var derivative: [Double] { k1 }
     /// Set after 15 accepted steps whose stability estimate `h·|λ|` exceeds 3.25 (Hairer's test).
     private(set) var stiffnessDetected = false
     private var stiffCount = 0
     private var nonStiffCount = 0
     var failure: String? { nil }
 
-    init(dimension: Int, rtol: Double, atol: Double, f: @escaping (Double, UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void) {
-        n = dimension
+    init(model: CompiledModel, rtol: Double, atol: Double) {
+        let n = model.dimension
+        self.n = n
         self.rtol = rtol
         self.atol = atol
-        self.f = f
-        let z = [Double](repeating: 0, count: dimension)
-        y = z; yPrevious = z
-        k1 = z; k2 = z; k3 = z; k4 = z; k5 = z; k6 = z; k7 = z; ytmp = z
-        r1 = z; r2 = z; r3 = z; r4 = z; r5 = z
+        self.model = model
+        let m = Swift.max(n, 1)
+        block = .allocate(capacity: 15 * m)
+        block.initialize(repeating: 0, count: 15 * m)
+        yp = block; k1 = block + m; k2 = block + 2 * m; k3 = block + 3 * m; k4 = block + 4 * m
+        k5 = block + 5 * m; k6 = block + 6 * m; k7 = block + 7 * m; ytmp = block + 8 * m; ynew = block + 9 * m
+        r1 = block + 10 * m; r2 = block + 11 * m; r3 = block + 12 * m; r4 = block + 13 * m; r5 = block + 14 * m
     }
 
-    private func eval(_ t: Double, _ y: [Double], _ out: inout [Double]) {
-        evaluations += 1
-        y.withUnsafeBufferPointer { yb in out.withUnsafeMutableBufferPointer { f(t, yb, $0) } }
+    deinit { block.deallocate() }
+
+    var y: [Double] { Array(UnsafeBufferPointer(start: yp, count: n)) }
+    /// The derivative at the current point (valid after `reset` and each `step`).
+    var derivative: [Double] { Array(UnsafeBufferPointer(start: k1, count: n)) }
+
+    func withState<R>(_ body: (UnsafeBufferPointer<Double>) -> R) -> R {
+        body(UnsafeBufferPointer(start: yp, count: n))
+    }
+
+    @inline(__always)
+    private func eval(_ t: Double, _ y: UnsafeMutablePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+        model.derivatives(t: t, y: UnsafeBufferPointer(start: y, count: n), dy: UnsafeMutableBufferPointer(start: out, count: n))
     }
 
     /// Starts (or restarts after a discontinuity) at (t, y).
     func reset(t: Double, y: [Double], initialStep: Double? = nil) {
         self.t = t
         tPrevious = t
-        self.y = y
-        yPrevious = y
-        eval(t, y, &k1)
+        let n = self.n
+        let yp = self.yp, k1 = self.k1, k2 = self.k2, ytmp = self.ytmp
+        for i in 0..<n { yp[i] = y[i]; r1[i] = y[i]; r2[i] = 0; r3[i] = 0; r4[i] = 0; r5[i] = 0 }
+        eval(t, yp, k1)
         if let hs = initialStep { h = hs } else {
             // Hairer's initial step heuristic.
             var d0 = 0.0, d1 = 0.0
             for i in 0..<n {
-                let sc = atol + rtol * abs(y[i])
-                d0 += (y[i] / sc) * (y[i] / sc)
+                let sc = atol + rtol * abs(yp[i])
+                d0 += (yp[i] / sc) * (yp[i] / sc)
                 d1 += (k1[i] / sc) * (k1[i] / sc)
             }
             d0 = (d0 / Double(max(n, 1))).squareRoot(); d1 = (d1 / Double(max(n, 1))).squareRoot()
             var h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1
-            for i in 0..<n { ytmp[i] = y[i] + h0 * k1[i] }
-            eval(t + h0, ytmp, &k2)
+            for i in 0..<n { ytmp[i] = yp[i] + h0 * k1[i] }
+            eval(t + h0, ytmp, k2)
             var d2 = 0.0
             for i in 0..<n {
-                let sc = atol + rtol * abs(y[i])
+                let sc = atol + rtol * abs(yp[i])
                 d2 += ((k2[i] - k1[i]) / sc) * ((k2[i] - k1[i]) / sc)
             }
             d2 = (d2 / Double(max(n, 1))).squareRoot() / h0
@@ -92,27 +103,31 @@ final class DormandPrinceStepper: SimulationStepper {
         let e1 = 71.0 / 57600, e3 = -71.0 / 16695, e4 = 71.0 / 1920, e5 = -17253.0 / 339200, e6 = 22.0 / 525, e7 = -1.0 / 40
         let d1 = -12715105075.0 / 11282082432, d3 = 87487479700.0 / 32700410799, d4 = -10690763975.0 / 1880347072
         let d5 = 701980252875.0 / 199316789632, d6 = -1453857185.0 / 822651844, d7 = 69997945.0 / 29380423
+        let n = self.n, rtol = self.rtol, atol = self.atol
+        let y = yp, k1 = self.k1, k2 = self.k2, k3 = self.k3, k4 = self.k4, k5 = self.k5, k6 = self.k6, k7 = self.k7
+        let ytmp = self.ytmp, ynew = self.ynew
+        let t = self.t
+        var h = self.h
         var rejected = false
         while true {
-            if !h.isFinite || h <= 0 { return false }
+            if !h.isFinite || h <= 0 { self.h = h; return false }
             var hh = min(h, hMax)
             var last = false
             if t + hh >= tMax || t + hh * 1.0000001 >= tMax { hh = tMax - t; last = true }
-            if hh <= abs(t) * 1e-15 + 1e-300 { return false }
+            if hh <= abs(t) * 1e-15 + 1e-300 { self.h = h; return false }
             for i in 0..<n { ytmp[i] = y[i] + hh * a21 * k1[i] }
-            eval(t + c2 * hh, ytmp, &k2)
+            eval(t + c2 * hh, ytmp, k2)
             for i in 0..<n { ytmp[i] = y[i] + hh * (a31 * k1[i] + a32 * k2[i]) }
-            eval(t + c3 * hh, ytmp, &k3)
+            eval(t + c3 * hh, ytmp, k3)
             for i in 0..<n { ytmp[i] = y[i] + hh * (a41 * k1[i] + a42 * k2[i] + a43 * k3[i]) }
-            eval(t + c4 * hh, ytmp, &k4)
+            eval(t + c4 * hh, ytmp, k4)
             for i in 0..<n { ytmp[i] = y[i] + hh * (a51 * k1[i] + a52 * k2[i] + a53 * k3[i] + a54 * k4[i]) }
-            eval(t + c5 * hh, ytmp, &k5)
+            eval(t + c5 * hh, ytmp, k5)
             for i in 0..<n { ytmp[i] = y[i] + hh * (a61 * k1[i] + a62 * k2[i] + a63 * k3[i] + a64 * k4[i] + a65 * k5[i]) }
             let tn = last ? tMax : t + hh
-            eval(tn, ytmp, &k6)
-            var ynew = ytmp
+            eval(tn, ytmp, k6)
             for i in 0..<n { ynew[i] = y[i] + hh * (a71 * k1[i] + a73 * k3[i] + a74 * k4[i] + a75 * k5[i] + a76 * k6[i]) }
-            eval(tn, ynew, &k7)
+            eval(tn, ynew, k7)
             var err = 0.0
             var finite = true
             for i in 0..<n {
@@ -124,6 +139,7 @@ final class DormandPrinceStepper: SimulationStepper {
             err = n > 0 ? (err / Double(n)).squareRoot() : 0
             if !finite { err = .infinity }
             if err <= 1 {
+                let r1 = self.r1, r2 = self.r2, r3 = self.r3, r4 = self.r4, r5 = self.r5
                 for i in 0..<n {
                     let dy = ynew[i] - y[i]
                     let bspl = hh * k1[i] - dy
@@ -147,18 +163,17 @@ final class DormandPrinceStepper: SimulationStepper {
                     nonStiffCount += 1
                     if nonStiffCount >= 6 { stiffCount = 0 }
                 }
-                yPrevious = y
                 tPrevious = t
-                y = ynew
-                t = tn
-                swap(&k1, &k7)
+                for i in 0..<n { y[i] = ynew[i]; k1[i] = k7[i] }
+                self.t = tn
                 steps += 1
                 let fac = err == 0 ? 5 : min(5, max(0.2, 0.9 * Glibc.pow(err, -0.2)))
                 h = rejected ? min(hh, hh * fac) : hh * fac
                 if last && h < hh { h = max(h, hh) }
+                self.h = h
                 return true
             }
-            if !finite && hh < 1e-300 { return false }
+            if !finite && hh < 1e-300 { self.h = h; return false }
             rejected = true
             h = hh * (finite ? max(0.2, 0.9 * Glibc.pow(err, -0.2)) : 0.25)
         }
@@ -167,10 +182,17 @@ final class DormandPrinceStepper: SimulationStepper {
     /// The solution at `time` within the last step (`tPrevious ... t`).
     func interpolate(_ time: Double, into out: inout [Double]) {
         let hh = t - tPrevious
-        if hh == 0 { out = y; return }
+        if out.count != n { out = [Double](repeating: 0, count: n) }
+        if hh == 0 {
+            for i in 0..<n { out[i] = yp[i] }
+            return
+        }
         let th = (time - tPrevious) / hh, th1 = 1 - th
-        for i in 0..<n {
-            out[i] = r1[i] + th * (r2[i] + th1 * (r3[i] + th * (r4[i] + th1 * r5[i])))
+        let r1 = self.r1, r2 = self.r2, r3 = self.r3, r4 = self.r4, r5 = self.r5
+        out.withUnsafeMutableBufferPointer { o in
+            for i in 0..<n {
+                o[i] = r1[i] + th * (r2[i] + th1 * (r3[i] + th * (r4[i] + th1 * r5[i])))
+            }
         }
     }
 }
@@ -181,6 +203,8 @@ protocol SimulationStepper: AnyObject {
     var tPrevious: Double { get }
     var y: [Double] { get }
     var derivative: [Double] { get }
+    /// Calls `body` with the current state (no copy).
+    func withState<R>(_ body: (UnsafeBufferPointer<Double>) -> R) -> R
     var stiffnessDetected: Bool { get }
     /// Why the last `step` or `reset` failed.
     var failure: String? { get }
@@ -211,6 +235,7 @@ final class Rodas5Adapter: SimulationStepper {
     var t: Double { stepper.time }
     var tPrevious: Double { stepper.previousTime }
     var y: [Double] { stepper.state }
+    func withState<R>(_ body: (UnsafeBufferPointer<Double>) -> R) -> R { stepper.withState(body) }
     var stiffnessDetected: Bool { true }
     var derivative: [Double] {
         var d = [Double](repeating: 0, count: stepper.dimension)

@@ -77,22 +77,21 @@ public struct Simulator {
         if let a = m.algebraic, a.failed {
             throw SBMLError(.evaluation, "the algebraic rules have no solution at t = 0 (for \(a.names.joined(separator: ", ")))", value: a.names.first)
         }
-        for r in m.model.reactions {
-            if let s = m.slotOfSymbol[r.id], v[s].isNaN || v[s].isInfinite, m.model.reactions.count > 0 {
-                let allFiniteInputs = m.stateSlots.allSatisfy { v[$0].isFinite }
-                if allFiniteInputs {
-                    throw SBMLError(.evaluation, "the rate of reaction '\(r.id)' is \(v[s]) at t = 0 (a division by zero or an undefined value)", value: r.id, line: r.line)
-                }
+        for (s, k) in m.reactionSlots where v[s].isNaN || v[s].isInfinite {
+            let allFiniteInputs = m.stateSlots.allSatisfy { v[$0].isFinite }
+            if allFiniteInputs {
+                let r = m.model.reactions[k]
+                throw SBMLError(.evaluation, "the rate of reaction '\(r.id)' is \(v[s]) at t = 0 (a division by zero or an undefined value)", value: r.id, line: r.line)
             }
         }
 
         var rows: [[Double]] = []
         rows.reserveCapacity(outputTimes.count)
         var outIndex = 0
+        let accessors = outputs.map { m.outputAccessor($0.id, concentration: $0.concentration) }
         func record(_ t: Double) {
-            var row = [Double]()
-            row.reserveCapacity(outputs.count)
-            for o in outputs { row.append(m.output(o.id, concentration: o.concentration, buffer: v)) }
+            var row = [Double](repeating: 0, count: accessors.count)
+            for (k, a) in accessors.enumerated() { row[k] = a.value(v) }
             rows.append(row)
             _ = t
         }
@@ -124,9 +123,8 @@ public struct Simulator {
             if tEnd > 0 { hMax = min(hMax, tEnd / 10) }
         }
 
-        var stepper: any SimulationStepper = DormandPrinceStepper(dimension: n, rtol: options.relativeTolerance, atol: options.absoluteTolerance) { [unowned m] tt, yy, dd in
-            m.derivatives(t: tt, y: yy, dy: dd)
-        }
+        var stepper: any SimulationStepper = DormandPrinceStepper(model: m, rtol: options.relativeTolerance, atol: options.absoluteTolerance)
+        let watchesTriggers = !m.events.isEmpty
         stepper.reset(t: t, y: y, initialStep: nil)
         var stiff = false
 
@@ -162,11 +160,13 @@ public struct Simulator {
             }
             let ta = stepper.tPrevious, tb = stepper.t
             // Did any trigger change?
-            m.load(t: tb, y: stepper.y.withUnsafeBufferPointer { $0 })
             var changed = false
-            for (i, e) in m.events.enumerated() {
-                triggers[i] = e.trigger(v) != 0
-                if triggers[i] != previous[i] { changed = true }
+            if watchesTriggers {
+                stepper.withState { m.load(t: tb, y: $0) }
+                for (i, e) in m.events.enumerated() {
+                    triggers[i] = e.trigger(v) != 0
+                    if triggers[i] != previous[i] { changed = true }
+                }
             }
             var tEvent: Double?
             if changed && tb > ta {
@@ -198,13 +198,13 @@ public struct Simulator {
             let segmentEnd = tEvent ?? tb
             while outIndex < outputTimes.count && (tEvent == nil ? outputTimes[outIndex] <= segmentEnd : outputTimes[outIndex] < segmentEnd) {
                 let to = outputTimes[outIndex]
-                if to == tb { yi = stepper.y } else { stepper.interpolate(to, into: &yi) }
+                if to == tb { stepper.withState { s in for i in 0..<n { yi[i] = s[i] } } } else { stepper.interpolate(to, into: &yi) }
                 m.load(t: to, y: yi.withUnsafeBufferPointer { $0 })
                 record(to)
                 outIndex += 1
             }
             if let te = tEvent {
-                if te == tb { yi = stepper.y } else { stepper.interpolate(te, into: &yi) }
+                if te == tb { stepper.withState { s in for i in 0..<n { yi[i] = s[i] } } } else { stepper.interpolate(te, into: &yi) }
                 m.load(t: te, y: yi.withUnsafeBufferPointer { $0 })
                 if let h = m.history {
                     var d = [Double](repeating: 0, count: n)
@@ -229,7 +229,7 @@ public struct Simulator {
             } else {
                 t = tb
                 if let h = m.history {
-                    m.load(t: tb, y: stepper.y.withUnsafeBufferPointer { $0 })
+                    stepper.withState { m.load(t: tb, y: $0) }
                     h.record(t: tb, slots: v, count: m.slotCount, dy: stepper.derivative)
                 }
             }
