@@ -48,8 +48,10 @@ struct GlucoseThreadFixture {
 
     static func at(_ minute: Int) -> Instant { day0.advanced(bySeconds: Double(minute) * 60) }
 
+    /// The closed-loop experiment's set-up: the adult population prior (the twin's virtualPatient is not used).
     func options(origin: Int, horizon: Int = 30) -> GlucoseSynchroniser.Options {
         var o = GlucoseSynchroniser.Options()
+        o.prior = .population
         o.from = Self.at(0)
         o.to = Self.at(origin)
         o.horizon = horizon
@@ -243,5 +245,59 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
                       recorded: GlucoseThreadFixture.day0, sequence: 1, category: .observation, code: GlucoseSynchroniser.glucose,
                       value: .quantity(Quantity(5.5, "mmol/L")), source: Source(.device, "meter"), provenance: Provenance())
         #expect(abs(try GlucoseSynchroniser.milligramsPerDecilitre(e) - 99.0858) < 1e-3)
+    }
+
+    /// With the twin's virtualPatient as prior (here the very patient of the truth), the forecasts are better
+    /// than from the population mean; the prior is named in the provenance.
+    @Test func theTwinsVirtualPatientIsThePrior() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
+        var own: [Double] = [], population: [Double] = []
+        for origin in stride(from: 60, to: trace.bg.count - 30, by: 60) {
+            var o = f.options(origin: origin)
+            let p = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o)
+            o.prior = .twin
+            let t = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o)
+            #expect(t.prior == "adult#001 (virtualPatient)" && p.prior == "adult population mean")
+            #expect(t.drafts.allSatisfy { $0.provenance.notes?.contains("prior=adult#001 (virtualPatient)") == true })
+            own.append(try #require(t.points.last).mean - trace.bg[origin + 30])
+            population.append(try #require(p.points.last).mean - trace.bg[origin + 30])
+        }
+        func rms(_ xs: [Double]) -> Double { (xs.reduce(0) { $0 + $1 * $1 } / Double(xs.count)).squareRoot() }
+        #expect(rms(own) < rms(population), "own \(rms(own)) population \(rms(population))")
+        #expect(rms(own) < 10)
+        // a name that is not a simglucose patient is an error naming it
+        _ = try f.bank.updateTwin(Twin(id: f.twin, kind: .person, attributes: ["virtualPatient": .text("adult#042")]))
+        var o = f.options(origin: 300)
+        o.prior = .twin
+        await #expect { try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o) } throws: {
+            ($0 as? SyncError)?.code == .invalidArgument && ($0 as? SyncError)?.value == "adult#042"
+        }
+    }
+
+    /// The ensemble filter's draws come from the seed: the same seed reproduces the forecast exactly, another
+    /// seed gives another (close) one; the seed and filter are in the provenance.
+    @Test func theSeedFeedsTheEnsembleFilterAndIsRecorded() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: Array(trace.bg.prefix(300)), carbohydrate: Array(trace.carbohydrate.prefix(300)), insulin: Array(trace.insulin.prefix(300)))
+        var o = f.options(origin: 240)
+        o.filter = .ensemble(members: 40)
+        o.seed = 7
+        o.knownAt = f.clock.now()
+        let a = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o)
+        let b = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o)
+        #expect(a.points == b.points)
+        var hasher = EventHasher()
+        #expect(a.drafts.map { hasher.hash($0) } == b.drafts.map { hasher.hash($0) })
+        #expect(a.filter == "EnKF(40)" && a.seed == 7)
+        #expect(a.drafts.allSatisfy { $0.provenance.seed == 7 && $0.provenance.notes?.contains("filter=EnKF(40) seed=7") == true })
+        o.seed = 8
+        let c = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o)
+        #expect(c.points != a.points)
+        let last = try #require(a.points.last), lastC = try #require(c.points.last)
+        #expect(abs(last.mean - lastC.mean) < 15)
+        #expect(abs(last.mean - trace.bg[270]) < 30)
+        o.filter = .ensemble(members: 1)
+        await #expect { try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o) } throws: { ($0 as? SyncError)?.value == "1" }
     }
 }

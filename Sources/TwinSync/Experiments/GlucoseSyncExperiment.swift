@@ -95,6 +95,12 @@ public enum GlucoseSyncExperiment {
         /// Minutes at the start not scored (the twin is still learning); the report also gives the whole-day figure.
         public var burnIn = 60
         public var hypoglycaemiaThreshold = 70.0
+        /// Per-minute random-walk sd of each model state, as a fraction of its basal value (model error).
+        public var stateNoise = 0.004
+        /// Per-minute random-walk sd of each estimated log-parameter.
+        public var parameterNoise = 0.01
+        /// Prior sd of each estimated log-parameter.
+        public var parameterPriorSD = 0.3
         /// The twin's prior (default: the adult population mean).
         public var population: Population = .adult
         public init() {}
@@ -144,8 +150,8 @@ public enum GlucoseSyncExperiment {
         let q = options.estimated.count
         var noise = [Double](repeating: 0, count: 14 + q)
         // per-minute random-walk sd: glucose compartments and insulin compartments a few % per hour
-        for i in 0..<13 { noise[i] = 0.004 * max(abs(x0[i]), 1) }
-        for i in 0..<q { noise[14 + i] = 0.01 }
+        for i in 0..<13 { noise[i] = options.stateNoise * max(abs(x0[i]), 1) }
+        for i in 0..<q { noise[14 + i] = options.parameterNoise }
         let process = try GlucoseTwinProcess(population: population, carbohydrate: trace.carbohydrate, insulin: trace.insulin,
                                              estimated: options.estimated, noiseRate: noise)
         let sensor = GlucoseSensor(volume: population.Vg, standardDeviation: options.noiseStandardDeviation)
@@ -161,7 +167,7 @@ public enum GlucoseSyncExperiment {
         let n = 14 + q
         for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
         p0[13 * n + 13] = 1
-        for i in 0..<q { p0[(14 + i) * n + 14 + i] = 0.3 * 0.3 }
+        for i in 0..<q { p0[(14 + i) * n + 14 + i] = options.parameterPriorSD * options.parameterPriorSD }
         var ukf = try UnscentedKalmanFilter(process: process, time: 0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
         var forecastErrors: [(minute: Int, error: Double)] = [], filteredErrors: [Double] = [], persistence: [Double] = []
         var alerts = 0, correct = 0

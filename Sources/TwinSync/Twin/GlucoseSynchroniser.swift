@@ -61,8 +61,13 @@ public enum GlucoseSynchroniser {
         public var horizon = 30
         /// Minutes between forecast points.
         public var step = 5
-        /// Recorded in provenance; the UKF and its forecast are deterministic, so the seed does not change them.
+        /// Seeds the ensemble filter's draws (the same seed gives the same forecast); recorded in provenance.
+        /// The UKF is deterministic, so with it the seed changes nothing but the record.
         public var seed: UInt64 = 1
+        /// Where the twin's parameters start (see ``Prior``).
+        public var prior: Prior = .twin
+        /// The assimilation filter (see ``Filter``).
+        public var filter: Filter = .unscented
         public var cgmNoiseStandardDeviation = 8.0
         public var estimated = ["Vmx", "kp3", "kabs"]
         public var level = 0.95
@@ -75,6 +80,32 @@ public enum GlucoseSynchroniser {
         /// part of the events' content, so the same context gives the same events.
         public var context: String?
         public init() {}
+    }
+
+    /// Where the twin's model parameters and basal state start before any reading is assimilated.
+    public enum Prior: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The twin's `virtualPatient` attribute (a simglucose patient, e.g. `adult#001`): that patient's parameters
+        /// and basal state; the adult population mean when the attribute is not set.
+        case twin
+        /// The population mean of the twin's group (children, adolescents or adults, from the `virtualPatient`
+        /// name's prefix; adults when unset): what is known without knowing who the person is.
+        case population
+    }
+
+    /// The filter that assimilates the readings.
+    public enum Filter: Sendable, Hashable {
+        /// The unscented Kalman filter (alpha 0.5, beta 2, kappa 0); forecast by sigma-point propagation. Deterministic.
+        case unscented
+        /// An ensemble Kalman filter of `members` members drawn from ``Options/seed`` (members simulated in
+        /// parallel); forecast by propagating every member, interval ends are empirical quantiles.
+        case ensemble(members: Int)
+
+        var label: String {
+            switch self {
+            case .unscented: "UKF"
+            case .ensemble(let m): "EnKF(\(m))"
+            }
+        }
     }
 
     /// One forecast point in mg/dL.
@@ -100,10 +131,15 @@ public enum GlucoseSynchroniser {
         public var glucoseNowStandardDeviation: Double
         public var points: [Point]
         public var level: Double
-        /// Estimated parameters: population value and current estimate.
+        /// Estimated parameters: the prior's value (under the key `population`) and the current estimate.
         public var parameters: [String: [String: Double]]
         public var alert: String?
         public var covarianceResets: Int
+        /// What the parameters started from (`adult#001 (virtualPatient)`, `adult population mean`).
+        public var prior: String
+        /// The filter used (`UKF`, `EnKF(100)`) and its seed.
+        public var filter: String
+        public var seed: UInt64
         /// The events to append (forecast points, then the alert if any), in order.
         public var drafts: [EventDraft]
         /// Set once written.
@@ -180,8 +216,8 @@ public enum GlucoseSynchroniser {
             for m in (windowMinutes + 1)..<minutes where !covered[m] { ins[m] += basal }
         }
 
-        // the experiment's UKF set-up
-        let (population, x0) = GlucoseSyncExperiment.adultPopulation()
+        // the prior, then the experiment's filter set-up
+        let (population, x0, priorName) = try prior(for: twin, in: bank, options.prior)
         let q = options.estimated.count
         var noise = [Double](repeating: 0, count: 14 + q)
         for i in 0..<13 { noise[i] = 0.004 * max(abs(x0[i]), 1) }
@@ -196,19 +232,37 @@ public enum GlucoseSynchroniser {
         for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
         p0[13 * n + 13] = 1
         for i in 0..<q { p0[(14 + i) * n + 14 + i] = 0.3 * 0.3 }
-        var ukf = try UnscentedKalmanFilter(process: process, time: Double(max(0, observations[0].minute)), mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
-        for o in observations {
-            try ukf.predict(to: Double(max(o.minute, Int(ukf.time))))
-            try ukf.update(with: Observation(time: ukf.time, values: [o.value]), model: sensor)
+        let t0 = Double(max(0, observations[0].minute))
+        func assimilate<F: SequentialFilter>(_ f: inout F) async throws {
+            for o in observations {
+                try await f.predict(to: Double(max(o.minute, Int(f.time))))
+                try f.update(with: Observation(time: f.time, values: [o.value]), model: sensor)
+            }
+            try await f.predict(to: Double(windowMinutes))
         }
-        try ukf.predict(to: Double(windowMinutes))
-        let nowMean = ukf.mean[12] / population.Vg, nowSD = ukf.standardDeviations[12] / population.Vg
-
         let window = Double(observations[0].minute)...Double(observations[observations.count - 1].minute)
-        let provenanceForecast = Forecast.Provenance(filter: "UKF", model: "\(modelID)@\(modelVersion) adult population", dataWindow: window,
+        let provenanceForecast = Forecast.Provenance(filter: options.filter.label, model: "\(modelID)@\(modelVersion) \(priorName)", dataWindow: window,
                                                      observationCount: observations.count, seed: options.seed)
         let times = stride(from: windowMinutes + options.step, through: windowMinutes + options.horizon, by: options.step).map(Double.init)
-        let full = try await ukf.forecast(at: times, level: options.level, provenance: provenanceForecast)
+        let full: Forecast
+        let filtered: (mean: [Double], sd: [Double], resets: Int)
+        switch options.filter {
+        case .unscented:
+            var ukf = try UnscentedKalmanFilter(process: process, time: t0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
+            try await assimilate(&ukf)
+            filtered = (ukf.mean, ukf.standardDeviations, ukf.resets.count)
+            full = try await ukf.forecast(at: times, level: options.level, provenance: provenanceForecast)
+        case .ensemble(let members):
+            guard members >= 2, members <= 10_000 else {
+                throw SyncError(.invalidArgument, "an ensemble needs 2 to 10000 members.", value: String(members))
+            }
+            var enkf = try EnsembleKalmanFilter(process: process, time: t0, mean: start, covariance: p0, count: members, seed: options.seed)
+            try await assimilate(&enkf)
+            filtered = (enkf.mean, enkf.standardDeviations, enkf.resets.count)
+            full = try await enkf.ensembleForecast(at: times, level: options.level, provenance: provenanceForecast)
+        }
+        let nowMean = filtered.mean[12] / population.Vg, nowSD = filtered.sd[12] / population.Vg
+
         let glucosePoints = full.points.map {
             Forecast.Point(time: $0.time, mean: [$0.mean[12] / population.Vg], standardDeviation: [$0.standardDeviation[12] / population.Vg],
                            lower: [$0.lower[12] / population.Vg], upper: [$0.upper[12] / population.Vg])
@@ -221,9 +275,10 @@ public enum GlucoseSynchroniser {
 
         // events
         let used = observations.map(\.event) + mealEvents + insulinEvents
-        let notes = "filter=UKF(alpha=0.5,beta=2,kappa=0) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
+        let filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed)"
+        let notes = "filter=\(filterNote) prior=\(priorName) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
             + "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
-            + "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count) parameters=simglucose adult population mean"
+            + "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count)"
             + (options.context.map { " " + $0 } ?? "")
         let provenance = Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed, notes: notes)
         var drafts: [EventDraft] = []
@@ -256,11 +311,41 @@ public enum GlucoseSynchroniser {
         var parameters: [String: [String: Double]] = [:]
         for (i, name) in options.estimated.enumerated() {
             let pop = GlucoseTwinProcess.value(name, in: population)
-            parameters[name] = ["population": pop, "estimated": pop * exp(ukf.mean[14 + i])]
+            parameters[name] = ["population": pop, "estimated": pop * exp(filtered.mean[14 + i])]
         }
         return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
                       insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,
-                      level: options.level, parameters: parameters, alert: alertText, covarianceResets: ukf.resets.count, drafts: drafts, written: nil)
+                      level: options.level, parameters: parameters, alert: alertText, covarianceResets: filtered.resets,
+                      prior: priorName, filter: options.filter.label, seed: options.seed, drafts: drafts, written: nil)
+    }
+
+    /// The prior's parameters, basal state and name for the twin.
+    /// - Throws: ``SyncError`` `invalidArgument` when `virtualPatient` is set but is not text naming a simglucose patient.
+    static func prior(for twin: TwinID, in bank: Bank, _ kind: Prior) throws -> (UVAPadovaParameters, [Double], String) {
+        let attribute = try bank.twin(twin).twin.attributes["virtualPatient"]
+        var name: String?
+        if let attribute {
+            guard case .text(let text) = attribute else {
+                throw SyncError(.invalidArgument, "twin '\(twin)' has a virtualPatient attribute that is not a patient name (\(attribute)).", value: "\(attribute)")
+            }
+            name = text
+        }
+        switch kind {
+        case .twin:
+            guard let name else {
+                let p = GlucoseSyncExperiment.Population.adult
+                return (p.parameters, p.initialState, p.name)
+            }
+            do {
+                let patient = try VirtualPatient.named(name)
+                return (patient.parameters, patient.initialState, "\(patient.name) (virtualPatient)")
+            } catch {
+                throw SyncError(.invalidArgument, "twin '\(twin)' has virtualPatient '\(name)', which is not a simglucose patient (adolescent#001-010, adult#001-010, child#001-010).", value: name)
+            }
+        case .population:
+            let p = GlucoseSyncExperiment.Population(group: name ?? "adult#")
+            return (p.parameters, p.initialState, p.name)
+        }
     }
 
     /// A glucose observation's value in mg/dL.
