@@ -70,6 +70,12 @@ public final class CompiledModel: ODESystem {
     }
 
     let program: Program?
+    /// Discontinuities in time (see `Tape.timeSwitches`): the instructions computing them and their registers.
+    private let switchProgram: [Int]
+    private let switchRegisters: [Int]
+    private var switchBase: [Double]
+    /// Whether the right-hand side has piecewise switches that depend on time alone.
+    var hasTimeSwitches: Bool { !switchRegisters.isEmpty }
     private let tape: Tape?
     private let derivedEnd: Int
     private let valueEnd: Int
@@ -89,6 +95,12 @@ public final class CompiledModel: ODESystem {
         derivedEnd = program?.derivedEnd ?? 0
         valueEnd = program?.valueEnd ?? 0
         tapeJacobian = sparsity == nil ? nil : program?.jacobian
+        if let program {
+            (switchProgram, switchRegisters) = program.tape.timeSwitches(end: program.valueEnd, stateSlots: stateSlots)
+        } else {
+            (switchProgram, switchRegisters) = ([], [])
+        }
+        switchBase = [Double](repeating: 0, count: switchRegisters.count)
         rateRegisters = .allocate(capacity: max(1, stateSlots.count))
         rateRegisters.initialize(repeating: 0, count: max(1, stateSlots.count))
         if let program { for (k, r) in program.rateRegisters.enumerated() { rateRegisters[k] = r } }
@@ -187,6 +199,36 @@ public final class CompiledModel: ODESystem {
         for i in 0..<(n * n) { jacobian[i] = 0 }
         for (k, p) in sparsity.enumerated() { jacobian[p.row * n + p.column] += values[k] }
         return true
+    }
+
+    /// The first switch of the right-hand side's time-only conditions in `(t0, t1]`, located by bisection
+    /// to about 1e-14 relative: `lo` is the last time found with the values at `t0`, `hi` the first with
+    /// different ones. Nil when the values at `t1` equal those at `t0` (a condition that switches twice
+    /// within the interval is not seen). Overwrites derived values in the working buffer (callers reload).
+    func timeSwitch(after t0: Double, before t1: Double) -> (lo: Double, hi: Double)? {
+        guard let tape, !switchRegisters.isEmpty, t1 > t0 else { return nil }
+        let b = values
+        let saved = b[0]
+        defer { b[0] = saved }
+        b[0] = t0
+        tape.run(b, indices: switchProgram)
+        for (k, r) in switchRegisters.enumerated() { switchBase[k] = b[r] }
+        func differs(_ t: Double) -> Bool {
+            b[0] = t
+            tape.run(b, indices: switchProgram)
+            for (k, r) in switchRegisters.enumerated() where !(b[r] == switchBase[k] || (b[r].isNaN && switchBase[k].isNaN)) { return true }
+            return false
+        }
+        guard differs(t1) else { return nil }
+        var lo = t0, hi = t1
+        var iterations = 0
+        while hi - lo > 1e-14 * max(1, abs(hi)) && iterations < 200 {
+            let mid = 0.5 * (lo + hi)
+            if mid <= lo || mid >= hi { break }
+            if differs(mid) { hi = mid } else { lo = mid }
+            iterations += 1
+        }
+        return (lo, hi)
     }
 
     /// Loads a state into the working values at time t and recomputes derived values.

@@ -73,6 +73,59 @@ final class Tape {
         }
     }
 
+    /// Runs the instructions at `indices` (ascending) over the register file `r`.
+    func run(_ r: UnsafeMutablePointer<Double>, indices: [Int]) {
+        let args = arguments
+        for i in indices { Self.execute(code[i], r, args) }
+    }
+
+    /// The operand registers an instruction reads.
+    func operands(of ins: Instruction) -> [Int32] {
+        if TapeBuilder.isNAry(ins.op) { return (Int(ins.a)..<Int(ins.a + ins.b)).map { arguments[$0] } }
+        switch ins.op {
+        case .select: return [ins.a, ins.b, ins.c]
+        case .add, .sub, .mul, .div, .pow, .root, .log, .eq, .neq, .gt, .lt, .geq, .leq, .implies, .rem, .quotient:
+            return [ins.a, ins.b]
+        default: return [ins.a]
+        }
+    }
+
+    /// The discontinuities in time among instructions `0..<end`: comparisons (and `floor`, `ceiling`,
+    /// `quotient`) whose operands depend on time but not on the state (`stateSlots`) nor on anything else
+    /// the tape computes from it. Returns their registers and the instructions (ascending) that compute
+    /// them from time, constants and parameters, so that they can be evaluated at any time alone.
+    func timeSwitches(end: Int, stateSlots: [Int]) -> (program: [Int], registers: [Int]) {
+        var written = Set<Int32>()
+        for i in 0..<end { written.insert(code[i].d) }
+        var stateDependent = Set<Int32>(stateSlots.map { Int32($0) })
+        var timeDependent: Set<Int32> = [0]
+        var producer: [Int32: Int] = [:]
+        var switches: [Int] = []
+        for i in 0..<end {
+            let ins = code[i]
+            let ops = operands(of: ins)
+            // A slot the tape writes but has not yet written here reads a stale value: treat as state.
+            if ops.contains(where: { stateDependent.contains($0) || (written.contains($0) && producer[$0] == nil) }) {
+                stateDependent.insert(ins.d)
+                continue
+            }
+            producer[ins.d] = i
+            guard ops.contains(where: { timeDependent.contains($0) }) else { continue }
+            timeDependent.insert(ins.d)
+            switch ins.op {
+            case .lt, .gt, .leq, .geq, .eq, .neq, .floor, .ceil, .quotient: switches.append(i)
+            default: break
+            }
+        }
+        var needed = Set<Int>()
+        var stack = switches
+        while let i = stack.popLast() {
+            guard needed.insert(i).inserted else { continue }
+            for o in operands(of: code[i]) { if let j = producer[o] { stack.append(j) } }
+        }
+        return (needed.sorted(), switches.map { Int(code[$0].d) })
+    }
+
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     @inline(__always)
     static func execute(_ ins: Instruction, _ r: UnsafeMutablePointer<Double>, _ args: UnsafeMutablePointer<Int32>) {

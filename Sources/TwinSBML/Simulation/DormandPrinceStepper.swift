@@ -28,6 +28,8 @@ final class DormandPrinceStepper: SimulationStepper {
     private var stiffCount = 0
     private var nonStiffCount = 0
     var failure: String? { nil }
+    /// The step size the next step will try first.
+    var proposedStep: Double { h }
 
     init(model: CompiledModel, rtol: Double, atol: Double) {
         let n = model.dimension
@@ -203,6 +205,8 @@ protocol SimulationStepper: AnyObject {
     var tPrevious: Double { get }
     var y: [Double] { get }
     var derivative: [Double] { get }
+    /// The step size the next step will try first (`.infinity` when not yet known).
+    var proposedStep: Double { get }
     /// Calls `body` with the current state (no copy).
     func withState<R>(_ body: (UnsafeBufferPointer<Double>) -> R) -> R
     var stiffnessDetected: Bool { get }
@@ -232,6 +236,9 @@ final class Rodas5Adapter: SimulationStepper {
         }
     }
 
+    /// Set by `reset`: the next step chooses its size afresh.
+    private var fresh = true
+    var proposedStep: Double { fresh ? .infinity : stepper.nextStepSize }
     var t: Double { stepper.time }
     var tPrevious: Double { stepper.previousTime }
     var y: [Double] { stepper.state }
@@ -247,6 +254,7 @@ final class Rodas5Adapter: SimulationStepper {
     func step(tMax: Double, hMax: Double) -> Bool {
         do {
             try stepper.step(limit: tMax)
+            fresh = false
             return true
         } catch {
             failure = "\(error)"
@@ -260,6 +268,7 @@ final class Rodas5Adapter: SimulationStepper {
     }
 
     func reset(t: Double, y: [Double], initialStep: Double?) {
+        fresh = true
         do {
             try stepper.reset(time: t, state: y)
         } catch {

@@ -145,8 +145,29 @@ public struct Simulator {
                     stiff = true
                 }
             }
+            // A switch of a time-only condition within the coming step: stop just before it and restart
+            // just after it, so that no step straddles the discontinuity.
+            var breakpoint: (lo: Double, hi: Double)?
+            var stepLimit = tStop
+            if m.hasTimeSwitches && tStop > t {
+                let proposed = stepper.proposedStep
+                let probe = proposed.isFinite && proposed > 0 ? min(tStop, t + min(proposed, stepMax)) : tStop
+                if let b = m.timeSwitch(after: t, before: probe) {
+                    if b.lo <= t {
+                        let current = stepper.y
+                        t = b.hi
+                        stepper.reset(t: t, y: current, initialStep: nil)
+                        if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
+                        m.load(t: t, y: current.withUnsafeBufferPointer { $0 })
+                        while outIndex < outputTimes.count && outputTimes[outIndex] <= t { record(t); outIndex += 1 }
+                        continue
+                    }
+                    breakpoint = b
+                    stepLimit = b.lo
+                }
+            }
             if tStop > t {
-                guard stepper.step(tMax: tStop, hMax: stepMax) else {
+                guard stepper.step(tMax: stepLimit, hMax: stepMax) else {
                     if let f = stepper.failure { throw SBMLError(.integration, "the stiff integrator failed at t = \(stepper.t): \(f)", value: "\(stepper.t)") }
                     throw SBMLError(.integration, "the integrator failed at t = \(stepper.t) (step size too small or non-finite derivatives in \(Self.nonFinite(m, stepper.y)))", value: "\(stepper.t)")
                 }
@@ -231,6 +252,15 @@ public struct Simulator {
                 if let h = m.history {
                     stepper.withState { m.load(t: tb, y: $0) }
                     h.record(t: tb, slots: v, count: m.slotCount, dy: stepper.derivative)
+                }
+                if let b = breakpoint, tb == b.lo, b.hi <= tEnd {
+                    // Restart on the far side of the switch (the state moves on by O(1e-14·f)).
+                    let current = stepper.y
+                    t = b.hi
+                    stepper.reset(t: t, y: current, initialStep: nil)
+                    if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
+                    m.load(t: t, y: current.withUnsafeBufferPointer { $0 })
+                    while outIndex < outputTimes.count && outputTimes[outIndex] <= t { record(t); outIndex += 1 }
                 }
             }
             if t >= tEnd && outIndex < outputTimes.count {
