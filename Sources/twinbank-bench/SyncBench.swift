@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinModels
 import TwinSimulation
 import TwinSync
 
@@ -32,7 +33,15 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "The Perelson PEtab problem file.")
     var perelson = "../shared/data/petab/Perelson_Science1996/Perelson_Science1996.yaml"
 
+    @Option(name: .customLong("glucose-survey"), parsing: .upToNextOption,
+            help: "Instead of the benchmarks: run the closed-loop glucose experiment (twinbank experiment glucose-sync) on every simglucose patient for each of these meal plans (HOUR:GRAMS,...), truth from TwinModels' simglucose model, and print the 30-minute forecast RMSE table.")
+    var glucoseSurvey: [String] = []
+
+    @Flag(name: .customLong("adult-prior"), help: "With --glucose-survey: start every twin from the adult population mean instead of its age group's.")
+    var adultPrior = false
+
     func run() async throws {
+        if !glucoseSurvey.isEmpty { return try await survey() }
         let data = Self.syntheticDay(seed: 1)
         print("twinbank-bench sync  (Bergman minimal model of da_bench.py, \(data.observations.count) steps of 5 min, CGM sd 8 mg/dL; raw-obs RMSE G \(String(format: "%.2f", data.rawRMSE)))")
         let x0 = [120.0, 0, 12], p0 = [400.0, 0, 0, 0, 1e-6, 0, 0, 0, 25], q = [0.25, 0, 0, 0, 1e-10, 0, 0, 0, 0.04]
@@ -233,6 +242,28 @@ struct SyncBench: AsyncParsableCommand {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The glucose-sync experiment (CGM sd 8, seed 1, 30-min horizon, 1 h burn-in) on all 30 patients per meal plan.
+    func survey() async throws {
+        print("patient\tmeals\tRMSE30\tpersistence\tcgm\tBGmin\tBGmax\talerts\tcorrect\tmissed")
+        var worst = (0.0, ""), within = 0, total = 0
+        for plan in glucoseSurvey {
+            let meals = try MealPlan(parsing: plan)
+            for patient in VirtualPatient.all {
+                let truth = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: meals, hours: 24))
+                let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
+                var o = GlucoseSyncExperiment.Options()
+                o.population = adultPrior ? .adult : GlucoseSyncExperiment.Population(group: patient.name)
+                let r = try await GlucoseSyncExperiment.run(trace, options: o)
+                total += 1
+                if r.forecastRMSE <= 10 { within += 1 }
+                if r.forecastRMSE > worst.0 { worst = (r.forecastRMSE, "\(patient.name) \(plan)") }
+                print(String(format: "%@\t%@\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%d\t%d", patient.name, plan, r.forecastRMSE, r.persistenceRMSE, r.cgmRMSE,
+                             truth.bg.min() ?? 0, truth.bg.max() ?? 0, r.hypoglycaemiaAlerts, r.hypoglycaemiaAlertsCorrect, r.hypoglycaemiaEpisodesMissed))
+            }
+        }
+        print(String(format: "%d of %d runs within 10 mg/dL; worst %.2f mg/dL (%@)", within, total, worst.0, worst.1))
     }
 }
 

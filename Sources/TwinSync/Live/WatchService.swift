@@ -24,7 +24,7 @@ import UnixSignals
 /// - Only alerts and recommendations newly written are published, after their batch is committed, in sequence
 ///   order; a watcher that throws on an update publishes a notice with the error, writes nothing for that
 ///   update, and the service continues.
-/// - Graceful shutdown (SIGTERM/SIGINT under ``serve(until:)``, or the service group's) lets the update in
+/// - Graceful shutdown (SIGTERM/SIGINT under ``serve(onNotice:)``, or the service group's) lets the update in
 ///   progress finish and its batch commit, then returns and finishes the channel; cancellation stops at the
 ///   next sleep.
 public struct WatchService: Service {

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// `twinbank watch --once` on a temporary bank: a falling CGM trace after a large bolus, written by `thread append` (another
+/// process) raises an alert and a recommendation, printed as JSON lines and written to the thread; a second
+/// run (a restart) prints and writes nothing.
+@Suite("twinbank watch")
+struct WatchCommandTests {
+    let cli = CommandRunner()
+
+    @Test func alertsOncePrintedAsJSONLinesAndWrittenToTheThread() throws {
+        let dir = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bank = dir.appendingPathComponent("bank.sqlite").path
+        func ok(_ args: [String]) throws -> String {
+            let out = try cli.run(args)
+            #expect(out.status == 0, "\(args.joined(separator: " ")) failed: \(out.stderr)")
+            return out.stdout
+        }
+        _ = try ok(["init", "--bank", bank])
+        _ = try ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
+        // a 12 IU bolus, then CGM readings falling from 160 to 70 mg/dL over 90 minutes, each its own upload
+        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "snomed:67866001", "--value", "12", "--unit", "[IU]",
+                    "--at", "2024-01-01T06:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
+        for k in 0...18 {
+            _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:2339-0", "--value", "\(160 - 5 * k)", "--unit", "mg/dL",
+                        "--at", String(format: "2024-01-01T%02d:%02d:00Z", 6 + k * 5 / 60, (k * 5) % 60), "--source", "device:cgm-1"])
+        }
+        let lines = try ok(["watch", "--bank", bank, "--twin", "pat", "--once", "--json"]).split(separator: "\n")
+        let notices = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let alerts = notices.filter { $0["category"] as? String == "alert" }
+        #expect(!alerts.isEmpty)
+        #expect(notices.contains { $0["category"] as? String == "recommendation" })
+        for n in notices {
+            #expect(n["twin"] as? String == "pat" && n["watcher"] as? String == "glucose-forecast")
+            #expect(((n["derivedFrom"] as? [Any])?.count ?? 0) > 0)
+        }
+        #expect((alerts.first?["text"] as? String)?.contains("Hypoglycaemia predicted") == true)
+        let thread = try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "alert", "--json"])
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(thread.utf8)) as? [Any])
+        #expect(written.count == alerts.count)
+        // a restart: nothing new printed or written
+        let all = try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--json"])
+        #expect(try ok(["watch", "--bank", bank, "--twin", "pat", "--once", "--json"]).isEmpty)
+        #expect(try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--json"]) == all)
+        // bad input: named
+        let unknown = try cli.run(["watch", "--bank", bank, "--twin", "nobody", "--once"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("nobody"))
+        let interval = try cli.run(["watch", "--bank", bank, "--twin", "pat", "--interval", "0"])
+        #expect(interval.status != 0 && interval.stderr.contains("--interval"))
+    }
+}
