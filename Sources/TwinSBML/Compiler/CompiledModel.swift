@@ -231,6 +231,21 @@ public final class CompiledModel: ODESystem {
         return (lo, hi)
     }
 
+    /// Whether the model runs on the tape, and whether it has the analytic Jacobian.
+    var runsOnTape: Bool { tape != nil }
+    var hasAnalyticJacobian: Bool { tapeJacobian != nil }
+
+    /// The right-hand side through the compiled closures (the path models without a tape take), to
+    /// check the tape against.
+    func closureDerivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
+        let b = values
+        b[0] = t
+        for k in 0..<stateSlots.count { b[stateSlots[k]] = y[k] }
+        if let algebraic { algebraic.solve(b, derived: derived) } else { for d in derived { b[d.slot] = d.eval(b) } }
+        for k in 0..<rates.count { dy[k] = rates[k](b) }
+        if let fast { fast.correct(model: self, t: t, y: y, dy: dy) }
+    }
+
     /// Loads a state into the working values at time t and recomputes derived values.
     func load(t: Double, y: UnsafeBufferPointer<Double>) {
         values[0] = t
