@@ -40,6 +40,9 @@ struct SyncBench: AsyncParsableCommand {
     @Flag(name: .customLong("adult-prior"), help: "With --glucose-survey: start every twin from the adult population mean instead of its age group's.")
     var adultPrior = false
 
+    @Flag(name: .customLong("cohort"), help: "With --glucose-survey: a bank of priors, one per other patient of the age group (leave-one-out), mixed by how well each predicts the readings.")
+    var cohort = false
+
     func run() async throws {
         if !glucoseSurvey.isEmpty { return try await survey() }
         let data = Self.syntheticDay(seed: 1)
@@ -255,6 +258,7 @@ struct SyncBench: AsyncParsableCommand {
                 let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
                 var o = GlucoseSyncExperiment.Options()
                 o.population = adultPrior ? .adult : GlucoseSyncExperiment.Population(group: patient.name)
+                if cohort { o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name) }
                 let r = try await GlucoseSyncExperiment.run(trace, options: o)
                 total += 1
                 if r.forecastRMSE <= 10 { within += 1 }

@@ -22,40 +22,43 @@ struct GlucoseSyncExperimentTests {
         #expect(report.hypoglycaemiaAlerts == 0 && report.hypoglycaemiaEpisodesMissed == 0)
     }
 
-    /// Other patients (a child, an adolescent, an adult) and meal plans (three to four meals, snacks, a
-    /// child's hypoglycaemia after dinner): the twin starts from its age group's population mean. The truth is
-    /// TwinModels' simglucose model, which TwinModelsTests checks against simglucose itself
-    /// (`simglucose_ref.py`) for these very patients and meal plans to 1e-4 mg/dL.
+    /// Other patients (children, an adolescent, an adult) and meal plans (three to four meals, snacks, a
+    /// child's hypoglycaemia after dinner). The twin knows the person's age group, not who they are: it starts
+    /// from a bank of priors, one per *other* patient of the group (leave-one-out), mixed by how well each
+    /// predicts the readings, and must beat the group's mean prior. The truth is TwinModels' simglucose model,
+    /// which TwinModelsTests checks against simglucose itself (`simglucose_ref.py`) to 1e-4 mg/dL (for the
+    /// first three cases, these very patients and meal plans).
     ///
-    /// Known gap (issue 5's target "at most 10 mg/dL on any patient and meal plan" is not met): on
-    /// adolescent#003 with this plan the RMSE is 10.2 mg/dL, and over all 30 patients and three meal plans
-    /// (`twinbank-bench sync --glucose-survey ...`) many children and adolescents are at 15-60 mg/dL. The
-    /// known-issue block fails the test once the target is met there, so the gap cannot close silently.
+    /// Known gap: issue 5's target "at most 10 mg/dL on any patient and meal plan" is not met everywhere. Over
+    /// all 30 patients and three meal plans (`twinbank-bench sync --glucose-survey ... --cohort`) children with
+    /// large excursions stay far above it; child#010 on the shared trace's meals (45/70/80 g) is at 22.5 mg/dL.
+    /// The known-issue block fails the test once the target is met there, so the gap cannot close silently.
     @Test("30-minute forecast on other patients and meal plans", arguments: [
-        ("adolescent#003", "6:60,11.5:40,19:90", true),
+        ("adolescent#003", "6:60,11.5:40,19:90", false),
         ("child#005", "8:30,13:50,17.25:20,20:15", false),
         ("adult#007", "8:60,13:90,19:70,22:20", false),
+        ("child#010", "7:45,12:70,18:80", true),
     ])
     func thirtyMinuteForecastOnOtherPatients(patient: String, meals: String, knownAboveTarget: Bool) async throws {
         let truth = try GlucoseSimulator.run(GlucoseScenario(patient: try VirtualPatient.named(patient), meals: try MealPlan(parsing: meals), hours: 24))
         let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
         var options = GlucoseSyncExperiment.Options()
         options.population = GlucoseSyncExperiment.Population(group: patient)
+        let group = try await GlucoseSyncExperiment.run(trace, options: options)
+        options.candidates = GlucoseSyncExperiment.Population.cohort(around: patient)
+        #expect(options.candidates?.count == 9 && options.candidates?.contains { $0.name == patient } == false)
         let report = try await GlucoseSyncExperiment.run(trace, options: options)
+        print("\(patient) \(meals): 30-min RMSE \(report.forecastRMSE) (cohort bank), \(group.forecastRMSE) (group mean), persistence \(report.persistenceRMSE)")
         if knownAboveTarget {
             withKnownIssue("issue 5: 30-min RMSE above 10 mg/dL for \(patient)") {
                 #expect(report.forecastRMSE <= 10, "\(patient) \(meals): 30-min forecast RMSE \(report.forecastRMSE)")
             }
-            #expect(report.forecastRMSE <= 12)
+            #expect(report.forecastRMSE <= 25)
         } else {
             #expect(report.forecastRMSE <= 10, "\(patient) \(meals): 30-min forecast RMSE \(report.forecastRMSE)")
         }
-        // the age group's prior is better than the adult one
-        var adult = options
-        adult.population = .adult
-        if !patient.hasPrefix("adult#") {
-            #expect(report.forecastRMSE < (try await GlucoseSyncExperiment.run(trace, options: adult)).forecastRMSE)
-        }
+        // the bank of the cohort's priors beats the group's mean prior
+        #expect(report.forecastRMSE < group.forecastRMSE)
         #expect(report.filteredRMSE < report.cgmRMSE)
         #expect(report.resets == 0)
     }

@@ -70,7 +70,20 @@ public enum GlucoseSyncExperiment {
         }
 
         init(prefix: String) {
-            let members = VirtualPatient.all.filter { $0.name.hasPrefix(prefix) }
+            self.init(members: VirtualPatient.all.filter { $0.name.hasPrefix(prefix) }, name: String(prefix.dropLast()) + " population mean")
+        }
+
+        /// One prior per simglucose patient of the named patient's age group, **leaving that patient out** (as a
+        /// real person is never among the patients their twin learns from): the candidates of
+        /// ``Options/candidates``.
+        public static func cohort(around patientName: String) -> [Population] {
+            let prefix = String(patientName.prefix { $0 != "#" }) + "#"
+            return VirtualPatient.all.filter { $0.name.hasPrefix(prefix) && $0.name != patientName }.map { Population(members: [$0], name: $0.name) }
+        }
+
+        /// The mean of the given patients' parameters and basal states (at least one patient).
+        public init(members: [VirtualPatient], name: String) {
+            precondition(!members.isEmpty, "a population needs at least one patient")
             var p = members[0].parameters
             let paths: [WritableKeyPath<UVAPadovaParameters, Double>] = [
                 \.BW, \.EGPb, \.Gb, \.Ib, \.kabs, \.kmax, \.kmin, \.b, \.d, \.Vg, \.Vi, \.Ipb, \.Vmx, \.Km0, \.k2, \.k1, \.p2u, \.m1, \.m5, \.CL, \.HEb,
@@ -80,7 +93,7 @@ public enum GlucoseSyncExperiment {
             for kp in paths { p[keyPath: kp] = members.map { $0.parameters[keyPath: kp] }.reduce(0, +) / Double(members.count) }
             var x0 = [Double](repeating: 0, count: 13)
             for a in members { for i in 0..<13 { x0[i] += a.initialState[i] / Double(members.count) } }
-            name = String(prefix.dropLast()) + " population mean"
+            self.name = name
             parameters = p
             initialState = x0
         }
@@ -103,6 +116,13 @@ public enum GlucoseSyncExperiment {
         public var parameterPriorSD = 0.3
         /// The twin's prior (default: the adult population mean).
         public var population: Population = .adult
+        /// When set, a bank of priors instead of ``population``: one UKF per candidate runs side by side and
+        /// the twin's belief is their mixture, each weighted by how well it predicted the readings so far
+        /// (Bayesian model averaging with forgetting ``candidateForgetting`` per reading, so the weights can move
+        /// when the person's behaviour changes). Typically the other patients of the person's age group.
+        public var candidates: [Population]?
+        /// Exponent applied to the previous log-weights at each reading (1: no forgetting).
+        public var candidateForgetting = 0.95
         public init() {}
     }
 
@@ -146,51 +166,109 @@ public enum GlucoseSyncExperiment {
         guard options.noiseStandardDeviation > 0, options.horizon > 0, options.samplingPeriod > 0 else {
             throw SyncError(.invalidArgument, "noise sd, horizon and sampling period must be positive.")
         }
-        let population = options.population.parameters, x0 = options.population.initialState
+        let priors = options.candidates ?? [options.population]
+        guard !priors.isEmpty else { throw SyncError(.invalidArgument, "the candidate priors are empty.", value: nil) }
+        guard options.candidateForgetting > 0, options.candidateForgetting <= 1 else {
+            throw SyncError(.invalidArgument, "the forgetting factor must be in (0, 1].", value: String(options.candidateForgetting))
+        }
         let q = options.estimated.count
-        var noise = [Double](repeating: 0, count: 14 + q)
-        // per-minute random-walk sd: glucose compartments and insulin compartments a few % per hour
-        for i in 0..<13 { noise[i] = options.stateNoise * max(abs(x0[i]), 1) }
-        for i in 0..<q { noise[14 + i] = options.parameterNoise }
-        let process = try GlucoseTwinProcess(population: population, carbohydrate: trace.carbohydrate, insulin: trace.insulin,
-                                             estimated: options.estimated, noiseRate: noise)
-        let sensor = GlucoseSensor(volume: population.Vg, standardDeviation: options.noiseStandardDeviation)
         var rng = SplitMixXoshiro(seed: options.seed)
         let minutes = trace.bg.count
         var cgm = [Double](repeating: .nan, count: minutes)
         for k in stride(from: 0, to: minutes, by: options.samplingPeriod) { cgm[k] = trace.bg[k] + options.noiseStandardDeviation * rng.normal() }
-        // initial state: population basal state, glucose compartments scaled to the first reading
-        var start = x0 + [0] + [Double](repeating: 0, count: q)
-        let scale = cgm[0] / (x0[12] / population.Vg)
-        for i in [3, 4, 12] { start[i] *= scale }
-        var p0 = [Double](repeating: 0, count: (14 + q) * (14 + q))
-        let n = 14 + q
-        for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
-        p0[13 * n + 13] = 1
-        for i in 0..<q { p0[(14 + i) * n + 14 + i] = options.parameterPriorSD * options.parameterPriorSD }
-        var ukf = try UnscentedKalmanFilter(process: process, time: 0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
+        var filters: [UnscentedKalmanFilter<GlucoseTwinProcess>] = []
+        for prior in priors {
+            let population = prior.parameters, x0 = prior.initialState
+            var noise = [Double](repeating: 0, count: 14 + q)
+            // per-minute random-walk sd: glucose compartments and insulin compartments a few % per hour
+            for i in 0..<13 { noise[i] = options.stateNoise * max(abs(x0[i]), 1) }
+            for i in 0..<q { noise[14 + i] = options.parameterNoise }
+            let process = try GlucoseTwinProcess(population: population, carbohydrate: trace.carbohydrate, insulin: trace.insulin,
+                                                 estimated: options.estimated, noiseRate: noise)
+            // initial state: the prior's basal state, glucose compartments scaled to the first reading
+            var start = x0 + [0] + [Double](repeating: 0, count: q)
+            let scale = cgm[0] / (x0[12] / population.Vg)
+            for i in [3, 4, 12] { start[i] *= scale }
+            let n = 14 + q
+            var p0 = [Double](repeating: 0, count: n * n)
+            for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
+            p0[13 * n + 13] = 1
+            for i in 0..<q { p0[(14 + i) * n + 14 + i] = options.parameterPriorSD * options.parameterPriorSD }
+            filters.append(try UnscentedKalmanFilter(process: process, time: 0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0))
+        }
+        let volumes = priors.map(\.parameters.Vg)
+        var logWeights = [Double](repeating: 0, count: priors.count)
+        var weights = [Double](repeating: 1 / Double(priors.count), count: priors.count)
+        let r2 = options.noiseStandardDeviation * options.noiseStandardDeviation
         var forecastErrors: [(minute: Int, error: Double)] = [], filteredErrors: [Double] = [], persistence: [Double] = []
         var alerts = 0, correct = 0
         var alertedAt: [Int] = []
         let watcher = HypoglycaemiaWatcher(glucose: "Gs", threshold: options.hypoglycaemiaThreshold, horizon: Double(options.horizon), probability: 0.5)
+        // a candidate whose filter fails (a prior so wrong that the model diverges) leaves the bank; with a single
+        // prior, or when the last candidate fails, the error is thrown
+        var alive = [Bool](repeating: true, count: priors.count)
+        /// The weighted mixture of the live filters' (mean, sd) per state, in mg/dL-scaled units (state / Vg).
+        func mixture(_ beliefs: [(mean: [Double], sd: [Double])?], _ w: [Double]) -> (mean: [Double], sd: [Double]) {
+            let dim = filters[0].mean.count
+            var m = [Double](repeating: 0, count: dim), second = m
+            let total = zip(beliefs, w).reduce(0) { $0 + ($1.0 == nil ? 0 : $1.1) }
+            for (i, b) in beliefs.enumerated() {
+                guard let b, total > 0 else { continue }
+                for j in 0..<dim {
+                    let mj = b.mean[j] / volumes[i], sj = b.sd[j] / volumes[i]
+                    m[j] += w[i] / total * mj
+                    second[j] += w[i] / total * (sj * sj + mj * mj)
+                }
+            }
+            return (m, zip(second, m).map { max($0 - $1 * $1, 0).squareRoot() })
+        }
+        func retire(_ i: Int, _ error: any Error) throws {
+            alive[i] = false
+            if !alive.contains(true) { throw error }
+        }
         for k in stride(from: 0, to: minutes, by: options.samplingPeriod) {
-            try ukf.predict(to: Double(k))
-            try ukf.update(with: Observation(time: Double(k), values: [cgm[k]]), model: sensor)
-            filteredErrors.append(ukf.mean[12] / population.Vg - trace.bg[k])
+            for i in filters.indices where alive[i] {
+              do {
+                try filters[i].predict(to: Double(k))
+                // predictive likelihood of the reading under this prior (the sensor is linear: y = Gs / Vg)
+                let n = filters[i].mean.count
+                let predicted = filters[i].mean[12] / volumes[i]
+                let variance = filters[i].covariance[12 * n + 12] / (volumes[i] * volumes[i]) + r2
+                logWeights[i] = options.candidateForgetting * logWeights[i] - 0.5 * (log(2 * Double.pi * variance) + pow(cgm[k] - predicted, 2) / variance)
+                try filters[i].update(with: Observation(time: Double(k), values: [cgm[k]]), model: GlucoseSensor(volume: volumes[i], standardDeviation: options.noiseStandardDeviation))
+              } catch {
+                try retire(i, error)
+              }
+            }
+            if priors.count > 1 {
+                let top = zip(logWeights, alive).filter(\.1).map(\.0).max() ?? 0
+                let e = zip(logWeights, alive).map { $1 ? exp($0 - top) : 0 }
+                let total = e.reduce(0, +)
+                weights = e.map { $0 / total }
+            }
+            filteredErrors.append(mixture(filters.indices.map { alive[$0] ? (filters[$0].mean, filters[$0].standardDeviations) : nil }, weights).mean[12] - trace.bg[k])
             let target = k + options.horizon
             guard target < minutes else { continue }
-            var copy = ukf
+            var copies = filters
+            var usable = alive
             var points: [Forecast.Point] = []
             for t in stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod) {
-                try copy.predict(to: Double(t))
-                let m = copy.mean, sd = copy.standardDeviations
-                points.append(Forecast.Point(time: Double(t), mean: m.map { $0 / population.Vg }, standardDeviation: sd.map { $0 / population.Vg },
-                                             lower: zip(m, sd).map { ($0 - 1.96 * $1) / population.Vg }, upper: zip(m, sd).map { ($0 + 1.96 * $1) / population.Vg }))
+                for i in copies.indices where usable[i] {
+                    do { try copies[i].predict(to: Double(t)) } catch {
+                        usable[i] = false
+                        if !usable.contains(true) { throw error }
+                    }
+                }
+                let (m, sd) = mixture(copies.indices.map { usable[$0] ? (copies[$0].mean, copies[$0].standardDeviations) : nil }, weights)
+                points.append(Forecast.Point(time: Double(t), mean: m, standardDeviation: sd,
+                                             lower: zip(m, sd).map { $0 - 1.96 * $1 }, upper: zip(m, sd).map { $0 + 1.96 * $1 }))
             }
-            forecastErrors.append((k, copy.mean[12] / population.Vg - trace.bg[target]))
+            guard let final = points.last else { continue }
+            forecastErrors.append((k, final.mean[12] - trace.bg[target]))
             persistence.append(cgm[k] - trace.bg[target])
-            let forecast = Forecast(origin: Double(k), stateNames: ukf.stateNames, level: 0.95, points: points, method: "unscented",
-                                    provenance: .init(filter: "UKF", model: "uva-padova-t1d-simglucose population", dataWindow: 0...Double(k),
+            let forecast = Forecast(origin: Double(k), stateNames: filters[0].stateNames, level: 0.95, points: points, method: "unscented",
+                                    provenance: .init(filter: priors.count > 1 ? "UKF bank of \(priors.count)" : "UKF",
+                                                      model: "uva-padova-t1d-simglucose \(priors.count > 1 ? "candidate priors" : priors[0].name)", dataWindow: 0...Double(k),
                                                       observationCount: k / options.samplingPeriod + 1, seed: options.seed))
             if try watcher.evaluate(forecast) != nil {
                 alerts += 1
@@ -209,11 +287,13 @@ public enum GlucoseSyncExperiment {
         func rms(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : (xs.reduce(0) { $0 + $1 * $1 } / Double(xs.count)).squareRoot() }
         let scored = forecastErrors.filter { $0.minute >= options.burnIn }.map(\.error)
         let cgmErrors = stride(from: 0, to: minutes, by: options.samplingPeriod).map { cgm[$0] - trace.bg[$0] }
+        // the estimate: the weighted mean over the priors of each one's estimate; the prior value likewise
         let params = options.estimated.enumerated().map { (i, name) in
-            (name, GlucoseTwinProcess.value(name, in: population), GlucoseTwinProcess.value(name, in: population) * exp(ukf.mean[14 + i]))
+            (name, zip(priors, weights).reduce(0) { $0 + $1.1 * GlucoseTwinProcess.value(name, in: $1.0.parameters) },
+             zip(zip(priors, weights), filters).reduce(0) { $0 + $1.0.1 * GlucoseTwinProcess.value(name, in: $1.0.0.parameters) * exp($1.1.mean[14 + i]) })
         }
         return Report(forecastRMSE: rms(scored), forecastRMSEWholeRun: rms(forecastErrors.map(\.error)), forecasts: scored.count,
                       filteredRMSE: rms(filteredErrors), cgmRMSE: rms(cgmErrors), persistenceRMSE: rms(persistence), parameters: params,
-                      hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: ukf.resets.count)
+                      hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: filters.reduce(0) { $0 + $1.resets.count })
     }
 }
