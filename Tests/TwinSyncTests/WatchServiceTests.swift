@@ -142,6 +142,18 @@ struct FailingWatcher: ThreadWatcher {
         #expect(try w.bank.lastSequence() == last)
     }
 
+    /// Two watch processes on the same bank write each forecast once between them, and neither fails.
+    @Test func twoWatchesOnOneBankWriteOnce() async throws {
+        let w = try WatchedGlucoseTwin()
+        try w.bank.append(Array(w.readings.prefix(30)))
+        let one = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
+        let two = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
+        async let a = one.runOnce()
+        async let b = two.runOnce()
+        _ = try await (a, b)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).count == 18)
+    }
+
     /// A watcher that throws is reported on the channel with its error; the others still write.
     @Test func aFailingWatcherIsReportedAndTheOthersCarryOn() async throws {
         let w = try WatchedGlucoseTwin()

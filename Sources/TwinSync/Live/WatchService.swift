@@ -145,7 +145,34 @@ public struct WatchService: Service {
             }
         }
         guard !drafts.isEmpty else { return notices }
-        // what the thread already holds (same content), retracted included
+        // what the thread already holds (same content), retracted included; if another watch process writes
+        // the same events between this check and the append, the bank rejects them as duplicates: check again
+        var attempt = 0
+        var fresh: [(watcher: String, draft: EventDraft)]
+        var written: AppendResult
+        while true {
+            fresh = try unheld(drafts, twin: update.twin)
+            guard !fresh.isEmpty else { return notices }
+            do {
+                written = try bank.append(fresh.map(\.draft))
+                break
+            } catch let e as BankError where e.code == .duplicateEvent && attempt < 2 {
+                attempt += 1
+            }
+        }
+        for (i, d) in fresh.enumerated() where d.draft.category == .alert || d.draft.category == .recommendation {
+            let event = Event(id: written.ids[i], twin: d.draft.twin, effective: d.draft.effective, recorded: written.recorded,
+                              sequence: written.firstSequence + Int64(i), category: d.draft.category, code: d.draft.code, value: d.draft.value,
+                              source: d.draft.source, provenance: d.draft.provenance)
+            let n = WatchNotice(twin: update.twin, watcher: d.watcher, update: update.sequence, event: event)
+            channel.publish(n)
+            notices.append(n)
+        }
+        return notices
+    }
+
+    /// The drafts whose events the twin's thread does not hold yet (retracted included), without repeats.
+    func unheld(_ drafts: [(watcher: String, draft: EventDraft)], twin: TwinID) throws -> [(watcher: String, draft: EventDraft)] {
         var hasher = EventHasher()
         let ids = drafts.map { hasher.hash($0.draft) }
         var held = Set<ContentHash>()
@@ -156,23 +183,13 @@ public struct WatchService: Service {
             ranges[k] = ranges[k].map { (min($0.0, t), max($0.1, t)) } ?? (t, t)
         }
         for (k, r) in ranges {
-            for e in try bank.events(ThreadQuery(twin: update.twin, code: k.code, category: k.category, from: r.0, to: r.1, includeRetracted: true)) {
+            for e in try bank.events(ThreadQuery(twin: twin, code: k.code, category: k.category, from: r.0, to: r.1, includeRetracted: true)) {
                 held.insert(e.id)
             }
         }
         var seen = Set<ContentHash>()
         var fresh: [(watcher: String, draft: EventDraft)] = []
         for (i, d) in drafts.enumerated() where !held.contains(ids[i]) && seen.insert(ids[i]).inserted { fresh.append(d) }
-        guard !fresh.isEmpty else { return notices }
-        let written = try bank.append(fresh.map(\.draft))
-        for (i, d) in fresh.enumerated() where d.draft.category == .alert || d.draft.category == .recommendation {
-            let event = Event(id: written.ids[i], twin: d.draft.twin, effective: d.draft.effective, recorded: written.recorded,
-                              sequence: written.firstSequence + Int64(i), category: d.draft.category, code: d.draft.code, value: d.draft.value,
-                              source: d.draft.source, provenance: d.draft.provenance)
-            let n = WatchNotice(twin: update.twin, watcher: d.watcher, update: update.sequence, event: event)
-            channel.publish(n)
-            notices.append(n)
-        }
-        return notices
+        return fresh
     }
 }
