@@ -25,7 +25,9 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Seconds between polls of the bank.") var interval: Double = 5
     @Flag(help: "Process what the thread holds now and exit.") var once = false
     @Option(name: .customLong("noise-sd"), help: "CGM noise standard deviation, mg/dL.") var noiseSD: Double = 8
-    @Option(help: "Seed recorded in the provenance.") var seed: UInt64 = 1
+    @Option(help: "Seed of the ensemble filter's draws (recorded in the provenance).") var seed: UInt64 = 1
+    @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population) or population (its age group's mean).") var prior: String = "twin"
+    @Option(help: "Assimilate with an ensemble Kalman filter of this many members (seeded) instead of the UKF.") var ensemble: Int?
     @OptionGroup var output: OutputOptions
 
     struct Line: Encodable {
@@ -46,6 +48,8 @@ struct WatchCommand: AsyncParsableCommand {
     func validate() throws {
         guard !twin.isEmpty else { throw ValidationError("--twin: give the twin to watch.") }
         guard interval > 0, interval.isFinite else { throw ValidationError("--interval: must be a positive number of seconds (got \(interval)).") }
+        guard GlucoseSynchroniser.Prior(rawValue: prior) != nil else { throw ValidationError("--prior: must be twin or population (got '\(prior)').") }
+        if let ensemble, ensemble < 2 || ensemble > 10_000 { throw ValidationError("--ensemble: needs 2 to 10000 members (got \(ensemble)).") }
     }
 
     func run() async throws {
@@ -53,6 +57,8 @@ struct WatchCommand: AsyncParsableCommand {
         var options = GlucoseSynchroniser.Options()
         options.cgmNoiseStandardDeviation = noiseSD
         options.seed = seed
+        options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
+        if let ensemble { options.filter = .ensemble(members: ensemble) }
         let service = try WatchService(bank: bank, twins: try twin.map { try TwinID($0) }, watchers: [GlucoseForecastWatcher(options: options)],
                                        interval: .milliseconds(Int64((interval * 1000).rounded())))
         let json = output.json
