@@ -17,6 +17,8 @@ final class DelayHistory {
     var initial: [Double] = []
     var stateSlots: [Int] = []
     var recompute: ((UnsafeMutablePointer<Double>) -> Void)?
+    /// The initial values that depend on time, in order: re-evaluated for a time before the start.
+    var pastInitialization: [(slot: Int, eval: Eval)] = []
     var maxDelaySeen: Double = 0
     /// The smallest positive delay evaluated so far (the simulator keeps steps shorter than it).
     var minimumDelay: Double = .infinity
@@ -193,6 +195,7 @@ struct ExpressionCompiler {
                 if history.initial.count == n {
                     for i in 0..<n { scratch[i] = history.initial[i] }
                     scratch[0] = t
+                    for (slot, e) in history.pastInitialization { scratch[slot] = e(scratch) }
                     history.recompute?(scratch)
                     return fx(scratch)
                 }

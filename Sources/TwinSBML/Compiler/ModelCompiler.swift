@@ -222,26 +222,28 @@ private struct Builder {
             if algebraicSet.contains(x) { throw SBMLError(.unsupported, "rateOf('\(x)') of a variable set by an algebraic rule", value: "rateOf") }
             return .number(0)
         }
-        func expandRateOf(_ node: MathNode, depth: Int) throws(SBMLError) -> MathNode {
+        /// `past`: inside delay(), where before the start the history is constant and rateOf is 0.
+        func expandRateOf(_ node: MathNode, depth: Int, past: Bool = false) throws(SBMLError) -> MathNode {
             guard node.contains(where: { if case .rateOf = $0 { return true }; return false }) else { return node }
             switch node {
             case .rateOf(let x):
                 guard case .symbol(let id) = x else { throw SBMLError(.unsupported, "rateOf() of an expression (not an id)", value: "rateOf") }
-                return try rateOfExpression(id, depth: depth)
+                let e = try rateOfExpression(id, depth: depth)
+                return past ? .piecewise([e], [.apply(.geq, [.time, .number(0)])], .number(0)) : e
             case .apply(let op, let args):
                 var out: [MathNode] = []
-                for a in args { out.append(try expandRateOf(a, depth: depth)) }
+                for a in args { out.append(try expandRateOf(a, depth: depth, past: past)) }
                 return .apply(op, out)
             case .call(let f, let args):
                 var out: [MathNode] = []
-                for a in args { out.append(try expandRateOf(a, depth: depth)) }
+                for a in args { out.append(try expandRateOf(a, depth: depth, past: past)) }
                 return .call(f, out)
             case .piecewise(let v, let c, let o):
                 var vv: [MathNode] = [], cc: [MathNode] = []
-                for a in v { vv.append(try expandRateOf(a, depth: depth)) }
-                for a in c { cc.append(try expandRateOf(a, depth: depth)) }
-                return .piecewise(vv, cc, try o.map { (x) throws(SBMLError) in try expandRateOf(x, depth: depth) })
-            case .delay(let a, let t): return .delay(try expandRateOf(a, depth: depth), try expandRateOf(t, depth: depth))
+                for a in v { vv.append(try expandRateOf(a, depth: depth, past: past)) }
+                for a in c { cc.append(try expandRateOf(a, depth: depth, past: past)) }
+                return .piecewise(vv, cc, try o.map { (x) throws(SBMLError) in try expandRateOf(x, depth: depth, past: past) })
+            case .delay(let a, let t): return .delay(try expandRateOf(a, depth: depth, past: true), try expandRateOf(t, depth: depth, past: past))
             default: return node
             }
         }
@@ -420,12 +422,26 @@ private struct Builder {
             let n = initNodes[i]
             initialization.append((slots[n.name]!, try exprCompiler.compile(n.math, context: "initial value of '\(n.name)' (line \(n.line))")))
         }
+        // Before the start, delay() reads the initial values with the initial assignments that depend on
+        // time (directly or through others) evaluated at the earlier time.
+        var timeDependent = Set<String>()
+        var pastInitialization: [(slot: Int, eval: Eval)] = []
+        for (k, i) in initOrder.enumerated() {
+            let n = initNodes[i]
+            if n.math.contains(where: { if case .time = $0 { return true }; return false }) || !n.math.symbols.isDisjoint(with: timeDependent) {
+                timeDependent.insert(n.name)
+                pastInitialization.append(initialization[k])
+            }
+        }
         // After the values, state species amounts follow from their values.
         for s in m.species {
             guard let a = amountSlot[s.id] else { continue }
             let ss = slots[s.id]!, c = slots[s.compartment]!
-            initialization.append((a, s.hasOnlySubstanceUnits ? { $0[ss] } : { $0[ss] * $0[c] }))
+            let amount: Eval = s.hasOnlySubstanceUnits ? { $0[ss] } : { $0[ss] * $0[c] }
+            initialization.append((a, amount))
+            if timeDependent.contains(s.id) || timeDependent.contains(s.compartment) { pastInitialization.append((a, amount)) }
         }
+        history?.pastInitialization = pastInitialization
 
         // Events.
         var events: [CompiledModel.CompiledEvent] = []

@@ -20,16 +20,31 @@ enum CompFlattener {
     /// Scales a submodel's math for `timeConversionFactor` (t_parent = t_sub * tcf) and
     /// `extentConversionFactor`: time becomes time/tcf, rates are divided by tcf, kinetic laws are
     /// multiplied by ecf/tcf, delays are multiplied by tcf.
-    static func convert(_ e: XMLElement, time tcf: String?, extent ecf: String?) -> XMLElement {
+    static func convert(_ e: XMLElement, time tcf: String?, extent ecf: String?, replaced: Set<String> = [], reactionIDs: Set<String>? = nil) -> XMLElement {
         func mathBody(_ m: XMLElement, _ f: (XMLElement) -> XMLElement) -> XMLElement {
             var out = m
             if let first = m.children.first { out.children = [f(first)] + m.children.dropFirst() }
             return out
         }
+        // A reaction id in the submodel's math is its rate in the submodel's units: parent rate * tcf / ecf.
+        var reactions = reactionIDs ?? []
+        if reactionIDs == nil {
+            for list in e.children where list.name == "listOfReactions" {
+                for r in list.children where r.name == "reaction" {
+                    if let id = r["id"], !replaced.contains(id) { reactions.insert(id) }
+                }
+            }
+        }
         func inner(_ x: XMLElement) -> XMLElement {
             var out = x
             if x.name == "csymbol", (x["definitionURL"] ?? "").hasSuffix("/time"), let tcf {
                 return apply("divide", [x, ci(tcf)])
+            }
+            if x.name == "ci", reactions.contains(x.text.trimmingSpaces) {
+                var r = x
+                if let tcf { r = apply("times", [r, ci(tcf)]) }
+                if let ecf { r = apply("divide", [r, ci(ecf)]) }
+                return r
             }
             out.children = x.children.map(inner)
             if x.name == "apply", let head = x.children.first, head.name == "csymbol", let tcf {
@@ -58,7 +73,7 @@ enum CompFlattener {
                 }
                 return m
             }
-            return convert(c, time: tcf, extent: ecf)
+            return convert(c, time: tcf, extent: ecf, replaced: replaced, reactionIDs: reactions)
         }
         return out
     }
@@ -117,7 +132,11 @@ enum CompFlattener {
             var path = ext.source
             if path.hasPrefix("file:") { path = String(path.dropFirst(5)) }
             if !path.hasPrefix("/") { path = defs.baseDirectory + "/" + path }
-            let root = try XMLDocumentParser.parse(try FileBytes.read(path))
+            let bytes: [UInt8]
+            do { bytes = try FileBytes.read(path) } catch {
+                throw SBMLError(.unsupported, "comp externalModelDefinition '\(ref)' refers to '\(ext.source)', which cannot be opened at '\(path)'; external model files must be present next to the model", value: path, line: line)
+            }
+            let root = try XMLDocumentParser.parse(bytes)
             let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
             let inner = definitions(root, baseDirectory: dir.isEmpty ? "." : dir)
             if let mr = ext.modelRef {
@@ -215,9 +234,6 @@ enum CompFlattener {
             let (def, innerDefs) = try resolve(ref, defs, line: s.line)
             let flatSub = try flattenModel(def, innerDefs, depth: depth + 1)
             var sub = flatSub.model
-            if s["timeConversionFactor"] != nil || s["extentConversionFactor"] != nil {
-                sub = convert(sub, time: s["timeConversionFactor"], extent: s["extentConversionFactor"])
-            }
             var replacedFactors: [(String, String)] = []
             func inner(_ name: String) -> String {
                 var y = name
@@ -242,6 +258,10 @@ enum CompFlattener {
                             removals.insert(t)
                             if let pid = e["id"] {
                                 map[sid + "__" + t] = pid
+                                // A metaid reference: references to the element use its id.
+                                if r["metaIdRef"] != nil || r["portRef"] != nil, let id = idOfMetaid(t, in: sub), id != t {
+                                    map[sid + "__" + id] = pid
+                                }
                             }
                             // A replaced variable's own rules/initial assignments give way too when the parent has them.
                             if let pid = e["id"], parentDefines(parent, pid) { removals.insert("\u{2}" + t) }
@@ -259,6 +279,10 @@ enum CompFlattener {
                 }
             }
             try scan(m)
+            if s["timeConversionFactor"] != nil || s["extentConversionFactor"] != nil {
+                // A replaced reaction's rate is the parent's: only the replacement's own factor applies.
+                sub = convert(sub, time: s["timeConversionFactor"], extent: s["extentConversionFactor"], replaced: removals)
+            }
             for (t, cf) in replacedFactors { sub = convertReplaced(sub, id: t, factor: cf) }
             remove(removals, from: &sub)
             let prefix = sid + "__"
@@ -292,6 +316,15 @@ enum CompFlattener {
             }
         }
         return (merged, map)
+    }
+
+    /// The id of the element whose metaid is `metaid`, anywhere in `e` outside math.
+    static func idOfMetaid(_ metaid: String, in e: XMLElement) -> String? {
+        if e["metaid"] == metaid { return e["id"] }
+        for c in e.children where c.name != "math" {
+            if let id = idOfMetaid(metaid, in: c) { return id }
+        }
+        return nil
     }
 
     /// Whether the parent model has its own rule or initial assignment for `id`.

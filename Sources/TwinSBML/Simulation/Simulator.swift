@@ -136,7 +136,11 @@ public struct Simulator {
         stepper.reset(t: t, y: y, initialStep: nil)
         var stiff = false
 
-        if let h = m.history { h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative) }
+        if let h = m.history {
+            // The stepper's start-up evaluations leave trial values in the working slots: reload the start.
+            m.load(t: t, y: y.withUnsafeBufferPointer { $0 })
+            h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative)
+        }
         var triggers = previous
         var yi = y
         var totalSteps = 0
