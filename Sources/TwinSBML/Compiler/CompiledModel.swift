@@ -51,6 +51,8 @@ public final class CompiledModel: ODESystem {
     struct CompiledEvent {
         var id: String
         var trigger: Eval
+        /// The trigger combines conditions and may hold only inside a step (see `ModelCompiler.mayHoldWithinStep`).
+        var mayHoldWithinStep: Bool
         var delay: Eval?
         var priority: Eval?
         var persistent: Bool

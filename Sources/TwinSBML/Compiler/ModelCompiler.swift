@@ -454,9 +454,11 @@ private struct Builder {
                 }
                 assigns.append((a.variable, try exprCompiler.compile(try prepare(a.math, ctx), context: "\(ctx), assignment to '\(a.variable)'")))
             }
+            let trigger = try prepare(e.trigger, ctx)
             events.append(.init(
                 id: e.id,
-                trigger: try exprCompiler.compile(try prepare(e.trigger, ctx), context: "trigger of \(ctx)"),
+                trigger: try exprCompiler.compile(trigger, context: "trigger of \(ctx)"),
+                mayHoldWithinStep: Self.mayHoldWithinStep(trigger),
                 delay: try e.delay.map { (d) throws(SBMLError) in try exprCompiler.compile(try prepare(d, ctx), context: "delay of \(ctx)") },
                 priority: try e.priority.map { (d) throws(SBMLError) in try exprCompiler.compile(try prepare(d, ctx), context: "priority of \(ctx)") },
                 persistent: e.persistent, initialValue: e.initialValue, useValuesFromTriggerTime: e.useValuesFromTriggerTime,
@@ -467,6 +469,19 @@ private struct Builder {
             stateSlots: stateSlots, stateNames: stateNames, derived: derived, rates: rates, events: events,
             algebraic: algebraic, fast: fast, history: history, initialization: initialization, speciesInfo: speciesInfo,
             stateOfSlot: stateOfSlot, hasDelays: usesDelay, sparsity: sparsity, program: program)
+    }
+
+    /// Whether a trigger combines conditions (and, xor, not, eq, neq, piecewise), so that it can be true
+    /// only inside an integration step while false at both ends: such triggers are also checked at
+    /// interior points of each step.
+    static func mayHoldWithinStep(_ trigger: MathNode) -> Bool {
+        trigger.contains { n in
+            switch n {
+            case .apply(let op, _): return [.and, .xor, .not, .eq, .neq].contains(op)
+            case .piecewise: return true
+            default: return false
+            }
+        }
     }
 
     static func isDelay(_ n: MathNode) -> Bool { if case .delay = n { return true }; return false }

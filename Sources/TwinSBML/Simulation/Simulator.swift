@@ -133,6 +133,7 @@ public struct Simulator {
 
         var stepper: any SimulationStepper = DormandPrinceStepper(model: m, rtol: options.relativeTolerance, atol: options.absoluteTolerance)
         let watchesTriggers = !m.events.isEmpty
+        let samplesTriggers = m.events.contains(where: \.mayHoldWithinStep)
         stepper.reset(t: t, y: y, initialStep: nil)
         var stiff = false
 
@@ -202,14 +203,25 @@ public struct Simulator {
                 }
             }
             var tEvent: Double?
-            if changed && tb > ta {
-                var lo = ta, hi = tb
-                func differs(_ tt: Double) -> Bool {
-                    stepper.interpolate(tt, into: &yi)
-                    m.load(t: tt, y: yi.withUnsafeBufferPointer { $0 })
-                    for (i, e) in m.events.enumerated() where (e.trigger(v) != 0) != previous[i] { return true }
-                    return false
+            func differs(_ tt: Double) -> Bool {
+                stepper.interpolate(tt, into: &yi)
+                m.load(t: tt, y: yi.withUnsafeBufferPointer { $0 })
+                for (i, e) in m.events.enumerated() where (e.trigger(v) != 0) != previous[i] { return true }
+                return false
+            }
+            // A trigger that combines conditions can be true only inside the step (a window shorter than the
+            // step): it is looked for at interior points of the dense output; the first point where a trigger
+            // differs bounds the search.
+            var hiStart = tb
+            if samplesTriggers && !changed && tb > ta {
+                for j in 1..<Self.triggerSamples {
+                    let tt = ta + (tb - ta) * Double(j) / Double(Self.triggerSamples)
+                    if tt > ta && tt < tb && differs(tt) { changed = true; hiStart = tt; break }
                 }
+                if !changed { stepper.withState { m.load(t: tb, y: $0) } }
+            }
+            if changed && tb > ta {
+                var lo = ta, hi = hiStart
                 var iterations = 0
                 while hi - lo > 1e-14 * max(1, abs(hi)) && iterations < 200 {
                     let mid = 0.5 * (lo + hi)
@@ -328,11 +340,12 @@ public struct Simulator {
             let p = pending.remove(at: b)
             let e = m.events[p.event]
             let vals = (e.useValuesFromTriggerTime ? p.values : nil) ?? e.assignments.map { $0.eval(v) }
-            // Non-species first, so that a species' concentration is converted with the new size.
+            // Species first: all assignments act on the state before the event, so a species' concentration
+            // is converted to an amount with its compartment's size before this event changes it.
             for pass in 0..<2 {
                 for (k, a) in e.assignments.enumerated() {
                     let isSpecies = m.speciesInfo[a.target] != nil
-                    if (pass == 0) == isSpecies { continue }
+                    if (pass == 0) != isSpecies { continue }
                     assign(a.target, vals[k])
                 }
             }
@@ -343,6 +356,9 @@ public struct Simulator {
             }
         }
     }
+
+    /// Sub-intervals of a step at whose interior points event triggers are also checked.
+    static let triggerSamples = 8
 
     private func assign(_ id: String, _ value: Double) {
         let m = model
