@@ -94,3 +94,25 @@ import TwinCore
         }
     }
 }
+
+/// `Bank.events(of:sequences:)`: what a follower of one twin reads on each poll.
+@Suite struct FollowingATwinTests {
+    @Test(arguments: StorageKind.allCases)
+    func onlyTheTwinsNewEventsInTheRange(kind: StorageKind) throws {
+        let bank = try makeBank(kind)
+        try bank.createTwin(person("ann"))
+        try bank.createTwin(person("bob"))
+        try bank.append([obs("ann", "2026-01-01T08:00:00Z", 100), obs("bob", "2026-01-01T08:00:00Z", 90)])
+        let seen = try bank.lastSequence()
+        try bank.append([obs("bob", "2026-01-01T09:00:00Z", 95), obs("ann", "2026-01-01T09:00:00Z", 110, source: lab)])
+        try bank.append([obs("ann", "2026-01-01T10:00:00Z", 120)])
+        let new = try bank.events(of: "ann", sequences: (seen + 1)...bank.lastSequence())
+        #expect(new.map(\.sequence) == [4, 5])
+        #expect(new.allSatisfy { $0.twin == "ann" })
+        // a retraction shows on the event it retracted
+        let r = try bank.retract(source: lab, reason: "wrong strip")
+        let after = try bank.events(of: "ann", sequences: (seen + 1)...bank.lastSequence())
+        #expect(after.first { $0.sequence == 4 }?.retractedAtSequence == r.sequence)
+        #expect(try bank.events(of: "ann", sequences: 100...200).isEmpty)
+    }
+}

@@ -301,6 +301,17 @@ extension Bank {
     /// The last sequence number of the bank (the thread pin a commit would record now).
     public func lastSequence() throws -> Int64 { try storage.read { try $0.lastSequence() } }
 
+    /// The events appended to a twin's own thread with sequence numbers in `range` (a fork's inherited
+    /// history is not included), in sequence order, retracted ones included with their retraction marked.
+    /// For following a twin: ask for `(last seen + 1)...lastSequence()` on each poll; the cost is that of
+    /// the new events of the whole bank in the range, not of the twin's history.
+    public func events(of twin: TwinID, sequences range: ClosedRange<Int64>) throws -> [Event] {
+        try authorize(.read, twin)
+        return try storage.read { tx in
+            try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1)).filter { $0.twin == twin }
+        }
+    }
+
     // MARK: Forks
 
     /// Forks a twin at an effective time into a new twin (an instance): copy-on-write, so this writes one

@@ -102,9 +102,12 @@ public struct WatchService: Service {
     /// marker among the events watchers wrote to its thread (retracted included), or 0.
     public func resumePoint(_ twin: TwinID) throws -> Int64 {
         var best: Int64 = 0
-        for e in try bank.events(ThreadQuery(twin: twin, includeRetracted: true)) {
-            guard e.category == .prediction || e.category == .alert || e.category == .recommendation, let notes = e.provenance.notes,
-                  let r = notes.range(of: "watch-update=") else { continue }
+        var written: [Event] = []
+        for category in [Event.Category.prediction, .alert, .recommendation] {
+            written += try bank.events(ThreadQuery(twin: twin, category: category, includeRetracted: true))
+        }
+        for e in written {
+            guard let notes = e.provenance.notes, let r = notes.range(of: "watch-update=") else { continue }
             let digits = notes[r.upperBound...].prefix { $0.isNumber }
             if let n = Int64(digits) { best = max(best, n) }
         }
@@ -115,7 +118,10 @@ public struct WatchService: Service {
     /// first; appends and publishes what is new. Returns the new cursor and the published notices.
     public func catchUp(_ twin: TwinID, after cursor: Int64, through last: Int64) async throws -> (cursor: Int64, notices: [WatchNotice]) {
         guard last > cursor else { return (cursor, []) }
-        let fresh = try bank.events(ThreadQuery(twin: twin, knownAtSequence: last)).filter { $0.sequence > cursor && $0.sequence <= last }
+        // Only what is new: the twin's own events in (cursor, last], minus those already retracted by `last`.
+        let fresh = try bank.events(of: twin, sequences: (cursor + 1)...last).filter { e in
+            e.retractedAtSequence.map { $0 > last } ?? true
+        }
         var batches: [Instant: [Event]] = [:]
         for e in fresh { batches[e.recorded, default: []].append(e) }
         var notices: [WatchNotice] = []
