@@ -133,10 +133,13 @@ private struct Builder {
         var exprCompiler = ExpressionCompiler(slots: slots, functions: functions, history: nil, slotCount: 0)
         var algebraicVariable: [String] = []
         if !algebraicRules.isEmpty {
+            // Variables that events assign are matched last (an event cannot set what a rule determines).
+            let eventTargets = Set(m.events.flatMap { $0.assignments.map(\.variable) })
             var options: [[String]] = []
             for r in algebraicRules {
                 let syms = try exprCompiler.inline(r.math, context: "algebraic rule").symbols
-                options.append(syms.filter { candidates.contains($0) }.sorted())
+                let c = syms.filter { candidates.contains($0) }
+                options.append(c.filter { !eventTargets.contains($0) }.sorted() + c.filter { eventTargets.contains($0) }.sorted())
             }
             var owner: [String: Int] = [:]
             func augment(_ i: Int, _ seen: inout Set<String>) -> Bool {
