@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Fast reactions as rapid equilibrium: each fast reaction's rate law is held at zero. The slow dynamics
 /// are corrected by fast fluxes `φ` chosen so that the constraints stay satisfied,
 /// `(J N_f) φ = -J f_slow` with `J = ∂v_fast/∂n` (finite differences) and `N_f` the fast stoichiometry;
@@ -76,6 +79,45 @@ final class FastSubsystem {
             for k in 0..<n { for l in 0..<nf { yy[k] += nmat[k][l] * x[l] } }
             yy.withUnsafeBufferPointer { m.load(t: t, y: $0) }
             return (0..<nf).map { b[fluxSlots[$0]] }
+        }
+        func jacobian(_ x: [Double], _ r: [Double]) -> [Double] {
+            var a = [Double](repeating: 0, count: nf * nf)
+            for l in 0..<nf {
+                var xp = x
+                let h = 1.5e-8 * max(abs(x[l]), scale)
+                xp[l] += h
+                let rp = residual(xp)
+                for j in 0..<nf { a[j * nf + l] = (rp[j] - r[j]) / h }
+            }
+            return a
+        }
+        // The fast reactions run (in a pseudo-time τ, dξ/dτ = v(ξ)) to the equilibrium they reach from
+        // here: pseudo-transient continuation, linearly implicit Euler steps whose τ-step grows as the
+        // rates fall (it becomes Newton's method near the equilibrium). Newton alone from ξ = 0 can land
+        // on an equilibrium the reactions cannot reach, or stall where ∂v/∂ξ is singular.
+        var r = residual(xi)
+        var norm = r.reduce(0) { max($0, abs($1)) }
+        if norm > 0 && norm.isFinite {
+            var dt = 1e-3 * scale / norm
+            for _ in 0..<2000 {
+                let jac = jacobian(xi, r)
+                var a = [Double](repeating: 0, count: nf * nf)
+                for j in 0..<nf { for l in 0..<nf { a[j * nf + l] = (j == l ? 1 : 0) - dt * jac[j * nf + l] } }
+                var d = r.map { dt * $0 }
+                guard LinearSolve.solve(&a, &d, nf) else { dt *= 0.5; continue }
+                var trial = xi
+                for l in 0..<nf { trial[l] += d[l] }
+                let rt = residual(trial)
+                let nt = rt.reduce(0) { max($0, abs($1)) }
+                // Rates may rise on the way (v = k·a·b grows while a and b even out), but not explode.
+                guard nt.isFinite, nt <= 10 * norm + 1e-300 else { dt *= 0.25; continue }
+                xi = trial
+                r = rt
+                let step = d.reduce(0) { max($0, abs($1)) }
+                if nt == 0 || step <= 1e-14 * scale { break }
+                dt = min(dt * max(1.5, min(1e3, norm / nt)), 1e300)
+                norm = nt
+            }
         }
         var converged = false
         for _ in 0..<100 {
