@@ -123,6 +123,16 @@ public enum GlucoseSyncExperiment {
         public var candidates: [Population]?
         /// Exponent applied to the previous log-weights at each reading (1: no forgetting).
         public var candidateForgetting = 0.95
+        /// When set, every this many minutes each filter (each candidate of the bank with a weight of at
+        /// least 1 %) is re-calibrated from the thread window (``recalibration``) and restarted on the refit
+        /// parameters: the model states and memory at the last reading, simulated with them, and a fresh
+        /// prior of sd ``recalibratedParameterSD`` on the filter's augmented log-parameters.
+        public var recalibrationInterval: Int?
+        public var recalibration = GlucoseRecalibration()
+        public var recalibratedParameterSD = 0.1
+        /// Whether a restarted filter takes the state simulated with the refit parameters (true) or keeps its
+        /// own filtered state (false).
+        public var recalibratedState = true
         public init() {}
     }
 
@@ -141,6 +151,8 @@ public enum GlucoseSyncExperiment {
         public let hypoglycaemiaAlertsCorrect: Int
         public let hypoglycaemiaEpisodesMissed: Int
         public let resets: Int
+        /// How many times a filter was re-calibrated and restarted (``Options/recalibrationInterval``).
+        public let recalibrations: Int
 
         public func json() -> String {
             var params: [String: Any] = [:]
@@ -149,7 +161,7 @@ public enum GlucoseSyncExperiment {
                 "forecastRMSE": forecastRMSE, "forecastRMSEWholeRun": forecastRMSEWholeRun, "forecasts": forecasts,
                 "filteredRMSE": filteredRMSE, "cgmRMSE": cgmRMSE, "persistenceRMSE": persistenceRMSE, "parameters": params,
                 "hypoglycaemia": ["alerts": hypoglycaemiaAlerts, "alertsCorrect": hypoglycaemiaAlertsCorrect, "episodesMissed": hypoglycaemiaEpisodesMissed],
-                "covarianceResets": resets,
+                "covarianceResets": resets, "recalibrations": recalibrations,
             ]
             guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted]) else { return "{}" }
             return String(decoding: data, as: UTF8.self)
@@ -172,6 +184,14 @@ public enum GlucoseSyncExperiment {
             throw SyncError(.invalidArgument, "the forgetting factor must be in (0, 1].", value: String(options.candidateForgetting))
         }
         let q = options.estimated.count
+        if let interval = options.recalibrationInterval {
+            guard interval > 0, interval % options.samplingPeriod == 0 else {
+                throw SyncError(.invalidArgument, "the re-calibration interval must be a positive multiple of the sampling period (\(options.samplingPeriod) min).", value: String(interval))
+            }
+            guard options.recalibration.window >= options.samplingPeriod else {
+                throw SyncError(.invalidArgument, "the re-calibration window must be at least one sampling period.", value: String(options.recalibration.window))
+            }
+        }
         var rng = SplitMixXoshiro(seed: options.seed)
         let minutes = trace.bg.count
         var cgm = [Double](repeating: .nan, count: minutes)
@@ -207,6 +227,9 @@ public enum GlucoseSyncExperiment {
         // a candidate whose filter fails (a prior so wrong that the model diverges) leaves the bank; with a single
         // prior, or when the last candidate fails, the error is thrown
         var alive = [Bool](repeating: true, count: priors.count)
+        // each filter's posterior model state and memory at every reading (the start of a re-calibration window)
+        var history = [[[Double]]](repeating: [], count: priors.count)
+        var refits = 0, earlierResets = 0
         /// The weighted mixture of the live filters' (mean, sd) per state, in mg/dL-scaled units (state / Vg).
         func mixture(_ beliefs: [(mean: [Double], sd: [Double])?], _ w: [Double]) -> (mean: [Double], sd: [Double]) {
             let dim = filters[0].mean.count
@@ -245,6 +268,33 @@ public enum GlucoseSyncExperiment {
                 let e = zip(logWeights, alive).map { $1 ? exp($0 - top) : 0 }
                 let total = e.reduce(0, +)
                 weights = e.map { $0 / total }
+            }
+            for i in filters.indices { history[i].append(Array(filters[i].mean[0..<14])) }
+            if let interval = options.recalibrationInterval, k > 0, k % interval == 0 {
+                let start = max(0, k - options.recalibration.window) / options.samplingPeriod * options.samplingPeriod
+                let times = Array(stride(from: start + options.samplingPeriod, through: k, by: options.samplingPeriod))
+                for i in filters.indices where alive[i] && weights[i] >= 0.01 {
+                    let old = filters[i]
+                    var base = old.process.population
+                    for (j, name) in options.estimated.enumerated() {
+                        GlucoseTwinProcess.set(name, GlucoseTwinProcess.value(name, in: base) * exp(old.mean[14 + j]), in: &base)
+                    }
+                    guard let result = try? options.recalibration.fit(
+                        base: base, state: history[i][start / options.samplingPeriod], start: start, times: times, readings: times.map { cgm[$0] },
+                        noiseSD: options.noiseStandardDeviation, carbohydrate: trace.carbohydrate, insulin: trace.insulin) else { continue }
+                    let process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: trace.carbohydrate, insulin: trace.insulin,
+                                                         estimated: options.estimated, noiseRate: old.process.noiseRate)
+                    let n = 14 + q
+                    var p0 = [Double](repeating: 0, count: n * n)
+                    for r in 0..<14 { for c in 0..<14 { p0[r * n + c] = old.covariance[r * n + c] } }
+                    for j in 0..<q { p0[(14 + j) * n + 14 + j] = options.recalibratedParameterSD * options.recalibratedParameterSD }
+                    let mean = (options.recalibratedState ? result.end : Array(old.mean[0..<14])) + [Double](repeating: 0, count: q)
+                    guard let restarted = try? UnscentedKalmanFilter(process: process, time: Double(k), mean: mean, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
+                    else { continue }
+                    earlierResets += old.resets.count
+                    filters[i] = restarted
+                    refits += 1
+                }
             }
             filteredErrors.append(mixture(filters.indices.map { alive[$0] ? (filters[$0].mean, filters[$0].standardDeviations) : nil }, weights).mean[12] - trace.bg[k])
             let target = k + options.horizon
@@ -290,10 +340,10 @@ public enum GlucoseSyncExperiment {
         // the estimate: the weighted mean over the priors of each one's estimate; the prior value likewise
         let params = options.estimated.enumerated().map { (i, name) in
             (name, zip(priors, weights).reduce(0) { $0 + $1.1 * GlucoseTwinProcess.value(name, in: $1.0.parameters) },
-             zip(zip(priors, weights), filters).reduce(0) { $0 + $1.0.1 * GlucoseTwinProcess.value(name, in: $1.0.0.parameters) * exp($1.1.mean[14 + i]) })
+             zip(weights, filters).reduce(0) { $0 + $1.0 * GlucoseTwinProcess.value(name, in: $1.1.process.population) * exp($1.1.mean[14 + i]) })
         }
         return Report(forecastRMSE: rms(scored), forecastRMSEWholeRun: rms(forecastErrors.map(\.error)), forecasts: scored.count,
                       filteredRMSE: rms(filteredErrors), cgmRMSE: rms(cgmErrors), persistenceRMSE: rms(persistence), parameters: params,
-                      hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: filters.reduce(0) { $0 + $1.resets.count })
+                      hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: earlierResets + filters.reduce(0) { $0 + $1.resets.count }, recalibrations: refits)
     }
 }
