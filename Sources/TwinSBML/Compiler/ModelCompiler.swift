@@ -381,6 +381,14 @@ private struct Builder {
             if !algebraicRules.isEmpty {
                 throw SBMLError(.unsupported, "fast reactions together with algebraic rules", value: "fast", line: fastReactions[0].line)
             }
+            // A piecewise rate law can switch to another branch whose equilibrium is elsewhere: the state
+            // would have to jump there mid-run, which the equilibrium-holding correction does not do.
+            for r in fastReactions {
+                let law = try prepare(laws[r.id] ?? .number(0), "fast reaction '\(r.id)'")
+                if law.contains(where: { if case .piecewise = $0 { return true }; return false }) {
+                    throw SBMLError(.unsupported, "piecewise in the rate law of fast reaction '\(r.id)' (a switch of the fast equilibrium during the run)", value: r.id, line: r.line)
+                }
+            }
             fast = FastSubsystem(fluxSlots: fastReactions.map { slots[$0.id]! }, columns: columns, names: fastReactions.map(\.id))
         }
 
