@@ -43,6 +43,9 @@ struct SyncBench: AsyncParsableCommand {
     @Flag(name: .customLong("cohort"), help: "With --glucose-survey: a bank of priors, one per other patient of the age group (leave-one-out), mixed by how well each predicts the readings.")
     var cohort = false
 
+    @Option(name: .customLong("recalibrate"), help: "With --glucose-survey: re-calibrate each twin from its thread window every this many minutes (GlucoseRecalibration) and restart its filter on the refit parameters.")
+    var recalibrate: Int?
+
     func run() async throws {
         if !glucoseSurvey.isEmpty { return try await survey() }
         let data = Self.syntheticDay(seed: 1)
@@ -259,6 +262,7 @@ struct SyncBench: AsyncParsableCommand {
                 var o = GlucoseSyncExperiment.Options()
                 o.population = adultPrior ? .adult : GlucoseSyncExperiment.Population(group: patient.name)
                 if cohort { o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name) }
+                o.recalibrationInterval = recalibrate
                 let r = try await GlucoseSyncExperiment.run(trace, options: o)
                 total += 1
                 if r.forecastRMSE <= 10 { within += 1 }
