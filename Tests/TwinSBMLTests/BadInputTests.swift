@@ -35,6 +35,47 @@ import Testing
         #expect(e.message.contains("listOfSpecies"))
     }
 
+    @Test func missingExternalModelFileIsUnsupportedNamingTheFile() throws {
+        let text = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" xmlns:comp="http://www.sbml.org/sbml/level3/version1/comp/version1" level="3" version="2" comp:required="true">
+              <model id="m">
+                <comp:listOfSubmodels><comp:submodel comp:id="sub" comp:modelRef="ext"/></comp:listOfSubmodels>
+              </model>
+              <comp:listOfExternalModelDefinitions>
+                <comp:externalModelDefinition comp:id="ext" comp:source="no-such-model-file.xml"/>
+              </comp:listOfExternalModelDefinitions>
+            </sbml>
+            """
+        let e = try #require(error(text))
+        #expect(e.code == .unsupported)
+        #expect(e.message.contains("no-such-model-file.xml"))
+        #expect(e.message.contains("externalModelDefinition 'ext'"))
+        #expect(e.line == 4) // the submodel that instantiates it
+    }
+
+    @Test func fastReactionWithPiecewiseRateIsUnsupportedNamingTheReaction() throws {
+        let text = Self.document("""
+            \(Self.compartment)
+            <listOfSpecies>
+              <species id="a" compartment="c" initialAmount="3" hasOnlySubstanceUnits="true" boundaryCondition="false" constant="false"/>
+              <species id="b" compartment="c" initialAmount="3" hasOnlySubstanceUnits="true" boundaryCondition="false" constant="false"/>
+            </listOfSpecies>
+            <listOfReactions>
+              <reaction id="J" reversible="true" fast="true">
+                <listOfReactants><speciesReference species="a" stoichiometry="1" constant="true"/></listOfReactants>
+                <listOfProducts><speciesReference species="b" stoichiometry="1" constant="true"/></listOfProducts>
+                <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML">
+                  <piecewise><piece><ci>a</ci><apply><gt/><csymbol encoding="text" definitionURL="http://www.sbml.org/sbml/symbols/time">t</csymbol><cn>1</cn></apply></piece><otherwise><apply><minus/><ci>b</ci></apply></otherwise></piecewise>
+                </math></kineticLaw>
+              </reaction>
+            </listOfReactions>
+            """, level: 3, version: 1)
+        let e = try #require(error(text))
+        #expect(e.code == .unsupported)
+        #expect(e.message.contains("fast reaction 'J'"))
+    }
+
     @Test func unterminatedAttributeAndBadEntity() throws {
         #expect(error("<sbml level=\"3>").map { $0.code } == .malformedXML)
         #expect(error("<sbml a=\"&bogus;\"/>").map { $0.code } == .malformedXML)

@@ -2,8 +2,9 @@
 /// comp specification describes: each submodel's elements are copied with ids prefixed by
 /// `submodelId__`, deletions are removed, replaced elements give way to their replacements (every
 /// reference is redirected), and `replacedBy` makes a submodel element take the parent's place.
-/// Conversion factors on submodels (`timeConversionFactor`, `extentConversionFactor`) and on
-/// replacements are reported as unsupported.
+/// Conversion factors on submodels (`timeConversionFactor`, `extentConversionFactor`, including
+/// references to a reaction's id in the submodel's math) and on replacements scale the submodel's math.
+/// An `externalModelDefinition` whose file cannot be opened is reported as unsupported, naming the file.
 enum CompFlattener {
     static let referenceAttributes: Set<String> = ["id", "compartment", "species", "variable", "symbol", "conversionFactor"]
     static let coreLists = ["listOfFunctionDefinitions", "listOfCompartments", "listOfSpecies", "listOfParameters",

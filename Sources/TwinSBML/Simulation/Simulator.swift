@@ -28,7 +28,10 @@ public struct SimulationOptions: Sendable {
 
 /// Runs a compiled model from time 0 and records outputs. Events (with delays, priorities, persistence,
 /// `initialValue`, values from trigger or assignment time) are located by bisection on the dense
-/// output to about 1e-13 relative; the integrator restarts after each event. Switches of piecewise
+/// output to about 1e-13 relative; the integrator restarts after each event. Triggers are checked at
+/// the end of each step; a trigger that combines conditions (`and`, `xor`, `not`, `eq`, `neq`,
+/// piecewise) is also checked at 7 interior points, so a window at least 1/8 of a step long is found
+/// (a shorter one can be missed). The assignments of one event all act on the state before it. Switches of piecewise
 /// conditions that depend on time alone are located before each step (to about 1e-14 relative): the
 /// integrator stops just before and restarts just after them instead of stepping across.
 ///
