@@ -123,16 +123,29 @@ public enum GlucoseSyncExperiment {
         public var candidates: [Population]?
         /// Exponent applied to the previous log-weights at each reading (1: no forgetting).
         public var candidateForgetting = 0.95
-        /// When set, every this many minutes each filter (each candidate of the bank with a weight of at
-        /// least 1 %) is re-calibrated from the thread window (``recalibration``) and restarted on the refit
-        /// parameters: the model states and memory at the last reading, simulated with them, and a fresh
-        /// prior of sd ``recalibratedParameterSD`` on the filter's augmented log-parameters.
+        /// When set, every this many minutes (a multiple of the sampling period) each filter (each candidate
+        /// of the bank with a weight of at least 1 %; only the most probable one with
+        /// ``recalibrationAddsCandidate``) is re-calibrated from the thread window (``recalibration``, starting
+        /// from the filter's current parameter estimate and its filtered state at the window's start) and a
+        /// filter is started on the refit parameters: the model states and memory at the last reading simulated
+        /// with them, the old filter's state covariance, and a fresh prior of sd ``recalibratedParameterSD``
+        /// on the augmented log-parameters. A fit that fails leaves the filter as it was. Only readings up to
+        /// now are used. `nil` (the default): no re-calibration.
         public var recalibrationInterval: Int?
         public var recalibration = GlucoseRecalibration()
         public var recalibratedParameterSD = 0.1
         /// Whether a restarted filter takes the state simulated with the refit parameters (true) or keeps its
         /// own filtered state (false).
         public var recalibratedState = true
+        /// A refit is taken only when it lowers the window's penalised sum of squared standardised residuals
+        /// by at least this much (e.g. 2 per fitted parameter: Akaike's criterion); 0 takes every refit.
+        public var recalibrationMinimumGain = 0.0
+        /// When true, only the bank's most probable filter is re-calibrated and the refit joins the bank as a
+        /// new candidate (starting with its parent's weight) instead of replacing it, so a refit that
+        /// predicts worse than the filters already there loses weight instead of harming the forecast (the
+        /// default: over the 90-run survey it is never more than 0.6 mg/dL worse than no re-calibration, while
+        /// replacing is up to 3.7 mg/dL worse on some runs).
+        public var recalibrationAddsCandidate = true
         public init() {}
     }
 
@@ -216,7 +229,8 @@ public enum GlucoseSyncExperiment {
             for i in 0..<q { p0[(14 + i) * n + 14 + i] = options.parameterPriorSD * options.parameterPriorSD }
             filters.append(try UnscentedKalmanFilter(process: process, time: 0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0))
         }
-        let volumes = priors.map(\.parameters.Vg)
+        var volumes = priors.map(\.parameters.Vg)
+        var parent = Array(priors.indices)
         var logWeights = [Double](repeating: 0, count: priors.count)
         var weights = [Double](repeating: 1 / Double(priors.count), count: priors.count)
         let r2 = options.noiseStandardDeviation * options.noiseStandardDeviation
@@ -263,7 +277,7 @@ public enum GlucoseSyncExperiment {
                 try retire(i, error)
               }
             }
-            if priors.count > 1 {
+            if filters.count > 1 {
                 let top = zip(logWeights, alive).filter(\.1).map(\.0).max() ?? 0
                 let e = zip(logWeights, alive).map { $1 ? exp($0 - top) : 0 }
                 let total = e.reduce(0, +)
@@ -273,7 +287,8 @@ public enum GlucoseSyncExperiment {
             if let interval = options.recalibrationInterval, k > 0, k % interval == 0 {
                 let start = max(0, k - options.recalibration.window) / options.samplingPeriod * options.samplingPeriod
                 let times = Array(stride(from: start + options.samplingPeriod, through: k, by: options.samplingPeriod))
-                for i in filters.indices where alive[i] && weights[i] >= 0.01 {
+                let best = filters.indices.filter { alive[$0] }.max { weights[$0] < weights[$1] }
+                for i in filters.indices where alive[i] && weights[i] >= 0.01 && (!options.recalibrationAddsCandidate || i == best) {
                     let old = filters[i]
                     var base = old.process.population
                     for (j, name) in options.estimated.enumerated() {
@@ -281,7 +296,8 @@ public enum GlucoseSyncExperiment {
                     }
                     guard let result = try? options.recalibration.fit(
                         base: base, state: history[i][start / options.samplingPeriod], start: start, times: times, readings: times.map { cgm[$0] },
-                        noiseSD: options.noiseStandardDeviation, carbohydrate: trace.carbohydrate, insulin: trace.insulin) else { continue }
+                        noiseSD: options.noiseStandardDeviation, carbohydrate: trace.carbohydrate, insulin: trace.insulin),
+                        result.startCost - result.cost >= options.recalibrationMinimumGain else { continue }
                     let process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: trace.carbohydrate, insulin: trace.insulin,
                                                          estimated: options.estimated, noiseRate: old.process.noiseRate)
                     let n = 14 + q
@@ -291,9 +307,15 @@ public enum GlucoseSyncExperiment {
                     let mean = (options.recalibratedState ? result.end : Array(old.mean[0..<14])) + [Double](repeating: 0, count: q)
                     guard let restarted = try? UnscentedKalmanFilter(process: process, time: Double(k), mean: mean, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
                     else { continue }
-                    earlierResets += old.resets.count
-                    filters[i] = restarted
                     refits += 1
+                    if options.recalibrationAddsCandidate {
+                        filters.append(restarted)
+                        volumes.append(volumes[i]); parent.append(parent[i]); alive.append(true)
+                        history.append(history[i]); logWeights.append(logWeights[i]); weights.append(0)
+                    } else {
+                        earlierResets += old.resets.count
+                        filters[i] = restarted
+                    }
                 }
             }
             filteredErrors.append(mixture(filters.indices.map { alive[$0] ? (filters[$0].mean, filters[$0].standardDeviations) : nil }, weights).mean[12] - trace.bg[k])
@@ -317,7 +339,7 @@ public enum GlucoseSyncExperiment {
             forecastErrors.append((k, final.mean[12] - trace.bg[target]))
             persistence.append(cgm[k] - trace.bg[target])
             let forecast = Forecast(origin: Double(k), stateNames: filters[0].stateNames, level: 0.95, points: points, method: "unscented",
-                                    provenance: .init(filter: priors.count > 1 ? "UKF bank of \(priors.count)" : "UKF",
+                                    provenance: .init(filter: filters.count > 1 ? "UKF bank of \(filters.count)" : "UKF",
                                                       model: "uva-padova-t1d-simglucose \(priors.count > 1 ? "candidate priors" : priors[0].name)", dataWindow: 0...Double(k),
                                                       observationCount: k / options.samplingPeriod + 1, seed: options.seed))
             if try watcher.evaluate(forecast) != nil {
@@ -339,7 +361,7 @@ public enum GlucoseSyncExperiment {
         let cgmErrors = stride(from: 0, to: minutes, by: options.samplingPeriod).map { cgm[$0] - trace.bg[$0] }
         // the estimate: the weighted mean over the priors of each one's estimate; the prior value likewise
         let params = options.estimated.enumerated().map { (i, name) in
-            (name, zip(priors, weights).reduce(0) { $0 + $1.1 * GlucoseTwinProcess.value(name, in: $1.0.parameters) },
+            (name, zip(parent, weights).reduce(0) { $0 + $1.1 * GlucoseTwinProcess.value(name, in: priors[$1.0].parameters) },
              zip(weights, filters).reduce(0) { $0 + $1.0 * GlucoseTwinProcess.value(name, in: $1.1.process.population) * exp($1.1.mean[14 + i]) })
         }
         return Report(forecastRMSE: rms(scored), forecastRMSEWholeRun: rms(forecastErrors.map(\.error)), forecasts: scored.count,

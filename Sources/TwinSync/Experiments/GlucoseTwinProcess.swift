@@ -20,7 +20,7 @@ public struct GlucoseTwinProcess: ProcessModel {
     public let noiseRate: [Double]
 
     /// Names of the parameters that can be estimated.
-    public static let estimable = ["EGPb", "Vmx", "f", "ka1", "ka2", "kabs", "ki", "kmax", "kp1", "kp3"]
+    public static let estimable = ["EGPb", "Vmx", "f", "ka1", "ka2", "kabs", "ki", "kmax", "kp1", "kp3", "kmin", "kp2", "k1", "k2", "p2u", "Vm0", "Km0", "m1"]
 
     /// Reads or writes an estimable parameter by name.
     static func value(_ name: String, in p: UVAPadovaParameters) -> Double {
@@ -34,6 +34,14 @@ public struct GlucoseTwinProcess: ProcessModel {
         case "ki": p.ki
         case "kmax": p.kmax
         case "kp1": p.kp1
+        case "kmin": p.kmin
+        case "kp2": p.kp2
+        case "k1": p.k1
+        case "k2": p.k2
+        case "p2u": p.p2u
+        case "Vm0": p.Vm0
+        case "Km0": p.Km0
+        case "m1": p.m1
         default: p.kp3
         }
     }
@@ -49,6 +57,14 @@ public struct GlucoseTwinProcess: ProcessModel {
         case "ki": p.ki = v
         case "kmax": p.kmax = v
         case "kp1": p.kp1 = v
+        case "kmin": p.kmin = v
+        case "kp2": p.kp2 = v
+        case "k1": p.k1 = v
+        case "k2": p.k2 = v
+        case "p2u": p.p2u = v
+        case "Vm0": p.Vm0 = v
+        case "Km0": p.Km0 = v
+        case "m1": p.m1 = v
         default: p.kp3 = v
         }
     }
