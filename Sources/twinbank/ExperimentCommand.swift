@@ -36,6 +36,15 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Option(help: "CGM sampling period, minutes.")
     var period: Int = 5
 
+    @Option(help: "Age group of the population prior: adult, adolescent or child.")
+    var group = "adult"
+
+    @Option(name: .customLong("cohort-without"), help: "Assimilate with a bank of priors, one per simglucose patient of the group except this one (the person the truth trace is, e.g. adult#001), mixed by how well each predicts the readings.")
+    var cohortWithout: String?
+
+    @Option(help: "Re-calibrate the twin from its last 8 h of readings every this many minutes (a multiple of the sampling period).")
+    var recalibrate: Int?
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -53,6 +62,21 @@ struct ExperimentCommand: AsyncParsableCommand {
         options.seed = seed
         options.horizon = horizon
         options.samplingPeriod = period
+        switch group {
+        case "adult": options.population = .adult
+        case "adolescent": options.population = .adolescent
+        case "child": options.population = .child
+        default: throw ValidationError("unknown group '\(group)'; the groups are adult, adolescent and child")
+        }
+        if let person = cohortWithout {
+            guard person.hasPrefix(group + "#") else {
+                throw ValidationError("--cohort-without '\(person)' is not a patient of the \(group) group (adult#001 ... adult#010, adolescent#001 ..., child#001 ...)")
+            }
+            let cohort = GlucoseSyncExperiment.Population.cohort(around: person)
+            guard cohort.count >= 2 else { throw ValidationError("--cohort-without '\(person)' leaves fewer than two patients of the \(group) group") }
+            options.candidates = cohort
+        }
+        options.recalibrationInterval = recalibrate
         let report = try await GlucoseSyncExperiment.run(trace, options: options)
         if json {
             print(report.json())
