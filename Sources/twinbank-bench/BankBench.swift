@@ -64,10 +64,10 @@ struct BankBench: AsyncParsableCommand {
                 drafts.append(EventDraft(twin: twin, effective: EffectiveTime(start.advanced(byMicroseconds: Int64(i) * step)),
                                          code: code, value: .quantity(Quantity(v, unit)), source: source))
             }
-            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = cpuSeconds()
+            let t0 = DispatchTime.now().uptimeNanoseconds, c0 = Measure.cpuSeconds()
             try bank.append(drafts)
             ingestSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            ingestCPU += cpuSeconds() - c0
+            ingestCPU += Measure.cpuSeconds() - c0
             done += n
         }
         let rate = Double(events) / ingestSeconds
@@ -108,29 +108,22 @@ struct BankBench: AsyncParsableCommand {
         // (d) export + import
         if !skipExchange {
             var t0 = DispatchTime.now().uptimeNanoseconds
-            var c0 = cpuSeconds()
+            var c0 = Measure.cpuSeconds()
             let (data, result) = try bank.exportBundle(twin: twin)
             try data.write(to: URL(fileURLWithPath: dir + "/twin.bundle"))
             let exportSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            print("(d) export: \(result.events) events, \(fmt(Double(data.count) / 1e6)) MB in \(fmt(exportSeconds)) s (\(Int(Double(result.events) / exportSeconds)) events/s; CPU \(fmt(cpuSeconds() - c0)) s)")
-            c0 = cpuSeconds()
+            print("(d) export: \(result.events) events, \(fmt(Double(data.count) / 1e6)) MB in \(fmt(exportSeconds)) s (\(Int(Double(result.events) / exportSeconds)) events/s; CPU \(fmt(Measure.cpuSeconds() - c0)) s)")
+            c0 = Measure.cpuSeconds()
             let other = Bank(storage: try SQLiteStorage(path: dir + "/other.sqlite"))
             t0 = DispatchTime.now().uptimeNanoseconds
             let read = try Data(contentsOf: URL(fileURLWithPath: dir + "/twin.bundle"))
             let imported = try other.importBundle(read)
             let importSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            print("    import (verify every hash, then one transaction): \(imported.eventsAdded) events in \(fmt(importSeconds)) s (\(Int(Double(imported.eventsAdded) / importSeconds)) events/s; CPU \(fmt(cpuSeconds() - c0)) s)")
+            print("    import (verify every hash, then one transaction): \(imported.eventsAdded) events in \(fmt(importSeconds)) s (\(Int(Double(imported.eventsAdded) / importSeconds)) events/s; CPU \(fmt(Measure.cpuSeconds() - c0)) s)")
             t0 = DispatchTime.now().uptimeNanoseconds
             let again = try other.importBundle(read)
             print("    re-import (idempotent): \(again.eventsAdded) events added in \(fmt(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)) s")
         }
-    }
-
-    /// CPU time of this process (user + system), in seconds.
-    func cpuSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     func fmt(_ x: Double) -> String { String(format: x < 10 ? "%.3f" : "%.1f", x) }

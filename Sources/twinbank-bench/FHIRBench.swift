@@ -54,23 +54,23 @@ struct FHIRBench: AsyncParsableCommand {
         var parseTimes: [Double] = [], totalTimes: [Double] = [], cpuTimes: [Double] = []
         var issues = 0
         for _ in 0..<repetitions {
-            let c0 = Self.cpuSeconds()
+            let c0 = Measure.cpuSeconds()
             let t0 = ContinuousClock.now
             let tree = try JSONReader().read(bytes)
             let t1 = ContinuousClock.now
             issues = Validator().validate(tree).count
             let t2 = ContinuousClock.now
-            cpuTimes.append(Self.cpuSeconds() - c0)
-            parseTimes.append(Self.seconds(t1 - t0))
-            totalTimes.append(Self.seconds(t2 - t0))
+            cpuTimes.append(Measure.cpuSeconds() - c0)
+            parseTimes.append(Measure.seconds(t1 - t0))
+            totalTimes.append(Measure.seconds(t2 - t0))
         }
-        let parse = Self.median(parseTimes), total = Self.median(totalTimes), cpu = Self.median(cpuTimes)
+        let parse = Measure.median(parseTimes), total = Measure.median(totalTimes), cpu = Measure.median(cpuTimes)
         print(String(format: "    TwinFHIR parse             wall %7.1f ms", parse * 1000))
         print(String(format: "    TwinFHIR parse + validate  wall %7.1f ms  cpu %7.1f ms  -> %.0f resources/s, %.0f MB/s  (%d issues)",
                      total * 1000, cpu * 1000, Double(entries) / total, Double(bytes.count) / 1e6 / total, issues))
         if anchor {
             print("    anchor: \(python) \(anchorScript) \(synthea)")
-            let out = try Self.runProcess(python, [anchorScript, synthea])
+            let out = try Measure.run(python, [anchorScript, synthea]).output
             var anchorMs: Double?, anchorCPU: Double?
             func number(after word: String, in line: Substring) -> Double? {
                 guard let r = line.range(of: word) else { return nil }
@@ -103,10 +103,10 @@ struct FHIRBench: AsyncParsableCommand {
         let path = dir.appendingPathComponent("bank.sqlite").path
         let bank = Bank(storage: try SQLiteStorage(path: path))
         let total0 = ContinuousClock.now
-        let cpu0 = Self.cpuSeconds()
+        let cpu0 = Measure.cpuSeconds()
         let report = try FHIRImporter(bank: bank).importPaths([synthea])
-        let wall = Self.seconds(ContinuousClock.now - total0)
-        let importCPU = Self.cpuSeconds() - cpu0
+        let wall = Measure.seconds(ContinuousClock.now - total0)
+        let importCPU = Measure.cpuSeconds() - cpu0
         let resources = names.reduce(0) { n, f in
             n + ((try? JSONReader().read([UInt8](Data(contentsOf: URL(fileURLWithPath: (synthea as NSString).appendingPathComponent(f))))))?["entry"]?.list.count ?? 0)
         }
@@ -140,15 +140,15 @@ struct FHIRBench: AsyncParsableCommand {
         }
         out.write(Data("]}".utf8))
         try out.close()
-        let rss0 = Self.peakRSSMB()
+        let rss0 = Measure.peakResidentMB()
         let bank = Bank(storage: try SQLiteStorage(path: dir.appendingPathComponent("stream.sqlite").path))
-        let t0 = ContinuousClock.now, c0 = Self.cpuSeconds()
+        let t0 = ContinuousClock.now, c0 = Measure.cpuSeconds()
         let report = try FHIRImporter(bank: bank).importFile(path)
-        let wall = Self.seconds(ContinuousClock.now - t0), cpu = Self.cpuSeconds() - c0
+        let wall = Measure.seconds(ContinuousClock.now - t0), cpu = Measure.cpuSeconds() - c0
         print("")
         print(String(format: "(c) stream-import one transaction bundle of %.0f MB (%d entries, %d patients) into a new SQLite bank", Double(written) / 1e6, count, copies))
         print(String(format: "    wall %.1f s  cpu %.1f s  -> %.0f resources/s wall; %d events", wall, cpu, Double(count) / wall, report.eventsAppended))
-        print(String(format: "    peak resident memory: %.0f MB before the import, %.0f MB after (the file is %.0f MB)", rss0, Self.peakRSSMB(), Double(written) / 1e6))
+        print(String(format: "    peak resident memory: %.0f MB before the import, %.0f MB after (the file is %.0f MB)", rss0, Measure.peakResidentMB(), Double(written) / 1e6))
         try? FileManager.default.removeItem(atPath: path)
     }
 
@@ -174,30 +174,4 @@ struct FHIRBench: AsyncParsableCommand {
         return b
     }
 
-    static func peakRSSMB() -> Double {
-        var u = rusage()
-        getrusage(Int32(RUSAGE_SELF.rawValue), &u)
-        return Double(u.ru_maxrss) / 1024
-    }
-
-    static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
-    static func cpuSeconds() -> Double {
-        var u = rusage()
-        getrusage(Int32(RUSAGE_SELF.rawValue), &u)
-        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
-    }
-
-    static func runProcess(_ exe: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
 }

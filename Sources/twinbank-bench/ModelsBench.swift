@@ -49,31 +49,9 @@ struct ModelsBench: AsyncParsableCommand {
         if allPatients { try allPatientsCheck() }
     }
 
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
-
-    func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-
-    /// CPU time of this process (all threads), s: less sensitive than wall time to other load on the machine.
-    static func cpuSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
     func runAnchor(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let out = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else { throw ValidationError("anchor \(args.first ?? "") failed: \(out.suffix(400))") }
+        let (status, out) = try Measure.run(python, args)
+        guard status == 0 else { throw ValidationError("anchor \(args.first ?? "") failed: \(out.suffix(400))") }
         return out
     }
 
@@ -93,9 +71,9 @@ struct ModelsBench: AsyncParsableCommand {
         for _ in 0..<max(1, repetitions) * 10 {
             let start = ContinuousClock.now
             trace = try GlucoseSimulator.run(scenario)
-            times.append(Self.seconds(ContinuousClock.now - start))
+            times.append(Measure.seconds(ContinuousClock.now - start))
         }
-        let ours = median(times)
+        let ours = Measure.median(times)
         if let trace {
             print(String(format: "    ours: median %.3f ms (min %.3f ms) of %d; mean BG %.2f mg/dL, insulin %.2f U",
                          ours * 1e3, times.min()! * 1e3, times.count, trace.meanBG, trace.totalInsulin))
@@ -126,9 +104,9 @@ struct ModelsBench: AsyncParsableCommand {
         for _ in 0..<max(1, repetitions) * 20 {
             let start = ContinuousClock.now
             solution = try LiverSimulator.run(scenario, options: options)
-            times.append(Self.seconds(ContinuousClock.now - start))
+            times.append(Measure.seconds(ContinuousClock.now - start))
         }
-        let ours = median(times)
+        let ours = Measure.median(times)
         if let solution {
             let gsh = solution.series(named: "GSH")!
             print(String(format: "    ours: median %.3f ms (min %.3f ms) of %d; steps %d; GSH min/GSH0 %.4f",
@@ -166,15 +144,15 @@ struct ModelsBench: AsyncParsableCommand {
         var traces: [GlucoseTrace] = []
         for _ in 0..<max(1, min(repetitions, 3)) {
             let start = ContinuousClock.now
-            let cpu0 = Self.cpuSeconds()
+            let cpu0 = Measure.cpuSeconds()
             traces = try await GlucoseSimulator.runMany(scenarios)
-            times.append(Self.seconds(ContinuousClock.now - start))
-            cpus.append(Self.cpuSeconds() - cpu0)
+            times.append(Measure.seconds(ContinuousClock.now - start))
+            cpus.append(Measure.cpuSeconds() - cpu0)
         }
         let best = traces.max { $0.timeInRange < $1.timeInRange }!
         let bestIndex = traces.firstIndex(of: best)!
         print(String(format: "    ours: wall median %.3f s (min %.3f s) of %d, CPU %.3f s (both cores); target < 1 s wall",
-                     median(times), times.min()!, times.count, median(cpus)))
+                     Measure.median(times), times.min()!, times.count, Measure.median(cpus)))
         // Accuracy of the forks against simglucose-exact integration, on 10 of them.
         var worst = 0.0
         for i in stride(from: 0, to: n, by: max(1, n / 10)) {

@@ -39,12 +39,6 @@ struct SBMLBench: AsyncParsableCommand {
     @Option(help: "The shared folder holding anchors/ and data/.")
     var shared = ProcessInfo.processInfo.environment["TWINBANK_SHARED"] ?? "../shared"
 
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
-
-    func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-
     /// The libRoadRunner side: Chen cold load and simulation (writing the trajectory), Perelson per run.
     static let anchorScript = #"""
 import sys, time, statistics
@@ -86,12 +80,12 @@ print(f"perelson us_per_run {(time.perf_counter() - t0) / n * 1e6:.1f}")
             let t1 = ContinuousClock.now
             compiled = try ModelCompiler.compile(model)
             let t2 = ContinuousClock.now
-            parses.append(Self.seconds(t1 - t0))
-            loads.append(Self.seconds(t2 - t0))
+            parses.append(Measure.seconds(t1 - t0))
+            loads.append(Measure.seconds(t2 - t0))
         }
         guard let model = compiled else { return }
         print(String(format: "(a) Chen_MSB2009 load (parse + compile): median %.1f ms (parse %.1f ms) of %d; %d states",
-                     median(loads) * 1e3, median(parses) * 1e3, loads.count, model.dimension))
+                     Measure.median(loads) * 1e3, Measure.median(parses) * 1e3, loads.count, model.dimension))
 
         // (b) Chen simulation.
         let times = (0...1000).map { 9000.0 * Double($0) / 1000 }
@@ -107,7 +101,7 @@ print(f"perelson us_per_run {(time.perf_counter() - t0) / n * 1e6:.1f}")
             let t0 = ContinuousClock.now
             do {
                 trajectory = try Simulator(model: model, options: options).simulate(outputTimes: times, outputs: species)
-                sims.append(Self.seconds(ContinuousClock.now - t0))
+                sims.append(Measure.seconds(ContinuousClock.now - t0))
             } catch {
                 simError = error.description
                 break
@@ -115,7 +109,7 @@ print(f"perelson us_per_run {(time.perf_counter() - t0) / n * 1e6:.1f}")
         }
         var reference: [[Double]] = []
         if let simError { print("(b) Chen_MSB2009 simulate 0..9000 x1001: failed: \(simError)") } else {
-            print(String(format: "(b) Chen_MSB2009 simulate 0..9000 x1001 points (rtol 1e-6, atol 1e-12): median %.1f ms of %d", median(sims) * 1e3, sims.count))
+            print(String(format: "(b) Chen_MSB2009 simulate 0..9000 x1001 points (rtol 1e-6, atol 1e-12): median %.1f ms of %d", Measure.median(sims) * 1e3, sims.count))
             var tight = SimulationOptions()
             tight.relativeTolerance = 1e-8
             tight.absoluteTolerance = 1e-14
@@ -144,17 +138,17 @@ print(f"perelson us_per_run {(time.perf_counter() - t0) / n * 1e6:.1f}")
                         options.overrides = ["c": 2.06 * (1 + 0.001 * Double(i % 7)), "delta": 0.53]
                         _ = try Simulator(model: perelson, options: options).simulate(outputTimes: perelsonTimes, outputs: [OutputVariable(id: "V")])
                     }
-                    perRun.append(Self.seconds(ContinuousClock.now - t0) / Double(runs) * 1e6)
+                    perRun.append(Measure.seconds(ContinuousClock.now - t0) / Double(runs) * 1e6)
                 }
-                perelsonMicroseconds.append(median(perRun))
+                perelsonMicroseconds.append(Measure.median(perRun))
                 print(String(format: "(c) Perelson_Science1996 simulate at its %d measurement times with overrides (rtol %g, atol %g): %.1f us per run",
-                             perelsonTimes.count, rtol, atol, median(perRun)))
+                             perelsonTimes.count, rtol, atol, Measure.median(perRun)))
             }
         } else {
             print("(c) Perelson_Science1996: model or measurements not found under \(petab)")
         }
 
-        if anchor { try runAnchor(petab: petab, chen: path, load: median(loads), simulate: sims.isEmpty ? nil : median(sims), speciesIDs: species.map(\.id),
+        if anchor { try runAnchor(petab: petab, chen: path, load: Measure.median(loads), simulate: sims.isEmpty ? nil : Measure.median(sims), speciesIDs: species.map(\.id),
                                   trajectory: trajectory, reference: reference, perelsonTimes: perelsonTimes,
                                   perelsonMicroseconds: perelsonMicroseconds) }
 
@@ -162,7 +156,7 @@ print(f"perelson us_per_run {(time.perf_counter() - t0) / n * 1e6:.1f}")
             let dir = "\(shared)/data/sbml-test-suite/cases"
             let t0 = ContinuousClock.now
             let outcomes = try await TestSuiteRunner.runSuite(directory: dir, concurrency: ProcessInfo.processInfo.activeProcessorCount)
-            let wall = Self.seconds(ContinuousClock.now - t0)
+            let wall = Measure.seconds(ContinuousClock.now - t0)
             let cases = outcomes.filter { $0.status != .skipped }
             let pass = cases.filter { $0.status == .pass }.count
             let sum = cases.map(\.seconds).reduce(0, +)
@@ -231,16 +225,8 @@ print(f"perelson us_per_run {(time.perf_counter() - t0) / n * 1e6:.1f}")
     }
 
     func runPython(_ arguments: [String]) throws -> (String, Int32) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (String(decoding: data, as: UTF8.self), p.terminationStatus)
+        let (status, output) = try Measure.run(python, arguments)
+        return (output, status)
     }
 
     /// The largest relative deviation `|a - b| / max(|b|, 1e-12 · max|b|)` over all points and columns,

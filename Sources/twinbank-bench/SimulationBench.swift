@@ -50,11 +50,11 @@ struct SimulationBench: AsyncParsableCommand {
             var steps = 0
             for repetition in 0..<repetitions {
                 let start = ContinuousClock.now
-                let cpuStart = Self.cpuSeconds()
+                let cpuStart = Measure.cpuSeconds()
                 let (sum, stepCount) = try await Self.chainSweep(count: simulations, points: points, chunks: cores,
                                                                  method: method, seed: 1 + UInt64(repetition))
-                times.append(Self.seconds(ContinuousClock.now - start))
-                cpus.append(Self.cpuSeconds() - cpuStart)
+                times.append(Measure.seconds(ContinuousClock.now - start))
+                cpus.append(Measure.cpuSeconds() - cpuStart)
                 checksum = sum
                 steps = stepCount
             }
@@ -81,7 +81,7 @@ struct SimulationBench: AsyncParsableCommand {
         if anchor {
             print("")
             print("anchor: \(python) \(anchorScript)  (same session, after ours)")
-            let output = try Self.runAnchor(python: python, script: anchorScript)
+            let output = try Measure.run(python, [anchorScript]).output
             var anchorWall: [Int: Double] = [:], anchorCPU: [Int: Double] = [:]
             for line in output.split(separator: "\n") {
                 print("    " + line)
@@ -102,18 +102,6 @@ struct SimulationBench: AsyncParsableCommand {
                 }
             }
         }
-    }
-
-    /// CPU time of this process (user + system, all threads).
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
 
     /// Runs `count` simulations in `chunks` tasks; returns the sum of the final C values and total steps.
@@ -205,7 +193,7 @@ struct SimulationBench: AsyncParsableCommand {
             for _ in 0..<repetitions {
                 let start = ContinuousClock.now
                 last = try item.run()
-                times.append(seconds(ContinuousClock.now - start))
+                times.append(Measure.seconds(ContinuousClock.now - start))
             }
             let median = times.sorted()[times.count / 2]
             guard let solution = last else { continue }
@@ -233,7 +221,7 @@ struct SimulationBench: AsyncParsableCommand {
                 let start = ContinuousClock.now
                 last = try ODESolver(options: options).solve(system, initialState: system.initialState, from: 0, to: 10,
                                                              output: .evenlySpaced(count: 11))
-                times.append(seconds(ContinuousClock.now - start))
+                times.append(Measure.seconds(ContinuousClock.now - start))
             }
             let median = times.sorted()[times.count / 2]
             guard let solution = last else { continue }
@@ -247,19 +235,6 @@ struct SimulationBench: AsyncParsableCommand {
             let diff = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
             print(String(format: "    max |sparse - dense| at t = 10: %.2e", diff))
         }
-    }
-
-    static func runAnchor(python: String, script: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

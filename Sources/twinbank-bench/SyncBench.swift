@@ -68,15 +68,15 @@ struct SyncBench: AsyncParsableCommand {
                     let start = ContinuousClock.now
                     try ukf.predict(to: t)
                     try ukf.update(with: Observation(time: t, values: [z]), model: sensor)
-                    times.append(Self.seconds(ContinuousClock.now - start))
+                    times.append(Measure.seconds(ContinuousClock.now - start))
                     se += pow(ukf.mean[0] - data.truth[k][0], 2)
                 }
                 rmse = (se / Double(data.observations.count)).squareRoot()
             }
-            let median = Self.median(times)
+            let median = Measure.median(times)
             figures["ukf-" + label] = median
             print(String(format: "UKF (7 sigma points, %@): predict+update median %.2f us/step (p90 %.2f us), RMSE G %.2f mg/dL",
-                         label, median * 1e6, Self.percentile(times, 0.9) * 1e6, rmse))
+                         label, median * 1e6, Measure.percentile(times, 0.9) * 1e6, rmse))
         }
 
         // EnKF, 100 members
@@ -91,14 +91,14 @@ struct SyncBench: AsyncParsableCommand {
                     let start = ContinuousClock.now
                     try await enkf.predict(to: t)
                     try enkf.update(with: Observation(time: t, values: [z]), model: sensor)
-                    times.append(Self.seconds(ContinuousClock.now - start))
+                    times.append(Measure.seconds(ContinuousClock.now - start))
                     se += pow(enkf.mean[0] - data.truth[k][0], 2)
                 }
                 rmse = (se / Double(data.observations.count)).squareRoot()
             }
-            figures["enkf"] = Self.median(times)
+            figures["enkf"] = Measure.median(times)
             print(String(format: "EnKF (100 members, serial): predict+update median %.1f us/step (p90 %.1f us), RMSE G %.2f mg/dL",
-                         Self.median(times) * 1e6, Self.percentile(times, 0.9) * 1e6, rmse))
+                         Measure.median(times) * 1e6, Measure.percentile(times, 0.9) * 1e6, rmse))
         }
 
         // Bootstrap particle filter, 1000 particles
@@ -113,14 +113,14 @@ struct SyncBench: AsyncParsableCommand {
                     let start = ContinuousClock.now
                     try pf.predict(to: t)
                     try pf.update(with: Observation(time: t, values: [z]), model: sensor)
-                    times.append(Self.seconds(ContinuousClock.now - start))
+                    times.append(Measure.seconds(ContinuousClock.now - start))
                     se += pow(pf.mean[0] - data.truth[k][0], 2)
                 }
                 rmse = (se / Double(data.observations.count)).squareRoot()
             }
-            figures["pf-" + label] = Self.median(times)
+            figures["pf-" + label] = Measure.median(times)
             print(String(format: "bootstrap PF (1000 particles, %@): predict+update median %.1f us/step (p90 %.1f us), RMSE G %.2f mg/dL",
-                         label, Self.median(times) * 1e6, Self.percentile(times, 0.9) * 1e6, rmse))
+                         label, Measure.median(times) * 1e6, Measure.percentile(times, 0.9) * 1e6, rmse))
         }
 
         // UKF overhead with an identity process
@@ -133,9 +133,9 @@ struct SyncBench: AsyncParsableCommand {
                 let start = ContinuousClock.now
                 try ukf.predict(to: Double(k))
                 try ukf.update(with: Observation(time: Double(k), values: [0.1]), model: s)
-                times.append(Self.seconds(ContinuousClock.now - start))
+                times.append(Measure.seconds(ContinuousClock.now - start))
             }
-            print(String(format: "UKF filter overhead only (identity fx, dim_x=%d, %d sigma pts): median %.2f us/step", d, 2 * d + 1, Self.median(times) * 1e6))
+            print(String(format: "UKF filter overhead only (identity fx, dim_x=%d, %d sigma pts): median %.2f us/step", d, 2 * d + 1, Measure.median(times) * 1e6))
         }
 
         // Perelson calibration
@@ -154,11 +154,11 @@ struct SyncBench: AsyncParsableCommand {
                 for _ in 0..<max(repetitions, 3) {
                     let t0 = ContinuousClock.now
                     result = try calibration.fit(options: options)
-                    times.append(Self.seconds(ContinuousClock.now - t0))
+                    times.append(Measure.seconds(ContinuousClock.now - t0))
                 }
                 guard let r = result else { continue }
                 let v = Dictionary(uniqueKeysWithValues: r.parameters.map { ($0.id, $0.value) })
-                let ms = Self.median(times) * 1e3
+                let ms = Measure.median(times) * 1e3
                 calibrationMs = max(calibrationMs ?? 0, ms)
                 print(String(format: "Perelson calibration, start c=%g delta=%g: fitted c=%.4f delta=%.4f SSR(log10)=%.5f evaluations=%d, median wall %.2f ms",
                              start["c"]!, start["delta"]!, v["c"] ?? .nan, v["delta"] ?? .nan, r.sumOfSquares, r.evaluations, ms))
@@ -166,13 +166,13 @@ struct SyncBench: AsyncParsableCommand {
             let t0 = ContinuousClock.now
             let full = try calibration.fit()
             print(String(format: "Perelson multi-start calibration (nominal + 10 Latin-hypercube starts, seed 1): SSR %.5f, %d/%d converged, %d failed, %.1f ms",
-                         full.sumOfSquares, full.startsConverged, full.startsRun, full.startsFailed, Self.seconds(ContinuousClock.now - t0) * 1e3))
+                         full.sumOfSquares, full.startsConverged, full.startsRun, full.startsFailed, Measure.seconds(ContinuousClock.now - t0) * 1e3))
         }
 
         if anchor {
             print("")
             print("anchors (same session, after ours):")
-            let da = try Self.runAnchor(python: python, arguments: [anchors + "/da_bench.py"])
+            let da = try Measure.run(python, [anchors + "/da_bench.py"]).output
             var anchorUKF: Double? = nil, anchorPF: Double? = nil
             for line in da.split(separator: "\n") {
                 print("    " + line)
@@ -180,7 +180,7 @@ struct SyncBench: AsyncParsableCommand {
                 if line.hasPrefix("bootstrap PF") { anchorPF = Self.number(after: "median ", in: String(line)) }
             }
             let problemDir = url.deletingLastPathComponent().path
-            let calib = try Self.runAnchor(python: python, arguments: [anchors + "/calib_perelson.py", problemDir])
+            let calib = try Measure.run(python, [anchors + "/calib_perelson.py", problemDir]).output
             var anchorCalib: [Double] = []
             for line in calib.split(separator: "\n") {
                 print("    " + line)
@@ -228,27 +228,12 @@ struct SyncBench: AsyncParsableCommand {
         return m
     }
 
-    static func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-    static func percentile(_ xs: [Double], _ p: Double) -> Double { let s = xs.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
     static func number(after marker: String, in line: String) -> Double? {
         guard let r = line.range(of: marker) else { return nil }
         return Double(line[r.upperBound...].prefix { $0 == "." || $0.isNumber })
     }
 
-    static func runAnchor(python: String, arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
 
     /// The glucose-sync experiment (CGM sd 8, seed 1, 30-min horizon, 1 h burn-in) on all 30 patients per meal plan.
     func survey() async throws {
