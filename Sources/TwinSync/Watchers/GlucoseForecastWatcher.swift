@@ -9,6 +9,20 @@ import TwinCore
 /// 15 g of fast-acting carbohydrate and recheck in 15 minutes (the "rule of 15" of the ADA Standards of Care),
 /// derived from the alert.
 ///
+/// **Quiet period** (``quietPeriod``, 30 min by default; ``QuietPeriod/off`` alerts on every update): while
+/// hypoglycaemia stays predicted, the alert and its recommendation are written once, not on every reading.
+/// No new alert is written when this watcher alerted for the twin on an earlier update with an effective
+/// time within the quiet period (see ``QuietPeriod``), unless the new alert escalates, that is, compared
+/// with every such earlier alert:
+/// - its severity is higher (medium → high), or
+/// - its predicted glucose is at least ``escalationGlucoseDrop`` (10 mg/dL) lower than the lowest earlier
+///   prediction, or
+/// - the predicted time of the low (the alert's time plus its minutes to the low) is at least
+///   ``escalationMinutesEarlier`` (15 min) earlier than the earliest earlier one (falling faster than
+///   forecast);
+/// an escalating alert says which earlier alert it escalates. The forecast points are still written on every
+/// update: the forecast is the twin's current prediction (and what the dashboard draws), not an alert.
+///
 /// Before the twin has any glucose reading it returns nothing. Every event carries the update's marker.
 public struct GlucoseForecastWatcher: ThreadWatcher {
     /// The recommendation's code.
@@ -19,10 +33,20 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
     public var options: GlucoseSynchroniser.Options
     /// Hours of history assimilated before the latest reading.
     public var windowHours: Double
+    /// The time after an alert in which only an escalation alerts again.
+    public var quietPeriod: QuietPeriod
+    /// mg/dL by which a predicted glucose must be lower than the earlier alerts' to escalate.
+    public var escalationGlucoseDrop: Double
+    /// Minutes by which the predicted low must come earlier than the earlier alerts' to escalate.
+    public var escalationMinutesEarlier: Double
 
-    public init(options: GlucoseSynchroniser.Options = .init(), windowHours: Double = 24) {
+    public init(options: GlucoseSynchroniser.Options = .init(), windowHours: Double = 24, quietPeriod: QuietPeriod = .standard,
+                escalationGlucoseDrop: Double = 10, escalationMinutesEarlier: Double = 15) {
         self.options = options
         self.windowHours = windowHours
+        self.quietPeriod = quietPeriod
+        self.escalationGlucoseDrop = escalationGlucoseDrop
+        self.escalationMinutesEarlier = escalationMinutesEarlier
     }
 
     public func isTrigger(_ event: Event) -> Bool {
@@ -43,15 +67,66 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
         o.context = update.marker(watcher: name)
         let result = try await GlucoseSynchroniser.compute(update.twin, in: bank, options: o)
         var drafts = result.drafts
-        if let alert = drafts.last, alert.category == .alert, let text = result.alert {
-            var hasher = EventHasher()
-            let first = text.split(separator: "|").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? text
-            drafts.append(EventDraft(twin: update.twin, effective: alert.effective, category: .recommendation, code: Self.carbohydrateRecommendation,
-                                     value: .text("Take 15 g of fast-acting carbohydrate now and recheck glucose in 15 minutes. " + first),
-                                     source: GlucoseSynchroniser.source,
-                                     provenance: Provenance(derivedFrom: [hasher.hash(alert)], model: alert.provenance.model, modelVersion: alert.provenance.modelVersion,
-                                                            seed: alert.provenance.seed, notes: "rule of 15 (ADA Standards of Care, hypoglycaemia treatment) " + update.marker(watcher: name))))
+        guard var alert = drafts.last, alert.category == .alert, result.alert != nil, case .text(var text)? = alert.value else { return drafts }
+        drafts.removeLast()
+        // quiet period: an earlier alert of this watcher near this time holds back all but an escalation
+        let earlier = try quietPeriod.earlierAlerts(of: name, code: GlucoseSynchroniser.hypoglycaemiaAlert.key, near: alert.effective.start,
+                                                    before: update, in: bank)
+        if !earlier.isEmpty {
+            guard let why = escalation(text: text, notes: alert.provenance.notes, at: alert.effective.start, over: earlier) else { return drafts }
+            text += " | " + why
+            alert.value = .text(text)
         }
+        drafts.append(alert)
+        var hasher = EventHasher()
+        let first = text.split(separator: "|").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? text
+        drafts.append(EventDraft(twin: update.twin, effective: alert.effective, category: .recommendation, code: Self.carbohydrateRecommendation,
+                                 value: .text("Take 15 g of fast-acting carbohydrate now and recheck glucose in 15 minutes. " + first),
+                                 source: GlucoseSynchroniser.source,
+                                 provenance: Provenance(derivedFrom: [hasher.hash(alert)], model: alert.provenance.model, modelVersion: alert.provenance.modelVersion,
+                                                        seed: alert.provenance.seed, notes: "rule of 15 (ADA Standards of Care, hypoglycaemia treatment) " + update.marker(watcher: name))))
         return drafts
+    }
+
+    /// Why a new alert escalates the earlier ones (see the type's discussion), or nil when it does not.
+    func escalation(text: String, notes: String?, at time: Instant, over earlier: [Event]) -> String? {
+        let now = Self.prediction(in: text)
+        let severity = Self.severity(in: notes)
+        var lowestGlucose: (Double, Event)?, earliestLow: (Instant, Event)?, highest: Alert.Severity?
+        for e in earlier {
+            if let s = Self.severity(in: e.provenance.notes) { highest = max(highest ?? s, s) }
+            guard case .text(let t)? = e.value, let p = Self.prediction(in: t) else { continue }
+            if lowestGlucose == nil || p.glucose < lowestGlucose!.0 { lowestGlucose = (p.glucose, e) }
+            let low = e.effective.start.advanced(bySeconds: p.minutes * 60)
+            if earliestLow == nil || low < earliestLow!.0 { earliestLow = (low, e) }
+        }
+        let last = earlier.max { $0.effective.start < $1.effective.start }
+        if let severity, let highest, severity > highest {
+            return "escalates the alert of \(last?.effective.start.iso8601 ?? "?") within the \(quietPeriod) quiet period: severity \(severity.rawValue) (was \(highest.rawValue))"
+        }
+        guard let now else { return nil }
+        if let (g, e) = lowestGlucose, now.glucose <= g - escalationGlucoseDrop {
+            return "escalates the alert of \(e.effective.start.iso8601) within the \(quietPeriod) quiet period: predicted glucose \(Value.format(now.glucose)) mg/dL (was \(Value.format(g)))"
+        }
+        let low = time.advanced(bySeconds: now.minutes * 60)
+        if let (l, e) = earliestLow, low <= l.advanced(bySeconds: -escalationMinutesEarlier * 60) {
+            return "escalates the alert of \(e.effective.start.iso8601) within the \(quietPeriod) quiet period: low predicted at \(low.iso8601) (was \(l.iso8601))"
+        }
+        return nil
+    }
+
+    /// The minutes to the low and the predicted glucose of a hypoglycaemia alert's text
+    /// ("Hypoglycaemia predicted in 25 min: glucose 64 mg/dL ...").
+    static func prediction(in text: String) -> (minutes: Double, glucose: Double)? {
+        guard let a = text.firstRange(of: "predicted in "), let b = text[a.upperBound...].firstRange(of: " min: glucose "),
+              let minutes = Double(text[a.upperBound..<b.lowerBound]),
+              let glucose = Double(text[b.upperBound...].prefix { $0 != " " }) else { return nil }
+        return (minutes, glucose)
+    }
+
+    /// The severity in an alert's notes (`severity=high`).
+    static func severity(in notes: String?) -> Alert.Severity? {
+        guard let notes, let r = notes.firstRange(of: "severity=") else { return nil }
+        return Alert.Severity(rawValue: String(notes[r.upperBound...].prefix { $0.isLetter }))
     }
 }

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinCore
+@testable import TwinSync
+
+/// A glucose twin whose CGM stays low: one reading per upload every 5 minutes from 06:00, so hypoglycaemia stays
+/// predicted on every update.
+struct LowGlucoseTwin {
+    static let t0 = Instant(microseconds: 1_704_088_800_000_000) // 2024-01-01T06:00:00Z
+    let bank: Bank
+    let twin: TwinID = "pat-low"
+    let cgm = Source(.device, "cgm-1")
+
+    init() throws {
+        bank = Bank(storage: MemoryStorage(), clock: ManualClock(Self.t0.advanced(bySeconds: 86_400), stepMicroseconds: 1_000_000))
+        _ = try bank.createTwin(Twin(id: twin, kind: .person, attributes: ["virtualPatient": .text("adult#001")]))
+    }
+
+    static func at(_ minutes: Int) -> Instant { t0.advanced(bySeconds: Double(minutes) * 60) }
+
+    /// Appends one reading per upload, `values[k]` at minute `5 k + start`.
+    func upload(_ values: [Double], from start: Int = 0) throws {
+        for (k, v) in values.enumerated() {
+            try bank.append([.observation(twin, at: Self.at(start + 5 * k), code: GlucoseSynchroniser.glucose, Quantity(v, "mg/dL"), source: cgm)])
+        }
+    }
+
+    func alerts() throws -> [Event] { try bank.events(ThreadQuery(twin: twin, category: .alert)) }
+    func minutes(_ e: Event) -> Int { Int((e.effective.start.microseconds - Self.t0.microseconds) / 60_000_000) }
+}
+
+@Suite struct WatchQuietPeriodTests {
+    static let steady = Array(repeating: 62.0, count: 10) // 06:00 to 06:45: hypoglycaemia predicted on every update
+    static let falling = [30.0, 30.0]                       // 06:50, 06:55: the forecast falls to 59, then 52 mg/dL
+
+    /// Live: each reading is its own upload and the watch runs after each. The alert is written at 06:00 and again
+    /// at 06:30, when the quiet period has passed, not on the updates between, while the forecast is written on every
+    /// update; at 06:55 the predicted glucose is 14 mg/dL below the 06:30 alert's, an escalation within the quiet
+    /// period (06:50, 7 mg/dL lower, is not). A restart writes nothing twice.
+    @Test func oneAlertPerQuietPeriodWhileHypoglycaemiaStaysPredicted() async throws {
+        let w = try LowGlucoseTwin()
+        let service = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
+        var published: [WatchNotice] = []
+        for (k, v) in (Self.steady + Self.falling).enumerated() {
+            try w.upload([v], from: 5 * k)
+            published += try await service.runOnce()
+        }
+        let alerts = try w.alerts()
+        #expect(alerts.map(w.minutes) == [0, 30, 55])
+        #expect(published.filter { $0.event?.category == .alert }.map(\.event!.id) == alerts.map(\.id))
+        #expect(published.allSatisfy { $0.error == nil })
+        let recommendations = try w.bank.events(ThreadQuery(twin: w.twin, category: .recommendation))
+        #expect(recommendations.map { $0.provenance.derivedFrom } == alerts.map { [$0.id] })
+        // the forecast is still written on every update
+        let predictions = try w.bank.events(ThreadQuery(twin: w.twin, code: GlucoseSynchroniser.glucose.key, category: .prediction))
+        let updates = Set(predictions.compactMap { QuietPeriod.update(in: $0.provenance.notes, watcher: "glucose-forecast") })
+        #expect(updates.count == 12)
+        // why the third alert came within the quiet period
+        guard case .text(let text)? = alerts.last?.value else { Issue.record("no escalation alert"); return }
+        #expect(text.contains("escalates the alert of \(LowGlucoseTwin.at(30).iso8601) within the 30 min quiet period: predicted glucose 52 mg/dL (was 66)"), "\(text)")
+        #expect(recommendations.last.map { if case .text(let r)? = $0.value { !r.contains("escalates") } else { false } } == true)
+
+        // restart, and a second process going over everything again: nothing new
+        let before = try w.bank.lastSequence()
+        let restarted = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
+        #expect(try await restarted.runOnce().isEmpty)
+        #expect(try await restarted.catchUp(w.twin, after: 0, through: before).notices.isEmpty)
+        #expect(try w.bank.lastSequence() == before)
+    }
+
+    /// The same thread processed as a backlog (all readings uploaded, then one run, as after an outage) gives the same
+    /// alerts: the rule reads the watcher's own earlier alerts by update, not what was recorded before each reading.
+    @Test func aBacklogGivesTheSameAlerts() async throws {
+        let w = try LowGlucoseTwin()
+        try w.upload(Self.steady + Self.falling)
+        let service = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
+        let notices = try await service.runOnce()
+        #expect(try w.alerts().map(w.minutes) == [0, 30, 55])
+        #expect(notices.count == 6)
+        #expect(try await service.catchUp(w.twin, after: 0, through: w.bank.lastSequence()).notices.isEmpty)
+    }
+
+    /// Quiet period 0: an alert on every update, as before the quiet period existed; 60 minutes: one, plus the escalation.
+    @Test(arguments: [(0.0, [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]), (60.0, [0, 55])])
+    func theQuietPeriodIsConfigurable(_ minutes: Double, _ expected: [Int]) async throws {
+        let w = try LowGlucoseTwin()
+        try w.upload(Self.steady + Self.falling)
+        let watcher = GlucoseForecastWatcher(quietPeriod: try QuietPeriod(minutes: minutes))
+        _ = try await WatchService(bank: w.bank, twins: [w.twin], watchers: [watcher]).runOnce()
+        #expect(try w.alerts().map(w.minutes) == expected)
+    }
+
+    /// The escalation rule on its own: severity, predicted glucose, predicted time of the low.
+    @Test func escalationRule() throws {
+        let w = try LowGlucoseTwin()
+        let watcher = GlucoseForecastWatcher()
+        func alert(_ minute: Int, _ text: String, severity: String) -> Event {
+            EventDraft(twin: w.twin, effective: EffectiveTime(LowGlucoseTwin.at(minute)), category: .alert, code: GlucoseSynchroniser.hypoglycaemiaAlert,
+                       value: .text(text), source: w.cgm, provenance: Provenance(notes: "severity=\(severity); watch=glucose-forecast watch-update=1")).asEvent
+        }
+        let earlier = [alert(0, "Hypoglycaemia predicted in 30 min: glucose 66 mg/dL (60% chance below 70).", severity: "medium")]
+        func check(_ text: String, severity: String, at minute: Int) -> String? {
+            watcher.escalation(text: text, notes: "severity=\(severity)", at: LowGlucoseTwin.at(minute), over: earlier)
+        }
+        // the same prediction 10 minutes later: the low is expected at 06:40, later than 06:30: no escalation
+        #expect(check("Hypoglycaemia predicted in 30 min: glucose 66 mg/dL", severity: "medium", at: 10) == nil)
+        // 5 mg/dL lower, low 5 minutes earlier: not clearly worse
+        #expect(check("Hypoglycaemia predicted in 20 min: glucose 61 mg/dL", severity: "medium", at: 5) == nil)
+        // low expected at 06:15 instead of 06:30: 15 minutes earlier
+        #expect(check("Hypoglycaemia predicted in 10 min: glucose 64 mg/dL", severity: "medium", at: 5)?.contains("low predicted at \(LowGlucoseTwin.at(15).iso8601)") == true)
+        // 10 mg/dL lower
+        #expect(check("Hypoglycaemia predicted in 30 min: glucose 56 mg/dL", severity: "medium", at: 10)?.contains("predicted glucose 56 mg/dL (was 66)") == true)
+        // medium -> high
+        #expect(check("Hypoglycaemia predicted in 30 min: glucose 66 mg/dL", severity: "high", at: 10)?.contains("severity high (was medium)") == true)
+        #expect(GlucoseForecastWatcher.prediction(in: "no numbers here") == nil)
+    }
+}
