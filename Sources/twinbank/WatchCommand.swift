@@ -4,18 +4,22 @@ import TwinBank
 import TwinCore
 import TwinSync
 
-/// `twinbank watch`: follows twins' threads and runs the glucose watcher on each update, printing each alert
-/// and recommendation as it is written. Wiring only: parsing, then `TwinSync.WatchService`.
+/// `twinbank watch`: follows twins' threads and runs the glucose and/or NEWS2 watcher on each update, printing
+/// each alert and recommendation as it is written. Wiring only: parsing, then `TwinSync.WatchService`.
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Follow a twin's thread: on each update, forecast glucose, write alerts and recommendations back, and print them as they happen.",
+        abstract: "Follow a twin's thread: on each update, forecast glucose or score NEWS2, write alerts and recommendations back, and print them as they happen.",
         discussion: """
         Polls the bank every --interval seconds, so writes by other processes (e.g. `twinbank thread append`) are seen.
         Each update (append batch) with a glucose reading, meal or insulin is assimilated (UKF); the 30-minute forecast is
         written to the thread and, when hypoglycaemia is predicted, an alert and a recommendation, each derived from the
-        readings and forecast behind it. An update is never alerted on twice, also after a restart (the watch resumes from
-        what the thread holds). SIGINT/SIGTERM stop it gracefully. --once processes what is there and exits.
+        readings and forecast behind it. With --watcher news2, each update with a vital sign (LOINC 9279-1, 59408-5, 2708-6,
+        8480-6, 8867-4, 8310-5, 8331-1, 67775-7, 3151-8, 3150-0) is scored from the latest signs within --news2-window minutes;
+        a score of --news2-threshold or more, or a single red 3, writes an alert naming the score and each component and the
+        RCP clinical response. After an alert, the same watcher stays quiet for --quiet minutes for that twin unless the
+        alert escalates (0: alert on every update). An update is never alerted on twice, also after a restart (the watch
+        resumes from what the thread holds). SIGINT/SIGTERM stop it gracefully. --once processes what is there and exits.
         With --json, each alert or recommendation is one JSON line.
         """
     )
@@ -28,6 +32,10 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Seed of the ensemble filter's draws (recorded in the provenance).") var seed: UInt64 = 1
     @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population) or population (its age group's mean).") var prior: String = "twin"
     @Option(help: "Assimilate with an ensemble Kalman filter of this many members (seeded) instead of the UKF.") var ensemble: Int?
+    @Option(help: "A watcher to run: glucose or news2 (repeat for both; default glucose).") var watcher: [String] = []
+    @Option(help: "Minutes after an alert in which a watcher raises no new alert for the twin unless it escalates (0: off).") var quiet: Double = 30
+    @Option(name: .customLong("news2-threshold"), help: "NEWS2 aggregate score that raises an alert (a single 3 always does).") var news2Threshold: Int = 5
+    @Option(name: .customLong("news2-window"), help: "Minutes before the latest vital sign within which the others must lie to form a NEWS2 set.") var news2Window: Double = 60
     @OptionGroup var output: OutputOptions
 
     struct Line: Encodable {
@@ -50,16 +58,37 @@ struct WatchCommand: AsyncParsableCommand {
         guard interval > 0, interval.isFinite else { throw ValidationError("--interval: must be a positive number of seconds (got \(interval)).") }
         guard GlucoseSynchroniser.Prior(rawValue: prior) != nil else { throw ValidationError("--prior: must be twin or population (got '\(prior)').") }
         if let ensemble, ensemble < 2 || ensemble > 10_000 { throw ValidationError("--ensemble: needs 2 to 10000 members (got \(ensemble)).") }
+        for w in watcher where !Self.watcherNames.contains(w) {
+            throw ValidationError("--watcher: must be \(Self.watcherNames.joined(separator: " or ")) (got '\(w)').")
+        }
+        guard quiet.isFinite, quiet >= 0 else { throw ValidationError("--quiet: must be a number of minutes ≥ 0 (got \(quiet)).") }
+        guard (1...20).contains(news2Threshold) else { throw ValidationError("--news2-threshold: must be 1 to 20 (got \(news2Threshold)).") }
+        guard news2Window.isFinite, news2Window > 0 else { throw ValidationError("--news2-window: must be a positive number of minutes (got \(news2Window)).") }
+    }
+
+    static let watcherNames = ["glucose", "news2"]
+
+    /// The watchers asked for, in the order given, each once.
+    func watchers() throws -> [any ThreadWatcher] {
+        let quietPeriod = try QuietPeriod(minutes: quiet)
+        var names: [String] = []
+        for w in (watcher.isEmpty ? ["glucose"] : watcher) where !names.contains(w) { names.append(w) }
+        return try names.map { name -> any ThreadWatcher in
+            if name == "news2" {
+                return try NEWS2ThreadWatcher(threshold: news2Threshold, windowMinutes: news2Window, quietPeriod: quietPeriod)
+            }
+            var options = GlucoseSynchroniser.Options()
+            options.cgmNoiseStandardDeviation = noiseSD
+            options.seed = seed
+            options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
+            if let ensemble { options.filter = .ensemble(members: ensemble) }
+            return GlucoseForecastWatcher(options: options, quietPeriod: quietPeriod)
+        }
     }
 
     func run() async throws {
         let bank = try bankOptions.open()
-        var options = GlucoseSynchroniser.Options()
-        options.cgmNoiseStandardDeviation = noiseSD
-        options.seed = seed
-        options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
-        if let ensemble { options.filter = .ensemble(members: ensemble) }
-        let service = try WatchService(bank: bank, twins: try twin.map { try TwinID($0) }, watchers: [GlucoseForecastWatcher(options: options)],
+        let service = try WatchService(bank: bank, twins: try twin.map { try TwinID($0) }, watchers: try watchers(),
                                        interval: .milliseconds(Int64((interval * 1000).rounded())))
         let json = output.json
         if once {

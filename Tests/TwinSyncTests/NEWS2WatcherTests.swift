@@ -196,6 +196,25 @@ struct VitalsTwin {
         }
     }
 
+    /// Supplemental oxygen from an oxygen flow above 0 L/min or an inhaled concentration above 21 % scores 2 and is named.
+    @Test func supplementalOxygenScoresTwo() async throws {
+        let watcher = try NEWS2ThreadWatcher()
+        let v = try VitalsTwin()
+        let update = try v.append(v.set(rr: 21, spo2: 95, oxygenFlow: 2, systolic: 120, pulse: 70, temperature: 37, at: 0))
+        let drafts = try await watcher.evaluate(update, in: v.bank)
+        guard case .text(let text)? = drafts.first?.value else { Issue.record("no alert"); return }
+        #expect(text.hasPrefix("NEWS2 5 (medium clinical risk): respiration rate 21 /min scores 2, SpO2 scale 1 95 % scores 1, supplemental oxygen (3151-8 2 L/min) scores 2."), "\(text)")
+        let w = try VitalsTwin()
+        var set = w.set(rr: 16, spo2: 97, systolic: 120, pulse: 70, temperature: 37, at: 0)
+        set[2] = w.quantity("3150-0", 28, "%", at: 0)
+        let u = try w.append(set)
+        #expect(try watcher.assess(u, in: w.bank).score?.total == 2)
+        set[2] = w.quantity("3150-0", 21, "%", at: 10)
+        for i in set.indices { set[i].effective = EffectiveTime(VitalsTwin.at(10)) }
+        let air = try w.append(set)
+        #expect(try watcher.assess(air, in: w.bank).score?.total == 0)
+    }
+
     /// What the thread knew at the update decides: a respiration rate of 30 for the same time, recorded after the update,
     /// does not change the earlier update's evaluation (nothing), while the later update's evaluation alerts.
     @Test func aSignRecordedLaterDoesNotChangeAnEarlierUpdate() async throws {

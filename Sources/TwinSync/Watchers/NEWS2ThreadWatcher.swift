@@ -17,8 +17,8 @@ import TwinCore
 ///
 /// **What it writes**, at the effective time of the set's latest reading:
 /// - an `alert` (code ``alertCode``): "NEWS2 7 (high clinical risk): respiration rate 25 /min scores 3,
-///   SpO2 scale 1 93 % scores 2, …", each non-zero component with the value as recorded, the time span of
-///   the set and the signs not recorded; `derivedFrom` the vital-sign events of the set (their content
+///   SpO2 scale 1 93 % scores 2, supplemental oxygen (3151-8 2 L/min) scores 2, …", each non-zero component with the
+///   value as recorded, the time span of the set and the signs not recorded; `derivedFrom` the vital-sign events of the set (their content
 ///   hashes, in chart order); notes carry the score, risk, severity and the update's marker;
 /// - a `recommendation` derived from the alert, the RCP 2017 clinical response for the score: a single red 3
 ///   (total below 5) — urgent ward-based response; 5-6 — key threshold for an urgent response; ≥ 7 —
@@ -116,13 +116,11 @@ public struct NEWS2ThreadWatcher: ThreadWatcher {
                                                     "pulse": .pulse, "consciousness": .consciousness, "temperature": .temperature]
         let parts = score.components.filter { $0.score > 0 }.map { c -> String in
             guard let sign = signByComponent[c.name], let r = set.readings[sign] else { return "\(c.name) scores \(c.score)" }
-            let shown: String
             switch sign {
-            case .supplementalOxygen: shown = "oxygen (\(r.recorded))"
-            case .consciousness: shown = r.consciousness?.rawValue ?? r.recorded
-            default: shown = r.recorded
+            case .supplementalOxygen: return "supplemental oxygen (\(r.event.code.code) \(r.recorded)) scores \(c.score)"
+            case .consciousness: return "consciousness \(r.consciousness?.rawValue ?? r.recorded) scores \(c.score)"
+            default: return "\(c.name) \(r.recorded) scores \(c.score)"
             }
-            return "\(c.name) \(shown) scores \(c.score)"
         }
         var risk = "\(score.risk.rawValue) clinical risk"
         if score.risk == .lowMedium { risk += ", a single red score" }
