@@ -81,6 +81,21 @@ struct LowGlucoseTwin {
         #expect(try await service.catchUp(w.twin, after: 0, through: w.bank.lastSequence()).notices.isEmpty)
     }
 
+    /// Two watch processes over the same backlog at the same time still write each alert once, and the same ones.
+    @Test func twoWatchesAtOnceWriteTheSameAlertsOnce() async throws {
+        let w = try LowGlucoseTwin()
+        try w.upload(Self.steady + Self.falling)
+        let one = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
+        let two = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
+        async let a = one.runOnce()
+        async let b = two.runOnce()
+        let published = try await a + b
+        let alerts = try w.alerts()
+        #expect(alerts.map(w.minutes) == [0, 30, 55])
+        #expect(published.filter { $0.event?.category == .alert }.count == 3)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .recommendation)).count == 3)
+    }
+
     /// Quiet period 0: an alert on every update, as before the quiet period existed; 60 minutes: one, plus the escalation.
     @Test(arguments: [(0.0, [0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]), (60.0, [0, 55])])
     func theQuietPeriodIsConfigurable(_ minutes: Double, _ expected: [Int]) async throws {
