@@ -237,16 +237,18 @@ struct VitalsTwin {
     @Test func missingSignsAreExplicit() async throws {
         let v = try VitalsTwin()
         let update = try v.append([v.quantity("59408-5", 88, "%", at: 0)])
-        let drafts = try await try NEWS2ThreadWatcher().evaluate(update, in: v.bank)
+        let watcher = try NEWS2ThreadWatcher()
+        let drafts = try await watcher.evaluate(update, in: v.bank)
         guard case .text(let text)? = drafts.first?.value else { Issue.record("no alert"); return }
         #expect(text.hasPrefix("NEWS2 at least 3 (low-medium clinical risk, a single red score): SpO2 scale 1 88 % scores 3."), "\(text)")
         #expect(text.contains("Not recorded within 60 min: respiration rate, air or oxygen, systolic blood pressure, pulse, consciousness, temperature"))
         #expect(drafts.first?.provenance.notes?.contains("partial") == true)
         let w = try VitalsTwin()
         let pulse = try w.append([w.quantity("8867-4", 70, "/min", at: 0)])
-        #expect(try await try NEWS2ThreadWatcher().evaluate(pulse, in: w.bank).isEmpty)
+        #expect(try await watcher.evaluate(pulse, in: w.bank).isEmpty)
         // an update without vital signs does not trigger
-        #expect(!(try NEWS2ThreadWatcher()).isTrigger(w.quantity("8462-4", 70, "mm[Hg]", at: 0).asEvent))
+        #expect(!watcher.isTrigger(w.quantity("8462-4", 70, "mm[Hg]", at: 0).asEvent))
+        #expect(watcher.isTrigger(w.quantity("8480-6", 120, "mm[Hg]", at: 0).asEvent))
     }
 
     /// Within the quiet period only an escalation alerts again; processed as a backlog (one run after all updates).
