@@ -35,6 +35,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "A watcher to run: glucose or news2 (repeat for both; default glucose).") var watcher: [String] = []
     @Option(help: "Minutes after an alert in which a watcher raises no new alert for the twin unless it escalates (0: off).") var quiet: Double = 30
     @Option(name: .customLong("news2-threshold"), help: "NEWS2 aggregate score that raises an alert (a single 3 always does).") var news2Threshold: Int = 5
+    @Option(name: .customLong("news2-scale2"), help: "A watched twin whose SpO2 is scored on NEWS2 scale 2 (target 88-92 %, prescribed; repeatable).") var news2Scale2: [String] = []
     @Option(name: .customLong("news2-window"), help: "Minutes before the latest vital sign within which the others must lie to form a NEWS2 set.") var news2Window: Double = 60
     @OptionGroup var output: OutputOptions
 
@@ -63,6 +64,9 @@ struct WatchCommand: AsyncParsableCommand {
         }
         guard quiet.isFinite, quiet >= 0 else { throw ValidationError("--quiet: must be a number of minutes ≥ 0 (got \(quiet)).") }
         guard (1...20).contains(news2Threshold) else { throw ValidationError("--news2-threshold: must be 1 to 20 (got \(news2Threshold)).") }
+        for t in news2Scale2 where !twin.contains(t) {
+            throw ValidationError("--news2-scale2: '\(t)' is not one of the watched twins (\(twin.joined(separator: ", "))).")
+        }
         guard news2Window.isFinite, news2Window > 0 else { throw ValidationError("--news2-window: must be a positive number of minutes (got \(news2Window)).") }
     }
 
@@ -75,7 +79,8 @@ struct WatchCommand: AsyncParsableCommand {
         for w in (watcher.isEmpty ? ["glucose"] : watcher) where !names.contains(w) { names.append(w) }
         return try names.map { name -> any ThreadWatcher in
             if name == "news2" {
-                return try NEWS2ThreadWatcher(threshold: news2Threshold, windowMinutes: news2Window, quietPeriod: quietPeriod)
+                return try NEWS2ThreadWatcher(threshold: news2Threshold, windowMinutes: news2Window,
+                                           scale2Twins: Set(try news2Scale2.map { try TwinID($0) }), quietPeriod: quietPeriod)
             }
             var options = GlucoseSynchroniser.Options()
             options.cgmNoiseStandardDeviation = noiseSD

@@ -215,6 +215,21 @@ struct VitalsTwin {
         #expect(try watcher.assess(air, in: w.bank).score?.total == 0)
     }
 
+    /// SpO₂ scale 2 for the twins prescribed it: 90 % on air scores 0 there (3 on scale 1); 97 % on oxygen scores 3 there.
+    @Test func scale2IsPerTwin() async throws {
+        let v = try VitalsTwin()
+        let onAir = try v.append(v.set(rr: 16, spo2: 90, systolic: 120, pulse: 70, temperature: 37, at: 0))
+        #expect(try NEWS2ThreadWatcher().assess(onAir, in: v.bank).score?.total == 3)
+        let copd = try NEWS2ThreadWatcher(scale2Twins: [v.twin])
+        #expect(try copd.assess(onAir, in: v.bank).score?.total == 0)
+        #expect(try await copd.evaluate(onAir, in: v.bank).isEmpty)
+        let onOxygen = try v.append(v.set(rr: 16, spo2: 97, oxygenFlow: 2, systolic: 120, pulse: 70, temperature: 37, at: 10))
+        let drafts = try await copd.evaluate(onOxygen, in: v.bank)
+        guard case .text(let text)? = drafts.first?.value else { Issue.record("no alert"); return }
+        #expect(text.hasPrefix("NEWS2 5 (medium clinical risk): SpO2 scale 2 97 % scores 3, supplemental oxygen (3151-8 2 L/min) scores 2."), "\(text)")
+        #expect(try NEWS2ThreadWatcher(scale2Twins: ["someone-else"]).assess(onOxygen, in: v.bank).score?.total == 2)
+    }
+
     /// What the thread knew at the update decides: a respiration rate of 30 for the same time, recorded after the update,
     /// does not change the earlier update's evaluation (nothing), while the later update's evaluation alerts.
     @Test func aSignRecordedLaterDoesNotChangeAnEarlierUpdate() async throws {

@@ -40,7 +40,8 @@ struct WatchNEWS2CommandTests {
         #expect(try ok(["thread", "query", "--bank", bank, "--twin", "ward-7", "--json"]) == all)
         // bad options: named with their value
         for (args, words) in [(["--watcher", "sofa"], ["--watcher", "sofa"]), (["--quiet=-5"], ["--quiet", "-5"]),
-                              (["--news2-threshold", "0"], ["--news2-threshold", "0"]), (["--news2-window", "0"], ["--news2-window"])] {
+                              (["--news2-threshold", "0"], ["--news2-threshold", "0"]), (["--news2-window", "0"], ["--news2-window"]),
+                              (["--news2-scale2", "ward-8"], ["--news2-scale2", "ward-8"])] {
             let out = try cli.run(["watch", "--bank", bank, "--twin", "ward-7", "--once"] + args)
             #expect(out.status != 0 && words.allSatisfy { out.stderr.contains($0) }, "\(args): \(out.stderr)")
         }

@@ -53,20 +53,21 @@ public struct NEWS2ThreadWatcher: ThreadWatcher {
     public var threshold: Int
     /// Minutes before the latest vital sign within which the other signs must lie to form the set.
     public var windowMinutes: Double
-    /// Score SpO₂ on scale 2 (hypercapnic respiratory failure, target 88-92 %), for every watched twin.
-    public var useScale2: Bool
+    /// The twins whose SpO₂ is scored on scale 2 (hypercapnic respiratory failure, target 88-92 %, as a
+    /// clinician prescribed); all others on scale 1. A setting of the watch, not read from the thread.
+    public var scale2Twins: Set<TwinID>
     public var quietPeriod: QuietPeriod
 
     /// - Throws: ``SyncError`` `invalidArgument` naming the value when the threshold is outside 1...20 or
     ///   the window is not a positive number of minutes.
-    public init(threshold: Int = 5, windowMinutes: Double = 60, useScale2: Bool = false, quietPeriod: QuietPeriod = .standard) throws {
+    public init(threshold: Int = 5, windowMinutes: Double = 60, scale2Twins: Set<TwinID> = [], quietPeriod: QuietPeriod = .standard) throws {
         guard (1...20).contains(threshold) else {
             throw SyncError(.invalidArgument, "the NEWS2 threshold must be 1 to 20 (got \(threshold)).", value: String(threshold))
         }
         guard windowMinutes.isFinite, windowMinutes > 0 else {
             throw SyncError(.invalidArgument, "the vital-sign freshness window must be a positive number of minutes (got \(windowMinutes)).", value: String(windowMinutes))
         }
-        self.threshold = threshold; self.windowMinutes = windowMinutes; self.useScale2 = useScale2; self.quietPeriod = quietPeriod
+        self.threshold = threshold; self.windowMinutes = windowMinutes; self.scale2Twins = scale2Twins; self.quietPeriod = quietPeriod
     }
 
     public func isTrigger(_ event: Event) -> Bool {
@@ -77,7 +78,7 @@ public struct NEWS2ThreadWatcher: ThreadWatcher {
     public func assess(_ update: ThreadUpdate, in bank: Bank) throws -> (set: VitalSignSet, score: NEWS2?) {
         let set = try VitalSignSet.read(update.twin, knownAt: update.recorded, windowMinutes: windowMinutes, in: bank)
         guard set.time != nil else { return (set, nil) }
-        return (set, try NEWS2(partial: set.observation(useScale2: useScale2)))
+        return (set, try NEWS2(partial: set.observation(useScale2: scale2Twins.contains(update.twin))))
     }
 
     public func evaluate(_ update: ThreadUpdate, in bank: Bank) async throws -> [EventDraft] {
