@@ -43,6 +43,23 @@ struct SyncBench: AsyncParsableCommand {
     @Flag(name: .customLong("cohort"), help: "With --glucose-survey: a bank of priors, one per other patient of the age group (leave-one-out), mixed by how well each predicts the readings.")
     var cohort = false
 
+    @Option(name: .customLong("estimate"), help: "With --glucose-survey: the parameters the filters estimate by augmentation (comma-separated; default Vmx,kp3,kabs).")
+    var estimate: String?
+    @Option(name: .customLong("refit"), help: "With --glucose-survey: the parameters re-calibration fits (comma-separated; default GlucoseRecalibration's).")
+    var refit: String?
+    @Flag(name: .customLong("known-weight"), help: "With --glucose-survey: the twin knows the person's body weight (every prior takes it).")
+    var knownWeight = false
+    @Flag(name: .customLong("by-quarter"), help: "With --glucose-survey: add the forecast RMSE of each 6-hour quarter of the day (after the burn-in) to each row.")
+    var byQuarter = false
+    @Option(help: "With --glucose-survey: only the patients whose name starts with this (child, adolescent#00, ...).")
+    var only: String?
+
+    @Flag(name: .customLong("oracle"), help: "With --glucose-survey: start every twin from its own patient's exact parameters (a diagnostic: what the filter reaches when identification is perfect).")
+    var oracle = false
+
+    @Flag(name: .customLong("cohort-all"), help: "With --glucose-survey: the bank of priors holds every other patient, of all age groups (leave-one-out).")
+    var cohortAll = false
+
     @Option(name: .customLong("recalibrate"), help: "With --glucose-survey: re-calibrate each twin from its thread window every this many minutes (GlucoseRecalibration) and restart its filter on the refit parameters.")
     var recalibrate: Int?
 
@@ -239,24 +256,54 @@ struct SyncBench: AsyncParsableCommand {
     func survey() async throws {
         print("patient\tmeals\tRMSE30\tpersistence\tcgm\tBGmin\tBGmax\talerts\tcorrect\tmissed")
         var worst = (0.0, ""), within = 0, total = 0
+        var byGroup: [String: (within: Int, total: Int)] = [:]
         for plan in glucoseSurvey {
             let meals = try MealPlan(parsing: plan)
-            for patient in VirtualPatient.all {
-                let truth = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: meals, hours: 24))
-                let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
-                var o = GlucoseSyncExperiment.Options()
-                o.population = adultPrior ? .adult : GlucoseSyncExperiment.Population(group: patient.name)
-                if cohort { o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name) }
-                o.recalibrationInterval = recalibrate
-                let r = try await GlucoseSyncExperiment.run(trace, options: o)
+            // the runs are independent: two at a time (one per core)
+            let rows = try await withThrowingTaskGroup(of: (Int, String, Double).self) { group in
+                var rows: [(Int, String, Double)] = []
+                var started = 0
+                for (index, patient) in VirtualPatient.all.enumerated() where only.map({ patient.name.hasPrefix($0) }) ?? true {
+                    if started >= 2, let row = try await group.next() { rows.append(row) }
+                    started += 1
+                    group.addTask { [self] in
+                        let truth = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: meals, hours: 24))
+                        let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
+                        var o = GlucoseSyncExperiment.Options()
+                        o.population = adultPrior ? .adult : GlucoseSyncExperiment.Population(group: patient.name)
+                        if oracle { o.population = GlucoseSyncExperiment.Population(members: [patient], name: patient.name) }
+                        if cohort || cohortAll { o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name, acrossGroups: cohortAll) }
+                        o.recalibrationInterval = recalibrate
+                        if let estimate { o.estimated = estimate.split(separator: ",").map(String.init) }
+                        if let refit { o.recalibration.parameters = refit.split(separator: ",").map(String.init) }
+                        if knownWeight { o.bodyWeight = patient.parameters.BW }
+                        let r = try await GlucoseSyncExperiment.run(trace, options: o)
+                        var line = String(format: "%@\t%@\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%d\t%d", patient.name, plan, r.forecastRMSE, r.persistenceRMSE, r.cgmRMSE,
+                                          truth.bg.min() ?? 0, truth.bg.max() ?? 0, r.hypoglycaemiaAlerts, r.hypoglycaemiaAlertsCorrect, r.hypoglycaemiaEpisodesMissed)
+                        if byQuarter {
+                            for q in 0..<4 {
+                                let e = r.forecastErrors.filter { $0.minute >= max(60, q * 360) && $0.minute < (q + 1) * 360 }.map(\.error)
+                                line += String(format: "\t%.1f", (e.reduce(0) { $0 + $1 * $1 } / Double(max(e.count, 1))).squareRoot())
+                            }
+                        }
+                        return (index, line, r.forecastRMSE)
+                    }
+                }
+                for try await row in group { rows.append(row) }
+                return rows.sorted { $0.0 < $1.0 }
+            }
+            for (index, line, rmse) in rows {
+                let patient = VirtualPatient.all[index].name
+                let g = String(patient.prefix { $0 != "#" })
                 total += 1
-                if r.forecastRMSE <= 10 { within += 1 }
-                if r.forecastRMSE > worst.0 { worst = (r.forecastRMSE, "\(patient.name) \(plan)") }
-                print(String(format: "%@\t%@\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%d\t%d", patient.name, plan, r.forecastRMSE, r.persistenceRMSE, r.cgmRMSE,
-                             truth.bg.min() ?? 0, truth.bg.max() ?? 0, r.hypoglycaemiaAlerts, r.hypoglycaemiaAlertsCorrect, r.hypoglycaemiaEpisodesMissed))
+                byGroup[g, default: (0, 0)].total += 1
+                if rmse <= 10 { within += 1; byGroup[g, default: (0, 0)].within += 1 }
+                if rmse > worst.0 { worst = (rmse, "\(patient) \(plan)") }
+                print(line)
             }
         }
-        print(String(format: "%d of %d runs within 10 mg/dL; worst %.2f mg/dL (%@)", within, total, worst.0, worst.1))
+        let groups = byGroup.keys.sorted().map { "\($0) \(byGroup[$0]!.within)/\(byGroup[$0]!.total)" }.joined(separator: ", ")
+        print(String(format: "%d of %d runs within 10 mg/dL (%@); worst %.2f mg/dL (%@)", within, total, groups, worst.0, worst.1))
     }
 }
 

@@ -64,7 +64,7 @@ struct GlucoseSyncExperimentTests {
     }
 
     /// Periodic re-calibration from the thread window (every 2 h, a prior-penalised Levenberg–Marquardt fit of
-    /// twelve parameters to the last 8 h of readings; the refit replaces the filter or joins the bank)
+    /// fourteen parameters to the last 8 h of readings; the refit replaces the filter or joins the bank)
     /// on a child whose cohort bank alone stays far above target (simglucose child#001, shared trace's meals):
     /// it must lower the 30-minute forecast error clearly, keep the filters healthy, and still track better than
     /// the raw CGM. Known gap: the child stays above 10 mg/dL.

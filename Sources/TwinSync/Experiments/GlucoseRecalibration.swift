@@ -8,9 +8,9 @@ import TwinModels
 /// leaves the parameters where the filter had them).
 ///
 /// The experiment then re-centres the filter on the refit parameters (``GlucoseSyncExperiment/Options/recalibrationInterval``).
-public struct GlucoseRecalibration: Sendable {
+public struct GlucoseRecalibration: Sendable, Hashable {
     /// Parameters fitted (names from ``GlucoseTwinProcess/estimable``).
-    public var parameters = ["Vmx", "kp1", "kp3", "kabs", "f", "ki", "kmax", "ka1", "p2u", "kmin", "kp2", "k1"]
+    public var parameters = ["Vmx", "kp1", "kp3", "kabs", "f", "ki", "kmax", "ka1", "p2u", "kmin", "kp2", "k1", "b", "d"]
     /// Prior sd of each fitted log-multiplier around the current estimate.
     public var priorSD = 0.5
     /// Prior sd of the log scale of the glucose compartments at the window start around the filter's mean.

@@ -76,9 +76,15 @@ public enum GlucoseSyncExperiment {
         /// One prior per simglucose patient of the named patient's age group, **leaving that patient out** (as a
         /// real person is never among the patients their twin learns from): the candidates of
         /// ``Options/candidates``.
-        public static func cohort(around patientName: String) -> [Population] {
-            let prefix = String(patientName.prefix { $0 != "#" }) + "#"
+        /// With `acrossGroups`, every other patient of all three groups.
+        public static func cohort(around patientName: String, acrossGroups: Bool = false) -> [Population] {
+            let prefix = acrossGroups ? "" : String(patientName.prefix { $0 != "#" }) + "#"
             return VirtualPatient.all.filter { $0.name.hasPrefix(prefix) && $0.name != patientName }.map { Population(members: [$0], name: $0.name) }
+        }
+
+        /// A prior from given parameters and basal state (13 model states).
+        public init(parameters: UVAPadovaParameters, initialState: [Double], name: String) {
+            self.parameters = parameters; self.initialState = initialState; self.name = name
         }
 
         /// The mean of the given patients' parameters and basal states (at least one patient).
@@ -146,7 +152,27 @@ public enum GlucoseSyncExperiment {
         /// default: over the 90-run survey with a cohort bank it is never more than 0.5 mg/dL worse than no
         /// re-calibration, while replacing was up to 3.7 mg/dL worse on some runs).
         public var recalibrationAddsCandidate = true
+        /// The person's body weight in kg, when known (it is routinely measured): every prior takes it instead
+        /// of its own (it scales the meal's glucose appearance and the insulin infusion per kg).
+        public var bodyWeight: Double?
         public init() {}
+
+        /// The filter-bank settings these options give.
+        public var bankSettings: GlucoseFilterBank.Settings {
+            var s = GlucoseFilterBank.Settings()
+            s.noiseStandardDeviation = noiseStandardDeviation
+            s.estimated = estimated
+            s.stateNoise = stateNoise
+            s.parameterNoise = parameterNoise
+            s.parameterPriorSD = parameterPriorSD
+            s.candidateForgetting = candidateForgetting
+            s.recalibration = recalibrationInterval == nil ? nil : recalibration
+            s.recalibratedParameterSD = recalibratedParameterSD
+            s.recalibratedState = recalibratedState
+            s.recalibrationMinimumGain = recalibrationMinimumGain
+            s.recalibrationAddsCandidate = recalibrationAddsCandidate
+            return s
+        }
     }
 
     public struct Report: Sendable {
@@ -166,6 +192,10 @@ public enum GlucoseSyncExperiment {
         public let resets: Int
         /// How many times a filter was re-calibrated and restarted (``Options/recalibrationInterval``).
         public let recalibrations: Int
+        /// Candidates of the bank of priors that left it (diverged or implausible), and why.
+        public let retirements: [GlucoseFilterBank.Retirement]
+        /// Every forecast's error (forecast minus truth at the target, mg/dL) by the minute it was made.
+        public let forecastErrors: [(minute: Int, error: Double)]
 
         public func json() -> String {
             var params: [String: Any] = [:]
@@ -175,6 +205,7 @@ public enum GlucoseSyncExperiment {
                 "filteredRMSE": filteredRMSE, "cgmRMSE": cgmRMSE, "persistenceRMSE": persistenceRMSE, "parameters": params,
                 "hypoglycaemia": ["alerts": hypoglycaemiaAlerts, "alertsCorrect": hypoglycaemiaAlertsCorrect, "episodesMissed": hypoglycaemiaEpisodesMissed],
                 "covarianceResets": resets, "recalibrations": recalibrations,
+                "retiredCandidates": retirements.map { ["candidate": $0.candidate, "minute": $0.minute, "reason": $0.reason] as [String: Any] },
             ]
             guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted]) else { return "{}" }
             return String(decoding: data, as: UTF8.self)
@@ -191,12 +222,18 @@ public enum GlucoseSyncExperiment {
         guard options.noiseStandardDeviation > 0, options.horizon > 0, options.samplingPeriod > 0 else {
             throw SyncError(.invalidArgument, "noise sd, horizon and sampling period must be positive.")
         }
-        let priors = options.candidates ?? [options.population]
+        var priors = options.candidates ?? [options.population]
         guard !priors.isEmpty else { throw SyncError(.invalidArgument, "the candidate priors are empty.", value: nil) }
-        guard options.candidateForgetting > 0, options.candidateForgetting <= 1 else {
-            throw SyncError(.invalidArgument, "the forgetting factor must be in (0, 1].", value: String(options.candidateForgetting))
+        if let weight = options.bodyWeight {
+            guard weight.isFinite, weight > 0, weight < 400 else {
+                throw SyncError(.invalidArgument, "the body weight must be a positive number of kg (got \(weight)).", value: String(weight))
+            }
+            priors = priors.map { prior in
+                var p = prior.parameters
+                p.BW = weight
+                return Population(parameters: p, initialState: prior.initialState, name: prior.name)
+            }
         }
-        let q = options.estimated.count
         if let interval = options.recalibrationInterval {
             guard interval > 0, interval % options.samplingPeriod == 0 else {
                 throw SyncError(.invalidArgument, "the re-calibration interval must be a positive multiple of the sampling period (\(options.samplingPeriod) min).", value: String(interval))
@@ -209,137 +246,24 @@ public enum GlucoseSyncExperiment {
         let minutes = trace.bg.count
         var cgm = [Double](repeating: .nan, count: minutes)
         for k in stride(from: 0, to: minutes, by: options.samplingPeriod) { cgm[k] = trace.bg[k] + options.noiseStandardDeviation * rng.normal() }
-        var filters: [UnscentedKalmanFilter<GlucoseTwinProcess>] = []
-        for prior in priors {
-            let population = prior.parameters, x0 = prior.initialState
-            var noise = [Double](repeating: 0, count: 14 + q)
-            // per-minute random-walk sd: glucose compartments and insulin compartments a few % per hour
-            for i in 0..<13 { noise[i] = options.stateNoise * max(abs(x0[i]), 1) }
-            for i in 0..<q { noise[14 + i] = options.parameterNoise }
-            let process = try GlucoseTwinProcess(population: population, carbohydrate: trace.carbohydrate, insulin: trace.insulin,
-                                                 estimated: options.estimated, noiseRate: noise)
-            // initial state: the prior's basal state, glucose compartments scaled to the first reading
-            var start = x0 + [0] + [Double](repeating: 0, count: q)
-            let scale = cgm[0] / (x0[12] / population.Vg)
-            for i in [3, 4, 12] { start[i] *= scale }
-            let n = 14 + q
-            var p0 = [Double](repeating: 0, count: n * n)
-            for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
-            p0[13 * n + 13] = 1
-            for i in 0..<q { p0[(14 + i) * n + 14 + i] = options.parameterPriorSD * options.parameterPriorSD }
-            filters.append(try UnscentedKalmanFilter(process: process, time: 0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0))
-        }
-        var volumes = priors.map(\.parameters.Vg)
-        var parent = Array(priors.indices)
-        var logWeights = [Double](repeating: 0, count: priors.count)
-        var weights = [Double](repeating: 1 / Double(priors.count), count: priors.count)
-        let r2 = options.noiseStandardDeviation * options.noiseStandardDeviation
+        var bank = try GlucoseFilterBank(priors: priors, carbohydrate: trace.carbohydrate, insulin: trace.insulin, minute: 0, firstReading: cgm[0],
+                                         settings: options.bankSettings)
         var forecastErrors: [(minute: Int, error: Double)] = [], filteredErrors: [Double] = [], persistence: [Double] = []
         var alerts = 0, correct = 0
         var alertedAt: [Int] = []
         let watcher = HypoglycaemiaWatcher(glucose: "Gs", threshold: options.hypoglycaemiaThreshold, horizon: Double(options.horizon), probability: 0.5)
-        // a candidate whose filter fails (a prior so wrong that the model diverges) leaves the bank; with a single
-        // prior, or when the last candidate fails, the error is thrown
-        var alive = [Bool](repeating: true, count: priors.count)
-        // each filter's posterior model state and memory at every reading (the start of a re-calibration window)
-        var history = [[[Double]]](repeating: [], count: priors.count)
-        var refits = 0, earlierResets = 0
-        /// The weighted mixture of the live filters' (mean, sd) per state, in mg/dL-scaled units (state / Vg).
-        func mixture(_ beliefs: [(mean: [Double], sd: [Double])?], _ w: [Double]) -> (mean: [Double], sd: [Double]) {
-            let dim = filters[0].mean.count
-            var m = [Double](repeating: 0, count: dim), second = m
-            let total = zip(beliefs, w).reduce(0) { $0 + ($1.0 == nil ? 0 : $1.1) }
-            for (i, b) in beliefs.enumerated() {
-                guard let b, total > 0 else { continue }
-                for j in 0..<dim {
-                    let mj = b.mean[j] / volumes[i], sj = b.sd[j] / volumes[i]
-                    m[j] += w[i] / total * mj
-                    second[j] += w[i] / total * (sj * sj + mj * mj)
-                }
-            }
-            return (m, zip(second, m).map { max($0 - $1 * $1, 0).squareRoot() })
-        }
-        func retire(_ i: Int, _ error: any Error) throws {
-            alive[i] = false
-            if !alive.contains(true) { throw error }
-        }
         for k in stride(from: 0, to: minutes, by: options.samplingPeriod) {
-            for i in filters.indices where alive[i] {
-              do {
-                try filters[i].predict(to: Double(k))
-                // predictive likelihood of the reading under this prior (the sensor is linear: y = Gs / Vg)
-                let n = filters[i].mean.count
-                let predicted = filters[i].mean[12] / volumes[i]
-                let variance = filters[i].covariance[12 * n + 12] / (volumes[i] * volumes[i]) + r2
-                logWeights[i] = options.candidateForgetting * logWeights[i] - 0.5 * (log(2 * Double.pi * variance) + pow(cgm[k] - predicted, 2) / variance)
-                try filters[i].update(with: Observation(time: Double(k), values: [cgm[k]]), model: GlucoseSensor(volume: volumes[i], standardDeviation: options.noiseStandardDeviation))
-              } catch {
-                try retire(i, error)
-              }
-            }
-            if filters.count > 1 {
-                let top = zip(logWeights, alive).filter(\.1).map(\.0).max() ?? 0
-                let e = zip(logWeights, alive).map { $1 ? exp($0 - top) : 0 }
-                let total = e.reduce(0, +)
-                weights = e.map { $0 / total }
-            }
-            for i in filters.indices { history[i].append(Array(filters[i].mean[0..<14])) }
-            if let interval = options.recalibrationInterval, k > 0, k % interval == 0 {
-                let start = max(0, k - options.recalibration.window) / options.samplingPeriod * options.samplingPeriod
-                let times = Array(stride(from: start + options.samplingPeriod, through: k, by: options.samplingPeriod))
-                let best = filters.indices.filter { alive[$0] }.max { weights[$0] < weights[$1] }
-                for i in filters.indices where alive[i] && weights[i] >= 0.01 && (!options.recalibrationAddsCandidate || i == best) {
-                    let old = filters[i]
-                    var base = old.process.population
-                    for (j, name) in options.estimated.enumerated() {
-                        GlucoseTwinProcess.set(name, GlucoseTwinProcess.value(name, in: base) * exp(old.mean[14 + j]), in: &base)
-                    }
-                    guard let result = try? options.recalibration.fit(
-                        base: base, state: history[i][start / options.samplingPeriod], start: start, times: times, readings: times.map { cgm[$0] },
-                        noiseSD: options.noiseStandardDeviation, carbohydrate: trace.carbohydrate, insulin: trace.insulin),
-                        result.startCost - result.cost >= options.recalibrationMinimumGain else { continue }
-                    let process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: trace.carbohydrate, insulin: trace.insulin,
-                                                         estimated: options.estimated, noiseRate: old.process.noiseRate)
-                    let n = 14 + q
-                    var p0 = [Double](repeating: 0, count: n * n)
-                    for r in 0..<14 { for c in 0..<14 { p0[r * n + c] = old.covariance[r * n + c] } }
-                    for j in 0..<q { p0[(14 + j) * n + 14 + j] = options.recalibratedParameterSD * options.recalibratedParameterSD }
-                    let mean = (options.recalibratedState ? result.end : Array(old.mean[0..<14])) + [Double](repeating: 0, count: q)
-                    guard let restarted = try? UnscentedKalmanFilter(process: process, time: Double(k), mean: mean, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
-                    else { continue }
-                    refits += 1
-                    if options.recalibrationAddsCandidate {
-                        filters.append(restarted)
-                        volumes.append(volumes[i]); parent.append(parent[i]); alive.append(true)
-                        history.append(history[i]); logWeights.append(logWeights[i]); weights.append(0)
-                    } else {
-                        earlierResets += old.resets.count
-                        filters[i] = restarted
-                    }
-                }
-            }
-            filteredErrors.append(mixture(filters.indices.map { alive[$0] ? (filters[$0].mean, filters[$0].standardDeviations) : nil }, weights).mean[12] - trace.bg[k])
+            try bank.assimilate(minute: k, reading: cgm[k])
+            if let interval = options.recalibrationInterval, k > 0, k % interval == 0 { try bank.recalibrate() }
+            filteredErrors.append(bank.glucose.mean - trace.bg[k])
             let target = k + options.horizon
             guard target < minutes else { continue }
-            var copies = filters
-            var usable = alive
-            var points: [Forecast.Point] = []
-            for t in stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod) {
-                for i in copies.indices where usable[i] {
-                    do { try copies[i].predict(to: Double(t)) } catch {
-                        usable[i] = false
-                        if !usable.contains(true) { throw error }
-                    }
-                }
-                let (m, sd) = mixture(copies.indices.map { usable[$0] ? (copies[$0].mean, copies[$0].standardDeviations) : nil }, weights)
-                points.append(Forecast.Point(time: Double(t), mean: m, standardDeviation: sd,
-                                             lower: zip(m, sd).map { $0 - 1.96 * $1 }, upper: zip(m, sd).map { $0 + 1.96 * $1 }))
-            }
+            let points = try bank.forecast(at: Array(stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod)))
             guard let final = points.last else { continue }
             forecastErrors.append((k, final.mean[12] - trace.bg[target]))
             persistence.append(cgm[k] - trace.bg[target])
-            let forecast = Forecast(origin: Double(k), stateNames: filters[0].stateNames, level: 0.95, points: points, method: "unscented",
-                                    provenance: .init(filter: filters.count > 1 ? "UKF bank of \(filters.count)" : "UKF",
+            let forecast = Forecast(origin: Double(k), stateNames: bank.filters[0].stateNames, level: 0.95, points: points, method: "unscented",
+                                    provenance: .init(filter: bank.filters.count > 1 ? "UKF bank of \(bank.filters.count)" : "UKF",
                                                       model: "uva-padova-t1d-simglucose \(priors.count > 1 ? "candidate priors" : priors[0].name)", dataWindow: 0...Double(k),
                                                       observationCount: k / options.samplingPeriod + 1, seed: options.seed))
             if try watcher.evaluate(forecast) != nil {
@@ -359,13 +283,10 @@ public enum GlucoseSyncExperiment {
         func rms(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : (xs.reduce(0) { $0 + $1 * $1 } / Double(xs.count)).squareRoot() }
         let scored = forecastErrors.filter { $0.minute >= options.burnIn }.map(\.error)
         let cgmErrors = stride(from: 0, to: minutes, by: options.samplingPeriod).map { cgm[$0] - trace.bg[$0] }
-        // the estimate: the weighted mean over the priors of each one's estimate; the prior value likewise
-        let params = options.estimated.enumerated().map { (i, name) in
-            (name, zip(parent, weights).reduce(0) { $0 + $1.1 * GlucoseTwinProcess.value(name, in: priors[$1.0].parameters) },
-             zip(weights, filters).reduce(0) { $0 + $1.0 * GlucoseTwinProcess.value(name, in: $1.1.process.population) * exp($1.1.mean[14 + i]) })
-        }
         return Report(forecastRMSE: rms(scored), forecastRMSEWholeRun: rms(forecastErrors.map(\.error)), forecasts: scored.count,
-                      filteredRMSE: rms(filteredErrors), cgmRMSE: rms(cgmErrors), persistenceRMSE: rms(persistence), parameters: params,
-                      hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: earlierResets + filters.reduce(0) { $0 + $1.resets.count }, recalibrations: refits)
+                      filteredRMSE: rms(filteredErrors), cgmRMSE: rms(cgmErrors), persistenceRMSE: rms(persistence),
+                      parameters: bank.parameters.map { ($0.name, $0.prior, $0.estimated) },
+                      hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: bank.resets,
+                      recalibrations: bank.refits, retirements: bank.retirements, forecastErrors: forecastErrors)
     }
 }

@@ -20,7 +20,7 @@ public struct GlucoseTwinProcess: ProcessModel {
     public let noiseRate: [Double]
 
     /// Names of the parameters that can be estimated.
-    public static let estimable = ["EGPb", "Vmx", "f", "ka1", "ka2", "kabs", "ki", "kmax", "kp1", "kp3", "kmin", "kp2", "k1", "k2", "p2u", "Vm0", "Km0", "m1"]
+    public static let estimable = ["EGPb", "Vmx", "f", "ka1", "ka2", "kabs", "ki", "kmax", "kp1", "kp3", "kmin", "kp2", "k1", "k2", "p2u", "Vm0", "Km0", "m1", "b", "d", "BW"]
 
     /// Reads or writes an estimable parameter by name.
     static func value(_ name: String, in p: UVAPadovaParameters) -> Double {
@@ -42,6 +42,9 @@ public struct GlucoseTwinProcess: ProcessModel {
         case "Vm0": p.Vm0
         case "Km0": p.Km0
         case "m1": p.m1
+        case "b": p.b
+        case "d": p.d
+        case "BW": p.BW
         default: p.kp3
         }
     }
@@ -65,6 +68,9 @@ public struct GlucoseTwinProcess: ProcessModel {
         case "Vm0": p.Vm0 = v
         case "Km0": p.Km0 = v
         case "m1": p.m1 = v
+        case "b": p.b = v
+        case "d": p.d = v
+        case "BW": p.BW = v
         default: p.kp3 = v
         }
     }

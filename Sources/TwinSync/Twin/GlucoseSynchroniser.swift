@@ -76,6 +76,12 @@ public enum GlucoseSynchroniser {
         public var alertHorizon = 30.0
         /// Probability of glucose below the threshold at which the watcher alerts.
         public var alertProbability = 0.5
+        /// When set, the filter is re-calibrated (``GlucoseRecalibration``, from the readings of its window) at
+        /// the first reading this many minutes after the previous re-calibration (or the first reading), and the
+        /// refit joins the twin's ``GlucoseFilterBank`` as a candidate. UKF only.
+        public var recalibrationInterval: Int?
+        /// The re-calibration's settings (used with ``recalibrationInterval``).
+        public var recalibration = GlucoseRecalibration()
         /// Appended to every written event's provenance notes when set (e.g. which watch update ran this);
         /// part of the events' content, so the same context gives the same events.
         public var context: String?
@@ -90,6 +96,10 @@ public enum GlucoseSynchroniser {
         /// The population mean of the twin's group (children, adolescents or adults, from the `virtualPatient`
         /// name's prefix; adults when unset): what is known without knowing who the person is.
         case population
+        /// A bank of priors (``GlucoseFilterBank``): one UKF per simglucose patient of the twin's age group
+        /// (from the `virtualPatient` name's prefix; adults when unset), **leaving out the twin's own
+        /// `virtualPatient`**, weighted by how well each predicts the readings. UKF only.
+        case cohort
     }
 
     /// The filter that assimilates the readings.
@@ -217,65 +227,120 @@ public enum GlucoseSynchroniser {
         }
 
         // the prior, then the experiment's filter set-up
-        let (population, x0, priorName) = try prior(for: twin, in: bank, options.prior)
-        let q = options.estimated.count
-        var noise = [Double](repeating: 0, count: 14 + q)
-        for i in 0..<13 { noise[i] = 0.004 * max(abs(x0[i]), 1) }
-        for i in 0..<q { noise[14 + i] = 0.01 }
-        let process = try GlucoseTwinProcess(population: population, carbohydrate: cho, insulin: ins, estimated: options.estimated, noiseRate: noise)
-        let sensor = GlucoseSensor(volume: population.Vg, standardDeviation: options.cgmNoiseStandardDeviation)
-        let n = 14 + q
-        var start = x0 + [0] + [Double](repeating: 0, count: q)
-        let scale = observations[0].value / (x0[12] / population.Vg)
-        for i in [3, 4, 12] { start[i] *= scale }
-        var p0 = [Double](repeating: 0, count: n * n)
-        for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
-        p0[13 * n + 13] = 1
-        for i in 0..<q { p0[(14 + i) * n + 14 + i] = 0.3 * 0.3 }
         let t0 = Double(max(0, observations[0].minute))
-        func assimilate<F: SequentialFilter>(_ f: inout F) async throws {
-            for o in observations {
-                try await f.predict(to: Double(max(o.minute, Int(f.time))))
-                try f.update(with: Observation(time: f.time, values: [o.value]), model: sensor)
-            }
-            try await f.predict(to: Double(windowMinutes))
-        }
         let window = Double(observations[0].minute)...Double(observations[observations.count - 1].minute)
-        let provenanceForecast = Forecast.Provenance(filter: options.filter.label, model: "\(modelID)@\(modelVersion) \(priorName)", dataWindow: window,
-                                                     observationCount: observations.count, seed: options.seed)
         let times = stride(from: windowMinutes + options.step, through: windowMinutes + options.horizon, by: options.step).map(Double.init)
-        let full: Forecast
-        let filtered: (mean: [Double], sd: [Double], resets: Int)
-        switch options.filter {
-        case .unscented:
-            var ukf = try UnscentedKalmanFilter(process: process, time: t0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
-            try await assimilate(&ukf)
-            filtered = (ukf.mean, ukf.standardDeviations, ukf.resets.count)
-            full = try await ukf.forecast(at: times, level: options.level, provenance: provenanceForecast)
-        case .ensemble(let members):
-            guard members >= 2, members <= 10_000 else {
-                throw SyncError(.invalidArgument, "an ensemble needs 2 to 10000 members.", value: String(members))
+        let glucosePoints: [Forecast.Point]
+        let nowMean: Double, nowSD: Double, resets: Int, priorName: String, filterLabel: String
+        var parameters: [String: [String: Double]] = [:]
+        if options.prior == .cohort || options.recalibrationInterval != nil {
+            guard options.filter == .unscented else {
+                throw SyncError(.unsupported, "a bank of priors and re-calibration run unscented Kalman filters; choose the UKF (not \(options.filter.label)).", value: options.filter.label)
             }
-            var enkf = try EnsembleKalmanFilter(process: process, time: t0, mean: start, covariance: p0, count: members, seed: options.seed)
-            try await assimilate(&enkf)
-            filtered = (enkf.mean, enkf.standardDeviations, enkf.resets.count)
-            full = try await enkf.ensembleForecast(at: times, level: options.level, provenance: provenanceForecast)
+            if let interval = options.recalibrationInterval, interval < 1 {
+                throw SyncError(.invalidArgument, "the re-calibration interval must be a positive number of minutes.", value: String(interval))
+            }
+            let priors: [GlucoseSyncExperiment.Population]
+            if options.prior == .cohort {
+                priors = try cohort(for: twin, in: bank)
+                priorName = "cohort of \(priors.count) (\(priors.map(\.name).joined(separator: ",")))"
+            } else {
+                let (population, x0, name) = try prior(for: twin, in: bank, options.prior)
+                priors = [GlucoseSyncExperiment.Population(parameters: population, initialState: x0, name: name)]
+                priorName = name
+            }
+            var settings = GlucoseFilterBank.Settings()
+            settings.noiseStandardDeviation = options.cgmNoiseStandardDeviation
+            settings.estimated = options.estimated
+            settings.recalibration = options.recalibrationInterval == nil ? nil : options.recalibration
+            var filters = try GlucoseFilterBank(priors: priors, carbohydrate: cho, insulin: ins, minute: Int(t0), firstReading: observations[0].value, settings: settings)
+            var nextRefit = Int(t0) + (options.recalibrationInterval ?? 0)
+            for o in observations {
+                try filters.assimilate(minute: max(o.minute, Int(t0)), reading: o.value)
+                if let interval = options.recalibrationInterval, o.minute >= nextRefit {
+                    try filters.recalibrate()
+                    while nextRefit <= o.minute { nextRefit += interval }
+                }
+            }
+            let z = inverseStandardNormal(0.5 + options.level / 2)
+            let points = try filters.forecast(at: [windowMinutes] + times.map { Int($0) }, z: z)
+            nowMean = points[0].mean[12]; nowSD = points[0].standardDeviation[12]
+            glucosePoints = points.dropFirst().map {
+                Forecast.Point(time: $0.time, mean: [$0.mean[12]], standardDeviation: [$0.standardDeviation[12]], lower: [$0.lower[12]], upper: [$0.upper[12]])
+            }
+            resets = filters.resets
+            filterLabel = filters.filters.count > 1 ? "UKF bank of \(filters.filters.count)" : "UKF"
+            for p in filters.parameters { parameters[p.name] = ["population": p.prior, "estimated": p.estimated] }
+        } else {
+            let (population, x0, name) = try prior(for: twin, in: bank, options.prior)
+            priorName = name
+            filterLabel = options.filter.label
+            let q = options.estimated.count
+            var noise = [Double](repeating: 0, count: 14 + q)
+            for i in 0..<13 { noise[i] = 0.004 * max(abs(x0[i]), 1) }
+            for i in 0..<q { noise[14 + i] = 0.01 }
+            let process = try GlucoseTwinProcess(population: population, carbohydrate: cho, insulin: ins, estimated: options.estimated, noiseRate: noise)
+            let sensor = GlucoseSensor(volume: population.Vg, standardDeviation: options.cgmNoiseStandardDeviation)
+            let n = 14 + q
+            var start = x0 + [0] + [Double](repeating: 0, count: q)
+            let scale = observations[0].value / (x0[12] / population.Vg)
+            for i in [3, 4, 12] { start[i] *= scale }
+            var p0 = [Double](repeating: 0, count: n * n)
+            for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
+            p0[13 * n + 13] = 1
+            for i in 0..<q { p0[(14 + i) * n + 14 + i] = 0.3 * 0.3 }
+            func assimilate<F: SequentialFilter>(_ f: inout F) async throws {
+                for o in observations {
+                    try await f.predict(to: Double(max(o.minute, Int(f.time))))
+                    try f.update(with: Observation(time: f.time, values: [o.value]), model: sensor)
+                }
+                try await f.predict(to: Double(windowMinutes))
+            }
+            let provenance = Forecast.Provenance(filter: filterLabel, model: "\(modelID)@\(modelVersion) \(priorName)", dataWindow: window,
+                                                 observationCount: observations.count, seed: options.seed)
+            let full: Forecast
+            let filtered: (mean: [Double], sd: [Double], resets: Int)
+            switch options.filter {
+            case .unscented:
+                var ukf = try UnscentedKalmanFilter(process: process, time: t0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
+                try await assimilate(&ukf)
+                filtered = (ukf.mean, ukf.standardDeviations, ukf.resets.count)
+                full = try await ukf.forecast(at: times, level: options.level, provenance: provenance)
+            case .ensemble(let members):
+                guard members >= 2, members <= 10_000 else {
+                    throw SyncError(.invalidArgument, "an ensemble needs 2 to 10000 members.", value: String(members))
+                }
+                var enkf = try EnsembleKalmanFilter(process: process, time: t0, mean: start, covariance: p0, count: members, seed: options.seed)
+                try await assimilate(&enkf)
+                filtered = (enkf.mean, enkf.standardDeviations, enkf.resets.count)
+                full = try await enkf.ensembleForecast(at: times, level: options.level, provenance: provenance)
+            }
+            nowMean = filtered.mean[12] / population.Vg; nowSD = filtered.sd[12] / population.Vg
+            resets = filtered.resets
+            glucosePoints = full.points.map {
+                Forecast.Point(time: $0.time, mean: [$0.mean[12] / population.Vg], standardDeviation: [$0.standardDeviation[12] / population.Vg],
+                               lower: [$0.lower[12] / population.Vg], upper: [$0.upper[12] / population.Vg])
+            }
+            for (i, name) in options.estimated.enumerated() {
+                let pop = GlucoseTwinProcess.value(name, in: population)
+                parameters[name] = ["population": pop, "estimated": pop * exp(filtered.mean[14 + i])]
+            }
         }
-        let nowMean = filtered.mean[12] / population.Vg, nowSD = filtered.sd[12] / population.Vg
-
-        let glucosePoints = full.points.map {
-            Forecast.Point(time: $0.time, mean: [$0.mean[12] / population.Vg], standardDeviation: [$0.standardDeviation[12] / population.Vg],
-                           lower: [$0.lower[12] / population.Vg], upper: [$0.upper[12] / population.Vg])
-        }
+        let provenanceForecast = Forecast.Provenance(filter: filterLabel, model: "\(modelID)@\(modelVersion) \(priorName)", dataWindow: window,
+                                                     observationCount: observations.count, seed: options.seed)
         let forecast = Forecast(origin: Double(windowMinutes), stateNames: ["glucose"], level: options.level, points: glucosePoints,
-                                method: full.method, provenance: provenanceForecast)
+                                method: options.filter == .unscented ? "gaussian-propagation" : "ensemble", provenance: provenanceForecast)
         for p in glucosePoints where !(p.mean[0].isFinite && p.lower[0].isFinite && p.upper[0].isFinite) {
             throw SyncError(.nonFinite, "the glucose forecast at +\(Int(p.time) - windowMinutes) min is not finite.", value: String(p.mean[0]))
         }
 
         // events
         let used = observations.map(\.event) + mealEvents + insulinEvents
-        let filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed)"
+        var filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed)"
+        if filterLabel != options.filter.label { filterNote = filterLabel + " of UKF(alpha=0.5,beta=2,kappa=0)" }
+        if let interval = options.recalibrationInterval {
+            filterNote += " recalibration=every \(interval)min window=\(options.recalibration.window)min parameters=\(options.recalibration.parameters.joined(separator: ","))"
+        }
         let notes = "filter=\(filterNote) prior=\(priorName) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
             + "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
             + "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count)"
@@ -308,18 +373,13 @@ public enum GlucoseSynchroniser {
             drafts.append(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .alert, code: hypoglycaemiaAlert,
                                      value: .text(text), source: source, provenance: alertProvenance))
         }
-        var parameters: [String: [String: Double]] = [:]
-        for (i, name) in options.estimated.enumerated() {
-            let pop = GlucoseTwinProcess.value(name, in: population)
-            parameters[name] = ["population": pop, "estimated": pop * exp(filtered.mean[14 + i])]
-        }
         return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
                       insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,
-                      level: options.level, parameters: parameters, alert: alertText, covarianceResets: filtered.resets,
-                      prior: priorName, filter: options.filter.label, seed: options.seed, drafts: drafts, written: nil)
+                      level: options.level, parameters: parameters, alert: alertText, covarianceResets: resets,
+                      prior: priorName, filter: filterLabel, seed: options.seed, drafts: drafts, written: nil)
     }
 
-    /// The prior's parameters, basal state and name for the twin.
+    /// The prior's parameters, basal state and name for the twin (for ``Prior/cohort``, the group's mean).
     /// - Throws: ``SyncError`` `invalidArgument` when `virtualPatient` is set but is not text naming a simglucose patient.
     static func prior(for twin: TwinID, in bank: Bank, _ kind: Prior) throws -> (UVAPadovaParameters, [Double], String) {
         let attribute = try bank.twin(twin).twin.attributes["virtualPatient"]
@@ -342,10 +402,25 @@ public enum GlucoseSynchroniser {
             } catch {
                 throw SyncError(.invalidArgument, "twin '\(twin)' has virtualPatient '\(name)', which is not a simglucose patient (adolescent#001-010, adult#001-010, child#001-010).", value: name)
             }
-        case .population:
+        case .population, .cohort:
+            // (a cohort's members come from ``cohort(for:in:)``; its single-prior stand-in is the group's mean)
             let p = GlucoseSyncExperiment.Population(group: name ?? "adult#")
             return (p.parameters, p.initialState, p.name)
         }
+    }
+
+    /// The bank of priors of ``Prior/cohort``: the simglucose patients of the twin's age group except its own
+    /// `virtualPatient`.
+    static func cohort(for twin: TwinID, in bank: Bank) throws -> [GlucoseSyncExperiment.Population] {
+        let attribute = try bank.twin(twin).twin.attributes["virtualPatient"]
+        var name = "adult#"
+        if let attribute {
+            guard case .text(let text) = attribute else {
+                throw SyncError(.invalidArgument, "twin '\(twin)' has a virtualPatient attribute that is not a patient name (\(attribute)).", value: "\(attribute)")
+            }
+            name = text
+        }
+        return GlucoseSyncExperiment.Population.cohort(around: name)
     }
 
     /// A glucose observation's value in mg/dL.

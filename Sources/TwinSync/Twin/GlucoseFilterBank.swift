@@ -1,0 +1,306 @@
+import Foundation
+import TwinModels
+
+/// A glucose twin's belief as a **bank of priors**: one unscented Kalman filter per candidate prior (for
+/// example the other virtual patients of the person's age group), run side by side on the same readings, each
+/// weighted by how well it predicted them (Bayesian model averaging with forgetting, so the weights can move
+/// when the person's behaviour changes); optionally re-calibrated from the readings it has seen
+/// (``GlucoseRecalibration``). The twin's estimate and forecast are the weighted mixture.
+///
+/// Used by ``GlucoseSyncExperiment`` and by ``GlucoseSynchroniser`` (prior ``GlucoseSynchroniser/Prior/cohort``).
+///
+/// Guarantees:
+/// - Deterministic: the same priors, inputs, settings and readings give the same weights and forecasts.
+/// - A candidate whose filter fails (non-finite state, a covariance that cannot be repaired) or whose belief
+///   leaves the physiological range (glucose outside ``Settings/plausibleGlucose``, or an estimated parameter
+///   more than e^``Settings/parameterLimit`` times its prior value) is **retired** from the bank and recorded in
+///   ``retirements`` with the reason; when the last candidate would be retired, the error is thrown instead
+///   (``SyncError`` `diverged`), so the bank never reports a silently wrong state.
+/// - Only readings already assimilated are used by re-calibration.
+public struct GlucoseFilterBank: Sendable {
+    /// How the filters are set up, weighted and re-calibrated.
+    public struct Settings: Sendable, Hashable {
+        /// CGM noise standard deviation (mg/dL).
+        public var noiseStandardDeviation = 8.0
+        /// Parameters estimated by state augmentation (log-multipliers of each prior's value).
+        public var estimated = ["Vmx", "kp3", "kabs"]
+        /// Per-minute random-walk sd of each model state, as a fraction of its basal value (model error).
+        public var stateNoise = 0.004
+        /// Per-minute random-walk sd of each estimated log-parameter.
+        public var parameterNoise = 0.01
+        /// Prior sd of each estimated log-parameter.
+        public var parameterPriorSD = 0.3
+        /// Exponent applied to the previous log-weights at each reading (1: no forgetting).
+        public var candidateForgetting = 0.95
+        /// When set, ``recalibrate(at:)`` refits the bank's most probable filter (or every filter with a
+        /// weight of at least 1 % when ``recalibrationAddsCandidate`` is false).
+        public var recalibration: GlucoseRecalibration?
+        /// Prior sd of the augmented log-parameters of a filter restarted on refit parameters.
+        public var recalibratedParameterSD = 0.1
+        /// Whether a restarted filter takes the state simulated with the refit parameters (true) or keeps its
+        /// own filtered state (false).
+        public var recalibratedState = true
+        /// A refit is taken only when it lowers the window's penalised sum of squared standardised residuals
+        /// by at least this much; 0 takes every refit.
+        public var recalibrationMinimumGain = 0.0
+        /// When true, only the most probable filter is re-calibrated and the refit **joins** the bank as a new
+        /// candidate (with its parent's weight) instead of replacing it, so a refit that predicts worse loses
+        /// weight instead of harming the forecast.
+        public var recalibrationAddsCandidate = true
+        /// Glucose (mg/dL) a candidate's mean may take; outside it the candidate is retired.
+        public var plausibleGlucose = 5.0...1500.0
+        /// Largest |log-multiplier| of an estimated parameter before the candidate is retired.
+        public var parameterLimit = 4.0
+        public init() {}
+    }
+
+    /// A candidate that left the bank, and why.
+    public struct Retirement: Sendable, Hashable {
+        public let candidate: String
+        public let minute: Int
+        public let reason: String
+    }
+
+    public let settings: Settings
+    public let priors: [GlucoseSyncExperiment.Population]
+    public private(set) var filters: [UnscentedKalmanFilter<GlucoseTwinProcess>] = []
+    /// Per filter: the index of the prior it descends from (a refit keeps its parent's prior).
+    public private(set) var parent: [Int]
+    public private(set) var weights: [Double]
+    public private(set) var alive: [Bool]
+    public private(set) var retirements: [Retirement] = []
+    /// How many filters were re-calibrated and restarted.
+    public private(set) var refits = 0
+    /// Covariance resets of filters that were replaced.
+    private var earlierResets = 0
+    private var logWeights: [Double]
+    private var volumes: [Double]
+    /// Per filter: its posterior model state and memory at every reading (the start of a re-calibration window).
+    private var history: [[[Double]]]
+    /// The readings assimilated, in order.
+    public private(set) var readings: [(minute: Int, value: Double)] = []
+    private let carbohydrate: [Double], insulin: [Double]
+
+    /// Starts one filter per prior at `minute`, its glucose compartments scaled so that its sensor glucose is
+    /// `firstReading`.
+    /// - Parameters:
+    ///   - carbohydrate, insulin: the inputs per minute (g/min, U/min) from minute 0 to the end of any forecast.
+    /// - Throws: ``SyncError`` `invalidArgument` for an empty bank, a forgetting factor outside (0, 1], a
+    ///   non-positive noise sd or first reading; the process's errors for unknown parameter names.
+    public init(priors: [GlucoseSyncExperiment.Population], carbohydrate: [Double], insulin: [Double], minute: Int, firstReading: Double,
+                settings: Settings = Settings()) throws {
+        guard !priors.isEmpty else { throw SyncError(.invalidArgument, "the bank of priors is empty.", value: nil) }
+        guard settings.candidateForgetting > 0, settings.candidateForgetting <= 1 else {
+            throw SyncError(.invalidArgument, "the forgetting factor must be in (0, 1].", value: String(settings.candidateForgetting))
+        }
+        guard settings.noiseStandardDeviation > 0, settings.noiseStandardDeviation.isFinite else {
+            throw SyncError(.invalidArgument, "the CGM noise sd must be positive.", value: String(settings.noiseStandardDeviation))
+        }
+        guard firstReading > 0, firstReading.isFinite else {
+            throw SyncError(.invalidArgument, "the first glucose reading must be positive.", value: String(firstReading))
+        }
+        if let r = settings.recalibration, r.window < 1 {
+            throw SyncError(.invalidArgument, "the re-calibration window must be at least a minute.", value: String(r.window))
+        }
+        let q = settings.estimated.count, n = 14 + q
+        for prior in priors {
+            let population = prior.parameters, x0 = prior.initialState
+            var noise = [Double](repeating: 0, count: n)
+            for i in 0..<13 { noise[i] = settings.stateNoise * max(abs(x0[i]), 1) }
+            for i in 0..<q { noise[14 + i] = settings.parameterNoise }
+            let process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
+                                                 estimated: settings.estimated, noiseRate: noise)
+            var start = x0 + [0] + [Double](repeating: 0, count: q)
+            let scale = firstReading / (x0[12] / population.Vg)
+            for i in [3, 4, 12] { start[i] *= scale }
+            var p0 = [Double](repeating: 0, count: n * n)
+            for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
+            p0[13 * n + 13] = 1
+            for i in 0..<q { p0[(14 + i) * n + 14 + i] = settings.parameterPriorSD * settings.parameterPriorSD }
+            filters.append(try UnscentedKalmanFilter(process: process, time: Double(minute), mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0))
+        }
+        self.settings = settings
+        self.priors = priors
+        self.carbohydrate = carbohydrate
+        self.insulin = insulin
+        parent = Array(priors.indices)
+        weights = [Double](repeating: 1 / Double(priors.count), count: priors.count)
+        logWeights = [Double](repeating: 0, count: priors.count)
+        alive = [Bool](repeating: true, count: priors.count)
+        volumes = priors.map(\.parameters.Vg)
+        history = [[[Double]]](repeating: [], count: priors.count)
+    }
+
+    /// Covariance resets of all filters so far.
+    public var resets: Int { earlierResets + filters.reduce(0) { $0 + $1.resets.count } }
+
+    /// Moves every live filter to `minute`, weighs it by the reading's predictive likelihood and updates it.
+    /// - Throws: ``SyncError`` `invalidTime` when `minute` is before the last reading; the last candidate's
+    ///   error when every candidate has failed.
+    public mutating func assimilate(minute: Int, reading: Double) throws {
+        if let last = readings.last, minute < last.minute {
+            throw SyncError(.invalidTime, "reading at minute \(minute) is before the last one assimilated (\(last.minute)).", value: String(minute))
+        }
+        let r2 = settings.noiseStandardDeviation * settings.noiseStandardDeviation
+        for i in filters.indices where alive[i] {
+            do {
+                try filters[i].predict(to: Double(minute))
+                let n = filters[i].mean.count
+                let predicted = filters[i].mean[12] / volumes[i]
+                let variance = filters[i].covariance[12 * n + 12] / (volumes[i] * volumes[i]) + r2
+                logWeights[i] = settings.candidateForgetting * logWeights[i] - 0.5 * (log(2 * Double.pi * variance) + pow(reading - predicted, 2) / variance)
+                try filters[i].update(with: Observation(time: Double(minute), values: [reading]),
+                                      model: GlucoseSensor(volume: volumes[i], standardDeviation: settings.noiseStandardDeviation))
+                try checkPlausible(i, minute: minute)
+            } catch {
+                try retire(i, minute: minute, error)
+            }
+        }
+        normaliseWeights()
+        readings.append((minute, reading))
+        for i in filters.indices { history[i].append(Array(filters[i].mean[0..<14])) }
+    }
+
+    /// Re-calibrates (``Settings/recalibration``) from the readings of the window ending at the last reading and
+    /// restarts filters on the refit parameters; returns how many were refit. A fit that fails or gains too
+    /// little leaves the bank as it was. Does nothing without ``Settings/recalibration`` or readings.
+    @discardableResult
+    public mutating func recalibrate() throws -> Int {
+        guard let fitter = settings.recalibration, let now = readings.last?.minute else { return 0 }
+        guard let first = readings.firstIndex(where: { $0.minute >= now - fitter.window }) else { return 0 }
+        let start = readings[first].minute
+        let window = readings[(first + 1)...].filter { $0.minute > start }
+        guard !window.isEmpty else { return 0 }
+        let times = window.map(\.minute), values = window.map(\.value)
+        let q = settings.estimated.count, n = 14 + q
+        let best = filters.indices.filter { alive[$0] }.max { weights[$0] < weights[$1] }
+        var count = 0
+        for i in filters.indices where alive[i] && weights[i] >= 0.01 && (!settings.recalibrationAddsCandidate || i == best) {
+            let old = filters[i]
+            var base = old.process.population
+            for (j, name) in settings.estimated.enumerated() {
+                GlucoseTwinProcess.set(name, GlucoseTwinProcess.value(name, in: base) * exp(old.mean[14 + j]), in: &base)
+            }
+            guard let result = try? fitter.fit(base: base, state: history[i][first], start: start, times: times, readings: values,
+                                               noiseSD: settings.noiseStandardDeviation, carbohydrate: carbohydrate, insulin: insulin),
+                  result.startCost - result.cost >= settings.recalibrationMinimumGain else { continue }
+            let process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: carbohydrate, insulin: insulin,
+                                                 estimated: settings.estimated, noiseRate: old.process.noiseRate)
+            var p0 = [Double](repeating: 0, count: n * n)
+            for r in 0..<14 { for c in 0..<14 { p0[r * n + c] = old.covariance[r * n + c] } }
+            for j in 0..<q { p0[(14 + j) * n + 14 + j] = settings.recalibratedParameterSD * settings.recalibratedParameterSD }
+            let mean = (settings.recalibratedState ? result.end : Array(old.mean[0..<14])) + [Double](repeating: 0, count: q)
+            guard let restarted = try? UnscentedKalmanFilter(process: process, time: old.time, mean: mean, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
+            else { continue }
+            count += 1
+            if settings.recalibrationAddsCandidate {
+                filters.append(restarted)
+                volumes.append(volumes[i]); parent.append(parent[i]); alive.append(true)
+                history.append(history[i]); logWeights.append(logWeights[i]); weights.append(0)
+            } else {
+                earlierResets += old.resets.count
+                filters[i] = restarted
+            }
+        }
+        refits += count
+        if count > 0 { normaliseWeights() }
+        return count
+    }
+
+    /// The bank's current belief: per state, the weighted mixture's mean and sd, with the model states in
+    /// concentration units (each filter's state divided by its prior's glucose volume, so sensor glucose is
+    /// entry 12, mg/dL).
+    public var belief: (mean: [Double], sd: [Double]) {
+        mixture(filters.indices.map { alive[$0] ? (filters[$0].mean, filters[$0].standardDeviations) : nil })
+    }
+
+    /// The sensor glucose now (mg/dL) and its sd.
+    public var glucose: (mean: Double, sd: Double) {
+        let b = belief
+        return (b.mean[12], b.sd[12])
+    }
+
+    /// The estimated parameters: per name, the weighted prior value and the weighted estimate.
+    public var parameters: [(name: String, prior: Double, estimated: Double)] {
+        settings.estimated.enumerated().map { (j, name) in
+            (name, zip(parent, weights).reduce(0) { $0 + $1.1 * GlucoseTwinProcess.value(name, in: priors[$1.0].parameters) },
+             zip(weights, filters).reduce(0) { $0 + $1.0 * GlucoseTwinProcess.value(name, in: $1.1.process.population) * exp($1.1.mean[14 + j]) })
+        }
+    }
+
+    /// The mixture forecast at each of `minutes` (ascending, after the last reading), by sigma-point propagation
+    /// of every live filter; interval ends at mean ± `z` sd (1.96 for a 95 % interval). A candidate whose
+    /// forecast fails or leaves the plausible range is left out of the forecast (and of later ones).
+    /// - Throws: ``SyncError`` `diverged` when no candidate can forecast.
+    public mutating func forecast(at minutes: [Int], z: Double = 1.96) throws -> [Forecast.Point] {
+        var copies = filters
+        var usable = alive
+        var points: [Forecast.Point] = []
+        let retiredBefore = retirements.count
+        for t in minutes {
+            for i in copies.indices where usable[i] {
+                do {
+                    try copies[i].predict(to: Double(t))
+                    let g = copies[i].mean[12] / volumes[i]
+                    guard settings.plausibleGlucose.contains(g) else {
+                        throw SyncError(.diverged, "candidate \(name(i))'s forecast glucose \(g) mg/dL at minute \(t) is outside \(settings.plausibleGlucose).", value: String(g))
+                    }
+                } catch {
+                    usable[i] = false
+                    alive[i] = false
+                    retirements.append(Retirement(candidate: name(i), minute: t, reason: "\(error)"))
+                    guard usable.contains(true) else {
+                        throw SyncError(.diverged, "no candidate of the bank can forecast minute \(t): \(error)", value: String(t))
+                    }
+                }
+            }
+            let (m, sd) = mixture(copies.indices.map { usable[$0] ? (copies[$0].mean, copies[$0].standardDeviations) : nil })
+            points.append(Forecast.Point(time: Double(t), mean: m, standardDeviation: sd,
+                                         lower: zip(m, sd).map { $0 - z * $1 }, upper: zip(m, sd).map { $0 + z * $1 }))
+        }
+        if retirements.count > retiredBefore { normaliseWeights() }
+        return points
+    }
+
+    /// A filter's name: its prior's, with `+refit` for a re-calibrated descendant.
+    public func name(_ i: Int) -> String { priors[parent[i]].name + (i >= priors.count ? " +refit" : "") }
+
+    private func checkPlausible(_ i: Int, minute: Int) throws {
+        let g = filters[i].mean[12] / volumes[i]
+        guard settings.plausibleGlucose.contains(g) else {
+            throw SyncError(.diverged, "candidate \(name(i))'s glucose \(g) mg/dL at minute \(minute) is outside \(settings.plausibleGlucose).", value: String(g))
+        }
+        for (j, p) in settings.estimated.enumerated() where abs(filters[i].mean[14 + j]) > settings.parameterLimit {
+            throw SyncError(.diverged, "candidate \(name(i))'s \(p) moved to e^\(filters[i].mean[14 + j]) times its prior value at minute \(minute).", value: String(filters[i].mean[14 + j]))
+        }
+    }
+
+    private mutating func retire(_ i: Int, minute: Int, _ error: any Error) throws {
+        alive[i] = false
+        retirements.append(Retirement(candidate: name(i), minute: minute, reason: "\(error)"))
+        if !alive.contains(true) { throw error }
+    }
+
+    private mutating func normaliseWeights() {
+        guard filters.count > 1 else { return }
+        let top = zip(logWeights, alive).filter(\.1).map(\.0).max() ?? 0
+        let e = zip(logWeights, alive).map { $1 ? exp($0 - top) : 0 }
+        let total = e.reduce(0, +)
+        weights = total > 0 ? e.map { $0 / total } : e
+    }
+
+    private func mixture(_ beliefs: [(mean: [Double], sd: [Double])?]) -> (mean: [Double], sd: [Double]) {
+        let dim = filters[0].mean.count
+        var m = [Double](repeating: 0, count: dim), second = m
+        let total = zip(beliefs, weights).reduce(0) { $0 + ($1.0 == nil ? 0 : $1.1) }
+        for (i, b) in beliefs.enumerated() {
+            guard let b, total > 0 else { continue }
+            for j in 0..<dim {
+                let mj = b.mean[j] / volumes[i], sj = b.sd[j] / volumes[i]
+                m[j] += weights[i] / total * mj
+                second[j] += weights[i] / total * (sj * sj + mj * mj)
+            }
+        }
+        return (m, zip(second, m).map { max($0 - $1 * $1, 0).squareRoot() })
+    }
+}
