@@ -113,7 +113,7 @@ struct GlucoseSyncExperimentTests {
         #expect(short?.code == .invalidArgument)
         #expect(throws: SyncError.self) {
             _ = try GlucoseTwinProcess(population: GlucoseSyncExperiment.adultPopulation().parameters, carbohydrate: [0], insulin: [0],
-                                       estimated: ["BW"], noiseRate: [Double](repeating: 0, count: 15))
+                                       estimated: ["Gb"], noiseRate: [Double](repeating: 0, count: 15))
         }
     }
 }
