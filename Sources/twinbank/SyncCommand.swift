@@ -17,6 +17,8 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "Seed recorded in the provenance.") var seed: UInt64 = 1
     @Option(name: .customLong("noise-sd"), help: "CGM noise standard deviation, mg/dL.") var noiseSD: Double = 8
     @Option(name: .customLong("estimate"), help: "Parameters estimated by augmentation (comma-separated).") var estimate: String = "Vmx,kp3,kabs"
+    @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: String = "twin"
+    @Option(help: "Re-calibrate from the window's readings every this many minutes; each refit joins the bank of priors.") var recalibrate: Int?
     @Flag(name: .customLong("dry-run"), help: "Compute and print without writing (e.g. to replay a past forecast with --known-at).") var dryRun = false
     @OptionGroup var output: OutputOptions
 
@@ -30,7 +32,15 @@ struct SyncCommand: AsyncParsableCommand {
         var parameters: [String: [String: Double]]
         var alert: String?
         var covarianceResets: Int
+        var prior: String
+        var filter: String
+        var retiredCandidates: [String]
         var written: AppendResult?
+    }
+
+    func validate() throws {
+        guard GlucoseSynchroniser.Prior(rawValue: prior) != nil else { throw ValidationError("--prior: must be twin, population or cohort (got '\(prior)').") }
+        if let recalibrate, recalibrate < 5 || recalibrate > 10_080 { throw ValidationError("--recalibrate: must be 5 to 10080 minutes (got \(recalibrate)).") }
     }
 
     func run() async throws {
@@ -42,6 +52,8 @@ struct SyncCommand: AsyncParsableCommand {
         options.horizon = horizon
         options.seed = seed
         options.cgmNoiseStandardDeviation = noiseSD
+        options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
+        options.recalibrationInterval = recalibrate
         options.estimated = estimate.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let id = try TwinID(twin)
         let r = dryRun ? try await GlucoseSynchroniser.compute(id, in: bank, options: options)
@@ -49,11 +61,14 @@ struct SyncCommand: AsyncParsableCommand {
         if output.json {
             try printJSON(Summary(twin: twin, from: r.from, to: r.to, knownAt: r.knownAt, observationsUsed: r.observationsUsed, mealsUsed: r.mealsUsed,
                                   insulinEventsUsed: r.insulinEventsUsed, glucoseNow: r.glucoseNow, glucoseNowStandardDeviation: r.glucoseNowStandardDeviation,
-                                  level: r.level, forecast: r.points, parameters: r.parameters, alert: r.alert, covarianceResets: r.covarianceResets, written: r.written))
+                                  level: r.level, forecast: r.points, parameters: r.parameters, alert: r.alert, covarianceResets: r.covarianceResets,
+                                  prior: r.prior, filter: r.filter, retiredCandidates: r.retiredCandidates, written: r.written))
             return
         }
         print("synchronised \(twin) on \(r.observationsUsed) glucose readings, \(r.mealsUsed) meals, \(r.insulinEventsUsed) insulin events from \(r.from) to \(r.to) (known at \(r.knownAt))")
         print(String(format: "  glucose now %.1f ± %.1f mg/dL", r.glucoseNow, r.glucoseNowStandardDeviation))
+        print("  prior \(r.prior), filter \(r.filter)")
+        for c in r.retiredCandidates { print("  retired candidate: \(c)") }
         for name in r.parameters.keys.sorted() {
             let p = r.parameters[name]!
             print(String(format: "  %@: population %.4g, estimated %.4g", name, p["population"] ?? .nan, p["estimated"] ?? .nan))

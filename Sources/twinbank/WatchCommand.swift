@@ -30,7 +30,8 @@ struct WatchCommand: AsyncParsableCommand {
     @Flag(help: "Process what the thread holds now and exit.") var once = false
     @Option(name: .customLong("noise-sd"), help: "CGM noise standard deviation, mg/dL.") var noiseSD: Double = 8
     @Option(help: "Seed of the ensemble filter's draws (recorded in the provenance).") var seed: UInt64 = 1
-    @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population) or population (its age group's mean).") var prior: String = "twin"
+    @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: String = "twin"
+    @Option(help: "Re-calibrate the glucose twin from its readings every this many minutes; each refit joins the bank of priors (UKF only).") var recalibrate: Int?
     @Option(help: "Assimilate with an ensemble Kalman filter of this many members (seeded) instead of the UKF.") var ensemble: Int?
     @Option(help: "A watcher to run: glucose or news2 (repeat for both; default glucose).") var watcher: [String] = []
     @Option(help: "Minutes after an alert in which a watcher raises no new alert for the twin unless it escalates (0: off).") var quiet: Double = 30
@@ -57,7 +58,11 @@ struct WatchCommand: AsyncParsableCommand {
     func validate() throws {
         guard !twin.isEmpty else { throw ValidationError("--twin: give the twin to watch.") }
         guard interval > 0, interval.isFinite else { throw ValidationError("--interval: must be a positive number of seconds (got \(interval)).") }
-        guard GlucoseSynchroniser.Prior(rawValue: prior) != nil else { throw ValidationError("--prior: must be twin or population (got '\(prior)').") }
+        guard GlucoseSynchroniser.Prior(rawValue: prior) != nil else { throw ValidationError("--prior: must be twin, population or cohort (got '\(prior)').") }
+        if let recalibrate, recalibrate < 5 || recalibrate > 10_080 { throw ValidationError("--recalibrate: must be 5 to 10080 minutes (got \(recalibrate)).") }
+        if ensemble != nil, prior == "cohort" || recalibrate != nil {
+            throw ValidationError("--ensemble: a bank of priors (--prior cohort) and --recalibrate run UKFs; drop --ensemble.")
+        }
         if let ensemble, ensemble < 2 || ensemble > 10_000 { throw ValidationError("--ensemble: needs 2 to 10000 members (got \(ensemble)).") }
         for w in watcher where !Self.watcherNames.contains(w) {
             throw ValidationError("--watcher: must be \(Self.watcherNames.joined(separator: " or ")) (got '\(w)').")
@@ -86,6 +91,7 @@ struct WatchCommand: AsyncParsableCommand {
             options.cgmNoiseStandardDeviation = noiseSD
             options.seed = seed
             options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
+            options.recalibrationInterval = recalibrate
             if let ensemble { options.filter = .ensemble(members: ensemble) }
             return GlucoseForecastWatcher(options: options, quietPeriod: quietPeriod)
         }

@@ -145,6 +145,9 @@ public enum GlucoseSynchroniser {
         public var parameters: [String: [String: Double]]
         public var alert: String?
         public var covarianceResets: Int
+        /// Candidates of a bank of priors that left it (diverged or implausible), each with the minute (from
+        /// `from`) and the reason; also in the written events' provenance notes.
+        public var retiredCandidates: [String] = []
         /// What the parameters started from (`adult#001 (virtualPatient)`, `adult population mean`).
         public var prior: String
         /// The filter used (`UKF`, `EnKF(100)`) and its seed.
@@ -232,6 +235,7 @@ public enum GlucoseSynchroniser {
         let times = stride(from: windowMinutes + options.step, through: windowMinutes + options.horizon, by: options.step).map(Double.init)
         let glucosePoints: [Forecast.Point]
         let nowMean: Double, nowSD: Double, resets: Int, priorName: String, filterLabel: String
+        var retired: [String] = []
         var parameters: [String: [String: Double]] = [:]
         if options.prior == .cohort || options.recalibrationInterval != nil {
             guard options.filter == .unscented else {
@@ -269,6 +273,7 @@ public enum GlucoseSynchroniser {
                 Forecast.Point(time: $0.time, mean: [$0.mean[12]], standardDeviation: [$0.standardDeviation[12]], lower: [$0.lower[12]], upper: [$0.upper[12]])
             }
             resets = filters.resets
+            retired = filters.retirements.map { "\($0.candidate) at minute \($0.minute): \($0.reason)" }
             filterLabel = filters.filters.count > 1 ? "UKF bank of \(filters.filters.count)" : "UKF"
             for p in filters.parameters { parameters[p.name] = ["population": p.prior, "estimated": p.estimated] }
         } else {
@@ -341,10 +346,11 @@ public enum GlucoseSynchroniser {
         if let interval = options.recalibrationInterval {
             filterNote += " recalibration=every \(interval)min window=\(options.recalibration.window)min parameters=\(options.recalibration.parameters.joined(separator: ","))"
         }
-        let notes = "filter=\(filterNote) prior=\(priorName) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
-            + "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
-            + "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count)"
-            + (options.context.map { " " + $0 } ?? "")
+        var notes = "filter=\(filterNote) prior=\(priorName) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
+        notes += "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
+        notes += "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count)"
+        if !retired.isEmpty { notes += " retired=" + retired.joined(separator: "; ") }
+        if let context = options.context { notes += " " + context }
         let provenance = Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed, notes: notes)
         var drafts: [EventDraft] = []
         var points: [Point] = []
@@ -376,7 +382,7 @@ public enum GlucoseSynchroniser {
         return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
                       insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,
                       level: options.level, parameters: parameters, alert: alertText, covarianceResets: resets,
-                      prior: priorName, filter: filterLabel, seed: options.seed, drafts: drafts, written: nil)
+                      retiredCandidates: retired, prior: priorName, filter: filterLabel, seed: options.seed, drafts: drafts, written: nil)
     }
 
     /// The prior's parameters, basal state and name for the twin (for ``Prior/cohort``, the group's mean).

@@ -25,7 +25,9 @@ public struct ThreadUpdate: Sendable, Hashable {
 /// one of its triggers, appends what it returns and publishes the alerts and recommendations live.
 ///
 /// Requirements: ``evaluate(_:in:)`` must be a deterministic function of the thread as known at
-/// `update.recorded` (read with `knownAt`), so that evaluating the same update again returns identical drafts
+/// `update.recorded` (read with `knownAt`) and of the watcher's own events for **earlier** updates (found by
+/// their update markers, whenever they were recorded: a quiet period between alerts reads them), so that
+/// evaluating the same update again returns identical drafts
 /// (the service relies on it to never write the same alert twice, also after a restart); every draft must carry
 /// ``ThreadUpdate/marker(watcher:)`` in its provenance notes and name in `derivedFrom` the events it came from.
 public protocol ThreadWatcher: Sendable {

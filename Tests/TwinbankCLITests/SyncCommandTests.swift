@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+/// `twinbank sync` with a bank of priors: three hours of CGM readings, a meal and its bolus appended with
+/// `thread append`; `sync --prior cohort --recalibrate 60 --json` writes the 30-minute forecast from a bank of
+/// the other nine simglucose adults (the twin's own virtualPatient left out) plus its refits, and says so.
+@Suite("twinbank sync")
+struct SyncCommandTests {
+    let cli = CommandRunner()
+
+    @Test func cohortPriorWithRecalibration() throws {
+        let dir = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bank = dir.appendingPathComponent("bank.sqlite").path
+        func ok(_ args: [String]) throws -> String {
+            let out = try cli.run(args)
+            #expect(out.status == 0, "\(args.joined(separator: " ")) failed: \(out.stderr)")
+            return out.stdout
+        }
+        _ = try ok(["init", "--bank", bank])
+        _ = try ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#004"])
+        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:9059-7", "--value", "50", "--unit", "g",
+                    "--at", "2024-01-01T07:00:00Z", "--category", "intervention", "--source", "app:meals"])
+        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "snomed:67866001", "--value", "5", "--unit", "[IU]",
+                    "--at", "2024-01-01T07:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
+        // flat at 120 mg/dL, then a rise after the meal and a return
+        for k in 0...36 {
+            let minute = k * 5
+            let g = minute < 60 ? 120.0 : 120 + 60 * sin(Double(minute - 60) / 120 * Double.pi)
+            _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:2339-0", "--value", String(format: "%.1f", g), "--unit", "mg/dL",
+                        "--at", String(format: "2024-01-01T%02d:%02d:00Z", 6 + minute / 60, minute % 60), "--source", "device:cgm-1"])
+        }
+        let out = try ok(["sync", "--bank", bank, "--twin", "pat", "--to", "2024-01-01T09:00:00Z", "--prior", "cohort", "--recalibrate", "60", "--json"])
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        let prior = try #require(summary["prior"] as? String)
+        #expect(prior.hasPrefix("cohort of 9 (") && !prior.contains("adult#004") && prior.contains("adult#001"))
+        let filter = try #require(summary["filter"] as? String)
+        #expect(filter.hasPrefix("UKF bank of "), "\(filter)")
+        #expect((Int(filter.split(separator: " ").last ?? "") ?? 0) >= 10, "a refit joins the bank: \(filter)")
+        let forecast = try #require(summary["forecast"] as? [[String: Any]])
+        #expect(forecast.count == 6)
+        #expect(forecast.allSatisfy { (($0["mean"] as? Double) ?? 0) > 40 && (($0["mean"] as? Double) ?? 1000) < 400 })
+        let predictions = try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "prediction", "--json"])
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(predictions.utf8)) as? [[String: Any]])
+        #expect(written.count == 18)
+        // bad input: named, nothing written
+        let badPrior = try cli.run(["sync", "--bank", bank, "--twin", "pat", "--prior", "everyone"])
+        #expect(badPrior.status != 0 && badPrior.stderr.contains("everyone"))
+        let badInterval = try cli.run(["sync", "--bank", bank, "--twin", "pat", "--prior", "cohort", "--recalibrate", "0"])
+        #expect(badInterval.status != 0 && badInterval.stderr.contains("--recalibrate"))
+        #expect(try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "prediction", "--json"]) == predictions)
+    }
+}
