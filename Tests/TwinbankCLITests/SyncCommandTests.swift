@@ -20,7 +20,7 @@ struct SyncCommandTests {
         _ = try ok(["init", "--bank", bank])
         _ = try ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#004"])
         _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:9059-7", "--value", "50", "--unit", "g",
-                    "--at", "2024-01-01T07:00:00Z", "--category", "intervention", "--source", "app:meals"])
+                    "--at", "2024-01-01T07:00:00Z", "--category", "intervention", "--source", "person:self"])
         _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "snomed:67866001", "--value", "5", "--unit", "[IU]",
                     "--at", "2024-01-01T07:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
         // flat at 120 mg/dL, then a rise after the meal and a return
