@@ -277,19 +277,7 @@ struct SyncBench: AsyncParsableCommand {
                         if let estimate { o.estimated = estimate.split(separator: ",").map(String.init) }
                         if let refit { o.recalibration.parameters = refit.split(separator: ",").map(String.init) }
                         if knownWeight { o.bodyWeight = patient.parameters.BW }
-                        let env = ProcessInfo.processInfo.environment
-                        if let v = env["PN"].flatMap(Double.init) { o.parameterNoise = v }
-                        if let v = env["SN"].flatMap(Double.init) { o.stateNoise = v }
-                        if let v = env["FF"].flatMap(Double.init) { o.candidateForgetting = v }
-                        if let v = env["PSD"].flatMap(Double.init) { o.parameterPriorSD = v }
                         let r = try await GlucoseSyncExperiment.run(trace, options: o)
-                        if ProcessInfo.processInfo.environment["TRACE_ERRORS"] != nil {
-                            var t = ""
-                            for e in r.forecastErrors where e.minute >= 360 && e.minute < 900 && e.minute % 10 == 0 {
-                                t += String(format: "%d:%.0f/%+.0f ", e.minute, truth.bg[e.minute + 30], e.error)
-                            }
-                            print(patient.name, t)
-                        }
                         var line = String(format: "%@\t%@\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%d\t%d", patient.name, plan, r.forecastRMSE, r.persistenceRMSE, r.cgmRMSE,
                                           truth.bg.min() ?? 0, truth.bg.max() ?? 0, r.hypoglycaemiaAlerts, r.hypoglycaemiaAlertsCorrect, r.hypoglycaemiaEpisodesMissed)
                         if byQuarter {
