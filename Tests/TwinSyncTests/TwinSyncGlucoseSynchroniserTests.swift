@@ -190,6 +190,13 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         #expect(first.provenance.derivedFrom.contains { forecastIDs.contains($0) })
         let readingIDs = Set(try f.bank.events(ThreadQuery(twin: f.twin, code: GlucoseSynchroniser.glucose.key, category: .observation)).map(\.id))
         #expect(first.provenance.derivedFrom.contains { readingIDs.contains($0) })
+        // the figures, for programs: the same as the text's
+        let minutes = try #require(Alert.measure("minutesToLow", in: first.provenance.notes))
+        let glucose = try #require(Alert.measure("predictedGlucose", in: first.provenance.notes))
+        guard case .text(let text)? = first.value else { Issue.record("alert without text"); return }
+        let worded = try #require(GlucoseForecastWatcher.prediction(in: text))
+        #expect(worded.minutes == minutes && abs(worded.glucose - glucose) <= 0.51, "\(text) vs \(minutes) \(glucose)")
+        #expect(glucose <= 70)
     }
 
     @Test func noAlertWhileGlucoseIsSteadyInRange() async throws {

@@ -130,4 +130,20 @@ struct LowGlucoseTwin {
         #expect(check("Hypoglycaemia predicted in 30 min: glucose 66 mg/dL", severity: "high", at: 10)?.contains("severity high (was medium)") == true)
         #expect(GlucoseForecastWatcher.prediction(in: "no numbers here") == nil)
     }
+
+    /// The synchroniser records the alert's figures as words in its notes; escalation reads them there first
+    /// (the text is a fallback for older alerts), so rewording the message cannot silence an escalation.
+    @Test func alertFiguresAreReadFromTheNotes() throws {
+        let alert = Alert(kind: "hypoglycaemia-predicted", severity: .medium, time: 0, message: "m", reasons: [], forecast: nil,
+                          measures: ["minutesToLow": 25, "predictedGlucose": 63.4, "probabilityBelow": 0.81])
+        #expect(alert.measureWords == "minutesToLow=25 predictedGlucose=63.4 probabilityBelow=0.81")
+        let notes = "watcher=hypoglycaemia severity=medium \(alert.measureWords); filter=UKF"
+        #expect(Alert.measure("predictedGlucose", in: notes) == 63.4)
+        #expect(Alert.measure("probabilityBelow", in: notes) == 0.81)
+        #expect(Alert.measure("missing", in: notes) == nil)
+        let p = try #require(GlucoseForecastWatcher.prediction(notes: notes, text: "Hypoglycaemia predicted in 30 min: glucose 66 mg/dL"))
+        #expect(p.minutes == 25 && p.glucose == 63.4)
+        let fallback = try #require(GlucoseForecastWatcher.prediction(notes: "severity=medium", text: "Hypoglycaemia predicted in 30 min: glucose 66 mg/dL"))
+        #expect(fallback.minutes == 30 && fallback.glucose == 66)
+    }
 }

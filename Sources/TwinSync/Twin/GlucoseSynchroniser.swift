@@ -375,7 +375,7 @@ public enum GlucoseSynchroniser {
             let text = ([alert.message] + alert.reasons + ["latest readings: " + recent.joined(separator: "; ")]).joined(separator: " | ")
             alertText = text
             let alertProvenance = Provenance(derivedFrom: meanIDs + observations.map(\.event.id), model: modelID, modelVersion: modelVersion,
-                                             seed: options.seed, notes: "watcher=hypoglycaemia threshold=\(options.hypoglycaemiaThreshold) horizon=\(options.alertHorizon)min probability=\(options.alertProbability) severity=\(alert.severity.rawValue); " + notes)
+                                             seed: options.seed, notes: "watcher=hypoglycaemia threshold=\(options.hypoglycaemiaThreshold) horizon=\(options.alertHorizon)min probability=\(options.alertProbability) severity=\(alert.severity.rawValue) \(alert.measureWords); " + notes)
             drafts.append(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .alert, code: hypoglycaemiaAlert,
                                      value: .text(text), source: source, provenance: alertProvenance))
         }

@@ -90,12 +90,12 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
 
     /// Why a new alert escalates the earlier ones (see the type's discussion), or nil when it does not.
     func escalation(text: String, notes: String?, at time: Instant, over earlier: [Event]) -> String? {
-        let now = Self.prediction(in: text)
+        let now = Self.prediction(notes: notes, text: text)
         let severity = Self.severity(in: notes)
         var lowestGlucose: (Double, Event)?, earliestLow: (Instant, Event)?, highest: Alert.Severity?
         for e in earlier {
             if let s = Self.severity(in: e.provenance.notes) { highest = max(highest ?? s, s) }
-            guard case .text(let t)? = e.value, let p = Self.prediction(in: t) else { continue }
+            guard case .text(let t)? = e.value, let p = Self.prediction(notes: e.provenance.notes, text: t) else { continue }
             if lowestGlucose == nil || p.glucose < lowestGlucose!.0 { lowestGlucose = (p.glucose, e) }
             let low = e.effective.start.advanced(bySeconds: p.minutes * 60)
             if earliestLow == nil || low < earliestLow!.0 { earliestLow = (low, e) }
@@ -113,6 +113,16 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
             return "escalates the alert of \(e.effective.start.iso8601) within the \(quietPeriod) quiet period: low predicted at \(low.iso8601) (was \(l.iso8601))"
         }
         return nil
+    }
+
+    /// The minutes to the low and the predicted glucose of a hypoglycaemia alert: the `minutesToLow` and
+    /// `predictedGlucose` measures of its notes (``Alert/measures``), else read from its text (alerts written
+    /// before the measures were recorded).
+    static func prediction(notes: String?, text: String) -> (minutes: Double, glucose: Double)? {
+        if let minutes = Alert.measure("minutesToLow", in: notes), let glucose = Alert.measure("predictedGlucose", in: notes) {
+            return (minutes, glucose)
+        }
+        return prediction(in: text)
     }
 
     /// The minutes to the low and the predicted glucose of a hypoglycaemia alert's text

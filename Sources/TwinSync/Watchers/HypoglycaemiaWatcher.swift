@@ -35,7 +35,8 @@ public struct HypoglycaemiaWatcher: Sendable, Hashable {
                              message: String(format: "Hypoglycaemia predicted in %.0f min: glucose %.0f mg/dL (%.0f%% chance below %.0f).", minutes, m, pLow * 100, threshold),
                              reasons: [String(format: "forecast at +%.0f min: mean %.1f, sd %.1f, %.0f%% interval %.1f-%.1f", minutes, m, sd, forecast.level * 100, p.lower[g], p.upper[g]),
                                        "forecast by \(forecast.provenance.filter) on \(forecast.provenance.model) from \(forecast.provenance.observationCount) observations"],
-                             forecast: forecast.provenance)
+                             forecast: forecast.provenance,
+                             measures: ["minutesToLow": minutes, "predictedGlucose": (m * 10).rounded() / 10, "probabilityBelow": (pLow * 1000).rounded() / 1000])
             }
         }
         return nil
