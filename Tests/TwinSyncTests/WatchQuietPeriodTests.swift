@@ -58,7 +58,7 @@ struct LowGlucoseTwin {
         #expect(updates.count == 12)
         // why the third alert came within the quiet period
         guard case .text(let text)? = alerts.last?.value else { Issue.record("no escalation alert"); return }
-        #expect(text.contains("escalates the alert of \(LowGlucoseTwin.at(30).iso8601) within the 30 min quiet period: predicted glucose 52 mg/dL (was 66)"), "\(text)")
+        #expect(text.contains("escalates the alert of \(LowGlucoseTwin.at(30).iso8601) within the 30 min quiet period: predicted glucose 52.4 mg/dL (was 66.3)"), "\(text)")
         #expect(recommendations.last.map { if case .text(let r)? = $0.value { !r.contains("escalates") } else { false } } == true)
 
         // restart, and a second process going over everything again: nothing new
