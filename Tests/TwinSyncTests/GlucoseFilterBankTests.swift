@@ -34,6 +34,20 @@ import TwinModels
         }
     }
 
+    /// The single-filter synchroniser never writes an impossible forecast: readings of 1,600 mg/dL (beyond any
+    /// physiology, e.g. a unit mix-up) make its glucose leave the plausible range, which is an error naming the
+    /// value, and nothing is written.
+    @Test func anImplausibleGlucoseIsAnErrorAndNothingIsWritten() async throws {
+        let f = try GlucoseThreadFixture(bg: [Double](repeating: 1600, count: 240), carbohydrate: [Double](repeating: 0, count: 240),
+                                         insulin: [Double](repeating: 0.015, count: 240))
+        let before = try f.bank.events(ThreadQuery(twin: f.twin)).count
+        let error = await #expect(throws: SyncError.self) { _ = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: f.options(origin: 200)) }
+        #expect(error?.code == .diverged, "\(String(describing: error))")
+        #expect(error?.message.contains("outside 5-1500 mg/dL") == true && error?.message.contains("Nothing was written") == true)
+        #expect(Double(error?.value ?? "") ?? 0 > 1500)
+        #expect(try f.bank.events(ThreadQuery(twin: f.twin)).count == before)
+    }
+
     @Test func aBankOfPriorsNeedsTheUnscentedFilter() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: Array(trace.bg.prefix(300)), carbohydrate: Array(trace.carbohydrate.prefix(300)), insulin: Array(trace.insulin.prefix(300)))
@@ -70,10 +84,13 @@ import TwinModels
         #expect(points.count == 2 && points.allSatisfy { $0.mean[12].isFinite })
         #expect(abs(bank.glucose.mean - 140) < 15)
 
+        // alone, the broken candidate is restarted from its prior (recorded) three times, then the error is thrown
         var alone = try GlucoseFilterBank(priors: [priors[1]], carbohydrate: cho, insulin: insulin, minute: 0, firstReading: 140)
         #expect(throws: SyncError.self) {
             for k in stride(from: 0, through: minutes, by: 5) { try alone.assimilate(minute: k, reading: 140) }
         }
+        #expect(alone.restarts == 3)
+        #expect(alone.retirements.count == 3 && alone.retirements.allSatisfy { $0.restarted && $0.candidate == "broken" })
         // a forecast that leaves the plausible range in every candidate is an error naming it
         var settings = GlucoseFilterBank.Settings()
         settings.plausibleGlucose = 5...150
@@ -83,6 +100,7 @@ import TwinModels
         for k in stride(from: 0, through: 60, by: 5) { try narrow.assimilate(minute: k, reading: 140) }
         let diverged = #expect(throws: SyncError.self) { _ = try narrow.forecast(at: Array(stride(from: 65, through: 180, by: 5))) }
         #expect(diverged?.code == .diverged)
+        #expect(narrow.restarts == 3 && narrow.retirements.allSatisfy(\.restarted))
         #expect(throws: SyncError.self) { try narrow.assimilate(minute: 50, reading: 140) }
     }
 }

@@ -192,7 +192,8 @@ public enum GlucoseSyncExperiment {
         public let resets: Int
         /// How many times a filter was re-calibrated and restarted (``Options/recalibrationInterval``).
         public let recalibrations: Int
-        /// Candidates of the bank of priors that left it (diverged or implausible), and why.
+        /// Candidates of the bank of priors that left it (diverged or implausible), or were restarted from their
+        /// prior as the bank's last, and why.
         public let retirements: [GlucoseFilterBank.Retirement]
         /// Every forecast's error (forecast minus truth at the target, mg/dL) by the minute it was made.
         public let forecastErrors: [(minute: Int, error: Double)]
@@ -205,7 +206,7 @@ public enum GlucoseSyncExperiment {
                 "filteredRMSE": filteredRMSE, "cgmRMSE": cgmRMSE, "persistenceRMSE": persistenceRMSE, "parameters": params,
                 "hypoglycaemia": ["alerts": hypoglycaemiaAlerts, "alertsCorrect": hypoglycaemiaAlertsCorrect, "episodesMissed": hypoglycaemiaEpisodesMissed],
                 "covarianceResets": resets, "recalibrations": recalibrations,
-                "retiredCandidates": retirements.map { ["candidate": $0.candidate, "minute": $0.minute, "reason": $0.reason] as [String: Any] },
+                "retiredCandidates": retirements.map { ["candidate": $0.candidate, "minute": $0.minute, "reason": $0.reason, "restarted": $0.restarted] as [String: Any] },
             ]
             guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted]) else { return "{}" }
             return String(decoding: data, as: UTF8.self)

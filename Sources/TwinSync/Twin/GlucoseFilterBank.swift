@@ -14,8 +14,10 @@ import TwinModels
 /// - A candidate whose filter fails (non-finite state, a covariance that cannot be repaired) or whose belief
 ///   leaves the physiological range (glucose outside ``Settings/plausibleGlucose``, or an estimated parameter
 ///   more than e^``Settings/parameterLimit`` times its prior value) is **retired** from the bank and recorded in
-///   ``retirements`` with the reason; when the last candidate would be retired, the error is thrown instead
-///   (``SyncError`` `diverged`), so the bank never reports a silently wrong state.
+///   ``retirements`` with the reason. The last candidate is not retired but **restarted** from its prior at the
+///   latest reading (its estimate discarded; recorded in ``retirements`` as a restart), at most
+///   ``Settings/maximumRestarts`` times; after that the error is thrown (``SyncError`` `diverged`, or the
+///   filter's own), so the bank never reports a silently wrong state.
 /// - Only readings already assimilated are used by re-calibration.
 public struct GlucoseFilterBank: Sendable {
     /// How the filters are set up, weighted and re-calibrated.
@@ -51,6 +53,9 @@ public struct GlucoseFilterBank: Sendable {
         public var plausibleGlucose = 5.0...1500.0
         /// Largest |log-multiplier| of an estimated parameter before the candidate is retired.
         public var parameterLimit = 4.0
+        /// When the bank's last candidate diverges, it is restarted from its prior at the latest reading (a
+        /// recorded reset), at most this many times in all; after that the error is thrown.
+        public var maximumRestarts = 3
         public init() {}
     }
 
@@ -59,6 +64,9 @@ public struct GlucoseFilterBank: Sendable {
         public let candidate: String
         public let minute: Int
         public let reason: String
+        /// True when the candidate was the bank's last and was restarted from its prior at the reading of
+        /// `minute` instead (its earlier estimate discarded), false when it left the bank.
+        public var restarted = false
     }
 
     public let settings: Settings
@@ -71,6 +79,8 @@ public struct GlucoseFilterBank: Sendable {
     public private(set) var retirements: [Retirement] = []
     /// How many filters were re-calibrated and restarted.
     public private(set) var refits = 0
+    /// How many times the last candidate was restarted from its prior after diverging.
+    public private(set) var restarts = 0
     /// Covariance resets of filters that were replaced.
     private var earlierResets = 0
     private var logWeights: [Double]
@@ -104,20 +114,7 @@ public struct GlucoseFilterBank: Sendable {
         }
         let q = settings.estimated.count, n = 14 + q
         for prior in priors {
-            let population = prior.parameters, x0 = prior.initialState
-            var noise = [Double](repeating: 0, count: n)
-            for i in 0..<13 { noise[i] = settings.stateNoise * max(abs(x0[i]), 1) }
-            for i in 0..<q { noise[14 + i] = settings.parameterNoise }
-            let process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
-                                                 estimated: settings.estimated, noiseRate: noise)
-            var start = x0 + [0] + [Double](repeating: 0, count: q)
-            let scale = firstReading / (x0[12] / population.Vg)
-            for i in [3, 4, 12] { start[i] *= scale }
-            var p0 = [Double](repeating: 0, count: n * n)
-            for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
-            p0[13 * n + 13] = 1
-            for i in 0..<q { p0[(14 + i) * n + 14 + i] = settings.parameterPriorSD * settings.parameterPriorSD }
-            filters.append(try UnscentedKalmanFilter(process: process, time: Double(minute), mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0))
+            filters.append(try Self.filter(prior, carbohydrate: carbohydrate, insulin: insulin, minute: minute, reading: firstReading, settings: settings))
         }
         self.settings = settings
         self.priors = priors
@@ -153,7 +150,7 @@ public struct GlucoseFilterBank: Sendable {
                                       model: GlucoseSensor(volume: volumes[i], standardDeviation: settings.noiseStandardDeviation))
                 try checkPlausible(i, minute: minute)
             } catch {
-                try retire(i, minute: minute, error)
+                try retire(i, minute: minute, reading: reading, error)
             }
         }
         normaliseWeights()
@@ -247,11 +244,23 @@ public struct GlucoseFilterBank: Sendable {
                     }
                 } catch {
                     usable[i] = false
+                    guard usable.contains(true) else {
+                        // the last candidate that could forecast: restart it from its prior at the latest reading
+                        // (recorded) and forecast again, or fail naming why
+                        guard let last = readings.last, restarts < settings.maximumRestarts else {
+                            throw SyncError(.diverged, "no candidate of the bank can forecast minute \(t): \(error)", value: String(t))
+                        }
+                        alive[i] = false
+                        if !alive.contains(true) {
+                            try restart(i, minute: last.minute, reading: last.value, because: error)
+                        } else {
+                            retirements.append(Retirement(candidate: name(i), minute: t, reason: "\(error)"))
+                        }
+                        normaliseWeights()
+                        return try forecast(at: minutes, z: z)
+                    }
                     alive[i] = false
                     retirements.append(Retirement(candidate: name(i), minute: t, reason: "\(error)"))
-                    guard usable.contains(true) else {
-                        throw SyncError(.diverged, "no candidate of the bank can forecast minute \(t): \(error)", value: String(t))
-                    }
                 }
             }
             let (m, sd) = mixture(copies.indices.map { usable[$0] ? (copies[$0].mean, copies[$0].standardDeviations) : nil })
@@ -275,10 +284,48 @@ public struct GlucoseFilterBank: Sendable {
         }
     }
 
-    private mutating func retire(_ i: Int, minute: Int, _ error: any Error) throws {
+    /// A filter started from `prior`'s parameters and basal state at `minute`, its glucose compartments scaled
+    /// so that its sensor glucose is `reading`.
+    static func filter(_ prior: GlucoseSyncExperiment.Population, carbohydrate: [Double], insulin: [Double], minute: Int, reading: Double,
+                       settings: Settings) throws -> UnscentedKalmanFilter<GlucoseTwinProcess> {
+        let q = settings.estimated.count, n = 14 + q
+        let population = prior.parameters, x0 = prior.initialState
+        var noise = [Double](repeating: 0, count: n)
+        for i in 0..<13 { noise[i] = settings.stateNoise * max(abs(x0[i]), 1) }
+        for i in 0..<q { noise[14 + i] = settings.parameterNoise }
+        let process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
+                                             estimated: settings.estimated, noiseRate: noise)
+        var start = x0 + [0] + [Double](repeating: 0, count: q)
+        let scale = reading / (x0[12] / population.Vg)
+        for i in [3, 4, 12] { start[i] *= scale }
+        var p0 = [Double](repeating: 0, count: n * n)
+        for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
+        p0[13 * n + 13] = 1
+        for i in 0..<q { p0[(14 + i) * n + 14 + i] = settings.parameterPriorSD * settings.parameterPriorSD }
+        return try UnscentedKalmanFilter(process: process, time: Double(minute), mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
+    }
+
+    /// Retires candidate `i`; when it was the last one, restarts it from its prior at `reading` instead (at most
+    /// ``Settings/maximumRestarts`` times), else throws `error`.
+    private mutating func retire(_ i: Int, minute: Int, reading: Double?, _ error: any Error) throws {
         alive[i] = false
+        if !alive.contains(true) {
+            guard let reading, restarts < settings.maximumRestarts else { throw error }
+            try restart(i, minute: minute, reading: reading, because: error)
+            return
+        }
         retirements.append(Retirement(candidate: name(i), minute: minute, reason: "\(error)"))
-        if !alive.contains(true) { throw error }
+    }
+
+    /// Restarts candidate `i` from its prior's parameters and basal state at `reading` (weights and filter
+    /// history of the others unchanged), recorded in ``retirements`` as a restart.
+    private mutating func restart(_ i: Int, minute: Int, reading: Double, because error: any Error) throws {
+        let fresh = try Self.filter(priors[parent[i]], carbohydrate: carbohydrate, insulin: insulin, minute: minute, reading: reading, settings: settings)
+        earlierResets += filters[i].resets.count
+        filters[i] = fresh
+        alive[i] = true
+        restarts += 1
+        retirements.append(Retirement(candidate: name(i), minute: minute, reason: "\(error)", restarted: true))
     }
 
     private mutating func normaliseWeights() {

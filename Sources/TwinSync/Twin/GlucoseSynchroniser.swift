@@ -273,7 +273,7 @@ public enum GlucoseSynchroniser {
                 Forecast.Point(time: $0.time, mean: [$0.mean[12]], standardDeviation: [$0.standardDeviation[12]], lower: [$0.lower[12]], upper: [$0.upper[12]])
             }
             resets = filters.resets
-            retired = filters.retirements.map { "\($0.candidate) at minute \($0.minute): \($0.reason)" }
+            retired = filters.retirements.map { "\($0.candidate) \($0.restarted ? "restarted from its prior" : "retired") at minute \($0.minute): \($0.reason)" }
             filterLabel = filters.filters.count > 1 ? "UKF bank of \(filters.filters.count)" : "UKF"
             for p in filters.parameters { parameters[p.name] = ["population": p.prior, "estimated": p.estimated] }
         } else {
@@ -337,6 +337,11 @@ public enum GlucoseSynchroniser {
                                 method: options.filter == .unscented ? "gaussian-propagation" : "ensemble", provenance: provenanceForecast)
         for p in glucosePoints where !(p.mean[0].isFinite && p.lower[0].isFinite && p.upper[0].isFinite) {
             throw SyncError(.nonFinite, "the glucose forecast at +\(Int(p.time) - windowMinutes) min is not finite.", value: String(p.mean[0]))
+        }
+        // a diverged filter gives a finite but impossible glucose: an error, never a written forecast
+        let plausible = GlucoseFilterBank.Settings().plausibleGlucose
+        for (label, g) in [("now", nowMean)] + glucosePoints.map({ ("at +\(Int($0.time) - windowMinutes) min", $0.mean[0]) }) where !plausible.contains(g) {
+            throw SyncError(.diverged, "the twin's glucose \(label) is \(Value.format((g * 10).rounded() / 10)) mg/dL, outside \(Value.format(plausible.lowerBound))-\(Value.format(plausible.upperBound)) mg/dL: the \(filterLabel) diverged from the readings (check their units and the inputs; the cohort prior retires or restarts a diverging candidate). Nothing was written.", value: String(g))
         }
 
         // events
