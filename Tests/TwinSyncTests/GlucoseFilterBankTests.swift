@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinBank
 import TwinModels
 @testable import TwinSync
 
