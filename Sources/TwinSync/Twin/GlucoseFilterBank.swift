@@ -288,6 +288,17 @@ public struct GlucoseFilterBank: Sendable {
     /// so that its sensor glucose is `reading`.
     static func filter(_ prior: GlucoseSyncExperiment.Population, carbohydrate: [Double], insulin: [Double], minute: Int, reading: Double,
                        settings: Settings) throws -> UnscentedKalmanFilter<GlucoseTwinProcess> {
+        let s = try start(prior, carbohydrate: carbohydrate, insulin: insulin, reading: reading, settings: settings)
+        return try UnscentedKalmanFilter(process: s.process, time: Double(minute), mean: s.mean, covariance: s.covariance, alpha: 0.5, beta: 2, kappa: 0)
+    }
+
+    /// The set-up every glucose twin filter starts from (also the synchroniser's single UKF or EnKF): the process
+    /// with per-minute random-walk noise (``Settings/stateNoise`` of each basal state, ``Settings/parameterNoise``
+    /// per log-parameter), the prior's basal state with its glucose compartments scaled to `reading`, and a
+    /// diagonal covariance (sd 30 % of each state, 1 for the stomach memory, ``Settings/parameterPriorSD`` per
+    /// log-parameter).
+    static func start(_ prior: GlucoseSyncExperiment.Population, carbohydrate: [Double], insulin: [Double], reading: Double,
+                      settings: Settings) throws -> (process: GlucoseTwinProcess, mean: [Double], covariance: [Double]) {
         let q = settings.estimated.count, n = 14 + q
         let population = prior.parameters, x0 = prior.initialState
         var noise = [Double](repeating: 0, count: n)
@@ -295,14 +306,14 @@ public struct GlucoseFilterBank: Sendable {
         for i in 0..<q { noise[14 + i] = settings.parameterNoise }
         let process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
                                              estimated: settings.estimated, noiseRate: noise)
-        var start = x0 + [0] + [Double](repeating: 0, count: q)
+        var mean = x0 + [0] + [Double](repeating: 0, count: q)
         let scale = reading / (x0[12] / population.Vg)
-        for i in [3, 4, 12] { start[i] *= scale }
+        for i in [3, 4, 12] { mean[i] *= scale }
         var p0 = [Double](repeating: 0, count: n * n)
-        for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
+        for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(mean[i]), 1), 2) }
         p0[13 * n + 13] = 1
         for i in 0..<q { p0[(14 + i) * n + 14 + i] = settings.parameterPriorSD * settings.parameterPriorSD }
-        return try UnscentedKalmanFilter(process: process, time: Double(minute), mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
+        return (process, mean, p0)
     }
 
     /// Retires candidate `i`; when it was the last one, restarts it from its prior at `reading` instead (at most

@@ -280,20 +280,11 @@ public enum GlucoseSynchroniser {
             let (population, x0, name) = try prior(for: twin, in: bank, options.prior)
             priorName = name
             filterLabel = options.filter.label
-            let q = options.estimated.count
-            var noise = [Double](repeating: 0, count: 14 + q)
-            for i in 0..<13 { noise[i] = 0.004 * max(abs(x0[i]), 1) }
-            for i in 0..<q { noise[14 + i] = 0.01 }
-            let process = try GlucoseTwinProcess(population: population, carbohydrate: cho, insulin: ins, estimated: options.estimated, noiseRate: noise)
+            var settings = GlucoseFilterBank.Settings()
+            settings.estimated = options.estimated
+            let (process, start, p0) = try GlucoseFilterBank.start(GlucoseSyncExperiment.Population(parameters: population, initialState: x0, name: name),
+                                                                   carbohydrate: cho, insulin: ins, reading: observations[0].value, settings: settings)
             let sensor = GlucoseSensor(volume: population.Vg, standardDeviation: options.cgmNoiseStandardDeviation)
-            let n = 14 + q
-            var start = x0 + [0] + [Double](repeating: 0, count: q)
-            let scale = observations[0].value / (x0[12] / population.Vg)
-            for i in [3, 4, 12] { start[i] *= scale }
-            var p0 = [Double](repeating: 0, count: n * n)
-            for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(start[i]), 1), 2) }
-            p0[13 * n + 13] = 1
-            for i in 0..<q { p0[(14 + i) * n + 14 + i] = 0.3 * 0.3 }
             func assimilate<F: SequentialFilter>(_ f: inout F) async throws {
                 for o in observations {
                     try await f.predict(to: Double(max(o.minute, Int(f.time))))
