@@ -133,7 +133,7 @@ public struct GlucoseFilterBank: Sendable {
 
     /// Moves every live filter to `minute`, weighs it by the reading's predictive likelihood and updates it.
     /// - Throws: ``SyncError`` `invalidTime` when `minute` is before the last reading; the last candidate's
-    ///   error when every candidate has failed.
+    ///   error when it fails again after ``Settings/maximumRestarts`` restarts.
     public mutating func assimilate(minute: Int, reading: Double) throws {
         if let last = readings.last, minute < last.minute {
             throw SyncError(.invalidTime, "reading at minute \(minute) is before the last one assimilated (\(last.minute)).", value: String(minute))
@@ -227,8 +227,9 @@ public struct GlucoseFilterBank: Sendable {
 
     /// The mixture forecast at each of `minutes` (ascending, after the last reading), by sigma-point propagation
     /// of every live filter; interval ends at mean ± `z` sd (1.96 for a 95 % interval). A candidate whose
-    /// forecast fails or leaves the plausible range is left out of the forecast (and of later ones).
-    /// - Throws: ``SyncError`` `diverged` when no candidate can forecast.
+    /// forecast fails or leaves the plausible range is retired (left out of this forecast and later ones); when
+    /// it is the last one, it is restarted from its prior at the latest reading and the forecast is made again.
+    /// - Throws: ``SyncError`` `diverged` when no candidate can forecast after ``Settings/maximumRestarts`` restarts.
     public mutating func forecast(at minutes: [Int], z: Double = 1.96) throws -> [Forecast.Point] {
         var copies = filters
         var usable = alive
