@@ -80,7 +80,7 @@ struct GlucoseSyncExperimentTests {
         let bank = try await GlucoseSyncExperiment.run(trace, options: options)
         options.recalibrationInterval = 120
         for addsCandidate in [false, true] {
-            options.recalibrationAddsCandidate = addsCandidate
+            options.filterBank.recalibrationAddsCandidate = addsCandidate
             let recalibrated = try await GlucoseSyncExperiment.run(trace, options: options)
             print("\(patient): 30-min RMSE \(recalibrated.forecastRMSE) re-calibrated every 2 h (refit \(addsCandidate ? "joins" : "replaces")), \(bank.forecastRMSE) cohort bank alone")
             // one refit of the most probable filter every 2 h (at most 12 in the day) when refits join the bank; at

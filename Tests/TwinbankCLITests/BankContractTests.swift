@@ -9,15 +9,12 @@ struct BankContractTests {
     let cli = CommandRunner()
 
     init() throws {
-        dir = try CommandRunner.temporaryDirectory()
-        bank = dir.appendingPathComponent("bank.sqlite").path
+        (dir, bank) = try CommandRunner.temporaryBank()
     }
 
     @discardableResult
-    func ok(_ args: [String], _ comment: Comment? = nil) throws -> String {
-        let out = try cli.run(args)
-        #expect(out.status == 0, "\(args.joined(separator: " ")) failed: \(out.stderr)")
-        return out.stdout
+    func ok(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try cli.ok(args, sourceLocation: sourceLocation)
     }
 
     /// Runs a command that must fail; returns its error output.

@@ -30,6 +30,21 @@ struct CommandRunner {
         return dir
     }
 
+    /// A fresh temporary folder and the path of a bank file in it (not created); the caller removes the folder.
+    static func temporaryBank() throws -> (directory: URL, bank: String) {
+        let dir = try temporaryDirectory()
+        return (dir, dir.appendingPathComponent("bank.sqlite").path)
+    }
+
+    /// Runs a command that must succeed: records an issue naming the command and its error output when it
+    /// exits non-zero. Returns its standard output.
+    @discardableResult
+    func ok(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let out = try run(arguments)
+        #expect(out.status == 0, "\(arguments.joined(separator: " ")) failed: \(out.stderr)", sourceLocation: sourceLocation)
+        return out.stdout
+    }
+
     var environment: [String: String] = [:]
     var workingDirectory: URL?
 

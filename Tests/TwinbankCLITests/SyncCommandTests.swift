@@ -9,14 +9,9 @@ struct SyncCommandTests {
     let cli = CommandRunner()
 
     @Test func cohortPriorWithRecalibration() throws {
-        let dir = try CommandRunner.temporaryDirectory()
+        let (dir, bank) = try CommandRunner.temporaryBank()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let bank = dir.appendingPathComponent("bank.sqlite").path
-        func ok(_ args: [String]) throws -> String {
-            let out = try cli.run(args)
-            #expect(out.status == 0, "\(args.joined(separator: " ")) failed: \(out.stderr)")
-            return out.stdout
-        }
+        let ok = { (args: [String]) throws -> String in try cli.ok(args) }
         _ = try ok(["init", "--bank", bank])
         _ = try ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#004"])
         _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:9059-7", "--value", "50", "--unit", "g",

@@ -9,14 +9,9 @@ struct WatchCommandTests {
     let cli = CommandRunner()
 
     @Test func alertsOncePrintedAsJSONLinesAndWrittenToTheThread() throws {
-        let dir = try CommandRunner.temporaryDirectory()
+        let (dir, bank) = try CommandRunner.temporaryBank()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let bank = dir.appendingPathComponent("bank.sqlite").path
-        func ok(_ args: [String]) throws -> String {
-            let out = try cli.run(args)
-            #expect(out.status == 0, "\(args.joined(separator: " ")) failed: \(out.stderr)")
-            return out.stdout
-        }
+        let ok = { (args: [String]) throws -> String in try cli.ok(args) }
         _ = try ok(["init", "--bank", bank])
         _ = try ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
         // a 12 IU bolus, then CGM readings falling from 160 to 70 mg/dL over 90 minutes, each its own upload

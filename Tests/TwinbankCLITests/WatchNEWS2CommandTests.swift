@@ -9,14 +9,9 @@ struct WatchNEWS2CommandTests {
     let cli = CommandRunner()
 
     @Test func news2AlertsOnceAndBadOptionsAreNamed() throws {
-        let dir = try CommandRunner.temporaryDirectory()
+        let (dir, bank) = try CommandRunner.temporaryBank()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let bank = dir.appendingPathComponent("bank.sqlite").path
-        func ok(_ args: [String]) throws -> String {
-            let out = try cli.run(args)
-            #expect(out.status == 0, "\(args.joined(separator: " ")) failed: \(out.stderr)")
-            return out.stdout
-        }
+        let ok = { (args: [String]) throws -> String in try cli.ok(args) }
         _ = try ok(["init", "--bank", bank])
         _ = try ok(["twin", "create", "--bank", bank, "--id", "ward-7", "--kind", "person"])
         // temperature, ACVPU, air, systolic, pulse 95 (1), SpO2 95 % (1), then respiration rate 25 (3): only the last reaches 5

@@ -90,24 +90,18 @@ public struct FHIRImporter: Sendable {
     public func importFile(_ path: String) throws(FHIRError) -> ImportReport {
         let name = (path as NSString).lastPathComponent
         let attrs = try? FileManager.default.attributesOfItem(atPath: path)
-        if let size = (attrs?[.size] as? NSNumber)?.intValue, size > streamingThreshold {
-            do throws(FHIRError) {
-                var r = try importStreaming(path)
-                r.files = 1
-                return r
-            } catch {
-                var e = error
-                e.file = path
-                throw e
-            }
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FHIRError(.io, "cannot read the file", value: path, file: path)
-        }
         do throws(FHIRError) {
-            let tree = try JSONReader().read([UInt8](data))
-            let origin = "bundle:" + (tree["resourceType"]?.stringValue == "Bundle" ? (tree["id"]?.stringValue ?? Self.uriSafe(name)) : Self.uriSafe(name))
-            var r = try importResource(tree, origin: origin)
+            var r: ImportReport
+            if let size = (attrs?[.size] as? NSNumber)?.intValue, size > streamingThreshold {
+                r = try importStreaming(path)
+            } else {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw FHIRError(.io, "cannot read the file", value: path, file: path)
+                }
+                let tree = try JSONReader().read([UInt8](data))
+                let origin = "bundle:" + (tree["resourceType"]?.stringValue == "Bundle" ? (tree["id"]?.stringValue ?? Self.uriSafe(name)) : Self.uriSafe(name))
+                r = try importResource(tree, origin: origin)
+            }
             r.files = 1
             return r
         } catch {

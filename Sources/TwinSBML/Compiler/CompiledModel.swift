@@ -222,15 +222,7 @@ public final class CompiledModel: ODESystem {
             return false
         }
         guard differs(t1) else { return nil }
-        var lo = t0, hi = t1
-        var iterations = 0
-        while hi - lo > 1e-14 * max(1, abs(hi)) && iterations < 200 {
-            let mid = 0.5 * (lo + hi)
-            if mid <= lo || mid >= hi { break }
-            if differs(mid) { hi = mid } else { lo = mid }
-            iterations += 1
-        }
-        return (lo, hi)
+        return bisectChange(from: t0, to: t1, differs)
     }
 
     /// Whether the model runs on the tape, and whether it has the analytic Jacobian.

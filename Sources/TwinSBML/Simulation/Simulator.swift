@@ -148,6 +148,16 @@ public struct Simulator {
         var triggers = previous
         var yi = y
         var totalSteps = 0
+        /// Restarts the integrator at `time`, on the far side of a time switch (the state moves on by
+        /// O(1e-14·f)), and records the outputs up to it.
+        func restart(at time: Double) throws(SBMLError) {
+            let current = stepper.y
+            t = time
+            stepper.reset(t: t, y: current, initialStep: nil)
+            if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
+            m.load(t: t, y: current.withUnsafeBufferPointer { $0 })
+            while outIndex < outputTimes.count && outputTimes[outIndex] <= t { record(t); outIndex += 1 }
+        }
         while outIndex < outputTimes.count {
             let nextDelayed = pending.map(\.time).min() ?? .infinity
             let tStop = min(tEnd, nextDelayed)
@@ -170,12 +180,7 @@ public struct Simulator {
                 let probe = proposed.isFinite && proposed > 0 ? min(tStop, t + min(proposed, stepMax)) : tStop
                 if let b = m.timeSwitch(after: t, before: probe) {
                     if b.lo <= t {
-                        let current = stepper.y
-                        t = b.hi
-                        stepper.reset(t: t, y: current, initialStep: nil)
-                        if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
-                        m.load(t: t, y: current.withUnsafeBufferPointer { $0 })
-                        while outIndex < outputTimes.count && outputTimes[outIndex] <= t { record(t); outIndex += 1 }
+                        try restart(at: b.hi)
                         continue
                     }
                     breakpoint = b
@@ -224,14 +229,7 @@ public struct Simulator {
                 if !changed { stepper.withState { m.load(t: tb, y: $0) } }
             }
             if changed && tb > ta {
-                var lo = ta, hi = hiStart
-                var iterations = 0
-                while hi - lo > 1e-14 * max(1, abs(hi)) && iterations < 200 {
-                    let mid = 0.5 * (lo + hi)
-                    if mid <= lo || mid >= hi { break }
-                    if differs(mid) { hi = mid } else { lo = mid }
-                    iterations += 1
-                }
+                var (lo, hi) = bisectChange(from: ta, to: hiStart, differs)
                 var k = outIndex
                 while k < outputTimes.count && outputTimes[k] <= hi {
                     if outputTimes[k] > lo && differs(outputTimes[k]) { hi = outputTimes[k]; break }
@@ -281,13 +279,7 @@ public struct Simulator {
                     h.record(t: tb, slots: v, count: m.slotCount, dy: stepper.derivative)
                 }
                 if let b = breakpoint, tb == b.lo, b.hi <= tEnd {
-                    // Restart on the far side of the switch (the state moves on by O(1e-14·f)).
-                    let current = stepper.y
-                    t = b.hi
-                    stepper.reset(t: t, y: current, initialStep: nil)
-                    if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
-                    m.load(t: t, y: current.withUnsafeBufferPointer { $0 })
-                    while outIndex < outputTimes.count && outputTimes[outIndex] <= t { record(t); outIndex += 1 }
+                    try restart(at: b.hi)
                 }
             }
             if t >= tEnd && outIndex < outputTimes.count {

@@ -114,44 +114,23 @@ public enum GlucoseSyncExperiment {
         /// Minutes at the start not scored (the twin is still learning); the report also gives the whole-day figure.
         public var burnIn = 60
         public var hypoglycaemiaThreshold = 70.0
-        /// Per-minute random-walk sd of each model state, as a fraction of its basal value (model error).
-        public var stateNoise = 0.004
-        /// Per-minute random-walk sd of each estimated log-parameter.
-        public var parameterNoise = 0.01
-        /// Prior sd of each estimated log-parameter.
-        public var parameterPriorSD = 0.3
         /// The twin's prior (default: the adult population mean).
         public var population: Population = .adult
         /// When set, a bank of priors instead of ``population``: one UKF per candidate runs side by side and
         /// the twin's belief is their mixture, each weighted by how well it predicted the readings so far
-        /// (Bayesian model averaging with forgetting ``candidateForgetting`` per reading, so the weights can move
-        /// when the person's behaviour changes). Typically the other patients of the person's age group.
+        /// (Bayesian model averaging with forgetting, ``GlucoseFilterBank/Settings/candidateForgetting`` per
+        /// reading, so the weights can move when the person's behaviour changes). Typically the other patients of
+        /// the person's age group.
         public var candidates: [Population]?
-        /// Exponent applied to the previous log-weights at each reading (1: no forgetting).
-        public var candidateForgetting = 0.95
-        /// When set, every this many minutes (a multiple of the sampling period) each filter (each candidate
-        /// of the bank with a weight of at least 1 %; only the most probable one with
-        /// ``recalibrationAddsCandidate``) is re-calibrated from the thread window (``recalibration``, starting
-        /// from the filter's current parameter estimate and its filtered state at the window's start) and a
-        /// filter is started on the refit parameters: the model states and memory at the last reading simulated
-        /// with them, the old filter's state covariance, and a fresh prior of sd ``recalibratedParameterSD``
-        /// on the augmented log-parameters. A fit that fails leaves the filter as it was. Only readings up to
-        /// now are used. `nil` (the default): no re-calibration.
+        /// How the filters are set up, weighted, re-calibrated and retired (process noise, forgetting, what a
+        /// refit does, plausibility); its CGM noise, estimated parameters and re-calibration come from these
+        /// options (``bankSettings``).
+        public var filterBank = GlucoseFilterBank.Settings()
+        /// When set, every this many minutes (a multiple of the sampling period) the bank is re-calibrated from
+        /// the thread window (``recalibration``; ``GlucoseFilterBank/recalibrate()``). Only readings up to now
+        /// are used. `nil` (the default): no re-calibration.
         public var recalibrationInterval: Int?
         public var recalibration = GlucoseRecalibration()
-        public var recalibratedParameterSD = 0.1
-        /// Whether a restarted filter takes the state simulated with the refit parameters (true) or keeps its
-        /// own filtered state (false).
-        public var recalibratedState = true
-        /// A refit is taken only when it lowers the window's penalised sum of squared standardised residuals
-        /// by at least this much (e.g. 2 per fitted parameter: Akaike's criterion); 0 takes every refit.
-        public var recalibrationMinimumGain = 0.0
-        /// When true, only the bank's most probable filter is re-calibrated and the refit joins the bank as a
-        /// new candidate (starting with its parent's weight) instead of replacing it, so a refit that
-        /// predicts worse than the filters already there loses weight instead of harming the forecast (the
-        /// default: over the 90-run survey with a cohort bank it is never more than 0.5 mg/dL worse than no
-        /// re-calibration, while replacing was up to 3.7 mg/dL worse on some runs).
-        public var recalibrationAddsCandidate = true
         /// The person's body weight in kg, when known (it is routinely measured): every prior takes it instead
         /// of its own (it scales the meal's glucose appearance and the insulin infusion per kg).
         public var bodyWeight: Double?
@@ -159,18 +138,10 @@ public enum GlucoseSyncExperiment {
 
         /// The filter-bank settings these options give.
         public var bankSettings: GlucoseFilterBank.Settings {
-            var s = GlucoseFilterBank.Settings()
+            var s = filterBank
             s.noiseStandardDeviation = noiseStandardDeviation
             s.estimated = estimated
-            s.stateNoise = stateNoise
-            s.parameterNoise = parameterNoise
-            s.parameterPriorSD = parameterPriorSD
-            s.candidateForgetting = candidateForgetting
             s.recalibration = recalibrationInterval == nil ? nil : recalibration
-            s.recalibratedParameterSD = recalibratedParameterSD
-            s.recalibratedState = recalibratedState
-            s.recalibrationMinimumGain = recalibrationMinimumGain
-            s.recalibrationAddsCandidate = recalibrationAddsCandidate
             return s
         }
     }

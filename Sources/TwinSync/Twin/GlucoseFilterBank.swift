@@ -47,7 +47,9 @@ public struct GlucoseFilterBank: Sendable {
         public var recalibrationMinimumGain = 0.0
         /// When true, only the most probable filter is re-calibrated and the refit **joins** the bank as a new
         /// candidate (with its parent's weight) instead of replacing it, so a refit that predicts worse loses
-        /// weight instead of harming the forecast.
+        /// weight instead of harming the forecast (over the 90-run survey with a cohort bank, refits that join
+        /// were never more than 0.5 mg/dL worse than no re-calibration; refits that replace were up to 3.7 mg/dL
+        /// worse on some runs).
         public var recalibrationAddsCandidate = true
         /// Glucose (mg/dL) a candidate's mean may take; outside it the candidate is retired.
         public var plausibleGlucose = 5.0...1500.0

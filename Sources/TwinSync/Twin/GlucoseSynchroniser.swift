@@ -384,14 +384,7 @@ public enum GlucoseSynchroniser {
     /// The prior's parameters, basal state and name for the twin (for ``Prior/cohort``, the group's mean).
     /// - Throws: ``SyncError`` `invalidArgument` when `virtualPatient` is set but is not text naming a simglucose patient.
     static func prior(for twin: TwinID, in bank: Bank, _ kind: Prior) throws -> (UVAPadovaParameters, [Double], String) {
-        let attribute = try bank.twin(twin).twin.attributes["virtualPatient"]
-        var name: String?
-        if let attribute {
-            guard case .text(let text) = attribute else {
-                throw SyncError(.invalidArgument, "twin '\(twin)' has a virtualPatient attribute that is not a patient name (\(attribute)).", value: "\(attribute)")
-            }
-            name = text
-        }
+        let name = try virtualPatient(of: twin, in: bank)
         switch kind {
         case .twin:
             guard let name else {
@@ -414,15 +407,17 @@ public enum GlucoseSynchroniser {
     /// The bank of priors of ``Prior/cohort``: the simglucose patients of the twin's age group except its own
     /// `virtualPatient`.
     static func cohort(for twin: TwinID, in bank: Bank) throws -> [GlucoseSyncExperiment.Population] {
-        let attribute = try bank.twin(twin).twin.attributes["virtualPatient"]
-        var name = "adult#"
-        if let attribute {
-            guard case .text(let text) = attribute else {
-                throw SyncError(.invalidArgument, "twin '\(twin)' has a virtualPatient attribute that is not a patient name (\(attribute)).", value: "\(attribute)")
-            }
-            name = text
+        GlucoseSyncExperiment.Population.cohort(around: try virtualPatient(of: twin, in: bank) ?? "adult#")
+    }
+
+    /// The twin's `virtualPatient` attribute, if set.
+    /// - Throws: ``SyncError`` `invalidArgument` when it is set but is not text.
+    static func virtualPatient(of twin: TwinID, in bank: Bank) throws -> String? {
+        guard let attribute = try bank.twin(twin).twin.attributes["virtualPatient"] else { return nil }
+        guard case .text(let text) = attribute else {
+            throw SyncError(.invalidArgument, "twin '\(twin)' has a virtualPatient attribute that is not a patient name (\(attribute)).", value: "\(attribute)")
         }
-        return GlucoseSyncExperiment.Population.cohort(around: name)
+        return text
     }
 
     /// A glucose observation's value in mg/dL.
