@@ -26,36 +26,47 @@ public enum InSilicoComparison {
         /// `meal=HOURS:GRAMS` (e.g. `cautious=basal=0.8,bolus=0.9`, `usual=`).
         /// - Throws: ``RunError`` `invalidBinding` naming the offending item.
         public init(parsing text: String) throws {
+            let (name, items) = try Self.split(text, example: "cautious=basal=0.8,bolus=0.9")
+            var option = Option(name: name)
+            for (key, value) in items {
+                switch key {
+                case "basal": option.controller.basalScale = try Self.number(value, 0...5, key, in: name)
+                case "bolus": option.controller.bolusScale = try Self.number(value, 0...5, key, in: name)
+                case "target": option.controller.target = try Self.number(value, 60...300, key, in: name)
+                case "meal":
+                    let hg = value.split(separator: ":").map(String.init)
+                    guard hg.count == 2 else { throw RunError(.invalidBinding, "option '\(name)': meal must be HOURS:GRAMS, not '\(value)'", value: value) }
+                    option.extraMeals.append(MealPlan.Meal(hours: try Self.number(hg[0], 0...1000, key, in: name), grams: try Self.number(hg[1], 0...500, key, in: name)))
+                default:
+                    throw RunError(.invalidBinding, "option '\(name)': unknown setting '\(key)' (use basal, bolus, target, meal)", value: key)
+                }
+            }
+            self = option
+        }
+
+        /// Splits `NAME=SPEC` into the name (letters, digits, `-`, `_`) and SPEC's comma-separated `key=value`
+        /// items, in order. Shared by every comparison's option syntax.
+        static func split(_ text: String, example: String) throws -> (name: String, items: [(key: String, value: String)]) {
             guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
-                throw RunError(.invalidBinding, "malformed option '\(text)': expected NAME=SPEC such as cautious=basal=0.8,bolus=0.9", value: text)
+                throw RunError(.invalidBinding, "malformed option '\(text)': expected NAME=SPEC such as \(example)", value: text)
             }
             let name = String(text[..<eq])
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
                 throw RunError(.invalidBinding, "option name '\(name)' may hold letters, digits, - and _ only", value: name)
             }
-            var option = Option(name: name)
-            for item in text[text.index(after: eq)...].split(separator: ",") where !item.isEmpty {
+            return (name, try text[text.index(after: eq)...].split(separator: ",").filter { !$0.isEmpty }.map { item in
                 let kv = item.split(separator: "=", maxSplits: 1).map(String.init)
                 guard kv.count == 2 else { throw RunError(.invalidBinding, "malformed option item '\(item)' in '\(text)'", value: String(item)) }
-                func number(_ s: String, _ range: ClosedRange<Double>) throws -> Double {
-                    guard let v = Double(s), v.isFinite, range.contains(v) else {
-                        throw RunError(.invalidBinding, "option '\(name)': \(kv[0]) must be a number in \(range.lowerBound)...\(range.upperBound), not '\(s)'", value: s)
-                    }
-                    return v
-                }
-                switch kv[0] {
-                case "basal": option.controller.basalScale = try number(kv[1], 0...5)
-                case "bolus": option.controller.bolusScale = try number(kv[1], 0...5)
-                case "target": option.controller.target = try number(kv[1], 60...300)
-                case "meal":
-                    let hg = kv[1].split(separator: ":").map(String.init)
-                    guard hg.count == 2 else { throw RunError(.invalidBinding, "option '\(name)': meal must be HOURS:GRAMS, not '\(kv[1])'", value: kv[1]) }
-                    option.extraMeals.append(MealPlan.Meal(hours: try number(hg[0], 0...1000), grams: try number(hg[1], 0...500)))
-                default:
-                    throw RunError(.invalidBinding, "option '\(name)': unknown setting '\(kv[0])' (use basal, bolus, target, meal)", value: kv[0])
-                }
+                return (kv[0], kv[1])
+            })
+        }
+
+        /// A number in `range` for setting `key` of option `name`, or an error naming it.
+        static func number(_ s: String, _ range: ClosedRange<Double>, _ key: String, in name: String) throws -> Double {
+            guard let v = Double(s), v.isFinite, range.contains(v) else {
+                throw RunError(.invalidBinding, "option '\(name)': \(key) must be a number in \(range.lowerBound)...\(range.upperBound), not '\(s)'", value: s)
             }
-            self = option
+            return v
         }
     }
 
@@ -92,6 +103,15 @@ public enum InSilicoComparison {
         public var mean: Double
         public var p05: Double
         public var p95: Double
+
+        /// The mean and the 5th and 95th percentiles (nearest rank) of `values` (at least one).
+        init(_ values: [Double]) {
+            let sorted = values.sorted()
+            func q(_ p: Double) -> Double { sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count - 1)).rounded())))] }
+            self.init(mean: sorted.reduce(0, +) / Double(sorted.count), p05: q(0.05), p95: q(0.95))
+        }
+
+        public init(mean: Double, p05: Double, p95: Double) { self.mean = mean; self.p05 = p05; self.p95 = p95 }
     }
 
     public struct OptionResult: Sendable, Hashable, Codable {
@@ -167,9 +187,7 @@ public enum InSilicoComparison {
         for (k, o) in options.enumerated() {
             var outcomes: [String: Spread] = [:]
             for m in Measure.allCases {
-                let values = (0..<members).map { m.value(traces[k * members + $0].bg) }.sorted()
-                func q(_ p: Double) -> Double { values[min(values.count - 1, max(0, Int((p * Double(values.count - 1)).rounded())))] }
-                outcomes[m.rawValue] = Spread(mean: values.reduce(0, +) / Double(values.count), p05: q(0.05), p95: q(0.95))
+                outcomes[m.rawValue] = Spread((0..<members).map { m.value(traces[k * members + $0].bg) })
             }
             results.append(OptionResult(name: o.name, fork: twin, outcomes: outcomes, rank: 0))
         }

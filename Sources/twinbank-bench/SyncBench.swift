@@ -60,6 +60,10 @@ struct SyncBench: AsyncParsableCommand {
     @Flag(name: .customLong("cohort-all"), help: "With --glucose-survey: the bank of priors holds every other patient, of all age groups (leave-one-out).")
     var cohortAll = false
 
+    @Flag(name: .customLong("forecast-errors"),
+          help: "With --glucose-survey: after each row, one line per forecast: 'E PATIENT MINUTE ERROR TRUTH CHO INSULIN' (origin minute, forecast minus truth and the truth at the target in mg/dL, the carbohydrate (g/min) and insulin (U/min) at the origin): where in the day the error is.")
+    var forecastErrors = false
+
     @Option(name: .customLong("recalibrate"), help: "With --glucose-survey: re-calibrate each twin from its thread window every this many minutes (GlucoseRecalibration) and restart its filter on the refit parameters.")
     var recalibrate: Int?
 
@@ -284,6 +288,11 @@ struct SyncBench: AsyncParsableCommand {
                             for q in 0..<4 {
                                 let e = r.forecastErrors.filter { $0.minute >= max(60, q * 360) && $0.minute < (q + 1) * 360 }.map(\.error)
                                 line += String(format: "\t%.1f", (e.reduce(0) { $0 + $1 * $1 } / Double(max(e.count, 1))).squareRoot())
+                            }
+                        }
+                        if forecastErrors {
+                            for (m, e) in r.forecastErrors {
+                                line += String(format: "\nE %@ %d %.1f %.1f %.2f %.4f", patient.name, m, e, truth.bg[m + o.horizon], truth.carbohydrate[m], truth.insulin[m])
                             }
                         }
                         return (index, line, r.forecastRMSE)

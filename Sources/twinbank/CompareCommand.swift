@@ -7,10 +7,21 @@ import TwinRun
 struct CompareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
-        abstract: "Compare candidate treatments on forks of a glucose twin over an ensemble, rank them, and record the comparison.")
+        abstract: "Compare candidate treatments on forks of a twin over an ensemble, rank them, and record the comparison.",
+        discussion: """
+        --model glucose (default): a glucose twin bound to a virtual patient (virtualPatient=...); SPEC is basal=SCALE, \
+        bolus=SCALE, target=MG_DL, meal=HOURS:GRAMS; ranked by time below 70 mg/dL (within 4 %), time in range, low BG index.
+
+        --model pk: a twin with a pharmacokinetic model in its attributes (pk.clearance L/h, pk.volume L, optional \
+        pk.intercompartmentalClearance, pk.peripheralVolume, pk.absorptionRate /h, pk.bioavailability; the window \
+        pk.targetLow, pk.targetHigh mg/L; the drug pk.code SYSTEM:CODE whose mg doses in the thread were given by \
+        pk.route iv|oral|infusion:HOURS); SPEC is dose=MG, every=HOURS, count=N, first=HOURS, route=iv|oral|infusion:HOURS \
+        (empty: no further dose); ranked by time above the window (within 5 %), time in the window.
+        """)
     @OptionGroup var bankOptions: BankOptions
-    @Option(help: "The twin (bound to a virtual patient with virtualPatient=...).") var twin: String
-    @Option(name: .customLong("option"), help: "NAME=SPEC with SPEC of basal=SCALE,bolus=SCALE,target=MG_DL,meal=HOURS:GRAMS (repeatable).")
+    @Option(help: "The twin.") var twin: String
+    @Option(help: "What the options are simulated with: glucose or pk.") var model: String = "glucose"
+    @Option(name: .customLong("option"), help: "NAME=SPEC (repeatable); SPEC depends on --model (see below).")
     var options: [String] = []
     @Option(help: "Horizon: hours (24, 24h) or minutes (90min).") var horizon: String = "24h"
     @Option(help: "Start of the comparison (default: the time of the twin's latest event, to the hour).") var start: String?
@@ -22,7 +33,7 @@ struct CompareCommand: AsyncParsableCommand {
         let bank = try bankOptions.open()
         let id = try TwinID(twin)
         guard !options.isEmpty else { throw ValidationError("give at least one --option NAME=SPEC") }
-        let parsed = try options.map { try InSilicoComparison.Option(parsing: $0) }
+        guard ["glucose", "pk"].contains(model) else { throw ValidationError("--model: '\(model)' is not glucose or pk") }
         let hours: Double
         let h = horizon.lowercased()
         if h.hasSuffix("min"), let m = Double(h.dropLast(3)) { hours = m / 60 }
@@ -36,6 +47,21 @@ struct CompareCommand: AsyncParsableCommand {
             }
             from = Instant(microseconds: last.effective.start.microseconds / 3_600_000_000 * 3_600_000_000)
         }
+        if model == "pk" {
+            let parsed = try options.map { try DoseComparison.Option(parsing: $0) }
+            let result = try await DoseComparison.compare(id, in: bank, options: parsed, start: from, hours: hours, ensemble: ensemble, seed: seed)
+            if output.json { try printJSON(result); return }
+            print(String(format: "dose comparison for %@ from %@ over %g h, window %g-%g mg/L, %d doses already given, %d plausible patients (seed %llu):",
+                         twin, "\(from)", hours, result.window.lowerBound, result.window.upperBound, result.dosesGiven, result.ensemble, seed))
+            for r in result.options.sorted(by: { $0.rank < $1.rank }) {
+                let w = r.outcomes["timeInWindow"]!, a = r.outcomes["timeAboveWindow"]!, p = r.outcomes["peak"]!, f = r.outcomes["final"]!
+                print(String(format: "  %d. %@  in window %.1f %% [%.1f-%.1f]  above %.1f %%  peak %.1f mg/L  at the end %.1f mg/L  (fork %@)",
+                             r.rank, r.name, w.mean * 100, w.p05 * 100, w.p95 * 100, a.mean * 100, p.mean, f.mean, r.fork.rawValue))
+            }
+            print("recorded as event \(result.recordedEvent.abbreviated()) in \(twin)'s thread")
+            return
+        }
+        let parsed = try options.map { try InSilicoComparison.Option(parsing: $0) }
         let result = try await InSilicoComparison.compare(id, in: bank, options: parsed, start: from, hours: hours,
                                                           ensemble: ensemble, seed: seed)
         if output.json { try printJSON(result); return }
