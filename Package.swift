@@ -62,9 +62,10 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
-        // Models run for a twin: bindings from its attributes and thread, predictions back with provenance.
+        // Models run for a twin: bindings from its attributes and thread, predictions back with provenance; comparisons
+        // start from what TwinSync calibrated.
         .target(name: "TwinRun", dependencies: [
-            "TwinBank", "TwinModels", "TwinSBML",
+            "TwinBank", "TwinModels", "TwinSBML", "TwinSync",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // FHIR R4 codec, mapping, eligibility.

@@ -3,6 +3,7 @@ import TwinBank
 import TwinCore
 import TwinModels
 import TwinSimulation
+import TwinSync
 
 /// In-silico comparison of drug dosing regimens for a twin with a pharmacokinetic model: each option becomes a
 /// fork of the twin at the comparison's start that records the option's doses; every option is simulated, on
@@ -19,7 +20,12 @@ import TwinSimulation
 /// - `pk.targetLow`, `pk.targetHigh` (mg/L): the therapeutic window;
 /// - `pk.code` (a code, `SYSTEM:CODE`, e.g. `rxnorm:11124`): the drug; the thread's `intervention` events with that
 ///   code (mg) in the ``lookback`` hours before the start are the doses already given, by `pk.route` (text:
-///   `iv`, `oral` or `infusion:HOURS`; default `iv`).
+///   `iv`, `oral` or `infusion:HOURS`; default `iv`);
+/// - `pk.levelCode` (optional, a code such as `loinc:20578-1`): the measured drug levels. The thread's
+///   observations with that code (mg/L or any mass concentration) in the same window calibrate the twin first
+///   (``TwinSync/PKCalibration``: MAP Bayesian clearance and volume, the attributes as the prior); the options
+///   are then simulated for the posterior's mode (member 0) and for draws from its Laplace approximation, so the
+///   spread shows what the levels still leave uncertain.
 public enum DoseComparison {
     /// Predicted plasma concentration (mg/L) of the twin's drug.
     public static let concentration = Concept(system: "urn:twinbank:pk", code: "plasma-concentration", display: "plasma drug concentration")
@@ -83,7 +89,17 @@ public enum DoseComparison {
         case auc24
     }
 
+    /// What the measured levels changed: prior and posterior clearance (L/h) and central volume (L), with the
+    /// posterior log-normal sd of each.
+    public struct Calibration: Sendable, Hashable, Codable {
+        public var levels: Int
+        public var priorClearance: Double, clearance: Double, clearanceSD: Double
+        public var priorVolume: Double, volume: Double, volumeSD: Double
+    }
+
     public struct Result: Sendable, Hashable, Codable {
+        /// Present when the twin's measured levels calibrated the model first.
+        public var calibration: Calibration?
         public var twin: TwinID
         public var start: Instant
         public var hours: Double
@@ -115,22 +131,48 @@ public enum DoseComparison {
         guard variation.isFinite, variation >= 0, variation <= 2 else {
             throw RunError(.invalidBinding, "the ensemble's variation must be a log-normal sd in [0, 2]", value: "\(variation)")
         }
-        let binding = try self.binding(of: twin, in: bank, start: start)
+        var binding = try self.binding(of: twin, in: bank, start: start)
+        // simulation time 0 = the first dose given or level measured (or the start), so the past sets the state
+        let origin = min(binding.given.first?.time ?? 0, binding.levels.first?.time ?? 0, 0)
+        let now = -origin, end = now + hours
+        let past = binding.given.map { DosingRegimen.Dose(time: $0.time - origin, amount: $0.amount, route: $0.route) }
+        // calibrate to the measured levels (Bayesian; the attributes are the prior)
+        var calibration: Calibration?
+        var centre = binding.model, logCovariance = [variation * variation, 0, 0, variation * variation]
+        if !binding.levels.isEmpty {
+            let posterior: PKCalibration.Posterior
+            do {
+                var fitter = PKCalibration()
+                fitter.omegaClearance = max(variation, 0.05)
+                fitter.omegaVolume = max(variation, 0.05)
+                posterior = try fitter.fit(binding.model, regimen: try DosingRegimen(past), levels: binding.levels.map { ($0.time - origin, $0.value) })
+            } catch {
+                throw RunError(.modelFailed, "calibrating '\(twin)' to its \(binding.levels.count) drug levels: \(error)", value: twin.rawValue)
+            }
+            centre = posterior.model
+            logCovariance = posterior.covariance
+            let sd = posterior.standardDeviations
+            calibration = Calibration(levels: posterior.levels, priorClearance: binding.model.clearance, clearance: centre.clearance, clearanceSD: sd[0],
+                                      priorVolume: binding.model.centralVolume, volume: centre.centralVolume, volumeSD: sd[1])
+            binding.hashed["posterior.clearance"] = centre.clearance
+            binding.hashed["posterior.centralVolume"] = centre.centralVolume
+        }
         let members = max(1, min(ensemble, 2000))
         var rng = Xoshiro256StarStar(seed: seed)
-        var patients = [binding.model]
+        // log(CL), log(V) ~ N(centre, logCovariance) by its Cholesky factor; the other parameters vary by `variation`
+        let l00 = logCovariance[0].squareRoot(), l10 = l00 > 0 ? logCovariance[2] / l00 : 0
+        let l11 = max(logCovariance[3] - l10 * l10, 0).squareRoot()
+        var patients = [centre]
         while patients.count < members {
-            var m = binding.model
-            m.clearance *= rng.nextLogNormal(sigma: variation)
-            m.centralVolume *= rng.nextLogNormal(sigma: variation)
+            var m = centre
+            let z0 = rng.nextNormal(), z1 = rng.nextNormal()
+            m.clearance *= exp(l00 * z0)
+            m.centralVolume *= exp(l10 * z0 + l11 * z1)
             if let q = m.intercompartmentalClearance { m.intercompartmentalClearance = q * rng.nextLogNormal(sigma: variation) }
             if let v = m.peripheralVolume { m.peripheralVolume = v * rng.nextLogNormal(sigma: variation) }
             if let ka = m.absorptionRate { m.absorptionRate = ka * rng.nextLogNormal(sigma: variation) }
             patients.append(m)
         }
-        // simulation time 0 = the first dose given (or the start), so past doses set the state at the start
-        let origin = min(binding.given.first?.time ?? 0, 0)
-        let now = -origin, end = now + hours
         let step = min(0.25, hours / 96)
         let times = stride(from: now, through: end + 1e-9, by: step).map { $0 }
         var regimens: [DosingRegimen] = []
@@ -139,7 +181,7 @@ public enum DoseComparison {
             if binding.model.absorptionRate == nil, future.contains(where: { $0.route == .oral }) {
                 throw RunError(.invalidBinding, "option '\(o.name)': oral doses need the twin's pk.absorptionRate", value: o.name)
             }
-            do { regimens.append(try DosingRegimen(binding.given.map { DosingRegimen.Dose(time: $0.time - origin, amount: $0.amount, route: $0.route) } + future)) } catch {
+            do { regimens.append(try DosingRegimen(past + future)) } catch {
                 throw RunError(.invalidBinding, "option '\(o.name)': \(error)", value: o.name)
             }
         }
@@ -208,11 +250,15 @@ public enum DoseComparison {
             return "\(r.rank). \(r.name): in window \(percent(w.mean)) % (90 % band \(percent(w.p05))-\(percent(w.p95))), above \(percent(a.mean)) %"
         }.joined(separator: "; ")
         var p = provenance.provenance
-        p.notes = (p.notes ?? "") + " ensemble=\(members) variation=\(variation) horizon=\(hours)h window=\(window.lowerBound)-\(window.upperBound)mg/L forks="
+        let calibrated = calibration.map { c in
+            String(format: " calibrated to %d levels: CL %.3g -> %.3g L/h (sd %.2f log), V %.3g -> %.3g L (sd %.2f log)", c.levels, c.priorClearance, c.clearance, c.clearanceSD,
+                   c.priorVolume, c.volume, c.volumeSD)
+        } ?? ""
+        p.notes = (p.notes ?? "") + calibrated + " ensemble=\(members) variation=\(variation) horizon=\(hours)h window=\(window.lowerBound)-\(window.upperBound)mg/L forks="
             + results.map(\.fork.rawValue).joined(separator: ",")
         let appended = try bank.append([EventDraft(twin: twin, effective: EffectiveTime(start), category: .recommendation, code: InSilicoComparison.comparisonCode,
                                                    value: .text(ranking), source: provenance.source, provenance: p)])
-        return Result(twin: twin, start: start, hours: hours, window: window, dosesGiven: binding.given.count, ensemble: members, seed: seed,
+        return Result(calibration: calibration, twin: twin, start: start, hours: hours, window: window, dosesGiven: binding.given.count, ensemble: members, seed: seed,
                       rankedBy: ["timeAboveWindow <= \(percent(toxicityCeiling)) %", "timeInWindow", "timeAboveWindow"],
                       options: results, recordedEvent: appended.ids[0])
     }
@@ -223,6 +269,8 @@ public enum DoseComparison {
         var drug: Concept
         /// Doses already given, hours relative to the start (negative: before it).
         var given: [DosingRegimen.Dose]
+        /// Measured levels (mg/L), hours relative to the start.
+        var levels: [(time: Double, value: Double)]
         var events: [Event]
         var hashed: [String: Double]
     }
@@ -288,7 +336,29 @@ public enum DoseComparison {
             }
             return DosingRegimen.Dose(time: Double(e.effective.start.microseconds - start.microseconds) / 3.6e9, amount: mg, route: route)
         }
-        return Binding(model: model, window: low...high, drug: Concept(key, display: nil), given: given, events: events, hashed: hashed)
+        var levels: [(time: Double, value: Double)] = []
+        var read = events
+        if let levelValue = attributes["pk.levelCode"] {
+            let levelKey: CodeKey
+            switch levelValue {
+            case .concept(let c): levelKey = c.key
+            case .text(let text):
+                guard let k = try? CodeKey(parsing: text) else {
+                    throw RunError(.invalidBinding, "twin '\(twin)': pk.levelCode '\(text)' is not SYSTEM:CODE", value: text)
+                }
+                levelKey = k
+            default: throw RunError(.invalidBinding, "twin '\(twin)': pk.levelCode (\(levelValue)) is not a code", value: "\(levelValue)")
+            }
+            let observed = try bank.events(ThreadQuery(twin: twin, code: levelKey, category: .observation, from: start.advanced(bySeconds: -lookback * 3600), to: start))
+            for e in observed {
+                guard let q = e.value?.quantity, let c = try? q.converted(to: "mg/L").value, c.isFinite, c >= 0 else {
+                    throw RunError(.invalidBinding, "the drug level at \(e.effective) is not a mass concentration (got \(e.value.map { "\($0)" } ?? "no value")); record it in mg/L", value: e.value.map { "\($0)" })
+                }
+                levels.append((Double(e.effective.start.microseconds - start.microseconds) / 3.6e9, c))
+            }
+            read += observed
+        }
+        return Binding(model: model, window: low...high, drug: Concept(key, display: nil), given: given, levels: levels, events: read, hashed: hashed)
     }
 
     /// `iv`, `oral` or `infusion:HOURS`.

@@ -15,7 +15,8 @@ struct CompareCommand: AsyncParsableCommand {
         --model pk: a twin with a pharmacokinetic model in its attributes (pk.clearance L/h, pk.volume L, optional \
         pk.intercompartmentalClearance, pk.peripheralVolume, pk.absorptionRate /h, pk.bioavailability; the window \
         pk.targetLow, pk.targetHigh mg/L; the drug pk.code SYSTEM:CODE whose mg doses in the thread were given by \
-        pk.route iv|oral|infusion:HOURS); SPEC is dose=MG, every=HOURS, count=N, first=HOURS, route=iv|oral|infusion:HOURS \
+        pk.route iv|oral|infusion:HOURS; optional pk.levelCode SYSTEM:CODE whose measured levels calibrate clearance and \
+        volume first); SPEC is dose=MG, every=HOURS, count=N, first=HOURS, route=iv|oral|infusion:HOURS \
         (empty: no further dose); ranked by time above the window (within 5 %), time in the window.
         """)
     @OptionGroup var bankOptions: BankOptions
@@ -53,6 +54,10 @@ struct CompareCommand: AsyncParsableCommand {
             if output.json { try printJSON(result); return }
             print(String(format: "dose comparison for %@ from %@ over %g h, window %g-%g mg/L, %d doses already given, %d plausible patients (seed %llu):",
                          twin, "\(from)", hours, result.window.lowerBound, result.window.upperBound, result.dosesGiven, result.ensemble, seed))
+            if let c = result.calibration {
+                print(String(format: "calibrated to %d measured levels: clearance %.3g -> %.3g L/h (±%.0f %%), volume %.3g -> %.3g L (±%.0f %%)",
+                             c.levels, c.priorClearance, c.clearance, c.clearanceSD * 100, c.priorVolume, c.volume, c.volumeSD * 100))
+            }
             for r in result.options.sorted(by: { $0.rank < $1.rank }) {
                 let w = r.outcomes["timeInWindow"]!, a = r.outcomes["timeAboveWindow"]!, p = r.outcomes["peak"]!, f = r.outcomes["final"]!
                 print(String(format: "  %d. %@  in window %.1f %% [%.1f-%.1f]  above %.1f %%  peak %.1f mg/L  at the end %.1f mg/L  (fork %@)",

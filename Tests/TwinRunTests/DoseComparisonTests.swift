@@ -94,6 +94,36 @@ struct DoseComparisonTests {
         #expect(again.options.map(\.outcomes) == result.options.map(\.outcomes))
     }
 
+    /// Levels measured after the recorded doses calibrate the twin before the options run: a person who clears
+    /// the drug faster (CL 6 L/h, V 40 L, in closed form) than the attributes say (CL 4 L/h, V 50 L).
+    @Test func measuredLevelsCalibrateFirst() async throws {
+        let level = Concept.loinc("20578-1", "Vancomycin [Mass/volume] in Serum or Plasma")
+        let bank = try bank(given: [(24, 1000), (12, 1000)], attributes: ["pk.levelCode": .concept(level)])
+        func truth(_ hoursBeforeStart: Double) -> Double {
+            [24.0, 12].filter { $0 >= hoursBeforeStart }.reduce(0) { $0 + 1000 / 40 * exp(-6.0 / 40 * ($1 - hoursBeforeStart)) }
+        }
+        let measured = [(23.0, "mg/L"), (12.5, "ug/mL"), (1.0, "mg/L")]
+        try bank.append(measured.map { h, unit in
+            EventDraft.observation("pat", at: start.advanced(bySeconds: -h * 3600), code: level, Quantity((truth(h) * 100).rounded() / 100, unit), source: Source(.device, "lab"))
+        })
+        let result = try await DoseComparison.compare("pat", in: bank, options: [try .init(parsing: "hold=")], start: start, hours: 12, ensemble: 20, seed: 2)
+        let c = try #require(result.calibration)
+        #expect(c.levels == 3)
+        #expect(abs(c.priorClearance - 4) < 1e-9 && abs(c.priorVolume - 50) < 1e-9)
+        #expect(abs(c.clearance - 6) < 0.5, "CL \(c.clearance)")
+        #expect(abs(c.volume - 40) < 5, "V \(c.volume)")
+        #expect(c.clearanceSD < 0.3)
+        // the twin's own (member 0) forecast now follows the person: the level 12 h after the start
+        let truthAtEnd = [24.0, 12].reduce(0) { $0 + 1000 / 40 * exp(-6.0 / 40 * ($1 + 12)) }
+        let fork = result.options[0].fork
+        let last = try #require(try bank.events(ThreadQuery(twin: fork, category: .prediction)).last?.value?.quantity?.value)
+        let uncalibrated = [24.0, 12].reduce(0) { $0 + 1000 / 50 * exp(-4.0 / 50 * ($1 + 12)) }
+        #expect(abs(last - truthAtEnd) < 0.25 * abs(uncalibrated - truthAtEnd))
+        let rec = try #require(try bank.events(ThreadQuery(twin: "pat", category: .recommendation)).first)
+        #expect(rec.provenance.derivedFrom.count == 5)
+        #expect(rec.provenance.notes?.contains("calibrated to 3 levels") == true)
+    }
+
     @Test func oralAndInfusionRoutes() async throws {
         let bank = try bank(attributes: ["pk.absorptionRate": .quantity(Quantity(1, "/h")), "pk.bioavailability": .quantity(Quantity(0.5, "1"))])
         let options = try ["oral=dose=1000,count=1,route=oral", "drip=dose=1000,count=1,route=infusion:2", "bolus=dose=1000,count=1"].map { try DoseComparison.Option(parsing: $0) }

@@ -42,6 +42,17 @@ struct CompareCommandTests {
                                "--option", "q12=dose=1000,every=12"])
         #expect(text.contains("window 10-20 mg/L") && text.contains("1. ") && text.contains("q12"))
 
+        // a twin with a measured level is calibrated first, and says so
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "pat2", "--kind", "person", "--attr", "pk.clearance=4L/h", "--attr", "pk.volume=50L",
+                    "--attr", "pk.targetLow=10mg/L", "--attr", "pk.targetHigh=20mg/L", "--attr", "pk.code=rxnorm:11124", "--attr", "pk.levelCode=loinc:20578-1"])
+        try cli.ok(["thread", "append", "--bank", bank, "--twin", "pat2", "--code", "rxnorm:11124", "--value", "1000", "--unit", "mg",
+                    "--at", "2024-01-01T00:00:00Z", "--category", "intervention", "--source", "record:mar"])
+        try cli.ok(["thread", "append", "--bank", bank, "--twin", "pat2", "--code", "loinc:20578-1", "--value", "4.1", "--unit", "mg/L",
+                    "--at", "2024-01-01T11:30:00Z", "--source", "device:lab"])
+        let calibrated = try cli.ok(["compare", "--bank", bank, "--twin", "pat2", "--model", "pk", "--start", "2024-01-01T12:00:00Z", "--horizon", "24h",
+                                     "--option", "q12=dose=1000,every=12"])
+        #expect(calibrated.contains("calibrated to 1 measured levels: clearance 4 -> "), "\(calibrated)")
+
         // bad input: named, nothing written
         let before = try cli.ok(["log", "--bank", bank, "--json"]) + (try cli.ok(["twin", "list", "--bank", bank, "--json"]))
         let badModel = try cli.run(["compare", "--bank", bank, "--twin", "pat", "--model", "kidney", "--option", "a=dose=1"])
