@@ -18,7 +18,10 @@ struct DemoTests {
         let summary = try await Demo(dataDirectory: dataDirectory, people: 4, records: 3).run(in: bank) { lines.append($0) }
         #expect(summary.importedPatients == 3)
         let organisations = try bank.twinIDs().filter { (try? bank.twin($0).twin.kind) == .organisation }.count
-        #expect(summary.twins == 4 + 5 + 3 + 3 + (organisations - 1))  // people; liver, body, hospital, fork, template; comparison forks; records
+        // people; liver, body, hospital, fork, template; comparison forks; the drug twin and its 3 regimen forks; records
+        #expect(summary.twins == 4 + 5 + 3 + 4 + 3 + (organisations - 1))
+        #expect(lines.contains { $0.contains("the level calibrates the twin: clearance 2.8 -> ") })
+        #expect(try bank.events(ThreadQuery(twin: "person-01-theophylline", category: .recommendation)).count == 1)
         #expect(try bank.events(ThreadQuery(twin: summary.forkedTwin, category: .recommendation)).count == 1)
         #expect(lines.contains { $0.contains("imported 3 patients") })
         #expect(try bank.log().count == 2)
