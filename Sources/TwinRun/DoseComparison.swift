@@ -118,7 +118,9 @@ public enum DoseComparison {
     /// ``toxicityCeiling`` first; within each group by time in the window (higher first), then by time above it.
     /// - Parameters:
     ///   - variation: log-normal sd of clearance, volumes and absorption across the ensemble (0.3 ≈ 30 % CV, a
-    ///     typical inter-individual variability); member 0 is the twin's own parameters.
+    ///     typical inter-individual variability); member 0 is the twin's own parameters. With measured levels it
+    ///     is also the prior sd of the calibration, member 0 is the posterior mode and clearance and central
+    ///     volume are drawn from the Laplace posterior instead.
     /// - Throws: ``RunError`` `missingBinding` (a PK attribute), `invalidBinding` (a bad unit, window, route,
     ///   horizon or option), `modelFailed`; bank errors. Every simulation runs before anything is written.
     public static func compare(_ twin: TwinID, in bank: Bank, options: [Option], start: Instant, hours: Double,
