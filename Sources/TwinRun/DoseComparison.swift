@@ -31,8 +31,6 @@ public enum DoseComparison {
     public static let concentration = Concept(system: "urn:twinbank:pk", code: "plasma-concentration", display: "plasma drug concentration")
     /// How far back (hours) before the start a recorded dose still counts.
     public static let lookback = 24.0 * 14
-    /// Options keeping the mean time above the window within this fraction rank before those that do not.
-    public static let toxicityCeiling = 0.05
     public static let modelID = "pk-compartmental"
     public static let modelVersion = "1"
 
@@ -114,8 +112,9 @@ public enum DoseComparison {
         public var recordedEvent: ContentHash
     }
 
-    /// Compares the options from `start` over `hours`. Ranking: options whose mean time above the window is within
-    /// ``toxicityCeiling`` first; within each group by time in the window (higher first), then by time above it.
+    /// Compares the options from `start` over `hours`. Ranking: by the mean net therapeutic time, time in the
+    /// window minus time above it (an hour of toxic exposure weighs as much as an hour of effect; a regimen that
+    /// is toxic longer than it is therapeutic ranks after holding the drug), ties by time above the window.
     /// - Parameters:
     ///   - variation: log-normal sd of clearance, volumes and absorption across the ensemble (0.3 ≈ 30 % CV, a
     ///     typical inter-individual variability); member 0 is the twin's own parameters. With measured levels it
@@ -219,9 +218,8 @@ public enum DoseComparison {
         }
         let order = results.indices.sorted { a, b in
             func mean(_ i: Int, _ m: Measure) -> Double { results[i].outcomes[m.rawValue]!.mean }
-            let toxicA = mean(a, .timeAboveWindow) > toxicityCeiling, toxicB = mean(b, .timeAboveWindow) > toxicityCeiling
-            if toxicA != toxicB { return !toxicA }
-            if abs(mean(a, .timeInWindow) - mean(b, .timeInWindow)) > 1e-9 { return mean(a, .timeInWindow) > mean(b, .timeInWindow) }
+            let netA = mean(a, .timeInWindow) - mean(a, .timeAboveWindow), netB = mean(b, .timeInWindow) - mean(b, .timeAboveWindow)
+            if abs(netA - netB) > 1e-9 { return netA > netB }
             if abs(mean(a, .timeAboveWindow) - mean(b, .timeAboveWindow)) > 1e-9 { return mean(a, .timeAboveWindow) < mean(b, .timeAboveWindow) }
             return a < b
         }
@@ -261,7 +259,7 @@ public enum DoseComparison {
         let appended = try bank.append([EventDraft(twin: twin, effective: EffectiveTime(start), category: .recommendation, code: InSilicoComparison.comparisonCode,
                                                    value: .text(ranking), source: provenance.source, provenance: p)])
         return Result(calibration: calibration, twin: twin, start: start, hours: hours, window: window, dosesGiven: binding.given.count, ensemble: members, seed: seed,
-                      rankedBy: ["timeAboveWindow <= \(percent(toxicityCeiling)) %", "timeInWindow", "timeAboveWindow"],
+                      rankedBy: ["timeInWindow - timeAboveWindow", "timeAboveWindow"],
                       options: results, recordedEvent: appended.ids[0])
     }
 

@@ -17,7 +17,7 @@ struct CompareCommand: AsyncParsableCommand {
         pk.targetLow, pk.targetHigh mg/L; the drug pk.code SYSTEM:CODE whose mg doses in the thread were given by \
         pk.route iv|oral|infusion:HOURS; optional pk.levelCode SYSTEM:CODE whose measured levels calibrate clearance and \
         volume first); SPEC is dose=MG, every=HOURS, count=N, first=HOURS, route=iv|oral|infusion:HOURS \
-        (empty: no further dose); ranked by time above the window (within 5 %), time in the window.
+        (empty: no further dose); ranked by time in the window minus time above it.
         """)
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The twin.") var twin: String
