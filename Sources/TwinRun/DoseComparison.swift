@@ -176,9 +176,11 @@ public enum DoseComparison {
         }
         let step = min(0.25, hours / 96)
         let times = stride(from: now, through: end + 1e-9, by: step).map { $0 }
+        // each option's doses within the horizon, hours after the start
+        let planned = options.map { o in o.doses.filter { $0.time < hours } }
         var regimens: [DosingRegimen] = []
-        for o in options {
-            let future = o.doses.filter { $0.time < hours }.map { DosingRegimen.Dose(time: now + $0.time, amount: $0.amount, route: $0.route) }
+        for (o, doses) in zip(options, planned) {
+            let future = doses.map { DosingRegimen.Dose(time: now + $0.time, amount: $0.amount, route: $0.route) }
             if binding.model.absorptionRate == nil, future.contains(where: { $0.route == .oral }) {
                 throw RunError(.invalidBinding, "option '\(o.name)': oral doses need the twin's pk.absorptionRate", value: o.name)
             }
@@ -192,7 +194,7 @@ public enum DoseComparison {
         } catch {
             throw RunError(.modelFailed, "PK model for '\(twin)': \(error)", value: twin.rawValue)
         }
-        let window = binding.window
+        let window = binding.window, span = times[times.count - 1] - times[0]
         var results: [InSilicoComparison.OptionResult] = []
         for (k, o) in options.enumerated() {
             var values: [Measure: [Double]] = [:]
@@ -204,7 +206,6 @@ public enum DoseComparison {
                     auc += mid * dt
                     if mid > window.upperBound { above += dt } else if mid < window.lowerBound { below += dt } else { inside += dt }
                 }
-                let span = times[times.count - 1] - times[0]
                 values[.timeInWindow, default: []].append(inside / span)
                 values[.timeAboveWindow, default: []].append(above / span)
                 values[.timeBelowWindow, default: []].append(below / span)
@@ -234,7 +235,7 @@ public enum DoseComparison {
             let forkID = try TwinID("\(twin.rawValue).cmp\(tag).\(o.name)")
             try bank.fork(twin, at: start, as: forkID)
             results[k].fork = forkID
-            let drafts = o.doses.filter { $0.time < hours }.map { d in
+            let drafts = planned[k].map { d in
                 EventDraft(twin: forkID, effective: EffectiveTime(start.advanced(bySeconds: d.time * 3600)), category: .intervention, code: binding.drug,
                            value: .quantity(Quantity(d.amount, "mg")), source: Source(.person, "in-silico"),
                            provenance: Provenance(notes: "route=\(routeText(d.route))"))
@@ -312,14 +313,18 @@ public enum DoseComparison {
         } catch let error as ModelError {
             throw RunError(.invalidBinding, "twin '\(twin)': \(error.message)", value: error.value)
         }
-        let key: CodeKey
-        switch attributes["pk.code"] {
-        case .concept(let c)?: key = c.key
-        case .text(let text)?:
-            do { key = try CodeKey(parsing: text) } catch {
-                throw RunError(.invalidBinding, "twin '\(twin)': pk.code '\(text)' is not SYSTEM:CODE (\(error))", value: text)
+        func code(_ name: String) throws -> CodeKey? {
+            switch attributes[name] {
+            case nil: return nil
+            case .concept(let c)?: return c.key
+            case .text(let text)?:
+                do { return try CodeKey(parsing: text) } catch {
+                    throw RunError(.invalidBinding, "twin '\(twin)': \(name) '\(text)' is not SYSTEM:CODE (\(error))", value: text)
+                }
+            case let other?: throw RunError(.invalidBinding, "twin '\(twin)': \(name) (\(other)) is not a code", value: "\(other)")
             }
-        default:
+        }
+        guard let key = try code("pk.code") else {
             throw RunError(.missingBinding, "twin '\(twin)' has no attribute 'pk.code' (the drug as SYSTEM:CODE, e.g. rxnorm:11124) naming its doses", value: "pk.code")
         }
         let codeText = key.description
@@ -338,17 +343,7 @@ public enum DoseComparison {
         }
         var levels: [(time: Double, value: Double)] = []
         var read = events
-        if let levelValue = attributes["pk.levelCode"] {
-            let levelKey: CodeKey
-            switch levelValue {
-            case .concept(let c): levelKey = c.key
-            case .text(let text):
-                guard let k = try? CodeKey(parsing: text) else {
-                    throw RunError(.invalidBinding, "twin '\(twin)': pk.levelCode '\(text)' is not SYSTEM:CODE", value: text)
-                }
-                levelKey = k
-            default: throw RunError(.invalidBinding, "twin '\(twin)': pk.levelCode (\(levelValue)) is not a code", value: "\(levelValue)")
-            }
+        if let levelKey = try code("pk.levelCode") {
             let observed = try bank.events(ThreadQuery(twin: twin, code: levelKey, category: .observation, from: start.advanced(bySeconds: -lookback * 3600), to: start))
             for e in observed {
                 guard let q = e.value?.quantity, let c = try? q.converted(to: "mg/L").value, c.isFinite, c >= 0 else {
