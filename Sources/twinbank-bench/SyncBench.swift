@@ -64,6 +64,17 @@ struct SyncBench: AsyncParsableCommand {
           help: "With --glucose-survey: after each row, one line per forecast: 'E PATIENT MINUTE ERROR TRUTH CHO INSULIN' (origin minute, forecast minus truth and the truth at the target in mg/dL, the carbohydrate (g/min) and insulin (U/min) at the origin): where in the day the error is.")
     var forecastErrors = false
 
+    @Option(name: .customLong("particles"), help: "With --glucose-survey and --cohort: the twin's belief is a sequential Monte Carlo posterior over its parameters with this many particles (GlucoseParameterPosterior), the cohort as its prior, instead of the filter bank.")
+    var particles: Int?
+    @Option(name: .customLong("moves"), help: "With --particles: Metropolis-Hastings steps per particle at each resampling.")
+    var moves: Int?
+    @Option(name: .customLong("spread"), help: "With --particles: sd (log scale) added in every direction to the cohort's covariance.")
+    var spread: Double?
+    @Option(name: .customLong("model-error"), help: "With --particles: model error sd (mg/dL) added to the CGM noise in the likelihood.")
+    var modelError: Double?
+    @Flag(name: .customLong("pooled-covariance"), help: "With --particles: the prior's covariance pooled within the three age groups (leaving the patient out) instead of the cohort's own.")
+    var pooled = false
+
     @Option(name: .customLong("recalibrate"), help: "With --glucose-survey: re-calibrate each twin from its thread window every this many minutes (GlucoseRecalibration) and restart its filter on the refit parameters.")
     var recalibrate: Int?
 
@@ -281,6 +292,17 @@ struct SyncBench: AsyncParsableCommand {
                         if let estimate { o.estimated = estimate.split(separator: ",").map(String.init) }
                         if let refit { o.recalibration.parameters = refit.split(separator: ",").map(String.init) }
                         if knownWeight { o.bodyWeight = patient.parameters.BW }
+                        if let particles {
+                            var settings = GlucoseParameterPosterior.Settings()
+                            settings.particles = particles
+                            if let moves { settings.moves = moves }
+                            if let spread { settings.priorSpread = spread }
+                            if let modelError { settings.modelErrorSD = modelError }
+                            if pooled {
+                                o.covarianceGroups = GlucoseSyncExperiment.Population.ageGroups(without: patient.name)
+                            }
+                            o.posterior = settings
+                        }
                         let r = try await GlucoseSyncExperiment.run(trace, options: o)
                         var line = String(format: "%@\t%@\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%d\t%d", patient.name, plan, r.forecastRMSE, r.persistenceRMSE, r.cgmRMSE,
                                           truth.bg.min() ?? 0, truth.bg.max() ?? 0, r.hypoglycaemiaAlerts, r.hypoglycaemiaAlertsCorrect, r.hypoglycaemiaEpisodesMissed)

@@ -12,7 +12,8 @@ struct ExperimentCommand: AsyncParsableCommand {
         Experiments:
           glucose-sync  a simglucose trace is the person; its BG plus CGM noise is assimilated (UKF) into a UVA/Padova twin
                         that starts at adult population parameters; reports the forecast RMSE against the noise-free truth,
-                        the recovered parameters and how often hypoglycaemia alerts were right.
+                        the recovered parameters and how often hypoglycaemia alerts were right. With --particles, the twin's
+                        belief is a sequential Monte Carlo posterior over its parameters instead (GlucoseParameterPosterior).
         Example:
           twinbank experiment glucose-sync --truth ../shared/data/simglucose/simglucose-adult001-24h.csv --noise-sd 8 --seed 1 --horizon 30 --json
         """
@@ -44,6 +45,12 @@ struct ExperimentCommand: AsyncParsableCommand {
 
     @Option(help: "Re-calibrate the twin from its last 8 h of readings every this many minutes (a multiple of the sampling period).")
     var recalibrate: Int?
+
+    @Option(help: "Instead of the filter bank: a sequential Monte Carlo posterior over the twin's parameters with this many particles; its prior has the --cohort-without cohort's mean and the covariance pooled within simglucose's three age groups (all without that patient). Slower: about a minute a day with 512 particles and 10 moves, release build.")
+    var particles: Int?
+
+    @Option(help: "With --particles: Metropolis-Hastings moves per particle at each resampling.")
+    var moves: Int = 10
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -77,6 +84,17 @@ struct ExperimentCommand: AsyncParsableCommand {
             options.candidates = cohort
         }
         options.recalibrationInterval = recalibrate
+        if let particles {
+            guard options.candidates != nil else { throw ValidationError("--particles needs a cohort for its prior: add --cohort-without PATIENT") }
+            guard recalibrate == nil else { throw ValidationError("--recalibrate re-calibrates the filter bank; the particle posterior (--particles) moves its own parameters") }
+            guard particles >= 10 else { throw ValidationError("--particles must be at least 10 (got \(particles))") }
+            guard moves >= 1 else { throw ValidationError("--moves must be at least 1 (got \(moves))") }
+            var settings = GlucoseParameterPosterior.Settings()
+            settings.particles = particles
+            settings.moves = moves
+            options.posterior = settings
+            if let person = cohortWithout { options.covarianceGroups = GlucoseSyncExperiment.Population.ageGroups(without: person) }
+        }
         let report = try await GlucoseSyncExperiment.run(trace, options: options)
         if json {
             print(report.json())

@@ -82,6 +82,14 @@ public enum GlucoseSyncExperiment {
             return VirtualPatient.all.filter { $0.name.hasPrefix(prefix) && $0.name != patientName }.map { Population(members: [$0], name: $0.name) }
         }
 
+        /// simglucose's three age groups, each without the named patient: the groups whose pooled within-group
+        /// covariance ``Options/covarianceGroups`` takes (29 people instead of a cohort's 9).
+        public static func ageGroups(without patientName: String) -> [[Population]] {
+            ["child#", "adolescent#", "adult#"].map { prefix in
+                VirtualPatient.all.filter { $0.name.hasPrefix(prefix) && $0.name != patientName }.map { Population(members: [$0], name: $0.name) }
+            }
+        }
+
         /// A prior from given parameters and basal state (13 model states).
         public init(parameters: UVAPadovaParameters, initialState: [Double], name: String) {
             self.parameters = parameters; self.initialState = initialState; self.name = name
@@ -134,6 +142,13 @@ public enum GlucoseSyncExperiment {
         /// The person's body weight in kg, when known (it is routinely measured): every prior takes it instead
         /// of its own (it scales the meal's glucose appearance and the insulin infusion per kg).
         public var bodyWeight: Double?
+        /// When set (with ``candidates`` of at least two), the twin's belief is a sequential Monte Carlo posterior
+        /// over the parameters with the candidates as its prior (``GlucoseParameterPosterior``) instead of the
+        /// filter bank; ``filterBank`` and the re-calibration are then not used.
+        public var posterior: GlucoseParameterPosterior.Settings?
+        /// With ``posterior``: groups whose pooled within-group covariance is the prior's covariance (the
+        /// candidates give its mean), for example the other patients of each age group.
+        public var covarianceGroups: [[Population]]?
         public init() {}
 
         /// The filter-bank settings these options give.
@@ -168,6 +183,12 @@ public enum GlucoseSyncExperiment {
         public let retirements: [GlucoseFilterBank.Retirement]
         /// Every forecast's error (forecast minus truth at the target, mg/dL) by the minute it was made.
         public let forecastErrors: [(minute: Int, error: Double)]
+        /// What held the twin's belief (the filter bank or the parameter posterior, as in the forecasts' provenance).
+        public var estimator = ""
+        /// With the parameter posterior: how many times its particles were resampled and moved, and the moves'
+        /// acceptance rate.
+        public var resamplings = 0
+        public var acceptanceRate: Double?
 
         public func json() -> String {
             var params: [String: Any] = [:]
@@ -176,7 +197,8 @@ public enum GlucoseSyncExperiment {
                 "forecastRMSE": forecastRMSE, "forecastRMSEWholeRun": forecastRMSEWholeRun, "forecasts": forecasts,
                 "filteredRMSE": filteredRMSE, "cgmRMSE": cgmRMSE, "persistenceRMSE": persistenceRMSE, "parameters": params,
                 "hypoglycaemia": ["alerts": hypoglycaemiaAlerts, "alertsCorrect": hypoglycaemiaAlertsCorrect, "episodesMissed": hypoglycaemiaEpisodesMissed],
-                "covarianceResets": resets, "recalibrations": recalibrations,
+                "covarianceResets": resets, "recalibrations": recalibrations, "estimator": estimator, "resamplings": resamplings,
+                "acceptanceRate": acceptanceRate ?? NSNull(),
                 "retiredCandidates": retirements.map { ["candidate": $0.candidate, "minute": $0.minute, "reason": $0.reason, "restarted": $0.restarted] as [String: Any] },
             ]
             guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted]) else { return "{}" }
@@ -218,24 +240,32 @@ public enum GlucoseSyncExperiment {
         let minutes = trace.bg.count
         var cgm = [Double](repeating: .nan, count: minutes)
         for k in stride(from: 0, to: minutes, by: options.samplingPeriod) { cgm[k] = trace.bg[k] + options.noiseStandardDeviation * rng.normal() }
-        var bank = try GlucoseFilterBank(priors: priors, carbohydrate: trace.carbohydrate, insulin: trace.insulin, minute: 0, firstReading: cgm[0],
-                                         settings: options.bankSettings)
+        var estimator = Estimator()
+        if var settings = options.posterior {
+            settings.noiseStandardDeviation = options.noiseStandardDeviation
+            estimator.posterior = try GlucoseParameterPosterior(cohort: priors.map(\.parameters), covarianceGroups: options.covarianceGroups?.map { $0.map(\.parameters) },
+                                                                carbohydrate: trace.carbohydrate, insulin: trace.insulin, firstReading: cgm[0],
+                                                                settings: settings, seed: options.seed)
+        } else {
+            estimator.bank = try GlucoseFilterBank(priors: priors, carbohydrate: trace.carbohydrate, insulin: trace.insulin, minute: 0, firstReading: cgm[0],
+                                                   settings: options.bankSettings)
+        }
         var forecastErrors: [(minute: Int, error: Double)] = [], filteredErrors: [Double] = [], persistence: [Double] = []
         var alerts = 0, correct = 0
         var alertedAt: [Int] = []
         let watcher = HypoglycaemiaWatcher(glucose: "Gs", threshold: options.hypoglycaemiaThreshold, horizon: Double(options.horizon), probability: 0.5)
         for k in stride(from: 0, to: minutes, by: options.samplingPeriod) {
-            try bank.assimilate(minute: k, reading: cgm[k])
-            if let interval = options.recalibrationInterval, k > 0, k % interval == 0 { try bank.recalibrate() }
-            filteredErrors.append(bank.glucose.mean - trace.bg[k])
+            try estimator.assimilate(minute: k, reading: cgm[k])
+            if let interval = options.recalibrationInterval, k > 0, k % interval == 0 { try estimator.recalibrate() }
+            filteredErrors.append(estimator.glucose.mean - trace.bg[k])
             let target = k + options.horizon
             guard target < minutes else { continue }
-            let points = try bank.forecast(at: Array(stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod)))
+            let points = try estimator.forecast(at: Array(stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod)))
             guard let final = points.last else { continue }
-            forecastErrors.append((k, final.mean[12] - trace.bg[target]))
+            forecastErrors.append((k, final.mean[estimator.glucoseIndex] - trace.bg[target]))
             persistence.append(cgm[k] - trace.bg[target])
-            let forecast = Forecast(origin: Double(k), stateNames: bank.filters[0].stateNames, level: 0.95, points: points, method: "unscented",
-                                    provenance: .init(filter: bank.filters.count > 1 ? "UKF bank of \(bank.filters.count)" : "UKF",
+            let forecast = Forecast(origin: Double(k), stateNames: estimator.stateNames, level: 0.95, points: points, method: estimator.method,
+                                    provenance: .init(filter: estimator.name,
                                                       model: "uva-padova-t1d-simglucose \(priors.count > 1 ? "candidate priors" : priors[0].name)", dataWindow: 0...Double(k),
                                                       observationCount: k / options.samplingPeriod + 1, seed: options.seed))
             if try watcher.evaluate(forecast) != nil {
@@ -255,10 +285,46 @@ public enum GlucoseSyncExperiment {
         func rms(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : (xs.reduce(0) { $0 + $1 * $1 } / Double(xs.count)).squareRoot() }
         let scored = forecastErrors.filter { $0.minute >= options.burnIn }.map(\.error)
         let cgmErrors = stride(from: 0, to: minutes, by: options.samplingPeriod).map { cgm[$0] - trace.bg[$0] }
-        return Report(forecastRMSE: rms(scored), forecastRMSEWholeRun: rms(forecastErrors.map(\.error)), forecasts: scored.count,
-                      filteredRMSE: rms(filteredErrors), cgmRMSE: rms(cgmErrors), persistenceRMSE: rms(persistence),
-                      parameters: bank.parameters.map { ($0.name, $0.prior, $0.estimated) },
-                      hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: bank.resets,
-                      recalibrations: bank.refits, retirements: bank.retirements, forecastErrors: forecastErrors)
+        var report = Report(forecastRMSE: rms(scored), forecastRMSEWholeRun: rms(forecastErrors.map(\.error)), forecasts: scored.count,
+                            filteredRMSE: rms(filteredErrors), cgmRMSE: rms(cgmErrors), persistenceRMSE: rms(persistence),
+                            parameters: estimator.parameters(options.estimated),
+                            hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: estimator.resets,
+                            recalibrations: estimator.bank?.refits ?? 0, retirements: estimator.retirements, forecastErrors: forecastErrors)
+        report.estimator = estimator.name
+        if let p = estimator.posterior {
+            report.resamplings = p.resamplings
+            report.acceptanceRate = p.proposed > 0 ? Double(p.accepted) / Double(p.proposed) : nil
+        }
+        return report
+    }
+
+    /// The twin's belief in the experiment: a bank of filters or a parameter posterior (one of the two is set;
+    /// optional chaining mutates it in place).
+    struct Estimator {
+        var bank: GlucoseFilterBank?
+        var posterior: GlucoseParameterPosterior?
+
+        mutating func assimilate(minute: Int, reading: Double) throws {
+            try bank?.assimilate(minute: minute, reading: reading)
+            try posterior?.assimilate(minute: minute, reading: reading)
+        }
+        mutating func recalibrate() throws { try bank?.recalibrate() }
+        mutating func forecast(at minutes: [Int]) throws -> [Forecast.Point] {
+            try bank?.forecast(at: minutes) ?? posterior?.forecast(at: minutes) ?? []
+        }
+        var glucose: (mean: Double, sd: Double) { bank?.glucose ?? posterior?.glucose ?? (.nan, .nan) }
+        var glucoseIndex: Int { bank == nil ? 0 : 12 }
+        var stateNames: [String] { bank?.filters[0].stateNames ?? GlucoseParameterPosterior.stateNames }
+        var method: String { bank == nil ? "particles" : "unscented" }
+        var name: String {
+            if let b = bank { return b.filters.count > 1 ? "UKF bank of \(b.filters.count)" : "UKF" }
+            return "SMC parameter posterior of \(posterior?.settings.particles ?? 0) particles (IBIS)"
+        }
+        func parameters(_ names: [String]) -> [(name: String, population: Double, estimated: Double)] {
+            if let b = bank { return b.parameters.map { ($0.name, $0.prior, $0.estimated) } }
+            return posterior?.parameters(names).map { ($0.name, $0.prior, $0.estimated) } ?? []
+        }
+        var resets: Int { bank?.resets ?? 0 }
+        var retirements: [GlucoseFilterBank.Retirement] { bank?.retirements ?? [] }
     }
 }

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+import TwinModels
+@testable import TwinSync
+
+@Suite("Glucose parameter posterior (sequential Monte Carlo)")
+struct GlucoseParameterPosteriorTests {
+    /// The steady state a particle starts from is the UVA/Padova model's own basal state: given a simglucose
+    /// patient's parameters, basal glucose and basal rate, it reproduces the patient's basal state and
+    /// production constant `kp1` as simglucose's parameter table (`vpatient_params.csv`) has them.
+    @Test(arguments: ["adult#001", "adolescent#004", "child#008"])
+    func theSteadyStateIsSimglucoseBasalState(_ name: String) throws {
+        let patient = try VirtualPatient.named(name)
+        let other = try VirtualPatient.named(name.hasPrefix("adult") ? "adult#002" : "adult#003")
+        let p = patient.parameters
+        let rate = p.basalInsulinRate
+        let posterior = try GlucoseParameterPosterior(cohort: [p, other.parameters], carbohydrate: [0, 0], insulin: [rate, rate], firstReading: p.Gb,
+                                                      settings: small(particles: 10))
+        let steady = try #require(posterior.parameters(GlucoseParameterPosterior.coordinates(p, basalGlucose: p.Gb)))
+        for (i, (mine, theirs)) in zip(steady.state, patient.initialState).enumerated() {
+            #expect(abs(mine - theirs) <= 1e-3 * max(abs(theirs), 1), "\(name) \(UVAPadovaModel.stateNames[i]): \(mine) vs \(theirs)")
+        }
+        #expect(abs(steady.parameters.kp1 - p.kp1) <= 1e-3 * p.kp1, "\(name) kp1 \(steady.parameters.kp1) vs \(p.kp1)")
+        #expect(abs(steady.parameters.Ib - p.Ib) <= 1e-3 * p.Ib, "\(name) Ib \(steady.parameters.Ib) vs \(p.Ib)")
+    }
+
+    /// A simulated adult's morning (two meals, basal-bolus therapy) plays the person; the twin's particles start
+    /// from the other nine adults' mean and the covariance pooled within the three age groups. The posterior must now-cast better than the CGM, forecast 30 minutes ahead
+    /// better than the last reading, move its particles (resampling with accepted moves), and be reproducible.
+    @Test func thePosteriorLearnsASimulatedPerson() async throws {
+        let patient = try VirtualPatient.named("adult#004")
+        let truth = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: try MealPlan(parsing: "1:50,4:70"), hours: 7))
+        let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
+        var o = GlucoseSyncExperiment.Options()
+        o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name)
+        o.posterior = small(particles: 128)
+        o.covarianceGroups = GlucoseSyncExperiment.Population.ageGroups(without: patient.name)
+        #expect(o.covarianceGroups?.map(\.count) == [10, 10, 9])
+        let r = try await GlucoseSyncExperiment.run(trace, options: o)
+        #expect(r.filteredRMSE < r.cgmRMSE, "now-cast \(r.filteredRMSE) vs CGM \(r.cgmRMSE)")
+        #expect(r.forecastRMSE < r.persistenceRMSE, "forecast \(r.forecastRMSE) vs persistence \(r.persistenceRMSE)")
+        #expect(r.resamplings > 0)
+        #expect((r.acceptanceRate ?? 0) > 0.02, "acceptance \(String(describing: r.acceptanceRate))")
+        #expect(r.estimator.contains("SMC"))
+        let again = try await GlucoseSyncExperiment.run(trace, options: o)
+        #expect(again.forecastErrors.map(\.error) == r.forecastErrors.map(\.error))
+    }
+
+    /// Bad input is a clear error: a cohort of one, too few particles, a non-positive first reading, readings out
+    /// of order or not positive; the forecast is the weighted mean of the particles, inside its interval.
+    @Test func badInputIsAnErrorAndForecastsAreIntervals() throws {
+        let a = try VirtualPatient.named("adult#001").parameters, b = try VirtualPatient.named("adult#002").parameters
+        let rate = a.basalInsulinRate
+        let cho = [Double](repeating: 0, count: 200), insulin = [Double](repeating: rate, count: 200)
+        let one = #expect(throws: SyncError.self) { _ = try GlucoseParameterPosterior(cohort: [a], carbohydrate: cho, insulin: insulin, firstReading: 140) }
+        #expect(one?.code == .invalidArgument && one?.value == "1")
+        #expect(throws: SyncError.self) { _ = try GlucoseParameterPosterior(cohort: [a, b], carbohydrate: cho, insulin: insulin, firstReading: 140, settings: small(particles: 5)) }
+        #expect(throws: SyncError.self) { _ = try GlucoseParameterPosterior(cohort: [a, b], carbohydrate: cho, insulin: insulin, firstReading: -3) }
+        #expect(throws: SyncError.self) { _ = try GlucoseParameterPosterior(cohort: [a, b], carbohydrate: cho, insulin: [rate], firstReading: 140) }
+        let lonely = #expect(throws: SyncError.self) {
+            _ = try GlucoseParameterPosterior(cohort: [a, b], covarianceGroups: [[a], [b]], carbohydrate: cho, insulin: insulin, firstReading: 140)
+        }
+        #expect(lonely?.message.contains("two or more") == true)
+
+        var posterior = try GlucoseParameterPosterior(cohort: [a, b], carbohydrate: cho, insulin: insulin, firstReading: 140, settings: small(particles: 20))
+        for k in stride(from: 0, through: 60, by: 5) { try posterior.assimilate(minute: k, reading: 140) }
+        let late = #expect(throws: SyncError.self) { try posterior.assimilate(minute: 30, reading: 140) }
+        #expect(late?.code == .invalidTime && late?.value == "30")
+        let bad = #expect(throws: SyncError.self) { try posterior.assimilate(minute: 65, reading: .nan) }
+        #expect(bad?.code == .invalidArgument)
+        #expect(posterior.readings.count == 13)
+        #expect(abs(posterior.glucose.mean - 140) < 10, "\(posterior.glucose)")
+        let points = try posterior.forecast(at: [90, 250])
+        #expect(points.count == 2)
+        for p in points { #expect(p.lower[0] <= p.mean[0] && p.mean[0] <= p.upper[0] && abs(p.mean[0] - 140) < 15, "\(p)") }
+        #expect(abs(posterior.weights.reduce(0, +) - 1) < 1e-12)
+    }
+
+    private func small(particles: Int) -> GlucoseParameterPosterior.Settings {
+        var s = GlucoseParameterPosterior.Settings()
+        s.particles = particles
+        s.moves = 3
+        return s
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+
+/// `twinbank experiment glucose-sync` with the particle posterior: the shared simglucose trace plays the person,
+/// the other nine adults are the prior; the JSON says which estimator held the twin's belief, that its particles
+/// were resampled and moved, and scores the forecast. Options that do not fit together are refused by name.
+@Suite("twinbank experiment")
+struct ExperimentCommandTests {
+    let cli = CommandRunner()
+    var trace: String { SimulateCommandTests.sharedData.appendingPathComponent("simglucose/simglucose-adult001-24h.csv").path }
+
+    @Test func particlePosteriorOnTheSharedTrace() throws {
+        let out = try cli.ok(["experiment", "glucose-sync", "--truth", trace, "--cohort-without", "adult#001", "--particles", "24", "--moves", "1", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        #expect((report["estimator"] as? String)?.hasPrefix("SMC parameter posterior of 24 particles") == true, "\(report["estimator"] ?? "")")
+        #expect(((report["resamplings"] as? Int) ?? 0) > 0)
+        let rmse = try #require(report["forecastRMSE"] as? Double), persistence = try #require(report["persistenceRMSE"] as? Double)
+        #expect(rmse.isFinite && rmse < persistence, "forecast \(rmse) vs last reading \(persistence)")
+        #expect(((report["forecasts"] as? Int) ?? 0) > 250)
+    }
+
+    @Test(arguments: [
+        (["--particles", "24"], "--cohort-without"),
+        (["--particles", "24", "--cohort-without", "adult#001", "--recalibrate", "60"], "--recalibrate"),
+        (["--particles", "3", "--cohort-without", "adult#001"], "at least 10"),
+        (["--particles", "24", "--cohort-without", "adult#001", "--moves", "0"], "--moves"),
+    ])
+    func optionsThatDoNotFitAreRefused(_ extra: [String], _ named: String) throws {
+        let out = try cli.run(["experiment", "glucose-sync", "--truth", trace] + extra)
+        #expect(out.status != 0)
+        #expect(out.stderr.contains(named), "\(out.stderr)")
+    }
+}
