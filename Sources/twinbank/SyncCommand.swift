@@ -19,6 +19,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(name: .customLong("estimate"), help: "Parameters estimated by augmentation (comma-separated).") var estimate: String = "Vmx,kp3,kabs"
     @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: String = "twin"
     @Option(help: "Re-calibrate from the window's readings every this many minutes; each refit joins the bank of priors.") var recalibrate: Int?
+    @Option(help: "With --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed).") var particles: Int?
     @Flag(name: .customLong("dry-run"), help: "Compute and print without writing (e.g. to replay a past forecast with --known-at).") var dryRun = false
     @OptionGroup var output: OutputOptions
 
@@ -41,6 +42,11 @@ struct SyncCommand: AsyncParsableCommand {
     func validate() throws {
         guard GlucoseSynchroniser.Prior(rawValue: prior) != nil else { throw ValidationError("--prior: must be twin, population or cohort (got '\(prior)').") }
         if let recalibrate, recalibrate < 5 || recalibrate > 10_080 { throw ValidationError("--recalibrate: must be 5 to 10080 minutes (got \(recalibrate)).") }
+        if let particles {
+            guard prior == "cohort" else { throw ValidationError("--particles: draws from the cohort prior; add --prior cohort (got --prior \(prior)).") }
+            guard recalibrate == nil else { throw ValidationError("--particles: the particle posterior moves its own parameters; leave --recalibrate out.") }
+            guard (10...100_000).contains(particles) else { throw ValidationError("--particles: must be 10 to 100000 (got \(particles)).") }
+        }
     }
 
     func run() async throws {
@@ -54,6 +60,7 @@ struct SyncCommand: AsyncParsableCommand {
         options.cgmNoiseStandardDeviation = noiseSD
         options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
         options.recalibrationInterval = recalibrate
+        if let particles { options.filter = .particles(count: particles) }
         options.estimated = estimate.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let id = try TwinID(twin)
         let r = dryRun ? try await GlucoseSynchroniser.compute(id, in: bank, options: options)

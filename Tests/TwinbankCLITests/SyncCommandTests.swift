@@ -43,6 +43,27 @@ struct SyncCommandTests {
         #expect(badPrior.status != 0 && badPrior.stderr.contains("everyone"))
         let badInterval = try cli.run(["sync", "--bank", bank, "--twin", "pat", "--prior", "cohort", "--recalibrate", "0"])
         #expect(badInterval.status != 0 && badInterval.stderr.contains("--recalibrate"))
+        let badParticles = try cli.run(["sync", "--bank", bank, "--twin", "pat", "--particles", "50"])
+        #expect(badParticles.status != 0 && badParticles.stderr.contains("--prior cohort"), "\(badParticles.stderr)")
+        let fewParticles = try cli.run(["sync", "--bank", bank, "--twin", "pat", "--prior", "cohort", "--particles", "3"])
+        #expect(fewParticles.status != 0 && fewParticles.stderr.contains("--particles"))
         #expect(try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "prediction", "--json"]) == predictions)
+
+        // the particle posterior from the same thread: a dry run says which estimator and seed, forecasts in range
+        let smc = try ok(["sync", "--bank", bank, "--twin", "pat", "--to", "2024-01-01T09:00:00Z", "--prior", "cohort", "--particles", "24",
+                          "--seed", "7", "--dry-run", "--json"])
+        let posterior = try #require(try JSONSerialization.jsonObject(with: Data(smc.utf8)) as? [String: Any])
+        #expect(posterior["filter"] as? String == "SMC(24)")
+        #expect((posterior["prior"] as? String)?.contains("covariance pooled within age groups") == true)
+        let points = try #require(posterior["forecast"] as? [[String: Any]])
+        #expect(points.count == 6)
+        #expect(points.allSatisfy { (($0["mean"] as? Double) ?? 0) > 40 && (($0["mean"] as? Double) ?? 1000) < 400 }, "\(points)")
+        let now = try #require(posterior["glucoseNow"] as? Double)
+        #expect(abs(now - 120) < 25, "now-cast \(now) against the last reading 120")
+        let again = try ok(["sync", "--bank", bank, "--twin", "pat", "--to", "2024-01-01T09:00:00Z", "--prior", "cohort", "--particles", "24",
+                            "--seed", "7", "--dry-run", "--json"])
+        let repeated = try #require(try JSONSerialization.jsonObject(with: Data(again.utf8)) as? [String: Any])
+        let means = { (doc: [String: Any]) in ((doc["forecast"] as? [[String: Any]]) ?? []).compactMap { $0["mean"] as? Double } }
+        #expect(means(repeated) == means(posterior) && means(posterior).count == 6, "same seed, same thread: the same forecast")
     }
 }

@@ -109,11 +109,18 @@ public enum GlucoseSynchroniser {
         /// An ensemble Kalman filter of `members` members drawn from ``Options/seed`` (members simulated in
         /// parallel); forecast by propagating every member, interval ends are empirical quantiles.
         case ensemble(members: Int)
+        /// A sequential Monte Carlo posterior over the model's parameters (``GlucoseParameterPosterior``) of
+        /// `count` particles drawn from ``Options/seed``, with the cohort prior (``Prior/cohort``: the cohort's
+        /// mean, the covariance pooled within simglucose's three age groups, all without the twin's own
+        /// `virtualPatient`); each particle's state is simulated from its basal steady state at the start of
+        /// the window. Forecast: the particles' weighted mean and sd.
+        case particles(count: Int)
 
         var label: String {
             switch self {
             case .unscented: "UKF"
             case .ensemble(let m): "EnKF(\(m))"
+            case .particles(let n): "SMC(\(n))"
             }
         }
     }
@@ -237,7 +244,32 @@ public enum GlucoseSynchroniser {
         let nowMean: Double, nowSD: Double, resets: Int, priorName: String, filterLabel: String
         var retired: [String] = []
         var parameters: [String: [String: Double]] = [:]
-        if options.prior == .cohort || options.recalibrationInterval != nil {
+        if case .particles(let count) = options.filter {
+            guard options.prior == .cohort else {
+                throw SyncError(.unsupported, "the particle posterior draws its particles from a cohort; choose the cohort prior (not \(options.prior.rawValue)).", value: options.prior.rawValue)
+            }
+            guard options.recalibrationInterval == nil else {
+                throw SyncError(.unsupported, "re-calibration refits a bank of filters; the particle posterior moves its own parameters (leave re-calibration out).", value: String(options.recalibrationInterval ?? 0))
+            }
+            guard count >= 10, count <= 100_000 else { throw SyncError(.invalidArgument, "the particle posterior needs 10 to 100000 particles.", value: String(count)) }
+            let priors = try cohort(for: twin, in: bank)
+            let person = try virtualPatient(of: twin, in: bank) ?? ""
+            priorName = "cohort of \(priors.count) (\(priors.map(\.name).joined(separator: ","))), covariance pooled within age groups"
+            var settings = GlucoseParameterPosterior.Settings()
+            settings.particles = count
+            settings.noiseStandardDeviation = options.cgmNoiseStandardDeviation
+            var posterior = try GlucoseParameterPosterior(cohort: priors.map(\.parameters),
+                                                          covarianceGroups: GlucoseSyncExperiment.Population.ageGroups(without: person).map { $0.map(\.parameters) },
+                                                          carbohydrate: cho, insulin: ins, firstReading: observations[0].value, settings: settings, seed: options.seed)
+            for o in observations { try posterior.assimilate(minute: max(o.minute, Int(t0)), reading: o.value) }
+            let z = inverseStandardNormal(0.5 + options.level / 2)
+            let points = try posterior.forecast(at: [windowMinutes] + times.map { Int($0) }, z: z)
+            nowMean = points[0].mean[0]; nowSD = points[0].standardDeviation[0]
+            glucosePoints = Array(points.dropFirst())
+            resets = 0
+            filterLabel = options.filter.label
+            for p in posterior.parameters(options.estimated) { parameters[p.name] = ["population": p.prior, "estimated": p.estimated] }
+        } else if options.prior == .cohort || options.recalibrationInterval != nil {
             guard options.filter == .unscented else {
                 throw SyncError(.unsupported, "a bank of priors and re-calibration run unscented Kalman filters; choose the UKF (not \(options.filter.label)).", value: options.filter.label)
             }
@@ -310,6 +342,8 @@ public enum GlucoseSynchroniser {
                 try await assimilate(&enkf)
                 filtered = (enkf.mean, enkf.standardDeviations, enkf.resets.count)
                 full = try await enkf.ensembleForecast(at: times, level: options.level, provenance: provenance)
+            case .particles:
+                throw SyncError(.unsupported, "the particle posterior needs the cohort prior.", value: options.filter.label)
             }
             nowMean = filtered.mean[12] / population.Vg; nowSD = filtered.sd[12] / population.Vg
             resets = filtered.resets
@@ -325,7 +359,8 @@ public enum GlucoseSynchroniser {
         let provenanceForecast = Forecast.Provenance(filter: filterLabel, model: "\(modelID)@\(modelVersion) \(priorName)", dataWindow: window,
                                                      observationCount: observations.count, seed: options.seed)
         let forecast = Forecast(origin: Double(windowMinutes), stateNames: ["glucose"], level: options.level, points: glucosePoints,
-                                method: options.filter == .unscented ? "gaussian-propagation" : "ensemble", provenance: provenanceForecast)
+                                method: options.filter == .unscented ? "gaussian-propagation" : (filterLabel.hasPrefix("SMC") ? "particles" : "ensemble"),
+                                provenance: provenanceForecast)
         for p in glucosePoints where !(p.mean[0].isFinite && p.lower[0].isFinite && p.upper[0].isFinite) {
             throw SyncError(.nonFinite, "the glucose forecast at +\(Int(p.time) - windowMinutes) min is not finite.", value: String(p.mean[0]))
         }
@@ -339,6 +374,10 @@ public enum GlucoseSynchroniser {
         let used = observations.map(\.event) + mealEvents + insulinEvents
         var filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed)"
         if filterLabel != options.filter.label { filterNote = filterLabel + " of UKF(alpha=0.5,beta=2,kappa=0)" }
+        if case .particles = options.filter {
+            let s = GlucoseParameterPosterior.Settings()
+            filterNote += " moves=\(s.moves) resampleThreshold=\(s.resampleThreshold) priorSpread=\(s.priorSpread)"
+        }
         if let interval = options.recalibrationInterval {
             filterNote += " recalibration=every \(interval)min window=\(options.recalibration.window)min parameters=\(options.recalibration.parameters.joined(separator: ","))"
         }
