@@ -244,11 +244,15 @@ public struct GlucoseParameterPosterior: Sendable {
 
     /// The posterior predictive sensor glucose at each of `minutes` (mg/dL; one state, `Gs`): the weighted
     /// mean and sd of the particles' trajectories, interval mean ± `z` sd.
-    /// - Throws: ``SyncError`` `invalidTime` for a negative minute.
+    /// - Throws: ``SyncError`` `invalidTime` for a negative minute; `diverged` when no particle can be simulated
+    ///   that far.
     public mutating func forecast(at minutes: [Int], z: Double = 1.96) throws -> [Forecast.Point] {
         try minutes.map { t in
             guard t >= 0 else { throw SyncError(.invalidTime, "forecast minute \(t) is before the start.", value: String(t)) }
             for i in theta.indices { try extend(i, through: t) }
+            guard logWeights.contains(where: { $0.isFinite }) else {
+                throw SyncError(.diverged, "no particle of the parameter posterior could be simulated to minute \(t).", value: String(t))
+            }
             let (m, sd) = moments(at: t)
             return Forecast.Point(time: Double(t), mean: [m], standardDeviation: [sd], lower: [m - z * sd], upper: [m + z * sd])
         }
