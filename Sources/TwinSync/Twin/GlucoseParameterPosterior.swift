@@ -200,11 +200,10 @@ public struct GlucoseParameterPosterior: Sendable {
         }
         guard minute >= 0 else { throw SyncError(.invalidTime, "reading at minute \(minute) is before the start.", value: String(minute)) }
         guard reading.isFinite, reading > 0 else { throw SyncError(.invalidArgument, "a glucose reading must be positive and finite.", value: String(reading)) }
-        let variance = settings.noiseStandardDeviation * settings.noiseStandardDeviation + settings.modelErrorSD * settings.modelErrorSD
         for i in theta.indices {
-            try extend(i, through: minute)
+            extend(i, through: minute)
             let e = trajectory[i][minute] - reading
-            let l = -0.5 * e * e / variance
+            let l = -0.5 * e * e / likelihoodVariance
             logLikelihood[i] += l
             logWeights[i] += l
         }
@@ -214,7 +213,7 @@ public struct GlucoseParameterPosterior: Sendable {
         }
         let w = weights
         let ess = 1 / w.reduce(0) { $0 + $1 * $1 }
-        if ess < settings.resampleThreshold * Double(theta.count) { try resampleAndMove(weights: w) }
+        if ess < settings.resampleThreshold * Double(theta.count) { resampleAndMove(weights: w) }
     }
 
     /// The normalised weights of the particles.
@@ -249,7 +248,7 @@ public struct GlucoseParameterPosterior: Sendable {
     public mutating func forecast(at minutes: [Int], z: Double = 1.96) throws -> [Forecast.Point] {
         try minutes.map { t in
             guard t >= 0 else { throw SyncError(.invalidTime, "forecast minute \(t) is before the start.", value: String(t)) }
-            for i in theta.indices { try extend(i, through: t) }
+            for i in theta.indices { extend(i, through: t) }
             guard logWeights.contains(where: { $0.isFinite }) else {
                 throw SyncError(.diverged, "no particle of the parameter posterior could be simulated to minute \(t).", value: String(t))
             }
@@ -262,6 +261,11 @@ public struct GlucoseParameterPosterior: Sendable {
     public static let stateNames = ["Gs"]
 
     // MARK: - Internals
+
+    /// The variance of a reading around a particle's glucose: CGM noise and model error.
+    private var likelihoodVariance: Double {
+        settings.noiseStandardDeviation * settings.noiseStandardDeviation + settings.modelErrorSD * settings.modelErrorSD
+    }
 
     private func moments(at minute: Int) -> (mean: Double, sd: Double) {
         let w = weights
@@ -350,7 +354,7 @@ public struct GlucoseParameterPosterior: Sendable {
     }
 
     /// Extends particle `i`'s trajectory through `minute`; a particle that fails loses its weight.
-    private mutating func extend(_ i: Int, through minute: Int) throws {
+    private mutating func extend(_ i: Int, through minute: Int) {
         guard trajectory[i].count <= minute else { return }
         do {
             try Self.run(process[i], state: &endState[i], glucose: &trajectory[i], through: minute)
@@ -367,7 +371,8 @@ public struct GlucoseParameterPosterior: Sendable {
         let logPrior: Double, logLikelihood: Double
     }
 
-    private func evaluate(_ x: [Double], through now: Int, variance: Double) -> Proposal? {
+    private func evaluate(_ x: [Double], through now: Int) -> Proposal? {
+        let variance = likelihoodVariance
         guard let candidate = try? simulate(x, through: now) else { return nil }
         var likelihood = 0.0
         for r in readings {
@@ -378,7 +383,7 @@ public struct GlucoseParameterPosterior: Sendable {
         return Proposal(glucose: candidate.glucose, state: candidate.state, process: candidate.process, logPrior: priorLogDensity(x), logLikelihood: likelihood)
     }
 
-    private mutating func resampleAndMove(weights w: [Double]) throws {
+    private mutating func resampleAndMove(weights w: [Double]) {
         let n = theta.count, d = Self.dimension
         // the proposal: the particles' weighted covariance
         var mean = [Double](repeating: 0, count: d)
@@ -410,7 +415,6 @@ public struct GlucoseParameterPosterior: Sendable {
 
         // random-walk Metropolis–Hastings on the posterior given every reading so far
         let now = readings.last?.minute ?? 0
-        let variance = settings.noiseStandardDeviation * settings.noiseStandardDeviation + settings.modelErrorSD * settings.modelErrorSD
         let step = scale * 2.38 / Double(d).squareRoot()
         var acceptedNow = 0
         let workers = min(max(1, ProcessInfo.processInfo.activeProcessorCount), settings.workers)
@@ -430,7 +434,7 @@ public struct GlucoseParameterPosterior: Sendable {
             results.withUnsafeMutableBufferPointer { buffer in
                 nonisolated(unsafe) let out = buffer
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
-                    for i in stride(from: w, to: n, by: workers) { out[i] = model.evaluate(drawn[i], through: now, variance: variance) }
+                    for i in stride(from: w, to: n, by: workers) { out[i] = model.evaluate(drawn[i], through: now) }
                 }
             }
             for i in 0..<n {
