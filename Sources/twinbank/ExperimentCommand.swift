@@ -52,6 +52,9 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Option(help: "With --particles: Metropolis-Hastings moves per particle at each resampling.")
     var moves: Int = 10
 
+    @Option(name: .customLong("body-weight"), help: "The person's measured body weight, kg (e.g. from the record): the priors take it; with --particles the prior is conditioned on it.")
+    var bodyWeight: Double?
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -84,6 +87,10 @@ struct ExperimentCommand: AsyncParsableCommand {
             options.candidates = cohort
         }
         options.recalibrationInterval = recalibrate
+        if let bodyWeight {
+            guard bodyWeight > 0, bodyWeight < 400 else { throw ValidationError("--body-weight must be a weight in kg between 0 and 400 (got \(bodyWeight))") }
+            options.bodyWeight = bodyWeight
+        }
         if let particles {
             guard options.candidates != nil else { throw ValidationError("--particles needs a cohort for its prior: add --cohort-without PATIENT") }
             guard recalibrate == nil else { throw ValidationError("--recalibrate re-calibrates the filter bank; the particle posterior (--particles) moves its own parameters") }

@@ -36,6 +36,7 @@ struct SyncCommand: AsyncParsableCommand {
         var prior: String
         var filter: String
         var retiredCandidates: [String]
+        var bodyWeight: Double?
         var written: AppendResult?
     }
 
@@ -69,12 +70,13 @@ struct SyncCommand: AsyncParsableCommand {
             try printJSON(Summary(twin: twin, from: r.from, to: r.to, knownAt: r.knownAt, observationsUsed: r.observationsUsed, mealsUsed: r.mealsUsed,
                                   insulinEventsUsed: r.insulinEventsUsed, glucoseNow: r.glucoseNow, glucoseNowStandardDeviation: r.glucoseNowStandardDeviation,
                                   level: r.level, forecast: r.points, parameters: r.parameters, alert: r.alert, covarianceResets: r.covarianceResets,
-                                  prior: r.prior, filter: r.filter, retiredCandidates: r.retiredCandidates, written: r.written))
+                                  prior: r.prior, filter: r.filter, retiredCandidates: r.retiredCandidates, bodyWeight: r.bodyWeight, written: r.written))
             return
         }
         print("synchronised \(twin) on \(r.observationsUsed) glucose readings, \(r.mealsUsed) meals, \(r.insulinEventsUsed) insulin events from \(r.from) to \(r.to) (known at \(r.knownAt))")
         print(String(format: "  glucose now %.1f ± %.1f mg/dL", r.glucoseNow, r.glucoseNowStandardDeviation))
         print("  prior \(r.prior), filter \(r.filter)")
+        if let kg = r.bodyWeight { print("  body weight \(Value.format(kg)) kg (the thread's latest, taken by the prior)") }
         for c in r.retiredCandidates { print("  retired candidate: \(c)") }
         for name in r.parameters.keys.sorted() {
             let p = r.parameters[name]!

@@ -33,6 +33,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: String = "twin"
     @Option(help: "Re-calibrate the glucose twin from its readings every this many minutes; each refit joins the bank of priors (UKF only).") var recalibrate: Int?
     @Option(help: "Assimilate with an ensemble Kalman filter of this many members (seeded) instead of the UKF.") var ensemble: Int?
+    @Option(help: "With --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed; each update re-samples its window, so about a minute per update at 512 particles for a day's readings).") var particles: Int?
     @Option(help: "A watcher to run: glucose or news2 (repeat for both; default glucose).") var watcher: [String] = []
     @Option(help: "Minutes after an alert in which a watcher raises no new alert for the twin unless it escalates (0: off).") var quiet: Double = 30
     @Option(name: .customLong("news2-threshold"), help: "NEWS2 aggregate score that raises an alert (a single 3 always does).") var news2Threshold: Int = 5
@@ -64,6 +65,11 @@ struct WatchCommand: AsyncParsableCommand {
             throw ValidationError("--ensemble: a bank of priors (--prior cohort) and --recalibrate run UKFs; drop --ensemble.")
         }
         if let ensemble, ensemble < 2 || ensemble > 10_000 { throw ValidationError("--ensemble: needs 2 to 10000 members (got \(ensemble)).") }
+        if let particles {
+            guard prior == "cohort" else { throw ValidationError("--particles: draws from the cohort prior; add --prior cohort (got --prior \(prior)).") }
+            guard recalibrate == nil, ensemble == nil else { throw ValidationError("--particles: the particle posterior moves its own parameters; leave --recalibrate and --ensemble out.") }
+            guard (10...100_000).contains(particles) else { throw ValidationError("--particles: must be 10 to 100000 (got \(particles)).") }
+        }
         for w in watcher where !Self.watcherNames.contains(w) {
             throw ValidationError("--watcher: must be \(Self.watcherNames.joined(separator: " or ")) (got '\(w)').")
         }
@@ -93,6 +99,7 @@ struct WatchCommand: AsyncParsableCommand {
             options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
             options.recalibrationInterval = recalibrate
             if let ensemble { options.filter = .ensemble(members: ensemble) }
+            if let particles { options.filter = .particles(count: particles) }
             return GlucoseForecastWatcher(options: options, quietPeriod: quietPeriod)
         }
     }

@@ -76,6 +76,35 @@ struct GlucoseParameterPosteriorTests {
         #expect(abs(posterior.weights.reduce(0, +) - 1) < 1e-12)
     }
 
+    /// A measured body weight conditions the prior: the particles hold it (within the measurement's 2 %) and,
+    /// because a meal raises glucose in proportion to carbohydrate per kg, the prior forecast of the lightest
+    /// child's (child#008, 23.7 kg; the other children weigh 28-46 kg) first meal peaks closer to the truth
+    /// than without it. A weight outside 0-400 kg is an error naming it.
+    @Test func aMeasuredBodyWeightConditionsThePrior() throws {
+        let child = try VirtualPatient.named("child#008")
+        let cohort = GlucoseSyncExperiment.Population.cohort(around: child.name).map(\.parameters)
+        let groups = GlucoseSyncExperiment.Population.ageGroups(without: child.name).map { $0.map(\.parameters) }
+        let truth = try GlucoseSimulator.run(GlucoseScenario(patient: child, meals: try MealPlan(parsing: "1:45"), hours: 4))
+        func posterior(_ weight: Double?) throws -> GlucoseParameterPosterior {
+            try GlucoseParameterPosterior(cohort: cohort, covarianceGroups: groups, bodyWeight: weight, carbohydrate: truth.carbohydrate,
+                                          insulin: truth.insulin, firstReading: truth.bg[0], settings: small(particles: 200))
+        }
+        var known = try posterior(child.parameters.BW), unknown = try posterior(nil)
+        let held = known.parameters(["BW"])[0].estimated
+        #expect(abs(held / child.parameters.BW - 1) < 0.01, "BW \(held) vs measured \(child.parameters.BW)")
+        let free = unknown.parameters(["BW"])[0].estimated
+        #expect(free > 30, "without the weight the particles weigh what the cohort weighs (\(free))")
+        let window = Array(60...240)
+        let peak = truth.bg[60...240].max() ?? 0
+        let peakKnown = try known.forecast(at: window).map { $0.mean[0] }.max() ?? 0
+        let peakUnknown = try unknown.forecast(at: window).map { $0.mean[0] }.max() ?? 0
+        #expect(abs(peakKnown - peak) < abs(peakUnknown - peak), "peak \(peak): with weight \(peakKnown), without \(peakUnknown)")
+        for bad in [0, -5, 450, Double.nan] {
+            let error = #expect(throws: SyncError.self) { _ = try posterior(bad) }
+            #expect(error?.code == .invalidArgument && error?.value == String(bad))
+        }
+    }
+
     private func small(particles: Int) -> GlucoseParameterPosterior.Settings {
         var s = GlucoseParameterPosterior.Settings()
         s.particles = particles

@@ -65,5 +65,21 @@ struct SyncCommandTests {
         let repeated = try #require(try JSONSerialization.jsonObject(with: Data(again.utf8)) as? [String: Any])
         let means = { (doc: [String: Any]) in ((doc["forecast"] as? [[String: Any]]) ?? []).compactMap { $0["mean"] as? Double } }
         #expect(means(repeated) == means(posterior) && means(posterior).count == 6, "same seed, same thread: the same forecast")
+        #expect(posterior["bodyWeight"] == nil)
+
+        // a recorded body weight conditions the prior: the latest at or before the origin (in lb, converted), not a later one
+        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:29463-7", "--value", "70", "--unit", "kg",
+                    "--at", "2023-12-20T10:00:00Z", "--source", "device:scale-1"])
+        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:29463-7", "--value", "165", "--unit", "[lb_av]",
+                    "--at", "2024-01-01T05:00:00Z", "--source", "device:scale-1"])
+        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:29463-7", "--value", "90", "--unit", "kg",
+                    "--at", "2024-01-01T10:00:00Z", "--source", "device:scale-1"])
+        let weighed = try ok(["sync", "--bank", bank, "--twin", "pat", "--to", "2024-01-01T09:00:00Z", "--prior", "cohort", "--particles", "24",
+                              "--seed", "7", "--dry-run", "--json"])
+        let conditioned = try #require(try JSONSerialization.jsonObject(with: Data(weighed.utf8)) as? [String: Any])
+        let kg = try #require(conditioned["bodyWeight"] as? Double)
+        #expect(abs(kg - 165 * 0.45359237) < 1e-9, "\(kg)")
+        #expect(means(conditioned).count == 6 && means(conditioned) != means(posterior))
+        #expect(means(conditioned).allSatisfy { $0 > 40 && $0 < 400 }, "\(means(conditioned))")
     }
 }

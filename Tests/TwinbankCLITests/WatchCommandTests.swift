@@ -44,4 +44,37 @@ struct WatchCommandTests {
         let interval = try cli.run(["watch", "--bank", bank, "--twin", "pat", "--interval", "0"])
         #expect(interval.status != 0 && interval.stderr.contains("--interval"))
     }
+
+    /// The watcher on the particle posterior: the same trace, `--prior cohort --particles`: every update's forecast says
+    /// it came from the SMC posterior with its seed; a restart writes nothing; the options are checked.
+    @Test func particlePosteriorWatcher() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ok = { (args: [String]) throws -> String in try cli.ok(args) }
+        _ = try ok(["init", "--bank", bank])
+        _ = try ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
+        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "snomed:67866001", "--value", "12", "--unit", "[IU]",
+                    "--at", "2024-01-01T06:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
+        for k in 0...6 {
+            _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:2339-0", "--value", "\(160 - 5 * k)", "--unit", "mg/dL",
+                        "--at", String(format: "2024-01-01T06:%02d:00Z", k * 5), "--source", "device:cgm-1"])
+        }
+        _ = try ok(["watch", "--bank", bank, "--twin", "pat", "--once", "--json", "--prior", "cohort", "--particles", "24", "--seed", "3"])
+        let written = try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "prediction", "--json"])
+        let predictions = try #require(try JSONSerialization.jsonObject(with: Data(written.utf8)) as? [[String: Any]])
+        #expect(!predictions.isEmpty)
+        for p in predictions {
+            let provenance = try #require(p["provenance"] as? [String: Any])
+            #expect((provenance["notes"] as? String)?.contains("filter=SMC(24) seed=3") == true, "\(provenance)")
+            #expect((provenance["notes"] as? String)?.contains("watch=glucose-forecast") == true, "\(provenance)")
+        }
+        let all = try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--json"])
+        #expect(try ok(["watch", "--bank", bank, "--twin", "pat", "--once", "--json", "--prior", "cohort", "--particles", "24", "--seed", "3"]).isEmpty)
+        #expect(try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--json"]) == all)
+        for (args, named) in [(["--particles", "24"], "--prior cohort"), (["--prior", "cohort", "--particles", "5"], "--particles"),
+                              (["--prior", "cohort", "--particles", "24", "--recalibrate", "60"], "--recalibrate")] {
+            let bad = try cli.run(["watch", "--bank", bank, "--twin", "pat", "--once"] + args)
+            #expect(bad.status != 0 && bad.stderr.contains(named), "\(args): \(bad.stderr)")
+        }
+    }
 }

@@ -145,4 +145,6 @@ extension Concept {
     public static let bloodGlucose = Concept.loinc("2339-0", "Glucose [Mass/volume] in Blood")
     /// LOINC 9059-7, carbohydrate intake (estimated), in g: meals as interventions.
     public static let carbohydrateIntake = Concept.loinc("9059-7", "Carbohydrate intake Estimated")
+    /// LOINC 29463-7, body weight (kg): FHIR's vital-signs profile code, recorded by Synthea and most EHRs.
+    public static let bodyWeight = Concept.loinc("29463-7", "Body weight")
 }

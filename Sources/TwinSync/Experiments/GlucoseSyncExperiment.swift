@@ -139,8 +139,9 @@ public enum GlucoseSyncExperiment {
         /// are used. `nil` (the default): no re-calibration.
         public var recalibrationInterval: Int?
         public var recalibration = GlucoseRecalibration()
-        /// The person's body weight in kg, when known (it is routinely measured): every prior takes it instead
-        /// of its own (it scales the meal's glucose appearance and the insulin infusion per kg).
+        /// The person's body weight in kg, when known (it is routinely measured): every filter bank candidate takes
+        /// it instead of its own (it scales the meal's glucose appearance and the insulin infusion per kg); the
+        /// parameter posterior's prior is conditioned on it.
         public var bodyWeight: Double?
         /// When set (with ``candidates`` of at least two), the twin's belief is a sequential Monte Carlo posterior
         /// over the parameters with the candidates as its prior (``GlucoseParameterPosterior``) instead of the
@@ -222,11 +223,12 @@ public enum GlucoseSyncExperiment {
             guard weight.isFinite, weight > 0, weight < 400 else {
                 throw SyncError(.invalidArgument, "the body weight must be a positive number of kg (got \(weight)).", value: String(weight))
             }
-            priors = priors.map { prior in
+            // the filter bank's candidates take the weight; the posterior conditions its prior on it (below)
+            if options.posterior == nil { priors = priors.map { prior in
                 var p = prior.parameters
                 p.BW = weight
                 return Population(parameters: p, initialState: prior.initialState, name: prior.name)
-            }
+            } }
         }
         if let interval = options.recalibrationInterval {
             guard interval > 0, interval % options.samplingPeriod == 0 else {
@@ -244,7 +246,7 @@ public enum GlucoseSyncExperiment {
         if var settings = options.posterior {
             settings.noiseStandardDeviation = options.noiseStandardDeviation
             estimator.posterior = try GlucoseParameterPosterior(cohort: priors.map(\.parameters), covarianceGroups: options.covarianceGroups?.map { $0.map(\.parameters) },
-                                                                carbohydrate: trace.carbohydrate, insulin: trace.insulin, firstReading: cgm[0],
+                                                                bodyWeight: options.bodyWeight, carbohydrate: trace.carbohydrate, insulin: trace.insulin, firstReading: cgm[0],
                                                                 settings: settings, seed: options.seed)
         } else {
             estimator.bank = try GlucoseFilterBank(priors: priors, carbohydrate: trace.carbohydrate, insulin: trace.insulin, minute: 0, firstReading: cgm[0],

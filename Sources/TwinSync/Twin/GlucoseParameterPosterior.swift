@@ -101,12 +101,17 @@ public struct GlucoseParameterPosterior: Sendable {
     ///   - covarianceGroups: when given, the prior's covariance is pooled within these groups (each centred on its
     ///     own mean; for example the other patients of every age group), so that the directions in which people
     ///     differ are learned from more people than the cohort holds.
+    ///   - bodyWeight: the person's measured weight (kg), when known: the prior is the cohort's Gaussian
+    ///     **conditioned** on it (every other parameter shifted by its regression on log weight within the cohort
+    ///     or groups, and narrowed by the variance the weight explains), with the weight itself held within
+    ///     ``bodyWeightSD``. Meals raise glucose in proportion to carbohydrate per kg, so a child lighter than the
+    ///     cohort is otherwise forecast far too low after the first meal.
     ///   - carbohydrate, insulin: the inputs per minute (g/min, U/min) from minute 0; after them the person is
     ///     taken to eat nothing and to receive the basal rate of their first minute.
     /// - Throws: ``SyncError`` `invalidArgument` for fewer than two cohort members, fewer than 10 particles, a
     ///   non-positive noise sd or first reading, an empty or mismatched input, or a prior from which no particle
     ///   has a steady state.
-    public init(cohort: [UVAPadovaParameters], covarianceGroups: [[UVAPadovaParameters]]? = nil,
+    public init(cohort: [UVAPadovaParameters], covarianceGroups: [[UVAPadovaParameters]]? = nil, bodyWeight: Double? = nil,
                 carbohydrate: [Double], insulin: [Double], firstReading: Double,
                 settings: Settings = Settings(), seed: UInt64 = 1) throws {
         guard cohort.count >= 2 else {
@@ -118,6 +123,9 @@ public struct GlucoseParameterPosterior: Sendable {
         }
         guard settings.resampleThreshold > 0, settings.resampleThreshold <= 1, settings.moves >= 1, settings.priorSpread > 0, settings.basalGlucoseSD > 0 else {
             throw SyncError(.invalidArgument, "the resampling threshold must be in (0, 1], moves at least 1, the prior spread and basal glucose sd positive.")
+        }
+        if let bodyWeight, !(bodyWeight > 0 && bodyWeight < 400) {
+            throw SyncError(.invalidArgument, "the body weight must be a positive number of kg below 400 (got \(bodyWeight)).", value: String(bodyWeight))
         }
         guard firstReading > 0, firstReading.isFinite else {
             throw SyncError(.invalidArgument, "the first glucose reading must be positive.", value: String(firstReading))
@@ -159,7 +167,24 @@ public struct GlucoseParameterPosterior: Sendable {
                 for r in 0..<p { for c in 0..<p { cov[r * d + c] += (x[r] - mean[r]) * (x[c] - mean[c]) / Double(points.count - 1) } }
             }
         }
+        if let bodyWeight {
+            // condition the Gaussian on the measured weight: the other parameters shift by their regression on
+            // log BW and lose the variance it explains; BW itself keeps only the measurement's sd
+            let b = 0, observed = log(bodyWeight)
+            let sbb = cov[b * d + b]
+            if sbb > 0 {
+                let gain = (0..<p).map { cov[$0 * d + b] / sbb }
+                let shift = observed - mean[b]
+                for j in 0..<p where j != b { mean[j] += gain[j] * shift }
+                for r in 0..<p where r != b {
+                    for c in 0..<p where c != b { cov[r * d + c] -= gain[r] * gain[c] * sbb }
+                }
+            }
+            mean[b] = observed
+            for j in 0..<p { cov[j * d + b] = 0; cov[b * d + j] = 0 }
+        }
         for j in 0..<p { cov[j * d + j] += settings.priorSpread * settings.priorSpread }
+        if bodyWeight != nil { cov[0] = Self.bodyWeightSD * Self.bodyWeightSD }
         cov[(d - 1) * d + d - 1] = settings.basalGlucoseSD * settings.basalGlucoseSD
         guard cov.withUnsafeMutableBufferPointer({ Dense.cholesky($0.baseAddress!, d) }) == nil else {
             throw SyncError(.invalidArgument, "the cohort's parameter covariance is not positive definite.")
@@ -275,6 +300,9 @@ public struct GlucoseParameterPosterior: Sendable {
         for i in theta.indices { v += w[i] * (trajectory[i][minute] - m) * (trajectory[i][minute] - m) }
         return (m, v.squareRoot())
     }
+
+    /// The sd (log scale) of a measured body weight: about 2 % (scales, clothing, the day's variation).
+    static let bodyWeightSD = 0.02
 
     /// The sampled coordinates of a parameter set.
     static func coordinates(_ p: UVAPadovaParameters, basalGlucose: Double) -> [Double] {

@@ -98,7 +98,9 @@ public enum GlucoseSynchroniser {
         case population
         /// A bank of priors (``GlucoseFilterBank``): one UKF per simglucose patient of the twin's age group
         /// (from the `virtualPatient` name's prefix; adults when unset), **leaving out the twin's own
-        /// `virtualPatient`**, weighted by how well each predicts the readings. UKF only.
+        /// `virtualPatient`**, weighted by how well each predicts the readings. UKF only. When the thread records
+        /// the person's body weight (LOINC 29463-7, the latest at or before the forecast origin), every candidate
+        /// takes it (with ``Filter/particles(count:)``, the prior is conditioned on it).
         case cohort
     }
 
@@ -155,6 +157,8 @@ public enum GlucoseSynchroniser {
         /// Candidates of a bank of priors that left it (diverged or implausible), each with the minute (from
         /// `from`) and the reason; also in the written events' provenance notes.
         public var retiredCandidates: [String] = []
+        /// The body weight (kg) the cohort prior took from the twin's latest LOINC 29463-7 observation, if any.
+        public var bodyWeight: Double?
         /// What the parameters started from (`adult#001 (virtualPatient)`, `adult population mean`).
         public var prior: String
         /// The filter used (`UKF`, `EnKF(100)`) and its seed.
@@ -236,6 +240,9 @@ public enum GlucoseSynchroniser {
             for m in (windowMinutes + 1)..<minutes where !covered[m] { ins[m] += basal }
         }
 
+        // the person's latest recorded body weight (the cohort prior takes it)
+        let weight = options.prior == .cohort ? try bodyWeight(of: twin, in: bank, at: origin, knownAt: knownAt) : nil
+
         // the prior, then the experiment's filter set-up
         let t0 = Double(max(0, observations[0].minute))
         let window = Double(observations[0].minute)...Double(observations[observations.count - 1].minute)
@@ -260,7 +267,7 @@ public enum GlucoseSynchroniser {
             settings.noiseStandardDeviation = options.cgmNoiseStandardDeviation
             var posterior = try GlucoseParameterPosterior(cohort: priors.map(\.parameters),
                                                           covarianceGroups: GlucoseSyncExperiment.Population.ageGroups(without: person).map { $0.map(\.parameters) },
-                                                          carbohydrate: cho, insulin: ins, firstReading: observations[0].value, settings: settings, seed: options.seed)
+                                                          bodyWeight: weight?.kg, carbohydrate: cho, insulin: ins, firstReading: observations[0].value, settings: settings, seed: options.seed)
             for o in observations { try posterior.assimilate(minute: max(o.minute, Int(t0)), reading: o.value) }
             let z = inverseStandardNormal(0.5 + options.level / 2)
             let points = try posterior.forecast(at: [windowMinutes] + times.map { Int($0) }, z: z)
@@ -276,9 +283,12 @@ public enum GlucoseSynchroniser {
             if let interval = options.recalibrationInterval, interval < 1 {
                 throw SyncError(.invalidArgument, "the re-calibration interval must be a positive number of minutes.", value: String(interval))
             }
-            let priors: [GlucoseSyncExperiment.Population]
+            var priors: [GlucoseSyncExperiment.Population]
             if options.prior == .cohort {
                 priors = try cohort(for: twin, in: bank)
+                if let kg = weight?.kg {
+                    priors = priors.map { var p = $0.parameters; p.BW = kg; return .init(parameters: p, initialState: $0.initialState, name: $0.name) }
+                }
                 priorName = "cohort of \(priors.count) (\(priors.map(\.name).joined(separator: ",")))"
             } else {
                 let (population, x0, name) = try prior(for: twin, in: bank, options.prior)
@@ -371,7 +381,7 @@ public enum GlucoseSynchroniser {
         }
 
         // events
-        let used = observations.map(\.event) + mealEvents + insulinEvents
+        let used = observations.map(\.event) + mealEvents + insulinEvents + (weight.map { [$0.event] } ?? [])
         var filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed)"
         if filterLabel != options.filter.label { filterNote = filterLabel + " of UKF(alpha=0.5,beta=2,kappa=0)" }
         if case .particles = options.filter {
@@ -384,6 +394,7 @@ public enum GlucoseSynchroniser {
         var notes = "filter=\(filterNote) prior=\(priorName) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
         notes += "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
         notes += "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count)"
+        if let weight { notes += " bodyWeight=\(Value.format(weight.kg))kg" }
         if !retired.isEmpty { notes += " retired=" + retired.joined(separator: "; ") }
         if let context = options.context { notes += " " + context }
         let provenance = Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed, notes: notes)
@@ -417,7 +428,23 @@ public enum GlucoseSynchroniser {
         return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
                       insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,
                       level: options.level, parameters: parameters, alert: alertText, covarianceResets: resets,
-                      retiredCandidates: retired, prior: priorName, filter: filterLabel, seed: options.seed, drafts: drafts, written: nil)
+                      retiredCandidates: retired, bodyWeight: weight?.kg, prior: priorName, filter: filterLabel, seed: options.seed, drafts: drafts, written: nil)
+    }
+
+    /// The twin's latest body weight observation (LOINC 29463-7) effective at or before `origin`, as known at
+    /// `knownAt`, in kg.
+    /// - Throws: ``SyncError`` `invalidArgument` naming the event when its value is not a mass (kg, g, [lb_av])
+    ///   or not a plausible weight (0-400 kg).
+    static func bodyWeight(of twin: TwinID, in bank: Bank, at origin: Instant, knownAt: Instant) throws -> (kg: Double, event: Event)? {
+        let events = try bank.events(ThreadQuery(twin: twin, code: Concept.bodyWeight.key, category: .observation, to: origin, knownAt: knownAt))
+        guard let e = events.max(by: { ($0.effective.start, $0.sequence) < ($1.effective.start, $1.sequence) }) else { return nil }
+        guard let q = e.value?.quantity, let kg = try? q.converted(to: "kg").value, kg.isFinite else {
+            throw SyncError(.invalidArgument, "body weight observation \(e.id.abbreviated()) at \(e.effective.start) is not a mass in kg, g or [lb_av] (value: \(e.value.map { "\($0)" } ?? "none")).", value: e.value.map { "\($0)" })
+        }
+        guard kg > 0, kg < 400 else {
+            throw SyncError(.invalidArgument, "body weight observation \(e.id.abbreviated()) at \(e.effective.start) is \(Value.format(kg)) kg, not a plausible weight (0-400 kg).", value: q.description)
+        }
+        return (kg, e)
     }
 
     /// The prior's parameters, basal state and name for the twin (for ``Prior/cohort``, the group's mean).
