@@ -12,15 +12,7 @@ struct WatchCommandTests {
         let (dir, bank) = try CommandRunner.temporaryBank()
         defer { try? FileManager.default.removeItem(at: dir) }
         let ok = { (args: [String]) throws -> String in try cli.ok(args) }
-        _ = try ok(["init", "--bank", bank])
-        _ = try ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
-        // a 12 IU bolus, then CGM readings falling from 160 to 70 mg/dL over 90 minutes, each its own upload
-        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "snomed:67866001", "--value", "12", "--unit", "[IU]",
-                    "--at", "2024-01-01T06:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
-        for k in 0...18 {
-            _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:2339-0", "--value", "\(160 - 5 * k)", "--unit", "mg/dL",
-                        "--at", String(format: "2024-01-01T%02d:%02d:00Z", 6 + k * 5 / 60, (k * 5) % 60), "--source", "device:cgm-1"])
-        }
+        try bolusAndFallingReadings(in: bank, count: 19)
         let lines = try ok(["watch", "--bank", bank, "--twin", "pat", "--once", "--json"]).split(separator: "\n")
         let notices = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         let alerts = notices.filter { $0["category"] as? String == "alert" }
@@ -51,14 +43,7 @@ struct WatchCommandTests {
         let (dir, bank) = try CommandRunner.temporaryBank()
         defer { try? FileManager.default.removeItem(at: dir) }
         let ok = { (args: [String]) throws -> String in try cli.ok(args) }
-        _ = try ok(["init", "--bank", bank])
-        _ = try ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
-        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "snomed:67866001", "--value", "12", "--unit", "[IU]",
-                    "--at", "2024-01-01T06:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
-        for k in 0...6 {
-            _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:2339-0", "--value", "\(160 - 5 * k)", "--unit", "mg/dL",
-                        "--at", String(format: "2024-01-01T06:%02d:00Z", k * 5), "--source", "device:cgm-1"])
-        }
+        try bolusAndFallingReadings(in: bank, count: 7)
         _ = try ok(["watch", "--bank", bank, "--twin", "pat", "--once", "--json", "--prior", "cohort", "--particles", "24", "--seed", "3"])
         let written = try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "prediction", "--json"])
         let predictions = try #require(try JSONSerialization.jsonObject(with: Data(written.utf8)) as? [[String: Any]])
@@ -75,6 +60,19 @@ struct WatchCommandTests {
                               (["--prior", "cohort", "--particles", "24", "--recalibrate", "60"], "--recalibrate")] {
             let bad = try cli.run(["watch", "--bank", bank, "--twin", "pat", "--once"] + args)
             #expect(bad.status != 0 && bad.stderr.contains(named), "\(args): \(bad.stderr)")
+        }
+    }
+
+    /// A new bank holding twin `pat` (virtualPatient adult#001): a 12 IU bolus at 06:00, then `count` CGM readings
+    /// every 5 minutes falling from 160 mg/dL by 5 each, every one its own upload (`thread append`, another process).
+    private func bolusAndFallingReadings(in bank: String, count: Int) throws {
+        _ = try cli.ok(["init", "--bank", bank])
+        _ = try cli.ok(["twin", "create", "--bank", bank, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
+        _ = try cli.ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "snomed:67866001", "--value", "12", "--unit", "[IU]",
+                        "--at", "2024-01-01T06:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
+        for k in 0..<count {
+            _ = try cli.ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:2339-0", "--value", "\(160 - 5 * k)", "--unit", "mg/dL",
+                            "--at", String(format: "2024-01-01T%02d:%02d:00Z", 6 + k * 5 / 60, (k * 5) % 60), "--source", "device:cgm-1"])
         }
     }
 }
