@@ -81,5 +81,12 @@ struct SyncCommandTests {
         #expect(abs(kg - 165 * 0.45359237) < 1e-9, "\(kg)")
         #expect(means(conditioned).count == 6 && means(conditioned) != means(posterior))
         #expect(means(conditioned).allSatisfy { $0 > 40 && $0 < 400 }, "\(means(conditioned))")
+        // an implausible latest weight is an error naming it; nothing is written
+        _ = try ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:29463-7", "--value", "700", "--unit", "kg",
+                    "--at", "2024-01-01T05:30:00Z", "--source", "device:scale-1"])
+        let before = try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--json"])
+        let heavy = try cli.run(["sync", "--bank", bank, "--twin", "pat", "--to", "2024-01-01T09:00:00Z", "--prior", "cohort"])
+        #expect(heavy.status != 0 && heavy.stderr.contains("700 kg") && heavy.stderr.contains("plausible"), "\(heavy.stderr)")
+        #expect(try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--json"]) == before)
     }
 }
