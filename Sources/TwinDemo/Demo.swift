@@ -41,7 +41,6 @@ public struct Demo: Sendable {
     static let glucose = GlucoseTwin.glucose
     static let hba1c = Concept.loinc("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood")
     static let heartRate = Concept.loinc("8867-4", "Heart rate")
-    static let weight = Concept.loinc("29463-7", "Body weight")
 
     /// Runs the tour against `bank` (which should be new and empty).
     public func run(in bank: Bank, say: (String) -> Void) async throws -> Summary {
@@ -115,7 +114,7 @@ public struct Demo: Sendable {
             }
             drafts.append(.observation(id, at: day0.advanced(bySeconds: 2 * 24 * hour), code: Self.hba1c,
                                        Quantity((uniform(5.8, 8.6) * 10).rounded() / 10, "%"), source: Source(.record, "lab-st-mary")))
-            drafts.append(.observation(id, at: day0.advanced(bySeconds: 2 * 24 * hour), code: Self.weight,
+            drafts.append(.observation(id, at: day0.advanced(bySeconds: 2 * 24 * hour), code: .bodyWeight,
                                        Quantity((uniform(55, 95) * 10).rounded() / 10, "kg"), source: Source(.record, "clinic-visit")))
             for (h, g) in [(7.0, 45.0), (12.0, 70.0), (18.0, 80.0)] {
                 drafts.append(EventDraft(twin: id, effective: EffectiveTime(day0.advanced(bySeconds: (6 * 24 + h) * hour)),

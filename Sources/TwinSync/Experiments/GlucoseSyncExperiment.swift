@@ -64,6 +64,13 @@ public enum GlucoseSyncExperiment {
         /// The mean of the ten children.
         public static var child: Population { Population(prefix: "child#") }
 
+        /// This prior with the person's measured body weight (kg) in place of its own; name and basal state are kept.
+        public func weighing(_ kg: Double) -> Population {
+            var p = parameters
+            p.BW = kg
+            return Population(parameters: p, initialState: initialState, name: name)
+        }
+
         /// The group a patient name (`child#003`, `adolescent#010`, `adult#001`) belongs to; adults otherwise.
         public init(group patientName: String) {
             if patientName.hasPrefix("child#") { self = .child } else if patientName.hasPrefix("adolescent#") { self = .adolescent } else { self = .adult }
@@ -224,11 +231,7 @@ public enum GlucoseSyncExperiment {
                 throw SyncError(.invalidArgument, "the body weight must be a positive number of kg (got \(weight)).", value: String(weight))
             }
             // the filter bank's candidates take the weight; the posterior conditions its prior on it (below)
-            if options.posterior == nil { priors = priors.map { prior in
-                var p = prior.parameters
-                p.BW = weight
-                return Population(parameters: p, initialState: prior.initialState, name: prior.name)
-            } }
+            if options.posterior == nil { priors = priors.map { $0.weighing(weight) } }
         }
         if let interval = options.recalibrationInterval {
             guard interval > 0, interval % options.samplingPeriod == 0 else {

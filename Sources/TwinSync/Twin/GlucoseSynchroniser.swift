@@ -287,7 +287,7 @@ public enum GlucoseSynchroniser {
             if options.prior == .cohort {
                 priors = try cohort(for: twin, in: bank)
                 if let kg = weight?.kg {
-                    priors = priors.map { var p = $0.parameters; p.BW = kg; return .init(parameters: p, initialState: $0.initialState, name: $0.name) }
+                    priors = priors.map { $0.weighing(kg) }
                 }
                 priorName = "cohort of \(priors.count) (\(priors.map(\.name).joined(separator: ",")))"
             } else {
