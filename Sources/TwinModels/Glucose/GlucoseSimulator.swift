@@ -14,8 +14,8 @@
 /// Promise: with `.simglucose` integration BG agrees with simglucose 0.2.11 to round-off (far inside 1 mg/dL
 /// RMS) for every one of the 30 patients and any meal plan; the tests check this against simglucose's traces.
 public enum GlucoseSimulator {
-    /// Carbohydrate eating rate of simglucose's patient, g/min.
-    public static let eatRate = 5.0
+    /// Carbohydrate eating rate of simglucose's patient, g/min (``Eating/simglucoseRate``).
+    public static let eatRate = Eating.simglucoseRate
 
     /// Runs one scenario.
     /// - Throws: `ModelError` for invalid parameters or duration, a non-finite state (naming it and the minute),
