@@ -5,12 +5,17 @@ import TwinModels
 /// the last meal (simglucose's gastric-emptying memory, which depends on the state), and chosen parameters
 /// as log-multipliers of their population values (state augmentation).
 ///
-/// Inputs (carbohydrate eaten, g/min; insulin infused, U/min) are given per minute from the start, as in a
-/// simglucose trace; they are held constant over each minute and integrated with classical RK4 (two steps of
+/// Inputs are given per minute from the start, as in a simglucose trace: carbohydrate **announced** (g at the
+/// minute a meal starts, or spread over its minutes; the trace's `CHO` column, a recorded meal event), eaten as
+/// simglucose's patient eats it (``TwinModels/Eating``: at most 5 g/min, the rest carried over), and insulin
+/// infused (U/min). They are held constant over each minute and integrated with classical RK4 (two steps of
 /// 30 s). Time is in minutes; propagation intervals must be whole minutes.
 public struct GlucoseTwinProcess: ProcessModel {
     public let population: UVAPadovaParameters
+    /// Carbohydrate announced per minute (g), as given.
     public let carbohydrate: [Double]
+    /// Carbohydrate eaten per minute (g/min): ``carbohydrate`` through ``TwinModels/Eating``.
+    public let eaten: [Double]
     public let insulin: [Double]
     /// Parameters estimated as `population × exp(θ)`.
     public let estimated: [String]
@@ -88,16 +93,10 @@ public struct GlucoseTwinProcess: ProcessModel {
         self.insulin = insulin
         self.estimated = estimated
         self.noiseRate = noiseRate
-        var taken = [Double](repeating: 0, count: carbohydrate.count), start = [Bool](repeating: false, count: carbohydrate.count)
-        var food = 0.0, previous = 0.0
-        for k in carbohydrate.indices {
-            if carbohydrate[k] > 0 && previous <= 0 { food = 0; start[k] = true }
-            if carbohydrate[k] > 0 { food += carbohydrate[k] }
-            taken[k] = food
-            previous = carbohydrate[k]
-        }
-        self.foodTaken = taken
-        self.mealStart = start
+        let eating = Eating.schedule(announced: carbohydrate)
+        self.eaten = eating.eaten
+        self.foodTaken = eating.foodTaken
+        self.mealStart = eating.startsEpisode
     }
 
     public var dimension: Int { 14 + estimated.count }
@@ -124,7 +123,7 @@ public struct GlucoseTwinProcess: ProcessModel {
             for m in first..<(first + minutes) {
                 let k = min(max(m, 0), carbohydrate.count - 1)
                 if m < carbohydrate.count, mealStart[k] { state[13] = y[0] + y[1] }
-                let cho = m < carbohydrate.count ? carbohydrate[k] : 0
+                let cho = m < carbohydrate.count ? eaten[k] : 0
                 let ins = m < insulin.count ? insulin[k] : population.basalInsulinRate
                 let model = UVAPadovaModel(parameters: p, carbohydrate: cho, insulin: ins,
                                            lastStomachContent: state[13], lastFoodTaken: m < carbohydrate.count ? foodTaken[k] : foodTaken[foodTaken.count - 1])
