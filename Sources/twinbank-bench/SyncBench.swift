@@ -78,7 +78,11 @@ struct SyncBench: AsyncParsableCommand {
     @Option(name: .customLong("recalibrate"), help: "With --glucose-survey: re-calibrate each twin from its thread window every this many minutes (GlucoseRecalibration) and restart its filter on the refit parameters.")
     var recalibrate: Int?
 
+    @Option(name: .customLong("posterior-diagnosis"), help: "With --glucose-survey (its first plan) and --particles: for this patient, print at every reading the log prior and log likelihood of the patient's own parameters next to the particles' best, and the 30-minute forecast error (is the truth out of the sample's reach, or out of the prior's favour?).")
+    var posteriorDiagnosis: String?
+
     func run() async throws {
+        if let name = posteriorDiagnosis { return try diagnose(name) }
         if !glucoseSurvey.isEmpty { return try await survey() }
         let data = Self.syntheticDay(seed: 1)
         print("twinbank-bench sync  (Bergman minimal model of da_bench.py, \(data.observations.count) steps of 5 min, CGM sd 8 mg/dL; raw-obs RMSE G \(String(format: "%.2f", data.rawRMSE)))")
@@ -266,6 +270,49 @@ struct SyncBench: AsyncParsableCommand {
         return Double(line[r.upperBound...].prefix { $0 == "." || $0.isNumber })
     }
 
+
+    func diagnose(_ name: String) throws {
+        let patient = try VirtualPatient.named(name)
+        let meals = try MealPlan(parsing: glucoseSurvey.first ?? "7:45,12:70,18:80")
+        let truth = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: meals, hours: 24))
+        var settings = GlucoseParameterPosterior.Settings()
+        settings.particles = particles ?? 512
+        if let moves { settings.moves = moves }
+        if let spread { settings.priorSpread = spread }
+        var rng = SplitMixXoshiro(seed: 1)
+        var cgm = [Double](repeating: .nan, count: truth.bg.count)
+        for k in stride(from: 0, to: truth.bg.count, by: 5) { cgm[k] = truth.bg[k] + 8 * rng.normal() }
+        let cohort = GlucoseSyncExperiment.Population.cohort(around: name).map(\.parameters)
+        let groups = pooled ? GlucoseSyncExperiment.Population.ageGroups(without: name).map { $0.map(\.parameters) } : nil
+        var posterior = try GlucoseParameterPosterior(cohort: cohort, covarianceGroups: groups, bodyWeight: knownWeight ? patient.parameters.BW : nil,
+                                                      carbohydrate: truth.carbohydrate, insulin: truth.insulin, firstReading: cgm[0], settings: settings, seed: 1)
+        do {
+            let process = try GlucoseTwinProcess(population: patient.parameters, carbohydrate: truth.carbohydrate, insulin: truth.insulin, estimated: [],
+                                                 noiseRate: [Double](repeating: 0, count: 14))
+            var x = patient.initialState + [0]
+            var worst = (0.0, 0)
+            var ss = 0.0
+            for m in 0..<(truth.bg.count - 1) {
+                try x.withUnsafeMutableBufferPointer { try process.propagate($0, from: Double(m), over: 1) }
+                let e = x[12] / patient.parameters.Vg - truth.bg[m + 1]
+                ss += e * e
+                if abs(e) > abs(worst.0) { worst = (e, m + 1) }
+            }
+            print(String(format: "twin process with the patient's own parameters vs the truth: RMS %.3f mg/dL, worst %.2f at minute %d", (ss / Double(truth.bg.count)).squareRoot(), worst.0, worst.1))
+            print("CHO minutes:", truth.carbohydrate.indices.filter { truth.carbohydrate[$0] > 0 }.prefix(12).map { "\($0):\(truth.carbohydrate[$0])" })
+        }
+        print("minute\tBG\ttruthPrior\ttruthLik\tbestPrior\tbestLik\tmeanLik\terror30")
+        for k in stride(from: 0, to: truth.bg.count - 30, by: 5) {
+            try posterior.assimilate(minute: k, reading: cgm[k])
+            let f = try posterior.forecast(at: [k + 30])[0].mean[0] - truth.bg[k + 30]
+            let t = posterior.logDensity(of: patient.parameters, basalGlucose: patient.parameters.Gb)
+            let d = posterior.particleLogDensities, w = posterior.weights
+            let best = d.indices.max { d[$0].prior + d[$0].likelihood < d[$1].prior + d[$1].likelihood }!
+            let meanLik = d.indices.reduce(0.0) { $0 + w[$1] * d[$1].likelihood }
+            print(String(format: "%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f", k, truth.bg[k], t?.prior ?? .nan, t?.likelihood ?? .nan,
+                         d[best].prior, d[best].likelihood, meanLik, f))
+        }
+    }
 
     /// The glucose-sync experiment (CGM sd 8, seed 1, 30-min horizon, 1 h burn-in) on all 30 patients per meal plan.
     func survey() async throws {

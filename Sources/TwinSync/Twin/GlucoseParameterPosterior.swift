@@ -282,6 +282,20 @@ public struct GlucoseParameterPosterior: Sendable {
         }
     }
 
+    /// The log prior density and the log likelihood of the readings so far (up to constants) of a given
+    /// parameter set with basal glucose `basalGlucose`, on the scale of the particles' own: how plausible a
+    /// candidate (for example a known patient's parameters) is next to the sample. `nil` when it has no steady
+    /// state or cannot be simulated through the last reading.
+    public func logDensity(of parameters: UVAPadovaParameters, basalGlucose: Double) -> (prior: Double, likelihood: Double)? {
+        guard let p = evaluate(Self.coordinates(parameters, basalGlucose: basalGlucose), through: readings.last?.minute ?? 0) else { return nil }
+        return (p.logPrior, p.logLikelihood)
+    }
+
+    /// Every particle's log prior and log likelihood of the readings so far (the scale of ``logDensity(of:basalGlucose:)``).
+    public var particleLogDensities: [(prior: Double, likelihood: Double)] {
+        theta.indices.map { (logPrior[$0], logLikelihood[$0]) }
+    }
+
     /// The names of a forecast's states.
     public static let stateNames = ["Gs"]
 
