@@ -279,9 +279,8 @@ struct SyncBench: AsyncParsableCommand {
         settings.particles = particles ?? 512
         if let moves { settings.moves = moves }
         if let spread { settings.priorSpread = spread }
-        var rng = SplitMixXoshiro(seed: 1)
-        var cgm = [Double](repeating: .nan, count: truth.bg.count)
-        for k in stride(from: 0, to: truth.bg.count, by: 5) { cgm[k] = truth.bg[k] + 8 * rng.normal() }
+        // the readings the survey's experiment sees (CGM sd 8 mg/dL every 5 min, seed 1)
+        let cgm = try GlucoseSyncExperiment.sensorReadings(GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin))
         let cohort = GlucoseSyncExperiment.Population.cohort(around: name).map(\.parameters)
         let groups = pooled ? GlucoseSyncExperiment.Population.ageGroups(without: name).map { $0.map(\.parameters) } : nil
         var posterior = try GlucoseParameterPosterior(cohort: cohort, covarianceGroups: groups, bodyWeight: knownWeight ? patient.parameters.BW : nil,

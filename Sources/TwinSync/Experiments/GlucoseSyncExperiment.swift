@@ -241,10 +241,8 @@ public enum GlucoseSyncExperiment {
                 throw SyncError(.invalidArgument, "the re-calibration window must be at least one sampling period.", value: String(options.recalibration.window))
             }
         }
-        var rng = SplitMixXoshiro(seed: options.seed)
         let minutes = trace.bg.count
-        var cgm = [Double](repeating: .nan, count: minutes)
-        for k in stride(from: 0, to: minutes, by: options.samplingPeriod) { cgm[k] = trace.bg[k] + options.noiseStandardDeviation * rng.normal() }
+        let cgm = try sensorReadings(trace, options: options)
         var estimator = Estimator()
         if var settings = options.posterior {
             settings.noiseStandardDeviation = options.noiseStandardDeviation
@@ -301,6 +299,20 @@ public enum GlucoseSyncExperiment {
             report.acceptanceRate = p.proposed > 0 ? Double(p.accepted) / Double(p.proposed) : nil
         }
         return report
+    }
+
+    /// The CGM the twin sees: the trace's BG every ``Options/samplingPeriod`` minutes plus Gaussian noise of
+    /// ``Options/noiseStandardDeviation`` drawn from ``Options/seed`` (NaN between readings), the same for a given
+    /// trace and options.
+    /// - Throws: `SyncError` when the sampling period is not positive.
+    public static func sensorReadings(_ trace: Trace, options: Options = Options()) throws -> [Double] {
+        guard options.samplingPeriod > 0 else {
+            throw SyncError(.invalidArgument, "the CGM sampling period must be a positive number of minutes.", value: String(options.samplingPeriod))
+        }
+        var rng = SplitMixXoshiro(seed: options.seed)
+        var cgm = [Double](repeating: .nan, count: trace.bg.count)
+        for k in stride(from: 0, to: trace.bg.count, by: options.samplingPeriod) { cgm[k] = trace.bg[k] + options.noiseStandardDeviation * rng.normal() }
+        return cgm
     }
 
     /// The twin's belief in the experiment: a bank of filters or a parameter posterior (one of the two is set;

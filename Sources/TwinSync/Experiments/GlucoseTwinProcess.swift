@@ -126,7 +126,7 @@ public struct GlucoseTwinProcess: ProcessModel {
                 let cho = m < carbohydrate.count ? eaten[k] : 0
                 let ins = m < insulin.count ? insulin[k] : population.basalInsulinRate
                 let model = UVAPadovaModel(parameters: p, carbohydrate: cho, insulin: ins,
-                                           lastStomachContent: state[13], lastFoodTaken: m < carbohydrate.count ? foodTaken[k] : foodTaken[foodTaken.count - 1])
+                                           lastStomachContent: state[13], lastFoodTaken: foodTaken[k])
                 let h = 0.5
                 for s in 0..<2 {
                     let t = Double(m) + Double(s) * h
