@@ -70,6 +70,8 @@ struct SyncBench: AsyncParsableCommand {
     var moves: Int?
     @Option(name: .customLong("spread"), help: "With --particles: sd (log scale) added in every direction to the cohort's covariance.")
     var spread: Double?
+    @Option(name: .customLong("prior-dof"), help: "With --particles: the prior is a multivariate Student t with these degrees of freedom (> 2) instead of a Gaussian.")
+    var priorDegreesOfFreedom: Double?
     @Option(name: .customLong("model-error"), help: "With --particles: model error sd (mg/dL) added to the CGM noise in the likelihood.")
     var modelError: Double?
     @Flag(name: .customLong("pooled-covariance"), help: "With --particles: the prior's covariance pooled within the three age groups (leaving the patient out) instead of the cohort's own.")
@@ -279,6 +281,7 @@ struct SyncBench: AsyncParsableCommand {
         settings.particles = particles ?? 512
         if let moves { settings.moves = moves }
         if let spread { settings.priorSpread = spread }
+        if let priorDegreesOfFreedom { settings.priorDegreesOfFreedom = priorDegreesOfFreedom }
         // the readings the survey's experiment sees (CGM sd 8 mg/dL every 5 min, seed 1)
         let cgm = try GlucoseSyncExperiment.sensorReadings(GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin))
         let cohort = GlucoseSyncExperiment.Population.cohort(around: name).map(\.parameters)
@@ -343,6 +346,8 @@ struct SyncBench: AsyncParsableCommand {
                             settings.particles = particles
                             if let moves { settings.moves = moves }
                             if let spread { settings.priorSpread = spread }
+                            if let priorDegreesOfFreedom { settings.priorDegreesOfFreedom = priorDegreesOfFreedom }
+        if let priorDegreesOfFreedom { settings.priorDegreesOfFreedom = priorDegreesOfFreedom }
                             if let modelError { settings.modelErrorSD = modelError }
                             if pooled {
                                 o.covarianceGroups = GlucoseSyncExperiment.Population.ageGroups(without: patient.name)

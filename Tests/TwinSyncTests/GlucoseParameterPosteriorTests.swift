@@ -105,6 +105,55 @@ struct GlucoseParameterPosteriorTests {
         }
     }
 
+    /// A Student t prior has the Gaussian's location and scale with polynomial tails: its log density of a point
+    /// is −(ν + d)/2 · log(1 + s²/ν) where the Gaussian's is −s²/2 (s² the point's squared Mahalanobis distance),
+    /// and its first particles include far draws that the Gaussian almost never makes (s² > 60 in 30 dimensions:
+    /// a chance of about 1 in 1000 for the Gaussian, about 1 in 4 for ν = 4). Degrees of freedom of 2 or less are
+    /// an error naming the value.
+    @Test func aStudentTPriorHasHeavierTails() throws {
+        let child = try VirtualPatient.named("child#008")
+        let cohort = GlucoseSyncExperiment.Population.cohort(around: child.name).map(\.parameters)
+        let groups = GlucoseSyncExperiment.Population.ageGroups(without: child.name).map { $0.map(\.parameters) }
+        let rate = child.parameters.basalInsulinRate
+        let cho = [Double](repeating: 0, count: 10), insulin = [Double](repeating: rate, count: 10)
+        func posterior(_ nu: Double) throws -> GlucoseParameterPosterior {
+            var s = small(particles: 200)
+            s.priorDegreesOfFreedom = nu
+            return try GlucoseParameterPosterior(cohort: cohort, covarianceGroups: groups, carbohydrate: cho, insulin: insulin,
+                                                 firstReading: child.parameters.Gb, settings: s)
+        }
+        let gaussian = try posterior(.infinity), t = try posterior(4)
+        let g = try #require(gaussian.logDensity(of: child.parameters, basalGlucose: child.parameters.Gb)).prior
+        let tt = try #require(t.logDensity(of: child.parameters, basalGlucose: child.parameters.Gb)).prior
+        let s2 = -2 * g, d = Double(GlucoseParameterPosterior.dimension)
+        #expect(s2 > 30, "child#008 lies outside the other children's prior (s² = \(s2))")
+        #expect(abs(tt - (-(4 + d) / 2 * log1p(s2 / 4))) < 1e-9 * abs(tt), "t log prior \(tt), Gaussian \(g)")
+        let farGaussian = gaussian.particleLogDensities.filter { -2 * $0.prior > 60 }.count
+        let threshold = -(4 + d) / 2 * log1p(60 / 4)
+        let farT = t.particleLogDensities.filter { $0.prior < threshold }.count
+        #expect(farGaussian < 5, "Gaussian particles with s² > 60: \(farGaussian) of 200")
+        #expect(farT > 20, "t particles with s² > 60: \(farT) of 200")
+        for bad in [2.0, 1, -3, Double.nan] {
+            let error = #expect(throws: SyncError.self) { _ = try posterior(bad) }
+            #expect(error?.code == .invalidArgument && error?.value == String(bad))
+        }
+    }
+
+    /// The gamma sampler's draws have the gamma law's mean and variance (both equal to the shape), also below
+    /// shape 1 where it boosts a draw of shape + 1.
+    @Test(arguments: [0.5, 2.0, 15.0])
+    func gammaDrawsHaveTheirLawsMoments(_ shape: Double) {
+        var rng = SplitMixXoshiro(seed: 7)
+        let n = 40_000
+        let draws = (0..<n).map { _ in rng.gamma(shape: shape) }
+        let mean = draws.reduce(0, +) / Double(n)
+        let variance = draws.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)
+        #expect(draws.allSatisfy { $0 > 0 && $0.isFinite })
+        // standard errors: √(k/n) for the mean; the variance's is √((μ4 − σ⁴)/n) with μ4 = 3k² + 6k
+        #expect(abs(mean - shape) < 4 * (shape / Double(n)).squareRoot(), "mean \(mean) for shape \(shape)")
+        #expect(abs(variance - shape) < 4 * ((2 * shape * shape + 6 * shape) / Double(n)).squareRoot(), "variance \(variance) for shape \(shape)")
+    }
+
     private func small(particles: Int) -> GlucoseParameterPosterior.Settings {
         var s = GlucoseParameterPosterior.Settings()
         s.particles = particles

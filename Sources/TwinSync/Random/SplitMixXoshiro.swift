@@ -53,4 +53,20 @@ public struct SplitMixXoshiro: RandomNumberGenerator, Sendable, Hashable {
             }
         }
     }
+
+    /// A gamma draw with shape `shape` > 0 and scale 1 (G. Marsaglia and W. W. Tsang, "A simple method for
+    /// generating gamma variables", ACM TOMS 26 (2000) 363-372; shape below 1 by the boost u^(1/shape)).
+    public mutating func gamma(shape: Double) -> Double {
+        precondition(shape > 0, "gamma shape must be positive")
+        if shape < 1 { return gamma(shape: shape + 1) * pow(uniform(), 1 / shape) }
+        let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        while true {
+            var x = 0.0, v = 0.0
+            repeat { x = normal(); v = 1 + c * x } while v <= 0
+            v = v * v * v
+            let u = uniform()
+            if u < 1 - 0.0331 * x * x * x * x { return d * v }
+            if u > 0, log(u) < 0.5 * x * x + d * (1 - v + log(v)) { return d * v }
+        }
+    }
 }

@@ -17,7 +17,8 @@ import TwinModels
 /// cohort of virtual patients (their mean, and their covariance or one pooled within larger groups, widened by
 /// ``Settings/priorSpread`` in every direction so that a person outside the cohort's span can still be reached),
 /// and a log-normal basal glucose
-/// around the first reading. Two parameters are not sampled but follow from the steady state, as in the
+/// around the first reading; with ``Settings/priorDegreesOfFreedom`` finite the same location and scale define a
+/// multivariate Student t instead. Two parameters are not sampled but follow from the steady state, as in the
 /// UVA/Padova model's own definition: the basal insulin `Ib` (the plasma insulin the basal rate sustains) and the
 /// endogenous production constant `kp1` (the production that holds glucose at its basal value).
 ///
@@ -47,6 +48,11 @@ public struct GlucoseParameterPosterior: Sendable {
         public var moves = 10
         /// Standard deviation (log scale) added in every direction to the cohort's covariance.
         public var priorSpread = 0.1
+        /// Degrees of freedom ν of the prior: `.infinity` for the Gaussian, a finite value (> 2) for a multivariate
+        /// Student t with the same location and scale matrix. A t prior's tails are polynomial, so a person far
+        /// outside the cohort (prior–data conflict) is penalised less once the readings point there, and the
+        /// first particles already include wider draws.
+        public var priorDegreesOfFreedom = Double.infinity
         /// Prior sd of the log basal glucose around the first reading.
         public var basalGlucoseSD = 0.15
         /// The random-walk proposal's scale relative to 2.38/√d times the particles' covariance (adapted at each
@@ -123,6 +129,9 @@ public struct GlucoseParameterPosterior: Sendable {
         }
         guard settings.resampleThreshold > 0, settings.resampleThreshold <= 1, settings.moves >= 1, settings.priorSpread > 0, settings.basalGlucoseSD > 0 else {
             throw SyncError(.invalidArgument, "the resampling threshold must be in (0, 1], moves at least 1, the prior spread and basal glucose sd positive.")
+        }
+        guard settings.priorDegreesOfFreedom > 2 else {
+            throw SyncError(.invalidArgument, "the prior's degrees of freedom must be above 2 (or infinite for a Gaussian; got \(settings.priorDegreesOfFreedom)).", value: String(settings.priorDegreesOfFreedom))
         }
         if let bodyWeight, !(bodyWeight > 0 && bodyWeight < 400) {
             throw SyncError(.invalidArgument, "the body weight must be a positive number of kg below 400 (got \(bodyWeight)).", value: String(bodyWeight))
@@ -201,8 +210,11 @@ public struct GlucoseParameterPosterior: Sendable {
             }
             var z = [Double](repeating: 0, count: d)
             for j in 0..<d { z[j] = rng.normal() }
+            let nu = settings.priorDegreesOfFreedom
+            // a t draw is a Gaussian draw scaled by √(ν / χ²_ν)
+            let tail = nu.isFinite ? (nu / (2 * rng.gamma(shape: nu / 2))).squareRoot() : 1
             var x = mean
-            for r in 0..<d { for c in 0...r { x[r] += priorFactor[r * d + c] * z[c] } }
+            for r in 0..<d { for c in 0...r { x[r] += tail * priorFactor[r * d + c] * z[c] } }
             guard let particle = try? simulate(x, through: 0) else { continue }
             theta.append(x)
             logPrior.append(priorLogDensity(x))
@@ -364,7 +376,8 @@ public struct GlucoseParameterPosterior: Sendable {
             y[r] = s / priorFactor[r * d + r]
             s2 += y[r] * y[r]
         }
-        return -0.5 * s2
+        let nu = settings.priorDegreesOfFreedom
+        return nu.isFinite ? -0.5 * (nu + Double(d)) * log1p(s2 / nu) : -0.5 * s2
     }
 
     /// A particle simulated from its steady state through `minute`.
