@@ -273,15 +273,22 @@ struct SyncBench: AsyncParsableCommand {
     }
 
 
+    /// The SMC posterior's settings from the command's options (one place for the survey and the diagnosis).
+    func posteriorSettings(particles: Int) -> GlucoseParameterPosterior.Settings {
+        var settings = GlucoseParameterPosterior.Settings()
+        settings.particles = particles
+        if let moves { settings.moves = moves }
+        if let spread { settings.priorSpread = spread }
+        if let priorDegreesOfFreedom { settings.priorDegreesOfFreedom = priorDegreesOfFreedom }
+        if let modelError { settings.modelErrorSD = modelError }
+        return settings
+    }
+
     func diagnose(_ name: String) throws {
         let patient = try VirtualPatient.named(name)
         let meals = try MealPlan(parsing: glucoseSurvey.first ?? "7:45,12:70,18:80")
         let truth = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: meals, hours: 24))
-        var settings = GlucoseParameterPosterior.Settings()
-        settings.particles = particles ?? 512
-        if let moves { settings.moves = moves }
-        if let spread { settings.priorSpread = spread }
-        if let priorDegreesOfFreedom { settings.priorDegreesOfFreedom = priorDegreesOfFreedom }
+        let settings = posteriorSettings(particles: particles ?? 512)
         // the readings the survey's experiment sees (CGM sd 8 mg/dL every 5 min, seed 1)
         let cgm = try GlucoseSyncExperiment.sensorReadings(GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin))
         let cohort = GlucoseSyncExperiment.Population.cohort(around: name).map(\.parameters)
@@ -342,17 +349,10 @@ struct SyncBench: AsyncParsableCommand {
                         if let refit { o.recalibration.parameters = refit.split(separator: ",").map(String.init) }
                         if knownWeight { o.bodyWeight = patient.parameters.BW }
                         if let particles {
-                            var settings = GlucoseParameterPosterior.Settings()
-                            settings.particles = particles
-                            if let moves { settings.moves = moves }
-                            if let spread { settings.priorSpread = spread }
-                            if let priorDegreesOfFreedom { settings.priorDegreesOfFreedom = priorDegreesOfFreedom }
-        if let priorDegreesOfFreedom { settings.priorDegreesOfFreedom = priorDegreesOfFreedom }
-                            if let modelError { settings.modelErrorSD = modelError }
                             if pooled {
                                 o.covarianceGroups = GlucoseSyncExperiment.Population.ageGroups(without: patient.name)
                             }
-                            o.posterior = settings
+                            o.posterior = posteriorSettings(particles: particles)
                         }
                         let r = try await GlucoseSyncExperiment.run(trace, options: o)
                         var line = String(format: "%@\t%@\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%d\t%d", patient.name, plan, r.forecastRMSE, r.persistenceRMSE, r.cgmRMSE,
