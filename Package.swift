@@ -82,18 +82,20 @@ let package = Package(
             "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Test fixtures several test targets share: the shared reference folder and temporary files.
+        .target(name: "TwinTesting"),
         .testTarget(name: "TwinCoreTests", dependencies: ["TwinCore"]),
-        .testTarget(name: "TwinBankTests", dependencies: ["TwinBank", "TwinBankSQLite"]),
+        .testTarget(name: "TwinBankTests", dependencies: ["TwinTesting", "TwinBank", "TwinBankSQLite"]),
         .testTarget(name: "TwinSimulationTests", dependencies: ["TwinSimulation"]),
-        .testTarget(name: "TwinModelsTests", dependencies: ["TwinModels"]),
-        .testTarget(name: "TwinSBMLTests", dependencies: ["TwinSBML"], exclude: ["Resources"]),
+        .testTarget(name: "TwinModelsTests", dependencies: ["TwinTesting", "TwinModels"]),
+        .testTarget(name: "TwinSBMLTests", dependencies: ["TwinTesting", "TwinSBML"], exclude: ["Resources"]),
         .testTarget(name: "TwinSyncTests", dependencies: [
-            "TwinSync", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            "TwinSync", "TwinTesting", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "TwinDemoTests", dependencies: ["TwinDemo"]),
-        .testTarget(name: "TwinRunTests", dependencies: ["TwinRun", "TwinBankSQLite"]),
-        .testTarget(name: "TwinFHIRTests", dependencies: ["TwinFHIR", "TwinBankSQLite"]),
-        .testTarget(name: "TwinbankCLITests", dependencies: ["twinbank"]),
+        .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo"]),
+        .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
+        .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
+        .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,6 +3,7 @@ import Testing
 import TwinBank
 import TwinBankSQLite
 import TwinCore
+import TwinTesting
 
 @Suite struct SQLiteStorageTests {
     func expectNotABank(_ path: String, create: Bool = false) {
@@ -15,7 +16,7 @@ import TwinCore
     }
 
     @Test func foreignFilesAreRejectedClearly() throws {
-        let dir = TempFiles.directory()
+        let dir = try TemporaryFiles.directory().path
         // missing without create
         expectNotABank(dir + "/missing.sqlite")
         #expect(!FileManager.default.fileExists(atPath: dir + "/missing.sqlite"))
@@ -37,7 +38,7 @@ import TwinCore
     }
 
     @Test func otherSQLiteDatabasesAreRejected() throws {
-        let dir = TempFiles.directory()
+        let dir = try TemporaryFiles.directory().path
         let path = dir + "/other.sqlite"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -48,7 +49,7 @@ import TwinCore
     }
 
     @Test func bankFilesReopenWithTheirData() throws {
-        let path = TempFiles.path("bank.sqlite")
+        let path = try TemporaryFiles.path("bank.sqlite")
         do {
             let bank = Bank(storage: try SQLiteStorage(path: path))
             try bank.createTwin(person("alice"))
@@ -63,7 +64,7 @@ import TwinCore
     }
 
     @Test func twoHandlesOnOneFileSeeEachOthersWrites() throws {
-        let path = TempFiles.path("bank.sqlite")
+        let path = try TemporaryFiles.path("bank.sqlite")
         let a = Bank(storage: try SQLiteStorage(path: path))
         let b = Bank(storage: try SQLiteStorage(path: path, create: false))
         try a.createTwin(person("alice"))
@@ -76,7 +77,7 @@ import TwinCore
     /// More distinct sources than the storage caches (every FHIR record is a source): each event still reads
     /// back with its own source, in the writing transaction, after reopening, and from another handle.
     @Test func sourcesBeyondTheCacheReadBackExactly() throws {
-        let path = TempFiles.path("bank.sqlite")
+        let path = try TemporaryFiles.path("bank.sqlite")
         let n = 60_000
         let bank = Bank(storage: try SQLiteStorage(path: path), clock: ManualClock(t("2026-01-01T00:00:00Z"), stepMicroseconds: 1))
         try bank.createTwin(person("alice"))

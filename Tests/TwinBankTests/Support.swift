@@ -2,6 +2,7 @@ import Foundation
 import TwinBank
 import TwinBankSQLite
 import TwinCore
+import TwinTesting
 
 /// The storages every conformance and bank test runs against.
 enum StorageKind: String, CaseIterable, CustomStringConvertible, Sendable {
@@ -11,18 +12,9 @@ enum StorageKind: String, CaseIterable, CustomStringConvertible, Sendable {
     func make() throws -> any BankStorage {
         switch self {
         case .memory: return MemoryStorage()
-        case .sqlite: return try SQLiteStorage(path: TempFiles.path("bank.sqlite"))
+        case .sqlite: return try SQLiteStorage(path: TemporaryFiles.path("bank.sqlite"))
         }
     }
-}
-
-enum TempFiles {
-    static func directory() -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twinbank-tests-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-    static func path(_ name: String) -> String { directory() + "/" + name }
 }
 
 func t(_ s: String) -> Instant { try! Instant(parsing: s) }

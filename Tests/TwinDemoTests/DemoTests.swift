@@ -3,14 +3,11 @@ import Testing
 import TwinBank
 import TwinCore
 import TwinDemo
+import TwinTesting
 
 @Suite("The demo tour")
 struct DemoTests {
-    var dataDirectory: String {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Tests").path) { dir.deleteLastPathComponent() }
-        return dir.deletingLastPathComponent().appendingPathComponent("shared/data").path
-    }
+    var dataDirectory: String { SharedFolder.data.path }
 
     @Test func buildsTheBankItDescribes() async throws {
         let bank = Bank(storage: MemoryStorage(), clock: ManualClock(try Instant(parsing: "2024-02-01T00:00:00Z"), stepMicroseconds: 1000))

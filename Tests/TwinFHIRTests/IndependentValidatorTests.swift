@@ -3,18 +3,15 @@ import Testing
 import TwinBank
 import TwinCore
 @testable import TwinFHIR
+import TwinTesting
 
 /// Exported bundles checked by an independent validator: the fhir.resources R4B models of the anchors' venv
-/// (`~/.cache/twinbank-anchors/bin/python`, or `TWINBANK_ANCHORS_PYTHON`). Runs when that Python is present.
+/// (`TWINBANK_ANCHOR_PYTHON`, or `~/.cache/twinbank-anchors/bin/python`). Runs when that Python is present.
 @Suite struct IndependentValidatorTests {
-    static let python: String? = {
-        let p = ProcessInfo.processInfo.environment["TWINBANK_ANCHORS_PYTHON"] ?? (NSHomeDirectory() + "/.cache/twinbank-anchors/bin/python")
-        return FileManager.default.isExecutableFile(atPath: p) ? p : nil
-    }()
+    static let python: String? = SharedFolder.anchorPython
 
     static func validateWithFHIRResources(_ bundle: JSONValue) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twinfhir-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryFiles.directory("fhir-validator")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("bundle.json")
         try Data(JSONWriter().write(bundle)).write(to: file)

@@ -1,18 +1,9 @@
 import Foundation
+import TwinTesting
 
-/// The shared reference data: `TWINBANK_SHARED/data` if set, else `<package root>/../shared/data`.
+/// The shared reference data (`shared/data`, located by `SharedFolder`).
 enum SharedData {
-    static var root: URL {
-        if let env = ProcessInfo.processInfo.environment["TWINBANK_SHARED"], !env.isEmpty {
-            return URL(fileURLWithPath: env).appendingPathComponent("data")
-        }
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Tests").path) { break }
-        }
-        return url.deletingLastPathComponent().appendingPathComponent("shared/data")
-    }
+    static var root: URL { SharedFolder.data }
 
     static func files(_ folder: String, ext: String = "json") -> [URL] {
         let dir = root.appendingPathComponent(folder)

@@ -3,6 +3,7 @@ import Testing
 import TwinBank
 import TwinCore
 @testable import TwinFHIR
+import TwinTesting
 
 /// Files above `streamingThreshold` are read entry by entry. These tests set the threshold to 0 so every
 /// file streams, and compare with the in-memory import.
@@ -15,8 +16,7 @@ import TwinCore
     }
 
     static func write(_ text: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twinbank-fhir-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryFiles.directory("fhir")
         let path = dir.appendingPathComponent("bundle.json").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path

@@ -1,20 +1,11 @@
 import Foundation
+import TwinTesting
 
-/// Locates ../shared (reference data, anchors) from this file, honouring `TWINBANK_SHARED`.
+/// The shared folder (reference data, anchors), located by `SharedFolder`.
 enum SharedData {
-    static var root: URL {
-        if let env = ProcessInfo.processInfo.environment["TWINBANK_SHARED"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
-        }
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Tests").path) { break }
-            url = url.deletingLastPathComponent()
-        }
-        return url.appendingPathComponent("../shared").standardizedFileURL
-    }
-    static var data: URL { root.appendingPathComponent("data") }
-    static var anchors: URL { root.appendingPathComponent("anchors") }
+    static var root: URL { SharedFolder.root }
+    static var data: URL { SharedFolder.data }
+    static var anchors: URL { SharedFolder.anchors }
 
     /// A CSV as header + rows of strings.
     static func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) {
@@ -25,13 +16,9 @@ enum SharedData {
     }
 
     /// The anchor Python (`TWINBANK_ANCHOR_PYTHON` or ~/.cache/twinbank-anchors/bin/python) if it exists.
-    static var anchorPython: String? {
-        let env = ProcessInfo.processInfo.environment
-        let candidates = [env["TWINBANK_ANCHOR_PYTHON"], env["HOME"].map { $0 + "/.cache/twinbank-anchors/bin/python" }]
-        return candidates.compactMap { $0 }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    static var anchorPython: String? { SharedFolder.anchorPython }
 
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    static var isCI: Bool { SharedFolder.isCI }
 
     /// Runs a process and returns its exit status and combined output.
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {

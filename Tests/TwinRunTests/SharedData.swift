@@ -1,17 +1,9 @@
 import Foundation
+import TwinTesting
 
-/// The external reference data (`../shared/data` beside the package, or `$TWINBANK_SHARED/data`).
+/// The external reference data (`shared/data`, located by `SharedFolder`).
 enum SharedData {
-    static var root: URL {
-        if let env = ProcessInfo.processInfo.environment["TWINBANK_SHARED"], !env.isEmpty {
-            return URL(fileURLWithPath: env).appendingPathComponent("data")
-        }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Tests").path) {
-            dir.deleteLastPathComponent()
-        }
-        return dir.deletingLastPathComponent().appendingPathComponent("shared/data")
-    }
+    static var root: URL { SharedFolder.data }
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
     /// Reads a CSV with a header into columns by name (numeric columns only).

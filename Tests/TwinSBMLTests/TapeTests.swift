@@ -1,4 +1,5 @@
 import Foundation
+import TwinTesting
 import Testing
 @testable import TwinSBML
 
@@ -31,7 +32,7 @@ import Testing
         return dy
     }
 
-    static var chen: URL { SuitePaths.shared.appendingPathComponent("data/petab/Chen_MSB2009") }
+    static var chen: URL { SharedFolder.data("petab/Chen_MSB2009") }
 
     /// On every suite model that runs on the tape: the tape's rates equal the closures' (to 1e-13), and
     /// where the model has an analytic Jacobian it matches finite differences.

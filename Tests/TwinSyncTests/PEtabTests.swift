@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TwinSync
+import TwinTesting
 
 /// An analytic stand-in model for PEtab machinery tests: x(t) = x0 · exp(−k t), y(t) = x0 · k · t.
 struct DecaySimulator: PEtabSimulator {
@@ -66,8 +67,7 @@ struct PEtabTests {
     /// Writes a small PEtab problem around `DecaySimulator` and calibrates it.
     func decayProblem(noise: String, estimateSigma: Bool, transformation: String = "log",
                       extraMeasurementColumns: String = "", condition: String = "") throws -> (PEtabProblem, [Double]) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("petab-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TemporaryFiles.directory("petab")
         var rng = SplitMixXoshiro(seed: 21)
         let times = (0..<12).map { Double($0) * 0.5 }
         let data = times.map { 8 * exp(-0.6 * $0) * exp(0.05 * rng.normal()) }

@@ -1,27 +1,13 @@
 import Foundation
 import TwinSimulation
+import TwinTesting
 @testable import TwinSync
 
-/// The shared data folder: `TWINBANK_SHARED`, or `../shared` beside the package root.
-func sharedFolder() -> URL {
-    if let env = ProcessInfo.processInfo.environment["TWINBANK_SHARED"], !env.isEmpty {
-        return URL(fileURLWithPath: env)
-    }
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Tests").path) { break }
-    }
-    return url.deletingLastPathComponent().appendingPathComponent("shared")
-}
+/// The shared folder (`SharedFolder.root`).
+func sharedFolder() -> URL { SharedFolder.root }
 
 /// The anchor Python, when present.
-func anchorPython() -> String? {
-    if let p = ProcessInfo.processInfo.environment["TWINBANK_ANCHOR_PYTHON"], FileManager.default.isExecutableFile(atPath: p) { return p }
-    let home = FileManager.default.homeDirectoryForCurrentUser.path
-    let p = home + "/.cache/twinbank-anchors/bin/python"
-    return FileManager.default.isExecutableFile(atPath: p) ? p : nil
-}
+func anchorPython() -> String? { SharedFolder.anchorPython }
 
 /// Runs a Python script with the anchor interpreter and returns its standard output.
 func runPython(_ python: String, script: String, arguments: [String] = []) throws -> Data {

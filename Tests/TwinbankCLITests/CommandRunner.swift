@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinTesting
 
 /// Runs the built `twinbank` executable as a subprocess, as a user would.
 ///
@@ -23,12 +24,8 @@ struct CommandRunner {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("twinbank")
     }
 
-    /// A fresh temporary folder, removed by the caller with `cleanUp()`.
-    static func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("twinbank-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    /// A fresh temporary folder (under the test process's root, see `TemporaryFiles`); callers remove it when done.
+    static func temporaryDirectory() throws -> URL { try TemporaryFiles.directory("cli") }
 
     /// A fresh temporary folder and the path of a bank file in it (not created); the caller removes the folder.
     static func temporaryBank() throws -> (directory: URL, bank: String) {

@@ -1,17 +1,11 @@
 import Foundation
 import Testing
+import TwinTesting
 
 /// `twinbank simulate glucose` reproduces simglucose's reference trace (the external check of issue 3).
 @Suite("twinbank command: simulate")
 struct SimulateCommandTests {
-    static var sharedData: URL {
-        if let env = ProcessInfo.processInfo.environment["TWINBANK_SHARED"], !env.isEmpty {
-            return URL(fileURLWithPath: env).appendingPathComponent("data")
-        }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Tests").path) { dir.deleteLastPathComponent() }
-        return dir.deletingLastPathComponent().appendingPathComponent("shared/data")
-    }
+    static var sharedData: URL { SharedFolder.data }
 
     static func column(_ name: String, of text: String) -> [Double] {
         let lines = text.split(separator: "\n")
