@@ -70,6 +70,8 @@ struct SyncBench: AsyncParsableCommand {
     var moves: Int?
     @Option(name: .customLong("spread"), help: "With --particles: sd (log scale) added in every direction to the cohort's covariance.")
     var spread: Double?
+    @Option(name: .customLong("shrinkage"), help: "With --particles: shrink the prior's covariance toward its diagonal by this fraction (0 to 1).")
+    var shrinkage: Double?
     @Option(name: .customLong("prior-dof"), help: "With --particles: the prior is a multivariate Student t with these degrees of freedom (> 2) instead of a Gaussian.")
     var priorDegreesOfFreedom: Double?
     @Option(name: .customLong("model-error"), help: "With --particles: model error sd (mg/dL) added to the CGM noise in the likelihood.")
@@ -280,6 +282,7 @@ struct SyncBench: AsyncParsableCommand {
         if let moves { settings.moves = moves }
         if let spread { settings.priorSpread = spread }
         if let priorDegreesOfFreedom { settings.priorDegreesOfFreedom = priorDegreesOfFreedom }
+        if let shrinkage { settings.covarianceShrinkage = shrinkage }
         if let modelError { settings.modelErrorSD = modelError }
         return settings
     }

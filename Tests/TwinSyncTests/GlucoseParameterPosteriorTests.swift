@@ -139,6 +139,36 @@ struct GlucoseParameterPosteriorTests {
         }
     }
 
+    /// Shrinking the pooled covariance toward its diagonal, (1 − λ)·S + λ·diag(S), moves a person the cohort has
+    /// not seen to a typical distance: the squared Mahalanobis distances of three left-out patients from their
+    /// age group's prior, computed independently with numpy from simglucose's `vpatient_params.csv` (29
+    /// coordinates: log parameters and logit b, d; covariance pooled within the age groups leaving the patient
+    /// out, plus 0.1² on the diagonal), for λ = 0, 0.3 and 1. A λ outside [0, 1] is an error naming it.
+    @Test(arguments: [("child#008", [53.5579, 30.0718, 26.7024]), ("adolescent#006", [99.7504, 60.5319, 61.2329]),
+                      ("adult#004", [49.1677, 34.0858, 37.9026])])
+    func shrinkageMatchesAnIndependentMahalanobisDistance(_ name: String, _ expected: [Double]) throws {
+        let person = try VirtualPatient.named(name)
+        let cohort = GlucoseSyncExperiment.Population.cohort(around: name).map(\.parameters)
+        let groups = GlucoseSyncExperiment.Population.ageGroups(without: name).map { $0.map(\.parameters) }
+        let rate = person.parameters.basalInsulinRate
+        let cho = [Double](repeating: 0, count: 10), insulin = [Double](repeating: rate, count: 10)
+        func posterior(_ lambda: Double) throws -> GlucoseParameterPosterior {
+            var s = small(particles: 20)
+            s.covarianceShrinkage = lambda
+            return try GlucoseParameterPosterior(cohort: cohort, covarianceGroups: groups, carbohydrate: cho, insulin: insulin,
+                                                 firstReading: person.parameters.Gb, settings: s)
+        }
+        for (lambda, reference) in zip([0.0, 0.3, 1.0], expected) {
+            // the Gaussian's log prior is −s²/2; the basal glucose sits at the first reading (no distance)
+            let prior = try #require(try posterior(lambda).logDensity(of: person.parameters, basalGlucose: person.parameters.Gb)).prior
+            #expect(abs(-2 * prior - reference) < 1e-3, "\(name), λ = \(lambda): s² \(-2 * prior), numpy \(reference)")
+        }
+        for bad in [-0.1, 1.5, Double.nan] {
+            let error = #expect(throws: SyncError.self) { _ = try posterior(bad) }
+            #expect(error?.code == .invalidArgument && error?.value == String(bad))
+        }
+    }
+
     /// The gamma sampler's draws have the gamma law's mean and variance (both equal to the shape), also below
     /// shape 1 where it boosts a draw of shape + 1.
     @Test(arguments: [0.5, 2.0, 15.0])

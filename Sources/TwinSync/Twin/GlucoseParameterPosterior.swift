@@ -48,6 +48,11 @@ public struct GlucoseParameterPosterior: Sendable {
         public var moves = 10
         /// Standard deviation (log scale) added in every direction to the cohort's covariance.
         public var priorSpread = 0.1
+        /// Shrinkage λ in [0, 1] of the cohort's covariance toward its diagonal: (1 − λ)·S + λ·diag(S), before
+        /// the spread is added. Fewer people than dimensions estimate the correlations poorly: with λ = 0 the
+        /// prior is confident in directions where nobody was seen to vary, so a new person lies far out in them
+        /// (on simglucose's 30 patients, leave-one-out, a mean Mahalanobis² of 47 in 29 dimensions; λ = 0.3 gives 26).
+        public var covarianceShrinkage = 0.0
         /// Degrees of freedom ν of the prior: `.infinity` for the Gaussian, a finite value (> 2) for a multivariate
         /// Student t with the same location and scale matrix. A t prior's tails are polynomial, so a person far
         /// outside the cohort (prior–data conflict) is penalised less once the readings point there, and the
@@ -130,6 +135,9 @@ public struct GlucoseParameterPosterior: Sendable {
         guard settings.resampleThreshold > 0, settings.resampleThreshold <= 1, settings.moves >= 1, settings.priorSpread > 0, settings.basalGlucoseSD > 0 else {
             throw SyncError(.invalidArgument, "the resampling threshold must be in (0, 1], moves at least 1, the prior spread and basal glucose sd positive.")
         }
+        guard settings.covarianceShrinkage >= 0, settings.covarianceShrinkage <= 1 else {
+            throw SyncError(.invalidArgument, "the covariance shrinkage must be between 0 and 1 (got \(settings.covarianceShrinkage)).", value: String(settings.covarianceShrinkage))
+        }
         guard settings.priorDegreesOfFreedom > 2 else {
             throw SyncError(.invalidArgument, "the prior's degrees of freedom must be above 2 (or infinite for a Gaussian; got \(settings.priorDegreesOfFreedom)).", value: String(settings.priorDegreesOfFreedom))
         }
@@ -175,6 +183,9 @@ public struct GlucoseParameterPosterior: Sendable {
             for x in points {
                 for r in 0..<p { for c in 0..<p { cov[r * d + c] += (x[r] - mean[r]) * (x[c] - mean[c]) / Double(points.count - 1) } }
             }
+        }
+        if settings.covarianceShrinkage > 0 {
+            for r in 0..<p { for c in 0..<p where c != r { cov[r * d + c] *= 1 - settings.covarianceShrinkage } }
         }
         if let bodyWeight {
             // condition the Gaussian on the measured weight: the other parameters shift by their regression on
