@@ -70,9 +70,9 @@ struct SyncBench: AsyncParsableCommand {
     var moves: Int?
     @Option(name: .customLong("spread"), help: "With --particles: sd (log scale) added in every direction to the cohort's covariance.")
     var spread: Double?
-    @Option(name: .customLong("shrinkage"), help: "With --particles: shrink the prior's covariance toward its diagonal by this fraction (0 to 1).")
+    @Option(name: .customLong("shrinkage"), help: "With --particles: shrink the prior's covariance toward its diagonal by this fraction (0 to 1; default 0.3).")
     var shrinkage: Double?
-    @Option(name: .customLong("prior-dof"), help: "With --particles: the prior is a multivariate Student t with these degrees of freedom (> 2) instead of a Gaussian.")
+    @Option(name: .customLong("prior-dof"), help: "With --particles: the prior's degrees of freedom (> 2; default 4, a multivariate Student t; inf for a Gaussian).")
     var priorDegreesOfFreedom: Double?
     @Option(name: .customLong("model-error"), help: "With --particles: model error sd (mg/dL) added to the CGM noise in the likelihood.")
     var modelError: Double?

@@ -119,6 +119,7 @@ struct GlucoseParameterPosteriorTests {
         func posterior(_ nu: Double) throws -> GlucoseParameterPosterior {
             var s = small(particles: 200)
             s.priorDegreesOfFreedom = nu
+            s.covarianceShrinkage = 0
             return try GlucoseParameterPosterior(cohort: cohort, covarianceGroups: groups, carbohydrate: cho, insulin: insulin,
                                                  firstReading: child.parameters.Gb, settings: s)
         }
@@ -155,6 +156,7 @@ struct GlucoseParameterPosteriorTests {
         func posterior(_ lambda: Double) throws -> GlucoseParameterPosterior {
             var s = small(particles: 20)
             s.covarianceShrinkage = lambda
+            s.priorDegreesOfFreedom = .infinity
             return try GlucoseParameterPosterior(cohort: cohort, covarianceGroups: groups, carbohydrate: cho, insulin: insulin,
                                                  firstReading: person.parameters.Gb, settings: s)
         }

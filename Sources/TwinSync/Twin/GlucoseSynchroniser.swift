@@ -387,6 +387,7 @@ public enum GlucoseSynchroniser {
         if case .particles = options.filter {
             let s = GlucoseParameterPosterior.Settings()
             filterNote += " moves=\(s.moves) resampleThreshold=\(s.resampleThreshold) priorSpread=\(s.priorSpread)"
+            filterNote += " priorDegreesOfFreedom=\(s.priorDegreesOfFreedom) covarianceShrinkage=\(s.covarianceShrinkage)"
         }
         if let interval = options.recalibrationInterval {
             filterNote += " recalibration=every \(interval)min window=\(options.recalibration.window)min parameters=\(options.recalibration.parameters.joined(separator: ","))"
