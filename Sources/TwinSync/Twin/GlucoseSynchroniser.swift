@@ -250,6 +250,8 @@ public enum GlucoseSynchroniser {
         let glucosePoints: [Forecast.Point]
         let nowMean: Double, nowSD: Double, resets: Int, priorName: String, filterLabel: String
         var retired: [String] = []
+        // the particle posterior's settings as used, for the provenance notes
+        var posteriorSettings: GlucoseParameterPosterior.Settings?
         var parameters: [String: [String: Double]] = [:]
         if case .particles(let count) = options.filter {
             guard options.prior == .cohort else {
@@ -268,6 +270,7 @@ public enum GlucoseSynchroniser {
             var posterior = try GlucoseParameterPosterior(cohort: priors.map(\.parameters),
                                                           covarianceGroups: GlucoseSyncExperiment.Population.ageGroups(without: person).map { $0.map(\.parameters) },
                                                           bodyWeight: weight?.kg, carbohydrate: cho, insulin: ins, firstReading: observations[0].value, settings: settings, seed: options.seed)
+            posteriorSettings = posterior.settings
             for o in observations { try posterior.assimilate(minute: max(o.minute, Int(t0)), reading: o.value) }
             let z = inverseStandardNormal(0.5 + options.level / 2)
             let points = try posterior.forecast(at: [windowMinutes] + times.map { Int($0) }, z: z)
@@ -384,8 +387,7 @@ public enum GlucoseSynchroniser {
         let used = observations.map(\.event) + mealEvents + insulinEvents + (weight.map { [$0.event] } ?? [])
         var filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed)"
         if filterLabel != options.filter.label { filterNote = filterLabel + " of UKF(alpha=0.5,beta=2,kappa=0)" }
-        if case .particles = options.filter {
-            let s = GlucoseParameterPosterior.Settings()
+        if let s = posteriorSettings {
             filterNote += " moves=\(s.moves) resampleThreshold=\(s.resampleThreshold) priorSpread=\(s.priorSpread)"
             filterNote += " priorDegreesOfFreedom=\(s.priorDegreesOfFreedom) covarianceShrinkage=\(s.covarianceShrinkage)"
         }
