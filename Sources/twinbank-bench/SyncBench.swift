@@ -320,7 +320,8 @@ struct SyncBench: AsyncParsableCommand {
             let t = posterior.logDensity(of: patient.parameters, basalGlucose: patient.parameters.Gb)
             let d = posterior.particleLogDensities, w = posterior.weights
             let best = d.indices.max { d[$0].prior + d[$0].likelihood < d[$1].prior + d[$1].likelihood }!
-            let meanLik = d.indices.reduce(0.0) { $0 + w[$1] * d[$1].likelihood }
+            // Zero-weight particles (no steady state: log likelihood −∞) do not enter the mean (0 · −∞ would be NaN).
+            let meanLik = d.indices.reduce(0.0) { w[$1] > 0 ? $0 + w[$1] * d[$1].likelihood : $0 }
             print(String(format: "%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f", k, truth.bg[k], t?.prior ?? .nan, t?.likelihood ?? .nan,
                          d[best].prior, d[best].likelihood, meanLik, f))
         }
