@@ -125,6 +125,12 @@ import TwinCore
         // a derived attribute that does not exist
         expectRefused(saying: ["no twin has attribute 'bmi'", inventory]) { try bank.createAggregate("x", where: "sex = female and bmi > 30") }
         expectRefused(saying: ["'birthdate'", "did you mean 'birthDate'?"]) { try bank.createAggregate("x", where: "birthdate < 1980-01-01") }
+        // a value of another type than the attribute's or code's, and an id no twin has
+        expectRefused(saying: ["'birthDate' is a date", "'1980'", "1980-01-01"]) { try bank.createAggregate("x", where: "birthDate < 1980") }
+        expectRefused(saying: ["loinc:4548-4 has quantities in '%'", "'high'"]) { try bank.createAggregate("x", where: "loinc:4548-4 = high") }
+        expectRefused(saying: ["no twin has id 'zed'"]) { try bank.createAggregate("x", where: "id = zed or sex = female") }
+        try bank.createAggregate("born-before", where: "birthDate < 1980-01-01 or id = ann")
+        #expect(try members(bank, "born-before") == ["ann", "cid", "dan"])
         // a code no twin has any value of
         expectRefused(saying: ["no twin has any value of loinc:2339-0"]) { try bank.createAggregate("x", where: "loinc:2339-0 > 100 mg/dL") }
         // a comparison without its unit, for codes whose values have one (HbA1c in % is not a plain number)
@@ -141,7 +147,7 @@ import TwinCore
         // with units, both work; nothing was written by the refusals
         try bank.createAggregate("heavy-thread", where: "loinc:29463-7 > 80000 g")
         #expect(try members(bank, "heavy-thread") == ["cid"])
-        #expect(try bank.aggregateIDs() == ["heavy", "heavy-thread"])
+        #expect(try bank.aggregateIDs() == ["born-before", "heavy", "heavy-thread"])
         // an empty bank says so
         let empty = try makeBank(kind)
         expectRefused(saying: ["'sex'", "this bank has no twins yet"]) { try empty.createAggregate("x", where: "sex = female") }

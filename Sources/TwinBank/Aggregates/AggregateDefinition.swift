@@ -120,6 +120,11 @@ extension Bank {
     /// Checks a query's attributes, codes and units against the twins of the bank (see ``createAggregate(_:where:description:includeForks:replace:)``).
     func check(_ query: AggregateQuery, _ tx: any StorageReader) throws {
         let comparisons = query.comparisons
+        for c in comparisons where c.operand == .id && c.op == .eq {
+            guard case .text(let text) = c.literal, let id = try? TwinID(text), try tx.ref(Bank.twinRef(id)) != nil else {
+                throw BankError(.invalidQuery, "invalid aggregate query '\(query.text)': no twin has id '\(c.literalText)'", value: c.literalText)
+            }
+        }
         guard comparisons.contains(where: { $0.operand != .kind && $0.operand != .id }) else { return }
         // what the twins have: attribute names with their value types, units and texts
         struct Use { var types = Set<String>(); var units = Set<String>(); var texts = Set<String>() }
@@ -173,6 +178,12 @@ extension Bank {
                     let hint = near.isEmpty ? "" : "; did you mean '\(near[0])'?"
                     throw fail("no twin has attribute '\(word)'\(alias)\(hint); \(inventory())", word)
                 }
+                // a literal of another type than every value of the attribute (`birthDate < 1980`) compares with nothing
+                let types = found.reduce(into: Set<String>()) { $0.formUnion($1.types) }
+                if types.count == 1, let type = types.first, ["quantity", "date", "boolean"].contains(type), c.literal.typeName != type {
+                    let example = type == "date" ? "a date such as 1980-01-01" : (type == "boolean" ? "true or false" : "a number with its unit")
+                    throw fail("\(sentence(c)): '\(word)' is a \(type) in this bank and '\(c.literalText)' is not; compare it with \(example)", c.literalText)
+                }
                 try checkUnit(c, of: "'\(word)'", recordedIn: found.flatMap(\.units).sorted())
                 if QueryVocabulary.isGender(word), case .text(let v) = c.literal {
                     let known = Set(QueryVocabulary.genderValues).union(found.flatMap(\.texts))
@@ -186,6 +197,9 @@ extension Bank {
                 }
             case .code(let key):
                 if let unit = try tx.unit(for: key) {
+                    guard case .quantity = c.literal else {
+                        throw fail("\(sentence(c)): \(key) has quantities in '\(unit)' in this bank and '\(c.literalText)' is not one; compare it with a number and its unit", c.literalText)
+                    }
                     if !Bank.isPlainNumber(unit) { try checkUnit(c, of: key.description, recordedIn: [unit]) }
                     continue
                 }
