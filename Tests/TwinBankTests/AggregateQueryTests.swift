@@ -109,6 +109,7 @@ import TwinCore
         expectRefused(saying: ["age", "number of years"]) { try bank.createAggregate("x", where: "age > old") }
         expectRefused(saying: ["age", "'kg'"]) { try bank.createAggregate("x", where: "age > 40 kg") }
         expectRefused(saying: ["birthYear", "1980"]) { try bank.createAggregate("x", where: "birthYear > 1980-01-01") }
+        expectRefused(saying: ["'within 365d' applies to a code's values, not to 'age'"]) { try bank.createAggregate("x", where: "age > 40 within 365d") }
         // a bank whose twins have no birth date: age names the attribute it needs
         let bare = try makeBank(kind)
         try bare.createTwin(Self.patient("zoe", gender: "female", birth: nil))

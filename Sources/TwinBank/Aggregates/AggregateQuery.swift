@@ -191,6 +191,7 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
                 pos += 1
                 guard pos < tokens.count else { throw fail("expected a duration after 'within'") }
                 do { window = try TimeSpan(parsing: tokens[pos]) } catch let e as TwinError { throw fail(e.message) }
+                guard case .code = operand else { throw fail("'within \(tokens[pos])' applies to a code's values, not to '\(name)'") }
                 pos += 1
             }
             return .compare(Comparison(operand: operand, op: op, literal: literal, window: window, literalText: joined, bareNumber: bare))
