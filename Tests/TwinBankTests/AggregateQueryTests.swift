@@ -132,6 +132,9 @@ import TwinCore
         expectRefused(saying: ["no twin has id 'zed'"]) { try bank.createAggregate("x", where: "id = zed or sex = female") }
         try bank.createAggregate("born-before", where: "birthDate < 1980-01-01 or id = ann")
         #expect(try members(bank, "born-before") == ["ann", "cid", "dan"])
+        try bank.createTwin(Twin(id: "1001", kind: .person, attributes: ["gender": .text("other")]))
+        try bank.createAggregate("numbered", where: "id = 1001")
+        #expect(try members(bank, "numbered") == ["1001"])
         // a code no twin has any value of
         expectRefused(saying: ["no twin has any value of loinc:2339-0"]) { try bank.createAggregate("x", where: "loinc:2339-0 > 100 mg/dL") }
         // a comparison without its unit, for codes whose values have one (HbA1c in % is not a plain number)
@@ -148,7 +151,7 @@ import TwinCore
         // with units, both work; nothing was written by the refusals
         try bank.createAggregate("heavy-thread", where: "loinc:29463-7 > 80000 g")
         #expect(try members(bank, "heavy-thread") == ["cid"])
-        #expect(try bank.aggregateIDs() == ["born-before", "heavy", "heavy-thread"])
+        #expect(try bank.aggregateIDs() == ["born-before", "heavy", "heavy-thread", "numbered"])
         // an empty bank says so
         let empty = try makeBank(kind)
         expectRefused(saying: ["'sex'", "this bank has no twins yet"]) { try empty.createAggregate("x", where: "sex = female") }

@@ -182,8 +182,12 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
                 if case .kind = operand {
                     do { _ = try Twin.Kind(parsing: joined) } catch let e as TwinError { throw fail(e.message) }
                 }
-                do { literal = try Value.parse(joined) } catch let e as TwinError { throw fail(e.message) }
-                if case .quantity = literal, Double(joined) != nil { bare = true }
+                if case .id = operand {
+                    literal = .text(joined) // an id is text, also when it looks like a number or a date
+                } else {
+                    do { literal = try Value.parse(joined) } catch let e as TwinError { throw fail(e.message) }
+                    if case .quantity = literal, Double(joined) != nil { bare = true }
+                }
             }
             if case .derived(let d) = operand { literal = try derivedLiteral(d, name: name, op: op, literal, text: joined, bare: bare) }
             var window: TimeSpan?
