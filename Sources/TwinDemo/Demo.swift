@@ -82,7 +82,7 @@ public struct Demo: Sendable {
             let female = i % 2 == 1
             let year = 1950 + Int(uniform(0, 50))
             let twin = Twin(id: id, kind: .person,
-                            attributes: ["sex": .text(female ? "female" : "male"),
+                            attributes: ["gender": .text(female ? "female" : "male"),
                                          "birthDate": .date(try Instant(parsing: String(format: "%04d-%02d-15", year, 1 + i % 12))),
                                          "virtualPatient": .text(String(format: "adult#%03d", 1 + (i - 1) % 10))],
                             template: Twin.TemplateReference(id: "adult-t1d", version: 1))

@@ -9,27 +9,45 @@ struct AggregateCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create an aggregate from members or a query (e.g. \"kind = person and sex = female and loinc:4548-4 > 6.5 % within 365d\").")
+            abstract: "Create an aggregate from members or a query (e.g. \"kind = person and sex = female and age > 40 and loinc:4548-4 > 6.5 % within 365d\").",
+            discussion: """
+                A query names attributes the bank's twins have (`sex` and `gender` are one attribute), the derived \
+                attributes `age` (whole years now, from birthDate) and `birthYear`, and codes with a value in some \
+                thread; a number compared with values that have a unit needs its unit. A query that names anything \
+                else is refused, naming it. Twins whose value is missing are neither members nor left out: the \
+                command says how many. Forks and comparison instances are members only with --include-forks.
+                """)
         @OptionGroup var bankOptions: BankOptions
         @Option(help: "The aggregate's id.") var id: String
         @Option(name: .customLong("member"), parsing: .upToNextOption, help: "Member twin ids.") var members: [String] = []
         @Option(name: .customLong("where"), help: "A query over attributes and thread values.") var query: String?
         @Option(help: "A description.") var description: String?
+        @Flag(help: "Redefine the aggregate if one with this id exists (otherwise an existing id is refused).") var replace = false
+        @Flag(help: "Let forks and comparison instances (twins made by fork or compare) be members of the query.") var includeForks = false
 
         func validate() throws {
             if members.isEmpty == (query == nil) { throw ValidationError("give either --member ID... or --where EXPR") }
+            if includeForks && query == nil { throw ValidationError("--include-forks applies to --where EXPR (--member names its twins, forks too)") }
         }
 
         func run() throws {
             let bank = try bankOptions.open()
             let aid = try AggregateID(id)
+            let existed = try bank.aggregateIDs().contains(aid)
             if let query {
-                _ = try bank.createAggregate(aid, where: query, description: description)
+                _ = try bank.createAggregate(aid, where: query, description: description, includeForks: includeForks, replace: replace)
             } else {
-                _ = try bank.createAggregate(aid, members: try members.map { try TwinID($0) }, description: description)
+                _ = try bank.createAggregate(aid, members: try members.map { try TwinID($0) }, description: description, replace: replace)
             }
             let m = try bank.members(of: aid)
-            print("created aggregate \(id) with \(m.members.count) member(s)")
+            print("\(existed ? "replaced" : "created") aggregate \(id) with \(m.members.count) member(s)")
+            if !m.unknown.isEmpty {
+                let why = m.unknownByOperand.map { "\($0.operand) (\($0.twins))" }.joined(separator: ", ")
+                print("\(m.unknown.count) twin(s) unknown, not members: no value for \(why)")
+            }
+            if m.forksExcluded > 0 {
+                print("\(m.forksExcluded) fork(s) or comparison instance(s) not counted (--include-forks to count them)")
+            }
         }
     }
 

@@ -192,10 +192,10 @@ func expectBankError(_ code: BankError.Code, naming value: String, _ body: () th
         try bank.retract(source: cgm, reason: "bad sensor")
         #expect(try bank.members(of: "diabetic-women").members.isEmpty)
         #expect(try bank.members(of: "diabetic-women", at: c1.id.hex).members == ["ann"])
-        // cgm values are retracted: only bea's older lab value (9 %) remains; 0.085 (unit 1) is 8.5 %
-        try bank.createAggregate("q2", where: "loinc:4548-4 >= 0.085 or (not sex = female and id != cid)")
+        // cgm values are retracted: only bea's older lab value (9 %) remains; a twin without a value is unknown
+        try bank.createAggregate("q2", where: "loinc:4548-4 >= 8.5 % or (not sex = female and id != cid)")
         #expect(try bank.members(of: "q2", asOf: t("2025-06-01")).members == ["bea"])
-        try bank.createAggregate("q3", where: "loinc:4548-4 >= 0.085 within 365d or not sex = female")
+        try bank.createAggregate("q3", where: "loinc:4548-4 >= 8.5 % within 365d or not sex = female")
         #expect(try bank.members(of: "q3", asOf: t("2025-06-01")).members == ["cid"])
         expectBankError(.invalidQuery, naming: "sex = ") { try bank.createAggregate("bad", where: "sex = ") }
         expectBankError(.invalidQuery, naming: "kind = robot") { try bank.createAggregate("bad", where: "kind = robot") }

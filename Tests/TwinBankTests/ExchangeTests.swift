@@ -20,7 +20,7 @@ import TwinCore
                            value: .quantity(Quantity(150, "mg/dL")), source: Source(.model, "uva-padova@1"))
         d.provenance = Provenance(model: "uva-padova", modelVersion: "1", seed: 7)
         try bank.append([d, obs("alice", "2024-01-05", 120)])
-        try bank.createAggregate("women", where: "sex = female")
+        try bank.createAggregate("women", where: "sex = female", includeForks: true)
         try bank.commit(message: "two")
         return bank
     }

@@ -7,8 +7,18 @@ public struct AggregateDefinition: Sendable, Hashable, Codable {
     public var members: [TwinID]?
     public var query: String?
     public var description: String?
-    public init(id: AggregateID, members: [TwinID]? = nil, query: String? = nil, description: String? = nil) {
-        self.id = id; self.members = members; self.query = query; self.description = description
+    /// Whether forks and comparison instances (twins made by `fork` or `compare` from another twin) can be
+    /// members of the query. Nil (stored definitions before this field) and false: they are not. An explicit
+    /// member list names whichever twins it names.
+    public var includeForks: Bool?
+    public init(id: AggregateID, members: [TwinID]? = nil, query: String? = nil, description: String? = nil, includeForks: Bool? = nil) {
+        self.id = id; self.members = members; self.query = query; self.description = description; self.includeForks = includeForks
+    }
+
+    /// A few words saying how it is defined: `where QUERY` or `N explicit member(s)`.
+    public var summary: String {
+        if let query { return "where \(query)" + (includeForks == true ? " (forks included)" : "") }
+        return "\(members?.count ?? 0) explicit member(s)"
     }
 }
 
@@ -16,21 +26,50 @@ public struct AggregateDefinition: Sendable, Hashable, Codable {
 public struct AggregateMembership: Sendable, Hashable, Codable {
     public var definition: AggregateDefinition
     public var members: [TwinID]
-    /// The effective time the query's windows are relative to.
+    /// The effective time the query's windows are relative to, and the time `age` is computed at.
     public var asOf: Instant
     /// The commit the definitions and thread were read at (nil: now).
     public var commit: ContentHash?
+    /// The twins the query could not decide because a value it compares is missing (for example `age` without
+    /// a birth date, or no value of a code within the window): neither members nor counted out.
+    public var unknown: [UndecidedTwin]
+    /// How many forks and comparison instances the query left out (the definition does not include forks).
+    public var forksExcluded: Int
+
+    /// For each operand the undecided twins lack, how many of them lack it.
+    public var unknownByOperand: [(operand: String, twins: Int)] {
+        var counts: [String: Int] = [:]
+        var order: [String] = []
+        for u in unknown {
+            for m in u.missing {
+                if counts[m] == nil { order.append(m) }
+                counts[m, default: 0] += 1
+            }
+        }
+        return order.map { ($0, counts[$0]!) }
+    }
+}
+
+/// A twin an aggregate query could not decide, and the operands (attribute, derived attribute or code) whose
+/// value it does not have.
+public struct UndecidedTwin: Sendable, Hashable, Codable {
+    public var twin: TwinID
+    public var missing: [String]
+    public init(twin: TwinID, missing: [String]) { self.twin = twin; self.missing = missing }
 }
 
 extension Bank {
     static func aggregateRef(_ id: AggregateID) -> String { "aggregate/\(id.rawValue)" }
 
-    /// Creates (or redefines) an aggregate with an explicit member list; every member must be an existing twin.
-    /// - Throws: ``BankError`` `unknownTwin` naming the member.
+    /// Creates an aggregate with an explicit member list; every member must be an existing twin (forks too,
+    /// when named). An existing aggregate with this id is redefined only with `replace`.
+    /// - Throws: ``BankError`` `unknownTwin` naming the member; `duplicateAggregate` naming the id when it exists
+    ///   and `replace` is false. Nothing is written when it throws.
     @discardableResult
-    public func createAggregate(_ id: AggregateID, members: [TwinID], description: String? = nil) throws -> AggregateDefinition {
+    public func createAggregate(_ id: AggregateID, members: [TwinID], description: String? = nil, replace: Bool = false) throws -> AggregateDefinition {
         try authorize(.write, nil)
         return try storage.write { tx in
+            if !replace { try refuseExistingAggregate(id, tx) }
             for m in members where try tx.ref(Bank.twinRef(m)) == nil {
                 throw BankError(.unknownTwin, "unknown twin '\(m)' given as a member of aggregate '\(id)'", value: m.rawValue)
             }
@@ -43,17 +82,143 @@ extension Bank {
         }
     }
 
-    /// Creates (or redefines) an aggregate defined by a query expression (see ``AggregateQuery``).
-    /// - Throws: ``BankError`` `invalidQuery` naming the expression and the position of the problem.
+    /// Creates an aggregate defined by a query expression (see ``AggregateQuery``), after checking the query
+    /// against the bank so that it cannot silently find nobody:
+    /// - every attribute it names is an attribute some twin has (`sex` and `gender` are synonyms, see
+    ///   ``QueryVocabulary``); `age` and `birthYear` need some twin with a `birthDate`;
+    /// - every code it names has a value in some twin's thread;
+    /// - a number compared with an attribute or code whose values have a unit carries a unit that converts to
+    ///   it (`loinc:4548-4 > 6.5 %`, not `> 6.5`);
+    /// - `sex`/`gender` is compared with `male`, `female`, `other`, `unknown` or a value some twin has.
+    ///
+    /// Forks and comparison instances are members only with `includeForks`. An existing aggregate with this
+    /// id is redefined only with `replace`.
+    /// - Throws: ``BankError`` `invalidQuery` naming the expression and the attribute, code or unit at fault,
+    ///   with the attributes the bank has; `duplicateAggregate` naming the id. Nothing is written when it throws.
     @discardableResult
-    public func createAggregate(_ id: AggregateID, where expression: String, description: String? = nil) throws -> AggregateDefinition {
-        _ = try AggregateQuery(parsing: expression)
+    public func createAggregate(_ id: AggregateID, where expression: String, description: String? = nil,
+                                includeForks: Bool = false, replace: Bool = false) throws -> AggregateDefinition {
+        let query = try AggregateQuery(parsing: expression)
         try authorize(.write, nil)
         return try storage.write { tx in
-            let def = AggregateDefinition(id: id, query: expression, description: description)
+            if !replace { try refuseExistingAggregate(id, tx) }
+            try check(query, tx)
+            let def = AggregateDefinition(id: id, query: expression, description: description, includeForks: includeForks ? true : nil)
             try tx.setRef(Bank.aggregateRef(id), try storeObject(def, kind: "aggregate", tx).hex)
             return def
         }
+    }
+
+    func refuseExistingAggregate(_ id: AggregateID, _ tx: any StorageReader) throws {
+        guard let hex = try tx.ref(Bank.aggregateRef(id)) else { return }
+        let old = try? loadObject(AggregateDefinition.self, hex: hex, tx)
+        throw BankError(.duplicateAggregate,
+                        "aggregate '\(id)' already exists" + (old.map { " (\($0.summary))" } ?? "") + ": choose another id, or replace it (aggregate create --replace)",
+                        value: id.rawValue)
+    }
+
+    /// Checks a query's attributes, codes and units against the twins of the bank (see ``createAggregate(_:where:description:includeForks:replace:)``).
+    func check(_ query: AggregateQuery, _ tx: any StorageReader) throws {
+        let comparisons = query.comparisons
+        for c in comparisons where c.operand == .id && c.op == .eq {
+            guard case .text(let text) = c.literal, let id = try? TwinID(text), try tx.ref(Bank.twinRef(id)) != nil else {
+                throw BankError(.invalidQuery, "invalid aggregate query '\(query.text)': no twin has id '\(c.literalText)'", value: c.literalText)
+            }
+        }
+        guard comparisons.contains(where: { $0.operand != .kind && $0.operand != .id }) else { return }
+        // what the twins have: attribute names with their value types, units and texts
+        struct Use { var types = Set<String>(); var units = Set<String>(); var texts = Set<String>() }
+        var uses: [String: Use] = [:]
+        var twinIDs: [TwinID] = []
+        for ref in try tx.refs(prefix: "twin/") {
+            let record = try loadObject(TwinRecord.self, hex: ref.value, tx)
+            twinIDs.append(record.id)
+            if record.twin.isTemplate { continue }
+            for (k, v) in record.twin.attributes {
+                var u = uses[k] ?? Use()
+                u.types.insert(v.typeName)
+                switch v {
+                case .quantity(let q) where !Bank.isPlainNumber(q.unit): u.units.insert(q.unit)
+                case .text(let t) where u.texts.count < 1000: u.texts.insert(t.lowercased())
+                default: break
+                }
+                uses[k] = u
+            }
+        }
+        func fail(_ why: String, _ value: String) -> BankError {
+            BankError(.invalidQuery, "invalid aggregate query '\(query.text)': \(why)", value: value)
+        }
+        func inventory() -> String {
+            guard !twinIDs.isEmpty else { return "this bank has no twins yet" }
+            let names = uses.keys.sorted()
+            let shown = names.prefix(40).joined(separator: ", ") + (names.count > 40 ? ", ... (\(names.count) in all)" : "")
+            return "attributes in this bank: " + (names.isEmpty ? "none" : shown) + "; derived: "
+                + QueryVocabulary.Derived.allCases.map(\.rawValue).joined(separator: ", ")
+        }
+        func sentence(_ c: AggregateQuery.Comparison) -> String { "'\(c.operand) \(c.op.rawValue) \(c.literalText)'" }
+        func checkUnit(_ c: AggregateQuery.Comparison, of name: String, recordedIn units: [String]) throws {
+            guard case .quantity(let q) = c.literal, let first = units.first else { return }
+            if c.bareNumber {
+                throw fail("\(sentence(c)) has no unit, but \(name) is recorded in \(units.map { "'\($0)'" }.joined(separator: ", ")) in this bank: write the unit, as in '\(c.operand) \(c.op.rawValue) \(c.literalText) \(first)'", c.literalText)
+            }
+            guard units.contains(where: { AggregateQuery.convert(q, to: $0) != nil }) else {
+                throw fail("\(sentence(c)): '\(q.unit)' does not convert to the unit \(name) is recorded in (\(units.map { "'\($0)'" }.joined(separator: ", ")))", q.unit)
+            }
+        }
+        var codesSeen: Set<CodeKey>? = nil
+        for c in comparisons {
+            switch c.operand {
+            case .kind, .id: continue
+            case .attribute(let word):
+                let names = QueryVocabulary.names(for: word)
+                let found = names.compactMap { uses[$0] }
+                guard !found.isEmpty else {
+                    let alias = names.count > 1 ? " (nor '\(names.dropFirst().joined(separator: "', '"))')" : ""
+                    let near = uses.keys.filter { $0.lowercased() == word.lowercased() }.sorted()
+                    let hint = near.isEmpty ? "" : "; did you mean '\(near[0])'?"
+                    throw fail("no twin has attribute '\(word)'\(alias)\(hint); \(inventory())", word)
+                }
+                // a literal of another type than every value of the attribute (`birthDate < 1980`) compares with nothing
+                let types = found.reduce(into: Set<String>()) { $0.formUnion($1.types) }
+                if types.count == 1, let type = types.first, ["quantity", "date", "boolean"].contains(type), c.literal.typeName != type {
+                    let example = type == "date" ? "a date such as 1980-01-01" : (type == "boolean" ? "true or false" : "a number with its unit")
+                    throw fail("\(sentence(c)): '\(word)' is a \(type) in this bank and '\(c.literalText)' is not; compare it with \(example)", c.literalText)
+                }
+                try checkUnit(c, of: "'\(word)'", recordedIn: found.flatMap(\.units).sorted())
+                if QueryVocabulary.isGender(word), case .text(let v) = c.literal {
+                    let known = Set(QueryVocabulary.genderValues).union(found.flatMap(\.texts))
+                    guard known.contains(v.lowercased()) else {
+                        throw fail("'\(v)' is not a value of \(word) (administrative gender): use \(QueryVocabulary.genderValues.joined(separator: ", "))", v)
+                    }
+                }
+            case .derived(let d):
+                guard uses[d.source]?.types.contains("date") == true else {
+                    throw fail("'\(d.rawValue)' is derived from the \(d.source) attribute (a date), which no twin in this bank has; \(inventory())", d.rawValue)
+                }
+            case .code(let key):
+                if let unit = try tx.unit(for: key) {
+                    guard case .quantity = c.literal else {
+                        throw fail("\(sentence(c)): \(key) has quantities in '\(unit)' in this bank and '\(c.literalText)' is not one; compare it with a number and its unit", c.literalText)
+                    }
+                    if !Bank.isPlainNumber(unit) { try checkUnit(c, of: key.description, recordedIn: [unit]) }
+                    continue
+                }
+                if codesSeen == nil {
+                    var all = Set<CodeKey>()
+                    for t in twinIDs { all.formUnion(try tx.codes(of: t)) }
+                    codesSeen = all
+                }
+                guard codesSeen!.contains(key) else {
+                    throw fail("no twin has any value of \(key) in this bank" + (twinIDs.isEmpty ? " (it has no twins yet)" : ""), key.description)
+                }
+            }
+        }
+    }
+
+    /// Whether a unit is a plain number (`1`, or an annotation alone such as `{score}`): a bare number compares with it.
+    static func isPlainNumber(_ unit: String) -> Bool {
+        guard let u = try? UCUMUnit(parsing: unit) else { return false }
+        return u.isCommensurable(with: .one) && u.factor == 1 && u.offset == 0
     }
 
     /// The ids of all aggregates (now or at a commit).
@@ -95,6 +260,8 @@ extension Bank {
             }
             let def = try loadObject(AggregateDefinition.self, hex: defHex, tx)
             var members: [TwinID] = []
+            var unknown: [UndecidedTwin] = []
+            var forksExcluded = 0
             if let explicit = def.members {
                 members = explicit
             } else if let q = def.query {
@@ -106,16 +273,28 @@ extension Bank {
                 } else {
                     twinRefs = try tx.refs(prefix: "twin/").map { ($0.name, $0.value) }
                 }
-                for (path, hex) in twinRefs {
+                var records: [TwinRecord] = []
+                for (_, hex) in twinRefs {
                     let record = try loadObject(TwinRecord.self, hex: hex, tx)
                     if record.twin.isTemplate { continue }
-                    let ctx = EvaluationContext(bank: self, tx: tx, record: record, asOf: time, visibility: vis)
-                    if try query.matches(ctx) { members.append(record.id) }
-                    _ = path
+                    if record.fork != nil && def.includeForks != true { forksExcluded += 1; continue }
+                    records.append(record)
+                }
+                let kinds = try OperandKinds(query, records, tx)
+                for record in records {
+                    let ctx = EvaluationContext(bank: self, tx: tx, record: record, asOf: time, visibility: vis, kinds: kinds)
+                    let result = try query.evaluate(ctx)
+                    switch result.truth {
+                    case .yes: members.append(record.id)
+                    // unknown only for lack of values twins of its kind do not record (an organisation's sex): not counted
+                    case .unknown where !result.missing.isEmpty: unknown.append(UndecidedTwin(twin: record.id, missing: result.missing))
+                    case .unknown, .no: break
+                    }
                 }
             }
             for m in members { try authorize(.read, m) }
-            return AggregateMembership(definition: def, members: members, asOf: time, commit: commitID)
+            for u in unknown { try authorize(.read, u.twin) }
+            return AggregateMembership(definition: def, members: members, asOf: time, commit: commitID, unknown: unknown, forksExcluded: forksExcluded)
         }
     }
 }
@@ -127,6 +306,7 @@ struct EvaluationContext {
     let record: TwinRecord
     let asOf: Instant
     let visibility: Visibility
+    let kinds: OperandKinds
 
     func latest(_ code: CodeKey, within: TimeSpan?) throws -> Event? {
         let segments = try bank.lineage(record.id, tx)
@@ -134,4 +314,39 @@ struct EvaluationContext {
         if let within, e.effective.start < asOf.advanced(byMicroseconds: -within.microseconds) { return nil }
         return e
     }
+}
+
+/// Which kinds of twin record each operand of a query: those of which some evaluated twin has a value. A twin
+/// lacking a value its kind records is *unknown*; one lacking a value no twin of its kind has (an
+/// organisation's `sex`) is unknown too, but not counted among the undecided.
+struct OperandKinds {
+    private var byOperand: [AggregateQuery.Operand: Set<Twin.Kind>] = [:]
+
+    init(_ query: AggregateQuery, _ records: [TwinRecord], _ tx: any StorageReader) throws {
+        var codes: [CodeKey: Set<Twin.Kind>] = [:]
+        let wanted = Set(query.comparisons.compactMap { c -> CodeKey? in if case .code(let k) = c.operand { k } else { nil } })
+        if !wanted.isEmpty {
+            for r in records {
+                for k in try tx.codes(of: r.id) where wanted.contains(k) { codes[k, default: []].insert(r.twin.kind) }
+            }
+        }
+        for c in query.comparisons {
+            var kinds = Set<Twin.Kind>()
+            switch c.operand {
+            case .kind, .id: continue
+            case .attribute(let word):
+                let names = QueryVocabulary.names(for: word)
+                for r in records where names.contains(where: { r.twin.attributes[$0] != nil }) { kinds.insert(r.twin.kind) }
+            case .derived(let d):
+                for r in records where r.twin.attributes[d.source]?.date != nil { kinds.insert(r.twin.kind) }
+            case .code(let key):
+                // a fork's values live in its parent's rows, and its kind is its parent's
+                kinds = codes[key] ?? []
+            }
+            byOperand[c.operand] = kinds
+        }
+    }
+
+    /// Whether twins of this kind record the operand.
+    func records(_ operand: AggregateQuery.Operand, kind: Twin.Kind) -> Bool { byOperand[operand]?.contains(kind) ?? true }
 }

@@ -7,36 +7,80 @@ import TwinCore
 /// term       := factor ( "and" factor )*
 /// factor     := "not" factor | "(" expr ")" | comparison
 /// comparison := operand OP literal [ "within" DURATION ]
-/// operand    := "kind" | "id" | ATTRIBUTE | CODE          (CODE is SYSTEM:CODE, e.g. loinc:4548-4)
+/// operand    := "kind" | "id" | "age" | "birthYear" | ATTRIBUTE | CODE   (CODE is SYSTEM:CODE, e.g. loinc:4548-4)
 /// OP         := = | != | < | <= | > | >=
 /// literal    := words up to and/or/within/")" parsed as a value (`6.5 %`, `female`, `1980-01-01`), or "quoted text"
 /// ```
 /// Example: `kind = person and sex = female and loinc:4548-4 > 6.5 % within 365d`.
 ///
-/// An attribute compares the twin's attribute; a code compares the latest thread value of that code as of the
+/// An attribute compares the twin's attribute; `sex` and `gender` are one attribute under two names (see
+/// ``QueryVocabulary``). `age` (whole years at the evaluation time, from the `birthDate` attribute; a bare
+/// number is years) and `birthYear` are derived. A code compares the latest thread value of that code as of the
 /// evaluation time (retracted events excluded), only if its effective time lies within the window. Quantities
 /// are compared after unit conversion; texts and concepts by equality (a concept matches its code, its
-/// `SYSTEM:CODE` or its display, case-insensitively); dates and numbers by order. A comparison with a missing
-/// value, or between values that cannot be compared, is false.
+/// `SYSTEM:CODE` or its display, case-insensitively); dates and numbers by order.
+///
+/// The logic has three values: a comparison whose value the twin does not have (no such attribute, no birth
+/// date for `age`, no value of the code in the window) is *unknown*, not false; `not` keeps it unknown, `and`
+/// is false if either side is false, `or` is true if either side is true. A twin is a member only when the
+/// query is true; ``AggregateMembership/unknown`` lists the twins it could not decide (except those lacking
+/// only values that no twin of their kind has, such as an organisation's `sex`).
 public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
     indirect enum Node: Sendable, Hashable {
         case and(Node, Node), or(Node, Node), not(Node)
-        case compare(Operand, Op, Value, TimeSpan?)
+        case compare(Comparison)
     }
-    enum Operand: Sendable, Hashable { case kind, id, attribute(String), code(CodeKey) }
+    /// One comparison, as written.
+    struct Comparison: Sendable, Hashable {
+        var operand: Operand
+        var op: Op
+        var literal: Value
+        var window: TimeSpan?
+        /// The literal as written (for messages).
+        var literalText: String
+        /// The literal is a number written without a unit (`6.5`, not `6.5 %`).
+        var bareNumber: Bool
+    }
+    enum Operand: Sendable, Hashable, CustomStringConvertible {
+        case kind, id, attribute(String), derived(QueryVocabulary.Derived), code(CodeKey)
+        var description: String {
+            switch self {
+            case .kind: "kind"
+            case .id: "id"
+            case .attribute(let a): a
+            case .derived(let d): d.rawValue
+            case .code(let c): c.description
+            }
+        }
+    }
     enum Op: String, Sendable, Hashable { case eq = "=", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=" }
 
     let root: Node
     public let text: String
     public var description: String { text }
 
-    /// - Throws: ``BankError`` `invalidQuery` naming the expression and what was expected where.
+    /// - Throws: ``BankError`` `invalidQuery` naming the expression and what was expected where (also a
+    ///   derived attribute compared with a value of the wrong type, such as `age > 1980-01-01`).
     public init(parsing text: String) throws {
         var p = Parser(text: text, tokens: try Parser.tokenize(text))
         let node = try p.parseExpr()
         guard p.pos == p.tokens.count else { throw p.fail("unexpected '\(p.tokens[p.pos])'") }
         self.root = node
         self.text = text
+    }
+
+    /// Every comparison of the query, in the order written.
+    var comparisons: [Comparison] {
+        var out: [Comparison] = []
+        func walk(_ n: Node) {
+            switch n {
+            case .and(let a, let b), .or(let a, let b): walk(a); walk(b)
+            case .not(let a): walk(a)
+            case .compare(let c): out.append(c)
+            }
+        }
+        walk(root)
+        return out
     }
 
     struct Parser {
@@ -116,6 +160,8 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
             default:
                 if name.contains(":") || name.contains("|") {
                     do { operand = .code(try CodeKey(parsing: name)) } catch let e as TwinError { throw fail(e.message) }
+                } else if let d = QueryVocabulary.Derived(word: name) {
+                    operand = .derived(d)
                 } else { operand = .attribute(name) }
             }
             guard pos < tokens.count, let op = Op(rawValue: tokens[pos]) else {
@@ -127,47 +173,99 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
                 words.append(tokens[pos]); pos += 1
             }
             guard !words.isEmpty else { throw fail("expected a value after '\(name) \(op.rawValue)'") }
-            let literal: Value
+            var literal: Value
+            let joined = words.joined(separator: " ")
+            var bare = false
             if words.count == 1, words[0].hasPrefix("\"") {
                 literal = .text(String(words[0].dropFirst()))
             } else {
-                let joined = words.joined(separator: " ")
                 if case .kind = operand {
                     do { _ = try Twin.Kind(parsing: joined) } catch let e as TwinError { throw fail(e.message) }
                 }
-                do { literal = try Value.parse(joined) } catch let e as TwinError { throw fail(e.message) }
+                if case .id = operand {
+                    literal = .text(joined) // an id is text, also when it looks like a number or a date
+                } else {
+                    do { literal = try Value.parse(joined) } catch let e as TwinError { throw fail(e.message) }
+                    if case .quantity = literal, Double(joined) != nil { bare = true }
+                }
             }
+            if case .derived(let d) = operand { literal = try derivedLiteral(d, name: name, op: op, literal, text: joined, bare: bare) }
             var window: TimeSpan?
             if pos < tokens.count, tokens[pos].lowercased() == "within" {
                 pos += 1
                 guard pos < tokens.count else { throw fail("expected a duration after 'within'") }
                 do { window = try TimeSpan(parsing: tokens[pos]) } catch let e as TwinError { throw fail(e.message) }
+                guard case .code = operand else { throw fail("'within \(tokens[pos])' applies to a code's values, not to '\(name)'") }
                 pos += 1
             }
-            return .compare(operand, op, literal, window)
+            return .compare(Comparison(operand: operand, op: op, literal: literal, window: window, literalText: joined, bareNumber: bare))
+        }
+
+        /// `age` takes years (a bare number) or a time quantity (`18 a`, `6 mo`); `birthYear` a bare number.
+        func derivedLiteral(_ d: QueryVocabulary.Derived, name: String, op: Op, _ literal: Value, text: String, bare: Bool) throws -> Value {
+            switch d {
+            case .age:
+                guard case .quantity(let q) = literal else {
+                    throw fail("'\(name) \(op.rawValue) \(text)': age is compared with a number of years (`age > 40`) or a time quantity (`age >= 18 a`, `age < 6 mo`)")
+                }
+                if bare { return .quantity(Quantity(q.value, "a")) }
+                guard let u = try? q.ucum(), u.isCommensurable(with: try UCUMUnit(parsing: "a")) else {
+                    throw fail("'\(name) \(op.rawValue) \(text)': age is a time: write years as a bare number (`age > 40`) or a time unit such as 'a' or 'mo', not '\(q.unit)'")
+                }
+                return literal
+            case .birthYear:
+                guard case .quantity(let q) = literal, bare, q.value == q.value.rounded() else {
+                    throw fail("'\(name) \(op.rawValue) \(text)': birthYear is compared with a year such as 1980")
+                }
+                return literal
+            }
         }
     }
 
-    func matches(_ ctx: EvaluationContext) throws -> Bool { try eval(root, ctx) }
+    /// The three truth values of a query (see ``AggregateQuery``).
+    enum Truth: Sendable, Hashable {
+        case yes, no, unknown
+        init(_ b: Bool) { self = b ? .yes : .no }
+        static prefix func ! (t: Truth) -> Truth { t == .yes ? .no : (t == .no ? .yes : .unknown) }
+        static func && (a: Truth, b: Truth) -> Truth { a == .no || b == .no ? .no : (a == .unknown || b == .unknown ? .unknown : .yes) }
+        static func || (a: Truth, b: Truth) -> Truth { a == .yes || b == .yes ? .yes : (a == .unknown || b == .unknown ? .unknown : .no) }
+    }
 
-    private func eval(_ n: Node, _ ctx: EvaluationContext) throws -> Bool {
+    /// Evaluates the query for one twin: its truth, and when unknown the operands whose value it lacks among
+    /// those its kind records (see ``OperandKinds``; none: it lacks only values its kind never has).
+    func evaluate(_ ctx: EvaluationContext) throws -> (truth: Truth, missing: [String]) {
+        var missing: [String] = []
+        let t = try eval(root, ctx, &missing)
+        return (t, t == .unknown ? missing : [])
+    }
+
+    private func eval(_ n: Node, _ ctx: EvaluationContext, _ missing: inout [String]) throws -> Truth {
         switch n {
-        case .and(let a, let b): return try eval(a, ctx) && eval(b, ctx)
-        case .or(let a, let b): return try eval(a, ctx) || eval(b, ctx)
-        case .not(let a): return try !eval(a, ctx)
-        case .compare(let operand, let op, let literal, let window):
+        case .and(let a, let b):
+            let l = try eval(a, ctx, &missing), r = try eval(b, ctx, &missing)
+            return l && r
+        case .or(let a, let b):
+            let l = try eval(a, ctx, &missing), r = try eval(b, ctx, &missing)
+            return l || r
+        case .not(let a): return try !eval(a, ctx, &missing)
+        case .compare(let c):
             let actual: Value?
-            switch operand {
+            switch c.operand {
             case .kind:
-                guard case .text(let t) = literal, let k = try? Twin.Kind(parsing: t) else { return false }
+                guard case .text(let t) = c.literal, let k = try? Twin.Kind(parsing: t) else { return .no }
                 let same = k == ctx.record.twin.kind
-                return op == .eq ? same : (op == .ne ? !same : false)
+                return Truth(c.op == .eq ? same : (c.op == .ne ? !same : false))
             case .id: actual = .text(ctx.record.id.rawValue)
-            case .attribute(let key): actual = ctx.record.twin.attributes[key]
-            case .code(let key): actual = try ctx.latest(key, within: window)?.value
+            case .attribute(let key): actual = QueryVocabulary.attribute(key, of: ctx.record.twin)
+            case .derived(let d): actual = d.value(of: ctx.record.twin, at: ctx.asOf)
+            case .code(let key): actual = try ctx.latest(key, within: c.window)?.value
             }
-            guard let actual else { return false }
-            return AggregateQuery.compare(actual, op, literal)
+            guard let actual else {
+                let name = c.operand.description
+                if ctx.kinds.records(c.operand, kind: ctx.record.twin.kind), !missing.contains(name) { missing.append(name) }
+                return .unknown
+            }
+            return Truth(AggregateQuery.compare(actual, c.op, c.literal))
         }
     }
 
@@ -185,8 +283,8 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
         func cmp<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : (x > y ? 1 : 0) }
         switch (a, b) {
         case (.quantity(let x), .quantity(let y)):
-            guard let yv = try? UCUMUnit.convert(y.value, from: y.unit, to: x.unit) else {
-                // a dimensionless literal compares by number
+            guard let yv = convert(y, to: x.unit) else {
+                // a dimensionless literal compares by number (queries written before units were required)
                 guard y.unit == "1" else { return false }
                 return order(cmp(x.value, y.value))
             }
@@ -200,6 +298,69 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
         case (.concept(let x), .concept(let y)):
             return op == .eq ? x.key == y.key : (op == .ne ? x.key != y.key : false)
         default: return op == .ne
+        }
+    }
+
+    /// The one place a query converts a literal to the unit of the values it is compared with (nil: the units
+    /// do not convert).
+    static func convert(_ q: Quantity, to unit: String) -> Double? {
+        try? UCUMUnit.convert(q.value, from: q.unit, to: unit)
+    }
+}
+
+/// The attribute words of aggregate queries beyond the twins' own attribute names.
+///
+/// - `sex` and `gender` name one attribute: the administrative gender of FHIR (`male`, `female`, `other`,
+///   `unknown`). FHIR import and the demo store it as `gender`; a twin created with `sex=...` keeps its own
+///   word. A query may use either word: the twin's attribute of that name answers, else the other one.
+/// - `age` (whole years at the evaluation time, from the `birthDate` attribute, or at death when the
+///   `deceased` attribute is an earlier date) and `birthYear` are derived; they hide stored attributes of the
+///   same name.
+public enum QueryVocabulary {
+    /// Groups of attribute names that mean the same thing.
+    public static let synonyms: [[String]] = [["gender", "sex"]]
+    /// The values of the administrative gender (FHIR `AdministrativeGender`).
+    public static let genderValues = ["male", "female", "other", "unknown"]
+
+    /// The names a query word reads, in order: itself, then its synonyms.
+    public static func names(for attribute: String) -> [String] {
+        guard let group = synonyms.first(where: { $0.contains(attribute) }) else { return [attribute] }
+        return [attribute] + group.filter { $0 != attribute }
+    }
+
+    /// Whether the word is one of the gender synonyms.
+    public static func isGender(_ attribute: String) -> Bool { synonyms[0].contains(attribute) }
+
+    /// The value of an attribute word for a twin (through its synonyms), or nil if the twin has none.
+    public static func attribute(_ word: String, of twin: Twin) -> Value? {
+        for n in names(for: word) { if let v = twin.attributes[n] { return v } }
+        return nil
+    }
+
+    /// Attributes computed from others.
+    public enum Derived: String, Sendable, Hashable, CaseIterable {
+        case age, birthYear
+
+        /// The derived attribute a query word names (`age`, `birthYear`, also `birthyear`), if any.
+        public init?(word: String) {
+            guard let d = Derived.allCases.first(where: { $0.rawValue.lowercased() == word.lowercased() }) else { return nil }
+            self = d
+        }
+
+        /// The attribute it is derived from.
+        public var source: String { "birthDate" }
+
+        /// Its value for a twin at an instant; nil when unknown (no `birthDate` date, or born after `time`).
+        /// `age` is whole years (unit `a`), `birthYear` a number.
+        public func value(of twin: Twin, at time: Instant) -> Value? {
+            guard case .date(let birth)? = twin.attributes["birthDate"] else { return nil }
+            switch self {
+            case .birthYear: return .quantity(Quantity(Double(birth.utcDate.year)))
+            case .age:
+                var end = time
+                if case .date(let death)? = twin.attributes["deceased"], death < end { end = death }
+                return end.wholeYears(since: birth).map { .quantity(Quantity(Double($0), "a")) }
+            }
         }
     }
 }

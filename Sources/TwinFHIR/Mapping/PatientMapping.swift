@@ -2,7 +2,9 @@ import TwinCore
 
 /// Patient <-> person twin and Organization <-> organisation twin attributes.
 ///
-/// Person twin attributes: `gender` (text, the administrative gender code), `birthDate` (date), `name`
+/// Person twin attributes: `gender` (text, the administrative gender code: the bank's one word for sex/gender,
+/// which queries also answer to as `sex`; on export a twin's `sex` attribute stands in when it has no
+/// `gender`), `birthDate` (date), `name`
 /// (HumanName.text, else given names and family), `address` (Address.text, else lines, city, state, postal
 /// code, country), `deceased` (date or boolean), `maritalStatus` (concept), `fhir.id`. Organisation twin
 /// attributes: `name`, `address`, `identifier` (`system|value`), `type` (concept), `fhir.id`.
@@ -47,7 +49,7 @@ public enum PatientMapping {
     /// The Patient resource of a person twin (inverse of `twin` for the attributes it reads).
     public static func patient(_ t: Twin) -> JSONValue {
         var o: JSONObject = ["resourceType": "Patient", "id": .string(fhirID(t))]
-        if case .text(let g)? = t.attributes["gender"] { o["gender"] = .string(g) }
+        if case .text(let g)? = t.attributes["gender"] ?? t.attributes["sex"] { o["gender"] = .string(g) }
         if case .date(let d)? = t.attributes["birthDate"] { o["birthDate"] = .string(FHIRTime.date(d)) }
         if case .text(let n)? = t.attributes["name"] { o["name"] = [["text": .string(n)]] }
         if case .text(let s)? = t.attributes["address"] { o["address"] = [["text": .string(s)]] }
