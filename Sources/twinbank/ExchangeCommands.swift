@@ -41,6 +41,7 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let bank = try bankOptions.open()
+        Interruption.install("nothing imported (a bundle is imported in one transaction, all or nothing)")
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ValidationError("cannot read bundle '\(file)'")
         }

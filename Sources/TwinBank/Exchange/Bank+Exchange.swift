@@ -411,9 +411,9 @@ extension Bank {
     ///   and every error of ``exportBundle(twin:)``.
     @discardableResult
     public func exportBundle(twin: TwinID, to url: URL, overwrite: Bool = false) throws -> ExportResult {
-        try OutputFile.checkWritable(url.path, overwrite: overwrite)
+        try OutputFile.checkWritable(url.relativePath, overwrite: overwrite)
         let (data, result) = try exportBundle(twin: twin)
-        try OutputFile.write([UInt8](data), to: url.path, overwrite: overwrite)
+        try OutputFile.write([UInt8](data), to: url.relativePath, overwrite: overwrite)
         return result
     }
 
@@ -421,9 +421,9 @@ extension Bank {
     /// ``exportBundle(twin:to:overwrite:)``).
     @discardableResult
     public func exportBundle(aggregate: AggregateID, to url: URL, overwrite: Bool = false) throws -> ExportResult {
-        try OutputFile.checkWritable(url.path, overwrite: overwrite)
+        try OutputFile.checkWritable(url.relativePath, overwrite: overwrite)
         let (data, result) = try exportBundle(aggregate: aggregate)
-        try OutputFile.write([UInt8](data), to: url.path, overwrite: overwrite)
+        try OutputFile.write([UInt8](data), to: url.relativePath, overwrite: overwrite)
         return result
     }
 

@@ -104,7 +104,8 @@ public enum TestSuiteRunner {
         return names.sorted().map { "\(directory)/\($0)" }
     }
 
-    /// Runs every case in a directory, `concurrency` at a time, and returns outcomes in case order.
+    /// Runs every case in a directory, `concurrency` at a time, and returns outcomes in case order, telling
+    /// `progress` as each case finishes (unit "cases").
     public static func runSuite(directory: String, concurrency: Int = 2,
                                 progress: any ProgressReporter = SilentProgress()) async throws(SBMLError) -> [Outcome] {
         let dirs = try caseDirectories(in: directory)
