@@ -31,7 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
-        // Vocabulary values, no I/O.
+        // Vocabulary values, no I/O (except OutputFile, the one safe writer of output files every library shares).
         .target(name: "TwinCore", dependencies: [
             .product(name: "RealModule", package: "swift-numerics"),
             .product(name: "Collections", package: "swift-collections"),

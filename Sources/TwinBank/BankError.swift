@@ -10,6 +10,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case unknownTemplate, invalidEvent, duplicateEvent, unitMismatch, beforeTwinExisted, invalidFork
             case invalidQuery, invalidBundle, bundleHashMismatch, accessDenied, storageFailure, notABank, invalidCSV
             case invalidReference, nothingToCommit, invalidRecordName
+            case bankExists
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -44,6 +45,8 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let nothingToCommit = Code(.nothingToCommit)
         /// A record name is empty or has control characters.
         public static let invalidRecordName = Code(.invalidRecordName)
+        /// A new bank was asked for where a bank (or any other file or folder) already is.
+        public static let bankExists = Code(.bankExists)
         public var description: String { base.rawValue }
     }
 

@@ -19,6 +19,18 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
     let pool: DatabasePool
     let dictionary = SharedDictionary()
 
+    /// Creates a new, empty bank file at `path`, refusing any existing file or folder there (a bank is never
+    /// reinitialised, and nothing else is overwritten).
+    /// - Throws: ``BankError`` `bankExists` naming the path (nothing changed), and the errors of ``init(path:create:)``.
+    public static func createNew(path: String) throws -> SQLiteStorage {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            let what = isDir.boolValue ? "a folder" : (try? SQLiteStorage(path: path, create: false)) != nil ? "a bank" : "a file that is not a bank"
+            throw BankError(.bankExists, "'\(path)' exists (\(what)): nothing changed; give a new path to create a bank, or use the existing bank with --bank \(path)", value: path)
+        }
+        return try SQLiteStorage(path: path, create: true)
+    }
+
     /// Opens (and with `create`, creates) a bank file.
     /// - Throws: ``BankError`` `notABank` for a missing file (without `create`), a file that is not a
     ///   SQLite database, a SQLite database that is not a bank, or a corrupted file.

@@ -16,13 +16,13 @@ public struct Demo: Sendable {
     /// Where external data lives (`../shared/data`): the published SBML liver model is used when present.
     public var dataDirectory: String?
     public var seed: UInt64
-    /// How many person twins to generate.
+    /// How many person twins to generate (at least 3: the tour retracts the third person's sensor).
     public var people: Int
     /// How many Synthea patient records (FHIR R4 bundles in `synthea/` of the data directory) to import.
     public var records: Int
 
     public init(dataDirectory: String? = nil, seed: UInt64 = 2021, people: Int = 8, records: Int = 12) {
-        self.dataDirectory = dataDirectory; self.seed = seed; self.people = max(2, people); self.records = max(0, records)
+        self.dataDirectory = dataDirectory; self.seed = seed; self.people = max(3, people); self.records = max(0, records)
     }
 
     /// What the demo built.

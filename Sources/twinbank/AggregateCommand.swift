@@ -5,7 +5,7 @@ import TwinCore
 struct AggregateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggregate", abstract: "Cohorts and populations: versioned sets of twins, explicit or by query.",
-        subcommands: [Create.self, Show.self])
+        subcommands: [Create.self, Show.self, List.self, Delete.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -24,6 +24,7 @@ struct AggregateCommand: ParsableCommand {
         @Option(help: "A description.") var description: String?
         @Flag(help: "Redefine the aggregate if one with this id exists (otherwise an existing id is refused).") var replace = false
         @Flag(help: "Let forks and comparison instances (twins made by fork or compare) be members of the query.") var includeForks = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if members.isEmpty == (query == nil) { throw ValidationError("give either --member ID... or --where EXPR") }
@@ -40,6 +41,7 @@ struct AggregateCommand: ParsableCommand {
                 _ = try bank.createAggregate(aid, members: try members.map { try TwinID($0) }, description: description, replace: replace)
             }
             let m = try bank.members(of: aid)
+            if output.json { try printJSON(m); return }
             print("\(existed ? "replaced" : "created") aggregate \(id) with \(m.members.count) member(s)")
             if !m.unknown.isEmpty {
                 let why = m.unknownByOperand.map { "\($0.operand) (\($0.twins))" }.joined(separator: ", ")
@@ -52,7 +54,7 @@ struct AggregateCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show an aggregate's definition and members, now or at a commit.")
+        static let configuration = CommandConfiguration(abstract: "Show an aggregate's definition and members (with their names), now or at a commit.")
         @OptionGroup var bankOptions: BankOptions
         @Option(help: "The aggregate's id.") var id: String
         @Option(help: "A commit id (or unique prefix), branch or tag.") var at: String?
@@ -63,8 +65,42 @@ struct AggregateCommand: ParsableCommand {
             let m = try bank.members(of: try AggregateID(id), at: at)
             if output.json { try printJSON(m); return }
             if let q = m.definition.query { print("aggregate \(id): where \(q)") } else { print("aggregate \(id): explicit members") }
+            if let d = m.definition.description { print(d) }
             print("\(m.members.count) member(s)")
-            for t in m.members { print("  \(t)") }
+            for t in m.members { print("  " + labelled(t, name: try? bank.twin(t, at: at).twin.name)) }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the aggregates of the bank (or at a commit) with their definitions.")
+        @OptionGroup var bankOptions: BankOptions
+        @Option(help: "A commit id (or unique prefix), branch or tag.") var at: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let bank = try bankOptions.open()
+            let all = try bank.aggregates(at: at)
+            if output.json { try printJSON(all); return }
+            for a in all {
+                let how = a.query.map { "where \($0)" } ?? "\(a.members?.count ?? 0) explicit member(s)"
+                print("\(a.id)  \(how)" + (a.description.map { "  (\($0))" } ?? ""))
+            }
+            if all.isEmpty { print("(no aggregates)") }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an aggregate: recorded by the next commit; earlier commits keep it (aggregate show --at COMMIT).")
+        @OptionGroup var bankOptions: BankOptions
+        @Option(help: "The aggregate's id.") var id: String
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let bank = try bankOptions.open()
+            let deleted = try bank.deleteAggregate(try AggregateID(id))
+            if output.json { try printJSON(deleted); return }
+            print("deleted aggregate \(id) (commit to record it; earlier commits keep it)")
         }
     }
 }

@@ -24,7 +24,8 @@ struct BankOptions: ParsableArguments {
     }
 }
 
-/// `--json` for reading commands.
+/// `--json`: reading commands print their result, writing commands what they wrote, as JSON on standard output
+/// (and no progress on standard error).
 struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
@@ -37,6 +38,12 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let data = try encoder.encode(value)
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write(Data("\n".utf8))
+}
+
+/// A twin id with its human-readable name beside it when it has one (`alice  (Alice Smith)`).
+func labelled(_ id: TwinID, name: String?) -> String {
+    guard let name else { return id.rawValue }
+    return "\(id)  (\(name))"
 }
 
 /// Parses a time option, naming the option in the error.

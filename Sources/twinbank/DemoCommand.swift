@@ -9,16 +9,21 @@ struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Build a small demo bank: health records, a population with threads, a retraction, an aggregate, commits, a simulated day, a what-if fork, a treatment comparison and an SBML model.")
-    @Option(help: "The demo bank to create (default: $TWINBANK_BANK, else ./twinbank.sqlite). An existing demo bank there is replaced; any other file is left alone.")
+    @Option(help: "The demo bank to create (default: $TWINBANK_BANK, else ./twinbank.sqlite). A bank an earlier demo made there is replaced, an empty bank is filled; any other file is refused and left alone.")
     var bank: String?
-    @Option(help: "External data (the published SBML models); default: ../shared/data if present.")
+    @Option(help: "External data, the folder holding models/ and synthea/ (default: $TWINBANK_SHARED/data, else ../shared/data from here, else ../shared/data beside the package that built this command).")
     var data: String?
     @Option(help: "Seed of the generated population.") var seed: UInt64 = 2021
-    @Option(help: "How many person twins.") var people: Int = 8
+    @Option(help: "How many person twins (at least 3).") var people: Int = 8
+
+    func validate() throws {
+        if people < 3 { throw ValidationError("--people must be at least 3 (the tour retracts the third person's sensor), got \(people)") }
+    }
 
     func run() async throws {
         let path = bank ?? BankOptions.defaultPath
         let fm = FileManager.default
+        let storage: SQLiteStorage
         if fm.fileExists(atPath: path) {
             let existing = try SQLiteStorage(path: path, create: false)
             let isDemo = try existing.read { try $0.ref("demo/created-by") } != nil
@@ -26,11 +31,21 @@ struct DemoCommand: AsyncParsableCommand {
             guard isDemo || isEmpty else {
                 throw ValidationError("'\(path)' holds a bank that the demo did not create; give --bank NEW_PATH")
             }
-            for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
+            if isDemo {
+                // Only a bank this command made itself is removed.
+                for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
+                storage = try SQLiteStorage(path: path, create: true)
+            } else {
+                storage = existing
+            }
+        } else {
+            storage = try SQLiteStorage(path: path, create: true)
         }
-        let storage = try SQLiteStorage(path: path, create: true)
         try storage.write { try $0.setRef("demo/created-by", "twinbank demo") }
-        let dataDir = data ?? (fm.fileExists(atPath: "../shared/data/models") ? "../shared/data" : nil)
+        Interruption.install("the demo bank at \(path) is incomplete; run `twinbank demo` again to rebuild it (it replaces only a bank the demo made)")
+        let located = DemoData.locate(given: data)
+        if let problem = located.problem { print(problem + "\n") }
+        let dataDir = located.directory
         print("Twinbank demo: building a bank at \(path)\n")
         let summary = try await Demo(dataDirectory: dataDir, seed: seed, people: people).run(in: Bank(storage: storage, actor: "demo")) { print($0) }
         print("""
@@ -44,5 +59,37 @@ struct DemoCommand: AsyncParsableCommand {
           twinbank diff --bank \(path) \(summary.commits[0].prefix(12)) \(summary.commits[1].prefix(12))
           twinbank simulate glucose --patient adult#001 --meals 7:45,12:70,18:80 --hours 24 --controller basal-bolus --out trace.csv
         """)
+    }
+}
+
+/// Where the demo finds the published SBML models and Synthea records (`shared/data`), and what to say when it
+/// does not, in the words of the README's "Safety of files and banks" (`--data`, `TWINBANK_SHARED`).
+enum DemoData {
+    static let howToPass = "pass --data PATH (the shared/data folder) or set TWINBANK_SHARED to the shared folder (README: Safety of files and banks)"
+
+    /// The data folder, or nil with a sentence saying where the demo looked and how to pass it.
+    static func locate(given: String?) -> (directory: String?, problem: String?) {
+        let fm = FileManager.default
+        func hasModels(_ dir: String) -> Bool { fm.fileExists(atPath: (dir as NSString).appendingPathComponent("models")) }
+        if let given {
+            if hasModels(given) { return (given, nil) }
+            return (nil, "note: --data \(given) holds no models/ folder, so the SBML step (9) and the health records are skipped; \(howToPass)")
+        }
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["TWINBANK_SHARED"], !env.isEmpty {
+            candidates.append((env as NSString).appendingPathComponent("data"))
+        }
+        candidates.append("../shared/data")
+        // Beside the package whose build folder holds this executable (`swift run` from anywhere).
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while dir.path != "/" {
+            if fm.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+                candidates.append(dir.appendingPathComponent("../shared/data").standardizedFileURL.path)
+                break
+            }
+            dir.deleteLastPathComponent()
+        }
+        if let found = candidates.first(where: hasModels) { return (found, nil) }
+        return (nil, "note: no shared data found (looked in \(candidates.joined(separator: ", "))), so the SBML step (9) and the health records are skipped; \(howToPass)")
     }
 }

@@ -10,7 +10,8 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The twin (or fork) to export.") var twin: String?
     @Option(help: "The aggregate to export.") var aggregate: String?
-    @Option(help: "The bundle file to write.") var out: String
+    @Option(help: "The bundle file to write (a new file; an existing folder is refused, an existing file too unless --force).") var out: String
+    @Flag(help: "Replace an existing bundle file at --out (never a folder).") var force = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -19,20 +20,11 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let bank = try bankOptions.open()
-        let (data, result) = try twin != nil
-            ? bank.exportBundle(twin: try TwinID(twin!))
-            : bank.exportBundle(aggregate: try AggregateID(aggregate!))
-        // Write to a temporary file beside the target, then rename: a failed export leaves no half file.
+        Interruption.install(Interruption.nothingWritten)
         let url = URL(fileURLWithPath: out)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial")
-        do {
-            try data.write(to: tmp)
-            if FileManager.default.fileExists(atPath: url.path) { try FileManager.default.removeItem(at: url) }
-            try FileManager.default.moveItem(at: tmp, to: url)
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw ValidationError("--out: cannot write '\(out)': \(error.localizedDescription)")
-        }
+        let result = try twin != nil
+            ? bank.exportBundle(twin: try TwinID(twin!), to: url, overwrite: force)
+            : bank.exportBundle(aggregate: try AggregateID(aggregate!), to: url, overwrite: force)
         if output.json { try printJSON(result); return }
         print("exported \(result.subject): \(result.twins.count) twin(s), \(result.events) event(s), \(result.objects) object(s) to \(out)")
         print("root \(result.root.hex)")
@@ -49,6 +41,7 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let bank = try bankOptions.open()
+        Interruption.install("nothing imported (a bundle is imported in one transaction, all or nothing)")
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ValidationError("cannot read bundle '\(file)'")
         }

@@ -20,10 +20,11 @@ struct FHIRCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let bank = try bankOptions.open(create: true)
+            let bank = try bankOptions.open()
             var importer = FHIRImporter(bank: bank)
             if rejectBeforeBirth { importer.beforeBirth = .reject }
-            let r = try importer.importPaths(paths)
+            Interruption.install("the files imported before the interrupt are in the bank (each transaction whole, the one in progress rolled back); importing the same files again adds only what is missing")
+            let r = try importer.importPaths(paths, progress: TerminalProgress.make("fhir import", json: output.json))
             if output.json { try printJSON(r); return }
             print("imported \(r.files) file(s): \(r.personsCreated) person twin(s) created, \(r.personsUpdated) updated, \(r.organisationsCreated) organisation twin(s) created, \(r.twinsUnchanged) unchanged")
             print("\(r.eventsAppended) event(s) appended, \(r.eventsAlreadyPresent) already present; \(r.recordsCreated) record(s) created, \(r.recordsAlreadyPresent) already present")
@@ -42,8 +43,9 @@ struct FHIRCommand: ParsableCommand {
         @Option(help: "The twin to export.") var twin: String?
         @Option(help: "An aggregate whose members to export (NDJSON only).") var aggregate: String?
         @Flag(help: "Export every twin and the bank's FHIR records (NDJSON only).") var all = false
-        @Option(help: "Write a Bundle to this file.") var out: String?
-        @Option(help: "Write one NDJSON file per resource type into this directory.") var ndjson: String?
+        @Option(help: "Write a Bundle to this new file (an existing folder is refused, an existing file too unless --force).") var out: String?
+        @Option(help: "Write one NDJSON file per resource type into this new or empty folder (a non-empty one is refused unless --force).") var ndjson: String?
+        @Flag(help: "Replace an existing --out file, or the NDJSON files of the same names in a non-empty --ndjson folder (other files there are left alone).") var force = false
 
         func validate() throws {
             if (out == nil) == (ndjson == nil) { throw ValidationError("give either --out FILE or --ndjson DIR") }
@@ -54,21 +56,22 @@ struct FHIRCommand: ParsableCommand {
 
         func run() throws {
             let bank = try bankOptions.open()
+            Interruption.install(Interruption.nothingWritten)
             let exporter = FHIRExporter(bank: bank)
             if let out, let twin {
+                try OutputFile.checkWritable(out, overwrite: force)
                 let bundle = try exporter.bundle(twin: try TwinID(twin))
-                do {
-                    try Data(JSONWriter(indent: 2).write(bundle)).write(to: URL(fileURLWithPath: out), options: .atomic)
-                } catch { throw ValidationError("cannot write \(out): \(error.localizedDescription)") }
+                try OutputFile.write(JSONWriter(indent: 2).write(bundle), to: out, overwrite: force)
                 print("wrote \(bundle["entry"]?.list.count ?? 0) resource(s) of twin \(twin) to \(out)")
                 return
             }
             guard let ndjson else { return }
+            try OutputFile.checkFolderWritable(ndjson, overwrite: force)
             let ids: [TwinID]
             if let twin { ids = [try TwinID(twin)] }
             else if let aggregate { ids = try bank.members(of: try AggregateID(aggregate)).members }
             else { ids = try bank.twinIDs().filter { (try? bank.twin($0).twin.isTemplate) == false } }
-            let files = try exporter.writeNDJSON(twins: ids, to: ndjson, includeRecords: all)
+            let files = try exporter.writeNDJSON(twins: ids, to: ndjson, includeRecords: all, overwrite: force)
             for (f, n) in files.sorted(by: { $0.key < $1.key }) { print("\(f): \(n) resource(s)") }
         }
     }

@@ -10,10 +10,12 @@ struct ForkCommand: ParsableCommand {
     @Option(help: "The twin to fork.") var twin: String
     @Option(help: "The fork point: an effective time (ISO 8601).") var at: String
     @Option(help: "The new instance's id.") var name: String
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         let bank = try bankOptions.open()
         let record = try bank.fork(try TwinID(twin), at: try parseInstant(at, option: "--at"), as: try TwinID(name))
+        if output.json { try printJSON(record); return }
         print("forked \(twin) at \(record.fork!.forkPoint) as \(record.id)")
     }
 }
@@ -26,10 +28,12 @@ struct RetractCommand: ParsableCommand {
     @Option(help: "The source, KIND:ID (device:cgm-7, import:labs.csv).") var source: String
     @Option(help: "Why (recorded in each affected twin's thread).") var reason: String
     @Flag(help: "Purge the payloads for privacy, keeping only tombstones with the reason.") var erase = false
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         let bank = try bankOptions.open()
         let r = try bank.retract(source: try Source(parsing: source), reason: reason, erase: erase)
+        if output.json { try printJSON(r); return }
         print("retracted \(r.eventsRetracted) events from \(r.source) in \(r.twins.count) twin(s)\(r.erased ? ", payloads erased" : "")")
     }
 }

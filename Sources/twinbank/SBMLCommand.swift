@@ -20,14 +20,19 @@ struct SBMLCommand: AsyncParsableCommand {
         @Option(help: "An SBML Test Suite settings file (start, duration, steps, variables, absolute, relative, amount, concentration).")
         var settings: String
 
-        @Option(help: "Where to write the result CSV.")
+        @Option(help: "Where to write the result CSV (a new file; an existing file only with --force, never a folder).")
         var out: String
+
+        @Flag(help: "Replace an existing file at --out.")
+        var force = false
 
         func run() throws {
             // SBMLError prints as "Error: <code>: <message> (line N)" and exits non-zero.
+            try TestSuiteRunner.checkWritable(out, overwrite: force)
+            Interruption.install(Interruption.nothingWritten)
             let s = try TestSuiteSettings.parse(try TestSuiteRunner.readFile(settings))
             let table = try TestSuiteRunner.run(modelPath: model, settings: s)
-            try TestSuiteRunner.write(table.csv, to: out)
+            try TestSuiteRunner.write(table.csv, to: out, overwrite: force)
             print("wrote \(table.rows.count) rows x \(table.columns.count) columns to \(out)")
         }
     }
@@ -40,17 +45,23 @@ struct SBMLCommand: AsyncParsableCommand {
         @Argument(help: "A directory of case folders (NNNNN/ with NNNNN-settings.txt, NNNNN-results.csv and NNNNN-sbml-lXvY.xml).")
         var cases: String
 
-        @Option(help: "Where to write the summary CSV.")
+        @Option(help: "Where to write the summary CSV (a new file; an existing file only with --force, never a folder).")
         var out: String
+
+        @Flag(help: "Replace an existing file at --out.")
+        var force = false
 
         @Option(help: "Cases run at once.")
         var jobs = 2
 
         func run() async throws {
             do {
+                try TestSuiteRunner.checkWritable(out, overwrite: force)
+                Interruption.install(Interruption.nothingWritten)
                 let start = TestSuiteRunner.monotonicSeconds()
-                let outcomes = try await TestSuiteRunner.runSuite(directory: cases, concurrency: jobs)
-                try TestSuiteRunner.write(TestSuiteRunner.summaryCSV(outcomes), to: out)
+                let progress = TerminalProgress.make("sbml suite", json: false)
+                let outcomes = try await TestSuiteRunner.runSuite(directory: cases, concurrency: jobs, progress: progress)
+                try TestSuiteRunner.write(TestSuiteRunner.summaryCSV(outcomes), to: out, overwrite: force)
                 var counts: [String: Int] = [:]
                 for o in outcomes { counts[o.status.rawValue, default: 0] += 1 }
                 let timeCourse = outcomes.count - (counts["skipped"] ?? 0)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinCore
 import TwinModels
 
 /// `twinbank simulate MODEL ...`: runs a model of the library and writes its trace as CSV.
@@ -56,10 +57,17 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "liver: number of evenly spaced output points.")
     var points = 1000
 
-    @Option(help: "Output CSV file (written atomically); standard output if omitted.")
+    @Option(help: "Output CSV file (a new file, written whole or not at all; an existing file only with --force, never a folder); standard output if omitted.")
     var out: String?
 
+    @Flag(help: "Replace an existing file at --out.")
+    var force = false
+
     func run() async throws {
+        if let out {
+            try OutputFile.checkWritable(out, overwrite: force)
+            Interruption.install(Interruption.nothingWritten)
+        }
         switch model {
         case "glucose":
             let therapy: BasalBolusController?
@@ -80,7 +88,7 @@ struct SimulateCommand: AsyncParsableCommand {
                                            meals: try MealPlan(parsing: meals), hours: hours, controller: therapy,
                                            pump: try InsulinPump.named(pump), recordStates: states, integration: mode)
             let startTime = try CivilDateTime(parsing: start)
-            let trace = try GlucoseSimulator.run(scenario)
+            let trace = try GlucoseSimulator.run(scenario, progress: TerminalProgress.make("simulate glucose", json: false))
             try emit(trace.csv(start: startTime))
         case "liver":
             var doses: [TimedDose] = []
@@ -101,11 +109,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     private func emit(_ text: String) throws {
         if let out {
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
-            } catch {
-                throw ValidationError("cannot write '\(out)': \(error.localizedDescription)")
-            }
+            try OutputFile.write(text, to: out, overwrite: force)
         } else {
             print(text, terminator: "")
         }

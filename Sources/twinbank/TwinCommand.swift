@@ -57,7 +57,7 @@ struct TwinCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the twins in the bank (or at a commit).")
+        static let configuration = CommandConfiguration(abstract: "List the twins in the bank (or at a commit), with their names where they have one.")
         @OptionGroup var bankOptions: BankOptions
         @Option(help: "A commit id (or unique prefix), branch or tag.") var at: String?
         @OptionGroup var output: OutputOptions
@@ -66,7 +66,7 @@ struct TwinCommand: ParsableCommand {
             let bank = try bankOptions.open()
             let ids = try bank.twinIDs(at: at)
             if output.json { try printJSON(ids); return }
-            for id in ids { print(id) }
+            for id in ids { print(labelled(id, name: try bank.twin(id, at: at).twin.name)) }
         }
     }
 }

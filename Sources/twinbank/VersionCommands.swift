@@ -8,10 +8,12 @@ struct CommitCommand: ParsableCommand {
     @OptionGroup var bankOptions: BankOptions
     @Option(name: .shortAndLong, help: "The commit message.") var message: String
     @Option(help: "The author (default: $USER or 'local').") var author: String?
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         let bank = try bankOptions.open()
         let c = try bank.commit(message: message, author: author)
+        if output.json { try printJSON(c); return }
         print("[\(c.names.first ?? "main") \(c.id.abbreviated())] \(message)")
     }
 }
@@ -67,10 +69,12 @@ struct TagCommand: ParsableCommand {
     @OptionGroup var bankOptions: BankOptions
     @Argument(help: "The tag name.") var name: String
     @Argument(help: "The commit (default: the head of the current branch).") var commit: String?
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         let bank = try bankOptions.open()
         let c = try bank.tag(name, at: commit)
+        if output.json { try printJSON(c); return }
         print("tagged \(c.id.abbreviated()) as \(name)")
     }
 }

@@ -404,20 +404,26 @@ enum BundleReader {
 }
 
 extension Bank {
-    /// Exports a twin or fork to a bundle file (see ``exportBundle(twin:)``). The file is written whole or
-    /// not at all (written to a temporary file in the same folder, then renamed).
+    /// Exports a twin or fork to a bundle file (see ``exportBundle(twin:)``), through ``OutputFile``: an existing
+    /// folder is refused and never touched, an existing file is refused unless `overwrite`, and the file is written
+    /// whole or not at all (a temporary file in the same folder, then an atomic rename).
+    /// - Throws: ``TwinError`` `outputExists` / `cannotWrite` naming the path (checked before the export is built),
+    ///   and every error of ``exportBundle(twin:)``.
     @discardableResult
-    public func exportBundle(twin: TwinID, to url: URL) throws -> ExportResult {
+    public func exportBundle(twin: TwinID, to url: URL, overwrite: Bool = false) throws -> ExportResult {
+        try OutputFile.checkWritable(url.relativePath, overwrite: overwrite)
         let (data, result) = try exportBundle(twin: twin)
-        try Bank.writeAtomically(data, to: url)
+        try OutputFile.write([UInt8](data), to: url.relativePath, overwrite: overwrite)
         return result
     }
 
-    /// Exports an aggregate to a bundle file (see ``exportBundle(aggregate:)``).
+    /// Exports an aggregate to a bundle file (see ``exportBundle(aggregate:)`` and, for how the file is written,
+    /// ``exportBundle(twin:to:overwrite:)``).
     @discardableResult
-    public func exportBundle(aggregate: AggregateID, to url: URL) throws -> ExportResult {
+    public func exportBundle(aggregate: AggregateID, to url: URL, overwrite: Bool = false) throws -> ExportResult {
+        try OutputFile.checkWritable(url.relativePath, overwrite: overwrite)
         let (data, result) = try exportBundle(aggregate: aggregate)
-        try Bank.writeAtomically(data, to: url)
+        try OutputFile.write([UInt8](data), to: url.relativePath, overwrite: overwrite)
         return result
     }
 
@@ -430,11 +436,5 @@ extension Bank {
             throw BankError(.invalidBundle, "cannot read bundle '\(url.path)': \(error.localizedDescription)", value: url.path)
         }
         return try importBundle(data)
-    }
-
-    static func writeAtomically(_ data: Data, to url: URL) throws {
-        do { try data.write(to: url, options: .atomic) } catch {
-            throw BankError(.storageFailure, "cannot write '\(url.path)': \(error.localizedDescription)", value: url.path)
-        }
     }
 }

@@ -9,6 +9,7 @@ public struct TwinError: Error, Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case invalidIdentifier, invalidTime, invalidKind, invalidValue, invalidConcept, invalidUnit
             case incommensurableUnits, unitDoesNotFitCode, invalidSource, invalidCategory, invalidDuration
+            case outputExists, cannotWrite
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -35,6 +36,10 @@ public struct TwinError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidCategory = Code(.invalidCategory)
         /// A duration such as `365d` cannot be parsed.
         public static let invalidDuration = Code(.invalidDuration)
+        /// An output path is a folder, or a file the command would replace without being asked to (`--force`).
+        public static let outputExists = Code(.outputExists)
+        /// An output file or folder cannot be written (missing parent folder, permissions, a full disk).
+        public static let cannotWrite = Code(.cannotWrite)
 
         public var description: String { base.rawValue }
     }

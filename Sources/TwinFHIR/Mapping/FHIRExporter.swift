@@ -61,7 +61,15 @@ public struct FHIRExporter: Sendable {
     /// Writes one NDJSON file per resource type (`Patient.ndjson`, `Observation.ndjson`, ...) for the given
     /// twins (and, when `includeRecords`, the Practitioner, Location, Device and Medication records of the bank),
     /// Bulk Data style. Returns the files written with their line counts.
-    public func writeNDJSON(twins: [TwinID], to directory: String, includeRecords: Bool = false) throws(FHIRError) -> [String: Int] {
+    ///
+    /// The folder is written through ``OutputFile/writeFiles(_:intoFolder:overwrite:)``: a missing folder is
+    /// created, an empty one is used, a non-empty one is refused unless `overwrite` (and then only the files
+    /// written here are replaced, nothing else in the folder is touched); the files appear together or not at all.
+    /// - Throws: ``FHIRError`` `io` naming the folder (nothing written) when it is refused or cannot be written.
+    public func writeNDJSON(twins: [TwinID], to directory: String, includeRecords: Bool = false, overwrite: Bool = false) throws(FHIRError) -> [String: Int] {
+        do throws(TwinError) { try OutputFile.checkFolderWritable(directory, overwrite: overwrite) } catch {
+            throw FHIRError(.io, error.message, value: directory)
+        }
         var byType: [String: [UInt8]] = [:]
         var counts: [String: Int] = [:]
         func add(_ r: JSONValue) {
@@ -81,16 +89,13 @@ public struct FHIRExporter: Sendable {
                 throw FHIRError(.bank, "a FHIR record of the bank cannot be read: \(e)")
             } catch { throw FHIRError(.bank, "\(error)") }
         }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do throws(TwinError) {
+            let order = byType.keys.sorted()
+            let paths = try OutputFile.writeFiles(order.map { ("\($0).ndjson", byType[$0]!) }, intoFolder: directory, overwrite: overwrite)
             var files: [String: Int] = [:]
-            for (t, bytes) in byType {
-                let path = (directory as NSString).appendingPathComponent("\(t).ndjson")
-                try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-                files[path] = counts[t]
-            }
+            for (t, path) in zip(order, paths) { files[path] = counts[t] }
             return files
-        } catch { throw FHIRError(.io, "cannot write NDJSON to \(directory): \(error)", value: directory) }
+        } catch { throw FHIRError(.io, error.message, value: directory) }
     }
 
     // MARK: Building resources

@@ -65,8 +65,9 @@ public struct FHIRImporter: Sendable {
     public init(bank: Bank) { self.bank = bank }
 
     /// Imports every `.json` file of the given files and directories (directories not recursively, sorted by
-    /// name). Stops at the first file that fails (earlier files stay imported), naming the file.
-    public func importPaths(_ paths: [String]) throws(FHIRError) -> ImportReport {
+    /// name). Stops at the first file that fails (earlier files stay imported), naming the file. Tells
+    /// `progress` before each file (unit "files").
+    public func importPaths(_ paths: [String], progress: any ProgressReporter = SilentProgress()) throws(FHIRError) -> ImportReport {
         var files: [String] = []
         for p in paths {
             var isDir: ObjCBool = false
@@ -83,7 +84,11 @@ public struct FHIRImporter: Sendable {
             }
         }
         var report = ImportReport()
-        for f in files { report.add(try importFile(f)) }
+        defer { progress.finish() }
+        for (i, f) in files.enumerated() {
+            progress.update(done: i, of: files.count, unit: "files")
+            report.add(try importFile(f))
+        }
         return report
     }
 

@@ -1,3 +1,5 @@
+import TwinCore
+
 /// Runs the UVA/Padova model the way simglucose 0.2.11's `T1DSimEnv` does with a noise-free CGM sampled every
 /// minute (`simglucose/simulation/env.py`, `patient/t1dpatient.py`):
 ///
@@ -17,10 +19,12 @@ public enum GlucoseSimulator {
     /// Carbohydrate eating rate of simglucose's patient, g/min (``Eating/simglucoseRate``).
     public static let eatRate = Eating.simglucoseRate
 
-    /// Runs one scenario.
+    /// Runs one scenario, telling `progress` each simulated hour (the unit is "hours"; it is never called more
+    /// often than once per simulated hour, so it costs nothing measurable).
     /// - Throws: `ModelError` for invalid parameters or duration, a non-finite state (naming it and the minute),
     ///   or an integrator failure.
-    public static func run(_ scenario: GlucoseScenario) throws(ModelError) -> GlucoseTrace {
+    public static func run(_ scenario: GlucoseScenario, progress: any ProgressReporter = SilentProgress()) throws(ModelError) -> GlucoseTrace {
+        defer { progress.finish() }
         guard scenario.hours.isFinite, scenario.hours > 0, scenario.hours <= 24 * 366 else {
             throw ModelError(.invalidArgument, "simulation length must be between 0 and 8784 hours, got \(scenario.hours)",
                              value: "\(scenario.hours)")
@@ -51,7 +55,12 @@ public enum GlucoseSimulator {
         x.withUnsafeMutableBufferPointer { xb in
             let xp = xb.baseAddress!
             var k = 0
+            var reportedHour = -1
             while k < steps {
+                if k / 60 != reportedHour {
+                    reportedHour = k / 60
+                    progress.update(done: reportedHour, of: steps / 60, unit: "hours")
+                }
                 let announced = scenario.meals.announced(atMinute: k)
                 guard let inputs = machine.advance(announced: announced, patient: patient, controller: scenario.controller,
                                                    pump: scenario.pump, cgm: bgb[k], stomach: xp[0] + xp[1]) else {

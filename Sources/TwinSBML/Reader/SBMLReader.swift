@@ -216,16 +216,4 @@ enum FileBytes {
         }
         return out
     }
-
-    static func write(_ path: String, _ text: String) throws(SBMLError) {
-        let tmp = path + ".tmp"
-        guard let f = fopen(tmp, "wb") else { throw SBMLError(.io, "cannot write '\(path)'", value: path) }
-        let bytes = Array(text.utf8)
-        let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes.count, f) }
-        fclose(f)
-        guard n == bytes.count, rename(tmp, path) == 0 else {
-            remove(tmp)
-            throw SBMLError(.io, "cannot write '\(path)'", value: path)
-        }
-    }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TwinCore
 
 /// Runs SBML Test Suite semantic cases: one case folder, or every case in a directory.
 public enum TestSuiteRunner {
@@ -103,9 +104,13 @@ public enum TestSuiteRunner {
         return names.sorted().map { "\(directory)/\($0)" }
     }
 
-    /// Runs every case in a directory, `concurrency` at a time, and returns outcomes in case order.
-    public static func runSuite(directory: String, concurrency: Int = 2) async throws(SBMLError) -> [Outcome] {
+    /// Runs every case in a directory, `concurrency` at a time, and returns outcomes in case order, telling
+    /// `progress` as each case finishes (unit "cases").
+    public static func runSuite(directory: String, concurrency: Int = 2,
+                                progress: any ProgressReporter = SilentProgress()) async throws(SBMLError) -> [Outcome] {
         let dirs = try caseDirectories(in: directory)
+        defer { progress.finish() }
+        progress.update(done: 0, of: dirs.count, unit: "cases")
         return await withTaskGroup(of: (Int, Outcome).self) { group in
             var results = [Outcome?](repeating: nil, count: dirs.count)
             var next = 0
@@ -114,8 +119,11 @@ public enum TestSuiteRunner {
                 group.addTask { (i, runCase(directory: d)) }
                 next += 1
             }
+            var finished = 0
             while let (i, o) = await group.next() {
                 results[i] = o
+                finished += 1
+                progress.update(done: finished, of: dirs.count, unit: "cases")
                 if next < dirs.count {
                     let j = next, d = dirs[j]
                     group.addTask { (j, runCase(directory: d)) }
@@ -142,9 +150,23 @@ public enum TestSuiteRunner {
         return "\(ms / 1000).\(frac < 10 ? "00" : frac < 100 ? "0" : "")\(frac)"
     }
 
-    /// Writes text to a file atomically (a temporary file, then a rename).
-    public static func write(_ text: String, to path: String) throws(SBMLError) {
-        try FileBytes.write(path, text)
+    /// Writes text to a file through ``OutputFile``: an existing folder is refused and never touched, an existing
+    /// file is refused unless `overwrite`, and the file appears whole or not at all (a temporary file in the same
+    /// folder, then an atomic rename).
+    /// - Throws: ``SBMLError`` `io` naming the path.
+    public static func write(_ text: String, to path: String, overwrite: Bool = false) throws(SBMLError) {
+        do throws(TwinError) { try OutputFile.write(text, to: path, overwrite: overwrite) } catch {
+            throw SBMLError(.io, error.message, value: path)
+        }
+    }
+
+    /// Checks before a run that ``write(_:to:overwrite:)`` to `path` would not be refused (see
+    /// ``OutputFile/checkWritable(_:overwrite:)``).
+    /// - Throws: ``SBMLError`` `io` naming the path.
+    public static func checkWritable(_ path: String, overwrite: Bool = false) throws(SBMLError) {
+        do throws(TwinError) { try OutputFile.checkWritable(path, overwrite: overwrite) } catch {
+            throw SBMLError(.io, error.message, value: path)
+        }
     }
 
     /// Seconds on a monotonic clock.

@@ -1,0 +1,80 @@
+import Dispatch
+import Foundation
+import Synchronization
+import TwinCore
+
+/// The terminal side of ``ProgressReporter``: one line on standard error, redrawn at most four times a second,
+/// shown only when standard error is a terminal, not under `--json`, and only once the work has taken two
+/// seconds (short work prints nothing). Safe from several tasks at once.
+final class TerminalProgress: ProgressReporter {
+    private struct State {
+        var drawn = false
+        var lastDraw: ContinuousClock.Instant? = nil
+    }
+    private let label: String
+    private let start = ContinuousClock.now
+    private let state = Mutex(State())
+
+    private init(label: String) { self.label = label }
+
+    /// A reporter for `label`: the terminal one when standard error is a terminal and `json` is off, else silent.
+    static func make(_ label: String, json: Bool) -> any ProgressReporter {
+        guard !json, isatty(STDERR_FILENO) == 1 else { return SilentProgress() }
+        let reporter = TerminalProgress(label: label)
+        Interruption.progress.withLock { $0 = reporter }
+        return reporter
+    }
+
+    func update(done: Int, of total: Int?, unit: String) {
+        let now = ContinuousClock.now
+        let elapsed = now - start
+        guard elapsed >= .seconds(2) else { return }
+        let line: String? = state.withLock { s in
+            if let last = s.lastDraw, now - last < .milliseconds(250) { return nil }
+            s.lastDraw = now
+            s.drawn = true
+            let seconds = Int(elapsed.components.seconds)
+            if let total, total > 0 {
+                return "\(label): \(done) of \(total) \(unit) (\(done * 100 / total) %), \(seconds) s"
+            }
+            return "\(label): \(done) \(unit), \(seconds) s"
+        }
+        if let line { FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
+    }
+
+    func finish() {
+        let drawn = state.withLock { s in
+            defer { s.drawn = false }
+            return s.drawn
+        }
+        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// What a command says when interrupted (SIGINT, SIGTERM): it removes the temporary files of writes in progress
+/// (``OutputFile/removeTemporaryFiles()``), clears the progress line, prints "interrupted: WHAT" on standard error
+/// and exits with status 130. A bank transaction in progress is rolled back by SQLite (nothing of it is kept).
+enum Interruption {
+    /// Commands whose only writes happen at the end say this.
+    static let nothingWritten = "nothing written"
+
+    fileprivate static let progress = Mutex<TerminalProgress?>(nil)
+    /// Kept alive for the process; written once, from the command's own thread, before any signal can arrive.
+    nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
+
+    /// Installs the handler; `consequence` says honestly what an interruption leaves (e.g. ``nothingWritten``).
+    static func install(_ consequence: String) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                OutputFile.removeTemporaryFiles()
+                progress.withLock { $0?.finish() }
+                FileHandle.standardError.write(Data("\ninterrupted: \(consequence)\n".utf8))
+                Foundation.exit(130)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
