@@ -81,6 +81,21 @@ import TwinCore
         #expect(codes == [.snomed("38341003")])
     }
 
+    /// A FHIR lab characteristic without a bound or without the unit its code needs is unknown, never met by all.
+    @Test func fhirThresholdsWithoutBoundOrUnitAreUnsupported() throws {
+        let group = try JSONReader().read(#"""
+        {"resourceType": "Group", "id": "g", "type": "person", "actual": false, "characteristic": [
+          {"code": {"coding": [{"system": "http://loinc.org", "code": "4548-4"}]}, "valueRange": {"low": {"unit": "%"}}, "exclude": false},
+          {"code": {"coding": [{"system": "http://loinc.org", "code": "4548-4"}]}, "valueQuantity": {"value": 6.5, "comparator": ">="}, "exclude": false}]}
+        """#)
+        let c = try Criteria(json: group)
+        for criterion in c.criteria {
+            guard case .unsupported = criterion.kind else { Issue.record("\(criterion.kind) should be unsupported"); continue }
+        }
+        let r = Matcher(criteria: c).evaluate(Self.woman("w"), events: [], asOf: Instant.parse("2024-01-01")!)
+        #expect(r.eligible == nil)
+    }
+
     @Test(arguments: [
         (#"{"criteria": []}"#, "criteria"),
         (#"{"criteria": [{"type": "height"}]}"#, "criteria[0].type"),

@@ -424,6 +424,12 @@ public struct Criteria: Sendable {
                 let unitQ = ch["valueRange"]?["low"] ?? ch["valueRange"]?["high"] ?? q
                 kind = .lab(code: k, min: lo, max: hi, unit: unitQ?["code"]?.stringValue ?? unitQ?["unit"]?.stringValue)
                 if case .lab(_, nil, nil, _) = kind, let v = q?["value"]?.doubleValue { kind = .lab(code: k, min: v, max: v, unit: unitQ?["code"]?.stringValue) }
+                // A threshold without a bound, or without the unit its code needs, would match everyone: unknown.
+                if case .lab(_, nil, nil, _) = kind {
+                    kind = .unsupported("a threshold on \(k) without a value")
+                } else if case .lab(_, _, _, nil) = kind, let units = CodeUnits.referenceUnits(for: k) {
+                    kind = .unsupported("a threshold on \(k) without a unit (expected \(units.joined(separator: " or ")))")
+                }
             } else {
                 kind = .unsupported("characteristic \(keys.first?.description ?? text) is not understood")
             }
