@@ -346,7 +346,7 @@ public enum DoseComparison {
         if let levelKey = try code("pk.levelCode") {
             let observed = try bank.events(ThreadQuery(twin: twin, code: levelKey, category: .observation, from: start.advanced(bySeconds: -lookback * 3600), to: start))
             for e in observed {
-                guard let q = e.value?.quantity, let c = try? q.converted(to: "mg/L").value, c.isFinite, c >= 0 else {
+                guard let q = e.value?.quantity, let c = try? q.converted(to: "mg/L", for: levelKey).value, c.isFinite, c >= 0 else {
                     throw RunError(.invalidBinding, "the drug level at \(e.effective) is not a mass concentration (got \(e.value.map { "\($0)" } ?? "no value")); record it in mg/L", value: e.value.map { "\($0)" })
                 }
                 levels.append((Double(e.effective.start.microseconds - start.microseconds) / 3.6e9, c))

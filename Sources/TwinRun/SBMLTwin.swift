@@ -73,7 +73,7 @@ public struct SBMLBinding: Sendable {
                 throw RunError(.missingBinding, "twin '\(twin)' has no value of \(iv.code) at or before \(start) for the initial value of '\(iv.variable)'", value: iv.code.description)
             }
             let v: Double
-            do { v = try q.converted(to: iv.unit).value / iv.scale } catch {
+            do { v = try q.converted(to: iv.unit, for: iv.code).value / iv.scale } catch {
                 throw RunError(.invalidBinding, "the latest \(iv.code) of '\(twin)' (\(q)) cannot be converted to \(iv.unit) for '\(iv.variable)'", value: "\(q)")
             }
             options.overrides[iv.variable] = v

@@ -8,7 +8,8 @@ import TwinFHIR
 struct MatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "match",
-        abstract: "Match twins to a trial's eligibility criteria (JSON criteria, or a FHIR ResearchStudy + Group): met, not met or unknown per criterion, with the events that decided it.")
+        abstract: "Match twins to a trial's eligibility criteria (JSON criteria, or a FHIR ResearchStudy + Group): met, not met or unknown per criterion, with the events that decided it.",
+        discussion: "Each criterion is echoed as understood before the results (in --json: the `criteria` array).\n\n" + Criteria.schema)
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The criteria file (JSON criteria, a ResearchStudy with its Group, or a Group).") var criteria: String
     @Option(help: "Only the members of this aggregate.") var aggregate: String?
@@ -25,17 +26,20 @@ struct MatchCommand: ParsableCommand {
         let twins = try aggregate.map { try bank.members(of: try AggregateID($0)).members }
         let asOfTime = c.asOf ?? bank.clock.now()
         c.asOf = asOfTime
-        let results = try Matcher(criteria: c).evaluate(bank: bank, twins: twins)
+        let matcher = Matcher(criteria: c)
+        let results = try matcher.evaluate(bank: bank, twins: twins)
         if let saveAggregate {
             let members = results.filter { $0.eligible == true || (includePossible && $0.eligible == nil) }.map(\.twin)
             _ = try bank.createAggregate(try AggregateID(saveAggregate), members: members,
                                          description: "candidates for trial \(c.id)\(c.title.map { " (\($0))" } ?? "") as of \(asOfTime)")
         }
         if output.json {
-            FileHandle.standardOutput.write(Data(JSONWriter(indent: 2).write(Matcher(criteria: c).report(results, asOf: asOfTime))))
+            FileHandle.standardOutput.write(Data(JSONWriter(indent: 2).write(matcher.report(results, asOf: asOfTime))))
             return
         }
         print("trial \(c.id)\(c.title.map { ": \($0)" } ?? "") as of \(asOfTime)")
+        print("criteria as understood:")
+        for (criterion, text) in zip(matcher.criteria.criteria, matcher.descriptions) { print("  \(criterion.id): \(text)") }
         for r in results {
             let verdict = r.eligible.map { $0 ? "ELIGIBLE" : "not eligible" } ?? "possibly eligible"
             print("\(r.twin): \(verdict)")

@@ -44,6 +44,31 @@ func expectBankError(_ code: BankError.Code, naming value: String, _ body: () th
         #expect(try bank.twinIDs() == ["adult-female", "alice", "alice-body", "alice-liver", "bob"])
     }
 
+    /// Glucose in mmol/L for a code first recorded in mg/dL converts through glucose's molar mass, and HbA1c in
+    /// mmol/mol for one first in % through the IFCC-NGSP master equation: both are accepted and stored as given.
+    /// A fraction and a substance ratio of any other code are refused, naming the code and the units.
+    @Test(arguments: StorageKind.allCases)
+    func unitsConvertingThroughTheAnalyteAreAccepted(kind: StorageKind) throws {
+        let bank = try makeBank(kind)
+        try bank.createTwin(person("alice"))
+        try bank.append([obs("alice", "2024-01-01T07:00Z", 100)])
+        try bank.append([obs("alice", "2024-01-01T08:00Z", 5.5, "mmol/L")])
+        let stored = try bank.events(ThreadQuery(twin: "alice", code: glucose.key)).compactMap(\.value?.quantity)
+        #expect(stored == [Quantity(100, "mg/dL"), Quantity(5.5, "mmol/L")])
+        let a1c = Concept.loinc("4548-4")
+        try bank.append([obs("alice", "2024-01-01T07:00Z", a1c, 6.5, "%"), obs("alice", "2024-02-01T07:00Z", a1c, 48, "mmol/mol")])
+        let local = Concept(system: "urn:twinbank:local", code: "ratio")
+        try bank.append([obs("alice", "2024-01-01T07:00Z", local, 5, "%")])
+        expectBankError(.unitMismatch, naming: "mmol/mol") { try bank.append([obs("alice", "2024-01-02T07:00Z", local, 50, "mmol/mol")]) }
+        do {
+            try bank.append([obs("alice", "2024-01-02T07:00Z", local, 50, "mmol/mol")])
+        } catch let e as BankError {
+            #expect(e.message.contains("no analyte-specific conversion is known") && e.message.contains("'%'"), "\(e.message)")
+        }
+        // oxygen saturation is a fraction: mmol/mol does not fit it
+        expectBankError(.unitMismatch, naming: "mmol/mol") { try bank.append([obs("alice", "2024-01-02T07:00Z", .loinc("59408-5"), 50, "mmol/mol")]) }
+    }
+
     @Test(arguments: StorageKind.allCases)
     func appendValidatesAndRejectsWholeBatch(kind: StorageKind) throws {
         let bank = try makeBank(kind)
@@ -56,7 +81,9 @@ func expectBankError(_ code: BankError.Code, naming value: String, _ body: () th
         rejected(.unitMismatch, "kg", [obs("alice", "2024-01-02", heartRate, 60, "kg")])
         rejected(.unitMismatch, "kgg", [obs("alice", "2024-01-02", 60, "kgg")])
         rejected(.beforeTwinExisted, "1970-01-01T00:00:00Z", [obs("alice", "1970-01-01", 1)])
-        rejected(.unitMismatch, "mmol/L", [obs("alice", "2024-01-02", 5.5, "mmol/L")]) // first unit seen was mg/dL (mass)
+        // a code without a molar mass: first seen in mg/dL in this batch, then mmol/L
+        let analyteX = Concept(system: "urn:twinbank:local", code: "analyte-x")
+        rejected(.unitMismatch, "mmol/L", [obs("alice", "2024-01-02", analyteX, 5, "mg/dL"), obs("alice", "2024-01-03", analyteX, 5.5, "mmol/L")])
         let dup = obs("alice", "2024-01-01T07:00Z", 100)
         expectBankError(.duplicateEvent, naming: EventHasherHex.of(dup)) { try bank.append([dup]) }
         let d2 = obs("alice", "2024-03-01", 90)

@@ -49,8 +49,9 @@ extension Bank {
     /// Appends events to twins' threads as one all-or-nothing batch.
     ///
     /// Each event is checked: the twin exists; values are finite; a quantity's unit parses as UCUM, fits the
-    /// code if the code is well known (``TwinCore/CodeUnits``) and is commensurable with the first unit this bank saw
-    /// for the code; the effective time is not before the twin existed (``TwinCore/Twin/existenceStart``); the event is
+    /// code if the code is well known (``TwinCore/CodeUnits``) and converts (``TwinCore/AnalyteConversion``: glucose
+    /// mg/dL and mmol/L, HbA1c % and mmol/mol ...) to the first unit this bank saw for the code; the value is stored
+    /// as given, in its own unit; the effective time is not before the twin existed (``TwinCore/Twin/existenceStart``); the event is
     /// not a duplicate (same content hash) of one in the batch or the thread; the category is not `retraction`
     /// (use ``retract(source:reason:erase:)``). The first failure rejects the whole batch with an error naming
     /// the row (1-based) and the value.
@@ -142,8 +143,10 @@ extension Bank {
                             newUnits.append((key, u))
                         }
                     }
-                    if let first = firstUnits[key]!, !first.parsed.isCommensurable(with: parsed) {
-                        throw BankError(.unitMismatch, "row \(row): unit '\(u)' does not fit \(key): this bank records \(key) in '\(first.unit)' (\(first.parsed.dimension)), and '\(u)' measures \(parsed.dimension)", value: u)
+                    if let first = firstUnits[key]! {
+                        do { try AnalyteConversion.checkConvertible(from: parsed, to: first.parsed, for: key) } catch let e as TwinError {
+                            throw BankError(.unitMismatch, "row \(row): unit '\(u)' does not fit \(key): this bank records \(key) in '\(first.unit)', and \(e.message)", value: u)
+                        }
                     }
                     fitCache[key, default: [:]][u] = true
                 }

@@ -1,8 +1,8 @@
 /// The dimensions that well-known codes are measured in, so a unit that does not fit the code is rejected.
 ///
 /// A small table of common LOINC codes (vital signs, glucose, HbA1c, lipids, renal function). Codes not in the
-/// table accept any unit; the bank additionally requires a code's later values to be commensurable with the
-/// first unit it saw for that code.
+/// table accept any unit; the bank additionally requires a code's later values to convert
+/// (``AnalyteConversion``) to the first unit it saw for that code.
 public enum CodeUnits {
     /// Code -> (name, reference units whose dimensions are accepted).
     static let table: [String: (name: String, units: [String])] = [
@@ -11,8 +11,9 @@ public enum CodeUnits {
         "2345-7": ("glucose [mass/volume] in serum or plasma", ["mg/dL", "mmol/L"]),
         "14749-6": ("glucose [moles/volume] in serum or plasma", ["mmol/L", "mg/dL"]),
         "41653-7": ("glucose [mass/volume] in capillary blood by glucometer", ["mg/dL", "mmol/L"]),
-        "4548-4": ("hemoglobin A1c/hemoglobin.total in blood", ["%"]),
-        "17856-6": ("hemoglobin A1c/hemoglobin.total in blood by HPLC", ["%"]),
+        "4548-4": ("hemoglobin A1c/hemoglobin.total in blood", ["%", "mmol/mol"]),
+        "17856-6": ("hemoglobin A1c/hemoglobin.total in blood by HPLC", ["%", "mmol/mol"]),
+        "59261-8": ("hemoglobin A1c/hemoglobin.total in blood by IFCC protocol", ["mmol/mol", "%"]),
         "8867-4": ("heart rate", ["/min"]),
         "9279-1": ("respiratory rate", ["/min"]),
         "8480-6": ("systolic blood pressure", ["mm[Hg]"]),
@@ -45,13 +46,32 @@ public enum CodeUnits {
         return entry.units.compactMap { try? UCUMUnit(parsing: $0).dimension }
     }
 
-    /// Checks that a unit fits a well-known code.
+    /// The units a well-known code is usually recorded in (first the most common), or nil when the code is not
+    /// in the table (or has no unit).
+    public static func referenceUnits(for key: CodeKey) -> [String]? {
+        guard key.system == "http://loinc.org", let entry = table[key.code], !entry.units.isEmpty else { return nil }
+        return entry.units
+    }
+
+    /// The name of a well-known code (`hemoglobin A1c/hemoglobin.total in blood`), or nil.
+    public static func name(for key: CodeKey) -> String? {
+        key.system == "http://loinc.org" ? table[key.code]?.name : nil
+    }
+
+    /// Checks that a unit fits a well-known code: it converts (``AnalyteConversion``) to one of the code's
+    /// reference units, so `mmol/mol` fits HbA1c but not oxygen saturation, which is recorded in `%`.
     /// - Throws: ``TwinError`` `unitDoesNotFitCode` naming the unit, the code and the expected units.
     public static func check(_ unit: UCUMUnit, for key: CodeKey) throws {
         guard key.system == "http://loinc.org", let entry = table[key.code], !entry.units.isEmpty else { return }
-        let dims = entry.units.compactMap { try? UCUMUnit(parsing: $0).dimension }
-        guard dims.contains(unit.dimension) else {
-            throw TwinError(.unitDoesNotFitCode, "unit '\(unit.expression)' does not fit \(key) (\(entry.name)): expected a unit like \(entry.units.joined(separator: " or "))", value: unit.expression)
+        let references = entry.units.compactMap { try? UCUMUnit(parsing: $0) }
+        var refusals: [String] = []
+        for r in references {
+            do { try AnalyteConversion.checkConvertible(from: unit, to: r, for: key); return } catch {
+                refusals.append((error as? TwinError)?.message ?? "\(error)")
+            }
         }
+        // Say why when the unit is of a neighbouring kind (mass for substance, % for mmol/mol).
+        let why = refusals.first { $0.contains("no analyte-specific conversion") && !$0.contains("different things") }
+        throw TwinError(.unitDoesNotFitCode, "unit '\(unit.expression)' does not fit \(key) (\(entry.name)): expected a unit like \(entry.units.joined(separator: " or "))\(why.map { " (\($0))" } ?? "")", value: unit.expression)
     }
 }

@@ -14,14 +14,23 @@ public struct UCUMUnit: Sendable, Hashable, CustomStringConvertible {
     public let factor: Double
     /// Added after the factor (non-zero only for `Cel` and `[degF]`).
     public let offset: Double
+    /// Whether an atom of amount of substance (`mol`, `eq`, `osm`, `kat`, `U`) appears in the expression, even
+    /// when it cancels (`mmol/mol`). A dimensionless unit with this flag is a *substance ratio*, which clinical
+    /// analytes distinguish from a plain fraction (`%`): see ``isSubstanceRatio`` and ``AnalyteConversion``.
+    public let mentionsSubstance: Bool
+
+    /// A dimensionless ratio of amounts of substance such as `mmol/mol` (as opposed to `%` or `1`). UCUM treats
+    /// both as plain numbers; HbA1c's IFCC `mmol/mol` and NGSP `%` are related by an equation instead.
+    public var isSubstanceRatio: Bool { dimension.isDimensionless && mentionsSubstance }
 
     public var description: String { expression }
 
     /// The dimensionless unit `1`.
     public static let one = UCUMUnit(expression: "1", dimension: .none, factor: 1, offset: 0)
 
-    init(expression: String, dimension: Dimension, factor: Double, offset: Double) {
+    init(expression: String, dimension: Dimension, factor: Double, offset: Double, mentionsSubstance: Bool = false) {
         self.expression = expression; self.dimension = dimension; self.factor = factor; self.offset = offset
+        self.mentionsSubstance = mentionsSubstance
     }
 
     /// Parses a UCUM expression. An empty string is the dimensionless unit `1`.
@@ -30,13 +39,17 @@ public struct UCUMUnit: Sendable, Hashable, CustomStringConvertible {
         if text.isEmpty { self = UCUMUnit(expression: "", dimension: .none, factor: 1, offset: 0); return }
         var p = UCUMParser(text: text)
         let term = try p.parseMain()
-        self.init(expression: text, dimension: term.dimension, factor: term.factor, offset: term.offset)
+        self.init(expression: text, dimension: term.dimension, factor: term.factor, offset: term.offset, mentionsSubstance: term.substance)
     }
 
     /// Whether values in the two units measure the same thing (same dimension).
+    ///
+    /// This is UCUM's arithmetic: `%` and `mmol/mol` are both dimensionless and so commensurable here. For the
+    /// value of a clinical code use ``AnalyteConversion``, which keeps them apart unless the analyte relates them.
     public func isCommensurable(with other: UCUMUnit) -> Bool { dimension == other.dimension }
 
-    /// Converts a value in this unit to `target`.
+    /// Converts a value in this unit to `target` by UCUM's arithmetic alone (no analyte knowledge: for the value
+    /// of a clinical code use ``AnalyteConversion/convert(_:to:for:)``).
     /// - Throws: ``TwinError`` `incommensurableUnits` naming both units.
     public func convert(_ value: Double, to target: UCUMUnit) throws -> Double {
         guard isCommensurable(with: target) else {
@@ -160,7 +173,7 @@ extension UCUMUnit {
 
 /// A recursive-descent parser for UCUM expressions.
 struct UCUMParser {
-    struct Term { var dimension: Dimension; var factor: Double; var offset: Double; var special: Bool }
+    struct Term { var dimension: Dimension; var factor: Double; var offset: Double; var special: Bool; var substance = false }
 
     let text: String
     let b: [UInt8]
@@ -180,7 +193,7 @@ struct UCUMParser {
         if i < b.count, b[i] == 47 { // leading '/'
             i += 1
             let t = try parseTerm()
-            term = Term(dimension: t.dimension.power(-1), factor: 1 / t.factor, offset: 0, special: t.special)
+            term = Term(dimension: t.dimension.power(-1), factor: 1 / t.factor, offset: 0, special: t.special, substance: t.substance)
         } else {
             term = try parseTerm()
         }
@@ -198,7 +211,7 @@ struct UCUMParser {
             count += 1
             acc = Term(dimension: Dimension.combine(acc.dimension, c.dimension, divide ? -1 : 1),
                        factor: divide ? acc.factor / c.factor : acc.factor * c.factor,
-                       offset: 0, special: acc.special || c.special)
+                       offset: 0, special: acc.special || c.special, substance: acc.substance || c.substance)
         }
         if count > 1 && acc.special {
             throw fail("a unit with an offset (Cel, [degF]) cannot be combined with other units")
@@ -255,7 +268,8 @@ struct UCUMParser {
         let atom = try resolve(name)
         if atom.offset != 0 && exponent != 1 { throw fail("a unit with an offset (\(name)) cannot take an exponent") }
         let e = Int(exponent)
-        return Term(dimension: atom.dimension.power(exponent), factor: Foundation_pow(atom.factor, e), offset: atom.offset, special: atom.offset != 0)
+        return Term(dimension: atom.dimension.power(exponent), factor: Foundation_pow(atom.factor, e), offset: atom.offset, special: atom.offset != 0,
+                    substance: atom.dimension.amount != 0)
     }
 
     mutating func applyExponent(_ t: Term) throws -> Term {
@@ -264,7 +278,7 @@ struct UCUMParser {
         while i < b.count, b[i] >= 48, b[i] <= 57 { i += 1 }
         guard i > start else { return t }
         guard let e = Int8(String(decoding: b[start..<i], as: UTF8.self)) else { throw fail("bad exponent") }
-        return Term(dimension: t.dimension.power(e), factor: Foundation_pow(t.factor, Int(e)), offset: 0, special: t.special)
+        return Term(dimension: t.dimension.power(e), factor: Foundation_pow(t.factor, Int(e)), offset: 0, special: t.special, substance: t.substance)
     }
 
     mutating func skipAnnotation() throws {

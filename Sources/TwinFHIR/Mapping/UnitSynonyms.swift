@@ -20,6 +20,11 @@ public enum UnitSynonyms {
         "in": "[in_i]",
     ]
 
-    /// The UCUM form of `unit` (itself when it is not a listed synonym).
-    public static func ucum(for unit: String) -> String { table[unit] ?? unit }
+    /// The UCUM form of `unit` (itself when it is not a listed synonym). The micro sign (`µ` U+00B5, or the Greek
+    /// `μ` U+03BC) is UCUM's `u` prefix: `µmol/L` is `umol/L`.
+    public static func ucum(for unit: String) -> String {
+        if let t = table[unit] { return t }
+        guard unit.contains("\u{B5}") || unit.contains("\u{3BC}") else { return unit }
+        return String(unit.map { $0 == "\u{B5}" || $0 == "\u{3BC}" ? "u" : $0 })
+    }
 }

@@ -4,14 +4,16 @@ import TwinCore
 /// Evaluates eligibility criteria over twins: for every criterion of every twin, met, not met or unknown (the
 /// data needed is missing), with the thread events that decided it.
 ///
-/// Rules: age needs `birthDate`; sex needs `gender`; alive is unknown only when nothing is recorded (no
-/// `deceased` means alive). A condition or medication counts when its code is one of the criterion's codes or
+/// Rules: age needs `birthDate` and is the age in whole years at `asOf` (the birthday must have passed); sex
+/// needs `gender` (or `sex`); alive is met when no `deceased` is recorded, or a death after `asOf`. A deceased
+/// person is never eligible: when the criteria have no `alive` criterion the matcher adds one
+/// (``implicitAliveID``), so a twin deceased at or before `asOf` is not eligible whatever the criteria say. A condition or medication counts when its code is one of the criterion's codes or
 /// a descendant (`CodeHierarchy`), its time is at or before `asOf` (and within the window), and, for
 /// conditions, its verification status is not refuted or entered-in-error; `active` also needs it not abated
 /// at `asOf`. When the twin has no record of that kind at all (no Condition, no medication), the outcome is
 /// unknown rather than not met. A lab criterion looks at the latest value of the code within the window,
-/// converted to the criterion's unit (UCUM); no value in the window is unknown, a unit that does not convert
-/// is unknown with the reason. An exclusion criterion is met when the described thing is absent (not met when
+/// converted to the criterion's unit (``TwinCore/AnalyteConversion``: glucose mg/dL and mmol/L, HbA1c % and
+/// mmol/mol ...); no value in the window is unknown, a unit that does not convert is unknown with the reason. An exclusion criterion is met when the described thing is absent (not met when
 /// present, unknown when unknown). A twin is eligible when every criterion is met, not eligible when any is
 /// not met, and possibly eligible otherwise.
 public struct Matcher: Sendable {
@@ -35,9 +37,23 @@ public struct Matcher: Sendable {
         }
     }
 
+    /// The criteria as evaluated: those given, plus ``implicitAliveID`` when they have no `alive` criterion.
     public let criteria: Criteria
 
-    public init(criteria: Criteria) { self.criteria = criteria }
+    /// The id of the `alive` criterion the matcher adds when the criteria have none.
+    public static let implicitAliveID = "alive-at-asOf"
+
+    public init(criteria: Criteria) {
+        var c = criteria
+        if !c.criteria.contains(where: { if case .alive = $0.kind { return !$0.exclude } else { return false } }) {
+            c.criteria.append(Criteria.Criterion(id: Self.implicitAliveID, kind: .alive, exclude: false, withinDays: nil,
+                                                 description: Criteria.describe(.alive, exclude: false, withinDays: nil) + " (always applied: a deceased person is never eligible)"))
+        }
+        self.criteria = c
+    }
+
+    /// Each criterion as understood, in evaluation order (`match` echoes them before its results).
+    public var descriptions: [String] { criteria.criteria.map(\.description) }
 
     static let conditionTypes = ["fhir/Condition/", "fhir/AllergyIntolerance/"]
     static let medicationTypes = ["fhir/MedicationRequest/", "fhir/MedicationAdministration/", "fhir/MedicationStatement/"]
@@ -66,8 +82,14 @@ public struct Matcher: Sendable {
             let ok = (lo.map { Double(years) >= $0 } ?? true) && (hi.map { Double(years) <= $0 } ?? true)
             return result(ok ? .met : .notMet, "age \(years) at \(FHIRTime.date(asOf))")
         case .sex(let values):
-            guard case .text(let g)? = twin.attributes["gender"] else { return result(.unknown, "no gender recorded") }
-            return result(values.contains(g) ? .met : .notMet, "gender \(g)")
+            let attribute = twin.attributes["gender"] ?? twin.attributes["sex"]
+            let g: String
+            switch attribute {
+            case .text(let t)?: g = t
+            case .concept(let c)?: g = c.code
+            default: return result(.unknown, "no gender recorded")
+            }
+            return result(values.contains(g.lowercased()) ? .met : .notMet, "gender \(g)")
         case .alive:
             switch twin.attributes["deceased"] {
             case .date(let d)?: return result(d > asOf ? .met : .notMet, "deceased \(FHIRTime.text(d))")
@@ -101,13 +123,15 @@ public struct Matcher: Sendable {
                 return result(.unknown, "no \(code) value\(c.withinDays.map { " within \(Value.format($0)) days" } ?? "")")
             }
             var v = q.value
+            var shown = q.description
             if let unit, unit != q.unit {
-                do { v = try q.converted(to: unit).value } catch {
-                    return result(.unknown, "value \(q) does not convert to \(unit)", [latest])
+                do { v = try AnalyteConversion.convert(q, to: unit, for: code).value } catch {
+                    return result(.unknown, "value \(q) does not convert to \(unit): \((error as? TwinError)?.message ?? "\(error)")", [latest])
                 }
+                shown = "\(Value.format((v * 100).rounded() / 100)) \(unit) (recorded as \(q))"
             }
             let ok = (lo.map { v >= $0 } ?? true) && (hi.map { v <= $0 } ?? true)
-            return result(ok ? .met : .notMet, "latest \(code) = \(Value.format(v)) \(unit ?? q.unit) on \(FHIRTime.date(latest.effective.start))", [latest])
+            return result(ok ? .met : .notMet, "latest \(code) = \(shown) on \(FHIRTime.date(latest.effective.start))", [latest])
         case .unsupported(let why):
             return CriterionResult(criterion: c, outcome: .unknown, reason: why, evidence: [])
         }
@@ -161,6 +185,7 @@ public struct Matcher: Sendable {
         var o: JSONObject = ["trial": .string(criteria.id)]
         if let t = criteria.title { o["title"] = .string(t) }
         o["asOf"] = .string(FHIRTime.text(asOf))
+        o["criteria"] = .array(descriptions.map { .string($0) })
         o["eligible"] = .array(results.filter { $0.eligible == true }.map { .string($0.twin.rawValue) })
         o["possiblyEligible"] = .array(results.filter { $0.eligible == nil }.map { .string($0.twin.rawValue) })
         o["twins"] = .array(twinsJSON)
