@@ -16,6 +16,7 @@ struct MatchCommand: ParsableCommand {
     @Option(help: "Judge eligibility at this time (default: the criteria's asOf, else now).") var asOf: String?
     @Option(help: "Save the eligible twins as an aggregate with this id.") var saveAggregate: String?
     @Flag(help: "Also save possibly eligible twins (some criteria unknown) in the aggregate.") var includePossible = false
+    @Flag(help: "With --save-aggregate: redefine the aggregate if one with this id exists (otherwise an existing id is refused).") var replace = false
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -23,15 +24,20 @@ struct MatchCommand: ParsableCommand {
         var c = try Criteria(json: try JSONReader().read([UInt8](data)))
         if let asOf { c.asOf = try parseInstant(asOf, option: "--as-of") }
         let bank = try bankOptions.open()
+        let saveID = try saveAggregate.map { try AggregateID($0) }
+        if let saveID, !replace, try bank.aggregateIDs().contains(saveID) {
+            throw ValidationError("--save-aggregate: an aggregate '\(saveID)' exists; choose another id or add --replace to redefine it")
+        }
         let twins = try aggregate.map { try bank.members(of: try AggregateID($0)).members }
         let asOfTime = c.asOf ?? bank.clock.now()
         c.asOf = asOfTime
         let matcher = Matcher(criteria: c)
         let results = try matcher.evaluate(bank: bank, twins: twins)
-        if let saveAggregate {
+        if let saveID {
             let members = results.filter { $0.eligible == true || (includePossible && $0.eligible == nil) }.map(\.twin)
-            _ = try bank.createAggregate(try AggregateID(saveAggregate), members: members,
-                                         description: "candidates for trial \(c.id)\(c.title.map { " (\($0))" } ?? "") as of \(asOfTime)")
+            _ = try bank.createAggregate(saveID, members: members,
+                                         description: "candidates for trial \(c.id)\(c.title.map { " (\($0))" } ?? "") as of \(asOfTime)",
+                                         replace: replace)
         }
         if output.json {
             FileHandle.standardOutput.write(Data(JSONWriter(indent: 2).write(matcher.report(results, asOf: asOfTime))))

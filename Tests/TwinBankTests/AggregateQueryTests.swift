@@ -118,6 +118,20 @@ import TwinCore
         }
     }
 
+    /// A comparison in another unit than the code's values converts as clinicians convert it (``AnalyteConversion``):
+    /// HbA1c 48 mmol/mol is 6.5 % by the IFCC-NGSP master equation, not 4.8 % by UCUM's plain ratio (issue 22, defect 2).
+    @Test(arguments: StorageKind.allCases)
+    func codeComparisonsConvertThroughTheAnalyte(kind: StorageKind) throws {
+        let bank = try Self.fhirBank(kind)
+        // ann 7.1 % (54 mmol/mol), bea 5.6 % (38 mmol/mol)
+        try bank.createAggregate("ifcc", where: "loinc:4548-4 > 48 mmol/mol")
+        #expect(try members(bank, "ifcc") == ["ann"])
+        try bank.createAggregate("ifcc-low", where: "loinc:4548-4 < 40 mmol/mol")
+        #expect(try members(bank, "ifcc-low") == ["bea"])
+        // a unit no analyte conversion relates to HbA1c is refused, not compared as a plain ratio
+        expectRefused(saying: ["'mg/dL'"]) { try bank.createAggregate("x", where: "loinc:4548-4 > 6.5 mg/dL") }
+    }
+
     @Test(arguments: StorageKind.allCases)
     func unknownAttributesCodesAndMissingUnitsAreNamed(kind: StorageKind) throws {
         let bank = try Self.fhirBank(kind)

@@ -54,6 +54,14 @@ struct MatchCommandTests {
         #expect(lines[echo + 2].contains("a1c: latest loinc:4548-4"))
         #expect(text.contains("ifcc: ELIGIBLE") && text.contains("6.72 % (recorded as 50 mmol/mol)"), "\(text)")
         #expect(text.contains("1 eligible, 0 possibly eligible, of 8 twin(s)"), "\(text)")
+
+        // saving the candidates under an existing aggregate id is refused before matching, unless --replace
+        try cli.ok(["match", "--bank", bank, "--criteria", correct, "--as-of", "2024-06-01T00:00:00Z", "--save-aggregate", "a1c-candidates"])
+        let again = try cli.run(["match", "--bank", bank, "--criteria", correct, "--as-of", "2024-06-01T00:00:00Z", "--save-aggregate", "a1c-candidates"])
+        #expect(again.status != 0 && again.stderr.contains("'a1c-candidates' exists") && again.stderr.contains("--replace"), "\(again.stderr)")
+        #expect(!again.stdout.contains("ELIGIBLE"))
+        try cli.ok(["match", "--bank", bank, "--criteria", correct, "--as-of", "2024-06-01T00:00:00Z", "--save-aggregate", "a1c-candidates", "--replace"])
+        #expect(try cli.ok(["aggregate", "show", "--bank", bank, "--id", "a1c-candidates"]).contains("ifcc"))
     }
 
     @Test func helpPublishesTheSchema() throws {

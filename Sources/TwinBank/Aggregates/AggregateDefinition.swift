@@ -156,12 +156,12 @@ extension Bank {
                 + QueryVocabulary.Derived.allCases.map(\.rawValue).joined(separator: ", ")
         }
         func sentence(_ c: AggregateQuery.Comparison) -> String { "'\(c.operand) \(c.op.rawValue) \(c.literalText)'" }
-        func checkUnit(_ c: AggregateQuery.Comparison, of name: String, recordedIn units: [String]) throws {
+        func checkUnit(_ c: AggregateQuery.Comparison, of name: String, recordedIn units: [String], code: CodeKey? = nil) throws {
             guard case .quantity(let q) = c.literal, let first = units.first else { return }
             if c.bareNumber {
                 throw fail("\(sentence(c)) has no unit, but \(name) is recorded in \(units.map { "'\($0)'" }.joined(separator: ", ")) in this bank: write the unit, as in '\(c.operand) \(c.op.rawValue) \(c.literalText) \(first)'", c.literalText)
             }
-            guard units.contains(where: { AggregateQuery.convert(q, to: $0) != nil }) else {
+            guard units.contains(where: { AggregateQuery.convert(q, to: $0, for: code) != nil }) else {
                 throw fail("\(sentence(c)): '\(q.unit)' does not convert to the unit \(name) is recorded in (\(units.map { "'\($0)'" }.joined(separator: ", ")))", q.unit)
             }
         }
@@ -200,7 +200,7 @@ extension Bank {
                     guard case .quantity = c.literal else {
                         throw fail("\(sentence(c)): \(key) has quantities in '\(unit)' in this bank and '\(c.literalText)' is not one; compare it with a number and its unit", c.literalText)
                     }
-                    if !Bank.isPlainNumber(unit) { try checkUnit(c, of: key.description, recordedIn: [unit]) }
+                    if !Bank.isPlainNumber(unit) { try checkUnit(c, of: key.description, recordedIn: [unit], code: key) }
                     continue
                 }
                 if codesSeen == nil {

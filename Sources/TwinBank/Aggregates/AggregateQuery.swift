@@ -265,11 +265,12 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
                 if ctx.kinds.records(c.operand, kind: ctx.record.twin.kind), !missing.contains(name) { missing.append(name) }
                 return .unknown
             }
-            return Truth(AggregateQuery.compare(actual, c.op, c.literal))
+            var code: CodeKey? { if case .code(let key) = c.operand { key } else { nil } }
+            return Truth(AggregateQuery.compare(actual, c.op, c.literal, code: code))
         }
     }
 
-    static func compare(_ a: Value, _ op: Op, _ b: Value) -> Bool {
+    static func compare(_ a: Value, _ op: Op, _ b: Value, code: CodeKey? = nil) -> Bool {
         func order(_ c: Int) -> Bool {
             switch op {
             case .eq: c == 0
@@ -283,7 +284,7 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
         func cmp<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : (x > y ? 1 : 0) }
         switch (a, b) {
         case (.quantity(let x), .quantity(let y)):
-            guard let yv = convert(y, to: x.unit) else {
+            guard let yv = convert(y, to: x.unit, for: code) else {
                 // a dimensionless literal compares by number (queries written before units were required)
                 guard y.unit == "1" else { return false }
                 return order(cmp(x.value, y.value))
@@ -302,9 +303,11 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The one place a query converts a literal to the unit of the values it is compared with (nil: the units
-    /// do not convert).
-    static func convert(_ q: Quantity, to unit: String) -> Double? {
-        try? UCUMUnit.convert(q.value, from: q.unit, to: unit)
+    /// do not convert). With the code whose values they are, clinical analyte conversions apply
+    /// (``AnalyteConversion``: HbA1c % and mmol/mol, glucose mg/dL and mmol/L); without one, UCUM's alone.
+    static func convert(_ q: Quantity, to unit: String, for code: CodeKey? = nil) -> Double? {
+        guard let code else { return try? UCUMUnit.convert(q.value, from: q.unit, to: unit) }
+        return try? AnalyteConversion.convert(q, to: unit, for: code).value
     }
 }
 
