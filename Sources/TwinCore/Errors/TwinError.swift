@@ -8,7 +8,7 @@ public struct TwinError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case invalidIdentifier, invalidTime, invalidKind, invalidValue, invalidConcept, invalidUnit
-            case incommensurableUnits, unitDoesNotFitCode, invalidSource, invalidCategory, invalidDuration
+            case incommensurableUnits, unitDoesNotFitCode, invalidSource, invalidCategory, invalidDuration, invalidCSV
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -35,6 +35,9 @@ public struct TwinError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidCategory = Code(.invalidCategory)
         /// A duration such as `365d` cannot be parsed.
         public static let invalidDuration = Code(.invalidDuration)
+        /// A CSV file is malformed (an unterminated quote, text after a closing quote, bytes that are not UTF-8,
+        /// a row with the wrong number of fields); the message names the line.
+        public static let invalidCSV = Code(.invalidCSV)
 
         public var description: String { base.rawValue }
     }

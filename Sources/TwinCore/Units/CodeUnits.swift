@@ -45,6 +45,18 @@ public enum CodeUnits {
         return entry.units.compactMap { try? UCUMUnit(parsing: $0).dimension }
     }
 
+    /// The name of a well-known code (nil when the code is not in the table).
+    public static func name(for key: CodeKey) -> String? {
+        guard key.system == "http://loinc.org" else { return nil }
+        return table[key.code]?.name
+    }
+
+    /// The reference units of a well-known code (empty when the code is not in the table).
+    public static func units(for key: CodeKey) -> [String] {
+        guard key.system == "http://loinc.org" else { return [] }
+        return table[key.code]?.units ?? []
+    }
+
     /// Checks that a unit fits a well-known code.
     /// - Throws: ``TwinError`` `unitDoesNotFitCode` naming the unit, the code and the expected units.
     public static func check(_ unit: UCUMUnit, for key: CodeKey) throws {
