@@ -55,13 +55,17 @@ public struct ThreadQuery: Sendable, Hashable {
     public var knownAtSequence: Int64?
     /// Include retracted events (marked with ``TwinCore/Event/retractedAtSequence``).
     public var includeRetracted: Bool
-    /// Include events stored with the implausible flag (``TwinCore/Provenance/implausibleFlag``). Off by
-    /// default: this is the one place that keeps implausible values out of model inputs, since models read
-    /// the thread through these queries.
-    public var includeImplausible: Bool
+    /// Whether to include events stored with the implausible flag (``TwinCore/Provenance/implausibleFlag``).
+    /// nil (the default): left out of queries for observations (`category == .observation`, which is how
+    /// models, `sync` and watchers read measurements), listed (and marked by the flag) in any other query.
+    /// This is the one place that keeps implausible values out of model inputs.
+    public var includeImplausible: Bool?
+
+    /// Whether this query leaves flagged events out.
+    var excludesImplausible: Bool { !(includeImplausible ?? (category != .observation)) }
 
     public init(twin: TwinID, code: CodeKey? = nil, category: Event.Category? = nil, from: Instant? = nil, to: Instant? = nil,
-                knownAt: Instant? = nil, knownAtSequence: Int64? = nil, includeRetracted: Bool = false, includeImplausible: Bool = false) {
+                knownAt: Instant? = nil, knownAtSequence: Int64? = nil, includeRetracted: Bool = false, includeImplausible: Bool? = nil) {
         self.twin = twin; self.code = code; self.category = category; self.from = from; self.to = to
         self.knownAt = knownAt; self.knownAtSequence = knownAtSequence; self.includeRetracted = includeRetracted
         self.includeImplausible = includeImplausible
@@ -91,8 +95,9 @@ extension Bank {
     ///
     /// An observation whose value is outside the possible range of its code (``TwinCore/Plausibility``) is not
     /// refused: it is stored with the ``TwinCore/Provenance/implausibleFlag`` note (part of its content, so the same
-    /// row imported again is the same event), listed in ``AppendResult/flagged``, and left out of thread
-    /// queries unless ``ThreadQuery/includeImplausible`` is set, so models never read it.
+    /// row imported again is the same event), listed in ``AppendResult/flagged``, and left out of queries for
+    /// observations (``ThreadQuery/includeImplausible``, ``state(of:asOf:knownAt:knownAtSequence:code:category:)``),
+    /// so models never read it.
     ///
     /// All events of a batch share one recorded time, strictly after the previous batch's, and get consecutive
     /// sequence numbers.
@@ -364,13 +369,14 @@ extension Bank {
                                             maxSequence: s.maxSequence, visibility: vis))
         }
         if segments.count > 1 { out.sort(by: EventQuery.order) }
-        if !q.includeImplausible { out.removeAll(where: \.isFlaggedImplausible) }
+        if q.excludesImplausible { out.removeAll(where: \.isFlaggedImplausible) }
         return out
     }
 
     /// The state of a twin as of an effective time: the latest event per code with effective start `<= asOf`
-    /// (ties: the later recorded), as known now or at `knownAt`. Retraction events are not state, nor are
-    /// events flagged implausible (``TwinCore/Provenance/implausibleFlag``): the state is the latest plausible value.
+    /// (ties: the later recorded), as known now or at `knownAt`. Retraction events are not state. With
+    /// `category` `.observation` (how models read measurements), events flagged implausible
+    /// (``TwinCore/Provenance/implausibleFlag``) are not state either: it is the latest plausible observation.
     /// Uses one indexed lookup per code. Sorted by code.
     /// - Parameters:
     ///   - asOf: effective time (nil: latest of all).
@@ -405,7 +411,7 @@ extension Bank {
             var t = asOf ?? Instant(microseconds: .max)
             if let m = s.maxEffective { t = min(t, m) }
             guard var e = try tx.latest(twin: s.twin, code: code, category: category, atOrBefore: t, maxSequence: s.maxSequence, visibility: vis) else { continue }
-            if e.isFlaggedImplausible {
+            if e.isFlaggedImplausible && category == .observation {
                 // step back past flagged events, a page at a time (they are rare)
                 var found: Event?
                 var limit = 16
