@@ -32,8 +32,8 @@ struct RetractCommand: ParsableCommand {
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "One event: its sequence number or id (at least 8 hex digits).") var event: String?
     @Option(help: "The source, KIND:ID (device:cgm-7, import:labs.csv).") var source: String?
-    @Option(help: "With --source: only events with effective time from this time (inclusive).") var from: String?
-    @Option(help: "With --source: only events with effective time up to this time (inclusive; a date means its end).") var to: String?
+    @Option(parsing: .unconditional, help: "With --source: only events with effective time from this time (inclusive).") var from: String?
+    @Option(parsing: .unconditional, help: "With --source: only events with effective time up to this time (inclusive; a date means its end).") var to: String?
     @Option(help: "With --source and a range: only this twin.") var twin: String?
     @Option(help: "Why (recorded in each affected twin's thread).") var reason: String
     @Flag(help: "Purge the payloads for privacy, keeping only tombstones with the reason.") var erase = false

@@ -42,7 +42,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Multiplier of the controller's boluses.")
     var bolusScale: Double = 1
 
-    @Option(help: "Start of the run, labelling the Time column (UTC), in the time grammar of every command: ISO 8601 (2024-01-01, 2024-01-01T06:00Z), now, today, -1d, ...")
+    @Option(parsing: .unconditional, help: "Start of the run, labelling the Time column (UTC), in the time grammar of every command: ISO 8601 (2024-01-01, 2024-01-01T06:00Z), now, today, -1d, ...")
     var start: String = "2024-01-01T00:00:00Z"
 
     @Option(help: "Integration: simglucose (a fresh DOPRI5 run every minute, as simglucose) or continuous (faster, within ~1e-3 mg/dL).")

@@ -15,7 +15,7 @@ struct ThreadCommand: ParsableCommand {
         @Option(help: "The code, SYSTEM:CODE (loinc:2339-0, snomed:44054006, http://loinc.org|2339-0).") var code: String
         @Option(parsing: .unconditional, help: "The value: a number (with --unit; negative numbers as --value -50 or --value=-50), a code, text, a date or [v1,v2,...].") var value: String
         @Option(help: "The UCUM unit of a numeric value.") var unit: String?
-        @Option(help: "When it happened: a time (ISO 8601, now, -2h, ...) or a START/END period.") var at: String
+        @Option(parsing: .unconditional, help: "When it happened: a time (ISO 8601, now, -2h, ...) or a START/END period.") var at: String
         @Option(help: "Where it came from, KIND:ID (device:cgm-7, person:dr-x).") var source: String = "person:cli"
         @Option(help: "observation, intervention, annotation, prediction, recommendation or alert.") var category: String = "observation"
         @OptionGroup var output: OutputOptions
@@ -84,10 +84,10 @@ struct ThreadCommand: ParsableCommand {
         @Option(help: "The twin's id.") var twin: String
         @Option(help: "Only this code (SYSTEM:CODE).") var code: String?
         @Option(help: "Only this category.") var category: String?
-        @Option(help: "Effective time from (inclusive).") var from: String?
-        @Option(help: "Effective time to (inclusive).") var to: String?
-        @Option(name: .customLong("as-of"), help: "Return the state as of this effective time: the latest value per code.") var asOf: String?
-        @Option(name: .customLong("known-at"), help: "Replay what the bank knew at this recorded time.") var knownAt: String?
+        @Option(parsing: .unconditional, help: "Effective time from (inclusive; a date means its start; ISO 8601, today, -1d, ...).") var from: String?
+        @Option(parsing: .unconditional, help: "Effective time to (inclusive; a date means its end, so --from D --to D is day D).") var to: String?
+        @Option(name: .customLong("as-of"), parsing: .unconditional, help: "Return the state as of this effective time: the latest value per code.") var asOf: String?
+        @Option(name: .customLong("known-at"), parsing: .unconditional, help: "Replay what the bank knew at this recorded time.") var knownAt: String?
         @Option(help: "Replay the thread as pinned by this commit (id prefix, branch or tag).") var commit: String?
         @Flag(name: .customLong("include-retracted"), help: "Also list retracted events (marked).") var includeRetracted = false
         @Flag(name: .customLong("hide-implausible"), help: "Leave out events flagged implausible (as models do); by default they are listed, marked.") var hideImplausible = false
