@@ -73,7 +73,10 @@ import Testing
         try text.write(to: url, atomically: true, encoding: .utf8)
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
-        let reader = CSVReader(fileHandle: handle, name: "big.csv", chunkSize: 100)
+        let reader = CSVReader(name: "big.csv") {
+            let data = try handle.read(upToCount: 100) ?? Data()
+            return data.isEmpty ? nil : [UInt8](data)
+        }
         var n = 0
         _ = try reader.next()
         while let r = try reader.next() {

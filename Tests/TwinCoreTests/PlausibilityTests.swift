@@ -30,6 +30,13 @@ import Testing
         if let why { #expect(why.contains(unit) && why.contains("10-1500 mg/dL") || why.contains("mmol/L")) }
     }
 
+    @Test func hba1cIsMatchedByItsOwnUnitFirst() {
+        let a1c = Concept(system: "http://loinc.org", code: "4548-4")
+        #expect(Plausibility.problem(.quantity(Quantity(6.5, "%")), for: a1c) == nil)
+        #expect(Plausibility.problem(.quantity(Quantity(48, "mmol/mol")), for: a1c) == nil)
+        #expect(Plausibility.problem(.quantity(Quantity(58.4, "%")), for: a1c) != nil)
+    }
+
     @Test func theFlagIsANoteKey() {
         var p = Provenance(notes: "from the ward")
         p.flagImplausible("too high")

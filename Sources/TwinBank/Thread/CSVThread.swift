@@ -124,3 +124,13 @@ public struct CSVThread {
         return drafts
     }
 }
+
+extension CSVReader {
+    /// A reader over a file handle, read in chunks of `chunkSize` bytes (64 KB by default).
+    public convenience init(fileHandle: FileHandle, name: String, separator: UInt8? = nil, chunkSize: Int = 1 << 16) {
+        self.init(name: name, separator: separator) {
+            let data = try fileHandle.read(upToCount: chunkSize) ?? Data()
+            return data.isEmpty ? nil : [UInt8](data)
+        }
+    }
+}

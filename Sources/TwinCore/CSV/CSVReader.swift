@@ -1,5 +1,3 @@
-import Foundation
-
 /// A streaming reader of RFC 4180 CSV: the one CSV reader of Twinbank (thread import and later readers use it).
 ///
 /// - Fields may be quoted with `"`; a quoted field may hold the separator, `""` (one quote) and line breaks.
@@ -7,8 +5,8 @@ import Foundation
 /// - A UTF-8 byte order mark at the start is skipped.
 /// - The separator is `,`, `;` or tab: given, or detected from the first record (the one of the three that
 ///   occurs most often outside quotes there; `,` when none does).
-/// - The input is read in chunks (from a file handle or any chunk source), never whole, so memory stays
-///   bounded by the longest record.
+/// - The input is read in chunks from a chunk source (TwinBank adds one over a file handle), never whole, so
+///   memory stays bounded by the longest record. The reader itself does no I/O.
 /// - Unquoted fields are kept verbatim (spaces included); a quote inside an unquoted field is kept as a
 ///   character. Text after a closing quote, an unterminated quote and bytes that are not UTF-8 are errors
 ///   naming the line (and the field's column number).
@@ -40,14 +38,6 @@ public final class CSVReader {
         self.name = name
         self.separator = separator
         self.nextChunk = nextChunk
-    }
-
-    /// A reader over a file handle, read in chunks of `chunkSize` bytes.
-    public convenience init(fileHandle: FileHandle, name: String, separator: UInt8? = nil, chunkSize: Int = 1 << 16) {
-        self.init(name: name, separator: separator) {
-            let data = try fileHandle.read(upToCount: chunkSize) ?? Data()
-            return data.isEmpty ? nil : [UInt8](data)
-        }
     }
 
     /// A reader over text in memory (tests, small inputs).

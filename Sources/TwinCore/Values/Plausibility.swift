@@ -23,8 +23,10 @@ public enum Plausibility {
         // read from 10-20 mg/dL); the highest survived values reported are around 1500-2600 mg/dL
         // (hyperosmolar state case reports); 1500 mg/dL (83 mmol/L) bounds what a meter or lab reports.
         let glucose = [Range(low: 10, high: 1500, unit: "mg/dL"), Range(low: 0.55, high: 83.3, unit: "mmol/L")]
-        // HbA1c: NGSP % from 2 (severe haemolysis) to 25 (highest reported); IFCC 0-270 mmol/mol.
-        let a1c = [Range(low: 2, high: 25, unit: "%")]
+        // HbA1c: NGSP % from 2 (severe haemolysis) to 25 (highest reported); IFCC mmol/mol from the master
+        // equation (IFCC = 10.929 x (NGSP - 2.15)): 0-250. Matched by unit first: UCUM alone would treat both as
+        // plain ratios.
+        let a1c = [Range(low: 2, high: 25, unit: "%"), Range(low: 0, high: 250, unit: "mmol/mol")]
         // Heart rate: 10-350 /min (asystole-adjacent bradycardia to the fastest recorded tachyarrhythmias).
         let heart = [Range(low: 10, high: 350, unit: "/min")]
         // Respiratory rate: 1-100 /min (neonates reach 80-100).
@@ -79,7 +81,9 @@ public enum Plausibility {
     /// family, is not in the table).
     public static func problem(_ value: Value?, for code: Concept) -> String? {
         guard let q = value?.quantity, let ranges = ranges(for: code.key), let unit = try? UCUMUnit(parsing: q.unit) else { return nil }
-        for r in ranges {
+        // a range in the value's own unit first, then one whose unit converts
+        let ordered = ranges.filter { $0.unit == q.unit } + ranges.filter { $0.unit != q.unit }
+        for r in ordered {
             guard let ru = try? UCUMUnit(parsing: r.unit), ru.isCommensurable(with: unit),
                   let v = try? unit.convert(q.value, to: ru) else { continue }
             if v < r.low || v > r.high {
