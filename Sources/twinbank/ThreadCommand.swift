@@ -112,7 +112,7 @@ struct ThreadCommand: ParsableCommand {
                     knownAt: known, knownAtSequence: pin, includeRetracted: includeRetracted, includeImplausible: !hideImplausible))
             }
             if output.json { try printJSON(events); return }
-            for e in events { print(describe(e) + (e.isFlaggedImplausible ? " (implausible)" : "")) }
+            for e in events { print(describe(e) + (e.isFlaggedImplausible ? " (implausible)" : "") + "  #\(e.sequence)") }
             if events.isEmpty { print("(no events)") }
         }
     }

@@ -53,7 +53,7 @@ struct ThreadCommandTests {
         #expect(run.stderr.contains("implausible") && run.stderr.contains("5000 mg/dL"), "\(run.stderr)")
         _ = try cli.ok(append(["--value", "110"], at: "2024-01-07T07:05Z"))
         let listed = try cli.ok(["thread", "query", "--bank", bank, "--twin", "alice"])
-        #expect(listed.contains("5000 mg/dL") && listed.contains("(implausible)"))
+        #expect(listed.contains("5000 mg/dL") && listed.contains("(implausible)  #1"), "\(listed)")
         #expect(try events(["--hide-implausible"]).count == 1)
         #expect(try events(["--category", "observation"]).count == 2)
     }
