@@ -363,6 +363,24 @@ final class SQLiteTransaction: StorageWriter {
         return n
     }
 
+    func retract(sequences: [Int64], atSequence sequence: Int64, erasure: String?) throws -> Int {
+        var n = 0
+        for seq in Set(sequences).sorted() {
+            try db.execute(literal: "UPDATE events SET retracted = \(sequence) WHERE seq = \(seq) AND category != \(SQLiteTransaction.retractionCategory) AND retracted IS NULL")
+            n += db.changesCount
+            if let erasure {
+                if let prov = try one(Data.self, "SELECT prov FROM events WHERE seq = \(seq) AND category != \(SQLiteTransaction.retractionCategory) AND erasure IS NULL AND prov IS NOT NULL") {
+                    var p = try JSONDecoder().decode(Provenance.self, from: prov)
+                    p.notes = nil
+                    let bytes: Data? = p.isEmpty ? nil : try JSONEncoder().encode(p)
+                    try db.execute(literal: "UPDATE events SET prov = \(bytes) WHERE seq = \(seq)")
+                }
+                try db.execute(literal: "UPDATE events SET vkind = 0, num = NULL, unit = NULL, txt = NULL, bin = NULL, erasure = \(erasure) WHERE seq = \(seq) AND category != \(SQLiteTransaction.retractionCategory) AND erasure IS NULL")
+            }
+        }
+        return n
+    }
+
     func setRef(_ name: String, _ value: String?) throws {
         if let value {
             try db.execute(literal: "INSERT OR REPLACE INTO refs(name, value) VALUES (\(name), \(value))")

@@ -46,9 +46,12 @@ func labelled(_ id: TwinID, name: String?) -> String {
     return "\(id)  (\(name))"
 }
 
-/// Parses a time option, naming the option in the error.
-func parseInstant(_ text: String, option: String) throws -> Instant {
-    do { return try Instant(parsing: text) } catch let e as TwinError {
+/// Parses a time option in the one time grammar (``TwinCore/TimeExpression``: ISO 8601 instants and dates,
+/// `now`, `today`, `yesterday`, offsets such as `-1d`), naming the option in the error. `bound` says whether
+/// the option is a single instant, a lower bound or an (inclusive) upper bound: a date as an upper bound
+/// means the end of that day.
+func parseInstant(_ text: String, option: String, bound: TimeExpression.Bound, clock: any Clock = SystemClock()) throws -> Instant {
+    do { return try Instant(parsing: text, relativeTo: clock.now(), bound: bound) } catch let e as TwinError {
         throw ValidationError("\(option): \(e.message)")
     }
 }

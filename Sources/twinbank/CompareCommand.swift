@@ -42,7 +42,7 @@ struct CompareCommand: AsyncParsableCommand {
         else if let v = Double(h) { hours = v }
         else { throw ValidationError("--horizon: '\(horizon)' is not a duration such as 24h or 90min") }
         let from: Instant
-        if let start { from = try parseInstant(start, option: "--start") } else {
+        if let start { from = try parseInstant(start, option: "--start", bound: .instant) } else {
             guard let last = try bank.events(ThreadQuery(twin: id)).last else {
                 throw ValidationError("twin '\(twin)' has no events; give --start")
             }

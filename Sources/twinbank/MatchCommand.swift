@@ -22,7 +22,7 @@ struct MatchCommand: ParsableCommand {
     func run() throws {
         guard let data = FileManager.default.contents(atPath: criteria) else { throw ValidationError("cannot read \(criteria)") }
         var c = try Criteria(json: try JSONReader().read([UInt8](data)))
-        if let asOf { c.asOf = try parseInstant(asOf, option: "--as-of") }
+        if let asOf { c.asOf = try parseInstant(asOf, option: "--as-of", bound: .instant) }
         let bank = try bankOptions.open()
         let saveID = try saveAggregate.map { try AggregateID($0) }
         if let saveID, !replace, try bank.aggregateIDs().contains(saveID) {

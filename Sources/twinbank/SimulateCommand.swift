@@ -24,7 +24,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Virtual patient: adolescent#001..010, adult#001..010, child#001..010.")
     var patient: String = "adult#001"
 
-    @Option(help: "Announced meals as HOUR:GRAMS after the start, comma-separated (e.g. 7:45,12:70,18:80).")
+    @Option(help: "Announced meals after the start, comma-separated: HOUR:GRAMS (7:45 is 45 g at hour 7; 7.5:30 is 30 g at 07:30) or HH:MM=GRAMS (07:30=30). A zero-padded 07:30 is refused as ambiguous; meals must fall within --hours.")
     var meals: String = ""
 
     @Option(help: "Length of the run in hours.")
@@ -42,8 +42,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Multiplier of the controller's boluses.")
     var bolusScale: Double = 1
 
-    @Option(help: "Start of the run, labelling the Time column (YYYY-MM-DD[ HH:MM[:SS]]).")
-    var start: String = "2024-01-01 00:00:00"
+    @Option(parsing: .unconditional, help: "Start of the run, labelling the Time column (UTC), in the time grammar of every command: ISO 8601 (2024-01-01, 2024-01-01T06:00Z), now, today, -1d, ...")
+    var start: String = "2024-01-01T00:00:00Z"
 
     @Option(help: "Integration: simglucose (a fresh DOPRI5 run every minute, as simglucose) or continuous (faster, within ~1e-3 mg/dL).")
     var integration = "simglucose"
@@ -84,10 +84,13 @@ struct SimulateCommand: AsyncParsableCommand {
             guard let mode = GlucoseIntegration(rawValue: integration) else {
                 throw ValidationError("unknown integration '\(integration)'; expected simglucose or continuous")
             }
+            let plan = try MealPlan(parsing: meals)
+            try plan.check(withinHours: hours)
+            let startInstant = try parseInstant(start, option: "--start", bound: .lower)
             let scenario = GlucoseScenario(patient: try VirtualPatient.named(patient),
-                                           meals: try MealPlan(parsing: meals), hours: hours, controller: therapy,
+                                           meals: plan, hours: hours, controller: therapy,
                                            pump: try InsulinPump.named(pump), recordStates: states, integration: mode)
-            let startTime = try CivilDateTime(parsing: start)
+            let startTime = CivilDateTime(year: 1970, month: 1, day: 1).adding(seconds: Int(startInstant.microseconds.quotientAndRemainder(dividingBy: 1_000_000).quotient))
             let trace = try GlucoseSimulator.run(scenario, progress: TerminalProgress.make("simulate glucose", json: false))
             try emit(trace.csv(start: startTime))
         case "liver":

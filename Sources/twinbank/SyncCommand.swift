@@ -53,9 +53,9 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let bank = try bankOptions.open()
         var options = GlucoseSynchroniser.Options()
-        if let from { options.from = try parseInstant(from, option: "--from") }
-        if let to { options.to = try parseInstant(to, option: "--to") }
-        if let knownAt { options.knownAt = try parseInstant(knownAt, option: "--known-at") }
+        if let from { options.from = try parseInstant(from, option: "--from", bound: .lower) }
+        if let to { options.to = try parseInstant(to, option: "--to", bound: .upper) }
+        if let knownAt { options.knownAt = try parseInstant(knownAt, option: "--known-at", bound: .instant) }
         options.horizon = horizon
         options.seed = seed
         options.cgmNoiseStandardDeviation = noiseSD

@@ -24,7 +24,7 @@ struct TwinCommand: ParsableCommand {
                             attributes: try Twin.parseAttributes(attributes),
                             parts: try parts.map { try Twin.Part(parsing: $0) })
             if let template { twin.template = try Twin.TemplateReference(parsing: template) }
-            if let origin { twin.origin = try parseInstant(origin, option: "--origin") }
+            if let origin { twin.origin = try parseInstant(origin, option: "--origin", bound: .instant) }
             let record = asTemplate ? try bank.createTemplate(twin) : try bank.createTwin(twin)
             if let v = record.twin.templateVersion {
                 print("created reference twin \(record.id)@\(v) (\(record.twin.kind))")

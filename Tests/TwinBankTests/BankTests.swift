@@ -262,10 +262,10 @@ func expectBankError(_ code: BankError.Code, naming value: String, _ body: () th
         #expect(e[1].source == Source(.import, "file.csv"))
         #expect(e[2].value == .text("hello, world"))
         expectBankError(.invalidCSV, naming: "2024-13-01") {
-            try bank.importCSV(twin: "alice", text: "2024-01-02,loinc:2339-0,1,mg/dL\n2024-13-01,loinc:2339-0,1,mg/dL\n", defaultSource: cgm)
+            try bank.importCSV(twin: "alice", text: "time,code,value,unit\n2024-01-02,loinc:2339-0,100,mg/dL\n2024-13-01,loinc:2339-0,100,mg/dL\n", defaultSource: cgm)
         }
         expectBankError(.unitMismatch, naming: "kg") {
-            try bank.importCSV(twin: "alice", text: "2024-01-02,loinc:8867-4,1,kg\n", defaultSource: cgm)
+            try bank.importCSV(twin: "alice", text: "time,code,value,unit\n2024-01-02,loinc:8867-4,1,kg\n", defaultSource: cgm)
         }
         #expect(try bank.events(ThreadQuery(twin: "alice")).count == 3)
     }

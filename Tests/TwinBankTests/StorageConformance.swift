@@ -86,6 +86,30 @@ import TwinCore
     }
 
     @Test(arguments: StorageKind.allCases)
+    func retractionOfChosenRows(kind: StorageKind) throws {
+        let s = try kind.make()
+        try s.write { try $0.append([event(1, eff: 1), event(2, eff: 2), event(3, eff: 3, source: lab), event(4, twin: "b", eff: 4)],
+                                   batch: BatchRecord(firstSequence: 1, lastSequence: 4, recorded: Instant(microseconds: 100))) }
+        #expect(try s.write { try $0.retract(sequences: [2, 4, 99], atSequence: 5, erasure: nil) } == 2)
+        try s.write { try $0.append([], batch: BatchRecord(firstSequence: 5, lastSequence: 5, recorded: Instant(microseconds: 200))) }
+        try s.read { (tx) throws in
+            #expect(try tx.events(EventQuery(twin: "a")).map(\.sequence) == [1, 3])
+            #expect(try tx.events(EventQuery(twin: "b")).isEmpty)
+            #expect(try tx.events(EventQuery(twin: "a", visibility: .knownAt(4))).map(\.sequence) == [1, 2, 3])
+            #expect(try tx.events(EventQuery(twin: "a", visibility: .all)).map(\.retractedAtSequence) == [nil, 5, nil])
+        }
+        // again: nothing newly marked; with erasure the payload goes, the retraction sequence stays
+        #expect(try s.write { try $0.retract(sequences: [2], atSequence: 6, erasure: nil) } == 0)
+        #expect(try s.write { try $0.retract(sequences: [2, 3], atSequence: 6, erasure: "privacy") } == 1)
+        try s.read { (tx) throws in
+            let all = try tx.events(EventQuery(twin: "a", visibility: .all))
+            #expect(all.map(\.retractedAtSequence) == [nil, 5, 6])
+            #expect(all.map(\.erasure) == [nil, "privacy", "privacy"])
+            #expect(all[1].value == nil && all[1].provenance.notes == nil && all[0].value != nil)
+        }
+    }
+
+    @Test(arguments: StorageKind.allCases)
     func writesAreAllOrNothing(kind: StorageKind) throws {
         let s = try kind.make()
         struct Boom: Error {}

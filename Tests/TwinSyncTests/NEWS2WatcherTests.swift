@@ -180,12 +180,11 @@ struct VitalsTwin {
         #expect(notices.count == 1 && notices[0].event == nil && notices[0].error?.contains("3151-8") == true)
         #expect(try v.events(.alert).isEmpty && v.events(.recommendation).isEmpty)
 
-        // a number written as text, an unknown consciousness level
+        // a number written as text is refused at the bank's door (issue 22, defect 6); an unknown consciousness level
         let w = try VitalsTwin()
         var text = w.set(rr: 16, spo2: 97, systolic: 120, pulse: 70, temperature: 37, at: 0)
         text[1] = EventDraft(twin: w.twin, effective: EffectiveTime(VitalsTwin.at(0)), code: .loinc("59408-5"), value: .text("ninety-five"), source: w.monitor)
-        let u = try w.append(text)
-        await #expect(throws: SyncError.self) { try await watcher.evaluate(u, in: w.bank) }
+        #expect(throws: BankError.self) { try w.append(text) }
         let x = try VitalsTwin()
         let y = try x.append(x.set(rr: 16, spo2: 97, systolic: 120, pulse: 70, level: "Sleepy", temperature: 37, at: 0))
         do {

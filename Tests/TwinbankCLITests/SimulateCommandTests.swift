@@ -40,7 +40,7 @@ struct SimulateCommandTests {
         let dir = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("trace.csv").path
-        var args = ["simulate", "glucose", "--patient", "adult#001", "--meals", "7:45", "--hours", "2", "--out", out]
+        var args = ["simulate", "glucose", "--patient", "adult#001", "--meals", "1:45", "--hours", "2", "--out", out]
         if let i = args.firstIndex(of: bad[0]) { args[i + 1] = bad[1] }
         let run = try CommandRunner().run(args)
         #expect(run.status != 0)

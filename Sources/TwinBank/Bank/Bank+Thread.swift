@@ -9,6 +9,34 @@ public struct AppendResult: Sendable, Hashable, Codable {
     public var recorded: Instant
     /// Content hashes of the appended events, in input order.
     public var ids: [ContentHash]
+    /// The events stored with the implausible flag (``TwinCore/Provenance/implausibleFlag``): 1-based row in
+    /// the batch and why. They are kept, but are not model inputs.
+    public var flagged: [FlaggedRow] = []
+}
+
+/// A row of a batch stored with the implausible flag.
+public struct FlaggedRow: Sendable, Hashable, Codable {
+    /// 1-based row in the batch.
+    public var row: Int
+    /// The event's content hash.
+    public var id: ContentHash
+    /// Why the value is implausible.
+    public var reason: String
+}
+
+/// What a CSV import did.
+public struct CSVImportResult: Sendable, Hashable, Codable {
+    /// Data rows read from the file.
+    public var rows: Int
+    /// Events appended (new rows).
+    public var count: Int
+    /// Rows skipped because the twin already had their events (an earlier import of the same export).
+    public var skipped: Int
+    /// Sequence numbers of the first and last appended events (nil when nothing was new).
+    public var firstSequence: Int64?
+    public var lastSequence: Int64?
+    /// Rows stored with the implausible flag; ``FlaggedRow/row`` is the file's line.
+    public var flagged: [FlaggedRow]
 }
 
 /// A query over a twin's thread, with forks resolved and both time axes.
@@ -27,11 +55,20 @@ public struct ThreadQuery: Sendable, Hashable {
     public var knownAtSequence: Int64?
     /// Include retracted events (marked with ``TwinCore/Event/retractedAtSequence``).
     public var includeRetracted: Bool
+    /// Whether to include events stored with the implausible flag (``TwinCore/Provenance/implausibleFlag``).
+    /// nil (the default): left out of queries for observations (`category == .observation`, which is how
+    /// models, `sync` and watchers read measurements), listed (and marked by the flag) in any other query.
+    /// This is the one place that keeps implausible values out of model inputs.
+    public var includeImplausible: Bool?
+
+    /// Whether this query leaves flagged events out.
+    var excludesImplausible: Bool { !(includeImplausible ?? (category != .observation)) }
 
     public init(twin: TwinID, code: CodeKey? = nil, category: Event.Category? = nil, from: Instant? = nil, to: Instant? = nil,
-                knownAt: Instant? = nil, knownAtSequence: Int64? = nil, includeRetracted: Bool = false) {
+                knownAt: Instant? = nil, knownAtSequence: Int64? = nil, includeRetracted: Bool = false, includeImplausible: Bool? = nil) {
         self.twin = twin; self.code = code; self.category = category; self.from = from; self.to = to
         self.knownAt = knownAt; self.knownAtSequence = knownAtSequence; self.includeRetracted = includeRetracted
+        self.includeImplausible = includeImplausible
     }
 }
 
@@ -48,13 +85,20 @@ struct LineageSegment {
 extension Bank {
     /// Appends events to twins' threads as one all-or-nothing batch.
     ///
-    /// Each event is checked: the twin exists; values are finite; a quantity's unit parses as UCUM, fits the
+    /// Each event is checked: the twin exists; values are finite; an observation, intervention or prediction of a
+    /// well-known quantitative code has a quantity (``TwinCore/Plausibility/checkType(_:for:)``); a quantity's unit parses as UCUM, fits the
     /// code if the code is well known (``TwinCore/CodeUnits``) and converts (``TwinCore/AnalyteConversion``: glucose
     /// mg/dL and mmol/L, HbA1c % and mmol/mol ...) to the first unit this bank saw for the code; the value is stored
     /// as given, in its own unit; the effective time is not before the twin existed (``TwinCore/Twin/existenceStart``); the event is
     /// not a duplicate (same content hash) of one in the batch or the thread; the category is not `retraction`
     /// (use ``retract(source:reason:erase:)``). The first failure rejects the whole batch with an error naming
     /// the row (1-based) and the value.
+    ///
+    /// An observation whose value is outside the possible range of its code (``TwinCore/Plausibility``) is not
+    /// refused: it is stored with the ``TwinCore/Provenance/implausibleFlag`` note (part of its content, so the same
+    /// row imported again is the same event), listed in ``AppendResult/flagged``, and left out of queries for
+    /// observations (``ThreadQuery/includeImplausible``, ``state(of:asOf:knownAt:knownAtSequence:code:category:)``),
+    /// so models never read it.
     ///
     /// All events of a batch share one recorded time, strictly after the previous batch's, and get consecutive
     /// sequence numbers.
@@ -70,7 +114,15 @@ extension Bank {
         return try storage.write { tx in try appendInTransaction(drafts, tx) }
     }
 
-    func appendInTransaction(_ drafts: [EventDraft], _ tx: any StorageWriter) throws -> AppendResult {
+    /// - Parameters:
+    ///   - skipExisting: skip (instead of refusing) a draft whose event the twin already has, or that repeats
+    ///     an earlier draft of the batch; ``AppendResult/ids`` then lists only the appended events.
+    ///   - label: how messages name a draft (by 0-based index): `row N` by default, a file's line for an import.
+    func appendInTransaction(_ input: [EventDraft], _ tx: any StorageWriter, skipExisting: Bool = false,
+                             label: (Int) -> String = { "row \($0 + 1)" }) throws -> AppendResult {
+        var drafts = input
+        var skip = Set<Int>()
+        var flagged: [FlaggedRow] = []
         var records: [TwinID: Instant?] = [:]
         var unitCache: [String: UCUMUnit] = [:]
         var fitCache: [CodeKey: [String: Bool]] = [:]
@@ -93,31 +145,37 @@ extension Bank {
             if let s = records[d.twin] { start = s } else {
                 let r = try tx.ref(Bank.twinRef(d.twin)) == nil ? nil : try requireRecord(d.twin, tx)
                 guard let r else {
-                    throw BankError(.unknownTwin, "row \(row): unknown twin '\(d.twin)'", value: d.twin.rawValue)
+                    throw BankError(.unknownTwin, "\(label(i)): unknown twin '\(d.twin)'", value: d.twin.rawValue)
                 }
                 start = r.twin.existenceStart
                 records[d.twin] = start
             }
             if d.category == .retraction {
-                throw BankError(.invalidEvent, "row \(row): events of category 'retraction' are written by retract, not appended", value: d.category.rawValue)
+                throw BankError(.invalidEvent, "\(label(i)): events of category 'retraction' are written by retract, not appended", value: d.category.rawValue)
             }
             if let end = d.effective.end, end < d.effective.start {
-                throw BankError(.invalidEvent, "row \(row): effective period ends (\(end)) before it starts (\(d.effective.start))", value: d.effective.description)
+                throw BankError(.invalidEvent, "\(label(i)): effective period ends (\(end)) before it starts (\(d.effective.start))", value: d.effective.description)
             }
             if let start, d.effective.start < start {
-                throw BankError(.beforeTwinExisted, "row \(row): effective time \(d.effective.start) is before twin '\(d.twin)' existed (\(start))", value: d.effective.start.iso8601)
+                throw BankError(.beforeTwinExisted, "\(label(i)): effective time \(d.effective.start) is before twin '\(d.twin)' existed (\(start))", value: d.effective.start.iso8601)
+            }
+            // value type and plausibility
+            if d.category == .observation || d.category == .intervention || d.category == .prediction {
+                do { try Plausibility.checkType(d.value, for: d.code) } catch let e as TwinError {
+                    throw BankError(.invalidEvent, "\(label(i)): \(e.message)", value: e.value)
+                }
             }
             // value and unit
             var unitText: String?
             switch d.value {
             case .quantity(let q)?:
                 guard q.value.isFinite else {
-                    throw BankError(.invalidEvent, "row \(row): value \(q.value) is not a finite number", value: "\(q.value)")
+                    throw BankError(.invalidEvent, "\(label(i)): value \(q.value) is not a finite number", value: "\(q.value)")
                 }
                 unitText = q.unit
             case .vector(let v)?:
                 guard v.values.allSatisfy(\.isFinite) else {
-                    throw BankError(.invalidEvent, "row \(row): vector contains a value that is not finite", value: v.description)
+                    throw BankError(.invalidEvent, "\(label(i)): vector contains a value that is not finite", value: v.description)
                 }
                 unitText = v.unit
             default: break
@@ -128,12 +186,12 @@ extension Bank {
                     let parsed: UCUMUnit
                     if let p = unitCache[u] { parsed = p } else {
                         do { parsed = try UCUMUnit(parsing: u) } catch let e as TwinError {
-                            throw BankError(.unitMismatch, "row \(row): \(e.message)", value: u)
+                            throw BankError(.unitMismatch, "\(label(i)): \(e.message)", value: u)
                         }
                         unitCache[u] = parsed
                     }
                     do { try CodeUnits.check(parsed, for: key) } catch let e as TwinError {
-                        throw BankError(.unitMismatch, "row \(row): \(e.message)", value: u)
+                        throw BankError(.unitMismatch, "\(label(i)): \(e.message)", value: u)
                     }
                     if firstUnits[key] == nil {
                         if let f = try tx.unit(for: key) {
@@ -145,17 +203,24 @@ extension Bank {
                     }
                     if let first = firstUnits[key]! {
                         do { try AnalyteConversion.checkConvertible(from: parsed, to: first.parsed, for: key) } catch let e as TwinError {
-                            throw BankError(.unitMismatch, "row \(row): unit '\(u)' does not fit \(key): this bank records \(key) in '\(first.unit)', and \(e.message)", value: u)
+                            throw BankError(.unitMismatch, "\(label(i)): unit '\(u)' does not fit \(key): this bank records \(key) in '\(first.unit)', and \(e.message)", value: u)
                         }
                     }
                     fitCache[key, default: [:]][u] = true
                 }
             }
-            let id = hasher.hash(d)
-            guard seen.insert(id).inserted else {
-                throw BankError(.duplicateEvent, "row \(row): duplicate event: the same event (\(d.code.key) at \(d.effective) from \(d.source)) appears earlier in this batch (event \(id.hex))", value: id.hex)
+            var flagReason: String?
+            if d.category == .observation, !d.provenance.isFlaggedImplausible, let why = Plausibility.problem(d.value, for: d.code) {
+                drafts[i].provenance.flagImplausible(why)
+                flagReason = why
             }
+            let id = hasher.hash(drafts[i])
+            if let flagReason { flagged.append(FlaggedRow(row: row, id: id, reason: flagReason)) }
             ids.append(id)
+            guard seen.insert(id).inserted else {
+                if skipExisting { skip.insert(i); continue }
+                throw BankError(.duplicateEvent, "\(label(i)): duplicate event: the same event (\(d.code.key) at \(d.effective) from \(d.source)) appears earlier in this batch (event \(id.hex))", value: id.hex)
+            }
             // (twin, code) ranges for the duplicate check; runs of the same pair skip the dictionary
             let idx: Int
             if lastRange >= 0, ranges[lastRange].key.twin == d.twin, ranges[lastRange].key.code.code == d.code.code,
@@ -181,8 +246,19 @@ extension Bank {
             guard !existing.isEmpty else { continue }
             let stored = Set(existing.map(\.id))
             for i in r.rows where stored.contains(ids[i]) {
+                if skipExisting { skip.insert(i); continue }
                 let d = drafts[i]
-                throw BankError(.duplicateEvent, "row \(i + 1): duplicate event: twin '\(twin)' already has this event (\(code) at \(d.effective) from \(d.source), event \(ids[i].hex))", value: ids[i].hex)
+                throw BankError(.duplicateEvent, "\(label(i)): duplicate event: twin '\(twin)' already has this event (\(code) at \(d.effective) from \(d.source), event \(ids[i].hex))", value: ids[i].hex)
+            }
+        }
+        if !skip.isEmpty {
+            let kept = drafts.indices.filter { !skip.contains($0) }
+            drafts = kept.map { drafts[$0] }
+            ids = kept.map { ids[$0] }
+            flagged.removeAll { skip.contains($0.row - 1) }
+            if drafts.isEmpty {
+                let last = try tx.lastSequence()
+                return AppendResult(count: 0, firstSequence: last + 1, lastSequence: last, recorded: try tx.lastRecorded() ?? clock.now(), ids: [], flagged: [])
             }
         }
         let recorded = try nextRecorded(tx)
@@ -196,18 +272,58 @@ extension Bank {
         let last = first + Int64(drafts.count) - 1
         try tx.append(events, batch: BatchRecord(firstSequence: first, lastSequence: max(last, first - 1), recorded: recorded))
         for (k, u) in newUnits { try tx.setUnit(u, for: k) }
-        return AppendResult(count: drafts.count, firstSequence: first, lastSequence: last, recorded: recorded, ids: ids)
+        return AppendResult(count: drafts.count, firstSequence: first, lastSequence: last, recorded: recorded, ids: ids, flagged: flagged)
     }
 
-    /// Imports a CSV thread for one twin (columns `time,code,value,unit,source`; a header line starting with
-    /// `time` is skipped; `unit` and `source` may be empty, `source` then defaults to `defaultSource`). A numeric
-    /// value becomes a quantity in `unit` (or `1`); any other value is parsed like a command-line attribute value.
-    /// Fields may be double-quoted. The whole file is one batch: all rows or none.
-    /// - Throws: ``BankError`` `invalidCSV` naming the line, or any error of ``append(_:)`` (row = data row).
+    /// Imports a CSV thread for one twin from text (see ``importCSV(twin:reader:defaultSource:batchSize:)``).
     @discardableResult
-    public func importCSV(twin: TwinID, text: String, defaultSource: Source) throws -> AppendResult {
-        let drafts = try CSVThread.parse(text, twin: twin, defaultSource: defaultSource)
-        return try append(drafts)
+    public func importCSV(twin: TwinID, text: String, defaultSource: Source, separator: UInt8? = nil) throws -> CSVImportResult {
+        try importCSV(twin: twin, reader: CSVReader(text: text, separator: separator), defaultSource: defaultSource)
+    }
+
+    /// Imports a CSV thread for one twin (the format of ``CSVThread``: a header naming the columns `time`,
+    /// `code`, `value` and optionally `unit`, `source`, `category`), streaming: the rows are read and appended
+    /// in batches of `batchSize`, never the whole file in memory.
+    ///
+    /// The whole file is one transaction: all its new rows or none. A row whose event the twin already has
+    /// (the same content: time, code, value, source, category; found through the bank's thread index) is
+    /// skipped, so a growing export can be imported again, adding only what is new. Every row is still
+    /// checked as ``append(_:)`` checks it, and errors name the file's line and column.
+    /// - Throws: ``BankError`` `invalidCSV` naming the line (also for a file without data rows), or any error
+    ///   of ``append(_:)`` with the row named by its line.
+    @discardableResult
+    public func importCSV(twin: TwinID, reader: CSVReader, defaultSource: Source, batchSize: Int = 10_000) throws -> CSVImportResult {
+        try authorize(.write, twin)
+        return try storage.write { tx in
+            var thread = try CSVThread(reader: reader, twin: twin, defaultSource: defaultSource)
+            var result = CSVImportResult(rows: 0, count: 0, skipped: 0, firstSequence: nil, lastSequence: nil, flagged: [])
+            var drafts: [EventDraft] = []
+            var lines: [Int] = []
+            drafts.reserveCapacity(Swift.min(batchSize, 100_000))
+            func flush() throws {
+                guard !drafts.isEmpty else { return }
+                let r = try appendInTransaction(drafts, tx, skipExisting: true, label: { "\(reader.name): line \(lines[$0])" })
+                result.rows += drafts.count
+                result.count += r.count
+                result.skipped += drafts.count - r.count
+                if r.count > 0 {
+                    result.firstSequence = result.firstSequence ?? r.firstSequence
+                    result.lastSequence = r.lastSequence
+                }
+                result.flagged += r.flagged.map { FlaggedRow(row: lines[$0.row - 1], id: $0.id, reason: $0.reason) }
+                drafts.removeAll(keepingCapacity: true)
+                lines.removeAll(keepingCapacity: true)
+            }
+            while let (d, line) = try thread.next() {
+                drafts.append(d); lines.append(line)
+                if drafts.count >= batchSize { try flush() }
+            }
+            try flush()
+            guard result.rows > 0 else {
+                throw BankError(.invalidCSV, "\(reader.name) has a header but no rows: nothing to import", value: reader.name)
+            }
+            return result
+        }
     }
 
     // MARK: Queries
@@ -256,11 +372,14 @@ extension Bank {
                                             maxSequence: s.maxSequence, visibility: vis))
         }
         if segments.count > 1 { out.sort(by: EventQuery.order) }
+        if q.excludesImplausible { out.removeAll(where: \.isFlaggedImplausible) }
         return out
     }
 
     /// The state of a twin as of an effective time: the latest event per code with effective start `<= asOf`
-    /// (ties: the later recorded), as known now or at `knownAt`. Retraction events are not state.
+    /// (ties: the later recorded), as known now or at `knownAt`. Retraction events are not state. With
+    /// `category` `.observation` (how models read measurements), events flagged implausible
+    /// (``TwinCore/Provenance/implausibleFlag``) are not state either: it is the latest plausible observation.
     /// Uses one indexed lookup per code. Sorted by code.
     /// - Parameters:
     ///   - asOf: effective time (nil: latest of all).
@@ -294,11 +413,53 @@ extension Bank {
         for s in segments {
             var t = asOf ?? Instant(microseconds: .max)
             if let m = s.maxEffective { t = min(t, m) }
-            if let e = try tx.latest(twin: s.twin, code: code, category: category, atOrBefore: t, maxSequence: s.maxSequence, visibility: vis) {
-                if best == nil || EventQuery.order(best!, e) { best = e }
+            guard var e = try tx.latest(twin: s.twin, code: code, category: category, atOrBefore: t, maxSequence: s.maxSequence, visibility: vis) else { continue }
+            if e.isFlaggedImplausible && category == .observation {
+                // step back past flagged events, a page at a time (they are rare)
+                var found: Event?
+                var limit = 16
+                while found == nil {
+                    let page = try tx.events(EventQuery(twin: s.twin, code: code, category: category, to: t, maxSequence: s.maxSequence,
+                                                        visibility: vis, descending: true, limit: limit))
+                    found = page.first { !$0.isFlaggedImplausible }
+                    if page.count < limit { break }
+                    limit *= 4
+                }
+                guard let found else { continue }
+                e = found
             }
+            if best == nil || EventQuery.order(best!, e) { best = e }
         }
         return best
+    }
+
+    /// Where a twin's data lies: the effective start of its first and last current events (of one code and
+    /// category, if given; retraction events and implausible values excluded), forks resolved; nil when there
+    /// is none. For messages that say where the data is ("readings run from ... to ...") when a window holds
+    /// nothing. Two indexed lookups per lineage segment, plus paging past flagged or retraction events.
+    public func effectiveRange(of twin: TwinID, code: CodeKey? = nil, category: Event.Category? = nil) throws -> ClosedRange<Instant>? {
+        try authorize(.read, twin)
+        return try storage.read { tx in
+            var lo: Instant?, hi: Instant?
+            for s in try lineage(twin, tx) {
+                for descending in [false, true] {
+                    var limit = 8
+                    while true {
+                        let page = try tx.events(EventQuery(twin: s.twin, code: code, category: category, to: s.maxEffective,
+                                                            maxSequence: s.maxSequence, descending: descending, limit: limit))
+                        if let e = page.first(where: { $0.category != .retraction && !$0.isFlaggedImplausible }) {
+                            let t = e.effective.start
+                            if descending { hi = Swift.max(hi ?? t, t) } else { lo = Swift.min(lo ?? t, t) }
+                            break
+                        }
+                        if page.count < limit { break }
+                        limit *= 4
+                    }
+                }
+            }
+            guard let lo, let hi else { return nil }
+            return lo...hi
+        }
     }
 
     /// The last sequence number of the bank (the thread pin a commit would record now).
@@ -395,6 +556,140 @@ extension Bank {
     }
 }
 
+/// Which event a single-event retraction names: its bank-wide sequence number, or its content hash (the
+/// event's id: the full hex or a unique prefix of at least 8 hex digits).
+public enum EventReference: Sendable, Hashable, CustomStringConvertible {
+    case sequence(Int64)
+    case id(String)
+
+    /// Parses a sequence number (all digits) or an id (hex with at least 8 digits, not all decimal).
+    /// - Throws: ``BankError`` `invalidEvent` naming the text.
+    public init(parsing text: String) throws {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if !t.isEmpty, t.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int64(t), n > 0 {
+            self = .sequence(n)
+        } else if t.count >= 8, t.count <= 64, t.allSatisfy(\.isHexDigit) {
+            self = .id(t.lowercased())
+        } else {
+            throw BankError(.invalidEvent, "malformed event reference '\(text)': expected a sequence number (as `thread query --json` shows) or an event id (at least 8 hex digits)", value: text)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .sequence(let n): "sequence \(n)"
+        case .id(let h): "id \(h)"
+        }
+    }
+}
+
+extension Bank {
+    /// Retracts one event: it leaves every current view and aggregate; a retraction event (value = the reason)
+    /// is appended to its twin's thread; queries known at an earlier time still see it. With `erase`, its
+    /// payload is purged. Retraction events themselves cannot be retracted.
+    /// - Throws: ``BankError`` `invalidEvent` if the reason is empty, no event matches the reference (or an id
+    ///   prefix matches several), or the event is already retracted.
+    @discardableResult
+    public func retract(event reference: EventReference, reason: String, erase: Bool = false) throws -> RetractionResult {
+        let reasonText = try Bank.retractionReason(reason)
+        try authorize(.retract, nil)
+        return try storage.write { tx in
+            let event = try findEvent(reference, tx)
+            guard event.category != .retraction else {
+                throw BankError(.invalidEvent, "event \(reference) is a retraction; retractions cannot be retracted", value: reference.description)
+            }
+            if event.retractedAtSequence != nil && !erase {
+                throw BankError(.invalidEvent, "nothing to retract: event \(reference) is already retracted", value: reference.description)
+            }
+            try authorize(.retract, event.twin)
+            return try retractRows([event], scope: "event=\(event.id.hex)", source: event.source, from: nil, to: nil, reason: reasonText, erase: erase, tx)
+        }
+    }
+
+    /// Retracts the events of a source whose effective start lies in `from...to` (both inclusive), across the
+    /// bank (or in one twin), as ``retract(source:reason:erase:)`` does for all of a source's events.
+    /// - Throws: ``BankError`` `invalidEvent` if the reason is empty, `to` is before `from`, or nothing matches.
+    @discardableResult
+    public func retract(source: Source, from: Instant, to: Instant, twin: TwinID? = nil, reason: String, erase: Bool = false) throws -> RetractionResult {
+        let reasonText = try Bank.retractionReason(reason)
+        guard from <= to else {
+            throw BankError(.invalidEvent, "the retraction range ends (\(to)) before it starts (\(from))", value: "\(from)/\(to)")
+        }
+        try authorize(.retract, nil)
+        return try storage.write { tx in
+            var twins = try tx.twins(withSource: source)
+            if let twin { twins = twins.filter { $0 == twin } }
+            var rows: [Event] = []
+            for t in twins {
+                rows += try tx.events(EventQuery(twin: t, from: from, to: to, visibility: erase ? .all : .current))
+                    .filter { $0.source == source && $0.category != .retraction && (erase ? !$0.isErased || $0.retractedAtSequence == nil : true) }
+            }
+            guard !rows.isEmpty else {
+                throw BankError(.invalidEvent, "nothing to retract: no current events from source '\(source)'\(twin.map { " in twin '\($0)'" } ?? "") with effective time in \(from)...\(to)", value: source.description)
+            }
+            for t in Set(rows.map(\.twin)) { try authorize(.retract, t) }
+            return try retractRows(rows, scope: "source=\(source) from=\(from) to=\(to)", source: source, from: from, to: to, reason: reasonText, erase: erase, tx)
+        }
+    }
+
+    static func retractionReason(_ reason: String) throws -> String {
+        let reasonText = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !reasonText.isEmpty else {
+            throw BankError(.invalidEvent, "a retraction needs a reason", value: reason)
+        }
+        return reasonText
+    }
+
+    /// Finds one event by sequence number or id (prefix), in any state.
+    func findEvent(_ reference: EventReference, _ tx: any StorageReader) throws -> Event {
+        switch reference {
+        case .sequence(let n):
+            guard let e = try tx.events(sequences: n...n, limit: 1).first else {
+                throw BankError(.invalidEvent, "no event with sequence \(n) (the bank's last sequence is \(try tx.lastSequence()))", value: String(n))
+            }
+            return e
+        case .id(let prefix):
+            var found: [(TwinID, ContentHash)] = []
+            for (name, _) in try tx.refs(prefix: "twin/") {
+                guard let twin = try? TwinID(String(name.dropFirst("twin/".count))) else { continue }
+                for h in try tx.eventHashes(of: twin) where h.hex.hasPrefix(prefix) { found.append((twin, h)) }
+            }
+            guard let (twin, hash) = found.first else {
+                throw BankError(.invalidEvent, "no event with id \(prefix)", value: prefix)
+            }
+            guard found.count == 1 else {
+                throw BankError(.invalidEvent, "event id prefix \(prefix) is ambiguous: \(found.count) events match; give more digits", value: prefix)
+            }
+            guard let e = try tx.events(EventQuery(twin: twin, visibility: .all)).first(where: { $0.id == hash }) else {
+                throw BankError(.invalidEvent, "no event with id \(prefix)", value: prefix)
+            }
+            return e
+        }
+    }
+
+    /// Appends one retraction event per affected twin and marks the rows retracted (and erased).
+    func retractRows(_ rows: [Event], scope: String, source: Source, from: Instant?, to: Instant?, reason: String, erase: Bool,
+                     _ tx: any StorageWriter) throws -> RetractionResult {
+        let twins = Array(Set(rows.map(\.twin))).sorted()
+        let recorded = try nextRecorded(tx)
+        let first = try tx.lastSequence() + 1
+        var hasher = EventHasher()
+        var events: [Event] = []
+        let code = Concept(system: retractionCode.system, code: retractionCode.code, display: "retraction of \(rows.count == 1 ? "one event" : "events") from \(source)")
+        for (i, t) in twins.enumerated() {
+            let d = EventDraft(twin: t, effective: EffectiveTime(recorded), category: .retraction, code: code,
+                               value: .text(reason), source: Source(.bank, "retraction"),
+                               provenance: Provenance(derivedFrom: rows.filter { $0.twin == t }.map(\.id), notes: "\(scope) erase=\(erase)"))
+            events.append(Event(id: hasher.hash(d), twin: t, effective: d.effective, recorded: recorded, sequence: first + Int64(i),
+                                category: .retraction, code: code, value: d.value, source: d.source, provenance: d.provenance))
+        }
+        try tx.append(events, batch: BatchRecord(firstSequence: first, lastSequence: first + Int64(events.count) - 1, recorded: recorded))
+        let n = try tx.retract(sequences: rows.map(\.sequence), atSequence: first, erasure: erase ? reason : nil)
+        return RetractionResult(source: source, reason: reason, erased: erase, twins: twins, eventsRetracted: n, sequence: first,
+                                recorded: recorded, events: rows.map(\.id), from: from, to: to)
+    }
+}
+
 /// What a retraction did.
 public struct RetractionResult: Sendable, Hashable, Codable {
     public var source: Source
@@ -407,4 +702,9 @@ public struct RetractionResult: Sendable, Hashable, Codable {
     /// Sequence number of the (first) retraction event.
     public var sequence: Int64
     public var recorded: Instant
+    /// For a retraction of one event or of a time range: the events retracted (empty for a whole source).
+    public var events: [ContentHash] = []
+    /// For a retraction of a time range: its bounds (effective time, inclusive).
+    public var from: Instant? = nil
+    public var to: Instant? = nil
 }

@@ -9,7 +9,7 @@ import TwinCore
 ///
 /// What it offers:
 /// - Twins: ``createTwin(_:)``, ``createTemplate(_:)``, ``updateTwin(_:)``, ``twin(_:at:)``, ``twinIDs(at:)``
-/// - Thread: ``append(_:)``, ``importCSV(twin:text:defaultSource:)``, ``events(_:)``, ``state(of:asOf:knownAt:code:)``
+/// - Thread: ``append(_:)``, ``importCSV(twin:reader:defaultSource:batchSize:)``, ``events(_:)``, ``state(of:asOf:knownAt:code:)``
 /// - Forks: ``fork(_:at:as:)``; retraction: ``retract(source:reason:erase:)``
 /// - Version control: ``commit(message:author:)``, ``log(_:)``, ``diff(_:_:)``, ``tag(_:at:)``
 /// - Aggregates: ``createAggregate(_:members:)``, ``createAggregate(_:where:)``, ``members(of:at:asOf:)``

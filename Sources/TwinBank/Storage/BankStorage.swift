@@ -67,6 +67,11 @@ public protocol StorageWriter: StorageReader {
     /// Returns the number of rows marked.
     @discardableResult
     func retract(source: Source, atSequence sequence: Int64, erasure: String?) throws -> Int
+    /// Marks the rows with the given sequence numbers (those that exist, are current and are not retraction
+    /// events) as retracted at `sequence`; with `erasure`, also purges the payload of each of these rows that
+    /// is not yet erased (see ``Erasure``). Returns the number of rows marked.
+    @discardableResult
+    func retract(sequences: [Int64], atSequence sequence: Int64, erasure: String?) throws -> Int
     /// Sets (or with nil removes) a named reference.
     func setRef(_ name: String, _ value: String?) throws
     /// Stores an object under its hash (no-op if present).

@@ -100,6 +100,25 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
             }
             return n
         }
+        func retract(sequences: [Int64], atSequence sequence: Int64, erasure: String?) -> Int {
+            let wanted = Set(sequences)
+            var n = 0
+            for (twin, var list) in state.threads {
+                var changed = false
+                for i in list.indices where wanted.contains(list[i].sequence) && list[i].category != .retraction {
+                    if list[i].retractedAtSequence == nil {
+                        list[i].retractedAtSequence = sequence
+                        changed = true; n += 1
+                    }
+                    if let erasure, list[i].erasure == nil {
+                        Erasure.purge(&list[i], reason: erasure)
+                        changed = true
+                    }
+                }
+                if changed { state.threads[twin] = list }
+            }
+            return n
+        }
         func setRef(_ name: String, _ value: String?) { state.refs[name] = value }
         func putObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) {
             if state.objects[hash] == nil { state.objects[hash] = bytes }

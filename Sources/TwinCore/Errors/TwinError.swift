@@ -8,7 +8,7 @@ public struct TwinError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case invalidIdentifier, invalidTime, invalidKind, invalidValue, invalidConcept, invalidUnit
-            case incommensurableUnits, unitDoesNotFitCode, invalidSource, invalidCategory, invalidDuration
+            case incommensurableUnits, unitDoesNotFitCode, invalidSource, invalidCategory, invalidDuration, invalidCSV
             case outputExists, cannotWrite
         }
         private let base: Base
@@ -40,6 +40,9 @@ public struct TwinError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let outputExists = Code(.outputExists)
         /// An output file or folder cannot be written (missing parent folder, permissions, a full disk).
         public static let cannotWrite = Code(.cannotWrite)
+        /// A CSV file is malformed (an unterminated quote, text after a closing quote, bytes that are not UTF-8,
+        /// a row with the wrong number of fields); the message names the line.
+        public static let invalidCSV = Code(.invalidCSV)
 
         public var description: String { base.rawValue }
     }

@@ -7,14 +7,17 @@ extension EventDraft {
     ///     parsed; without, the text is parsed like an attribute value (``Value/parse(_:)``), so `true`,
     ///     a date, a concept or plain text.
     ///   - unit: a UCUM unit for numeric values.
-    ///   - at: ISO 8601 instant or `START/END` period.
+    ///   - at: ISO 8601 instant or `START/END` period; with `now`, any expression of the command-line time
+    ///     grammar (``TimeExpression``: `now`, `-2h`, a date, ...).
     ///   - source: `KIND:ID` (default `person:local`).
     ///   - category: an event category word (default `observation`).
+    ///   - now: the present for relative times; nil (the default) accepts strict ISO 8601 only, as data files do.
     /// - Throws: ``TwinError`` naming the offending text.
     public static func parse(twin: TwinID, code: String, value: String, unit: String? = nil, at: String,
-                             source: String? = nil, category: String? = nil) throws -> EventDraft {
+                             source: String? = nil, category: String? = nil, relativeTo now: Instant? = nil) throws -> EventDraft {
         let concept = try Concept(parsing: code)
-        let effective = try EffectiveTime(parsing: at)
+        let effective: EffectiveTime
+        if let now { effective = try EffectiveTime(parsing: at, relativeTo: now) } else { effective = try EffectiveTime(parsing: at) }
         let v: Value
         let trimmedUnit = unit?.trimmingSpaces
         if let number = Double(value.trimmingSpaces) {

@@ -58,6 +58,9 @@ public enum CodeUnits {
         key.system == "http://loinc.org" ? table[key.code]?.name : nil
     }
 
+    /// The reference units of a well-known code (empty when the code is not in the table).
+    public static func units(for key: CodeKey) -> [String] { referenceUnits(for: key) ?? [] }
+
     /// Checks that a unit fits a well-known code: it converts (``AnalyteConversion``) to one of the code's
     /// reference units, so `mmol/mol` fits HbA1c but not oxygen saturation, which is recorded in `%`.
     /// - Throws: ``TwinError`` `unitDoesNotFitCode` naming the unit, the code and the expected units.
