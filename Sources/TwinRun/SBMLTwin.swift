@@ -69,7 +69,7 @@ public struct SBMLBinding: Sendable {
         }
         var derivedFrom: [ContentHash] = []
         for iv in initialValues {
-            guard let e = try bank.state(of: twin, asOf: start, code: iv.code).first, let q = e.value?.quantity else {
+            guard let e = try bank.state(of: twin, asOf: start, code: iv.code, category: .observation).first, let q = e.value?.quantity else {
                 throw RunError(.missingBinding, "twin '\(twin)' has no value of \(iv.code) at or before \(start) for the initial value of '\(iv.variable)'", value: iv.code.description)
             }
             let v: Double

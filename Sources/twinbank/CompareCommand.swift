@@ -25,7 +25,7 @@ struct CompareCommand: AsyncParsableCommand {
     @Option(name: .customLong("option"), help: "NAME=SPEC (repeatable); SPEC depends on --model (see below).")
     var options: [String] = []
     @Option(help: "Horizon: hours (24, 24h) or minutes (90min).") var horizon: String = "24h"
-    @Option(help: "Start of the comparison (default: the time of the twin's latest event, to the hour).") var start: String?
+    @Option(parsing: .unconditional, help: "Start of the comparison, in the time grammar (ISO 8601, now, -2h, ...; default: the time of the twin's latest event, to the hour).") var start: String?
     @Option(help: "Ensemble size (plausible patients).") var ensemble: Int = 20
     @Option(help: "Seed of the ensemble.") var seed: UInt64 = 1
     @OptionGroup var output: OutputOptions

@@ -8,7 +8,7 @@ struct ForkCommand: ParsableCommand {
         abstract: "Fork a twin at a point of its history into an instance (copy-on-write; hypothetical events go to the fork only).")
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The twin to fork.") var twin: String
-    @Option(help: "The fork point: an effective time (ISO 8601).") var at: String
+    @Option(parsing: .unconditional, help: "The fork point: an effective time (ISO 8601, now, -1d, ...).") var at: String
     @Option(help: "The new instance's id.") var name: String
     @OptionGroup var output: OutputOptions
 

@@ -13,7 +13,7 @@ struct MatchCommand: ParsableCommand {
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The criteria file (JSON criteria, a ResearchStudy with its Group, or a Group).") var criteria: String
     @Option(help: "Only the members of this aggregate.") var aggregate: String?
-    @Option(help: "Judge eligibility at this time (default: the criteria's asOf, else now).") var asOf: String?
+    @Option(parsing: .unconditional, help: "Judge eligibility at this time (ISO 8601, today, -30d, ...; default: the criteria's asOf, else now).") var asOf: String?
     @Option(help: "Save the eligible twins as an aggregate with this id.") var saveAggregate: String?
     @Flag(help: "Also save possibly eligible twins (some criteria unknown) in the aggregate.") var includePossible = false
     @Flag(help: "With --save-aggregate: redefine the aggregate if one with this id exists (otherwise an existing id is refused).") var replace = false

@@ -16,7 +16,7 @@ struct TwinCommand: ParsableCommand {
         @Option(name: .customLong("part"), help: "A part of a composite twin: ROLE=ID (repeatable).") var parts: [String] = []
         @Option(name: .customLong("attr"), help: "An attribute KEY=VALUE, e.g. sex=female, weight=72 kg (repeatable).") var attributes: [String] = []
         @Flag(help: "Create a reference twin (template); its version is 1 the first time, then increases.") var asTemplate = false
-        @Option(help: "When the real entity began (ISO 8601); default: the birthDate attribute.") var origin: String?
+        @Option(parsing: .unconditional, help: "When the real entity began (ISO 8601, ...); default: the birthDate attribute.") var origin: String?
 
         func run() throws {
             let bank = try bankOptions.open()
