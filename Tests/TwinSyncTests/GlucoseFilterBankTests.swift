@@ -36,17 +36,19 @@ import TwinModels
     }
 
     /// The single-filter synchroniser never writes an impossible forecast: readings of 1,600 mg/dL (beyond any
-    /// physiology, e.g. a unit mix-up) make its glucose leave the plausible range, which is an error naming the
-    /// value, and nothing is written.
-    @Test func anImplausibleGlucoseIsAnErrorAndNothingIsWritten() async throws {
+    /// physiology, e.g. a unit mix-up) make its glucose leave the plausible range; the twin is unreliable, no
+    /// prediction is written, and a model-unreliable alert names the value instead (issue 22).
+    @Test func anImplausibleGlucoseWithholdsTheForecast() async throws {
         let f = try GlucoseThreadFixture(bg: [Double](repeating: 1600, count: 240), carbohydrate: [Double](repeating: 0, count: 240),
                                          insulin: [Double](repeating: 0.015, count: 240))
-        let before = try f.bank.events(ThreadQuery(twin: f.twin)).count
-        let error = await #expect(throws: SyncError.self) { _ = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: f.options(origin: 200)) }
-        #expect(error?.code == .diverged, "\(String(describing: error))")
-        #expect(error?.message.contains("outside 5-1500 mg/dL") == true && error?.message.contains("Nothing was written") == true)
-        #expect(Double(error?.value ?? "") ?? 0 > 1500)
-        #expect(try f.bank.events(ThreadQuery(twin: f.twin)).count == before)
+        let r = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: f.options(origin: 200))
+        #expect(!r.health.reliable)
+        #expect(r.health.findings.contains { $0.kind == .stateOutOfRange || $0.kind == .filterFailed }, "\(r.health.warnings)")
+        #expect(try f.bank.events(ThreadQuery(twin: f.twin, category: .prediction)).isEmpty)
+        let alerts = try f.bank.events(ThreadQuery(twin: f.twin, code: GlucoseSynchroniser.modelUnreliable.key, category: .alert))
+        #expect(alerts.count == 1)
+        guard case .text(let text)? = alerts.first?.value else { Issue.record("no alert text"); return }
+        #expect(text.contains("forecast is withheld") && text.contains("outside the plausible 10-600 mg/dL"), "\(text)")
     }
 
     @Test func aBankOfPriorsNeedsTheUnscentedFilter() async throws {

@@ -91,6 +91,10 @@ public struct GlucoseFilterBank: Sendable {
     private var history: [[[Double]]]
     /// The readings assimilated, in order.
     public private(set) var readings: [(minute: Int, value: Double)] = []
+    /// Per reading assimilated, the mixture's innovation: the reading minus the weighted mean of the live
+    /// candidates' predictions, with the mixture's predictive variance (each candidate's predicted glucose
+    /// variance plus the noise variance, plus the spread of their means), for ``ModelHealth``.
+    public private(set) var innovations: [ModelHealth.Innovation] = []
     private let carbohydrate: [Double], insulin: [Double]
 
     /// Starts one filter per prior at `minute`, its glucose compartments scaled so that its sensor glucose is
@@ -141,12 +145,14 @@ public struct GlucoseFilterBank: Sendable {
             throw SyncError(.invalidTime, "reading at minute \(minute) is before the last one assimilated (\(last.minute)).", value: String(minute))
         }
         let r2 = settings.noiseStandardDeviation * settings.noiseStandardDeviation
+        var predictions: [(weight: Double, mean: Double, variance: Double)] = []
         for i in filters.indices where alive[i] {
             do {
                 try filters[i].predict(to: Double(minute))
                 let n = filters[i].mean.count
                 let predicted = filters[i].mean[12] / volumes[i]
                 let variance = filters[i].covariance[12 * n + 12] / (volumes[i] * volumes[i]) + r2
+                predictions.append((weights[i], predicted, variance))
                 logWeights[i] = settings.candidateForgetting * logWeights[i] - 0.5 * (log(2 * Double.pi * variance) + pow(reading - predicted, 2) / variance)
                 try filters[i].update(with: Observation(time: Double(minute), values: [reading]),
                                       model: GlucoseSensor(volume: volumes[i], standardDeviation: settings.noiseStandardDeviation))
@@ -154,6 +160,12 @@ public struct GlucoseFilterBank: Sendable {
             } catch {
                 try retire(i, minute: minute, reading: reading, error)
             }
+        }
+        let total = predictions.reduce(0) { $0 + $1.weight }
+        if total > 0 {
+            let m = predictions.reduce(0) { $0 + $1.weight / total * $1.mean }
+            let second = predictions.reduce(0) { $0 + $1.weight / total * ($1.variance + $1.mean * $1.mean) }
+            innovations.append(ModelHealth.Innovation(minute: minute, residual: reading - m, variance: max(second - m * m, r2)))
         }
         normaliseWeights()
         readings.append((minute, reading))

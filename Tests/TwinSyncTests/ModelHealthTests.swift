@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import TwinSync
+
+/// The twin's consistency check on made-up filter reports: a filter whose innovations match its own
+/// uncertainty passes; the collapsed twin of issue 22 (glucose now 97.6 ± 3.3 mg/dL against a latest
+/// reading of 58, Vmx 0.109 → 0.0009) fails on every count it should, each finding with its numbers.
+@Suite struct ModelHealthTests {
+    /// Innovations drawn from the variance the filter claims: normalised innovations squared sum near their
+    /// chi-square expectation.
+    static func consistentInnovations(count: Int, seed: UInt64) -> [ModelHealth.Innovation] {
+        var rng = SplitMixXoshiro(seed: seed)
+        return (0..<count).map { k in
+            let variance = 64 + 20 * Double(k % 3)
+            return ModelHealth.Innovation(minute: 5 * k, residual: variance.squareRoot() * rng.normal(), variance: variance)
+        }
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5])
+    func aConsistentTwinIsReliable(seed: UInt64) {
+        let input = ModelHealth.Input(glucoseNow: 121, glucoseNowSD: 6, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+                                      innovations: Self.consistentInnovations(count: 40, seed: seed),
+                                      parameters: [.init(name: "Vmx", prior: 0.109, estimated: 0.131, logPriorSD: 0.3),
+                                                   .init(name: "kp3", prior: 0.009, estimated: 0.007, logPriorSD: 0.3)],
+                                      forecast: [118, 112, 105, 99, 94, 90])
+        let health = ModelHealth.check(input)
+        #expect(health.reliable, "\(health.warnings)")
+        #expect(health.warnings.isEmpty)
+    }
+
+    @Test func theCollapsedTwinOfIssue22IsUnreliableWithItsNumbers() throws {
+        // the filter believed ± 3-4 mg/dL while the readings fell 100 → 58 away from its 97 mg/dL
+        let readings = stride(from: 100.0, through: 58, by: -3.5).map { $0 }
+        let innovations = readings.enumerated().map { k, r in ModelHealth.Innovation(minute: 5 * k, residual: r - 98, variance: 3.3 * 3.3 + 64) }
+        let input = ModelHealth.Input(glucoseNow: 97.6, glucoseNowSD: 3.3, latestReading: 58, latestReadingAge: 0, noiseSD: 8,
+                                      innovations: innovations,
+                                      parameters: [.init(name: "Vmx", prior: 0.109, estimated: 0.0009, logPriorSD: 0.3)],
+                                      forecast: [97, 96.5, 96, 95.8, 95.5, 95.3])
+        let health = ModelHealth.check(input)
+        #expect(!health.reliable)
+        let kinds = Set(health.findings.map(\.kind))
+        #expect(kinds == [.parameterOutOfRange, .innovationsInconsistent, .nowcastFarFromReading, .lowReadingNotForecast], "\(kinds)")
+        let vmx = try #require(health.findings.first(where: { $0.kind == .parameterOutOfRange }))
+        #expect(vmx.message.contains("Vmx") == true && vmx.message.contains("0.0009") == true, "\(vmx.message)")
+        let nowcast = try #require(health.findings.first(where: { $0.kind == .nowcastFarFromReading }))
+        // |97.6 - 58| / sqrt(3.3² + 8²) = 4.6 SD
+        #expect(abs((nowcast.measures["nowcastSDs"] ?? 0) - 4.6) < 0.05, "\(nowcast.measures)")
+        #expect(nowcast.message.contains("97.6") == true && nowcast.message.contains("58") == true)
+        let nis = try #require(health.findings.first(where: { $0.kind == .innovationsInconsistent }))
+        #expect((nis.measures["normalisedInnovationsSquared"] ?? 0) > (nis.measures["chiSquareLimit"] ?? .infinity))
+        #expect(health.findings.first { $0.kind == .lowReadingNotForecast }?.message.contains("the reading wins") == true)
+    }
+
+    /// The plausible range: each bound on each side, the parameter band by prior SDs, non-finite values.
+    @Test(arguments: [
+        (ModelHealth.Input(glucoseNow: 9, glucoseNowSD: 2, latestReading: 12, latestReadingAge: 30, noiseSD: 8), ModelHealth.Finding.Kind.stateOutOfRange),
+        (ModelHealth.Input(glucoseNow: 180, glucoseNowSD: 9, latestReading: 185, latestReadingAge: 0, noiseSD: 8, forecast: [300, 650]), .stateOutOfRange),
+        (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+                           parameters: [.init(name: "kp3", prior: 0.01, estimated: 0.0345, logPriorSD: 0.3)]), .parameterOutOfRange),
+        (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+                           parameters: [.init(name: "kabs", prior: 0.05, estimated: 0.0145, logPriorSD: 0.3)]), .parameterOutOfRange),
+        (ModelHealth.Input(glucoseNow: .nan, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8), .nonFinite),
+        (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 66, latestReadingAge: 60, noiseSD: 8), .lowReadingNotForecast),
+    ])
+    func outsideThePlausibleRangeIsAFinding(input: ModelHealth.Input, kind: ModelHealth.Finding.Kind) {
+        let health = ModelHealth.check(input)
+        #expect(health.findings.map(\.kind) == [kind], "\(health.warnings)")
+    }
+
+    @Test func withinThePlausibleRangeIsNoFinding() {
+        // 3.3 prior SDs (a factor of 2.7) and glucose 10-600 are inside; a reading 30 min old is not compared
+        let input = ModelHealth.Input(glucoseNow: 11, glucoseNowSD: 3, latestReading: 60, latestReadingAge: 30, noiseSD: 8,
+                                      parameters: [.init(name: "Vmx", prior: 0.1, estimated: 0.1 * exp(0.99), logPriorSD: 0.3)],
+                                      forecast: [12, 599])
+        #expect(ModelHealth.check(input).reliable, "\(ModelHealth.check(input).warnings)")
+    }
+
+    /// Wilson–Hilferty against tabulated chi-square quantiles (99.9 %: 20.52 for 5 degrees of freedom, 32.91
+    /// for 12, 59.70 for 30), within 1.5 %.
+    @Test(arguments: [(12.0, 32.909), (30.0, 59.703), (5.0, 20.515)])
+    func chiSquareQuantiles(k: Double, expected: Double) {
+        #expect(abs(ModelHealth.chiSquareQuantile(0.999, degreesOfFreedom: k) - expected) / expected < 0.015)
+    }
+}
