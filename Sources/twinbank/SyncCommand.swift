@@ -119,7 +119,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         if let a = r.alert { print("  ALERT: \(a)") }
         if dryRun { print("dry run: \(r.drafts.count) events not written") }
-        if r.alreadyHeld > 0 { print("\(r.alreadyHeld) events already in the thread (the same forecast from the same readings and settings): not written again") }
+        if r.alreadyHeld > 0 { print("\(r.alreadyHeld) events already in the thread (computed before from the same readings and settings): not written again") }
         if let w = r.written { print("wrote \(w.count) events (sequences \(w.firstSequence)-\(w.lastSequence)) to \(twin)'s thread at \(w.recorded)") }
     }
 }

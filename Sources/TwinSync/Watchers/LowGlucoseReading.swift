@@ -46,7 +46,7 @@ public struct LowGlucoseReading: Sendable, Hashable {
             reasons.append("the twin's model shows \(Value.format((nowcast * 10).rounded() / 10)) mg/dL now and does not see the low: the reading wins")
         }
         return Alert(kind: "hypoglycaemia-reading", severity: .high, time: 0,
-                     message: "Low glucose reading: \(shown) mg/dL at \(event.effective.start.iso8601) (\(name)).",
+                     message: "Low glucose reading: \(shown) mg/dL at \(event.effective.start.iso8601): \(name).",
                      reasons: reasons, forecast: nil,
                      measures: ["reading": (value * 10).rounded() / 10, "level": Double(level), "threshold": threshold])
     }
