@@ -55,6 +55,9 @@ public struct GlucoseFilterBank: Sendable {
         public var plausibleGlucose = 5.0...1500.0
         /// Largest |log-multiplier| of an estimated parameter before the candidate is retired.
         public var parameterLimit = 4.0
+        /// Largest |log-multiplier| with which an estimated parameter takes effect in the model
+        /// (``GlucoseTwinProcess/logMultiplierBound``); infinite (no bound) by default, the synchroniser bounds it.
+        public var parameterBound = Double.infinity
         /// When the bank's last candidate diverges, it is restarted from its prior at the latest reading (a
         /// recorded reset), at most this many times in all; after that the error is thrown.
         public var maximumRestarts = 3
@@ -190,13 +193,14 @@ public struct GlucoseFilterBank: Sendable {
             let old = filters[i]
             var base = old.process.population
             for (j, name) in settings.estimated.enumerated() {
-                GlucoseTwinProcess.set(name, GlucoseTwinProcess.value(name, in: base) * exp(old.mean[14 + j]), in: &base)
+                GlucoseTwinProcess.set(name, GlucoseTwinProcess.value(name, in: base) * old.process.multiplier(old.mean[14 + j]), in: &base)
             }
             guard let result = try? fitter.fit(base: base, state: history[i][first], start: start, times: times, readings: values,
                                                noiseSD: settings.noiseStandardDeviation, carbohydrate: carbohydrate, insulin: insulin),
                   result.startCost - result.cost >= settings.recalibrationMinimumGain else { continue }
-            let process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: carbohydrate, insulin: insulin,
+            var process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: carbohydrate, insulin: insulin,
                                                  estimated: settings.estimated, noiseRate: old.process.noiseRate)
+            process.logMultiplierBound = settings.parameterBound
             var p0 = [Double](repeating: 0, count: n * n)
             for r in 0..<14 { for c in 0..<14 { p0[r * n + c] = old.covariance[r * n + c] } }
             for j in 0..<q { p0[(14 + j) * n + 14 + j] = settings.recalibratedParameterSD * settings.recalibratedParameterSD }
@@ -235,7 +239,7 @@ public struct GlucoseFilterBank: Sendable {
     public var parameters: [(name: String, prior: Double, estimated: Double)] {
         settings.estimated.enumerated().map { (j, name) in
             (name, zip(parent, weights).reduce(0) { $0 + $1.1 * GlucoseTwinProcess.value(name, in: priors[$1.0].parameters) },
-             zip(weights, filters).reduce(0) { $0 + $1.0 * GlucoseTwinProcess.value(name, in: $1.1.process.population) * exp($1.1.mean[14 + j]) })
+             zip(weights, filters).reduce(0) { $0 + $1.0 * GlucoseTwinProcess.value(name, in: $1.1.process.population) * $1.1.process.multiplier($1.1.mean[14 + j]) })
         }
     }
 
@@ -319,8 +323,9 @@ public struct GlucoseFilterBank: Sendable {
         var noise = [Double](repeating: 0, count: n)
         for i in 0..<13 { noise[i] = settings.stateNoise * max(abs(x0[i]), 1) }
         for i in 0..<q { noise[14 + i] = settings.parameterNoise }
-        let process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
+        var process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
                                              estimated: settings.estimated, noiseRate: noise)
+        process.logMultiplierBound = settings.parameterBound
         var mean = x0 + [0] + [Double](repeating: 0, count: q)
         let scale = reading / (x0[12] / population.Vg)
         for i in [3, 4, 12] { mean[i] *= scale }

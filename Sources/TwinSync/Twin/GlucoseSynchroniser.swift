@@ -95,6 +95,11 @@ public enum GlucoseSynchroniser {
         /// Appended to every written event's provenance notes when set (e.g. which watch update ran this);
         /// part of the events' content, so the same context gives the same events.
         public var context: String?
+        /// The largest |log-multiplier| with which an estimated parameter takes effect (UKF, EnKF and bank of
+        /// UKFs): ln 10, so no parameter moves more than a factor of 10 from its prior
+        /// (``GlucoseTwinProcess/logMultiplierBound``; the model health check warns from 4 prior SDs, a factor of
+        /// about 3.3).
+        public var parameterBound = log(10.0)
         /// The thresholds of the model health check (``ModelHealth``).
         public var health = ModelHealth.Settings()
         public init() {}
@@ -341,6 +346,7 @@ public enum GlucoseSynchroniser {
             settings.noiseStandardDeviation = options.cgmNoiseStandardDeviation
             settings.estimated = options.estimated
             settings.recalibration = options.recalibrationInterval == nil ? nil : options.recalibration
+            settings.parameterBound = options.parameterBound
             var filters = try GlucoseFilterBank(priors: priors, carbohydrate: cho, insulin: ins, minute: Int(t0), firstReading: observations[0].value, settings: settings)
             var nextRefit = Int(t0) + (options.recalibrationInterval ?? 0)
             for name in options.estimated { logPriorSD[name] = settings.parameterPriorSD }
@@ -368,6 +374,7 @@ public enum GlucoseSynchroniser {
             filterLabel = options.filter.label
             var settings = GlucoseFilterBank.Settings()
             settings.estimated = options.estimated
+            settings.parameterBound = options.parameterBound
             let (process, start, p0) = try GlucoseFilterBank.start(GlucoseSyncExperiment.Population(parameters: population, initialState: x0, name: name),
                                                                    carbohydrate: cho, insulin: ins, reading: observations[0].value, settings: settings)
             for name in options.estimated { logPriorSD[name] = settings.parameterPriorSD }
@@ -412,7 +419,7 @@ public enum GlucoseSynchroniser {
             }
             for (i, name) in options.estimated.enumerated() {
                 let pop = GlucoseTwinProcess.value(name, in: population)
-                parameters[name] = ["population": pop, "estimated": pop * exp(filtered.mean[14 + i])]
+                parameters[name] = ["population": pop, "estimated": pop * process.multiplier(filtered.mean[14 + i])]
             }
         }
         } catch let e as SyncError where ModelHealth.filterFailureCodes.contains(e.code) {
@@ -455,6 +462,7 @@ public enum GlucoseSynchroniser {
         var notes = "filter=\(filterNote) prior=\(priorName) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
         notes += "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
         notes += "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count)"
+        if posteriorSettings == nil, options.parameterBound.isFinite { notes += " parameterBound=\(Value.format(options.parameterBound))" }
         if let weight { notes += " bodyWeight=\(Value.format(weight.kg))kg" }
         if !retired.isEmpty { notes += " retired=" + retired.joined(separator: "; ") }
         if let context = options.context { notes += " " + context }
