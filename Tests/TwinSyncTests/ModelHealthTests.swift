@@ -62,7 +62,7 @@ import TwinCore
         (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
                            parameters: [.init(name: "kabs", prior: 0.05, estimated: 0.0145, logPriorSD: 0.3)]), .parameterOutOfRange),
         (ModelHealth.Input(glucoseNow: .nan, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8), .nonFinite),
-        (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 66, latestReadingAge: 60, noiseSD: 8), .lowReadingNotForecast),
+        (ModelHealth.Input(glucoseNow: 82, glucoseNowSD: 20, latestReading: 66, latestReadingAge: 5, noiseSD: 8), .lowReadingNotForecast),
     ])
     func outsideThePlausibleRangeIsAFinding(input: ModelHealth.Input, kind: ModelHealth.Finding.Kind) {
         let health = ModelHealth.check(input)
@@ -71,6 +71,8 @@ import TwinCore
 
     @Test func withinThePlausibleRangeIsNoFinding() {
         // 3.3 prior SDs (a factor of 2.7) and glucose 10-600 are inside; a reading 30 min old is not compared
+        // with the now-cast, nor (low) with a now-cast that is not
+        #expect(ModelHealth.check(ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 66, latestReadingAge: 60, noiseSD: 8)).reliable)
         let input = ModelHealth.Input(glucoseNow: 11, glucoseNowSD: 3, latestReading: 60, latestReadingAge: 30, noiseSD: 8,
                                       parameters: [.init(name: "Vmx", prior: 0.1, estimated: 0.1 * exp(0.99), logPriorSD: 0.3)],
                                       forecast: [12, 599])

@@ -21,8 +21,9 @@ import TwinCore
 /// - ``Finding/Kind/nowcastFarFromReading``: the filtered glucose now differs from the latest reading (taken at
 ///   most ``Settings/nowcastMaximumAge`` minutes before the origin) by more than ``Settings/nowcastSDs``
 ///   combined standard deviations √(sd now² + noise sd²);
-/// - ``Finding/Kind/lowReadingNotForecast`` (the stale-model guard): the latest reading is below the
-///   hypoglycaemia threshold but the filtered glucose now is not: the reading wins.
+/// - ``Finding/Kind/lowReadingNotForecast`` (the stale-model guard): the latest reading, taken at most
+///   ``Settings/nowcastMaximumAge`` minutes before the origin, is below the hypoglycaemia threshold but the
+///   filtered glucose now is not: the reading wins.
 ///
 /// A synchroniser adds ``Finding/Kind/filterFailed`` when the filter itself throws (``filterFailureCodes``).
 public struct ModelHealth: Sendable, Hashable, Codable {
@@ -38,8 +39,8 @@ public struct ModelHealth: Sendable, Hashable, Codable {
         public var innovationQuantile = 0.999
         /// Combined standard deviations by which the now-cast may differ from the latest reading.
         public var nowcastSDs = 4.0
-        /// The latest reading counts for the now-cast check only when taken at most this many minutes before
-        /// the origin.
+        /// The latest reading counts for the now-cast check and the stale-model guard only when taken at most
+        /// this many minutes before the origin.
         public var nowcastMaximumAge = 15.0
         /// Level 1 hypoglycaemia (mg/dL): a latest reading below it with a now-cast not below it fires the
         /// stale-model guard.
@@ -171,7 +172,8 @@ public struct ModelHealth: Sendable, Hashable, Codable {
                                         measures: ["glucoseNow": (input.glucoseNow * 10).rounded() / 10, "latestReading": input.latestReading, "nowcastSDs": (z * 10).rounded() / 10]))
             }
         }
-        if input.latestReading < settings.hypoglycaemiaThreshold, !(input.glucoseNow < settings.hypoglycaemiaThreshold) {
+        if input.latestReadingAge <= settings.nowcastMaximumAge, input.latestReading < settings.hypoglycaemiaThreshold,
+           !(input.glucoseNow < settings.hypoglycaemiaThreshold) {
             findings.append(Finding(kind: .lowReadingNotForecast,
                                     message: "the latest reading \(f(input.latestReading)) mg/dL is below \(f(settings.hypoglycaemiaThreshold)) mg/dL but the twin's glucose now is \(f(input.glucoseNow)) mg/dL: the reading wins.",
                                     measures: ["latestReading": input.latestReading, "glucoseNow": (input.glucoseNow * 10).rounded() / 10]))
