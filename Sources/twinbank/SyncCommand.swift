@@ -7,7 +7,15 @@ import TwinSync
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Synchronise a glucose twin with its thread once (UKF on CGM readings, meals, insulin) and write its forecast and any alert back.")
+        abstract: "Synchronise a glucose twin with its thread once (UKF on CGM readings, meals, insulin) and write its forecast and any alert back.",
+        discussion: """
+        A latest reading below 70 mg/dL (level 1; below 54 mg/dL level 2) is alerted on itself, whatever the model says, and
+        written once per reading. When the twin's model no longer explains the readings (a parameter or the glucose out of its
+        plausible range, innovations far above their chi-square expectation, glucose now more than 4 SD from the latest reading,
+        a low reading the model does not see, or a failed filter), the output says so (--json: `reliability`) and the forecast is
+        withheld: a `model-unreliable` alert with the reasons is written instead of the prediction events. Running sync again over
+        the same window and data writes nothing new.
+        """)
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The twin.") var twin: String
     @Option(help: "Start of the data window (default: 24 h before --to).") var from: String?
@@ -27,17 +35,30 @@ struct SyncCommand: AsyncParsableCommand {
         var twin: String
         var from: Instant, to: Instant, knownAt: Instant
         var observationsUsed: Int, mealsUsed: Int, insulinEventsUsed: Int
-        var glucoseNow: Double, glucoseNowStandardDeviation: Double
+        var glucoseNow: Double?, glucoseNowStandardDeviation: Double?
         var level: Double
         var forecast: [GlucoseSynchroniser.Point]
         var parameters: [String: [String: Double]]
         var alert: String?
+        /// The alert on the latest reading when it is low, whatever the model says.
+        var lowGlucoseAlert: String?
+        var reliability: Reliability
         var covarianceResets: Int
         var prior: String
         var filter: String
         var retiredCandidates: [String]
         var bodyWeight: Double?
         var written: AppendResult?
+        /// Events not written because the thread already holds them (an earlier sync over the same window and data).
+        var alreadyInThread: Int
+    }
+
+    /// Whether the twin's model still explains the readings; when not, the forecast was withheld (not written).
+    struct Reliability: Encodable {
+        var reliable: Bool
+        var forecastWritten: Bool
+        var warnings: [String]
+        var findings: [ModelHealth.Finding]
     }
 
     func validate() throws {
@@ -67,12 +88,18 @@ struct SyncCommand: AsyncParsableCommand {
         let r = dryRun ? try await GlucoseSynchroniser.compute(id, in: bank, options: options)
                        : try await GlucoseSynchroniser.synchronise(id, in: bank, options: options)
         if output.json {
+            let finite = { (x: Double) in x.isFinite ? x : nil }
+            let reliability = Reliability(reliable: r.health.reliable, forecastWritten: r.health.reliable && !dryRun, warnings: r.health.warnings,
+                                          findings: r.health.findings)
             try printJSON(Summary(twin: twin, from: r.from, to: r.to, knownAt: r.knownAt, observationsUsed: r.observationsUsed, mealsUsed: r.mealsUsed,
-                                  insulinEventsUsed: r.insulinEventsUsed, glucoseNow: r.glucoseNow, glucoseNowStandardDeviation: r.glucoseNowStandardDeviation,
-                                  level: r.level, forecast: r.points, parameters: r.parameters, alert: r.alert, covarianceResets: r.covarianceResets,
-                                  prior: r.prior, filter: r.filter, retiredCandidates: r.retiredCandidates, bodyWeight: r.bodyWeight, written: r.written))
+                                  insulinEventsUsed: r.insulinEventsUsed, glucoseNow: finite(r.glucoseNow), glucoseNowStandardDeviation: finite(r.glucoseNowStandardDeviation),
+                                  level: r.level, forecast: r.points, parameters: r.parameters.mapValues { $0.filter { $0.value.isFinite } }, alert: r.alert,
+                                  lowGlucoseAlert: r.lowReadingAlert, reliability: reliability, covarianceResets: r.covarianceResets,
+                                  prior: r.prior, filter: r.filter, retiredCandidates: r.retiredCandidates, bodyWeight: r.bodyWeight, written: r.written,
+                                  alreadyInThread: r.alreadyHeld))
             return
         }
+        if let low = r.lowReadingAlert { print("ALERT (reading): \(low)") }
         print("synchronised \(twin) on \(r.observationsUsed) glucose readings, \(r.mealsUsed) meals, \(r.insulinEventsUsed) insulin events from \(r.from) to \(r.to) (known at \(r.knownAt))")
         print(String(format: "  glucose now %.1f ± %.1f mg/dL", r.glucoseNow, r.glucoseNowStandardDeviation))
         print("  prior \(r.prior), filter \(r.filter)")
@@ -82,11 +109,17 @@ struct SyncCommand: AsyncParsableCommand {
             let p = r.parameters[name]!
             print(String(format: "  %@: population %.4g, estimated %.4g", name, p["population"] ?? .nan, p["estimated"] ?? .nan))
         }
+        if !r.health.reliable {
+            print("  WARNING: the twin is unreliable; its forecast is withheld (not written as a forecast, a model-unreliable alert instead):")
+            for w in r.health.warnings { print("    - \(w)") }
+        }
         for p in r.points {
-            print(String(format: "  %@  %.1f mg/dL  [%.1f, %.1f] (%.0f %%)", p.time.iso8601, p.mean, p.lower, p.upper, r.level * 100))
+            print(String(format: "  %@  %.1f mg/dL  [%.1f, %.1f] (%.0f %%)%@", p.time.iso8601, p.mean, p.lower, p.upper, r.level * 100,
+                         r.health.reliable ? "" : "  UNRELIABLE, not written"))
         }
         if let a = r.alert { print("  ALERT: \(a)") }
         if dryRun { print("dry run: \(r.drafts.count) events not written") }
+        if r.alreadyHeld > 0 { print("\(r.alreadyHeld) events already in the thread (computed before from the same readings and settings): not written again") }
         if let w = r.written { print("wrote \(w.count) events (sequences \(w.firstSequence)-\(w.lastSequence)) to \(twin)'s thread at \(w.recorded)") }
     }
 }

@@ -14,7 +14,9 @@ struct WatchCommand: AsyncParsableCommand {
         Polls the bank every --interval seconds, so writes by other processes (e.g. `twinbank thread append`) are seen.
         Each update (append batch) with a glucose reading, meal or insulin is assimilated (UKF); the 30-minute forecast is
         written to the thread and, when hypoglycaemia is predicted, an alert and a recommendation, each derived from the
-        readings and forecast behind it. With --watcher news2, each update with a vital sign (LOINC 9279-1, 59408-5, 2708-6,
+        readings and forecast behind it. A latest reading below 70 mg/dL (54: level 2) alerts on itself, whatever the model
+        says, once per reading (also across `sync`). When the twin's model no longer explains the readings, its forecast is
+        withheld and a `model-unreliable` alert says why. With --watcher news2, each update with a vital sign (LOINC 9279-1, 59408-5, 2708-6,
         8480-6, 8867-4, 8310-5, 8331-1, 67775-7, 3151-8, 3150-0) is scored from the latest signs within --news2-window minutes;
         a score of --news2-threshold or more, or a single red 3, writes an alert naming the score and each component and the
         RCP clinical response. After an alert, the same watcher stays quiet for --quiet minutes for that twin unless the

@@ -26,7 +26,10 @@ struct LowGlucoseTwin {
         }
     }
 
-    func alerts() throws -> [Event] { try bank.events(ThreadQuery(twin: twin, category: .alert)) }
+    /// The predicted-hypoglycaemia alerts.
+    func alerts() throws -> [Event] { try bank.events(ThreadQuery(twin: twin, code: GlucoseSynchroniser.hypoglycaemiaAlert.key, category: .alert)) }
+    /// The alerts on low readings themselves (issue 22).
+    func readingAlerts() throws -> [Event] { try bank.events(ThreadQuery(twin: twin, code: LowGlucoseReading.alertCode.key, category: .alert)) }
     func minutes(_ e: Event) -> Int { Int((e.effective.start.microseconds - Self.t0.microseconds) / 60_000_000) }
 }
 
@@ -48,10 +51,16 @@ struct LowGlucoseTwin {
         }
         let alerts = try w.alerts()
         #expect(alerts.map(w.minutes) == [0, 30, 55])
-        #expect(published.filter { $0.event?.category == .alert }.map(\.event!.id) == alerts.map(\.id))
+        #expect(published.filter { $0.event?.code.key == GlucoseSynchroniser.hypoglycaemiaAlert.key }.map(\.event!.id) == alerts.map(\.id))
         #expect(published.allSatisfy { $0.error == nil })
+        // the readings of 62 mg/dL alert themselves at 06:00 and, after the quiet period, 06:30; 30 mg/dL at 06:50 is
+        // level 2, an escalation; the second 30 at 06:55 is not
+        let readingAlerts = try w.readingAlerts()
+        #expect(readingAlerts.map(w.minutes) == [0, 30, 50])
+        #expect(readingAlerts.last.map { if case .text(let t)? = $0.value { t.contains("level 2") && t.contains("escalates") } else { false } } == true)
         let recommendations = try w.bank.events(ThreadQuery(twin: w.twin, category: .recommendation))
-        #expect(recommendations.map { $0.provenance.derivedFrom } == alerts.map { [$0.id] })
+        #expect(Set(recommendations.map { $0.provenance.derivedFrom }) == Set((alerts + readingAlerts).map { [$0.id] }))
+        #expect(recommendations.count == alerts.count + readingAlerts.count)
         // the forecast is still written on every update
         let predictions = try w.bank.events(ThreadQuery(twin: w.twin, code: GlucoseSynchroniser.glucose.key, category: .prediction))
         let updates = Set(predictions.compactMap { QuietPeriod.update(in: $0.provenance.notes, watcher: "glucose-forecast") })
@@ -77,7 +86,8 @@ struct LowGlucoseTwin {
         let service = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
         let notices = try await service.runOnce()
         #expect(try w.alerts().map(w.minutes) == [0, 30, 55])
-        #expect(notices.count == 6)
+        #expect(try w.readingAlerts().map(w.minutes) == [0, 30, 50])
+        #expect(notices.count == 12)
         #expect(try await service.catchUp(w.twin, after: 0, through: w.bank.lastSequence()).notices.isEmpty)
     }
 
@@ -92,8 +102,9 @@ struct LowGlucoseTwin {
         let published = try await a + b
         let alerts = try w.alerts()
         #expect(alerts.map(w.minutes) == [0, 30, 55])
-        #expect(published.filter { $0.event?.category == .alert }.count == 3)
-        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .recommendation)).count == 3)
+        #expect(try w.readingAlerts().map(w.minutes) == [0, 30, 50])
+        #expect(published.filter { $0.event?.category == .alert }.count == 6)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .recommendation)).count == 6)
     }
 
     /// Quiet period 0: an alert on every update, as before the quiet period existed; 60 minutes: one, plus the escalation.

@@ -105,9 +105,17 @@ public struct GlucoseTwinProcess: ProcessModel {
     /// Blood glucose seen by the sensor, `Gs / Vg` (mg/dL).
     public func glucose(_ state: UnsafeBufferPointer<Double>) -> Double { state[12] / population.Vg }
 
+    /// The largest |log-multiplier| an estimated parameter takes effect with: beyond it the model uses the
+    /// bound (`population × e^±bound`), so a filter's parameter cannot drift to a value no person has (the
+    /// collapse of issue 22: Vmx 0.109 → 0.0009). Infinite (no bound) by default.
+    public var logMultiplierBound = Double.infinity
+
+    /// The multiplier a log-multiplier `theta` takes effect with: `exp(theta)` clamped to ``logMultiplierBound``.
+    public func multiplier(_ theta: Double) -> Double { exp(min(max(theta, -logMultiplierBound), logMultiplierBound)) }
+
     func parameters(_ state: UnsafeMutableBufferPointer<Double>) -> UVAPadovaParameters {
         var p = population
-        for (i, name) in estimated.enumerated() { Self.set(name, Self.value(name, in: population) * exp(state[14 + i]), in: &p) }
+        for (i, name) in estimated.enumerated() { Self.set(name, Self.value(name, in: population) * multiplier(state[14 + i]), in: &p) }
         return p
     }
 

@@ -177,25 +177,9 @@ public struct WatchService: Service {
         return notices
     }
 
-    /// The drafts whose events the twin's thread does not hold yet (retracted included), without repeats.
+    /// The drafts whose events the twin's thread does not hold yet (retracted included), without repeats
+    /// (``HeldEvents``).
     func unheld(_ drafts: [(watcher: String, draft: EventDraft)], twin: TwinID) throws -> [(watcher: String, draft: EventDraft)] {
-        var hasher = EventHasher()
-        let ids = drafts.map { hasher.hash($0.draft) }
-        var held = Set<ContentHash>()
-        struct Key: Hashable { var category: Event.Category; var code: CodeKey }
-        var ranges: [Key: (Instant, Instant)] = [:]
-        for (_, d) in drafts {
-            let k = Key(category: d.category, code: d.code.key), t = d.effective.start
-            ranges[k] = ranges[k].map { (min($0.0, t), max($0.1, t)) } ?? (t, t)
-        }
-        for (k, r) in ranges {
-            for e in try bank.events(ThreadQuery(twin: twin, code: k.code, category: k.category, from: r.0, to: r.1, includeRetracted: true)) {
-                held.insert(e.id)
-            }
-        }
-        var seen = Set<ContentHash>()
-        var fresh: [(watcher: String, draft: EventDraft)] = []
-        for (i, d) in drafts.enumerated() where !held.contains(ids[i]) && seen.insert(ids[i]).inserted { fresh.append(d) }
-        return fresh
+        try HeldEvents.unheld(drafts.map(\.draft), twin: twin, in: bank).map { drafts[$0] }
     }
 }

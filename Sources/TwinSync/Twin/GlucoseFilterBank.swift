@@ -55,6 +55,9 @@ public struct GlucoseFilterBank: Sendable {
         public var plausibleGlucose = 5.0...1500.0
         /// Largest |log-multiplier| of an estimated parameter before the candidate is retired.
         public var parameterLimit = 4.0
+        /// Largest |log-multiplier| with which an estimated parameter takes effect in the model
+        /// (``GlucoseTwinProcess/logMultiplierBound``); infinite (no bound) by default, the synchroniser bounds it.
+        public var parameterBound = Double.infinity
         /// When the bank's last candidate diverges, it is restarted from its prior at the latest reading (a
         /// recorded reset), at most this many times in all; after that the error is thrown.
         public var maximumRestarts = 3
@@ -91,6 +94,10 @@ public struct GlucoseFilterBank: Sendable {
     private var history: [[[Double]]]
     /// The readings assimilated, in order.
     public private(set) var readings: [(minute: Int, value: Double)] = []
+    /// Per reading assimilated, the mixture's innovation: the reading minus the weighted mean of the live
+    /// candidates' predictions, with the mixture's predictive variance (each candidate's predicted glucose
+    /// variance plus the noise variance, plus the spread of their means), for ``ModelHealth``.
+    public private(set) var innovations: [ModelHealth.Innovation] = []
     private let carbohydrate: [Double], insulin: [Double]
 
     /// Starts one filter per prior at `minute`, its glucose compartments scaled so that its sensor glucose is
@@ -141,12 +148,14 @@ public struct GlucoseFilterBank: Sendable {
             throw SyncError(.invalidTime, "reading at minute \(minute) is before the last one assimilated (\(last.minute)).", value: String(minute))
         }
         let r2 = settings.noiseStandardDeviation * settings.noiseStandardDeviation
+        var predictions: [(weight: Double, mean: Double, variance: Double)] = []
         for i in filters.indices where alive[i] {
             do {
                 try filters[i].predict(to: Double(minute))
                 let n = filters[i].mean.count
                 let predicted = filters[i].mean[12] / volumes[i]
                 let variance = filters[i].covariance[12 * n + 12] / (volumes[i] * volumes[i]) + r2
+                predictions.append((weights[i], predicted, variance))
                 logWeights[i] = settings.candidateForgetting * logWeights[i] - 0.5 * (log(2 * Double.pi * variance) + pow(reading - predicted, 2) / variance)
                 try filters[i].update(with: Observation(time: Double(minute), values: [reading]),
                                       model: GlucoseSensor(volume: volumes[i], standardDeviation: settings.noiseStandardDeviation))
@@ -154,6 +163,12 @@ public struct GlucoseFilterBank: Sendable {
             } catch {
                 try retire(i, minute: minute, reading: reading, error)
             }
+        }
+        let total = predictions.reduce(0) { $0 + $1.weight }
+        if total > 0 {
+            let m = predictions.reduce(0) { $0 + $1.weight / total * $1.mean }
+            let second = predictions.reduce(0) { $0 + $1.weight / total * ($1.variance + $1.mean * $1.mean) }
+            innovations.append(ModelHealth.Innovation(minute: minute, residual: reading - m, variance: max(second - m * m, r2)))
         }
         normaliseWeights()
         readings.append((minute, reading))
@@ -178,13 +193,14 @@ public struct GlucoseFilterBank: Sendable {
             let old = filters[i]
             var base = old.process.population
             for (j, name) in settings.estimated.enumerated() {
-                GlucoseTwinProcess.set(name, GlucoseTwinProcess.value(name, in: base) * exp(old.mean[14 + j]), in: &base)
+                GlucoseTwinProcess.set(name, GlucoseTwinProcess.value(name, in: base) * old.process.multiplier(old.mean[14 + j]), in: &base)
             }
             guard let result = try? fitter.fit(base: base, state: history[i][first], start: start, times: times, readings: values,
                                                noiseSD: settings.noiseStandardDeviation, carbohydrate: carbohydrate, insulin: insulin),
                   result.startCost - result.cost >= settings.recalibrationMinimumGain else { continue }
-            let process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: carbohydrate, insulin: insulin,
+            var process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: carbohydrate, insulin: insulin,
                                                  estimated: settings.estimated, noiseRate: old.process.noiseRate)
+            process.logMultiplierBound = settings.parameterBound
             var p0 = [Double](repeating: 0, count: n * n)
             for r in 0..<14 { for c in 0..<14 { p0[r * n + c] = old.covariance[r * n + c] } }
             for j in 0..<q { p0[(14 + j) * n + 14 + j] = settings.recalibratedParameterSD * settings.recalibratedParameterSD }
@@ -223,7 +239,7 @@ public struct GlucoseFilterBank: Sendable {
     public var parameters: [(name: String, prior: Double, estimated: Double)] {
         settings.estimated.enumerated().map { (j, name) in
             (name, zip(parent, weights).reduce(0) { $0 + $1.1 * GlucoseTwinProcess.value(name, in: priors[$1.0].parameters) },
-             zip(weights, filters).reduce(0) { $0 + $1.0 * GlucoseTwinProcess.value(name, in: $1.1.process.population) * exp($1.1.mean[14 + j]) })
+             zip(weights, filters).reduce(0) { $0 + $1.0 * GlucoseTwinProcess.value(name, in: $1.1.process.population) * $1.1.process.multiplier($1.1.mean[14 + j]) })
         }
     }
 
@@ -307,8 +323,9 @@ public struct GlucoseFilterBank: Sendable {
         var noise = [Double](repeating: 0, count: n)
         for i in 0..<13 { noise[i] = settings.stateNoise * max(abs(x0[i]), 1) }
         for i in 0..<q { noise[14 + i] = settings.parameterNoise }
-        let process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
+        var process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
                                              estimated: settings.estimated, noiseRate: noise)
+        process.logMultiplierBound = settings.parameterBound
         var mean = x0 + [0] + [Double](repeating: 0, count: q)
         let scale = reading / (x0[12] / population.Vg)
         for i in [3, 4, 12] { mean[i] *= scale }

@@ -18,18 +18,26 @@ import TwinModels
 ///    log-multipliers of ``Options/estimated``; CGM noise sd ``Options/cgmNoiseStandardDeviation``);
 /// 3. forecasts glucose every ``Options/step`` minutes up to ``Options/horizon`` minutes after `to` by
 ///    sigma-point propagation, with a central prediction interval at ``Options/level``;
-/// 4. runs the ``HypoglycaemiaWatcher`` on the forecast;
-/// 5. writes, as **one** append batch, a `prediction` event per forecast point and code (mean as LOINC 2339-0,
-///    interval ends as ``lowerBound`` / ``upperBound``, all mg/dL) and, if the watcher fired, an `alert` event
-///    whose text gives the numbers. Every event's provenance names the model and version, the filter, the
-///    window, `knownAt`, the seed and (derivedFrom) the observation and input events used; the alert is also
-///    derived from the forecast's mean events.
+/// 4. checks the twin's health (``ModelHealth``: parameters and glucose within their plausible range,
+///    innovations consistent with the filter's own uncertainty, glucose now near the latest reading, a low
+///    reading seen by the model; a filter that fails is a finding too, not an error);
+/// 5. when the twin is reliable, runs the ``HypoglycaemiaWatcher`` on the forecast;
+/// 6. writes, as **one** append batch: when the latest reading is below 70 mg/dL, an alert on the reading
+///    itself (``LowGlucoseReading``, whatever the model says); when the twin is reliable, a `prediction` event
+///    per forecast point and code (mean as LOINC 2339-0, interval ends as ``lowerBound`` / ``upperBound``, all
+///    mg/dL) and, if the watcher fired, an `alert` event whose text gives the numbers; when it is not, **no
+///    prediction event** but a ``modelUnreliable`` alert naming each finding with its numbers (a clinician
+///    reading the thread sees no forecast to mistake for a normal one). Every event's provenance names the
+///    model and version, the filter, the window, `knownAt`, the seed, `inputs=KEY` (a hash of the events used
+///    and the settings, without `knownAt`) and (derivedFrom) the observation and input events used; the
+///    predicted alert is also derived from the forecast's mean events.
 ///
 /// Guarantees: the computation is deterministic, so the same thread state, options and seed give identical
-/// drafts (and the bank then rejects the second append as a duplicate). Minutes are counted from `from`;
+/// drafts; ``synchronise(_:in:options:)`` writes only what the thread does not hold yet (``HeldEvents``), so a
+/// second run over the same window and data, read at any later time, writes nothing. Minutes are counted from `from`;
 /// reading times are rounded to the nearest minute (the model moves in whole minutes). Insulin is only what
 /// the thread records, except that in the forecast horizon, minutes no insulin event covers continue the basal
-/// rate (a period event) in force at `to`. Nothing is written when any step fails.
+/// rate (a period event) in force at `to`. Nothing is written when reading the thread or its input fails.
 public enum GlucoseSynchroniser {
     /// LOINC 2339-0, glucose [mass/volume] in blood (mg/dL).
     public static let glucose = Concept.bloodGlucose
@@ -41,6 +49,8 @@ public enum GlucoseSynchroniser {
     public static let lowerBound = Concept(system: "urn:twinbank:forecast", code: "glucose-lower", display: "Glucose forecast, lower end of prediction interval")
     /// Upper end of the glucose forecast's prediction interval (mg/dL).
     public static let upperBound = Concept(system: "urn:twinbank:forecast", code: "glucose-upper", display: "Glucose forecast, upper end of prediction interval")
+    /// Code of the alert written instead of the forecast when the twin's model fails its ``ModelHealth`` check.
+    public static let modelUnreliable = Concept(system: "urn:twinbank:alert", code: "model-unreliable", display: "Glucose twin unreliable: forecast withheld")
     /// Code of the alert raised when hypoglycaemia is predicted.
     public static let hypoglycaemiaAlert = Concept(system: "urn:twinbank:alert", code: "hypoglycaemia-predicted", display: "Hypoglycaemia predicted")
     public static let modelID = "uva-padova-t1d"
@@ -85,6 +95,13 @@ public enum GlucoseSynchroniser {
         /// Appended to every written event's provenance notes when set (e.g. which watch update ran this);
         /// part of the events' content, so the same context gives the same events.
         public var context: String?
+        /// The largest |log-multiplier| with which an estimated parameter takes effect (UKF, EnKF and bank of
+        /// UKFs): ln 10, so no parameter moves more than a factor of 10 from its prior
+        /// (``GlucoseTwinProcess/logMultiplierBound``; the model health check warns from 4 prior SDs, a factor of
+        /// about 3.3).
+        public var parameterBound = log(10.0)
+        /// The thresholds of the model health check (``ModelHealth``).
+        public var health = ModelHealth.Settings()
         public init() {}
     }
 
@@ -152,7 +169,14 @@ public enum GlucoseSynchroniser {
         public var level: Double
         /// Estimated parameters: the prior's value (under the key `population`) and the current estimate.
         public var parameters: [String: [String: Double]]
+        /// The text of the alert predicted by the ``HypoglycaemiaWatcher`` (nil when none, or when the twin is unreliable).
         public var alert: String?
+        /// The text of the alert on the latest reading when it is below 70 mg/dL (``LowGlucoseReading``), whatever
+        /// the model says.
+        public var lowReadingAlert: String?
+        /// Whether the model still explains the readings (``ModelHealth``); when it does not, the forecast is not
+        /// written, a ``GlucoseSynchroniser/modelUnreliable`` alert is written instead.
+        public var health: ModelHealth
         public var covarianceResets: Int
         /// Candidates of a bank of priors that left it (diverged or implausible), each with the minute (from
         /// `from`) and the reason; also in the written events' provenance notes.
@@ -166,16 +190,22 @@ public enum GlucoseSynchroniser {
         public var seed: UInt64
         /// The events to append (forecast points, then the alert if any), in order.
         public var drafts: [EventDraft]
-        /// Set once written.
+        /// Set once written (nil when nothing new was written).
         public var written: AppendResult?
+        /// How many drafts ``synchronise(_:in:options:)`` did not write because the thread already holds them
+        /// (the same events, or the same forecast computed from the same inputs: ``HeldEvents``).
+        public var alreadyHeld = 0
     }
 
-    /// Computes, then appends the result's events as one batch.
+    /// Computes, then appends as one batch the result's events the thread does not hold yet (``HeldEvents``):
+    /// running it again over the same window and data writes nothing new (``Result/alreadyHeld`` counts them).
     /// - Throws: ``SyncError`` (`invalidArgument`, `invalidTime`, `unsupported` naming the value), any bank error.
     @discardableResult
     public static func synchronise(_ twin: TwinID, in bank: Bank, options: Options = Options()) async throws -> Result {
         var result = try await compute(twin, in: bank, options: options)
-        result.written = try bank.append(result.drafts)
+        let fresh = try HeldEvents.unheld(result.drafts, twin: twin, in: bank)
+        result.alreadyHeld = result.drafts.count - fresh.count
+        if !fresh.isEmpty { result.written = try bank.append(fresh.map { result.drafts[$0] }) }
         return result
     }
 
@@ -247,12 +277,20 @@ public enum GlucoseSynchroniser {
         let t0 = Double(max(0, observations[0].minute))
         let window = Double(observations[0].minute)...Double(observations[observations.count - 1].minute)
         let times = stride(from: windowMinutes + options.step, through: windowMinutes + options.horizon, by: options.step).map(Double.init)
-        let glucosePoints: [Forecast.Point]
-        let nowMean: Double, nowSD: Double, resets: Int, priorName: String, filterLabel: String
+        var glucosePoints: [Forecast.Point] = []
+        var nowMean = Double.nan, nowSD = Double.nan, resets = 0, priorName = "", filterLabel = options.filter.label
         var retired: [String] = []
+        // what the model health check reads: innovations (UKF, EnKF, bank of UKFs) and each estimated
+        // parameter's prior sd on the log scale
+        var innovations: [ModelHealth.Innovation] = []
+        var logPriorSD: [String: Double] = [:]
+        // a filter that fails (diverges, loses positive definiteness, goes non-finite) makes the twin
+        // unreliable; it does not silence the reading-based alert
+        var failure: SyncError?
         // the particle posterior's settings as used, for the provenance notes
         var posteriorSettings: GlucoseParameterPosterior.Settings?
         var parameters: [String: [String: Double]] = [:]
+        do {
         if case .particles(let count) = options.filter {
             guard options.prior == .cohort else {
                 throw SyncError(.unsupported, "the particle posterior draws its particles from a cohort; choose the cohort prior (not \(options.prior.rawValue)).", value: options.prior.rawValue)
@@ -271,6 +309,12 @@ public enum GlucoseSynchroniser {
                                                           covarianceGroups: GlucoseSyncExperiment.Population.ageGroups(without: person).map { $0.map(\.parameters) },
                                                           bodyWeight: weight?.kg, carbohydrate: cho, insulin: ins, firstReading: observations[0].value, settings: settings, seed: options.seed)
             posteriorSettings = posterior.settings
+            for name in options.estimated {
+                let logs = priors.map { log(GlucoseTwinProcess.value(name, in: $0.parameters)) }.filter(\.isFinite)
+                let mean = logs.reduce(0, +) / Double(max(logs.count, 1))
+                let sd = (logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(logs.count - 1, 1))).squareRoot()
+                logPriorSD[name] = sd > 0 ? sd : nil
+            }
             for o in observations { try posterior.assimilate(minute: max(o.minute, Int(t0)), reading: o.value) }
             let z = inverseStandardNormal(0.5 + options.level / 2)
             let points = try posterior.forecast(at: [windowMinutes] + times.map { Int($0) }, z: z)
@@ -302,8 +346,10 @@ public enum GlucoseSynchroniser {
             settings.noiseStandardDeviation = options.cgmNoiseStandardDeviation
             settings.estimated = options.estimated
             settings.recalibration = options.recalibrationInterval == nil ? nil : options.recalibration
+            settings.parameterBound = options.parameterBound
             var filters = try GlucoseFilterBank(priors: priors, carbohydrate: cho, insulin: ins, minute: Int(t0), firstReading: observations[0].value, settings: settings)
             var nextRefit = Int(t0) + (options.recalibrationInterval ?? 0)
+            for name in options.estimated { logPriorSD[name] = settings.parameterPriorSD }
             for o in observations {
                 try filters.assimilate(minute: max(o.minute, Int(t0)), reading: o.value)
                 if let interval = options.recalibrationInterval, o.minute >= nextRefit {
@@ -318,6 +364,7 @@ public enum GlucoseSynchroniser {
                 Forecast.Point(time: $0.time, mean: [$0.mean[12]], standardDeviation: [$0.standardDeviation[12]], lower: [$0.lower[12]], upper: [$0.upper[12]])
             }
             resets = filters.resets
+            innovations = filters.innovations
             retired = filters.retirements.map { "\($0.candidate) \($0.restarted ? "restarted from its prior" : "retired") at minute \($0.minute): \($0.reason)" }
             filterLabel = filters.filters.count > 1 ? "UKF bank of \(filters.filters.count)" : "UKF"
             for p in filters.parameters { parameters[p.name] = ["population": p.prior, "estimated": p.estimated] }
@@ -327,12 +374,18 @@ public enum GlucoseSynchroniser {
             filterLabel = options.filter.label
             var settings = GlucoseFilterBank.Settings()
             settings.estimated = options.estimated
+            settings.parameterBound = options.parameterBound
             let (process, start, p0) = try GlucoseFilterBank.start(GlucoseSyncExperiment.Population(parameters: population, initialState: x0, name: name),
                                                                    carbohydrate: cho, insulin: ins, reading: observations[0].value, settings: settings)
+            for name in options.estimated { logPriorSD[name] = settings.parameterPriorSD }
             let sensor = GlucoseSensor(volume: population.Vg, standardDeviation: options.cgmNoiseStandardDeviation)
+            let r2 = options.cgmNoiseStandardDeviation * options.cgmNoiseStandardDeviation
             func assimilate<F: SequentialFilter>(_ f: inout F) async throws {
                 for o in observations {
                     try await f.predict(to: Double(max(o.minute, Int(f.time))))
+                    let n = f.mean.count, vg = population.Vg
+                    innovations.append(ModelHealth.Innovation(minute: o.minute, residual: o.value - f.mean[12] / vg,
+                                                              variance: f.covariance[12 * n + 12] / (vg * vg) + r2))
                     try f.update(with: Observation(time: f.time, values: [o.value]), model: sensor)
                 }
                 try await f.predict(to: Double(windowMinutes))
@@ -366,22 +419,34 @@ public enum GlucoseSynchroniser {
             }
             for (i, name) in options.estimated.enumerated() {
                 let pop = GlucoseTwinProcess.value(name, in: population)
-                parameters[name] = ["population": pop, "estimated": pop * exp(filtered.mean[14 + i])]
+                parameters[name] = ["population": pop, "estimated": pop * process.multiplier(filtered.mean[14 + i])]
             }
+        }
+        } catch let e as SyncError where ModelHealth.filterFailureCodes.contains(e.code) {
+            failure = e
+            glucosePoints = []
         }
         let provenanceForecast = Forecast.Provenance(filter: filterLabel, model: "\(modelID)@\(modelVersion) \(priorName)", dataWindow: window,
                                                      observationCount: observations.count, seed: options.seed)
         let forecast = Forecast(origin: Double(windowMinutes), stateNames: ["glucose"], level: options.level, points: glucosePoints,
                                 method: options.filter == .unscented ? "gaussian-propagation" : (filterLabel.hasPrefix("SMC") ? "particles" : "ensemble"),
                                 provenance: provenanceForecast)
-        for p in glucosePoints where !(p.mean[0].isFinite && p.lower[0].isFinite && p.upper[0].isFinite) {
-            throw SyncError(.nonFinite, "the glucose forecast at +\(Int(p.time) - windowMinutes) min is not finite.", value: String(p.mean[0]))
+        // the twin's health: is the model still plausible and does it explain the readings?
+        let latest = observations[observations.count - 1]
+        let health: ModelHealth
+        if let failure {
+            health = ModelHealth(findings: [ModelHealth.Finding(kind: .filterFailed, message: "the \(filterLabel) failed: \(failure.message)", measures: [:])])
+        } else {
+            let estimatedParameters = options.estimated.compactMap { name -> ModelHealth.Parameter? in
+                guard let p = parameters[name], let prior = p["population"], let estimate = p["estimated"], let sd = logPriorSD[name] else { return nil }
+                return ModelHealth.Parameter(name: name, prior: prior, estimated: estimate, logPriorSD: sd)
+            }
+            health = ModelHealth.check(ModelHealth.Input(glucoseNow: nowMean, glucoseNowSD: nowSD, latestReading: latest.value,
+                                                         latestReadingAge: Double(windowMinutes - latest.minute), noiseSD: options.cgmNoiseStandardDeviation,
+                                                         innovations: innovations, parameters: estimatedParameters, forecast: glucosePoints.map { $0.mean[0] }),
+                                       settings: options.health)
         }
-        // a diverged filter gives a finite but impossible glucose: an error, never a written forecast
-        let plausible = GlucoseFilterBank.Settings().plausibleGlucose
-        for (label, g) in [("now", nowMean)] + glucosePoints.map({ ("at +\(Int($0.time) - windowMinutes) min", $0.mean[0]) }) where !plausible.contains(g) {
-            throw SyncError(.diverged, "the twin's glucose \(label) is \(Value.format((g * 10).rounded() / 10)) mg/dL, outside \(Value.format(plausible.lowerBound))-\(Value.format(plausible.upperBound)) mg/dL: the \(filterLabel) diverged from the readings (check their units and the inputs; the cohort prior retires or restarts a diverging candidate). Nothing was written.", value: String(g))
-        }
+        let lowReading = LowGlucoseReading(value: latest.value, event: latest.event)
 
         // events
         let used = observations.map(\.event) + mealEvents + insulinEvents + (weight.map { [$0.event] } ?? [])
@@ -397,11 +462,25 @@ public enum GlucoseSynchroniser {
         var notes = "filter=\(filterNote) prior=\(priorName) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
         notes += "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
         notes += "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count)"
+        if posteriorSettings == nil, options.parameterBound.isFinite { notes += " parameterBound=\(Value.format(options.parameterBound))" }
         if let weight { notes += " bodyWeight=\(Value.format(weight.kg))kg" }
         if !retired.isEmpty { notes += " retired=" + retired.joined(separator: "; ") }
         if let context = options.context { notes += " " + context }
+        // what the forecast was computed from (the events used and every setting but the time the thread was
+        // read): a forecast computed again from the same inputs is held already (``HeldEvents``)
+        var keyHasher = EventHasher()
+        let inputs = keyHasher.hash(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .prediction, code: glucose,
+                                               value: .text(notes.replacingOccurrences(of: "knownAt=\(knownAt.iso8601) ", with: "")), source: source,
+                                               provenance: Provenance(derivedFrom: used.map(\.id)))).abbreviated(16)
+        notes += " inputs=\(inputs)"
         let provenance = Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed, notes: notes)
         var drafts: [EventDraft] = []
+        var lowReadingText: String?
+        if let lowReading {
+            let d = lowReading.draft(twin: twin, source: source, nowcast: nowMean.isFinite ? nowMean : nil, context: options.context)
+            if case .text(let t)? = d.value { lowReadingText = t }
+            drafts.append(d)
+        }
         var points: [Point] = []
         var meanIDs: [ContentHash] = []
         var hasher = EventHasher()
@@ -411,15 +490,29 @@ public enum GlucoseSynchroniser {
             let mean = EventDraft(twin: twin, effective: EffectiveTime(at), category: .prediction, code: glucose,
                                   value: .quantity(Quantity(p.mean[0], "mg/dL")), source: source, provenance: provenance)
             meanIDs.append(hasher.hash(mean))
-            drafts.append(mean)
+            if health.reliable { drafts.append(mean) }
             for (code, v) in [(lowerBound, p.lower[0]), (upperBound, p.upper[0])] {
+                guard health.reliable else { continue }
                 drafts.append(EventDraft(twin: twin, effective: EffectiveTime(at), category: .prediction, code: code,
                                          value: .quantity(Quantity(v, "mg/dL")), source: source, provenance: provenance))
             }
         }
         let watcher = HypoglycaemiaWatcher(glucose: "glucose", threshold: options.hypoglycaemiaThreshold, horizon: options.alertHorizon, probability: options.alertProbability)
         var alertText: String?
-        if let alert = try watcher.evaluate(forecast) {
+        if !health.reliable {
+            // withheld: no prediction events, no alert predicted by this model; an alert says why, with the numbers
+            let now = nowMean.isFinite ? "\(Value.format((nowMean * 10).rounded() / 10)) ± \(Value.format((nowSD * 10).rounded() / 10)) mg/dL" : "unknown"
+            let text = (["Glucose twin unreliable: its forecast is withheld (not written as a forecast) and no hypoglycaemia is predicted from it; rely on the readings."]
+                        + health.warnings
+                        + ["twin's glucose now \(now); latest reading \(Value.format((latest.value * 10).rounded() / 10)) mg/dL at \(latest.event.effective.start.iso8601)"])
+                .joined(separator: " | ")
+            let kinds = health.findings.map(\.kind.rawValue).joined(separator: ",")
+            let measures = health.findings.flatMap { $0.measures.map { ($0.key, $0.value) } }
+            let words = Dictionary(measures, uniquingKeysWith: { a, _ in a }).sorted { $0.key < $1.key }.map { "\($0.key)=\(Value.format($0.value))" }
+            drafts.append(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .alert, code: modelUnreliable, value: .text(text), source: source,
+                                     provenance: Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed,
+                                                            notes: "watcher=model-health reliable=false findings=\(kinds) \(words.joined(separator: " ")); " + notes)))
+        } else if let alert = try watcher.evaluate(forecast) {
             let recent = observations.suffix(3).map { "\($0.event.effective.start.iso8601) \(Value.format(($0.value * 10).rounded() / 10)) mg/dL" }
             let text = ([alert.message] + alert.reasons + ["latest readings: " + recent.joined(separator: "; ")]).joined(separator: " | ")
             alertText = text
@@ -430,7 +523,7 @@ public enum GlucoseSynchroniser {
         }
         return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
                       insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,
-                      level: options.level, parameters: parameters, alert: alertText, covarianceResets: resets,
+                      level: options.level, parameters: parameters, alert: alertText, lowReadingAlert: lowReadingText, health: health, covarianceResets: resets,
                       retiredCandidates: retired, bodyWeight: weight?.kg, prior: priorName, filter: filterLabel, seed: options.seed, drafts: drafts, written: nil)
     }
 

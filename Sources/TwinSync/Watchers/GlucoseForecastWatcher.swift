@@ -23,6 +23,13 @@ import TwinCore
 /// an escalating alert says which earlier alert it escalates. The forecast points are still written on every
 /// update: the forecast is the twin's current prediction (and what the dashboard draws), not an alert.
 ///
+/// **A low reading alerts whatever the model says** (``LowGlucoseReading``): when the update's latest reading is
+/// below 70 mg/dL, an alert names it (once per reading, also across `sync` and `watch`); within the quiet
+/// period after such an alert, only a deeper low alerts again (level 2 after level 1, or a reading
+/// ``escalationGlucoseDrop`` lower). **An unreliable twin** (``ModelHealth``) has its forecast withheld: no
+/// prediction events, no predicted alert, and a ``GlucoseSynchroniser/modelUnreliable`` alert saying why (once
+/// per quiet period). Each alert of a low, measured or predicted, comes with its recommendation.
+///
 /// Before the twin has any glucose reading it returns nothing. Every event carries the update's marker.
 public struct GlucoseForecastWatcher: ThreadWatcher {
     /// The recommendation's code.
@@ -66,26 +73,82 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
         o.from = o.to?.advanced(bySeconds: -windowHours * 3600)
         o.context = update.marker(watcher: name)
         let result = try await GlucoseSynchroniser.compute(update.twin, in: bank, options: o)
-        var drafts = result.drafts
-        guard var alert = drafts.last, alert.category == .alert, result.alert != nil, case .text(var text)? = alert.value else { return drafts }
-        drafts.removeLast()
-        // quiet period: an earlier alert of this watcher near this time holds back all but an escalation
-        let earlier = try quietPeriod.earlierAlerts(of: name, code: GlucoseSynchroniser.hypoglycaemiaAlert.key, near: alert.effective.start,
-                                                    before: update, in: bank)
-        if !earlier.isEmpty {
-            guard let why = escalation(text: text, notes: alert.provenance.notes, at: alert.effective.start, over: earlier) else { return drafts }
-            text += " | " + why
-            alert.value = .text(text)
+        var drafts: [EventDraft] = []
+        var alerts: [EventDraft] = []
+        for var d in result.drafts {
+            guard d.category == .alert, case .text(var text)? = d.value else { drafts.append(d); continue }
+            switch d.code.key {
+            case LowGlucoseReading.alertCode.key:
+                // once per reading (a sync may have alerted on it already); within the quiet period only a deeper low
+                guard try !alerted(onReadingOf: d, before: update, in: bank) else { continue }
+                let earlier = try quietPeriod.earlierAlerts(of: name, code: LowGlucoseReading.alertCode.key, near: d.effective.start, before: update, in: bank)
+                if !earlier.isEmpty {
+                    guard let why = readingEscalation(notes: d.provenance.notes, over: earlier) else { continue }
+                    text += " | " + why
+                    d.value = .text(text)
+                }
+                alerts.append(d)
+            case GlucoseSynchroniser.modelUnreliable.key:
+                // said once per quiet period; the forecast stays withheld on every update meanwhile
+                let earlier = try quietPeriod.earlierAlerts(of: name, code: GlucoseSynchroniser.modelUnreliable.key, near: d.effective.start, before: update, in: bank)
+                guard earlier.isEmpty else { continue }
+                drafts.append(d)
+            default:
+                // quiet period: an earlier alert of this watcher near this time holds back all but an escalation
+                let earlier = try quietPeriod.earlierAlerts(of: name, code: GlucoseSynchroniser.hypoglycaemiaAlert.key, near: d.effective.start,
+                                                            before: update, in: bank)
+                if !earlier.isEmpty {
+                    guard let why = escalation(text: text, notes: d.provenance.notes, at: d.effective.start, over: earlier) else { continue }
+                    text += " | " + why
+                    d.value = .text(text)
+                }
+                alerts.append(d)
+            }
         }
-        drafts.append(alert)
+        drafts += alerts
+        // each alert of a low (measured or predicted) with its recommendation, derived from it
         var hasher = EventHasher()
-        let first = text.split(separator: "|").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? text
-        drafts.append(EventDraft(twin: update.twin, effective: alert.effective, category: .recommendation, code: Self.carbohydrateRecommendation,
-                                 value: .text("Take 15 g of fast-acting carbohydrate now and recheck glucose in 15 minutes. " + first),
-                                 source: GlucoseSynchroniser.source,
-                                 provenance: Provenance(derivedFrom: [hasher.hash(alert)], model: alert.provenance.model, modelVersion: alert.provenance.modelVersion,
-                                                        seed: alert.provenance.seed, notes: "rule of 15 (ADA Standards of Care, hypoglycaemia treatment) " + update.marker(watcher: name))))
+        for alert in alerts {
+            guard case .text(let text)? = alert.value else { continue }
+            let first = text.split(separator: "|").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? text
+            drafts.append(EventDraft(twin: update.twin, effective: alert.effective, category: .recommendation, code: Self.carbohydrateRecommendation,
+                                     value: .text("Take 15 g of fast-acting carbohydrate now and recheck glucose in 15 minutes. " + first),
+                                     source: GlucoseSynchroniser.source,
+                                     provenance: Provenance(derivedFrom: [hasher.hash(alert)], model: alert.provenance.model, modelVersion: alert.provenance.modelVersion,
+                                                            seed: alert.provenance.seed, notes: "rule of 15 (ADA Standards of Care, hypoglycaemia treatment) " + update.marker(watcher: name))))
+        }
         return drafts
+    }
+
+    /// Whether the thread holds an alert on the same reading as the low-reading alert `draft` (same `inputs=`
+    /// word) that this update may know of: one recorded by the time of the update (e.g. by a `sync`) or written
+    /// by this watcher for an earlier update. (An alert written for this update or a later one does not
+    /// count, so evaluating an update again gives the same drafts.)
+    func alerted(onReadingOf draft: EventDraft, before update: ThreadUpdate, in bank: Bank) throws -> Bool {
+        guard let inputs = HeldEvents.inputsWord(draft.provenance.notes) else { return false }
+        let t = draft.effective.start
+        return try bank.events(ThreadQuery(twin: update.twin, code: LowGlucoseReading.alertCode.key, category: .alert, from: t, to: t, includeRetracted: true))
+            .contains { e in
+                guard HeldEvents.inputsWord(e.provenance.notes) == inputs else { return false }
+                if e.recorded <= update.recorded { return true }
+                return QuietPeriod.update(in: e.provenance.notes, watcher: name).map { $0 < update.sequence } ?? false
+            }
+    }
+
+    /// Why a low-reading alert escalates the earlier ones within the quiet period: its level is higher (level 2
+    /// after level 1), or its reading is at least ``escalationGlucoseDrop`` lower than the lowest earlier one;
+    /// nil when it does not.
+    func readingEscalation(notes: String?, over earlier: [Event]) -> String? {
+        guard let reading = Alert.measure("reading", in: notes), let level = Alert.measure("level", in: notes) else { return nil }
+        let levels = earlier.compactMap { Alert.measure("level", in: $0.provenance.notes) }
+        let lowest = earlier.compactMap { e in Alert.measure("reading", in: e.provenance.notes).map { ($0, e) } }.min { $0.0 < $1.0 }
+        if let top = levels.max(), level > top {
+            return "escalates the low-glucose alerts within the \(quietPeriod) quiet period: level \(Value.format(level)) (was \(Value.format(top)))"
+        }
+        if let (g, e) = lowest, reading <= g - escalationGlucoseDrop {
+            return "escalates the low-glucose alert of \(e.effective.start.iso8601) within the \(quietPeriod) quiet period: reading \(Value.format(reading)) mg/dL (was \(Value.format(g)))"
+        }
+        return nil
     }
 
     /// Why a new alert escalates the earlier ones (see the type's discussion), or nil when it does not.

@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinCore
+@testable import TwinSync
+
+/// The twin's consistency check on made-up filter reports: a filter whose innovations match its own
+/// uncertainty passes; the collapsed twin of issue 22 (glucose now 97.6 ± 3.3 mg/dL against a latest
+/// reading of 58, Vmx 0.109 → 0.0009) fails on every count it should, each finding with its numbers.
+@Suite struct ModelHealthTests {
+    /// Innovations drawn from the variance the filter claims: normalised innovations squared sum near their
+    /// chi-square expectation.
+    static func consistentInnovations(count: Int, seed: UInt64) -> [ModelHealth.Innovation] {
+        var rng = SplitMixXoshiro(seed: seed)
+        return (0..<count).map { k in
+            let variance = 64 + 20 * Double(k % 3)
+            return ModelHealth.Innovation(minute: 5 * k, residual: variance.squareRoot() * rng.normal(), variance: variance)
+        }
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3, 4, 5])
+    func aConsistentTwinIsReliable(seed: UInt64) {
+        let input = ModelHealth.Input(glucoseNow: 121, glucoseNowSD: 6, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+                                      innovations: Self.consistentInnovations(count: 40, seed: seed),
+                                      parameters: [.init(name: "Vmx", prior: 0.109, estimated: 0.131, logPriorSD: 0.3),
+                                                   .init(name: "kp3", prior: 0.009, estimated: 0.007, logPriorSD: 0.3)],
+                                      forecast: [118, 112, 105, 99, 94, 90])
+        let health = ModelHealth.check(input)
+        #expect(health.reliable, "\(health.warnings)")
+        #expect(health.warnings.isEmpty)
+    }
+
+    @Test func theCollapsedTwinOfIssue22IsUnreliableWithItsNumbers() throws {
+        // the filter believed ± 3-4 mg/dL while the readings fell 100 → 58 away from its 97 mg/dL
+        let readings = stride(from: 100.0, through: 58, by: -3.5).map { $0 }
+        let innovations = readings.enumerated().map { k, r in ModelHealth.Innovation(minute: 5 * k, residual: r - 98, variance: 3.3 * 3.3 + 64) }
+        let input = ModelHealth.Input(glucoseNow: 97.6, glucoseNowSD: 3.3, latestReading: 58, latestReadingAge: 0, noiseSD: 8,
+                                      innovations: innovations,
+                                      parameters: [.init(name: "Vmx", prior: 0.109, estimated: 0.0009, logPriorSD: 0.3)],
+                                      forecast: [97, 96.5, 96, 95.8, 95.5, 95.3])
+        let health = ModelHealth.check(input)
+        #expect(!health.reliable)
+        let kinds = Set(health.findings.map(\.kind))
+        #expect(kinds == [.parameterOutOfRange, .innovationsInconsistent, .nowcastFarFromReading, .lowReadingNotForecast], "\(kinds)")
+        let vmx = try #require(health.findings.first(where: { $0.kind == .parameterOutOfRange }))
+        #expect(vmx.message.contains("Vmx") == true && vmx.message.contains("0.0009") == true, "\(vmx.message)")
+        let nowcast = try #require(health.findings.first(where: { $0.kind == .nowcastFarFromReading }))
+        // |97.6 - 58| / sqrt(3.3² + 8²) = 4.6 SD
+        #expect(abs((nowcast.measures["nowcastSDs"] ?? 0) - 4.6) < 0.05, "\(nowcast.measures)")
+        #expect(nowcast.message.contains("97.6") == true && nowcast.message.contains("58") == true)
+        let nis = try #require(health.findings.first(where: { $0.kind == .innovationsInconsistent }))
+        #expect((nis.measures["normalisedInnovationsSquared"] ?? 0) > (nis.measures["chiSquareLimit"] ?? .infinity))
+        #expect(health.findings.first { $0.kind == .lowReadingNotForecast }?.message.contains("the reading wins") == true)
+    }
+
+    /// The plausible range: each bound on each side, the parameter band by prior SDs, non-finite values.
+    @Test(arguments: [
+        (ModelHealth.Input(glucoseNow: 9, glucoseNowSD: 2, latestReading: 12, latestReadingAge: 30, noiseSD: 8), ModelHealth.Finding.Kind.stateOutOfRange),
+        (ModelHealth.Input(glucoseNow: 180, glucoseNowSD: 9, latestReading: 185, latestReadingAge: 0, noiseSD: 8, forecast: [300, 650]), .stateOutOfRange),
+        (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+                           parameters: [.init(name: "kp3", prior: 0.01, estimated: 0.0345, logPriorSD: 0.3)]), .parameterOutOfRange),
+        (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+                           parameters: [.init(name: "kabs", prior: 0.05, estimated: 0.0145, logPriorSD: 0.3)]), .parameterOutOfRange),
+        (ModelHealth.Input(glucoseNow: .nan, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8), .nonFinite),
+        (ModelHealth.Input(glucoseNow: 82, glucoseNowSD: 20, latestReading: 66, latestReadingAge: 5, noiseSD: 8), .lowReadingNotForecast),
+    ])
+    func outsideThePlausibleRangeIsAFinding(input: ModelHealth.Input, kind: ModelHealth.Finding.Kind) {
+        let health = ModelHealth.check(input)
+        #expect(health.findings.map(\.kind) == [kind], "\(health.warnings)")
+    }
+
+    @Test func withinThePlausibleRangeIsNoFinding() {
+        // 3.3 prior SDs (a factor of 2.7) and glucose 10-600 are inside; a reading 30 min old is not compared
+        // with the now-cast, nor (low) with a now-cast that is not
+        #expect(ModelHealth.check(ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 66, latestReadingAge: 60, noiseSD: 8)).reliable)
+        let input = ModelHealth.Input(glucoseNow: 11, glucoseNowSD: 3, latestReading: 60, latestReadingAge: 30, noiseSD: 8,
+                                      parameters: [.init(name: "Vmx", prior: 0.1, estimated: 0.1 * exp(0.99), logPriorSD: 0.3)],
+                                      forecast: [12, 599])
+        #expect(ModelHealth.check(input).reliable, "\(ModelHealth.check(input).warnings)")
+    }
+
+    /// Wilson–Hilferty against tabulated chi-square quantiles (99.9 %: 20.52 for 5 degrees of freedom, 32.91
+    /// for 12, 59.70 for 30), within 1.5 %.
+    @Test(arguments: [(12.0, 32.909), (30.0, 59.703), (5.0, 20.515)])
+    func chiSquareQuantiles(k: Double, expected: Double) {
+        #expect(abs(ModelHealth.chiSquareQuantile(0.999, degreesOfFreedom: k) - expected) / expected < 0.015)
+    }
+}
+
+/// The synchroniser on the reported case (issue 22): a child's twin (child#005) with a meal-and-insulin day
+/// and CGM readings falling from 100 to 58 mg/dL over the last hour.
+@Suite struct GlucoseSafetySynchroniserTests {
+    /// The bank: 45 g and `breakfastUnits` IU at 07:00, 70 g and `lunchUnits` IU at 12:00, readings every `step`
+    /// (15) minutes from 06:00 (110 mg/dL, about 45 more after each meal), then every 5 minutes from 100 mg/dL at 16:00
+    /// down to 58 at 17:00.
+    static func fallingToLow(breakfastUnits: Double = 6, lunchUnits: Double = 9, every step: Int = 15) throws -> (Bank, TwinID) {
+        let bank = Bank(storage: MemoryStorage(), clock: ManualClock(GlucoseThreadFixture.day0.advanced(bySeconds: 3 * 86_400), stepMicroseconds: 1_000_000))
+        let twin: TwinID = "kid"
+        _ = try bank.createTwin(Twin(id: twin, kind: .person, attributes: ["virtualPatient": .text("child#005")]))
+        var drafts: [EventDraft] = []
+        let pump = Source(.device, "pump-1"), cgm = Source(.device, "cgm-1")
+        for (minute, grams, units) in [(7 * 60, 45.0, breakfastUnits), (12 * 60, 70.0, lunchUnits)] {
+            drafts.append(EventDraft(twin: twin, effective: EffectiveTime(GlucoseThreadFixture.at(minute)), category: .intervention,
+                                     code: GlucoseSynchroniser.carbohydrate, value: .quantity(Quantity(grams, "g")), source: pump))
+            drafts.append(EventDraft(twin: twin, effective: EffectiveTime(GlucoseThreadFixture.at(minute)), category: .intervention,
+                                     code: GlucoseSynchroniser.insulin, value: .quantity(Quantity(units, "[IU]")), source: pump))
+        }
+        for m in stride(from: 6 * 60, through: 17 * 60, by: 5) where m >= 16 * 60 || m % step == 0 {
+            var g = 110.0
+            if m < 16 * 60 {
+                for meal in [7 * 60, 12 * 60] where (0...180).contains(m - meal) { g += 45 * sin(Double.pi * Double(m - meal) / 180) }
+            } else {
+                g = 100 - 42 * Double(m - 16 * 60) / 60
+            }
+            drafts.append(.observation(twin, at: GlucoseThreadFixture.at(m), code: GlucoseSynchroniser.glucose, Quantity((g * 10).rounded() / 10, "mg/dL"), source: cgm))
+        }
+        try bank.append(drafts)
+        return (bank, twin)
+    }
+
+    @Test func theLowReadingAlertsAndTheTwinIsUnreliable() async throws {
+        let (bank, twin) = try Self.fallingToLow()
+        var options = GlucoseSynchroniser.Options()
+        options.to = GlucoseThreadFixture.at(17 * 60)
+        let r = try await GlucoseSynchroniser.synchronise(twin, in: bank, options: options)
+        #expect(r.lowReadingAlert?.contains("Low glucose reading: 58 mg/dL at 2024-01-01T17:00:00Z") == true, "\(r.lowReadingAlert ?? "none")")
+        #expect(!r.health.reliable)
+        #expect(r.health.findings.contains { $0.kind == .lowReadingNotForecast })
+        #expect(try bank.events(ThreadQuery(twin: twin, category: .prediction)).isEmpty)
+        #expect(try bank.events(ThreadQuery(twin: twin, code: GlucoseSynchroniser.modelUnreliable.key, category: .alert)).count == 1)
+        // read again later over the same window: nothing new
+        let again = try await GlucoseSynchroniser.synchronise(twin, in: bank, options: options)
+        #expect(again.written == nil && again.alreadyHeld == again.drafts.count && again.drafts.count == 2)
+    }
+
+    /// The root cause: the augmented UKF's log-parameters drift without bound while the model cannot follow the
+    /// readings (here kp3 to more than 10 times its prior). The synchroniser bounds them (a factor of 10 by
+    /// default); unbounded, as before, they leave that band.
+    @Test func estimatedParametersStayWithinAFactorOfTenOfTheirPrior() async throws {
+        let (bank, twin) = try Self.fallingToLow(breakfastUnits: 3, lunchUnits: 4, every: 5)
+        var options = GlucoseSynchroniser.Options()
+        options.to = GlucoseThreadFixture.at(17 * 60)
+        func factors(_ r: GlucoseSynchroniser.Result) -> [Double] {
+            r.parameters.values.compactMap { p in p["estimated"].flatMap { e in p["population"].map { max(e / $0, $0 / e) } } }
+        }
+        let bounded = try await GlucoseSynchroniser.compute(twin, in: bank, options: options)
+        #expect(factors(bounded).count == 3 && factors(bounded).allSatisfy { $0 <= 10 * (1 + 1e-9) }, "\(bounded.parameters)")
+        #expect(bounded.drafts.filter { $0.code.key != LowGlucoseReading.alertCode.key }.allSatisfy { $0.provenance.notes?.contains("parameterBound=") == true })
+        options.parameterBound = .infinity
+        let unbounded = try await GlucoseSynchroniser.compute(twin, in: bank, options: options)
+        #expect(factors(unbounded).contains { $0 > 10 }, "\(unbounded.parameters)")
+        // either way the twin says it is unreliable, naming the parameter far from its prior
+        for r in [bounded, unbounded] {
+            #expect(r.health.findings.contains { $0.kind == .parameterOutOfRange && $0.message.contains("kp3") }, "\(r.health.warnings)")
+        }
+    }
+
+    @Test func theProcessClampsTheLogMultiplier() throws {
+        var process = try GlucoseTwinProcess(population: GlucoseSyncExperiment.Population.adult.parameters, carbohydrate: [0], insulin: [0],
+                                             estimated: ["Vmx"], noiseRate: [Double](repeating: 0, count: 15))
+        #expect(process.multiplier(-4.8) == exp(-4.8))
+        process.logMultiplierBound = log(10)
+        #expect(abs(process.multiplier(-4.8) - 0.1) < 1e-12 && abs(process.multiplier(7) - 10) < 1e-9)
+        #expect(process.multiplier(0.5) == exp(0.5))
+    }
+}
