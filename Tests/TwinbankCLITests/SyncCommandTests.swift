@@ -48,6 +48,10 @@ struct SyncCommandTests {
         let fewParticles = try cli.run(["sync", "--bank", bank, "--twin", "pat", "--prior", "cohort", "--particles", "3"])
         #expect(fewParticles.status != 0 && fewParticles.stderr.contains("--particles"))
         #expect(try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "prediction", "--json"]) == predictions)
+        // historical data without --to: the window (the 24 h before now) is empty, and the error says where the data is
+        let historical = try cli.run(["sync", "--bank", bank, "--twin", "pat"])
+        #expect(historical.status != 0 && historical.stderr.contains("runs from 2024-01-01T06:00:00Z to 2024-01-01T09:00:00Z")
+                && historical.stderr.contains("--to 2024-01-01T09:00:00Z"), "\(historical.stderr)")
 
         // the particle posterior from the same thread: a dry run says which estimator and seed, forecasts in range
         let smc = try ok(["sync", "--bank", bank, "--twin", "pat", "--to", "2024-01-01T09:00:00Z", "--prior", "cohort", "--particles", "24",

@@ -246,7 +246,15 @@ public enum GlucoseSynchroniser {
             observations.append((minute(e.effective.start), try milligramsPerDecilitre(e), e))
         }
         guard !observations.isEmpty else {
-            throw SyncError(.invalidArgument, "twin '\(twin)' has no glucose observations (LOINC 2339-0) from \(from) to \(origin) as known at \(knownAt).", value: twin.rawValue)
+            // say where the data is, so a window over historical data can be moved onto it (--from/--to)
+            let whereData: String
+            if let range = try bank.effectiveRange(of: twin, code: glucose.key, category: .observation) {
+                whereData = range.lowerBound == range.upperBound ? " Its glucose data is at \(range.lowerBound): choose a window that holds it (--to \(range.upperBound))."
+                    : " Its glucose data runs from \(range.lowerBound) to \(range.upperBound): choose a window within it (--to \(range.upperBound))."
+            } else {
+                whereData = " It has no plausible glucose observations at all."
+            }
+            throw SyncError(.invalidArgument, "twin '\(twin)' has no glucose observations (LOINC 2339-0) from \(from) to \(origin) as known at \(knownAt).\(whereData)", value: twin.rawValue)
         }
         observations.sort { ($0.minute, $0.event.sequence) < ($1.minute, $1.event.sequence) }
 
