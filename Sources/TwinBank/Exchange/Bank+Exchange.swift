@@ -82,12 +82,15 @@ struct BundleWriter {
 }
 
 extension Bank {
-    /// Exports a twin (or fork) with its thread, its fork ancestors' threads up to the fork cut-offs, its
+    /// Exports a twin (or fork) with its thread, its fork ancestors' threads up to the fork cut-offs, its parts
+    /// (a composite twin's organ twins, recursively, each with its whole thread and its own fork ancestors), its
     /// template version, its definitions at every commit of the current branch and that history, to a bundle.
-    /// Retracted and erased events are included as such (tombstones stay tombstones).
+    /// Retracted and erased events are included as such (tombstones stay tombstones). The gate is asked for
+    /// `export` of every twin the bundle carries.
     public func exportBundle(twin: TwinID) throws -> (data: Data, result: ExportResult) {
         try authorize(.export, twin)
         return try storage.read { tx in
+            for t in try closure(of: [twin], tx) where t != twin { try authorize(.export, t) }
             var w = BundleWriter()
             let r = try export(twins: [twin], aggregate: nil, subject: "twin:\(twin)", &w, tx)
             return (w.out, r)
@@ -100,6 +103,8 @@ extension Bank {
         try authorize(.export, nil)
         for m in members { try authorize(.export, m) }
         return try storage.read { tx in
+            let memberSet = Set(members)
+            for t in try closure(of: members, tx) where !memberSet.contains(t) { try authorize(.export, t) }
             var w = BundleWriter()
             let r = try export(twins: members, aggregate: aggregate, subject: "aggregate:\(aggregate)", &w, tx)
             return (w.out, r)
@@ -108,21 +113,7 @@ extension Bank {
 
     func export(twins: [TwinID], aggregate: AggregateID?, subject: String, _ w: inout BundleWriter, _ tx: any StorageReader) throws -> ExportResult {
         try w.write(BundleFormat.Header(format: BundleFormat.name, version: BundleFormat.version, subject: subject, created: clock.now()))
-        // twins to include: members and their fork ancestors, ancestors first; each with a sequence cut-off
-        var order: [TwinID] = []
-        var cutoff: [TwinID: Int64?] = [:]
-        for t in twins {
-            let segments = try lineage(t, tx)
-            for s in segments.reversed() {
-                if let existing = cutoff[s.twin] {
-                    // keep the widest cut-off (nil = everything)
-                    if let e = existing, let m = s.maxSequence { cutoff[s.twin] = max(e, m) } else { cutoff[s.twin] = .some(nil) }
-                } else {
-                    cutoff[s.twin] = s.maxSequence
-                    order.append(s.twin)
-                }
-            }
-        }
+        let (order, cutoff) = try exportedTwins(twins, tx)
         var objects = 0
         var paths = Set<String>()
         for t in order {
@@ -183,6 +174,44 @@ extension Bank {
         }
         let root = try w.finish(objects: objects, events: count)
         return ExportResult(root: root, subject: subject, twins: order, events: count, objects: objects, lines: w.lines)
+    }
+
+    /// The twins an export of `twins` carries, in bundle order: parts before the twin they belong to and fork
+    /// ancestors before their forks, each once, with the sequence cut-off of its thread (nil = the whole
+    /// thread). A fork ancestor travels up to its fork's cut-off; a part travels whole (a composite twin's
+    /// parts are current twins, not frozen copies). When a twin is reached in several ways the widest
+    /// cut-off wins.
+    func exportedTwins(_ twins: [TwinID], _ tx: any StorageReader) throws -> (order: [TwinID], cutoff: [TwinID: Int64?]) {
+        var order: [TwinID] = []
+        var cutoff: [TwinID: Int64?] = [:]
+        var expanded = Set<TwinID>()
+        func include(_ twin: TwinID, _ maxSequence: Int64?) {
+            if let existing = cutoff[twin] {
+                if let e = existing, let m = maxSequence { cutoff[twin] = max(e, m) } else { cutoff[twin] = .some(nil) }
+            } else {
+                cutoff[twin] = maxSequence
+                order.append(twin)
+            }
+        }
+        // depth-first: a twin's parts (and theirs) first, then its fork ancestors, then the twin itself
+        // (a twin is expanded once, so parts that name each other cannot loop)
+        func visit(_ twin: TwinID) throws {
+            for s in try lineage(twin, tx).reversed() {
+                if expanded.insert(s.twin).inserted {
+                    for p in try requireRecord(s.twin, tx).twin.parts where !expanded.contains(p.twin) {
+                        try visit(p.twin)
+                    }
+                }
+                include(s.twin, s.maxSequence)
+            }
+        }
+        for t in twins { try visit(t) }
+        return (order, cutoff)
+    }
+
+    /// Every twin an export of `twins` carries (see ``exportedTwins(_:_:)``).
+    func closure(of twins: [TwinID], _ tx: any StorageReader) throws -> [TwinID] {
+        try exportedTwins(twins, tx).order
     }
 
     /// Verifies and imports a bundle, all or nothing. Every line hash, the root, every object hash and every
