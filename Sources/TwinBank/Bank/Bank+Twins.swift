@@ -42,7 +42,9 @@ extension Bank {
                 throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin that is not a template has this id", value: twin.id.rawValue)
             }
             var t = twin
-            t.templateVersion = (existing?.twin.templateVersion ?? 0) + 1
+            // versions already given (also on another branch, where this template's twin/ID is absent) are never reused
+            let given = try tx.refs(prefix: "template/\(twin.id.rawValue)@").compactMap { Int($0.name.split(separator: "@").last ?? "") }
+            t.templateVersion = Swift.max(existing?.twin.templateVersion ?? 0, given.max() ?? 0) + 1
             t.template = nil
             try checkParts(t, tx)
             let record = TwinRecord(twin: t, created: clock.now())
