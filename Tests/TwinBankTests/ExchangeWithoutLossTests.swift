@@ -89,3 +89,93 @@ import TwinCore
         #expect(try gated.exportBundle(twin: "bob").result.twins == ["bob"])
     }
 }
+
+/// Issue 23, item 3: an imported bank's commit history is replayed as commits of this bank.
+@Suite struct HistoryReplayTests {
+    let exchange = ExchangeTests()
+
+    /// The ids a twin's thread showed at a commit (its pin, as `thread query --commit` reads it).
+    func ids(_ bank: Bank, _ twin: TwinID, at commit: String) throws -> [ContentHash] {
+        let pin = try bank.resolveCommit(commit).commit.threadPin
+        return try bank.events(ThreadQuery(twin: twin, knownAtSequence: pin)).map(\.id)
+    }
+
+    @Test(arguments: [(StorageKind.memory, StorageKind.sqlite), (.sqlite, .memory)])
+    func historyIsReplayedAsCommits(from: StorageKind, to: StorageKind) throws {
+        let source = try exchange.populated(from)
+        let (data, _) = try source.exportBundle(twin: "alice-sim")
+        let target = try makeBank(to)
+        try target.createTwin(person("carol"))
+        try target.append([obs("carol", "2023-06-01", 99)])
+        let own = try target.commit(message: "carol here")
+        let r = try target.importBundle(data)
+        #expect(r.commitsReplayed == 2 && r.commitsAlreadyPresent == 0)
+        let branch = try #require(r.branch)
+        #expect(branch == "imported:twin:alice-sim")
+        // the replayed commits keep message, author and time, and name where they came from
+        let sourceLog = try source.log()
+        let log = try target.log(branch)
+        #expect(log.map(\.commit.message) == ["two", "one"])
+        #expect(log.map(\.commit.author) == sourceLog.map(\.commit.author))
+        #expect(log.map(\.commit.time) == sourceLog.map(\.commit.time))
+        #expect(log.map { $0.commit.imported?.sourceCommit } == sourceLog.map(\.id))
+        #expect(log.allSatisfy { $0.commit.imported?.bundle == r.root })
+        // the parent chain is preserved, and starts fresh in this bank
+        #expect(log[0].commit.parents == [log[1].id])
+        #expect(log[1].commit.parents.isEmpty)
+        // this bank's own branch and working state did not move
+        #expect(try target.log().map(\.id) == [own.id])
+        #expect(try target.branches().current == "main")
+        // pins are mapped: the thread at each replayed commit is the thread at the source commit
+        // (alice travels up to the fork's cut-off: her later events stayed home)
+        let cutoff = try source.twin("alice-sim").fork!.parentSequence
+        for (mine, theirs) in zip(log, sourceLog) {
+            let pin = theirs.commit.threadPin
+            let carried = try source.events(ThreadQuery(twin: "alice", knownAtSequence: pin)).filter { $0.sequence <= cutoff }.map(\.id)
+            #expect(!carried.isEmpty)
+            #expect(try ids(target, "alice", at: mine.id.hex) == carried, "\(mine.commit.message)")
+        }
+        #expect(try ids(target, "alice", at: log[1].id.hex) == ids(source, "alice", at: sourceLog[1].id.hex))
+        #expect(try ids(target, "alice", at: log[1].id.hex) != ids(target, "alice", at: log[0].id.hex))
+        #expect(try ids(target, "alice-sim", at: branch) == ids(source, "alice-sim", at: "HEAD"))
+        // definitions at each replayed commit: alice-sim appears in the second
+        #expect(try target.twinIDs(at: "\(branch)~1") == ["alice"])
+        #expect(try target.twinIDs(at: branch) == ["alice", "alice-sim"])
+        #expect(try target.twin("alice-sim", at: branch).fork?.parent == "alice")
+        #expect(try target.diff("\(branch)~1", branch).added == ["twin/alice-sim"])
+        // the fork's cut-off, mapped at the replayed head, shows the same parent events as the source did
+        #expect(try target.state(of: "alice-sim").map(\.id) == source.state(of: "alice-sim").map(\.id))
+
+        // importing again replays nothing
+        let again = try target.importBundle(data)
+        #expect(again.commitsReplayed == 0 && again.commitsAlreadyPresent == 2 && again.branch == branch)
+        #expect(try target.log(branch).map(\.id) == log.map(\.id))
+    }
+
+    @Test func aNewerExportOfTheSameTwinFastForwardsTheImportedBranch() throws {
+        let source = try exchange.populated(.memory)
+        let target = try makeBank(.memory)
+        let first = try target.importBundle(source.exportBundle(twin: "alice").data)
+        try source.append([obs("alice", "2024-01-06", 130)])
+        try source.commit(message: "three")
+        let second = try target.importBundle(source.exportBundle(twin: "alice").data)
+        #expect(second.branch == first.branch)
+        #expect(second.commitsReplayed == 1 && second.commitsAlreadyPresent == 2)
+        #expect(try target.log(second.branch!).map(\.commit.message) == ["three", "two", "one"])
+    }
+
+    @Test func switchingToTheImportedBranchShowsItsDefinitions() throws {
+        let source = try exchange.populated(.memory)
+        try source.updateTwin(person("bob", ["sex": .text("male"), "weight": .quantity(Quantity(90, "kg"))]))
+        try source.commit(message: "bob weighed")
+        let target = try makeBank(.sqlite)
+        let r = try target.importBundle(source.exportBundle(twin: "bob").data)
+        try target.commit(message: "bob imported")
+        try target.switchBranch(r.branch!)
+        #expect(try target.twinIDs() == ["bob"])
+        #expect(try target.twin("bob").twin.attributes["weight"] == .quantity(Quantity(90, "kg")))
+        try target.switchBranch("\(r.branch!)") // no-op: nothing uncommitted
+        try target.switchBranch("main")
+        #expect(try target.twinIDs() == ["bob"])
+    }
+}

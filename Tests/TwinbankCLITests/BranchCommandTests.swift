@@ -66,4 +66,30 @@ struct BranchCommandTests {
         #expect(b.status != 0)
         #expect(b.stderr.contains("no commits yet"), "\(b.stderr)")
     }
+
+    @Test func aCompositeTwinTravelsWithItsPartsAndItsHistory() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let other = dir.appendingPathComponent("other.sqlite").path
+        let bundle = dir.appendingPathComponent("alice.bundle").path
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "alice-heart", "--kind", "organ", "--attr", "birthDate=1980-04-02"])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "alice-liver", "--kind", "organ", "--attr", "birthDate=1980-04-02"])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "alice", "--kind", "person", "--attr", "birthDate=1980-04-02",
+                    "--part", "heart=alice-heart", "--part", "liver=alice-liver"])
+        try cli.ok(["thread", "append", "--bank", bank, "--twin", "alice-heart", "--code", "loinc:8867-4", "--value", "64", "--unit", "/min",
+                    "--at", "2024-01-01T07:00:00Z"])
+        try cli.ok(["commit", "--bank", bank, "-m", "alice and her organs"])
+        let exported = try cli.ok(["export", "--bank", bank, "--twin", "alice", "--out", bundle])
+        #expect(exported.contains("3 twin(s)"), "\(exported)")
+        try cli.ok(["init", "--bank", other])
+        let imported = try cli.ok(["import", "--bank", other, bundle])
+        #expect(imported.contains("3 twin(s) created"), "\(imported)")
+        #expect(imported.contains("1 commit(s) replayed") && imported.contains("imported:twin:alice"), "\(imported)")
+        #expect(try twins(other) == ["alice", "alice-heart", "alice-liver"])
+        #expect(try cli.ok(["thread", "query", "--bank", other, "--twin", "alice-heart"]).contains("64"))
+        #expect(try cli.ok(["log", "--bank", other, "imported:twin:alice"]).contains("alice and her organs"))
+        let again = try cli.ok(["import", "--bank", other, bundle])
+        #expect(again.contains("0 commit(s) replayed, 1 already present"), "\(again)")
+    }
 }

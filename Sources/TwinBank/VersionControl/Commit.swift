@@ -12,6 +12,21 @@ public struct Commit: Sendable, Hashable, Codable {
     public var message: String
     /// The bank's last sequence number at commit time.
     public var threadPin: Int64
+    /// Where a commit replayed by an import came from (nil for a commit made in this bank). Its author, time
+    /// and message are the exporting bank's; its tree and pin are mapped to this bank.
+    public var imported: ImportedCommit? = nil
+}
+
+/// The provenance of a commit replayed from another bank's bundle.
+public struct ImportedCommit: Sendable, Hashable, Codable {
+    /// The commit's id in the exporting bank.
+    public var sourceCommit: ContentHash
+    /// The branch it was on there.
+    public var sourceBranch: String
+    /// Its thread pin there (the exporting bank's sequence numbers).
+    public var sourcePin: Int64
+    /// The root hash of the bundle it came in.
+    public var bundle: ContentHash
 }
 
 /// A commit with its id (the SHA-256 of its canonical encoding).
