@@ -139,3 +139,29 @@ extension BranchTests {
         #expect(try bank.createTwin(b).twin.attributes["sex"] == .text("female"))
     }
 }
+
+extension BranchTests {
+    /// The thread is shared by all branches: a twin defined on another branch keeps its events, so its id is not
+    /// free on this one, and importing it here finds its events already present.
+    @Test(arguments: StorageKind.allCases)
+    func aTwinOfAnotherBranchKeepsItsEvents(_ kind: StorageKind) throws {
+        let bank = try makeBank(kind)
+        try bank.createTwin(person("a"))
+        try bank.commit(message: "one")
+        try bank.createBranch("trial")
+        try bank.switchBranch("trial")
+        try bank.createTwin(person("b"))
+        try bank.append([obs("b", "2024-01-01", 100), obs("b", "2024-01-02", 110)])
+        try bank.commit(message: "b on trial")
+        let (bundle, _) = try bank.exportBundle(twin: "b")
+        try bank.switchBranch("main")
+        #expect(try bank.twinIDs() == ["a"])
+        let error = try #require(throws: BankError.self) { try bank.createTwin(person("b")) }
+        #expect(error.code == .duplicateTwin && error.message.contains("another branch"), "\(error.message)")
+        let before = try bank.lastSequence()
+        let r = try bank.importBundle(bundle)
+        #expect(r.twinsCreated == ["b"] && r.eventsAdded == 0 && r.eventsAlreadyPresent == 2)
+        #expect(try bank.lastSequence() == before)
+        #expect(try bank.events(ThreadQuery(twin: "b")).count == 2)
+    }
+}

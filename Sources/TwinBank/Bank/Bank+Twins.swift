@@ -15,6 +15,10 @@ extension Bank {
         guard try tx.ref(Bank.twinRef(twin.id)) == nil else {
             throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin with this id already exists", value: twin.id.rawValue)
         }
+        // the thread is shared by all branches: a twin made on another branch keeps its events here
+        guard try tx.eventHashes(of: twin.id).isEmpty else {
+            throw BankError(.duplicateTwin, "twin id '\(twin.id)' is taken: the thread has events of a twin '\(twin.id)' defined on another branch (switch to that branch, or choose another id)", value: twin.id.rawValue)
+        }
         var t = twin
         if let ref = twin.template {
             let (version, template) = try resolveTemplate(ref, tx)

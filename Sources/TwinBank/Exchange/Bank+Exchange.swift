@@ -254,7 +254,8 @@ extension Bank {
         var byTwin: [TwinID: [Event]] = [:]
         for e in b.events { byTwin[e.twin, default: []].append(e) }
         var existingSeq: [TwinID: [ContentHash: Int64]] = [:]
-        for (twin, _) in byTwin where try tx.ref(Bank.twinRef(twin)) != nil {
+        // (also twins not defined in the working state: the thread is shared by all branches)
+        for (twin, _) in byTwin {
             var m: [ContentHash: Int64] = [:]
             for e in try tx.events(EventQuery(twin: twin, visibility: .all)) { m[e.id] = e.sequence }
             existingSeq[twin] = m
