@@ -11,6 +11,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case invalidQuery, invalidBundle, bundleHashMismatch, accessDenied, storageFailure, notABank, invalidCSV
             case invalidReference, nothingToCommit, invalidRecordName
             case bankExists
+            case uncommittedChanges
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -47,6 +48,8 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidRecordName = Code(.invalidRecordName)
         /// A new bank was asked for where a bank (or any other file or folder) already is.
         public static let bankExists = Code(.bankExists)
+        /// A branch switch would lose uncommitted twin or aggregate definitions.
+        public static let uncommittedChanges = Code(.uncommittedChanges)
         public var description: String { base.rawValue }
     }
 

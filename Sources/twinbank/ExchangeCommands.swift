@@ -34,7 +34,8 @@ struct ExportCommand: ParsableCommand {
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import a bundle from another bank: every hash is checked, all or nothing; importing twice changes nothing.")
+        abstract: "Import a bundle from another bank: every hash is checked, all or nothing; importing twice changes nothing.",
+        discussion: "The exporting bank's commits are replayed as commits of this bank on the branch imported:SUBJECT; the current branch does not move.")
     @OptionGroup var bankOptions: BankOptions
     @Argument(help: "The bundle file.") var file: String
     @OptionGroup var output: OutputOptions
@@ -48,5 +49,8 @@ struct ImportCommand: ParsableCommand {
         let r = try bank.importBundle(data)
         if output.json { try printJSON(r); return }
         print("imported \(r.subject) (root \(r.root.abbreviated())): \(r.twinsCreated.count) twin(s) created, \(r.twinsUnchanged.count) unchanged, \(r.eventsAdded) event(s) added, \(r.eventsAlreadyPresent) already present")
+        if let branch = r.branch {
+            print("history: \(r.commitsReplayed) commit(s) replayed, \(r.commitsAlreadyPresent) already present, on branch \(branch) ('twinbank log \(branch)')")
+        }
     }
 }

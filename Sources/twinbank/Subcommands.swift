@@ -13,6 +13,8 @@ extension Twinbank {
         LogCommand.self,
         DiffCommand.self,
         TagCommand.self,
+        BranchCommand.self,
+        SwitchCommand.self,
         DemoCommand.self,
         CompareCommand.self,
         ExportCommand.self,

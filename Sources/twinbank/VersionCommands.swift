@@ -78,3 +78,60 @@ struct TagCommand: ParsableCommand {
         print("tagged \(c.id.abbreviated()) as \(name)")
     }
 }
+
+struct BranchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "branch",
+        abstract: "List branches, or create one at a commit (default: the head of the current branch).",
+        discussion: "Creating a branch does not switch to it: use 'twinbank switch'.")
+    @OptionGroup var bankOptions: BankOptions
+    @Argument(help: "The branch to create (without it: list the branches).") var name: String?
+    @Argument(help: "The commit the new branch starts at (id or prefix, branch, tag; default: HEAD).") var commit: String?
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let bank = try bankOptions.open()
+        if let name {
+            let c = try bank.createBranch(name, at: commit)
+            if output.json { try printJSON(c); return }
+            print("created branch \(name) at \(c.id.abbreviated()) (\(c.commit.message)); switch to it with 'twinbank switch \(name)'")
+            return
+        }
+        let (_, branches) = try bank.branchHeads()
+        if output.json { try printJSON(branches); return }
+        for b in branches {
+            let head = b.head.map { "\($0.id.abbreviated()) \($0.commit.message)" } ?? "(no commits yet)"
+            print("\(b.current ? "*" : " ") \(b.name)  \(head)")
+        }
+    }
+}
+
+struct SwitchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switch",
+        abstract: "Switch to a branch: its head's twin and aggregate definitions become the bank's, and commits go to it.",
+        discussion: """
+            Refused when twin or aggregate definitions have uncommitted changes (they are named); commit them first, \
+            or give --force to discard them (the discarded state is kept as a tree under a 'discarded/' reference). \
+            The thread is shared by all branches: switching never adds or removes events.
+            """)
+    @OptionGroup var bankOptions: BankOptions
+    @Argument(help: "The branch to switch to.") var name: String
+    @Flag(help: "Discard uncommitted definition changes (each is listed).") var force = false
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let bank = try bankOptions.open()
+        let r = try bank.switchBranch(name, force: force)
+        if output.json { try printJSON(r); return }
+        for c in r.discarded { print("discarded uncommitted change: \(c)") }
+        if let tree = r.discardedTree, let ref = r.discardedReference {
+            print("the discarded definitions are kept as tree \(tree.abbreviated()) (reference \(ref))")
+        }
+        if let c = r.commit {
+            print("switched to branch \(r.to): definitions as of commit \(c.abbreviated())")
+        } else {
+            print("switched to branch \(r.to) (no commits yet: definitions unchanged)")
+        }
+    }
+}

@@ -15,6 +15,10 @@ extension Bank {
         guard try tx.ref(Bank.twinRef(twin.id)) == nil else {
             throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin with this id already exists", value: twin.id.rawValue)
         }
+        // the thread is shared by all branches: a twin made on another branch keeps its events here
+        guard try tx.eventHashes(of: twin.id).isEmpty else {
+            throw BankError(.duplicateTwin, "twin id '\(twin.id)' is taken: the thread has events of a twin '\(twin.id)' defined on another branch (switch to that branch, or choose another id)", value: twin.id.rawValue)
+        }
         var t = twin
         if let ref = twin.template {
             let (version, template) = try resolveTemplate(ref, tx)
@@ -42,7 +46,9 @@ extension Bank {
                 throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin that is not a template has this id", value: twin.id.rawValue)
             }
             var t = twin
-            t.templateVersion = (existing?.twin.templateVersion ?? 0) + 1
+            // versions already given (also on another branch, where this template's twin/ID is absent) are never reused
+            let given = try tx.refs(prefix: "template/\(twin.id.rawValue)@").compactMap { Int($0.name.split(separator: "@").last ?? "") }
+            t.templateVersion = Swift.max(existing?.twin.templateVersion ?? 0, given.max() ?? 0) + 1
             t.template = nil
             try checkParts(t, tx)
             let record = TwinRecord(twin: t, created: clock.now())

@@ -11,7 +11,8 @@ import TwinCore
 /// - Twins: ``createTwin(_:)``, ``createTemplate(_:)``, ``updateTwin(_:)``, ``twin(_:at:)``, ``twinIDs(at:)``
 /// - Thread: ``append(_:)``, ``importCSV(twin:reader:defaultSource:batchSize:)``, ``events(_:)``, ``state(of:asOf:knownAt:code:)``
 /// - Forks: ``fork(_:at:as:)``; retraction: ``retract(source:reason:erase:)``
-/// - Version control: ``commit(message:author:)``, ``log(_:)``, ``diff(_:_:)``, ``tag(_:at:)``
+/// - Version control: ``commit(message:author:)``, ``log(_:)``, ``diff(_:_:)``, ``tag(_:at:)``, ``createBranch(_:at:)``,
+///   ``switchBranch(_:force:)``, ``uncommittedChanges()``
 /// - Aggregates: ``createAggregate(_:members:)``, ``createAggregate(_:where:)``, ``members(of:at:asOf:)``
 /// - Exchange: ``exportBundle(twin:)``, ``exportBundle(aggregate:)``, ``importBundle(_:)``
 public final class Bank: Sendable {

@@ -11,6 +11,12 @@ public struct ImportResult: Sendable, Hashable, Codable {
     public var eventsAdded: Int
     public var eventsAlreadyPresent: Int
     public var aggregates: [AggregateID]
+    /// Commits of the exporting bank replayed as commits of this bank, and those replayed by an earlier import.
+    public var commitsReplayed: Int = 0
+    public var commitsAlreadyPresent: Int = 0
+    /// The branch whose head is the replayed history's head (`imported:SUBJECT`, see ``Bank/importBundle(_:)``);
+    /// nil when the bundle carries no commits.
+    public var branch: String? = nil
 }
 
 /// What an export wrote.
@@ -82,12 +88,15 @@ struct BundleWriter {
 }
 
 extension Bank {
-    /// Exports a twin (or fork) with its thread, its fork ancestors' threads up to the fork cut-offs, its
+    /// Exports a twin (or fork) with its thread, its fork ancestors' threads up to the fork cut-offs, its parts
+    /// (a composite twin's organ twins, recursively, each with its whole thread and its own fork ancestors), its
     /// template version, its definitions at every commit of the current branch and that history, to a bundle.
-    /// Retracted and erased events are included as such (tombstones stay tombstones).
+    /// Retracted and erased events are included as such (tombstones stay tombstones). The gate is asked for
+    /// `export` of every twin the bundle carries.
     public func exportBundle(twin: TwinID) throws -> (data: Data, result: ExportResult) {
         try authorize(.export, twin)
         return try storage.read { tx in
+            for t in try closure(of: [twin], tx) where t != twin { try authorize(.export, t) }
             var w = BundleWriter()
             let r = try export(twins: [twin], aggregate: nil, subject: "twin:\(twin)", &w, tx)
             return (w.out, r)
@@ -100,6 +109,8 @@ extension Bank {
         try authorize(.export, nil)
         for m in members { try authorize(.export, m) }
         return try storage.read { tx in
+            let memberSet = Set(members)
+            for t in try closure(of: members, tx) where !memberSet.contains(t) { try authorize(.export, t) }
             var w = BundleWriter()
             let r = try export(twins: members, aggregate: aggregate, subject: "aggregate:\(aggregate)", &w, tx)
             return (w.out, r)
@@ -108,21 +119,7 @@ extension Bank {
 
     func export(twins: [TwinID], aggregate: AggregateID?, subject: String, _ w: inout BundleWriter, _ tx: any StorageReader) throws -> ExportResult {
         try w.write(BundleFormat.Header(format: BundleFormat.name, version: BundleFormat.version, subject: subject, created: clock.now()))
-        // twins to include: members and their fork ancestors, ancestors first; each with a sequence cut-off
-        var order: [TwinID] = []
-        var cutoff: [TwinID: Int64?] = [:]
-        for t in twins {
-            let segments = try lineage(t, tx)
-            for s in segments.reversed() {
-                if let existing = cutoff[s.twin] {
-                    // keep the widest cut-off (nil = everything)
-                    if let e = existing, let m = s.maxSequence { cutoff[s.twin] = max(e, m) } else { cutoff[s.twin] = .some(nil) }
-                } else {
-                    cutoff[s.twin] = s.maxSequence
-                    order.append(s.twin)
-                }
-            }
-        }
+        let (order, cutoff) = try exportedTwins(twins, tx)
         var objects = 0
         var paths = Set<String>()
         for t in order {
@@ -185,10 +182,51 @@ extension Bank {
         return ExportResult(root: root, subject: subject, twins: order, events: count, objects: objects, lines: w.lines)
     }
 
+    /// The twins an export of `twins` carries, in bundle order: parts before the twin they belong to and fork
+    /// ancestors before their forks, each once, with the sequence cut-off of its thread (nil = the whole
+    /// thread). A fork ancestor travels up to its fork's cut-off; a part travels whole (a composite twin's
+    /// parts are current twins, not frozen copies). When a twin is reached in several ways the widest
+    /// cut-off wins.
+    func exportedTwins(_ twins: [TwinID], _ tx: any StorageReader) throws -> (order: [TwinID], cutoff: [TwinID: Int64?]) {
+        var order: [TwinID] = []
+        var cutoff: [TwinID: Int64?] = [:]
+        var expanded = Set<TwinID>()
+        func include(_ twin: TwinID, _ maxSequence: Int64?) {
+            if let existing = cutoff[twin] {
+                if let e = existing, let m = maxSequence { cutoff[twin] = max(e, m) } else { cutoff[twin] = .some(nil) }
+            } else {
+                cutoff[twin] = maxSequence
+                order.append(twin)
+            }
+        }
+        // depth-first: a twin's parts (and theirs) first, then its fork ancestors, then the twin itself
+        // (a twin is expanded once, so parts that name each other cannot loop)
+        func visit(_ twin: TwinID) throws {
+            for s in try lineage(twin, tx).reversed() {
+                if expanded.insert(s.twin).inserted {
+                    for p in try requireRecord(s.twin, tx).twin.parts where !expanded.contains(p.twin) {
+                        try visit(p.twin)
+                    }
+                }
+                include(s.twin, s.maxSequence)
+            }
+        }
+        for t in twins { try visit(t) }
+        return (order, cutoff)
+    }
+
+    /// Every twin an export of `twins` carries (see ``exportedTwins(_:_:)``).
+    func closure(of twins: [TwinID], _ tx: any StorageReader) throws -> [TwinID] {
+        try exportedTwins(twins, tx).order
+    }
+
     /// Verifies and imports a bundle, all or nothing. Every line hash, the root, every object hash and every
     /// (non-erased) event hash is checked first; a mismatch is rejected naming the line, what it holds, and the
     /// expected and actual hash. Importing the same bundle again changes nothing. Imported events get new
-    /// sequence numbers and this bank's recorded time; fork cut-offs and retractions are remapped.
+    /// sequence numbers (in the exporting bank's order) and this bank's recorded time; fork cut-offs and
+    /// retractions are remapped. The exporting bank's history is replayed as commits of this bank on the branch
+    /// `imported:SUBJECT` (see ``replay(_:bundle:pins:into:_:)``): `log`, `diff`, `twin show --at` and `switch` work
+    /// on it; the current branch and the working state do not move.
     /// - Throws: ``BankError`` `invalidBundle`, `bundleHashMismatch`, `duplicateTwin` (a twin with the same id
     ///   but a different definition exists here).
     @discardableResult
@@ -216,12 +254,14 @@ extension Bank {
         var byTwin: [TwinID: [Event]] = [:]
         for e in b.events { byTwin[e.twin, default: []].append(e) }
         var existingSeq: [TwinID: [ContentHash: Int64]] = [:]
-        for (twin, _) in byTwin where try tx.ref(Bank.twinRef(twin)) != nil {
+        // (also twins not defined in the working state: the thread is shared by all branches)
+        for (twin, _) in byTwin {
             var m: [ContentHash: Int64] = [:]
             for e in try tx.events(EventQuery(twin: twin, visibility: .all)) { m[e.id] = e.sequence }
             existingSeq[twin] = m
         }
-        for e in b.events {
+        // new sequence numbers follow the exporting bank's order, so a pin there maps to a pin here
+        for e in b.events.sorted(by: { $0.sequence < $1.sequence }) {
             if let s = existingSeq[e.twin]?[e.id] { seqMap[e.sequence] = s; present += 1; continue }
             seqMap[e.sequence] = next
             var n = e
@@ -229,6 +269,7 @@ extension Bank {
             next += 1
             toAppend.append(n)
         }
+        let pins = PinMap(seqMap)
         let importSeq = next - 1
         let recorded = try nextRecorded(tx)
         for i in toAppend.indices {
@@ -240,8 +281,7 @@ extension Bank {
         // twin definitions, with fork cut-offs remapped
         for var r in records {
             if var f = r.fork {
-                let parentEvents = byTwin[f.parent] ?? []
-                f.parentSequence = parentEvents.compactMap { seqMap[$0.sequence] }.max() ?? 0
+                f.parentSequence = pins.map(f.parentSequence)
                 r.fork = f
             }
             let (h, bytes) = try ObjectCodec.hashed(r)
@@ -282,23 +322,129 @@ extension Bank {
                 if case .quantity(let q)? = e.value, try tx.unit(for: e.code.key) == nil { try tx.setUnit(q.unit, for: e.code.key) }
             }
         }
-        if let history = b.history {
-            let (h, bytes) = try ObjectCodec.hashed(history)
-            try tx.putObject(h, kind: "history", bytes: bytes)
-            try tx.setRef("import/\(b.root.abbreviated(16))", h.hex)
+        var result = ImportResult(root: b.root, subject: b.subject, twinsCreated: created, twinsUnchanged: unchanged,
+                                  eventsAdded: toAppend.count, eventsAlreadyPresent: present, aggregates: aggregates)
+        if let history = b.history, !history.commits.isEmpty {
+            try replay(history, bundle: b, pins: pins, into: &result, tx)
         }
-        return ImportResult(root: b.root, subject: b.subject, twinsCreated: created, twinsUnchanged: unchanged,
-                            eventsAdded: toAppend.count, eventsAlreadyPresent: present, aggregates: aggregates)
+        return result
     }
 
-    /// The commit history carried by an imported bundle (stored under `import/<root>`), newest first.
-    public func importedHistories() throws -> [(root: String, branch: String, commits: [(id: ContentHash, message: String, time: Instant)])] {
-        try storage.read { tx in
-            try tx.refs(prefix: "import/").map { r in
-                let h = try loadObject(BundleFormat.HistoryLine.self, hex: r.value, tx)
-                return (String(r.name.dropFirst(7)), h.branch, h.commits.map { ($0.id, $0.message, $0.time) })
+    /// Maps the exporting bank's sequence numbers to this bank's: a pin `p` there becomes the largest new
+    /// sequence number of a bundle event numbered `<= p` there (0 if none), so reading at the mapped pin shows
+    /// the imported twins' events exactly as reading at `p` did there.
+    struct PinMap {
+        let old: [Int64]
+        let new: [Int64]
+        init(_ map: [Int64: Int64]) {
+            let sorted = map.sorted { $0.key < $1.key }
+            old = sorted.map(\.key)
+            var running: Int64 = 0
+            new = sorted.map { running = Swift.max(running, $0.value); return running }
+        }
+        func map(_ pin: Int64) -> Int64 {
+            var lo = 0, hi = old.count
+            while lo < hi { let mid = (lo + hi) / 2; if old[mid] <= pin { lo = mid + 1 } else { hi = mid } }
+            return lo == 0 ? 0 : new[lo - 1]
+        }
+    }
+
+    /// Replays a bundle's history as commits of this bank, oldest first: each keeps its message, author and
+    /// time, and records where it came from (``ImportedCommit``); its tree holds the exported definitions as
+    /// they were at that commit (fork cut-offs mapped), its pin is mapped (``PinMap``), and its parents are the
+    /// replayed parents. A commit already replayed with the same tree (by an earlier import) is reused, so a
+    /// second import adds nothing. The replayed head becomes the branch `imported:SUBJECT`; if that branch
+    /// exists on an unrelated history, `imported:SUBJECT:ROOT` (the bundle's root, 12 digits) is used instead.
+    func replay(_ history: BundleFormat.HistoryLine, bundle b: BundleReader.Parsed, pins: PinMap,
+                into result: inout ImportResult, _ tx: any StorageWriter) throws {
+        var bytes: [ContentHash: [UInt8]] = [:]
+        for o in b.objects { bytes[o.hash] = o.bytes }
+        var replayed: [ContentHash: ContentHash] = [:]
+        var mappedObject: [String: String] = [:]
+        // parents before children (depth-first, oldest first among siblings)
+        let byTime = history.commits.sorted { ($0.time, $0.id.hex) < ($1.time, $1.id.hex) }
+        let byID = Dictionary(history.commits.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var order: [BundleFormat.HistoryCommit] = []
+        var placed = Set<ContentHash>(), visiting = Set<ContentHash>()
+        for start in byTime where !placed.contains(start.id) {
+            var stack: [(BundleFormat.HistoryCommit, Bool)] = [(start, false)]
+            while let (c, expanded) = stack.popLast() {
+                if placed.contains(c.id) { continue }
+                if expanded { placed.insert(c.id); order.append(c); continue }
+                guard visiting.insert(c.id).inserted else { continue }   // a cycle: replaying it fails below
+                stack.append((c, true))
+                for p in c.parents.reversed() { if let pc = byID[p], !placed.contains(p) { stack.append((pc, false)) } }
             }
         }
+        for hc in order {
+            var entries: [TreeEntry] = []
+            for (path, hex) in hc.objects.sorted(by: { $0.key < $1.key }) {
+                if let m = mappedObject[hex] { entries.append(TreeEntry(path: path, hash: m)); continue }
+                guard let h = ContentHash(hex: hex), let ob = bytes[h] else {
+                    throw BankError(.invalidBundle, "bundle rejected: commit \(hc.id.abbreviated()) names \(path) version \(hex.prefix(12)), which the bundle does not carry", value: hex)
+                }
+                var mapped = hex
+                if path.hasPrefix("twin/") {
+                    var r = try ObjectCodec.decode(TwinRecord.self, from: ob)
+                    if var f = r.fork {
+                        f.parentSequence = pins.map(f.parentSequence)
+                        r.fork = f
+                        mapped = try storeObject(r, kind: "twin-version", tx).hex
+                    }
+                }
+                mappedObject[hex] = mapped
+                entries.append(TreeEntry(path: path, hash: mapped))
+            }
+            let tree = try storeObject(entries, kind: "tree", tx)
+            let key = "replayed/\(hc.id.hex):\(tree.abbreviated(16))"
+            if let existing = try tx.ref(key), let id = ContentHash(hex: existing) {
+                replayed[hc.id] = id
+                result.commitsAlreadyPresent += 1
+                continue
+            }
+            let parents = try hc.parents.map { p -> ContentHash in
+                guard let q = replayed[p] else {
+                    throw BankError(.invalidBundle, "bundle rejected: commit \(hc.id.abbreviated()) has parent \(p.abbreviated()), which the bundle's history does not carry", value: p.hex)
+                }
+                return q
+            }
+            let c = Commit(tree: tree, parents: parents, author: hc.author, time: hc.time, message: hc.message,
+                           threadPin: pins.map(hc.threadPin),
+                           imported: ImportedCommit(sourceCommit: hc.id, sourceBranch: history.branch, sourcePin: hc.threadPin, bundle: b.root))
+            let id = try storeObject(c, kind: "commit", tx)
+            try tx.setRef("commit/\(id.hex)", "")
+            try tx.setRef(key, id.hex)
+            replayed[hc.id] = id
+            result.commitsReplayed += 1
+        }
+        // the head: the newest commit that no other carried commit names as a parent
+        let parentIDs = Set(history.commits.flatMap(\.parents))
+        guard let sourceHead = byTime.last(where: { !parentIDs.contains($0.id) }), let head = replayed[sourceHead.id] else { return }
+        var name = "imported:\(b.subject)"
+        if (try? Bank.checkRefName(name, what: "branch")) == nil { name = "imported:\(b.root.abbreviated(12))" }
+        if let existing = try tx.ref("branch/\(name)"), let current = ContentHash(hex: existing), current != head {
+            if try isAncestor(current, of: head, tx) {
+                try tx.setRef("branch/\(name)", head.hex)          // fast-forward: a newer export of the same subject
+            } else if try !isAncestor(head, of: current, tx) {
+                name += ":\(b.root.abbreviated(12))"            // an unrelated history: keep both
+                try tx.setRef("branch/\(name)", head.hex)
+            }
+        } else {
+            try tx.setRef("branch/\(name)", head.hex)
+        }
+        result.branch = name
+    }
+
+    /// Whether `a` is `b` or one of its ancestors.
+    func isAncestor(_ a: ContentHash, of b: ContentHash, _ tx: any StorageReader) throws -> Bool {
+        var frontier = [b]
+        var seen = Set<ContentHash>()
+        while let id = frontier.popLast() {
+            if id == a { return true }
+            guard seen.insert(id).inserted else { continue }
+            frontier += try loadObject(Commit.self, hex: id.hex, tx).parents
+        }
+        return false
     }
 }
 

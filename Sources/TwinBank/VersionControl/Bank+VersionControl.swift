@@ -143,35 +143,119 @@ extension Bank {
         }
     }
 
-    /// Creates a branch at a commit (default: HEAD).
-    public func createBranch(_ name: String, at commit: String? = nil) throws {
+    /// Creates a branch at a commit (default: the head of the current branch). The working state and the
+    /// current branch do not change; ``switchBranch(_:force:)`` moves to it.
+    /// - Throws: ``BankError`` `invalidReference` (a bad name, or the branch exists), `unknownCommit`.
+    @discardableResult
+    public func createBranch(_ name: String, at commit: String? = nil) throws -> CommitInfo {
         try Bank.checkRefName(name, what: "branch")
-        try storage.write { tx in
-            guard try tx.ref("branch/\(name)") == nil else {
-                throw BankError(.invalidReference, "branch '\(name)' already exists", value: name)
+        try authorize(.commit, nil)
+        return try storage.write { tx in
+            if let existing = try tx.ref("branch/\(name)") {
+                throw BankError(.invalidReference, "branch '\(name)' already exists (at commit \(existing.prefix(12)))", value: name)
             }
-            let (id, _) = try resolveCommit(commit ?? "HEAD", tx)
+            let (id, c) = try resolveCommit(commit ?? "HEAD", tx)
             try tx.setRef("branch/\(name)", id.hex)
+            return CommitInfo(id: id, commit: c, names: try names(of: id, tx))
         }
     }
 
-    /// Makes `name` the branch that commits go to (the definitions themselves are shared, as in one working
-    /// copy). The branch must exist unless it is `main`.
-    public func switchBranch(_ name: String) throws {
+    /// The twin and aggregate definitions that differ from the head commit of the current branch (everything,
+    /// if the branch has no commit yet), sorted by path. Thread events are not listed: the thread is shared by
+    /// all branches and never lost by switching.
+    public func uncommittedChanges() throws -> [WorkingChange] {
+        try storage.read { tx in try uncommittedChanges(tx) }
+    }
+
+    func uncommittedChanges(_ tx: any StorageReader) throws -> [WorkingChange] {
+        var committed: [String: String] = [:]
+        let branch = try headBranch(tx)
+        if let hex = try tx.ref("branch/\(branch)") {
+            committed = try loadTree(try loadObject(Commit.self, hex: hex, tx).tree, tx)
+        }
+        let working = Dictionary(try currentTree(tx).map { ($0.path, $0.hash) }, uniquingKeysWith: { a, _ in a })
+        var changes: [WorkingChange] = []
+        for (path, hash) in working {
+            if let c = committed[path] { if c != hash { changes.append(WorkingChange(path: path, kind: .changed)) } }
+            else { changes.append(WorkingChange(path: path, kind: .added)) }
+        }
+        for path in committed.keys where working[path] == nil { changes.append(WorkingChange(path: path, kind: .removed)) }
+        return changes.sorted { $0.path < $1.path }
+    }
+
+    /// Switches to a branch: commits go to it from now on, and the working state (every twin and aggregate
+    /// definition) becomes the one of the branch's head commit, so `twin show`, queries and aggregates see the
+    /// branch's definitions. The thread is append-only and bitemporal and is shared by all branches (a commit pins
+    /// it by sequence number); switching never adds or removes events.
+    ///
+    /// Uncommitted definition changes (see ``uncommittedChanges()``) would be lost, so the switch is refused,
+    /// naming them, unless `force`. With `force` they are discarded from the working state but not destroyed:
+    /// the result lists them and the discarded working state is kept as a tree object under the reference
+    /// `discarded/BRANCH@MICROSECONDS`. A branch without commits (only `main` on a new bank) keeps the working state.
+    /// - Throws: ``BankError`` `invalidReference` (a bad name or an unknown branch, naming the known ones),
+    ///   `uncommittedChanges` (naming each changed path).
+    @discardableResult
+    public func switchBranch(_ name: String, force: Bool = false) throws -> BranchSwitch {
         try Bank.checkRefName(name, what: "branch")
-        try storage.write { tx in
-            let exists = try tx.ref("branch/\(name)") != nil
-            guard name == "main" || exists else {
-                throw BankError(.invalidReference, "unknown branch '\(name)'", value: name)
+        try authorize(.commit, nil)
+        return try storage.write { tx in
+            let from = try headBranch(tx)
+            let targetHex = try tx.ref("branch/\(name)")
+            guard name == "main" || targetHex != nil else {
+                let known = try tx.refs(prefix: "branch/").map { String($0.name.dropFirst(7)) }
+                throw BankError(.invalidReference, "unknown branch '\(name)'" + (known.isEmpty ? ": the bank has no branches yet (commit first)" : ": branches are \(known.joined(separator: ", "))"), value: name)
+            }
+            var result = BranchSwitch(from: from, to: name, commit: nil, discarded: [], discardedTree: nil, discardedReference: nil)
+            if let targetHex, let target = ContentHash(hex: targetHex) {
+                let changes = try uncommittedChanges(tx)
+                if !changes.isEmpty {
+                    guard force else {
+                        let list = changes.prefix(20).map(\.description).joined(separator: ", ") + (changes.count > 20 ? " and \(changes.count - 20) more" : "")
+                        throw BankError(.uncommittedChanges, "cannot switch to branch '\(name)': \(changes.count) uncommitted change(s) on branch '\(from)' would be lost (\(list)); commit them first, or switch with force (--force) to discard them", value: from)
+                    }
+                    let kept = try storeObject(try currentTree(tx), kind: "tree", tx)
+                    let reference = "discarded/\(from)@\(clock.now().microseconds)"
+                    try tx.setRef(reference, kept.hex)
+                    result.discarded = changes
+                    result.discardedTree = kept
+                    result.discardedReference = reference
+                }
+                let commit = try loadObject(Commit.self, hex: target.hex, tx)
+                let tree = try loadTree(commit.tree, tx)
+                for entry in try currentTree(tx) where tree[entry.path] != entry.hash {
+                    try tx.setRef(entry.path, tree[entry.path])
+                }
+                for (path, hash) in tree {
+                    if try tx.ref(path) != hash { try tx.setRef(path, hash) }
+                }
+                result.commit = target
             }
             try tx.setRef("HEAD", name)
+            return result
         }
     }
 
-    /// Branch names and the current one.
+    /// Branch names (sorted) and the current one.
     public func branches() throws -> (current: String, all: [String]) {
         try storage.read { tx in
             (try headBranch(tx), try tx.refs(prefix: "branch/").map { String($0.name.dropFirst(7)) })
+        }
+    }
+
+    /// Every branch with its head commit (nil for `main` before its first commit), sorted by name, and the
+    /// current branch.
+    public func branchHeads() throws -> (current: String, branches: [BranchInfo]) {
+        try authorize(.read, nil)
+        return try storage.read { tx in
+            let current = try headBranch(tx)
+            var out: [BranchInfo] = []
+            for r in try tx.refs(prefix: "branch/") {
+                guard let id = ContentHash(hex: r.value) else { continue }
+                let c = try loadObject(Commit.self, hex: r.value, tx)
+                out.append(BranchInfo(name: String(r.name.dropFirst(7)), head: CommitInfo(id: id, commit: c, names: try names(of: id, tx)), current: r.name == "branch/\(current)"))
+            }
+            if !out.contains(where: { $0.name == current }) { out.append(BranchInfo(name: current, head: nil, current: true)) }
+            return (current, out.sorted { $0.name < $1.name })
         }
     }
 
