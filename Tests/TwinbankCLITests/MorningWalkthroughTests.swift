@@ -104,4 +104,18 @@ struct MorningWalkthroughTests {
         #expect(r.stderr == "Error: '\(out.path)' exists: give a new path, or --force to replace it (nothing was written)\n", "\(r.stderr)")
         #expect(try String(contentsOf: out, encoding: .utf8) == "mine\n")
     }
+
+    /// `sync --from -1d` was refused as "Missing value for '--from <from>'", though every other time option
+    /// (`thread query --from -1d`, `fork --at -1d`, `simulate --start -1d`) takes an offset without `=`.
+    @Test(arguments: [["--from", "-2d"], ["--to", "-1d"], ["--known-at", "-1h"]])
+    func syncTakesAnOffsetWithoutEquals(_ option: [String]) throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "kid", "--kind", "person", "--attr", "virtualPatient=adult#001"])
+        let r = try cli.run(["sync", "--bank", bank, "--twin", "kid"] + option)
+        #expect(!r.stderr.contains("Missing value"), "\(r.stderr)")
+        // the offset was read: the error is about the (empty) window, not the option
+        #expect(r.stderr.contains("no glucose observations"), "\(r.stderr)")
+    }
 }
