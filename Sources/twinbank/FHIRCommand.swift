@@ -46,6 +46,15 @@ struct FHIRCommand: ParsableCommand {
         @Option(help: "Write a Bundle to this new file (an existing folder is refused, an existing file too unless --force).") var out: String?
         @Option(help: "Write one NDJSON file per resource type into this new or empty folder (a non-empty one is refused unless --force).") var ndjson: String?
         @Flag(help: "Replace an existing --out file, or the NDJSON files of the same names in a non-empty --ndjson folder (other files there are left alone).") var force = false
+        @OptionGroup var output: OutputOptions
+
+        /// What `--json` prints: the file or folder written and the resources in each file.
+        struct Written: Encodable {
+            var twin: String?
+            var out: String?
+            var ndjson: String?
+            var files: [String: Int]
+        }
 
         func validate() throws {
             if (out == nil) == (ndjson == nil) { throw ValidationError("give either --out FILE or --ndjson DIR") }
@@ -62,7 +71,9 @@ struct FHIRCommand: ParsableCommand {
                 try OutputFile.checkWritable(out, overwrite: force)
                 let bundle = try exporter.bundle(twin: try TwinID(twin))
                 try OutputFile.write(JSONWriter(indent: 2).write(bundle), to: out, overwrite: force)
-                print("wrote \(bundle["entry"]?.list.count ?? 0) resource(s) of twin \(twin) to \(out)")
+                let count = bundle["entry"]?.list.count ?? 0
+                if output.json { try printJSON(Written(twin: twin, out: out, files: [out: count])); return }
+                print("wrote \(count) resource(s) of twin \(twin) to \(out)")
                 return
             }
             guard let ndjson else { return }
@@ -72,6 +83,7 @@ struct FHIRCommand: ParsableCommand {
             else if let aggregate { ids = try bank.members(of: try AggregateID(aggregate)).members }
             else { ids = try bank.twinIDs().filter { (try? bank.twin($0).twin.isTemplate) == false } }
             let files = try exporter.writeNDJSON(twins: ids, to: ndjson, includeRecords: all, overwrite: force)
+            if output.json { try printJSON(Written(twin: twin, ndjson: ndjson, files: files)); return }
             for (f, n) in files.sorted(by: { $0.key < $1.key }) { print("\(f): \(n) resource(s)") }
         }
     }

@@ -48,7 +48,7 @@ struct MatchCommand: ParsableCommand {
         for (criterion, text) in zip(matcher.criteria.criteria, matcher.descriptions) { print("  \(criterion.id): \(text)") }
         for r in results {
             let verdict = r.eligible.map { $0 ? "ELIGIBLE" : "not eligible" } ?? "possibly eligible"
-            print("\(r.twin): \(verdict)")
+            print("\(labelled(r.twin, name: try? bank.twin(r.twin).twin.name)): \(verdict)")
             for x in r.results {
                 print("  [\(x.outcome.rawValue)] \(x.criterion.description): \(x.reason)")
                 for e in x.evidence.prefix(3) { print("      \(describe(e))") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TwinCore
 import TwinSBML
 
 /// `twinbank sbml`: run SBML models the way the SBML Test Suite expects.
@@ -27,8 +28,9 @@ struct SBMLCommand: AsyncParsableCommand {
         var force = false
 
         func run() throws {
-            // SBMLError prints as "Error: <code>: <message> (line N)" and exits non-zero.
-            try TestSuiteRunner.checkWritable(out, overwrite: force)
+            // SBMLError prints as "Error: <code>: <message> (line N)" and exits non-zero; a refused --out is
+            // reported as every other writer reports it (OutputFile).
+            try OutputFile.checkWritable(out, overwrite: force)
             Interruption.install(Interruption.nothingWritten)
             let s = try TestSuiteSettings.parse(try TestSuiteRunner.readFile(settings))
             let table = try TestSuiteRunner.run(modelPath: model, settings: s)
@@ -55,8 +57,8 @@ struct SBMLCommand: AsyncParsableCommand {
         var jobs = 2
 
         func run() async throws {
+            try OutputFile.checkWritable(out, overwrite: force)
             do {
-                try TestSuiteRunner.checkWritable(out, overwrite: force)
                 Interruption.install(Interruption.nothingWritten)
                 let start = TestSuiteRunner.monotonicSeconds()
                 let progress = TerminalProgress.make("sbml suite", json: false)

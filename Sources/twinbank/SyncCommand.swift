@@ -18,9 +18,9 @@ struct SyncCommand: AsyncParsableCommand {
         """)
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The twin.") var twin: String
-    @Option(help: "Start of the data window (default: 24 h before --to).") var from: String?
-    @Option(help: "End of the data window and forecast origin (default: now).") var to: String?
-    @Option(name: .customLong("known-at"), help: "Replay the thread as known at this recorded time (default: now).") var knownAt: String?
+    @Option(parsing: .unconditional, help: "Start of the data window, in the time grammar (ISO 8601, today, -1d, ...; default: 24 h before --to).") var from: String?
+    @Option(parsing: .unconditional, help: "End of the data window and forecast origin, in the time grammar (a date means its end; default: now).") var to: String?
+    @Option(name: .customLong("known-at"), parsing: .unconditional, help: "Replay the thread as known at this recorded time (default: now).") var knownAt: String?
     @Option(help: "Forecast horizon in minutes (a multiple of 5).") var horizon: Int = 30
     @Option(help: "Seed recorded in the provenance.") var seed: UInt64 = 1
     @Option(name: .customLong("noise-sd"), help: "CGM noise standard deviation, mg/dL.") var noiseSD: Double = 8

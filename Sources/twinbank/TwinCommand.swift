@@ -17,6 +17,7 @@ struct TwinCommand: ParsableCommand {
         @Option(name: .customLong("attr"), help: "An attribute KEY=VALUE, e.g. sex=female, weight=72 kg (repeatable).") var attributes: [String] = []
         @Flag(help: "Create a reference twin (template); its version is 1 the first time, then increases.") var asTemplate = false
         @Option(parsing: .unconditional, help: "When the real entity began (ISO 8601, ...); default: the birthDate attribute.") var origin: String?
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
             let bank = try bankOptions.open()
@@ -26,6 +27,7 @@ struct TwinCommand: ParsableCommand {
             if let template { twin.template = try Twin.TemplateReference(parsing: template) }
             if let origin { twin.origin = try parseInstant(origin, option: "--origin", bound: .instant) }
             let record = asTemplate ? try bank.createTemplate(twin) : try bank.createTwin(twin)
+            if output.json { try printJSON(record); return }
             if let v = record.twin.templateVersion {
                 print("created reference twin \(record.id)@\(v) (\(record.twin.kind))")
             } else {

@@ -146,7 +146,7 @@ public struct Matcher: Sendable {
         return y
     }
 
-    /// Evaluates every person twin of the bank (or the given ones).
+    /// Evaluates every person twin of the bank except forks and comparison instances (or exactly the given ones).
     /// - Throws: `FHIRError` `bank` if the bank refuses a read.
     public func evaluate(bank: Bank, twins: [TwinID]? = nil) throws(FHIRError) -> [TwinResult] {
         let asOf = criteria.asOf ?? bank.clock.now()
@@ -154,8 +154,12 @@ public struct Matcher: Sendable {
             let ids = try twins ?? bank.twinIDs()
             var out: [TwinResult] = []
             for id in ids {
-                let t = try bank.twin(id).twin
+                let record = try bank.twin(id)
+                let t = record.twin
                 guard t.kind == .person, !t.isTemplate else { continue }
+                // A fork or comparison instance is an experiment on a person, not another candidate: screened
+                // only when a list given names it (as aggregates count forks only when asked).
+                if twins == nil && record.fork != nil { continue }
                 out.append(evaluate(t, events: try bank.events(ThreadQuery(twin: id, to: asOf)), asOf: asOf))
             }
             return out

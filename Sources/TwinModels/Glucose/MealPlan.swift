@@ -32,7 +32,8 @@ public struct MealPlan: Sendable, Hashable {
     /// Parses a comma-separated list of meals, each either
     /// - `HOUR:GRAMS`: grams of carbohydrate at a number of hours after the start (`7:45` is 45 g at hour 7;
     ///   hours may be fractional: `7.5:30` is 30 g at 07:30), or
-    /// - `HH:MM=GRAMS`: grams at a clock time after the start (`07:30=45` is 45 g at 7 h 30 min).
+    /// - `HH:MM=GRAMS`: grams at hours and minutes after the start of the run (`07:30=45` is 45 g at 7 h 30 min;
+    ///   the clock time 07:30 only when the run starts at midnight).
     ///
     /// A zero-padded hour without `=` (`07:30`, `00:15`) is refused as ambiguous: it reads like a clock time,
     /// but `HOUR:GRAMS` would mean 30 g at hour 7. An empty string is a plan without meals.
@@ -48,7 +49,7 @@ public struct MealPlan: Sendable, Hashable {
                     guard clock.count == 2, clock[1].count == 2, clock.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
                           let hh = Int(clock[0]), let mm = Int(clock[1]), mm < 60, let grams = Double(item[item.index(after: eq)...]) else {
                         throw ModelError(.invalidMealPlan,
-                                         "bad meal '\(item)' in meal plan '\(spec)': expected HH:MM=GRAMS (a clock time after the start), e.g. 07:30=45",
+                                         "bad meal '\(item)' in meal plan '\(spec)': expected HH:MM=GRAMS (hours and minutes after the start of the run), e.g. 07:30=45",
                                          value: String(item))
                     }
                     h = Double(hh) + Double(mm) / 60
@@ -62,7 +63,7 @@ public struct MealPlan: Sendable, Hashable {
                     }
                     if parts[0].count == 2, parts[0].first == "0" {
                         throw ModelError(.invalidMealPlan,
-                                         "ambiguous meal '\(item)': it reads like the clock time \(item), but the syntax is HOUR:GRAMS (\(Value(grams)) g at hour \(Value(hour))); write \(Value(hour)):\(parts[1]) for that, or \(item)=GRAMS for a meal at \(item)",
+                                         "ambiguous meal '\(item)': it reads like the clock time \(item), but the syntax is HOUR:GRAMS (\(Value(grams)) g at hour \(Value(hour))); write \(Value(hour)):\(parts[1]) for that, or \(item)=GRAMS for a meal \(item) after the start of the run (the clock time \(item) only when the run starts at midnight)",
                                          value: String(item))
                     }
                     h = hour; g = grams
