@@ -373,7 +373,20 @@ extension Bank {
         }
         if segments.count > 1 { out.sort(by: EventQuery.order) }
         if q.excludesImplausible { out.removeAll(where: \.isFlaggedImplausible) }
-        return out
+        return Self.asKnown(out, vis)
+    }
+
+    /// The events as the bank knew them under `vis`: replaying what was known at sequence k, an event retracted
+    /// later (after k) was not retracted yet, so it is shown without its retraction mark. (An erased payload stays
+    /// erased: erasure removes the data for good.)
+    static func asKnown(_ events: [Event], _ vis: Visibility) -> [Event] {
+        guard case .knownAt(let k) = vis else { return events }
+        return events.map { e in
+            guard let r = e.retractedAtSequence, r > k else { return e }
+            var known = e
+            known.retractedAtSequence = nil
+            return known
+        }
     }
 
     /// The state of a twin as of an effective time: the latest event per code with effective start `<= asOf`
@@ -405,7 +418,7 @@ extension Bank {
         for c in codes.sorted() {
             if let e = try latestInTransaction(segments, code: c, category: category, asOf: asOf, vis: vis, tx) { out.append(e) }
         }
-        return out
+        return Self.asKnown(out, vis)
     }
 
     func latestInTransaction(_ segments: [LineageSegment], code: CodeKey, category: Event.Category?, asOf: Instant?, vis: Visibility, _ tx: any StorageReader) throws -> Event? {
