@@ -150,6 +150,22 @@ import TwinTesting
         #expect(try fresh.twinIDs() == ["other"])
     }
 
+    /// A value of the wrong type for its code (text for glucose), refused by the bank's type check, is set aside
+    /// with the bank's reason; the glucose reading next to it is imported.
+    @Test func aValueOfTheWrongTypeIsSetAside() throws {
+        let bank = Self.newBank()
+        let text = #"""
+        {"fullUrl": "urn:uuid:o8", "resource": {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]},
+          "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-05T10:00:00Z", "valueString": "abc"}, "request": {"method": "POST", "url": "Observation"}}
+        """#
+        let report = try FHIRImporter(bank: bank).importResource(try Self.bundle([text, Self.observation(2, loinc: "2339-0", value: 100, unit: "mg/dL", ucum: true)]), origin: "t")
+        #expect(report.eventsAppended == 1)
+        #expect(report.issues.map(\.entry) == ["urn:uuid:o8"])
+        #expect(report.issues.first?.disposition == .setAside)
+        #expect(report.issues.first?.reason.contains("abc") == true)
+        #expect(try bank.events(ThreadQuery(twin: "p1")).map(\.value) == [.quantity(Quantity(100, "mg/dL"))])
+    }
+
     /// The mixed case: every oddity in one bundle, in memory and streamed. What landed, what was flagged (the
     /// bank's implausibility flag: a heart rate of 1000 /min) and what the report and its OperationOutcome say.
     @Test(arguments: [false, true])
