@@ -17,14 +17,22 @@ struct FHIRCommand: ParsableCommand {
         @Argument(help: "Files or directories of .json files.") var paths: [String]
         @Flag(help: "Reject a transaction that has records dated before the patient's birth (default: skip those records and list them).")
         var rejectBeforeBirth = false
+        @Flag(help: "All or nothing: a value whose unit cannot be read or does not fit its code, or an event the bank refuses, refuses its whole bundle (default: set it aside, import the rest and list it).")
+        var strict = false
+        @Option(help: "Write the import report to this new JSON file: per patient what was imported, flagged and set aside (entry fullUrl, FHIR path, reason), and the same as an OperationOutcome under \"operationOutcome\".")
+        var report: String?
+        @Flag(help: "Replace an existing --report file.") var force = false
         @OptionGroup var output: OutputOptions
 
         func run() throws {
+            if let report { try OutputFile.checkWritable(report, overwrite: force) }
             let bank = try bankOptions.open()
             var importer = FHIRImporter(bank: bank)
             if rejectBeforeBirth { importer.beforeBirth = .reject }
+            importer.strict = strict
             Interruption.install("the files imported before the interrupt are in the bank (each transaction whole, the one in progress rolled back); importing the same files again adds only what is missing")
             let r = try importer.importPaths(paths, progress: TerminalProgress.make("fhir import", json: output.json))
+            if let report { try OutputFile.write(JSONWriter(indent: 2).write(r.reportJSON()), to: report, overwrite: force) }
             if output.json { try printJSON(r); return }
             print("imported \(r.files) file(s): \(r.personsCreated) person twin(s) created, \(r.personsUpdated) updated, \(r.organisationsCreated) organisation twin(s) created, \(r.twinsUnchanged) unchanged")
             print("\(r.eventsAppended) event(s) appended, \(r.eventsAlreadyPresent) already present; \(r.recordsCreated) record(s) created, \(r.recordsAlreadyPresent) already present")
@@ -33,6 +41,8 @@ struct FHIRCommand: ParsableCommand {
             }
             for s in r.eventsSkipped { print("skipped: \(s)") }
             for f in r.failures { print("failed entry: \(f)") }
+            print(r.dataQualitySummary + (r.issues.isEmpty || report != nil ? "" : "; --report FILE lists them"))
+            if let report { print("report written to \(report)") }
         }
     }
 

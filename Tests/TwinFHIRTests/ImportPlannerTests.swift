@@ -52,6 +52,19 @@ import TwinCore
         #expect(u.events.first?.source == Source(.record, "fhir/Observation/o1"))
     }
 
+    /// Not strict (the default), a unit that does not convert sets that value aside in the plan, with its
+    /// entry and path, and the rest is planned; a broken reference still refuses the bundle.
+    @Test func aUnitThatDoesNotConvertIsSetAsideUnlessStrict() throws {
+        let text = #"{"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": "urn:uuid:p", "resource": {"resourceType": "Patient", "id": "p"}}, {"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": "urn:uuid:p"}, "effectiveDateTime": "2020-01-01", "valueQuantity": {"value": 70, "system": "http://unitsofmeasure.org", "code": "furlongs"}}}]}"#
+        let plan = try ImportPlanner().plan(try JSONReader().read(text), origin: "t")
+        let u = try #require(plan.units.first)
+        #expect(u.events.isEmpty)
+        #expect(u.twins.map(\.id) == ["p"])
+        #expect(u.setAside.map(\.entry) == ["urn:uuid:o1"])
+        #expect(u.setAside.map(\.path) == ["Bundle.entry[1].resource.valueQuantity.code"])
+        #expect(u.setAside.first?.value == "furlongs")
+    }
+
     @Test(arguments: [
         // dangling urn:uuid subject
         (#"{"resourceType": "Bundle", "type": "transaction", "entry": [{"fullUrl": "urn:uuid:o1", "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": "urn:uuid:nobody"}, "effectiveDateTime": "2020-01-01"}, "request": {"method": "POST", "url": "Observation"}}]}"#,
@@ -65,8 +78,10 @@ import TwinCore
         (#"{"resourceType": "Patients"}"#, "unknownResourceType", "Patients", nil),
     ])
     func rejects(text: String, code: String, location: String, fullUrl: String?) throws {
+        var strict = ImportPlanner()
+        strict.strict = true
         #expect {
-            _ = try ImportPlanner().plan(try JSONReader().read(text), origin: "t")
+            _ = try strict.plan(try JSONReader().read(text), origin: "t")
         } throws: { error in
             guard let e = error as? FHIRError else { return false }
             return e.code.description == code && e.location == location && e.fullUrl == fullUrl

@@ -18,7 +18,7 @@ extension FHIRImporter {
                         entry: { i, e in index.add(ImportPlanner.Entry(bundleEntry: e, index: i)) })
         let name = (path as NSString).lastPathComponent
         let origin = "bundle:" + (top["id"]?.stringValue ?? Self.uriSafe(name))
-        var bundle = try ImportPlanner.StreamedBundle(validator: planner.validator, top: top, index: index, origin: origin)
+        var bundle = try ImportPlanner.StreamedBundle(validator: planner.validator, top: top, index: index, origin: origin, strict: planner.strict)
         var report = ImportReport()
         if bundle.isAtomic {
             do {

@@ -20,6 +20,10 @@ public struct ImportReport: Sendable, Hashable, Codable {
     public var failures: [String] = []
     /// Events left out under `FHIRImporter.beforeBirth == .skip`: the entry and the reason.
     public var eventsSkipped: [String] = []
+    /// Values flagged or set aside (see ``ImportIssue``), in the order met.
+    public var issues: [ImportIssue] = []
+    /// Per patient (twin id): events imported, flagged and set aside.
+    public var patients: [String: PatientImportCounts] = [:]
 
     public init() {}
 
@@ -31,6 +35,12 @@ public struct ImportReport: Sendable, Hashable, Codable {
         for (k, v) in o.skipped { skipped[k, default: 0] += v }
         failures += o.failures
         eventsSkipped += o.eventsSkipped
+        issues += o.issues
+        for (k, v) in o.patients {
+            patients[k, default: PatientImportCounts()].imported += v.imported
+            patients[k, default: PatientImportCounts()].flagged += v.flagged
+            patients[k, default: PatientImportCounts()].setAside += v.setAside
+        }
     }
 }
 
@@ -61,6 +71,15 @@ public struct FHIRImporter: Sendable {
     /// `.skip` (the default) leaves such events out and lists them in `ImportReport.eventsSkipped`;
     /// `.reject` fails the whole transaction.
     public var beforeBirth: BeforeBirth = .skip
+    /// All or nothing, as before data-quality handling (`twinbank fhir import --strict`): a value whose unit
+    /// cannot be read or does not fit its code, or an event the bank refuses, refuses the whole transaction.
+    /// When false (the default) such values are set aside and listed in ``ImportReport/issues``, values the
+    /// bank stores with a flag are listed as flagged, and the rest is imported. What makes a bundle invalid
+    /// FHIR (a broken reference, a missing required element) refuses it either way.
+    public var strict: Bool {
+        get { planner.strict }
+        set { planner.strict = newValue }
+    }
 
     public init(bank: Bank) { self.bank = bank }
 
@@ -158,6 +177,7 @@ public struct FHIRImporter: Sendable {
     /// Checks and writes one unit through one bank transaction: if anything fails, nothing of it is written.
     func apply(_ unit: ImportPlan.Unit, _ w: BankWriter) throws -> ImportReport {
         var report = ImportReport()
+        for issue in unit.setAside { report.record(issue) }
         var cache: [TwinID: Twin?] = [:]
         func existing(_ id: TwinID) throws -> Twin? {
             if let t = cache[id] { return t }
@@ -212,13 +232,21 @@ public struct FHIRImporter: Sendable {
         }
         var seen = Set<ContentHash>()
         var drafts: [EventDraft] = []
+        var origins: [Int] = []
         drafts.reserveCapacity(unit.events.count)
         for (k, d) in unit.events.enumerated() where keep[k] {
-            let h = hasher.hash(d)
+            // The bank stores an implausible observation with its flag note, which is part of its content hash:
+            // hash it as the bank will store it, so a re-import finds it present.
+            var stored = d
+            if d.category == .observation, !d.provenance.isFlaggedImplausible, let why = Plausibility.problem(d.value, for: d.code) {
+                stored.provenance.flagImplausible(why)
+            }
+            let h = hasher.hash(stored)
             if present[d.twin]?.contains(h) == true || !seen.insert(h).inserted { report.eventsAlreadyPresent += 1; continue }
             drafts.append(d)
+            origins.append(k)
         }
-        if !drafts.isEmpty { report.eventsAppended += try w.append(drafts).count }
+        if !drafts.isEmpty { try append(drafts, origins: origins, of: unit, w, into: &report) }
         // Practitioners, locations, devices and medications are kept as FHIR records (content-addressed
         // documents named `fhir/TYPE/<hash of identifier>`), created only if absent.
         for r in unit.records {
@@ -229,6 +257,43 @@ public struct FHIRImporter: Sendable {
             }
         }
         return report
+    }
+
+    /// Appends `drafts` (from `unit.events[origins[i]]`) and records in `report` what landed and what the bank
+    /// flagged. When not ``strict`` and the bank refuses the batch for a reason of its own (a `BankError`: a
+    /// wrong value type, a unit mismatch, a time it does not accept), the events are appended one by one in
+    /// the same transaction (the bank checks a batch before writing any of it): those it refuses are set
+    /// aside with its reason, whatever the reason; the others are written.
+    func append(_ drafts: [EventDraft], origins: [Int], of unit: ImportPlan.Unit, _ w: BankWriter, into report: inout ImportReport) throws {
+        func landed(_ r: AppendResult, _ rows: [Int]) {
+            for k in rows { report.patients[unit.events[k].twin.rawValue, default: PatientImportCounts()].imported += 1 }
+            report.eventsAppended += r.count
+            for f in r.flagged where f.row >= 1 && f.row <= rows.count {
+                let k = rows[f.row - 1]
+                report.record(issue(.flagged, k, of: unit, reason: f.reason, value: unit.events[k].value?.description))
+            }
+        }
+        do {
+            landed(try w.append(drafts), origins)
+        } catch let e as BankError where !strict {
+            _ = e
+            for (d, k) in zip(drafts, origins) {
+                do {
+                    landed(try w.append([d]), [k])
+                } catch let refused as BankError where refused.code == .duplicateEvent {
+                    report.eventsAlreadyPresent += 1
+                } catch let refused as BankError {
+                    report.record(issue(.setAside, k, of: unit, reason: "the bank refused it: " + (refused.message.hasPrefix("row 1: ") ? String(refused.message.dropFirst(7)) : refused.message), value: refused.value))
+                }
+            }
+        }
+    }
+
+    func issue(_ d: ImportIssue.Disposition, _ k: Int, of unit: ImportPlan.Unit, reason: String, value: String?) -> ImportIssue {
+        let e = unit.events[k]
+        return ImportIssue(disposition: d, patient: e.twin.rawValue, entry: unit.eventEntries[k],
+                           path: k < unit.eventPaths.count ? unit.eventPaths[k] : unit.eventEntries[k],
+                           code: e.code.key.description, reason: reason, value: value)
     }
 
     /// The bank record name of a FHIR record: `fhir/TYPE/` and a hash of its identifier.

@@ -16,6 +16,11 @@ public struct ImportPlan: Sendable {
         public var records: [Record] = []
         /// The entry (fullUrl, else path) each event comes from, parallel to `events`.
         public var eventEntries: [String] = []
+        /// The FHIR path of each event's resource or component, parallel to `events`.
+        public var eventPaths: [String] = []
+        /// Values left out because their unit cannot be read or does not fit their code (see
+        /// ``ImportPlanner/strict``).
+        public var setAside: [ImportIssue] = []
         /// Entries of the bundle the unit stands for (fullUrls, or `entry[i]`).
         public var entries: [String] = []
     }

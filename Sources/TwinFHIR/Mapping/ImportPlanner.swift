@@ -15,6 +15,11 @@ import TwinCore
 /// entry's fullUrl and the path.
 public struct ImportPlanner: Sendable {
     public var validator = Validator()
+    /// When true, a value whose unit cannot be read or does not fit its code refuses the whole file (the
+    /// behaviour before data-quality handling, `twinbank fhir import --strict`); when false (the default) such
+    /// a value is set aside in ``ImportPlan/Unit/setAside`` with its entry, path and reason, and the rest of the
+    /// entry and bundle is imported. It is never converted by guessing.
+    public var strict = false
 
     public init() {}
 
@@ -29,14 +34,14 @@ public struct ImportPlanner: Sendable {
         }
         if rt != "Bundle" {
             let only = Entry(fullUrl: nil, resource: resource, path: rt)
-            var ctx = Context(index: BundleIndex([only]), origin: origin)
+            var ctx = Context(index: BundleIndex([only]), origin: origin, strict: strict)
             var unit = ImportPlan.Unit()
             try ctx.map(0, only, into: &unit)
             return ImportPlan(origin: origin, atomicity: .allOrNothing, units: [unit], failures: [], skipped: ctx.skipped)
         }
         let type = resource["type"]?.stringValue ?? ""
         let entries = (resource["entry"]?.list ?? []).enumerated().map { i, e in Entry(bundleEntry: e, index: i) }
-        var ctx = Context(index: BundleIndex(entries), origin: origin)
+        var ctx = Context(index: BundleIndex(entries), origin: origin, strict: strict)
         switch type {
         case _ where Self.atomicTypes.contains(type):
             for (i, e) in entries.enumerated() { try Self.checkMethod(e, i) }
@@ -73,7 +78,7 @@ public struct ImportPlanner: Sendable {
         let type: String
         var context: Context
 
-        init(validator: Validator, top: JSONObject, index: BundleIndex, origin: String) throws(FHIRError) {
+        init(validator: Validator, top: JSONObject, index: BundleIndex, origin: String, strict: Bool = false) throws(FHIRError) {
             guard let rt = top["resourceType"]?.stringValue else {
                 throw FHIRError(.unknownResourceType, "the resource has no resourceType", location: "$.resourceType")
             }
@@ -87,7 +92,7 @@ public struct ImportPlanner: Sendable {
                 throw FHIRError(.unsupported, "a Bundle of type '\(type)' is not imported (transaction, batch and collection are)",
                                 location: "Bundle.type", value: type)
             }
-            context = Context(index: index, origin: origin)
+            context = Context(index: index, origin: origin, strict: strict)
         }
 
         var isAtomic: Bool { ImportPlanner.atomicTypes.contains(type) }
@@ -217,12 +222,27 @@ public struct ImportPlanner: Sendable {
         var index: BundleIndex
         var origin: String
         var skipped: [String: Int] = [:]
+        /// See ``ImportPlanner/strict``.
+        var strict = false
         /// The entry being mapped.
         var current = Entry(fullUrl: nil, resource: .null, path: "")
 
-        init(index: BundleIndex, origin: String) {
+        init(index: BundleIndex, origin: String, strict: Bool = false) {
             self.index = index
             self.origin = origin
+            self.strict = strict
+        }
+
+        /// The value of `r` (an Observation or one of its components), or, when its unit cannot be read or does
+        /// not fit `code` and the import is not strict, nil with the value set aside in `unit`.
+        func soundValue(of r: JSONValue, code: Concept, twin: TwinID, i: Int, path: String, into unit: inout ImportPlan.Unit) throws(FHIRError) -> (value: Value?, setAside: Bool) {
+            do throws(FHIRError) {
+                return (try value(of: r, code: code, i: i, path: path), false)
+            } catch let error where !strict && error.code == .unitNotConvertible {
+                unit.setAside.append(ImportIssue(disposition: .setAside, patient: twin.rawValue, entry: current.label,
+                                                 path: error.location ?? path, code: code.key.description, reason: error.message, value: error.value))
+                return (nil, true)
+            }
         }
 
         /// An error about the entry being mapped (`i` is its index).
@@ -454,19 +474,20 @@ public struct ImportPlanner: Sendable {
                 let category = r["category"]
                 let src = source(r, i: i)
                 let components = r["component"]?.list ?? []
-                let v = try value(of: r, code: code, i: i, path: path)
-                if v != nil || components.isEmpty {
+                let (v, vSetAside) = try soundValue(of: r, code: code, twin: twin, i: i, path: path, into: &unit)
+                if !vSetAside && (v != nil || components.isEmpty) {
                     let notes = EventNotes(origin: originText(r), status: status, category: category)
-                    unit.addEvent(e.label, EventDraft(twin: twin, effective: time, category: .observation, code: code, value: v, source: src, provenance: Provenance(notes: notes.text)))
+                    unit.addEvent(e.label, path: path, EventDraft(twin: twin, effective: time, category: .observation, code: code, value: v, source: src, provenance: Provenance(notes: notes.text)))
                 }
                 for (k, c) in components.enumerated() {
                     let cpath = "\(path).component[\(k)]"
                     guard let ccode = FHIRValues.concept(c["code"]) else {
                         throw fail(i, .invalidResource, "the component code has no coding or text", path: cpath + ".code")
                     }
-                    let cv = try value(of: c, code: ccode, i: i, path: cpath)
+                    let (cv, cSetAside) = try soundValue(of: c, code: ccode, twin: twin, i: i, path: cpath, into: &unit)
+                    if cSetAside { continue }
                     let notes = EventNotes(origin: originText(r), status: status, panel: FHIRValues.codeableConcept(code), category: category)
-                    unit.addEvent(e.label, EventDraft(twin: twin, effective: time, category: .observation, code: ccode, value: cv, source: src, provenance: Provenance(notes: notes.text)))
+                    unit.addEvent(e.label, path: cpath, EventDraft(twin: twin, effective: time, category: .observation, code: ccode, value: cv, source: src, provenance: Provenance(notes: notes.text)))
                 }
             case "Condition", "AllergyIntolerance", "Procedure", "Immunization", "Encounter",
                  "MedicationRequest", "MedicationAdministration", "MedicationStatement", "DiagnosticReport":
@@ -495,7 +516,7 @@ public struct ImportPlanner: Sendable {
                 var v: Value?
                 if let vk = spec.value, let c = FHIRValues.concept(r[vk]) { v = .concept(c) }
                 let notes = EventNotes(origin: originText(r), status: r["status"]?.stringValue ?? r["clinicalStatus"].flatMap { FHIRValues.concept($0)?.code })
-                unit.addEvent(e.label, EventDraft(twin: twin, effective: time, category: spec.category, code: code, value: v, source: source(r, i: i), provenance: Provenance(notes: notes.text)))
+                unit.addEvent(e.label, path: path, EventDraft(twin: twin, effective: time, category: spec.category, code: code, value: v, source: source(r, i: i), provenance: Provenance(notes: notes.text)))
             default:
                 skipped[rt, default: 0] += 1
             }
@@ -538,8 +559,9 @@ extension FHIRValues {
 }
 
 extension ImportPlan.Unit {
-    mutating func addEvent(_ entry: String, _ d: EventDraft) {
+    mutating func addEvent(_ entry: String, path: String, _ d: EventDraft) {
         events.append(d)
         eventEntries.append(entry)
+        eventPaths.append(path)
     }
 }
