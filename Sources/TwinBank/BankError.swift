@@ -12,6 +12,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case invalidReference, nothingToCommit, invalidRecordName
             case bankExists
             case uncommittedChanges
+            case futureObservation
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -50,6 +51,9 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let bankExists = Code(.bankExists)
         /// A branch switch would lose uncommitted twin or aggregate definitions.
         public static let uncommittedChanges = Code(.uncommittedChanges)
+        /// An observation is effective beyond the bank's clock plus its ``Bank/observationSkew``: what has not
+        /// happened yet cannot have been observed (a prediction or a planned intervention may lie in the future).
+        public static let futureObservation = Code(.futureObservation)
         public var description: String { base.rawValue }
     }
 

@@ -9,7 +9,14 @@ struct ThreadCommand: ParsableCommand {
         subcommands: [Append.self, Import.self, Query.self])
 
     struct Append: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Append one event to a twin's thread.")
+        static let configuration = CommandConfiguration(
+            abstract: "Append one event to a twin's thread.",
+            discussion: """
+            A value with --unit must be a number (or [v1,v2,...]); a quantitative code takes a number with a unit.
+            A number beyond 1e15 is refused; an observation outside its code's possible range is stored flagged.
+            An observation may not lie more than 5 minutes beyond the bank's clock (predictions and planned
+            interventions may lie in the future).
+            """)
         @OptionGroup var bankOptions: BankOptions
         @Option(help: "The twin's id.") var twin: String
         @Option(help: "The code, SYSTEM:CODE (loinc:2339-0, snomed:44054006, http://loinc.org|2339-0).") var code: String

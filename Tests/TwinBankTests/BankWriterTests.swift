@@ -9,7 +9,7 @@ import TwinCore
 
     @Test(arguments: StorageKind.allCases)
     func everythingCommitsTogether(kind: StorageKind) throws {
-        let bank = try makeBank(kind)
+        let bank = try makeBank(kind, now: "2026-01-02T00:00:00Z")
         let (r1, r2) = try bank.write { w in
             try w.createTwin(person("ann"))
             // reads see the transaction's own writes
@@ -34,7 +34,7 @@ import TwinCore
 
     @Test(arguments: StorageKind.allCases)
     func aFailureWritesNothing(kind: StorageKind) throws {
-        let bank = try makeBank(kind)
+        let bank = try makeBank(kind, now: "2026-01-02T00:00:00Z")
         try bank.createTwin(person("bob"))
         _ = try bank.append([obs("bob", "2026-01-01T08:00:00Z", 100)])
         let before = try bank.lastSequence()
@@ -72,7 +72,7 @@ import TwinCore
                 if r.twin == twin, r.action == .write { throw BankError(.accessDenied, "denied", value: twin.rawValue) }
             }
         }
-        let bank = try makeBank(kind, gate: DenyWritesTo(twin: "eve"))
+        let bank = try makeBank(kind, gate: DenyWritesTo(twin: "eve"), now: "2026-01-02T00:00:00Z")
         let e = #expect(throws: BankError.self) {
             try bank.write { w in
                 try w.createTwin(person("ann"))
@@ -84,7 +84,7 @@ import TwinCore
     }
 
     @Test func recordNamesAreChecked() throws {
-        let bank = try makeBank(.memory)
+        let bank = try makeBank(.memory, now: "2026-01-02T00:00:00Z")
         for bad in ["", "a\u{0}b", "tab\there"] {
             let e = #expect(throws: BankError.self) {
                 try bank.write { w in try w.storeRecordIfAbsent(named: bad, kind: "k", bytes: [1]) }
@@ -99,7 +99,7 @@ import TwinCore
 @Suite struct FollowingATwinTests {
     @Test(arguments: StorageKind.allCases)
     func onlyTheTwinsNewEventsInTheRange(kind: StorageKind) throws {
-        let bank = try makeBank(kind)
+        let bank = try makeBank(kind, now: "2026-01-02T00:00:00Z")
         try bank.createTwin(person("ann"))
         try bank.createTwin(person("bob"))
         try bank.append([obs("ann", "2026-01-01T08:00:00Z", 100), obs("bob", "2026-01-01T08:00:00Z", 90)])

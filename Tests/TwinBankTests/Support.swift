@@ -31,8 +31,11 @@ func obs(_ twin: TwinID, _ time: String, _ v: Double, _ unit: String = "mg/dL", 
     obs(twin, time, glucose, v, unit, source: source)
 }
 
-func makeBank(_ kind: StorageKind, gate: any AccessGate = PermitAll()) throws -> Bank {
-    Bank(storage: try kind.make(), gate: gate, clock: ManualClock(t("2026-01-01T00:00:00Z"), stepMicroseconds: 1_000_000))
+/// A bank whose clock starts at `now` (2026-01-01 by default) and steps a second per reading. Observations
+/// may not lie beyond the clock (plus the 5-minute skew): tests with observations later than the default give
+/// a later `now`.
+func makeBank(_ kind: StorageKind, gate: any AccessGate = PermitAll(), now: String = "2026-01-01T00:00:00Z") throws -> Bank {
+    Bank(storage: try kind.make(), gate: gate, clock: ManualClock(t(now), stepMicroseconds: 1_000_000))
 }
 
 func person(_ id: TwinID, birth: String = "1980-04-02", _ attrs: [String: Value] = [:]) -> Twin {

@@ -41,7 +41,7 @@ struct ThreadCommandTests {
     @Test func textForGlucoseIsRefusedAndNothingIsWritten() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let error = try fails(append(["--value", "abc"]))
-        #expect(error.contains("'abc mg/dL'") && error.contains("number with a unit"), "\(error)")
+        #expect(error.contains("'abc'") && error.contains("'mg/dL' says it is a quantity"), "\(error)")
         #expect(try fails(append(["--value", "abc"], unit: nil)).contains("'abc'"))
         #expect(try events().isEmpty)
     }
@@ -120,6 +120,57 @@ struct ThreadCommandTests {
         let file = try write(text, "bad.csv")
         #expect(try fails(["thread", "import", "--bank", bank, "--twin", "alice", "--csv", file]).contains(expected))
         #expect(try events().isEmpty)
+    }
+
+    // MARK: Validation at every door (issue 23, item 4)
+
+    @Test(arguments: [
+        (["--value", "abc"], "loinc:8867-4", "/min", ["'abc'", "'/min'", "not a number"]),
+        (["--value", "abc"], "loinc:99999-9", "mg", ["'abc'", "'mg'", "not a number"]),
+        (["--value", "1e308"], "loinc:8867-4", "/min", ["1e+308", "beyond any plausible magnitude"]),
+        (["--value", "-3e16"], "local:anything", "mg", ["-3e+16", "beyond any plausible magnitude"]),
+    ])
+    func appendRefusesAValueThatCannotBeWhatItsCodeAndUnitSay(value: [String], code: String, unit: String, expected: [String]) throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let error = try fails(append(value, code: code, unit: unit))
+        for e in expected { #expect(error.contains(e), "\(error)") }
+        #expect(!error.contains("abc /min"))
+        #expect(try events().isEmpty)
+    }
+
+    @Test func appendRefusesAnObservationFromTheFutureButNotAPrediction() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let error = try fails(append(["--value", "110"], at: "2099-01-07T07:00Z"))
+        #expect(error.contains("2099-01-07T07:00:00Z") && error.contains("in the future of the bank's clock") && error.contains("row 1"), "\(error)")
+        #expect(try fails(append(["--value", "110"], at: "+1h")).contains("in the future"))
+        #expect(try events().isEmpty)
+        // within the skew, and a prediction or a planned meal, are fine
+        _ = try cli.ok(append(["--value", "110"], at: "+2m"))
+        _ = try cli.ok(append(["--value", "120"], at: "2099-01-07T07:00Z") + ["--category", "prediction"])
+        _ = try cli.ok(append(["--value", "45"], code: "loinc:9059-7", unit: "g", at: "+3h") + ["--category", "intervention"])
+        #expect(try events().count == 3)
+    }
+
+    @Test(arguments: [
+        ("time,code,value,unit\n2024-01-07T07:00Z,loinc:8867-4,70,/min\n2024-01-07T07:05Z,loinc:8867-4,abc,/min\n", ["line 3, column 'value'", "'abc'", "'/min'"]),
+        ("time,code,value,unit\n2024-01-07T07:00Z,loinc:99999-9,7,mg\n2024-01-07T07:05Z,loinc:99999-9,abc,mg\n", ["line 3, column 'value'", "'abc'", "'mg'"]),
+        ("time,code,value,unit\n2024-01-07T07:00Z,loinc:8867-4,70,/min\n2024-01-07T07:05Z,loinc:8867-4,1e308,/min\n", ["line 3", "1e+308", "beyond any plausible magnitude"]),
+        ("time,code,value,unit\n2024-01-07T07:00Z,loinc:8867-4,70,/min\n2099-01-07T07:05Z,loinc:8867-4,72,/min\n", ["line 3", "2099-01-07T07:05:00Z", "in the future of the bank's clock"]),
+    ])
+    func importRefusesBadRowsNamingTheLineAndWritesNothing(text: String, expected: [String]) throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try write(text, "door.csv")
+        let error = try fails(["thread", "import", "--bank", bank, "--twin", "alice", "--csv", file])
+        for e in expected { #expect(error.contains(e), "\(error)") }
+        #expect(try events().isEmpty)
+    }
+
+    @Test func importFlagsAnImplausibleHeartRate() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try write("time,code,value,unit\n2024-01-07T07:00Z,loinc:8867-4,70,/min\n2024-01-07T07:05Z,loinc:8867-4,900,/min\n", "hr.csv")
+        let run = try cli.run(["thread", "import", "--bank", bank, "--twin", "alice", "--csv", file])
+        #expect(run.status == 0 && run.stderr.contains("line 3: stored with the implausible flag") && run.stderr.contains("10-350 /min"), "\(run.stderr)")
+        #expect(try events(["--hide-implausible"]).count == 1)
     }
 
     @Test func aSeparatorCanBeNamed() throws {

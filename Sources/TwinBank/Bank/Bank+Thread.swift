@@ -91,8 +91,11 @@ extension Bank {
     /// mg/dL and mmol/L, HbA1c % and mmol/mol ...) to the first unit this bank saw for the code; the value is stored
     /// as given, in its own unit; the effective time is not before the twin existed (``TwinCore/Twin/existenceStart``); the event is
     /// not a duplicate (same content hash) of one in the batch or the thread; the category is not `retraction`
-    /// (use ``retract(source:reason:erase:)``). The first failure rejects the whole batch with an error naming
-    /// the row (1-based) and the value.
+    /// (use ``retract(source:reason:erase:)``); a number is finite and at most
+    /// ``TwinCore/Plausibility/maximumMagnitude`` (1e15) in its unit, for any code; an observation is not effective
+    /// (its end, for a period) beyond the bank's clock plus ``observationSkew`` (`futureObservation`: predictions,
+    /// recommendations and interventions, which may be plans, may lie in the future). The first failure rejects
+    /// the whole batch with an error naming the row (1-based) and the value.
     ///
     /// An observation whose value is outside the possible range of its code (``TwinCore/Plausibility``) is not
     /// refused: it is stored with the ``TwinCore/Provenance/implausibleFlag`` note (part of its content, so the same
@@ -137,6 +140,10 @@ extension Bank {
         var rangeIndex: [RangeKey: Int] = [:]
         var ranges: [Range] = []
         var lastRange = -1
+        // the clock is read once, lazily (at the first observation that could be in the future), and the same
+        // reading gives the batch its recorded time
+        var now: Instant?
+        var futureLimit = Instant(microseconds: .min)
 
         for (i, d) in drafts.enumerated() {
             let row = i + 1
@@ -159,25 +166,33 @@ extension Bank {
             if let start, d.effective.start < start {
                 throw BankError(.beforeTwinExisted, "\(label(i)): effective time \(d.effective.start) is before twin '\(d.twin)' existed (\(start))", value: d.effective.start.iso8601)
             }
-            // value type and plausibility
+            // an observation is of the past: not beyond the bank's clock plus the skew
+            if d.category == .observation {
+                let latest = d.effective.end ?? d.effective.start
+                if latest > futureLimit {
+                    let clockNow = now ?? clock.now()
+                    now = clockNow
+                    let limit = clockNow.advanced(bySeconds: observationSkew)
+                    futureLimit = limit
+                    if latest > limit {
+                        throw BankError(.futureObservation, "\(label(i)): observation effective \(latest) is in the future of the bank's clock (\(clockNow), allowed skew \(Value.format(observationSkew)) s): an observation cannot lie ahead of now (a prediction or a planned intervention may)", value: latest.iso8601)
+                    }
+                }
+            }
+            // value type, magnitude and plausibility
             if d.category == .observation || d.category == .intervention || d.category == .prediction {
                 do { try Plausibility.checkType(d.value, for: d.code) } catch let e as TwinError {
                     throw BankError(.invalidEvent, "\(label(i)): \(e.message)", value: e.value)
                 }
             }
+            do { try Plausibility.checkMagnitude(d.value) } catch let e as TwinError {
+                throw BankError(.invalidEvent, "\(label(i)): \(e.message)", value: e.value)
+            }
             // value and unit
             var unitText: String?
             switch d.value {
-            case .quantity(let q)?:
-                guard q.value.isFinite else {
-                    throw BankError(.invalidEvent, "\(label(i)): value \(q.value) is not a finite number", value: "\(q.value)")
-                }
-                unitText = q.unit
-            case .vector(let v)?:
-                guard v.values.allSatisfy(\.isFinite) else {
-                    throw BankError(.invalidEvent, "\(label(i)): vector contains a value that is not finite", value: v.description)
-                }
-                unitText = v.unit
+            case .quantity(let q)?: unitText = q.unit
+            case .vector(let v)?: unitText = v.unit
             default: break
             }
             if let u = unitText {
@@ -261,7 +276,7 @@ extension Bank {
                 return AppendResult(count: 0, firstSequence: last + 1, lastSequence: last, recorded: try tx.lastRecorded() ?? clock.now(), ids: [], flagged: [])
             }
         }
-        let recorded = try nextRecorded(tx)
+        let recorded = try nextRecorded(tx, now: now)
         let first = try tx.lastSequence() + 1
         var events: [Event] = []
         events.reserveCapacity(drafts.count)

@@ -23,19 +23,27 @@ public final class Bank: Sendable {
     public let actor: String
     /// Why (passed to the gate).
     public let purpose: String
+    /// How far (in seconds) an observation's effective time may lie beyond the bank's clock before ``append(_:)``
+    /// refuses it (`futureObservation`): the skew allowed between a device's clock and the bank's.
+    /// Default ``defaultObservationSkew`` (5 minutes).
+    public let observationSkew: Double
+
+    /// The default ``observationSkew``: 300 seconds (5 minutes).
+    public static let defaultObservationSkew: Double = 300
 
     public init(storage: any BankStorage, gate: any AccessGate = PermitAll(), clock: any Clock = SystemClock(),
-                actor: String = "local", purpose: String = "care") {
+                actor: String = "local", purpose: String = "care", observationSkew: Double = Bank.defaultObservationSkew) {
         self.storage = storage
         self.gate = gate
         self.clock = clock
         self.actor = actor
         self.purpose = purpose
+        self.observationSkew = observationSkew.isFinite ? max(0, observationSkew) : Bank.defaultObservationSkew
     }
 
     /// The same bank acting for another actor or purpose.
     public func acting(as actor: String, purpose: String) -> Bank {
-        Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose)
+        Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew)
     }
 
     func authorize(_ action: AccessRequest.Action, _ twin: TwinID?) throws {
@@ -76,8 +84,9 @@ public final class Bank: Sendable {
     }
 
     /// The next recorded time: the clock, but strictly after the last batch.
-    func nextRecorded(_ tx: any StorageReader) throws -> Instant {
-        let now = clock.now()
+    /// - Parameter now: the clock's reading already taken for this batch (nil: read the clock).
+    func nextRecorded(_ tx: any StorageReader, now read: Instant? = nil) throws -> Instant {
+        let now = read ?? clock.now()
         if let last = try tx.lastRecorded(), now <= last { return last.advanced(byMicroseconds: 1) }
         return now
     }

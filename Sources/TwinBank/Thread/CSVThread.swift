@@ -95,11 +95,10 @@ public struct CSVThread {
         let unit = field(.unit) ?? ""
         guard !valueText.isEmpty else { throw fail(.value, "empty value", valueText) }
         let value: Value
-        if let v = Double(valueText) {
-            guard v.isFinite else { throw fail(.value, "value '\(valueText)' is not a finite number", valueText) }
-            value = .quantity(Quantity(v, unit.isEmpty ? "1" : unit))
+        if let v = Double(valueText), v.isFinite {
+            value = .quantity(Quantity(v, unit.isEmpty ? "1" : unit))  // the fast path; the unit is checked by append
         } else {
-            do { value = try Value.parse(unit.isEmpty ? valueText : "\(valueText) \(unit)") } catch let e as TwinError { throw fail(.value, e.message, valueText) }
+            do { value = try Value.parse(valueText, unit: unit) } catch let e as TwinError { throw fail(.value, e.message, valueText) }
         }
         var source = defaultSource
         if let s = field(.source), !s.isEmpty {

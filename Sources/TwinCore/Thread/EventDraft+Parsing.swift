@@ -3,9 +3,8 @@ extension EventDraft {
     ///
     /// - Parameters:
     ///   - code: `SYSTEM:CODE` (see ``Concept/init(parsing:)``).
-    ///   - value: a number (a quantity in `unit`, or `1` without one); otherwise, with a unit, `VALUE UNIT` is
-    ///     parsed; without, the text is parsed like an attribute value (``Value/parse(_:)``), so `true`,
-    ///     a date, a concept or plain text.
+    ///   - value: a number (a quantity in `unit`, or `1` without one), or another value form
+    ///     (``Value/parse(_:unit:)``); with a unit it must be a number or a vector.
     ///   - unit: a UCUM unit for numeric values.
     ///   - at: ISO 8601 instant or `START/END` period; with `now`, any expression of the command-line time
     ///     grammar (``TimeExpression``: `now`, `-2h`, a date, ...).
@@ -18,22 +17,42 @@ extension EventDraft {
         let concept = try Concept(parsing: code)
         let effective: EffectiveTime
         if let now { effective = try EffectiveTime(parsing: at, relativeTo: now) } else { effective = try EffectiveTime(parsing: at) }
-        let v: Value
-        let trimmedUnit = unit?.trimmingSpaces
-        if let number = Double(value.trimmingSpaces) {
-            guard number.isFinite else {
-                throw TwinError(.invalidValue, "value '\(value)' is not a finite number", value: value)
-            }
-            let u = (trimmedUnit?.isEmpty ?? true) ? "1" : trimmedUnit!
-            _ = try UCUMUnit(parsing: u)
-            v = .quantity(Quantity(number, u))
-        } else if let u = trimmedUnit, !u.isEmpty {
-            v = try Value.parse("\(value) \(u)")
-        } else {
-            v = try Value.parse(value)
-        }
+        let v = try Value.parse(value, unit: unit)
         let src = try source.map { try Source(parsing: $0) } ?? Source(.person, "local")
         let cat = try category.map { try Event.Category(parsing: $0) } ?? .observation
         return EventDraft(twin: twin, effective: effective, category: cat, code: concept, value: v, source: src)
+    }
+}
+
+extension Value {
+    /// Parses a value given with an optional unit, as `thread append --value V --unit U` and a CSV thread's
+    /// `value` and `unit` columns give it:
+    /// - a number → a quantity in `unit` (`1` when the unit is empty or nil);
+    /// - with a unit, `[v1,v2,...]` → a vector in that unit; any other text is refused, because a unit says
+    ///   the value is a quantity (`abc` with `/min` is an error, not the text "abc /min");
+    /// - without a unit, the text is parsed like an attribute value (``Value/parse(_:)``): `true`, a date, a
+    ///   concept or plain text.
+    /// - Throws: ``TwinError`` `invalidValue` naming the value (a number that is not finite, text with a unit),
+    ///   or the unit parser's error for a unit that is not UCUM.
+    public static func parse(_ text: String, unit: String?) throws -> Value {
+        let value = text.trimmingSpaces
+        let u = unit?.trimmingSpaces ?? ""
+        if let number = Double(value) {
+            guard number.isFinite else {
+                throw TwinError(.invalidValue, "value '\(text)' is not a finite number", value: text)
+            }
+            let unitText = u.isEmpty ? "1" : u
+            _ = try UCUMUnit(parsing: unitText)
+            return .quantity(Quantity(number, unitText))
+        }
+        guard !u.isEmpty else { return try Value.parse(value) }
+        guard value.hasPrefix("[") else {
+            throw TwinError(.invalidValue, "value '\(text)' is not a number, but the unit '\(u)' says it is a quantity: give a number (or remove the unit for text)", value: text)
+        }
+        let parsed = try Value.parse("\(value) \(u)")
+        guard case .vector = parsed else {
+            throw TwinError(.invalidValue, "value '\(text)' is not a number or a vector, but the unit '\(u)' says it is a quantity", value: text)
+        }
+        return parsed
     }
 }
