@@ -9,8 +9,8 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Synchronise a glucose twin with its thread once (UKF on CGM readings, meals, insulin) and write its forecast and any alert back.",
         discussion: """
-        A latest reading below 70 mg/dL (level 1; below 54 mg/dL level 2) is alerted on itself, whatever the model says, and
-        written once per reading. When the twin's model no longer explains the readings (a parameter or the glucose out of its
+        A reading below 70 mg/dL (level 1; below 54 mg/dL level 2) is alerted on itself, whatever the model says, and written
+        once per reading: the latest, and any earlier one in the window no sync or watch has alerted on yet. When the twin's model no longer explains the readings (a parameter or the glucose out of its
         plausible range, innovations far above their chi-square expectation, glucose now more than 4 SD from the latest reading,
         a low reading the model does not see, or a failed filter), the output says so (--json: `reliability`) and the forecast is
         withheld: a `model-unreliable` alert with the reasons is written instead of the prediction events. Running sync again over
@@ -42,6 +42,9 @@ struct SyncCommand: AsyncParsableCommand {
         var alert: String?
         /// The alert on the latest reading when it is low, whatever the model says.
         var lowGlucoseAlert: String?
+        /// The alerts on low readings of the window (the latest's and earlier ones) written by this run: those no sync
+        /// or watch had alerted on yet.
+        var lowGlucoseAlertsWritten: [String]
         var reliability: Reliability
         var covarianceResets: Int
         var prior: String
@@ -94,12 +97,14 @@ struct SyncCommand: AsyncParsableCommand {
             try printJSON(Summary(twin: twin, from: r.from, to: r.to, knownAt: r.knownAt, observationsUsed: r.observationsUsed, mealsUsed: r.mealsUsed,
                                   insulinEventsUsed: r.insulinEventsUsed, glucoseNow: finite(r.glucoseNow), glucoseNowStandardDeviation: finite(r.glucoseNowStandardDeviation),
                                   level: r.level, forecast: r.points, parameters: r.parameters.mapValues { $0.filter { $0.value.isFinite } }, alert: r.alert,
-                                  lowGlucoseAlert: r.lowReadingAlert, reliability: reliability, covarianceResets: r.covarianceResets,
+                                  lowGlucoseAlert: r.lowReadingAlert, lowGlucoseAlertsWritten: dryRun ? [] : r.lowReadingAlerts, reliability: reliability, covarianceResets: r.covarianceResets,
                                   prior: r.prior, filter: r.filter, retiredCandidates: r.retiredCandidates, bodyWeight: r.bodyWeight, written: r.written,
                                   alreadyInThread: r.alreadyHeld))
             return
         }
         if let low = r.lowReadingAlert { print("ALERT (reading): \(low)") }
+        // the window's earlier low readings that no sync or watch had alerted on yet: alerted (written) now
+        if !dryRun { for low in r.lowReadingAlerts where low != r.lowReadingAlert { print("ALERT (earlier reading): \(low)") } }
         print("synchronised \(twin) on \(r.observationsUsed) glucose readings, \(r.mealsUsed) meals, \(r.insulinEventsUsed) insulin events from \(r.from) to \(r.to) (known at \(r.knownAt))")
         print(String(format: "  glucose now %.1f ± %.1f mg/dL", r.glucoseNow, r.glucoseNowStandardDeviation))
         print("  prior \(r.prior), filter \(r.filter)")

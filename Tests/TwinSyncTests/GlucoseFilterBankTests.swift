@@ -44,7 +44,11 @@ import TwinModels
         let before = try f.bank.events(ThreadQuery(twin: f.twin)).count
         #expect(try f.bank.events(ThreadQuery(twin: f.twin, code: GlucoseSynchroniser.glucose.key, category: .observation)).isEmpty)
         #expect(try f.bank.events(ThreadQuery(twin: f.twin, code: GlucoseSynchroniser.glucose.key)).allSatisfy { $0.isFlaggedImplausible })
-        await #expect(throws: SyncError.self) { _ = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: f.options(origin: 200)) }
+        let error = await #expect(throws: SyncError.self) { _ = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: f.options(origin: 200)) }
+        // the error says why: the window's readings are all flagged implausible, how many, and the first's value
+        #expect(error?.code == .invalidArgument, "\(String(describing: error))")
+        #expect(error?.message.contains("all 41 of its glucose readings in the window are flagged implausible") == true, "\(error?.message ?? "none")")
+        #expect(error?.value?.hasSuffix("mg/dL") == true && error.map { $0.message.contains($0.value ?? "?") } == true, "\(String(describing: error))")
         #expect(try f.bank.events(ThreadQuery(twin: f.twin)).count == before)
     }
 

@@ -124,13 +124,16 @@ import TwinCore
         options.to = GlucoseThreadFixture.at(17 * 60)
         let r = try await GlucoseSynchroniser.synchronise(twin, in: bank, options: options)
         #expect(r.lowReadingAlert?.contains("Low glucose reading: 58 mg/dL at 2024-01-01T17:00:00Z") == true, "\(r.lowReadingAlert ?? "none")")
+        // every low reading of the fall alerts, not only the latest: 68.5 at 16:45, 65, 61.5, 58 mg/dL at 17:00
+        #expect(r.lowReadingAlerts.count == 4 && r.lowReadingAlerts.first?.contains("68.5 mg/dL at 2024-01-01T16:45:00Z") == true, "\(r.lowReadingAlerts)")
+        #expect(try bank.events(ThreadQuery(twin: twin, code: LowGlucoseReading.alertCode.key, category: .alert)).count == 4)
         #expect(!r.health.reliable)
         #expect(r.health.findings.contains { $0.kind == .lowReadingNotForecast })
         #expect(try bank.events(ThreadQuery(twin: twin, category: .prediction)).isEmpty)
         #expect(try bank.events(ThreadQuery(twin: twin, code: GlucoseSynchroniser.modelUnreliable.key, category: .alert)).count == 1)
         // read again later over the same window: nothing new
         let again = try await GlucoseSynchroniser.synchronise(twin, in: bank, options: options)
-        #expect(again.written == nil && again.alreadyHeld == again.drafts.count && again.drafts.count == 2)
+        #expect(again.written == nil && again.alreadyHeld == again.drafts.count && again.drafts.count == 5 && again.lowReadingAlerts.isEmpty)
     }
 
     /// The root cause: the augmented UKF's log-parameters drift without bound while the model cannot follow the

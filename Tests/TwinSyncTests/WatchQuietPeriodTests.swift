@@ -34,6 +34,26 @@ struct LowGlucoseTwin {
 }
 
 @Suite struct WatchQuietPeriodTests {
+    /// Issue 22, defect 5 follow-up: `sync` alerts every low reading of its window that no alert covers yet, but
+    /// not one the watch alerted already: a dip to 62 mg/dL at 06:25, alerted live by the watch, recovered since,
+    /// is not alerted again by a sync an hour later (which computes the alert and finds it held).
+    @Test func aSyncDoesNotRepeatALowTheWatchAlerted() async throws {
+        let w = try LowGlucoseTwin()
+        let service = try WatchService(bank: w.bank, twins: [w.twin], watchers: [GlucoseForecastWatcher()])
+        for (k, v) in [120.0, 120, 110, 95, 80, 62, 80, 95, 110, 120].enumerated() {
+            try w.upload([v], from: 5 * k)
+            _ = try await service.runOnce()
+        }
+        #expect(try w.readingAlerts().map(w.minutes) == [25])
+        try w.upload(Array(repeating: 120, count: 11), from: 50)   // 06:50 to 07:40
+        var options = GlucoseSynchroniser.Options()
+        options.to = LowGlucoseTwin.at(100)
+        let r = try await GlucoseSynchroniser.synchronise(w.twin, in: w.bank, options: options)
+        #expect(r.drafts.filter { $0.code.key == LowGlucoseReading.alertCode.key }.map(\.effective.start) == [LowGlucoseTwin.at(25)])
+        #expect(r.lowReadingAlerts.isEmpty && r.lowReadingAlert == nil)
+        #expect(try w.readingAlerts().map(w.minutes) == [25])
+    }
+
     static let steady = Array(repeating: 62.0, count: 10) // 06:00 to 06:45: hypoglycaemia predicted on every update
     static let falling = [30.0, 30.0]                       // 06:50, 06:55: the forecast falls to 59, then 52 mg/dL
 

@@ -59,13 +59,15 @@ struct GlucoseSafetyTests {
         try Self.fallingToLow(cli, bank: bank, directory: dir)
         let out = try cli.ok(["sync", "--bank", bank, "--twin", "kid", "--to", "2024-01-01T17:00:00Z"])
         #expect(out.contains("ALERT (reading): Low glucose reading: 58 mg/dL at 2024-01-01T17:00:00Z"), "\(out)")
+        // the earlier low readings of the fall (16:45 to 16:55, below 70 mg/dL) alert too
+        #expect(out.contains("ALERT (earlier reading): Low glucose reading: 68.5 mg/dL at 2024-01-01T16:45:00Z"), "\(out)")
         #expect(out.contains("WARNING: the twin is unreliable"), "\(out)")
         #expect(out.contains("the reading wins"), "\(out)")
         #expect(out.contains("UNRELIABLE, not written"), "\(out)")
         // written: the alert on the reading and the model-unreliable alert with its reasons; no prediction
         let lows = try events(bank, ["--code", "urn:twinbank:alert|hypoglycaemia-reading"])
-        #expect(lows.count == 1)
-        #expect(lows.first.map(text)?.contains("58 mg/dL at 2024-01-01T17:00:00Z") == true, "\(lows)")
+        #expect(lows.count == 4)
+        #expect(lows.filter { text($0).contains("58 mg/dL at 2024-01-01T17:00:00Z") }.count == 1, "\(lows)")
         let unreliable = try events(bank, ["--code", "urn:twinbank:alert|model-unreliable"])
         #expect(unreliable.count == 1)
         let why = unreliable.first.map(text) ?? ""
@@ -77,7 +79,9 @@ struct GlucoseSafetyTests {
         let again = try cli.ok(["sync", "--bank", bank, "--twin", "kid", "--to", "2024-01-01T17:00:00Z", "--json"])
         #expect(try cli.ok(["thread", "query", "--bank", bank, "--twin", "kid", "--json"]) == all)
         let summary = try json(again)
-        #expect(summary["written"] == nil && (summary["alreadyInThread"] as? Int) == 2, "\(summary)")
+        #expect(summary["written"] == nil && (summary["alreadyInThread"] as? Int) == 5, "\(summary)")
+        #expect((summary["lowGlucoseAlertsWritten"] as? [String])?.isEmpty == true, "\(summary)")
+        #expect(!again.contains("ALERT (earlier reading)"))
         // --json says the same: the reading's alert, the reliability and its reasons
         #expect((summary["lowGlucoseAlert"] as? String)?.contains("Low glucose reading: 58 mg/dL") == true)
         let reliability = try #require(summary["reliability"] as? [String: Any])
@@ -119,7 +123,37 @@ struct GlucoseSafetyTests {
         #expect(try events(bank, ["--category", "prediction"]).isEmpty)
         // a restart, and a sync over the same reading: no second alert on it
         #expect(try cli.ok(["watch", "--bank", bank, "--twin", "kid", "--once", "--json"]).isEmpty)
-        _ = try cli.ok(["sync", "--bank", bank, "--twin", "kid", "--to", "2024-01-01T17:00:00Z"])
+        // (the watch saw the day as one upload and alerted its latest reading; the sync alerts the three earlier lows of
+        // the fall, which no alert covered, and not the 58 mg/dL reading again)
+        let synced = try cli.ok(["sync", "--bank", bank, "--twin", "kid", "--to", "2024-01-01T17:00:00Z"])
+        #expect(!synced.contains("ALERT (earlier reading): Low glucose reading: 58 mg/dL"), "\(synced)")
+        let lows = try events(bank, ["--code", "urn:twinbank:alert|hypoglycaemia-reading"])
+        #expect(lows.filter { text($0).contains("58 mg/dL at 2024-01-01T17:00:00Z") }.count == 1, "\(lows)")
+        #expect(lows.count == 4, "\(lows)")
+    }
+
+    /// Issue 22, defect 5 follow-up: a dip to 62 mg/dL an hour before the window's end, recovered since, alerts in
+    /// `sync` (it used to look at the latest reading only), once: a second `sync` does not repeat it.
+    @Test func syncAlertsARecoveredDipOnce() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try cli.ok(["init", "--bank", bank])
+        _ = try cli.ok(["twin", "create", "--bank", bank, "--id", "kid", "--kind", "person", "--attr", "virtualPatient=adult#001"])
+        var csv = "time,code,value,unit,source\n"
+        for m in stride(from: 0, through: 180, by: 5) {
+            let g = 120 - 58 * max(0, 1 - Double(abs(m - 120)) / 30)    // 120 mg/dL, down to 62 at 08:00, back by 08:30
+            csv += String(format: "2024-01-01T%02d:%02d:00Z,loinc:2339-0,%.1f,mg/dL,device:cgm-1\n", 6 + m / 60, m % 60, g)
+        }
+        let file = dir.appendingPathComponent("dip.csv")
+        try csv.write(to: file, atomically: true, encoding: .utf8)
+        _ = try cli.ok(["thread", "import", "--bank", bank, "--twin", "kid", "--csv", file.path])
+        let out = try cli.ok(["sync", "--bank", bank, "--twin", "kid", "--to", "2024-01-01T09:00:00Z"])
+        #expect(!out.contains("ALERT (reading)"), "\(out)")
+        #expect(out.contains("ALERT (earlier reading): Low glucose reading: 62 mg/dL at 2024-01-01T08:00:00Z: level 1 hypoglycaemia"), "\(out)")
+        let lows = try events(bank, ["--code", "urn:twinbank:alert|hypoglycaemia-reading"])
+        #expect(lows.count == 1 && lows.first.map(text)?.contains("62 mg/dL at 2024-01-01T08:00:00Z") == true, "\(lows)")
+        let again = try json(try cli.ok(["sync", "--bank", bank, "--twin", "kid", "--to", "2024-01-01T09:00:00Z", "--json"]))
+        #expect((again["lowGlucoseAlertsWritten"] as? [String])?.isEmpty == true, "\(again)")
         #expect(try events(bank, ["--code", "urn:twinbank:alert|hypoglycaemia-reading"]).count == 1)
     }
 }

@@ -22,8 +22,9 @@ import TwinModels
 ///    innovations consistent with the filter's own uncertainty, glucose now near the latest reading, a low
 ///    reading seen by the model; a filter that fails is a finding too, not an error);
 /// 5. when the twin is reliable, runs the ``HypoglycaemiaWatcher`` on the forecast;
-/// 6. writes, as **one** append batch: when the latest reading is below 70 mg/dL, an alert on the reading
-///    itself (``LowGlucoseReading``, whatever the model says); when the twin is reliable, a `prediction` event
+/// 6. writes, as **one** append batch: for each reading in the window below 70 mg/dL that no alert covers yet
+///    (not only the latest: a dip that has recovered since alerts too), an alert on the reading itself
+///    (``LowGlucoseReading``, whatever the model says; once per reading, whether a sync or a watch wrote it); when the twin is reliable, a `prediction` event
 ///    per forecast point and code (mean as LOINC 2339-0, interval ends as ``lowerBound`` / ``upperBound``, all
 ///    mg/dL) and, if the watcher fired, an `alert` event whose text gives the numbers; when it is not, **no
 ///    prediction event** but a ``modelUnreliable`` alert naming each finding with its numbers (a clinician
@@ -174,6 +175,10 @@ public enum GlucoseSynchroniser {
         /// The text of the alert on the latest reading when it is below 70 mg/dL (``LowGlucoseReading``), whatever
         /// the model says.
         public var lowReadingAlert: String?
+        /// The texts of the alerts on **every** reading in the window below 70 mg/dL (``LowGlucoseReading``), in
+        /// time order: from ``compute(_:in:options:)`` all of them; after ``synchronise(_:in:options:)`` only those
+        /// written by this run (the thread held none of them yet: neither a sync nor a watch had alerted on the reading).
+        public var lowReadingAlerts: [String]
         /// Whether the model still explains the readings (``ModelHealth``); when it does not, the forecast is not
         /// written, a ``GlucoseSynchroniser/modelUnreliable`` alert is written instead.
         public var health: ModelHealth
@@ -205,6 +210,11 @@ public enum GlucoseSynchroniser {
         var result = try await compute(twin, in: bank, options: options)
         let fresh = try HeldEvents.unheld(result.drafts, twin: twin, in: bank)
         result.alreadyHeld = result.drafts.count - fresh.count
+        result.lowReadingAlerts = fresh.compactMap { i in
+            let d = result.drafts[i]
+            guard d.category == .alert, d.code.key == LowGlucoseReading.alertCode.key, case .text(let t)? = d.value else { return nil }
+            return t
+        }
         if !fresh.isEmpty { result.written = try bank.append(fresh.map { result.drafts[$0] }) }
         return result
     }
@@ -246,6 +256,15 @@ public enum GlucoseSynchroniser {
             observations.append((minute(e.effective.start), try milligramsPerDecilitre(e), e))
         }
         guard !observations.isEmpty else {
+            // readings in the window that the bank flagged implausible at its door are not model inputs: say so
+            let flagged = try bank.events(ThreadQuery(twin: twin, code: glucose.key, category: .observation, from: from, to: origin, knownAt: knownAt,
+                                                      includeImplausible: true)).filter(\.isFlaggedImplausible)
+            if let first = flagged.first {
+                let value = first.value.map { "\($0)" } ?? "none"
+                throw SyncError(.invalidArgument, "twin '\(twin)' has no plausible glucose observations (LOINC 2339-0) from \(from) to \(origin) as known at \(knownAt): "
+                                + "all \(flagged.count) of its glucose readings in the window are flagged implausible (the first: \(value) at \(first.effective.start), "
+                                + "event \(first.id.abbreviated())) and are not model inputs; correct or retract them.", value: value)
+            }
             // say where the data is, so a window over historical data can be moved onto it (--from/--to)
             let whereData: String
             if let range = try bank.effectiveRange(of: twin, code: glucose.key, category: .observation) {
@@ -454,7 +473,8 @@ public enum GlucoseSynchroniser {
                                                          innovations: innovations, parameters: estimatedParameters, forecast: glucosePoints.map { $0.mean[0] }),
                                        settings: options.health)
         }
-        let lowReading = LowGlucoseReading(value: latest.value, event: latest.event)
+        // every low reading in the window alerts (once: ``HeldEvents`` holds those a sync or watch alerted already)
+        let lowReadings = observations.compactMap { LowGlucoseReading(value: $0.value, event: $0.event) }
 
         // events
         let used = observations.map(\.event) + mealEvents + insulinEvents + (weight.map { [$0.event] } ?? [])
@@ -484,9 +504,15 @@ public enum GlucoseSynchroniser {
         let provenance = Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed, notes: notes)
         var drafts: [EventDraft] = []
         var lowReadingText: String?
-        if let lowReading {
-            let d = lowReading.draft(twin: twin, source: source, nowcast: nowMean.isFinite ? nowMean : nil, context: options.context)
-            if case .text(let t)? = d.value { lowReadingText = t }
+        var lowReadingTexts: [String] = []
+        for low in lowReadings {
+            // the model's glucose now is compared with the latest reading only (an earlier one may have recovered since)
+            let isLatest = low.event.id == latest.event.id
+            let d = low.draft(twin: twin, source: source, nowcast: isLatest && nowMean.isFinite ? nowMean : nil, context: options.context)
+            if case .text(let t)? = d.value {
+                lowReadingTexts.append(t)
+                if isLatest { lowReadingText = t }
+            }
             drafts.append(d)
         }
         var points: [Point] = []
@@ -531,7 +557,7 @@ public enum GlucoseSynchroniser {
         }
         return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
                       insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,
-                      level: options.level, parameters: parameters, alert: alertText, lowReadingAlert: lowReadingText, health: health, covarianceResets: resets,
+                      level: options.level, parameters: parameters, alert: alertText, lowReadingAlert: lowReadingText, lowReadingAlerts: lowReadingTexts, health: health, covarianceResets: resets,
                       retiredCandidates: retired, bodyWeight: weight?.kg, prior: priorName, filter: filterLabel, seed: options.seed, drafts: drafts, written: nil)
     }
 

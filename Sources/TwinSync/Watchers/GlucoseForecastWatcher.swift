@@ -79,6 +79,9 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
             guard d.category == .alert, case .text(var text)? = d.value else { drafts.append(d); continue }
             switch d.code.key {
             case LowGlucoseReading.alertCode.key:
+                // the watch alerts on each update's latest reading (earlier ones had their own update; its quiet period
+                // holds back the lows between); `sync` alerts on every unalerted low of its window
+                guard d.effective.start == reading.effective.start else { continue }
                 // once per reading (a sync may have alerted on it already); within the quiet period only a deeper low
                 guard try !alerted(onReadingOf: d, before: update, in: bank) else { continue }
                 let earlier = try quietPeriod.earlierAlerts(of: name, code: LowGlucoseReading.alertCode.key, near: d.effective.start, before: update, in: bank)
