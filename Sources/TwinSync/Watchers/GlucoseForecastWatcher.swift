@@ -34,7 +34,7 @@ import TwinCore
 public struct GlucoseForecastWatcher: ThreadWatcher {
     /// The recommendation's code.
     public static let carbohydrateRecommendation = Concept(system: "urn:twinbank:recommendation", code: "hypoglycaemia-fast-carbohydrate",
-                                                           display: "Take fast-acting carbohydrate (hypoglycaemia predicted)")
+                                                           display: "Take fast-acting carbohydrate (hypoglycaemia measured or predicted)")
     public var name: String { "glucose-forecast" }
     /// The synchroniser's settings; `from`, `to`, `knownAt` and `context` are set per update.
     public var options: GlucoseSynchroniser.Options
