@@ -140,6 +140,12 @@ import TwinCore
         #expect(try Value.parse("[1,2]", unit: "mV") == .vector(Vector([1, 2], unit: "mV")))
         #expect(try Value.parse("abc", unit: "") == .text("abc"))
         #expect(throws: TwinError.self) { try Value.parse("abc", unit: "/min") }
+        // a decimal comma is named, with the value written with a point, not read as a number and a unit ',5 mg/dL'
+        for unit in ["mg/dL", ""] {
+            let comma = #expect(throws: TwinError.self) { try Value.parse("114,5", unit: unit) }
+            #expect(comma?.message.contains("decimal comma") == true && comma?.message.contains("'114.5'") == true, "\(comma?.message ?? "")")
+        }
+        #expect(try Value.parse("[1,2]", unit: "mV") == .vector(Vector([1, 2], unit: "mV")))
         #expect(throws: TwinError.self) { try Value.parse("inf", unit: "/min") }
         #expect(throws: TwinError.self) { try Value.parse("true", unit: "1") }
     }

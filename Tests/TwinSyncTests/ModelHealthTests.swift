@@ -124,16 +124,16 @@ import TwinCore
         options.to = GlucoseThreadFixture.at(17 * 60)
         let r = try await GlucoseSynchroniser.synchronise(twin, in: bank, options: options)
         #expect(r.lowReadingAlert?.contains("Low glucose reading: 58 mg/dL at 2024-01-01T17:00:00Z") == true, "\(r.lowReadingAlert ?? "none")")
-        // every low reading of the fall alerts, not only the latest: 68.5 at 16:45, 65, 61.5, 58 mg/dL at 17:00
-        #expect(r.lowReadingAlerts.count == 4 && r.lowReadingAlerts.first?.contains("68.5 mg/dL at 2024-01-01T16:45:00Z") == true, "\(r.lowReadingAlerts)")
-        #expect(try bank.events(ThreadQuery(twin: twin, code: LowGlucoseReading.alertCode.key, category: .alert)).count == 4)
+        // the fall (68.5 at 16:45, 65, 61.5, 58 mg/dL at 17:00) is one low episode: its first reading and the latest alert
+        #expect(r.lowReadingAlerts.count == 2 && r.lowReadingAlerts.first?.contains("68.5 mg/dL at 2024-01-01T16:45:00Z") == true, "\(r.lowReadingAlerts)")
+        #expect(try bank.events(ThreadQuery(twin: twin, code: LowGlucoseReading.alertCode.key, category: .alert)).count == 2)
         #expect(!r.health.reliable)
         #expect(r.health.findings.contains { $0.kind == .lowReadingNotForecast })
         #expect(try bank.events(ThreadQuery(twin: twin, category: .prediction)).isEmpty)
         #expect(try bank.events(ThreadQuery(twin: twin, code: GlucoseSynchroniser.modelUnreliable.key, category: .alert)).count == 1)
         // read again later over the same window: nothing new
         let again = try await GlucoseSynchroniser.synchronise(twin, in: bank, options: options)
-        #expect(again.written == nil && again.alreadyHeld == again.drafts.count && again.drafts.count == 5 && again.lowReadingAlerts.isEmpty)
+        #expect(again.written == nil && again.alreadyHeld == again.drafts.count && again.drafts.count == 3 && again.lowReadingAlerts.isEmpty)
     }
 
     /// The root cause: the augmented UKF's log-parameters drift without bound while the model cannot follow the
@@ -165,5 +165,31 @@ import TwinCore
         process.logMultiplierBound = log(10)
         #expect(abs(process.multiplier(-4.8) - 0.1) < 1e-12 && abs(process.multiplier(7) - 10) < 1e-9)
         #expect(process.multiplier(0.5) == exp(0.5))
+    }
+}
+
+/// One alert per low episode (``LowGlucoseReading/alerting(_:)``): the first reading of each run of lows, a reading
+/// that escalates it (level 2, or 10 mg/dL below the episode's last alerting reading), and the latest reading.
+@Suite struct LowEpisodeTests {
+    static func events(_ values: [Double]) -> [(value: Double, event: Event)] {
+        values.enumerated().map { i, v in
+            let draft = EventDraft.observation("kid", at: Instant(microseconds: 1_700_000_000_000_000 + Int64(i) * 300_000_000), code: GlucoseSynchroniser.glucose,
+                                               Quantity(v, "mg/dL"), source: Source(.device, "cgm"))
+            var hasher = EventHasher()
+            let e = Event(id: hasher.hash(draft), twin: draft.twin, effective: draft.effective, recorded: draft.effective.start, sequence: Int64(i + 1),
+                          category: draft.category, code: draft.code, value: draft.value, source: draft.source)
+            return (v, e)
+        }
+    }
+
+    @Test(arguments: [
+        ([100, 68.5, 65, 61.5, 58], [68.5, 58]),              // the user's fall: first, and the latest (also 10 lower)
+        ([100, 69, 66, 64, 66, 68], [69, 68]),                // a shallow low: first and latest only
+        ([69, 62, 58, 53, 60, 80], [69, 58, 53]),             // 58 is 11 below 69; 53 is level 2; the latest is not low
+        ([65, 80, 66, 90, 67], [65, 66, 67]),                 // three episodes
+        ([120, 110, 100], []),
+    ])
+    func oneAlertPerEpisode(values: [Double], expected: [Double]) {
+        #expect(LowGlucoseReading.alerting(Self.events(values)).map(\.value) == expected)
     }
 }

@@ -141,7 +141,7 @@ struct ThreadCommandTests {
     @Test func appendRefusesAnObservationFromTheFutureButNotAPrediction() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let error = try fails(append(["--value", "110"], at: "2099-01-07T07:00Z"))
-        #expect(error.contains("2099-01-07T07:00:00Z") && error.contains("in the future of the bank's clock") && error.contains("row 1"), "\(error)")
+        #expect(error.contains("2099-01-07T07:00:00Z") && error.contains("in the future of the bank's clock") && error.contains("the event (") && !error.contains("row 1"), "\(error)")
         #expect(try fails(append(["--value", "110"], at: "+1h")).contains("in the future"))
         #expect(try events().isEmpty)
         // within the skew, and a prediction or a planned meal, are fine

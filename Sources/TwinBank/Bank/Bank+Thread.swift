@@ -114,7 +114,11 @@ extension Bank {
         }
         var twinsSeen = Set<TwinID>()
         for d in drafts where twinsSeen.insert(d.twin).inserted { try authorize(.write, d.twin) }
-        return try storage.write { tx in try appendInTransaction(drafts, tx) }
+        // a message names a batch's draft by its row; a single event is "the event" (no rows to count)
+        let codeOf = drafts.count == 1 ? drafts[0].code.key.description : nil
+        return try storage.write { tx in
+            try appendInTransaction(drafts, tx, label: { i in codeOf.map { "the event (\($0))" } ?? "row \(i + 1)" })
+        }
     }
 
     /// - Parameters:

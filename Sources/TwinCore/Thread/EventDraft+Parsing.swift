@@ -45,6 +45,11 @@ extension Value {
             _ = try UCUMUnit(parsing: unitText)
             return .quantity(Quantity(number, unitText))
         }
+        // a decimal comma (114,5 from a European spreadsheet) is not guessed at: 1,234 may be a thousand
+        if let comma = value.firstIndex(of: ","), value.filter({ $0 == "," }).count == 1,
+           Double(value.replacingCharacters(in: comma...comma, with: ".")) != nil {
+            throw TwinError(.invalidValue, "value '\(text)' has a decimal comma: write decimals with a point ('\(value.replacingCharacters(in: comma...comma, with: "."))'); a thousands separator is not read either", value: text)
+        }
         guard !u.isEmpty else { return try Value.parse(value) }
         guard value.hasPrefix("[") else {
             throw TwinError(.invalidValue, "value '\(text)' is not a number, but the unit '\(u)' says it is a quantity: give a number (or remove the unit for text)", value: text)

@@ -22,8 +22,9 @@ import TwinModels
 ///    innovations consistent with the filter's own uncertainty, glucose now near the latest reading, a low
 ///    reading seen by the model; a filter that fails is a finding too, not an error);
 /// 5. when the twin is reliable, runs the ``HypoglycaemiaWatcher`` on the forecast;
-/// 6. writes, as **one** append batch: for each reading in the window below 70 mg/dL that no alert covers yet
-///    (not only the latest: a dip that has recovered since alerts too), an alert on the reading itself
+/// 6. writes, as **one** append batch: for the readings in the window below 70 mg/dL that no alert covers yet
+///    (not only the latest: a dip that has recovered since alerts too; one per low episode and its escalations,
+///    ``LowGlucoseReading/alerting(_:)``), an alert on the reading itself
 ///    (``LowGlucoseReading``, whatever the model says; once per reading, whether a sync or a watch wrote it); when the twin is reliable, a `prediction` event
 ///    per forecast point and code (mean as LOINC 2339-0, interval ends as ``lowerBound`` / ``upperBound``, all
 ///    mg/dL) and, if the watcher fired, an `alert` event whose text gives the numbers; when it is not, **no
@@ -175,8 +176,8 @@ public enum GlucoseSynchroniser {
         /// The text of the alert on the latest reading when it is below 70 mg/dL (``LowGlucoseReading``), whatever
         /// the model says.
         public var lowReadingAlert: String?
-        /// The texts of the alerts on **every** reading in the window below 70 mg/dL (``LowGlucoseReading``), in
-        /// time order: from ``compute(_:in:options:)`` all of them; after ``synchronise(_:in:options:)`` only those
+        /// The texts of the alerts on the window's low readings, one per low episode and its escalations
+        /// (``LowGlucoseReading/alerting(_:)``), in time order: from ``compute(_:in:options:)`` all of them; after ``synchronise(_:in:options:)`` only those
         /// written by this run (the thread held none of them yet: neither a sync nor a watch had alerted on the reading).
         public var lowReadingAlerts: [String]
         /// Whether the model still explains the readings (``ModelHealth``); when it does not, the forecast is not
@@ -473,8 +474,8 @@ public enum GlucoseSynchroniser {
                                                          innovations: innovations, parameters: estimatedParameters, forecast: glucosePoints.map { $0.mean[0] }),
                                        settings: options.health)
         }
-        // every low reading in the window alerts (once: ``HeldEvents`` holds those a sync or watch alerted already)
-        let lowReadings = observations.compactMap { LowGlucoseReading(value: $0.value, event: $0.event) }
+        // the low readings in the window that alert (once: ``HeldEvents`` holds those a sync or watch alerted already)
+        let lowReadings = LowGlucoseReading.alerting(observations.map { ($0.value, $0.event) })
 
         // events
         let used = observations.map(\.event) + mealEvents + insulinEvents + (weight.map { [$0.event] } ?? [])

@@ -4,8 +4,8 @@ import TwinCore
 
 /// Alerts on a low glucose **reading** itself, whatever any model says: a reading below 70 mg/dL is level 1
 /// hypoglycaemia, below 54 mg/dL level 2 (International Consensus on Time in Range, Battelino et al., Diabetes
-/// Care 2019;42:1593-1603, endorsed by the ADA). Used by ``GlucoseSynchroniser`` (on the window's latest
-/// reading) and by ``GlucoseForecastWatcher`` (on each update's latest reading), before and independently of
+/// Care 2019;42:1593-1603, endorsed by the ADA). Used by ``GlucoseSynchroniser`` (on the window's low
+/// readings, one alert per episode: ``alerting(_:)``) and by ``GlucoseForecastWatcher`` (on each update's latest reading), before and independently of
 /// any filter, so a diverged or stale model cannot silence it.
 ///
 /// The alert (category `alert`, code ``alertCode``, effective at the reading's time) names the reading's
@@ -33,6 +33,29 @@ public struct LowGlucoseReading: Sendable, Hashable {
 
     /// 2 below ``level2``, else 1.
     public var level: Int { value < Self.level2 ? 2 : 1 }
+
+    /// mg/dL by which a reading must fall below the last alerted reading of its episode to alert again.
+    public static let escalationDrop = 10.0
+
+    /// The low readings among `readings` (mg/dL and event, in time order) that alert: one alert per **episode**
+    /// (a run of consecutive readings below ``level1``) rather than one per reading, so a long low does not bury
+    /// the thread in repeats. In each episode: its first reading; a reading that escalates it (level 2 after level
+    /// 1, or ``escalationDrop`` lower than the episode's last alerting reading); and the latest reading of all, when
+    /// it is low (the current state always alerts). Apart from the latest, the choice depends on the episode's
+    /// readings alone, so runs over overlapping windows choose the same earlier readings, and ``HeldEvents`` keeps
+    /// each alert to one event.
+    public static func alerting(_ readings: [(value: Double, event: Event)]) -> [LowGlucoseReading] {
+        var out: [LowGlucoseReading] = []
+        var lastAlerted: LowGlucoseReading?
+        for (i, r) in readings.enumerated() {
+            guard let low = LowGlucoseReading(value: r.value, event: r.event) else { lastAlerted = nil; continue }
+            let isLatest = i == readings.count - 1
+            if let last = lastAlerted, !isLatest, low.level <= last.level, low.value > last.value - escalationDrop { continue }
+            out.append(low)
+            lastAlerted = low
+        }
+        return out
+    }
 
     /// The alert: message, reasons and measures (`reading`, `level`, `threshold`). `nowcast`, when given, is the
     /// model's glucose at the reading; when it is not low, the reasons say that the reading wins.
