@@ -18,6 +18,10 @@ struct DemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         if people < 3 { throw ValidationError("--people must be at least 3 (the tour retracts the third person's sensor), got \(people)") }
+        // a folder named on purpose that holds no models is a mistake to name, not a step to skip quietly
+        if let data, DemoData.locate(given: data).directory == nil {
+            throw ValidationError("--data \(data) holds no models/ folder: \(DemoData.howToPass)")
+        }
     }
 
     func run() async throws {
