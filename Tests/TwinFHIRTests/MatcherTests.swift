@@ -219,6 +219,18 @@ import TwinCore
         #expect(r.results.first { $0.criterion.id == "age" }?.outcome == expected)
     }
 
+    /// No age before birth (it printed "age -2"), and the age at death for the dead, as aggregate queries count it.
+    @Test func ageBeforeBirthAndAtDeath() throws {
+        let c = try criteria(#"{"criteria": [{"id": "age", "type": "age", "max": 50}]}"#)
+        let unborn = Matcher(criteria: c).evaluate(Self.woman("w", born: "2022-03-01"), events: [], asOf: Instant.parse("2020-01-01T00:00:00Z")!)
+        let u = try #require(unborn.results.first { $0.criterion.id == "age" })
+        #expect(u.outcome == .notMet && u.reason.contains("not born by 2020-01-01"), "\(u.reason)")
+        var dead = Self.woman("d", born: "1940-01-01")
+        dead.attributes["deceased"] = .date(Instant.parse("1985-06-01")!)
+        let d = try #require(Matcher(criteria: c).evaluate(dead, events: [], asOf: Instant.parse("2024-01-01T00:00:00Z")!).results.first { $0.criterion.id == "age" })
+        #expect(d.outcome == .met && d.reason.contains("died aged 45"), "\(d.reason)")
+    }
+
     /// A deceased person is not eligible, even when the criteria do not ask for `alive`; one who dies after asOf is.
     @Test(arguments: [(Value.date(Instant.parse("2019-02-01")!), false), (.boolean(true), false), (.date(Instant.parse("2025-02-01")!), true), (.boolean(false), true)])
     func deceasedIsNeverEligible(deceased: Value, eligible: Bool) throws {

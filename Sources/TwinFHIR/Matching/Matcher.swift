@@ -78,7 +78,15 @@ public struct Matcher: Sendable {
         switch c.kind {
         case .age(let lo, let hi):
             guard case .date(let birth)? = twin.attributes["birthDate"] else { return result(.unknown, "no birthDate") }
-            let years = Self.years(from: birth, to: asOf)
+            // not yet born at asOf: no age (before, "age -2"); deceased before asOf: the age at death, as
+            // aggregate queries count it (the implicit alive criterion makes such a person ineligible anyway)
+            guard let years = asOf.wholeYears(since: birth) else {
+                return result(.notMet, "not born by \(FHIRTime.date(asOf)) (birthDate \(FHIRTime.date(birth)))")
+            }
+            if case .date(let death)? = twin.attributes["deceased"], death < asOf, let atDeath = death.wholeYears(since: birth) {
+                let ok = (lo.map { Double(atDeath) >= $0 } ?? true) && (hi.map { Double(atDeath) <= $0 } ?? true)
+                return result(ok ? .met : .notMet, "died aged \(atDeath) on \(FHIRTime.date(death))")
+            }
             let ok = (lo.map { Double(years) >= $0 } ?? true) && (hi.map { Double(years) <= $0 } ?? true)
             return result(ok ? .met : .notMet, "age \(years) at \(FHIRTime.date(asOf))")
         case .sex(let values):
@@ -135,15 +143,6 @@ public struct Matcher: Sendable {
         case .unsupported(let why):
             return CriterionResult(criterion: c, outcome: .unknown, reason: why, evidence: [])
         }
-    }
-
-    /// Whole years from `birth` to `t` (calendar: the birthday must have passed).
-    static func years(from birth: Instant, to t: Instant) -> Int {
-        let b = FHIRTime.date(birth), n = FHIRTime.date(t)
-        guard let by = Int(b.prefix(4)), let ny = Int(n.prefix(4)) else { return 0 }
-        var y = ny - by
-        if n.dropFirst(5) < b.dropFirst(5) { y -= 1 }
-        return y
     }
 
     /// Evaluates every person twin of the bank except forks and comparison instances (or exactly the given ones).
