@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TwinSync", targets: ["TwinSync"]),
         .library(name: "TwinFHIR", targets: ["TwinFHIR"]),
         .library(name: "TwinRun", targets: ["TwinRun"]),
+        .library(name: "TwinPopulation", targets: ["TwinPopulation"]),
         .library(name: "TwinDemo", targets: ["TwinDemo"]),
         .executable(name: "twinbank", targets: ["twinbank"]),
         .executable(name: "twinbank-bench", targets: ["twinbank-bench"]),
@@ -70,16 +71,18 @@ let package = Package(
         ]),
         // FHIR R4 codec, mapping, eligibility.
         .target(name: "TwinFHIR", dependencies: ["TwinBank"]),
+        // Precision public health: populations, outbreaks, contact tracing, risk maps, hospital assignment, exposure.
+        .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation"]),
         // The guided tour behind `twinbank demo`.
         .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Release-build benchmarks, outside the test suite.
         .executableTarget(name: "twinbank-bench", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Test fixtures several test targets share: the shared reference folder and temporary files.
@@ -95,6 +98,7 @@ let package = Package(
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
+        .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank"]),
     ],
     swiftLanguageModes: [.v6]
