@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinBank
 import TwinCore
 import TwinPopulation
 
@@ -13,9 +14,17 @@ struct AssignCommand: ParsableCommand {
         severity's weight, leaving them unplaced the severity's penalty (costs in exact cents). Prints the optimal \
         cost, the solver's time (solve_seconds, without reading the files) and the unplaced patients by severity; \
         --out writes the assignment in the anchor's --save-solution format.
+
+        With --bank and --aggregate, the hospitals are the aggregate's organisation twins as of --at (default now): \
+        location from their attributes x_km and y_km, capacity from the latest local:capacity.WARD events, or from \
+        local:beds, local:icuBeds, local:ventilators, local:nurses and local:doctors (staffed as the anchor does), \
+        at or before that time in their threads (else attributes of those names).
         """)
 
-    @Option(help: "The hospitals file (H.json).") var hospitals: String
+    @Option(help: "The hospitals file (H.json).") var hospitals: String?
+    @OptionGroup var bankOptions: BankOptions
+    @Option(help: "Instead of --hospitals: the aggregate of the bank's hospital (organisation) twins.") var aggregate: String?
+    @Option(parsing: .unconditional, help: "With --aggregate: the capacities as of this time (ISO 8601, now, -2h, ...; default now).") var at: String?
     @Option(help: "The patients file (P.json).") var patients: String
     @Option(help: "Write the assignment here, as --save-solution does (an existing file is refused unless --force).") var out: String?
     @Flag(help: "Replace the --out file if it exists.") var force = false
@@ -33,8 +42,22 @@ struct AssignCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let out { try OutputFile.checkWritable(out, overwrite: force) }
-        let network = try HospitalNetwork(contentsOf: hospitals)
+        let network: HospitalNetwork
+        switch (hospitals, aggregate) {
+        case (let file?, nil):
+            guard at == nil else { throw ValidationError("--at goes with --aggregate (the capacities of the bank's hospital twins as of a time), not with --hospitals") }
+            if let out { try OutputFile.checkWritable(out, overwrite: force) }
+            network = try HospitalNetwork(contentsOf: file)
+        case (nil, let id?):
+            if let out { try OutputFile.checkWritable(out, overwrite: force) }
+            let bank = try bankOptions.open()
+            let asOf = try at.map { try parseInstant($0, option: "--at", bound: .instant) }
+            network = try HospitalTwins.network(bank: bank, aggregate: try AggregateID(id), asOf: asOf)
+        case (.some, .some):
+            throw ValidationError("give --hospitals FILE or --aggregate ID (with --bank), not both")
+        case (nil, nil):
+            throw ValidationError("give the hospitals: --hospitals H.json, or --aggregate ID with --bank")
+        }
         let list = try network.patients(contentsOf: patients)
         let start = ContinuousClock.now
         let result = try AssignmentSolver.solve(network, patients: list)

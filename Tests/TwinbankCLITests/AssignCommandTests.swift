@@ -84,4 +84,30 @@ struct AssignCommandTests {
         #expect(run.status != 0)
         #expect(run.stderr.contains("/nonexistent/H.json"), "\(run.stderr)")
     }
+
+    @Test func hospitalsFromTheBanksOrganisationTwinsAsOfATime() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cli = CommandRunner()
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "north", "--kind", "organisation", "--attr", "x_km=0", "--attr", "y_km=0"])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "south", "--kind", "organisation", "--attr", "x_km=10", "--attr", "y_km=0"])
+        for (twin, code, value, time) in [("north", "capacity.general", "1", "2026-01-01T00:00:00Z"), ("north", "capacity.icu", "0", "2026-01-01T00:00:00Z"),
+                                          ("north", "capacity.icu_vent", "1", "2026-01-01T00:00:00Z"), ("north", "capacity.icu_vent", "0", "2026-02-01T00:00:00Z"),
+                                          ("south", "capacity.general", "0", "2026-01-01T00:00:00Z"), ("south", "capacity.icu", "0", "2026-01-01T00:00:00Z"),
+                                          ("south", "capacity.icu_vent", "2", "2026-01-01T00:00:00Z")] {
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", twin, "--code", "local:" + code, "--value", value, "--unit", "1", "--at", time])
+        }
+        try cli.ok(["aggregate", "create", "--bank", bank, "--id", "hospitals", "--member", "north", "south"])
+        let p = dir.appendingPathComponent("P.json")
+        try Data(#"{"patients": [{"id": "ann", "x_km": 1.0, "y_km": 0.0, "severity": 3}]}"#.utf8).write(to: p)
+        let january = try cli.ok(["assign", "--bank", bank, "--aggregate", "hospitals", "--patients", p.path, "--at", "2026-01-15T00:00:00Z"])
+        #expect(january.contains("cost 4.0\n"), "\(january)")
+        let march = try cli.ok(["assign", "--bank", bank, "--aggregate", "hospitals", "--patients", p.path, "--at", "2026-03-01T00:00:00Z"])
+        #expect(march.contains("cost 36.0\n"), "\(march)")
+        let both = try cli.run(["assign", "--bank", bank, "--aggregate", "hospitals", "--hospitals", p.path, "--patients", p.path])
+        #expect(both.status != 0 && both.stderr.contains("not both"), "\(both.stderr)")
+        let early = try cli.run(["assign", "--bank", bank, "--aggregate", "hospitals", "--patients", p.path, "--at", "2025-01-01T00:00:00Z"])
+        #expect(early.status != 0 && early.stderr.contains("twin 'north' has neither a capacity"), "\(early.stderr)")
+    }
 }
