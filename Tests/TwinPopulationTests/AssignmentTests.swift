@@ -125,6 +125,15 @@ import TwinTesting
         #expect(r.solutionJSON == #"{"cost": 10514.0, "assignment": [{"hospital": 0, "ward": "general"}, null, {"hospital": 1, "ward": "general"}, {"hospital": 1, "ward": "icu"}, null, {"hospital": 0, "ward": "icu_vent"}, null]}"#)
     }
 
+    @Test func anInstanceBeyondMemoryIsRefusedByName() throws {
+        #expect(throws: Never.self) { try AssignmentSolver.checkMemory(patients: 2000, hospitals: 50, physicalMemory: 8 << 30) }
+        let e = #expect(throws: PopulationError.self) {
+            try AssignmentSolver.checkMemory(patients: 10_000_000, hospitals: 500, physicalMemory: 8 << 30)
+        }
+        #expect(e?.code == .tooLarge)
+        #expect(e?.value == "10000000x500")
+    }
+
     @Test func noHospitalsLeavesEveryoneUnplaced() throws {
         let network = try HospitalNetwork(model: .anchor, hospitals: [])
         let r = try AssignmentSolver.solve(network, patients: [Patient(id: .number(0), x: 0, y: 0, severity: 3)])
@@ -251,7 +260,7 @@ import TwinTesting
 
     @Test("the same optimal cost as OR-tools on the anchor's instances",
           .enabled(if: anchorMissing == nil || SharedFolder.isCI, "\(anchorMissing ?? "")"),
-          arguments: [(40, 4, 1), (120, 6, 2), (300, 10, 3), (500, 12, 4), (800, 20, 5), (250, 3, 6)])
+          arguments: [(40, 4, 1), (120, 6, 2), (300, 10, 3), (500, 12, 4), (800, 20, 5), (250, 3, 6), (2000, 50, 1)])
     func sameCostAsORTools(patients: Int, hospitals: Int, seed: Int) throws {
         if let why = Self.anchorMissing { Issue.record("cannot compare with OR-tools: \(why)"); return }
         try TemporaryFiles.withDirectory("assign-anchor") { dir in

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Exact minimum-cost assignment of patients to hospital wards, with a triage penalty for patients left unplaced,
 /// re-optimised as patients arrive.
 ///
@@ -46,7 +48,12 @@ public struct AssignmentSolver: Sendable {
 
     /// Adds patients (arrivals) and re-optimises from the current flow and prices. Every patient is checked
     /// first (``HospitalNetwork/validate(_:)``, ids unique among all added); on an error nothing is added.
+    /// - Throws: ``PopulationError/Code/invalidInstance`` for a bad patient; ``PopulationError/Code/tooLarge``
+    ///   when the solver's arrays (about 24 bytes per patient and hospital) would take more than half of this
+    ///   machine's memory.
     public mutating func add(_ newPatients: [Patient]) throws(PopulationError) {
+        try Self.checkMemory(patients: patients.count + newPatients.count, hospitals: network.hospitals.count,
+                             physicalMemory: ProcessInfo.processInfo.physicalMemory)
         var ids = self.ids
         for p in newPatients {
             try network.validate(p)
@@ -73,6 +80,15 @@ public struct AssignmentSolver: Sendable {
         for w in wards.indices {
             wards[w].augmentAll(from: start[w])
             start[w] = wards[w].count
+        }
+    }
+
+    /// Refuses an instance whose cost rows and move heaps (8 + 16 bytes per patient and column) would exceed half
+    /// of `physicalMemory`.
+    static func checkMemory(patients: Int, hospitals: Int, physicalMemory: UInt64) throws(PopulationError) {
+        let bytes = Double(patients) * Double(hospitals + 1) * 24
+        guard bytes <= Double(physicalMemory) / 2 else {
+            throw PopulationError(.tooLarge, "\(patients) patients x \(hospitals) hospitals need about \(Int(bytes / 1_048_576)) MiB, more than half of this machine's \(physicalMemory / 1_048_576) MiB: split the region or the arrivals", value: "\(patients)x\(hospitals)")
         }
     }
 
