@@ -287,6 +287,26 @@ import TwinTesting
                 return Assignment.Place(hospital: hospital, ward: ward)
             }
             #expect(Self.evaluate(network, list, places) == theirCents)
+            // Every arc cost, as the anchor's own cost_matrix and np.rint compute it from the saved files, is ours.
+            let script = """
+            import sys, json, numpy as np
+            sys.path.insert(0, sys.argv[1])
+            import hospital_alloc_baseline as hb
+            H = json.load(open(sys.argv[2]))['hospitals']; P = json.load(open(sys.argv[3]))['patients']
+            hxy = np.array([[h['x_km'], h['y_km']] for h in H]); pxy = np.array([[p['x_km'], p['y_km']] for p in P])
+            sev = np.array([p['severity'] - 1 for p in P])
+            print(json.dumps(np.rint(hb.cost_matrix(hxy, pxy, sev) * 100).astype(np.int64).tolist()))
+            """
+            let matrix = try JSONSerialization.jsonObject(with: Data(try Self.runAnchor(["-c", script, SharedFolder.anchors.path, h, p]).utf8)) as? [[Int]]
+            let anchorCosts = try #require(matrix)
+            var mismatches = 0
+            for (i, pt) in list.enumerated() {
+                for (j, hp) in network.hospitals.enumerated()
+                where network.model.arcCents(km: CostModel.km(pt.x, pt.y, hp.x, hp.y), ward: pt.severity - 1) != Int64(anchorCosts[i][j]) {
+                    mismatches += 1
+                }
+            }
+            #expect(mismatches == 0, "\(mismatches) arc costs differ from the anchor's")
             // Our --save-solution text is the anchor's format: it parses to the same cost.
             let ourFile = try #require(try JSONSerialization.jsonObject(with: Data(ours.solutionJSON.utf8)) as? [String: Any])
             #expect((ourFile["cost"] as? NSNumber)?.doubleValue == theirCost)
