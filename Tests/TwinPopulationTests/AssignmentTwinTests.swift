@@ -43,6 +43,10 @@ import TwinCore
         #expect(january.hospitals.map(\.x) == [0, 10, -50])
         let march = try HospitalTwins.network(bank: bank, twins: ["north", "south", "west"], asOf: try Self.at("2026-03-01T00:00:00Z"))
         #expect(march.hospitals.map(\.capacity) == [[10, 2, 0], [1, 0, 1], [4, 0, 0]])
+        // A forecast of capacity is not capacity: only observations count.
+        _ = try bank.append([EventDraft(twin: "south", effective: EffectiveTime(try Self.at("2026-02-15T00:00:00Z")), category: .prediction,
+                                        code: HospitalTwins.capacityCode("icu_vent"), value: .quantity(Quantity(9, "1")), source: Source(.model, "forecast"))])
+        #expect(try HospitalTwins.network(bank: bank, twins: ["south"], asOf: try Self.at("2026-03-01T00:00:00Z")).hospitals[0].capacity == [1, 0, 1])
         // Before anything was recorded, north has no resources yet: refused by name.
         let e = #expect(throws: PopulationError.self) {
             _ = try HospitalTwins.network(bank: bank, twins: ["north"], asOf: try Self.at("2025-12-01T00:00:00Z"))

@@ -10,8 +10,8 @@ import TwinCore
 ///   three wards, the resources `local:beds`, `local:icuBeds`, `local:ventilators`, `local:nurses`,
 ///   `local:doctors` from which ``HospitalResources/staffedCapacity`` derives them.
 ///
-/// Each value is the latest event of its code at or before `asOf` in the twin's thread (forks resolved,
-/// retracted events ignored), else the twin's attribute of that name (`beds`, `capacity.icu`), so a recorded
+/// Each value is the latest observation of its code at or before `asOf` in the twin's thread (forks resolved;
+/// retracted, implausible-flagged and predicted values ignored), else the twin's attribute of that name (`beds`, `capacity.icu`), so a recorded
 /// change (a ward closed, ventilators lent out, staff off sick) changes the capacity from its effective time on.
 /// Counts must be whole and non-negative.
 public enum HospitalTwins {
@@ -38,7 +38,7 @@ public enum HospitalTwins {
                 throw PopulationError(.invalidInstance, "twin '\(id)' is a \(twin.kind), not an organisation: only hospitals (organisation twins) take patients", value: id.rawValue)
             }
             func number(_ name: String, code: Concept?) throws -> Double? {
-                if let code, let e = try bank.state(of: id, asOf: asOf, code: code.key).first {
+                if let code, let e = try bank.state(of: id, asOf: asOf, code: code.key, category: .observation).first {
                     guard let v = e.value?.quantity?.value else {
                         throw PopulationError(.invalidInstance, "twin '\(id)': the event \(code.system == system ? "local:" + code.code : code.code) at \(e.effective.start) holds \(e.value.map { "\($0)" } ?? "no value"), not a number", value: e.value.map { "\($0)" })
                     }
