@@ -90,6 +90,21 @@ import TwinTesting
         #expect(solver.patients.count == patients.count)
     }
 
+    @Test func aChangedNetworkIsResolvedOverEveryPatientSoFar() throws {
+        let (network, patients) = try Self.instance(patients: 200, hospitals: 6, maxCapacity: 20, seed: 11)
+        var solver = AssignmentSolver(network: network)
+        try solver.add(Array(patients.prefix(120)))
+        var smaller = network.hospitals
+        smaller[0].capacity = [0, 0, 0]
+        smaller[3].capacity[0] += 7
+        let changed = try HospitalNetwork(model: network.model, hospitals: smaller)
+        try solver.replaceNetwork(changed)
+        try solver.add(Array(patients.dropFirst(120)))
+        #expect(solver.isOptimal)
+        #expect(solver.assignment.costCents == (try AssignmentSolver.solve(changed, patients: patients)).costCents)
+        #expect(!solver.assignment.placement.contains { $0?.hospital == 0 })
+    }
+
     @Test func optimalityCertificateHoldsOnLargerInstances() throws {
         for seed: UInt64 in 1...3 {
             let (network, patients) = try Self.instance(patients: 600, hospitals: 15, maxCapacity: 12, seed: seed)

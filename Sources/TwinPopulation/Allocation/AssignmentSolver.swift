@@ -23,7 +23,7 @@ import Foundation
 /// start): the result is an optimum of the enlarged instance, with the same cost as solving it from scratch.
 public struct AssignmentSolver: Sendable {
     /// The hospitals and the cost model.
-    public let network: HospitalNetwork
+    public private(set) var network: HospitalNetwork
     /// Every patient added so far, in order.
     public private(set) var patients: [Patient] = []
     private var wards: [WardProblem]
@@ -81,6 +81,15 @@ public struct AssignmentSolver: Sendable {
             wards[w].augmentAll(from: start[w])
             start[w] = wards[w].count
         }
+    }
+
+    /// Changes the hospitals (capacities recorded since, a hospital opened or closed) and re-solves every patient
+    /// added so far over them, from scratch (a change of capacity can move any patient; warm starts are for
+    /// arrivals). Patients that no longer fit the network (a model with fewer wards) are refused and nothing changes.
+    public mutating func replaceNetwork(_ network: HospitalNetwork) throws(PopulationError) {
+        var fresh = AssignmentSolver(network: network)
+        try fresh.add(patients)
+        self = fresh
     }
 
     /// Refuses an instance whose cost rows and move heaps (8 + 16 bytes per patient and column) would exceed half
