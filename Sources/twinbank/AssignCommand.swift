@@ -16,7 +16,7 @@ struct AssignCommand: ParsableCommand {
         --out writes the assignment in the anchor's --save-solution format.
 
         With --bank and --aggregate, the hospitals are the aggregate's organisation twins as of --at (default now): \
-        location from their attributes x_km and y_km, capacity from the latest local:capacity.WARD events, or from \
+        location from their attributes x_km and y_km, capacity from the latest local:capacity.WARD observations, or from \
         local:beds, local:icuBeds, local:ventilators, local:nurses and local:doctors (staffed as the anchor does), \
         at or before that time in their threads (else attributes of those names).
         """)

@@ -54,16 +54,16 @@ public struct AssignmentSolver: Sendable {
     public mutating func add(_ newPatients: [Patient]) throws(PopulationError) {
         try Self.checkMemory(patients: patients.count + newPatients.count, hospitals: network.hospitals.count,
                              physicalMemory: ProcessInfo.processInfo.physicalMemory)
-        var ids = self.ids
+        var fresh = Set<InstanceID>()
         for p in newPatients {
             try network.validate(p)
-            guard ids.insert(p.id).inserted else {
+            guard !ids.contains(p.id), fresh.insert(p.id).inserted else {
                 throw PopulationError(.invalidInstance, "patient id \(p.id) appears twice", value: p.id.description)
             }
         }
         let model = network.model, hospitals = network.hospitals
         let hx = hospitals.map(\.x), hy = hospitals.map(\.y)
-        // Cost rows first (one pass per ward type), then the augmentations.
+        // Every new patient's cost row first, then the augmentations, one ward type at a time.
         var start = wards.map(\.count)
         for p in newPatients {
             let w = p.severity - 1
@@ -76,7 +76,7 @@ public struct AssignmentSolver: Sendable {
             wards[w].appendPatient(costs: row)
         }
         patients += newPatients
-        self.ids = ids
+        ids.formUnion(fresh)
         for w in wards.indices {
             wards[w].augmentAll(from: start[w])
             start[w] = wards[w].count
