@@ -92,10 +92,10 @@ public struct AssignmentSolver: Sendable {
         self = fresh
     }
 
-    /// Refuses an instance whose cost rows and move heaps (8 + 16 bytes per patient and column) would exceed half
-    /// of `physicalMemory`.
+    /// Refuses an instance whose cost rows and move heaps (at most 8 + 16 bytes per patient and column, and 8 per
+    /// pair of columns for each full column) would exceed half of `physicalMemory`.
     static func checkMemory(patients: Int, hospitals: Int, physicalMemory: UInt64) throws(PopulationError) {
-        let bytes = Double(patients) * Double(hospitals + 1) * 24
+        let bytes = Double(patients) * Double(hospitals + 1) * 24 + Double(min(patients, hospitals)) * Double(hospitals + 1) * 8
         guard bytes <= Double(physicalMemory) / 2 else {
             throw PopulationError(.tooLarge, "\(patients) patients x \(hospitals) hospitals need about \(Int(bytes / 1_048_576)) MiB, more than half of this machine's \(physicalMemory / 1_048_576) MiB: split the region or the arrivals", value: "\(patients)x\(hospitals)")
         }
@@ -236,9 +236,12 @@ struct WardProblem: Sendable {
     private var costs: [Int64] = []
     private var column: [Int32] = []
     private var version: [Int32] = []
-    /// `heaps[a * columns + b]`: patients in hospital column `a` keyed by `cost[b] - cost[a]`, a binary min-heap
-    /// with stale entries (the patient moved since) dropped when they reach the top.
-    private var heaps: [[Entry]]
+    /// `heaps[heapRow[a] + b]`: patients in hospital column `a` keyed by `cost[b] - cost[a]`, a binary min-heap
+    /// with stale entries (the patient moved since) dropped when they reach the top. Built when `a` fills up:
+    /// only full columns are searched through (a column with room ends the search), and a full column stays full.
+    private var heaps: [[Entry]] = []
+    /// Where column `a`'s heaps start in `heaps`, -1 while it has room.
+    private var heapRow: [Int]
 
     init(capacity: [Int], penalty: Int64) {
         hospitals = capacity.count
@@ -247,7 +250,7 @@ struct WardProblem: Sendable {
         self.capacity = capacity + [Int.max]
         load = [Int](repeating: 0, count: columns)
         price = [Int64](repeating: 0, count: columns)
-        heaps = [[Entry]](repeating: [], count: hospitals * columns)
+        heapRow = [Int](repeating: -1, count: hospitals)
     }
 
     var count: Int { column.count }
@@ -304,9 +307,10 @@ struct WardProblem: Sendable {
             if best == overflow || load[best] < capacity[best] { terminal = best; break }
             s.order.append(Int32(best))
             // Relax the moves of best's cheapest patient to every unsettled column.
-            let fromPrice = price[best]
+            let fromPrice = price[best], row = heapRow[best]
+            guard row >= 0 else { continue }    // full at capacity 0: nobody to move
             for b in 0..<c where !s.settled[b] {
-                guard let e = top(best * c + b) else { continue }
+                guard let e = top(row + b) else { continue }
                 let d = bestDist + e.key + price[b] - fromPrice
                 if d < s.dist[b] {
                     s.dist[b] = d
@@ -325,18 +329,29 @@ struct WardProblem: Sendable {
             b = a
         }
         place(k, at: b)
+        if terminal < hospitals && load[terminal] == capacity[terminal] { fileMoves(of: terminal) }
+    }
+
+    /// Column `a` just filled up: files the possible moves of every patient in it.
+    private mutating func fileMoves(of a: Int) {
+        heapRow[a] = heaps.count
+        heaps += [[Entry]](repeating: [], count: columns)
+        for q in 0..<count where column[q] == Int32(a) { fileMoves(patient: q, in: a) }
+    }
+
+    private mutating func fileMoves(patient q: Int, in j: Int) {
+        let base = q * columns, own = costs[base + j], v = version[q], row = heapRow[j]
+        for b in 0..<columns where b != j {
+            push(Entry(key: costs[base + b] - own, patient: Int32(q), version: v), into: row + b)
+        }
     }
 
     /// Puts patient `q` in column `j` (its old column, if any, keeps its load: along a path, the column it leaves
-    /// receives the next patient) and files its possible moves.
+    /// receives the next patient) and, if `j` is full, files its possible moves.
     private mutating func place(_ q: Int, at j: Int) {
         column[q] = Int32(j)
         version[q] &+= 1
-        guard j < hospitals else { return }
-        let base = q * columns, own = costs[base + j], v = version[q], heapBase = j * columns
-        for b in 0..<columns where b != j {
-            push(Entry(key: costs[base + b] - own, patient: Int32(q), version: v), into: heapBase + b)
-        }
+        if j < hospitals && heapRow[j] >= 0 { fileMoves(patient: q, in: j) }
     }
 
     /// The valid entry with the least key of heap `h`, after dropping stale ones.
