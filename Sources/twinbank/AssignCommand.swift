@@ -45,7 +45,9 @@ struct AssignCommand: ParsableCommand {
         let network: HospitalNetwork
         switch (hospitals, aggregate) {
         case (let file?, nil):
-            guard at == nil else { throw ValidationError("--at goes with --aggregate (the capacities of the bank's hospital twins as of a time), not with --hospitals") }
+            guard at == nil, bankOptions.bank == nil else {
+                throw ValidationError("\(at != nil ? "--at" : "--bank") goes with --aggregate (the bank's hospital twins), not with --hospitals")
+            }
             if let out { try OutputFile.checkWritable(out, overwrite: force) }
             network = try HospitalNetwork(contentsOf: file)
         case (nil, let id?):

@@ -107,6 +107,8 @@ struct AssignCommandTests {
         #expect(march.contains("cost 36.0\n"), "\(march)")
         let both = try cli.run(["assign", "--bank", bank, "--aggregate", "hospitals", "--hospitals", p.path, "--patients", p.path])
         #expect(both.status != 0 && both.stderr.contains("not both"), "\(both.stderr)")
+        let stray = try cli.run(["assign", "--bank", bank, "--hospitals", p.path, "--patients", p.path])
+        #expect(stray.status != 0 && stray.stderr.contains("--bank goes with --aggregate"), "\(stray.stderr)")
         let early = try cli.run(["assign", "--bank", bank, "--aggregate", "hospitals", "--patients", p.path, "--at", "2025-01-01T00:00:00Z"])
         #expect(early.status != 0 && early.stderr.contains("twin 'north' has neither a capacity"), "\(early.stderr)")
     }
