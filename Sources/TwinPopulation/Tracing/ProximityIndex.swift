@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An exact space-time index over a set of pings (the index cases' pings), correct everywhere on the sphere.
+///
+/// Cells: latitude bands at least twice the search radius high; in each band, longitude cells whose count is
+/// scaled by the cosine of the band's poleward edge (so cells stay about as wide as they are high, up to the
+/// poles), numbered around the whole circle so that longitude wraps at the antimeridian; time cells twice the
+/// window wide. Each indexed ping is entered in every cell its search region touches: the spherical cap of the
+/// radius around it (every longitude when the cap holds a pole; both sides of the antimeridian when it crosses
+/// it) times its window. Any other ping then has to look in one cell only, its own.
+///
+/// Exactness: the cap's radius is the largest angle ``ProximityCriteria/accepts(_:_:_:_:_:_:)`` can accept plus a
+/// margin (relative 1e-9 and 1e-12 rad, about 6 µm, orders of magnitude above the rounding of the haversine and of
+/// the cell arithmetic), and cell numbers are monotone functions of the coordinates shared by entering and
+/// looking up, so a pair the exact test accepts is never filtered out; every candidate then goes through the
+/// exact test. The result equals a brute-force scan, pairs exactly at the distance or the window included.
+///
+/// Memory: the indexed pings, about 12 bytes per cell entry (a handful per indexed ping), a bucket table twice the entries, and one
+/// Int32 per latitude band (at most 2^21).
+public struct ProximityIndex: Sendable {
+    /// The contact criteria the index answers for.
+    public let criteria: ProximityCriteria
+    /// The indexed pings.
+    public let pings: Pings
+
+    // Geometry.
+    let bandCount: Int
+    let bandsPerDegree: Double
+    /// Per band: its number of longitude cells, or 0 when no entry lies in the band.
+    let lonCells: [Int32]
+    let timeCellWidth: Double
+
+    // Cell table: entries grouped by bucket (hash & mask), with their full hash.
+    let mask: Int
+    let bucketStart: [Int32]
+    let occupied: [UInt64]
+    let entryHash: [UInt64]
+    let entryPing: [Int32]
+
+    /// The number of cell entries (each indexed ping is in a few cells).
+    public var entryCount: Int { entryHash.count }
+
+    /// Indexes `pings` for `criteria`.
+    public init(_ pings: Pings, criteria: ProximityCriteria) {
+        self.criteria = criteria
+        self.pings = pings
+        let k = ProximityCriteria.radiansPerDegree
+        // The largest angle the exact test can accept, with a margin.
+        let theta = 2 * asin(min(1, criteria.threshold.squareRoot() * (1 + 1e-9))) + 1e-12
+        let radius = theta / k * (1 + 1e-9) + 1e-10          // degrees
+        let bands = min(1 << 21, max(1, Int((180 / (2 * radius)).rounded(.down))))
+        bandCount = bands
+        bandsPerDegree = Double(bands) / 180
+        timeCellWidth = criteria.window > 0 ? 2 * criteria.window : 1
+        let window = criteria.window
+
+        var lonCells = [Int32](repeating: 0, count: bands)
+        var hashes: [UInt64] = []
+        var owners: [Int32] = []
+        hashes.reserveCapacity(pings.count * 8)
+        owners.reserveCapacity(pings.count * 8)
+        let sinTheta = sin(min(theta, Double.pi / 2))
+        var cells: [Int] = []
+        for i in 0..<pings.count {
+            let lat = pings.latitude[i], lon = pings.longitude[i], t = pings.time[i]
+            let b0 = Self.band(max(-90, lat - radius), bandsPerDegree: bandsPerDegree, count: bands)
+            let b1 = Self.band(min(90, lat + radius), bandsPerDegree: bandsPerDegree, count: bands)
+            // the cap's longitude half-width (degrees), or nil for the whole circle
+            var halfWidth: Double? = nil
+            if abs(lat) + radius < 90, radius < 90 {
+                let x = sinTheta / cos(lat * k) * (1 + 1e-9)
+                if x < 1 { halfWidth = asin(x) / k * (1 + 1e-9) + 1e-10 }
+            }
+            let pad = (abs(t) + window) * 1e-12
+            let t0 = Self.timeCell(t - window - pad, width: timeCellWidth)
+            let t1 = Self.timeCell(t + window + pad, width: timeCellWidth)
+            for b in b0...b1 {
+                if lonCells[b] == 0 { lonCells[b] = Self.cellsInBand(b, bands: bands, radius: radius) }
+                let n = Int(lonCells[b])
+                cells.removeAll(keepingCapacity: true)
+                if let w = halfWidth {
+                    let lo = lon - w, hi = lon + w
+                    var ranges: [(Double, Double)] = []
+                    if lo <= -180 { ranges = [(lo + 360, 180), (-180, hi)] }
+                    else if hi >= 180 { ranges = [(lo, 180), (-180, hi - 360)] }
+                    else { ranges = [(lo, hi)] }
+                    for (a, z) in ranges {
+                        let c0 = Self.lonCell(max(-180, min(180, a)), n: n), c1 = Self.lonCell(max(-180, min(180, z)), n: n)
+                        for c in c0...max(c0, c1) where !cells.contains(c) { cells.append(c) }
+                        if cells.count >= n { break }
+                    }
+                    if cells.count >= n { cells = Array(0..<n) }
+                } else {
+                    cells = Array(0..<n)
+                }
+                for c in cells {
+                    for tc in t0...t1 {
+                        hashes.append(Self.cellHash(b, c, tc))
+                        owners.append(Int32(i))
+                    }
+                }
+            }
+        }
+        self.lonCells = lonCells
+
+        // Group the entries by bucket (a counting sort), and mark the occupied buckets.
+        var buckets = 64
+        while buckets < hashes.count * 2 { buckets <<= 1 }
+        mask = buckets - 1
+        var start = [Int32](repeating: 0, count: buckets + 1)
+        for h in hashes { start[Int(h & UInt64(buckets - 1)) + 1] += 1 }
+        for b in 0..<buckets { start[b + 1] += start[b] }
+        var fill = start
+        var sortedHash = [UInt64](repeating: 0, count: hashes.count)
+        var sortedPing = [Int32](repeating: 0, count: hashes.count)
+        var occupied = [UInt64](repeating: 0, count: (buckets + 63) / 64)
+        for e in 0..<hashes.count {
+            let b = Int(hashes[e] & UInt64(buckets - 1))
+            let at = Int(fill[b])
+            fill[b] += 1
+            sortedHash[at] = hashes[e]
+            sortedPing[at] = owners[e]
+            occupied[b >> 6] |= 1 << UInt64(b & 63)
+        }
+        bucketStart = start
+        entryHash = sortedHash
+        entryPing = sortedPing
+        self.occupied = occupied
+    }
+
+    // MARK: Cells
+
+    @inline(__always)
+    static func band(_ lat: Double, bandsPerDegree: Double, count: Int) -> Int {
+        min(count - 1, Int((lat + 90) * bandsPerDegree))
+    }
+
+    /// Longitude cells in band `b`: about 360 cos(poleward edge) / (2 radius), at least 1.
+    static func cellsInBand(_ b: Int, bands: Int, radius: Double) -> Int32 {
+        let height = 180 / Double(bands)
+        let lo = -90 + Double(b) * height, hi = lo + height
+        let poleward = min(90, max(abs(lo), abs(hi)))
+        let n = (360 * cos(poleward * ProximityCriteria.radiansPerDegree) / (2 * radius)).rounded(.down)
+        return Int32(max(1, min(Double(1 << 24), n.isFinite ? n : 1)))
+    }
+
+    @inline(__always)
+    static func lonCell(_ lon: Double, n: Int) -> Int {
+        min(n - 1, Int((lon + 180) * (Double(n) / 360)))
+    }
+
+    @inline(__always)
+    static func timeCell(_ t: Double, width: Double) -> Int64 {
+        Int64(max(-4e18, min(4e18, (t / width).rounded(.down))))
+    }
+
+    @inline(__always)
+    static func cellHash(_ band: Int, _ cell: Int, _ time: Int64) -> UInt64 {
+        var h = UInt64(truncatingIfNeeded: band) &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ UInt64(truncatingIfNeeded: cell)) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ UInt64(bitPattern: time)) &* 0x94D0_49BB_1331_11EB
+        h ^= h >> 31
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        return h ^ (h >> 29)
+    }
+
+    // MARK: Queries
+
+    /// Calls `body` with the position (in ``pings``) of every indexed ping that the ping (`time`, `latitude`,
+    /// `longitude`) of another person `person` is a contact of: the indexed ping is point 1 of the exact test,
+    /// this one point 2. Indexed pings of `person` itself are skipped.
+    @inline(__always)
+    public func forEachMatch(person: Int32, time: Double, latitude: Double, longitude: Double, _ body: (Int) -> Void) {
+        let b = Self.band(latitude, bandsPerDegree: bandsPerDegree, count: bandCount)
+        let n = Int(lonCells[b])
+        if n == 0 { return }
+        let h = Self.cellHash(b, Self.lonCell(longitude, n: n), Self.timeCell(time, width: timeCellWidth))
+        let bucket = Int(truncatingIfNeeded: h) & mask
+        if occupied[bucket >> 6] & (1 << UInt64(bucket & 63)) == 0 { return }
+        for e in Int(bucketStart[bucket])..<Int(bucketStart[bucket + 1]) where entryHash[e] == h {
+            let i = Int(entryPing[e])
+            guard pings.person[i] != person else { continue }
+            if criteria.accepts(pings.time[i], pings.latitude[i], pings.longitude[i], time, latitude, longitude) { body(i) }
+        }
+    }
+
+    /// The positions (in ``pings``) of the indexed pings that a ping of `person` at (`time`, `latitude`,
+    /// `longitude`) is a contact of, ascending.
+    public func matches(person: Int32, time: Double, latitude: Double, longitude: Double) -> [Int] {
+        var out: [Int] = []
+        forEachMatch(person: person, time: time, latitude: latitude, longitude: longitude) { out.append($0) }
+        return out.sorted()
+    }
+}
