@@ -21,8 +21,8 @@ struct TraceCommand: AsyncParsableCommand {
 
     @Option(help: "The pings CSV: person,t,lat,lon.") var pings: String
     @Option(help: "The index cases: one person id a line.") var cases: String
-    @Option(help: "The largest distance of a contact, metres (inclusive).") var distance: Double = 10
-    @Option(help: "The largest time apart of a contact, seconds (inclusive).") var window: Double = 900
+    @Option(parsing: .unconditional, help: "The largest distance of a contact, metres (inclusive).") var distance: Double = 10
+    @Option(parsing: .unconditional, help: "The largest time apart of a contact, seconds (inclusive).") var window: Double = 900
     @Option(help: "The pairs CSV to write (case,contact; a new file, written whole or not at all; an existing file only with --force, never a folder); standard output if omitted.")
     var out: String?
     @Flag(help: "Replace an existing file at --out.") var force = false

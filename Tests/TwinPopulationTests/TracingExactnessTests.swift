@@ -133,6 +133,56 @@ struct TracingExactnessTests {
         #expect(Set(traced.pairs).count == traced.pairs.count)
     }
 
+    /// The index's own cell edges, where a filter without a safe margin drops pairs: a contact exactly on (and just
+    /// below) a latitude band edge, its index case due north or south at the farthest latitude the exact test
+    /// accepts; a contact on a time cell edge, its case exactly the window away.
+    @Test("contacts on the index's band and time cell edges", arguments: [1.0, 10.0, 250.0])
+    func cellEdges(distance: Double) throws {
+        let window = 600.0
+        let c = try ProximityCriteria(distance: distance, window: window)
+        let grid = ProximityIndex(Pings(), criteria: c)
+        func band(_ lat: Double) -> Int { ProximityIndex.band(lat, bandsPerDegree: grid.bandsPerDegree, count: grid.bandCount) }
+        let theta = distance / ProximityCriteria.earthRadius / (Double.pi / 180)   // degrees of arc
+        var pings = Pings()
+        var cases: [Int32] = []
+        var built: [ContactPair] = []
+        var person: Int32 = 0
+        for (n, lat0) in [45.46, -33.9, 0.0, 72.3, 89.99, -89.995].enumerated() {
+            // the smallest latitude above lat0 in the next band
+            var lo = lat0, hi = lat0 + 2 / grid.bandsPerDegree
+            guard hi < 90, band(hi) > band(lo) else { continue }
+            while lo.nextUp < hi {
+                let mid = lo + (hi - lo) / 2
+                if mid <= lo || mid >= hi { break }
+                if band(mid) > band(lat0) { hi = mid } else { lo = mid }
+            }
+            let edge = hi
+            let lon = Double(n) * 37 - 100
+            let t = Double(n) * 100_000
+            for (contactLat, direction) in [(edge, -1.0), (edge.nextDown, 1.0), (edge, 1.0), (edge.nextDown, -1.0)] {
+                func ok(_ lat: Double) -> Bool { c.accepts(t, lat, lon, t, contactLat, lon) }
+                var near = contactLat + direction * theta * 0.5, far = contactLat + direction * theta * 1.5
+                guard abs(far) < 90, ok(near), !ok(far) else { continue }
+                while true {
+                    let mid = near + (far - near) / 2
+                    if mid == near || mid == far { break }
+                    if ok(mid) { near = mid } else { far = mid }
+                }
+                // the case at the farthest accepted latitude; the contact on the edge, in time on a cell edge too
+                let caseTime = (t / grid.timeCellWidth).rounded(.down) * grid.timeCellWidth + window
+                try pings.append(person: person, time: caseTime, latitude: near, longitude: lon)
+                try pings.append(person: person + 1, time: caseTime - window, latitude: contactLat, longitude: lon)
+                cases.append(person)
+                built.append(ContactPair(indexCase: person, contact: person + 1))
+                person += 2
+            }
+        }
+        #expect(built.count >= 16)
+        let traced = ContactTracer.trace(pings, cases: cases, criteria: c, workers: 2)
+        #expect(Set(built).isSubset(of: Set(traced.pairs)), "missed: \(Set(built).subtracting(traced.pairs).sorted())")
+        #expect(traced.pairs == ContactTracer.bruteForce(pings, cases: cases, criteria: c))
+    }
+
     @Test("a ping exactly at the window is a contact; a second later it is not")
     func windowEdge() throws {
         let c = try ProximityCriteria(distance: 10, window: 900)
