@@ -86,15 +86,19 @@ public struct ProximityIndex: Sendable {
                 cells.removeAll(keepingCapacity: true)
                 if let w = halfWidth {
                     let lo = lon - w, hi = lon + w
-                    var ranges: [(Double, Double)] = []
-                    if lo <= -180 { ranges = [(lo + 360, 180), (-180, hi)] }
-                    else if hi >= 180 { ranges = [(lo, 180), (-180, hi - 360)] }
-                    else { ranges = [(lo, hi)] }
-                    for (a, z) in ranges {
+                    // the cells of [a, z] (clamped to -180...180), each once
+                    func add(_ a: Double, _ z: Double) {
                         let c0 = Self.lonCell(max(-180, min(180, a)), n: n), c1 = Self.lonCell(max(-180, min(180, z)), n: n)
-                        for c in c0...max(c0, c1) where !cells.contains(c) { cells.append(c) }
-                        if cells.count >= n { break }
+                        var c = c0
+                        while c <= c1, cells.count < n {
+                            if !cells.contains(c) { cells.append(c) }
+                            c += 1
+                        }
                     }
+                    // across the antimeridian: both ends of the circle (-180 and 180 are the same meridian)
+                    if lo <= -180 { add(lo + 360, 180); add(-180, hi) }
+                    else if hi >= 180 { add(lo, 180); add(-180, hi - 360) }
+                    else { add(lo, hi) }
                     if cells.count >= n { cells = Array(0..<n) }
                 } else {
                     cells = Array(0..<n)
