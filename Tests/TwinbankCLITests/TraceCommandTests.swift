@@ -105,3 +105,37 @@ struct TraceCommandTests {
         #expect(missing.status != 0 && missing.stderr.contains("none.csv"), "\(missing.stderr)")
     }
 }
+
+/// `twinbank trace --bank B --aggregate ID --case TWIN`: pings as location events, close contacts written back.
+@Suite("twinbank trace over the bank")
+struct TraceBankCommandTests {
+    let cli = CommandRunner()
+
+    @Test func writesCloseContactsToThreadsOnce() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        for id in ["alice", "bob", "carol"] { try cli.ok(["twin", "create", "--bank", bank, "--id", id, "--kind", "person"]) }
+        for (id, value, at) in [("alice", "[45.5,-73.6] deg", "2024-06-01T10:00:00Z"),
+                                ("bob", "[45.500036,-73.6] deg", "2024-06-01T10:10:00Z"),
+                                ("carol", "[45.6,-73.6] deg", "2024-06-01T10:10:00Z")] {
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", id, "--code", "local:location", "--value", value, "--at", at])
+        }
+        try cli.ok(["aggregate", "create", "--bank", bank, "--id", "street", "--member", "alice", "--member", "bob", "--member", "carol"])
+        let text = try cli.ok(["trace", "--bank", bank, "--aggregate", "street", "--case", "alice"])
+        #expect(text.contains("bob near alice") && text.contains("1 close-contact events"), "\(text)")
+        let bob = try cli.ok(["thread", "query", "--bank", bank, "--twin", "bob", "--code", "local:close-contact"])
+        #expect(bob.contains("= alice"), "\(bob)")
+        #expect(!(try cli.ok(["thread", "query", "--bank", bank, "--twin", "carol", "--code", "local:close-contact"])).contains("close-contact"))
+
+        let json = try cli.ok(["trace", "--bank", bank, "--aggregate", "street", "--case", "alice", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["pairs"] as? Int == 1 && object["written"] as? Int == 0 && object["already_in_threads"] as? Int == 1)
+        #expect(object["index_seconds"] is Double && object["query_seconds"] is Double)
+
+        let unknown = try cli.run(["trace", "--bank", bank, "--aggregate", "street", "--case", "zoe"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("zoe"), "\(unknown.stderr)")
+        let mixed = try cli.run(["trace", "--bank", bank, "--aggregate", "street", "--case", "alice", "--out", dir.appendingPathComponent("x.csv").path])
+        #expect(mixed.status != 0 && mixed.stderr.contains("--out"), "\(mixed.stderr)")
+    }
+}
