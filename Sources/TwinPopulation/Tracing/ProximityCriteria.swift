@@ -47,9 +47,16 @@ public struct ProximityCriteria: Sendable, Hashable {
     @inlinable
     public static func haversine(_ lat1: Double, _ lon1: Double, _ lat2: Double, _ lon2: Double) -> Double {
         let p1 = lat1 * radiansPerDegree, p2 = lat2 * radiansPerDegree
+        return haversine(p1: p1, cosP1: cos(p1), lon1: lon1, p2: p2, cosP2: cos(p2), lon2: lon2)
+    }
+
+    /// The same haversine from latitudes already in radians (`p = latitude * π/180`) and their cosines, so that
+    /// a search can compute them once per ping; the arithmetic is the one above, operation for operation.
+    @inlinable @inline(__always)
+    static func haversine(p1: Double, cosP1: Double, lon1: Double, p2: Double, cosP2: Double, lon2: Double) -> Double {
         let a = sin((p2 - p1) / 2)
         let b = sin(((lon2 - lon1) * radiansPerDegree) / 2)
-        return a * a + cos(p1) * cos(p2) * (b * b)
+        return a * a + cosP1 * cosP2 * (b * b)
     }
 
     /// Whether a ping of the index case at (`time1`, `lat1`, `lon1`) and a ping of another person at (`time2`,

@@ -18,8 +18,11 @@ import Darwin
 /// Exactness: the cap's radius is the largest angle ``ProximityCriteria/accepts(_:_:_:_:_:_:)`` can accept plus a
 /// margin (relative 1e-9 and 1e-12 rad, about 6 µm, orders of magnitude above the rounding of the haversine and of
 /// the cell arithmetic), and cell numbers are monotone functions of the coordinates shared by entering and
-/// looking up, so a pair the exact test accepts is never filtered out; every candidate then goes through the
-/// exact test. The result equals a brute-force scan, pairs exactly at the distance or the window included.
+/// looking up, so a pair the exact test accepts is never filtered out. A candidate is first checked against the
+/// window and against the radius in latitude alone (an accepted pair's latitudes differ by less: the haversine's
+/// first term alone would exceed the threshold), then goes through the exact test, computed operation for
+/// operation as ``ProximityCriteria/haversine(_:_:_:_:)``. The result equals a brute-force scan, pairs exactly at
+/// the distance or the window included.
 ///
 /// Memory: the indexed pings, about 12 bytes per cell entry (a handful per indexed ping), a bucket table twice the entries, and one
 /// Int32 per latitude band (at most 2^21).
@@ -35,6 +38,11 @@ public struct ProximityIndex: Sendable {
     /// Per band: its number of longitude cells, or 0 when no entry lies in the band.
     let lonCells: [Int32]
     let timeCellWidth: Double
+    /// The largest latitude difference (degrees) of an accepted pair, margin included: a cheap first filter.
+    let radius: Double
+    /// Per indexed ping: its latitude in radians and the cosine of that, as the exact test computes them.
+    let radians: [Double]
+    let cosines: [Double]
 
     // Cell table: entries grouped by bucket (hash & mask), with their full hash.
     let mask: Int
@@ -54,6 +62,9 @@ public struct ProximityIndex: Sendable {
         // The largest angle the exact test can accept, with a margin.
         let theta = 2 * asin(min(1, criteria.threshold.squareRoot() * (1 + 1e-9))) + 1e-12
         let radius = theta / k * (1 + 1e-9) + 1e-10          // degrees
+        self.radius = radius
+        radians = pings.latitude.map { $0 * k }
+        cosines = pings.latitude.map { cos($0 * k) }
         let bands = min(1 << 21, max(1, Int((180 / (2 * radius)).rounded(.down))))
         bandCount = bands
         bandsPerDegree = Double(bands) / 180
@@ -187,10 +198,22 @@ public struct ProximityIndex: Sendable {
         let h = Self.cellHash(b, Self.lonCell(longitude, n: n), Self.timeCell(time, width: timeCellWidth))
         let bucket = Int(truncatingIfNeeded: h) & mask
         if occupied[bucket >> 6] & (1 << UInt64(bucket & 63)) == 0 { return }
+        let window = criteria.window, threshold = criteria.threshold
+        var p2 = Double.nan, cosP2 = Double.nan
         for e in Int(bucketStart[bucket])..<Int(bucketStart[bucket + 1]) where entryHash[e] == h {
             let i = Int(entryPing[e])
-            guard pings.person[i] != person else { continue }
-            if criteria.accepts(pings.time[i], pings.latitude[i], pings.longitude[i], time, latitude, longitude) { body(i) }
+            // cheap filters first: the person, the window, the latitude difference (the exact test cannot accept a
+            // pair whose latitudes differ by more than the radius: see the type's note), then the exact haversine
+            guard pings.person[i] != person, abs(time - pings.time[i]) <= window,
+                  abs(latitude - pings.latitude[i]) <= radius else { continue }
+            if p2.isNaN {
+                p2 = latitude * ProximityCriteria.radiansPerDegree
+                cosP2 = cos(p2)
+            }
+            if ProximityCriteria.haversine(p1: radians[i], cosP1: cosines[i], lon1: pings.longitude[i],
+                                           p2: p2, cosP2: cosP2, lon2: longitude) <= threshold {
+                body(i)
+            }
         }
     }
 
