@@ -86,7 +86,7 @@ struct TraceBench: AsyncParsableCommand {
         print(String(format: "    index median %.4f s, query median %.4f s, total median %.4f s wall, %.4f s CPU (runs: %@)",
                      Measure.median(indexTimes), Measure.median(queryTimes), Measure.median(totals), Measure.median(cpus),
                      totals.map { String(format: "%.4f", $0) }.joined(separator: ", ")))
-        print("    \(result.casePings) case pings, \(result.matchingPingPairs) matching ping pairs (anchor: \(anchorPingPairs.map(String.init) ?? "?")), \(result.pairs.count) unique (case, contact) pairs")
+        print("    \(result.casePings) case pings, \(result.candidates) candidates examined (anchor: \(integer(after: "candidate ping pairs examined=", in: text).map(String.init) ?? "?")), \(result.matchingPingPairs) matching ping pairs (anchor: \(anchorPingPairs.map(String.init) ?? "?")), \(result.pairs.count) unique (case, contact) pairs")
         print("    pairs file identical to the anchor's: \(same ? "YES" : "NO")")
         print(String(format: "    peak RSS of this process: %.0f MB", Measure.peakResidentMB()))
         print(String(format: "\nratio: anchor %.4f s / ours %.4f s = %.1fx faster (wall)%@",

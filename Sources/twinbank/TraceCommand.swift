@@ -63,7 +63,7 @@ struct TraceCommand: AsyncParsableCommand {
         try OutputFile.write(csv, to: out, overwrite: force)
         if output.json {
             try printJSON(Summary(pairs: result.pairs.count, pings: table.count, cases: indexCases.count,
-                                  casePings: result.casePings, matchingPingPairs: result.matchingPingPairs,
+                                  casePings: result.casePings, matchingPingPairs: result.matchingPingPairs, candidates: result.candidates,
                                   indexSeconds: result.indexSeconds, querySeconds: result.querySeconds,
                                   readSeconds: Double(read.components.seconds) + Double(read.components.attoseconds) * 1e-18,
                                   out: out))
@@ -121,13 +121,14 @@ struct TraceCommand: AsyncParsableCommand {
         var cases: Int
         var casePings: Int
         var matchingPingPairs: Int
+        var candidates: Int
         var indexSeconds: Double
         var querySeconds: Double
         var readSeconds: Double
         var out: String
 
         enum CodingKeys: String, CodingKey {
-            case pairs, pings, cases, out
+            case pairs, pings, cases, out, candidates
             case casePings = "case_pings"
             case matchingPingPairs = "matching_ping_pairs"
             case indexSeconds = "index_seconds"

@@ -9,6 +9,8 @@ public struct TraceResult: Sendable, Equatable {
     public var casePings: Int
     /// How many (index-case ping, other ping) pairs met the criteria (the anchor's "matching ping pairs").
     public var matchingPingPairs: Int
+    /// How many (index-case ping, other ping) candidates the index handed to the filters and the exact test.
+    public var candidates: Int
     /// Seconds spent selecting the index cases' pings and indexing them.
     public var indexSeconds: Double
     /// Seconds spent looking every ping up in the index and gathering the unique pairs.
@@ -43,26 +45,35 @@ public enum ContactTracer {
         let chunks = n == 0 ? 1 : min(n, threads * 16)
         var found = [[UInt64]](repeating: [], count: chunks)
         var counts = [Int](repeating: 0, count: chunks)
+        var examined = [Int](repeating: 0, count: chunks)
         let person = pings.person, time = pings.time, latitude = pings.latitude, longitude = pings.longitude
         found.withUnsafeMutableBufferPointer { foundBuffer in
             counts.withUnsafeMutableBufferPointer { countBuffer in
+              examined.withUnsafeMutableBufferPointer { examinedBuffer in
                 nonisolated(unsafe) let out = foundBuffer
                 nonisolated(unsafe) let matched = countBuffer
+                nonisolated(unsafe) let candidates = examinedBuffer
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
                     let lo = n * c / chunks, hi = n * (c + 1) / chunks
                     var keys: [UInt64] = []
-                    var count = 0
+                    var count = 0, seen = 0
+                    // dedupe whenever the keys double since the last time: memory stays within about twice the
+                    // chunk's unique pairs (a household's members meet a case hundreds of times a day)
+                    var limit = 1 << 16
                     person.withUnsafeBufferPointer { person in
                         time.withUnsafeBufferPointer { time in
                             latitude.withUnsafeBufferPointer { latitude in
                                 longitude.withUnsafeBufferPointer { longitude in
                                     for j in lo..<hi {
                                         let p = person[j]
-                                        index.forEachMatch(person: p, time: time[j], latitude: latitude[j], longitude: longitude[j]) { i in
+                                        seen += index.forEachMatch(person: p, time: time[j], latitude: latitude[j], longitude: longitude[j]) { i in
                                             count += 1
                                             keys.append(ContactPair(indexCase: index.pings.person[i], contact: p).key)
                                         }
-                                        if keys.count >= 1 << 20 { sortUnique(&keys) }
+                                        if keys.count >= limit {
+                                            sortUnique(&keys)
+                                            limit = max(1 << 16, keys.count * 2)
+                                        }
                                     }
                                 }
                             }
@@ -71,7 +82,9 @@ public enum ContactTracer {
                     sortUnique(&keys)
                     out[c] = keys
                     matched[c] = count
+                    candidates[c] = seen
                 }
+              }
             }
         }
         var all: [UInt64] = []
@@ -82,6 +95,7 @@ public enum ContactTracer {
         let pairs = all.map { ContactPair(key: $0) }
         let queried = clock.now
         return TraceResult(pairs: pairs, casePings: selected.count, matchingPingPairs: counts.reduce(0, +),
+                           candidates: examined.reduce(0, +),
                            indexSeconds: seconds(indexed - started), querySeconds: seconds(queried - indexed))
     }
 

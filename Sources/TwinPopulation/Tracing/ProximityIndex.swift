@@ -190,17 +190,20 @@ public struct ProximityIndex: Sendable {
     /// Calls `body` with the position (in ``pings``) of every indexed ping that the ping (`time`, `latitude`,
     /// `longitude`) of another person `person` is a contact of: the indexed ping is point 1 of the exact test,
     /// this one point 2. Indexed pings of `person` itself are skipped.
-    @inline(__always)
-    public func forEachMatch(person: Int32, time: Double, latitude: Double, longitude: Double, _ body: (Int) -> Void) {
+    /// - Returns: how many candidates (indexed pings in this ping's cell) were examined.
+    @inline(__always) @discardableResult
+    public func forEachMatch(person: Int32, time: Double, latitude: Double, longitude: Double, _ body: (Int) -> Void) -> Int {
         let b = Self.band(latitude, bandsPerDegree: bandsPerDegree, count: bandCount)
         let n = Int(lonCells[b])
-        if n == 0 { return }
+        if n == 0 { return 0 }
         let h = Self.cellHash(b, Self.lonCell(longitude, n: n), Self.timeCell(time, width: timeCellWidth))
         let bucket = Int(truncatingIfNeeded: h) & mask
-        if occupied[bucket >> 6] & (1 << UInt64(bucket & 63)) == 0 { return }
+        if occupied[bucket >> 6] & (1 << UInt64(bucket & 63)) == 0 { return 0 }
         let window = criteria.window, threshold = criteria.threshold
         var p2 = Double.nan, cosP2 = Double.nan
+        var examined = 0
         for e in Int(bucketStart[bucket])..<Int(bucketStart[bucket + 1]) where entryHash[e] == h {
+            examined += 1
             let i = Int(entryPing[e])
             // cheap filters first: the person, the window, the latitude difference (the exact test cannot accept a
             // pair whose latitudes differ by more than the radius: see the type's note), then the exact haversine
@@ -215,6 +218,7 @@ public struct ProximityIndex: Sendable {
                 body(i)
             }
         }
+        return examined
     }
 
     /// The positions (in ``pings``) of the indexed pings that a ping of `person` at (`time`, `latitude`,
