@@ -19,8 +19,10 @@ import Darwin
 /// margin (relative 1e-9 and 1e-12 rad, about 6 µm, orders of magnitude above the rounding of the haversine and of
 /// the cell arithmetic), and cell numbers are monotone functions of the coordinates shared by entering and
 /// looking up, so a pair the exact test accepts is never filtered out. A candidate is first checked against the
-/// window and against the radius in latitude alone (an accepted pair's latitudes differ by less: the haversine's
-/// first term alone would exceed the threshold), then goes through the exact test, computed operation for
+/// window, against the radius in latitude alone (an accepted pair's latitudes differ by less: the haversine's
+/// first term alone would exceed the threshold) and against the cap's longitude half-width (the longitude
+/// extent of a spherical cap, `asin(sin r / cos φ)`, with the same margins; around the circle), then goes through
+/// the exact test, computed operation for
 /// operation as ``ProximityCriteria/haversine(_:_:_:_:)``. The result equals a brute-force scan, pairs exactly at
 /// the distance or the window included.
 ///
@@ -43,6 +45,9 @@ public struct ProximityIndex: Sendable {
     /// Per indexed ping: its latitude in radians and the cosine of that, as the exact test computes them.
     let radians: [Double]
     let cosines: [Double]
+    /// Per indexed ping: the longitude half-width (degrees) of its cap, margin included; infinity when the cap
+    /// holds a pole.
+    let halfWidths: [Double]
 
     // Cell table: entries grouped by bucket (hash & mask), with their full hash.
     let mask: Int
@@ -78,6 +83,7 @@ public struct ProximityIndex: Sendable {
         owners.reserveCapacity(pings.count * 8)
         let sinTheta = sin(min(theta, Double.pi / 2))
         var cells: [Int] = []
+        var halfWidths = [Double](repeating: .infinity, count: pings.count)
         for i in 0..<pings.count {
             let lat = pings.latitude[i], lon = pings.longitude[i], t = pings.time[i]
             let b0 = Self.band(max(-90, lat - radius), bandsPerDegree: bandsPerDegree, count: bands)
@@ -88,6 +94,7 @@ public struct ProximityIndex: Sendable {
                 let x = sinTheta / cos(lat * k) * (1 + 1e-9)
                 if x < 1 { halfWidth = asin(x) / k * (1 + 1e-9) + 1e-10 }
             }
+            halfWidths[i] = halfWidth ?? .infinity
             let pad = (abs(t) + window) * 1e-12
             let t0 = Self.timeCell(t - window - pad, width: timeCellWidth)
             let t1 = Self.timeCell(t + window + pad, width: timeCellWidth)
@@ -123,6 +130,7 @@ public struct ProximityIndex: Sendable {
             }
         }
         self.lonCells = lonCells
+        self.halfWidths = halfWidths
 
         // Group the entries by bucket (a counting sort), and mark the occupied buckets.
         var buckets = 64
@@ -209,6 +217,8 @@ public struct ProximityIndex: Sendable {
             // pair whose latitudes differ by more than the radius: see the type's note), then the exact haversine
             guard pings.person[i] != person, abs(time - pings.time[i]) <= window,
                   abs(latitude - pings.latitude[i]) <= radius else { continue }
+            let dLon = abs(longitude - pings.longitude[i])
+            guard min(dLon, 360 - dLon) <= halfWidths[i] else { continue }
             if p2.isNaN {
                 p2 = latitude * ProximityCriteria.radiansPerDegree
                 cosP2 = cos(p2)
