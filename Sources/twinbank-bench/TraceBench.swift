@@ -89,8 +89,9 @@ struct TraceBench: AsyncParsableCommand {
         print("    \(result.casePings) case pings, \(result.candidates) candidates examined (anchor: \(integer(after: "candidate ping pairs examined=", in: text).map(String.init) ?? "?")), \(result.matchingPingPairs) matching ping pairs (anchor: \(anchorPingPairs.map(String.init) ?? "?")), \(result.pairs.count) unique (case, contact) pairs")
         print("    pairs file identical to the anchor's: \(same ? "YES" : "NO")")
         print(String(format: "    peak RSS of this process: %.0f MB", Measure.peakResidentMB()))
-        print(String(format: "\nratio: anchor %.4f s / ours %.4f s = %.1fx faster (wall)%@",
-                     anchorWall, Measure.median(totals), anchorWall / Measure.median(totals),
+        let ratio = anchorWall / Measure.median(totals)
+        print(String(format: "\nratio: anchor %.4f s / ours %.4f s = %.1fx %@ (wall)%@",
+                     anchorWall, Measure.median(totals), ratio, ratio >= 1 ? "faster" : "(slower)",
                      anchorCPU.map { String(format: "; CPU %.4f s / %.4f s = %.1fx", $0, Measure.median(cpus), $0 / Measure.median(cpus)) } ?? ""))
         if !same { throw ValidationError("the pairs differ from the anchor's") }
     }
