@@ -52,7 +52,10 @@ public struct ProximityIndex: Sendable {
     // Cell table: entries grouped by bucket (hash & mask), with their full hash.
     let mask: Int
     let bucketStart: [Int32]
-    let occupied: [UInt64]
+    /// A bitmap over other bits of the cell hash, 16 bits per entry (about 2 MB for 100,000 case pings): most pings
+    /// are in no case's cell, and this tells them so from cache, with about 6 % false positives.
+    let filter: [UInt64]
+    let filterShift: UInt64
     let entryHash: [UInt64]
     let entryPing: [Int32]
 
@@ -132,7 +135,7 @@ public struct ProximityIndex: Sendable {
         self.lonCells = lonCells
         self.halfWidths = halfWidths
 
-        // Group the entries by bucket (a counting sort), and mark the occupied buckets.
+        // Group the entries by bucket (a counting sort), and set their bits in the filter.
         var buckets = 64
         while buckets < hashes.count * 2 { buckets <<= 1 }
         mask = buckets - 1
@@ -142,19 +145,24 @@ public struct ProximityIndex: Sendable {
         var fill = start
         var sortedHash = [UInt64](repeating: 0, count: hashes.count)
         var sortedPing = [Int32](repeating: 0, count: hashes.count)
-        var occupied = [UInt64](repeating: 0, count: (buckets + 63) / 64)
+        var filterBits = 1 << 12
+        while filterBits < hashes.count * 16 { filterBits <<= 1 }
+        let shift = UInt64(64 - filterBits.trailingZeroBitCount)
+        var filter = [UInt64](repeating: 0, count: filterBits / 64)
         for e in 0..<hashes.count {
             let b = Int(hashes[e] & UInt64(buckets - 1))
             let at = Int(fill[b])
             fill[b] += 1
             sortedHash[at] = hashes[e]
             sortedPing[at] = owners[e]
-            occupied[b >> 6] |= 1 << UInt64(b & 63)
+            let f = Int(hashes[e] >> shift)
+            filter[f >> 6] |= 1 << UInt64(f & 63)
         }
         bucketStart = start
         entryHash = sortedHash
         entryPing = sortedPing
-        self.occupied = occupied
+        self.filter = filter
+        filterShift = shift
     }
 
     // MARK: Cells
@@ -205,8 +213,9 @@ public struct ProximityIndex: Sendable {
         let n = Int(lonCells[b])
         if n == 0 { return 0 }
         let h = Self.cellHash(b, Self.lonCell(longitude, n: n), Self.timeCell(time, width: timeCellWidth))
+        let f = Int(h >> filterShift)
+        if filter[f >> 6] & (1 << UInt64(f & 63)) == 0 { return 0 }
         let bucket = Int(truncatingIfNeeded: h) & mask
-        if occupied[bucket >> 6] & (1 << UInt64(bucket & 63)) == 0 { return 0 }
         let window = criteria.window, threshold = criteria.threshold
         var p2 = Double.nan, cosP2 = Double.nan
         var examined = 0
