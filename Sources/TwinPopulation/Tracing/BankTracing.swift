@@ -117,7 +117,7 @@ extension ContactTracer {
         -> (periods: [(pair: ContactPair, first: Double, last: Double)], indexSeconds: Double, querySeconds: Double) {
         let clock = ContinuousClock()
         let started = clock.now
-        let isCase = CaseSet(cases)
+        let isCase = IndexCaseSet(cases)
         var selected = Pings()
         for i in 0..<pings.count where isCase.contains(pings.person[i]) {
             selected.appendValid(person: pings.person[i], time: pings.time[i], latitude: pings.latitude[i], longitude: pings.longitude[i])

@@ -6,7 +6,7 @@ public enum IndexCases {
     /// - Throws: ``PopulationError`` `invalidCases` naming the file, the line and the value, or that the file holds
     ///   no id or cannot be read.
     public static func read(path: String) throws(PopulationError) -> [Int32] {
-        let file = try InputFile(path: path, what: "index cases", code: .invalidCases)
+        let file = try TracingInputFile(path: path, what: "index cases", code: .invalidCases)
         defer { file.closeFile() }
         return try parse(String(decoding: try file.readAll(), as: UTF8.self), name: path)
     }
@@ -18,7 +18,7 @@ public enum IndexCases {
         // split at LF, CRLF or CR (CRLF is one Character)
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             number += 1
-            let word = String(line).trimmingSpaces
+            let word = PingsParser.trimmed(line)
             if word.isEmpty { continue }
             guard let id = Int32(word.hasPrefix("+") ? String(word.dropFirst()) : word) else {
                 throw PopulationError(.invalidCases, "\(name): line \(number): '\(word)' is not a person id (an integer in -2147483648...2147483647, one a line)", value: word)
@@ -92,7 +92,7 @@ public enum ContactPairsCSV {
             number += 1
             if l.isEmpty || (number == 1 && l.lowercased().hasPrefix("case")) { continue }
             let parts = l.split(separator: ",", omittingEmptySubsequences: false)
-            guard parts.count == 2, let a = Int32(String(parts[0]).trimmingSpaces), let b = Int32(String(parts[1]).trimmingSpaces) else {
+            guard parts.count == 2, let a = Int32(PingsParser.trimmed(parts[0])), let b = Int32(PingsParser.trimmed(parts[1])) else {
                 throw PopulationError(.invalidArgument, "\(name): line \(number): '\(l)' is not case,contact", value: String(l))
             }
             pairs.append(ContactPair(indexCase: a, contact: b))

@@ -31,7 +31,7 @@ public enum ContactTracer {
                              workers: Int = ProcessInfo.processInfo.activeProcessorCount) -> TraceResult {
         let clock = ContinuousClock()
         let started = clock.now
-        let isCase = CaseSet(cases)
+        let isCase = IndexCaseSet(cases)
         var selected = Pings()
         for i in 0..<pings.count where isCase.contains(pings.person[i]) {
             selected.appendValid(person: pings.person[i], time: pings.time[i],
@@ -102,7 +102,7 @@ public enum ContactTracer {
     /// The reference answer by brute force: every index-case ping against every ping, with the same exact test.
     /// Quadratic: for tests and small inputs.
     public static func bruteForce(_ pings: Pings, cases: [Int32], criteria: ProximityCriteria) -> [ContactPair] {
-        let isCase = CaseSet(cases)
+        let isCase = IndexCaseSet(cases)
         var pairs = Set<ContactPair>()
         for i in 0..<pings.count where isCase.contains(pings.person[i]) {
             for j in 0..<pings.count where pings.person[j] != pings.person[i] {
@@ -133,7 +133,7 @@ public enum ContactTracer {
 
 /// Membership of person ids in the index cases: a bitmap over the cases' id range when it is at most 2^27 wide,
 /// else a binary search.
-struct CaseSet: Sendable {
+struct IndexCaseSet: Sendable {
     private let sorted: [Int32]
     private let low: Int64
     private let bits: [UInt64]

@@ -95,7 +95,7 @@ extension Pings {
     ///   outside -90...90, a longitude outside -180...180, a time or id that is not a number, a wrong field count),
     ///   or that the file cannot be read.
     public static func read(path: String) throws(PopulationError) -> Pings {
-        let file = try InputFile(path: path, what: "pings", code: .invalidPings)
+        let file = try TracingInputFile(path: path, what: "pings", code: .invalidPings)
         defer { file.closeFile() }
         var parser = PingsParser(name: path)
         let capacity = 1 << 20
@@ -217,16 +217,16 @@ struct PingsParser {
         let (ps, pe) = bounds(columns.person), (ts, te) = bounds(columns.time)
         let (as_, ae) = bounds(columns.latitude), (os, oe) = bounds(columns.longitude)
         guard let person = Self.int32(p, ps, pe) else {
-            throw fieldFailure("the person '\(Self.text(p, ps, pe).trimmingSpaces)' is not an integer id in -2147483648...2147483647", p, ps, pe)
+            throw fieldFailure("the person '\(Self.trimmed(Self.text(p, ps, pe)))' is not an integer id in -2147483648...2147483647", p, ps, pe)
         }
         guard let time = Self.double(p, ts, te), time.isFinite else {
-            throw fieldFailure("the time '\(Self.text(p, ts, te).trimmingSpaces)' is not a finite number of seconds", p, ts, te)
+            throw fieldFailure("the time '\(Self.trimmed(Self.text(p, ts, te)))' is not a finite number of seconds", p, ts, te)
         }
         guard let lat = Self.double(p, as_, ae), lat >= -90, lat <= 90 else {
-            throw fieldFailure("the latitude '\(Self.text(p, as_, ae).trimmingSpaces)' is not a number in -90...90", p, as_, ae)
+            throw fieldFailure("the latitude '\(Self.trimmed(Self.text(p, as_, ae)))' is not a number in -90...90", p, as_, ae)
         }
         guard let lon = Self.double(p, os, oe), lon >= -180, lon <= 180 else {
-            throw fieldFailure("the longitude '\(Self.text(p, os, oe).trimmingSpaces)' is not a number in -180...180", p, os, oe)
+            throw fieldFailure("the longitude '\(Self.trimmed(Self.text(p, os, oe)))' is not a number in -180...180", p, os, oe)
         }
         pings.appendValid(person: person, time: time, latitude: lat, longitude: lon)
     }
@@ -240,7 +240,7 @@ struct PingsParser {
         let ends = [bounds.1 - 1, bounds.2 - 1, bounds.3 - 1, bounds.4]
         var found: [Int?] = [nil, nil, nil, nil]
         for f in 0..<4 {
-            let word = Self.text(p, starts[f], ends[f]).trimmingSpaces.lowercased()
+            let word = Self.trimmed(Self.text(p, starts[f], ends[f])).lowercased()
             let role: Int? = switch word {
             case "person", "id", "person_id": 0
             case "t", "time": 1
@@ -265,7 +265,7 @@ struct PingsParser {
     }
 
     private func fieldFailure(_ why: String, _ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> PopulationError {
-        PopulationError(.invalidPings, "\(name): line \(line): \(why)", value: Self.text(p, s, e).trimmingSpaces)
+        PopulationError(.invalidPings, "\(name): line \(line): \(why)", value: Self.trimmed(Self.text(p, s, e)))
     }
 
     static func text(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> String {
@@ -351,9 +351,10 @@ struct PingsParser {
     }
 }
 
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
+extension PingsParser {
+    /// `text` without the spaces and tabs around it.
+    static func trimmed<S: StringProtocol>(_ text: S) -> String {
+        var s = Substring(text)
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return String(s)

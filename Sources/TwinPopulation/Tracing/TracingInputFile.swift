@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// A file opened for reading in chunks (the pings and cases readers), with errors that name the file.
-struct InputFile {
+struct TracingInputFile {
     let path: String
     let what: String
     let code: PopulationError.Code
