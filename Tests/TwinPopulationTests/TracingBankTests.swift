@@ -62,10 +62,10 @@ struct TracingBankTests {
         try bank.append([EventDraft(twin: "dave", effective: EffectiveTime(Self.t0), code: LocationEvents.location,
                                     value: .vector(Vector([95, 10], unit: "deg")), source: Source(.device, "phone"))])
         let c = try ProximityCriteria(distance: 10, window: 900)
-        let e = populationError { _ = try ContactTracer.trace(bank: bank, aggregate: "street", cases: ["alice"], criteria: c) }
+        let e = tracingError { _ = try ContactTracer.trace(bank: bank, aggregate: "street", cases: ["alice"], criteria: c) }
         #expect(e?.code == .invalidPings && e?.message.contains("dave") == true && e?.message.contains("95") == true, "\(String(describing: e))")
         #expect(try bank.events(ThreadQuery(twin: "bob", code: LocationEvents.closeContact.key)).isEmpty)
-        let u = populationError { _ = try ContactTracer.trace(bank: bank, aggregate: "street", cases: ["zoe"], criteria: c) }
+        let u = tracingError { _ = try ContactTracer.trace(bank: bank, aggregate: "street", cases: ["zoe"], criteria: c) }
         #expect(u?.code == .invalidCases && u?.value == "zoe")
     }
 }

@@ -217,7 +217,7 @@ struct TracingExactnessTests {
 
     @Test("bad criteria are refused with the value", arguments: [(-1.0, 900.0), (.nan, 900.0), (10.0, -5.0), (10.0, .infinity), (3e7, 10.0)])
     func badCriteria(distance: Double, window: Double) {
-        let e = populationError { _ = try ProximityCriteria(distance: distance, window: window) }
+        let e = tracingError { _ = try ProximityCriteria(distance: distance, window: window) }
         #expect(e?.code == .invalidArgument)
         #expect(e?.value != nil)
     }

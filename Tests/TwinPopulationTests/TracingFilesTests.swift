@@ -6,7 +6,7 @@ import TwinTesting
 
 /// Issue 24 item 3: the pings, cases and pairs files of the tracing anchor; bad input names the line and value.
 /// The PopulationError `body` throws, or nil (recording an issue when it throws something else).
-func populationError(_ body: () throws -> Void) -> PopulationError? {
+func tracingError(_ body: () throws -> Void) -> PopulationError? {
     do { try body() } catch let e as PopulationError { return e } catch { Issue.record("unexpected \(error)") }
     return nil
 }
@@ -68,7 +68,7 @@ struct TracingFilesTests {
     @Test("bad pings name the line and the value", arguments: bad)
     func badPings(_ bad: (line: String, value: String, words: String)) {
         let text = "person,t,lat,lon\n1,0,45.5,-73.6\n\(bad.line)\n2,0,45.5,-73.6\n"
-        guard let e = populationError({ _ = try Pings.parse(text, name: "p.csv") }) else {
+        guard let e = tracingError({ _ = try Pings.parse(text, name: "p.csv") }) else {
             Issue.record("accepted \(bad.line)")
             return
         }
@@ -80,12 +80,12 @@ struct TracingFilesTests {
     }
 
     @Test func badHeaderIsNamed() {
-        let e = populationError { _ = try Pings.parse("person,t,lat,height\n1,0,0,0\n") }
+        let e = tracingError { _ = try Pings.parse("person,t,lat,height\n1,0,0,0\n") }
         #expect(e?.message.contains("height") == true)
     }
 
     @Test func columnsValidatedWhenBuiltInMemory() {
-        let e = populationError { _ = try Pings(person: [1, 2], time: [0, 0], latitude: [0, 91], longitude: [0, 0]) }
+        let e = tracingError { _ = try Pings(person: [1, 2], time: [0, 0], latitude: [0, 91], longitude: [0, 0]) }
         #expect(e?.code == .invalidPings && e?.message.contains("ping 2") == true && e?.value == "91.0")
     }
 
@@ -107,7 +107,7 @@ struct TracingFilesTests {
 
             let badPath = dir.appendingPathComponent("bad.csv").path
             try Data((text + "5,10,45.5,-181\n").utf8).write(to: URL(fileURLWithPath: badPath))
-            let e = populationError { _ = try Pings.read(path: badPath) }
+            let e = tracingError { _ = try Pings.read(path: badPath) }
             #expect(e?.message.contains("line 120002") == true && e?.message.contains("-181") == true
                      && e?.message.contains(badPath) == true, "\(String(describing: e))")
         }
@@ -116,14 +116,14 @@ struct TracingFilesTests {
     @Test func missingFileAndFolderAreNamed() throws {
         #expect(throws: PopulationError.self) { try Pings.read(path: "/nonexistent/pings.csv") }
         try TemporaryFiles.withDirectory("pings") { dir in
-            let e = populationError { _ = try Pings.read(path: dir.path) }
+            let e = tracingError { _ = try Pings.read(path: dir.path) }
             #expect(e?.message.contains("folder") == true && e?.value == dir.path)
         }
     }
 
     @Test func casesFile() throws {
         #expect(try IndexCases.parse("5\n3\r\n\n 5 \n-2\n") == [-2, 3, 5])
-        let e = populationError { _ = try IndexCases.parse("5\n3.5\n", name: "c.txt") }
+        let e = tracingError { _ = try IndexCases.parse("5\n3.5\n", name: "c.txt") }
         #expect(e?.code == .invalidCases && e?.value == "3.5" && e?.message.contains("c.txt: line 2") == true)
         #expect(throws: PopulationError.self) { try IndexCases.parse("\n\n") }
     }
