@@ -1,0 +1,171 @@
+import Dispatch
+import Foundation
+
+/// What a trace found, and what it took.
+public struct TraceResult: Sendable, Equatable {
+    /// The unique (index case, contact) pairs, sorted by case then contact.
+    public var pairs: [ContactPair]
+    /// How many pings belong to index cases.
+    public var casePings: Int
+    /// How many (index-case ping, other ping) pairs met the criteria (the anchor's "matching ping pairs").
+    public var matchingPingPairs: Int
+    /// How many (index-case ping, other ping) candidates the index handed to the filters and the exact test.
+    public var candidates: Int
+    /// Seconds spent selecting the index cases' pings and indexing them.
+    public var indexSeconds: Double
+    /// Seconds spent looking every ping up in the index and gathering the unique pairs.
+    public var querySeconds: Double
+}
+
+/// Exact proximity contact tracing: every (index case, contact) pair such that some ping of the contact lies
+/// within the distance and the window of some ping of the index case, the contact being another person
+/// (``ProximityCriteria``). The answer is the set a brute-force scan finds (``bruteForce(_:cases:criteria:)``).
+///
+/// Method: the index cases' pings (few) go into a ``ProximityIndex``; then every ping (many) is looked up in it,
+/// in parallel over the cores, each in exactly one cell. Indexing the few rather than the many keeps the index
+/// small (a few MB for 100,000 case pings) and needs no sort of the pings.
+public enum ContactTracer {
+    /// Traces the contacts of `cases` in `pings`.
+    /// - Parameter workers: threads for the lookups (default: the active processors).
+    public static func trace(_ pings: Pings, cases: [Int32], criteria: ProximityCriteria,
+                             workers: Int = ProcessInfo.processInfo.activeProcessorCount) -> TraceResult {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let isCase = IndexCaseSet(cases)
+        var selected = Pings()
+        for i in 0..<pings.count where isCase.contains(pings.person[i]) {
+            selected.appendValid(person: pings.person[i], time: pings.time[i],
+                                 latitude: pings.latitude[i], longitude: pings.longitude[i])
+        }
+        let index = ProximityIndex(selected, criteria: criteria)
+        let indexed = clock.now
+
+        let n = pings.count
+        let threads = max(1, workers)
+        let chunks = n == 0 ? 1 : min(n, threads * 16)
+        var found = [[UInt64]](repeating: [], count: chunks)
+        var counts = [Int](repeating: 0, count: chunks)
+        var examined = [Int](repeating: 0, count: chunks)
+        let person = pings.person, time = pings.time, latitude = pings.latitude, longitude = pings.longitude
+        found.withUnsafeMutableBufferPointer { foundBuffer in
+            counts.withUnsafeMutableBufferPointer { countBuffer in
+              examined.withUnsafeMutableBufferPointer { examinedBuffer in
+                nonisolated(unsafe) let out = foundBuffer
+                nonisolated(unsafe) let matched = countBuffer
+                nonisolated(unsafe) let candidates = examinedBuffer
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    let lo = n * c / chunks, hi = n * (c + 1) / chunks
+                    var keys: [UInt64] = []
+                    var count = 0, seen = 0
+                    // dedupe whenever the keys double since the last time: memory stays within about twice the
+                    // chunk's unique pairs (a household's members meet a case hundreds of times a day)
+                    var limit = 1 << 16
+                    person.withUnsafeBufferPointer { person in
+                        time.withUnsafeBufferPointer { time in
+                            latitude.withUnsafeBufferPointer { latitude in
+                                longitude.withUnsafeBufferPointer { longitude in
+                                    for j in lo..<hi {
+                                        let p = person[j]
+                                        seen += index.forEachMatch(person: p, time: time[j], latitude: latitude[j], longitude: longitude[j]) { i in
+                                            count += 1
+                                            keys.append(ContactPair(indexCase: index.pings.person[i], contact: p).key)
+                                        }
+                                        if keys.count >= limit {
+                                            sortUnique(&keys)
+                                            limit = max(1 << 16, keys.count * 2)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    sortUnique(&keys)
+                    out[c] = keys
+                    matched[c] = count
+                    candidates[c] = seen
+                }
+              }
+            }
+        }
+        var all: [UInt64] = []
+        all.reserveCapacity(found.reduce(0) { $0 + $1.count })
+        for f in found { all.append(contentsOf: f) }
+        found = []
+        sortUnique(&all)
+        let pairs = all.map { ContactPair(key: $0) }
+        let queried = clock.now
+        return TraceResult(pairs: pairs, casePings: selected.count, matchingPingPairs: counts.reduce(0, +),
+                           candidates: examined.reduce(0, +),
+                           indexSeconds: seconds(indexed - started), querySeconds: seconds(queried - indexed))
+    }
+
+    /// The reference answer by brute force: every index-case ping against every ping, with the same exact test.
+    /// Quadratic: for tests and small inputs.
+    public static func bruteForce(_ pings: Pings, cases: [Int32], criteria: ProximityCriteria) -> [ContactPair] {
+        let isCase = IndexCaseSet(cases)
+        var pairs = Set<ContactPair>()
+        for i in 0..<pings.count where isCase.contains(pings.person[i]) {
+            for j in 0..<pings.count where pings.person[j] != pings.person[i] {
+                if criteria.accepts(pings.time[i], pings.latitude[i], pings.longitude[i],
+                                    pings.time[j], pings.latitude[j], pings.longitude[j]) {
+                    pairs.insert(ContactPair(indexCase: pings.person[i], contact: pings.person[j]))
+                }
+            }
+        }
+        return pairs.sorted()
+    }
+
+    static func sortUnique(_ keys: inout [UInt64]) {
+        guard keys.count > 1 else { return }
+        keys.sort()
+        var w = 1
+        for r in 1..<keys.count where keys[r] != keys[w - 1] {
+            keys[w] = keys[r]
+            w += 1
+        }
+        keys.removeLast(keys.count - w)
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}
+
+/// Membership of person ids in the index cases: a bitmap over the cases' id range when it is at most 2^27 wide,
+/// else a binary search.
+struct IndexCaseSet: Sendable {
+    private let sorted: [Int32]
+    private let low: Int64
+    private let bits: [UInt64]
+
+    init(_ cases: [Int32]) {
+        sorted = Array(Set(cases)).sorted()
+        guard let first = sorted.first, let last = sorted.last, Int64(last) - Int64(first) < 1 << 27 else {
+            low = 0
+            bits = []
+            return
+        }
+        low = Int64(first)
+        var bits = [UInt64](repeating: 0, count: Int((Int64(last) - Int64(first)) / 64 + 1))
+        for c in sorted {
+            let o = Int(Int64(c) - Int64(first))
+            bits[o >> 6] |= 1 << UInt64(o & 63)
+        }
+        self.bits = bits
+    }
+
+    @inline(__always)
+    func contains(_ id: Int32) -> Bool {
+        if !bits.isEmpty {
+            let o = Int64(id) - low
+            guard o >= 0, o < Int64(bits.count) * 64 else { return false }
+            return bits[Int(o) >> 6] & (1 << UInt64(o & 63)) != 0
+        }
+        var lo = 0, hi = sorted.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if sorted[mid] < id { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < sorted.count && sorted[lo] == id
+    }
+}
