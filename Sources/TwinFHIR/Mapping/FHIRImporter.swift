@@ -261,32 +261,37 @@ public struct FHIRImporter: Sendable {
 
     /// Appends `drafts` (from `unit.events[origins[i]]`) and records in `report` what landed and what the bank
     /// flagged. When not ``strict`` and the bank refuses the batch for a reason of its own (a `BankError`: a
-    /// wrong value type, a unit mismatch, a time it does not accept), the events are appended one by one in
-    /// the same transaction (the bank checks a batch before writing any of it): those it refuses are set
-    /// aside with its reason, whatever the reason; the others are written.
+    /// wrong value type, a unit mismatch, a time it does not accept), the batch is split in halves, each appended
+    /// in the same transaction (the bank checks a batch before writing any of it), down to single events: those
+    /// it refuses are set aside with its reason, whatever the reason; the others are written. A long history
+    /// with a few refused events costs a few appends per refusal, not one per event.
     func append(_ drafts: [EventDraft], origins: [Int], of unit: ImportPlan.Unit, _ w: BankWriter, into report: inout ImportReport) throws {
-        func landed(_ r: AppendResult, _ rows: [Int]) {
+        func landed(_ r: AppendResult, _ rows: ArraySlice<Int>) {
             for k in rows { report.patients[unit.events[k].twin.rawValue, default: PatientImportCounts()].imported += 1 }
             report.eventsAppended += r.count
             for f in r.flagged where f.row >= 1 && f.row <= rows.count {
-                let k = rows[f.row - 1]
+                let k = rows[rows.startIndex + f.row - 1]
                 report.record(issue(.flagged, k, of: unit, reason: f.reason, value: unit.events[k].value?.description))
             }
         }
-        do {
-            landed(try w.append(drafts), origins)
-        } catch let e as BankError where !strict {
-            _ = e
-            for (d, k) in zip(drafts, origins) {
-                do {
-                    landed(try w.append([d]), [k])
-                } catch let refused as BankError where refused.code == .duplicateEvent {
+        func appendSplitting(_ range: Range<Int>) throws {
+            do {
+                landed(try w.append(Array(drafts[range])), origins[range])
+            } catch let refused as BankError where !strict {
+                if range.count > 1 {
+                    let mid = range.lowerBound + range.count / 2
+                    try appendSplitting(range.lowerBound..<mid)
+                    try appendSplitting(mid..<range.upperBound)
+                } else if refused.code == .duplicateEvent {
                     report.eventsAlreadyPresent += 1
-                } catch let refused as BankError {
-                    report.record(issue(.setAside, k, of: unit, reason: "the bank refused it: " + (refused.message.hasPrefix("row 1: ") ? String(refused.message.dropFirst(7)) : refused.message), value: refused.value))
+                } else {
+                    var why = refused.message
+                    for prefix in ["row 1: ", "the event (\(drafts[range.lowerBound].code.key)): "] where why.hasPrefix(prefix) { why = String(why.dropFirst(prefix.count)) }
+                    report.record(issue(.setAside, origins[range.lowerBound], of: unit, reason: "the bank refused it: " + why, value: refused.value))
                 }
             }
         }
+        try appendSplitting(0..<drafts.count)
     }
 
     func issue(_ d: ImportIssue.Disposition, _ k: Int, of unit: ImportPlan.Unit, reason: String, value: String?) -> ImportIssue {
