@@ -371,7 +371,8 @@ public struct ImportPlanner: Sendable {
 
         /// The person twin a resource is about (its subject or patient), and whether it must already exist.
         func subject(of i: Int, _ r: JSONValue, path: String) throws(FHIRError) -> (TwinID, external: Bool) {
-            let key = r["subject"] != nil ? "subject" : "patient"
+            let rt = r["resourceType"]?.stringValue
+            let key = r["subject"] != nil ? "subject" : (r["patient"] != nil || rt == "AllergyIntolerance" || rt == "Immunization" ? "patient" : "subject")
             guard let ref = r[key]?["reference"]?.stringValue else {
                 throw fail(i, .notImportable, "the resource has no \(key) reference, so it belongs to no patient", path: "\(path).\(key)")
             }
