@@ -17,7 +17,7 @@ struct FHIRCommand: ParsableCommand {
         @Argument(help: "Files or directories of .json files.") var paths: [String]
         @Flag(help: "Reject a transaction that has records dated before the patient's birth (default: skip those records and list them).")
         var rejectBeforeBirth = false
-        @Flag(help: "All or nothing: a value whose unit cannot be read or does not fit its code, or an event the bank refuses, refuses its whole bundle (default: set it aside, import the rest and list it).")
+        @Flag(help: "All or nothing: a value whose unit cannot be read or does not fit its code, a record that cannot be sound data (no time, no usable code, no patient, an absent or bounded value, withdrawn by its source), or an event the bank refuses, refuses its whole bundle (default: set it aside, import the rest and list it).")
         var strict = false
         @Option(help: "Write the import report to this new JSON file: per patient what was imported, flagged and set aside (entry fullUrl, FHIR path, reason), and the same as an OperationOutcome under \"operationOutcome\".")
         var report: String?

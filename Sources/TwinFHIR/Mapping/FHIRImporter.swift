@@ -72,7 +72,9 @@ public struct FHIRImporter: Sendable {
     /// `.reject` fails the whole transaction.
     public var beforeBirth: BeforeBirth = .skip
     /// All or nothing, as before data-quality handling (`twinbank fhir import --strict`): a value whose unit
-    /// cannot be read or does not fit its code, or an event the bank refuses, refuses the whole transaction.
+    /// cannot be read or does not fit its code, a record that cannot be sound data (`FHIRError.Code.notImportable`:
+    /// no time, no usable code, no patient, an absent or bounded value, withdrawn), or an event the bank refuses,
+    /// refuses the whole transaction.
     /// When false (the default) such values are set aside and listed in ``ImportReport/issues``, values the
     /// bank stores with a flag are listed as flagged, and the rest is imported. What makes a bundle invalid
     /// FHIR (a broken reference, a missing required element) refuses it either way.

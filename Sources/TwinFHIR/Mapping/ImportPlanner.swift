@@ -11,15 +11,17 @@ import TwinCore
 /// (`record:fhir/TYPE/ID`, with the origin bundle in the provenance).
 ///
 /// References: `urn:uuid:`/`urn:oid:` full URLs, relative (`Patient/1`), absolute and `#contained` references
-/// are resolved inside the bundle; a subject outside the bundle must be an existing twin (checked by the
+/// are resolved inside the bundle, and conditional ones to a Patient (`Patient?identifier=SYSTEM|VALUE`) by the
+/// identifiers of the bundle's Patients; a subject outside the bundle must be an existing twin (checked by the
 /// importer when it writes). A reference that resolves nowhere is a `danglingReference` error naming the
 /// entry's fullUrl and the path.
 public struct ImportPlanner: Sendable {
     public var validator = Validator()
-    /// When true, a value whose unit cannot be read or does not fit its code refuses the whole file (the
-    /// behaviour before data-quality handling, `twinbank fhir import --strict`); when false (the default) such
-    /// a value is set aside in ``ImportPlan/Unit/setAside`` with its entry, path and reason, and the rest of the
-    /// entry and bundle is imported. It is never converted by guessing.
+    /// When true, a value whose unit cannot be read or does not fit its code, or a record that cannot be sound
+    /// data (``FHIRError/Code/notImportable``), refuses the whole file (the behaviour before data-quality
+    /// handling, `twinbank fhir import --strict`); when false (the default) such a value or record is set aside
+    /// in ``ImportPlan/Unit/setAside`` with its entry, path and reason, and the rest of the entry and bundle is
+    /// imported. It is never converted by guessing.
     public var strict = false
 
     public init() {}
