@@ -88,6 +88,7 @@ extension ImportReport {
             "files": n(files), "eventsImported": n(eventsAppended), "eventsAlreadyPresent": n(eventsAlreadyPresent),
             "flagged": n(issues(.flagged).count), "setAside": n(issues(.setAside).count),
             "failedEntries": .array(failures.map { .string($0) }),
+            "refusedFiles": .array(refusedFiles.map { .string($0) }),
             "eventsSkippedBeforeBirth": .array(eventsSkipped.map { .string($0) }),
             "patients": .object(pats),
             "withoutPatient": .array(issues.filter { $0.patient.isEmpty }.map(Self.json)),

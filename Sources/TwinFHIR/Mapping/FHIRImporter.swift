@@ -18,6 +18,9 @@ public struct ImportReport: Sendable, Hashable, Codable {
     public var skipped: [String: Int] = [:]
     /// Batch entries that failed (the rest of their batch was imported).
     public var failures: [String] = []
+    /// Files refused whole (invalid FHIR, unreadable), each with its error, when
+    /// ``FHIRImporter/stopAtFirstRefusedFile`` is false; the other files were imported.
+    public var refusedFiles: [String] = []
     /// Events left out under `FHIRImporter.beforeBirth == .skip`: the entry and the reason.
     public var eventsSkipped: [String] = []
     /// Values flagged or set aside (see ``ImportIssue``), in the order met.
@@ -34,6 +37,7 @@ public struct ImportReport: Sendable, Hashable, Codable {
         recordsCreated += o.recordsCreated; recordsAlreadyPresent += o.recordsAlreadyPresent
         for (k, v) in o.skipped { skipped[k, default: 0] += v }
         failures += o.failures
+        refusedFiles += o.refusedFiles
         eventsSkipped += o.eventsSkipped
         issues += o.issues
         for (k, v) in o.patients {
@@ -83,10 +87,17 @@ public struct FHIRImporter: Sendable {
         set { planner.strict = newValue }
     }
 
+    /// When true (the default), ``importPaths(_:progress:)`` stops at the first file that is refused; when false
+    /// (`twinbank fhir import` without `--strict`) a refused file is listed in ``ImportReport/refusedFiles`` with
+    /// its error and the other files are imported: one invalid bundle does not keep the other patients out.
+    public var stopAtFirstRefusedFile = true
+
     public init(bank: Bank) { self.bank = bank }
 
     /// Imports every `.json` file of the given files and directories (directories not recursively, sorted by
-    /// name). Stops at the first file that fails (earlier files stay imported), naming the file. Tells
+    /// name). Stops at the first file that fails (earlier files stay imported), naming the file, unless
+    /// ``stopAtFirstRefusedFile`` is false: then each refused file is listed in ``ImportReport/refusedFiles`` and
+    /// the others are imported. A path that does not exist is an error before anything is imported. Tells
     /// `progress` before each file (unit "files").
     public func importPaths(_ paths: [String], progress: any ProgressReporter = SilentProgress()) throws(FHIRError) -> ImportReport {
         var files: [String] = []
@@ -108,7 +119,12 @@ public struct FHIRImporter: Sendable {
         defer { progress.finish() }
         for (i, f) in files.enumerated() {
             progress.update(done: i, of: files.count, unit: "files")
-            report.add(try importFile(f))
+            do throws(FHIRError) {
+                report.add(try importFile(f))
+            } catch {
+                if stopAtFirstRefusedFile { throw error }
+                report.refusedFiles.append(error.description)
+            }
         }
         return report
     }
