@@ -253,6 +253,9 @@ import TwinTesting
         // a Procedure without performed[x]
         (#"{"resourceType": "Procedure", "status": "completed", "code": {"coding": [{"system": "http://snomed.info/sct", "code": "73761001"}]}, "subject": {"reference": "urn:uuid:p1"}}"#,
          "Bundle.entry[1].resource.performedDateTime", "none of performedDateTime"),
+        // a unit coded outside UCUM, without unit text
+        (#"{"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}, "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "valueQuantity": {"value": 60, "system": "http://example.org/units", "code": "BPM"}}"#,
+         "Bundle.entry[1].resource.valueQuantity.system", "coded in http://example.org/units"),
         // a subject that is a Group
         (#"{"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Group/g1"}, "effectiveDateTime": "2020-01-01"}"#,
          "Bundle.entry[1].resource.subject", "is a Group, not a Patient"),
@@ -276,7 +279,7 @@ import TwinTesting
         var strict = FHIRImporter(bank: fresh)
         strict.strict = true
         let e = #expect(throws: FHIRError.self) { _ = try strict.importResource(b, origin: "t") }
-        #expect(e?.code == .notImportable)
+        #expect(e?.code == .notImportable || e?.code == .unitNotConvertible)
         #expect(e?.fullUrl == "urn:uuid:x1" && e?.location == path)
         #expect(try fresh.twinIDs().isEmpty)
     }

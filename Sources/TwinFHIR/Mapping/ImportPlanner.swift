@@ -435,6 +435,9 @@ public struct ImportPlanner: Sendable {
             if q["system"]?.stringValue == FHIRValues.ucum, let c = q["code"]?.stringValue { rawUnit = c }
             else if let c = q["code"]?.stringValue, q["system"] == nil { rawUnit = c }
             else if let u = q["unit"]?.stringValue { rawUnit = u }
+            else if let system = q["system"]?.stringValue, let c = q["code"]?.stringValue {
+                throw fail(i, .unitNotConvertible, "the unit '\(c)' is coded in \(system), not UCUM, and has no unit text", path: path + ".system", value: c)
+            }
             else { rawUnit = "1" }
             let unitText = UnitSynonyms.ucum(for: rawUnit)
             let unit: UCUMUnit
