@@ -9,7 +9,7 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible, Equatable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case malformedJSON, invalidResource, unknownResourceType, danglingReference, unitNotConvertible
-            case unsupported, io, notFound, invalidCriteria, bank
+            case unsupported, io, notFound, invalidCriteria, bank, notImportable
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -33,6 +33,11 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let invalidCriteria = Code(.invalidCriteria)
         /// The bank refused a read or a write.
         public static let bank = Code(.bank)
+        /// Valid FHIR that cannot become sound thread data: a record with no time to place it, no usable code,
+        /// no patient as its subject, a value that is absent (`dataAbsentReason`) or only a bound (`<5`), a record
+        /// its source withdrew (`entered-in-error`, `cancelled`). The importer sets it aside and lists it; only
+        /// under `strict` does it refuse the bundle.
+        public static let notImportable = Code(.notImportable)
         public var description: String { base.rawValue }
     }
 

@@ -17,7 +17,7 @@ struct FHIRCommand: ParsableCommand {
         @Argument(help: "Files or directories of .json files.") var paths: [String]
         @Flag(help: "Reject a transaction that has records dated before the patient's birth (default: skip those records and list them).")
         var rejectBeforeBirth = false
-        @Flag(help: "All or nothing: a value whose unit cannot be read or does not fit its code, or an event the bank refuses, refuses its whole bundle (default: set it aside, import the rest and list it).")
+        @Flag(help: "All or nothing: a value whose unit cannot be read or does not fit its code, a record that cannot be sound data (no time, no usable code, no patient, an absent or bounded value, withdrawn by its source), or an event the bank refuses, refuses its whole bundle (default: set it aside, import the rest and list it); and the first file refused stops the import (default: it is named, the other files are imported, the exit status is 1).")
         var strict = false
         @Option(help: "Write the import report to this new JSON file: per patient what was imported, flagged and set aside (entry fullUrl, FHIR path, reason), and the same as an OperationOutcome under \"operationOutcome\".")
         var report: String?
@@ -30,10 +30,17 @@ struct FHIRCommand: ParsableCommand {
             var importer = FHIRImporter(bank: bank)
             if rejectBeforeBirth { importer.beforeBirth = .reject }
             importer.strict = strict
+            // without --strict, a refused bundle (invalid FHIR) does not keep the other files' patients out
+            importer.stopAtFirstRefusedFile = strict
             Interruption.install("the files imported before the interrupt are in the bank (each transaction whole, the one in progress rolled back); importing the same files again adds only what is missing")
             let r = try importer.importPaths(paths, progress: TerminalProgress.make("fhir import", json: output.json))
             if let report { try OutputFile.write(JSONWriter(indent: 2).write(r.reportJSON()), to: report, overwrite: force) }
-            if output.json { try printJSON(r); return }
+            defer { for f in r.refusedFiles { FileHandle.standardError.write(Data("error: refused: \(f)\n".utf8)) } }
+            if output.json {
+                try printJSON(r)
+                if !r.refusedFiles.isEmpty { throw ExitCode(1) }
+                return
+            }
             print("imported \(r.files) file(s): \(r.personsCreated) person twin(s) created, \(r.personsUpdated) updated, \(r.organisationsCreated) organisation twin(s) created, \(r.twinsUnchanged) unchanged")
             print("\(r.eventsAppended) event(s) appended, \(r.eventsAlreadyPresent) already present; \(r.recordsCreated) record(s) created, \(r.recordsAlreadyPresent) already present")
             if !r.skipped.isEmpty {
@@ -43,6 +50,10 @@ struct FHIRCommand: ParsableCommand {
             for f in r.failures { print("failed entry: \(f)") }
             print(r.dataQualitySummary + (r.issues.isEmpty || report != nil ? "" : "; --report FILE lists them"))
             if let report { print("report written to \(report)") }
+            if !r.refusedFiles.isEmpty {
+                print("\(r.refusedFiles.count) file(s) refused whole (nothing of them written), the others imported")
+                throw ExitCode(1)
+            }
         }
     }
 

@@ -98,6 +98,10 @@ struct ThreadCommand: ParsableCommand {
         @Option(help: "Replay the thread as pinned by this commit (id prefix, branch or tag).") var commit: String?
         @Flag(name: .customLong("include-retracted"), help: "Also list retracted events (marked).") var includeRetracted = false
         @Flag(name: .customLong("hide-implausible"), help: "Leave out events flagged implausible (as models do); by default they are listed, marked.") var hideImplausible = false
+        @Option(name: .customLong("source-recorded-from"), parsing: .unconditional,
+                help: "Only events their source recorded at or after this time (an imported event's source time, else this bank's recorded time).") var sourceRecordedFrom: String?
+        @Option(name: .customLong("source-recorded-to"), parsing: .unconditional,
+                help: "Only events their source recorded at or before this time (a date means its end).") var sourceRecordedTo: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -107,7 +111,12 @@ struct ThreadCommand: ParsableCommand {
             let cat = try category.map { try Event.Category(parsing: $0) }
             let known = try knownAt.map { try parseInstant($0, option: "--known-at", bound: .instant) }
             let pin = try commit.map { try bank.resolveCommit($0).commit.threadPin }
+            let srFrom = try sourceRecordedFrom.map { try parseInstant($0, option: "--source-recorded-from", bound: .lower) }
+            let srTo = try sourceRecordedTo.map { try parseInstant($0, option: "--source-recorded-to", bound: .upper) }
             let events: [Event]
+            if asOf != nil, srFrom != nil || srTo != nil {
+                throw ValidationError("--source-recorded-from/--source-recorded-to select events in a range; they do not apply with --as-of (the latest value per code)")
+            }
             if let asOf {
                 events = try bank.state(of: id, asOf: try parseInstant(asOf, option: "--as-of", bound: .instant), knownAt: known,
                                         knownAtSequence: pin, code: codeKey, category: cat)
@@ -116,10 +125,14 @@ struct ThreadCommand: ParsableCommand {
                     twin: id, code: codeKey, category: cat,
                     from: try from.map { try parseInstant($0, option: "--from", bound: .lower) },
                     to: try to.map { try parseInstant($0, option: "--to", bound: .upper) },
-                    knownAt: known, knownAtSequence: pin, includeRetracted: includeRetracted, includeImplausible: !hideImplausible))
+                    knownAt: known, knownAtSequence: pin, includeRetracted: includeRetracted, includeImplausible: !hideImplausible,
+                    sourceRecordedFrom: srFrom, sourceRecordedTo: srTo))
             }
             if output.json { try printJSON(events); return }
-            for e in events { print(describe(e) + (e.isFlaggedImplausible ? " (implausible)" : "") + "  #\(e.sequence)") }
+            for e in events {
+                let source = e.provenance.sourceRecorded.map { " (source recorded \($0.iso8601))" } ?? ""
+                print(describe(e) + (e.isFlaggedImplausible ? " (implausible)" : "") + source + "  #\(e.sequence)")
+            }
             if events.isEmpty { print("(no events)") }
         }
     }

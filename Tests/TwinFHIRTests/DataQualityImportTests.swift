@@ -224,4 +224,113 @@ import TwinTesting
         #expect(again.issues(.setAside).count == 2)
         #expect(again.issues(.flagged).isEmpty)
     }
+
+    /// Valid FHIR that cannot become sound thread data (issue 23: it refused the whole record before) is set
+    /// aside with its entry, path and reason; the patient and the glucose reading beside it import. Under strict
+    /// it refuses the bundle (`notImportable`), nothing written.
+    @Test(arguments: [
+        // no effective[x] and no issued
+        (#"{"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}, "subject": {"reference": "urn:uuid:p1"}, "valueQuantity": {"value": 60, "unit": "/min"}}"#,
+         "Bundle.entry[1].resource.effective[x]", "no effective time"),
+        // a bound, not a measurement
+        (#"{"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]}, "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "valueQuantity": {"value": 40, "comparator": "<", "unit": "mg/dL"}}"#,
+         "Bundle.entry[1].resource.valueQuantity.comparator", "a bound ('<40')"),
+        // a quantity without value
+        (#"{"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]}, "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "valueQuantity": {"unit": "mg/dL"}}"#,
+         "Bundle.entry[1].resource.valueQuantity.value", "has no value"),
+        // the source says the value is absent
+        (#"{"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]}, "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "dataAbsentReason": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "error"}]}}"#,
+         "Bundle.entry[1].resource.dataAbsentReason", "dataAbsentReason 'error'"),
+        // sampled data with an E point
+        (#"{"resourceType": "Observation", "status": "final", "code": {"text": "ecg"}, "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "valueSampledData": {"origin": {"value": 0, "code": "mV", "system": "http://unitsofmeasure.org"}, "period": 1, "dimensions": 1, "data": "1 E 2"}}"#,
+         "Bundle.entry[1].resource.valueSampledData.data", "'E'"),
+        // withdrawn by its source
+        (#"{"resourceType": "Observation", "status": "entered-in-error", "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]}, "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "valueQuantity": {"value": 90, "unit": "mg/dL"}}"#,
+         "Bundle.entry[1].resource.status", "entered-in-error"),
+        // a code with no system
+        (#"{"resourceType": "Condition", "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}, "code": {"coding": [{"code": "44054006"}]}, "subject": {"reference": "urn:uuid:p1"}, "onsetDateTime": "2020-01-01"}"#,
+         "Bundle.entry[1].resource.code", "no code"),
+        // a Procedure without performed[x]
+        (#"{"resourceType": "Procedure", "status": "completed", "code": {"coding": [{"system": "http://snomed.info/sct", "code": "73761001"}]}, "subject": {"reference": "urn:uuid:p1"}}"#,
+         "Bundle.entry[1].resource.performedDateTime", "none of performedDateTime"),
+        // a unit coded outside UCUM, without unit text
+        (#"{"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}, "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "2020-01-01", "valueQuantity": {"value": 60, "system": "http://example.org/units", "code": "BPM"}}"#,
+         "Bundle.entry[1].resource.valueQuantity.system", "coded in http://example.org/units"),
+        // a subject that is a Group
+        (#"{"resourceType": "Observation", "status": "final", "code": {"text": "x"}, "subject": {"reference": "Group/g1"}, "effectiveDateTime": "2020-01-01"}"#,
+         "Bundle.entry[1].resource.subject", "is a Group, not a Patient"),
+    ])
+    func aRecordThatCannotBeSoundIsSetAside(resource: String, path: String, reason: String) throws {
+        let entry = #"{"fullUrl": "urn:uuid:x1", "resource": \#(resource), "request": {"method": "POST", "url": "Basic"}}"#
+        let b = try Self.bundle([entry, Self.observation(2, loinc: "2339-0", value: 100, unit: "mg/dL", ucum: true)])
+        let bank = Self.newBank()
+        let report = try FHIRImporter(bank: bank).importResource(b, origin: "t")
+        #expect(report.personsCreated == 1)
+        #expect(report.eventsAppended == 1)
+        let issue = try #require(report.issues.first)
+        #expect(report.issues.count == 1)
+        #expect(issue.disposition == .setAside)
+        #expect(issue.entry == "urn:uuid:x1")
+        #expect(issue.path == path)
+        #expect(issue.reason.contains(reason), "\(issue.reason)")
+        #expect(try bank.events(ThreadQuery(twin: "p1")).map(\.code.code) == ["2339-0"])
+        // strict: the bundle is refused, naming the entry and the path; nothing written
+        let fresh = Self.newBank()
+        var strict = FHIRImporter(bank: fresh)
+        strict.strict = true
+        let e = #expect(throws: FHIRError.self) { _ = try strict.importResource(b, origin: "t") }
+        #expect(e?.code == .notImportable || e?.code == .unitNotConvertible)
+        #expect(e?.fullUrl == "urn:uuid:x1" && e?.location == path)
+        #expect(try fresh.twinIDs().isEmpty)
+    }
+
+    /// A record with no patient is listed in the report without one (`withoutPatient`), not under a patient "".
+    @Test func anIssueWithoutAPatientIsReportedApart() throws {
+        let entry = #"{"fullUrl": "urn:uuid:x1", "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "room temperature"}, "effectiveDateTime": "2020-01-01"}}"#
+        let report = try FHIRImporter(bank: Self.newBank()).importResource(try Self.bundle([entry]), origin: "t")
+        #expect(report.issues.map(\.patient) == [""])
+        #expect(report.patients[""] == nil)
+        let json = report.reportJSON()
+        #expect(json["withoutPatient"]?.list.first?["entry"]?.stringValue == "urn:uuid:x1")
+        #expect(json["withoutPatient"]?.list.first?["path"]?.stringValue == "Bundle.entry[1].resource.subject")
+    }
+
+    /// A conditional reference `Patient?identifier=SYSTEM|VALUE` finds the Patient of the bundle with that
+    /// identifier (Synthea 3.x transactions); one that matches none is a broken reference and refuses the bundle.
+    @Test func aConditionalPatientReferenceResolvesByIdentifier() throws {
+        let obs = Self.observation(1, loinc: "2339-0", value: 100, unit: "mg/dL", ucum: true)
+            .replacingOccurrences(of: "urn:uuid:p1", with: "Patient?identifier=https%3A%2F%2Fexample.org%2Fmrn%7CM-1")
+        let text = String(decoding: JSONWriter().write(try Self.bundle([obs])), as: UTF8.self)
+            .replacingOccurrences(of: #""id":"p1""#, with: #""id":"p1","identifier":[{"system":"https://example.org/mrn","value":"M-1"}]"#)
+        let withIdentifier = try JSONReader().read(text)
+        #expect(withIdentifier["entry"]?[0]?["resource"]?["identifier"] != nil)
+        let bank = Self.newBank()
+        let report = try FHIRImporter(bank: bank).importResource(withIdentifier, origin: "t")
+        #expect(report.issues.isEmpty)
+        #expect(try bank.events(ThreadQuery(twin: "p1")).count == 1)
+        let unmatched = text.replacingOccurrences(of: "%7CM-1", with: "%7CM-2")
+        let e = #expect(throws: FHIRError.self) { _ = try FHIRImporter(bank: Self.newBank()).importResource(try JSONReader().read(unmatched), origin: "t") }
+        #expect(e?.code == .danglingReference)
+        #expect(e?.location == "Bundle.entry[1].resource.subject.reference")
+    }
+
+    /// A long history with a few events the bank refuses (observations dated in the future) imports the rest:
+    /// the refused ones are found by halving the batch, not by appending thousands of events one by one.
+    @Test func aLongHistoryWithAFewRefusedEventsImportsTheRest() throws {
+        var entries: [String] = []
+        for k in 0..<3000 {
+            let day = k % 28 + 1, month = k / 28 % 12 + 1, year = 1990 + k / 336
+            let time = k == 1234 || k == 2999 ? "2099-01-01T00:00:00Z" : String(format: "%04d-%02d-%02dT%02d:00:00Z", year, month, day, k % 24)
+            entries.append(#"""
+            {"fullUrl": "urn:uuid:h\#(k)", "resource": {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+              "subject": {"reference": "urn:uuid:p1"}, "effectiveDateTime": "\#(time)", "valueQuantity": {"value": \#(60 + k % 40), "system": "http://unitsofmeasure.org", "code": "/min"}}}
+            """#)
+        }
+        let bank = Self.newBank()
+        let report = try FHIRImporter(bank: bank).importResource(try Self.bundle(entries), origin: "t")
+        #expect(report.eventsAppended == 2998)
+        #expect(report.issues(.setAside).map(\.entry) == ["urn:uuid:h1234", "urn:uuid:h2999"])
+        #expect(report.issues(.setAside).allSatisfy { $0.reason.hasPrefix("the bank refused it") })
+        #expect(try bank.events(ThreadQuery(twin: "p1")).count == 2998)
+    }
 }

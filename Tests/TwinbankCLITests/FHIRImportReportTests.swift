@@ -84,3 +84,36 @@ struct FHIRImportReportTests {
         #expect(out.contains("data quality: 3 event(s) imported, 1 flagged, 1 set aside (1 patient(s)); --report FILE lists them"))
     }
 }
+
+/// Without `--strict`, one refused bundle (invalid FHIR) does not keep the other files' patients out: it is
+/// named, the others import, the exit status is 1. With `--strict` the import stops at it, as before.
+@Suite("twinbank fhir import: a refused file among many")
+struct FHIRImportRefusedFileTests {
+    let cli = CommandRunner()
+
+    static func patient(_ id: String, subject: String) -> String {
+        #"""
+        {"resourceType": "Bundle", "type": "transaction", "entry": [
+          {"fullUrl": "urn:uuid:\#(id)", "resource": {"resourceType": "Patient", "id": "\#(id)", "birthDate": "1970-03-04"}, "request": {"method": "POST", "url": "Patient"}},
+          {"fullUrl": "urn:uuid:o-\#(id)", "resource": {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]},
+            "subject": {"reference": "\#(subject)"}, "effectiveDateTime": "2020-01-04T10:00:00Z", "valueQuantity": {"value": 100, "system": "http://unitsofmeasure.org", "code": "mg/dL"}}, "request": {"method": "POST", "url": "Observation"}}]}
+        """#
+    }
+
+    @Test(arguments: [false, true])
+    func theOtherFilesImport(strict: Bool) throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        try cli.ok(["init", "--bank", bank])
+        let folder = dir.appendingPathComponent("bundles")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(Self.patient("a1", subject: "urn:uuid:nobody").utf8).write(to: folder.appendingPathComponent("a.json"))   // a broken reference
+        try Data(Self.patient("b1", subject: "urn:uuid:b1").utf8).write(to: folder.appendingPathComponent("b.json"))
+        let out = try cli.run(["fhir", "import", "--bank", bank, folder.path] + (strict ? ["--strict"] : []))
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("a.json") && out.stderr.contains("urn:uuid:nobody"), "\(out.stderr)")
+        let twins = try cli.ok(["twin", "list", "--bank", bank])
+        #expect(!twins.contains("a1"))
+        #expect(twins.contains("b1") == !strict, "\(twins)")
+        if !strict { #expect(out.stdout.contains("1 file(s) refused whole")) }
+    }
+}

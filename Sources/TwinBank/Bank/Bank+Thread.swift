@@ -60,15 +60,22 @@ public struct ThreadQuery: Sendable, Hashable {
     /// models, `sync` and watchers read measurements), listed (and marked by the flag) in any other query.
     /// This is the one place that keeps implausible values out of model inputs.
     public var includeImplausible: Bool?
+    /// Only events first recorded (``TwinCore/Event/sourceRecordedTime``: the source system's recorded time for an
+    /// imported event that carries one, else this bank's) at or after this time.
+    public var sourceRecordedFrom: Instant?
+    /// Only events first recorded (``TwinCore/Event/sourceRecordedTime``) at or before this time.
+    public var sourceRecordedTo: Instant?
 
     /// Whether this query leaves flagged events out.
     var excludesImplausible: Bool { !(includeImplausible ?? (category != .observation)) }
 
     public init(twin: TwinID, code: CodeKey? = nil, category: Event.Category? = nil, from: Instant? = nil, to: Instant? = nil,
-                knownAt: Instant? = nil, knownAtSequence: Int64? = nil, includeRetracted: Bool = false, includeImplausible: Bool? = nil) {
+                knownAt: Instant? = nil, knownAtSequence: Int64? = nil, includeRetracted: Bool = false, includeImplausible: Bool? = nil,
+                sourceRecordedFrom: Instant? = nil, sourceRecordedTo: Instant? = nil) {
         self.twin = twin; self.code = code; self.category = category; self.from = from; self.to = to
         self.knownAt = knownAt; self.knownAtSequence = knownAtSequence; self.includeRetracted = includeRetracted
         self.includeImplausible = includeImplausible
+        self.sourceRecordedFrom = sourceRecordedFrom; self.sourceRecordedTo = sourceRecordedTo
     }
 }
 
@@ -392,6 +399,12 @@ extension Bank {
         }
         if segments.count > 1 { out.sort(by: EventQuery.order) }
         if q.excludesImplausible { out.removeAll(where: \.isFlaggedImplausible) }
+        if q.sourceRecordedFrom != nil || q.sourceRecordedTo != nil {
+            out.removeAll { e in
+                let t = e.sourceRecordedTime
+                return (q.sourceRecordedFrom.map { t < $0 } ?? false) || (q.sourceRecordedTo.map { t > $0 } ?? false)
+            }
+        }
         return Self.asKnown(out, vis)
     }
 

@@ -223,7 +223,9 @@ extension Bank {
     /// Verifies and imports a bundle, all or nothing. Every line hash, the root, every object hash and every
     /// (non-erased) event hash is checked first; a mismatch is rejected naming the line, what it holds, and the
     /// expected and actual hash. Importing the same bundle again changes nothing. Imported events get new
-    /// sequence numbers (in the exporting bank's order) and this bank's recorded time; fork cut-offs and
+    /// sequence numbers (in the exporting bank's order) and this bank's recorded time, and keep the exporting
+    /// bank's recorded time as ``TwinCore/Provenance/sourceRecorded`` (an event that already carries one, from an
+    /// earlier import, keeps it: the first system's time; the content hash does not change); fork cut-offs and
     /// retractions are remapped. The exporting bank's history is replayed as commits of this bank on the branch
     /// `imported:SUBJECT` (see ``replay(_:bundle:pins:into:_:)``): `log`, `diff`, `twin show --at` and `switch` work
     /// on it; the current branch and the working state do not move.
@@ -273,6 +275,9 @@ extension Bank {
         let importSeq = next - 1
         let recorded = try nextRecorded(tx)
         for i in toAppend.indices {
+            // the exporting bank's recorded time is kept as the source's (unless the event carries an earlier
+            // system's already); this bank's recorded time is when it learnt it
+            if toAppend[i].provenance.sourceRecorded == nil { toAppend[i].provenance.sourceRecorded = toAppend[i].recorded }
             toAppend[i].recorded = recorded
             if let r = toAppend[i].retractedAtSequence {
                 toAppend[i].retractedAtSequence = Swift.max(seqMap[r] ?? importSeq, toAppend[i].sequence)

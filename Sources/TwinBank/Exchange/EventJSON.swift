@@ -28,6 +28,7 @@ struct EventJSONWriter {
         if let p = e.provenance.parametersHash { raw(",\"parametersHash\":"); string(p) }
         if let s = e.provenance.seed { raw(",\"seed\":"); raw(String(s)) }
         if let n = e.provenance.notes { raw(",\"notes\":"); string(n) }
+        if let t = e.provenance.sourceRecorded { raw(",\"sourceRecorded\":\""); raw(t.iso8601); raw("\"") }
         raw("}")
         if let r = e.retractedAtSequence { raw(",\"retractedAtSequence\":"); raw(String(r)) }
         if let er = e.erasure { raw(",\"erasure\":"); string(er) }

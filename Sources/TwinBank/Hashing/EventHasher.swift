@@ -4,7 +4,7 @@ import TwinCore
 
 /// Computes event content hashes: SHA-256 over a fixed canonical byte encoding of the event's content
 /// (twin, effective time, category, code, value, source, provenance). Recorded time, sequence and retraction
-/// state are not content. The encoding is versioned (first byte) and length-prefixes every string, so
+/// state are not content, nor is the source's recorded time (``TwinCore/Provenance/sourceRecorded``). The encoding is versioned (first byte) and length-prefixes every string, so
 /// different contents never share an encoding.
 ///
 /// Reuse one hasher for a batch: it keeps its buffer.
@@ -24,8 +24,9 @@ public struct EventHasher {
         string(d.code.system); string(d.code.code); optional(d.code.display)
         value(d.value)
         buffer.append(UInt8(d.source.kind.index)); string(d.source.id)
+        // Provenance.sourceRecorded is not content (like the recorded time), so it is left out
         let p = d.provenance
-        if p.isEmpty {
+        if !p.hasContent {
             buffer.append(0)
         } else {
             buffer.append(1)

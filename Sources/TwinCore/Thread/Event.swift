@@ -198,15 +198,36 @@ public struct Provenance: Sendable, Hashable, Codable {
     public var seed: UInt64?
     /// Free-form notes (purged by erasure).
     public var notes: String?
+    /// When the system this event came from recorded it, for an imported event: a FHIR resource's own record
+    /// time (`Observation.issued`, `Condition.recordedDate`, ..., else `meta.lastUpdated`), or, for an event
+    /// imported from another bank's export, that bank's ``Event/recorded`` time (kept as it travels on: the
+    /// first system's time). nil for an event first recorded by this bank.
+    ///
+    /// Metadata about when, not content: like ``Event/recorded`` it is not part of the event's content hash
+    /// (``hasContent``), so the same record imported from two sources, or a bank export imported elsewhere,
+    /// keeps its id; it is not purged by erasure. The bank's own known-at axis stays ``Event/recorded`` (when
+    /// this bank learnt it); ``Event/sourceRecordedTime`` reads this time.
+    public var sourceRecorded: Instant?
 
     public init(derivedFrom: [ContentHash] = [], model: String? = nil, modelVersion: String? = nil,
-                parametersHash: String? = nil, seed: UInt64? = nil, notes: String? = nil) {
+                parametersHash: String? = nil, seed: UInt64? = nil, notes: String? = nil, sourceRecorded: Instant? = nil) {
         self.derivedFrom = derivedFrom; self.model = model; self.modelVersion = modelVersion
         self.parametersHash = parametersHash; self.seed = seed; self.notes = notes
+        self.sourceRecorded = sourceRecorded
     }
 
-    /// Whether nothing is recorded.
-    public var isEmpty: Bool {
-        derivedFrom.isEmpty && model == nil && modelVersion == nil && parametersHash == nil && seed == nil && notes == nil
+    /// Whether nothing is recorded (``sourceRecorded`` included).
+    public var isEmpty: Bool { !hasContent && sourceRecorded == nil }
+
+    /// Whether anything that is part of the event's content (and so of its content hash) is recorded: everything
+    /// but ``sourceRecorded``.
+    public var hasContent: Bool {
+        !(derivedFrom.isEmpty && model == nil && modelVersion == nil && parametersHash == nil && seed == nil && notes == nil)
     }
+}
+
+extension Event {
+    /// The time this event was first recorded anywhere: ``Provenance/sourceRecorded`` for an imported event
+    /// that carries it, else this bank's ``recorded`` time. What ``ThreadQuery`` source-recorded ranges filter on.
+    public var sourceRecordedTime: Instant { provenance.sourceRecorded ?? recorded }
 }

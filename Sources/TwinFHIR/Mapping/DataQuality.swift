@@ -11,7 +11,7 @@ public struct ImportIssue: Sendable, Hashable, Codable {
         case setAside = "set-aside"
     }
     public var disposition: Disposition
-    /// The twin (Patient id) the value belongs to.
+    /// The twin (Patient id) the value belongs to; empty for a record with no patient as its subject.
     public var patient: String
     /// The bundle entry's fullUrl (its path when it has none).
     public var entry: String
@@ -64,7 +64,7 @@ extension ImportReport {
             out.append([
                 "severity": .string(flagged ? "warning" : "error"),
                 "code": .string(flagged ? "business-rule" : "value"),
-                "details": ["text": .string("\(i.disposition.rawValue): patient \(i.patient), \(i.code)")],
+                "details": ["text": .string("\(i.disposition.rawValue): " + (i.patient.isEmpty ? "no patient" : "patient \(i.patient)") + (i.code.isEmpty ? "" : ", \(i.code)"))],
                 "diagnostics": .string("entry \(i.entry): \(i.reason)" + (i.value.map { " (value '\($0)')" } ?? "")),
                 "expression": .array([.string(i.path)]),
             ])
@@ -88,8 +88,10 @@ extension ImportReport {
             "files": n(files), "eventsImported": n(eventsAppended), "eventsAlreadyPresent": n(eventsAlreadyPresent),
             "flagged": n(issues(.flagged).count), "setAside": n(issues(.setAside).count),
             "failedEntries": .array(failures.map { .string($0) }),
+            "refusedFiles": .array(refusedFiles.map { .string($0) }),
             "eventsSkippedBeforeBirth": .array(eventsSkipped.map { .string($0) }),
             "patients": .object(pats),
+            "withoutPatient": .array(issues.filter { $0.patient.isEmpty }.map(Self.json)),
             "operationOutcome": operationOutcome(),
         ]
     }
@@ -105,6 +107,7 @@ extension ImportReport {
 
     mutating func record(_ issue: ImportIssue) {
         issues.append(issue)
+        guard !issue.patient.isEmpty else { return }
         switch issue.disposition {
         case .flagged: patients[issue.patient, default: PatientImportCounts()].flagged += 1
         case .setAside: patients[issue.patient, default: PatientImportCounts()].setAside += 1

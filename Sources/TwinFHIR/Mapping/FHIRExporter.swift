@@ -251,6 +251,16 @@ public struct FHIRExporter: Sendable {
             setValue(&o, first.value)
             o["device"] = first.source.kind == .device ? ["display": .string(first.source.description)] : nil
         }
+        // when the source recorded it: the type's own element (Observation.issued, ...), else meta.lastUpdated
+        if let t = first.provenance.sourceRecorded {
+            if let n = RecordSpec.recordedElement(of: o["resourceType"]?.stringValue ?? type) {
+                if o[n] == nil { o[n] = .string(FHIRTime.text(t)) }
+            } else {
+                var m = o["meta"]?.objectValue ?? JSONObject()
+                m["lastUpdated"] = .string(FHIRTime.text(t))
+                o["meta"] = .object(m)
+            }
+        }
         return .object(o)
     }
 

@@ -18,6 +18,9 @@ public struct ImportReport: Sendable, Hashable, Codable {
     public var skipped: [String: Int] = [:]
     /// Batch entries that failed (the rest of their batch was imported).
     public var failures: [String] = []
+    /// Files refused whole (invalid FHIR, unreadable), each with its error, when
+    /// ``FHIRImporter/stopAtFirstRefusedFile`` is false; the other files were imported.
+    public var refusedFiles: [String] = []
     /// Events left out under `FHIRImporter.beforeBirth == .skip`: the entry and the reason.
     public var eventsSkipped: [String] = []
     /// Values flagged or set aside (see ``ImportIssue``), in the order met.
@@ -34,6 +37,7 @@ public struct ImportReport: Sendable, Hashable, Codable {
         recordsCreated += o.recordsCreated; recordsAlreadyPresent += o.recordsAlreadyPresent
         for (k, v) in o.skipped { skipped[k, default: 0] += v }
         failures += o.failures
+        refusedFiles += o.refusedFiles
         eventsSkipped += o.eventsSkipped
         issues += o.issues
         for (k, v) in o.patients {
@@ -72,7 +76,9 @@ public struct FHIRImporter: Sendable {
     /// `.reject` fails the whole transaction.
     public var beforeBirth: BeforeBirth = .skip
     /// All or nothing, as before data-quality handling (`twinbank fhir import --strict`): a value whose unit
-    /// cannot be read or does not fit its code, or an event the bank refuses, refuses the whole transaction.
+    /// cannot be read or does not fit its code, a record that cannot be sound data (`FHIRError.Code.notImportable`:
+    /// no time, no usable code, no patient, an absent or bounded value, withdrawn), or an event the bank refuses,
+    /// refuses the whole transaction.
     /// When false (the default) such values are set aside and listed in ``ImportReport/issues``, values the
     /// bank stores with a flag are listed as flagged, and the rest is imported. What makes a bundle invalid
     /// FHIR (a broken reference, a missing required element) refuses it either way.
@@ -81,10 +87,17 @@ public struct FHIRImporter: Sendable {
         set { planner.strict = newValue }
     }
 
+    /// When true (the default), ``importPaths(_:progress:)`` stops at the first file that is refused; when false
+    /// (`twinbank fhir import` without `--strict`) a refused file is listed in ``ImportReport/refusedFiles`` with
+    /// its error and the other files are imported: one invalid bundle does not keep the other patients out.
+    public var stopAtFirstRefusedFile = true
+
     public init(bank: Bank) { self.bank = bank }
 
     /// Imports every `.json` file of the given files and directories (directories not recursively, sorted by
-    /// name). Stops at the first file that fails (earlier files stay imported), naming the file. Tells
+    /// name). Stops at the first file that fails (earlier files stay imported), naming the file, unless
+    /// ``stopAtFirstRefusedFile`` is false: then each refused file is listed in ``ImportReport/refusedFiles`` and
+    /// the others are imported. A path that does not exist is an error before anything is imported. Tells
     /// `progress` before each file (unit "files").
     public func importPaths(_ paths: [String], progress: any ProgressReporter = SilentProgress()) throws(FHIRError) -> ImportReport {
         var files: [String] = []
@@ -106,7 +119,12 @@ public struct FHIRImporter: Sendable {
         defer { progress.finish() }
         for (i, f) in files.enumerated() {
             progress.update(done: i, of: files.count, unit: "files")
-            report.add(try importFile(f))
+            do throws(FHIRError) {
+                report.add(try importFile(f))
+            } catch {
+                if stopAtFirstRefusedFile { throw error }
+                report.refusedFiles.append(error.description)
+            }
         }
         return report
     }
@@ -261,32 +279,37 @@ public struct FHIRImporter: Sendable {
 
     /// Appends `drafts` (from `unit.events[origins[i]]`) and records in `report` what landed and what the bank
     /// flagged. When not ``strict`` and the bank refuses the batch for a reason of its own (a `BankError`: a
-    /// wrong value type, a unit mismatch, a time it does not accept), the events are appended one by one in
-    /// the same transaction (the bank checks a batch before writing any of it): those it refuses are set
-    /// aside with its reason, whatever the reason; the others are written.
+    /// wrong value type, a unit mismatch, a time it does not accept), the batch is split in halves, each appended
+    /// in the same transaction (the bank checks a batch before writing any of it), down to single events: those
+    /// it refuses are set aside with its reason, whatever the reason; the others are written. A long history
+    /// with a few refused events costs a few appends per refusal, not one per event.
     func append(_ drafts: [EventDraft], origins: [Int], of unit: ImportPlan.Unit, _ w: BankWriter, into report: inout ImportReport) throws {
-        func landed(_ r: AppendResult, _ rows: [Int]) {
+        func landed(_ r: AppendResult, _ rows: ArraySlice<Int>) {
             for k in rows { report.patients[unit.events[k].twin.rawValue, default: PatientImportCounts()].imported += 1 }
             report.eventsAppended += r.count
             for f in r.flagged where f.row >= 1 && f.row <= rows.count {
-                let k = rows[f.row - 1]
+                let k = rows[rows.startIndex + f.row - 1]
                 report.record(issue(.flagged, k, of: unit, reason: f.reason, value: unit.events[k].value?.description))
             }
         }
-        do {
-            landed(try w.append(drafts), origins)
-        } catch let e as BankError where !strict {
-            _ = e
-            for (d, k) in zip(drafts, origins) {
-                do {
-                    landed(try w.append([d]), [k])
-                } catch let refused as BankError where refused.code == .duplicateEvent {
+        func appendSplitting(_ range: Range<Int>) throws {
+            do {
+                landed(try w.append(Array(drafts[range])), origins[range])
+            } catch let refused as BankError where !strict {
+                if range.count > 1 {
+                    let mid = range.lowerBound + range.count / 2
+                    try appendSplitting(range.lowerBound..<mid)
+                    try appendSplitting(mid..<range.upperBound)
+                } else if refused.code == .duplicateEvent {
                     report.eventsAlreadyPresent += 1
-                } catch let refused as BankError {
-                    report.record(issue(.setAside, k, of: unit, reason: "the bank refused it: " + (refused.message.hasPrefix("row 1: ") ? String(refused.message.dropFirst(7)) : refused.message), value: refused.value))
+                } else {
+                    var why = refused.message
+                    for prefix in ["row 1: ", "the event (\(drafts[range.lowerBound].code.key)): "] where why.hasPrefix(prefix) { why = String(why.dropFirst(prefix.count)) }
+                    report.record(issue(.setAside, origins[range.lowerBound], of: unit, reason: "the bank refused it: " + why, value: refused.value))
                 }
             }
         }
+        try appendSplitting(0..<drafts.count)
     }
 
     func issue(_ d: ImportIssue.Disposition, _ k: Int, of unit: ImportPlan.Unit, reason: String, value: String?) -> ImportIssue {

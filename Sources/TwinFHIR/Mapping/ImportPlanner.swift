@@ -1,3 +1,4 @@
+import Foundation
 import TwinBank
 import TwinCore
 
@@ -10,15 +11,17 @@ import TwinCore
 /// (`record:fhir/TYPE/ID`, with the origin bundle in the provenance).
 ///
 /// References: `urn:uuid:`/`urn:oid:` full URLs, relative (`Patient/1`), absolute and `#contained` references
-/// are resolved inside the bundle; a subject outside the bundle must be an existing twin (checked by the
+/// are resolved inside the bundle, and conditional ones to a Patient (`Patient?identifier=SYSTEM|VALUE`) by the
+/// identifiers of the bundle's Patients; a subject outside the bundle must be an existing twin (checked by the
 /// importer when it writes). A reference that resolves nowhere is a `danglingReference` error naming the
 /// entry's fullUrl and the path.
 public struct ImportPlanner: Sendable {
     public var validator = Validator()
-    /// When true, a value whose unit cannot be read or does not fit its code refuses the whole file (the
-    /// behaviour before data-quality handling, `twinbank fhir import --strict`); when false (the default) such
-    /// a value is set aside in ``ImportPlan/Unit/setAside`` with its entry, path and reason, and the rest of the
-    /// entry and bundle is imported. It is never converted by guessing.
+    /// When true, a value whose unit cannot be read or does not fit its code, or a record that cannot be sound
+    /// data (``FHIRError/Code/notImportable``), refuses the whole file (the behaviour before data-quality
+    /// handling, `twinbank fhir import --strict`); when false (the default) such a value or record is set aside
+    /// in ``ImportPlan/Unit/setAside`` with its entry, path and reason, and the rest of the entry and bundle is
+    /// imported. It is never converted by guessing.
     public var strict = false
 
     public init() {}
@@ -171,6 +174,9 @@ public struct ImportPlanner: Sendable {
         var infos: [Info] = []
         var byFullUrl: [Key: Int32] = [:]
         var byTypeAndID: [Key: Int32] = [:]
+        /// Patients by identifier, for conditional references (`Patient?identifier=SYSTEM|VALUE`): keys
+        /// `SYSTEM|VALUE` and `|VALUE` (any system); -1 when more than one patient has it.
+        var patientsByIdentifier: [Key: Int32] = [:]
 
         init() {}
 
@@ -184,11 +190,37 @@ public struct ImportPlanner: Sendable {
             let id = e.resource["id"]?.stringValue
             var patientID: String?
             if t == "Patient" {
-                patientID = id ?? e.fullUrl.flatMap { $0.hasPrefix("urn:uuid:") ? String($0.dropFirst(9)) : nil }
+                patientID = id ?? e.fullUrl.flatMap(Self.idFromFullUrl)
+                for ident in e.resource["identifier"]?.list ?? [] {
+                    guard let v = ident["value"]?.stringValue else { continue }
+                    for k in [(ident["system"]?.stringValue ?? "") + "|" + v, "*|" + v] {
+                        let key = Key(k)
+                        if let old = patientsByIdentifier[key], old != i { patientsByIdentifier[key] = -1 } else { patientsByIdentifier[key] = i }
+                    }
+                }
             }
             infos.append(Info(resourceType: t, patientID: patientID, medicationCode: t == "Medication" ? e.resource["code"] : nil))
             if let u = e.fullUrl { byFullUrl[Key(u)] = i }
             if let t, let id { byTypeAndID[Key("\(t)/\(id)")] = i }
+        }
+
+        /// The id a Patient without `id` takes from its full URL: the UUID of `urn:uuid:UUID`, the last segment
+        /// of `.../Patient/ID`.
+        static func idFromFullUrl(_ u: String) -> String? {
+            if u.hasPrefix("urn:uuid:") { return String(u.dropFirst(9)) }
+            let parts = u.split(separator: "/")
+            guard parts.count >= 2, parts[parts.count - 2] == "Patient" else { return nil }
+            return String(parts[parts.count - 1])
+        }
+
+        /// The Patient entry a conditional reference `Patient?identifier=[SYSTEM|]VALUE` names: nil when none
+        /// does, -1 when several do.
+        func patient(identifierSearch query: String) -> Int? {
+            guard query.hasPrefix("identifier=") else { return nil }
+            let raw = String(query.dropFirst("identifier=".count))
+            let token = raw.removingPercentEncoding ?? raw
+            let key = token.contains("|") ? token : "*|" + token
+            return patientsByIdentifier[Key(key)].map(Int.init)
         }
 
         /// The entry with this full URL.
@@ -200,13 +232,15 @@ public struct ImportPlanner: Sendable {
     }
 
     /// The twin id of an Organization: `org-` and 24 hex digits of the SHA-256 of its first identifier
-    /// (`system|value`), or of its id when it has no identifier.
-    public static func organisationTwinID(_ org: JSONValue) -> TwinID? {
+    /// (`system|value`), or of its id when it has no identifier, or of its entry's `fullUrl` when it has neither.
+    public static func organisationTwinID(_ org: JSONValue, fullUrl: String? = nil) -> TwinID? {
         let key: String
         if let ident = org["identifier"]?.list.first(where: { $0["value"] != nil }), let v = ident["value"]?.stringValue {
             key = (ident["system"]?.stringValue ?? "") + "|" + v
         } else if let id = org["id"]?.stringValue {
             key = "id|" + id
+        } else if let fullUrl {
+            key = "fullUrl|" + fullUrl
         } else {
             return nil
         }
@@ -226,6 +260,9 @@ public struct ImportPlanner: Sendable {
         var strict = false
         /// The entry being mapped.
         var current = Entry(fullUrl: nil, resource: .null, path: "")
+        /// The patient and code of the record being mapped, once known (for a set-aside issue).
+        var currentPatient: TwinID?
+        var currentCode: Concept?
 
         init(index: BundleIndex, origin: String, strict: Bool = false) {
             self.index = index
@@ -233,12 +270,18 @@ public struct ImportPlanner: Sendable {
             self.strict = strict
         }
 
-        /// The value of `r` (an Observation or one of its components), or, when its unit cannot be read or does
-        /// not fit `code` and the import is not strict, nil with the value set aside in `unit`.
+        /// The value of `r` (an Observation or one of its components), or, when the import is not strict and the
+        /// value is not sound, nil with the value set aside in `unit`: its unit cannot be read or does not fit
+        /// `code`, it is a bound (`comparator`), absent (`dataAbsentReason`, or no value for a code measured as a
+        /// quantity), or sampled data with E/L/U points.
         func soundValue(of r: JSONValue, code: Concept, twin: TwinID, i: Int, path: String, into unit: inout ImportPlan.Unit) throws(FHIRError) -> (value: Value?, setAside: Bool) {
             do throws(FHIRError) {
-                return (try value(of: r, code: code, i: i, path: path), false)
-            } catch let error where !strict && error.code == .unitNotConvertible {
+                let v = try value(of: r, code: code, i: i, path: path)
+                if v == nil, CodeUnits.expectedDimensions(for: code.key) != nil {
+                    throw fail(i, .notImportable, "no value: \(code.key) is measured as a quantity, and the \(path.hasSuffix("]") ? "component" : "Observation") has none", path: path + ".value[x]")
+                }
+                return (v, false)
+            } catch let error where !strict && (error.code == .unitNotConvertible || error.code == .notImportable) {
                 unit.setAside.append(ImportIssue(disposition: .setAside, patient: twin.rawValue, entry: current.label,
                                                  path: error.location ?? path, code: code.key.description, reason: error.message, value: error.value))
                 return (nil, true)
@@ -263,8 +306,16 @@ public struct ImportPlanner: Sendable {
             if ref.hasPrefix("urn:uuid:") || ref.hasPrefix("urn:oid:") {
                 throw fail(i, .danglingReference, "reference '\(ref)' resolves to no entry of the bundle", path: path, value: ref)
             }
-            if ref.contains("?") {
-                let t = String(ref.prefix { $0 != "?" })
+            if let q = ref.firstIndex(of: "?") {
+                // a conditional reference (Synthea 3.x, transaction bundles): a Patient of the bundle is found by
+                // identifier; other types are resolved by the server they come from
+                let t = String(ref[..<q])
+                if t == "Patient", let j = index.patient(identifierSearch: String(ref[ref.index(after: q)...])) {
+                    guard j >= 0 else {
+                        throw fail(i, .danglingReference, "the conditional reference '\(ref)' matches more than one Patient of the bundle", path: path, value: ref)
+                    }
+                    return .entry(j)
+                }
                 return .external(type: t, id: nil)
             }
             var parts = ref.split(separator: "/").map(String.init)
@@ -322,26 +373,30 @@ public struct ImportPlanner: Sendable {
 
         /// The person twin a resource is about (its subject or patient), and whether it must already exist.
         func subject(of i: Int, _ r: JSONValue, path: String) throws(FHIRError) -> (TwinID, external: Bool) {
-            let key = r["subject"] != nil ? "subject" : "patient"
+            let rt = r["resourceType"]?.stringValue
+            let key = r["subject"] != nil ? "subject" : (r["patient"] != nil || rt == "AllergyIntolerance" || rt == "Immunization" ? "patient" : "subject")
             guard let ref = r[key]?["reference"]?.stringValue else {
-                throw fail(i, .invalidResource, "the resource has no \(key) reference, so it belongs to no twin", path: "\(path).\(key)")
+                throw fail(i, .notImportable, "the resource has no \(key) reference, so it belongs to no patient", path: "\(path).\(key)")
             }
             var idText: String?
             var external = false
             switch try resolve(ref, from: i, path: "\(path).\(key).reference") {
             case .entry(let j):
                 guard index.infos[j].resourceType == "Patient" else {
-                    throw fail(i, .invalidResource, "the \(key) is not a Patient; only patients' records become thread events", path: "\(path).\(key)", value: ref)
+                    throw fail(i, .notImportable, "the \(key) is a \(index.infos[j].resourceType ?? "resource"), not a Patient; only patients' records become thread events", path: "\(path).\(key)", value: ref)
                 }
                 idText = patientTwinID(of: j)
             case .external(let t, let id):
+                if let t, t != "Patient", t.first?.isUppercase == true {
+                    throw fail(i, .notImportable, "the \(key) is a \(t), not a Patient; only patients' records become thread events", path: "\(path).\(key)", value: ref)
+                }
                 guard t == "Patient", let id else {
                     throw fail(i, .danglingReference, "the \(key) reference '\(ref)' resolves to no Patient of the bundle", path: "\(path).\(key).reference", value: ref)
                 }
                 idText = id
                 external = true
             case .contained:
-                throw fail(i, .unsupported, "a contained Patient as \(key) is not imported", path: "\(path).\(key)", value: ref)
+                throw fail(i, .notImportable, "a contained Patient as \(key) is not imported", path: "\(path).\(key)", value: ref)
             }
             guard let idText, let tid = try? TwinID(idText) else {
                 throw fail(i, .invalidResource, "the Patient id '\(idText ?? "")' cannot be a twin id", path: "\(path).\(key)", value: idText)
@@ -369,12 +424,20 @@ public struct ImportPlanner: Sendable {
 
         func quantity(_ q: JSONValue, code: Concept, i: Int, path: String) throws(FHIRError) -> Quantity {
             guard let value = q["value"]?.doubleValue else {
-                throw fail(i, .invalidResource, "the quantity has no value", path: path)
+                throw fail(i, .notImportable, "the quantity has no value", path: path + ".value")
+            }
+            if let c = q["comparator"]?.stringValue {
+                // "<5" is a bound, not a measurement: reading it as 5 would be a guess
+                throw fail(i, .notImportable, "the value is a bound ('\(c)\(q["value"]?.numberText ?? "")'), not a measurement", path: path + ".comparator",
+                           value: c + (q["value"]?.numberText ?? ""))
             }
             let rawUnit: String
             if q["system"]?.stringValue == FHIRValues.ucum, let c = q["code"]?.stringValue { rawUnit = c }
             else if let c = q["code"]?.stringValue, q["system"] == nil { rawUnit = c }
             else if let u = q["unit"]?.stringValue { rawUnit = u }
+            else if let system = q["system"]?.stringValue, let c = q["code"]?.stringValue {
+                throw fail(i, .unitNotConvertible, "the unit '\(c)' is coded in \(system), not UCUM, and has no unit text", path: path + ".system", value: c)
+            }
             else { rawUnit = "1" }
             let unitText = UnitSynonyms.ucum(for: rawUnit)
             let unit: UCUMUnit
@@ -407,6 +470,10 @@ public struct ImportPlanner: Sendable {
             if let p = r["valuePeriod"] {
                 return .text("\(p["start"]?.stringValue ?? "")/\(p["end"]?.stringValue ?? "")")
             }
+            if let why = r["dataAbsentReason"] {
+                let reason = FHIRValues.concept(why).map { $0.code } ?? "given"
+                throw fail(i, .notImportable, "no value: the source says it is absent (dataAbsentReason '\(reason)')", path: path + ".dataAbsentReason", value: reason)
+            }
             return nil
         }
 
@@ -423,7 +490,7 @@ public struct ImportPlanner: Sendable {
             var values: [Double] = []
             for tok in (sd["data"]?.stringValue ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }) {
                 guard let x = Double(tok) else {
-                    throw fail(i, .unsupported, "sampled data point '\(tok)' is not a number (E/L/U markers are not imported)", path: path + ".data", value: String(tok))
+                    throw fail(i, .notImportable, "sampled data point '\(tok)' is not a number (E/L/U markers are not imported)", path: path + ".data", value: String(tok))
                 }
                 values.append(origin + factor * x)
             }
@@ -440,6 +507,8 @@ public struct ImportPlanner: Sendable {
 
         mutating func map(_ i: Int, _ e: Entry, into unit: inout ImportPlan.Unit) throws(FHIRError) {
             current = e
+            currentPatient = nil
+            currentCode = nil
             let r = e.resource
             let path = e.path
             guard let rt = r["resourceType"]?.stringValue else {
@@ -454,72 +523,134 @@ public struct ImportPlanner: Sendable {
                 }
                 unit.twins.append(PatientMapping.twin(r, id: tid))
             case "Organization":
-                guard let tid = ImportPlanner.organisationTwinID(r) else {
-                    throw fail(i, .invalidResource, "the Organization has neither identifier nor id", path: path)
+                guard let tid = ImportPlanner.organisationTwinID(r, fullUrl: e.fullUrl) else {
+                    throw fail(i, .invalidResource, "the Organization has neither identifier, id nor fullUrl", path: path)
                 }
                 unit.twins.append(PatientMapping.organisation(r, id: tid))
             case "Practitioner", "PractitionerRole", "Location", "Device", "Medication":
                 let key = ImportPlanner.identifierKey(r) ?? ("id|" + (r["id"]?.stringValue ?? e.label))
                 unit.records.append(ImportPlan.Record(resourceType: rt, key: "\(rt)|\(key)", json: r))
-            case "Observation":
-                let (twin, ext) = try subject(of: i, r, path: path)
-                if ext { unit.requiredTwins.append((twin, e.fullUrl, path + ".subject")) }
-                guard let time = try time(r, ["effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued"], i: i, path: path) else {
-                    throw fail(i, .invalidResource, "the Observation has no effective time or issued instant, so it cannot be placed in the thread", path: path + ".effective[x]")
-                }
-                guard let code = FHIRValues.concept(r["code"]) else {
-                    throw fail(i, .invalidResource, "the Observation code has no coding or text", path: path + ".code")
-                }
-                let status = r["status"]?.stringValue
-                let category = r["category"]
-                let src = source(r, i: i)
-                let components = r["component"]?.list ?? []
-                let (v, vSetAside) = try soundValue(of: r, code: code, twin: twin, i: i, path: path, into: &unit)
-                if !vSetAside && (v != nil || components.isEmpty) {
-                    let notes = EventNotes(origin: originText(r), status: status, category: category)
-                    unit.addEvent(e.label, path: path, EventDraft(twin: twin, effective: time, category: .observation, code: code, value: v, source: src, provenance: Provenance(notes: notes.text)))
-                }
-                for (k, c) in components.enumerated() {
-                    let cpath = "\(path).component[\(k)]"
-                    guard let ccode = FHIRValues.concept(c["code"]) else {
-                        throw fail(i, .invalidResource, "the component code has no coding or text", path: cpath + ".code")
-                    }
-                    let (cv, cSetAside) = try soundValue(of: c, code: ccode, twin: twin, i: i, path: cpath, into: &unit)
-                    if cSetAside { continue }
-                    let notes = EventNotes(origin: originText(r), status: status, panel: FHIRValues.codeableConcept(code), category: category)
-                    unit.addEvent(e.label, path: cpath, EventDraft(twin: twin, effective: time, category: .observation, code: ccode, value: cv, source: src, provenance: Provenance(notes: notes.text)))
-                }
-            case "Condition", "AllergyIntolerance", "Procedure", "Immunization", "Encounter",
+            case "Observation", "Condition", "AllergyIntolerance", "Procedure", "Immunization", "Encounter",
                  "MedicationRequest", "MedicationAdministration", "MedicationStatement", "DiagnosticReport":
-                let (twin, ext) = try subject(of: i, r, path: path)
-                if ext { unit.requiredTwins.append((twin, e.fullUrl, path + ".subject")) }
-                let spec = RecordSpec.of(rt)
-                guard var time = try time(r, spec.times, i: i, path: path) else {
-                    throw fail(i, .invalidResource, "the \(rt) has none of \(spec.times.joined(separator: ", ")), so it cannot be placed in the thread", path: path + "." + spec.times[0])
+                // Valid FHIR that cannot become sound thread data is set aside (refused under strict); invalid
+                // FHIR (a broken reference) refuses the bundle either way.
+                do throws(FHIRError) {
+                    if rt == "Observation" { try mapObservation(i, e, into: &unit) } else { try mapRecord(i, e, rt, into: &unit) }
+                } catch where error.code == .notImportable && !strict {
+                    unit.setAside.append(ImportIssue(disposition: .setAside, patient: currentPatient?.rawValue ?? "", entry: e.label,
+                                                     path: error.location ?? path, code: currentCode?.key.description ?? "",
+                                                     reason: error.message, value: error.value))
                 }
-                if let endName = spec.end, let endText = r[endName]?.stringValue, let end = FHIRTime.instant(endText), end >= time.start {
-                    time.end = end
-                }
-                let codeValue: JSONValue?
-                if rt.hasPrefix("Medication"), let ref = r["medicationReference"]?["reference"]?.stringValue {
-                    switch try resolve(ref, from: i, path: path + ".medicationReference.reference") {
-                    case .entry(let j): codeValue = index.infos[j].medicationCode
-                    case .contained(let c): codeValue = c["code"]
-                    case .external: codeValue = r["medicationReference"].map { ["text": .string($0["display"]?.stringValue ?? ref)] }
-                    }
-                } else {
-                    codeValue = spec.codes.lazy.compactMap { r[$0] }.first.map { $0.list.first ?? $0 }
-                }
-                guard let code = FHIRValues.concept(codeValue) else {
-                    throw fail(i, .invalidResource, "the \(rt) has no code (\(spec.codes.joined(separator: ", "))) with a coding or text", path: path + "." + spec.codes[0])
-                }
-                var v: Value?
-                if let vk = spec.value, let c = FHIRValues.concept(r[vk]) { v = .concept(c) }
-                let notes = EventNotes(origin: originText(r), status: r["status"]?.stringValue ?? r["clinicalStatus"].flatMap { FHIRValues.concept($0)?.code })
-                unit.addEvent(e.label, path: path, EventDraft(twin: twin, effective: time, category: spec.category, code: code, value: v, source: source(r, i: i), provenance: Provenance(notes: notes.text)))
             default:
                 skipped[rt, default: 0] += 1
             }
+        }
+
+        /// The patient a record is about (its subject), noted for a set-aside issue; an external subject must
+        /// be a twin of the bank when the unit is written.
+        mutating func patient(_ i: Int, _ r: JSONValue, path: String, into unit: inout ImportPlan.Unit) throws(FHIRError) -> TwinID {
+            let (twin, ext) = try subject(of: i, r, path: path)
+            currentPatient = twin
+            if ext { unit.requiredTwins.append((twin, current.fullUrl, path + ".subject")) }
+            return twin
+        }
+
+        /// A record its source withdrew (`entered-in-error`; an Observation or DiagnosticReport `cancelled`) or
+        /// an intervention that did not happen (`not-done`) is not sound data.
+        func checkNotWithdrawn(_ i: Int, _ r: JSONValue, _ rt: String, path: String) throws(FHIRError) {
+            let status = r["status"]?.stringValue
+            let verification = r["verificationStatus"].flatMap { FHIRValues.concept($0)?.code }
+            if status == "entered-in-error" || verification == "entered-in-error" {
+                throw fail(i, .notImportable, "the source marks the \(rt) entered-in-error (withdrawn)",
+                           path: path + (status == "entered-in-error" ? ".status" : ".verificationStatus"), value: "entered-in-error")
+            }
+            if status == "cancelled", rt == "Observation" || rt == "DiagnosticReport" {
+                throw fail(i, .notImportable, "the \(rt) was cancelled: it has no result", path: path + ".status", value: status)
+            }
+            if status == "not-done", rt == "Procedure" || rt == "Immunization" || rt == "MedicationAdministration" {
+                throw fail(i, .notImportable, "the \(rt) was not done", path: path + ".status", value: status)
+            }
+        }
+
+        mutating func mapObservation(_ i: Int, _ e: Entry, into unit: inout ImportPlan.Unit) throws(FHIRError) {
+            let r = e.resource
+            let path = e.path
+            let twin = try patient(i, r, path: path, into: &unit)
+            currentCode = FHIRValues.concept(r["code"])
+            try checkNotWithdrawn(i, r, "Observation", path: path)
+            guard let time = try time(r, ["effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued"], i: i, path: path) else {
+                throw fail(i, .notImportable, "the Observation has no effective time or issued instant, so it cannot be placed in the thread", path: path + ".effective[x]")
+            }
+            guard let code = currentCode else {
+                throw fail(i, .notImportable, "the Observation code has no coding with a system and code, nor text", path: path + ".code")
+            }
+            let status = r["status"]?.stringValue
+            let category = r["category"]
+            let src = source(r, i: i)
+            let recorded = sourceRecorded(r, "Observation")
+            let components = r["component"]?.list ?? []
+            let hasValue = r.objectValue?.members.contains { $0.key.hasPrefix("value") } ?? false
+            if hasValue || components.isEmpty {
+                let (v, vSetAside) = try soundValue(of: r, code: code, twin: twin, i: i, path: path, into: &unit)
+                if !vSetAside {
+                    let notes = EventNotes(origin: originText(r), status: status, category: category)
+                    unit.addEvent(e.label, path: path, EventDraft(twin: twin, effective: time, category: .observation, code: code, value: v, source: src,
+                                                                 provenance: Provenance(notes: notes.text, sourceRecorded: recorded)))
+                }
+            }
+            for (k, c) in components.enumerated() {
+                let cpath = "\(path).component[\(k)]"
+                guard let ccode = FHIRValues.concept(c["code"]) else {
+                    if strict { throw fail(i, .notImportable, "the component code has no coding with a system and code, nor text", path: cpath + ".code") }
+                    unit.setAside.append(ImportIssue(disposition: .setAside, patient: twin.rawValue, entry: e.label, path: cpath + ".code", code: "",
+                                                     reason: "the component code has no coding with a system and code, nor text"))
+                    continue
+                }
+                let (cv, cSetAside) = try soundValue(of: c, code: ccode, twin: twin, i: i, path: cpath, into: &unit)
+                if cSetAside { continue }
+                let notes = EventNotes(origin: originText(r), status: status, panel: FHIRValues.codeableConcept(code), category: category)
+                unit.addEvent(e.label, path: cpath, EventDraft(twin: twin, effective: time, category: .observation, code: ccode, value: cv, source: src,
+                                                              provenance: Provenance(notes: notes.text, sourceRecorded: recorded)))
+            }
+        }
+
+        mutating func mapRecord(_ i: Int, _ e: Entry, _ rt: String, into unit: inout ImportPlan.Unit) throws(FHIRError) {
+            let r = e.resource
+            let path = e.path
+            let twin = try patient(i, r, path: path, into: &unit)
+            let spec = RecordSpec.of(rt)
+            let codeValue: JSONValue?
+            if rt.hasPrefix("Medication"), let ref = r["medicationReference"]?["reference"]?.stringValue {
+                switch try resolve(ref, from: i, path: path + ".medicationReference.reference") {
+                case .entry(let j): codeValue = index.infos[j].medicationCode
+                case .contained(let c): codeValue = c["code"]
+                case .external: codeValue = r["medicationReference"].map { ["text": .string($0["display"]?.stringValue ?? ref)] }
+                }
+            } else {
+                codeValue = spec.codes.lazy.compactMap { r[$0] }.first.map { $0.list.first ?? $0 }
+            }
+            currentCode = FHIRValues.concept(codeValue)
+            try checkNotWithdrawn(i, r, rt, path: path)
+            guard var time = try time(r, spec.times, i: i, path: path) else {
+                throw fail(i, .notImportable, "the \(rt) has none of \(spec.times.joined(separator: ", ")), so it cannot be placed in the thread", path: path + "." + spec.times[0])
+            }
+            if let endName = spec.end, let endText = r[endName]?.stringValue, let end = FHIRTime.instant(endText), end >= time.start {
+                time.end = end
+            }
+            guard let code = currentCode else {
+                throw fail(i, .notImportable, "the \(rt) has no code (\(spec.codes.joined(separator: ", "))) with a coding or text", path: path + "." + spec.codes[0])
+            }
+            var v: Value?
+            if let vk = spec.value, let c = FHIRValues.concept(r[vk]) { v = .concept(c) }
+            let notes = EventNotes(origin: originText(r), status: r["status"]?.stringValue ?? r["clinicalStatus"].flatMap { FHIRValues.concept($0)?.code })
+            unit.addEvent(e.label, path: path, EventDraft(twin: twin, effective: time, category: spec.category, code: code, value: v, source: source(r, i: i),
+                                                         provenance: Provenance(notes: notes.text, sourceRecorded: sourceRecorded(r, rt))))
+        }
+
+        /// When the source recorded a resource (see ``RecordSpec/recordedElement(of:)``), else `meta.lastUpdated`.
+        func sourceRecorded(_ r: JSONValue, _ rt: String) -> Instant? {
+            if let n = RecordSpec.recordedElement(of: rt), let t = r[n]?.stringValue.flatMap(FHIRTime.instant) { return t }
+            return r["meta"]?["lastUpdated"]?.stringValue.flatMap(FHIRTime.instant)
         }
     }
 }
@@ -532,6 +663,19 @@ struct RecordSpec {
     var codes: [String]
     var category: Event.Category
     var value: String?
+
+    /// The element in which a resource type says when its source recorded it (kept as
+    /// `Provenance.sourceRecorded`; `meta.lastUpdated` stands in for types without one, and when it is absent).
+    static func recordedElement(of type: String) -> String? {
+        switch type {
+        case "Observation", "DiagnosticReport": "issued"
+        case "Condition", "AllergyIntolerance": "recordedDate"
+        case "Immunization": "recorded"
+        case "MedicationRequest": "authoredOn"
+        case "MedicationStatement": "dateAsserted"
+        default: nil
+        }
+    }
 
     static func of(_ type: String) -> RecordSpec {
         switch type {

@@ -23,6 +23,8 @@ public enum UnitSynonyms {
         "lbs": "[lb_av]",       // [UCUM] [lb_av] "pound (avoirdupois)", print symbol lb
         "lb": "[lb_av]",        // [UCUM] print symbol of [lb_av]
         "in": "[in_i]",         // [UCUM] [in_i] "inch (international)", print symbol in
+        "mEq/L": "meq/L",       // [UCUM] eq "equivalents" with prefix m (codes are case-sensitive); [HL7-UCUM] meq/L, print symbol mEq/L
+        "mEq": "meq",           // [HL7-UCUM] print symbol of meq
         "pH": "[pH]",           // [UCUM] [pH] "pH", print symbol pH; [LOINC] 2744-1 / 11558-4 example unit [pH]
         "PH": "[pH]",           // [UCUM] print symbol of [pH], upper-case variant of lab systems
         // Cell counts per microlitre: "K" and "thou" are thousands, "M" and "mill" millions (lab report
