@@ -27,5 +27,6 @@ extension Twinbank {
         SBMLCommand.self,
         SyncCommand.self,
         WatchCommand.self,
+        OutbreakCommand.self,
     ]
 }

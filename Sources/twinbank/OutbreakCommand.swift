@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import TwinCore
+import TwinPopulation
+
+/// `twinbank outbreak`: runs the agent-based outbreak model on a synthetic population and prints the daily
+/// counts per state. Wiring only: parsing, then `TwinPopulation.OutbreakEnsemble` and `OutbreakReport`.
+struct OutbreakCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbreak",
+        abstract: "Simulate an outbreak with the agent-based model (households, schools, work, community; testing, tracing, quarantine, vaccination, distancing).",
+        discussion: """
+        Without --scenario it runs the workload of ../shared/anchors/bench_covasim.py --full (Covasim's hybrid
+        population and disease defaults, symptomatic testing 10 %/day with a 1-day delay, contact tracing and
+        quarantine). The scenario and marginals formats are in README.md ("### outbreak").
+        Examples:
+          twinbank outbreak --agents 100000 --days 180 --seed 1
+          twinbank outbreak --agents 20000 --days 120 --seed 7 --runs 20 --json --plot curve.svg
+          twinbank outbreak --agents 100000 --days 180 --seed 1 --runs 100 --shard 3/10 --json
+        """
+    )
+
+    @Option(help: "Number of agents (people).")
+    var agents: Int = 100_000
+
+    @Option(help: "Number of days (days 0...D are reported).")
+    var days: Int = 180
+
+    @Option(help: "Seed of the population and of the runs.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Scenario file (JSON); the default scenario if omitted.")
+    var scenario: String?
+
+    @Option(help: "Number of runs (all cores); the daily counts are medians with a 5-95 % band.")
+    var runs: Int = 1
+
+    @Option(help: "Run only the K-th of M slices of the runs (K from 1), e.g. 2/8.")
+    var shard: String?
+
+    @Option(help: "Write the epidemic curve as SVG to this new file.")
+    var plot: String?
+
+    @Flag(help: "Replace an existing --plot file.")
+    var force = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        guard agents >= 1 else { throw ValidationError("--agents must be at least 1; got \(agents).") }
+        guard runs >= 1, runs <= 100_000 else { throw ValidationError("--runs must be in 1...100000; got \(runs).") }
+        guard (1...3650).contains(days) else { throw ValidationError("--days must be in 1...3650; got \(days).") }
+        let shard = try shard.map { text throws(PopulationError) in try OutbreakShard(parsing: text) }
+        if let plot { try OutputFile.checkWritable(plot, overwrite: force) }
+        var chosen = OutbreakScenario.covasimFull
+        if let scenario {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: scenario)) } catch {
+                throw ValidationError("cannot read the scenario file '\(scenario)': \(error.localizedDescription)")
+            }
+            chosen = try OutbreakScenario.parse(data)
+        }
+        let population = try SyntheticPopulation.generate(size: agents, seed: seed, marginals: chosen.marginals)
+        let indices = shard?.runs(of: runs) ?? 0..<runs
+        let ensemble = try OutbreakEnsemble.simulate(population: population, scenario: chosen, days: days, seed: seed, runs: indices)
+        let seir = try? CompartmentalOutbreak(estimating: chosen, on: population)
+        let s0 = 1 - Double(min(chosen.disease.initialInfections, agents)) / Double(agents)
+        let report = OutbreakReport(ensemble: ensemble, population: population, seed: seed, days: days, scenarioFile: scenario,
+                                    shard: shard, totalRuns: runs,
+                                    seir: seir.map { ($0.r0, CompartmentalOutbreak.finalSize(r0: $0.r0, initialSusceptibleFraction: s0)) })
+        if let plot { try OutputFile.write(report.svg, to: plot, overwrite: force) }
+        print(json ? report.json : report.text)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import TwinTesting
+
+/// `twinbank outbreak`: daily counts per state, JSON, shards, plots and refused input.
+@Suite("twinbank command: outbreak")
+struct OutbreakCommandTests {
+    static func object(_ text: String) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func printsDailyCountsPerState() throws {
+        let out = try CommandRunner().ok(["outbreak", "--agents", "3000", "--days", "30", "--seed", "2"])
+        let lines = out.split(separator: "\n")
+        let header = try #require(lines.first { $0.hasPrefix("day\t") })
+        #expect(header.contains("susceptible") && header.contains("critical") && header.contains("dead") && header.contains("new_infections"))
+        #expect(lines.contains { $0.hasPrefix("30\t") })
+        #expect(out.contains("attack rate") && out.contains("SEIR estimate"))
+        let day0 = try #require(lines.first { $0.hasPrefix("0\t") }).split(separator: "\t")
+        #expect(day0[1] == "2980" && day0[2] == "20")  // 20 initial infections, exposed on day 0
+    }
+
+    @Test func jsonIsDeterministicAndShardsSplitTheRuns() throws {
+        let cli = CommandRunner()
+        let base = ["outbreak", "--agents", "2000", "--days", "25", "--seed", "4", "--runs", "4", "--json"]
+        let a = try Self.object(try cli.ok(base)), b = try Self.object(try cli.ok(base))
+        #expect(NSDictionary(dictionary: a).isEqual(to: b))
+        let daily = try #require(a["daily"] as? [String: Any])
+        let susceptible = try #require((daily["susceptible"] as? [String: Any])?["median"] as? [Double])
+        #expect(susceptible.count == 26)
+        let perRun = try #require(a["run_headlines"] as? [[String: Any]])
+        let shard = try Self.object(try cli.ok(base + ["--shard", "2/2"]))
+        let shardRuns = try #require(shard["run_headlines"] as? [[String: Any]])
+        #expect(shard["runs"] as? [Int] == [2, 3])
+        #expect(shardRuns.map { $0["cumulative_infections"] as? Int } == perRun.suffix(2).map { $0["cumulative_infections"] as? Int })
+    }
+
+    @Test func writesThePlotAsANewFile() throws {
+        let dir = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plot = dir.appendingPathComponent("curve.svg").path
+        _ = try CommandRunner().ok(["outbreak", "--agents", "1000", "--days", "20", "--plot", plot])
+        #expect(try String(contentsOfFile: plot, encoding: .utf8).hasPrefix("<svg"))
+        let again = try CommandRunner().run(["outbreak", "--agents", "1000", "--days", "20", "--plot", plot])
+        #expect(again.status != 0 && again.stderr.contains("exists"))
+    }
+
+    @Test(arguments: [
+        (#"{"interventions": [{"type": "curfew"}]}"#, "curfew"),
+        (#"{"interventions": [{"type": "testing", "symptomaticProbability": -0.2}]}"#, "-0.2"),
+        (#"{"bta": 1}"#, "bta"),
+    ])
+    func refusesABadScenarioNamingTheValue(json: String, named: String) throws {
+        let dir = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("scenario.json")
+        try Data(json.utf8).write(to: file)
+        let run = try CommandRunner().run(["outbreak", "--agents", "500", "--days", "10", "--scenario", file.path])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains(named), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+    }
+
+    @Test(arguments: [["--shard", "3/2"], ["--agents", "0"], ["--runs", "0"], ["--days", "-1"]])
+    func refusesBadArguments(_ bad: [String]) throws {
+        let run = try CommandRunner().run(["outbreak", "--days", "5", "--agents", "100"] + bad)
+        #expect(run.status != 0)
+        #expect(run.stderr.contains(bad[1]), "\(run.stderr)")
+    }
+}
