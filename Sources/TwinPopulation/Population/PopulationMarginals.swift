@@ -4,10 +4,11 @@ import Foundation
 /// and workplace enrolment and sizes, and the number of daily contacts in each layer.
 ///
 /// The defaults reproduce the population Covasim 3/4 builds for `pop_type='hybrid'` without a location
-/// (C. C. Kerr et al., "Covasim: an agent-based model of COVID-19 dynamics and interventions", PLoS Comput.
+/// (Covasim 4.0.1, the version `bench_covasim.py` runs; C. C. Kerr et al., "Covasim: an agent-based model of COVID-19 dynamics and interventions", PLoS Comput.
 /// Biol. 17 (2021) e1009149; `covasim/defaults.py` `default_age_data` and `covasim/population.py`
 /// `make_hybrid_contacts`):
-/// - ages: Covasim's default age pyramid (Seattle, 2018 census) in 5-year bands, 90-99 last;
+/// - ages: Covasim's default age pyramid (`default_age_data`, "based on Seattle 2018 census data", as Covasim
+///   4.0.1 ships it) in 5-year bands, 90-99 last, uniform within a band;
 /// - households: Covasim draws household ("cluster") sizes from a Poisson distribution with mean 2, so a
 ///   person has 2 household contacts on average; the default here is that Poisson law truncated at 1
 ///   (empty households do not exist), which keeps the mean of 2 contacts per person;
@@ -68,12 +69,12 @@ public struct PopulationMarginals: Sendable, Hashable {
     public static let covasimHybrid = PopulationMarginals(
         ageBands: [
             Band(min: 0, max: 4, weight: 0.0605), Band(min: 5, max: 9, weight: 0.0607), Band(min: 10, max: 14, weight: 0.0566),
-            Band(min: 15, max: 19, weight: 0.0557), Band(min: 20, max: 24, weight: 0.0612), Band(min: 25, max: 29, weight: 0.0679),
-            Band(min: 30, max: 34, weight: 0.0703), Band(min: 35, max: 39, weight: 0.0696), Band(min: 40, max: 44, weight: 0.0637),
-            Band(min: 45, max: 49, weight: 0.0655), Band(min: 50, max: 54, weight: 0.0621), Band(min: 55, max: 59, weight: 0.0656),
-            Band(min: 60, max: 64, weight: 0.0606), Band(min: 65, max: 69, weight: 0.0522), Band(min: 70, max: 74, weight: 0.0381),
-            Band(min: 75, max: 79, weight: 0.0253), Band(min: 80, max: 84, weight: 0.0167), Band(min: 85, max: 89, weight: 0.0088),
-            Band(min: 90, max: 99, weight: 0.0086),
+            Band(min: 15, max: 19, weight: 0.0557), Band(min: 20, max: 24, weight: 0.0612), Band(min: 25, max: 29, weight: 0.0843),
+            Band(min: 30, max: 34, weight: 0.0848), Band(min: 35, max: 39, weight: 0.0764), Band(min: 40, max: 44, weight: 0.0697),
+            Band(min: 45, max: 49, weight: 0.0701), Band(min: 50, max: 54, weight: 0.0681), Band(min: 55, max: 59, weight: 0.0653),
+            Band(min: 60, max: 64, weight: 0.0591), Band(min: 65, max: 69, weight: 0.0453), Band(min: 70, max: 74, weight: 0.0312),
+            Band(min: 75, max: 79, weight: 0.02016), Band(min: 80, max: 84, weight: 0.01344), Band(min: 85, max: 89, weight: 0.01008),
+            Band(min: 90, max: 99, weight: 0.00672),
         ],
         householdSizes: PopulationMarginals.truncatedPoisson(mean: 2, maxSize: 12),
         adultAge: 18,
