@@ -201,3 +201,21 @@ import TwinSimulation
         #expect(OutbreakEnsemble.quantile([1, 2, 3, 4], 0.5) == 2.5)
     }
 }
+
+/// The scenario example in README.md ("### outbreak") parses and means what it says.
+@Suite struct OutbreakReadmeExampleTests {
+    @Test func readmeScenarioExampleParses() throws {
+        let readme = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let section = try #require(readme.range(of: "### outbreak").map { readme[$0.upperBound...] })
+        let start = try #require(section.range(of: "```json\n"))
+        let end = try #require(section[start.upperBound...].range(of: "```"))
+        let json = String(section[start.upperBound..<end.lowerBound])
+        let s = try OutbreakScenario.parse(Data(json.utf8))
+        #expect(s.testing?.delay == 1 && s.tracing?.delay == [0, 1, 1, 2] && s.vaccinations.count == 1 && s.distancing.count == 1)
+        #expect(s.marginals.schoolMaxAge == 18 && s.marginals.employment == 0.7 && s.marginals.workplaceSizes.count == 2)
+        let population = try SyntheticPopulation.generate(size: 2000, seed: 1, marginals: s.marginals)
+        let run = try OutbreakModel.run(population: population, scenario: s, days: 30, seed: 1)
+        #expect(run.series(.vaccinated)[30] > 0)
+    }
+}

@@ -61,7 +61,7 @@ struct OutbreakCommandTests {
         #expect(run.stdout.isEmpty)
     }
 
-    @Test(arguments: [["--shard", "3/2"], ["--agents", "0"], ["--runs", "0"], ["--days", "-1"]])
+    @Test(arguments: [["--shard", "3/2"], ["--agents", "0"], ["--runs", "0"], ["--days", "4000"]])
     func refusesBadArguments(_ bad: [String]) throws {
         let run = try CommandRunner().run(["outbreak", "--days", "5", "--agents", "100"] + bad)
         #expect(run.status != 0)
