@@ -68,6 +68,17 @@ import TwinSimulation
         #expect(abs(z - expected) < 1e-6, "R0 \(r0): ODE \(z), equation \(expected)")
     }
 
+    @Test(arguments: [1, 2, 3, 25])
+    func tinyPopulationsRunWithDailyCommunityContacts(agents: Int) throws {
+        var s = Self.homogeneous(r0: 3)
+        s.testing = TestingPolicy()
+        s.tracing = TracingPolicy()
+        let population = try SyntheticPopulation.generate(size: agents, seed: 1, marginals: s.marginals)
+        let run = try OutbreakModel.run(population: population, scenario: s, days: 30, seed: 2)
+        #expect(run.series(.newInfections)[0] == Int32(min(agents, 20)))
+        #expect(OutbreakSeries.states.reduce(0) { $0 + Int(run.series($1)[30]) } == agents)
+    }
+
     @Test func sameSeedSameRunOtherSeedOther() throws {
         let population = try SyntheticPopulation.generate(size: 3000, seed: 1)
         let a = try OutbreakModel.run(population: population, scenario: .covasimFull, days: 60, seed: 42)

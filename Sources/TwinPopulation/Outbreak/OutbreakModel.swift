@@ -229,7 +229,7 @@ struct Kernel {
 
         let layers = population.layers
         let offsets = layers.map(\.offsets), neighbours = layers.map(\.neighbours)
-        let dailyCommunity = population.marginals.communityDaily
+        let dailyCommunity = population.marginals.communityDaily && n >= 2
         let communityContacts = population.marginals.communityContacts
         let beta = disease.beta
         let layerBeta = disease.layerBeta.map { Float($0) }
