@@ -84,5 +84,17 @@ import Testing
         #expect(throws: PopulationError.self) { try SyntheticPopulation.generate(size: 0, seed: 1) }
         let error = #expect(throws: PopulationError.self) { try SyntheticPopulation.generate(size: 2_000_000_000, seed: 1) }
         #expect(error?.code == .tooLarge)
+        // 100 million people with 10,000 community contacts each: terabytes, refused before anything is drawn.
+        var crowded = PopulationMarginals.covasimHybrid
+        crowded.communityContacts = 10_000
+        let tooMany = #expect(throws: PopulationError.self) { try SyntheticPopulation.generate(size: 100_000_000, seed: 1, marginals: crowded) }
+        #expect(tooMany?.code == .tooLarge && tooMany?.value == "100000000")
+        #expect(tooMany?.message.contains("MiB") == true)
+    }
+
+    @Test func memoryEstimateCoversWhatIsHeld() throws {
+        let p = try SyntheticPopulation.generate(size: 20_000, seed: 3)
+        let estimate = SyntheticPopulation.estimatedBytes(size: 20_000, marginals: .covasimHybrid)
+        #expect(estimate >= p.memoryBytes && estimate < 4 * p.memoryBytes, "estimate \(estimate), held \(p.memoryBytes)")
     }
 }

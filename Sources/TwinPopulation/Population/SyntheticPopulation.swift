@@ -86,6 +86,28 @@ public struct SyntheticPopulation: Sendable {
         count * (1 + 4 * 3) + layers.reduce(0) { $0 + 4 * ($1.offsets.count + $1.neighbours.count) }
     }
 
+    /// The peak memory, in bytes, of generating a population of `size` people from `marginals` and running
+    /// one outbreak on it: the per-person arrays, each layer's edge list while it is built and its
+    /// compressed rows (4 bytes per contact end), and the outbreak's per-person state (about 48 bytes).
+    public static func estimatedBytes(size: Int, marginals: PopulationMarginals) -> Int {
+        let total = marginals.ageBands.reduce(0) { $0 + $1.weight }
+        func share(_ lo: Int, _ hi: Int) -> Double {
+            marginals.ageBands.reduce(0) { acc, b in
+                let overlap = max(0, min(b.max, hi) - max(b.min, lo) + 1)
+                return acc + b.weight * Double(overlap) / Double(b.max - b.min + 1)
+            } / total
+        }
+        let sizes = marginals.householdSizes.enumerated().map { (Double($0.offset + 1), $0.element) }
+        let meanSize = sizes.reduce(0) { $0 + $1.0 * $1.1 }, meanSquare = sizes.reduce(0) { $0 + $1.0 * $1.0 * $1.1 }
+        let household = meanSize > 0 ? meanSquare / meanSize - 1 : 0
+        let degree = household + share(marginals.schoolMinAge, marginals.schoolMaxAge) * marginals.enrolment * marginals.schoolContacts
+            + share(marginals.workMinAge, marginals.workMaxAge) * marginals.employment * marginals.workContacts
+            + (marginals.communityDaily ? 0 : marginals.communityContacts)
+        // Largest layer's edge list (8 bytes an edge) alongside every layer's rows (4 bytes a contact end).
+        let perPerson = 13.0 + 48 + 4 * degree + 4 * max(household, marginals.schoolContacts, marginals.workContacts, marginals.communityContacts) * 1.1
+        return Int(min(Double(Int.max / 2), (Double(size) * perPerson).rounded(.up)))
+    }
+
     /// Draws a population of `size` people from `marginals` with the project's seeded generator.
     ///
     /// Ages come from the age bands (uniform within a band). Households take sizes from `householdSizes`
@@ -98,6 +120,10 @@ public struct SyntheticPopulation: Sendable {
     /// round(Poisson(contacts) / 2) partners uniformly from it (edges count for both ends, so the mean number
     /// of contacts is `contacts`). Community contacts are drawn the same way over the whole population
     /// (unless they are drawn daily by the outbreak model).
+    ///
+    /// - Throws: `PopulationError.invalidArgument` for a size below 1, `.tooLarge` above ``maximumSize`` or when
+    ///   ``estimatedBytes(size:marginals:)`` exceeds 80 % of this machine's memory, `.invalidMarginals` for
+    ///   marginals that do not validate.
     public static func generate(size: Int, seed: UInt64, marginals: PopulationMarginals = .covasimHybrid) throws(PopulationError) -> SyntheticPopulation {
         guard size >= 1 else {
             throw PopulationError(.invalidArgument, "population size \(size): give at least 1 person", value: "\(size)")
@@ -106,6 +132,12 @@ public struct SyntheticPopulation: Sendable {
             throw PopulationError(.tooLarge, "population size \(size) is above the \(maximumSize) this generator supports", value: "\(size)")
         }
         try marginals.validate()
+        let needed = estimatedBytes(size: size, marginals: marginals)
+        let available = Int(min(ProcessInfo.processInfo.physicalMemory, UInt64(Int.max)))
+        guard needed <= available / 10 * 8 else {
+            throw PopulationError(.tooLarge, "a population of \(size) people with these contacts needs about \(needed >> 20) MiB, more than 80 % of this machine's \(available >> 20) MiB: give fewer people or fewer contacts",
+                                  value: "\(size)")
+        }
         var rng = Xoshiro256StarStar(seed: seed)
 
         // Ages.
