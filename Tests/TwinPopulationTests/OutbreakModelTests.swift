@@ -230,3 +230,22 @@ import TwinSimulation
         #expect(run.series(.vaccinated)[30] > 0)
     }
 }
+
+/// Calibration of beta to reported counts recovers the beta that made them.
+@Suite struct OutbreakCalibrationTests {
+    @Test func recoversTheTransmissionRateFromDailyCounts() throws {
+        let population = try SyntheticPopulation.generate(size: 6000, seed: 12)
+        var truth = OutbreakScenario.uncontrolled
+        truth.disease.beta = 0.012
+        // "Reported" infections: the mean of 8 runs with other seeds than the fit uses.
+        let reported = try OutbreakEnsemble.simulate(population: population, scenario: truth, days: 70, seed: 1000, runs: 0..<8)
+        let observed = (0...70).map { d in reported.runs.reduce(0.0) { $0 + Double($1.counts[OutbreakSeries.newInfections.rawValue][d]) } / 8 }
+        let fit = try OutbreakCalibration.fitBeta(observed: observed, series: .newInfections, population: population,
+                                                  scenario: .uncontrolled, seed: 7, runs: 8, range: 0.004...0.05, tolerance: 0.01)
+        #expect(abs(fit.beta - 0.012) < 0.0015, "fitted beta \(fit.beta)")
+        #expect(fit.simulations > 0)
+        #expect(throws: PopulationError.self) {
+            try OutbreakCalibration.fitBeta(observed: [1, -2], population: population, scenario: .uncontrolled, seed: 1)
+        }
+    }
+}
