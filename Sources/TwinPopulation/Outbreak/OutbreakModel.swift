@@ -292,7 +292,8 @@ struct Kernel {
                 guard let tr = tracing, day >= tr.start, day <= (tr.end ?? Int.max) else { continue }
                 for l in 0..<4 where tr.coverage[l] > 0 {
                     let start = day + tr.delay[l]
-                    let until = Int32(day + tr.quarantineDays)
+                    // As Covasim: quarantine from the notification for max(1, quarantineDays - delay) days.
+                    let until = Int32(start + max(1, tr.quarantineDays - tr.delay[l]))
                     func notify(_ j: Int, rng: inout Xoshiro256StarStar) {
                         guard tr.coverage[l] >= 1 || rng.nextUniform() < tr.coverage[l] else { return }
                         if start <= horizon { quarantineDue[start].append((Int32(j), until)) }

@@ -17,8 +17,9 @@ public struct TestingPolicy: Sendable, Hashable {
 }
 
 /// Contact tracing of people diagnosed that day: each of their contacts in layer `l` is found with probability
-/// `coverage[l]`, `delay[l]` days later, and quarantined until `quarantineDays` after the diagnosis (as
-/// Covasim's `contact_tracing` with its default 14-day quarantine). Quarantined people's transmission and
+/// `coverage[l]`, `delay[l]` days later, and quarantined from then for max(1, `quarantineDays` - `delay[l]`)
+/// days, i.e. until `quarantineDays` after the diagnosis (as Covasim's `contact_tracing` with its default
+/// 14-day quarantine). Quarantined people's transmission and
 /// susceptibility are multiplied by the layers' quarantine factors. Recovered, dead and diagnosed people are
 /// not quarantined; a quarantined person found again has the quarantine extended.
 public struct TracingPolicy: Sendable, Hashable {
