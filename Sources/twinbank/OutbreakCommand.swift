@@ -32,6 +32,9 @@ struct OutbreakCommand: ParsableCommand {
     @Option(help: "Scenario file (JSON); the default scenario if omitted.")
     var scenario: String?
 
+    @Option(help: "Marginals file (JSON: age pyramid, household, school and workplace sizes); replaces the scenario's population.")
+    var marginals: String?
+
     @Option(help: "Number of runs (all cores); the daily counts are medians with a 5-95 % band.")
     var runs: Int = 1
 
@@ -60,6 +63,13 @@ struct OutbreakCommand: ParsableCommand {
                 throw ValidationError("cannot read the scenario file '\(scenario)': \(error.localizedDescription)")
             }
             chosen = try OutbreakScenario.parse(data)
+        }
+        if let marginals {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: marginals)) } catch {
+                throw ValidationError("cannot read the marginals file '\(marginals)': \(error.localizedDescription)")
+            }
+            chosen.marginals = try PopulationMarginals.parse(data)
         }
         let population = try SyntheticPopulation.generate(size: agents, seed: seed, marginals: chosen.marginals)
         let indices = shard?.runs(of: runs) ?? 0..<runs

@@ -61,6 +61,20 @@ struct OutbreakCommandTests {
         #expect(run.stdout.isEmpty)
     }
 
+    @Test func marginalsFileShapesThePopulation() throws {
+        let dir = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("marginals.json")
+        try Data(#"{"householdSizes": [1], "school": {"enrolment": 0}, "work": {"employment": 0}, "community": {"contacts": 8}}"#.utf8).write(to: file)
+        let out = try Self.object(try CommandRunner().ok(["outbreak", "--agents", "3000", "--days", "10", "--marginals", file.path, "--json"]))
+        let contacts = try #require((out["population"] as? [String: Any])?["contacts_per_person"] as? [String: Double])
+        #expect(contacts["h"] == 0 && contacts["s"] == 0 && contacts["w"] == 0)
+        #expect(abs((contacts["c"] ?? 0) - 8) < 0.5)
+        try Data(#"{"school": {"enrolment": 2}}"#.utf8).write(to: file)
+        let bad = try CommandRunner().run(["outbreak", "--agents", "300", "--days", "5", "--marginals", file.path])
+        #expect(bad.status != 0 && bad.stderr.contains("school.enrolment") && bad.stderr.contains("2"))
+    }
+
     @Test(arguments: [["--shard", "3/2"], ["--agents", "0"], ["--runs", "0"], ["--days", "4000"]])
     func refusesBadArguments(_ bad: [String]) throws {
         let run = try CommandRunner().run(["outbreak", "--days", "5", "--agents", "100"] + bad)
