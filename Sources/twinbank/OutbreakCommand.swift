@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinBank
 import TwinCore
 import TwinPopulation
 
@@ -17,6 +18,7 @@ struct OutbreakCommand: ParsableCommand {
           twinbank outbreak --agents 100000 --days 180 --seed 1
           twinbank outbreak --agents 20000 --days 120 --seed 7 --runs 20 --json --plot curve.svg
           twinbank outbreak --agents 100000 --days 180 --seed 1 --runs 100 --shard 3/10 --json
+          twinbank outbreak --agents 50000 --days 120 --runs 10 --bank bank.sqlite --population montreal --start 2026-01-01
         """
     )
 
@@ -50,12 +52,36 @@ struct OutbreakCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var bankOptions: BankOptions
+
+    @Option(help: "A population twin in --bank whose thread gets the run (daily medians of every series as predictions, with the scenario and seed).")
+    var population: String?
+
+    @Option(help: "The date of day 0 of the predictions written with --population (default: today).")
+    var start: String?
+
     func run() throws {
         guard agents >= 1 else { throw ValidationError("--agents must be at least 1; got \(agents).") }
         guard runs >= 1, runs <= 100_000 else { throw ValidationError("--runs must be in 1...100000; got \(runs).") }
         guard (1...3650).contains(days) else { throw ValidationError("--days must be in 1...3650; got \(days).") }
         let shard = try shard.map { text throws(PopulationError) in try OutbreakShard(parsing: text) }
         if let plot { try OutputFile.checkWritable(plot, overwrite: force) }
+        guard population != nil || (bankOptions.bank == nil && start == nil) else {
+            throw ValidationError("--bank and --start go with --population ID (the population twin whose thread gets the run).")
+        }
+        // Check the bank and the twin before the long computation.
+        let target: (bank: Bank, twin: TwinID, start: Instant)?
+        if let population {
+            let bank = try bankOptions.open()
+            let id = try TwinID(population)
+            let kind = try bank.twin(id).twin.kind
+            guard kind == .population else {
+                throw ValidationError("--population \(population) is a \(kind) twin; give a population twin (twinbank twin create --id ID --kind population).")
+            }
+            target = (bank, id, try parseInstant(start ?? "today", option: "--start", bound: .instant))
+        } else {
+            target = nil
+        }
         var chosen = OutbreakScenario.covasimFull
         if let scenario {
             let data: Data
@@ -76,9 +102,15 @@ struct OutbreakCommand: ParsableCommand {
         let ensemble = try OutbreakEnsemble.simulate(population: population, scenario: chosen, days: days, seed: seed, runs: indices)
         let seir = try? CompartmentalOutbreak(estimating: chosen, on: population)
         let s0 = 1 - Double(min(chosen.disease.initialInfections, agents)) / Double(agents)
-        let report = OutbreakReport(ensemble: ensemble, population: population, seed: seed, days: days, scenarioFile: scenario,
+        var report = OutbreakReport(ensemble: ensemble, population: population, seed: seed, days: days, scenarioFile: scenario,
                                     shard: shard, totalRuns: runs,
                                     seir: seir.map { ($0.r0, CompartmentalOutbreak.finalSize(r0: $0.r0, initialSusceptibleFraction: s0)) })
+        if let target {
+            let scenarioJSON = scenario.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+            let result = try OutbreakThread.write(ensemble, agents: agents, seed: seed, scenarioName: (scenario ?? "default") + (marginals.map { " with marginals \($0)" } ?? ""),
+                                                  scenarioJSON: scenarioJSON, to: target.twin, start: target.start, in: target.bank)
+            report.written = (target.twin.rawValue, result.count)
+        }
         if let plot { try OutputFile.write(report.svg, to: plot, overwrite: force) }
         print(json ? report.json : report.text)
     }

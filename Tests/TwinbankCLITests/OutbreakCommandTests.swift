@@ -75,6 +75,33 @@ struct OutbreakCommandTests {
         #expect(bad.status != 0 && bad.stderr.contains("school.enrolment") && bad.stderr.contains("2"))
     }
 
+    @Test func writesTheRunToAPopulationTwinsThread() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cli = CommandRunner()
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "town", "--kind", "population"])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "ann", "--kind", "person"])
+        let out = try Self.object(try cli.ok(["outbreak", "--agents", "800", "--days", "9", "--seed", "5", "--runs", "2",
+                                              "--bank", bank, "--population", "town", "--start", "2026-03-01", "--json"]))
+        let written = try #require(out["written"] as? [String: Any])
+        #expect(written["twin"] as? String == "town" && written["events"] as? Int == 13 * 10)
+        let events = try #require(JSONSerialization.jsonObject(with: Data(try cli.ok(["thread", "query", "--bank", bank, "--twin", "town", "--json"]).utf8)) as? [[String: Any]])
+        #expect(events.count == 130)
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: events), as: UTF8.self)
+        #expect(text.contains("urn:twinbank:outbreak") && text.contains("new_infections") && text.contains("prediction"))
+        #expect(text.contains("2026-03-01") && text.contains("2026-03-10"))
+        // Not a population twin, an unknown twin, or --bank alone: refused before anything is computed or written.
+        let person = try cli.run(["outbreak", "--agents", "100", "--days", "3", "--bank", bank, "--population", "ann"])
+        #expect(person.status != 0 && person.stderr.contains("person"))
+        let unknown = try cli.run(["outbreak", "--agents", "100", "--days", "3", "--bank", bank, "--population", "nobody"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("nobody"))
+        let alone = try cli.run(["outbreak", "--agents", "100", "--days", "3", "--bank", bank])
+        #expect(alone.status != 0 && alone.stderr.contains("--population"))
+        let after = try #require(JSONSerialization.jsonObject(with: Data(try cli.ok(["thread", "query", "--bank", bank, "--twin", "ann", "--json"]).utf8)) as? [Any])
+        #expect(after.isEmpty)
+    }
+
     @Test(arguments: [["--shard", "3/2"], ["--agents", "0"], ["--runs", "0"], ["--days", "4000"]])
     func refusesBadArguments(_ bad: [String]) throws {
         let run = try CommandRunner().run(["outbreak", "--days", "5", "--agents", "100"] + bad)

@@ -13,6 +13,8 @@ public struct OutbreakReport: Sendable {
     public let totalRuns: Int
     /// The SEIR estimate (R0 and the attack rate its final size gives).
     public let seir: (r0: Double, attackRate: Double)?
+    /// Where the run was written, if it was: the population twin and the number of prediction events.
+    public var written: (twin: String, events: Int)? = nil
 
     public init(ensemble: OutbreakEnsemble, population: SyntheticPopulation, seed: UInt64, days: Int, scenarioFile: String?,
                 shard: OutbreakShard?, totalRuns: Int, seir: (r0: Double, attackRate: Double)?) {
@@ -47,6 +49,7 @@ public struct OutbreakReport: Sendable {
         if let seir {
             lines.append(String(format: "SEIR estimate: R0 %.2f, final size %.2f %% (homogeneous mixing, no interventions)", seir.r0, seir.attackRate * 100))
         }
+        if let written { lines.append("wrote \(written.events) predictions to the thread of population twin \(written.twin)") }
         lines.append((["day"] + Self.tableSeries.map(\.name)).joined(separator: "\t"))
         let bands = Self.tableSeries.map { ensemble.band($0).median }
         if !runs.isEmpty {
@@ -84,6 +87,7 @@ public struct OutbreakReport: Sendable {
                            "contacts_per_person": Dictionary(uniqueKeysWithValues: population.layers.map { ($0.kind.key, $0.meanDegree) })],
         ]
         if let shard { root["shard"] = shard.description }
+        if let written { root["written"] = ["twin": written.twin, "events": written.events] }
         if let seir { root["seir"] = ["r0": seir.r0, "final_size": seir.attackRate] }
         let data = (try? JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
