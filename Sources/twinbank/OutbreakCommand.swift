@@ -22,8 +22,8 @@ struct OutbreakCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Number of agents (people).")
-    var agents: Int = 100_000
+    @Option(help: "Number of agents (people); default 100000, or the population of --population's twin.")
+    var agents: Int?
 
     @Option(help: "Number of days (days 0...D are reported).")
     var days: Int = 180
@@ -61,7 +61,7 @@ struct OutbreakCommand: ParsableCommand {
     var start: String?
 
     func run() throws {
-        guard agents >= 1 else { throw ValidationError("--agents must be at least 1; got \(agents).") }
+        if let agents, agents < 1 { throw ValidationError("--agents must be at least 1; got \(agents).") }
         guard runs >= 1, runs <= 100_000 else { throw ValidationError("--runs must be in 1...100000; got \(runs).") }
         guard (1...3650).contains(days) else { throw ValidationError("--days must be in 1...3650; got \(days).") }
         let shard = try shard.map { text throws(PopulationError) in try OutbreakShard(parsing: text) }
@@ -97,17 +97,27 @@ struct OutbreakCommand: ParsableCommand {
             }
             chosen.marginals = try PopulationMarginals.parse(data)
         }
-        let population = try SyntheticPopulation.generate(size: agents, seed: seed, marginals: chosen.marginals)
+        let population: SyntheticPopulation
+        if let target, PopulationTwin.holdsPopulation(try target.bank.twin(target.twin).twin) {
+            guard agents == nil, marginals == nil else {
+                throw ValidationError("population twin \(target.twin) records its population (size, seed, marginals): drop --agents and --marginals.")
+            }
+            population = try PopulationTwin.population(of: target.twin, in: target.bank)
+            chosen.marginals = population.marginals
+        } else {
+            population = try SyntheticPopulation.generate(size: agents ?? 100_000, seed: seed, marginals: chosen.marginals)
+        }
+        let agentCount = population.count
         let indices = shard?.runs(of: runs) ?? 0..<runs
         let ensemble = try OutbreakEnsemble.simulate(population: population, scenario: chosen, days: days, seed: seed, runs: indices)
         let seir = try? CompartmentalOutbreak(estimating: chosen, on: population)
-        let s0 = 1 - Double(min(chosen.disease.initialInfections, agents)) / Double(agents)
+        let s0 = 1 - Double(min(chosen.disease.initialInfections, agentCount)) / Double(agentCount)
         var report = OutbreakReport(ensemble: ensemble, population: population, seed: seed, days: days, scenarioFile: scenario,
                                     shard: shard, totalRuns: runs,
                                     seir: seir.map { ($0.r0, CompartmentalOutbreak.finalSize(r0: $0.r0, initialSusceptibleFraction: s0)) })
         if let target {
             let scenarioJSON = scenario.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
-            let result = try OutbreakThread.write(ensemble, agents: agents, seed: seed, scenarioName: (scenario ?? "default") + (marginals.map { " with marginals \($0)" } ?? ""),
+            let result = try OutbreakThread.write(ensemble, agents: agentCount, seed: seed, scenarioName: (scenario ?? "default") + (marginals.map { " with marginals \($0)" } ?? ""),
                                                   scenarioJSON: scenarioJSON, to: target.twin, start: target.start, in: target.bank)
             report.written = (target.twin.rawValue, result.count)
         }
