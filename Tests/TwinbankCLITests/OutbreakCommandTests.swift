@@ -102,6 +102,24 @@ struct OutbreakCommandTests {
         #expect(after.isEmpty)
     }
 
+    @Test func synthesizedPopulationTwinIsWhereTheOutbreakRuns() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cli = CommandRunner()
+        try cli.ok(["init", "--bank", bank])
+        let made = try Self.object(try cli.ok(["population", "synthesize", "--bank", bank, "--id", "village", "--size", "1200", "--seed", "8", "--json"]))
+        #expect(made["size"] as? Int == 1200 && (made["households"] as? Double ?? 0) > 300)
+        let again = try cli.run(["population", "synthesize", "--bank", bank, "--id", "village", "--size", "50"])
+        #expect(again.status != 0 && again.stderr.contains("village"))
+        let out = try Self.object(try cli.ok(["outbreak", "--days", "5", "--bank", bank, "--population", "village", "--start", "2026-05-01", "--json"]))
+        #expect(out["agents"] as? Int == 1200)
+        #expect((out["written"] as? [String: Any])?["events"] as? Int == 13 * 6)
+        let conflict = try cli.run(["outbreak", "--days", "5", "--agents", "300", "--bank", bank, "--population", "village"])
+        #expect(conflict.status != 0 && conflict.stderr.contains("--agents"))
+        let badSize = try cli.run(["population", "synthesize", "--bank", bank, "--id", "empty", "--size", "0"])
+        #expect(badSize.status != 0 && badSize.stderr.contains("0"))
+    }
+
     @Test(arguments: [["--shard", "3/2"], ["--agents", "0"], ["--runs", "0"], ["--days", "4000"]])
     func refusesBadArguments(_ bad: [String]) throws {
         let run = try CommandRunner().run(["outbreak", "--days", "5", "--agents", "100"] + bad)
