@@ -11,14 +11,14 @@ struct OutbreakCommand: ParsableCommand {
         commandName: "outbreak",
         abstract: "Simulate an outbreak with the agent-based model (households, schools, work, community; testing, tracing, quarantine, vaccination, distancing).",
         discussion: """
-        Without --scenario it runs the workload of ../shared/anchors/bench_covasim.py --full (Covasim's hybrid
-        population and disease defaults, symptomatic testing 10 %/day with a 1-day delay, contact tracing and
-        quarantine). The scenario and marginals formats are in README.md ("### outbreak").
+        Without --scenario it runs the workload of ../shared/anchors/bench_covasim.py --full (Covasim's hybrid population and disease defaults, symptomatic testing 10 %/day with a 1-day delay, contact tracing and quarantine). The scenario and marginals formats are in README.md ("### outbreak").
+
         Examples:
           twinbank outbreak --agents 100000 --days 180 --seed 1
           twinbank outbreak --agents 20000 --days 120 --seed 7 --runs 20 --json --plot curve.svg
           twinbank outbreak --agents 100000 --days 180 --seed 1 --runs 100 --shard 3/10 --json
-          twinbank outbreak --agents 50000 --days 120 --runs 10 --bank bank.sqlite --population montreal --start 2026-01-01
+          twinbank population synthesize --bank bank.sqlite --id town --size 50000 --seed 7
+          twinbank outbreak --days 120 --runs 10 --bank bank.sqlite --population town --start 2026-01-01
         """
     )
 

@@ -42,9 +42,9 @@ public struct OutbreakBand: Sendable, Hashable {
 
 /// Many runs of one scenario on one population, spread over all cores, with uncertainty bands.
 ///
-/// The population is drawn once (from the ensemble's seed); run `i` uses the seed
-/// `OutbreakModel.runSeed(seed, index: i)`, so runs are independent of how they are spread over cores or
-/// shards.
+/// All runs share one population (`twinbank outbreak` draws it from its `--seed`, or redraws a population
+/// twin's); run `i` uses the seed `OutbreakModel.runSeed(seed, index: i)`, so runs are independent of how
+/// they are spread over cores or shards.
 public struct OutbreakEnsemble: Sendable {
     public let runs: [OutbreakRun]
 
