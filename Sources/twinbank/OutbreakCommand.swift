@@ -52,6 +52,12 @@ struct OutbreakCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Option(help: "Calibrate beta first to reported daily counts: a CSV with columns day and count (days 0, 1, ...).")
+    var calibrate: String?
+
+    @Option(help: "What the --calibrate counts are: new_diagnoses (reported cases) or new_infections.")
+    var calibrateSeries = "new_diagnoses"
+
     @OptionGroup var bankOptions: BankOptions
 
     @Option(help: "A population twin in --bank whose thread gets the run (daily medians of every series as predictions, with the scenario and seed).")
@@ -108,6 +114,21 @@ struct OutbreakCommand: ParsableCommand {
             population = try SyntheticPopulation.generate(size: agents ?? 100_000, seed: seed, marginals: chosen.marginals)
         }
         let agentCount = population.count
+        var calibration: (file: String, series: OutbreakSeries, fit: OutbreakCalibration.Fit)?
+        if let calibrate {
+            guard let series = [OutbreakSeries.newDiagnoses, .newInfections].first(where: { $0.name == calibrateSeries }) else {
+                throw ValidationError("--calibrate-series must be new_diagnoses or new_infections; got '\(calibrateSeries)'.")
+            }
+            let text: String
+            do { text = try String(contentsOfFile: calibrate, encoding: .utf8) } catch {
+                throw ValidationError("cannot read the counts file '\(calibrate)': \(error.localizedDescription)")
+            }
+            let observed = try OutbreakCalibration.readDailyCounts(csv: text, name: calibrate)
+            let fit = try OutbreakCalibration.fitBeta(observed: observed, series: series, population: population, scenario: chosen,
+                                                      seed: seed, runs: max(runs, 4))
+            chosen.disease.beta = fit.beta
+            calibration = (calibrate, series, fit)
+        }
         let indices = shard?.runs(of: runs) ?? 0..<runs
         let ensemble = try OutbreakEnsemble.simulate(population: population, scenario: chosen, days: days, seed: seed, runs: indices)
         let seir = try? CompartmentalOutbreak(estimating: chosen, on: population)
@@ -115,6 +136,7 @@ struct OutbreakCommand: ParsableCommand {
         var report = OutbreakReport(ensemble: ensemble, population: population, seed: seed, days: days, scenarioFile: scenario,
                                     shard: shard, totalRuns: runs,
                                     seir: seir.map { ($0.r0, CompartmentalOutbreak.finalSize(r0: $0.r0, initialSusceptibleFraction: s0)) })
+        report.calibration = calibration
         if let target {
             let scenarioJSON = scenario.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             let result = try OutbreakThread.write(ensemble, agents: agentCount, seed: seed, scenarioName: (scenario ?? "default") + (marginals.map { " with marginals \($0)" } ?? ""),

@@ -120,6 +120,33 @@ struct OutbreakCommandTests {
         #expect(badSize.status != 0 && badSize.stderr.contains("0"))
     }
 
+    @Test func calibratesBetaToDailyCounts() throws {
+        let dir = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cli = CommandRunner()
+        let truth = dir.appendingPathComponent("truth.json"), plain = dir.appendingPathComponent("plain.json")
+        try Data(#"{"beta": 0.012}"#.utf8).write(to: truth)
+        try Data("{}".utf8).write(to: plain)
+        let made = try Self.object(try cli.ok(["outbreak", "--agents", "4000", "--days", "60", "--seed", "21", "--runs", "4",
+                                               "--scenario", truth.path, "--json"]))
+        let infections = try #require(((made["daily"] as? [String: Any])?["new_infections"] as? [String: Any])?["median"] as? [Double])
+        let counts = dir.appendingPathComponent("counts.csv")
+        try Data((["day,count"] + infections.enumerated().map { "\($0.offset),\($0.element)" }).joined(separator: "\n").utf8).write(to: counts)
+        let fitted = try Self.object(try cli.ok(["outbreak", "--agents", "4000", "--days", "60", "--seed", "21", "--scenario", plain.path,
+                                                 "--calibrate", counts.path, "--calibrate-series", "new_infections", "--json"]))
+        let beta = try #require((fitted["calibration"] as? [String: Any])?["beta"] as? Double)
+        #expect(abs(beta - 0.012) < 0.0015, "fitted beta \(beta)")
+        try Data("day,count\n0,3\n2,5\n".utf8).write(to: counts)
+        let gap = try cli.run(["outbreak", "--agents", "500", "--days", "5", "--calibrate", counts.path])
+        #expect(gap.status != 0 && gap.stderr.contains("day 1 is missing"))
+        try Data("day,count\n0,3\n1,-5\n".utf8).write(to: counts)
+        let negative = try cli.run(["outbreak", "--agents", "500", "--days", "5", "--calibrate", counts.path])
+        #expect(negative.status != 0 && negative.stderr.contains("-5"))
+        try Data("date,cases\n0,3\n".utf8).write(to: counts)
+        let header = try cli.run(["outbreak", "--agents", "500", "--days", "5", "--calibrate", counts.path])
+        #expect(header.status != 0 && header.stderr.contains("day and count"))
+    }
+
     @Test(arguments: [["--shard", "3/2"], ["--agents", "0"], ["--runs", "0"], ["--days", "4000"]])
     func refusesBadArguments(_ bad: [String]) throws {
         let run = try CommandRunner().run(["outbreak", "--days", "5", "--agents", "100"] + bad)

@@ -1,4 +1,5 @@
 import Foundation
+import TwinCore
 
 /// Calibration of the transmission rate to reported daily counts.
 public enum OutbreakCalibration {
@@ -58,5 +59,49 @@ public enum OutbreakCalibration {
         }
         let best = fc <= fd ? c : d
         return Fit(beta: Foundation.exp(best), sumOfSquares: min(fc, fd), simulations: simulations)
+    }
+
+    /// Reads reported daily counts from CSV text with a header holding `day` and `count` (other columns are
+    /// ignored): days 0, 1, ... each exactly once (in any order), counts numbers >= 0.
+    /// - Throws: `PopulationError.invalidArgument` naming the line and the value (a missing column, a day
+    ///   given twice or missing, a negative count).
+    public static func readDailyCounts(csv text: String, name: String) throws(PopulationError) -> [Double] {
+        let reader = CSVReader(text: text, name: name)
+        func fail(_ message: String, _ value: String) -> PopulationError {
+            PopulationError(.invalidArgument, "\(name): \(message)", value: value)
+        }
+        var header: [String]?
+        var dayColumn = 0, countColumn = 0
+        var byDay: [Int: Double] = [:]
+        while true {
+            let record: CSVReader.Record?
+            do { record = try reader.next() } catch { throw fail("\(error)", name) }
+            guard let record else { break }
+            if record.isBlank { continue }
+            let fields = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+            guard header != nil else {
+                header = fields.map { $0.lowercased() }
+                guard let d = header!.firstIndex(of: "day"), let c = header!.firstIndex(of: "count") else {
+                    throw fail("the header needs the columns day and count; it has \(fields.joined(separator: ", "))", fields.joined(separator: ","))
+                }
+                dayColumn = d; countColumn = c
+                continue
+            }
+            guard fields.count > max(dayColumn, countColumn) else { throw fail("line \(record.line) has \(fields.count) fields", fields.joined(separator: ",")) }
+            guard let day = Int(fields[dayColumn]), day >= 0, day <= 3650 else {
+                throw fail("line \(record.line): day '\(fields[dayColumn])' is not a whole number in 0...3650", fields[dayColumn])
+            }
+            guard let count = Double(fields[countColumn]), count.isFinite, count >= 0 else {
+                throw fail("line \(record.line): count '\(fields[countColumn])' is not a number >= 0", fields[countColumn])
+            }
+            guard byDay[day] == nil else { throw fail("line \(record.line): day \(day) is given twice", String(day)) }
+            byDay[day] = count
+        }
+        guard !byDay.isEmpty else { throw fail("no daily counts", name) }
+        let last = byDay.keys.max()!
+        if let missing = (0...last).first(where: { byDay[$0] == nil }) {
+            throw fail("day \(missing) is missing (give every day from 0 to \(last))", String(missing))
+        }
+        return (0...last).map { byDay[$0]! }
     }
 }

@@ -15,6 +15,8 @@ public struct OutbreakReport: Sendable {
     public let seir: (r0: Double, attackRate: Double)?
     /// Where the run was written, if it was: the population twin and the number of prediction events.
     public var written: (twin: String, events: Int)? = nil
+    /// The calibration the run used, if any: the counts file, the series fitted, and the fit.
+    public var calibration: (file: String, series: OutbreakSeries, fit: OutbreakCalibration.Fit)? = nil
 
     public init(ensemble: OutbreakEnsemble, population: SyntheticPopulation, seed: UInt64, days: Int, scenarioFile: String?,
                 shard: OutbreakShard?, totalRuns: Int, seir: (r0: Double, attackRate: Double)?) {
@@ -48,6 +50,9 @@ public struct OutbreakReport: Sendable {
         }
         if let seir {
             lines.append(String(format: "SEIR estimate: R0 %.2f, final size %.2f %% (homogeneous mixing, no interventions)", seir.r0, seir.attackRate * 100))
+        }
+        if let c = calibration {
+            lines.append(String(format: "calibrated beta %.5f to %@ (%@, sum of squares %.1f, %d simulations)", c.fit.beta, c.file, c.series.name, c.fit.sumOfSquares, c.fit.simulations))
         }
         if let written { lines.append("wrote \(written.events) predictions to the thread of population twin \(written.twin)") }
         lines.append((["day"] + Self.tableSeries.map(\.name)).joined(separator: "\t"))
@@ -87,6 +92,9 @@ public struct OutbreakReport: Sendable {
                            "contacts_per_person": Dictionary(uniqueKeysWithValues: population.layers.map { ($0.kind.key, $0.meanDegree) })],
         ]
         if let shard { root["shard"] = shard.description }
+        if let c = calibration {
+            root["calibration"] = ["file": c.file, "series": c.series.name, "beta": c.fit.beta, "sum_of_squares": c.fit.sumOfSquares, "simulations": c.fit.simulations]
+        }
         if let written { root["written"] = ["twin": written.twin, "events": written.events] }
         if let seir { root["seir"] = ["r0": seir.r0, "final_size": seir.attackRate] }
         let data = (try? JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])) ?? Data("{}".utf8)
