@@ -174,43 +174,70 @@ struct Kernel {
 
     /// Runs days 0...days and returns the counts.
     mutating func simulate() -> [[Int32]] {
-        let seriesCount = OutbreakSeries.allCases.count
-        var counts = [[Int32]](repeating: [Int32](repeating: 0, count: days + 1), count: seriesCount)
+        var run = DayState(kernel: self)
+        seed(&run)
+        for t in 0...days {
+            progress(&run, t)
+            test(&run, t)
+            diagnoseAndTrace(&run, t)
+            startQuarantines(&run, t)
+            vaccinate(&run, t)
+            transmit(&run, t)
+            record(&run, t)
+        }
+        return run.counts
+    }
+
+    /// The bookkeeping of a run besides the per-person arrays: the active list (exposed and infectious
+    /// people), state counts, the schedules of diagnoses and quarantines, vaccination queues and the counts.
+    struct DayState {
+        var counts: [[Int32]]
         var stateCount = [Int](repeating: 0, count: 9)
-        stateCount[0] = n
-
         var active: [Int32] = []
-        // Day 0 infections.
-        let seeds = min(disease.initialInfections, n)
         var newToday = 0
-        if seeds > 0 {
-            // Partial Fisher-Yates over a sparse map: `seeds` distinct people.
-            var swapped: [Int: Int] = [:]
-            for k in 0..<seeds {
-                let r = k + rng.below(n - k)
-                let pick = swapped[r] ?? r
-                swapped[r] = swapped[k] ?? k
-                infect(pick, day: 0)
-                active.append(Int32(pick))
-            }
-            stateCount[0] -= seeds; stateCount[1] += seeds
-            newToday = seeds
-        }
-
-        let testing = scenario.testing, tracing = scenario.tracing
-        let horizon = days + 400
-        var diagnosisDue = [[Int32]](repeating: [], count: horizon + 1)
-        var quarantineDue = [[(person: Int32, until: Int32)]](repeating: [], count: horizon + 1)
-        var quarantinedCount = 0
+        var diagnosedToday = 0
+        let horizon: Int
+        var diagnosisDue: [[Int32]]
+        var quarantineDue: [[(person: Int32, until: Int32)]]
         var vaccinatedCount = 0
-
-        // Distancing multipliers per day and layer.
-        var distance = [Float](repeating: 1, count: (days + 1) * 4)
-        for d in scenario.distancing where d.start <= days {
-            for t in d.start..<min(d.end, days + 1) { distance[t * 4 + d.layer.rawValue] *= Float(d.factor) }
-        }
-        // Vaccination orders.
         var vaccinationOrders: [[Int32]] = []
+        var vaccinationNext: [Int]
+        /// Distancing multipliers, `[day * 4 + layer]`.
+        var distance: [Float]
+
+        init(kernel k: Kernel) {
+            counts = [[Int32]](repeating: [Int32](repeating: 0, count: k.days + 1), count: OutbreakSeries.allCases.count)
+            stateCount[Int(AgentState.susceptible)] = k.n
+            horizon = k.days + 400
+            diagnosisDue = [[Int32]](repeating: [], count: horizon + 1)
+            quarantineDue = [[(person: Int32, until: Int32)]](repeating: [], count: horizon + 1)
+            vaccinationNext = [Int](repeating: 0, count: k.scenario.vaccinations.count)
+            distance = [Float](repeating: 1, count: (k.days + 1) * 4)
+            for d in k.scenario.distancing where d.start <= k.days {
+                for t in d.start..<min(d.end, k.days + 1) { distance[t * 4 + d.layer.rawValue] *= Float(d.factor) }
+            }
+        }
+
+        mutating func moved(from old: UInt8, to new: UInt8) {
+            stateCount[Int(old)] -= 1
+            stateCount[Int(new)] += 1
+        }
+    }
+
+    /// Day 0's infections (distinct people, by a partial Fisher-Yates over a sparse map) and the vaccination
+    /// queues (priority groups in order, shuffled within).
+    mutating func seed(_ run: inout DayState) {
+        let seeds = min(disease.initialInfections, n)
+        var swapped: [Int: Int] = [:]
+        for k in 0..<seeds {
+            let r = k + rng.below(n - k)
+            let pick = swapped[r] ?? r
+            swapped[r] = swapped[k] ?? k
+            infect(pick, day: 0)
+            run.active.append(Int32(pick))
+            run.moved(from: AgentState.susceptible, to: AgentState.exposed)
+        }
+        run.newToday = seeds
         for v in scenario.vaccinations {
             var order: [Int32] = []
             var taken = [Bool](repeating: false, count: n)
@@ -223,183 +250,200 @@ struct Kernel {
                 rng.shuffle(&group)
                 order += group
             }
-            vaccinationOrders.append(order)
+            run.vaccinationOrders.append(order)
         }
-        var vaccinationNext = [Int](repeating: 0, count: scenario.vaccinations.count)
+    }
 
-        let layers = population.layers
-        let offsets = layers.map(\.offsets), neighbours = layers.map(\.neighbours)
+    /// 1. Everyone active moves along the course drawn at infection; the recovered and dead leave the list.
+    func progress(_ run: inout DayState, _ day: Int) {
+        let state = self.state, fate = self.fate, dayInfectious = self.dayInfectious, daySymptomatic = self.daySymptomatic
+        let daySevere = self.daySevere, dayCritical = self.dayCritical, dayEnd = self.dayEnd
+        let t = Int32(day)
+        var kept = 0
+        for k in 0..<run.active.count {
+            let i = Int(run.active[k])
+            var s = state[i]
+            if s == AgentState.exposed && dayInfectious[i] <= t {
+                s = fate[i] == AgentFate.asymptomatic ? AgentState.asymptomatic : AgentState.presymptomatic
+            }
+            if s == AgentState.presymptomatic && daySymptomatic[i] <= t { s = AgentState.mild }
+            if s == AgentState.mild && fate[i] >= AgentFate.severe && daySevere[i] <= t { s = AgentState.severe }
+            if s == AgentState.severe && fate[i] >= AgentFate.critical && dayCritical[i] <= t { s = AgentState.critical }
+            if s != AgentState.exposed && dayEnd[i] <= t {
+                s = fate[i] == AgentFate.dies ? AgentState.dead : AgentState.recovered
+            }
+            if s != state[i] {
+                run.moved(from: state[i], to: s)
+                state[i] = s
+            }
+            if s != AgentState.recovered && s != AgentState.dead { run.active[kept] = Int32(i); kept += 1 }
+        }
+        run.active.removeLast(run.active.count - kept)
+    }
+
+    /// 2. Infectious people not yet diagnosed are tested; a positive is diagnosed `delay` days later.
+    mutating func test(_ run: inout DayState, _ t: Int) {
+        guard let p = scenario.testing, t >= p.start, t <= (p.end ?? Int.max) else { return }
+        for k in 0..<run.active.count {
+            let i = Int(run.active[k])
+            let s = state[i]
+            guard s >= AgentState.asymptomatic, dayDiagnosed[i] == Int32.max else { continue }
+            let probability = s >= AgentState.mild ? p.symptomaticProbability : p.asymptomaticProbability
+            if rng.nextUniform() < probability && (p.sensitivity >= 1 || rng.nextUniform() < p.sensitivity) {
+                let due = t + p.delay
+                dayDiagnosed[i] = Int32(due)
+                if due <= run.horizon { run.diagnosisDue[due].append(Int32(i)) }
+            }
+        }
+    }
+
+    /// 3. Diagnoses falling due today: isolation (from `dayDiagnosed` on), the end of quarantine, and the
+    /// tracing of each diagnosed person's contacts, whose quarantine is scheduled.
+    mutating func diagnoseAndTrace(_ run: inout DayState, _ t: Int) {
+        let due = run.diagnosisDue[t]
+        run.diagnosisDue[t] = []
+        run.diagnosedToday = due.count
+        let tracing = scenario.tracing.flatMap { tr in t >= tr.start && t <= (tr.end ?? Int.max) ? tr : nil }
         let dailyCommunity = population.marginals.communityDaily && n >= 2
-        let communityContacts = population.marginals.communityContacts
-        let beta = disease.beta
+        for c in due {
+            let i = Int(c)
+            if quarantineUntil[i] > Int32(t) { quarantineUntil[i] = -1 }
+            guard let tr = tracing else { continue }
+            for l in 0..<4 where tr.coverage[l] > 0 {
+                let start = t + tr.delay[l]
+                // As Covasim: quarantine from the notification for max(1, quarantineDays - delay) days.
+                let until = Int32(start + max(1, tr.quarantineDays - tr.delay[l]))
+                let coverage = tr.coverage[l]
+                if l == ContactLayerKind.community.rawValue && dailyCommunity {
+                    let m = rng.poisson(population.marginals.communityContacts)
+                    for _ in 0..<m {
+                        var j = rng.below(n - 1)
+                        if j >= i { j += 1 }
+                        if (coverage >= 1 || rng.nextUniform() < coverage) && start <= run.horizon { run.quarantineDue[start].append((Int32(j), until)) }
+                    }
+                } else {
+                    let offsets = population.layers[l].offsets, neighbours = population.layers[l].neighbours
+                    for e in Int(offsets[i])..<Int(offsets[i + 1]) {
+                        if (coverage >= 1 || rng.nextUniform() < coverage) && start <= run.horizon {
+                            run.quarantineDue[start].append((neighbours[e], until))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// 4. Quarantines starting today (extended for people already in quarantine; not for the recovered, the
+    /// dead and the diagnosed).
+    func startQuarantines(_ run: inout DayState, _ day: Int) {
+        let state = self.state, quarantineUntil = self.quarantineUntil, dayDiagnosed = self.dayDiagnosed
+        let t = Int32(day)
+        let starting = run.quarantineDue[day]
+        run.quarantineDue[day] = []
+        for (person, until) in starting {
+            let j = Int(person)
+            if quarantineUntil[j] > t {
+                quarantineUntil[j] = max(quarantineUntil[j], until)
+            } else if state[j] != AgentState.dead && state[j] != AgentState.recovered && dayDiagnosed[j] > t && until > t {
+                quarantineUntil[j] = until
+            }
+        }
+    }
+
+    /// 5. Today's vaccine doses, down each campaign's queue (the dead and the vaccinated are skipped).
+    mutating func vaccinate(_ run: inout DayState, _ t: Int) {
+        for (v, policy) in scenario.vaccinations.enumerated() where t >= policy.start && policy.dailyDoses > 0 {
+            var doses = policy.dailyDoses
+            let order = run.vaccinationOrders[v]
+            while doses > 0 && run.vaccinationNext[v] < order.count {
+                let j = Int(order[run.vaccinationNext[v]])
+                run.vaccinationNext[v] += 1
+                if vaccinated[j] != 0 || state[j] == AgentState.dead { continue }
+                doses -= 1
+                if policy.uptake >= 1 || rng.nextUniform() < policy.uptake {
+                    vaccinated[j] = UInt8(truncatingIfNeeded: v + 1)
+                    run.vaccinatedCount += 1
+                }
+            }
+        }
+    }
+
+    /// 6. Transmission from every person infectious today to each susceptible contact, layer by layer.
+    mutating func transmit(_ run: inout DayState, _ day: Int) {
+        let state = self.state, dayDiagnosed = self.dayDiagnosed, quarantineUntil = self.quarantineUntil
+        let relTrans = self.relTrans, highUntil = self.highUntil, layers = population.layers
+        let t = Int32(day)
+        let beta = Float(disease.beta)
         let layerBeta = disease.layerBeta.map { Float($0) }
         let isoFactor = disease.isolationFactor.map { Float($0) }
         let quarFactor = disease.quarantineFactor.map { Float($0) }
         let asymFactor = Float(disease.asymptomaticFactor)
         let ratio = disease.viralLoadRatio, frac = disease.viralLoadEarlyFraction
         let loadHigh = Float(ratio / (1 + frac * (ratio - 1))), loadLow = Float(1 / (1 + frac * (ratio - 1)))
-        let susceptibility = self.susceptibility
         let vaccineFactor = [Float(1)] + scenario.vaccinations.map { Float(1 - $0.efficacy) }
-
-        for day in 0...days {
-            let t = Int32(day)
-            var diagnosedToday = 0
-
-            // 1. Disease progression.
-            var kept = 0
-            for k in 0..<active.count {
-                let i = Int(active[k])
-                var s = state[i]
-                if s == AgentState.exposed && dayInfectious[i] <= t {
-                    s = fate[i] == AgentFate.asymptomatic ? AgentState.asymptomatic : AgentState.presymptomatic
-                }
-                if s == AgentState.presymptomatic && daySymptomatic[i] <= t { s = AgentState.mild }
-                if s == AgentState.mild && fate[i] >= AgentFate.severe && daySevere[i] <= t { s = AgentState.severe }
-                if s == AgentState.severe && fate[i] >= AgentFate.critical && dayCritical[i] <= t { s = AgentState.critical }
-                if s != AgentState.exposed && dayEnd[i] <= t {
-                    s = fate[i] == AgentFate.dies ? AgentState.dead : AgentState.recovered
-                }
-                if s != state[i] {
-                    stateCount[Int(state[i])] -= 1; stateCount[Int(s)] += 1
-                    state[i] = s
-                }
-                if s != AgentState.recovered && s != AgentState.dead { active[kept] = Int32(i); kept += 1 }
-            }
-            active.removeLast(active.count - kept)
-
-            // 2. Testing of infectious people.
-            if let p = testing, day >= p.start, day <= (p.end ?? Int.max) {
-                for k in 0..<active.count {
-                    let i = Int(active[k])
-                    let s = state[i]
-                    guard s >= AgentState.asymptomatic, dayDiagnosed[i] == Int32.max else { continue }
-                    let probability = s >= AgentState.mild ? p.symptomaticProbability : p.asymptomaticProbability
-                    if rng.nextUniform() < probability && (p.sensitivity >= 1 || rng.nextUniform() < p.sensitivity) {
-                        let due = day + p.delay
-                        dayDiagnosed[i] = Int32(due)
-                        if due <= horizon { diagnosisDue[due].append(Int32(i)) }
-                    }
-                }
-            }
-
-            // 3. Diagnoses falling due: isolation, end of quarantine, tracing.
-            let due = diagnosisDue[day]
-            diagnosisDue[day] = []
-            for c in due {
-                let i = Int(c)
-                diagnosedToday += 1
-                if quarantineUntil[i] > t { quarantineUntil[i] = -1 }
-                guard let tr = tracing, day >= tr.start, day <= (tr.end ?? Int.max) else { continue }
-                for l in 0..<4 where tr.coverage[l] > 0 {
-                    let start = day + tr.delay[l]
-                    // As Covasim: quarantine from the notification for max(1, quarantineDays - delay) days.
-                    let until = Int32(start + max(1, tr.quarantineDays - tr.delay[l]))
-                    func notify(_ j: Int, rng: inout Xoshiro256StarStar) {
-                        guard tr.coverage[l] >= 1 || rng.nextUniform() < tr.coverage[l] else { return }
-                        if start <= horizon { quarantineDue[start].append((Int32(j), until)) }
-                    }
-                    if l == ContactLayerKind.community.rawValue && dailyCommunity {
-                        let m = rng.poisson(communityContacts)
-                        for _ in 0..<m {
-                            var j = rng.below(n - 1)
-                            if j >= i { j += 1 }
-                            notify(j, rng: &rng)
+        let dailyCommunity = population.marginals.communityDaily && n >= 2
+        let communityContacts = population.marginals.communityContacts
+        let infectiousCount = run.active.count
+        for k in 0..<infectiousCount {
+            let i = Int(run.active[k])
+            let s = state[i]
+            guard s >= AgentState.asymptomatic && s <= AgentState.critical else { continue }
+            let diagnosed = dayDiagnosed[i] <= t
+            let quarantined = !diagnosed && quarantineUntil[i] > t
+            var base = relTrans[i] * (Float(t) < highUntil[i] ? loadHigh : loadLow)
+            if s == AgentState.asymptomatic { base *= asymFactor }
+            for l in 0..<4 {
+                var p = beta * layerBeta[l] * run.distance[day * 4 + l] * base
+                if diagnosed { p *= isoFactor[l] } else if quarantined { p *= quarFactor[l] }
+                if p <= 0 { continue }
+                if l == ContactLayerKind.community.rawValue && dailyCommunity {
+                    let m = rng.poisson(communityContacts)
+                    for _ in 0..<m {
+                        var j = rng.below(n - 1)
+                        if j >= i { j += 1 }
+                        if state[j] == AgentState.susceptible
+                            && tryInfect(j, p: p, layer: l, t: t, quarFactor: quarFactor, vaccineFactor: vaccineFactor) {
+                            run.active.append(Int32(j)); run.newToday += 1
+                            run.moved(from: AgentState.susceptible, to: AgentState.exposed)
                         }
-                    } else {
-                        let off = offsets[l], nb = neighbours[l]
-                        for e in Int(off[i])..<Int(off[i + 1]) { notify(Int(nb[e]), rng: &rng) }
                     }
-                }
-            }
-
-            // 4. Quarantines starting today.
-            let starting = quarantineDue[day]
-            quarantineDue[day] = []
-            for (person, until) in starting {
-                let j = Int(person)
-                if quarantineUntil[j] > t {
-                    quarantineUntil[j] = max(quarantineUntil[j], until)
-                } else if state[j] != AgentState.dead && state[j] != AgentState.recovered && dayDiagnosed[j] > t && until > t {
-                    quarantineUntil[j] = until
-                }
-            }
-
-            // 5. Vaccination.
-            for (v, policy) in scenario.vaccinations.enumerated() where day >= policy.start && policy.dailyDoses > 0 {
-                var doses = policy.dailyDoses
-                let order = vaccinationOrders[v]
-                while doses > 0 && vaccinationNext[v] < order.count {
-                    let j = Int(order[vaccinationNext[v]])
-                    vaccinationNext[v] += 1
-                    if vaccinated[j] != 0 || state[j] == AgentState.dead { continue }
-                    doses -= 1
-                    if policy.uptake >= 1 || rng.nextUniform() < policy.uptake {
-                        vaccinated[j] = UInt8(truncatingIfNeeded: v + 1)
-                        vaccinatedCount += 1
-                    }
-                }
-            }
-
-            // 6. Transmission from today's infectious people.
-            let infectiousCount = active.count
-            for k in 0..<infectiousCount {
-                let i = Int(active[k])
-                let s = state[i]
-                guard s >= AgentState.asymptomatic && s <= AgentState.critical else { continue }
-                let diagnosed = dayDiagnosed[i] <= t
-                let quarantined = !diagnosed && quarantineUntil[i] > t
-                var base = relTrans[i] * (Float(t) < highUntil[i] ? loadHigh : loadLow)
-                if s == AgentState.asymptomatic { base *= asymFactor }
-                for l in 0..<4 {
-                    var p = Float(beta) * layerBeta[l] * distance[day * 4 + l] * base
-                    if diagnosed { p *= isoFactor[l] } else if quarantined { p *= quarFactor[l] }
-                    if p <= 0 { continue }
-                    if l == ContactLayerKind.community.rawValue && dailyCommunity {
-                        let m = rng.poisson(communityContacts)
-                        for _ in 0..<m {
-                            var j = rng.below(n - 1)
-                            if j >= i { j += 1 }
-                            if state[j] != AgentState.susceptible { continue }
-                            if tryInfect(j, p: p, layer: l, t: t, susceptibility: susceptibility, quarFactor: quarFactor, vaccineFactor: vaccineFactor) {
-                                active.append(Int32(j)); newToday += 1
-                                stateCount[0] -= 1; stateCount[1] += 1
-                            }
-                        }
-                    } else {
-                        let off = offsets[l], nb = neighbours[l]
-                        var e = Int(off[i])
-                        let end = Int(off[i + 1])
-                        while e < end {
-                            let j = Int(nb[e])
-                            e += 1
-                            if state[j] != AgentState.susceptible { continue }
-                            if tryInfect(j, p: p, layer: l, t: t, susceptibility: susceptibility, quarFactor: quarFactor, vaccineFactor: vaccineFactor) {
-                                active.append(Int32(j)); newToday += 1
-                                stateCount[0] -= 1; stateCount[1] += 1
-                            }
+                } else {
+                    let offsets = layers[l].offsets, neighbours = layers[l].neighbours
+                    var e = Int(offsets[i])
+                    let end = Int(offsets[i + 1])
+                    while e < end {
+                        let j = Int(neighbours[e])
+                        e += 1
+                        if state[j] == AgentState.susceptible
+                            && tryInfect(j, p: p, layer: l, t: t, quarFactor: quarFactor, vaccineFactor: vaccineFactor) {
+                            run.active.append(Int32(j)); run.newToday += 1
+                            run.moved(from: AgentState.susceptible, to: AgentState.exposed)
                         }
                     }
                 }
             }
-
-            // 7. Counts.
-            for s in 0..<9 { counts[s][day] = Int32(stateCount[s]) }
-            counts[OutbreakSeries.newInfections.rawValue][day] = Int32(newToday)
-            counts[OutbreakSeries.newDiagnoses.rawValue][day] = Int32(diagnosedToday)
-            if tracing != nil {
-                quarantinedCount = 0
-                for i in 0..<n where quarantineUntil[i] > t && dayDiagnosed[i] > t { quarantinedCount += 1 }
-            }
-            counts[OutbreakSeries.quarantined.rawValue][day] = Int32(quarantinedCount)
-            counts[OutbreakSeries.vaccinated.rawValue][day] = Int32(vaccinatedCount)
-            newToday = 0
         }
-        return counts
+    }
+
+    /// 7. The day's counts.
+    func record(_ run: inout DayState, _ day: Int) {
+        let quarantineUntil = self.quarantineUntil, dayDiagnosed = self.dayDiagnosed, n = self.n
+        let t = Int32(day)
+        for s in 0..<9 { run.counts[s][day] = Int32(run.stateCount[s]) }
+        run.counts[OutbreakSeries.newInfections.rawValue][day] = Int32(run.newToday)
+        run.counts[OutbreakSeries.newDiagnoses.rawValue][day] = Int32(run.diagnosedToday)
+        var quarantined = 0
+        if scenario.tracing != nil {
+            for i in 0..<n where quarantineUntil[i] > t && dayDiagnosed[i] > t { quarantined += 1 }
+        }
+        run.counts[OutbreakSeries.quarantined.rawValue][day] = Int32(quarantined)
+        run.counts[OutbreakSeries.vaccinated.rawValue][day] = Int32(run.vaccinatedCount)
+        run.newToday = 0
     }
 
     /// Draws whether susceptible `j` is infected by a contact of strength `p` in layer `layer`, and infects.
     @inline(__always)
-    mutating func tryInfect(_ j: Int, p: Float, layer: Int, t: Int32, susceptibility: [Float], quarFactor: [Float], vaccineFactor: [Float]) -> Bool {
+    mutating func tryInfect(_ j: Int, p: Float, layer: Int, t: Int32, quarFactor: [Float], vaccineFactor: [Float]) -> Bool {
         var q = p * susceptibility[Int(band[j])]
         if quarantineUntil[j] > t && dayDiagnosed[j] > t { q *= quarFactor[layer] }
         q *= vaccineFactor[Int(vaccinated[j])]
