@@ -11,5 +11,6 @@ extension Bench {
         SyncBench.self,
         AssignBench.self,
         TraceBench.self,
+        OutbreakBench.self,
     ]
 }

@@ -29,5 +29,7 @@ extension Twinbank {
         WatchCommand.self,
         AssignCommand.self,
         TraceCommand.self,
+        OutbreakCommand.self,
+        PopulationCommand.self,
     ]
 }

@@ -14,9 +14,12 @@ extension Twin {
         case pathogen
         /// A hospital or other organisation.
         case organisation
+        /// An aggregate of people (a family, a group, a whole population) that holds its own thread, e.g. the
+        /// outbreak runs made for it.
+        case population
 
         /// Parses the command-line word (`person`, `body-system`, `organ`, `cell`, `molecular`, `disease`,
-        /// `pathogen`, `organisation`); also accepts `bodySystem`, `body_system`, `organization`, `subcellular`.
+        /// `pathogen`, `organisation`, `population`); also accepts `bodySystem`, `body_system`, `organization`, `subcellular`.
         /// - Throws: ``TwinError`` `invalidKind` listing the valid kinds.
         public init(parsing text: String) throws {
             let t = text.lowercased()
