@@ -104,9 +104,12 @@ public struct FHIRExporter: Sendable {
         var out: [JSONValue] = []
         switch twin.kind {
         case .organisation: out.append(PatientMapping.organization(twin))
+        case .population: out.append(PatientMapping.group(twin))
         default: out.append(PatientMapping.patient(twin))
         }
-        let patientRef: JSONValue = ["reference": .string("Patient/\(PatientMapping.fhirID(twin))")]
+        // A population's events are about the Group (Observation.subject may reference a Group in R4).
+        let subjectType = twin.kind == .population ? "Group" : "Patient"
+        let patientRef: JSONValue = ["reference": .string("\(subjectType)/\(PatientMapping.fhirID(twin))")]
         // Group the events of each source record, keeping thread order.
         var order: [String] = []
         var groups: [String: [Event]] = [:]

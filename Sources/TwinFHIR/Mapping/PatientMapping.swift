@@ -76,6 +76,18 @@ public enum PatientMapping {
         return .object(o)
     }
 
+    /// A population twin as a FHIR R4 `Group`: `type` person, `actual` false (it stands for a population described by
+    /// its definition, not a list of members), `quantity` its `populationSize` attribute when that is a whole number,
+    /// `name` its `name` attribute.
+    public static func group(_ t: Twin) -> JSONValue {
+        var o: JSONObject = ["resourceType": "Group", "id": .string(fhirID(t)), "type": "person", "actual": .bool(false)]
+        if case .text(let n)? = t.attributes["name"] { o["name"] = .string(n) }
+        if case .quantity(let q)? = t.attributes["populationSize"], q.value >= 0, q.value == q.value.rounded(), q.value < 1e15 {
+            o["quantity"] = .number(String(Int64(q.value)))
+        }
+        return .object(o)
+    }
+
     /// The FHIR logical id of a twin: its `fhir.id` attribute, else the twin id made FHIR-safe.
     static func fhirID(_ t: Twin) -> String {
         if case .text(let s)? = t.attributes["fhir.id"] { return s }
