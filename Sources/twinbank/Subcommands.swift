@@ -28,5 +28,6 @@ extension Twinbank {
         SyncCommand.self,
         WatchCommand.self,
         AssignCommand.self,
+        RiskCommand.self,
     ]
 }
