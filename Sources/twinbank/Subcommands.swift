@@ -29,5 +29,7 @@ extension Twinbank {
         WatchCommand.self,
         AssignCommand.self,
         RiskCommand.self,
+        ExposureCommand.self,
+        ReportCommand.self,
     ]
 }
