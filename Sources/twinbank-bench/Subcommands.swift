@@ -10,5 +10,6 @@ extension Bench {
         SBMLBench.self,
         SyncBench.self,
         AssignBench.self,
+        RiskBench.self,
     ]
 }

@@ -51,6 +51,11 @@ import TwinTesting
             if brute != locator.region(lon: lon, lat: lat) { disagreements += 1 }
         }
         #expect(disagreements == 0)
+        // many points at once (split over the processors) get the same answers one by one
+        let lons = (0..<70_000).map { -74.0 + Double($0 % 700) * 0.00083 }, lats = (0..<70_000).map { 45.38 + Double($0 / 700) * 0.0036 }
+        let all = locator.regions(lon: lons, lat: lats)
+        #expect((0..<70_000).allSatisfy { all[$0] == Int32(locator.region(lon: lons[$0], lat: lats[$0]) ?? -1) })
+        #expect(Set(all).count > 50)
         // points exactly on vertices and borders: the index agrees with testing every region
         for region in set.regions.prefix(10) {
             for p in region.polygons[0].exterior.prefix(20) {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Finds the region a point lies in, fast enough for millions of points.
 ///
 /// A grid of cells covers the regions' bounding box. A cell that no region edge reaches lies wholly in one
@@ -83,11 +85,27 @@ public struct RegionLocator: Sendable {
         return nil
     }
 
-    /// The region index of every point, -1 outside all regions.
+    /// The region index of every point, -1 outside all regions (the same answers as ``region(lon:lat:)``), the
+    /// points split over the processors when there are many.
     public func regions(lon: [Double], lat: [Double]) -> [Int32] {
-        precondition(lon.count == lat.count)
-        var out = [Int32](repeating: -1, count: lon.count)
-        for i in 0..<lon.count { out[i] = Int32(region(lon: lon[i], lat: lat[i]) ?? -1) }
+        precondition(lon.count == lat.count, "one latitude per longitude")
+        let n = lon.count
+        var out = [Int32](repeating: -1, count: n)
+        let workers = n < 65_536 ? 1 : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let chunk = (n + workers - 1) / max(workers, 1)
+        out.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let result = buffer
+            lon.withUnsafeBufferPointer { xs in
+                lat.withUnsafeBufferPointer { ys in
+                    nonisolated(unsafe) let xs = xs, ys = ys
+                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        let start = w * chunk, end = min(n, start + chunk)
+                        guard start < end else { return }
+                        for i in start..<end { result[i] = Int32(self.region(lon: xs[i], lat: ys[i]) ?? -1) }
+                    }
+                }
+            }
+        }
         return out
     }
 }
