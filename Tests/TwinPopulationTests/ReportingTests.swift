@@ -112,3 +112,27 @@ import Testing
 
 import TwinCore
 func TwinCore_instant(_ s: String) throws -> Instant { try Instant(parsing: s) }
+
+import TwinBank
+
+extension ReportingTests {
+    @Test func casesByAgeBandFromTheBank() throws {
+        let bank = Bank(storage: MemoryStorage())
+        // ann born 1960 (66 at her case in March 2026), bob aged 30 as recorded, cat without an age
+        _ = try bank.createTwin(Twin(id: "ann", kind: .person, attributes: ["birthDate": .date(try Instant(parsing: "1960-06-01T00:00:00Z"))]))
+        _ = try bank.createTwin(Twin(id: "bob", kind: .person, attributes: ["age": .quantity(Quantity(30, "a"))]))
+        _ = try bank.createTwin(Twin(id: "cat", kind: .person))
+        func caseAt(_ t: TwinID, _ when: String) throws -> EventDraft {
+            EventDraft(twin: t, effective: EffectiveTime(try Instant(parsing: when)), code: RiskEvents.confirmedCase, value: .boolean(true), source: Source(.record, "lab"))
+        }
+        _ = try bank.append([try caseAt("ann", "2026-03-03T10:00:00Z"), try caseAt("bob", "2026-03-10T10:00:00Z"), try caseAt("cat", "2026-03-10T11:00:00Z")])
+        _ = try bank.createAggregate("city", where: "kind = person")
+        let t = try CaseReporting.casesByAgeBandAndWeek(bank: bank, aggregate: "city", bands: [0, 18, 65])
+        #expect(t.rowLabels == ["0-17", "18-64", "65+", "unknown"])
+        #expect(t.columnLabels == ["2026-W10", "2026-W11"])
+        #expect(t.counts == [[0, 0], [0, 1], [1, 0], [0, 1]])
+        #expect(throws: PopulationError.self) { _ = try CaseReporting.casesByAgeBandAndWeek(bank: bank, aggregate: "city", bands: [5, 18]) }
+        // age 64 the day before the 65th birthday
+        #expect(CaseReporting.wholeYears(from: try Instant(parsing: "1961-03-04T00:00:00Z"), to: try Instant(parsing: "2026-03-03T10:00:00Z")) == 64)
+    }
+}

@@ -44,7 +44,8 @@ public struct RegionLocator: Sendable {
                 }
             }
         }
-        let boxes = regions.map(\.bounds)
+        let all = set.regions
+        let boxes = all.map(\.bounds)
         var cell = [Int32](repeating: -1, count: side * side)
         var starts = [Int32](repeating: 0, count: side * side + 1)
         var cands: [Int32] = []
@@ -60,7 +61,11 @@ public struct RegionLocator: Sendable {
                     }
                 } else {
                     let centre = GeoPoint(lon: cx0 + cw / 2, lat: cy0 + ch / 2)
-                    cell[k] = Int32(regions.firstIndex { $0.contains(centre) } ?? -1)
+                    let holder = all.indices.first { i in
+                        let b = boxes[i]
+                        return b.west <= centre.lon && centre.lon <= b.east && b.south <= centre.lat && centre.lat <= b.north && all[i].contains(centre)
+                    }
+                    cell[k] = Int32(holder ?? -1)
                 }
                 starts[k + 1] = Int32(cands.count)
             }

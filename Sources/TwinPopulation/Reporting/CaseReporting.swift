@@ -1,4 +1,5 @@
 import Foundation
+import TwinBank
 import TwinCore
 
 /// Counts of confirmed cases in a two-way table (regions or age bands by week, ...), before release.
@@ -200,5 +201,64 @@ extension CaseReporting {
         }
         guard !rows.isEmpty else { throw PopulationError(.invalidArgument, "\(name) has no rows", value: name) }
         return try CaseTable(rowLabels: rows, columnLabels: Array(header.fields.dropFirst()), counts: counts)
+    }
+}
+
+extension CaseReporting {
+    /// The default age bands (lower bounds): 0-9, 10-19, ..., 70-79, 80+.
+    public static let defaultAgeBands = [0, 10, 20, 30, 40, 50, 60, 70, 80]
+
+    /// The label of each band: `0-17`, `18-64`, `65+`.
+    public static func ageBandLabels(_ bands: [Int]) -> [String] {
+        bands.enumerated().map { i, lo in i + 1 < bands.count ? "\(lo)-\(bands[i + 1] - 1)" : "\(lo)+" }
+    }
+
+    /// Confirmed cases (`local:case.confirmed`) of `aggregate`'s person twins per age band (rows) and ISO week
+    /// (columns). The age is the one at the case's time, from the attribute `birthDate` (a date), else the attribute
+    /// `age` (a number, as recorded); cases of people with neither are counted in a last row `unknown` (only when
+    /// there are some).
+    /// - Throws: ``PopulationError/Code/invalidArgument`` for bands that do not start at 0 and increase, or no
+    ///   case at all; the bank's errors.
+    public static func casesByAgeBandAndWeek(bank: Bank, aggregate: AggregateID, bands: [Int] = defaultAgeBands) throws -> CaseTable {
+        guard bands.first == 0, zip(bands, bands.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw PopulationError(.invalidArgument, "the age bands \(bands.map(String.init).joined(separator: ",")) must start at 0 and increase", value: bands.map(String.init).joined(separator: ","))
+        }
+        var labels = ageBandLabels(bands)
+        var cases: [(band: Int, time: Instant)] = []
+        var unknown = false
+        for id in try bank.members(of: aggregate).members {
+            let twin = try bank.twin(id).twin
+            guard twin.kind == .person else { continue }
+            for e in try bank.events(ThreadQuery(twin: id, code: RiskEvents.confirmedCase.key, category: .observation)) {
+                let t = e.effective.start
+                var age: Double?
+                if case .date(let birth)? = twin.attributes["birthDate"] {
+                    age = Double(Self.wholeYears(from: birth, to: t))
+                } else if let a = try RiskTwins.number(twin.attributes["age"], "age", id) {
+                    age = a
+                }
+                if let age, age >= 0 {
+                    cases.append((bands.lastIndex { Double($0) <= age }!, t))
+                } else {
+                    cases.append((bands.count, t)); unknown = true
+                }
+            }
+        }
+        if unknown { labels.append("unknown") }
+        guard let first = cases.map(\.time).min(), let last = cases.map(\.time).max() else {
+            throw PopulationError(.invalidArgument, "the aggregate '\(aggregate)' has no confirmed case (local:case.confirmed) to report", value: aggregate.description)
+        }
+        var counts = try RegionalCounts(regions: labels, start: first,
+                                        days: Int((RegionalCounts.dayStart(last.microseconds) - RegionalCounts.dayStart(first.microseconds)) / 86_400_000_000) + 1)
+        for c in cases { counts.add(.cases, region: c.band, day: counts.day(of: c.time)) }
+        return try casesByRegionAndWeek(counts)
+    }
+
+    /// Whole years from `birth` to `t` (UTC calendar).
+    static func wholeYears(from birth: Instant, to t: Instant) -> Int {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let b = Date(timeIntervalSince1970: birth.seconds), d = Date(timeIntervalSince1970: t.seconds)
+        return calendar.dateComponents([.year], from: b, to: d).year ?? 0
     }
 }
