@@ -28,3 +28,27 @@ struct ReportCommandTests {
         #expect(exists.status != 0)
     }
 }
+
+extension ReportCommandTests {
+    @Test func casesByAgeBandFromTheBank() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        // six people aged 30 with a case each in one week, one aged 70: 6 is published, 1 is not (nor its complements)
+        for i in 0..<7 {
+            try cli.ok(["twin", "create", "--bank", bank, "--id", "p\(i)", "--kind", "person", "--attr", "age=\(i < 6 ? 30 : 70)"])
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", "p\(i)", "--code", "local:case.confirmed", "--value", "true", "--at", "2026-03-03T10:00:00Z"])
+        }
+        try cli.ok(["aggregate", "create", "--bank", bank, "--id", "city", "--where", "kind = person"])
+        let out = dir.appendingPathComponent("ages.csv").path
+        try cli.ok(["report", "cases", "--bank", bank, "--aggregate", "city", "--by", "age", "--age-bands", "0,18,65", "--out", out])
+        let csv = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(csv.hasPrefix("age,2026-W10,total\n"), "\(csv)")
+        #expect(!csv.contains(",1,") && !csv.contains(",1\n"), "\(csv)")
+        #expect(csv.contains("0-17,0,0\n"), "\(csv)")
+        #expect(csv.contains("65+,suppressed,suppressed\n"), "\(csv)")
+        let bad = try cli.run(["report", "cases", "--bank", bank, "--aggregate", "city", "--by", "age", "--age-bands", "5,18", "--out", dir.appendingPathComponent("x.csv").path])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("must start at 0"), "\(bad.stderr)")
+    }
+}
