@@ -141,6 +141,10 @@ import TwinTesting
         #expect(alerts.first?.ping.time == (try Instant(parsing: "2026-03-06T12:00:00Z")))
         #expect(try RiskTwins.writeAlerts(alerts, regions: regions, risks: risks, counts: input.counts, bank: bank) == 1)
         #expect(try RiskTwins.writeAlerts(alerts, regions: regions, risks: risks, counts: input.counts, bank: bank) == 0)
+        // nor when the figures behind it changed since: one alert per person, region and time
+        var changed = risks
+        changed[0].reasons = ["200 cases per 100,000 in 7 days"]
+        #expect(try RiskTwins.writeAlerts(alerts, regions: regions, risks: changed, counts: input.counts, bank: bank) == 0)
         let written = try bank.events(ThreadQuery(twin: "ann", code: RiskEvents.regionAlert.key, category: .alert))
         #expect(written.count == 1)
         #expect(written.first?.value?.description.contains("entered \(regions.regions[0].name), a region at high risk") == true)

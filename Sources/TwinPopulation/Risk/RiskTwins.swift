@@ -148,7 +148,7 @@ public enum RiskTwins {
 
     /// Writes one alert event per ``RegionAlert`` into the person's thread (category `alert`, code
     /// `local:risk.region-alert`, effective at the ping, derived from the ping's event), all in one batch; an
-    /// alert the thread already holds (same time and text) is not written again. Returns the number written.
+    /// alert the thread already holds (same time and region) is not written again. Returns the number written.
     @discardableResult
     public static func writeAlerts(_ alerts: [RegionAlert], regions: GeoRegions, risks: [RegionRisk], counts: RegionalCounts, bank: Bank) throws -> Int {
         var drafts: [EventDraft] = []
@@ -162,7 +162,9 @@ public enum RiskTwins {
                                    provenance: Provenance(derivedFrom: a.ping.event.map { [$0] } ?? [], model: "twinbank-risk",
                                                           notes: "region=\(name.replacingOccurrences(of: " ", with: "_")) level=\(a.level.rawValue) date=\(counts.date(risk.day))"))
             let existing = try bank.events(ThreadQuery(twin: twin, code: RiskEvents.regionAlert.key, category: .alert, from: a.ping.time, to: a.ping.time))
-            if existing.contains(where: { $0.value == draft.value }) { continue }
+            // one alert per person, region and ping time, whatever the figures said then
+            let marker = "region=\(name.replacingOccurrences(of: " ", with: "_")) "
+            if existing.contains(where: { ($0.provenance.notes ?? "").hasPrefix(marker) }) { continue }
             drafts.append(draft)
         }
         try bank.append(drafts)
