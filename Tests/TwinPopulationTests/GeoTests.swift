@@ -82,6 +82,22 @@ import TwinTesting
         #expect(m.locator().region(lon: 3, lat: 3) == nil)
     }
 
+    @Test func overlappingRegionsGoToTheFirstInFileOrder() throws {
+        func square(_ name: String, _ lo: Double, _ hi: Double) -> GeoRegion {
+            GeoRegion(name: name, polygons: [GeoPolygon(exterior: [.init(lon: lo, lat: lo), .init(lon: hi, lat: lo), .init(lon: hi, lat: hi), .init(lon: lo, lat: hi), .init(lon: lo, lat: lo)])])
+        }
+        for order in [[square("small", 4, 6), square("big", 0, 10), square("far", 20, 21)], [square("big", 0, 10), square("small", 4, 6), square("far", 20, 21)]] {
+            let set = try GeoRegions(order)
+            let locator = set.locator()
+            var rng = SystemRandomNumberGenerator()
+            for _ in 0..<5_000 {
+                let p = GeoPoint(lon: Double.random(in: -1...22, using: &rng), lat: Double.random(in: -1...22, using: &rng))
+                #expect(locator.region(lon: p.lon, lat: p.lat) == set.regions.firstIndex { $0.contains(p) }, "\(p)")
+            }
+            #expect(locator.region(lon: 5, lat: 5) == 0)
+        }
+    }
+
     @Test func badGeoJSONIsRefusedNamingTheFeatureAndThePosition() {
         // unclosed
         Self.refused(#"{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1]]]}"#,

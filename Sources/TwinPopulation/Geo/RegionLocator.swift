@@ -11,7 +11,8 @@ public struct RegionLocator: Sendable {
     let regions: [GeoRegion]
     let west: Double, south: Double, cellW: Double, cellH: Double
     let cols: Int, rows: Int
-    /// Per cell: the region index (>= 0), -1 for none, or -2 for a mixed cell (see `candidates`).
+    /// Per cell: the region index (>= 0), -1 for none, or -2 for a mixed cell (see `candidates`: regions to test
+    /// in order, or `-(index + 1)` for a region that covers the whole cell, which ends the list).
     let cell: [Int32]
     let candidateStart: [Int32]
     let candidates: [Int32]
@@ -28,10 +29,12 @@ public struct RegionLocator: Sendable {
         let side = min(1024, max(4, Int(Double(edgeCount).squareRoot() * 2)))
         west = w; south = s; cols = side; rows = side
         cellW = max((e - w) / Double(side), 1e-12); cellH = max((n - s) / Double(side), 1e-12)
-        var mixed = [Bool](repeating: false, count: side * side)
+        // per cell, the regions (in order) whose edges reach it
+        var markers = [[Int32]](repeating: [], count: side * side)
         func col(_ lon: Double) -> Int { min(side - 1, max(0, Int((lon - w) / (max((e - w) / Double(side), 1e-12))))) }
         func row(_ lat: Double) -> Int { min(side - 1, max(0, Int((lat - s) / (max((n - s) / Double(side), 1e-12))))) }
-        for r in regions {
+        for (index, r) in regions.enumerated() {
+            let ri = Int32(index)
             for p in r.polygons {
                 for ring in [p.exterior] + p.holes {
                     for i in 0..<(ring.count - 1) {
@@ -39,7 +42,7 @@ public struct RegionLocator: Sendable {
                         // a one-cell margin keeps rounding at cell borders on the safe side
                         let c0 = max(0, col(min(a.lon, b.lon)) - 1), c1 = min(side - 1, col(max(a.lon, b.lon)) + 1)
                         let r0 = max(0, row(min(a.lat, b.lat)) - 1), r1 = min(side - 1, row(max(a.lat, b.lat)) + 1)
-                        for y in r0...r1 { for x in c0...c1 { mixed[y * side + x] = true } }
+                        for y in r0...r1 { for x in c0...c1 where markers[y * side + x].last != ri { markers[y * side + x].append(ri) } }
                     }
                 }
             }
@@ -54,10 +57,18 @@ public struct RegionLocator: Sendable {
             for x in 0..<side {
                 let k = y * side + x
                 let cx0 = w + Double(x) * cw, cy0 = s + Double(y) * ch
-                if mixed[k] {
+                if !markers[k].isEmpty {
                     cell[k] = -2
+                    // a region whose edges reach the cell is tested point by point; one whose edges do not covers
+                    // the whole cell or none of it, so its answer for the centre is its answer for every point
+                    let centre = GeoPoint(lon: cx0 + cw / 2, lat: cy0 + ch / 2)
                     for (i, b) in boxes.enumerated() where b.west <= cx0 + cw && b.east >= cx0 && b.south <= cy0 + ch && b.north >= cy0 {
-                        cands.append(Int32(i))
+                        if markers[k].contains(Int32(i)) {
+                            cands.append(Int32(i))
+                        } else if all[i].contains(centre) {
+                            cands.append(-Int32(i) - 1)
+                            break
+                        }
                     }
                 } else {
                     let centre = GeoPoint(lon: cx0 + cw / 2, lat: cy0 + ch / 2)
@@ -84,8 +95,10 @@ public struct RegionLocator: Sendable {
         let v = cell[k]
         if v != -2 { return v >= 0 ? Int(v) : nil }
         let p = GeoPoint(lon: lon, lat: lat)
-        for i in Int(candidateStart[k])..<Int(candidateStart[k + 1]) where regions[Int(candidates[i])].contains(p) {
-            return Int(candidates[i])
+        for i in Int(candidateStart[k])..<Int(candidateStart[k + 1]) {
+            let c = Int(candidates[i])
+            if c < 0 { return -c - 1 }   // covers the whole cell
+            if regions[c].contains(p) { return c }
         }
         return nil
     }
