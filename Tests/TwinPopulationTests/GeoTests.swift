@@ -115,6 +115,9 @@ import TwinTesting
         Self.refused(#"{"type": "Polygon", "coordinates": [[[0,0],[1,0],[2,0],[0,0]]]}"#, "encloses no area")
         Self.refused(#"{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,91],[0,0]]]}"#, "position 2 = [1, 91] is out of range")
         Self.refused(#"{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,"x"],[0,0]]]}"#, "position 2 is not [longitude, latitude]")
+        // a number too large for a double reads as infinity: not finite, refused
+        Self.refused(#"{"type": "Polygon", "coordinates": [[[0,0],[1e400,0],[1,1],[0,0]]]}"#, "position 1 = [1e400, 0] is out of range")
+        Self.refused(#"null"#, "has no geometry with a type and coordinates")
         // a hole outside its exterior, a hole crossing it
         Self.refused(#"{"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1],[0,0]], [[5,5],[6,5],[6,6],[5,5]]]}"#, "ring 1 (hole) lies outside its exterior ring")
         Self.refused(#"{"type": "Polygon", "coordinates": [[[0,0],[4,0],[4,4],[0,4],[0,0]], [[2,2],[6,2],[6,3],[2,2]]]}"#, "touches or crosses ring 1")
