@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinBank
 import TwinCore
 import TwinPopulation
 
@@ -14,10 +15,15 @@ struct ExposureCommand: ParsableCommand {
         or value, per region or everywhere). Per region and outcome: RR = exp(ln(RR per increment) / increment x \
         max(0, c - counterfactual)), AF = (RR - 1) / RR, attributable cases = AF x incidence x population, for the \
         layers as they are and after the changes; the difference is what the scenario avoids. Lower and upper come \
-        from the RR's confidence interval.
+        from the RR's confidence interval. With --bank, --aggregate and --regions, each region's population is the \
+        number of the aggregate's person twins living there (home_lat/home_lon, else their latest ping).
         """)
 
     @Option(help: "The scenario file (JSON).") var scenario: String
+    @OptionGroup var bankOptions: BankOptions
+    @Option(help: "Populations from this aggregate's person twins (with --bank and --regions), by where they live.") var aggregate: String?
+    @Option(help: "With --aggregate: the regions (GeoJSON) the scenario's region names refer to.") var regions: String?
+    @Option(help: "The property that names a region (default: the first string property).") var nameProperty: String?
     @OptionGroup var output: OutputOptions
 
     struct Report: Encodable {
@@ -33,7 +39,16 @@ struct ExposureCommand: ParsableCommand {
     }
 
     func run() throws {
-        let s = try ExposureScenario(contentsOf: scenario)
+        var s = try ExposureScenario(contentsOf: scenario)
+        switch (aggregate, regions) {
+        case (let id?, let file?):
+            let set = try GeoRegions(contentsOf: file, nameProperty: nameProperty)
+            let input = try RiskTwins.read(bank: try bankOptions.open(), aggregate: try AggregateID(id), regions: set, locator: set.locator())
+            s = try s.withResidents(Dictionary(uniqueKeysWithValues: zip(input.counts.regions, input.counts.population)))
+            if !output.json { print("populations: \(input.persons) people of \(id) by where they live\(input.unlocated.isEmpty ? "" : " (\(input.unlocated.count) without a location, not counted)")") }
+        case (nil, nil): guard bankOptions.bank == nil else { throw ValidationError("--bank goes with --aggregate and --regions") }
+        default: throw ValidationError("--aggregate and --regions go together (the people, and the regions they live in)")
+        }
         let rows = s.evaluate()
         func e(_ x: ConcentrationResponse.Estimate) -> Report.Estimate { .init(central: x.central, lower: x.lower, upper: x.upper) }
         var totals: [(outcome: String, exposure: String, b: ConcentrationResponse.Estimate, s: ConcentrationResponse.Estimate)] = []

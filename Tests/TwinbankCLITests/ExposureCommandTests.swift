@@ -39,3 +39,31 @@ struct ExposureCommandTests {
         #expect(bad.stderr.contains("changes[0] changes the exposure 'pm25', which has no layer"), "\(bad.stderr)")
     }
 }
+
+extension ExposureCommandTests {
+    @Test func populationsFromPersonTwinsByWhereTheyLive() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        // two square regions; three people live in A, one in B
+        let regions = dir.appendingPathComponent("r.geojson").path
+        try Data(#"{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "A"}, "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,0],[1,1],[0,1],[0,0]]]}}, {"type": "Feature", "properties": {"name": "B"}, "geometry": {"type": "Polygon", "coordinates": [[[1,0],[2,0],[2,1],[1,1],[1,0]]]}}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: regions))
+        for (id, lon) in [("p1", "0.5"), ("p2", "0.5"), ("p3", "0.2"), ("p4", "1.5")] {
+            try cli.ok(["twin", "create", "--bank", bank, "--id", id, "--kind", "person", "--attr", "home_lat=0.5", "--attr", "home_lon=\(lon)"])
+        }
+        try cli.ok(["aggregate", "create", "--bank", bank, "--id", "city", "--where", "kind = person"])
+        let file = dir.appendingPathComponent("s.json").path
+        try Data(#"{"regions": [{"name": "A", "population": 1}, {"name": "B", "population": 1}], "layers": [{"exposure": "no2", "values": {"A": 30, "B": 30}}], "outcomes": [{"function": "no2-mortality", "incidence_per_100k": 100000}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: file))
+        let json = try cli.ok(["exposure", "--scenario", file, "--bank", bank, "--aggregate", "city", "--regions", regions, "--json"])
+        let d = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let rows = try #require(d["regions"] as? [[String: Any]])
+        #expect(rows.map { $0["population"] as? Double } == [3, 1])
+        // everyone has the outcome (100,000 per 100,000): AF x 3 and AF x 1, AF = 0.0404 / 1.0404
+        let a = try #require((rows[0]["attributable_baseline"] as? [String: Double])?["central"])
+        #expect(abs(a - 3 * 0.0404 / 1.0404) < 1e-12)
+        let half = try cli.run(["exposure", "--scenario", file, "--aggregate", "city", "--bank", bank])
+        #expect(half.status != 0)
+    }
+}

@@ -278,3 +278,20 @@ public struct ExposureScenario: Sendable, Hashable {
         return d
     }
 }
+
+extension ExposureScenario {
+    /// The scenario with each region's population replaced by the number of people living there (`residents`,
+    /// by region name, e.g. ``RegionalCounts/population`` of the bank's person twins located in the regions
+    /// file): the exposure layers joined to the person twins by their location.
+    /// - Throws: ``PopulationError/Code/invalidScenario`` naming a scenario region that `residents` does not have.
+    public func withResidents(_ residents: [String: Int]) throws(PopulationError) -> ExposureScenario {
+        var copy = self
+        for (i, name) in regions.enumerated() {
+            guard let n = residents[name] else {
+                throw PopulationError(.invalidScenario, "the scenario's region '\(name)' is not in the regions file, so nobody can live there", value: name)
+            }
+            copy.population[i] = Double(n)
+        }
+        return copy
+    }
+}
