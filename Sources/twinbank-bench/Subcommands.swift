@@ -12,5 +12,6 @@ extension Bench {
         AssignBench.self,
         TraceBench.self,
         OutbreakBench.self,
+        RiskBench.self,
     ]
 }

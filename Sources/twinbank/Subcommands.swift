@@ -31,5 +31,8 @@ extension Twinbank {
         TraceCommand.self,
         OutbreakCommand.self,
         PopulationCommand.self,
+        RiskCommand.self,
+        ExposureCommand.self,
+        ReportCommand.self,
     ]
 }
