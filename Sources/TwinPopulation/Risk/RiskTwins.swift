@@ -19,8 +19,10 @@ import TwinCore
 /// or number text), or, without them, the region of their latest ping. Only person twins are counted.
 public enum RiskEvents {
     public static let system = "urn:twinbank:local"
-    public static let location = Concept(system: system, code: "location", display: "location ping")
-    public static let closeContact = Concept(system: system, code: "close-contact", display: "close contact of an index case")
+    /// The location ping tracing reads (one definition: ``LocationEvents/location``).
+    public static let location = LocationEvents.location
+    /// The close contact tracing writes (one definition: ``LocationEvents/closeContact``).
+    public static let closeContact = LocationEvents.closeContact
     public static let test = Concept(system: "http://loinc.org", code: "94500-6", display: "SARS-CoV-2 RNA NAA+probe Ql (Resp)")
     public static let confirmedCase = Concept(system: system, code: "case.confirmed", display: "confirmed case")
     public static let admission = Concept(system: system, code: "hospital.admission", display: "hospital admission")
