@@ -16,7 +16,8 @@ import TwinCore
 /// An attribute compares the twin's attribute; `sex` and `gender` are one attribute under two names (see
 /// ``QueryVocabulary``). `age` (whole years at the evaluation time, from the `birthDate` attribute; a bare
 /// number is years) and `birthYear` are derived. A code compares the latest thread value of that code as of the
-/// evaluation time (retracted events excluded), only if its effective time lies within the window. Quantities
+/// evaluation time (retracted events and values flagged implausible excluded), only if its effective time lies
+/// within the window. Quantities
 /// are compared after unit conversion; texts and concepts by equality (a concept matches its code, its
 /// `SYSTEM:CODE` or its display, case-insensitively); dates and numbers by order.
 ///
