@@ -30,6 +30,9 @@ struct AggregateBench: AsyncParsableCommand {
     @Flag(help: "Keep the bank file (its path is printed), e.g. to inspect query plans with sqlite3.")
     var keep = false
 
+    @Option(name: .customLong("bank"), help: "Use this bank file: built there if it does not exist (and kept), reused as it is if it does (no build).")
+    var bankPath: String?
+
     static let hba1c = Concept.loinc("4548-4", "Hemoglobin A1c")
     static let glucose = Concept.loinc("2339-0", "Glucose")
     static let queries = [
@@ -39,29 +42,39 @@ struct AggregateBench: AsyncParsableCommand {
 
     func run() async throws {
         guard twins > 0, batch > 0, repeats > 0 else { throw ValidationError("--twins, --batch and --repeats must be positive") }
-        let dir = (directory ?? NSTemporaryDirectory()) + "/twinbank-bench-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
-        print("twinbank-bench aggregate  (cores: \(ProcessInfo.processInfo.activeProcessorCount), twins: \(twins))\n")
+        let path: String
+        if let bankPath {
+            path = bankPath
+        } else {
+            let dir = (directory ?? NSTemporaryDirectory()) + "/twinbank-bench-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            path = dir + "/bank.sqlite"
+        }
+        let reuse = bankPath != nil && FileManager.default.fileExists(atPath: path)
+        defer { if !keep && bankPath == nil { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) } }
+        print("twinbank-bench aggregate  (cores: \(ProcessInfo.processInfo.activeProcessorCount), twins: \(reuse ? "as in the bank" : "\(twins)"))\n")
 
-        let storage = try SQLiteStorage(path: dir + "/bank.sqlite")
+        let storage = reuse ? try SQLiteStorage(path: path, create: false) : try SQLiteStorage.createNew(path: path)
         let bank = Bank(storage: storage)
         let counting = CountingStorage(storage)
         let counted = Bank(storage: counting)
 
-        // the bank: N people, 2-4 HbA1c results (one in five in mmol/mol) and 2 glucose readings each over 2022-2025
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        let events = try build(bank)
-        let buildSeconds = seconds(since: t0)
-        print("bank: \(twins) person twins, \(events) observations written in \(fmt(buildSeconds)) s (batch writes of \(batch) twins)")
-        if keep { print("bank file: \(dir)/bank.sqlite") }
+        if reuse {
+            print("bank: \(path) reused as it is")
+        } else {
+            // N people, 2-4 HbA1c results (one in five in mmol/mol) and 2 glucose readings each over the last four years
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let events = try build(bank)
+            print("bank: \(twins) person twins, \(events) observations written in \(fmt(seconds(since: t0))) s (batch writes of \(batch) twins)")
+            if keep || bankPath != nil { print("bank file: \(path)") }
+        }
 
         for (i, query) in AggregateBench.queries.enumerated() {
             let id = try AggregateID("bench-\(i + 1)")
             print("\nquery \(i + 1): \(query)")
             counting.reset()
             var c0 = DispatchTime.now().uptimeNanoseconds
-            try counted.createAggregate(id, where: query)
+            try counted.createAggregate(id, where: query, replace: true)
             let createSeconds = seconds(since: c0)
             let createReads = counting.reads
             var times: [Double] = []
@@ -86,8 +99,10 @@ struct AggregateBench: AsyncParsableCommand {
     func build(_ bank: Bank) throws -> Int {
         var rng = BankBenchRandom(seed: 23)
         let source = Source(.record, "bench-lab")
-        let first = try Instant(parsing: "2022-01-01T00:00:00Z").microseconds
-        let span = try Instant(parsing: "2025-12-01T00:00:00Z").microseconds - first
+        let day: Int64 = 86_400_000_000
+        let last = SystemClock().now().microseconds - day
+        let first = last - 4 * 365 * day
+        let span = last - first
         let born = try Instant(parsing: "1940-01-01T00:00:00Z").microseconds
         let bornSpan = try Instant(parsing: "2004-01-01T00:00:00Z").microseconds - born
         var written = 0
@@ -98,7 +113,7 @@ struct AggregateBench: AsyncParsableCommand {
                 var drafts: [EventDraft] = []
                 for n in start..<end {
                     let id = try TwinID(String(format: "p%07d", n))
-                    let birth = Instant(microseconds: born + Int64(rng.nextUnit() * Double(bornSpan)) / 86_400_000_000 * 86_400_000_000)
+                    let birth = Instant(microseconds: born + Int64(rng.nextUnit() * Double(bornSpan)) / day * day)
                     try w.createTwin(Twin(id: id, kind: .person, attributes: ["sex": .text(rng.nextUnit() < 0.5 ? "female" : "male"),
                                                                               "birthDate": .date(birth)]))
                     func at() -> EffectiveTime { EffectiveTime(Instant(microseconds: first + Int64(rng.nextUnit() * Double(span)))) }
