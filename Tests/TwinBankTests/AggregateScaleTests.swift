@@ -36,6 +36,7 @@ import TwinCore
         try bank.createTwin(person("fay", birth: "1960-05-05", ["sex": .text("female")]))
         try bank.createTwin(person("gus", birth: "1970-03-03", ["sex": .text("male")]))
         try bank.createTwin(Twin(id: "clinic", kind: .organisation, attributes: ["name": .text("Clinic")]))
+        try bank.createTemplate(person("adult", birth: "1980-01-01", ["sex": .text("female"), "name": .text("a template")]))
         try bank.append([obs("ann", "2025-06-01", hba1c, 7.1, "%", source: lab), obs("bea", "2025-03-01", hba1c, 53, "mmol/mol", source: lab),
                          obs("cid", "2023-01-01", hba1c, 8.0, "%", source: lab), obs("cid", "2025-10-01", glucose, 130, "mg/dL", source: lab),
                          obs("dan", "2025-05-01", hba1c, 6.8, "%", source: lab), obs("eve", "2024-06-01", hba1c, 5.5, "%", source: lab),
@@ -82,6 +83,25 @@ import TwinCore
         let then = try bank.members(of: "q0", at: first)
         #expect(then.members == ["ann", "bea", "cid", "dan", "eve"])
         #expect(then.unknown.map(\.twin) == ["fay", "gus"])
+    }
+
+    /// A query decodes of each twin record only the attributes it reads; what it decodes equals the full record.
+    @Test(arguments: StorageKind.allCases)
+    func queryRecordsAreTheRecordsWithTheAttributesRead(kind: StorageKind) throws {
+        let (bank, _) = try Self.mixedBank(kind)
+        let query = try AggregateQuery(parsing: "sex = female and age > 40 and name = x and loinc:4548-4 > 6.5 %")
+        #expect(query.attributesRead == ["sex", "gender", "birthDate", "deceased", "name"])
+        try bank.storage.read { tx in
+            let hexes = try tx.refs(prefix: "twin/").map(\.value)
+            let full = try bank.loadObjects(TwinRecord.self, hexes: hexes, tx)
+            let slim = try bank.queryRecords(hexes, attributes: query.attributesRead, tx)
+            #expect(full.count == slim.count && full.contains { $0.twin.isTemplate } && full.contains { $0.fork != nil })
+            for (f, s) in zip(full, slim) {
+                #expect(s.id == f.id && s.twin.kind == f.twin.kind && s.twin.isTemplate == f.twin.isTemplate && s.fork == f.fork && s.created == f.created)
+                #expect(s.twin.attributes == f.twin.attributes.filter { query.attributesRead.contains($0.key) })
+            }
+            #expect(try bank.queryRecords(hexes, attributes: [], tx).allSatisfy { $0.twin.attributes.isEmpty })
+        }
     }
 
     /// A value flagged implausible is left out of aggregates, as README's "Data quality" says: the twin is

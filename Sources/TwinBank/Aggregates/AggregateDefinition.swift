@@ -1,3 +1,4 @@
+import Foundation
 import TwinCore
 
 /// An aggregate: a versioned set of twins or instances, given explicitly (``members``) or by a query
@@ -234,7 +235,7 @@ extension Bank {
     /// Several stored objects, in the order of their hashes' hex forms, read from storage together (one bulk
     /// read, however many there are).
     /// - Throws: ``BankError`` `storageFailure` naming an object that is missing.
-    func loadObjects<T: Decodable>(_ type: T.Type, hexes: [String], _ tx: any StorageReader) throws -> [T] {
+    func loadObjects<T: Decodable>(_ type: T.Type, hexes: [String], decoder: JSONDecoder? = nil, _ tx: any StorageReader) throws -> [T] {
         var hashes: [ContentHash] = []
         hashes.reserveCapacity(hexes.count)
         for hex in hexes {
@@ -244,8 +245,18 @@ extension Bank {
         let found = try tx.objects(hashes)
         return try hashes.map { h in
             guard let bytes = found[h] else { throw BankError(.storageFailure, "object \(h.hex) is missing from the bank", value: h.hex) }
+            if let decoder { return try decoder.decode(type, from: Data(bytes)) }
             return try ObjectCodec.decode(type, from: bytes)
         }
+    }
+
+    /// Twin records as a query reads them, in the order of their hashes' hex forms, in one bulk read: id, kind,
+    /// template version, fork and creation time, and of the attributes only those named in `attributes` (decoding
+    /// every attribute of every twin was most of a query's time).
+    func queryRecords(_ hexes: [String], attributes: Set<String>, _ tx: any StorageReader) throws -> [TwinRecord] {
+        let decoder = JSONDecoder()
+        decoder.userInfo[QueryRecord.attributesKey] = attributes
+        return try loadObjects(QueryRecord.self, hexes: hexes, decoder: decoder, tx).map(\.record)
     }
 
     /// An aggregate's definition and members, now or at a commit. At a commit, the definitions are those of
@@ -297,7 +308,7 @@ extension Bank {
                     twinRefs = try tx.refs(prefix: "twin/").map { ($0.name, $0.value) }
                 }
                 var records: [TwinRecord] = []
-                for record in try loadObjects(TwinRecord.self, hexes: twinRefs.map(\.1), tx) {
+                for record in try queryRecords(twinRefs.map(\.1), attributes: query.attributesRead, tx) {
                     if record.twin.isTemplate { continue }
                     if record.fork != nil && def.includeForks != true { forksExcluded += 1; continue }
                     records.append(record)
@@ -319,6 +330,35 @@ extension Bank {
             for u in unknown { try authorize(.read, u.twin) }
             return AggregateMembership(definition: def, members: members, asOf: time, commit: commitID, unknown: unknown, forksExcluded: forksExcluded)
         }
+    }
+}
+
+/// A stored ``TwinRecord`` decoded for a query: its twin's id, kind and template version, its fork and creation
+/// time, and only the attributes named in the decoder's `userInfo[attributesKey]` (a `Set<String>`), read from
+/// the canonical encoding of ``TwinCore/Twin`` (attributes as a list of `{key, value}`, the last of a key winning).
+struct QueryRecord: Decodable {
+    static let attributesKey = CodingUserInfoKey(rawValue: "twinbank.aggregate.attributes")!
+    var record: TwinRecord
+
+    private enum Keys: String, CodingKey { case twin, fork, created }
+    private enum TwinKeys: String, CodingKey { case id, kind, attributes, templateVersion }
+    private enum AttributeKeys: String, CodingKey { case key, value }
+
+    init(from decoder: any Decoder) throws {
+        let wanted = decoder.userInfo[QueryRecord.attributesKey] as? Set<String> ?? []
+        let c = try decoder.container(keyedBy: Keys.self)
+        let t = try c.nestedContainer(keyedBy: TwinKeys.self, forKey: .twin)
+        var twin = Twin(id: try t.decode(TwinID.self, forKey: .id), kind: try t.decode(Twin.Kind.self, forKey: .kind))
+        twin.templateVersion = try t.decodeIfPresent(Int.self, forKey: .templateVersion)
+        if !wanted.isEmpty, t.contains(.attributes), !(try t.decodeNil(forKey: .attributes)) {
+            var list = try t.nestedUnkeyedContainer(forKey: .attributes)
+            while !list.isAtEnd {
+                let a = try list.nestedContainer(keyedBy: AttributeKeys.self)
+                let key = try a.decode(String.self, forKey: .key)
+                if wanted.contains(key) { twin.attributes[key] = try a.decode(Value.self, forKey: .value) }
+            }
+        }
+        record = TwinRecord(twin: twin, fork: try c.decodeIfPresent(ForkInfo.self, forKey: .fork), created: try c.decode(Instant.self, forKey: .created))
     }
 }
 

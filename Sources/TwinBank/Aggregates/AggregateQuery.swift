@@ -223,6 +223,20 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The twin attributes the query reads: those it names (with their synonyms, see ``QueryVocabulary``) and
+    /// those its derived attributes are computed from.
+    var attributesRead: Set<String> {
+        var out = Set<String>()
+        for c in comparisons {
+            switch c.operand {
+            case .attribute(let word): out.formUnion(QueryVocabulary.names(for: word))
+            case .derived(let d): out.formUnion(d.sources)
+            case .kind, .id, .code: break
+            }
+        }
+        return out
+    }
+
     /// The three truth values of a query (see ``AggregateQuery``).
     enum Truth: Sendable, Hashable {
         case yes, no, unknown
@@ -353,6 +367,8 @@ public enum QueryVocabulary {
 
         /// The attribute it is derived from.
         public var source: String { "birthDate" }
+        /// Every attribute its value reads: ``source``, and for `age` the `deceased` date.
+        public var sources: [String] { self == .age ? [source, "deceased"] : [source] }
 
         /// Its value for a twin at an instant; nil when unknown (no `birthDate` date, or born after `time`).
         /// `age` is whole years (unit `a`), `birthYear` a number.
