@@ -41,6 +41,7 @@ struct AggregateBench: AsyncParsableCommand {
     ]
 
     func run() async throws {
+        setvbuf(stdout, nil, _IOLBF, 0) // a line at a time, also into a file
         guard twins > 0, batch > 0, repeats > 0 else { throw ValidationError("--twins, --batch and --repeats must be positive") }
         let path: String
         if let bankPath {
@@ -74,23 +75,26 @@ struct AggregateBench: AsyncParsableCommand {
             print("\nquery \(i + 1): \(query)")
             counting.reset()
             var c0 = DispatchTime.now().uptimeNanoseconds
+            var cpu0 = Measure.cpuSeconds()
             try counted.createAggregate(id, where: query, replace: true)
-            let createSeconds = seconds(since: c0)
+            let createSeconds = seconds(since: c0), createCPU = Measure.cpuSeconds() - cpu0
             let createReads = counting.reads
-            var times: [Double] = []
+            var times: [Double] = [], cpuTimes: [Double] = []
             var membership: AggregateMembership?
             for _ in 0..<repeats {
                 c0 = DispatchTime.now().uptimeNanoseconds
+                cpu0 = Measure.cpuSeconds()
                 membership = try bank.members(of: id)
                 times.append(seconds(since: c0))
+                cpuTimes.append(Measure.cpuSeconds() - cpu0)
             }
             counting.reset()
             _ = try counted.members(of: id)
             let reads = counting.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             let m = membership!
-            print("  create (checked against the bank, stored): \(fmt(createSeconds)) s, \(createReads) storage reads")
-            print("  members: median \(fmt(Measure.median(times))) s of \(repeats) (target < 1 s for 100,000 twins, release build)"
-                  + "  [\(m.members.count) members, \(m.unknown.count) unknown]")
+            print("  create (checked against the bank, stored): \(fmt(createSeconds)) s (CPU \(fmt(createCPU)) s), \(createReads) storage reads")
+            print("  members: median \(fmt(Measure.median(times))) s (CPU \(fmt(Measure.median(cpuTimes))) s) of \(repeats), first \(fmt(times[0])) s"
+                  + " (target < 1 s for 100,000 twins, release build)  [\(m.members.count) members, \(m.unknown.count) unknown]")
             print("  storage reads per members query: \(counting.reads) (\(reads))")
         }
     }
