@@ -41,7 +41,6 @@ struct AggregateBench: AsyncParsableCommand {
     ]
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0) // a line at a time, also into a file
         guard twins > 0, batch > 0, repeats > 0 else { throw ValidationError("--twins, --batch and --repeats must be positive") }
         let path: String
         if let bankPath {
