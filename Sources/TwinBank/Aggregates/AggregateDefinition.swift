@@ -315,8 +315,9 @@ extension Bank {
                 }
                 let kinds = try OperandKinds(query, records, tx)
                 let values = try LatestValues(query, records, asOf: time, visibility: vis, reading: reading, bank: self, tx)
+                let conversions = AggregateQuery.Conversions()
                 for record in records {
-                    let ctx = EvaluationContext(record: record, asOf: time, kinds: kinds, values: values)
+                    let ctx = EvaluationContext(record: record, asOf: time, kinds: kinds, values: values, conversions: conversions)
                     let result = try query.evaluate(ctx)
                     switch result.truth {
                     case .yes: members.append(record.id)
@@ -368,6 +369,8 @@ struct EvaluationContext {
     let asOf: Instant
     let kinds: OperandKinds
     let values: LatestValues
+    /// Shared by the twins of one evaluation.
+    let conversions: AggregateQuery.Conversions
 
     /// The twin's latest plausible value of the code as of the evaluation time, if its effective time lies within the window.
     func latest(_ code: CodeKey, within: TimeSpan?) throws -> Event? {
