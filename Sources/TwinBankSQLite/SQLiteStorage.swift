@@ -8,7 +8,9 @@ import TwinCore
 /// - Every `write` is one SQLite transaction: all or nothing, also across a crash or `kill -9`.
 /// - Events are stored compactly: integer times, dictionary ids for twins, codes, sources and units,
 ///   quantities as REAL, no per-row JSON (provenance only when present). One index serves every thread query:
-///   `(twin, code, effective)`, so the latest value of a code as of a time is one index seek.
+///   `(twin, code, effective)`, so the latest value of a code as of a time is one index seek; the latest values
+///   of a code for every twin (``StorageReader/latestValues(code:category:atOrBefore:from:maxSequence:visibility:plausibleOnly:)``)
+///   are one query: one such seek per twin that has the code, found by `twin_codes(code, twin)`.
 /// - Files are marked with `PRAGMA application_id` (`TWNB`); opening a file that is not SQLite, or SQLite
 ///   without the bank's schema, or a corrupted file, throws ``BankError`` with code `notABank`.
 public final class SQLiteStorage: BankStorage, @unchecked Sendable {
@@ -139,6 +141,10 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
                 INSERT INTO meta(key, value) VALUES ('last_seq', 0);
                 """)
+        }
+        // bulk reads over all twins (aggregates): the twins that have a code, without scanning every twin's codes
+        m.registerMigration("v2-twin-codes-by-code") { db in
+            try db.execute(sql: "CREATE INDEX twin_codes_code ON twin_codes(code, twin)")
         }
         return m
     }

@@ -272,6 +272,69 @@ final class SQLiteTransaction: StorageWriter {
         try one(String.self, "SELECT unit FROM code_units WHERE system = \(code.system) AND code = \(code.code)")
     }
 
+    // MARK: Bulk reads
+
+    /// The most values bound in one `IN (...)` list (SQLite allows 32,766 host parameters).
+    static let bindBatch = 10_000
+
+    func objects(_ hashes: [ContentHash]) throws -> [ContentHash: [UInt8]] {
+        var out: [ContentHash: [UInt8]] = [:]
+        out.reserveCapacity(hashes.count)
+        var start = 0
+        while start < hashes.count {
+            let chunk = hashes[start..<min(start + SQLiteTransaction.bindBatch, hashes.count)].map { Data($0.bytes) }
+            start += SQLiteTransaction.bindBatch
+            let rows = try Row.fetchCursor(db, SQLRequest<Row>(literal: "SELECT hash, bytes FROM objects WHERE hash IN \(chunk)"))
+            while let row = try rows.next() {
+                let hash: Data = row[0], bytes: Data = row[1]
+                guard let h = ContentHash(bytes: Array(hash)) else { continue }
+                out[h] = Array(bytes)
+            }
+        }
+        return out
+    }
+
+    func twins(withCode code: CodeKey) throws -> Set<TwinID> {
+        let ids = try codeIDs(code)
+        if ids.isEmpty { return [] }
+        var out = Set<TwinID>()
+        // the index twin_codes_code (code, twin) of migration v2
+        for t in try all(Int64.self, "SELECT DISTINCT twin FROM twin_codes WHERE code IN \(ids)") {
+            if maps.twinName[t] == nil { try reloadDictionary() }
+            if let name = maps.twinName[t] { out.insert(name) }
+        }
+        return out
+    }
+
+    /// Whether a row's provenance carries the implausible flag (``TwinCore/Provenance/isFlaggedImplausible``:
+    /// its notes begin with `flag:implausible`), read in SQL from the stored provenance JSON.
+    static let flaggedSQL: SQL = "(prov IS NOT NULL AND substr(coalesce(json_extract(CAST(prov AS TEXT), '$.notes'), ''), 1, \(Provenance.implausibleFlag.count)) = \(Provenance.implausibleFlag))"
+
+    func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
+                      visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: Event] {
+        var out: [TwinID: Event] = [:]
+        // one query per dictionary id of the code (one per display variant, usually one): for each twin that has
+        // the code (twin_codes, by its index on code), one backward seek in events(twin, code, eff) to its latest
+        // matching row, then those rows by primary key
+        for id in try codeIDs(code) {
+            var inner: SQL = "SELECT seq FROM events WHERE twin = tc.twin AND code = \(id) AND eff <= \(instant.microseconds)"
+            if let from { inner += " AND eff >= \(from.microseconds)" }
+            if let category { inner += " AND category = \(category.index)" }
+            if let m = maxSequence { inner += " AND seq <= \(m)" }
+            inner += " AND \(visibilitySQL(visibility))"
+            if plausibleOnly { inner += " AND NOT \(SQLiteTransaction.flaggedSQL)" }
+            inner += " ORDER BY eff DESC, seq DESC LIMIT 1"
+            let sql: SQL = "SELECT \(sql: SQLiteTransaction.columns) FROM events WHERE seq IN (SELECT (\(inner)) FROM twin_codes tc WHERE tc.code = \(id))"
+            let cursor = try Row.fetchCursor(db, SQLRequest<Row>(literal: sql))
+            while let row = try cursor.next() {
+                let e = try decode(row)
+                if let best = out[e.twin], !EventQuery.order(best, e) { continue }
+                out[e.twin] = e
+            }
+        }
+        return out
+    }
+
     // MARK: StorageWriter
 
     func append(_ events: [Event], batch: BatchRecord) throws {

@@ -5,6 +5,7 @@ extension Bench {
     static let allSubcommands: [any ParsableCommand.Type] = [
         FHIRBench.self,
         BankBench.self,
+        AggregateBench.self,
         SimulationBench.self,
         ModelsBench.self,
         SBMLBench.self,

@@ -6,10 +6,10 @@ import TwinCore
 /// The `BankStorage` conformance suite: written once, run against every storage.
 @Suite struct StorageConformance {
     func event(_ seq: Int64, twin: TwinID = "a", eff: Int64, code: Concept = glucose, value: Double = 1, source: Source = cgm,
-               category: Event.Category = .observation) -> Event {
+               category: Event.Category = .observation, notes: String? = nil) -> Event {
         var h = EventHasher()
         let d = EventDraft(twin: twin, effective: EffectiveTime(Instant(microseconds: eff)), category: category, code: code,
-                           value: .quantity(Quantity(value, "mg/dL")), source: source, provenance: Provenance(notes: "n\(seq)"))
+                           value: .quantity(Quantity(value, "mg/dL")), source: source, provenance: Provenance(notes: notes ?? "n\(seq)"))
         return Event(id: h.hash(d), twin: twin, effective: d.effective, recorded: Instant(microseconds: 1000 + seq), sequence: seq,
                      category: category, code: code, value: d.value, source: source, provenance: d.provenance)
     }
@@ -44,6 +44,67 @@ import TwinCore
             #expect(try tx.events(sequences: 2...4, limit: 2).map(\.sequence) == [2, 3])
             #expect(try tx.eventHashes(of: "a") == Set(events.filter { $0.twin == "a" }.map(\.id)))
         }
+    }
+
+    /// The bulk reads answer for all twins what the per-twin reads answer for each (aggregates at scale, issue 23
+    /// item 6): `latestValues` is `latest` for every twin, with a lower bound and skipping flagged values.
+    @Test(arguments: StorageKind.allCases)
+    func bulkReads(kind: StorageKind) throws {
+        let s = try kind.make()
+        let flagged = Provenance.implausibleFlag + " (above 1500 mg/dL); n2"
+        let events = [event(1, eff: 10), event(2, eff: 30, notes: flagged), event(3, eff: 20), event(4, eff: 5, code: heartRate),
+                      event(5, twin: "b", eff: 30), event(6, twin: "b", eff: 30, notes: "seen with flag:implausible elsewhere"),
+                      event(7, twin: "b", eff: 40, category: .prediction), event(8, twin: "c", eff: 1, code: heartRate),
+                      event(9, twin: "d", eff: 50), event(10, twin: "e", eff: 60, notes: flagged)]
+        try s.write { try $0.append(events, batch: BatchRecord(firstSequence: 1, lastSequence: 10, recorded: Instant(microseconds: 100))) }
+        #expect(try s.write { try $0.retract(sequences: [9], atSequence: 11, erasure: nil) } == 1)
+        try s.write { try $0.append([], batch: BatchRecord(firstSequence: 11, lastSequence: 11, recorded: Instant(microseconds: 200))) }
+        try s.read { (tx) throws in
+            func latest(_ at: Int64, from: Int64? = nil, category: Event.Category? = nil, max: Int64? = nil, _ vis: Visibility = .current,
+                        plausible: Bool = false) throws -> [TwinID: Int64] {
+                try tx.latestValues(code: glucose.key, category: category, atOrBefore: Instant(microseconds: at), from: from.map(Instant.init(microseconds:)),
+                                    maxSequence: max, visibility: vis, plausibleOnly: plausible).mapValues(\.sequence)
+            }
+            #expect(try latest(100) == ["a": 2, "b": 7, "e": 10])
+            #expect(try latest(100, plausible: true) == ["a": 3, "b": 7])
+            #expect(try latest(100, category: .observation, plausible: true) == ["a": 3, "b": 6])
+            #expect(try latest(25) == ["a": 3])
+            #expect(try latest(100, from: 25, plausible: true) == ["b": 7])
+            #expect(try latest(100, from: 30, category: .observation) == ["a": 2, "b": 6, "e": 10])
+            #expect(try latest(100, max: 5) == ["a": 2, "b": 5])
+            #expect(try latest(100, .knownAt(10), plausible: true) == ["a": 3, "b": 7, "d": 9])
+            #expect(try latest(100, .all) == ["a": 2, "b": 7, "d": 9, "e": 10])
+            #expect(try latest(0).isEmpty)
+            // for every twin and every combination, what `latest` gives twin by twin
+            for at: Int64 in [0, 10, 25, 30, 100] {
+                for category: Event.Category? in [nil, .observation, .prediction] {
+                    for max: Int64? in [nil, 2, 6] {
+                        for vis: Visibility in [.current, .knownAt(9), .knownAt(11), .all] {
+                            var one: [TwinID: Int64] = [:]
+                            for twin: TwinID in ["a", "b", "c", "d", "e", "nobody"] {
+                                one[twin] = try tx.latest(twin: twin, code: glucose.key, category: category, atOrBefore: Instant(microseconds: at),
+                                                          maxSequence: max, visibility: vis)?.sequence
+                            }
+                            #expect(try latest(at, category: category, max: max, vis) == one, "at \(at), \(String(describing: category)), max \(String(describing: max)), \(vis)")
+                        }
+                    }
+                }
+            }
+            #expect(try tx.latestValues(code: glucose.key, category: nil, atOrBefore: Instant(microseconds: 100), from: nil, maxSequence: nil,
+                                        visibility: .current, plausibleOnly: false)["a"] == events[1])
+            #expect(try tx.twins(withCode: glucose.key) == ["a", "b", "d", "e"])
+            #expect(try tx.twins(withCode: heartRate.key) == ["a", "c"])
+            #expect(try tx.twins(withCode: Concept.loinc("4548-4").key).isEmpty)
+        }
+        // objects in bulk, beyond one batch of bound values
+        let stored = (0..<10_005).map { i in (EventHasher.sha256(Array("object \(i)".utf8)), Array("bytes \(i)".utf8)) }
+        try s.write { tx in for (h, b) in stored { try tx.putObject(h, kind: "twin", bytes: b) } }
+        let missing = EventHasher.sha256([0])
+        let found = try s.read { try $0.objects(stored.map(\.0) + [missing]) }
+        #expect(found.count == stored.count)
+        #expect(stored.allSatisfy { found[$0.0] == $0.1 })
+        #expect(found[missing] == nil)
+        #expect(try s.read { try $0.objects([]) }.isEmpty)
     }
 
     @Test(arguments: StorageKind.allCases)

@@ -1,3 +1,4 @@
+import Foundation
 import TwinCore
 
 /// An aggregate: a versioned set of twins or instances, given explicitly (``members``) or by a query
@@ -130,8 +131,7 @@ extension Bank {
         struct Use { var types = Set<String>(); var units = Set<String>(); var texts = Set<String>() }
         var uses: [String: Use] = [:]
         var twinIDs: [TwinID] = []
-        for ref in try tx.refs(prefix: "twin/") {
-            let record = try loadObject(TwinRecord.self, hex: ref.value, tx)
+        for record in try loadObjects(TwinRecord.self, hexes: try tx.refs(prefix: "twin/").map(\.value), tx) {
             twinIDs.append(record.id)
             if record.twin.isTemplate { continue }
             for (k, v) in record.twin.attributes {
@@ -165,7 +165,7 @@ extension Bank {
                 throw fail("\(sentence(c)): '\(q.unit)' does not convert to the unit \(name) is recorded in (\(units.map { "'\($0)'" }.joined(separator: ", ")))", q.unit)
             }
         }
-        var codesSeen: Set<CodeKey>? = nil
+        var twinSet: Set<TwinID>? = nil
         for c in comparisons {
             switch c.operand {
             case .kind, .id: continue
@@ -203,12 +203,9 @@ extension Bank {
                     if !Bank.isPlainNumber(unit) { try checkUnit(c, of: key.description, recordedIn: [unit], code: key) }
                     continue
                 }
-                if codesSeen == nil {
-                    var all = Set<CodeKey>()
-                    for t in twinIDs { all.formUnion(try tx.codes(of: t)) }
-                    codesSeen = all
-                }
-                guard codesSeen!.contains(key) else {
+                // a twin of this branch has it (the thread also holds the events of twins defined on other branches)
+                if twinSet == nil { twinSet = Set(twinIDs) }
+                guard !(try tx.twins(withCode: key)).isDisjoint(with: twinSet!) else {
                     throw fail("no twin has any value of \(key) in this bank" + (twinIDs.isEmpty ? " (it has no twins yet)" : ""), key.description)
                 }
             }
@@ -235,11 +232,48 @@ extension Bank {
         }
     }
 
+    /// Several stored objects, in the order of their hashes' hex forms, read from storage together (one bulk
+    /// read, however many there are).
+    /// - Throws: ``BankError`` `storageFailure` naming an object that is missing.
+    func loadObjects<T: Decodable>(_ type: T.Type, hexes: [String], decoder: JSONDecoder? = nil, _ tx: any StorageReader) throws -> [T] {
+        var hashes: [ContentHash] = []
+        hashes.reserveCapacity(hexes.count)
+        for hex in hexes {
+            guard let h = ContentHash(hex: hex) else { throw BankError(.storageFailure, "object \(hex) is missing from the bank", value: hex) }
+            hashes.append(h)
+        }
+        let found = try tx.objects(hashes)
+        return try hashes.map { h in
+            guard let bytes = found[h] else { throw BankError(.storageFailure, "object \(h.hex) is missing from the bank", value: h.hex) }
+            if let decoder { return try decoder.decode(type, from: Data(bytes)) }
+            return try ObjectCodec.decode(type, from: bytes)
+        }
+    }
+
+    /// Twin records as a query reads them, in the order of their hashes' hex forms, in one bulk read: id, kind,
+    /// template version, fork and creation time, and of the attributes only those named in `attributes` (decoding
+    /// every attribute of every twin was most of a query's time).
+    func queryRecords(_ hexes: [String], attributes: Set<String>, _ tx: any StorageReader) throws -> [TwinRecord] {
+        let decoder = JSONDecoder()
+        decoder.userInfo[QueryRecord.attributesKey] = attributes
+        return try loadObjects(QueryRecord.self, hexes: hexes, decoder: decoder, tx).map(\.record)
+    }
+
     /// An aggregate's definition and members, now or at a commit. At a commit, the definitions are those of
     /// the commit, the thread is as known at its pin, and query windows are relative to the commit's time
-    /// (unless `asOf` is given). Retracted data never counts.
+    /// (unless `asOf` is given). Retracted data and values flagged implausible never count.
+    ///
+    /// A query is answered with a number of storage reads that does not grow with the number of twins: the
+    /// twin records in one bulk read, and per code it compares, the twins that have the code
+    /// (``StorageReader/twins(withCode:)``) and every twin's latest plausible value
+    /// (``StorageReader/latestValues(code:category:atOrBefore:from:maxSequence:visibility:plausibleOnly:)``) in one
+    /// query each; only forks, which read their parents' rows up to their cut-off, take a lookup each.
     /// - Throws: ``BankError`` `unknownAggregate`, `unknownCommit`.
     public func members(of id: AggregateID, at commit: String? = nil, asOf: Instant? = nil) throws -> AggregateMembership {
+        try members(of: id, at: commit, asOf: asOf, reading: .bulk)
+    }
+
+    func members(of id: AggregateID, at commit: String?, asOf: Instant?, reading: ValueReading) throws -> AggregateMembership {
         try authorize(.read, nil)
         return try storage.read { tx in
             var tree: [String: String]? = nil
@@ -274,15 +308,16 @@ extension Bank {
                     twinRefs = try tx.refs(prefix: "twin/").map { ($0.name, $0.value) }
                 }
                 var records: [TwinRecord] = []
-                for (_, hex) in twinRefs {
-                    let record = try loadObject(TwinRecord.self, hex: hex, tx)
+                for record in try queryRecords(twinRefs.map(\.1), attributes: query.attributesRead, tx) {
                     if record.twin.isTemplate { continue }
                     if record.fork != nil && def.includeForks != true { forksExcluded += 1; continue }
                     records.append(record)
                 }
                 let kinds = try OperandKinds(query, records, tx)
+                let values = try LatestValues(query, records, asOf: time, visibility: vis, reading: reading, bank: self, tx)
+                let conversions = AggregateQuery.Conversions()
                 for record in records {
-                    let ctx = EvaluationContext(bank: self, tx: tx, record: record, asOf: time, visibility: vis, kinds: kinds)
+                    let ctx = EvaluationContext(record: record, asOf: time, kinds: kinds, values: values, conversions: conversions)
                     let result = try query.evaluate(ctx)
                     switch result.truth {
                     case .yes: members.append(record.id)
@@ -299,21 +334,99 @@ extension Bank {
     }
 }
 
-/// What a query is evaluated against: one twin, its thread at a visibility, relative to an instant.
+/// A stored ``TwinRecord`` decoded for a query: its twin's id, kind and template version, its fork and creation
+/// time, and only the attributes named in the decoder's `userInfo[attributesKey]` (a `Set<String>`), read from
+/// the canonical encoding of ``TwinCore/Twin`` (attributes as a list of `{key, value}`, the last of a key winning).
+struct QueryRecord: Decodable {
+    static let attributesKey = CodingUserInfoKey(rawValue: "twinbank.aggregate.attributes")!
+    var record: TwinRecord
+
+    private enum Keys: String, CodingKey { case twin, fork, created }
+    private enum TwinKeys: String, CodingKey { case id, kind, attributes, templateVersion }
+    private enum AttributeKeys: String, CodingKey { case key, value }
+
+    init(from decoder: any Decoder) throws {
+        let wanted = decoder.userInfo[QueryRecord.attributesKey] as? Set<String> ?? []
+        let c = try decoder.container(keyedBy: Keys.self)
+        let t = try c.nestedContainer(keyedBy: TwinKeys.self, forKey: .twin)
+        var twin = Twin(id: try t.decode(TwinID.self, forKey: .id), kind: try t.decode(Twin.Kind.self, forKey: .kind))
+        twin.templateVersion = try t.decodeIfPresent(Int.self, forKey: .templateVersion)
+        if !wanted.isEmpty, t.contains(.attributes), !(try t.decodeNil(forKey: .attributes)) {
+            var list = try t.nestedUnkeyedContainer(forKey: .attributes)
+            while !list.isAtEnd {
+                let a = try list.nestedContainer(keyedBy: AttributeKeys.self)
+                let key = try a.decode(String.self, forKey: .key)
+                if wanted.contains(key) { twin.attributes[key] = try a.decode(Value.self, forKey: .value) }
+            }
+        }
+        record = TwinRecord(twin: twin, fork: try c.decodeIfPresent(ForkInfo.self, forKey: .fork), created: try c.decode(Instant.self, forKey: .created))
+    }
+}
+
+/// What a query is evaluated against: one twin, and the latest values of the query's codes, relative to an instant.
 struct EvaluationContext {
-    let bank: Bank
-    let tx: any StorageReader
     let record: TwinRecord
     let asOf: Instant
-    let visibility: Visibility
     let kinds: OperandKinds
+    let values: LatestValues
+    /// Shared by the twins of one evaluation.
+    let conversions: AggregateQuery.Conversions
 
+    /// The twin's latest plausible value of the code as of the evaluation time, if its effective time lies within the window.
     func latest(_ code: CodeKey, within: TimeSpan?) throws -> Event? {
-        let segments = try bank.lineage(record.id, tx)
-        guard let e = try bank.latestInTransaction(segments, code: code, category: nil, asOf: asOf, vis: visibility, tx) else { return nil }
+        guard let e = values.latest(code, of: record.id) else { return nil }
         if let within, e.effective.start < asOf.advanced(byMicroseconds: -within.microseconds) { return nil }
         return e
     }
+}
+
+/// How an aggregate query reads its twins' thread values.
+enum ValueReading: Sendable {
+    /// One bulk storage query per code for all twins; a lookup per fork and code (forks read their parents' rows).
+    case bulk
+    /// A lookup per twin and code along its lineage: the reference the bulk reading must equal (tests compare them).
+    case perTwin
+}
+
+/// The latest plausible value, as of the evaluation time and at a visibility, of every code a query compares,
+/// for each evaluated twin (any category; retracted rows and events flagged implausible skipped; a fork's
+/// along its lineage).
+struct LatestValues {
+    private var byCode: [CodeKey: [TwinID: Event]] = [:]
+
+    init(_ query: AggregateQuery, _ records: [TwinRecord], asOf: Instant, visibility: Visibility, reading: ValueReading,
+         bank: Bank, _ tx: any StorageReader) throws {
+        // per code, the earliest start of its comparisons' windows (nil: some comparison of it has none); each
+        // comparison still applies its own window (EvaluationContext.latest)
+        var lowest: [CodeKey: Instant?] = [:]
+        for c in query.comparisons {
+            guard case .code(let key) = c.operand else { continue }
+            let start = c.window.map { asOf.advanced(byMicroseconds: -$0.microseconds) }
+            if let seen = lowest[key] {
+                if let s = seen, let start { lowest[key] = min(s, start) } else { lowest[key] = .some(nil) }
+            } else {
+                lowest[key] = .some(start)
+            }
+        }
+        for (key, from) in lowest {
+            var values: [TwinID: Event] = [:]
+            if reading == .bulk {
+                let all = try tx.latestValues(code: key, category: nil, atOrBefore: asOf, from: from, maxSequence: nil,
+                                              visibility: visibility, plausibleOnly: true)
+                for r in records where r.fork == nil { if let e = all[r.id] { values[r.id] = e } }
+            }
+            for r in records where reading == .perTwin || r.fork != nil {
+                let segments = try bank.lineage(r.id, tx)
+                if let e = try bank.latestInTransaction(segments, code: key, category: nil, asOf: asOf, vis: visibility, plausibleOnly: true, tx) {
+                    values[r.id] = e
+                }
+            }
+            byCode[key] = values
+        }
+    }
+
+    /// The twin's latest value of the code (nil: none as of the evaluation time).
+    func latest(_ code: CodeKey, of twin: TwinID) -> Event? { byCode[code]?[twin] }
 }
 
 /// Which kinds of twin record each operand of a query: those of which some evaluated twin has a value. A twin
@@ -325,10 +438,9 @@ struct OperandKinds {
     init(_ query: AggregateQuery, _ records: [TwinRecord], _ tx: any StorageReader) throws {
         var codes: [CodeKey: Set<Twin.Kind>] = [:]
         let wanted = Set(query.comparisons.compactMap { c -> CodeKey? in if case .code(let k) = c.operand { k } else { nil } })
-        if !wanted.isEmpty {
-            for r in records {
-                for k in try tx.codes(of: r.id) where wanted.contains(k) { codes[k, default: []].insert(r.twin.kind) }
-            }
+        for k in wanted {
+            let having = try tx.twins(withCode: k)
+            for r in records where having.contains(r.id) { codes[k, default: []].insert(r.twin.kind) }
         }
         for c in query.comparisons {
             var kinds = Set<Twin.Kind>()

@@ -16,7 +16,8 @@ import TwinCore
 /// An attribute compares the twin's attribute; `sex` and `gender` are one attribute under two names (see
 /// ``QueryVocabulary``). `age` (whole years at the evaluation time, from the `birthDate` attribute; a bare
 /// number is years) and `birthYear` are derived. A code compares the latest thread value of that code as of the
-/// evaluation time (retracted events excluded), only if its effective time lies within the window. Quantities
+/// evaluation time (retracted events and values flagged implausible excluded), only if its effective time lies
+/// within the window. Quantities
 /// are compared after unit conversion; texts and concepts by equality (a concept matches its code, its
 /// `SYSTEM:CODE` or its display, case-insensitively); dates and numbers by order.
 ///
@@ -222,6 +223,20 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The twin attributes the query reads: those it names (with their synonyms, see ``QueryVocabulary``) and
+    /// those its derived attributes are computed from.
+    var attributesRead: Set<String> {
+        var out = Set<String>()
+        for c in comparisons {
+            switch c.operand {
+            case .attribute(let word): out.formUnion(QueryVocabulary.names(for: word))
+            case .derived(let d): out.formUnion(d.sources)
+            case .kind, .id, .code: break
+            }
+        }
+        return out
+    }
+
     /// The three truth values of a query (see ``AggregateQuery``).
     enum Truth: Sendable, Hashable {
         case yes, no, unknown
@@ -266,11 +281,13 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
                 return .unknown
             }
             var code: CodeKey? { if case .code(let key) = c.operand { key } else { nil } }
-            return Truth(AggregateQuery.compare(actual, c.op, c.literal, code: code))
+            return Truth(AggregateQuery.compare(actual, c.op, c.literal, code: code, convert: ctx.conversions.convert))
         }
     }
 
-    static func compare(_ a: Value, _ op: Op, _ b: Value, code: CodeKey? = nil) -> Bool {
+    /// - Parameter convert: how a literal is converted (``convert(_:to:for:)``, or a memo of it).
+    static func compare(_ a: Value, _ op: Op, _ b: Value, code: CodeKey? = nil,
+                        convert: (Quantity, String, CodeKey?) -> Double? = { AggregateQuery.convert($0, to: $1, for: $2) }) -> Bool {
         func order(_ c: Int) -> Bool {
             switch op {
             case .eq: c == 0
@@ -284,7 +301,7 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
         func cmp<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : (x > y ? 1 : 0) }
         switch (a, b) {
         case (.quantity(let x), .quantity(let y)):
-            guard let yv = convert(y, to: x.unit, for: code) else {
+            guard let yv = convert(y, x.unit, code) else {
                 // a dimensionless literal compares by number (queries written before units were required)
                 guard y.unit == "1" else { return false }
                 return order(cmp(x.value, y.value))
@@ -299,6 +316,20 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
         case (.concept(let x), .concept(let y)):
             return op == .eq ? x.key == y.key : (op == .ne ? x.key != y.key : false)
         default: return op == .ne
+        }
+    }
+
+    /// A memo of ``convert(_:to:for:)`` for one evaluation: a literal is converted once per unit its values are
+    /// recorded in, not once per twin.
+    final class Conversions {
+        private struct Key: Hashable { var quantity: Quantity; var unit: String; var code: CodeKey? }
+        private var memo: [Key: Double?] = [:]
+        func convert(_ q: Quantity, _ unit: String, _ code: CodeKey?) -> Double? {
+            let key = Key(quantity: q, unit: unit, code: code)
+            if let known = memo[key] { return known }
+            let value = AggregateQuery.convert(q, to: unit, for: code)
+            memo[key] = .some(value)
+            return value
         }
     }
 
@@ -352,6 +383,8 @@ public enum QueryVocabulary {
 
         /// The attribute it is derived from.
         public var source: String { "birthDate" }
+        /// Every attribute its value reads: ``source``, and for `age` the `deceased` date.
+        public var sources: [String] { self == .age ? [source, "deceased"] : [source] }
 
         /// Its value for a twin at an instant; nil when unknown (no `birthDate` date, or born after `time`).
         /// `age` is whole years (unit `a`), `birthYear` a number.

@@ -453,13 +453,16 @@ extension Bank {
         return Self.asKnown(out, vis)
     }
 
-    func latestInTransaction(_ segments: [LineageSegment], code: CodeKey, category: Event.Category?, asOf: Instant?, vis: Visibility, _ tx: any StorageReader) throws -> Event? {
+    /// The latest event of a code along a lineage; flagged implausible events are skipped with `plausibleOnly`
+    /// (nil: for observations only, as models read them).
+    func latestInTransaction(_ segments: [LineageSegment], code: CodeKey, category: Event.Category?, asOf: Instant?, vis: Visibility,
+                             plausibleOnly: Bool? = nil, _ tx: any StorageReader) throws -> Event? {
         var best: Event?
         for s in segments {
             var t = asOf ?? Instant(microseconds: .max)
             if let m = s.maxEffective { t = min(t, m) }
             guard var e = try tx.latest(twin: s.twin, code: code, category: category, atOrBefore: t, maxSequence: s.maxSequence, visibility: vis) else { continue }
-            if e.isFlaggedImplausible && category == .observation {
+            if e.isFlaggedImplausible && (plausibleOnly ?? (category == .observation)) {
                 // step back past flagged events, a page at a time (they are rare)
                 var found: Event?
                 var limit = 16

@@ -10,6 +10,9 @@ import TwinCore
 /// - Queries are answered with the storage's own indexes: ``StorageReader/events(_:)`` and
 ///   ``StorageReader/latest(twin:code:category:atOrBefore:maxSequence:visibility:)`` must not need the bank to scan a
 ///   twin's whole thread.
+/// - The bulk reads (``StorageReader/objects(_:)``, ``StorageReader/twins(withCode:)``,
+///   ``StorageReader/latestValues(code:category:atOrBefore:from:maxSequence:visibility:plausibleOnly:)``) answer for
+///   all twins at once, in a number of storage queries that does not grow with the number of twins.
 public protocol BankStorage: Sendable {
     /// Runs `body` with a consistent read view.
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T
@@ -52,6 +55,20 @@ public protocol StorageReader: AnyObject {
     func eventHashes(of twin: TwinID) throws -> Set<ContentHash>
     /// The first unit recorded for a code in this bank.
     func unit(for code: CodeKey) throws -> String?
+
+    // MARK: Bulk reads (queries over many twins, such as aggregates)
+    /// The bytes of several content-addressed objects, keyed by hash (those missing are absent). Answered with
+    /// a number of storage queries that does not grow with the number of hashes (batches of thousands).
+    func objects(_ hashes: [ContentHash]) throws -> [ContentHash: [UInt8]]
+    /// The twins whose own rows have a code (in any state): exactly those whose ``codes(of:)`` lists it.
+    func twins(withCode code: CodeKey) throws -> Set<TwinID>
+    /// For every twin at once, what ``latest(twin:code:category:atOrBefore:maxSequence:visibility:)`` gives for
+    /// its own rows, with effective start also `>= from` (nil: no lower bound), and with `plausibleOnly` skipping
+    /// the events flagged implausible (``TwinCore/Provenance/isFlaggedImplausible``): the latest plausible one.
+    /// Twins without such an event are absent. One indexed query per code (not one per twin): the bank's
+    /// aggregates read their thread values with it.
+    func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
+                      visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: Event]
 }
 
 /// Write access within a transaction.

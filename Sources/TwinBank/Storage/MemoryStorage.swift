@@ -70,6 +70,24 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
         }
         func eventHashes(of twin: TwinID) -> Set<ContentHash> { Set((state.threads[twin] ?? []).map(\.id)) }
         func unit(for code: CodeKey) -> String? { state.units[code] }
+        func objects(_ hashes: [ContentHash]) -> [ContentHash: [UInt8]] {
+            var out: [ContentHash: [UInt8]] = [:]
+            for h in hashes { if let b = state.objects[h] { out[h] = b } }
+            return out
+        }
+        func twins(withCode code: CodeKey) -> Set<TwinID> {
+            Set(state.threads.filter { $0.value.contains { $0.code.key == code } }.map(\.key))
+        }
+        func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
+                          visibility: Visibility, plausibleOnly: Bool) -> [TwinID: Event] {
+            var out: [TwinID: Event] = [:]
+            for (twin, thread) in state.threads {
+                let q = EventQuery(twin: twin, code: code, category: category, from: from, to: instant, maxSequence: maxSequence, visibility: visibility)
+                let best = thread.filter { q.matches($0) && !(plausibleOnly && $0.isFlaggedImplausible) }.max(by: EventQuery.order)
+                if let best { out[twin] = best }
+            }
+            return out
+        }
 
         func append(_ events: [Event], batch: BatchRecord) throws {
             for e in events {
