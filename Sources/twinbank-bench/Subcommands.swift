@@ -9,5 +9,6 @@ extension Bench {
         ModelsBench.self,
         SBMLBench.self,
         SyncBench.self,
+        CSVImportBench.self,
     ]
 }
