@@ -211,4 +211,20 @@ import TwinCore
             }
         }
     }
+
+    /// The duplicate check's storage query: the content hashes of one twin's code in a time range, retracted
+    /// rows included, other codes, twins and times left out, on every storage.
+    @Test(arguments: StorageKind.allCases)
+    func hashesOfACodeInARangeComeFromTheIndex(kind: StorageKind) throws {
+        let bank = try bankWithAlice(kind)
+        try bank.createTwin(person("bob"))
+        let a = try bank.append([obs("alice", "2024-01-01T07:00Z", 100), obs("alice", "2024-01-01T08:00Z", 110, source: lab),
+                                 obs("alice", "2024-01-01T09:00Z", 120), obs("alice", "2024-01-01T08:30Z", heartRate, 70, "/min"),
+                                 obs("bob", "2024-01-01T08:00Z", 130)])
+        try bank.retract(source: lab, reason: "wrong patient")
+        let found = try bank.storage.read { try $0.eventHashes(twin: "alice", code: glucose.key, from: t("2024-01-01T07:30Z"), to: t("2024-01-01T09:00Z")) }
+        #expect(found == [a.ids[1], a.ids[2]])
+        let none = try bank.storage.read { try $0.eventHashes(twin: "carol", code: glucose.key, from: t("2024-01-01T00:00Z"), to: t("2024-01-02T00:00Z")) }
+        #expect(none.isEmpty)
+    }
 }
