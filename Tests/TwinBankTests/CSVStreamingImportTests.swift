@@ -227,4 +227,13 @@ import TwinCore
         let none = try bank.storage.read { try $0.eventHashes(twin: "carol", code: glucose.key, from: t("2024-01-01T00:00Z"), to: t("2024-01-02T00:00Z")) }
         #expect(none.isEmpty)
     }
+
+    /// The hasher appends its integers a word at a time now: the encoding, and so every content hash, is the
+    /// one it was (this id is what `thread append` printed for the reading before the change).
+    @Test func contentHashesAreUnchanged() throws {
+        var h = EventHasher()
+        let reading = EventDraft(twin: "p", effective: EffectiveTime(t("2024-01-01T07:00:00Z")), code: try Concept(parsing: "loinc:2339-0"),
+                                 value: .quantity(Quantity(101.5, "mg/dL")), source: Source(.device, "x"))
+        #expect(h.hash(reading).hex == "81886feeea04a6b1dcea98744867cb9da15c18f3d9bcbae1f4fc18a367831c22")
+    }
 }
