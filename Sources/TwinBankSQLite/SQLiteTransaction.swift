@@ -268,6 +268,18 @@ final class SQLiteTransaction: StorageWriter {
         return out
     }
 
+    func eventHashes(twin: TwinID, code: CodeKey, from: Instant, to: Instant) throws -> Set<ContentHash> {
+        guard let t = try twinID(twin, create: false) else { return [] }
+        let ids = try codeIDs(code)
+        if ids.isEmpty { return [] }
+        let rows = try Row.fetchCursor(db, SQLRequest<Row>(literal: "SELECT h0, h1, h2, h3 FROM events WHERE twin = \(t) AND code IN \(ids) AND eff >= \(from.microseconds) AND eff <= \(to.microseconds)"))
+        var out = Set<ContentHash>()
+        while let r = try rows.next() {
+            out.insert(ContentHash(w0: UInt64(bitPattern: r[0]), w1: UInt64(bitPattern: r[1]), w2: UInt64(bitPattern: r[2]), w3: UInt64(bitPattern: r[3])))
+        }
+        return out
+    }
+
     func unit(for code: CodeKey) throws -> String? {
         try one(String.self, "SELECT unit FROM code_units WHERE system = \(code.system) AND code = \(code.code)")
     }
@@ -343,7 +355,9 @@ final class SQLiteTransaction: StorageWriter {
         var pairsCodes = Set<SIMD2<Int64>>(), pairsSources = Set<SIMD2<Int64>>()
         var previous = last
         // memo of the last ids, to skip dictionary hashing for runs of the same twin/code/source/unit
-        var lastTwin: (TwinID, Int64)?, lastCode: (Concept, Int64)?, lastSource: (Source, Int64)?, lastUnit: (String, Int64)?
+        var lastTwin: (TwinID, Int64)?, lastSource: (Source, Int64)?
+        // and of the last few codes and units (a file cycles through a few), compared without hashing
+        var recentCodes: [(Concept, Int64)] = [], recentUnits: [(String, Int64)] = [], recentPairs: [SIMD2<Int64>] = []
         var lastPair = SIMD2<Int64>(-1, -1), lastSourcePair = SIMD2<Int64>(-1, -1)
         let encoder = JSONEncoder()
         for e in events {
@@ -353,16 +367,26 @@ final class SQLiteTransaction: StorageWriter {
             previous = e.sequence
             let twin: Int64
             if let lt = lastTwin, lt.0 == e.twin { twin = lt.1 } else { twin = try twinID(e.twin, create: true)!; lastTwin = (e.twin, twin) }
-            let code: Int64
-            if let lc = lastCode, lc.0 == e.code { code = lc.1 } else { code = try codeID(e.code); lastCode = (e.code, code) }
+            var code: Int64 = -1
+            for rc in recentCodes where rc.0 == e.code { code = rc.1; break }
+            if code < 0 {
+                code = try codeID(e.code)
+                if recentCodes.count < 8 { recentCodes.append((e.code, code)) }
+            }
             let source: Int64
             if let ls = lastSource, ls.0 == e.source { source = ls.1 } else { source = try sourceID(e.source, create: true)!; lastSource = (e.source, source) }
             let pair = SIMD2(twin, code), sourcePair = SIMD2(source, twin)
-            if pair != lastPair { pairsCodes.insert(pair); lastPair = pair }
+            if pair != lastPair, !recentPairs.contains(pair) {
+                pairsCodes.insert(pair)
+                if recentPairs.count < 8 { recentPairs.append(pair) }
+            }
+            lastPair = pair
             if sourcePair != lastSourcePair { pairsSources.insert(sourcePair); lastSourcePair = sourcePair }
             func unit(_ u: String) throws -> Int64 {
-                if let lu = lastUnit, lu.0 == u { return lu.1 }
-                let id = try unitID(u); lastUnit = (u, id); return id
+                for ru in recentUnits where ru.0 == u { return ru.1 }
+                let id = try unitID(u)
+                if recentUnits.count < 8 { recentUnits.append((u, id)) }
+                return id
             }
             insert.bind(1, e.sequence)
             insert.bind(2, twin)

@@ -14,5 +14,6 @@ extension Bench {
         TraceBench.self,
         OutbreakBench.self,
         RiskBench.self,
+        CSVImportBench.self,
     ]
 }

@@ -85,4 +85,49 @@ import Testing
         }
         #expect(n == 5000)
     }
+
+    // MARK: Field bytes (issue 23 item 5)
+
+    /// A reader over `text` in chunks of `chunk` bytes.
+    func reader(_ text: [UInt8], chunk: Int) -> CSVReader {
+        var bytes = text[...]
+        return CSVReader(name: "t.csv") {
+            guard !bytes.isEmpty else { return nil }
+            let n = Swift.min(chunk, bytes.count)
+            defer { bytes = bytes.dropFirst(n) }
+            return Array(bytes.prefix(n))
+        }
+    }
+
+    /// `advance()` and the field bytes give what `next()` gives, for every chunk size: records that straddle
+    /// chunks, a doubled quote, a CR and a multi-byte character split by a chunk boundary.
+    @Test(arguments: [1, 2, 3, 5, 8, 13, 64, 65536])
+    func fieldBytesAreTheRecordsFields(chunk: Int) throws {
+        let text = "\u{FEFF}time,note,n\r\n2024-01-01,\"caf\u{E9} \"\"au lait\"\"\",1\r2024-01-02,\u{6F22}\u{5B57},2\n2024-01-03,\"a\nb, c\",\r\n\n2024-01-04,,\"\""
+        let expected = try records(text, chunk: 65536)
+        #expect(expected.map(\.fields) == [["time", "note", "n"], ["2024-01-01", "caf\u{E9} \"au lait\"", "1"], ["2024-01-02", "\u{6F22}\u{5B57}", "2"],
+                                            ["2024-01-03", "a\nb, c", ""], [""], ["2024-01-04", "", ""]])
+        let r = reader(Array(text.utf8), chunk: chunk)
+        var got: [CSVReader.Record] = []
+        while try r.advance() {
+            var fields: [String] = []
+            for i in 0..<r.fieldCount { fields.append(String(decoding: r.fieldBytes(i), as: UTF8.self)) }
+            #expect(fields == (0..<r.fieldCount).map { r.field($0) })
+            got.append(CSVReader.Record(fields: fields, line: r.recordLine))
+        }
+        #expect(got == expected)
+        #expect(try records(text, chunk: chunk) == expected)
+        #expect(expected.map(\.line) == [1, 2, 3, 4, 6, 7])
+    }
+
+    /// Bytes that are not UTF-8 are an error naming the line and the column, wherever the chunks end.
+    @Test(arguments: [1, 4, 65536])
+    func invalidUTF8NamesTheColumn(chunk: Int) {
+        let r = reader(Array("a,b\n1,2\n3,".utf8) + [0xC3, 0x28] + Array("\n".utf8), chunk: chunk)
+        #expect {
+            while try r.advance() {}
+        } throws: { error in
+            (error as? TwinError)?.message.contains("t.csv: line 3, column 2: the text is not UTF-8") == true
+        }
+    }
 }

@@ -139,7 +139,10 @@ extension Bank {
         var flagged: [FlaggedRow] = []
         var records: [TwinID: Instant?] = [:]
         var unitCache: [String: UCUMUnit] = [:]
-        var fitCache: [CodeKey: [String: Bool]] = [:]
+        // (code, unit) pairs already checked, with the plausibility range of the pair
+        var fitCache: [CodeKey: [String: PlausibilityChecker]] = [:]
+        // the last few (code, unit) pairs, compared without hashing (a file cycles through a few codes)
+        var recentFits: [(system: String, code: String, unit: String, checker: PlausibilityChecker)] = []
         var firstUnits: [CodeKey: (unit: String, parsed: UCUMUnit)?] = [:]
         var newUnits: [(CodeKey, String)] = []
         var hasher = EventHasher()
@@ -156,17 +159,19 @@ extension Bank {
         var now: Instant?
         var futureLimit = Instant(microseconds: .min)
 
+        var lastTwin: (twin: TwinID, start: Instant?)?
         for (i, d) in drafts.enumerated() {
             let row = i + 1
             // twin and existence
             let start: Instant?
-            if let s = records[d.twin] { start = s } else {
+            if let lt = lastTwin, lt.twin == d.twin { start = lt.start } else if let s = records[d.twin] { start = s; lastTwin = (d.twin, s) } else {
                 let r = try tx.ref(Bank.twinRef(d.twin)) == nil ? nil : try requireRecord(d.twin, tx)
                 guard let r else {
                     throw BankError(.unknownTwin, "\(label(i)): unknown twin '\(d.twin)'", value: d.twin.rawValue)
                 }
                 start = r.twin.existenceStart
                 records[d.twin] = start
+                lastTwin = (d.twin, start)
             }
             if d.category == .retraction {
                 throw BankError(.invalidEvent, "\(label(i)): events of category 'retraction' are written by retract, not appended", value: d.category.rawValue)
@@ -190,14 +195,19 @@ extension Bank {
                     }
                 }
             }
-            // value type, magnitude and plausibility
-            if d.category == .observation || d.category == .intervention || d.category == .prediction {
-                do { try Plausibility.checkType(d.value, for: d.code) } catch let e as TwinError {
+            // value type, magnitude and plausibility (a quantity always has the type a code may ask for, and
+            // a finite one within the magnitude passes; only other values pay for the general checks)
+            var plainQuantity = false
+            if case .quantity(let q)? = d.value, q.value.isFinite, abs(q.value) <= Plausibility.maximumMagnitude { plainQuantity = true }
+            if !plainQuantity {
+                if d.category == .observation || d.category == .intervention || d.category == .prediction {
+                    do { try Plausibility.checkType(d.value, for: d.code) } catch let e as TwinError {
+                        throw BankError(.invalidEvent, "\(label(i)): \(e.message)", value: e.value)
+                    }
+                }
+                do { try Plausibility.checkMagnitude(d.value) } catch let e as TwinError {
                     throw BankError(.invalidEvent, "\(label(i)): \(e.message)", value: e.value)
                 }
-            }
-            do { try Plausibility.checkMagnitude(d.value) } catch let e as TwinError {
-                throw BankError(.invalidEvent, "\(label(i)): \(e.message)", value: e.value)
             }
             // value and unit
             var unitText: String?
@@ -206,9 +216,15 @@ extension Bank {
             case .vector(let v)?: unitText = v.unit
             default: break
             }
+            var checker: PlausibilityChecker?
             if let u = unitText {
+                for r in recentFits where r.code == d.code.code && r.unit == u && r.system == d.code.system { checker = r.checker; break }
+            }
+            if checker == nil, let u = unitText {
                 let key = d.code.key
-                if fitCache[key]?[u] == nil {
+                checker = fitCache[key]?[u]
+                if let c = checker, recentFits.count < 8 { recentFits.append((key.system, key.code, u, c)) }
+                if checker == nil {
                     let parsed: UCUMUnit
                     if let p = unitCache[u] { parsed = p } else {
                         do { parsed = try UCUMUnit(parsing: u) } catch let e as TwinError {
@@ -232,11 +248,13 @@ extension Bank {
                             throw BankError(.unitMismatch, "\(label(i)): unit '\(u)' does not fit \(key): this bank records \(key) in '\(first.unit)', and \(e.message)", value: u)
                         }
                     }
-                    fitCache[key, default: [:]][u] = true
+                    checker = PlausibilityChecker(code: d.code, unit: u)
+                    fitCache[key, default: [:]][u] = checker
                 }
             }
             var flagReason: String?
-            if d.category == .observation, !d.provenance.isFlaggedImplausible, let why = Plausibility.problem(d.value, for: d.code) {
+            if d.category == .observation, !d.provenance.isFlaggedImplausible,
+               let why = checker.flatMap({ c in d.value?.quantity.flatMap { c.problem($0.value) } }) {
                 drafts[i].provenance.flagImplausible(why)
                 flagReason = why
             }
@@ -247,12 +265,16 @@ extension Bank {
                 if skipExisting { skip.insert(i); continue }
                 throw BankError(.duplicateEvent, "\(label(i)): duplicate event: the same event (\(d.code.key) at \(d.effective) from \(d.source)) appears earlier in this batch (event \(id.hex))", value: id.hex)
             }
-            // (twin, code) ranges for the duplicate check; runs of the same pair skip the dictionary
-            let idx: Int
+            // (twin, code) ranges for the duplicate check; the last few pairs skip the dictionary
+            var idx = -1
             if lastRange >= 0, ranges[lastRange].key.twin == d.twin, ranges[lastRange].key.code.code == d.code.code,
                ranges[lastRange].key.code.system == d.code.system {
                 idx = lastRange
             } else {
+                for k in ranges.indices.prefix(8) where ranges[k].key.code.code == d.code.code && ranges[k].key.twin == d.twin
+                    && ranges[k].key.code.system == d.code.system { idx = k; break }
+            }
+            if idx >= 0 { lastRange = idx } else {
                 let rk = RangeKey(twin: d.twin, code: d.code.key)
                 if let found = rangeIndex[rk] { idx = found } else {
                     idx = ranges.count
@@ -268,9 +290,8 @@ extension Bank {
         // duplicates against the stored thread: one range query per (twin, code)
         for r in ranges {
             let (twin, code) = (r.key.twin, r.key.code)
-            let existing = try tx.events(EventQuery(twin: twin, code: code, from: r.lo, to: r.hi, visibility: .all))
-            guard !existing.isEmpty else { continue }
-            let stored = Set(existing.map(\.id))
+            let stored = try tx.eventHashes(twin: twin, code: code, from: r.lo, to: r.hi)
+            guard !stored.isEmpty else { continue }
             for i in r.rows where stored.contains(ids[i]) {
                 if skipExisting { skip.insert(i); continue }
                 let d = drafts[i]
@@ -755,4 +776,37 @@ public struct RetractionResult: Sendable, Hashable, Codable {
     /// For a retraction of a time range: its bounds (effective time, inclusive).
     public var from: Instant? = nil
     public var to: Instant? = nil
+}
+
+/// ``TwinCore/Plausibility/problem(_:for:)`` for many quantities of one code in one unit (a batch): the unit
+/// is parsed and the range chosen once, so each value costs a conversion and two comparisons. Gives the
+/// same answer as `Plausibility.problem(.quantity(Quantity(value, unit)), for: code)` for every value.
+struct PlausibilityChecker {
+    let code: Concept
+    let unitText: String
+    /// The value's unit and the range that applies (nil: no range applies, every value is plausible).
+    let applicable: (unit: UCUMUnit, range: Plausibility.Range, rangeUnit: UCUMUnit)?
+
+    init(code: Concept, unit: String) {
+        self.code = code
+        self.unitText = unit
+        guard let ranges = Plausibility.ranges(for: code.key), let parsed = try? UCUMUnit(parsing: unit) else {
+            applicable = nil
+            return
+        }
+        // as Plausibility.problem: a range in the value's own unit first, then the first that converts
+        let ordered = ranges.filter { $0.unit == unit } + ranges.filter { $0.unit != unit }
+        var found: (UCUMUnit, Plausibility.Range, UCUMUnit)?
+        for r in ordered {
+            if let ru = try? UCUMUnit(parsing: r.unit), ru.isCommensurable(with: parsed) { found = (parsed, r, ru); break }
+        }
+        applicable = found
+    }
+
+    /// Why `value` (in the checker's unit) is implausible for the code, or nil.
+    func problem(_ value: Double) -> String? {
+        guard let a = applicable, let v = try? a.unit.convert(value, to: a.rangeUnit) else { return nil }
+        guard v < a.range.low || v > a.range.high else { return nil }
+        return Plausibility.problem(.quantity(Quantity(value, unitText)), for: code)
+    }
 }

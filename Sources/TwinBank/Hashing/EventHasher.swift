@@ -57,8 +57,8 @@ public struct EventHasher {
         }
     }
     @inline(__always) private mutating func int(_ v: Int64) {
-        var x = UInt64(bitPattern: v)
-        for _ in 0..<8 { buffer.append(UInt8(truncatingIfNeeded: x)); x >>= 8 }
+        // little-endian, least significant byte first, appended at once
+        withUnsafeBytes(of: UInt64(bitPattern: v).littleEndian) { buffer.append(contentsOf: $0) }
     }
     @inline(__always) private mutating func double(_ v: Double) {
         // +0 and -0 hash alike; every NaN alike
@@ -73,8 +73,7 @@ public struct EventHasher {
         }
     }
     @inline(__always) private mutating func int32(_ n: Int) {
-        var x = UInt32(truncatingIfNeeded: n)
-        for _ in 0..<4 { buffer.append(UInt8(truncatingIfNeeded: x)); x >>= 8 }
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: n).littleEndian) { buffer.append(contentsOf: $0) }
     }
     @inline(__always) private mutating func optional(_ s: String?) {
         if let s { buffer.append(1); string(s) } else { buffer.append(0) }

@@ -53,6 +53,9 @@ public protocol StorageReader: AnyObject {
     func events(sequences range: ClosedRange<Int64>, limit: Int) throws -> [Event]
     /// The content hashes of all of a twin's own rows.
     func eventHashes(of twin: TwinID) throws -> Set<ContentHash>
+    /// The content hashes of a twin's own rows of a code with effective start in `from...to`, in any state
+    /// (retracted ones included): what a batch's duplicate check needs, without decoding the events.
+    func eventHashes(twin: TwinID, code: CodeKey, from: Instant, to: Instant) throws -> Set<ContentHash>
     /// The first unit recorded for a code in this bank.
     func unit(for code: CodeKey) throws -> String?
 
@@ -95,4 +98,11 @@ public protocol StorageWriter: StorageReader {
     func putObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws
     /// Records the first unit of a code (no-op if one is recorded).
     func setUnit(_ unit: String, for code: CodeKey) throws
+}
+
+extension StorageReader {
+    /// By default, the ids of ``events(_:)`` (a storage may answer from its index without decoding events).
+    public func eventHashes(twin: TwinID, code: CodeKey, from: Instant, to: Instant) throws -> Set<ContentHash> {
+        Set(try events(EventQuery(twin: twin, code: code, from: from, to: to, visibility: .all)).map(\.id))
+    }
 }

@@ -117,67 +117,165 @@ public final class CSVReader {
     /// The next record, or nil at the end of the input.
     /// - Throws: ``TwinError`` `invalidCSV` naming the line and column.
     public func next() throws -> Record? {
-        if !started { try start() }
-        guard try fill(1) else { return nil }
-        let sep = separator!
-        let startLine = line
+        guard try advance() else { return nil }
         var fields: [String] = []
-        var field: [UInt8] = []
-        func finish() throws {
-            guard let s = String(validating: field, as: UTF8.self) else {
-                throw error("the text is not UTF-8", line: startLine, column: fields.count + 1)
-            }
-            fields.append(s)
-            field.removeAll(keepingCapacity: true)
-        }
-        var quoted = false
-        var fieldStart = true
+        fields.reserveCapacity(fieldCount)
+        for i in 0..<fieldCount { fields.append(field(i)) }
+        return Record(fields: fields, line: recordLine)
+    }
+
+    // MARK: Records without strings
+
+    /// The fields of the current record (after ``advance()``), unquoted, back to back: `fieldCapacity` bytes
+    /// allocated, `fieldLength` used.
+    private var fieldStorage = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    private var fieldCapacity = 256
+    private var fieldLength = 0
+    /// The end offset of each field in `fieldStorage`.
+    private var fieldEnds: [Int] = []
+
+    deinit { fieldStorage.deallocate() }
+
+    private func appendField(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        reserveField(bytes.count)
+        (fieldStorage + fieldLength).update(from: base, count: bytes.count)
+        fieldLength += bytes.count
+    }
+
+    private func appendField(_ byte: UInt8) {
+        reserveField(1)
+        fieldStorage[fieldLength] = byte
+        fieldLength += 1
+    }
+
+    private func reserveField(_ more: Int) {
+        guard fieldLength + more > fieldCapacity else { return }
+        var capacity = fieldCapacity * 2
+        while capacity < fieldLength + more { capacity *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        bigger.update(from: fieldStorage, count: fieldLength)
+        fieldStorage.deallocate()
+        fieldStorage = bigger
+        fieldCapacity = capacity
+    }
+    /// The line the current record starts on (1-based, counting the header).
+    public private(set) var recordLine = 0
+    /// The number of fields of the current record.
+    public var fieldCount: Int { fieldEnds.count }
+
+    /// Moves to the next record and keeps its fields as bytes, without making strings (the fast path of
+    /// large imports; ``next()`` is this plus one string per field). Returns false at the end of the input.
+    /// The record is checked as ``next()`` checks it (quotes, UTF-8), with the same errors.
+    /// - Throws: ``TwinError`` `invalidCSV` naming the line and column.
+    public func advance() throws -> Bool {
+        if !started { try start() }
+        guard try fill(1) else { return false }
+        let sep = separator!
         while true {
-            guard try fill(1) else {
-                if quoted { throw error("unterminated quote (a field opened with \" is never closed)", line: startLine, column: fields.count + 1) }
-                try finish()
-                return Record(fields: fields, line: startLine)
-            }
-            let c = buffer[position]
-            position += 1
-            if quoted {
-                if c == UInt8(ascii: "\"") {
-                    if try fill(1), buffer[position] == UInt8(ascii: "\"") {
-                        field.append(c); position += 1
-                    } else {
-                        quoted = false
-                        // after the closing quote: a separator, a line end or the end of the input
-                        if try fill(1) {
-                            let n = buffer[position]
-                            guard n == sep || n == 10 || n == 13 else {
-                                throw error("text after a closing quote (quote a quote by doubling it: \"\")", line: line, column: fields.count + 1)
-                            }
+            let atEnd = finished
+            if try scan(sep, atEnd: atEnd) { return true }
+            // the record runs past the buffered bytes: read more and scan it again from its start
+            if position > 0 { buffer.removeSubrange(0..<position); position = 0 }
+            if let chunk = try nextChunk(), !chunk.isEmpty { buffer.append(contentsOf: chunk) } else { finished = true }
+        }
+    }
+
+    /// The UTF-8 bytes of field `i` (0-based) of the current record (checked UTF-8, unquoted). They stay
+    /// valid until the next call of ``advance()`` or ``next()`` and while the reader lives: copy what you keep.
+    public func fieldBytes(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        let lo = i == 0 ? 0 : fieldEnds[i - 1], hi = fieldEnds[i]
+        return UnsafeBufferPointer(start: fieldStorage + lo, count: hi - lo)
+    }
+
+    /// Field `i` (0-based) of the current record as a string.
+    public func field(_ i: Int) -> String {
+        String(decoding: fieldBytes(i), as: UTF8.self)
+    }
+
+    /// Scans one record from `position`. Returns false when the buffered bytes end before the record does
+    /// (and the input has more); otherwise the record's fields are in `fieldStorage`/`fieldEnds`, and
+    /// `position` and `line` are past it.
+    private func scan(_ sep: UInt8, atEnd: Bool) throws -> Bool {
+        fieldLength = 0
+        fieldEnds.removeAll(keepingCapacity: true)
+        let startLine = line
+        var lines = 0
+        let quote = UInt8(ascii: "\"")
+        return try buffer.withUnsafeBufferPointer { b -> Bool in
+            let n = b.count
+            var p = position
+            while true {
+                // one field
+                let fieldStart = fieldLength
+                var high: UInt8 = 0 // the bytes OR-ed: bit 7 set when one is not ASCII
+                var end: Int // the delimiter's index (n at the end of the input)
+                if p < n, b[p] == quote {
+                    p += 1
+                    while true {
+                        var q = p
+                        while q < n, b[q] != quote { q += 1 }
+                        if q > p {
+                            let part = UnsafeBufferPointer(rebasing: b[p..<q])
+                            appendField(part)
+                            for c in part { high |= c; if c == 10 { lines += 1 } }
+                        }
+                        if q == n {
+                            guard atEnd else { return false }
+                            throw error("unterminated quote (a field opened with \" is never closed)", line: startLine, column: fieldEnds.count + 1)
+                        }
+                        // a quote: doubled, or the closing one
+                        if q + 1 == n, !atEnd { return false }
+                        if q + 1 < n, b[q + 1] == quote {
+                            appendField(quote)
+                            p = q + 2
+                            continue
+                        }
+                        p = q + 1
+                        break
+                    }
+                    if p < n {
+                        let c = b[p]
+                        guard c == sep || c == 10 || c == 13 else {
+                            throw error("text after a closing quote (quote a quote by doubling it: \"\")", line: startLine + lines, column: fieldEnds.count + 1)
                         }
                     }
+                    end = p
                 } else {
-                    if c == 10 { line += 1 }
-                    field.append(c)
+                    var q = p
+                    while q < n {
+                        let c = b[q]
+                        if c == sep || c == 10 || c == 13 { break }
+                        high |= c
+                        q += 1
+                    }
+                    if q == n, !atEnd { return false }
+                    if q > p { appendField(UnsafeBufferPointer(rebasing: b[p..<q])) }
+                    end = q
                 }
-                continue
+                // UTF-8, checked only when a byte is not ASCII
+                if high >= 0x80 {
+                    let bytes = UnsafeBufferPointer(start: fieldStorage + fieldStart, count: fieldLength - fieldStart)
+                    guard String(validating: bytes, as: UTF8.self) != nil else { throw error("the text is not UTF-8", line: startLine, column: fieldEnds.count + 1) }
+                }
+                fieldEnds.append(fieldLength)
+                // the delimiter
+                if end == n { p = n; break }
+                let c = b[end]
+                if c == sep { p = end + 1; continue }
+                if c == 13 {
+                    if end + 1 == n, !atEnd { return false }
+                    p = end + 1 < n && b[end + 1] == 10 ? end + 2 : end + 1
+                } else {
+                    p = end + 1
+                }
+                lines += 1
+                break
             }
-            if c == UInt8(ascii: "\""), fieldStart {
-                quoted = true
-                fieldStart = false
-                continue
-            }
-            if c == sep {
-                try finish()
-                fieldStart = true
-                continue
-            }
-            if c == 10 || c == 13 {
-                if c == 13, try fill(1), buffer[position] == 10 { position += 1 }
-                line += 1
-                try finish()
-                return Record(fields: fields, line: startLine)
-            }
-            fieldStart = false
-            field.append(c)
+            position = p
+            line = startLine + lines
+            recordLine = startLine
+            return true
         }
     }
 }

@@ -90,6 +90,13 @@ public struct EffectiveTime: Sendable, Hashable, Codable, CustomStringConvertibl
         }
     }
 
+    /// Parses an instant from UTF-8 bytes without making a string (the fast path of bulk imports): the same
+    /// grammar as ``Instant/init(parsing:)``. Returns nil for anything else, a period included; the caller
+    /// then parses the text with ``init(parsing:)``, which accepts periods and names the problem.
+    public static func parseInstant(utf8 bytes: UnsafeBufferPointer<UInt8>) -> EffectiveTime? {
+        Instant.parse(bytes).map { EffectiveTime($0) }
+    }
+
     public var description: String {
         guard let end else { return start.iso8601 }
         return "\(start.iso8601)/\(end.iso8601)"
