@@ -203,7 +203,7 @@ public struct OutbreakScenario: Sendable, Hashable {
                     var out: [Double] = []
                     for (path, value) in items {
                         guard case .number(let x) = value, x.isFinite, x >= 0, x <= upper else {
-                            throw PopulationError(.invalidScenario, "scenario: '\(path)' is \(value.shown); it must be a number in 0...\(JSONValue.number(upper).shown)",
+                            throw PopulationError(.invalidScenario, "scenario: '\(path)' is \(value.shown); it must be a number in 0...\(StrictJSONValue.number(upper).shown)",
                                                   value: value.shown)
                         }
                         out.append(x)

@@ -147,7 +147,7 @@ public struct PopulationMarginals: Sendable, Hashable {
     static func read(_ root: StrictJSONObject) throws(PopulationError) -> PopulationMarginals {
         var o = root
         var m = PopulationMarginals.covasimHybrid
-        func bands(_ list: [(path: String, value: JSONValue)], code: PopulationError.Code) throws(PopulationError) -> [Band] {
+        func bands(_ list: [(path: String, value: StrictJSONValue)], code: PopulationError.Code) throws(PopulationError) -> [Band] {
             var out: [Band] = []
             for (path, value) in list {
                 var b = try StrictJSONObject(value, path: path, code: code, what: root.what)

@@ -1,8 +1,8 @@
 import Foundation
 
 /// A parsed JSON value (numbers as `Double`), decoded strictly: `true` is never the number 1.
-enum JSONValue: Decodable, Sendable, Hashable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+enum StrictJSONValue: Decodable, Sendable, Hashable {
+    case null, bool(Bool), number(Double), string(String), array([StrictJSONValue]), object([String: StrictJSONValue])
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -10,8 +10,8 @@ enum JSONValue: Decodable, Sendable, Hashable {
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
         else if let d = try? c.decode(Double.self) { self = .number(d) }
         else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        else if let a = try? c.decode([StrictJSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: StrictJSONValue].self)) }
     }
 
     /// The value as a person would write it in a message.
@@ -32,13 +32,13 @@ enum JSONValue: Decodable, Sendable, Hashable {
 /// error naming it instead of a silently ignored setting. Errors carry the given `code` and name the key's
 /// path (`interventions[1].delay`) and the offending value.
 struct StrictJSONObject {
-    let fields: [String: JSONValue]
+    let fields: [String: StrictJSONValue]
     let path: String
     let code: PopulationError.Code
     let what: String
     private(set) var read: Set<String> = []
 
-    init(_ value: JSONValue, path: String, code: PopulationError.Code, what: String) throws(PopulationError) {
+    init(_ value: StrictJSONValue, path: String, code: PopulationError.Code, what: String) throws(PopulationError) {
         guard case .object(let fields) = value else {
             throw PopulationError(code, "\(what): \(path.isEmpty ? "the top level" : "'\(path)'") must be a JSON object, got \(value.shown)",
                                   value: value.shown)
@@ -51,8 +51,8 @@ struct StrictJSONObject {
 
     /// Parses `data` as a JSON object.
     static func parse(_ data: Data, code: PopulationError.Code, what: String) throws(PopulationError) -> StrictJSONObject {
-        let value: JSONValue
-        do { value = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+        let value: StrictJSONValue
+        do { value = try JSONDecoder().decode(StrictJSONValue.self, from: data) } catch {
             throw PopulationError(code, "\(what): not valid JSON (\(error))",
                                   value: String(decoding: data.prefix(80), as: UTF8.self))
         }
@@ -61,11 +61,11 @@ struct StrictJSONObject {
 
     func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func fail(_ key: String, _ problem: String, _ value: JSONValue) -> PopulationError {
+    func fail(_ key: String, _ problem: String, _ value: StrictJSONValue) -> PopulationError {
         PopulationError(code, "\(what): '\(keyPath(key))' is \(value.shown); \(problem)", value: value.shown)
     }
 
-    private mutating func raw(_ key: String) -> JSONValue? {
+    private mutating func raw(_ key: String) -> StrictJSONValue? {
         read.insert(key)
         guard let v = fields[key], v != .null else { return nil }
         return v
@@ -82,8 +82,8 @@ struct StrictJSONObject {
         guard let v = raw(key) else { return fallback }
         guard case .number(let d) = v else { throw fail(key, "it must be a number", v) }
         guard d.isFinite, range.contains(d) else {
-            let hi = range.upperBound == .greatestFiniteMagnitude ? "" : JSONValue.number(range.upperBound).shown
-            throw fail(key, "it must be in \(JSONValue.number(range.lowerBound).shown)...\(hi)", v)
+            let hi = range.upperBound == .greatestFiniteMagnitude ? "" : StrictJSONValue.number(range.upperBound).shown
+            throw fail(key, "it must be in \(StrictJSONValue.number(range.lowerBound).shown)...\(hi)", v)
         }
         return d
     }
@@ -113,7 +113,7 @@ struct StrictJSONObject {
     }
 
     /// The elements of an array (each with its path `key[i]`).
-    mutating func array(_ key: String) throws(PopulationError) -> [(path: String, value: JSONValue)]? {
+    mutating func array(_ key: String) throws(PopulationError) -> [(path: String, value: StrictJSONValue)]? {
         guard let v = raw(key) else { return nil }
         guard case .array(let a) = v else { throw fail(key, "it must be an array", v) }
         return a.enumerated().map { ("\(keyPath(key))[\($0.offset)]", $0.element) }
