@@ -10,7 +10,7 @@ struct PopulationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "population",
         abstract: "Population twins: synthetic populations drawn from marginal distributions, or an aggregate's real members.",
-        subcommands: [Synthesize.self, FromAggregate.self]
+        subcommands: [Synthesize.self, FromAggregate.self, Stats.self]
     )
 
     struct Synthesize: ParsableCommand {
@@ -112,6 +112,52 @@ struct PopulationCommand: ParsableCommand {
                 }
                 print(line)
                 print(summary.map { "\($0.0) \($0.1 == $0.1.rounded() ? String(Int($0.1)) : String($0.1))" }.joined(separator: ", "))
+            }
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Summary statistics of an aggregate over time from its members' threads: per period, the members with a value of a code, the values, and their mean, minimum and maximum.",
+            discussion: """
+            Examples:
+              twinbank population stats --bank bank.sqlite --aggregate women-a1c-over-7 --code loinc:2339-0 --every 1d
+              twinbank population stats --bank bank.sqlite --aggregate ward-7 --code local:case.confirmed --every 7d --json
+            """
+        )
+        @OptionGroup var bankOptions: BankOptions
+        @Option(help: "The aggregate (its current members).") var aggregate: String
+        @Option(help: "The code, SYSTEM:CODE (loinc:2339-0).") var code: String
+        @Option(help: "The period: 7d, 1w, 12h, 30min or 1mo (calendar months).") var every: String = "7d"
+        @Option(help: "From this time (default: the period of the first value).") var from: String?
+        @Option(help: "Up to this time (default: the last value).") var to: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Report: Encodable {
+            struct Row: Encodable { var start: String; var end: String; var members: Int; var values: Int; var mean: Double?; var min: Double?; var max: Double? }
+            var aggregate: String; var code: String; var every: String; var members: Int; var unit: String?; var periods: [Row]
+        }
+
+        func run() throws {
+            let period = try AggregateStatistics.Every(parsing: every)
+            let key = try Concept(parsing: code).key
+            let bank = try bankOptions.open()
+            let result = try AggregateStatistics.series(of: try AggregateID(aggregate), in: bank, code: key, every: period,
+                                                        from: try from.map { try parseInstant($0, option: "--from", bound: .instant) },
+                                                        to: try to.map { try parseInstant($0, option: "--to", bound: .instant) })
+            let rows = result.periods.map { p in
+                Report.Row(start: p.start.iso8601, end: p.end.iso8601, members: p.members, values: p.values, mean: p.mean, min: p.minimum, max: p.maximum)
+            }
+            if json {
+                try printJSON(Report(aggregate: aggregate, code: code, every: period.description, members: result.members, unit: result.unit, periods: rows))
+                return
+            }
+            print("aggregate \(aggregate): \(result.members) members; \(code) per \(period)\(result.unit.map { " (\($0))" } ?? "")")
+            if rows.isEmpty { print("no member has a value of \(code)"); return }
+            print("start\tmembers\tvalues\tmean\tmin\tmax")
+            for r in rows {
+                let cells: [String] = [r.start, String(r.members), String(r.values)] + [r.mean, r.min, r.max].map { $0.map { Value.format($0) } ?? "-" }
+                print(cells.joined(separator: "\t"))
             }
         }
     }

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import TwinTesting
 
-/// `twinbank population from-aggregate`: an aggregate's person twins become a population twin the outbreak runs on.
-@Suite("twinbank command: population from-aggregate")
+/// `twinbank population from-aggregate` (an aggregate's person twins become a population twin the outbreak runs on) and `population stats`.
+@Suite("twinbank command: population")
 struct PopulationCommandTests {
     static func object(_ text: String) throws -> [String: Any] {
         try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
@@ -53,5 +53,27 @@ struct PopulationCommandTests {
         let person = try cli.run(["population", "from-aggregate", "--bank", bank, "--aggregate", "everyone", "--id", "p01"])
         #expect(person.status != 0 && person.stderr.contains("person"))
         #expect(try cli.ok(["population", "from-aggregate", "--bank", bank, "--aggregate", "everyone", "--id", "ward", "--replace"]).contains("35 members"))
+    }
+
+    @Test func statsOfAnAggregateOverTime() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cli = CommandRunner()
+        try cli.ok(["init", "--bank", bank])
+        for id in ["a", "b"] { try cli.ok(["twin", "create", "--bank", bank, "--id", id, "--kind", "person"]) }
+        for (id, t, v) in [("a", "2026-03-02T08:00:00Z", "100"), ("a", "2026-03-04T08:00:00Z", "120"), ("b", "2026-03-05T08:00:00Z", "140"),
+                           ("a", "2026-03-17T08:00:00Z", "90")] {
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", id, "--code", "loinc:2339-0", "--value", v, "--unit", "mg/dL", "--at", t])
+        }
+        try cli.ok(["aggregate", "create", "--bank", bank, "--id", "all", "--where", "kind = person"])
+        let out = try Self.object(try cli.ok(["population", "stats", "--bank", bank, "--aggregate", "all", "--code", "loinc:2339-0", "--every", "7d", "--json"]))
+        #expect(out["members"] as? Int == 2 && out["unit"] as? String == "mg/dL")
+        let periods = try #require(out["periods"] as? [[String: Any]])
+        #expect(periods.map { $0["members"] as? Int } == [2, 0, 1])
+        #expect(periods.first?["mean"] as? Double == 120 && periods.first?["start"] as? String == "2026-03-02T00:00:00Z")
+        let text = try cli.ok(["population", "stats", "--bank", bank, "--aggregate", "all", "--code", "loinc:2339-0", "--every", "1mo"])
+        #expect(text.contains("2 members") && text.contains("112.5"))
+        let bad = try cli.run(["population", "stats", "--bank", bank, "--aggregate", "all", "--code", "loinc:2339-0", "--every", "fortnight"])
+        #expect(bad.status != 0 && bad.stderr.contains("fortnight"))
     }
 }
