@@ -74,7 +74,7 @@ let package = Package(
         // Precision public health: populations, outbreaks, contact tracing, risk maps, hospital assignment, exposure.
         .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR"]),
         // The guided tour behind `twinbank demo`.
-        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinRun", "TwinSimulation", "TwinSync"]),
+        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
             "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation",
@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "TwinSyncTests", dependencies: [
             "TwinSync", "TwinTesting", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo"]),
+        .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),

@@ -3,6 +3,7 @@ import TwinBank
 import TwinCore
 import TwinFHIR
 import TwinModels
+import TwinPopulation
 import TwinRun
 import TwinSimulation
 import TwinSync
@@ -20,10 +21,24 @@ public struct Demo: Sendable {
     public var people: Int
     /// How many Synthea patient records (FHIR R4 bundles in `synthea/` of the data directory) to import.
     public var records: Int
+    /// Where the outbreak step writes its risk map (``riskMapFiles``); nil writes no file.
+    public var outputDirectory: String?
+    /// How many agents the outbreak step's population twin has.
+    public var agents: Int
 
-    public init(dataDirectory: String? = nil, seed: UInt64 = 2021, people: Int = 8, records: Int = 12) {
+    public init(dataDirectory: String? = nil, seed: UInt64 = 2021, people: Int = 8, records: Int = 12,
+                outputDirectory: String? = nil, agents: Int = 3000) {
         self.dataDirectory = dataDirectory; self.seed = seed; self.people = max(3, people); self.records = max(0, records)
+        self.outputDirectory = outputDirectory; self.agents = max(100, agents)
     }
+
+    /// The file names of the outbreak step's risk map in ``outputDirectory``: a choropleth SVG and its GeoJSON.
+    public static let riskMapFiles = (svg: "twinbank-demo-risk.svg", geoJSON: "twinbank-demo-risk.geojson")
+    /// The population twin the outbreak step makes.
+    public static let town: TwinID = "demo-town"
+    /// What marks a risk map file as the demo's own (its SVG title and a GeoJSON foreign member): only such a
+    /// file is replaced by a later run.
+    static let marker = "twinbank demo"
 
     /// What the demo built.
     public struct Summary: Sendable {
@@ -36,6 +51,10 @@ public struct Demo: Sendable {
         public var liverPredictions: Int
         /// Patients imported from FHIR records.
         public var importedPatients: Int
+        /// The outbreak step: people ever infected and diagnosed in the population twin ``Demo/town``.
+        public var outbreak: (infected: Int, diagnosed: Int, regions: Int) = (0, 0, 0)
+        /// The risk map files written (paths), empty when no output directory was given or a file was left alone.
+        public var riskMap: [String] = []
     }
 
     static let glucose = GlucoseTwin.glucose
@@ -255,11 +274,71 @@ public struct Demo: Sendable {
 
         let c2 = try bank.commit(message: "Simulated day 7 and a what-if dinner", author: "twinbank demo")
         say("   commit \(c2.id.abbreviated())")
+        let outbreak = try outbreakStep(in: bank, start: day0, say: say)
         let allTwins = try bank.twinIDs()
         let events = try bank.lastSequence()
-        return Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,
-                       timeInRange: (run.trace.timeInRange, whatIf.trace.timeInRange), liverPredictions: liverPredictions,
-                       importedPatients: importedPatients)
+        var summary = Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,
+                              timeInRange: (run.trace.timeInRange, whatIf.trace.timeInRange), liverPredictions: liverPredictions,
+                              importedPatients: importedPatients)
+        summary.outbreak = (outbreak.infected, outbreak.diagnosed, outbreak.regions)
+        summary.riskMap = outbreak.files
+        return summary
+    }
+
+    /// 11. An outbreak on a population twin and its risk map: a synthetic town of ``agents`` people, 60 days of
+    /// the default scenario (testing, tracing, quarantine) seeded with ``seed``, written to the twin's thread as
+    /// `twinbank outbreak --bank --population` writes it; its diagnoses counted per region (the real Montreal
+    /// districts from `geo/` of the data directory, else a 4 km grid over Montreal), households placed as
+    /// ``OutbreakRegions`` documents, assessed on the last day and drawn as a map.
+    func outbreakStep(in bank: Bank, start: Instant, say: (String) -> Void) throws -> (infected: Int, diagnosed: Int, regions: Int, files: [String]) {
+        let days = 60
+        let population = try PopulationTwin.synthesize(in: bank, id: Self.town, size: agents, seed: seed, marginals: .covasimHybrid)
+        let scenario = OutbreakScenario.covasimFull
+        let (run, outcomes) = try OutbreakModel.runWithOutcomes(population: population, scenario: scenario, days: days,
+                                                               seed: OutbreakModel.runSeed(seed, index: 0), runIndex: 0)
+        let written = try OutbreakThread.write(OutbreakEnsemble(runs: [run]), agents: population.count, seed: seed, scenarioName: "default",
+                                               scenarioJSON: nil, to: Self.town, start: start, in: bank)
+        let infected = (0..<population.count).reduce(0) { $0 + (outcomes.everInfected($1) ? 1 : 0) }
+        let diagnosed = outcomes.dayDiagnosed.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+        say("11. Outbreak: population twin \(Self.town) (\(population.count) synthetic people in households, schools and workplaces), \(days) days with testing, tracing and quarantine:")
+        say("   \(infected) people infected, \(diagnosed) diagnosed, peak \(run.headline.peakDailyInfections) new infections on day \(run.headline.peakDay); \(written.count) daily predictions written to \(Self.town)'s thread")
+        var regions: GeoRegions
+        var districts = false
+        if let dataDirectory, case let path = (dataDirectory as NSString).appendingPathComponent("geo/montreal-districts.geojson"),
+           FileManager.default.fileExists(atPath: path) {
+            regions = try GeoRegions(contentsOf: path)
+            districts = true
+        } else {
+            regions = try GeoRegions.grid(west: -73.98, south: 45.41, east: -73.47, north: 45.71, cellMeters: 4000)
+        }
+        let counts = try OutbreakRegions.counts(population, outcomes: outcomes, days: days, regions: regions, start: start, seed: seed)
+        let risks = RegionalRisk.assess(counts, day: days)
+        let daily = (0...days).map { RegionalRisk.assess(counts, day: $0) }
+        var levels: [String: Int] = [:]
+        for r in risks { levels[r.level?.rawValue ?? "no data", default: 0] += 1 }
+        say("   diagnoses per region (households placed at random by area in \(regions.regions.count) \(districts ? "Montreal districts" : "grid cells over Montreal")), risk on \(counts.date(days)): "
+            + (RiskLevel.allCases.map(\.rawValue) + ["no data"]).compactMap { l in levels[l].map { "\(l) \($0)" } }.joined(separator: ", "))
+        var files: [String] = []
+        if let outputDirectory {
+            let svg = RiskMap.svg(regions: regions, risks: risks, title: "Risk level by region, 7 days to \(counts.date(days)) (\(Self.marker): \(Self.town))")
+            var geoJSON = RiskMap.geoJSON(regions: regions, counts: counts, risks: risks, daily: daily)
+            if geoJSON.hasPrefix("{") { geoJSON = "{\"generator\":\"\(Self.marker)\"," + geoJSON.dropFirst() }
+            for (name, text) in [(Self.riskMapFiles.svg, svg), (Self.riskMapFiles.geoJSON, geoJSON)] {
+                let path = (outputDirectory as NSString).appendingPathComponent(name)
+                if let old = FileManager.default.contents(atPath: path), !String(decoding: old, as: UTF8.self).contains(Self.marker) {
+                    say("   \(path) exists and is not the demo's: left alone")
+                    continue
+                }
+                do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+                    throw RunError(.modelFailed, "cannot write the risk map: \(error.localizedDescription)", value: path)
+                }
+                files.append(path)
+            }
+            if let svgPath = files.first(where: { $0.hasSuffix(".svg") }) {
+                say("   risk map: open \(svgPath) in a browser (hover a region for its figures); the figures per region are in \(Self.riskMapFiles.geoJSON) beside it")
+            }
+        }
+        return (infected, diagnosed, regions.regions.count, files)
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.1f", x) }

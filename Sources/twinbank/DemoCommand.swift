@@ -8,7 +8,7 @@ import TwinDemo
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Build a small demo bank: health records, a population with threads, a retraction, an aggregate, commits, a simulated day, a what-if fork, a treatment comparison and an SBML model.")
+        abstract: "Build a small demo bank: health records, a population with threads, a retraction, an aggregate, commits, a simulated day, a what-if fork, a treatment comparison, an SBML model, and an outbreak with its risk map (written beside the bank).")
     @Option(help: "The demo bank to create (default: $TWINBANK_BANK, else ./twinbank.sqlite). A bank an earlier demo made there is replaced, an empty bank is filled; any other file is refused and left alone.")
     var bank: String?
     @Option(help: "External data, the folder holding models/ and synthea/ (default: $TWINBANK_SHARED/data, else ../shared/data from here, else ../shared/data beside the package that built this command).")
@@ -51,7 +51,9 @@ struct DemoCommand: AsyncParsableCommand {
         if let problem = located.problem { print(problem + "\n") }
         let dataDir = located.directory
         print("Twinbank demo: building a bank at \(path)\n")
-        let summary = try await Demo(dataDirectory: dataDir, seed: seed, people: people).run(in: Bank(storage: storage, actor: "demo")) { print($0) }
+        // The risk map goes beside the bank (the demo's output folder).
+        let outputDirectory = (((path as NSString).deletingLastPathComponent) as String).isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let summary = try await Demo(dataDirectory: dataDir, seed: seed, people: people, outputDirectory: outputDirectory).run(in: Bank(storage: storage, actor: "demo")) { print($0) }
         print("""
 
         Done: \(summary.twins) twins, \(summary.events) thread events, \(summary.commits.count) commits in \(path).
@@ -62,7 +64,8 @@ struct DemoCommand: AsyncParsableCommand {
           twinbank aggregate show --bank \(path) --id women-a1c-over-7
           twinbank diff --bank \(path) \(summary.commits[0].prefix(12)) \(summary.commits[1].prefix(12))
           twinbank simulate glucose --patient adult#001 --meals 7:45,12:70,18:80 --hours 24 --controller basal-bolus --out trace.csv
-        """)
+          twinbank thread query --bank \(path) --twin \(Demo.town) --code 'urn:twinbank:outbreak|new_infections' --category prediction
+        """ + summary.riskMap.map { "\n  open \($0)" }.joined())
     }
 }
 

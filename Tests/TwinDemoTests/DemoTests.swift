@@ -1,8 +1,12 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 import TwinBank
 import TwinCore
 import TwinDemo
+import TwinPopulation
 import TwinTesting
 
 @Suite("The demo tour")
@@ -15,8 +19,9 @@ struct DemoTests {
         let summary = try await Demo(dataDirectory: dataDirectory, people: 4, records: 3).run(in: bank) { lines.append($0) }
         #expect(summary.importedPatients == 3)
         let organisations = try bank.twinIDs().filter { (try? bank.twin($0).twin.kind) == .organisation }.count
-        // people; liver, body, hospital, fork, template; comparison forks; the drug twin and its 3 regimen forks; records
-        #expect(summary.twins == 4 + 5 + 3 + 4 + 3 + (organisations - 1))
+        // people; liver, body, hospital, fork, template; comparison forks; the drug twin and its 3 regimen forks;
+        // the outbreak's population twin; records
+        #expect(summary.twins == 4 + 5 + 3 + 4 + 1 + 3 + (organisations - 1))
         #expect(lines.contains { $0.contains("the level calibrates the twin: clearance 2.8 -> ") })
         #expect(try bank.events(ThreadQuery(twin: "person-01-theophylline", category: .recommendation)).count == 1)
         #expect(try bank.events(ThreadQuery(twin: summary.forkedTwin, category: .recommendation)).count == 1)
@@ -44,5 +49,70 @@ struct DemoTests {
         let first = try await build()
         let second = try await build()
         #expect(first == second)
+    }
+
+    /// Step 11: an outbreak on a population twin, its run in the twin's thread, and a risk map of the real
+    /// Montreal districts written to the output folder as an SVG that parses and GeoJSON that reads back.
+    @Test func outbreakStepWritesARiskMapOfTheDistricts() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("demo-risk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bank = Bank(storage: MemoryStorage(), clock: ManualClock(try Instant(parsing: "2024-02-01T00:00:00Z"), stepMicroseconds: 1000))
+        var lines: [String] = []
+        let summary = try await Demo(dataDirectory: dataDirectory, people: 3, records: 0, outputDirectory: dir.path).run(in: bank) { lines.append($0) }
+        let svg = dir.appendingPathComponent(Demo.riskMapFiles.svg).path, geo = dir.appendingPathComponent(Demo.riskMapFiles.geoJSON).path
+        #expect(summary.riskMap == [svg, geo])
+        #expect(lines.contains { $0.contains("open \(svg)") })
+        // The SVG is well-formed XML; the GeoJSON reads back as the districts, with the figures per region.
+        let parser = try #require(XMLParser(contentsOf: URL(fileURLWithPath: svg)))
+        #expect(parser.parse(), "\(String(describing: parser.parserError))")
+        let districts = try GeoRegions(contentsOf: SharedFolder.data("geo/montreal-districts.geojson").path)
+        let map = try GeoRegions(contentsOf: geo, nameProperty: "name")
+        #expect(map.names == districts.names)
+        #expect(summary.outbreak.regions == districts.regions.count)
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: geo))) as? [String: Any])
+        let features = try #require(root["features"] as? [[String: Any]])
+        let properties = features.compactMap { $0["properties"] as? [String: Any] }
+        // Every diagnosis of the last 7 days is counted in some district, and every resident lives in one.
+        let cases7 = properties.compactMap { $0["cases_7d"] as? Int }.reduce(0, +)
+        let residents = properties.compactMap { $0["population"] as? Int }.reduce(0, +)
+        #expect(residents == 3000)
+        let diagnoses = try bank.events(ThreadQuery(twin: Demo.town, code: OutbreakThread.code(.newDiagnoses).key, category: .prediction)).sorted { $0.effective.start < $1.effective.start }
+        #expect(diagnoses.count == 61)
+        let last7 = diagnoses.suffix(7).compactMap { if case .quantity(let q)? = $0.value { Int(q.value) } else { nil } }.reduce(0, +)
+        #expect(cases7 == last7)
+        #expect(summary.outbreak.infected > 20 && summary.outbreak.diagnosed > 0)
+        #expect(try bank.twin(Demo.town).twin.kind == .population)
+    }
+
+    /// Without the shared data the regions are a grid over Montreal; a file of the same name that the demo did
+    /// not write is left alone, while the demo's own file is replaced by the next run.
+    @Test func outbreakStepFallsBackToAGridAndLeavesOtherFilesAlone() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("demo-risk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let svg = dir.appendingPathComponent(Demo.riskMapFiles.svg), geo = dir.appendingPathComponent(Demo.riskMapFiles.geoJSON)
+        try Data("<svg>mine</svg>".utf8).write(to: svg)
+        func run() async throws -> (Demo.Summary, [String]) {
+            let bank = Bank(storage: MemoryStorage(), clock: ManualClock(try Instant(parsing: "2024-02-01T00:00:00Z"), stepMicroseconds: 1000))
+            var lines: [String] = []
+            let summary = try await Demo(dataDirectory: nil, seed: 7, people: 3, records: 0, outputDirectory: dir.path, agents: 1000).run(in: bank) { lines.append($0) }
+            return (summary, lines)
+        }
+        let (summary, lines) = try await run()
+        #expect(summary.riskMap == [geo.path])
+        #expect(try String(contentsOf: svg, encoding: .utf8) == "<svg>mine</svg>")
+        #expect(lines.contains { $0.contains("\(svg.path) exists and is not the demo's: left alone") })
+        let grid = try GeoRegions(contentsOf: geo.path, nameProperty: "name")
+        #expect(grid.regions.count == summary.outbreak.regions && grid.regions.count > 20)
+        let first = try Data(contentsOf: geo)
+        try Data("{}".utf8).write(to: geo)       // not the demo's any more: left alone too
+        let (again, _) = try await run()
+        #expect(again.riskMap.isEmpty)
+        try first.write(to: geo)                  // the demo's own file: replaced
+        try FileManager.default.removeItem(at: svg)
+        let (third, _) = try await run()
+        #expect(third.riskMap == [svg.path, geo.path])
+        #expect(try Data(contentsOf: geo) == first)
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 
 /// `twinbank demo` as the README runs it: no options, in a fresh folder, twice.
@@ -13,9 +16,19 @@ struct DemoCommandTests {
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("Done:"))
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("twinbank.sqlite").path))
+        // Step 11's risk map is beside the bank, and the demo says where to open it.
+        let svg = dir.appendingPathComponent("twinbank-demo-risk.svg"), geo = dir.appendingPathComponent("twinbank-demo-risk.geojson")
+        #expect(first.stdout.contains("11. Outbreak: population twin demo-town"))
+        #expect(first.stdout.contains("open ./twinbank-demo-risk.svg"))
+        let parser = try #require(XMLParser(contentsOf: svg))
+        #expect(parser.parse())
+        let map = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: geo)) as? [String: Any])
+        #expect(map["type"] as? String == "FeatureCollection")
+        #expect((map["features"] as? [Any])?.isEmpty == false)
         // A second run replaces the bank it made itself.
         let second = try cli.run(["demo", "--people", "3"])
         #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("open ./twinbank-demo-risk.svg"), "the demo replaces its own map")
         let log = try cli.run(["log", "--json"])
         #expect(log.status == 0)
         #expect(((try? JSONSerialization.jsonObject(with: Data(log.stdout.utf8))) as? [Any])?.count == 2)

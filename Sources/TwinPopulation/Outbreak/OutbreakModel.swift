@@ -41,6 +41,36 @@ public enum OutbreakModel {
         let counts = kernel.simulate()
         return OutbreakRun(agents: population.count, days: days, runIndex: runIndex, seed: seed, counts: counts)
     }
+
+    /// What became of each person in one run: the input of maps and reports that place people somewhere
+    /// (a person's region is not the model's business).
+    public struct Outcomes: Sendable, Hashable {
+        /// Each person's state after the last day (``OutbreakSeries/states`` order: 0 susceptible ... 8 dead).
+        public let finalState: [UInt8]
+        /// The day each person was diagnosed (0...days), or -1 when not diagnosed within the run.
+        public let dayDiagnosed: [Int32]
+        /// Whether person `i` was ever infected (any state but susceptible at the end).
+        public func everInfected(_ i: Int) -> Bool { finalState[i] != AgentState.susceptible }
+    }
+
+    /// The same run as ``run(population:scenario:days:seed:runIndex:)`` (the same counts, draw for draw), and
+    /// each person's outcome.
+    /// - Throws: as ``run(population:scenario:days:seed:runIndex:)``.
+    public static func runWithOutcomes(population: SyntheticPopulation, scenario: OutbreakScenario, days: Int, seed: UInt64,
+                                       runIndex: Int = 0) throws(PopulationError) -> (run: OutbreakRun, outcomes: Outcomes) {
+        try scenario.validate()
+        guard (0...3650).contains(days) else {
+            throw PopulationError(.invalidArgument, "days \(days): give 0...3650", value: "\(days)")
+        }
+        var kernel = Kernel(population: population, scenario: scenario, days: days, seed: seed)
+        defer { kernel.deallocate() }
+        let counts = kernel.simulate()
+        let n = population.count
+        let last = Int32(days)
+        let outcomes = Outcomes(finalState: Array(kernel.state.prefix(n)),
+                                dayDiagnosed: kernel.dayDiagnosed.prefix(n).map { $0 <= last ? $0 : -1 })
+        return (OutbreakRun(agents: n, days: days, runIndex: runIndex, seed: seed, counts: counts), outcomes)
+    }
 }
 
 /// Disease states as stored per person.

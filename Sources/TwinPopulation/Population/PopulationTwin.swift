@@ -59,11 +59,14 @@ public enum PopulationTwin {
 
     /// Redraws the population a population twin records (the same people, contact for contact).
     /// - Throws: `PopulationError.invalidArgument` when the twin is not a population twin or records no population.
+    /// A twin made from an aggregate's members (``fromAggregate(_:in:id:seed:asOf:marginals:replace:)``) gives
+    /// its members' population (``memberPopulation(of:in:)``).
     public static func population(of id: TwinID, in bank: Bank) throws -> SyntheticPopulation {
         let twin = try bank.twin(id).twin
         guard twin.kind == .population else {
             throw PopulationError(.invalidArgument, "twin '\(id)' is a \(twin.kind) twin, not a population twin", value: id.rawValue)
         }
+        if let members = try memberPopulation(of: id, in: bank) { return members.population }
         guard case .quantity(let size)? = twin.attributes[sizeAttribute], case .text(let seedText)? = twin.attributes[seedAttribute],
               let seed = UInt64(seedText), case .text(let json)? = twin.attributes[marginalsAttribute] else {
             throw PopulationError(.invalidArgument, "population twin '\(id)' records no population: make one with twinbank population synthesize", value: id.rawValue)
