@@ -72,7 +72,7 @@ let package = Package(
         // FHIR R4 codec, mapping, eligibility.
         .target(name: "TwinFHIR", dependencies: ["TwinBank"]),
         // Precision public health: populations, outbreaks, contact tracing, risk maps, hospital assignment, exposure.
-        .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR"]),
+        .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR", "TwinSync"]),
         // The guided tour behind `twinbank demo`.
         .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The command: wiring only.

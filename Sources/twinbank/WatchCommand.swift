@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TwinBank
 import TwinCore
+import TwinPopulation
 import TwinSync
 
 /// `twinbank watch`: follows twins' threads and runs the glucose and/or NEWS2 watcher on each update, printing
@@ -19,7 +20,9 @@ struct WatchCommand: AsyncParsableCommand {
         withheld and a `model-unreliable` alert says why. With --watcher news2, each update with a vital sign (LOINC 9279-1, 59408-5, 2708-6,
         8480-6, 8867-4, 8310-5, 8331-1, 67775-7, 3151-8, 3150-0) is scored from the latest signs within --news2-window minutes;
         a score of --news2-threshold or more, or a single red 3, writes an alert naming the score and each component and the
-        RCP clinical response. After an alert, the same watcher stays quiet for --quiet minutes for that twin unless the
+        RCP clinical response. With --watcher contact, each update with a close contact found by `twinbank trace --bank`
+        (local:close-contact) writes an alert naming the index cases and a recommendation to quarantine for --contact-quarantine
+        days after the last contact and to take a test, at most once per --contact-quiet hours for the person. After an alert, the same watcher stays quiet for --quiet minutes for that twin unless the
         alert escalates (0: alert on every update). An update is never alerted on twice, also after a restart (the watch
         resumes from what the thread holds). SIGINT/SIGTERM stop it gracefully. --once processes what is there and exits.
         With --json, each alert or recommendation is one JSON line.
@@ -36,11 +39,13 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Re-calibrate the glucose twin from its readings every this many minutes; each refit joins the bank of priors (UKF only).") var recalibrate: Int?
     @Option(help: "Assimilate with an ensemble Kalman filter of this many members (seeded) instead of the UKF.") var ensemble: Int?
     @Option(help: "With --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed; each update re-samples its window, so about a minute per update at 512 particles for a day's readings).") var particles: Int?
-    @Option(help: "A watcher to run: glucose or news2 (repeat for both; default glucose).") var watcher: [String] = []
+    @Option(help: "A watcher to run: glucose, news2 or contact (repeatable; default glucose).") var watcher: [String] = []
     @Option(help: "Minutes after an alert in which a watcher raises no new alert for the twin unless it escalates (0: off).") var quiet: Double = 30
     @Option(name: .customLong("news2-threshold"), help: "NEWS2 aggregate score that raises an alert (a single 3 always does).") var news2Threshold: Int = 5
     @Option(name: .customLong("news2-scale2"), help: "A watched twin whose SpO2 is scored on NEWS2 scale 2 (target 88-92 %, prescribed; repeatable).") var news2Scale2: [String] = []
     @Option(name: .customLong("news2-window"), help: "Minutes before the latest vital sign within which the others must lie to form a NEWS2 set.") var news2Window: Double = 60
+    @Option(name: .customLong("contact-quarantine"), help: "With --watcher contact: days of quarantine after the last contact.") var contactQuarantine: Double = 14
+    @Option(name: .customLong("contact-quiet"), help: "With --watcher contact: hours after a close-contact alert in which the person is not alerted again (0: off).") var contactQuiet: Double = 24
     @OptionGroup var output: OutputOptions
 
     struct Line: Encodable {
@@ -83,7 +88,7 @@ struct WatchCommand: AsyncParsableCommand {
         guard news2Window.isFinite, news2Window > 0 else { throw ValidationError("--news2-window: must be a positive number of minutes (got \(news2Window)).") }
     }
 
-    static let watcherNames = ["glucose", "news2"]
+    static let watcherNames = ["glucose", "news2", "contact"]
 
     /// The watchers asked for, in the order given, each once.
     func watchers() throws -> [any ThreadWatcher] {
@@ -91,6 +96,12 @@ struct WatchCommand: AsyncParsableCommand {
         var names: [String] = []
         for w in (watcher.isEmpty ? ["glucose"] : watcher) where !names.contains(w) { names.append(w) }
         return try names.map { name -> any ThreadWatcher in
+            if name == "contact" {
+                guard contactQuiet.isFinite, contactQuiet >= 0 else { throw ValidationError("--contact-quiet \(contactQuiet): give hours ≥ 0") }
+                do {
+                    return try CloseContactWatcher(quarantineDays: contactQuarantine, quietPeriod: try QuietPeriod(minutes: contactQuiet * 60))
+                } catch let e as PopulationError { throw ValidationError("--contact-quarantine: \(e.message)") }
+            }
             if name == "news2" {
                 return try NEWS2ThreadWatcher(threshold: news2Threshold, windowMinutes: news2Window,
                                            scale2Twins: Set(try news2Scale2.map { try TwinID($0) }), quietPeriod: quietPeriod)

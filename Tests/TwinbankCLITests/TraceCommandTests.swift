@@ -133,6 +133,16 @@ struct TraceBankCommandTests {
         #expect(object["pairs"] as? Int == 1 && object["written"] as? Int == 0 && object["already_in_threads"] as? Int == 1)
         #expect(object["index_seconds"] is Double && object["query_seconds"] is Double)
 
+        // the live link: the contact watcher alerts bob (and only bob) once, with quarantine advice
+        let watched = try cli.ok(["watch", "--bank", bank, "--twin", "bob", "--twin", "carol", "--watcher", "contact", "--once", "--json"])
+        let lines = watched.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(watched)")
+        #expect(lines.allSatisfy { $0.contains("\"bob\"") }, "\(watched)")
+        #expect(watched.contains("Close contact of alice") && watched.contains("Quarantine until 2024-06-15T10:10:00"), "\(watched)")
+        #expect(try cli.ok(["watch", "--bank", bank, "--twin", "bob", "--watcher", "contact", "--once", "--json"]).isEmpty)
+        let badQuarantine = try cli.run(["watch", "--bank", bank, "--twin", "bob", "--watcher", "contact", "--contact-quarantine", "-1", "--once"])
+        #expect(badQuarantine.status != 0 && badQuarantine.stderr.contains("-1"), "\(badQuarantine.stderr)")
+
         let unknown = try cli.run(["trace", "--bank", bank, "--aggregate", "street", "--case", "zoe"])
         #expect(unknown.status != 0 && unknown.stderr.contains("zoe"), "\(unknown.stderr)")
         let mixed = try cli.run(["trace", "--bank", bank, "--aggregate", "street", "--case", "alice", "--out", dir.appendingPathComponent("x.csv").path])
