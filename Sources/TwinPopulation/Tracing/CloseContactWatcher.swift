@@ -53,7 +53,7 @@ public struct CloseContactWatcher: ThreadWatcher {
 
         let parts = contacts.map { e -> String in
             let who: String
-            if case .text(let id) = e.value { who = id } else { who = e.value.description }
+            if case .text(let id)? = e.value { who = id } else { who = e.value?.description ?? "an index case (erased)" }
             let when = e.effective.end.map { "from \(e.effective.start.iso8601) to \($0.iso8601)" } ?? "at \(e.effective.start.iso8601)"
             let how = e.provenance.notes.map { " (\($0))" } ?? ""
             return "\(who) \(when)\(how)"
