@@ -140,7 +140,7 @@ struct TraceBankCommandTests {
         #expect(lines.allSatisfy { $0.contains("\"bob\"") }, "\(watched)")
         #expect(watched.contains("Close contact of alice") && watched.contains("Quarantine until 2024-06-15T10:10:00"), "\(watched)")
         #expect(try cli.ok(["watch", "--bank", bank, "--twin", "bob", "--watcher", "contact", "--once", "--json"]).isEmpty)
-        let badQuarantine = try cli.run(["watch", "--bank", bank, "--twin", "bob", "--watcher", "contact", "--contact-quarantine", "-1", "--once"])
+        let badQuarantine = try cli.run(["watch", "--bank", bank, "--twin", "bob", "--watcher", "contact", "--contact-quarantine=-1", "--once"])
         #expect(badQuarantine.status != 0 && badQuarantine.stderr.contains("-1"), "\(badQuarantine.stderr)")
 
         let unknown = try cli.run(["trace", "--bank", bank, "--aggregate", "street", "--case", "zoe"])
