@@ -96,13 +96,7 @@ struct OutbreakCommand: ParsableCommand {
             }
             chosen = try OutbreakScenario.parse(data)
         }
-        if let marginals {
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: marginals)) } catch {
-                throw ValidationError("cannot read the marginals file '\(marginals)': \(error.localizedDescription)")
-            }
-            chosen.marginals = try PopulationMarginals.parse(data)
-        }
+        if let marginals { chosen.marginals = try PopulationMarginals.read(file: marginals) }
         let population: SyntheticPopulation
         if let target, PopulationTwin.holdsPopulation(try target.bank.twin(target.twin).twin) {
             guard agents == nil, marginals == nil else {

@@ -32,14 +32,7 @@ struct PopulationCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            var m = PopulationMarginals.covasimHybrid
-            if let marginals {
-                let data: Data
-                do { data = try Data(contentsOf: URL(fileURLWithPath: marginals)) } catch {
-                    throw ValidationError("cannot read the marginals file '\(marginals)': \(error.localizedDescription)")
-                }
-                m = try PopulationMarginals.parse(data)
-            }
+            let m = try marginals.map(PopulationMarginals.read(file:)) ?? PopulationMarginals.covasimHybrid
             let bank = try bankOptions.open()
             let twin = try TwinID(id)
             let population = try PopulationTwin.synthesize(in: bank, id: twin, size: size, seed: seed, marginals: m, replace: replace)
@@ -80,14 +73,7 @@ struct PopulationCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            var m = PopulationMarginals.covasimHybrid
-            if let marginals {
-                let data: Data
-                do { data = try Data(contentsOf: URL(fileURLWithPath: marginals)) } catch {
-                    throw ValidationError("cannot read the marginals file '\(marginals)': \(error.localizedDescription)")
-                }
-                m = try PopulationMarginals.parse(data)
-            }
+            let m = try marginals.map(PopulationMarginals.read(file:)) ?? PopulationMarginals.covasimHybrid
             let bank = try bankOptions.open()
             let twin = try TwinID(id)
             let when = try asOf.map { try parseInstant($0, option: "--as-of", bound: .instant) }
@@ -160,5 +146,17 @@ struct PopulationCommand: ParsableCommand {
                 print(cells.joined(separator: "\t"))
             }
         }
+    }
+}
+
+extension PopulationMarginals {
+    /// The marginals file given on the command line (JSON, README ### outbreak); an unreadable file is a usage
+    /// error naming it, a malformed one the library's error naming the key.
+    static func read(file: String) throws -> PopulationMarginals {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
+            throw ValidationError("cannot read the marginals file '\(file)': \(error.localizedDescription)")
+        }
+        return try PopulationMarginals.parse(data)
     }
 }
