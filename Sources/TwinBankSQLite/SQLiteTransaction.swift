@@ -284,6 +284,13 @@ final class SQLiteTransaction: StorageWriter {
         try one(String.self, "SELECT unit FROM code_units WHERE system = \(code.system) AND code = \(code.code)")
     }
 
+    func units() throws -> [CodeKey: String] {
+        var out: [CodeKey: String] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT system, code, unit FROM code_units")
+        while let r = try rows.next() { out[CodeKey(system: r[0], code: r[1])] = r[2] }
+        return out
+    }
+
     // MARK: Bulk reads
 
     /// The most values bound in one `IN (...)` list (SQLite allows 32,766 host parameters).
@@ -349,9 +356,18 @@ final class SQLiteTransaction: StorageWriter {
 
     // MARK: StorageWriter
 
+    /// Rows per multi-row INSERT of ``append(_:batch:)``: one statement execution per this many rows (20 bound
+    /// values each) costs less per row than one per row (statement start, cursors, reset).
+    static let rowsPerInsert = 32
+
     func append(_ events: [Event], batch: BatchRecord) throws {
         let last = try lastSequence()
-        let insert = try RawStatement(db, sql: "INSERT INTO events(\(SQLiteTransaction.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        let row = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        let insertOne = try RawStatement(db, sql: "INSERT INTO events(\(SQLiteTransaction.columns)) VALUES \(row)")
+        let chunk = SQLiteTransaction.rowsPerInsert
+        let insertMany = events.count >= chunk
+            ? try RawStatement(db, sql: "INSERT INTO events(\(SQLiteTransaction.columns)) VALUES " + Array(repeating: row, count: chunk).joined(separator: ","))
+            : nil
         var pairsCodes = Set<SIMD2<Int64>>(), pairsSources = Set<SIMD2<Int64>>()
         var previous = last
         // memo of the last ids, to skip dictionary hashing for runs of the same twin/code/source/unit
@@ -360,7 +376,14 @@ final class SQLiteTransaction: StorageWriter {
         var recentCodes: [(Concept, Int64)] = [], recentUnits: [(String, Int64)] = [], recentPairs: [SIMD2<Int64>] = []
         var lastPair = SIMD2<Int64>(-1, -1), lastSourcePair = SIMD2<Int64>(-1, -1)
         let encoder = JSONEncoder()
-        for e in events {
+        func unit(_ u: String) throws -> Int64 {
+            for ru in recentUnits where ru.0 == u { return ru.1 }
+            let id = try unitID(u)
+            if recentUnits.count < 8 { recentUnits.append((u, id)) }
+            return id
+        }
+        /// Binds event `e` as the row starting at parameter `base + 1` of `insert`.
+        func bind(_ e: Event, _ insert: RawStatement, base: Int32) throws {
             guard e.sequence > previous else {
                 throw BankError(.storageFailure, "sequence \(e.sequence) is not above \(previous)")
             }
@@ -382,43 +405,49 @@ final class SQLiteTransaction: StorageWriter {
             }
             lastPair = pair
             if sourcePair != lastSourcePair { pairsSources.insert(sourcePair); lastSourcePair = sourcePair }
-            func unit(_ u: String) throws -> Int64 {
-                for ru in recentUnits where ru.0 == u { return ru.1 }
-                let id = try unitID(u)
-                if recentUnits.count < 8 { recentUnits.append((u, id)) }
-                return id
-            }
-            insert.bind(1, e.sequence)
-            insert.bind(2, twin)
-            insert.bind(3, code)
-            insert.bind(4, e.effective.start.microseconds)
-            insert.bind(5, e.effective.end?.microseconds)
-            insert.bind(6, e.recorded.microseconds)
-            insert.bind(7, Int64(e.category.index))
-            insert.bindNull(9); insert.bindNull(10); insert.bindNull(11); insert.bindNull(12)
+            insert.bind(base + 1, e.sequence)
+            insert.bind(base + 2, twin)
+            insert.bind(base + 3, code)
+            insert.bind(base + 4, e.effective.start.microseconds)
+            insert.bind(base + 5, e.effective.end?.microseconds)
+            insert.bind(base + 6, e.recorded.microseconds)
+            insert.bind(base + 7, Int64(e.category.index))
+            insert.bindNull(base + 9); insert.bindNull(base + 10); insert.bindNull(base + 11); insert.bindNull(base + 12)
             switch e.value {
-            case nil: insert.bind(8, Int64(0))
-            case .quantity(let q)?: insert.bind(8, Int64(1)); insert.bind(9, q.value); insert.bind(10, try unit(q.unit))
+            case nil: insert.bind(base + 8, Int64(0))
+            case .quantity(let q)?: insert.bind(base + 8, Int64(1)); insert.bind(base + 9, q.value); insert.bind(base + 10, try unit(q.unit))
             case .concept(let c)?:
-                insert.bind(8, Int64(2))
-                insert.bind(11, c.display.map { "\(c.system)\u{1F}\(c.code)\u{1F}\($0)" } ?? "\(c.system)\u{1F}\(c.code)")
-            case .text(let s)?: insert.bind(8, Int64(3)); insert.bind(11, s)
-            case .date(let d)?: insert.bind(8, Int64(4)); insert.bind(9, Double(d.microseconds))
+                insert.bind(base + 8, Int64(2))
+                insert.bind(base + 11, c.display.map { "\(c.system)\u{1F}\(c.code)\u{1F}\($0)" } ?? "\(c.system)\u{1F}\(c.code)")
+            case .text(let s)?: insert.bind(base + 8, Int64(3)); insert.bind(base + 11, s)
+            case .date(let d)?: insert.bind(base + 8, Int64(4)); insert.bind(base + 9, Double(d.microseconds))
             case .vector(let v)?:
-                insert.bind(8, Int64(5))
-                insert.bind(12, v.values.withUnsafeBytes { Data($0) })
-                insert.bind(10, try unit(v.unit))
-            case .boolean(let b)?: insert.bind(8, Int64(6)); insert.bind(9, b ? 1.0 : 0.0)
+                insert.bind(base + 8, Int64(5))
+                insert.bind(base + 12, v.values.withUnsafeBytes { Data($0) })
+                insert.bind(base + 10, try unit(v.unit))
+            case .boolean(let b)?: insert.bind(base + 8, Int64(6)); insert.bind(base + 9, b ? 1.0 : 0.0)
             }
-            insert.bind(13, source)
-            insert.bind(14, e.provenance.isEmpty ? nil : try encoder.encode(e.provenance))
-            insert.bind(15, Int64(bitPattern: e.id.w0))
-            insert.bind(16, Int64(bitPattern: e.id.w1))
-            insert.bind(17, Int64(bitPattern: e.id.w2))
-            insert.bind(18, Int64(bitPattern: e.id.w3))
-            insert.bind(19, e.retractedAtSequence)
-            insert.bind(20, e.erasure)
-            try insert.run()
+            insert.bind(base + 13, source)
+            insert.bind(base + 14, e.provenance.isEmpty ? nil : try encoder.encode(e.provenance))
+            insert.bind(base + 15, Int64(bitPattern: e.id.w0))
+            insert.bind(base + 16, Int64(bitPattern: e.id.w1))
+            insert.bind(base + 17, Int64(bitPattern: e.id.w2))
+            insert.bind(base + 18, Int64(bitPattern: e.id.w3))
+            insert.bind(base + 19, e.retractedAtSequence)
+            insert.bind(base + 20, e.erasure)
+        }
+        var i = 0
+        if let insertMany {
+            while i + chunk <= events.count {
+                for r in 0..<chunk { try bind(events[i + r], insertMany, base: Int32(20 * r)) }
+                try insertMany.run()
+                i += chunk
+            }
+        }
+        while i < events.count {
+            try bind(events[i], insertOne, base: 0)
+            try insertOne.run()
+            i += 1
         }
         let tc = try db.cachedStatement(sql: "INSERT OR IGNORE INTO twin_codes(twin, code) VALUES (?, ?)")
         for p in pairsCodes { try tc.execute(arguments: [p[0], p[1]]) }

@@ -210,6 +210,7 @@ import TwinCore
             #expect(try tx.ref("tag/v1") == "3")
             #expect(try tx.object(EventHasher.sha256([1, 2])) == [1, 2])
             #expect(try tx.unit(for: glucose.key) == "mg/dL")
+            #expect(try tx.units() == [glucose.key: "mg/dL"])
         }
         try s.write { try $0.setRef("twin/a", nil) }
         #expect(try s.read { try $0.ref("twin/a") } == nil)

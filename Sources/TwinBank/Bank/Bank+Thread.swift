@@ -134,192 +134,9 @@ extension Bank {
     ///   - label: how messages name a draft (by 0-based index): `row N` by default, a file's line for an import.
     func appendInTransaction(_ input: [EventDraft], _ tx: any StorageWriter, skipExisting: Bool = false,
                              label: (Int) -> String = { "row \($0 + 1)" }) throws -> AppendResult {
-        var drafts = input
-        var skip = Set<Int>()
-        var flagged: [FlaggedRow] = []
-        var records: [TwinID: Instant?] = [:]
-        var unitCache: [String: UCUMUnit] = [:]
-        // (code, unit) pairs already checked, with the plausibility range of the pair
-        var fitCache: [CodeKey: [String: PlausibilityChecker]] = [:]
-        // the last few (code, unit) pairs, compared without hashing (a file cycles through a few codes)
-        var recentFits: [(system: String, code: String, unit: String, checker: PlausibilityChecker)] = []
-        var firstUnits: [CodeKey: (unit: String, parsed: UCUMUnit)?] = [:]
-        var newUnits: [(CodeKey, String)] = []
-        var hasher = EventHasher()
-        var ids: [ContentHash] = []
-        ids.reserveCapacity(drafts.count)
-        var seen = Set<ContentHash>(minimumCapacity: drafts.count)
-        struct RangeKey: Hashable { var twin: TwinID; var code: CodeKey }
-        struct Range { var key: RangeKey; var lo: Instant; var hi: Instant; var rows: [Int] }
-        var rangeIndex: [RangeKey: Int] = [:]
-        var ranges: [Range] = []
-        var lastRange = -1
-        // the clock is read once, lazily (at the first observation that could be in the future), and the same
-        // reading gives the batch its recorded time
-        var now: Instant?
-        var futureLimit = Instant(microseconds: .min)
-
-        var lastTwin: (twin: TwinID, start: Instant?)?
-        for (i, d) in drafts.enumerated() {
-            let row = i + 1
-            // twin and existence
-            let start: Instant?
-            if let lt = lastTwin, lt.twin == d.twin { start = lt.start } else if let s = records[d.twin] { start = s; lastTwin = (d.twin, s) } else {
-                let r = try tx.ref(Bank.twinRef(d.twin)) == nil ? nil : try requireRecord(d.twin, tx)
-                guard let r else {
-                    throw BankError(.unknownTwin, "\(label(i)): unknown twin '\(d.twin)'", value: d.twin.rawValue)
-                }
-                start = r.twin.existenceStart
-                records[d.twin] = start
-                lastTwin = (d.twin, start)
-            }
-            if d.category == .retraction {
-                throw BankError(.invalidEvent, "\(label(i)): events of category 'retraction' are written by retract, not appended", value: d.category.rawValue)
-            }
-            if let end = d.effective.end, end < d.effective.start {
-                throw BankError(.invalidEvent, "\(label(i)): effective period ends (\(end)) before it starts (\(d.effective.start))", value: d.effective.description)
-            }
-            if let start, d.effective.start < start {
-                throw BankError(.beforeTwinExisted, "\(label(i)): effective time \(d.effective.start) is before twin '\(d.twin)' existed (\(start))", value: d.effective.start.iso8601)
-            }
-            // an observation is of the past: not beyond the bank's clock plus the skew
-            if d.category == .observation {
-                let latest = d.effective.end ?? d.effective.start
-                if latest > futureLimit {
-                    let clockNow = now ?? clock.now()
-                    now = clockNow
-                    let limit = clockNow.advanced(bySeconds: observationSkew)
-                    futureLimit = limit
-                    if latest > limit {
-                        throw BankError(.futureObservation, "\(label(i)): observation effective \(latest) is in the future of the bank's clock (\(clockNow), allowed skew \(Value.format(observationSkew)) s): an observation cannot lie ahead of now (a prediction or a planned intervention may)", value: latest.iso8601)
-                    }
-                }
-            }
-            // value type, magnitude and plausibility (a quantity always has the type a code may ask for, and
-            // a finite one within the magnitude passes; only other values pay for the general checks)
-            var plainQuantity = false
-            if case .quantity(let q)? = d.value, q.value.isFinite, abs(q.value) <= Plausibility.maximumMagnitude { plainQuantity = true }
-            if !plainQuantity {
-                if d.category == .observation || d.category == .intervention || d.category == .prediction {
-                    do { try Plausibility.checkType(d.value, for: d.code) } catch let e as TwinError {
-                        throw BankError(.invalidEvent, "\(label(i)): \(e.message)", value: e.value)
-                    }
-                }
-                do { try Plausibility.checkMagnitude(d.value) } catch let e as TwinError {
-                    throw BankError(.invalidEvent, "\(label(i)): \(e.message)", value: e.value)
-                }
-            }
-            // value and unit
-            var unitText: String?
-            switch d.value {
-            case .quantity(let q)?: unitText = q.unit
-            case .vector(let v)?: unitText = v.unit
-            default: break
-            }
-            var checker: PlausibilityChecker?
-            if let u = unitText {
-                for r in recentFits where r.code == d.code.code && r.unit == u && r.system == d.code.system { checker = r.checker; break }
-            }
-            if checker == nil, let u = unitText {
-                let key = d.code.key
-                checker = fitCache[key]?[u]
-                if let c = checker, recentFits.count < 8 { recentFits.append((key.system, key.code, u, c)) }
-                if checker == nil {
-                    let parsed: UCUMUnit
-                    if let p = unitCache[u] { parsed = p } else {
-                        do { parsed = try UCUMUnit(parsing: u) } catch let e as TwinError {
-                            throw BankError(.unitMismatch, "\(label(i)): \(e.message)", value: u)
-                        }
-                        unitCache[u] = parsed
-                    }
-                    do { try CodeUnits.check(parsed, for: key) } catch let e as TwinError {
-                        throw BankError(.unitMismatch, "\(label(i)): \(e.message)", value: u)
-                    }
-                    if firstUnits[key] == nil {
-                        if let f = try tx.unit(for: key) {
-                            firstUnits[key] = .some((f, try UCUMUnit(parsing: f)))
-                        } else {
-                            firstUnits[key] = .some((u, parsed))
-                            newUnits.append((key, u))
-                        }
-                    }
-                    if let first = firstUnits[key]! {
-                        do { try AnalyteConversion.checkConvertible(from: parsed, to: first.parsed, for: key) } catch let e as TwinError {
-                            throw BankError(.unitMismatch, "\(label(i)): unit '\(u)' does not fit \(key): this bank records \(key) in '\(first.unit)', and \(e.message)", value: u)
-                        }
-                    }
-                    checker = PlausibilityChecker(code: d.code, unit: u)
-                    fitCache[key, default: [:]][u] = checker
-                }
-            }
-            var flagReason: String?
-            if d.category == .observation, !d.provenance.isFlaggedImplausible,
-               let why = checker.flatMap({ c in d.value?.quantity.flatMap { c.problem($0.value) } }) {
-                drafts[i].provenance.flagImplausible(why)
-                flagReason = why
-            }
-            let id = hasher.hash(drafts[i])
-            if let flagReason { flagged.append(FlaggedRow(row: row, id: id, reason: flagReason)) }
-            ids.append(id)
-            guard seen.insert(id).inserted else {
-                if skipExisting { skip.insert(i); continue }
-                throw BankError(.duplicateEvent, "\(label(i)): duplicate event: the same event (\(d.code.key) at \(d.effective) from \(d.source)) appears earlier in this batch (event \(id.hex))", value: id.hex)
-            }
-            // (twin, code) ranges for the duplicate check; the last few pairs skip the dictionary
-            var idx = -1
-            if lastRange >= 0, ranges[lastRange].key.twin == d.twin, ranges[lastRange].key.code.code == d.code.code,
-               ranges[lastRange].key.code.system == d.code.system {
-                idx = lastRange
-            } else {
-                for k in ranges.indices.prefix(8) where ranges[k].key.code.code == d.code.code && ranges[k].key.twin == d.twin
-                    && ranges[k].key.code.system == d.code.system { idx = k; break }
-            }
-            if idx >= 0 { lastRange = idx } else {
-                let rk = RangeKey(twin: d.twin, code: d.code.key)
-                if let found = rangeIndex[rk] { idx = found } else {
-                    idx = ranges.count
-                    rangeIndex[rk] = idx
-                    ranges.append(Range(key: rk, lo: d.effective.start, hi: d.effective.start, rows: []))
-                }
-                lastRange = idx
-            }
-            if d.effective.start < ranges[idx].lo { ranges[idx].lo = d.effective.start }
-            if d.effective.start > ranges[idx].hi { ranges[idx].hi = d.effective.start }
-            ranges[idx].rows.append(i)
-        }
-        // duplicates against the stored thread: one range query per (twin, code)
-        for r in ranges {
-            let (twin, code) = (r.key.twin, r.key.code)
-            let stored = try tx.eventHashes(twin: twin, code: code, from: r.lo, to: r.hi)
-            guard !stored.isEmpty else { continue }
-            for i in r.rows where stored.contains(ids[i]) {
-                if skipExisting { skip.insert(i); continue }
-                let d = drafts[i]
-                throw BankError(.duplicateEvent, "\(label(i)): duplicate event: twin '\(twin)' already has this event (\(code) at \(d.effective) from \(d.source), event \(ids[i].hex))", value: ids[i].hex)
-            }
-        }
-        if !skip.isEmpty {
-            let kept = drafts.indices.filter { !skip.contains($0) }
-            drafts = kept.map { drafts[$0] }
-            ids = kept.map { ids[$0] }
-            flagged.removeAll { skip.contains($0.row - 1) }
-            if drafts.isEmpty {
-                let last = try tx.lastSequence()
-                return AppendResult(count: 0, firstSequence: last + 1, lastSequence: last, recorded: try tx.lastRecorded() ?? clock.now(), ids: [], flagged: [])
-            }
-        }
-        let recorded = try nextRecorded(tx, now: now)
-        let first = try tx.lastSequence() + 1
-        var events: [Event] = []
-        events.reserveCapacity(drafts.count)
-        for (i, d) in drafts.enumerated() {
-            events.append(Event(id: ids[i], twin: d.twin, effective: d.effective, recorded: recorded, sequence: first + Int64(i),
-                                category: d.category, code: d.code, value: d.value, source: d.source, provenance: d.provenance))
-        }
-        let last = first + Int64(drafts.count) - 1
-        try tx.append(events, batch: BatchRecord(firstSequence: first, lastSequence: max(last, first - 1), recorded: recorded))
-        for (k, u) in newUnits { try tx.setUnit(u, for: k) }
-        return AppendResult(count: drafts.count, firstSequence: first, lastSequence: last, recorded: recorded, ids: ids, flagged: flagged)
+        var checker = AppendChecker(bank: self, lookups: .reading(tx, bank: self))
+        let batch = try checker.check(input, skipExisting: skipExisting, label: label)
+        return try store(batch, tx, skipExisting: skipExisting, label: label)
     }
 
     /// Imports a CSV thread for one twin from text (see ``importCSV(twin:reader:defaultSource:batchSize:)``).
@@ -341,31 +158,49 @@ extension Bank {
     @discardableResult
     public func importCSV(twin: TwinID, reader: CSVReader, defaultSource: Source, batchSize: Int = 10_000) throws -> CSVImportResult {
         try authorize(.write, twin)
+        let batchSize = Swift.max(1, batchSize)
         return try storage.write { tx in
-            var thread = try CSVThread(reader: reader, twin: twin, defaultSource: defaultSource)
+            let thread = try CSVThread(reader: reader, twin: twin, defaultSource: defaultSource)
+            // what the checks read from the bank, read once: they run on another thread, beside this transaction
+            // (which alone touches storage), one batch ahead of the writes
+            let lookups = AppendLookups.reading(tx, bank: self)
+            let start = try lookups.twinStart(twin)
+            let units = try tx.units()
+            let pipeline = ImportPipeline<CheckedImportBatch>(depth: 2)
+            let source = UncheckedBox(thread)
+            let name = reader.name
+            pipeline.start { [self] put in
+                var thread = source.value
+                var checker = AppendChecker(bank: self, lookups: AppendLookups(
+                    twinStart: { id in id == twin ? start : nil },
+                    storedUnit: { units[$0] }))
+                var drafts: [EventDraft] = []
+                var lines: [Int] = []
+                drafts.reserveCapacity(Swift.min(batchSize, 100_000))
+                while true {
+                    drafts.removeAll(keepingCapacity: true)
+                    lines.removeAll(keepingCapacity: true)
+                    while drafts.count < batchSize, let (d, line) = try thread.next() {
+                        drafts.append(d); lines.append(line)
+                    }
+                    if drafts.isEmpty { return }
+                    let checked = try checker.check(drafts, skipExisting: true, label: { [lines] in "\(name): line \(lines[$0])" })
+                    guard put(CheckedImportBatch(batch: checked, lines: lines)) else { return }
+                }
+            }
             var result = CSVImportResult(rows: 0, count: 0, skipped: 0, firstSequence: nil, lastSequence: nil, flagged: [])
-            var drafts: [EventDraft] = []
-            var lines: [Int] = []
-            drafts.reserveCapacity(Swift.min(batchSize, 100_000))
-            func flush() throws {
-                guard !drafts.isEmpty else { return }
-                let r = try appendInTransaction(drafts, tx, skipExisting: true, label: { "\(reader.name): line \(lines[$0])" })
-                result.rows += drafts.count
+            try pipeline.consume { item in
+                let lines = item.lines
+                let r = try store(item.batch, tx, skipExisting: true, label: { "\(name): line \(lines[$0])" })
+                result.rows += lines.count
                 result.count += r.count
-                result.skipped += drafts.count - r.count
+                result.skipped += lines.count - r.count
                 if r.count > 0 {
                     result.firstSequence = result.firstSequence ?? r.firstSequence
                     result.lastSequence = r.lastSequence
                 }
                 result.flagged += r.flagged.map { FlaggedRow(row: lines[$0.row - 1], id: $0.id, reason: $0.reason) }
-                drafts.removeAll(keepingCapacity: true)
-                lines.removeAll(keepingCapacity: true)
             }
-            while let (d, line) = try thread.next() {
-                drafts.append(d); lines.append(line)
-                if drafts.count >= batchSize { try flush() }
-            }
-            try flush()
             guard result.rows > 0 else {
                 throw BankError(.invalidCSV, "\(reader.name) has a header but no rows: nothing to import", value: reader.name)
             }

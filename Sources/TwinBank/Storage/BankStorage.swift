@@ -58,6 +58,8 @@ public protocol StorageReader: AnyObject {
     func eventHashes(twin: TwinID, code: CodeKey, from: Instant, to: Instant) throws -> Set<ContentHash>
     /// The first unit recorded for a code in this bank.
     func unit(for code: CodeKey) throws -> String?
+    /// The first unit recorded for every code that has one (what ``unit(for:)`` answers, all at once).
+    func units() throws -> [CodeKey: String]
 
     // MARK: Bulk reads (queries over many twins, such as aggregates)
     /// The bytes of several content-addressed objects, keyed by hash (those missing are absent). Answered with

@@ -63,6 +63,7 @@ public final class CountingStorage: BankStorage, @unchecked Sendable {
         }
         func eventHashes(of twin: TwinID) throws -> Set<ContentHash> { try counting("eventHashes") { try reader.eventHashes(of: twin) } }
         func unit(for code: CodeKey) throws -> String? { try counting("unit") { try reader.unit(for: code) } }
+        func units() throws -> [CodeKey: String] { try counting("units") { try reader.units() } }
         func objects(_ hashes: [ContentHash]) throws -> [ContentHash: [UInt8]] { try counting("objects") { try reader.objects(hashes) } }
         func twins(withCode code: CodeKey) throws -> Set<TwinID> { try counting("twinsWithCode") { try reader.twins(withCode: code) } }
         func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,

@@ -70,6 +70,7 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
         }
         func eventHashes(of twin: TwinID) -> Set<ContentHash> { Set((state.threads[twin] ?? []).map(\.id)) }
         func unit(for code: CodeKey) -> String? { state.units[code] }
+        func units() -> [CodeKey: String] { state.units }
         func objects(_ hashes: [ContentHash]) -> [ContentHash: [UInt8]] {
             var out: [ContentHash: [UInt8]] = [:]
             for h in hashes { if let b = state.objects[h] { out[h] = b } }
