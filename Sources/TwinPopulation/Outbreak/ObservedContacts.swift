@@ -108,6 +108,8 @@ public struct ObservedContacts: Sendable {
                         let index = ProximityIndex(selected, criteria: criteria)
                         let limit = Double(days[d] + 1) * 86_400 + window
                         var found: [UInt64] = []
+                        // dedupe whenever the keys double (people at home together meet at every ping)
+                        var dedupeAt = 1 << 16
                         var k = starts[d]
                         while k < order.count {
                             let p = order[k]
@@ -121,6 +123,10 @@ public struct ObservedContacts: Sendable {
                                 found.append(UInt64(UInt32(min(who, other))) << 32 | UInt64(UInt32(max(who, other))))
                             }
                             k += 1
+                            if found.count >= dedupeAt {
+                                ContactTracer.sortUnique(&found)
+                                dedupeAt = max(1 << 16, found.count * 2)
+                            }
                         }
                         ContactTracer.sortUnique(&found)
                         pingedOut[d] = bits

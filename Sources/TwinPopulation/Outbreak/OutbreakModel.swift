@@ -55,6 +55,12 @@ public enum OutbreakModel {
         guard (0...3650).contains(days) else {
             throw PopulationError(.invalidArgument, "days \(days): give 0...3650", value: "\(days)")
         }
+        let risk = population.severeRisk
+        if !risk.isEmpty, risk.count != population.count || risk.contains(where: { !($0.isFinite && $0 >= 0) }) {
+            let bad = risk.count != population.count ? "\(risk.count) values" : "\(risk.first { !($0.isFinite && $0 >= 0) }!)"
+            throw PopulationError(.invalidArgument, "severe-disease multipliers: \(bad); give one finite number >= 0 per person of the \(population.count)",
+                                  value: bad)
+        }
         if let observed, observed.contacts.count != population.count {
             throw PopulationError(.invalidArgument, "observed contacts of \(observed.contacts.count) people for a population of \(population.count)",
                                   value: "\(observed.contacts.count)")
@@ -130,6 +136,8 @@ struct Kernel {
     // Per age band.
     let susceptibility: [Float]
     let pSymptomatic: [Double], pSevere: [Double], pCritical: [Double], pDeath: [Double]
+    /// Per person: the multiplier of the probability of severe disease, empty for none.
+    let severeRisk: [Double]
     let laws: [(mu: Double, sigma: Double, fixed: Int32?)]
 
     init(population: SyntheticPopulation, scenario: OutbreakScenario, days: Int, seed: UInt64, observed: ObservedCommunity? = nil) {
@@ -163,6 +171,7 @@ struct Kernel {
         susceptibility = disease.relativeSusceptibility.map { Float($0) }
         let c = disease.conditional
         pSymptomatic = c.symptomatic; pSevere = c.severe; pCritical = c.critical; pDeath = c.death
+        severeRisk = population.severeRisk
         laws = [disease.exposedToInfectious, disease.infectiousToSymptomatic, disease.symptomaticToSevere, disease.severeToCritical,
                 disease.asymptomaticToRecovered, disease.mildToRecovered, disease.severeToRecovered, disease.criticalToRecovered,
                 disease.criticalToDeath].map { law in
@@ -199,7 +208,8 @@ struct Kernel {
         } else {
             let sym = start + duration(1)
             daySymptomatic[j] = sym
-            if rng.nextUniform() >= pSevere[b] {
+            let severe = severeRisk.isEmpty ? pSevere[b] : min(1, pSevere[b] * severeRisk[j])
+            if rng.nextUniform() >= severe {
                 fate[j] = AgentFate.mild
                 end = sym + duration(5)
             } else {
