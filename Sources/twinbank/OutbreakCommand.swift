@@ -13,6 +13,8 @@ struct OutbreakCommand: ParsableCommand {
         discussion: """
         Without --scenario it runs the workload of ../shared/anchors/bench_covasim.py --full (Covasim's hybrid population and disease defaults, symptomatic testing 10 %/day with a 1-day delay, contact tracing and quarantine). The scenario and marginals formats are in README.md ("### outbreak").
 
+        On a population twin made of members (population from-aggregate), the close contacts in the members' location pings replace the random community contacts on the days they cover (for transmission and tracing; stderr says how many were used), and the members' recorded conditions and sex change their risk of severe disease.
+
         Examples:
           twinbank outbreak --agents 100000 --days 180 --seed 1
           twinbank outbreak --agents 20000 --days 120 --seed 7 --runs 20 --json --plot curve.svg
