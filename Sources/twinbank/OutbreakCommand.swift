@@ -13,6 +13,8 @@ struct OutbreakCommand: ParsableCommand {
         discussion: """
         Without --scenario it runs the workload of ../shared/anchors/bench_covasim.py --full (Covasim's hybrid population and disease defaults, symptomatic testing 10 %/day with a 1-day delay, contact tracing and quarantine). The scenario and marginals formats are in README.md ("### outbreak").
 
+        On a population twin made of members (population from-aggregate), the close contacts in the members' location pings replace the random community contacts on the days they cover (for transmission and tracing; stderr says how many were used), and the members' recorded conditions and sex change their risk of severe disease.
+
         Examples:
           twinbank outbreak --agents 100000 --days 180 --seed 1
           twinbank outbreak --agents 20000 --days 120 --seed 7 --runs 20 --json --plot curve.svg
@@ -63,7 +65,7 @@ struct OutbreakCommand: ParsableCommand {
     @Option(help: "A population twin in --bank whose thread gets the run (daily medians of every series as predictions, with the scenario and seed).")
     var population: String?
 
-    @Option(help: "The date of day 0 of the predictions written with --population (default: today).")
+    @Option(help: "The date of day 0 (of the predictions written with --population, and of the observed contacts' days; default: the scenario's observedContacts.start, else the first ping's UTC day when the members have pings, else today).")
     var start: String?
 
     func run() throws {
@@ -76,7 +78,7 @@ struct OutbreakCommand: ParsableCommand {
             throw ValidationError("--bank and --start go with --population ID (the population twin whose thread gets the run).")
         }
         // Check the bank and the twin before the long computation.
-        let target: (bank: Bank, twin: TwinID, start: Instant)?
+        let target: (bank: Bank, twin: TwinID, start: Instant?)?
         if let population {
             let bank = try bankOptions.open()
             let id = try TwinID(population)
@@ -84,7 +86,7 @@ struct OutbreakCommand: ParsableCommand {
             guard kind == .population else {
                 throw ValidationError("--population \(population) is a \(kind) twin; give a population twin (twinbank twin create --id ID --kind population).")
             }
-            target = (bank, id, try parseInstant(start ?? "today", option: "--start", bound: .instant))
+            target = (bank, id, try start.map { try parseInstant($0, option: "--start", bound: .instant) })
         } else {
             target = nil
         }
@@ -98,11 +100,23 @@ struct OutbreakCommand: ParsableCommand {
         }
         if let marginals { chosen.marginals = try PopulationMarginals.read(file: marginals) }
         let population: SyntheticPopulation
+        var pinged: ObservedCommunity?
+        var dayZero = target?.start
         if let target, PopulationTwin.holdsPopulation(try target.bank.twin(target.twin).twin) {
             guard agents == nil, marginals == nil else {
                 throw ValidationError("population twin \(target.twin) records its population (size, seed, marginals): drop --agents and --marginals.")
             }
-            population = try PopulationTwin.population(of: target.twin, in: target.bank)
+            if let members = try PopulationTwin.memberPopulation(of: target.twin, in: target.bank) {
+                population = members.population
+                // The members' pings: their close contacts become the community layer of the days they cover.
+                let contacts = try ObservedContacts.read(members, in: target.bank, criteria: try chosen.observedContacts.criteria())
+                if let first = contacts.days.first {
+                    dayZero = dayZero ?? chosen.observedContacts.start ?? Instant(microseconds: Int64(first) * 86_400_000_000)
+                    pinged = ObservedCommunity(contacts: contacts, startDay: ObservedContacts.day(of: dayZero!))
+                }
+            } else {
+                population = try PopulationTwin.population(of: target.twin, in: target.bank)
+            }
             chosen.marginals = population.marginals
         } else {
             population = try SyntheticPopulation.generate(size: agents ?? 100_000, seed: seed, marginals: chosen.marginals)
@@ -119,22 +133,27 @@ struct OutbreakCommand: ParsableCommand {
             }
             let observed = try OutbreakCalibration.readDailyCounts(csv: text, name: calibrate)
             let fit = try OutbreakCalibration.fitBeta(observed: observed, series: series, population: population, scenario: chosen,
-                                                      seed: seed, runs: max(runs, 4))
+                                                      seed: seed, runs: max(runs, 4), contacts: pinged)
             chosen.disease.beta = fit.beta
             calibration = (calibrate, series, fit)
         }
         let indices = shard?.runs(of: runs) ?? 0..<runs
-        let ensemble = try OutbreakEnsemble.simulate(population: population, scenario: chosen, days: days, seed: seed, runs: indices)
+        let ensemble = try OutbreakEnsemble.simulate(population: population, scenario: chosen, days: days, seed: seed, runs: indices,
+                                                     observed: pinged)
         let seir = try? CompartmentalOutbreak(estimating: chosen, on: population)
         let s0 = 1 - Double(min(chosen.disease.initialInfections, agentCount)) / Double(agentCount)
         var report = OutbreakReport(ensemble: ensemble, population: population, seed: seed, days: days, scenarioFile: scenario,
                                     shard: shard, totalRuns: runs,
                                     seir: seir.map { ($0.r0, CompartmentalOutbreak.finalSize(r0: $0.r0, initialSusceptibleFraction: s0)) })
         report.calibration = calibration
+        if let pinged {
+            report.observed = OutbreakReport.Observed(pinged, days: days)
+            FileHandle.standardError.write(Data("observed contacts: \(report.observed!.summary)\n".utf8))
+        }
         if let target {
             let scenarioJSON = scenario.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             let result = try OutbreakThread.write(ensemble, agents: agentCount, seed: seed, scenarioName: (scenario ?? "default") + (marginals.map { " with marginals \($0)" } ?? ""),
-                                                  scenarioJSON: scenarioJSON, to: target.twin, start: target.start, in: target.bank)
+                                                  scenarioJSON: scenarioJSON, to: target.twin, start: dayZero ?? chosen.observedContacts.start ?? (try parseInstant("today", option: "--start", bound: .instant)), in: target.bank)
             report.written = (target.twin.rawValue, result.count)
         }
         if let plot { try OutputFile.write(report.svg, to: plot, overwrite: force) }

@@ -153,4 +153,38 @@ struct OutbreakCommandTests {
         #expect(run.status != 0)
         #expect(run.stderr.contains(bad[1]), "\(run.stderr)")
     }
+
+    /// Members with pings: their close contacts are the community layer of the days they cover; the command
+    /// says how many pairs over how many days it used, on stderr and in --json; members without pings get none.
+    @Test func membersPingsBecomeTheCommunityLayer() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cli = CommandRunner()
+        try cli.ok(["init", "--bank", bank])
+        for id in ["ann", "bob", "cal", "dee"] {
+            try cli.ok(["twin", "create", "--bank", bank, "--id", id, "--kind", "person", "--attr", "birthDate=1990-01-01"])
+        }
+        try cli.ok(["aggregate", "create", "--bank", bank, "--id", "everyone", "--where", "kind = person"])
+        try cli.ok(["population", "from-aggregate", "--bank", bank, "--aggregate", "everyone", "--id", "quiet", "--seed", "2"])
+        let quiet = try cli.run(["outbreak", "--days", "10", "--bank", bank, "--population", "quiet", "--start", "2026-03-02", "--json"])
+        #expect(quiet.status == 0 && !quiet.stderr.contains("observed contacts"), "\(quiet.stderr)")
+        #expect(try Self.object(quiet.stdout)["observed"] == nil)
+        // ann and bob meet (3 m, 5 minutes apart) on Monday 2 and Tuesday 3 March; cal and dee are elsewhere.
+        for (id, lat) in [("ann", "45.5"), ("bob", "45.500027"), ("cal", "45.6"), ("dee", "45.7")] {
+            for day in ["2026-03-02", "2026-03-03"] {
+                try cli.ok(["thread", "append", "--bank", bank, "--twin", id, "--code", "local:location", "--value", "[\(lat),-73.6] deg",
+                            "--at", "\(day)T10:0\(id == "bob" ? 5 : 0):00Z"])
+            }
+        }
+        try cli.ok(["population", "from-aggregate", "--bank", bank, "--aggregate", "everyone", "--id", "ward", "--seed", "2"])
+        let run = try cli.run(["outbreak", "--days", "10", "--bank", bank, "--population", "ward", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        // Days 0 and 1 (Monday, Tuesday from the first ping's day), then 7 and 8 (the same weekdays repeated).
+        #expect(run.stderr.contains("observed contacts: 2 observed contact pairs over 2 ping days used on 4 simulated days (day 0 = 2026-03-02)"), "\(run.stderr)")
+        let observed = try #require(try Self.object(run.stdout)["observed"] as? [String: Any])
+        #expect(observed["pairs"] as? Int == 2 && observed["ping_days"] as? Int == 2 && observed["simulated_days"] as? Int == 4)
+        #expect(observed["pings"] as? Int == 8 && observed["people"] as? Int == 4 && observed["start"] as? String == "2026-03-02")
+        let predictions = try cli.ok(["thread", "query", "--bank", bank, "--twin", "ward"])
+        #expect(predictions.contains("2026-03-02"), "\(predictions)")
+    }
 }

@@ -20,13 +20,13 @@ public enum OutbreakCalibration {
     /// Every candidate beta is run with the same run seeds (common random numbers), which makes the
     /// objective nearly smooth in beta; it is minimised by golden-section search on log(beta) over `range`
     /// until the bracket is narrower than `tolerance` (relative). The population and everything else in the
-    /// scenario stay fixed.
+    /// scenario stay fixed (the `contacts` observed in pings too, when given).
     ///
     /// - Throws: `PopulationError.invalidArgument` for no observations, a negative or non-finite count, or a
     ///   bad range; the scenario's own validation errors.
     public static func fitBeta(observed: [Double], series: OutbreakSeries = .newDiagnoses, population: SyntheticPopulation,
                                scenario: OutbreakScenario, seed: UInt64, runs: Int = 8, range: ClosedRange<Double> = 0.001...0.2,
-                               tolerance: Double = 1e-3) throws(PopulationError) -> Fit {
+                               tolerance: Double = 1e-3, contacts: ObservedCommunity? = nil) throws(PopulationError) -> Fit {
         guard !observed.isEmpty else { throw PopulationError(.invalidArgument, "calibration: no observed counts", value: "0") }
         if let bad = observed.first(where: { !($0.isFinite && $0 >= 0) }) {
             throw PopulationError(.invalidArgument, "calibration: observed count \(bad) is not a count >= 0", value: "\(bad)")
@@ -40,7 +40,8 @@ public enum OutbreakCalibration {
         func objective(_ logBeta: Double) throws(PopulationError) -> Double {
             var s = scenario
             s.disease.beta = Foundation.exp(logBeta)
-            let e = try OutbreakEnsemble.simulate(population: population, scenario: s, days: days, seed: seed, runs: 0..<runs)
+            let e = try OutbreakEnsemble.simulate(population: population, scenario: s, days: days, seed: seed, runs: 0..<runs,
+                                                  observed: contacts)
             simulations += runs
             var sse = 0.0
             for d in 0...days {

@@ -50,13 +50,12 @@ public struct OutbreakEnsemble: Sendable {
 
     public init(runs: [OutbreakRun]) { self.runs = runs }
 
-    /// Simulates the runs `indices` in parallel (at most `parallelism` at once; by default one per core).
+    /// Simulates the runs `indices` in parallel (at most `parallelism` at once; by default one per core), each
+    /// with the `observed` community contacts if given (``OutbreakModel/run(population:scenario:days:seed:runIndex:observed:)``).
     public static func simulate(population: SyntheticPopulation, scenario: OutbreakScenario, days: Int, seed: UInt64,
-                                runs indices: Range<Int>, parallelism: Int? = nil) throws(PopulationError) -> OutbreakEnsemble {
-        try scenario.validate()
-        guard (0...3650).contains(days) else {
-            throw PopulationError(.invalidArgument, "days \(days): give 0...3650", value: "\(days)")
-        }
+                                runs indices: Range<Int>, parallelism: Int? = nil,
+                                observed: ObservedCommunity? = nil) throws(PopulationError) -> OutbreakEnsemble {
+        try OutbreakModel.check(population: population, scenario: scenario, days: days, observed: observed)
         let slots = Slots(count: indices.count)
         let workers = max(1, min(parallelism ?? ProcessInfo.processInfo.activeProcessorCount, indices.count))
         let first = indices.lowerBound, total = indices.count
@@ -66,7 +65,7 @@ public struct OutbreakEnsemble: Sendable {
                 let index = first + k
                 let result = Result { () throws(PopulationError) -> OutbreakRun in
                     try OutbreakModel.run(population: population, scenario: scenario, days: days,
-                                          seed: OutbreakModel.runSeed(seed, index: index), runIndex: index)
+                                          seed: OutbreakModel.runSeed(seed, index: index), runIndex: index, observed: observed)
                 }
                 slots.set(k, result)
                 k += workers

@@ -17,6 +17,11 @@ import TwinSimulation
 /// 4-byte fields (about 40 bytes a person); nothing is allocated per person or per day beyond the
 /// active list and the schedules of diagnoses and quarantines.
 ///
+/// With contacts observed in pings (``ObservedCommunity``), the community layer of a simulated day that maps to a
+/// ping day is that day's observed pairs, plus the random community contacts of people without a ping that day
+/// (a random contact between two people who both pinged is dropped); tracing finds a diagnosed person's observed
+/// contacts of the last ``TracingPolicy/observedDays`` days with ``TracingPolicy/observedCoverage``.
+///
 /// Deterministic: the same population, scenario, days and seed give the same run, counts for counts.
 public enum OutbreakModel {
     /// The seed of run `index` of an ensemble seeded with `seed` (SplitMix64 of both), so a run can be
@@ -28,18 +33,38 @@ public enum OutbreakModel {
 
     /// Runs one epidemic of `days` days (days 0...days are recorded).
     ///
+    /// - Parameter observed: the contacts observed in the people's pings, which replace the random community
+    ///   contacts on the simulated days they cover (see ``ObservedCommunity``); nil (or nothing observed) gives
+    ///   the run without them, draw for draw.
     /// - Throws: `PopulationError.invalidScenario` for a scenario that does not validate,
-    ///   `.invalidArgument` for a negative `days` or more than 3,650 days.
+    ///   `.invalidArgument` for a negative `days` or more than 3,650 days, or observed contacts of another
+    ///   number of people.
     public static func run(population: SyntheticPopulation, scenario: OutbreakScenario, days: Int, seed: UInt64,
-                           runIndex: Int = 0) throws(PopulationError) -> OutbreakRun {
+                           runIndex: Int = 0, observed: ObservedCommunity? = nil) throws(PopulationError) -> OutbreakRun {
+        try check(population: population, scenario: scenario, days: days, observed: observed)
+        var kernel = Kernel(population: population, scenario: scenario, days: days, seed: seed, observed: observed)
+        defer { kernel.deallocate() }
+        let counts = kernel.simulate()
+        return OutbreakRun(agents: population.count, days: days, runIndex: runIndex, seed: seed, counts: counts)
+    }
+
+    /// The checks of ``run(population:scenario:days:seed:runIndex:observed:)``.
+    static func check(population: SyntheticPopulation, scenario: OutbreakScenario, days: Int,
+                      observed: ObservedCommunity?) throws(PopulationError) {
         try scenario.validate()
         guard (0...3650).contains(days) else {
             throw PopulationError(.invalidArgument, "days \(days): give 0...3650", value: "\(days)")
         }
-        var kernel = Kernel(population: population, scenario: scenario, days: days, seed: seed)
-        defer { kernel.deallocate() }
-        let counts = kernel.simulate()
-        return OutbreakRun(agents: population.count, days: days, runIndex: runIndex, seed: seed, counts: counts)
+        let risk = population.severeRisk
+        if !risk.isEmpty, risk.count != population.count || risk.contains(where: { !($0.isFinite && $0 >= 0) }) {
+            let bad = risk.count != population.count ? "\(risk.count) values" : "\(risk.first { !($0.isFinite && $0 >= 0) }!)"
+            throw PopulationError(.invalidArgument, "severe-disease multipliers: \(bad); give one finite number >= 0 per person of the \(population.count)",
+                                  value: bad)
+        }
+        if let observed, observed.contacts.count != population.count {
+            throw PopulationError(.invalidArgument, "observed contacts of \(observed.contacts.count) people for a population of \(population.count)",
+                                  value: "\(observed.contacts.count)")
+        }
     }
 
     /// What became of each person in one run: the input of maps and reports that place people somewhere
@@ -53,16 +78,13 @@ public enum OutbreakModel {
         public func everInfected(_ i: Int) -> Bool { finalState[i] != AgentState.susceptible }
     }
 
-    /// The same run as ``run(population:scenario:days:seed:runIndex:)`` (the same counts, draw for draw), and
+    /// The same run as ``run(population:scenario:days:seed:runIndex:observed:)`` (the same counts, draw for draw), and
     /// each person's outcome.
-    /// - Throws: as ``run(population:scenario:days:seed:runIndex:)``.
+    /// - Throws: as ``run(population:scenario:days:seed:runIndex:observed:)``.
     public static func runWithOutcomes(population: SyntheticPopulation, scenario: OutbreakScenario, days: Int, seed: UInt64,
-                                       runIndex: Int = 0) throws(PopulationError) -> (run: OutbreakRun, outcomes: Outcomes) {
-        try scenario.validate()
-        guard (0...3650).contains(days) else {
-            throw PopulationError(.invalidArgument, "days \(days): give 0...3650", value: "\(days)")
-        }
-        var kernel = Kernel(population: population, scenario: scenario, days: days, seed: seed)
+                                       runIndex: Int = 0, observed: ObservedCommunity? = nil) throws(PopulationError) -> (run: OutbreakRun, outcomes: Outcomes) {
+        try check(population: population, scenario: scenario, days: days, observed: observed)
+        var kernel = Kernel(population: population, scenario: scenario, days: days, seed: seed, observed: observed)
         defer { kernel.deallocate() }
         let counts = kernel.simulate()
         let n = population.count
@@ -92,6 +114,9 @@ struct Kernel {
     let scenario: OutbreakScenario
     let population: SyntheticPopulation
     var rng: Xoshiro256StarStar
+    /// Observed community contacts, and the observed day of each simulated day (-1: none, the random contacts).
+    let observed: ObservedContacts?
+    let observedDay: [Int32]
 
     // Per person (unsafe buffers: no copy-on-write checks in the hot loops).
     let state: UnsafeMutableBufferPointer<UInt8>
@@ -111,10 +136,20 @@ struct Kernel {
     // Per age band.
     let susceptibility: [Float]
     let pSymptomatic: [Double], pSevere: [Double], pCritical: [Double], pDeath: [Double]
+    /// Per person: the multiplier of the probability of severe disease, empty for none.
+    let severeRisk: [Double]
     let laws: [(mu: Double, sigma: Double, fixed: Int32?)]
 
-    init(population: SyntheticPopulation, scenario: OutbreakScenario, days: Int, seed: UInt64) {
+    init(population: SyntheticPopulation, scenario: OutbreakScenario, days: Int, seed: UInt64, observed: ObservedCommunity? = nil) {
         n = population.count
+        let schedule = observed?.schedule(days: days)
+        if let schedule, schedule.contains(where: { $0 >= 0 }) {
+            self.observed = observed?.contacts
+            observedDay = schedule
+        } else {
+            self.observed = nil
+            observedDay = []
+        }
         self.days = days
         self.population = population
         self.scenario = scenario
@@ -136,6 +171,7 @@ struct Kernel {
         susceptibility = disease.relativeSusceptibility.map { Float($0) }
         let c = disease.conditional
         pSymptomatic = c.symptomatic; pSevere = c.severe; pCritical = c.critical; pDeath = c.death
+        severeRisk = population.severeRisk
         laws = [disease.exposedToInfectious, disease.infectiousToSymptomatic, disease.symptomaticToSevere, disease.severeToCritical,
                 disease.asymptomaticToRecovered, disease.mildToRecovered, disease.severeToRecovered, disease.criticalToRecovered,
                 disease.criticalToDeath].map { law in
@@ -172,7 +208,8 @@ struct Kernel {
         } else {
             let sym = start + duration(1)
             daySymptomatic[j] = sym
-            if rng.nextUniform() >= pSevere[b] {
+            let severe = severeRisk.isEmpty ? pSevere[b] : min(1, pSevere[b] * severeRisk[j])
+            if rng.nextUniform() >= severe {
                 fate[j] = AgentFate.mild
                 end = sym + duration(5)
             } else {
@@ -339,21 +376,47 @@ struct Kernel {
             let i = Int(c)
             if quarantineUntil[i] > Int32(t) { quarantineUntil[i] = -1 }
             guard let tr = tracing else { continue }
+            let community = ContactLayerKind.community.rawValue
+            // Observed contacts (today's observed day, if any, and those of the look-back days).
+            let today = observed == nil ? -1 : Int(observedDay[t])
+            let skipObserved = today >= 0 && observed!.pinged(i, day: today)
+            if let observed {
+                let coverage = tr.observedCoverage ?? tr.coverage[community]
+                let start = t + tr.delay[community]
+                let until = Int32(start + max(1, tr.quarantineDays - tr.delay[community]))
+                var found: [Int32] = []
+                for s in max(0, t - tr.observedDays + 1)...t where observedDay[s] >= 0 {
+                    found += observed.layers[Int(observedDay[s])].contacts(of: i)
+                }
+                if coverage > 0 && !found.isEmpty {
+                    found.sort()
+                    var last: Int32 = -1
+                    for j in found where j != last {
+                        last = j
+                        if (coverage >= 1 || rng.nextUniform() < coverage) && start <= run.horizon { run.quarantineDue[start].append((j, until)) }
+                    }
+                }
+            }
             for l in 0..<4 where tr.coverage[l] > 0 {
                 let start = t + tr.delay[l]
                 // As Covasim: quarantine from the notification for max(1, quarantineDays - delay) days.
                 let until = Int32(start + max(1, tr.quarantineDays - tr.delay[l]))
                 let coverage = tr.coverage[l]
-                if l == ContactLayerKind.community.rawValue && dailyCommunity {
+                // On an observed day a random community contact between two people with pings that day did not
+                // happen (their pings would show it): it is neither traced nor transmits.
+                let skip = l == community && skipObserved
+                if l == community && dailyCommunity {
                     let m = rng.poisson(population.marginals.communityContacts)
                     for _ in 0..<m {
                         var j = rng.below(n - 1)
                         if j >= i { j += 1 }
+                        if skip && observed!.pinged(j, day: today) { continue }
                         if (coverage >= 1 || rng.nextUniform() < coverage) && start <= run.horizon { run.quarantineDue[start].append((Int32(j), until)) }
                     }
                 } else {
                     let offsets = population.layers[l].offsets, neighbours = population.layers[l].neighbours
                     for e in Int(offsets[i])..<Int(offsets[i + 1]) {
+                        if skip && observed!.pinged(Int(neighbours[e]), day: today) { continue }
                         if (coverage >= 1 || rng.nextUniform() < coverage) && start <= run.horizon {
                             run.quarantineDue[start].append((neighbours[e], until))
                         }
@@ -413,6 +476,7 @@ struct Kernel {
         let vaccineFactor = [Float(1)] + scenario.vaccinations.map { Float(1 - $0.efficacy) }
         let dailyCommunity = population.marginals.communityDaily && n >= 2
         let communityContacts = population.marginals.communityContacts
+        let today = observed == nil ? -1 : Int(observedDay[day])
         let infectiousCount = run.active.count
         for k in 0..<infectiousCount {
             let i = Int(run.active[k])
@@ -426,11 +490,23 @@ struct Kernel {
                 var p = beta * layerBeta[l] * run.distance[day * 4 + l] * base
                 if diagnosed { p *= isoFactor[l] } else if quarantined { p *= quarFactor[l] }
                 if p <= 0 { continue }
+                var skip = false
+                if l == ContactLayerKind.community.rawValue && today >= 0, let observed {
+                    // The observed contacts of the day; random ones only with people who have no ping that day.
+                    for j in observed.layers[today].contacts(of: i) where state[Int(j)] == AgentState.susceptible {
+                        if tryInfect(Int(j), p: p, layer: l, t: t, quarFactor: quarFactor, vaccineFactor: vaccineFactor) {
+                            run.active.append(j); run.newToday += 1
+                            run.moved(from: AgentState.susceptible, to: AgentState.exposed)
+                        }
+                    }
+                    skip = observed.pinged(i, day: today)
+                }
                 if l == ContactLayerKind.community.rawValue && dailyCommunity {
                     let m = rng.poisson(communityContacts)
                     for _ in 0..<m {
                         var j = rng.below(n - 1)
                         if j >= i { j += 1 }
+                        if skip && observed!.pinged(j, day: today) { continue }
                         if state[j] == AgentState.susceptible
                             && tryInfect(j, p: p, layer: l, t: t, quarFactor: quarFactor, vaccineFactor: vaccineFactor) {
                             run.active.append(Int32(j)); run.newToday += 1
@@ -444,6 +520,7 @@ struct Kernel {
                     while e < end {
                         let j = Int(neighbours[e])
                         e += 1
+                        if skip && observed!.pinged(j, day: today) { continue }
                         if state[j] == AgentState.susceptible
                             && tryInfect(j, p: p, layer: l, t: t, quarFactor: quarFactor, vaccineFactor: vaccineFactor) {
                             run.active.append(Int32(j)); run.newToday += 1

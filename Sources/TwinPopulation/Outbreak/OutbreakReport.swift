@@ -17,6 +17,39 @@ public struct OutbreakReport: Sendable {
     public var written: (twin: String, events: Int)? = nil
     /// The calibration the run used, if any: the counts file, the series fitted, and the fit.
     public var calibration: (file: String, series: OutbreakSeries, fit: OutbreakCalibration.Fit)? = nil
+    /// The contacts observed in the members' pings that the runs used, if any.
+    public var observed: Observed? = nil
+
+    /// What a run took from the members' pings (``ObservedCommunity``).
+    public struct Observed: Sendable, Hashable {
+        /// Observed (day, pair) contacts on the ping days the simulated days used, and those ping days.
+        public var pairs: Int
+        public var pingDays: Int
+        /// Simulated days whose community layer was observed (out of days + 1).
+        public var simulatedDays: Int
+        /// The pings read, the people who have them, every ping day and the UTC date of simulated day 0.
+        public var pings: Int
+        public var people: Int
+        public var allPingDays: Int
+        public var allPairs: Int
+        public var start: String
+
+        public init(_ o: ObservedCommunity, days: Int) {
+            let used = o.used(days: days)
+            pairs = used.pairs; pingDays = used.observedDays; simulatedDays = used.simulatedDays
+            pings = o.contacts.pings; people = o.contacts.people
+            allPingDays = o.contacts.days.count; allPairs = o.contacts.pairCount
+            let day0 = Int64(o.startDay) * 86_400
+            start = String(ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: TimeInterval(day0)), timeZone: TimeZone(identifier: "UTC")!,
+                                                       formatOptions: [.withFullDate]))
+        }
+
+        /// One line: what was used, from what.
+        public var summary: String {
+            "\(pairs) observed contact pairs over \(pingDays) ping days used on \(simulatedDays) simulated days (day 0 = \(start)); "
+                + "\(pings) pings of \(people) members, \(allPairs) pairs over \(allPingDays) ping days in all"
+        }
+    }
 
     public init(ensemble: OutbreakEnsemble, population: SyntheticPopulation, seed: UInt64, days: Int, scenarioFile: String?,
                 shard: OutbreakShard?, totalRuns: Int, seir: (r0: Double, attackRate: Double)?) {
@@ -96,6 +129,10 @@ public struct OutbreakReport: Sendable {
             root["calibration"] = ["file": c.file, "series": c.series.name, "beta": c.fit.beta, "sum_of_squares": c.fit.sumOfSquares, "simulations": c.fit.simulations]
         }
         if let written { root["written"] = ["twin": written.twin, "events": written.events] }
+        if let o = observed {
+            root["observed"] = ["pairs": o.pairs, "ping_days": o.pingDays, "simulated_days": o.simulatedDays, "pings": o.pings,
+                                "people": o.people, "all_pairs": o.allPairs, "all_ping_days": o.allPingDays, "start": o.start]
+        }
         if let seir { root["seir"] = ["r0": seir.r0, "final_size": seir.attackRate] }
         let data = (try? JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)

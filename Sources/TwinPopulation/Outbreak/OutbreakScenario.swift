@@ -1,4 +1,5 @@
 import Foundation
+import TwinCore
 
 /// Symptomatic (and background) testing: every day from `start` to `end`, each infectious person who is not
 /// yet diagnosed is tested with `symptomaticProbability` when they have symptoms, else with
@@ -30,6 +31,13 @@ public struct TracingPolicy: Sendable, Hashable {
     public var quarantineDays: Int = 14
     public var start: Int = 0
     public var end: Int? = nil
+    /// When the community layer is observed (``ObservedCommunity``): the probability that an observed contact
+    /// of a diagnosed person is found (an app with this uptake), nil for `coverage[community]`. Observed contacts
+    /// are found with the community layer's delay.
+    public var observedCoverage: Double? = nil
+    /// When the community layer is observed: the observed contacts of the diagnosis day and of the
+    /// `observedDays - 1` simulated days before it are traced (an exposure-notification app's look-back).
+    public var observedDays: Int = 14
     public init() {}
 }
 
@@ -80,11 +88,14 @@ public struct DistancingPolicy: Sendable, Hashable {
 ///    {"type": "testing", "symptomaticProbability": 0.1, "asymptomaticProbability": 0.001, "delay": 1,
 ///     "sensitivity": 1.0, "start": 0, "end": 180},
 ///    {"type": "tracing", "coverage": {"h": 1.0, "s": 0.5, "w": 0.5, "c": 0.1},
-///     "delay": {"h": 0, "s": 1, "w": 1, "c": 2}, "quarantineDays": 14, "start": 0},
+///     "delay": {"h": 0, "s": 1, "w": 1, "c": 2}, "quarantineDays": 14, "start": 0,
+///     "observedCoverage": 0.9, "observedDays": 14},
 ///    {"type": "vaccination", "start": 30, "dailyDoses": 500, "uptake": 0.8, "efficacy": 0.9,
 ///     "priority": [{"minAge": 65, "maxAge": 120}, {"minAge": 18, "maxAge": 64}]},
 ///    {"type": "distancing", "layer": "w", "start": 20, "end": 60, "factor": 0.5}]}
 /// ```
+/// plus, for a population of bank members with location pings, `"observedContacts": {"distance": 10,
+/// "window": 900, "start": "2026-03-02"}` (see ``ObservedContactSettings``, ``ObservedCommunity``).
 /// A file without `interventions` has none ("overdispersion": null turns individual variation off).
 /// `OutbreakScenario.covasimFull` is the scenario `twinbank outbreak` runs without `--scenario`.
 public struct OutbreakScenario: Sendable, Hashable {
@@ -94,6 +105,9 @@ public struct OutbreakScenario: Sendable, Hashable {
     public var tracing: TracingPolicy? = nil
     public var vaccinations: [VaccinationPolicy] = []
     public var distancing: [DistancingPolicy] = []
+    /// How the contacts in members' pings are found and placed on the simulated days (used when the population
+    /// is made of bank members who have pings).
+    public var observedContacts = ObservedContactSettings()
 
     public init() {}
 
@@ -143,6 +157,8 @@ public struct OutbreakScenario: Sendable, Hashable {
             }
             guard (0...365).contains(t.quarantineDays) else { throw bad("tracing.quarantineDays", "\(t.quarantineDays)", "it must be in 0...365") }
             guard t.start >= 0 else { throw bad("tracing.start", "\(t.start)", "it must be >= 0") }
+            if let c = t.observedCoverage, !(c.isFinite && (0...1).contains(c)) { throw bad("tracing.observedCoverage", "\(c)", "it is a probability in 0...1") }
+            guard (1...365).contains(t.observedDays) else { throw bad("tracing.observedDays", "\(t.observedDays)", "it must be in 1...365 days") }
         }
         guard vaccinations.count <= 255 else { throw bad("interventions", "\(vaccinations.count) vaccination campaigns", "give at most 255") }
         for v in vaccinations {
@@ -154,6 +170,7 @@ public struct OutbreakScenario: Sendable, Hashable {
                 throw bad("vaccination.priority", "\(g.minAge)-\(g.maxAge)", "an age group needs 0 <= minAge <= maxAge")
             }
         }
+        _ = try observedContacts.criteria()
         for d in distancing {
             guard d.start >= 0, d.end >= d.start else { throw bad("distancing.start", "\(d.start)-\(d.end)", "it needs 0 <= start <= end") }
             guard d.factor.isFinite, d.factor >= 0 else { throw bad("distancing.factor", "\(d.factor)", "it must be >= 0") }
@@ -221,6 +238,17 @@ public struct OutbreakScenario: Sendable, Hashable {
             try d.finish()
         }
         if let p = try o.object("population") { s.marginals = try PopulationMarginals.read(p) }
+        if var c = try o.object("observedContacts") {
+            s.observedContacts.distance = try c.double("distance", s.observedContacts.distance, in: 0...(Double.pi * ProximityCriteria.earthRadius))
+            s.observedContacts.window = try c.double("window", s.observedContacts.window)
+            if let text = try c.string("start") {
+                guard let start = try? Instant(parsing: text) else {
+                    throw PopulationError(.invalidScenario, "scenario: 'observedContacts.start' is '\(text)', not a date (YYYY-MM-DD or an ISO 8601 instant)", value: text)
+                }
+                s.observedContacts.start = start
+            }
+            try c.finish()
+        }
         if let items = try o.array("interventions") {
             for (path, value) in items {
                 var iv = try StrictJSONObject(value, path: path, code: .invalidScenario, what: "scenario")
@@ -250,6 +278,8 @@ public struct OutbreakScenario: Sendable, Hashable {
                         try c.finish()
                     }
                     t.quarantineDays = try iv.int("quarantineDays", t.quarantineDays, in: 0...365)
+                    t.observedCoverage = iv.fields["observedCoverage"] == nil ? nil : try iv.double("observedCoverage", 0, in: 0...1)
+                    t.observedDays = try iv.int("observedDays", t.observedDays, in: 1...365)
                     t.start = try iv.int("start", t.start)
                     t.end = iv.fields["end"] == nil ? nil : try iv.int("end", 0)
                     s.tracing = t

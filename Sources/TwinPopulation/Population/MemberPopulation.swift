@@ -14,7 +14,8 @@ import TwinSimulation
 ///   members with equal values share the place). A member without `household` gets a household of their own
 ///   (a household of one); a member without `school` (`workplace`) goes to no school (workplace);
 /// - **home location**: `home_lat` and `home_lon` (numbers or quantities in degrees), as risk maps read them;
-/// - **conditions that change risk**: every `condition` attribute value (a concept or text).
+/// - **conditions that change risk**: every `condition` attribute value (a concept or text); with the sex they make
+///   each person's multiplier of the probability of severe disease (``SevereRisk``, in ``SyntheticPopulation/severeRisk``).
 ///
 /// Contacts: everyone in a household meets everyone else in it; schools and workplaces get contacts as the
 /// synthetic generator makes them (a clique when a place is no larger than its mean contacts + 1, else random
@@ -137,7 +138,8 @@ public struct MemberPopulation: Sendable {
             count: n, ages: sorted.map(\.age), household: household, school: school, workplace: workplace,
             layers: [ContactLayer(kind: .household, count: n, p1: hp1, p2: hp2), schoolLayer, workLayer,
                      ContactLayer(kind: .community, count: n, p1: cp1, p2: cp2)],
-            marginals: marginals, seed: seed)
+            marginals: marginals, seed: seed,
+            severeRisk: { let r = sorted.map { SevereRisk.multiplier(conditions: $0.conditions, sex: $0.sex) }; return r.allSatisfy { $0 == 1 } ? [] : r }())
         return MemberPopulation(members: sorted.map(\.id), population: population, sex: sorted.map(\.sex), home: sorted.map(\.home),
                                 conditions: sorted.map(\.conditions), ownHouseholds: own, skipped: skipped, asOf: asOf)
     }

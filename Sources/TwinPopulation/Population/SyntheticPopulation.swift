@@ -75,6 +75,9 @@ public struct SyntheticPopulation: Sendable {
     public let layers: [ContactLayer]
     public let marginals: PopulationMarginals
     public let seed: UInt64
+    /// Per person: the multiplier of their probability of severe disease (``SevereRisk``: conditions and sex),
+    /// empty for 1 for everyone (a synthetic population). The outbreak model caps the product at 1.
+    public var severeRisk: [Double] = []
 
     /// The largest population this generator accepts (the ids are 32-bit).
     public static let maximumSize = 200_000_000

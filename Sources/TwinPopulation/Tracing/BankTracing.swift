@@ -21,6 +21,28 @@ public enum LocationEvents {
         EventDraft(twin: twin, effective: EffectiveTime(time), code: location,
                    value: .vector(Vector([latitude, longitude], unit: "deg")), source: source)
     }
+
+    /// The location pings in the threads of `twins` (one read of each thread), person `k` being `twins[k]`,
+    /// times in seconds since the epoch.
+    /// - Throws: ``PopulationError`` `invalidPings` naming the twin and the event when a location event's value is
+    ///   not `[latitude, longitude] deg` within range; the bank's errors.
+    public static func pings(of twins: [TwinID], in bank: Bank) throws -> Pings {
+        var pings = Pings()
+        for (index, twin) in twins.enumerated() {
+            for e in try bank.events(ThreadQuery(twin: twin, code: LocationEvents.location.key)) {
+                guard case .vector(let v)? = e.value, v.values.count == 2, v.unit == "deg" else {
+                    throw PopulationError(.invalidPings, "twin '\(twin)': the location event \(e.sequence) at \(e.effective) has the value '\(e.value.map { "\($0)" } ?? "none")', not [latitude, longitude] deg", value: e.value.map { "\($0)" } ?? "")
+                }
+                do {
+                    try pings.append(person: Int32(index), time: Double(e.effective.start.microseconds) / 1e6,
+                                     latitude: v.values[0], longitude: v.values[1])
+                } catch {
+                    throw PopulationError(.invalidPings, "twin '\(twin)': the location event \(e.sequence) at \(e.effective): \(error.message)", value: error.value)
+                }
+            }
+        }
+        return pings
+    }
 }
 
 /// What a trace over the bank found and wrote.
@@ -70,20 +92,7 @@ extension ContactTracer {
         var seen = Set<TwinID>()
         for t in members + cases where seen.insert(t).inserted { twins.append(t) }
 
-        var pings = Pings()
-        for (index, twin) in twins.enumerated() {
-            for e in try bank.events(ThreadQuery(twin: twin, code: LocationEvents.location.key)) {
-                guard case .vector(let v)? = e.value, v.values.count == 2, v.unit == "deg" else {
-                    throw PopulationError(.invalidPings, "twin '\(twin)': the location event \(e.sequence) at \(e.effective) has the value '\(e.value.map { "\($0)" } ?? "none")', not [latitude, longitude] deg", value: e.value.map { "\($0)" } ?? "")
-                }
-                do {
-                    try pings.append(person: Int32(index), time: Double(e.effective.start.microseconds) / 1e6,
-                                     latitude: v.values[0], longitude: v.values[1])
-                } catch {
-                    throw PopulationError(.invalidPings, "twin '\(twin)': the location event \(e.sequence) at \(e.effective): \(error.message)", value: error.value)
-                }
-            }
-        }
+        let pings = try LocationEvents.pings(of: twins, in: bank)
         let caseIndices = cases.compactMap { c in twins.firstIndex(of: c).map { Int32($0) } }
         let found = contactPeriods(pings, cases: caseIndices, criteria: criteria)
         let contacts = found.periods.map { p in
