@@ -188,11 +188,17 @@ final class SQLiteTransaction: StorageWriter {
         try one(String.self, "SELECT value FROM refs WHERE name = \(name)")
     }
     func refs(prefix: String) throws -> [(name: String, value: String)] {
-        // range scan on the primary key: prefix <= name < prefix + U+10FFFF
-        let upper = prefix + "\u{10FFFF}"
-        return try all(Row.self, "SELECT name, value FROM refs WHERE name >= \(prefix) AND name < \(upper) ORDER BY name")
-            .map { ($0[0] as String, $0[1] as String) }
-            .filter { $0.0.hasPrefix(prefix) }
+        // range scan on the primary key: prefix <= name < prefix + U+10FFFF (read raw: a query reads every twin's)
+        let q = try RawStatement(db, sql: "SELECT name, value FROM refs WHERE name >= ? AND name < ? ORDER BY name")
+        defer { q.reset() }
+        q.bind(1, prefix)
+        q.bind(2, prefix + "\u{10FFFF}")
+        var out: [(name: String, value: String)] = []
+        while try q.step() {
+            let name = q.text(0)
+            if name.hasPrefix(prefix) { out.append((name, q.text(1))) }
+        }
+        return out
     }
     func object(_ hash: ContentHash) throws -> [UInt8]? {
         try (one(Data.self, "SELECT bytes FROM objects WHERE hash = \(Data(hash.bytes))")).map { Array($0) }
@@ -294,14 +300,18 @@ final class SQLiteTransaction: StorageWriter {
         out.reserveCapacity(hashes.count)
         var start = 0
         while start < hashes.count {
-            let chunk = hashes[start..<min(start + SQLiteTransaction.bindBatch, hashes.count)].map { Data($0.bytes) }
-            start += SQLiteTransaction.bindBatch
-            let rows = try Row.fetchCursor(db, SQLRequest<Row>(literal: "SELECT hash, bytes FROM objects WHERE hash IN \(chunk)"))
-            while let row = try rows.next() {
-                let hash: Data = row[0], bytes: Data = row[1]
-                guard let h = ContentHash(bytes: Array(hash)) else { continue }
-                out[h] = Array(bytes)
+            let end = min(start + SQLiteTransaction.bindBatch, hashes.count)
+            // bound and read through the C API (GRDB's interpolation of 10,000 values cost more than the lookups);
+            // the statement of a full batch is cached, a shorter last one prepared for itself
+            let sql = "SELECT hash, bytes FROM objects WHERE hash IN (" + String(repeating: "?,", count: end - start - 1) + "?)"
+            let q = try RawStatement(db, sql: sql, cached: end - start == SQLiteTransaction.bindBatch)
+            defer { q.reset() }
+            for (k, h) in hashes[start..<end].enumerated() { q.bind(Int32(k + 1), h) }
+            while try q.step() {
+                guard let h = ContentHash(raw: q.blob(0)) else { continue }
+                out[h] = Array(q.blob(1))
             }
+            start = end
         }
         return out
     }
@@ -325,10 +335,15 @@ final class SQLiteTransaction: StorageWriter {
     func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
                       visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: Event] {
         var out: [TwinID: Event] = [:]
+        // room for one event per twin that has the code (growing a dictionary of 100,000 events step by step cost
+        // more than the query)
+        let ids = try codeIDs(code)
+        if ids.isEmpty { return out }
+        out.reserveCapacity(try one(Int.self, "SELECT count(*) FROM twin_codes WHERE code IN \(ids)") ?? 0)
         // one query per dictionary id of the code (one per display variant, usually one): for each twin that has
         // the code (twin_codes, by its index on code), one backward seek in events(twin, code, eff) to its latest
         // matching row, then those rows by primary key
-        for id in try codeIDs(code) {
+        for id in ids {
             var inner: SQL = "SELECT seq FROM events WHERE twin = tc.twin AND code = \(id) AND eff <= \(instant.microseconds)"
             if let from { inner += " AND eff >= \(from.microseconds)" }
             if let category { inner += " AND category = \(category.index)" }
