@@ -131,28 +131,7 @@ final class SQLiteTransaction: StorageWriter {
         guard let twin = maps.twinName[twinKey], let code = maps.codeByID[codeKey], let source = try source(id: sourceKey) else {
             throw BankError(.storageFailure, "event \(row[0] as Int64) refers to a missing dictionary entry")
         }
-        let vkind: Int64 = row[7]
-        var value: Value?
-        switch vkind {
-        case 1:
-            let unitKey: Int64 = row[9]
-            if maps.unitByID[unitKey] == nil { try reloadDictionary() }
-            value = .quantity(Quantity(row[8], maps.unitByID[unitKey] ?? "1"))
-        case 2:
-            let parts = (row[10] as String).split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-            value = .concept(Concept(system: parts[0], code: parts.count > 1 ? parts[1] : "", display: parts.count > 2 ? parts[2] : nil))
-        case 3: value = .text(row[10])
-        case 4: value = .date(Instant(microseconds: row[8]))
-        case 5:
-            let data: Data = row[11]
-            var values = [Double](repeating: 0, count: data.count / 8)
-            values.withUnsafeMutableBytes { dst in _ = data.copyBytes(to: dst) }
-            let unitKey: Int64 = row[9]
-            if maps.unitByID[unitKey] == nil { try reloadDictionary() }
-            value = .vector(Vector(values, unit: maps.unitByID[unitKey] ?? "1"))
-        case 6: value = .boolean((row[8] as Double) != 0)
-        default: value = nil
-        }
+        let value = try decodeValue(row, at: 7)
         var provenance = Provenance()
         if let p = row[13] as Data? { provenance = try JSONDecoder().decode(Provenance.self, from: p) }
         let id = ContentHash(w0: UInt64(bitPattern: row[14]), w1: UInt64(bitPattern: row[15]), w2: UInt64(bitPattern: row[16]), w3: UInt64(bitPattern: row[17]))
@@ -163,6 +142,30 @@ final class SQLiteTransaction: StorageWriter {
         return Event(id: id, twin: twin, effective: EffectiveTime(Instant(microseconds: row[3]), end: end.map(Instant.init(microseconds:))),
                      recorded: Instant(microseconds: row[5]), sequence: row[0], category: category, code: code, value: value,
                      source: source, provenance: provenance, retractedAtSequence: row[18], erasure: row[19])
+    }
+
+    /// A row's value from its columns `vkind, num, unit, txt, bin`, the first at index `at` (nil: no value, or erased).
+    func decodeValue(_ row: Row, at k: Int) throws -> Value? {
+        switch row[k] as Int64 {
+        case 1:
+            let unitKey: Int64 = row[k + 2]
+            if maps.unitByID[unitKey] == nil { try reloadDictionary() }
+            return .quantity(Quantity(row[k + 1], maps.unitByID[unitKey] ?? "1"))
+        case 2:
+            let parts = (row[k + 3] as String).split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            return .concept(Concept(system: parts[0], code: parts.count > 1 ? parts[1] : "", display: parts.count > 2 ? parts[2] : nil))
+        case 3: return .text(row[k + 3])
+        case 4: return .date(Instant(microseconds: row[k + 1]))
+        case 5:
+            let data: Data = row[k + 4]
+            var values = [Double](repeating: 0, count: data.count / 8)
+            values.withUnsafeMutableBytes { dst in _ = data.copyBytes(to: dst) }
+            let unitKey: Int64 = row[k + 2]
+            if maps.unitByID[unitKey] == nil { try reloadDictionary() }
+            return .vector(Vector(values, unit: maps.unitByID[unitKey] ?? "1"))
+        case 6: return .boolean((row[k + 1] as Double) != 0)
+        default: return nil
+        }
     }
 
     func visibilitySQL(_ v: Visibility) -> SQL {
@@ -319,9 +322,10 @@ final class SQLiteTransaction: StorageWriter {
     func twins(withCode code: CodeKey) throws -> Set<TwinID> {
         let ids = try codeIDs(code)
         if ids.isEmpty { return [] }
-        var out = Set<TwinID>()
+        let twins = try all(Int64.self, "SELECT DISTINCT twin FROM twin_codes WHERE code IN \(ids)")
+        var out = Set<TwinID>(minimumCapacity: twins.count)
         // the index twin_codes_code (code, twin) of migration v2
-        for t in try all(Int64.self, "SELECT DISTINCT twin FROM twin_codes WHERE code IN \(ids)") {
+        for t in twins {
             if maps.twinName[t] == nil { try reloadDictionary() }
             if let name = maps.twinName[t] { out.insert(name) }
         }
@@ -333,16 +337,15 @@ final class SQLiteTransaction: StorageWriter {
     static let flaggedSQL: SQL = "(prov IS NOT NULL AND substr(coalesce(json_extract(CAST(prov AS TEXT), '$.notes'), ''), 1, \(Provenance.implausibleFlag.count)) = \(Provenance.implausibleFlag))"
 
     func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
-                      visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: Event] {
-        var out: [TwinID: Event] = [:]
-        // room for one event per twin that has the code (growing a dictionary of 100,000 events step by step cost
-        // more than the query)
+                      visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: LatestValue] {
+        var out: [TwinID: LatestValue] = [:]
         let ids = try codeIDs(code)
         if ids.isEmpty { return out }
         out.reserveCapacity(try one(Int.self, "SELECT count(*) FROM twin_codes WHERE code IN \(ids)") ?? 0)
         // one query per dictionary id of the code (one per display variant, usually one): for each twin that has
         // the code (twin_codes, by its index on code), one backward seek in events(twin, code, eff) to its latest
-        // matching row, then those rows by primary key
+        // matching row, then of those rows by primary key only what a comparison reads (building whole events
+        // was most of the query's time)
         for id in ids {
             var inner: SQL = "SELECT seq FROM events WHERE twin = tc.twin AND code = \(id) AND eff <= \(instant.microseconds)"
             if let from { inner += " AND eff >= \(from.microseconds)" }
@@ -351,18 +354,23 @@ final class SQLiteTransaction: StorageWriter {
             inner += " AND \(visibilitySQL(visibility))"
             if plausibleOnly { inner += " AND NOT \(SQLiteTransaction.flaggedSQL)" }
             inner += " ORDER BY eff DESC, seq DESC LIMIT 1"
-            let sql: SQL = "SELECT \(sql: SQLiteTransaction.columns) FROM events WHERE seq IN (SELECT (\(inner)) FROM twin_codes tc WHERE tc.code = \(id))"
+            let sql: SQL = "SELECT twin, seq, eff, vkind, num, unit, txt, bin FROM events WHERE seq IN (SELECT (\(inner)) FROM twin_codes tc WHERE tc.code = \(id))"
             let cursor = try Row.fetchCursor(db, SQLRequest<Row>(literal: sql))
             while let row = try cursor.next() {
-                let e = try decode(row)
-                if let best = out[e.twin], !EventQuery.order(best, e) { continue }
-                out[e.twin] = e
+                let twinKey: Int64 = row[0]
+                if maps.twinName[twinKey] == nil { try reloadDictionary() }
+                guard let twin = maps.twinName[twinKey] else {
+                    throw BankError(.storageFailure, "event \(row[1] as Int64) refers to a missing dictionary entry")
+                }
+                let v = LatestValue(value: try decodeValue(row, at: 3), effective: Instant(microseconds: row[2]), sequence: row[1])
+                if let best = out[twin], !best.isBefore(v) { continue }
+                out[twin] = v
             }
         }
         return out
     }
 
-    // MARK: StorageWriter
+        // MARK: StorageWriter
 
     func append(_ events: [Event], batch: BatchRecord) throws {
         let last = try lastSequence()

@@ -393,9 +393,9 @@ struct EvaluationContext {
     let conversions: AggregateQuery.Conversions
 
     /// The twin's latest plausible value of the code as of the evaluation time, if its effective time lies within the window.
-    func latest(_ code: CodeKey, within: TimeSpan?) -> LatestValues.Latest? {
+    func latest(_ code: CodeKey, within: TimeSpan?) -> LatestValue? {
         guard let e = values.latest(code, at: index) else { return nil }
-        if let within, e.start < asOf.advanced(byMicroseconds: -within.microseconds) { return nil }
+        if let within, e.effective < asOf.advanced(byMicroseconds: -within.microseconds) { return nil }
         return e
     }
 }
@@ -412,15 +412,9 @@ enum ValueReading: Sendable {
 /// for each evaluated twin (any category; retracted rows and events flagged implausible skipped; a fork's
 /// along its lineage).
 struct LatestValues {
-    /// What a comparison reads of an event: its value and effective start.
-    struct Latest {
-        var value: Value?
-        var start: Instant
-        init(_ e: Event) { value = e.value; start = e.effective.start }
-    }
     /// The codes, and for each, the latest value of every evaluated twin (aligned with the records).
     private var codes: [CodeKey] = []
-    private var columns: [[Latest?]] = []
+    private var columns: [[LatestValue?]] = []
 
     init(_ query: AggregateQuery, _ records: [TwinRecord], asOf: Instant, visibility: Visibility, reading: ValueReading,
          bank: Bank, _ tx: any StorageReader) throws {
@@ -437,16 +431,16 @@ struct LatestValues {
             }
         }
         for (key, from) in lowest {
-            var column = [Latest?](repeating: nil, count: records.count)
+            var column = [LatestValue?](repeating: nil, count: records.count)
             if reading == .bulk {
                 let all = try tx.latestValues(code: key, category: nil, atOrBefore: asOf, from: from, maxSequence: nil,
                                               visibility: visibility, plausibleOnly: true)
-                for (i, r) in records.enumerated() where r.fork == nil { if let e = all[r.id] { column[i] = Latest(e) } }
+                for (i, r) in records.enumerated() where r.fork == nil { column[i] = all[r.id] }
             }
             for (i, r) in records.enumerated() where reading == .perTwin || r.fork != nil {
                 let segments = try bank.lineage(r.id, tx)
                 if let e = try bank.latestInTransaction(segments, code: key, category: nil, asOf: asOf, vis: visibility, plausibleOnly: true, tx) {
-                    column[i] = Latest(e)
+                    column[i] = LatestValue(e)
                 }
             }
             codes.append(key)
@@ -455,7 +449,7 @@ struct LatestValues {
     }
 
     /// The latest value of the code of the twin at this index of the records (nil: none as of the evaluation time).
-    func latest(_ code: CodeKey, at index: Int) -> Latest? {
+    func latest(_ code: CodeKey, at index: Int) -> LatestValue? {
         for (i, c) in codes.enumerated() where c == code { return columns[i][index] }
         return nil
     }

@@ -38,30 +38,21 @@ struct TwinRecordReader {
         }
     }
 
-    // Keys, as bytes.
-    private static let created = Array("created".utf8), fork = Array("fork".utf8), twin = Array("twin".utf8)
-    private static let id = Array("id".utf8), kind = Array("kind".utf8), attributesKey = Array("attributes".utf8)
-    private static let templateVersion = Array("templateVersion".utf8)
-    private static let key = Array("key".utf8), value = Array("value".utf8)
-    private static let parent = Array("parent".utf8), parentSequence = Array("parentSequence".utf8), forkPoint = Array("forkPoint".utf8)
-    private static let type = Array("type".utf8), unit = Array("unit".utf8), system = Array("system".utf8), code = Array("code".utf8)
-    private static let display = Array("display".utf8), values = Array("values".utf8)
-
     private func record(_ s: inout JSONScanner) -> TwinRecord? {
         var created: Instant?, fork: ForkInfo??, twin: Twin?
         guard s.beginObject() else { return nil }
         var first = true
         while let k = s.nextKey(&first) {
-            if s.keyIs(k, Self.created) {
+            if s.keyIs(k, "created") {
                 guard created == nil, let text = s.string(), let t = try? Instant(parsing: text) else { return nil }
                 created = t
-            } else if s.keyIs(k, Self.fork) {
+            } else if s.keyIs(k, "fork") {
                 guard fork == nil else { return nil }
                 if s.null() { fork = .some(nil) } else {
                     guard let f = forkInfo(&s) else { return nil }
                     fork = .some(f)
                 }
-            } else if s.keyIs(k, Self.twin) {
+            } else if s.keyIs(k, "twin") {
                 guard twin == nil, let t = self.twin(&s) else { return nil }
                 twin = t
             } else {
@@ -77,13 +68,13 @@ struct TwinRecordReader {
         guard s.beginObject() else { return nil }
         var first = true
         while let k = s.nextKey(&first) {
-            if s.keyIs(k, Self.parent) {
+            if s.keyIs(k, "parent") {
                 guard parent == nil, let text = s.string(), let id = try? TwinID(text) else { return nil }
                 parent = id
-            } else if s.keyIs(k, Self.parentSequence) {
+            } else if s.keyIs(k, "parentSequence") {
                 guard sequence == nil, let n = s.integer() else { return nil }
                 sequence = n
-            } else if s.keyIs(k, Self.forkPoint) {
+            } else if s.keyIs(k, "forkPoint") {
                 guard point == nil, let text = s.string(), let t = try? Instant(parsing: text) else { return nil }
                 point = t
             } else {
@@ -99,19 +90,19 @@ struct TwinRecordReader {
         guard s.beginObject() else { return nil }
         var first = true
         while let k = s.nextKey(&first) {
-            if s.keyIs(k, Self.id) {
+            if s.keyIs(k, "id") {
                 guard id == nil, let text = s.string(), let t = try? TwinID(text) else { return nil }
                 id = t
-            } else if s.keyIs(k, Self.kind) {
+            } else if s.keyIs(k, "kind") {
                 guard kind == nil, let text = s.string(), let t = Twin.Kind(rawValue: text) else { return nil }
                 kind = t
-            } else if s.keyIs(k, Self.templateVersion) {
+            } else if s.keyIs(k, "templateVersion") {
                 guard version == nil else { return nil }
                 if s.null() { version = .some(nil) } else {
                     guard let n = s.integer(), let v = Int(exactly: n) else { return nil }
                     version = .some(v)
                 }
-            } else if s.keyIs(k, Self.attributesKey) {
+            } else if s.keyIs(k, "attributes") {
                 guard attributes == nil else { return nil }
                 if self.attributes?.isEmpty == true {
                     guard s.skipValue() else { return nil }
@@ -142,11 +133,11 @@ struct TwinRecordReader {
             var name: String?, wanted = false, valueAt: Int?
             var inner = true
             while let k = s.nextKey(&inner) {
-                if s.keyIs(k, Self.key) {
+                if s.keyIs(k, "key") {
                     guard name == nil, let r = s.stringRange() else { return nil }
                     guard let n = keep(r, s) else { return nil }
                     name = n.name; wanted = n.wanted
-                } else if s.keyIs(k, Self.value) {
+                } else if s.keyIs(k, "value") {
                     guard valueAt == nil else { return nil }
                     valueAt = s.position
                     guard s.skipValue() else { return nil }
@@ -193,15 +184,15 @@ struct TwinRecordReader {
                 return s.skipValue()
             }
             let ok: Bool
-            if s.keyIs(k, Self.type) {
+            if s.keyIs(k, "type") {
                 guard type == nil, let t = s.string() else { return nil }
                 type = t; ok = true
-            } else if s.keyIs(k, Self.value) { ok = mark(&value) }
-            else if s.keyIs(k, Self.unit) { ok = mark(&unit) }
-            else if s.keyIs(k, Self.system) { ok = mark(&system) }
-            else if s.keyIs(k, Self.code) { ok = mark(&code) }
-            else if s.keyIs(k, Self.display) { ok = mark(&display) }
-            else if s.keyIs(k, Self.values) { ok = mark(&values) }
+            } else if s.keyIs(k, "value") { ok = mark(&value) }
+            else if s.keyIs(k, "unit") { ok = mark(&unit) }
+            else if s.keyIs(k, "system") { ok = mark(&system) }
+            else if s.keyIs(k, "code") { ok = mark(&code) }
+            else if s.keyIs(k, "display") { ok = mark(&display) }
+            else if s.keyIs(k, "values") { ok = mark(&values) }
             else { ok = s.skipValue() }
             guard ok else { return nil }
         }
@@ -315,7 +306,17 @@ struct JSONScanner {
         return true
     }
 
-    func keyIs(_ r: Range<Int>, _ name: [UInt8]) -> Bool { bytesEqual(r, name) }
+    /// Whether a key's bytes are those of `name` (a literal: no global array to fetch and retain per key).
+    func keyIs(_ r: Range<Int>, _ name: StaticString) -> Bool {
+        guard r.count == name.utf8CodeUnitCount else { return false }
+        let p = name.utf8Start
+        var i = r.lowerBound, k = 0
+        while i < r.upperBound {
+            guard b[i] == p[k] else { return false }
+            i += 1; k += 1
+        }
+        return true
+    }
 
     func bytesEqual(_ r: Range<Int>, _ name: [UInt8]) -> Bool {
         guard r.count == name.count else { return false }
