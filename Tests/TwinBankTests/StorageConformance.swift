@@ -46,6 +46,37 @@ import TwinCore
         }
     }
 
+    /// `latestValues` reads each kind of value as the event holds it (the value's columns only, not the event),
+    /// and an erased value as none.
+    @Test(arguments: StorageKind.allCases)
+    func latestValuesReadEveryKindOfValue(kind: StorageKind) throws {
+        let s = try kind.make()
+        let values: [Value?] = [.quantity(Quantity(6.5, "%")), .concept(Concept(system: "http://snomed.info/sct", code: "1", display: "a b é")),
+                                .concept(Concept(system: "s", code: "c")), .text("female 😀"), .date(Instant(microseconds: -86_400_000_001)),
+                                .vector(Vector([1.5, -2, 1e300], unit: "mV")), .boolean(true), .boolean(false), nil, .quantity(Quantity(99, "%"))]
+        // the last is erased below
+        let expected = values.dropLast() + [nil]
+        var events: [Event] = []
+        for (i, v) in values.enumerated() {
+            var e = event(Int64(i + 1), twin: try TwinID("t\(i)"), eff: Int64(10 * i))
+            e.value = v
+            events.append(e)
+        }
+        try s.write { try $0.append(events, batch: BatchRecord(firstSequence: 1, lastSequence: Int64(events.count), recorded: Instant(microseconds: 100))) }
+        try s.write { _ = try $0.retract(sequences: [Int64(events.count)], atSequence: Int64(events.count) + 1, erasure: "erased on request") }
+        try s.read { tx in
+            let all = try tx.latestValues(code: glucose.key, category: nil, atOrBefore: Instant(microseconds: 1000), from: nil, maxSequence: nil,
+                                          visibility: .all, plausibleOnly: false)
+            #expect(all.count == values.count)
+            for (i, e) in events.enumerated() {
+                let latest = try #require(try tx.latest(twin: e.twin, code: glucose.key, category: nil, atOrBefore: Instant(microseconds: 1000),
+                                                        maxSequence: nil, visibility: .all))
+                #expect(all[e.twin] == LatestValue(latest))
+                #expect(all[e.twin]?.value == expected[i] && all[e.twin]?.effective == e.effective.start && all[e.twin]?.sequence == e.sequence)
+            }
+        }
+    }
+
     /// The bulk reads answer for all twins what the per-twin reads answer for each (aggregates at scale, issue 23
     /// item 6): `latestValues` is `latest` for every twin, with a lower bound and skipping flagged values.
     @Test(arguments: StorageKind.allCases)
@@ -80,18 +111,20 @@ import TwinCore
                 for category: Event.Category? in [nil, .observation, .prediction] {
                     for max: Int64? in [nil, 2, 6] {
                         for vis: Visibility in [.current, .knownAt(9), .knownAt(11), .all] {
-                            var one: [TwinID: Int64] = [:]
+                            var one: [TwinID: LatestValue] = [:]
                             for twin: TwinID in ["a", "b", "c", "d", "e", "nobody"] {
                                 one[twin] = try tx.latest(twin: twin, code: glucose.key, category: category, atOrBefore: Instant(microseconds: at),
-                                                          maxSequence: max, visibility: vis)?.sequence
+                                                          maxSequence: max, visibility: vis).map(LatestValue.init)
                             }
-                            #expect(try latest(at, category: category, max: max, vis) == one, "at \(at), \(String(describing: category)), max \(String(describing: max)), \(vis)")
+                            #expect(try tx.latestValues(code: glucose.key, category: category, atOrBefore: Instant(microseconds: at), from: nil,
+                                                        maxSequence: max, visibility: vis, plausibleOnly: false) == one,
+                                    "at \(at), \(String(describing: category)), max \(String(describing: max)), \(vis)")
                         }
                     }
                 }
             }
             #expect(try tx.latestValues(code: glucose.key, category: nil, atOrBefore: Instant(microseconds: 100), from: nil, maxSequence: nil,
-                                        visibility: .current, plausibleOnly: false)["a"] == events[1])
+                                        visibility: .current, plausibleOnly: false)["a"] == LatestValue(events[1]))
             #expect(try tx.twins(withCode: glucose.key) == ["a", "b", "d", "e"])
             #expect(try tx.twins(withCode: heartRate.key) == ["a", "c"])
             #expect(try tx.twins(withCode: Concept.loinc("4548-4").key).isEmpty)

@@ -131,7 +131,7 @@ extension Bank {
         struct Use { var types = Set<String>(); var units = Set<String>(); var texts = Set<String>() }
         var uses: [String: Use] = [:]
         var twinIDs: [TwinID] = []
-        for record in try loadObjects(TwinRecord.self, hexes: try tx.refs(prefix: "twin/").map(\.value), tx) {
+        for record in try queryRecords(try tx.refs(prefix: "twin/").map(\.value), attributes: nil, tx) {
             twinIDs.append(record.id)
             if record.twin.isTemplate { continue }
             for (k, v) in record.twin.attributes {
@@ -235,7 +235,7 @@ extension Bank {
     /// Several stored objects, in the order of their hashes' hex forms, read from storage together (one bulk
     /// read, however many there are).
     /// - Throws: ``BankError`` `storageFailure` naming an object that is missing.
-    func loadObjects<T: Decodable>(_ type: T.Type, hexes: [String], decoder: JSONDecoder? = nil, _ tx: any StorageReader) throws -> [T] {
+    func loadObjects<T: Decodable>(_ type: T.Type, hexes: [String], _ tx: any StorageReader) throws -> [T] {
         var hashes: [ContentHash] = []
         hashes.reserveCapacity(hexes.count)
         for hex in hexes {
@@ -245,18 +245,36 @@ extension Bank {
         let found = try tx.objects(hashes)
         return try hashes.map { h in
             guard let bytes = found[h] else { throw BankError(.storageFailure, "object \(h.hex) is missing from the bank", value: h.hex) }
-            if let decoder { return try decoder.decode(type, from: Data(bytes)) }
             return try ObjectCodec.decode(type, from: bytes)
         }
     }
 
     /// Twin records as a query reads them, in the order of their hashes' hex forms, in one bulk read: id, kind,
-    /// template version, fork and creation time, and of the attributes only those named in `attributes` (decoding
-    /// every attribute of every twin was most of a query's time).
-    func queryRecords(_ hexes: [String], attributes: Set<String>, _ tx: any StorageReader) throws -> [TwinRecord] {
-        let decoder = JSONDecoder()
-        decoder.userInfo[QueryRecord.attributesKey] = attributes
-        return try loadObjects(QueryRecord.self, hexes: hexes, decoder: decoder, tx).map(\.record)
+    /// template version, fork and creation time, and of the attributes only those named in `attributes` (nil:
+    /// all); parts, template, data sources, models and origin are left out. Read from the bytes by
+    /// ``TwinRecordReader`` (Foundation's `JSONDecoder` was half of a query's time); a record it does not read is
+    /// decoded with `JSONDecoder` (``QueryRecord``, or ``TwinRecord`` for all attributes), which gives the same.
+    /// - Throws: ``BankError`` `storageFailure` naming a missing object; the decoding error of a malformed one.
+    func queryRecords(_ hexes: [String], attributes: Set<String>?, _ tx: any StorageReader) throws -> [TwinRecord] {
+        var hashes: [ContentHash] = []
+        hashes.reserveCapacity(hexes.count)
+        for hex in hexes {
+            guard let h = ContentHash(hex: hex) else { throw BankError(.storageFailure, "object \(hex) is missing from the bank", value: hex) }
+            hashes.append(h)
+        }
+        let found = try tx.objects(hashes)
+        let reader = TwinRecordReader(attributes: attributes)
+        var decoder: JSONDecoder?
+        return try hashes.map { h in
+            guard let bytes = found[h] else { throw BankError(.storageFailure, "object \(h.hex) is missing from the bank", value: h.hex) }
+            if let record = reader.read(bytes) { return record }
+            guard let attributes else { return try ObjectCodec.decode(TwinRecord.self, from: bytes) }
+            if decoder == nil {
+                decoder = JSONDecoder()
+                decoder!.userInfo[QueryRecord.attributesKey] = attributes
+            }
+            return try decoder!.decode(QueryRecord.self, from: Data(bytes)).record
+        }
     }
 
     /// An aggregate's definition and members, now or at a commit. At a commit, the definitions are those of
@@ -316,8 +334,8 @@ extension Bank {
                 let kinds = try OperandKinds(query, records, tx)
                 let values = try LatestValues(query, records, asOf: time, visibility: vis, reading: reading, bank: self, tx)
                 let conversions = AggregateQuery.Conversions()
-                for record in records {
-                    let ctx = EvaluationContext(record: record, asOf: time, kinds: kinds, values: values, conversions: conversions)
+                for (index, record) in records.enumerated() {
+                    let ctx = EvaluationContext(record: record, index: index, asOf: time, kinds: kinds, values: values, conversions: conversions)
                     let result = try query.evaluate(ctx)
                     switch result.truth {
                     case .yes: members.append(record.id)
@@ -366,6 +384,8 @@ struct QueryRecord: Decodable {
 /// What a query is evaluated against: one twin, and the latest values of the query's codes, relative to an instant.
 struct EvaluationContext {
     let record: TwinRecord
+    /// The record's place in the evaluated records (what ``LatestValues`` is indexed by).
+    let index: Int
     let asOf: Instant
     let kinds: OperandKinds
     let values: LatestValues
@@ -373,9 +393,9 @@ struct EvaluationContext {
     let conversions: AggregateQuery.Conversions
 
     /// The twin's latest plausible value of the code as of the evaluation time, if its effective time lies within the window.
-    func latest(_ code: CodeKey, within: TimeSpan?) throws -> Event? {
-        guard let e = values.latest(code, of: record.id) else { return nil }
-        if let within, e.effective.start < asOf.advanced(byMicroseconds: -within.microseconds) { return nil }
+    func latest(_ code: CodeKey, within: TimeSpan?) -> LatestValue? {
+        guard let e = values.latest(code, at: index) else { return nil }
+        if let within, e.effective < asOf.advanced(byMicroseconds: -within.microseconds) { return nil }
         return e
     }
 }
@@ -392,7 +412,9 @@ enum ValueReading: Sendable {
 /// for each evaluated twin (any category; retracted rows and events flagged implausible skipped; a fork's
 /// along its lineage).
 struct LatestValues {
-    private var byCode: [CodeKey: [TwinID: Event]] = [:]
+    /// The codes, and for each, the latest value of every evaluated twin (aligned with the records).
+    private var codes: [CodeKey] = []
+    private var columns: [[LatestValue?]] = []
 
     init(_ query: AggregateQuery, _ records: [TwinRecord], asOf: Instant, visibility: Visibility, reading: ValueReading,
          bank: Bank, _ tx: any StorageReader) throws {
@@ -409,24 +431,28 @@ struct LatestValues {
             }
         }
         for (key, from) in lowest {
-            var values: [TwinID: Event] = [:]
+            var column = [LatestValue?](repeating: nil, count: records.count)
             if reading == .bulk {
                 let all = try tx.latestValues(code: key, category: nil, atOrBefore: asOf, from: from, maxSequence: nil,
                                               visibility: visibility, plausibleOnly: true)
-                for r in records where r.fork == nil { if let e = all[r.id] { values[r.id] = e } }
+                for (i, r) in records.enumerated() where r.fork == nil { column[i] = all[r.id] }
             }
-            for r in records where reading == .perTwin || r.fork != nil {
+            for (i, r) in records.enumerated() where reading == .perTwin || r.fork != nil {
                 let segments = try bank.lineage(r.id, tx)
                 if let e = try bank.latestInTransaction(segments, code: key, category: nil, asOf: asOf, vis: visibility, plausibleOnly: true, tx) {
-                    values[r.id] = e
+                    column[i] = LatestValue(e)
                 }
             }
-            byCode[key] = values
+            codes.append(key)
+            columns.append(column)
         }
     }
 
-    /// The twin's latest value of the code (nil: none as of the evaluation time).
-    func latest(_ code: CodeKey, of twin: TwinID) -> Event? { byCode[code]?[twin] }
+    /// The latest value of the code of the twin at this index of the records (nil: none as of the evaluation time).
+    func latest(_ code: CodeKey, at index: Int) -> LatestValue? {
+        for (i, c) in codes.enumerated() where c == code { return columns[i][index] }
+        return nil
+    }
 }
 
 /// Which kinds of twin record each operand of a query: those of which some evaluated twin has a value. A twin
@@ -440,7 +466,10 @@ struct OperandKinds {
         let wanted = Set(query.comparisons.compactMap { c -> CodeKey? in if case .code(let k) = c.operand { k } else { nil } })
         for k in wanted {
             let having = try tx.twins(withCode: k)
-            for r in records where having.contains(r.id) { codes[k, default: []].insert(r.twin.kind) }
+            var kinds = Set<Twin.Kind>()
+            // a kind already found needs no more lookups (most twins are of one or two kinds)
+            for r in records where !kinds.contains(r.twin.kind) && having.contains(r.id) { kinds.insert(r.twin.kind) }
+            codes[k] = kinds
         }
         for c in query.comparisons {
             var kinds = Set<Twin.Kind>()
@@ -448,9 +477,9 @@ struct OperandKinds {
             case .kind, .id: continue
             case .attribute(let word):
                 let names = QueryVocabulary.names(for: word)
-                for r in records where names.contains(where: { r.twin.attributes[$0] != nil }) { kinds.insert(r.twin.kind) }
+                for r in records where !kinds.contains(r.twin.kind) && names.contains(where: { r.twin.attributes[$0] != nil }) { kinds.insert(r.twin.kind) }
             case .derived(let d):
-                for r in records where r.twin.attributes[d.source]?.date != nil { kinds.insert(r.twin.kind) }
+                for r in records where !kinds.contains(r.twin.kind) && r.twin.attributes[d.source]?.date != nil { kinds.insert(r.twin.kind) }
             case .code(let key):
                 // a fork's values live in its parent's rows, and its kind is its parent's
                 kinds = codes[key] ?? []

@@ -273,7 +273,7 @@ public struct AggregateQuery: Sendable, Hashable, CustomStringConvertible {
             case .id: actual = .text(ctx.record.id.rawValue)
             case .attribute(let key): actual = QueryVocabulary.attribute(key, of: ctx.record.twin)
             case .derived(let d): actual = d.value(of: ctx.record.twin, at: ctx.asOf)
-            case .code(let key): actual = try ctx.latest(key, within: c.window)?.value
+            case .code(let key): actual = ctx.latest(key, within: c.window)?.value
             }
             guard let actual else {
                 let name = c.operand.description
@@ -367,7 +367,10 @@ public enum QueryVocabulary {
 
     /// The value of an attribute word for a twin (through its synonyms), or nil if the twin has none.
     public static func attribute(_ word: String, of twin: Twin) -> Value? {
-        for n in names(for: word) { if let v = twin.attributes[n] { return v } }
+        // names(for:) without building its array: a query asks this of every twin
+        if let v = twin.attributes[word] { return v }
+        guard let group = synonyms.first(where: { $0.contains(word) }) else { return nil }
+        for n in group where n != word { if let v = twin.attributes[n] { return v } }
         return nil
     }
 

@@ -69,11 +69,12 @@ public protocol StorageReader: AnyObject {
     func twins(withCode code: CodeKey) throws -> Set<TwinID>
     /// For every twin at once, what ``latest(twin:code:category:atOrBefore:maxSequence:visibility:)`` gives for
     /// its own rows, with effective start also `>= from` (nil: no lower bound), and with `plausibleOnly` skipping
-    /// the events flagged implausible (``TwinCore/Provenance/isFlaggedImplausible``): the latest plausible one.
+    /// the events flagged implausible (``TwinCore/Provenance/isFlaggedImplausible``): the latest plausible one,
+    /// as what a comparison reads of it (``LatestValue``: value, effective start, sequence; not the whole event).
     /// Twins without such an event are absent. One indexed query per code (not one per twin): the bank's
     /// aggregates read their thread values with it.
     func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
-                      visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: Event]
+                      visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: LatestValue]
 }
 
 /// Write access within a transaction.

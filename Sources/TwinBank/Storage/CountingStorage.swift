@@ -67,7 +67,7 @@ public final class CountingStorage: BankStorage, @unchecked Sendable {
         func objects(_ hashes: [ContentHash]) throws -> [ContentHash: [UInt8]] { try counting("objects") { try reader.objects(hashes) } }
         func twins(withCode code: CodeKey) throws -> Set<TwinID> { try counting("twinsWithCode") { try reader.twins(withCode: code) } }
         func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
-                          visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: Event] {
+                          visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: LatestValue] {
             try counting("latestValues") {
                 try reader.latestValues(code: code, category: category, atOrBefore: instant, from: from, maxSequence: maxSequence,
                                         visibility: visibility, plausibleOnly: plausibleOnly)

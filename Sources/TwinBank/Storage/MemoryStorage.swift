@@ -80,12 +80,12 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
             Set(state.threads.filter { $0.value.contains { $0.code.key == code } }.map(\.key))
         }
         func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
-                          visibility: Visibility, plausibleOnly: Bool) -> [TwinID: Event] {
-            var out: [TwinID: Event] = [:]
+                          visibility: Visibility, plausibleOnly: Bool) -> [TwinID: LatestValue] {
+            var out: [TwinID: LatestValue] = [:]
             for (twin, thread) in state.threads {
                 let q = EventQuery(twin: twin, code: code, category: category, from: from, to: instant, maxSequence: maxSequence, visibility: visibility)
                 let best = thread.filter { q.matches($0) && !(plausibleOnly && $0.isFlaggedImplausible) }.max(by: EventQuery.order)
-                if let best { out[twin] = best }
+                if let best { out[twin] = LatestValue(best) }
             }
             return out
         }

@@ -90,3 +90,23 @@ public struct BatchRecord: Sendable, Hashable {
         self.firstSequence = firstSequence; self.lastSequence = lastSequence; self.recorded = recorded
     }
 }
+
+/// What an aggregate's comparison reads of a twin's latest value of a code
+/// (``StorageReader/latestValues(code:category:atOrBefore:from:maxSequence:visibility:plausibleOnly:)``): the
+/// value, its effective start and its sequence number, without the rest of the event.
+public struct LatestValue: Sendable, Hashable {
+    /// Nil for an erased event.
+    public var value: Value?
+    /// The effective start.
+    public var effective: Instant
+    public var sequence: Int64
+
+    public init(value: Value?, effective: Instant, sequence: Int64) {
+        self.value = value; self.effective = effective; self.sequence = sequence
+    }
+    /// What a comparison reads of the event.
+    public init(_ e: Event) { self.init(value: e.value, effective: e.effective.start, sequence: e.sequence) }
+
+    /// Whether `other` is later: by effective start, then sequence (the order of ``EventQuery/order(_:_:)``).
+    public func isBefore(_ other: LatestValue) -> Bool { (effective, sequence) < (other.effective, other.sequence) }
+}
