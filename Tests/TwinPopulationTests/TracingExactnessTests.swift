@@ -135,8 +135,8 @@ struct TracingExactnessTests {
 
     /// The index's own cell edges, where a filter without a safe margin drops pairs: a contact exactly on (and just
     /// below) a latitude band edge, its index case due north or south at the farthest latitude the exact test
-    /// accepts; a contact on a time cell edge, its case exactly the window away.
-    @Test("contacts on the index's band and time cell edges", arguments: [1.0, 10.0, 250.0])
+    /// accepts, and exactly the window away (the edge of the time range the index searches).
+    @Test("contacts on the index's band edges and at the window's edge", arguments: [1.0, 10.0, 250.0])
     func cellEdges(distance: Double) throws {
         let window = 600.0
         let c = try ProximityCriteria(distance: distance, window: window)
@@ -168,8 +168,8 @@ struct TracingExactnessTests {
                     if mid == near || mid == far { break }
                     if ok(mid) { near = mid } else { far = mid }
                 }
-                // the case at the farthest accepted latitude; the contact on the edge, in time on a cell edge too
-                let caseTime = (t / grid.timeCellWidth).rounded(.down) * grid.timeCellWidth + window
+                // the case at the farthest accepted latitude; the contact on the edge, exactly the window earlier
+                let caseTime = t + window
                 try pings.append(person: person, time: caseTime, latitude: near, longitude: lon)
                 try pings.append(person: person + 1, time: caseTime - window, latitude: contactLat, longitude: lon)
                 cases.append(person)
