@@ -33,12 +33,7 @@ public enum ContactTracer {
                              workers: Int = ProcessInfo.processInfo.activeProcessorCount) -> TraceResult {
         let clock = ContinuousClock()
         let started = clock.now
-        let isCase = IndexCaseSet(cases)
-        var selected = Pings()
-        for i in 0..<pings.count where isCase.contains(pings.person[i]) {
-            selected.appendValid(person: pings.person[i], time: pings.time[i],
-                                 latitude: pings.latitude[i], longitude: pings.longitude[i])
-        }
+        let selected = selectCasePings(pings, cases: cases, workers: workers)
         let index = ProximityIndex(selected, criteria: criteria)
         // Each index case's number (its rank among the cases with pings), per indexed ping: a chunk remembers, per
         // case, the last contact it recorded, so that a contact's run of pings near a case (the pings are often
@@ -80,15 +75,13 @@ public enum ContactTracer {
                         time.withUnsafeBufferPointer { time in
                             latitude.withUnsafeBufferPointer { latitude in
                                 longitude.withUnsafeBufferPointer { longitude in
-                                    for j in lo..<hi {
-                                        let p = person[j]
-                                        seen += index.forEachMatch(person: p, time: time[j], latitude: latitude[j], longitude: longitude[j]) { i in
-                                            count += 1
-                                            let k = Int(caseOf[i])
-                                            if last[k] != Int64(p) {
-                                                last[k] = Int64(p)
-                                                keys.append(UInt64(k) << 32 | UInt64(UInt32(bitPattern: p) ^ 0x8000_0000))
-                                            }
+                                    seen += index.forEachMatch(in: lo..<hi, person: person, time: time, latitude: latitude,
+                                                               longitude: longitude) { j, i in
+                                        count += 1
+                                        let p = person[j], k = Int(caseOf[i])
+                                        if last[k] != Int64(p) {
+                                            last[k] = Int64(p)
+                                            keys.append(UInt64(k) << 32 | UInt64(UInt32(bitPattern: p) ^ 0x8000_0000))
                                         }
                                     }
                                 }
@@ -110,6 +103,37 @@ public enum ContactTracer {
         return TraceResult(pairs: pairs, casePings: selected.count, matchingPingPairs: counts.reduce(0, +),
                            candidates: examined.reduce(0, +),
                            indexSeconds: seconds(indexed - started), querySeconds: seconds(queried - indexed))
+    }
+
+    /// The pings of `cases`, in their order; the scan is spread over `workers` threads.
+    static func selectCasePings(_ pings: Pings, cases: [Int32], workers: Int) -> Pings {
+        let isCase = IndexCaseSet(cases)
+        let n = pings.count
+        let chunks = max(1, min(workers, n / 65_536))
+        var found = [[Int32]](repeating: [], count: chunks)
+        let person = pings.person
+        found.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let out = buffer
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                var mine: [Int32] = []
+                person.withUnsafeBufferPointer { person in
+                    for i in n * c / chunks..<n * (c + 1) / chunks where isCase.contains(person[i]) {
+                        mine.append(Int32(i))
+                    }
+                }
+                out[c] = mine
+            }
+        }
+        var selected = Pings()
+        selected.reserveCapacity(found.reduce(0) { $0 + $1.count })
+        for list in found {
+            for i in list {
+                let i = Int(i)
+                selected.appendValid(person: pings.person[i], time: pings.time[i],
+                                     latitude: pings.latitude[i], longitude: pings.longitude[i])
+            }
+        }
+        return selected
     }
 
     /// The reference answer by brute force: every index-case ping against every ping, with the same exact test.

@@ -14,14 +14,16 @@ import Darwin
 /// time is not cut into cells. Each indexed ping is entered in every cell its search region touches (the
 /// spherical cap of the radius around it: every longitude when the cap holds a pole; both sides of the
 /// antimeridian when it crosses it), and a cell's entries are kept sorted by time, so that another ping looks in
-/// one cell only, its own, and there at once at the entries within its window (a binary search). A cell does
-/// not depend on the time, so a person's successive pings at one place (at home, at work) look up the same cell
-/// and its entries, which stay in the cache.
+/// one cell only, its own, and there at once at the entries within its window (through the cell's time
+/// directory when it holds many entries, then a binary search). A cell does not depend on the time, so a
+/// person's successive pings at one place (at home, at work) look up the same cell and its entries, which stay in
+/// the cache; and a batch of pings is looked up stage by stage, so that their memory reads overlap.
 ///
 /// Exactness: the cap's radius is the largest angle ``ProximityCriteria/accepts(_:_:_:_:_:_:)`` can accept plus a
 /// margin (relative 1e-9 and 1e-12 rad, about 6 µm, orders of magnitude above the rounding of the haversine and of
 /// the cell arithmetic), the time range searched is the window widened by a relative 1e-12 (far above the
-/// rounding of `|t2 - t1|`), and cell numbers are monotone functions of the coordinates shared by entering and
+/// rounding of `|t2 - t1|`), a directory slot is a non-decreasing function of the time shared by building and
+/// searching, and cell numbers are monotone functions of the coordinates shared by entering and
 /// looking up, so a pair the exact test accepts is never filtered out. A candidate is first checked against the
 /// window, against the radius in latitude alone (an accepted pair's latitudes differ by less: the haversine's
 /// first term alone would exceed the threshold) and against the cap's longitude half-width (the longitude
@@ -30,8 +32,8 @@ import Darwin
 /// equals a brute-force scan, pairs exactly at the distance or the window included.
 ///
 /// Memory: the indexed pings; per cell entry (a few per indexed ping: about four when the cells are much larger
-/// than the pings' spread) 48 bytes; a cell table of 16 bytes a slot, two to four slots per cell; and one Int32 per
-/// latitude band (at most 2^21).
+/// than the pings' spread) 52 bytes (the entry and its directory slot); a cell table of 16 bytes a slot, two to four
+/// slots per cell, and a filter of 2 bytes per cell; and one Int32 and one Double per latitude band (at most 2^21).
 public struct ProximityIndex: Sendable {
     /// The contact criteria the index answers for.
     public let criteria: ProximityCriteria
@@ -43,8 +45,15 @@ public struct ProximityIndex: Sendable {
     let bandsPerDegree: Double
     /// Per band: its number of longitude cells, or 0 when no entry lies in the band.
     let lonCells: [Int32]
+    /// Per band: its number of longitude cells over 360 (what ``lonCell(_:n:)`` multiplies by), or 0.
+    let lonScales: [Double]
     /// The largest latitude difference (degrees) of an accepted pair, margin included: a cheap first filter.
     let radius: Double
+
+    /// A bitmap over another hash of the cells' keys, 16 bits per cell (a few hundred kB): most pings are in no
+    /// indexed cell, and this tells them so from the cache, with about 6 % false positives.
+    let filter: [UInt64]
+    let filterShift: UInt64
 
     // Cell table, open addressing: two words a slot, the cell's key (``emptySlot`` when free), then its entries'
     // range (start in the low 32 bits, end in the high ones).
@@ -52,20 +61,31 @@ public struct ProximityIndex: Sendable {
     let tableShift: UInt64
     let tableMask: Int
 
-    // The entries, grouped by cell and sorted by time within a cell (struct of arrays, read in order).
-    let entryTime: [Double]
-    let entryLatitude: [Double]
-    let entryLongitude: [Double]
-    /// The cosine of the entry's latitude in radians, as the exact test computes it.
-    let entryCosine: [Double]
-    /// The longitude half-width (degrees) of the entry's cap, margin included; infinity when it holds a pole.
-    let entryHalfWidth: [Double]
-    let entryPerson: [Int32]
-    /// The entry's position in ``pings``.
-    let entryPing: [Int32]
+    /// One indexed ping in one cell, with what the filters and the exact test read of it, in one cache line or
+    /// two (a cell's entries are read in order).
+    struct Entry {
+        var time: Double
+        var latitude: Double
+        var longitude: Double
+        /// The cosine of the latitude in radians, as the exact test computes it.
+        var cosine: Double
+        /// The longitude half-width (degrees) of the ping's cap, margin included; infinity when it holds a pole.
+        var halfWidth: Double
+        var person: Int32
+        /// The ping's position in ``pings``.
+        var ping: Int32
+    }
+
+    /// The entries, grouped by cell and sorted by time within a cell.
+    let entries: [Entry]
+    /// Per cell of more than ``directoryMinimum`` entries whose times differ, a directory of its time
+    /// (``directorySlot(_:first:scale:buckets:)``), kept at the cell's first entries' positions: `directory[start +
+    /// k]` is the first entry whose time is in slot `k` or later.
+    let directory: [Int32]
+    static let directoryMinimum = 8
 
     /// The number of cell entries (each indexed ping is in a few cells).
-    public var entryCount: Int { entryTime.count }
+    public var entryCount: Int { entries.count }
     /// The number of cells holding entries.
     public let cellCount: Int
 
@@ -134,6 +154,7 @@ public struct ProximityIndex: Sendable {
             }
         }
         self.lonCells = lonCells
+        lonScales = lonCells.map { $0 == 0 ? 0 : Double($0) / 360 }
 
         // The distinct cells: an open-addressing table (load at most 1/2) giving each its number, in order of
         // first entry; then each entry's cell number.
@@ -208,25 +229,31 @@ public struct ProximityIndex: Sendable {
                 }
             }
         }
-        var entryTime = [Double](repeating: 0, count: grouped.count)
-        var entryLatitude = entryTime, entryLongitude = entryTime, entryCosine = entryTime, entryHalfWidth = entryTime
-        var entryPerson = [Int32](repeating: 0, count: grouped.count)
-        for (e, i32) in grouped.enumerated() {
+        var entries: [Entry] = []
+        entries.reserveCapacity(grouped.count)
+        for i32 in grouped {
             let i = Int(i32)
-            entryTime[e] = pings.time[i]
-            entryLatitude[e] = pings.latitude[i]
-            entryLongitude[e] = pings.longitude[i]
-            entryCosine[e] = cos(pings.latitude[i] * k)
-            entryHalfWidth[e] = halfWidths[i]
-            entryPerson[e] = pings.person[i]
+            entries.append(Entry(time: pings.time[i], latitude: pings.latitude[i], longitude: pings.longitude[i],
+                                 cosine: cos(pings.latitude[i] * k), halfWidth: halfWidths[i], person: pings.person[i], ping: i32))
         }
-        self.entryTime = entryTime
-        self.entryLatitude = entryLatitude
-        self.entryLongitude = entryLongitude
-        self.entryCosine = entryCosine
-        self.entryHalfWidth = entryHalfWidth
-        self.entryPerson = entryPerson
-        entryPing = grouped
+        grouped = []
+        // the time directories of the crowded cells
+        var directory = [Int32](repeating: 0, count: entries.count)
+        for c in 0..<distinct {
+            let lo = Int(start[c]), hi = Int(start[c + 1])
+            guard hi - lo > Self.directoryMinimum else { continue }
+            let buckets = (hi - lo) >> 1
+            let first = entries[lo].time, scale = Double(buckets) / (entries[hi - 1].time - first)
+            guard scale.isFinite, scale > 0 else { continue }
+            var next = 0
+            for e in lo..<hi {
+                let b = Self.directorySlot(entries[e].time, first: first, scale: scale, buckets: buckets)
+                while next <= b { directory[lo + next] = Int32(e); next += 1 }
+            }
+            while next <= buckets { directory[lo + next] = Int32(hi); next += 1 }
+        }
+        self.entries = entries
+        self.directory = directory
 
         // The query table: each cell's key and range, in a table sized for the cells (load at most 1/2).
         var size = 1 << 6
@@ -242,6 +269,16 @@ public struct ProximityIndex: Sendable {
         self.table = table
         tableMask = size - 1
         tableShift = UInt64(64 - size.trailingZeroBitCount)
+        var filterBits = 1 << 12
+        while filterBits < distinct * 16 { filterBits <<= 1 }
+        var filter = [UInt64](repeating: 0, count: filterBits / 64)
+        let shift = UInt64(64 - filterBits.trailingZeroBitCount)
+        for key in keys where key != Self.emptySlot {
+            let f = Self.filterBit(key, shift: shift)
+            filter[f >> 6] |= 1 << UInt64(f & 63)
+        }
+        self.filter = filter
+        filterShift = shift
     }
 
     // MARK: Cells
@@ -262,13 +299,33 @@ public struct ProximityIndex: Sendable {
 
     @inline(__always)
     static func lonCell(_ lon: Double, n: Int) -> Int {
-        min(n - 1, Int((lon + 180) * (Double(n) / 360)))
+        lonCell(lon, n: n, scale: Double(n) / 360)
+    }
+
+    /// The same with `scale` = `Double(n) / 360` computed once per band (the same number, so the same cell).
+    @inline(__always)
+    static func lonCell(_ lon: Double, n: Int, scale: Double) -> Int {
+        min(n - 1, Int((lon + 180) * scale))
     }
 
     /// A cell's key: the band (< 2^21) above the longitude cell (< 2^24). Never ``emptySlot``.
     @inline(__always)
     static func cellKey(_ band: Int, _ cell: Int) -> UInt64 {
         UInt64(truncatingIfNeeded: band) << 24 | UInt64(truncatingIfNeeded: cell)
+    }
+
+    /// The directory slot of `time` in a cell whose first entry is at `first`: `(time - first) * scale` clamped to
+    /// 0...`buckets`, rounded down; a non-decreasing function of `time`, so the entries of slots above a time's
+    /// slot are all later than it.
+    @inline(__always)
+    static func directorySlot(_ time: Double, first: Double, scale: Double, buckets: Int) -> Int {
+        Int(min(Double(buckets), max(0, (time - first) * scale)))
+    }
+
+    /// The filter bit of `key`: the top bits of another multiplicative hash.
+    @inline(__always)
+    static func filterBit(_ key: UInt64, shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0xBF58_476D_1CE4_E5B9) >> shift)
     }
 
     /// The home slot of `key` in a table of `slots` (a power of two) slots: the top bits of a multiplicative hash.
@@ -279,61 +336,180 @@ public struct ProximityIndex: Sendable {
 
     // MARK: Queries
 
+    /// The cell key of the ping at (`latitude`, `longitude`) when that cell may hold entries (the band has cells
+    /// and the filter lets it through), else nil.
+    @inline(__always)
+    func candidateCell(latitude: Double, longitude: Double) -> UInt64? {
+        let b = Self.band(latitude, bandsPerDegree: bandsPerDegree, count: bandCount)
+        let n = Int(lonCells[b])
+        if n == 0 { return nil }
+        let key = Self.cellKey(b, Self.lonCell(longitude, n: n, scale: lonScales[b]))
+        let f = Self.filterBit(key, shift: filterShift)
+        return filter[f >> 6] & (1 << UInt64(f & 63)) == 0 ? nil : key
+    }
+
+    /// The range of entries of the cell `key` (start in the low 32 bits, end in the high ones), or nil when the
+    /// cell holds none.
+    @inline(__always)
+    func cellRange(_ key: UInt64) -> UInt64? {
+        table.withUnsafeBufferPointer { table in
+            var s = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> tableShift)
+            while true {
+                let k = table[2 * s]
+                if k == key { return table[2 * s + 1] }
+                if k == Self.emptySlot { return nil }
+                s = (s + 1) & tableMask
+            }
+        }
+    }
+
+    /// The earliest and latest entry times a ping at `time` can be a contact of: the window, widened far above the
+    /// rounding of `|t2 - t1|` (see the type's note).
+    @inline(__always)
+    func timeRange(_ time: Double) -> (earliest: Double, latest: Double) {
+        let window = criteria.window
+        let pad = (abs(time) + window) * 1e-12
+        return (time - window - pad, time + window + pad)
+    }
+
+    /// Where the search for entries not before `earliest` starts and ends in the cell `first..<end`: the cell's
+    /// time directory when it has one, else the whole cell.
+    @inline(__always)
+    static func searchRange(_ entries: UnsafeBufferPointer<Entry>, _ directory: UnsafeBufferPointer<Int32>,
+                            first: Int, end: Int, earliest: Double) -> (Int, Int) {
+        guard end - first > directoryMinimum else { return (first, first) }
+        let buckets = (end - first) >> 1
+        let t0 = entries[first].time, scale = Double(buckets) / (entries[end - 1].time - t0)
+        guard scale.isFinite, scale > 0 else { return (first, end) }
+        let k = directorySlot(earliest, first: t0, scale: scale, buckets: buckets)
+        return (Int(directory[first + k]), k < buckets ? Int(directory[first + k + 1]) : end)
+    }
+
+    /// The first position in `lo..<hi` whose entry is not before `earliest` (`hi` when none is), the entries there
+    /// being in time order: a binary search without branches on the data.
+    @inline(__always)
+    static func lowerBound(_ entries: UnsafeBufferPointer<Entry>, _ lo: Int, _ hi: Int, _ earliest: Double) -> Int {
+        var e = lo, count = hi - lo
+        while count > 1 {
+            let half = count >> 1
+            e = entries[e + half - 1].time < earliest ? e + half : e
+            count -= half
+        }
+        if count == 1, entries[e].time < earliest { e += 1 }
+        return e
+    }
+
+    /// Calls `body` with each entry of `e..<end` (one cell's, from the window's start) that the ping is a contact
+    /// of. - Returns: how many entries within the window were examined.
+    @inline(__always)
+    func scan(_ entries: UnsafeBufferPointer<Entry>, from start: Int, to end: Int, person: Int32, time: Double,
+              latitude: Double, longitude: Double, _ body: (Int) -> Void) -> Int {
+        let window = criteria.window, threshold = criteria.threshold, radius = radius
+        let (earliest, latest) = timeRange(time)
+        var p2 = Double.nan, cosP2 = Double.nan
+        var examined = 0
+        var e = start
+        while e < end {
+            let entry = entries[e]
+            let t1 = entry.time
+            if t1 > latest { break }
+            e += 1
+            if t1 < earliest { continue }
+            examined += 1
+            // cheap filters first: the person, the window, the latitude difference (the exact test cannot accept
+            // a pair whose latitudes differ by more than the radius: see the type's note), then the exact haversine
+            let lat1 = entry.latitude
+            guard entry.person != person, abs(time - t1) <= window, abs(latitude - lat1) <= radius else { continue }
+            let lon1 = entry.longitude
+            let dLon = abs(longitude - lon1)
+            guard min(dLon, 360 - dLon) <= entry.halfWidth else { continue }
+            if p2.isNaN {
+                p2 = latitude * ProximityCriteria.radiansPerDegree
+                cosP2 = cos(p2)
+            }
+            if ProximityCriteria.haversine(p1: lat1 * ProximityCriteria.radiansPerDegree, cosP1: entry.cosine, lon1: lon1,
+                                           p2: p2, cosP2: cosP2, lon2: longitude) <= threshold {
+                body(Int(entry.ping))
+            }
+        }
+        return examined
+    }
+
     /// Calls `body` with the position (in ``pings``) of every indexed ping that the ping (`time`, `latitude`,
     /// `longitude`) of another person `person` is a contact of: the indexed ping is point 1 of the exact test,
     /// this one point 2. Indexed pings of `person` itself are skipped.
     /// - Returns: how many candidates (entries of this ping's cell within its window) were examined.
     @inline(__always) @discardableResult
     public func forEachMatch(person: Int32, time: Double, latitude: Double, longitude: Double, _ body: (Int) -> Void) -> Int {
-        let b = Self.band(latitude, bandsPerDegree: bandsPerDegree, count: bandCount)
-        let n = Int(lonCells[b])
-        if n == 0 { return 0 }
-        let key = Self.cellKey(b, Self.lonCell(longitude, n: n))
-        var s = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> tableShift)
-        var range: UInt64
-        while true {
-            let k = table[2 * s]
-            if k == key { range = table[2 * s + 1]; break }
-            if k == Self.emptySlot { return 0 }
-            s = (s + 1) & tableMask
-        }
-        var e = Int(range & 0xFFFF_FFFF)
-        let end = Int(range >> 32)
-        let window = criteria.window, threshold = criteria.threshold
-        // the window, widened far above the rounding of |t2 - t1| (see the type's note)
-        let pad = (abs(time) + window) * 1e-12
-        let earliest = time - window - pad, latest = time + window + pad
-        if end - e > 12 {
-            // the first entry not before the window
-            var hi = end
-            while e < hi {
-                let mid = (e + hi) >> 1
-                if entryTime[mid] < earliest { e = mid + 1 } else { hi = mid }
+        guard let key = candidateCell(latitude: latitude, longitude: longitude), let range = cellRange(key) else { return 0 }
+        let first = Int(range & 0xFFFF_FFFF), end = Int(range >> 32)
+        let earliest = timeRange(time).earliest
+        return entries.withUnsafeBufferPointer { entries in
+            directory.withUnsafeBufferPointer { directory in
+                let (lo, hi) = Self.searchRange(entries, directory, first: first, end: end, earliest: earliest)
+                let start = lo == hi ? lo : Self.lowerBound(entries, lo, hi, earliest)
+                return scan(entries, from: start, to: end, person: person, time: time, latitude: latitude,
+                            longitude: longitude, body)
             }
         }
-        var p2 = Double.nan, cosP2 = Double.nan
+    }
+
+    /// The same for the pings `range` of the columns, the matches given as (ping position in the columns,
+    /// indexed ping position): the answer of ``forEachMatch(person:time:latitude:longitude:_:)`` ping by ping,
+    /// computed a batch of pings at a time, stage by stage (cell, cell range, window start, scan), so that the
+    /// memory reads of a stage for different pings overlap instead of waiting on one another.
+    /// - Returns: how many candidates were examined.
+    func forEachMatch(in range: Range<Int>, person: UnsafeBufferPointer<Int32>, time: UnsafeBufferPointer<Double>,
+                      latitude: UnsafeBufferPointer<Double>, longitude: UnsafeBufferPointer<Double>,
+                      _ body: (Int, Int) -> Void) -> Int {
+        let batch = 64
+        let ping = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        let key = UnsafeMutablePointer<UInt64>.allocate(capacity: batch)
+        let lo = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        let hi = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        let end = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        defer { ping.deallocate(); key.deallocate(); lo.deallocate(); hi.deallocate(); end.deallocate() }
         var examined = 0
-        while e < end {
-            let t1 = entryTime[e]
-            if t1 > latest { break }
-            let x = e
-            e += 1
-            if t1 < earliest { continue }
-            examined += 1
-            // cheap filters first: the person, the window, the latitude difference (the exact test cannot accept a
-            // pair whose latitudes differ by more than the radius: see the type's note), then the exact haversine
-            let lat1 = entryLatitude[x]
-            guard entryPerson[x] != person, abs(time - t1) <= window, abs(latitude - lat1) <= radius else { continue }
-            let lon1 = entryLongitude[x]
-            let dLon = abs(longitude - lon1)
-            guard min(dLon, 360 - dLon) <= entryHalfWidth[x] else { continue }
-            if p2.isNaN {
-                p2 = latitude * ProximityCriteria.radiansPerDegree
-                cosP2 = cos(p2)
-            }
-            if ProximityCriteria.haversine(p1: lat1 * ProximityCriteria.radiansPerDegree, cosP1: entryCosine[x], lon1: lon1,
-                                           p2: p2, cosP2: cosP2, lon2: longitude) <= threshold {
-                body(Int(entryPing[x]))
+        entries.withUnsafeBufferPointer { entries in
+            directory.withUnsafeBufferPointer { directory in
+                var from = range.lowerBound
+                while from < range.upperBound {
+                    let to = min(range.upperBound, from + batch)
+                    // the cells that may hold entries
+                    var m = 0
+                    for j in from..<to {
+                        if let k = candidateCell(latitude: latitude[j], longitude: longitude[j]) {
+                            ping[m] = j
+                            key[m] = k
+                            m += 1
+                        }
+                    }
+                    // their entries' ranges
+                    var r = 0
+                    for q in 0..<m {
+                        if let cell = cellRange(key[q]) {
+                            ping[r] = ping[q]
+                            lo[r] = Int(cell & 0xFFFF_FFFF)
+                            end[r] = Int(cell >> 32)
+                            r += 1
+                        }
+                    }
+                    // where each window starts, by the directories, then by binary search
+                    for q in 0..<r {
+                        (lo[q], hi[q]) = Self.searchRange(entries, directory, first: lo[q], end: end[q],
+                                                          earliest: timeRange(time[ping[q]]).earliest)
+                    }
+                    for q in 0..<r where hi[q] > lo[q] {
+                        lo[q] = Self.lowerBound(entries, lo[q], hi[q], timeRange(time[ping[q]]).earliest)
+                    }
+                    // the candidates
+                    for q in 0..<r {
+                        let j = ping[q]
+                        examined += scan(entries, from: lo[q], to: end[q], person: person[j], time: time[j],
+                                         latitude: latitude[j], longitude: longitude[j]) { i in body(j, i) }
+                    }
+                    from = to
+                }
             }
         }
         return examined
