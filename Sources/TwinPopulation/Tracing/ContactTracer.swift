@@ -35,10 +35,10 @@ public enum ContactTracer {
         let started = clock.now
         let selected = selectCasePings(pings, cases: cases, workers: workers)
         let index = ProximityIndex(selected, criteria: criteria)
-        // Each index case's number (its rank among the cases with pings), per indexed ping: a chunk remembers, per
+        // Each index case's number (its rank among the cases), per indexed ping: a chunk remembers, per
         // case, the last contact it recorded, so that a contact's run of pings near a case (the pings are often
         // grouped by person) records the pair once.
-        let caseIDs = Array(Set(selected.person)).sorted()
+        let caseIDs = Array(Set(cases)).sorted()
         let caseOf: [Int32] = selected.person.map { p in
             var lo = 0, hi = caseIDs.count
             while lo < hi {

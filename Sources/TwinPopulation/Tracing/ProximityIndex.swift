@@ -33,7 +33,8 @@ import Darwin
 ///
 /// Memory: the indexed pings; per cell entry (a few per indexed ping: about four when the cells are much larger
 /// than the pings' spread) 52 bytes (the entry and its directory slot); a cell table of 16 bytes a slot, two to four
-/// slots per cell, and a filter of 2 bytes per cell; and one Int32 and one Double per latitude band (at most 2^21).
+/// slots per cell, and a filter of 2 bytes per cell; and one Int32 and one Double per latitude band from the lowest
+/// to the highest holding entries (at most 2^21).
 public struct ProximityIndex: Sendable {
     /// The contact criteria the index answers for.
     public let criteria: ProximityCriteria
@@ -43,9 +44,12 @@ public struct ProximityIndex: Sendable {
     // Geometry.
     let bandCount: Int
     let bandsPerDegree: Double
-    /// Per band: its number of longitude cells, or 0 when no entry lies in the band.
+    /// The lowest band holding entries (the band arrays start there).
+    let bandLow: Int
+    /// Per band from ``bandLow`` to the highest holding entries: its number of longitude cells, or 0 when no entry
+    /// lies in the band.
     let lonCells: [Int32]
-    /// Per band: its number of longitude cells over 360 (what ``lonCell(_:n:)`` multiplies by), or 0.
+    /// Per band from ``bandLow``: its number of longitude cells over 360 (what ``lonCell(_:n:)`` multiplies by), or 0.
     let lonScales: [Double]
     /// The largest latitude difference (degrees) of an accepted pair, margin included: a cheap first filter.
     let radius: Double
@@ -105,7 +109,14 @@ public struct ProximityIndex: Sendable {
         bandsPerDegree = Double(bands) / 180
 
         // Every (cell, ping) entry, pings in their order (a person's pings, often at one place, in a row).
-        var lonCells = [Int32](repeating: 0, count: bands)
+        var bandLow = bands, bandHigh = -1
+        for lat in pings.latitude {
+            bandLow = min(bandLow, Self.band(max(-90, lat - radius), bandsPerDegree: bandsPerDegree, count: bands))
+            bandHigh = max(bandHigh, Self.band(min(90, lat + radius), bandsPerDegree: bandsPerDegree, count: bands))
+        }
+        if bandHigh < 0 { bandLow = 0 }
+        self.bandLow = bandLow
+        var lonCells = [Int32](repeating: 0, count: bandHigh - bandLow + 1)
         var entryCell: [UInt64] = []
         var owners: [Int32] = []
         entryCell.reserveCapacity(pings.count * 4)
@@ -125,8 +136,8 @@ public struct ProximityIndex: Sendable {
             }
             halfWidths[i] = halfWidth ?? .infinity
             for b in b0...b1 {
-                if lonCells[b] == 0 { lonCells[b] = Self.cellsInBand(b, bands: bands, radius: radius) }
-                let n = Int(lonCells[b])
+                if lonCells[b - bandLow] == 0 { lonCells[b - bandLow] = Self.cellsInBand(b, bands: bands, radius: radius) }
+                let n = Int(lonCells[b - bandLow])
                 cells.removeAll(keepingCapacity: true)
                 if let w = halfWidth {
                     let lo = lon - w, hi = lon + w
@@ -341,9 +352,11 @@ public struct ProximityIndex: Sendable {
     @inline(__always)
     func candidateCell(latitude: Double, longitude: Double) -> UInt64? {
         let b = Self.band(latitude, bandsPerDegree: bandsPerDegree, count: bandCount)
-        let n = Int(lonCells[b])
+        let o = b - bandLow
+        if UInt(bitPattern: o) >= UInt(lonCells.count) { return nil }
+        let n = Int(lonCells[o])
         if n == 0 { return nil }
-        let key = Self.cellKey(b, Self.lonCell(longitude, n: n, scale: lonScales[b]))
+        let key = Self.cellKey(b, Self.lonCell(longitude, n: n, scale: lonScales[o]))
         let f = Self.filterBit(key, shift: filterShift)
         return filter[f >> 6] & (1 << UInt64(f & 63)) == 0 ? nil : key
     }
