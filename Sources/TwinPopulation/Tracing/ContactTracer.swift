@@ -187,6 +187,18 @@ public enum ContactTracer {
         return pairs
     }
 
+    /// Sorts `keys` and drops repeats (for the callers that gather pair keys, such as the observed contacts).
+    static func sortUnique(_ keys: inout [UInt64]) {
+        guard keys.count > 1 else { return }
+        keys.sort()
+        var w = 1
+        for r in 1..<keys.count where keys[r] != keys[w - 1] {
+            keys[w] = keys[r]
+            w += 1
+        }
+        keys.removeLast(keys.count - w)
+    }
+
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
