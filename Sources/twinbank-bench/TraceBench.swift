@@ -24,6 +24,8 @@ struct TraceBench: AsyncParsableCommand {
     @Option(help: "Seconds.") var window = 900
     @Option(help: "The anchor's --mode: places or uniform.") var mode = "places"
     @Option(help: "Repetitions of each timing (medians are reported).") var repetitions = 5
+    @Option(help: "Keep the anchor's files (pings.csv, cases.txt, pairs.csv, anchor.txt: its output) in this folder; when they are there already (from an earlier run with the same sizes), reuse them and the anchor's timing instead of running it again.")
+    var files: String?
 
     @Option(help: "Python of the anchors' venv.")
     var python = ProcessInfo.processInfo.environment["TWINBANK_ANCHOR_PYTHON"]
@@ -37,30 +39,48 @@ struct TraceBench: AsyncParsableCommand {
         let c = cases ?? (large ? 1_000 : 100)
         print("twinbank-bench trace  (cores: \(ProcessInfo.processInfo.activeProcessorCount))")
         print("\(n) pings, \(p) people, \(c) cases, \(distance) m, +/-\(window) s, mode \(mode)\n")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-trace-\(UUID().uuidString)")
+        let dir: URL
+        if let files {
+            dir = URL(fileURLWithPath: files)
+        } else {
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-trace-\(UUID().uuidString)")
+        }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { if files == nil { try? FileManager.default.removeItem(at: dir) } }
         let pingsPath = dir.appendingPathComponent("pings.csv").path
         let casesPath = dir.appendingPathComponent("cases.txt").path
         let pairsPath = dir.appendingPathComponent("pairs.csv").path
+        let anchorPath = dir.appendingPathComponent("anchor.txt").path
 
-        print("(anchor) proximity_baseline.py, numpy grid + haversine, \(repetitions) repeats (it also writes the files)")
+        let text: String
         let started = ContinuousClock.now
-        let (status, text) = try Measure.run(python, [
-            "\(shared)/anchors/proximity_baseline.py", "--pings", "\(n)", "--people", "\(p)", "--cases", "\(c)",
-            "--dist", "\(distance)", "--window", "\(window)", "--mode", mode, "--repeats", "\(repetitions)",
-            "--validate", "0", "--save-pings", pingsPath, "--save-cases", casesPath, "--save-pairs", pairsPath])
-        guard status == 0 else { throw ValidationError("proximity_baseline.py failed: \(text.suffix(600))") }
-        var usage = rusage()
-        getrusage(Int32(RUSAGE_CHILDREN.rawValue), &usage)
-        let anchorRSS = Double(usage.ru_maxrss) / 1024
-        for line in text.split(separator: "\n") { print("    " + line) }
+        if files != nil, let saved = try? String(contentsOfFile: anchorPath, encoding: .utf8),
+           [pingsPath, casesPath, pairsPath].allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+            guard saved.contains("pings=\(grouped(n)) people=\(grouped(p)) cases=\(c) d=\(distance) m w=+/-\(window) s"), saved.contains("mode=\(mode) ") else {
+                throw ValidationError("\(dir.path) holds the files of another run (its anchor.txt: \(saved.prefix(200))); use another --files folder")
+            }
+            print("(anchor) proximity_baseline.py: reusing the files and the timing of an earlier run in \(dir.path)")
+            text = saved
+            for line in text.split(separator: "\n") { print("    " + line) }
+        } else {
+            print("(anchor) proximity_baseline.py, numpy grid + haversine, \(repetitions) repeats (it also writes the files)")
+            let (status, output) = try Measure.run(python, [
+                "\(shared)/anchors/proximity_baseline.py", "--pings", "\(n)", "--people", "\(p)", "--cases", "\(c)",
+                "--dist", "\(distance)", "--window", "\(window)", "--mode", mode, "--repeats", "\(repetitions)",
+                "--validate", "0", "--save-pings", pingsPath, "--save-cases", casesPath, "--save-pairs", pairsPath])
+            guard status == 0 else { throw ValidationError("proximity_baseline.py failed: \(output.suffix(600))") }
+            text = output
+            if files != nil { try text.write(toFile: anchorPath, atomically: true, encoding: .utf8) }
+            var usage = rusage()
+            getrusage(Int32(RUSAGE_CHILDREN.rawValue), &usage)
+            for line in text.split(separator: "\n") { print("    " + line) }
+            print(String(format: "    anchor process: %.0f s in all (with generating and writing the files), peak RSS %.0f MB",
+                         Measure.seconds(ContinuousClock.now - started), Double(usage.ru_maxrss) / 1024))
+        }
         guard let anchorWall = number(after: "total median=", in: text) else {
             throw ValidationError("could not read the anchor's 'total median=' from its output")
         }
         let anchorCPU = number(after: "s wall, ", in: text)
-        print(String(format: "    anchor process: %.0f s in all (with generating and writing the files), peak RSS %.0f MB",
-                     Measure.seconds(ContinuousClock.now - started), anchorRSS))
 
         print("\n(ours) read the files, then index the cases' pings and look every ping up, \(repetitions) repeats")
         let readStart = ContinuousClock.now
@@ -94,6 +114,16 @@ struct TraceBench: AsyncParsableCommand {
                      anchorWall, Measure.median(totals), ratio, ratio >= 1 ? "faster" : "(slower)",
                      anchorCPU.map { String(format: "; CPU %.4f s / %.4f s = %.1fx", $0, Measure.median(cpus), $0 / Measure.median(cpus)) } ?? ""))
         if !same { throw ValidationError("the pairs differ from the anchor's") }
+    }
+
+    /// `n` with thousands commas, as Python's `f"{n:,}"` prints it.
+    func grouped(_ n: Int) -> String {
+        var digits = String(n.magnitude), out = ""
+        while digits.count > 3 {
+            out = "," + digits.suffix(3) + out
+            digits.removeLast(3)
+        }
+        return (n < 0 ? "-" : "") + digits + out
     }
 
     /// The first number after `marker` in `text`.

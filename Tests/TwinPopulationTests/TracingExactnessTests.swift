@@ -135,8 +135,8 @@ struct TracingExactnessTests {
 
     /// The index's own cell edges, where a filter without a safe margin drops pairs: a contact exactly on (and just
     /// below) a latitude band edge, its index case due north or south at the farthest latitude the exact test
-    /// accepts; a contact on a time cell edge, its case exactly the window away.
-    @Test("contacts on the index's band and time cell edges", arguments: [1.0, 10.0, 250.0])
+    /// accepts, and exactly the window away (the edge of the time range the index searches).
+    @Test("contacts on the index's band edges and at the window's edge", arguments: [1.0, 10.0, 250.0])
     func cellEdges(distance: Double) throws {
         let window = 600.0
         let c = try ProximityCriteria(distance: distance, window: window)
@@ -168,8 +168,8 @@ struct TracingExactnessTests {
                     if mid == near || mid == far { break }
                     if ok(mid) { near = mid } else { far = mid }
                 }
-                // the case at the farthest accepted latitude; the contact on the edge, in time on a cell edge too
-                let caseTime = (t / grid.timeCellWidth).rounded(.down) * grid.timeCellWidth + window
+                // the case at the farthest accepted latitude; the contact on the edge, exactly the window earlier
+                let caseTime = t + window
                 try pings.append(person: person, time: caseTime, latitude: near, longitude: lon)
                 try pings.append(person: person + 1, time: caseTime - window, latitude: contactLat, longitude: lon)
                 cases.append(person)
@@ -220,5 +220,121 @@ struct TracingExactnessTests {
         let e = tracingError { _ = try ProximityCriteria(distance: distance, window: window) }
         #expect(e?.code == .invalidArgument)
         #expect(e?.value != nil)
+    }
+}
+
+/// The index's own paths: crowded cells (searched through their time directories and a binary search), cells whose
+/// entries share one time (no directory), the batched lookup the tracer uses against the one-ping lookup, and pings
+/// not grouped by person (the pairs gathered out of order).
+@Suite("tracing: the index's search paths")
+struct TracingIndexPathTests {
+    @Test("a crowded cell: every window edge found through the time directory", arguments: [10.0, 250.0])
+    func crowdedCell(distance: Double) throws {
+        let window = 300.0
+        let c = try ProximityCriteria(distance: distance, window: window)
+        var rng = Xoshiro256StarStar(seed: 7)
+        var pings = Pings()
+        // 400 case pings of 20 cases at one spot over a day, at irregular times (some equal, some bunched)
+        for n in 0..<400 {
+            let t = n % 7 == 0 ? 5000 : (rng.nextUniform() * 86_400).rounded()
+            try pings.append(person: Int32(n % 20), time: t, latitude: 45.5, longitude: -73.6)
+        }
+        // contacts exactly at the window's edges of case pings, just beyond them, and anywhere
+        var person: Int32 = 100
+        for n in stride(from: 0, to: 400, by: 9) {
+            let t = pings.time[n]
+            for dt in [window, -window, (window).nextUp * 1.000001, -window - 0.5, rng.nextUniform() * 2000 - 1000] {
+                try pings.append(person: person, time: t + dt, latitude: 45.5 + (rng.nextUniform() - 0.5) * 2e-4,
+                                 longitude: -73.6 + (rng.nextUniform() - 0.5) * 2e-4)
+                person += 1
+            }
+        }
+        let cases: [Int32] = Array(0..<20)
+        let index = ProximityIndex(try Pings(person: Array(pings.person[0..<400]), time: Array(pings.time[0..<400]),
+                                             latitude: Array(pings.latitude[0..<400]), longitude: Array(pings.longitude[0..<400])),
+                                   criteria: c)
+        #expect(index.cellCount <= 16, "the case pings should share a few cells: \(index.cellCount)")
+        #expect(index.entryCount > 400)
+        let expected = ContactTracer.bruteForce(pings, cases: cases, criteria: c)
+        #expect(expected.count > 100)
+        #expect(ContactTracer.trace(pings, cases: cases, criteria: c, workers: 2).pairs == expected)
+    }
+
+    @Test("a cell whose entries all share one time, and a cell of a few entries")
+    func sameTimeCell() throws {
+        let c = try ProximityCriteria(distance: 10, window: 60)
+        var pings = Pings()
+        for n in 0..<50 { try pings.append(person: Int32(n % 5), time: 1000, latitude: 10, longitude: 20) }
+        try pings.append(person: 9, time: 3000, latitude: -10, longitude: -20)
+        for (p, t) in [(100, 940.0), (101, 1060.0), (102, 939.0), (103, 1061.0), (104, 3060.0), (105, 3061.0)] {
+            try pings.append(person: Int32(p), time: t, latitude: p >= 104 ? -10 : 10, longitude: p >= 104 ? -20 : 20)
+        }
+        let traced = ContactTracer.trace(pings, cases: [0, 1, 2, 3, 4, 9], criteria: c, workers: 2)
+        #expect(traced.pairs == ContactTracer.bruteForce(pings, cases: [0, 1, 2, 3, 4, 9], criteria: c))
+        #expect(Set(traced.pairs.map(\.contact)) == [0, 1, 2, 3, 4, 100, 101, 104])
+    }
+
+    @Test("the batched lookup finds what the one-ping lookup finds, ping by ping", arguments: [0, 4])
+    func batchedEqualsSingle(place: Int) throws {
+        let c = try ProximityCriteria(distance: 25, window: 600)
+        let p = TracingExactnessTests.places[place]
+        let pings = try TracingExactnessTests.scatter(around: (p.lat, p.lon), count: 3000, people: 200, spread: 120,
+                                                      span: 20_000, seed: 99)
+        let isCase = Set<Int32>(0..<30)
+        var selected = Pings()
+        for i in 0..<pings.count where isCase.contains(pings.person[i]) {
+            try selected.append(person: pings.person[i], time: pings.time[i], latitude: pings.latitude[i], longitude: pings.longitude[i])
+        }
+        let index = ProximityIndex(selected, criteria: c)
+        var single: [[Int]] = []
+        var singleExamined = 0
+        for j in 0..<pings.count {
+            singleExamined += index.forEachMatch(person: pings.person[j], time: pings.time[j], latitude: pings.latitude[j],
+                                                 longitude: pings.longitude[j]) { _ in }
+            single.append(index.matches(person: pings.person[j], time: pings.time[j], latitude: pings.latitude[j],
+                                        longitude: pings.longitude[j]))
+        }
+        var batched = [[Int]](repeating: [], count: pings.count)
+        var batchedExamined = 0
+        pings.person.withUnsafeBufferPointer { person in
+            pings.time.withUnsafeBufferPointer { time in
+                pings.latitude.withUnsafeBufferPointer { latitude in
+                    pings.longitude.withUnsafeBufferPointer { longitude in
+                        // in pieces that do not fall on the batch size
+                        for lo in stride(from: 0, to: pings.count, by: 777) {
+                            batchedExamined += index.forEachMatch(in: lo..<min(pings.count, lo + 777), person: person, time: time,
+                                                                  latitude: latitude, longitude: longitude) { j, i in batched[j].append(i) }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(batched.map { $0.sorted() } == single)
+        #expect(batchedExamined == singleExamined)
+        #expect(single.contains { !$0.isEmpty })
+    }
+
+    @Test("pings in any order give the same pairs")
+    func shuffledOrder() throws {
+        let c = try ProximityCriteria(distance: 15, window: 900)
+        let pings = try TracingExactnessTests.scatter(around: (45.46, -73.70), count: 2500, people: 150, spread: 60,
+                                                      span: 10_000, seed: 5)
+        // grouped by person (as the anchor writes them), then shuffled
+        let byPerson = (0..<pings.count).sorted { (pings.person[$0], pings.time[$0], $0) < (pings.person[$1], pings.time[$1], $1) }
+        var rng = Xoshiro256StarStar(seed: 11)
+        var shuffled = Array(0..<pings.count)
+        for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        func reordered(_ order: [Int]) throws -> Pings {
+            try Pings(person: order.map { pings.person[$0] }, time: order.map { pings.time[$0] },
+                      latitude: order.map { pings.latitude[$0] }, longitude: order.map { pings.longitude[$0] })
+        }
+        let cases: [Int32] = Array(0..<12)
+        let expected = ContactTracer.bruteForce(pings, cases: cases, criteria: c)
+        #expect(expected.count > 20)
+        for order in [byPerson, shuffled] {
+            let r = ContactTracer.trace(try reordered(order), cases: cases, criteria: c, workers: 2)
+            #expect(r.pairs == expected)
+            #expect(r.matchingPingPairs == ContactTracer.trace(pings, cases: cases, criteria: c, workers: 1).matchingPingPairs)
+        }
     }
 }

@@ -22,8 +22,10 @@ public struct TraceResult: Sendable, Equatable {
 /// (``ProximityCriteria``). The answer is the set a brute-force scan finds (``bruteForce(_:cases:criteria:)``).
 ///
 /// Method: the index cases' pings (few) go into a ``ProximityIndex``; then every ping (many) is looked up in it,
-/// in parallel over the cores, each in exactly one cell. Indexing the few rather than the many keeps the index
-/// small (a few MB for 100,000 case pings) and needs no sort of the pings.
+/// in parallel over the cores, each in exactly one cell and there only at the entries within its window.
+/// Indexing the few rather than the many keeps the index small (about 20 MB for 100,000 case pings) and needs no
+/// sort of the pings. A contact's successive pings near one case record the pair once (the pings are usually
+/// grouped by person), so the pairs gathered stay few.
 public enum ContactTracer {
     /// Traces the contacts of `cases` in `pings`.
     /// - Parameter workers: threads for the lookups (default: the active processors).
@@ -31,18 +33,27 @@ public enum ContactTracer {
                              workers: Int = ProcessInfo.processInfo.activeProcessorCount) -> TraceResult {
         let clock = ContinuousClock()
         let started = clock.now
-        let isCase = IndexCaseSet(cases)
-        var selected = Pings()
-        for i in 0..<pings.count where isCase.contains(pings.person[i]) {
-            selected.appendValid(person: pings.person[i], time: pings.time[i],
-                                 latitude: pings.latitude[i], longitude: pings.longitude[i])
-        }
+        let selected = selectCasePings(pings, cases: cases, workers: workers)
         let index = ProximityIndex(selected, criteria: criteria)
+        // Each index case's number (its rank among the cases), per indexed ping: a chunk remembers, per
+        // case, the last contact it recorded, so that a contact's run of pings near a case (the pings are often
+        // grouped by person) records the pair once.
+        let caseIDs = Array(Set(cases)).sorted()
+        let caseOf: [Int32] = selected.person.map { p in
+            var lo = 0, hi = caseIDs.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if caseIDs[mid] < p { lo = mid + 1 } else { hi = mid }
+            }
+            return Int32(lo)
+        }
+
         let indexed = clock.now
 
         let n = pings.count
         let threads = max(1, workers)
         let chunks = n == 0 ? 1 : min(n, threads * 16)
+        // per chunk: (case number << 32 | contact's biased id) of each pair found, in the order found
         var found = [[UInt64]](repeating: [], count: chunks)
         var counts = [Int](repeating: 0, count: chunks)
         var examined = [Int](repeating: 0, count: chunks)
@@ -56,30 +67,29 @@ public enum ContactTracer {
                 DispatchQueue.concurrentPerform(iterations: chunks) { c in
                     let lo = n * c / chunks, hi = n * (c + 1) / chunks
                     var keys: [UInt64] = []
+                    var last = [Int64](repeating: Int64.min, count: caseIDs.count)
                     var count = 0, seen = 0
-                    // dedupe whenever the keys double since the last time: memory stays within about twice the
-                    // chunk's unique pairs (a household's members meet a case hundreds of times a day)
-                    var limit = 1 << 16
+                    caseOf.withUnsafeBufferPointer { caseOf in
+                    last.withUnsafeMutableBufferPointer { last in
                     person.withUnsafeBufferPointer { person in
                         time.withUnsafeBufferPointer { time in
                             latitude.withUnsafeBufferPointer { latitude in
                                 longitude.withUnsafeBufferPointer { longitude in
-                                    for j in lo..<hi {
-                                        let p = person[j]
-                                        seen += index.forEachMatch(person: p, time: time[j], latitude: latitude[j], longitude: longitude[j]) { i in
-                                            count += 1
-                                            keys.append(ContactPair(indexCase: index.pings.person[i], contact: p).key)
-                                        }
-                                        if keys.count >= limit {
-                                            sortUnique(&keys)
-                                            limit = max(1 << 16, keys.count * 2)
+                                    seen += index.forEachMatch(in: lo..<hi, person: person, time: time, latitude: latitude,
+                                                               longitude: longitude) { j, i in
+                                        count += 1
+                                        let p = person[j], k = Int(caseOf[i])
+                                        if last[k] != Int64(p) {
+                                            last[k] = Int64(p)
+                                            keys.append(UInt64(k) << 32 | UInt64(UInt32(bitPattern: p) ^ 0x8000_0000))
                                         }
                                     }
                                 }
                             }
                         }
                     }
-                    sortUnique(&keys)
+                    }
+                    }
                     out[c] = keys
                     matched[c] = count
                     candidates[c] = seen
@@ -87,16 +97,43 @@ public enum ContactTracer {
               }
             }
         }
-        var all: [UInt64] = []
-        all.reserveCapacity(found.reduce(0) { $0 + $1.count })
-        for f in found { all.append(contentsOf: f) }
+        let pairs = Self.gather(found, cases: caseIDs)
         found = []
-        sortUnique(&all)
-        let pairs = all.map { ContactPair(key: $0) }
         let queried = clock.now
         return TraceResult(pairs: pairs, casePings: selected.count, matchingPingPairs: counts.reduce(0, +),
                            candidates: examined.reduce(0, +),
                            indexSeconds: seconds(indexed - started), querySeconds: seconds(queried - indexed))
+    }
+
+    /// The pings of `cases`, in their order; the scan is spread over `workers` threads.
+    static func selectCasePings(_ pings: Pings, cases: [Int32], workers: Int) -> Pings {
+        let isCase = IndexCaseSet(cases)
+        let n = pings.count
+        let chunks = max(1, min(workers, n / 65_536))
+        var found = [[Int32]](repeating: [], count: chunks)
+        let person = pings.person
+        found.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let out = buffer
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                var mine: [Int32] = []
+                person.withUnsafeBufferPointer { person in
+                    for i in n * c / chunks..<n * (c + 1) / chunks where isCase.contains(person[i]) {
+                        mine.append(Int32(i))
+                    }
+                }
+                out[c] = mine
+            }
+        }
+        var selected = Pings()
+        selected.reserveCapacity(found.reduce(0) { $0 + $1.count })
+        for list in found {
+            for i in list {
+                let i = Int(i)
+                selected.appendValid(person: pings.person[i], time: pings.time[i],
+                                     latitude: pings.latitude[i], longitude: pings.longitude[i])
+            }
+        }
+        return selected
     }
 
     /// The reference answer by brute force: every index-case ping against every ping, with the same exact test.
@@ -115,6 +152,42 @@ public enum ContactTracer {
         return pairs.sorted()
     }
 
+    /// The unique pairs of the chunks' (case number << 32 | biased contact) lists, sorted by case then contact: a
+    /// counting sort by case (stable, so a case's contacts come in chunk order, ascending when the pings are
+    /// grouped by person in ascending order), then each case's contacts sorted (when they are not in order
+    /// already) and made unique.
+    static func gather(_ found: [[UInt64]], cases: [Int32]) -> [ContactPair] {
+        var start = [Int](repeating: 0, count: cases.count + 1)
+        for list in found { for key in list { start[Int(key >> 32) + 1] += 1 } }
+        for c in 0..<cases.count { start[c + 1] += start[c] }
+        var fill = start
+        var contacts = [UInt32](repeating: 0, count: start[cases.count])
+        for list in found {
+            for key in list {
+                let c = Int(key >> 32)
+                contacts[fill[c]] = UInt32(truncatingIfNeeded: key)
+                fill[c] += 1
+            }
+        }
+        var pairs: [ContactPair] = []
+        pairs.reserveCapacity(contacts.count)
+        contacts.withUnsafeMutableBufferPointer { all in
+            for c in 0..<cases.count where start[c + 1] > start[c] {
+                var run = UnsafeMutableBufferPointer(rebasing: all[start[c]..<start[c + 1]])
+                var ordered = true
+                for r in 1..<run.count where run[r] < run[r - 1] { ordered = false; break }
+                if !ordered { run.sort() }
+                var previous: UInt32? = nil
+                for v in run where v != previous {
+                    pairs.append(ContactPair(indexCase: cases[c], contact: Int32(bitPattern: v ^ 0x8000_0000)))
+                    previous = v
+                }
+            }
+        }
+        return pairs
+    }
+
+    /// Sorts `keys` and drops repeats (for the callers that gather pair keys, such as the observed contacts).
     static func sortUnique(_ keys: inout [UInt64]) {
         guard keys.count > 1 else { return }
         keys.sort()
