@@ -12,6 +12,16 @@ private struct ExponentialModel: PEtabSimulator {
     }
 }
 
+/// x' = k (s − x), x(0) = x0: x(t) = s + (x0 − s) e^(−k t), with its state reported (pre-equilibration).
+private struct RelaxationModel: PEtabSimulator {
+    func defines(_ id: String) -> Bool { ["x0", "k", "s", "x"].contains(id) }
+    var stateIds: [String]? { ["x"] }
+    func simulate(times: [Double], outputs: [String], overrides: [String: Double]) throws -> [[Double]] {
+        let k = overrides["k"] ?? 1, s = overrides["s"] ?? 1, x0 = overrides["x"] ?? overrides["x0"] ?? 0
+        return times.map { t in outputs.map { $0 == "x" ? s + (x0 - s) * exp(-k * t) : overrides[$0] ?? .nan } }
+    }
+}
+
 @Suite("PEtab log-likelihood")
 struct PEtabLikelihoodTests {
     /// Two conditions (c1: model's x0 = 10; c2: x0 = 20 via the parameter `x0high`), three observables:
@@ -100,6 +110,29 @@ struct PEtabLikelihoodTests {
             // calibration refuses them too (it used to be the table reader)
             #expect(throws: SyncError.self) { _ = try PEtabCalibration(problem: p, simulator: ExponentialModel()) }
         }
+    }
+
+    /// Pre-equilibration under s = 5 settles x at 5; the simulation condition (s = 10) starts there, unless
+    /// its row sets x (condition c3: x = 1).
+    @Test func preequilibrationStartsFromTheSteadyState() throws {
+        let dir = FileManager.default.temporaryDirectory
+        let params = try TSVTable(name: "p.tsv", text: "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlin\t0.1\t2\t0.7\t1\n")
+        let obs = try TSVTable(name: "o.tsv", text: "observableId\tobservableFormula\tnoiseFormula\na\tx\t0.5\n")
+        let cond = try TSVTable(name: "c.tsv", text: "conditionId\ts\tx\npre\t5\tNaN\nmain\t10\tNaN\nc3\t10\t1\n")
+        let meas = try TSVTable(name: "m.tsv", text: """
+        observableId\tsimulationConditionId\tpreequilibrationConditionId\tmeasurement\ttime
+        a\tmain\tpre\t7\t1
+        a\tc3\tpre\t4\t1
+        a\tmain\t\t2\t1
+        """)
+        let p = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: params, conditionTables: [cond],
+                                 measurementTables: [meas], observableTables: [obs])
+        let e = try PEtabLikelihood(problem: p, simulator: RelaxationModel()).evaluate()
+        #expect(e.conditions == 3)
+        let k = 0.7
+        #expect(abs(e.contributions[0] - Self.normal(7, 10 - 5 * exp(-k), 0.5)) < 1e-9)
+        #expect(abs(e.contributions[1] - Self.normal(4, 10 - 9 * exp(-k), 0.5)) < 1e-9)
+        #expect(abs(e.contributions[2] - Self.normal(2, 10 - 10 * exp(-k), 0.5)) < 1e-9)
     }
 
     /// An override of a parameter reaches the initial values computed from it (TwinSBML used to apply

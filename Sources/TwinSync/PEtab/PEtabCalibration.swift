@@ -8,6 +8,14 @@ public protocol PEtabSimulator: Sendable {
     func defines(_ id: String) -> Bool
     /// One row per time (ascending, ≥ 0), with the values of `outputs` in order.
     func simulate(times: [Double], outputs: [String], overrides: [String: Double]) throws -> [[Double]]
+    /// The ids of the model's state variables (species not set by rules, variables of rate rules), whose
+    /// values `simulate` reports and `overrides` sets; nil if the simulator cannot say (pre-equilibration,
+    /// which carries the state from one simulation to the next, then is not possible).
+    var stateIds: [String]? { get }
+}
+
+extension PEtabSimulator {
+    public var stateIds: [String]? { nil }
 }
 
 /// Calibration of a ``PEtabProblem``: bounded least squares on the parameters' own scales, maximum

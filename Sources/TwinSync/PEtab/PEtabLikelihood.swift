@@ -13,14 +13,22 @@ import Foundation
 /// - normal: `−½ log(2πσ²) − ½ ((f(m) − f(y)) / σ)² − log J`
 /// - laplace: `−log(2σ) − |f(m) − f(y)| / σ − log J`
 ///
+/// A measurement with a pre-equilibration condition starts from the steady state of that condition: the
+/// model is simulated under it to t = 10⁸ and the state must have settled (every state variable within
+/// 1e-6 relative + 1e-12 absolute between t = 10⁷ and 10⁸, else the evaluation fails naming the condition);
+/// the simulation condition then starts from that state, except for the species its table row sets (`NaN`
+/// keeps the pre-equilibrated value), with its own parameter values.
+///
 /// Features it does not handle are refused when it is built, naming them (never a wrong number):
-/// pre-equilibration conditions and steady-state measurements (time `inf`).
+/// steady-state measurements (time `inf`), and pre-equilibration with a simulator that does not report
+/// its state variables.
 public struct PEtabLikelihood: Sendable {
     public let problem: PEtabProblem
     let simulator: any PEtabSimulator
     let plans: [Plan]
 
     struct Plan: Sendable {
+        let preequilibration: String?
         let condition: String
         /// Ascending finite output times.
         let times: [Double]
@@ -51,8 +59,8 @@ public struct PEtabLikelihood: Sendable {
         self.simulator = simulator
         let parameterIds = Set(problem.parameters.map(\.id))
         for m in problem.measurements {
-            if let p = m.preequilibrationConditionId {
-                throw SyncError(.unsupported, "the problem uses pre-equilibration (condition '\(p)' before '\(m.simulationConditionId)'), a PEtab feature not supported yet.", value: p)
+            if let p = m.preequilibrationConditionId, simulator.stateIds == nil {
+                throw SyncError(.unsupported, "the problem uses pre-equilibration (condition '\(p)' before '\(m.simulationConditionId)'), which this simulator cannot do (it does not report its state).", value: p)
             }
             if !m.time.isFinite {
                 throw SyncError(.unsupported, "the problem has steady-state measurements (time inf, observable '\(m.observableId)'), a PEtab feature not supported yet.", value: "inf")
@@ -69,9 +77,16 @@ public struct PEtabLikelihood: Sendable {
             }
         }
         var plans: [Plan] = []
-        let byCondition = Dictionary(grouping: problem.measurements.indices, by: { problem.measurements[$0].simulationConditionId })
-        for cid in byCondition.keys.sorted() {
-            let ms = byCondition[cid]!
+        struct Key: Hashable, Comparable {
+            let pre: String, sim: String
+            static func < (a: Key, b: Key) -> Bool { (a.sim, a.pre) < (b.sim, b.pre) }
+        }
+        let byCondition = Dictionary(grouping: problem.measurements.indices, by: {
+            Key(pre: problem.measurements[$0].preequilibrationConditionId ?? "", sim: problem.measurements[$0].simulationConditionId)
+        })
+        for key in byCondition.keys.sorted() {
+            let cid = key.sim
+            let ms = byCondition[key]!
             let times = Array(Set(ms.map { problem.measurements[$0].time })).sorted()
             var outputs = Set<String>()
             for mi in ms {
@@ -91,7 +106,7 @@ public struct PEtabLikelihood: Sendable {
             }
             let outs = outputs.sorted()
             let timeIndex = Dictionary(uniqueKeysWithValues: times.enumerated().map { ($1, $0) })
-            plans.append(Plan(condition: cid, times: times, outputs: outs, rows: ms.map { ($0, timeIndex[problem.measurements[$0].time]!) }))
+            plans.append(Plan(preequilibration: key.pre.isEmpty ? nil : key.pre, condition: cid, times: times, outputs: outs, rows: ms.map { ($0, timeIndex[problem.measurements[$0].time]!) }))
         }
         self.plans = plans
     }
@@ -133,12 +148,22 @@ public struct PEtabLikelihood: Sendable {
         for p in problem.parameters where simulator.defines(p.id) { base[p.id] = values[p.id]! }
         func resolve(_ token: String) -> Double { values[token] ?? parseNumber(token)! }
         var contributions = [Double](repeating: .nan, count: problem.measurements.count)
-        for plan in plans {
-            var modelOverrides = base
-            for (k, token) in problem.conditions[plan.condition]!.overrides {
+        func conditionOverrides(_ condition: String) -> [String: Double] {
+            var o = base
+            for (k, token) in problem.conditions[condition]!.overrides {
                 let v = resolve(token)
-                if v.isNaN { continue }   // NaN in the condition table keeps the model's value
-                modelOverrides[k] = v
+                if v.isNaN { continue }   // NaN in the condition table keeps the model's (or pre-equilibrated) value
+                o[k] = v
+            }
+            return o
+        }
+        var steadyStates: [String: [String: Double]] = [:]
+        for plan in plans {
+            var modelOverrides = conditionOverrides(plan.condition)
+            if let pre = plan.preequilibration {
+                if steadyStates[pre] == nil { steadyStates[pre] = try steadyState(condition: pre, overrides: conditionOverrides(pre)) }
+                let set = problem.conditions[plan.condition]!.overrides
+                for (id, v) in steadyStates[pre]! where set[id] == nil || resolve(set[id]!).isNaN { modelOverrides[id] = v }
             }
             let rows: [[Double]]
             do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: modelOverrides) } catch {
@@ -180,6 +205,26 @@ public struct PEtabLikelihood: Sendable {
         }
         return Evaluation(logLikelihood: contributions.reduce(0, +), contributions: contributions, conditions: plans.count,
                           measurements: problem.measurements.count, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The state reached under `condition` (with model `overrides`) at t = 10⁸, checked to have settled.
+    func steadyState(condition: String, overrides: [String: Double]) throws -> [String: Double] {
+        let ids = simulator.stateIds ?? []
+        let times = [1e6, 1e7, 1e8]
+        let rows: [[Double]]
+        do { rows = try simulator.simulate(times: times, outputs: ids, overrides: overrides) } catch {
+            throw SyncError(.simulationFailed, "pre-equilibrating condition '\(condition)' failed: \(error)", value: condition)
+        }
+        var state: [String: Double] = [:]
+        for (k, id) in ids.enumerated() {
+            let a = rows[1][k], b = rows[2][k]
+            guard b.isFinite, abs(a - b) <= 1e-6 * abs(b) + 1e-12 else {
+                throw SyncError(.simulationFailed, "pre-equilibration under condition '\(condition)' reaches no steady state by t = 1e8 ('\(id)' is \(a) at 1e7 and \(b) at 1e8).",
+                                value: condition)
+            }
+            state[id] = b
+        }
+        return state
     }
 
     /// The PEtab v1 log density of one measurement: the distribution on the transformed scale plus the

@@ -40,6 +40,9 @@ public final class SBMLModelSimulator: PEtabSimulator, @unchecked Sendable {
 
     public func defines(_ id: String) -> Bool { defined.contains(id) }
 
+    /// The model's state variables: species that no rule sets, and the variables of rate rules.
+    public var stateIds: [String]? { model.variableNames }
+
     public func simulate(times: [Double], outputs: [String], overrides: [String: Double]) throws -> [[Double]] {
         var options = SimulationOptions()
         options.relativeTolerance = relativeTolerance
