@@ -26,7 +26,7 @@ private struct RelaxationModel: PEtabSimulator {
 struct PEtabLikelihoodTests {
     /// Two conditions (c1: model's x0 = 10; c2: x0 = 20 via the parameter `x0high`), three observables:
     /// `a` normal on lin with σ = noiseParameter1 (0.5 or the parameter `sd` = 0.2), `b` Laplace on lin with
-    /// scale 0.3 and a scaling observableParameter (2), `c` normal on log10 with σ 0.1.
+    /// scale 0.15 · observableParameter1 = 0.3 and that scaling observableParameter (2) also in the observable, `c` normal on log10 with σ 0.1.
     func problem(x0high: String = "20") throws -> PEtabProblem {
         let dir = FileManager.default.temporaryDirectory
         let params = try TSVTable(name: "p.tsv", text: """
@@ -38,7 +38,7 @@ struct PEtabLikelihoodTests {
         let obs = try TSVTable(name: "o.tsv", text: """
         observableId\tobservableFormula\tobservableTransformation\tnoiseFormula\tnoiseDistribution
         a\tx\tlin\tnoiseParameter1_a\tnormal
-        b\tobservableParameter1_b * x\tlin\t0.3\tlaplace
+        b\tobservableParameter1_b * x\tlin\t0.15 * observableParameter1_b\tlaplace
         c\tx\tlog10\t0.1\tnormal
         """)
         let cond = try TSVTable(name: "c.tsv", text: "conditionId\tx0\nc1\tNaN\nc2\tx0high\n")
@@ -76,6 +76,14 @@ struct PEtabLikelihoodTests {
         let moved = try likelihood.evaluate(overrides: ["k": 0.3, "x0high": 15])
         #expect(abs(moved.logLikelihood - Self.handComputed(k: 0.3, sd: 0.2, high: 15)) < 1e-12 * abs(moved.logLikelihood))
         #expect(moved.logLikelihood != e.logLikelihood)
+    }
+
+    /// Several collection problems (Armistead, Bertozzi, Giordano, Okuonghae) have CRLF line ends, which
+    /// Swift reads as one character: the YAML reader used to see a single line.
+    @Test func yamlWithCRLFLineEnds() throws {
+        let doc = try YAMLDocument.parse("format_version: 1\r\nparameter_file: p.tsv\r\nproblems:\r\n  - sbml_files:\r\n    - m.xml\r\n")
+        #expect(doc["format_version"]?.string == "1")
+        #expect(doc["parameter_file"]?.string == "p.tsv")
     }
 
     @Test func logDensitiesCarryTheJacobian() {

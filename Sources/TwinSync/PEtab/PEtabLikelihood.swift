@@ -173,8 +173,10 @@ public struct PEtabLikelihood: Sendable {
                 let m = problem.measurements[mi]
                 let obs = problem.observables[m.observableId]!
                 let row = rows[ti]
-                func lookup(_ s: String, _ prefix: String, _ list: [String]) throws -> Double? {
-                    if let k = Self.placeholderIndex(s, prefix: prefix, observable: m.observableId) {
+                // placeholders of either kind (a noise formula may use the observable's parameters)
+                func lookup(_ s: String) throws -> Double? {
+                    for (prefix, list) in [("observableParameter", m.observableParameters), ("noiseParameter", m.noiseParameters)] {
+                        guard let k = Self.placeholderIndex(s, prefix: prefix, observable: m.observableId) else { continue }
                         guard k <= list.count else {
                             throw SyncError(.invalidPEtab, "observable '\(m.observableId)' uses '\(s)' but the measurement at t = \(m.time) in condition '\(plan.condition)' gives \(list.count) value(s) for it.",
                                             value: s)
@@ -188,11 +190,11 @@ public struct PEtabLikelihood: Sendable {
                 }
                 var failure: Error?
                 let y = try obs.formula.evaluate { s in
-                    do { return try lookup(s, "observableParameter", m.observableParameters) } catch { failure = error; return .nan }
+                    do { return try lookup(s) } catch { failure = error; return .nan }
                 }
                 if let failure { throw failure }
                 let sigma = try obs.noiseFormula.evaluate { s in
-                    do { return try lookup(s, "noiseParameter", m.noiseParameters) } catch { failure = error; return .nan }
+                    do { return try lookup(s) } catch { failure = error; return .nan }
                 }
                 if let failure { throw failure }
                 guard sigma > 0, sigma.isFinite else {
