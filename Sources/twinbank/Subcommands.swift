@@ -23,6 +23,7 @@ extension Twinbank {
         MatchCommand.self,
         SimulateCommand.self,
         CalibrateCommand.self,
+        PEtabCommand.self,
         ExperimentCommand.self,
         SBMLCommand.self,
         SyncCommand.self,

@@ -67,11 +67,18 @@ public struct Simulator {
         let startTime = TestSuiteRunner.monotonicSeconds()
         // Initial values.
         for i in 0..<m.slotCount { v[i] = 0 }
-        for (slot, e) in m.initialization { v[slot] = e(v) }
+        // Overrides replace a symbol's initial value before the initial values that depend on it are
+        // computed (an initial assignment `S = k * 2` follows an override of `k`).
+        var overrideOfSlot: [Int: Double] = [:]
         for (id, value) in options.overrides {
             guard let slot = m.slotOfSymbol[id] else {
                 throw SBMLError(.undefinedSymbol, "override for '\(id)', which the model does not define", value: id)
             }
+            overrideOfSlot[slot] = value
+        }
+        for (slot, e) in m.initialization { v[slot] = overrideOfSlot[slot] ?? e(v) }
+        for (id, value) in options.overrides {
+            let slot = m.slotOfSymbol[id]!
             v[slot] = value
             if let s = m.speciesInfo[id], let k = s.state {
                 v[m.stateSlots[k]] = s.onlySubstance ? value : value * v[s.compartmentSlot]

@@ -8,6 +8,14 @@ public protocol PEtabSimulator: Sendable {
     func defines(_ id: String) -> Bool
     /// One row per time (ascending, ≥ 0), with the values of `outputs` in order.
     func simulate(times: [Double], outputs: [String], overrides: [String: Double]) throws -> [[Double]]
+    /// The ids of the model's state variables (species not set by rules, variables of rate rules), whose
+    /// values `simulate` reports and `overrides` sets; nil if the simulator cannot say (pre-equilibration,
+    /// which carries the state from one simulation to the next, then is not possible).
+    var stateIds: [String]? { get }
+}
+
+extension PEtabSimulator {
+    public var stateIds: [String]? { nil }
 }
 
 /// Calibration of a ``PEtabProblem``: bounded least squares on the parameters' own scales, maximum
@@ -87,6 +95,19 @@ public struct PEtabCalibration: Sendable {
         var pindex: [String: Int] = [:]
         for (i, p) in problem.parameters.enumerated() { pindex[p.id] = i }
         self.parameterIndex = pindex
+        // features the problem tables may hold but least-squares calibration does not handle
+        for obs in problem.observables.values.sorted(by: { $0.id < $1.id }) where obs.noiseDistribution != .normal {
+            throw SyncError(.unsupported, "observable '\(obs.id)' has noise distribution '\(obs.noiseDistribution.rawValue)'; only normal is supported by least-squares calibration.",
+                            value: obs.noiseDistribution.rawValue)
+        }
+        for m in problem.measurements {
+            if let p = m.preequilibrationConditionId {
+                throw SyncError(.unsupported, "a measurement of '\(m.observableId)' asks for pre-equilibration ('\(p)'), which calibration does not support yet.", value: p)
+            }
+            if !m.time.isFinite {
+                throw SyncError(.unsupported, "a measurement of '\(m.observableId)' is at steady state (time inf), which calibration does not support yet.", value: "inf")
+            }
+        }
         // where is each estimated parameter used?
         var inModel = Set<Int>(), inObservable = Set<Int>(), asSigma: [Int: [Int]] = [:], inNoiseOther = Set<Int>()
         for (i, p) in problem.parameters.enumerated() where simulator.defines(p.id) { inModel.insert(i) }

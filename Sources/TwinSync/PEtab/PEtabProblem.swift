@@ -5,8 +5,10 @@ import Foundation
 ///
 /// Loading validates the cross-references between tables (every measurement names a known observable and
 /// condition, every estimated parameter has finite bounds and a known scale...) and reports the first
-/// problem with the file, row and value. Pre-equilibration and non-normal noise distributions are
-/// reported as unsupported rather than silently ignored.
+/// problem with the file, row and value. The tables are read as PEtab v1 writes them (pre-equilibration
+/// conditions, steady-state times `inf`, normal and Laplace noise); a consumer that cannot handle one of
+/// these refuses it by name (``PEtabCalibration`` refuses all three; ``PEtabLikelihood`` what its
+/// documentation says). Noise distributions other than normal and Laplace are refused here.
 public struct PEtabProblem: Sendable {
     /// Parameter scale: the optimiser works on `lin`, `ln` (`log`) or `log10` of the value.
     public enum Scale: String, Sendable, Hashable {
@@ -33,6 +35,14 @@ public struct PEtabProblem: Sendable {
         /// Scale on which the noise is additive (`lin`: normal; `log`/`log10`: log-normal).
         public let transformation: Scale
         public let noiseFormula: FormulaExpression
+        /// The distribution of the noise on the transformed scale (PEtab `noiseDistribution`, default normal).
+        public var noiseDistribution: NoiseDistribution = .normal
+    }
+
+    /// PEtab v1 noise distributions: `noiseFormula` is the standard deviation (normal) or the scale `b`
+    /// (Laplace, density `exp(-|x - μ| / b) / 2b`).
+    public enum NoiseDistribution: String, Sendable, Hashable {
+        case normal, laplace
     }
 
     public struct Measurement: Sendable, Hashable {
@@ -44,6 +54,8 @@ public struct PEtabProblem: Sendable {
         public let observableParameters: [String]
         /// Values or parameter ids substituted for `noiseParameter{k}_{observableId}`.
         public let noiseParameters: [String]
+        /// The condition simulated to steady state before `simulationConditionId` (nil: none).
+        public var preequilibrationConditionId: String? = nil
     }
 
     public struct Condition: Sendable, Hashable {
@@ -147,11 +159,11 @@ public struct PEtabProblem: Sendable {
                     throw SyncError(.invalidPEtab, "observable '\(id)' has transformation '\(transformText)'; expected lin, log or log10.", value: transformText)
                 }
                 let dist = nd.map { t.rows[r][$0] } ?? ""
-                guard dist.isEmpty || dist == "normal" else {
-                    throw SyncError(.unsupported, "observable '\(id)' has noise distribution '\(dist)'; only normal is supported by least-squares calibration.", value: dist)
+                guard let distribution = dist.isEmpty ? .normal : NoiseDistribution(rawValue: dist) else {
+                    throw SyncError(.unsupported, "observable '\(id)' has noise distribution '\(dist)'; only normal and laplace (PEtab v1) are supported.", value: dist)
                 }
                 observables[id] = Observable(id: id, formula: try FormulaExpression(parsing: t.rows[r][of]), transformation: transform,
-                                             noiseFormula: try FormulaExpression(parsing: t.rows[r][nf]))
+                                             noiseFormula: try FormulaExpression(parsing: t.rows[r][nf]), noiseDistribution: distribution)
             }
         }
         // conditions
@@ -178,8 +190,9 @@ public struct PEtabProblem: Sendable {
             let mpre = t.index(of: "preequilibrationConditionId"), mop = t.index(of: "observableParameters"), mnp = t.index(of: "noiseParameters")
             for r in t.rows.indices {
                 let row = t.rows[r]
-                if let c = mpre, !row[c].isEmpty {
-                    throw SyncError(.unsupported, "row \(r + 2) of '\(t.name)' asks for pre-equilibration ('\(row[c])'), which is not supported yet.", value: row[c])
+                let preequilibration = mpre.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+                if let p = preequilibration, conditions[p] == nil {
+                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names pre-equilibration condition '\(p)', which the condition table does not define.", value: p)
                 }
                 guard observables[row[mo]] != nil else {
                     throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names observable '\(row[mo])', which the observable table does not define.", value: row[mo])
@@ -188,8 +201,8 @@ public struct PEtabProblem: Sendable {
                     throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names condition '\(row[ms])', which the condition table does not define.", value: row[ms])
                 }
                 let time = try t.number(r, mt), value = try t.number(r, mv)
-                guard time.isFinite, time >= 0 else {
-                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has time \(time); steady-state (inf) and negative times are not supported.", value: row[mt])
+                guard time >= 0 else {
+                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has time \(time); times must be ≥ 0 (or inf for steady state).", value: row[mt])
                 }
                 guard value.isFinite else {
                     throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has a non-finite measurement.", value: row[mv])
@@ -202,7 +215,8 @@ public struct PEtabProblem: Sendable {
                     return row[c].split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
                 }
                 measurements.append(Measurement(observableId: row[mo], simulationConditionId: row[ms], time: time, value: value,
-                                                observableParameters: split(mop), noiseParameters: split(mnp)))
+                                                observableParameters: split(mop), noiseParameters: split(mnp),
+                                                preequilibrationConditionId: preequilibration))
             }
         }
         guard !measurements.isEmpty else { throw SyncError(.invalidPEtab, "the problem has no measurements.") }

@@ -26,6 +26,9 @@ public final class SBMLModelSimulator: PEtabSimulator, @unchecked Sendable {
         do {
             let sbml = try SBMLReader.read(path: file.path)
             model = try ModelCompiler.compile(sbml)
+        } catch where error.code == .unsupported || error.code == .unknownMathML {
+            // a construct TwinSBML does not handle: a refusal naming the SBML feature, not a broken problem
+            throw SyncError(.unsupported, "the SBML model \(file.lastPathComponent) uses a feature not supported: \(error)", value: error.value ?? file.path)
         } catch {
             throw SyncError(.invalidPEtab, "cannot load the SBML model \(file.lastPathComponent): \(error)", value: file.path)
         }
@@ -36,6 +39,9 @@ public final class SBMLModelSimulator: PEtabSimulator, @unchecked Sendable {
     }
 
     public func defines(_ id: String) -> Bool { defined.contains(id) }
+
+    /// The model's state variables: species that no rule sets, and the variables of rate rules.
+    public var stateIds: [String]? { model.variableNames }
 
     public func simulate(times: [Double], outputs: [String], overrides: [String: Double]) throws -> [[Double]] {
         var options = SimulationOptions()

@@ -27,7 +27,7 @@ public enum YAMLDocument {
 
     public static func parse(_ text: String) throws -> YAMLValue {
         var lines: [Line] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             var s = String(raw)
             if s.hasSuffix("\r") { s.removeLast() }
             if s.trimmingCharacters(in: .whitespaces) == "---" { continue }
