@@ -277,11 +277,7 @@ public struct PEtabCalibration: Sendable {
             let r = raw[i] / s[i]
             ssr += raw[i] * raw[i]
             nll += 0.5 * log(2 * Double.pi * s[i] * s[i]) + 0.5 * r * r
-            switch problem.observables[m.observableId]!.transformation {
-            case .lin: break
-            case .log: nll += log(m.value)
-            case .log10: nll += log(m.value * log(10.0))
-            }
+                + PEtabLikelihood.logJacobian(measurement: m.value, transformation: problem.observables[m.observableId]!.transformation)
         }
         return (nll, ssr)
     }

@@ -229,18 +229,23 @@ public struct PEtabLikelihood: Sendable {
         return state
     }
 
+    /// `log J` of a measurement's observable transformation (`J = 1` for lin, `m` for log, `m·ln 10` for log10): the
+    /// change-of-variables term that makes a density on the transformed scale a density of the raw measurement.
+    static func logJacobian(measurement m: Double, transformation: PEtabProblem.Scale) -> Double {
+        switch transformation {
+        case .lin: return 0
+        case .log: return log(m)
+        case .log10: return log(m * log(10.0))
+        }
+    }
+
     /// The PEtab v1 log density of one measurement: the distribution on the transformed scale plus the
     /// change-of-variables term `−log J` (`J = 1` for lin, `m` for log, `m·ln 10` for log10). A prediction
     /// that is not positive on a log scale gives `−∞`.
     public static func logDensity(measurement m: Double, prediction y: Double, sigma: Double,
                                   transformation: PEtabProblem.Scale, distribution: PEtabProblem.NoiseDistribution) -> Double {
         let residual = transformation.toScale(m) - transformation.toScale(y)
-        let jacobian: Double
-        switch transformation {
-        case .lin: jacobian = 0
-        case .log: jacobian = log(m)
-        case .log10: jacobian = log(m * log(10.0))
-        }
+        let jacobian = logJacobian(measurement: m, transformation: transformation)
         if transformation != .lin && !(y > 0) { return -.infinity }
         switch distribution {
         case .normal: return -0.5 * log(2 * Double.pi * sigma * sigma) - 0.5 * (residual / sigma) * (residual / sigma) - jacobian
