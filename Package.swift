@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "TwinSimulation", targets: ["TwinSimulation"]),
         .library(name: "TwinModels", targets: ["TwinModels"]),
         .library(name: "TwinSBML", targets: ["TwinSBML"]),
+        .library(name: "TwinCalibration", targets: ["TwinCalibration"]),
         .library(name: "TwinSync", targets: ["TwinSync"]),
         .library(name: "TwinFHIR", targets: ["TwinFHIR"]),
         .library(name: "TwinRun", targets: ["TwinRun"]),
@@ -57,16 +58,19 @@ let package = Package(
         .target(name: "TwinModels", dependencies: ["TwinSimulation"]),
         // SBML import and compilation.
         .target(name: "TwinSBML", dependencies: ["TwinSimulation"]),
-        // The bidirectional loop: assimilation, calibration, forecasts, comparison, watchers.
+        // Calibration: least squares, multi-start, profiles, PK fits, and PEtab problems (their SBML models: the one
+        // place besides TwinRun that imports TwinSBML). No bank, no I/O beyond reading a PEtab problem's files.
+        .target(name: "TwinCalibration", dependencies: ["TwinSimulation", "TwinModels", "TwinSBML"]),
+        // The bidirectional loop: assimilation, forecasts, synchronisation, watchers.
         .target(name: "TwinSync", dependencies: [
-            "TwinBank", "TwinSimulation", "TwinModels", "TwinSBML",
+            "TwinBank", "TwinSimulation", "TwinModels", "TwinCalibration",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // Models run for a twin: bindings from its attributes and thread, predictions back with provenance; comparisons
         // start from what TwinSync calibrated.
         .target(name: "TwinRun", dependencies: [
-            "TwinBank", "TwinModels", "TwinSBML", "TwinSync",
+            "TwinBank", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // FHIR R4 codec, mapping, eligibility.
@@ -77,12 +81,12 @@ let package = Package(
         .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Release-build benchmarks, outside the test suite.
         .executableTarget(name: "twinbank-bench", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Test fixtures several test targets share: the shared reference folder and temporary files.
@@ -92,6 +96,7 @@ let package = Package(
         .testTarget(name: "TwinSimulationTests", dependencies: ["TwinSimulation"]),
         .testTarget(name: "TwinModelsTests", dependencies: ["TwinTesting", "TwinModels"]),
         .testTarget(name: "TwinSBMLTests", dependencies: ["TwinTesting", "TwinSBML"], exclude: ["Resources"]),
+        .testTarget(name: "TwinCalibrationTests", dependencies: ["TwinCalibration", "TwinModels", "TwinTesting"]),
         .testTarget(name: "TwinSyncTests", dependencies: [
             "TwinSync", "TwinTesting", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),

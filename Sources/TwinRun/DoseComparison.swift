@@ -1,3 +1,4 @@
+import TwinCalibration
 import Foundation
 import TwinBank
 import TwinCore

@@ -1,4 +1,4 @@
-/// The error thrown by TwinSync: assimilation, calibration and PEtab reading.
+/// The error thrown by TwinSync: assimilation, forecasts and synchronisation.
 ///
 /// Every error names the problem (`code`), says what to do about it (`message`) and carries the offending
 /// value (`value`) verbatim. Compare against the static members of ``Code`` rather than switching

@@ -1,3 +1,4 @@
+import TwinCalibration
 import ArgumentParser
 import Foundation
 import TwinSync

@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// What a filter does when a covariance it must factorise is not positive definite (round-off after many
 /// updates, a degenerate ensemble, a model that blew up).
 public enum CovariancePolicy: Sendable, Hashable {

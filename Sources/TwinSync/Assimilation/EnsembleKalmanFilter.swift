@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// The stochastic ensemble Kalman filter with perturbed observations (Evensen 2003; as filterpy's
 /// `EnsembleKalmanFilter`).
 ///

@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// The extended Kalman filter: the mean is propagated through the nonlinear process and observation
 /// models, the covariance through their Jacobians (analytic when the models provide them, central finite
 /// differences otherwise). Covariance updates use the Joseph form and are symmetrised.

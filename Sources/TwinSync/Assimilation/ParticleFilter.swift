@@ -1,3 +1,4 @@
+import TwinSimulation
 import Foundation
 
 /// A bootstrap particle filter with systematic resampling.

@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// A recursive Bayesian filter: it carries a belief about the state at ``time`` and refines it as
 /// observations arrive.
 ///

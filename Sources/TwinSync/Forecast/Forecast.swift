@@ -1,3 +1,4 @@
+import TwinSimulation
 import Foundation
 
 /// A forecast of a twin's state with prediction intervals, and what it was made from.

@@ -1,3 +1,4 @@
+import TwinSimulation
 import Foundation
 import TwinModels
 

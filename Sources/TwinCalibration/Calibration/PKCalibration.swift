@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 import TwinModels
 
 /// Bayesian calibration of a pharmacokinetic model to a person's measured drug levels (therapeutic drug
@@ -35,17 +36,17 @@ public struct PKCalibration: Sendable, Hashable {
     }
 
     /// Fits `prior` to `levels` (hours from the regimen's time 0, mg/L) under `regimen`.
-    /// - Throws: ``SyncError`` `invalidArgument` for a non-positive error model or variability, a level that is
+    /// - Throws: ``CalibrationError`` `invalidArgument` for a non-positive error model or variability, a level that is
     ///   not finite and non-negative or at a negative time; the model's own errors for a bad model or regimen.
     public func fit(_ prior: PKModel, regimen: DosingRegimen, levels: [(time: Double, value: Double)]) throws -> Posterior {
         for (name, v) in [("omegaClearance", omegaClearance), ("omegaVolume", omegaVolume), ("additiveError", additiveError)] where !(v.isFinite && v > 0) {
-            throw SyncError(.invalidArgument, "\(name) must be a positive number (got \(v)).", value: String(v))
+            throw CalibrationError(.invalidArgument, "\(name) must be a positive number (got \(v)).", value: String(v))
         }
         guard proportionalError.isFinite, proportionalError >= 0 else {
-            throw SyncError(.invalidArgument, "proportionalError must be a non-negative number (got \(proportionalError)).", value: String(proportionalError))
+            throw CalibrationError(.invalidArgument, "proportionalError must be a non-negative number (got \(proportionalError)).", value: String(proportionalError))
         }
         for l in levels where !(l.time.isFinite && l.time >= 0 && l.value.isFinite && l.value >= 0) {
-            throw SyncError(.invalidArgument, "a drug level must be a non-negative concentration at a time >= 0 (got \(l.value) mg/L at \(l.time) h).", value: String(l.value))
+            throw CalibrationError(.invalidArgument, "a drug level must be a non-negative concentration at a time >= 0 (got \(l.value) mg/L at \(l.time) h).", value: String(l.value))
         }
         try prior.validate()
         let omegas = [omegaClearance, omegaVolume]

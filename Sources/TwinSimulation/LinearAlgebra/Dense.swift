@@ -4,12 +4,12 @@ import Foundation
 ///
 /// They never allocate: callers pass scratch space. Sizes are the small ones of filtering and
 /// calibration (states and parameters in the tens), where straightforward loops beat a BLAS call.
-enum Dense {
+public enum Dense {
     /// In-place Cholesky factorisation `A = L Lᵀ` of the symmetric `n × n` matrix `a` (row-major). On
     /// success the lower triangle holds `L` and the strict upper triangle is zeroed. Returns the index of
     /// the first non-positive pivot on failure (the matrix is then partially overwritten), or `nil`.
-    @inline(__always)
-    static func cholesky(_ a: UnsafeMutablePointer<Double>, _ n: Int) -> Int? {
+    @inlinable
+    public static func cholesky(_ a: UnsafeMutablePointer<Double>, _ n: Int) -> Int? {
         for j in 0..<n {
             var d = a[j * n + j]
             for k in 0..<j { d -= a[j * n + k] * a[j * n + k] }
@@ -30,8 +30,8 @@ enum Dense {
     }
 
     /// Solves `L Lᵀ X = B` in place for `B` (`n × r`, row-major), given the Cholesky factor `l`.
-    @inline(__always)
-    static func choleskySolve(_ l: UnsafePointer<Double>, _ n: Int, _ b: UnsafeMutablePointer<Double>, _ r: Int) {
+    @inlinable
+    public static func choleskySolve(_ l: UnsafePointer<Double>, _ n: Int, _ b: UnsafeMutablePointer<Double>, _ r: Int) {
         for c in 0..<r {
             // forward: L y = b
             for i in 0..<n {
@@ -51,8 +51,8 @@ enum Dense {
     }
 
     /// Replaces `a` by `(a + aᵀ) / 2`.
-    @inline(__always)
-    static func symmetrise(_ a: UnsafeMutablePointer<Double>, _ n: Int) {
+    @inlinable
+    public static func symmetrise(_ a: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n {
             for j in (i + 1)..<max(n, i + 1) {
                 let m = 0.5 * (a[i * n + j] + a[j * n + i])
@@ -62,8 +62,8 @@ enum Dense {
     }
 
     /// `c = a · b` with `a` `m × k`, `b` `k × n`.
-    @inline(__always)
-    static func multiply(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
+    @inlinable
+    public static func multiply(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
                          _ m: Int, _ k: Int, _ n: Int) {
         for i in 0..<m {
             for j in 0..<n {
@@ -75,8 +75,8 @@ enum Dense {
     }
 
     /// `c = a · bᵀ` with `a` `m × k`, `b` `n × k`.
-    @inline(__always)
-    static func multiplyTransposed(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
+    @inlinable
+    public static func multiplyTransposed(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
                                    _ m: Int, _ k: Int, _ n: Int) {
         for i in 0..<m {
             for j in 0..<n {
@@ -88,15 +88,16 @@ enum Dense {
     }
 
     /// Index of the first non-finite entry, or `nil`.
-    @inline(__always)
-    static func firstNonFinite(_ a: UnsafePointer<Double>, _ count: Int) -> Int? {
+    @inlinable
+    public static func firstNonFinite(_ a: UnsafePointer<Double>, _ count: Int) -> Int? {
         for i in 0..<count where !a[i].isFinite { return i }
         return nil
     }
 
     /// Inverts the symmetric positive definite `n × n` matrix `a` in place via Cholesky, using `scratch`
     /// (`n × n`). Returns `false` if `a` is not positive definite (then `a` is unchanged).
-    static func invertSPD(_ a: UnsafeMutablePointer<Double>, _ n: Int, scratch: UnsafeMutablePointer<Double>) -> Bool {
+    @inlinable
+    public static func invertSPD(_ a: UnsafeMutablePointer<Double>, _ n: Int, scratch: UnsafeMutablePointer<Double>) -> Bool {
         scratch.update(from: a, count: n * n)
         if cholesky(scratch, n) != nil { return false }
         for i in 0..<n { for j in 0..<n { a[i * n + j] = i == j ? 1 : 0 } }

@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 
 /// The observation noise model of a calibration: how data scatter around the model's prediction.
 ///
@@ -48,14 +49,14 @@ public enum NoiseModel: Sendable, Hashable {
     /// Checks that the data can be used with this model (positive values on log scales).
     func validate(observed: [Double]) throws {
         if let s = standardDeviation, !(s > 0 && s.isFinite) {
-            throw SyncError(.invalidArgument, "noise standard deviation must be positive and finite.", value: String(s))
+            throw CalibrationError(.invalidArgument, "noise standard deviation must be positive and finite.", value: String(s))
         }
         for (i, y) in observed.enumerated() {
-            guard y.isFinite else { throw SyncError(.nonFinite, "observation \(i) is not finite.", value: String(y)) }
+            guard y.isFinite else { throw CalibrationError(.nonFinite, "observation \(i) is not finite.", value: String(y)) }
             switch self {
             case .normal: break
             case .logNormal, .log10Normal:
-                if !(y > 0) { throw SyncError(.invalidArgument, "observation \(i) is \(y); a log-normal noise model needs positive data.", value: String(y)) }
+                if !(y > 0) { throw CalibrationError(.invalidArgument, "observation \(i) is \(y); a log-normal noise model needs positive data.", value: String(y)) }
             }
         }
     }

@@ -34,7 +34,7 @@ public enum YAMLDocument {
             s = stripComment(s)
             if s.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             if s.contains("\t") && s.prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") {
-                throw SyncError(.invalidPEtab, "YAML line \(i + 1) is indented with a tab.", value: s)
+                throw CalibrationError(.invalidPEtab, "YAML line \(i + 1) is indented with a tab.", value: s)
             }
             let indent = s.prefix(while: { $0 == " " }).count
             lines.append(Line(number: i + 1, indent: indent, text: String(s.dropFirst(indent))))
@@ -43,7 +43,7 @@ public enum YAMLDocument {
         if lines.isEmpty { return .map([:]) }
         let value = try parseBlock(lines, &index, indent: lines[0].indent)
         if index < lines.count {
-            throw SyncError(.invalidPEtab, "unexpected indentation at YAML line \(lines[index].number).", value: lines[index].text)
+            throw CalibrationError(.invalidPEtab, "unexpected indentation at YAML line \(lines[index].number).", value: lines[index].text)
         }
         return value
     }
@@ -90,11 +90,11 @@ public enum YAMLDocument {
         while i < lines.count, lines[i].indent == indent {
             let line = lines[i]
             guard let colon = mappingColon(line.text) else {
-                throw SyncError(.invalidPEtab, "YAML line \(line.number) is neither 'key: value' nor a list item.", value: line.text)
+                throw CalibrationError(.invalidPEtab, "YAML line \(line.number) is neither 'key: value' nor a list item.", value: line.text)
             }
             let key = unquote(String(line.text[..<colon]).trimmingCharacters(in: .whitespaces))
             let rest = String(line.text[line.text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            if map[key] != nil { throw SyncError(.invalidPEtab, "YAML key '\(key)' appears twice (line \(line.number)).", value: key) }
+            if map[key] != nil { throw CalibrationError(.invalidPEtab, "YAML key '\(key)' appears twice (line \(line.number)).", value: key) }
             i += 1
             if rest.isEmpty {
                 if i < lines.count, lines[i].indent > indent {
@@ -106,7 +106,7 @@ public enum YAMLDocument {
                 }
             } else {
                 if rest.hasPrefix("&") || rest.hasPrefix("*") || rest.hasPrefix("!") || rest == "|" || rest == ">" {
-                    throw SyncError(.unsupported, "YAML line \(line.number) uses an anchor, alias, tag or block scalar, which this reader does not support.", value: rest)
+                    throw CalibrationError(.unsupported, "YAML line \(line.number) uses an anchor, alias, tag or block scalar, which this reader does not support.", value: rest)
                 }
                 map[key] = try parseInline(rest, line: line.number)
             }
@@ -136,12 +136,12 @@ public enum YAMLDocument {
 
     static func parseInline(_ s: String, line: Int) throws -> YAMLValue {
         if s.hasPrefix("[") {
-            guard s.hasSuffix("]") else { throw SyncError(.invalidPEtab, "unterminated flow sequence at YAML line \(line).", value: s) }
+            guard s.hasSuffix("]") else { throw CalibrationError(.invalidPEtab, "unterminated flow sequence at YAML line \(line).", value: s) }
             let inner = s.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
             if inner.isEmpty { return .list([]) }
             return .list(inner.split(separator: ",").map { .scalar(unquote($0.trimmingCharacters(in: .whitespaces))) })
         }
-        if s.hasPrefix("{") { throw SyncError(.unsupported, "flow mappings are not supported (YAML line \(line)).", value: s) }
+        if s.hasPrefix("{") { throw CalibrationError(.unsupported, "flow mappings are not supported (YAML line \(line)).", value: s) }
         return .scalar(unquote(s))
     }
 
@@ -154,3 +154,4 @@ public enum YAMLDocument {
 }
 
 import Foundation
+import TwinSimulation

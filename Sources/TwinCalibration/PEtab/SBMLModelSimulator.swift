@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 import TwinSBML
 
 /// A ``PEtabSimulator`` over an SBML model compiled by TwinSBML.
@@ -28,9 +29,9 @@ public final class SBMLModelSimulator: PEtabSimulator, @unchecked Sendable {
             model = try ModelCompiler.compile(sbml)
         } catch where error.code == .unsupported || error.code == .unknownMathML {
             // a construct TwinSBML does not handle: a refusal naming the SBML feature, not a broken problem
-            throw SyncError(.unsupported, "the SBML model \(file.lastPathComponent) uses a feature not supported: \(error)", value: error.value ?? file.path)
+            throw CalibrationError(.unsupported, "the SBML model \(file.lastPathComponent) uses a feature not supported: \(error)", value: error.value ?? file.path)
         } catch {
-            throw SyncError(.invalidPEtab, "cannot load the SBML model \(file.lastPathComponent): \(error)", value: file.path)
+            throw CalibrationError(.invalidPEtab, "cannot load the SBML model \(file.lastPathComponent): \(error)", value: file.path)
         }
         defined = Set(model.slotOfSymbol.keys)
         self.relativeTolerance = relativeTolerance
@@ -55,7 +56,7 @@ public final class SBMLModelSimulator: PEtabSimulator, @unchecked Sendable {
         do {
             return try simulator.simulate(outputTimes: times, outputs: outputs.map { OutputVariable(id: $0) })
         } catch {
-            throw SyncError(.simulationFailed, "\(error)", value: error.value)
+            throw CalibrationError(.simulationFailed, "\(error)", value: error.value)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 
 /// What PEtab calibration needs from a model: simulate from t = 0 under entity overrides and report
 /// named quantities at output times. Implementations must be safe to call from any thread (serialise
@@ -97,15 +98,15 @@ public struct PEtabCalibration: Sendable {
         self.parameterIndex = pindex
         // features the problem tables may hold but least-squares calibration does not handle
         for obs in problem.observables.values.sorted(by: { $0.id < $1.id }) where obs.noiseDistribution != .normal {
-            throw SyncError(.unsupported, "observable '\(obs.id)' has noise distribution '\(obs.noiseDistribution.rawValue)'; only normal is supported by least-squares calibration.",
+            throw CalibrationError(.unsupported, "observable '\(obs.id)' has noise distribution '\(obs.noiseDistribution.rawValue)'; only normal is supported by least-squares calibration.",
                             value: obs.noiseDistribution.rawValue)
         }
         for m in problem.measurements {
             if let p = m.preequilibrationConditionId {
-                throw SyncError(.unsupported, "a measurement of '\(m.observableId)' asks for pre-equilibration ('\(p)'), which calibration does not support yet.", value: p)
+                throw CalibrationError(.unsupported, "a measurement of '\(m.observableId)' asks for pre-equilibration ('\(p)'), which calibration does not support yet.", value: p)
             }
             if !m.time.isFinite {
-                throw SyncError(.unsupported, "a measurement of '\(m.observableId)' is at steady state (time inf), which calibration does not support yet.", value: "inf")
+                throw CalibrationError(.unsupported, "a measurement of '\(m.observableId)' is at steady state (time inf), which calibration does not support yet.", value: "inf")
             }
         }
         // where is each estimated parameter used?
@@ -114,7 +115,7 @@ public struct PEtabCalibration: Sendable {
         for c in problem.conditions.values {
             for v in c.overrides.values { if let i = pindex[v] { inModel.insert(i) } }
             for k in c.overrides.keys where !simulator.defines(k) {
-                throw SyncError(.invalidPEtab, "condition '\(c.id)' sets '\(k)', which the model does not define.", value: k)
+                throw CalibrationError(.invalidPEtab, "condition '\(c.id)' sets '\(k)', which the model does not define.", value: k)
             }
         }
         for (mi, m) in problem.measurements.enumerated() {
@@ -138,18 +139,18 @@ public struct PEtabCalibration: Sendable {
         var fitted: [Int] = [], groups: [(Int, [Int])] = []
         for (i, p) in problem.parameters.enumerated() where p.estimate {
             if inNoiseOther.contains(i) {
-                throw SyncError(.unsupported, "estimated parameter '\(p.id)' enters a noise formula other than as a plain standard deviation; not supported yet.", value: p.id)
+                throw CalibrationError(.unsupported, "estimated parameter '\(p.id)' enters a noise formula other than as a plain standard deviation; not supported yet.", value: p.id)
             }
             if let ms = asSigma[i] {
                 if inModel.contains(i) || inObservable.contains(i) {
-                    throw SyncError(.unsupported, "estimated parameter '\(p.id)' is both a noise standard deviation and a model/observable parameter.", value: p.id)
+                    throw CalibrationError(.unsupported, "estimated parameter '\(p.id)' is both a noise standard deviation and a model/observable parameter.", value: p.id)
                 }
                 groups.append((i, ms))
             } else {
                 fitted.append(i)
             }
         }
-        guard !fitted.isEmpty else { throw SyncError(.invalidPEtab, "the problem estimates only noise parameters.") }
+        guard !fitted.isEmpty else { throw CalibrationError(.invalidPEtab, "the problem estimates only noise parameters.") }
         self.fitted = fitted
         self.noiseGroups = groups
         // simulation plans per condition
@@ -164,7 +165,7 @@ public struct PEtabCalibration: Sendable {
                 let obs = problem.observables[m.observableId]!
                 for s in obs.formula.symbols.union(obs.noiseFormula.symbols) where pindex[s] == nil && !s.hasPrefix("observableParameter") && !s.hasPrefix("noiseParameter") {
                     guard simulator.defines(s) else {
-                        throw SyncError(.invalidPEtab, "observable '\(obs.id)' uses '\(s)', which is neither a model entity nor a parameter.", value: s)
+                        throw CalibrationError(.invalidPEtab, "observable '\(obs.id)' uses '\(s)', which is neither a model entity nor a parameter.", value: s)
                     }
                     outputs.insert(s)
                 }
@@ -203,14 +204,14 @@ public struct PEtabCalibration: Sendable {
             var overrides = baseOverrides
             for (k, token) in problem.conditions[plan.condition]!.overrides {
                 guard let value = resolve(token) else {
-                    throw SyncError(.invalidPEtab, "condition '\(plan.condition)' sets '\(k)' to '\(token)', which is neither a number nor a parameter.", value: token)
+                    throw CalibrationError(.invalidPEtab, "condition '\(plan.condition)' sets '\(k)' to '\(token)', which is neither a number nor a parameter.", value: token)
                 }
                 if value.isNaN { continue }   // NaN in a condition table keeps the model's value
                 overrides[k] = value
             }
             let rows: [[Double]]
             do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: overrides) } catch {
-                throw SyncError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
+                throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
             }
             for (mi, ti) in plan.rows {
                 let m = ms[mi]
@@ -230,7 +231,7 @@ public struct PEtabCalibration: Sendable {
                 if !profiled.contains(mi) {
                     sigma[mi] = try obs.noiseFormula.evaluate { lookup($0, placeholders: "noiseParameter", m.noiseParameters) }
                     guard sigma[mi] > 0, sigma[mi].isFinite else {
-                        throw SyncError(.invalidPEtab, "the noise standard deviation of measurement \(mi + 1) ('\(m.observableId)' at t = \(m.time)) is \(sigma[mi]); it must be positive.",
+                        throw CalibrationError(.invalidPEtab, "the noise standard deviation of measurement \(mi + 1) ('\(m.observableId)' at t = \(m.time)) is \(sigma[mi]); it must be positive.",
                                         value: String(sigma[mi]))
                     }
                 }
@@ -292,7 +293,7 @@ public struct PEtabCalibration: Sendable {
         for s in options.additionalStarts {
             try checkCount(s.count, fitted.count, "start point")
             for (k, v) in s.enumerated() where !(v >= lower[k] && v <= upper[k]) {
-                throw SyncError(.invalidBounds, "start value \(v) of '\(fittedParameterIds[k])' lies outside its bounds [\(lower[k]), \(upper[k])] (on its \(problem.parameters[fitted[k]].scale.rawValue) scale).",
+                throw CalibrationError(.invalidBounds, "start value \(v) of '\(fittedParameterIds[k])' lies outside its bounds [\(lower[k]), \(upper[k])] (on its \(problem.parameters[fitted[k]].scale.rawValue) scale).",
                                 value: String(v))
             }
             starts.append(s)
@@ -302,7 +303,7 @@ public struct PEtabCalibration: Sendable {
             if zip(nominal, zip(lower, upper)).allSatisfy({ $0 >= $1.0 && $0 <= $1.1 }) { starts.append(nominal) }
         }
         if options.starts > 0 { starts += MultiStart.latinHypercube(count: options.starts, lower: lower, upper: upper, seed: options.seed) }
-        guard !starts.isEmpty else { throw SyncError(.invalidArgument, "calibration needs at least one start.", value: String(options.starts)) }
+        guard !starts.isEmpty else { throw CalibrationError(.invalidArgument, "calibration needs at least one start.", value: String(options.starts)) }
         var best: (fit: LeastSquaresFit, sigmas: [Double], nll: Double, ssr: Double)? = nil
         var converged = 0, evaluations = 0
         var failures: [String] = []
@@ -318,7 +319,7 @@ public struct PEtabCalibration: Sendable {
             }
         }
         guard let b = best else {
-            throw SyncError(.calibrationFailed, "all \(starts.count) starts failed; first: \(failures.first ?? "?")")
+            throw CalibrationError(.calibrationFailed, "all \(starts.count) starts failed; first: \(failures.first ?? "?")")
         }
         let se = b.fit.standardErrors(residualVariance: 1)
         var out: [Result.Value] = []
@@ -415,7 +416,7 @@ extension PEtabCalibration {
     /// values (clamped into the bounds) for the parameters not given.
     public func start(from assignments: [String: Double]) throws -> [Double] {
         for id in assignments.keys where !fittedParameterIds.contains(id) {
-            throw SyncError(.invalidArgument, "'\(id)' is not a parameter fitted by least squares (those are \(fittedParameterIds.joined(separator: ", "))).", value: id)
+            throw CalibrationError(.invalidArgument, "'\(id)' is not a parameter fitted by least squares (those are \(fittedParameterIds.joined(separator: ", "))).", value: id)
         }
         return fitted.map { i in
             let p = problem.parameters[i]

@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// The result of a least-squares fit, with Gauss–Newton (Laplace) uncertainty.
 public struct LeastSquaresFit: Sendable {
     public enum Status: String, Sendable, Hashable {

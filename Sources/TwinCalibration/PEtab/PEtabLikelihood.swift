@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 
 /// The PEtab v1 log-likelihood of a ``PEtabProblem`` at given parameter values (the nominal values of the
 /// parameter table unless overridden), normalisation included: the log density of the raw measurements.
@@ -52,7 +53,7 @@ public struct PEtabLikelihood: Sendable {
     }
 
     /// Checks that every feature the problem uses is supported, and plans one simulation per condition.
-    /// - Throws: `SyncError.unsupported` naming a PEtab feature it does not handle; `.invalidPEtab` for a
+    /// - Throws: `CalibrationError.unsupported` naming a PEtab feature it does not handle; `.invalidPEtab` for a
     ///   condition or formula naming something neither the model nor the parameter table defines.
     public init(problem: PEtabProblem, simulator: any PEtabSimulator) throws {
         self.problem = problem
@@ -60,19 +61,19 @@ public struct PEtabLikelihood: Sendable {
         let parameterIds = Set(problem.parameters.map(\.id))
         for m in problem.measurements {
             if let p = m.preequilibrationConditionId, simulator.stateIds == nil {
-                throw SyncError(.unsupported, "the problem uses pre-equilibration (condition '\(p)' before '\(m.simulationConditionId)'), which this simulator cannot do (it does not report its state).", value: p)
+                throw CalibrationError(.unsupported, "the problem uses pre-equilibration (condition '\(p)' before '\(m.simulationConditionId)'), which this simulator cannot do (it does not report its state).", value: p)
             }
             if !m.time.isFinite {
-                throw SyncError(.unsupported, "the problem has steady-state measurements (time inf, observable '\(m.observableId)'), a PEtab feature not supported yet.", value: "inf")
+                throw CalibrationError(.unsupported, "the problem has steady-state measurements (time inf, observable '\(m.observableId)'), a PEtab feature not supported yet.", value: "inf")
             }
         }
         for c in problem.conditions.values.sorted(by: { $0.id < $1.id }) {
             for (k, token) in c.overrides.sorted(by: { $0.key < $1.key }) {
                 guard simulator.defines(k) else {
-                    throw SyncError(.invalidPEtab, "condition '\(c.id)' sets '\(k)', which the model does not define.", value: k)
+                    throw CalibrationError(.invalidPEtab, "condition '\(c.id)' sets '\(k)', which the model does not define.", value: k)
                 }
                 guard parseNumber(token) != nil || parameterIds.contains(token) else {
-                    throw SyncError(.invalidPEtab, "condition '\(c.id)' sets '\(k)' to '\(token)', which is neither a number nor a parameter of the parameter table.", value: token)
+                    throw CalibrationError(.invalidPEtab, "condition '\(c.id)' sets '\(k)' to '\(token)', which is neither a number nor a parameter of the parameter table.", value: token)
                 }
             }
         }
@@ -97,10 +98,10 @@ public struct PEtabLikelihood: Sendable {
                         || Self.placeholderIndex(s, prefix: "noiseParameter", observable: m.observableId) != nil { continue }
                     if simulator.defines(s) { outputs.insert(s); continue }
                     if parameterIds.contains(s) || s == "time" || s == "t" { continue }
-                    throw SyncError(.invalidPEtab, "observable '\(obs.id)' uses '\(s)', which is neither a model entity nor a parameter of the parameter table.", value: s)
+                    throw CalibrationError(.invalidPEtab, "observable '\(obs.id)' uses '\(s)', which is neither a model entity nor a parameter of the parameter table.", value: s)
                 }
                 for token in m.observableParameters + m.noiseParameters where parseNumber(token) == nil && !parameterIds.contains(token) {
-                    throw SyncError(.invalidPEtab, "a measurement of '\(m.observableId)' (condition '\(cid)', t = \(m.time)) gives placeholder value '\(token)', which is neither a number nor a parameter of the parameter table.",
+                    throw CalibrationError(.invalidPEtab, "a measurement of '\(m.observableId)' (condition '\(cid)', t = \(m.time)) gives placeholder value '\(token)', which is neither a number nor a parameter of the parameter table.",
                                     value: token)
                 }
             }
@@ -127,13 +128,13 @@ public struct PEtabLikelihood: Sendable {
         for p in problem.parameters { values[p.id] = p.nominal }
         for (id, v) in overrides.sorted(by: { $0.key < $1.key }) {
             guard values[id] != nil else {
-                throw SyncError(.invalidArgument, "'\(id)' is not a parameter of the problem's parameter table.", value: id)
+                throw CalibrationError(.invalidArgument, "'\(id)' is not a parameter of the problem's parameter table.", value: id)
             }
-            guard v.isFinite else { throw SyncError(.invalidArgument, "the value of '\(id)' must be finite; got \(v).", value: String(v)) }
+            guard v.isFinite else { throw CalibrationError(.invalidArgument, "the value of '\(id)' must be finite; got \(v).", value: String(v)) }
             values[id] = v
         }
         for p in problem.parameters where !(values[p.id]!.isFinite) {
-            throw SyncError(.invalidPEtab, "parameter '\(p.id)' has no nominal value; give one with an override (--set \(p.id)=VALUE).", value: p.id)
+            throw CalibrationError(.invalidPEtab, "parameter '\(p.id)' has no nominal value; give one with an override (--set \(p.id)=VALUE).", value: p.id)
         }
         return values
     }
@@ -167,7 +168,7 @@ public struct PEtabLikelihood: Sendable {
             }
             let rows: [[Double]]
             do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: modelOverrides) } catch {
-                throw SyncError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
+                throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
             }
             for (mi, ti) in plan.rows {
                 let m = problem.measurements[mi]
@@ -178,7 +179,7 @@ public struct PEtabLikelihood: Sendable {
                     for (prefix, list) in [("observableParameter", m.observableParameters), ("noiseParameter", m.noiseParameters)] {
                         guard let k = Self.placeholderIndex(s, prefix: prefix, observable: m.observableId) else { continue }
                         guard k <= list.count else {
-                            throw SyncError(.invalidPEtab, "observable '\(m.observableId)' uses '\(s)' but the measurement at t = \(m.time) in condition '\(plan.condition)' gives \(list.count) value(s) for it.",
+                            throw CalibrationError(.invalidPEtab, "observable '\(m.observableId)' uses '\(s)' but the measurement at t = \(m.time) in condition '\(plan.condition)' gives \(list.count) value(s) for it.",
                                             value: s)
                         }
                         return resolve(list[k - 1])
@@ -198,7 +199,7 @@ public struct PEtabLikelihood: Sendable {
                 }
                 if let failure { throw failure }
                 guard sigma > 0, sigma.isFinite else {
-                    throw SyncError(.invalidPEtab, "the noise parameter of measurement \(mi + 1) ('\(m.observableId)' at t = \(m.time), condition '\(plan.condition)') is \(sigma); it must be positive.",
+                    throw CalibrationError(.invalidPEtab, "the noise parameter of measurement \(mi + 1) ('\(m.observableId)' at t = \(m.time), condition '\(plan.condition)') is \(sigma); it must be positive.",
                                     value: String(sigma))
                 }
                 contributions[mi] = Self.logDensity(measurement: m.value, prediction: y, sigma: sigma,
@@ -215,13 +216,13 @@ public struct PEtabLikelihood: Sendable {
         let times = [1e6, 1e7, 1e8]
         let rows: [[Double]]
         do { rows = try simulator.simulate(times: times, outputs: ids, overrides: overrides) } catch {
-            throw SyncError(.simulationFailed, "pre-equilibrating condition '\(condition)' failed: \(error)", value: condition)
+            throw CalibrationError(.simulationFailed, "pre-equilibrating condition '\(condition)' failed: \(error)", value: condition)
         }
         var state: [String: Double] = [:]
         for (k, id) in ids.enumerated() {
             let a = rows[1][k], b = rows[2][k]
             guard b.isFinite, abs(a - b) <= 1e-6 * abs(b) + 1e-12 else {
-                throw SyncError(.simulationFailed, "pre-equilibration under condition '\(condition)' reaches no steady state by t = 1e8 ('\(id)' is \(a) at 1e7 and \(b) at 1e8).",
+                throw CalibrationError(.simulationFailed, "pre-equilibration under condition '\(condition)' reaches no steady state by t = 1e8 ('\(id)' is \(a) at 1e7 and \(b) at 1e8).",
                                 value: condition)
             }
             state[id] = b

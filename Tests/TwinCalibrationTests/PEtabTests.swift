@@ -1,6 +1,8 @@
+import TwinSimulation
+
 import Foundation
 import Testing
-@testable import TwinSync
+@testable import TwinCalibration
 import TwinTesting
 
 /// An analytic stand-in model for PEtab machinery tests: x(t) = x0 · exp(−k t), y(t) = x0 · k · t.
@@ -34,8 +36,8 @@ struct PEtabTests {
         #expect(problems[0]["condition_files"]?.strings == ["a.tsv", "b.tsv"])
         #expect(problems[0]["measurement_files"]?.strings == ["m1.tsv", "m2.tsv"])
         #expect(problems[0]["sbml_files"]?.strings == ["model.xml"])
-        #expect(throws: SyncError.self) { _ = try YAMLDocument.parse("a: 1\na: 2") }
-        #expect(throws: SyncError.self) { _ = try YAMLDocument.parse("a: &anchor 1") }
+        #expect(throws: CalibrationError.self) { _ = try YAMLDocument.parse("a: 1\na: 2") }
+        #expect(throws: CalibrationError.self) { _ = try YAMLDocument.parse("a: &anchor 1") }
     }
 
     @Test func formulas() throws {
@@ -44,9 +46,9 @@ struct PEtabTests {
         #expect(abs(v - (6 + 9 + 1.5)) < 1e-12)
         #expect(e.symbols == ["V", "a", "b"])
         #expect(try FormulaExpression(parsing: "1.5e-3*x").evaluate { _ in 2 } == 3e-3)
-        let bad = #expect(throws: SyncError.self) { _ = try FormulaExpression(parsing: "2 * (x + ") }
+        let bad = #expect(throws: CalibrationError.self) { _ = try FormulaExpression(parsing: "2 * (x + ") }
         #expect(bad?.code == .invalidPEtab)
-        let unknown = #expect(throws: SyncError.self) { _ = try FormulaExpression(parsing: "q + 1").evaluate { _ in nil } }
+        let unknown = #expect(throws: CalibrationError.self) { _ = try FormulaExpression(parsing: "q + 1").evaluate { _ in nil } }
         #expect(unknown?.message.contains("'q'") == true)
     }
 
@@ -138,21 +140,21 @@ struct PEtabTests {
         let obs = try TSVTable(name: "o.tsv", text: "observableId\tobservableFormula\tnoiseFormula\nobs\tx\t1\n")
         let cond = try TSVTable(name: "c.tsv", text: "conditionId\nc1\n")
         let meas = try TSVTable(name: "m.tsv", text: "observableId\tsimulationConditionId\tmeasurement\ttime\nobs\tc1\t1\t0\n")
-        let scale = #expect(throws: SyncError.self) {
+        let scale = #expect(throws: CalibrationError.self) {
             _ = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: params, conditionTables: [cond], measurementTables: [meas], observableTables: [obs])
         }
         #expect(scale?.message.contains("log2") == true)
         let goodParams = try TSVTable(name: "p.tsv", text: "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlin\t1\t2\t1\t1\n")
         let unknownObs = try TSVTable(name: "m.tsv", text: "observableId\tsimulationConditionId\tmeasurement\ttime\nnope\tc1\t1\t0\n")
-        let e = #expect(throws: SyncError.self) {
+        let e = #expect(throws: CalibrationError.self) {
             _ = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: goodParams, conditionTables: [cond], measurementTables: [unknownObs], observableTables: [obs])
         }
         #expect(e?.message.contains("'nope'") == true)
         let badNumber = try TSVTable(name: "m.tsv", text: "observableId\tsimulationConditionId\tmeasurement\ttime\nobs\tc1\tabc\t0\n")
-        #expect(throws: SyncError.self) {
+        #expect(throws: CalibrationError.self) {
             _ = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: goodParams, conditionTables: [cond], measurementTables: [badNumber], observableTables: [obs])
         }
-        let missing = #expect(throws: SyncError.self) { _ = try PEtabProblem.load(yaml: dir.appendingPathComponent("does-not-exist.yaml")) }
+        let missing = #expect(throws: CalibrationError.self) { _ = try PEtabProblem.load(yaml: dir.appendingPathComponent("does-not-exist.yaml")) }
         #expect(missing?.code == .invalidPEtab)
     }
 }

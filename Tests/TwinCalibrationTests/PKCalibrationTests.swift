@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TwinModels
-@testable import TwinSync
+@testable import TwinCalibration
 
 @Suite("Bayesian PK calibration to drug levels")
 struct PKCalibrationTests {
@@ -49,7 +49,7 @@ struct PKCalibrationTests {
 
     @Test(arguments: [(-1.0, 10.0), (2, -3), (2, .nan), (.infinity, 1)])
     func badLevelsAreNamed(time: Double, value: Double) {
-        #expect(throws: SyncError.self) { try PKCalibration().fit(prior, regimen: regimen, levels: [(time, value)]) }
+        #expect(throws: CalibrationError.self) { try PKCalibration().fit(prior, regimen: regimen, levels: [(time, value)]) }
     }
 
     @Test func badErrorModelIsNamed() {

@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// A bounded nonlinear least-squares problem: minimise `½ Σ rᵢ(θ)²` subject to `lower ≤ θ ≤ upper`.
 ///
 /// The residual function must be deterministic. It may throw (a failed simulation); the optimiser then
@@ -19,15 +21,15 @@ public struct LeastSquaresProblem: Sendable {
                 residuals: @escaping @Sendable ([Double]) throws -> [Double],
                 jacobian: (@Sendable ([Double]) throws -> [Double])? = nil) throws {
         let p = names.count
-        guard p > 0 else { throw SyncError(.invalidArgument, "a problem needs at least one parameter.") }
+        guard p > 0 else { throw CalibrationError(.invalidArgument, "a problem needs at least one parameter.") }
         try checkCount(lower.count, p, "lower bounds")
         try checkCount(upper.count, p, "upper bounds")
         for i in 0..<p {
             guard !lower[i].isNaN, !upper[i].isNaN, lower[i] < upper[i] else {
-                throw SyncError(.invalidBounds, "bounds of '\(names[i])' are empty or invalid: [\(lower[i]), \(upper[i])].", value: "\(lower[i])..\(upper[i])")
+                throw CalibrationError(.invalidBounds, "bounds of '\(names[i])' are empty or invalid: [\(lower[i]), \(upper[i])].", value: "\(lower[i])..\(upper[i])")
             }
         }
-        guard residualCount >= 1 else { throw SyncError(.invalidArgument, "a problem needs at least one residual.", value: String(residualCount)) }
+        guard residualCount >= 1 else { throw CalibrationError(.invalidArgument, "a problem needs at least one residual.", value: String(residualCount)) }
         self.names = names
         self.lower = lower
         self.upper = upper
@@ -41,7 +43,7 @@ public struct LeastSquaresProblem: Sendable {
         let r = try residualFunction(theta)
         try checkCount(r.count, residualCount, "residual vector")
         if let bad = r.firstIndex(where: { !$0.isFinite }) {
-            throw SyncError(.nonFinite, "residual \(bad) is not finite at \(describe(theta)).", value: String(r[bad]))
+            throw CalibrationError(.nonFinite, "residual \(bad) is not finite at \(describe(theta)).", value: String(r[bad]))
         }
         return r
     }
@@ -53,7 +55,7 @@ public struct LeastSquaresProblem: Sendable {
     func validateStart(_ start: [Double]) throws {
         try checkCount(start.count, parameterCount, "start point")
         for i in 0..<parameterCount where !(start[i] >= lower[i] && start[i] <= upper[i]) {
-            throw SyncError(.invalidBounds, "start value of '\(names[i])' (\(start[i])) lies outside its bounds [\(lower[i]), \(upper[i])].", value: String(start[i]))
+            throw CalibrationError(.invalidBounds, "start value of '\(names[i])' (\(start[i])) lies outside its bounds [\(lower[i]), \(upper[i])].", value: String(start[i]))
         }
     }
 

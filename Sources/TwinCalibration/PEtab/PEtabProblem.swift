@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 
 /// A calibration problem in the PEtab format (version 1): an SBML model plus tables of experimental
 /// conditions, measurements, observables (with noise models) and parameters (with scales and bounds).
@@ -77,28 +78,28 @@ public struct PEtabProblem: Sendable {
     public static func load(yaml url: URL) throws -> PEtabProblem {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw SyncError(.invalidPEtab, "cannot read PEtab problem file \(url.path).", value: url.path)
+            throw CalibrationError(.invalidPEtab, "cannot read PEtab problem file \(url.path).", value: url.path)
         }
         let doc = try YAMLDocument.parse(text)
         let dir = url.deletingLastPathComponent()
         if let v = doc["format_version"]?.string, v != "1", v != "1.0.0" {
-            throw SyncError(.unsupported, "PEtab format version \(v) is not supported (only version 1).", value: v)
+            throw CalibrationError(.unsupported, "PEtab format version \(v) is not supported (only version 1).", value: v)
         }
         guard let parameterFile = doc["parameter_file"]?.strings?.first else {
-            throw SyncError(.invalidPEtab, "\(url.lastPathComponent) names no parameter_file.", value: url.path)
+            throw CalibrationError(.invalidPEtab, "\(url.lastPathComponent) names no parameter_file.", value: url.path)
         }
         guard case .list(let problems)? = doc["problems"], problems.count == 1 else {
-            throw SyncError(.unsupported, "\(url.lastPathComponent) must describe exactly one problem under 'problems'.", value: url.path)
+            throw CalibrationError(.unsupported, "\(url.lastPathComponent) must describe exactly one problem under 'problems'.", value: url.path)
         }
         let p = problems[0]
         func files(_ key: String) throws -> [URL] {
             guard let names = p[key]?.strings, !names.isEmpty else {
-                throw SyncError(.invalidPEtab, "the problem in \(url.lastPathComponent) lists no \(key).", value: key)
+                throw CalibrationError(.invalidPEtab, "the problem in \(url.lastPathComponent) lists no \(key).", value: key)
             }
             return names.map { dir.appendingPathComponent($0) }
         }
         let sbml = try files("sbml_files")
-        guard sbml.count == 1 else { throw SyncError(.unsupported, "only one SBML model per problem is supported.", value: String(sbml.count)) }
+        guard sbml.count == 1 else { throw CalibrationError(.unsupported, "only one SBML model per problem is supported.", value: String(sbml.count)) }
         return try PEtabProblem(directory: dir, modelFile: sbml[0],
                                 parameterTable: TSVTable(contentsOf: dir.appendingPathComponent(parameterFile)),
                                 conditionTables: files("condition_files").map(TSVTable.init(contentsOf:)),
@@ -119,26 +120,26 @@ public struct PEtabProblem: Sendable {
         for r in pt.rows.indices {
             let id = pt.rows[r][pid]
             guard !id.isEmpty, seen.insert(id).inserted else {
-                throw SyncError(.invalidPEtab, "parameter id in row \(r + 2) of '\(pt.name)' is empty or repeated.", value: id)
+                throw CalibrationError(.invalidPEtab, "parameter id in row \(r + 2) of '\(pt.name)' is empty or repeated.", value: id)
             }
             guard let scale = Scale(rawValue: pt.rows[r][pscale]) else {
-                throw SyncError(.invalidPEtab, "parameter '\(id)' has scale '\(pt.rows[r][pscale])'; expected lin, log or log10.", value: pt.rows[r][pscale])
+                throw CalibrationError(.invalidPEtab, "parameter '\(id)' has scale '\(pt.rows[r][pscale])'; expected lin, log or log10.", value: pt.rows[r][pscale])
             }
             let estimate: Bool
             switch pt.rows[r][pest] {
             case "1": estimate = true
             case "0": estimate = false
-            default: throw SyncError(.invalidPEtab, "parameter '\(id)' has estimate '\(pt.rows[r][pest])'; expected 0 or 1.", value: pt.rows[r][pest])
+            default: throw CalibrationError(.invalidPEtab, "parameter '\(id)' has estimate '\(pt.rows[r][pest])'; expected 0 or 1.", value: pt.rows[r][pest])
             }
             let nominal: Double
             if let c = pnom, !pt.rows[r][c].isEmpty { nominal = try pt.number(r, c) } else if estimate { nominal = .nan } else {
-                throw SyncError(.invalidPEtab, "fixed parameter '\(id)' has no nominal value.", value: id)
+                throw CalibrationError(.invalidPEtab, "fixed parameter '\(id)' has no nominal value.", value: id)
             }
             var lower = -Double.infinity, upper = Double.infinity
             if estimate {
                 lower = try pt.number(r, plo); upper = try pt.number(r, phi)
                 guard lower < upper, scale.toScale(lower).isFinite, scale.toScale(upper).isFinite else {
-                    throw SyncError(.invalidBounds, "estimated parameter '\(id)' needs finite bounds with lower < upper on its \(scale.rawValue) scale; got [\(lower), \(upper)].",
+                    throw CalibrationError(.invalidBounds, "estimated parameter '\(id)' needs finite bounds with lower < upper on its \(scale.rawValue) scale; got [\(lower), \(upper)].",
                                     value: "\(lower)..\(upper)")
                 }
             }
@@ -152,15 +153,15 @@ public struct PEtabProblem: Sendable {
             for r in t.rows.indices {
                 let id = t.rows[r][oid]
                 guard !id.isEmpty, observables[id] == nil else {
-                    throw SyncError(.invalidPEtab, "observable id in row \(r + 2) of '\(t.name)' is empty or repeated.", value: id)
+                    throw CalibrationError(.invalidPEtab, "observable id in row \(r + 2) of '\(t.name)' is empty or repeated.", value: id)
                 }
                 let transformText = ot.map { t.rows[r][$0] } ?? ""
                 guard let transform = transformText.isEmpty ? .lin : Scale(rawValue: transformText) else {
-                    throw SyncError(.invalidPEtab, "observable '\(id)' has transformation '\(transformText)'; expected lin, log or log10.", value: transformText)
+                    throw CalibrationError(.invalidPEtab, "observable '\(id)' has transformation '\(transformText)'; expected lin, log or log10.", value: transformText)
                 }
                 let dist = nd.map { t.rows[r][$0] } ?? ""
                 guard let distribution = dist.isEmpty ? .normal : NoiseDistribution(rawValue: dist) else {
-                    throw SyncError(.unsupported, "observable '\(id)' has noise distribution '\(dist)'; only normal and laplace (PEtab v1) are supported.", value: dist)
+                    throw CalibrationError(.unsupported, "observable '\(id)' has noise distribution '\(dist)'; only normal and laplace (PEtab v1) are supported.", value: dist)
                 }
                 observables[id] = Observable(id: id, formula: try FormulaExpression(parsing: t.rows[r][of]), transformation: transform,
                                              noiseFormula: try FormulaExpression(parsing: t.rows[r][nf]), noiseDistribution: distribution)
@@ -173,7 +174,7 @@ public struct PEtabProblem: Sendable {
             for r in t.rows.indices {
                 let id = t.rows[r][cid]
                 guard !id.isEmpty, conditions[id] == nil else {
-                    throw SyncError(.invalidPEtab, "condition id in row \(r + 2) of '\(t.name)' is empty or repeated.", value: id)
+                    throw CalibrationError(.invalidPEtab, "condition id in row \(r + 2) of '\(t.name)' is empty or repeated.", value: id)
                 }
                 var overrides: [String: String] = [:]
                 for (c, name) in t.columns.enumerated() where name != "conditionId" && name != "conditionName" && !t.rows[r][c].isEmpty {
@@ -192,23 +193,23 @@ public struct PEtabProblem: Sendable {
                 let row = t.rows[r]
                 let preequilibration = mpre.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
                 if let p = preequilibration, conditions[p] == nil {
-                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names pre-equilibration condition '\(p)', which the condition table does not define.", value: p)
+                    throw CalibrationError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names pre-equilibration condition '\(p)', which the condition table does not define.", value: p)
                 }
                 guard observables[row[mo]] != nil else {
-                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names observable '\(row[mo])', which the observable table does not define.", value: row[mo])
+                    throw CalibrationError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names observable '\(row[mo])', which the observable table does not define.", value: row[mo])
                 }
                 guard conditions[row[ms]] != nil else {
-                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names condition '\(row[ms])', which the condition table does not define.", value: row[ms])
+                    throw CalibrationError(.invalidPEtab, "row \(r + 2) of '\(t.name)' names condition '\(row[ms])', which the condition table does not define.", value: row[ms])
                 }
                 let time = try t.number(r, mt), value = try t.number(r, mv)
                 guard time >= 0 else {
-                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has time \(time); times must be ≥ 0 (or inf for steady state).", value: row[mt])
+                    throw CalibrationError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has time \(time); times must be ≥ 0 (or inf for steady state).", value: row[mt])
                 }
                 guard value.isFinite else {
-                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has a non-finite measurement.", value: row[mv])
+                    throw CalibrationError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has a non-finite measurement.", value: row[mv])
                 }
                 if observables[row[mo]]!.transformation != .lin && !(value > 0) {
-                    throw SyncError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has measurement \(value) for a log-transformed observable; it must be positive.", value: row[mv])
+                    throw CalibrationError(.invalidPEtab, "row \(r + 2) of '\(t.name)' has measurement \(value) for a log-transformed observable; it must be positive.", value: row[mv])
                 }
                 func split(_ c: Int?) -> [String] {
                     guard let c, !row[c].isEmpty else { return [] }
@@ -219,8 +220,8 @@ public struct PEtabProblem: Sendable {
                                                 preequilibrationConditionId: preequilibration))
             }
         }
-        guard !measurements.isEmpty else { throw SyncError(.invalidPEtab, "the problem has no measurements.") }
-        guard parameters.contains(where: \.estimate) else { throw SyncError(.invalidPEtab, "the problem estimates no parameter.") }
+        guard !measurements.isEmpty else { throw CalibrationError(.invalidPEtab, "the problem has no measurements.") }
+        guard parameters.contains(where: \.estimate) else { throw CalibrationError(.invalidPEtab, "the problem estimates no parameter.") }
         self.directory = directory
         self.modelFile = modelFile
         self.parameters = parameters

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import TwinSync
+@testable import TwinCalibration
 import TwinTesting
 
 /// x(t) = x0 · exp(−k t) with `x0` and `k` overridable: an analytic model for hand-computed likelihoods.
@@ -97,9 +97,9 @@ struct PEtabLikelihoodTests {
 
     @Test func badInputIsAClearError() throws {
         let likelihood = try PEtabLikelihood(problem: try problem(), simulator: ExponentialModel())
-        let unknown = #expect(throws: SyncError.self) { _ = try likelihood.evaluate(overrides: ["nope": 1]) }
+        let unknown = #expect(throws: CalibrationError.self) { _ = try likelihood.evaluate(overrides: ["nope": 1]) }
         #expect(unknown?.message.contains("'nope'") == true)
-        let badSigma = #expect(throws: SyncError.self) { _ = try likelihood.evaluate(overrides: ["sd": -1]) }
+        let badSigma = #expect(throws: CalibrationError.self) { _ = try likelihood.evaluate(overrides: ["sd": -1]) }
         #expect(badSigma?.message.contains("-1") == true)
     }
 
@@ -112,11 +112,11 @@ struct PEtabLikelihoodTests {
                                 ("observableId\tsimulationConditionId\tmeasurement\ttime\na\tc1\t1\tinf\n", "steady-state")] {
             let p = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: params, conditionTables: [cond],
                                      measurementTables: [try TSVTable(name: "m.tsv", text: text)], observableTables: [obs])
-            let e = #expect(throws: SyncError.self) { _ = try PEtabLikelihood(problem: p, simulator: ExponentialModel()) }
+            let e = #expect(throws: CalibrationError.self) { _ = try PEtabLikelihood(problem: p, simulator: ExponentialModel()) }
             #expect(e?.code == .unsupported)
             #expect(e?.message.contains(feature) == true)
             // calibration refuses them too (it used to be the table reader)
-            #expect(throws: SyncError.self) { _ = try PEtabCalibration(problem: p, simulator: ExponentialModel()) }
+            #expect(throws: CalibrationError.self) { _ = try PEtabCalibration(problem: p, simulator: ExponentialModel()) }
         }
     }
 
@@ -188,7 +188,7 @@ enum AMICIReferences {
 @Suite("PEtab benchmark collection against AMICI")
 struct PEtabBenchmarkLikelihoodTests {
     /// Each problem either matches AMICI within 0.1 % (relative) or is refused naming an unsupported feature
-    /// (`SyncError.unsupported`, or TwinSBML's refusal of an SBML construct); a wrong number or any other error fails.
+    /// (`CalibrationError.unsupported`, or TwinSBML's refusal of an SBML construct); a wrong number or any other error fails.
     @Test(.enabled(if: AMICIReferences.available, "skipped: ../shared/data/petab-benchmark-collection/amici-reference-llh.tsv is missing"),
           arguments: AMICIReferences.problems.filter { !AMICIReferences.slow.contains($0) })
     func matchesAMICIOrRefuses(_ name: String) throws {
@@ -215,7 +215,7 @@ struct PEtabBenchmarkLikelihoodTests {
             outcome = String(format: "%@ (llh %.10g, AMICI %.10g, relative difference %.2e, %.2f s)",
                              relative <= 1e-3 ? "MATCHED" : "MISMATCH", e.logLikelihood, reference, relative, e.seconds)
             #expect(relative <= 1e-3, "\(name): log-likelihood \(e.logLikelihood) against AMICI's \(reference)")
-        } catch let error as SyncError where error.code == .unsupported || error.message.contains("unsupported") {
+        } catch let error as CalibrationError where error.code == .unsupported || error.message.contains("unsupported") {
             outcome = "REFUSED: \(error.message)"
         } catch {
             outcome = "ERROR: \(error)"

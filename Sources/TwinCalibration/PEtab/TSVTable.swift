@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 
 /// A tab-separated table with a header row, as PEtab's condition, measurement, observable and parameter
 /// files. Cells are trimmed; missing trailing cells are empty.
@@ -10,14 +11,14 @@ public struct TSVTable: Sendable {
     public init(name: String, text: String) throws {
         var lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { String($0).replacingOccurrences(of: "\r", with: "") }
         lines.removeAll { $0.trimmingCharacters(in: .whitespaces).isEmpty }
-        guard let header = lines.first else { throw SyncError(.invalidPEtab, "table '\(name)' is empty.", value: name) }
+        guard let header = lines.first else { throw CalibrationError(.invalidPEtab, "table '\(name)' is empty.", value: name) }
         let cols = header.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var rows: [[String]] = []
         for (i, l) in lines.dropFirst().enumerated() {
             var cells = l.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             if cells.count > cols.count {
                 guard cells[cols.count...].allSatisfy(\.isEmpty) else {
-                    throw SyncError(.invalidPEtab, "row \(i + 2) of '\(name)' has \(cells.count) cells but the header has \(cols.count).", value: l)
+                    throw CalibrationError(.invalidPEtab, "row \(i + 2) of '\(name)' has \(cells.count) cells but the header has \(cols.count).", value: l)
                 }
                 cells = Array(cells.prefix(cols.count))
             }
@@ -32,7 +33,7 @@ public struct TSVTable: Sendable {
     public init(contentsOf url: URL) throws {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw SyncError(.invalidPEtab, "cannot read table file \(url.path).", value: url.path)
+            throw CalibrationError(.invalidPEtab, "cannot read table file \(url.path).", value: url.path)
         }
         try self.init(name: url.lastPathComponent, text: text)
     }
@@ -42,7 +43,7 @@ public struct TSVTable: Sendable {
     /// The index of a required column, or an error naming it.
     public func require(_ column: String) throws -> Int {
         guard let i = index(of: column) else {
-            throw SyncError(.invalidPEtab, "table '\(name)' has no '\(column)' column (it has \(columns.joined(separator: ", "))).", value: column)
+            throw CalibrationError(.invalidPEtab, "table '\(name)' has no '\(column)' column (it has \(columns.joined(separator: ", "))).", value: column)
         }
         return i
     }
@@ -51,7 +52,7 @@ public struct TSVTable: Sendable {
     public func number(_ row: Int, _ column: Int) throws -> Double {
         let s = rows[row][column]
         guard let v = parseNumber(s) else {
-            throw SyncError(.invalidPEtab, "'\(columns[column])' in row \(row + 2) of '\(name)' is not a number.", value: s)
+            throw CalibrationError(.invalidPEtab, "'\(columns[column])' in row \(row + 2) of '\(name)' is not a number.", value: s)
         }
         return v
     }

@@ -1,6 +1,8 @@
+import TwinSimulation
+
 import Foundation
 import Testing
-@testable import TwinSync
+@testable import TwinCalibration
 
 /// NIST StRD nonlinear regression problems with certified values (itl.nist.gov/div898/strd/nls).
 struct NISTProblem: Sendable, CustomStringConvertible {
@@ -77,15 +79,15 @@ struct CalibrationTests {
     }
 
     @Test func badBoundsAndStartsAreErrors() throws {
-        #expect(throws: SyncError.self) {
+        #expect(throws: CalibrationError.self) {
             _ = try LeastSquaresProblem(names: ["a"], lower: [2], upper: [1], residualCount: 1) { $0 }
         }
         let p = try LeastSquaresProblem(names: ["a"], lower: [0], upper: [1], residualCount: 1) { $0 }
-        let e = #expect(throws: SyncError.self) { try LevenbergMarquardt().minimize(p, from: [3]) }
+        let e = #expect(throws: CalibrationError.self) { try LevenbergMarquardt().minimize(p, from: [3]) }
         #expect(e?.code == .invalidBounds)
         #expect(e?.message.contains("'a'") == true)
         let nan = try LeastSquaresProblem(names: ["a"], lower: [0], upper: [1], residualCount: 1) { _ in [.nan] }
-        #expect(throws: SyncError.self) { try LevenbergMarquardt().minimize(nan, from: [0.5]) }
+        #expect(throws: CalibrationError.self) { try LevenbergMarquardt().minimize(nan, from: [0.5]) }
     }
 
     /// For a model linear in its parameters with known noise, the profile-likelihood interval is exactly
@@ -137,7 +139,7 @@ struct CalibrationTests {
             expected += 0.5 * log(2 * Double.pi * sigma * sigma) + 0.5 * r * r / (sigma * sigma) + ly[i]
         }
         #expect(abs(nll - expected) < 1e-9 * abs(expected))
-        #expect(throws: SyncError.self) {
+        #expect(throws: CalibrationError.self) {
             _ = try MaximumLikelihood(names: ["A"], lower: [0], upper: [1], observed: [1, -2], noise: .logNormal(standardDeviation: nil)) { _ in [1, 1] }
         }
     }

@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// Multi-start optimisation: Levenberg–Marquardt from a seeded Latin-hypercube design of starts inside
 /// the bounds (plus any given starts), keeping every local optimum found.
 ///
@@ -43,11 +45,11 @@ public struct MultiStart: Sendable {
 
     public func minimize(_ problem: LeastSquaresProblem, additionalStarts: [[Double]] = []) throws -> Result {
         guard starts >= 0, starts + additionalStarts.count >= 1 else {
-            throw SyncError(.invalidArgument, "multi-start needs at least one start.", value: String(starts))
+            throw CalibrationError(.invalidArgument, "multi-start needs at least one start.", value: String(starts))
         }
         if starts > 0 {
             for i in 0..<problem.parameterCount where !(problem.lower[i].isFinite && problem.upper[i].isFinite) {
-                throw SyncError(.invalidBounds, "sampled starts need finite bounds; '\(problem.names[i])' has [\(problem.lower[i]), \(problem.upper[i])].",
+                throw CalibrationError(.invalidBounds, "sampled starts need finite bounds; '\(problem.names[i])' has [\(problem.lower[i]), \(problem.upper[i])].",
                                 value: problem.names[i])
             }
         }
@@ -58,7 +60,7 @@ public struct MultiStart: Sendable {
             do { fits.append(try optimizer.minimize(problem, from: s)) } catch { failures.append((s, "\(error)")) }
         }
         guard !fits.isEmpty else {
-            throw SyncError(.calibrationFailed, "every one of \(design.count) starts failed; first failure: \(failures.first?.reason ?? "?")")
+            throw CalibrationError(.calibrationFailed, "every one of \(design.count) starts failed; first failure: \(failures.first?.reason ?? "?")")
         }
         fits.sort { $0.sumOfSquares < $1.sumOfSquares }
         return Result(fits: fits, failures: failures)

@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 
 /// Levenberg–Marquardt for bounded nonlinear least squares (projected steps with an active set).
 ///
@@ -34,7 +35,7 @@ public struct LevenbergMarquardt: Sendable {
         var evaluations = 0
         var r: [Double]
         do { r = try problem.residuals(at: x); evaluations += 1 } catch {
-            throw SyncError(.calibrationFailed, "the objective cannot be evaluated at the start point (\(problem.describe(x))): \(error)", value: problem.describe(x))
+            throw CalibrationError(.calibrationFailed, "the objective cannot be evaluated at the start point (\(problem.describe(x))): \(error)", value: problem.describe(x))
         }
         var cost = 0.5 * r.reduce(0) { $0 + $1 * $1 }
         var lambda = initialDamping

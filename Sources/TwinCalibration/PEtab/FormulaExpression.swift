@@ -1,4 +1,5 @@
 import Foundation
+import TwinSimulation
 
 /// An arithmetic formula as PEtab writes observable and noise formulas: numbers, identifiers, `+ − * / ^`
 /// (or `**`), unary minus, parentheses and the functions `exp, log (natural, or log(x, base)), ln, log10,
@@ -35,7 +36,7 @@ public indirect enum FormulaExpression: Sendable, Hashable {
         switch self {
         case .number(let v): return v
         case .symbol(let s):
-            guard let v = value(s) else { throw SyncError(.invalidPEtab, "formula uses '\(s)', which is neither a model entity nor a parameter.", value: s) }
+            guard let v = value(s) else { throw CalibrationError(.invalidPEtab, "formula uses '\(s)', which is neither a model entity nor a parameter.", value: s) }
             return v
         case .negate(let e): return -(try e.evaluate(value))
         case .binary(let op, let a, let b):
@@ -63,7 +64,7 @@ public indirect enum FormulaExpression: Sendable, Hashable {
             case ("pow", 2): return pow(v[0], v[1])
             case ("min", 2...): return v.min()!
             case ("max", 2...): return v.max()!
-            default: throw SyncError(.unsupported, "formula function '\(f)' with \(v.count) argument(s) is not supported.", value: f)
+            default: throw CalibrationError(.unsupported, "formula function '\(f)' with \(v.count) argument(s) is not supported.", value: f)
             }
         }
     }
@@ -72,8 +73,8 @@ public indirect enum FormulaExpression: Sendable, Hashable {
         let chars: [Character]
         let text: String
         var pos = 0
-        func error(_ what: String) -> SyncError {
-            SyncError(.invalidPEtab, "cannot parse formula '\(text)' at position \(pos + 1): \(what).", value: text)
+        func error(_ what: String) -> CalibrationError {
+            CalibrationError(.invalidPEtab, "cannot parse formula '\(text)' at position \(pos + 1): \(what).", value: text)
         }
         mutating func skipSpace() { while pos < chars.count, chars[pos] == " " { pos += 1 } }
         mutating func peek() -> Character? { skipSpace(); return pos < chars.count ? chars[pos] : nil }
