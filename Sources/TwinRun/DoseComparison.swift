@@ -200,9 +200,9 @@ public enum DoseComparison {
             }
             // log(CL), log(V) ~ N(centre, logCovariance); the other parameters vary by `variation`, independently
             var parameters: [ComparisonStart.Parameter] = [.init("clearance", centre.clearance), .init("centralVolume", centre.centralVolume)]
-            if let q = centre.intercompartmentalClearance { parameters.append(.init("intercompartmentalClearance", q)) }
-            if let v = centre.peripheralVolume { parameters.append(.init("peripheralVolume", v)) }
-            if let ka = centre.absorptionRate { parameters.append(.init("absorptionRate", ka)) }
+            for (name, path) in Self.optionalParameters {
+                if let value = centre[keyPath: path] { parameters.append(.init(name, value)) }
+            }
             var covariance = (0..<parameters.count).map { i in (0..<parameters.count).map { j in i == j ? variation * variation : 0.0 } }
             covariance[0][0] = logCovariance[0]; covariance[0][1] = logCovariance[1]
             covariance[1][0] = logCovariance[2]; covariance[1][1] = logCovariance[3]
@@ -216,21 +216,25 @@ public enum DoseComparison {
                 switch name {
                 case "clearance": m.clearance = value
                 case "centralVolume": m.centralVolume = value
-                case "intercompartmentalClearance", "peripheralVolume", "absorptionRate":
-                    let present = name == "intercompartmentalClearance" ? m.intercompartmentalClearance : name == "peripheralVolume" ? m.peripheralVolume : m.absorptionRate
-                    guard present != nil else {
-                        throw RunError(.invalidBinding, "the starting estimate sets '\(name)', which twin '\(twin)' has no pk attribute for", value: name)
-                    }
-                    if name == "intercompartmentalClearance" { m.intercompartmentalClearance = value }
-                    else if name == "peripheralVolume" { m.peripheralVolume = value } else { m.absorptionRate = value }
                 case "bioavailability":
                     guard value <= 1 else { throw RunError(.invalidBinding, "the starting estimate's bioavailability must be at most 1, not \(value)", value: "\(value)") }
                     m.bioavailability = value
                 default:
-                    throw RunError(.invalidBinding, "'\(name)' is not a PK parameter the comparison can set (clearance, centralVolume, intercompartmentalClearance, peripheralVolume, absorptionRate, bioavailability)", value: name)
+                    guard let path = Self.optionalParameters.first(where: { $0.name == name })?.path else {
+                        throw RunError(.invalidBinding, "'\(name)' is not a PK parameter the comparison can set (clearance, centralVolume, intercompartmentalClearance, peripheralVolume, absorptionRate, bioavailability)", value: name)
+                    }
+                    guard m[keyPath: path] != nil else {
+                        throw RunError(.invalidBinding, "the starting estimate sets '\(name)', which twin '\(twin)' has no pk attribute for", value: name)
+                    }
+                    m[keyPath: path] = value
                 }
             }
             return m
+        }
+
+        /// The parameters only some models have (a second compartment, oral absorption), in the order an ensemble draws them.
+        static var optionalParameters: [(name: String, path: WritableKeyPath<PKModel, Double?>)] {
+            [("intercompartmentalClearance", \.intercompartmentalClearance), ("peripheralVolume", \.peripheralVolume), ("absorptionRate", \.absorptionRate)]
         }
 
         public func plan(_ option: Option) throws -> Plan {

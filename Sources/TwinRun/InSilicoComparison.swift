@@ -131,9 +131,10 @@ public enum InSilicoComparison {
                 centre = try member(given.values)
                 return given
             }
-            let p = base.patient.parameters
-            return ComparisonStart(parameters: [.init("Vmx", p.Vmx), .init("kp3", p.kp3), .init("kabs", p.kabs)],
-                                   logStandardDeviations: [variation, variation, variation], source: "virtualPatient \(base.patient.name)")
+            let varied = InSilicoComparison.variedParameters.compactMap { name in
+                UVAPadovaParameters.path(name).map { ComparisonStart.Parameter(name, base.patient.parameters[keyPath: $0]) }
+            }
+            return ComparisonStart(parameters: varied, logStandardDeviations: varied.map { _ in variation }, source: "virtualPatient \(base.patient.name)")
         }
 
         public func member(_ values: [String: Double]) throws -> VirtualPatient {
