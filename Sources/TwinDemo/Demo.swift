@@ -186,7 +186,7 @@ public struct Demo: Sendable {
         let comparison = try await InSilicoComparison.compare(alice, in: bank, options: options, start: day6, hours: 24, ensemble: 12, seed: seed)
         say("7. In-silico comparison for \(alice) over day 7 (12 plausible patients, one fork per option), ranked by safety (time below 70 mg/dL within 4 %), then time in range:")
         for r in comparison.options.sorted(by: { $0.rank < $1.rank }) {
-            let t = r.outcomes["timeInRange"]!, b = r.outcomes["timeBelowRange"]!
+            let t = r.outcomes[.timeInRange]!, b = r.outcomes[.timeBelowRange]!
             say("   \(r.rank). \(r.name): \(pct(t.mean)) in range (90 % of patients between \(pct(t.p05)) and \(pct(t.p95))), \(pct(b.mean)) below 70 mg/dL")
         }
         say("   recorded in \(alice)'s thread as a recommendation with its seed and inputs")
@@ -268,7 +268,7 @@ public struct Demo: Sendable {
             say("   the level calibrates the twin: clearance \(fmt(c.priorClearance)) -> \(fmt(c.clearance)) L/h (±\(pct(c.clearanceSD))), volume \(fmt(c.priorVolume)) -> \(fmt(c.volume)) L")
         }
         for r in dosing.options.sorted(by: { $0.rank < $1.rank }) {
-            let w = r.outcomes["timeInWindow"]!, a = r.outcomes["timeAboveWindow"]!
+            let w = r.outcomes[.timeInWindow]!, a = r.outcomes[.timeAboveWindow]!
             say("   \(r.rank). \(r.name): \(pct(w.mean)) of the next 48 h in the window (90 % of patients \(pct(w.p05))-\(pct(w.p95))), \(pct(a.mean)) above it")
         }
 

@@ -1,10 +1,9 @@
-import TwinCalibration
 import Foundation
 import TwinBank
+import TwinCalibration
 import TwinCore
 import TwinModels
 import TwinSimulation
-import TwinSync
 
 /// In-silico comparison of drug dosing regimens for a twin with a pharmacokinetic model: each option becomes a
 /// fork of the twin at the comparison's start that records the option's doses; every option is simulated, on
@@ -12,7 +11,7 @@ import TwinSync
 /// PK parameters with log-normal inter-individual variability, as ``TwinModels/PopulationPK``), ranked by how
 /// long the plasma concentration stays in the twin's therapeutic window, and the comparison is recorded in the
 /// twin's thread as a `recommendation` event whose provenance names the model, the parameter hash, the seed and
-/// the dose events it read.
+/// the dose events it read. The shared steps are ``ComparisonEngine``'s; ``Model`` is the PK model it runs.
 ///
 /// Binding (the twin's attributes, numbers with UCUM units):
 /// - `pk.clearance` (L/h) and `pk.volume` (L): a one-compartment model; with `pk.intercompartmentalClearance`
@@ -24,7 +23,7 @@ import TwinSync
 ///   `iv`, `oral` or `infusion:HOURS`; default `iv`);
 /// - `pk.levelCode` (optional, a code such as `loinc:20578-1`): the measured drug levels. The thread's
 ///   observations with that code (mg/L or any mass concentration) in the same window calibrate the twin first
-///   (``TwinSync/PKCalibration``: MAP Bayesian clearance and volume, the attributes as the prior); the options
+///   (``TwinCalibration/PKCalibration``: MAP Bayesian clearance and volume, the attributes as the prior); the options
 ///   are then simulated for the posterior's mode (member 0) and for draws from its Laplace approximation, so the
 ///   spread shows what the levels still leave uncertain.
 public enum DoseComparison {
@@ -36,7 +35,7 @@ public enum DoseComparison {
     public static let modelVersion = "1"
 
     /// A candidate regimen from the comparison's start.
-    public struct Option: Sendable, Hashable {
+    public struct Option: ComparisonOption, Hashable {
         public var name: String
         /// Doses (hours after the comparison's start, mg, route).
         public var doses: [DosingRegimen.Dose]
@@ -49,14 +48,14 @@ public enum DoseComparison {
         /// `count` is bounded by the horizon when the comparison runs.
         /// - Throws: ``RunError`` `invalidBinding` naming the offending item.
         public init(parsing text: String) throws {
-            let (name, items) = try InSilicoComparison.Option.split(text, example: "q12=dose=1000,every=12")
+            let (name, items) = try OptionSyntax.split(text, example: "q12=dose=1000,every=12")
             var amount: Double?, every = 24.0, count: Int?, first = 0.0, route = DoseRoute.intravenousBolus
             for (key, value) in items {
                 switch key {
-                case "dose": amount = try InSilicoComparison.Option.number(value, 0...1e6, key, in: name)
-                case "every": every = try InSilicoComparison.Option.number(value, 0.25...24 * 14, key, in: name)
-                case "count": count = Int(try InSilicoComparison.Option.number(value, 1...1000, key, in: name).rounded())
-                case "first": first = try InSilicoComparison.Option.number(value, 0...24 * 14, key, in: name)
+                case "dose": amount = try OptionSyntax.number(value, 0...1e6, key, in: name)
+                case "every": every = try OptionSyntax.number(value, 0.25...24 * 14, key, in: name)
+                case "count": count = Int(try OptionSyntax.number(value, 1...1000, key, in: name).rounded())
+                case "first": first = try OptionSyntax.number(value, 0...24 * 14, key, in: name)
                 case "route": route = try DoseComparison.route(value, in: "option '\(name)'")
                 default:
                     throw RunError(.invalidBinding, "option '\(name)': unknown setting '\(key)' (use dose, every, count, first, route)", value: key)
@@ -70,22 +69,6 @@ public enum DoseComparison {
             let n = count ?? 1000
             self.init(name: name, doses: (0..<n).map { DosingRegimen.Dose(time: first + Double($0) * every, amount: amount, route: route) })
         }
-    }
-
-    /// An outcome measure over the horizon.
-    public enum Measure: String, Sendable, CaseIterable, Codable {
-        /// Fraction of the horizon with the concentration inside the window (higher is better).
-        case timeInWindow
-        /// Fraction of the horizon above the window (toxicity; lower is better).
-        case timeAboveWindow
-        /// Fraction of the horizon below the window (lower is better).
-        case timeBelowWindow
-        /// Highest concentration, mg/L.
-        case peak
-        /// Concentration at the end of the horizon, mg/L.
-        case final
-        /// Area under the concentration curve per 24 h, mg·h/L.
-        case auc24
     }
 
     /// What the measured levels changed: prior and posterior clearance (L/h) and central volume (L), with the
@@ -111,6 +94,9 @@ public enum DoseComparison {
         public var options: [InSilicoComparison.OptionResult]
         /// The recommendation event recorded in the twin's thread.
         public var recordedEvent: ContentHash
+        /// The estimate the ensemble started from, when the caller gave one (absent: the twin's attributes,
+        /// calibrated to its measured levels).
+        public var startedFrom: ComparisonStart?
     }
 
     /// Compares the options from `start` over `hours`. Ranking: by the mean net therapeutic time, time in the
@@ -121,148 +107,199 @@ public enum DoseComparison {
     ///     typical inter-individual variability); member 0 is the twin's own parameters. With measured levels it
     ///     is also the prior sd of the calibration, member 0 is the posterior mode and clearance and central
     ///     volume are drawn from the Laplace posterior instead.
+    ///   - startingFrom: the estimate the ensemble starts from instead (names `clearance` L/h, `centralVolume` L,
+    ///     `intercompartmentalClearance` L/h, `peripheralVolume` L, `absorptionRate` /h, `bioavailability`; the
+    ///     others keep the attributes' values); the measured levels then calibrate nothing.
     /// - Throws: ``RunError`` `missingBinding` (a PK attribute), `invalidBinding` (a bad unit, window, route,
     ///   horizon or option), `modelFailed`; bank errors. Every simulation runs before anything is written.
     public static func compare(_ twin: TwinID, in bank: Bank, options: [Option], start: Instant, hours: Double,
-                               ensemble: Int = 50, variation: Double = 0.3, seed: UInt64 = 1) async throws -> Result {
-        guard !options.isEmpty else { throw RunError(.invalidBinding, "give at least one option to compare", value: nil) }
-        guard Set(options.map(\.name)).count == options.count else {
-            throw RunError(.invalidBinding, "option names must differ", value: options.map(\.name).joined(separator: ","))
+                               ensemble: Int = 50, variation: Double = 0.3, seed: UInt64 = 1,
+                               startingFrom: ComparisonStart? = nil) async throws -> Result {
+        let (o, model) = try await ComparisonEngine.compare(Model.self, twin: twin, in: bank, options: options,
+                                                            settings: .init(start: start, hours: hours, ensemble: ensemble, variation: variation, seed: seed),
+                                                            startingFrom: startingFrom)
+        return Result(calibration: model.calibration, twin: o.twin, start: o.start, hours: o.hours, window: model.binding.window,
+                      dosesGiven: model.binding.given.count, ensemble: o.ensemble, seed: o.seed, rankedBy: o.rankedBy,
+                      options: o.options, recordedEvent: o.recordedEvent, startedFrom: o.startWasGiven ? o.startedFrom : nil)
+    }
+
+    /// The compartmental PK model as a ``ComparisonModel``: bound by the twin's `pk.*` attributes and the doses and
+    /// levels its thread records; an option is a regimen added to the recorded doses.
+    public struct Model: ComparisonModel {
+        public typealias Option = DoseComparison.Option
+        public struct Plan: Sendable {
+            /// The option's doses within the horizon, hours after the start.
+            var doses: [DosingRegimen.Dose]
+            /// The recorded and the option's doses, on the simulation's clock.
+            var regimen: DosingRegimen
         }
-        guard hours.isFinite, hours > 0, hours <= 24 * 28 else { throw RunError(.invalidBinding, "horizon must be in (0, 672] hours", value: "\(hours)") }
-        guard variation.isFinite, variation >= 0, variation <= 2 else {
-            throw RunError(.invalidBinding, "the ensemble's variation must be a log-normal sd in [0, 2]", value: "\(variation)")
-        }
-        var binding = try self.binding(of: twin, in: bank, start: start)
-        // simulation time 0 = the first dose given or level measured (or the start), so the past sets the state
-        let origin = min(binding.given.first?.time ?? 0, binding.levels.first?.time ?? 0, 0)
-        let now = -origin, end = now + hours
-        let past = binding.given.map { DosingRegimen.Dose(time: $0.time - origin, amount: $0.amount, route: $0.route) }
-        // calibrate to the measured levels (Bayesian; the attributes are the prior)
+        /// One member's concentrations at ``times``.
+        public typealias Simulation = [Double]
+
+        public static let horizonLimit = 24.0 * 28
+        public static let ensembleLimit = 2000
+        public static let failureContext = "PK model"
+
+        let twin: TwinID
+        let settings: ComparisonEngine.Settings
+        var binding: Binding
+        /// Simulation time 0: the first dose given or level measured (or the start), so the past sets the state.
+        let origin: Double
+        /// The recorded doses on the simulation's clock.
+        let past: [DosingRegimen.Dose]
+        /// The simulation's output times (hours on its clock), every `step` hours from the start to the horizon.
+        let times: [Double]
+        let step: Double
+        /// The model of member 0.
+        var centre: PKModel
         var calibration: Calibration?
-        var centre = binding.model, logCovariance = [variation * variation, 0, 0, variation * variation]
-        if !binding.levels.isEmpty {
-            let posterior: PKCalibration.Posterior
-            do {
-                var fitter = PKCalibration()
-                fitter.omegaClearance = max(variation, 0.05)
-                fitter.omegaVolume = max(variation, 0.05)
-                posterior = try fitter.fit(binding.model, regimen: try DosingRegimen(past), levels: binding.levels.map { ($0.time - origin, $0.value) })
-            } catch {
-                throw RunError(.modelFailed, "calibrating '\(twin)' to its \(binding.levels.count) drug levels: \(error)", value: twin.rawValue)
+
+        public init(twin: TwinID, in bank: Bank, settings: ComparisonEngine.Settings) throws {
+            self.twin = twin; self.settings = settings
+            let binding = try DoseComparison.binding(of: twin, in: bank, start: settings.start)
+            let origin = min(binding.given.first?.time ?? 0, binding.levels.first?.time ?? 0, 0)
+            let now = -origin, end = now + settings.hours, step = min(0.25, settings.hours / 96)
+            self.binding = binding; self.origin = origin; self.step = step
+            past = binding.given.map { DosingRegimen.Dose(time: $0.time - origin, amount: $0.amount, route: $0.route) }
+            times = stride(from: now, through: end + 1e-9, by: step).map { $0 }
+            centre = binding.model
+        }
+
+        public var measures: [OutcomeMeasure] { OutcomeMeasure.doseMeasures }
+
+        /// Net therapeutic time (time in the window minus time above it), higher first; ties by time above, lower first.
+        public var ranking: [RankingCriterion] {
+            [.score([.init(.timeInWindow, 1), .init(.timeAboveWindow, -1)], .higherIsBetter), .by(.timeAboveWindow)]
+        }
+
+        public mutating func start(from given: ComparisonStart?, variation: Double) throws -> ComparisonStart {
+            if let given {
+                centre = try member(given.values)
+                for p in given.parameters { binding.hashed["estimate.\(p.name)"] = p.value }
+                return given
             }
-            centre = posterior.model
-            logCovariance = posterior.covariance
-            let sd = posterior.standardDeviations
-            calibration = Calibration(levels: posterior.levels, priorClearance: binding.model.clearance, clearance: centre.clearance, clearanceSD: sd[0],
-                                      priorVolume: binding.model.centralVolume, volume: centre.centralVolume, volumeSD: sd[1])
-            binding.hashed["posterior.clearance"] = centre.clearance
-            binding.hashed["posterior.centralVolume"] = centre.centralVolume
+            // calibrate to the measured levels (Bayesian; the attributes are the prior)
+            var logCovariance = [variation * variation, 0, 0, variation * variation]
+            if !binding.levels.isEmpty {
+                let posterior: PKCalibration.Posterior
+                do {
+                    var fitter = PKCalibration()
+                    fitter.omegaClearance = max(variation, 0.05)
+                    fitter.omegaVolume = max(variation, 0.05)
+                    posterior = try fitter.fit(binding.model, regimen: try DosingRegimen(past), levels: binding.levels.map { ($0.time - origin, $0.value) })
+                } catch {
+                    throw RunError(.modelFailed, "calibrating '\(twin)' to its \(binding.levels.count) drug levels: \(error)", value: twin.rawValue)
+                }
+                centre = posterior.model
+                logCovariance = posterior.covariance
+                let sd = posterior.standardDeviations
+                calibration = Calibration(levels: posterior.levels, priorClearance: binding.model.clearance, clearance: centre.clearance, clearanceSD: sd[0],
+                                          priorVolume: binding.model.centralVolume, volume: centre.centralVolume, volumeSD: sd[1])
+                binding.hashed["posterior.clearance"] = centre.clearance
+                binding.hashed["posterior.centralVolume"] = centre.centralVolume
+            }
+            // log(CL), log(V) ~ N(centre, logCovariance); the other parameters vary by `variation`, independently
+            var parameters: [ComparisonStart.Parameter] = [.init("clearance", centre.clearance), .init("centralVolume", centre.centralVolume)]
+            for (name, path) in Self.optionalParameters {
+                if let value = centre[keyPath: path] { parameters.append(.init(name, value)) }
+            }
+            var covariance = (0..<parameters.count).map { i in (0..<parameters.count).map { j in i == j ? variation * variation : 0.0 } }
+            covariance[0][0] = logCovariance[0]; covariance[0][1] = logCovariance[1]
+            covariance[1][0] = logCovariance[2]; covariance[1][1] = logCovariance[3]
+            let source = calibration.map { "pk attributes calibrated to \($0.levels) levels" } ?? "pk attributes"
+            return ComparisonStart(parameters: parameters, logCovariance: covariance, source: source)
         }
-        let members = max(1, min(ensemble, 2000))
-        var rng = Xoshiro256StarStar(seed: seed)
-        // log(CL), log(V) ~ N(centre, logCovariance) by its Cholesky factor; the other parameters vary by `variation`
-        let l00 = logCovariance[0].squareRoot(), l10 = l00 > 0 ? logCovariance[2] / l00 : 0
-        let l11 = max(logCovariance[3] - l10 * l10, 0).squareRoot()
-        var patients = [centre]
-        while patients.count < members {
+
+        public func member(_ values: [String: Double]) throws -> PKModel {
             var m = centre
-            let z0 = rng.nextNormal(), z1 = rng.nextNormal()
-            m.clearance *= exp(l00 * z0)
-            m.centralVolume *= exp(l10 * z0 + l11 * z1)
-            if let q = m.intercompartmentalClearance { m.intercompartmentalClearance = q * rng.nextLogNormal(sigma: variation) }
-            if let v = m.peripheralVolume { m.peripheralVolume = v * rng.nextLogNormal(sigma: variation) }
-            if let ka = m.absorptionRate { m.absorptionRate = ka * rng.nextLogNormal(sigma: variation) }
-            patients.append(m)
+            for (name, value) in values {
+                switch name {
+                case "clearance": m.clearance = value
+                case "centralVolume": m.centralVolume = value
+                case "bioavailability":
+                    guard value <= 1 else { throw RunError(.invalidBinding, "the starting estimate's bioavailability must be at most 1, not \(value)", value: "\(value)") }
+                    m.bioavailability = value
+                default:
+                    guard let path = Self.optionalParameters.first(where: { $0.name == name })?.path else {
+                        throw RunError(.invalidBinding, "'\(name)' is not a PK parameter the comparison can set (clearance, centralVolume, intercompartmentalClearance, peripheralVolume, absorptionRate, bioavailability)", value: name)
+                    }
+                    guard m[keyPath: path] != nil else {
+                        throw RunError(.invalidBinding, "the starting estimate sets '\(name)', which twin '\(twin)' has no pk attribute for", value: name)
+                    }
+                    m[keyPath: path] = value
+                }
+            }
+            return m
         }
-        let step = min(0.25, hours / 96)
-        let times = stride(from: now, through: end + 1e-9, by: step).map { $0 }
-        // each option's doses within the horizon, hours after the start
-        let planned = options.map { o in o.doses.filter { $0.time < hours } }
-        var regimens: [DosingRegimen] = []
-        for (o, doses) in zip(options, planned) {
+
+        /// The parameters only some models have (a second compartment, oral absorption), in the order an ensemble draws them.
+        static var optionalParameters: [(name: String, path: WritableKeyPath<PKModel, Double?>)] {
+            [("intercompartmentalClearance", \.intercompartmentalClearance), ("peripheralVolume", \.peripheralVolume), ("absorptionRate", \.absorptionRate)]
+        }
+
+        public func plan(_ option: Option) throws -> Plan {
+            let doses = option.doses.filter { $0.time < settings.hours }
+            let now = -origin
             let future = doses.map { DosingRegimen.Dose(time: now + $0.time, amount: $0.amount, route: $0.route) }
             if binding.model.absorptionRate == nil, future.contains(where: { $0.route == .oral }) {
-                throw RunError(.invalidBinding, "option '\(o.name)': oral doses need the twin's pk.absorptionRate", value: o.name)
+                throw RunError(.invalidBinding, "option '\(option.name)': oral doses need the twin's pk.absorptionRate", value: option.name)
             }
-            do { regimens.append(try DosingRegimen(past + future)) } catch {
-                throw RunError(.invalidBinding, "option '\(o.name)': \(error)", value: o.name)
+            do { return Plan(doses: doses, regimen: try DosingRegimen(past + future)) } catch {
+                throw RunError(.invalidBinding, "option '\(option.name)': \(error)", value: option.name)
             }
         }
-        var curves: [[Double]] = []
-        do {
-            for r in regimens { for m in patients { curves.append(try PKSimulator.concentrations(m, regimen: r, at: times)) } }
-        } catch {
-            throw RunError(.modelFailed, "PK model for '\(twin)': \(error)", value: twin.rawValue)
-        }
-        let window = binding.window, span = times[times.count - 1] - times[0]
-        var results: [InSilicoComparison.OptionResult] = []
-        for (k, o) in options.enumerated() {
-            var values: [Measure: [Double]] = [:]
-            for j in 0..<members {
-                let c = curves[k * members + j]
-                var inside = 0.0, above = 0.0, below = 0.0, auc = 0.0
-                for i in 1..<c.count {
-                    let dt = times[i] - times[i - 1], mid = 0.5 * (c[i] + c[i - 1])
-                    auc += mid * dt
-                    if mid > window.upperBound { above += dt } else if mid < window.lowerBound { below += dt } else { inside += dt }
-                }
-                values[.timeInWindow, default: []].append(inside / span)
-                values[.timeAboveWindow, default: []].append(above / span)
-                values[.timeBelowWindow, default: []].append(below / span)
-                values[.peak, default: []].append(c.max() ?? 0)
-                values[.final, default: []].append(c[c.count - 1])
-                values[.auc24, default: []].append(auc / span * 24)
-            }
-            var outcomes: [String: InSilicoComparison.Spread] = [:]
-            for m in Measure.allCases { outcomes[m.rawValue] = InSilicoComparison.Spread(values[m]!) }
-            results.append(InSilicoComparison.OptionResult(name: o.name, fork: twin, outcomes: outcomes, rank: 0))
-        }
-        let order = results.indices.sorted { a, b in
-            func mean(_ i: Int, _ m: Measure) -> Double { results[i].outcomes[m.rawValue]!.mean }
-            let netA = mean(a, .timeInWindow) - mean(a, .timeAboveWindow), netB = mean(b, .timeInWindow) - mean(b, .timeAboveWindow)
-            if abs(netA - netB) > 1e-9 { return netA > netB }
-            if abs(mean(a, .timeAboveWindow) - mean(b, .timeAboveWindow)) > 1e-9 { return mean(a, .timeAboveWindow) < mean(b, .timeAboveWindow) }
-            return a < b
-        }
-        for (r, i) in order.enumerated() { results[i].rank = r + 1 }
 
-        // Record: a fork per option with its doses and the twin's own predicted concentrations, then the comparison.
-        let provenance = RunProvenance(model: modelID, modelVersion: modelVersion, parametersHash: RunProvenance.hash(parameters: binding.hashed),
-                                       solver: "Dormand-Prince 5(4)", relativeTolerance: 1e-9, absoluteTolerance: 1e-12,
-                                       seed: seed, derivedFrom: binding.events.map(\.id))
-        let tag = try bank.lastSequence()
-        for (k, o) in options.enumerated() {
-            let forkID = try TwinID("\(twin.rawValue).cmp\(tag).\(o.name)")
-            try bank.fork(twin, at: start, as: forkID)
-            results[k].fork = forkID
-            let drafts = planned[k].map { d in
-                EventDraft(twin: forkID, effective: EffectiveTime(start.advanced(bySeconds: d.time * 3600)), category: .intervention, code: binding.drug,
+        /// Sequentially: a member's curve is cheap.
+        public func simulate(_ runs: [(member: PKModel, plan: Plan)]) async throws -> [[Double]] {
+            try runs.map { try PKSimulator.concentrations($0.member, regimen: $0.plan.regimen, at: times) }
+        }
+
+        public func outcomes(of c: [Double]) -> [OutcomeMeasure: Double] {
+            let window = binding.window, span = times[times.count - 1] - times[0]
+            var inside = 0.0, above = 0.0, below = 0.0, auc = 0.0
+            for i in 1..<c.count {
+                let dt = times[i] - times[i - 1], mid = 0.5 * (c[i] + c[i - 1])
+                auc += mid * dt
+                if mid > window.upperBound { above += dt } else if mid < window.lowerBound { below += dt } else { inside += dt }
+            }
+            return [.timeInWindow: inside / span, .timeAboveWindow: above / span, .timeBelowWindow: below / span,
+                    .peak: c.max() ?? 0, .final: c[c.count - 1], .auc24: auc / span * 24]
+        }
+
+        public func interventions(for option: Option, plan: Plan, in fork: TwinID) -> [EventDraft] {
+            plan.doses.map { d in
+                EventDraft(twin: fork, effective: EffectiveTime(settings.start.advanced(bySeconds: d.time * 3600)), category: .intervention, code: binding.drug,
                            value: .quantity(Quantity(d.amount, "mg")), source: Source(.person, "in-silico"),
                            provenance: Provenance(notes: "route=\(routeText(d.route))"))
             }
-            if !drafts.isEmpty { try bank.append(drafts) }
-            let c = curves[k * members]
-            let every = max(1, Int((0.5 / step).rounded()))         // every 30 minutes
-            let points = stride(from: 0, to: c.count, by: every).map { (time: start.advanced(bySeconds: (times[$0] - now) * 3600), value: c[$0]) }
-            try PredictionWriter.write([.init(code: concentration, unit: "mg/L", points: points)], to: forkID, run: provenance, in: bank)
         }
-        let ranking = order.map { i -> String in
-            let r = results[i], w = r.outcomes[Measure.timeInWindow.rawValue]!, a = r.outcomes[Measure.timeAboveWindow.rawValue]!
+
+        /// The concentration every 30 minutes.
+        public func predictions(of c: [Double]) -> [PredictionWriter.Series] {
+            let now = -origin
+            let every = max(1, Int((0.5 / step).rounded()))
+            let points = stride(from: 0, to: c.count, by: every).map { (time: settings.start.advanced(bySeconds: (times[$0] - now) * 3600), value: c[$0]) }
+            return [.init(code: concentration, unit: "mg/L", points: points)]
+        }
+
+        public func provenance(seed: UInt64) -> RunProvenance {
+            RunProvenance(model: modelID, modelVersion: modelVersion, parametersHash: RunProvenance.hash(parameters: binding.hashed),
+                          solver: "Dormand-Prince 5(4)", relativeTolerance: 1e-9, absoluteTolerance: 1e-12,
+                          seed: seed, derivedFrom: binding.events.map(\.id))
+        }
+
+        public func summary(of r: InSilicoComparison.OptionResult) -> String {
+            let w = r.outcomes[.timeInWindow]!, a = r.outcomes[.timeAboveWindow]!
             return "\(r.rank). \(r.name): in window \(percent(w.mean)) % (90 % band \(percent(w.p05))-\(percent(w.p95))), above \(percent(a.mean)) %"
-        }.joined(separator: "; ")
-        var p = provenance.provenance
-        let calibrated = calibration.map { c in
-            String(format: " calibrated to %d levels: CL %.3g -> %.3g L/h (sd %.2f log), V %.3g -> %.3g L (sd %.2f log)", c.levels, c.priorClearance, c.clearance, c.clearanceSD,
-                   c.priorVolume, c.volume, c.volumeSD)
-        } ?? ""
-        p.notes = (p.notes ?? "") + calibrated + " ensemble=\(members) variation=\(variation) horizon=\(hours)h window=\(window.lowerBound)-\(window.upperBound)mg/L forks="
-            + results.map(\.fork.rawValue).joined(separator: ",")
-        let appended = try bank.append([EventDraft(twin: twin, effective: EffectiveTime(start), category: .recommendation, code: InSilicoComparison.comparisonCode,
-                                                   value: .text(ranking), source: provenance.source, provenance: p)])
-        return Result(calibration: calibration, twin: twin, start: start, hours: hours, window: window, dosesGiven: binding.given.count, ensemble: members, seed: seed,
-                      rankedBy: ["timeInWindow - timeAboveWindow", "timeAboveWindow"],
-                      options: results, recordedEvent: appended.ids[0])
+        }
+
+        public func notes(around common: String) -> String {
+            let calibrated = calibration.map { c in
+                String(format: " calibrated to %d levels: CL %.3g -> %.3g L/h (sd %.2f log), V %.3g -> %.3g L (sd %.2f log)", c.levels, c.priorClearance, c.clearance, c.clearanceSD,
+                       c.priorVolume, c.volume, c.volumeSD)
+            } ?? ""
+            return calibrated + common + " window=\(binding.window.lowerBound)-\(binding.window.upperBound)mg/L"
+        }
     }
 
     struct Binding {

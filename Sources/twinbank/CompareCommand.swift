@@ -59,7 +59,7 @@ struct CompareCommand: AsyncParsableCommand {
                              c.levels, c.priorClearance, c.clearance, c.clearanceSD * 100, c.priorVolume, c.volume, c.volumeSD * 100))
             }
             for r in result.options.sorted(by: { $0.rank < $1.rank }) {
-                let w = r.outcomes["timeInWindow"]!, a = r.outcomes["timeAboveWindow"]!, p = r.outcomes["peak"]!, f = r.outcomes["final"]!
+                let w = r.outcomes[.timeInWindow]!, a = r.outcomes[.timeAboveWindow]!, p = r.outcomes[.peak]!, f = r.outcomes[.final]!
                 print(String(format: "  %d. %@  in window %.1f %% [%.1f-%.1f]  above %.1f %%  peak %.1f mg/L  at the end %.1f mg/L  (fork %@)",
                              r.rank, r.name, w.mean * 100, w.p05 * 100, w.p95 * 100, a.mean * 100, p.mean, f.mean, r.fork.rawValue))
             }
@@ -72,7 +72,7 @@ struct CompareCommand: AsyncParsableCommand {
         if output.json { try printJSON(result); return }
         print("in-silico comparison for \(twin) from \(from) over \(hours) h, \(result.ensemble) plausible patients (seed \(seed)):")
         for r in result.options.sorted(by: { $0.rank < $1.rank }) {
-            let t = r.outcomes["timeInRange"]!, b = r.outcomes["timeBelowRange"]!, m = r.outcomes["meanBG"]!
+            let t = r.outcomes[.timeInRange]!, b = r.outcomes[.timeBelowRange]!, m = r.outcomes[.meanBG]!
             print(String(format: "  %d. %@  time in range %.1f %% [%.1f-%.1f]  below 70 %.1f %%  mean BG %.0f mg/dL  (fork %@)",
                          r.rank, r.name, t.mean * 100, t.p05 * 100, t.p95 * 100, b.mean * 100, m.mean, r.fork.rawValue))
         }

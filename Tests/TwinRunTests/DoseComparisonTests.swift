@@ -39,12 +39,12 @@ struct DoseComparisonTests {
                                                       hours: 24, ensemble: 1)
         let o = result.options[0].outcomes
         let k = 0.08, above = log(1.5) / k, inside = log(3) / k - above
-        #expect(abs(o["timeAboveWindow"]!.mean * 24 - above) <= 0.25)
-        #expect(abs(o["timeInWindow"]!.mean * 24 - inside) <= 0.25)
-        #expect(abs(o["peak"]!.mean - 30) < 1e-6)
-        #expect(abs(o["final"]!.mean - 30 * exp(-k * 24)) < 1e-6)
+        #expect(abs(o[.timeAboveWindow]!.mean * 24 - above) <= 0.25)
+        #expect(abs(o[.timeInWindow]!.mean * 24 - inside) <= 0.25)
+        #expect(abs(o[.peak]!.mean - 30) < 1e-6)
+        #expect(abs(o[.final]!.mean - 30 * exp(-k * 24)) < 1e-6)
         // AUC over 24 h: 30 (1 - e^(-1.92)) / 0.08
-        #expect(abs(o["auc24"]!.mean - 30 * (1 - exp(-k * 24)) / k) / o["auc24"]!.mean < 1e-3)
+        #expect(abs(o[.auc24]!.mean - 30 * (1 - exp(-k * 24)) / k) / o[.auc24]!.mean < 1e-3)
     }
 
     /// Doses the thread records before the start set the state the options start from.
@@ -53,8 +53,8 @@ struct DoseComparisonTests {
         let result = try await DoseComparison.compare("pat", in: bank, options: [try .init(parsing: "hold=")], start: start, hours: 12, ensemble: 1)
         #expect(result.dosesGiven == 2)
         let expected = 20 * (exp(-0.08 * 18) + exp(-0.08 * 30))
-        #expect(abs(result.options[0].outcomes["final"]!.mean - expected) / expected < 1e-6)
-        #expect(abs(result.options[0].outcomes["peak"]!.mean - 20 * (exp(-0.08 * 6) + exp(-0.08 * 18))) < 1e-6)
+        #expect(abs(result.options[0].outcomes[.final]!.mean - expected) / expected < 1e-6)
+        #expect(abs(result.options[0].outcomes[.peak]!.mean - 20 * (exp(-0.08 * 6) + exp(-0.08 * 18))) < 1e-6)
     }
 
     @Test func ranksByToxicityThenTimeInWindowAndRecords() async throws {
@@ -62,20 +62,20 @@ struct DoseComparisonTests {
         let options = try ["q12=dose=1000,every=12", "q8=dose=1000,every=8", "q12low=dose=500,every=12", "hold="].map { try DoseComparison.Option(parsing: $0) }
         let result = try await DoseComparison.compare("pat", in: bank, options: options, start: start, hours: 48, ensemble: 8, seed: 5)
         let byName = Dictionary(uniqueKeysWithValues: result.options.map { ($0.name, $0) })
-        func mean(_ o: String, _ m: String) -> Double { byName[o]!.outcomes[m]!.mean }
+        func mean(_ o: String, _ m: OutcomeMeasure) -> Double { byName[o]!.outcomes[m]!.mean }
         // More often is more drug: q8 spends more time above the window than q12.
-        #expect(mean("q8", "timeAboveWindow") > mean("q12", "timeAboveWindow"))
+        #expect(mean("q8", .timeAboveWindow) > mean("q12", .timeAboveWindow))
         // Linear kinetics superpose, and every option sees the same patients: what the future doses add to the
         // recorded dose's exposure doubles with the dose.
-        let added = mean("q12", "auc24") - mean("hold", "auc24"), addedHalf = mean("q12low", "auc24") - mean("hold", "auc24")
+        let added = mean("q12", .auc24) - mean("hold", .auc24), addedHalf = mean("q12low", .auc24) - mean("hold", .auc24)
         #expect(abs(added / addedHalf - 2) < 1e-6)
         // Ranks follow the rule: net therapeutic time (in the window minus above it), higher first.
         let sorted = result.options.sorted { $0.rank < $1.rank }
-        func net(_ o: InSilicoComparison.OptionResult) -> Double { o.outcomes["timeInWindow"]!.mean - o.outcomes["timeAboveWindow"]!.mean }
+        func net(_ o: InSilicoComparison.OptionResult) -> Double { o.outcomes[.timeInWindow]!.mean - o.outcomes[.timeAboveWindow]!.mean }
         for (a, b) in zip(sorted, sorted.dropFirst()) { #expect(net(a) >= net(b)) }
         #expect(Set(sorted.map(\.rank)) == [1, 2, 3, 4])
         for o in result.options {
-            let w = o.outcomes["timeInWindow"]!
+            let w = o.outcomes[.timeInWindow]!
             #expect(w.p05 <= w.mean && w.mean <= w.p95)
             #expect(try bank.twin(o.fork).fork?.parent == "pat")
             // every 30 minutes over 48 h, and the option's doses in the horizon as interventions in the fork only
@@ -128,10 +128,10 @@ struct DoseComparisonTests {
         let result = try await DoseComparison.compare("pat", in: bank, options: options, start: start, hours: 24, ensemble: 1)
         let byName = Dictionary(uniqueKeysWithValues: result.options.map { ($0.name, $0) })
         // half the oral dose is absorbed; infusion and bolus deliver the same amount (equal AUC, lower peak)
-        let auc = { (o: String) in byName[o]!.outcomes["auc24"]!.mean }
+        let auc = { (o: String) in byName[o]!.outcomes[.auc24]!.mean }
         #expect(abs(auc("oral") / auc("bolus") - 0.5) < 0.03)
         #expect(abs(auc("drip") / auc("bolus") - 1) < 0.03)
-        #expect(byName["drip"]!.outcomes["peak"]!.mean < byName["bolus"]!.outcomes["peak"]!.mean)
+        #expect(byName["drip"]!.outcomes[.peak]!.mean < byName["bolus"]!.outcomes[.peak]!.mean)
     }
 
     @Test(arguments: ["nameonly", "x=dose=abc", "x=dose=-5", "x=every=0", "x=route=nasal", "x=route=infusion:0", "x=shoes=2", "x=every=12", "bad name=dose=1"])

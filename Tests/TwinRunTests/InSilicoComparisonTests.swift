@@ -27,14 +27,14 @@ struct InSilicoComparisonTests {
         let byName = Dictionary(uniqueKeysWithValues: result.options.map { ($0.name, $0) })
         // Without boluses, meals push BG out of range; doubling basal insulin causes hypoglycaemia.
         #expect(byName["usual"]!.rank == 1)
-        #expect(byName["no-bolus"]!.outcomes["meanBG"]!.mean > byName["usual"]!.outcomes["meanBG"]!.mean + 20)
-        #expect(byName["double-basal"]!.outcomes["lowBGIndex"]!.mean > byName["usual"]!.outcomes["lowBGIndex"]!.mean)
+        #expect(byName["no-bolus"]!.outcomes[.meanBG]!.mean > byName["usual"]!.outcomes[.meanBG]!.mean + 20)
+        #expect(byName["double-basal"]!.outcomes[.lowBGIndex]!.mean > byName["usual"]!.outcomes[.lowBGIndex]!.mean)
         // Doubling basal insulin causes more than 4 % of time below 70 mg/dL: it ranks last whatever its time in range.
-        #expect(byName["double-basal"]!.outcomes["timeBelowRange"]!.mean > InSilicoComparison.hypoglycaemiaCeiling)
+        #expect(byName["double-basal"]!.outcomes[.timeBelowRange]!.mean > InSilicoComparison.hypoglycaemiaCeiling)
         #expect(byName["double-basal"]!.rank == options.count)
         // A second dinner at the same time adds to the first (meals at one minute are summed).
-        #expect(byName["second-dinner"]!.outcomes["meanBG"]!.mean > byName["usual"]!.outcomes["meanBG"]!.mean)
-        let u = byName["usual"]!.outcomes["timeInRange"]!
+        #expect(byName["second-dinner"]!.outcomes[.meanBG]!.mean > byName["usual"]!.outcomes[.meanBG]!.mean)
+        let u = byName["usual"]!.outcomes[.timeInRange]!
         #expect(u.p05 <= u.mean && u.mean <= u.p95)
         // Each option is a fork with its interventions and predictions; the original thread only gains the record.
         for o in result.options {

@@ -63,4 +63,29 @@ struct CompareCommandTests {
         #expect(oral.status != 0 && oral.stderr.contains("pk.absorptionRate"))
         #expect(try cli.ok(["log", "--bank", bank, "--json"]) + (try cli.ok(["twin", "list", "--bank", bank, "--json"])) == before)
     }
+
+    /// The glucose comparison's JSON keeps its field and measure names (typed measures inside, the same names out),
+    /// and says nothing of a start when the twin's own `virtualPatient` was used.
+    @Test func glucoseJSONKeepsItsNames() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "alice", "--kind", "person", "--attr", "virtualPatient=adult#001"])
+        for (at, grams) in [("2023-12-31T19:00:00Z", "60"), ("2024-01-01T02:00:00Z", "45")] {
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", "alice", "--code", "loinc:9059-7", "--value", grams, "--unit", "g",
+                        "--at", at, "--category", "intervention", "--source", "person:alice"])
+        }
+        let out = try cli.ok(["compare", "--bank", bank, "--twin", "alice", "--start", "2024-01-01T00:00:00Z", "--horizon", "6h",
+                              "--option", "usual=", "--option", "no-bolus=bolus=0", "--ensemble", "2", "--json"])
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        #expect(Set(result.keys) == ["twin", "start", "hours", "ensemble", "seed", "rankedBy", "options", "recordedEvent"])
+        #expect(result["rankedBy"] as? [String] == ["timeBelowRange <= 4 %", "timeInRange", "lowBGIndex"])
+        let options = try #require(result["options"] as? [[String: Any]])
+        for o in options {
+            #expect(Set(o.keys) == ["name", "fork", "outcomes", "rank"])
+            let outcomes = try #require(o["outcomes"] as? [String: [String: Double]])
+            #expect(Set(outcomes.keys) == ["timeInRange", "timeBelowRange", "lowBGIndex", "meanBG"])
+            #expect(outcomes.values.allSatisfy { Set($0.keys) == ["mean", "p05", "p95"] })
+        }
+    }
 }
