@@ -27,17 +27,14 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
-        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Vocabulary values, no I/O (except OutputFile, the one safe writer of output files every library shares).
-        .target(name: "TwinCore", dependencies: [
-            .product(name: "RealModule", package: "swift-numerics"),
-            .product(name: "Collections", package: "swift-collections"),
-        ]),
+        .target(name: "TwinCore"),
         // The bank: content addressing, commits, refs, forks, aggregates, the thread, exchange.
         .target(name: "TwinBank", dependencies: [
             "TwinCore",
@@ -60,7 +57,10 @@ let package = Package(
         .target(name: "TwinSBML", dependencies: ["TwinSimulation"]),
         // Calibration: least squares, multi-start, profiles, PK fits, and PEtab problems (their SBML models: the one
         // place besides TwinRun that imports TwinSBML). No bank, no I/O beyond reading a PEtab problem's files.
-        .target(name: "TwinCalibration", dependencies: ["TwinSimulation", "TwinModels", "TwinSBML"]),
+        .target(name: "TwinCalibration", dependencies: [
+            "TwinSimulation", "TwinModels", "TwinSBML",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // The bidirectional loop: assimilation, forecasts, synchronisation, watchers.
         .target(name: "TwinSync", dependencies: [
             "TwinBank", "TwinSimulation", "TwinModels", "TwinCalibration",
@@ -100,11 +100,11 @@ let package = Package(
         .testTarget(name: "TwinSyncTests", dependencies: [
             "TwinSync", "TwinTesting", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation"]),
+        .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation", "TwinSBML"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
-        .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank"]),
+        .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML"]),
     ],
     swiftLanguageModes: [.v6]
 )

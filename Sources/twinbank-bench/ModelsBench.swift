@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinCore
 import TwinModels
 import TwinSimulation
 
@@ -177,8 +178,7 @@ struct ModelsBench: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(at: out) }
             _ = try runAnchor(["\(shared)/anchors/simglucose_ref.py", out.path, "--patient", patient.name, "--meals", plan, "--repeats", "1"])
             let text = try String(contentsOf: out, encoding: .utf8)
-            let lines = text.split(separator: "\n").dropFirst()
-            let reference = lines.compactMap { line in line.split(separator: ",", omittingEmptySubsequences: false).dropFirst().first.flatMap { Double($0) } }
+            let reference = try CSVTable(text: text, name: out.lastPathComponent, separator: UInt8(ascii: ",")).numbers(1)
             let trace = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: try MealPlan(parsing: plan), hours: 24))
             guard reference.count == trace.bg.count else {
                 print("    \(patient.name): row count differs (\(reference.count) vs \(trace.bg.count))")

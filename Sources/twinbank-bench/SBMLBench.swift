@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinCore
 import TwinSBML
 
 /// `twinbank-bench sbml`: issue 4's benchmarks, side by side with libRoadRunner when `--anchor` is given.
@@ -200,11 +201,10 @@ print(f"perelson us_per_run {(time.perf_counter() - t0) / n * 1e6:.1f}")
             print(String(format: "    simulate: libRoadRunner %.1f ms vs ours %.1f ms -> ratio %.2fx (ours faster if > 1)",
                          simulateSeconds * 1e3, simulate * 1e3, simulateSeconds / simulate))
         }
-        if let text = try? String(contentsOfFile: csv, encoding: .utf8) {
+        if let text = try? String(contentsOfFile: csv, encoding: .utf8), let table = try? CSVTable(text: text, name: csv, separator: UInt8(ascii: ",")) {
             // Columns by name: libRoadRunner reports its floating species in its own order.
-            let lines = text.split(separator: "\n")
-            let names = lines.first.map { $0.split(separator: ",").dropFirst().map { String($0) } } ?? []
-            let rows = lines.dropFirst().map { $0.split(separator: ",").compactMap { Double($0) } }
+            let names = Array(table.header.dropFirst())
+            let rows = table.rows.map { $0.compactMap { Double($0) } }
             let theirs = rows.map { Array($0.dropFirst()) }
             var column: [String: Int] = [:]
             for (k, s) in speciesIDs.enumerated() { column[s] = k }
@@ -250,10 +250,9 @@ print(f"perelson us_per_run {(time.perf_counter() - t0) / n * 1e6:.1f}")
     }
 
     static func measurementTimes(_ path: String) -> [Double] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        let lines = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
-        guard let header = lines.first, let column = header.firstIndex(of: "time") else { return [] }
-        return Array(Set(lines.dropFirst().compactMap { $0.count > column ? Double($0[column]) : nil })).sorted()
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let table = try? CSVTable(text: text, name: path, separator: UInt8(ascii: "\t")), let column = table.column("time") else { return [] }
+        return Array(Set(table.numbers(column))).sorted()
     }
 
     func number(after marker: String, in text: String) -> Double? {

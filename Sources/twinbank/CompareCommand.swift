@@ -21,26 +21,22 @@ struct CompareCommand: AsyncParsableCommand {
         """)
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The twin.") var twin: String
-    @Option(help: "What the options are simulated with: glucose or pk.") var model: String = "glucose"
+    @Option(help: "What the options are simulated with.") var model: ComparedModel = .glucose
     @Option(name: .customLong("option"), help: "NAME=SPEC (repeatable); SPEC depends on --model (see below).")
     var options: [String] = []
-    @Option(help: "Horizon: hours (24, 24h) or minutes (90min).") var horizon: String = "24h"
+    @Option(help: "Horizon: a duration (24h, 90min, 2d; a bare number is hours).") var horizon: String = "24h"
     @Option(parsing: .unconditional, help: "Start of the comparison, in the time grammar (ISO 8601, now, -2h, ...; default: the time of the twin's latest event, to the hour).") var start: String?
     @Option(help: "Ensemble size (plausible patients).") var ensemble: Int = 20
     @Option(help: "Seed of the ensemble.") var seed: UInt64 = 1
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        let span = try parseTimeSpan(horizon, option: "--horizon", bareUnit: "h")
+        guard span.microseconds > 0 else { throw ValidationError("--horizon: '\(horizon)' is not a positive duration") }
+        let hours = Double(span.microseconds) / 3_600_000_000
         let bank = try bankOptions.open()
         let id = try TwinID(twin)
         guard !options.isEmpty else { throw ValidationError("give at least one --option NAME=SPEC") }
-        guard ["glucose", "pk"].contains(model) else { throw ValidationError("--model: '\(model)' is not glucose or pk") }
-        let hours: Double
-        let h = horizon.lowercased()
-        if h.hasSuffix("min"), let m = Double(h.dropLast(3)) { hours = m / 60 }
-        else if h.hasSuffix("h"), let v = Double(h.dropLast()) { hours = v }
-        else if let v = Double(h) { hours = v }
-        else { throw ValidationError("--horizon: '\(horizon)' is not a duration such as 24h or 90min") }
         let from: Instant
         if let start { from = try parseInstant(start, option: "--start", bound: .instant) } else {
             guard let last = try bank.events(ThreadQuery(twin: id)).last else {
@@ -48,7 +44,7 @@ struct CompareCommand: AsyncParsableCommand {
             }
             from = Instant(microseconds: last.effective.start.microseconds / 3_600_000_000 * 3_600_000_000)
         }
-        if model == "pk" {
+        if model == .pk {
             let parsed = try options.map { try DoseComparison.Option(parsing: $0) }
             let result = try await DoseComparison.compare(id, in: bank, options: parsed, start: from, hours: hours, ensemble: ensemble, seed: seed)
             if output.json { try printJSON(result); return }
@@ -78,4 +74,9 @@ struct CompareCommand: AsyncParsableCommand {
         }
         print("recorded as event \(result.recordedEvent.abbreviated()) in \(twin)'s thread")
     }
+}
+
+/// The models `compare --model` simulates the options with.
+enum ComparedModel: String, CaseIterable, ExpressibleByArgument {
+    case glucose, pk
 }

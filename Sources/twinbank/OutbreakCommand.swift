@@ -58,7 +58,7 @@ struct OutbreakCommand: ParsableCommand {
     var calibrate: String?
 
     @Option(help: "What the --calibrate counts are: new_diagnoses (reported cases) or new_infections.")
-    var calibrateSeries = "new_diagnoses"
+    var calibrateSeries: CalibratedSeries = .newDiagnoses
 
     @OptionGroup var bankOptions: BankOptions
 
@@ -124,9 +124,7 @@ struct OutbreakCommand: ParsableCommand {
         let agentCount = population.count
         var calibration: (file: String, series: OutbreakSeries, fit: OutbreakCalibration.Fit)?
         if let calibrate {
-            guard let series = [OutbreakSeries.newDiagnoses, .newInfections].first(where: { $0.name == calibrateSeries }) else {
-                throw ValidationError("--calibrate-series must be new_diagnoses or new_infections; got '\(calibrateSeries)'.")
-            }
+            let series = calibrateSeries.series
             let text: String
             do { text = try String(contentsOfFile: calibrate, encoding: .utf8) } catch {
                 throw ValidationError("cannot read the counts file '\(calibrate)': \(error.localizedDescription)")
@@ -159,4 +157,10 @@ struct OutbreakCommand: ParsableCommand {
         if let plot { try OutputFile.write(report.svg, to: plot, overwrite: force) }
         print(json ? report.json : report.text)
     }
+}
+
+/// The outbreak series `outbreak --calibrate-series` fits beta to.
+enum CalibratedSeries: String, CaseIterable, ExpressibleByArgument {
+    case newDiagnoses = "new_diagnoses", newInfections = "new_infections"
+    var series: OutbreakSeries { self == .newDiagnoses ? .newDiagnoses : .newInfections }
 }

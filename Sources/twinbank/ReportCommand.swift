@@ -25,7 +25,7 @@ struct ReportCasesCommand: ParsableCommand {
 
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The aggregate of person twins whose cases are reported.") var aggregate: String?
-    @Option(help: "With --aggregate: the rows, region (by --regions) or age (by --age-bands).") var by = "region"
+    @Option(help: "With --aggregate: the rows, region (by --regions) or age (by --age-bands).") var by: ReportRows = .region
     @Option(help: "With --aggregate: the regions (GeoJSON).") var regions: String?
     @Option(help: "With --by age: the bands' lower bounds, from 0 (default 0,10,...,80).") var ageBands: String?
     @Option(help: "The property that names a region (default: the first string property).") var nameProperty: String?
@@ -54,19 +54,15 @@ struct ReportCasesCommand: ParsableCommand {
         let cases: CaseTable
         var rowHeader = "group"
         switch (aggregate, table) {
-        case (let id?, nil) where by == "age":
+        case (let id?, nil) where by == .age:
             guard regions == nil else { throw ValidationError("--regions goes with --by region") }
             var bands = CaseReporting.defaultAgeBands
             if let ageBands {
-                bands = try ageBands.split(separator: ",").map { part in
-                    guard let v = Int(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--age-bands \(ageBands): '\(part)' is not a whole number") }
-                    return v
-                }
+                do { bands = try CaseReporting.ageBands(parsing: ageBands) } catch { throw ValidationError("--age-bands: \(error.message)") }
             }
             cases = try CaseReporting.casesByAgeBandAndWeek(bank: try bankOptions.open(), aggregate: try AggregateID(id), bands: bands)
             rowHeader = "age"
         case (let id?, nil):
-            guard by == "region" else { throw ValidationError("--by \(by): use region or age") }
             guard ageBands == nil else { throw ValidationError("--age-bands goes with --by age") }
             guard let regions else { throw ValidationError("--aggregate needs --regions FILE.geojson (the regions to count by), or --by age") }
             let bank = try bankOptions.open()
@@ -78,7 +74,7 @@ struct ReportCasesCommand: ParsableCommand {
                 print("\(input.unlocated.count) people without a location in the regions are not counted")
             }
         case (nil, let file?):
-            guard bankOptions.bank == nil, regions == nil, ageBands == nil, by == "region" else { throw ValidationError("--table is the whole input: --bank, --by, --regions and --age-bands go with --aggregate") }
+            guard bankOptions.bank == nil, regions == nil, ageBands == nil, by == .region else { throw ValidationError("--table is the whole input: --bank, --by, --regions and --age-bands go with --aggregate") }
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read --table '\(file)'") }
             cases = try CaseReporting.table(csv: String(decoding: data, as: UTF8.self), name: file)
         case (.some, .some): throw ValidationError("give --aggregate ID (with --bank and --regions) or --table FILE.csv, not both")
@@ -100,4 +96,9 @@ struct ReportCasesCommand: ParsableCommand {
         print("\(released.rowLabels.count) \(rowHeader == "region" ? "regions" : rowHeader == "age" ? "age bands" : "groups") x \(released.columnLabels.count) columns; \(released.primaryCount + released.complementaryCount) of \(cells) values (totals included) suppressed (counts below \(minCount), and more so that none can be worked out)")
         print("wrote \(out)")
     }
+}
+
+/// The rows `report cases --by` counts by.
+enum ReportRows: String, CaseIterable, ExpressibleByArgument {
+    case region, age
 }

@@ -31,7 +31,7 @@ struct RiskCommand: ParsableCommand {
     @Option(help: "The day to assess (2026-03-01; default the last day counted).") var date: String?
     @Option(parsing: .unconditional, help: "With --bank: count events from this time (default the first).") var from: String?
     @Option(parsing: .unconditional, help: "With --bank: count events up to this time (default the last).") var to: String?
-    @Option(help: "Alert on entering regions at this level or above (low, moderate, substantial, high).") var alertLevel = "high"
+    @Option(help: "Alert on entering regions at this level or above.") var alertLevel: RiskLevel = .high
     @Option(help: "Alert on pings within this many hours before the end of the assessed day.") var recentHours = 24.0
     @Flag(help: "Write the alerts as events in the people's threads.") var writeAlerts = false
     @Flag(help: "Replace --out and --map if they exist.") var force = false
@@ -56,7 +56,7 @@ struct RiskCommand: ParsableCommand {
     }
 
     func run() throws {
-        let level = try RiskLevel(parsing: alertLevel)
+        let level = alertLevel
         guard recentHours.isFinite, recentHours > 0 else { throw ValidationError("--recent-hours \(recentHours): give a positive number of hours") }
         if writeAlerts && counts != nil { throw ValidationError("--write-alerts goes with --bank and --aggregate (alerts are thread events)") }
         try OutputFile.checkWritable(out, overwrite: force)

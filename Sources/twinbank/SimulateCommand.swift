@@ -18,8 +18,8 @@ struct SimulateCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "The model to run: glucose or liver.")
-    var model: String
+    @Argument(help: "The model to run.")
+    var model: SimulatedModel
 
     @Option(help: "Virtual patient: adolescent#001..010, adult#001..010, child#001..010.")
     var patient: String = "adult#001"
@@ -31,7 +31,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var hours: Double = 24
 
     @Option(help: "Therapy: basal-bolus (simglucose's controller), basal (no boluses) or none (no insulin).")
-    var controller: String = "basal-bolus"
+    var controller: GlucoseTherapy = .basalBolus
 
     @Option(help: "Insulin pump: Insulet or Cozmo.")
     var pump: String = "Insulet"
@@ -46,7 +46,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var start: String = "2024-01-01T00:00:00Z"
 
     @Option(help: "Integration: simglucose (a fresh DOPRI5 run every minute, as simglucose) or continuous (faster, within ~1e-3 mg/dL).")
-    var integration = "simglucose"
+    var integration: GlucoseIntegration = .simglucose
 
     @Flag(help: "Also write the 13 model states (x1..x13).")
     var states = false
@@ -69,44 +69,25 @@ struct SimulateCommand: AsyncParsableCommand {
             Interruption.install(Interruption.nothingWritten)
         }
         switch model {
-        case "glucose":
+        case .glucose:
             let therapy: BasalBolusController?
-            switch controller {
-            case "basal-bolus": therapy = BasalBolusController(basalScale: basalScale, bolusScale: bolusScale)
-            case "basal": therapy = BasalBolusController(basalScale: basalScale, bolusScale: 0)
-            case "none": therapy = nil
-            default:
-                throw ValidationError("unknown controller '\(controller)'; expected basal-bolus, basal or none")
-            }
-            guard basalScale.isFinite, basalScale >= 0, bolusScale.isFinite, bolusScale >= 0 else {
+            do { therapy = try controller.controller(basalScale: basalScale, bolusScale: bolusScale) } catch {
                 throw ValidationError("--basal-scale and --bolus-scale must be >= 0 (got \(basalScale), \(bolusScale))")
-            }
-            guard let mode = GlucoseIntegration(rawValue: integration) else {
-                throw ValidationError("unknown integration '\(integration)'; expected simglucose or continuous")
             }
             let plan = try MealPlan(parsing: meals)
             try plan.check(withinHours: hours)
             let startInstant = try parseInstant(start, option: "--start", bound: .lower)
             let scenario = GlucoseScenario(patient: try VirtualPatient.named(patient),
                                            meals: plan, hours: hours, controller: therapy,
-                                           pump: try InsulinPump.named(pump), recordStates: states, integration: mode)
+                                           pump: try InsulinPump.named(pump), recordStates: states, integration: integration)
             let startTime = CivilDateTime(year: 1970, month: 1, day: 1).adding(seconds: Int(startInstant.microseconds.quotientAndRemainder(dividingBy: 1_000_000).quotient))
             let trace = try GlucoseSimulator.run(scenario, progress: TerminalProgress.make("simulate glucose", json: false))
             try emit(trace.csv(start: startTime))
-        case "liver":
-            var doses: [TimedDose] = []
-            for item in nac.split(separator: ",") {
-                let parts = item.split(separator: ":")
-                guard (1...2).contains(parts.count), let hour = Double(parts[0]),
-                      let amount = parts.count == 2 ? Double(parts[1]) : 1 else {
-                    throw ValidationError("bad NAC dose '\(item)': expected HOUR or HOUR:AMOUNT")
-                }
-                doses.append(TimedDose(time: hour, amount: amount))
-            }
+        case .liver:
+            let doses: [TimedDose]
+            do { doses = try TimedDose.list(parsing: nac) } catch { throw ValidationError("--nac: \(error.message)") }
             let solution = try LiverSimulator.run(LiverScenario(nacDoses: doses, hours: hours, points: points))
             try emit(SolutionCSV.render(solution, timeColumn: "hours"))
-        default:
-            throw ValidationError("unknown model '\(model)'; expected glucose or liver")
         }
     }
 
@@ -117,4 +98,9 @@ struct SimulateCommand: AsyncParsableCommand {
             print(text, terminator: "")
         }
     }
+}
+
+/// The models `simulate` runs.
+enum SimulatedModel: String, CaseIterable, ExpressibleByArgument {
+    case glucose, liver
 }

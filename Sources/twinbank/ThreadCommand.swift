@@ -24,7 +24,7 @@ struct ThreadCommand: ParsableCommand {
         @Option(help: "The UCUM unit of a numeric value.") var unit: String?
         @Option(parsing: .unconditional, help: "When it happened: a time (ISO 8601, now, -2h, ...) or a START/END period.") var at: String
         @Option(help: "Where it came from, KIND:ID (device:cgm-7, person:dr-x).") var source: String = "person:cli"
-        @Option(help: "observation, intervention, annotation, prediction, recommendation or alert.") var category: String = "observation"
+        @Option(help: "The event's category.") var category: Event.Category = .observation
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -32,7 +32,7 @@ struct ThreadCommand: ParsableCommand {
             let draft: EventDraft
             do {
                 draft = try EventDraft.parse(twin: try TwinID(twin), code: code, value: value, unit: unit, at: at,
-                                             source: source, category: category, relativeTo: SystemClock().now())
+                                             source: source, category: category.rawValue, relativeTo: SystemClock().now())
             } catch let e as TwinError where e.code == .invalidTime {
                 throw ValidationError("--at: \(e.message)")
             }
@@ -90,7 +90,7 @@ struct ThreadCommand: ParsableCommand {
         @OptionGroup var bankOptions: BankOptions
         @Option(help: "The twin's id.") var twin: String
         @Option(help: "Only this code (SYSTEM:CODE).") var code: String?
-        @Option(help: "Only this category.") var category: String?
+        @Option(help: "Only this category.") var category: Event.Category?
         @Option(parsing: .unconditional, help: "Effective time from (inclusive; a date means its start; ISO 8601, today, -1d, ...).") var from: String?
         @Option(parsing: .unconditional, help: "Effective time to (inclusive; a date means its end, so --from D --to D is day D).") var to: String?
         @Option(name: .customLong("as-of"), parsing: .unconditional, help: "Return the state as of this effective time: the latest value per code.") var asOf: String?
@@ -108,7 +108,7 @@ struct ThreadCommand: ParsableCommand {
             let bank = try bankOptions.open()
             let id = try TwinID(twin)
             let codeKey = try code.map { try Concept(parsing: $0).key }
-            let cat = try category.map { try Event.Category(parsing: $0) }
+            let cat = category
             let known = try knownAt.map { try parseInstant($0, option: "--known-at", bound: .instant) }
             let pin = try commit.map { try bank.resolveCommit($0).commit.threadPin }
             let srFrom = try sourceRecordedFrom.map { try parseInstant($0, option: "--source-recorded-from", bound: .lower) }

@@ -11,7 +11,7 @@ struct TwinCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a twin (or, with --template-version, a reference twin).")
         @OptionGroup var bankOptions: BankOptions
         @Option(help: "The twin's id.") var id: String
-        @Option(help: "person, body-system, organ, cell, molecular, disease, pathogen, organisation or population.") var kind: String
+        @Option(help: "What the twin stands for.") var kind: Twin.Kind
         @Option(help: "Instantiate from a reference twin version: ID@VERSION.") var template: String?
         @Option(name: .customLong("part"), help: "A part of a composite twin: ROLE=ID (repeatable).") var parts: [String] = []
         @Option(name: .customLong("attr"), help: "An attribute KEY=VALUE, e.g. sex=female, weight=72 kg (repeatable).") var attributes: [String] = []
@@ -21,7 +21,7 @@ struct TwinCommand: ParsableCommand {
 
         func run() throws {
             let bank = try bankOptions.open()
-            var twin = Twin(id: try TwinID(id), kind: try Twin.Kind(parsing: kind),
+            var twin = Twin(id: try TwinID(id), kind: kind,
                             attributes: try Twin.parseAttributes(attributes),
                             parts: try parts.map { try Twin.Part(parsing: $0) })
             if let template { twin.template = try Twin.TemplateReference(parsing: template) }

@@ -36,8 +36,79 @@ struct PEtabTests {
         #expect(problems[0]["condition_files"]?.strings == ["a.tsv", "b.tsv"])
         #expect(problems[0]["measurement_files"]?.strings == ["m1.tsv", "m2.tsv"])
         #expect(problems[0]["sbml_files"]?.strings == ["model.xml"])
-        #expect(throws: CalibrationError.self) { _ = try YAMLDocument.parse("a: 1\na: 2") }
-        #expect(throws: CalibrationError.self) { _ = try YAMLDocument.parse("a: &anchor 1") }
+        let twice = #expect(throws: CalibrationError.self) { _ = try YAMLDocument.parse("a: 1\na: 2", name: "twice.yaml") }
+        #expect(twice?.code == .invalidPEtab)
+        #expect(twice?.message.contains("twice.yaml") == true && twice?.message.contains("'a'") == true, "\(twice?.message ?? "")")
+        // anchors and aliases are YAML, read as such
+        #expect(try YAMLDocument.parse("a: &x 1\nb: *x")["b"]?.string == "1")
+    }
+
+    /// The hand-written reader split flow lists at every comma, quoted or not, and kept a quoted `#` as a
+    /// comment only when it followed a space; Yams reads the YAML as YAML.
+    @Test(arguments: [
+        // flow list with a quoted comma
+        ("files: ['a,b.tsv', \"c.tsv\"]", ["a,b.tsv", "c.tsv"]),
+        // block list with a quoted comma and a quoted ' #'
+        ("files:\n  - \"a, b.tsv\"\n  - 'c #2.tsv'  # a comment", ["a, b.tsv", "c #2.tsv"]),
+        // block list at the key's own indentation, and a plain scalar
+        ("files:\n- a.tsv\n- b.tsv", ["a.tsv", "b.tsv"]),
+        ("files: 'one, file.tsv'", ["one, file.tsv"]),
+        // a flow list over two lines
+        ("files: [a.tsv,\n  b.tsv]", ["a.tsv", "b.tsv"]),
+    ])
+    func yamlListsAndQuotedCommas(yaml: String, files: [String]) throws {
+        #expect(try YAMLDocument.parse(yaml)["files"]?.strings == files)
+    }
+
+    @Test(arguments: [
+        ("files: [a.tsv, b.tsv", "line 2"),        // an unterminated flow list
+        ("a: 1\n  b: 2", "line 2"),                 // a mapping value where a scalar was
+        ("a: 'open", "line 1"),                     // an unterminated quote
+        ("- a\nb: 1", "line 2"),                    // a list, then a key
+    ])
+    func malformedYAMLIsAClearError(yaml: String, line: String) throws {
+        let error = #expect(throws: CalibrationError.self) { _ = try YAMLDocument.parse(yaml, name: "broken.yaml") }
+        #expect(error?.code == .invalidPEtab)
+        #expect(error?.message.hasPrefix("broken.yaml is not valid YAML: \(line)") == true, "\(error?.message ?? "")")
+        #expect(error?.value == "broken.yaml")
+    }
+
+    /// A problem whose YAML names a table file with a comma: loads (the old reader looked for 'a and b.tsv').
+    @Test func loadsAProblemWhoseFileNamesHoldCommas() throws {
+        try TemporaryFiles.withDirectory("petab-yaml") { dir in
+            let source = perelson.deletingLastPathComponent()
+            let names = try FileManager.default.contentsOfDirectory(atPath: source.path).filter { $0.hasSuffix(".tsv") || $0.hasSuffix(".xml") }
+            var yaml = try String(contentsOf: perelson, encoding: .utf8)
+            for name in names {
+                try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: dir.appendingPathComponent("t, \(name)"))
+                yaml = yaml.replacingOccurrences(of: name, with: "'t, \(name)'")
+            }
+            let file = dir.appendingPathComponent("problem.yaml")
+            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            let original = try PEtabProblem.load(yaml: perelson)
+            let copy = try PEtabProblem.load(yaml: file)
+            #expect(copy.measurements.count == original.measurements.count)
+            #expect(copy.modelFile.lastPathComponent == "t, model_Perelson_Science1996.xml")
+            // a malformed problem file is named in the error
+            try "problems: [".write(to: file, atomically: true, encoding: .utf8)
+            let error = #expect(throws: CalibrationError.self) { _ = try PEtabProblem.load(yaml: file) }
+            #expect(error?.message.hasPrefix("problem.yaml is not valid YAML: line") == true, "\(error?.message ?? "")")
+        }
+    }
+
+    /// PEtab tables are read with RFC 4180 quoting (as pandas reads them): a quoted cell may hold a tab and a
+    /// line break; CRLF line ends, blank lines and lines of tabs only are skipped. The old reader split the
+    /// quoted cell at its line break and its tab.
+    @Test func tsvTablesReadQuotedCells() throws {
+        let text = "conditionId\tconditionName\tk\r\nc1\t\"first,\tday\nof two\"\t1\r\n\r\n\t\t\nc2\t\"say \"\"hi\"\"\"\t2\r\n"
+        let table = try TSVTable(name: "c.tsv", text: text)
+        #expect(table.columns == ["conditionId", "conditionName", "k"])
+        #expect(table.rows == [["c1", "first,\tday\nof two", "1"], ["c2", "say \"hi\"", "2"]])
+        let open = #expect(throws: CalibrationError.self) { _ = try TSVTable(name: "c.tsv", text: "conditionId\tk\nc1\t\"2\n") }
+        #expect(open?.code == .invalidPEtab)
+        #expect(open?.message.contains("c.tsv: line 2") == true, "\(open?.message ?? "")")
+        let wide = #expect(throws: CalibrationError.self) { _ = try TSVTable(name: "c.tsv", text: "conditionId\tk\n\nc1\t2\t3\n") }
+        #expect(wide?.message.contains("line 3 of 'c.tsv' has 3 cells") == true, "\(wide?.message ?? "")")
     }
 
     @Test func formulas() throws {

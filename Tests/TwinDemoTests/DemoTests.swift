@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
+import TwinSBML
 import Testing
 import TwinBank
 import TwinCore
@@ -64,8 +62,7 @@ struct DemoTests {
         #expect(summary.riskMap == [svg, geo])
         #expect(lines.contains { $0.contains("open \(svg)") })
         // The SVG is well-formed XML; the GeoJSON reads back as the districts, with the figures per region.
-        let parser = try #require(XMLParser(contentsOf: URL(fileURLWithPath: svg)))
-        #expect(parser.parse(), "\(String(describing: parser.parserError))")
+        #expect(throws: Never.self) { _ = try XMLDocumentParser.parse([UInt8](Data(contentsOf: URL(fileURLWithPath: svg)))) }
         let districts = try GeoRegions(contentsOf: SharedFolder.data("geo/montreal-districts.geojson").path)
         let map = try GeoRegions(contentsOf: geo, nameProperty: "name")
         #expect(map.names == districts.names)

@@ -1,4 +1,5 @@
 import Foundation
+import TwinCore
 import TwinTesting
 
 /// The shared folder (reference data, anchors), located by `SharedFolder`.
@@ -9,10 +10,8 @@ enum SharedData {
 
     /// A CSV as header + rows of strings.
     static func readCSV(_ url: URL) throws -> (header: [String], rows: [[String]]) {
-        let text = try String(contentsOf: url, encoding: .utf8)
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        return (header, lines.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) })
+        let table = try CSVTable(text: try String(contentsOf: url, encoding: .utf8), name: url.lastPathComponent, separator: UInt8(ascii: ","))
+        return (table.header, table.rows)
     }
 
     /// The anchor Python (`TWINBANK_ANCHOR_PYTHON` or ~/.cache/twinbank-anchors/bin/python) if it exists.

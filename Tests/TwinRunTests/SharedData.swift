@@ -1,4 +1,5 @@
 import Foundation
+import TwinCore
 import TwinTesting
 
 /// The external reference data (`shared/data`, located by `SharedFolder`).
@@ -8,13 +9,9 @@ enum SharedData {
 
     /// Reads a CSV with a header into columns by name (numeric columns only).
     static func columns(_ relative: String) throws -> [String: [Double]] {
-        let text = try String(contentsOfFile: path(relative), encoding: .utf8)
-        var lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        let header = lines.removeFirst()
+        let table = try CSVTable(text: try String(contentsOfFile: path(relative), encoding: .utf8), name: relative, separator: UInt8(ascii: ","))
         var out: [String: [Double]] = [:]
-        for (i, name) in header.enumerated() {
-            out[name] = lines.compactMap { i < $0.count ? Double($0[i]) : nil }
-        }
+        for (i, name) in table.header.enumerated() { out[name] = table.numbers(i) }
         return out
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TwinTesting
 import Testing
+import TwinCore
 @testable import TwinSBML
 
 /// The tape (straight-line program of derived values and rates), its analytic Jacobian and its
@@ -151,10 +152,9 @@ import Testing
         try #require(FileManager.default.fileExists(atPath: modelPath))
         let m = try ModelCompiler.compile(try SBMLReader.read(path: modelPath))
         func table(_ name: String) throws -> [[String: String]] {
-            let lines = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8).split(separator: "\n").map {
-                $0.split(separator: "\t", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
-            }
-            return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0).map { ($0, $1) }) }
+            let table = try CSVTable(text: try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8), name: name, separator: UInt8(ascii: "\t"))
+            let header = table.header.map { $0.trimmingCharacters(in: .whitespaces) }
+            return table.rows.map { Dictionary(uniqueKeysWithValues: zip(header, $0).map { ($0, $1.trimmingCharacters(in: .whitespaces)) }) }
         }
         var nominal: [String: Double] = [:]
         for row in try table("parameters_Chen_MSB2009.tsv") { nominal[row["parameterId"]!] = Double(row["nominalValue"]!) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinCore
 @testable import TwinSBML
 
 /// Runs all SBML Test Suite semantic cases in ../shared/data/sbml-test-suite/cases with the suite's own rule
@@ -17,9 +18,8 @@ import Testing
 
         let text = try String(contentsOf: SuitePaths.baseline, encoding: .utf8)
         var before: [String: String] = [:]
-        for line in text.split(separator: "\n").dropFirst() {
-            let cells = line.split(separator: ",", maxSplits: 2).map(String.init)
-            if cells.count >= 2 { before[cells[0]] = cells[1] }
+        for cells in try CSVTable(text: text, name: "suite-outcomes.csv", separator: UInt8(ascii: ",")).rows where cells.count >= 2 {
+            before[cells[0]] = cells[1]
         }
         let regressions = before.filter { $0.value == "pass" && !passed.contains($0.key) }.keys.sorted()
         for id in regressions {

@@ -80,7 +80,7 @@ public struct PEtabProblem: Sendable {
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw CalibrationError(.invalidPEtab, "cannot read PEtab problem file \(url.path).", value: url.path)
         }
-        let doc = try YAMLDocument.parse(text)
+        let doc = try YAMLDocument.parse(text, name: url.lastPathComponent)
         let dir = url.deletingLastPathComponent()
         if let v = doc["format_version"]?.string, v != "1", v != "1.0.0" {
             throw CalibrationError(.unsupported, "PEtab format version \(v) is not supported (only version 1).", value: v)

@@ -1,24 +1,33 @@
 import Foundation
+import TwinCore
 import TwinSimulation
 
 /// A tab-separated table with a header row, as PEtab's condition, measurement, observable and parameter
-/// files. Cells are trimmed; missing trailing cells are empty.
+/// files, read through TwinCore's ``CSVTable`` (RFC 4180 quoting with a tab separator, as pandas reads them:
+/// a quoted cell may hold tabs and line breaks). Cells are trimmed; missing trailing cells are empty; blank
+/// lines are skipped.
 public struct TSVTable: Sendable {
     public let name: String
     public let columns: [String]
     public let rows: [[String]]
 
+    /// Reads a table from its text.
+    /// - Throws: ``CalibrationError`` `invalidPEtab` naming the table and the line (an empty table, a row
+    ///   with more cells than the header, a quote that is not closed).
     public init(name: String, text: String) throws {
-        var lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { String($0).replacingOccurrences(of: "\r", with: "") }
-        lines.removeAll { $0.trimmingCharacters(in: .whitespaces).isEmpty }
-        guard let header = lines.first else { throw CalibrationError(.invalidPEtab, "table '\(name)' is empty.", value: name) }
-        let cols = header.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let table: CSVTable
+        do { table = try CSVTable(text: text, name: name, separator: UInt8(ascii: "\t")) } catch let e as TwinError {
+            throw CalibrationError(.invalidPEtab, "table \(e.message)", value: name)
+        }
+        guard !table.header.isEmpty else { throw CalibrationError(.invalidPEtab, "table '\(name)' is empty.", value: name) }
+        let cols = table.header.map { $0.trimmingCharacters(in: .whitespaces) }
         var rows: [[String]] = []
-        for (i, l) in lines.dropFirst().enumerated() {
-            var cells = l.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        for record in table.records {
+            var cells = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
             if cells.count > cols.count {
                 guard cells[cols.count...].allSatisfy(\.isEmpty) else {
-                    throw CalibrationError(.invalidPEtab, "row \(i + 2) of '\(name)' has \(cells.count) cells but the header has \(cols.count).", value: l)
+                    throw CalibrationError(.invalidPEtab, "line \(record.line) of '\(name)' has \(cells.count) cells but the header has \(cols.count).",
+                                           value: record.fields.joined(separator: "\t"))
                 }
                 cells = Array(cells.prefix(cols.count))
             }

@@ -15,6 +15,10 @@ public final class CSVReader {
     public struct Record: Sendable, Hashable {
         public var fields: [String]
         public var line: Int
+        public init(fields: [String], line: Int) {
+            self.fields = fields
+            self.line = line
+        }
         /// Whether the record is an empty line (one empty field).
         public var isBlank: Bool { fields.count == 1 && fields[0].allSatisfy { $0 == " " || $0 == "\t" } }
     }

@@ -208,6 +208,24 @@ extension CaseReporting {
     /// The default age bands (lower bounds): 0-9, 10-19, ..., 70-79, 80+.
     public static let defaultAgeBands = [0, 10, 20, 30, 40, 50, 60, 70, 80]
 
+    /// Parses age bands given as their lower bounds, comma-separated (`0,18,65`): whole numbers from 0, increasing.
+    /// - Throws: ``PopulationError`` `invalidArgument` naming the item that is not a whole number, or the bands
+    ///   when they do not start at 0 and increase.
+    public static func ageBands(parsing text: String) throws(PopulationError) -> [Int] {
+        var bands: [Int] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let t = part.trimmingCharacters(in: .whitespaces)
+            guard let v = Int(t) else {
+                throw PopulationError(.invalidArgument, "the age bands \(text): '\(t)' is not a whole number", value: t)
+            }
+            bands.append(v)
+        }
+        guard bands.first == 0, zip(bands, bands.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw PopulationError(.invalidArgument, "the age bands \(text) must start at 0 and increase", value: text)
+        }
+        return bands
+    }
+
     /// The label of each band: `0-17`, `18-64`, `65+`.
     public static func ageBandLabels(_ bands: [Int]) -> [String] {
         bands.enumerated().map { i, lo in i + 1 < bands.count ? "\(lo)-\(bands[i + 1] - 1)" : "\(lo)+" }

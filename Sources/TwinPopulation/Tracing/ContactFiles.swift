@@ -1,3 +1,5 @@
+import TwinCore
+
 /// The index cases of a trace: person ids, as `proximity_baseline.py --save-cases` writes them (one integer a
 /// line).
 public enum IndexCases {
@@ -83,17 +85,21 @@ public enum ContactPairsCSV {
         return out
     }
 
-    /// Parses a pairs CSV (the anchor's or ours), in file order.
+    /// Parses a pairs CSV (the anchor's or ours), in file order, through TwinCore's ``CSVReader`` (LF or CRLF
+    /// line ends, quoted fields). Blank lines and a first line starting with `case` are skipped.
     /// - Throws: ``PopulationError`` `invalidArgument` naming the line when a line is not two integers.
     public static func parse(_ text: String, name: String = "pairs") throws(PopulationError) -> [ContactPair] {
+        let reader = CSVReader(text: text, name: name, separator: UInt8(ascii: ","))
         var pairs: [ContactPair] = []
-        var number = 0
-        for l in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            number += 1
-            if l.isEmpty || (number == 1 && l.lowercased().hasPrefix("case")) { continue }
-            let parts = l.split(separator: ",", omittingEmptySubsequences: false)
-            guard parts.count == 2, let a = Int32(PingsParser.trimmed(parts[0])), let b = Int32(PingsParser.trimmed(parts[1])) else {
-                throw PopulationError(.invalidArgument, "\(name): line \(number): '\(l)' is not case,contact", value: String(l))
+        while true {
+            let next: CSVReader.Record?
+            do { next = try reader.next() } catch { throw PopulationError(.invalidArgument, "\(error)", value: name) }
+            guard let record = next else { break }
+            let f = record.fields
+            if record.isBlank || (record.line == 1 && f[0].lowercased().hasPrefix("case")) { continue }
+            guard f.count == 2, let a = Int32(PingsParser.trimmed(f[0])), let b = Int32(PingsParser.trimmed(f[1])) else {
+                let line = f.joined(separator: ",")
+                throw PopulationError(.invalidArgument, "\(name): line \(record.line): '\(line)' is not case,contact", value: line)
             }
             pairs.append(ContactPair(indexCase: a, contact: b))
         }

@@ -1,3 +1,5 @@
+import TwinCore
+
 /// An SBML Test Suite settings file (`NNNNN-settings.txt`): output times, variables, tolerances, and
 /// which species are reported as amounts or concentrations.
 public struct TestSuiteSettings: Sendable, Equatable {
@@ -88,13 +90,17 @@ public struct ResultTable: Sendable {
         return s
     }
 
-    /// Parses a suite results CSV (header optional; NaN/INF/-INF case-insensitive).
+    /// Parses a suite results CSV (header optional; NaN/INF/-INF case-insensitive), read through TwinCore's
+    /// ``CSVReader`` (RFC 4180: quoted names, CRLF line ends).
     public static func parse(csv text: String) throws(SBMLError) -> ResultTable {
         var columns: [String] = []
         var rows: [[Double]] = []
-        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces }
-            if cells.allSatisfy({ $0.isEmpty }) { continue }
+        let table: CSVTable
+        do { table = try CSVTable(text: text, name: "results", separator: UInt8(ascii: ",")) } catch {
+            throw SBMLError(.settings, "\(error)", value: String(text.prefix(80)))
+        }
+        for (i, record) in ([CSVReader.Record(fields: table.header, line: 1)] + table.records).enumerated() where !table.header.isEmpty {
+            let cells = record.fields.map(\.trimmingSpaces)
             var row: [Double] = []
             var numeric = true
             for c in cells {
@@ -108,7 +114,8 @@ public struct ResultTable: Sendable {
                 if !numeric { break }
             }
             if numeric { rows.append(row) } else if i == 0 { columns = cells } else {
-                throw SBMLError(.settings, "results line \(i + 1) is not numeric: '\(line)'", value: String(line))
+                let line = record.fields.joined(separator: ",")
+                throw SBMLError(.settings, "results line \(record.line) is not numeric: '\(line)'", value: line)
             }
         }
         return ResultTable(columns: columns, rows: rows)

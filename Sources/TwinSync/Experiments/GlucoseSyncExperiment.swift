@@ -1,5 +1,6 @@
 import TwinSimulation
 import Foundation
+import TwinCore
 import TwinModels
 
 /// The closed-loop experiment of issue 5: a simglucose trace plays the real person; its BG, with CGM
@@ -13,12 +14,15 @@ public enum GlucoseSyncExperiment {
         public let carbohydrate: [Double]
         public let insulin: [Double]
 
-        /// Reads simglucose's CSV (`Time, BG, CGM, CHO, insulin, ...`, one row per minute).
+        /// Reads simglucose's CSV (`Time, BG, CGM, CHO, insulin, ...`, one row per minute) through TwinCore's
+        /// ``CSVTable`` (RFC 4180: quoted fields, LF or CRLF line ends).
         public init(csv text: String, name: String = "trace") throws {
-            let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
-            guard let header = lines.first?.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) else {
-                throw SyncError(.invalidArgument, "\(name) is empty.", value: name)
+            let table: CSVTable
+            do { table = try CSVTable(text: text, name: name, separator: UInt8(ascii: ",")) } catch let e as TwinError {
+                throw SyncError(.invalidArgument, e.message, value: name)
             }
+            let header = table.header.map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !header.isEmpty else { throw SyncError(.invalidArgument, "\(name) is empty.", value: name) }
             func column(_ c: String) throws -> Int {
                 guard let i = header.firstIndex(of: c) else {
                     throw SyncError(.invalidArgument, "\(name) has no '\(c)' column (it has \(header.joined(separator: ", "))).", value: c)
@@ -27,9 +31,9 @@ public enum GlucoseSyncExperiment {
             }
             let bgi = try column("BG"), choi = try column("CHO"), insi = try column("insulin")
             var bg: [Double] = [], cho: [Double] = [], ins: [Double] = []
-            let rows = lines.dropFirst()
-            for (r, line) in rows.enumerated() {
-                var cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let rows = table.records
+            for (r, record) in rows.enumerated() {
+                var cells = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
                 // simglucose leaves the inputs of the final row (the end point) empty
                 if r == rows.count - 1, cells.count == header.count {
                     if cells[choi].isEmpty { cells[choi] = "0" }
@@ -37,7 +41,8 @@ public enum GlucoseSyncExperiment {
                 }
                 guard cells.count == header.count, let b = Double(cells[bgi]), let c = Double(cells[choi]), let i = Double(cells[insi]),
                       b.isFinite, c.isFinite, i.isFinite, b > 0, c >= 0, i >= 0 else {
-                    throw SyncError(.invalidArgument, "row \(r + 2) of \(name) does not have a positive BG and non-negative CHO and insulin.", value: line)
+                    throw SyncError(.invalidArgument, "row \(r + 2) of \(name) does not have a positive BG and non-negative CHO and insulin.",
+                                    value: record.fields.joined(separator: ","))
                 }
                 bg.append(b); cho.append(c); ins.append(i)
             }
