@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// A variable to record: a model id, and for species whether to report the concentration (`true`), the
 /// amount (`false`) or the value as it appears in math (`nil`).
 public struct OutputVariable: Sendable, Hashable {
@@ -23,6 +25,12 @@ public struct SimulationOptions: Sendable {
     public var seed: UInt64 = 0x5EED
     /// The most wall-clock seconds a run may take before it stops with an error (nil: no limit).
     public var timeLimit: Double?
+    /// The integrator (`TwinSimulation`'s steppers). `.auto` (the default) starts with explicit
+    /// Dormand-Prince 5(4) and moves one way to Rodas5P when Hairer's stiffness test fires (15 steps
+    /// limited by stability rather than accuracy), so a stiff model pays for a few explicit steps before
+    /// the switch; `.rodas5P` or `.rodas5` run the stiff Rosenbrock method from the start (what
+    /// libRoadRunner does with CVODE's BDF by default), `.dormandPrince` never switches.
+    public var method: SolverMethod = .auto
     public init() {}
 }
 
@@ -35,8 +43,9 @@ public struct SimulationOptions: Sendable {
 /// conditions that depend on time alone are located before each step (to about 1e-14 relative): the
 /// integrator stops just before and restarts just after them instead of stepping across.
 ///
-/// Integration starts with Dormand–Prince 5(4) and moves one way to Rodas5P when Hairer's stiffness
-/// test fires, with the model's analytic sparse Jacobian where it has one (else finite differences).
+/// The integrators are `TwinSimulation`'s: with `SimulationOptions.method` `.auto`, integration starts
+/// with Dormand–Prince 5(4) and moves one way to Rodas5P when Hairer's stiffness test fires, with the
+/// model's analytic sparse Jacobian where it has one (else finite differences).
 /// Steps are bounded by the output spacing only for models with events or `delay()`. Re-running one
 /// compiled model (with other `overrides`) recompiles nothing; a run allocates only its output rows and
 /// a few state-sized buffers.
@@ -141,11 +150,25 @@ public struct Simulator {
             if tEnd > 0 { hMax = min(hMax, tEnd / 10) }
         }
 
-        var stepper: any SimulationStepper = DormandPrinceStepper(model: m, rtol: options.relativeTolerance, atol: options.absoluteTolerance)
+        var stepMax0 = hMax
+        if let h = m.history, h.minimumDelay.isFinite, h.minimumDelay > 0 { stepMax0 = min(stepMax0, max(h.minimumDelay / 2, hMax / 64)) }
+        var stepper: any SimulationStepper
+        var stiff = false
+        switch options.method {
+        case .rodas5P, .rodas5:
+            if let r = Rodas5Adapter(model: m, method: options.method, t: t, y: y, rtol: options.relativeTolerance,
+                                     atol: options.absoluteTolerance, maxStep: stepMax0) {
+                stepper = r
+                stiff = true
+            } else {
+                stepper = try ExplicitAdapter(model: m, t: t, y: y, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax0)
+            }
+        case .auto, .dormandPrince:
+            stepper = try ExplicitAdapter(model: m, t: t, y: y, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax0)
+        }
+        let switchesWhenStiff = options.method == .auto
         let watchesTriggers = !m.events.isEmpty
         let samplesTriggers = m.events.contains(where: \.mayHoldWithinStep)
-        stepper.reset(t: t, y: y, initialStep: nil)
-        var stiff = false
 
         if let h = m.history {
             // The stepper's start-up evaluations leave trial values in the working slots: reload the start.
@@ -161,7 +184,7 @@ public struct Simulator {
             let current = stepper.y
             t = time
             stepper.reset(t: t, y: current, initialStep: nil)
-            if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
+            if let f = stepper.failure { throw SBMLError(.integration, "the \(stiff ? "stiff " : "")integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
             m.load(t: t, y: current.withUnsafeBufferPointer { $0 })
             while outIndex < outputTimes.count && outputTimes[outIndex] <= t { record(t); outIndex += 1 }
         }
@@ -170,10 +193,10 @@ public struct Simulator {
             let tStop = min(tEnd, nextDelayed)
             var stepMax = hMax
             if let h = m.history, h.minimumDelay.isFinite, h.minimumDelay > 0 { stepMax = min(stepMax, max(h.minimumDelay / 2, hMax / 64)) }
-            if !stiff && stepper.stiffnessDetected {
+            if !stiff && switchesWhenStiff && stepper.stiffnessDetected {
                 // One-way switch to the stiff solver from the current point.
                 let current = stepper.y
-                if let r = Rodas5Adapter(model: m, t: stepper.t, y: current, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax) {
+                if let r = Rodas5Adapter(model: m, method: .rodas5P, t: stepper.t, y: current, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax) {
                     stepper = r
                     stiff = true
                 }
@@ -196,8 +219,8 @@ public struct Simulator {
             }
             if tStop > t {
                 guard stepper.step(tMax: stepLimit, hMax: stepMax) else {
-                    if let f = stepper.failure { throw SBMLError(.integration, "the stiff integrator failed at t = \(stepper.t): \(f)", value: "\(stepper.t)") }
-                    throw SBMLError(.integration, "the integrator failed at t = \(stepper.t) (step size too small or non-finite derivatives in \(Self.nonFinite(m, stepper.y)))", value: "\(stepper.t)")
+                    let f = stepper.failure ?? "step size too small or non-finite derivatives in \(Self.nonFinite(m, stepper.y))"
+                    throw SBMLError(.integration, "the \(stiff ? "stiff " : "")integrator failed at t = \(stepper.t): \(f)", value: "\(stepper.t)")
                 }
                 totalSteps += 1
                 if let limit = options.timeLimit, TestSuiteRunner.monotonicSeconds() - startTime > limit {
@@ -270,7 +293,7 @@ public struct Simulator {
                 y = m.currentState()
                 if let fast = m.fast { fast.project(model: m, t: t, y: &y) }
                 stepper.reset(t: t, y: y, initialStep: nil)
-                if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
+                if let f = stepper.failure { throw SBMLError(.integration, "the \(stiff ? "stiff " : "")integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
                 if let h = m.history {
                     m.load(t: t, y: y.withUnsafeBufferPointer { $0 })
                     h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative)
