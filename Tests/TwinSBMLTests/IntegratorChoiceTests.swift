@@ -97,6 +97,37 @@ import TwinTesting
     }
 }
 
+/// Laske_PLOSComputBiol2019 (PEtab benchmark collection, 34 species) is moderately stiff: Dormand-Prince's
+/// steps sit at its stability limit from early on while Hairer's test (h·|λ| > 2 on 15 steps) only fired at
+/// t = 2.8, after about 29 500 explicit steps (10.5 s in a debug build, libRoadRunner 0.22 s). The check of
+/// the proposed step against the Jacobian's spectral radius every 200 steps moves it to Rodas5P early: the
+/// whole run 0..10 now takes about 2 000 steps (1.2 s in a debug build), within a budget of 6 000.
+@Suite struct StiffnessSwitchTests {
+    static let model = SharedFolder.data("petab-benchmark-collection/Laske_PLOSComputBiol2019/model_Laske_PLOSComputBiol2019.xml").path
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: model), "the PEtab benchmark collection is not in the shared folder"))
+    func laskeSwitchesToTheStiffStepperEarly() throws {
+        let model = try ModelCompiler.compile(try SBMLReader.read(path: Self.model))
+        var options = SimulationOptions()
+        options.relativeTolerance = 1e-9
+        options.absoluteTolerance = 1e-13
+        options.maxSteps = 6_000
+        let times = (0...10).map(Double.init)
+        let outputs = model.model.species.map { OutputVariable(id: $0.id, concentration: true) }
+        let auto = try Simulator(model: model, options: options).simulate(outputTimes: times, outputs: outputs)
+        options.method = .rodas5P
+        let stiff = try Simulator(model: model, options: options).simulate(outputTimes: times, outputs: outputs)
+        // The two runs agree (the model amplifies local errors: libRoadRunner at relative 1e-10 differs from
+        // both by up to 5.6e-6); the rule F_rnp_nuc = RNP_nuc / (RNP_nuc + RNP_cyt) is 0/0, NaN, at t = 0 in both.
+        #expect(auto.count == times.count)
+        for (a, b) in zip(auto, stiff) {
+            for k in 0..<a.count where !(a[k].isNaN && b[k].isNaN) {
+                #expect(abs(a[k] - b[k]) <= 1e-10 + 2e-5 * abs(b[k]), "\(outputs[k].id): \(a[k]) vs \(b[k])")
+            }
+        }
+    }
+}
+
 /// Crauste_CellSystems2017 (PEtab benchmark collection) at its nominal parameters, 0..10: the trajectory
 /// amplifies local errors about 1e5-fold (effector cells grow 20-fold between t = 7 and 8), so results
 /// differ with the tolerance: libRoadRunner (CVODE) at relative 1e-10 is 2.5e-4 off the converged
