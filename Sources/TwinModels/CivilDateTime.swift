@@ -1,3 +1,5 @@
+import TwinCore
+
 /// A calendar date and time of day (proleptic Gregorian, no time zone) to label simulation output, e.g.
 /// `2024-01-01 00:00:00` as simglucose's traces do. Pure arithmetic, no clock.
 public struct CivilDateTime: Sendable, Hashable, CustomStringConvertible {
@@ -26,40 +28,18 @@ public struct CivilDateTime: Sendable, Hashable, CustomStringConvertible {
         self.init(year: y, month: mo, day: d, hour: h, minute: mi, second: s)
     }
 
-    static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month { case 2: return isLeap(year) ? 29 : 28; case 4, 6, 9, 11: return 30; default: return 31 }
-    }
+    /// The calendar arithmetic is `Instant`'s (TwinCore), the project's one days-from-civil implementation.
+    static func daysIn(month: Int, year: Int) -> Int { Instant.daysIn(month: month, year: year) }
 
-    /// Days since 1970-01-01 (H. Hinnant's `days_from_civil`).
-    var daysSinceEpoch: Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
-
-    static func fromDays(_ z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    /// Days since 1970-01-01.
+    var daysSinceEpoch: Int { Instant.daysFromCivil(year: year, month: month, day: day) }
 
     /// This time plus a number of seconds.
     public func adding(seconds: Int) -> CivilDateTime {
         let total = daysSinceEpoch * 86400 + hour * 3600 + minute * 60 + second + seconds
         let days = total >= 0 ? total / 86400 : (total - 86399) / 86400
         let rest = total - days * 86400
-        let (y, m, d) = Self.fromDays(days)
+        let (y, m, d) = Instant.civilFromDays(days)
         return CivilDateTime(year: y, month: m, day: d, hour: rest / 3600, minute: (rest % 3600) / 60, second: rest % 60)
     }
 

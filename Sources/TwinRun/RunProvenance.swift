@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import TwinCore
+import TwinSimulation
 
 /// What makes a model run reproducible: the model and its version, a hash of its parameters (or of the model
 /// file), the solver and its tolerances, the seed and the events it was derived from. Every prediction that
@@ -35,10 +36,12 @@ public struct RunProvenance: Sendable, Hashable, Codable {
         SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The thread form: model, version, parameter hash, seed, and solver and tolerances in the notes.
+    /// The thread form: model, version, parameter hash, seed, and solver and tolerances in the notes (with a
+    /// seed, also the random generator's stream version `generator=xoshiro256**/vN`, which the seed replays only with).
     public var provenance: Provenance {
         Provenance(derivedFrom: derivedFrom, model: model, modelVersion: modelVersion, parametersHash: parametersHash,
-                   seed: seed, notes: "solver=\(solver) rtol=\(relativeTolerance) atol=\(absoluteTolerance)")
+                   seed: seed, notes: "solver=\(solver) rtol=\(relativeTolerance) atol=\(absoluteTolerance)"
+                       + (seed == nil ? "" : " generator=\(Xoshiro256StarStar.streamLabel)"))
     }
 
     /// The source that predictions of this run carry: `model:MODEL@VERSION`.

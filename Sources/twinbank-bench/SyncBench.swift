@@ -247,7 +247,7 @@ struct SyncBench: AsyncParsableCommand {
 
     /// The anchor's synthetic day: x ← fx(x) + N(0, diag(0.5, 1e-5, 0.2)²), z = G + N(0, 8²).
     static func syntheticDay(seed: UInt64) -> Day {
-        var rng = SplitMixXoshiro(seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
         let process = BergmanProcess(noise: [Double](repeating: 0, count: 9))
         var x = [140.0, 0, 10]
         var truth: [[Double]] = [], obs: [Double] = []

@@ -94,7 +94,7 @@ struct CalibrationTests {
     /// the Wald interval estimate ± 1.96 se.
     @Test func profileLikelihoodOfLinearModelIsWaldInterval() throws {
         let x: [Double] = (0..<20).map { Double($0) / 2 }
-        var rng = SplitMixXoshiro(seed: 4)
+        var rng = Xoshiro256StarStar(seed: 4)
         let y = x.map { 1.5 + 0.7 * $0 + 0.3 * rng.normal() }
         let sigma = 0.3
         let problem = try LeastSquaresProblem(names: ["a", "b"], lower: [-10, -10], upper: [10, 10], residualCount: x.count) { p in
@@ -116,7 +116,7 @@ struct CalibrationTests {
     /// and the likelihood with estimated sigma equals the closed form.
     @Test func logNormalMaximumLikelihoodOfExponentialDecay() throws {
         let t: [Double] = (1...25).map { Double($0) * 0.4 }
-        var rng = SplitMixXoshiro(seed: 8)
+        var rng = Xoshiro256StarStar(seed: 8)
         let y = t.map { 50 * exp(-0.35 * $0) * exp(0.05 * rng.normal()) }
         let ml = try MaximumLikelihood(names: ["A", "k"], lower: [1, 0.01], upper: [500, 5], observed: y, noise: .logNormal(standardDeviation: nil)) { p in
             t.map { p[0] * exp(-p[1] * $0) }

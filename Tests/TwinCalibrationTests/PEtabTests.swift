@@ -141,7 +141,7 @@ struct PEtabTests {
     func decayProblem(noise: String, estimateSigma: Bool, transformation: String = "log",
                       extraMeasurementColumns: String = "", condition: String = "") throws -> (PEtabProblem, [Double]) {
         let dir = try TemporaryFiles.directory("petab")
-        var rng = SplitMixXoshiro(seed: 21)
+        var rng = Xoshiro256StarStar(seed: 21)
         let times = (0..<12).map { Double($0) * 0.5 }
         let data = times.map { 8 * exp(-0.6 * $0) * exp(0.05 * rng.normal()) }
         var m = "observableId\tsimulationConditionId\tmeasurement\ttime\tnoiseParameters\n"

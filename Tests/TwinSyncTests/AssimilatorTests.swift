@@ -12,7 +12,7 @@ struct AssimilatorTests {
     }
 
     func stream() -> [Observation] {
-        var rng = SplitMixXoshiro(seed: 5)
+        var rng = Xoshiro256StarStar(seed: 5)
         var t = 0.0
         var out: [Observation] = []
         for k in 0..<30 {

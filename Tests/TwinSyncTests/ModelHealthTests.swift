@@ -12,7 +12,7 @@ import TwinCore
     /// Innovations drawn from the variance the filter claims: normalised innovations squared sum near their
     /// chi-square expectation.
     static func consistentInnovations(count: Int, seed: UInt64) -> [ModelHealth.Innovation] {
-        var rng = SplitMixXoshiro(seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
         return (0..<count).map { k in
             let variance = 64 + 20 * Double(k % 3)
             return ModelHealth.Innovation(minute: 5 * k, residual: variance.squareRoot() * rng.normal(), variance: variance)

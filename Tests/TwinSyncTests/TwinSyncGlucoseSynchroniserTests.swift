@@ -24,7 +24,7 @@ struct GlucoseThreadFixture {
         self.bg = bg
         _ = try bank.createTwin(Twin(id: twin, kind: .person, attributes: ["virtualPatient": .text("adult#001")]))
         let device = Source(.device, "cgm-1"), pump = Source(.device, "pump-1")
-        var rng = SplitMixXoshiro(seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
         var drafts: [EventDraft] = []
         for k in stride(from: 0, to: bg.count, by: 5) {
             let value = bg[k] + noiseSD * rng.normal()

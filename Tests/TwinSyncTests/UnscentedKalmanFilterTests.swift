@@ -118,7 +118,7 @@ struct UnscentedKalmanFilterTests {
                                      noise: .rate(standardDeviations: [1e-3, 1e-5]))
         let sensor = try LinearObservation.component(0, of: 2, standardDeviation: 0.5)
         var ukf = try UnscentedKalmanFilter(process: process, time: 0, mean: [90, 0.05], covariance: [100, 0, 0, 0.01 * 0.01], alpha: 0.5)
-        var rng = SplitMixXoshiro(seed: 7)
+        var rng = Xoshiro256StarStar(seed: 7)
         let kTrue = 0.12
         for i in 1...40 {
             let t = Double(i) * 0.5

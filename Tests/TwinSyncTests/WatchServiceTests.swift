@@ -41,7 +41,7 @@ struct WatchedGlucoseTwin {
                                  category: .intervention, code: GlucoseSynchroniser.insulin,
                                  value: .quantity(Quantity(basal * Double(truth.bg.count + 120), "[IU]")), source: pump))
         try bank.append(inputs)
-        var rng = SplitMixXoshiro(seed: 7)
+        var rng = Xoshiro256StarStar(seed: 7)
         let id = twin, bg = truth.bg
         readings = stride(from: 0, to: bg.count, by: 5).map {
             .observation(id, at: GlucoseThreadFixture.at($0), code: GlucoseSynchroniser.glucose, Quantity(bg[$0] + 5 * rng.normal(), "mg/dL"), source: cgm)

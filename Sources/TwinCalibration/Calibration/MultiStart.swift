@@ -26,7 +26,7 @@ public struct MultiStart: Sendable {
 
     /// `count` points of a Latin hypercube in the box, seeded.
     public static func latinHypercube(count: Int, lower: [Double], upper: [Double], seed: UInt64) -> [[Double]] {
-        var rng = SplitMixXoshiro(seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
         let p = lower.count
         var points = [[Double]](repeating: [Double](repeating: 0, count: p), count: count)
         for d in 0..<p {

@@ -115,16 +115,20 @@ public struct Instant: Sendable, Hashable, Comparable, Codable, CustomStringConv
         return Instant(microseconds: secs * 1_000_000 + Int64(micro))
     }
 
-    static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
-    static func daysIn(month: Int, year: Int) -> Int {
+    // MARK: Calendar (proleptic Gregorian; the project's one implementation, also behind `CivilDateTime`)
+
+    /// Whether `y` is a leap year of the proleptic Gregorian calendar.
+    public static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+    /// The number of days in `month` (1-12) of `year`.
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: return 30
         default: return 31
         }
     }
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`; negative before 1970).
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -133,7 +137,9 @@ public struct Instant: Sendable, Hashable, Comparable, Codable, CustomStringConv
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146_097 + doe - 719_468
     }
-    static func civilFromDays(_ z0: Int) -> (year: Int, month: Int, day: Int) {
+    /// The proleptic Gregorian date `z0` days after 1970-01-01 (H. Hinnant's `civil_from_days`, the inverse
+    /// of `daysFromCivil`).
+    public static func civilFromDays(_ z0: Int) -> (year: Int, month: Int, day: Int) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -1,6 +1,7 @@
 import Foundation
 import TwinBank
 import TwinCore
+import TwinSimulation
 
 /// Writes an outbreak ensemble to a population twin's thread as predictions.
 public enum OutbreakThread {
@@ -12,7 +13,8 @@ public enum OutbreakThread {
     /// Appends, as one all-or-nothing batch, one `prediction` event per day and series: the median over the
     /// runs of every ``OutbreakSeries`` (people, unit `1`), day `d` at `start + d` days. Every event carries the
     /// provenance of the run: model `twinbank-outbreak`, the seed, and notes holding the scenario (its file
-    /// name or `default`), the number of agents and days, the run indices and, verbatim, the scenario JSON.
+    /// name or `default`), the number of agents and days, the run indices, the random generator's stream version
+    /// (`Xoshiro256StarStar.streamLabel`, which the seed replays only with) and, verbatim, the scenario JSON.
     ///
     /// - Throws: `PopulationError.invalidArgument` when `twin` is not a population twin; the bank's errors
     ///   (unknown twin ...); nothing is written then.
@@ -25,7 +27,7 @@ public enum OutbreakThread {
                                   value: twin.rawValue)
         }
         guard let days = ensemble.runs.first?.days else { return try bank.append([]) }
-        var notes = "scenario \(scenarioName); agents \(agents); days \(days); runs \(ensemble.runs.map(\.runIndex).map(String.init).joined(separator: ","))"
+        var notes = "scenario \(scenarioName); agents \(agents); days \(days); runs \(ensemble.runs.map(\.runIndex).map(String.init).joined(separator: ",")); generator \(Xoshiro256StarStar.streamLabel)"
         if let scenarioJSON { notes += "; scenario JSON: " + scenarioJSON }
         let provenance = Provenance(model: "twinbank-outbreak", modelVersion: TwinbankPopulationVersion.model, seed: seed, notes: notes)
         let source = Source(.model, "twinbank-outbreak@\(TwinbankPopulationVersion.model)")

@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// The algebraic rules of a model (`0 = f(x)`), solved for their matched variables by Newton's method
 /// with a finite-difference Jacobian each time derived values are computed (the model is then a DAE of
 /// index 1 in semi-explicit form). Solutions are accurate to about 1e-12 relative.
@@ -40,7 +42,7 @@ final class AlgebraicSystem {
                 for i in 0..<n { jac[i * n + j] = (r2[i] - r[i]) / h }
             }
             var rhs = r
-            guard LinearSolve.solve(&jac, &rhs, n) else { failed = true; break }
+            guard Dense.solve(&jac, &rhs, n) else { failed = true; break }
             var step = 0.0
             for j in 0..<n {
                 let s = unknownSlots[j]
@@ -50,35 +52,5 @@ final class AlgebraicSystem {
             if step < 1e-13 { break }
         }
         for d in derived { b[d.slot] = d.eval(b) }
-    }
-}
-
-/// Dense Gaussian elimination with partial pivoting (small systems only).
-enum LinearSolve {
-    /// Solves `a x = b` in place (`b` becomes x). Returns false if `a` is singular.
-    static func solve(_ a: inout [Double], _ b: inout [Double], _ n: Int) -> Bool {
-        for k in 0..<n {
-            var p = k
-            var best = abs(a[k * n + k])
-            for i in (k + 1)..<max(n, k + 1) where abs(a[i * n + k]) > best { best = abs(a[i * n + k]); p = i }
-            if best == 0 || !best.isFinite { return false }
-            if p != k {
-                for j in 0..<n { a.swapAt(k * n + j, p * n + j) }
-                b.swapAt(k, p)
-            }
-            let piv = a[k * n + k]
-            for i in (k + 1)..<max(n, k + 1) {
-                let f = a[i * n + k] / piv
-                if f == 0 { continue }
-                for j in k..<n { a[i * n + j] -= f * a[k * n + j] }
-                b[i] -= f * b[k]
-            }
-        }
-        for k in stride(from: n - 1, through: 0, by: -1) {
-            var s = b[k]
-            for j in (k + 1)..<max(n, k + 1) { s -= a[k * n + j] * b[j] }
-            b[k] = s / a[k * n + k]
-        }
-        return true
     }
 }

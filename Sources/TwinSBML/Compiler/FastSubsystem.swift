@@ -1,3 +1,5 @@
+import TwinSimulation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,7 +56,7 @@ final class FastSubsystem {
         }
         var rhs = directional((0..<n).map { dy[$0] }).map { -$0 }
         m.load(t: t, y: y)
-        guard LinearSolve.solve(&a, &rhs, nf) else { return }
+        guard Dense.solve(&a, &rhs, nf) else { return }
         for k in 0..<n {
             var s = 0.0
             for l in 0..<nf { s += nmat[k][l] * rhs[l] }
@@ -104,7 +106,7 @@ final class FastSubsystem {
                 var a = [Double](repeating: 0, count: nf * nf)
                 for j in 0..<nf { for l in 0..<nf { a[j * nf + l] = (j == l ? 1 : 0) - dt * jac[j * nf + l] } }
                 var d = r.map { dt * $0 }
-                guard LinearSolve.solve(&a, &d, nf) else { dt *= 0.5; continue }
+                guard Dense.solve(&a, &d, nf) else { dt *= 0.5; continue }
                 var trial = xi
                 for l in 0..<nf { trial[l] += d[l] }
                 let rt = residual(trial)
@@ -132,7 +134,7 @@ final class FastSubsystem {
                 for j in 0..<nf { a[j * nf + l] = (rp[j] - r[j]) / h }
             }
             var d = r
-            guard LinearSolve.solve(&a, &d, nf) else { break }
+            guard Dense.solve(&a, &d, nf) else { break }
             var step = 0.0
             for l in 0..<nf { xi[l] -= d[l]; step = max(step, abs(d[l])) }
             if step <= 1e-15 * scale { converged = true; break }

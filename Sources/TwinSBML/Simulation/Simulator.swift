@@ -1,3 +1,5 @@
+import TwinSimulation
+
 /// A variable to record: a model id, and for species whether to report the concentration (`true`), the
 /// amount (`false`) or the value as it appears in math (`nil`).
 public struct OutputVariable: Sendable, Hashable {
@@ -23,6 +25,12 @@ public struct SimulationOptions: Sendable {
     public var seed: UInt64 = 0x5EED
     /// The most wall-clock seconds a run may take before it stops with an error (nil: no limit).
     public var timeLimit: Double?
+    /// The integrator (`TwinSimulation`'s steppers). `.auto` (the default) starts with explicit
+    /// Dormand-Prince 5(4) and moves one way to Rodas5P when Hairer's stiffness test fires (15 steps
+    /// limited by stability rather than accuracy), so a stiff model pays for a few explicit steps before
+    /// the switch; `.rodas5P` or `.rodas5` run the stiff Rosenbrock method from the start (what
+    /// libRoadRunner does with CVODE's BDF by default), `.dormandPrince` never switches.
+    public var method: SolverMethod = .auto
     public init() {}
 }
 
@@ -35,8 +43,9 @@ public struct SimulationOptions: Sendable {
 /// conditions that depend on time alone are located before each step (to about 1e-14 relative): the
 /// integrator stops just before and restarts just after them instead of stepping across.
 ///
-/// Integration starts with Dormand–Prince 5(4) and moves one way to Rodas5P when Hairer's stiffness
-/// test fires, with the model's analytic sparse Jacobian where it has one (else finite differences).
+/// The integrators are `TwinSimulation`'s: with `SimulationOptions.method` `.auto`, integration starts
+/// with Dormand–Prince 5(4) and moves one way to Rodas5P when Hairer's stiffness test fires, with the
+/// model's analytic sparse Jacobian where it has one (else finite differences).
 /// Steps are bounded by the output spacing only for models with events or `delay()`. Re-running one
 /// compiled model (with other `overrides`) recompiles nothing; a run allocates only its output rows and
 /// a few state-sized buffers.
@@ -141,11 +150,25 @@ public struct Simulator {
             if tEnd > 0 { hMax = min(hMax, tEnd / 10) }
         }
 
-        var stepper: any SimulationStepper = DormandPrinceStepper(model: m, rtol: options.relativeTolerance, atol: options.absoluteTolerance)
+        var stepMax0 = hMax
+        if let h = m.history, h.minimumDelay.isFinite, h.minimumDelay > 0 { stepMax0 = min(stepMax0, max(h.minimumDelay / 2, hMax / 64)) }
+        var stepper: any SimulationStepper
+        var stiff = false
+        switch options.method {
+        case .rodas5P, .rodas5:
+            if let r = Rodas5Adapter(model: m, method: options.method, t: t, y: y, rtol: options.relativeTolerance,
+                                     atol: options.absoluteTolerance, maxStep: stepMax0) {
+                stepper = r
+                stiff = true
+            } else {
+                stepper = try ExplicitAdapter(model: m, t: t, y: y, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax0)
+            }
+        case .auto, .dormandPrince:
+            stepper = try ExplicitAdapter(model: m, t: t, y: y, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax0)
+        }
+        let switchesWhenStiff = options.method == .auto
         let watchesTriggers = !m.events.isEmpty
         let samplesTriggers = m.events.contains(where: \.mayHoldWithinStep)
-        stepper.reset(t: t, y: y, initialStep: nil)
-        var stiff = false
 
         if let h = m.history {
             // The stepper's start-up evaluations leave trial values in the working slots: reload the start.
@@ -155,13 +178,14 @@ public struct Simulator {
         var triggers = previous
         var yi = y
         var totalSteps = 0
+        var nextStabilityCheck = Self.stabilityCheckInterval
         /// Restarts the integrator at `time`, on the far side of a time switch (the state moves on by
         /// O(1e-14·f)), and records the outputs up to it.
         func restart(at time: Double) throws(SBMLError) {
             let current = stepper.y
             t = time
             stepper.reset(t: t, y: current, initialStep: nil)
-            if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
+            if let f = stepper.failure { throw SBMLError(.integration, "the \(stiff ? "stiff " : "")integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
             m.load(t: t, y: current.withUnsafeBufferPointer { $0 })
             while outIndex < outputTimes.count && outputTimes[outIndex] <= t { record(t); outIndex += 1 }
         }
@@ -170,10 +194,24 @@ public struct Simulator {
             let tStop = min(tEnd, nextDelayed)
             var stepMax = hMax
             if let h = m.history, h.minimumDelay.isFinite, h.minimumDelay > 0 { stepMax = min(stepMax, max(h.minimumDelay / 2, hMax / 64)) }
-            if !stiff && stepper.stiffnessDetected {
+            // The second stiffness test: every `stabilityCheckInterval` explicit steps, is the step the
+            // controller proposes within a factor ~3 of Dormand-Prince's stability limit (h·ρ(J) > 1, with
+            // ρ(J) the Jacobian's spectral radius by power iteration)? Accuracy-limited steps at the usual
+            // SBML tolerances stay far below (h·ρ ~ 0.01-0.3); Hairer's test alone can take thousands of
+            // steps to fire on a moderately stiff model whose estimate hovers just under its threshold.
+            var stabilityLimited = false
+            if !stiff && switchesWhenStiff && totalSteps >= nextStabilityCheck && stepper.t < tStop {
+                nextStabilityCheck = totalSteps + Self.stabilityCheckInterval
+                let h = stepper.proposedStep
+                if h.isFinite && h > 0 && h < 0.5 * stepMax {
+                    let rho = Self.spectralRadius(m, t: stepper.t, y: stepper.y, rtol: options.relativeTolerance, atol: options.absoluteTolerance)
+                    stabilityLimited = h * rho > 1
+                }
+            }
+            if !stiff && switchesWhenStiff && (stepper.stiffnessDetected || stabilityLimited) {
                 // One-way switch to the stiff solver from the current point.
                 let current = stepper.y
-                if let r = Rodas5Adapter(model: m, t: stepper.t, y: current, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax) {
+                if let r = Rodas5Adapter(model: m, method: .rodas5P, t: stepper.t, y: current, rtol: options.relativeTolerance, atol: options.absoluteTolerance, maxStep: stepMax) {
                     stepper = r
                     stiff = true
                 }
@@ -196,8 +234,8 @@ public struct Simulator {
             }
             if tStop > t {
                 guard stepper.step(tMax: stepLimit, hMax: stepMax) else {
-                    if let f = stepper.failure { throw SBMLError(.integration, "the stiff integrator failed at t = \(stepper.t): \(f)", value: "\(stepper.t)") }
-                    throw SBMLError(.integration, "the integrator failed at t = \(stepper.t) (step size too small or non-finite derivatives in \(Self.nonFinite(m, stepper.y)))", value: "\(stepper.t)")
+                    let f = stepper.failure ?? "step size too small or non-finite derivatives in \(Self.nonFinite(m, stepper.y))"
+                    throw SBMLError(.integration, "the \(stiff ? "stiff " : "")integrator failed at t = \(stepper.t): \(f)", value: "\(stepper.t)")
                 }
                 totalSteps += 1
                 if let limit = options.timeLimit, TestSuiteRunner.monotonicSeconds() - startTime > limit {
@@ -270,7 +308,7 @@ public struct Simulator {
                 y = m.currentState()
                 if let fast = m.fast { fast.project(model: m, t: t, y: &y) }
                 stepper.reset(t: t, y: y, initialStep: nil)
-                if let f = stepper.failure, stiff { throw SBMLError(.integration, "the stiff integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
+                if let f = stepper.failure { throw SBMLError(.integration, "the \(stiff ? "stiff " : "")integrator cannot restart at t = \(t): \(f)", value: "\(t)") }
                 if let h = m.history {
                     m.load(t: t, y: y.withUnsafeBufferPointer { $0 })
                     h.record(t: t, slots: v, count: m.slotCount, dy: stepper.derivative)
@@ -362,6 +400,43 @@ public struct Simulator {
     /// Sub-intervals of a step at whose interior points event triggers are also checked.
     static let triggerSamples = 8
 
+    /// Explicit steps between two checks of the step size against the stability limit (`.auto`).
+    static let stabilityCheckInterval = 200
+
+    /// An estimate of the spectral radius of the Jacobian at `(t, y)`: 16 power iterations on
+    /// `S⁻¹ J S` (the same eigenvalues; `S` the error weights `|y| + atol/rtol`, so that species of very
+    /// different magnitudes are perturbed alike), with Jacobian-vector products by forward differences.
+    /// Returns 0 when a value is not finite. Overwrites the model's working values (callers reload).
+    static func spectralRadius(_ m: CompiledModel, t: Double, y: [Double], rtol: Double, atol: Double) -> Double {
+        let n = y.count
+        guard n > 0 else { return 0 }
+        var f0 = [Double](repeating: 0, count: n), f1 = f0, yp = y, w = f0
+        var scale = f0, v = f0
+        for i in 0..<n {
+            scale[i] = abs(y[i]) + atol / max(rtol, 1e-300)
+            v[i] = i % 2 == 0 ? 1 : -0.5 - Double(i % 7) / 14
+        }
+        y.withUnsafeBufferPointer { yb in f0.withUnsafeMutableBufferPointer { m.derivatives(t: t, y: yb, dy: $0) } }
+        let eps = 1e-7
+        var rho = 0.0
+        for _ in 0..<16 {
+            var norm = 0.0
+            for i in 0..<n { norm = max(norm, abs(v[i])) }
+            guard norm > 0, norm.isFinite else { return rho }
+            for i in 0..<n { v[i] /= norm; yp[i] = y[i] + eps * scale[i] * v[i] }
+            yp.withUnsafeBufferPointer { yb in f1.withUnsafeMutableBufferPointer { m.derivatives(t: t, y: yb, dy: $0) } }
+            var wn = 0.0
+            for i in 0..<n {
+                w[i] = (f1[i] - f0[i]) / (eps * scale[i])
+                guard w[i].isFinite else { return 0 }
+                wn = max(wn, abs(w[i]))
+            }
+            rho = wn
+            swap(&v, &w)
+        }
+        return rho
+    }
+
     private func assign(_ id: String, _ value: Double) {
         let m = model
         let v = m.values
@@ -373,18 +448,5 @@ public struct Simulator {
             return
         }
         if let slot = m.slotOfSymbol[id] { v[slot] = value }
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator for event ordering.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

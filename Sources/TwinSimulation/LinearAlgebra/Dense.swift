@@ -1,10 +1,85 @@
 import Foundation
 
-/// Small dense linear-algebra kernels over raw, row-major buffers.
+/// The project's dense linear-algebra kernels over raw, row-major buffers: Cholesky factorisation, solves
+/// and SPD inverse (filters, calibration), LU with partial pivoting (the stiff solvers' iteration matrices
+/// through `DenseLU`, the SBML compiler's algebraic rules and fast reactions through `solve`), products.
 ///
-/// They never allocate: callers pass scratch space. Sizes are the small ones of filtering and
-/// calibration (states and parameters in the tens), where straightforward loops beat a BLAS call.
+/// They never allocate: callers pass scratch space. Sizes are the small ones of filtering, calibration and
+/// implicit steps (states and parameters in the tens to hundreds), where straightforward loops beat a BLAS
+/// call; large sparse systems go to `SparseLU`.
 public enum Dense {
+    /// In-place LU factorisation with partial pivoting of the `n × n` matrix `a` (row-major): on success `a`
+    /// holds the unit lower factor below the diagonal and the upper factor on and above it, and `pivots[k]`
+    /// the row swapped with row `k` at step `k`. Returns `false` if a pivot is zero or not finite (singular
+    /// to working precision); `a` is then partially overwritten.
+    @inlinable
+    public static func luFactor(_ a: UnsafeMutablePointer<Double>, _ n: Int, pivots: UnsafeMutablePointer<Int>) -> Bool {
+        for k in 0..<n {
+            var p = k
+            var maxValue = Swift.abs(a[k * n + k])
+            for i in (k + 1)..<Swift.max(n, k + 1) {
+                let v = Swift.abs(a[i * n + k])
+                if v > maxValue { maxValue = v; p = i }
+            }
+            guard maxValue > 0, maxValue.isFinite else { return false }
+            pivots[k] = p
+            if p != k {
+                let rk = a + k * n, rp = a + p * n
+                for j in 0..<n { let t = rk[j]; rk[j] = rp[j]; rp[j] = t }
+            }
+            let rowK = a + k * n
+            let inv = 1.0 / rowK[k]
+            for i in (k + 1)..<Swift.max(n, k + 1) {
+                let rowI = a + i * n
+                let l = rowI[k] * inv
+                rowI[k] = l
+                if l != 0 {
+                    for j in (k + 1)..<n { rowI[j] -= l * rowK[j] }
+                }
+            }
+        }
+        return true
+    }
+
+    /// Solves `A x = b` in place (`b`, `n` entries, becomes `x`) with the factors and pivots of `luFactor`.
+    @inlinable
+    public static func luSolve(_ lu: UnsafePointer<Double>, _ n: Int, pivots: UnsafePointer<Int>, _ b: UnsafeMutablePointer<Double>) {
+        for k in 0..<n {
+            let p = pivots[k]
+            if p != k { let t = b[k]; b[k] = b[p]; b[p] = t }
+        }
+        for i in 0..<n {
+            let row = lu + i * n
+            var s = b[i]
+            for j in 0..<i { s -= row[j] * b[j] }
+            b[i] = s
+        }
+        var i = n - 1
+        while i >= 0 {
+            let row = lu + i * n
+            var s = b[i]
+            for j in (i + 1)..<n { s -= row[j] * b[j] }
+            b[i] = s / row[i]
+            i -= 1
+        }
+    }
+
+    /// Solves the `n × n` system `a x = b` once (`a` row-major, overwritten by its LU factors; `b` becomes
+    /// `x`) by `luFactor` and `luSolve`. Returns `false` if `a` is singular to working precision (`b` is
+    /// then unchanged). For small systems solved once (Newton steps of algebraic rules); allocates only
+    /// the pivot indices.
+    public static func solve(_ a: inout [Double], _ b: inout [Double], _ n: Int) -> Bool {
+        precondition(a.count >= n * n && b.count >= n, "Dense.solve: a needs n*n and b n entries")
+        var pivots = [Int](repeating: 0, count: Swift.max(n, 1))
+        return a.withUnsafeMutableBufferPointer { ab in
+            pivots.withUnsafeMutableBufferPointer { pb in
+                guard luFactor(ab.baseAddress!, n, pivots: pb.baseAddress!) else { return false }
+                b.withUnsafeMutableBufferPointer { bb in luSolve(ab.baseAddress!, n, pivots: pb.baseAddress!, bb.baseAddress!) }
+                return true
+            }
+        }
+    }
+
     /// In-place Cholesky factorisation `A = L Lᵀ` of the symmetric `n × n` matrix `a` (row-major). On
     /// success the lower triangle holds `L` and the strict upper triangle is zeroed. Returns the index of
     /// the first non-positive pivot on failure (the matrix is then partially overwritten), or `nil`.

@@ -14,17 +14,33 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable, Codable {
     }
 }
 
-/// xoshiro256** 1.0 (Blackman & Vigna 2018): a fast, seedable, splittable generator with period 2²⁵⁶ − 1.
+/// xoshiro256** 1.0 (Blackman & Vigna 2018): a fast, seedable, splittable generator with period 2²⁵⁶ − 1,
+/// the project's one seeded generator (simulation, population, filters, calibration, forecasts).
 ///
-/// Every simulation's randomness comes from one of these, created from a recorded 64-bit `seed`
-/// (expanded with SplitMix64), so a run can be reproduced exactly. `split()` derives an independent
-/// child stream (for a module, a task or a twin instance) deterministically from the parent's stream;
-/// `jump()` advances by 2¹²⁸ steps for non-overlapping parallel streams.
+/// Every randomised result comes from one of these, created from a recorded 64-bit `seed` (expanded with
+/// SplitMix64), so a run can be reproduced exactly: the same seed gives the same sequence on every
+/// platform and in every build mode. `split()` derives an independent child stream (for a module, a task
+/// or a twin instance) deterministically from the parent's stream; `jump()` advances by 2¹²⁸ steps for
+/// non-overlapping parallel streams. Provenance records `streamVersion` (as `streamLabel`) beside each
+/// seed: a seed replays its figures only with the same stream version.
 public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Hashable, Codable {
     @usableFromInline var s0: UInt64
     @usableFromInline var s1: UInt64
     @usableFromInline var s2: UInt64
     @usableFromInline var s3: UInt64
+    /// The second value of the last polar pair, handed out by the next `normal()`.
+    private var spare: Double = 0
+    private var hasSpare = false
+
+    /// The version of the streams a seed produces: raised whenever a draw from a given seed changes (the
+    /// core generator, the seeding, or one of the samplers below). Version 1: xoshiro256** 1.0 seeded by
+    /// SplitMix64; uniforms from the top 53 bits; `normal()` Marsaglia's polar method keeping the pair's
+    /// second value, `nextNormal()` the pair's first value only; `gamma(shape:)` Marsaglia-Tsang on `normal()`.
+    public static let streamVersion = 1
+    /// `xoshiro256**/v1`: what provenance records beside a seed.
+    public static var streamLabel: String { "xoshiro256**/v\(streamVersion)" }
+
+    private enum CodingKeys: String, CodingKey { case s0, s1, s2, s3, seed }
 
     /// The current 256-bit state.
     public var state: (UInt64, UInt64, UInt64, UInt64) { (s0, s1, s2, s3) }
@@ -89,15 +105,54 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable, Hashable, Cod
         Double(next() >> 11) * 0x1.0p-53
     }
 
-    /// A standard normal deviate (Marsaglia's polar method).
-    public mutating func nextNormal() -> Double {
+    /// A uniform double in [0, 1) with 53 random bits (the same draw as `nextUniform()`).
+    @inline(__always)
+    public mutating func uniform() -> Double { nextUniform() }
+
+    /// A pair of independent standard normal deviates (Marsaglia's polar method).
+    @inline(__always)
+    private mutating func polarPair() -> (Double, Double) {
         while true {
             let u = 2 * nextUniform() - 1
             let v = 2 * nextUniform() - 1
             let s = u * u + v * v
             if s > 0 && s < 1 {
-                return u * (-2 * _log(s) / s).squareRoot()
+                let m = (-2 * _log(s) / s).squareRoot()
+                return (u * m, v * m)
             }
+        }
+    }
+
+    /// A standard normal deviate: the first of a fresh polar pair (the second is dropped, so each call
+    /// consumes its own uniforms; the population, comparison and engine streams use this).
+    public mutating func nextNormal() -> Double {
+        polarPair().0
+    }
+
+    /// A standard normal deviate, using both values of each polar pair (half the uniforms of
+    /// `nextNormal()`; the filters, posteriors and calibration starts use this).
+    @inline(__always)
+    public mutating func normal() -> Double {
+        if hasSpare { hasSpare = false; return spare }
+        let (a, b) = polarPair()
+        spare = b; hasSpare = true
+        return a
+    }
+
+    /// A gamma deviate with shape `shape` > 0 and scale 1 (G. Marsaglia and W. W. Tsang, "A simple method
+    /// for generating gamma variables", ACM TOMS 26 (2000) 363-372; shape below 1 by the boost u^(1/shape)),
+    /// on `normal()`.
+    public mutating func gamma(shape: Double) -> Double {
+        precondition(shape > 0, "gamma shape must be positive")
+        if shape < 1 { return gamma(shape: shape + 1) * _pow(uniform(), 1 / shape) }
+        let d = shape - 1.0 / 3, c = 1 / (9 * d).squareRoot()
+        while true {
+            var x = 0.0, v = 0.0
+            repeat { x = normal(); v = 1 + c * x } while v <= 0
+            v = v * v * v
+            let u = uniform()
+            if u < 1 - 0.0331 * x * x * x * x { return d * v }
+            if u > 0, _log(u) < 0.5 * x * x + d * (1 - v + _log(v)) { return d * v }
         }
     }
 
@@ -111,3 +166,4 @@ import RealModule
 
 @inline(__always) private func _log(_ x: Double) -> Double { Double.log(x) }
 @inline(__always) private func _exp(_ x: Double) -> Double { Double.exp(x) }
+@inline(__always) private func _pow(_ x: Double, _ y: Double) -> Double { Double.pow(x, y) }

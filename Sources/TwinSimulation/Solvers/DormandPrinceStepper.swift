@@ -25,6 +25,16 @@ public final class DormandPrinceStepper: ODEStepper {
     public var method: SolverMethod { .dormandPrince }
     /// Set when Hairer's stiffness test has fired.
     public private(set) var stiffnessDetected = false
+    /// The longest step allowed (`SolverOptions.maxStep`, `.infinity` when unbounded). A caller driving the
+    /// stepper may change it between steps (the SBML simulator bounds steps by the output spacing where
+    /// events must be watched); a value that is not positive means no bound.
+    public var maxStep: Double {
+        get { base.maxStep }
+        set {
+            base.maxStep = newValue > 0 ? newValue : .infinity
+            nextStepSize = Swift.min(nextStepSize, base.maxStep)
+        }
+    }
 
     private let base: StepperBase
     private let maxSteps: Int
@@ -116,6 +126,20 @@ public final class DormandPrinceStepper: ODEStepper {
         counters.restarts += 1
     }
 
+    /// Chooses the first step after the start or a reset now (Hairer's initial step size towards `limit`,
+    /// two evaluations of the right-hand side) instead of in the coming `step`, so that `nextStepSize`
+    /// tells a caller how far that step may go (the SBML simulator looks for switches of time-only
+    /// conditions within it). Does nothing when a step size is already known.
+    /// - Throws: `SimulationError` `.nonFiniteValue` naming the variable whose value or derivative is not finite.
+    public func chooseInitialStep(limit: Double = .infinity) throws(SimulationError) {
+        guard needsInit else { return }
+        f(time, y, k1)
+        try base.checkFinite(state: y, derivative: k1, time: time)
+        nextStepSize = base.initialStep(order: 5, t0: time, limit: limit, y0: y, f0: k1, y1: y1, f1: k2,
+                                        evaluate: { t, a, b in self.f(t, a, b) })
+        needsInit = false
+    }
+
     public func step(limit: Double) throws(SimulationError) {
         let n = dimension
         guard limit > time else {
@@ -129,13 +153,7 @@ public final class DormandPrinceStepper: ODEStepper {
             hasStep = false
             return
         }
-        if needsInit {
-            f(time, y, k1)
-            try base.checkFinite(state: y, derivative: k1, time: time)
-            nextStepSize = base.initialStep(order: 5, t0: time, limit: limit, y0: y, f0: k1, y1: y1, f1: k2,
-                                            evaluate: { t, a, b in self.f(t, a, b) })
-            needsInit = false
-        }
+        try chooseInitialStep(limit: limit)
         let beta = 0.04, expo1 = 0.2 - beta * 0.75, safe = 0.9
         let facc1 = 1.0 / 0.2, facc2 = 1.0 / 10.0
         var h = Swift.min(nextStepSize, base.maxStep)

@@ -8,7 +8,8 @@ final class StepperBase {
     /// Absolute tolerance per component.
     let atol: UnsafeMutablePointer<Double>
     let names: [String]
-    let maxStep: Double
+    /// The longest step allowed (`.infinity` for none); the explicit stepper lets a caller change it between steps.
+    var maxStep: Double
     let userInitialStep: Double?
 
     init(dimension n: Int, options: SolverOptions, names: [String]) {

@@ -20,7 +20,7 @@ public struct EnsembleKalmanFilter<Process: ProcessModel>: SequentialFilter {
     public var policy: CovariancePolicy
     /// How many chunks are integrated concurrently during predict.
     public var concurrency: Int
-    public private(set) var random: SplitMixXoshiro
+    public private(set) var random: Xoshiro256StarStar
     public var stateNames: [String] { process.stateNames }
 
     /// Draws `count` members from `N(mean, covariance)`.
@@ -35,7 +35,7 @@ public struct EnsembleKalmanFilter<Process: ProcessModel>: SequentialFilter {
         self.count = count
         self.policy = policy
         self.concurrency = max(1, concurrency)
-        var rng = SplitMixXoshiro(seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
         var members = [Double](repeating: 0, count: count * n)
         var p = covariance
         var resets: [CovarianceReset] = []
@@ -178,7 +178,7 @@ func ensembleCovariance(_ members: [Double], count: Int, dimension n: Int) -> [D
 }
 
 /// Fills `out` (`count × n`) with draws from `N(mean, covariance)`; diagonal covariances take a fast path.
-func sampleGaussian(mean: [Double], covariance: inout [Double], count: Int, into out: inout [Double], rng: inout SplitMixXoshiro,
+func sampleGaussian(mean: [Double], covariance: inout [Double], count: Int, into out: inout [Double], rng: inout Xoshiro256StarStar,
                     policy: CovariancePolicy, time: Double, names: [String], what: String, resets: inout [CovarianceReset]) throws {
     let n = mean.count
     var isDiagonal = true

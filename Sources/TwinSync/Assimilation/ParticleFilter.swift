@@ -27,7 +27,7 @@ public struct ParticleFilter<Process: ProcessModel>: SequentialFilter {
     public var divergenceDistance: Double = 100
     public private(set) var resets: [CovarianceReset] = []
     public var policy: CovariancePolicy
-    public private(set) var random: SplitMixXoshiro
+    public private(set) var random: Xoshiro256StarStar
     /// How many times the particles were resampled.
     public private(set) var resampleCount = 0
     public var stateNames: [String] { process.stateNames }
@@ -50,7 +50,7 @@ public struct ParticleFilter<Process: ProcessModel>: SequentialFilter {
         self.count = count
         self.resamplingThreshold = resamplingThreshold
         self.policy = policy
-        var rng = SplitMixXoshiro(seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
         var parts = [Double](repeating: 0, count: count * n)
         var p = covariance
         var resets: [CovarianceReset] = []

@@ -315,7 +315,7 @@ public enum GlucoseSyncExperiment {
         guard options.samplingPeriod > 0 else {
             throw SyncError(.invalidArgument, "the CGM sampling period must be a positive number of minutes.", value: String(options.samplingPeriod))
         }
-        var rng = SplitMixXoshiro(seed: options.seed)
+        var rng = Xoshiro256StarStar(seed: options.seed)
         var cgm = [Double](repeating: .nan, count: trace.bg.count)
         for k in stride(from: 0, to: trace.bg.count, by: options.samplingPeriod) { cgm[k] = trace.bg[k] + options.noiseStandardDeviation * rng.normal() }
         return cgm

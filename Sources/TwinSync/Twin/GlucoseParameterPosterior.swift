@@ -90,7 +90,7 @@ public struct GlucoseParameterPosterior: Sendable {
     /// The prior: mean and Cholesky factor of the covariance (row-major, lower).
     private let priorMean: [Double]
     private let priorFactor: [Double]
-    private var rng: SplitMixXoshiro
+    private var rng: Xoshiro256StarStar
 
     /// Per particle: its sampled vector, log prior, log likelihood of the readings so far, log weight.
     private var theta: [[Double]]
@@ -158,7 +158,7 @@ public struct GlucoseParameterPosterior: Sendable {
         self.template = cohort[0]
         self.carbohydrate = carbohydrate
         self.insulin = insulin
-        rng = SplitMixXoshiro(seed: seed)
+        rng = Xoshiro256StarStar(seed: seed)
         scale = settings.proposalScale
 
         // the cohort's mean and covariance in the sampled coordinates, widened in every direction
