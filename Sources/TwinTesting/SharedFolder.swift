@@ -33,15 +33,40 @@ public enum SharedFolder {
     /// A file or folder under `shared/data`, for example `simglucose/simglucose-adult001-24h.csv`.
     public static func data(_ relative: String) -> URL { data.appendingPathComponent(relative) }
 
-    /// The Python that has the anchors' packages: `TWINBANK_ANCHOR_PYTHON` (as `.ci/run` exports it), else
-    /// `~/.cache/twinbank-anchors/bin/python`; `nil` when neither is an executable file.
+    /// The Python that has the anchors' packages: `TWINBANK_ANCHOR_PYTHON` when set and not empty (as `.ci/run`
+    /// exports it), else `~/.cache/twinbank-anchors/bin/python`; `nil` when the chosen one is not an executable
+    /// file. A set `TWINBANK_ANCHOR_PYTHON` is the only candidate, so pointing it at nothing (`/nonexistent`)
+    /// shows what a run without the anchors reports.
     public static var anchorPython: String? {
-        let env = ProcessInfo.processInfo.environment
-        let candidates = [env["TWINBANK_ANCHOR_PYTHON"],
-                          FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/twinbank-anchors/bin/python"]
-        return candidates.compactMap { $0 }.first { !$0.isEmpty && FileManager.default.isExecutableFile(atPath: $0) }
+        let candidate: String
+        if let env = ProcessInfo.processInfo.environment["TWINBANK_ANCHOR_PYTHON"], !env.isEmpty {
+            candidate = env
+        } else {
+            candidate = FileManager.default.homeDirectoryForCurrentUser.path + "/.cache/twinbank-anchors/bin/python"
+        }
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
     }
 
     /// True under CI (`CI=true`), where a missing anchor is a failure rather than a skipped comparison.
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// True when `relative` exists under the shared folder, for example `has("data/simglucose")` or
+    /// `has("anchors/da_bench.py")`. For `.enabled(if:)` traits, so a test whose reference is missing reports a
+    /// skip with the reason rather than failing on a missing file or passing without comparing anything.
+    public static func has(_ relative: String) -> Bool {
+        FileManager.default.fileExists(atPath: root.appendingPathComponent(relative).path)
+    }
+
+    /// True when every path in `relatives` exists under the shared folder (see ``has(_:)``).
+    public static func has(_ relatives: [String]) -> Bool { relatives.allSatisfy { has($0) } }
+
+    /// True when the anchor Python is present (``anchorPython`` is not `nil`).
+    public static var hasAnchorPython: Bool { anchorPython != nil }
+
+    /// Whether a comparison against the anchors (run by the anchor Python, with `scripts` from `shared/anchors`)
+    /// runs here: when the Python and the scripts are present, and always under CI, which installs the anchors
+    /// (`.ci/run`), so their absence there is a failure the test records rather than a skip.
+    public static func runsAnchors(_ scripts: String...) -> Bool {
+        isCI || (hasAnchorPython && scripts.allSatisfy { has("anchors/" + $0) })
+    }
 }

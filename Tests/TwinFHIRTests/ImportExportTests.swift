@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinTesting
 import TwinBank
 import TwinCore
 @testable import TwinFHIR
@@ -9,7 +10,10 @@ import TwinCore
 
     static func newBank() -> Bank { Bank(storage: MemoryStorage()) }
 
-    @Test func syntheaImportsDeduplicatesAndReimportsToNothing() throws {
+    @Test(.enabled(if: SharedFolder.has("data/synthea"),
+
+                   "skipped: the Synthea bundles data/synthea are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func syntheaImportsDeduplicatesAndReimportsToNothing() throws {
         let bank = Self.newBank()
         let report = try FHIRImporter(bank: bank).importPaths([Self.dir])
         #expect(report.files == 62)
@@ -117,12 +121,14 @@ import TwinCore
         #expect(report.failures.first?.contains("Patient/nobody") == true)
     }
 
-    @Test func sampledDataBecomesAVector() throws {
+    @Test(.enabled(if: SharedFolder.has("data/fhir-r4-examples/Observation-ekg.json"),
+                   "skipped: the R4 example data/fhir-r4-examples/Observation-ekg.json is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func sampledDataBecomesAVector() throws {
         let bank = Self.newBank()
         _ = try bank.createTwin(Twin(id: "example", kind: .person))
         let ekg = SharedData.root.appendingPathComponent("fhir-r4-examples/Observation-ekg.json")
         var tree = try JSONReader().read([UInt8](Data(contentsOf: ekg)))
-        guard case .object(var o) = tree else { return }
+        guard case .object(var o) = tree else { Issue.record("Observation-ekg.json is not a JSON object"); return }
         o["subject"] = ["reference": "Patient/example"]
         tree = .object(o)
         let report = try FHIRImporter(bank: bank).importResource(tree, origin: "t")

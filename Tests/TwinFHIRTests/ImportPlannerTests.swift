@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinTesting
 import TwinCore
 @testable import TwinFHIR
 
@@ -8,7 +9,10 @@ import TwinCore
         try JSONReader().read([UInt8](Data(contentsOf: url)))
     }
 
-    @Test func everySyntheaBundlePlans() throws {
+    @Test(.enabled(if: SharedFolder.has("data/synthea"),
+
+                   "skipped: the Synthea bundles data/synthea are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func everySyntheaBundlePlans() throws {
         let files = SharedData.files("synthea")
         #expect(files.count == 62)
         var persons = 0, events = 0

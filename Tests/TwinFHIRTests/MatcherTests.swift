@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinTesting
 import TwinBank
 import TwinCore
 @testable import TwinFHIR
@@ -124,7 +125,10 @@ import TwinCore
         } throws: { e in (e as? FHIRError)?.location == location && (e as? FHIRError)?.code == .invalidCriteria }
     }
 
-    @Test func syntheaMatchOverBank() throws {
+    @Test(.enabled(if: SharedFolder.has("data/synthea"),
+
+                   "skipped: the Synthea bundles data/synthea are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func syntheaMatchOverBank() throws {
         let bank = Bank(storage: MemoryStorage())
         _ = try FHIRImporter(bank: bank).importPaths([SharedData.root.appendingPathComponent("synthea").path])
         let c = try criteria(#"""

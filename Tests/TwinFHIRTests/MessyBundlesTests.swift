@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinTesting
 import TwinBank
 import TwinCore
 @testable import TwinFHIR
@@ -54,7 +55,9 @@ import TwinCore
     }
 
     /// Each oddity alone, on a Synthea patient: the patient imports, the odd value is set aside and named.
-    @Test(arguments: Oddities.importing)
+    @Test(.enabled(if: SharedFolder.has("data/synthea"),
+                   "skipped: the Synthea bundles data/synthea are missing (put ../shared beside the package or set TWINBANK_SHARED)"),
+          arguments: Oddities.importing)
     func eachOddityAloneImportsThePatient(_ m: Mutation) throws {
         let (url, original) = try Self.bundle(for: m, among: Oddities.importing)
         var b = original
@@ -63,7 +66,9 @@ import TwinCore
     }
 
     /// Invalid FHIR is refused with an error naming where and what; nothing of the bundle is written.
-    @Test(arguments: Oddities.refusing)
+    @Test(.enabled(if: SharedFolder.has("data/synthea"),
+                   "skipped: the Synthea bundles data/synthea are missing (put ../shared beside the package or set TWINBANK_SHARED)"),
+          arguments: Oddities.refusing)
     func invalidFHIRIsRefusedWithAClearError(_ m: Mutation) throws {
         let (url, original) = try Self.bundle(for: m, among: Oddities.refusing)
         var b = original
@@ -84,7 +89,9 @@ import TwinCore
 
     /// Every shared Synthea bundle with every oddity at once (the long history aside: it is tried alone): every
     /// patient imports. The hidden check of issue 23 is a larger Synthea population; this is its stand-in.
-    @Test func everySyntheaBundleWithEveryOddityImports() throws {
+    @Test(.enabled(if: SharedFolder.has("data/synthea"),
+                   "skipped: the Synthea bundles data/synthea are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func everySyntheaBundleWithEveryOddityImports() throws {
         #expect(Self.synthea.count >= 60)
         let all = Oddities.importing.filter { !$0.name.hasPrefix("a long history") }
         for url in Self.synthea {
@@ -96,7 +103,9 @@ import TwinCore
 
     /// The R4 example Bundles: an oddity never turns a bundle that imports into one that is refused, and a
     /// refusal (an example that points outside itself, ...) names where.
-    @Test func r4ExampleBundlesWithEveryOddity() throws {
+    @Test(.enabled(if: SharedFolder.has("data/fhir-r4-examples"),
+                   "skipped: the R4 examples data/fhir-r4-examples are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func r4ExampleBundlesWithEveryOddity() throws {
         let bundles = try SharedData.files("fhir-r4-examples").filter { $0.lastPathComponent.hasPrefix("Bundle-") }.map { ($0, try Self.read($0)) }
         #expect(!bundles.isEmpty)
         let all = Oddities.importing.filter { !$0.name.hasPrefix("a long history") }
@@ -121,10 +130,12 @@ import TwinCore
     }
 
     /// A bundle directory of your own (`MESSY_BUNDLES=DIR`): each file with every oddity must import.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["MESSY_BUNDLES"] != nil))
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["MESSY_BUNDLES"] != nil,
+                   "skipped: no bundle directory of your own (set MESSY_BUNDLES=DIR to run it)"))
     func everyBundleOfADirectory() throws {
         let dir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["MESSY_BUNDLES"] ?? ".")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
+        #expect(!names.isEmpty, "MESSY_BUNDLES=\(dir.path) holds no .json bundle")
         for n in names {
             let original = try Self.read(dir.appendingPathComponent(n))
             try Self.checkImports(MessyBundle(original), n, perEntry: false)

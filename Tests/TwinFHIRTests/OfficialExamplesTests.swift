@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+import TwinTesting
 @testable import TwinFHIR
 
 /// The 704 official R4 examples: each either parses, validates and round-trips, or is rejected naming the R4
 /// rule it breaks, and the rejected ones are exactly those listed in `RejectedExamples.list`.
-@Suite struct OfficialExamplesTests {
+@Suite(.enabled(if: SharedFolder.has("data/fhir-r4-examples"), "skipped: the R4 examples data/fhir-r4-examples are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+struct OfficialExamplesTests {
     static let files = SharedData.files("fhir-r4-examples")
 
     struct Outcome: Sendable {

@@ -17,7 +17,10 @@ import TwinTesting
         #expect(e?.message.contains(fragment) == true, "\(String(describing: e?.message))", sourceLocation: sourceLocation)
     }
 
-    @Test func everyMontrealDistrictHoldsItsOwnInteriorPointAndNoOther() throws {
+    @Test(.enabled(if: SharedFolder.has("data/geo/montreal-districts.geojson"),
+
+                   "skipped: the Montreal districts data/geo/montreal-districts.geojson are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func everyMontrealDistrictHoldsItsOwnInteriorPointAndNoOther() throws {
         let set = try GeoRegions(contentsOf: Self.montrealPath, nameProperty: "district")
         #expect(set.regions.count == 58)
         #expect(set.regions.filter { $0.polygons.count > 1 }.count == 8)
@@ -40,7 +43,10 @@ import TwinTesting
         #expect(locator.region(lon: -73.65, lat: 45.50) != nil)
     }
 
-    @Test func theIndexAgreesWithTestingEveryRegion() throws {
+    @Test(.enabled(if: SharedFolder.has("data/geo/montreal-districts.geojson"),
+
+                   "skipped: the Montreal districts data/geo/montreal-districts.geojson are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func theIndexAgreesWithTestingEveryRegion() throws {
         let set = try GeoRegions(contentsOf: Self.montrealPath)
         let locator = set.locator()
         var rng = SystemRandomNumberGenerator()  // any points: the index must agree everywhere
@@ -148,7 +154,10 @@ import TwinTesting
         #expect(o == 0)   // the doubles (x, x) always lie on the line y = x
     }
 
-    @Test func writtenGeoJSONFollowsTheRightHandRuleAndReadsBack() throws {
+    @Test(.enabled(if: SharedFolder.has("data/geo/montreal-districts.geojson"),
+
+                   "skipped: the Montreal districts data/geo/montreal-districts.geojson are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func writtenGeoJSONFollowsTheRightHandRuleAndReadsBack() throws {
         // a clockwise exterior and a counterclockwise hole: written the other way round
         let cw = #"{"type": "Polygon", "coordinates": [[[0,0],[0,10],[10,10],[10,0],[0,0]], [[4,4],[6,4],[6,6],[4,6],[4,4]]]}"#
         let set = try GeoRegions(geoJSON: Self.collection(cw))

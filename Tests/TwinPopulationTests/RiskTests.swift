@@ -117,7 +117,10 @@ import TwinTesting
         return bank
     }
 
-    @Test func countsAndAlertsFromTheBank() throws {
+    @Test(.enabled(if: SharedFolder.has("data/geo/montreal-districts.geojson"),
+
+                   "skipped: the Montreal districts data/geo/montreal-districts.geojson are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func countsAndAlertsFromTheBank() throws {
         let regions = try Self.montreal()
         let bank = try Self.bank(regions)
         let locator = regions.locator()
@@ -153,7 +156,10 @@ import TwinTesting
         #expect(try RiskTwins.read(bank: bank, aggregate: "everyone", regions: regions, locator: locator).skipped == ["st-mary"])
     }
 
-    @Test func unreadableInputsAreNamed() throws {
+    @Test(.enabled(if: SharedFolder.has("data/geo/montreal-districts.geojson"),
+
+                   "skipped: the Montreal districts data/geo/montreal-districts.geojson are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func unreadableInputsAreNamed() throws {
         let regions = try Self.montreal()
         let bank = try Self.bank(regions)
         _ = try bank.append([EventDraft(twin: "cat", effective: EffectiveTime(try Instant(parsing: "2026-03-06T09:00:00Z")), code: RiskEvents.test,

@@ -7,8 +7,8 @@ import TwinTesting
 /// pings and cases and saves its pairs; reading its files and tracing gives the very same pairs file, byte for
 /// byte, and the same number of matching ping pairs. Skipped, with the reason, when the anchor venv is missing.
 @Suite("tracing: the same pairs as proximity_baseline.py",
-       .enabled(if: SharedFolder.anchorPython != nil || SharedFolder.isCI,
-                "the anchor Python (TWINBANK_ANCHOR_PYTHON or ~/.cache/twinbank-anchors/bin/python, with numpy) is missing"))
+       .enabled(if: SharedFolder.runsAnchors("proximity_baseline.py"),
+                "skipped: the anchor Python (with numpy) or anchors/proximity_baseline.py is missing (set TWINBANK_ANCHOR_PYTHON or run ../shared/anchors/setup.sh)"))
 struct TracingAnchorTests {
     struct Run: Sendable, CustomStringConvertible {
         var mode: String, pings: Int, people: Int, cases: Int, distance: Double, window: Int
@@ -22,7 +22,7 @@ struct TracingAnchorTests {
     ])
     func samePairsAsTheAnchor(_ run: Run) throws {
         guard let python = SharedFolder.anchorPython else {
-            Issue.record("CI without the anchor Python: cannot compare with proximity_baseline.py")
+            Issue.record("CI installs the anchors, yet the anchor Python is missing: cannot compare with proximity_baseline.py")
             return
         }
         try TemporaryFiles.withDirectory("trace-anchor") { dir in

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinTesting
 import TwinBank
 import TwinCore
 import TwinModels
@@ -21,7 +22,10 @@ struct GlucoseTwinTests {
         return bank
     }
 
-    @Test func matchesSimglucoseThroughTheTwinsThread() throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
+
+                   "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func matchesSimglucoseThroughTheTwinsThread() throws {
         let bank = try bankWithPatient()
         let run = try GlucoseTwin.simulate("alice", in: bank, start: start, hours: 24)
         let reference = try SharedData.columns("simglucose/simglucose-adult001-24h.csv")["BG"] ?? []

@@ -1,10 +1,13 @@
 import Foundation
 import Testing
+import TwinTesting
 import TwinBank
 import TwinCore
 @testable import TwinRun
 
-@Suite("An SBML model bound to a twin")
+@Suite("An SBML model bound to a twin",
+       .enabled(if: SharedFolder.has("data/models/apap_reddyhoff2015_reconstructed.xml"),
+                "skipped: the SBML model data/models/apap_reddyhoff2015_reconstructed.xml is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
 struct SBMLTwinTests {
     let start = try! Instant(parsing: "2024-03-01T08:00:00Z")
     let gsh = Concept(system: "urn:twinbank:apap", code: "GSH", display: "hepatic glutathione")
@@ -16,7 +19,9 @@ struct SBMLTwinTests {
                               .init(variable: "APAP", code: apap, unit: "fmol", scale: 1e15)])
     }
 
-    @Test func predictionsMatchLibRoadRunnerReference() throws {
+    @Test(.enabled(if: SharedFolder.has("data/models/apap_reddyhoff2015_reconstructed_roadrunner.csv"),
+                   "skipped: the libRoadRunner trace data/models/apap_reddyhoff2015_reconstructed_roadrunner.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func predictionsMatchLibRoadRunnerReference() throws {
         let bank = Bank(storage: MemoryStorage())
         try bank.createTwin(Twin(id: "alice-liver", kind: .organ))
         let (result, provenance, series) = try binding.run(for: "alice-liver", in: bank, start: start, hours: 24, points: 999)

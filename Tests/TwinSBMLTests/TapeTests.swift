@@ -37,7 +37,9 @@ import TwinCore
 
     /// On every suite model that runs on the tape: the tape's rates equal the closures' (to 1e-13), and
     /// where the model has an analytic Jacobian it matches finite differences.
-    @Test func tapeAndJacobianAgreeWithClosuresAndFiniteDifferences() throws {
+    @Test(.enabled(if: SharedFolder.has("data/sbml-test-suite/cases"),
+                   "skipped: the SBML Test Suite data/sbml-test-suite/cases is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func tapeAndJacobianAgreeWithClosuresAndFiniteDifferences() throws {
         try #require(FileManager.default.fileExists(atPath: SuitePaths.cases.path))
         var compared = 0, jacobians = 0
         for (id, m, y) in try Self.suiteModels() where m.runsOnTape {
@@ -99,7 +101,9 @@ import TwinCore
         return true
     }
 
-    @Test func analyticJacobianMatchesFiniteDifferencesOnChen() throws {
+    @Test(.enabled(if: SharedFolder.has("data/petab/Chen_MSB2009/model_Chen_MSB2009.xml"),
+                   "skipped: the PEtab problem data/petab/Chen_MSB2009 is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func analyticJacobianMatchesFiniteDifferencesOnChen() throws {
         let path = Self.chen.appendingPathComponent("model_Chen_MSB2009.xml").path
         try #require(FileManager.default.fileExists(atPath: path))
         let m = try ModelCompiler.compile(try SBMLReader.read(path: path))
@@ -146,7 +150,9 @@ import TwinCore
     /// Chen_MSB2009 under both of its PEtab conditions at the collection's nominal parameters: the three
     /// observables at the 120 measurement points against the collection's own `simulatedData` (made with
     /// another simulator). libRoadRunner 2.10 agrees with that table to 2.8e-3 relative.
-    @Test func chenReproducesThePEtabSimulatedData() throws {
+    @Test(.enabled(if: SharedFolder.has("data/petab/Chen_MSB2009/model_Chen_MSB2009.xml"),
+                   "skipped: the PEtab problem data/petab/Chen_MSB2009 is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func chenReproducesThePEtabSimulatedData() throws {
         let dir = Self.chen
         let modelPath = dir.appendingPathComponent("model_Chen_MSB2009.xml").path
         try #require(FileManager.default.fileExists(atPath: modelPath))

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TwinBank
 import TwinModels
+import TwinTesting
 @testable import TwinSync
 
 @Suite struct GlucoseFilterBankTests {
@@ -9,7 +10,9 @@ import TwinModels
     /// experiment: its forecasts must equal the experiment's at every origin (nothing lost or shifted between
     /// the thread and the bank), the twin's own virtualPatient must not be among the candidates, and the
     /// provenance must name the bank.
-    @Test func cohortPriorThroughTheThreadMatchesTheExperiment() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
+                   "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func cohortPriorThroughTheThreadMatchesTheExperiment() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
         for interval in [nil, 120] as [Int?] {
@@ -52,7 +55,9 @@ import TwinModels
         #expect(try f.bank.events(ThreadQuery(twin: f.twin)).count == before)
     }
 
-    @Test func aBankOfPriorsNeedsTheUnscentedFilter() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
+                   "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func aBankOfPriorsNeedsTheUnscentedFilter() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: Array(trace.bg.prefix(300)), carbohydrate: Array(trace.carbohydrate.prefix(300)), insulin: Array(trace.insulin.prefix(300)))
         var o = f.options(origin: 200)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TwinTesting
 import TwinModels
 @testable import TwinSync
 
@@ -8,7 +9,9 @@ struct GlucoseSyncExperimentTests {
     /// simglucose's adult#001 day (meals 45/70/80 g, basal-bolus therapy) plays the person; the twin starts
     /// from the adult population mean and must forecast 30 minutes ahead within 10 mg/dL RMSE (issue 5),
     /// beating both the raw CGM noise and the naive "last reading" forecast.
-    @Test func thirtyMinuteForecastOnSharedTrace() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
+                   "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func thirtyMinuteForecastOnSharedTrace() async throws {
         let url = sharedFolder().appendingPathComponent("data/simglucose/simglucose-adult001-24h.csv")
         let trace = try GlucoseSyncExperiment.Trace(csv: try String(contentsOf: url, encoding: .utf8))
         #expect(trace.bg.count == 1441)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TwinSimulation
+import TwinTesting
 @testable import TwinSync
 
 @Suite("Unscented Kalman filter")
@@ -24,10 +25,13 @@ struct UnscentedKalmanFilterTests {
     }
 
     /// The anchor's UKF (filterpy, Merwe points alpha 0.1, beta 2, kappa 0) on the Bergman model: the
-    /// same observations through our filter give the same estimates to round-off.
-    @Test func matchesFilterpyOnAnchorGlucoseModel() throws {
+    /// same observations through our filter give the same estimates to round-off. Skipped, with the reason,
+    /// without the anchor Python; under CI, which installs the anchors, their absence is a failure.
+    @Test(.enabled(if: SharedFolder.runsAnchors("da_bench.py"),
+                   "skipped: the anchor Python (with filterpy) or anchors/da_bench.py is missing (set TWINBANK_ANCHOR_PYTHON or run ../shared/anchors/setup.sh)"))
+    func matchesFilterpyOnAnchorGlucoseModel() throws {
         guard let python = anchorPython() else {
-            print("skipping filterpy comparison: no anchor python")
+            Issue.record("CI installs the anchors, yet the anchor Python is missing: cannot compare with filterpy")
             return
         }
         let anchors = sharedFolder().appendingPathComponent("anchors").path

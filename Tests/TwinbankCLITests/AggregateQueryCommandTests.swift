@@ -5,7 +5,8 @@ import TwinTesting
 /// `aggregate create --where` on a bank imported from Synthea FHIR bundles, as a user would (issue 22,
 /// defect 4): the README's own example finds the women, `age` is derived, and a query that would find nobody
 /// for a wrong reason is refused naming the reason.
-@Suite("twinbank aggregate create: queries on a FHIR-imported bank")
+@Suite("twinbank aggregate create: queries on a FHIR-imported bank",
+       .enabled(if: SharedFolder.has("data/synthea"), "skipped: the Synthea bundles data/synthea are missing (put ../shared beside the package or set TWINBANK_SHARED)"))
 struct AggregateQueryCommandTests {
     /// Five Synthea patients: two women (born 1981 and 1996), three men (born 1975, 1994, and 1946, died 1989
     /// at 42). Body weights are in kg; only the 1994 man has an HbA1c (5.9 %).

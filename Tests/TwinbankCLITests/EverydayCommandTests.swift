@@ -165,7 +165,8 @@ struct EverydayCommandTests {
         #expect(suite.status == 0 && suite.stderr.isEmpty, "\(suite.stderr)")
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"),
+                   "skipped: /usr/bin/script (util-linux), which gives the command a terminal, is missing"))
     func progressIsShownOnATerminal() throws {
         let dir = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

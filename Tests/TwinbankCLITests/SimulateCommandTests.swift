@@ -16,7 +16,9 @@ struct SimulateCommandTests {
         }
     }
 
-    @Test func glucoseDayMatchesSimglucose() throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
+                   "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func glucoseDayMatchesSimglucose() throws {
         let dir = try CommandRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("trace.csv").path
