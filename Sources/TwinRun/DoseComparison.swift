@@ -123,8 +123,9 @@ public enum DoseComparison {
     ///     volume are drawn from the Laplace posterior instead.
     /// - Throws: ``RunError`` `missingBinding` (a PK attribute), `invalidBinding` (a bad unit, window, route,
     ///   horizon or option), `modelFailed`; bank errors. Every simulation runs before anything is written.
+    ///   - knownAt: read the two-way loop's estimates (``ComparisonStart``: the comparison starts from the latest one) as known then (nil: now).
     public static func compare(_ twin: TwinID, in bank: Bank, options: [Option], start: Instant, hours: Double,
-                               ensemble: Int = 50, variation: Double = 0.3, seed: UInt64 = 1) async throws -> Result {
+                               ensemble: Int = 50, variation: Double = 0.3, seed: UInt64 = 1, knownAt: Instant? = nil) async throws -> Result {
         guard !options.isEmpty else { throw RunError(.invalidBinding, "give at least one option to compare", value: nil) }
         guard Set(options.map(\.name)).count == options.count else {
             throw RunError(.invalidBinding, "option names must differ", value: options.map(\.name).joined(separator: ","))
@@ -141,7 +142,18 @@ public enum DoseComparison {
         // calibrate to the measured levels (Bayesian; the attributes are the prior)
         var calibration: Calibration?
         var centre = binding.model, logCovariance = [variation * variation, 0, 0, variation * variation]
-        if !binding.levels.isEmpty {
+        if let estimate = try ComparisonStart.estimate(for: twin, kind: .pk, in: bank, at: start, knownAt: knownAt),
+           let cl = estimate["clearance"], let v = estimate["volume"], cl.value > 0, v.value > 0 {
+            // start from what the two-way loop learnt (the latest estimate written back to the thread)
+            centre.clearance = cl.value
+            centre.centralVolume = v.value
+            let sdCL = cl.standardDeviation ?? variation, sdV = v.standardDeviation ?? variation
+            logCovariance = [sdCL * sdCL, 0, 0, sdV * sdV]
+            calibration = Calibration(levels: estimate.readings, priorClearance: binding.model.clearance, clearance: cl.value, clearanceSD: sdCL,
+                                      priorVolume: binding.model.centralVolume, volume: v.value, volumeSD: sdV)
+            binding.hashed["estimate.clearance"] = cl.value
+            binding.hashed["estimate.centralVolume"] = v.value
+        } else if !binding.levels.isEmpty {
             let posterior: PKCalibration.Posterior
             do {
                 var fitter = PKCalibration()

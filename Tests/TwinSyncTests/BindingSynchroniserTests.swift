@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinCore
+import TwinModels
+@testable import TwinSync
+
+/// One-compartment oral absorption, closed form (F = 1): C(t) = Σ D ka / (V (ka − k)) (e^(−k (t − tᵢ)) − e^(−ka (t − tᵢ))).
+func oneCompartmentOral(_ t: Double, doses: [(time: Double, mg: Double)], clearance: Double, volume: Double, ka: Double) -> Double {
+    let k = clearance / volume
+    return doses.filter { $0.time <= t }.reduce(0) { c, d in
+        c + d.mg * ka / (volume * (ka - k)) * (exp(-k * (t - d.time)) - exp(-ka * (t - d.time)))
+    }
+}
+
+@Suite("One synchroniser for any binding: the theophylline PK twin")
+struct PKBindingSynchroniserTests {
+    // the demo's theophylline twin: the usual adult (CL 2.8 L/h, V 35 L, ka 1.5 /h) is the prior; the person clears faster
+    static let drug = Concept(system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "10438", display: "theophylline")
+    static let level = Concept.loinc("4049-3", "Theophylline [Mass/volume] in Serum or Plasma")
+    static let truth = (clearance: 4.2, volume: 35.0, ka: 1.5)
+    static let doses: [(time: Double, mg: Double)] = (0..<4).map { (12 * Double($0), 400) }
+
+    struct Fixture {
+        let clock = ManualClock(try! Instant(parsing: "2026-03-05T00:00:00Z"), stepMicroseconds: 1_000_000)
+        let bank: Bank
+        let start = try! Instant(parsing: "2026-03-01T08:00:00Z")
+        let binding: ThreadBinding
+        init() throws {
+            bank = Bank(storage: MemoryStorage(), clock: clock)
+            try bank.createTwin(Twin(id: "theo", kind: .person, attributes: [
+                "pk.clearance": .quantity(Quantity(2.8, "L/h")), "pk.volume": .quantity(Quantity(35, "L")), "pk.absorptionRate": .quantity(Quantity(1.5, "/h")),
+                "pk.code": .concept(PKBindingSynchroniserTests.drug), "pk.levelCode": .concept(PKBindingSynchroniserTests.level), "pk.route": .text("oral")]))
+            var b = try ThreadBinding.pk(for: try bank.twin("theo").twin)
+            // an assay this precise (0.01 mg/L + 0.1 %) leaves the prior almost no weight: the estimate is the data's
+            b.outputs[0].noise = .init(additive: 0.01, proportional: 0.001)
+            binding = b
+            try ThreadBinding.attach(b, to: "theo", in: bank)
+            try bank.append(PKBindingSynchroniserTests.doses.map {
+                EventDraft(twin: "theo", effective: EffectiveTime(start.advanced(bySeconds: $0.time * 3600)), category: .intervention,
+                           code: PKBindingSynchroniserTests.drug, value: .quantity(Quantity($0.mg, "mg")), source: Source(.record, "mar"))
+            })
+        }
+        /// Noise-free levels of the person at `hours` (in µg/mL: the binding converts to mg/L).
+        func measure(_ hours: [Double]) throws {
+            let t = PKBindingSynchroniserTests.truth
+            try bank.append(hours.map {
+                .observation("theo", at: start.advanced(bySeconds: $0 * 3600), code: PKBindingSynchroniserTests.level,
+                             Quantity(oneCompartmentOral($0, doses: PKBindingSynchroniserTests.doses, clearance: t.clearance, volume: t.volume, ka: t.ka), "ug/mL"),
+                             source: Source(.device, "lab"))
+            })
+        }
+    }
+
+    @Test func estimatesAndForecastMatchTheClosedForm() async throws {
+        let f = try Fixture()
+        try f.measure([2, 6, 11, 14, 23, 26, 35, 47])
+        var options = BindingSynchroniser.Options()
+        options.to = f.start.advanced(bySeconds: 47.5 * 3600)
+        options.horizon = 12
+        let r = try await BindingSynchroniser.synchronise("theo", in: f.bank, binding: f.binding, options: options)
+        let cl = try #require(r.estimate["clearance"]), v = try #require(r.estimate["volume"])
+        #expect(abs(cl.value / Self.truth.clearance - 1) < 0.005, "clearance \(cl.value)")
+        #expect(abs(v.value / Self.truth.volume - 1) < 0.01, "volume \(v.value)")
+        #expect(cl.prior == 2.8 && r.readingsUsed == 8 && r.inputsUsed == 4)
+        // the forecast is the closed form at the estimate (the solver's tolerance, 1e-9 relative)...
+        #expect(r.forecast.count == 12)
+        for p in r.forecast {
+            let hours = Double(p.time.microseconds - f.start.microseconds) / 3.6e9
+            let closed = oneCompartmentOral(hours, doses: Self.doses, clearance: cl.value, volume: v.value, ka: 1.5)
+            #expect(abs(p.mean - closed) <= 1e-6 * closed + 1e-9, "\(hours) h: \(p.mean) vs \(closed)")
+            // ... and the person's within 1 %
+            let person = oneCompartmentOral(hours, doses: Self.doses, clearance: Self.truth.clearance, volume: Self.truth.volume, ka: Self.truth.ka)
+            #expect(abs(p.mean / person - 1) < 0.01)
+            #expect(p.lower <= p.mean && p.mean <= p.upper)
+        }
+        // written back: 2 estimate events and 12 forecast points, in one batch
+        #expect(r.written?.count == 14)
+    }
+
+    @Test func estimatesAreThreadEventsReadableAsOfAnyKnownAt() async throws {
+        let f = try Fixture()
+        try f.measure([2, 6, 11])
+        let first = try await BindingSynchroniser.synchronise("theo", in: f.bank, binding: f.binding)
+        f.clock.advance(byMicroseconds: 3_600_000_000)
+        let between = f.clock.now()
+        f.clock.advance(byMicroseconds: 3_600_000_000)
+        try f.measure([14, 23, 26, 35, 47])
+        let second = try await BindingSynchroniser.synchronise("theo", in: f.bank, binding: f.binding)
+        #expect(first.estimate["clearance"]!.value != second.estimate["clearance"]!.value)
+
+        let then = try #require(try EstimateEvents.latest(for: "theo", binding: "pk", parameters: ["clearance", "volume"], in: f.bank, knownAt: between))
+        #expect(then["clearance"]?.value == first.estimate["clearance"]!.value)
+        #expect(then["volume"]?.value == first.estimate["volume"]!.value)
+        #expect(then.readings == 3 && then.estimator == "PK-MAP" && then.seed == 1 && then.events.count == 2)
+        #expect(abs((then["clearance"]?.standardDeviation ?? 0) - first.estimate["clearance"]!.standardDeviation!) < 1e-6)
+        let now = try #require(try EstimateEvents.latest(for: "theo", binding: "pk", parameters: ["clearance", "volume"], in: f.bank))
+        #expect(now["clearance"]?.value == second.estimate["clearance"]!.value && now.readings == 8)
+        #expect(now.from == f.start && now.to == second.to)
+        // the event's coding
+        let events = try f.bank.events(ThreadQuery(twin: "theo", code: EstimateEvents.code(binding: "pk", parameter: "clearance").key, category: .prediction))
+        #expect(events.count == 2)
+        #expect(events.allSatisfy { $0.value?.quantity?.unit == "L/h" && $0.source == EstimateEvents.source && $0.effective.end != nil })
+        // before any synchronisation, nothing was known
+        #expect(try EstimateEvents.latest(for: "theo", binding: "pk", parameters: ["clearance"], in: f.bank, knownAt: f.start) == nil)
+    }
+
+    @Test func aSecondRunOverTheSameDataWritesNothing() async throws {
+        let f = try Fixture()
+        try f.measure([2, 6, 11])
+        var options = BindingSynchroniser.Options()
+        options.to = f.start.advanced(bySeconds: 12 * 3600)
+        options.horizon = 6
+        let first = try await BindingSynchroniser.synchronise("theo", in: f.bank, binding: f.binding, options: options)
+        f.clock.advance(byMicroseconds: 60_000_000)
+        let again = try await BindingSynchroniser.synchronise("theo", in: f.bank, binding: f.binding, options: options)
+        #expect(first.written != nil && again.written == nil && again.alreadyHeld == first.drafts.count)
+        #expect(again.drafts.map(\.value) == first.drafts.map(\.value))
+    }
+
+    @Test func aWatcherKeepsTheEstimateCurrent() async throws {
+        let f = try Fixture()
+        try f.measure([2, 6])
+        let watcher = BindingWatcher(binding: f.binding, twins: ["theo"])
+        let events = try f.bank.events(ThreadQuery(twin: "theo", category: .observation))
+        let update = ThreadUpdate(twin: "theo", sequence: events.last!.sequence, recorded: f.clock.now(), events: events)
+        let drafts = try await watcher.evaluate(update, in: f.bank)
+        #expect(drafts.count == 2 && drafts.allSatisfy { $0.provenance.notes?.contains(update.marker(watcher: watcher.name)) == true })
+        #expect(!watcher.isTrigger(Event(id: events[0].id, twin: "other", effective: events[0].effective, recorded: events[0].recorded, sequence: 1,
+                                         category: .observation, code: Self.level, value: nil, source: events[0].source, provenance: Provenance())))
+    }
+}
