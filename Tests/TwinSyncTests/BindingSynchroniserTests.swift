@@ -130,3 +130,38 @@ struct PKBindingSynchroniserTests {
                                          category: .observation, code: Self.level, value: nil, source: events[0].source, provenance: Provenance())))
     }
 }
+
+@Suite("Filters as estimators")
+struct FilterEstimatorTests {
+    /// A constant θ read with noise sd σ: the posterior is N((m₀/s₀² + Σy/σ²)/P, 1/P) with P = 1/s₀² + n/σ².
+    func estimator<F: SequentialFilter>(_ make: (LinearProcess) throws -> F) throws -> FilterEstimator<F> {
+        let process = LinearProcess(dimension: 1, stateNames: ["theta"], transition: { _ in [1] }, noise: { _ in [0] })
+        return try FilterEstimator(filter: try make(process), sensors: [try LinearObservation.component(0, of: 1, standardDeviation: 2)],
+                                   outputStates: [0], parameterStates: [(id: "theta", state: 0, scale: .lin, unit: "mg/L")], label: "KF")
+    }
+
+    func reading(_ t: Double, _ y: Double) -> BoundThread.Reading {
+        BoundThread.Reading(time: t, output: 0, value: y, event: ContentHash(w0: 0, w1: 0, w2: 0, w3: UInt64(t)), effective: Instant(microseconds: 0))
+    }
+
+    @Test func aKalmanFilterEstimatesTheClosedFormPosteriorAndReplaysLateReadings() async throws {
+        let ys = [(1.0, 11.0), (2.0, 9.5), (3.0, 12.5), (4.0, 10.0)]
+        var kf = try estimator { try KalmanFilter(process: $0, time: 0, mean: [5], covariance: [9]) }
+        #expect(kf.estimate["theta"]?.value == 5 && kf.estimate["theta"]?.standardDeviation == 3)
+        try await kf.assimilate(contentsOf: ys.map { reading($0.0, $0.1) })
+        let precision = 1.0 / 9 + 4.0 / 4, mean = (5.0 / 9 + ys.map(\.1).reduce(0, +) / 4) / precision
+        let theta = try #require(kf.estimate["theta"])
+        #expect(abs(theta.value - mean) < 1e-9 && abs(theta.standardDeviation! - (1 / precision).squareRoot()) < 1e-9)
+        #expect(kf.estimate.readings == 4 && theta.prior == 5)
+        // a late reading is replayed in effective-time order: the same as all in order
+        var late = try estimator { try KalmanFilter(process: $0, time: 0, mean: [5], covariance: [9]) }
+        for (t, y) in [ys[0], ys[2], ys[3], ys[1]] { try await late.assimilate(reading(t, y)) }
+        #expect(abs(late.estimate["theta"]!.value - mean) < 1e-9)
+        // the unscented filter agrees on this linear model; the forecast holds θ with its sd
+        var ukf = try estimator { try UnscentedKalmanFilter(process: $0, time: 0, mean: [5], covariance: [9]) }
+        try await ukf.assimilate(contentsOf: ys.map { reading($0.0, $0.1) })
+        #expect(abs(ukf.estimate["theta"]!.value - mean) < 1e-9)
+        let f = try await kf.forecast(at: [5, 6], level: 0.95)
+        #expect(f.count == 2 && f.allSatisfy { abs($0.mean - mean) < 1e-9 && abs($0.upper - $0.mean - 1.959964 * $0.standardDeviation) < 1e-5 })
+    }
+}

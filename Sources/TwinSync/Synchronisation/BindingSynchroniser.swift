@@ -22,7 +22,7 @@ public enum BindingSynchroniser {
     public struct Options: Sendable, Hashable {
         /// Start of the data window (default: the earliest bound event, the whole history).
         public var from: Instant?
-        /// End of the data window and forecast origin (default: `knownAt`).
+        /// End of the data window and forecast origin (default: the latest reading known at `knownAt`).
         public var to: Instant?
         /// Read the thread as known at this recorded time (default: the bank clock's now).
         public var knownAt: Instant?
@@ -104,11 +104,14 @@ public enum BindingSynchroniser {
         }
         guard (1...1000).contains(options.points) else { throw SyncError(.invalidArgument, "forecast points must be 1 to 1000.", value: String(options.points)) }
         guard options.level > 0, options.level < 1 else { throw SyncError(.invalidArgument, "the prediction level must be in (0, 1).", value: String(options.level)) }
-        let thread = try binding.read(twin, in: bank, window: BoundThread.Window(from: options.from, to: options.to, knownAt: options.knownAt, horizon: options.horizon))
-        guard !thread.readings.isEmpty else {
+        var thread = try binding.read(twin, in: bank, window: BoundThread.Window(from: options.from, to: options.to, knownAt: options.knownAt, horizon: options.horizon))
+        guard let latest = thread.readings.map(\.effective).max() else {
             throw SyncError(.invalidArgument, "twin '\(twin)' has no readings of \(binding.outputs.map { $0.code.key.description }.joined(separator: ", ")) from \(thread.from) to \(thread.to) as known at \(thread.knownAt).",
                             value: twin.rawValue)
         }
+        // without an explicit end, the window ends at the latest reading: the estimate rests on the data up to it,
+        // and a later run over the same data is the same synchronisation (written once)
+        if options.to == nil { thread.to = latest }
         var estimator = try estimator(for: binding, thread: thread, seed: options.seed)
         try await estimator.assimilate(contentsOf: thread.readings)
         let estimate = estimator.estimate

@@ -19,12 +19,14 @@ public struct PEtabEstimator: Estimator {
     public var options: PEtabCalibration.Options
     public private(set) var measurements: [PEtabProblem.Measurement] = []
     public private(set) var result: PEtabCalibration.Result?
+    /// Where the fit starts, on each estimated parameter's scale, and in natural units.
     private let start: [Double]
+    private let startValues: [Double]
 
     public var label: String { "PEtab-ML" }
     public var settings: [String] {
         ["starts=\(options.starts + 1)", "seed=\(options.seed)", "optimizer=LM(maxIterations=\(options.optimizer.maxIterations),functionTolerance=\(options.optimizer.functionTolerance))",
-         "start=" + zip(binding.estimated, start).map { "\($0.parameter):\(Value.format($1))" }.joined(separator: ","),
+         "start=" + zip(binding.estimated, startValues).map { "\($0.parameter):\(Value.format($1))" }.joined(separator: ","),
          "fixed=nominal"]
     }
 
@@ -43,7 +45,7 @@ public struct PEtabEstimator: Estimator {
             throw SyncError(.invalidPEtab, "cannot load the PEtab problem '\(file)' of binding '\(binding.name)': \(error)", value: file)
         }
         self.binding = binding
-        var start: [Double] = []
+        var start: [Double] = [], startValues: [Double] = []
         for e in binding.estimated {
             guard let p = problem.estimated.first(where: { $0.id == e.parameter }) else {
                 throw SyncError(.invalidBinding, "binding '\(binding.name)': '\(e.parameter)' is not an estimated parameter of the PEtab problem.", value: e.parameter)
@@ -57,8 +59,10 @@ public struct PEtabEstimator: Estimator {
                 throw SyncError(.invalidBinding, "binding '\(binding.name)': the start of '\(e.parameter)' (\(value)) is not within its bounds [\(lower), \(upper)].", value: String(value))
             }
             start.append(p.scale.toScale(value))
+            startValues.append(value)
         }
         self.start = start
+        self.startValues = startValues
         var o = PEtabCalibration.Options()
         o.seed = seed
         o.starts = 0
@@ -90,8 +94,8 @@ public struct PEtabEstimator: Estimator {
     public var estimate: ParameterEstimate {
         ParameterEstimate(parameters: binding.estimated.enumerated().map { k, e in
             let fitted = result?.parameters.first { $0.id == e.parameter }
-            return ParameterEstimate.Parameter(id: e.parameter, value: fitted?.value ?? e.scale.fromScale(start[k]), unit: "1", scale: e.scale,
-                                               standardDeviation: fitted?.standardError, prior: e.scale.fromScale(start[k]))
+            return ParameterEstimate.Parameter(id: e.parameter, value: fitted?.value ?? startValues[k], unit: "1", scale: e.scale,
+                                               standardDeviation: fitted?.standardError, prior: startValues[k])
         }, readings: measurements.count)
     }
 
