@@ -3,6 +3,7 @@ import Testing
 import TwinBank
 import TwinCore
 import TwinModels
+import TwinSimulation
 @testable import TwinSync
 
 /// One-compartment oral absorption, closed form (F = 1): C(t) = Σ D ka / (V (ka − k)) (e^(−k (t − tᵢ)) − e^(−ka (t − tᵢ))).
@@ -163,5 +164,34 @@ struct FilterEstimatorTests {
         #expect(abs(ukf.estimate["theta"]!.value - mean) < 1e-9)
         let f = try await kf.forecast(at: [5, 6], level: 0.95)
         #expect(f.count == 2 && f.allSatisfy { abs($0.mean - mean) < 1e-9 && abs($0.upper - $0.mean - 1.959964 * $0.standardDeviation) < 1e-5 })
+    }
+}
+
+@Suite("The glucose twin's bank of filters as an estimator")
+struct GlucoseFilterBankEstimatorTests {
+    @Test func theAdapterGivesTheBanksOwnEstimateAndForecast() async throws {
+        let priors = try ["adult#002", "adult#003"].map { name -> GlucoseSyncExperiment.Population in
+            let p = try VirtualPatient.named(name)
+            return GlucoseSyncExperiment.Population(members: [p], name: p.name)
+        }
+        let basal = try VirtualPatient.named("adult#002").parameters.basalInsulinRate
+        let cho = [Double](repeating: 0, count: 200), insulin = [Double](repeating: basal, count: 200)
+        var bank = try GlucoseFilterBank(priors: priors, carbohydrate: cho, insulin: insulin, minute: 0, firstReading: 140)
+        var adapter = GlucoseFilterBankEstimator(bank: bank)
+        for k in stride(from: 0, through: 120, by: 5) {
+            let g = 140 - Double(k) / 10
+            try bank.assimilate(minute: k, reading: g)
+            try await adapter.assimilate(BoundThread.Reading(time: Double(k), output: 0, value: g, event: ContentHash(w0: 0, w1: 0, w2: 0, w3: UInt64(k)),
+                                                             effective: Instant(microseconds: 0)))
+        }
+        #expect(adapter.estimate.readings == 25)
+        #expect(adapter.estimate.parameters.map(\.id) == ["Vmx", "kp3", "kabs"])
+        #expect(adapter.estimate.parameters.map(\.value) == bank.parameters.map(\.estimated))
+        #expect(adapter.estimate.parameters.map(\.prior) == bank.parameters.map(\.prior))
+        let direct = try bank.forecast(at: [130, 150])
+        let adapted = try await adapter.forecast(at: [130, 150], level: 0.95)
+        #expect(adapted.map(\.mean) == direct.map { $0.mean[12] })
+        #expect(zip(adapted, direct).allSatisfy { abs($0.upper - $1.upper[12]) < 1e-3 * $1.standardDeviation[12] + 1e-9 })
+        #expect(adapter.label == "bank of 2 UKFs")
     }
 }
