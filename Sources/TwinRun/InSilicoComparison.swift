@@ -147,10 +147,12 @@ public enum InSilicoComparison {
     ///   - ensemble: number of plausible patients (1 = the twin's own parameters only).
     ///   - variation: log-normal standard deviation of the varied parameters (insulin sensitivity `Vmx`,
     ///     `kp3`, absorption `kabs`).
+    ///   - knownAt: read the two-way loop's estimates (``ComparisonStart``: the ensemble centres on the latest one's
+    ///     parameters when a glucose binding's sync wrote one) as known then (nil: now).
     /// - Throws: ``RunError`` or bank errors. Every simulation runs before anything is written, so bad input or
     ///   a model failure writes nothing; the records are then written one fork at a time (each fork complete).
     public static func compare(_ twin: TwinID, in bank: Bank, options: [Option], start: Instant, hours: Double,
-                               ensemble: Int = 20, variation: Double = 0.1, seed: UInt64 = 1) async throws -> Result {
+                               ensemble: Int = 20, variation: Double = 0.1, seed: UInt64 = 1, knownAt: Instant? = nil) async throws -> Result {
         guard !options.isEmpty else { throw RunError(.invalidBinding, "give at least one option to compare", value: nil) }
         guard Set(options.map(\.name)).count == options.count else {
             throw RunError(.invalidBinding, "option names must differ", value: options.map(\.name).joined(separator: ","))
@@ -158,7 +160,13 @@ public enum InSilicoComparison {
         guard hours > 0, hours <= 24 * 14 else { throw RunError(.invalidBinding, "horizon must be in (0, 336] hours", value: "\(hours)") }
         let members = max(1, min(ensemble, 1000))
         // Ensemble of plausible patients, the same for every option (common random numbers).
-        let (base, mealEvents) = try GlucoseTwin.scenario(for: twin, in: bank, start: start, hours: hours)
+        let scenario = try GlucoseTwin.scenario(for: twin, in: bank, start: start, hours: hours)
+        var base = scenario.scenario
+        let mealEvents = scenario.mealEvents
+        // start from what the two-way loop learnt: the latest estimate written back by a glucose binding's sync
+        if let estimate = try ComparisonStart.estimate(for: twin, kind: .glucose, in: bank, at: start, knownAt: knownAt) {
+            base.patient.parameters = estimate.applied(to: base.patient.parameters)
+        }
         var rng = Xoshiro256StarStar(seed: seed)
         var patients: [VirtualPatient] = [base.patient]
         while patients.count < members {

@@ -4,6 +4,7 @@ import TwinBank
 import TwinCore
 import TwinModels
 import TwinSync
+import TwinSimulation
 @testable import TwinRun
 
 @Suite("A comparison starts from what the two-way loop learnt")
@@ -70,5 +71,47 @@ struct ComparisonStartTests {
         #expect(first.estimate["clearance"]!.value != second.estimate["clearance"]!.value)
         // a comparison before the estimate's window ended does not use it
         #expect(try ComparisonStart.estimate(for: "pat", kind: .pk, in: bank, at: start.advanced(bySeconds: 3600)) == nil)
+    }
+}
+
+@Suite("A glucose comparison starts from the glucose twin's latest estimate")
+struct GlucoseComparisonStartTests {
+    let start = try! Instant(parsing: "2024-01-01T00:00:00Z")
+
+    /// Alice (adult#001) with three meals after the start and two hours of CGM readings before it, bound with the
+    /// glucose preset on a manual clock.
+    func bank(_ clock: ManualClock) throws -> Bank {
+        let bank = Bank(storage: MemoryStorage(), clock: clock)
+        try bank.createTwin(Twin(id: "alice", kind: .person, attributes: ["virtualPatient": .text("adult#001")]))
+        try ThreadBinding.attach(.glucose, to: "alice", in: bank)
+        try bank.append([(7.0, 45.0), (12.0, 70.0), (18.0, 80.0)].map { h, g in
+            EventDraft(twin: "alice", effective: EffectiveTime(start.advanced(bySeconds: h * 3600)), category: .intervention,
+                       code: GlucoseTwin.carbohydrateIntake, value: .quantity(Quantity(g, "g")), source: Source(.person, "alice"))
+        })
+        try bank.append(stride(from: -120, through: 0, by: 5).map { m in
+            .observation("alice", at: start.advanced(bySeconds: Double(m) * 60), code: GlucoseSynchroniser.glucose,
+                         Quantity(180 + Double(m) * 0.2, "mg/dL"), source: Source(.device, "cgm"))
+        })
+        return bank
+    }
+
+    @Test func theEnsembleCentresOnTheEstimateAndAReplayOnWhatWasKnown() async throws {
+        let clock = ManualClock(try! Instant(parsing: "2024-01-03T00:00:00Z"), stepMicroseconds: 1_000_000)
+        let bank = try bank(clock)
+        let options = [try InSilicoComparison.Option(parsing: "usual=")]
+        let before = try await InSilicoComparison.compare("alice", in: bank, options: options, start: start, hours: 12, ensemble: 1, seed: 3)
+        let beforeSync = clock.now()
+        var o = GlucoseSynchroniser.Options()
+        o.from = start.advanced(bySeconds: -7200)
+        o.to = start
+        o.estimateBinding = .glucose
+        let synced = try await GlucoseSynchroniser.synchronise("alice", in: bank, options: o)
+        let estimate = try #require(try ComparisonStart.estimate(for: "alice", kind: .glucose, in: bank, at: start))
+        #expect(estimate.parameters.map(\.id) == ["Vmx", "kp3", "kabs"])
+        #expect(estimate["Vmx"]?.value == synced.parameters["Vmx"]?["estimated"])
+        let after = try await InSilicoComparison.compare("alice", in: bank, options: options, start: start, hours: 12, ensemble: 1, seed: 3)
+        #expect(after.options[0].outcomes != before.options[0].outcomes)
+        let replay = try await InSilicoComparison.compare("alice", in: bank, options: options, start: start, hours: 12, ensemble: 1, seed: 3, knownAt: beforeSync)
+        #expect(replay.options[0].outcomes == before.options[0].outcomes)
     }
 }

@@ -195,3 +195,25 @@ struct GlucoseFilterBankEstimatorTests {
         #expect(adapter.label == "bank of 2 UKFs")
     }
 }
+
+@Suite("The glucose twin's estimate as thread events")
+struct GlucoseEstimateEventsTests {
+    @Test func aBoundGlucoseTwinWritesItsEstimateBack() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
+        var options = f.options(origin: 480)
+        options.from = GlucoseThreadFixture.at(240)
+        let plain = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
+        options.estimateBinding = .glucose
+        let r = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: options)
+        // the same forecast and alerts, plus one estimate event per estimated parameter
+        #expect(r.drafts.count == plain.drafts.count + 3)
+        let same = zip(r.drafts, plain.drafts).allSatisfy { $0.value == $1.value && $0.code == $1.code && $0.effective == $1.effective }
+        #expect(same)
+        let e = try #require(try EstimateEvents.latest(for: f.twin, binding: "glucose", parameters: ["Vmx", "kp3", "kabs"], in: f.bank))
+        for name in ["Vmx", "kp3", "kabs"] {
+            #expect(e[name]?.value == r.parameters[name]?["estimated"] && e[name]?.prior == r.parameters[name]?["population"])
+        }
+        #expect(e.readings == r.observationsUsed && e.to == GlucoseThreadFixture.at(480) && e.estimator == "UKF")
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import TwinBank
 import TwinCore
+import TwinModels
 
 /// Parameter estimates as thread events: what each synchronisation learnt, readable as of any known-at time.
 ///
@@ -47,7 +48,7 @@ public enum EstimateEvents {
             var notes = "estimate binding=\(binding.name) parameter=\(p.id) scale=\(p.scale.rawValue)"
             if let sd = p.standardDeviation, sd.isFinite { notes += " sd=\(Value.format(sd))" }
             if let prior = p.prior, prior.isFinite { notes += " prior=\(Value.format(prior))" }
-            notes += " readings=\(estimate.readings) estimator=\(estimator) window=\(from.iso8601)..\(to.iso8601) knownAt=\(knownAt.iso8601)"
+            notes += " readings=\(estimate.readings) estimator=\(estimator.replacingOccurrences(of: " ", with: "_")) window=\(from.iso8601)..\(to.iso8601) knownAt=\(knownAt.iso8601)"
             if !settings.isEmpty { notes += " " + settings.joined(separator: " ") }
             if let context { notes += " " + context }
             notes += " inputs=\(inputs)"
@@ -98,5 +99,17 @@ public enum EstimateEvents {
             if out[k] == nil { out[k] = String(word[word.index(after: eq)...]) }
         }
         return out
+    }
+}
+
+extension EstimateEvents.Recorded {
+    /// simglucose parameters with this (glucose binding's) estimate's values set: each estimated parameter that
+    /// the UVA/Padova model has (`Vmx`, `kp3`, `kabs`, ...) takes the estimate; the others stay.
+    public func applied(to parameters: UVAPadovaParameters) -> UVAPadovaParameters {
+        var p = parameters
+        for e in self.parameters where e.value.isFinite && e.value > 0 && GlucoseTwinProcess.value(e.id, in: p).isFinite {
+            GlucoseTwinProcess.set(e.id, e.value, in: &p)
+        }
+        return p
     }
 }
