@@ -67,6 +67,18 @@ struct BindingCommandTests {
         // again: nothing new
         let again = try json(try cli.ok(["sync", "--bank", bank, "--twin", "theo", "--to", iso(47.5), "--horizon", "12h", "--json"]))
         #expect(again["written"] == nil && (again["alreadyInThread"] as? Int ?? 0) == 14)
+        // the watch keeps the estimate current: one estimate per update that brought a level (4), each with its marker;
+        // a second pass writes nothing
+        let code = "urn:twinbank:estimate|pk/clearance"
+        let before = try #require(try JSONSerialization.jsonObject(with: Data(try cli.ok(["thread", "query", "--bank", bank, "--twin", "theo", "--code", code, "--json"]).utf8)) as? [[String: Any]])
+        try cli.ok(["watch", "--bank", bank, "--twin", "theo", "--watcher", "binding", "--once"])
+        try cli.ok(["watch", "--bank", bank, "--twin", "theo", "--watcher", "binding", "--once"])
+        let after = try #require(try JSONSerialization.jsonObject(with: Data(try cli.ok(["thread", "query", "--bank", bank, "--twin", "theo", "--code", code, "--json"]).utf8)) as? [[String: Any]])
+        #expect(after.count == before.count + 4, "\(before.count) -> \(after.count)")
+        let notes = after.compactMap { ($0["provenance"] as? [String: Any])?["notes"] as? String }
+        #expect(notes.filter { $0.contains("watch=binding-pk") }.count == 4)
+        let glucoseOnly = try cli.run(["watch", "--bank", bank, "--twin", "theo", "--watcher", "binding", "--prior", "cohort", "--once"])
+        #expect(glucoseOnly.status != 0 && glucoseOnly.stderr.contains("--prior"), "\(glucoseOnly.stderr)")
     }
 
     /// Schwen et al. 2014 (insulin binding to hepatocytes, 286 measurements in 19 experiments) imported into a twin's
