@@ -217,3 +217,25 @@ struct GlucoseEstimateEventsTests {
         #expect(e.readings == r.observationsUsed && e.to == GlucoseThreadFixture.at(480) && e.estimator == "UKF")
     }
 }
+
+@Suite("One synchroniser for every binding: the glucose twin")
+struct GlucoseBindingSynchroniserTests {
+    @Test func aGlucoseBindingRunsTheGlucoseSynchroniserWithItsSafety() async throws {
+        let trace = try simglucoseAdult001()
+        let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
+        var glucose = f.options(origin: 480)
+        glucose.from = GlucoseThreadFixture.at(240)
+        glucose.prior = .twin
+        let direct = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: glucose)
+        var options = BindingSynchroniser.Options()
+        options.from = glucose.from
+        options.to = glucose.to
+        options.horizon = 30
+        let r = try await BindingSynchroniser.synchronise(f.twin, in: f.bank, binding: .glucose, options: options)
+        #expect(r.forecast.map(\.mean) == direct.points.map(\.mean))
+        #expect(r.estimate.parameters.map(\.value) == ["Vmx", "kp3", "kabs"].map { direct.parameters[$0]!["estimated"]! })
+        #expect(r.estimator == direct.filter && r.readingsUsed == direct.observationsUsed)
+        #expect(r.drafts.count == direct.drafts.count + 3 && r.written?.count == r.drafts.count)
+        #expect(try EstimateEvents.latest(for: f.twin, binding: "glucose", parameters: ["Vmx"], in: f.bank)?["Vmx"]?.value == r.estimate["Vmx"]?.value)
+    }
+}

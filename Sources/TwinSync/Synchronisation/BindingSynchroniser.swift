@@ -15,9 +15,10 @@ import TwinCore
 /// (``HeldEvents``), so a second run over the same data writes nothing; nothing is written when reading or
 /// estimating fails.
 ///
-/// The glucose binding (``ThreadBinding/glucose``) runs ``GlucoseSynchroniser``, which keeps the glucose twin's
-/// safety behaviour (``ModelHealth``, ``LowGlucoseReading``); ``synchronise(_:in:binding:options:)`` refuses it
-/// here with a message saying so.
+/// A glucose binding (``ThreadBinding/glucose``) runs ``GlucoseSynchroniser`` (its UKF, prior and safety
+/// behaviour: ``ModelHealth``, ``LowGlucoseReading``, alerts) with the binding's CGM noise and estimated parameters,
+/// writing its estimate back too; the result carries its forecast, estimate and drafts. For it the window ends at
+/// `knownAt` unless `to` is given, and the horizon is whole minutes (30 when 0).
 public enum BindingSynchroniser {
     public struct Options: Sendable, Hashable {
         /// Start of the data window (default: the earliest bound event, the whole history).
@@ -103,6 +104,7 @@ public enum BindingSynchroniser {
             throw SyncError(.invalidArgument, "the horizon must be a non-negative number of \(binding.timeUnit.rawValue).", value: String(options.horizon))
         }
         guard (1...1000).contains(options.points) else { throw SyncError(.invalidArgument, "forecast points must be 1 to 1000.", value: String(options.points)) }
+        if binding.model.kind == .glucose { return try await glucose(twin, in: bank, binding: binding, options: options) }
         guard options.level > 0, options.level < 1 else { throw SyncError(.invalidArgument, "the prediction level must be in (0, 1).", value: String(options.level)) }
         var thread = try binding.read(twin, in: bank, window: BoundThread.Window(from: options.from, to: options.to, knownAt: options.knownAt, horizon: options.horizon))
         guard let latest = thread.readings.map(\.effective).max() else {
@@ -146,5 +148,32 @@ public enum BindingSynchroniser {
         return Result(twin: twin, binding: binding.name, model: binding.model.id, from: thread.from, to: thread.to, knownAt: thread.knownAt,
                       readingsUsed: thread.readings.count, inputsUsed: thread.doses.count, estimator: estimator.label, seed: options.seed,
                       estimate: estimate, level: options.level, forecast: points, drafts: drafts)
+    }
+
+    /// A glucose binding: ``GlucoseSynchroniser`` with the binding's settings, its result as this one's.
+    static func glucose(_ twin: TwinID, in bank: Bank, binding: ThreadBinding, options: Options) async throws -> Result {
+        var o = GlucoseSynchroniser.Options()
+        o.from = options.from
+        o.to = options.to
+        o.knownAt = options.knownAt
+        o.horizon = options.horizon > 0 ? Int((options.horizon * binding.timeUnit.seconds / 60).rounded()) : 30
+        o.level = options.level
+        o.seed = options.seed
+        o.context = options.context
+        if let sd = binding.outputs.first?.noise?.additive { o.cgmNoiseStandardDeviation = sd }
+        if !binding.estimated.isEmpty { o.estimated = binding.estimated.map(\.parameter) }
+        o.estimateBinding = binding
+        let r = try await GlucoseSynchroniser.compute(twin, in: bank, options: o)
+        let estimate = ParameterEstimate(parameters: o.estimated.compactMap { name in
+            guard let p = r.parameters[name], let value = p["estimated"] else { return nil }
+            return ParameterEstimate.Parameter(id: name, value: value, unit: "1", scale: .log, standardDeviation: nil, prior: p["population"])
+        }, readings: r.observationsUsed)
+        let unit = binding.outputs.first?.unit ?? "mg/dL", output = binding.outputs.first?.output ?? "glucose"
+        return Result(twin: twin, binding: binding.name, model: binding.model.id, from: r.from, to: r.to, knownAt: r.knownAt,
+                      readingsUsed: r.observationsUsed, inputsUsed: r.mealsUsed + r.insulinEventsUsed, estimator: r.filter, seed: r.seed,
+                      estimate: estimate, level: r.level,
+                      forecast: r.health.reliable ? r.points.map { Point(time: $0.time, output: output, unit: unit, mean: $0.mean, standardDeviation: $0.standardDeviation,
+                                                                          lower: $0.lower, upper: $0.upper) } : [],
+                      drafts: r.drafts)
     }
 }
