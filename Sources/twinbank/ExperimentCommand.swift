@@ -54,8 +54,8 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Option(name: .customLong("cohort-without"), help: "Assimilate with a bank of priors, one per simglucose patient of the group except this one (the person the truth trace is, e.g. adult#001), mixed by how well each predicts the readings.")
     var cohortWithout: String?
 
-    @Option(help: "Re-calibrate the twin from its last 8 h of readings every this many minutes (a multiple of the sampling period).")
-    var recalibrate: Int?
+    @Option(help: "Re-calibrate the twin from its last 8 h of readings this often: a duration (1h) or minutes (a multiple of the sampling period).")
+    var recalibrate: DurationArgument?
 
     @Option(help: "Instead of the filter bank: a sequential Monte Carlo posterior over the twin's parameters with this many particles; its prior has the --cohort-without cohort's mean and the covariance pooled within simglucose's three age groups (all without that patient). Slower: about a minute a day with 512 particles and 10 moves, release build.")
     var particles: Int?
@@ -70,7 +70,7 @@ struct ExperimentCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        var rules = SyncOptionRules(recalibrate: recalibrate, particles: particles, moves: particles != nil ? moves : nil)
+        var rules = SyncOptionRules(recalibrate: try recalibrate?.minutes(option: "--recalibrate"), particles: particles, moves: particles != nil ? moves : nil)
         rules.prior = cohortWithout != nil ? .cohort : nil
         rules.cohortOption = "--cohort-without PATIENT"
         try rules.validate()
@@ -98,7 +98,7 @@ struct ExperimentCommand: AsyncParsableCommand {
             guard cohort.count >= 2 else { throw ValidationError("--cohort-without '\(person)' leaves fewer than two patients of the \(group.rawValue) group") }
             options.candidates = cohort
         }
-        options.recalibrationInterval = recalibrate
+        options.recalibrationInterval = try recalibrate?.minutes(option: "--recalibrate")
         if let bodyWeight {
             guard bodyWeight > 0, bodyWeight < 400 else { throw ValidationError("--body-weight must be a weight in kg between 0 and 400 (got \(bodyWeight))") }
             options.bodyWeight = bodyWeight

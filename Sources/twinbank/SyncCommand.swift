@@ -26,7 +26,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(name: .customLong("noise-sd"), help: "Glucose twin: CGM noise standard deviation, mg/dL (default 8).") var noiseSD: Double?
     @Option(name: .customLong("estimate"), help: "Glucose twin: parameters estimated by augmentation (comma-separated; default Vmx,kp3,kabs, or its binding's).") var estimate: String?
     @Option(help: "Glucose twin: prior: twin (the twin's virtualPatient, else the adult population; the default), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: GlucoseSynchroniser.Prior?
-    @Option(help: "Glucose twin: re-calibrate from the window's readings every this many minutes; each refit joins the bank of priors.") var recalibrate: Int?
+    @Option(help: "Glucose twin: re-calibrate from the window's readings this often (a duration, 1h, or minutes); each refit joins the bank of priors.") var recalibrate: DurationArgument?
     @Option(help: "Glucose twin, with --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed).") var particles: Int?
     @Option(help: "The twin's thread binding to synchronise (its name, see `twinbank twin bind`); default: its only binding, or the glucose twin when it has none.") var binding: String?
     @Flag(name: .customLong("dry-run"), help: "Compute and print without writing (e.g. to replay a past forecast with --known-at).") var dryRun = false
@@ -67,7 +67,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// The option rules (``SyncOptionRules``); a bound model's are checked again once its binding is known.
     var rules: SyncOptionRules {
-        SyncOptionRules(prior: prior, recalibrate: recalibrate, particles: particles, noiseStandardDeviation: noiseSD)
+        get throws { SyncOptionRules(prior: prior, recalibrate: try recalibrate?.minutes(option: "--recalibrate"), particles: particles, noiseStandardDeviation: noiseSD) }
     }
 
     func validate() throws {
@@ -101,7 +101,7 @@ struct SyncCommand: AsyncParsableCommand {
         options.seed = seed
         if let noiseSD { options.cgmNoiseStandardDeviation = noiseSD }
         options.prior = prior ?? .twin
-        options.recalibrationInterval = recalibrate
+        options.recalibrationInterval = try recalibrate?.minutes(option: "--recalibrate")
         if let particles { options.filter = .particles(count: particles) }
         if let estimate { options.estimated = estimate.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         let r = dryRun ? try await GlucoseSynchroniser.compute(id, in: bank, options: options)
@@ -146,7 +146,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     /// A twin with a (non-glucose) thread binding: the one synchroniser (``BindingSynchroniser``).
     func runBinding(_ chosen: ThreadBinding, bank: Bank, id: TwinID) async throws {
-        var rules = self.rules
+        var rules = try self.rules
         rules.binding = chosen.model.kind
         try rules.validate()
         if estimate != nil { throw ValidationError("--estimate: the glucose twin's option; a \(chosen.model.kind.rawValue) binding names its estimated parameters (twinbank twin bind).") }

@@ -71,8 +71,10 @@ struct BindingCommandTests {
         // a second pass writes nothing
         let code = "urn:twinbank:estimate|pk/clearance"
         let before = try #require(try JSONSerialization.jsonObject(with: Data(try cli.ok(["thread", "query", "--bank", bank, "--twin", "theo", "--code", code, "--json"]).utf8)) as? [[String: Any]])
+        try cli.ok(["watch", "--bank", bank, "--twin", "theo", "--watcher", "binding", "--once", "--quiet", "30min", "--interval", "2s"])
         try cli.ok(["watch", "--bank", bank, "--twin", "theo", "--watcher", "binding", "--once"])
-        try cli.ok(["watch", "--bank", bank, "--twin", "theo", "--watcher", "binding", "--once"])
+        let badDuration = try cli.run(["watch", "--bank", bank, "--twin", "theo", "--watcher", "binding", "--once", "--quiet", "soon"])
+        #expect(badDuration.status != 0 && badDuration.stderr.contains("soon"), "\(badDuration.stderr)")
         let after = try #require(try JSONSerialization.jsonObject(with: Data(try cli.ok(["thread", "query", "--bank", bank, "--twin", "theo", "--code", code, "--json"]).utf8)) as? [[String: Any]])
         #expect(after.count == before.count + 4, "\(before.count) -> \(after.count)")
         let notes = after.compactMap { ($0["provenance"] as? [String: Any])?["notes"] as? String }
