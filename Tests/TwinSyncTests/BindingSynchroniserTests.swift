@@ -239,3 +239,41 @@ struct GlucoseBindingSynchroniserTests {
         #expect(try EstimateEvents.latest(for: f.twin, binding: "glucose", parameters: ["Vmx"], in: f.bank)?["Vmx"]?.value == r.estimate["Vmx"]?.value)
     }
 }
+
+@Suite("One synchroniser for any binding: a plain SBML model")
+struct SBMLBindingSynchroniserTests {
+    static var model: String { sharedFolder().appendingPathComponent("data/sbml-test-suite/cases/00001/00001-sbml-l3v2.xml").path }
+
+    /// SBML test-suite case 00001 (S1 → S2 at rate k1·S1, S1(0) = 1.5e-4, compartment 1): S1(t) = 1.5e-4 e^(−k1 t).
+    /// The thread holds noise-free S1 readings of a k1 = 0.7 system; the model says k1 = 1; sync finds 0.7 and
+    /// forecasts the closed form.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: model), "skipped: ../shared/data/sbml-test-suite case 00001 is missing"))
+    func anSBMLModelBoundToATwinIsEstimatedFromItsThread() async throws {
+        let clock = ManualClock(try! Instant(parsing: "2026-03-05T00:00:00Z"), stepMicroseconds: 1_000_000)
+        let bank = Bank(storage: MemoryStorage(), clock: clock)
+        try bank.createTwin(Twin(id: "cell", kind: .cell))
+        let origin = try Instant(parsing: "2026-03-01T08:00:00Z")
+        let code = Concept(system: "urn:twinbank:test", code: "S1")
+        try bank.append((1...10).map { k in
+            let t = 0.5 * Double(k)
+            return .observation("cell", at: origin.advanced(bySeconds: t), code: code, Quantity(1.5e-4 * exp(-0.7 * t), "1"), source: Source(.device, "assay"))
+        })
+        let binding = ThreadBinding(name: "decay", model: .init(kind: .sbml, file: Self.model, id: "sbml-00001"), timeUnit: .s, origin: origin,
+                                    outputs: [.init(code: code, output: "S1", unit: "1", noise: .init(additive: 1e-7))],
+                                    estimated: [.init(parameter: "k1", scale: .log, lower: 1e-3, upper: 1e3, start: 1)])
+        try ThreadBinding.attach(binding, to: "cell", in: bank)
+        var options = BindingSynchroniser.Options()
+        options.horizon = 2
+        options.points = 4
+        let r = try await BindingSynchroniser.synchronise("cell", in: bank, binding: try ThreadBinding.binding(of: try bank.twin("cell").twin), options: options)
+        let k1 = try #require(r.estimate["k1"]?.value)
+        #expect(abs(k1 / 0.7 - 1) < 1e-5, "k1 \(k1)")
+        #expect(r.estimator == "SBML-MAP" && r.readingsUsed == 10 && r.forecast.count == 4)
+        for p in r.forecast {
+            let t = Double(p.time.microseconds - origin.microseconds) / 1e6
+            let closed = 1.5e-4 * exp(-k1 * t)
+            #expect(abs(p.mean / closed - 1) < 1e-6, "\(t) s: \(p.mean) vs \(closed)")
+        }
+        #expect(try EstimateEvents.latest(for: "cell", binding: "decay", parameters: ["k1"], in: bank)?["k1"]?.value == k1)
+    }
+}

@@ -50,6 +50,9 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
             /// The SBML model of a PEtab problem (``file``: the problem's YAML), simulated by TwinCalibration's
             /// `SBMLModelSimulator`; the problem's conditions, observables and noise models apply.
             case petab
+            /// Any SBML model (``file``: the model), simulated by TwinCalibration's `SBMLModelSimulator` from the
+            /// binding's origin; its parameters estimated by ``SBMLEstimator`` (no inputs yet).
+            case sbml
         }
         public var kind: Kind
         /// The model's file, when it has one (PEtab: the problem's YAML, absolute or relative to the working directory).
@@ -168,6 +171,7 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
         guard !name.isEmpty, !name.contains(where: \.isWhitespace) else { throw fail("the name must be non-empty and without spaces.", name) }
         guard !outputs.isEmpty || model.kind == .glucose else { throw fail("it binds no measured output.", name) }
         if model.kind == .petab, model.file == nil { throw fail("a petab model needs 'file': the PEtab problem's YAML.", model.id) }
+        if model.kind == .sbml, model.file == nil { throw fail("an sbml model needs 'file': the SBML model.", model.id) }
         var codes = Set<CodeKey>()
         for o in outputs {
             guard codes.insert(o.code.key).inserted else { throw fail("code \(o.code.key) is bound twice.", o.code.key.description) }

@@ -85,12 +85,13 @@ public enum BindingSynchroniser {
         return result
     }
 
-    /// The estimator a binding runs (``PKEstimator`` for pk, ``PEtabEstimator`` for petab).
+    /// The estimator a binding runs (``PKEstimator`` for pk, ``PEtabEstimator`` for petab, ``SBMLEstimator`` for sbml).
     /// - Throws: ``SyncError`` `unsupported` for a glucose binding (run ``GlucoseSynchroniser``); the estimators' errors.
     public static func estimator(for binding: ThreadBinding, thread: BoundThread, seed: UInt64) throws -> any Estimator {
         switch binding.model.kind {
         case .pk: return try PKEstimator(binding: binding, thread: thread)
         case .petab: return try PEtabEstimator(binding: binding, seed: seed)
+        case .sbml: return try SBMLEstimator(binding: binding, thread: thread)
         case .glucose:
             throw SyncError(.unsupported, "binding '\(binding.name)' is the glucose twin's; it is synchronised by GlucoseSynchroniser (twinbank sync runs it).", value: binding.name)
         }

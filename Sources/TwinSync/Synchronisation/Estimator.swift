@@ -14,7 +14,7 @@ import TwinCore
 ///
 /// Conformers: ``FilterEstimator`` (any ``SequentialFilter``: Kalman, unscented, ensemble, particle filters),
 /// ``PKEstimator`` (MAP Bayesian pharmacokinetics), ``PEtabEstimator`` (maximum likelihood for a PEtab
-/// problem's SBML model), ``GlucoseFilterBankEstimator`` and ``GlucoseParticleEstimator`` (the glucose twin's bank
+/// problem's SBML model), ``SBMLEstimator`` (MAP for any SBML model), ``GlucoseFilterBankEstimator`` and ``GlucoseParticleEstimator`` (the glucose twin's bank
 /// of UKFs and particle posterior; ``GlucoseSynchroniser`` still drives them itself, for its safety checks).
 public protocol Estimator: Sendable {
     /// The method's name for provenance (`PK-MAP`, `UKF`, `PEtab-ML`).
