@@ -115,3 +115,20 @@ struct GlucoseComparisonStartTests {
         #expect(replay.options[0].outcomes == before.options[0].outcomes)
     }
 }
+
+@Suite("An SBML model bound to a twin becomes a thread binding")
+struct SBMLThreadBindingTests {
+    @Test func theBindingCarriesItsModelParametersAndOutputs() throws {
+        let sbml = SBMLBinding(modelPath: "/models/apap.xml", modelID: "apap", parameters: [(attribute: "weight", parameter: "BW", unit: "kg")],
+                               outputs: [.init(variable: "APAP", code: Concept.loinc("3298-7"), unit: "umol/L", scale: 1e6)], modelTimePerHour: 3600)
+        let b = try sbml.threadBinding(name: "apap", noise: .init(additive: 1, proportional: 0.1))
+        #expect(b.model.kind == .sbml && b.model.file == "/models/apap.xml" && b.timeUnit == .s)
+        #expect(b.outputs[0].output == "APAP" && b.outputs[0].unit == "10*6.umol/L")
+        #expect(b.parameters == [ThreadBinding.ParameterSetting(parameter: "BW", attribute: "weight", unit: "kg")])
+        try b.validate()
+        // a reading of 5 umol/L is 5e-6 of the model's unit (mol/L)
+        #expect(abs((try Quantity(5, "umol/L").converted(to: b.outputs[0].unit).value) - 5e-6) < 1e-18)
+        let odd = SBMLBinding(modelPath: "m.xml", modelID: "m", outputs: [.init(variable: "x", code: Concept.loinc("1-1"), unit: "mg", scale: 3)])
+        #expect(throws: RunError.self) { try odd.threadBinding(name: "m", noise: .init(additive: 1)) }
+    }
+}
