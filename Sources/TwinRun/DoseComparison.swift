@@ -4,6 +4,7 @@ import TwinCalibration
 import TwinCore
 import TwinModels
 import TwinSimulation
+import TwinSync
 
 /// In-silico comparison of drug dosing regimens for a twin with a pharmacokinetic model: each option becomes a
 /// fork of the twin at the comparison's start that records the option's doses; every option is simulated, on
@@ -112,13 +113,32 @@ public enum DoseComparison {
     ///     others keep the attributes' values); the measured levels then calibrate nothing.
     /// - Throws: ``RunError`` `missingBinding` (a PK attribute), `invalidBinding` (a bad unit, window, route,
     ///   horizon or option), `modelFailed`; bank errors. Every simulation runs before anything is written.
+    ///   - knownAt: without `startingFrom`, the comparison starts from the latest PK estimate a synchronisation wrote
+    ///     to the thread (``ComparisonStart/estimate(for:kind:in:at:knownAt:)``) as known then (nil: now); with none,
+    ///     from the attributes calibrated to the measured levels.
     public static func compare(_ twin: TwinID, in bank: Bank, options: [Option], start: Instant, hours: Double,
                                ensemble: Int = 50, variation: Double = 0.3, seed: UInt64 = 1,
-                               startingFrom: ComparisonStart? = nil) async throws -> Result {
+                               startingFrom: ComparisonStart? = nil, knownAt: Instant? = nil) async throws -> Result {
+        var startingFrom = startingFrom
+        var learnt: EstimateEvents.Recorded?
+        if startingFrom == nil, let estimate = try ComparisonStart.estimate(for: twin, kind: .pk, in: bank, at: start, knownAt: knownAt),
+           let cl = estimate["clearance"], let v = estimate["volume"], cl.value > 0, v.value > 0 {
+            // start from what the two-way loop learnt (the latest estimate written back to the thread)
+            startingFrom = ComparisonStart(estimate: estimate, names: ["volume": "centralVolume"], defaultLogSD: variation)
+            learnt = estimate
+        }
         let (o, model) = try await ComparisonEngine.compare(Model.self, twin: twin, in: bank, options: options,
                                                             settings: .init(start: start, hours: hours, ensemble: ensemble, variation: variation, seed: seed),
                                                             startingFrom: startingFrom)
-        return Result(calibration: model.calibration, twin: o.twin, start: o.start, hours: o.hours, window: model.binding.window,
+        var calibration = model.calibration
+        if let learnt, let start = startingFrom, let cl = learnt["clearance"], let v = learnt["volume"] {
+            // the calibration is the loop's: its readings, the attributes as prior, the estimate and its uncertainty
+            let sd = Dictionary(uniqueKeysWithValues: zip(start.parameters.map(\.name), start.logCovariance.indices.map { start.logCovariance[$0][$0].squareRoot() }))
+            calibration = Calibration(levels: learnt.readings, priorClearance: model.binding.model.clearance, clearance: cl.value,
+                                      clearanceSD: sd["clearance"] ?? variation, priorVolume: model.binding.model.centralVolume,
+                                      volume: v.value, volumeSD: sd["centralVolume"] ?? variation)
+        }
+        return Result(calibration: calibration, twin: o.twin, start: o.start, hours: o.hours, window: model.binding.window,
                       dosesGiven: model.binding.given.count, ensemble: o.ensemble, seed: o.seed, rankedBy: o.rankedBy,
                       options: o.options, recordedEvent: o.recordedEvent, startedFrom: o.startWasGiven ? o.startedFrom : nil)
     }

@@ -3,6 +3,7 @@ import TwinBank
 import TwinCore
 import TwinModels
 import TwinSimulation
+import TwinSync
 
 /// In-silico comparison of candidate treatments for a glucose twin: each option becomes a fork (instance)
 /// of the twin at the comparison's start that records the option's interventions; every option is simulated
@@ -84,9 +85,18 @@ public enum InSilicoComparison {
     ///     the others keep the `virtualPatient`'s values); nil: the twin's `virtualPatient` with `variation`.
     /// - Throws: ``RunError`` or bank errors. Every simulation runs before anything is written, so bad input or
     ///   a model failure writes nothing; the records are then written one fork at a time (each fork complete).
+    ///   - knownAt: without `startingFrom`, the comparison starts from the latest estimate a synchronisation wrote to
+    ///     the thread (``ComparisonStart/estimate(for:kind:in:at:knownAt:)``) as known then (nil: now); with none,
+    ///     from the twin's `virtualPatient`.
     public static func compare(_ twin: TwinID, in bank: Bank, options: [Option], start: Instant, hours: Double,
                                ensemble: Int = 20, variation: Double = 0.1, seed: UInt64 = 1,
-                               startingFrom: ComparisonStart? = nil) async throws -> Result {
+                               startingFrom: ComparisonStart? = nil, knownAt: Instant? = nil) async throws -> Result {
+        var startingFrom = startingFrom
+        if startingFrom == nil, let estimate = try ComparisonStart.estimate(for: twin, kind: .glucose, in: bank, at: start, knownAt: knownAt) {
+            // start from what the two-way loop learnt: the latest estimate a glucose binding's sync wrote back, its
+            // parameters varied by `variation` when the estimator gave no uncertainty (as the twin's own would be)
+            startingFrom = ComparisonStart(estimate: estimate, defaultLogSD: variation)
+        }
         let (o, _) = try await ComparisonEngine.compare(Model.self, twin: twin, in: bank, options: options,
                                                         settings: .init(start: start, hours: hours, ensemble: ensemble, variation: variation, seed: seed),
                                                         startingFrom: startingFrom)

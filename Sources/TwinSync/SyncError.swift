@@ -9,6 +9,7 @@ public struct SyncError: Error, Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case dimensionMismatch, nonFinite, notPositiveDefinite, invalidTime, invalidArgument
             case invalidBounds, calibrationFailed, invalidPEtab, unsupported, simulationFailed, diverged
+            case invalidBinding, conflictingOptions
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -35,6 +36,10 @@ public struct SyncError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let diverged = Code(.diverged)
         /// A model simulation failed (solver error, non-finite state).
         public static let simulationFailed = Code(.simulationFailed)
+        /// A thread binding is malformed, missing, or does not fit the twin (a missing attribute, an unknown parameter).
+        public static let invalidBinding = Code(.invalidBinding)
+        /// Options were given together that do not combine (``SyncOptionRules``).
+        public static let conflictingOptions = Code(.conflictingOptions)
 
         public var description: String { base.rawValue }
     }

@@ -19,8 +19,19 @@ struct ExperimentCommand: AsyncParsableCommand {
         """
     )
 
+    /// The simglucose age groups of the population prior.
+    enum AgeGroup: String, ExpressibleByArgument, CaseIterable {
+        case adult, adolescent, child
+        var population: GlucoseSyncExperiment.Population {
+            switch self { case .adult: .adult; case .adolescent: .adolescent; case .child: .child }
+        }
+    }
+
+    /// The experiments.
+    enum Experiment: String, ExpressibleByArgument, CaseIterable { case glucoseSync = "glucose-sync" }
+
     @Argument(help: "The experiment: glucose-sync.")
-    var experiment: String
+    var experiment: Experiment
 
     @Option(help: "simglucose trace CSV (Time, BG, CHO, insulin; one row per minute).")
     var truth: String
@@ -31,20 +42,20 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Option(help: "Seed of the CGM noise.")
     var seed: UInt64 = 1
 
-    @Option(help: "Forecast horizon, minutes.")
-    var horizon: Int = 30
+    @Option(help: "Forecast horizon: a duration (30min) or minutes.")
+    var horizon = DurationArgument(minutes: 30)
 
-    @Option(help: "CGM sampling period, minutes.")
-    var period: Int = 5
+    @Option(help: "CGM sampling period: a duration (5min) or minutes.")
+    var period = DurationArgument(minutes: 5)
 
     @Option(help: "Age group of the population prior: adult, adolescent or child.")
-    var group = "adult"
+    var group: AgeGroup = .adult
 
     @Option(name: .customLong("cohort-without"), help: "Assimilate with a bank of priors, one per simglucose patient of the group except this one (the person the truth trace is, e.g. adult#001), mixed by how well each predicts the readings.")
     var cohortWithout: String?
 
-    @Option(help: "Re-calibrate the twin from its last 8 h of readings every this many minutes (a multiple of the sampling period).")
-    var recalibrate: Int?
+    @Option(help: "Re-calibrate the twin from its last 8 h of readings this often: a duration (1h) or minutes (a multiple of the sampling period).")
+    var recalibrate: DurationArgument?
 
     @Option(help: "Instead of the filter bank: a sequential Monte Carlo posterior over the twin's parameters with this many particles; its prior has the --cohort-without cohort's mean and the covariance pooled within simglucose's three age groups (all without that patient). Slower: about a minute a day with 512 particles and 10 moves, release build.")
     var particles: Int?
@@ -58,10 +69,16 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        var rules = SyncOptionRules(recalibrate: try recalibrate?.minutes(option: "--recalibrate"), particles: particles, moves: particles != nil ? moves : nil)
+        rules.prior = cohortWithout != nil ? .cohort : nil
+        rules.cohortOption = "--cohort-without PATIENT"
+        try rules.validate()
+        guard let h = horizon.wholeMinutes, h > 0 else { throw ValidationError("--horizon: must be a positive whole number of minutes (got \(horizon.span)).") }
+        guard let p = period.wholeMinutes, p > 0 else { throw ValidationError("--period: must be a positive whole number of minutes (got \(period.span)).") }
+    }
+
     func run() async throws {
-        guard experiment == "glucose-sync" else {
-            throw ValidationError("unknown experiment '\(experiment)'; the experiments are: glucose-sync")
-        }
         let text: String
         do { text = try String(contentsOfFile: truth, encoding: .utf8) } catch {
             throw ValidationError("cannot read the truth trace '\(truth)'")
@@ -70,32 +87,23 @@ struct ExperimentCommand: AsyncParsableCommand {
         var options = GlucoseSyncExperiment.Options()
         options.noiseStandardDeviation = noiseSd
         options.seed = seed
-        options.horizon = horizon
-        options.samplingPeriod = period
-        switch group {
-        case "adult": options.population = .adult
-        case "adolescent": options.population = .adolescent
-        case "child": options.population = .child
-        default: throw ValidationError("unknown group '\(group)'; the groups are adult, adolescent and child")
-        }
+        options.horizon = horizon.wholeMinutes ?? 30
+        options.samplingPeriod = period.wholeMinutes ?? 5
+        options.population = group.population
         if let person = cohortWithout {
-            guard person.hasPrefix(group + "#") else {
-                throw ValidationError("--cohort-without '\(person)' is not a patient of the \(group) group (adult#001 ... adult#010, adolescent#001 ..., child#001 ...)")
+            guard person.hasPrefix(group.rawValue + "#") else {
+                throw ValidationError("--cohort-without '\(person)' is not a patient of the \(group.rawValue) group (adult#001 ... adult#010, adolescent#001 ..., child#001 ...)")
             }
             let cohort = GlucoseSyncExperiment.Population.cohort(around: person)
-            guard cohort.count >= 2 else { throw ValidationError("--cohort-without '\(person)' leaves fewer than two patients of the \(group) group") }
+            guard cohort.count >= 2 else { throw ValidationError("--cohort-without '\(person)' leaves fewer than two patients of the \(group.rawValue) group") }
             options.candidates = cohort
         }
-        options.recalibrationInterval = recalibrate
+        options.recalibrationInterval = try recalibrate?.minutes(option: "--recalibrate")
         if let bodyWeight {
             guard bodyWeight > 0, bodyWeight < 400 else { throw ValidationError("--body-weight must be a weight in kg between 0 and 400 (got \(bodyWeight))") }
             options.bodyWeight = bodyWeight
         }
         if let particles {
-            guard options.candidates != nil else { throw ValidationError("--particles needs a cohort for its prior: add --cohort-without PATIENT") }
-            guard recalibrate == nil else { throw ValidationError("--recalibrate re-calibrates the filter bank; the particle posterior (--particles) moves its own parameters") }
-            guard particles >= 10 else { throw ValidationError("--particles must be at least 10 (got \(particles))") }
-            guard moves >= 1 else { throw ValidationError("--moves must be at least 1 (got \(moves))") }
             var settings = GlucoseParameterPosterior.Settings()
             settings.particles = particles
             settings.moves = moves
@@ -106,7 +114,7 @@ struct ExperimentCommand: AsyncParsableCommand {
         if json {
             print(report.json())
         } else {
-            print(String(format: "%d-min forecast RMSE %.2f mg/dL (after %d min burn-in; whole run %.2f), %d forecasts", horizon, report.forecastRMSE,
+            print(String(format: "%d-min forecast RMSE %.2f mg/dL (after %d min burn-in; whole run %.2f), %d forecasts", options.horizon, report.forecastRMSE,
                          options.burnIn, report.forecastRMSEWholeRun, report.forecasts))
             print(String(format: "filtered RMSE %.2f, raw CGM RMSE %.2f, last-reading forecast RMSE %.2f", report.filteredRMSE, report.cgmRMSE, report.persistenceRMSE))
             for p in report.parameters { print(String(format: "%@: population %.5g -> estimated %.5g", p.name, p.population, p.estimated)) }

@@ -7,7 +7,7 @@ import TwinSync
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Synchronise a glucose twin with its thread once (UKF on CGM readings, meals, insulin) and write its forecast and any alert back.",
+        abstract: "Synchronise a twin with its thread once through its binding (glucose: UKF on CGM readings, meals, insulin; pk, petab: see `twin bind`) and write its estimate, forecast and any alert back.",
         discussion: """
         A reading below 70 mg/dL (level 1; below 54 mg/dL level 2) is alerted on itself, whatever the model says, and written
         once per reading: the latest, and any earlier one in the window no sync or watch has alerted on yet. When the twin's model no longer explains the readings (a parameter or the glucose out of its
@@ -21,13 +21,14 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Start of the data window, in the time grammar (ISO 8601, today, -1d, ...; default: 24 h before --to).") var from: String?
     @Option(parsing: .unconditional, help: "End of the data window and forecast origin, in the time grammar (a date means its end; default: now).") var to: String?
     @Option(name: .customLong("known-at"), parsing: .unconditional, help: "Replay the thread as known at this recorded time (default: now).") var knownAt: String?
-    @Option(help: "Forecast horizon in minutes (a multiple of 5).") var horizon: Int = 30
+    @Option(help: "Forecast horizon: a duration (30min, 12h) or minutes; the glucose twin's is a multiple of 5 min (default 30min; a bound model: none).") var horizon: DurationArgument?
     @Option(help: "Seed recorded in the provenance.") var seed: UInt64 = 1
-    @Option(name: .customLong("noise-sd"), help: "CGM noise standard deviation, mg/dL.") var noiseSD: Double = 8
-    @Option(name: .customLong("estimate"), help: "Parameters estimated by augmentation (comma-separated).") var estimate: String = "Vmx,kp3,kabs"
-    @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: String = "twin"
-    @Option(help: "Re-calibrate from the window's readings every this many minutes; each refit joins the bank of priors.") var recalibrate: Int?
-    @Option(help: "With --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed).") var particles: Int?
+    @Option(name: .customLong("noise-sd"), help: "Glucose twin: CGM noise standard deviation, mg/dL (default 8).") var noiseSD: Double?
+    @Option(name: .customLong("estimate"), help: "Glucose twin: parameters estimated by augmentation (comma-separated; default Vmx,kp3,kabs, or its binding's).") var estimate: String?
+    @Option(help: "Glucose twin: prior: twin (the twin's virtualPatient, else the adult population; the default), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: GlucoseSynchroniser.Prior?
+    @Option(help: "Glucose twin: re-calibrate from the window's readings this often (a duration, 1h, or minutes); each refit joins the bank of priors.") var recalibrate: DurationArgument?
+    @Option(help: "Glucose twin, with --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed).") var particles: Int?
+    @Option(help: "The twin's thread binding to synchronise (its name, see `twinbank twin bind`); default: its only binding, or the glucose twin when it has none.") var binding: String?
     @Flag(name: .customLong("dry-run"), help: "Compute and print without writing (e.g. to replay a past forecast with --known-at).") var dryRun = false
     @OptionGroup var output: OutputOptions
 
@@ -64,30 +65,45 @@ struct SyncCommand: AsyncParsableCommand {
         var findings: [ModelHealth.Finding]
     }
 
+    /// The option rules (``SyncOptionRules``); a bound model's are checked again once its binding is known.
+    var rules: SyncOptionRules {
+        get throws { SyncOptionRules(prior: prior, recalibrate: try recalibrate?.minutes(option: "--recalibrate"), particles: particles, noiseStandardDeviation: noiseSD) }
+    }
+
     func validate() throws {
-        guard GlucoseSynchroniser.Prior(rawValue: prior) != nil else { throw ValidationError("--prior: must be twin, population or cohort (got '\(prior)').") }
-        if let recalibrate, recalibrate < 5 || recalibrate > 10_080 { throw ValidationError("--recalibrate: must be 5 to 10080 minutes (got \(recalibrate)).") }
-        if let particles {
-            guard prior == "cohort" else { throw ValidationError("--particles: draws from the cohort prior; add --prior cohort (got --prior \(prior)).") }
-            guard recalibrate == nil else { throw ValidationError("--particles: the particle posterior moves its own parameters; leave --recalibrate out.") }
-            guard (10...100_000).contains(particles) else { throw ValidationError("--particles: must be 10 to 100000 (got \(particles)).") }
-        }
+        try rules.validate()
     }
 
     func run() async throws {
         let bank = try bankOptions.open()
+        let id = try TwinID(twin)
+        let bindings = try ThreadBinding.bindings(of: try bank.twin(id).twin)
+        var glucoseBinding: ThreadBinding?
+        if binding != nil || !bindings.isEmpty {
+            let chosen = try ThreadBinding.binding(of: try bank.twin(id).twin, named: binding)
+            if chosen.model.kind != .glucose { return try await runBinding(chosen, bank: bank, id: id) }
+            glucoseBinding = chosen
+        }
         var options = GlucoseSynchroniser.Options()
+        // a glucose binding states the CGM noise and the estimated parameters (the command line overrides them)
+        if let g = glucoseBinding {
+            if let sd = g.outputs.first?.noise?.additive { options.cgmNoiseStandardDeviation = sd }
+            if !g.estimated.isEmpty { options.estimated = g.estimated.map(\.parameter) }
+            options.estimateBinding = g
+        }
         if let from { options.from = try parseInstant(from, option: "--from", bound: .lower) }
         if let to { options.to = try parseInstant(to, option: "--to", bound: .upper) }
         if let knownAt { options.knownAt = try parseInstant(knownAt, option: "--known-at", bound: .instant) }
-        options.horizon = horizon
+        if let horizon {
+            guard let minutes = horizon.wholeMinutes, minutes > 0 else { throw ValidationError("--horizon: the glucose twin forecasts in whole minutes (got \(horizon.span)).") }
+            options.horizon = minutes
+        }
         options.seed = seed
-        options.cgmNoiseStandardDeviation = noiseSD
-        options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
-        options.recalibrationInterval = recalibrate
+        if let noiseSD { options.cgmNoiseStandardDeviation = noiseSD }
+        options.prior = prior ?? .twin
+        options.recalibrationInterval = try recalibrate?.minutes(option: "--recalibrate")
         if let particles { options.filter = .particles(count: particles) }
-        options.estimated = estimate.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let id = try TwinID(twin)
+        if let estimate { options.estimated = estimate.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         let r = dryRun ? try await GlucoseSynchroniser.compute(id, in: bank, options: options)
                        : try await GlucoseSynchroniser.synchronise(id, in: bank, options: options)
         if output.json {
@@ -126,5 +142,52 @@ struct SyncCommand: AsyncParsableCommand {
         if dryRun { print("dry run: \(r.drafts.count) events not written") }
         if r.alreadyHeld > 0 { print("\(r.alreadyHeld) events already in the thread (computed before from the same readings and settings): not written again") }
         if let w = r.written { print("wrote \(w.count) events (sequences \(w.firstSequence)-\(w.lastSequence)) to \(twin)'s thread at \(w.recorded)") }
+    }
+
+    /// A twin with a (non-glucose) thread binding: the one synchroniser (``BindingSynchroniser``).
+    func runBinding(_ chosen: ThreadBinding, bank: Bank, id: TwinID) async throws {
+        var rules = try self.rules
+        rules.binding = chosen.model.kind
+        try rules.validate()
+        if estimate != nil { throw ValidationError("--estimate: the glucose twin's option; a \(chosen.model.kind.rawValue) binding names its estimated parameters (twinbank twin bind).") }
+        var options = BindingSynchroniser.Options()
+        if let from { options.from = try parseInstant(from, option: "--from", bound: .lower) }
+        if let to { options.to = try parseInstant(to, option: "--to", bound: .upper) }
+        if let knownAt { options.knownAt = try parseInstant(knownAt, option: "--known-at", bound: .instant) }
+        options.horizon = horizon?.value(in: chosen.timeUnit) ?? 0
+        options.seed = seed
+        let r = dryRun ? try await BindingSynchroniser.compute(id, in: bank, binding: chosen, options: options)
+                       : try await BindingSynchroniser.synchronise(id, in: bank, binding: chosen, options: options)
+        if output.json { try printJSON(BindingSummary(result: r, dryRun: dryRun)); return }
+        print("synchronised \(twin) through binding \(r.binding) (\(r.model)) on \(r.readingsUsed) readings and \(r.inputsUsed) inputs from \(r.from) to \(r.to) (known at \(r.knownAt))")
+        print("  estimator \(r.estimator), seed \(r.seed)")
+        for p in r.estimate.parameters {
+            let sd = p.standardDeviation.map { " (sd \(Value.format($0)) on its \(p.scale.rawValue) scale)" } ?? ""
+            let prior = p.prior.map { ", from \(Value.format($0))" } ?? ""
+            print("  \(p.id): \(Value.format(p.value)) \(p.unit)\(sd)\(prior)")
+        }
+        for p in r.forecast {
+            print(String(format: "  %@  %@ %.4g %@  [%.4g, %.4g] (%.0f %%)", p.time.iso8601, p.output, p.mean, p.unit, p.lower, p.upper, r.level * 100))
+        }
+        if dryRun { print("dry run: \(r.drafts.count) events not written") }
+        if r.alreadyHeld > 0 { print("\(r.alreadyHeld) events already in the thread (computed before from the same readings and settings): not written again") }
+        if let w = r.written { print("wrote \(w.count) events (sequences \(w.firstSequence)-\(w.lastSequence)) to \(twin)'s thread at \(w.recorded)") }
+    }
+
+    struct BindingSummary: Encodable {
+        var twin: TwinID, binding: String, model: String
+        var from: Instant, to: Instant, knownAt: Instant
+        var readingsUsed: Int, inputsUsed: Int
+        var estimator: String, seed: UInt64
+        var estimate: ParameterEstimate
+        var level: Double
+        var forecast: [BindingSynchroniser.Point]
+        var written: AppendResult?
+        var alreadyInThread: Int
+        init(result r: BindingSynchroniser.Result, dryRun: Bool) {
+            twin = r.twin; binding = r.binding; model = r.model; from = r.from; to = r.to; knownAt = r.knownAt
+            readingsUsed = r.readingsUsed; inputsUsed = r.inputsUsed; estimator = r.estimator; seed = r.seed
+            estimate = r.estimate; level = r.level; forecast = r.forecast; written = r.written; alreadyInThread = r.alreadyHeld
+        }
     }
 }

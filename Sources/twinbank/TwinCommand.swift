@@ -5,7 +5,7 @@ import TwinCore
 struct TwinCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twin", abstract: "Create and show twins.",
-        subcommands: [Create.self, Show.self, List.self])
+        subcommands: [Create.self, Show.self, List.self, Bind.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a twin (or, with --template-version, a reference twin).")

@@ -31,21 +31,22 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The twin (repeat to watch several).") var twin: [String]
-    @Option(help: "Seconds between polls of the bank.") var interval: Double = 5
+    @Option(help: "Time between polls of the bank: a duration (5s, 1min) or seconds.") var interval = DurationOption<BareSeconds>(5)
     @Flag(help: "Process what the thread holds now and exit.") var once = false
     @Option(name: .customLong("noise-sd"), help: "CGM noise standard deviation, mg/dL.") var noiseSD: Double = 8
     @Option(help: "Seed of the ensemble filter's draws (recorded in the provenance).") var seed: UInt64 = 1
-    @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: String = "twin"
-    @Option(help: "Re-calibrate the glucose twin from its readings every this many minutes; each refit joins the bank of priors (UKF only).") var recalibrate: Int?
+    @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population; the default), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: GlucoseSynchroniser.Prior?
+    @Option(help: "Re-calibrate the glucose twin from its readings this often (a duration, 1h, or minutes); each refit joins the bank of priors (UKF only).") var recalibrate: DurationArgument?
     @Option(help: "Assimilate with an ensemble Kalman filter of this many members (seeded) instead of the UKF.") var ensemble: Int?
     @Option(help: "With --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed; each update re-samples its window, so about a minute per update at 512 particles for a day's readings).") var particles: Int?
-    @Option(help: "A watcher to run: glucose, news2 or contact (repeatable; default glucose).") var watcher: [String] = []
-    @Option(help: "Minutes after an alert in which a watcher raises no new alert for the twin unless it escalates (0: off).") var quiet: Double = 30
+    @Option(help: "A watcher to run: glucose, news2, contact or binding (each watched twin's thread binding, see `twinbank twin bind`: its estimate and forecast on every update; repeatable; default glucose).") var watcher: [WatcherName] = []
+    @Option(help: "With --watcher binding: the forecast horizon after each update's latest reading, a duration (12h, 30min; default none).") var horizon: DurationArgument?
+    @Option(help: "Time after an alert in which a watcher raises no new alert for the twin unless it escalates: a duration (30min) or minutes (0: off).") var quiet = DurationOption<BareMinutes>(30)
     @Option(name: .customLong("news2-threshold"), help: "NEWS2 aggregate score that raises an alert (a single 3 always does).") var news2Threshold: Int = 5
     @Option(name: .customLong("news2-scale2"), help: "A watched twin whose SpO2 is scored on NEWS2 scale 2 (target 88-92 %, prescribed; repeatable).") var news2Scale2: [String] = []
-    @Option(name: .customLong("news2-window"), help: "Minutes before the latest vital sign within which the others must lie to form a NEWS2 set.") var news2Window: Double = 60
-    @Option(name: .customLong("contact-quarantine"), help: "With --watcher contact: days of quarantine after the last contact.") var contactQuarantine: Double = 14
-    @Option(name: .customLong("contact-quiet"), help: "With --watcher contact: hours after a close-contact alert in which the person is not alerted again (0: off).") var contactQuiet: Double = 24
+    @Option(name: .customLong("news2-window"), help: "Time before the latest vital sign within which the others must lie to form a NEWS2 set: a duration (1h) or minutes.") var news2Window = DurationOption<BareMinutes>(60)
+    @Option(name: .customLong("contact-quarantine"), help: "With --watcher contact: quarantine after the last contact: a duration (14d) or days.") var contactQuarantine = DurationOption<BareDays>(14)
+    @Option(name: .customLong("contact-quiet"), help: "With --watcher contact: time after a close-contact alert in which the person is not alerted again: a duration (24h) or hours (0: off).") var contactQuiet = DurationOption<BareHours>(24)
     @OptionGroup var output: OutputOptions
 
     struct Line: Encodable {
@@ -65,52 +66,62 @@ struct WatchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !twin.isEmpty else { throw ValidationError("--twin: give the twin to watch.") }
-        guard interval > 0, interval.isFinite else { throw ValidationError("--interval: must be a positive number of seconds (got \(interval)).") }
-        guard GlucoseSynchroniser.Prior(rawValue: prior) != nil else { throw ValidationError("--prior: must be twin, population or cohort (got '\(prior)').") }
-        if let recalibrate, recalibrate < 5 || recalibrate > 10_080 { throw ValidationError("--recalibrate: must be 5 to 10080 minutes (got \(recalibrate)).") }
-        if ensemble != nil, prior == "cohort" || recalibrate != nil {
-            throw ValidationError("--ensemble: a bank of priors (--prior cohort) and --recalibrate run UKFs; drop --ensemble.")
-        }
-        if let ensemble, ensemble < 2 || ensemble > 10_000 { throw ValidationError("--ensemble: needs 2 to 10000 members (got \(ensemble)).") }
-        if let particles {
-            guard prior == "cohort" else { throw ValidationError("--particles: draws from the cohort prior; add --prior cohort (got --prior \(prior)).") }
-            guard recalibrate == nil, ensemble == nil else { throw ValidationError("--particles: the particle posterior moves its own parameters; leave --recalibrate and --ensemble out.") }
-            guard (10...100_000).contains(particles) else { throw ValidationError("--particles: must be 10 to 100000 (got \(particles)).") }
-        }
-        for w in watcher where !Self.watcherNames.contains(w) {
-            throw ValidationError("--watcher: must be \(Self.watcherNames.joined(separator: " or ")) (got '\(w)').")
-        }
-        guard quiet.isFinite, quiet >= 0 else { throw ValidationError("--quiet: must be a number of minutes ≥ 0 (got \(quiet)).") }
+        guard interval.span.microseconds > 0 else { throw ValidationError("--interval: must be a positive time (got \(interval.span)).") }
+        try SyncOptionRules(prior: prior, recalibrate: try recalibrate?.minutes(option: "--recalibrate"), ensemble: ensemble, particles: particles).validate()
         guard (1...20).contains(news2Threshold) else { throw ValidationError("--news2-threshold: must be 1 to 20 (got \(news2Threshold)).") }
         for t in news2Scale2 where !twin.contains(t) {
             throw ValidationError("--news2-scale2: '\(t)' is not one of the watched twins (\(twin.joined(separator: ", "))).")
         }
-        guard news2Window.isFinite, news2Window > 0 else { throw ValidationError("--news2-window: must be a positive number of minutes (got \(news2Window)).") }
+        guard news2Window.span.microseconds > 0 else { throw ValidationError("--news2-window: must be a positive time (got \(news2Window.span)).") }
     }
 
-    static let watcherNames = ["glucose", "news2", "contact"]
+    /// The watchers.
+    enum WatcherName: String, ExpressibleByArgument, CaseIterable { case glucose, news2, contact, binding }
 
     /// The watchers asked for, in the order given, each once.
-    func watchers() throws -> [any ThreadWatcher] {
-        let quietPeriod = try QuietPeriod(minutes: quiet)
-        var names: [String] = []
-        for w in (watcher.isEmpty ? ["glucose"] : watcher) where !names.contains(w) { names.append(w) }
-        return try names.map { name -> any ThreadWatcher in
-            if name == "contact" {
-                guard contactQuiet.isFinite, contactQuiet >= 0 else { throw ValidationError("--contact-quiet \(contactQuiet): give hours ≥ 0") }
+    func watchers(bank: Bank) throws -> [any ThreadWatcher] {
+        let quietPeriod = try QuietPeriod(minutes: quiet.value)
+        var names: [WatcherName] = []
+        for w in (watcher.isEmpty ? [.glucose] : watcher) where !names.contains(w) { names.append(w) }
+        var out: [any ThreadWatcher] = []
+        for name in names where name == .binding {
+            // one watcher per distinct binding among the watched twins, each restricted to the twins that have it
+            var byBinding: [ThreadBinding: Set<TwinID>] = [:]
+            var order: [ThreadBinding] = []
+            for t in twin {
+                let id = try TwinID(t)
+                let b = try ThreadBinding.binding(of: try bank.twin(id).twin)
+                guard b.model.kind != .glucose else {
+                    throw ValidationError("--watcher binding: twin '\(t)' is bound to the glucose model; watch it with --watcher glucose.")
+                }
+                var rules = SyncOptionRules(prior: prior, recalibrate: try recalibrate?.minutes(option: "--recalibrate"), ensemble: ensemble, particles: particles)
+                rules.binding = b.model.kind
+                try rules.validate()
+                if byBinding[b] == nil { order.append(b) }
+                byBinding[b, default: []].insert(id)
+            }
+            var options = BindingSynchroniser.Options()
+            options.seed = seed
+            for b in order {
+                options.horizon = horizon?.value(in: b.timeUnit) ?? 0
+                out.append(BindingWatcher(binding: b, options: options, twins: byBinding[b]))
+            }
+        }
+        return try out + names.filter { $0 != .binding }.map { name -> any ThreadWatcher in
+            if name == .contact {
                 do {
-                    return try CloseContactWatcher(quarantineDays: contactQuarantine, quietPeriod: try QuietPeriod(minutes: contactQuiet * 60))
+                    return try CloseContactWatcher(quarantineDays: contactQuarantine.value, quietPeriod: try QuietPeriod(minutes: contactQuiet.value * 60))
                 } catch let e as PopulationError { throw ValidationError("--contact-quarantine: \(e.message)") }
             }
-            if name == "news2" {
-                return try NEWS2ThreadWatcher(threshold: news2Threshold, windowMinutes: news2Window,
+            if name == .news2 {
+                return try NEWS2ThreadWatcher(threshold: news2Threshold, windowMinutes: news2Window.value,
                                            scale2Twins: Set(try news2Scale2.map { try TwinID($0) }), quietPeriod: quietPeriod)
             }
             var options = GlucoseSynchroniser.Options()
             options.cgmNoiseStandardDeviation = noiseSD
             options.seed = seed
-            options.prior = GlucoseSynchroniser.Prior(rawValue: prior) ?? .twin
-            options.recalibrationInterval = recalibrate
+            options.prior = prior ?? .twin
+            options.recalibrationInterval = try recalibrate?.minutes(option: "--recalibrate")
             if let ensemble { options.filter = .ensemble(members: ensemble) }
             if let particles { options.filter = .particles(count: particles) }
             return GlucoseForecastWatcher(options: options, quietPeriod: quietPeriod)
@@ -119,8 +130,8 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let bank = try bankOptions.open()
-        let service = try WatchService(bank: bank, twins: try twin.map { try TwinID($0) }, watchers: try watchers(),
-                                       interval: .milliseconds(Int64((interval * 1000).rounded())))
+        let service = try WatchService(bank: bank, twins: try twin.map { try TwinID($0) }, watchers: try watchers(bank: bank),
+                                       interval: .milliseconds(Int64((interval.value * 1000).rounded())))
         let json = output.json
         if once {
             let notices = try await service.runOnce()
@@ -128,7 +139,7 @@ struct WatchCommand: AsyncParsableCommand {
             if !json && notices.isEmpty { print("no new alerts or recommendations") }
             return
         }
-        if !json { print("watching \(twin.joined(separator: ", ")) every \(interval) s (Ctrl-C to stop)") }
+        if !json { print("watching \(twin.joined(separator: ", ")) every \(interval.span) (Ctrl-C to stop)") }
         try await service.serve { n in try Self.emit(n, json: json) }
     }
 

@@ -97,12 +97,22 @@ public struct Twin: Sendable, Hashable, Codable {
     }
 
     /// A model bound to a twin (`uva-padova@1`) and its validation status (`validated`, `calibrating` ...).
+    ///
+    /// ``specification`` holds, when set, how the twin's thread feeds the model as a JSON document (TwinSync's
+    /// `ThreadBinding`); TwinCore keeps it as text and does not interpret it. It is encoded only when set, so a
+    /// binding without one encodes (and hashes) as before.
     public struct ModelBinding: Sendable, Hashable, Codable {
         public var model: String
         public var version: String?
         public var validation: String?
+        /// The thread binding's JSON (TwinSync's `ThreadBinding`), when the binding was attached as data.
+        public var specification: String?
         public init(model: String, version: String? = nil, validation: String? = nil) {
             self.model = model; self.version = version; self.validation = validation
+        }
+        /// A binding with its thread binding's JSON.
+        public init(model: String, version: String?, validation: String?, specification: String?) {
+            self.model = model; self.version = version; self.validation = validation; self.specification = specification
         }
     }
 

@@ -105,6 +105,9 @@ public enum GlucoseSynchroniser {
         public var parameterBound = log(10.0)
         /// The thresholds of the model health check (``ModelHealth``).
         public var health = ModelHealth.Settings()
+        /// When set (a twin bound with ``ThreadBinding/glucose``), the estimate reached is written back too, as
+        /// estimate events under this binding's name (``EstimateEvents``), when the twin is reliable.
+        public var estimateBinding: ThreadBinding?
         public init() {}
     }
 
@@ -556,6 +559,15 @@ public enum GlucoseSynchroniser {
                                              seed: options.seed, notes: "watcher=hypoglycaemia threshold=\(options.hypoglycaemiaThreshold) horizon=\(options.alertHorizon)min probability=\(options.alertProbability) severity=\(alert.severity.rawValue) \(alert.measureWords); " + notes)
             drafts.append(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .alert, code: hypoglycaemiaAlert,
                                      value: .text(text), source: source, provenance: alertProvenance))
+        }
+        if let binding = options.estimateBinding, health.reliable {
+            // what the loop learnt, as thread events (simglucose's own units)
+            let estimate = ParameterEstimate(parameters: options.estimated.compactMap { name in
+                guard let p = parameters[name], let value = p["estimated"], value.isFinite else { return nil }
+                return ParameterEstimate.Parameter(id: name, value: value, unit: "1", scale: .log, standardDeviation: nil, prior: p["population"])
+            }, readings: observations.count)
+            drafts += EstimateEvents.drafts(twin: twin, binding: binding, estimate: estimate, estimator: filterLabel, settings: [], seed: options.seed,
+                                            from: from, to: origin, knownAt: knownAt, used: used.map(\.id), inputs: inputs, context: options.context)
         }
         return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
                       insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,

@@ -1,0 +1,139 @@
+import Foundation
+import TwinCore
+
+/// What the synchroniser needs from a method that learns a model's parameters from a twin's readings: assimilate
+/// readings, report the current parameter estimate, forecast the outputs with intervals, and name itself and
+/// its settings for provenance.
+///
+/// Conformers are value types (copying one snapshots what it learnt). Guarantees every conformer keeps:
+/// - assimilating the same readings in the same order from the same start gives the same estimate (seeded
+///   methods: for the same seed);
+/// - ``assimilate(contentsOf:)`` is equivalent to assimilating the readings one by one (a batch method may fit
+///   once at the end instead of after each);
+/// - ``estimate`` before any reading is the prior.
+///
+/// Conformers: ``FilterEstimator`` (any ``SequentialFilter``: Kalman, unscented, ensemble, particle filters),
+/// ``PKEstimator`` (MAP Bayesian pharmacokinetics), ``PEtabEstimator`` (maximum likelihood for a PEtab
+/// problem's SBML model), ``SBMLEstimator`` (MAP for any SBML model), ``GlucoseFilterBankEstimator`` and ``GlucoseParticleEstimator`` (the glucose twin's bank
+/// of UKFs and particle posterior; ``GlucoseSynchroniser`` still drives them itself, for its safety checks).
+public protocol Estimator: Sendable {
+    /// The method's name for provenance (`PK-MAP`, `UKF`, `PEtab-ML`).
+    var label: String { get }
+    /// The method's settings as `key=value` words, in a stable order (recorded in provenance).
+    var settings: [String] { get }
+    /// Assimilates one reading (model time, output index, value in the output's unit).
+    mutating func assimilate(_ reading: BoundThread.Reading) async throws
+    /// Assimilates readings in order; equivalent to assimilating them one by one.
+    mutating func assimilate(contentsOf readings: [BoundThread.Reading]) async throws
+    /// The current parameter estimate (the prior before any reading).
+    var estimate: ParameterEstimate { get }
+    /// The model's outputs at `times` (model time, ascending) under the current estimate, with central
+    /// prediction intervals at `level` (of the model's output, measurement noise not included).
+    func forecast(at times: [Double], level: Double) async throws -> [ForecastPoint]
+}
+
+extension Estimator {
+    public mutating func assimilate(contentsOf readings: [BoundThread.Reading]) async throws {
+        for r in readings { try await assimilate(r) }
+    }
+}
+
+/// A parameter estimate: each estimated parameter's value and uncertainty.
+public struct ParameterEstimate: Sendable, Hashable, Codable {
+    public struct Parameter: Sendable, Hashable, Codable {
+        public var id: String
+        /// The estimate (posterior mode or mean) in natural units.
+        public var value: Double
+        /// The unit of ``value`` (`1` when the model has no units).
+        public var unit: String
+        /// The scale the uncertainty is on.
+        public var scale: ThreadBinding.EstimatedParameter.Scale
+        /// Standard deviation (or standard error) on ``scale``; nil when the method gives none.
+        public var standardDeviation: Double?
+        /// The prior's (or start's) value in natural units, when there is one.
+        public var prior: Double?
+        public init(id: String, value: Double, unit: String, scale: ThreadBinding.EstimatedParameter.Scale, standardDeviation: Double?, prior: Double?) {
+            self.id = id; self.value = value; self.unit = unit; self.scale = scale; self.standardDeviation = standardDeviation; self.prior = prior
+        }
+    }
+    public var parameters: [Parameter]
+    /// How many readings it rests on.
+    public var readings: Int
+    public init(parameters: [Parameter], readings: Int) { self.parameters = parameters; self.readings = readings }
+
+    /// The parameter named `id`.
+    public subscript(id: String) -> Parameter? { parameters.first { $0.id == id } }
+}
+
+/// One forecast value of one output.
+public struct ForecastPoint: Sendable, Hashable, Codable {
+    /// Model time.
+    public var time: Double
+    /// Index into the binding's outputs.
+    public var output: Int
+    public var mean: Double
+    public var standardDeviation: Double
+    public var lower: Double
+    public var upper: Double
+    public init(time: Double, output: Int, mean: Double, standardDeviation: Double, lower: Double, upper: Double) {
+        self.time = time; self.output = output; self.mean = mean; self.standardDeviation = standardDeviation; self.lower = lower; self.upper = upper
+    }
+}
+
+/// Any ``SequentialFilter`` as an ``Estimator``: readings go through an ``Assimilator`` (late ones replayed),
+/// each binding output is one sensor (its observation model), the estimated parameters and the outputs are
+/// components of the filter's (augmented) state.
+public struct FilterEstimator<Filter: SequentialFilter>: Estimator {
+    public private(set) var assimilator: Assimilator<Filter>
+    /// For each binding output: the state component that is the output (for forecasts).
+    public let outputStates: [Int]
+    /// For each estimated parameter: its id, state component, scale and unit (the state holds it on its scale).
+    public let parameterStates: [(id: String, state: Int, scale: ThreadBinding.EstimatedParameter.Scale, unit: String)]
+    public let label: String
+    public let settings: [String]
+    private let prior: [Double]
+    private var count = 0
+
+    /// - Parameters:
+    ///   - sensors: one observation model per binding output, in the binding's order.
+    /// - Throws: ``SyncError`` `invalidArgument` when a state index is out of range or the counts differ.
+    public init(filter: Filter, sensors: [any ObservationModel], outputStates: [Int],
+                parameterStates: [(id: String, state: Int, scale: ThreadBinding.EstimatedParameter.Scale, unit: String)],
+                label: String, settings: [String] = []) throws {
+        let n = filter.mean.count
+        guard outputStates.count == sensors.count else {
+            throw SyncError(.invalidArgument, "a filter estimator needs one output state per sensor (\(outputStates.count) for \(sensors.count)).", value: String(outputStates.count))
+        }
+        for s in outputStates + parameterStates.map(\.state) where !(0..<n).contains(s) {
+            throw SyncError(.invalidArgument, "state index \(s) is outside the filter's \(n) states.", value: String(s))
+        }
+        self.assimilator = try Assimilator(filter: filter, sensors: sensors)
+        self.outputStates = outputStates
+        self.parameterStates = parameterStates
+        self.label = label
+        self.settings = settings
+        self.prior = filter.mean
+    }
+
+    public mutating func assimilate(_ reading: BoundThread.Reading) async throws {
+        try await assimilator.assimilate(Observation(time: reading.time, values: [reading.value], sensor: reading.output))
+        count += 1
+    }
+
+    public var estimate: ParameterEstimate {
+        let f = assimilator.filter, sd = f.standardDeviations
+        return ParameterEstimate(parameters: parameterStates.map { p in
+            ParameterEstimate.Parameter(id: p.id, value: p.scale.fromScale(f.mean[p.state]), unit: p.unit, scale: p.scale,
+                                        standardDeviation: sd[p.state], prior: p.scale.fromScale(prior[p.state]))
+        }, readings: count)
+    }
+
+    public func forecast(at times: [Double], level: Double) async throws -> [ForecastPoint] {
+        let f = try await assimilator.filter.forecast(at: times, level: level, provenance: Forecast.Provenance(filter: label, model: label))
+        return f.points.flatMap { p in
+            outputStates.enumerated().map { k, s in
+                ForecastPoint(time: p.time, output: k, mean: p.mean[s], standardDeviation: p.standardDeviation[s], lower: p.lower[s], upper: p.upper[s])
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import TwinCalibration
+import TwinCore
+import TwinSimulation
+
+/// MAP estimation of an SBML model's parameters as an ``Estimator`` (a ``ThreadBinding/ModelReference/Kind/sbml``
+/// binding: any SBML model bound to a twin, no PEtab problem needed): the model (TwinCalibration's
+/// ``SBMLModelSimulator``, relative tolerance 1e-10, absolute 1e-14) runs from the binding's origin with the
+/// binding's parameters set; the estimated parameters are fitted on their scales by bounded Levenberg-Marquardt
+/// to the readings (residuals weighted by the outputs' noise models, evaluated at the reading) plus, where the
+/// binding gives a prior sd, the prior's penalty. Standard deviations are the Gauss-Newton ones on the
+/// parameters' scales; forecasts are the model at the estimate with delta-method intervals.
+///
+/// Inputs (doses) are not supported by this estimator (set them as parameters or initial amounts); readings before
+/// the origin are refused.
+public struct SBMLEstimator: Estimator {
+    public let binding: ThreadBinding
+    public let simulator: SBMLModelSimulator
+    /// The parameters the binding sets (not estimated).
+    public let fixed: [String: Double]
+    public private(set) var readings: [BoundThread.Reading] = []
+    /// The estimate on the parameters' scales, and its standard deviations.
+    public private(set) var theta: [Double]
+    public private(set) var standardDeviations: [Double?]
+    private let start: [Double], lower: [Double], upper: [Double]
+
+    public var label: String { "SBML-MAP" }
+    public var settings: [String] {
+        ["solver=rtol1e-10,atol1e-14", "optimizer=LM", "start=" + zip(binding.estimated, start).map { "\($0.parameter):\(Value.format($0.scale.fromScale($1)))" }.joined(separator: ",")]
+    }
+
+    /// - Throws: ``SyncError`` `invalidBinding` (no model file, an output without a noise model, an estimated
+    ///   parameter without a start or prior mean the model does not define), `unsupported` (inputs),
+    ///   `invalidArgument` (the model cannot be read).
+    public init(binding: ThreadBinding, thread: BoundThread) throws {
+        func fail(_ m: String, _ v: String?) -> SyncError { SyncError(.invalidBinding, "binding '\(binding.name)': \(m)", value: v) }
+        guard binding.model.kind == .sbml, let file = binding.model.file else { throw fail("an sbml binding names its model file.", binding.model.id) }
+        guard binding.inputs.isEmpty else {
+            throw SyncError(.unsupported, "binding '\(binding.name)': the SBML estimator takes no inputs yet; set doses as parameters or initial amounts.", value: binding.inputs[0].input)
+        }
+        guard !binding.estimated.isEmpty else { throw fail("it estimates no parameter.", nil) }
+        for o in binding.outputs where o.noise == nil { throw fail("output '\(o.output)' needs a noise model.", o.output) }
+        do { simulator = try SBMLModelSimulator(file: URL(fileURLWithPath: file), relativeTolerance: 1e-10, absoluteTolerance: 1e-14, maxSteps: 100_000) } catch {
+            throw SyncError(.invalidArgument, "cannot load the SBML model '\(file)' of binding '\(binding.name)': \(error)", value: file)
+        }
+        for id in binding.outputs.map(\.output) + binding.estimated.map(\.parameter) + Array(thread.parameters.keys) where !simulator.defines(id) {
+            throw fail("the model does not define '\(id)'.", id)
+        }
+        var start: [Double] = [], lower: [Double] = [], upper: [Double] = []
+        for e in binding.estimated {
+            guard let v = e.start ?? e.priorMean ?? thread.parameters[e.parameter] else {
+                throw fail("give '\(e.parameter)' a start or a prior mean.", e.parameter)
+            }
+            start.append(e.scale.toScale(v))
+            lower.append(e.lower.map(e.scale.toScale) ?? -.infinity)
+            upper.append(e.upper.map(e.scale.toScale) ?? .infinity)
+        }
+        self.binding = binding
+        self.fixed = thread.parameters
+        self.start = start; self.lower = lower; self.upper = upper
+        self.theta = start
+        self.standardDeviations = binding.estimated.map(\.priorStandardDeviation)
+    }
+
+    /// The model's outputs at `times` (ascending, ≥ 0) for parameters `theta` (on their scales).
+    func simulate(_ theta: [Double], at times: [Double]) throws -> [[Double]] {
+        var overrides = fixed
+        for (k, e) in binding.estimated.enumerated() { overrides[e.parameter] = e.scale.fromScale(theta[k]) }
+        do { return try simulator.simulate(times: times, outputs: binding.outputs.map(\.output), overrides: overrides) } catch {
+            throw SyncError(.simulationFailed, "the SBML model of binding '\(binding.name)' failed: \(error)", value: nil)
+        }
+    }
+
+    public mutating func assimilate(_ reading: BoundThread.Reading) async throws {
+        try await assimilate(contentsOf: [reading])
+    }
+
+    /// Adds the readings and fits once.
+    public mutating func assimilate(contentsOf new: [BoundThread.Reading]) async throws {
+        for r in new where !(r.time >= 0) {
+            throw SyncError(.invalidTime, "reading \(r.event.abbreviated()) at \(r.effective) is before the model's origin.", value: r.effective.iso8601)
+        }
+        readings += new
+        let data = readings, times = Array(Set(data.map(\.time))).sorted()
+        let index = Dictionary(uniqueKeysWithValues: times.enumerated().map { ($0.element, $0.offset) })
+        let sds = data.map { binding.outputs[$0.output].noise!.standardDeviation(at: $0.value) }
+        let priors: [(k: Int, mean: Double, sd: Double)] = binding.estimated.enumerated().compactMap { k, e in
+            guard let sd = e.priorStandardDeviation, let m = e.priorMean ?? fixed[e.parameter] ?? e.start else { return nil }
+            return (k, e.scale.toScale(m), sd)
+        }
+        let this = self
+        let problem = try LeastSquaresProblem(names: binding.estimated.map(\.parameter), lower: lower, upper: upper, residualCount: data.count + priors.count) { theta in
+            let rows = try this.simulate(theta, at: times)
+            return data.indices.map { i in (data[i].value - rows[index[data[i].time]!][data[i].output]) / sds[i] }
+                + priors.map { (theta[$0.k] - $0.mean) / $0.sd }
+        }
+        var optimizer = LevenbergMarquardt()
+        optimizer.relativeStep = 1e-5
+        let fit: LeastSquaresFit
+        do { fit = try optimizer.minimize(problem, from: theta.indices.map { min(max(start[$0], lower[$0]), upper[$0]) }) } catch {
+            throw SyncError(.calibrationFailed, "fitting binding '\(binding.name)' to \(data.count) readings failed: \(error)", value: nil)
+        }
+        theta = fit.parameters
+        let se = fit.standardErrors(residualVariance: 1)
+        standardDeviations = theta.indices.map { se?[$0] }
+    }
+
+    public var estimate: ParameterEstimate {
+        ParameterEstimate(parameters: binding.estimated.enumerated().map { k, e in
+            ParameterEstimate.Parameter(id: e.parameter, value: e.scale.fromScale(theta[k]), unit: "1", scale: e.scale, standardDeviation: standardDeviations[k],
+                                        prior: e.scale.fromScale(start[k]))
+        }, readings: readings.count)
+    }
+
+    public func forecast(at times: [Double], level: Double) async throws -> [ForecastPoint] {
+        guard level > 0, level < 1 else { throw SyncError(.invalidArgument, "prediction level must be in (0, 1).", value: String(level)) }
+        guard !times.isEmpty else { return [] }
+        let centre = try simulate(theta, at: times), h = 1e-5
+        // delta method through the parameters' standard deviations (independent, on their scales)
+        var variance = [[Double]](repeating: [Double](repeating: 0, count: binding.outputs.count), count: times.count)
+        for k in theta.indices {
+            guard let sd = standardDeviations[k], sd > 0 else { continue }
+            var up = theta, down = theta
+            up[k] += h; down[k] -= h
+            let (a, b) = (try simulate(up, at: times), try simulate(down, at: times))
+            for i in times.indices { for o in binding.outputs.indices { let g = (a[i][o] - b[i][o]) / (2 * h); variance[i][o] += g * g * sd * sd } }
+        }
+        let z = inverseStandardNormal(0.5 + level / 2)
+        return times.indices.flatMap { i in
+            binding.outputs.indices.map { o in
+                let sd = variance[i][o].squareRoot()
+                return ForecastPoint(time: times[i], output: o, mean: centre[i][o], standardDeviation: sd, lower: centre[i][o] - z * sd, upper: centre[i][o] + z * sd)
+            }
+        }
+    }
+}
