@@ -80,8 +80,8 @@ for arg in sys.argv[1:]:
         let references = c.amiciReferences()
         var files = try c.problemFiles()
         if !problems.isEmpty { files = files.filter { problems.contains($0.deletingLastPathComponent().lastPathComponent) } }
-        print("twinbank-bench petab  (\(files.count) problem files in \(collection); \(references.count) AMICI references; cores: \(ProcessInfo.processInfo.activeProcessorCount))")
-        print("tolerances: ours relative 1e-10, absolute 1e-12; match = within 0.1 % of AMICI\n")
+        say("twinbank-bench petab  (\(files.count) problem files in \(collection); \(references.count) AMICI references; cores: \(ProcessInfo.processInfo.activeProcessorCount))")
+        say("tolerances: ours relative 1e-10, absolute 1e-12; match = within 0.1 % of AMICI\n")
         var entries: [PEtabCollection.Entry] = []
         for file in files {
             let folder = file.deletingLastPathComponent().lastPathComponent
@@ -89,12 +89,12 @@ for arg in sys.argv[1:]:
             let entry = PEtabCollection.evaluate(file: file, name: folder, reference: references[folder],
                                                  repetitions: repetitions, slowSeconds: slowSeconds)
             entries.append(entry)
-            print(Self.line(label, entry))
+            say(Self.line(label, entry))
         }
-        print("")
+        say("")
         var counts: [String: Int] = [:]
         for e in entries { counts[Self.kind(e.outcome), default: 0] += 1 }
-        print("summary: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        say("summary: " + counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         if anchor { try runAnchor(files: files, entries: entries) }
         if calibrate { runCalibrations(files: files, entries: entries) }
     }
@@ -134,7 +134,7 @@ for arg in sys.argv[1:]:
     }
 
     func runAnchor(files: [URL], entries: [PEtabCollection.Entry]) throws {
-        print("\nlibRoadRunner per simulation (default tolerances, simulate(0, T, 1000), median of 5) beside ours per evaluation (all conditions, tight tolerances):")
+        say("\nlibRoadRunner per simulation (default tolerances, simulate(0, T, 1000), median of 5) beside ours per evaluation (all conditions, tight tolerances):")
         var args: [String] = []
         var evaluated: [String: PEtabCollection.Entry] = [:]
         for (file, e) in zip(files, entries) {
@@ -145,7 +145,7 @@ for arg in sys.argv[1:]:
             evaluated[label] = e
         }
         let (status, output) = try Measure.run(python, ["-c", Self.anchorScript] + args)
-        if status != 0 { print("    libRoadRunner script exited \(status): \(output.suffix(400))") }
+        if status != 0 { say("    libRoadRunner script exited \(status): \(output.suffix(400))") }
         for line in output.split(separator: "\n") where line.hasPrefix("RR ") {
             let parts = line.split(separator: " ").map(String.init)
             guard parts.count >= 3 else { continue }
@@ -153,17 +153,17 @@ for arg in sys.argv[1:]:
             let ours = evaluated[name]?.secondsPerEvaluation
             let perCondition = ours.map { $0 / Double(max(1, evaluated[name]?.conditions ?? 1)) }
             if parts[2] == "failed" {
-                print("  \(name.padding(toLength: 40, withPad: " ", startingAt: 0)) libRoadRunner failed: \(parts.dropFirst(3).joined(separator: " "))")
+                say("  \(name.padding(toLength: 40, withPad: " ", startingAt: 0)) libRoadRunner failed: \(parts.dropFirst(3).joined(separator: " "))")
                 continue
             }
             let load = Double(parts[3]) ?? .nan, sim = Double(parts[5]) ?? .nan
-            print("  \(name.padding(toLength: 40, withPad: " ", startingAt: 0)) " + String(format: "libRoadRunner load %.3f s, simulate %.2f ms", load, sim * 1e3)
+            say("  \(name.padding(toLength: 40, withPad: " ", startingAt: 0)) " + String(format: "libRoadRunner load %.3f s, simulate %.2f ms", load, sim * 1e3)
                   + (perCondition.map { String(format: "; ours %.2f ms per condition (%.2f ms per evaluation) -> ratio %.2fx (ours faster if > 1)", $0 * 1e3, ours! * 1e3, sim / $0) } ?? "; ours: not evaluated"))
         }
     }
 
     func runCalibrations(files: [URL], entries: [PEtabCollection.Entry]) {
-        print("\ncalibration of the small problems (\(starts) Latin-hypercube starts, no nominal start, at most \(calibrateMaxParameters) estimated parameters):")
+        say("\ncalibration of the small problems (\(starts) Latin-hypercube starts, no nominal start, at most \(calibrateMaxParameters) estimated parameters):")
         for (file, e) in zip(files, entries) {
             let label = Self.label(file, folder: e.name)
             guard let target = e.logLikelihood else { continue }
@@ -178,13 +178,18 @@ for arg in sys.argv[1:]:
                 let r = try calibration.fit(options: options)
                 let llh = -r.negativeLogLikelihood
                 let reached = llh >= target - max(0.5, 1e-3 * abs(target))
-                print("  \(label.padding(toLength: 40, withPad: " ", startingAt: 0)) " + String(format: "%@: best llh %.6g vs nominal %.6g; %d of %d starts converged, %d failed; %.1f s",
+                say("  \(label.padding(toLength: 40, withPad: " ", startingAt: 0)) " + String(format: "%@: best llh %.6g vs nominal %.6g; %d of %d starts converged, %d failed; %.1f s",
                                                                                reached ? "reaches the nominal optimum" : "stops short", llh, target, r.startsConverged, r.startsRun, r.startsFailed, Date().timeIntervalSince(t0)))
             } catch let error as CalibrationError where error.code == .unsupported {
-                print("  \(label.padding(toLength: 40, withPad: " ", startingAt: 0)) not calibrated: \(error.message.prefix(160))")
+                say("  \(label.padding(toLength: 40, withPad: " ", startingAt: 0)) not calibrated: \(error.message.prefix(160))")
             } catch {
-                print("  \(label.padding(toLength: 40, withPad: " ", startingAt: 0)) calibration failed: \(String(describing: error).prefix(160))")
+                say("  \(label.padding(toLength: 40, withPad: " ", startingAt: 0)) calibration failed: \(String(describing: error).prefix(160))")
             }
         }
+    }
+
+    /// Prints a line at once (unbuffered), so a long survey shows its progress through a pipe.
+    func say(_ line: String = "") {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
