@@ -17,7 +17,8 @@ import TwinCalibration
 /// five of these models). `--calibrate` runs `PEtabCalibration` on the small problems (at most
 /// `--calibrate-max-parameters` estimated parameters, no pre-equilibration, steady state or Laplace noise) from
 /// Latin-hypercube starts without the nominal start, and says whether the best fit reaches the
-/// log-likelihood at the nominal (published) parameters.
+/// log-likelihood at the nominal (published) parameters; problems whose evaluation takes longer than
+/// `--calibrate-max-seconds` are listed as not tried.
 struct PEtabBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petab",
@@ -47,6 +48,9 @@ struct PEtabBench: ParsableCommand {
 
     @Option(help: "Latin-hypercube starts per calibration.")
     var starts = 5
+
+    @Option(help: "Calibrate only problems whose evaluation took at most this many seconds (a fit takes hundreds of evaluations).")
+    var calibrateMaxSeconds = 0.5
 
     @Option(help: "Python of the anchors' venv.")
     var python = ProcessInfo.processInfo.environment["TWINBANK_ANCHOR_PYTHON"]
@@ -163,7 +167,7 @@ for arg in sys.argv[1:]:
     }
 
     func runCalibrations(files: [URL], entries: [PEtabCollection.Entry]) {
-        say("\ncalibration of the small problems (\(starts) Latin-hypercube starts, no nominal start, at most \(calibrateMaxParameters) estimated parameters):")
+        say("\ncalibration of the small problems (\(starts) Latin-hypercube starts, no nominal start, at most \(calibrateMaxParameters) estimated parameters, at most \(calibrateMaxSeconds) s per evaluation; reaches = best log-likelihood at least the nominal one less max(0.5, 0.1 %)):")
         for (file, e) in zip(files, entries) {
             let label = Self.label(file, folder: e.name)
             guard let target = e.logLikelihood else { continue }
@@ -171,6 +175,10 @@ for arg in sys.argv[1:]:
             do {
                 let problem = try PEtabProblem.load(yaml: file)
                 guard problem.estimated.count <= calibrateMaxParameters else { continue }
+                if let t = e.secondsPerEvaluation, t > calibrateMaxSeconds {
+                    say("  \(label.padding(toLength: 40, withPad: " ", startingAt: 0)) " + String(format: "not tried: %.2f s per evaluation (over --calibrate-max-seconds %.2f)", t, calibrateMaxSeconds))
+                    continue
+                }
                 let calibration = try PEtabCalibration.load(yaml: file, maxSteps: 100_000)
                 var options = PEtabCalibration.Options()
                 options.starts = starts
