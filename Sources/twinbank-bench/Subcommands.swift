@@ -15,5 +15,6 @@ extension Bench {
         OutbreakBench.self,
         RiskBench.self,
         CSVImportBench.self,
+        PEtabBench.self,
     ]
 }

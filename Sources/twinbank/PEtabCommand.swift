@@ -3,7 +3,7 @@ import ArgumentParser
 import Foundation
 import TwinSync
 
-/// `twinbank petab`: work with PEtab problems. Wiring only: parsing, then `TwinSync.PEtabLikelihood`.
+/// `twinbank petab`: work with PEtab problems. Wiring only: parsing, then `TwinCalibration.PEtabLikelihood`.
 struct PEtabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "petab",
@@ -16,8 +16,9 @@ struct PEtabCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print a PEtab problem's log-likelihood (PEtab v1, normalisation included) at its nominal parameters.",
             discussion: """
-            Every simulation condition is simulated; a problem using a feature not supported (pre-equilibration,
-            steady-state measurements) is refused naming it. Values given with --set are on the linear scale.
+            Every simulation condition is simulated (after its pre-equilibration, if any); measurements at time inf
+            are taken at steady state. A problem using a feature not supported is refused naming it. Values given
+            with --set are on the linear scale.
             Example:
               twinbank petab evaluate --petab ../shared/data/petab/Perelson_Science1996/Perelson_Science1996.yaml --json
             """

@@ -93,6 +93,24 @@ import Testing
         #expect(e.line != nil)
     }
 
+    /// `<apply><apply>…</apply></apply>` (Beer_MolBioSystems2014) is the inner expression, as libSBML reads it;
+    /// it used to be refused as the unknown element <apply>. With arguments it has no meaning and stays refused.
+    @Test func applyWhoseOperatorIsAnApply() throws {
+        func rule(_ math: String) -> String {
+            Self.document(Self.compartment + """
+                <listOfParameters><parameter id="p" constant="false" value="1"/><parameter id="a" constant="true" value="3"/></listOfParameters>
+                <listOfRules><assignmentRule variable="p"><math xmlns="http://www.w3.org/1998/Math/MathML">\(math)</math></assignmentRule></listOfRules>
+                """)
+        }
+        let nested = "<apply><divide/><apply><apply><times/><ci> a </ci><cn>4</cn></apply></apply><cn>2</cn></apply>"
+        let model = try ModelCompiler.compile(try SBMLReader.read(string: rule(nested)))
+        let values = try Simulator(model: model, options: SimulationOptions()).simulate(outputTimes: [0], outputs: [OutputVariable(id: "p")])
+        #expect(values == [[6]])
+        let e = try #require(error(rule("<apply><apply><times/><ci> a </ci><cn>4</cn></apply><cn>2</cn></apply>")))
+        #expect(e.code == .unknownMathML)
+        #expect(e.message.contains("1 argument"))
+    }
+
     @Test func undefinedSymbolInKineticLaw() throws {
         let text = Self.document(Self.compartment + """
             <listOfSpecies><species id="S" compartment="c" initialAmount="1" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/></listOfSpecies>

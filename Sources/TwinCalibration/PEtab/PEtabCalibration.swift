@@ -13,6 +13,9 @@ public protocol PEtabSimulator: Sendable {
     /// values `simulate` reports and `overrides` sets; nil if the simulator cannot say (pre-equilibration,
     /// which carries the state from one simulation to the next, then is not possible).
     var stateIds: [String]? { get }
+    /// The outputs and state at the steady state reached from t = 0 under `overrides`
+    /// (``PEtabSteadyStateTest``); a default implementation estimates the rates from `simulate`.
+    func steadyState(outputs: [String], overrides: [String: Double]) throws -> PEtabSteadyState
 }
 
 extension PEtabSimulator {

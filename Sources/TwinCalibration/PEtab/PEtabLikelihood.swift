@@ -14,15 +14,16 @@ import TwinSimulation
 /// - normal: `−½ log(2πσ²) − ½ ((f(m) − f(y)) / σ)² − log J`
 /// - laplace: `−log(2σ) − |f(m) − f(y)| / σ − log J`
 ///
-/// A measurement with a pre-equilibration condition starts from the steady state of that condition: the
-/// model is simulated under it to t = 10⁸ and the state must have settled (every state variable within
-/// 1e-6 relative + 1e-12 absolute between t = 10⁷ and 10⁸, else the evaluation fails naming the condition);
-/// the simulation condition then starts from that state, except for the species its table row sets (`NaN`
-/// keeps the pre-equilibrated value), with its own parameter values.
+/// A measurement with a pre-equilibration condition starts from the steady state of that condition
+/// (``PEtabSimulator/steadyState(outputs:overrides:)``: simulated from t = 0 until the weighted RMS of the
+/// rates of change is below 1 with absolute 1e-14 and relative 1e-6 tolerances, as AMICI's integration-based
+/// steady state; ``PEtabSteadyStateTest``; none by t = 10⁸ fails naming the condition); the simulation
+/// condition then starts from that state, except for the species its table row sets (`NaN` keeps the
+/// pre-equilibrated value), with its own parameter values. A measurement at `time = inf` is taken at the
+/// steady state of its simulation condition (started as above), by the same test.
 ///
 /// Features it does not handle are refused when it is built, naming them (never a wrong number):
-/// steady-state measurements (time `inf`), and pre-equilibration with a simulator that does not report
-/// its state variables.
+/// pre-equilibration with a simulator that does not report its state variables.
 public struct PEtabLikelihood: Sendable {
     public let problem: PEtabProblem
     let simulator: any PEtabSimulator
@@ -33,6 +34,8 @@ public struct PEtabLikelihood: Sendable {
         let condition: String
         /// Ascending finite output times.
         let times: [Double]
+        /// Whether some measurement is at steady state (time inf; its row follows the finite times).
+        let steady: Bool
         /// Model symbols used by the formulas of this condition's measurements.
         let outputs: [String]
         /// Measurement index and its row in `times`.
@@ -63,9 +66,6 @@ public struct PEtabLikelihood: Sendable {
             if let p = m.preequilibrationConditionId, simulator.stateIds == nil {
                 throw CalibrationError(.unsupported, "the problem uses pre-equilibration (condition '\(p)' before '\(m.simulationConditionId)'), which this simulator cannot do (it does not report its state).", value: p)
             }
-            if !m.time.isFinite {
-                throw CalibrationError(.unsupported, "the problem has steady-state measurements (time inf, observable '\(m.observableId)'), a PEtab feature not supported yet.", value: "inf")
-            }
         }
         for c in problem.conditions.values.sorted(by: { $0.id < $1.id }) {
             for (k, token) in c.overrides.sorted(by: { $0.key < $1.key }) {
@@ -88,7 +88,8 @@ public struct PEtabLikelihood: Sendable {
         for key in byCondition.keys.sorted() {
             let cid = key.sim
             let ms = byCondition[key]!
-            let times = Array(Set(ms.map { problem.measurements[$0].time })).sorted()
+            let allTimes = Set(ms.map { problem.measurements[$0].time })
+            let times = allTimes.filter(\.isFinite).sorted()
             var outputs = Set<String>()
             for mi in ms {
                 let m = problem.measurements[mi]
@@ -106,8 +107,11 @@ public struct PEtabLikelihood: Sendable {
                 }
             }
             let outs = outputs.sorted()
-            let timeIndex = Dictionary(uniqueKeysWithValues: times.enumerated().map { ($1, $0) })
-            plans.append(Plan(preequilibration: key.pre.isEmpty ? nil : key.pre, condition: cid, times: times, outputs: outs, rows: ms.map { ($0, timeIndex[problem.measurements[$0].time]!) }))
+            var timeIndex = Dictionary(uniqueKeysWithValues: times.enumerated().map { ($1, $0) })
+            timeIndex[.infinity] = times.count
+            plans.append(Plan(preequilibration: key.pre.isEmpty ? nil : key.pre, condition: cid, times: times,
+                              steady: allTimes.contains(.infinity), outputs: outs,
+                              rows: ms.map { ($0, timeIndex[problem.measurements[$0].time]!) }))
         }
         self.plans = plans
     }
@@ -140,10 +144,18 @@ public struct PEtabLikelihood: Sendable {
     }
 
     /// The log-likelihood at the nominal parameters with `overrides` (parameter id → linear-scale value).
+    ///
+    /// With `predictions` (one value of the observable per measurement, in the order of
+    /// ``PEtabProblem/measurements``, e.g. a PEtab simulation table) nothing is simulated: the likelihood is
+    /// that of the given predictions; noise formulas must then not use model entities.
     /// - Throws: the errors of ``parameterValues(overrides:)``; `.simulationFailed` naming the condition
-    ///   whose simulation failed; `.invalidPEtab` for a noise standard deviation that is not positive.
-    public func evaluate(overrides: [String: Double] = [:]) throws -> Evaluation {
+    ///   whose simulation failed; `.invalidPEtab` for a noise standard deviation that is not positive;
+    ///   `.invalidArgument` for `predictions` of the wrong count.
+    public func evaluate(overrides: [String: Double] = [:], predictions: [Double]? = nil) throws -> Evaluation {
         let start = Date()
+        if let predictions, predictions.count != problem.measurements.count {
+            throw CalibrationError(.invalidArgument, "\(predictions.count) predictions given for \(problem.measurements.count) measurements.", value: String(predictions.count))
+        }
         let values = try parameterValues(overrides: overrides)
         var base: [String: Double] = [:]
         for p in problem.parameters where simulator.defines(p.id) { base[p.id] = values[p.id]! }
@@ -161,14 +173,28 @@ public struct PEtabLikelihood: Sendable {
         var steadyStates: [String: [String: Double]] = [:]
         for plan in plans {
             var modelOverrides = conditionOverrides(plan.condition)
-            if let pre = plan.preequilibration {
-                if steadyStates[pre] == nil { steadyStates[pre] = try steadyState(condition: pre, overrides: conditionOverrides(pre)) }
+            if predictions == nil, let pre = plan.preequilibration {
+                if steadyStates[pre] == nil {
+                    do { steadyStates[pre] = try simulator.steadyState(outputs: [], overrides: conditionOverrides(pre)).state } catch {
+                        throw CalibrationError(.simulationFailed, "pre-equilibrating condition '\(pre)' failed: \(error)", value: pre)
+                    }
+                }
                 let set = problem.conditions[plan.condition]!.overrides
                 for (id, v) in steadyStates[pre]! where set[id] == nil || resolve(set[id]!).isNaN { modelOverrides[id] = v }
             }
-            let rows: [[Double]]
-            do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: modelOverrides) } catch {
-                throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
+            var rows: [[Double]] = []
+            if predictions != nil {
+                // nothing simulated: model outputs are unavailable (noise formulas using them are refused)
+                rows = [[Double]](repeating: [Double](repeating: .nan, count: plan.outputs.count), count: plan.times.count + (plan.steady ? 1 : 0))
+            } else if !plan.times.isEmpty {
+                do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: modelOverrides) } catch {
+                    throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
+                }
+            }
+            if predictions == nil, plan.steady {
+                do { rows.append(try simulator.steadyState(outputs: plan.outputs, overrides: modelOverrides).outputs) } catch {
+                    throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' to steady state (time inf) failed: \(error)", value: plan.condition)
+                }
             }
             for (mi, ti) in plan.rows {
                 let m = problem.measurements[mi]
@@ -184,13 +210,18 @@ public struct PEtabLikelihood: Sendable {
                         }
                         return resolve(list[k - 1])
                     }
-                    if let o = plan.outputs.firstIndex(of: s) { return row[o] }
+                    if let o = plan.outputs.firstIndex(of: s) {
+                        guard predictions == nil else {
+                            throw CalibrationError(.invalidArgument, "the noise formula of '\(m.observableId)' uses the model entity '\(s)', which given predictions do not provide.", value: s)
+                        }
+                        return row[o]
+                    }
                     if let v = values[s] { return v }
                     if s == "time" || s == "t" { return m.time }
                     return nil
                 }
                 var failure: Error?
-                let y = try obs.formula.evaluate { s in
+                let y = try predictions?[mi] ?? obs.formula.evaluate { s in
                     do { return try lookup(s) } catch { failure = error; return .nan }
                 }
                 if let failure { throw failure }
@@ -208,26 +239,6 @@ public struct PEtabLikelihood: Sendable {
         }
         return Evaluation(logLikelihood: contributions.reduce(0, +), contributions: contributions, conditions: plans.count,
                           measurements: problem.measurements.count, seconds: Date().timeIntervalSince(start))
-    }
-
-    /// The state reached under `condition` (with model `overrides`) at t = 10⁸, checked to have settled.
-    func steadyState(condition: String, overrides: [String: Double]) throws -> [String: Double] {
-        let ids = simulator.stateIds ?? []
-        let times = [1e6, 1e7, 1e8]
-        let rows: [[Double]]
-        do { rows = try simulator.simulate(times: times, outputs: ids, overrides: overrides) } catch {
-            throw CalibrationError(.simulationFailed, "pre-equilibrating condition '\(condition)' failed: \(error)", value: condition)
-        }
-        var state: [String: Double] = [:]
-        for (k, id) in ids.enumerated() {
-            let a = rows[1][k], b = rows[2][k]
-            guard b.isFinite, abs(a - b) <= 1e-6 * abs(b) + 1e-12 else {
-                throw CalibrationError(.simulationFailed, "pre-equilibration under condition '\(condition)' reaches no steady state by t = 1e8 ('\(id)' is \(a) at 1e7 and \(b) at 1e8).",
-                                value: condition)
-            }
-            state[id] = b
-        }
-        return state
     }
 
     /// `log J` of a measurement's observable transformation (`J = 1` for lin, `m` for log, `m·ln 10` for log10): the

@@ -44,6 +44,49 @@ public final class SBMLModelSimulator: PEtabSimulator, @unchecked Sendable {
     /// The model's state variables: species that no rule sets, and the variables of rate rules.
     public var stateIds: [String]? { model.variableNames }
 
+    /// The steady state (``PEtabSteadyStateTest``) with the model's own rates: at each test time the state
+    /// (species in amounts) is put through the compiled right-hand side.
+    public func steadyState(outputs: [String], overrides: [String: Double]) throws -> PEtabSteadyState {
+        let ids = model.variableNames
+        let times = PEtabSteadyStateTest.times
+        let columns = outputs.map { OutputVariable(id: $0) } + ids.map { OutputVariable(id: $0) }
+            + ids.map { OutputVariable(id: $0, concentration: false) }
+        lock.lock()
+        defer { lock.unlock() }
+        let rows: [[Double]]
+        do {
+            rows = try Simulator(model: model, options: options(overrides)).simulate(outputTimes: times, outputs: columns)
+        } catch {
+            throw CalibrationError(.simulationFailed, "\(error)", value: error.value)
+        }
+        let n = ids.count, o = outputs.count
+        var rates = [Double](repeating: 0, count: n)
+        var last = (value: Double.infinity, worst: 0)
+        for (k, row) in rows.enumerated() {
+            let amounts = Array(row[(o + n)..<(o + 2 * n)])
+            amounts.withUnsafeBufferPointer { y in
+                rates.withUnsafeMutableBufferPointer { model.derivatives(t: times[k], y: y, dy: $0) }
+            }
+            last = PEtabSteadyStateTest.wrms(state: amounts, rates: rates)
+            if last.value < 1 {
+                var state: [String: Double] = [:]
+                for (j, id) in ids.enumerated() { state[id] = row[o + j] }
+                return PEtabSteadyState(outputs: Array(row[0..<o]), state: state, time: times[k], wrms: last.value)
+            }
+        }
+        let worst = n == 0 ? "?" : ids[last.worst]
+        throw CalibrationError(.simulationFailed, "no steady state by t = 1e8 (weighted RMS of the rates \(last.value), largest for '\(worst)').", value: worst)
+    }
+
+    private func options(_ overrides: [String: Double]) -> SimulationOptions {
+        var options = SimulationOptions()
+        options.relativeTolerance = relativeTolerance
+        options.absoluteTolerance = absoluteTolerance
+        options.overrides = overrides
+        options.maxSteps = maxSteps
+        return options
+    }
+
     public func simulate(times: [Double], outputs: [String], overrides: [String: Double]) throws -> [[Double]] {
         var options = SimulationOptions()
         options.relativeTolerance = relativeTolerance

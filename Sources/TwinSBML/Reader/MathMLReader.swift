@@ -97,6 +97,15 @@ enum MathMLReader {
                 }
             }
             switch head.name {
+            case "apply":
+                // An <apply> whose operator is itself an <apply>: with no arguments it is the inner expression,
+                // as libSBML reads it (Beer_MolBioSystems2014 wraps a product this way). Applying the value of an
+                // expression to arguments has no meaning in SBML's MathML subset (no function-valued expressions).
+                guard args.isEmpty, qualifiers.isEmpty else {
+                    throw SBMLError(.unknownMathML, "an <apply> in \(context) applies the result of an inner <apply> to \(args.count) argument(s); only a bare nested <apply> (no arguments) is supported",
+                                    value: "apply", line: e.line)
+                }
+                return try node(head, context: context)
             case "ci":
                 return .call(head.text.trimmingSpaces, args)
             case "csymbol":
