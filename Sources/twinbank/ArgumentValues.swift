@@ -3,6 +3,7 @@ import Foundation
 import TwinCore
 import TwinModels
 import TwinPopulation
+import TwinSimulation
 
 // Option values that are a closed set: ArgumentParser lists the values in --help and refuses any other with the
 // allowed ones. The sets and their parsing live in the libraries; these conformances only connect them.
@@ -37,3 +38,5 @@ func parseTimeSpan(_ text: String, option: String, bareUnit: String) throws -> T
         throw ValidationError("\(option): \(e.message) (a bare number is in \(bareUnit))")
     }
 }
+
+extension SolverMethod: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TwinCore
+import TwinSimulation
 import TwinSBML
 
 /// `twinbank sbml`: run SBML models the way the SBML Test Suite expects.
@@ -27,13 +28,16 @@ struct SBMLCommand: AsyncParsableCommand {
         @Flag(help: "Replace an existing file at --out.")
         var force = false
 
+        @Option(help: "The integrator: auto (explicit Dormand-Prince, switching to Rodas5P when the model is stiff), rodas5P or rodas5 (stiff from the start, as libRoadRunner's CVODE BDF), dormandPrince (explicit only).")
+        var method: SolverMethod = .auto
+
         func run() throws {
             // SBMLError prints as "Error: <code>: <message> (line N)" and exits non-zero; a refused --out is
             // reported as every other writer reports it (OutputFile).
             try OutputFile.checkWritable(out, overwrite: force)
             Interruption.install(Interruption.nothingWritten)
             let s = try TestSuiteSettings.parse(try TestSuiteRunner.readFile(settings))
-            let table = try TestSuiteRunner.run(modelPath: model, settings: s)
+            let table = try TestSuiteRunner.run(modelPath: model, settings: s, method: method)
             try TestSuiteRunner.write(table.csv, to: out, overwrite: force)
             print("wrote \(table.rows.count) rows x \(table.columns.count) columns to \(out)")
         }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import TwinCore
+import TwinSimulation
 
 /// Runs SBML Test Suite semantic cases: one case folder, or every case in a directory.
 public enum TestSuiteRunner {
@@ -19,13 +20,16 @@ public enum TestSuiteRunner {
     static let preference = ["l3v2", "l3v1", "l2v5", "l2v4", "l2v3", "l2v2", "l2v1"]
 
     /// Loads, compiles and simulates a model with suite settings; returns the table (time, then variables).
-    public static func run(modelPath: String, settings: TestSuiteSettings, timeLimit: Double? = nil) throws(SBMLError) -> ResultTable {
+    /// `method` chooses the integrator (``SimulationOptions/method``; `.auto` switches to Rodas5P when stiff).
+    public static func run(modelPath: String, settings: TestSuiteSettings, timeLimit: Double? = nil,
+                           method: SolverMethod = .auto) throws(SBMLError) -> ResultTable {
         let model = try SBMLReader.read(path: modelPath)
-        return try run(model: model, settings: settings, timeLimit: timeLimit)
+        return try run(model: model, settings: settings, timeLimit: timeLimit, method: method)
     }
 
     /// Compiles and simulates a parsed model with suite settings.
-    public static func run(model: SBMLModel, settings: TestSuiteSettings, timeLimit: Double? = nil) throws(SBMLError) -> ResultTable {
+    public static func run(model: SBMLModel, settings: TestSuiteSettings, timeLimit: Double? = nil,
+                           method: SolverMethod = .auto) throws(SBMLError) -> ResultTable {
         let compiled = try ModelCompiler.compile(model)
         for v in settings.variables where compiled.slotOfSymbol[v] == nil {
             throw SBMLError(.undefinedSymbol, "output variable '\(v)' is not defined in the model", value: v)
@@ -34,6 +38,7 @@ public enum TestSuiteRunner {
         options.relativeTolerance = min(1e-9, settings.relative * 1e-5)
         options.absoluteTolerance = max(1e-22, min(1e-12, settings.absolute * 1e-6))
         options.timeLimit = timeLimit
+        options.method = method
         let sim = Simulator(model: compiled, options: options)
         let times = settings.outputTimes
         let rows = try sim.simulate(outputTimes: times, outputs: settings.outputs)
