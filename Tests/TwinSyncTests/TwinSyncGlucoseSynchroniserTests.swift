@@ -1,9 +1,10 @@
-import TwinSimulation
 import Foundation
 import Testing
 import TwinBank
 import TwinCore
 import TwinModels
+import TwinSimulation
+import TwinTesting
 @testable import TwinSync
 
 /// A glucose twin's thread built from a per-minute trace (BG, CHO g/min, insulin U/min), as a device and a
@@ -70,7 +71,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
     /// the noise-free simglucose BG. The thread carries the same seeded CGM readings, meals and insulin as the
     /// closed-loop experiment feeds its filter directly, so the RMSE must also match the experiment's: this
     /// checks that nothing is lost or shifted between the thread and the filter.
-    @Test func forecastsFromTheThreadStayWithinTenMilligramsOfTheTruth() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func forecastsFromTheThreadStayWithinTenMilligramsOfTheTruth() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
         var errors: [Double] = []
@@ -89,7 +90,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         #expect(abs(rmse - experiment.forecastRMSE) < 1e-6, "thread \(rmse) vs experiment \(experiment.forecastRMSE)")
     }
 
-    @Test func writesPredictionsWithProvenanceInOneBatchReproducibly() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func writesPredictionsWithProvenanceInOneBatchReproducibly() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
         var options = f.options(origin: 480)
@@ -129,7 +130,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         #expect(try f.bank.lastSequence() == seq)
     }
 
-    @Test func aLateReadingChangesOnlyForecastsKnownAfterItArrives() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func aLateReadingChangesOnlyForecastsKnownAfterItArrives() async throws {
         let trace = try simglucoseAdult001()
         let late = 470
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin, withholdReadingAt: late)
@@ -150,7 +151,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         #expect(replay.drafts == then.drafts)
     }
 
-    @Test func readingsOfARetractedSourceAreNotUsedOnceRetracted() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func readingsOfARetractedSourceAreNotUsedOnceRetracted() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
         var options = f.options(origin: 480)
@@ -207,7 +208,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         #expect(glucose <= 70)
     }
 
-    @Test func noAlertWhileGlucoseIsSteadyInRange() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func noAlertWhileGlucoseIsSteadyInRange() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
         let r = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: f.options(origin: 360))
@@ -215,7 +216,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         #expect(!r.drafts.contains { $0.category == .alert })
     }
 
-    @Test func badInputIsRejectedNamingTheValueAndNothingIsWritten() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func badInputIsRejectedNamingTheValueAndNothingIsWritten() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: Array(trace.bg.prefix(240)), carbohydrate: Array(trace.carbohydrate.prefix(240)), insulin: Array(trace.insulin.prefix(240)))
         let seq = try f.bank.lastSequence()
@@ -245,7 +246,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         #expect(seq2 == seq + 1)
     }
 
-    @Test func inputsThatDoNotConvertAreRejected() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func inputsThatDoNotConvertAreRejected() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: Array(trace.bg.prefix(240)), carbohydrate: Array(trace.carbohydrate.prefix(240)), insulin: Array(trace.insulin.prefix(240)))
         try f.bank.append([EventDraft(twin: f.twin, effective: EffectiveTime(GlucoseThreadFixture.at(100)), category: .intervention,
@@ -266,7 +267,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
 
     /// With the twin's virtualPatient as prior (here the very patient of the truth), the forecasts are better
     /// than from the population mean; the prior is named in the provenance.
-    @Test func theTwinsVirtualPatientIsThePrior() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func theTwinsVirtualPatientIsThePrior() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
         var own: [Double] = [], population: [Double] = []
@@ -294,7 +295,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
 
     /// The ensemble filter's draws come from the seed: the same seed reproduces the forecast exactly, another
     /// seed gives another (close) one; the seed and filter are in the provenance.
-    @Test func theSeedFeedsTheEnsembleFilterAndIsRecorded() async throws {
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"), "skipped: data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)")) func theSeedFeedsTheEnsembleFilterAndIsRecorded() async throws {
         let trace = try simglucoseAdult001()
         let f = try GlucoseThreadFixture(bg: Array(trace.bg.prefix(300)), carbohydrate: Array(trace.carbohydrate.prefix(300)), insulin: Array(trace.insulin.prefix(300)))
         var o = f.options(origin: 240)

@@ -2,6 +2,7 @@ import Foundation
 import TwinBank
 import TwinCore
 import TwinModels
+import TwinSimulation
 
 /// Parameter estimates as thread events: what each synchronisation learnt, readable as of any known-at time.
 ///
@@ -9,7 +10,7 @@ import TwinModels
 /// (``code(binding:parameter:)``), value the estimate as a quantity in the parameter's unit, effective over the
 /// data window it rests on (start: the window's start, end: its end), source ``source``. Its provenance names
 /// the model and version, the seed, the events used (derivedFrom) and, in its notes, the words
-/// `estimate binding=B parameter=P scale=S sd=SD prior=V readings=N estimator=LABEL window=FROM..TO knownAt=T`
+/// `estimate binding=B parameter=P scale=S sd=SD prior=V readings=N estimator=LABEL window=FROM..TO knownAt=T generator=G`
 /// followed by the estimator's settings and `inputs=KEY` (what it was computed from, so a repeated
 /// synchronisation over the same data writes nothing new; ``HeldEvents``).
 public enum EstimateEvents {
@@ -48,7 +49,7 @@ public enum EstimateEvents {
             var notes = "estimate binding=\(binding.name) parameter=\(p.id) scale=\(p.scale.rawValue)"
             if let sd = p.standardDeviation, sd.isFinite { notes += " sd=\(Value.format(sd))" }
             if let prior = p.prior, prior.isFinite { notes += " prior=\(Value.format(prior))" }
-            notes += " readings=\(estimate.readings) estimator=\(estimator.replacingOccurrences(of: " ", with: "_")) window=\(from.iso8601)..\(to.iso8601) knownAt=\(knownAt.iso8601)"
+            notes += " readings=\(estimate.readings) estimator=\(estimator.replacingOccurrences(of: " ", with: "_")) window=\(from.iso8601)..\(to.iso8601) knownAt=\(knownAt.iso8601) generator=\(Xoshiro256StarStar.streamLabel)"
             if !settings.isEmpty { notes += " " + settings.joined(separator: " ") }
             if let context { notes += " " + context }
             notes += " inputs=\(inputs)"

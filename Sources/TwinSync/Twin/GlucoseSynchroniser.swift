@@ -483,7 +483,7 @@ public enum GlucoseSynchroniser {
 
         // events
         let used = observations.map(\.event) + mealEvents + insulinEvents + (weight.map { [$0.event] } ?? [])
-        var filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed)"
+        var filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed) generator=\(Xoshiro256StarStar.streamLabel)"
         if filterLabel != options.filter.label { filterNote = filterLabel + " of UKF(alpha=0.5,beta=2,kappa=0)" }
         if let s = posteriorSettings {
             filterNote += " moves=\(s.moves) resampleThreshold=\(s.resampleThreshold) priorSpread=\(s.priorSpread)"
