@@ -27,16 +27,4 @@ extension RiskLevel: ExpressibleByArgument {
     public init?(argument: String) { try? self.init(parsing: argument) }
 }
 
-/// Parses a duration option through TwinCore's ``TimeSpan`` (`90min`, `24h`, `1.5d`, ...); a bare number is
-/// read in `bareUnit` (`h` for `--horizon 24`).
-/// - Throws: `ValidationError` naming the option, the text and the grammar.
-func parseTimeSpan(_ text: String, option: String, bareUnit: String) throws -> TimeSpan {
-    let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-    do {
-        return try TimeSpan(parsing: Double(t) != nil ? t + bareUnit : t)
-    } catch let e as TwinError {
-        throw ValidationError("\(option): \(e.message) (a bare number is in \(bareUnit))")
-    }
-}
-
 extension SolverMethod: ExpressibleByArgument {}

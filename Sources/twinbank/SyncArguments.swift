@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TwinCore
 import TwinSync
 
@@ -11,11 +12,15 @@ enum BareMinutes: BareDurationUnit { static let seconds = 60.0 }
 enum BareHours: BareDurationUnit { static let seconds = 3600.0 }
 enum BareDays: BareDurationUnit { static let seconds = 86_400.0 }
 
-/// A duration option: a `TimeSpan` (`30min`, `12h`, `2d`), or a bare number in the option's own unit (`Bare`:
-/// minutes for `--horizon` and `--quiet`, seconds for `--interval`, ...), so earlier command lines keep working.
+/// A duration option, the one way the command reads durations: a `TimeSpan` (`30min`, `12h`, `2d`; case and
+/// surrounding spaces do not matter), or a bare number in the option's own documented unit (`Bare`: minutes for
+/// `sync --horizon` and `--quiet`, hours for `compare --horizon`, seconds for `--interval`, ...), so earlier
+/// command lines keep working. Anything else, or a negative number, is refused before the command runs, naming
+/// the option and the value.
 struct DurationOption<Bare: BareDurationUnit>: ExpressibleByArgument, Sendable, Hashable {
     var span: TimeSpan
     init?(argument: String) {
+        let argument = argument.trimmingCharacters(in: .whitespaces).lowercased()
         if let n = Double(argument) {
             guard n.isFinite, n >= 0, n * Bare.seconds < 9e12 else { return nil }
             span = TimeSpan(microseconds: Int64((n * Bare.seconds * 1e6).rounded()))

@@ -64,6 +64,67 @@ struct CompareCommandTests {
         #expect(try cli.ok(["log", "--bank", bank, "--json"]) + (try cli.ok(["twin", "list", "--bank", bank, "--json"])) == before)
     }
 
+    /// `compare --known-at`: a PK twin bound with `--preset pk` and synchronised on its levels; compared now, the
+    /// ensemble starts from the estimate the sync wrote back; compared as known before the sync, from the twin's
+    /// attributes calibrated to its levels (the default). JSON and text say which start was used.
+    @Test func knownAtChoosesTheStartKnownThen() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let drug = "http://www.nlm.nih.gov/research/umls/rxnorm|10438"
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "theo", "--kind", "person",
+                    "--attr", "pk.clearance=2.8 L/h", "--attr", "pk.volume=35 L", "--attr", "pk.absorptionRate=1.5 /h", "--attr", "pk.code=\(drug)",
+                    "--attr", "pk.levelCode=loinc:4049-3", "--attr", "pk.route=oral", "--attr", "pk.targetLow=10mg/L", "--attr", "pk.targetHigh=20mg/L"])
+        try cli.ok(["twin", "bind", "--bank", bank, "--twin", "theo", "--preset", "pk"])
+        func iso(_ hours: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: 1_767_254_400 + hours * 3600)) }
+        for h in [0.0, 12, 24, 36] {
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", "theo", "--code", drug, "--value", "400", "--unit", "mg",
+                        "--at", iso(h), "--category", "intervention", "--source", "record:mar"])
+        }
+        // the levels of a person who clears 4.2 L/h (one compartment, 35 L, absorption 1.5 /h)
+        func level(_ t: Double) -> Double {
+            let k = 4.2 / 35, ka = 1.5
+            return stride(from: 0.0, through: t, by: 12).reduce(0) { $0 + 400 * ka / (35 * (ka - k)) * (exp(-k * (t - $1)) - exp(-ka * (t - $1))) }
+        }
+        for h in [2.0, 11, 26, 47] {
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", "theo", "--code", "loinc:4049-3", "--value", String(format: "%.4f", level(h)), "--unit", "mg/L",
+                        "--at", iso(h), "--source", "device:lab"])
+        }
+        // a recorded time after the data and before the sync (the time grammar's ISO 8601 is to the second)
+        Thread.sleep(forTimeInterval: 1.1)
+        let beforeSync = ISO8601DateFormatter().string(from: Date())
+        Thread.sleep(forTimeInterval: 1.1)
+        try cli.ok(["sync", "--bank", bank, "--twin", "theo", "--to", iso(47.5)])
+
+        let compare = ["compare", "--bank", bank, "--twin", "theo", "--model", "pk", "--start", iso(48), "--horizon", "24",
+                       "--option", "q12=dose=400,every=12,route=oral", "--ensemble", "5"]
+        let now = try #require(try JSONSerialization.jsonObject(with: Data(try cli.ok(compare + ["--json"]).utf8)) as? [String: Any])
+        let then = try #require(try JSONSerialization.jsonObject(with: Data(try cli.ok(compare + ["--known-at", beforeSync, "--json"]).utf8)) as? [String: Any])
+        // now: the sync's estimate, read from the thread
+        let started = try #require(now["startedFrom"] as? [String: Any], "\(now)")
+        #expect((started["source"] as? String)?.hasPrefix("estimate binding=pk") == true, "\(started)")
+        #expect((started["derivedFrom"] as? [Any])?.isEmpty == false)
+        // then: no estimate was known, so the default start: the attributes calibrated to the 4 levels
+        #expect(then["startedFrom"] == nil, "\(then)")
+        let calibration = try #require(then["calibration"] as? [String: Any])
+        #expect(calibration["levels"] as? Int == 4 && calibration["priorClearance"] as? Double == 2.8)
+        // a bare --horizon is hours
+        #expect(now["hours"] as? Double == 24 && then["hours"] as? Double == 24)
+        // the two comparisons differ in where they started, so in what they predict
+        func mean(_ doc: [String: Any]) -> Double? {
+            (((doc["options"] as? [[String: Any]])?.first?["outcomes"] as? [String: Any])?["auc24"] as? [String: Any])?["mean"] as? Double
+        }
+        #expect(try #require(mean(now)) != (try #require(mean(then))))
+        // the text says which start was used
+        let text = try cli.ok(compare)
+        #expect(text.contains("started from estimate binding=pk"), "\(text)")
+        let textThen = try cli.ok(compare + ["--known-at", beforeSync])
+        #expect(textThen.contains("started from the twin's pk.* attributes, calibrated to its measured levels"), "\(textThen)")
+        // a bad --known-at is named
+        let bad = try cli.run(compare + ["--known-at", "yesterdayish"])
+        #expect(bad.status != 0 && bad.stderr.contains("--known-at") && bad.stderr.contains("yesterdayish"), "\(bad.stderr)")
+    }
+
     /// The glucose comparison's JSON keeps its field and measure names (typed measures inside, the same names out),
     /// and says nothing of a start when the twin's own `virtualPatient` was used.
     @Test func glucoseJSONKeepsItsNames() throws {
