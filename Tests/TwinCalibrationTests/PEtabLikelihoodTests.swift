@@ -116,9 +116,10 @@ struct PEtabLikelihoodTests {
         #expect(badSigma?.message.contains("-1") == true)
     }
 
-    /// Pre-equilibration needs a simulator that reports its state; calibration refuses both pre-equilibration
-    /// and steady-state measurements by name. (The likelihood used to refuse steady-state measurements too.)
-    @Test func preequilibrationAndSteadyStateRefusalsNameTheFeature() throws {
+    /// Pre-equilibration needs a simulator that reports its state: the likelihood and calibration both refuse
+    /// it by name for one that does not. Steady-state measurements need no state, so both accept them (they
+    /// used to be refused, by calibration until it shared the likelihood's steady-state code).
+    @Test func preequilibrationRefusalNamesTheFeature() throws {
         let dir = FileManager.default.temporaryDirectory
         let params = try TSVTable(name: "p.tsv", text: "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nk\tlin\t0.1\t2\t1\t1\n")
         let obs = try TSVTable(name: "o.tsv", text: "observableId\tobservableFormula\tnoiseFormula\na\tx\t1\n")
@@ -131,13 +132,59 @@ struct PEtabLikelihoodTests {
                 let e = #expect(throws: CalibrationError.self) { _ = try PEtabLikelihood(problem: p, simulator: ExponentialModel()) }
                 #expect(e?.code == .unsupported)
                 #expect(e?.message.contains(feature) == true)
+                let c = #expect(throws: CalibrationError.self) { _ = try PEtabCalibration(problem: p, simulator: ExponentialModel()) }
+                #expect(c?.code == .unsupported)
+                #expect(c?.message.contains(feature) == true)
             } else {
                 _ = try PEtabLikelihood(problem: p, simulator: ExponentialModel())
+                _ = try PEtabCalibration(problem: p, simulator: ExponentialModel())
             }
-            let c = #expect(throws: CalibrationError.self) { _ = try PEtabCalibration(problem: p, simulator: ExponentialModel()) }
-            #expect(c?.code == .unsupported)
-            #expect(c?.message.contains(feature) == true)
         }
+    }
+
+    /// Calibration still names a feature it refuses: a Laplace noise model (least squares is normal only).
+    @Test func calibrationRefusalNamesTheNoiseDistribution() throws {
+        let c = #expect(throws: CalibrationError.self) { _ = try PEtabCalibration(problem: try problem(), simulator: ExponentialModel()) }
+        #expect(c?.code == .unsupported)
+        #expect(c?.message.contains("laplace") == true)
+    }
+
+    /// Calibration takes steady-state measurements at the steady state and starts a pre-equilibrated condition
+    /// from its pre-equilibration's steady state, recomputed for each parameter vector: exact data of
+    /// x' = k (s − x) with k = 0.8, s = 3 are fitted back from k = 0.5, s = 1 to a zero residual. The
+    /// measurement of `main` after `pre` (x stays at s = 3) would be 3 (1 − e^−0.8) = 1.65 from x0 = 0, so a
+    /// calibration ignoring the pre-equilibration could not fit all four.
+    @Test func calibrationFitsSteadyStateAndPreequilibratedMeasurements() throws {
+        let dir = FileManager.default.temporaryDirectory
+        let params = try TSVTable(name: "p.tsv", text: """
+        parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate
+        k\tlin\t0.1\t2\t0.5\t1
+        s\tlin\t0.1\t10\t1\t1
+        """)
+        let obs = try TSVTable(name: "o.tsv", text: "observableId\tobservableFormula\tnoiseFormula\na\tx\t0.5\n")
+        let cond = try TSVTable(name: "c.tsv", text: "conditionId\tx0\npre\t0\nmain\t0\n")
+        let k = 0.8, s = 3.0
+        let meas = try TSVTable(name: "m.tsv", text: """
+        observableId\tsimulationConditionId\tpreequilibrationConditionId\tmeasurement\ttime
+        a\tmain\t\t\(s)\tinf
+        a\tmain\tpre\t\(s)\t1
+        a\tmain\t\t\(s * (1 - exp(-k)))\t1
+        a\tmain\t\t\(s * (1 - exp(-2 * k)))\t2
+        """)
+        let p = try PEtabProblem(directory: dir, modelFile: dir, parameterTable: params, conditionTables: [cond],
+                                 measurementTables: [meas], observableTables: [obs])
+        let calibration = try PEtabCalibration(problem: p, simulator: RelaxationModel())
+        var options = PEtabCalibration.Options()
+        options.starts = 0
+        options.includeNominalStart = true
+        let r = try calibration.fit(options: options)
+        let fitted = Dictionary(uniqueKeysWithValues: r.parameters.map { ($0.id, $0.value) })
+        #expect(abs(fitted["k"]! - k) < 1e-5, "k = \(fitted["k"]!)")
+        #expect(abs(fitted["s"]! - s) < 1e-5, "s = \(fitted["s"]!)")
+        #expect(r.sumOfSquares < 1e-10)
+        // the calibration's objective is the likelihood's at the fitted values
+        let e = try PEtabLikelihood(problem: p, simulator: RelaxationModel()).evaluate(overrides: fitted)
+        #expect(abs(-r.negativeLogLikelihood - e.logLikelihood) < 1e-8)
     }
 
     /// Measurements at time inf take the steady state of their condition (x → s), after pre-equilibration

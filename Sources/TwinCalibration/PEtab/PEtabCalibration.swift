@@ -30,6 +30,12 @@ extension PEtabSimulator {
 /// itself) are profiled out analytically (`σ̂² = SSR / m` per group), so the remaining parameters are found
 /// by Levenberg–Marquardt from a seeded Latin-hypercube multi-start. Estimated parameters used in other
 /// noise formulas are reported as unsupported.
+///
+/// The model is simulated by the problem's ``PEtabLikelihood`` (its plans and its simulation), so for every
+/// parameter vector a measurement at `time = inf` is predicted at its condition's steady state and a
+/// condition with a pre-equilibration starts from that condition's steady state, recomputed at that vector
+/// (``PEtabSteadyStateTest``). What the likelihood refuses (pre-equilibration with a simulator that does not
+/// report its state), calibration refuses too, naming it.
 public struct PEtabCalibration: Sendable {
     public let problem: PEtabProblem
     let simulator: any PEtabSimulator
@@ -37,16 +43,10 @@ public struct PEtabCalibration: Sendable {
     let fitted: [Int]
     /// Profiled noise groups: parameter index and measurement indices.
     let noiseGroups: [(parameter: Int, measurements: [Int])]
-    let conditionPlans: [ConditionPlan]
+    /// The problem's likelihood: its per-condition plans and its simulation (pre-equilibration, steady
+    /// states) are the ones calibration uses, so the two agree on every prediction.
+    let likelihood: PEtabLikelihood
     let parameterIndex: [String: Int]
-
-    struct ConditionPlan: Sendable {
-        let condition: String
-        let times: [Double]
-        let outputs: [String]
-        /// measurement index, row in times
-        let rows: [(measurement: Int, timeIndex: Int)]
-    }
 
     public struct Options: Sendable {
         public var starts = 10
@@ -93,6 +93,10 @@ public struct PEtabCalibration: Sendable {
         public let converged: Bool
     }
 
+    /// Checks the problem and decides which estimated parameters are fitted and which profiled.
+    /// - Throws: `CalibrationError.unsupported` naming a feature least-squares calibration does not handle (a
+    ///   noise distribution other than normal, an estimated parameter inside a noise formula, what
+    ///   ``PEtabLikelihood/init(problem:simulator:)`` refuses); `.invalidPEtab` as the likelihood does.
     public init(problem: PEtabProblem, simulator: any PEtabSimulator) throws {
         self.problem = problem
         self.simulator = simulator
@@ -104,14 +108,8 @@ public struct PEtabCalibration: Sendable {
             throw CalibrationError(.unsupported, "observable '\(obs.id)' has noise distribution '\(obs.noiseDistribution.rawValue)'; only normal is supported by least-squares calibration.",
                             value: obs.noiseDistribution.rawValue)
         }
-        for m in problem.measurements {
-            if let p = m.preequilibrationConditionId {
-                throw CalibrationError(.unsupported, "a measurement of '\(m.observableId)' asks for pre-equilibration ('\(p)'), which calibration does not support yet.", value: p)
-            }
-            if !m.time.isFinite {
-                throw CalibrationError(.unsupported, "a measurement of '\(m.observableId)' is at steady state (time inf), which calibration does not support yet.", value: "inf")
-            }
-        }
+        // pre-equilibration, steady states, and the condition and formula checks are the likelihood's
+        self.likelihood = try PEtabLikelihood(problem: problem, simulator: simulator)
         // where is each estimated parameter used?
         var inModel = Set<Int>(), inObservable = Set<Int>(), asSigma: [Int: [Int]] = [:], inNoiseOther = Set<Int>()
         for (i, p) in problem.parameters.enumerated() where simulator.defines(p.id) { inModel.insert(i) }
@@ -156,28 +154,6 @@ public struct PEtabCalibration: Sendable {
         guard !fitted.isEmpty else { throw CalibrationError(.invalidPEtab, "the problem estimates only noise parameters.") }
         self.fitted = fitted
         self.noiseGroups = groups
-        // simulation plans per condition
-        var plans: [ConditionPlan] = []
-        let byCondition = Dictionary(grouping: problem.measurements.indices, by: { problem.measurements[$0].simulationConditionId })
-        for cid in byCondition.keys.sorted() {
-            let ms = byCondition[cid]!
-            let times = Array(Set(ms.map { problem.measurements[$0].time })).sorted()
-            var outputs = Set<String>()
-            for mi in ms {
-                let m = problem.measurements[mi]
-                let obs = problem.observables[m.observableId]!
-                for s in obs.formula.symbols.union(obs.noiseFormula.symbols) where pindex[s] == nil && !s.hasPrefix("observableParameter") && !s.hasPrefix("noiseParameter") {
-                    guard simulator.defines(s) else {
-                        throw CalibrationError(.invalidPEtab, "observable '\(obs.id)' uses '\(s)', which is neither a model entity nor a parameter.", value: s)
-                    }
-                    outputs.insert(s)
-                }
-            }
-            let outs = outputs.sorted()
-            let rows = ms.map { ($0, times.firstIndex(of: problem.measurements[$0].time)!) }
-            plans.append(ConditionPlan(condition: cid, times: times, outputs: outs, rows: rows))
-        }
-        self.conditionPlans = plans
     }
 
     /// Names of the parameters the optimiser moves (on their scales), in order.
@@ -203,19 +179,10 @@ public struct PEtabCalibration: Sendable {
         var baseOverrides: [String: Double] = [:]
         for (i, p) in problem.parameters.enumerated() where simulator.defines(p.id) { baseOverrides[p.id] = v[i] }
         let profiled = Set(noiseGroups.flatMap(\.measurements))
-        for plan in conditionPlans {
-            var overrides = baseOverrides
-            for (k, token) in problem.conditions[plan.condition]!.overrides {
-                guard let value = resolve(token) else {
-                    throw CalibrationError(.invalidPEtab, "condition '\(plan.condition)' sets '\(k)' to '\(token)', which is neither a number nor a parameter.", value: token)
-                }
-                if value.isNaN { continue }   // NaN in a condition table keeps the model's value
-                overrides[k] = value
-            }
-            let rows: [[Double]]
-            do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: overrides) } catch {
-                throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
-            }
+        let resolveOrNaN: (String) -> Double = { resolve($0) ?? .nan }
+        var steadyStates: [String: [String: Double]] = [:]
+        for plan in likelihood.plans {
+            let rows = try likelihood.simulate(plan, base: baseOverrides, resolve: resolveOrNaN, steadyStates: &steadyStates)
             for (mi, ti) in plan.rows {
                 let m = ms[mi]
                 let obs = problem.observables[m.observableId]!
@@ -223,6 +190,7 @@ public struct PEtabCalibration: Sendable {
                 func lookup(_ s: String, placeholders prefix: String, _ list: [String]) -> Double? {
                     if let o = plan.outputs.firstIndex(of: s) { return row[o] }
                     if let i = parameterIndex[s] { return v[i] }
+                    if s == "time" || s == "t" { return m.time }
                     let p = "\(prefix)"
                     if s.hasPrefix(p), s.hasSuffix("_\(m.observableId)"),
                        let k = Int(s.dropFirst(p.count).dropLast(m.observableId.count + 1)), k >= 1, k <= list.count {

@@ -161,40 +161,14 @@ public struct PEtabLikelihood: Sendable {
         for p in problem.parameters where simulator.defines(p.id) { base[p.id] = values[p.id]! }
         func resolve(_ token: String) -> Double { values[token] ?? parseNumber(token)! }
         var contributions = [Double](repeating: .nan, count: problem.measurements.count)
-        func conditionOverrides(_ condition: String) -> [String: Double] {
-            var o = base
-            for (k, token) in problem.conditions[condition]!.overrides {
-                let v = resolve(token)
-                if v.isNaN { continue }   // NaN in the condition table keeps the model's (or pre-equilibrated) value
-                o[k] = v
-            }
-            return o
-        }
         var steadyStates: [String: [String: Double]] = [:]
         for plan in plans {
-            var modelOverrides = conditionOverrides(plan.condition)
-            if predictions == nil, let pre = plan.preequilibration {
-                if steadyStates[pre] == nil {
-                    do { steadyStates[pre] = try simulator.steadyState(outputs: [], overrides: conditionOverrides(pre)).state } catch {
-                        throw CalibrationError(.simulationFailed, "pre-equilibrating condition '\(pre)' failed: \(error)", value: pre)
-                    }
-                }
-                let set = problem.conditions[plan.condition]!.overrides
-                for (id, v) in steadyStates[pre]! where set[id] == nil || resolve(set[id]!).isNaN { modelOverrides[id] = v }
-            }
-            var rows: [[Double]] = []
+            let rows: [[Double]]
             if predictions != nil {
                 // nothing simulated: model outputs are unavailable (noise formulas using them are refused)
                 rows = [[Double]](repeating: [Double](repeating: .nan, count: plan.outputs.count), count: plan.times.count + (plan.steady ? 1 : 0))
-            } else if !plan.times.isEmpty {
-                do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: modelOverrides) } catch {
-                    throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
-                }
-            }
-            if predictions == nil, plan.steady {
-                do { rows.append(try simulator.steadyState(outputs: plan.outputs, overrides: modelOverrides).outputs) } catch {
-                    throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' to steady state (time inf) failed: \(error)", value: plan.condition)
-                }
+            } else {
+                rows = try simulate(plan, base: base, resolve: resolve, steadyStates: &steadyStates)
             }
             for (mi, ti) in plan.rows {
                 let m = problem.measurements[mi]
@@ -239,6 +213,51 @@ public struct PEtabLikelihood: Sendable {
         }
         return Evaluation(logLikelihood: contributions.reduce(0, +), contributions: contributions, conditions: plans.count,
                           measurements: problem.measurements.count, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The model's overrides for `condition`: `base` (the model parameters' values) replaced by the condition
+    /// table's values, each token resolved by `resolve` (a `NaN` keeps the model's, or pre-equilibrated, value).
+    func conditionOverrides(_ condition: String, base: [String: Double], resolve: (String) -> Double) -> [String: Double] {
+        var o = base
+        for (k, token) in problem.conditions[condition]!.overrides {
+            let v = resolve(token)
+            if v.isNaN { continue }
+            o[k] = v
+        }
+        return o
+    }
+
+    /// Simulates `plan` under `base` (model parameters' values) and the condition table (tokens resolved by
+    /// `resolve`): one row of `plan.outputs` per finite time, then, if `plan.steady`, the steady-state row.
+    /// A plan with a pre-equilibration starts from that condition's steady state (computed once per
+    /// condition and kept in `steadyStates`, so a caller evaluating several plans at one parameter vector
+    /// shares it) except for the species the simulation condition sets. Shared by ``evaluate(overrides:predictions:)``
+    /// and ``PEtabCalibration``.
+    /// - Throws: `.simulationFailed` naming the condition (or pre-equilibration condition) that failed.
+    func simulate(_ plan: Plan, base: [String: Double], resolve: (String) -> Double,
+                  steadyStates: inout [String: [String: Double]]) throws -> [[Double]] {
+        var modelOverrides = conditionOverrides(plan.condition, base: base, resolve: resolve)
+        if let pre = plan.preequilibration {
+            if steadyStates[pre] == nil {
+                do { steadyStates[pre] = try simulator.steadyState(outputs: [], overrides: conditionOverrides(pre, base: base, resolve: resolve)).state } catch {
+                    throw CalibrationError(.simulationFailed, "pre-equilibrating condition '\(pre)' failed: \(error)", value: pre)
+                }
+            }
+            let set = problem.conditions[plan.condition]!.overrides
+            for (id, v) in steadyStates[pre]! where set[id] == nil || resolve(set[id]!).isNaN { modelOverrides[id] = v }
+        }
+        var rows: [[Double]] = []
+        if !plan.times.isEmpty {
+            do { rows = try simulator.simulate(times: plan.times, outputs: plan.outputs, overrides: modelOverrides) } catch {
+                throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' failed: \(error)", value: plan.condition)
+            }
+        }
+        if plan.steady {
+            do { rows.append(try simulator.steadyState(outputs: plan.outputs, overrides: modelOverrides).outputs) } catch {
+                throw CalibrationError(.simulationFailed, "simulating condition '\(plan.condition)' to steady state (time inf) failed: \(error)", value: plan.condition)
+            }
+        }
+        return rows
     }
 
     /// `log J` of a measurement's observable transformation (`J = 1` for lin, `m` for log, `m·ln 10` for log10): the
