@@ -156,3 +156,43 @@ import TwinTesting
         #expect(worst < allowed, "largest relative deviation \(worst) at rtol \(relative)")
     }
 }
+
+/// Lang_PLOSComputBiol2024 (PEtab benchmark collection, 124 states, 669 reactions) is stiff from t = 6e-5.
+/// Its Rodas5P run takes the tape's exact sparse Jacobian, not finite differences (which would cost one
+/// right-hand side per colour group per step), and factorises on the sparse path (the dense one is about
+/// 3x slower here): nine right-hand sides per step attempt (seven stages, ∂f/∂t, the accepted point).
+@Suite struct StiffJacobianTests {
+    static let model = SharedFolder.data("petab-benchmark-collection/Lang_PLOSComputBiol2024/model_Lang_PLOSComputBiol2024.xml").path
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: model), "the PEtab benchmark collection is not in the shared folder"))
+    func langRunsRodas5POnTheAnalyticSparseJacobian() throws {
+        let m = try ModelCompiler.compile(try SBMLReader.read(path: Self.model))
+        #expect(m.runsOnTape)
+        #expect(m.hasAnalyticJacobian)
+        _ = try Simulator(model: m).simulate(outputTimes: [0], outputs: [])
+        let y0 = m.currentState()
+        let options = SolverOptions(method: .rodas5P, relativeTolerance: 1e-9, absoluteTolerance: .scalar(1e-12), maxSteps: 5_000)
+        let stepper = try Rodas5Stepper(system: m, time: 0, state: y0, options: options)
+        while stepper.time < 1 { try stepper.step(limit: 1) }
+        let s = stepper.statistics
+        #expect(stepper.usesSparseLinearAlgebra)
+        #expect(s.jacobianEvaluations > 0)
+        // Finite differences would add at least one evaluation per colour group (>= 10 here) per Jacobian.
+        #expect(s.functionEvaluations <= 9 * s.totalSteps + 10, "\(s.functionEvaluations) evaluations in \(s.totalSteps) steps")
+        #expect(s.totalSteps < 1_000, "\(s.totalSteps) steps")
+        // The same model without its analytic Jacobian: coloured finite differences, many more evaluations.
+        let fd = try Rodas5Stepper(system: WithoutJacobian(model: m), time: 0, state: y0, options: options)
+        while fd.time < 1e-3 { try fd.step(limit: 1e-3) }
+        #expect(fd.statistics.functionEvaluations > 9 * fd.statistics.totalSteps + 10 * fd.statistics.jacobianEvaluations)
+    }
+
+    /// A compiled model's right-hand side and pattern without its Jacobian.
+    struct WithoutJacobian: ODESystem {
+        let model: CompiledModel
+        var dimension: Int { model.dimension }
+        var jacobianSparsity: [(row: Int, column: Int)]? { model.jacobianSparsity }
+        func derivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
+            model.derivatives(t: t, y: y, dy: dy)
+        }
+    }
+}
