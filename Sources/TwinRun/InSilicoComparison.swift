@@ -142,7 +142,7 @@ public enum InSilicoComparison {
                 return given
             }
             let varied = InSilicoComparison.variedParameters.compactMap { name in
-                UVAPadovaParameters.path(name).map { ComparisonStart.Parameter(name, base.patient.parameters[keyPath: $0]) }
+                UVAPadovaParameters.keyPath(named: name).map { ComparisonStart.Parameter(name, base.patient.parameters[keyPath: $0]) }
             }
             return ComparisonStart(parameters: varied, logStandardDeviations: varied.map { _ in variation }, source: "virtualPatient \(base.patient.name)")
         }
@@ -150,7 +150,7 @@ public enum InSilicoComparison {
         public func member(_ values: [String: Double]) throws -> VirtualPatient {
             var p = base.patient
             for (name, value) in values {
-                guard let path = UVAPadovaParameters.path(name) else {
+                guard let path = UVAPadovaParameters.keyPath(named: name) else {
                     throw RunError(.invalidBinding, "'\(name)' is not a UVA/Padova parameter the comparison can set", value: name)
                 }
                 p.parameters[keyPath: path] = value
@@ -211,20 +211,5 @@ public enum InSilicoComparison {
             let t = r.outcomes[.timeInRange]!, l = r.outcomes[.lowBGIndex]!
             return "\(r.rank). \(r.name): time in range \(String(format: "%.1f", t.mean * 100)) % (90 % band \(String(format: "%.1f", t.p05 * 100))-\(String(format: "%.1f", t.p95 * 100))), LBGI \(String(format: "%.2f", l.mean))"
         }
-    }
-}
-
-extension UVAPadovaParameters {
-    /// The writable parameter named `name` (the property names: `Vmx`, `kp3`, `kabs`, ...), or nil.
-    static func path(_ name: String) -> WritableKeyPath<UVAPadovaParameters, Double>? {
-        let paths: [String: WritableKeyPath<UVAPadovaParameters, Double>] = [
-            "BW": \.BW, "EGPb": \.EGPb, "Gb": \.Gb, "Ib": \.Ib, "kabs": \.kabs, "kmax": \.kmax, "kmin": \.kmin, "b": \.b, "d": \.d,
-            "Vg": \.Vg, "Vi": \.Vi, "Ipb": \.Ipb, "Vmx": \.Vmx, "Km0": \.Km0, "k2": \.k2, "k1": \.k1, "p2u": \.p2u, "m1": \.m1,
-            "m5": \.m5, "CL": \.CL, "HEb": \.HEb, "m2": \.m2, "m4": \.m4, "m30": \.m30, "Ilb": \.Ilb, "ki": \.ki, "kp2": \.kp2,
-            "kp3": \.kp3, "f": \.f, "Gpb": \.Gpb, "ke1": \.ke1, "ke2": \.ke2, "Fsnc": \.Fsnc, "Gtb": \.Gtb, "Vm0": \.Vm0,
-            "Rdb": \.Rdb, "PCRb": \.PCRb, "kd": \.kd, "ksc": \.ksc, "ka1": \.ka1, "ka2": \.ka2, "dosekempt": \.dosekempt,
-            "u2ss": \.u2ss, "isc1ss": \.isc1ss, "isc2ss": \.isc2ss, "kp1": \.kp1,
-        ]
-        return paths[name]
     }
 }

@@ -28,57 +28,14 @@ public struct GlucoseTwinProcess: ProcessModel {
     /// Names of the parameters that can be estimated.
     public static let estimable = ["EGPb", "Vmx", "f", "ka1", "ka2", "kabs", "ki", "kmax", "kp1", "kp3", "kmin", "kp2", "k1", "k2", "p2u", "Vm0", "Km0", "m1", "b", "d", "BW"]
 
-    /// Reads or writes an estimable parameter by name.
+    /// Reads or writes an estimable parameter by name (``TwinModels/UVAPadovaParameters/keyPath(named:)``; names are
+    /// checked against ``estimable`` where they enter, and any other falls back to `kp3` as before).
     static func value(_ name: String, in p: UVAPadovaParameters) -> Double {
-        switch name {
-        case "EGPb": p.EGPb
-        case "Vmx": p.Vmx
-        case "f": p.f
-        case "ka1": p.ka1
-        case "ka2": p.ka2
-        case "kabs": p.kabs
-        case "ki": p.ki
-        case "kmax": p.kmax
-        case "kp1": p.kp1
-        case "kmin": p.kmin
-        case "kp2": p.kp2
-        case "k1": p.k1
-        case "k2": p.k2
-        case "p2u": p.p2u
-        case "Vm0": p.Vm0
-        case "Km0": p.Km0
-        case "m1": p.m1
-        case "b": p.b
-        case "d": p.d
-        case "BW": p.BW
-        default: p.kp3
-        }
+        p[keyPath: UVAPadovaParameters.keyPath(named: name) ?? \.kp3]
     }
 
     static func set(_ name: String, _ v: Double, in p: inout UVAPadovaParameters) {
-        switch name {
-        case "EGPb": p.EGPb = v
-        case "Vmx": p.Vmx = v
-        case "f": p.f = v
-        case "ka1": p.ka1 = v
-        case "ka2": p.ka2 = v
-        case "kabs": p.kabs = v
-        case "ki": p.ki = v
-        case "kmax": p.kmax = v
-        case "kp1": p.kp1 = v
-        case "kmin": p.kmin = v
-        case "kp2": p.kp2 = v
-        case "k1": p.k1 = v
-        case "k2": p.k2 = v
-        case "p2u": p.p2u = v
-        case "Vm0": p.Vm0 = v
-        case "Km0": p.Km0 = v
-        case "m1": p.m1 = v
-        case "b": p.b = v
-        case "d": p.d = v
-        case "BW": p.BW = v
-        default: p.kp3 = v
-        }
+        p[keyPath: UVAPadovaParameters.keyPath(named: name) ?? \.kp3] = v
     }
 
     public init(population: UVAPadovaParameters, carbohydrate: [Double], insulin: [Double], estimated: [String], noiseRate: [Double]) throws {

@@ -108,8 +108,8 @@ extension EstimateEvents.Recorded {
     /// the UVA/Padova model has (`Vmx`, `kp3`, `kabs`, ...) takes the estimate; the others stay.
     public func applied(to parameters: UVAPadovaParameters) -> UVAPadovaParameters {
         var p = parameters
-        for e in self.parameters where e.value.isFinite && e.value > 0 && GlucoseTwinProcess.value(e.id, in: p).isFinite {
-            GlucoseTwinProcess.set(e.id, e.value, in: &p)
+        for e in self.parameters where e.value.isFinite && e.value > 0 {
+            if let path = UVAPadovaParameters.keyPath(named: e.id) { p[keyPath: path] = e.value }
         }
         return p
     }
