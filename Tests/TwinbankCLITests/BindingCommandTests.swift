@@ -8,6 +8,7 @@ import TwinTesting
 struct BindingCommandTests {
     let cli = CommandRunner()
     static var schwen: String { SharedFolder.root.appendingPathComponent("data/petab/Schwen_PONE2014/Schwen_PONE2014.yaml").path }
+    static var brannmark: String { SharedFolder.root.appendingPathComponent("data/petab/Brannmark_JBC2010/Brannmark_JBC2010.yaml").path }
 
     func json(_ text: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
@@ -113,5 +114,37 @@ struct BindingCommandTests {
         // a replay as of before the import sees no readings
         let replay = try cli.run(["sync", "--bank", bank, "--twin", "hepatocytes", "--known-at", "2026-01-01T00:00:00Z", "--dry-run"])
         #expect(replay.status != 0 && replay.stderr.contains("no readings"), "\(replay.stderr)")
+    }
+
+    /// Brännmark et al. 2010 bound with its measurements, k1a and k1b estimated: `sync --horizon 15min` forecasts the
+    /// experiment of the latest reading (`Dose_100` at 30 min) 15 minutes on, its three observables at 12 points, and
+    /// writes each point as a `prediction` event coded as the observable's readings, its interval in the notes;
+    /// a second sync writes nothing.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: brannmark), "skipped: ../shared/data/petab/Brannmark_JBC2010 is missing"))
+    func petabTwinForecastsItsObservables() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "adipocytes", "--kind", "cell"])
+        let bound = try cli.ok(["twin", "bind", "--bank", bank, "--twin", "adipocytes", "--preset", "petab", "--petab", Self.brannmark,
+                                "--origin", "2026-01-01T00:00:00Z", "--import-measurements", "--estimate", "k1a,k1b"])
+        #expect(bound.contains("imported 43 measurements"), "\(bound)")
+        let doc = try json(try cli.ok(["sync", "--bank", bank, "--twin", "adipocytes", "--horizon", "15min", "--json"]))
+        #expect(doc["readingsUsed"] as? Int == 43)
+        let forecast = try #require(doc["forecast"] as? [[String: Any]])
+        #expect(forecast.count == 36)
+        #expect(Set(forecast.compactMap { $0["output"] as? String }) == ["IR1_P", "IRS1_P", "IRS1_P_DosR"])
+        #expect(forecast.last?["time"] as? String == "2026-01-01T00:45:00Z", "\(String(describing: forecast.last))")
+        for p in forecast {
+            let mean = try #require(p["mean"] as? Double), lower = try #require(p["lower"] as? Double), upper = try #require(p["upper"] as? Double)
+            #expect(lower < mean && mean < upper && mean > 0, "\(p)")
+        }
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(try cli.ok(["thread", "query", "--bank", bank, "--twin", "adipocytes",
+                                                                                          "--code", "urn:twinbank:petab:Brannmark_JBC2010|IR1_P", "--json"]).utf8)) as? [[String: Any]])
+        let predictions = events.filter { $0["category"] as? String == "prediction" }
+        #expect(predictions.count == 12)
+        #expect(predictions.allSatisfy { (($0["provenance"] as? [String: Any])?["notes"] as? String)?.contains("forecast binding=petab:Brannmark_JBC2010 output=IR1_P") == true })
+        let again = try json(try cli.ok(["sync", "--bank", bank, "--twin", "adipocytes", "--horizon", "15min", "--json"]))
+        #expect(again["written"] == nil && again["alreadyInThread"] as? Int == 38)
     }
 }

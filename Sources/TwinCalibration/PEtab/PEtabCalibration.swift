@@ -396,3 +396,22 @@ extension PEtabCalibration {
         }
     }
 }
+
+extension PEtabCalibration {
+    /// The observables' values for every measurement of ``problem``, in its order: each measurement's observable
+    /// formula (its placeholders from the measurement's row) at the linear-scale parameter values `parameters`
+    /// (ids of the parameter table; the others at their nominal values), simulated as the likelihood and the fit
+    /// simulate them (the measurement's condition, its pre-equilibration, steady states at time inf). A
+    /// measurement's own value is not used, so measurements at chosen times and value 0 ask for a forecast.
+    /// - Throws: `.invalidArgument` for an id that is not in the parameter table or a value that is not finite;
+    ///   `.simulationFailed` naming the condition whose simulation failed; `.invalidPEtab` as ``fit(options:)``.
+    public func predictions(_ parameters: [String: Double]) throws -> [Double] {
+        var v = problem.parameters.map(\.nominal)
+        for (id, value) in parameters.sorted(by: { $0.key < $1.key }) {
+            guard let i = parameterIndex[id] else { throw CalibrationError(.invalidArgument, "'\(id)' is not a parameter of the problem's parameter table.", value: id) }
+            guard value.isFinite else { throw CalibrationError(.invalidArgument, "the value of '\(id)' must be finite; got \(value).", value: String(value)) }
+            v[i] = value
+        }
+        return try predict(values: v).h
+    }
+}

@@ -11,13 +11,20 @@ import TwinSimulation
 /// binding gives a prior sd, the prior's penalty. Standard deviations are the Gauss-Newton ones on the
 /// parameters' scales; forecasts are the model at the estimate with delta-method intervals.
 ///
-/// Inputs (doses) are not supported by this estimator (set them as parameters or initial amounts); readings before
-/// the origin are refused.
+/// Inputs: each of the binding's inputs names an SBML species of the model (``ThreadBinding/Input/input``); the
+/// thread's doses of it (``BoundThread/doses``, those inside a forecast's horizon included) are given to the model
+/// as it runs (``SBMLModelSimulator/Dose``): a `bolus` or `meal` adds its amount (in the model's substance units:
+/// the input's unit) to the species' **amount** at its start, so a species in concentration rises by amount / its
+/// compartment's size; an `infusion` adds amount / duration per time unit over its period. Refused: an input naming
+/// something that is not a species (the model's species listed), an infusion without a period, a dose before the
+/// origin. Without inputs the model runs exactly as without this support. Readings before the origin are refused.
 public struct SBMLEstimator: Estimator {
     public let binding: ThreadBinding
     public let simulator: SBMLModelSimulator
     /// The parameters the binding sets (not estimated).
     public let fixed: [String: Double]
+    /// The thread's doses as the model takes them (empty without inputs).
+    public let doses: [SBMLModelSimulator.Dose]
     public private(set) var readings: [BoundThread.Reading] = []
     /// The estimate on the parameters' scales, and its standard deviations.
     public private(set) var theta: [Double]
@@ -27,22 +34,49 @@ public struct SBMLEstimator: Estimator {
     public var label: String { "SBML-MAP" }
     public var settings: [String] {
         ["solver=rtol1e-10,atol1e-14", "optimizer=LM", "start=" + zip(binding.estimated, start).map { "\($0.parameter):\(Value.format($0.scale.fromScale($1)))" }.joined(separator: ",")]
+            + (doses.isEmpty ? [] : ["doses=\(doses.count)"])
     }
 
     /// - Throws: ``SyncError`` `invalidBinding` (no model file, an output without a noise model, an estimated
-    ///   parameter without a start or prior mean the model does not define), `unsupported` (inputs),
-    ///   `invalidArgument` (the model cannot be read).
+    ///   parameter without a start or prior mean the model does not define, an input that names no species of the
+    ///   model), `invalidArgument` (the model cannot be read; an infusion without a period), `invalidTime` (a dose
+    ///   before the origin), `unsupported` (a dosed species under a conversion factor).
     public init(binding: ThreadBinding, thread: BoundThread) throws {
         func fail(_ m: String, _ v: String?) -> SyncError { SyncError(.invalidBinding, "binding '\(binding.name)': \(m)", value: v) }
         guard binding.model.kind == .sbml, let file = binding.model.file else { throw fail("an sbml binding names its model file.", binding.model.id) }
-        guard binding.inputs.isEmpty else {
-            throw SyncError(.unsupported, "binding '\(binding.name)': the SBML estimator takes no inputs yet; set doses as parameters or initial amounts.", value: binding.inputs[0].input)
-        }
         guard !binding.estimated.isEmpty else { throw fail("it estimates no parameter.", nil) }
         for o in binding.outputs where o.noise == nil { throw fail("output '\(o.output)' needs a noise model.", o.output) }
-        do { simulator = try SBMLModelSimulator(file: URL(fileURLWithPath: file), relativeTolerance: 1e-10, absoluteTolerance: 1e-14, maxSteps: 100_000) } catch {
+        var doses: [SBMLModelSimulator.Dose] = []
+        for d in thread.doses {
+            let input = binding.inputs[d.input]
+            guard d.time >= 0 else {
+                throw SyncError(.invalidTime, "binding '\(binding.name)': \(input.kind.rawValue) event \(d.event.abbreviated()) of '\(input.input)' starts at \(Value.format(d.time)) \(binding.timeUnit.rawValue), before the model's origin \(thread.origin.iso8601).",
+                                value: d.event.description)
+            }
+            switch input.kind {
+            case .bolus, .meal: doses.append(.init(species: input.input, time: d.time, amount: d.amount))
+            case .infusion:
+                guard d.duration > 0 else {
+                    throw SyncError(.invalidArgument, "binding '\(binding.name)': infusion event \(d.event.abbreviated()) of '\(input.input)' has no period (start and end); give one, or bind the input as a bolus.",
+                                    value: d.event.description)
+                }
+                doses.append(.init(species: input.input, time: d.time, duration: d.duration, amount: d.amount))
+            }
+        }
+        do {
+            simulator = try SBMLModelSimulator(file: URL(fileURLWithPath: file), doses: doses, relativeTolerance: 1e-10, absoluteTolerance: 1e-14, maxSteps: 100_000)
+        } catch let e as CalibrationError where e.code == .invalidArgument {
+            throw fail(e.message, e.value)
+        } catch let e as CalibrationError where e.code == .unsupported && !doses.isEmpty {
+            throw SyncError(.unsupported, "binding '\(binding.name)': \(e.message)", value: e.value)
+        } catch {
             throw SyncError(.invalidArgument, "cannot load the SBML model '\(file)' of binding '\(binding.name)': \(error)", value: file)
         }
+        for i in binding.inputs where !simulator.species.contains(i.input) {
+            throw fail("input '\(i.input)' is not a species of the model; an input names the species it doses (the model's species: \(simulator.species.isEmpty ? "none" : simulator.species.joined(separator: ", "))).",
+                       i.input)
+        }
+        self.doses = doses
         for id in binding.outputs.map(\.output) + binding.estimated.map(\.parameter) + Array(thread.parameters.keys) where !simulator.defines(id) {
             throw fail("the model does not define '\(id)'.", id)
         }
