@@ -147,4 +147,58 @@ struct BindingCommandTests {
         let again = try json(try cli.ok(["sync", "--bank", bank, "--twin", "adipocytes", "--horizon", "15min", "--json"]))
         #expect(again["written"] == nil && again["alreadyInThread"] as? Int == 38)
     }
+
+    /// Any SBML model takes a twin's doses through its binding (`--binding FILE`, kind `sbml`): `dA/dt = −k·A` in a
+    /// 2 L compartment, a 100 mg bolus at 0 h and an 80 mg infusion from 10 h to 14 h (`thread append --at START/END`),
+    /// levels of a person with k = 0.25 /h: `sync` finds k within 1e-4 and its forecast is the closed form.
+    @Test func anSBMLTwinTakesDosesThroughItsBinding() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("elimination.xml")
+        try """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <sbml xmlns="http://www.sbml.org/sbml/level3/version2/core" level="3" version="2"><model id="elimination">
+            <listOfCompartments><compartment id="central" size="2" constant="true"/></listOfCompartments>
+            <listOfSpecies><species id="A" compartment="central" initialAmount="0" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/></listOfSpecies>
+            <listOfParameters><parameter id="k" value="0.1" constant="true"/></listOfParameters>
+            <listOfReactions><reaction id="elimination" reversible="false">
+            <listOfReactants><speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
+            <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><apply><times/><ci> k </ci><ci> A </ci><ci> central </ci></apply></math></kineticLaw>
+            </reaction></listOfReactions></model></sbml>
+            """.write(to: model, atomically: true, encoding: .utf8)
+        let binding = dir.appendingPathComponent("binding.json")
+        try """
+            {"name": "elimination", "timeUnit": "h", "model": {"kind": "sbml", "file": "\(model.path)", "id": "elimination"},
+             "outputs": [{"code": {"system": "urn:twinbank:test", "code": "level"}, "output": "A", "unit": "mg/L", "noise": {"additive": 0.001, "proportional": 0}}],
+             "inputs": [{"code": {"system": "urn:twinbank:test", "code": "bolus"}, "input": "A", "kind": "bolus", "unit": "mg"},
+                        {"code": {"system": "urn:twinbank:test", "code": "infusion"}, "input": "A", "kind": "infusion", "unit": "mg"}],
+             "parameters": [], "estimated": [{"parameter": "k", "scale": "log", "lower": 0.001, "upper": 10, "start": 0.1}]}
+            """.write(to: binding, atomically: true, encoding: .utf8)
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "patient", "--kind", "person"])
+        try cli.ok(["twin", "bind", "--bank", bank, "--twin", "patient", "--binding", binding.path])
+        let start = 1_767_254_400.0   // 2026-01-01T08:00:00Z
+        func iso(_ hours: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: start + hours * 3600)) }
+        try cli.ok(["thread", "append", "--bank", bank, "--twin", "patient", "--code", "urn:twinbank:test|bolus", "--value", "100", "--unit", "mg",
+                    "--at", iso(0), "--category", "intervention", "--source", "record:mar"])
+        try cli.ok(["thread", "append", "--bank", bank, "--twin", "patient", "--code", "urn:twinbank:test|infusion", "--value", "80", "--unit", "mg",
+                    "--at", "\(iso(10))/\(iso(14))", "--category", "intervention", "--source", "record:mar"])
+        func closed(_ t: Double, k: Double) -> Double {
+            var c = 50 * exp(-k * t)
+            if t > 10 { let end = min(t, 14); c += 10 / k * (1 - exp(-k * (end - 10))) * exp(-k * (t - end)) }
+            return c
+        }
+        for h in [1.0, 4, 8, 11, 13, 15, 18] {
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", "patient", "--code", "urn:twinbank:test|level", "--value", String(format: "%.8f", closed(h, k: 0.25)),
+                        "--unit", "mg/L", "--at", iso(h), "--source", "device:lab"])
+        }
+        let doc = try json(try cli.ok(["sync", "--bank", bank, "--twin", "patient", "--horizon", "6h", "--json"]))
+        let k = try #require(try estimates(doc)["k"]?["value"] as? Double)
+        #expect(abs(k / 0.25 - 1) < 1e-4, "k \(k)")
+        #expect(doc["estimator"] as? String == "SBML-MAP" && doc["readingsUsed"] as? Int == 7 && doc["inputsUsed"] as? Int == 2)
+        let forecast = try #require(doc["forecast"] as? [[String: Any]])
+        #expect(forecast.count == 12)
+        let last = try #require(forecast.last?["mean"] as? Double)
+        #expect(abs(last / closed(24, k: k) - 1) < 1e-6, "\(last) vs \(closed(24, k: k))")
+    }
 }
