@@ -89,7 +89,7 @@ struct SyncCommand: AsyncParsableCommand {
         if let g = glucoseBinding {
             if let sd = g.outputs.first?.noise?.additive { options.cgmNoiseStandardDeviation = sd }
             if !g.estimated.isEmpty { options.estimated = g.estimated.map(\.parameter) }
-            options.estimateBinding = g
+            options.binding = g
         }
         if let from { options.from = try parseInstant(from, option: "--from", bound: .lower) }
         if let to { options.to = try parseInstant(to, option: "--to", bound: .upper) }

@@ -104,7 +104,7 @@ struct GlucoseComparisonStartTests {
         var o = GlucoseSynchroniser.Options()
         o.from = start.advanced(bySeconds: -7200)
         o.to = start
-        o.estimateBinding = .glucose
+        o.binding = .glucose
         let synced = try await GlucoseSynchroniser.synchronise("alice", in: bank, options: o)
         let estimate = try #require(try ComparisonStart.estimate(for: "alice", kind: .glucose, in: bank, at: start))
         #expect(estimate.parameters.map(\.id) == ["Vmx", "kp3", "kabs"])

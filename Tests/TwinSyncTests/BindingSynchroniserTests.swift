@@ -203,13 +203,10 @@ struct GlucoseEstimateEventsTests {
         let f = try GlucoseThreadFixture(bg: trace.bg, carbohydrate: trace.carbohydrate, insulin: trace.insulin)
         var options = f.options(origin: 480)
         options.from = GlucoseThreadFixture.at(240)
-        let plain = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: options)
-        options.estimateBinding = .glucose
         let r = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: options)
-        // the same forecast and alerts, plus one estimate event per estimated parameter
-        #expect(r.drafts.count == plain.drafts.count + 3)
-        let same = zip(r.drafts, plain.drafts).allSatisfy { $0.value == $1.value && $0.code == $1.code && $0.effective == $1.effective }
-        #expect(same)
+        // one estimate event per estimated parameter, beside the 6 forecast points and their interval ends
+        let estimates = r.drafts.filter { $0.code.system == EstimateEvents.system }
+        #expect(estimates.count == 3 && r.drafts.filter { $0.category == .prediction }.count == 18 + 3)
         let e = try #require(try EstimateEvents.latest(for: f.twin, binding: "glucose", parameters: ["Vmx", "kp3", "kabs"], in: f.bank))
         for name in ["Vmx", "kp3", "kabs"] {
             #expect(e[name]?.value == r.parameters[name]?["estimated"] && e[name]?.prior == r.parameters[name]?["population"])
@@ -227,15 +224,20 @@ struct GlucoseBindingSynchroniserTests {
         glucose.from = GlucoseThreadFixture.at(240)
         glucose.prior = .twin
         let direct = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: glucose)
+        // the glucose twin is the preset binding and its estimator: the binding synchroniser, run on it with the
+        // same window and forecast grid (6 points over 30 minutes), gives the same forecast, estimate and events
         var options = BindingSynchroniser.Options()
         options.from = glucose.from
         options.to = glucose.to
+        options.knownAt = direct.knownAt
         options.horizon = 30
+        options.points = 6
         let r = try await BindingSynchroniser.synchronise(f.twin, in: f.bank, binding: .glucose, options: options)
         #expect(r.forecast.map(\.mean) == direct.points.map(\.mean))
         #expect(r.estimate.parameters.map(\.value) == ["Vmx", "kp3", "kabs"].map { direct.parameters[$0]!["estimated"]! })
         #expect(r.estimator == direct.filter && r.readingsUsed == direct.observationsUsed)
-        #expect(r.drafts.count == direct.drafts.count + 3 && r.written?.count == r.drafts.count)
+        #expect(r.drafts == direct.drafts && r.written?.count == r.drafts.count)
+        #expect(r.health?.reliable == true && r.nowcast.first?.mean == direct.glucoseNow)
         #expect(try EstimateEvents.latest(for: f.twin, binding: "glucose", parameters: ["Vmx"], in: f.bank)?["Vmx"]?.value == r.estimate["Vmx"]?.value)
     }
 }
@@ -275,5 +277,64 @@ struct SBMLBindingSynchroniserTests {
             #expect(abs(p.mean / closed - 1) < 1e-6, "\(t) s: \(p.mean) vs \(closed)")
         }
         #expect(try EstimateEvents.latest(for: "cell", binding: "decay", parameters: ["k1"], in: bank)?["k1"]?.value == k1)
+    }
+}
+
+/// Safety is part of the binding: any model gets the model health check and the withheld forecast by writing a
+/// safety section, not a synchroniser.
+@Suite("Safety as binding data: a PK twin with a health check")
+struct BindingSafetyTests {
+    /// A theophylline twin whose binding gives a plausible range of levels (its safety section, data only): with
+    /// a range that holds the forecast, the forecast and the estimate are written as usual; with one the
+    /// forecast leaves (its highest point above the range's top), the twin is unreliable and nothing but a
+    /// model-unreliable alert naming the finding and its number is written.
+    @Test func aPKBindingWithASafetySectionWithholdsAnImplausibleForecast() async throws {
+        func run(upper: Double) async throws -> (BindingSynchroniser.Result, PKBindingSynchroniserTests.Fixture) {
+            let f = try PKBindingSynchroniserTests.Fixture()
+            try f.measure([2, 6, 11, 14, 23, 26, 35, 47])
+            var binding = f.binding
+            // ages are in the binding's time unit (hours here): the now-cast (47.5 h) is compared with a reading at
+            // most 15 min old, so not with the 47 h level (the concentration moves within half an hour)
+            var settings = ModelHealth.Settings(plausibleRange: 0...upper)
+            settings.nowcastMaximumAge = 0.25
+            binding.safety = ThreadBinding.Safety(output: "concentration", health: settings)
+            try binding.validate()
+            var options = BindingSynchroniser.Options()
+            options.to = f.start.advanced(bySeconds: 47.5 * 3600)
+            options.horizon = 12
+            return (try await BindingSynchroniser.synchronise("theo", in: f.bank, binding: binding, options: options), f)
+        }
+        let (wide, f1) = try await run(upper: 200)
+        #expect(wide.health?.reliable == true, "\(wide.health?.warnings ?? [])")
+        #expect(wide.nowcast.count == 1 && wide.nowcast[0].mean > 0)
+        #expect(try f1.bank.events(ThreadQuery(twin: "theo", category: .prediction)).count == 14)
+        let top = try #require(wide.forecast.map(\.mean).max())
+        let (narrow, f2) = try await run(upper: (top * 0.9 * 10).rounded() / 10)
+        let health = try #require(narrow.health)
+        #expect(health.findings.map(\.kind) == [.stateOutOfRange], "\(health.warnings)")
+        #expect(try f2.bank.events(ThreadQuery(twin: "theo", category: .prediction)).isEmpty)
+        let alerts = try f2.bank.events(ThreadQuery(twin: "theo", code: ModelHealth.unreliableAlert.key, category: .alert))
+        #expect(alerts.count == 1 && narrow.written?.count == 1)
+        guard case .text(let text)? = alerts.first?.value else { Issue.record("no alert text"); return }
+        #expect(text.hasPrefix("Concentration twin unreliable") && text.contains("outside the plausible 0-") && text.contains("mg/L"), "\(text)")
+    }
+
+    @Test func aSafetySectionIsCheckedAgainstItsBinding() throws {
+        var binding = PKBindingSynchroniserTests.Fixture.binding()
+        binding.safety = ThreadBinding.Safety(output: "glucose", health: ModelHealth.Settings())
+        #expect { try binding.validate() } throws: { ($0 as? SyncError)?.code == .invalidBinding && ($0 as? SyncError)?.value == "glucose" }
+        binding.safety = ThreadBinding.Safety(output: "concentration", health: ModelHealth.Settings(plausibleRange: 0...1), rule: .hypoglycaemia)
+        #expect { try binding.validate() } throws: { ($0 as? SyncError)?.code == .invalidBinding && ($0 as? SyncError)?.value == "mg/L" }
+    }
+
+    @Test func aNoiseModelMayLeaveOutEitherPart() throws {
+        let n = try JSONDecoder().decode(ThreadBinding.NoiseModel.self, from: Data(#"{"additive": 0.5}"#.utf8))
+        #expect(n == ThreadBinding.NoiseModel(additive: 0.5, proportional: 0))
+    }
+}
+
+extension PKBindingSynchroniserTests.Fixture {
+    static func binding() -> ThreadBinding {
+        ThreadBinding.pk(drug: PKBindingSynchroniserTests.drug, level: PKBindingSynchroniserTests.level, route: "oral")
     }
 }

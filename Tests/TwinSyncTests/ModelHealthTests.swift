@@ -15,13 +15,13 @@ import TwinCore
         var rng = Xoshiro256StarStar(seed: seed)
         return (0..<count).map { k in
             let variance = 64 + 20 * Double(k % 3)
-            return ModelHealth.Innovation(minute: 5 * k, residual: variance.squareRoot() * rng.normal(), variance: variance)
+            return ModelHealth.Innovation(time: Double(5 * k), residual: variance.squareRoot() * rng.normal(), variance: variance)
         }
     }
 
     @Test(arguments: [UInt64(1), 2, 3, 4, 5])
     func aConsistentTwinIsReliable(seed: UInt64) {
-        let input = ModelHealth.Input(glucoseNow: 121, glucoseNowSD: 6, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+        let input = ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 121, nowcastSD: 6, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
                                       innovations: Self.consistentInnovations(count: 40, seed: seed),
                                       parameters: [.init(name: "Vmx", prior: 0.109, estimated: 0.131, logPriorSD: 0.3),
                                                    .init(name: "kp3", prior: 0.009, estimated: 0.007, logPriorSD: 0.3)],
@@ -34,8 +34,8 @@ import TwinCore
     @Test func theCollapsedTwinOfIssue22IsUnreliableWithItsNumbers() throws {
         // the filter believed ± 3-4 mg/dL while the readings fell 100 → 58 away from its 97 mg/dL
         let readings = stride(from: 100.0, through: 58, by: -3.5).map { $0 }
-        let innovations = readings.enumerated().map { k, r in ModelHealth.Innovation(minute: 5 * k, residual: r - 98, variance: 3.3 * 3.3 + 64) }
-        let input = ModelHealth.Input(glucoseNow: 97.6, glucoseNowSD: 3.3, latestReading: 58, latestReadingAge: 0, noiseSD: 8,
+        let innovations = readings.enumerated().map { k, r in ModelHealth.Innovation(time: Double(5 * k), residual: r - 98, variance: 3.3 * 3.3 + 64) }
+        let input = ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 97.6, nowcastSD: 3.3, latestReading: 58, latestReadingAge: 0, noiseSD: 8,
                                       innovations: innovations,
                                       parameters: [.init(name: "Vmx", prior: 0.109, estimated: 0.0009, logPriorSD: 0.3)],
                                       forecast: [97, 96.5, 96, 95.8, 95.5, 95.3])
@@ -56,14 +56,14 @@ import TwinCore
 
     /// The plausible range: each bound on each side, the parameter band by prior SDs, non-finite values.
     @Test(arguments: [
-        (ModelHealth.Input(glucoseNow: 9, glucoseNowSD: 2, latestReading: 12, latestReadingAge: 30, noiseSD: 8), ModelHealth.Finding.Kind.stateOutOfRange),
-        (ModelHealth.Input(glucoseNow: 180, glucoseNowSD: 9, latestReading: 185, latestReadingAge: 0, noiseSD: 8, forecast: [300, 650]), .stateOutOfRange),
-        (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+        (ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 9, nowcastSD: 2, latestReading: 12, latestReadingAge: 30, noiseSD: 8), ModelHealth.Finding.Kind.stateOutOfRange),
+        (ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 180, nowcastSD: 9, latestReading: 185, latestReadingAge: 0, noiseSD: 8, forecast: [300, 650]), .stateOutOfRange),
+        (ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 120, nowcastSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
                            parameters: [.init(name: "kp3", prior: 0.01, estimated: 0.0345, logPriorSD: 0.3)]), .parameterOutOfRange),
-        (ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
+        (ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 120, nowcastSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8,
                            parameters: [.init(name: "kabs", prior: 0.05, estimated: 0.0145, logPriorSD: 0.3)]), .parameterOutOfRange),
-        (ModelHealth.Input(glucoseNow: .nan, glucoseNowSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8), .nonFinite),
-        (ModelHealth.Input(glucoseNow: 82, glucoseNowSD: 20, latestReading: 66, latestReadingAge: 5, noiseSD: 8), .lowReadingNotForecast),
+        (ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: .nan, nowcastSD: 9, latestReading: 118, latestReadingAge: 0, noiseSD: 8), .nonFinite),
+        (ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 82, nowcastSD: 20, latestReading: 66, latestReadingAge: 5, noiseSD: 8), .lowReadingNotForecast),
     ])
     func outsideThePlausibleRangeIsAFinding(input: ModelHealth.Input, kind: ModelHealth.Finding.Kind) {
         let health = ModelHealth.check(input)
@@ -73,8 +73,8 @@ import TwinCore
     @Test func withinThePlausibleRangeIsNoFinding() {
         // 3.3 prior SDs (a factor of 2.7) and glucose 10-600 are inside; a reading 30 min old is not compared
         // with the now-cast, nor (low) with a now-cast that is not
-        #expect(ModelHealth.check(ModelHealth.Input(glucoseNow: 120, glucoseNowSD: 9, latestReading: 66, latestReadingAge: 60, noiseSD: 8)).reliable)
-        let input = ModelHealth.Input(glucoseNow: 11, glucoseNowSD: 3, latestReading: 60, latestReadingAge: 30, noiseSD: 8,
+        #expect(ModelHealth.check(ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 120, nowcastSD: 9, latestReading: 66, latestReadingAge: 60, noiseSD: 8)).reliable)
+        let input = ModelHealth.Input(output: "glucose", unit: "mg/dL", nowcast: 11, nowcastSD: 3, latestReading: 60, latestReadingAge: 30, noiseSD: 8,
                                       parameters: [.init(name: "Vmx", prior: 0.1, estimated: 0.1 * exp(0.99), logPriorSD: 0.3)],
                                       forecast: [12, 599])
         #expect(ModelHealth.check(input).reliable, "\(ModelHealth.check(input).warnings)")

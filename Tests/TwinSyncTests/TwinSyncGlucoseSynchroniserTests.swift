@@ -99,10 +99,12 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         let before = try f.bank.lastSequence()
         let r = try await GlucoseSynchroniser.synchronise(f.twin, in: f.bank, options: options)
         let written = try #require(r.written)
-        #expect(written.count == 18 + (r.alert == nil ? 0 : 1))
+        // 6 forecast points (mean and interval ends), the estimate of Vmx, kp3 and kabs, and the alert if any
+        #expect(written.count == 18 + 3 + (r.alert == nil ? 0 : 1))
         #expect(written.firstSequence == before + 1)
-        let predictions = try f.bank.events(ThreadQuery(twin: f.twin, category: .prediction))
+        let predictions = try f.bank.events(ThreadQuery(twin: f.twin, category: .prediction)).filter { $0.code.system != EstimateEvents.system }
         #expect(predictions.count == 18)
+        #expect(try EstimateEvents.latest(for: f.twin, binding: "glucose", parameters: ["Vmx", "kp3", "kabs"], in: f.bank)?.readings == r.observationsUsed)
         let means = predictions.filter { $0.code.key == GlucoseSynchroniser.glucose.key }
         #expect(means.count == 6)
         let p = try #require(means.first?.provenance)
@@ -262,7 +264,8 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         let e = Event(id: ContentHash(w0: 1, w1: 2, w2: 3, w3: 4), twin: "pat-x", effective: EffectiveTime(GlucoseThreadFixture.day0),
                       recorded: GlucoseThreadFixture.day0, sequence: 1, category: .observation, code: GlucoseSynchroniser.glucose,
                       value: .quantity(Quantity(5.5, "mmol/L")), source: Source(.device, "meter"), provenance: Provenance())
-        #expect(abs(try GlucoseSynchroniser.milligramsPerDecilitre(e) - 99.0858) < 1e-3)
+        // the glucose binding reads it through TwinCore's analyte-aware conversion (glucose 180.156 g/mol)
+        #expect(abs(try ThreadBinding.convert(e, to: "mg/dL", what: "glucose") - 99.0858) < 1e-2)
     }
 
     /// With the twin's virtualPatient as prior (here the very patient of the truth), the forecasts are better

@@ -154,7 +154,8 @@ struct FailingWatcher: ThreadWatcher {
         async let a = one.runOnce()
         async let b = two.runOnce()
         _ = try await (a, b)
-        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).count == 18)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).filter { $0.code.system != EstimateEvents.system }.count == 18)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).filter { $0.code.system == EstimateEvents.system }.count == 3)
     }
 
     /// A watcher that throws is reported on the channel with its error; the others still write.
@@ -166,7 +167,8 @@ struct FailingWatcher: ThreadWatcher {
         let failures = notices.filter { $0.error != nil }
         #expect(failures.count == 1)
         #expect(failures.first?.watcher == "failing" && failures.first?.error?.contains("always fails") == true)
-        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).count == 18)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).filter { $0.code.system != EstimateEvents.system }.count == 18)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).filter { $0.code.system == EstimateEvents.system }.count == 3)
     }
 
     /// Under a service group, graceful shutdown ends the service's run and finishes its channel.
@@ -186,7 +188,8 @@ struct FailingWatcher: ThreadWatcher {
             }
         }
         #expect(channel.finished)
-        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).count == 18)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).filter { $0.code.system != EstimateEvents.system }.count == 18)
+        #expect(try w.bank.events(ThreadQuery(twin: w.twin, category: .prediction)).filter { $0.code.system == EstimateEvents.system }.count == 3)
     }
 
     @Test func badSetUpIsRejectedNamingTheValue() throws {

@@ -103,10 +103,11 @@ struct GlucoseSafetyTests {
         let first = try json(try cli.ok(["sync", "--bank", bank, "--twin", "kid", "--from", "2024-01-01T06:00:00Z", "--to", "2024-01-01T09:00:00Z", "--json"]))
         let reliability = try #require(first["reliability"] as? [String: Any])
         #expect(reliability["reliable"] as? Bool == true, "\(reliability)")
-        #expect(try events(bank, ["--category", "prediction"]).count == 18)
+        // 6 forecast points with their interval ends, and the estimate (Vmx, kp3, kabs)
+        #expect(try events(bank, ["--category", "prediction"]).count == 18 + 3)
         let all = try cli.ok(["thread", "query", "--bank", bank, "--twin", "kid", "--json"])
         let second = try cli.ok(["sync", "--bank", bank, "--twin", "kid", "--from", "2024-01-01T06:00:00Z", "--to", "2024-01-01T09:00:00Z"])
-        #expect(second.contains("18 events already in the thread"), "\(second)")
+        #expect(second.contains("21 events already in the thread"), "\(second)")
         #expect(try cli.ok(["thread", "query", "--bank", bank, "--twin", "kid", "--json"]) == all)
     }
 

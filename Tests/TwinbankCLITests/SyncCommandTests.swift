@@ -37,7 +37,9 @@ struct SyncCommandTests {
         #expect(forecast.allSatisfy { (($0["mean"] as? Double) ?? 0) > 40 && (($0["mean"] as? Double) ?? 1000) < 400 })
         let predictions = try ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "prediction", "--json"])
         let written = try #require(try JSONSerialization.jsonObject(with: Data(predictions.utf8)) as? [[String: Any]])
-        #expect(written.count == 18)
+        // 6 forecast points with their interval ends, and the estimate of Vmx, kp3 and kabs
+        #expect(written.count == 18 + 3)
+        #expect(written.filter { "\($0["code"] ?? "")".contains("urn:twinbank:estimate") }.count == 3, "\(written.map { $0["code"] ?? "" })")
         // bad input: named, nothing written
         let badPrior = try cli.run(["sync", "--bank", bank, "--twin", "pat", "--prior", "everyone"])
         #expect(badPrior.status != 0 && badPrior.stderr.contains("everyone"))

@@ -5,17 +5,22 @@ import TwinCore
 import TwinModels
 
 extension ThreadBinding {
-    /// The glucose twin: CGM glucose (LOINC 2339-0, mg/dL, CGM noise sd 8 mg/dL), meals (LOINC 9059-7, g) and
-    /// insulin (SNOMED CT 67866001, `[IU]` or a rate over a period) feeding the UVA/Padova model of
-    /// ``GlucoseSynchroniser``, which estimates `Vmx`, `kp3` and `kabs` as log-multipliers of the prior.
+    /// The glucose twin: CGM glucose (LOINC 2339-0, mg/dL, CGM noise sd 8 mg/dL; interval ends written as
+    /// ``GlucoseSynchroniser/lowerBound`` and ``GlucoseSynchroniser/upperBound``), meals (LOINC 9059-7, g) and
+    /// insulin (SNOMED CT 67866001, `[IU]` or a rate over a period) feeding the UVA/Padova model
+    /// (``GlucoseEstimator``), which estimates `Vmx`, `kp3` and `kabs` as log-multipliers of the prior; its safety
+    /// section is the hypoglycaemia rule (below 70 mg/dL within 30 min, probability 0.5) and the default model
+    /// health thresholds (plausible glucose 10-600 mg/dL).
     public static let glucose = ThreadBinding(
         name: "glucose",
         model: ModelReference(kind: .glucose, id: GlucoseSynchroniser.modelID, version: GlucoseSynchroniser.modelVersion),
         timeUnit: .min,
-        outputs: [MeasuredOutput(code: GlucoseSynchroniser.glucose, output: "glucose", unit: "mg/dL", noise: NoiseModel(additive: 8))],
+        outputs: [MeasuredOutput(code: GlucoseSynchroniser.glucose, output: "glucose", unit: "mg/dL", noise: NoiseModel(additive: 8),
+                                 lowerCode: GlucoseSynchroniser.lowerBound, upperCode: GlucoseSynchroniser.upperBound)],
         inputs: [Input(code: GlucoseSynchroniser.carbohydrate, input: "carbohydrate", kind: .meal, unit: "g"),
                  Input(code: GlucoseSynchroniser.insulin, input: "insulin", kind: .infusion, unit: "[IU]")],
-        estimated: ["Vmx", "kp3", "kabs"].map { EstimatedParameter(parameter: $0, scale: .log) })
+        estimated: ["Vmx", "kp3", "kabs"].map { EstimatedParameter(parameter: $0, scale: .log) },
+        safety: Safety(output: "glucose", health: ModelHealth.Settings(), rule: .hypoglycaemia, threshold: 70, horizon: 30, probability: 0.5))
 
     /// A drug twin's pharmacokinetic binding: `level` observations (mg/L; assay error 0.5 mg/L + 10 %) are the
     /// model's plasma concentration, `drug` interventions (mg) its doses by `route` (`oral`, `iv` or

@@ -75,7 +75,8 @@ extension ThreadBinding {
     ///
     /// - Readings: `observation` events with an output's code effective in `[from, to]` (flagged-implausible
     ///   and retracted events are not read), converted to the output's unit (TwinCore's units, analyte-aware).
-    /// - Inputs: `intervention` events with an input's code whose period overlaps `[from, to + horizon]`.
+    /// - Inputs: `intervention` events with an input's code whose period overlaps `[from, to + horizon]` (from the
+    ///   binding's origin when it has one and it is earlier: the model runs from there).
     /// - Parameters: attributes and the latest recorded value at or before `to`, converted to the parameter's unit.
     /// - Throws: ``SyncError`` `invalidTime` (window in the future or empty), `invalidArgument` naming an event
     ///   whose value is missing or whose unit does not convert (both units named), `invalidBinding` for a missing
@@ -131,9 +132,11 @@ extension ThreadBinding {
         readings.sort { ($0.time, order[$0.event]!) < ($1.time, order[$1.event]!) }
 
         var doses: [BoundThread.Dose] = []
+        // a model with a fixed origin runs from it, so it takes the doses given since then even before the window
+        let inputsFrom = self.origin.map { min($0, start) } ?? start
         for (k, i) in inputs.enumerated() {
             let events = try bank.events(ThreadQuery(twin: twin, code: i.code.key, category: .intervention, to: end, knownAt: knownAt))
-                .filter { ($0.effective.end ?? $0.effective.start) >= start }
+                .filter { ($0.effective.end ?? $0.effective.start) >= inputsFrom }
             for e in events {
                 let t0 = timeUnit.time(of: e.effective.start, from: origin)
                 let duration = e.effective.end.map { timeUnit.time(of: $0, from: e.effective.start) } ?? 0

@@ -31,11 +31,14 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
     public var parameters: [ParameterSetting]
     /// Parameters to estimate.
     public var estimated: [EstimatedParameter]
+    /// What the synchroniser checks before it writes a forecast back, and the clinical alerts it raises (nil:
+    /// none; the forecast is written as computed). See ``Safety``.
+    public var safety: Safety?
 
     public init(name: String, model: ModelReference, timeUnit: ModelTimeUnit, origin: Instant? = nil, outputs: [MeasuredOutput],
-                inputs: [Input] = [], parameters: [ParameterSetting] = [], estimated: [EstimatedParameter] = []) {
+                inputs: [Input] = [], parameters: [ParameterSetting] = [], estimated: [EstimatedParameter] = [], safety: Safety? = nil) {
         self.name = name; self.model = model; self.timeUnit = timeUnit; self.origin = origin; self.outputs = outputs
-        self.inputs = inputs; self.parameters = parameters; self.estimated = estimated
+        self.inputs = inputs; self.parameters = parameters; self.estimated = estimated; self.safety = safety
     }
 
     /// The model a binding feeds.
@@ -51,7 +54,7 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
             /// `SBMLModelSimulator`; the problem's conditions, observables and noise models apply.
             case petab
             /// Any SBML model (``file``: the model), simulated by TwinCalibration's `SBMLModelSimulator` from the
-            /// binding's origin; its parameters estimated by ``SBMLEstimator`` (no inputs yet).
+            /// binding's origin; its parameters estimated by ``SBMLEstimator``; its inputs are doses into species.
             case sbml
         }
         public var kind: Kind
@@ -75,8 +78,13 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
         public var unit: String
         /// The measurement noise; nil when the model defines it (a PEtab observable's noise formula).
         public var noise: NoiseModel?
-        public init(code: Concept, output: String, unit: String, noise: NoiseModel? = nil) {
-            self.code = code; self.output = output; self.unit = unit; self.noise = noise
+        /// When set, each forecast point's interval ends are also written as `prediction` events with these codes
+        /// (so a reader of the thread sees the interval without parsing notes); the interval is in the mean's
+        /// notes either way.
+        public var lowerCode: Concept?
+        public var upperCode: Concept?
+        public init(code: Concept, output: String, unit: String, noise: NoiseModel? = nil, lowerCode: Concept? = nil, upperCode: Concept? = nil) {
+            self.code = code; self.output = output; self.unit = unit; self.noise = noise; self.lowerCode = lowerCode; self.upperCode = upperCode
         }
     }
 
@@ -86,6 +94,12 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
         public var additive: Double
         public var proportional: Double
         public init(additive: Double, proportional: Double = 0) { self.additive = additive; self.proportional = proportional }
+        /// Either part may be left out of the JSON (0).
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            additive = try c.decodeIfPresent(Double.self, forKey: .additive) ?? 0
+            proportional = try c.decodeIfPresent(Double.self, forKey: .proportional) ?? 0
+        }
         /// The standard deviation at value `y`.
         public func standardDeviation(at y: Double) -> Double { (additive * additive + proportional * proportional * y * y).squareRoot() }
     }
@@ -193,6 +207,7 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
             if let v = p.value, !v.isFinite { throw fail("parameter '\(p.parameter)' has a value that is not finite.", String(v)) }
             do { _ = try UCUMUnit(parsing: p.unit) } catch { throw fail("parameter '\(p.parameter)' has unit '\(p.unit)', which is not a UCUM unit.", p.unit) }
         }
+        if let safety { try safety.validate(in: self) }
         var estimatedIDs = Set<String>()
         for e in estimated {
             guard estimatedIDs.insert(e.parameter).inserted else { throw fail("parameter '\(e.parameter)' is estimated twice.", e.parameter) }

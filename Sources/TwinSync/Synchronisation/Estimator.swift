@@ -14,8 +14,9 @@ import TwinCore
 ///
 /// Conformers: ``FilterEstimator`` (any ``SequentialFilter``: Kalman, unscented, ensemble, particle filters),
 /// ``PKEstimator`` (MAP Bayesian pharmacokinetics), ``PEtabEstimator`` (maximum likelihood for a PEtab
-/// problem's SBML model), ``SBMLEstimator`` (MAP for any SBML model), ``GlucoseFilterBankEstimator`` and ``GlucoseParticleEstimator`` (the glucose twin's bank
-/// of UKFs and particle posterior; ``GlucoseSynchroniser`` still drives them itself, for its safety checks).
+/// problem's SBML model), ``SBMLEstimator`` (MAP for any SBML model), ``GlucoseEstimator`` (the glucose twin's
+/// UKF, EnKF, bank of UKFs or particle posterior, as the binding synchroniser runs it), and the adapters
+/// ``GlucoseFilterBankEstimator`` and ``GlucoseParticleEstimator`` (a bank or posterior built by hand).
 public protocol Estimator: Sendable {
     /// The method's name for provenance (`PK-MAP`, `UKF`, `PEtab-ML`).
     var label: String { get }
@@ -30,12 +31,29 @@ public protocol Estimator: Sendable {
     /// The model's outputs at `times` (model time, ascending) under the current estimate, with central
     /// prediction intervals at `level` (of the model's output, measurement noise not included).
     func forecast(at times: [Double], level: Double) async throws -> [ForecastPoint]
+    /// What the synchroniser asks at the end of a window: the outputs at `now` (the forecast origin; nil: not
+    /// asked) and at `times`, with intervals at `level`. An estimator whose forecast changes what it holds (a
+    /// filter moved to the origin, a bank of filters retiring a candidate) keeps that. The default forecasts at
+    /// `[now] + times` without changing.
+    mutating func outputs(now: Double?, forecastAt times: [Double], level: Double) async throws -> (now: [ForecastPoint], forecast: [ForecastPoint])
+    /// Each reading against what the estimator predicted for it before assimilating it, for the model health
+    /// check (``ModelHealth``); empty when the method gives none (the default).
+    var innovations: [ModelHealth.Innovation] { get }
+    /// Events the estimator read besides the bound thread's (for provenance); none by default.
+    var usedEvents: [ContentHash] { get }
 }
 
 extension Estimator {
     public mutating func assimilate(contentsOf readings: [BoundThread.Reading]) async throws {
         for r in readings { try await assimilate(r) }
     }
+    public mutating func outputs(now: Double?, forecastAt times: [Double], level: Double) async throws -> (now: [ForecastPoint], forecast: [ForecastPoint]) {
+        guard let now else { return ([], times.isEmpty ? [] : try await forecast(at: times, level: level)) }
+        let all = try await forecast(at: [now] + times, level: level)
+        return (all.filter { $0.time == now }, all.filter { $0.time != now })
+    }
+    public var innovations: [ModelHealth.Innovation] { [] }
+    public var usedEvents: [ContentHash] { [] }
 }
 
 /// A parameter estimate: each estimated parameter's value and uncertainty.
@@ -52,8 +70,13 @@ public struct ParameterEstimate: Sendable, Hashable, Codable {
         public var standardDeviation: Double?
         /// The prior's (or start's) value in natural units, when there is one.
         public var prior: Double?
-        public init(id: String, value: Double, unit: String, scale: ThreadBinding.EstimatedParameter.Scale, standardDeviation: Double?, prior: Double?) {
+        /// The prior's standard deviation on ``scale``, when the prior has one (the model health check measures
+        /// how far the estimate moved in these).
+        public var priorStandardDeviation: Double?
+        public init(id: String, value: Double, unit: String, scale: ThreadBinding.EstimatedParameter.Scale, standardDeviation: Double?, prior: Double?,
+                    priorStandardDeviation: Double? = nil) {
             self.id = id; self.value = value; self.unit = unit; self.scale = scale; self.standardDeviation = standardDeviation; self.prior = prior
+            self.priorStandardDeviation = priorStandardDeviation
         }
     }
     public var parameters: [Parameter]

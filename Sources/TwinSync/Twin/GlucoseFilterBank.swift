@@ -168,7 +168,7 @@ public struct GlucoseFilterBank: Sendable {
         if total > 0 {
             let m = predictions.reduce(0) { $0 + $1.weight / total * $1.mean }
             let second = predictions.reduce(0) { $0 + $1.weight / total * ($1.variance + $1.mean * $1.mean) }
-            innovations.append(ModelHealth.Innovation(minute: minute, residual: reading - m, variance: max(second - m * m, r2)))
+            innovations.append(ModelHealth.Innovation(time: Double(minute), residual: reading - m, variance: max(second - m * m, r2)))
         }
         normaliseWeights()
         readings.append((minute, reading))

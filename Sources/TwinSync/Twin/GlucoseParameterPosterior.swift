@@ -292,6 +292,16 @@ public struct GlucoseParameterPosterior: Sendable {
         }
     }
 
+    /// The posterior standard deviation of each named parameter's natural logarithm (weighted over the particles).
+    public func logStandardDeviations(_ names: [String]) -> [Double] {
+        let w = weights
+        return names.map { name in
+            let logs = process.indices.map { log(GlucoseTwinProcess.value(name, in: process[$0].population)) }
+            let mean = zip(w, logs).reduce(0) { $0 + $1.0 * $1.1 }
+            return zip(w, logs).reduce(0) { $0 + $1.0 * ($1.1 - mean) * ($1.1 - mean) }.squareRoot()
+        }
+    }
+
     /// The posterior predictive sensor glucose at each of `minutes` (mg/dL; one state, `Gs`): the weighted
     /// mean and sd of the particles' trajectories, interval mean ± `z` sd.
     /// - Throws: ``SyncError`` `invalidTime` for a negative minute; `diverged` when no particle can be simulated

@@ -4,36 +4,38 @@ import TwinBank
 import TwinCore
 import TwinModels
 
-/// Keeps a glucose twin in step with its thread and writes its forecast back: one pass of the two-way link.
+/// The glucose twin's face on the one two-way loop: its options (prior, filter, CGM noise, alert thresholds)
+/// and its summary (glucose now, the forecast in mg/dL, the alerts), over the ``BindingSynchroniser`` running
+/// the glucose binding (``binding(for:)``, ``ThreadBinding/glucose``) with the ``GlucoseEstimator``. It is not a
+/// synchroniser of its own: the window, the known-at replay, the provenance, the safety steps and the writing
+/// back are the binding synchroniser's, the same for every model.
 ///
 /// One ``synchronise(_:in:options:)`` call
-/// 1. reads, as the thread knew them at ``Options/knownAt`` (bitemporal: a late-arriving reading is used at its
-///    effective time, and a past run can be replayed exactly by giving the same `knownAt`), the twin's CGM
-///    glucose observations (LOINC 2339-0, any source, not retracted; mg/dL, or mmol/L converted with glucose's
-///    molar mass 180.156 g/mol) in `[from, to]`, its meals (`intervention` events coded LOINC 9059-7, in grams)
-///    and its insulin (`intervention` events coded ``insulin``: an amount in `[IU]` given at an instant or spread
-///    evenly over the event's period, or a rate such as `[IU]/h` over a period) from `from` to the end of the
-///    forecast (planned events included);
-/// 2. assimilates the readings in effective-time order with the unscented Kalman filter set-up of
-///    ``GlucoseSyncExperiment`` (UVA/Padova model starting from the adult population, augmented with the
-///    log-multipliers of ``Options/estimated``; CGM noise sd ``Options/cgmNoiseStandardDeviation``);
-/// 3. forecasts glucose every ``Options/step`` minutes up to ``Options/horizon`` minutes after `to` by
-///    sigma-point propagation, with a central prediction interval at ``Options/level``;
-/// 4. checks the twin's health (``ModelHealth``: parameters and glucose within their plausible range,
-///    innovations consistent with the filter's own uncertainty, glucose now near the latest reading, a low
-///    reading seen by the model; a filter that fails is a finding too, not an error);
-/// 5. when the twin is reliable, runs the ``HypoglycaemiaWatcher`` on the forecast;
-/// 6. writes, as **one** append batch: for the readings in the window below 70 mg/dL that no alert covers yet
-///    (not only the latest: a dip that has recovered since alerts too; one per low episode and its escalations,
-///    ``LowGlucoseReading/alerting(_:)``), an alert on the reading itself
-///    (``LowGlucoseReading``, whatever the model says; once per reading, whether a sync or a watch wrote it); when the twin is reliable, a `prediction` event
-///    per forecast point and code (mean as LOINC 2339-0, interval ends as ``lowerBound`` / ``upperBound``, all
-///    mg/dL) and, if the watcher fired, an `alert` event whose text gives the numbers; when it is not, **no
-///    prediction event** but a ``modelUnreliable`` alert naming each finding with its numbers (a clinician
-///    reading the thread sees no forecast to mistake for a normal one). Every event's provenance names the
-///    model and version, the filter, the window, `knownAt`, the seed, `inputs=KEY` (a hash of the events used
-///    and the settings, without `knownAt`) and (derivedFrom) the observation and input events used; the
-///    predicted alert is also derived from the forecast's mean events.
+/// 1. reads through the binding, as the thread knew them at ``Options/knownAt`` (bitemporal: a late-arriving
+///    reading is used at its effective time, and a past run can be replayed exactly by giving the same
+///    `knownAt`), the twin's CGM glucose observations (LOINC 2339-0, any source, not retracted nor flagged
+///    implausible; mg/dL, or mmol/L converted with glucose's molar mass 180.156 g/mol) in `[from, to]`, its meals
+///    (`intervention` events coded LOINC 9059-7, in grams) and its insulin (`intervention` events coded
+///    ``insulin``: an amount in `[IU]` given at an instant or spread evenly over the event's period, or a rate
+///    such as `[IU]/h` over a period) from `from` to the end of the forecast (planned events included);
+/// 2. assimilates the readings in effective-time order with the ``GlucoseEstimator`` (by default the unscented
+///    Kalman filter set-up of ``GlucoseSyncExperiment``: UVA/Padova model from the twin's prior, augmented with
+///    the log-multipliers of ``Options/estimated``; CGM noise sd ``Options/cgmNoiseStandardDeviation``);
+/// 3. forecasts glucose every ``Options/step`` minutes up to ``Options/horizon`` minutes after `to`, with a
+///    central prediction interval at ``Options/level``;
+/// 4. runs the binding's safety steps (``ThreadBinding/Safety``): an alert on each low reading episode in the
+///    window (``LowGlucoseReading``, whatever the model says; once per reading, whether a sync or a watch wrote
+///    it), the model health check (``ModelHealth``; a filter that fails is a finding, not an error) and, when
+///    the twin is reliable, the ``HypoglycaemiaWatcher`` on the forecast;
+/// 5. writes, as **one** append batch: the reading alerts; when the twin is reliable, the estimate reached
+///    (``EstimateEvents``, under the binding's name), a `prediction` event per forecast point and code (mean as
+///    LOINC 2339-0, interval ends as ``lowerBound`` / ``upperBound``, all mg/dL) and, if the watcher fired, an
+///    `alert` event whose text gives the numbers; when it is not, **no prediction event** but a
+///    ``modelUnreliable`` alert naming each finding with its numbers (a clinician reading the thread sees no
+///    forecast to mistake for a normal one). Every event's provenance names the model and version, the
+///    filter and its settings, the window, `knownAt`, the seed, `inputs=KEY` (a hash of the events used and the
+///    settings, without `knownAt`) and (derivedFrom) the events used; the predicted alert is also derived from
+///    the forecast's mean events.
 ///
 /// Guarantees: the computation is deterministic, so the same thread state, options and seed give identical
 /// drafts; ``synchronise(_:in:options:)`` writes only what the thread does not hold yet (``HeldEvents``), so a
@@ -53,13 +55,13 @@ public enum GlucoseSynchroniser {
     /// Upper end of the glucose forecast's prediction interval (mg/dL).
     public static let upperBound = Concept(system: "urn:twinbank:forecast", code: "glucose-upper", display: "Glucose forecast, upper end of prediction interval")
     /// Code of the alert written instead of the forecast when the twin's model fails its ``ModelHealth`` check.
-    public static let modelUnreliable = Concept(system: "urn:twinbank:alert", code: "model-unreliable", display: "Glucose twin unreliable: forecast withheld")
+    public static let modelUnreliable = ModelHealth.unreliableAlert
     /// Code of the alert raised when hypoglycaemia is predicted.
     public static let hypoglycaemiaAlert = Concept(system: "urn:twinbank:alert", code: "hypoglycaemia-predicted", display: "Hypoglycaemia predicted")
     public static let modelID = "uva-padova-t1d"
     public static let modelVersion = "simglucose-0.2.11"
-    /// The source of everything the synchroniser writes.
-    public static let source = Source(.model, "twinsync-glucose-ukf@1")
+    /// The source of everything the synchroniser writes (the binding synchroniser's).
+    public static let source = EstimateEvents.source
     /// mg/dL per mmol/L of glucose (molar mass 180.156 g/mol).
     public static let milligramsPerDecilitrePerMillimolePerLitre = 18.0156
 
@@ -105,9 +107,10 @@ public enum GlucoseSynchroniser {
         public var parameterBound = log(10.0)
         /// The thresholds of the model health check (``ModelHealth``).
         public var health = ModelHealth.Settings()
-        /// When set (a twin bound with ``ThreadBinding/glucose``), the estimate reached is written back too, as
-        /// estimate events under this binding's name (``EstimateEvents``), when the twin is reliable.
-        public var estimateBinding: ThreadBinding?
+        /// The twin's glucose binding (its name names the estimate events, ``EstimateEvents``); nil:
+        /// ``ThreadBinding/glucose``. Its noise, estimated parameters and safety section are these options'
+        /// (``binding(for:)``).
+        public var binding: ThreadBinding?
         public init() {}
     }
 
@@ -224,10 +227,25 @@ public enum GlucoseSynchroniser {
         return result
     }
 
-    /// Reads the thread, assimilates and forecasts, and returns the events it would write, without writing.
+    /// The glucose binding these options run: `options.binding` (else ``ThreadBinding/glucose``) with the CGM
+    /// noise, the estimated parameters and the safety section (``ThreadBinding/Safety``: the hypoglycaemia rule
+    /// with ``Options/hypoglycaemiaThreshold``, ``Options/alertHorizon``, ``Options/alertProbability`` and the
+    /// health thresholds ``Options/health``) the options give.
+    public static func binding(for options: Options) -> ThreadBinding {
+        var b = options.binding ?? ThreadBinding.glucose
+        if !b.outputs.isEmpty { b.outputs[0].noise = ThreadBinding.NoiseModel(additive: options.cgmNoiseStandardDeviation) }
+        b.estimated = options.estimated.map { name in b.estimated.first { $0.parameter == name } ?? ThreadBinding.EstimatedParameter(parameter: name, scale: .log) }
+        b.safety = ThreadBinding.Safety(output: b.outputs.first?.output ?? "glucose", health: options.health, rule: .hypoglycaemia,
+                                        threshold: options.hypoglycaemiaThreshold, horizon: options.alertHorizon, probability: options.alertProbability)
+        return b
+    }
+
+    /// Reads the thread, assimilates and forecasts, and returns the events it would write, without writing:
+    /// the ``BindingSynchroniser`` on ``binding(for:)`` with a ``GlucoseEstimator``, over the window `from`..`to`
+    /// (whole minutes from `from`), its result as this type's.
     public static func compute(_ twin: TwinID, in bank: Bank, options: Options = Options()) async throws -> Result {
-        guard options.step > 0, options.horizon > 0, options.horizon % options.step == 0 else {
-            throw SyncError(.invalidArgument, "the horizon (\(options.horizon) min) must be a positive multiple of the step (\(options.step) min).", value: String(options.horizon))
+        guard options.step > 0, options.horizon > 0, options.horizon % options.step == 0, options.horizon / options.step <= 1000 else {
+            throw SyncError(.invalidArgument, "the horizon (\(options.horizon) min) must be a positive multiple of the step (\(options.step) min), at most 1000 steps.", value: String(options.horizon))
         }
         guard options.cgmNoiseStandardDeviation > 0, options.cgmNoiseStandardDeviation.isFinite else {
             throw SyncError(.invalidArgument, "the CGM noise sd must be positive.", value: String(options.cgmNoiseStandardDeviation))
@@ -246,333 +264,42 @@ public enum GlucoseSynchroniser {
         guard windowMinutes >= 1 else {
             throw SyncError(.invalidTime, "the window from \(from) to \(to) is shorter than a minute.", value: from.iso8601)
         }
-        let origin = from.advanced(byMicroseconds: Int64(windowMinutes) * 60_000_000)
-        let end = origin.advanced(byMicroseconds: Int64(options.horizon) * 60_000_000)
-        func minute(_ t: Instant) -> Int { Int((Double(t.microseconds - from.microseconds) / 60e6).rounded()) }
-
-        // glucose observations
-        let future = try bank.events(ThreadQuery(twin: twin, code: glucose.key, category: .observation, from: now.advanced(byMicroseconds: 1), knownAt: knownAt))
-        if let f = future.first {
-            throw SyncError(.invalidTime, "glucose observation \(f.id.abbreviated()) from \(f.source) is dated \(f.effective.start), in the future of the bank clock (\(now)).", value: f.effective.start.iso8601)
+        let binding = binding(for: options)
+        var o = BindingSynchroniser.Options()
+        o.from = from
+        o.to = from.advanced(byMicroseconds: Int64(windowMinutes) * 60_000_000)
+        o.knownAt = knownAt
+        o.horizon = Double(options.horizon)
+        o.points = options.horizon / options.step
+        o.level = options.level
+        o.seed = options.seed
+        o.context = options.context
+        var settings = GlucoseEstimator.Settings()
+        settings.prior = options.prior
+        settings.filter = options.filter
+        settings.recalibrationInterval = options.recalibrationInterval
+        settings.recalibration = options.recalibration
+        settings.parameterBound = options.parameterBound
+        let r = try await BindingSynchroniser.compute(twin, in: bank, binding: binding, options: o) { thread in
+            let weight = settings.prior == .cohort ? try bodyWeight(of: twin, in: bank, at: thread.to, knownAt: thread.knownAt) : nil
+            return try GlucoseEstimator(binding: binding, thread: thread, horizon: options.horizon, virtualPatient: try virtualPatient(of: twin, in: bank),
+                                        bodyWeight: weight.map { ($0.kg, $0.event.id) }, settings: settings, seed: options.seed)
         }
-        let readings = try bank.events(ThreadQuery(twin: twin, code: glucose.key, category: .observation, from: from, to: origin, knownAt: knownAt))
-        var observations: [(minute: Int, value: Double, event: Event)] = []
-        for e in readings {
-            observations.append((minute(e.effective.start), try milligramsPerDecilitre(e), e))
-        }
-        guard !observations.isEmpty else {
-            // readings in the window that the bank flagged implausible at its door are not model inputs: say so
-            let flagged = try bank.events(ThreadQuery(twin: twin, code: glucose.key, category: .observation, from: from, to: origin, knownAt: knownAt,
-                                                      includeImplausible: true)).filter(\.isFlaggedImplausible)
-            if let first = flagged.first {
-                let value = first.value.map { "\($0)" } ?? "none"
-                throw SyncError(.invalidArgument, "twin '\(twin)' has no plausible glucose observations (LOINC 2339-0) from \(from) to \(origin) as known at \(knownAt): "
-                                + "all \(flagged.count) of its glucose readings in the window are flagged implausible (the first: \(value) at \(first.effective.start), "
-                                + "event \(first.id.abbreviated())) and are not model inputs; correct or retract them.", value: value)
-            }
-            // say where the data is, so a window over historical data can be moved onto it (--from/--to)
-            let whereData: String
-            if let range = try bank.effectiveRange(of: twin, code: glucose.key, category: .observation) {
-                whereData = range.lowerBound == range.upperBound ? " Its glucose data is at \(range.lowerBound): choose a window that holds it (--to \(range.upperBound))."
-                    : " Its glucose data runs from \(range.lowerBound) to \(range.upperBound): choose a window within it (--to \(range.upperBound))."
-            } else {
-                whereData = " It has no plausible glucose observations at all."
-            }
-            throw SyncError(.invalidArgument, "twin '\(twin)' has no glucose observations (LOINC 2339-0) from \(from) to \(origin) as known at \(knownAt).\(whereData)", value: twin.rawValue)
-        }
-        observations.sort { ($0.minute, $0.event.sequence) < ($1.minute, $1.event.sequence) }
-
-        // inputs per minute over window and horizon
-        let minutes = windowMinutes + options.horizon + 1
-        var cho = [Double](repeating: 0, count: minutes), ins = cho
-        var covered = [Bool](repeating: false, count: minutes)
-        var basalAtOrigin: Double?
-        let mealEvents = try overlapping(twin, carbohydrate, bank, from: from, to: end, knownAt: knownAt)
-        for e in mealEvents {
-            let r = try perMinute(e, amount: try amount(e, unit: "g", what: "meal"), rateUnit: nil, from: from)
-            for m in max(r.first, 0)..<max(min(r.last + 1, minutes), max(r.first, 0)) { cho[m] += r.rate }
-        }
-        let insulinEvents = try overlapping(twin, insulin, bank, from: from, to: end, knownAt: knownAt)
-        for e in insulinEvents {
-            let r = try perMinute(e, amount: nil, rateUnit: "[IU]/min", from: from)
-            for m in max(r.first, 0)..<max(min(r.last + 1, minutes), max(r.first, 0)) { ins[m] += r.rate; covered[m] = true }
-            if e.effective.end != nil, r.first <= windowMinutes, r.last >= windowMinutes { basalAtOrigin = (basalAtOrigin ?? 0) + r.rate }
-        }
-        if let basal = basalAtOrigin {
-            for m in (windowMinutes + 1)..<minutes where !covered[m] { ins[m] += basal }
-        }
-
-        // the person's latest recorded body weight (the cohort prior takes it)
-        let weight = options.prior == .cohort ? try bodyWeight(of: twin, in: bank, at: origin, knownAt: knownAt) : nil
-
-        // the prior, then the experiment's filter set-up
-        let t0 = Double(max(0, observations[0].minute))
-        let window = Double(observations[0].minute)...Double(observations[observations.count - 1].minute)
-        let times = stride(from: windowMinutes + options.step, through: windowMinutes + options.horizon, by: options.step).map(Double.init)
-        var glucosePoints: [Forecast.Point] = []
-        var nowMean = Double.nan, nowSD = Double.nan, resets = 0, priorName = "", filterLabel = options.filter.label
-        var retired: [String] = []
-        // what the model health check reads: innovations (UKF, EnKF, bank of UKFs) and each estimated
-        // parameter's prior sd on the log scale
-        var innovations: [ModelHealth.Innovation] = []
-        var logPriorSD: [String: Double] = [:]
-        // a filter that fails (diverges, loses positive definiteness, goes non-finite) makes the twin
-        // unreliable; it does not silence the reading-based alert
-        var failure: SyncError?
-        // the particle posterior's settings as used, for the provenance notes
-        var posteriorSettings: GlucoseParameterPosterior.Settings?
+        let estimator = r.finalEstimator as? GlucoseEstimator
+        func text(_ d: EventDraft) -> String? { if case .text(let t)? = d.value { t } else { nil } }
+        let lows = r.drafts.filter { $0.category == .alert && $0.code.key == LowGlucoseReading.alertCode.key }
         var parameters: [String: [String: Double]] = [:]
-        do {
-        if case .particles(let count) = options.filter {
-            guard options.prior == .cohort else {
-                throw SyncError(.unsupported, "the particle posterior draws its particles from a cohort; choose the cohort prior (not \(options.prior.rawValue)).", value: options.prior.rawValue)
-            }
-            guard options.recalibrationInterval == nil else {
-                throw SyncError(.unsupported, "re-calibration refits a bank of filters; the particle posterior moves its own parameters (leave re-calibration out).", value: String(options.recalibrationInterval ?? 0))
-            }
-            guard count >= 10, count <= 100_000 else { throw SyncError(.invalidArgument, "the particle posterior needs 10 to 100000 particles.", value: String(count)) }
-            let priors = try cohort(for: twin, in: bank)
-            let person = try virtualPatient(of: twin, in: bank) ?? ""
-            priorName = "cohort of \(priors.count) (\(priors.map(\.name).joined(separator: ","))), covariance pooled within age groups"
-            var settings = GlucoseParameterPosterior.Settings()
-            settings.particles = count
-            settings.noiseStandardDeviation = options.cgmNoiseStandardDeviation
-            var posterior = try GlucoseParameterPosterior(cohort: priors.map(\.parameters),
-                                                          covarianceGroups: GlucoseSyncExperiment.Population.ageGroups(without: person).map { $0.map(\.parameters) },
-                                                          bodyWeight: weight?.kg, carbohydrate: cho, insulin: ins, firstReading: observations[0].value, settings: settings, seed: options.seed)
-            posteriorSettings = posterior.settings
-            for name in options.estimated {
-                let logs = priors.map { log(GlucoseTwinProcess.value(name, in: $0.parameters)) }.filter(\.isFinite)
-                let mean = logs.reduce(0, +) / Double(max(logs.count, 1))
-                let sd = (logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(logs.count - 1, 1))).squareRoot()
-                logPriorSD[name] = sd > 0 ? sd : nil
-            }
-            for o in observations { try posterior.assimilate(minute: max(o.minute, Int(t0)), reading: o.value) }
-            let z = inverseStandardNormal(0.5 + options.level / 2)
-            let points = try posterior.forecast(at: [windowMinutes] + times.map { Int($0) }, z: z)
-            nowMean = points[0].mean[0]; nowSD = points[0].standardDeviation[0]
-            glucosePoints = Array(points.dropFirst())
-            resets = 0
-            filterLabel = options.filter.label
-            for p in posterior.parameters(options.estimated) { parameters[p.name] = ["population": p.prior, "estimated": p.estimated] }
-        } else if options.prior == .cohort || options.recalibrationInterval != nil {
-            guard options.filter == .unscented else {
-                throw SyncError(.unsupported, "a bank of priors and re-calibration run unscented Kalman filters; choose the UKF (not \(options.filter.label)).", value: options.filter.label)
-            }
-            if let interval = options.recalibrationInterval, interval < 1 {
-                throw SyncError(.invalidArgument, "the re-calibration interval must be a positive number of minutes.", value: String(interval))
-            }
-            var priors: [GlucoseSyncExperiment.Population]
-            if options.prior == .cohort {
-                priors = try cohort(for: twin, in: bank)
-                if let kg = weight?.kg {
-                    priors = priors.map { $0.weighing(kg) }
-                }
-                priorName = "cohort of \(priors.count) (\(priors.map(\.name).joined(separator: ",")))"
-            } else {
-                let (population, x0, name) = try prior(for: twin, in: bank, options.prior)
-                priors = [GlucoseSyncExperiment.Population(parameters: population, initialState: x0, name: name)]
-                priorName = name
-            }
-            var settings = GlucoseFilterBank.Settings()
-            settings.noiseStandardDeviation = options.cgmNoiseStandardDeviation
-            settings.estimated = options.estimated
-            settings.recalibration = options.recalibrationInterval == nil ? nil : options.recalibration
-            settings.parameterBound = options.parameterBound
-            var filters = try GlucoseFilterBank(priors: priors, carbohydrate: cho, insulin: ins, minute: Int(t0), firstReading: observations[0].value, settings: settings)
-            var nextRefit = Int(t0) + (options.recalibrationInterval ?? 0)
-            for name in options.estimated { logPriorSD[name] = settings.parameterPriorSD }
-            for o in observations {
-                try filters.assimilate(minute: max(o.minute, Int(t0)), reading: o.value)
-                if let interval = options.recalibrationInterval, o.minute >= nextRefit {
-                    try filters.recalibrate()
-                    while nextRefit <= o.minute { nextRefit += interval }
-                }
-            }
-            let z = inverseStandardNormal(0.5 + options.level / 2)
-            let points = try filters.forecast(at: [windowMinutes] + times.map { Int($0) }, z: z)
-            nowMean = points[0].mean[12]; nowSD = points[0].standardDeviation[12]
-            glucosePoints = points.dropFirst().map {
-                Forecast.Point(time: $0.time, mean: [$0.mean[12]], standardDeviation: [$0.standardDeviation[12]], lower: [$0.lower[12]], upper: [$0.upper[12]])
-            }
-            resets = filters.resets
-            innovations = filters.innovations
-            retired = filters.retirements.map { "\($0.candidate) \($0.restarted ? "restarted from its prior" : "retired") at minute \($0.minute): \($0.reason)" }
-            filterLabel = filters.filters.count > 1 ? "UKF bank of \(filters.filters.count)" : "UKF"
-            for p in filters.parameters { parameters[p.name] = ["population": p.prior, "estimated": p.estimated] }
-        } else {
-            let (population, x0, name) = try prior(for: twin, in: bank, options.prior)
-            priorName = name
-            filterLabel = options.filter.label
-            var settings = GlucoseFilterBank.Settings()
-            settings.estimated = options.estimated
-            settings.parameterBound = options.parameterBound
-            let (process, start, p0) = try GlucoseFilterBank.start(GlucoseSyncExperiment.Population(parameters: population, initialState: x0, name: name),
-                                                                   carbohydrate: cho, insulin: ins, reading: observations[0].value, settings: settings)
-            for name in options.estimated { logPriorSD[name] = settings.parameterPriorSD }
-            let sensor = GlucoseSensor(volume: population.Vg, standardDeviation: options.cgmNoiseStandardDeviation)
-            let r2 = options.cgmNoiseStandardDeviation * options.cgmNoiseStandardDeviation
-            func assimilate<F: SequentialFilter>(_ f: inout F) async throws {
-                for o in observations {
-                    try await f.predict(to: Double(max(o.minute, Int(f.time))))
-                    let n = f.mean.count, vg = population.Vg
-                    innovations.append(ModelHealth.Innovation(minute: o.minute, residual: o.value - f.mean[12] / vg,
-                                                              variance: f.covariance[12 * n + 12] / (vg * vg) + r2))
-                    try f.update(with: Observation(time: f.time, values: [o.value]), model: sensor)
-                }
-                try await f.predict(to: Double(windowMinutes))
-            }
-            let provenance = Forecast.Provenance(filter: filterLabel, model: "\(modelID)@\(modelVersion) \(priorName)", dataWindow: window,
-                                                 observationCount: observations.count, seed: options.seed)
-            let full: Forecast
-            let filtered: (mean: [Double], sd: [Double], resets: Int)
-            switch options.filter {
-            case .unscented:
-                var ukf = try UnscentedKalmanFilter(process: process, time: t0, mean: start, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
-                try await assimilate(&ukf)
-                filtered = (ukf.mean, ukf.standardDeviations, ukf.resets.count)
-                full = try await ukf.forecast(at: times, level: options.level, provenance: provenance)
-            case .ensemble(let members):
-                guard members >= 2, members <= 10_000 else {
-                    throw SyncError(.invalidArgument, "an ensemble needs 2 to 10000 members.", value: String(members))
-                }
-                var enkf = try EnsembleKalmanFilter(process: process, time: t0, mean: start, covariance: p0, count: members, seed: options.seed)
-                try await assimilate(&enkf)
-                filtered = (enkf.mean, enkf.standardDeviations, enkf.resets.count)
-                full = try await enkf.ensembleForecast(at: times, level: options.level, provenance: provenance)
-            case .particles:
-                throw SyncError(.unsupported, "the particle posterior needs the cohort prior.", value: options.filter.label)
-            }
-            nowMean = filtered.mean[12] / population.Vg; nowSD = filtered.sd[12] / population.Vg
-            resets = filtered.resets
-            glucosePoints = full.points.map {
-                Forecast.Point(time: $0.time, mean: [$0.mean[12] / population.Vg], standardDeviation: [$0.standardDeviation[12] / population.Vg],
-                               lower: [$0.lower[12] / population.Vg], upper: [$0.upper[12] / population.Vg])
-            }
-            for (i, name) in options.estimated.enumerated() {
-                let pop = GlucoseTwinProcess.value(name, in: population)
-                parameters[name] = ["population": pop, "estimated": pop * process.multiplier(filtered.mean[14 + i])]
-            }
-        }
-        } catch let e as SyncError where ModelHealth.filterFailureCodes.contains(e.code) {
-            failure = e
-            glucosePoints = []
-        }
-        let provenanceForecast = Forecast.Provenance(filter: filterLabel, model: "\(modelID)@\(modelVersion) \(priorName)", dataWindow: window,
-                                                     observationCount: observations.count, seed: options.seed)
-        let forecast = Forecast(origin: Double(windowMinutes), stateNames: ["glucose"], level: options.level, points: glucosePoints,
-                                method: options.filter == .unscented ? "gaussian-propagation" : (filterLabel.hasPrefix("SMC") ? "particles" : "ensemble"),
-                                provenance: provenanceForecast)
-        // the twin's health: is the model still plausible and does it explain the readings?
-        let latest = observations[observations.count - 1]
-        let health: ModelHealth
-        if let failure {
-            health = ModelHealth(findings: [ModelHealth.Finding(kind: .filterFailed, message: "the \(filterLabel) failed: \(failure.message)", measures: [:])])
-        } else {
-            let estimatedParameters = options.estimated.compactMap { name -> ModelHealth.Parameter? in
-                guard let p = parameters[name], let prior = p["population"], let estimate = p["estimated"], let sd = logPriorSD[name] else { return nil }
-                return ModelHealth.Parameter(name: name, prior: prior, estimated: estimate, logPriorSD: sd)
-            }
-            health = ModelHealth.check(ModelHealth.Input(glucoseNow: nowMean, glucoseNowSD: nowSD, latestReading: latest.value,
-                                                         latestReadingAge: Double(windowMinutes - latest.minute), noiseSD: options.cgmNoiseStandardDeviation,
-                                                         innovations: innovations, parameters: estimatedParameters, forecast: glucosePoints.map { $0.mean[0] }),
-                                       settings: options.health)
-        }
-        // the low readings in the window that alert (once: ``HeldEvents`` holds those a sync or watch alerted already)
-        let lowReadings = LowGlucoseReading.alerting(observations.map { ($0.value, $0.event) })
-
-        // events
-        let used = observations.map(\.event) + mealEvents + insulinEvents + (weight.map { [$0.event] } ?? [])
-        var filterNote = options.filter == .unscented ? "UKF(alpha=0.5,beta=2,kappa=0)" : options.filter.label + " seed=\(options.seed) generator=\(Xoshiro256StarStar.streamLabel)"
-        if filterLabel != options.filter.label { filterNote = filterLabel + " of UKF(alpha=0.5,beta=2,kappa=0)" }
-        if let s = posteriorSettings {
-            filterNote += " moves=\(s.moves) resampleThreshold=\(s.resampleThreshold) priorSpread=\(s.priorSpread)"
-            filterNote += " priorDegreesOfFreedom=\(s.priorDegreesOfFreedom) covarianceShrinkage=\(s.covarianceShrinkage)"
-        }
-        if let interval = options.recalibrationInterval {
-            filterNote += " recalibration=every \(interval)min window=\(options.recalibration.window)min parameters=\(options.recalibration.parameters.joined(separator: ","))"
-        }
-        var notes = "filter=\(filterNote) prior=\(priorName) estimated=\(options.estimated.joined(separator: ",")) cgmNoiseSD=\(options.cgmNoiseStandardDeviation) "
-        notes += "window=\(from.iso8601)..\(origin.iso8601) knownAt=\(knownAt.iso8601) horizon=\(options.horizon)min level=\(options.level) "
-        notes += "observations=\(observations.count) meals=\(mealEvents.count) insulin=\(insulinEvents.count)"
-        if posteriorSettings == nil, options.parameterBound.isFinite { notes += " parameterBound=\(Value.format(options.parameterBound))" }
-        if let weight { notes += " bodyWeight=\(Value.format(weight.kg))kg" }
-        if !retired.isEmpty { notes += " retired=" + retired.joined(separator: "; ") }
-        if let context = options.context { notes += " " + context }
-        // what the forecast was computed from (the events used and every setting but the time the thread was
-        // read): a forecast computed again from the same inputs is held already (``HeldEvents``)
-        var keyHasher = EventHasher()
-        let inputs = keyHasher.hash(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .prediction, code: glucose,
-                                               value: .text(notes.replacingOccurrences(of: "knownAt=\(knownAt.iso8601) ", with: "")), source: source,
-                                               provenance: Provenance(derivedFrom: used.map(\.id)))).abbreviated(16)
-        notes += " inputs=\(inputs)"
-        let provenance = Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed, notes: notes)
-        var drafts: [EventDraft] = []
-        var lowReadingText: String?
-        var lowReadingTexts: [String] = []
-        for low in lowReadings {
-            // the model's glucose now is compared with the latest reading only (an earlier one may have recovered since)
-            let isLatest = low.event.id == latest.event.id
-            let d = low.draft(twin: twin, source: source, nowcast: isLatest && nowMean.isFinite ? nowMean : nil, context: options.context)
-            if case .text(let t)? = d.value {
-                lowReadingTexts.append(t)
-                if isLatest { lowReadingText = t }
-            }
-            drafts.append(d)
-        }
-        var points: [Point] = []
-        var meanIDs: [ContentHash] = []
-        var hasher = EventHasher()
-        for p in glucosePoints {
-            let at = origin.advanced(byMicroseconds: Int64(p.time - Double(windowMinutes)) * 60_000_000)
-            points.append(Point(time: at, mean: p.mean[0], standardDeviation: p.standardDeviation[0], lower: p.lower[0], upper: p.upper[0]))
-            let mean = EventDraft(twin: twin, effective: EffectiveTime(at), category: .prediction, code: glucose,
-                                  value: .quantity(Quantity(p.mean[0], "mg/dL")), source: source, provenance: provenance)
-            meanIDs.append(hasher.hash(mean))
-            if health.reliable { drafts.append(mean) }
-            for (code, v) in [(lowerBound, p.lower[0]), (upperBound, p.upper[0])] {
-                guard health.reliable else { continue }
-                drafts.append(EventDraft(twin: twin, effective: EffectiveTime(at), category: .prediction, code: code,
-                                         value: .quantity(Quantity(v, "mg/dL")), source: source, provenance: provenance))
-            }
-        }
-        let watcher = HypoglycaemiaWatcher(glucose: "glucose", threshold: options.hypoglycaemiaThreshold, horizon: options.alertHorizon, probability: options.alertProbability)
-        var alertText: String?
-        if !health.reliable {
-            // withheld: no prediction events, no alert predicted by this model; an alert says why, with the numbers
-            let now = nowMean.isFinite ? "\(Value.format((nowMean * 10).rounded() / 10)) ± \(Value.format((nowSD * 10).rounded() / 10)) mg/dL" : "unknown"
-            let text = (["Glucose twin unreliable: its forecast is withheld (not written as a forecast) and no hypoglycaemia is predicted from it; rely on the readings."]
-                        + health.warnings
-                        + ["twin's glucose now \(now); latest reading \(Value.format((latest.value * 10).rounded() / 10)) mg/dL at \(latest.event.effective.start.iso8601)"])
-                .joined(separator: " | ")
-            let kinds = health.findings.map(\.kind.rawValue).joined(separator: ",")
-            let measures = health.findings.flatMap { $0.measures.map { ($0.key, $0.value) } }
-            let words = Dictionary(measures, uniquingKeysWith: { a, _ in a }).sorted { $0.key < $1.key }.map { "\($0.key)=\(Value.format($0.value))" }
-            drafts.append(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .alert, code: modelUnreliable, value: .text(text), source: source,
-                                     provenance: Provenance(derivedFrom: used.map(\.id), model: modelID, modelVersion: modelVersion, seed: options.seed,
-                                                            notes: "watcher=model-health reliable=false findings=\(kinds) \(words.joined(separator: " ")); " + notes)))
-        } else if let alert = try watcher.evaluate(forecast) {
-            let recent = observations.suffix(3).map { "\($0.event.effective.start.iso8601) \(Value.format(($0.value * 10).rounded() / 10)) mg/dL" }
-            let text = ([alert.message] + alert.reasons + ["latest readings: " + recent.joined(separator: "; ")]).joined(separator: " | ")
-            alertText = text
-            let alertProvenance = Provenance(derivedFrom: meanIDs + observations.map(\.event.id), model: modelID, modelVersion: modelVersion,
-                                             seed: options.seed, notes: "watcher=hypoglycaemia threshold=\(options.hypoglycaemiaThreshold) horizon=\(options.alertHorizon)min probability=\(options.alertProbability) severity=\(alert.severity.rawValue) \(alert.measureWords); " + notes)
-            drafts.append(EventDraft(twin: twin, effective: EffectiveTime(origin), category: .alert, code: hypoglycaemiaAlert,
-                                     value: .text(text), source: source, provenance: alertProvenance))
-        }
-        if let binding = options.estimateBinding, health.reliable {
-            // what the loop learnt, as thread events (simglucose's own units)
-            let estimate = ParameterEstimate(parameters: options.estimated.compactMap { name in
-                guard let p = parameters[name], let value = p["estimated"], value.isFinite else { return nil }
-                return ParameterEstimate.Parameter(id: name, value: value, unit: "1", scale: .log, standardDeviation: nil, prior: p["population"])
-            }, readings: observations.count)
-            drafts += EstimateEvents.drafts(twin: twin, binding: binding, estimate: estimate, estimator: filterLabel, settings: [], seed: options.seed,
-                                            from: from, to: origin, knownAt: knownAt, used: used.map(\.id), inputs: inputs, context: options.context)
-        }
-        return Result(twin: twin, from: from, to: origin, knownAt: knownAt, observationsUsed: observations.count, mealsUsed: mealEvents.count,
-                      insulinEventsUsed: insulinEvents.count, glucoseNow: nowMean, glucoseNowStandardDeviation: nowSD, points: points,
-                      level: options.level, parameters: parameters, alert: alertText, lowReadingAlert: lowReadingText, lowReadingAlerts: lowReadingTexts, health: health, covarianceResets: resets,
-                      retiredCandidates: retired, bodyWeight: weight?.kg, prior: priorName, filter: filterLabel, seed: options.seed, drafts: drafts, written: nil)
+        for p in r.estimate.parameters { parameters[p.id] = ["population": p.prior ?? .nan, "estimated": p.value] }
+        return Result(twin: twin, from: r.from, to: r.to, knownAt: r.knownAt, observationsUsed: r.readingsUsed,
+                      mealsUsed: r.inputCounts["carbohydrate"] ?? 0, insulinEventsUsed: r.inputCounts["insulin"] ?? 0,
+                      glucoseNow: r.nowcast.first?.mean ?? .nan, glucoseNowStandardDeviation: r.nowcast.first?.standardDeviation ?? .nan,
+                      points: r.forecast.map { Point(time: $0.time, mean: $0.mean, standardDeviation: $0.standardDeviation, lower: $0.lower, upper: $0.upper) },
+                      level: r.level, parameters: parameters,
+                      alert: r.drafts.first { $0.category == .alert && $0.code.key == hypoglycaemiaAlert.key }.flatMap(text),
+                      lowReadingAlert: lows.last.flatMap { $0.effective.start == r.lastReading ? text($0) : nil },
+                      lowReadingAlerts: lows.compactMap(text), health: r.health ?? ModelHealth(), covarianceResets: estimator?.covarianceResets ?? 0,
+                      retiredCandidates: estimator?.retired ?? [], bodyWeight: estimator?.bodyWeight?.kg, prior: estimator?.priorName ?? "",
+                      filter: r.estimator, seed: r.seed, drafts: r.drafts, written: nil)
     }
 
     /// The twin's latest body weight observation (LOINC 29463-7) effective at or before `origin`, as known at
@@ -591,35 +318,6 @@ public enum GlucoseSynchroniser {
         return (kg, e)
     }
 
-    /// The prior's parameters, basal state and name for the twin (for ``Prior/cohort``, the group's mean).
-    /// - Throws: ``SyncError`` `invalidArgument` when `virtualPatient` is set but is not text naming a simglucose patient.
-    static func prior(for twin: TwinID, in bank: Bank, _ kind: Prior) throws -> (UVAPadovaParameters, [Double], String) {
-        let name = try virtualPatient(of: twin, in: bank)
-        switch kind {
-        case .twin:
-            guard let name else {
-                let p = GlucoseSyncExperiment.Population.adult
-                return (p.parameters, p.initialState, p.name)
-            }
-            do {
-                let patient = try VirtualPatient.named(name)
-                return (patient.parameters, patient.initialState, "\(patient.name) (virtualPatient)")
-            } catch {
-                throw SyncError(.invalidArgument, "twin '\(twin)' has virtualPatient '\(name)', which is not a simglucose patient (adolescent#001-010, adult#001-010, child#001-010).", value: name)
-            }
-        case .population, .cohort:
-            // (a cohort's members come from ``cohort(for:in:)``; its single-prior stand-in is the group's mean)
-            let p = GlucoseSyncExperiment.Population(group: name ?? "adult#")
-            return (p.parameters, p.initialState, p.name)
-        }
-    }
-
-    /// The bank of priors of ``Prior/cohort``: the simglucose patients of the twin's age group except its own
-    /// `virtualPatient`.
-    static func cohort(for twin: TwinID, in bank: Bank) throws -> [GlucoseSyncExperiment.Population] {
-        GlucoseSyncExperiment.Population.cohort(around: try virtualPatient(of: twin, in: bank) ?? "adult#")
-    }
-
     /// The twin's `virtualPatient` attribute, if set.
     /// - Throws: ``SyncError`` `invalidArgument` when it is set but is not text.
     static func virtualPatient(of twin: TwinID, in bank: Bank) throws -> String? {
@@ -628,46 +326,5 @@ public enum GlucoseSynchroniser {
             throw SyncError(.invalidArgument, "twin '\(twin)' has a virtualPatient attribute that is not a patient name (\(attribute)).", value: "\(attribute)")
         }
         return text
-    }
-
-    /// A glucose observation's value in mg/dL.
-    static func milligramsPerDecilitre(_ e: Event) throws -> Double {
-        guard let q = e.value?.quantity else {
-            throw SyncError(.invalidArgument, "glucose observation \(e.id.abbreviated()) at \(e.effective.start) has no quantity (value: \(e.value.map { "\($0)" } ?? "none")).", value: e.value.map { "\($0)" })
-        }
-        if let v = try? q.converted(to: "mg/dL").value, v.isFinite { return v }
-        if let v = try? q.converted(to: "mmol/L").value, v.isFinite { return v * milligramsPerDecilitrePerMillimolePerLitre }
-        throw SyncError(.invalidArgument, "glucose observation \(e.id.abbreviated()) at \(e.effective.start) is in '\(q.unit)', which does not convert to mg/dL or mmol/L.", value: q.description)
-    }
-
-    /// Intervention events with the code whose effective period overlaps `[from, to]`, as known at `knownAt`.
-    static func overlapping(_ twin: TwinID, _ code: Concept, _ bank: Bank, from: Instant, to: Instant, knownAt: Instant) throws -> [Event] {
-        try bank.events(ThreadQuery(twin: twin, code: code.key, category: .intervention, to: to, knownAt: knownAt))
-            .filter { ($0.effective.end ?? $0.effective.start) >= from }
-    }
-
-    static func amount(_ e: Event, unit: String, what: String) throws -> Double {
-        guard let q = e.value?.quantity, let v = try? q.converted(to: unit).value, v.isFinite, v >= 0 else {
-            throw SyncError(.invalidArgument, "\(what) event \(e.id.abbreviated()) at \(e.effective.start) is not a non-negative amount in \(unit) (value: \(e.value.map { "\($0)" } ?? "none")).", value: e.value.map { "\($0)" })
-        }
-        return v
-    }
-
-    /// An event's input per minute and the minutes it covers (counted from `from`): its start minute when
-    /// instantaneous, the minutes of its period otherwise. An amount is spread evenly; a rate (`rateUnit`,
-    /// for insulin) needs a period.
-    static func perMinute(_ e: Event, amount fixedAmount: Double?, rateUnit: String?, from: Instant) throws -> (first: Int, last: Int, rate: Double) {
-        let first = Int((Double(e.effective.start.microseconds - from.microseconds) / 60e6).rounded(.down))
-        let last = e.effective.end.map { max(first, Int((Double($0.microseconds - from.microseconds) / 60e6).rounded(.up)) - 1) } ?? first
-        let count = Double(last - first + 1)
-        if let fixedAmount { return (first, last, fixedAmount / count) }
-        if let q = e.value?.quantity, let a = try? q.converted(to: "[IU]").value, a.isFinite, a >= 0 { return (first, last, a / count) }
-        if let rateUnit, let q = e.value?.quantity, let r = try? q.converted(to: rateUnit).value, r.isFinite, r >= 0 {
-            guard e.effective.end != nil else {
-                throw SyncError(.invalidArgument, "insulin rate event \(e.id.abbreviated()) at \(e.effective.start) needs an effective period (start/end).", value: q.description)
-            }
-            return (first, last, r)
-        }
-        throw SyncError(.invalidArgument, "insulin event \(e.id.abbreviated()) at \(e.effective.start) is not a non-negative amount in [IU] or rate in [IU]/h (value: \(e.value.map { "\($0)" } ?? "none")).", value: e.value.map { "\($0)" })
     }
 }

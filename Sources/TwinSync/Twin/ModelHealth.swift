@@ -2,16 +2,16 @@ import TwinSimulation
 import Foundation
 import TwinCore
 
-/// Whether a twin's model still explains its readings: the check every synchroniser runs before its forecast
-/// may be written as a forecast (``GlucoseSynchroniser`` keeps it for every filter; a model-agnostic
-/// synchroniser must keep it too).
+/// Whether a twin's model still explains its readings: the check the ``BindingSynchroniser`` runs, for a
+/// binding with ``ThreadBinding/Safety``, before its forecast may be written as a forecast (the glucose twin's
+/// binding has it; any binding can).
 ///
-/// ``check(_:settings:)`` is a pure function of what the filter reports (``Input``): it never reads a bank and
-/// never changes the model. The twin is **reliable** when no check fires; each check that fires is a
+/// ``check(_:settings:)`` is a pure function of what the estimator reports (``Input``, about one watched
+/// output, in its unit): it never reads a bank and never changes the model. The twin is **reliable** when no check fires; each check that fires is a
 /// ``Finding`` with its reason in words and the numbers behind it (``Finding/measures``). The checks:
-/// - ``Finding/Kind/nonFinite``: the state now, its sd, a forecast point or an estimated parameter is not finite;
-/// - ``Finding/Kind/stateOutOfRange``: the filtered glucose now, or a forecast mean, lies outside
-///   ``Settings/plausibleGlucose`` (10-600 mg/dL, beyond what a CGM or a living person shows);
+/// - ``Finding/Kind/nonFinite``: the output now, its sd, a forecast point or an estimated parameter is not finite;
+/// - ``Finding/Kind/stateOutOfRange``: the output now (the estimator's now-cast), or a forecast mean, lies
+///   outside ``Settings/plausibleRange`` (for glucose 10-600 mg/dL, beyond what a CGM or a living person shows);
 /// - ``Finding/Kind/parameterOutOfRange``: an estimated parameter lies more than ``Settings/parameterPriorSDs``
 ///   prior standard deviations (on the log scale) from its prior value (the population's, the cohort's or the
 ///   twin's own);
@@ -19,19 +19,19 @@ import TwinCore
 ///   the normalised innovations squared, Σ (reading − predicted)² / (predicted variance + noise variance),
 ///   exceeds the ``Settings/innovationQuantile`` quantile of its chi-square distribution with as many degrees
 ///   of freedom (Wilson–Hilferty approximation), so the filter's predictions are far worse than it believes;
-/// - ``Finding/Kind/nowcastFarFromReading``: the filtered glucose now differs from the latest reading (taken at
+/// - ``Finding/Kind/nowcastFarFromReading``: the output now differs from the latest reading (taken at
 ///   most ``Settings/nowcastMaximumAge`` minutes before the origin) by more than ``Settings/nowcastSDs``
 ///   combined standard deviations √(sd now² + noise sd²);
-/// - ``Finding/Kind/lowReadingNotForecast`` (the stale-model guard): the latest reading, taken at most
-///   ``Settings/nowcastMaximumAge`` minutes before the origin, is below the hypoglycaemia threshold but the
-///   filtered glucose now is not: the reading wins.
+/// - ``Finding/Kind/lowReadingNotForecast`` (the stale-model guard, when ``Settings/lowReadingThreshold`` is
+///   set): the latest reading, taken at most ``Settings/nowcastMaximumAge`` minutes before the origin, is below
+///   the threshold but the output now is not: the reading wins.
 ///
 /// A synchroniser adds ``Finding/Kind/filterFailed`` when the filter itself throws (``filterFailureCodes``).
 public struct ModelHealth: Sendable, Hashable, Codable {
     /// The thresholds of the checks.
-    public struct Settings: Sendable, Hashable {
-        /// Glucose (mg/dL) a twin's state and forecast may take.
-        public var plausibleGlucose = 10.0...600.0
+    public struct Settings: Sendable, Hashable, Codable {
+        /// Values (in the output's unit) the output now and its forecast may take (the default is glucose's, mg/dL).
+        public var plausibleRange = 10.0...600.0
         /// Prior standard deviations (log scale) an estimated parameter may move from its prior value.
         public var parameterPriorSDs = 4.0
         /// Readings whose innovations are tested together (the most recent ones).
@@ -43,22 +43,26 @@ public struct ModelHealth: Sendable, Hashable, Codable {
         /// The latest reading counts for the now-cast check and the stale-model guard only when taken at most
         /// this many minutes before the origin.
         public var nowcastMaximumAge = 15.0
-        /// Level 1 hypoglycaemia (mg/dL): a latest reading below it with a now-cast not below it fires the
-        /// stale-model guard.
-        public var hypoglycaemiaThreshold = LowGlucoseReading.level1
+        /// A latest reading below it with a now-cast not below it fires the stale-model guard (nil: no guard;
+        /// the default is level 1 hypoglycaemia, 70 mg/dL).
+        public var lowReadingThreshold: Double? = LowGlucoseReading.level1
         public init() {}
+        /// The defaults with `range` as the plausible range and no stale-model guard (for outputs other than glucose).
+        public init(plausibleRange range: ClosedRange<Double>, lowReadingThreshold: Double? = nil) {
+            plausibleRange = range; self.lowReadingThreshold = lowReadingThreshold
+        }
     }
 
-    /// One innovation: a reading against what the filter predicted for it just before assimilating it.
+    /// One innovation: a reading against what the estimator predicted for it just before assimilating it.
     public struct Innovation: Sendable, Hashable, Codable {
-        /// Minute of the reading.
-        public var minute: Int
-        /// Reading minus predicted (mg/dL).
+        /// Model time of the reading.
+        public var time: Double
+        /// Reading minus predicted (output unit).
         public var residual: Double
-        /// Predicted variance of the reading: the filter's variance of the predicted glucose plus the noise
-        /// variance (mg/dL²).
+        /// Predicted variance of the reading: the estimator's variance of the predicted output plus the noise
+        /// variance (output unit squared).
         public var variance: Double
-        public init(minute: Int, residual: Double, variance: Double) { self.minute = minute; self.residual = residual; self.variance = variance }
+        public init(time: Double, residual: Double, variance: Double) { self.time = time; self.residual = residual; self.variance = variance }
         /// The normalised innovation squared, residual² / variance.
         public var normalisedSquared: Double { residual * residual / variance }
     }
@@ -75,11 +79,15 @@ public struct ModelHealth: Sendable, Hashable, Codable {
         }
     }
 
-    /// What a filter reports after assimilating a window, all glucose in mg/dL.
+    /// What an estimator reports after assimilating a window about one output, all in the output's unit.
     public struct Input: Sendable, Hashable {
-        public var glucoseNow: Double
-        public var glucoseNowSD: Double
-        /// The latest reading, and its age in minutes at the origin.
+        /// The output's name (in messages: `glucose`) and unit (`mg/dL`).
+        public var output: String
+        public var unit: String
+        /// The output at the origin (the now-cast) and its sd.
+        public var nowcast: Double
+        public var nowcastSD: Double
+        /// The latest reading, and its age at the origin (in the model's time unit; minutes for glucose).
         public var latestReading: Double
         public var latestReadingAge: Double
         public var noiseSD: Double
@@ -88,9 +96,10 @@ public struct ModelHealth: Sendable, Hashable, Codable {
         public var parameters: [Parameter]
         /// The forecast means after the origin.
         public var forecast: [Double]
-        public init(glucoseNow: Double, glucoseNowSD: Double, latestReading: Double, latestReadingAge: Double, noiseSD: Double,
+        public init(output: String, unit: String, nowcast: Double, nowcastSD: Double, latestReading: Double, latestReadingAge: Double, noiseSD: Double,
                     innovations: [Innovation] = [], parameters: [Parameter] = [], forecast: [Double] = []) {
-            self.glucoseNow = glucoseNow; self.glucoseNowSD = glucoseNowSD; self.latestReading = latestReading
+            self.output = output; self.unit = unit
+            self.nowcast = nowcast; self.nowcastSD = nowcastSD; self.latestReading = latestReading
             self.latestReadingAge = latestReadingAge; self.noiseSD = noiseSD; self.innovations = innovations
             self.parameters = parameters; self.forecast = forecast
         }
@@ -133,18 +142,19 @@ public struct ModelHealth: Sendable, Hashable, Codable {
         var findings: [Finding] = []
         func f(_ x: Double) -> String { Value.format((x * 10).rounded() / 10) }
         func g3(_ x: Double) -> String { String(format: "%.3g", x) }
-        let numbers = [input.glucoseNow, input.glucoseNowSD] + input.forecast + input.parameters.map(\.estimated)
+        let u = input.unit, name = input.output
+        let numbers = [input.nowcast, input.nowcastSD] + input.forecast + input.parameters.map(\.estimated)
         if numbers.contains(where: { !$0.isFinite }) {
-            findings.append(Finding(kind: .nonFinite, message: "the twin's state, forecast or parameters are not finite (glucose now \(input.glucoseNow) ± \(input.glucoseNowSD) mg/dL).",
+            findings.append(Finding(kind: .nonFinite, message: "the twin's state, forecast or parameters are not finite (\(name) now \(input.nowcast) ± \(input.nowcastSD) \(u)).",
                                     measures: [:]))
         }
-        let range = settings.plausibleGlucose
-        let outside = ([("now", input.glucoseNow)] + input.forecast.enumerated().map { ("forecast point \($0.offset + 1)", $0.element) })
+        let range = settings.plausibleRange
+        let outside = ([("now", input.nowcast)] + input.forecast.enumerated().map { ("forecast point \($0.offset + 1)", $0.element) })
             .filter { $0.1.isFinite && !range.contains($0.1) }
         if let (label, g) = outside.first {
             findings.append(Finding(kind: .stateOutOfRange,
-                                    message: "the twin's glucose \(label) is \(f(g)) mg/dL, outside the plausible \(f(range.lowerBound))-\(f(range.upperBound)) mg/dL.",
-                                    measures: ["glucose": g]))
+                                    message: "the twin's \(name) \(label) is \(f(g)) \(u), outside the plausible \(f(range.lowerBound))-\(f(range.upperBound)) \(u).",
+                                    measures: [name: g]))
         }
         for p in input.parameters where p.prior > 0 && p.estimated > 0 && p.logPriorSD > 0 {
             let sds = abs(log(p.estimated / p.prior)) / p.logPriorSD
@@ -164,20 +174,20 @@ public struct ModelHealth: Sendable, Hashable, Codable {
                                                    "innovationReadings": Double(recent.count)]))
             }
         }
-        if input.latestReadingAge <= settings.nowcastMaximumAge, input.glucoseNow.isFinite, input.glucoseNowSD.isFinite {
-            let sd = (input.glucoseNowSD * input.glucoseNowSD + input.noiseSD * input.noiseSD).squareRoot()
-            let z = abs(input.glucoseNow - input.latestReading) / sd
+        if input.latestReadingAge <= settings.nowcastMaximumAge, input.nowcast.isFinite, input.nowcastSD.isFinite {
+            let sd = (input.nowcastSD * input.nowcastSD + input.noiseSD * input.noiseSD).squareRoot()
+            let z = abs(input.nowcast - input.latestReading) / sd
             if z > settings.nowcastSDs {
                 findings.append(Finding(kind: .nowcastFarFromReading,
-                                        message: "the twin's glucose now, \(f(input.glucoseNow)) ± \(f(input.glucoseNowSD)) mg/dL, is \(f(z)) SDs from the latest reading \(f(input.latestReading)) mg/dL (noise SD \(f(input.noiseSD)); at most \(f(settings.nowcastSDs)) expected).",
-                                        measures: ["glucoseNow": (input.glucoseNow * 10).rounded() / 10, "latestReading": input.latestReading, "nowcastSDs": (z * 10).rounded() / 10]))
+                                        message: "the twin's \(name) now, \(f(input.nowcast)) ± \(f(input.nowcastSD)) \(u), is \(f(z)) SDs from the latest reading \(f(input.latestReading)) \(u) (noise SD \(f(input.noiseSD)); at most \(f(settings.nowcastSDs)) expected).",
+                                        measures: ["\(name)Now": (input.nowcast * 10).rounded() / 10, "latestReading": input.latestReading, "nowcastSDs": (z * 10).rounded() / 10]))
             }
         }
-        if input.latestReadingAge <= settings.nowcastMaximumAge, input.latestReading < settings.hypoglycaemiaThreshold,
-           !(input.glucoseNow < settings.hypoglycaemiaThreshold) {
+        if let threshold = settings.lowReadingThreshold, input.latestReadingAge <= settings.nowcastMaximumAge, input.latestReading < threshold,
+           !(input.nowcast < threshold) {
             findings.append(Finding(kind: .lowReadingNotForecast,
-                                    message: "the latest reading \(f(input.latestReading)) mg/dL is below \(f(settings.hypoglycaemiaThreshold)) mg/dL but the twin's glucose now is \(f(input.glucoseNow)) mg/dL: the reading wins.",
-                                    measures: ["latestReading": input.latestReading, "glucoseNow": (input.glucoseNow * 10).rounded() / 10]))
+                                    message: "the latest reading \(f(input.latestReading)) \(u) is below \(f(threshold)) \(u) but the twin's \(name) now is \(f(input.nowcast)) \(u): the reading wins.",
+                                    measures: ["latestReading": input.latestReading, "\(name)Now": (input.nowcast * 10).rounded() / 10]))
         }
         return ModelHealth(findings: findings)
     }
