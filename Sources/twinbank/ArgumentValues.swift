@@ -28,3 +28,10 @@ extension RiskLevel: ExpressibleByArgument {
 }
 
 extension SolverMethod: ExpressibleByArgument {}
+
+extension InsulinPump: ExpressibleByArgument {
+    /// A pump by name (``InsulinPump/named(_:)``: Insulet or Cozmo).
+    public init?(argument: String) { guard let p = try? InsulinPump.named(argument) else { return nil }; self = p }
+    public var defaultValueDescription: String { name }
+    public static var allValueStrings: [String] { [InsulinPump.insulet.name, InsulinPump.cozmo.name] }
+}

@@ -34,7 +34,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var controller: GlucoseTherapy = .basalBolus
 
     @Option(help: "Insulin pump: Insulet or Cozmo.")
-    var pump: String = "Insulet"
+    var pump: InsulinPump = .insulet
 
     @Option(help: "Multiplier of the controller's basal rate (an alternative insulin plan).")
     var basalScale: Double = 1
@@ -79,7 +79,7 @@ struct SimulateCommand: AsyncParsableCommand {
             let startInstant = try parseInstant(start, option: "--start", bound: .lower)
             let scenario = GlucoseScenario(patient: try VirtualPatient.named(patient),
                                            meals: plan, hours: hours, controller: therapy,
-                                           pump: try InsulinPump.named(pump), recordStates: states, integration: integration)
+                                           pump: pump, recordStates: states, integration: integration)
             let startTime = CivilDateTime(year: 1970, month: 1, day: 1).adding(seconds: Int(startInstant.microseconds.quotientAndRemainder(dividingBy: 1_000_000).quotient))
             let trace = try GlucoseSimulator.run(scenario, progress: TerminalProgress.make("simulate glucose", json: false))
             try emit(trace.csv(start: startTime))

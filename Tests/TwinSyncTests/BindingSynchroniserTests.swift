@@ -167,35 +167,6 @@ struct FilterEstimatorTests {
     }
 }
 
-@Suite("The glucose twin's bank of filters as an estimator")
-struct GlucoseFilterBankEstimatorTests {
-    @Test func theAdapterGivesTheBanksOwnEstimateAndForecast() async throws {
-        let priors = try ["adult#002", "adult#003"].map { name -> GlucoseSyncExperiment.Population in
-            let p = try VirtualPatient.named(name)
-            return GlucoseSyncExperiment.Population(members: [p], name: p.name)
-        }
-        let basal = try VirtualPatient.named("adult#002").parameters.basalInsulinRate
-        let cho = [Double](repeating: 0, count: 200), insulin = [Double](repeating: basal, count: 200)
-        var bank = try GlucoseFilterBank(priors: priors, carbohydrate: cho, insulin: insulin, minute: 0, firstReading: 140)
-        var adapter = GlucoseFilterBankEstimator(bank: bank)
-        for k in stride(from: 0, through: 120, by: 5) {
-            let g = 140 - Double(k) / 10
-            try bank.assimilate(minute: k, reading: g)
-            try await adapter.assimilate(BoundThread.Reading(time: Double(k), output: 0, value: g, event: ContentHash(w0: 0, w1: 0, w2: 0, w3: UInt64(k)),
-                                                             effective: Instant(microseconds: 0)))
-        }
-        #expect(adapter.estimate.readings == 25)
-        #expect(adapter.estimate.parameters.map(\.id) == ["Vmx", "kp3", "kabs"])
-        #expect(adapter.estimate.parameters.map(\.value) == bank.parameters.map(\.estimated))
-        #expect(adapter.estimate.parameters.map(\.prior) == bank.parameters.map(\.prior))
-        let direct = try bank.forecast(at: [130, 150])
-        let adapted = try await adapter.forecast(at: [130, 150], level: 0.95)
-        #expect(adapted.map(\.mean) == direct.map { $0.mean[12] })
-        #expect(zip(adapted, direct).allSatisfy { abs($0.upper - $1.upper[12]) < 1e-3 * $1.standardDeviation[12] + 1e-9 })
-        #expect(adapter.label == "bank of 2 UKFs")
-    }
-}
-
 @Suite("The glucose twin's estimate as thread events")
 struct GlucoseEstimateEventsTests {
     @Test func aBoundGlucoseTwinWritesItsEstimateBack() async throws {

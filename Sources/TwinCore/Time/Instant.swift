@@ -204,7 +204,7 @@ public struct TimeSpan: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Parses `<number><unit>` such as `365d` or `1.5h`.
     /// - Throws: ``TwinError`` `invalidDuration` naming the text.
     public init(parsing text: String) throws {
-        let units: [(String, Double)] = [("min", 60), ("wk", 604_800), ("mo", 2_629_800), ("s", 1), ("h", 3600), ("d", 86_400), ("a", 31_557_600), ("y", 31_557_600)]
+        let units: [(String, Double)] = [("min", 60), ("wk", 604_800), ("w", 604_800), ("mo", 2_629_800), ("s", 1), ("h", 3600), ("d", 86_400), ("a", 31_557_600), ("y", 31_557_600)]
         for (u, secs) in units where text.hasSuffix(u) {
             let number = text.dropLast(u.count).trimmingSpaces
             if let v = Double(number), v.isFinite, v >= 0, v * secs < 9e12 {
@@ -212,7 +212,7 @@ public struct TimeSpan: Sendable, Hashable, Codable, CustomStringConvertible {
                 return
             }
         }
-        throw TwinError(.invalidDuration, "malformed duration '\(text)': expected a number and a unit s, min, h, d, wk, mo or a (e.g. 365d)", value: text)
+        throw TwinError(.invalidDuration, "malformed duration '\(text)': expected a number and a unit s, min, h, d, wk (or w), mo or a (e.g. 365d)", value: text)
     }
 
     /// The span in the largest whole unit among d, h, min, s (fractional seconds otherwise).

@@ -10,18 +10,14 @@ public enum AggregateStatistics {
         case seconds(Double)
         case months(Int)
 
-        /// Reads `7d`, `1w`, `12h`, `30min`, `90s` or `1mo` (calendar months).
+        /// Reads `7d`, `1w`, `12h`, `30min`, `90s` (a ``TwinCore/TimeSpan``) or `1mo` (calendar months).
         /// - Throws: ``PopulationError/Code/invalidArgument`` naming the text.
         public init(parsing text: String) throws(PopulationError) {
             let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-            let units: [(String, Double)] = [("min", 60), ("mo", -1), ("w", 604_800), ("d", 86_400), ("h", 3600), ("s", 1)]
-            for (suffix, scale) in units where t.hasSuffix(suffix) {
-                guard let n = Double(t.dropLast(suffix.count)), n.isFinite, n > 0 else { break }
-                if scale < 0 {
-                    guard n == n.rounded(), n <= 1200 else { break }
-                    self = .months(Int(n)); return
-                }
-                self = .seconds(n * scale); return
+            if t.hasSuffix("mo"), let n = Int(t.dropLast(2)), n > 0, n <= 1200 { self = .months(n); return }
+            // everything else is TwinCore's time grammar (`TimeSpan`: s, min, h, d, w)
+            if !t.hasSuffix("mo"), let span = try? TimeSpan(parsing: t), span.microseconds > 0 {
+                self = .seconds(Double(span.microseconds) / 1e6); return
             }
             throw PopulationError(.invalidArgument, "'\(text)' is not a period: give a positive number with s, min, h, d, w or mo (calendar months), such as 7d or 1mo", value: text)
         }

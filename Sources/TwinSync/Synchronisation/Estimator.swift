@@ -14,9 +14,8 @@ import TwinCore
 ///
 /// Conformers: ``FilterEstimator`` (any ``SequentialFilter``: Kalman, unscented, ensemble, particle filters),
 /// ``PKEstimator`` (MAP Bayesian pharmacokinetics), ``PEtabEstimator`` (maximum likelihood for a PEtab
-/// problem's SBML model), ``SBMLEstimator`` (MAP for any SBML model), ``GlucoseEstimator`` (the glucose twin's
-/// UKF, EnKF, bank of UKFs or particle posterior, as the binding synchroniser runs it), and the adapters
-/// ``GlucoseFilterBankEstimator`` and ``GlucoseParticleEstimator`` (a bank or posterior built by hand).
+/// problem's SBML model), ``SBMLEstimator`` (MAP for any SBML model) and ``GlucoseEstimator`` (the glucose twin's
+/// UKF, EnKF, bank of UKFs or particle posterior).
 public protocol Estimator: Sendable {
     /// The method's name for provenance (`PK-MAP`, `UKF`, `PEtab-ML`).
     var label: String { get }
