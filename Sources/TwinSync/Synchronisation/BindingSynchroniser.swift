@@ -303,7 +303,7 @@ public enum BindingSynchroniser {
     /// The error for a window without readings, saying why: the readings there are flagged implausible (not
     /// model inputs), or where the data is (so the window can be moved onto it).
     static func noReadings(_ twin: TwinID, in bank: Bank, binding: ThreadBinding, thread: BoundThread) throws -> SyncError {
-        let names = binding.outputs.map { "\($0.output) (\($0.code.key))" }.joined(separator: ", ")
+        let names = binding.outputs.map { "\($0.output) observations (\($0.code.key))" }.joined(separator: " or ")
         for o in binding.outputs {
             let flagged = try bank.events(ThreadQuery(twin: twin, code: o.code.key, category: .observation, from: thread.from, to: thread.to, knownAt: thread.knownAt,
                                                       includeImplausible: true)).filter(\.isFlaggedImplausible)
@@ -321,7 +321,7 @@ public enum BindingSynchroniser {
                 : " Its \(o.output) data runs from \(range.lowerBound) to \(range.upperBound): choose a window within it (--to \(range.upperBound))."
         }
         if whereData.isEmpty { whereData = " It has no plausible readings of them at all." }
-        return SyncError(.invalidArgument, "twin '\(twin)' has no readings of \(names) from \(thread.from) to \(thread.to) as known at \(thread.knownAt).\(whereData)",
+        return SyncError(.invalidArgument, "twin '\(twin)' has no readings: no \(names) from \(thread.from) to \(thread.to) as known at \(thread.knownAt).\(whereData)",
                          value: twin.rawValue)
     }
 }
