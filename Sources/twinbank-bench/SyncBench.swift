@@ -55,7 +55,7 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "With --glucose-survey: only the patients whose name starts with this (child, adolescent#00, ...).")
     var only: String?
 
-    @Flag(name: .customLong("oracle"), help: "With --glucose-survey: start every twin from its own patient's exact parameters (a diagnostic: what the filter reaches when identification is perfect).")
+    @Flag(name: .customLong("oracle"), help: "With --glucose-survey: ORACLE (not a twin): start every twin from its own patient's exact parameters (a diagnostic: what the filter reaches when identification is perfect).")
     var oracle = false
 
     @Flag(name: .customLong("cohort-all"), help: "With --glucose-survey: the bank of priors holds every other patient, of all age groups (leave-one-out).")
