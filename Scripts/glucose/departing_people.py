@@ -17,7 +17,8 @@ Everything is drawn from --seed (default 26): the same seed writes the same file
 
 Usage: ~/.cache/twinbank-anchors/bin/python Scripts/glucose/departing_people.py [--out DIR] [--seed 26]
            [--hours 24] [--split tune|test|all] [--only adult#001]
-Writes DIR/<person>.csv and DIR/manifest.json (never into the repository).
+Writes DIR/<person>.csv and DIR/manifest.json (never into the repository). The manifest lists every person of both
+splits whichever --split is simulated, so `--split tune` and `--split test` may run side by side into one folder.
 """
 import argparse, json, logging, math, os, sys, zlib
 from datetime import datetime, timedelta
@@ -153,8 +154,6 @@ def main():
     os.makedirs(out, exist_ok=True)
     people = []
     for split, (numbers, plans) in SPLITS.items():
-        if a.split not in ('all', split):
-            continue
         for plan in plans:
             for g in GROUPS:
                 for k in numbers:
@@ -165,12 +164,14 @@ def main():
                     d['split'] = split
                     d['file'] = d['name'].replace('#', '') + '.csv'
                     d['body_weight'] = float(T1DPatient.withName(patient)._params['BW'])
+                    people.append(d)
+                    if a.split not in ('all', split):
+                        continue   # listed (the manifest is the same whichever split is written), not simulated
                     df = simulate(d)
                     df.to_csv(os.path.join(out, d['file']), index=False, float_format='%.6f')
                     bg = df['BG'].to_numpy()
                     print(f"{d['name']} {split}: BG {bg.min():.0f}-{bg.max():.0f} mg/dL, eaten {df['CHO'].sum():.0f} g of "
                           f"{df['CHO_announced'].sum():.0f} announced, Vmx x{min(df['Vmx_factor']):.2f}-{max(df['Vmx_factor']):.2f}", flush=True)
-                    people.append(d)
     manifest = {'generator': 'Scripts/glucose/departing_people.py', 'seed': a.seed, 'hours': a.hours,
                 'split': {s: {'patients': f"#{min(n):03d}-#{max(n):03d} of each group", 'plans': p} for s, (n, p) in SPLITS.items()},
                 'plans': {k: [{'hour': h, 'grams': g} for h, g in v] for k, v in PLANS.items()},

@@ -346,7 +346,8 @@ struct SyncBench: AsyncParsableCommand {
                         let truth = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: meals, hours: 24))
                         let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
                         var o = GlucoseSyncExperiment.Options()
-                        o.population = adultPrior ? .adult : GlucoseSyncExperiment.Population(group: patient.name)
+                        // the twin knows its age group, not who it is: the group's mean without the person (no leakage)
+                        o.population = adultPrior ? .adult : try .group(without: patient.name)
                         if oracle { o.population = GlucoseSyncExperiment.Population(members: [patient], name: patient.name) }
                         if cohort || cohortAll { o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name, acrossGroups: cohortAll) }
                         o.recalibrationInterval = recalibrate
