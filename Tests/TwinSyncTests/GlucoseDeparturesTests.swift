@@ -171,5 +171,10 @@ struct GlucoseDeparturesTests {
         oracle.sensor = .dexcom
         let o = try set.options(for: person, settings: oracle)
         #expect(o.population.name == "ORACLE child#006" && o.eatenMeals && o.readings == "CGM_Dexcom")
+        // one scored forecast in 90 minutes (1 h burn-in, 30-min horizon), from the Dexcom column
+        let row = try await set.run(person, settings: oracle)
+        #expect(row.forecasts == 1 && row.forecastRMSE.isFinite && row.lastReadingRMSE.isFinite && [0, 1].contains(row.coverage))
+        let summary = GlucoseDepartureSet.Summary([row])
+        #expect(summary.people == 1 && summary.worstPerson == "child#006-C" && summary.medianRatio == row.ratio)
     }
 }
