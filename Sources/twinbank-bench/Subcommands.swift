@@ -16,5 +16,6 @@ extension Bench {
         RiskBench.self,
         CSVImportBench.self,
         PEtabBench.self,
+        DeparturesBench.self,
     ]
 }

@@ -55,7 +55,7 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "With --glucose-survey: only the patients whose name starts with this (child, adolescent#00, ...).")
     var only: String?
 
-    @Flag(name: .customLong("oracle"), help: "With --glucose-survey: start every twin from its own patient's exact parameters (a diagnostic: what the filter reaches when identification is perfect).")
+    @Flag(name: .customLong("oracle"), help: "With --glucose-survey: ORACLE (not a twin): start every twin from its own patient's exact parameters (a diagnostic: what the filter reaches when identification is perfect).")
     var oracle = false
 
     @Flag(name: .customLong("cohort-all"), help: "With --glucose-survey: the bank of priors holds every other patient, of all age groups (leave-one-out).")
@@ -346,7 +346,8 @@ struct SyncBench: AsyncParsableCommand {
                         let truth = try GlucoseSimulator.run(GlucoseScenario(patient: patient, meals: meals, hours: 24))
                         let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
                         var o = GlucoseSyncExperiment.Options()
-                        o.population = adultPrior ? .adult : GlucoseSyncExperiment.Population(group: patient.name)
+                        // the twin knows its age group, not who it is: the group's mean without the person (no leakage)
+                        o.population = adultPrior ? .adult : try .group(without: patient.name)
                         if oracle { o.population = GlucoseSyncExperiment.Population(members: [patient], name: patient.name) }
                         if cohort || cohortAll { o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name, acrossGroups: cohortAll) }
                         o.recalibrationInterval = recalibrate

@@ -25,7 +25,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(help: "Seed recorded in the provenance.") var seed: UInt64 = 1
     @Option(name: .customLong("noise-sd"), help: "Glucose twin: CGM noise standard deviation, mg/dL (default 8).") var noiseSD: Double?
     @Option(name: .customLong("estimate"), help: "Glucose twin: parameters estimated by augmentation (comma-separated; default Vmx,kp3,kabs, or its binding's).") var estimate: String?
-    @Option(help: "Glucose twin: prior: twin (the twin's virtualPatient, else the adult population; the default), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: GlucoseSynchroniser.Prior?
+    @Option(help: "Glucose twin: prior: twin (the twin's virtualPatient's own parameters, else the adult population; the default. An ORACLE when the twin plays a simulated simglucose patient: it is handed the true parameters), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: GlucoseSynchroniser.Prior?
     @Option(help: "Glucose twin: re-calibrate from the window's readings this often (a duration, 1h, or minutes); each refit joins the bank of priors.") var recalibrate: DurationArgument?
     @Option(help: "Glucose twin, with --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed).") var particles: Int?
     @Option(help: "The twin's thread binding to synchronise (its name, see `twinbank twin bind`); default: its only binding, or the glucose twin when it has none.") var binding: String?

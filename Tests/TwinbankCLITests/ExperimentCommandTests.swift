@@ -36,4 +36,36 @@ struct ExperimentCommandTests {
         #expect(out.status != 0)
         #expect(out.stderr.contains(named), "\(out.stderr)")
     }
+
+    /// No leakage: --truth-patient names the person the trace is; a name that is not a cohort patient, or one of
+    /// another group than --group, is an error naming it; --oracle needs the patient and says it is an oracle.
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
+                   "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"),
+          arguments: [
+        (["--truth-patient", "adult#011"], "'adult#011'"),
+        (["--truth-patient", "Adult#001"], "'Adult#001'"),
+        (["--cohort-without", "adult#000"], "'adult#000'"),
+        (["--truth-patient", "adult#001", "--group", "child"], "child"),
+        (["--truth-patient", "adult#001", "--cohort-without", "adult#002"], "different"),
+        (["--oracle"], "--truth-patient"),
+        (["--truth-patient", "adult#001", "--level", "1.5"], "--level"),
+    ])
+    func truthPatientErrors(_ extra: [String], _ named: String) throws {
+        let out = try cli.run(["experiment", "glucose-sync", "--truth", trace] + extra)
+        #expect(out.status != 0)
+        #expect(out.stderr.contains(named), "\(out.stderr)")
+    }
+
+    @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
+                   "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
+    func truthPatientIsLeftOutAndTheOracleIsNamed() throws {
+        let out = try cli.ok(["experiment", "glucose-sync", "--truth", trace, "--truth-patient", "adult#001", "--level", "0.9"])
+        #expect(out.contains("prior: adult population mean without adult#001"), "\(out)")
+        #expect(out.contains("90% prediction interval coverage"), "\(out)")
+        #expect(!out.contains("ORACLE"))
+        let oracle = try cli.ok(["experiment", "glucose-sync", "--truth", trace, "--truth-patient", "adult#001", "--oracle"])
+        #expect(oracle.contains("ORACLE: the twin was given adult#001's own parameters"), "\(oracle)")
+        let help = try cli.ok(["experiment", "--help"])
+        #expect(help.contains("--truth-patient") && help.contains("ORACLE"))
+    }
 }

@@ -9,13 +9,27 @@ import TwinModels
 /// forecasts `horizon` minutes ahead and the forecast is scored against the noise-free truth.
 public enum GlucoseSyncExperiment {
     /// A simglucose trace: one row per minute.
+    ///
+    /// What the twin may see and what only scores it are kept apart: the twin gets ``carbohydrate`` (the
+    /// **announced** meals when the trace has `CHO_announced`), ``insulin`` and, with ``Options/readings``, one of
+    /// the ``readings`` columns; ``bg`` (the noise-free truth) only scores its forecasts, and ``eatenCarbohydrate``
+    /// is handed over only to the oracle (``Options/eatenMeals``). Other columns (e.g. `Vmx_factor`) are not read.
     public struct Trace: Sendable {
+        /// The noise-free truth (simglucose's `BG`): what forecasts are scored against, never shown to the twin.
         public let bg: [Double]
+        /// The carbohydrate the twin is told of (g/min): the trace's `CHO_announced` when it has one, else `CHO`.
         public let carbohydrate: [Double]
         public let insulin: [Double]
+        /// The carbohydrate actually eaten (`CHO`) when the trace also announces meals (`CHO_announced`), else `nil`:
+        /// for the oracle only.
+        public let eatenCarbohydrate: [Double]?
+        /// The trace's sensor columns by name (`CGM`, `CGM_Dexcom`, ...; NaN where a cell is empty or not a number).
+        public let readings: [String: [Double]]
 
         /// Reads simglucose's CSV (`Time, BG, CGM, CHO, insulin, ...`, one row per minute) through TwinCore's
-        /// ``CSVTable`` (RFC 4180: quoted fields, LF or CRLF line ends).
+        /// ``CSVTable`` (RFC 4180: quoted fields, LF or CRLF line ends). With a `CHO_announced` column (a
+        /// departing person's trace, `Scripts/glucose/departing_people.py`) the twin's meals are the announced
+        /// ones and `CHO` is kept as ``eatenCarbohydrate``; columns named `CGM` or `CGM_...` are ``readings``.
         public init(csv text: String, name: String = "trace") throws {
             let table: CSVTable
             do { table = try CSVTable(text: text, name: name, separator: UInt8(ascii: ",")) } catch let e as TwinError {
@@ -30,29 +44,48 @@ public enum GlucoseSyncExperiment {
                 return i
             }
             let bgi = try column("BG"), choi = try column("CHO"), insi = try column("insulin")
-            var bg: [Double] = [], cho: [Double] = [], ins: [Double] = []
+            let announcedi = header.firstIndex(of: "CHO_announced")
+            let sensorColumns = header.indices.filter { header[$0] == "CGM" || header[$0].hasPrefix("CGM_") }
+            var bg: [Double] = [], cho: [Double] = [], ins: [Double] = [], announced: [Double] = []
+            var sensors = [[Double]](repeating: [], count: sensorColumns.count)
             let rows = table.records
             for (r, record) in rows.enumerated() {
                 var cells = record.fields.map { $0.trimmingCharacters(in: .whitespaces) }
                 // simglucose leaves the inputs of the final row (the end point) empty
                 if r == rows.count - 1, cells.count == header.count {
-                    if cells[choi].isEmpty { cells[choi] = "0" }
-                    if cells[insi].isEmpty { cells[insi] = "0" }
+                    for i in [choi, insi] + (announcedi.map { [$0] } ?? []) where cells[i].isEmpty { cells[i] = "0" }
                 }
                 guard cells.count == header.count, let b = Double(cells[bgi]), let c = Double(cells[choi]), let i = Double(cells[insi]),
                       b.isFinite, c.isFinite, i.isFinite, b > 0, c >= 0, i >= 0 else {
                     throw SyncError(.invalidArgument, "row \(r + 2) of \(name) does not have a positive BG and non-negative CHO and insulin.",
                                     value: record.fields.joined(separator: ","))
                 }
+                if let a = announcedi {
+                    guard let v = Double(cells[a]), v.isFinite, v >= 0 else {
+                        throw SyncError(.invalidArgument, "row \(r + 2) of \(name) does not have a non-negative CHO_announced.", value: cells[a])
+                    }
+                    announced.append(v)
+                }
+                for (j, c) in sensorColumns.enumerated() { sensors[j].append(Double(cells[c]) ?? .nan) }
                 bg.append(b); cho.append(c); ins.append(i)
             }
             guard bg.count >= 60 else { throw SyncError(.invalidArgument, "\(name) has \(bg.count) minutes; the experiment needs at least an hour.", value: String(bg.count)) }
-            self.bg = bg; self.carbohydrate = cho; self.insulin = ins
+            self.bg = bg; self.insulin = ins
+            if announcedi != nil {
+                carbohydrate = announced; eatenCarbohydrate = cho
+            } else {
+                carbohydrate = cho; eatenCarbohydrate = nil
+            }
+            var readings: [String: [Double]] = [:]
+            for (j, c) in sensorColumns.enumerated() { readings[header[c]] = sensors[j] }
+            self.readings = readings
         }
 
-        /// A trace from per-minute arrays (e.g. a `TwinModels.GlucoseSimulator` run, which agrees with simglucose).
-        public init(bg: [Double], carbohydrate: [Double], insulin: [Double]) {
+        /// A trace from per-minute arrays (e.g. a `TwinModels.GlucoseSimulator` run, which agrees with simglucose):
+        /// the twin is told `carbohydrate`; `eatenCarbohydrate`, when given, is what was eaten (for the oracle).
+        public init(bg: [Double], carbohydrate: [Double], insulin: [Double], eatenCarbohydrate: [Double]? = nil, readings: [String: [Double]] = [:]) {
             self.bg = bg; self.carbohydrate = carbohydrate; self.insulin = insulin
+            self.eatenCarbohydrate = eatenCarbohydrate; self.readings = readings
         }
     }
 
@@ -80,6 +113,31 @@ public enum GlucoseSyncExperiment {
         /// The group a patient name (`child#003`, `adolescent#010`, `adult#001`) belongs to; adults otherwise.
         public init(group patientName: String) {
             if patientName.hasPrefix("child#") { self = .child } else if patientName.hasPrefix("adolescent#") { self = .adolescent } else { self = .adult }
+        }
+
+        /// The mean of the named patient's age group **without that patient**: the prior of a twin whose truth is
+        /// a cohort patient (it knows the person's age group, not who they are, and must not learn from them).
+        /// - Throws: ``SyncError`` `invalidArgument` naming the value when it is not one of simglucose's patients.
+        public static func group(without patientName: String) throws -> Population {
+            try checkPatient(patientName)
+            let prefix = String(patientName.prefix { $0 != "#" }) + "#"
+            return Population(members: VirtualPatient.all.filter { $0.name.hasPrefix(prefix) && $0.name != patientName },
+                              name: String(prefix.dropLast()) + " population mean without \(patientName)")
+        }
+
+        /// The named patient's own parameters and basal state: an **oracle** prior (a real twin never has them).
+        /// - Throws: ``SyncError`` `invalidArgument` when the name is not one of simglucose's patients.
+        public static func oracle(_ patientName: String) throws -> Population {
+            try checkPatient(patientName)
+            return Population(members: VirtualPatient.all.filter { $0.name == patientName }, name: "ORACLE \(patientName)")
+        }
+
+        /// Refuses a name that is not one of simglucose's thirty patients, naming it and the valid names.
+        public static func checkPatient(_ patientName: String) throws {
+            guard VirtualPatient.all.contains(where: { $0.name == patientName }) else {
+                throw SyncError(.invalidArgument, "'\(patientName)' is not a patient of the simglucose cohort (adolescent#001...adolescent#010, adult#001...adult#010, child#001...child#010).",
+                                value: patientName)
+            }
         }
 
         init(prefix: String) {
@@ -160,6 +218,16 @@ public enum GlucoseSyncExperiment {
         /// over the parameters with the candidates as its prior (``GlucoseParameterPosterior``) instead of the
         /// filter bank; ``filterBank`` and the re-calibration are then not used.
         public var posterior: GlucoseParameterPosterior.Settings?
+        /// When set, the twin's readings are this column of the trace (``Trace/readings``: `CGM`, `CGM_Dexcom`, ...,
+        /// taken every ``samplingPeriod`` minutes) instead of the truth plus white noise drawn from ``seed``; the
+        /// filters still assume ``noiseStandardDeviation``.
+        public var readings: String?
+        /// The level of the forecast's prediction interval, whose coverage of the truth the report gives (0.9 for a
+        /// 90 % interval).
+        public var level = 0.95
+        /// **Oracle**: the twin is given the carbohydrate actually eaten (``Trace/eatenCarbohydrate``) instead of the
+        /// announced meals. A real twin never knows them; this measures the ceiling.
+        public var eatenMeals = false
         /// With ``posterior``: groups whose pooled within-group covariance is the prior's covariance (the
         /// candidates give its mean), for example the other patients of each age group.
         public var covarianceGroups: [[Population]]?
@@ -195,6 +263,15 @@ public enum GlucoseSyncExperiment {
         /// Candidates of the bank of priors that left it (diverged or implausible), or were restarted from their
         /// prior as the bank's last, and why.
         public let retirements: [GlucoseFilterBank.Retirement]
+        /// RMSE of the last-reading forecast (the CGM reading at the origin held for `horizon` minutes) against
+        /// the truth, over the same forecasts as ``forecastRMSE`` (after the burn-in).
+        public var lastReadingRMSE = Double.nan
+        /// ``forecastRMSE`` / ``lastReadingRMSE``: below 1 the twin beats repeating the last reading.
+        public var ratio: Double { forecastRMSE / lastReadingRMSE }
+        /// The fraction of the forecasts after the burn-in whose ``level`` prediction interval contains the truth.
+        public var coverage = Double.nan
+        /// The level of the scored prediction interval (``Options/level``).
+        public var level = 0.95
         /// Every forecast's error (forecast minus truth at the target, mg/dL) by the minute it was made.
         public let forecastErrors: [(minute: Int, error: Double)]
         /// What held the twin's belief (the filter bank or the parameter posterior, as in the forecasts' provenance).
@@ -213,6 +290,8 @@ public enum GlucoseSyncExperiment {
                 "hypoglycaemia": ["alerts": hypoglycaemiaAlerts, "alertsCorrect": hypoglycaemiaAlertsCorrect, "episodesMissed": hypoglycaemiaEpisodesMissed],
                 "covarianceResets": resets, "recalibrations": recalibrations, "estimator": estimator, "resamplings": resamplings,
                 "acceptanceRate": acceptanceRate ?? NSNull(),
+                "lastReadingRMSE": lastReadingRMSE.isFinite ? lastReadingRMSE : NSNull(), "ratio": ratio.isFinite ? ratio : NSNull(),
+                "coverage": coverage.isFinite ? coverage : NSNull(), "level": level,
                 "retiredCandidates": retirements.map { ["candidate": $0.candidate, "minute": $0.minute, "reason": $0.reason, "restarted": $0.restarted] as [String: Any] },
             ]
             guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted]) else { return "{}" }
@@ -247,19 +326,32 @@ public enum GlucoseSyncExperiment {
                 throw SyncError(.invalidArgument, "the re-calibration window must be at least one sampling period.", value: String(options.recalibration.window))
             }
         }
+        guard options.level > 0, options.level < 1 else {
+            throw SyncError(.invalidArgument, "the prediction interval's level must be between 0 and 1 (got \(options.level)).", value: String(options.level))
+        }
         let minutes = trace.bg.count
         let cgm = try sensorReadings(trace, options: options)
+        // what the twin is told of meals: the announced ones; the eaten ones only for the oracle
+        var carbohydrate = trace.carbohydrate
+        if options.eatenMeals {
+            guard let eaten = trace.eatenCarbohydrate else {
+                throw SyncError(.invalidArgument, "the oracle's eaten meals need a trace with both CHO (eaten) and CHO_announced columns.", value: nil)
+            }
+            carbohydrate = eaten
+        }
+        let z = inverseStandardNormal(0.5 + options.level / 2)
         var estimator = Estimator()
         if var settings = options.posterior {
             settings.noiseStandardDeviation = options.noiseStandardDeviation
             estimator.posterior = try GlucoseParameterPosterior(cohort: priors.map(\.parameters), covarianceGroups: options.covarianceGroups?.map { $0.map(\.parameters) },
-                                                                bodyWeight: options.bodyWeight, carbohydrate: trace.carbohydrate, insulin: trace.insulin, firstReading: cgm[0],
+                                                                bodyWeight: options.bodyWeight, carbohydrate: carbohydrate, insulin: trace.insulin, firstReading: cgm[0],
                                                                 settings: settings, seed: options.seed)
         } else {
-            estimator.bank = try GlucoseFilterBank(priors: priors, carbohydrate: trace.carbohydrate, insulin: trace.insulin, minute: 0, firstReading: cgm[0],
+            estimator.bank = try GlucoseFilterBank(priors: priors, carbohydrate: carbohydrate, insulin: trace.insulin, minute: 0, firstReading: cgm[0],
                                                    settings: options.bankSettings)
         }
         var forecastErrors: [(minute: Int, error: Double)] = [], filteredErrors: [Double] = [], persistence: [Double] = []
+        var scoredForecasts: [ScoredForecast] = []
         var alerts = 0, correct = 0
         var alertedAt: [Int] = []
         let watcher = HypoglycaemiaWatcher(glucose: "Gs", threshold: options.hypoglycaemiaThreshold, horizon: Double(options.horizon), probability: 0.5)
@@ -269,11 +361,13 @@ public enum GlucoseSyncExperiment {
             filteredErrors.append(estimator.glucose.mean - trace.bg[k])
             let target = k + options.horizon
             guard target < minutes else { continue }
-            let points = try estimator.forecast(at: Array(stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod)))
+            let points = try estimator.forecast(at: Array(stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod)), z: z)
             guard let final = points.last else { continue }
             forecastErrors.append((k, final.mean[estimator.glucoseIndex] - trace.bg[target]))
             persistence.append(cgm[k] - trace.bg[target])
-            let forecast = Forecast(origin: Double(k), stateNames: estimator.stateNames, level: 0.95, points: points, method: estimator.method,
+            scoredForecasts.append(ScoredForecast(origin: k, mean: final.mean[estimator.glucoseIndex], lower: final.lower[estimator.glucoseIndex],
+                                                  upper: final.upper[estimator.glucoseIndex]))
+            let forecast = Forecast(origin: Double(k), stateNames: estimator.stateNames, level: options.level, points: points, method: estimator.method,
                                     provenance: .init(filter: estimator.name,
                                                       model: "uva-padova-t1d-simglucose \(priors.count > 1 ? "candidate priors" : priors[0].name)", dataWindow: 0...Double(k),
                                                       observationCount: k / options.samplingPeriod + 1, seed: options.seed))
@@ -300,6 +394,10 @@ public enum GlucoseSyncExperiment {
                             hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: estimator.resets,
                             recalibrations: estimator.bank?.refits ?? 0, retirements: estimator.retirements, forecastErrors: forecastErrors)
         report.estimator = estimator.name
+        let scores = score(scoredForecasts, readings: cgm, truth: trace.bg, horizon: options.horizon, burnIn: options.burnIn)
+        report.lastReadingRMSE = scores.lastReadingRMSE
+        report.coverage = scores.coverage
+        report.level = options.level
         if let p = estimator.posterior {
             report.resamplings = p.resamplings
             report.acceptanceRate = p.proposed > 0 ? Double(p.accepted) / Double(p.proposed) : nil
@@ -307,16 +405,65 @@ public enum GlucoseSyncExperiment {
         return report
     }
 
-    /// The CGM the twin sees: the trace's BG every ``Options/samplingPeriod`` minutes plus Gaussian noise of
-    /// ``Options/noiseStandardDeviation`` drawn from ``Options/seed`` (NaN between readings), the same for a given
-    /// trace and options.
-    /// - Throws: `SyncError` when the sampling period is not positive.
+    /// A glucose forecast made at `origin` for `origin + horizon`: its mean and prediction interval (mg/dL).
+    public struct ScoredForecast: Sendable, Hashable {
+        public var origin: Int
+        public var mean: Double
+        public var lower: Double
+        public var upper: Double
+        public init(origin: Int, mean: Double, lower: Double, upper: Double) {
+            self.origin = origin; self.mean = mean; self.lower = lower; self.upper = upper
+        }
+    }
+
+    /// How forecasts did against the truth, over those made at or after the burn-in: the forecast's RMSE, the
+    /// last-reading forecast's (the reading at the origin held for the horizon), and the fraction whose interval
+    /// contains the truth at the target.
+    public struct Scores: Sendable, Hashable {
+        public let forecastRMSE: Double
+        public let lastReadingRMSE: Double
+        public let coverage: Double
+        public let count: Int
+    }
+
+    /// Scores `forecasts` (origins whose target `origin + horizon` is within `truth`; others are skipped) against
+    /// `truth` (per minute), with `readings[origin]` as the last-reading forecast. NaN figures when none is scored.
+    public static func score(_ forecasts: [ScoredForecast], readings: [Double], truth: [Double], horizon: Int, burnIn: Int) -> Scores {
+        var se = 0.0, seLast = 0.0, covered = 0, n = 0
+        for f in forecasts where f.origin >= burnIn && f.origin + horizon < truth.count && f.origin < readings.count {
+            let t = truth[f.origin + horizon]
+            se += (f.mean - t) * (f.mean - t)
+            seLast += (readings[f.origin] - t) * (readings[f.origin] - t)
+            if f.lower <= t, t <= f.upper { covered += 1 }
+            n += 1
+        }
+        guard n > 0 else { return Scores(forecastRMSE: .nan, lastReadingRMSE: .nan, coverage: .nan, count: 0) }
+        return Scores(forecastRMSE: (se / Double(n)).squareRoot(), lastReadingRMSE: (seLast / Double(n)).squareRoot(), coverage: Double(covered) / Double(n), count: n)
+    }
+
+    /// The CGM the twin sees every ``Options/samplingPeriod`` minutes (NaN between readings): the trace's
+    /// ``Options/readings`` column when set, else the trace's BG plus Gaussian noise of
+    /// ``Options/noiseStandardDeviation`` drawn from ``Options/seed``, the same for a given trace and options.
+    /// - Throws: `SyncError` when the sampling period is not positive, or the readings column is missing or has
+    ///   a reading that is not a positive number.
     public static func sensorReadings(_ trace: Trace, options: Options = Options()) throws -> [Double] {
         guard options.samplingPeriod > 0 else {
             throw SyncError(.invalidArgument, "the CGM sampling period must be a positive number of minutes.", value: String(options.samplingPeriod))
         }
-        var rng = Xoshiro256StarStar(seed: options.seed)
         var cgm = [Double](repeating: .nan, count: trace.bg.count)
+        if let name = options.readings {
+            guard let column = trace.readings[name] else {
+                throw SyncError(.invalidArgument, "the trace has no '\(name)' readings column (it has \(trace.readings.keys.sorted().joined(separator: ", "))).", value: name)
+            }
+            for k in stride(from: 0, to: trace.bg.count, by: options.samplingPeriod) {
+                guard column[k].isFinite, column[k] > 0 else {
+                    throw SyncError(.invalidArgument, "the trace's '\(name)' reading at minute \(k) is not a positive number.", value: String(column[k]))
+                }
+                cgm[k] = column[k]
+            }
+            return cgm
+        }
+        var rng = Xoshiro256StarStar(seed: options.seed)
         for k in stride(from: 0, to: trace.bg.count, by: options.samplingPeriod) { cgm[k] = trace.bg[k] + options.noiseStandardDeviation * rng.normal() }
         return cgm
     }
@@ -332,8 +479,8 @@ public enum GlucoseSyncExperiment {
             try posterior?.assimilate(minute: minute, reading: reading)
         }
         mutating func recalibrate() throws { try bank?.recalibrate() }
-        mutating func forecast(at minutes: [Int]) throws -> [Forecast.Point] {
-            try bank?.forecast(at: minutes) ?? posterior?.forecast(at: minutes) ?? []
+        mutating func forecast(at minutes: [Int], z: Double) throws -> [Forecast.Point] {
+            try bank?.forecast(at: minutes, z: z) ?? posterior?.forecast(at: minutes, z: z) ?? []
         }
         var glucose: (mean: Double, sd: Double) { bank?.glucose ?? posterior?.glucose ?? (.nan, .nan) }
         var glucoseIndex: Int { bank == nil ? 0 : 12 }
