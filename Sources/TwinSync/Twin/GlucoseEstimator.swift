@@ -175,6 +175,9 @@ public struct GlucoseEstimator: Estimator {
                 throw SyncError(.invalidArgument, "the twin's virtualPatient '\(name)' is not a simglucose patient (adolescent#001-010, adult#001-010, child#001-010).", value: name)
             }
         case .population, .cohort:
+            // the group's mean without the person when the twin plays one of simglucose's patients (it knows the
+            // person's age group, not who they are, and must not learn from them)
+            if let name, let p = try? GlucoseSyncExperiment.Population.group(without: name) { return p }
             return GlucoseSyncExperiment.Population(group: name ?? "adult#")
         }
     }

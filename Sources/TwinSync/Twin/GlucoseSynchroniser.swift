@@ -120,7 +120,7 @@ public enum GlucoseSynchroniser {
         /// and basal state; the adult population mean when the attribute is not set.
         case twin
         /// The population mean of the twin's group (children, adolescents or adults, from the `virtualPatient`
-        /// name's prefix; adults when unset): what is known without knowing who the person is.
+        /// name's prefix; adults when unset), leaving out the twin's own `virtualPatient`: what is known without knowing who the person is.
         case population
         /// A bank of priors (``GlucoseFilterBank``): one UKF per simglucose patient of the twin's age group
         /// (from the `virtualPatient` name's prefix; adults when unset), **leaving out the twin's own
