@@ -279,7 +279,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
             let p = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o)
             o.prior = .twin
             let t = try await GlucoseSynchroniser.compute(f.twin, in: f.bank, options: o)
-            #expect(t.prior == "adult#001 (virtualPatient)" && p.prior == "adult population mean")
+            #expect(t.prior == "adult#001 (virtualPatient)" && p.prior == "adult population mean without adult#001")
             #expect(t.drafts.allSatisfy { $0.provenance.notes?.contains("prior=adult#001 (virtualPatient)") == true })
             own.append(try #require(t.points.last).mean - trace.bg[origin + 30])
             population.append(try #require(p.points.last).mean - trace.bg[origin + 30])
