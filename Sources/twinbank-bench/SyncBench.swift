@@ -80,6 +80,9 @@ struct SyncBench: AsyncParsableCommand {
     @Flag(name: .customLong("pooled-covariance"), help: "With --particles: the prior's covariance pooled within the three age groups (leaving the patient out) instead of the cohort's own.")
     var pooled = false
 
+    @Option(name: .customLong("gut-noise"), help: "With --glucose-survey: the filters' per-minute random-walk sd (mg) of the three gut compartments (GlucoseFilterBank.Settings.gutNoise).")
+    var gutNoise: Double?
+
     @Option(name: .customLong("recalibrate"), help: "With --glucose-survey: re-calibrate each twin from its thread window every this many minutes (GlucoseRecalibration) and restart its filter on the refit parameters.")
     var recalibrate: Int?
 
@@ -87,7 +90,7 @@ struct SyncBench: AsyncParsableCommand {
     var posteriorDiagnosis: String?
 
     @Option(name: .customLong("departures"), parsing: .upToNextOption,
-            help: "Instead of the benchmarks: the glucose twin on people who depart from its model (GlucoseDepartures: eaten = announced × (1 + 25 % error), two unannounced snacks, Vmx varying over the day, AR(1) CGM error of sd 7 and 20 min plus white sd 4), for each of these robustness configurations (comma-separated: carb=RELSD, gut=MG, tau=MIN, fraction=F, adapt, blend, state=SD, param=SD; 'base' for the defaults); the meal plan from --departure-plan; prints per patient the 30-min forecast RMSE, its ratio to the last-reading forecast's and the 90 % interval's coverage, then the summary per configuration.")
+            help: "Instead of the benchmarks: the glucose twin on people who depart from its model (GlucoseDepartures: eaten = announced × (1 + 25 % error), two unannounced snacks, Vmx varying over the day, AR(1) CGM error of sd 7 and 20 min plus white sd 4), for each of these robustness configurations (comma-separated: carb=RELSD, gut=MG, tau=MIN, fraction=F, adapt, blend (inverse-MSE weights), sharpblend (minimum-MSE weights), state=SD, param=SD; 'base' for the defaults); the meal plan from --departure-plan; prints per patient the 30-min forecast RMSE, its ratio to the last-reading forecast's and the 90 % interval's coverage, then the summary per configuration.")
     var departures: [String] = []
     @Option(name: .customLong("departure-plan"), help: "With --departures: the announced meals (HOUR:GRAMS,...; default 7:45,12:70,18:80).")
     var departurePlan = "7:45,12:70,18:80"
@@ -115,9 +118,10 @@ struct SyncBench: AsyncParsableCommand {
                 case "fraction": settings.sensorErrorFraction = value ?? 0.7
                 case "adapt": settings.adaptiveNoise = GlucoseFilterBank.AdaptiveNoise()
                 case "blend": blend = ForecastBlend.Settings()
+                case "sharpblend": blend = ForecastBlend.Settings(); blend?.weighting = .minimumMeanSquare
                 case "state": settings.stateNoise = value ?? settings.stateNoise
                 case "param": settings.parameterNoise = value ?? settings.parameterNoise
-                default: throw ValidationError("unknown robustness setting '\(word)' in --departures (carb=, gut=, tau=, fraction=, adapt, blend, state=, param=, base).")
+                default: throw ValidationError("unknown robustness setting '\(word)' in --departures (carb=, gut=, tau=, fraction=, adapt, blend, sharpblend, state=, param=, base).")
                 }
             }
             var ratios: [Double] = [], coverages: [Double] = [], rmses: [Double] = []
@@ -399,6 +403,7 @@ struct SyncBench: AsyncParsableCommand {
                         var o = GlucoseSyncExperiment.Options()
                         o.population = adultPrior ? .adult : GlucoseSyncExperiment.Population(group: patient.name)
                         if oracle { o.population = GlucoseSyncExperiment.Population(members: [patient], name: patient.name) }
+                        if let gutNoise { o.filterBank.gutNoise = gutNoise }
                         if cohort || cohortAll { o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name, acrossGroups: cohortAll) }
                         o.recalibrationInterval = recalibrate
                         if let estimate { o.estimated = estimate.split(separator: ",").map(String.init) }
