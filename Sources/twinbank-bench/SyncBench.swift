@@ -99,31 +99,14 @@ struct SyncBench: AsyncParsableCommand {
 
     /// `--departures`: each configuration on every patient (or those of --only), the twin from the patient's age group mean.
     func departuresSurvey() throws {
+        let configurations = try departures.map { ($0, try Self.robustness($0)) }
         let meals = try MealPlan(parsing: departurePlan)
         let patients = VirtualPatient.all.filter { p in only.map { p.name.hasPrefix($0) } ?? true }
         let people = try patients.enumerated().map { try GlucoseDepartures.person($1, meals: meals, seed: departureSeed &+ UInt64($0)) }
         print("departures: plan \(departurePlan), seed \(departureSeed), \(people.count) people; prior: the age group's mean; 30-min horizon, 1 h burn-in, 90 % intervals")
         print("config\tpatient\tRMSE30\tlastReading\tratio\tcoverage90\tnoiseScale")
         var summary: [String] = []
-        for config in departures {
-            var settings = GlucoseFilterBank.Settings()
-            var blend: ForecastBlend.Settings?
-            for word in config.split(separator: ",").map(String.init) where word != "base" {
-                let kv = word.split(separator: "=", maxSplits: 1).map(String.init)
-                let value = kv.count == 2 ? Double(kv[1]) : nil
-                switch kv[0] {
-                case "carb": settings.carbohydrateUncertainty = value ?? 0.25
-                case "gut": settings.gutNoise = value ?? 500
-                case "tau": settings.sensorErrorCorrelationTime = value ?? 20
-                case "fraction": settings.sensorErrorFraction = value ?? 0.7
-                case "adapt": settings.adaptiveNoise = GlucoseFilterBank.AdaptiveNoise()
-                case "blend": blend = ForecastBlend.Settings()
-                case "sharpblend": blend = ForecastBlend.Settings(); blend?.weighting = .minimumMeanSquare
-                case "state": settings.stateNoise = value ?? settings.stateNoise
-                case "param": settings.parameterNoise = value ?? settings.parameterNoise
-                default: throw ValidationError("unknown robustness setting '\(word)' in --departures (carb=, gut=, tau=, fraction=, adapt, blend, sharpblend, state=, param=, base).")
-                }
-            }
+        for (config, (settings, blend)) in configurations {
             var ratios: [Double] = [], coverages: [Double] = [], rmses: [Double] = []
             for person in people {
                 let prior = GlucoseSyncExperiment.Population(group: person.name)
@@ -136,6 +119,30 @@ struct SyncBench: AsyncParsableCommand {
         }
         print("summary")
         for line in summary { print(line) }
+    }
+
+    /// A `--departures` configuration: comma-separated robustness settings (see its help).
+    static func robustness(_ config: String) throws -> (GlucoseFilterBank.Settings, ForecastBlend.Settings?) {
+        var settings = GlucoseFilterBank.Settings()
+        var blend: ForecastBlend.Settings?
+        for word in config.split(separator: ",").map(String.init) where word != "base" {
+            let kv = word.split(separator: "=", maxSplits: 1).map(String.init)
+            let value = kv.count == 2 ? Double(kv[1]) : nil
+            if kv.count == 2, value == nil { throw ValidationError("'\(word)' in --departures: '\(kv[1])' is not a number.") }
+            switch kv[0] {
+            case "carb": settings.carbohydrateUncertainty = value ?? 0.25
+            case "gut": settings.gutNoise = value ?? 500
+            case "tau": settings.sensorErrorCorrelationTime = value ?? 20
+            case "fraction": settings.sensorErrorFraction = value ?? 0.7
+            case "adapt": settings.adaptiveNoise = GlucoseFilterBank.AdaptiveNoise()
+            case "blend": blend = ForecastBlend.Settings()
+            case "sharpblend": blend = ForecastBlend.Settings(); blend?.weighting = .minimumMeanSquare
+            case "state": settings.stateNoise = value ?? settings.stateNoise
+            case "param": settings.parameterNoise = value ?? settings.parameterNoise
+            default: throw ValidationError("unknown robustness setting '\(word)' in --departures (carb=, gut=, tau=, fraction=, adapt, blend, sharpblend, state=, param=, base).")
+            }
+        }
+        return (settings, blend)
     }
 
     private func f2(_ x: Double) -> String { String(format: "%.2f", x) }
