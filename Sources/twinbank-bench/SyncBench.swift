@@ -80,13 +80,75 @@ struct SyncBench: AsyncParsableCommand {
     @Flag(name: .customLong("pooled-covariance"), help: "With --particles: the prior's covariance pooled within the three age groups (leaving the patient out) instead of the cohort's own.")
     var pooled = false
 
+    @Option(name: .customLong("gut-noise"), help: "With --glucose-survey: the filters' per-minute random-walk sd (mg) of the three gut compartments (GlucoseFilterBank.Settings.gutNoise).")
+    var gutNoise: Double?
+
     @Option(name: .customLong("recalibrate"), help: "With --glucose-survey: re-calibrate each twin from its thread window every this many minutes (GlucoseRecalibration) and restart its filter on the refit parameters.")
     var recalibrate: Int?
 
     @Option(name: .customLong("posterior-diagnosis"), help: "With --glucose-survey (its first plan) and --particles: for this patient, print at every reading the log prior and log likelihood of the patient's own parameters next to the particles' best, and the 30-minute forecast error (is the truth out of the sample's reach, or out of the prior's favour?).")
     var posteriorDiagnosis: String?
 
+    @Option(name: .customLong("departures"), parsing: .upToNextOption,
+            help: "Instead of the benchmarks: the glucose twin on people who depart from its model (GlucoseDepartures: eaten = announced × (1 + 25 % error), two unannounced snacks, Vmx varying over the day, AR(1) CGM error of sd 7 and 20 min plus white sd 4), for each of these robustness configurations (comma-separated: carb=RELSD, gut=MG, tau=MIN, fraction=F, adapt, blend (inverse-MSE weights), sharpblend (minimum-MSE weights), state=SD, param=SD; 'base' for the defaults); the meal plan from --departure-plan; prints per patient the 30-min forecast RMSE, its ratio to the last-reading forecast's and the 90 % interval's coverage, then the summary per configuration.")
+    var departures: [String] = []
+    @Option(name: .customLong("departure-plan"), help: "With --departures: the announced meals (HOUR:GRAMS,...; default 7:45,12:70,18:80).")
+    var departurePlan = "7:45,12:70,18:80"
+    @Option(name: .customLong("departure-seed"), help: "With --departures: the seed of the departures (meal errors, snacks, CGM error); default 1.")
+    var departureSeed: UInt64 = 1
+
+    /// `--departures`: each configuration on every patient (or those of --only), the twin from the patient's age group mean.
+    func departuresSurvey() throws {
+        let configurations = try departures.map { ($0, try Self.robustness($0)) }
+        let meals = try MealPlan(parsing: departurePlan)
+        let patients = VirtualPatient.all.filter { p in only.map { p.name.hasPrefix($0) } ?? true }
+        let people = try patients.enumerated().map { try GlucoseDepartures.person($1, meals: meals, seed: departureSeed &+ UInt64($0)) }
+        print("departures: plan \(departurePlan), seed \(departureSeed), \(people.count) people; prior: the age group's mean; 30-min horizon, 1 h burn-in, 90 % intervals")
+        print("config\tpatient\tRMSE30\tlastReading\tratio\tcoverage90\tnoiseScale")
+        var summary: [String] = []
+        for (config, (settings, blend)) in configurations {
+            var ratios: [Double] = [], coverages: [Double] = [], rmses: [Double] = []
+            for person in people {
+                let prior = GlucoseSyncExperiment.Population(group: person.name)
+                let s = try GlucoseDepartures.score(person, priors: [prior], settings: settings, blend: blend)
+                ratios.append(s.ratio); coverages.append(s.coverage); rmses.append(s.rmse)
+                print("\(config)\t\(person.name)\t\(f2(s.rmse))\t\(f2(s.lastReadingRMSE))\t\(f2(s.ratio))\t\(f2(s.coverage))\t\(f2(s.noiseScale))")
+            }
+            let n = Double(max(ratios.count, 1))
+            summary.append("\(config)\tmean RMSE \(f2(rmses.reduce(0, +) / n))\tmean ratio \(f2(ratios.reduce(0, +) / n))\tworst ratio \(f2(ratios.max() ?? .nan))\tratio<=0.6: \(ratios.count { $0 <= 0.6 })/\(ratios.count)\tmean coverage \(f2(coverages.reduce(0, +) / n))")
+        }
+        print("summary")
+        for line in summary { print(line) }
+    }
+
+    /// A `--departures` configuration: comma-separated robustness settings (see its help).
+    static func robustness(_ config: String) throws -> (GlucoseFilterBank.Settings, ForecastBlend.Settings?) {
+        var settings = GlucoseFilterBank.Settings()
+        var blend: ForecastBlend.Settings?
+        for word in config.split(separator: ",").map(String.init) where word != "base" {
+            let kv = word.split(separator: "=", maxSplits: 1).map(String.init)
+            let value = kv.count == 2 ? Double(kv[1]) : nil
+            if kv.count == 2, value == nil { throw ValidationError("'\(word)' in --departures: '\(kv[1])' is not a number.") }
+            switch kv[0] {
+            case "carb": settings.carbohydrateUncertainty = value ?? 0.25
+            case "gut": settings.gutNoise = value ?? 500
+            case "tau": settings.sensorErrorCorrelationTime = value ?? 20
+            case "fraction": settings.sensorErrorFraction = value ?? 0.7
+            case "adapt": settings.adaptiveNoise = GlucoseFilterBank.AdaptiveNoise()
+            case "blend": blend = ForecastBlend.Settings()
+            case "sharpblend": blend = ForecastBlend.Settings(); blend?.weighting = .minimumMeanSquare
+            case "state": settings.stateNoise = value ?? settings.stateNoise
+            case "param": settings.parameterNoise = value ?? settings.parameterNoise
+            default: throw ValidationError("unknown robustness setting '\(word)' in --departures (carb=, gut=, tau=, fraction=, adapt, blend, sharpblend, state=, param=, base).")
+            }
+        }
+        return (settings, blend)
+    }
+
+    private func f2(_ x: Double) -> String { String(format: "%.2f", x) }
+
     func run() async throws {
+        if !departures.isEmpty { return try departuresSurvey() }
         if let name = posteriorDiagnosis { return try diagnose(name) }
         if !glucoseSurvey.isEmpty { return try await survey() }
         let data = Self.syntheticDay(seed: 1)
@@ -349,6 +411,7 @@ struct SyncBench: AsyncParsableCommand {
                         // the twin knows its age group, not who it is: the group's mean without the person (no leakage)
                         o.population = adultPrior ? .adult : try .group(without: patient.name)
                         if oracle { o.population = GlucoseSyncExperiment.Population(members: [patient], name: patient.name) }
+                        if let gutNoise { o.filterBank.gutNoise = gutNoise }
                         if cohort || cohortAll { o.candidates = GlucoseSyncExperiment.Population.cohort(around: patient.name, acrossGroups: cohortAll) }
                         o.recalibrationInterval = recalibrate
                         if let estimate { o.estimated = estimate.split(separator: ",").map(String.init) }

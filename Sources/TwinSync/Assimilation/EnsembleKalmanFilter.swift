@@ -56,7 +56,7 @@ public struct EnsembleKalmanFilter<Process: ProcessModel>: SequentialFilter {
         let t0 = time
         members = try await propagateInParallel(process, members: members, count: count, dimension: n, from: t0, over: dt, chunks: concurrency)
         var q = [Double](repeating: 0, count: n * n)
-        q.withUnsafeMutableBufferPointer { process.noiseCovariance(over: dt, into: $0) }
+        q.withUnsafeMutableBufferPointer { process.noiseCovariance(from: t0, over: dt, into: $0) }
         if q.contains(where: { $0 != 0 }) {
             var noise = [Double](repeating: 0, count: count * n)
             try sampleGaussian(mean: [Double](repeating: 0, count: n), covariance: &q, count: count, into: &noise, rng: &random,

@@ -67,7 +67,7 @@ public struct ExtendedKalmanFilter<Process: ProcessModel>: SequentialFilter {
                 }
             }
             try x.withUnsafeMutableBufferPointer { try process.propagate($0, from: t0, over: dt) }
-            process.noiseCovariance(over: dt, into: UnsafeMutableBufferPointer(start: q, count: n * n))
+            process.noiseCovariance(from: t0, over: dt, into: UnsafeMutableBufferPointer(start: q, count: n * n))
             try p.withUnsafeMutableBufferPointer { pb in
                 let pp = pb.baseAddress!
                 Dense.multiply(f.baseAddress!, pp, tmp, n, n, n)

@@ -19,6 +19,11 @@ public protocol ProcessModel: Sendable {
                             into jacobian: UnsafeMutableBufferPointer<Double>) throws -> Bool
     /// Writes the process-noise covariance accumulated over `interval` (`n × n`, row-major).
     func noiseCovariance(over interval: Double, into q: UnsafeMutableBufferPointer<Double>)
+    /// Writes the process-noise covariance accumulated over the interval from `time` to `time + interval`
+    /// (`n × n`, row-major), for models whose noise depends on when it is taken (an uncertain input that enters
+    /// at a known time). The UKF, EKF and EnKF call this one (the particle filter, which keeps its noise factor per
+    /// interval length, the time-free one); the default is ``noiseCovariance(over:into:)``.
+    func noiseCovariance(from time: Double, over interval: Double, into q: UnsafeMutableBufferPointer<Double>)
 }
 
 extension ProcessModel {
@@ -33,6 +38,10 @@ extension ProcessModel {
 
     public func transitionJacobian(_ state: UnsafeBufferPointer<Double>, from time: Double, over interval: Double,
                                    into jacobian: UnsafeMutableBufferPointer<Double>) throws -> Bool { false }
+
+    public func noiseCovariance(from time: Double, over interval: Double, into q: UnsafeMutableBufferPointer<Double>) {
+        noiseCovariance(over: interval, into: q)
+    }
 }
 
 /// How process noise enters a model over an interval `Δ`.

@@ -92,7 +92,7 @@ public struct UnscentedKalmanFilter<Process: ProcessModel>: SequentialFilter {
                                 for i in 0..<np { s += wmb[i] * sp[i * n + j] }
                                 xp[j] = s
                             }
-                            process.noiseCovariance(over: dt, into: pb)
+                            process.noiseCovariance(from: t0, over: dt, into: pb)
                             for i in 0..<np {
                                 let w = wcb[i]
                                 for a in 0..<n {

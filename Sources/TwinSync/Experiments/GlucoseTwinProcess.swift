@@ -38,7 +38,8 @@ public struct GlucoseTwinProcess: ProcessModel {
         p[keyPath: UVAPadovaParameters.keyPath(named: name) ?? \.kp3] = v
     }
 
-    public init(population: UVAPadovaParameters, carbohydrate: [Double], insulin: [Double], estimated: [String], noiseRate: [Double]) throws {
+    public init(population: UVAPadovaParameters, carbohydrate: [Double], insulin: [Double], estimated: [String], noiseRate: [Double],
+                sensorError: SensorError? = nil) throws {
         guard carbohydrate.count == insulin.count, !carbohydrate.isEmpty else {
             throw SyncError(.dimensionMismatch, "carbohydrate and insulin inputs need one value per minute each (got \(carbohydrate.count) and \(insulin.count)).")
         }
@@ -46,6 +47,13 @@ public struct GlucoseTwinProcess: ProcessModel {
             throw SyncError(.invalidArgument, "parameter '\(name)' cannot be estimated; choose from \(Self.estimable.joined(separator: ", ")).", value: name)
         }
         try checkCount(noiseRate.count, 14 + estimated.count, "process noise rates")
+        if let e = sensorError {
+            guard e.correlationTime > 0, e.correlationTime.isFinite, e.standardDeviation > 0, e.standardDeviation.isFinite else {
+                throw SyncError(.invalidArgument, "the sensor error needs a positive correlation time and sd (got \(e.correlationTime) min, \(e.standardDeviation) mg/dL).",
+                                value: String(e.correlationTime))
+            }
+        }
+        self.sensorError = sensorError
         self.population = population
         self.carbohydrate = carbohydrate
         self.insulin = insulin
@@ -57,8 +65,37 @@ public struct GlucoseTwinProcess: ProcessModel {
         self.mealStart = eating.startsEpisode
     }
 
-    public var dimension: Int { 14 + estimated.count }
-    public var stateNames: [String] { UVAPadovaModel.stateNames + ["lastStomachContent"] + estimated.map { "log(\($0)/population)" } }
+    public var dimension: Int { 14 + estimated.count + (sensorError == nil ? 0 : 1) }
+    public var stateNames: [String] {
+        UVAPadovaModel.stateNames + ["lastStomachContent"] + estimated.map { "log(\($0)/population)" } + (sensorError == nil ? [] : ["sensorError"])
+    }
+
+    /// A CGM error that is not white: a stationary AR(1) (Ornstein-Uhlenbeck) process `e`, sampled every Δ minutes
+    /// as `e ← φ e + w` with `φ = exp(−Δ/τ)` and `w ~ N(0, σ²(1 − φ²))`, so its sd stays `σ` and its correlation
+    /// after `Δ` is `φ` (`τ` of 10-30 min is typical of CGM sensors). Held as the process's last state; the
+    /// sensor (``GlucoseSensor/errorIndex``) then sees `Gs/Vg + e` plus the white rest of the noise.
+    public struct SensorError: Sendable, Hashable {
+        /// `τ`, minutes.
+        public var correlationTime: Double
+        /// `σ`, mg/dL.
+        public var standardDeviation: Double
+        public init(correlationTime: Double, standardDeviation: Double) { self.correlationTime = correlationTime; self.standardDeviation = standardDeviation }
+    }
+
+    /// The correlated sensor error augmenting the state (its index is ``sensorErrorIndex``), or `nil`.
+    public let sensorError: SensorError?
+    /// Where the sensor error sits in the state: the last entry, after the log-parameters.
+    public var sensorErrorIndex: Int? { sensorError == nil ? nil : 14 + estimated.count }
+
+    /// Relative sd of an announced meal's size (0.25: the amount eaten is the announced one ± 25 %, typical of
+    /// carbohydrate counting). Over the interval in which a meal is announced, the variance
+    /// `(relative sd × grams × 1000)²` (mg²) is added to the stomach's solid compartment `qss`, so the readings
+    /// that follow correct the meal's size. 0 (the default): the announced amount is taken as exact.
+    public var carbohydrateUncertainty = 0.0
+
+    /// Factor on the process-noise variance of the 13 model states (the model-error scale an innovation-based
+    /// estimate sets, ``GlucoseFilterBank/Settings/adaptiveNoise``); 1 by default.
+    public var modelNoiseScale = 1.0
 
     /// Blood glucose seen by the sensor, `Gs / Vg` (mg/dL).
     public func glucose(_ state: UnsafeBufferPointer<Double>) -> Double { state[12] / population.Vg }
@@ -110,26 +147,51 @@ public struct GlucoseTwinProcess: ProcessModel {
                 }
             }
             for i in 0..<13 { state[i] = y[i] }
+            if let e = sensorError { state[14 + estimated.count] *= exp(-Double(minutes) / e.correlationTime) }
             if let bad = Dense.firstNonFinite(y, 13) {
                 throw SyncError(.nonFinite, "the glucose twin's '\(UVAPadovaModel.stateNames[bad])' became non-finite at t = \(time + interval) min.", value: String(y[bad]))
             }
         }
     }
 
+    /// The random walks of ``noiseRate`` (the model states' scaled by ``modelNoiseScale``) and the sensor error's
+    /// innovation, without meals.
     public func noiseCovariance(over interval: Double, into q: UnsafeMutableBufferPointer<Double>) {
         let n = dimension
         for i in 0..<(n * n) { q[i] = 0 }
-        for i in 0..<n { q[i * n + i] = noiseRate[i] * noiseRate[i] * interval }
+        for i in 0..<noiseRate.count { q[i * n + i] = noiseRate[i] * noiseRate[i] * interval * (i < 13 ? modelNoiseScale : 1) }
+        if let e = sensorError, let k = sensorErrorIndex {
+            q[k * n + k] = e.standardDeviation * e.standardDeviation * (1 - exp(-2 * interval / e.correlationTime))
+        }
+    }
+
+    /// ``noiseCovariance(over:into:)`` plus, for every meal announced in `[time, time + interval)`, the
+    /// uncertainty of its size (``carbohydrateUncertainty``) on `qss`.
+    public func noiseCovariance(from time: Double, over interval: Double, into q: UnsafeMutableBufferPointer<Double>) {
+        noiseCovariance(over: interval, into: q)
+        guard carbohydrateUncertainty > 0 else { return }
+        let first = max(Int(time.rounded()), 0), end = min(Int((time + interval).rounded()), carbohydrate.count)
+        guard first < end else { return }
+        var variance = 0.0
+        for m in first..<end where carbohydrate[m] > 0 { variance += pow(carbohydrateUncertainty * carbohydrate[m] * 1000, 2) }
+        q[0] += variance
     }
 }
 
-/// The CGM: `Gs / Vg` plus sensor noise.
+/// The CGM: `Gs / Vg` plus sensor noise: white of ``standardDeviation``, plus the correlated error held in the
+/// state at ``errorIndex`` when there is one (``GlucoseTwinProcess/SensorError``).
 public struct GlucoseSensor: ObservationModel {
     public let volume: Double
     public let standardDeviation: Double
-    public init(volume: Double, standardDeviation: Double) { self.volume = volume; self.standardDeviation = standardDeviation }
+    /// The state entry of a correlated sensor error added to the reading (``GlucoseTwinProcess/sensorErrorIndex``).
+    public let errorIndex: Int?
+    public init(volume: Double, standardDeviation: Double, errorIndex: Int? = nil) {
+        self.volume = volume; self.standardDeviation = standardDeviation; self.errorIndex = errorIndex
+    }
     public var outputCount: Int { 1 }
     public var outputNames: [String] { ["CGM"] }
-    public func observe(_ state: UnsafeBufferPointer<Double>, time: Double, into z: UnsafeMutableBufferPointer<Double>) { z[0] = state[12] / volume }
+    public func observe(_ state: UnsafeBufferPointer<Double>, time: Double, into z: UnsafeMutableBufferPointer<Double>) {
+        z[0] = state[12] / volume + (errorIndex.map { state[$0] } ?? 0)
+    }
     public func noiseCovariance(time: Double, into r: UnsafeMutableBufferPointer<Double>) { r[0] = standardDeviation * standardDeviation }
 }

@@ -61,6 +61,46 @@ public struct GlucoseFilterBank: Sendable {
         /// When the bank's last candidate diverges, it is restarted from its prior at the latest reading (a
         /// recorded reset), at most this many times in all; after that the error is thrown.
         public var maximumRestarts = 3
+        /// Relative sd of an announced meal's size (``GlucoseTwinProcess/carbohydrateUncertainty``): 0 takes the
+        /// announced amount as exact.
+        public var carbohydrateUncertainty = 0.0
+        /// Per-minute random-walk sd (mg) of the three gut compartments (`qss`, `qsl`, `qint`), so the filter can
+        /// infer carbohydrate nobody announced from rising readings; 0: only ``stateNoise`` (basal gut content is 0,
+        /// so that is next to nothing).
+        public var gutNoise = 0.0
+        /// When set, the CGM error is not white: this part of its variance (``sensorErrorFraction``) is an AR(1)
+        /// state of this correlation time (minutes; ``GlucoseTwinProcess/SensorError``), the rest white.
+        public var sensorErrorCorrelationTime: Double?
+        /// The share of the CGM noise variance (``noiseStandardDeviation``²) that is correlated, with
+        /// ``sensorErrorCorrelationTime``; in (0, 1).
+        public var sensorErrorFraction = 0.7
+        /// When set, each filter's model-state process noise is scaled by an innovation-based estimate
+        /// (``AdaptiveNoise``).
+        public var adaptiveNoise: AdaptiveNoise?
+        public init() {}
+
+        /// The correlated sensor error these settings give, or `nil`.
+        public var sensorError: GlucoseTwinProcess.SensorError? {
+            sensorErrorCorrelationTime.map { .init(correlationTime: $0, standardDeviation: noiseStandardDeviation * sensorErrorFraction.squareRoot()) }
+        }
+        /// The sd of the white part of the CGM noise.
+        public var whiteNoiseStandardDeviation: Double {
+            sensorErrorCorrelationTime == nil ? noiseStandardDeviation : noiseStandardDeviation * (1 - sensorErrorFraction).squareRoot()
+        }
+    }
+
+    /// Model error estimated from the innovations (covariance matching): after each reading, the mean of the
+    /// last ``window`` normalised squared innovations `ν²/S` of a filter is compared with 1, and the filter's
+    /// model-state process noise variance is multiplied by it (`scale ← clamp(scale × mean, bounds)`), so a person
+    /// the model explains poorly gets more process noise (wider intervals, faster correction), and one it explains
+    /// well keeps the configured noise or less.
+    public struct AdaptiveNoise: Sendable, Hashable {
+        /// Readings in the window (12: an hour of 5-minute readings).
+        public var window = 12
+        /// The range the scale stays in.
+        public var bounds = 0.5...20.0
+        /// How far one step moves the scale toward the estimate (0-1: the exponent on the ratio).
+        public var gain = 0.5
         public init() {}
     }
 
@@ -121,7 +161,7 @@ public struct GlucoseFilterBank: Sendable {
         if let r = settings.recalibration, r.window < 1 {
             throw SyncError(.invalidArgument, "the re-calibration window must be at least a minute.", value: String(r.window))
         }
-        let q = settings.estimated.count, n = 14 + q
+        try Self.validate(settings)
         for prior in priors {
             filters.append(try Self.filter(prior, carbohydrate: carbohydrate, insulin: insulin, minute: minute, reading: firstReading, settings: settings))
         }
@@ -148,17 +188,17 @@ public struct GlucoseFilterBank: Sendable {
             throw SyncError(.invalidTime, "reading at minute \(minute) is before the last one assimilated (\(last.minute)).", value: String(minute))
         }
         let r2 = settings.noiseStandardDeviation * settings.noiseStandardDeviation
+        let white = settings.whiteNoiseStandardDeviation
         var predictions: [(weight: Double, mean: Double, variance: Double)] = []
         for i in filters.indices where alive[i] {
             do {
                 try filters[i].predict(to: Double(minute))
-                let n = filters[i].mean.count
-                let predicted = filters[i].mean[12] / volumes[i]
-                let variance = filters[i].covariance[12 * n + 12] / (volumes[i] * volumes[i]) + r2
+                let (predicted, variance) = Self.predictedReading(filters[i], volume: volumes[i], white: white)
                 predictions.append((weights[i], predicted, variance))
                 logWeights[i] = settings.candidateForgetting * logWeights[i] - 0.5 * (log(2 * Double.pi * variance) + pow(reading - predicted, 2) / variance)
+                try adapt(i, normalisedSquare: pow(reading - predicted, 2) / variance)
                 try filters[i].update(with: Observation(time: Double(minute), values: [reading]),
-                                      model: GlucoseSensor(volume: volumes[i], standardDeviation: settings.noiseStandardDeviation))
+                                      model: GlucoseSensor(volume: volumes[i], standardDeviation: white, errorIndex: filters[i].process.sensorErrorIndex))
                 try checkPlausible(i, minute: minute)
             } catch {
                 try retire(i, minute: minute, reading: reading, error)
@@ -175,6 +215,69 @@ public struct GlucoseFilterBank: Sendable {
         for i in filters.indices { history[i].append(Array(filters[i].mean[0..<14])) }
     }
 
+    /// Checks the robustness settings: a non-negative finite carbohydrate uncertainty and gut noise, a correlated
+    /// share of the sensor noise in (0, 1) with a positive correlation time, an adaptive window of at least one
+    /// reading and positive bounds.
+    /// - Throws: ``SyncError`` `invalidArgument` naming the setting and its value.
+    static func validate(_ settings: Settings) throws {
+        guard settings.carbohydrateUncertainty >= 0, settings.carbohydrateUncertainty.isFinite else {
+            throw SyncError(.invalidArgument, "the carbohydrate uncertainty must be a non-negative relative sd (got \(settings.carbohydrateUncertainty)).", value: String(settings.carbohydrateUncertainty))
+        }
+        guard settings.gutNoise >= 0, settings.gutNoise.isFinite else {
+            throw SyncError(.invalidArgument, "the gut noise must be a non-negative sd in mg per minute (got \(settings.gutNoise)).", value: String(settings.gutNoise))
+        }
+        if let tau = settings.sensorErrorCorrelationTime {
+            guard tau > 0, tau.isFinite else {
+                throw SyncError(.invalidArgument, "the sensor error's correlation time must be a positive number of minutes (got \(tau)).", value: String(tau))
+            }
+            guard settings.sensorErrorFraction > 0, settings.sensorErrorFraction < 1 else {
+                throw SyncError(.invalidArgument, "the correlated share of the sensor noise must be in (0, 1) (got \(settings.sensorErrorFraction)).", value: String(settings.sensorErrorFraction))
+            }
+        }
+        if let a = settings.adaptiveNoise {
+            guard a.window >= 1, a.bounds.lowerBound > 0, a.bounds.upperBound.isFinite, a.gain > 0, a.gain <= 1 else {
+                throw SyncError(.invalidArgument, "adaptive noise needs a window of at least one reading, positive finite bounds and a gain in (0, 1] (got window \(a.window), bounds \(a.bounds), gain \(a.gain)).", value: String(a.window))
+            }
+        }
+    }
+
+    /// A filter's predicted reading (model glucose plus the correlated sensor error, if any) and its variance
+    /// (with the white noise of sd `white`).
+    static func predictedReading(_ f: UnscentedKalmanFilter<GlucoseTwinProcess>, volume: Double, white: Double) -> (mean: Double, variance: Double) {
+        let n = f.mean.count, p = f.covariance
+        var mean = f.mean[12] / volume, variance = p[12 * n + 12] / (volume * volume) + white * white
+        if let e = f.process.sensorErrorIndex {
+            mean += f.mean[e]
+            variance += 2 * p[12 * n + e] / volume + p[e * n + e]
+        }
+        return (mean, variance)
+    }
+
+    /// Per filter: its recent normalised squared innovations (``Settings/adaptiveNoise``).
+    private var recentInnovations: [[Double]] = []
+
+    /// Covariance matching (``AdaptiveNoise``): records filter `i`'s normalised squared innovation and, once its
+    /// window is full, rescales its model-state process noise (the filter is rebuilt with the new scale, its mean
+    /// and covariance kept).
+    private mutating func adapt(_ i: Int, normalisedSquare: Double) throws {
+        guard let a = settings.adaptiveNoise, normalisedSquare.isFinite else { return }
+        while recentInnovations.count < filters.count { recentInnovations.append([]) }
+        recentInnovations[i].append(normalisedSquare)
+        if recentInnovations[i].count > a.window { recentInnovations[i].removeFirst() }
+        guard recentInnovations[i].count == a.window else { return }
+        let ratio = recentInnovations[i].reduce(0, +) / Double(a.window)
+        let old = filters[i]
+        var process = old.process
+        let scale = min(max(process.modelNoiseScale * pow(ratio, a.gain), a.bounds.lowerBound), a.bounds.upperBound)
+        guard abs(scale - process.modelNoiseScale) > 1e-12 else { return }
+        process.modelNoiseScale = scale
+        earlierResets += old.resets.count
+        filters[i] = try UnscentedKalmanFilter(process: process, time: old.time, mean: old.mean, covariance: old.covariance, alpha: old.alpha, beta: old.beta, kappa: old.kappa)
+    }
+
+    /// The model-error scale of each filter (1 without ``Settings/adaptiveNoise``).
+    public var noiseScales: [Double] { filters.map(\.process.modelNoiseScale) }
+
     /// Re-calibrates (``Settings/recalibration``) from the readings of the window ending at the last reading and
     /// restarts filters on the refit parameters; returns how many were refit. A fit that fails or gains too
     /// little leaves the bank as it was. Does nothing without ``Settings/recalibration`` or readings.
@@ -186,7 +289,7 @@ public struct GlucoseFilterBank: Sendable {
         let window = readings[(first + 1)...].filter { $0.minute > start }
         guard !window.isEmpty else { return 0 }
         let times = window.map(\.minute), values = window.map(\.value)
-        let q = settings.estimated.count, n = 14 + q
+        let q = settings.estimated.count
         let best = filters.indices.filter { alive[$0] }.max { weights[$0] < weights[$1] }
         var count = 0
         for i in filters.indices where alive[i] && weights[i] >= 0.01 && (!settings.recalibrationAddsCandidate || i == best) {
@@ -199,12 +302,17 @@ public struct GlucoseFilterBank: Sendable {
                                                noiseSD: settings.noiseStandardDeviation, carbohydrate: carbohydrate, insulin: insulin),
                   result.startCost - result.cost >= settings.recalibrationMinimumGain else { continue }
             var process = try GlucoseTwinProcess(population: result.parameters, carbohydrate: carbohydrate, insulin: insulin,
-                                                 estimated: settings.estimated, noiseRate: old.process.noiseRate)
+                                                 estimated: settings.estimated, noiseRate: old.process.noiseRate, sensorError: old.process.sensorError)
             process.logMultiplierBound = settings.parameterBound
-            var p0 = [Double](repeating: 0, count: n * n)
-            for r in 0..<14 { for c in 0..<14 { p0[r * n + c] = old.covariance[r * n + c] } }
-            for j in 0..<q { p0[(14 + j) * n + 14 + j] = settings.recalibratedParameterSD * settings.recalibratedParameterSD }
-            let mean = (settings.recalibratedState ? result.end : Array(old.mean[0..<14])) + [Double](repeating: 0, count: q)
+            process.carbohydrateUncertainty = old.process.carbohydrateUncertainty
+            process.modelNoiseScale = old.process.modelNoiseScale
+            let m = process.dimension
+            var p0 = [Double](repeating: 0, count: m * m)
+            let on = old.mean.count
+            for r in 0..<14 { for c in 0..<14 { p0[r * m + c] = old.covariance[r * on + c] } }
+            for j in 0..<q { p0[(14 + j) * m + 14 + j] = settings.recalibratedParameterSD * settings.recalibratedParameterSD }
+            var mean = (settings.recalibratedState ? result.end : Array(old.mean[0..<14])) + [Double](repeating: 0, count: q)
+            if let e = process.sensorErrorIndex { mean.append(old.mean[e]); p0[e * m + e] = old.covariance[e * on + e] }
             guard let restarted = try? UnscentedKalmanFilter(process: process, time: old.time, mean: mean, covariance: p0, alpha: 0.5, beta: 2, kappa: 0)
             else { continue }
             count += 1
@@ -318,21 +426,25 @@ public struct GlucoseFilterBank: Sendable {
     /// log-parameter).
     static func start(_ prior: GlucoseSyncExperiment.Population, carbohydrate: [Double], insulin: [Double], reading: Double,
                       settings: Settings) throws -> (process: GlucoseTwinProcess, mean: [Double], covariance: [Double]) {
-        let q = settings.estimated.count, n = 14 + q
+        let q = settings.estimated.count
         let population = prior.parameters, x0 = prior.initialState
-        var noise = [Double](repeating: 0, count: n)
+        var noise = [Double](repeating: 0, count: 14 + q)
         for i in 0..<13 { noise[i] = settings.stateNoise * max(abs(x0[i]), 1) }
         for i in 0..<q { noise[14 + i] = settings.parameterNoise }
+        for i in 0..<3 { noise[i] = max(noise[i], settings.gutNoise) }
         var process = try GlucoseTwinProcess(population: population, carbohydrate: carbohydrate, insulin: insulin,
-                                             estimated: settings.estimated, noiseRate: noise)
+                                             estimated: settings.estimated, noiseRate: noise, sensorError: settings.sensorError)
         process.logMultiplierBound = settings.parameterBound
-        var mean = x0 + [0] + [Double](repeating: 0, count: q)
+        process.carbohydrateUncertainty = settings.carbohydrateUncertainty
+        let m = process.dimension
+        var mean = x0 + [0] + [Double](repeating: 0, count: m - 14)
         let scale = reading / (x0[12] / population.Vg)
         for i in [3, 4, 12] { mean[i] *= scale }
-        var p0 = [Double](repeating: 0, count: n * n)
-        for i in 0..<13 { p0[i * n + i] = pow(0.3 * max(abs(mean[i]), 1), 2) }
-        p0[13 * n + 13] = 1
-        for i in 0..<q { p0[(14 + i) * n + 14 + i] = settings.parameterPriorSD * settings.parameterPriorSD }
+        var p0 = [Double](repeating: 0, count: m * m)
+        for i in 0..<13 { p0[i * m + i] = pow(0.3 * max(abs(mean[i]), 1), 2) }
+        p0[13 * m + 13] = 1
+        for i in 0..<q { p0[(14 + i) * m + 14 + i] = settings.parameterPriorSD * settings.parameterPriorSD }
+        if let e = process.sensorErrorIndex, let s = process.sensorError { p0[e * m + e] = s.standardDeviation * s.standardDeviation }
         return (process, mean, p0)
     }
 
@@ -356,6 +468,7 @@ public struct GlucoseFilterBank: Sendable {
         filters[i] = fresh
         alive[i] = true
         restarts += 1
+        if i < recentInnovations.count { recentInnovations[i] = [] }
         retirements.append(Retirement(candidate: name(i), minute: minute, reason: "\(error)", restarted: true))
     }
 
