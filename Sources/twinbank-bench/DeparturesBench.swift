@@ -41,6 +41,17 @@ struct DeparturesBench: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Option(name: .customLong("gut-noise"), help: "Robustness: per-minute random-walk sd (mg) of the gut compartments, so the filter infers unannounced meals (GlucoseFilterBank.Settings.gutNoise; default 0).")
+    var gutNoise: Double?
+    @Option(name: .customLong("carb-uncertainty"), help: "Robustness: relative sd of an announced meal's size (default 0).")
+    var carbUncertainty: Double?
+    @Option(name: .customLong("sensor-tau"), help: "Robustness: correlation time (min) of an AR(1) sensor-error state (default: white noise only).")
+    var sensorTau: Double?
+    @Flag(name: .customLong("adaptive-noise"), help: "Robustness: process noise scaled by covariance matching on the innovations.")
+    var adaptiveNoise = false
+    @Option(help: "Robustness: combine each forecast with the last reading by their recent errors (ForecastBlend): inverse (inverse mean squares) or minimum (minimum mean square).")
+    var blend: String?
+
     func run() async throws {
         guard let sensor = GlucoseDepartureSet.Sensor(rawValue: sensor.lowercased()) else {
             throw ValidationError("--sensor: '\(sensor)' is not one of \(GlucoseDepartureSet.Sensor.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -53,6 +64,20 @@ struct DeparturesBench: AsyncParsableCommand {
         settings.sensor = sensor
         settings.oracle = oracle
         settings.knownWeight = knownWeight
+        if let gutNoise { settings.options.filterBank.gutNoise = gutNoise }
+        if let carbUncertainty { settings.options.filterBank.carbohydrateUncertainty = carbUncertainty }
+        if let sensorTau { settings.options.filterBank.sensorErrorCorrelationTime = sensorTau }
+        if adaptiveNoise { settings.options.filterBank.adaptiveNoise = GlucoseFilterBank.AdaptiveNoise() }
+        if let blend {
+            var b = ForecastBlend.Settings()
+            switch blend {
+            case "inverse": b.weighting = .inverseMeanSquare
+            case "minimum": b.weighting = .minimumMeanSquare
+            default: throw ValidationError("--blend: '\(blend)' is not inverse or minimum.")
+            }
+            settings.options.blend = b
+        }
+        try GlucoseFilterBank.validate(settings.options.bankSettings)
         let progress = isatty(STDERR_FILENO) == 1 && !json
         let chosen = settings
         // the runs are independent: two at a time (one per core)

@@ -50,7 +50,7 @@ struct GlucoseThreadFixture {
 
     static func at(_ minute: Int) -> Instant { day0.advanced(bySeconds: Double(minute) * 60) }
 
-    /// The closed-loop experiment's set-up: the adult population prior (the twin's virtualPatient is not used).
+    /// The closed-loop experiment's set-up: the adult population prior without the twin's virtualPatient.
     func options(origin: Int, horizon: Int = 30) -> GlucoseSynchroniser.Options {
         var o = GlucoseSynchroniser.Options()
         o.prior = .population
@@ -85,7 +85,10 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         }
         let rmse = (errors.map { $0 * $0 }.reduce(0, +) / Double(errors.count)).squareRoot()
         #expect(rmse <= 10, "30-minute forecast RMSE \(rmse) mg/dL over \(errors.count) origins")
-        let experiment = try await GlucoseSyncExperiment.run(trace)
+        // the same prior as the thread's twin, which plays adult#001: the adult mean without adult#001
+        var o = GlucoseSyncExperiment.Options()
+        o.population = try .group(without: "adult#001")
+        let experiment = try await GlucoseSyncExperiment.run(trace, options: o)
         #expect(errors.count == experiment.forecasts)
         #expect(abs(rmse - experiment.forecastRMSE) < 1e-6, "thread \(rmse) vs experiment \(experiment.forecastRMSE)")
     }

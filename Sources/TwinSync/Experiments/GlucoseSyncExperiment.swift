@@ -228,6 +228,9 @@ public enum GlucoseSyncExperiment {
         /// **Oracle**: the twin is given the carbohydrate actually eaten (``Trace/eatenCarbohydrate``) instead of the
         /// announced meals. A real twin never knows them; this measures the ceiling.
         public var eatenMeals = false
+        /// When set, each forecast is combined with the last-reading forecast by their recent errors
+        /// (``ForecastBlend``, scored against the readings only, never the truth); nil: the model's forecast.
+        public var blend: ForecastBlend.Settings?
         /// With ``posterior``: groups whose pooled within-group covariance is the prior's covariance (the
         /// candidates give its mean), for example the other patients of each age group.
         public var covarianceGroups: [[Population]]?
@@ -350,6 +353,7 @@ public enum GlucoseSyncExperiment {
             estimator.bank = try GlucoseFilterBank(priors: priors, carbohydrate: carbohydrate, insulin: trace.insulin, minute: 0, firstReading: cgm[0],
                                                    settings: options.bankSettings)
         }
+        var blender = options.blend.map { ForecastBlend(horizon: options.horizon, noiseStandardDeviation: options.noiseStandardDeviation, settings: $0) }
         var forecastErrors: [(minute: Int, error: Double)] = [], filteredErrors: [Double] = [], persistence: [Double] = []
         var scoredForecasts: [ScoredForecast] = []
         var alerts = 0, correct = 0
@@ -363,10 +367,14 @@ public enum GlucoseSyncExperiment {
             guard target < minutes else { continue }
             let points = try estimator.forecast(at: Array(stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod)), z: z)
             guard let final = points.last else { continue }
-            forecastErrors.append((k, final.mean[estimator.glucoseIndex] - trace.bg[target]))
+            var mean = final.mean[estimator.glucoseIndex], lower = final.lower[estimator.glucoseIndex], upper = final.upper[estimator.glucoseIndex]
+            if blender != nil {
+                let c = blender!.combine(origin: k, reading: cgm[k], model: (mean, final.standardDeviation[estimator.glucoseIndex]))
+                (mean, lower, upper) = (c.mean, c.mean - z * c.sd, c.mean + z * c.sd)
+            }
+            forecastErrors.append((k, mean - trace.bg[target]))
             persistence.append(cgm[k] - trace.bg[target])
-            scoredForecasts.append(ScoredForecast(origin: k, mean: final.mean[estimator.glucoseIndex], lower: final.lower[estimator.glucoseIndex],
-                                                  upper: final.upper[estimator.glucoseIndex]))
+            scoredForecasts.append(ScoredForecast(origin: k, mean: mean, lower: lower, upper: upper))
             let forecast = Forecast(origin: Double(k), stateNames: estimator.stateNames, level: options.level, points: points, method: estimator.method,
                                     provenance: .init(filter: estimator.name,
                                                       model: "uva-padova-t1d-simglucose \(priors.count > 1 ? "candidate priors" : priors[0].name)", dataWindow: 0...Double(k),

@@ -219,7 +219,7 @@ public struct GlucoseFilterBank: Sendable {
     /// share of the sensor noise in (0, 1) with a positive correlation time, an adaptive window of at least one
     /// reading and positive bounds.
     /// - Throws: ``SyncError`` `invalidArgument` naming the setting and its value.
-    static func validate(_ settings: Settings) throws {
+    public static func validate(_ settings: Settings) throws {
         guard settings.carbohydrateUncertainty >= 0, settings.carbohydrateUncertainty.isFinite else {
             throw SyncError(.invalidArgument, "the carbohydrate uncertainty must be a non-negative relative sd (got \(settings.carbohydrateUncertainty)).", value: String(settings.carbohydrateUncertainty))
         }
