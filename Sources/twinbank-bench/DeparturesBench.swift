@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TwinCore
 import TwinSync
 
 /// `twinbank-bench glucose-departures --departures DIR`: the honest evaluation of issue 26. Runs the closed-loop
@@ -49,6 +50,8 @@ struct DeparturesBench: AsyncParsableCommand {
     var sensorTau: Double?
     @Flag(name: .customLong("adaptive-noise"), help: "Robustness: process noise scaled by covariance matching on the innovations.")
     var adaptiveNoise = false
+    @Flag(help: "A bank of priors: one UKF per other patient of the person's age group (the person left out), mixed by how well each predicts the readings.")
+    var cohort = false
     @Option(help: "Robustness: combine each forecast with the last reading by their recent errors (ForecastBlend): inverse (inverse mean squares) or minimum (minimum mean square).")
     var blend: String?
 
@@ -64,6 +67,7 @@ struct DeparturesBench: AsyncParsableCommand {
         settings.sensor = sensor
         settings.oracle = oracle
         settings.knownWeight = knownWeight
+        if cohort { settings.options.candidates = [] }  // the person's cohort, per person (GlucoseDepartureSet.options(for:settings:))
         if let gutNoise { settings.options.filterBank.gutNoise = gutNoise }
         if let carbUncertainty { settings.options.filterBank.carbohydrateUncertainty = carbUncertainty }
         if let sensorTau { settings.options.filterBank.sensorErrorCorrelationTime = sensorTau }
@@ -98,7 +102,10 @@ struct DeparturesBench: AsyncParsableCommand {
             return rows.sorted { $0.0 < $1.0 }.map(\.1)
         }
         let summary = GlucoseDepartureSet.Summary(rows)
-        let estimator = oracle ? "ORACLE: own patient parameters, eaten meals" : "UKF from the age group's mean without the person" + (knownWeight ? ", known weight" : "")
+        var estimator = oracle ? "ORACLE: own patient parameters, eaten meals" : (cohort ? "bank of UKFs over the age group without the person" : "UKF from the age group's mean without the person") + (knownWeight ? ", known weight" : "")
+        let robustness = [gutNoise.map { "gut noise \(Value.format($0)) mg/min" }, carbUncertainty.map { "carbohydrate sd \(Value.format($0))" },
+                          sensorTau.map { "AR(1) sensor error \(Value.format($0)) min" }, adaptiveNoise ? "adaptive noise" : nil, blend.map { "blend \($0)" }].compactMap { $0 }
+        if !robustness.isEmpty { estimator += "; " + robustness.joined(separator: ", ") }
         if json {
             let doc: [String: Any] = [
                 "split": split ?? "all", "sensor": sensor.rawValue, "estimator": estimator, "oracle": oracle, "level": settings.options.level,
