@@ -307,17 +307,9 @@ public struct GlucoseEstimator: Estimator {
         case .pending:
             for name in estimated { let v = GlucoseTwinProcess.value(name, in: priors[0].parameters); add(name, prior: v, value: v, sd: logPriorSD[name]) }
         case .unscented(let f, let process):
-            let sd = f.standardDeviations
-            for (i, name) in estimated.enumerated() {
-                let pop = GlucoseTwinProcess.value(name, in: process.population)
-                add(name, prior: pop, value: pop * process.multiplier(f.mean[14 + i]), sd: sd[14 + i])
-            }
+            for p in Self.parameters(of: f, process: process, estimated) { add(p.name, prior: p.prior, value: p.value, sd: p.sd) }
         case .ensemble(let f, let process):
-            let sd = f.standardDeviations
-            for (i, name) in estimated.enumerated() {
-                let pop = GlucoseTwinProcess.value(name, in: process.population)
-                add(name, prior: pop, value: pop * process.multiplier(f.mean[14 + i]), sd: sd[14 + i])
-            }
+            for p in Self.parameters(of: f, process: process, estimated) { add(p.name, prior: p.prior, value: p.value, sd: p.sd) }
         case .bank(let b, _):
             // the mixture's sd of the log-multiplier: within-candidate variance plus the spread of the candidates' means
             for (j, p) in b.parameters.enumerated() {
@@ -331,6 +323,29 @@ public struct GlucoseEstimator: Estimator {
             for (q, sd) in zip(p.parameters(estimated), sds) { add(q.name, prior: q.prior, value: q.estimated, sd: sd.isFinite ? sd : nil) }
         }
         return ParameterEstimate(parameters: out, readings: readings)
+    }
+
+    /// A single filter's estimate of each estimated parameter: the prior's value, the estimate (the prior times
+    /// the multiplier the state's log-multiplier takes effect with) and the log-multiplier's sd.
+    static func parameters<F: SequentialFilter>(of f: F, process: GlucoseTwinProcess, _ estimated: [String])
+        -> [(name: String, prior: Double, value: Double, sd: Double)] {
+        let sd = f.standardDeviations
+        return estimated.enumerated().map { i, name in
+            let pop = GlucoseTwinProcess.value(name, in: process.population)
+            return (name, pop, pop * process.multiplier(f.mean[14 + i]), sd[14 + i])
+        }
+    }
+
+    /// A single filter's sensor glucose (mg/dL: the subcutaneous mass over the volume) now, at `origin`, and along
+    /// its state forecast.
+    static func sensorGlucose<F: SequentialFilter>(of f: F, process: GlucoseTwinProcess, at origin: Int, forecast: Forecast?)
+        -> (now: [ForecastPoint], forecast: [ForecastPoint]) {
+        let vg = process.population.Vg
+        let now = ForecastPoint(time: Double(origin), output: 0, mean: f.mean[12] / vg, standardDeviation: f.standardDeviations[12] / vg, lower: .nan, upper: .nan)
+        return ([now], (forecast?.points ?? []).map {
+            ForecastPoint(time: $0.time, output: 0, mean: $0.mean[12] / vg, standardDeviation: $0.standardDeviation[12] / vg,
+                          lower: $0.lower[12] / vg, upper: $0.upper[12] / vg)
+        })
     }
 
     /// Sensor glucose (mg/dL) at `times` (model minutes after the origin, rounded to whole minutes), the filter
@@ -347,25 +362,20 @@ public struct GlucoseEstimator: Estimator {
         func point(_ t: Double, _ m: Double, _ s: Double, _ lo: Double, _ hi: Double) -> ForecastPoint {
             ForecastPoint(time: t, output: 0, mean: m, standardDeviation: s, lower: lo, upper: hi)
         }
+        let provenance = Forecast.Provenance(filter: label, model: GlucoseSynchroniser.modelID)
         switch engine {
         case .pending:
             throw SyncError(.invalidArgument, "the glucose estimator has assimilated no reading.", value: nil)
         case .unscented(var f, let process):
             try await f.predict(to: Double(origin))
             engine = .unscented(f, process)
-            let vg = process.population.Vg
-            let nowPoint = point(Double(origin), f.mean[12] / vg, f.standardDeviations[12] / vg, .nan, .nan)
-            guard !minutes.isEmpty else { return ([nowPoint], []) }
-            let full = try await f.forecast(at: minutes.map(Double.init), level: level, provenance: Forecast.Provenance(filter: label, model: GlucoseSynchroniser.modelID))
-            return ([nowPoint], full.points.map { point($0.time, $0.mean[12] / vg, $0.standardDeviation[12] / vg, $0.lower[12] / vg, $0.upper[12] / vg) })
+            let full = minutes.isEmpty ? nil : try await f.forecast(at: minutes.map(Double.init), level: level, provenance: provenance)
+            return Self.sensorGlucose(of: f, process: process, at: origin, forecast: full)
         case .ensemble(var f, let process):
             try await f.predict(to: Double(origin))
             engine = .ensemble(f, process)
-            let vg = process.population.Vg
-            let nowPoint = point(Double(origin), f.mean[12] / vg, f.standardDeviations[12] / vg, .nan, .nan)
-            guard !minutes.isEmpty else { return ([nowPoint], []) }
-            let full = try await f.ensembleForecast(at: minutes.map(Double.init), level: level, provenance: Forecast.Provenance(filter: label, model: GlucoseSynchroniser.modelID))
-            return ([nowPoint], full.points.map { point($0.time, $0.mean[12] / vg, $0.standardDeviation[12] / vg, $0.lower[12] / vg, $0.upper[12] / vg) })
+            let full = minutes.isEmpty ? nil : try await f.ensembleForecast(at: minutes.map(Double.init), level: level, provenance: provenance)
+            return Self.sensorGlucose(of: f, process: process, at: origin, forecast: full)
         case .bank(var b, let next):
             let points = try b.forecast(at: [origin] + minutes, z: z)
             engine = .bank(b, nextRefit: next)
