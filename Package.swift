@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "TwinCalibration", targets: ["TwinCalibration"]),
         .library(name: "TwinSync", targets: ["TwinSync"]),
         .library(name: "TwinFHIR", targets: ["TwinFHIR"]),
+        .library(name: "TwinGovernance", targets: ["TwinGovernance"]),
         .library(name: "TwinRun", targets: ["TwinRun"]),
         .library(name: "TwinPopulation", targets: ["TwinPopulation"]),
         .library(name: "TwinDemo", targets: ["TwinDemo"]),
@@ -73,20 +74,26 @@ let package = Package(
             "TwinBank", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // FHIR R4 codec, mapping, eligibility.
-        .target(name: "TwinFHIR", dependencies: ["TwinBank"]),
+        // Governance: consent by purpose, the bank's access policy, the one decision point behind the AccessGate, the
+        // Merkle audit log, erasure, de-identified and differentially private releases, representativeness.
+        .target(name: "TwinGovernance", dependencies: [
+            "TwinCore", "TwinBank",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // FHIR R4 codec, mapping, eligibility (and FHIR Consent/AuditEvent for governance).
+        .target(name: "TwinFHIR", dependencies: ["TwinBank", "TwinGovernance"]),
         // Precision public health: populations, outbreaks, contact tracing, risk maps, hospital assignment, exposure.
         .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR", "TwinSync"]),
         // The guided tour behind `twinbank demo`.
         .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Release-build benchmarks, outside the test suite.
         .executableTarget(name: "twinbank-bench", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation", "TwinGovernance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Test fixtures several test targets share: the shared reference folder and temporary files.
@@ -102,6 +109,7 @@ let package = Package(
         ]),
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation", "TwinSBML"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
+        .testTarget(name: "TwinGovernanceTests", dependencies: ["TwinTesting", "TwinGovernance", "TwinBankSQLite"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML"]),
