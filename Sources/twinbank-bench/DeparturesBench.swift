@@ -42,7 +42,7 @@ struct DeparturesBench: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    @Option(name: .customLong("gut-noise"), help: "Robustness: per-minute random-walk sd (mg) of the gut compartments, so the filter infers unannounced meals (GlucoseFilterBank.Settings.gutNoise; default 0).")
+    @Option(name: .customLong("gut-noise"), help: "Robustness: per-minute random-walk sd (mg) of the gut compartments, so the filter infers unannounced meals (GlucoseFilterBank.Settings.gutNoise; default 200, chosen on the tune split; 0: none).")
     var gutNoise: Double?
     @Option(name: .customLong("carb-uncertainty"), help: "Robustness: relative sd of an announced meal's size (default 0).")
     var carbUncertainty: Double?
@@ -50,10 +50,12 @@ struct DeparturesBench: AsyncParsableCommand {
     var sensorTau: Double?
     @Flag(name: .customLong("adaptive-noise"), help: "Robustness: process noise scaled by covariance matching on the innovations.")
     var adaptiveNoise = false
-    @Flag(help: "A bank of priors: one UKF per other patient of the person's age group (the person left out), mixed by how well each predicts the readings.")
+    @Flag(help: "The same as --prior cohort (the default).")
     var cohort = false
-    @Option(help: "Robustness: combine each forecast with the last reading by their recent errors (ForecastBlend): inverse (inverse mean squares) or minimum (minimum mean square).")
-    var blend: String?
+    @Option(help: "The twin's prior: cohort (the default, chosen on the tune split: a bank of priors, one UKF per other patient of the person's age group, mixed by how well each predicts the readings) or mean (one UKF from the group's mean without the person).")
+    var prior: String = "cohort"
+    @Option(help: "Combine each forecast with the last reading by their recent errors (ForecastBlend): inverse (inverse mean squares; the default, chosen on the tune split), minimum (minimum mean square) or none.")
+    var blend: String = "inverse"
 
     func run() async throws {
         guard let sensor = GlucoseDepartureSet.Sensor(rawValue: sensor.lowercased()) else {
@@ -67,19 +69,20 @@ struct DeparturesBench: AsyncParsableCommand {
         settings.sensor = sensor
         settings.oracle = oracle
         settings.knownWeight = knownWeight
-        if cohort { settings.options.candidates = [] }  // the person's cohort, per person (GlucoseDepartureSet.options(for:settings:))
+        guard ["cohort", "mean"].contains(prior) else { throw ValidationError("--prior: '\(prior)' is not cohort or mean.") }
+        if cohort, prior == "mean" { throw ValidationError("--cohort and --prior mean contradict each other; give one.") }
+        let useCohort = (cohort || prior == "cohort") && !oracle
+        if useCohort { settings.options.candidates = [] }  // the person's cohort, per person (GlucoseDepartureSet.options(for:settings:))
         if let gutNoise { settings.options.filterBank.gutNoise = gutNoise }
         if let carbUncertainty { settings.options.filterBank.carbohydrateUncertainty = carbUncertainty }
         if let sensorTau { settings.options.filterBank.sensorErrorCorrelationTime = sensorTau }
         if adaptiveNoise { settings.options.filterBank.adaptiveNoise = GlucoseFilterBank.AdaptiveNoise() }
-        if let blend {
-            var b = ForecastBlend.Settings()
-            switch blend {
-            case "inverse": b.weighting = .inverseMeanSquare
-            case "minimum": b.weighting = .minimumMeanSquare
-            default: throw ValidationError("--blend: '\(blend)' is not inverse or minimum.")
-            }
-            settings.options.blend = b
+        var b = ForecastBlend.Settings()
+        switch blend {
+        case "inverse": b.weighting = .inverseMeanSquare; settings.options.blend = b
+        case "minimum": b.weighting = .minimumMeanSquare; settings.options.blend = b
+        case "none": settings.options.blend = nil
+        default: throw ValidationError("--blend: '\(blend)' is not inverse, minimum or none.")
         }
         try GlucoseFilterBank.validate(settings.options.bankSettings)
         let progress = isatty(STDERR_FILENO) == 1 && !json
@@ -102,32 +105,46 @@ struct DeparturesBench: AsyncParsableCommand {
             return rows.sorted { $0.0 < $1.0 }.map(\.1)
         }
         let summary = GlucoseDepartureSet.Summary(rows)
-        var estimator = oracle ? "ORACLE: own patient parameters, eaten meals" : (cohort ? "bank of UKFs over the age group without the person" : "UKF from the age group's mean without the person") + (knownWeight ? ", known weight" : "")
-        let robustness = [gutNoise.map { "gut noise \(Value.format($0)) mg/min" }, carbUncertainty.map { "carbohydrate sd \(Value.format($0))" },
-                          sensorTau.map { "AR(1) sensor error \(Value.format($0)) min" }, adaptiveNoise ? "adaptive noise" : nil, blend.map { "blend \($0)" }].compactMap { $0 }
+        var meals = GlucoseSyncExperiment.MealDetection()
+        for d in rows.compactMap(\.mealDetection) { meals.add(d) }
+        let unreliable = rows.map(\.health.unreliableFraction).filter(\.isFinite)
+        let meanUnreliable = unreliable.isEmpty ? Double.nan : unreliable.reduce(0, +) / Double(unreliable.count)
+        var estimator = oracle ? "ORACLE: own patient parameters, eaten meals" : (useCohort ? "bank of UKFs over the age group without the person" : "UKF from the age group's mean without the person") + (knownWeight ? ", known weight" : "")
+        let robustness = ["gut noise \(Value.format(settings.options.filterBank.gutNoise)) mg/min", carbUncertainty.map { "carbohydrate sd \(Value.format($0))" },
+                          sensorTau.map { "AR(1) sensor error \(Value.format($0)) min" }, adaptiveNoise ? "adaptive noise" : nil, "blend \(blend)"].compactMap { $0 }
         if !robustness.isEmpty { estimator += "; " + robustness.joined(separator: ", ") }
         if json {
             let doc: [String: Any] = [
                 "split": split ?? "all", "sensor": sensor.rawValue, "estimator": estimator, "oracle": oracle, "level": settings.options.level,
                 "people": rows.map { r in
                     ["person": r.person.name, "split": r.person.split, "forecastRMSE": r.forecastRMSE, "lastReadingRMSE": r.lastReadingRMSE,
-                     "ratio": r.ratio, "coverage": r.coverage, "forecasts": r.forecasts] as [String: Any]
+                     "ratio": r.ratio, "coverage": r.coverage, "forecasts": r.forecasts,
+                     "unreliableFraction": r.health.unreliableFraction.isFinite ? r.health.unreliableFraction : NSNull(),
+                     "modelHealthFindings": r.health.findings, "withheldAlerts": r.health.withheldAlerts] as [String: Any]
                 },
                 "summary": ["people": summary.people, "worstRatio": summary.worstRatio, "worstPerson": summary.worstPerson, "medianRatio": summary.medianRatio,
                             "meanCoverage": summary.meanCoverage, "meanForecastRMSE": summary.meanForecastRMSE,
-                            "meanLastReadingRMSE": summary.meanLastReadingRMSE, "withinTarget": summary.withinTarget, "target": summary.target] as [String: Any],
+                            "meanLastReadingRMSE": summary.meanLastReadingRMSE, "withinTarget": summary.withinTarget, "target": summary.target,
+                            "meanUnreliableFraction": meanUnreliable.isFinite ? meanUnreliable : NSNull(),
+                            "unannouncedMeals": ["eaten": meals.unannounced, "found": meals.found, "eatenAtLeast20g": meals.unannouncedLarge, "foundAtLeast20g": meals.foundLarge,
+                                                 "inferred": meals.inferred, "correct": meals.correct]] as [String: Any],
             ]
             let data = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: data, as: UTF8.self))
             return
         }
         print("glucose-departures  split \(split ?? "all"), sensor \(sensor.rawValue), \(estimator); 30-min forecast vs noise-free BG after 1 h")
-        print("person\tsplit\tRMSE30\tlastReading\tratio\tcoverage90")
+        print("person\tsplit\tRMSE30\tlastReading\tratio\tcoverage90\tunreliable")
         for r in rows {
-            print(String(format: "%@\t%@\t%.2f\t%.2f\t%.3f\t%.3f", r.person.name, r.person.split, r.forecastRMSE, r.lastReadingRMSE, r.ratio, r.coverage))
+            print(String(format: "%@\t%@\t%.2f\t%.2f\t%.3f\t%.3f\t%.2f", r.person.name, r.person.split, r.forecastRMSE, r.lastReadingRMSE, r.ratio, r.coverage,
+                         r.health.unreliableFraction))
         }
         print(String(format: "%d people: worst ratio %.3f (%@), median ratio %.3f, %d at most %.1f; mean RMSE %.2f vs last reading %.2f mg/dL; mean 90%% coverage %.3f",
                      summary.people, summary.worstRatio, summary.worstPerson, summary.medianRatio, summary.withinTarget, summary.target,
                      summary.meanForecastRMSE, summary.meanLastReadingRMSE, summary.meanCoverage))
+        print(String(format: "model health: the model did not explain the readings at %.1f %% of forecast origins (mean over people)", meanUnreliable * 100))
+        if meals.unannounced + meals.inferred > 0 {
+            print("unannounced meals: \(meals.found) of \(meals.unannounced) eaten (\(meals.foundLarge) of the \(meals.unannouncedLarge) of 20 g or more) were inferred within \(GlucoseSyncExperiment.MealDetection.window) min; \(meals.correct) of \(meals.inferred) meals inferred had at least 10 g eaten unannounced")
+        }
     }
 }

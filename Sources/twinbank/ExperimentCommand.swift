@@ -60,8 +60,23 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Option(name: .customLong("truth-patient"), help: "The simglucose patient the truth trace is (e.g. adult#004): left out of the prior (its group's mean without it) and of every candidate bank. A name that is not a cohort patient is an error.")
     var truthPatient: String?
 
-    @Flag(help: "Assimilate with a bank of priors, one per simglucose patient of the group except the --truth-patient, mixed by how well each predicts the readings.")
+    /// Where the twin's parameters start.
+    enum PriorChoice: String, ExpressibleByArgument, CaseIterable { case cohort, mean }
+
+    @Option(help: "The twin's prior: cohort (the default, best on the tuning people of issue 26: a bank of priors, one per simglucose patient of the group except the --truth-patient, mixed by how well each predicts the readings) or mean (one UKF from the group's mean without the --truth-patient).")
+    var prior: PriorChoice = .cohort
+
+    @Flag(help: "The same as --prior cohort (the default).")
     var cohort = false
+
+    /// How the model's forecast is combined with the last reading.
+    enum BlendChoice: String, ExpressibleByArgument, CaseIterable { case inverse, minimum, none }
+
+    @Option(help: "Combine the model's forecast with the last-reading forecast by their recent errors (scored against the readings only): inverse (the default, best on the tuning people: inverse-MSE weights), minimum (the weight minimising the combination's recent MSE) or none (the model's forecast alone).")
+    var blend: BlendChoice = .inverse
+
+    @Option(name: .customLong("gut-noise"), help: "Model error of the gut: per-minute random-walk sd (mg) of the three gut compartments, so the filters take in meals eaten but not announced (default 200, best on the tuning people; 0: none).")
+    var gutNoise: Double?
 
     @Option(name: .customLong("cohort-without"), help: "Alias of --truth-patient PATIENT --cohort.")
     var cohortWithout: String?
@@ -92,14 +107,16 @@ struct ExperimentCommand: AsyncParsableCommand {
 
     func validate() throws {
         var rules = SyncOptionRules(recalibrate: try recalibrate?.minutes(option: "--recalibrate"), particles: particles, moves: particles != nil ? moves : nil)
-        rules.prior = cohortWithout != nil || cohort ? .cohort : nil
-        rules.cohortOption = "--cohort (or --cohort-without PATIENT)"
+        if cohort, prior == .mean { throw ValidationError("--cohort and --prior mean contradict each other; give one.") }
+        rules.prior = oracle ? nil : (prior == .cohort || cohortWithout != nil || cohort ? .cohort : .population)
+        rules.cohortOption = "--prior cohort (the default)"
         try rules.validate()
         if let cohortWithout, let truthPatient, cohortWithout != truthPatient {
             throw ValidationError("--cohort-without '\(cohortWithout)' and --truth-patient '\(truthPatient)' name different people; give one.")
         }
         if oracle, truthPatient == nil, cohortWithout == nil { throw ValidationError("--oracle: needs --truth-patient PATIENT (whose parameters the oracle is given).") }
         if oracle, cohort || cohortWithout != nil || particles != nil { throw ValidationError("--oracle: starts one UKF at the patient's own parameters; leave --cohort, --cohort-without and --particles out.") }
+        if let gutNoise, !(gutNoise >= 0 && gutNoise.isFinite) { throw ValidationError("--gut-noise: must be a non-negative sd in mg per minute (got \(gutNoise)).") }
         guard level > 0, level < 1 else { throw ValidationError("--level: must be between 0 and 1 (got \(level)).") }
         guard let h = horizon.wholeMinutes, h > 0 else { throw ValidationError("--horizon: must be a positive whole number of minutes (got \(horizon.span)).") }
         guard let p = period.wholeMinutes, p > 0 else { throw ValidationError("--period: must be a positive whole number of minutes (got \(period.span)).") }
@@ -131,7 +148,13 @@ struct ExperimentCommand: AsyncParsableCommand {
             options.population = try GlucoseSyncExperiment.Population.oracle(person)
             options.eatenMeals = trace.eatenCarbohydrate != nil
         }
-        if cohort || cohortWithout != nil {
+        if let gutNoise { options.filterBank.gutNoise = gutNoise }
+        switch blend {
+        case .none: options.blend = nil
+        case .inverse: options.blend = ForecastBlend.Settings()
+        case .minimum: options.blend = ForecastBlend.Settings(); options.blend?.weighting = .minimumMeanSquare
+        }
+        if !oracle, prior == .cohort || cohort || cohortWithout != nil {
             let cohort = person.map { GlucoseSyncExperiment.Population.cohort(around: $0) }
                 ?? VirtualPatient.all.filter { $0.name.hasPrefix(group.rawValue + "#") }.map { GlucoseSyncExperiment.Population(members: [$0], name: $0.name) }
             guard cohort.count >= 2 else { throw ValidationError("\(option) '\(person ?? "")' leaves fewer than two patients of the \(group.rawValue) group") }
@@ -166,6 +189,9 @@ struct ExperimentCommand: AsyncParsableCommand {
             print(String(format: "%.0f%% prediction interval coverage of the truth %.3f", options.level * 100, report.coverage))
             for p in report.parameters { print(String(format: "%@: population %.5g -> estimated %.5g", p.name, p.population, p.estimated)) }
             print("hypoglycaemia alerts \(report.hypoglycaemiaAlerts) (\(report.hypoglycaemiaAlertsCorrect) right), episodes missed \(report.hypoglycaemiaEpisodesMissed)")
+            let h = report.health
+            let kinds = h.findings.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("model health: the model did not explain the readings at \(h.unreliable) of \(h.origins) forecast origins" + (h.unreliable > 0 ? " (\(kinds); first at minute \(h.firstUnreliableMinute ?? 0)); \(h.withheldAlerts) alerts withheld" : ""))
         }
     }
 }

@@ -19,6 +19,7 @@ import TwinTesting
             var e = GlucoseSyncExperiment.Options()
             e.candidates = GlucoseSyncExperiment.Population.cohort(around: "adult#001")
             e.recalibrationInterval = interval
+            e.blend = nil  // the model's own forecast, as the synchroniser writes it
             let experiment = try await GlucoseSyncExperiment.run(trace, options: e)
             for origin in stride(from: 240, to: trace.bg.count - 30, by: 360) {
                 var o = f.options(origin: origin)

@@ -23,6 +23,7 @@ struct GlucoseRobustnessTests {
     static func score(_ p: GlucoseDepartures.Person, _ change: (inout GlucoseFilterBank.Settings) -> Void = { _ in },
                       blend: ForecastBlend.Settings? = nil) throws -> GlucoseDepartures.Score {
         var s = GlucoseFilterBank.Settings()
+        s.gutNoise = 0  // each mechanism alone, against the bare model (the default has gut noise)
         change(&s)
         return try GlucoseDepartures.score(p, priors: [GlucoseSyncExperiment.Population(group: p.name)], settings: s, blend: blend)
     }

@@ -79,6 +79,8 @@ struct GlucoseSyncExperimentTests {
         let trace = GlucoseSyncExperiment.Trace(bg: truth.bg, carbohydrate: truth.carbohydrate, insulin: truth.insulin)
         var options = GlucoseSyncExperiment.Options()
         options.candidates = GlucoseSyncExperiment.Population.cohort(around: patient)
+        options.filterBank.gutNoise = 0  // re-calibration against the bare bank (gut noise alone already gains part of it)
+        options.blend = nil
         let bank = try await GlucoseSyncExperiment.run(trace, options: options)
         options.recalibrationInterval = 120
         for addsCandidate in [false, true] {

@@ -88,6 +88,7 @@ func simglucoseAdult001() throws -> GlucoseSyncExperiment.Trace {
         // the same prior as the thread's twin, which plays adult#001: the adult mean without adult#001
         var o = GlucoseSyncExperiment.Options()
         o.population = try .group(without: "adult#001")
+        o.blend = nil  // the model's own forecast, as the synchroniser writes it
         let experiment = try await GlucoseSyncExperiment.run(trace, options: o)
         #expect(errors.count == experiment.forecasts)
         #expect(abs(rmse - experiment.forecastRMSE) < 1e-6, "thread \(rmse) vs experiment \(experiment.forecastRMSE)")

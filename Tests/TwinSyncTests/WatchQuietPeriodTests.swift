@@ -59,7 +59,7 @@ struct LowGlucoseTwin {
 
     /// Live: each reading is its own upload and the watch runs after each. The alert is written at 06:00 and again
     /// at 06:30, when the quiet period has passed, not on the updates between, while the forecast is written on every
-    /// update; at 06:55 the predicted glucose is 14 mg/dL below the 06:30 alert's, an escalation within the quiet
+    /// update; at 06:55 the predicted glucose is 15 mg/dL below the 06:30 alert's, an escalation within the quiet
     /// period (06:50, 7 mg/dL lower, is not). A restart writes nothing twice.
     @Test func oneAlertPerQuietPeriodWhileHypoglycaemiaStaysPredicted() async throws {
         let w = try LowGlucoseTwin()
@@ -87,7 +87,7 @@ struct LowGlucoseTwin {
         #expect(updates.count == 12)
         // why the third alert came within the quiet period
         guard case .text(let text)? = alerts.last?.value else { Issue.record("no escalation alert"); return }
-        #expect(text.contains("escalates the alert of \(LowGlucoseTwin.at(30).iso8601) within the 30 min quiet period: predicted glucose 52.4 mg/dL (was 66.3)"), "\(text)")
+        #expect(text.contains("escalates the alert of \(LowGlucoseTwin.at(30).iso8601) within the 30 min quiet period: predicted glucose 51 mg/dL (was 66.2)"), "\(text)")
         #expect(recommendations.last.map { if case .text(let r)? = $0.value { !r.contains("escalates") } else { false } } == true)
 
         // restart, and a second process going over everything again: nothing new

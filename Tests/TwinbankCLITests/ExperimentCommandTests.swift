@@ -26,7 +26,10 @@ struct ExperimentCommandTests {
     @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
                    "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"),
           arguments: [
-        (["--particles", "24"], "--cohort-without"),
+        (["--particles", "24", "--prior", "mean"], "--prior cohort"),
+        (["--prior", "mean", "--cohort"], "contradict"),
+        (["--blend", "sometimes"], "sometimes"),
+        (["--gut-noise", "-5"], "--gut-noise"),
         (["--particles", "24", "--cohort-without", "adult#001", "--recalibrate", "60"], "--recalibrate"),
         (["--particles", "3", "--cohort-without", "adult#001"], "at least 10"),
         (["--particles", "24", "--cohort-without", "adult#001", "--moves", "0"], "--moves"),
@@ -59,8 +62,12 @@ struct ExperimentCommandTests {
     @Test(.enabled(if: SharedFolder.has("data/simglucose/simglucose-adult001-24h.csv"),
                    "skipped: the simglucose trace data/simglucose/simglucose-adult001-24h.csv is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
     func truthPatientIsLeftOutAndTheOracleIsNamed() throws {
+        // the default prior (chosen on the tuning people of issue 26): the bank of the group without the person
         let out = try cli.ok(["experiment", "glucose-sync", "--truth", trace, "--truth-patient", "adult#001", "--level", "0.9"])
-        #expect(out.contains("prior: adult population mean without adult#001"), "\(out)")
+        #expect(out.contains("prior: bank of 9 candidates (adult#002,") && !out.contains("adult#001,"), "\(out)")
+        #expect(out.contains("model health: the model did not explain the readings at "), "\(out)")
+        let mean = try cli.ok(["experiment", "glucose-sync", "--truth", trace, "--truth-patient", "adult#001", "--prior", "mean", "--blend", "none"])
+        #expect(mean.contains("prior: adult population mean without adult#001"), "\(mean)")
         #expect(out.contains("90% prediction interval coverage"), "\(out)")
         #expect(!out.contains("ORACLE"))
         let oracle = try cli.ok(["experiment", "glucose-sync", "--truth", trace, "--truth-patient", "adult#001", "--oracle"])

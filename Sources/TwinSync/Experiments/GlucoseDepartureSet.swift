@@ -62,6 +62,10 @@ public struct GlucoseDepartureSet: Sendable {
         public let lastReadingRMSE: Double
         public let coverage: Double
         public let forecasts: Int
+        /// How often the model did not explain the person's readings (the experiment's ``GlucoseSyncExperiment/HealthSummary``).
+        public var health = GlucoseSyncExperiment.HealthSummary()
+        /// The inferred unannounced meals against the meals eaten (nil for the oracle, which is given them).
+        public var mealDetection: GlucoseSyncExperiment.MealDetection?
         public var ratio: Double { forecastRMSE / lastReadingRMSE }
     }
 
@@ -161,6 +165,9 @@ public struct GlucoseDepartureSet: Sendable {
     /// Runs the experiment on one person and scores it.
     public func run(_ person: Person, settings: Settings) async throws -> Row {
         let r = try await GlucoseSyncExperiment.run(trace(of: person), options: options(for: person, settings: settings))
-        return Row(person: person, forecastRMSE: r.forecastRMSE, lastReadingRMSE: r.lastReadingRMSE, coverage: r.coverage, forecasts: r.forecasts)
+        var row = Row(person: person, forecastRMSE: r.forecastRMSE, lastReadingRMSE: r.lastReadingRMSE, coverage: r.coverage, forecasts: r.forecasts)
+        row.health = r.health
+        row.mealDetection = r.mealDetection
+        return row
     }
 }

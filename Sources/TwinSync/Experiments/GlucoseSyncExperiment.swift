@@ -228,12 +228,20 @@ public enum GlucoseSyncExperiment {
         /// **Oracle**: the twin is given the carbohydrate actually eaten (``Trace/eatenCarbohydrate``) instead of the
         /// announced meals. A real twin never knows them; this measures the ceiling.
         public var eatenMeals = false
-        /// When set, each forecast is combined with the last-reading forecast by their recent errors
-        /// (``ForecastBlend``, scored against the readings only, never the truth); nil: the model's forecast.
-        public var blend: ForecastBlend.Settings?
+        /// When set (the default: it did best on the tuning people of issue 26), each forecast is combined with
+        /// the last-reading forecast by their recent errors (``ForecastBlend``, scored against the readings only,
+        /// never the truth); nil: the model's forecast.
+        public var blend: ForecastBlend.Settings? = ForecastBlend.Settings()
         /// With ``posterior``: groups whose pooled within-group covariance is the prior's covariance (the
         /// candidates give its mean), for example the other patients of each age group.
         public var covarianceGroups: [[Population]]?
+        /// The checks of whether the model still explains the readings (``ModelHealth``), run at every forecast
+        /// origin on the estimator's now-cast, its recent innovations and its forecast; a forecast made while any
+        /// check fires raises no hypoglycaemia alert (it is counted in ``Report/health`` instead), as the live
+        /// loop writes a `model-unreliable` alert instead of such a forecast.
+        public var health = ModelHealth.Settings()
+        /// How meals eaten but not announced are found from the filters' gut corrections (``InferredMeal``).
+        public var mealDetection = InferredMeal.Settings()
         public init() {}
 
         /// The filter-bank settings these options give.
@@ -279,6 +287,12 @@ public enum GlucoseSyncExperiment {
         public let forecastErrors: [(minute: Int, error: Double)]
         /// What held the twin's belief (the filter bank or the parameter posterior, as in the forecasts' provenance).
         public var estimator = ""
+        /// How often the model failed to explain the readings (``Options/health``).
+        public var health = HealthSummary()
+        /// Meals the readings say were eaten but not (fully) announced (the filter bank only; ``InferredMeal``).
+        public var inferredMeals: [InferredMeal] = []
+        /// With a trace that gives the meals eaten: how the inferred unannounced meals match them (scoring only).
+        public var mealDetection: MealDetection?
         /// With the parameter posterior: how many times its particles were resampled and moved, and the moves'
         /// acceptance rate.
         public var resamplings = 0
@@ -295,10 +309,86 @@ public enum GlucoseSyncExperiment {
                 "acceptanceRate": acceptanceRate ?? NSNull(),
                 "lastReadingRMSE": lastReadingRMSE.isFinite ? lastReadingRMSE : NSNull(), "ratio": ratio.isFinite ? ratio : NSNull(),
                 "coverage": coverage.isFinite ? coverage : NSNull(), "level": level,
+                "modelHealth": health.jsonObject,
+                "inferredMeals": inferredMeals.map { ["kind": $0.kind.rawValue, "firstMinute": $0.firstMinute, "lastMinute": $0.lastMinute,
+                                                      "grams": ($0.grams * 10).rounded() / 10, "evidence": $0.evidence] as [String: Any] },
+                "mealDetection": mealDetection.map { ["unannounced": $0.unannounced, "found": $0.found, "unannouncedAtLeast20g": $0.unannouncedLarge,
+                                                      "foundAtLeast20g": $0.foundLarge, "inferred": $0.inferred, "correct": $0.correct] as [String: Any] } ?? NSNull(),
                 "retiredCandidates": retirements.map { ["candidate": $0.candidate, "minute": $0.minute, "reason": $0.reason, "restarted": $0.restarted] as [String: Any] },
             ]
             guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys, .prettyPrinted]) else { return "{}" }
             return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// How often, over a run, the model failed to explain the readings: the ``ModelHealth`` checks at every
+    /// forecast origin (all origins, including the burn-in).
+    public struct HealthSummary: Sendable, Hashable {
+        /// Forecast origins checked, and those at which at least one check fired.
+        public var origins = 0
+        public var unreliable = 0
+        /// Origins at which each kind of finding fired (by ``ModelHealth/Finding/Kind`` raw value).
+        public var findings: [String: Int] = [:]
+        /// The first origin (minute) at which a check fired.
+        public var firstUnreliableMinute: Int?
+        /// Hypoglycaemia alerts the forecast would have raised at unreliable origins, withheld.
+        public var withheldAlerts = 0
+        public init() {}
+        /// The fraction of origins at which the model did not explain the readings (NaN before any origin).
+        public var unreliableFraction: Double { origins > 0 ? Double(unreliable) / Double(origins) : .nan }
+        mutating func record(_ health: ModelHealth, minute: Int) {
+            origins += 1
+            guard !health.reliable else { return }
+            unreliable += 1
+            if firstUnreliableMinute == nil { firstUnreliableMinute = minute }
+            for kind in Set(health.findings.map(\.kind)) { findings[kind.rawValue, default: 0] += 1 }
+        }
+        var jsonObject: [String: Any] {
+            ["origins": origins, "unreliableOrigins": unreliable, "unreliableFraction": unreliableFraction.isFinite ? unreliableFraction : NSNull(),
+             "findings": findings, "firstUnreliableMinute": firstUnreliableMinute ?? NSNull(), "withheldAlerts": withheldAlerts] as [String: Any]
+        }
+    }
+
+    /// Inferred meals against the meals actually eaten (for scoring; the twin never sees them). A meal eaten is
+    /// **unannounced** when no announced carbohydrate lies within 15 minutes of its start; it is **found** when a
+    /// meal is inferred (its CUSUM fires, ``InferredMeal/lastMinute``) 0-``window`` minutes after its start. An
+    /// inferred meal is **correct** when a meal was eaten 0-``window`` + 30 minutes before it fired of which at
+    /// least 10 g were not announced.
+    public struct MealDetection: Sendable, Hashable {
+        public var unannounced = 0
+        /// Of the unannounced meals, those of at least 20 g, and how many of those were found.
+        public var unannouncedLarge = 0
+        public var foundLarge = 0
+        public var found = 0
+        public var inferred = 0
+        public var correct = 0
+        public static let window = 60
+        public init() {}
+
+        public init(inferred meals: [InferredMeal], eaten: [Double], announced: [Double]) {
+            var eatenMeals: [(start: Int, grams: Double, announced: Double)] = []
+            var m = 0
+            while m < eaten.count {
+                guard eaten[m] > 0 else { m += 1; continue }
+                var end = m, grams = 0.0
+                while end < eaten.count, eaten[end] > 0 { grams += eaten[end]; end += 1 }
+                let a = announced[max(m - 15, 0)..<min(end + 15, announced.count)].reduce(0, +)
+                eatenMeals.append((m, grams, a))
+                m = end
+            }
+            let unannouncedMeals = eatenMeals.filter { $0.announced == 0 }
+            func isFound(_ e: (start: Int, grams: Double, announced: Double)) -> Bool { meals.contains { (0...Self.window).contains($0.lastMinute - e.start) } }
+            unannounced = unannouncedMeals.count
+            found = unannouncedMeals.filter(isFound).count
+            unannouncedLarge = unannouncedMeals.filter { $0.grams >= 20 }.count
+            foundLarge = unannouncedMeals.filter { $0.grams >= 20 && isFound($0) }.count
+            inferred = meals.count
+            correct = meals.filter { i in eatenMeals.contains { (0...(Self.window + 30)).contains(i.lastMinute - $0.start) && $0.grams - $0.announced >= 10 } }.count
+        }
+
+        public mutating func add(_ other: MealDetection) {
+            unannounced += other.unannounced; unannouncedLarge += other.unannouncedLarge; foundLarge += other.foundLarge
+            found += other.found; inferred += other.inferred; correct += other.correct
         }
     }
 
@@ -359,7 +449,15 @@ public enum GlucoseSyncExperiment {
         var alerts = 0, correct = 0
         var alertedAt: [Int] = []
         let watcher = HypoglycaemiaWatcher(glucose: "Gs", threshold: options.hypoglycaemiaThreshold, horizon: Double(options.horizon), probability: 0.5)
+        var health = HealthSummary()
+        var innovations: [ModelHealth.Innovation] = []
+        let r2 = options.noiseStandardDeviation * options.noiseStandardDeviation
         for k in stride(from: 0, to: minutes, by: options.samplingPeriod) {
+            if estimator.bank == nil, k > 0, let predicted = try estimator.forecast(at: [k], z: 1).first {
+                // the posterior's innovation: the reading against its one-step prediction
+                let sd = predicted.standardDeviation[estimator.glucoseIndex]
+                innovations.append(ModelHealth.Innovation(time: Double(k), residual: cgm[k] - predicted.mean[estimator.glucoseIndex], variance: sd * sd + r2))
+            }
             try estimator.assimilate(minute: k, reading: cgm[k])
             if let interval = options.recalibrationInterval, k > 0, k % interval == 0 { try estimator.recalibrate() }
             filteredErrors.append(estimator.glucose.mean - trace.bg[k])
@@ -367,6 +465,11 @@ public enum GlucoseSyncExperiment {
             guard target < minutes else { continue }
             let points = try estimator.forecast(at: Array(stride(from: k + options.samplingPeriod, through: target, by: options.samplingPeriod)), z: z)
             guard let final = points.last else { continue }
+            let check = ModelHealth.check(.init(output: "glucose", unit: "mg/dL", nowcast: estimator.glucose.mean, nowcastSD: estimator.glucose.sd,
+                                                latestReading: cgm[k], latestReadingAge: 0, noiseSD: options.noiseStandardDeviation,
+                                                innovations: Array((estimator.bank?.innovations ?? innovations).suffix(options.health.innovationWindow)),
+                                                forecast: points.map { $0.mean[estimator.glucoseIndex] }), settings: options.health)
+            health.record(check, minute: k)
             var mean = final.mean[estimator.glucoseIndex], lower = final.lower[estimator.glucoseIndex], upper = final.upper[estimator.glucoseIndex]
             if blender != nil {
                 let c = blender!.combine(origin: k, reading: cgm[k], model: (mean, final.standardDeviation[estimator.glucoseIndex]))
@@ -380,6 +483,7 @@ public enum GlucoseSyncExperiment {
                                                       model: "uva-padova-t1d-simglucose \(priors.count > 1 ? "candidate priors" : priors[0].name)", dataWindow: 0...Double(k),
                                                       observationCount: k / options.samplingPeriod + 1, seed: options.seed))
             if try watcher.evaluate(forecast) != nil {
+                guard check.reliable else { health.withheldAlerts += 1; continue }
                 alerts += 1
                 alertedAt.append(k)
                 if trace.bg[(k + 1)...target].contains(where: { $0 < options.hypoglycaemiaThreshold }) { correct += 1 }
@@ -402,6 +506,13 @@ public enum GlucoseSyncExperiment {
                             hypoglycaemiaAlerts: alerts, hypoglycaemiaAlertsCorrect: correct, hypoglycaemiaEpisodesMissed: missed, resets: estimator.resets,
                             recalibrations: estimator.bank?.refits ?? 0, retirements: estimator.retirements, forecastErrors: forecastErrors)
         report.estimator = estimator.name
+        report.health = health
+        if let bank = estimator.bank {
+            report.inferredMeals = InferredMeal.detect(innovations: bank.innovations, corrections: bank.gutCorrections, carbohydrate: carbohydrate, settings: options.mealDetection)
+            if let eaten = trace.eatenCarbohydrate, !options.eatenMeals {
+                report.mealDetection = MealDetection(inferred: report.inferredMeals, eaten: eaten, announced: trace.carbohydrate)
+            }
+        }
         let scores = score(scoredForecasts, readings: cgm, truth: trace.bg, horizon: options.horizon, burnIn: options.burnIn)
         report.lastReadingRMSE = scores.lastReadingRMSE
         report.coverage = scores.coverage

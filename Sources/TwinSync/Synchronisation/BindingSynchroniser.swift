@@ -224,7 +224,20 @@ public enum BindingSynchroniser {
         // 2. what the loop learnt, as thread events (only from a reliable model)
         if reliable {
             drafts += EstimateEvents.drafts(twin: twin, binding: binding, estimate: estimate, estimator: label, settings: settings, seed: options.seed,
-                                            from: thread.from, to: thread.to, knownAt: thread.knownAt, used: used, inputs: inputs, context: options.context)
+                                            from: thread.from, to: thread.to, knownAt: thread.knownAt, used: used, inputs: inputs, context: options.context)            // what it inferred beyond its parameters, as annotations; one already written within half an hour (by an
+            // earlier synchronisation over an overlapping window) is not written again
+            var inferred: [Instant] = []
+            for inference in estimator.inferences {
+                let at = binding.timeUnit.instant(inference.time, from: thread.origin)
+                guard !inferred.contains(where: { abs($0.microseconds - at.microseconds) <= 30 * 60_000_000 }) else { continue }
+                inferred.append(at)
+                let near = try bank.events(ThreadQuery(twin: twin, code: inference.code.key, category: .annotation, from: at.advanced(byMicroseconds: -30 * 60_000_000),
+                                                       to: at.advanced(byMicroseconds: 30 * 60_000_000), knownAt: thread.knownAt))
+                guard near.isEmpty else { continue }
+                drafts.append(EventDraft(twin: twin, effective: EffectiveTime(at), category: .annotation, code: inference.code, value: inference.value.map { .quantity($0) } ?? .text(inference.evidence),
+                                         source: source, provenance: Provenance(derivedFrom: used, model: binding.model.id, modelVersion: binding.model.version, seed: options.seed,
+                                                                                notes: "\(inference.notes) evidence=\(inference.evidence); binding=\(binding.name) " + runNotes)))
+            }
         }
         // 3. the forecast
         var points: [Point] = []

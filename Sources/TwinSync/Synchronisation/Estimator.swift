@@ -40,6 +40,25 @@ public protocol Estimator: Sendable {
     var innovations: [ModelHealth.Innovation] { get }
     /// Events the estimator read besides the bound thread's (for provenance); none by default.
     var usedEvents: [ContentHash] { get }
+    /// What the estimator inferred from the readings besides its parameters (the glucose twin: a meal eaten but
+    /// not announced), which the synchroniser writes as thread annotations with their evidence; none by default.
+    var inferences: [Inference] { get }
+}
+
+/// Something an estimator inferred from the readings that no event of the thread says (an unannounced meal):
+/// a possibility with its evidence, written as an annotation, never a model input.
+public struct Inference: Sendable, Hashable {
+    public var code: Concept
+    /// Model time the evidence starts at.
+    public var time: Double
+    public var value: Quantity?
+    /// The evidence in words a clinician can check.
+    public var evidence: String
+    /// Key=value words recorded in the annotation's provenance notes.
+    public var notes: String
+    public init(code: Concept, time: Double, value: Quantity?, evidence: String, notes: String) {
+        self.code = code; self.time = time; self.value = value; self.evidence = evidence; self.notes = notes
+    }
 }
 
 extension Estimator {
@@ -53,6 +72,7 @@ extension Estimator {
     }
     public var innovations: [ModelHealth.Innovation] { [] }
     public var usedEvents: [ContentHash] { [] }
+    public var inferences: [Inference] { [] }
 }
 
 /// A parameter estimate: each estimated parameter's value and uncertainty.

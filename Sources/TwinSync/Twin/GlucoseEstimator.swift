@@ -29,6 +29,8 @@ public struct GlucoseEstimator: Estimator {
         public var recalibration = GlucoseRecalibration()
         /// The largest |log-multiplier| with which an estimated parameter takes effect (ln 10 by default).
         public var parameterBound = log(10.0)
+        /// Model error of the gut (``GlucoseFilterBank/Settings/gutNoise``, mg per minute; not the particle posterior).
+        public var gutNoise = GlucoseFilterBank.Settings().gutNoise
         public init() {}
     }
 
@@ -60,6 +62,10 @@ public struct GlucoseEstimator: Estimator {
     public private(set) var readings = 0
     /// Innovations of the UKF, EnKF and bank (none for the particle posterior).
     public private(set) var innovations: [ModelHealth.Innovation] = []
+    /// Per reading of the UKF, EnKF and bank: the carbohydrate its update added (``InferredMeal/Correction``).
+    public private(set) var corrections: [InferredMeal.Correction] = []
+    /// How meals eaten but not announced are inferred (``inferences``).
+    public var mealDetection = InferredMeal.Settings()
     let logPriorSD: [String: Double]
 
     /// - Parameters:
@@ -205,6 +211,7 @@ public struct GlucoseEstimator: Estimator {
         }
         var words = ["filter=\(filterNote)", "prior=\(priorName)", "estimated=\(estimated.joined(separator: ","))", "cgmNoiseSD=\(noiseStandardDeviation)"]
         if !isParticles, configuration.parameterBound.isFinite { words.append("parameterBound=\(Value.format(configuration.parameterBound))") }
+        if !isParticles { words.append("gutNoise=\(Value.format(configuration.gutNoise))") }
         if let bodyWeight { words.append("bodyWeight=\(Value.format(bodyWeight.kg))kg") }
         if !retired.isEmpty { words.append("retired=" + retired.joined(separator: "; ")) }
         return words
@@ -236,10 +243,10 @@ public struct GlucoseEstimator: Estimator {
         switch engine {
         case .pending: break
         case .unscented(var f, let process):
-            try await Self.step(&f, minute: minute, value: reading.value, process: process, noise: noiseStandardDeviation, innovations: &innovations)
+            try await Self.step(&f, minute: minute, value: reading.value, process: process, noise: noiseStandardDeviation, innovations: &innovations, corrections: &corrections)
             engine = .unscented(f, process)
         case .ensemble(var f, let process):
-            try await Self.step(&f, minute: minute, value: reading.value, process: process, noise: noiseStandardDeviation, innovations: &innovations)
+            try await Self.step(&f, minute: minute, value: reading.value, process: process, noise: noiseStandardDeviation, innovations: &innovations, corrections: &corrections)
             engine = .ensemble(f, process)
         case .bank(var b, var nextRefit):
             try b.assimilate(minute: max(minute, startMinute), reading: reading.value)
@@ -248,6 +255,7 @@ public struct GlucoseEstimator: Estimator {
                 while nextRefit <= minute { nextRefit += interval }
             }
             innovations = b.innovations
+            corrections = b.gutCorrections
             engine = .bank(b, nextRefit: nextRefit)
         case .particles(var p):
             try p.assimilate(minute: max(minute, startMinute), reading: reading.value)
@@ -258,12 +266,24 @@ public struct GlucoseEstimator: Estimator {
 
     /// One reading through a single Kalman filter, recording the innovation before the update.
     static func step<F: SequentialFilter>(_ f: inout F, minute: Int, value: Double, process: GlucoseTwinProcess, noise: Double,
-                                          innovations: inout [ModelHealth.Innovation]) async throws {
+                                          innovations: inout [ModelHealth.Innovation], corrections: inout [InferredMeal.Correction]) async throws {
         try await f.predict(to: Double(max(minute, Int(f.time))))
         let n = f.mean.count, vg = process.population.Vg
         innovations.append(ModelHealth.Innovation(time: Double(minute), residual: value - f.mean[12] / vg,
                                                   variance: f.covariance[12 * n + 12] / (vg * vg) + noise * noise))
+        let before = GlucoseFilterBank.carbohydrateEquivalent(f.mean, process.population)
         try f.update(with: Observation(time: f.time, values: [value]), model: GlucoseSensor(volume: vg, standardDeviation: noise))
+        corrections.append(InferredMeal.Correction(minute: minute, milligrams: GlucoseFilterBank.carbohydrateEquivalent(f.mean, process.population) - before))
+    }
+
+    /// Meals the readings say were eaten but not announced (``InferredMeal``; the UKF, EnKF and bank), as
+    /// annotations of code ``GlucoseSynchroniser/inferredMeal`` in grams, at the first reading that saw them.
+    public var inferences: [Inference] {
+        InferredMeal.detect(innovations: innovations, corrections: corrections, carbohydrate: carbohydrate, settings: mealDetection).map { meal in
+            Inference(code: GlucoseSynchroniser.inferredMeal, time: Double(meal.firstMinute), value: Quantity((meal.grams * 10).rounded() / 10, "g"),
+                      evidence: meal.evidence,
+                      notes: "inferred=\(meal.kind.rawValue) firstMinute=\(meal.firstMinute) lastMinute=\(meal.lastMinute) readings=\(meal.readings) cusum=\(Value.format((meal.cusum * 100).rounded() / 100)) drift=\(Value.format(mealDetection.drift)) threshold=\(Value.format(mealDetection.threshold))")
+        }
     }
 
     /// Starts the filter at the first reading.
@@ -275,6 +295,7 @@ public struct GlucoseEstimator: Estimator {
         bankSettings.noiseStandardDeviation = noiseStandardDeviation
         bankSettings.estimated = estimated
         bankSettings.parameterBound = configuration.parameterBound
+        bankSettings.gutNoise = configuration.gutNoise
         switch configuration.filter {
         case .particles(let count):
             var s = GlucoseParameterPosterior.Settings()

@@ -58,6 +58,8 @@ public enum GlucoseSynchroniser {
     public static let modelUnreliable = ModelHealth.unreliableAlert
     /// Code of the alert raised when hypoglycaemia is predicted.
     public static let hypoglycaemiaAlert = Concept(system: "urn:twinbank:alert", code: "hypoglycaemia-predicted", display: "Hypoglycaemia predicted")
+    /// An annotation: carbohydrate the readings say was eaten but not announced (``InferredMeal``), in grams.
+    public static let inferredMeal = Concept(system: "urn:twinbank:inference", code: "unannounced-meal", display: "Meal inferred from the readings (not announced)")
     public static let modelID = "uva-padova-t1d"
     public static let modelVersion = "simglucose-0.2.11"
     /// The source of everything the synchroniser writes (the binding synchroniser's).
@@ -105,6 +107,9 @@ public enum GlucoseSynchroniser {
         /// (``GlucoseTwinProcess/logMultiplierBound``; the model health check warns from 4 prior SDs, a factor of
         /// about 3.3).
         public var parameterBound = log(10.0)
+        /// Model error of the gut (``GlucoseFilterBank/Settings/gutNoise``, mg per minute; UKF, EnKF and bank): 200
+        /// by default, the setting that did best on the tuning people of issue 26; 0: none.
+        public var gutNoise = GlucoseFilterBank.Settings().gutNoise
         /// The thresholds of the model health check (``ModelHealth``).
         public var health = ModelHealth.Settings()
         /// The twin's glucose binding (its name names the estimate events, ``EstimateEvents``); nil:
@@ -280,6 +285,7 @@ public enum GlucoseSynchroniser {
         settings.recalibrationInterval = options.recalibrationInterval
         settings.recalibration = options.recalibration
         settings.parameterBound = options.parameterBound
+        settings.gutNoise = options.gutNoise
         let r = try await BindingSynchroniser.compute(twin, in: bank, binding: binding, options: o) { thread in
             let weight = settings.prior == .cohort ? try bodyWeight(of: twin, in: bank, at: thread.to, knownAt: thread.knownAt) : nil
             return try GlucoseEstimator(binding: binding, thread: thread, horizon: options.horizon, virtualPatient: try virtualPatient(of: twin, in: bank),
