@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinBankSQLite
+import TwinCore
+import TwinGovernance
+import TwinTesting
+
+/// The same guarantees checked on every ``GovernanceStore``: in memory, and in a bank over memory and over SQLite.
+@Suite struct GovernanceStoreTests {
+    enum Kind: String, CaseIterable, Sendable { case memory, bankInMemory, bankInSQLite }
+
+    static func withStore<T>(_ kind: Kind, _ body: (any GovernanceStore, (any BankStorage)?) throws -> T) throws -> T {
+        switch kind {
+        case .memory: return try body(MemoryGovernanceStore(), nil)
+        case .bankInMemory:
+            let s = MemoryStorage()
+            return try body(BankGovernanceStore(storage: s), s)
+        case .bankInSQLite:
+            return try TemporaryFiles.withDirectory("gov") { dir in
+                let s = try SQLiteStorage(path: dir.appendingPathComponent("bank.sqlite").path)
+                return try body(BankGovernanceStore(storage: s), s)
+            }
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func consentVersionsKeepTheHistory(_ kind: Kind) throws {
+        try Self.withStore(kind) { store, _ in
+            #expect(try store.consent(for: "p1") == nil)
+            #expect(try store.consentHistory(for: "p1").isEmpty)
+            try store.updateConsent(for: "p1", by: "pat", at: Ward.day("2026-01-01")) { $0.add(rule(.permit, [.research])) }
+            try store.updateConsent(for: "p1", by: "pat", at: Ward.day("2026-02-01")) { $0.add(rule(.deny, data: [.category(.genomics)])) }
+            let v3 = try store.updateConsent(for: "p1", by: "pat", at: Ward.day("2026-03-01")) { try $0.revoke(rule: "r1", at: Ward.day("2026-03-01")) }
+            #expect(v3.version == 3)
+            let history = try store.consentHistory(for: "p1")
+            #expect(history.map(\.version) == [1, 2, 3])
+            #expect(history.map(\.rules.count) == [1, 2, 2])
+            #expect(history[0].previous == nil && history[1].previous != nil && history[2].previous != nil)
+            #expect(history[1].rules[0].revoked == nil, "the revocation is a new version; the old one is kept as it was")
+            #expect(try store.consent(for: "p1")?.rules[0].revoked == Ward.day("2026-03-01"))
+            #expect(try store.consent(for: "p2") == nil)
+            // A throwing update changes nothing.
+            #expect(throws: GovernanceError.self) {
+                try store.updateConsent(for: "p1", by: "pat", at: Ward.now) { c in
+                    c.add(rule(.permit))
+                    try c.revoke(rule: "r9", at: Ward.now)
+                }
+            }
+            #expect(try store.consent(for: "p1")?.version == 3)
+            #expect(try store.consent(for: "p1")?.rules.count == 2)
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func policyIsStoredAndDecides(_ kind: Kind) throws {
+        try Self.withStore(kind) { store, _ in
+            #expect(try store.policy() == nil)
+            #expect(try store.policy(orDefaultFor: "olga").caller("olga")?.role == .admin)
+            try store.updatePolicy(initial: .default(owner: "olga")) { try $0.assign(Caller(id: "res", role: .researcher, organisation: "uni")) }
+            #expect(try store.policy()?.caller("res")?.organisation == "uni")
+            let request = AccessRequest(actor: "res", action: .read, twin: "p1", purpose: "research")
+            #expect(try !store.decide(request, owner: "olga", now: Ward.now).isPermitted)
+            try store.updateConsent(for: "p1", by: "pat", at: Ward.day("2026-01-01")) { $0.add(rule(.permit, [.research], data: [.category(.vitalSigns)])) }
+            let d = try store.decide(request, owner: "olga", now: Ward.now)
+            #expect(d.filter.map { f in Ward.events.filter { f.admits($0.1) }.map(\.0) } == ["hr"])
+            #expect(throws: GovernanceError.self) { try store.updatePolicy(initial: .default(owner: "olga")) { try $0.assign(Caller(id: "olga", role: .device)) } }
+            #expect(try store.policy()?.caller("olga")?.role == .admin)
+        }
+    }
+
+    /// The policy and the consents are under the bank's version control: a commit records them, `diff` lists their
+    /// changes, and a branch switch brings back the committed versions.
+    @Test func commitsAndBranchesSeeGovernance() throws {
+        let storage = MemoryStorage()
+        let bank = Bank(storage: storage)
+        let store = BankGovernanceStore(storage: storage)
+        _ = try bank.createTwin(Twin(id: "p1", kind: .person))
+        try store.updatePolicy(initial: .default(owner: "local")) { _ in }
+        try store.updateConsent(for: "p1", by: "local", at: Ward.day("2026-01-01")) { $0.add(rule(.permit, [.research])) }
+        #expect(try bank.uncommittedChanges().map(\.path) == ["consent/p1", "policy", "twin/p1"])
+        let first = try bank.commit(message: "p1 with consent")
+        try store.updateConsent(for: "p1", by: "local", at: Ward.day("2026-02-01")) { $0.revokeAll(at: Ward.day("2026-02-01")) }
+        #expect(try bank.uncommittedChanges().map(\.path) == ["consent/p1"])
+        let second = try bank.commit(message: "revoked")
+        let diff = try bank.diff(first.id.hex, second.id.hex)
+        #expect(diff.changed.map(\.path) == ["consent/p1"])
+        try bank.createBranch("before", at: first.id.hex)
+        try bank.switchBranch("before")
+        #expect(try store.consent(for: "p1")?.version == 1)
+        #expect(try store.consent(for: "p1")?.rules.first?.revoked == nil)
+        try bank.switchBranch("main")
+        #expect(try store.consent(for: "p1")?.version == 2)
+    }
+}
