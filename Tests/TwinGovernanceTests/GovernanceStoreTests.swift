@@ -92,4 +92,22 @@ import TwinTesting
         try bank.switchBranch("main")
         #expect(try store.consent(for: "p1")?.version == 2)
     }
+
+    /// Stored objects are content-addressed: equal values give equal bytes whatever the order sets were built in.
+    @Test func equalValuesEncodeToEqualBytes() throws {
+        let names = (1...40).map { "actor-\($0)" }
+        var a = rule(.permit, [.research, .commercial, .treatment], actors: Set(names))
+        var b = rule(.permit, [.treatment, .commercial, .research])
+        for n in names.reversed() { b.actors.insert(n) }
+        a.actions = ["read", "query", "export", "aggregate"]
+        b.actions = ["aggregate", "export", "query", "read"]
+        #expect(a == b)
+        #expect(try ObjectCodec.encode(a) == ObjectCodec.encode(b))
+        #expect(try ObjectCodec.decode(ConsentRule.self, from: ObjectCodec.encode(a)) == a)
+        var p = Ward.policy, q = Ward.policy
+        p.optIn = [.research, .commercial, .qualityImprovement]
+        q.optIn = [.qualityImprovement, .commercial, .research]
+        #expect(try ObjectCodec.encode(p) == ObjectCodec.encode(q))
+        #expect(try ObjectCodec.decode(Policy.self, from: ObjectCodec.encode(p)) == p)
+    }
 }

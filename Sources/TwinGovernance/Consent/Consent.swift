@@ -141,3 +141,21 @@ public struct Consent: Sendable, Hashable, Codable {
         return ids
     }
 }
+
+// Stored objects are content-addressed: equal values must give equal bytes, so sets are written as sorted arrays.
+extension ConsentRule {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(effect, forKey: .effect)
+        try c.encode(purposes.sorted(), forKey: .purposes)
+        try c.encode(actors.sorted(), forKey: .actors)
+        try c.encode(organisations.sorted(), forKey: .organisations)
+        try c.encode(actions.sorted(), forKey: .actions)
+        try c.encode(data, forKey: .data)
+        try c.encode(validity, forKey: .validity)
+        try c.encode(granted, forKey: .granted)
+        try c.encodeIfPresent(revoked, forKey: .revoked)
+        try c.encodeIfPresent(source, forKey: .source)
+    }
+}

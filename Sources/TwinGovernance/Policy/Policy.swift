@@ -112,3 +112,25 @@ public struct Policy: Sendable, Hashable, Codable {
         if !grants.contains(grant) { grants.append(grant) }
     }
 }
+
+// Stored objects are content-addressed: equal values must give equal bytes, so sets are written as sorted arrays.
+extension Grant {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(role, forKey: .role)
+        try c.encode(effect, forKey: .effect)
+        try c.encode(actions.sorted(), forKey: .actions)
+        try c.encode(purposes.sorted(), forKey: .purposes)
+        try c.encode(subject, forKey: .subject)
+    }
+}
+
+extension Policy {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(grants, forKey: .grants)
+        try c.encode(callers, forKey: .callers)
+        try c.encode(optIn.sorted(), forKey: .optIn)
+        try c.encode(privacy, forKey: .privacy)
+    }
+}

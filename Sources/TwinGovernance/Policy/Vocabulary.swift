@@ -127,3 +127,15 @@ extension AccessRequest.Action {
     /// operations are governed by the policy alone.
     public static let uses: Set<String> = ["read", "query", "aggregate", "export", "simulate", "sync", "match", "release"]
 }
+
+// Stored objects are content-addressed: equal values must give equal bytes, so sets are written as sorted arrays.
+extension Caller {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(role, forKey: .role)
+        try c.encodeIfPresent(organisation, forKey: .organisation)
+        try c.encode(scopes.sorted(), forKey: .scopes)
+        try c.encode(twins.sorted(), forKey: .twins)
+    }
+}

@@ -159,3 +159,4 @@ public struct BankGovernanceStore: GovernanceStore {
         }
     }
 }
+
