@@ -90,8 +90,12 @@ enum ConsentVersioning {
 /// the policy is a content-addressed object (kind `policy`) behind the reference `policy`, each twin's consent one
 /// (kind `consent`) behind `consent/TWIN`. A commit records both in its tree, so `log`, `diff` and branches see
 /// them; each consent version links to the previous by hash, so its history survives without a commit.
+///
+/// Decoded objects are cached by content hash (they never change under their hash), so a decision per request
+/// costs two reference lookups once the policy and the consent were read.
 public struct BankGovernanceStore: GovernanceStore {
     public let storage: any BankStorage
+    private let cache = ObjectCache()
     public init(storage: any BankStorage) { self.storage = storage }
 
     /// The reference of the policy.
@@ -145,17 +149,34 @@ public struct BankGovernanceStore: GovernanceStore {
         }
     }
 
-    func load<T: Decodable>(_ type: T.Type, ref: String, _ tx: any StorageReader) throws -> T? {
+    func load<T: Decodable & Sendable>(_ type: T.Type, ref: String, _ tx: any StorageReader) throws -> T? {
         guard let hex = try tx.ref(ref) else { return nil }
         return try object(type, hex: hex, tx)
     }
 
-    func object<T: Decodable>(_ type: T.Type, hex: String, _ tx: any StorageReader) throws -> T {
+    func object<T: Decodable & Sendable>(_ type: T.Type, hex: String, _ tx: any StorageReader) throws -> T {
+        if let cached = cache.get(hex) as? T { return cached }
         guard let h = ContentHash(hex: hex), let bytes = try tx.object(h) else {
             throw GovernanceError(.storageFailure, "governance object \(hex) is missing from the bank", value: hex)
         }
-        do { return try ObjectCodec.decode(type, from: bytes) } catch {
+        let value: T
+        do { value = try ObjectCodec.decode(type, from: bytes) } catch {
             throw GovernanceError(.storageFailure, "governance object \(hex) cannot be read as \(T.self): \(error)", value: hex)
+        }
+        cache.put(hex, value)
+        return value
+    }
+}
+
+/// Decoded governance objects by content hash (bounded: cleared when it holds too many).
+final class ObjectCache: Sendable {
+    private let objects = Mutex<[String: any Sendable]>([:])
+    static let capacity = 4096
+    func get(_ hex: String) -> (any Sendable)? { objects.withLock { $0[hex] } }
+    func put(_ hex: String, _ value: any Sendable) {
+        objects.withLock { o in
+            if o.count >= ObjectCache.capacity { o.removeAll(keepingCapacity: true) }
+            o[hex] = value
         }
     }
 }
