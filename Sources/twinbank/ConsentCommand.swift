@@ -40,6 +40,7 @@ struct ConsentCommand: ParsableCommand {
         var category: [String] = []
         @Option(help: "Only this code, SYSTEM|CODE or SYSTEM:CODE (repeatable).") var code: [String] = []
         @Option(help: "Only the codes of this code system, an alias (loinc, snomed, ...) or a URI (repeatable).") var codeSystem: [String] = []
+        @Option(help: "Only this code and the codes below it (ICD-10 and ATC by prefix, SNOMED CT is-a), SYSTEM|CODE (repeatable).") var codeBelow: [String] = []
         @Option(help: "Only for this actor id (repeatable).") var actorRule: [String] = []
         @Option(help: "Only for this organisation (repeatable).") var organisation: [String] = []
         @Option(help: "Only for this action (repeatable): read, query, aggregate, export, simulate, sync, match, release, ...") var action: [String] = []
@@ -65,6 +66,9 @@ struct ConsentCommand: ParsableCommand {
             }
             for c in code {
                 do { selectors.append(.code(try CodeKey(parsing: c))) } catch let e as TwinError { throw ValidationError("--code: \(e.message)") }
+            }
+            for c in codeBelow {
+                do { selectors.append(.descendants(try CodeKey(parsing: c))) } catch let e as TwinError { throw ValidationError("--code-below: \(e.message)") }
             }
             let actions = try Set(action.map { try AccessRequest.Action.parsing($0).name })
             let dataPeriod = dataFrom == nil && dataTo == nil ? nil

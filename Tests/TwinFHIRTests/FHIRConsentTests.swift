@@ -111,7 +111,7 @@ import TwinTesting
                                 data: DataScope(selectors: [.category(.vitalSigns), .system("http://snomed.info/sct"), .code(CodeKey(system: "http://loinc.org", code: "2339-0"))],
                                                 period: DataPeriod(from: Self.day("2020-01-01"), to: Self.day("2024-01-01"))),
                                 validity: Validity(start: Self.day("2026-01-01"), end: Self.day("2027-01-01")), granted: Self.day("2026-01-02"), source: "command"))
-        consent.add(ConsentRule(id: "", effect: .deny, actors: ["dr who"], actions: ["export", "read"], data: DataScope(selectors: [.category(.genomics)]),
+        consent.add(ConsentRule(id: "", effect: .deny, actors: ["dr who"], actions: ["export", "read"], data: DataScope(selectors: [.category(.genomics), .descendants(.snomed("73211009"))]),
                                 granted: Self.day("2026-02-01")))
         consent.add(ConsentRule(id: "", effect: .permit, purposes: [.commercial], granted: Self.day("2026-02-02")))
         try consent.revoke(rule: "r3", at: Self.day("2026-02-03"))

@@ -79,6 +79,9 @@ struct DecisionCase: CustomTestStringConvertible, Sendable {
               rules: [rule(.permit, [.research], data: [.category(.sensors)])], outcome: .sees(["cgm"])),
         .init(name: "exact code", actor: "res", action: .read, purpose: "research",
               rules: [rule(.permit, [.research], data: [.code(CodeKey(system: "http://loinc.org", code: "2339-0"))])], outcome: .sees(["glucose"])),
+        .init(name: "code hierarchy: ICD-10 F32 covers F32.1", actor: "dr", action: .read, purpose: "treatment",
+              rules: [rule(.deny, [.treatment], data: [.descendants(CodeKey(system: "http://hl7.org/fhir/sid/icd-10", code: "F32"))])],
+              outcome: .sees(["hr", "glucose", "variant", "cgm"])),
         .init(name: "code-system-wide deny of LOINC", actor: "res", action: .read, purpose: "research",
               rules: [rule(.permit, [.research]), rule(.deny, [.research], data: [.system("http://loinc.org")])], outcome: .sees(["depression"])),
         .init(name: "deny overrides permit on the whole", actor: "res", action: .read, purpose: "research",
@@ -165,6 +168,18 @@ struct DecisionCase: CustomTestStringConvertible, Sendable {
         let e = #expect(throws: GovernanceError.self) { try DataCategory(parsing: "gossip") }
         #expect(e?.value == "gossip")
         #expect(e?.message.contains("vital-signs") == true)
+    }
+
+    @Test func descendantsFollowTheSNOMEDIsARelationships() {
+        func condition(_ code: String) -> Event {
+            Ward.event(9, "http://snomed.info/sct", code, "2020-01-01")
+        }
+        let diabetes = DataSelector.descendants(.snomed("73211009"))
+        #expect(diabetes.selects(condition("44054006")), "type 2 diabetes is a diabetes mellitus")
+        #expect(diabetes.selects(condition("73211009")))
+        #expect(!diabetes.selects(condition("59621000")), "essential hypertension is not")
+        #expect(!DataSelector.descendants(.snomed("44054006")).selects(condition("73211009")), "an ancestor is not below its child")
+        #expect(!DataSelector.code(.snomed("73211009")).selects(condition("44054006")), "an exact code has no descendants")
     }
 
     @Test func classifierUsesCodeSystemsAndSource() {

@@ -30,7 +30,7 @@ struct ConsentCommandTests {
                                   "--data-from", "2020-01-01", "--until", "2030-01-01"])
         #expect(granted.contains("recorded consent rule r1 permit research on category vital-signs from 2020-01-01T00:00:00Z"), "\(granted)")
         #expect(granted.contains("until 2030-01-01"), "\(granted)")
-        let denied = try json(try cli.ok(["consent", "deny", "--bank", bank, "--twin", "p1", "--purpose", "any", "--code", "loinc:81247-9",
+        let denied = try json(try cli.ok(["consent", "deny", "--bank", bank, "--twin", "p1", "--purpose", "any", "--code", "loinc:81247-9", "--code-below", "icd10:F",
                                           "--organisation", "pharma", "--json"]))
         #expect(denied["rules"] as? [String] == ["r2"])
         #expect(denied["version"] as? Int == 2)
@@ -41,6 +41,7 @@ struct ConsentCommandTests {
         let rules = try #require(shown["rules"] as? [[String: Any]])
         #expect(rules.map { $0["effect"] as? String } == ["permit", "deny"])
         #expect(rules[1]["organisations"] as? [String] == ["pharma"])
+        #expect((rules[1]["data"] as? [String: Any]).map { "\($0)" }?.contains("descendants") == true, "\(rules[1])")
 
         #expect(try cli.ok(["consent", "revoke", "--bank", bank, "--twin", "p1", "--rule", "r1"]).contains("revoked consent rule(s) r1"))
         let again = try cli.run(["consent", "revoke", "--bank", bank, "--twin", "p1", "--rule", "r1"])
@@ -66,6 +67,7 @@ struct ConsentCommandTests {
             (["--twin", "p1", "--purpose", "research", "--category", "gossip"], "unknown data category 'gossip'"),
             (["--twin", "p1", "--purpose", "research", "--code", "nosuch:1"], "nosuch:1"),
             (["--twin", "p1", "--purpose", "research", "--action", "peek"], "unknown action 'peek'"),
+            (["--twin", "p1", "--purpose", "research", "--code-below", "snomed"], "--code-below"),
             (["--twin", "p1", "--purpose", "research", "--data-from", "2021-13-01"], "--data-from"),
             (["--twin", "p1", "--purpose", "research", "--from", "2026-01-01", "--until", "2025-01-01"], "must expire after it"),
             (["--twin", "p1"], "--purpose"),

@@ -46,6 +46,7 @@ public enum FHIRConsent {
     static let mimeTypes = "urn:ietf:bcp:13"
     static let categorySystem = "urn:twinbank:data-category"
     static let codeSystemSystem = "urn:twinbank:code-system"
+    static let codeBelowSystem = "urn:twinbank:code-and-descendants"
     static let actionSystem = "urn:twinbank:action"
     static let actorSystem = "urn:twinbank:actor"
     static let organisationSystem = "urn:twinbank:organisation"
@@ -185,6 +186,11 @@ public enum FHIRConsent {
                 }
                 selectors.append(.category(category))
             case codeSystemSystem: selectors.append(.system(code))
+            case codeBelowSystem:
+                guard let key = try? CodeKey(parsing: code) else {
+                    throw unsupported("the code '\(code)' (expected SYSTEM|CODE)", at: "\(path).class[\(i)]", value: code)
+                }
+                selectors.append(.descendants(key))
             case resourceTypes:
                 guard let category = resourceCategories[code] else {
                     throw unsupported("the class of resources '\(code)' (known: \(resourceCategories.keys.sorted().joined(separator: ", ")))", at: "\(path).class[\(i)]", value: code)
@@ -281,6 +287,7 @@ public enum FHIRConsent {
             switch s {
             case .category(let c): classes.append(coding(categorySystem, c.name))
             case .system(let u): classes.append(coding(codeSystemSystem, u))
+            case .descendants(let k): classes.append(coding(codeBelowSystem, "\(k.system)|\(k.code)"))
             case .code(let k): codes.append(["coding": [coding(k.system, k.code)]])
             }
         }

@@ -85,8 +85,10 @@ public struct DataCategory: Sendable, Hashable, Comparable, Codable, CustomStrin
 public struct DataClassifier: Sendable, Hashable {
     /// Exact codes and their category.
     public var codes: [CodeKey: DataCategory]
+    /// The is-a relationships a ``DataSelector/descendants(_:)`` rule follows.
+    public var hierarchy: CodeHierarchy
 
-    public init(codes: [CodeKey: DataCategory]) { self.codes = codes }
+    public init(codes: [CodeKey: DataCategory], hierarchy: CodeHierarchy = .builtIn) { self.codes = codes; self.hierarchy = hierarchy }
 
     static let loinc = "http://loinc.org"
     static func l(_ code: String) -> CodeKey { CodeKey(system: loinc, code: code) }

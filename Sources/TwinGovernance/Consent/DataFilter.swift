@@ -6,6 +6,9 @@ public enum DataSelector: Sendable, Hashable, Codable, CustomStringConvertible {
     case code(CodeKey)
     /// Every code of one code system (`http://loinc.org`).
     case system(String)
+    /// A code and every code it subsumes in the classifier's ``TwinCore/CodeHierarchy`` (ICD-10 and ATC by
+    /// prefix, the built-in SNOMED CT is-a relationships: a rule on diabetes mellitus covers type 2 diabetes).
+    case descendants(CodeKey)
     /// A category of the bank's tree and everything below it (see ``DataCategory``).
     case category(DataCategory)
 
@@ -14,6 +17,7 @@ public enum DataSelector: Sendable, Hashable, Codable, CustomStringConvertible {
         switch self {
         case .code(let k): event.code.key == k
         case .system(let s): event.code.system == s
+        case .descendants(let k): classifier.hierarchy.subsumes(k, event.code.key)
         case .category(let c): event.isWithin(c, classifier)
         }
     }
@@ -22,6 +26,7 @@ public enum DataSelector: Sendable, Hashable, Codable, CustomStringConvertible {
         switch self {
         case .code(let k): "code \(k)"
         case .system(let s): "code system \(s)"
+        case .descendants(let k): "code \(k) and below"
         case .category(let c): "category \(c)"
         }
     }
