@@ -210,7 +210,7 @@ struct PolicyCommand: ParsableCommand {
         A bank without a stored policy uses the default, with the acting user as its admin; the first change stores
         it in the bank (recorded by the next `commit`). Only an admin may change it.
         """,
-        subcommands: [Show.self, SetRole.self, Allow.self, Deny.self])
+        subcommands: [Show.self, SetRole.self, Allow.self, Deny.self, Configure.self])
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the policy: actors and roles, the table of grants, opt-in purposes, privacy settings.")
@@ -256,6 +256,31 @@ struct PolicyCommand: ParsableCommand {
             let policy = try actor.governance(try bankOptions.open()).assign(caller)
             if output.json { try printJSON(policy.caller(actorID)); return }
             print("\(actorID) is now \(caller.role)" + (organisation.map { " of \($0)" } ?? ""))
+        }
+    }
+
+    struct Configure: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "configure", abstract: "Make purposes opt-in or opt-out, and set the privacy budget.")
+        @OptionGroup var bankOptions: BankOptions
+        @OptionGroup var actor: ActorOption
+        @Option(help: "A purpose that needs the person's permit (repeatable).") var optIn: [String] = []
+        @Option(help: "A purpose permitted unless the person denies it (repeatable).") var optOut: [String] = []
+        @Option(help: "The privacy budget: epsilon per requester per aggregate per window.") var epsilon: Double?
+        @Option(help: "The window of the privacy budget, in days.") var budgetDays: Int?
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if optIn.isEmpty, optOut.isEmpty, epsilon == nil, budgetDays == nil {
+                throw ValidationError("nothing to configure: give --opt-in, --opt-out, --epsilon or --budget-days")
+            }
+        }
+
+        func run() throws {
+            let p = try actor.governance(try bankOptions.open()).configure(
+                optIn: Set(try optIn.map { try Purpose(parsing: $0) }), optOut: Set(try optOut.map { try Purpose(parsing: $0) }),
+                epsilon: epsilon, budgetWindowDays: budgetDays)
+            if output.json { try printJSON(p); return }
+            print("opt-in purposes: \(p.optIn.sorted().map(\.rawValue).joined(separator: ", ")); privacy budget: epsilon \(p.privacy.epsilonPerAggregate) per \(p.privacy.budgetWindowDays) days")
         }
     }
 

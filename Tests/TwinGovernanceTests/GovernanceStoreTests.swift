@@ -69,6 +69,23 @@ import TwinTesting
         }
     }
 
+    @Test(arguments: Kind.allCases)
+    func decidesForManyTwinsAtOnce(_ kind: Kind) throws {
+        try Self.withStore(kind) { store, _ in
+            try store.updatePolicy(initial: Ward.policy) { _ in }
+            try store.updateConsent(for: "a", by: "x", at: Ward.day("2026-01-01")) { $0.add(rule(.permit, [.research])) }
+            try store.updateConsent(for: "b", by: "x", at: Ward.day("2026-01-01")) { $0.add(rule(.permit, [.research], data: [.category(.vitalSigns)])) }
+            try store.updateConsent(for: "c", by: "x", at: Ward.day("2026-01-01")) { $0.add(rule(.permit, [.research], revoked: "2026-02-01")) }
+            #expect(Set(try store.consents(for: ["a", "b", "c", "d"]).keys) == ["a", "b", "c"])
+            let d = try store.decide(AccessRequest(actor: "res", action: .aggregate, twin: nil, purpose: "research"),
+                                     twins: ["a", "b", "c", "d"], owner: "owner", now: Ward.now)
+            #expect(d["a"]?.filter?.isUnrestricted == true)
+            #expect(d["b"]?.filter?.include == [DataScope(selectors: [.category(.vitalSigns)])])
+            #expect(d["c"]?.isPermitted == false, "revoked")
+            #expect(d["d"]?.isPermitted == false, "no opt-in")
+        }
+    }
+
     /// The policy and the consents are under the bank's version control: a commit records them, `diff` lists their
     /// changes, and a branch switch brings back the committed versions.
     @Test func commitsAndBranchesSeeGovernance() throws {

@@ -135,5 +135,11 @@ struct ConsentCommandTests {
         #expect(try cli.ok(["policy", "deny", "--bank", bank, "--role", "researcher", "--action", "export", "--purpose", "research"])
             .contains("researcher deny export for research"))
         #expect(try cli.ok(["policy", "show", "--bank", bank]).contains("researcher deny export for research"))
+        let configured = try cli.ok(["policy", "configure", "--bank", bank, "--opt-in", "quality-improvement", "--opt-out", "commercial", "--epsilon", "0.5"])
+        #expect(configured.contains("opt-in purposes: quality-improvement, research; privacy budget: epsilon 0.5 per 30 days"), "\(configured)")
+        let both = try cli.run(["policy", "configure", "--bank", bank, "--opt-in", "research", "--opt-out", "HRESCH"])
+        #expect(both.status != 0 && both.stderr.contains("research cannot be both"), "\(both.stderr)")
+        let eps = try cli.run(["policy", "configure", "--bank", bank, "--epsilon", "0"])
+        #expect(eps.status != 0 && eps.stderr.contains("not 0.0"), "\(eps.stderr)")
     }
 }

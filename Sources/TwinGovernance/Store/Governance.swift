@@ -131,6 +131,30 @@ public struct Governance: Sendable {
         return try store.updatePolicy(initial: .default(owner: owner)) { try $0.assign(caller) }
     }
 
+    /// Changes the policy's settings: purposes made opt-in (a person's permit needed) or opt-out (permitted
+    /// unless denied), and the privacy budget (epsilon per requester per aggregate, window in days).
+    /// - Throws: ``GovernanceError`` `accessDenied` unless the actor may `administer`; `invalidPolicy` naming a
+    ///   purpose given both ways, an epsilon that is not a positive finite number or a window under one day.
+    @discardableResult
+    public func configure(optIn: Set<Purpose> = [], optOut: Set<Purpose> = [], epsilon: Double? = nil, budgetWindowDays: Int? = nil) throws -> Policy {
+        if let both = optIn.intersection(optOut).sorted().first {
+            throw GovernanceError(.invalidPolicy, "purpose \(both) cannot be both opt-in and opt-out", value: both.rawValue)
+        }
+        if let epsilon, !(epsilon.isFinite && epsilon > 0) {
+            throw GovernanceError(.invalidPolicy, "the privacy budget epsilon must be a positive number, not \(epsilon)", value: "\(epsilon)")
+        }
+        if let budgetWindowDays, budgetWindowDays < 1 {
+            throw GovernanceError(.invalidPolicy, "the privacy budget window must be at least one day, not \(budgetWindowDays)", value: "\(budgetWindowDays)")
+        }
+        try authorize(.administer, twin: nil)
+        return try store.updatePolicy(initial: .default(owner: owner)) { p in
+            p.optIn.formUnion(optIn)
+            p.optIn.subtract(optOut)
+            if let epsilon { p.privacy.epsilonPerAggregate = epsilon }
+            if let budgetWindowDays { p.privacy.budgetWindowDays = budgetWindowDays }
+        }
+    }
+
     /// Adds a line to the policy table (a permit with `allow`, a deny with `deny`), storing the policy.
     /// - Throws: ``GovernanceError`` `accessDenied` unless the actor may `administer`.
     @discardableResult

@@ -25,9 +25,34 @@ public protocol GovernanceStore: Sendable {
     /// recorded at `time` by `actor`.
     @discardableResult
     func updateConsent(for twin: TwinID, by actor: String, at time: Instant, _ body: (inout Consent) throws -> Void) throws -> Consent
+    /// The current consents of many twins at once (those without one are absent): what a decision per member of
+    /// an aggregate needs. ``BankGovernanceStore`` answers in a number of storage queries that does not grow with
+    /// the number of twins.
+    func consents(for twins: [TwinID]) throws -> [TwinID: Consent]
 }
 
 extension GovernanceStore {
+    /// By default, one ``consent(for:)`` per twin.
+    public func consents(for twins: [TwinID]) throws -> [TwinID: Consent] {
+        var out: [TwinID: Consent] = [:]
+        for t in twins { if let c = try consent(for: t) { out[t] = c } }
+        return out
+    }
+
+    /// The decision for one request per twin (the request with each twin in turn): how an aggregate, a match or
+    /// an export over many people applies each person's consent. Reads the policy once and the consents in bulk.
+    public func decide(_ request: AccessRequest, twins: [TwinID], owner: String, now: Instant, point: DecisionPoint = DecisionPoint()) throws -> [TwinID: Decision] {
+        let policy = try policy(orDefaultFor: owner)
+        let all = try consents(for: twins)
+        var out: [TwinID: Decision] = [:]
+        for t in twins {
+            var r = request
+            r.twin = t
+            out[t] = point.decide(r, DecisionContext(policy: policy, consent: all[t], now: now))
+        }
+        return out
+    }
+
     /// The stored policy, or `Policy.default(owner:)` when the bank has none yet.
     public func policy(orDefaultFor owner: String) throws -> Policy { try policy() ?? .default(owner: owner) }
 
@@ -146,6 +171,34 @@ public struct BankGovernanceStore: GovernanceStore {
             try tx.putObject(h, kind: "consent", bytes: bytes)
             try tx.setRef(ref, h.hex)
             return c
+        }
+    }
+
+    public func consents(for twins: [TwinID]) throws -> [TwinID: Consent] {
+        let wanted = Set(twins)
+        return try storage.read { tx in
+            var hexes: [TwinID: String] = [:]
+            for r in try tx.refs(prefix: "consent/") {
+                if let t = try? TwinID(String(r.name.dropFirst(8))), wanted.contains(t) { hexes[t] = r.value }
+            }
+            var out: [TwinID: Consent] = [:]
+            var missing: [ContentHash] = []
+            for (t, hex) in hexes {
+                if let c = cache.get(hex) as? Consent { out[t] = c } else if let h = ContentHash(hex: hex) { missing.append(h) }
+            }
+            let bytes = try tx.objects(missing)
+            for (t, hex) in hexes where out[t] == nil {
+                guard let h = ContentHash(hex: hex), let b = bytes[h] else {
+                    throw GovernanceError(.storageFailure, "governance object \(hex) is missing from the bank", value: hex)
+                }
+                let c: Consent
+                do { c = try ObjectCodec.decode(Consent.self, from: b) } catch {
+                    throw GovernanceError(.storageFailure, "governance object \(hex) cannot be read as a consent: \(error)", value: hex)
+                }
+                cache.put(hex, c)
+                out[t] = c
+            }
+            return out
         }
     }
 
