@@ -222,7 +222,7 @@ struct PolicyCommand: ParsableCommand {
             let g = actor.governance(try bankOptions.open())
             let p = try g.policy()
             if output.json { try printJSON(p); return }
-            if try !g.hasStoredPolicy() { print("(the bank stores no policy yet: the default, with \(g.owner) as admin)") }
+            if try !g.hasStoredPolicy() { print("(the bank stores no policy yet: the default, with \(try g.effectiveOwner()) as admin)") }
             print("actors:")
             for c in p.callers.values.sorted(by: { $0.id < $1.id }) {
                 var line = "  \(c.id): \(c.role)"

@@ -127,4 +127,28 @@ import TwinTesting
         #expect(try ObjectCodec.encode(p) == ObjectCodec.encode(q))
         #expect(try ObjectCodec.decode(Policy.self, from: ObjectCodec.encode(p)) == p)
     }
+
+    /// Switching to a commit made before the policy takes the policy out of the working state; the default that
+    /// stands for it then names the recorded owner as admin, not whoever acts next.
+    @Test func aBranchWithoutPolicyFallsBackToTheRecordedOwner() throws {
+        let storage = MemoryStorage()
+        let bank = Bank(storage: storage)
+        let store = BankGovernanceStore(storage: storage)
+        _ = try bank.createTwin(Twin(id: "p1", kind: .person))
+        let before = try bank.commit(message: "no policy yet")
+        #expect(try store.recordedOwner() == nil)
+        let g = Governance(bank: bank, actor: "olga", store: store)
+        try g.assign(Caller(id: "rita", role: .researcher))
+        #expect(try store.recordedOwner() == "olga")
+        try bank.commit(message: "policy")
+        try bank.createBranch("old", at: before.id.hex)
+        try bank.switchBranch("old")
+        #expect(try store.policy() == nil)
+        let mallory = Governance(bank: bank, actor: "mallory", store: store)
+        #expect(try mallory.effectiveOwner() == "olga")
+        let denied = #expect(throws: GovernanceError.self) { try mallory.assign(Caller(id: "mallory", role: .admin)) }
+        #expect(denied?.code == .accessDenied)
+        try bank.switchBranch("main")
+        #expect(try store.policy()?.caller("rita")?.role == .researcher)
+    }
 }

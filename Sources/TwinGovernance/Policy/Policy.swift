@@ -93,6 +93,9 @@ public struct Policy: Sendable, Hashable, Codable {
         Policy(grants: defaultGrants, callers: [owner: Caller(id: owner, role: .admin)])
     }
 
+    /// The admin with the smallest id, if any (the owner of a default policy).
+    public var firstAdmin: String? { callers.values.filter { $0.role == .admin }.map(\.id).min() }
+
     /// The caller the policy knows by this id, or nil.
     public func caller(_ id: String) -> Caller? { callers[id] }
 

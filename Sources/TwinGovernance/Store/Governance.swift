@@ -7,8 +7,9 @@ import TwinCore
 /// policy is `administer`, the admin's). A refused change throws ``GovernanceError`` `accessDenied` naming the
 /// reason and changes nothing.
 ///
-/// While a bank has no stored policy, ``Policy/default(owner:)`` with ``owner`` stands for it (the bank's
-/// creator is its admin); the first policy change stores it.
+/// While a bank has no stored policy, ``Policy/default(owner:)`` stands for it, with the owner the store recorded
+/// when a policy was first stored, else ``owner`` (the bank's creator is its admin); the first policy change
+/// stores it.
 public struct Governance: Sendable {
     public let bank: Bank
     public let store: any GovernanceStore
@@ -28,8 +29,11 @@ public struct Governance: Sendable {
         self.clock = clock ?? bank.clock
     }
 
-    /// The bank's policy (the default for ``owner`` when none is stored).
+    /// The bank's policy (the default for ``effectiveOwner()`` when none is stored).
     public func policy() throws -> Policy { try store.policy(orDefaultFor: owner) }
+
+    /// The owner the default policy uses: the recorded one, else ``owner``.
+    public func effectiveOwner() throws -> String { try store.recordedOwner() ?? owner }
 
     /// Whether the bank has stored a policy (rather than using the default).
     public func hasStoredPolicy() throws -> Bool { try store.policy() != nil }
@@ -128,7 +132,7 @@ public struct Governance: Sendable {
     @discardableResult
     public func assign(_ caller: Caller) throws -> Policy {
         try authorize(.administer, twin: nil)
-        return try store.updatePolicy(initial: .default(owner: owner)) { try $0.assign(caller) }
+        return try store.updatePolicy(initial: .default(owner: try effectiveOwner())) { try $0.assign(caller) }
     }
 
     /// Changes the policy's settings: purposes made opt-in (a person's permit needed) or opt-out (permitted
@@ -147,7 +151,7 @@ public struct Governance: Sendable {
             throw GovernanceError(.invalidPolicy, "the privacy budget window must be at least one day, not \(budgetWindowDays)", value: "\(budgetWindowDays)")
         }
         try authorize(.administer, twin: nil)
-        return try store.updatePolicy(initial: .default(owner: owner)) { p in
+        return try store.updatePolicy(initial: .default(owner: try effectiveOwner())) { p in
             p.optIn.formUnion(optIn)
             p.optIn.subtract(optOut)
             if let epsilon { p.privacy.epsilonPerAggregate = epsilon }
@@ -160,6 +164,6 @@ public struct Governance: Sendable {
     @discardableResult
     public func add(_ grant: Grant) throws -> Policy {
         try authorize(.administer, twin: nil)
-        return try store.updatePolicy(initial: .default(owner: owner)) { $0.add(grant) }
+        return try store.updatePolicy(initial: .default(owner: try effectiveOwner())) { $0.add(grant) }
     }
 }

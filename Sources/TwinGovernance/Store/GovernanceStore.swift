@@ -14,7 +14,12 @@ import TwinCore
 public protocol GovernanceStore: Sendable {
     /// The bank's current policy, or nil when none was stored.
     func policy() throws -> Policy?
-    /// Applies `body` to the current policy (or to `initial` when there is none) and stores the result.
+    /// The owner recorded when a policy was first stored (the first admin of the `initial` policy), kept outside
+    /// version control: when a branch switch takes the policy out of the working state, the default policy
+    /// falls back to this owner, not to whoever acts next.
+    func recordedOwner() throws -> String?
+    /// Applies `body` to the current policy (or to `initial` when there is none) and stores the result; the first
+    /// time, also records the owner (see ``recordedOwner()``).
     @discardableResult
     func updatePolicy(initial: Policy, _ body: (inout Policy) throws -> Void) throws -> Policy
     /// A twin's current consent, or nil when none was recorded.
@@ -53,8 +58,12 @@ extension GovernanceStore {
         return out
     }
 
-    /// The stored policy, or `Policy.default(owner:)` when the bank has none yet.
-    public func policy(orDefaultFor owner: String) throws -> Policy { try policy() ?? .default(owner: owner) }
+    /// The stored policy, or `Policy.default(owner:)` when the bank has none: with the ``recordedOwner()`` if one was
+    /// recorded, else with `owner`.
+    public func policy(orDefaultFor owner: String) throws -> Policy {
+        if let p = try policy() { return p }
+        return .default(owner: try recordedOwner() ?? owner)
+    }
 
     /// The decision for a request: the stored policy (or the default for `owner`), the twin's consent, at `now`.
     public func decide(_ request: AccessRequest, owner: String, now: Instant, point: DecisionPoint = DecisionPoint()) throws -> Decision {
@@ -66,18 +75,20 @@ extension GovernanceStore {
 
 /// A ``GovernanceStore`` in memory, for tests.
 public final class MemoryGovernanceStore: GovernanceStore {
-    private struct State { var policy: Policy?; var consents: [TwinID: [Consent]] = [:] }
+    private struct State { var policy: Policy?; var owner: String?; var consents: [TwinID: [Consent]] = [:] }
     private let state = Mutex(State())
 
     public init(policy: Policy? = nil) { state.withLock { $0.policy = policy } }
 
     public func policy() throws -> Policy? { state.withLock { $0.policy } }
+    public func recordedOwner() throws -> String? { state.withLock { $0.owner } }
 
     public func updatePolicy(initial: Policy, _ body: (inout Policy) throws -> Void) throws -> Policy {
         try state.withLock { s in
             var p = s.policy ?? initial
             try body(&p)
             s.policy = p
+            if s.owner == nil { s.owner = initial.firstAdmin }
             return p
         }
     }
@@ -132,6 +143,11 @@ public struct BankGovernanceStore: GovernanceStore {
         try storage.read { tx in try load(Policy.self, ref: Self.policyRef, tx) }
     }
 
+    /// The reference of the recorded owner (outside version control: commits do not record it).
+    public static let ownerRef = "governance/owner"
+
+    public func recordedOwner() throws -> String? { try storage.read { tx in try tx.ref(Self.ownerRef) } }
+
     public func updatePolicy(initial: Policy, _ body: (inout Policy) throws -> Void) throws -> Policy {
         try storage.write { tx in
             var p = try load(Policy.self, ref: Self.policyRef, tx) ?? initial
@@ -139,6 +155,7 @@ public struct BankGovernanceStore: GovernanceStore {
             let (h, bytes) = try ObjectCodec.hashed(p)
             try tx.putObject(h, kind: "policy", bytes: bytes)
             try tx.setRef(Self.policyRef, h.hex)
+            if try tx.ref(Self.ownerRef) == nil, let owner = initial.firstAdmin { try tx.setRef(Self.ownerRef, owner) }
             return p
         }
     }
