@@ -83,6 +83,7 @@ public final class MemoryGovernanceStore: GovernanceStore {
     public func policy() throws -> Policy? { state.withLock { $0.policy } }
     public func recordedOwner() throws -> String? { state.withLock { $0.owner } }
 
+    @discardableResult
     public func updatePolicy(initial: Policy, _ body: (inout Policy) throws -> Void) throws -> Policy {
         try state.withLock { s in
             var p = s.policy ?? initial
@@ -96,6 +97,7 @@ public final class MemoryGovernanceStore: GovernanceStore {
     public func consent(for twin: TwinID) throws -> Consent? { state.withLock { $0.consents[twin]?.last } }
     public func consentHistory(for twin: TwinID) throws -> [Consent] { state.withLock { $0.consents[twin] ?? [] } }
 
+    @discardableResult
     public func updateConsent(for twin: TwinID, by actor: String, at time: Instant, _ body: (inout Consent) throws -> Void) throws -> Consent {
         try state.withLock { s in
             let previous = s.consents[twin]?.last
@@ -148,6 +150,7 @@ public struct BankGovernanceStore: GovernanceStore {
 
     public func recordedOwner() throws -> String? { try storage.read { tx in try tx.ref(Self.ownerRef) } }
 
+    @discardableResult
     public func updatePolicy(initial: Policy, _ body: (inout Policy) throws -> Void) throws -> Policy {
         try storage.write { tx in
             var p = try load(Policy.self, ref: Self.policyRef, tx) ?? initial
@@ -177,6 +180,7 @@ public struct BankGovernanceStore: GovernanceStore {
         }
     }
 
+    @discardableResult
     public func updateConsent(for twin: TwinID, by actor: String, at time: Instant, _ body: (inout Consent) throws -> Void) throws -> Consent {
         try storage.write { tx in
             let ref = Self.consentRef(twin)
