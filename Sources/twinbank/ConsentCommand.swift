@@ -173,7 +173,7 @@ struct ConsentCommand: ParsableCommand {
             }
             let g = actor.governance(try bankOptions.open())
             let imported: FHIRConsent.Imported
-            do { imported = try FHIRConsent.read(try JSONReader().read(bytes), recordedAt: g.clock.now()) } catch {
+            do { imported = try FHIRConsent.read(bytes: bytes, recordedAt: g.clock.now()) } catch {
                 var e = error; e.file = file
                 throw e
             }

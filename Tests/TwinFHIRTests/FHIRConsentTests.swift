@@ -89,6 +89,15 @@ import TwinTesting
         #expect(e4?.code == .invalidResource)
     }
 
+    @Test func anOversizedDocumentIsRefusedBeforeParsing() throws {
+        let big = [UInt8](repeating: UInt8(ascii: " "), count: FHIRConsent.maximumBytes + 1)
+        let e = #expect(throws: FHIRError.self) { try FHIRConsent.read(bytes: big, recordedAt: .epoch) }
+        #expect(e?.code == .unsupported)
+        #expect(e?.value == "\(FHIRConsent.maximumBytes + 1)")
+        let bad = #expect(throws: FHIRError.self) { try FHIRConsent.read(bytes: Array("{\"resourceType\": ".utf8), recordedAt: .epoch) }
+        #expect(bad?.code == .malformedJSON)
+    }
+
     @Test func aPurposeIsReadWithItsSpecialisations() throws {
         let json: JSONValue = ["resourceType": "Consent", "status": "active",
                                "provision": ["type": "deny", "purpose": [["system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "CLINTRCH"],

@@ -85,6 +85,18 @@ public enum FHIRConsent {
         FHIRError(.unsupported, "Consent: \(what) is not supported", location: location, value: value)
     }
 
+    /// The largest Consent document ``read(bytes:recordedAt:)`` accepts: 1 MiB (the official examples are under 10 KiB).
+    public static let maximumBytes = 1 << 20
+
+    /// Parses and reads a FHIR R4 `Consent` from JSON bytes, refusing a document over ``maximumBytes`` before parsing.
+    /// - Throws: ``FHIRError`` `unsupported` for a document too large, `malformedJSON`, and what ``read(_:recordedAt:)`` throws.
+    public static func read(bytes: [UInt8], recordedAt: Instant) throws(FHIRError) -> Imported {
+        guard bytes.count <= maximumBytes else {
+            throw FHIRError(.unsupported, "Consent: a document of \(bytes.count) bytes is larger than the \(maximumBytes) bytes a consent may have", value: "\(bytes.count)")
+        }
+        return try read(try JSONReader().read(bytes), recordedAt: recordedAt)
+    }
+
     /// Reads a FHIR R4 `Consent` (see the type's documentation for the mapping).
     /// - Parameter recordedAt: the granted time of rules that carry none (used when the consent has no `dateTime`).
     /// - Throws: ``FHIRError`` `invalidResource` for a resource that is not a well-formed Consent, `unsupported`
