@@ -89,6 +89,23 @@ import TwinTesting
         #expect(e4?.code == .invalidResource)
     }
 
+    @Test func nestedProvisionsLieWithinTheirParent() throws {
+        let json: JSONValue = ["resourceType": "Consent", "status": "active",
+                               "policyRule": ["coding": [["system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"]]],
+                               "provision": ["period": ["start": "2020-01-01", "end": "2030-01-01"],
+                                             "purpose": [["system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HRESCH"]],
+                                             "provision": [["type": "permit", "period": ["start": "2019-01-01", "end": "2025-01-01"],
+                                                            "class": [["system": "urn:twinbank:data-category", "code": "vital-signs"]]],
+                                                           ["type": "deny", "code": [["coding": [["system": "http://loinc.org", "code": "81247-9"]]]]]]]]
+        let rules = try FHIRConsent.read(json, recordedAt: Self.day("2026-01-01")).rules
+        #expect(rules.map(\.effect) == [.permit, .deny], "a provision with nested ones and no type is only their context")
+        #expect(rules[0].validity == Validity(start: Self.day("2020-01-01"), end: Self.day("2025-01-01")))
+        #expect(rules[1].validity == Validity(start: Self.day("2020-01-01"), end: Self.day("2030-01-01")))
+        #expect(rules.allSatisfy { $0.purposes == [.research] })
+        #expect(rules[0].data.selectors == [.category(.vitalSigns)])
+        #expect(rules[1].data.selectors == [.code(CodeKey(system: "http://loinc.org", code: "81247-9"))])
+    }
+
     @Test func anOversizedDocumentIsRefusedBeforeParsing() throws {
         let big = [UInt8](repeating: UInt8(ascii: " "), count: FHIRConsent.maximumBytes + 1)
         let e = #expect(throws: FHIRError.self) { try FHIRConsent.read(bytes: big, recordedAt: .epoch) }

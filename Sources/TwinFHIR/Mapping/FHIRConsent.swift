@@ -143,7 +143,9 @@ public enum FHIRConsent {
         }
         var ctx = inherited
         if let period = p["period"] {
-            ctx.validity = Validity(start: try time(period["start"], at: "\(path).period.start"), end: try time(period["end"], at: "\(path).period.end"))
+            // Within the parent's: the later start, the earlier end.
+            let start = try time(period["start"], at: "\(path).period.start"), end = try time(period["end"], at: "\(path).period.end")
+            ctx.validity = Validity(start: [start, ctx.validity.start].compactMap { $0 }.max(), end: [end, ctx.validity.end].compactMap { $0 }.min())
         }
         if let actors = p["actor"]?.list, !actors.isEmpty {
             ctx.actors = []; ctx.organisations = []
@@ -215,7 +217,8 @@ public enum FHIRConsent {
         for c in p["code"]?.list ?? [] { selectors += FHIRValues.codeKeys(c).map { DataSelector.code($0) } }
         if !selectors.isEmpty { ctx.selectors = selectors }
         if let dp = p["dataPeriod"] {
-            ctx.dataPeriod = DataPeriod(from: try time(dp["start"], at: "\(path).dataPeriod.start"), to: try time(dp["end"], at: "\(path).dataPeriod.end"))
+            let from = try time(dp["start"], at: "\(path).dataPeriod.start"), to = try time(dp["end"], at: "\(path).dataPeriod.end")
+            ctx.dataPeriod = DataPeriod(from: [from, ctx.dataPeriod?.from].compactMap { $0 }.max(), to: [to, ctx.dataPeriod?.to].compactMap { $0 }.min())
         }
         let nested = p["provision"]?.list ?? []
         let type = p["type"]?.stringValue
