@@ -35,5 +35,7 @@ extension Twinbank {
         RiskCommand.self,
         ExposureCommand.self,
         ReportCommand.self,
+        ConsentCommand.self,
+        PolicyCommand.self,
     ]
 }

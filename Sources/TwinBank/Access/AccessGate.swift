@@ -13,6 +13,27 @@ public struct AccessRequest: Sendable, Hashable {
         public static let export = Action("export")
         public static let `import` = Action("import")
         public static let commit = Action("commit")
+        /// A query over a twin's thread or state.
+        public static let query = Action("query")
+        /// Computing an aggregate (a cohort's members or values).
+        public static let aggregate = Action("aggregate")
+        /// Running a model on a twin's data.
+        public static let simulate = Action("simulate")
+        /// Synchronising a twin with its data (assimilation, watchers).
+        public static let sync = Action("sync")
+        /// Matching a twin against criteria (trial eligibility, similar twins).
+        public static let match = Action("match")
+        /// Erasing a person's data (the right to erasure).
+        public static let erase = Action("erase")
+        /// Releasing data out of the bank (de-identified exports, differentially private answers).
+        public static let release = Action("release")
+        /// Changing a twin's consent.
+        public static let consent = Action("consent")
+        /// Changing the bank's policy (roles, grants, settings).
+        public static let administer = Action("administer")
+        /// Every action the bank names, in a stable order (what a policy may grant).
+        public static let all: [Action] = [.read, .write, .fork, .retract, .export, .import, .commit, .query, .aggregate,
+                                           .simulate, .sync, .match, .erase, .release, .consent, .administer]
         public var description: String { name }
     }
     /// Who asks (a user, service or `local`).

@@ -8,8 +8,12 @@ extension Bank {
         return Dictionary(entries.map { ($0.path, $0.hash) }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// The working state a commit records: every twin and aggregate definition, and the governance objects
+    /// (the bank's `policy` and each twin's `consent/ID`, written by TwinGovernance).
     func currentTree(_ tx: any StorageReader) throws -> [TreeEntry] {
-        (try tx.refs(prefix: "twin/") + tx.refs(prefix: "aggregate/")).map { TreeEntry(path: $0.name, hash: $0.value) }.sorted { $0.path < $1.path }
+        let refs = try tx.refs(prefix: "twin/") + tx.refs(prefix: "aggregate/") + tx.refs(prefix: "consent/")
+            + tx.refs(prefix: "policy").filter { $0.name == "policy" }
+        return refs.map { TreeEntry(path: $0.name, hash: $0.value) }.sorted { $0.path < $1.path }
     }
 
     func headBranch(_ tx: any StorageReader) throws -> String { try tx.ref("HEAD") ?? "main" }
@@ -294,6 +298,9 @@ extension Bank {
                     if ra.twin.origin != rb.twin.origin { fields.append("origin") }
                     if ra.fork != rb.fork { fields.append("fork") }
                     changed.append(.init(path: path, attributes: attrs, fields: fields))
+                } else if !path.hasPrefix("aggregate/") {
+                    // A governance object (the policy, a twin's consent): its content changed.
+                    changed.append(.init(path: path, attributes: [], fields: ["content"]))
                 } else {
                     let da = try loadObject(AggregateDefinition.self, hex: ha, tx), db = try loadObject(AggregateDefinition.self, hex: hb, tx)
                     var fields: [String] = []

@@ -1,12 +1,11 @@
-import TwinCore
-
-/// Which codes a code subsumes ("is-a" descendants), for eligibility criteria written with a general code.
+/// Which codes a code subsumes ("is-a" descendants), for eligibility criteria and consent rules written with a
+/// general code.
 ///
 /// Known without data: ICD-10 and ICD-10-CM are hierarchical by prefix (`E11` subsumes `E11.9`), and so is
 /// ATC (`A10` subsumes `A10BA02`). For SNOMED CT, which needs the release files, a small curated set of
 /// is-a relationships (the conditions common in the Synthea data) is built in; a criteria file can add its own
 /// (`"hierarchy": {"system|parent": ["system|child", ...]}`). Subsumption is transitive.
-public struct CodeHierarchy: Sendable {
+public struct CodeHierarchy: Sendable, Hashable {
     /// parent -> direct children
     public var children: [CodeKey: [CodeKey]]
 
