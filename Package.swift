@@ -114,7 +114,7 @@ let package = Package(
         ]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
-        .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML"]),
+        .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML", "TwinGovernance", "TwinBankSQLite"]),
     ],
     swiftLanguageModes: [.v6]
 )

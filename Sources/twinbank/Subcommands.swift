@@ -35,5 +35,6 @@ extension Twinbank {
         RiskCommand.self,
         ExposureCommand.self,
         ReportCommand.self,
+        AuditCommand.self,
     ]
 }
