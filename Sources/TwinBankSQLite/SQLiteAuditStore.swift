@@ -28,10 +28,11 @@ public final class SQLiteAuditStore: AuditStore, @unchecked Sendable {
                 defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 try db.inTransaction {
                     if let first = batch.entries.first {
-                        let count = try Int64.fetchOne(db, sql: "SELECT count(*) FROM audit_entry") ?? 0
-                        let last = try Int64.fetchOne(db, sql: "SELECT max(size) FROM audit_head") ?? 0
-                        guard Int64(first.sequence) == last, count == last else {
-                            throw GovernanceError(.storageFailure, "audit batch starts at entry \(first.sequence) but the log holds \(count) entries under a head of size \(last)", value: "\(first.sequence)")
+                        // O(log n): the next free number and the latest head (not count(*), a scan of the table)
+                        let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq) + 1, 0) FROM audit_entry") ?? 0
+                        let last = try Int64.fetchOne(db, sql: "SELECT coalesce(max(size), 0) FROM audit_head") ?? 0
+                        guard Int64(first.sequence) == last, next == last else {
+                            throw GovernanceError(.storageFailure, "audit batch starts at entry \(first.sequence) but the log's next entry is \(next) under a head of size \(last)", value: "\(first.sequence)")
                         }
                     }
                     let ins = try RawStatement(db, sql: "INSERT INTO audit_entry(seq, time, actor, role, organisation, action, twin, purpose, decision, reason) VALUES (?,?,?,?,?,?,?,?,?,?)")
