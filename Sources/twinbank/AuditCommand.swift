@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import TwinBankSQLite
+import TwinBank
 import TwinCore
+import TwinFHIR
 import TwinGovernance
 
 /// `twinbank audit`: the bank's tamper-evident log of access decisions (TwinGovernance's ``AuditLog``).
@@ -9,7 +11,7 @@ struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "The tamper-evident audit log of access decisions: verify it, prove an entry, show the signed head, list entries.",
-        subcommands: [Verify.self, Prove.self, Head.self, Log.self])
+        subcommands: [Verify.self, Prove.self, Head.self, Log.self, Export.self])
 
     /// `--public-key FILE`: the key that checks the signed heads.
     struct KeyOptions: ParsableArguments {
@@ -121,6 +123,30 @@ struct AuditCommand: ParsableCommand {
             let entries = try AuditCommand.open(bankOptions).entries(matching: query)
             if output.json { print(AuditJSON.render(entries.map(AuditJSON.object))); return }
             for e in entries { print(AuditCommand.line(e)) }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write audit entries as a FHIR R4 Bundle of AuditEvents (a twin is its Patient reference).")
+        @OptionGroup var bankOptions: BankOptions
+        @Option(help: "The Bundle file to write.") var out: String
+        @Flag(help: "Replace an existing file.") var force = false
+        @Option(help: "Only entries about this twin.") var twin: String?
+        @Option(parsing: .unconditional, help: "Only entries recorded at or after this time.") var from: String?
+        @Option(parsing: .unconditional, help: "Only entries recorded at or before this time.") var to: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try OutputFile.checkWritable(out, overwrite: force)
+            let query = AuditQuery(twin: try twin.map { try TwinID($0).rawValue },
+                                   from: try from.map { try parseInstant($0, option: "--from", bound: .lower) },
+                                   to: try to.map { try parseInstant($0, option: "--to", bound: .upper) })
+            let storage = try SQLiteStorage(path: bankOptions.path, create: false)
+            let entries = try AuditLog(store: SQLiteAuditStore(storage), signer: nil).entries(matching: query)
+            let bundle = AuditEventExport.bundle(entries, bank: Bank(storage: storage))
+            try OutputFile.write(JSONWriter(indent: 2).write(bundle), to: out, overwrite: force)
+            if output.json { print(AuditJSON.render(["file": out, "auditEvents": entries.count] as [String: Any])); return }
+            print("wrote \(entries.count) AuditEvents to \(out)")
         }
     }
 

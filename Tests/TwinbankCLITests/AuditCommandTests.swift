@@ -47,6 +47,12 @@ import TwinTesting
         let out = try cli.run(["audit", "prove", "--verify", file, "--public-key", pub])
         #expect(out.status != 0 && out.stderr.contains("root"))
         #expect(try cli.ok(["audit", "prove", "--bank", bank, "--entry", "3", "--size", "5"]).contains("tree of 5 entries"))
+        let bundleFile = dir.appendingPathComponent("audit.json").path
+        #expect(try cli.ok(["audit", "export", "--bank", bank, "--out", bundleFile, "--twin", "p-1"]).contains("wrote 4 AuditEvents"))
+        let bundle = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bundleFile))) as? [String: Any]
+        #expect((bundle?["entry"] as? [Any])?.count == 4)
+        #expect(try cli.ok(["fhir", "validate", bundleFile]).contains(": valid"))
+        #expect(try cli.run(["audit", "export", "--bank", bank, "--out", bundleFile]).status != 0)  // never overwrites without --force
         let bad = try cli.run(["audit", "prove", "--bank", bank, "--entry", "12"])
         #expect(bad.status != 0 && bad.stderr.contains("entry 12"))
     }
