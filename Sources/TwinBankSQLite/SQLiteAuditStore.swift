@@ -4,10 +4,10 @@ import GRDBSQLite
 import TwinCore
 import TwinGovernance
 
-/// The ``AuditStore`` of a SQLite bank: tables `audit_entry` (one row per entry, its fields as columns: the
-/// canonical bytes and the leaf hash are recomputed from them), `audit_node` (the Merkle nodes by level and
-/// index, level 0 = leaf hashes) and `audit_head` (every signed head), in the bank file itself, through the
-/// bank's own connection pool (migration `v3-audit-log`).
+/// The ``AuditStore`` of a SQLite bank: tables `audit_entry` (one row per entry: its fields as columns, from
+/// which the verifier recomputes the canonical bytes, and its stored leaf hash, the level-0 node), `audit_node`
+/// (the inner Merkle nodes by level and index) and `audit_head` (every signed head), in the bank file itself,
+/// through the bank's own connection pool (migration `v3-audit-log`).
 ///
 /// An append is one transaction committed with `PRAGMA synchronous = FULL` (the bank's other writes use
 /// `NORMAL`): when ``append(_:)`` returns, the entries survive a power failure, not only a crash of the process.
@@ -35,15 +35,22 @@ public final class SQLiteAuditStore: AuditStore, @unchecked Sendable {
                             throw GovernanceError(.storageFailure, "audit batch starts at entry \(first.sequence) but the log's next entry is \(next) under a head of size \(last)", value: "\(first.sequence)")
                         }
                     }
-                    let ins = try RawStatement(db, sql: "INSERT INTO audit_entry(seq, time, actor, role, organisation, action, twin, purpose, decision, reason) VALUES (?,?,?,?,?,?,?,?,?,?)")
+                    var leaves: [UInt64: MerkleHash] = [:]
+                    leaves.reserveCapacity(batch.entries.count)
+                    for (id, h) in batch.nodes where id.level == 0 { leaves[id.index] = h }
+                    let ins = try RawStatement(db, sql: "INSERT INTO audit_entry(seq, time, actor, role, organisation, action, twin, purpose, decision, reason, leaf) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
                     for e in batch.entries {
+                        guard let leaf = leaves[e.sequence] else {
+                            throw GovernanceError(.storageFailure, "audit batch lacks the leaf hash of entry \(e.sequence)", value: "\(e.sequence)")
+                        }
                         ins.bind(1, Int64(e.sequence)); ins.bind(2, e.time.microseconds); ins.bind(3, e.actor)
                         ins.bind(4, e.role); ins.bind(5, e.organisation); ins.bind(6, e.action); ins.bind(7, e.twin)
                         ins.bind(8, e.purpose); ins.bind(9, e.decision.rawValue); ins.bind(10, e.reason)
+                        leaf.bytes.withUnsafeBytes { b in ins.bindBlob(11, b) }
                         try ins.run()
                     }
                     let node = try RawStatement(db, sql: "INSERT INTO audit_node(level, idx, hash) VALUES (?,?,?)")
-                    for (id, h) in batch.nodes {
+                    for (id, h) in batch.nodes where id.level > 0 {
                         node.bind(1, Int64(id.level)); node.bind(2, Int64(id.index))
                         h.bytes.withUnsafeBytes { b in node.bindBlob(3, b) }
                         try node.run()
@@ -118,7 +125,16 @@ public final class SQLiteAuditStore: AuditStore, @unchecked Sendable {
             var out: [MerkleNodeID: MerkleHash] = [:]
             out.reserveCapacity(ids.count)
             let q = try RawStatement(db, sql: "SELECT hash FROM audit_node WHERE level = ? AND idx = ?")
+            let leaf = try RawStatement(db, sql: "SELECT leaf FROM audit_entry WHERE seq = ?")
             for id in ids {
+                if id.level == 0 {
+                    leaf.bind(1, Int64(id.index))
+                    if try leaf.step() {
+                        if let h = MerkleHash(bytes: leaf.blob(0)) { out[id] = h }
+                        leaf.reset()
+                    }
+                    continue
+                }
                 q.bind(1, Int64(id.level)); q.bind(2, Int64(id.index))
                 if try q.step() {
                     if let h = MerkleHash(bytes: q.blob(0)) { out[id] = h }

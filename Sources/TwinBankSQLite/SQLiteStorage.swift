@@ -164,7 +164,8 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
             try db.execute(sql: "CREATE INDEX twin_codes_code ON twin_codes(code, twin)")
         }
         // the tamper-evident audit log (TwinGovernance's AuditLog through SQLiteAuditStore): entries as columns (their
-        // canonical bytes and leaf hashes are recomputed from them), Merkle nodes by (level, index), signed heads
+        // canonical bytes are recomputed from them) with their stored leaf hash, the inner Merkle nodes by (level,
+        // index), signed heads
         m.registerMigration("v3-audit-log") { db in
             try db.execute(sql: """
                 CREATE TABLE audit_entry (
@@ -177,10 +178,11 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                     twin TEXT,
                     purpose TEXT NOT NULL,
                     decision TEXT NOT NULL,
-                    reason TEXT NOT NULL
+                    reason TEXT NOT NULL,
+                    leaf BLOB NOT NULL
                 );
                 CREATE INDEX audit_entry_twin ON audit_entry(twin, seq) WHERE twin IS NOT NULL;
-                CREATE TABLE audit_node (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+                CREATE TABLE audit_node (level INTEGER NOT NULL CHECK (level > 0), idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
                 CREATE TABLE audit_head (size INTEGER PRIMARY KEY, root BLOB NOT NULL, time INTEGER NOT NULL, signature BLOB NOT NULL);
                 """)
         }

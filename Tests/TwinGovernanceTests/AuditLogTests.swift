@@ -188,8 +188,9 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
         ("DELETE FROM audit_entry WHERE seq = 12", "12"),
         ("DELETE FROM audit_entry WHERE seq = 29", "29"),
         ("CREATE TEMP TABLE swap AS SELECT * FROM audit_entry WHERE seq IN (8, 19); UPDATE audit_entry SET time = (SELECT time FROM swap WHERE swap.seq = 27 - audit_entry.seq), actor = (SELECT actor FROM swap WHERE swap.seq = 27 - audit_entry.seq), role = (SELECT role FROM swap WHERE swap.seq = 27 - audit_entry.seq), organisation = (SELECT organisation FROM swap WHERE swap.seq = 27 - audit_entry.seq), action = (SELECT action FROM swap WHERE swap.seq = 27 - audit_entry.seq), twin = (SELECT twin FROM swap WHERE swap.seq = 27 - audit_entry.seq), purpose = (SELECT purpose FROM swap WHERE swap.seq = 27 - audit_entry.seq), decision = (SELECT decision FROM swap WHERE swap.seq = 27 - audit_entry.seq), reason = (SELECT reason FROM swap WHERE swap.seq = 27 - audit_entry.seq) WHERE seq IN (8, 19)", "8"),
-        ("INSERT INTO audit_entry SELECT 30, time, actor, role, organisation, action, twin, purpose, decision, reason FROM audit_entry WHERE seq = 4", "30"),
-        ("UPDATE audit_node SET hash = randomblob(32) WHERE level = 0 AND idx = 21", "21"),
+        ("INSERT INTO audit_entry SELECT 30, time, actor, role, organisation, action, twin, purpose, decision, reason, leaf FROM audit_entry WHERE seq = 4", "30"),
+        ("UPDATE audit_entry SET leaf = randomblob(32) WHERE seq = 21", "21"),
+        ("UPDATE audit_node SET hash = randomblob(32) WHERE level = 4 AND idx = 0", "0"),
     ])
     func tamperingWithRowsIsDetectedAndNamed(_ sql: String, _ entry: String) throws {
         let (path, key) = try bank()
@@ -199,6 +200,19 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
         let error = try #require(throws: GovernanceError.self) { try verify(path, key) }
         #expect(error.code == .auditTampered)
         #expect(error.value == entry, "\(error)")
+    }
+
+    @Test func aDamagedTreeOpensForVerifyButRefusesAppends() throws {
+        let (path, key) = try bank()
+        let db = try DatabaseQueue(path: path)
+        try db.write { try $0.execute(sql: "UPDATE audit_node SET hash = randomblob(32) WHERE level = 4 AND idx = 0") }
+        try db.close()
+        let log = try AuditLog(store: SQLiteAuditStore(SQLiteStorage(path: path, create: false)), signer: AuditSigner())
+        let refused = try #require(throws: GovernanceError.self) { try log.append(draft(1)) }
+        #expect(refused.code == .auditTampered)
+        let named = try #require(throws: GovernanceError.self) { try log.verify(publicKey: key) }
+        #expect(named.value == "0")
+        #expect(try AuditLog(store: SQLiteAuditStore(SQLiteStorage(path: path, create: false)), signer: nil).entries(matching: AuditQuery()).count == 30)
     }
 
     @Test func aForgedHeadIsRefused() throws {

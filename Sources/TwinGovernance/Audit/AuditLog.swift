@@ -31,30 +31,66 @@ public final class AuditLog: @unchecked Sendable {
     private var pending: [Pending] = []
     private var committing = false
     private var commitCounter = 0
+    /// Set when the stored tree does not match the latest head: appends are refused.
+    private let damage: GovernanceError?
 
     /// The wall clock, in microseconds.
     public static let systemClock: @Sendable () -> Instant = { Instant(seconds: Date().timeIntervalSince1970) }
 
     /// Opens the log kept in `store`. Without a `signer` the log is read-only (``append(_:)`` throws `invalidKey`).
-    /// - Throws: ``GovernanceError`` `auditTampered` when the stored tree does not give the latest head's root
-    ///   (run ``verify(publicKey:)`` to find the entry), `storageFailure` from the store.
+    /// - Throws: ``GovernanceError`` `storageFailure` from the store. A log whose stored tree does not give the
+    ///   latest head's root opens for reading and ``verify(publicKey:)`` (which names the entry), but refuses appends.
     public init(store: any AuditStore, signer: AuditSigner?, clock: @escaping @Sendable () -> Instant = AuditLog.systemClock) throws {
         self.store = store; self.signer = signer; self.clock = clock
         let head = try store.latestHead()
         let size = head?.size ?? 0
         let ids = Merkle.nodes(covering: 0 ..< size)
-        let found = try store.nodes(Set(ids))
-        let peaks = try ids.map { id in
-            guard let h = found[id] else {
-                throw GovernanceError(.auditTampered, "the audit log lacks its Merkle node \(id): the log was altered; run `twinbank audit verify`", value: "\(id.index << UInt64(id.level))")
-            }
-            return h
-        }
-        frontier = try MerkleFrontier(size: size, peaks: peaks)
-        if let head, frontier.root != head.root {
-            throw GovernanceError(.auditTampered, "the stored audit tree does not give the root of the latest signed head (size \(size)): the log was altered; run `twinbank audit verify`", value: "\(size)")
+        let found = try Self.nodes(Set(ids), in: store)
+        let peaks = ids.compactMap { found[$0] }
+        if peaks.count == ids.count, let f = try? MerkleFrontier(size: size, peaks: peaks), f.root == head?.root ?? Merkle.emptyRoot {
+            frontier = f
+            damage = nil
+        } else {
+            // reading and verify still work; appending to a damaged tree would sign it
+            frontier = MerkleFrontier()
+            damage = GovernanceError(.auditTampered, "the stored audit tree does not give the root of the latest signed head (size \(size)): the log was altered; run `twinbank audit verify` to find the entry", value: "head \(size)")
         }
     }
+
+    /// Inner nodes of levels 1 to 3 are not stored (an entry then costs about 1 + 1/16 stored hashes instead of 2):
+    /// a proof that needs one recomputes it from the at most 8 leaf hashes under it, still O(log n) reads.
+    static let unstoredLevels = 1 ... 3
+
+    /// Whether a node the frontier creates is written to the store.
+    static func isStored(_ id: MerkleNodeID) -> Bool { !unstoredLevels.contains(id.level) }
+
+    /// The hashes of `ids`: stored nodes from the store, the unstored low levels folded from their leaves, in one
+    /// store read. Missing nodes are absent from the result.
+    static func nodes(_ ids: Set<MerkleNodeID>, in store: any AuditStore) throws -> [MerkleNodeID: MerkleHash] {
+        var wanted = Set<MerkleNodeID>()
+        var derived: [MerkleNodeID] = []
+        for id in ids {
+            if isStored(id) { wanted.insert(id); continue }
+            derived.append(id)
+            let first = id.index << UInt64(id.level)
+            for j in first ..< first + (UInt64(1) << UInt64(id.level)) { wanted.insert(MerkleNodeID(level: 0, index: j)) }
+        }
+        let found = try store.nodes(wanted)
+        guard !derived.isEmpty else { return found }
+        var out = found.filter { ids.contains($0.key) }
+        next: for id in derived {
+            let first = id.index << UInt64(id.level)
+            var leaves: [MerkleHash] = []
+            for j in first ..< first + (UInt64(1) << UInt64(id.level)) {
+                guard let h = found[MerkleNodeID(level: 0, index: j)] else { continue next }
+                leaves.append(h)
+            }
+            out[id] = Merkle.root(leaves: leaves)
+        }
+        return out
+    }
+
+    private func lookup(_ ids: Set<MerkleNodeID>) throws -> [MerkleNodeID: MerkleHash] { try Self.nodes(ids, in: store) }
 
     /// The number of entries committed.
     public var size: UInt64 { cond.lock(); defer { cond.unlock() }; return frontier.size }
@@ -72,6 +108,7 @@ public final class AuditLog: @unchecked Sendable {
     @discardableResult
     public func append(contentsOf drafts: [AuditEntry.Draft]) throws -> [AuditEntry] {
         guard !drafts.isEmpty else { return [] }
+        if let damage { throw damage }
         guard let signer else {
             throw GovernanceError(.invalidKey, "the audit log was opened without its signing key: it cannot record entries")
         }
@@ -113,7 +150,7 @@ public final class AuditLog: @unchecked Sendable {
             mine.reserveCapacity(p.drafts.count)
             for d in p.drafts {
                 let e = AuditEntry(d, sequence: f.size, time: now)
-                nodes.append(contentsOf: f.append(e.leafHash))
+                for n in f.append(e.leafHash) where Self.isStored(n.0) { nodes.append(n) }
                 mine.append(e)
             }
             all.append(contentsOf: mine)
@@ -134,7 +171,7 @@ public final class AuditLog: @unchecked Sendable {
     public func root(size: UInt64) throws -> MerkleHash {
         let n = self.size
         guard size <= n else { throw GovernanceError(.invalidProof, "the audit log has \(n) entries, not \(size)", value: "\(size)") }
-        return try Merkle.resolve([0 ..< size], lookup: store.nodes)[0]
+        return try Merkle.resolve([0 ..< size], lookup: lookup)[0]
     }
 
     /// The proof that entry `index` is in the tree of the first `size` entries (default: the whole log, with its
@@ -150,7 +187,7 @@ public final class AuditLog: @unchecked Sendable {
             throw GovernanceError(.auditTampered, "the audit log has no row for entry \(index): the log was altered; run `twinbank audit verify`", value: "\(index)")
         }
         let path = Merkle.inclusionPath(index: index, size: treeSize)
-        let resolved = try Merkle.resolve(path + [0 ..< treeSize], lookup: store.nodes)
+        let resolved = try Merkle.resolve(path + [0 ..< treeSize], lookup: lookup)
         return InclusionProof(entry: entry, treeSize: treeSize, hashes: Array(resolved.dropLast()), root: resolved.last!,
                               head: treeSize == n ? head : nil)
     }
@@ -160,7 +197,7 @@ public final class AuditLog: @unchecked Sendable {
     public func consistencyProof(from size1: UInt64, to size2: UInt64) throws -> [MerkleHash] {
         let n = self.size
         guard size1 <= size2, size2 <= n else { throw GovernanceError(.invalidProof, "no consistency proof from size \(size1) to \(size2) in a log of \(n) entries", value: "\(size1)") }
-        return try Merkle.resolve(Merkle.consistencyPath(size1: size1, size2: size2), lookup: store.nodes)
+        return try Merkle.resolve(Merkle.consistencyPath(size1: size1, size2: size2), lookup: lookup)
     }
 
     /// Entries matching `query`, oldest first.
@@ -232,7 +269,7 @@ public final class AuditLog: @unchecked Sendable {
         }
         if let latest = heads.last {
             for h in heads.dropLast() {
-                let proof = try Merkle.resolve(Merkle.consistencyPath(size1: h.size, size2: latest.size), lookup: store.nodes)
+                let proof = try Merkle.resolve(Merkle.consistencyPath(size1: h.size, size2: latest.size), lookup: lookup)
                 do {
                     try Merkle.verifyConsistency(size1: h.size, size2: latest.size, proof: proof.map(\.bytes), root1: h.root.bytes, root2: latest.root.bytes)
                 } catch {
@@ -244,7 +281,8 @@ public final class AuditLog: @unchecked Sendable {
     }
 
     /// Compares recomputed nodes with the stored ones; names the first entry under the first differing node.
-    private func checkNodes(_ created: [(MerkleNodeID, MerkleHash)]) throws {
+    private func checkNodes(_ all: [(MerkleNodeID, MerkleHash)]) throws {
+        let created = all.filter { Self.isStored($0.0) }
         let stored = try store.nodes(Set(created.map(\.0)))
         // a changed entry changes its leaf and every node above it: name the first bad leaf; only when every leaf
         // matches (an inner node was rewritten) name the first entry under the first bad node

@@ -6,7 +6,8 @@ import TwinCore
 public struct AuditBatch: Sendable {
     /// Entries numbered from the store's current size, in order.
     public var entries: [AuditEntry]
-    /// Every node the entries complete (their leaf hashes at level 0 and the perfect subtrees above).
+    /// The nodes to store: the entries' leaf hashes (level 0) and the perfect subtrees they complete at levels 4
+    /// and above (``AuditLog`` recomputes levels 1 to 3 from the leaves).
     public var nodes: [(MerkleNodeID, MerkleHash)]
     /// The head after the batch: `size` = old size + entries.count.
     public var head: SignedTreeHead
