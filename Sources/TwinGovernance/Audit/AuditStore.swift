@@ -67,8 +67,9 @@ public final class MemoryAuditStore: AuditStore, @unchecked Sendable {
     private var rows: [AuditEntry] = []
     private var nodeTable: [MerkleNodeID: MerkleHash] = [:]
     private var headList: [SignedTreeHead] = []
+    private var commits = 0
     /// How many appends committed (for tests of group commit).
-    public private(set) var commitCount = 0
+    public var commitCount: Int { lock.lock(); defer { lock.unlock() }; return commits }
     /// Added latency per append (tests of group commit use it to make batching visible).
     public var commitDelay: TimeInterval = 0
 
@@ -83,7 +84,7 @@ public final class MemoryAuditStore: AuditStore, @unchecked Sendable {
         rows.append(contentsOf: batch.entries)
         for (id, h) in batch.nodes { nodeTable[id] = h }
         headList.append(batch.head)
-        commitCount += 1
+        commits += 1
     }
     public func latestHead() throws -> SignedTreeHead? { lock.lock(); defer { lock.unlock() }; return headList.last }
     public func heads() throws -> [SignedTreeHead] { lock.lock(); defer { lock.unlock() }; return headList }
