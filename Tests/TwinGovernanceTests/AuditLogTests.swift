@@ -136,6 +136,35 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
         for i in 0 ..< UInt64(n) { try log.inclusionProof(entry: i).verify(publicKey: signer.publicKey) }
     }
 
+    /// A store whose next append fails (a full disk, a lost connection).
+    final class FailingOnce: AuditStore, @unchecked Sendable {
+        let inner = MemoryAuditStore()
+        var fail = true
+        func append(_ batch: AuditBatch) throws {
+            if fail { fail = false; throw GovernanceError(.storageFailure, "disk full") }
+            try inner.append(batch)
+        }
+        func latestHead() throws -> SignedTreeHead? { try inner.latestHead() }
+        func heads() throws -> [SignedTreeHead] { try inner.heads() }
+        func entries(in range: Range<UInt64>) throws -> [AuditEntry] { try inner.entries(in: range) }
+        func entryCount() throws -> UInt64 { try inner.entryCount() }
+        func entries(matching query: AuditQuery) throws -> [AuditEntry] { try inner.entries(matching: query) }
+        func nodes(_ ids: Set<MerkleNodeID>) throws -> [MerkleNodeID: MerkleHash] { try inner.nodes(ids) }
+    }
+
+    @Test func aFailedAppendRecordsNothingAndTheLogContinues() throws {
+        let store = FailingOnce()
+        let signer = AuditSigner()
+        let log = try AuditLog(store: store, signer: signer)
+        let error = try #require(throws: GovernanceError.self) { try log.append(contentsOf: [draft(0), draft(1)]) }
+        #expect(error.code == .storageFailure)
+        let stored = try store.entryCount()
+        #expect(log.size == 0 && log.commits == 0 && stored == 0)
+        let e = try log.append(draft(2))
+        #expect(e.sequence == 0)
+        #expect(try log.verify(publicKey: signer.publicKey).entries == 1)
+    }
+
     @Test func tamperingInMemoryIsNamed() throws {
         for tamper in ["edit", "delete", "swap", "insert"] {
             let store = MemoryAuditStore()

@@ -24,6 +24,21 @@ import TwinTesting
         return (dir, bank)
     }
 
+    @Test func anEmptyLogAndAMissingKey() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        #expect(try cli.ok(["audit", "verify", "--bank", bank]).contains("it is empty"))
+        #expect(try cli.ok(["audit", "head", "--bank", bank]).contains("empty"))
+        #expect(try cli.ok(["audit", "log", "--bank", bank]).isEmpty)
+        let (dir2, seededBank) = try seeded()
+        defer { try? FileManager.default.removeItem(at: dir2) }
+        let noKey = try cli.run(["audit", "verify", "--bank", seededBank, "--public-key", dir.appendingPathComponent("none.pub").path])
+        #expect(noKey.status != 0 && noKey.stderr.contains("no public key file"))
+        let noBank = try cli.run(["audit", "verify", "--bank", dir.appendingPathComponent("missing.sqlite").path])
+        #expect(noBank.status != 0 && noBank.stderr.contains("no bank"))
+    }
+
     @Test func verifyHeadLogAndProve() throws {
         let (dir, bank) = try seeded()
         defer { try? FileManager.default.removeItem(at: dir) }
