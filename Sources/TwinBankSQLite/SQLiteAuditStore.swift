@@ -55,6 +55,7 @@ public final class SQLiteAuditStore: AuditStore, @unchecked Sendable {
                         h.bytes.withUnsafeBytes { b in node.bindBlob(3, b) }
                         try node.run()
                     }
+                    if let old = batch.replacesHead { try db.execute(literal: "DELETE FROM audit_head WHERE size = \(Int64(old))") }
                     let h = batch.head
                     try db.execute(literal: "INSERT INTO audit_head(size, root, time, signature) VALUES (\(Int64(h.size)), \(Data(h.root.bytes)), \(h.time.microseconds), \(Data(h.signature)))")
                     return .commit

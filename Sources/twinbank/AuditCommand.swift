@@ -51,7 +51,7 @@ struct AuditCommand: ParsableCommand {
                 print(AuditJSON.render(["verified": true, "entries": report.entries, "heads": report.heads, "root": report.root.hex, "publicKey": key.hex] as [String: Any]))
                 return
             }
-            print("audit log verified: \(report.entries) entries, \(report.heads) signed heads, root \(report.root.hex), signed by \(key.hex)")
+            print("audit log verified: \(report.entries) entries, \(report.heads) signed head\(report.heads == 1 ? "" : "s"), root \(report.root.hex), signed by \(key.hex)")
         }
     }
 

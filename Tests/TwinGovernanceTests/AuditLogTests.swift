@@ -68,7 +68,7 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
         let (store, _) = try kind.make()
         let signer = AuditSigner()
         let clock = StepClock()
-        let log = try AuditLog(store: store, signer: signer, clock: clock.now)
+        let log = try AuditLog(store: store, signer: signer, checkpointInterval: 1, clock: clock.now)
         #expect(try log.verify(publicKey: signer.publicKey).entries == 0)
         var appended: [AuditEntry] = []
         for i in 0 ..< 13 { appended.append(try log.append(draft(i))) }
@@ -110,6 +110,20 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
         #expect(try reopened.verify(publicKey: signer.publicKey).entries == 41)
         // a read-only log refuses to write
         #expect(throws: GovernanceError.self) { try AuditLog(store: store, signer: nil).append(draft(1)) }
+    }
+
+    @Test(arguments: AuditStoreKind.allCases)
+    func headsAreKeptAsCheckpointsAndTheLatest(_ kind: AuditStoreKind) throws {
+        let (store, _) = try kind.make()
+        let signer = AuditSigner()
+        let log = try AuditLog(store: store, signer: signer, checkpointInterval: 8)
+        for i in 0 ..< 40 { try log.append(draft(i)) }
+        #expect(try store.heads().map(\.size) == [7, 15, 23, 31, 39, 40])
+        try log.append(contentsOf: (40 ..< 60).map { draft($0) })  // crosses two blocks at once: 40 stays
+        try log.append(draft(60))
+        #expect(try store.heads().map(\.size) == [7, 15, 23, 31, 39, 40, 61])  // 60 is superseded by 61, in its block
+        #expect(try log.verify(publicKey: signer.publicKey).heads == 7)
+        #expect(try AuditLog(store: store, signer: nil).inclusionProof(entry: 3).head?.size == 61)
     }
 
     @Test(arguments: AuditStoreKind.allCases)
@@ -194,7 +208,7 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
     func bank() throws -> (String, AuditSigner.PublicKey) {
         let (store, path) = try AuditStoreKind.sqlite.make()
         let signer = AuditSigner()
-        let log = try AuditLog(store: store, signer: signer)
+        let log = try AuditLog(store: store, signer: signer, checkpointInterval: 1)
         for i in 0 ..< 10 { try log.append(draft(i)) }
         try log.append(contentsOf: (10 ..< 30).map { draft($0) })
         return (path!, signer.publicKey)

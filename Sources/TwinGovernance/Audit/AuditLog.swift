@@ -7,6 +7,8 @@ import TwinCore
 /// Promises:
 /// - **durable before answered**: ``append(_:)`` returns only after the entry, its Merkle nodes and a new signed
 ///   head are committed by the store; if it throws, the entry is not in the log (and the access must be refused);
+/// - every commit signs a head; the store keeps the latest and, as checkpoints, the last head of every block of
+///   `checkpointInterval` entries (older heads of a block are superseded by a later one that covers them);
 /// - **group commit**: callers on several threads that append at the same time share one store transaction
 ///   (the first becomes the committer and takes every entry pending when it starts; the others wait for it),
 ///   so the commit rate under load is not limited by one transaction per access. Entries are numbered in the
@@ -20,6 +22,7 @@ public final class AuditLog: @unchecked Sendable {
     public let store: any AuditStore
     private let signer: AuditSigner?
     private let clock: @Sendable () -> Instant
+    private let checkpointInterval: UInt64
 
     private final class Pending {
         let drafts: [AuditEntry.Draft]
@@ -40,8 +43,12 @@ public final class AuditLog: @unchecked Sendable {
     /// Opens the log kept in `store`. Without a `signer` the log is read-only (``append(_:)`` throws `invalidKey`).
     /// - Throws: ``GovernanceError`` `storageFailure` from the store. A log whose stored tree does not give the
     ///   latest head's root opens for reading and ``verify(publicKey:)`` (which names the entry), but refuses appends.
-    public init(store: any AuditStore, signer: AuditSigner?, clock: @escaping @Sendable () -> Instant = AuditLog.systemClock) throws {
-        self.store = store; self.signer = signer; self.clock = clock
+    /// - Parameter checkpointInterval: which signed heads stay stored besides the latest: the last head of every
+    ///   block of this many entries (1 keeps every head). Bounds the heads of a log committed one entry at a time.
+    public init(store: any AuditStore, signer: AuditSigner?, checkpointInterval: UInt64 = 1024,
+                clock: @escaping @Sendable () -> Instant = AuditLog.systemClock) throws {
+        precondition(checkpointInterval >= 1)
+        self.store = store; self.signer = signer; self.clock = clock; self.checkpointInterval = checkpointInterval
         let head = try store.latestHead()
         let size = head?.size ?? 0
         let ids = Merkle.nodes(covering: 0 ..< size)
@@ -157,7 +164,9 @@ public final class AuditLog: @unchecked Sendable {
             per.append(mine)
         }
         let head = try signer.sign(size: f.size, root: f.root, time: now)
-        try store.append(AuditBatch(entries: all, nodes: nodes, head: head))
+        // the previous head is superseded; it stays as a checkpoint only if it was the last one in its block
+        let replaces = base.size > 0 && base.size / checkpointInterval == f.size / checkpointInterval ? base.size : nil
+        try store.append(AuditBatch(entries: all, nodes: nodes, head: head, replacesHead: replaces))
         return (f, per)
     }
 

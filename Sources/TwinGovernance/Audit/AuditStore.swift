@@ -11,9 +11,12 @@ public struct AuditBatch: Sendable {
     public var nodes: [(MerkleNodeID, MerkleHash)]
     /// The head after the batch: `size` = old size + entries.count.
     public var head: SignedTreeHead
+    /// The size of the previous latest head to delete in the same transaction (it is superseded and not a
+    /// checkpoint, see ``AuditLog``), or nil to keep it.
+    public var replacesHead: UInt64?
 
-    public init(entries: [AuditEntry], nodes: [(MerkleNodeID, MerkleHash)], head: SignedTreeHead) {
-        self.entries = entries; self.nodes = nodes; self.head = head
+    public init(entries: [AuditEntry], nodes: [(MerkleNodeID, MerkleHash)], head: SignedTreeHead, replacesHead: UInt64? = nil) {
+        self.entries = entries; self.nodes = nodes; self.head = head; self.replacesHead = replacesHead
     }
 }
 
@@ -48,7 +51,7 @@ public protocol AuditStore: Sendable {
     func append(_ batch: AuditBatch) throws
     /// The latest signed head, nil for an empty log.
     func latestHead() throws -> SignedTreeHead?
-    /// Every signed head, in increasing size.
+    /// Every stored signed head (the checkpoints and the latest), in increasing size.
     func heads() throws -> [SignedTreeHead]
     /// The stored entries with sequence numbers in `range`, in the order of their sequence numbers (rows whose
     /// numbers were changed are returned by their stored numbers: gaps and duplicates are the verifier's concern).
@@ -83,6 +86,7 @@ public final class MemoryAuditStore: AuditStore, @unchecked Sendable {
         }
         rows.append(contentsOf: batch.entries)
         for (id, h) in batch.nodes { nodeTable[id] = h }
+        if let old = batch.replacesHead, headList.last?.size == old { headList.removeLast() }
         headList.append(batch.head)
         commits += 1
     }
