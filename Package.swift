@@ -109,7 +109,7 @@ let package = Package(
         ]),
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation", "TwinSBML"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
-        .testTarget(name: "TwinGovernanceTests", dependencies: ["TwinTesting", "TwinGovernance", "TwinBankSQLite"]),
+        .testTarget(name: "TwinGovernanceTests", dependencies: ["TwinTesting", "TwinGovernance", "TwinBankSQLite", "TwinFHIR", "TwinSimulation"]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML"]),
