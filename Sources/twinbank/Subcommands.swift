@@ -35,5 +35,8 @@ extension Twinbank {
         RiskCommand.self,
         ExposureCommand.self,
         ReportCommand.self,
+        ReleaseCommand.self,
+        DPCommand.self,
+        RepresentativenessCommand.self,
     ]
 }

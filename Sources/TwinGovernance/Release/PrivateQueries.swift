@@ -12,6 +12,9 @@ public struct PrivateAnswer: Sendable, Hashable, Codable {
     public var sensitivity: Int
     public var budget: BudgetState
 
+    /// The histogram bin of members in none of the bins asked for (a missing value included).
+    public static let otherBin = "(other)"
+
     public struct Bin: Sendable, Hashable, Codable {
         public var value: String
         public var count: Int
@@ -25,7 +28,7 @@ public struct PrivateAnswer: Sendable, Hashable, Codable {
 /// - Counts have sensitivity 1; sums clamp each member's value into `[lower, upper]` (whole numbers) and have
 ///   sensitivity max(|lower|, |upper|) (one person added or removed); histograms add noise of sensitivity 1 to each bin
 ///   (one person changes one bin), over bins given by the caller, never by the data (a bin seen only in the data would
-///   itself disclose someone); members outside the bins count under `other`.
+///   itself disclose someone); members outside the bins count under ``PrivateAnswer/otherBin`` `(other)`.
 /// - Noise is ``DiscreteLaplace`` drawn with the generator given (the system's secure one by default).
 public struct PrivateQueries: Sendable {
     public let bank: Bank
@@ -78,11 +81,11 @@ public struct PrivateQueries: Sendable {
     }
 
     /// A noisy histogram of an attribute (`sex`, `ageBand`, `state`, `zip3`, or any text/coded attribute) over the
-    /// given bins, plus `other` for members in none of them (a missing value included).
+    /// given bins, plus `(other)` for members in none of them (a missing value included).
     public func histogram<G: RandomNumberGenerator>(aggregate: AggregateID, by attribute: String, bins: [String], requester: String,
                                                     epsilon: Double, using g: inout G) throws -> PrivateAnswer {
-        guard !bins.isEmpty, Set(bins).count == bins.count, !bins.contains("other") else {
-            throw GovernanceError(.invalidRelease, "the bins '\(bins.joined(separator: ","))' must be distinct, not empty, and not 'other'", value: bins.joined(separator: ","))
+        guard !bins.isEmpty, Set(bins).count == bins.count, !bins.contains(PrivateAnswer.otherBin) else {
+            throw GovernanceError(.invalidRelease, "the bins '\(bins.joined(separator: ","))' must be distinct, not empty, and not '\(PrivateAnswer.otherBin)'", value: bins.joined(separator: ","))
         }
         let mechanism = try DiscreteLaplace(epsilon: epsilon, sensitivity: 1)
         let state = try ledger.spend(requester: requester, aggregate: aggregate.rawValue, epsilon: epsilon, query: "histogram \(attribute)")
@@ -108,7 +111,7 @@ public struct PrivateQueries: Sendable {
             inBins += n
             out.append(.init(value: b, count: mechanism.release(n, using: &g)))
         }
-        out.append(.init(value: "other", count: mechanism.release(twins.count - inBins, using: &g)))
+        out.append(.init(value: PrivateAnswer.otherBin, count: mechanism.release(twins.count - inBins, using: &g)))
         return PrivateAnswer(query: "histogram \(attribute)", value: nil, bins: out, epsilon: epsilon, sensitivity: 1, budget: state)
     }
 }

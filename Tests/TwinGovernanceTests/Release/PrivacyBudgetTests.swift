@@ -66,7 +66,7 @@ import TwinTesting
         let a = try q.count(aggregate: agg, requester: "r", epsilon: 0.5, using: &g)
         #expect(a.value != nil && a.budget.remaining == 0.5 && g.draws > 0)
         let h = try q.histogram(aggregate: agg, by: "sex", bins: ["female", "male"], requester: "r", epsilon: 0.5, using: &g)
-        #expect(h.bins?.map(\.value) == ["female", "male", "other"] && h.budget.remaining == 0)
+        #expect(h.bins?.map(\.value) == ["female", "male", "(other)"] && h.budget.remaining == 0)
         let before = g.draws
         let e = try #require(throws: GovernanceError.self) { try q.count(aggregate: agg, requester: "r", epsilon: 0.1, using: &g) }
         #expect(e.code == .budgetExhausted && g.draws == before)
