@@ -75,6 +75,7 @@ import TwinGovernance
         let report = Representativeness().compare(profile, with: marginals)
         for g in report.groups { print("synthea representativeness: \(g.attribute)=\(g.value) \(g.count)/\(report.people) share \(g.share) reference \(g.referenceShare) \(g.flag)") }
         #expect(report.groups.count == 13)
+        #expect(report.flagged.map { "\($0.attribute)=\($0.value):\($0.flag)" } == ["ageBand=90+:absent"])
         #expect(abs(report.groups.filter { $0.attribute == "sex" }.reduce(0) { $0 + $1.share } - 1) < 1e-9)
         // every flag follows its rule
         for g in report.groups {
