@@ -107,7 +107,7 @@ public struct KAnonymity: Sendable {
     ///   suppression limit (for example fewer than k records, or fewer than l sensitive values in all).
     public func anonymise(_ records: [ReleaseRecord]) throws -> KAnonymityResult {
         let h = quasiIdentifiers.map(GeneralisationHierarchy.init(attribute:))
-        let allowed = Int((maxSuppression * Double(records.count)).rounded(.down) + 1e-9)
+        let allowed = Int((maxSuppression * Double(records.count) + 1e-9).rounded(.down))  // 0.29 x 100 is 28.999...
         var best: (loss: Double, suppressed: [Bool], levels: [Int], count: Int)?
         var node = Array(repeating: 0, count: h.count)
         while true {

@@ -88,13 +88,13 @@ public struct PrivacyLedger: Sendable {
             throw GovernanceError(.invalidRelease, "epsilon must be a positive number up to 1000, not \(epsilon)", value: String(epsilon))
         }
         let ref = try Self.ref(requester: requester, aggregate: aggregate)
-        let micro = Int64((epsilon * 1_000_000).rounded(.up))
+        let micro = Self.micro(epsilon, rounding: .up)
         let now = clock.now()
         return try storage.write { tx in
             var ledger = try self.load(ref, tx)
             let before = self.state(requester: requester, aggregate: aggregate, ledger: ledger, now: now)
             let spentMicro = self.spentMicro(ledger, now: now)
-            guard spentMicro + micro <= Int64((budget.epsilon * 1_000_000).rounded(.down)) else {
+            guard spentMicro + micro <= Self.micro(budget.epsilon, rounding: .down) else {
                 throw GovernanceError(
                     .budgetExhausted,
                     "the privacy budget of '\(requester)' for aggregate '\(aggregate)' is exhausted: epsilon \(Self.format(before.spent)) of \(Self.format(budget.epsilon)) spent in the last \(Self.days(budget.windowSeconds)), \(Self.format(before.remaining)) remains, \(Self.format(epsilon)) asked (nothing was computed)",
@@ -129,7 +129,15 @@ public struct PrivacyLedger: Sendable {
     private func state(requester: String, aggregate: String, ledger: Ledger, now: Instant? = nil) -> BudgetState {
         let spent = Double(spentMicro(ledger, now: now ?? clock.now())) / 1_000_000
         return BudgetState(requester: requester, aggregate: aggregate, limit: budget.epsilon, spent: spent,
-                           remaining: max(0, (budget.epsilon * 1_000_000).rounded(.down) / 1_000_000 - spent))
+                           remaining: max(0, Double(Self.micro(budget.epsilon, rounding: .down)) / 1_000_000 - spent))
+    }
+
+    /// Epsilon in millionths: the nearest whole number when within 10^-6 of one (0.3 x 10^6 is 299999.99999999994 in
+    /// binary), else rounded as asked (up for a charge, down for a limit).
+    static func micro(_ epsilon: Double, rounding: FloatingPointRoundingRule) -> Int64 {
+        let x = epsilon * 1_000_000
+        let nearest = x.rounded()
+        return Int64(abs(x - nearest) < 1e-6 ? nearest : x.rounded(rounding))
     }
 
     static func format(_ x: Double) -> String {

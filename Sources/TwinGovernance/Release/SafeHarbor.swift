@@ -143,7 +143,8 @@ public struct SafeHarbor: Sendable {
         let u = Array(s.utf8)
         guard u.count >= 7, u[4] == UInt8(ascii: "-"), u[0..<4].allSatisfy({ $0 >= 48 && $0 <= 57 }),
               u[5] >= 48, u[5] <= 57, u[6] >= 48, u[6] <= 57 else { return false }
-        return u.count == 7 || u[7] == UInt8(ascii: "-")
+        let month = Int(u[5] - 48) * 10 + Int(u[6] - 48)
+        return (1...12).contains(month) && (u.count == 7 || u[7] == UInt8(ascii: "-"))
     }
 
     private func clean(_ v: Any, parentKey: String?, resourceType: String?) -> Any? {

@@ -51,6 +51,13 @@ import TwinGovernance
         #expect(strict.report.informationLoss > r.report.informationLoss)
     }
 
+    @Test func theSuppressionLimitIsTheFractionRoundedDown() throws {
+        // 0.29 x 100 is 28.999... in binary: the limit is still 29
+        let records = (0..<100).map { Self.record($0, String(1900 + $0), "male", "021") }
+        let r = try KAnonymity(k: 1, quasiIdentifiers: ["sex"], maxSuppression: 0.29).anonymise(records)
+        #expect(r.report.maxSuppressed == 29)
+    }
+
     @Test func lDiversityNeedsDistinctSensitiveValuesInEveryClass() throws {
         // each year class has 5 people but the 1960 class has a single diagnosis: l = 2 must merge it with 1961
         let records = (0..<5).map { Self.record($0, "1960", "male", "021", "flu") }

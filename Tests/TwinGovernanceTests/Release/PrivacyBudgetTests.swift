@@ -39,6 +39,14 @@ import TwinTesting
         }
     }
 
+    @Test func decimalEpsilonsAddUpExactly() throws {
+        // 0.1 + 0.2 + 0.3 + 0.4 is 1 in decimal but not in binary floating point: the whole budget is still spendable
+        let ledger = PrivacyLedger(storage: MemoryStorage(), clock: ManualClock(Self.t0))
+        for e in [0.1, 0.2, 0.3, 0.4] { try ledger.spend(requester: "r", aggregate: "a", epsilon: e, query: "count") }
+        #expect(try ledger.state(requester: "r", aggregate: "a").remaining == 0)
+        #expect(throws: GovernanceError.self) { try ledger.spend(requester: "r", aggregate: "a", epsilon: 0.000001, query: "count") }
+    }
+
     @Test func theLedgerIsDurableInTheBankFile() throws {
         let path = try TemporaryFiles.path("durable.sqlite", label: "budget")
         let clock = ManualClock(Self.t0)
