@@ -20,6 +20,7 @@ struct DPCommand: ParsableCommand {
     struct Common: ParsableArguments {
         @OptionGroup var bankOptions: BankOptions
         @Option(help: "The aggregate queried.") var aggregate: String
+        @Option(name: .customLong("where"), help: "Only the members that also satisfy this aggregate query (the aggregate's budget is spent).") var expression: String?
         @Option(help: "The privacy loss of this answer.") var epsilon: Double
         @Option(help: "Who asks (the budget is per actor and aggregate).") var actor: String = "local"
         @Option(help: "The budget: total epsilon per window.") var budget: Double = PrivacyBudget.standard.epsilon
@@ -48,7 +49,7 @@ struct DPCommand: ParsableCommand {
         func run() throws {
             let (q, id) = try common.queries()
             var g = SystemRandomNumberGenerator()
-            try common.show(try q.count(aggregate: id, requester: common.actor, epsilon: common.epsilon, using: &g))
+            try common.show(try q.count(aggregate: id, where: common.expression, requester: common.actor, epsilon: common.epsilon, using: &g))
         }
     }
 
@@ -61,7 +62,7 @@ struct DPCommand: ParsableCommand {
         func run() throws {
             let (q, id) = try common.queries()
             var g = SystemRandomNumberGenerator()
-            try common.show(try q.sum(aggregate: id, value: value, lower: lower, upper: upper, requester: common.actor, epsilon: common.epsilon, using: &g))
+            try common.show(try q.sum(aggregate: id, where: common.expression, value: value, lower: lower, upper: upper, requester: common.actor, epsilon: common.epsilon, using: &g))
         }
     }
 
@@ -78,7 +79,7 @@ struct DPCommand: ParsableCommand {
             else { throw ValidationError("--bins is needed for '\(by)': bins must not come from the data (a value seen only in the data would disclose someone)") }
             let (q, id) = try common.queries()
             var g = SystemRandomNumberGenerator()
-            try common.show(try q.histogram(aggregate: id, by: QueryVocabulary.isGender(by) ? "sex" : by, bins: list, requester: common.actor, epsilon: common.epsilon, using: &g))
+            try common.show(try q.histogram(aggregate: id, where: common.expression, by: QueryVocabulary.isGender(by) ? "sex" : by, bins: list, requester: common.actor, epsilon: common.epsilon, using: &g))
         }
     }
 }

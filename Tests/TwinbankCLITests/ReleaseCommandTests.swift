@@ -87,6 +87,13 @@ import TwinTesting
         #expect(other.contains("female:") && other.contains("(other):") && other.contains("0.4 remains"))
         let sum = try cli.ok(["dp", "sum", "--bank", bank, "--aggregate", "all", "--epsilon", "0.4", "--actor", "dr.kim", "--value", "age", "--lower", "0", "--upper", "100"])
         #expect(sum.contains("sum age [0, 100]:") && sum.contains("0.0 remains"))
+        // --where restricts the members counted; a bad expression is refused and costs nothing
+        let women = try cli.ok(["dp", "count", "--bank", bank, "--aggregate", "all", "--where", "sex = female", "--epsilon", "0.5", "--actor", "dr.wu"])
+        #expect(women.contains("count where sex = female:") && women.contains("0.5 remains"))
+        let bad = try cli.run(["dp", "count", "--bank", bank, "--aggregate", "all", "--where", "colour = blue", "--epsilon", "0.5", "--actor", "dr.wu"])
+        #expect(bad.status != 0 && bad.stderr.contains("colour"))
+        let after = try cli.ok(["dp", "count", "--bank", bank, "--aggregate", "all", "--epsilon", "0.5", "--actor", "dr.wu"])
+        #expect(after.contains("0.0 remains"))
     }
 
     @Test func representativenessFlagsAnAbsentGroup() throws {

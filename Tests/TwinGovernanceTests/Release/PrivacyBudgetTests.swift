@@ -64,7 +64,7 @@ import TwinTesting
         }
     }
 
-    @Test func aRefusedQueryDrawsNoNoiseAndReadsNothing() throws {
+    @Test func aRefusedQueryDrawsNoNoiseAndAFailedOneCostsNothing() throws {
         let bank = Bank(storage: MemoryStorage(), clock: ManualClock(Self.t0))
         for i in 0..<7 { _ = try bank.createTwin(Twin(id: try TwinID("p\(i)"), kind: .person, attributes: ["gender": .text(i < 3 ? "female" : "male")])) }
         let agg = try AggregateID("all")
@@ -78,6 +78,15 @@ import TwinTesting
         let before = g.draws
         let e = try #require(throws: GovernanceError.self) { try q.count(aggregate: agg, requester: "r", epsilon: 0.1, using: &g) }
         #expect(e.code == .budgetExhausted && g.draws == before)
+        // a query that fails (bad expression, unknown aggregate) is not charged
+        let fresh = PrivateQueries(bank: bank, ledger: PrivacyLedger(storage: bank.storage, clock: bank.clock))
+        #expect(throws: (any Error).self) { try fresh.count(aggregate: agg, where: "colour = blue", requester: "t", epsilon: 0.5, using: &g) }
+        #expect(throws: (any Error).self) { try fresh.count(aggregate: try AggregateID("nobody"), requester: "t", epsilon: 0.5, using: &g) }
+        #expect(try fresh.ledger.state(requester: "t", aggregate: "all").spent == 0)
+        // --where restricts the count to the members that satisfy it
+        let generous = PrivateQueries(bank: bank, ledger: PrivacyLedger(storage: bank.storage, budget: PrivacyBudget(epsilon: 1000, windowSeconds: 86_400), clock: bank.clock))
+        let women = try generous.count(aggregate: agg, where: "sex = female", requester: "u", epsilon: 200, using: &g)
+        #expect(women.value == 3 && women.query == "count where sex = female")
         // with a large epsilon the noise is small: the answer is near the truth
         let big = PrivateQueries(bank: bank, ledger: PrivacyLedger(storage: bank.storage, budget: PrivacyBudget(epsilon: 100, windowSeconds: 86_400), clock: bank.clock))
         let c = try big.count(aggregate: agg, requester: "s", epsilon: 50, using: &g)
