@@ -67,7 +67,7 @@ import TwinTesting
 
     @Test func aKeyFileOthersCanReadIsRefusedAndNothingIsWritten() throws {
         let key = path("shared.key")
-        FileManager.default.createFile(atPath: key, contents: Data(repeating: 9, count: 32), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: key, contents: Data(repeating: 9, count: 32), attributes: [.posixPermissions: 0o644])
         let out = path("never.csv")
         let r = try cli.run(["release", "--bank", bank, "--aggregate", "all", "--k", "3", "--out", out, "--key-file", key])
         #expect(r.status != 0 && r.stderr.contains(key) && r.stderr.contains("chmod 600"))

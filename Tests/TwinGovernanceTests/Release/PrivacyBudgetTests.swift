@@ -67,7 +67,7 @@ import TwinTesting
     @Test func aRefusedQueryDrawsNoNoiseAndAFailedOneCostsNothing() throws {
         let bank = Bank(storage: MemoryStorage(), clock: ManualClock(Self.t0))
         for i in 0..<7 { _ = try bank.createTwin(Twin(id: try TwinID("p\(i)"), kind: .person, attributes: ["gender": .text(i < 3 ? "female" : "male")])) }
-        let agg = try AggregateID("all")
+        let agg = AggregateID("all")
         _ = try bank.createAggregate(agg, members: (0..<7).map { try TwinID("p\($0)") })
         let q = PrivateQueries(bank: bank, ledger: PrivacyLedger(storage: bank.storage, clock: bank.clock))
         var g = CountingGenerator(inner: Xoshiro256StarStar(seed: 1))

@@ -47,7 +47,7 @@ import TwinTesting
     @Test func aKeyFileOfTheWrongSizeIsRefused() throws {
         try TemporaryFiles.withDirectory("pkey") { dir in
             let path = dir.appendingPathComponent("short.key").path
-            FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 16), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 7, count: 16), attributes: [.posixPermissions: 0o600])
             let e = try #require(throws: GovernanceError.self) { try PseudonymKey.loadOrCreate(at: path) }
             #expect(e.code == .invalidKey && e.message.contains("16"))
             #expect(throws: GovernanceError.self) { try PseudonymKey(bytes: [1, 2, 3]) }

@@ -32,7 +32,7 @@ enum SyntheaFixture {
             _ = try bank.createTwin(t)
             twins.append(t)
         }
-        let id = try AggregateID("synthea")
+        let id = AggregateID("synthea")
         _ = try bank.createAggregate(id, members: twins.map(\.id))
         return (bank, id, twins)
     }
