@@ -12,8 +12,8 @@ struct DPCommand: ParsableCommand {
         abstract: "Differentially private counts, sums and histograms over an aggregate, within a privacy budget.",
         discussion: """
             Each answer adds exact discrete Laplace noise for --epsilon and charges it to --actor's budget for the \
-            aggregate (epsilon 1 per rolling 30 days unless --budget/--window-days say otherwise), recorded in the \
-            bank before any noise is drawn; a query that would exceed the budget is refused.
+            aggregate (the bank policy's budget: epsilon 1 per rolling 30 days), recorded in the bank before any \
+            noise is drawn; a query that would exceed the budget is refused.
             """,
         subcommands: [Count.self, Sum.self, Histogram.self])
 
@@ -23,15 +23,12 @@ struct DPCommand: ParsableCommand {
         @Option(name: .customLong("where"), help: "Only the members that also satisfy this aggregate query (the aggregate's budget is spent).") var expression: String?
         @Option(help: "The privacy loss of this answer.") var epsilon: Double
         @Option(help: "Who asks (the budget is per actor and aggregate).") var actor: String = "local"
-        @Option(help: "The budget: total epsilon per window.") var budget: Double = PrivacyBudget.standard.epsilon
-        @Option(help: "The budget's rolling window, in days.") var windowDays: Double = 30
         @OptionGroup var output: OutputOptions
 
         func queries() throws -> (PrivateQueries, AggregateID) {
-            guard budget.isFinite, budget > 0 else { throw ValidationError("--budget must be a positive number, not \(budget)") }
-            guard windowDays.isFinite, windowDays > 0 else { throw ValidationError("--window-days must be a positive number, not \(windowDays)") }
             let bank = try bankOptions.open()
-            let ledger = PrivacyLedger(storage: bank.storage, budget: PrivacyBudget(epsilon: budget, windowSeconds: windowDays * 86_400), clock: bank.clock)
+            // The budget is the bank's, not the requester's to choose: the policy's setting (epsilon 1 per 30 days).
+            let ledger = PrivacyLedger(storage: bank.storage, budget: .standard, clock: bank.clock)
             return (PrivateQueries(bank: bank, ledger: ledger), try AggregateID(aggregate))
         }
 
