@@ -9,15 +9,21 @@ import TwinCore
 /// ``KAnonymity``. ``csv(_:columns:)`` and ``fhirBundle(_:)`` render the released records.
 public enum Release {
     /// The released records and the k-anonymity report for an aggregate.
-    /// - Throws: the bank's errors (unknown aggregate), ``GovernanceError`` `invalidRelease` when k (and l) cannot be met.
+    /// - Throws: the bank's errors (unknown aggregate), ``GovernanceError`` `invalidRelease` when k (and l) cannot be met
+    ///   or when no member has a quasi-identifier or the sensitive attribute (a misspelt name), naming it.
     public static func make(bank: Bank, aggregate: AggregateID, key: PseudonymKey, anonymity: KAnonymity) throws -> KAnonymityResult {
         let harbor = SafeHarbor(key: key, referenceYear: bank.clock.now().utcDate.year)
-        let keep = Set(anonymity.quasiIdentifiers + [anonymity.sensitive].compactMap { $0 })
-        let records = try MemberRecords.twins(bank: bank, aggregate: aggregate).map { twin in
-            var r = harbor.record(of: twin)
-            r.fields = r.fields.filter { keep.contains($0.key) }
-            return r
+        let asked = anonymity.quasiIdentifiers + [anonymity.sensitive].compactMap { $0 }
+        let full = try MemberRecords.twins(bank: bank, aggregate: aggregate).map(harbor.record(of:))
+        // a misspelt attribute would put everyone in one class and say nothing: refuse it
+        let present = Set(full.flatMap(\.fields.keys))
+        if !full.isEmpty, let missing = asked.first(where: { !present.contains($0) }) {
+            throw GovernanceError(.invalidRelease,
+                                  "no member of '\(aggregate)' has a released '\(missing)' (released fields: \(present.sorted().joined(separator: ", ")))",
+                                  value: missing)
         }
+        let keep = Set(asked)
+        let records = full.map { r in ReleaseRecord(id: r.id, fields: r.fields.filter { keep.contains($0.key) }) }
         return try anonymity.anonymise(records)
     }
 
