@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation", "TwinSBML"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinGovernanceTests", dependencies: [
-            "TwinTesting", "TwinGovernance", "TwinBankSQLite", .product(name: "GRDB", package: "GRDB.swift"),
+            "TwinTesting", "TwinGovernance", "TwinBankSQLite", "TwinFHIR", "TwinSimulation", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),

@@ -38,5 +38,8 @@ extension Twinbank {
         ConsentCommand.self,
         PolicyCommand.self,
         AuditCommand.self,
+        ReleaseCommand.self,
+        DPCommand.self,
+        RepresentativenessCommand.self,
     ]
 }

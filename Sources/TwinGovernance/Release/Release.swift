@@ -1,0 +1,62 @@
+import Foundation
+import TwinBank
+import TwinCore
+
+/// A de-identified, k-anonymous release of an aggregate's members (`twinbank release`).
+///
+/// Each member becomes a ``SafeHarbor`` record; only its pseudonym, the quasi-identifiers and the sensitive attribute
+/// are released (any other attribute could itself single a person out), generalised and suppressed by
+/// ``KAnonymity``. ``csv(_:columns:)`` and ``fhirBundle(_:)`` render the released records.
+public enum Release {
+    /// The released records and the k-anonymity report for an aggregate.
+    /// - Throws: the bank's errors (unknown aggregate), ``GovernanceError`` `invalidRelease` when k (and l) cannot be met
+    ///   or when no member has a quasi-identifier or the sensitive attribute (a misspelt name), naming it.
+    public static func make(bank: Bank, aggregate: AggregateID, key: PseudonymKey, anonymity: KAnonymity) throws -> KAnonymityResult {
+        let harbor = SafeHarbor(key: key, referenceYear: bank.clock.now().utcDate.year)
+        let asked = anonymity.quasiIdentifiers + [anonymity.sensitive].compactMap { $0 }
+        let full = try MemberRecords.twins(bank: bank, aggregate: aggregate).map(harbor.record(of:))
+        // a misspelt attribute would put everyone in one class and say nothing: refuse it
+        let present = Set(full.flatMap(\.fields.keys))
+        if !full.isEmpty, let missing = asked.first(where: { !present.contains($0) }) {
+            throw GovernanceError(.invalidRelease,
+                                  "no member of '\(aggregate)' has a released '\(missing)' (released fields: \(present.sorted().joined(separator: ", ")))",
+                                  value: missing)
+        }
+        let keep = Set(asked)
+        let records = full.map { r in ReleaseRecord(id: r.id, fields: r.fields.filter { keep.contains($0.key) }) }
+        return try anonymity.anonymise(records)
+    }
+
+    /// The records as CSV: a header `id,COLUMN...` and one line per record (`?` for a missing value), fields quoted
+    /// when they hold a comma, a quote or a line break.
+    public static func csv(_ records: [ReleaseRecord], columns: [String]) -> String {
+        func cell(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        var out = (["id"] + columns).map(cell).joined(separator: ",") + "\n"
+        for r in records { out += ([r.id] + columns.map { r.fields[$0] ?? "?" }).map(cell).joined(separator: ",") + "\n" }
+        return out
+    }
+
+    /// The records as a FHIR R4 `Bundle` of type `collection`, one `Patient` per record: `id` the pseudonym, `gender`
+    /// when released ungeneralised, `birthDate` when the birth year is released as a year, `address` with the state and
+    /// the ZIP3 as `postalCode` when released, and every released field (generalised bands included) in the extension
+    /// `urn:twinbank:release` as `valueString`s. Keys sorted.
+    public static func fhirBundle(_ records: [ReleaseRecord]) throws -> [UInt8] {
+        var entries: [Any] = []
+        for r in records {
+            var p: [String: Any] = ["resourceType": "Patient", "id": r.id]
+            if let s = r.fields["sex"], QueryVocabulary.genderValues.contains(s) { p["gender"] = s }
+            if let y = r.fields["birthYear"], y.count == 4, Int(y) != nil { p["birthDate"] = y }
+            var address: [String: Any] = [:]
+            if let z = r.fields["zip3"], z.count == 3, z.allSatisfy(\.isNumber) { address["postalCode"] = z }
+            if let s = r.fields["state"], s != "*" { address["state"] = s }
+            if !address.isEmpty { p["address"] = [address] }
+            p["extension"] = [["url": "urn:twinbank:release",
+                               "extension": r.fields.keys.sorted().map { ["url": $0, "valueString": r.fields[$0]!] }]]
+            entries.append(["fullUrl": "urn:twinbank:pseudonym:\(r.id)", "resource": p])
+        }
+        let bundle: [String: Any] = ["resourceType": "Bundle", "type": "collection", "entry": entries]
+        return Array(try JSONSerialization.data(withJSONObject: bundle, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]))
+    }
+}
