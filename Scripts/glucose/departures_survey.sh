@@ -17,8 +17,10 @@ bench=.build/release/twinbank-bench
 printf 'split\tsensor\testimator\tworst\tworstPerson\tmedian\twithinTarget\tRMSE\tlastReadingRMSE\tcoverage\tunreliable\tsnacksFound\tsnacksFound20g\tmealsInferredCorrect\n' > "$out/summary.tsv"
 for split in test tune; do
   for sensor in white dexcom guardianrt navigator; do
-    for mode in default oracle; do
-      flags=(); [ "$mode" = oracle ] && flags=(--oracle)
+    for mode in default oracle oracle-bare; do
+      # oracle: the default settings given the person's parameters and eaten meals; oracle-bare: the same without
+      # the robustness settings (no gut noise, no blend), the better ceiling where the model is right
+      flags=(); [ "$mode" = oracle ] && flags=(--oracle); [ "$mode" = oracle-bare ] && flags=(--oracle --gut-noise 0 --blend none)
       echo "glucose-departures --split $split --sensor $sensor ${flags[*]:-}" >&2
       "$bench" glucose-departures --departures "$set_dir" --split "$split" --sensor "$sensor" "${flags[@]}" --json > "$out/$split-$sensor-$mode.json"
       python3 - "$out/$split-$sensor-$mode.json" "$split" "$sensor" "$mode" >> "$out/summary.tsv" <<'PY'

@@ -27,8 +27,10 @@ struct DPCommand: ParsableCommand {
 
         func queries() throws -> (PrivateQueries, AggregateID) {
             let bank = try bankOptions.open()
-            // The budget is the bank's, not the requester's to choose: the policy's setting (epsilon 1 per 30 days).
-            let ledger = PrivacyLedger(storage: bank.storage, budget: .standard, clock: bank.clock)
+            // The budget is the bank's, not the requester's to choose: the policy's setting (default epsilon 1 per 30 days).
+            let privacy = try BankGovernanceStore(storage: bank.storage).policy(orDefaultFor: actor).privacy
+            let budget = PrivacyBudget(epsilon: privacy.epsilonPerAggregate, windowSeconds: Double(privacy.budgetWindowDays) * 86_400)
+            let ledger = PrivacyLedger(storage: bank.storage, budget: budget, clock: bank.clock)
             return (PrivateQueries(bank: bank, ledger: ledger), try AggregateID(aggregate))
         }
 
