@@ -27,6 +27,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(name: .customLong("estimate"), help: "Glucose twin: parameters estimated by augmentation (comma-separated; default Vmx,kp3,kabs, or its binding's).") var estimate: String?
     @Option(help: "Glucose twin: prior: twin (the twin's virtualPatient's own parameters, else the adult population; the default. An ORACLE when the twin plays a simulated simglucose patient: it is handed the true parameters), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: GlucoseSynchroniser.Prior?
     @Option(help: "Glucose twin: re-calibrate from the window's readings this often (a duration, 1h, or minutes); each refit joins the bank of priors.") var recalibrate: DurationArgument?
+    @Option(name: .customLong("gut-noise"), help: "Glucose twin: model error of the gut, the per-minute random-walk sd (mg) of its carbohydrate compartments, so the filter follows meals eaten but not announced (default 200, chosen on issue 26's tuning people; 0: the bare model).") var gutNoise: Double?
     @Option(help: "Glucose twin, with --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed).") var particles: Int?
     @Option(help: "The twin's thread binding to synchronise (its name, see `twinbank twin bind`); default: its only binding, or the glucose twin when it has none.") var binding: String?
     @Flag(name: .customLong("dry-run"), help: "Compute and print without writing (e.g. to replay a past forecast with --known-at).") var dryRun = false
@@ -100,6 +101,10 @@ struct SyncCommand: AsyncParsableCommand {
         }
         options.seed = seed
         if let noiseSD { options.cgmNoiseStandardDeviation = noiseSD }
+        if let gutNoise {
+            guard gutNoise >= 0, gutNoise.isFinite else { throw ValidationError("--gut-noise: must be a non-negative sd in mg per minute (got \(gutNoise)).") }
+            options.gutNoise = gutNoise
+        }
         options.prior = prior ?? .twin
         options.recalibrationInterval = try recalibrate?.minutes(option: "--recalibrate")
         if let particles { options.filter = .particles(count: particles) }

@@ -37,6 +37,7 @@ struct WatchCommand: AsyncParsableCommand {
     @Option(help: "Seed of the ensemble filter's draws (recorded in the provenance).") var seed: UInt64 = 1
     @Option(help: "Prior: twin (the twin's virtualPatient, else the adult population; the default), population (its age group's mean) or cohort (a bank of priors: the other simglucose patients of its age group, weighted by how well each predicts the readings).") var prior: GlucoseSynchroniser.Prior?
     @Option(help: "Re-calibrate the glucose twin from its readings this often (a duration, 1h, or minutes); each refit joins the bank of priors (UKF only).") var recalibrate: DurationArgument?
+    @Option(name: .customLong("gut-noise"), help: "Glucose twin: model error of the gut, the per-minute random-walk sd (mg) of its carbohydrate compartments (default 200; 0: the bare model).") var gutNoise: Double?
     @Option(help: "Assimilate with an ensemble Kalman filter of this many members (seeded) instead of the UKF.") var ensemble: Int?
     @Option(help: "With --prior cohort: instead of the bank of filters, a sequential Monte Carlo posterior over the twin's parameters with this many particles (seeded by --seed; each update re-samples its window, so about a minute per update at 512 particles for a day's readings).") var particles: Int?
     @Option(help: "A watcher to run: glucose, news2, contact or binding (each watched twin's thread binding, see `twinbank twin bind`: its estimate and forecast on every update; repeatable; default glucose).") var watcher: [WatcherName] = []
@@ -121,6 +122,10 @@ struct WatchCommand: AsyncParsableCommand {
             options.cgmNoiseStandardDeviation = noiseSD
             options.seed = seed
             options.prior = prior ?? .twin
+            if let gutNoise {
+                guard gutNoise >= 0, gutNoise.isFinite else { throw ValidationError("--gut-noise: must be a non-negative sd in mg per minute (got \(gutNoise)).") }
+                options.gutNoise = gutNoise
+            }
             options.recalibrationInterval = try recalibrate?.minutes(option: "--recalibrate")
             if let ensemble { options.filter = .ensemble(members: ensemble) }
             if let particles { options.filter = .particles(count: particles) }
