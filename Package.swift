@@ -43,7 +43,7 @@ let package = Package(
         ]),
         // Embedded default storage (SQLite through GRDB, WAL).
         .target(name: "TwinBankSQLite", dependencies: [
-            "TwinBank",
+            "TwinBank", "TwinGovernance",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
@@ -109,10 +109,12 @@ let package = Package(
         ]),
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation", "TwinSBML"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
-        .testTarget(name: "TwinGovernanceTests", dependencies: ["TwinTesting", "TwinGovernance", "TwinBankSQLite"]),
+        .testTarget(name: "TwinGovernanceTests", dependencies: [
+            "TwinTesting", "TwinGovernance", "TwinBankSQLite", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
-        .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML"]),
+        .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML", "TwinGovernance", "TwinBankSQLite"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -43,6 +43,11 @@ struct RawStatement {
         d.withUnsafeBytes { b in _ = sqlite3_bind_blob(handle, i, b.baseAddress, Int32(b.count), RawStatement.transient) }
     }
 
+    /// Binds bytes as a BLOB (copied by SQLite).
+    @inline(__always) func bindBlob(_ i: Int32, _ b: UnsafeRawBufferPointer) {
+        _ = sqlite3_bind_blob(handle, i, b.baseAddress, Int32(b.count), RawStatement.transient)
+    }
+
     /// Binds a content hash as its 32 bytes (a BLOB, as the objects table stores it).
     @inline(__always) func bind(_ i: Int32, _ h: ContentHash) {
         var words = (h.w0.bigEndian, h.w1.bigEndian, h.w2.bigEndian, h.w3.bigEndian)

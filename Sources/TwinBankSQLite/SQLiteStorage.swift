@@ -5,6 +5,8 @@ import TwinCore
 
 /// The embedded default ``BankStorage``: one SQLite file through GRDB, in WAL mode.
 ///
+/// - A bank file this type creates is owner-only (mode 0600), and so are its `-wal` and `-shm` files.
+///
 /// - Every `write` is one SQLite transaction: all or nothing, also across a crash or `kill -9`.
 /// - Events are stored compactly: integer times, dictionary ids for twins, codes, sources and units,
 ///   quantities as REAL, no per-row JSON (provenance only when present). One index serves every thread query:
@@ -61,6 +63,15 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                 throw BankError(.notABank, "'\(path)' is not a Twinbank bank: it is not a SQLite database", value: path)
             }
         }
+        if !exists {
+            // owner-only from the first byte: SQLite gives the -wal and -shm files the mode of the bank file
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+            guard fd >= 0 else {
+                throw BankError(.notABank, "cannot create the bank file '\(path)': \(String(cString: strerror(errno)))", value: path)
+            }
+            fchmod(fd, 0o600)
+            close(fd)
+        }
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
@@ -85,6 +96,7 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                 }
             }
             try SQLiteStorage.migrator.migrate(pool)
+            if !exists { for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) } }
             try pool.read { db in try dictionary.reload(db) }
         } catch let e as BankError {
             throw e
@@ -150,6 +162,29 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
         // bulk reads over all twins (aggregates): the twins that have a code, without scanning every twin's codes
         m.registerMigration("v2-twin-codes-by-code") { db in
             try db.execute(sql: "CREATE INDEX twin_codes_code ON twin_codes(code, twin)")
+        }
+        // the tamper-evident audit log (TwinGovernance's AuditLog through SQLiteAuditStore): entries as columns (their
+        // canonical bytes are recomputed from them) with their stored leaf hash, the inner Merkle nodes by (level,
+        // index), signed heads
+        m.registerMigration("v3-audit-log") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_entry (
+                    seq INTEGER PRIMARY KEY,
+                    time INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    role TEXT,
+                    organisation TEXT,
+                    action TEXT NOT NULL,
+                    twin TEXT,
+                    purpose TEXT NOT NULL,
+                    decision TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    leaf BLOB NOT NULL
+                );
+                CREATE INDEX audit_entry_twin ON audit_entry(twin, seq) WHERE twin IS NOT NULL;
+                CREATE TABLE audit_node (level INTEGER NOT NULL CHECK (level > 0), idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+                CREATE TABLE audit_head (size INTEGER PRIMARY KEY, root BLOB NOT NULL, time INTEGER NOT NULL, signature BLOB NOT NULL);
+                """)
         }
         return m
     }

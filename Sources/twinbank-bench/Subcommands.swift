@@ -17,5 +17,6 @@ extension Bench {
         CSVImportBench.self,
         PEtabBench.self,
         DeparturesBench.self,
+        AuditBench.self,
     ]
 }

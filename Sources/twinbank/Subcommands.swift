@@ -37,5 +37,6 @@ extension Twinbank {
         ReportCommand.self,
         ConsentCommand.self,
         PolicyCommand.self,
+        AuditCommand.self,
     ]
 }

@@ -38,6 +38,7 @@ public struct Schema: Sendable {
         "Encounter", "Procedure", "Immunization", "AllergyIntolerance", "DiagnosticReport", "CarePlan", "Goal",
         "Device", "Organization", "Practitioner", "Location", "Consent", "Provenance", "ResearchStudy",
         "ResearchSubject", "Group", "Bundle",
+        "AuditEvent",
     ]
 
     /// The schema built from the generated table; built once per process.

@@ -1397,5 +1397,67 @@ DataRequirementSort extension Extension 0 *
 DataRequirementSort id string 0 1
 DataRequirementSort direction code 1 1
 DataRequirementSort path string 1 1
+AuditEvent id id 0 1
+AuditEvent implicitRules uri 0 1
+AuditEvent language code 0 1
+AuditEvent meta Meta 0 1
+AuditEvent contained Resource 0 *
+AuditEvent extension Extension 0 *
+AuditEvent modifierExtension Extension 0 *
+AuditEvent text Narrative 0 1
+AuditEvent action code 0 1
+AuditEvent agent AuditEventAgent 1 *
+AuditEvent entity AuditEventEntity 0 *
+AuditEvent outcome code 0 1
+AuditEvent outcomeDesc string 0 1
+AuditEvent period Period 0 1
+AuditEvent purposeOfEvent CodeableConcept 0 *
+AuditEvent recorded instant 1 1
+AuditEvent source AuditEventSource 1 1
+AuditEvent subtype Coding 0 *
+AuditEvent type Coding 1 1
+AuditEventAgent extension Extension 0 *
+AuditEventAgent id string 0 1
+AuditEventAgent modifierExtension Extension 0 *
+AuditEventAgent altId string 0 1
+AuditEventAgent location Reference 0 1 refs=Location
+AuditEventAgent media Coding 0 1
+AuditEventAgent name string 0 1
+AuditEventAgent network AuditEventAgentNetwork 0 1
+AuditEventAgent policy uri 0 *
+AuditEventAgent purposeOfUse CodeableConcept 0 *
+AuditEventAgent requestor boolean 1 1
+AuditEventAgent role CodeableConcept 0 *
+AuditEventAgent type CodeableConcept 0 1
+AuditEventAgent who Reference 0 1 refs=PractitionerRole,Practitioner,Organization,Device,Patient,RelatedPerson
+AuditEventEntity extension Extension 0 *
+AuditEventEntity id string 0 1
+AuditEventEntity modifierExtension Extension 0 *
+AuditEventEntity description string 0 1
+AuditEventEntity detail AuditEventEntityDetail 0 *
+AuditEventEntity lifecycle Coding 0 1
+AuditEventEntity name string 0 1
+AuditEventEntity query base64Binary 0 1
+AuditEventEntity role Coding 0 1
+AuditEventEntity securityLabel Coding 0 *
+AuditEventEntity type Coding 0 1
+AuditEventEntity what Reference 0 1 refs=Resource
+AuditEventSource extension Extension 0 *
+AuditEventSource id string 0 1
+AuditEventSource modifierExtension Extension 0 *
+AuditEventSource observer Reference 1 1 refs=PractitionerRole,Practitioner,Organization,Device,Patient,RelatedPerson
+AuditEventSource site string 0 1
+AuditEventSource type Coding 0 *
+AuditEventAgentNetwork extension Extension 0 *
+AuditEventAgentNetwork id string 0 1
+AuditEventAgentNetwork modifierExtension Extension 0 *
+AuditEventAgentNetwork address string 0 1
+AuditEventAgentNetwork type code 0 1
+AuditEventEntityDetail extension Extension 0 *
+AuditEventEntityDetail id string 0 1
+AuditEventEntityDetail modifierExtension Extension 0 *
+AuditEventEntityDetail type string 1 1
+AuditEventEntityDetail valueBase64Binary base64Binary 0 1 choice=value!
+AuditEventEntityDetail valueString string 0 1 choice=value!
 """
 }

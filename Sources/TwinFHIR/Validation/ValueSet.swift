@@ -95,6 +95,10 @@ public struct ValueSet: Sendable, Hashable {
             "ResearchStudy.status": ValueSet("research-study-status", ["active", "administratively-completed", "approved", "closed-to-accrual", "closed-to-accrual-and-intervention", "completed", "disapproved", "in-review", "temporarily-closed-to-accrual", "temporarily-closed-to-accrual-and-intervention", "withdrawn"]),
             "ResearchSubject.status": ValueSet("research-subject-status", ["candidate", "eligible", "follow-up", "ineligible", "not-registered", "off-study", "on-study", "on-study-intervention", "on-study-observation", "pending-on-study", "potential-candidate", "screening", "withdrawn"]),
             "Group.type": ValueSet("group-type", ["person", "animal", "practitioner", "device", "medication", "substance"]),
+            // AuditEvent
+            "AuditEvent.action": ValueSet("audit-event-action", ["C", "R", "U", "D", "E"]),
+            "AuditEvent.outcome": ValueSet("audit-event-outcome", ["0", "4", "8", "12"]),
+            "AuditEventAgentNetwork.type": ValueSet("network-type", ["1", "2", "3", "4", "5"]),
             // Bundle
             "Bundle.type": ValueSet("bundle-type", ["document", "message", "transaction", "transaction-response", "batch", "batch-response", "history", "searchset", "collection"]),
             "BundleEntrySearch.mode": ValueSet("search-entry-mode", ["match", "include", "outcome"]),
