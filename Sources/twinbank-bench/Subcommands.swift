@@ -18,5 +18,6 @@ extension Bench {
         PEtabBench.self,
         DeparturesBench.self,
         AuditBench.self,
+        GovernanceBench.self,
     ]
 }

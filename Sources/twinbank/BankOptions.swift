@@ -3,14 +3,23 @@ import Foundation
 import TwinBank
 import TwinBankSQLite
 import TwinCore
+import TwinGovernance
+import Synchronization
 
-/// `--bank PATH`, shared by every command that reads or writes a bank. `TWINBANK_BANK` stands for it;
-/// the default is `./twinbank.sqlite`.
+/// `--bank PATH`, `--actor NAME` and `--purpose P`, shared by every command that reads or writes a bank.
+/// `TWINBANK_BANK` stands for `--bank` (default `./twinbank.sqlite`), `TWINBANK_ACTOR` for `--actor` (default: the
+/// operating-system user), `TWINBANK_PURPOSE` for `--purpose` (default `care`, which the policy reads as treatment).
 struct BankOptions: ParsableArguments {
     @Option(name: .long, help: "The bank file (default: $TWINBANK_BANK, else ./twinbank.sqlite).")
     var bank: String?
+    @Option(name: .customLong("actor"), help: "Who acts (default: $TWINBANK_ACTOR, else the operating-system user); the bank's policy decides what they may do.")
+    var actorName: String?
+    @Option(name: .customLong("purpose"), help: "Why (default: $TWINBANK_PURPOSE, else care): treatment, research, public-health, ... or a v3 ActReason code.")
+    var purposeName: String?
 
     var path: String { bank ?? Self.defaultPath }
+    var actor: String { BankAccess.actor(actorName) }
+    var purpose: String { BankAccess.purpose(purposeName) }
 
     /// `$TWINBANK_BANK`, else `./twinbank.sqlite`.
     static var defaultPath: String {
@@ -18,9 +27,64 @@ struct BankOptions: ParsableArguments {
         return "./twinbank.sqlite"
     }
 
-    /// Opens the bank; it must exist unless `create` is set.
+    /// Opens the bank under governance (see ``BankAccess/open(path:actor:purpose:create:)``); it must exist unless
+    /// `create` is set.
     func open(create: Bool = false) throws -> Bank {
-        Bank(storage: try SQLiteStorage(path: path, create: create))
+        try BankAccess.open(path: path, actor: actor, purpose: purpose, create: create)
+    }
+}
+
+/// `--bank PATH` and `--actor NAME` for the governance commands (`consent`, `policy`), whose own `--purpose` says
+/// what a rule or grant is about; the purpose of the access itself comes from `TWINBANK_PURPOSE`, else `care`.
+struct GovernanceBankOptions: ParsableArguments {
+    @Option(name: .long, help: "The bank file (default: $TWINBANK_BANK, else ./twinbank.sqlite).")
+    var bank: String?
+    @Option(name: .customLong("actor"), help: "Who acts (default: $TWINBANK_ACTOR, else the operating-system user).")
+    var actorName: String?
+
+    var path: String { bank ?? BankOptions.defaultPath }
+    var actor: String { BankAccess.actor(actorName) }
+
+    func open() throws -> Bank {
+        try BankAccess.open(path: path, actor: actor, purpose: BankAccess.purpose(nil), create: false)
+    }
+
+    /// The governance of the bank for the acting actor.
+    func governance() throws -> Governance { Governance(bank: try open(), actor: actor) }
+}
+
+/// How the command opens a bank: the one place that puts the decision point and the audit log in front of it.
+enum BankAccess {
+    static func actor(_ given: String?) -> String {
+        if let given, !given.isEmpty { return given }
+        if let env = ProcessInfo.processInfo.environment["TWINBANK_ACTOR"], !env.isEmpty { return env }
+        return NSUserName()
+    }
+
+    static func purpose(_ given: String?) -> String {
+        if let given, !given.isEmpty { return given }
+        if let env = ProcessInfo.processInfo.environment["TWINBANK_PURPOSE"], !env.isEmpty { return env }
+        return "care"
+    }
+
+    /// The gates of the banks this process opened, by path: one ``AuditLog`` writes a bank's log (a second one
+    /// would make the first one's appends fail), so a command that opens its bank twice shares the gate.
+    private static let opened = Mutex<[String: (storage: SQLiteStorage, gate: GovernedGate)]>([:])
+
+    /// Opens the SQLite bank at `path` with the ``GovernedGate`` over the bank's ``BankGovernanceStore`` and its
+    /// audit log (signed with the key beside the bank, `AuditSigner.defaultKeyFile(bank:)`, made on first use),
+    /// acting as `actor` for `purpose`. A bank without a stored policy is governed by the default policy with its
+    /// recorded owner, else the acting actor, as admin (banks made before governance keep working for their users).
+    static func open(path: String, actor: String, purpose: String, create: Bool = false) throws -> Bank {
+        let (storage, gate) = try opened.withLock { opened -> (SQLiteStorage, GovernedGate) in
+            if let o = opened[path] { return o }
+            let storage = try SQLiteStorage(path: path, create: create)
+            let log = try AuditLog(store: SQLiteAuditStore(storage), signer: AuditSigner(keyFile: AuditSigner.defaultKeyFile(bank: path)))
+            let g = GovernedGate(store: BankGovernanceStore(storage: storage), log: log, owner: actor)
+            opened[path] = (storage, g)
+            return (storage, g)
+        }
+        return Bank(storage: storage, gate: gate, actor: actor, purpose: purpose)
     }
 }
 

@@ -5,20 +5,6 @@ import TwinCore
 import TwinFHIR
 import TwinGovernance
 
-/// `--actor`: who acts on the governance commands (`TWINBANK_ACTOR`, else the operating-system user).
-struct ActorOption: ParsableArguments {
-    @Option(name: .customLong("actor"), help: "Who acts (default: $TWINBANK_ACTOR, else the operating-system user).")
-    var actorName: String?
-
-    var actor: String {
-        if let actorName, !actorName.isEmpty { return actorName }
-        if let env = ProcessInfo.processInfo.environment["TWINBANK_ACTOR"], !env.isEmpty { return env }
-        return NSUserName()
-    }
-
-    func governance(_ bank: Bank) -> Governance { Governance(bank: bank, actor: actor) }
-}
-
 struct ConsentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consent",
@@ -84,10 +70,10 @@ struct ConsentCommand: ParsableCommand {
 
     struct Recorded: Encodable { var twin: String; var version: Int; var rules: [String] }
 
-    static func record(_ effect: Effect, _ options: RuleOptions, bank: BankOptions, actor: ActorOption, json: Bool) throws {
+    static func record(_ effect: Effect, _ options: RuleOptions, bank: GovernanceBankOptions, json: Bool) throws {
         let twin = try TwinID(options.twin)
         let rule = try options.rule(effect)
-        let (consent, ids) = try actor.governance(try bank.open()).record([rule], twin: twin)
+        let (consent, ids) = try bank.governance().record([rule], twin: twin)
         if json { try printJSON(Recorded(twin: twin.rawValue, version: consent.version, rules: ids)); return }
         let recorded = consent.rules.first { $0.id == ids[0] }!
         print("recorded consent rule \(recorded.summary) for twin \(twin) (consent version \(consent.version))")
@@ -95,26 +81,23 @@ struct ConsentCommand: ParsableCommand {
 
     struct Grant: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "grant", abstract: "Permit a use of a twin's data.")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @OptionGroup var rule: RuleOptions
         @OptionGroup var output: OutputOptions
-        func run() throws { try ConsentCommand.record(.permit, rule, bank: bankOptions, actor: actor, json: output.json) }
+        func run() throws { try ConsentCommand.record(.permit, rule, bank: bankOptions, json: output.json) }
     }
 
     struct Deny: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "deny", abstract: "Deny a use of a twin's data (deny overrides permit).")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @OptionGroup var rule: RuleOptions
         @OptionGroup var output: OutputOptions
-        func run() throws { try ConsentCommand.record(.deny, rule, bank: bankOptions, actor: actor, json: output.json) }
+        func run() throws { try ConsentCommand.record(.deny, rule, bank: bankOptions, json: output.json) }
     }
 
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke one consent rule, or all of them, from now on (the history keeps them).")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @Option(help: "The twin.") var twin: String
         @Option(help: "The rule to revoke (consent show lists them: r1, r2, ...).") var rule: String?
         @Flag(help: "Revoke every rule in force.") var all = false
@@ -126,7 +109,7 @@ struct ConsentCommand: ParsableCommand {
 
         func run() throws {
             let twinID = try TwinID(twin)
-            let (consent, ids) = try actor.governance(try bankOptions.open()).revoke(twin: twinID, rule: rule)
+            let (consent, ids) = try bankOptions.governance().revoke(twin: twinID, rule: rule)
             if output.json { try printJSON(Recorded(twin: twin, version: consent.version, rules: ids)); return }
             print("revoked consent rule(s) \(ids.joined(separator: ", ")) of twin \(twin) (consent version \(consent.version))")
         }
@@ -134,15 +117,14 @@ struct ConsentCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a twin's consent rules (revoked and expired ones marked).")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @Option(help: "The twin.") var twin: String
         @Flag(help: "Every version, oldest first.") var history = false
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let twinID = try TwinID(twin)
-            let g = actor.governance(try bankOptions.open())
+            let g = try bankOptions.governance()
             let versions = history ? try g.consentHistory(of: twinID) : [try g.consent(of: twinID)]
             if output.json { history ? try printJSON(versions) : try printJSON(versions[0]); return }
             let now = g.clock.now()
@@ -159,8 +141,7 @@ struct ConsentCommand: ParsableCommand {
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "import", abstract: "Add the rules of a FHIR R4 Consent (JSON) to a twin's consent; unsupported constructs are refused, naming them.")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @Option(help: "The twin.") var twin: String
         @Argument(help: "The FHIR Consent JSON file.") var file: String
         @OptionGroup var output: OutputOptions
@@ -171,7 +152,7 @@ struct ConsentCommand: ParsableCommand {
             do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file))) } catch {
                 throw ValidationError("cannot read '\(file)': \(error.localizedDescription)")
             }
-            let g = actor.governance(try bankOptions.open())
+            let g = try bankOptions.governance()
             let imported: FHIRConsent.Imported
             do { imported = try FHIRConsent.read(bytes: bytes, recordedAt: g.clock.now()) } catch {
                 var e = error; e.file = file
@@ -186,15 +167,14 @@ struct ConsentCommand: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "export", abstract: "Write a twin's consent (the rules not revoked) as a FHIR R4 Consent.")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @Option(help: "The twin.") var twin: String
         @Option(help: "The output file (refused if it exists, unless --force).") var out: String
         @Flag(help: "Replace an existing file at --out.") var force = false
 
         func run() throws {
             try OutputFile.checkWritable(out, overwrite: force)
-            let consent = try actor.governance(try bankOptions.open()).consent(of: try TwinID(twin))
+            let consent = try bankOptions.governance().consent(of: try TwinID(twin))
             let json = try FHIRConsent.resource(for: consent)
             try OutputFile.write(JSONWriter(indent: 2).write(json), to: out, overwrite: force)
             print("wrote the consent of twin \(twin) (version \(consent.version), \(consent.rules.filter { $0.revoked == nil }.count) rule(s)) to \(out)")

@@ -4,6 +4,7 @@ import TwinBank
 import TwinBankSQLite
 import TwinCore
 import TwinDemo
+import TwinGovernance
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,7 +32,8 @@ struct DemoCommand: AsyncParsableCommand {
         if fm.fileExists(atPath: path) {
             let existing = try SQLiteStorage(path: path, create: false)
             let isDemo = try existing.read { try $0.ref("demo/created-by") } != nil
-            let isEmpty = try existing.read { try $0.lastSequence() == 0 && $0.refs(prefix: "").isEmpty }
+            // `init` records the bank's owner (outside version control): still an empty bank
+            let isEmpty = try existing.read { try $0.lastSequence() == 0 && $0.refs(prefix: "").allSatisfy { $0.name == BankGovernanceStore.ownerRef } }
             guard isDemo || isEmpty else {
                 throw ValidationError("'\(path)' holds a bank that the demo did not create; give --bank NEW_PATH")
             }

@@ -15,12 +15,11 @@ struct PolicyCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the policy: actors and roles, the table of grants, opt-in purposes, privacy settings.")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let g = actor.governance(try bankOptions.open())
+            let g = try bankOptions.governance()
             let p = try g.policy()
             if output.json { try printJSON(p); return }
             if try !g.hasStoredPolicy() { print("(the bank stores no policy yet: the default, with \(try g.effectiveOwner()) as admin)") }
@@ -41,8 +40,7 @@ struct PolicyCommand: ParsableCommand {
 
     struct SetRole: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-role", abstract: "Give an actor a role (replacing an earlier one).")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @Argument(help: "The actor id.") var actorID: String
         @Argument(help: "The role: patient, clinician, researcher, public-health-officer, device, admin.") var role: String
         @Option(help: "The organisation the actor acts for.") var organisation: String?
@@ -54,7 +52,7 @@ struct PolicyCommand: ParsableCommand {
             let scopes = try Set(scope.map { try AccessRequest.Action.parsing($0).name })
             let caller = Caller(id: actorID, role: try Role(parsing: role), organisation: organisation, scopes: scopes,
                                 twins: Set(try twins.map { try TwinID($0) }))
-            let policy = try actor.governance(try bankOptions.open()).assign(caller)
+            let policy = try bankOptions.governance().assign(caller)
             if output.json { try printJSON(policy.caller(actorID)); return }
             print("\(actorID) is now \(caller.role)" + (organisation.map { " of \($0)" } ?? ""))
         }
@@ -62,8 +60,7 @@ struct PolicyCommand: ParsableCommand {
 
     struct Configure: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "configure", abstract: "Make purposes opt-in or opt-out, and set the privacy budget.")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @Option(help: "A purpose that needs the person's permit (repeatable).") var optIn: [String] = []
         @Option(help: "A purpose permitted unless the person denies it (repeatable).") var optOut: [String] = []
         @Option(help: "The privacy budget: epsilon per requester per aggregate per window.") var epsilon: Double?
@@ -77,7 +74,7 @@ struct PolicyCommand: ParsableCommand {
         }
 
         func run() throws {
-            let p = try actor.governance(try bankOptions.open()).configure(
+            let p = try bankOptions.governance().configure(
                 optIn: Set(try optIn.map { try Purpose(parsing: $0) }), optOut: Set(try optOut.map { try Purpose(parsing: $0) }),
                 epsilon: epsilon, budgetWindowDays: budgetDays)
             if output.json { try printJSON(p); return }
@@ -101,24 +98,22 @@ struct PolicyCommand: ParsableCommand {
 
     struct Allow: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "allow", abstract: "Let a role do actions for purposes.")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @OptionGroup var options: GrantOptions
         func run() throws {
             let g = try options.grant(.permit)
-            try actor.governance(try bankOptions.open()).add(g)
+            try bankOptions.governance().add(g)
             print("policy: \(g)")
         }
     }
 
     struct Deny: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "deny", abstract: "Forbid a role actions for purposes (deny overrides permit).")
-        @OptionGroup var bankOptions: BankOptions
-        @OptionGroup var actor: ActorOption
+        @OptionGroup var bankOptions: GovernanceBankOptions
         @OptionGroup var options: GrantOptions
         func run() throws {
             let g = try options.grant(.deny)
-            try actor.governance(try bankOptions.open()).add(g)
+            try bankOptions.governance().add(g)
             print("policy: \(g)")
         }
     }

@@ -49,12 +49,46 @@ public struct AccessRequest: Sendable, Hashable {
     }
 }
 
+/// What a permitted request may see of a twin's data, when the decision holds part of it back (a consent that
+/// permits only some categories, periods or codes). The bank applies it to every event it would return: an
+/// event the filter does not admit never leaves the bank. Governance's `DataFilter` conforms.
+public protocol AccessFilter: Sendable, CustomStringConvertible {
+    /// Whether one event may be seen.
+    func admits(_ event: Event) -> Bool
+}
+
+extension AccessFilter {
+    /// The events the filter admits, in their order.
+    public func apply(to events: [Event]) -> [Event] { events.filter(admits) }
+}
+
 /// Decides, and records, every read and write of a twin's data. The bank asks the gate before it touches a
 /// twin's definition or thread; a gate denies by throwing (conventionally a ``BankError`` with code
 /// `accessDenied`). Governance plugs consent, policy and the audit trail in here.
 public protocol AccessGate: Sendable {
-    /// Returns normally to permit; throws to deny. Implementations record the request as they see fit.
+    /// Returns normally to permit without restriction; throws to deny. A gate whose decision carries a filter
+    /// must throw here (this entry point cannot apply one): fail closed.
     func authorize(_ request: AccessRequest) throws
+    /// The decision for a request: throws to deny; returns nil to permit everything, or the filter the caller
+    /// must apply to the events it returns. Default: ``authorize(_:)``, then nil.
+    func decide(_ request: AccessRequest) throws -> (any AccessFilter)?
+    /// Called by the bank right after a storage transaction inside which it asked the gate (the writes of
+    /// ``Bank/write(_:)``, retractions), committed or rolled back: a gate that cannot record a decision durably
+    /// while the bank's transaction is open records those decisions here. Default: nothing.
+    func transactionEnded() throws
+    /// Asked by the bank for decisions taken inside one of its own storage transactions, `tx` (a gate that reads
+    /// the bank's storage must read through it: opening another transaction there can deadlock). Default:
+    /// ``decide(_:)``.
+    func decideInTransaction(_ request: AccessRequest, _ tx: any StorageReader) throws -> (any AccessFilter)?
+}
+
+extension AccessGate {
+    public func decide(_ request: AccessRequest) throws -> (any AccessFilter)? {
+        try authorize(request)
+        return nil
+    }
+    public func transactionEnded() throws {}
+    public func decideInTransaction(_ request: AccessRequest, _ tx: any StorageReader) throws -> (any AccessFilter)? { try decide(request) }
 }
 
 /// The default gate: permits everything and records nothing.

@@ -220,7 +220,8 @@ extension Bank {
 
     /// The ids of all aggregates (now or at a commit).
     public func aggregateIDs(at commit: String? = nil) throws -> [AggregateID] {
-        try storage.read { tx in
+        try authorize(.read, nil)
+        return try storage.read { tx in
             let names: [String]
             if let commit {
                 let (_, c) = try resolveCommit(commit, tx)
@@ -293,7 +294,7 @@ extension Bank {
 
     func members(of id: AggregateID, at commit: String?, asOf: Instant?, reading: ValueReading) throws -> AggregateMembership {
         try authorize(.read, nil)
-        return try storage.read { tx in
+        return try readAsking { tx in
             var tree: [String: String]? = nil
             var pin: Int64? = nil
             var commitID: ContentHash? = nil
@@ -345,8 +346,8 @@ extension Bank {
                     }
                 }
             }
-            for m in members { try authorize(.read, m) }
-            for u in unknown { try authorize(.read, u.twin) }
+            for m in members { try authorizeInTransaction(.read, m, tx) }
+            for u in unknown { try authorizeInTransaction(.read, u.twin, tx) }
             return AggregateMembership(definition: def, members: members, asOf: time, commit: commitID, unknown: unknown, forksExcluded: forksExcluded)
         }
     }

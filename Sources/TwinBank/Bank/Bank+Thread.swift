@@ -236,10 +236,12 @@ extension Bank {
 
     /// The events of a twin's thread matching the query, oldest first (by effective start, then sequence).
     /// For a fork: the parent's events up to the fork's cut-off and fork point (not retracted), then its own.
+    /// The gate's filter, if the decision carries one, is applied: events it does not admit are not returned.
     /// - Throws: ``BankError`` `unknownTwin`.
     public func events(_ q: ThreadQuery) throws -> [Event] {
-        try authorize(.read, q.twin)
-        return try storage.read { tx in try eventsInTransaction(q, tx) }
+        let filter = try decide(.read, q.twin)
+        let events = try storage.read { tx in try eventsInTransaction(q, tx) }
+        return filter.map { $0.apply(to: events) } ?? events
     }
 
     func eventsInTransaction(_ q: ThreadQuery, _ tx: any StorageReader) throws -> [Event] {
@@ -287,12 +289,32 @@ extension Bank {
     ///   - knownAt: recorded time to replay (nil: now).
     ///   - code: restrict to one code.
     ///   - category: restrict to one category (nil: any).
+    ///
+    /// When the gate's decision carries a filter, the state is that of the events the filter admits (the latest
+    /// admitted event per code), read from the thread rather than by indexed lookups.
     public func state(of twin: TwinID, asOf: Instant? = nil, knownAt: Instant? = nil, knownAtSequence: Int64? = nil,
                       code: CodeKey? = nil, category: Event.Category? = nil) throws -> [Event] {
-        try authorize(.read, twin)
+        let filter = try decide(.read, twin)
         return try storage.read { tx in
-            try stateInTransaction(twin, asOf: asOf, vis: visibility(knownAt: knownAt, knownAtSequence: knownAtSequence, includeRetracted: false, tx), code: code, category: category, tx)
+            let vis = try visibility(knownAt: knownAt, knownAtSequence: knownAtSequence, includeRetracted: false, tx)
+            guard let filter else { return try stateInTransaction(twin, asOf: asOf, vis: vis, code: code, category: category, tx) }
+            return try filteredStateInTransaction(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence,
+                                                  code: code, category: category, filter: filter, tx)
         }
+    }
+
+    /// ``stateInTransaction`` over only the events a filter admits: the latest admitted event per code (ties:
+    /// the later recorded), retraction events and (for observations) flagged implausible values excluded.
+    func filteredStateInTransaction(_ twin: TwinID, asOf: Instant?, knownAt: Instant?, knownAtSequence: Int64?, code: CodeKey?,
+                                    category: Event.Category?, filter: any AccessFilter, _ tx: any StorageReader) throws -> [Event] {
+        let all = try eventsInTransaction(ThreadQuery(twin: twin, code: code, category: category, to: asOf, knownAt: knownAt,
+                                                      knownAtSequence: knownAtSequence, includeImplausible: category != .observation), tx)
+        var latest: [CodeKey: Event] = [:]
+        for e in all where e.category != .retraction && e.code.key != retractionCode.key && filter.admits(e) {
+            if let b = latest[e.code.key], !EventQuery.order(b, e) { continue }
+            latest[e.code.key] = e
+        }
+        return latest.keys.sorted().map { latest[$0]! }
     }
 
     func stateInTransaction(_ twin: TwinID, asOf: Instant?, vis: Visibility, code: CodeKey?, category: Event.Category?, _ tx: any StorageReader) throws -> [Event] {
@@ -367,16 +389,20 @@ extension Bank {
     }
 
     /// The last sequence number of the bank (the thread pin a commit would record now).
-    public func lastSequence() throws -> Int64 { try storage.read { try $0.lastSequence() } }
+    public func lastSequence() throws -> Int64 {
+        try authorize(.read, nil)
+        return try storage.read { try $0.lastSequence() }
+    }
 
     /// The events appended to a twin's own thread with sequence numbers in `range` (a fork's inherited
     /// history is not included), in sequence order, retracted ones included with their retraction marked.
     /// For following a twin: ask for `(last seen + 1)...lastSequence()` on each poll; the cost is that of
     /// the new events of the whole bank in the range, not of the twin's history.
     public func events(of twin: TwinID, sequences range: ClosedRange<Int64>) throws -> [Event] {
-        try authorize(.read, twin)
+        let filter = try decide(.read, twin)
         return try storage.read { tx in
-            try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1)).filter { $0.twin == twin }
+            try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1))
+                .filter { $0.twin == twin && (filter?.admits($0) ?? true) }
         }
     }
 
@@ -432,12 +458,12 @@ extension Bank {
             throw BankError(.invalidEvent, "a retraction needs a reason", value: reason)
         }
         try authorize(.retract, nil)
-        return try storage.write { tx in
+        return try writeAsking { tx in
             let twins = try tx.twins(withSource: source)
             guard !twins.isEmpty else {
                 throw BankError(.invalidEvent, "nothing to retract: no events from source '\(source)'", value: source.description)
             }
-            for t in twins { try authorize(.retract, t) }
+            for t in twins { try authorizeInTransaction(.retract, t, tx) }
             let recorded = try nextRecorded(tx)
             let first = try tx.lastSequence() + 1
             var hasher = EventHasher()
@@ -497,7 +523,7 @@ extension Bank {
     public func retract(event reference: EventReference, reason: String, erase: Bool = false) throws -> RetractionResult {
         let reasonText = try Bank.retractionReason(reason)
         try authorize(.retract, nil)
-        return try storage.write { tx in
+        return try writeAsking { tx in
             let event = try findEvent(reference, tx)
             guard event.category != .retraction else {
                 throw BankError(.invalidEvent, "event \(reference) is a retraction; retractions cannot be retracted", value: reference.description)
@@ -505,7 +531,7 @@ extension Bank {
             if event.retractedAtSequence != nil && !erase {
                 throw BankError(.invalidEvent, "nothing to retract: event \(reference) is already retracted", value: reference.description)
             }
-            try authorize(.retract, event.twin)
+            try authorizeInTransaction(.retract, event.twin, tx)
             return try retractRows([event], scope: "event=\(event.id.hex)", source: event.source, from: nil, to: nil, reason: reasonText, erase: erase, tx)
         }
     }
@@ -520,7 +546,7 @@ extension Bank {
             throw BankError(.invalidEvent, "the retraction range ends (\(to)) before it starts (\(from))", value: "\(from)/\(to)")
         }
         try authorize(.retract, nil)
-        return try storage.write { tx in
+        return try writeAsking { tx in
             var twins = try tx.twins(withSource: source)
             if let twin { twins = twins.filter { $0 == twin } }
             var rows: [Event] = []
@@ -531,7 +557,7 @@ extension Bank {
             guard !rows.isEmpty else {
                 throw BankError(.invalidEvent, "nothing to retract: no current events from source '\(source)'\(twin.map { " in twin '\($0)'" } ?? "") with effective time in \(from)...\(to)", value: source.description)
             }
-            for t in Set(rows.map(\.twin)) { try authorize(.retract, t) }
+            for t in Set(rows.map(\.twin)) { try authorizeInTransaction(.retract, t, tx) }
             return try retractRows(rows, scope: "source=\(source) from=\(from) to=\(to)", source: source, from: from, to: to, reason: reasonText, erase: erase, tx)
         }
     }

@@ -98,7 +98,8 @@ extension Bank {
 
     /// The ids of all twins (including forks and templates), now or at a commit, sorted.
     public func twinIDs(at commit: String? = nil) throws -> [TwinID] {
-        try storage.read { tx in
+        try authorize(.read, nil)
+        return try storage.read { tx in
             let names: [String]
             if let commit {
                 let (_, c) = try resolveCommit(commit, tx)
@@ -112,7 +113,8 @@ extension Bank {
 
     /// The versions of a template, ascending.
     public func templateVersions(_ id: TwinID) throws -> [Int] {
-        try storage.read { tx in
+        try authorize(.read, id)
+        return try storage.read { tx in
             try tx.refs(prefix: "template/\(id.rawValue)@").compactMap { Int($0.name.split(separator: "@").last ?? "") }.sorted()
         }
     }

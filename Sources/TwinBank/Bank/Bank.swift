@@ -46,8 +46,51 @@ public final class Bank: Sendable {
         Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew)
     }
 
-    func authorize(_ action: AccessRequest.Action, _ twin: TwinID?) throws {
-        try gate.authorize(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose))
+    /// Asks the gate whether this bank's actor may do `action` on `twin` (nil: bank-wide) for its purpose, for an
+    /// entry point that cannot apply a filter: returns only for an unrestricted permit; a deny, or a permit that
+    /// holds part of the data back, throws (``BankError`` `accessDenied`, or the gate's own error). For the other
+    /// libraries' entry points (simulate, sync, match, aggregate ...), which ask with their own action.
+    public func authorize(_ action: AccessRequest.Action, _ twin: TwinID?) throws {
+        if let filter = try decide(action, twin) {
+            throw BankError(.accessDenied, "access denied: \(actor) may \(action) twin \(twin?.rawValue ?? "-") for \(purpose) only with a filter (\(filter)), which this entry point cannot apply", value: actor)
+        }
+    }
+
+    /// Asks the gate, for an entry point that applies what it returns: nil permits everything, a filter says
+    /// which events may be returned; a deny throws.
+    public func decide(_ action: AccessRequest.Action, _ twin: TwinID?) throws -> (any AccessFilter)? {
+        try gate.decide(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose))
+    }
+
+    /// ``authorize(_:_:)`` from inside one of the bank's own write transactions (see
+    /// ``AccessGate/decideInTransaction(_:)``); the caller runs the transaction through ``writeAsking(_:)``.
+    func authorizeInTransaction(_ action: AccessRequest.Action, _ twin: TwinID?, _ tx: any StorageReader) throws {
+        if let filter = try gate.decideInTransaction(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose), tx) {
+            throw BankError(.accessDenied, "access denied: \(actor) may \(action) twin \(twin?.rawValue ?? "-") for \(purpose) only with a filter (\(filter)), which this entry point cannot apply", value: actor)
+        }
+    }
+
+    /// A storage read transaction inside which the gate is asked: tells the gate when it has ended.
+    func readAsking<T>(_ body: (any StorageReader) throws -> T) throws -> T {
+        let result: T
+        do { result = try storage.read(body) } catch {
+            try? gate.transactionEnded()
+            throw error
+        }
+        try gate.transactionEnded()
+        return result
+    }
+
+    /// A storage write transaction inside which the gate is asked: tells the gate when it has ended
+    /// (``AccessGate/transactionEnded()``), committed or not.
+    func writeAsking<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
+        let result: T
+        do { result = try storage.write(body) } catch {
+            try? gate.transactionEnded()
+            throw error
+        }
+        try gate.transactionEnded()
+        return result
     }
 
     // MARK: Twin records in storage

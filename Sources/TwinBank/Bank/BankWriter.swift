@@ -16,21 +16,21 @@ public struct BankWriter {
 
     /// The twin with this id as written so far in this transaction, or nil if there is none.
     public func twin(_ id: TwinID) throws -> TwinRecord? {
-        try bank.authorize(.read, id)
+        try bank.authorizeInTransaction(.read, id, tx)
         return try bank.loadRecord(id, tx)
     }
 
     /// Creates a twin, as ``Bank/createTwin(_:)``.
     @discardableResult
     public func createTwin(_ twin: Twin) throws -> TwinRecord {
-        try bank.authorize(.write, twin.id)
+        try bank.authorizeInTransaction(.write, twin.id, tx)
         return try bank.createTwinInTransaction(twin, tx)
     }
 
     /// Replaces a twin's definition, as ``Bank/updateTwin(_:)``.
     @discardableResult
     public func updateTwin(_ twin: Twin) throws -> TwinRecord {
-        try bank.authorize(.write, twin.id)
+        try bank.authorizeInTransaction(.write, twin.id, tx)
         return try bank.updateTwinInTransaction(twin, tx)
     }
 
@@ -39,7 +39,7 @@ public struct BankWriter {
     @discardableResult
     public func append(_ drafts: [EventDraft]) throws -> AppendResult {
         var seen = Set<TwinID>()
-        for d in drafts where seen.insert(d.twin).inserted { try bank.authorize(.write, d.twin) }
+        for d in drafts where seen.insert(d.twin).inserted { try bank.authorizeInTransaction(.write, d.twin, tx) }
         if drafts.isEmpty {
             let last = try tx.lastSequence()
             return AppendResult(count: 0, firstSequence: last + 1, lastSequence: last, recorded: bank.clock.now(), ids: [])
@@ -49,13 +49,14 @@ public struct BankWriter {
 
     /// A twin's events as written so far in this transaction, as ``Bank/events(_:)``.
     public func events(_ q: ThreadQuery) throws -> [Event] {
-        try bank.authorize(.read, q.twin)
-        return try bank.eventsInTransaction(q, tx)
+        let filter = try bank.gate.decideInTransaction(AccessRequest(actor: bank.actor, action: .read, twin: q.twin, purpose: bank.purpose), tx)
+        let events = try bank.eventsInTransaction(q, tx)
+        return filter.map { $0.apply(to: events) } ?? events
     }
 
     /// The bytes of a named record, or nil if there is none (see ``Bank/record(named:)``).
     public func record(named name: String) throws -> [UInt8]? {
-        try bank.authorize(.read, nil)
+        try bank.authorizeInTransaction(.read, nil, tx)
         return try bank.recordInTransaction(name, tx)
     }
 
@@ -64,7 +65,7 @@ public struct BankWriter {
     /// - Throws: ``BankError`` `invalidRecordName` for an empty name or one with control characters.
     @discardableResult
     public func storeRecordIfAbsent(named name: String, kind: String, bytes: [UInt8]) throws -> Bool {
-        try bank.authorize(.write, nil)
+        try bank.authorizeInTransaction(.write, nil, tx)
         let ref = try Bank.recordRef(name)
         if try tx.ref(ref) != nil { return false }
         let h = EventHasher.sha256(bytes)
@@ -82,7 +83,7 @@ extension Bank {
     /// creates twins, appends their events and stores shared records. Storage engines serialise writers, so
     /// keep the closure short and free of slow I/O.
     public func write<T>(_ body: (BankWriter) throws -> T) throws -> T {
-        try storage.write { tx in try body(BankWriter(bank: self, tx: tx)) }
+        try writeAsking { tx in try body(BankWriter(bank: self, tx: tx)) }
     }
 
     /// The bytes of a named record, or nil if there is none.

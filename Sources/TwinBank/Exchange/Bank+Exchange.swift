@@ -95,8 +95,8 @@ extension Bank {
     /// `export` of every twin the bundle carries.
     public func exportBundle(twin: TwinID) throws -> (data: Data, result: ExportResult) {
         try authorize(.export, twin)
-        return try storage.read { tx in
-            for t in try closure(of: [twin], tx) where t != twin { try authorize(.export, t) }
+        return try readAsking { tx in
+            for t in try closure(of: [twin], tx) where t != twin { try authorizeInTransaction(.export, t, tx) }
             var w = BundleWriter()
             let r = try export(twins: [twin], aggregate: nil, subject: "twin:\(twin)", &w, tx)
             return (w.out, r)
@@ -108,9 +108,9 @@ extension Bank {
         let members = try self.members(of: aggregate).members
         try authorize(.export, nil)
         for m in members { try authorize(.export, m) }
-        return try storage.read { tx in
+        return try readAsking { tx in
             let memberSet = Set(members)
-            for t in try closure(of: members, tx) where !memberSet.contains(t) { try authorize(.export, t) }
+            for t in try closure(of: members, tx) where !memberSet.contains(t) { try authorizeInTransaction(.export, t, tx) }
             var w = BundleWriter()
             let r = try export(twins: members, aggregate: aggregate, subject: "aggregate:\(aggregate)", &w, tx)
             return (w.out, r)

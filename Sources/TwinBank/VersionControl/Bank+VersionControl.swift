@@ -60,7 +60,8 @@ extension Bank {
     /// prefix of at least 4 hex digits, optionally followed by `~N` (N first-parents back).
     /// - Throws: ``BankError`` `unknownCommit` or `ambiguousCommit` naming the text.
     public func resolveCommit(_ name: String) throws -> CommitInfo {
-        try storage.read { tx in
+        try authorize(.read, nil)
+        return try storage.read { tx in
             let (id, c) = try resolveCommit(name, tx)
             return CommitInfo(id: id, commit: c, names: try names(of: id, tx))
         }
@@ -113,7 +114,8 @@ extension Bank {
 
     /// The history reachable from a commit (default: the current branch), newest first.
     public func log(_ from: String? = nil) throws -> [CommitInfo] {
-        try storage.read { tx in
+        try authorize(.read, nil)
+        return try storage.read { tx in
             let start: (ContentHash, Commit)
             do { start = try resolveCommit(from ?? "HEAD", tx) } catch let e as BankError where from == nil && e.code == .unknownCommit {
                 return []
@@ -137,6 +139,7 @@ extension Bank {
     @discardableResult
     public func tag(_ name: String, at commit: String? = nil) throws -> CommitInfo {
         try Bank.checkRefName(name, what: "tag")
+        try authorize(.commit, nil)
         return try storage.write { tx in
             let (id, c) = try resolveCommit(commit ?? "HEAD", tx)
             if let existing = try tx.ref("tag/\(name)"), existing != id.hex {
@@ -168,7 +171,8 @@ extension Bank {
     /// if the branch has no commit yet), sorted by path. Thread events are not listed: the thread is shared by
     /// all branches and never lost by switching.
     public func uncommittedChanges() throws -> [WorkingChange] {
-        try storage.read { tx in try uncommittedChanges(tx) }
+        try authorize(.read, nil)
+        return try storage.read { tx in try uncommittedChanges(tx) }
     }
 
     func uncommittedChanges(_ tx: any StorageReader) throws -> [WorkingChange] {
@@ -241,7 +245,8 @@ extension Bank {
 
     /// Branch names (sorted) and the current one.
     public func branches() throws -> (current: String, all: [String]) {
-        try storage.read { tx in
+        try authorize(.read, nil)
+        return try storage.read { tx in
             (try headBranch(tx), try tx.refs(prefix: "branch/").map { String($0.name.dropFirst(7)) })
         }
     }
@@ -265,7 +270,8 @@ extension Bank {
 
     /// Tag names and their commits.
     public func tags() throws -> [(name: String, commit: ContentHash)] {
-        try storage.read { tx in
+        try authorize(.read, nil)
+        return try storage.read { tx in
             try tx.refs(prefix: "tag/").compactMap { r in ContentHash(hex: r.value).map { (String(r.name.dropFirst(4)), $0) } }
         }
     }
@@ -273,7 +279,8 @@ extension Bank {
     /// Differences between commits `a` and `b`: definitions added, removed and changed (with attribute-level
     /// changes for twins) and the thread events recorded between their pins.
     public func diff(_ a: String, _ b: String) throws -> BankDiff {
-        try storage.read { tx in
+        try authorize(.read, nil)
+        return try storage.read { tx in
             let (ia, ca) = try resolveCommit(a, tx)
             let (ib, cb) = try resolveCommit(b, tx)
             let ta = try loadTree(ca.tree, tx), tb = try loadTree(cb.tree, tx)

@@ -24,6 +24,7 @@ public struct FHIRExporter: Sendable {
         let twin: Twin
         let events: [Event]
         do {
+            try bank.authorize(.export, id)
             twin = try bank.twin(id).twin
             events = try bank.events(ThreadQuery(twin: id))
         } catch let e as BankError where e.code == .unknownTwin {

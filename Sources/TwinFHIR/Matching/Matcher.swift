@@ -150,9 +150,12 @@ public struct Matcher: Sendable {
     public func evaluate(bank: Bank, twins: [TwinID]? = nil) throws(FHIRError) -> [TwinResult] {
         let asOf = criteria.asOf ?? bank.clock.now()
         do {
+            // matching asks with its own action (bank-wide, then per candidate), then reads
+            try bank.authorize(.match, nil)
             let ids = try twins ?? bank.twinIDs()
             var out: [TwinResult] = []
             for id in ids {
+                try bank.authorize(.match, id)
                 let record = try bank.twin(id)
                 let t = record.twin
                 guard t.kind == .person, !t.isTemplate else { continue }

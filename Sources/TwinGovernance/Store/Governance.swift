@@ -44,7 +44,13 @@ public struct Governance: Sendable {
     }
 
     /// Throws ``GovernanceError`` `accessDenied` unless ``actor`` may do `action` (for the bank's operations).
+    /// When the bank is governed by a ``GovernedGate``, the request goes through it (decided and audited; a deny
+    /// is then ``TwinBank/BankError`` `accessDenied`).
     public func authorize(_ action: AccessRequest.Action, twin: TwinID?) throws {
+        if bank.gate is GovernedGate {
+            try bank.acting(as: actor, purpose: Purpose.operations.rawValue).authorize(action, twin)
+            return
+        }
         let d = try decide(action, twin: twin, purpose: Purpose.operations.rawValue)
         if let reason = d.reason {
             throw GovernanceError(.accessDenied, "access denied: \(reason)", value: actor)

@@ -150,6 +150,7 @@ public enum ComparisonEngine {
     ///   the model's binding errors, `modelFailed`; bank errors.
     public static func compare<Model: ComparisonModel>(_ model: Model.Type, twin: TwinID, in bank: Bank, options: [Model.Option],
                                                        settings: Settings, startingFrom given: ComparisonStart? = nil) async throws -> (outcome: Outcome, model: Model) {
+        try bank.authorize(.simulate, twin)
         guard !options.isEmpty else { throw RunError(.invalidBinding, "give at least one option to compare", value: nil) }
         guard Set(options.map(\.name)).count == options.count else {
             throw RunError(.invalidBinding, "option names must differ", value: options.map(\.name).joined(separator: ","))

@@ -129,6 +129,7 @@ public enum BindingSynchroniser {
     ///   `calibrationFailed`, `unsupported`); bank errors.
     public static func compute(_ twin: TwinID, in bank: Bank, binding: ThreadBinding, options: Options = Options(),
                                estimator make: ((inout BoundThread) throws -> any Estimator)? = nil) async throws -> Result {
+        try bank.authorize(.sync, twin)
         guard options.horizon >= 0, options.horizon.isFinite else {
             throw SyncError(.invalidArgument, "the horizon must be a non-negative number of \(binding.timeUnit.rawValue).", value: String(options.horizon))
         }

@@ -249,6 +249,7 @@ public enum GlucoseSynchroniser {
     /// the ``BindingSynchroniser`` on ``binding(for:)`` with a ``GlucoseEstimator``, over the window `from`..`to`
     /// (whole minutes from `from`), its result as this type's.
     public static func compute(_ twin: TwinID, in bank: Bank, options: Options = Options()) async throws -> Result {
+        try bank.authorize(.sync, twin)
         guard options.step > 0, options.horizon > 0, options.horizon % options.step == 0, options.horizon / options.step <= 1000 else {
             throw SyncError(.invalidArgument, "the horizon (\(options.horizon) min) must be a positive multiple of the step (\(options.step) min), at most 1000 steps.", value: String(options.horizon))
         }

@@ -1,0 +1,113 @@
+import Foundation
+import Synchronization
+import TwinBank
+import TwinCore
+
+extension DataFilter: AccessFilter {}
+
+/// The bank's gate under governance: every request is decided by the ``DecisionPoint`` (against the stored
+/// policy, ``Policy/default(owner:)`` while none is stored, and the twin's consent, at the clock's now) and the
+/// decision, permit or deny, is appended to the ``AuditLog`` before the request is answered.
+///
+/// What it promises:
+/// - ``decide(_:)`` and ``authorize(_:)`` return or throw only after the decision's audit entry is durable
+///   (``AuditLog/append(_:)`` returned). If the append fails, the access is denied (`BankError` `accessDenied`,
+///   naming the audit failure): nothing is read or written without its record.
+/// - A deny throws ``TwinBank/BankError`` with code `accessDenied`, its message naming the actor and the reason,
+///   its value the actor.
+/// - ``decide(_:)`` returns nil for an unrestricted permit, else the ``DataFilter`` the bank applies to the
+///   events it returns (audited as `permit-with-filter`, the filter in the reason); ``authorize(_:)`` refuses a
+///   filtered permit (fails closed).
+/// - A decision that cannot be taken (the policy cannot be read) is a deny, audited as such.
+/// - Decisions asked inside one of the bank's own storage transactions (``decideInTransaction(_:)``: the writes
+///   of `Bank.write`, retractions, export closures) cannot be appended there (the audit log writes through the same
+///   connection); they are held and appended by ``transactionEnded()``, right after that transaction ends,
+///   committed or not. A deny among them is then durable before the bank's call throws; a permit's entry is
+///   appended after the writes commit (if that append fails, the call throws although the writes stand).
+public final class GovernedGate: AccessGate, @unchecked Sendable {
+    public let store: any GovernanceStore
+    public let log: AuditLog
+    /// Who owns a bank without a stored policy and without a recorded owner (see ``GovernanceStore/recordedOwner()``).
+    public let owner: String
+    public let clock: any Clock
+    public let point: DecisionPoint
+    private let held = Mutex<[AuditEntry.Draft]>([])
+
+    public init(store: any GovernanceStore, log: AuditLog, owner: String, clock: any Clock = SystemClock(), point: DecisionPoint = DecisionPoint()) {
+        self.store = store; self.log = log; self.owner = owner; self.clock = clock; self.point = point
+    }
+
+    /// The decision and its audit draft (no I/O besides reading the policy and the consent).
+    /// With `tx`, a ``BankGovernanceStore`` is read through that transaction (the bank's own, still open).
+    func evaluate(_ request: AccessRequest, _ tx: (any StorageReader)? = nil) -> (Decision, AuditEntry.Draft) {
+        let decision: Decision
+        var role: String? = nil, organisation: String? = nil
+        do {
+            let policy: Policy
+            let consent: Consent?
+            if let tx, let bankStore = store as? BankGovernanceStore {
+                policy = try bankStore.load(Policy.self, ref: BankGovernanceStore.policyRef, tx)
+                    ?? .default(owner: try tx.ref(BankGovernanceStore.ownerRef) ?? owner)
+                consent = try request.twin.flatMap { try bankStore.load(Consent.self, ref: BankGovernanceStore.consentRef($0), tx) }
+            } else {
+                policy = try store.policy(orDefaultFor: owner)
+                consent = try request.twin.flatMap { try store.consent(for: $0) }
+            }
+            if let c = policy.caller(request.actor) { role = "\(c.role)"; organisation = c.organisation }
+            decision = point.decide(request, DecisionContext(policy: policy, consent: consent, now: clock.now()))
+        } catch {
+            decision = .deny("the decision could not be taken: \(error)")
+        }
+        let draft: AuditEntry.Draft
+        switch decision {
+        case .deny(let reason):
+            draft = AuditEntry.Draft(request, decision: .deny, reason: reason, role: role, organisation: organisation)
+        case .permit(let f) where f.isUnrestricted:
+            draft = AuditEntry.Draft(request, decision: .permit, reason: "permitted", role: role, organisation: organisation)
+        case .permit(let f):
+            draft = AuditEntry.Draft(request, decision: .permitWithFilter, reason: "only \(f)", role: role, organisation: organisation)
+        }
+        return (decision, draft)
+    }
+
+    /// The answer for a decision whose audit entry is recorded.
+    static func answer(_ request: AccessRequest, _ decision: Decision) throws -> DataFilter? {
+        switch decision {
+        case .deny(let reason):
+            throw BankError(.accessDenied, "access denied: \(request.actor) may not \(request.action) \(request.twin.map { "twin \($0)" } ?? "the bank") for \(request.purpose): \(reason)", value: request.actor)
+        case .permit(let f): return f.isUnrestricted ? nil : f
+        }
+    }
+
+    /// Decides, records the decision durably, then answers: nil (everything), a filter, or a throw (deny).
+    public func decide(_ request: AccessRequest) throws -> (any AccessFilter)? {
+        let (decision, draft) = evaluate(request)
+        do { _ = try log.append(draft) } catch {
+            throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+        }
+        return try Self.answer(request, decision)
+    }
+
+    /// ``decide(_:)`` for an entry point that cannot apply a filter: a filtered permit throws `accessDenied`.
+    public func authorize(_ request: AccessRequest) throws {
+        if let f = try decide(request) {
+            throw BankError(.accessDenied, "access denied: \(request.actor) may \(request.action) twin \(request.twin?.rawValue ?? "-") for \(request.purpose) only with a filter (\(f)), which this entry point cannot apply", value: request.actor)
+        }
+    }
+
+    /// Decides inside the bank's transaction; the entry is held until ``transactionEnded()``.
+    public func decideInTransaction(_ request: AccessRequest, _ tx: any StorageReader) throws -> (any AccessFilter)? {
+        let (decision, draft) = evaluate(request, tx)
+        held.withLock { $0.append(draft) }
+        return try Self.answer(request, decision)
+    }
+
+    /// Appends the held entries (one batch). Throws `accessDenied` if they cannot be recorded.
+    public func transactionEnded() throws {
+        let drafts = held.withLock { h -> [AuditEntry.Draft] in defer { h.removeAll() }; return h }
+        guard !drafts.isEmpty else { return }
+        do { _ = try log.append(contentsOf: drafts) } catch {
+            throw BankError(.accessDenied, "access denied: \(drafts.count) decision\(drafts.count == 1 ? "" : "s") could not be recorded in the audit log (\(error))", value: drafts[0].actor)
+        }
+    }
+}

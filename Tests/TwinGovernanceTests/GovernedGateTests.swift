@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import TwinBank
+import TwinBankSQLite
+import TwinCore
+import TwinGovernance
+import TwinTesting
+
+/// The governed gate: the bank's reads apply the decision's filter, and every decision is in the audit log
+/// before the bank answers.
+@Suite struct GovernedGateTests {
+    static let hr = Concept(system: "http://loinc.org", code: "8867-4")       // heart rate: vital signs
+    static let glucose = Concept(system: "http://loinc.org", code: "2339-0")  // glucose: chemistry
+
+    /// A ward bank (memory storage, Ward.policy) with p1 holding heart rate and glucose on two days, behind a
+    /// governed gate over `audit`.
+    func ward(_ audit: any AuditStore = MemoryAuditStore(), signer: AuditSigner = AuditSigner()) throws -> (bank: Bank, gate: GovernedGate, store: BankGovernanceStore) {
+        let storage = MemoryStorage()
+        let store = BankGovernanceStore(storage: storage)
+        try store.updatePolicy(initial: Ward.policy) { _ in }
+        let gate = GovernedGate(store: store, log: try AuditLog(store: audit, signer: signer), owner: "owner", clock: ManualClock(Ward.now))
+        let bank = Bank(storage: storage, gate: gate, clock: ManualClock(Ward.now), actor: "owner", purpose: "operations")
+        _ = try bank.createTwin(Twin(id: "p1", kind: .person))
+        let device = bank.acting(as: "dev", purpose: "treatment")
+        for (i, day) in ["2026-05-01", "2026-05-02"].enumerated() {
+            _ = try device.append([.observation("p1", at: Ward.day(day), code: Self.hr, Quantity(60 + Double(i), "/min"), source: Source(.device, "watch")),
+                                   .observation("p1", at: Ward.day(day), code: Self.glucose, Quantity(5 + Double(i), "mmol/L"), source: Source(.record, "lab"))])
+        }
+        return (bank, gate, store)
+    }
+
+    @Test func readsApplyTheConsentsFilter() throws {
+        let (bank, _, store) = try ward()
+        let research = bank.acting(as: "res", purpose: "research")
+        // the person opts in to research on vital signs only
+        try store.updateConsent(for: "p1", by: "pat", at: Ward.day("2026-05-03")) { $0.add(rule(.permit, [.research], data: [.category(.vitalSigns)])) }
+        let events = try research.events(ThreadQuery(twin: "p1"))
+        #expect(events.count == 2)
+        #expect(events.allSatisfy { $0.code.key == Self.hr.key })
+        // the state holds the latest heart rate and no glucose
+        let state = try research.state(of: "p1")
+        #expect(state.map(\.code.key) == [Self.hr.key])
+        #expect(state.first?.value == .quantity(Quantity(61, "/min")))
+        // following the twin by sequence number applies it too
+        #expect(try research.events(of: "p1", sequences: 1 ... 100).allSatisfy { $0.code.key == Self.hr.key })
+        // an entry point that cannot apply a filter refuses
+        let export = #expect(throws: BankError.self) { try research.acting(as: "res", purpose: "research").authorize(.read, "p1") }
+        #expect(export?.code == .accessDenied)
+        #expect(export?.message.contains("only with a filter") == true)
+        // the clinician, for treatment, sees everything
+        #expect(try bank.acting(as: "dr", purpose: "treatment").events(ThreadQuery(twin: "p1")).count == 4)
+        #expect(try bank.acting(as: "dr", purpose: "treatment").state(of: "p1").count == 2)
+    }
+
+    @Test func everyDecisionIsAuditedBeforeTheAnswer() throws {
+        let audit = MemoryAuditStore()
+        let signer = AuditSigner()
+        let (bank, gate, store) = try ward(audit, signer: signer)
+        let before = try audit.entryCount()
+        _ = try bank.acting(as: "dr", purpose: "treatment").events(ThreadQuery(twin: "p1"))
+        var last = try #require(audit.entries(in: before ..< before + 1).first)
+        #expect(try audit.entryCount() == before + 1)
+        #expect((last.actor, last.action, last.twin, last.purpose, last.decision) == ("dr", "read", "p1", "treatment", .permit))
+        #expect(last.role == "clinician" && last.organisation == "hospital-a")
+
+        // a deny throws BankError accessDenied naming the actor, and is recorded as deny
+        let denied = #expect(throws: BankError.self) { try bank.acting(as: "mallory", purpose: "treatment").events(ThreadQuery(twin: "p1")) }
+        #expect(denied?.code == .accessDenied && denied?.value == "mallory" && denied?.message.contains("mallory") == true)
+        last = try #require(audit.entries(in: before + 1 ..< before + 2).first)
+        #expect((last.actor, last.decision) == ("mallory", .deny))
+
+        // a filtered permit is recorded as permit-with-filter, naming the filter
+        try store.updateConsent(for: "p1", by: "pat", at: Ward.day("2026-05-03")) { $0.add(rule(.permit, [.research], data: [.category(.vitalSigns)])) }
+        _ = try bank.acting(as: "res", purpose: "research").events(ThreadQuery(twin: "p1"))
+        last = try #require(audit.entries(in: before + 2 ..< before + 3).first)
+        #expect(last.decision == .permitWithFilter && last.reason.contains("vital-signs"))
+
+        // decisions inside the bank's own transactions are recorded when it ends, a deny too
+        let n = try audit.entryCount()
+        #expect(throws: BankError.self) {
+            try bank.acting(as: "mallory", purpose: "treatment").write { w in try w.append([.observation("p1", at: Ward.day("2026-05-04"), code: Self.hr, Quantity(70, "/min"), source: Source(.device, "watch"))]) }
+        }
+        last = try #require(audit.entries(in: n ..< n + 1).first)
+        #expect((last.actor, last.action, last.decision) == ("mallory", "write", .deny))
+        #expect(try bank.events(ThreadQuery(twin: "p1")).count == 4)
+        // and the log verifies
+        #expect(try gate.log.verify(publicKey: signer.publicKey).entries == audit.entryCount())
+    }
+
+    @Test func anAccessThatCannotBeAuditedIsDenied() throws {
+        let audit = FailingAuditStore()
+        let (bank, _, _) = try ward(audit)
+        audit.failing = true
+        let refused = #expect(throws: BankError.self) { try bank.acting(as: "dr", purpose: "treatment").events(ThreadQuery(twin: "p1")) }
+        #expect(refused?.code == .accessDenied)
+        #expect(refused?.message.contains("could not be recorded in the audit log") == true, "\(refused?.message ?? "")")
+        // nothing was written either
+        #expect(throws: BankError.self) { try bank.createTwin(Twin(id: "p2", kind: .person)) }
+        audit.failing = false
+        #expect(throws: BankError.self) { try bank.twin("p2") }
+    }
+
+    @Test func theSQLiteBankRecordsItsAccessesInItsOwnLog() throws {
+        let dir = try TemporaryFiles.directory("governed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("bank.sqlite").path
+        let storage = try SQLiteStorage(path: path)
+        let signer = AuditSigner()
+        let log = try AuditLog(store: SQLiteAuditStore(storage), signer: signer)
+        let gate = GovernedGate(store: BankGovernanceStore(storage: storage), log: log, owner: "alice")
+        let bank = Bank(storage: storage, gate: gate, actor: "alice")
+        _ = try bank.createTwin(Twin(id: "p1", kind: .person))
+        // writes inside the bank's transaction (Bank.write), then a retraction: no reentrant write, all audited
+        try bank.write { w in _ = try w.append([.observation("p1", at: Instant(seconds: 1_700_000_000), code: Self.hr, Quantity(60, "/min"), source: Source(.device, "watch"))]) }
+        _ = try bank.retract(source: Source(.device, "watch"), reason: "wrong watch")
+        #expect(throws: BankError.self) { try bank.acting(as: "mallory", purpose: "care").events(ThreadQuery(twin: "p1")) }
+        let entries = try log.entries(matching: AuditQuery())
+        #expect(entries.map(\.action) == ["write", "write", "retract", "retract", "read"])
+        #expect(entries.last?.decision == .deny && entries.dropLast().allSatisfy { $0.decision == .permit })
+        #expect(try log.verify(publicKey: signer.publicKey).entries == 5)
+    }
+}
+
+/// An audit store whose appends fail on demand (the disk is full, the file is locked ...).
+final class FailingAuditStore: AuditStore, @unchecked Sendable {
+    let inner = MemoryAuditStore()
+    nonisolated(unsafe) var failing = false
+    func append(_ batch: AuditBatch) throws {
+        if failing { throw GovernanceError(.storageFailure, "disk full", value: "audit") }
+        try inner.append(batch)
+    }
+    func latestHead() throws -> SignedTreeHead? { try inner.latestHead() }
+    func heads() throws -> [SignedTreeHead] { try inner.heads() }
+    func entries(in range: Range<UInt64>) throws -> [AuditEntry] { try inner.entries(in: range) }
+    func entryCount() throws -> UInt64 { try inner.entryCount() }
+    func entries(matching query: AuditQuery) throws -> [AuditEntry] { try inner.entries(matching: query) }
+    func nodes(_ ids: Set<MerkleNodeID>) throws -> [MerkleNodeID: MerkleHash] { try inner.nodes(ids) }
+}
