@@ -22,7 +22,8 @@ struct DPCommand: ParsableCommand {
         @Option(help: "The aggregate queried.") var aggregate: String
         @Option(name: .customLong("where"), help: "Only the members that also satisfy this aggregate query (the aggregate's budget is spent).") var expression: String?
         @Option(help: "The privacy loss of this answer.") var epsilon: Double
-        @Option(help: "Who asks (the budget is per actor and aggregate).") var actor: String = "local"
+        /// Who asks (`--actor`; the budget is per actor and aggregate).
+        var actor: String { bankOptions.actor }
         @OptionGroup var output: OutputOptions
 
         func queries() throws -> (PrivateQueries, AggregateID) {

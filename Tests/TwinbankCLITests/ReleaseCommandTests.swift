@@ -75,24 +75,32 @@ import TwinTesting
     }
 
     @Test func dpQueriesSpendTheBudgetAndTheExcessIsRefused() throws {
-        let first = try cli.ok(["dp", "count", "--bank", bank, "--aggregate", "all", "--epsilon", "0.6", "--actor", "dr.lee", "--json"])
+        // the askers are public-health officers of the bank (given their role by its owner, who made it), asking for
+        // public health; everyone else is refused by the decision point before any budget is read
+        for officer in ["dr.lee", "dr.kim", "dr.wu"] { _ = try cli.ok(["policy", "set-role", "--bank", bank, officer, "public-health-officer"]) }
+        // the default policy lets officers aggregate and query, not read members one by one, which the queries do
+        // today (a gap: an aggregate-only path for releases is not built yet), so the owner grants it
+        _ = try cli.ok(["policy", "allow", "--bank", bank, "--role", "public-health-officer", "--action", "read", "--action", "release", "--purpose", "public-health"])
+        let stranger = try cli.run(["dp", "count", "--bank", bank, "--aggregate", "all", "--epsilon", "0.1", "--actor", "mallory", "--purpose", "public-health"])
+        #expect(stranger.status != 0 && stranger.stderr.contains("mallory"), "\(stranger.stderr)")
+        let first = try cli.ok(["dp", "count", "--bank", bank, "--aggregate", "all", "--epsilon", "0.6", "--actor", "dr.lee", "--purpose", "public-health", "--json"])
         let a = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
         #expect(a["value"] as? Int != nil)
         #expect(((a["budget"] as? [String: Any])?["remaining"] as? Double).map { abs($0 - 0.4) < 1e-9 } == true)
-        let refused = try cli.run(["dp", "histogram", "--bank", bank, "--aggregate", "all", "--epsilon", "0.6", "--actor", "dr.lee", "--by", "sex"])
+        let refused = try cli.run(["dp", "histogram", "--bank", bank, "--aggregate", "all", "--epsilon", "0.6", "--actor", "dr.lee", "--purpose", "public-health", "--by", "sex"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("dr.lee") && refused.stderr.contains("'all'") && refused.stderr.contains("0.4 remains"))
         // another actor has a budget of their own
-        let other = try cli.ok(["dp", "histogram", "--bank", bank, "--aggregate", "all", "--epsilon", "0.6", "--actor", "dr.kim", "--by", "sex"])
+        let other = try cli.ok(["dp", "histogram", "--bank", bank, "--aggregate", "all", "--epsilon", "0.6", "--actor", "dr.kim", "--purpose", "public-health", "--by", "sex"])
         #expect(other.contains("female:") && other.contains("(other):") && other.contains("0.4 remains"))
-        let sum = try cli.ok(["dp", "sum", "--bank", bank, "--aggregate", "all", "--epsilon", "0.4", "--actor", "dr.kim", "--value", "age", "--lower", "0", "--upper", "100"])
+        let sum = try cli.ok(["dp", "sum", "--bank", bank, "--aggregate", "all", "--epsilon", "0.4", "--actor", "dr.kim", "--purpose", "public-health", "--value", "age", "--lower", "0", "--upper", "100"])
         #expect(sum.contains("sum age [0, 100]:") && sum.contains("0.0 remains"))
         // --where restricts the members counted; a bad expression is refused and costs nothing
-        let women = try cli.ok(["dp", "count", "--bank", bank, "--aggregate", "all", "--where", "sex = female", "--epsilon", "0.5", "--actor", "dr.wu"])
+        let women = try cli.ok(["dp", "count", "--bank", bank, "--aggregate", "all", "--where", "sex = female", "--epsilon", "0.5", "--actor", "dr.wu", "--purpose", "public-health"])
         #expect(women.contains("count where sex = female:") && women.contains("0.5 remains"))
-        let bad = try cli.run(["dp", "count", "--bank", bank, "--aggregate", "all", "--where", "colour = blue", "--epsilon", "0.5", "--actor", "dr.wu"])
+        let bad = try cli.run(["dp", "count", "--bank", bank, "--aggregate", "all", "--where", "colour = blue", "--epsilon", "0.5", "--actor", "dr.wu", "--purpose", "public-health"])
         #expect(bad.status != 0 && bad.stderr.contains("colour"))
-        let after = try cli.ok(["dp", "count", "--bank", bank, "--aggregate", "all", "--epsilon", "0.5", "--actor", "dr.wu"])
+        let after = try cli.ok(["dp", "count", "--bank", bank, "--aggregate", "all", "--epsilon", "0.5", "--actor", "dr.wu", "--purpose", "public-health"])
         #expect(after.contains("0.0 remains"))
     }
 

@@ -73,6 +73,8 @@ public struct PrivateQueries: Sendable {
         let now = bank.clock.now()
         var numbers: [TwinID: Double] = [:]
         if let code {
+            // the values are read past the bank's event reads, so each member's use is put to the gate first
+            for id in members { try bank.authorize(.release, id) }
             let latest = try bank.storage.read {
                 try $0.latestValues(code: code, category: nil, atOrBefore: now, from: nil, maxSequence: nil, visibility: .current, plausibleOnly: true)
             }

@@ -167,6 +167,8 @@ public struct Representativeness: Sendable {
     public static func profile(bank: Bank, aggregate: AggregateID, conditions: [String] = []) throws -> Profile {
         let twins = try MemberRecords.twins(bank: bank, aggregate: aggregate)
         var holders: [String: Set<TwinID>] = [:]
+        // who holds a code is read from the bank's index, past its event reads: each member's use is put to the gate
+        if !conditions.isEmpty { for id in twins.map(\.id) { try bank.authorize(.aggregate, id) } }
         for c in conditions {
             let key = try MemberRecords.code(c)
             holders[c] = try bank.storage.read { try $0.twins(withCode: key) }
