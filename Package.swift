@@ -85,7 +85,7 @@ let package = Package(
         // Precision public health: populations, outbreaks, contact tracing, risk maps, hospital assignment, exposure.
         .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR", "TwinSync"]),
         // The guided tour behind `twinbank demo`.
-        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
+        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinGovernance", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
             "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance",

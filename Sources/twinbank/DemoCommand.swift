@@ -55,12 +55,20 @@ struct DemoCommand: AsyncParsableCommand {
         print("Twinbank demo: building a bank at \(path)\n")
         // The risk map goes beside the bank (the demo's output folder).
         let outputDirectory = (((path as NSString).deletingLastPathComponent) as String).isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let summary = try await Demo(dataDirectory: dataDir, seed: seed, people: people, outputDirectory: outputDirectory).run(in: Bank(storage: storage, actor: "demo")) { print($0) }
+        let demo = Demo(dataDirectory: dataDir, seed: seed, people: people, outputDirectory: outputDirectory)
+        let bank = Bank(storage: storage, actor: "demo")
+        let summary = try await demo.run(in: bank) { print($0) }
+        // 12. governance on the demo's bank, its audit log signed with the key beside the bank
+        let signer = try AuditSigner(keyFile: AuditSigner.defaultKeyFile(bank: path))
+        let log = try AuditLog(store: SQLiteAuditStore(storage), signer: signer)
+        _ = try demo.governanceStep(in: bank, log: log, publicKey: signer.publicKey, consenting: "person-01", other: "person-02",
+                                   admins: [BankAccess.actor(nil)]) { print($0) }
         print("""
 
         Done: \(summary.twins) twins, \(summary.events) thread events, \(summary.commits.count) commits in \(path).
         Look next:
           twinbank log --bank \(path)
+          twinbank audit log --bank \(path) ; twinbank consent show --bank \(path) --twin person-01
           twinbank thread query --bank \(path) --twin \(summary.forkedTwin) --as-of 2024-01-07T12:00:00Z
           twinbank thread query --bank \(path) --twin \(summary.fork) --category prediction --from 2024-01-07T17:00:00Z --to 2024-01-07T21:00:00Z
           twinbank aggregate show --bank \(path) --id women-a1c-over-7

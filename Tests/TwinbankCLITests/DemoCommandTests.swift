@@ -22,6 +22,15 @@ struct DemoCommandTests {
         let map = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: geo)) as? [String: Any])
         #expect(map["type"] as? String == "FeatureCollection")
         #expect((map["features"] as? [Any])?.isEmpty == false)
+        // Step 12: a consent, a researcher's query refused by the decision point, the consenting person's thread
+        // filtered to vital signs, and the refusal's inclusion proof verified; the signed audit log verifies
+        #expect(first.stdout.contains("12. Governance: person-01 consents to research on vital signs only"), "\(first.stdout)")
+        #expect(first.stdout.contains("rita reads person-02's thread for research: refused (access denied: rita may not read twin person-02"))
+        #expect(first.stdout.contains("verified with the public key alone"))
+        let audit = try cli.run(["audit", "verify"])
+        #expect(audit.status == 0 && audit.stdout.contains("audit log verified"), "\(audit.stdout)\(audit.stderr)")
+        // the person who ran the demo stays the bank's admin (the stored policy makes them one)
+        #expect(try cli.run(["thread", "query", "--twin", "person-02"]).status == 0)
         // A second run replaces the bank it made itself.
         let second = try cli.run(["demo", "--people", "3"])
         #expect(second.status == 0, "\(second.stderr)")
