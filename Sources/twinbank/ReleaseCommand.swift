@@ -49,6 +49,7 @@ struct ReleaseCommand: ParsableCommand {
             "\(s.records) records, \(s.classes) classes, smallest \(s.smallestClass), \(s.unique) unique"
         }
         print("released \(r.after.records) of \(r.before.records) members of \(aggregate) to \(out)")
+        if result.refused > 0 { print("left out: \(result.refused) member\(result.refused == 1 ? "" : "s") whose consent or the policy refuses this release") }
         print("quasi-identifiers: \(r.quasiIdentifiers.joined(separator: ", "))" + (r.sensitive.map { "; sensitive: \($0) (l = \(r.l ?? 1))" } ?? ""))
         print("before: \(line(r.before))")
         print("after:  \(line(r.after)) (k = \(r.k))")

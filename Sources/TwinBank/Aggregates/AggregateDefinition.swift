@@ -292,8 +292,11 @@ extension Bank {
         try members(of: id, at: commit, asOf: asOf, reading: .bulk)
     }
 
-    func members(of id: AggregateID, at commit: String?, asOf: Instant?, reading: ValueReading) throws -> AggregateMembership {
-        try authorize(.read, nil)
+    /// The membership, asking the gate for `action` bank-wide and, with `perMember`, for each member and undecided
+    /// twin (a deny refuses the whole call).
+    func members(of id: AggregateID, at commit: String?, asOf: Instant?, reading: ValueReading,
+                 action: AccessRequest.Action = .read, perMember: Bool = true) throws -> AggregateMembership {
+        try authorize(action, nil)
         return try readAsking { tx in
             var tree: [String: String]? = nil
             var pin: Int64? = nil
@@ -346,8 +349,10 @@ extension Bank {
                     }
                 }
             }
-            for m in members { try authorizeInTransaction(.read, m, tx) }
-            for u in unknown { try authorizeInTransaction(.read, u.twin, tx) }
+            if perMember {
+                for m in members { try authorizeInTransaction(action, m, tx) }
+                for u in unknown { try authorizeInTransaction(action, u.twin, tx) }
+            }
             return AggregateMembership(definition: def, members: members, asOf: time, commit: commitID, unknown: unknown, forksExcluded: forksExcluded)
         }
     }

@@ -62,6 +62,12 @@ public final class Bank: Sendable {
         try gate.decide(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose))
     }
 
+    /// Asks the gate for a read and computes the answer with the decision's filter (``AccessGate/answer(_:_:)``):
+    /// the answer is returned only once the decision is recorded, which the gate may do while `body` reads.
+    public func answering<T>(_ action: AccessRequest.Action, _ twin: TwinID?, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
+        try gate.answer(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose), body)
+    }
+
     /// ``authorize(_:_:)`` from inside one of the bank's own write transactions (see
     /// ``AccessGate/decideInTransaction(_:)``); the caller runs the transaction through ``writeAsking(_:)``.
     func authorizeInTransaction(_ action: AccessRequest.Action, _ twin: TwinID?, _ tx: any StorageReader) throws {

@@ -14,7 +14,9 @@ public enum Release {
     public static func make(bank: Bank, aggregate: AggregateID, key: PseudonymKey, anonymity: KAnonymity) throws -> KAnonymityResult {
         let harbor = SafeHarbor(key: key, referenceYear: bank.clock.now().utcDate.year)
         let asked = anonymity.quasiIdentifiers + [anonymity.sensitive].compactMap { $0 }
-        let full = try MemberRecords.twins(bank: bank, aggregate: aggregate).map(harbor.record(of:))
+        // asked with `release` bank-wide and per member: a member whose consent refuses it is left out
+        let cohort = try bank.cohort(of: aggregate, for: .release)
+        let full = cohort.records.map { harbor.record(of: $0.twin) }
         // a misspelt attribute would put everyone in one class and say nothing: refuse it
         let present = Set(full.flatMap(\.fields.keys))
         if !full.isEmpty, let missing = asked.first(where: { !present.contains($0) }) {
@@ -24,7 +26,9 @@ public enum Release {
         }
         let keep = Set(asked)
         let records = full.map { r in ReleaseRecord(id: r.id, fields: r.fields.filter { keep.contains($0.key) }) }
-        return try anonymity.anonymise(records)
+        var result = try anonymity.anonymise(records)
+        result.refused = cohort.refused.count
+        return result
     }
 
     /// The records as CSV: a header `id,COLUMN...` and one line per record (`?` for a missing value), fields quoted
