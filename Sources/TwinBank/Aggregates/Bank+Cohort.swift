@@ -78,6 +78,18 @@ extension Bank {
         }
     }
 
+    /// A permitted member's current thread (as ``events(_:)`` with a default ``ThreadQuery``: forks resolved,
+    /// flagged values listed), with its filter applied: for a computation or release that needs a member's records
+    /// (a de-identified release of clinical resources). Asks nothing more.
+    /// - Throws: ``BankError`` `accessDenied` for a twin the cohort does not hold (refused, or not a member).
+    public func events(of twin: TwinID, in cohort: Cohort) throws -> [Event] {
+        guard cohort.records.contains(where: { $0.id == twin }) else {
+            throw BankError(.accessDenied, "twin \(twin) is not among the members of \(cohort.aggregate) permitted for \(cohort.action)", value: twin.rawValue)
+        }
+        let events = try storage.read { tx in try eventsInTransaction(ThreadQuery(twin: twin), tx) }
+        return cohort.filter(for: twin).map { $0.apply(to: events) } ?? events
+    }
+
     /// The permitted members whose own rows hold `code` (current or not, as ``StorageReader/twins(withCode:)``
     /// answers; for a member permitted in part, an event of the code its filter admits).
     public func holders(of code: CodeKey, in cohort: Cohort) throws -> Set<TwinID> {
