@@ -76,6 +76,9 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // what a write deletes or shrinks is overwritten with zeros, not left in free space (an erasure's purpose;
+            // see eraseFreedSpace for what this alone does not reach)
+            try db.execute(sql: "PRAGMA secure_delete = ON")
             // read pages in place, not copied into each connection's small page cache: a query over all twins
             // (an aggregate) reads most of the file (address space only; a no-op where SQLite has no mmap)
             try db.execute(sql: "PRAGMA mmap_size = \(SQLiteStorage.mmapSize)")
@@ -208,10 +211,53 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                 pending = tx
                 return try body(tx)
             }
-            if let pending { dictionary.merge(pending.local) }
+            if let pending {
+                if pending.droppedDictionaryEntries { try pool.read { db in try dictionary.reload(db) } } else { dictionary.merge(pending.local) }
+            }
             return result
         } catch let e as BankError { throw e } catch let e as TwinError { throw e } catch let e as DatabaseError {
             throw BankError(.storageFailure, "bank storage error in '\(path)': \(SQLiteStorage.describe(e))", value: path)
+        }
+    }
+}
+
+extension SQLiteStorage {
+    /// How long ``eraseFreedSpace()`` waits for readers to let the write-ahead log be emptied: this many attempts,
+    /// ``checkpointPause`` apart.
+    static let checkpointAttempts = 50
+    static let checkpointPause: UInt32 = 100_000
+
+    /// After an erasure: rebuilds the file (`VACUUM`, its temporary copy in memory, not in a temporary file) and
+    /// empties the write-ahead log (`PRAGMA wal_checkpoint(TRUNCATE)`, retried while readers finish), so neither
+    /// the bank file nor its `-wal` keeps a byte of what was purged.
+    ///
+    /// `secure_delete` alone is not enough: it zeroes what a delete or update frees, but cells that SQLite moved
+    /// earlier, when a page was split or rebalanced, can leave old copies in the unused middle of a page, which no
+    /// later delete touches (checked on a real file: a purged REAL value survived that way). `VACUUM` writes every
+    /// page anew. It costs a rewrite of the whole file, once per erasure.
+    public func eraseFreedSpace() throws -> PhysicalErasure {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                try db.execute(sql: "VACUUM")
+            }
+            for attempt in 1...SQLiteStorage.checkpointAttempts {
+                let busy = try pool.writeWithoutTransaction { db -> Bool in
+                    let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                    return (row?[0] as Int64? ?? 1) != 0
+                }
+                let attributes = try? FileManager.default.attributesOfItem(atPath: path + "-wal")
+                let walSize = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+                if !busy && walSize == 0 { return PhysicalErasure(applies: true, rebuilt: true, walTruncated: true) }
+                if attempt < SQLiteStorage.checkpointAttempts { usleep(SQLiteStorage.checkpointPause) }
+            }
+            return PhysicalErasure(applies: true, rebuilt: true, walTruncated: false, advice: """
+                the write-ahead log '\(path)-wal' could not be emptied because another connection was reading the bank: \
+                it may still hold erased bytes until the next checkpoint; close the other processes using the bank and run \
+                `sqlite3 \(path) 'PRAGMA wal_checkpoint(TRUNCATE)'` (or any erase again)
+                """)
+        } catch let e as DatabaseError {
+            throw BankError(.storageFailure, "the erasure committed, but rebuilding '\(path)' to remove the freed bytes failed: \(SQLiteStorage.describe(e)); run `sqlite3 \(path) VACUUM`", value: path)
         }
     }
 }

@@ -420,6 +420,7 @@ extension Bank {
         try authorize(.write, newID)
         return try storage.write { tx in
             let parent = try requireRecord(twin, tx)
+            try refuseErased(newID, tx)
             guard try tx.ref(Bank.twinRef(newID)) == nil else {
                 throw BankError(.duplicateTwin, "duplicate twin id '\(newID)': a twin with this id already exists", value: newID.rawValue)
             }
