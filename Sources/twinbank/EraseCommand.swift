@@ -30,6 +30,7 @@ struct EraseCommand: ParsableCommand {
         if !r.aggregatesChanged.isEmpty {
             print("  aggregates changed: \(r.aggregatesChanged.map(\.rawValue).joined(separator: ", ")) (\(r.aggregateVersionsRewritten) version(s) rewritten)")
         }
+        if !r.partsUnlinked.isEmpty { print("  no longer listing an erased twin as a part: \(r.partsUnlinked.map(\.rawValue).joined(separator: ", "))") }
         if !r.recordsRemoved.isEmpty { print("  records removed: \(r.recordsRemoved.joined(separator: ", "))") }
         print("  index rows removed: \(r.indexRowsRemoved); dictionary entries dropped: \(r.dictionaryEntriesDropped)")
         if let p = r.physical, p.applies {

@@ -79,6 +79,21 @@ import TwinCore
         #expect(try bank.members(of: "study").members == ["p1", "p2"])
     }
 
+    /// Erasing an organ twin alone leaves the person's twin, whose definitions (every version) no longer list it as a
+    /// part, so the person's twin still exports.
+    @Test(arguments: StorageKind.allCases)
+    func erasingAPartUnlinksItFromTheTwinsListingIt(kind: StorageKind) throws {
+        let bank = try bank(kind)
+        let report = try bank.erase(twin: "liver-1", reason: "organ donation record withdrawn")
+        #expect(report.twins.map(\.twin) == ["liver-1"])
+        #expect(report.partsUnlinked == ["p1", "p1-a", "p1-a-b"])
+        #expect(try bank.twin("p1").twin.parts.isEmpty && bank.twin("p1").twin.attributes["name"] == .text("Ada"))
+        #expect(try bank.twin("p1", at: "HEAD").twin.parts.isEmpty)
+        let (data, result) = try bank.exportBundle(twin: "p1-a-b")
+        #expect(result.twins == ["p1", "p1-a", "p1-a-b"])
+        #expect(try makeBank(kind).importBundle(data).twinsCreated.count == 3)
+    }
+
     @Test(arguments: StorageKind.allCases)
     func refusals(kind: StorageKind) throws {
         let bank = try bank(kind)

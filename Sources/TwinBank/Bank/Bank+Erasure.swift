@@ -28,6 +28,9 @@ public struct ErasureReport: Sendable, Hashable, Codable {
     public var aggregatesChanged: [AggregateID]
     /// Stored versions of those aggregates rewritten.
     public var aggregateVersionsRewritten: Int
+    /// Twins outside the erasure whose definitions listed an erased twin as a part (an organ twin erased alone, a
+    /// ward listing patients): every stored version was rewritten without it, the current one stored anew.
+    public var partsUnlinked: [TwinID]
     /// Records kept in the bank for the twins (FHIR resources such as a Device that refer to the patient) removed,
     /// by name.
     public var recordsRemoved: [String]
@@ -106,8 +109,9 @@ extension Bank {
     ///   `twin/ID` reference is removed and `erased/ID` points to an ``ErasureRecord``: the id stays reserved
     ///   (creating, forking to, importing or writing it is refused with ``BankError`` `erasedTwin`), and listings,
     ///   aggregates and exports no longer see it;
-    /// - every stored version of an aggregate whose explicit members name one of the twins is rewritten without it
-    ///   (the current one is also stored anew under its own hash, so exports stay verifiable);
+    /// - every stored version of an aggregate whose explicit members name one of the twins, and of another twin whose
+    ///   parts name one, is rewritten without it (the current one is also stored anew under its own hash, so exports
+    ///   stay verifiable);
     /// - records kept for the twins (FHIR resources that refer to the patient) are removed;
     /// - the thread index and the dictionaries keep nothing that only the purged rows used.
     /// Not erased: the twins' consent (a governance record) and the audit log (which holds no health data).
@@ -225,16 +229,31 @@ extension Bank {
         }
         let erased = try tx.erase(sequences: order.flatMap { ownSequences[$0] ?? [] } + derived.keys.sorted(), reason: reason)
 
-        // every stored version of the twins' definitions, in place
+        // every stored version of the twins' definitions, in place; other twins' versions that list one of them as a
+        // part, in place without it (the current one also stored anew, so exports stay verifiable)
         var versions: [TwinID: Int] = [:]
+        var unlinked = Set<TwinID>()
+        var rewrittenTwins = Set<String>()
         for kind in ["twin", "twin-version"] {
             let hs = try tx.objectHashes(kind: kind)
             for (h, b) in try tx.objects(hs) {
-                guard let r = try? ObjectCodec.decode(TwinRecord.self, from: b), scope.contains(r.id), r.erased == nil else { continue }
-                let tomb = TwinRecord(twin: Twin(id: r.id, kind: r.twin.kind), fork: nil, created: r.created, erased: now)
-                try tx.replaceObject(h, kind: kind, bytes: try ObjectCodec.encode(tomb))
-                versions[r.id, default: 0] += 1
+                guard var r = try? ObjectCodec.decode(TwinRecord.self, from: b), r.erased == nil else { continue }
+                if scope.contains(r.id) {
+                    let tomb = TwinRecord(twin: Twin(id: r.id, kind: r.twin.kind), fork: nil, created: r.created, erased: now)
+                    try tx.replaceObject(h, kind: kind, bytes: try ObjectCodec.encode(tomb))
+                    versions[r.id, default: 0] += 1
+                } else if r.twin.parts.contains(where: { scope.contains($0.twin) }) {
+                    r.twin.parts.removeAll { scope.contains($0.twin) }
+                    try tx.replaceObject(h, kind: kind, bytes: try ObjectCodec.encode(r))
+                    unlinked.insert(r.id)
+                    rewrittenTwins.insert(h.hex)
+                }
             }
+        }
+        for (name, hex) in try refs + tx.refs(prefix: "template/") where rewrittenTwins.contains(hex) {
+            let r = try loadObject(TwinRecord.self, hex: hex, tx)
+            guard !scope.contains(r.id) else { continue }
+            try tx.setRef(name, try storeObject(r, kind: "twin", tx).hex)
         }
 
         // aggregates whose explicit members name them: every version in place, the current one also stored anew
@@ -285,7 +304,8 @@ extension Bank {
             twins: order.map { ErasureReport.ErasedTwin(twin: $0, why: why[$0] ?? "", eventsPurged: ownSequences[$0]?.count ?? 0,
                                                        definitionVersionsRewritten: versions[$0] ?? 0) },
             derivedEventsPurged: derivedByTwin, aggregatesChanged: aggregates.sorted { $0.rawValue < $1.rawValue },
-            aggregateVersionsRewritten: aggregateVersions, recordsRemoved: removedRecords.sorted(),
+            aggregateVersionsRewritten: aggregateVersions, partsUnlinked: unlinked.sorted { $0.rawValue < $1.rawValue },
+            recordsRemoved: removedRecords.sorted(),
             indexRowsRemoved: erased.indexRowsRemoved, dictionaryEntriesDropped: erased.dictionaryEntriesDropped, physical: nil)
     }
 
