@@ -111,7 +111,7 @@ import TwinCore
                         { _ = try bank.append([obs("p2", "2025-12-01T08:00:00Z", glucose, 1)]) },
                         { _ = try bank.updateTwin(Twin(id: "p2", kind: .person)) }] as [() throws -> Void] {
             let e = #expect(throws: BankError.self) { try attempt() }
-            #expect(e?.code == .erasedTwin || e?.code == .unknownTwin, "\(String(describing: e))")
+            #expect(e?.code == .erasedTwin && e?.message.contains("request 2") == true, "\(String(describing: e))")
             #expect(e?.value == "p2")
         }
     }
