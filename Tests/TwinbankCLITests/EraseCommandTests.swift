@@ -38,6 +38,9 @@ import TwinTesting
         let again = try cli.run(["twin", "create", "--id", "p1", "--kind", "person", "--bank", bank, "--actor", "alice"])
         #expect(again.status != 0 && again.stderr.contains("erased"))
         #expect(try ok(["aggregate", "show", "--id", "study"]).contains("p2"))
+        // an old commit shows the tombstone
+        let old = try ok(["twin", "show", "--id", "p1", "--at", "HEAD"])
+        #expect(old.contains("tombstone of an erased twin") && !old.contains("QZXCLI7790"))
         #expect(try cli.ok(["audit", "verify", "--bank", bank]).contains("audit log verified"))
         // no byte of the name or the source is left in the files
         for file in [bank, bank + "-wal", bank + "-shm"] {
