@@ -546,20 +546,21 @@ final class SQLiteTransaction: StorageWriter {
             throw BankError(.storageFailure, "cannot record the source of erased rows")
         }
         var twins = Set<Int64>()
+        let find = try db.cachedStatement(sql: "SELECT twin, recorded FROM events WHERE seq = ?")
+        let update = try db.cachedStatement(sql: """
+            UPDATE events SET code = ?, eff = ?, eff_end = NULL, vkind = 0, num = NULL, unit = NULL, txt = NULL, bin = NULL, source = ?,
+                prov = NULL, h0 = ?, h1 = ?, h2 = ?, h3 = ?, erasure = ? WHERE seq = ?
+            """)
         for seq in Set(sequences).sorted() {
-            guard let row = try one(Row.self, "SELECT twin, recorded FROM events WHERE seq = \(seq)") else { continue }
+            guard let row = try Row.fetchOne(find, arguments: [seq]) else { continue }
             let twinKey: Int64 = row[0], recorded: Int64 = row[1]
             if maps.twinName[twinKey] == nil { try reloadDictionary() }
             guard let twin = maps.twinName[twinKey] else {
                 throw BankError(.storageFailure, "event \(seq) refers to a missing dictionary entry")
             }
             let id = Erasure.tombstoneID(twin: twin, sequence: seq)
-            try db.execute(literal: """
-                UPDATE events SET code = \(code), eff = \(recorded), eff_end = NULL, vkind = 0, num = NULL, unit = NULL, txt = NULL,
-                    bin = NULL, source = \(source), prov = NULL, h0 = \(Int64(bitPattern: id.w0)), h1 = \(Int64(bitPattern: id.w1)),
-                    h2 = \(Int64(bitPattern: id.w2)), h3 = \(Int64(bitPattern: id.w3)), erasure = \(reason)
-                WHERE seq = \(seq)
-                """)
+            try update.execute(arguments: [code, recorded, source, Int64(bitPattern: id.w0), Int64(bitPattern: id.w1),
+                                           Int64(bitPattern: id.w2), Int64(bitPattern: id.w3), reason, seq])
             out.rows += db.changesCount
             twins.insert(twinKey)
         }

@@ -54,6 +54,8 @@ import TwinCore
         #expect(town.prefix(2).allSatisfy { $0.erasure == "request 1" && $0.code == Erasure.tombstoneCode && $0.provenance.derivedFrom.isEmpty })
         // the state of the population no longer has the derived values
         #expect(try bank.state(of: "town", code: glucose.key).first?.value == .quantity(Quantity(97, "mg/dL")))
+        #expect(try bank.state(of: "town").map(\.code.key) == [glucose.key])   // a tombstone is no state
+        #expect(try bank.effectiveRange(of: "town") == t("2025-12-01T09:00:00Z")...t("2025-12-01T09:00:00Z"))
         // old commits resolve to tombstones; a switch back to them does not bring the twins back
         let old = try bank.twin("p1", at: "HEAD")
         #expect(old.erased != nil && old.twin.attributes.isEmpty && old.twin.template == nil)

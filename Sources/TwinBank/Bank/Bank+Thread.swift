@@ -310,7 +310,7 @@ extension Bank {
         let all = try eventsInTransaction(ThreadQuery(twin: twin, code: code, category: category, to: asOf, knownAt: knownAt,
                                                       knownAtSequence: knownAtSequence, includeImplausible: category != .observation), tx)
         var latest: [CodeKey: Event] = [:]
-        for e in all where e.category != .retraction && e.code.key != retractionCode.key && filter.admits(e) {
+        for e in all where e.category != .retraction && e.code.key != retractionCode.key && e.code.key != Erasure.tombstoneCode.key && filter.admits(e) {
             if let b = latest[e.code.key], !EventQuery.order(b, e) { continue }
             latest[e.code.key] = e
         }
@@ -323,6 +323,7 @@ extension Bank {
         if let code { codes.insert(code) } else {
             for s in segments { codes.formUnion(try tx.codes(of: s.twin)) }
             codes.remove(retractionCode.key)
+            codes.remove(Erasure.tombstoneCode.key)   // an erased row is no state
         }
         var out: [Event] = []
         for c in codes.sorted() {
@@ -373,7 +374,7 @@ extension Bank {
                     while true {
                         let page = try tx.events(EventQuery(twin: s.twin, code: code, category: category, to: s.maxEffective,
                                                             maxSequence: s.maxSequence, descending: descending, limit: limit))
-                        if let e = page.first(where: { $0.category != .retraction && !$0.isFlaggedImplausible }) {
+                        if let e = page.first(where: { $0.category != .retraction && !$0.isFlaggedImplausible && $0.code.key != Erasure.tombstoneCode.key }) {
                             let t = e.effective.start
                             if descending { hi = Swift.max(hi ?? t, t) } else { lo = Swift.min(lo ?? t, t) }
                             break
