@@ -231,10 +231,10 @@ extension SQLiteStorage {
     /// empties the write-ahead log (`PRAGMA wal_checkpoint(TRUNCATE)`, retried while readers finish), so neither
     /// the bank file nor its `-wal` keeps a byte of what was purged.
     ///
-    /// `secure_delete` alone is not enough: it zeroes what a delete or update frees, but cells that SQLite moved
-    /// earlier, when a page was split or rebalanced, can leave old copies in the unused middle of a page, which no
-    /// later delete touches (checked on a real file: a purged REAL value survived that way). `VACUUM` writes every
-    /// page anew. It costs a rewrite of the whole file, once per erasure.
+    /// `secure_delete` alone is not enough: it zeroes what a delete or update frees, but when SQLite rebalances a
+    /// page it rewrites the cells and can leave old copies in the unallocated gap between the cell pointers and the
+    /// cells, which no later delete touches (checked on a file written by SQLite 3.40: a purged REAL value survived
+    /// there). `VACUUM` writes every page anew. It costs a rewrite of the whole file, once per erasure.
     public func eraseFreedSpace() throws -> PhysicalErasure {
         do {
             try pool.writeWithoutTransaction { db in
