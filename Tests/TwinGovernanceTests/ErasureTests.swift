@@ -171,6 +171,8 @@ import TwinTesting
             let erasures = try f.log.entries(matching: AuditQuery()).filter { $0.action == "erase" }
             #expect(Set(erasures.compactMap(\.twin)).isSuperset(of: ["p1", "p1-what-if"]))
             #expect(erasures.allSatisfy { $0.decision == .permit })
+            // a FHIR AuditEvent records an erasure as a delete
+            #expect(AuditEventExport.actionCode("erase") == "D")
         }
     }
 

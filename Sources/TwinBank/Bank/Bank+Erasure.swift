@@ -235,9 +235,8 @@ extension Bank {
         var unlinked = Set<TwinID>()
         var rewrittenTwins = Set<String>()
         for kind in ["twin", "twin-version"] {
-            let hs = try tx.objectHashes(kind: kind)
-            for (h, b) in try tx.objects(hs) {
-                guard var r = try? ObjectCodec.decode(TwinRecord.self, from: b), r.erased == nil else { continue }
+            try Bank.forEachObject(kind: kind, tx) { h, b in
+                guard var r = try? ObjectCodec.decode(TwinRecord.self, from: b), r.erased == nil else { return }
                 if scope.contains(r.id) {
                     let tomb = TwinRecord(twin: Twin(id: r.id, kind: r.twin.kind), fork: nil, created: r.created, erased: now)
                     try tx.replaceObject(h, kind: kind, bytes: try ObjectCodec.encode(tomb))
@@ -261,10 +260,9 @@ extension Bank {
         var aggregateVersions = 0
         var rewritten = Set<String>()
         for kind in ["aggregate", "aggregate-version"] {
-            let hs = try tx.objectHashes(kind: kind)
-            for (h, b) in try tx.objects(hs) {
+            try Bank.forEachObject(kind: kind, tx) { h, b in
                 guard var def = try? ObjectCodec.decode(AggregateDefinition.self, from: b),
-                      let members = def.members, members.contains(where: scope.contains) else { continue }
+                      let members = def.members, members.contains(where: scope.contains) else { return }
                 def.members = members.filter { !scope.contains($0) }
                 try tx.replaceObject(h, kind: kind, bytes: try ObjectCodec.encode(def))
                 aggregates.insert(def.id)
@@ -307,6 +305,21 @@ extension Bank {
             aggregateVersionsRewritten: aggregateVersions, partsUnlinked: unlinked.sorted { $0.rawValue < $1.rawValue },
             recordsRemoved: removedRecords.sorted(),
             indexRowsRemoved: erased.indexRowsRemoved, dictionaryEntriesDropped: erased.dictionaryEntriesDropped, physical: nil)
+    }
+
+    /// Calls `body` with every object of a kind, reading a chunk of hashes at a time (memory bounded by a chunk, not
+    /// by the bank).
+    static func forEachObject(kind: String, _ tx: any StorageReader, chunk: Int = 2_000,
+                              _ body: (ContentHash, [UInt8]) throws -> Void) throws {
+        let hashes = try tx.objectHashes(kind: kind)
+        var start = 0
+        while start < hashes.count {
+            let end = Swift.min(start + chunk, hashes.count)
+            let slice = Array(hashes[start ..< end])
+            let found = try tx.objects(slice)
+            for h in slice { if let b = found[h] { try body(h, b) } }
+            start = end
+        }
     }
 
     /// Whether a stored record (JSON, a FHIR resource) refers to one of the twins: a `reference` whose last part
