@@ -195,6 +195,7 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
         do {
             return try pool.read { db in
+                try dictionary.refreshIfStale(db)
                 let tx = SQLiteTransaction(db: db, shared: dictionary)
                 return try body(tx)
             }
@@ -207,6 +208,7 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
         var pending: SQLiteTransaction?
         do {
             let result = try pool.write { db in
+                try dictionary.refreshIfStale(db)
                 let tx = SQLiteTransaction(db: db, shared: dictionary)
                 pending = tx
                 return try body(tx)
@@ -289,6 +291,21 @@ final class SharedDictionary: @unchecked Sendable {
     }
     private let lock = NSLock()
     private var maps = Maps()
+    /// The bank's dictionary generation the cache was loaded at (`meta.dictionary_generation`, 0 when absent): an
+    /// erasure drops entries and increments it, so every connection, in any process, reloads before it uses an id.
+    private var generation: Int64 = 0
+
+    static func generation(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'dictionary_generation'") ?? 0
+    }
+
+    /// Reloads the cache if another transaction (here or in another process) dropped dictionary entries since it
+    /// was loaded: one primary-key lookup per transaction.
+    func refreshIfStale(_ db: Database) throws {
+        let current = try SharedDictionary.generation(db)
+        lock.lock(); let loaded = generation; lock.unlock()
+        if current != loaded { try reload(db) }
+    }
 
     var snapshot: Maps { lock.lock(); defer { lock.unlock() }; return maps }
 
@@ -299,8 +316,10 @@ final class SharedDictionary: @unchecked Sendable {
 
     func reload(_ db: Database) throws {
         let m = try SharedDictionary.load(db)
+        let g = try SharedDictionary.generation(db)
         lock.lock(); defer { lock.unlock() }
         maps = m
+        generation = g
     }
 
     static func load(_ db: Database) throws -> Maps {

@@ -589,6 +589,11 @@ final class SQLiteTransaction: StorageWriter {
         try db.execute(sql: "DELETE FROM code_units WHERE NOT EXISTS (SELECT 1 FROM codes c WHERE c.system = code_units.system AND c.code = code_units.code)")
         out.dictionaryEntriesDropped += db.changesCount
         droppedDictionaryEntries = true
+        // other connections (other processes too) reload their caches before they use an id again
+        try db.execute(sql: """
+            INSERT INTO meta(key, value) VALUES ('dictionary_generation', 1)
+            ON CONFLICT(key) DO UPDATE SET value = value + 1
+            """)
         maps = SharedDictionary.Maps()
         local = SharedDictionary.Maps()
         try reloadDictionary()

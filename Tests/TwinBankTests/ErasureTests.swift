@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import TwinBank
 import TwinCore
+import TwinBankSQLite
+import TwinTesting
 
 /// `Bank.erase(twin:reason:)` on both storages: what it takes along, what it refuses, and what the bank shows after.
 @Suite struct BankErasureTests {
@@ -139,5 +141,38 @@ import TwinCore
         let (before, _) = try fresh.exportBundle(twin: "p1")
         let refused = #expect(throws: BankError.self) { try bank.importBundle(before) }
         #expect(refused?.code == .erasedTwin)
+    }
+}
+
+/// SQLite caches dictionary ids per open storage; an erasure drops entries, and SQLite may give a dropped id to a new
+/// entry: every other open storage (another process) must notice before it uses a cached id.
+@Suite struct ErasureDictionaryGenerationTests {
+    func event(_ seq: Int64, twin: TwinID, code: Concept) -> Event {
+        var h = EventHasher()
+        let d = EventDraft(twin: twin, effective: EffectiveTime(Instant(microseconds: seq)), category: .observation, code: code,
+                           value: .quantity(Quantity(1, "1")), source: Source(.device, "d-\(seq)"))
+        return Event(id: h.hash(d), twin: twin, effective: d.effective, recorded: Instant(microseconds: 1000 + seq), sequence: seq,
+                     category: .observation, code: code, value: d.value, source: d.source)
+    }
+
+    @Test func anotherStoragesCachedIdsAreRefreshedAfterAnErasure() throws {
+        let path = try TemporaryFiles.path("bank.sqlite")
+        let a = try SQLiteStorage(path: path), b = try SQLiteStorage(path: path)
+        let x = Concept(system: "urn:test", code: "x"), y = Concept(system: "urn:test", code: "y")
+        func add(_ s: SQLiteStorage, _ e: Event) throws {
+            try s.write { try $0.append([e], batch: BatchRecord(firstSequence: e.sequence, lastSequence: e.sequence, recorded: e.recorded)) }
+        }
+        try add(a, event(1, twin: "a", code: x))                   // a caches x's id (the highest code id)
+        _ = try b.read { try $0.events(EventQuery(twin: "a")) }
+        try b.write { _ = try $0.erase(sequences: [1], reason: "r") }  // drops x
+        try add(b, event(2, twin: "b", code: y))                   // y may take x's old id
+        try add(a, event(3, twin: "c", code: x))                   // a must not use its stale id for x
+        for s in [a, b] {
+            try s.read { (tx) throws in
+                #expect(try tx.events(EventQuery(twin: "c")).map(\.code) == [x])
+                #expect(try tx.events(EventQuery(twin: "b")).map(\.code) == [y])
+                #expect(try tx.codes(of: "c") == [x.key])
+            }
+        }
     }
 }
