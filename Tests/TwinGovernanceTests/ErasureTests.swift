@@ -156,6 +156,11 @@ import TwinTesting
             let stats = try f.bank.events(ThreadQuery(twin: "cohort-stats"))
             #expect(stats.count == 1 && stats[0].value == nil && stats[0].code == Erasure.tombstoneCode && stats[0].provenance.derivedFrom.isEmpty)
             #expect(try f.bank.events(ThreadQuery(twin: "p2", code: Self.score.key, includeRetracted: true)).count == 501)
+            // FHIR export: the population twin exports with its tombstone; the erased twin is refused, naming the erasure
+            let exported = try FHIRExporter(bank: f.bank).bundle(twin: "cohort-stats")
+            #expect(!JSONWriter().write(exported).isEmpty)
+            let fhir = #expect(throws: FHIRError.self) { try FHIRExporter(bank: f.bank).bundle(twin: "p1") }
+            #expect(fhir?.message.contains("erased") == true)
             // the aggregate, now and at the old commit, no longer names p1
             #expect(try f.bank.members(of: "study").members == ["p2"])
             #expect(try f.bank.aggregates(at: f.commit.hex).first { $0.id == "study" }?.members == ["p2"])
