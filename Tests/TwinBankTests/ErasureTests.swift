@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TwinBank
+@testable import TwinBank
 import TwinCore
 import TwinBankSQLite
 import TwinTesting
@@ -141,6 +141,21 @@ import TwinTesting
         let (before, _) = try fresh.exportBundle(twin: "p1")
         let refused = #expect(throws: BankError.self) { try bank.importBundle(before) }
         #expect(refused?.code == .erasedTwin)
+    }
+}
+
+@Suite struct ErasureRecordMatchingTests {
+    @Test(arguments: [
+        (#"{"resourceType": "Device", "patient": {"reference": "Patient/p1"}}"#, true),
+        (#"{"resourceType": "Device", "patient": {"reference": "https://ehr.example/fhir/Patient/p1"}}"#, true),
+        (#"{"resourceType": "Device", "patient": {"reference": "urn:uuid:p1"}}"#, true),
+        (#"{"resourceType": "Device", "note": [{"x": [{"reference": "Patient/p1"}]}]}"#, true),
+        (#"{"resourceType": "Device", "patient": {"reference": "Patient/p2"}}"#, false),
+        (#"{"resourceType": "Practitioner", "managingOrganization": {"reference": "Organization/p1"}}"#, false),
+        (#"{"resourceType": "Practitioner", "name": [{"family": "p1"}]}"#, false),
+    ])
+    func aRecordIsThePatientsWhenAReferenceNamesThem(json: String, expected: Bool) {
+        #expect(Bank.refersToTwin(Array(json.utf8), ["p1"]) == expected)
     }
 }
 

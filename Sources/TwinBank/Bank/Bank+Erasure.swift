@@ -322,17 +322,20 @@ extension Bank {
         }
     }
 
-    /// Whether a stored record (JSON, a FHIR resource) refers to one of the twins: a `reference` whose last part
-    /// (`Patient/ID`, `urn:uuid:ID`) is a twin's id, as the FHIR import makes a patient's twin id from its resource id.
+    /// Whether a stored record (JSON, a FHIR resource) refers to one of the twins: a `reference` `Patient/ID` (also
+    /// after a base URL) or `urn:uuid:ID` whose id is a twin's, as the FHIR import makes a patient's twin id from its
+    /// resource id.
     static func refersToTwin(_ bytes: [UInt8], _ twins: Set<TwinID>) -> Bool {
         guard let json = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else { return false }
         let ids = Set(twins.map(\.rawValue))
         func visit(_ v: Any) -> Bool {
             if let d = v as? [String: Any] {
                 if let ref = d["reference"] as? String {
-                    let last = ref.hasPrefix("urn:uuid:") ? String(ref.dropFirst("urn:uuid:".count))
-                        : String(ref.split(separator: "/").last ?? "")
-                    if ids.contains(last) { return true }
+                    // `Patient/ID` (also after a base URL) or `urn:uuid:ID`; another type's id is not the patient's
+                    let parts = ref.split(separator: "/")
+                    let id = ref.hasPrefix("urn:uuid:") ? String(ref.dropFirst("urn:uuid:".count))
+                        : parts.count >= 2 && parts[parts.count - 2] == "Patient" ? String(parts[parts.count - 1]) : nil
+                    if let id, ids.contains(id) { return true }
                 }
                 return d.values.contains(where: visit)
             }
