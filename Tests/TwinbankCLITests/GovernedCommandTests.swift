@@ -43,6 +43,8 @@ import TwinTesting
         ["thread", "query", "--twin", "p1"],
         ["fork", "--twin", "p1", "--at", "2024-01-02T00:00:00Z", "--name", "p1-what-if"],
         ["retract", "--event", "1", "--reason", "wrong"],
+        ["erase", "--twin", "p1", "--reason", "request"],
+        ["erase", "--twin", "p1", "--reason", "request", "--dry-run"],
         ["aggregate", "create", "--id", "mine", "--member", "p1"],
         ["aggregate", "show", "--id", "everyone"],
         ["aggregate", "list"],

@@ -325,7 +325,9 @@ extension Bank {
                 let vis: Visibility = pin.map { .knownAt($0) } ?? .current
                 let twinRefs: [(String, String)]
                 if let tree {
-                    twinRefs = tree.filter { $0.key.hasPrefix("twin/") }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                    // an erased twin is no member at any commit (its definitions there are tombstones)
+                    let erased = Set(try tx.refs(prefix: "erased/").map { "twin/" + $0.name.dropFirst("erased/".count) })
+                    twinRefs = tree.filter { $0.key.hasPrefix("twin/") && !erased.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 } else {
                     twinRefs = try tx.refs(prefix: "twin/").map { ($0.name, $0.value) }
                 }

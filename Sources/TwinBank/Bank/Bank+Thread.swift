@@ -312,7 +312,7 @@ extension Bank {
         let all = try eventsInTransaction(ThreadQuery(twin: twin, code: code, category: category, to: asOf, knownAt: knownAt,
                                                       knownAtSequence: knownAtSequence, includeImplausible: category != .observation), tx)
         var latest: [CodeKey: Event] = [:]
-        for e in all where e.category != .retraction && e.code.key != retractionCode.key && filter.admits(e) {
+        for e in all where e.category != .retraction && e.code.key != retractionCode.key && e.code.key != Erasure.tombstoneCode.key && filter.admits(e) {
             if let b = latest[e.code.key], !EventQuery.order(b, e) { continue }
             latest[e.code.key] = e
         }
@@ -325,6 +325,7 @@ extension Bank {
         if let code { codes.insert(code) } else {
             for s in segments { codes.formUnion(try tx.codes(of: s.twin)) }
             codes.remove(retractionCode.key)
+            codes.remove(Erasure.tombstoneCode.key)   // an erased row is no state
         }
         var out: [Event] = []
         for c in codes.sorted() {
@@ -375,7 +376,7 @@ extension Bank {
                     while true {
                         let page = try tx.events(EventQuery(twin: s.twin, code: code, category: category, to: s.maxEffective,
                                                             maxSequence: s.maxSequence, descending: descending, limit: limit))
-                        if let e = page.first(where: { $0.category != .retraction && !$0.isFlaggedImplausible }) {
+                        if let e = page.first(where: { $0.category != .retraction && !$0.isFlaggedImplausible && $0.code.key != Erasure.tombstoneCode.key }) {
                             let t = e.effective.start
                             if descending { hi = Swift.max(hi ?? t, t) } else { lo = Swift.min(lo ?? t, t) }
                             break
@@ -423,6 +424,7 @@ extension Bank {
         try authorize(.write, newID)
         return try storage.write { tx in
             let parent = try requireRecord(twin, tx)
+            try refuseErased(newID, tx)
             guard try tx.ref(Bank.twinRef(newID)) == nil else {
                 throw BankError(.duplicateTwin, "duplicate twin id '\(newID)': a twin with this id already exists", value: newID.rawValue)
             }
