@@ -255,11 +255,11 @@ let entryPoints: [EntryPoint] = [
     },
 
     // TwinRun
-    EntryPoint("DoseComparison.compare(_:in:options:start:hours:ensemble:variation:seed:startingFrom:knownAt:)", .read, "p1") { b, _ in
+    EntryPoint("DoseComparison.compare(_:in:options:start:hours:ensemble:variation:seed:startingFrom:knownAt:)", .simulate, "p1") { b, _ in
         _ = try await DoseComparison.compare("p1", in: b, options: [.init(name: "none")], start: GateFixture.day, hours: 2, ensemble: 2)
     },
     EntryPoint("DoseComparison.Model.init(twin:in:settings:)", .read, "p1") { b, _ in _ = try DoseComparison.Model(twin: "p1", in: b, settings: settings) },
-    EntryPoint("InSilicoComparison.compare(_:in:options:start:hours:ensemble:variation:seed:startingFrom:knownAt:)", .read, "p1") { b, _ in
+    EntryPoint("InSilicoComparison.compare(_:in:options:start:hours:ensemble:variation:seed:startingFrom:knownAt:)", .simulate, "p1") { b, _ in
         _ = try await InSilicoComparison.compare("p1", in: b, options: [.init(name: "usual")], start: GateFixture.day, hours: 2, ensemble: 2)
     },
     EntryPoint("InSilicoComparison.Model.init(twin:in:settings:)", .read, "p1") { b, _ in _ = try InSilicoComparison.Model(twin: "p1", in: b, settings: settings) },
@@ -272,12 +272,12 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("GlucoseTwin.scenario(for:in:start:hours:controller:extraMeals:)", .read, "p1") { b, _ in
         _ = try GlucoseTwin.scenario(for: "p1", in: b, start: GateFixture.day, hours: 2)
     },
-    EntryPoint("GlucoseTwin.simulate(_:in:start:hours:controller:)", .read, "p1") { b, _ in _ = try GlucoseTwin.simulate("p1", in: b, start: GateFixture.day, hours: 2) },
+    EntryPoint("GlucoseTwin.simulate(_:in:start:hours:controller:)", .simulate, "p1") { b, _ in _ = try GlucoseTwin.simulate("p1", in: b, start: GateFixture.day, hours: 2) },
     EntryPoint("GlucoseTwin.record(_:to:in:every:)", .write, "p1") { b, f in try GlucoseTwin.record(f.run, to: "p1", in: b) },
     EntryPoint("PredictionWriter.write(_:to:run:in:)", .write, "p1") { b, f in
         try PredictionWriter.write([.init(code: GateFixture.glucose, unit: "mg/dL", points: [(day(1), 100)])], to: "p1", run: f.run.provenance, in: b)
     },
-    EntryPoint("SBMLBinding.run(for:in:start:hours:points:)", .read, "p1") { b, _ in
+    EntryPoint("SBMLBinding.run(for:in:start:hours:points:)", .simulate, "p1") { b, _ in
         let model = SharedFolder.data("petab/Perelson_Science1996/model_Perelson_Science1996.xml").path
         _ = try SBMLBinding(modelPath: model, modelID: "Perelson", outputs: [.init(variable: "V", code: GateFixture.glucose, unit: "1")])
             .run(for: "p1", in: b, start: GateFixture.day, hours: 1, points: 4)
