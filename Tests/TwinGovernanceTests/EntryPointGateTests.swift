@@ -453,7 +453,8 @@ func deniedActor(_ error: any Error) -> String? {
 
 @Suite struct EntryPointGateTests {
     /// Calls the entry point as `actor` for `purpose` and checks it was refused, changed nothing and was audited.
-    func refuses(_ entry: EntryPoint, actor: String, purpose: String, expected: EntryPoint.Refusal) async throws {
+    /// `because`: a part of the deny's reason (which rule refused).
+    func refuses(_ entry: EntryPoint, actor: String, purpose: String, expected: EntryPoint.Refusal, because: String) async throws {
         let f = try GateFixture()
         let before = try f.snapshot()
         let logged = try f.audit.entryCount()
@@ -474,17 +475,21 @@ func deniedActor(_ error: any Error) -> String? {
         let deny = try #require(entries.first { $0.decision == .deny }, "\(entry.name): no deny in the audit log")
         #expect(deny.actor == actor)
         #expect(EntryPoint.Refusal(action: deny.action, twin: deny.twin) == expected, "\(entry.name): refused \(deny.action) \(deny.twin ?? "-")")
+        #expect(deny.reason.contains(because), "\(entry.name): \(deny.reason)")
         #expect(entries.filter { $0.decision != .deny && $0.twin != nil }.isEmpty, "\(entry.name) permitted \(entries.filter { $0.decision != .deny })")
     }
 
     @Test(arguments: entryPoints)
     func refusedToAnActorWithoutARole(_ entry: EntryPoint) async throws {
-        try await refuses(entry, actor: "mallory", purpose: "treatment", expected: entry.refusal)
+        try await refuses(entry, actor: "mallory", purpose: "treatment", expected: entry.refusal, because: "has no role in this bank's policy")
     }
 
     @Test(arguments: entryPoints.filter { $0.research != nil })
     func refusedToAResearcherWithoutConsent(_ entry: EntryPoint) async throws {
-        try await refuses(entry, actor: "rita", purpose: "research", expected: entry.research!)
+        // reading a person's data for research needs their opt-in; what researchers may not do at all, the policy refuses
+        let refusal = entry.research!
+        let because = refusal.twin != nil && refusal.action == "read" ? "needs the person's consent (opt-in)" : "under the bank's policy"
+        try await refuses(entry, actor: "rita", purpose: "research", expected: refusal, because: because)
     }
 
     @Test func theResearcherIsPermittedBankWideMetadataOnly() async throws {
