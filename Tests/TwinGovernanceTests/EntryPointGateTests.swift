@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import TwinBank
+import TwinBankSQLite
 import TwinCalibration
 import TwinCore
 import TwinDemo
@@ -38,9 +39,13 @@ final class PreparingGate: AccessGate, @unchecked Sendable {
     func transactionEnded() throws { try governed.transactionEnded() }
 }
 
-/// A bank with a person twin `p1` (glucose, heart rate, a meal, a location ping), a fork `p1-fork`, an aggregate
-/// `cohort`, a commit tagged `v1`, a FHIR record, and p1's consent (research by `res2` only); its policy is the
-/// default with owner `owner`, `rita` and `res2` researchers; every decision goes to `audit`.
+/// Where the fixture's bank lives: in memory (with a memory audit log), or in a SQLite file holding the audit log
+/// too, written through the bank's own connection as the command does.
+enum GateStorage: String, CaseIterable, Sendable { case memory, sqlite }
+
+/// A bank with a person twin `p1` (glucose, heart rate, a meal, a location ping and a close contact), a fork
+/// `p1-fork`, an aggregate `cohort`, a commit tagged `v1`, a FHIR record, and p1's consent (research by `res2`
+/// only); its policy is the default with owner `owner`, `rita` and `res2` researchers; every decision goes to `audit`.
 final class GateFixture: @unchecked Sendable {
     static let now = try! Instant(parsing: "2026-06-01T12:00:00Z")
     static let day = try! Instant(parsing: "2026-05-30T08:00:00Z")
@@ -48,8 +53,8 @@ final class GateFixture: @unchecked Sendable {
     static let heartRate = Concept(system: "http://loinc.org", code: "8867-4")
     static let carbs = GlucoseTwin.carbohydrateIntake
 
-    let storage = MemoryStorage()
-    let audit = MemoryAuditStore()
+    let storage: any BankStorage
+    let audit: any AuditStore
     let governed: GovernedGate
     let gate: PreparingGate
     let clock = ManualClock(GateFixture.now)
@@ -64,7 +69,15 @@ final class GateFixture: @unchecked Sendable {
     let problem: PEtabProblem
     let folder: URL
 
-    init() throws {
+    init(_ kind: GateStorage = .memory) throws {
+        folder = try TemporaryFiles.directory("gate")
+        switch kind {
+        case .memory:
+            storage = MemoryStorage(); audit = MemoryAuditStore()
+        case .sqlite:
+            let sqlite = try SQLiteStorage(path: try TemporaryFiles.path("gate.twinbank", label: "gate-bank"))
+            storage = sqlite; audit = SQLiteAuditStore(sqlite)
+        }
         let store = BankGovernanceStore(storage: storage)
         _ = try store.updatePolicy(initial: .default(owner: "owner")) { p in
             try p.assign(Caller(id: "rita", role: .researcher, organisation: "uni"))
@@ -102,7 +115,6 @@ final class GateFixture: @unchecked Sendable {
         population = try MemberPopulation.build(members: ["p1"], in: owner, asOf: Self.now, seed: 1)
         bundle = try owner.exportBundle(twin: "p1").data
         problem = try PEtabProblem.load(yaml: SharedFolder.data("petab/Perelson_Science1996/Perelson_Science1996.yaml"))
-        folder = try TemporaryFiles.directory("gate")
     }
 
     /// The bank acting as `actor` for `purpose`, behind the governed gate.
@@ -454,8 +466,8 @@ func deniedActor(_ error: any Error) -> String? {
 @Suite struct EntryPointGateTests {
     /// Calls the entry point as `actor` for `purpose` and checks it was refused, changed nothing and was audited.
     /// `because`: a part of the deny's reason (which rule refused).
-    func refuses(_ entry: EntryPoint, actor: String, purpose: String, expected: EntryPoint.Refusal, because: String) async throws {
-        let f = try GateFixture()
+    func refuses(_ entry: EntryPoint, on kind: GateStorage, actor: String, purpose: String, expected: EntryPoint.Refusal, because: String) async throws {
+        let f = try GateFixture(kind)
         let before = try f.snapshot()
         let logged = try f.audit.entryCount()
         let bank = f.bank(actor, purpose)
@@ -479,17 +491,17 @@ func deniedActor(_ error: any Error) -> String? {
         #expect(entries.filter { $0.decision != .deny && $0.twin != nil }.isEmpty, "\(entry.name) permitted \(entries.filter { $0.decision != .deny })")
     }
 
-    @Test(arguments: entryPoints)
-    func refusedToAnActorWithoutARole(_ entry: EntryPoint) async throws {
-        try await refuses(entry, actor: "mallory", purpose: "treatment", expected: entry.refusal, because: "has no role in this bank's policy")
+    @Test(arguments: entryPoints, GateStorage.allCases)
+    func refusedToAnActorWithoutARole(_ entry: EntryPoint, _ kind: GateStorage) async throws {
+        try await refuses(entry, on: kind, actor: "mallory", purpose: "treatment", expected: entry.refusal, because: "has no role in this bank's policy")
     }
 
-    @Test(arguments: entryPoints.filter { $0.research != nil })
-    func refusedToAResearcherWithoutConsent(_ entry: EntryPoint) async throws {
+    @Test(arguments: entryPoints.filter { $0.research != nil }, GateStorage.allCases)
+    func refusedToAResearcherWithoutConsent(_ entry: EntryPoint, _ kind: GateStorage) async throws {
         // reading a person's data for research needs their opt-in; what researchers may not do at all, the policy refuses
         let refusal = entry.research!
         let because = refusal.twin != nil && refusal.action == "read" ? "needs the person's consent (opt-in)" : "under the bank's policy"
-        try await refuses(entry, actor: "rita", purpose: "research", expected: refusal, because: because)
+        try await refuses(entry, on: kind, actor: "rita", purpose: "research", expected: refusal, because: because)
     }
 
     @Test func theResearcherIsPermittedBankWideMetadataOnly() async throws {
