@@ -187,7 +187,7 @@ let exemptFromTheGateTable: [String: String] = [
     "Governance.hasStoredPolicy()": "whether a policy is stored; no person's data",
     "Governance.decide(_:twin:purpose:)": "the decision point's answer for this actor, without access: reads the policy and the consent's rules, no health data",
     // helpers that never throw a refusal
-    "AuditEventExport.bundle(_:bank:)": "audit entries (no health data) as FHIR; the optional bank only maps twin ids to Patient ids through the gated Bank.twin, falling back to the twin id when refused",
+    "AuditEventExport.bundle(_:bank:)": "audit entries (no health data) as FHIR; the optional bank only maps twin ids to Patient ids through the gated Bank.twin, falling back to the twin id when refused (EntryPointGateTests.theAuditExportReadsTwinsOnlyThroughTheGate)",
 ]
 
 @Suite struct EntryPointCompletenessTests {

@@ -504,6 +504,24 @@ func deniedActor(_ error: any Error) -> String? {
         try await refuses(entry, on: kind, actor: "rita", purpose: "research", expected: refusal, because: because)
     }
 
+    /// The exempt `AuditEventExport.bundle(_:bank:)` never throws: it names each twin's Patient by the gated
+    /// `Bank.twin`, and for an actor refused that read by the twin id alone (the refusal audited).
+    @Test func theAuditExportReadsTwinsOnlyThroughTheGate() throws {
+        let f = try GateFixture()
+        var p1 = try f.owner.twin("p1").twin
+        p1.attributes["fhir.id"] = .text("patient-7f3")
+        try f.owner.updateTwin(p1)
+        let entries = try f.audit.entries(in: 0 ..< f.audit.entryCount()).filter { $0.twin == "p1" }
+        #expect(!entries.isEmpty)
+        func text(_ bank: Bank) -> String { String(decoding: JSONWriter().write(AuditEventExport.bundle(entries, bank: bank)), as: UTF8.self) }
+        #expect(text(f.owner).contains("Patient/patient-7f3"))
+        let logged = try f.audit.entryCount()
+        let refused = text(f.bank("mallory", "treatment"))
+        #expect(!refused.contains("patient-7f3") && refused.contains("Patient/p1"))
+        let denies = try f.audit.entries(in: logged ..< f.audit.entryCount())
+        #expect(denies.map { "\($0.actor) \($0.action) \($0.twin ?? "-") \($0.decision)" } == ["mallory read p1 deny"])
+    }
+
     @Test func theResearcherIsPermittedBankWideMetadataOnly() async throws {
         // the rows the researcher is not refused reveal nobody's data: they are bank-wide reads the policy gives her
         for entry in entryPoints where entry.research == nil {
