@@ -13,6 +13,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case bankExists
             case uncommittedChanges
             case futureObservation
+            case erasedTwin, notErasable
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -54,6 +55,10 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         /// An observation is effective beyond the bank's clock plus its ``Bank/observationSkew``: what has not
         /// happened yet cannot have been observed (a prediction or a planned intervention may lie in the future).
         public static let futureObservation = Code(.futureObservation)
+        /// The twin was erased (the right to erasure): its id stays reserved, its data is gone.
+        public static let erasedTwin = Code(.erasedTwin)
+        /// An erasure cannot be done as asked (a template, an empty reason).
+        public static let notErasable = Code(.notErasable)
         public var description: String { base.rawValue }
     }
 

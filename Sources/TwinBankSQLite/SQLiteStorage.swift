@@ -76,6 +76,9 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // what a write deletes or shrinks is overwritten with zeros, not left in free space (an erasure's purpose;
+            // see eraseFreedSpace for what this alone does not reach)
+            try db.execute(sql: "PRAGMA secure_delete = ON")
             // read pages in place, not copied into each connection's small page cache: a query over all twins
             // (an aggregate) reads most of the file (address space only; a no-op where SQLite has no mmap)
             try db.execute(sql: "PRAGMA mmap_size = \(SQLiteStorage.mmapSize)")
@@ -192,6 +195,7 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
         do {
             return try pool.read { db in
+                try dictionary.refreshIfStale(db)
                 let tx = SQLiteTransaction(db: db, shared: dictionary)
                 return try body(tx)
             }
@@ -204,14 +208,58 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
         var pending: SQLiteTransaction?
         do {
             let result = try pool.write { db in
+                try dictionary.refreshIfStale(db)
                 let tx = SQLiteTransaction(db: db, shared: dictionary)
                 pending = tx
                 return try body(tx)
             }
-            if let pending { dictionary.merge(pending.local) }
+            if let pending {
+                if pending.droppedDictionaryEntries { try pool.read { db in try dictionary.reload(db) } } else { dictionary.merge(pending.local) }
+            }
             return result
         } catch let e as BankError { throw e } catch let e as TwinError { throw e } catch let e as DatabaseError {
             throw BankError(.storageFailure, "bank storage error in '\(path)': \(SQLiteStorage.describe(e))", value: path)
+        }
+    }
+}
+
+extension SQLiteStorage {
+    /// How long ``eraseFreedSpace()`` waits for readers to let the write-ahead log be emptied: this many attempts,
+    /// ``checkpointPause`` apart.
+    static let checkpointAttempts = 50
+    static let checkpointPause: UInt32 = 100_000
+
+    /// After an erasure: rebuilds the file (`VACUUM`, its temporary copy in memory, not in a temporary file) and
+    /// empties the write-ahead log (`PRAGMA wal_checkpoint(TRUNCATE)`, retried while readers finish), so neither
+    /// the bank file nor its `-wal` keeps a byte of what was purged.
+    ///
+    /// `secure_delete` alone is not enough: it zeroes what a delete or update frees, but when SQLite rebalances a
+    /// page it rewrites the cells and can leave old copies in the unallocated gap between the cell pointers and the
+    /// cells, which no later delete touches (checked on a file written by SQLite 3.40: a purged REAL value survived
+    /// there). `VACUUM` writes every page anew. It costs a rewrite of the whole file, once per erasure.
+    public func eraseFreedSpace() throws -> PhysicalErasure {
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA temp_store = MEMORY")
+                try db.execute(sql: "VACUUM")
+            }
+            for attempt in 1...SQLiteStorage.checkpointAttempts {
+                let busy = try pool.writeWithoutTransaction { db -> Bool in
+                    let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                    return (row?[0] as Int64? ?? 1) != 0
+                }
+                let attributes = try? FileManager.default.attributesOfItem(atPath: path + "-wal")
+                let walSize = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+                if !busy && walSize == 0 { return PhysicalErasure(applies: true, rebuilt: true, walTruncated: true) }
+                if attempt < SQLiteStorage.checkpointAttempts { usleep(SQLiteStorage.checkpointPause) }
+            }
+            return PhysicalErasure(applies: true, rebuilt: true, walTruncated: false, advice: """
+                the write-ahead log '\(path)-wal' could not be emptied because another connection was reading the bank: \
+                it may still hold erased bytes until the next checkpoint; close the other processes using the bank and run \
+                `sqlite3 \(path) 'PRAGMA wal_checkpoint(TRUNCATE)'` (or any erase again)
+                """)
+        } catch let e as DatabaseError {
+            throw BankError(.storageFailure, "the erasure committed, but rebuilding '\(path)' to remove the freed bytes failed: \(SQLiteStorage.describe(e)); run `sqlite3 \(path) VACUUM`", value: path)
         }
     }
 }
@@ -243,6 +291,21 @@ final class SharedDictionary: @unchecked Sendable {
     }
     private let lock = NSLock()
     private var maps = Maps()
+    /// The bank's dictionary generation the cache was loaded at (`meta.dictionary_generation`, 0 when absent): an
+    /// erasure drops entries and increments it, so every connection, in any process, reloads before it uses an id.
+    private var generation: Int64 = 0
+
+    static func generation(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'dictionary_generation'") ?? 0
+    }
+
+    /// Reloads the cache if another transaction (here or in another process) dropped dictionary entries since it
+    /// was loaded: one primary-key lookup per transaction.
+    func refreshIfStale(_ db: Database) throws {
+        let current = try SharedDictionary.generation(db)
+        lock.lock(); let loaded = generation; lock.unlock()
+        if current != loaded { try reload(db) }
+    }
 
     var snapshot: Maps { lock.lock(); defer { lock.unlock() }; return maps }
 
@@ -253,8 +316,10 @@ final class SharedDictionary: @unchecked Sendable {
 
     func reload(_ db: Database) throws {
         let m = try SharedDictionary.load(db)
+        let g = try SharedDictionary.generation(db)
         lock.lock(); defer { lock.unlock() }
         maps = m
+        generation = g
     }
 
     static func load(_ db: Database) throws -> Maps {

@@ -10,6 +10,9 @@ final class SQLiteTransaction: StorageWriter {
     var maps: SharedDictionary.Maps
     /// Dictionary entries created (or discovered) in this transaction, merged into the shared cache on commit.
     var local = SharedDictionary.Maps()
+    /// Whether this transaction dropped dictionary entries (an erasure): the shared cache is then reloaded on
+    /// commit rather than merged, so it names no dropped entry.
+    var droppedDictionaryEntries = false
 
     init(db: Database, shared: SharedDictionary) {
         self.db = db
@@ -522,6 +525,79 @@ final class SQLiteTransaction: StorageWriter {
             }
         }
         return n
+    }
+
+    func objectHashes(kind: String) throws -> [ContentHash] {
+        try all(Data.self, "SELECT hash FROM objects WHERE kind = \(kind) ORDER BY hash").compactMap { d in d.withUnsafeBytes { ContentHash(raw: $0) } }
+    }
+
+    func replaceObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws {
+        try db.execute(literal: "INSERT OR REPLACE INTO objects(hash, kind, bytes) VALUES (\(Data(hash.bytes)), \(kind), \(Data(bytes)))")
+    }
+
+    func deleteObject(_ hash: ContentHash) throws {
+        try db.execute(literal: "DELETE FROM objects WHERE hash = \(Data(hash.bytes))")
+    }
+
+    func erase(sequences: [Int64], reason: String) throws -> StorageErasure {
+        var out = StorageErasure()
+        let code = try codeID(Erasure.tombstoneCode)
+        guard let source = try sourceID(Erasure.tombstoneSource, create: true) else {
+            throw BankError(.storageFailure, "cannot record the source of erased rows")
+        }
+        var twins = Set<Int64>()
+        let find = try db.cachedStatement(sql: "SELECT twin, recorded FROM events WHERE seq = ?")
+        let update = try db.cachedStatement(sql: """
+            UPDATE events SET code = ?, eff = ?, eff_end = NULL, vkind = 0, num = NULL, unit = NULL, txt = NULL, bin = NULL, source = ?,
+                prov = NULL, h0 = ?, h1 = ?, h2 = ?, h3 = ?, erasure = ? WHERE seq = ?
+            """)
+        for seq in Set(sequences).sorted() {
+            guard let row = try Row.fetchOne(find, arguments: [seq]) else { continue }
+            let twinKey: Int64 = row[0], recorded: Int64 = row[1]
+            if maps.twinName[twinKey] == nil { try reloadDictionary() }
+            guard let twin = maps.twinName[twinKey] else {
+                throw BankError(.storageFailure, "event \(seq) refers to a missing dictionary entry")
+            }
+            let id = Erasure.tombstoneID(twin: twin, sequence: seq)
+            try update.execute(arguments: [code, recorded, source, Int64(bitPattern: id.w0), Int64(bitPattern: id.w1),
+                                           Int64(bitPattern: id.w2), Int64(bitPattern: id.w3), reason, seq])
+            out.rows += db.changesCount
+            twins.insert(twinKey)
+        }
+        // the indexes hold what the rows of these twins still have
+        for t in twins.sorted() {
+            let codesBefore = try one(Int.self, "SELECT count(*) FROM twin_codes WHERE twin = \(t)") ?? 0
+            try db.execute(literal: "DELETE FROM twin_codes WHERE twin = \(t)")
+            try db.execute(literal: "INSERT OR IGNORE INTO twin_codes(twin, code) SELECT DISTINCT twin, code FROM events WHERE twin = \(t)")
+            let codesAfter = try one(Int.self, "SELECT count(*) FROM twin_codes WHERE twin = \(t)") ?? 0
+            let sourcesBefore = try one(Int.self, "SELECT count(*) FROM twin_sources WHERE twin = \(t)") ?? 0
+            try db.execute(literal: "DELETE FROM twin_sources WHERE twin = \(t)")
+            try db.execute(literal: "INSERT OR IGNORE INTO twin_sources(source, twin) SELECT DISTINCT source, twin FROM events WHERE twin = \(t)")
+            let sourcesAfter = try one(Int.self, "SELECT count(*) FROM twin_sources WHERE twin = \(t)") ?? 0
+            // the tombstone pair added back is not counted as kept
+            let hasTombCode = try one(Int.self, "SELECT count(*) FROM twin_codes WHERE twin = \(t) AND code = \(code)") ?? 0
+            let hasTombSource = try one(Int.self, "SELECT count(*) FROM twin_sources WHERE twin = \(t) AND source = \(source)") ?? 0
+            out.indexRowsRemoved += max(0, codesBefore - (codesAfter - hasTombCode)) + max(0, sourcesBefore - (sourcesAfter - hasTombSource))
+        }
+        // dictionary entries no row uses any more (the tombstone's own were just used)
+        try db.execute(sql: "DELETE FROM codes WHERE NOT EXISTS (SELECT 1 FROM twin_codes tc WHERE tc.code = codes.id)")
+        out.dictionaryEntriesDropped += db.changesCount
+        try db.execute(sql: "DELETE FROM sources WHERE NOT EXISTS (SELECT 1 FROM twin_sources ts WHERE ts.source = sources.id)")
+        out.dictionaryEntriesDropped += db.changesCount
+        try db.execute(sql: "DELETE FROM units WHERE id NOT IN (SELECT DISTINCT unit FROM events WHERE unit IS NOT NULL)")
+        out.dictionaryEntriesDropped += db.changesCount
+        try db.execute(sql: "DELETE FROM code_units WHERE NOT EXISTS (SELECT 1 FROM codes c WHERE c.system = code_units.system AND c.code = code_units.code)")
+        out.dictionaryEntriesDropped += db.changesCount
+        droppedDictionaryEntries = true
+        // other connections (other processes too) reload their caches before they use an id again
+        try db.execute(sql: """
+            INSERT INTO meta(key, value) VALUES ('dictionary_generation', 1)
+            ON CONFLICT(key) DO UPDATE SET value = value + 1
+            """)
+        maps = SharedDictionary.Maps()
+        local = SharedDictionary.Maps()
+        try reloadDictionary()
+        return out
     }
 
     func setRef(_ name: String, _ value: String?) throws {

@@ -30,6 +30,15 @@ struct AuditCommand: ParsableCommand {
         try AuditLog(store: SQLiteAuditStore(SQLiteStorage(path: bank.path, create: false)), signer: nil)
     }
 
+    /// Asks the bank's gate before entries are shown (the asking is itself audited): the entries about one twin are
+    /// that twin's accounting of disclosures, shown to whoever may `read` the twin (the patient on their own, a
+    /// clinician for treatment ...); the whole log, or an entry about no twin, needs `administer`. (`verify` and
+    /// `head` show no entry, only counts, hashes and signatures: anyone with the file may check the log.)
+    static func permit(_ bank: BankOptions, twin: String?) throws {
+        let b = try bank.open()
+        if let twin { try b.authorize(.read, try TwinID(twin)) } else { try b.authorize(.administer, nil) }
+    }
+
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the whole log from its rows and check the Merkle tree, every signed head and their consistency; names the first altered entry.")
@@ -87,6 +96,7 @@ struct AuditCommand: ParsableCommand {
                 return
             }
             let proof = try AuditCommand.open(bankOptions).inclusionProof(entry: entry!, size: size)
+            try AuditCommand.permit(bankOptions, twin: proof.entry.twin)
             if output.json { print(proof.json); return }
             print(AuditCommand.line(proof.entry))
             print("leaf hash \(proof.entry.leafHash.hex)")
@@ -127,6 +137,7 @@ struct AuditCommand: ParsableCommand {
             let query = AuditQuery(twin: try twin.map { try TwinID($0).rawValue },
                                    from: try from.map { try parseInstant($0, option: "--from", bound: .lower) },
                                    to: try to.map { try parseInstant($0, option: "--to", bound: .upper) }, limit: limit)
+            try AuditCommand.permit(bankOptions, twin: query.twin)
             let entries = try AuditCommand.open(bankOptions).entries(matching: query)
             if output.json { print(AuditJSON.render(entries.map(AuditJSON.object))); return }
             for e in entries { print(AuditCommand.line(e)) }
@@ -148,9 +159,10 @@ struct AuditCommand: ParsableCommand {
             let query = AuditQuery(twin: try twin.map { try TwinID($0).rawValue },
                                    from: try from.map { try parseInstant($0, option: "--from", bound: .lower) },
                                    to: try to.map { try parseInstant($0, option: "--to", bound: .upper) })
-            let storage = try SQLiteStorage(path: bankOptions.path, create: false)
-            let entries = try AuditLog(store: SQLiteAuditStore(storage), signer: nil).entries(matching: query)
-            let bundle = AuditEventExport.bundle(entries, bank: Bank(storage: storage))
+            try AuditCommand.permit(bankOptions, twin: query.twin)
+            let bank = try bankOptions.open()
+            let entries = try AuditCommand.open(bankOptions).entries(matching: query)
+            let bundle = AuditEventExport.bundle(entries, bank: bank)
             try OutputFile.write(JSONWriter(indent: 2).write(bundle), to: out, overwrite: force)
             if output.json { print(AuditJSON.render(["file": out, "auditEvents": entries.count] as [String: Any])); return }
             print("wrote \(entries.count) AuditEvents to \(out)")

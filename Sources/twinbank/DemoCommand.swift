@@ -56,11 +56,14 @@ struct DemoCommand: AsyncParsableCommand {
         // The risk map goes beside the bank (the demo's output folder).
         let outputDirectory = (((path as NSString).deletingLastPathComponent) as String).isEmpty ? "." : (path as NSString).deletingLastPathComponent
         let demo = Demo(dataDirectory: dataDir, seed: seed, people: people, outputDirectory: outputDirectory)
-        let bank = Bank(storage: storage, actor: "demo")
-        let summary = try await demo.run(in: bank) { print($0) }
-        // 12. governance on the demo's bank, its audit log signed with the key beside the bank
+        // every step goes through the decision point, each access in the bank's audit log, signed with the key
+        // beside the bank; the demo's own actor owns the bank (admin by the default policy)
         let signer = try AuditSigner(keyFile: AuditSigner.defaultKeyFile(bank: path))
         let log = try AuditLog(store: SQLiteAuditStore(storage), signer: signer)
+        let gate = GovernedGate(store: BankGovernanceStore(storage: storage), log: log, owner: "demo")
+        let bank = Bank(storage: storage, gate: gate, actor: "demo")
+        let summary = try await demo.run(in: bank) { print($0) }
+        // 12. governance on the demo's bank
         _ = try demo.governanceStep(in: bank, log: log, publicKey: signer.publicKey, consenting: "person-01", other: "person-02",
                                    admins: [BankAccess.actor(nil)]) { print($0) }
         print("""

@@ -8,6 +8,7 @@ extension Twinbank {
         ThreadCommand.self,
         ForkCommand.self,
         RetractCommand.self,
+        EraseCommand.self,
         AggregateCommand.self,
         CommitCommand.self,
         LogCommand.self,

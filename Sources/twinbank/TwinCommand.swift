@@ -55,6 +55,7 @@ struct TwinCommand: ParsableCommand {
             for key in t.sortedAttributeKeys { print("  \(key) = \(t.attributes[key]!)") }
             for p in t.parts { print("  part \(p.role): \(p.twin)") }
             print("created \(record.created)")
+            if let erased = record.erased { print("erased \(erased): this is the tombstone of an erased twin (its data is gone)") }
         }
     }
 

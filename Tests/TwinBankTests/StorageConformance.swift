@@ -228,6 +228,76 @@ import TwinCore
         #expect(try s.read { try $0.events(EventQuery(twin: "a")).count } == 1)
     }
 
+    /// The right to erasure's row tombstones: everything but sequence, twin, recorded time and retraction state is
+    /// replaced, the indexes and the first units keep nothing only the erased rows had, other rows are untouched.
+    @Test(arguments: StorageKind.allCases)
+    func erasureTombstonesRowsAndIndexes(kind: StorageKind) throws {
+        let s = try kind.make()
+        let keep = event(2, twin: "b", eff: 20, code: heartRate, source: lab)
+        let events = [event(1, eff: 10, code: Concept.loinc("1234-5"), value: 42.125, source: Source(.record, "fhir-secret"), notes: "secret note"),
+                      keep, event(3, eff: 30, notes: "also secret")]
+        try s.write { tx in
+            try tx.append(events, batch: BatchRecord(firstSequence: 1, lastSequence: 3, recorded: Instant(microseconds: 1000)))
+            try tx.setUnit("mg/dL", for: Concept.loinc("1234-5").key)
+            try tx.setUnit("/min", for: heartRate.key)
+        }
+        try s.write { _ = try $0.retract(sequences: [3], atSequence: 4, erasure: nil) }
+        let counts = try s.write { try $0.erase(sequences: [1, 3, 99], reason: "GDPR art. 17 request 7") }
+        #expect(counts.rows == 2)
+        // twin a lost (code 1234-5, glucose) and (source fhir-secret, cgm): four index pairs
+        #expect(counts.indexRowsRemoved == 4)
+        #expect(counts.dictionaryEntriesDropped >= 1)
+        try s.read { (tx) throws in
+            let rows = try tx.events(EventQuery(twin: "a", visibility: .all))
+            #expect(rows.count == 2)
+            for (row, original) in zip(rows.sorted { $0.sequence < $1.sequence }, [events[0], events[2]]) {
+                #expect(row.sequence == original.sequence && row.twin == original.twin && row.recorded == original.recorded)
+                #expect(row.value == nil && row.provenance == Provenance() && row.erasure == "GDPR art. 17 request 7")
+                #expect(row.code == Erasure.tombstoneCode && row.source == Erasure.tombstoneSource)
+                #expect(row.effective == EffectiveTime(original.recorded))
+                #expect(row.id == Erasure.tombstoneID(twin: "a", sequence: original.sequence) && row.id != original.id)
+            }
+            #expect(rows.first { $0.sequence == 3 }?.retractedAtSequence == 4)
+            #expect(rows.first { $0.sequence == 1 }?.retractedAtSequence == nil)
+            #expect(try tx.codes(of: "a") == [Erasure.tombstoneCode.key])
+            #expect(try tx.twins(withCode: glucose.key).isEmpty)
+            #expect(try tx.twins(withSource: Source(.record, "fhir-secret")).isEmpty)
+            #expect(try tx.twins(withSource: cgm).isEmpty)
+            #expect(try tx.eventHashes(of: "a") == Set(rows.map(\.id)))
+            // the first unit of a code no row has any more is gone; the kept twin's stays
+            #expect(try tx.units() == [heartRate.key: "/min"])
+            #expect(try tx.events(EventQuery(twin: "b", visibility: .all)) == [keep])
+            #expect(try tx.twins(withSource: lab) == ["b"])
+        }
+        // the storage still works afterwards (dictionary caches name no dropped entry)
+        try s.write { try $0.append([event(5, eff: 50, code: Concept.loinc("1234-5"), source: Source(.record, "fhir-secret"))],
+                                    batch: BatchRecord(firstSequence: 5, lastSequence: 5, recorded: Instant(microseconds: 2000))) }
+        try s.read { (tx) throws in
+            #expect(try tx.events(EventQuery(twin: "a", code: Concept.loinc("1234-5").key)).map(\.sequence) == [5])
+            #expect(try tx.twins(withSource: Source(.record, "fhir-secret")) == ["a"])
+        }
+    }
+
+    @Test(arguments: StorageKind.allCases)
+    func objectsReplacedDeletedAndListedByKind(kind: StorageKind) throws {
+        let s = try kind.make()
+        let h1 = EventHasher.sha256([1]), h2 = EventHasher.sha256([2]), h3 = EventHasher.sha256([3])
+        try s.write { tx in
+            try tx.putObject(h1, kind: "twin", bytes: [1]); try tx.putObject(h2, kind: "aggregate", bytes: [2]); try tx.putObject(h3, kind: "twin", bytes: [3])
+        }
+        try s.read { (tx) throws in
+            #expect(Set(try tx.objectHashes(kind: "twin")) == [h1, h3])
+            #expect(try tx.objectHashes(kind: "aggregate") == [h2])
+            #expect(try tx.objectHashes(kind: "fhir").isEmpty)
+        }
+        try s.write { tx in try tx.replaceObject(h1, kind: "twin", bytes: [9, 9]); try tx.deleteObject(h3) }
+        try s.read { (tx) throws in
+            #expect(try tx.object(h1) == [9, 9])
+            #expect(try tx.object(h3) == nil)
+            #expect(try tx.objectHashes(kind: "twin") == [h1])
+        }
+    }
+
     @Test(arguments: StorageKind.allCases)
     func refsObjectsUnits(kind: StorageKind) throws {
         let s = try kind.make()

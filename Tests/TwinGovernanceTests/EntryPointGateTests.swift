@@ -37,6 +37,9 @@ final class PreparingGate: AccessGate, @unchecked Sendable {
         isOpen ? nil : try governed.decideInTransaction(request, tx)
     }
     func transactionEnded() throws { try governed.transactionEnded() }
+    func answer<T>(_ request: AccessRequest, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
+        isOpen ? try body(nil) : try governed.answer(request, body)
+    }
 }
 
 /// Where the fixture's bank lives: in memory (with a memory audit log), or in a SQLite file holding the audit log
@@ -144,14 +147,18 @@ struct EntryPoint: Sendable, CustomTestStringConvertible {
     let name: String
     let refusal: Refusal
     let research: Refusal?
+    /// For a researcher without the person's consent the call is not refused: it computes over a cohort
+    /// (``TwinBank/Bank/cohort(of:where:for:)``), which leaves the person out (their refusal audited).
+    let leavesOutOfCohort: Bool
     let call: @Sendable (Bank, GateFixture) async throws -> Void
     var testDescription: String { name }
     /// The entry point's key, as the completeness scan writes it.
     var key: String { name.components(separatedBy: " [").first ?? name }
 
     init(_ name: String, _ action: AccessRequest.Action, _ twin: TwinID?, research: (AccessRequest.Action, TwinID?)?? = .none,
-         _ call: @escaping @Sendable (Bank, GateFixture) async throws -> Void) {
+         leavesOutOfCohort: Bool = false, _ call: @escaping @Sendable (Bank, GateFixture) async throws -> Void) {
         self.name = name
+        self.leavesOutOfCohort = leavesOutOfCohort
         refusal = Refusal(action: action.name, twin: twin?.rawValue)
         switch research {
         case .none: self.research = refusal                         // the researcher is refused the same way
@@ -220,6 +227,11 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("Bank.aggregates(at:)", .read, nil, research: permitted) { b, _ in _ = try b.aggregates() },
     EntryPoint("Bank.deleteAggregate(_:)", .write, nil) { b, _ in try b.deleteAggregate("cohort") },
     EntryPoint("Bank.members(of:where:)", .read, nil, research: readsP1) { b, _ in _ = try b.members(of: "cohort", where: "gender = female") },
+    EntryPoint("Bank.cohort(of:where:for:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in _ = try b.cohort(of: "cohort", for: .aggregate) },
+    // TwinBank: erasure
+    EntryPoint("Bank.erase(twin:reason:dryRun:)", .erase, "p1") { b, _ in _ = try b.erase(twin: "p1", reason: "the person asked") },
+    EntryPoint("Bank.erasure(of:)", .read, "p1") { b, _ in _ = try b.erasure(of: "p1") },
+    EntryPoint("Bank.erasedTwinIDs()", .read, nil, research: permitted) { b, _ in _ = try b.erasedTwinIDs() },
     // TwinBank: exchange and records
     EntryPoint("Bank.exportBundle(twin:)", .export, "p1") { b, _ in _ = try b.exportBundle(twin: "p1") },
     EntryPoint("Bank.exportBundle(aggregate:)", .read, nil, research: readsP1) { b, _ in _ = try b.exportBundle(aggregate: "cohort") },
@@ -260,6 +272,10 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("FHIRExporter.bundle(twin:)", .export, "p1") { b, _ in _ = try FHIRExporter(bank: b).bundle(twin: "p1") },
     EntryPoint("FHIRExporter.writeNDJSON(twins:to:includeRecords:overwrite:)", .export, "p1") { b, f in
         _ = try FHIRExporter(bank: b).writeNDJSON(twins: ["p1"], to: f.out("ndjson"), includeRecords: true)
+    },
+    EntryPoint("FHIRRelease.bundle(bank:aggregate:key:anonymity:)", .release, nil, leavesOutOfCohort: true) { b, _ in
+        _ = try FHIRRelease.bundle(bank: b, aggregate: "cohort", key: try PseudonymKey(bytes: Array(repeating: 7, count: 32)),
+                                   anonymity: try KAnonymity(k: 1, quasiIdentifiers: ["birthYear", "sex"]))
     },
     EntryPoint("Matcher.evaluate(bank:twins:)", .match, nil) { b, _ in
         let c = try Criteria(json: try JSONReader().read(#"{"id": "t", "criteria": [{"id": "sex", "type": "sex", "values": ["female"]}]}"#))
@@ -376,26 +392,25 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("CloseContactWatcher.evaluate(_:in:)", .read, "p1") { b, f in _ = try await CloseContactWatcher().evaluate(f.update, in: b) },
 
     // TwinGovernance: releases and consent
-    EntryPoint("PrivateQueries.count(aggregate:where:requester:epsilon:using:)", .read, nil, research: readsP1) { b, f in
+    EntryPoint("PrivateQueries.count(aggregate:where:requester:epsilon:using:)", .aggregate, nil, leavesOutOfCohort: true) { b, f in
         var g = Xoshiro256StarStar(seed: 1)
         _ = try f.privateQueries(b).count(aggregate: "cohort", requester: b.actor, epsilon: 0.1, using: &g)
     },
-    EntryPoint("PrivateQueries.sum(aggregate:where:value:lower:upper:requester:epsilon:using:)", .read, nil, research: readsP1) { b, f in
+    EntryPoint("PrivateQueries.sum(aggregate:where:value:lower:upper:requester:epsilon:using:)", .aggregate, nil, leavesOutOfCohort: true) { b, f in
         var g = Xoshiro256StarStar(seed: 1)
         _ = try f.privateQueries(b).sum(aggregate: "cohort", value: GateFixture.glucose.key.description, lower: 0, upper: 400, requester: b.actor, epsilon: 0.1, using: &g)
     },
-    EntryPoint("PrivateQueries.histogram(aggregate:where:by:bins:requester:epsilon:using:)", .read, nil, research: readsP1) { b, f in
+    EntryPoint("PrivateQueries.histogram(aggregate:where:by:bins:requester:epsilon:using:)", .aggregate, nil, leavesOutOfCohort: true) { b, f in
         var g = Xoshiro256StarStar(seed: 1)
         _ = try f.privateQueries(b).histogram(aggregate: "cohort", by: "gender", bins: ["female", "male"], requester: b.actor, epsilon: 0.1, using: &g)
     },
-    EntryPoint("Release.make(bank:aggregate:key:anonymity:)", .read, nil, research: readsP1) { b, _ in
+    EntryPoint("Release.make(bank:aggregate:key:anonymity:)", .release, nil, leavesOutOfCohort: true) { b, _ in
         _ = try Release.make(bank: b, aggregate: "cohort", key: try PseudonymKey(bytes: Array(repeating: 7, count: 32)),
                              anonymity: try KAnonymity(k: 1, quasiIdentifiers: ["birthYear", "sex"]))
     },
-    EntryPoint("Representativeness.profile(bank:aggregate:conditions:)", .read, nil, research: readsP1) { b, _ in
+    EntryPoint("Representativeness.profile(bank:aggregate:conditions:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
         _ = try Representativeness.profile(bank: b, aggregate: "cohort")
     },
-    EntryPoint("MemberRecords.twins(bank:aggregate:)", .read, nil, research: readsP1) { b, _ in _ = try MemberRecords.twins(bank: b, aggregate: "cohort") },
     EntryPoint("Governance.consent(of:)", .read, "p1") { b, _ in _ = try Governance(bank: b, actor: b.actor).consent(of: "p1") },
     EntryPoint("Governance.consentHistory(of:)", .read, "p1") { b, _ in _ = try Governance(bank: b, actor: b.actor).consentHistory(of: "p1") },
     EntryPoint("Governance.record(_:twin:keepGrantedTimes:)", .read, "p1") { b, _ in
@@ -496,12 +511,45 @@ func deniedActor(_ error: any Error) -> String? {
         try await refuses(entry, on: kind, actor: "mallory", purpose: "treatment", expected: entry.refusal, because: "has no role in this bank's policy")
     }
 
-    @Test(arguments: entryPoints.filter { $0.research != nil }, GateStorage.allCases)
+    @Test(arguments: entryPoints.filter { $0.research != nil && !$0.leavesOutOfCohort }, GateStorage.allCases)
     func refusedToAResearcherWithoutConsent(_ entry: EntryPoint, _ kind: GateStorage) async throws {
         // reading a person's data for research needs their opt-in; what researchers may not do at all, the policy refuses
         let refusal = entry.research!
         let because = refusal.twin != nil && refusal.action == "read" ? "needs the person's consent (opt-in)" : "under the bank's policy"
         try await refuses(entry, on: kind, actor: "rita", purpose: "research", expected: refusal, because: because)
+    }
+
+    /// A computation over a cohort is not refused to a researcher whose request the policy permits: the person who
+    /// has not consented is left out, their refusal audited, and nothing of theirs is recorded as permitted.
+    @Test(arguments: entryPoints.filter(\.leavesOutOfCohort), GateStorage.allCases)
+    func aCohortLeavesOutAPersonWhoDidNotConsent(_ entry: EntryPoint, _ kind: GateStorage) async throws {
+        let f = try GateFixture(kind)
+        let (sequence, refs) = try f.snapshot()
+        let logged = try f.audit.entryCount()
+        do { try await entry.call(f.bank("rita", "research"), f) } catch {
+            #expect(deniedActor(error) == nil, "\(entry.name) refused rita outright: \(error)")
+        }
+        let entries = try f.audit.entries(in: logged ..< f.audit.entryCount())
+        let p1 = try #require(entries.first { $0.twin == "p1" }, "\(entry.name): p1 was not asked about")
+        #expect(p1.actor == "rita" && p1.decision == .deny && p1.reason.contains("needs the person's consent (opt-in)"), "\(entry.name): \(p1)")
+        #expect(entries.filter { $0.twin != nil && $0.decision != .deny }.isEmpty, "\(entry.name) permitted \(entries)")
+        // nothing changed but the requester's privacy budget (a spend is recorded even over no one)
+        let after = try f.snapshot()
+        #expect(after.0 == sequence)
+        #expect(after.1.filter { !$0.key.hasPrefix("privacy/") } == refs.filter { !$0.key.hasPrefix("privacy/") })
+    }
+
+    /// A cohort's reads ask nothing more: what the cohort left out, they do not give.
+    @Test func aCohortsReadsGiveNothingOfAPersonLeftOut() throws {
+        let f = try GateFixture()
+        let rita = f.bank("rita", "research")
+        let cohort = try rita.cohort(of: "cohort", for: .aggregate)
+        #expect(cohort.members.isEmpty && cohort.refused == ["p1"])
+        #expect(try rita.latestValues(code: GateFixture.glucose.key, in: cohort).isEmpty)
+        #expect(try rita.holders(of: GateFixture.glucose.key, in: cohort).isEmpty)
+        #expect(throws: BankError.self) { try rita.events(of: "p1", in: cohort) }
+        let all = try f.owner.cohort(of: "cohort", for: .aggregate)
+        #expect(try f.owner.latestValues(code: GateFixture.glucose.key, in: all)["p1"] != nil)
     }
 
     /// The exempt `AuditEventExport.bundle(_:bank:)` never throws: it names each twin's Patient by the gated

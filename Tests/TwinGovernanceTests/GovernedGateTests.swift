@@ -4,6 +4,7 @@ import TwinBank
 import TwinBankSQLite
 import TwinCore
 import TwinGovernance
+import TwinSimulation
 import TwinTesting
 
 /// The governed gate: the bank's reads apply the decision's filter, and every decision is in the audit log
@@ -52,6 +53,23 @@ import TwinTesting
         #expect(try bank.acting(as: "dr", purpose: "treatment").state(of: "p1").count == 2)
     }
 
+    /// The decisions the bank's own entry points get through the gate: by role, purpose and the person's opt-in.
+    @Test func researchNeedsTheOptInAndDevicesDoNotRead() throws {
+        let (bank, _, store) = try ward()
+        #expect(try bank.acting(as: "dr", purpose: "treatment").events(ThreadQuery(twin: "p1")).count == 4)
+        let research = bank.acting(as: "res", purpose: "research")
+        let refused = #expect(throws: BankError.self) { try research.events(ThreadQuery(twin: "p1")) }
+        #expect(refused?.code == .accessDenied)
+        #expect(refused?.message.contains("needs the person's consent") == true, "\(refused?.message ?? "")")
+        #expect(refused?.value == "res")
+        let device = #expect(throws: BankError.self) { try bank.acting(as: "dev", purpose: "treatment").events(ThreadQuery(twin: "p1")) }
+        #expect(device?.code == .accessDenied)
+        // the person opts in to research on all data: permitted, unrestricted, from then on
+        try store.updateConsent(for: "p1", by: "pat", at: Ward.day("2026-05-02")) { $0.add(rule(.permit, [.research])) }
+        #expect(try research.events(ThreadQuery(twin: "p1")).count == 4)
+        try research.authorize(.read, "p1")
+    }
+
     @Test func everyDecisionIsAuditedBeforeTheAnswer() throws {
         let audit = MemoryAuditStore()
         let signer = AuditSigner()
@@ -85,6 +103,45 @@ import TwinTesting
         #expect(try bank.events(ThreadQuery(twin: "p1")).count == 4)
         // and the log verifies
         #expect(try gate.log.verify(publicKey: signer.publicKey).entries == audit.entryCount())
+    }
+
+    /// Computations over a cohort ask with their own action, not `read`, and leave out (audited) the members whose
+    /// consent refuses the purpose, rather than failing the whole computation.
+    @Test func cohortComputationsAskPerMemberAndLeaveOutRefusals() throws {
+        let audit = MemoryAuditStore()
+        let (bank, _, store) = try ward(audit)
+        for i in 2...4 { _ = try bank.createTwin(Twin(id: try TwinID("p\(i)"), kind: .person, attributes: ["gender": .text(i % 2 == 0 ? "female" : "male")])) }
+        _ = try bank.acting(as: "dev", purpose: "treatment").append([.observation("p2", at: Ward.day("2026-05-01"), code: Self.glucose, Quantity(7, "mmol/L"), source: Source(.record, "lab"))])
+        _ = try bank.createAggregate("ward", members: ["p1", "p2", "p3", "p4"])
+        // p3 refuses public health use; p1 permits it for vital signs only (its glucose is held back)
+        try store.updateConsent(for: "p3", by: "owner", at: Ward.day("2026-05-03")) { $0.add(rule(.deny, [.publicHealth])) }
+        try store.updateConsent(for: "p1", by: "owner", at: Ward.day("2026-05-03")) { c in
+            c.add(rule(.deny, [.publicHealth], data: [.category(.laboratory)]))
+        }
+        let pho = bank.acting(as: "pho", purpose: "public-health")
+        // the officer may not read the members one by one ...
+        #expect(throws: BankError.self) { try pho.members(of: "ward") }
+        // ... but may compute over the cohort, without p3
+        let before = try audit.entryCount()
+        let cohort = try pho.cohort(of: "ward", for: .aggregate)
+        #expect(cohort.members == ["p1", "p2", "p4"] && cohort.refused == ["p3"])
+        let entries = try audit.entries(in: before ..< audit.entryCount())
+        #expect(entries.count == 5, "one bank-wide decision and one per member")
+        #expect(entries.filter { $0.decision == .deny }.map(\.twin) == ["p3"])
+        #expect(entries.allSatisfy { $0.action == "aggregate" && $0.actor == "pho" })
+        // values: p1's glucose is held back by its filter; p2's is read
+        let glucose = try bank.latestValues(code: Self.glucose.key, in: cohort)
+        #expect(glucose.keys.sorted() == ["p2"])
+        #expect(glucose["p2"]?.value == .quantity(Quantity(7, "mmol/L")))
+        #expect(try bank.holders(of: Self.glucose.key, in: cohort) == ["p2"])
+        #expect(try bank.holders(of: Self.hr.key, in: cohort) == ["p1"])
+        // a noisy count over the cohort needs no read permission either
+        let queries = PrivateQueries(bank: pho, ledger: PrivacyLedger(storage: bank.storage, budget: PrivacyBudget(epsilon: 100, windowSeconds: 86_400), clock: bank.clock))
+        var g = Xoshiro256StarStar(seed: 7)
+        #expect(try queries.count(aggregate: "ward", requester: "pho", epsilon: 60, using: &g).value == 3)
+        // a device may not compute over the cohort at all
+        let refused = #expect(throws: BankError.self) { try bank.acting(as: "dev", purpose: "treatment").cohort(of: "ward", for: .aggregate) }
+        #expect(refused?.code == .accessDenied)
     }
 
     @Test func anAccessThatCannotBeAuditedIsDenied() throws {

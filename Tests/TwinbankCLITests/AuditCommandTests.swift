@@ -6,8 +6,8 @@ import TwinCore
 import TwinGovernance
 import TwinTesting
 
-/// `twinbank audit ...` over a bank whose log was written through the library (nothing writes audit entries
-/// from the command until the access gate is wired).
+/// `twinbank audit ...` over a bank whose log was seeded through the library; the command's own accesses (listing
+/// entries, proving one) are appended to it by the gate.
 @Suite struct AuditCommandTests {
     let cli = CommandRunner()
 
@@ -30,7 +30,9 @@ import TwinTesting
         try cli.ok(["init", "--bank", bank])
         #expect(try cli.ok(["audit", "verify", "--bank", bank]).contains("it is empty"))
         #expect(try cli.ok(["audit", "head", "--bank", bank]).contains("empty"))
-        #expect(try cli.ok(["audit", "log", "--bank", bank]).isEmpty)
+        // listing the whole log is an access (administer), recorded before the listing
+        let listed = try cli.ok(["audit", "log", "--bank", bank])
+        #expect(listed.split(separator: "\n").count == 1 && listed.contains("#0 ") && listed.contains("administer"), "\(listed)")
         let (dir2, seededBank) = try seeded()
         defer { try? FileManager.default.removeItem(at: dir2) }
         let noKey = try cli.run(["audit", "verify", "--bank", seededBank, "--public-key", dir.appendingPathComponent("none.pub").path])
@@ -45,9 +47,12 @@ import TwinTesting
         #expect(try cli.ok(["audit", "verify", "--bank", bank]).contains("audit log verified: 12 entries, 1 signed head,"))
         let head = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "head", "--bank", bank, "--json"]).utf8)) as? [String: Any]
         #expect((head?["size"] as? Int) == 12)
+        // a twin's accounting of disclosures: its 4 entries, then this reading of them (asked of the gate as `read`)
         let log = try cli.ok(["audit", "log", "--bank", bank, "--twin", "p-2"])
-        #expect(log.split(separator: "\n").count == 4)
+        let lines = log.split(separator: "\n")
+        #expect(lines.count == 5)
         #expect(log.contains("#5 ") && log.contains("deny (rule 5)"))
+        #expect(lines.last?.contains("#12 ") == true && lines.last?.contains("read p-2") == true && lines.last?.contains("permit") == true, "\(log)")
         let json = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "log", "--bank", bank, "--json", "--limit", "3"]).utf8)) as? [[String: Any]]
         #expect(json?.map { $0["seq"] as? Int } == [0, 1, 2])
         // a proof saved as JSON checks offline with the public key only
@@ -55,7 +60,7 @@ import TwinTesting
         let file = dir.appendingPathComponent("proof.json").path
         try proof.write(toFile: file, atomically: true, encoding: .utf8)
         let pub = AuditSigner.publicKeyPath(for: AuditSigner.defaultKeyFile(bank: bank))
-        #expect(try cli.ok(["audit", "prove", "--verify", file, "--public-key", pub]).contains("proof verified: entry 7 is in the log of 12 entries"))
+        #expect(try cli.ok(["audit", "prove", "--verify", file, "--public-key", pub]).contains("proof verified: entry 7 is in the log of 14 entries"))
         let forged = proof.replacingOccurrences(of: "\"rule 7\"", with: "\"rule 8\"")
         #expect(forged != proof)
         try forged.write(toFile: file, atomically: true, encoding: .utf8)
@@ -63,13 +68,14 @@ import TwinTesting
         #expect(out.status != 0 && out.stderr.contains("root"))
         #expect(try cli.ok(["audit", "prove", "--bank", bank, "--entry", "3", "--size", "5"]).contains("tree of 5 entries"))
         let bundleFile = dir.appendingPathComponent("audit.json").path
-        #expect(try cli.ok(["audit", "export", "--bank", bank, "--out", bundleFile, "--twin", "p-1"]).contains("wrote 4 AuditEvents"))
+        // p-1's 4 seeded entries, the proof of entry 7 (about p-1) asked as a read of p-1, and this export's own
+        #expect(try cli.ok(["audit", "export", "--bank", bank, "--out", bundleFile, "--twin", "p-1"]).contains("wrote 6 AuditEvents"))
         let bundle = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bundleFile))) as? [String: Any]
-        #expect((bundle?["entry"] as? [Any])?.count == 4)
+        #expect((bundle?["entry"] as? [Any])?.count == 6)
         #expect(try cli.ok(["fhir", "validate", bundleFile]).contains(": valid"))
         #expect(try cli.run(["audit", "export", "--bank", bank, "--out", bundleFile]).status != 0)  // never overwrites without --force
-        let bad = try cli.run(["audit", "prove", "--bank", bank, "--entry", "12"])
-        #expect(bad.status != 0 && bad.stderr.contains("entry 12"))
+        let bad = try cli.run(["audit", "prove", "--bank", bank, "--entry", "1000"])
+        #expect(bad.status != 0 && bad.stderr.contains("entry 1000"))
     }
 
     static let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3", "/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -43,6 +43,8 @@ import TwinTesting
         ["thread", "query", "--twin", "p1"],
         ["fork", "--twin", "p1", "--at", "2024-01-02T00:00:00Z", "--name", "p1-what-if"],
         ["retract", "--event", "1", "--reason", "wrong"],
+        ["erase", "--twin", "p1", "--reason", "request"],
+        ["erase", "--twin", "p1", "--reason", "request", "--dry-run"],
         ["aggregate", "create", "--id", "mine", "--member", "p1"],
         ["aggregate", "show", "--id", "everyone"],
         ["aggregate", "list"],
@@ -64,6 +66,10 @@ import TwinTesting
         ["consent", "show", "--twin", "p1"],
         ["consent", "grant", "--twin", "p1", "--purpose", "research"],
         ["policy", "set-role", "mallory", "admin"],
+        ["audit", "log"],
+        ["audit", "log", "--twin", "p1"],
+        ["audit", "export", "--out", "@out"],
+        ["audit", "prove", "--entry", "0"],
     ]
 
     @Test(arguments: verbs)
@@ -74,7 +80,7 @@ import TwinTesting
         let out = try cli.run(args)
         #expect(out.status != 0, "\(verb.joined(separator: " ")) was not refused: \(out.stdout)")
         #expect(out.stderr.contains("access denied") && out.stderr.contains("mallory"), "\(verb.joined(separator: " ")): \(out.stderr)")
-        let log = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "log", "--bank", f.bank, "--json"]).utf8)) as? [[String: Any]] ?? []
+        let log = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "log", "--bank", f.bank, "--json", "--actor", "alice"]).utf8)) as? [[String: Any]] ?? []
         #expect(log.contains { $0["actor"] as? String == "mallory" && $0["decision"] as? String == "deny" }, "\(verb.joined(separator: " ")): no deny entry")
         #expect(!log.contains { $0["actor"] as? String == "mallory" && $0["decision"] as? String != "deny" })
         #expect(try cli.ok(["audit", "verify", "--bank", f.bank]).contains("audit log verified"))
@@ -84,8 +90,10 @@ import TwinTesting
         let f = try Fixture(cli)
         defer { try? FileManager.default.removeItem(at: f.dir) }
         #expect(try cli.ok(["thread", "query", "--twin", "p1", "--bank", f.bank, "--actor", "alice"]).contains("2339-0"))
-        let log = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "log", "--bank", f.bank, "--json"]).utf8)) as? [[String: Any]] ?? []
-        let last = try #require(log.last)
+        let log = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "log", "--bank", f.bank, "--json", "--actor", "alice"]).utf8)) as? [[String: Any]] ?? []
+        let last = try #require(log.last { $0["action"] as? String == "read" })
+        // reading the log is itself an access, recorded before the entries are read
+        #expect(log.last?["action"] as? String == "administer" && log.last?["actor"] as? String == "alice")
         #expect(last["actor"] as? String == "alice" && last["action"] as? String == "read" && last["twin"] as? String == "p1"
                 && last["decision"] as? String == "permit" && last["purpose"] as? String == "care")
         // once alice gives mallory a role, mallory reads (TWINBANK_ACTOR stands for --actor)

@@ -80,6 +80,12 @@ public protocol AccessGate: Sendable {
     /// the bank's storage must read through it: opening another transaction there can deadlock). Default:
     /// ``decide(_:)``.
     func decideInTransaction(_ request: AccessRequest, _ tx: any StorageReader) throws -> (any AccessFilter)?
+    /// Decides a **read** and answers it: `body` gets the decision's filter (nil: everything) and computes the
+    /// answer, which is returned only once the decision is recorded. A deny throws before `body` runs. A gate
+    /// whose record takes I/O may write it while `body` reads (the answer still waits for it; if the record
+    /// fails, the answer is discarded and the call throws). For reads only: `body` must not write. Default:
+    /// ``decide(_:)``, then `body`.
+    func answer<T>(_ request: AccessRequest, _ body: ((any AccessFilter)?) throws -> T) throws -> T
 }
 
 extension AccessGate {
@@ -89,6 +95,9 @@ extension AccessGate {
     }
     public func transactionEnded() throws {}
     public func decideInTransaction(_ request: AccessRequest, _ tx: any StorageReader) throws -> (any AccessFilter)? { try decide(request) }
+    public func answer<T>(_ request: AccessRequest, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
+        try body(try decide(request))
+    }
 }
 
 /// The default gate: permits everything and records nothing.

@@ -292,8 +292,11 @@ extension Bank {
         try members(of: id, at: commit, asOf: asOf, reading: .bulk)
     }
 
-    func members(of id: AggregateID, at commit: String?, asOf: Instant?, reading: ValueReading) throws -> AggregateMembership {
-        try authorize(.read, nil)
+    /// The membership, asking the gate for `action` bank-wide and, with `perMember`, for each member and undecided
+    /// twin (a deny refuses the whole call).
+    func members(of id: AggregateID, at commit: String?, asOf: Instant?, reading: ValueReading,
+                 action: AccessRequest.Action = .read, perMember: Bool = true) throws -> AggregateMembership {
+        try authorize(action, nil)
         return try readAsking { tx in
             var tree: [String: String]? = nil
             var pin: Int64? = nil
@@ -322,7 +325,9 @@ extension Bank {
                 let vis: Visibility = pin.map { .knownAt($0) } ?? .current
                 let twinRefs: [(String, String)]
                 if let tree {
-                    twinRefs = tree.filter { $0.key.hasPrefix("twin/") }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                    // an erased twin is no member at any commit (its definitions there are tombstones)
+                    let erased = Set(try tx.refs(prefix: "erased/").map { "twin/" + $0.name.dropFirst("erased/".count) })
+                    twinRefs = tree.filter { $0.key.hasPrefix("twin/") && !erased.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 } else {
                     twinRefs = try tx.refs(prefix: "twin/").map { ($0.name, $0.value) }
                 }
@@ -346,8 +351,10 @@ extension Bank {
                     }
                 }
             }
-            for m in members { try authorizeInTransaction(.read, m, tx) }
-            for u in unknown { try authorizeInTransaction(.read, u.twin, tx) }
+            if perMember {
+                for m in members { try authorizeInTransaction(action, m, tx) }
+                for u in unknown { try authorizeInTransaction(action, u.twin, tx) }
+            }
             return AggregateMembership(definition: def, members: members, asOf: time, commit: commitID, unknown: unknown, forksExcluded: forksExcluded)
         }
     }

@@ -7,8 +7,12 @@ extension Bank {
     /// - Throws: ``BankError`` `unknownAggregate`, or `invalidQuery` naming what is wrong with the expression (as
     ///   ``createAggregate(_:where:description:includeForks:replace:)`` checks it).
     public func members(of id: AggregateID, where expression: String) throws -> [TwinID] {
+        try filter(try members(of: id).members, by: expression)
+    }
+
+    /// The twins of `members` that satisfy `expression` now, in their order (no gate: the caller asked).
+    func filter(_ members: [TwinID], by expression: String) throws -> [TwinID] {
         let query = try AggregateQuery(parsing: expression)
-        let members = try members(of: id).members
         let time = clock.now()
         return try storage.read { tx in
             try check(query, tx)

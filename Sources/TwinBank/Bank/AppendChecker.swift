@@ -14,7 +14,10 @@ struct AppendLookups {
     static func reading(_ tx: any StorageReader, bank: Bank) -> AppendLookups {
         AppendLookups(
             twinStart: { id in
-                guard try tx.ref(Bank.twinRef(id)) != nil else { return .none }
+                guard try tx.ref(Bank.twinRef(id)) != nil else {
+                    try bank.refuseErased(id, tx)
+                    return .none
+                }
                 return .some(try bank.requireRecord(id, tx).twin.existenceStart)
             },
             storedUnit: { try tx.unit(for: $0) })

@@ -239,9 +239,10 @@ extension Bank {
     /// The gate's filter, if the decision carries one, is applied: events it does not admit are not returned.
     /// - Throws: ``BankError`` `unknownTwin`.
     public func events(_ q: ThreadQuery) throws -> [Event] {
-        let filter = try decide(.read, q.twin)
-        let events = try storage.read { tx in try eventsInTransaction(q, tx) }
-        return filter.map { $0.apply(to: events) } ?? events
+        try answering(.read, q.twin) { filter in
+            let events = try storage.read { tx in try eventsInTransaction(q, tx) }
+            return filter.map { $0.apply(to: events) } ?? events
+        }
     }
 
     func eventsInTransaction(_ q: ThreadQuery, _ tx: any StorageReader) throws -> [Event] {
@@ -294,12 +295,13 @@ extension Bank {
     /// admitted event per code), read from the thread rather than by indexed lookups.
     public func state(of twin: TwinID, asOf: Instant? = nil, knownAt: Instant? = nil, knownAtSequence: Int64? = nil,
                       code: CodeKey? = nil, category: Event.Category? = nil) throws -> [Event] {
-        let filter = try decide(.read, twin)
-        return try storage.read { tx in
-            let vis = try visibility(knownAt: knownAt, knownAtSequence: knownAtSequence, includeRetracted: false, tx)
-            guard let filter else { return try stateInTransaction(twin, asOf: asOf, vis: vis, code: code, category: category, tx) }
-            return try filteredStateInTransaction(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence,
-                                                  code: code, category: category, filter: filter, tx)
+        try answering(.read, twin) { filter in
+            try storage.read { tx in
+                let vis = try visibility(knownAt: knownAt, knownAtSequence: knownAtSequence, includeRetracted: false, tx)
+                guard let filter else { return try stateInTransaction(twin, asOf: asOf, vis: vis, code: code, category: category, tx) }
+                return try filteredStateInTransaction(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence,
+                                                      code: code, category: category, filter: filter, tx)
+            }
         }
     }
 
@@ -310,7 +312,7 @@ extension Bank {
         let all = try eventsInTransaction(ThreadQuery(twin: twin, code: code, category: category, to: asOf, knownAt: knownAt,
                                                       knownAtSequence: knownAtSequence, includeImplausible: category != .observation), tx)
         var latest: [CodeKey: Event] = [:]
-        for e in all where e.category != .retraction && e.code.key != retractionCode.key && filter.admits(e) {
+        for e in all where e.category != .retraction && e.code.key != retractionCode.key && e.code.key != Erasure.tombstoneCode.key && filter.admits(e) {
             if let b = latest[e.code.key], !EventQuery.order(b, e) { continue }
             latest[e.code.key] = e
         }
@@ -323,6 +325,7 @@ extension Bank {
         if let code { codes.insert(code) } else {
             for s in segments { codes.formUnion(try tx.codes(of: s.twin)) }
             codes.remove(retractionCode.key)
+            codes.remove(Erasure.tombstoneCode.key)   // an erased row is no state
         }
         var out: [Event] = []
         for c in codes.sorted() {
@@ -373,7 +376,7 @@ extension Bank {
                     while true {
                         let page = try tx.events(EventQuery(twin: s.twin, code: code, category: category, to: s.maxEffective,
                                                             maxSequence: s.maxSequence, descending: descending, limit: limit))
-                        if let e = page.first(where: { $0.category != .retraction && !$0.isFlaggedImplausible }) {
+                        if let e = page.first(where: { $0.category != .retraction && !$0.isFlaggedImplausible && $0.code.key != Erasure.tombstoneCode.key }) {
                             let t = e.effective.start
                             if descending { hi = Swift.max(hi ?? t, t) } else { lo = Swift.min(lo ?? t, t) }
                             break
@@ -399,10 +402,11 @@ extension Bank {
     /// For following a twin: ask for `(last seen + 1)...lastSequence()` on each poll; the cost is that of
     /// the new events of the whole bank in the range, not of the twin's history.
     public func events(of twin: TwinID, sequences range: ClosedRange<Int64>) throws -> [Event] {
-        let filter = try decide(.read, twin)
-        return try storage.read { tx in
-            try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1))
-                .filter { $0.twin == twin && (filter?.admits($0) ?? true) }
+        try answering(.read, twin) { filter in
+            try storage.read { tx in
+                try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1))
+                    .filter { $0.twin == twin && (filter?.admits($0) ?? true) }
+            }
         }
     }
 
@@ -420,6 +424,7 @@ extension Bank {
         try authorize(.write, newID)
         return try storage.write { tx in
             let parent = try requireRecord(twin, tx)
+            try refuseErased(newID, tx)
             guard try tx.ref(Bank.twinRef(newID)) == nil else {
                 throw BankError(.duplicateTwin, "duplicate twin id '\(newID)': a twin with this id already exists", value: newID.rawValue)
             }

@@ -12,6 +12,7 @@ extension Bank {
     }
 
     func createTwinInTransaction(_ twin: Twin, _ tx: any StorageWriter) throws -> TwinRecord {
+        try refuseErased(twin.id, tx)
         guard try tx.ref(Bank.twinRef(twin.id)) == nil else {
             throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin with this id already exists", value: twin.id.rawValue)
         }
@@ -41,6 +42,7 @@ extension Bank {
     public func createTemplate(_ twin: Twin) throws -> TwinRecord {
         try authorize(.write, twin.id)
         return try storage.write { tx in
+            try refuseErased(twin.id, tx)
             let existing = try loadRecord(twin.id, tx)
             if let existing, !existing.twin.isTemplate {
                 throw BankError(.duplicateTwin, "duplicate twin id '\(twin.id)': a twin that is not a template has this id", value: twin.id.rawValue)

@@ -11,6 +11,7 @@ import TwinCore
 /// - Twins: ``createTwin(_:)``, ``createTemplate(_:)``, ``updateTwin(_:)``, ``twin(_:at:)``, ``twinIDs(at:)``
 /// - Thread: ``append(_:)``, ``importCSV(twin:reader:defaultSource:batchSize:)``, ``events(_:)``, ``state(of:asOf:knownAt:code:)``
 /// - Forks: ``fork(_:at:as:)``; retraction: ``retract(source:reason:erase:)``
+/// - The right to erasure: ``erase(twin:reason:dryRun:)`` (a person's twin, forks, parts and derived values)
 /// - Version control: ``commit(message:author:)``, ``log(_:)``, ``diff(_:_:)``, ``tag(_:at:)``, ``createBranch(_:at:)``,
 ///   ``switchBranch(_:force:)``, ``uncommittedChanges()``
 /// - Aggregates: ``createAggregate(_:members:)``, ``createAggregate(_:where:)``, ``members(of:at:asOf:)``
@@ -62,6 +63,12 @@ public final class Bank: Sendable {
         try gate.decide(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose))
     }
 
+    /// Asks the gate for a read and computes the answer with the decision's filter (``AccessGate/answer(_:_:)``):
+    /// the answer is returned only once the decision is recorded, which the gate may do while `body` reads.
+    public func answering<T>(_ action: AccessRequest.Action, _ twin: TwinID?, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
+        try gate.answer(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose), body)
+    }
+
     /// ``authorize(_:_:)`` from inside one of the bank's own write transactions (see
     /// ``AccessGate/decideInTransaction(_:)``); the caller runs the transaction through ``writeAsking(_:)``.
     func authorizeInTransaction(_ action: AccessRequest.Action, _ twin: TwinID?, _ tx: any StorageReader) throws {
@@ -103,7 +110,10 @@ public final class Bank: Sendable {
     }
 
     func requireRecord(_ id: TwinID, _ tx: any StorageReader) throws -> TwinRecord {
-        guard let r = try loadRecord(id, tx) else { throw BankError.unknownTwin(id) }
+        guard let r = try loadRecord(id, tx) else {
+            try refuseErased(id, tx)
+            throw BankError.unknownTwin(id)
+        }
         return r
     }
 

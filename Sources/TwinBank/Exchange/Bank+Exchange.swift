@@ -154,8 +154,14 @@ extension Bank {
                 let tree = try loadTree(c.tree, tx)
                 var objs: [String: String] = [:]
                 for p in paths { if let h = tree[p] { objs[p] = h } }
-                for (p, hex) in objs where !written.contains(hex) {
-                    if let h = ContentHash(hex: hex), let b = try tx.object(h) {
+                for (p, hex) in objs {
+                    // a version an erasure rewrote (its bytes no longer hash to its key) does not travel: the
+                    // commit is exported without that path
+                    guard let h = ContentHash(hex: hex), let b = try tx.object(h), EventHasher.sha256(b) == h else {
+                        objs[p] = nil
+                        continue
+                    }
+                    if !written.contains(hex) {
                         try w.write(BundleFormat.ObjectLine(kind: p.hasPrefix("twin/") ? "twin-version" : "aggregate-version", hash: h, path: p, bytes: String(decoding: b, as: UTF8.self)))
                         objects += 1
                     }
@@ -290,6 +296,7 @@ extension Bank {
                 r.fork = f
             }
             let (h, bytes) = try ObjectCodec.hashed(r)
+            try refuseErased(r.id, tx)
             if let existing = try tx.ref(Bank.twinRef(r.id)) {
                 if existing == h.hex { unchanged.append(r.id); continue }
                 let current = try loadObject(TwinRecord.self, hex: existing, tx)

@@ -18,6 +18,9 @@ public protocol BankStorage: Sendable {
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T
     /// Runs `body` in one transaction; commits if it returns, rolls back if it throws.
     func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T
+    /// After an erasure has committed: makes sure the bytes it purged are gone from the storage's files (see the
+    /// extension's default and `SQLiteStorage`).
+    func eraseFreedSpace() throws -> PhysicalErasure
 }
 
 /// Read access within a transaction.
@@ -75,6 +78,9 @@ public protocol StorageReader: AnyObject {
     /// aggregates read their thread values with it.
     func latestValues(code: CodeKey, category: Event.Category?, atOrBefore instant: Instant, from: Instant?, maxSequence: Int64?,
                       visibility: Visibility, plausibleOnly: Bool) throws -> [TwinID: LatestValue]
+    /// The hashes of every stored object of a kind (`twin`, `twin-version`, `aggregate`, `fhir` ...), sorted: what
+    /// an erasure searches for the versions of a person's definitions, including those no reference names any more.
+    func objectHashes(kind: String) throws -> [ContentHash]
 }
 
 /// Write access within a transaction.
@@ -101,6 +107,61 @@ public protocol StorageWriter: StorageReader {
     func putObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws
     /// Records the first unit of a code (no-op if one is recorded).
     func setUnit(_ unit: String, for code: CodeKey) throws
+
+    // MARK: Erasure (the right to erasure; see `Bank.erase(twin:reason:)`)
+    /// Turns the rows with these sequence numbers (those that exist) into tombstones (``Erasure/tombstone(_:reason:)``):
+    /// value, unit, text, binary and the whole provenance are purged; the code becomes ``Erasure/tombstoneCode``, the
+    /// source ``Erasure/tombstoneSource``, the effective time the recorded time and the id
+    /// ``Erasure/tombstoneID(twin:sequence:)``; sequence, twin, recorded time and retraction state stay, with `reason`
+    /// as the erasure. Then the indexes of the twins concerned hold only what their rows still have (``codes(of:)``,
+    /// ``twins(withSource:)``, ``twins(withCode:)``), and dictionary entries no row uses any more are dropped (the
+    /// first unit of a code no row has, ``units()``; in SQLite also the codes, sources and units tables), so no
+    /// index or dictionary keeps what was erased. Rows already tombstoned are tombstoned again (same result).
+    @discardableResult
+    func erase(sequences: [Int64], reason: String) throws -> StorageErasure
+    /// Replaces the bytes (and kind) of an object under the same hash (inserting it if absent). Only for an erasure:
+    /// the hash then no longer is the hash of the bytes (see `Bank.erase(twin:reason:)`, which makes such objects
+    /// recognisable).
+    func replaceObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws
+    /// Removes an object (no-op if absent). Only for an erasure; references to it must be removed first.
+    func deleteObject(_ hash: ContentHash) throws
+}
+
+/// What ``StorageWriter/erase(sequences:reason:)`` changed.
+public struct StorageErasure: Sendable, Hashable, Codable {
+    /// Rows turned into tombstones.
+    public var rows: Int
+    /// Index rows removed: (twin, code) and (source, twin) pairs no row has any more (the tombstone's own pair added
+    /// back is not counted).
+    public var indexRowsRemoved: Int
+    /// Dictionary entries dropped because no row uses them any more (first units of codes; in SQLite also entries
+    /// of the codes, sources and units tables).
+    public var dictionaryEntriesDropped: Int
+    public init(rows: Int = 0, indexRowsRemoved: Int = 0, dictionaryEntriesDropped: Int = 0) {
+        self.rows = rows; self.indexRowsRemoved = indexRowsRemoved; self.dictionaryEntriesDropped = dictionaryEntriesDropped
+    }
+}
+
+/// What ``BankStorage/eraseFreedSpace()`` did to the bytes on disk after an erasure.
+public struct PhysicalErasure: Sendable, Hashable, Codable {
+    /// Whether the storage keeps data in files at all (false: memory; nothing to do).
+    public var applies: Bool
+    /// Whether the file was rebuilt (SQLite `VACUUM`), so no free page or free space of a page keeps old bytes.
+    public var rebuilt: Bool
+    /// Whether the write-ahead log was emptied (checkpointed and truncated to zero bytes); nil where none applies.
+    public var walTruncated: Bool?
+    /// What to do when something could not be done (a reader kept the log busy), else nil.
+    public var advice: String?
+    public init(applies: Bool, rebuilt: Bool = false, walTruncated: Bool? = nil, advice: String? = nil) {
+        self.applies = applies; self.rebuilt = rebuilt; self.walTruncated = walTruncated; self.advice = advice
+    }
+}
+
+extension BankStorage {
+    /// After an erasure has committed: makes sure the bytes of what it purged are gone from the storage's files (freed
+    /// pages and free space zeroed or rebuilt, the write-ahead log emptied). Default (a storage without files):
+    /// nothing to do.
+    public func eraseFreedSpace() throws -> PhysicalErasure { PhysicalErasure(applies: false) }
 }
 
 extension StorageReader {

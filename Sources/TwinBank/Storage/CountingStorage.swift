@@ -29,6 +29,8 @@ public final class CountingStorage: BankStorage, @unchecked Sendable {
         try base.write { tx in try body(Transaction(self, reader: tx, writer: tx)) }
     }
 
+    public func eraseFreedSpace() throws -> PhysicalErasure { try base.eraseFreedSpace() }
+
     final class Transaction: StorageWriter {
         let owner: CountingStorage
         let reader: any StorageReader
@@ -74,7 +76,12 @@ public final class CountingStorage: BankStorage, @unchecked Sendable {
             }
         }
 
+        func objectHashes(kind: String) throws -> [ContentHash] { try counting("objectHashes") { try reader.objectHashes(kind: kind) } }
+
         func append(_ events: [Event], batch: BatchRecord) throws { try writing().append(events, batch: batch) }
+        func erase(sequences: [Int64], reason: String) throws -> StorageErasure { try writing().erase(sequences: sequences, reason: reason) }
+        func replaceObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws { try writing().replaceObject(hash, kind: kind, bytes: bytes) }
+        func deleteObject(_ hash: ContentHash) throws { try writing().deleteObject(hash) }
         func retract(source: Source, atSequence sequence: Int64, erasure: String?) throws -> Int {
             try writing().retract(source: source, atSequence: sequence, erasure: erasure)
         }

@@ -9,6 +9,7 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
         var batches: [BatchRecord] = []
         var refs: [String: String] = [:]
         var objects: [ContentHash: [UInt8]] = [:]
+        var kinds: [ContentHash: String] = [:]
         var threads: [TwinID: [Event]] = [:]
         var units: [CodeKey: String] = [:]
     }
@@ -138,9 +139,41 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
             }
             return n
         }
+        func objectHashes(kind: String) -> [ContentHash] {
+            state.kinds.filter { $0.value == kind }.map(\.key).sorted { $0.hex < $1.hex }
+        }
         func setRef(_ name: String, _ value: String?) { state.refs[name] = value }
         func putObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) {
-            if state.objects[hash] == nil { state.objects[hash] = bytes }
+            if state.objects[hash] == nil { state.objects[hash] = bytes; state.kinds[hash] = kind }
+        }
+        func replaceObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) {
+            state.objects[hash] = bytes; state.kinds[hash] = kind
+        }
+        func deleteObject(_ hash: ContentHash) {
+            state.objects[hash] = nil; state.kinds[hash] = nil
+        }
+        func erase(sequences: [Int64], reason: String) -> StorageErasure {
+            let wanted = Set(sequences)
+            var out = StorageErasure()
+            for (twin, var list) in state.threads {
+                var changed = false
+                for i in list.indices where wanted.contains(list[i].sequence) {
+                    Erasure.tombstone(&list[i], reason: reason)
+                    changed = true; out.rows += 1
+                }
+                guard changed else { continue }
+                let before = state.threads[twin] ?? []
+                state.threads[twin] = list
+                // the index pairs this twin had and has no more (what SQLite's twin_codes and twin_sources drop)
+                out.indexRowsRemoved += Set(before.map(\.code)).subtracting(list.map(\.code)).count
+                out.indexRowsRemoved += Set(before.map(\.source)).subtracting(list.map(\.source)).count
+            }
+            let used = Set(state.threads.values.flatMap { $0.map(\.code.key) })
+            for code in state.units.keys where !used.contains(code) {
+                state.units[code] = nil
+                out.dictionaryEntriesDropped += 1
+            }
+            return out
         }
         func setUnit(_ unit: String, for code: CodeKey) {
             if state.units[code] == nil { state.units[code] = unit }
@@ -148,8 +181,33 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
     }
 }
 
-/// What an erasure removes from an event.
+/// What an erasure removes from an event: ``purge(_:reason:)`` for the correction of known-wrong data
+/// (`retract --erase`), ``tombstone(_:reason:)`` for the right to erasure (`Bank.erase(twin:reason:)`).
 public enum Erasure {
+    /// The code of a row erased under the right to erasure: what was measured is health data too.
+    public static let tombstoneCode = Concept(system: "urn:twinbank:erased", code: "erased")
+    /// The source of a row erased under the right to erasure (a source's text can identify a person).
+    public static let tombstoneSource = Source(.bank, "erased")
+
+    /// The id of an erased row: SHA-256 over `erased`, the twin and the sequence number (separated by a newline), so
+    /// nothing computed from the erased values remains, and distinct rows keep distinct ids.
+    public static func tombstoneID(twin: TwinID, sequence: Int64) -> ContentHash {
+        EventHasher.sha256(Array("erased\n\(twin.rawValue)\n\(sequence)".utf8))
+    }
+
+    /// Turns a row into a tombstone of the right to erasure: value and the whole provenance purged, code
+    /// ``tombstoneCode``, source ``tombstoneSource``, effective time its recorded time, id ``tombstoneID(twin:sequence:)``;
+    /// the sequence, twin, recorded time and retraction state stay, and `reason` is the erasure.
+    public static func tombstone(_ e: inout Event, reason: String) {
+        e.value = nil
+        e.provenance = Provenance()
+        e.code = tombstoneCode
+        e.source = tombstoneSource
+        e.effective = EffectiveTime(e.recorded)
+        e.id = tombstoneID(twin: e.twin, sequence: e.sequence)
+        e.erasure = reason
+    }
+
     /// Purges the payload (value and provenance notes) and records the reason. The id, code, times and
     /// source stay, as a tombstone.
     public static func purge(_ e: inout Event, reason: String) {

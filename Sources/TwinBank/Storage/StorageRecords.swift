@@ -7,9 +7,14 @@ public struct TwinRecord: Sendable, Hashable, Codable {
     public var fork: ForkInfo?
     /// When the twin was created in this bank (or in the bank it was imported from).
     public var created: Instant
+    /// Set on the tombstone an erasure leaves in place of every version of an erased twin's definition (see
+    /// `Bank.erase(twin:reason:)`): when it was erased. Such a record has only the id, the kind and the creation
+    /// time; its object's hash is that of the definition it replaced. Nil (and absent from the encoding, so hashes
+    /// of other records do not change) otherwise.
+    public var erased: Instant?
 
-    public init(twin: Twin, fork: ForkInfo? = nil, created: Instant) {
-        self.twin = twin; self.fork = fork; self.created = created
+    public init(twin: Twin, fork: ForkInfo? = nil, created: Instant, erased: Instant? = nil) {
+        self.twin = twin; self.fork = fork; self.created = created; self.erased = erased
     }
     public var id: TwinID { twin.id }
 }

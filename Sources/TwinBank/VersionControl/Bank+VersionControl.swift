@@ -187,7 +187,11 @@ extension Bank {
             if let c = committed[path] { if c != hash { changes.append(WorkingChange(path: path, kind: .changed)) } }
             else { changes.append(WorkingChange(path: path, kind: .added)) }
         }
-        for path in committed.keys where working[path] == nil { changes.append(WorkingChange(path: path, kind: .removed)) }
+        for path in committed.keys where working[path] == nil {
+            // an erased twin's absence is no change a switch could lose (it cannot come back)
+            if path.hasPrefix("twin/"), try tx.ref(Bank.erasedRef(String(path.dropFirst(5)))) != nil { continue }
+            changes.append(WorkingChange(path: path, kind: .removed))
+        }
         return changes.sorted { $0.path < $1.path }
     }
 
@@ -234,6 +238,8 @@ extension Bank {
                     try tx.setRef(entry.path, tree[entry.path])
                 }
                 for (path, hash) in tree {
+                    // an erased twin stays erased on every branch (its definitions there are tombstones)
+                    if path.hasPrefix("twin/"), try tx.ref(Bank.erasedRef(String(path.dropFirst(5)))) != nil { continue }
                     if try tx.ref(path) != hash { try tx.setRef(path, hash) }
                 }
                 result.commit = target

@@ -5,7 +5,7 @@ import TwinGovernance
 /// FHIR R4 `AuditEvent`s for audit log entries (``TwinGovernance/AuditEntry``), shaped like the HL7 examples
 /// (`AuditEvent-example-rest.json`):
 /// - `type` DICOM 110110 "Patient Record" (bank-wide operations: 110100 "Application Activity");
-/// - `action` from the access: C (fork, import), R (read, export), U (write, commit), D (retract), E (other);
+/// - `action` from the access: C (fork, import), R (read, export), U (write, commit), D (retract, erase), E (other);
 /// - `recorded` the entry's time; `outcome` 0 (success) for permit and permit-with-filter, 4 (minor failure) for
 ///   deny, with the decision and reason in `outcomeDesc`;
 /// - `purposeOfEvent` the purpose as text, coded in v3 ActReason when it is a known one (care → TREAT,
@@ -100,7 +100,7 @@ public enum AuditEventExport {
         case "fork", "import": return "C"
         case "read", "export": return "R"
         case "write", "commit": return "U"
-        case "retract": return "D"
+        case "retract", "erase": return "D"
         default: return "E"
         }
     }

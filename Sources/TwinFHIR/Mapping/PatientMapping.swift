@@ -6,7 +6,9 @@ import TwinCore
 /// which queries also answer to as `sex`; on export a twin's `sex` attribute stands in when it has no
 /// `gender`), `birthDate` (date), `name`
 /// (HumanName.text, else given names and family), `address` (Address.text, else lines, city, state, postal
-/// code, country), `deceased` (date or boolean), `maritalStatus` (concept), `fhir.id`. Organisation twin
+/// code, country), `deceased` (date or boolean), `maritalStatus` (concept), `race` and `ethnicity` (the US Core
+/// extensions `us-core-race` / `us-core-ethnicity`: the first OMB category as a concept of the CDC race and
+/// ethnicity code system, else their `text` as text), `birthSex` (`us-core-birthsex`, text), `fhir.id`. Organisation twin
 /// attributes: `name`, `address`, `identifier` (`system|value`), `type` (concept), `fhir.id`.
 public enum PatientMapping {
     public static func twin(_ p: JSONValue, id: TwinID) -> Twin {
@@ -19,6 +21,15 @@ public enum PatientMapping {
         if let d = p["deceasedDateTime"]?.stringValue, let t = FHIRTime.instant(d) { a["deceased"] = .date(t) }
         else if let d = p["deceasedBoolean"]?.boolValue { a["deceased"] = .boolean(d) }
         if let m = FHIRValues.concept(p["maritalStatus"]) { a["maritalStatus"] = .concept(m) }
+        for ext in p["extension"]?.list ?? [] {
+            guard let url = ext["url"]?.stringValue else { continue }
+            switch url {
+            case usCoreRace: if let v = omb(ext) { a["race"] = v }
+            case usCoreEthnicity: if let v = omb(ext) { a["ethnicity"] = v }
+            case usCoreBirthSex: if let c = ext["valueCode"]?.stringValue { a["birthSex"] = .text(c) }
+            default: break
+            }
+        }
         if let fid = p["id"]?.stringValue { a["fhir.id"] = .text(fid) }
         return Twin(id: id, kind: .person, attributes: a, dataSources: [Twin.DataSourceBinding(source: "record:fhir", cadence: "on-visit")], origin: origin)
     }
@@ -31,6 +42,35 @@ public enum PatientMapping {
         if let t = FHIRValues.concept(o["type"]?.list.first) { a["type"] = .concept(t) }
         if let fid = o["id"]?.stringValue { a["fhir.id"] = .text(fid) }
         return Twin(id: id, kind: .organisation, attributes: a, dataSources: [Twin.DataSourceBinding(source: "record:fhir", cadence: "on-update")])
+    }
+
+    static let usCoreRace = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
+    static let usCoreEthnicity = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity"
+    static let usCoreBirthSex = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex"
+
+    /// A US Core race or ethnicity extension's first `ombCategory` coding as a concept, else its `text`.
+    static func omb(_ ext: JSONValue) -> Value? {
+        let parts = ext["extension"]?.list ?? []
+        if let coding = parts.first(where: { $0["url"]?.stringValue == "ombCategory" })?["valueCoding"],
+           let system = coding["system"]?.stringValue, let code = coding["code"]?.stringValue {
+            return .concept(Concept(system: system, code: code, display: coding["display"]?.stringValue))
+        }
+        if let text = parts.first(where: { $0["url"]?.stringValue == "text" })?["valueString"]?.stringValue { return .text(text) }
+        return nil
+    }
+
+    /// The US Core extension of a race or ethnicity attribute (`ombCategory` for a concept, and `text`, required).
+    static func ombExtension(_ url: String, _ v: Value?) -> JSONValue? {
+        switch v {
+        case .concept(let c)?:
+            var coding: JSONObject = ["system": .string(c.system), "code": .string(c.code)]
+            if let d = c.display { coding["display"] = .string(d) }
+            return ["url": .string(url), "extension": [["url": "ombCategory", "valueCoding": .object(coding)],
+                                                        ["url": "text", "valueString": .string(c.display ?? c.code)]]]
+        case .text(let t)?:
+            return ["url": .string(url), "extension": [["url": "text", "valueString": .string(t)]]]
+        default: return nil
+        }
     }
 
     static func name(_ n: JSONValue) -> String? {
@@ -59,6 +99,11 @@ public enum PatientMapping {
         default: break
         }
         if case .concept(let c)? = t.attributes["maritalStatus"] { o["maritalStatus"] = FHIRValues.codeableConcept(c) }
+        var extensions: [JSONValue] = []
+        if let e = ombExtension(usCoreRace, t.attributes["race"]) { extensions.append(e) }
+        if let e = ombExtension(usCoreEthnicity, t.attributes["ethnicity"]) { extensions.append(e) }
+        if case .text(let b)? = t.attributes["birthSex"] { extensions.append(["url": .string(usCoreBirthSex), "valueCode": .string(b)]) }
+        if !extensions.isEmpty { o["extension"] = .array(extensions) }
         return .object(o)
     }
 

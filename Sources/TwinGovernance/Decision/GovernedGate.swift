@@ -10,7 +10,7 @@ extension DataFilter: AccessFilter {}
 /// decision, permit or deny, is appended to the ``AuditLog`` before the request is answered.
 ///
 /// What it promises:
-/// - ``decide(_:)`` and ``authorize(_:)`` return or throw only after the decision's audit entry is durable
+/// - ``decide(_:)``, ``authorize(_:)`` and ``answer(_:_:)`` return or throw only after the decision's audit entry is durable
 ///   (``AuditLog/append(_:)`` returned). If the append fails, the access is denied (`BankError` `accessDenied`,
 ///   naming the audit failure): nothing is read or written without its record.
 /// - A deny throws ``TwinBank/BankError`` with code `accessDenied`, its message naming the actor and the reason,
@@ -82,6 +82,33 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
     /// Decides, records the decision durably, then answers: nil (everything), a filter, or a throw (deny).
     public func decide(_ request: AccessRequest) throws -> (any AccessFilter)? {
         let (decision, draft) = evaluate(request)
+        return try record(request, decision, draft)
+    }
+
+    /// Decides a read and answers it, recording the decision **while** `body` reads: a deny is recorded and
+    /// thrown before `body` runs; for a permit the audit append (a transaction and an fsync) runs on another
+    /// thread while `body` computes the answer, and the answer is returned only once the entry is durable. If the
+    /// append fails, the answer is discarded and the call throws `accessDenied` (nothing leaves unrecorded); if
+    /// `body` throws, its error is thrown after the entry is recorded (the permitted access was attempted).
+    /// So a bulk read pays max(read, append) rather than their sum.
+    public func answer<T>(_ request: AccessRequest, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
+        let (decision, draft) = evaluate(request)
+        guard case .permit(let f) = decision else {
+            // a deny: recorded, then thrown
+            return try body(try record(request, decision, draft))
+        }
+        let recording = PendingRecord()
+        let log = self.log
+        DispatchQueue.global(qos: .userInitiated).async { recording.finish(Result { _ = try log.append(draft) }) }
+        let answer = Result { try body(f.isUnrestricted ? nil : f) }
+        if case .failure(let error) = recording.wait() {
+            throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+        }
+        return try answer.get()
+    }
+
+    /// Appends a decision's entry, then answers it.
+    private func record(_ request: AccessRequest, _ decision: Decision, _ draft: AuditEntry.Draft) throws -> DataFilter? {
         do { _ = try log.append(draft) } catch {
             throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
         }
@@ -110,4 +137,12 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
             throw BankError(.accessDenied, "access denied: \(drafts.count) decision\(drafts.count == 1 ? "" : "s") could not be recorded in the audit log (\(error))", value: drafts[0].actor)
         }
     }
+}
+
+/// An audit append running on another thread, waited for once.
+private final class PendingRecord: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<Void, any Error> = .success(())
+    func finish(_ r: Result<Void, any Error>) { result = r; done.signal() }
+    func wait() -> Result<Void, any Error> { done.wait(); return result }
 }

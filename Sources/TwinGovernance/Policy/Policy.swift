@@ -71,17 +71,18 @@ public struct Policy: Sendable, Hashable, Codable {
     }
 
     /// The default table:
-    /// - patient: read, export, query, simulate and consent on their own twins, for any purpose;
+    /// - patient: read, export, query, simulate, consent and erase (the right to erasure is the person's) on their own
+    ///   twins, for any purpose;
     /// - clinician: read, write, simulate, sync and query, for treatment;
-    /// - researcher: read, query and aggregate, for research (and the person's opt-in);
-    /// - public-health officer: aggregate and query, for public health;
+    /// - researcher: read, query, aggregate and release (de-identified), for research (and the person's opt-in);
+    /// - public-health officer: aggregate, query and release (de-identified), for public health;
     /// - device: write (append observations), for any purpose;
     /// - admin: every action (the policy and erasure included), for any purpose.
     public static let defaultGrants: [Grant] = [
-        Grant(.patient, actions: ["read", "export", "query", "simulate", "consent"], subject: .linked),
+        Grant(.patient, actions: ["read", "export", "query", "simulate", "consent", "erase"], subject: .linked),
         Grant(.clinician, actions: ["read", "write", "simulate", "sync", "query"], purposes: [.treatment]),
-        Grant(.researcher, actions: ["read", "query", "aggregate"], purposes: [.research]),
-        Grant(.publicHealthOfficer, actions: ["aggregate", "query"], purposes: [.publicHealth]),
+        Grant(.researcher, actions: ["read", "query", "aggregate", "release"], purposes: [.research]),
+        Grant(.publicHealthOfficer, actions: ["aggregate", "query", "release"], purposes: [.publicHealth]),
         Grant(.device, actions: ["write"]),
         Grant(.admin, actions: ["*"]),
     ]

@@ -205,4 +205,7 @@ public struct KAnonymityReport: Sendable, Hashable, Codable {
 public struct KAnonymityResult: Sendable, Hashable {
     public var records: [ReleaseRecord]
     public var report: KAnonymityReport
+    /// How many members the gate refused for the release (their consent or the policy), left out before
+    /// anonymisation (``Release/make(bank:aggregate:key:anonymity:)``).
+    public var refused: Int = 0
 }

@@ -39,9 +39,10 @@ public struct PrivateQueries: Sendable {
 
     public init(bank: Bank, ledger: PrivacyLedger) { self.bank = bank; self.ledger = ledger }
 
-    private func members(_ aggregate: AggregateID, _ expression: String?) throws -> [TwinID] {
-        if let expression { return try bank.members(of: aggregate, where: expression) }
-        return try bank.members(of: aggregate).members
+    /// The members the gate lets this query use, asked with `aggregate` (bank-wide, then per member: a member
+    /// whose consent refuses the purpose is left out).
+    private func cohort(_ aggregate: AggregateID, _ expression: String?) throws -> Cohort {
+        try bank.cohort(of: aggregate, where: expression, for: .aggregate)
     }
 
     private static func describe(_ what: String, _ expression: String?) -> String {
@@ -52,7 +53,7 @@ public struct PrivateQueries: Sendable {
     public func count<G: RandomNumberGenerator>(aggregate: AggregateID, where expression: String? = nil, requester: String, epsilon: Double,
                                                 using g: inout G) throws -> PrivateAnswer {
         let mechanism = try DiscreteLaplace(epsilon: epsilon, sensitivity: 1)
-        let n = try members(aggregate, expression).count
+        let n = try cohort(aggregate, expression).records.count
         let query = Self.describe("count", expression)
         let state = try ledger.spend(requester: requester, aggregate: aggregate.rawValue, epsilon: epsilon, query: query)
         return PrivateAnswer(query: query, value: mechanism.release(n, using: &g), bins: nil, epsilon: epsilon, sensitivity: 1, budget: state)
@@ -69,21 +70,16 @@ public struct PrivateQueries: Sendable {
         let sensitivity = max(abs(lower), abs(upper), 1)
         let mechanism = try DiscreteLaplace(epsilon: epsilon, sensitivity: sensitivity)
         let code: CodeKey? = value.contains(":") || value.contains("|") ? try MemberRecords.code(value) : nil
-        let members = try members(aggregate, expression)
+        let cohort = try cohort(aggregate, expression)
+        let members = cohort.members
         let now = bank.clock.now()
         var numbers: [TwinID: Double] = [:]
         if let code {
-            // the values are read past the bank's event reads, so each member's use is put to the gate first
-            for id in members { try bank.authorize(.release, id) }
-            let latest = try bank.storage.read {
-                try $0.latestValues(code: code, category: nil, atOrBefore: now, from: nil, maxSequence: nil, visibility: .current, plausibleOnly: true)
-            }
-            for (id, l) in latest { if case .quantity(let q)? = l.value { numbers[id] = q.value } }
+            for (id, l) in try bank.latestValues(code: code, in: cohort) { if case .quantity(let q)? = l.value { numbers[id] = q.value } }
         } else {
-            for id in members {
-                let twin = try bank.twin(id).twin
+            for twin in cohort.records.map(\.twin) {
                 let v = QueryVocabulary.Derived(word: value).flatMap { $0.value(of: twin, at: now) } ?? QueryVocabulary.attribute(value, of: twin)
-                if case .quantity(let q)? = v { numbers[id] = q.value }
+                if case .quantity(let q)? = v { numbers[twin.id] = q.value }
             }
         }
         var total = 0
@@ -104,7 +100,7 @@ public struct PrivateQueries: Sendable {
             throw GovernanceError(.invalidRelease, "the bins '\(bins.joined(separator: ","))' must be distinct, not empty, and not '\(PrivateAnswer.otherBin)'", value: bins.joined(separator: ","))
         }
         let mechanism = try DiscreteLaplace(epsilon: epsilon, sensitivity: 1)
-        let twins = try members(aggregate, expression).map { try bank.twin($0).twin }
+        let twins = try cohort(aggregate, expression).records.map(\.twin)
         let profile = Representativeness.profile(of: twins, at: bank.clock.now())
         var counts: [String: Int]
         if let c = profile.counts[attribute] { counts = c } else {

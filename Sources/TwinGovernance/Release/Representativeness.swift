@@ -165,25 +165,16 @@ public struct Representativeness: Sendable {
     /// The profile of an aggregate's members in a bank, as of now (`conditions`: `SYSTEM:CODE` texts).
     /// - Throws: the bank's errors (unknown aggregate), ``GovernanceError`` `invalidRelease` for a malformed code.
     public static func profile(bank: Bank, aggregate: AggregateID, conditions: [String] = []) throws -> Profile {
-        let twins = try MemberRecords.twins(bank: bank, aggregate: aggregate)
+        let keys = try conditions.map(MemberRecords.code)
+        let cohort = try bank.cohort(of: aggregate, for: .aggregate)
         var holders: [String: Set<TwinID>] = [:]
-        // who holds a code is read from the bank's index, past its event reads: each member's use is put to the gate
-        if !conditions.isEmpty { for id in twins.map(\.id) { try bank.authorize(.aggregate, id) } }
-        for c in conditions {
-            let key = try MemberRecords.code(c)
-            holders[c] = try bank.storage.read { try $0.twins(withCode: key) }
-        }
-        return profile(of: twins, conditions: holders, at: bank.clock.now())
+        for (c, key) in zip(conditions, keys) { holders[c] = try bank.holders(of: key, in: cohort) }
+        return profile(of: cohort.records.map(\.twin), conditions: holders, at: bank.clock.now())
     }
 }
 
 /// Reading an aggregate's member twins for a release.
 public enum MemberRecords {
-    /// The member twins of an aggregate now, in member order.
-    public static func twins(bank: Bank, aggregate: AggregateID) throws -> [Twin] {
-        try bank.members(of: aggregate).members.map { try bank.twin($0).twin }
-    }
-
     /// A code as the command line writes it (`loinc:4548-4`, `http://snomed.info/sct|44054006`; see `CodeKey(parsing:)`).
     public static func code(_ text: String) throws -> CodeKey {
         do { return try CodeKey(parsing: text) } catch {

@@ -93,7 +93,9 @@ public struct SafeHarbor: Sendable {
         "lotNumber", "distinctIdentifier", "deviceName", "modelNumber", "presentedForm", "content", "attachment",
         "valueAttachment", "description", "div",
     ]
-    /// Extensions removed (by URL suffix): a name or a place of a relative or of birth below the state.
+    /// Elements of type `instant` (a full time with a zone), which a year alone cannot fill: removed.
+    static let instantElements: Set<String> = ["issued", "lastUpdated", "recorded", "timestamp", "when"]
+        /// Extensions removed (by URL suffix): a name or a place of a relative or of birth below the state.
     static let droppedExtensions = ["mothersMaidenName", "geolocation"]
 
     /// De-identifies FHIR JSON (a Bundle, a single resource, or NDJSON: one resource per line), returning JSON of the
@@ -164,6 +166,10 @@ public struct SafeHarbor: Sendable {
                 if k == "name", type == "Organization", value is String { out[k] = value; continue }
                 if k == "text", value is String, parentKey != nil, resourceType != nil, o["coding"] != nil { out[k] = value; continue }
                 if Self.droppedElements.contains(k) { continue }
+                // where the record came from (a file named after the patient, a system's URI) says who it is
+                if k == "source", parentKey == "meta" { continue }
+                // an instant cut to its year is no longer an instant: dropped (the event's own date keeps its year)
+                if Self.instantElements.contains(k), let t = value as? String, Self.isDate(t) { continue }
                 if k == "display", o["reference"] != nil { continue }
                 if k == "identifier" {
                     out[k] = pseudonymousIdentifiers(value)
@@ -178,7 +184,8 @@ public struct SafeHarbor: Sendable {
                     if b == Self.ageOver89 { over89 = true } else { out[k] = b }
                     continue
                 }
-                if let c = clean(value, parentKey: k, resourceType: type) { out[k] = c }
+                // FHIR has no empty elements: one emptied by the removals goes too
+                if let c = clean(value, parentKey: k, resourceType: type), !((c as? [String: Any])?.isEmpty ?? false), !((c as? [Any])?.isEmpty ?? false) { out[k] = c }
             }
             if over89 {
                 // Safe Harbor pools ages over 89: no birth year, only the pooled category.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TwinBank
 import TwinCore
+import TwinFHIR
 import TwinGovernance
 
 @Suite struct RepresentativenessTests {
@@ -48,6 +49,32 @@ import TwinGovernance
             let e = try #require(throws: GovernanceError.self) { try Representativeness.Marginals(csv: bad) }
             #expect(e.message.contains(named), "\(e.message)")
         }
+    }
+
+    /// Race and ethnicity come from the records' US Core extensions (OMB categories), so a cohort can be checked
+    /// on them; they survive a FHIR export and re-import.
+    @Test(.enabled(if: SyntheaFixture.available, "needs ../shared/data/synthea"))
+    func raceAndEthnicityAreReadFromUSCore() throws {
+        let (bank, id, twins) = try SyntheaFixture.bank(clock: ManualClock(Self.now))
+        let profile = try Representativeness.profile(bank: bank, aggregate: id)
+        for attribute in ["race", "ethnicity"] {
+            let counts = try #require(profile.counts[attribute])
+            #expect(counts["unknown"] == nil, "\(attribute): \(counts)")
+            #expect(counts.values.reduce(0, +) == 60)
+        }
+        #expect(Set(profile.counts["ethnicity"]!.keys).isSubset(of: ["Hispanic or Latino", "Not Hispanic or Latino"]))
+        #expect(profile.counts["race"]!.keys.contains("White"))
+        for t in twins {
+            guard case .concept(let race)? = t.attributes["race"] else { Issue.record("\(t.id): race \(String(describing: t.attributes["race"]))"); continue }
+            #expect(race.system == "urn:oid:2.16.840.1.113883.6.238")
+            #expect(t.attributes["birthSex"] != nil)
+            let again = PatientMapping.twin(PatientMapping.patient(t), id: t.id)
+            for a in ["race", "ethnicity", "birthSex"] { #expect(again.attributes[a] == t.attributes[a], "\(t.id) \(a)") }
+        }
+        // a cohort of only one race is flagged against the population for the others
+        let reference = Representativeness.Marginals(shares: ["race": ["White": 0.7, "Black or African American": 0.1, "Asian": 0.07]])
+        let report = Representativeness().compare(profile, with: reference)
+        #expect(report.groups.filter { $0.attribute == "race" }.count == 3)
     }
 
     /// The Synthea patients against Massachusetts-like marginals (2020 census shares, rounded).
