@@ -111,6 +111,8 @@ let package = Package(
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinGovernanceTests", dependencies: [
             "TwinTesting", "TwinGovernance", "TwinBankSQLite", "TwinFHIR", "TwinSimulation", .product(name: "GRDB", package: "GRDB.swift"),
+            // the gate table calls every library's bank entry points
+            "TwinCalibration", "TwinDemo", "TwinModels", "TwinPopulation", "TwinRun", "TwinSync",
         ]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),

@@ -1,3 +1,5 @@
+import TwinBank
+
 /// The one error type of TwinFHIR: malformed JSON, a resource that breaks an R4 rule, a reference that does not
 /// resolve, a unit that does not convert, an unreadable file.
 ///
@@ -9,7 +11,7 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible, Equatable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case malformedJSON, invalidResource, unknownResourceType, danglingReference, unitNotConvertible
-            case unsupported, io, notFound, invalidCriteria, bank, notImportable
+            case unsupported, io, notFound, invalidCriteria, bank, notImportable, accessDenied
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -33,6 +35,9 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible, Equatable {
         public static let invalidCriteria = Code(.invalidCriteria)
         /// The bank refused a read or a write.
         public static let bank = Code(.bank)
+        /// The bank's access gate refused the actor (the decision point's deny): the message is the bank's, naming
+        /// the actor, the action, the twin and the reason; the value is the actor.
+        public static let accessDenied = Code(.accessDenied)
         /// Valid FHIR that cannot become sound thread data: a record with no time to place it, no usable code,
         /// no patient as its subject, a value that is absent (`dataAbsentReason`) or only a bound (`<5`), a record
         /// its source withdrew (`entered-in-error`, `cancelled`). The importer sets it aside and lists it; only
@@ -93,5 +98,17 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible, Equatable {
             e.location = prefix
         }
         return e
+    }
+}
+
+extension FHIRError {
+    /// A bank error as a FHIR error: the gate's refusal (``TwinBank/BankError`` `accessDenied`) stays
+    /// ``Code/accessDenied`` with the bank's message and the actor as value; any other error is ``Code/bank``, its
+    /// message `prefix` followed by the error.
+    static func bank(_ error: any Error, _ prefix: String = "", fullUrl: String? = nil) -> FHIRError {
+        if let e = error as? BankError, e.code == .accessDenied {
+            return FHIRError(.accessDenied, e.message, value: e.value, fullUrl: fullUrl)
+        }
+        return FHIRError(.bank, prefix + "\(error)", fullUrl: fullUrl)
     }
 }

@@ -119,6 +119,8 @@ public enum DoseComparison {
     public static func compare(_ twin: TwinID, in bank: Bank, options: [Option], start: Instant, hours: Double,
                                ensemble: Int = 50, variation: Double = 0.3, seed: UInt64 = 1,
                                startingFrom: ComparisonStart? = nil, knownAt: Instant? = nil) async throws -> Result {
+        // a simulation of the twin: asked as one before the estimate is read (the engine asks again before it runs)
+        try bank.authorize(.simulate, twin)
         var startingFrom = startingFrom
         var learnt: EstimateEvents.Recorded?
         if startingFrom == nil, let estimate = try ComparisonStart.estimate(for: twin, kind: .pk, in: bank, at: start, knownAt: knownAt),

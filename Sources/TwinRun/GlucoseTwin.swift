@@ -57,10 +57,11 @@ public enum GlucoseTwin {
     }
 
     /// Builds the scenario from the twin and its thread (``scenario(for:in:start:hours:controller:extraMeals:)``)
-    /// and simulates it.
-    /// - Throws: ``RunError`` `missingBinding`, `invalidBinding`, `modelFailed`.
+    /// and simulates it. The bank's gate is asked first, with the action `simulate` on the twin.
+    /// - Throws: ``RunError`` `missingBinding`, `invalidBinding`, `modelFailed`; ``TwinBank/BankError`` `accessDenied`.
     public static func simulate(_ twin: TwinID, in bank: Bank, start: Instant, hours: Double,
                                 controller: BasalBolusController? = BasalBolusController()) throws -> Run {
+        try bank.authorize(.simulate, twin)
         let (scenario, mealEvents) = try self.scenario(for: twin, in: bank, start: start, hours: hours, controller: controller)
         let trace: GlucoseTrace
         do { trace = try GlucoseSimulator.run(scenario) } catch {

@@ -91,6 +91,8 @@ public enum InSilicoComparison {
     public static func compare(_ twin: TwinID, in bank: Bank, options: [Option], start: Instant, hours: Double,
                                ensemble: Int = 20, variation: Double = 0.1, seed: UInt64 = 1,
                                startingFrom: ComparisonStart? = nil, knownAt: Instant? = nil) async throws -> Result {
+        // a simulation of the twin: asked as one before the estimate is read (the engine asks again before it runs)
+        try bank.authorize(.simulate, twin)
         var startingFrom = startingFrom
         if startingFrom == nil, let estimate = try ComparisonStart.estimate(for: twin, kind: .glucose, in: bank, at: start, knownAt: knownAt) {
             // start from what the two-way loop learnt: the latest estimate a glucose binding's sync wrote back, its

@@ -45,11 +45,12 @@ public struct SBMLBinding: Sendable {
     }
 
     /// Simulates the model for the twin and writes its outputs as predictions, `points` + 1 evenly spaced
-    /// times from `start` over `hours`.
+    /// times from `start` over `hours`. The bank's gate is asked first, with the action `simulate` on the twin.
     /// - Throws: ``RunError`` (`unreadableModel`, `missingBinding`, `invalidBinding`, `modelFailed`) or a bank
-    ///   error; nothing is written then.
+    ///   error (`accessDenied` ...); nothing is written then.
     @discardableResult
     public func run(for twin: TwinID, in bank: Bank, start: Instant, hours: Double, points: Int = 96) throws -> (result: AppendResult, provenance: RunProvenance, series: [PredictionWriter.Series]) {
+        try bank.authorize(.simulate, twin)
         guard let data = FileManager.default.contents(atPath: modelPath) else {
             throw RunError(.unreadableModel, "cannot read the SBML model '\(modelPath)'", value: modelPath)
         }

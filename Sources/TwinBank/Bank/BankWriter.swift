@@ -41,6 +41,8 @@ public struct BankWriter {
         var seen = Set<TwinID>()
         for d in drafts where seen.insert(d.twin).inserted { try bank.authorizeInTransaction(.write, d.twin, tx) }
         if drafts.isEmpty {
+            // nothing to write, but the answer tells the bank's last sequence number: asked as Bank.append does
+            try bank.authorizeInTransaction(.read, nil, tx)
             let last = try tx.lastSequence()
             return AppendResult(count: 0, firstSequence: last + 1, lastSequence: last, recorded: bank.clock.now(), ids: [])
         }

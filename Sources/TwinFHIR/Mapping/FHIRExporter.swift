@@ -29,7 +29,7 @@ public struct FHIRExporter: Sendable {
             events = try bank.events(ThreadQuery(twin: id))
         } catch let e as BankError where e.code == .unknownTwin {
             throw FHIRError(.notFound, "no twin '\(id)' in the bank", value: id.rawValue)
-        } catch { throw FHIRError(.bank, "\(error)") }
+        } catch { throw FHIRError.bank(error) }
         return Self.resources(twin: twin, events: events)
     }
 
@@ -88,7 +88,7 @@ public struct FHIRExporter: Sendable {
                 }
             } catch let e as FHIRError {
                 throw FHIRError(.bank, "a FHIR record of the bank cannot be read: \(e)")
-            } catch { throw FHIRError(.bank, "\(error)") }
+            } catch { throw FHIRError.bank(error) }
         }
         do throws(TwinError) {
             let order = byType.keys.sorted()

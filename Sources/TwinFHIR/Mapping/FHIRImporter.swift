@@ -179,7 +179,7 @@ public struct FHIRImporter: Sendable {
     }
 
     func bankError(_ error: any Error, entry: String?) -> FHIRError {
-        FHIRError(.bank, "the bank refused the import: \(error)", fullUrl: entry)
+        FHIRError.bank(error, "the bank refused the import: ", fullUrl: entry)
     }
 
     func apply(_ unit: ImportPlan.Unit) throws(FHIRError) -> ImportReport {

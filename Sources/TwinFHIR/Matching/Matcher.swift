@@ -146,7 +146,7 @@ public struct Matcher: Sendable {
     }
 
     /// Evaluates every person twin of the bank except forks and comparison instances (or exactly the given ones).
-    /// - Throws: `FHIRError` `bank` if the bank refuses a read.
+    /// - Throws: `FHIRError` `accessDenied` when the gate refuses (naming the actor), `bank` for the bank's other errors.
     public func evaluate(bank: Bank, twins: [TwinID]? = nil) throws(FHIRError) -> [TwinResult] {
         let asOf = criteria.asOf ?? bank.clock.now()
         do {
@@ -165,7 +165,7 @@ public struct Matcher: Sendable {
                 out.append(evaluate(t, events: try bank.events(ThreadQuery(twin: id, to: asOf)), asOf: asOf))
             }
             return out
-        } catch { throw FHIRError(.bank, "\(error)") }
+        } catch { throw FHIRError.bank(error) }
     }
 
     /// The JSON report: matching twins, then for every twin every criterion with outcome, reason and evidence.
