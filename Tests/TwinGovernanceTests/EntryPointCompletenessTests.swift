@@ -150,7 +150,7 @@ let exemptFromTheGateTable: [String: String] = [
     "Bank.authorize(_:_:)": "the gate itself: asks it, and is audited by it",
     "Bank.decide(_:_:)": "the gate itself: asks it, and is audited by it",
     "Bank.answering(_:_:_:)": "the gate itself: asks it, and is audited by it",
-    "Bank.latestValues(code:in:)": "reads within a Cohort, which only Bank.cohort(of:where:for:) makes, after asking the gate bank-wide and per member; it leaves out whom the gate refused (aCohortsReadsGiveNothingOfAPersonLeftOut)",
+    "Bank.latestValues(code:in:)": "reads within a Cohort, which only Bank.cohort(of:where:for:) makes, after asking the gate bank-wide and per member; it leaves out whom the gate refused (aCohortsReadsGiveNothingOfAPersonLeftOut) and answers only the actor and purpose it was decided for",
     "Bank.events(of:in:)": "reads within a Cohort (see Bank.latestValues(code:in:)); a twin the cohort left out is refused",
     "Bank.holders(of:in:)": "reads within a Cohort (see Bank.latestValues(code:in:))",
     "Bank.storage": "the storage under the bank: library code must not read persons' data through it (the storage-use test below lists every use outside TwinBank)",

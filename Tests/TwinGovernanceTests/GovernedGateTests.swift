@@ -130,11 +130,15 @@ import TwinTesting
         #expect(entries.filter { $0.decision == .deny }.map(\.twin) == ["p3"])
         #expect(entries.allSatisfy { $0.action == "aggregate" && $0.actor == "pho" })
         // values: p1's glucose is held back by its filter; p2's is read
-        let glucose = try bank.latestValues(code: Self.glucose.key, in: cohort)
+        let glucose = try pho.latestValues(code: Self.glucose.key, in: cohort)
         #expect(glucose.keys.sorted() == ["p2"])
         #expect(glucose["p2"]?.value == .quantity(Quantity(7, "mmol/L")))
-        #expect(try bank.holders(of: Self.glucose.key, in: cohort) == ["p2"])
-        #expect(try bank.holders(of: Self.hr.key, in: cohort) == ["p1"])
+        #expect(try pho.holders(of: Self.glucose.key, in: cohort) == ["p2"])
+        #expect(try pho.holders(of: Self.hr.key, in: cohort) == ["p1"])
+        // the cohort answers only whom it was decided for
+        let other = #expect(throws: BankError.self) { try bank.acting(as: "res", purpose: "research").latestValues(code: Self.glucose.key, in: cohort) }
+        #expect(other?.code == .accessDenied && other?.value == "res")
+        #expect(throws: BankError.self) { try pho.events(of: "p3", in: cohort) }
         // a noisy count over the cohort needs no read permission either
         let queries = PrivateQueries(bank: pho, ledger: PrivacyLedger(storage: bank.storage, budget: PrivacyBudget(epsilon: 100, windowSeconds: 86_400), clock: bank.clock))
         var g = Xoshiro256StarStar(seed: 7)

@@ -14,6 +14,9 @@ public struct Cohort: Sendable {
     public let aggregate: AggregateID
     /// The action the members were asked for.
     public let action: AccessRequest.Action
+    /// Who asked, and why: the cohort's reads answer only a bank acting for the same.
+    public let actor: String
+    public let purpose: String
     /// The permitted members' definitions, in member order.
     public let records: [TwinRecord]
     /// The members the gate refused (each refusal is in the audit log), in member order: not in ``records``.
@@ -51,7 +54,7 @@ extension Bank {
                 guard let hex = try tx.ref(Bank.twinRef(m)) else { continue }
                 records.append(try loadObject(TwinRecord.self, hex: hex, tx))
             }
-            return Cohort(aggregate: id, action: action, records: records, refused: refused, filters: filters)
+            return Cohort(aggregate: id, action: action, actor: actor, purpose: purpose, records: records, refused: refused, filters: filters)
         }
     }
 
@@ -60,6 +63,7 @@ extension Bank {
     /// them; for a member permitted in part, the latest such event its filter admits). Members without one are
     /// absent. One bulk query, plus a thread read per member permitted in part.
     public func latestValues(code: CodeKey, in cohort: Cohort) throws -> [TwinID: LatestValue] {
+        try check(cohort)
         let now = clock.now()
         return try storage.read { tx in
             let all = try tx.latestValues(code: code, category: nil, atOrBefore: now, from: nil, maxSequence: nil, visibility: .current, plausibleOnly: true)
@@ -83,8 +87,9 @@ extension Bank {
     /// (a de-identified release of clinical resources). Asks nothing more.
     /// - Throws: ``BankError`` `accessDenied` for a twin the cohort does not hold (refused, or not a member).
     public func events(of twin: TwinID, in cohort: Cohort) throws -> [Event] {
+        try check(cohort)
         guard cohort.records.contains(where: { $0.id == twin }) else {
-            throw BankError(.accessDenied, "twin \(twin) is not among the members of \(cohort.aggregate) permitted for \(cohort.action)", value: twin.rawValue)
+            throw BankError(.accessDenied, "access denied: twin \(twin) is not among the members of \(cohort.aggregate) permitted to \(actor) for \(cohort.action)", value: actor)
         }
         let events = try storage.read { tx in try eventsInTransaction(ThreadQuery(twin: twin), tx) }
         return cohort.filter(for: twin).map { $0.apply(to: events) } ?? events
@@ -93,7 +98,8 @@ extension Bank {
     /// The permitted members whose own rows hold `code` (current or not, as ``StorageReader/twins(withCode:)``
     /// answers; for a member permitted in part, an event of the code its filter admits).
     public func holders(of code: CodeKey, in cohort: Cohort) throws -> Set<TwinID> {
-        try storage.read { tx in
+        try check(cohort)
+        return try storage.read { tx in
             let all = try tx.twins(withCode: code)
             var out = Set<TwinID>()
             for m in cohort.members where all.contains(m) {
@@ -104,6 +110,13 @@ extension Bank {
                 }
             }
             return out
+        }
+    }
+
+    /// A cohort answers only the actor and purpose it was decided for.
+    func check(_ cohort: Cohort) throws {
+        guard cohort.actor == actor, cohort.purpose == purpose else {
+            throw BankError(.accessDenied, "access denied: the cohort of \(cohort.aggregate) was decided for \(cohort.actor) (\(cohort.purpose)), not for \(actor) (\(purpose))", value: actor)
         }
     }
 }
