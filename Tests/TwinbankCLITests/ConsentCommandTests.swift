@@ -109,7 +109,7 @@ struct ConsentCommandTests {
         let (dir, bank) = try newBank()
         defer { try? FileManager.default.removeItem(at: dir) }
         let shown = try cli.ok(["policy", "show", "--bank", bank])
-        #expect(shown.contains("olga: admin") && shown.contains("researcher permit aggregate,query,read for research"), "\(shown)")
+        #expect(shown.contains("olga: admin") && shown.contains("researcher permit aggregate,query,read,release for research"), "\(shown)")
         #expect(shown.contains("opt-in purposes (need a permit in the person's consent): commercial, research"), "\(shown)")
         #expect(try cli.ok(["policy", "set-role", "--bank", bank, "rita", "researcher", "--organisation", "uni"]).contains("rita is now researcher of uni"))
         try cli.ok(["policy", "set-role", "--bank", bank, "pat", "patient", "--twin", "p1"])
