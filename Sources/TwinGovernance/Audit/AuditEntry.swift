@@ -81,11 +81,12 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     /// characters U+0000-U+001F as `\b \t \n \f \r` or `\u00xx` (lower-case hex), and nothing else (other
     /// characters are their UTF-8 bytes). The same entry always gives the same bytes, on every platform.
     public var canonicalBytes: [UInt8] {
-        var out: [UInt8] = []
+        var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(160 + actor.utf8.count + reason.utf8.count)
-        func key(_ k: String, first: Bool = false) {
+        func key(_ k: StaticString, first: Bool = false) {
             if !first { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\"")); out.append(contentsOf: k.utf8); out.append(UInt8(ascii: "\"")); out.append(UInt8(ascii: ":"))
+            out.append(UInt8(ascii: "\"")); out.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+            out.append(UInt8(ascii: "\"")); out.append(UInt8(ascii: ":"))
         }
         func string(_ s: String?) {
             guard let s else { out.append(contentsOf: "null".utf8); return }
@@ -103,7 +104,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         key("twin"); string(twin)
         key("v"); out.append(UInt8(ascii: "1"))
         out.append(UInt8(ascii: "}"))
-        return [UInt8(ascii: "{")] + out
+        return out
     }
 
     /// The Merkle leaf hash of this entry: `SHA-256(0x00 || canonicalBytes)`.
@@ -112,20 +113,36 @@ public struct AuditEntry: Sendable, Hashable, Codable {
 
 /// The string escaping of the canonical encodings (see ``AuditEntry/canonicalBytes``).
 enum CanonicalJSON {
+    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Whether a byte needs escaping: `"`, `\` or a control character.
+    @inline(__always) static func escapes(_ b: UInt8) -> Bool { b < 0x20 || b == 34 || b == 92 }
+
     static func appendString(_ s: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-            case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
-            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
-            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0..<0x20: out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: out.append(b)
+        var str = s
+        // the common case, nothing to escape: the bytes at once
+        let plain = str.withUTF8 { u -> Bool in
+            guard !u.contains(where: escapes) else { return false }
+            out.append(contentsOf: u)
+            return true
+        }
+        if !plain {
+            for b in s.utf8 {
+                guard escapes(b) else { out.append(b); continue }
+                out.append(92)
+                switch b {
+                case 34: out.append(34)
+                case 92: out.append(92)
+                case 0x08: out.append(UInt8(ascii: "b"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0C: out.append(UInt8(ascii: "f"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                default:
+                    out.append(UInt8(ascii: "u")); out.append(48); out.append(48)
+                    out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)])
+                }
             }
         }
         out.append(UInt8(ascii: "\""))

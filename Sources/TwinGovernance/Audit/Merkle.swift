@@ -74,18 +74,23 @@ public enum Merkle {
 
     /// `SHA-256(0x00 || data)`.
     public static func leafHash(_ data: some Sequence<UInt8>) -> MerkleHash {
+        leafHash(Array(data))
+    }
+
+    /// ``leafHash(_:)`` of bytes already in an array (no copy).
+    public static func leafHash(_ data: [UInt8]) -> MerkleHash {
         var h = SHA256()
-        h.update(data: [UInt8(0)])
-        h.update(data: Array(data))
+        withUnsafeBytes(of: UInt8(0)) { h.update(bufferPointer: $0) }
+        data.withUnsafeBytes { h.update(bufferPointer: $0) }
         return MerkleHash(digest: h.finalize())
     }
 
     /// `SHA-256(0x01 || left || right)`.
     public static func nodeHash(_ left: MerkleHash, _ right: MerkleHash) -> MerkleHash {
         var h = SHA256()
-        h.update(data: [UInt8(1)])
-        h.update(data: left.bytes)
-        h.update(data: right.bytes)
+        withUnsafeBytes(of: UInt8(1)) { h.update(bufferPointer: $0) }
+        left.bytes.withUnsafeBytes { h.update(bufferPointer: $0) }
+        right.bytes.withUnsafeBytes { h.update(bufferPointer: $0) }
         return MerkleHash(digest: h.finalize())
     }
 
