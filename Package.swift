@@ -98,8 +98,11 @@ let package = Package(
         ]),
         // Test fixtures several test targets share: the shared reference folder and temporary files.
         .target(name: "TwinTesting"),
+        // The BankStorage (and AuditStore) conformance suite, written once: every storage's tests run its cases
+        // (imports Testing; no storage of its own, so it does not depend on TwinBankSQLite).
+        .target(name: "TwinStorageTesting", dependencies: ["TwinBank", "TwinGovernance"]),
         .testTarget(name: "TwinCoreTests", dependencies: ["TwinCore"]),
-        .testTarget(name: "TwinBankTests", dependencies: ["TwinTesting", "TwinBank", "TwinBankSQLite"]),
+        .testTarget(name: "TwinBankTests", dependencies: ["TwinTesting", "TwinStorageTesting", "TwinBank", "TwinBankSQLite", "TwinGovernance"]),
         .testTarget(name: "TwinSimulationTests", dependencies: ["TwinSimulation"]),
         .testTarget(name: "TwinModelsTests", dependencies: ["TwinTesting", "TwinModels"]),
         .testTarget(name: "TwinSBMLTests", dependencies: ["TwinTesting", "TwinSBML"], exclude: ["Resources"]),

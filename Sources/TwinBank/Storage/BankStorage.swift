@@ -1,7 +1,8 @@
 import TwinCore
 
 /// The storage seam of the bank. Implementations: ``MemoryStorage`` here, `SQLiteStorage` in TwinBankSQLite.
-/// Both pass the same conformance suite (`Tests/TwinBankTests/StorageConformance.swift`).
+/// Both pass the same conformance suite (`StorageConformance` in the testing library TwinStorageTesting), which
+/// every storage's tests run.
 ///
 /// Guarantees every implementation must give:
 /// - `write` is all-or-nothing: if the body throws, nothing it did is visible afterwards; once `write` returns,

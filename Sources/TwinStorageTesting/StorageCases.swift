@@ -3,9 +3,10 @@ import Testing
 import TwinBank
 import TwinCore
 
-/// The `BankStorage` conformance suite: written once, run against every storage.
-@Suite struct StorageConformance {
-    func event(_ seq: Int64, twin: TwinID = "a", eff: Int64, code: Concept = glucose, value: Double = 1, source: Source = cgm,
+/// The storage-level cases: what every ``BankStorage`` answers through its readers and writers (moved from
+/// `Tests/TwinBankTests/StorageConformance.swift`, unchanged but for the storage coming from the subject).
+extension StorageConformance {
+    static func event(_ seq: Int64, twin: TwinID = "a", eff: Int64, code: Concept = glucose, value: Double = 1, source: Source = cgm,
                category: Event.Category = .observation, notes: String? = nil) -> Event {
         var h = EventHasher()
         let d = EventDraft(twin: twin, effective: EffectiveTime(Instant(microseconds: eff)), category: category, code: code,
@@ -14,9 +15,8 @@ import TwinCore
                      category: category, code: code, value: d.value, source: source, provenance: d.provenance)
     }
 
-    @Test(arguments: StorageKind.allCases)
-    func appendAndQuery(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func appendAndQuery(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         let events = [event(1, eff: 30), event(2, eff: 10), event(3, eff: 20, code: heartRate), event(4, twin: "b", eff: 5),
                       event(5, eff: 10, value: 2, category: .prediction)]
         try s.write { tx in try tx.append(events, batch: BatchRecord(firstSequence: 1, lastSequence: 5, recorded: Instant(microseconds: 1000))) }
@@ -48,9 +48,8 @@ import TwinCore
 
     /// `latestValues` reads each kind of value as the event holds it (the value's columns only, not the event),
     /// and an erased value as none.
-    @Test(arguments: StorageKind.allCases)
-    func latestValuesReadEveryKindOfValue(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func latestValuesReadEveryKindOfValue(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         let values: [Value?] = [.quantity(Quantity(6.5, "%")), .concept(Concept(system: "http://snomed.info/sct", code: "1", display: "a b é")),
                                 .concept(Concept(system: "s", code: "c")), .text("female 😀"), .date(Instant(microseconds: -86_400_000_001)),
                                 .vector(Vector([1.5, -2, 1e300], unit: "mV")), .boolean(true), .boolean(false), nil, .quantity(Quantity(99, "%"))]
@@ -79,9 +78,8 @@ import TwinCore
 
     /// The bulk reads answer for all twins what the per-twin reads answer for each (aggregates at scale, issue 23
     /// item 6): `latestValues` is `latest` for every twin, with a lower bound and skipping flagged values.
-    @Test(arguments: StorageKind.allCases)
-    func bulkReads(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func bulkReads(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         let flagged = Provenance.implausibleFlag + " (above 1500 mg/dL); n2"
         let events = [event(1, eff: 10), event(2, eff: 30, notes: flagged), event(3, eff: 20), event(4, eff: 5, code: heartRate),
                       event(5, twin: "b", eff: 30), event(6, twin: "b", eff: 30, notes: "seen with flag:implausible elsewhere"),
@@ -140,9 +138,8 @@ import TwinCore
         #expect(try s.read { try $0.objects([]) }.isEmpty)
     }
 
-    @Test(arguments: StorageKind.allCases)
-    func batchesAndKnownAt(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func batchesAndKnownAt(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         try s.write { try $0.append([event(1, eff: 1)], batch: BatchRecord(firstSequence: 1, lastSequence: 1, recorded: Instant(microseconds: 100))) }
         try s.write { try $0.append([event(2, eff: 2), event(3, eff: 3)], batch: BatchRecord(firstSequence: 2, lastSequence: 3, recorded: Instant(microseconds: 200))) }
         try s.read { (tx) throws in
@@ -154,9 +151,8 @@ import TwinCore
         }
     }
 
-    @Test(arguments: StorageKind.allCases)
-    func retractionAndErasure(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func retractionAndErasure(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         try s.write { try $0.append([event(1, eff: 1), event(2, eff: 2, source: lab), event(3, eff: 3)], batch: BatchRecord(firstSequence: 1, lastSequence: 3, recorded: Instant(microseconds: 100))) }
         let n = try s.write { try $0.retract(source: cgm, atSequence: 4, erasure: nil) }
         #expect(n == 2)
@@ -179,9 +175,8 @@ import TwinCore
         }
     }
 
-    @Test(arguments: StorageKind.allCases)
-    func retractionOfChosenRows(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func retractionOfChosenRows(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         try s.write { try $0.append([event(1, eff: 1), event(2, eff: 2), event(3, eff: 3, source: lab), event(4, twin: "b", eff: 4)],
                                    batch: BatchRecord(firstSequence: 1, lastSequence: 4, recorded: Instant(microseconds: 100))) }
         #expect(try s.write { try $0.retract(sequences: [2, 4, 99], atSequence: 5, erasure: nil) } == 2)
@@ -203,9 +198,8 @@ import TwinCore
         }
     }
 
-    @Test(arguments: StorageKind.allCases)
-    func writesAreAllOrNothing(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func writesAreAllOrNothing(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try s.write { (tx) throws in
@@ -230,9 +224,8 @@ import TwinCore
 
     /// The right to erasure's row tombstones: everything but sequence, twin, recorded time and retraction state is
     /// replaced, the indexes and the first units keep nothing only the erased rows had, other rows are untouched.
-    @Test(arguments: StorageKind.allCases)
-    func erasureTombstonesRowsAndIndexes(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func erasureTombstonesRowsAndIndexes(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         let keep = event(2, twin: "b", eff: 20, code: heartRate, source: lab)
         let events = [event(1, eff: 10, code: Concept.loinc("1234-5"), value: 42.125, source: Source(.record, "fhir-secret"), notes: "secret note"),
                       keep, event(3, eff: 30, notes: "also secret")]
@@ -278,9 +271,8 @@ import TwinCore
         }
     }
 
-    @Test(arguments: StorageKind.allCases)
-    func objectsReplacedDeletedAndListedByKind(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func objectsReplacedDeletedAndListedByKind(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         let h1 = EventHasher.sha256([1]), h2 = EventHasher.sha256([2]), h3 = EventHasher.sha256([3])
         try s.write { tx in
             try tx.putObject(h1, kind: "twin", bytes: [1]); try tx.putObject(h2, kind: "aggregate", bytes: [2]); try tx.putObject(h3, kind: "twin", bytes: [3])
@@ -298,9 +290,8 @@ import TwinCore
         }
     }
 
-    @Test(arguments: StorageKind.allCases)
-    func refsObjectsUnits(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func refsObjectsUnits(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         try s.write { (tx) throws in
             try tx.setRef("twin/b", "2"); try tx.setRef("twin/a", "1"); try tx.setRef("tag/v1", "3"); try tx.setRef("twinx", "4")
             try tx.putObject(EventHasher.sha256([1, 2]), kind: "twin", bytes: [1, 2])
@@ -319,9 +310,8 @@ import TwinCore
         #expect(try s.read { try $0.ref("twin/a") } == nil)
     }
 
-    @Test(arguments: StorageKind.allCases)
-    func valuesRoundTrip(kind: StorageKind) throws {
-        let s = try kind.make()
+    static func valuesRoundTrip(_ subject: StorageSubject) throws {
+        let s = try subject.make()
         let values: [Value?] = [nil, .quantity(Quantity(5.25, "mmol/L")), .concept(Concept(system: "http://snomed.info/sct", code: "1", display: "x")),
                                 .concept(Concept(system: "http://snomed.info/sct", code: "2")), .text("hello, \"world\""),
                                 .date(t("2024-01-01T07:45:30.123456Z")), .vector(Vector([0.1, -2, 3e-9], unit: "mV")), .boolean(true)]
