@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // PostgreSQL storage (issue 28): the driver. For now only TwinBankPostgresTests uses it.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Vocabulary values, no I/O (except OutputFile, the one safe writer of output files every library shares).
@@ -119,6 +121,10 @@ let package = Package(
         ]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
+        // Against a real PostgreSQL server that Scripts/with-postgres starts (skipped, saying why, without one).
+        .testTarget(name: "TwinBankPostgresTests", dependencies: [
+            "TwinTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML", "TwinGovernance", "TwinBankSQLite"]),
     ],
     swiftLanguageModes: [.v6]
