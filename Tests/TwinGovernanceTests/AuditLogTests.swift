@@ -150,24 +150,10 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
         for i in 0 ..< UInt64(n) { try log.inclusionProof(entry: i).verify(publicKey: signer.publicKey) }
     }
 
-    /// A store whose next append fails (a full disk, a lost connection).
-    final class FailingOnce: AuditStore, @unchecked Sendable {
-        let inner = MemoryAuditStore()
-        var fail = true
-        func append(_ batch: AuditBatch) throws {
-            if fail { fail = false; throw GovernanceError(.storageFailure, "disk full") }
-            try inner.append(batch)
-        }
-        func latestHead() throws -> SignedTreeHead? { try inner.latestHead() }
-        func heads() throws -> [SignedTreeHead] { try inner.heads() }
-        func entries(in range: Range<UInt64>) throws -> [AuditEntry] { try inner.entries(in: range) }
-        func entryCount() throws -> UInt64 { try inner.entryCount() }
-        func entries(matching query: AuditQuery) throws -> [AuditEntry] { try inner.entries(matching: query) }
-        func nodes(_ ids: Set<MerkleNodeID>) throws -> [MerkleNodeID: MerkleHash] { try inner.nodes(ids) }
-    }
-
     @Test func aFailedAppendRecordsNothingAndTheLogContinues() throws {
-        let store = FailingOnce()
+        // the next append fails (a full disk, a lost connection)
+        let store = FailingAuditStore()
+        store.failingOnce = true
         let signer = AuditSigner()
         let log = try AuditLog(store: store, signer: signer)
         let error = try #require(throws: GovernanceError.self) { try log.append(contentsOf: [draft(0), draft(1)]) }

@@ -185,8 +185,12 @@ import TwinTesting
 /// An audit store whose appends fail on demand (the disk is full, the file is locked ...).
 final class FailingAuditStore: AuditStore, @unchecked Sendable {
     let inner = MemoryAuditStore()
+    /// Every append fails while set.
     nonisolated(unsafe) var failing = false
+    /// The next append fails, then this clears.
+    nonisolated(unsafe) var failingOnce = false
     func append(_ batch: AuditBatch) throws {
+        if failingOnce { failingOnce = false; throw GovernanceError(.storageFailure, "disk full", value: "audit") }
         if failing { throw GovernanceError(.storageFailure, "disk full", value: "audit") }
         try inner.append(batch)
     }

@@ -43,10 +43,9 @@ extension Bank {
             var records: [TwinRecord] = []
             var refused: [TwinID] = []
             var filters: [TwinID: any AccessFilter] = [:]
-            let request = { (m: TwinID) in AccessRequest(actor: self.actor, action: action, twin: m, purpose: self.purpose) }
             for m in members {
                 do {
-                    if let f = try gate.decideInTransaction(request(m), tx) { filters[m] = f }
+                    if let f = try gate.decideInTransaction(request(action, m), tx) { filters[m] = f }
                 } catch let e as BankError where e.code == .accessDenied {
                     refused.append(m)
                     continue

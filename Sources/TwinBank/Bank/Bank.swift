@@ -52,47 +52,53 @@ public final class Bank: Sendable {
     /// holds part of the data back, throws (``BankError`` `accessDenied`, or the gate's own error). For the other
     /// libraries' entry points (simulate, sync, match, aggregate ...), which ask with their own action.
     public func authorize(_ action: AccessRequest.Action, _ twin: TwinID?) throws {
-        if let filter = try decide(action, twin) {
-            throw BankError(.accessDenied, "access denied: \(actor) may \(action) twin \(twin?.rawValue ?? "-") for \(purpose) only with a filter (\(filter)), which this entry point cannot apply", value: actor)
-        }
+        if let filter = try decide(action, twin) { throw filteredPermitRefused(action, twin, filter) }
+    }
+
+    /// This bank's actor and purpose asking to do `action` on `twin`.
+    func request(_ action: AccessRequest.Action, _ twin: TwinID?) -> AccessRequest {
+        AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose)
+    }
+
+    /// The refusal of a permit that holds data back, at an entry point that cannot apply the filter (fail closed).
+    func filteredPermitRefused(_ action: AccessRequest.Action, _ twin: TwinID?, _ filter: any AccessFilter) -> BankError {
+        BankError(.accessDenied, "access denied: \(actor) may \(action) twin \(twin?.rawValue ?? "-") for \(purpose) only with a filter (\(filter)), which this entry point cannot apply", value: actor)
     }
 
     /// Asks the gate, for an entry point that applies what it returns: nil permits everything, a filter says
     /// which events may be returned; a deny throws.
     public func decide(_ action: AccessRequest.Action, _ twin: TwinID?) throws -> (any AccessFilter)? {
-        try gate.decide(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose))
+        try gate.decide(request(action, twin))
     }
 
     /// Asks the gate for a read and computes the answer with the decision's filter (``AccessGate/answer(_:_:)``):
     /// the answer is returned only once the decision is recorded, which the gate may do while `body` reads.
     public func answering<T>(_ action: AccessRequest.Action, _ twin: TwinID?, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
-        try gate.answer(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose), body)
+        try gate.answer(request(action, twin), body)
     }
 
     /// ``authorize(_:_:)`` from inside one of the bank's own write transactions (see
     /// ``AccessGate/decideInTransaction(_:)``); the caller runs the transaction through ``writeAsking(_:)``.
     func authorizeInTransaction(_ action: AccessRequest.Action, _ twin: TwinID?, _ tx: any StorageReader) throws {
-        if let filter = try gate.decideInTransaction(AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose), tx) {
-            throw BankError(.accessDenied, "access denied: \(actor) may \(action) twin \(twin?.rawValue ?? "-") for \(purpose) only with a filter (\(filter)), which this entry point cannot apply", value: actor)
-        }
+        if let filter = try gate.decideInTransaction(request(action, twin), tx) { throw filteredPermitRefused(action, twin, filter) }
     }
 
     /// A storage read transaction inside which the gate is asked: tells the gate when it has ended.
     func readAsking<T>(_ body: (any StorageReader) throws -> T) throws -> T {
-        let result: T
-        do { result = try storage.read(body) } catch {
-            try? gate.transactionEnded()
-            throw error
-        }
-        try gate.transactionEnded()
-        return result
+        try tellingTheGate { try storage.read(body) }
     }
 
     /// A storage write transaction inside which the gate is asked: tells the gate when it has ended
     /// (``AccessGate/transactionEnded()``), committed or not.
     func writeAsking<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
+        try tellingTheGate { try storage.write(body) }
+    }
+
+    /// Runs a storage transaction, then tells the gate it ended (``AccessGate/transactionEnded()``), whether it
+    /// committed or threw (the transaction's error wins over the gate's).
+    private func tellingTheGate<T>(_ transaction: () throws -> T) throws -> T {
         let result: T
-        do { result = try storage.write(body) } catch {
+        do { result = try transaction() } catch {
             try? gate.transactionEnded()
             throw error
         }

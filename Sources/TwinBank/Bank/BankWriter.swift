@@ -51,7 +51,7 @@ public struct BankWriter {
 
     /// A twin's events as written so far in this transaction, as ``Bank/events(_:)``.
     public func events(_ q: ThreadQuery) throws -> [Event] {
-        let filter = try bank.gate.decideInTransaction(AccessRequest(actor: bank.actor, action: .read, twin: q.twin, purpose: bank.purpose), tx)
+        let filter = try bank.gate.decideInTransaction(bank.request(.read, q.twin), tx)
         let events = try bank.eventsInTransaction(q, tx)
         return filter.map { $0.apply(to: events) } ?? events
     }
