@@ -5,7 +5,8 @@ import TwinCore
 
 /// The terminal side of ``ProgressReporter``: one line on standard error, redrawn at most four times a second,
 /// shown only when standard error is a terminal, not under `--json`, and only once the work has taken two
-/// seconds (short work prints nothing). Safe from several tasks at once.
+/// seconds (short work prints nothing; the environment variable `TWINBANK_PROGRESS_AFTER` sets another delay in
+/// seconds, `0` to show it at once). Safe from several tasks at once.
 final class TerminalProgress: ProgressReporter {
     private struct State {
         var drawn = false
@@ -13,14 +14,27 @@ final class TerminalProgress: ProgressReporter {
     }
     private let label: String
     private let start = ContinuousClock.now
+    private let delay: Duration
     private let state = Mutex(State())
 
-    private init(label: String) { self.label = label }
+    private init(label: String, delay: Duration) {
+        self.label = label
+        self.delay = delay
+    }
+
+    /// The delay before the line appears: `TWINBANK_PROGRESS_AFTER` (seconds, ≥ 0) if set and readable, else 2 s.
+    static var delay: Duration {
+        if let text = ProcessInfo.processInfo.environment["TWINBANK_PROGRESS_AFTER"], let seconds = Double(text),
+           seconds.isFinite, seconds >= 0 {
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        return .seconds(2)
+    }
 
     /// A reporter for `label`: the terminal one when standard error is a terminal and `json` is off, else silent.
     static func make(_ label: String, json: Bool) -> any ProgressReporter {
         guard !json, isatty(STDERR_FILENO) == 1 else { return SilentProgress() }
-        let reporter = TerminalProgress(label: label)
+        let reporter = TerminalProgress(label: label, delay: delay)
         Interruption.progress.withLock { $0 = reporter }
         return reporter
     }
@@ -28,7 +42,7 @@ final class TerminalProgress: ProgressReporter {
     func update(done: Int, of total: Int?, unit: String) {
         let now = ContinuousClock.now
         let elapsed = now - start
-        guard elapsed >= .seconds(2) else { return }
+        guard elapsed >= delay else { return }
         let line: String? = state.withLock { s in
             if let last = s.lastDraw, now - last < .milliseconds(250) { return nil }
             s.lastDraw = now
