@@ -14,6 +14,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case uncommittedChanges
             case futureObservation
             case erasedTwin, notErasable
+            case blockingOnTask
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -59,6 +60,9 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let erasedTwin = Code(.erasedTwin)
         /// An erasure cannot be done as asked (a template, an empty reason).
         public static let notErasable = Code(.notErasable)
+        /// A blocking storage call made on a Swift concurrency task's thread under ``BlockingWork/forbiddingOnTasks(_:)``
+        /// (debug builds): the async caller must go through ``Bank/run(_:)``.
+        public static let blockingOnTask = Code(.blockingOnTask)
         public var description: String { base.rawValue }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOPosix
 import TwinBank
 import TwinCore
 
@@ -192,7 +193,14 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
         return m
     }
 
+    /// Runs blocking work on NIO's shared blocking thread pool (`NIOThreadPool.singleton`), never on the calling
+    /// task's thread: the task suspends while SQLite reads and writes.
+    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
+        try BlockingWork.check("SQLite read of '\(path)'")
         do {
             return try pool.read { db in
                 try dictionary.refreshIfStale(db)
@@ -205,6 +213,7 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
     }
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
+        try BlockingWork.check("SQLite write of '\(path)'")
         var pending: SQLiteTransaction?
         do {
             let result = try pool.write { db in

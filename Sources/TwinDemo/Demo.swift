@@ -63,6 +63,11 @@ public struct Demo: Sendable {
 
     /// Runs the tour against `bank` (which should be new and empty).
     public func run(in bank: Bank, say: (String) -> Void) async throws -> Summary {
+        try await BlockingWork.forbiddingOnTasks { try await steps(in: bank, say: say) }
+    }
+
+    /// ``run(in:say:)``'s steps: the bank is reached through ``TwinBank/Bank/run(_:)`` only.
+    private func steps(in bank: Bank, say: (String) -> Void) async throws -> Summary {
         var rng = Xoshiro256StarStar(seed: seed)
         func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * rng.nextUniform() }
         let day0 = try Instant(parsing: "2024-01-01T00:00:00Z")
@@ -79,7 +84,8 @@ public struct Demo: Sendable {
                 if !patients.isEmpty {
                     let report: ImportReport
                     do {
-                        report = try FHIRImporter(bank: bank).importPaths((shared + patients).map { (dir as NSString).appendingPathComponent($0) })
+                        let paths = (shared + patients).map { (dir as NSString).appendingPathComponent($0) }
+                        report = try await bank.run { bank in try FHIRImporter(bank: bank).importPaths(paths) }
                     } catch {
                         throw RunError(.modelFailed, "importing the Synthea records failed: \(error)", value: dir)
                     }
@@ -91,9 +97,9 @@ public struct Demo: Sendable {
 
         // 1. Reference twin, people made from it, a composite twin, a hospital.
         say("1. Twins")
-        try bank.createTemplate(Twin(id: "adult-t1d", kind: .person,
+        try await bank.run { bank in try bank.createTemplate(Twin(id: "adult-t1d", kind: .person,
                                      attributes: ["condition": .concept(Concept.snomed("46635009", "Diabetes mellitus type 1")),
-                                                  "virtualPatient": .text("adult#001")]))
+                                                  "virtualPatient": .text("adult#001")])) }
         say("   reference twin adult-t1d@1 (a template: a type 1 diabetic adult bound to the UVA/Padova model)")
         var ids: [TwinID] = []
         for i in 1...people {
@@ -105,14 +111,14 @@ public struct Demo: Sendable {
                                          "birthDate": .date(try Instant(parsing: String(format: "%04d-%02d-15", year, 1 + i % 12))),
                                          "virtualPatient": .text(String(format: "adult#%03d", 1 + (i - 1) % 10))],
                             template: Twin.TemplateReference(id: "adult-t1d", version: 1))
-            try bank.createTwin(twin)
+            try await bank.run { bank in try bank.createTwin(twin) }
             ids.append(id)
         }
         say("   \(people) person twins instantiated from adult-t1d@1, each bound to a virtual patient")
-        try bank.createTwin(Twin(id: "person-01-liver", kind: .organ, attributes: ["birthDate": .date(try Instant(parsing: "1960-01-15"))]))
-        try bank.createTwin(Twin(id: "person-01-body", kind: .person, parts: [Twin.Part(role: "liver", twin: "person-01-liver")]))
-        try bank.createTwin(Twin(id: "st-mary", kind: .organisation,
-                                 attributes: ["beds": .quantity(Quantity(420, "1")), "icuBeds": .quantity(Quantity(24, "1"))]))
+        try await bank.run { bank in try bank.createTwin(Twin(id: "person-01-liver", kind: .organ, attributes: ["birthDate": .date(try Instant(parsing: "1960-01-15"))])) }
+        try await bank.run { bank in try bank.createTwin(Twin(id: "person-01-body", kind: .person, parts: [Twin.Part(role: "liver", twin: "person-01-liver")])) }
+        try await bank.run { bank in try bank.createTwin(Twin(id: "st-mary", kind: .organisation,
+                                 attributes: ["beds": .quantity(Quantity(420, "1")), "icuBeds": .quantity(Quantity(24, "1"))])) }
         say("   composite twin person-01-body (part: liver = person-01-liver) and organisation twin st-mary (420 beds)")
 
         // 2. Threads: a week of CGM, a watch, labs; meals as interventions.
@@ -140,45 +146,51 @@ public struct Demo: Sendable {
                                          category: .intervention, code: GlucoseTwin.carbohydrateIntake,
                                          value: .quantity(Quantity(g + Double(k * 5), "g")), source: Source(.person, id.rawValue)))
             }
-            total += try bank.append(drafts).count
+            total += try await bank.run { [drafts] bank in try bank.append(drafts) }.count
         }
         say("   \(total) events: hourly CGM glucose, heart rate, HbA1c and weight from the lab, meals on day 7")
 
         // 3. State as of a time, and what was known when.
         let alice = ids[0]
         let asOf = day0.advanced(bySeconds: 3 * 24 * hour)
-        let state = try bank.state(of: alice, asOf: asOf)
+        let state = try await bank.run { bank in try bank.state(of: alice, asOf: asOf) }
         say("3. State of \(alice) as of \(asOf): " + state.map { "\($0.code.display ?? $0.code.code) = \($0.value.map { "\($0)" } ?? "-")" }.joined(separator: "; "))
 
         // 4. A faulty data source is retracted; what was known before stays reproducible.
         let faulty = Source(.device, "cgm-\(ids[2])")
-        let beforeRetraction = try bank.lastSequence()
-        let r = try bank.retract(source: faulty, reason: "sensor recalled by the manufacturer (calibration drift)")
-        let knownBefore = try bank.events(ThreadQuery(twin: ids[2], code: Self.glucose.key, knownAtSequence: beforeRetraction)).count
-        let now = try bank.events(ThreadQuery(twin: ids[2], code: Self.glucose.key)).count
+        let beforeRetraction = try await bank.run { bank in try bank.lastSequence() }
+        let r = try await bank.run { bank in try bank.retract(source: faulty, reason: "sensor recalled by the manufacturer (calibration drift)") }
+        let knownBefore = try await bank.run { [ids] bank in try bank.events(ThreadQuery(twin: ids[2], code: Self.glucose.key, knownAtSequence: beforeRetraction)) }.count
+        let now = try await bank.run { [ids] bank in try bank.events(ThreadQuery(twin: ids[2], code: Self.glucose.key)) }.count
         say("4. Retracted \(r.source): \(r.eventsRetracted) events leave every current view (now \(now); replaying what was known before: \(knownBefore))")
 
         // 5. An aggregate by query, and version control.
-        let cohort = try bank.createAggregate("women-a1c-over-7", where: "kind = person and sex = female and loinc:4548-4 > 7 %",
-                                              description: "women with HbA1c above 7 %")
-        let members = try bank.members(of: cohort.id)
+        let cohort = try await bank.run { bank in try bank.createAggregate("women-a1c-over-7", where: "kind = person and sex = female and loinc:4548-4 > 7 %",
+                                              description: "women with HbA1c above 7 %") }
+        let members = try await bank.run { bank in try bank.members(of: cohort.id) }
         say("5. Aggregate women-a1c-over-7 (\(cohort.query ?? "")): \(members.members.map(\.rawValue).joined(separator: ", "))")
-        let c1 = try bank.commit(message: "Demo population with a week of data", author: "twinbank demo")
+        let c1 = try await bank.run { bank in try bank.commit(message: "Demo population with a week of data", author: "twinbank demo") }
         say("   commit \(c1.id.abbreviated()): definitions and the thread pinned at sequence \(c1.commit.threadPin)")
 
         // 6. Simulate a day for a twin, then fork it and try a hypothetical bigger dinner.
         let day6 = day0.advanced(bySeconds: 6 * 24 * hour)
-        let run = try GlucoseTwin.simulate(alice, in: bank, start: day6, hours: 24)
-        try GlucoseTwin.record(run, to: alice, in: bank, every: 5)
+        let run = try await bank.run { bank in
+            let run = try GlucoseTwin.simulate(alice, in: bank, start: day6, hours: 24)
+            try GlucoseTwin.record(run, to: alice, in: bank, every: 5)
+            return run
+        }
         say("6. Simulated day 7 of \(alice) with the UVA/Padova model (\(run.scenario.patient.name), basal-bolus controller):")
         say("   mean BG \(fmt(run.trace.meanBG)) mg/dL, time in range 70-180 \(pct(run.trace.timeInRange)), insulin \(fmt(run.trace.totalInsulin)) U; predictions written with provenance")
         let fork: TwinID = "person-01-what-if"
-        try bank.fork(alice, at: day6.advanced(bySeconds: 13 * hour), as: fork)
-        try bank.append([EventDraft(twin: fork, effective: EffectiveTime(day6.advanced(bySeconds: 18 * hour)), category: .intervention,
+        try await bank.run { bank in try bank.fork(alice, at: day6.advanced(bySeconds: 13 * hour), as: fork) }
+        try await bank.run { bank in try bank.append([EventDraft(twin: fork, effective: EffectiveTime(day6.advanced(bySeconds: 18 * hour)), category: .intervention,
                                     code: GlucoseTwin.carbohydrateIntake, value: .quantity(Quantity(140, "g")),
-                                    source: Source(.person, "what-if"))])
-        let whatIf = try GlucoseTwin.simulate(fork, in: bank, start: day6, hours: 24)
-        try GlucoseTwin.record(whatIf, to: fork, in: bank, every: 5)
+                                    source: Source(.person, "what-if"))]) }
+        let whatIf = try await bank.run { bank in
+            let run = try GlucoseTwin.simulate(fork, in: bank, start: day6, hours: 24)
+            try GlucoseTwin.record(run, to: fork, in: bank, every: 5)
+            return run
+        }
         say("   fork \(fork) at 13:00 with a 140 g dinner instead: time in range \(pct(whatIf.trace.timeInRange)), peak BG \(fmt(whatIf.trace.bg.max() ?? 0)) mg/dL (original peak \(fmt(run.trace.bg.max() ?? 0)))")
 
         // 7. Compare candidate treatments on forks over an ensemble of plausible patients.
@@ -209,7 +221,7 @@ public struct Demo: Sendable {
         }
         cgm.append(EventDraft(twin: alice, effective: EffectiveTime(day6, end: day6.advanced(bySeconds: 24 * hour)), category: .intervention,
                               code: GlucoseSynchroniser.insulin, value: .quantity(Quantity(basal * 24 * 60, "[IU]")), source: pump))
-        try bank.append(cgm)
+        try await bank.run { [cgm] bank in try bank.append(cgm) }
         var syncOptions = GlucoseSynchroniser.Options()
         syncOptions.from = day6
         syncOptions.to = day6.advanced(bySeconds: 12 * hour)
@@ -232,7 +244,10 @@ public struct Demo: Sendable {
                 let gsh = Concept(system: "urn:twinbank:apap", code: "GSH", display: "hepatic glutathione")
                 let binding = SBMLBinding(modelPath: path, modelID: "apap-reddyhoff-2015",
                                           outputs: [.init(variable: "G", code: gsh, unit: "fmol", scale: 1e15)])
-                let (result, _, series) = try binding.run(for: "person-01-liver", in: bank, start: day6, hours: 24, points: 96)
+                let (result, series) = try await bank.run { bank in
+                    let (result, _, series) = try binding.run(for: "person-01-liver", in: bank, start: day6, hours: 24, points: 96)
+                    return (result, series)
+                }
                 liverPredictions = result.count
                 let nadir = series[0].points.min { $0.value < $1.value }!
                 say("9. SBML model (Reddyhoff 2015 acetaminophen liver, BIOMD0000000609) on person-01-liver after a dose:")
@@ -247,19 +262,19 @@ public struct Demo: Sendable {
         let theo = try TwinID("person-01-theophylline")
         let theophylline = Concept(system: "http://www.nlm.nih.gov/research/umls/rxnorm", code: "10438", display: "theophylline")
         let level = Concept.loinc("4049-3", "Theophylline [Mass/volume] in Serum or Plasma")
-        try bank.createTwin(Twin(id: theo, kind: .person, attributes: [
+        try await bank.run { bank in try bank.createTwin(Twin(id: theo, kind: .person, attributes: [
             "pk.clearance": .quantity(Quantity(2.8, "L/h")), "pk.volume": .quantity(Quantity(35, "L")),
             "pk.absorptionRate": .quantity(Quantity(1.5, "/h")), "pk.targetLow": .quantity(Quantity(10, "mg/L")),
             "pk.targetHigh": .quantity(Quantity(20, "mg/L")), "pk.code": .concept(theophylline), "pk.route": .text("oral"),
-            "pk.levelCode": .concept(level)]))
+            "pk.levelCode": .concept(level)])) }
         let doses = (0..<4).map { day6.advanced(bySeconds: (-48 + 12 * Double($0)) * hour) }
         let person = try PKModel.oneCompartment(clearance: 4.2, volume: 35, absorptionRate: 1.5)
         let measuredAt = 47.0                                  // hours after the first dose: just before the next one
         let measured = try PKSimulator.concentrations(person, regimen: try .repeated(amount: 400, every: 12, count: 4, route: .oral), at: [measuredAt])[0]
-        try bank.append(doses.map { EventDraft(twin: theo, effective: EffectiveTime($0), category: .intervention, code: theophylline,
+        try await bank.run { bank in try bank.append(doses.map { EventDraft(twin: theo, effective: EffectiveTime($0), category: .intervention, code: theophylline,
                                                value: .quantity(Quantity(400, "mg")), source: Source(.record, "mar-\(theo)")) }
                         + [.observation(theo, at: doses[0].advanced(bySeconds: measuredAt * hour), code: level, Quantity((measured * 10).rounded() / 10, "mg/L"),
-                                        source: Source(.device, "lab"))])
+                                        source: Source(.device, "lab"))]) }
         let regimens = try ["usual=dose=400,every=12,route=oral", "more=dose=500,every=12,route=oral", "q8=dose=300,every=8,route=oral"]
             .map { try DoseComparison.Option(parsing: $0) }
         let dosing = try await DoseComparison.compare(theo, in: bank, options: regimens, start: day6, hours: 48, ensemble: 30, seed: seed)
@@ -272,11 +287,18 @@ public struct Demo: Sendable {
             say("   \(r.rank). \(r.name): \(pct(w.mean)) of the next 48 h in the window (90 % of patients \(pct(w.p05))-\(pct(w.p95))), \(pct(a.mean)) above it")
         }
 
-        let c2 = try bank.commit(message: "Simulated day 7 and a what-if dinner", author: "twinbank demo")
+        let c2 = try await bank.run { bank in try bank.commit(message: "Simulated day 7 and a what-if dinner", author: "twinbank demo") }
         say("   commit \(c2.id.abbreviated())")
-        let outbreak = try outbreakStep(in: bank, start: day0, say: say)
-        let allTwins = try bank.twinIDs()
-        let events = try bank.lastSequence()
+        // the outbreak step writes the town's thread as it goes: on the storage's threads, its lines said after
+        let demo = self
+        let (outbreak, lines) = try await bank.run { bank in
+            var lines: [String] = []
+            let step = try demo.outbreakStep(in: bank, start: day0) { lines.append($0) }
+            return (step, lines)
+        }
+        lines.forEach(say)
+        let allTwins = try await bank.run { bank in try bank.twinIDs() }
+        let events = try await bank.run { bank in try bank.lastSequence() }
         var summary = Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,
                               timeInRange: (run.trace.timeInRange, whatIf.trace.timeInRange), liverPredictions: liverPredictions,
                               importedPatients: importedPatients)

@@ -120,10 +120,15 @@ public enum DoseComparison {
                                ensemble: Int = 50, variation: Double = 0.3, seed: UInt64 = 1,
                                startingFrom: ComparisonStart? = nil, knownAt: Instant? = nil) async throws -> Result {
         // a simulation of the twin: asked as one before the estimate is read (the engine asks again before it runs)
-        try bank.authorize(.simulate, twin)
+        let estimate = try await BlockingWork.forbiddingOnTasks {
+            try await bank.run { bank in
+                try bank.authorize(.simulate, twin)
+                return startingFrom == nil ? try ComparisonStart.estimate(for: twin, kind: .pk, in: bank, at: start, knownAt: knownAt) : nil
+            }
+        }
         var startingFrom = startingFrom
         var learnt: EstimateEvents.Recorded?
-        if startingFrom == nil, let estimate = try ComparisonStart.estimate(for: twin, kind: .pk, in: bank, at: start, knownAt: knownAt),
+        if startingFrom == nil, let estimate,
            let cl = estimate["clearance"], let v = estimate["volume"], cl.value > 0, v.value > 0 {
             // start from what the two-way loop learnt (the latest estimate written back to the thread)
             startingFrom = ComparisonStart(estimate: estimate, names: ["volume": "centralVolume"], defaultLogSD: variation)

@@ -92,9 +92,14 @@ public enum InSilicoComparison {
                                ensemble: Int = 20, variation: Double = 0.1, seed: UInt64 = 1,
                                startingFrom: ComparisonStart? = nil, knownAt: Instant? = nil) async throws -> Result {
         // a simulation of the twin: asked as one before the estimate is read (the engine asks again before it runs)
-        try bank.authorize(.simulate, twin)
+        let estimate = try await BlockingWork.forbiddingOnTasks {
+            try await bank.run { bank in
+                try bank.authorize(.simulate, twin)
+                return startingFrom == nil ? try ComparisonStart.estimate(for: twin, kind: .glucose, in: bank, at: start, knownAt: knownAt) : nil
+            }
+        }
         var startingFrom = startingFrom
-        if startingFrom == nil, let estimate = try ComparisonStart.estimate(for: twin, kind: .glucose, in: bank, at: start, knownAt: knownAt) {
+        if startingFrom == nil, let estimate {
             // start from what the two-way loop learnt: the latest estimate a glucose binding's sync wrote back, its
             // parameters varied by `variation` when the estimator gave no uncertainty (as the twin's own would be)
             startingFrom = ComparisonStart(estimate: estimate, defaultLogSD: variation)

@@ -4,6 +4,7 @@ import TwinBank
 import TwinBankSQLite
 import TwinCore
 import TwinGovernance
+import NIOPosix
 import Synchronization
 
 /// `--bank PATH`, `--actor NAME` and `--purpose P`, shared by every command that reads or writes a bank.
@@ -31,6 +32,13 @@ struct BankOptions: ParsableArguments {
     /// `create` is set.
     func open(create: Bool = false) throws -> Bank {
         try BankAccess.open(path: path, actor: actor, purpose: purpose, create: create)
+    }
+
+    /// ``open(create:)`` for an async command: opened on a blocking thread (`NIOThreadPool.singleton`), not on the
+    /// command's task; the command then reaches the bank through `Bank.run`.
+    func open(create: Bool = false) async throws -> Bank {
+        let (path, actor, purpose) = (path, actor, purpose)
+        return try await NIOThreadPool.singleton.runIfActive { try BankAccess.open(path: path, actor: actor, purpose: purpose, create: create) }
     }
 }
 

@@ -35,12 +35,12 @@ struct CompareCommand: AsyncParsableCommand {
         let hours = horizon.value
         guard hours > 0 else { throw ValidationError(String(format: "--horizon: %gh is not a positive duration", hours)) }
         let known = try knownAt.map { try parseInstant($0, option: "--known-at", bound: .instant) }
-        let bank = try bankOptions.open()
+        let bank = try await bankOptions.open()
         let id = try TwinID(twin)
         guard !options.isEmpty else { throw ValidationError("give at least one --option NAME=SPEC") }
         let from: Instant
         if let start { from = try parseInstant(start, option: "--start", bound: .instant) } else {
-            guard let last = try bank.events(ThreadQuery(twin: id, knownAt: known)).last else {
+            guard let last = try await bank.run({ try $0.events(ThreadQuery(twin: id, knownAt: known)) }).last else {
                 throw ValidationError("twin '\(twin)' has no events; give --start")
             }
             from = Instant(microseconds: last.effective.start.microseconds / 3_600_000_000 * 3_600_000_000)

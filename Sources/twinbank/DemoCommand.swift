@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOPosix
 import TwinBank
 import TwinBankSQLite
 import TwinCore
@@ -27,27 +28,31 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = bank ?? BankOptions.defaultPath
-        let fm = FileManager.default
-        let storage: SQLiteStorage
-        if fm.fileExists(atPath: path) {
-            let existing = try SQLiteStorage(path: path, create: false)
-            let isDemo = try existing.read { try $0.ref("demo/created-by") } != nil
-            // `init` records the bank's owner (outside version control): still an empty bank
-            let isEmpty = try existing.read { try $0.lastSequence() == 0 && $0.refs(prefix: "").allSatisfy { $0.name == BankGovernanceStore.ownerRef } }
-            guard isDemo || isEmpty else {
-                throw ValidationError("'\(path)' holds a bank that the demo did not create; give --bank NEW_PATH")
-            }
-            if isDemo {
-                // Only a bank this command made itself is removed.
-                for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
-                storage = try SQLiteStorage(path: path, create: true)
+        // the bank file is checked, made and opened on a blocking thread, not on the command's task
+        let storage = try await NIOThreadPool.singleton.runIfActive { () throws -> SQLiteStorage in
+            let fm = FileManager.default
+            let storage: SQLiteStorage
+            if fm.fileExists(atPath: path) {
+                let existing = try SQLiteStorage(path: path, create: false)
+                let isDemo = try existing.read { try $0.ref("demo/created-by") } != nil
+                // `init` records the bank's owner (outside version control): still an empty bank
+                let isEmpty = try existing.read { try $0.lastSequence() == 0 && $0.refs(prefix: "").allSatisfy { $0.name == BankGovernanceStore.ownerRef } }
+                guard isDemo || isEmpty else {
+                    throw ValidationError("'\(path)' holds a bank that the demo did not create; give --bank NEW_PATH")
+                }
+                if isDemo {
+                    // Only a bank this command made itself is removed.
+                    for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
+                    storage = try SQLiteStorage(path: path, create: true)
+                } else {
+                    storage = existing
+                }
             } else {
-                storage = existing
+                storage = try SQLiteStorage(path: path, create: true)
             }
-        } else {
-            storage = try SQLiteStorage(path: path, create: true)
+            try storage.write { try $0.setRef("demo/created-by", "twinbank demo") }
+            return storage
         }
-        try storage.write { try $0.setRef("demo/created-by", "twinbank demo") }
         Interruption.install("the demo bank at \(path) is incomplete; run `twinbank demo` again to rebuild it (it replaces only a bank the demo made)")
         let located = DemoData.locate(given: data)
         if let problem = located.problem { print(problem + "\n") }
@@ -58,14 +63,18 @@ struct DemoCommand: AsyncParsableCommand {
         let demo = Demo(dataDirectory: dataDir, seed: seed, people: people, outputDirectory: outputDirectory)
         // every step goes through the decision point, each access in the bank's audit log, signed with the key
         // beside the bank; the demo's own actor owns the bank (admin by the default policy)
-        let signer = try AuditSigner(keyFile: AuditSigner.defaultKeyFile(bank: path))
-        let log = try AuditLog(store: SQLiteAuditStore(storage), signer: signer)
+        let (signer, log) = try await NIOThreadPool.singleton.runIfActive {
+            let signer = try AuditSigner(keyFile: AuditSigner.defaultKeyFile(bank: path))
+            return (signer, try AuditLog(store: SQLiteAuditStore(storage), signer: signer))
+        }
         let gate = GovernedGate(store: BankGovernanceStore(storage: storage), log: log, owner: "demo")
         let bank = Bank(storage: storage, gate: gate, actor: "demo")
         let summary = try await demo.run(in: bank) { print($0) }
-        // 12. governance on the demo's bank
-        _ = try demo.governanceStep(in: bank, log: log, publicKey: signer.publicKey, consenting: "person-01", other: "person-02",
-                                   admins: [BankAccess.actor(nil)]) { print($0) }
+        // 12. governance on the demo's bank (its lines printed as they come: printing is safe from any thread)
+        _ = try await bank.run { bank in
+            try demo.governanceStep(in: bank, log: log, publicKey: signer.publicKey, consenting: "person-01", other: "person-02",
+                                    admins: [BankAccess.actor(nil)]) { print($0) }
+        }
         print("""
 
         Done: \(summary.twins) twins, \(summary.events) thread events, \(summary.commits.count) commits in \(path).

@@ -76,12 +76,13 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let bank = try bankOptions.open()
+        let bank = try await bankOptions.open()
         let id = try TwinID(twin)
-        let bindings = try ThreadBinding.bindings(of: try bank.twin(id).twin)
+        let definition = try await bank.run { try $0.twin(id).twin }
+        let bindings = try ThreadBinding.bindings(of: definition)
         var glucoseBinding: ThreadBinding?
         if binding != nil || !bindings.isEmpty {
-            let chosen = try ThreadBinding.binding(of: try bank.twin(id).twin, named: binding)
+            let chosen = try ThreadBinding.binding(of: definition, named: binding)
             if chosen.model.kind != .glucose { return try await runBinding(chosen, bank: bank, id: id) }
             glucoseBinding = chosen
         }

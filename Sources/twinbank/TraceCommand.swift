@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOPosix
 import TwinBank
 import TwinCore
 import TwinPopulation
@@ -38,7 +39,11 @@ struct TraceCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        if let aggregate { return try traceBank(aggregate) }
+        if let aggregate {
+            // the bank's threads are read on a blocking thread, not on the command's task
+            let command = self
+            return try await NIOThreadPool.singleton.runIfActive { try command.traceBank(aggregate) }
+        }
         guard let pings, let cases else {
             throw ValidationError("give --pings and --cases (files), or --aggregate and --case (the bank's threads)")
         }

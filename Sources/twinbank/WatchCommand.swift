@@ -134,9 +134,12 @@ struct WatchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let bank = try bankOptions.open()
-        let service = try WatchService(bank: bank, twins: try twin.map { try TwinID($0) }, watchers: try watchers(bank: bank),
-                                       interval: .milliseconds(Int64((interval.value * 1000).rounded())))
+        let bank = try await bankOptions.open()
+        let command = self
+        let service = try await bank.run { bank in
+            try WatchService(bank: bank, twins: try command.twin.map { try TwinID($0) }, watchers: try command.watchers(bank: bank),
+                             interval: .milliseconds(Int64((command.interval.value * 1000).rounded())))
+        }
         let json = output.json
         if once {
             let notices = try await service.runOnce()

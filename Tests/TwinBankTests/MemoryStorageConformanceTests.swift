@@ -30,6 +30,7 @@ import TwinStorageTesting
             let result: Result<T, any Error> = try base.write { tx in Result { try body(tx) } }
             return try result.get()
         }
+        func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try await base.runBlocking(body) }
     }
 
     /// Keeps the entries and heads of a store but loses its Merkle nodes.

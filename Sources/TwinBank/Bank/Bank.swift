@@ -42,6 +42,15 @@ public final class Bank: Sendable {
         self.observationSkew = observationSkew.isFinite ? max(0, observationSkew) : Bank.defaultObservationSkew
     }
 
+    /// Runs `body` with this bank from async code, where the storage allows blocking
+    /// (``BankStorage/runBlocking(_:)``: SQLite's and PostgreSQL's own threads), so the calling task suspends instead
+    /// of blocking a thread of the cooperative pool. The bank's methods are synchronous and block their thread on
+    /// the storage; every async caller (a service, a request handler, an async command) reaches them through here.
+    /// Group the calls that belong together into one `body` (each call costs a hop).
+    public func run<T: Sendable>(_ body: @escaping @Sendable (Bank) throws -> T) async throws -> T {
+        try await storage.runBlocking { try body(self) }
+    }
+
     /// The same bank acting for another actor or purpose.
     public func acting(as actor: String, purpose: String) -> Bank {
         Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew)

@@ -11,14 +11,24 @@ import TwinCore
 /// - Queries are answered with the storage's own indexes: ``StorageReader/events(_:)`` and
 ///   ``StorageReader/latest(twin:code:category:atOrBefore:maxSequence:visibility:)`` must not need the bank to scan a
 ///   twin's whole thread.
+/// - `read` and `write` are **blocking**: they run their synchronous body on the calling thread and wait for the
+///   storage's I/O there. Each calls ``BlockingWork/check(_:)`` first. Async callers go through ``runBlocking(_:)``
+///   (``Bank/run(_:)``), which runs the work where the storage allows blocking, never on a thread of Swift's
+///   cooperative pool nor on a NIO event loop (see ``BlockingWork``).
 /// - The bulk reads (``StorageReader/objects(_:)``, ``StorageReader/twins(withCode:)``,
 ///   ``StorageReader/latestValues(code:category:atOrBefore:from:maxSequence:visibility:plausibleOnly:)``) answer for
 ///   all twins at once, in a number of storage queries that does not grow with the number of twins.
 public protocol BankStorage: Sendable {
-    /// Runs `body` with a consistent read view.
+    /// Runs `body` with a consistent read view, blocking the calling thread.
     func read<T>(_ body: (any StorageReader) throws -> T) throws -> T
-    /// Runs `body` in one transaction; commits if it returns, rolls back if it throws.
+    /// Runs `body` in one transaction, blocking the calling thread; commits if it returns, rolls back if it throws.
     func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T
+    /// Runs blocking work on this storage (`body` calls ``read(_:)`` and ``write(_:)``, perhaps several times) from
+    /// async code: on threads the storage owns (SQLite, PostgreSQL: a thread pool), so the calling task suspends
+    /// instead of blocking a thread of the cooperative pool; a storage that never waits on I/O (memory) may run it
+    /// inline with ``BlockingWork/isHopped`` set. Returns or throws what `body` does; `body` runs at most once (a task
+    /// cancelled before the work starts gets `CancellationError` and nothing runs).
+    func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T
     /// After an erasure has committed: makes sure the bytes it purged are gone from the storage's files (see the
     /// extension's default and `SQLiteStorage`).
     func eraseFreedSpace() throws -> PhysicalErasure

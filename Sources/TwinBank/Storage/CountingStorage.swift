@@ -31,6 +31,10 @@ public final class CountingStorage: BankStorage, @unchecked Sendable {
 
     public func eraseFreedSpace() throws -> PhysicalErasure { try base.eraseFreedSpace() }
 
+    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await base.runBlocking(body)
+    }
+
     final class Transaction: StorageWriter {
         let owner: CountingStorage
         let reader: any StorageReader

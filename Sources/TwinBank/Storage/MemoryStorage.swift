@@ -20,16 +20,25 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
     public init() {}
 
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
+        try BlockingWork.check("memory read")
         lock.lock(); defer { lock.unlock() }
         return try body(Transaction(state))
     }
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
+        try BlockingWork.check("memory write")
         lock.lock(); defer { lock.unlock() }
         let tx = Transaction(state)
         let result = try body(tx)
         state = tx.state
         return result
+    }
+
+    /// Runs `body` inline on the calling task: memory transactions wait on a lock held only for in-memory work,
+    /// never on I/O. The storage calls inside count as hopped (``BlockingWork/isHopped``), so code that is correct
+    /// on this storage is correct on one that hops to its own threads.
+    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try BlockingWork.$isHopped.withValue(true) { try body() }
     }
 
     final class Transaction: StorageWriter {

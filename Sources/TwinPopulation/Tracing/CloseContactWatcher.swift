@@ -48,7 +48,8 @@ public struct CloseContactWatcher: ThreadWatcher {
         let contacts = update.events.filter(isTrigger)
         guard let last = contacts.map({ $0.effective.end ?? $0.effective.start }).max() else { return [] }
         let marker = update.marker(watcher: name)
-        let earlier = try quietPeriod.earlierAlerts(of: name, code: Self.alertCode.key, near: last, before: update, in: bank)
+        let quietPeriod = self.quietPeriod, name = self.name
+        let earlier = try await bank.run { bank in try quietPeriod.earlierAlerts(of: name, code: Self.alertCode.key, near: last, before: update, in: bank) }
         guard earlier.isEmpty else { return [] }
 
         let parts = contacts.map { e -> String in

@@ -150,7 +150,14 @@ public enum ComparisonEngine {
     ///   the model's binding errors, `modelFailed`; bank errors.
     public static func compare<Model: ComparisonModel>(_ model: Model.Type, twin: TwinID, in bank: Bank, options: [Model.Option],
                                                        settings: Settings, startingFrom given: ComparisonStart? = nil) async throws -> (outcome: Outcome, model: Model) {
-        try bank.authorize(.simulate, twin)
+        try await BlockingWork.forbiddingOnTasks {
+            try await compareOffTask(model, twin: twin, in: bank, options: options, settings: settings, startingFrom: given)
+        }
+    }
+
+    /// ``compare(_:twin:in:options:settings:startingFrom:)``'s body: reads and writes the bank through ``TwinBank/Bank/run(_:)``.
+    private static func compareOffTask<Model: ComparisonModel>(_ model: Model.Type, twin: TwinID, in bank: Bank, options: [Model.Option],
+                                                               settings: Settings, startingFrom given: ComparisonStart?) async throws -> (outcome: Outcome, model: Model) {
         guard !options.isEmpty else { throw RunError(.invalidBinding, "give at least one option to compare", value: nil) }
         guard Set(options.map(\.name)).count == options.count else {
             throw RunError(.invalidBinding, "option names must differ", value: options.map(\.name).joined(separator: ","))
@@ -164,7 +171,10 @@ public enum ComparisonEngine {
             throw RunError(.invalidBinding, "the ensemble's variation must be a log-normal sd in [0, 2]", value: "\(variation)")
         }
         if let given { try given.validate() }
-        var model = try Model(twin: twin, in: bank, settings: settings)
+        var model = try await bank.run { bank in
+            try bank.authorize(.simulate, twin)
+            return try Model(twin: twin, in: bank, settings: settings)
+        }
         if let problem = model.ranking.lazy.compactMap(\.problem).first { throw RunError(.invalidBinding, problem, value: nil) }
         if let missing = model.ranking.flatMap(\.measures).first(where: { !model.measures.contains($0) }) {
             throw RunError(.invalidBinding, "the ranking reads '\(missing.name)', which the model does not measure", value: missing.name)
@@ -196,23 +206,32 @@ public enum ComparisonEngine {
         for (r, i) in order.enumerated() { results[i].rank = r + 1 }
 
         // Record: a fork per option with its interventions and member 0's predictions, then the comparison.
-        var run = model.provenance(seed: settings.seed)
-        if let given { run.derivedFrom += given.derivedFrom.filter { !run.derivedFrom.contains($0) } }
-        let tag = try bank.lastSequence()
-        for (k, o) in options.enumerated() {
-            let fork = try TwinID("\(twin.rawValue).cmp\(tag).\(o.name)")
-            try bank.fork(twin, at: settings.start, as: fork)
-            results[k].fork = fork
-            let drafts = model.interventions(for: o, plan: plans[k], in: fork)
-            if !drafts.isEmpty { try bank.append(drafts) }
-            try PredictionWriter.write(model.predictions(of: simulations[k * size]), to: fork, run: run, in: bank)
-        }
-        let ranking = order.map { model.summary(of: results[$0]) }.joined(separator: "; ")
-        var provenance = run.provenance
+        var provenanceOfRun = model.provenance(seed: settings.seed)
+        if let given { provenanceOfRun.derivedFrom += given.derivedFrom.filter { !provenanceOfRun.derivedFrom.contains($0) } }
+        let run = provenanceOfRun
         let common = " ensemble=\(size) variation=\(variation) horizon=\(hours)h" + (given.map { " start=\($0.source)" } ?? "")
-        provenance.notes = (provenance.notes ?? "") + model.notes(around: common) + " forks=" + results.map(\.fork.rawValue).joined(separator: ",")
-        let appended = try bank.append([EventDraft(twin: twin, effective: EffectiveTime(settings.start), category: .recommendation, code: comparisonCode,
-                                                   value: .text(ranking), source: run.source, provenance: provenance)])
+        let recorded = model, ranked = results, firstRuns = options.indices.map { simulations[$0 * size] }
+        let (forks, appended) = try await bank.run { bank -> ([TwinID], AppendResult) in
+            let tag = try bank.lastSequence()
+            var forks: [TwinID] = []
+            for (k, o) in options.enumerated() {
+                let fork = try TwinID("\(twin.rawValue).cmp\(tag).\(o.name)")
+                try bank.fork(twin, at: settings.start, as: fork)
+                forks.append(fork)
+                let drafts = recorded.interventions(for: o, plan: plans[k], in: fork)
+                if !drafts.isEmpty { try bank.append(drafts) }
+                try PredictionWriter.write(recorded.predictions(of: firstRuns[k]), to: fork, run: run, in: bank)
+            }
+            var provenance = run.provenance
+            provenance.notes = (provenance.notes ?? "") + recorded.notes(around: common) + " forks=" + forks.map(\.rawValue).joined(separator: ",")
+            var withForks = ranked
+            for k in withForks.indices { withForks[k].fork = forks[k] }
+            let ranking = order.map { recorded.summary(of: withForks[$0]) }.joined(separator: "; ")
+            let appended = try bank.append([EventDraft(twin: twin, effective: EffectiveTime(settings.start), category: .recommendation, code: comparisonCode,
+                                                       value: .text(ranking), source: run.source, provenance: provenance)])
+            return (forks, appended)
+        }
+        for k in results.indices { results[k].fork = forks[k] }
         let outcome = Outcome(twin: twin, start: settings.start, hours: hours, ensemble: size, seed: settings.seed,
                               rankedBy: model.ranking.map(\.description), options: results, recordedEvent: appended.ids[0],
                               startedFrom: start, startWasGiven: given != nil)

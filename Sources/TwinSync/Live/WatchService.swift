@@ -53,23 +53,27 @@ public struct WatchService: Service {
         self.sleep = { try await clock.sleep(for: $0) }
     }
 
-    /// Polls until graceful shutdown or cancellation, then finishes the channel.
+    /// Polls until graceful shutdown or cancellation, then finishes the channel. The bank is reached through
+    /// ``TwinBank/Bank/run(_:)`` only (its storage's own threads), never blocking the cooperative pool
+    /// (``TwinBank/BlockingWork/forbiddingOnTasks(_:)`` holds the whole service to it).
     public func run() async throws {
         defer { channel.finish() }
-        var cursors: [TwinID: Int64] = [:]
-        for t in twins { cursors[t] = try resumePoint(t) }
-        var seen: Int64 = -1
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let last = try bank.lastSequence()
-            if last != seen {
-                for t in twins { cursors[t] = try await catchUp(t, after: cursors[t] ?? 0, through: last).cursor }
-                seen = last
-            }
-            do {
-                let sleep = self.sleep, interval = self.interval
-                try await cancelWhenGracefulShutdown { try await sleep(interval) }
-            } catch is CancellationError {
-                return
+        try await BlockingWork.forbiddingOnTasks {
+            var cursors: [TwinID: Int64] = [:]
+            for t in twins { cursors[t] = try await resumePointOffTask(t) }
+            var seen: Int64 = -1
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                let last = try await bank.run { try $0.lastSequence() }
+                if last != seen {
+                    for t in twins { cursors[t] = try await catchUp(t, after: cursors[t] ?? 0, through: last).cursor }
+                    seen = last
+                }
+                do {
+                    let sleep = self.sleep, interval = self.interval
+                    try await cancelWhenGracefulShutdown { try await sleep(interval) }
+                } catch is CancellationError {
+                    return
+                }
             }
         }
     }
@@ -78,10 +82,18 @@ public struct WatchService: Service {
     /// notices; does not finish the channel.
     @discardableResult
     public func runOnce() async throws -> [WatchNotice] {
-        let last = try bank.lastSequence()
-        var notices: [WatchNotice] = []
-        for t in twins { notices += try await catchUp(t, after: try resumePoint(t), through: last).notices }
-        return notices
+        try await BlockingWork.forbiddingOnTasks {
+            let last = try await bank.run { try $0.lastSequence() }
+            var notices: [WatchNotice] = []
+            for t in twins { notices += try await catchUp(t, after: try await resumePointOffTask(t), through: last).notices }
+            return notices
+        }
+    }
+
+    /// ``resumePoint(_:)`` on the storage's threads.
+    private func resumePointOffTask(_ twin: TwinID) async throws -> Int64 {
+        let service = self
+        return try await bank.run { _ in try service.resumePoint(twin) }
     }
 
     /// Runs the service in a service group that shuts down gracefully on SIGTERM and SIGINT, calling
@@ -119,7 +131,7 @@ public struct WatchService: Service {
     public func catchUp(_ twin: TwinID, after cursor: Int64, through last: Int64) async throws -> (cursor: Int64, notices: [WatchNotice]) {
         guard last > cursor else { return (cursor, []) }
         // Only what is new: the twin's own events in (cursor, last], minus those already retracted by `last`.
-        let fresh = try bank.events(of: twin, sequences: (cursor + 1)...last).filter { e in
+        let fresh = try await bank.run { try $0.events(of: twin, sequences: (cursor + 1)...last) }.filter { e in
             e.retractedAtSequence.map { $0 > last } ?? true
         }
         var batches: [Instant: [Event]] = [:]
@@ -153,19 +165,20 @@ public struct WatchService: Service {
         guard !drafts.isEmpty else { return notices }
         // what the thread already holds (same content), retracted included; if another watch process writes
         // the same events between this check and the append, the bank rejects them as duplicates: check again
-        var attempt = 0
-        var fresh: [(watcher: String, draft: EventDraft)]
-        var written: AppendResult
-        while true {
-            fresh = try unheld(drafts, twin: update.twin)
-            guard !fresh.isEmpty else { return notices }
-            do {
-                written = try bank.append(fresh.map(\.draft))
-                break
-            } catch let e as BankError where e.code == .duplicateEvent && attempt < 2 {
-                attempt += 1
+        let service = self, candidates = drafts
+        let (fresh, writtenOrNil) = try await bank.run { bank -> ([(watcher: String, draft: EventDraft)], AppendResult?) in
+            var attempt = 0
+            while true {
+                let fresh = try service.unheld(candidates, twin: update.twin)
+                guard !fresh.isEmpty else { return (fresh, nil) }
+                do {
+                    return (fresh, try bank.append(fresh.map(\.draft)))
+                } catch let e as BankError where e.code == .duplicateEvent && attempt < 2 {
+                    attempt += 1
+                }
             }
         }
+        guard let written = writtenOrNil else { return notices }
         for (i, d) in fresh.enumerated() where d.draft.category == .alert || d.draft.category == .recommendation {
             let event = Event(id: written.ids[i], twin: d.draft.twin, effective: d.draft.effective, recorded: written.recorded,
                               sequence: written.firstSequence + Int64(i), category: d.draft.category, code: d.draft.code, value: d.draft.value,

@@ -98,12 +98,18 @@ public enum BindingSynchroniser {
     /// - Throws: what ``compute(_:in:binding:options:estimator:)`` throws; bank errors.
     @discardableResult
     public static func synchronise(_ twin: TwinID, in bank: Bank, binding: ThreadBinding, options: Options = Options(),
-                                   estimator make: ((inout BoundThread) throws -> any Estimator)? = nil) async throws -> Result {
-        var result = try await compute(twin, in: bank, binding: binding, options: options, estimator: make)
-        let fresh = try HeldEvents.unheld(result.drafts, twin: twin, in: bank)
-        result.alreadyHeld = result.drafts.count - fresh.count
-        if !fresh.isEmpty { result.written = try bank.append(fresh.map { result.drafts[$0] }) }
-        return result
+                                   estimator make: (@Sendable (inout BoundThread) throws -> any Estimator)? = nil) async throws -> Result {
+        try await BlockingWork.forbiddingOnTasks {
+            var result = try await compute(twin, in: bank, binding: binding, options: options, estimator: make)
+            let drafts = result.drafts
+            let (fresh, written) = try await bank.run { bank in
+                let fresh = try HeldEvents.unheld(drafts, twin: twin, in: bank)
+                return (fresh, fresh.isEmpty ? nil : try bank.append(fresh.map { drafts[$0] }))
+            }
+            result.alreadyHeld = drafts.count - fresh.count
+            if let written { result.written = written }
+            return result
+        }
     }
 
     /// The estimator a binding runs by default: ``PKEstimator`` for pk, ``PEtabEstimator`` for petab,
@@ -128,20 +134,34 @@ public enum BindingSynchroniser {
     /// - Throws: ``SyncError`` (`invalidTime`, `invalidArgument` naming the event or value, `invalidBinding`,
     ///   `calibrationFailed`, `unsupported`); bank errors.
     public static func compute(_ twin: TwinID, in bank: Bank, binding: ThreadBinding, options: Options = Options(),
-                               estimator make: ((inout BoundThread) throws -> any Estimator)? = nil) async throws -> Result {
-        try bank.authorize(.sync, twin)
+                               estimator make: (@Sendable (inout BoundThread) throws -> any Estimator)? = nil) async throws -> Result {
+        try await BlockingWork.forbiddingOnTasks {
+            try await computeOffTask(twin, in: bank, binding: binding, options: options, estimator: make)
+        }
+    }
+
+    /// ``compute(_:in:binding:options:estimator:)``'s body: the bank is read through ``TwinBank/Bank/run(_:)`` only.
+    private static func computeOffTask(_ twin: TwinID, in bank: Bank, binding: ThreadBinding, options: Options,
+                                       estimator make: (@Sendable (inout BoundThread) throws -> any Estimator)?) async throws -> Result {
         guard options.horizon >= 0, options.horizon.isFinite else {
             throw SyncError(.invalidArgument, "the horizon must be a non-negative number of \(binding.timeUnit.rawValue).", value: String(options.horizon))
         }
         guard (1...1000).contains(options.points) else { throw SyncError(.invalidArgument, "forecast points must be 1 to 1000.", value: String(options.points)) }
         guard options.level > 0, options.level < 1 else { throw SyncError(.invalidArgument, "the prediction level must be in (0, 1).", value: String(options.level)) }
-        var thread = try binding.read(twin, in: bank, window: BoundThread.Window(from: options.from, to: options.to, knownAt: options.knownAt, horizon: options.horizon))
-        try refuseFutureReadings(twin, in: bank, binding: binding, knownAt: thread.knownAt)
-        guard let latest = thread.readings.map(\.effective).max() else { throw try noReadings(twin, in: bank, binding: binding, thread: thread) }
-        // without an explicit end, the window ends at the latest reading: the estimate rests on the data up to it,
-        // and a later run over the same data is the same synchronisation (written once)
-        if options.to == nil { thread.to = latest }
-        var estimator = try make?(&thread) ?? estimator(for: binding, thread: &thread, in: bank, horizon: options.horizon, seed: options.seed)
+        // what the loop reads before it computes, in one hop onto the storage's threads
+        let (read, latest, made) = try await bank.run { bank -> (BoundThread, Instant, any Estimator) in
+            try bank.authorize(.sync, twin)
+            var thread = try binding.read(twin, in: bank, window: BoundThread.Window(from: options.from, to: options.to, knownAt: options.knownAt, horizon: options.horizon))
+            try refuseFutureReadings(twin, in: bank, binding: binding, knownAt: thread.knownAt)
+            guard let latest = thread.readings.map(\.effective).max() else { throw try noReadings(twin, in: bank, binding: binding, thread: thread) }
+            // without an explicit end, the window ends at the latest reading: the estimate rests on the data up to it,
+            // and a later run over the same data is the same synchronisation (written once)
+            if options.to == nil { thread.to = latest }
+            let built = try make?(&thread) ?? Self.estimator(for: binding, thread: &thread, in: bank, horizon: options.horizon, seed: options.seed)
+            return (thread, latest, built)
+        }
+        let thread = read
+        var estimator = made
         let used = thread.used + estimator.usedEvents
         let now = binding.timeUnit.time(of: thread.to, from: thread.origin)
         let times = options.horizon > 0 ? (1...options.points).map { now + options.horizon * Double($0) / Double(options.points) } : []
@@ -203,8 +223,8 @@ public enum BindingSynchroniser {
                                            settings: safety.health)
             }
             if safety.rule == .hypoglycaemia {
-                let byID = Dictionary(try bank.events(ThreadQuery(twin: twin, code: output.code.key, category: .observation, from: thread.from, to: thread.to, knownAt: thread.knownAt))
-                    .map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                let query = ThreadQuery(twin: twin, code: output.code.key, category: .observation, from: thread.from, to: thread.to, knownAt: thread.knownAt)
+                let byID = Dictionary(try await bank.run { try $0.events(query) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
                 readingEvents = ours.compactMap { byID[$0.event] }
             }
         }
@@ -232,8 +252,9 @@ public enum BindingSynchroniser {
                 let at = binding.timeUnit.instant(inference.time, from: thread.origin)
                 guard !inferred.contains(where: { abs($0.microseconds - at.microseconds) <= 30 * 60_000_000 }) else { continue }
                 inferred.append(at)
-                let near = try bank.events(ThreadQuery(twin: twin, code: inference.code.key, category: .annotation, from: at.advanced(byMicroseconds: -30 * 60_000_000),
-                                                       to: at.advanced(byMicroseconds: 30 * 60_000_000), knownAt: thread.knownAt))
+                let query = ThreadQuery(twin: twin, code: inference.code.key, category: .annotation, from: at.advanced(byMicroseconds: -30 * 60_000_000),
+                                        to: at.advanced(byMicroseconds: 30 * 60_000_000), knownAt: thread.knownAt)
+                let near = try await bank.run { try $0.events(query) }
                 guard near.isEmpty else { continue }
                 drafts.append(EventDraft(twin: twin, effective: EffectiveTime(at), category: .annotation, code: inference.code, value: inference.value.map { .quantity($0) } ?? .text(inference.evidence),
                                          source: source, provenance: Provenance(derivedFrom: used, model: binding.model.id, modelVersion: binding.model.version, seed: options.seed,

@@ -221,14 +221,20 @@ public enum GlucoseSynchroniser {
     @discardableResult
     public static func synchronise(_ twin: TwinID, in bank: Bank, options: Options = Options()) async throws -> Result {
         var result = try await compute(twin, in: bank, options: options)
-        let fresh = try HeldEvents.unheld(result.drafts, twin: twin, in: bank)
+        let drafts = result.drafts
+        let (fresh, written) = try await BlockingWork.forbiddingOnTasks {
+            try await bank.run { bank in
+                let fresh = try HeldEvents.unheld(drafts, twin: twin, in: bank)
+                return (fresh, fresh.isEmpty ? nil : try bank.append(fresh.map { drafts[$0] }))
+            }
+        }
         result.alreadyHeld = result.drafts.count - fresh.count
         result.lowReadingAlerts = fresh.compactMap { i in
             let d = result.drafts[i]
             guard d.category == .alert, d.code.key == LowGlucoseReading.alertCode.key, case .text(let t)? = d.value else { return nil }
             return t
         }
-        if !fresh.isEmpty { result.written = try bank.append(fresh.map { result.drafts[$0] }) }
+        if let written { result.written = written }
         return result
     }
 
@@ -249,7 +255,7 @@ public enum GlucoseSynchroniser {
     /// the ``BindingSynchroniser`` on ``binding(for:)`` with a ``GlucoseEstimator``, over the window `from`..`to`
     /// (whole minutes from `from`), its result as this type's.
     public static func compute(_ twin: TwinID, in bank: Bank, options: Options = Options()) async throws -> Result {
-        try bank.authorize(.sync, twin)
+        try await bank.run { try $0.authorize(.sync, twin) }
         guard options.step > 0, options.horizon > 0, options.horizon % options.step == 0, options.horizon / options.step <= 1000 else {
             throw SyncError(.invalidArgument, "the horizon (\(options.horizon) min) must be a positive multiple of the step (\(options.step) min), at most 1000 steps.", value: String(options.horizon))
         }
@@ -287,10 +293,11 @@ public enum GlucoseSynchroniser {
         settings.recalibration = options.recalibration
         settings.parameterBound = options.parameterBound
         settings.gutNoise = options.gutNoise
+        let estimatorSettings = settings
         let r = try await BindingSynchroniser.compute(twin, in: bank, binding: binding, options: o) { thread in
-            let weight = settings.prior == .cohort ? try bodyWeight(of: twin, in: bank, at: thread.to, knownAt: thread.knownAt) : nil
+            let weight = estimatorSettings.prior == .cohort ? try bodyWeight(of: twin, in: bank, at: thread.to, knownAt: thread.knownAt) : nil
             return try GlucoseEstimator(binding: binding, thread: thread, horizon: options.horizon, virtualPatient: try virtualPatient(of: twin, in: bank),
-                                        bodyWeight: weight.map { ($0.kg, $0.event.id) }, settings: settings, seed: options.seed)
+                                        bodyWeight: weight.map { ($0.kg, $0.event.id) }, settings: estimatorSettings, seed: options.seed)
         }
         let estimator = r.finalEstimator as? GlucoseEstimator
         func text(_ d: EventDraft) -> String? { if case .text(let t)? = d.value { t } else { nil } }

@@ -65,17 +65,24 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
     }
 
     public func evaluate(_ update: ThreadUpdate, in bank: Bank) async throws -> [EventDraft] {
-        let latest = try bank.state(of: update.twin, knownAt: update.recorded, code: GlucoseSynchroniser.glucose.key, category: .observation)
+        let latest = try await bank.run { try $0.state(of: update.twin, knownAt: update.recorded, code: GlucoseSynchroniser.glucose.key, category: .observation) }
         guard let reading = latest.first else { return [] }
         var o = options
         o.knownAt = update.recorded
         o.to = min(reading.effective.start, update.recorded)
         o.from = o.to?.advanced(bySeconds: -windowHours * 3600)
         o.context = update.marker(watcher: name)
-        let result = try await GlucoseSynchroniser.compute(update.twin, in: bank, options: o)
+        let computed = try await GlucoseSynchroniser.compute(update.twin, in: bank, options: o).drafts
+        let watcher = self
+        return try await bank.run { bank in try watcher.alerting(computed, reading: reading, update: update, in: bank) }
+    }
+
+    /// What the watch writes of a synchronisation's drafts: alerts once per reading and quiet period, each with its
+    /// recommendation (reads the thread: run on the storage's threads).
+    func alerting(_ computed: [EventDraft], reading: Event, update: ThreadUpdate, in bank: Bank) throws -> [EventDraft] {
         var drafts: [EventDraft] = []
         var alerts: [EventDraft] = []
-        for var d in result.drafts {
+        for var d in computed {
             guard d.category == .alert, case .text(var text)? = d.value else { drafts.append(d); continue }
             switch d.code.key {
             case LowGlucoseReading.alertCode.key:

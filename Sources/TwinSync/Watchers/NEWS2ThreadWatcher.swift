@@ -82,6 +82,12 @@ public struct NEWS2ThreadWatcher: ThreadWatcher {
     }
 
     public func evaluate(_ update: ThreadUpdate, in bank: Bank) async throws -> [EventDraft] {
+        let watcher = self
+        return try await bank.run { bank in try watcher.evaluateOnStorageThread(update, in: bank) }
+    }
+
+    /// ``evaluate(_:in:)``'s body, which reads the thread (on the storage's threads).
+    func evaluateOnStorageThread(_ update: ThreadUpdate, in bank: Bank) throws -> [EventDraft] {
         let (set, assessed) = try assess(update, in: bank)
         guard let score = assessed, let time = set.time, score.total >= threshold || score.hasRedScore else { return [] }
         let marker = update.marker(watcher: name)

@@ -35,6 +35,7 @@ public protocol ThreadWatcher: Sendable {
     var name: String { get }
     /// Whether a new event should make the watcher run.
     func isTrigger(_ event: Event) -> Bool
-    /// The events to write for this update (predictions, alerts, recommendations), possibly none.
+    /// The events to write for this update (predictions, alerts, recommendations), possibly none. Reads the bank
+    /// through ``TwinBank/Bank/run(_:)`` (the watch service runs it where blocking the cooperative pool is refused).
     func evaluate(_ update: ThreadUpdate, in bank: Bank) async throws -> [EventDraft]
 }
