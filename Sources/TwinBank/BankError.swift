@@ -14,6 +14,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case uncommittedChanges
             case futureObservation
             case erasedTwin, notErasable
+            case newerSchema
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -59,6 +60,9 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let erasedTwin = Code(.erasedTwin)
         /// An erasure cannot be done as asked (a template, an empty reason).
         public static let notErasable = Code(.notErasable)
+        /// The bank's stored schema is newer than this program knows (written by a later version): it is not opened,
+        /// so nothing is read or written wrongly; use a version at least as new as the bank's.
+        public static let newerSchema = Code(.newerSchema)
         public var description: String { base.rawValue }
     }
 

@@ -1,0 +1,241 @@
+import Foundation
+import PostgresNIO
+import Testing
+import TwinBank
+@testable import TwinBankPostgres
+import TwinGovernance
+import TwinStorageTesting
+import TwinTesting
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Fresh databases on the test run's server (`Scripts/with-postgres`): one per storage a case makes, dropped when
+/// the case ends (`DROP DATABASE ... WITH (FORCE)`, so connections a storage still holds do not keep it).
+final class ScratchDatabases: @unchecked Sendable {
+    let server: PostgresLocation
+    private let lock = NSLock()
+    private var names: [String] = []
+
+    init() throws { server = try PostgresLocation(url: try #require(PostgresTestServer.url)) }
+
+    /// Runs `body` on a connection to the server's own database.
+    @discardableResult
+    func admin<T>(_ database: String? = nil, _ body: (BlockingConnection) throws -> T) throws -> T {
+        var location = server
+        if let database { location.database = database }
+        let pool = ConnectionPool(location: location, size: 1, connectTimeout: .seconds(5))
+        defer { pool.close(wait: true) }
+        let c = try pool.lease()
+        defer { pool.release(c, reusable: true) }
+        return try body(c)
+    }
+
+    /// A new, empty database's location.
+    func create() throws -> PostgresLocation {
+        let name = "twb_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        try admin { c in try c.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
+        lock.withLock { names.append(name) }
+        var location = server
+        location.database = name
+        return location
+    }
+
+    func dropAll() {
+        for name in lock.withLock({ names }) {
+            _ = try? admin { c in try c.execute(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }
+        }
+    }
+}
+
+/// The shared conformance suite (TwinStorageTesting) on PostgreSQL: a new database per storage, reopened by its
+/// URL for the durability cases, and the audit log in the same database (PostgresAuditStore).
+@Suite struct PostgresStorageConformanceTests {
+    @Test(.enabled(if: PostgresTestServer.isAvailable, Comment(rawValue: PostgresTestServer.skipMessage)),
+          arguments: StorageConformance.cases(for: [.reopen, .auditStore]))
+    func conforms(_ c: StorageConformanceCase) throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        try StorageConformance.run(c, StorageSubject(
+            make: { try PostgresStorage(location: try scratch.create()) },
+            reopen: { storage in try PostgresStorage(location: (storage as! PostgresStorage).location) },
+            auditStore: { storage in PostgresAuditStore(storage as! PostgresStorage) }))
+    }
+}
+
+/// Opening: URLs, unreachable servers, missing databases, schemas that are not the bank's or are newer; migrations.
+@Suite struct PostgresStorageOpeningTests {
+    static let enabled = PostgresTestServer.isAvailable
+    static let skip = Comment(rawValue: PostgresTestServer.skipMessage)
+
+    /// A loopback port nothing listens on (bound, then released).
+    static func refusedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        try #require(bound)
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    @Test(arguments: [
+        ("http://ann@127.0.0.1:5432/bank", "does not start with postgres://"),
+        ("postgres://127.0.0.1:5432/bank", "names no user"),
+        ("postgres://ann:hunter2@127.0.0.1:5432/", "names no database"),
+        ("postgres://ann:hunter2@:5432/bank", "names no host"),
+        ("postgres://ann@127.0.0.1:5432/bank?sslmode=maybe", "sslmode 'maybe'"),
+        ("postgres://ann@127.0.0.1:5432/bank?schema=x", "unknown parameter 'schema'"),
+    ])
+    func aMalformedURLIsRefusedNamingItWithoutThePassword(url: String, problem: String) throws {
+        let error = try #require(throws: BankError.self) { try PostgresStorage(url: url) }
+        #expect(error.code == .notABank)
+        #expect(error.message.contains(problem), "\(error.message)")
+        #expect(!error.message.contains("hunter2"), "\(error.message)")
+        #expect(error.message.contains(PostgresLocation.redact(url)), "\(error.message)")
+    }
+
+    @Test func theLocationParsesAndHidesThePassword() throws {
+        let l = try PostgresLocation(url: "postgresql://ann%40ward:s%3Acret@db.local/bank?sslmode=require")
+        #expect(l == PostgresLocation(host: "db.local", port: 5432, username: "ann@ward", password: "s:cret", database: "bank", tls: .require))
+        #expect(!l.description.contains("cret"))
+        #expect(l.description == "postgres://ann%40ward@db.local:5432/bank?sslmode=require")
+        #expect(PostgresLocation.redact("postgres://ann:s3cret@h:1/d") == "postgres://ann:***@h:1/d")
+        #expect(PostgresLocation.isPostgresURL("POSTGRES://a@b/c") && !PostgresLocation.isPostgresURL("bank.sqlite"))
+    }
+
+    /// Needs no server: nothing listens on the port, so the connection is refused at once, and the error says so.
+    @Test func aRefusedConnectionFailsFastNamingTheURL() throws {
+        let port = try Self.refusedPort()
+        let url = "postgres://ann:hunter2@127.0.0.1:\(port)/bank"
+        let started = Date()
+        let error = try #require(throws: BankError.self) { try PostgresStorage(url: url, connectTimeout: .seconds(3)) }
+        #expect(Date().timeIntervalSince(started) < 3.5)
+        #expect(error.code == .storageFailure)
+        #expect(error.message.contains("cannot connect to the PostgreSQL server at postgres://ann@127.0.0.1:\(port)/bank"), "\(error.message)")
+        #expect(!error.message.contains("hunter2"))
+    }
+
+    @Test(.enabled(if: enabled, skip)) func aMissingDatabaseIsNamed() throws {
+        let scratch = try ScratchDatabases()
+        var location = scratch.server
+        location.database = "twb_never_created"
+        let error = try #require(throws: BankError.self) { try PostgresStorage(location: location) }
+        #expect(error.code == .notABank)
+        #expect(error.message.contains("no database 'twb_never_created'"), "\(error.message)")
+    }
+
+    @Test(.enabled(if: enabled, skip)) func migrationsRunOnceAndRecordTheVersion() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        let url = location.description
+        #expect(try PostgresStorage.migrate(url: url) == PostgresSchema.migrations.map(\.name))
+        #expect(try PostgresStorage.migrate(url: url) == [])
+        let storage = try PostgresStorage(url: url)
+        defer { storage.close() }
+        #expect(try storage.schemaVersion() == PostgresSchema.version)
+        #expect(try PostgresStorage.migrate(url: url) == [])
+        let recorded = try scratch.admin(location.database) { c in try c.all(String.self, "SELECT name FROM twinbank_schema ORDER BY version") }
+        #expect(recorded == PostgresSchema.migrations.map(\.name))
+        // the thread is partitioned by twin hash
+        let partitions = try scratch.admin(location.database) { c in
+            try c.one(Int.self, "SELECT count(*)::int8 FROM pg_inherits WHERE inhparent = 'events'::regclass")
+        }
+        #expect(partitions == PostgresSchema.eventPartitions)
+    }
+
+    @Test(.enabled(if: enabled, skip)) func aNewerSchemaIsRefusedAndLeftAlone() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        try PostgresStorage(location: location).close()
+        try scratch.admin(location.database) { c in
+            try c.execute("INSERT INTO twinbank_schema (name, version) VALUES ('v99-from-the-future', 99)")
+        }
+        let error = try #require(throws: BankError.self) { try PostgresStorage(location: location) }
+        #expect(error.code == .newerSchema)
+        #expect(error.message.contains("schema version 99"), "\(error.message)")
+        #expect(error.message.contains("v99-from-the-future"), "\(error.message)")
+        #expect(throws: BankError.self) { try PostgresStorage.migrate(url: location.description) }
+        let rows = try scratch.admin(location.database) { c in try c.one(Int.self, "SELECT count(*)::int8 FROM twinbank_schema") }
+        #expect(rows == PostgresSchema.version + 1)
+    }
+
+    @Test(.enabled(if: enabled, skip)) func aDatabaseWithOtherTablesIsNotABank() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        try scratch.admin(location.database) { c in try c.execute("CREATE TABLE patients (id int)") }
+        let error = try #require(throws: BankError.self) { try PostgresStorage(location: location) }
+        #expect(error.code == .notABank)
+        #expect(error.message.contains("patients"), "\(error.message)")
+        let created = try scratch.admin(location.database) { c in try c.one(Bool.self, "SELECT to_regclass('twinbank_schema') IS NOT NULL") }
+        #expect(created == false)
+    }
+}
+
+/// Transactions across connections and processes, the storage's threads, closing.
+@Suite struct PostgresStorageTransactionTests {
+    static let enabled = PostgresTestServer.isAvailable
+    static let skip = Comment(rawValue: PostgresTestServer.skipMessage)
+
+    /// Two storages on one database (two processes, in effect), four threads each, incrementing a reference read and
+    /// written in the same write transaction: the advisory lock serialises the writes, so no increment is lost
+    /// (without it, READ COMMITTED transactions would overwrite each other's).
+    @Test(.enabled(if: enabled, skip)) func writesFromManyConnectionsAreSerialised() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        let a = try PostgresStorage(location: location), b = try PostgresStorage(location: location)
+        defer { a.close(); b.close() }
+        let perThread = 10, threads = 8
+        DispatchQueue.concurrentPerform(iterations: threads) { i in
+            let s = i % 2 == 0 ? a : b
+            for _ in 0..<perThread {
+                try? s.write { w in
+                    let v = Int(try w.ref("counter") ?? "0") ?? 0
+                    try w.setRef("counter", String(v + 1))
+                }
+            }
+        }
+        #expect(try a.read { try $0.ref("counter") } == String(perThread * threads))
+    }
+
+    /// A read is one snapshot: a write committed while it runs is not seen by it.
+    @Test(.enabled(if: enabled, skip)) func aReadSeesOneSnapshot() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let s = try PostgresStorage(location: try scratch.create())
+        defer { s.close() }
+        try s.write { try $0.setRef("x", "1") }
+        let (first, second) = try s.read { r -> (String?, String?) in
+            let first = try r.ref("x")
+            try s.write { try $0.setRef("x", "2") }
+            return (first, try r.ref("x"))
+        }
+        #expect(first == "1" && second == "1")
+        #expect(try s.read { try $0.ref("x") } == "2")
+    }
+
+    @Test(.enabled(if: enabled, skip)) func runBlockingRunsOnTheStoragesThreadsAndCloseStopsEverything() async throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let s = try PostgresStorage(location: try scratch.create())
+        let value = try await s.runBlocking {
+            try s.write { try $0.setRef("branch/main", "abc") }
+            return try s.read { try $0.ref("branch/main") }
+        }
+        #expect(value == "abc")
+        s.close()
+        let afterClose = try #require(throws: BankError.self) { try s.read { try $0.ref("branch/main") } }
+        #expect(afterClose.message.contains("was closed"))
+        await #expect(throws: BankError.self) { try await s.runBlocking { 1 } }
+    }
+}
