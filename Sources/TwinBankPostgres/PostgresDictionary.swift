@@ -21,9 +21,8 @@ final class PostgresDictionary: @unchecked Sendable {
         mutating func merge(_ o: Maps) {
             twinID.merge(o.twinID) { a, _ in a }; twinName.merge(o.twinName) { a, _ in a }
             codeID.merge(o.codeID) { a, _ in a }; codeByID.merge(o.codeByID) { a, _ in a }
-            if sourceID.count + o.sourceID.count <= PostgresDictionary.sourceCacheLimit {
-                sourceID.merge(o.sourceID) { a, _ in a }; sourceByID.merge(o.sourceByID) { a, _ in a }
-            }
+            if sourceID.count + o.sourceID.count <= PostgresDictionary.sourceCacheLimit { sourceID.merge(o.sourceID) { a, _ in a } }
+            if sourceByID.count + o.sourceByID.count <= PostgresDictionary.sourceCacheLimit { sourceByID.merge(o.sourceByID) { a, _ in a } }
             unitID.merge(o.unitID) { a, _ in a }; unitByID.merge(o.unitByID) { a, _ in a }
         }
     }
@@ -35,6 +34,16 @@ final class PostgresDictionary: @unchecked Sendable {
     var snapshot: Maps { lock.withLock { maps } }
 
     func merge(_ local: Maps) { lock.withLock { maps.merge(local) } }
+
+    /// Merges what a read learnt that stays true whatever later erasures drop: ids to names (ids are never reused)
+    /// and twins (never dropped); not names to ids of codes, sources and units, which an erasure can drop and a later
+    /// write record again under a new id.
+    func mergePermanent(_ local: Maps) {
+        var permanent = Maps()
+        permanent.twinID = local.twinID; permanent.twinName = local.twinName
+        permanent.codeByID = local.codeByID; permanent.sourceByID = local.sourceByID; permanent.unitByID = local.unitByID
+        lock.withLock { maps.merge(permanent) }
+    }
 
     static func generation(_ c: BlockingConnection) throws -> Int64 {
         try c.one(Int64.self, "SELECT value FROM meta WHERE key = 'dictionary_generation'") ?? 0

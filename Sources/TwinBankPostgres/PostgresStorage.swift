@@ -50,6 +50,7 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
         let c = try pool.lease()
         do {
             _ = try PostgresSchema.migrate(c)
+            try dictionary.reload(c)
             pool.release(c, reusable: true)
         } catch {
             pool.release(c, reusable: false)
@@ -150,9 +151,15 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     }
 
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
-        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", prepare: { c in try dictionary.refreshIfStale(c) }) { c in
-            try body(PostgresTransaction(c, shared: dictionary))
+        // no dictionary generation check: see PostgresTransaction.writable
+        var pending: PostgresTransaction?
+        let result = try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", prepare: { _ in }) { c in
+            let tx = PostgresTransaction(c, shared: dictionary, writable: false)
+            pending = tx
+            return try body(tx)
         }
+        if let pending { dictionary.mergePermanent(pending.local) }
+        return result
     }
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
@@ -162,7 +169,7 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
             try c.execute("SELECT pg_advisory_xact_lock(\(PostgresStorage.writeLock))")
             try dictionary.refreshIfStale(c)
         }) { c in
-            let tx = PostgresTransaction(c, shared: dictionary)
+            let tx = PostgresTransaction(c, shared: dictionary, writable: true)
             pending = tx
             return try body(tx)
         }

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Testing
 import TwinBank
+import TwinCore
 @testable import TwinBankPostgres
 import TwinGovernance
 import TwinStorageTesting
@@ -237,5 +238,77 @@ final class ScratchDatabases: @unchecked Sendable {
         let afterClose = try #require(throws: BankError.self) { try s.read { try $0.ref("branch/main") } }
         #expect(afterClose.message.contains("was closed"))
         await #expect(throws: BankError.self) { try await s.runBlocking { 1 } }
+    }
+}
+
+/// Ingest: a batch of ``PostgresTransaction/copyThreshold`` events or more goes through `COPY` (text format), a
+/// smaller one through a multi-row `INSERT`; both store every field as given.
+@Suite struct PostgresIngestTests {
+    static let enabled = PostgresTestServer.isAvailable
+    static let skip = Comment(rawValue: PostgresTestServer.skipMessage)
+
+    /// Events of every kind of value, with texts that COPY's text format must escape, provenance, effective ends,
+    /// retractions and erasures, numbered from `first`.
+    static func events(_ count: Int, first: Int64) -> [Event] {
+        let values: [Value?] = [
+            nil, .quantity(Quantity(5.25, "mmol/L")), .quantity(Quantity(-1e-300, "1")), .quantity(Quantity(0.1 + 0.2, "mg/dL")),
+            .concept(Concept(system: "http://snomed.info/sct", code: "1", display: "x\ty")), .concept(Concept(system: "urn:s", code: "2")),
+            .text("tab\there, newline\nthere, back\\slash, cr\r, \\N, quote \" and ü ✓"), .text(""), .text("\\."),
+            .date(Instant(microseconds: 1_735_689_930_123_456)), .vector(Vector([0.1, -2, 3e-9, .greatestFiniteMagnitude], unit: "mV")),
+            .vector(Vector([], unit: "mV")), .boolean(true), .boolean(false),
+        ]
+        let sources = [Source(.device, "cgm-7"), Source(.record, "lab-1")]
+        return (0..<count).map { i in
+            let seq = first + Int64(i)
+            let value = values[i % values.count]
+            let provenance = i % 5 == 0 ? Provenance(derivedFrom: [EventHasher.sha256([UInt8(i % 256)])], model: "m\\odel", modelVersion: "1",
+                                                     parametersHash: "p", seed: UInt64(i), notes: "note\n\(i)") : Provenance()
+            return Event(id: ContentHash(w0: UInt64(seq), w1: .max, w2: 0x8000_0000_0000_0000, w3: UInt64(i)), twin: try! TwinID("t\(i % 3)"),
+                         effective: EffectiveTime(Instant(microseconds: seq * 1000), end: i % 7 == 0 ? Instant(microseconds: seq * 1000 + 5) : nil),
+                         recorded: Instant(microseconds: 42), sequence: seq, category: i % 11 == 0 ? .annotation : .observation,
+                         code: Concept(system: "urn:x", code: "c\(i % 4)", display: i % 4 == 1 ? "d\ti" : nil), value: value,
+                         source: sources[i % 2], provenance: provenance,
+                         retractedAtSequence: i % 13 == 0 ? first + Int64(count) + 1 : nil, erasure: i % 17 == 0 ? "why\tnot" : nil)
+        }
+    }
+
+    @Test(.enabled(if: enabled, skip), arguments: [PostgresTransaction.copyThreshold * 3 + 5, PostgresTransaction.copyThreshold - 1])
+    func aBatchReadsBackAsWritten(count: Int) throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let s = try PostgresStorage(location: try scratch.create())
+        defer { s.close() }
+        let events = Self.events(count, first: 1)
+        try s.write { try $0.append(events, batch: BatchRecord(firstSequence: 1, lastSequence: Int64(count), recorded: Instant(microseconds: 42))) }
+        let read = try s.read { r in try (0..<3).flatMap { try r.events(EventQuery(twin: try TwinID("t\($0)"), visibility: .all)) } }
+        #expect(read.sorted { $0.sequence < $1.sequence } == events)
+        #expect(try s.read { try $0.lastSequence() } == Int64(count))
+        // a reopened storage (a new dictionary cache) reads the same
+        let again = try PostgresStorage(location: s.location)
+        defer { again.close() }
+        #expect(try again.read { try $0.events(sequences: 1...Int64(count), limit: count) } == events)
+    }
+
+    /// A batch whose rows the server refuses (a sequence already stored) writes nothing of itself.
+    @Test(.enabled(if: enabled, skip)) func aRefusedCopyWritesNothing() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let s = try PostgresStorage(location: try scratch.create())
+        defer { s.close() }
+        let events = Self.events(PostgresTransaction.copyThreshold * 2, first: 1)
+        try s.write { try $0.append(Array(events.prefix(10)), batch: BatchRecord(firstSequence: 1, lastSequence: 10, recorded: Instant(microseconds: 42))) }
+        let error = try #require(throws: BankError.self) {
+            try s.write { w in
+                try w.setRef("branch/main", "x")
+                // bypass the bank's numbering: the same sequence numbers again reach the server, which refuses the COPY
+                try (w as! PostgresTransaction).c.execute("UPDATE meta SET value = 0 WHERE key = 'last_seq'")
+                try w.append(events, batch: BatchRecord(firstSequence: 1, lastSequence: Int64(events.count), recorded: Instant(microseconds: 42)))
+            }
+        }
+        #expect(error.code == .storageFailure)
+        #expect(error.message.contains("duplicate key"), "\(error.message)")
+        #expect(try s.read { try $0.lastSequence() } == 10)
+        #expect(try s.read { try $0.ref("branch/main") } == nil)
+        #expect(try s.read { try $0.events(sequences: 1...1000, limit: 1000) } == Array(events.prefix(10)))
     }
 }
