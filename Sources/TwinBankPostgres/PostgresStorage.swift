@@ -150,6 +150,22 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
         return result
     }
 
+    /// After an erasure has committed: `VACUUM`s the tables an erasure changes, so the superseded row versions that
+    /// held the purged values are removed from the tables and their indexes (no query, and no page inspection of
+    /// live rows, reaches them). PostgreSQL does not zero the space they leave, and its write-ahead log, streaming
+    /// replicas, WAL archives and base backups keep them until recycled or expired: the result's advice says so.
+    public func eraseFreedSpace() throws -> PhysicalErasure {
+        try withConnection { c in
+            try c.execute("VACUUM events, objects, refs, sources, codes, units, code_units, twin_codes, twin_sources")
+        }
+        return PhysicalErasure(applies: true, rebuilt: false, walTruncated: nil, advice: """
+            PostgreSQL vacuumed the bank's tables at \(location), removing the superseded row versions that held the erased \
+            values; the space they leave is not zeroed, and the write-ahead log, streaming replicas, WAL archives and base \
+            backups keep those bytes until they are recycled or expired: to rewrite the tables run `VACUUM FULL events, objects` \
+            in a maintenance window, and expire backups under your retention policy
+            """)
+    }
+
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
         // no dictionary generation check: see PostgresTransaction.writable
         var pending: PostgresTransaction?

@@ -234,6 +234,9 @@ final class ScratchDatabases: @unchecked Sendable {
             return try s.read { try $0.ref("branch/main") }
         }
         #expect(value == "abc")
+        // on the storage's own threads (NIOThreadPool names them TP-#n), not the cooperative pool's
+        let thread = try await s.runBlocking { Thread.current.name ?? "" }
+        #expect(thread.hasPrefix("TP-"), "\(thread)")
         s.close()
         let afterClose = try #require(throws: BankError.self) { try s.read { try $0.ref("branch/main") } }
         #expect(afterClose.message.contains("was closed"))
@@ -310,5 +313,80 @@ final class ScratchDatabases: @unchecked Sendable {
         #expect(try s.read { try $0.lastSequence() } == 10)
         #expect(try s.read { try $0.ref("branch/main") } == nil)
         #expect(try s.read { try $0.events(sequences: 1...1000, limit: 1000) } == Array(events.prefix(10)))
+    }
+}
+
+/// Several storages on one bank (several processes, in effect).
+@Suite struct PostgresManyConnectionsTests {
+    static let enabled = PostgresTestServer.isAvailable
+    static let skip = Comment(rawValue: PostgresTestServer.skipMessage)
+
+    /// Eight threads on two storages append batches numbered from `lastSequence() + 1` inside their write (small
+    /// ones by INSERT, large ones by COPY): the write lock makes every number used once, with no gap.
+    @Test(.enabled(if: enabled, skip)) func concurrentAppendsNumberEveryEventOnce() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        let a = try PostgresStorage(location: location), b = try PostgresStorage(location: location)
+        defer { a.close(); b.close() }
+        let sizes = [5, PostgresTransaction.copyThreshold + 6, 1]
+        final class Errors: @unchecked Sendable {
+            let lock = NSLock()
+            var all: [String] = []
+            func add(_ e: any Error) { lock.withLock { all.append("\(e)") } }
+        }
+        let errors = Errors()
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let s = i % 2 == 0 ? a : b
+            for size in sizes {
+                do {
+                    try s.write { w in
+                        let n = try w.lastSequence()
+                        try w.append(PostgresIngestTests.events(size, first: n + 1),
+                                     batch: BatchRecord(firstSequence: n + 1, lastSequence: n + Int64(size), recorded: Instant(microseconds: 42)))
+                    }
+                } catch { errors.add(error) }
+            }
+        }
+        #expect(errors.all.isEmpty, "\(errors.all)")
+        let total = 8 * sizes.reduce(0, +)
+        let stored = try a.read { try $0.events(sequences: 1...Int64(total + 100), limit: total + 100) }
+        #expect(stored.map(\.sequence) == Array(1...Int64(total)))
+        #expect(try b.read { try $0.lastSequence() } == Int64(total))
+    }
+
+    /// An erasure through one storage drops dictionary entries (a source no row uses any more); the other storage,
+    /// whose cache still names the old id, records the source again under a new id on its next write (it checks the
+    /// bank's dictionary generation), so the source's rows are found again.
+    @Test(.enabled(if: enabled, skip)) func anErasureElsewhereRefreshesTheDictionaryCache() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        let a = try PostgresStorage(location: location), b = try PostgresStorage(location: location)
+        defer { a.close(); b.close() }
+        let cgm = Source(.device, "cgm-7")
+        let first = PostgresIngestTests.events(4, first: 1)
+        try b.write { try $0.append(first, batch: BatchRecord(firstSequence: 1, lastSequence: 4, recorded: Instant(microseconds: 42))) }
+        #expect(try b.read { try $0.twins(withSource: cgm) } == ["t0", "t2"])
+        let erased = try a.write { try $0.erase(sequences: [1, 2, 3, 4], reason: "request") }
+        #expect(erased.rows == 4 && erased.dictionaryEntriesDropped >= 2)
+        #expect(try b.read { try $0.twins(withSource: cgm) } == [])
+        let again = PostgresIngestTests.events(4, first: 5)
+        try b.write { try $0.append(again, batch: BatchRecord(firstSequence: 5, lastSequence: 8, recorded: Instant(microseconds: 42))) }
+        #expect(try a.read { try $0.twins(withSource: cgm) } == ["t0", "t2"])
+        #expect(try a.read { try $0.events(sequences: 5...8, limit: 10) } == again)
+    }
+
+    /// After an erasure the tables are vacuumed, and the result says what PostgreSQL still keeps.
+    @Test(.enabled(if: enabled, skip)) func eraseFreedSpaceVacuumsAndAdvises() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let s = try PostgresStorage(location: try scratch.create())
+        defer { s.close() }
+        try s.write { try $0.append(PostgresIngestTests.events(3, first: 1), batch: BatchRecord(firstSequence: 1, lastSequence: 3, recorded: Instant(microseconds: 42))) }
+        try s.write { _ = try $0.erase(sequences: [1, 2, 3], reason: "request") }
+        let physical = try s.eraseFreedSpace()
+        #expect(physical.applies && !physical.rebuilt)
+        #expect(physical.advice?.contains("VACUUM FULL") == true)
     }
 }
