@@ -124,12 +124,18 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     /// Runs `body` in a transaction begun with `begin` (and `prepare`, run inside it first): commits if it returns,
     /// rolls back if it throws. The connection is reused only after a clean commit or rollback.
     func transaction<T>(_ begin: PostgresQuery, prepare: (BlockingConnection) throws -> Void, _ body: (BlockingConnection) throws -> T) throws -> T {
-        let c = try pool.lease()
+        var c = try pool.lease()
         do {
             try c.execute(begin)
         } catch {
+            // an idle connection the server closed meanwhile (a restart, an idle timeout): nothing ran yet, so once,
+            // on a new connection
             pool.release(c, reusable: false)
-            throw error
+            c = try pool.connect()
+            do { try c.execute(begin) } catch {
+                pool.release(c, reusable: false)
+                throw error
+            }
         }
         let result: T
         do {

@@ -390,3 +390,48 @@ final class ScratchDatabases: @unchecked Sendable {
         #expect(physical.advice?.contains("VACUUM FULL") == true)
     }
 }
+
+/// Connections the server ends: the transaction fails clearly and writes nothing; the storage goes on with new ones.
+@Suite struct PostgresLostConnectionTests {
+    static let enabled = PostgresTestServer.isAvailable
+    static let skip = Comment(rawValue: PostgresTestServer.skipMessage)
+
+    @Test(.enabled(if: enabled, skip)) func aConnectionKilledMidWriteLosesTheWriteOnlyAndTheNextOneWorks() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        let s = try PostgresStorage(location: location)
+        defer { s.close() }
+        try s.write { try $0.setRef("kept", "1") }
+        let error = try #require(throws: BankError.self) {
+            try s.write { w in
+                try w.setRef("lost", "1")
+                let pid = try #require(try (w as! PostgresTransaction).c.one(Int.self, "SELECT pg_backend_pid()::int8"))
+                try scratch.admin(location.database) { c in try c.execute("SELECT pg_terminate_backend(\(pid))") }
+                try w.setRef("lost", "2")
+            }
+        }
+        #expect(error.code == .storageFailure)
+        #expect(error.message.contains(location.description), "\(error.message)")
+        try s.write { try $0.setRef("after", "1") }
+        #expect(try s.read { try $0.refs(prefix: "").map(\.name) } == ["after", "kept"])
+    }
+
+    /// (Here the driver has seen the sockets close before the next lease, which skips them; a connection whose loss is
+    /// noticed only by its `BEGIN` is retried once on a new connection, which this test does not reach.)
+    @Test(.enabled(if: enabled, skip)) func idleConnectionsTheServerClosedAreReplaced() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        let s = try PostgresStorage(location: location)
+        defer { s.close() }
+        try s.write { try $0.setRef("a", "1") }
+        // every connection to the bank's database but the admin's own ends (as in a server restart)
+        try scratch.admin(location.database) { c in
+            try c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        }
+        #expect(try s.read { try $0.ref("a") } == "1")
+        try s.write { try $0.setRef("b", "2") }
+        #expect(try s.read { try $0.ref("b") } == "2")
+    }
+}
