@@ -63,10 +63,13 @@ final class PostgresTransaction: StorageWriter {
 
     func twinID(_ t: TwinID, create: Bool) throws -> Int64? {
         if let id = maps.twinID[t.rawValue] { return id }
-        var id = try c.one(Int64.self, "SELECT id FROM twins WHERE name = \(t.rawValue)")
-        if id == nil && create {
-            id = try c.one(Int64.self, "INSERT INTO twins (name) VALUES (\(t.rawValue)) RETURNING id")
-        }
+        // found or created in one round trip (writes are serialised, so no other transaction creates it meanwhile)
+        let id = create
+            ? try c.one(Int64.self, """
+                WITH ins AS (INSERT INTO twins (name) VALUES (\(t.rawValue)) ON CONFLICT (name) DO NOTHING RETURNING id)
+                SELECT id FROM ins UNION ALL SELECT id FROM twins WHERE name = \(t.rawValue)
+                """)
+            : try c.one(Int64.self, "SELECT id FROM twins WHERE name = \(t.rawValue)")
         guard let id else { return nil }
         maps.twinID[t.rawValue] = id; maps.twinName[id] = t
         local.twinID[t.rawValue] = id; local.twinName[id] = t
@@ -76,14 +79,13 @@ final class PostgresTransaction: StorageWriter {
     func codeID(_ concept: Concept) throws -> Int64 {
         if let id = maps.codeID[concept] { return id }
         let display = concept.display ?? "", has = concept.display != nil
-        let id: Int64
-        if let found = try c.one(Int64.self, "SELECT id FROM codes WHERE system = \(concept.system) AND code = \(concept.code) AND display = \(display) AND has_display = \(has)") {
-            id = found
-        } else {
-            guard let made = try c.one(Int64.self, "INSERT INTO codes (system, code, display, has_display) VALUES (\(concept.system), \(concept.code), \(display), \(has)) RETURNING id") else {
-                throw BankError(.storageFailure, "cannot record the code \(concept.system)|\(concept.code) in \(c.location)")
-            }
-            id = made
+        guard let id = try c.one(Int64.self, """
+            WITH ins AS (INSERT INTO codes (system, code, display, has_display) VALUES (\(concept.system), \(concept.code), \(display), \(has))
+                         ON CONFLICT (system, code, display, has_display) DO NOTHING RETURNING id)
+            SELECT id FROM ins UNION ALL
+            SELECT id FROM codes WHERE system = \(concept.system) AND code = \(concept.code) AND display = \(display) AND has_display = \(has)
+            """) else {
+            throw BankError(.storageFailure, "cannot record the code \(concept.system)|\(concept.code) in \(c.location)")
         }
         maps.codeID[concept] = id; maps.codeByID[id] = concept
         local.codeID[concept] = id; local.codeByID[id] = concept
@@ -101,10 +103,12 @@ final class PostgresTransaction: StorageWriter {
         // (a source an erasure dropped and a later write recorded again has a new id: only a write's cache is current)
         if writable, let id = maps.sourceID[s] { return id }
         let text = s.description
-        var id = try c.one(Int64.self, "SELECT id FROM sources WHERE text = \(text)")
-        if id == nil && create {
-            id = try c.one(Int64.self, "INSERT INTO sources (text) VALUES (\(text)) RETURNING id")
-        }
+        let id = create
+            ? try c.one(Int64.self, """
+                WITH ins AS (INSERT INTO sources (text) VALUES (\(text)) ON CONFLICT (text) DO NOTHING RETURNING id)
+                SELECT id FROM ins UNION ALL SELECT id FROM sources WHERE text = \(text)
+                """)
+            : try c.one(Int64.self, "SELECT id FROM sources WHERE text = \(text)")
         guard let id else { return nil }
         cacheSource(s, id)
         return id
@@ -126,12 +130,11 @@ final class PostgresTransaction: StorageWriter {
 
     func unitID(_ u: String) throws -> Int64 {
         if let id = maps.unitID[u] { return id }
-        let id: Int64
-        if let found = try c.one(Int64.self, "SELECT id FROM units WHERE text = \(u)") { id = found } else {
-            guard let made = try c.one(Int64.self, "INSERT INTO units (text) VALUES (\(u)) RETURNING id") else {
-                throw BankError(.storageFailure, "cannot record the unit '\(u)' in \(c.location)")
-            }
-            id = made
+        guard let id = try c.one(Int64.self, """
+            WITH ins AS (INSERT INTO units (text) VALUES (\(u)) ON CONFLICT (text) DO NOTHING RETURNING id)
+            SELECT id FROM ins UNION ALL SELECT id FROM units WHERE text = \(u)
+            """) else {
+            throw BankError(.storageFailure, "cannot record the unit '\(u)' in \(c.location)")
         }
         maps.unitID[u] = id; maps.unitByID[id] = u
         local.unitID[u] = id; local.unitByID[id] = u
@@ -488,20 +491,16 @@ final class PostgresTransaction: StorageWriter {
                 start = end
             }
         }
-        if !pairsCodes.isEmpty {
-            let p = Array(pairsCodes)
-            try c.execute("INSERT INTO twin_codes (twin, code) SELECT * FROM unnest(\(p.map { $0[0] }), \(p.map { $0[1] })) ON CONFLICT DO NOTHING")
-        }
-        if !pairsSources.isEmpty {
-            let p = Array(pairsSources)
-            try c.execute("INSERT INTO twin_sources (source, twin) SELECT * FROM unnest(\(p.map { $0[0] }), \(p.map { $0[1] })) ON CONFLICT DO NOTHING")
-        }
+        // the indexes, the batch and the last sequence number in one statement (one round trip under the write lock)
+        let codes = Array(pairsCodes), sources = Array(pairsSources)
         let newLast = max(previous, batch.lastSequence)
         try c.execute("""
-            INSERT INTO batches (last_seq, first_seq, recorded) VALUES (\(newLast), \(batch.firstSequence), \(batch.recorded.microseconds))
-            ON CONFLICT (last_seq) DO UPDATE SET first_seq = EXCLUDED.first_seq, recorded = EXCLUDED.recorded
+            WITH tc AS (INSERT INTO twin_codes (twin, code) SELECT * FROM unnest(\(codes.map { $0[0] }), \(codes.map { $0[1] })) ON CONFLICT DO NOTHING),
+                 ts AS (INSERT INTO twin_sources (source, twin) SELECT * FROM unnest(\(sources.map { $0[0] }), \(sources.map { $0[1] })) ON CONFLICT DO NOTHING),
+                 b AS (INSERT INTO batches (last_seq, first_seq, recorded) VALUES (\(newLast), \(batch.firstSequence), \(batch.recorded.microseconds))
+                       ON CONFLICT (last_seq) DO UPDATE SET first_seq = EXCLUDED.first_seq, recorded = EXCLUDED.recorded)
+            UPDATE meta SET value = \(newLast) WHERE key = 'last_seq'
             """)
-        try c.execute("UPDATE meta SET value = \(newLast) WHERE key = 'last_seq'")
     }
 
     /// Removes the notes from the provenance of each of these rows (seq, prov) that has provenance.
