@@ -7,7 +7,8 @@ import TwinBank
 ///
 /// Tables (in the connection's current schema, normally `public`):
 /// - `events`: the thread, one row per event with compact columns (integer microsecond times, dictionary ids for
-///   twin, code, source and unit, the value in `vkind`/`num`/`unit`/`txt`/`bin`, provenance JSON only when present,
+///   twin, code, source and unit, the value in `vkind`/`num`/`unit`/`txt`/`bin` (`txt` as UTF-8 bytes: PostgreSQL's
+///   `text` cannot hold the NUL character a text value may have), provenance JSON only when present,
 ///   the content hash as four `bigint`s), **partitioned by hash of the twin id** into 16 partitions
 ///   (`events_p0` … `events_p15`), so one twin's queries touch one partition. Primary key `(seq, twin)` (a
 ///   partitioned table's keys include the partition key); the index `(twin, code, eff, seq)` makes the latest
@@ -64,7 +65,7 @@ public enum PostgresSchema {
                 vkind smallint NOT NULL,
                 num double precision,
                 unit bigint,
-                txt text,
+                txt bytea,
                 bin bytea,
                 source bigint NOT NULL,
                 prov bytea,

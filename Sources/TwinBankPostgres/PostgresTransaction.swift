@@ -177,9 +177,9 @@ final class PostgresTransaction: StorageWriter {
         switch try r[k].decode(Int64.self) {
         case 1: return .quantity(Quantity(try r[k + 1].decode(Double.self), try unit()))
         case 2:
-            let parts = try r[k + 3].decode(String.self).split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            let parts = try text(r[k + 3]).split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
             return .concept(Concept(system: parts[0], code: parts.count > 1 ? parts[1] : "", display: parts.count > 2 ? parts[2] : nil))
-        case 3: return .text(try r[k + 3].decode(String.self))
+        case 3: return .text(try text(r[k + 3]))
         case 4: return .date(Instant(microseconds: Int64(try r[k + 1].decode(Double.self))))
         case 5:
             let buffer = try r[k + 4].decode(ByteBuffer.self)
@@ -189,6 +189,12 @@ final class PostgresTransaction: StorageWriter {
         case 6: return .boolean(try r[k + 1].decode(Double.self) != 0)
         default: return nil
         }
+    }
+
+    /// A `txt` cell: UTF-8 bytes (a `bytea`, since PostgreSQL's `text` cannot hold NUL).
+    func text(_ cell: PostgresCell) throws -> String {
+        let b = try cell.decode(ByteBuffer.self)
+        return String(decoding: b.readableBytesView, as: UTF8.self)
     }
 
     func decodeEvents(_ q: PostgresQuery) throws -> [Event] {
@@ -403,7 +409,7 @@ final class PostgresTransaction: StorageWriter {
     static let rowsPerCopy = 50_000, rowsPerCopyBuffer = 2_000
     /// Events per multi-row `INSERT` (20 bound values each; PostgreSQL allows 65,535 per statement).
     static let rowsPerInsert = 1000
-    static let rowCasts = ["int8", "int8", "int8", "int8", "int8", "int8", "int2", "int2", "float8", "int8", "text", "bytea", "int8", "bytea",
+    static let rowCasts = ["int8", "int8", "int8", "int8", "int8", "int8", "int2", "int2", "float8", "int8", "bytea", "bytea", "int8", "bytea",
                            "int8", "int8", "int8", "int8", "int8", "text"]
 
     /// Appends with `COPY` (text format) when the batch has ``copyThreshold`` events or more, else with one multi-row
@@ -462,7 +468,7 @@ final class PostgresTransaction: StorageWriter {
                 for i in start..<end {
                     let r = try row(events[i])
                     w.int(r.seq); w.int(r.twin); w.int(r.code); w.int(r.eff); w.int(r.effEnd); w.int(r.recorded); w.int(r.category)
-                    w.int(r.vkind); w.double(r.num); w.int(r.unit); w.text(r.txt); w.bytes(r.bin); w.int(r.source); w.bytes(r.prov)
+                    w.int(r.vkind); w.double(r.num); w.int(r.unit); w.bytes(r.txt?.utf8); w.bytes(r.bin); w.int(r.source); w.bytes(r.prov)
                     w.int(r.h.0); w.int(r.h.1); w.int(r.h.2); w.int(r.h.3); w.int(r.retracted); w.text(r.erasure)
                     w.end()
                     if (i - start + 1) % PostgresTransaction.rowsPerCopyBuffer == 0 { buffers.append(w.buffer); w = CopyTextRow(into: ByteBuffer()) }
@@ -480,7 +486,7 @@ final class PostgresTransaction: StorageWriter {
                     let r = try row(events[i])
                     let placeholders: [String] = [
                         b.bind(r.seq), b.bind(r.twin), b.bind(r.code), b.bind(r.eff), b.bind(r.effEnd), b.bind(r.recorded), b.bind(r.category),
-                        b.bind(r.vkind), b.bind(r.num), b.bind(r.unit), b.bind(r.txt), b.bind(r.bin.map { ByteBuffer(bytes: $0) }), b.bind(r.source),
+                        b.bind(r.vkind), b.bind(r.num), b.bind(r.unit), b.bind(r.txt.map { ByteBuffer(string: $0) }), b.bind(r.bin.map { ByteBuffer(bytes: $0) }), b.bind(r.source),
                         b.bind(r.prov.map { ByteBuffer(bytes: $0) }), b.bind(r.h.0), b.bind(r.h.1), b.bind(r.h.2), b.bind(r.h.3),
                         b.bind(r.retracted), b.bind(r.erasure),
                     ]

@@ -256,7 +256,7 @@ final class ScratchDatabases: @unchecked Sendable {
         let values: [Value?] = [
             nil, .quantity(Quantity(5.25, "mmol/L")), .quantity(Quantity(-1e-300, "1")), .quantity(Quantity(0.1 + 0.2, "mg/dL")),
             .concept(Concept(system: "http://snomed.info/sct", code: "1", display: "x\ty")), .concept(Concept(system: "urn:s", code: "2")),
-            .text("tab\there, newline\nthere, back\\slash, cr\r, \\N, quote \" and ü ✓"), .text(""), .text("\\."),
+            .text("tab\there, newline\nthere, back\\slash, cr\r, \\N, quote \" and ü ✓"), .text(""), .text("\\."), .text("nul \u{0} inside"),
             .date(Instant(microseconds: 1_735_689_930_123_456)), .vector(Vector([0.1, -2, 3e-9, .greatestFiniteMagnitude], unit: "mV")),
             .vector(Vector([], unit: "mV")), .boolean(true), .boolean(false),
         ]
