@@ -33,7 +33,9 @@ final class PostgresDictionary: @unchecked Sendable {
 
     var snapshot: Maps { lock.withLock { maps } }
 
-    func merge(_ local: Maps) { lock.withLock { maps.merge(local) } }
+    /// Merges what a committed write recorded or looked up, unless the cache was reloaded for a later generation
+    /// meanwhile (an erasure committed after this write may have dropped some of these entries).
+    func merge(_ local: Maps, loadedAt g: Int64) { lock.withLock { if generation == g { maps.merge(local) } } }
 
     /// Merges what a read learnt that stays true whatever later erasures drop: ids to names (ids are never reused)
     /// and twins (never dropped); not names to ids of codes, sources and units, which an erasure can drop and a later
@@ -49,10 +51,13 @@ final class PostgresDictionary: @unchecked Sendable {
         try c.one(Int64.self, "SELECT value FROM meta WHERE key = 'dictionary_generation'") ?? 0
     }
 
-    /// Reloads the cache when the bank's dictionary generation differs from the one it was loaded at.
-    func refreshIfStale(_ c: BlockingConnection) throws {
+    /// Reloads the cache when the bank's dictionary generation differs from the one it was loaded at; returns the
+    /// generation.
+    @discardableResult
+    func refreshIfStale(_ c: BlockingConnection) throws -> Int64 {
         let current = try PostgresDictionary.generation(c)
         if current != lock.withLock({ generation }) { try reload(c, generation: current) }
+        return current
     }
 
     func reload(_ c: BlockingConnection, generation g: Int64? = nil) throws {

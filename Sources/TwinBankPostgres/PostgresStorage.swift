@@ -186,10 +186,11 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
         var pending: PostgresTransaction?
+        var generation: Int64 = 0
         let result = try transaction("BEGIN", prepare: { c in
             // first, in a statement of its own: the reads after it then see every write committed before the lock
             try c.execute("SELECT pg_advisory_xact_lock(\(PostgresStorage.writeLock))")
-            try dictionary.refreshIfStale(c)
+            generation = try dictionary.refreshIfStale(c)
         }) { c in
             let tx = PostgresTransaction(c, shared: dictionary, writable: true)
             pending = tx
@@ -199,7 +200,7 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
             if pending.droppedDictionaryEntries {
                 try withConnection { c in try dictionary.reload(c) }
             } else {
-                dictionary.merge(pending.local)
+                dictionary.merge(pending.local, loadedAt: generation)
             }
         }
         return result
