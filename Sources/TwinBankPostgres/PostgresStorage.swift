@@ -161,7 +161,7 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     /// live rows, reaches them). PostgreSQL does not zero the space they leave, and its write-ahead log, streaming
     /// replicas, WAL archives and base backups keep them until recycled or expired: the result's advice says so.
     public func eraseFreedSpace() throws -> PhysicalErasure {
-        try withConnection { c in
+        _ = try withConnection { c in
             try c.execute("VACUUM events, objects, refs, sources, codes, units, code_units, twin_codes, twin_sources")
         }
         return PhysicalErasure(applies: true, rebuilt: false, walTruncated: nil, advice: """
