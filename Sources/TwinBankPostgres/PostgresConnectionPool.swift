@@ -129,6 +129,8 @@ final class ConnectionPool: @unchecked Sendable {
         var c = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
                                                  password: location.password, database: location.database, tls: tls)
         c.options.connectTimeout = connectTimeout
+        // named in pg_stat_activity and the server's log
+        c.options.additionalStartupParameters = [("application_name", "twinbank")]
         return c
     }
 

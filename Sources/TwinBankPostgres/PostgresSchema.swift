@@ -127,9 +127,11 @@ public enum PostgresSchema {
     /// Brings the connection's database to this code's schema, in one transaction under an advisory lock (so
     /// processes opening the bank at once apply each migration once). Returns the names of the migrations applied
     /// now (empty when the schema was current).
+    /// - Parameter create: whether a database without the bank's schema gets it (false: it is refused).
     /// - Throws: ``BankError`` `newerSchema` when the database's schema version is above ``version`` or it records
-    ///   a migration this code does not know; `notABank` when the database has tables but not the bank's.
-    static func migrate(_ c: BlockingConnection) throws -> [String] {
+    ///   a migration this code does not know; `notABank` when the database has tables but not the bank's, or (without
+    ///   `create`) has no bank.
+    static func migrate(_ c: BlockingConnection, create: Bool = true) throws -> [String] {
         try c.execute("BEGIN")
         do {
             try c.execute("SELECT pg_advisory_xact_lock(\(migrationLock))")
@@ -147,6 +149,9 @@ public enum PostgresSchema {
                     """)
                 if !tables.isEmpty {
                     throw BankError(.notABank, "the database at \(c.location) is not a Twinbank bank: it has tables (\(tables.joined(separator: ", "))) but no twinbank_schema; name an empty database or a bank", value: c.location.description)
+                }
+                if !create {
+                    throw BankError(.notABank, "no bank in the database at \(c.location): it is empty; create the bank there first (`twinbank init --bank \(c.location)`)", value: c.location.description)
                 }
                 try c.execute("""
                     CREATE TABLE twinbank_schema (name text PRIMARY KEY, version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())

@@ -32,24 +32,25 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     private var threadPool: NIOThreadPool?
     private var isClosed = false
 
-    /// Opens the bank at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`), creating its schema in an empty
-    /// database and applying any migration it lacks.
+    /// Opens the bank at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`), applying any migration it lacks,
+    /// and with `create`, creating the bank's schema in an empty database.
     /// - Parameters:
+    ///   - create: whether an empty database becomes a bank (false: it is refused, `notABank`).
     ///   - poolSize: idle connections kept, and threads of ``runBlocking(_:)``.
     ///   - connectTimeout: how long connecting may take before it fails.
     /// - Throws: ``BankError``: `notABank` for a malformed URL, a missing database or a database that is not a bank;
     ///   `newerSchema`; `storageFailure` for a server that cannot be reached or refuses the login.
-    public convenience init(url: String, poolSize: Int = PostgresStorage.defaultPoolSize, connectTimeout: TimeAmount = .seconds(10)) throws {
-        try self.init(location: PostgresLocation(url: url), poolSize: poolSize, connectTimeout: connectTimeout)
+    public convenience init(url: String, create: Bool = true, poolSize: Int = PostgresStorage.defaultPoolSize, connectTimeout: TimeAmount = .seconds(10)) throws {
+        try self.init(location: PostgresLocation(url: url), create: create, poolSize: poolSize, connectTimeout: connectTimeout)
     }
 
-    /// Opens the bank at `location` (see ``init(url:poolSize:connectTimeout:)``).
-    public init(location: PostgresLocation, poolSize: Int = PostgresStorage.defaultPoolSize, connectTimeout: TimeAmount = .seconds(10)) throws {
+    /// Opens the bank at `location` (see ``init(url:create:poolSize:connectTimeout:)``).
+    public init(location: PostgresLocation, create: Bool = true, poolSize: Int = PostgresStorage.defaultPoolSize, connectTimeout: TimeAmount = .seconds(10)) throws {
         self.location = location
         self.pool = ConnectionPool(location: location, size: poolSize, connectTimeout: connectTimeout)
         let c = try pool.lease()
         do {
-            _ = try PostgresSchema.migrate(c)
+            _ = try PostgresSchema.migrate(c, create: create)
             try dictionary.reload(c)
             pool.release(c, reusable: true)
         } catch {
@@ -61,7 +62,7 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
 
     /// Applies the migrations the bank at `url` lacks (creating the schema in an empty database) and returns their
     /// names, in order; empty when it was current. For `twinbank migrate`.
-    /// - Throws: the errors of ``init(url:poolSize:connectTimeout:)``.
+    /// - Throws: the errors of ``init(url:create:poolSize:connectTimeout:)``.
     public static func migrate(url: String, connectTimeout: TimeAmount = .seconds(10)) throws -> [String] {
         let pool = ConnectionPool(location: try PostgresLocation(url: url), size: 1, connectTimeout: connectTimeout)
         defer { pool.close(wait: true) }

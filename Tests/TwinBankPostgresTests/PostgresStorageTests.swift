@@ -152,6 +152,27 @@ final class ScratchDatabases: @unchecked Sendable {
         #expect(partitions == PostgresSchema.eventPartitions)
     }
 
+    /// Without `create`, an empty database is not a bank (and stays empty); with it (the default), it becomes one.
+    @Test(.enabled(if: enabled, skip)) func anEmptyDatabaseBecomesABankOnlyWhenAskedTo() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let location = try scratch.create()
+        let error = try #require(throws: BankError.self) { try PostgresStorage(location: location, create: false) }
+        #expect(error.code == .notABank)
+        #expect(error.message.contains("no bank in the database at \(location)"), "\(error.message)")
+        let created = try scratch.admin(location.database) { c in try c.one(Bool.self, "SELECT to_regclass('twinbank_schema') IS NOT NULL") }
+        #expect(created == false)
+        try PostgresStorage(location: location).close()
+        let reopened = try PostgresStorage(location: location, create: false)
+        #expect(try reopened.schemaVersion() == PostgresSchema.version)
+        // the connections name the program
+        let names = try scratch.admin(location.database) { c in
+            try c.all(String.self, "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        }
+        #expect(names.contains("twinbank"), "\(names)")
+        reopened.close()
+    }
+
     @Test(.enabled(if: enabled, skip)) func aNewerSchemaIsRefusedAndLeftAlone() throws {
         let scratch = try ScratchDatabases()
         defer { scratch.dropAll() }
