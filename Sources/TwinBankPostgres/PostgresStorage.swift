@@ -16,8 +16,10 @@ import TwinCore
 ///   `pg_advisory_xact_lock(`` writeLock ``)`: the bank's write transactions are serialised across every process
 ///   and connection on the database (sequence numbers come from the bank as `lastSequence() + 1`, so two writers must
 ///   not interleave), and the lock is released by the commit or rollback. Finer locking (per twin) is a later step.
-/// - Ingest (``StorageWriter/append(_:batch:)``) sends multi-row `INSERT`s of up to ``rowsPerInsert`` events each,
-///   inside the write's transaction.
+/// - Ingest (``StorageWriter/append(_:batch:)``) sends a batch of 64 events or more with `COPY ... FROM STDIN` (text
+///   format), a smaller one with a multi-row `INSERT`, inside the write's transaction.
+/// - A lease never waits: with no idle connection a new one opens (so a read nested in a write cannot deadlock), so a
+///   process holds as many connections as it runs transactions at once; `poolSize` of them are kept idle.
 public final class PostgresStorage: BankStorage, @unchecked Sendable {
     /// The advisory lock key every write transaction takes (`TWNB`).
     public static let writeLock: Int64 = 0x5457_4E42
