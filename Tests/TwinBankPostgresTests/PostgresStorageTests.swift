@@ -170,7 +170,17 @@ final class ScratchDatabases: @unchecked Sendable {
             try c.all(String.self, "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
         }
         #expect(names.contains("twinbank"), "\(names)")
+        // close() ends them (the server lets a backend go a moment after the client said goodbye)
         reopened.close()
+        var left = -1
+        for _ in 0..<40 {
+            left = try scratch.admin(location.database) { c in
+                try c.one(Int.self, "SELECT count(*)::int8 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'twinbank' AND pid <> pg_backend_pid()") ?? -1
+            }
+            if left == 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(left == 0)
     }
 
     @Test(.enabled(if: enabled, skip)) func aNewerSchemaIsRefusedAndLeftAlone() throws {
