@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "TwinCore", targets: ["TwinCore"]),
         .library(name: "TwinBank", targets: ["TwinBank"]),
         .library(name: "TwinBankSQLite", targets: ["TwinBankSQLite"]),
+        .library(name: "TwinBankPostgres", targets: ["TwinBankPostgres"]),
         .library(name: "TwinSimulation", targets: ["TwinSimulation"]),
         .library(name: "TwinModels", targets: ["TwinModels"]),
         .library(name: "TwinSBML", targets: ["TwinSBML"]),
@@ -32,7 +33,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        // PostgreSQL storage (issue 28): the driver. For now only TwinBankPostgresTests uses it.
+        // PostgreSQL storage (issue 28): the driver of TwinBankPostgres.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
@@ -50,6 +51,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
             .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        // PostgreSQL storage (postgres-nio): the bank of many users and processes, its schema by versioned migrations.
+        .target(name: "TwinBankPostgres", dependencies: [
+            "TwinBank", "TwinGovernance",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         // ODE solvers, the module engine, seeded randomness. No I/O.
         .target(name: "TwinSimulation", dependencies: [
@@ -126,7 +132,8 @@ let package = Package(
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
         // Against a real PostgreSQL server that Scripts/with-postgres starts (skipped, saying why, without one).
         .testTarget(name: "TwinBankPostgresTests", dependencies: [
-            "TwinTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+            "TwinTesting", "TwinStorageTesting", "TwinBankPostgres", "TwinBank", "TwinGovernance",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML", "TwinGovernance", "TwinBankSQLite"]),
     ],

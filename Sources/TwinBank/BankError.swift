@@ -15,6 +15,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case futureObservation
             case erasedTwin, notErasable
             case blockingOnTask
+            case newerSchema
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -63,6 +64,9 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A blocking storage call made on a Swift concurrency task's thread under ``BlockingWork/forbiddingOnTasks(_:)``
         /// (debug builds): the async caller must go through ``Bank/run(_:)``.
         public static let blockingOnTask = Code(.blockingOnTask)
+        /// The bank's stored schema is newer than this program knows (written by a later version): it is not opened,
+        /// so nothing is read or written wrongly; use a version at least as new as the bank's.
+        public static let newerSchema = Code(.newerSchema)
         public var description: String { base.rawValue }
     }
 
