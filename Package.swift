@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TwinBank", targets: ["TwinBank"]),
         .library(name: "TwinBankSQLite", targets: ["TwinBankSQLite"]),
         .library(name: "TwinBankPostgres", targets: ["TwinBankPostgres"]),
+        .library(name: "TwinBankAccess", targets: ["TwinBankAccess"]),
         .library(name: "TwinSimulation", targets: ["TwinSimulation"]),
         .library(name: "TwinModels", targets: ["TwinModels"]),
         .library(name: "TwinSBML", targets: ["TwinSBML"]),
@@ -57,6 +58,8 @@ let package = Package(
             "TwinBank", "TwinGovernance",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
+        // Opening a bank by name (a file path or a postgres:// URL): the command's and the server's one way in.
+        .target(name: "TwinBankAccess", dependencies: ["TwinBank", "TwinBankSQLite", "TwinBankPostgres", "TwinGovernance"]),
         // ODE solvers, the module engine, seeded randomness. No I/O.
         .target(name: "TwinSimulation", dependencies: [
             "TwinCore",
@@ -98,7 +101,7 @@ let package = Package(
         .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinGovernance", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),

@@ -66,11 +66,19 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     /// names, in order; empty when it was current. For `twinbank migrate`.
     /// - Throws: the errors of ``init(url:create:poolSize:connectTimeout:)``.
     public static func migrate(url: String, connectTimeout: TimeAmount = .seconds(10)) throws -> [String] {
-        let pool = ConnectionPool(location: try PostgresLocation(url: url), size: 1, connectTimeout: connectTimeout)
+        try migrate(location: PostgresLocation(url: url), create: true, connectTimeout: connectTimeout)
+    }
+
+    /// Applies the migrations the bank at `location` lacks and returns their names, in order (empty when it was
+    /// current); with `create`, an empty database gets the whole schema (the first name is then the first
+    /// migration's), without it an empty database is refused (`notABank`).
+    /// - Throws: the errors of ``init(url:create:poolSize:connectTimeout:)``.
+    public static func migrate(location: PostgresLocation, create: Bool, connectTimeout: TimeAmount = .seconds(10)) throws -> [String] {
+        let pool = ConnectionPool(location: location, size: 1, connectTimeout: connectTimeout)
         defer { pool.close(wait: true) }
         let c = try pool.lease()
         defer { pool.release(c, reusable: false) }
-        return try PostgresSchema.migrate(c)
+        return try PostgresSchema.migrate(c, create: create)
     }
 
     /// The schema version recorded in the bank (the highest applied migration's).
@@ -176,6 +184,7 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     }
 
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
+        try BlockingWork.check("PostgreSQL read of \(location)")
         // no dictionary generation check: see PostgresTransaction.writable
         var pending: PostgresTransaction?
         let result = try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", prepare: { _ in }) { c in
@@ -188,6 +197,7 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     }
 
     public func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T {
+        try BlockingWork.check("PostgreSQL write of \(location)")
         var pending: PostgresTransaction?
         var generation: Int64 = 0
         let result = try transaction("BEGIN", prepare: { c in

@@ -99,11 +99,40 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                     throw BankError(.notABank, "'\(path)' is a SQLite database but not a Twinbank bank (application_id \(appID), \(tables) tables)", value: path)
                 }
             }
+            if nonEmpty, try pool.read({ db in try SQLiteStorage.migrator.hasBeenSuperseded(db) }) {
+                throw BankError(.newerSchema, "'\(path)' was written by a newer version of Twinbank (its schema has migrations this version does not know): it is left as it is; use a version at least as new as the bank's", value: path)
+            }
             try SQLiteStorage.migrator.migrate(pool)
             if !exists { for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) } }
             try pool.read { db in try dictionary.reload(db) }
         } catch let e as BankError {
             throw e
+        } catch {
+            throw BankError(.notABank, "'\(path)' cannot be used as a bank: \(SQLiteStorage.describe(error))", value: path)
+        }
+    }
+
+    /// Applies the schema migrations the bank file at `path` lacks and returns their names, in order (empty when it
+    /// was current): what `twinbank migrate` reports. Opening a bank applies them too.
+    /// - Throws: the errors of ``init(path:create:)`` (without creating a file).
+    public static func migrate(path: String) throws -> [String] {
+        let before = try applied(path: path)
+        _ = try SQLiteStorage(path: path, create: false)
+        let after = try applied(path: path)
+        return after.filter { !before.contains($0) }
+    }
+
+    /// The names of the migrations applied to the bank file at `path`, in the migrator's order (none for an empty file).
+    static func applied(path: String) throws -> [String] {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw BankError(.notABank, "no bank at '\(path)': create one with `twinbank init --bank \(path)`", value: path)
+        }
+        var config = Configuration()
+        config.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            let done = try queue.read { db in try migrator.appliedIdentifiers(db) }
+            return migrator.migrations.filter(done.contains)
         } catch {
             throw BankError(.notABank, "'\(path)' cannot be used as a bank: \(SQLiteStorage.describe(error))", value: path)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TwinBankSQLite
 import TwinBank
+import TwinBankAccess
 import TwinCore
 import TwinFHIR
 import TwinGovernance
@@ -21,13 +22,13 @@ struct AuditCommand: ParsableCommand {
         func key(bank: String?) throws -> AuditSigner.PublicKey {
             if let publicKey { return try AuditSigner.PublicKey(file: publicKey) }
             guard let bank else { throw ValidationError("--public-key: give the audit public key file (or --bank, to use the one beside the bank)") }
-            return try AuditSigner.PublicKey(file: AuditSigner.publicKeyPath(for: AuditSigner.defaultKeyFile(bank: bank)))
+            return try AuditSigner.PublicKey(file: AuditSigner.publicKeyPath(for: try BankLocation(bank).auditKeyFile()))
         }
     }
 
     /// Opens the bank's audit log for reading (no signing key needed).
     static func open(_ bank: BankOptions) throws -> AuditLog {
-        try AuditLog(store: SQLiteAuditStore(SQLiteStorage(path: bank.path, create: false)), signer: nil)
+        try AuditLog(store: try BankLocation(bank.path).open(create: false).auditStore, signer: nil)
     }
 
     /// Asks the bank's gate before entries are shown (the asking is itself audited): the entries about one twin are

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TwinBank
+import TwinBankAccess
 import TwinBankSQLite
 import TwinCore
 import TwinGovernance
@@ -11,7 +12,7 @@ import Synchronization
 /// `TWINBANK_BANK` stands for `--bank` (default `./twinbank.sqlite`), `TWINBANK_ACTOR` for `--actor` (default: the
 /// operating-system user), `TWINBANK_PURPOSE` for `--purpose` (default `care`, which the policy reads as treatment).
 struct BankOptions: ParsableArguments {
-    @Option(name: .long, help: "The bank file (default: $TWINBANK_BANK, else ./twinbank.sqlite).")
+    @Option(name: .long, help: "The bank: a file, or a PostgreSQL database as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (default: $TWINBANK_BANK, else ./twinbank.sqlite).")
     var bank: String?
     @Option(name: .customLong("actor"), help: "Who acts (default: $TWINBANK_ACTOR, else the operating-system user); the bank's policy decides what they may do.")
     var actorName: String?
@@ -45,7 +46,7 @@ struct BankOptions: ParsableArguments {
 /// `--bank PATH` and `--actor NAME` for the governance commands (`consent`, `policy`), whose own `--purpose` says
 /// what a rule or grant is about; the purpose of the access itself comes from `TWINBANK_PURPOSE`, else `care`.
 struct GovernanceBankOptions: ParsableArguments {
-    @Option(name: .long, help: "The bank file (default: $TWINBANK_BANK, else ./twinbank.sqlite).")
+    @Option(name: .long, help: "The bank: a file or a postgres:// URL (default: $TWINBANK_BANK, else ./twinbank.sqlite).")
     var bank: String?
     @Option(name: .customLong("actor"), help: "Who acts (default: $TWINBANK_ACTOR, else the operating-system user).")
     var actorName: String?
@@ -75,22 +76,24 @@ enum BankAccess {
         return "care"
     }
 
-    /// The gates of the banks this process opened, by path: one ``AuditLog`` writes a bank's log (a second one
+    /// The gates of the banks this process opened, by location: one ``AuditLog`` writes a bank's log (a second one
     /// would make the first one's appends fail), so a command that opens its bank twice shares the gate.
-    private static let opened = Mutex<[String: (storage: SQLiteStorage, gate: GovernedGate)]>([:])
+    private static let opened = Mutex<[BankLocation: (storage: any BankStorage, gate: GovernedGate)]>([:])
 
-    /// Opens the SQLite bank at `path` with the ``GovernedGate`` over the bank's ``BankGovernanceStore`` and its
-    /// audit log (signed with the key beside the bank, `AuditSigner.defaultKeyFile(bank:)`, made on first use),
-    /// acting as `actor` for `purpose`. A bank without a stored policy is governed by the default policy with its
-    /// recorded owner, else the acting actor, as admin (banks made before governance keep working for their users).
+    /// Opens the bank named `path` (a file, or a `postgres://` URL: ``TwinBankAccess/BankLocation``) with the
+    /// ``GovernedGate`` over the bank's ``BankGovernanceStore`` and its audit log (signed with the bank's key,
+    /// ``TwinBankAccess/BankLocation/auditKeyFile(environment:)``, made on first use), acting as `actor` for
+    /// `purpose`. A bank without a stored policy is governed by the default policy with its recorded owner, else the
+    /// acting actor, as admin (banks made before governance keep working for their users).
     static func open(path: String, actor: String, purpose: String, create: Bool = false) throws -> Bank {
-        let (storage, gate) = try opened.withLock { opened -> (SQLiteStorage, GovernedGate) in
-            if let o = opened[path] { return o }
-            let storage = try SQLiteStorage(path: path, create: create)
-            let log = try AuditLog(store: SQLiteAuditStore(storage), signer: AuditSigner(keyFile: AuditSigner.defaultKeyFile(bank: path)))
-            let g = GovernedGate(store: BankGovernanceStore(storage: storage), log: log, owner: actor)
-            opened[path] = (storage, g)
-            return (storage, g)
+        let location = try BankLocation(path)
+        let (storage, gate) = try opened.withLock { opened -> (any BankStorage, GovernedGate) in
+            if let o = opened[location] { return o }
+            let bank = try location.open(create: create)
+            let log = try AuditLog(store: bank.auditStore, signer: AuditSigner(keyFile: location.auditKeyFile()))
+            let g = GovernedGate(store: BankGovernanceStore(storage: bank.storage), log: log, owner: actor)
+            opened[location] = (bank.storage, g)
+            return (bank.storage, g)
         }
         return Bank(storage: storage, gate: gate, actor: actor, purpose: purpose)
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOPosix
 import TwinBank
+import TwinBankAccess
 import TwinBankSQLite
 import TwinCore
 import TwinDemo
@@ -28,47 +29,68 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = bank ?? BankOptions.defaultPath
-        // the bank file is checked, made and opened on a blocking thread, not on the command's task
-        let storage = try await NIOThreadPool.singleton.runIfActive { () throws -> SQLiteStorage in
-            let fm = FileManager.default
-            let storage: SQLiteStorage
-            if fm.fileExists(atPath: path) {
-                let existing = try SQLiteStorage(path: path, create: false)
-                let isDemo = try existing.read { try $0.ref("demo/created-by") } != nil
+        let location = try BankLocation(path)
+        // the bank is checked, made and opened on a blocking thread, not on the command's task
+        let opened = try await NIOThreadPool.singleton.runIfActive { () throws -> BankLocation.Opened in
+            func isEmpty(_ storage: any BankStorage) throws -> Bool {
                 // `init` records the bank's owner (outside version control): still an empty bank
-                let isEmpty = try existing.read { try $0.lastSequence() == 0 && $0.refs(prefix: "").allSatisfy { $0.name == BankGovernanceStore.ownerRef } }
-                guard isDemo || isEmpty else {
-                    throw ValidationError("'\(path)' holds a bank that the demo did not create; give --bank NEW_PATH")
-                }
-                if isDemo {
-                    // Only a bank this command made itself is removed.
-                    for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
-                    storage = try SQLiteStorage(path: path, create: true)
-                } else {
-                    storage = existing
-                }
-            } else {
-                storage = try SQLiteStorage(path: path, create: true)
+                try storage.read { try $0.lastSequence() == 0 && $0.refs(prefix: "").allSatisfy { $0.name == BankGovernanceStore.ownerRef } }
             }
-            try storage.write { try $0.setRef("demo/created-by", "twinbank demo") }
-            return storage
+            let opened: BankLocation.Opened
+            switch location {
+            case .sqlite(let path):
+                let fm = FileManager.default
+                let storage: SQLiteStorage
+                if fm.fileExists(atPath: path) {
+                    let existing = try SQLiteStorage(path: path, create: false)
+                    let isDemo = try existing.read { try $0.ref("demo/created-by") } != nil
+                    let empty = try isEmpty(existing)
+                    guard isDemo || empty else {
+                        throw ValidationError("'\(path)' holds a bank that the demo did not create; give --bank NEW_PATH")
+                    }
+                    if isDemo {
+                        // Only a bank this command made itself is removed.
+                        for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: path + suffix) }
+                        storage = try SQLiteStorage(path: path, create: true)
+                    } else {
+                        storage = existing
+                    }
+                } else {
+                    storage = try SQLiteStorage(path: path, create: true)
+                }
+                opened = BankLocation.Opened(storage: storage, auditStore: SQLiteAuditStore(storage))
+            case .postgres:
+                // a database is never dropped by the demo: it fills an empty one
+                opened = try location.open(create: true)
+                guard try isEmpty(opened.storage) else {
+                    throw ValidationError("the database \(location) holds a bank (perhaps an earlier demo's): the demo fills an empty database; give --bank with a new, empty database")
+                }
+            }
+            try opened.storage.write { try $0.setRef("demo/created-by", "twinbank demo") }
+            return opened
         }
-        Interruption.install("the demo bank at \(path) is incomplete; run `twinbank demo` again to rebuild it (it replaces only a bank the demo made)")
+        Interruption.install("the demo bank at \(location) is incomplete; run `twinbank demo` again to rebuild it (it replaces only a bank the demo made)")
         let located = DemoData.locate(given: data)
         if let problem = located.problem { print(problem + "\n") }
         let dataDir = located.directory
-        print("Twinbank demo: building a bank at \(path)\n")
+        print("Twinbank demo: building a bank at \(location)\n")
         // The risk map goes beside the bank (the demo's output folder).
-        let outputDirectory = (((path as NSString).deletingLastPathComponent) as String).isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        // (a PostgreSQL bank: the current folder)
+        let outputDirectory: String
+        if case .sqlite(let file) = location, !((file as NSString).deletingLastPathComponent).isEmpty {
+            outputDirectory = (file as NSString).deletingLastPathComponent
+        } else {
+            outputDirectory = "."
+        }
         let demo = Demo(dataDirectory: dataDir, seed: seed, people: people, outputDirectory: outputDirectory)
         // every step goes through the decision point, each access in the bank's audit log, signed with the key
         // beside the bank; the demo's own actor owns the bank (admin by the default policy)
         let (signer, log) = try await NIOThreadPool.singleton.runIfActive {
-            let signer = try AuditSigner(keyFile: AuditSigner.defaultKeyFile(bank: path))
-            return (signer, try AuditLog(store: SQLiteAuditStore(storage), signer: signer))
+            let signer = try AuditSigner(keyFile: location.auditKeyFile())
+            return (signer, try AuditLog(store: opened.auditStore, signer: signer))
         }
-        let gate = GovernedGate(store: BankGovernanceStore(storage: storage), log: log, owner: "demo")
-        let bank = Bank(storage: storage, gate: gate, actor: "demo")
+        let gate = GovernedGate(store: BankGovernanceStore(storage: opened.storage), log: log, owner: "demo")
+        let bank = Bank(storage: opened.storage, gate: gate, actor: "demo")
         let summary = try await demo.run(in: bank) { print($0) }
         // 12. governance on the demo's bank (its lines printed as they come: printing is safe from any thread)
         _ = try await bank.run { bank in
@@ -77,16 +99,16 @@ struct DemoCommand: AsyncParsableCommand {
         }
         print("""
 
-        Done: \(summary.twins) twins, \(summary.events) thread events, \(summary.commits.count) commits in \(path).
+        Done: \(summary.twins) twins, \(summary.events) thread events, \(summary.commits.count) commits in \(location).
         Look next:
-          twinbank log --bank \(path)
-          twinbank audit log --bank \(path) ; twinbank consent show --bank \(path) --twin person-01
-          twinbank thread query --bank \(path) --twin \(summary.forkedTwin) --as-of 2024-01-07T12:00:00Z
-          twinbank thread query --bank \(path) --twin \(summary.fork) --category prediction --from 2024-01-07T17:00:00Z --to 2024-01-07T21:00:00Z
-          twinbank aggregate show --bank \(path) --id women-a1c-over-7
-          twinbank diff --bank \(path) \(summary.commits[0].prefix(12)) \(summary.commits[1].prefix(12))
+          twinbank log --bank \(location)
+          twinbank audit log --bank \(location) ; twinbank consent show --bank \(location) --twin person-01
+          twinbank thread query --bank \(location) --twin \(summary.forkedTwin) --as-of 2024-01-07T12:00:00Z
+          twinbank thread query --bank \(location) --twin \(summary.fork) --category prediction --from 2024-01-07T17:00:00Z --to 2024-01-07T21:00:00Z
+          twinbank aggregate show --bank \(location) --id women-a1c-over-7
+          twinbank diff --bank \(location) \(summary.commits[0].prefix(12)) \(summary.commits[1].prefix(12))
           twinbank simulate glucose --patient adult#001 --meals 7:45,12:70,18:80 --hours 24 --controller basal-bolus --out trace.csv
-          twinbank thread query --bank \(path) --twin \(Demo.town) --code 'urn:twinbank:outbreak|new_infections' --category prediction
+          twinbank thread query --bank \(location) --twin \(Demo.town) --code 'urn:twinbank:outbreak|new_infections' --category prediction
         """ + summary.riskMap.map { "\n  open \($0)" }.joined())
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TwinBank
+import TwinBankAccess
 import TwinCore
 import TwinFHIR
 import TwinGovernance
@@ -40,7 +41,7 @@ struct ReleaseCommand: ParsableCommand {
         let quasiIdentifiers = quasi.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let anonymity = try KAnonymity(k: k, quasiIdentifiers: quasiIdentifiers, l: l, sensitive: sensitive, maxSuppression: maxSuppression)
         let bank = try bankOptions.open()
-        let key = try PseudonymKey.loadOrCreate(at: keyFile ?? PseudonymKey.defaultPath(forBank: bankOptions.path))
+        let key = try PseudonymKey.loadOrCreate(at: keyFile ?? PseudonymKey.defaultPath(forBank: try BankLocation(bankOptions.path).keyBase()))
         let result: KAnonymityResult
         var resources: Int? = nil
         if records {

@@ -4,6 +4,7 @@ extension Twinbank {
     /// Every subcommand, in the order `--help` lists them. Add one line per new command type.
     static let allSubcommands: [any ParsableCommand.Type] = [
         InitCommand.self,
+        MigrateCommand.self,
         TwinCommand.self,
         ThreadCommand.self,
         ForkCommand.self,
