@@ -14,6 +14,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case uncommittedChanges
             case futureObservation
             case erasedTwin, notErasable
+            case invalidBackup, bankNotEmpty
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -59,6 +60,11 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let erasedTwin = Code(.erasedTwin)
         /// An erasure cannot be done as asked (a template, an empty reason).
         public static let notErasable = Code(.notErasable)
+        /// A backup file is not a Twinbank backup, is of an unknown version, or is truncated or altered (its hash
+        /// or counts do not match its trailer).
+        public static let invalidBackup = Code(.invalidBackup)
+        /// A restore was asked into a bank (or audit log) that already holds something.
+        public static let bankNotEmpty = Code(.bankNotEmpty)
         public var description: String { base.rawValue }
     }
 
