@@ -102,7 +102,7 @@ import TwinTesting
         try cli.ok(["restore", backup, "--bank", restored, "--actor", "alice"])
         let log = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "log", "--bank", restored, "--json", "--actor", "alice"]).utf8)) as? [[String: Any]] ?? []
         #expect(log.contains { $0["actor"] as? String == "alice" && $0["action"] as? String == "import" && $0["decision"] as? String == "permit" })
-        #expect(log.contains { $0["actor"] as? String == "alice" && $0["action"] as? String == "export" && $0["twin"] == nil })
+        #expect(log.contains { $0["actor"] as? String == "alice" && $0["action"] as? String == "export" && ($0["twin"] as? String) == nil })
         #expect(try cli.ok(["audit", "verify", "--bank", restored]).contains("audit log verified"))
     }
 
