@@ -165,6 +165,30 @@ import TwinTesting
         func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T { try base.write(body) }
     }
 
+    /// A backup reads in pages: the number of storage queries grows with the pages, not with the events or twins.
+    @Test func aBackupReadsInPages() throws {
+        let storage = CountingStorage(MemoryStorage())
+        let bank = Bank(storage: storage, clock: Self.clock())
+        let twins = (0..<40).map { try! TwinID("p\($0)") }
+        for id in twins { try bank.createTwin(Twin(id: id, kind: .person)) }
+        // 12,000 events in 40 batches
+        for k in 0..<40 {
+            try bank.append((0..<300).map { i in
+                EventDraft.observation(twins[(k + i) % twins.count], at: Instant(microseconds: 1_700_000_000_000_000 + Int64(k * 300 + i) * 1_000_000),
+                                       code: Concept.loinc("2339-0"), Quantity(Double(i), "mg/dL"), source: Source(.device, "m"))
+            })
+        }
+        storage.reset()
+        let file = try TemporaryFiles.path("paged.backup", label: "backup")
+        let summary = try BankBackup.write(from: storage, to: file)
+        #expect(summary.counts.events == 12_000 && summary.counts.batches == 40)
+        let counts = storage.counts
+        // pages of 5,000 events: 3, and one look past the last event
+        #expect(counts["eventsBySequence", default: 0] == 4, "\(counts)")
+        #expect(counts["batches", default: 0] == 1 && counts["objectsAfter", default: 0] == 1, "\(counts)")
+        #expect(storage.reads <= 10, "\(counts)")
+    }
+
     @Test func restoreToANewSQLiteBank() throws {
         let signer = AuditSigner()
         let (source, audit, file) = try Self.memoryBackup(signer: signer)
