@@ -145,7 +145,7 @@ import TwinTesting
         let existing = folder.appendingPathComponent("old.backup").path
         try "keep".write(toFile: existing, atomically: true, encoding: .utf8)
         let error = try #require(throws: TwinError.self) { try bank.backup(to: existing) }
-        #expect(error.code == .outputExists)
+        #expect(error.code == .outputExists && error.value == existing && !error.message.contains("--force"), "\(error.message)")
         #expect(try String(contentsOfFile: existing, encoding: .utf8) == "keep")
         // a storage that fails half-way leaves no file and no temporary file
         let failing = folder.appendingPathComponent("failed.backup").path

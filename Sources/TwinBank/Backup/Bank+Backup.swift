@@ -10,7 +10,7 @@ extension Bank {
     @discardableResult
     public func backup(to path: String, attachments: [any BackupAttachment] = [], source: String? = nil,
                        progress: any ProgressReporter = SilentProgress()) throws -> BackupSummary {
-        try OutputFile.checkWritable(path, overwrite: false)
+        try BankBackup.checkNewFile(path)
         try authorize(.export, nil)
         return try BankBackup.write(from: storage, to: path, attachments: attachments, source: source, progress: progress, clock: clock)
     }

@@ -206,17 +206,34 @@ public enum BankBackup {
     @discardableResult
     public static func write(from storage: any BankStorage, to path: String, attachments: [any BackupAttachment] = [], source: String? = nil,
                              progress: any ProgressReporter = SilentProgress(), clock: any Clock = SystemClock()) throws -> BackupSummary {
-        let out = try OutputFile.Stream(path: path, overwrite: false)
+        let out: OutputFile.Stream
+        do { out = try OutputFile.Stream(path: path, overwrite: false) } catch { throw newFile(error, path) }
         do {
             let summary = try write(from: storage, attachments: attachments, source: source, progress: progress, clock: clock) { bytes in
                 try out.write(bytes)
             }
             try out.commit()
             return summary
+        } catch let e as TwinError {
+            out.discard()
+            throw newFile(e, path)
         } catch {
             out.discard()
             throw error
         }
+    }
+
+    /// Checks, before any reading, that a backup can be written to `path`: nothing is there (a backup never
+    /// replaces a file or folder) and its folder exists.
+    /// - Throws: ``TwinCore/TwinError`` `outputExists` or `cannotWrite` naming the path.
+    public static func checkNewFile(_ path: String) throws {
+        do { try OutputFile.checkWritable(path, overwrite: false) } catch { throw newFile(error, path) }
+    }
+
+    /// ``TwinCore/OutputFile``'s refusal of an existing file, without its advice to replace it (a backup never does).
+    static func newFile(_ e: TwinError, _ path: String) -> TwinError {
+        guard e.code == .outputExists, e.message.contains("--force") else { return e }
+        return TwinError(.outputExists, "'\(path)' exists: a backup is written only to a new file; give a new path (nothing was written)", value: path)
     }
 
     // MARK: Reading
