@@ -354,8 +354,8 @@ public enum BankBackup {
     ///
     /// First the whole file is checked (``verify(path:)``): nothing is written from a truncated or altered file.
     /// Then the storage's content is written in **one** write transaction (objects, refs, units, then every batch
-    /// with its events exactly as stored), whose hash and counts are checked again before it commits; then the
-    /// attachments' records. Holds one batch's events in memory at a time (as many as the source bank wrote in
+    /// with its events exactly as stored), which reads on to the trailer and checks the whole file's hash and counts
+    /// again before it commits; then the attachments' records, from a second read of the file. Holds one batch's events in memory at a time (as many as the source bank wrote in
     /// one append).
     /// - Throws: ``BankError`` `invalidBackup` (see ``verify(path:)``; also a backup holding an attachment no
     ///   `attachments` takes), `bankNotEmpty` (the storage or an attachment holds something; nothing changed), and
@@ -377,8 +377,7 @@ public enum BankBackup {
         var hasher = SHA256()
         hasher.update(data: headerLine)
         var counts = BackupCounts()
-        var carried: [UInt8]? = nil
-        var ended = false
+        var attachmentsFollow = false
         try storage.write { tx in
             guard try tx.lastSequence() == 0, try tx.batches(after: Int64.min, limit: 1).isEmpty,
                   try tx.objects(after: nil, limit: 1).isEmpty, try tx.refs(prefix: "").isEmpty, try tx.units().isEmpty else {
@@ -396,10 +395,24 @@ public enum BankBackup {
                 if k == "end" {
                     try flush()
                     _ = try checkEnd(l, reader, counts, hex(hasher.finalize()), path)
-                    ended = true
                     return
                 }
-                if k == "attachment" { try flush(); carried = l; return }
+                if k == "attachment" {
+                    // the attachments are restored after the storage commits: read on to the trailer first, so the
+                    // whole file's hash and counts are checked again before this transaction commits
+                    try flush()
+                    attachmentsFollow = true
+                    var next: [UInt8]? = l
+                    while let a = next {
+                        guard let ak = kind(of: a) else { throw invalid(path, "has a line that is not a backup record") }
+                        if ak == "end" { _ = try checkEnd(a, reader, counts, hex(hasher.finalize()), path); return }
+                        guard ak == "attachment" else { throw invalid(path, "has a \(ak) line after the attachments") }
+                        try count(ak, a, &counts, path)
+                        hasher.update(data: a); hasher.update(data: [10])
+                        next = try reader.next()
+                    }
+                    throw invalid(path, "is truncated: it ends before its trailer")
+                }
                 try count(k, l, &counts, path)
                 hasher.update(data: l); hasher.update(data: [10])
                 switch k {
@@ -432,24 +445,25 @@ public enum BankBackup {
             }
             throw invalid(path, "is truncated: it ends before its trailer")
         }
-        if !ended {
-            var line = carried
-            while let l = line {
+        if attachmentsFollow {
+            // a second read for the attachments' records, hashed again whole (the file must not change meanwhile)
+            let again = try LineReader(path: path)
+            var rehash = SHA256()
+            var ended = false
+            while let l = try again.next() {
                 guard let k = kind(of: l) else { throw invalid(path, "has a line that is not a backup record") }
                 if k == "end" {
-                    _ = try checkEnd(l, reader, counts, hex(hasher.finalize()), path)
+                    guard hex(rehash.finalize()) == summary.sha256 else { throw invalid(path, "changed while it was restored") }
                     ended = true
                     break
                 }
-                guard k == "attachment" else { throw invalid(path, "has a \(k) line after the attachments") }
-                try count(k, l, &counts, path)
-                hasher.update(data: l); hasher.update(data: [10])
+                rehash.update(data: l); rehash.update(data: [10])
+                guard k == "attachment" else { continue }
                 let a = try decode(Envelope<AttachmentLine>.self, l, path, "attachment").r
                 guard let target = byName[a.name] else { throw invalid(path, "holds records of the \(a.name) log, which the target has not") }
                 try target.restoreRecord(a.record)
-                line = try reader.next()
             }
-            guard ended else { throw invalid(path, "is truncated: it ends before its trailer") }
+            guard ended else { throw invalid(path, "changed while it was restored") }
         }
         for a in attachments { try a.finishRestore() }
         return summary
