@@ -16,6 +16,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case erasedTwin, notErasable
             case blockingOnTask
             case newerSchema
+            case invalidBackup, bankNotEmpty
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -67,6 +68,11 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The bank's stored schema is newer than this program knows (written by a later version): it is not opened,
         /// so nothing is read or written wrongly; use a version at least as new as the bank's.
         public static let newerSchema = Code(.newerSchema)
+        /// A backup file is not a Twinbank backup, is of an unknown version, or is truncated or altered (its hash
+        /// or counts do not match its trailer).
+        public static let invalidBackup = Code(.invalidBackup)
+        /// A restore was asked into a bank (or audit log) that already holds something.
+        public static let bankNotEmpty = Code(.bankNotEmpty)
         public var description: String { base.rawValue }
     }
 

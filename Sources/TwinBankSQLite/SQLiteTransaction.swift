@@ -531,6 +531,25 @@ final class SQLiteTransaction: StorageWriter {
         try all(Data.self, "SELECT hash FROM objects WHERE kind = \(kind) ORDER BY hash").compactMap { d in d.withUnsafeBytes { ContentHash(raw: $0) } }
     }
 
+    func batches(after: Int64, limit: Int) throws -> [BatchRecord] {
+        try all(Row.self, "SELECT first_seq, last_seq, recorded FROM batches WHERE last_seq > \(after) ORDER BY last_seq LIMIT \(max(0, limit))").map {
+            BatchRecord(firstSequence: $0[0], lastSequence: $0[1], recorded: Instant(microseconds: $0[2]))
+        }
+    }
+
+    func objects(after: ContentHash?, limit: Int) throws -> [StoredObject] {
+        // the primary key's order (memcmp of the hash bytes)
+        let sql: SQL = after.map { "SELECT hash, kind, bytes FROM objects WHERE hash > \(Data($0.bytes)) ORDER BY hash LIMIT \(max(0, limit))" }
+            ?? "SELECT hash, kind, bytes FROM objects ORDER BY hash LIMIT \(max(0, limit))"
+        return try all(Row.self, sql).map { row in
+            let raw: Data = row[0]
+            guard let hash = ContentHash(bytes: raw) else {
+                throw BankError(.storageFailure, "an object's hash has \(raw.count) bytes, not 32", value: raw.map { String(format: "%02x", $0) }.joined())
+            }
+            return StoredObject(hash: hash, kind: row[1], bytes: Array(row[2] as Data))
+        }
+    }
+
     func replaceObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws {
         try db.execute(literal: "INSERT OR REPLACE INTO objects(hash, kind, bytes) VALUES (\(Data(hash.bytes)), \(kind), \(Data(bytes)))")
     }

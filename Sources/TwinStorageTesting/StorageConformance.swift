@@ -89,6 +89,7 @@ public enum StorageConformance {
         .init("refsObjectsUnits", "references by prefix, objects stored once, the first unit kept", refsObjectsUnits),
         .init("valuesRoundTrip", "every field of an event reads back as written", valuesRoundTrip),
         .init("readsInsideAWriteSeeItsChanges", "a write's reader sees that write's earlier changes", readsInsideAWriteSeeItsChanges),
+        .init("enumerationOfTheWholeStorage", "batches and objects are enumerated in pages, in order, as stored", enumerationOfTheWholeStorage),
         // through a bank on the storage
         .init("bankTwins", "twins created, updated, listed and read at a commit", bankTwins),
         .init("bankThreadAsOfAndKnownAt", "a twin's state as of an effective time and as known at a recorded time", bankThreadAsOfAndKnownAt),
@@ -98,6 +99,7 @@ public enum StorageConformance {
         .init("bankAggregates", "aggregates by members and by query, on attributes and on thread values", bankAggregates),
         .init("bankExportImport", "a bundle exported from one bank imports into another identically, once", bankExportImport),
         .init("bankEraseTwin", "erasing a twin leaves no object or row with its data", bankEraseTwin),
+        .init("backupRestoreRoundTrip", "a backup of a whole bank (and its audit log) restores into an empty storage identically, and only there", backupRestoreRoundTrip),
         // durability
         .init("reopenedStorageKeepsEverything", "a reopened storage has every committed write and none of a failed one", needs: .reopen, reopenedStorageKeepsEverything),
         // the audit log kept with the storage

@@ -21,6 +21,8 @@ extension Twinbank {
         CompareCommand.self,
         ExportCommand.self,
         ImportCommand.self,
+        BackupCommand.self,
+        RestoreCommand.self,
         FHIRCommand.self,
         MatchCommand.self,
         SimulateCommand.self,

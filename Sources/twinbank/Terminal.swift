@@ -76,6 +76,9 @@ enum Interruption {
     /// Kept alive for the process; written once, from the command's own thread, before any signal can arrive.
     nonisolated(unsafe) private static var sources: [any DispatchSourceSignal] = []
 
+    /// Files to remove on an interruption besides ``OutputFile``'s temporary files (a restore's temporary bank).
+    static let temporaries = Mutex<[String]>([])
+
     /// Installs the handler; `consequence` says honestly what an interruption leaves (e.g. ``nothingWritten``).
     static func install(_ consequence: String) {
         for sig in [SIGINT, SIGTERM] {
@@ -83,6 +86,7 @@ enum Interruption {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler {
                 OutputFile.removeTemporaryFiles()
+                for path in temporaries.withLock({ $0 }) { unlink(path) }
                 progress.withLock { $0?.finish() }
                 FileHandle.standardError.write(Data("\ninterrupted: \(consequence)\n".utf8))
                 Foundation.exit(130)

@@ -30,6 +30,38 @@ import TwinCore
         #expect(names() == ["a.txt"])
     }
 
+    /// A stream is written piece by piece to a temporary file that takes its name only on commit.
+    @Test func aStreamIsNamedOnlyWhenCommitted() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let stream = try OutputFile.Stream(path: path("big.txt"), overwrite: false)
+        try stream.write(Array("one ".utf8))
+        try stream.write(Array("two".utf8))
+        #expect(read("big.txt") == nil)
+        #expect(names().count == 1 && names().first!.hasPrefix(".big.txt."))
+        try stream.commit()
+        #expect(read("big.txt") == "one two")
+        #expect(names() == ["big.txt"])
+        #expect(code { try stream.write([1]) } == .cannotWrite)
+        // an existing file is refused up front, and kept
+        #expect(code { _ = try OutputFile.Stream(path: path("big.txt"), overwrite: false) } == .outputExists)
+        // discarded, or dropped before the commit, it leaves nothing
+        let dropped = try OutputFile.Stream(path: path("gone.txt"), overwrite: false)
+        try dropped.write(Array("x".utf8))
+        dropped.discard()
+        do {
+            let abandoned = try OutputFile.Stream(path: path("gone2.txt"), overwrite: false)
+            try abandoned.write(Array("y".utf8))
+        }
+        #expect(names() == ["big.txt"])
+        // a file that appears before the commit is not replaced
+        let late = try OutputFile.Stream(path: path("late.txt"), overwrite: false)
+        try late.write(Array("mine".utf8))
+        try OutputFile.write("theirs", to: path("late.txt"), overwrite: false)
+        #expect(code { try late.commit() } == .outputExists)
+        #expect(read("late.txt") == "theirs")
+        #expect(names() == ["big.txt", "late.txt"])
+    }
+
     @Test func neverTouchesAFolderEvenWithOverwrite() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(atPath: path("work"), withIntermediateDirectories: false)

@@ -245,6 +245,7 @@ let entryPoints: [EntryPoint] = [
         try f.bundle.write(to: url)
         _ = try b.importBundle(contentsOf: url)
     },
+    EntryPoint("Bank.backup(to:attachments:source:progress:)", .export, nil) { b, f in _ = try b.backup(to: f.out("bank.backup")) },
     EntryPoint("Bank.record(named:)", .read, nil, research: permitted) { b, _ in _ = try b.record(named: "fhir/Location/l1") },
     EntryPoint("Bank.recordNames(prefix:)", .read, nil, research: permitted) { b, _ in _ = try b.recordNames() },
     EntryPoint("Bank.write(_:)", .write, "p1") { b, _ in _ = try b.write { w in try w.append([draft]) } },

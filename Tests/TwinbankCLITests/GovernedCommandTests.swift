@@ -57,6 +57,7 @@ import TwinTesting
         ["switch", "main"],
         ["export", "--twin", "p1", "--out", "@out"],
         ["import", "@bundle"],
+        ["backup", "--out", "@out"],
         ["fhir", "export", "--twin", "p1", "--out", "@out"],
         ["match", "--criteria", "@criteria", "--as-of", "2024-06-01T00:00:00Z"],
         ["sync", "--twin", "p1"],
@@ -84,6 +85,25 @@ import TwinTesting
         #expect(log.contains { $0["actor"] as? String == "mallory" && $0["decision"] as? String == "deny" }, "\(verb.joined(separator: " ")): no deny entry")
         #expect(!log.contains { $0["actor"] as? String == "mallory" && $0["decision"] as? String != "deny" })
         #expect(try cli.ok(["audit", "verify", "--bank", f.bank]).contains("audit log verified"))
+    }
+
+    /// A restore is asked of the restored bank's gate (its policy is the backup's) as `import`: an actor without a
+    /// role there is refused, and no bank is made; the bank's admin restores it, the permit in the restored log.
+    @Test func aRestoreIsAskedOfTheRestoredBanksGate() throws {
+        let f = try Fixture(cli)
+        defer { try? FileManager.default.removeItem(at: f.dir) }
+        let backup = f.dir.appendingPathComponent("bank.backup").path
+        try cli.ok(["backup", "--out", backup, "--bank", f.bank, "--actor", "alice"])
+        let restored = f.dir.appendingPathComponent("restored.sqlite").path
+        try BackupCommandTests.copyKeys(from: f.bank, to: restored)
+        let refused = try cli.run(["restore", backup, "--bank", restored, "--actor", "mallory"])
+        #expect(refused.status != 0 && refused.stderr.contains("access denied") && refused.stderr.contains("mallory"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: restored))
+        try cli.ok(["restore", backup, "--bank", restored, "--actor", "alice"])
+        let log = try JSONSerialization.jsonObject(with: Data(try cli.ok(["audit", "log", "--bank", restored, "--json", "--actor", "alice"]).utf8)) as? [[String: Any]] ?? []
+        #expect(log.contains { $0["actor"] as? String == "alice" && $0["action"] as? String == "import" && $0["decision"] as? String == "permit" })
+        #expect(log.contains { $0["actor"] as? String == "alice" && $0["action"] as? String == "export" && ($0["twin"] as? String) == nil })
+        #expect(try cli.ok(["audit", "verify", "--bank", restored]).contains("audit log verified"))
     }
 
     @Test func theCreatorIsAdminAndHerAccessesAreAuditedAsPermit() throws {

@@ -92,6 +92,17 @@ public protocol StorageReader: AnyObject {
     /// The hashes of every stored object of a kind (`twin`, `twin-version`, `aggregate`, `fhir` ...), sorted: what
     /// an erasure searches for the versions of a person's definitions, including those no reference names any more.
     func objectHashes(kind: String) throws -> [ContentHash]
+
+    // MARK: Enumeration of the whole bank (backup; see `Bank.backup(to:attachments:progress:)`)
+    /// The batch records (what ``StorageWriter/append(_:batch:)`` recorded) with last sequence `> after`, in
+    /// increasing last sequence, at most `limit`: one bulk query per page, so a backup pages through every batch
+    /// (with ``events(sequences:limit:)`` for their events) in a number of queries that grows with the pages, not
+    /// the events. A record's first and last sequence and recorded time read back as appended.
+    func batches(after: Int64, limit: Int) throws -> [BatchRecord]
+    /// The stored objects (hash, kind and bytes, as ``StorageWriter/putObject(_:kind:bytes:)`` or
+    /// ``StorageWriter/replaceObject(_:kind:bytes:)`` left them) whose hash is above `after` (nil: from the first),
+    /// in increasing order of the hash's bytes, at most `limit`: one bulk query per page.
+    func objects(after: ContentHash?, limit: Int) throws -> [StoredObject]
 }
 
 /// Write access within a transaction.

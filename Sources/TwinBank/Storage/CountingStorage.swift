@@ -82,6 +82,11 @@ public final class CountingStorage: BankStorage, @unchecked Sendable {
 
         func objectHashes(kind: String) throws -> [ContentHash] { try counting("objectHashes") { try reader.objectHashes(kind: kind) } }
 
+        func batches(after: Int64, limit: Int) throws -> [BatchRecord] { try counting("batches") { try reader.batches(after: after, limit: limit) } }
+        func objects(after: ContentHash?, limit: Int) throws -> [StoredObject] {
+            try counting("objectsAfter") { try reader.objects(after: after, limit: limit) }
+        }
+
         func append(_ events: [Event], batch: BatchRecord) throws { try writing().append(events, batch: batch) }
         func erase(sequences: [Int64], reason: String) throws -> StorageErasure { try writing().erase(sequences: sequences, reason: reason) }
         func replaceObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) throws { try writing().replaceObject(hash, kind: kind, bytes: bytes) }

@@ -151,6 +151,16 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
         func objectHashes(kind: String) -> [ContentHash] {
             state.kinds.filter { $0.value == kind }.map(\.key).sorted { $0.hex < $1.hex }
         }
+        func batches(after: Int64, limit: Int) -> [BatchRecord] {
+            // appended in increasing sequences: the stable sort keeps the order of records with equal last sequences
+            Array(state.batches.filter { $0.lastSequence > after }.sorted { $0.lastSequence < $1.lastSequence }.prefix(max(0, limit)))
+        }
+        func objects(after: ContentHash?, limit: Int) -> [StoredObject] {
+            // by the hex of the hash: the order of its bytes
+            let from = after?.hex
+            let hashes = state.objects.keys.map { ($0.hex, $0) }.filter { from == nil || $0.0 > from! }.sorted { $0.0 < $1.0 }.prefix(max(0, limit))
+            return hashes.map { StoredObject(hash: $0.1, kind: state.kinds[$0.1] ?? "", bytes: state.objects[$0.1] ?? []) }
+        }
         func setRef(_ name: String, _ value: String?) { state.refs[name] = value }
         func putObject(_ hash: ContentHash, kind: String, bytes: [UInt8]) {
             if state.objects[hash] == nil { state.objects[hash] = bytes; state.kinds[hash] = kind }

@@ -115,3 +115,14 @@ public struct LatestValue: Sendable, Hashable {
     /// Whether `other` is later: by effective start, then sequence (the order of ``EventQuery/order(_:_:)``).
     public func isBefore(_ other: LatestValue) -> Bool { (effective, sequence) < (other.effective, other.sequence) }
 }
+
+/// A content-addressed object as the storage keeps it (``StorageReader/objects(after:limit:)``): its hash, its kind
+/// (`twin`, `commit`, `aggregate` ...) and its bytes.
+public struct StoredObject: Sendable, Hashable {
+    public var hash: ContentHash
+    public var kind: String
+    public var bytes: [UInt8]
+    public init(hash: ContentHash, kind: String, bytes: [UInt8]) {
+        self.hash = hash; self.kind = kind; self.bytes = bytes
+    }
+}

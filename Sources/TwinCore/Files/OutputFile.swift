@@ -174,13 +174,14 @@ public enum OutputFile {
 
     static func errorText() -> String { String(cString: strerror(errno)) }
 
-    private static func discard(_ tmp: String) {
+    fileprivate static func discard(_ tmp: String) {
         unlink(tmp)
         _ = inFlight.withLock { $0.remove(tmp) }
     }
 
-    /// Creates a new temporary file beside `path` holding `bytes`, flushed to disk. Never replaces a file.
-    private static func temporaryFile(beside path: String, bytes: [UInt8]) throws(TwinError) -> String {
+    /// Creates a new, empty temporary file beside `path` (exclusively: it never replaces a file), registered for
+    /// ``removeTemporaryFiles()``; returns its descriptor and path.
+    fileprivate static func openTemporary(beside path: String) throws(TwinError) -> (fd: Int32, tmp: String) {
         let dir = folder(of: path)
         let base = path.split(separator: "/").last.map(String.init) ?? "output"
         var fd: Int32 = -1
@@ -196,6 +197,11 @@ public enum OutputFile {
             if e != EEXIST { throw TwinError(.cannotWrite, "cannot write '\(path)': \(String(cString: strerror(e)))", value: path) }
         }
         guard fd >= 0 else { throw TwinError(.cannotWrite, "cannot write '\(path)': no free temporary name in '\(dir)'", value: path) }
+        return (fd, tmp)
+    }
+
+    /// Writes all of `bytes` to `fd`; nil, or the error's text.
+    fileprivate static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> String? {
         var offset = 0
         var failure: String? = nil
         bytes.withUnsafeBytes { raw in
@@ -208,6 +214,13 @@ public enum OutputFile {
                 offset += n
             }
         }
+        return failure
+    }
+
+    /// Creates a new temporary file beside `path` holding `bytes`, flushed to disk. Never replaces a file.
+    private static func temporaryFile(beside path: String, bytes: [UInt8]) throws(TwinError) -> String {
+        let (fd, tmp) = try openTemporary(beside: path)
+        var failure = writeAll(fd, bytes)
         if failure == nil && fsync(fd) != 0 { failure = errorText() }
         if close(fd) != 0 && failure == nil { failure = errorText() }
         if let failure {
@@ -217,8 +230,62 @@ public enum OutputFile {
         return tmp
     }
 
+    /// A file written piece by piece (a backup too large to hold in memory), with the promises of
+    /// ``OutputFile``: the pieces go to a temporary file beside `path`; ``commit()`` flushes it and gives it its
+    /// name (refusing a file that appeared meanwhile unless `overwrite`); ``discard()``, or a failure, or
+    /// dropping the stream before ``commit()``, removes the temporary file and leaves `path` as it was.
+    public final class Stream {
+        /// The file this stream becomes on ``commit()``.
+        public let path: String
+        let overwrite: Bool
+        let tmp: String
+        var fd: Int32
+        var done = false
+
+        /// Checks `path` as ``OutputFile/checkWritable(_:overwrite:)`` does and opens the temporary file.
+        public init(path: String, overwrite: Bool) throws(TwinError) {
+            try OutputFile.checkWritable(path, overwrite: overwrite)
+            (fd, tmp) = try OutputFile.openTemporary(beside: path)
+            self.path = path; self.overwrite = overwrite
+        }
+
+        /// Appends bytes. On failure the temporary file is removed and the stream is finished.
+        public func write(_ bytes: [UInt8]) throws(TwinError) {
+            guard !done else { throw TwinError(.cannotWrite, "cannot write '\(path)': the output was already finished", value: path) }
+            if let failure = OutputFile.writeAll(fd, bytes) {
+                discard()
+                throw TwinError(.cannotWrite, "cannot write '\(path)': \(failure) (nothing was written)", value: path)
+            }
+        }
+
+        /// Flushes the bytes to disk and gives the file its name.
+        public func commit() throws(TwinError) {
+            guard !done else { throw TwinError(.cannotWrite, "cannot write '\(path)': the output was already finished", value: path) }
+            var failure: String? = nil
+            if fsync(fd) != 0 { failure = OutputFile.errorText() }
+            if close(fd) != 0 && failure == nil { failure = OutputFile.errorText() }
+            fd = -1
+            done = true
+            if let failure {
+                OutputFile.discard(tmp)
+                throw TwinError(.cannotWrite, "cannot write '\(path)': \(failure) (nothing was written)", value: path)
+            }
+            try OutputFile.commit(tmp, to: path, overwrite: overwrite)
+        }
+
+        /// Removes the temporary file (nothing is written at `path`). Safe to call more than once.
+        public func discard() {
+            guard !done else { return }
+            done = true
+            if fd >= 0 { close(fd); fd = -1 }
+            OutputFile.discard(tmp)
+        }
+
+        deinit { discard() }
+    }
+
     /// Gives the finished temporary file its final name.
-    private static func commit(_ tmp: String, to path: String, overwrite: Bool) throws(TwinError) {
+    fileprivate static func commit(_ tmp: String, to path: String, overwrite: Bool) throws(TwinError) {
         defer { discard(tmp) }
         if overwrite {
             // rename(2) replaces a file atomically and fails on a folder, which checkWritable refused already.
