@@ -60,6 +60,16 @@ public enum BankLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The audit store kept with an open storage (in its file or database), or nil for a storage that keeps none
+    /// (memory).
+    public static func auditStore(of storage: any BankStorage) -> (any AuditStore)? {
+        switch storage {
+        case let s as SQLiteStorage: SQLiteAuditStore(s)
+        case let s as PostgresStorage: PostgresAuditStore(s)
+        default: nil
+        }
+    }
+
     /// Creates a new, empty bank, refusing one that exists: a file or folder at the path (SQLite), a database that
     /// already holds a bank's schema (PostgreSQL).
     /// - Throws: ``TwinBank/BankError`` `bankExists` naming the place (nothing changed), and the errors of ``open(create:)``.

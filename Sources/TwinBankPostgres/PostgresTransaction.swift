@@ -394,6 +394,30 @@ final class PostgresTransaction: StorageWriter {
         try c.all(ByteBuffer.self, "SELECT hash FROM objects WHERE kind = \(kind) ORDER BY hash").compactMap { b in b.withUnsafeReadableBytes { ContentHash(raw: $0) } }
     }
 
+    func batches(after: Int64, limit: Int) throws -> [BatchRecord] {
+        try c.query("SELECT first_seq, last_seq, recorded FROM batches WHERE last_seq > \(after) ORDER BY last_seq LIMIT \(max(0, limit))").rows.map { row in
+            let (first, last, recorded) = try decoding { try row.decode((Int64, Int64, Int64).self) }
+            return BatchRecord(firstSequence: first, lastSequence: last, recorded: Instant(microseconds: recorded))
+        }
+    }
+
+    func objects(after: ContentHash?, limit: Int) throws -> [StoredObject] {
+        // bytea compares as memcmp of the bytes: the order of the hash's bytes, as the other storages
+        let rows: PostgresQueryResult
+        if let after {
+            rows = try c.query("SELECT hash, kind, bytes FROM objects WHERE hash > \(ByteBuffer(bytes: after.bytes)) ORDER BY hash LIMIT \(max(0, limit))")
+        } else {
+            rows = try c.query("SELECT hash, kind, bytes FROM objects ORDER BY hash LIMIT \(max(0, limit))")
+        }
+        return try rows.rows.map { row in
+            let (raw, kind, bytes) = try decoding { try row.decode((ByteBuffer, String, ByteBuffer).self) }
+            guard let hash = raw.withUnsafeReadableBytes({ ContentHash(raw: $0) }) else {
+                throw BankError(.storageFailure, "an object's hash in \(c.location) has \(raw.readableBytes) bytes, not 32", value: Array(raw.readableBytesView).map { String(format: "%02x", $0) }.joined())
+            }
+            return StoredObject(hash: hash, kind: kind, bytes: Array(bytes.readableBytesView))
+        }
+    }
+
     // MARK: StorageWriter
 
     /// One event as the columns of its row.

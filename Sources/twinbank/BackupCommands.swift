@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TwinBank
+import TwinBankAccess
 import TwinBankSQLite
 import TwinCore
 import TwinGovernance
@@ -18,12 +19,14 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         let bank = try bankOptions.open()
-        guard let storage = bank.storage as? SQLiteStorage else { throw ValidationError("--bank: the backup reads a SQLite bank's audit log; this bank is not one") }
+        let location = try BankLocation(bankOptions.path)
+        guard let auditStore = BankLocation.auditStore(of: bank.storage) else { throw ValidationError("--bank: this bank keeps no audit log to back up") }
         Interruption.install(Interruption.nothingWritten)
-        let summary = try bank.backup(to: out, attachments: [AuditLogBackup(store: SQLiteAuditStore(storage))], source: bankOptions.path,
+        // the source as its location names it (a PostgreSQL URL without its password)
+        let summary = try bank.backup(to: out, attachments: [AuditLogBackup(store: auditStore)], source: location.description,
                                       progress: TerminalProgress.make("backup", json: output.json))
         if output.json { try printJSON(summary); return }
-        print("backed up \(bankOptions.path) to \(out): \(BackupCommand.describe(summary.counts)), up to sequence \(summary.lastSequence)")
+        print("backed up \(location) to \(out): \(BackupCommand.describe(summary.counts)), up to sequence \(summary.lastSequence)")
         print("sha256 \(summary.sha256)")
     }
 
@@ -37,10 +40,11 @@ struct BackupCommand: ParsableCommand {
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
-        abstract: "Restore a backup into a new bank file: checked whole first (a truncated or altered backup is refused), all or nothing.",
+        abstract: "Restore a backup into a new bank (a new file, or an empty PostgreSQL database): checked whole first (a truncated or altered backup is refused).",
         discussion: """
-            The bank is built in a temporary file beside --bank and named only when complete; an existing path is never \
-            overwritten. A backup with an audit log needs the source bank's audit key beside the new bank (copy the \
+            A file bank is built in a temporary file beside --bank and named only when complete; an existing path is never \
+            overwritten. A PostgreSQL bank is restored into a database that holds no bank (its content in one transaction). \
+            A backup with an audit log needs the source bank's audit key beside the new bank (copy the \
             folder SOURCE.keys to NEW.keys first), so the restored log verifies and continues under the same key.
             """)
     @Argument(help: "The backup file (written by `twinbank backup`).") var file: String
@@ -48,13 +52,16 @@ struct RestoreCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let path = bankOptions.path
-        var st = stat()
-        if lstat(path, &st) == 0 {
-            throw BankError(.bankExists, "'\(path)' exists: a backup is restored only into a new bank file; give a new path (nothing was restored)", value: path)
+        let location = try BankLocation(bankOptions.path)
+        let path = location.description
+        if case .sqlite(let file) = location {
+            var st = stat()
+            if lstat(file, &st) == 0 {
+                throw BankError(.bankExists, "'\(file)' exists: a backup is restored only into a new bank file; give a new path (nothing was restored)", value: file)
+            }
         }
         let checked = try BankBackup.verify(path: file)
-        let keyFile = AuditSigner.defaultKeyFile(bank: path)
+        let keyFile = location.auditKeyFile()
         let keysFolder = (keyFile.path as NSString).deletingLastPathComponent
         let hadKeys = FileManager.default.fileExists(atPath: keysFolder)
         let hasAuditLog = checked.counts.attachments["audit", default: 0] > 0
@@ -62,21 +69,36 @@ struct RestoreCommand: ParsableCommand {
         if hasAuditLog && !keyFile.exists {
             throw GovernanceError(.invalidKey, "the backup's audit log is signed with the source bank's audit key, and there is none at \(keyFile.path): copy \(sourceKeys) to \(keysFolder) (owner-only), so the restored log verifies and continues under the same key (nothing was restored)", value: keyFile.path)
         }
-        Interruption.install("nothing restored (the bank is built in a temporary file and named only when complete)")
         let actor = bankOptions.actor, purpose = bankOptions.purpose
+        /// The restored log verifies with the bank's key, and the restored bank's own gate permits the import.
+        func admit(_ storage: any BankStorage, _ auditStore: any AuditStore) throws {
+            let signer = try AuditSigner(keyFile: keyFile)
+            let log = try AuditLog(store: auditStore, signer: signer)
+            if hasAuditLog {
+                do { _ = try log.verify(publicKey: signer.publicKey) } catch let e as GovernanceError {
+                    throw GovernanceError(.invalidKey, "the restored audit log does not verify with the key at \(keyFile.path) (\(e.message)): copy \(sourceKeys) there (nothing was restored)", value: keyFile.path)
+                }
+            }
+            let gate = GovernedGate(store: BankGovernanceStore(storage: storage), log: log, owner: actor)
+            try Bank(storage: storage, gate: gate, actor: actor, purpose: purpose).authorize(.import, nil)
+        }
         let summary: BackupSummary
         do {
-            summary = try SQLiteStorage.restoreBackup(from: file, toNewBank: path, progress: TerminalProgress.make("restore", json: output.json),
-                                                      temporary: { tmp in Interruption.temporaries.withLock { $0 += [tmp, tmp + "-wal", tmp + "-shm"] } }) { storage in
-                let signer = try AuditSigner(keyFile: keyFile)
-                let log = try AuditLog(store: SQLiteAuditStore(storage), signer: signer)
-                if hasAuditLog {
-                    do { _ = try log.verify(publicKey: signer.publicKey) } catch let e as GovernanceError {
-                        throw GovernanceError(.invalidKey, "the restored audit log does not verify with the key at \(keyFile.path) (\(e.message)): copy \(sourceKeys) there (nothing was restored)", value: keyFile.path)
-                    }
+            switch location {
+            case .sqlite(let file):
+                Interruption.install("nothing restored (the bank is built in a temporary file and named only when complete)")
+                summary = try SQLiteStorage.restoreBackup(from: self.file, toNewBank: file, progress: TerminalProgress.make("restore", json: output.json),
+                                                          temporary: { tmp in Interruption.temporaries.withLock { $0 += [tmp, tmp + "-wal", tmp + "-shm"] } }) { storage in
+                    try admit(storage, SQLiteAuditStore(storage))
                 }
-                let gate = GovernedGate(store: BankGovernanceStore(storage: storage), log: log, owner: actor)
-                try Bank(storage: storage, gate: gate, actor: actor, purpose: purpose).authorize(.import, nil)
+            case .postgres:
+                // the bank's content is one transaction into a database that holds no bank yet (createNew refuses one
+                // that does); the audit log follows it, then the restored bank's gate is asked
+                Interruption.install("the database holds the bank's schema and at most the part of the restore that committed; drop and recreate the database before restoring again")
+                let opened = try location.createNew()
+                summary = try BankBackup.restore(from: self.file, into: opened.storage, attachments: [AuditLogBackup(store: opened.auditStore)],
+                                                 progress: TerminalProgress.make("restore", json: output.json))
+                try admit(opened.storage, opened.auditStore)
             }
         } catch {
             // the keys folder a failed restore made (no bank uses it)

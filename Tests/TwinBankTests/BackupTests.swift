@@ -163,6 +163,7 @@ import TwinTesting
             try base.read { _ in throw BankError(.storageFailure, "the disk went away") }
         }
         func write<T>(_ body: (any StorageWriter) throws -> T) throws -> T { try base.write(body) }
+        func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T { try await base.runBlocking(body) }
     }
 
     /// A backup reads in pages: the number of storage queries grows with the pages, not with the events or twins.

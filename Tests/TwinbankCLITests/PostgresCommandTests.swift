@@ -39,6 +39,19 @@ import TwinTesting
         let verified = try cli.ok(["audit", "verify", "--bank", url])
         #expect(verified.contains("verified"), "\(verified)")
         #expect(FileManager.default.fileExists(atPath: keys.path + "/" + (try keyFolder(url)) + ".keys/audit-signing.key"))
+        // a backup of the PostgreSQL bank restores into a new file (the keys copied beside it) with the same answers
+        let dir = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let backup = dir.appendingPathComponent("pg.backup").path, file = dir.appendingPathComponent("copy.sqlite").path
+        try cli.ok(["backup", "--bank", url, "--out", backup])
+        try FileManager.default.copyItem(atPath: keys.path + "/" + (try keyFolder(url)) + ".keys", toPath: file + ".keys")
+        try cli.ok(["restore", backup, "--bank", file])
+        #expect(try cli.ok(["thread", "query", "--bank", file, "--twin", "p1", "--as-of", "2024-01-03T10:00:00Z"]) == asOf)
+        #expect(try cli.ok(["audit", "verify", "--bank", file]).contains("verified"))
+        // restoring into the PostgreSQL bank, which holds a bank, is refused
+        let into = try cli.run(["restore", backup, "--bank", url])
+        #expect(into.status != 0 && into.stderr.contains("already holds a bank"), "\(into.stderr)")
+
         // the URL's password never shows; a refused connection is a clear error
         let refused = try cli.run(["thread", "query", "--bank", "postgres://nobody:secret@127.0.0.1:1/none", "--twin", "p1"])
         #expect(refused.status != 0 && !refused.stderr.contains("secret") && refused.stderr.contains("127.0.0.1"), "\(refused.stderr)")
