@@ -17,6 +17,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case blockingOnTask
             case newerSchema
             case invalidBackup, bankNotEmpty
+            case invalidIdempotencyKey, idempotencyConflict
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -73,6 +74,10 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidBackup = Code(.invalidBackup)
         /// A restore was asked into a bank (or audit log) that already holds something.
         public static let bankNotEmpty = Code(.bankNotEmpty)
+        /// An idempotency key that is empty, too long or has control characters (``Bank/append(_:idempotencyKey:)``).
+        public static let invalidIdempotencyKey = Code(.invalidIdempotencyKey)
+        /// An idempotency key already used for a batch of other events: nothing was written.
+        public static let idempotencyConflict = Code(.idempotencyConflict)
         public var description: String { base.rawValue }
     }
 

@@ -116,6 +116,11 @@ public enum PostgresSchema {
             "CREATE TABLE audit_node (level bigint NOT NULL CHECK (level > 0), idx bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (level, idx))",
             "CREATE TABLE audit_head (size bigint PRIMARY KEY, root bytea NOT NULL, time bigint NOT NULL, signature bytea NOT NULL)",
         ]),
+        // idempotency keys of append batches (Bank.append(_:idempotencyKey:)): unique in the bank
+        Migration(name: "v3-idempotency-keys", statements: [
+            "ALTER TABLE batches ADD COLUMN idem_key text, ADD COLUMN idem_digest bytea",
+            "CREATE UNIQUE INDEX batches_idem ON batches (idem_key) WHERE idem_key IS NOT NULL",
+        ]),
     ]
 
     /// The schema version of this code: the number of its migrations.

@@ -395,10 +395,24 @@ final class PostgresTransaction: StorageWriter {
     }
 
     func batches(after: Int64, limit: Int) throws -> [BatchRecord] {
-        try c.query("SELECT first_seq, last_seq, recorded FROM batches WHERE last_seq > \(after) ORDER BY last_seq LIMIT \(max(0, limit))").rows.map { row in
-            let (first, last, recorded) = try decoding { try row.decode((Int64, Int64, Int64).self) }
-            return BatchRecord(firstSequence: first, lastSequence: last, recorded: Instant(microseconds: recorded))
+        try c.query("SELECT first_seq, last_seq, recorded, idem_key, idem_digest FROM batches WHERE last_seq > \(after) ORDER BY last_seq LIMIT \(max(0, limit))").rows.map(batchRecord)
+    }
+
+    func batch(idempotencyKey key: String) throws -> BatchRecord? {
+        try c.query("SELECT first_seq, last_seq, recorded, idem_key, idem_digest FROM batches WHERE idem_key = \(key)").rows.first.map(batchRecord)
+    }
+
+    /// A batch record from a row of (first_seq, last_seq, recorded, idem_key, idem_digest).
+    func batchRecord(_ row: PostgresRow) throws -> BatchRecord {
+        let (first, last, recorded, key, digest) = try decoding { try row.decode((Int64, Int64, Int64, String?, ByteBuffer?).self) }
+        var idempotency: BatchRecord.Idempotency?
+        if let key {
+            guard let digest, let hash = digest.withUnsafeReadableBytes({ ContentHash(raw: $0) }) else {
+                throw BankError(.storageFailure, "the batch ending at sequence \(last) in \(c.location) has the idempotency key '\(key)' without a 32-byte digest", value: key)
+            }
+            idempotency = BatchRecord.Idempotency(key: key, digest: hash)
         }
+        return BatchRecord(firstSequence: first, lastSequence: last, recorded: Instant(microseconds: recorded), idempotency: idempotency)
     }
 
     func objects(after: ContentHash?, limit: Int) throws -> [StoredObject] {
@@ -524,11 +538,17 @@ final class PostgresTransaction: StorageWriter {
         // the indexes, the batch and the last sequence number in one statement (one round trip under the write lock)
         let codes = Array(pairsCodes), sources = Array(pairsSources)
         let newLast = max(previous, batch.lastSequence)
+        let key = batch.idempotency?.key, digest = batch.idempotency.map { ByteBuffer(bytes: $0.digest.bytes) }
+        if let key, try self.batch(idempotencyKey: key) != nil {
+            throw BankError(.storageFailure, "the idempotency key '\(key)' is already the key of another batch", value: key)
+        }
         try c.execute("""
             WITH tc AS (INSERT INTO twin_codes (twin, code) SELECT * FROM unnest(\(codes.map { $0[0] }), \(codes.map { $0[1] })) ON CONFLICT DO NOTHING),
                  ts AS (INSERT INTO twin_sources (source, twin) SELECT * FROM unnest(\(sources.map { $0[0] }), \(sources.map { $0[1] })) ON CONFLICT DO NOTHING),
-                 b AS (INSERT INTO batches (last_seq, first_seq, recorded) VALUES (\(newLast), \(batch.firstSequence), \(batch.recorded.microseconds))
-                       ON CONFLICT (last_seq) DO UPDATE SET first_seq = EXCLUDED.first_seq, recorded = EXCLUDED.recorded)
+                 b AS (INSERT INTO batches (last_seq, first_seq, recorded, idem_key, idem_digest)
+                       VALUES (\(newLast), \(batch.firstSequence), \(batch.recorded.microseconds), \(key), \(digest))
+                       ON CONFLICT (last_seq) DO UPDATE SET first_seq = EXCLUDED.first_seq, recorded = EXCLUDED.recorded,
+                                                            idem_key = EXCLUDED.idem_key, idem_digest = EXCLUDED.idem_digest)
             UPDATE meta SET value = \(newLast) WHERE key = 'last_seq'
             """)
     }

@@ -219,6 +219,14 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                 CREATE TABLE audit_head (size INTEGER PRIMARY KEY, root BLOB NOT NULL, time INTEGER NOT NULL, signature BLOB NOT NULL);
                 """)
         }
+        // idempotency keys of append batches (Bank.append(_:idempotencyKey:)): unique in the bank
+        m.registerMigration("v4-idempotency-keys") { db in
+            try db.execute(sql: """
+                ALTER TABLE batches ADD COLUMN idem_key TEXT;
+                ALTER TABLE batches ADD COLUMN idem_digest BLOB;
+                CREATE UNIQUE INDEX batches_idem ON batches(idem_key) WHERE idem_key IS NOT NULL;
+                """)
+        }
         return m
     }
 

@@ -484,7 +484,11 @@ final class SQLiteTransaction: StorageWriter {
         let ts = try db.cachedStatement(sql: "INSERT OR IGNORE INTO twin_sources(source, twin) VALUES (?, ?)")
         for p in pairsSources { try ts.execute(arguments: [p[0], p[1]]) }
         let newLast = max(previous, batch.lastSequence)
-        try db.execute(literal: "INSERT OR REPLACE INTO batches(last_seq, first_seq, recorded) VALUES (\(newLast), \(batch.firstSequence), \(batch.recorded.microseconds))")
+        let key = batch.idempotency?.key, digest = batch.idempotency.map { Data($0.digest.bytes) }
+        if let key, try self.batch(idempotencyKey: key) != nil {
+            throw BankError(.storageFailure, "the idempotency key '\(key)' is already the key of another batch", value: key)
+        }
+        try db.execute(literal: "INSERT OR REPLACE INTO batches(last_seq, first_seq, recorded, idem_key, idem_digest) VALUES (\(newLast), \(batch.firstSequence), \(batch.recorded.microseconds), \(key), \(digest))")
         try db.execute(literal: "UPDATE meta SET value = \(newLast) WHERE key = 'last_seq'")
     }
 
@@ -532,9 +536,24 @@ final class SQLiteTransaction: StorageWriter {
     }
 
     func batches(after: Int64, limit: Int) throws -> [BatchRecord] {
-        try all(Row.self, "SELECT first_seq, last_seq, recorded FROM batches WHERE last_seq > \(after) ORDER BY last_seq LIMIT \(max(0, limit))").map {
-            BatchRecord(firstSequence: $0[0], lastSequence: $0[1], recorded: Instant(microseconds: $0[2]))
+        try all(Row.self, "SELECT first_seq, last_seq, recorded, idem_key, idem_digest FROM batches WHERE last_seq > \(after) ORDER BY last_seq LIMIT \(max(0, limit))").map(batchRecord)
+    }
+
+    func batch(idempotencyKey key: String) throws -> BatchRecord? {
+        try all(Row.self, "SELECT first_seq, last_seq, recorded, idem_key, idem_digest FROM batches WHERE idem_key = \(key)").first.map(batchRecord)
+    }
+
+    /// A batch record from a row of (first_seq, last_seq, recorded, idem_key, idem_digest).
+    func batchRecord(_ row: Row) throws -> BatchRecord {
+        var idempotency: BatchRecord.Idempotency?
+        if let key: String = row[3] {
+            let raw: Data? = row[4]
+            guard let raw, let digest = ContentHash(bytes: raw) else {
+                throw BankError(.storageFailure, "the batch ending at sequence \(row[1] as Int64) has the idempotency key '\(key)' without a 32-byte digest", value: key)
+            }
+            idempotency = BatchRecord.Idempotency(key: key, digest: digest)
         }
+        return BatchRecord(firstSequence: row[0], lastSequence: row[1], recorded: Instant(microseconds: row[2]), idempotency: idempotency)
     }
 
     func objects(after: ContentHash?, limit: Int) throws -> [StoredObject] {

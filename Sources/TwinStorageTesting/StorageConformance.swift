@@ -90,6 +90,7 @@ public enum StorageConformance {
         .init("valuesRoundTrip", "every field of an event reads back as written", valuesRoundTrip),
         .init("readsInsideAWriteSeeItsChanges", "a write's reader sees that write's earlier changes", readsInsideAWriteSeeItsChanges),
         .init("enumerationOfTheWholeStorage", "batches and objects are enumerated in pages, in order, as stored", enumerationOfTheWholeStorage),
+        .init("idempotencyKeysAreKeptAndUnique", "a batch's idempotency key is kept, found by key, and not given to a second batch", idempotencyKeysAreKeptAndUnique),
         // through a bank on the storage
         .init("bankTwins", "twins created, updated, listed and read at a commit", bankTwins),
         .init("bankThreadAsOfAndKnownAt", "a twin's state as of an effective time and as known at a recorded time", bankThreadAsOfAndKnownAt),
@@ -98,6 +99,7 @@ public enum StorageConformance {
         .init("bankForks", "a fork reads its parent up to the fork point, and only its own rows after", bankForks),
         .init("bankAggregates", "aggregates by members and by query, on attributes and on thread values", bankAggregates),
         .init("bankExportImport", "a bundle exported from one bank imports into another identically, once", bankExportImport),
+        .init("bankAppendIsIdempotentWithAKey", "an append retried with its idempotency key appends once and answers as the first time", bankAppendIsIdempotentWithAKey),
         .init("bankEraseTwin", "erasing a twin leaves no object or row with its data", bankEraseTwin),
         .init("backupRestoreRoundTrip", "a backup of a whole bank (and its audit log) restores into an empty storage identically, and only there", backupRestoreRoundTrip),
         // durability

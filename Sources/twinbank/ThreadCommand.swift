@@ -25,6 +25,8 @@ struct ThreadCommand: ParsableCommand {
         @Option(parsing: .unconditional, help: "When it happened: a time (ISO 8601, now, -2h, ...) or a START/END period.") var at: String
         @Option(help: "Where it came from, KIND:ID (device:cgm-7, person:dr-x).") var source: String = "person:cli"
         @Option(help: "The event's category.") var category: Event.Category = .observation
+        @Option(name: .customLong("idempotency-key"), help: "Append at most once under this key: run again with the same key and event (a retry after a lost answer), it appends nothing and prints what the first run wrote; the key with another event is refused. Give --at as a time, not `now`, so a retry asks the same.")
+        var idempotencyKey: String?
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -36,7 +38,7 @@ struct ThreadCommand: ParsableCommand {
             } catch let e as TwinError where e.code == .invalidTime {
                 throw ValidationError("--at: \(e.message)")
             }
-            let result = try bank.append([draft])
+            let result = try bank.append([draft], idempotencyKey: idempotencyKey)
             if output.json { try printJSON(result); return }
             for f in result.flagged { printWarning("stored with the implausible flag (kept out of model inputs): \(f.reason); event \(f.id.hex)") }
             print("appended 1 event to \(twin) (sequence \(result.firstSequence), recorded \(result.recorded), id \(result.ids[0].hex))")

@@ -30,8 +30,17 @@ import TwinTesting
                     "--at", "2024-01-03T08:00:00Z"])
         try cli.ok(["thread", "append", "--bank", url, "--twin", "p1", "--code", "loinc:2339-0", "--value", "140", "--unit", "mg/dL",
                     "--at", "2024-01-03T12:00:00Z"])
+        // an append retried with its idempotency key appends once and prints the first answer; the key with another value is refused
+        let keyed = ["thread", "append", "--bank", url, "--twin", "p1", "--code", "loinc:8867-4", "--value", "72", "--unit", "/min",
+                     "--at", "2024-01-03T09:00:00Z", "--idempotency-key", "monitor-7/0900", "--json"]
+        let once = try cli.ok(keyed)
+        #expect(try cli.ok(keyed) == once)
+        var other = keyed
+        other[9] = "75"
+        let conflict = try cli.run(other)
+        #expect(conflict.status != 0 && conflict.stderr.contains("monitor-7/0900"), "\(conflict.stderr) \(other)")
         let asOf = try cli.ok(["thread", "query", "--bank", url, "--twin", "p1", "--as-of", "2024-01-03T10:00:00Z"])
-        #expect(asOf.contains("90") && !asOf.contains("140"), "\(asOf)")
+        #expect(asOf.contains("90") && !asOf.contains("140") && asOf.components(separatedBy: "8867-4").count == 2, "\(asOf)")
         try cli.ok(["commit", "--bank", url, "-m", "first"])
         #expect(try cli.ok(["log", "--bank", url]).contains("first"))
 

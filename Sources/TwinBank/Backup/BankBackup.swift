@@ -82,7 +82,8 @@ public enum BankBackup {
     struct ObjectLine: Codable { var hash: String; var kind: String; var bytes: String }
     struct RefLine: Codable { var name: String; var value: String }
     struct UnitLine: Codable { var system: String; var code: String; var unit: String }
-    struct BatchLine: Codable { var first: Int64; var last: Int64; var recorded: Int64 }
+    /// A batch record; `key` and `digest` (hex) only for a batch appended with an idempotency key.
+    struct BatchLine: Codable { var first: Int64; var last: Int64; var recorded: Int64; var key: String?; var digest: String? }
     struct AttachmentLine: Codable { var name: String; var record: String }
     struct Trailer: Codable { var counts: BackupCounts; var sha256: String }
     struct Envelope<P: Codable>: Codable { var t: String; var r: P }
@@ -164,7 +165,8 @@ public enum BankBackup {
             while true {
                 let batches = try tx.batches(after: afterBatch, limit: page)
                 for b in batches {
-                    try put(line("batch", BatchLine(first: b.firstSequence, last: b.lastSequence, recorded: b.recorded.microseconds), encoder))
+                    try put(line("batch", BatchLine(first: b.firstSequence, last: b.lastSequence, recorded: b.recorded.microseconds,
+                                                         key: b.idempotency?.key, digest: b.idempotency?.digest.hex), encoder))
                     counts.batches += 1
                     while let e = try peek(), e.sequence <= b.lastSequence {
                         var l = writer.eventLine(e)
@@ -422,7 +424,12 @@ public enum BankBackup {
                 case "batch":
                     try flush()
                     let b = try decode(Envelope<BatchLine>.self, l, path, "batch").r
-                    pending = BatchRecord(firstSequence: b.first, lastSequence: b.last, recorded: Instant(microseconds: b.recorded))
+                    var idempotency: BatchRecord.Idempotency?
+                    if let key = b.key {
+                        guard let hex = b.digest, let digest = ContentHash(hex: hex) else { throw invalid(path, "has a batch with the idempotency key '\(key)' but no digest") }
+                        idempotency = BatchRecord.Idempotency(key: key, digest: digest)
+                    }
+                    pending = BatchRecord(firstSequence: b.first, lastSequence: b.last, recorded: Instant(microseconds: b.recorded), idempotency: idempotency)
                     progress.update(done: Int(clamping: b.last), of: Int(clamping: summary.lastSequence), unit: "sequences")
                 case "object":
                     try flush()

@@ -232,7 +232,8 @@ extension Bank {
     /// Writes a checked batch in the transaction: refuses (or with `skipExisting`, skips) drafts whose event the
     /// twin already has (one range read of content hashes per (twin, code)), numbers the rest, gives them one
     /// recorded time strictly after the last batch's, and records the first units the batch sets.
-    func store(_ batch: CheckedBatch, _ tx: any StorageWriter, skipExisting: Bool, label: (Int) -> String) throws -> AppendResult {
+    func store(_ batch: CheckedBatch, _ tx: any StorageWriter, skipExisting: Bool, label: (Int) -> String,
+               idempotency: BatchRecord.Idempotency? = nil) throws -> AppendResult {
         var events = batch.events
         var skip = batch.skip
         var flagged = batch.flagged
@@ -265,7 +266,7 @@ extension Bank {
             events[i].sequence = first + Int64(i)
         }
         let last = first + Int64(events.count) - 1
-        try tx.append(events, batch: BatchRecord(firstSequence: first, lastSequence: max(last, first - 1), recorded: recorded))
+        try tx.append(events, batch: BatchRecord(firstSequence: first, lastSequence: max(last, first - 1), recorded: recorded, idempotency: idempotency))
         for (k, u) in batch.newUnits { try tx.setUnit(u, for: k) }
         return AppendResult(count: events.count, firstSequence: first, lastSequence: last, recorded: recorded, ids: events.map(\.id), flagged: flagged)
     }

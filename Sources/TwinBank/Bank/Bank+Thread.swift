@@ -128,15 +128,77 @@ extension Bank {
         }
     }
 
+    /// Appends one batch as ``append(_:)`` does, at most once for `idempotencyKey`: the first call with a key appends and
+    /// records the key with the batch (with a digest of the drafts); a later call with the same key and the same
+    /// drafts (a retry after a lost answer, a dropped connection, a crashed client) appends nothing and returns the
+    /// first call's result (same sequences, recorded time and ids); the same key with other drafts is refused. Keys
+    /// are unique in the bank and kept with their batches (in backups too). The check and the append are one
+    /// transaction, so concurrent retries append once. Without a key (nil), exactly ``append(_:)``. An empty batch
+    /// records no key.
+    /// - Throws: ``BankError`` `invalidIdempotencyKey` (empty, over 200 characters, or with control characters),
+    ///   `idempotencyConflict` (the key was used for other drafts: nothing written), and the errors of ``append(_:)``.
+    @discardableResult
+    public func append(_ drafts: [EventDraft], idempotencyKey: String?) throws -> AppendResult {
+        guard let key = idempotencyKey, !drafts.isEmpty else { return try append(drafts) }
+        try Bank.checkIdempotencyKey(key)
+        var twinsSeen = Set<TwinID>()
+        for d in drafts where twinsSeen.insert(d.twin).inserted { try authorize(.write, d.twin) }
+        let digest = Bank.digest(of: drafts)
+        let codeOf = drafts.count == 1 ? drafts[0].code.key.description : nil
+        return try storage.write { tx in
+            if let prior = try tx.batch(idempotencyKey: key) {
+                guard prior.idempotency?.digest == digest else {
+                    throw BankError(.idempotencyConflict, "the idempotency key '\(key)' was used for another batch (sequences \(prior.firstSequence)-\(prior.lastSequence), recorded \(prior.recorded)): nothing written; use a new key for new data", value: key)
+                }
+                return try replayed(prior, tx)
+            }
+            return try appendInTransaction(drafts, tx, label: { i in codeOf.map { "the event (\($0))" } ?? "row \(i + 1)" },
+                                           idempotency: BatchRecord.Idempotency(key: key, digest: digest))
+        }
+    }
+
+    /// The most characters an idempotency key may have.
+    public static let idempotencyKeyLimit = 200
+
+    /// Refuses an empty key, one over ``idempotencyKeyLimit`` characters, or one with control characters.
+    static func checkIdempotencyKey(_ key: String) throws {
+        guard !key.isEmpty, key.count <= idempotencyKeyLimit, !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw BankError(.invalidIdempotencyKey, "the idempotency key \(String(reflecting: String(key.prefix(40)))) must have 1 to \(idempotencyKeyLimit) characters and no control characters", value: String(key.prefix(idempotencyKeyLimit)))
+        }
+    }
+
+    /// SHA-256 over the drafts' content hashes, in order: what an idempotent retry must ask again.
+    static func digest(of drafts: [EventDraft]) -> ContentHash {
+        var hasher = EventHasher()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(drafts.count * 32)
+        for d in drafts { bytes += hasher.hash(d).bytes }
+        return EventHasher.sha256(bytes)
+    }
+
+    /// What the batch `prior` answered when it was appended: its events read back (its sequences, recorded time,
+    /// ids and flagged rows).
+    func replayed(_ prior: BatchRecord, _ tx: any StorageReader) throws -> AppendResult {
+        let count = Int(prior.lastSequence - prior.firstSequence + 1)
+        let events = count > 0 ? try tx.events(sequences: prior.firstSequence...prior.lastSequence, limit: count) : []
+        var flagged: [FlaggedRow] = []
+        for (i, e) in events.enumerated() where e.provenance.isFlaggedImplausible {
+            flagged.append(FlaggedRow(row: i + 1, id: e.id, reason: e.provenance.implausibleReason ?? ""))
+        }
+        return AppendResult(count: events.count, firstSequence: prior.firstSequence, lastSequence: prior.lastSequence,
+                            recorded: prior.recorded, ids: events.map(\.id), flagged: flagged)
+    }
+
     /// - Parameters:
     ///   - skipExisting: skip (instead of refusing) a draft whose event the twin already has, or that repeats
     ///     an earlier draft of the batch; ``AppendResult/ids`` then lists only the appended events.
     ///   - label: how messages name a draft (by 0-based index): `row N` by default, a file's line for an import.
+    ///   - idempotency: the key and digest recorded with the batch (``append(_:idempotencyKey:)``).
     func appendInTransaction(_ input: [EventDraft], _ tx: any StorageWriter, skipExisting: Bool = false,
-                             label: (Int) -> String = { "row \($0 + 1)" }) throws -> AppendResult {
+                             label: (Int) -> String = { "row \($0 + 1)" }, idempotency: BatchRecord.Idempotency? = nil) throws -> AppendResult {
         var checker = AppendChecker(bank: self, lookups: .reading(tx, bank: self))
         let batch = try checker.check(input, skipExisting: skipExisting, label: label)
-        return try store(batch, tx, skipExisting: skipExisting, label: label)
+        return try store(batch, tx, skipExisting: skipExisting, label: label, idempotency: idempotency)
     }
 
     /// Imports a CSV thread for one twin from text (see ``importCSV(twin:reader:defaultSource:batchSize:)``).

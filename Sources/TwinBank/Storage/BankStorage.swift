@@ -99,6 +99,9 @@ public protocol StorageReader: AnyObject {
     /// (with ``events(sequences:limit:)`` for their events) in a number of queries that grows with the pages, not
     /// the events. A record's first and last sequence and recorded time read back as appended.
     func batches(after: Int64, limit: Int) throws -> [BatchRecord]
+    /// The batch appended with this idempotency key (``BatchRecord/idempotency``), if any: one indexed lookup (keys are
+    /// unique in the bank; a second batch with the same key must make ``StorageWriter/append(_:batch:)`` throw).
+    func batch(idempotencyKey key: String) throws -> BatchRecord?
     /// The stored objects (hash, kind and bytes, as ``StorageWriter/putObject(_:kind:bytes:)`` or
     /// ``StorageWriter/replaceObject(_:kind:bytes:)`` left them) whose hash is above `after` (nil: from the first),
     /// in increasing order of the hash's bytes, at most `limit`: one bulk query per page.
@@ -110,7 +113,8 @@ public protocol StorageWriter: StorageReader {
     /// Appends events already validated and numbered by the bank, as one batch. Sequences must be
     /// `batch.firstSequence ... batch.lastSequence`, increasing, above ``StorageReader/lastSequence()``.
     /// Every field is stored as given, including ``Event/retractedAtSequence`` and ``Event/erasure``
-    /// (import keeps a bundle's retractions). An empty batch still records its recorded time.
+    /// (import keeps a bundle's retractions), and the batch's ``BatchRecord/idempotency`` (whose key must not be
+    /// used by another batch: the write then throws). An empty batch still records its recorded time.
     func append(_ events: [Event], batch: BatchRecord) throws
     /// Marks every current (not yet retracted) row from `source` (except retraction events) as retracted at
     /// `sequence`; with `erasure`, also purges the value and provenance notes of every row from `source`

@@ -83,6 +83,7 @@ public final class CountingStorage: BankStorage, @unchecked Sendable {
         func objectHashes(kind: String) throws -> [ContentHash] { try counting("objectHashes") { try reader.objectHashes(kind: kind) } }
 
         func batches(after: Int64, limit: Int) throws -> [BatchRecord] { try counting("batches") { try reader.batches(after: after, limit: limit) } }
+        func batch(idempotencyKey key: String) throws -> BatchRecord? { try counting("batchByKey") { try reader.batch(idempotencyKey: key) } }
         func objects(after: ContentHash?, limit: Int) throws -> [StoredObject] {
             try counting("objectsAfter") { try reader.objects(after: after, limit: limit) }
         }

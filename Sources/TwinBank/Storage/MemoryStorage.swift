@@ -101,6 +101,9 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
         }
 
         func append(_ events: [Event], batch: BatchRecord) throws {
+            if let key = batch.idempotency?.key, state.batches.contains(where: { $0.idempotency?.key == key }) {
+                throw BankError(.storageFailure, "the idempotency key '\(key)' is already the key of another batch", value: key)
+            }
             for e in events {
                 guard e.sequence > state.lastSequence else {
                     throw BankError(.storageFailure, "sequence \(e.sequence) is not above the last sequence \(state.lastSequence)")
@@ -154,6 +157,9 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
         func batches(after: Int64, limit: Int) -> [BatchRecord] {
             // appended in increasing sequences: the stable sort keeps the order of records with equal last sequences
             Array(state.batches.filter { $0.lastSequence > after }.sorted { $0.lastSequence < $1.lastSequence }.prefix(max(0, limit)))
+        }
+        func batch(idempotencyKey key: String) -> BatchRecord? {
+            state.batches.first { $0.idempotency?.key == key }
         }
         func objects(after: ContentHash?, limit: Int) -> [StoredObject] {
             // by the hex of the hash: the order of its bytes

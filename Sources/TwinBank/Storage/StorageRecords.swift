@@ -91,8 +91,22 @@ public struct BatchRecord: Sendable, Hashable {
     public var firstSequence: Int64
     public var lastSequence: Int64
     public var recorded: Instant
-    public init(firstSequence: Int64, lastSequence: Int64, recorded: Instant) {
-        self.firstSequence = firstSequence; self.lastSequence = lastSequence; self.recorded = recorded
+    /// The idempotency key the batch was appended with, and the digest of what was asked (see
+    /// `Bank.append(_:idempotencyKey:)`); nil for a batch appended without one.
+    public var idempotency: Idempotency?
+
+    /// An append's idempotency key and the digest of its drafts: a retry with the key and the same drafts returns
+    /// the batch instead of appending again; the key with other drafts is refused.
+    public struct Idempotency: Sendable, Hashable {
+        /// The caller's key (1 to 200 characters, no control characters), unique in the bank.
+        public var key: String
+        /// SHA-256 over the drafts' content hashes, in order.
+        public var digest: ContentHash
+        public init(key: String, digest: ContentHash) { self.key = key; self.digest = digest }
+    }
+
+    public init(firstSequence: Int64, lastSequence: Int64, recorded: Instant, idempotency: Idempotency? = nil) {
+        self.firstSequence = firstSequence; self.lastSequence = lastSequence; self.recorded = recorded; self.idempotency = idempotency
     }
 }
 

@@ -147,6 +147,22 @@ extension Provenance {
     /// Whether the notes carry ``implausibleFlag``.
     public var isFlaggedImplausible: Bool { notes?.hasPrefix(Provenance.implausibleFlag) ?? false }
 
+    /// The reason the flag gives (what ``flagImplausible(_:)`` was given), or nil without the flag.
+    public var implausibleReason: String? {
+        guard isFlaggedImplausible, let notes else { return nil }
+        let rest = notes.dropFirst(Provenance.implausibleFlag.count)
+        guard rest.hasPrefix(" (") else { return nil }
+        let body = rest.dropFirst(2)
+        // the reason may hold parentheses: it ends at the ")" that ends the notes or precedes "; " and other notes
+        var i = body.startIndex
+        while let close = body[i...].firstIndex(of: ")") {
+            let after = body[body.index(after: close)...]
+            if after.isEmpty || after.hasPrefix("; ") { return String(body[..<close]) }
+            i = body.index(after: close)
+        }
+        return nil
+    }
+
     /// Adds the implausible flag with its reason in front of any notes.
     public mutating func flagImplausible(_ reason: String) {
         guard !isFlaggedImplausible else { return }
