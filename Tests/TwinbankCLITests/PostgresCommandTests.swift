@@ -83,53 +83,28 @@ import TwinTesting
         try reading("2024-01-01T06:00:00Z", 120)
 
         // the watch, in a process of its own, printing JSON lines as they come
-        let watch = Process()
-        watch.executableURL = CommandRunner.executable
-        watch.arguments = ["watch", "--bank", url, "--twin", "pat", "--interval", "60", "--json"]
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in cli.environment { env[k] = v }
-        watch.environment = env
-        let out = Pipe(), err = Pipe()
-        watch.standardOutput = out
-        watch.standardError = err
-        let printed = Printed()
-        out.fileHandleForReading.readabilityHandler = { printed.add($0.availableData) }
-        try watch.run()
-        defer { if watch.isRunning { watch.terminate() } }
+        let watch = try cli.start(["watch", "--bank", url, "--twin", "pat", "--interval", "60", "--json"])
+        defer { _ = watch.stop() }
 
         // it has caught up with the thread once it has written the first reading's forecast
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(60)
         func predictions() throws -> Int {
             let json = try cli.ok(["thread", "query", "--bank", url, "--twin", "pat", "--category", "prediction", "--json"])
             return (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [Any])?.count ?? 0
         }
         while try predictions() == 0 {
-            try #require(Date() < deadline, "the watch did not process the first reading: \(String(decoding: err.fileHandleForReading.availableData, as: UTF8.self))")
+            try #require(Date() < deadline && watch.process.isRunning, "the watch did not process the first reading: \(watch.stop().stderr)")
             Thread.sleep(forTimeInterval: 0.2)
         }
         // another process appends a low reading: the watch alerts within seconds, not at its next poll a minute on
         let appended = Date()
         try reading("2024-01-01T06:05:00Z", 50)
-        while !printed.text.contains("\"category\":\"alert\"") {
-            try #require(Date().timeIntervalSince(appended) < 15, "no alert printed within 15 s: \(printed.text)")
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        #expect(Date().timeIntervalSince(appended) < 15)
-        #expect(printed.text.contains("Low glucose reading"), "\(printed.text)")
+        let alerted = watch.wait(seconds: 30) { $0.contains("\"category\":\"alert\"") }
+        #expect(alerted && Date().timeIntervalSince(appended) < 30, "no alert printed within 30 s: \(watch.printed)")
+        #expect(watch.printed.contains("Low glucose reading"), "\(watch.printed)")
         // SIGTERM: a graceful stop
-        watch.terminate()
-        watch.waitUntilExit()
-        out.fileHandleForReading.readabilityHandler = nil
-        #expect(watch.terminationReason == .exit && watch.terminationStatus == 0,
-                "\(watch.terminationReason) \(watch.terminationStatus): \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
-    }
-
-    /// What a process printed so far (filled from its pipe's handler).
-    final class Printed: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        func add(_ d: Data) { lock.withLock { data.append(d) } }
-        var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+        let end = watch.stop()
+        #expect(end.reason == .exit && end.status == 0, "\(end.reason) \(end.status): \(end.stderr)")
     }
 
     /// Runs one SQL statement on the server with `psql` (the client `Scripts/with-postgres` servers come with).
