@@ -136,6 +136,8 @@ let package = Package(
         // Against a real PostgreSQL server that Scripts/with-postgres starts (skipped, saying why, without one).
         .testTarget(name: "TwinBankPostgresTests", dependencies: [
             "TwinTesting", "TwinStorageTesting", "TwinBankPostgres", "TwinBank", "TwinGovernance",
+            // the watch service across processes (PostgresChangeFeedTests)
+            "TwinSync",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML", "TwinGovernance", "TwinBankSQLite"]),

@@ -34,6 +34,10 @@ public final class PostgresAuditStore: AuditStore, @unchecked Sendable {
                 if let first = batch.entries.first {
                     let next = try c.one(Int64.self, "SELECT coalesce(max(seq) + 1, 0) FROM audit_entry") ?? 0
                     let last = try c.one(Int64.self, "SELECT coalesce(max(size), 0) FROM audit_head") ?? 0
+                    if next == last, Int64(first.sequence) < last {
+                        // another process appended since this one read the log's end (the AuditLog renumbers and retries)
+                        throw GovernanceError(.auditLogMoved, "audit batch starts at entry \(first.sequence) but another process has appended up to entry \(last - 1)", value: "\(first.sequence)")
+                    }
                     guard Int64(first.sequence) == last, next == last else {
                         throw GovernanceError(.storageFailure, "audit batch starts at entry \(first.sequence) but the log's next entry is \(next) under a head of size \(last)", value: "\(first.sequence)")
                     }

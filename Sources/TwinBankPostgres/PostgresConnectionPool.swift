@@ -116,8 +116,12 @@ final class ConnectionPool: @unchecked Sendable {
         self.location = location; self.size = max(1, size); self.connectTimeout = connectTimeout
     }
 
-    /// The driver's configuration for the location.
-    func configuration() throws -> PostgresConnection.Configuration {
+    /// The `application_name` of the change feed's listening connections (``PostgresStorage/changes()``), as
+    /// `pg_stat_activity` shows them; the pool's connections are `twinbank`.
+    static let listenerApplicationName = "twinbank-listen"
+
+    /// The driver's configuration for the location, the connection named `applicationName` on the server.
+    func configuration(applicationName: String = "twinbank") throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         switch location.tls {
         case .disable: tls = .disable
@@ -130,7 +134,7 @@ final class ConnectionPool: @unchecked Sendable {
                                                  password: location.password, database: location.database, tls: tls)
         c.options.connectTimeout = connectTimeout
         // named in pg_stat_activity and the server's log
-        c.options.additionalStartupParameters = [("application_name", "twinbank")]
+        c.options.additionalStartupParameters = [("application_name", applicationName)]
         return c
     }
 
@@ -142,6 +146,19 @@ final class ConnectionPool: @unchecked Sendable {
             let c = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
                                                    id: id, logger: logger).wait()
             return BlockingConnection(c, location: location, logger: logger)
+        } catch {
+            throw PostgresFailure.connectError(error, location: location)
+        }
+    }
+
+    /// Opens a connection for async use (the change feed's listener, named ``listenerApplicationName``), outside the
+    /// pool: awaits the login without blocking a thread.
+    func connectAsync() async throws -> PostgresConnection {
+        let configuration = try configuration(applicationName: Self.listenerApplicationName)
+        let id: Int = lock.withLock { defer { nextID += 1 }; return nextID }
+        do {
+            return try await PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
+                                                        id: id, logger: logger).get()
         } catch {
             throw PostgresFailure.connectError(error, location: location)
         }

@@ -33,6 +33,9 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     private let threadLock = NSLock()
     private var threadPool: NIOThreadPool?
     private var isClosed = false
+    /// The listeners of ``changes()`` running now, cancelled by ``close()``.
+    private var feeds: [Int: Task<Void, Never>] = [:]
+    private var nextFeed = 0
 
     /// Opens the bank at `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`), applying any migration it lacks,
     /// and with `create`, creating the bank's schema in an empty database.
@@ -87,20 +90,24 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
     }
 
     deinit {
+        for task in threadLock.withLock({ feeds.values }) { task.cancel() }
         pool.close(wait: false)
         threadLock.withLock { threadPool }?.shutdownGracefully { _ in }
     }
 
-    /// Closes the storage: waits for the idle connections to close and stops the threads of ``runBlocking(_:)``.
+    /// Closes the storage: waits for the idle connections to close, stops the threads of ``runBlocking(_:)`` and ends
+    /// the streams of ``changes()``.
     /// Transactions running now finish and close their connection; later ones throw ``BankError`` `storageFailure`.
     /// Do not call it from a body run by ``runBlocking(_:)``.
     public func close() {
         pool.close(wait: true)
-        let threads: NIOThreadPool? = threadLock.withLock {
+        let (threads, listeners): (NIOThreadPool?, [Task<Void, Never>]) = threadLock.withLock {
             isClosed = true
-            defer { threadPool = nil }
-            return threadPool
+            defer { threadPool = nil; feeds = [:] }
+            return (threadPool, Array(feeds.values))
         }
+        // each listener closes its connection and finishes its stream
+        for task in listeners { task.cancel() }
         try? threads?.syncShutdownGracefully()
     }
 
@@ -117,6 +124,21 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
             return t
         }
         return try await threads.runIfActive(body)
+    }
+
+    /// Starts a listener of ``changes()`` under an id (so ``close()`` cancels it), or returns false after ``close()``.
+    func startFeed(_ start: (_ id: Int) -> Task<Void, Never>) -> Bool {
+        threadLock.withLock {
+            guard !isClosed else { return false }
+            defer { nextFeed += 1 }
+            feeds[nextFeed] = start(nextFeed)
+            return true
+        }
+    }
+
+    /// Forgets a listener that has ended.
+    func feedEnded(_ id: Int) {
+        threadLock.withLock { _ = feeds.removeValue(forKey: id) }
     }
 
     /// Leases a connection for `body` outside any transaction (each statement its own).
@@ -207,7 +229,13 @@ public final class PostgresStorage: BankStorage, @unchecked Sendable {
         }) { c in
             let tx = PostgresTransaction(c, shared: dictionary, writable: true)
             pending = tx
-            return try body(tx)
+            let result = try body(tx)
+            if tx.changedEvents {
+                // inside the transaction: delivered to the listeners at commit, dropped on rollback; NOTIFY is scoped
+                // to the database, so one channel name serves every bank on the server
+                try c.execute("SELECT pg_notify(\(PostgresStorage.changeChannel), value::text) FROM meta WHERE key = 'last_seq'")
+            }
+            return result
         }
         if let pending {
             if pending.droppedDictionaryEntries {

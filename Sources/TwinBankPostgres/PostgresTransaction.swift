@@ -34,6 +34,9 @@ final class PostgresTransaction: StorageWriter {
     var local = PostgresDictionary.Maps()
     /// Whether this transaction dropped dictionary entries (an erasure): the shared cache is then reloaded.
     var droppedDictionaryEntries = false
+    /// Whether this transaction appended, retracted or erased: its commit then notifies the bank's listeners
+    /// (``PostgresStorage/changeChannel``).
+    var changedEvents = false
     /// A write transaction (it checked the dictionary generation under the write lock, so its cached name-to-id
     /// entries are current). A read trusts only cached id-to-name entries (ids are never reused), and twin ids
     /// (twins are never dropped), so it needs no generation check: one round trip less per read.
@@ -454,6 +457,7 @@ final class PostgresTransaction: StorageWriter {
     /// `INSERT` (measured in a debug build on the loaded 2-core machine: `COPY` took 19,900 events in 0.17 s, multi-row
     /// `INSERT`s of 1,000 rows took 5 s). Dictionary ids are resolved first, on this thread; the rows are then sent.
     func append(_ events: [Event], batch: BatchRecord) throws {
+        changedEvents = true
         var previous = try lastSequence()
         var pairsCodes = Set<SIMD2<Int64>>(), pairsSources = Set<SIMD2<Int64>>()
         var lastTwin: (TwinID, Int64)?, lastSource: (Source, Int64)?
@@ -565,6 +569,7 @@ final class PostgresTransaction: StorageWriter {
     }
 
     func retract(source: Source, atSequence sequence: Int64, erasure: String?) throws -> Int {
+        changedEvents = true
         guard let s = try sourceID(source, create: false) else { return 0 }
         let retraction = PostgresTransaction.retractionCategory
         var n = 0
@@ -580,6 +585,7 @@ final class PostgresTransaction: StorageWriter {
     }
 
     func retract(sequences: [Int64], atSequence sequence: Int64, erasure: String?) throws -> Int {
+        changedEvents = true
         let seqs = Set(sequences).sorted()
         if seqs.isEmpty { return 0 }
         let retraction = PostgresTransaction.retractionCategory
@@ -603,6 +609,7 @@ final class PostgresTransaction: StorageWriter {
     }
 
     func erase(sequences: [Int64], reason: String) throws -> StorageErasure {
+        changedEvents = true
         var out = StorageErasure()
         let code = try codeID(Erasure.tombstoneCode)
         guard let source = try sourceID(Erasure.tombstoneSource, create: true) else {

@@ -31,6 +31,10 @@ public final class SQLiteAuditStore: AuditStore, @unchecked Sendable {
                         // O(log n): the next free number and the latest head (not count(*), a scan of the table)
                         let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq) + 1, 0) FROM audit_entry") ?? 0
                         let last = try Int64.fetchOne(db, sql: "SELECT coalesce(max(size), 0) FROM audit_head") ?? 0
+                        if next == last, Int64(first.sequence) < last {
+                            // another process appended since this one read the log's end (the AuditLog renumbers and retries)
+                            throw GovernanceError(.auditLogMoved, "audit batch starts at entry \(first.sequence) but another process has appended up to entry \(last - 1)", value: "\(first.sequence)")
+                        }
                         guard Int64(first.sequence) == last, next == last else {
                             throw GovernanceError(.storageFailure, "audit batch starts at entry \(first.sequence) but the log's next entry is \(next) under a head of size \(last)", value: "\(first.sequence)")
                         }

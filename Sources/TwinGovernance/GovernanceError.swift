@@ -7,7 +7,7 @@ public struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertibl
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case accessDenied, invalidConsent, invalidPolicy, auditTampered, invalidProof, invalidKey, storageFailure
-            case budgetExhausted, invalidRelease
+            case budgetExhausted, invalidRelease, auditLogMoved
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -28,6 +28,9 @@ public struct GovernanceError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let budgetExhausted = Code(.budgetExhausted)
         /// A release (de-identification, k-anonymity, DP query) cannot be made as asked.
         public static let invalidRelease = Code(.invalidRelease)
+        /// An audit batch was numbered from an older end of the log than the store's: another process appended
+        /// meanwhile (``AuditLog`` then reloads the log's end and numbers the batch again).
+        public static let auditLogMoved = Code(.auditLogMoved)
         public var description: String { base.rawValue }
     }
 

@@ -12,7 +12,9 @@ struct WatchCommand: AsyncParsableCommand {
         commandName: "watch",
         abstract: "Follow a twin's thread: on each update, forecast glucose or score NEWS2, write alerts and recommendations back, and print them as they happen.",
         discussion: """
-        Polls the bank every --interval seconds, so writes by other processes (e.g. `twinbank thread append`) are seen.
+        Sees writes by other processes (e.g. `twinbank thread append`): on a PostgreSQL bank (--bank postgres://...) it
+        wakes on each committed write by any process (LISTEN/NOTIFY), with a look every --interval as a safety net; on a
+        bank file it polls the bank every --interval seconds.
         Each update (append batch) with a glucose reading, meal or insulin is assimilated (UKF); the 30-minute forecast is
         written to the thread and, when hypoglycaemia is predicted, an alert and a recommendation, each derived from the
         readings and forecast behind it. A latest reading below 70 mg/dL (54: level 2) alerts on itself, whatever the model
@@ -31,7 +33,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The twin (repeat to watch several).") var twin: [String]
-    @Option(help: "Time between polls of the bank: a duration (5s, 1min) or seconds.") var interval = DurationOption<BareSeconds>(5)
+    @Option(help: "Time between polls of the bank (PostgreSQL: the longest wait between looks, as writes wake the watch): a duration (5s, 1min) or seconds.") var interval = DurationOption<BareSeconds>(5)
     @Flag(help: "Process what the thread holds now and exit.") var once = false
     @Option(name: .customLong("noise-sd"), help: "CGM noise standard deviation, mg/dL.") var noiseSD: Double = 8
     @Option(help: "Seed of the ensemble filter's draws (recorded in the provenance).") var seed: UInt64 = 1

@@ -63,6 +63,32 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
 }
 
 @Suite(.serialized) struct AuditLogTests {
+    /// Two log objects on one store, as two processes on one bank (a long-lived `watch` beside short commands): each
+    /// appends after the other has, numbering its batch from the store's end; the log stays one valid tree.
+    @Test(arguments: AuditStoreKind.allCases)
+    func twoProcessesAppendInTurnToOneLog(_ kind: AuditStoreKind) throws {
+        let (store, path) = try kind.make()
+        let signer = AuditSigner()
+        // the second "process": its own storage on the file (memory: the same store, another log object)
+        let other: any AuditStore = try path.map { SQLiteAuditStore(try SQLiteStorage(path: $0, create: false)) } ?? store
+        let a = try AuditLog(store: store, signer: signer, checkpointInterval: 4)
+        let b = try AuditLog(store: other, signer: signer, checkpointInterval: 4)
+        var numbers: [UInt64] = []
+        for i in 0..<6 {
+            numbers.append(try a.append(draft(2 * i)).sequence)
+            numbers.append(try b.append(contentsOf: [draft(2 * i + 1), draft(100 + i)]).map(\.sequence).last!)
+        }
+        #expect(numbers == [0, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17])
+        #expect(try store.latestHead()?.size == 18)
+        _ = try AuditLog(store: store, signer: nil).verify(publicKey: signer.publicKey)
+        // a store that is not just ahead (a gap) is still refused as before
+        let gap = AuditEntry(draft(1), sequence: 30, time: Instant(microseconds: 1_767_225_600_000_000))
+        let refused = try #require(throws: GovernanceError.self) {
+            try store.append(AuditBatch(entries: [gap], nodes: [], head: try signer.sign(size: 31, root: Merkle.emptyRoot, time: gap.time), replacesHead: nil))
+        }
+        #expect(refused.code == .storageFailure)
+    }
+
     @Test(arguments: AuditStoreKind.allCases)
     func appendsProvesAndVerifies(_ kind: AuditStoreKind) throws {
         let (store, _) = try kind.make()

@@ -79,3 +79,57 @@ struct CommandRunner {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 }
+
+extension CommandRunner {
+    /// A command left running (a `watch`): what it printed so far, and a graceful stop.
+    final class Running: @unchecked Sendable {
+        let process = Process()
+        private let out = Pipe(), err = Pipe()
+        private let lock = NSLock()
+        private var data = Data()
+
+        fileprivate init(_ arguments: [String], environment: [String: String]) throws {
+            process.executableURL = CommandRunner.executable
+            process.arguments = arguments
+            var env = ProcessInfo.processInfo.environment
+            env.removeValue(forKey: "TWINBANK_BANK")
+            for (k, v) in environment { env[k] = v }
+            process.environment = env
+            process.standardOutput = out
+            process.standardError = err
+            out.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let chunk = handle.availableData
+                guard let self, !chunk.isEmpty else { return }
+                self.lock.withLock { self.data.append(chunk) }
+            }
+            try process.run()
+        }
+
+        /// Standard output so far.
+        var printed: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+
+        /// Waits until `printed` satisfies `condition`, at most `seconds`; returns whether it did.
+        func wait(seconds: Double, until condition: (String) -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !condition(printed) {
+                if Date() > deadline || !process.isRunning { return condition(printed) }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return true
+        }
+
+        /// Sends SIGTERM and waits for the exit; returns the status and standard error.
+        func stop() -> (status: Int32, reason: Process.TerminationReason, stderr: String) {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+            out.fileHandleForReading.readabilityHandler = nil
+            return (process.terminationStatus, process.terminationReason,
+                    String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+
+        deinit { if process.isRunning { process.terminate() } }
+    }
+
+    /// Starts a command and leaves it running (stop it with ``Running/stop()``).
+    func start(_ arguments: [String]) throws -> Running { try Running(arguments, environment: environment) }
+}

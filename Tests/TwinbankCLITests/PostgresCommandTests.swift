@@ -66,6 +66,69 @@ import TwinTesting
         #expect(refused.status != 0 && !refused.stderr.contains("secret") && refused.stderr.contains("127.0.0.1"), "\(refused.stderr)")
     }
 
+    /// `twinbank watch --bank postgres://...` in one process sees a `thread append` by another at once (LISTEN/NOTIFY),
+    /// well before its next poll (--interval 60), and SIGTERM stops it. On a database of its own, so the bank the other
+    /// test makes in the server's database is not touched.
+    @Test(.enabled(if: PostgresTestServer.isAvailable, skip))
+    func aWatchSeesAnotherProcessesWriteAtOnce() throws {
+        let server = try #require(PostgresTestServer.url)
+        let name = "twb_watch_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        try psql(server, "CREATE DATABASE \(name)")
+        defer { try? psql(server, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+        var parts = try #require(URLComponents(string: server))
+        parts.path = "/" + name
+        let url = try #require(parts.string)
+        let keys = try CommandRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: keys) }
+        var cli = CommandRunner()
+        cli.environment["TWINBANK_KEYS"] = keys.path
+        cli.environment["TWINBANK_ACTOR"] = "alice"
+        try cli.ok(["init", "--bank", url])
+        try cli.ok(["twin", "create", "--bank", url, "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
+        let reading = { (time: String, value: Int) throws in
+            try cli.ok(["thread", "append", "--bank", url, "--twin", "pat", "--code", "loinc:2339-0", "--value", "\(value)", "--unit", "mg/dL",
+                        "--at", time, "--source", "device:cgm-1"])
+        }
+        try reading("2024-01-01T06:00:00Z", 120)
+
+        // the watch, in a process of its own, printing JSON lines as they come
+        let watch = try cli.start(["watch", "--bank", url, "--twin", "pat", "--interval", "60", "--json"])
+        defer { _ = watch.stop() }
+
+        // it has caught up with the thread once it has written the first reading's forecast
+        let deadline = Date().addingTimeInterval(60)
+        func predictions() throws -> Int {
+            let json = try cli.ok(["thread", "query", "--bank", url, "--twin", "pat", "--category", "prediction", "--json"])
+            return (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [Any])?.count ?? 0
+        }
+        while try predictions() == 0 {
+            try #require(Date() < deadline && watch.process.isRunning, "the watch did not process the first reading: \(watch.stop().stderr)")
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        // another process appends a low reading: the watch alerts within seconds, not at its next poll a minute on
+        let appended = Date()
+        try reading("2024-01-01T06:05:00Z", 50)
+        let alerted = watch.wait(seconds: 30) { $0.contains("\"category\":\"alert\"") }
+        #expect(alerted && Date().timeIntervalSince(appended) < 30, "no alert printed within 30 s: \(watch.printed)")
+        #expect(watch.printed.contains("Low glucose reading"), "\(watch.printed)")
+        // SIGTERM: a graceful stop
+        let end = watch.stop()
+        #expect(end.reason == .exit && end.status == 0, "\(end.reason) \(end.status): \(end.stderr)")
+    }
+
+    /// Runs one SQL statement on the server with `psql` (the client `Scripts/with-postgres` servers come with).
+    func psql(_ url: String, _ sql: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0, "psql \(sql): \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+    }
+
     /// `HOST-PORT-DATABASE` of a URL, as the keys folder names it.
     func keyFolder(_ url: String) throws -> String {
         let u = try #require(URLComponents(string: url))

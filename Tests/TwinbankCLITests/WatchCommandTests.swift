@@ -63,6 +63,32 @@ struct WatchCommandTests {
         }
     }
 
+    /// A watch left running on a bank file sees a `thread append` by another process at its next poll and keeps
+    /// recording its accesses in the audit log the other process appends to as well; SIGTERM stops it.
+    @Test func aRunningWatchSeesAnotherProcessesAppend() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try bolusAndFallingReadings(in: bank, count: 1)
+        let watch = try cli.start(["watch", "--bank", bank, "--twin", "pat", "--interval", "0.2", "--json"])
+        defer { _ = watch.stop() }
+        // caught up once the first reading's forecast is written
+        let deadline = Date().addingTimeInterval(60)
+        func predictions() throws -> Int {
+            let json = try cli.ok(["thread", "query", "--bank", bank, "--twin", "pat", "--category", "prediction", "--json"])
+            return (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [Any])?.count ?? 0
+        }
+        while try predictions() == 0 {
+            try #require(Date() < deadline && watch.process.isRunning, "the watch did not process the first reading: \(watch.stop().stderr)")
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        try cli.ok(["thread", "append", "--bank", bank, "--twin", "pat", "--code", "loinc:2339-0", "--value", "50", "--unit", "mg/dL",
+                    "--at", "2024-01-01T06:05:00Z", "--source", "device:cgm-1"])
+        #expect(watch.wait(seconds: 30) { $0.contains("hypoglycaemia-reading") }, "\(watch.printed)")
+        let end = watch.stop()
+        #expect(end.reason == .exit && end.status == 0, "\(end.reason) \(end.status): \(end.stderr)")
+        #expect(try cli.ok(["audit", "verify", "--bank", bank]).contains("verified"))
+    }
+
     /// A new bank holding twin `pat` (virtualPatient adult#001): a 12 IU bolus at 06:00, then `count` CGM readings
     /// every 5 minutes falling from 160 mg/dL by 5 each, every one its own upload (`thread append`, another process).
     private func bolusAndFallingReadings(in bank: String, count: Int) throws {

@@ -3,7 +3,9 @@ import TwinCore
 
 /// An in-memory ``BankStorage``: the reference implementation of the storage semantics, for tests and
 /// short-lived banks. Transactions copy the state and swap it in on success, so a failed write leaves no trace.
-public final class MemoryStorage: BankStorage, @unchecked Sendable {
+/// Its ``changes()`` feed (``StorageChangeFeed``) is signalled by its own commits: every writer of a memory bank holds
+/// this object.
+public final class MemoryStorage: BankStorage, StorageChangeFeed, @unchecked Sendable {
     struct State {
         var lastSequence: Int64 = 0
         var batches: [BatchRecord] = []
@@ -16,8 +18,28 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
 
     private let lock = NSLock()
     private var state = State()
+    private var subscribers: [Int: AsyncThrowingStream<Int64, any Error>.Continuation] = [:]
+    private var nextSubscriber = 0
 
     public init() {}
+
+    /// The last sequence number now, then after each committed write that appended, retracted or erased (see
+    /// ``StorageChangeFeed``); a subscriber that falls behind gets the latest. Ends when the consumer stops.
+    public func changes() -> AsyncThrowingStream<Int64, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: Int64.self, throwing: (any Error).self, bufferingPolicy: .bufferingNewest(1))
+        let id: Int = lock.withLock {
+            defer { nextSubscriber += 1 }
+            subscribers[nextSubscriber] = continuation
+            // under the lock: no commit can come between the current value and the registration
+            continuation.yield(state.lastSequence)
+            return nextSubscriber
+        }
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            self.lock.withLock { _ = self.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
 
     public func read<T>(_ body: (any StorageReader) throws -> T) throws -> T {
         try BlockingWork.check("memory read")
@@ -31,6 +53,9 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
         let tx = Transaction(state)
         let result = try body(tx)
         state = tx.state
+        if tx.changedEvents {
+            for continuation in subscribers.values { continuation.yield(state.lastSequence) }
+        }
         return result
     }
 
@@ -43,6 +68,8 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
 
     final class Transaction: StorageWriter {
         var state: State
+        /// Whether this transaction appended, retracted or erased (what the change feed signals).
+        var changedEvents = false
         init(_ s: State) { state = s }
 
         func lastSequence() -> Int64 { state.lastSequence }
@@ -104,6 +131,7 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
             if let key = batch.idempotency?.key, state.batches.contains(where: { $0.idempotency?.key == key }) {
                 throw BankError(.storageFailure, "the idempotency key '\(key)' is already the key of another batch", value: key)
             }
+            changedEvents = true
             for e in events {
                 guard e.sequence > state.lastSequence else {
                     throw BankError(.storageFailure, "sequence \(e.sequence) is not above the last sequence \(state.lastSequence)")
@@ -115,6 +143,7 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
             state.batches.append(batch)
         }
         func retract(source: Source, atSequence sequence: Int64, erasure: String?) -> Int {
+            changedEvents = true
             var n = 0
             for (twin, var list) in state.threads {
                 var changed = false
@@ -133,6 +162,7 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
             return n
         }
         func retract(sequences: [Int64], atSequence sequence: Int64, erasure: String?) -> Int {
+            changedEvents = true
             let wanted = Set(sequences)
             var n = 0
             for (twin, var list) in state.threads {
@@ -178,6 +208,7 @@ public final class MemoryStorage: BankStorage, @unchecked Sendable {
             state.objects[hash] = nil; state.kinds[hash] = nil
         }
         func erase(sequences: [Int64], reason: String) -> StorageErasure {
+            changedEvents = true
             let wanted = Set(sequences)
             var out = StorageErasure()
             for (twin, var list) in state.threads {

@@ -9,6 +9,9 @@ import TwinCore
 ///   head are committed by the store; if it throws, the entry is not in the log (and the access must be refused);
 /// - every commit signs a head; the store keeps the latest and, as checkpoints, the last head of every block of
 ///   `checkpointInterval` entries (older heads of a block are superseded by a later one that covers them);
+/// - **several processes** may append to one store (a long-lived `watch` beside short commands): a batch numbered
+///   from an end of the log another process has since extended (the store refuses it, `auditLogMoved`) is numbered
+///   again from the store's end;
 /// - **group commit**: callers on several threads that append at the same time share one store transaction
 ///   (the first becomes the committer and takes every entry pending when it starts; the others wait for it),
 ///   so the commit rate under load is not limited by one transaction per access. Entries are numbered in the
@@ -49,20 +52,33 @@ public final class AuditLog: @unchecked Sendable {
                 clock: @escaping @Sendable () -> Instant = AuditLog.systemClock) throws {
         precondition(checkpointInterval >= 1)
         self.store = store; self.signer = signer; self.clock = clock; self.checkpointInterval = checkpointInterval
+        switch try Self.end(of: store) {
+        case .success(let f):
+            frontier = f
+            damage = nil
+        case .failure(let e):
+            // reading and verify still work; appending to a damaged tree would sign it
+            frontier = MerkleFrontier()
+            damage = e
+        }
+    }
+
+    /// The end of the stored log (the frontier under its latest signed head), or the damage found: a stored tree
+    /// that does not give the head's root.
+    static func end(of store: any AuditStore) throws -> Result<MerkleFrontier, GovernanceError> {
         let head = try store.latestHead()
         let size = head?.size ?? 0
         let ids = Merkle.nodes(covering: 0 ..< size)
         let found = try Self.nodes(Set(ids), in: store)
         let peaks = ids.compactMap { found[$0] }
         if peaks.count == ids.count, let f = try? MerkleFrontier(size: size, peaks: peaks), f.root == head?.root ?? Merkle.emptyRoot {
-            frontier = f
-            damage = nil
-        } else {
-            // reading and verify still work; appending to a damaged tree would sign it
-            frontier = MerkleFrontier()
-            damage = GovernanceError(.auditTampered, "the stored audit tree does not give the root of the latest signed head (size \(size)): the log was altered; run `twinbank audit verify` to find the entry", value: "head \(size)")
+            return .success(f)
         }
+        return .failure(GovernanceError(.auditTampered, "the stored audit tree does not give the root of the latest signed head (size \(size)): the log was altered; run `twinbank audit verify` to find the entry", value: "head \(size)"))
     }
+
+    /// How many times a batch is numbered again after another process appended to the log first.
+    static let movedRetries = 8
 
     /// Inner nodes of levels 1 to 3 are not stored (an entry then costs about 1 + 1/16 stored hashes instead of 2):
     /// a proof that needs one recomputes it from the at most 8 leaf hashes under it, still O(log n) reads.
@@ -129,7 +145,14 @@ public final class AuditLog: @unchecked Sendable {
             pending = []
             let base = frontier
             cond.unlock()
-            let outcome = Result { try commit(batch, from: base, signer: signer) }
+            var outcome = Result { try commit(batch, from: base, signer: signer) }
+            // another process (on the same store) appended since this log read its end: read it again and number the
+            // batch from there (the store checks under its lock, so a batch is never numbered twice)
+            var retries = 0
+            while case .failure(let e as GovernanceError) = outcome, e.code == .auditLogMoved, retries < Self.movedRetries {
+                retries += 1
+                outcome = Result { try commit(batch, from: try Self.end(of: store).get(), signer: signer) }
+            }
             cond.lock()
             committing = false
             switch outcome {

@@ -81,6 +81,9 @@ public final class MemoryAuditStore: AuditStore, @unchecked Sendable {
     public func append(_ batch: AuditBatch) throws {
         if commitDelay > 0 { Thread.sleep(forTimeInterval: commitDelay) }
         lock.lock(); defer { lock.unlock() }
+        if let first = batch.entries.first, first.sequence < UInt64(rows.count) {
+            throw GovernanceError(.auditLogMoved, "audit batch starts at \(first.sequence) but another log object has appended up to entry \(rows.count - 1)", value: "\(first.sequence)")
+        }
         guard batch.entries.first.map({ $0.sequence == UInt64(rows.count) }) ?? true else {
             throw GovernanceError(.storageFailure, "audit batch starts at \(batch.entries[0].sequence), the log has \(rows.count) entries", value: "\(batch.entries[0].sequence)")
         }

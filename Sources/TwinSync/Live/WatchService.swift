@@ -8,8 +8,11 @@ import UnixSignals
 /// back to the thread and publishing the alerts and recommendations on a ``LiveChannel``: the watcher half of
 /// the two-way link, as a `Service` of swift-service-lifecycle.
 ///
-/// How it follows: every ``interval`` it asks the bank for its last sequence number (cheap); when it has grown
-/// (a write by this process or any other, e.g. `twinbank thread append` on the same bank file), it reads each
+/// How it follows: when the bank's storage pushes its changes (``TwinBank/StorageChangeFeed``: a PostgreSQL bank's
+/// `LISTEN`/`NOTIFY`, across processes; a memory bank's own writes) it wakes on each committed change, and every
+/// ``interval`` as a safety net; on other storage (a SQLite file, which cannot push another process's writes) every
+/// ``interval`` it asks the bank for its last sequence number (cheap). When that has grown (a write by this process
+/// or any other, e.g. `twinbank thread append` on the same bank), it reads each
 /// twin's new events, groups them by append batch (one recorded time) and, batch by batch in sequence order,
 /// runs every watcher that has a trigger in the batch on the thread as known right after it
 /// (``ThreadUpdate``). The drafts of all watchers for one update are appended as one batch (all or nothing).
@@ -32,7 +35,8 @@ public struct WatchService: Service {
     public let twins: [TwinID]
     public let watchers: [any ThreadWatcher]
     public let channel: LiveChannel<WatchNotice>
-    /// Time between polls of the bank's last sequence number.
+    /// Time between polls of the bank's last sequence number (with a change feed: the longest wait between two
+    /// looks, should a notification be lost).
     public let interval: Duration
     private let sleep: @Sendable (Duration) async throws -> Void
 
@@ -53,28 +57,73 @@ public struct WatchService: Service {
         self.sleep = { try await clock.sleep(for: $0) }
     }
 
-    /// Polls until graceful shutdown or cancellation, then finishes the channel. The bank is reached through
-    /// ``TwinBank/Bank/run(_:)`` only (its storage's own threads), never blocking the cooperative pool
-    /// (``TwinBank/BlockingWork/forbiddingOnTasks(_:)`` holds the whole service to it).
+    /// Follows the bank until graceful shutdown or cancellation, then finishes the channel: when its storage pushes
+    /// changes (``TwinBank/StorageChangeFeed``: memory, PostgreSQL across processes) it wakes on each change, and
+    /// every ``interval`` as a safety net; otherwise (SQLite) it polls the last sequence every ``interval``. The bank
+    /// is reached through ``TwinBank/Bank/run(_:)`` only (its storage's own threads), never blocking the cooperative
+    /// pool (``TwinBank/BlockingWork/forbiddingOnTasks(_:)`` holds the whole service to it).
     public func run() async throws {
         defer { channel.finish() }
         try await BlockingWork.forbiddingOnTasks {
             var cursors: [TwinID: Int64] = [:]
             for t in twins { cursors[t] = try await resumePointOffTask(t) }
-            var seen: Int64 = -1
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                let last = try await bank.run { try $0.lastSequence() }
-                if last != seen {
-                    for t in twins { cursors[t] = try await catchUp(t, after: cursors[t] ?? 0, through: last).cursor }
-                    seen = last
-                }
-                do {
-                    let sleep = self.sleep, interval = self.interval
-                    try await cancelWhenGracefulShutdown { try await sleep(interval) }
-                } catch is CancellationError {
-                    return
+            if let feed = bank.changeFeed {
+                try await follow(feed, cursors: cursors)
+            } else {
+                try await poll(cursors: cursors)
+            }
+        }
+    }
+
+    /// Reads the bank's last sequence and, when it differs from `seen`, processes every twin's updates up to it.
+    private func advance(_ cursors: inout [TwinID: Int64], seen: inout Int64) async throws {
+        let last = try await bank.run { try $0.lastSequence() }
+        guard last != seen else { return }
+        for t in twins { cursors[t] = try await catchUp(t, after: cursors[t] ?? 0, through: last).cursor }
+        seen = last
+    }
+
+    /// Polls the last sequence every ``interval`` (a storage without a change feed).
+    private func poll(cursors start: [TwinID: Int64]) async throws {
+        var cursors = start, seen: Int64 = -1
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try await advance(&cursors, seen: &seen)
+            do {
+                let sleep = self.sleep, interval = self.interval
+                try await cancelWhenGracefulShutdown { try await sleep(interval) }
+            } catch is CancellationError {
+                return
+            }
+        }
+    }
+
+    /// Wakes on each change the feed reports, and every ``interval`` in any case (a feed that failed or ended leaves
+    /// the service polling); wake-ups during an update coalesce into one. Graceful shutdown lets the update in
+    /// progress finish, then ends; cancellation ends at the next wait.
+    private func follow(_ feed: any StorageChangeFeed, cursors start: [TwinID: Int64]) async throws {
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let sleep = self.sleep, interval = self.interval
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do { for try await _ in feed.changes() { wake.yield() } } catch {}
+            }
+            group.addTask {
+                while true {
+                    do { try await sleep(interval) } catch { return }
+                    wake.yield()
                 }
             }
+            var cursors = start, seen: Int64 = -1
+            try await withGracefulShutdownHandler {
+                var next = wakes.makeAsyncIterator()
+                repeat {
+                    guard !Task.isCancelled && !Task.isShuttingDownGracefully else { break }
+                    try await advance(&cursors, seen: &seen)
+                } while await next.next() != nil
+            } onGracefulShutdown: {
+                wake.finish()
+            }
+            group.cancelAll()
         }
     }
 
