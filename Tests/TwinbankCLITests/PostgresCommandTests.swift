@@ -67,7 +67,7 @@ import TwinTesting
     }
 
     /// `twinbank watch --bank postgres://...` in one process sees a `thread append` by another at once (LISTEN/NOTIFY),
-    /// well before its next poll (--interval 60), and SIGTERM stops it. On a database of its own, so the bank the other
+    /// well before its next poll (--interval 600), and SIGTERM stops it. On a database of its own, so the bank the other
     /// test makes in the server's database is not touched.
     @Test(.enabled(if: PostgresTestServer.isAvailable, skip))
     func aWatchSeesAnotherProcessesWriteAtOnce() throws {
@@ -92,7 +92,7 @@ import TwinTesting
         try reading("2024-01-01T06:00:00Z", 120)
 
         // the watch, in a process of its own, printing JSON lines as they come
-        let watch = try cli.start(["watch", "--bank", url, "--twin", "pat", "--interval", "60", "--json"])
+        let watch = try cli.start(["watch", "--bank", url, "--twin", "pat", "--interval", "600", "--json"])
         defer { _ = watch.stop() }
 
         // it has caught up with the thread once it has written the first reading's forecast
@@ -105,7 +105,7 @@ import TwinTesting
             try #require(Date() < deadline && watch.process.isRunning, "the watch did not process the first reading: \(watch.stop().stderr)")
             Thread.sleep(forTimeInterval: 0.2)
         }
-        // another process appends a low reading: the watch alerts within seconds, not at its next poll a minute on
+        // another process appends a low reading: the watch alerts within seconds, not at its next poll ten minutes on
         let appended = Date()
         try reading("2024-01-01T06:05:00Z", 50)
         let alerted = watch.wait(seconds: 30) { $0.contains("\"category\":\"alert\"") }
