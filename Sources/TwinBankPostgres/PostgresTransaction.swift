@@ -220,11 +220,23 @@ final class PostgresTransaction: StorageWriter {
 
     // MARK: StorageReader
 
+    /// In a write transaction, the last sequence number and the last batch's recorded time once read or written here:
+    /// the transaction holds the write lock, and only its own ``append(_:batch:)`` changes them, so an append's
+    /// repeated asks (the bank's numbering, the storage's check) cost one round trip, not three.
+    private var knownLastSequence: Int64?
+    private var knownLastRecorded: Instant??
+
     func lastSequence() throws -> Int64 {
-        try c.one(Int64.self, "SELECT value FROM meta WHERE key = 'last_seq'") ?? 0
+        if let known = knownLastSequence { return known }
+        let last = try c.one(Int64.self, "SELECT value FROM meta WHERE key = 'last_seq'") ?? 0
+        if writable { knownLastSequence = last }
+        return last
     }
     func lastRecorded() throws -> Instant? {
-        try c.one(Int64.self, "SELECT recorded FROM batches ORDER BY last_seq DESC LIMIT 1").map(Instant.init(microseconds:))
+        if let known = knownLastRecorded { return known }
+        let last = try c.one(Int64.self, "SELECT recorded FROM batches ORDER BY last_seq DESC LIMIT 1").map(Instant.init(microseconds:))
+        if writable { knownLastRecorded = .some(last) }
+        return last
     }
     func sequence(knownAt instant: Instant) throws -> Int64 {
         try c.one(Int64.self, "SELECT max(last_seq) FROM batches WHERE recorded <= \(instant.microseconds)") ?? 0
@@ -539,6 +551,9 @@ final class PostgresTransaction: StorageWriter {
                        ON CONFLICT (last_seq) DO UPDATE SET first_seq = EXCLUDED.first_seq, recorded = EXCLUDED.recorded)
             UPDATE meta SET value = \(newLast) WHERE key = 'last_seq'
             """)
+        // this batch's row has the highest last_seq (newLast is at least the stored last sequence number)
+        knownLastSequence = newLast
+        knownLastRecorded = .some(batch.recorded)
     }
 
     /// Removes the notes from the provenance of each of these rows (seq, prov) that has provenance.

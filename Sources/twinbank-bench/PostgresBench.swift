@@ -13,7 +13,7 @@ import TwinCore
 ///     library), in batches of `--batch` events (default 10,000) over `--twins` twins (default 1,000): by default
 ///     each batch is one twin's block (a device or a record upload: the twins take turns), with
 ///     `--twins-per-batch K` a mix of K twins' blocks in every batch (a feed interleaving patients). Reported: obs/s of
-///     wall time (target >= 100,000), the process's CPU and the server's (every `postgres` process on this machine),
+///     wall time (target >= 100,000), the process's CPU and the server's (its postmaster and children, from /proc, when local),
 ///     bytes on disk (`pg_database_size`). Beside it the CEILING: PostgreSQL's own client-side `COPY` here,
 ///     `pgbench -i -s 100` (10,000,000 rows of `pgbench_accounts`) on the same server, rows/s; for scale, Smile CDR
 ///     publishes about 22,000 FHIR resources/s ingested on a cluster. An event row is wider (20 columns, two indexes,
@@ -94,7 +94,8 @@ struct PostgresBench: AsyncParsableCommand {
         guard let text = url ?? ProcessInfo.processInfo.environment["TWINBANK_POSTGRES_URL"], !text.isEmpty else {
             throw ValidationError("no PostgreSQL server: pass --url postgres://USER@HOST:PORT/DATABASE or set TWINBANK_POSTGRES_URL (Scripts/with-postgres sets it for a throwaway server)")
         }
-        let server = try BenchServer(location: try PostgresLocation(url: text))
+        var server = try BenchServer(location: try PostgresLocation(url: text))
+        server.postmaster = await server.postmasterPID()
         let version = try await server.scalar("SHOW server_version")
         var settings: [String] = []
         for name in ["fsync", "synchronous_commit", "full_page_writes", "shared_buffers"] {
@@ -167,7 +168,7 @@ struct PostgresBench: AsyncParsableCommand {
         try PostgresBench.createTwins(bank, prefix: "ingest", count: twins, progress: progress)
         var feed = IngestFeed(twins: twins, twinsPerBatch: twinsPerBatch)
         var wall = 0.0, cpu = 0.0, batches = 0, done = 0
-        let server0 = BenchServer.serverCPUSeconds()
+        let server0 = BenchServer.serverCPUSeconds(server.postmaster)
         while done < events {
             let n = min(batch, events - done)
             let drafts = feed.next(n)
@@ -180,7 +181,7 @@ struct PostgresBench: AsyncParsableCommand {
             progress?.show("(a) ingest \(done)/\(events): \(Int(Double(done) / wall)) obs/s")
         }
         progress?.clear()
-        let serverCPU = BenchServer.serverCPUSeconds().map { $0 - (server0 ?? 0) }
+        let serverCPU = BenchServer.serverCPUSeconds(server.postmaster).map { $0 - (server0 ?? 0) }
         let size = try await db.size()
         let (checkSeconds, checkEvents) = try checksAlone()
         let rate = Double(events) / wall
@@ -230,13 +231,13 @@ struct PostgresBench: AsyncParsableCommand {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        let server0 = BenchServer.serverCPUSeconds()
+        let server0 = BenchServer.serverCPUSeconds(server.postmaster)
         let t0 = DispatchTime.now().uptimeNanoseconds
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        let serverCPU = BenchServer.serverCPUSeconds().map { $0 - (server0 ?? 0) }
+        let serverCPU = BenchServer.serverCPUSeconds(server.postmaster).map { $0 - (server0 ?? 0) }
         let output = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
             throw BankError(.storageFailure, "pgbench -i failed (status \(process.terminationStatus)): \(output.suffix(400))")
@@ -326,7 +327,7 @@ struct PostgresBench: AsyncParsableCommand {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds) * 1_000_000_000
         let finished = Finished()
         let (writerBatch, writerTwins, sharedEvery, location) = (self.writerBatch, self.writerTwins, self.sharedEvery, db.location)
-        let server0 = BenchServer.serverCPUSeconds(), c0 = Measure.cpuSeconds()
+        let server0 = BenchServer.serverCPUSeconds(server.postmaster), c0 = Measure.cpuSeconds()
         let t0 = DispatchTime.now().uptimeNanoseconds
         for w in 0..<writers {
             let log = logs[w]
@@ -373,7 +374,8 @@ struct PostgresBench: AsyncParsableCommand {
         progress?.clear()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let cpu = Measure.cpuSeconds() - c0
-        let serverCPU = BenchServer.serverCPUSeconds().map { $0 - (server0 ?? 0) }
+        try await Task.sleep(for: .milliseconds(500)) // the server reaps the writers' closed backends, whose CPU it then counts
+        let serverCPU = BenchServer.serverCPUSeconds(server.postmaster).map { $0 - (server0 ?? 0) }
 
         // the check, from the database
         let rows = try await db.eventsInOrder()
@@ -489,6 +491,8 @@ final class Finished: @unchecked Sendable {
 /// the scratch databases.
 struct BenchServer {
     let location: PostgresLocation
+    /// The server's postmaster, when it is on this machine (for its CPU time).
+    var postmaster: Int?
     static let logger = Logger(label: "twinbank-bench.postgres")
 
     init(location: PostgresLocation) throws { self.location = location }
@@ -546,24 +550,34 @@ struct BenchServer {
         _ = try await BenchServer.rows(location, "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
-    /// CPU seconds (user + system, with reaped children) of every `postgres` process on this machine, when /proc
-    /// tells it (nil elsewhere): the server's work, when the server is local.
-    static func serverCPUSeconds() -> Double? {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+    /// The server's process id (the postmaster), when it runs on this machine and /proc shows it: the parent of a
+    /// backend's process.
+    func postmasterPID() async -> Int? {
+        guard let backend = try? await BenchServer.rows(location, "SELECT pg_backend_pid()").first?.decode(Int32.self),
+              let stat = BenchServer.stat(Int(backend)), stat.count > 1 else { return nil }
+        return Int(stat[1]) // field 4, the parent
+    }
+
+    /// The fields of /proc/PID/stat after the command's name (the first is field 3, the state).
+    static func stat(_ pid: Int) -> [Substring]? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
+        return text[text.index(after: close)...].split(separator: " ")
+    }
+
+    /// CPU seconds (user + system) the server has used so far: its postmaster's, with its reaped children's, and
+    /// those of its live children (the backends, the writers of the WAL and of the buffers); nil when the server is
+    /// not on this machine. Other PostgreSQL servers on the machine are not counted.
+    static func serverCPUSeconds(_ postmaster: Int?) -> Double? {
+        guard let postmaster, let own = stat(postmaster), own.count > 14 else { return nil }
         let tick = 100.0 // USER_HZ: the unit of /proc/PID/stat's times on Linux
-        var total = 0.0, any = false
+        // utime, stime, cutime, cstime are fields 14-17
+        var ticks = own[11...14].compactMap { Double($0) }.reduce(0, +)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for pid in entries where pid.allSatisfy(\.isNumber) {
-            guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8), comm.hasPrefix("postgres"),
-                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            // after "pid (comm) ": state is field 3; utime, stime, cutime, cstime are fields 14-17
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 15 else { continue }
-            let ticks = fields[11...14].compactMap { Double($0) }.reduce(0, +)
-            total += ticks / tick
-            any = true
+            guard let n = Int(pid), n != postmaster, let fields = stat(n), fields.count > 14, Int(fields[1]) == postmaster else { continue }
+            ticks += fields[11...14].compactMap { Double($0) }.reduce(0, +)
         }
-        return any ? total : nil
+        return ticks / tick
     }
 
     /// `pgbench` on PATH, else the newest in /usr/lib/postgresql/*/bin.
