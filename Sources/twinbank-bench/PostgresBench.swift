@@ -553,8 +553,15 @@ struct BenchServer {
     /// The server's process id (the postmaster), when it runs on this machine and /proc shows it: the parent of a
     /// backend's process.
     func postmasterPID() async -> Int? {
-        guard let backend = try? await BenchServer.rows(location, "SELECT pg_backend_pid()").first?.decode(Int32.self),
-              let stat = BenchServer.stat(Int(backend)), stat.count > 1 else { return nil }
+        // the backend's /proc entry is read while its connection is open (it goes when the connection closes)
+        guard let c = try? await BenchServer.connect(location) else { return nil }
+        var backend: Int32?
+        if let rows = try? await c.query("SELECT pg_backend_pid()", logger: BenchServer.logger) {
+            do { for try await row in rows { backend = try row.decode(Int32.self) } } catch {}
+        }
+        let stat = backend.flatMap { BenchServer.stat(Int($0)) }
+        try? await c.close()
+        guard let stat, stat.count > 1 else { return nil }
         return Int(stat[1]) // field 4, the parent
     }
 
