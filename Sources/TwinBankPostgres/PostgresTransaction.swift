@@ -223,11 +223,23 @@ final class PostgresTransaction: StorageWriter {
 
     // MARK: StorageReader
 
+    /// In a write transaction, the last sequence number and the last batch's recorded time once read or written here:
+    /// the transaction holds the write lock, and only its own ``append(_:batch:)`` changes them, so an append's
+    /// repeated asks (the bank's numbering, the storage's check) cost one round trip, not three.
+    private var knownLastSequence: Int64?
+    private var knownLastRecorded: Instant??
+
     func lastSequence() throws -> Int64 {
-        try c.one(Int64.self, "SELECT value FROM meta WHERE key = 'last_seq'") ?? 0
+        if let known = knownLastSequence { return known }
+        let last = try c.one(Int64.self, "SELECT value FROM meta WHERE key = 'last_seq'") ?? 0
+        if writable { knownLastSequence = last }
+        return last
     }
     func lastRecorded() throws -> Instant? {
-        try c.one(Int64.self, "SELECT recorded FROM batches ORDER BY last_seq DESC LIMIT 1").map(Instant.init(microseconds:))
+        if let known = knownLastRecorded { return known }
+        let last = try c.one(Int64.self, "SELECT recorded FROM batches ORDER BY last_seq DESC LIMIT 1").map(Instant.init(microseconds:))
+        if writable { knownLastRecorded = .some(last) }
+        return last
     }
     func sequence(knownAt instant: Instant) throws -> Int64 {
         try c.one(Int64.self, "SELECT max(last_seq) FROM batches WHERE recorded <= \(instant.microseconds)") ?? 0
@@ -306,10 +318,12 @@ final class PostgresTransaction: StorageWriter {
 
     func eventHashes(twin: TwinID, code: CodeKey, from: Instant, to: Instant) throws -> Set<ContentHash> {
         guard let t = try twinID(twin, create: false) else { return [] }
-        let ids = try codeIDs(code)
-        if ids.isEmpty { return [] }
-        return Set(try c.query("SELECT h0, h1, h2, h3 FROM events WHERE twin = \(t) AND code = ANY(\(ids)) AND eff >= \(from.microseconds) AND eff <= \(to.microseconds)")
-            .rows.map { try hash($0.makeRandomAccess(), at: 0) })
+        // one round trip (the append's duplicate check makes one call per (twin, code) of a batch): the code's ids
+        // (one per display variant) found by the subquery, not by a query of their own
+        return Set(try c.query("""
+            SELECT h0, h1, h2, h3 FROM events WHERE twin = \(t) AND code IN (SELECT id FROM codes WHERE system = \(code.system) AND code = \(code.code))
+            AND eff >= \(from.microseconds) AND eff <= \(to.microseconds)
+            """).rows.map { try hash($0.makeRandomAccess(), at: 0) })
     }
 
     func unit(for code: CodeKey) throws -> String? {
@@ -446,8 +460,8 @@ final class PostgresTransaction: StorageWriter {
 
     /// Batches of at least this many events are sent with `COPY` (fewer: one multi-row `INSERT`, a single round trip).
     static let copyThreshold = 64
-    /// Events per `COPY` statement (their rows are encoded in memory first), and rows per buffer sent.
-    static let rowsPerCopy = 50_000, rowsPerCopyBuffer = 2_000
+    /// Events per `COPY` statement, and rows per buffer sent (each sent once full, while the next is made).
+    static let rowsPerCopy = 50_000, rowsPerCopyBuffer = 1_000
     /// Events per multi-row `INSERT` (20 bound values each; PostgreSQL allows 65,535 per statement).
     static let rowsPerInsert = 1000
     static let rowCasts = ["int8", "int8", "int8", "int8", "int8", "int8", "int2", "int2", "float8", "int8", "bytea", "bytea", "int8", "bytea",
@@ -503,20 +517,26 @@ final class PostgresTransaction: StorageWriter {
         }
         if events.count >= PostgresTransaction.copyThreshold, #available(macOS 15, *), BlockingConnection.canCopy {
             var start = 0
+            let allocator = ByteBufferAllocator()
             while start < events.count {
                 let end = min(start + PostgresTransaction.rowsPerCopy, events.count)
-                var buffers: [ByteBuffer] = []
-                var w = CopyTextRow(into: ByteBuffer())
-                for i in start..<end {
-                    let r = try row(events[i])
-                    w.int(r.seq); w.int(r.twin); w.int(r.code); w.int(r.eff); w.int(r.effEnd); w.int(r.recorded); w.int(r.category)
-                    w.int(r.vkind); w.double(r.num); w.int(r.unit); w.bytes(r.txt?.utf8); w.bytes(r.bin); w.int(r.source); w.bytes(r.prov)
-                    w.int(r.h.0); w.int(r.h.1); w.int(r.h.2); w.int(r.h.3); w.int(r.retracted); w.text(r.erasure)
-                    w.end()
-                    if (i - start + 1) % PostgresTransaction.rowsPerCopyBuffer == 0 { buffers.append(w.buffer); w = CopyTextRow(into: ByteBuffer()) }
+                // the dictionary ids first: a lookup is a query on this connection, which cannot run during the COPY
+                let rows = try events[start..<end].map(row)
+                // each buffer is sent as soon as it is full: the server parses it while the next one is made
+                try c.copy(into: "events", columns: PostgresTransaction.columnNames) { send in
+                    var w = CopyTextRow(into: allocator.buffer(capacity: PostgresTransaction.rowsPerCopyBuffer * 200))
+                    for (k, r) in rows.enumerated() {
+                        w.int(r.seq); w.int(r.twin); w.int(r.code); w.int(r.eff); w.int(r.effEnd); w.int(r.recorded); w.int(r.category)
+                        w.int(r.vkind); w.double(r.num); w.int(r.unit); w.bytes(r.txt?.utf8); w.bytes(r.bin); w.int(r.source); w.bytes(r.prov)
+                        w.int(r.h.0); w.int(r.h.1); w.int(r.h.2); w.int(r.h.3); w.int(r.retracted); w.text(r.erasure)
+                        w.end()
+                        if (k + 1) % PostgresTransaction.rowsPerCopyBuffer == 0 {
+                            send(w.buffer)
+                            w = CopyTextRow(into: allocator.buffer(capacity: PostgresTransaction.rowsPerCopyBuffer * 200))
+                        }
+                    }
+                    if w.buffer.readableBytes > 0 { send(w.buffer) }
                 }
-                if w.buffer.readableBytes > 0 { buffers.append(w.buffer) }
-                try c.copy(into: "events", columns: PostgresTransaction.columnNames, buffers: buffers)
                 start = end
             }
         } else {
@@ -555,6 +575,9 @@ final class PostgresTransaction: StorageWriter {
                                                             idem_key = EXCLUDED.idem_key, idem_digest = EXCLUDED.idem_digest)
             UPDATE meta SET value = \(newLast) WHERE key = 'last_seq'
             """)
+        // this batch's row has the highest last_seq (newLast is at least the stored last sequence number)
+        knownLastSequence = newLast
+        knownLastRecorded = .some(batch.recorded)
     }
 
     /// Removes the notes from the provenance of each of these rows (seq, prov) that has provenance.

@@ -19,5 +19,6 @@ extension Bench {
         DeparturesBench.self,
         AuditBench.self,
         GovernanceBench.self,
+        PostgresBench.self,
     ]
 }
