@@ -31,16 +31,10 @@ public final class PostgresAuditStore: AuditStore, @unchecked Sendable {
     public func append(_ batch: AuditBatch) throws {
         do {
             try storage.transaction("BEGIN", prepare: { c in try c.execute("SELECT pg_advisory_xact_lock(\(PostgresAuditStore.appendLock))") }) { c in
-                if let first = batch.entries.first {
+                if !batch.entries.isEmpty {
                     let next = try c.one(Int64.self, "SELECT coalesce(max(seq) + 1, 0) FROM audit_entry") ?? 0
                     let last = try c.one(Int64.self, "SELECT coalesce(max(size), 0) FROM audit_head") ?? 0
-                    if next == last, Int64(first.sequence) < last {
-                        // another process appended since this one read the log's end (the AuditLog renumbers and retries)
-                        throw GovernanceError(.auditLogMoved, "audit batch starts at entry \(first.sequence) but another process has appended up to entry \(last - 1)", value: "\(first.sequence)")
-                    }
-                    guard Int64(first.sequence) == last, next == last else {
-                        throw GovernanceError(.storageFailure, "audit batch starts at entry \(first.sequence) but the log's next entry is \(next) under a head of size \(last)", value: "\(first.sequence)")
-                    }
+                    try batch.checkContinues(nextEntry: next, headSize: last)
                 }
                 var leaves: [UInt64: MerkleHash] = [:]
                 leaves.reserveCapacity(batch.entries.count)

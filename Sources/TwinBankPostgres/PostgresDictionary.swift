@@ -10,22 +10,9 @@ import TwinCore
 ///
 /// At most ``sourceCacheLimit`` sources are cached (sources can be as many as events); others are looked up.
 final class PostgresDictionary: @unchecked Sendable {
-    static let sourceCacheLimit = 50_000
+    static let sourceCacheLimit = DictionaryMaps.sourceLimit
 
-    struct Maps {
-        var twinID: [String: Int64] = [:], twinName: [Int64: TwinID] = [:]
-        var codeID: [Concept: Int64] = [:], codeByID: [Int64: Concept] = [:]
-        var sourceID: [Source: Int64] = [:], sourceByID: [Int64: Source] = [:]
-        var unitID: [String: Int64] = [:], unitByID: [Int64: String] = [:]
-
-        mutating func merge(_ o: Maps) {
-            twinID.merge(o.twinID) { a, _ in a }; twinName.merge(o.twinName) { a, _ in a }
-            codeID.merge(o.codeID) { a, _ in a }; codeByID.merge(o.codeByID) { a, _ in a }
-            if sourceID.count + o.sourceID.count <= PostgresDictionary.sourceCacheLimit { sourceID.merge(o.sourceID) { a, _ in a } }
-            if sourceByID.count + o.sourceByID.count <= PostgresDictionary.sourceCacheLimit { sourceByID.merge(o.sourceByID) { a, _ in a } }
-            unitID.merge(o.unitID) { a, _ in a }; unitByID.merge(o.unitByID) { a, _ in a }
-        }
-    }
+    typealias Maps = DictionaryMaps
 
     private let lock = NSLock()
     private var maps = Maps()

@@ -27,17 +27,11 @@ public final class SQLiteAuditStore: AuditStore, @unchecked Sendable {
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 try db.inTransaction {
-                    if let first = batch.entries.first {
+                    if !batch.entries.isEmpty {
                         // O(log n): the next free number and the latest head (not count(*), a scan of the table)
                         let next = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq) + 1, 0) FROM audit_entry") ?? 0
                         let last = try Int64.fetchOne(db, sql: "SELECT coalesce(max(size), 0) FROM audit_head") ?? 0
-                        if next == last, Int64(first.sequence) < last {
-                            // another process appended since this one read the log's end (the AuditLog renumbers and retries)
-                            throw GovernanceError(.auditLogMoved, "audit batch starts at entry \(first.sequence) but another process has appended up to entry \(last - 1)", value: "\(first.sequence)")
-                        }
-                        guard Int64(first.sequence) == last, next == last else {
-                            throw GovernanceError(.storageFailure, "audit batch starts at entry \(first.sequence) but the log's next entry is \(next) under a head of size \(last)", value: "\(first.sequence)")
-                        }
+                        try batch.checkContinues(nextEntry: next, headSize: last)
                     }
                     var leaves: [UInt64: MerkleHash] = [:]
                     leaves.reserveCapacity(batch.entries.count)

@@ -318,23 +318,9 @@ extension SQLiteStorage {
 /// records a bank or a single import holds.
 final class SharedDictionary: @unchecked Sendable {
     /// The most sources kept in memory, shared or per transaction.
-    static let sourceCacheLimit = 50_000
+    static let sourceCacheLimit = DictionaryMaps.sourceLimit
 
-    struct Maps {
-        var twinID: [String: Int64] = [:], twinName: [Int64: TwinID] = [:]
-        var codeID: [Concept: Int64] = [:], codeByID: [Int64: Concept] = [:]
-        var sourceID: [Source: Int64] = [:], sourceByID: [Int64: Source] = [:]
-        var unitID: [String: Int64] = [:], unitByID: [Int64: String] = [:]
-
-        mutating func merge(_ o: Maps) {
-            twinID.merge(o.twinID) { a, _ in a }; twinName.merge(o.twinName) { a, _ in a }
-            codeID.merge(o.codeID) { a, _ in a }; codeByID.merge(o.codeByID) { a, _ in a }
-            if sourceID.count + o.sourceID.count <= SharedDictionary.sourceCacheLimit {
-                sourceID.merge(o.sourceID) { a, _ in a }; sourceByID.merge(o.sourceByID) { a, _ in a }
-            }
-            unitID.merge(o.unitID) { a, _ in a }; unitByID.merge(o.unitByID) { a, _ in a }
-        }
-    }
+    typealias Maps = DictionaryMaps
     private let lock = NSLock()
     private var maps = Maps()
     /// The bank's dictionary generation the cache was loaded at (`meta.dictionary_generation`, 0 when absent): an

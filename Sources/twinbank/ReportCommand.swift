@@ -70,6 +70,9 @@ struct ReportCasesCommand: ParsableCommand {
             let input = try RiskTwins.read(bank: bank, aggregate: try AggregateID(id), regions: set, locator: set.locator())
             cases = try CaseReporting.casesByRegionAndWeek(input.counts)
             rowHeader = "region"
+            if !input.refused.isEmpty, !output.json {
+                print("\(input.refused.count) people left out: their consent or the policy refuses this use")
+            }
             if !input.unlocated.isEmpty, !output.json {
                 print("\(input.unlocated.count) people without a location in the regions are not counted")
             }

@@ -49,6 +49,7 @@ struct RiskCommand: ParsableCommand {
         var levels: [String: Int]
         var persons: Int?
         var unlocated: Int?
+        var refused: Int?
         var alerts: [Alert]
         var alerts_written: Int
         var out: String
@@ -123,14 +124,14 @@ struct RiskCommand: ParsableCommand {
                                   growth_week_over_week: r.growth, admissions_7d_per_100k: r.admissionRate, population: r.population,
                                   cases_7d: r.cases7, tests_7d: r.tests7, contacts_7d: r.contacts7)
                 },
-                levels: levels, persons: bankInput?.persons, unlocated: bankInput?.unlocated.count,
+                levels: levels, persons: bankInput?.persons, unlocated: bankInput?.unlocated.count, refused: bankInput?.refused.count,
                 alerts: alerts.map { .init(person: $0.person, time: $0.ping.time.iso8601, region: regionSet.regions[$0.region].name, level: $0.level.rawValue) },
                 alerts_written: written, out: out, map: map))
             return
         }
         print("\(regionSet.regions.count) regions, 7 days to \(tally.date(day)) (\(tally.days) days counted from \(tally.date(0)))")
         if let input = bankInput {
-            print("\(input.persons) people counted\(input.unlocated.isEmpty ? "" : ", \(input.unlocated.count) without a location in the regions (not counted)")")
+            print("\(input.persons) people counted\(input.unlocated.isEmpty ? "" : ", \(input.unlocated.count) without a location in the regions (not counted)")\(input.refused.isEmpty ? "" : ", \(input.refused.count) left out (their consent or the policy refuses this use)")")
         }
         print("levels: " + (RiskLevel.allCases.map(\.rawValue) + ["no data"]).compactMap { l in levels[l].map { "\(l) \($0)" } }.joined(separator: ", "))
         for r in risks where r.level.map({ $0 >= .substantial }) ?? false {

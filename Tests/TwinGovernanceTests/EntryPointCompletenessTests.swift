@@ -154,6 +154,7 @@ let exemptFromTheGateTable: [String: String] = [
     "Bank.answering(_:_:_:)": "the gate itself: asks it, and is audited by it",
     "Bank.latestValues(code:in:)": "reads within a Cohort, which only Bank.cohort(of:where:for:) makes, after asking the gate bank-wide and per member; it leaves out whom the gate refused (aCohortsReadsGiveNothingOfAPersonLeftOut) and answers only the actor and purpose it was decided for",
     "Bank.events(of:in:)": "reads within a Cohort (see Bank.latestValues(code:in:)); a twin the cohort left out is refused",
+    "Bank.events(_:in:)": "reads within a Cohort (see Bank.latestValues(code:in:)); a twin the cohort left out is refused",
     "Bank.holders(of:in:)": "reads within a Cohort (see Bank.latestValues(code:in:))",
     "Bank.storage": "the storage under the bank: library code must not read persons' data through it (the storage-use test below lists every use outside TwinBank)",
     "Bank.changeFeed": "the storage's change feed: the bank's last sequence numbers, no person's data (a watch then reads what changed through the gated calls)",

@@ -343,7 +343,7 @@ let entryPoints: [EntryPoint] = [
     },
     EntryPoint("HeldEvents.unheld(_:twin:in:)", .read, "p1") { b, _ in _ = try HeldEvents.unheld([draft], twin: "p1", in: b) },
     EntryPoint("VitalSignSet.read(_:knownAt:windowMinutes:in:)", .read, "p1") { b, _ in _ = try VitalSignSet.read("p1", knownAt: GateFixture.now, in: b) },
-    EntryPoint("WatchService.init(bank:twins:watchers:channel:interval:clock:)", .read, "p1") { b, _ in
+    EntryPoint("WatchService.init(bank:twins:watchers:channel:interval:clock:)", .sync, "p1") { b, _ in
         _ = try WatchService(bank: b, twins: ["p1"], watchers: [try NEWS2ThreadWatcher()])
     },
     EntryPoint("WatchService.run()", .read, "p1") { b, f in try await f.watch(b).run() },
@@ -365,7 +365,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("ContactTracer.trace(bank:aggregate:cases:criteria:source:write:)", .read, "p1") { b, _ in
         _ = try ContactTracer.trace(bank: b, aggregate: "cohort", cases: ["p1"], criteria: try ProximityCriteria(distance: 10, window: 600))
     },
-    EntryPoint("RiskTwins.read(bank:aggregate:regions:locator:from:to:)", .read, nil, research: readsP1) { b, _ in
+    EntryPoint("RiskTwins.read(bank:aggregate:regions:locator:from:to:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
         let regions = try RiskFixture.regions()
         _ = try RiskTwins.read(bank: b, aggregate: "cohort", regions: regions, locator: regions.locator())
     },
@@ -373,11 +373,11 @@ let entryPoints: [EntryPoint] = [
         let (regions, counts, risks, alerts) = try RiskFixture.alerts()
         _ = try RiskTwins.writeAlerts(alerts, regions: regions, risks: risks, counts: counts, bank: b)
     },
-    EntryPoint("RiskTwins.extent(bank:aggregate:)", .read, nil, research: readsP1) { b, _ in _ = try RiskTwins.extent(bank: b, aggregate: "cohort") },
-    EntryPoint("CaseReporting.casesByAgeBandAndWeek(bank:aggregate:bands:)", .read, nil, research: readsP1) { b, _ in
+    EntryPoint("RiskTwins.extent(bank:aggregate:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in _ = try RiskTwins.extent(bank: b, aggregate: "cohort") },
+    EntryPoint("CaseReporting.casesByAgeBandAndWeek(bank:aggregate:bands:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
         _ = try CaseReporting.casesByAgeBandAndWeek(bank: b, aggregate: "cohort")
     },
-    EntryPoint("AggregateStatistics.series(of:in:code:every:from:to:)", .read, nil, research: readsP1) { b, _ in
+    EntryPoint("AggregateStatistics.series(of:in:code:every:from:to:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
         _ = try AggregateStatistics.series(of: "cohort", in: b, code: GateFixture.glucose.key, every: .seconds(86400))
     },
     EntryPoint("MemberPopulation.build(members:in:asOf:seed:marginals:)", .read, "p1") { b, _ in
@@ -550,8 +550,10 @@ func deniedActor(_ error: any Error) -> String? {
         #expect(try rita.latestValues(code: GateFixture.glucose.key, in: cohort).isEmpty)
         #expect(try rita.holders(of: GateFixture.glucose.key, in: cohort).isEmpty)
         #expect(throws: BankError.self) { try rita.events(of: "p1", in: cohort) }
+        #expect(throws: BankError.self) { try rita.events(ThreadQuery(twin: "p1", code: GateFixture.glucose.key), in: cohort) }
         let all = try f.owner.cohort(of: "cohort", for: .aggregate)
         #expect(try f.owner.latestValues(code: GateFixture.glucose.key, in: all)["p1"] != nil)
+        #expect(try f.owner.events(ThreadQuery(twin: "p1", code: GateFixture.glucose.key), in: all).map(\.code) == [GateFixture.glucose])
     }
 
     /// The exempt `AuditEventExport.bundle(_:bank:)` never throws: it names each twin's Patient by the gated

@@ -86,12 +86,20 @@ extension Bank {
     /// (a de-identified release of clinical resources). Asks nothing more.
     /// - Throws: ``BankError`` `accessDenied` for a twin the cohort does not hold (refused, or not a member).
     public func events(of twin: TwinID, in cohort: Cohort) throws -> [Event] {
+        try events(ThreadQuery(twin: twin), in: cohort)
+    }
+
+    /// A permitted member's events that `query` selects (as ``events(_:)`` answers it), with the member's filter
+    /// applied: for a computation over the cohort that needs some codes of each member's thread (a risk map's
+    /// locations and cases, a population's statistics). Asks nothing more.
+    /// - Throws: ``BankError`` `accessDenied` for a twin the cohort does not hold (refused, or not a member).
+    public func events(_ query: ThreadQuery, in cohort: Cohort) throws -> [Event] {
         try check(cohort)
-        guard cohort.records.contains(where: { $0.id == twin }) else {
-            throw BankError(.accessDenied, "access denied: twin \(twin) is not among the members of \(cohort.aggregate) permitted to \(actor) for \(cohort.action)", value: actor)
+        guard cohort.records.contains(where: { $0.id == query.twin }) else {
+            throw BankError(.accessDenied, "access denied: twin \(query.twin) is not among the members of \(cohort.aggregate) permitted to \(actor) for \(cohort.action)", value: actor)
         }
-        let events = try storage.read { tx in try eventsInTransaction(ThreadQuery(twin: twin), tx) }
-        return cohort.filter(for: twin).map { $0.apply(to: events) } ?? events
+        let events = try storage.read { tx in try eventsInTransaction(query, tx) }
+        return cohort.filter(for: query.twin).map { $0.apply(to: events) } ?? events
     }
 
     /// The permitted members whose own rows hold `code` (current or not, as ``StorageReader/twins(withCode:)``

@@ -18,6 +18,22 @@ public struct AuditBatch: Sendable {
     public init(entries: [AuditEntry], nodes: [(MerkleNodeID, MerkleHash)], head: SignedTreeHead, replacesHead: UInt64? = nil) {
         self.entries = entries; self.nodes = nodes; self.head = head; self.replacesHead = replacesHead
     }
+
+    /// Checks, inside the store's write transaction, that the batch continues the stored log: `nextEntry` is the
+    /// number after the highest stored entry (0 when empty) and `headSize` the size of the latest stored head (0
+    /// when none). Every store calls it with the two numbers it reads, so they all refuse alike.
+    /// - Throws: ``GovernanceError`` `auditLogMoved` when the batch is numbered from an end of the log that another
+    ///   writer has since extended under a consistent head (the ``AuditLog`` reads the end again, renumbers and
+    ///   retries); `storageFailure` for any other mismatch (entries beyond the head, a gap).
+    public func checkContinues(nextEntry: Int64, headSize: Int64) throws {
+        guard let first = entries.first else { return }
+        if nextEntry == headSize, Int64(first.sequence) < headSize {
+            throw GovernanceError(.auditLogMoved, "audit batch starts at entry \(first.sequence) but another writer has appended up to entry \(headSize - 1)", value: "\(first.sequence)")
+        }
+        guard Int64(first.sequence) == headSize, nextEntry == headSize else {
+            throw GovernanceError(.storageFailure, "audit batch starts at entry \(first.sequence) but the log's next entry is \(nextEntry) under a head of size \(headSize)", value: "\(first.sequence)")
+        }
+    }
 }
 
 /// Which entries to list (``AuditStore/entries(matching:)``).
@@ -81,12 +97,7 @@ public final class MemoryAuditStore: AuditStore, @unchecked Sendable {
     public func append(_ batch: AuditBatch) throws {
         if commitDelay > 0 { Thread.sleep(forTimeInterval: commitDelay) }
         lock.lock(); defer { lock.unlock() }
-        if let first = batch.entries.first, first.sequence < UInt64(rows.count) {
-            throw GovernanceError(.auditLogMoved, "audit batch starts at \(first.sequence) but another log object has appended up to entry \(rows.count - 1)", value: "\(first.sequence)")
-        }
-        guard batch.entries.first.map({ $0.sequence == UInt64(rows.count) }) ?? true else {
-            throw GovernanceError(.storageFailure, "audit batch starts at \(batch.entries[0].sequence), the log has \(rows.count) entries", value: "\(batch.entries[0].sequence)")
-        }
+        try batch.checkContinues(nextEntry: Int64(rows.count), headSize: Int64(headList.last?.size ?? 0))
         rows.append(contentsOf: batch.entries)
         for (id, h) in batch.nodes { nodeTable[id] = h }
         if let old = batch.replacesHead, headList.last?.size == old { headList.removeLast() }

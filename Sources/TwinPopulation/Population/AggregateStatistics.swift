@@ -77,11 +77,14 @@ public enum AggregateStatistics {
     ///   or `to` is before `from`, or there would be more than 100,000 periods; the bank's errors (unknown aggregate ...).
     public static func series(of aggregate: AggregateID, in bank: Bank, code: CodeKey, every: Every, from: Instant? = nil,
                               to: Instant? = nil) throws -> (members: Int, unit: String?, periods: [Period]) {
-        let members = try bank.members(of: aggregate).members
+        // A computation over the aggregate: asked as `aggregate` (bank-wide, then per member); a member whose
+        // consent or the policy refuses that use is left out, one permitted in part is read through its filter.
+        let cohort = try bank.cohort(of: aggregate, for: .aggregate)
+        let members = cohort.members
         var values: [(member: Int, time: Instant, value: Double?)] = []
         var unit: String?
         for (k, id) in members.enumerated() {
-            for e in try bank.events(ThreadQuery(twin: id, code: code)) {
+            for e in try bank.events(ThreadQuery(twin: id, code: code), in: cohort) {
                 var x: Double?
                 if case .quantity(let q)? = e.value {
                     if let u = unit, u != q.unit {

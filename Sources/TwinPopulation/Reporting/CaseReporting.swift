@@ -244,10 +244,12 @@ extension CaseReporting {
         var labels = ageBandLabels(bands)
         var cases: [(band: Int, time: Instant)] = []
         var unknown = false
-        for id in try bank.members(of: aggregate).members {
-            let twin = try bank.twin(id).twin
+        // A computation over the aggregate: asked as `aggregate`; members refused that use are left out.
+        let cohort = try bank.cohort(of: aggregate, for: .aggregate)
+        for record in cohort.records {
+            let id = record.id, twin = record.twin
             guard twin.kind == .person else { continue }
-            for e in try bank.events(ThreadQuery(twin: id, code: RiskEvents.confirmedCase.key, category: .observation)) {
+            for e in try bank.events(ThreadQuery(twin: id, code: RiskEvents.confirmedCase.key, category: .observation), in: cohort) {
                 let t = e.effective.start
                 var age: Double?
                 if case .date(let birth)? = twin.attributes["birthDate"] {

@@ -66,6 +66,9 @@ public struct BankRiskInput: Sendable {
     public var unlocated: [TwinID]
     /// Members that are not persons (skipped).
     public var skipped: [TwinID]
+    /// Members whose consent or the bank's policy refuses this computation (each refusal is in the audit log): not
+    /// read, not counted.
+    public var refused: [TwinID] = []
 }
 
 /// Regional risk inputs from the bank (see ``RiskEvents`` for the codes).
@@ -78,16 +81,18 @@ public enum RiskTwins {
     ///   result that cannot be read; the bank's errors (an unknown aggregate).
     public static func read(bank: Bank, aggregate: AggregateID, regions: GeoRegions, locator: RegionLocator,
                             from: Instant? = nil, to: Instant? = nil) throws -> BankRiskInput {
-        let members = try bank.members(of: aggregate).members
+        // A computation over the aggregate: asked as `aggregate` (bank-wide, then per member); a member whose
+        // consent or the policy refuses that use is left out (`refused`), one permitted in part is read through its filter.
+        let cohort = try bank.cohort(of: aggregate, for: .aggregate)
         struct Person { var id: TwinID; var region: Int?; var events: [(RiskMeasure, Instant)] }
         var people: [Person] = []
         var pings: [LocationPing] = []
         var skipped: [TwinID] = [], unlocated: [TwinID] = []
-        for id in members {
-            let twin = try bank.twin(id).twin
+        for record in cohort.records {
+            let id = record.id, twin = record.twin
             guard twin.kind == .person else { skipped.append(id); continue }
             var lastPing: LocationPing?
-            for e in try bank.events(ThreadQuery(twin: id, code: RiskEvents.location.key, category: .observation)) {
+            for e in try bank.events(ThreadQuery(twin: id, code: RiskEvents.location.key, category: .observation), in: cohort) {
                 guard case .vector(let v)? = e.value, v.values.count == 2, v.unit == "deg",
                       (-90...90).contains(v.values[0]), (-180...180).contains(v.values[1]) else {
                     throw PopulationError(.invalidPings, "twin '\(id)': the location event at \(e.effective) has the value '\(e.value.map { "\($0)" } ?? "none")', not [latitude, longitude] deg within range", value: e.value.map { "\($0)" } ?? "")
@@ -107,11 +112,11 @@ public enum RiskTwins {
             }
             var events: [(RiskMeasure, Instant)] = []
             for (code, measure) in [(RiskEvents.confirmedCase, RiskMeasure.cases), (RiskEvents.closeContact, .contacts), (RiskEvents.admission, .admissions)] {
-                for e in try bank.events(ThreadQuery(twin: id, code: code.key)) where e.category == .observation || e.category == .intervention {
+                for e in try bank.events(ThreadQuery(twin: id, code: code.key), in: cohort) where e.category == .observation || e.category == .intervention {
                     events.append((measure, e.effective.start))
                 }
             }
-            for e in try bank.events(ThreadQuery(twin: id, code: RiskEvents.test.key, category: .observation)) {
+            for e in try bank.events(ThreadQuery(twin: id, code: RiskEvents.test.key, category: .observation), in: cohort) {
                 events.append((.tests, e.effective.start))
                 if try RiskEvents.isPositive(e.value, twin: id, at: e.effective.start) { events.append((.positives, e.effective.start)) }
             }
@@ -131,7 +136,8 @@ public enum RiskTwins {
             counts.population[r] += 1
             for (m, t) in p.events { counts.add(m, region: r, day: counts.day(of: t)) }
         }
-        return BankRiskInput(counts: counts, pings: pings, persons: people.count - unlocated.count, unlocated: unlocated, skipped: skipped)
+        return BankRiskInput(counts: counts, pings: pings, persons: people.count - unlocated.count, unlocated: unlocated, skipped: skipped,
+                             refused: cohort.refused)
     }
 
     static func number(_ v: Value?, _ name: String, _ id: TwinID) throws(PopulationError) -> Double? {
@@ -183,11 +189,12 @@ extension RiskTwins {
             guard (-90...90).contains(lat), (-180...180).contains(lon) else { return }
             w = min(w, lon); e = max(e, lon); s = min(s, lat); n = max(n, lat)
         }
-        for id in try bank.members(of: aggregate).members {
-            let twin = try bank.twin(id).twin
+        let cohort = try bank.cohort(of: aggregate, for: .aggregate)
+        for record in cohort.records {
+            let id = record.id, twin = record.twin
             guard twin.kind == .person else { continue }
             if let lat = try number(twin.attributes["home_lat"], "home_lat", id), let lon = try number(twin.attributes["home_lon"], "home_lon", id) { add(lat, lon) }
-            for ev in try bank.events(ThreadQuery(twin: id, code: RiskEvents.location.key, category: .observation)) {
+            for ev in try bank.events(ThreadQuery(twin: id, code: RiskEvents.location.key, category: .observation), in: cohort) {
                 if case .vector(let v)? = ev.value, v.values.count == 2 { add(v.values[0], v.values[1]) }
             }
         }

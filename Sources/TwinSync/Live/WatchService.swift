@@ -42,13 +42,15 @@ public struct WatchService: Service {
 
     /// - Parameters:
     ///   - clock: the clock the service sleeps on between polls (a test can pass its own).
-    /// - Throws: ``SyncError`` `invalidArgument` when there is no twin or watcher, or the interval is not positive.
+    /// - Throws: ``SyncError`` `invalidArgument` when there is no twin or watcher, or the interval is not positive;
+    ///   ``BankError`` `accessDenied` when the bank's actor may not `sync` (or `read`) a twin, `unknownTwin`.
     public init(bank: Bank, twins: [TwinID], watchers: [any ThreadWatcher], channel: LiveChannel<WatchNotice> = .init(),
                 interval: Duration = .seconds(5), clock: some _Concurrency.Clock<Duration> = ContinuousClock()) throws {
         guard !twins.isEmpty else { throw SyncError(.invalidArgument, "a watch needs at least one twin.", value: nil) }
         guard !watchers.isEmpty else { throw SyncError(.invalidArgument, "a watch needs at least one watcher.", value: nil) }
         guard interval > .zero else { throw SyncError(.invalidArgument, "the poll interval must be positive.", value: "\(interval)") }
-        for t in twins { _ = try bank.twin(t) }
+        // Watching a twin is synchronising it with its data: asked as `sync` (and its reads as `read`).
+        for t in twins { try bank.authorize(.sync, t); _ = try bank.twin(t) }
         self.bank = bank
         self.twins = twins
         self.watchers = watchers
