@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "TwinRun", targets: ["TwinRun"]),
         .library(name: "TwinPopulation", targets: ["TwinPopulation"]),
         .library(name: "TwinDemo", targets: ["TwinDemo"]),
+        .library(name: "TwinDashboard", targets: ["TwinDashboard"]),
         .executable(name: "twinbank", targets: ["twinbank"]),
         .executable(name: "twinbank-bench", targets: ["twinbank-bench"]),
     ],
@@ -99,6 +100,8 @@ let package = Package(
         .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR", "TwinSync"]),
         // The guided tour behind `twinbank demo`.
         .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinGovernance", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
+        // The web dashboard's static files (the page, its script and style, vendored plotly.js), served by the server at `/`.
+        .target(name: "TwinDashboard", resources: [.copy("Assets")]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
             "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance",
@@ -126,6 +129,7 @@ let package = Package(
             "TwinSync", "TwinTesting", .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation", "TwinSBML"]),
+        .testTarget(name: "TwinDashboardTests", dependencies: ["TwinDashboard"]),
         .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
         .testTarget(name: "TwinGovernanceTests", dependencies: [
             "TwinTesting", "TwinGovernance", "TwinBankSQLite", "TwinFHIR", "TwinSimulation", .product(name: "GRDB", package: "GRDB.swift"),
