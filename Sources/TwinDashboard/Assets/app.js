@@ -1,6 +1,6 @@
 // Twinbank dashboard: a single page over the HTTP API (/api/v1). No build step, no CDN: plotly.js is vendored.
-// Routes (in the URL fragment): #/ the twin list, #/twins/ID a twin's page. #token=JWT (as `twinbank serve`
-// prints it) signs in and is kept for this browser tab only (sessionStorage), never sent anywhere but this server.
+// Routes (in the URL fragment): #/ the twin list, #/twins/ID a twin's page. #token=JWT[&next=/twins/ID] (as
+// `twinbank serve` prints it) signs in and is kept for this browser tab only (sessionStorage), never sent anywhere but this server.
 "use strict";
 
 const state = { token: null, purpose: "treatment", refresh: null, twinList: null };
@@ -189,7 +189,8 @@ function drawCharts(container, events) {
   const live = events.filter(current);
   const byUnit = new Map();
   for (const e of live) {
-    if (!e.value || e.value.type !== "quantity") continue;
+    // numbers measured or forecast, one chart per unit; interventions and alerts go on the timeline
+    if (!e.value || e.value.type !== "quantity" || (e.category !== "observation" && e.category !== "prediction")) continue;
     if (!byUnit.has(e.value.unit)) byUnit.set(e.value.unit, []);
     byUnit.get(e.value.unit).push(e);
   }
@@ -245,7 +246,7 @@ async function renderTwin(id) {
   const charts = el("section", { id: "charts", "aria-label": "Charts" });
   const live = el("p", { class: "live", id: "live", "aria-live": "off" });
   const latest = el("div", { id: "latest-wrap" }, latestTable(events));
-  app().replaceChildren(
+  app().replaceChildren(...[
     el("h1", { text: `${twin.name || twin.id} (${twin.kind})` }),
     twin.forkOf ? el("p", {}, "Fork of ", el("a", { href: "#/twins/" + encodeURIComponent(twin.forkOf), text: twin.forkOf }),
                      twin.forkedAt ? ` at ${twin.forkedAt}` : "") : null,
@@ -254,7 +255,7 @@ async function renderTwin(id) {
     el("details", {}, el("summary", { text: `Attributes (${attrs.length})` }),
       el("div", { class: "table-wrap" }, el("table", {}, el("caption", { text: "Attributes" }),
         el("tbody", {}, attrs.map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: valueText(v) })))))))
-  );
+  ].filter((n) => n !== null));
   drawCharts(charts, events);
   status("");
   document.title = `${twin.id} · Twinbank`;
@@ -284,8 +285,11 @@ async function route() {
   if (state.refresh) { clearInterval(state.refresh); state.refresh = null; }
   const hash = location.hash || "#/";
   if (hash.startsWith("#token=")) {
-    setToken(decodeURIComponent(hash.slice(7)));
-    history.replaceState(null, "", location.pathname + "#/");
+    // #token=JWT[&next=/twins/ID]: sign in, then go on to `next` (default the twin list)
+    const params = new URLSearchParams(hash.slice(1));
+    setToken(params.get("token"));
+    const next = params.get("next") || "/";
+    history.replaceState(null, "", location.pathname + "#" + (next.startsWith("/") ? next : "/"));
     return route();
   }
   if (!state.token) return renderSignIn();
