@@ -110,6 +110,11 @@ let package = Package(
         .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR", "TwinSync"]),
         // The guided tour behind `twinbank demo`.
         .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinGovernance", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
+        // The HTTP API's types and handler protocol, generated from openapi.yaml by swift-openapi-generator
+        // (Scripts/generate-openapi; generated code only, committed, checked current by a test).
+        .target(name: "TwinServerAPI", dependencies: [
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+        ]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
             "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance",
