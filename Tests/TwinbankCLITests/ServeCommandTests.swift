@@ -80,4 +80,25 @@ import Testing
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
     }
+
+    @Test func tokenIssueRefusesBadArgumentsNamingThem() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let runner = CommandRunner()
+        for (arguments, option) in [(["--role", "overlord", "--subject", "a"], "--role"),
+                                    (["--role", "admin", "--subject", "a", "--scope", "everything"], "--scope"),
+                                    (["--role", "admin", "--subject", "a", "--expires", "400d"], "--expires"),
+                                    (["--role", "admin", "--subject", ""], "--subject")] {
+            let out = try runner.run(["token", "issue", "--bank", bank] + arguments)
+            #expect(out.status != 0, "\(arguments)")
+            #expect(out.stderr.contains(option), "\(arguments): \(out.stderr)")
+            #expect(out.stdout.isEmpty)
+        }
+        // a key others may read is refused, naming it
+        let key = dir.appendingPathComponent("open.key").path
+        FileManager.default.createFile(atPath: key, contents: Data(repeating: 1, count: 32), attributes: [.posixPermissions: 0o644])
+        let out = try runner.run(["token", "issue", "--token-key", key, "--role", "admin", "--subject", "a"])
+        #expect(out.status != 0)
+        #expect(out.stderr.contains(key))
+    }
 }
