@@ -117,7 +117,7 @@ enum ErrorMapping {
                 : names.reduce("") { $0.isEmpty || $1.hasPrefix("[") ? $0 + $1 : $0 + "." + $1 }
         } else {
             let underlying = String(describing: e.underlyingError)
-            detail = "\(e.causeDescription): \(underlying)"
+            detail = e.causeDescription.contains(underlying) ? e.causeDescription : "\(e.causeDescription): \(underlying)"
         }
         let code: ServerError.Code = switch e.httpStatus {
         case .unsupportedMediaType: ServerError.Code("unsupportedMediaType", .unsupportedMediaType)

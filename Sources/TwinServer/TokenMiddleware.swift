@@ -21,6 +21,7 @@ struct TokenMiddleware<Context: RequestContext>: RouterMiddleware {
         let identity = try await tokens.verify(bearer.token)
         var context = context
         context.logger[metadataKey: "subject"] = "\(identity.subject)"
+        RequestIdentity.logSlot?.subject.withLock { $0 = identity.subject }
         // behind here, a storage call that forgot the hop onto the storage's threads fails in a debug build
         return try await BlockingWork.forbiddingOnTasks {
             try await RequestIdentity.$current.withValue(identity) { try await next(request, context) }

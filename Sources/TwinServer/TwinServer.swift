@@ -65,6 +65,7 @@ public struct TwinServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: TokenMiddleware(tokens: tokens, openPaths: Self.openPaths))
         router.add(middleware: BodyLimitMiddleware(limit: configuration.bodyLimit))
+        router.add(middleware: ETagMiddleware())
         try TwinAPI(served: served).registerHandlers(on: router)
         let registry = metrics
         router.get("/metrics") { _, _ -> Response in

@@ -74,7 +74,10 @@ import TwinServer
                 #expect(j["id"] as? String == "p1")
                 #expect(j["kind"] as? String == "person")
                 #expect(j["name"] as? String == "Person p1")
-                return try #require(r.headers[.eTag])
+                let etag = try #require(r.headers[.eTag])
+                // a quoted string as RFC 9110 spells it, not percent-encoded
+                #expect(etag.hasPrefix("\"") && etag.hasSuffix("\"") && !etag.contains("%"), "\(etag)")
+                return etag
             }
             try await client.execute(uri: "/api/v1/twins/p1", method: .get, headers: .auth(token, [.ifNoneMatch: etag])) { r throws in
                 #expect(r.status == .notModified)
