@@ -25,19 +25,31 @@ let package = Package(
         .library(name: "TwinPopulation", targets: ["TwinPopulation"]),
         .library(name: "TwinDemo", targets: ["TwinDemo"]),
         .library(name: "TwinDashboard", targets: ["TwinDashboard"]),
+        .library(name: "TwinServer", targets: ["TwinServer"]),
         .executable(name: "twinbank", targets: ["twinbank"]),
         .executable(name: "twinbank-bench", targets: ["twinbank-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // PostgreSQL storage (issue 28): the driver of TwinBankPostgres.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        // The HTTP server (issue 29): Hummingbird 2, its auth helpers, the OpenAPI runtime and transport, JWTs,
+        // metrics exported for Prometheus and structured logs.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/swift-server/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Vocabulary values, no I/O (except OutputFile, the one safe writer of output files every library shares).
@@ -102,11 +114,33 @@ let package = Package(
         .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinGovernance", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
         // The web dashboard's static files (the page, its script and style, vendored plotly.js), served by the server at `/`.
         .target(name: "TwinDashboard", resources: [.copy("Assets")]),
+        // The HTTP API's types and handler protocol, generated from openapi.yaml by swift-openapi-generator
+        // (Scripts/generate-openapi; generated code only, committed, checked current by a test).
+        .target(name: "TwinServerAPI", dependencies: [
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+        ]),
+        // `twinbank serve`: the Hummingbird application that maps the bank (through its gate) to HTTP, token auth.
+        .target(name: "TwinServer", dependencies: [
+            "TwinCore", "TwinBank", "TwinBankAccess", "TwinGovernance", "TwinServerAPI", "TwinDashboard",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance", "TwinServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Release-build benchmarks, outside the test suite.
         .executableTarget(name: "twinbank-bench", dependencies: [
@@ -144,6 +178,13 @@ let package = Package(
             // the watch service across processes (PostgresChangeFeedTests)
             "TwinSync",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        .testTarget(name: "TwinServerTests", dependencies: [
+            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML", "TwinGovernance", "TwinBankSQLite"]),
     ],

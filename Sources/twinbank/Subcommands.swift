@@ -45,5 +45,7 @@ extension Twinbank {
         ReleaseCommand.self,
         DPCommand.self,
         RepresentativenessCommand.self,
+        ServeCommand.self,
+        TokenCommand.self,
     ]
 }

@@ -1,0 +1,53 @@
+import Foundation
+import NIOPosix
+import TwinBank
+import TwinBankAccess
+import TwinCore
+import TwinGovernance
+
+/// The bank a server serves, opened once: its storage behind the ``TwinGovernance/GovernedGate`` with the bank's
+/// signed audit log, as the command opens a bank (`BankOptions`), so every request's decision is audited. Each
+/// request acts through ``run(_:_:_:_:)`` as its token's subject for its declared purpose.
+final class ServedBank: Sendable {
+    let base: Bank
+    let gate: GovernedGate
+
+    init(base: Bank, gate: GovernedGate) { self.base = base; self.gate = gate }
+
+    /// Opens the bank at `location` (it must exist) on NIO's blocking pool. `owner` is the admin of a bank that has
+    /// neither a stored policy nor a recorded owner (a bank made before governance), as for the command.
+    static func open(_ location: BankLocation, owner: String) async throws -> ServedBank {
+        try await NIOThreadPool.singleton.runIfActive {
+            let opened = try location.open(create: false)
+            let log = try AuditLog(store: opened.auditStore, signer: AuditSigner(keyFile: location.auditKeyFile()))
+            let gate = GovernedGate(store: BankGovernanceStore(storage: opened.storage), log: log, owner: owner)
+            return ServedBank(base: Bank(storage: opened.storage, gate: gate, actor: owner, purpose: "treatment"), gate: gate)
+        }
+    }
+
+    /// Who calls (a verified token) and why (the declared purpose).
+    struct Call: Sendable {
+        let identity: TokenIdentity
+        let purpose: String
+    }
+
+    /// Runs `body` on the storage's threads (`Bank.run`) with the bank acting as the call's subject for its purpose,
+    /// after checking that the token's role is the role the bank's policy gives the subject (when the policy knows
+    /// the subject; one it does not know is refused by the gate): a token claiming another role is refused, 403, and
+    /// the refusal is in the audit log as a deny of `action` on `twin`.
+    func run<T: Sendable>(_ call: Call, _ action: AccessRequest.Action, _ twin: TwinID?, _ body: @escaping @Sendable (Bank) throws -> T) async throws -> T {
+        let gate = self.gate
+        return try await base.acting(as: call.identity.subject, purpose: call.purpose).run { bank in
+            try Self.checkRole(call, gate: gate, AccessRequest(actor: call.identity.subject, action: action, twin: twin, purpose: call.purpose))
+            return try body(bank)
+        }
+    }
+
+    static func checkRole(_ call: Call, gate: GovernedGate, _ request: AccessRequest) throws {
+        let policy = try gate.store.policy(orDefaultFor: try gate.store.recordedOwner() ?? gate.owner)
+        guard let known = policy.caller(call.identity.subject), known.role != call.identity.role else { return }
+        let reason = "the token claims the role \(call.identity.role) but the bank's policy gives '\(call.identity.subject)' the role \(known.role)"
+        _ = try gate.log.append(AuditEntry.Draft(request, decision: .deny, reason: reason, role: known.role.rawValue, organisation: known.organisation))
+        throw ServerError(.accessDenied, "access denied: \(reason); use a token issued for the role \(known.role)", field: "role")
+    }
+}

@@ -1,0 +1,46 @@
+import Hummingbird
+
+/// An error the server answers with: a stable ``Code`` (the JSON body's `code`), a message a person can act on, the
+/// offending field (a parameter, header or body field) when there is one, and the HTTP status it maps to.
+public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of problem this is; its `description` is the stable `code` of the JSON error body.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: String
+        public let status: HTTPResponse.Status
+        init(_ rawValue: String, _ status: HTTPResponse.Status) { self.rawValue = rawValue; self.status = status }
+        /// No bearer token, or one that does not verify (signature, claims, expiry): 401.
+        public static let unauthorized = Code("unauthorized", .unauthorized)
+        /// The token's scopes do not allow the request (read or write): 403.
+        public static let insufficientScope = Code("insufficientScope", .forbidden)
+        /// The bank's gate refused the request (policy, consent): 403, and the refusal is in the audit log.
+        public static let accessDenied = Code("accessDenied", .forbidden)
+        /// No such twin: 404.
+        public static let unknownTwin = Code("unknownTwin", .notFound)
+        /// No such route: 404.
+        public static let notFound = Code("notFound", .notFound)
+        /// A malformed parameter, header or body: 400.
+        public static let badRequest = Code("badRequest", .badRequest)
+        /// The body is larger than the server's limit: 413.
+        public static let payloadTooLarge = Code("payloadTooLarge", .contentTooLarge)
+        /// The idempotency key was used for another batch: 409.
+        public static let idempotencyConflict = Code("idempotencyConflict", .conflict)
+        /// The bank cannot be reached: 503.
+        public static let unavailable = Code("unavailable", .serviceUnavailable)
+        /// A fault of the server: 500.
+        public static let internalError = Code("internalError", .internalServerError)
+        public var description: String { rawValue }
+    }
+
+    public var code: Code
+    public var message: String
+    /// The offending parameter, header or body field.
+    public var field: String?
+    /// The offending value, when it is safe to show (never a token).
+    public var value: String?
+
+    public init(_ code: Code, _ message: String, field: String? = nil, value: String? = nil) {
+        self.code = code; self.message = message; self.field = field; self.value = value
+    }
+
+    public var description: String { message }
+}

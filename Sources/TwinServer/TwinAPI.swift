@@ -1,0 +1,192 @@
+import Crypto
+import Foundation
+import OpenAPIRuntime
+import TwinBank
+import TwinCore
+import TwinGovernance
+import TwinServerAPI
+
+/// The contract's operations (openapi.yaml, generated into TwinServerAPI's `APIProtocol`), each one group of bank
+/// calls through `Bank.run` acting as the token's subject for the request's purpose. Errors are thrown
+/// (``ServerError``, or the bank's own) and written as the one JSON error body by ``ErrorMiddleware``.
+struct TwinAPI: APIProtocol {
+    let served: ServedBank
+
+    /// The most items a page may hold, and the default.
+    static let pageLimit = 1000, defaultPageSize = 100
+    /// The purpose when the request declares none.
+    static let defaultPurpose = "treatment"
+
+    // MARK: - Health
+
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        .ok(.init(body: .json(.init(status: .ok, version: TwinbankVersion.current))))
+    }
+
+    // MARK: - Twins
+
+    func listTwins(_ input: Operations.ListTwins.Input) async throws -> Operations.ListTwins.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let limit = try Self.pageSize(input.query.limit)
+        let after = try input.query.cursor.map { try Self.twinCursor($0) }
+        let ids = try await served.run(call, .read, nil) { bank in try bank.twinIDs() }
+        let rest = ids.sorted().filter { id in after.map { id.rawValue > $0 } ?? true }
+        let page = Array(rest.prefix(limit))
+        let next = rest.count > limit ? page.last.map { Self.encodeCursor($0.rawValue) } : nil
+        return .ok(.init(body: .json(.init(items: page.map { .init(id: $0.rawValue) }, nextCursor: next))))
+    }
+
+    func getTwin(_ input: Operations.GetTwin.Input) async throws -> Operations.GetTwin.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let id = try Self.twinID(input.path.id)
+        let record = try await served.run(call, .read, id) { bank in try bank.twin(id) }
+        let twin = APIMapping.twin(record)
+        let etag = try Self.etag(of: twin)
+        if let match = input.headers.ifNoneMatch, Self.matches(match, etag) {
+            return .notModified(.init(headers: .init(eTag: etag)))
+        }
+        return .ok(.init(headers: .init(eTag: etag), body: .json(twin)))
+    }
+
+    // MARK: - Thread
+
+    func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let id = try Self.twinID(input.path.id)
+        let q = input.query
+        let now = served.base.clock.now()
+        let limit = try Self.pageSize(q.limit)
+        let after = try q.cursor.map { try Self.eventCursor($0) }
+        var to = try Self.instant(q.to, "to", now, .upper)
+        if let asOf = try Self.instant(q.asOf, "asOf", now, .upper) { to = min(to ?? asOf, asOf) }
+        let query = ThreadQuery(twin: id, code: try q.code.map { try Self.codeKey($0, "code") },
+                                category: q.category.map(APIMapping.category),
+                                from: try Self.instant(q.from, "from", now, .lower), to: to,
+                                knownAt: try Self.instant(q.knownAt, "knownAt", now, .instant))
+        let events = try await served.run(call, .read, id) { bank in try bank.events(query) }
+        // the thread's order is (effective start, sequence); the cursor is the last item's pair
+        let rest = after.map { c in events.filter { ($0.effective.start.microseconds, $0.sequence) > (c.effective, c.sequence) } } ?? events
+        let page = Array(rest.prefix(limit))
+        let next = rest.count > limit ? page.last.map { Self.encodeCursor("\($0.effective.start.microseconds).\($0.sequence)") } : nil
+        return .ok(.init(body: .json(.init(items: page.map(APIMapping.event), nextCursor: next))))
+    }
+
+    func appendEvents(_ input: Operations.AppendEvents.Input) async throws -> Operations.AppendEvents.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let id = try Self.twinID(input.path.id)
+        guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
+        let now = served.base.clock.now()
+        let drafts = try body.events.enumerated().map { i, e in try APIMapping.draft(e, twin: id, field: "events[\(i)]", now: now) }
+        let key = input.headers.idempotencyKey
+        let result: AppendResult
+        do {
+            result = try await served.run(call, .write, id) { bank in try bank.append(drafts, idempotencyKey: key) }
+        } catch let e as BankError {
+            throw ErrorMapping.bank(e, field: e.code == .invalidIdempotencyKey || e.code == .idempotencyConflict ? "Idempotency-Key" : e.code == .accessDenied || e.code == .unknownTwin ? nil : "events")
+        }
+        return .ok(.init(body: .json(APIMapping.appendResult(result))))
+    }
+
+    func getState(_ input: Operations.GetState.Input) async throws -> Operations.GetState.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let id = try Self.twinID(input.path.id)
+        let q = input.query
+        let now = served.base.clock.now()
+        let asOf = try Self.instant(q.asOf, "asOf", now, .upper)
+        let knownAt = try Self.instant(q.knownAt, "knownAt", now, .instant)
+        let code = try q.code.map { try Self.codeKey($0, "code") }
+        let category = q.category.map(APIMapping.category)
+        let events = try await served.run(call, .read, id) { bank in try bank.state(of: id, asOf: asOf, knownAt: knownAt, code: code, category: category) }
+        return .ok(.init(body: .json(.init(twin: id.rawValue, asOf: asOf?.iso8601, knownAt: knownAt?.iso8601, events: events.map(APIMapping.event)))))
+    }
+
+    // MARK: - The caller
+
+    /// The request's token and declared purpose, once the token's scopes allow a read (or a write); the bank then
+    /// acts as the token's subject for that purpose (``ServedBank/run(_:_:_:_:)``), and its gate decides, and
+    /// audits, each call.
+    func caller(purpose header: String?, write: Bool) throws -> ServedBank.Call {
+        guard let identity = RequestIdentity.current else {
+            throw ServerError(.unauthorized, "this route needs a bearer token", field: "Authorization")
+        }
+        if write ? !identity.mayWrite : !identity.mayRead {
+            let have = identity.scopes.map(\.description).joined(separator: " ")
+            throw ServerError(.insufficientScope, "the token's scopes (\(have)) do not allow \(write ? "writing (c or u, e.g. user/*.cruds)" : "reading (r or s, e.g. user/*.rs)")", field: "scope")
+        }
+        let purpose = header.map { $0.trimmingCharacters(in: .whitespaces) } ?? Self.defaultPurpose
+        do { _ = try Purpose(parsing: purpose) } catch let e as GovernanceError {
+            throw ServerError(.badRequest, e.message, field: "X-Purpose-Of-Use", value: purpose)
+        }
+        return ServedBank.Call(identity: identity, purpose: purpose)
+    }
+
+    // MARK: - Parameters
+
+    static func pageSize(_ limit: Int32?) throws -> Int {
+        guard let limit else { return defaultPageSize }
+        guard (1...Int32(pageLimit)).contains(limit) else {
+            throw ServerError(.badRequest, "limit must be 1 to \(pageLimit), not \(limit)", field: "limit", value: String(limit))
+        }
+        return Int(limit)
+    }
+
+    static func twinID(_ text: String) throws -> TwinID {
+        do { return try TwinID(text) } catch let e as TwinError { throw ServerError(.badRequest, e.message, field: "id", value: e.value) }
+    }
+
+    static func codeKey(_ text: String, _ field: String) throws -> CodeKey {
+        do { return try CodeKey(parsing: text) } catch let e as TwinError { throw ServerError(.badRequest, e.message, field: field, value: text) }
+    }
+
+    static func instant(_ text: String?, _ field: String, _ now: Instant, _ bound: TimeExpression.Bound) throws -> Instant? {
+        guard let text else { return nil }
+        do { return try Instant(parsing: text, relativeTo: now, bound: bound) } catch let e as TwinError {
+            throw ServerError(.badRequest, "\(field): \(e.message)", field: field, value: text)
+        }
+    }
+
+    /// Cursors are opaque to clients: base64url of the position they continue after.
+    static func encodeCursor(_ position: String) -> String {
+        Data(position.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeCursor(_ cursor: String) -> String? {
+        var b = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while b.count % 4 != 0 { b += "=" }
+        return Data(base64Encoded: b).flatMap { String(data: $0, encoding: .utf8) }
+    }
+
+    static func badCursor(_ cursor: String) -> ServerError {
+        ServerError(.badRequest, "the cursor is not one this route gave: pass the nextCursor of the previous page unchanged", field: "cursor", value: String(cursor.prefix(200)))
+    }
+
+    static func twinCursor(_ cursor: String) throws -> String {
+        guard let text = decodeCursor(cursor), (try? TwinID(text)) != nil else { throw badCursor(cursor) }
+        return text
+    }
+
+    static func eventCursor(_ cursor: String) throws -> (effective: Int64, sequence: Int64) {
+        guard let text = decodeCursor(cursor) else { throw badCursor(cursor) }
+        let parts = text.split(separator: ".")
+        guard parts.count == 2, let e = Int64(parts[0]), let s = Int64(parts[1]) else { throw badCursor(cursor) }
+        return (e, s)
+    }
+
+    // MARK: - ETag
+
+    /// A strong ETag: the first 128 bits of SHA-256 over the definition as served (JSON, sorted keys).
+    static func etag(of twin: Components.Schemas.Twin) throws -> String {
+        let data = try ErrorMapping.encoder.encode(twin)
+        let digest = SHA256.hash(data: data).prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "\"\(digest)\""
+    }
+
+    /// Whether an `If-None-Match` value (a list of ETags, or `*`) names `etag` (weak comparison, RFC 9110).
+    static func matches(_ header: String, _ etag: String) -> Bool {
+        header.split(separator: ",").contains { item in
+            let t = item.trimmingCharacters(in: .whitespaces)
+            return t == "*" || (t.hasPrefix("W/") ? String(t.dropFirst(2)) : t) == etag
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import OpenAPIHummingbird
+import Prometheus
+import ServiceLifecycle
+import TwinBankAccess
+import TwinGovernance
+import UnixSignals
+
+/// `twinbank serve`: the bank's HTTP API (openapi.yaml, generated into TwinServerAPI) on Hummingbird 2.
+///
+/// Thin: every behaviour is the bank's; a handler maps a request to one group of bank calls run through
+/// `Bank.run` (never on an event loop or the cooperative pool) and the answer or the error back to HTTP. Every
+/// route but `/health` needs a bearer token (``TokenAuthority``): its subject and the request's
+/// `X-Purpose-Of-Use` (default treatment) are the actor and purpose the bank's ``TwinGovernance/GovernedGate``
+/// decides on, and every decision is in the bank's audit log before the answer leaves. Errors are one JSON body
+/// (`code`, `message`, `field`). Metrics at `/metrics` (Prometheus text; a token with the admin role), one
+/// structured log line per request.
+public struct TwinServer: Sendable {
+    /// Where and how the server listens.
+    public struct Configuration: Sendable {
+        /// The address to bind (default loopback only).
+        public var host: String
+        /// The port (0: any free port, which ``run(onListening:)`` reports).
+        public var port: Int
+        /// The largest request body accepted, in bytes (default 1 MiB); a larger one is a 413 and is not read.
+        public var bodyLimit: Int
+        /// The admin of a bank with neither a stored policy nor a recorded owner (a bank made before governance):
+        /// by default the operating-system user who serves it, as for the command.
+        public var owner: String
+
+        public init(host: String = "127.0.0.1", port: Int = 8080, bodyLimit: Int = 1 << 20, owner: String = NSUserName()) {
+            self.host = host; self.port = port; self.bodyLimit = bodyLimit; self.owner = owner
+        }
+    }
+
+    /// Paths that answer without a token.
+    public static let openPaths: Set<String> = ["/health"]
+
+    public let configuration: Configuration
+    public let tokens: TokenAuthority
+    /// The bank's gate, with its audit log (``TwinGovernance/GovernedGate/log``), where every request's decision is.
+    public let gate: GovernedGate
+    /// The server's metrics, served at `/metrics`.
+    public let metrics: PrometheusCollectorRegistry
+    public let logger: Logger
+    let served: ServedBank
+
+    /// Opens the bank at `location` (it must exist; opened on NIO's blocking pool) for serving.
+    /// - Throws: the errors of ``TwinBankAccess/BankLocation/open(create:)`` and of the audit key.
+    public static func open(location: BankLocation, tokens: TokenAuthority, configuration: Configuration = Configuration(),
+                            logger: Logger = Logger(label: "twinbank.server")) async throws -> TwinServer {
+        let served = try await ServedBank.open(location, owner: configuration.owner)
+        return TwinServer(configuration: configuration, tokens: tokens, gate: served.gate, metrics: PrometheusCollectorRegistry(),
+                          logger: logger, served: served)
+    }
+
+    /// The routes: the contract's operations (registered from the generated handler protocol), `/metrics`, and the
+    /// middlewares (metrics and logs, errors as JSON, token, body limit) in front of them.
+    public func router() throws -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware(factory: PrometheusMetricsFactory(registry: metrics)))
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: TokenMiddleware(tokens: tokens, openPaths: Self.openPaths))
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.bodyLimit))
+        router.add(middleware: ETagMiddleware())
+        try TwinAPI(served: served).registerHandlers(on: router)
+        let registry = metrics
+        router.get("/metrics") { _, _ -> Response in
+            guard let identity = RequestIdentity.current, identity.role == .admin else {
+                throw ServerError(.insufficientScope, "the metrics need a token with the admin role")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        return router
+    }
+
+    /// The Hummingbird application on ``configuration``'s address; `onListening` is told the port it bound.
+    public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        Application(router: try router(),
+                    configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twinbank"),
+                    onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
+                    logger: logger)
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully (the listener closes, requests in flight finish),
+    /// as a swift-service-lifecycle service group.
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let group = ServiceGroup(configuration: .init(services: [try application(onListening: onListening)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}

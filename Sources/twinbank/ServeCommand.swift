@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TwinBankAccess
+import TwinGovernance
+import TwinServer
+
+/// `twinbank serve`: the bank's HTTP API. Wiring only: parsing, then `TwinServer`.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the bank's HTTP API (openapi.yaml): twins, threads and state, with bearer tokens through the bank's access gate.",
+        discussion: """
+        Every route but /health needs `Authorization: Bearer TOKEN` (`twinbank token issue`); the token's subject is the actor
+        and the X-Purpose-Of-Use header (default treatment) the purpose the bank's policy and consents decide on; every
+        decision is in the bank's audit log. Prints `serving on http://HOST:PORT` once it listens (--port 0: any free port).
+        SIGINT/SIGTERM stop it gracefully: the listener closes and requests in flight finish. Logs go to standard error,
+        one line per request; Prometheus metrics at /metrics (a token with the admin role).
+        """
+    )
+
+    @Option(name: .long, help: "The bank: a file or a postgres:// URL (default: $TWINBANK_BANK, else ./twinbank.sqlite).")
+    var bank: String?
+    @Option(help: "The address to listen on (default: loopback only).") var host = "127.0.0.1"
+    @Option(help: "The port (0: any free port).") var port = 8080
+    @Option(name: .customLong("token-key"), help: "The HS256 key file that signs and verifies tokens (default: token-signing.key in the bank's key folder; made 0600 on first use).")
+    var tokenKey: String?
+    @Option(name: .customLong("body-limit"), help: "The largest request body accepted, in bytes.") var bodyLimit = 1 << 20
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port (0 to 65535)") }
+        guard bodyLimit > 0 else { throw ValidationError("--body-limit: \(bodyLimit) must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: '\(logLevel)' is none of trace, debug, info, notice, warning, error, critical") }
+    }
+
+    func run() async throws {
+        let location = try BankLocation(bank ?? BankOptions.defaultPath)
+        var logger = Logger(label: "twinbank.server") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let keyFile = tokenKey.map(TokenAuthority.keyFile(path:)) ?? TokenAuthority.defaultKeyFile(for: location)
+        let tokens = try await TokenAuthority.hs256(keyFile: keyFile)
+        let server = try await TwinServer.open(location: location, tokens: tokens,
+                                               configuration: .init(host: host, port: port, bodyLimit: bodyLimit), logger: logger)
+        let host = host
+        try await server.run { port in
+            // written straight to the file descriptor: a pipe (a supervisor, a test) sees the line at once
+            FileHandle.standardOutput.write(Data("serving on http://\(host):\(port)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import TwinBankAccess
+import TwinGovernance
+import TwinServer
+
+/// `twinbank token`: bearer tokens for `twinbank serve`.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Make bearer tokens for `twinbank serve`.",
+        subcommands: [TokenIssueCommand.self]
+    )
+}
+
+/// `twinbank token issue`: prints a signed token. Wiring only: parsing, then `TokenAuthority`.
+struct TokenIssueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: "Print a bearer token (an HS256 JWT) for the server of a bank.",
+        discussion: """
+        The token says who (--subject: the actor the bank's policy knows, e.g. by `policy set-role`), as what (--role), with
+        which SMART-style scopes (user/*.rs reads, user/*.cruds reads and writes) and until when (--expires). The bank's
+        policy and consents still decide every request: a token grants nothing the policy does not. The key is the one
+        `twinbank serve` uses for the same bank (or --token-key), made on first use.
+        """
+    )
+
+    @Option(name: .long, help: "The bank whose server will take the token (its key folder holds the default key; default: $TWINBANK_BANK, else ./twinbank.sqlite).")
+    var bank: String?
+    @Option(help: "The role: patient, clinician, researcher, public-health-officer, device or admin.") var role: String
+    @Option(help: "The subject: the actor id the bank's policy knows.") var subject: String
+    @Option(parsing: .upToNextOption, help: "Scopes, SMART v2 style (default: user/*.rs).") var scope: [String] = []
+    @Option(help: "How long the token lives: a duration (1h, 30min, 7d; a bare number is hours; at most 366d).") var expires = DurationOption<BareHours>(1)
+    @Option(name: .customLong("token-key"), help: "The HS256 key file (default: token-signing.key in the bank's key folder).")
+    var tokenKey: String?
+
+    func run() async throws {
+        guard let role = Role(rawValue: role) else {
+            throw ValidationError("--role: '\(role)' is none of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let scopes = try (scope.isEmpty ? ["user/*.rs"] : scope.flatMap { $0.split(separator: " ").map(String.init) }).map { text in
+            do { return try SMARTScope(parsing: text) } catch let e as ServerError { throw ValidationError("--scope: \(e.message)") }
+        }
+        let keyFile: KeyFile
+        if let tokenKey { keyFile = TokenAuthority.keyFile(path: tokenKey) } else {
+            keyFile = TokenAuthority.defaultKeyFile(for: try BankLocation(bank ?? BankOptions.defaultPath))
+        }
+        let tokens = try await TokenAuthority.hs256(keyFile: keyFile)
+        let lifetime = Double(expires.span.microseconds) / 1e6
+        do {
+            print(try await tokens.issue(subject: subject, role: role, scopes: scopes, lifetime: lifetime))
+        } catch let e as ServerError {
+            throw ValidationError("--\(e.field ?? "expires"): \(e.message)")
+        }
+    }
+}
