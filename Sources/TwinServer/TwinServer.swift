@@ -36,7 +36,7 @@ public struct TwinServer: Sendable {
         }
     }
 
-    /// Paths that answer without a token.
+    /// Paths that answer without a token (besides the dashboard's files, ``dashboardPaths``).
     public static let openPaths: Set<String> = ["/health"]
 
     public let configuration: Configuration
@@ -63,10 +63,11 @@ public struct TwinServer: Sendable {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: MetricsMiddleware(factory: PrometheusMetricsFactory(registry: metrics)))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: TokenMiddleware(tokens: tokens, openPaths: Self.openPaths))
+        router.add(middleware: TokenMiddleware(tokens: tokens, openPaths: Self.openPaths.union(Self.dashboardPaths)))
         router.add(middleware: BodyLimitMiddleware(limit: configuration.bodyLimit))
         router.add(middleware: ETagMiddleware())
         try TwinAPI(served: served).registerHandlers(on: router)
+        addDashboard(to: router)
         let registry = metrics
         router.get("/metrics") { _, _ -> Response in
             guard let identity = RequestIdentity.current, identity.role == .admin else {

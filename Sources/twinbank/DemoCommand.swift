@@ -109,7 +109,11 @@ struct DemoCommand: AsyncParsableCommand {
           twinbank diff --bank \(location) \(summary.commits[0].prefix(12)) \(summary.commits[1].prefix(12))
           twinbank simulate glucose --patient adult#001 --meals 7:45,12:70,18:80 --hours 24 --controller basal-bolus --out trace.csv
           twinbank thread query --bank \(location) --twin \(Demo.town) --code 'urn:twinbank:outbreak|new_infections' --category prediction
-        """ + summary.riskMap.map { "\n  open \($0)" }.joined())
+        """ + summary.riskMap.map { "\n  open \($0)" }.joined() + """
+
+        See it in a browser: twinbank serve --bank \(location) --dashboard-link
+          then open the sign-in link it prints (http://127.0.0.1:8080/#token=...) and pick \(summary.forkedTwin)
+        """)
     }
 }
 

@@ -13,7 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         Every route but /health needs `Authorization: Bearer TOKEN` (`twinbank token issue`); the token's subject is the actor
         and the X-Purpose-Of-Use header (default treatment) the purpose the bank's policy and consents decide on; every
-        decision is in the bank's audit log. Prints `serving on http://HOST:PORT` once it listens (--port 0: any free port).
+        decision is in the bank's audit log. Prints `serving on http://HOST:PORT` once it listens (--port 0: any free port),
+        then the dashboard's address (`--dashboard-link`: a link signed in as you, the bank's admin).
         SIGINT/SIGTERM stop it gracefully: the listener closes and requests in flight finish. Logs go to standard error,
         one line per request; Prometheus metrics at /metrics (a token with the admin role).
         """
@@ -27,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     var tokenKey: String?
     @Option(name: .customLong("body-limit"), help: "The largest request body accepted, in bytes.") var bodyLimit = 1 << 20
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+    @Flag(name: .customLong("dashboard-link"), help: "Also print a link that opens the dashboard signed in as you (the operating-system user, as the bank's admin, for 12 hours). The link holds a token: do not share it.")
+    var dashboardLink = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port (0 to 65535)") }
@@ -43,9 +46,19 @@ struct ServeCommand: AsyncParsableCommand {
         let server = try await TwinServer.open(location: location, tokens: tokens,
                                                configuration: .init(host: host, port: port, bodyLimit: bodyLimit), logger: logger)
         let host = host
+        let link = dashboardLink
         try await server.run { port in
             // written straight to the file descriptor: a pipe (a supervisor, a test) sees the line at once
-            FileHandle.standardOutput.write(Data("serving on http://\(host):\(port)\n".utf8))
+            var lines = "serving on http://\(host):\(port)\ndashboard: http://\(host):\(port)/\n"
+            if link {
+                do {
+                    let token = try await tokens.issue(subject: NSUserName(), role: .admin, scopes: [try SMARTScope(parsing: "user/*.cruds")], lifetime: 12 * 3600)
+                    lines += "sign in: http://\(host):\(port)/#token=\(token)\n"
+                } catch {
+                    lines += "no sign-in link: \(error)\n"
+                }
+            }
+            FileHandle.standardOutput.write(Data(lines.utf8))
         }
     }
 }
