@@ -75,6 +75,11 @@ import Testing
         #expect(twinsStatus == 200)
         #expect(twins.contains("\"p1\""), "\(twins)")
 
+        // a second server on the same port is refused, saying why
+        let second = try runner.run(["serve", "--bank", bank, "--port", String(port)])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("in use"), "\(second.stderr)")
+
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
