@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import OpenAPIHummingbird
 import Prometheus
 import ServiceLifecycle
@@ -57,6 +58,18 @@ public struct TwinServer: Sendable {
                           logger: logger, served: served)
     }
 
+    /// Opens the bank at `location` (it must exist), then the token key in `tokenKey` (made on first use), so a
+    /// mistyped bank leaves no key folder behind.
+    /// - Throws: the errors of ``TwinBankAccess/BankLocation/open(create:)``, and ``TwinGovernance/GovernanceError``
+    ///   `invalidKey` for a key file that is not a private 32-byte file.
+    public static func open(location: BankLocation, tokenKey: KeyFile, configuration: Configuration = Configuration(),
+                            logger: Logger = Logger(label: "twinbank.server")) async throws -> TwinServer {
+        let served = try await ServedBank.open(location, owner: configuration.owner)
+        let tokens = try await TokenAuthority.hs256(keyFile: tokenKey)
+        return TwinServer(configuration: configuration, tokens: tokens, gate: served.gate, metrics: PrometheusCollectorRegistry(),
+                          logger: logger, served: served)
+    }
+
     /// The routes: the contract's operations (registered from the generated handler protocol), `/metrics`, and the
     /// middlewares (metrics and logs, errors as JSON, token, body limit) in front of them.
     public func router() throws -> Router<BasicRequestContext> {
@@ -93,6 +106,10 @@ public struct TwinServer: Sendable {
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let group = ServiceGroup(configuration: .init(services: [try application(onListening: onListening)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let e as IOError where e.errnoCode == EADDRINUSE {
+            throw ServerError(.unavailable, "cannot listen on \(configuration.host):\(configuration.port): the address is in use; choose another --port (0 picks a free one)", field: "port", value: String(configuration.port))
+        }
     }
 }

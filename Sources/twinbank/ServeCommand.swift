@@ -42,8 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "twinbank.server") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let keyFile = tokenKey.map(TokenAuthority.keyFile(path:)) ?? TokenAuthority.defaultKeyFile(for: location)
-        let tokens = try await TokenAuthority.hs256(keyFile: keyFile)
-        let server = try await TwinServer.open(location: location, tokens: tokens,
+        let server = try await TwinServer.open(location: location, tokenKey: keyFile,
                                                configuration: .init(host: host, port: port, bodyLimit: bodyLimit), logger: logger)
         let host = host
         let link = dashboardLink

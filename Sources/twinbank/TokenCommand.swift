@@ -44,7 +44,12 @@ struct TokenIssueCommand: AsyncParsableCommand {
         }
         let keyFile: KeyFile
         if let tokenKey { keyFile = TokenAuthority.keyFile(path: tokenKey) } else {
-            keyFile = TokenAuthority.defaultKeyFile(for: try BankLocation(bank ?? BankOptions.defaultPath))
+            let location = try BankLocation(bank ?? BankOptions.defaultPath)
+            // the default key lives beside the bank: no key folder for a bank that is not there
+            if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("--bank: no bank at '\(path)': create one with `twinbank init --bank \(path)`, or give --token-key")
+            }
+            keyFile = TokenAuthority.defaultKeyFile(for: location)
         }
         let tokens = try await TokenAuthority.hs256(keyFile: keyFile)
         let lifetime = Double(expires.span.microseconds) / 1e6

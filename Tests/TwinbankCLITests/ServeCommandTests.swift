@@ -75,6 +75,11 @@ import Testing
         #expect(twinsStatus == 200)
         #expect(twins.contains("\"p1\""), "\(twins)")
 
+        // a second server on the same port is refused, saying why
+        let second = try runner.run(["serve", "--bank", bank, "--port", String(port)])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("in use"), "\(second.stderr)")
+
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         #expect(process.terminationReason == .exit)
@@ -85,6 +90,7 @@ import Testing
         let (dir, bank) = try CommandRunner.temporaryBank()
         defer { try? FileManager.default.removeItem(at: dir) }
         let runner = CommandRunner()
+        try runner.ok(["init", "--bank", bank, "--actor", "alice"])
         for (arguments, option) in [(["--role", "overlord", "--subject", "a"], "--role"),
                                     (["--role", "admin", "--subject", "a", "--scope", "everything"], "--scope"),
                                     (["--role", "admin", "--subject", "a", "--expires", "400d"], "--expires"),
@@ -94,9 +100,17 @@ import Testing
             #expect(out.stderr.contains(option), "\(arguments): \(out.stderr)")
             #expect(out.stdout.isEmpty)
         }
+        // no bank, no key folder: neither token issue nor serve leaves one behind
+        let missing = dir.appendingPathComponent("missing.sqlite").path
+        for arguments in [["token", "issue", "--bank", missing, "--role", "admin", "--subject", "a"], ["serve", "--bank", missing, "--port", "0"]] {
+            let out = try runner.run(arguments)
+            #expect(out.status != 0, "\(arguments)")
+            #expect(out.stderr.contains(missing), "\(arguments): \(out.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: missing + ".keys"), "\(arguments)")
+        }
         // a key others may read is refused, naming it
         let key = dir.appendingPathComponent("open.key").path
-        FileManager.default.createFile(atPath: key, contents: Data(repeating: 1, count: 32), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: key, contents: Data(repeating: 1, count: 32), attributes: [.posixPermissions: 0o644])
         let out = try runner.run(["token", "issue", "--token-key", key, "--role", "admin", "--subject", "a"])
         #expect(out.status != 0)
         #expect(out.stderr.contains(key))
