@@ -51,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
             var lines = "serving on http://\(host):\(port)\ndashboard: http://\(host):\(port)/\n"
             if link {
                 do {
-                    let token = try await tokens.issue(subject: NSUserName(), role: .admin, scopes: [try SMARTScope(parsing: "user/*.cruds")], lifetime: 12 * 3600)
+                    let token = try await server.tokens.issue(subject: NSUserName(), role: Role.admin, scopes: [try SMARTScope(parsing: "user/*.cruds")], lifetime: 12 * 3600)
                     lines += "sign in: http://\(host):\(port)/#token=\(token)\n"
                 } catch {
                     lines += "no sign-in link: \(error)\n"
