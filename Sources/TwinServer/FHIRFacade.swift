@@ -66,7 +66,7 @@ struct FHIRFacade: Sendable {
     func read(_ request: Request, type: String, id text: String) async throws -> Response {
         guard type == "Patient" else {
             if Self.searchable.contains(where: { $0.type == type }) {
-                throw ServerError(.notFound, "the facade does not read \(type) by id: search it by patient (GET /fhir/\(type)?patient=ID); /fhir/metadata lists what it answers", field: "type", value: type)
+                throw ServerError(ServerError.Code("unsupportedInteraction", .notFound), "the facade does not read \(type) by id: search it by patient (GET /fhir/\(type)?patient=ID); /fhir/metadata lists what it answers", field: "type", value: type)
             }
             throw Self.unknownType(type)
         }

@@ -42,7 +42,8 @@ enum FHIROutcome {
     /// The OperationOutcome of `e`; a field that is not a FHIR path (a header, a search parameter) is named in the text.
     static func resource(_ e: ServerError) -> JSONValue {
         let isPath = e.field.map { $0.first?.isUppercase == true && $0.contains(".") } ?? false
-        var text = e.message
+        // a path no route answers: the facade's contract is the CapabilityStatement, not openapi.yaml
+        var text = e.code == .notFound ? "no such FHIR interaction: GET /fhir/metadata lists what this server answers" : e.message
         if let field = e.field, !isPath, !text.contains(field) { text += " (\(field))" }
         return outcome(severity: "error", code: issueType(e.code.status), text: text, expression: isPath ? e.field : nil, errorCode: e.code.rawValue)
     }

@@ -211,6 +211,14 @@ import TwinTesting
                     try Self.expectOutcome(r, .notFound, "not-found", uri)
                 }
             }
+            try await client.execute(uri: "/fhir/Observation/o1", method: .get, headers: .auth(alice)) { r throws in
+                let text = try Self.expectOutcome(r, .notFound, "not-found", "Observation by id")
+                #expect(text.contains("patient="), "\(text)")
+            }
+            try await client.execute(uri: "/fhir/Patient/p1/_history", method: .get, headers: .auth(alice)) { r throws in
+                let text = try Self.expectOutcome(r, .notFound, "not-found", "_history")
+                #expect(text.contains("/fhir/metadata"), "\(text)")
+            }
             // 422: valid JSON, not valid FHIR for the importer, naming the entry; nothing of the bundle written
             try await client.execute(uri: "/fhir", method: .post, headers: .auth(alice, [.contentType: "application/fhir+json"]),
                                      body: Self.bundle("transaction", [Self.patient("p8"), Self.observation("o1", patient: "p8", status: "guessed")])) { r throws in
