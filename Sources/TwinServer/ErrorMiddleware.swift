@@ -15,7 +15,8 @@ struct ErrorBody: Codable, Sendable, Equatable {
 
 /// Turns every error into the one JSON error body with its status: the server's own ``ServerError``, the bank's
 /// errors, the contract's decoding failures (400, naming the field), Hummingbird's (no route 404, body too large
-/// 413); anything else is a 500 whose details go to the log, not to the client.
+/// 413); anything else is a 500 whose details go to the log, not to the client. On `/fhir` paths the same error is
+/// an `OperationOutcome` (``FHIROutcome``).
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -25,7 +26,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if e.code == .internalError {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             }
-            return ErrorMapping.response(e)
+            return FHIROutcome.isFHIR(request.uri.path) ? FHIROutcome.response(e) : ErrorMapping.response(e)
         }
     }
 }

@@ -24,6 +24,13 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let payloadTooLarge = Code("payloadTooLarge", .contentTooLarge)
         /// The idempotency key was used for another batch: 409.
         public static let idempotencyConflict = Code("idempotencyConflict", .conflict)
+        /// A FHIR resource type the facade does not serve: 404.
+        public static let unknownResourceType = Code("unknownResourceType", .notFound)
+        /// The bank refused a FHIR import for its current state (a twin of another kind under that id): 409.
+        public static let conflict = Code("conflict", .conflict)
+        /// A FHIR Bundle that is JSON but not FHIR the importer takes (invalid R4, a dangling reference, a unit that
+        /// does not convert): 422, naming the entry.
+        public static let unprocessable = Code("unprocessable", .unprocessableContent)
         /// The bank cannot be reached: 503.
         public static let unavailable = Code("unavailable", .serviceUnavailable)
         /// A fault of the server: 500.

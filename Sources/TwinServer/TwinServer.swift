@@ -37,8 +37,9 @@ public struct TwinServer: Sendable {
         }
     }
 
-    /// Paths that answer without a token (besides the dashboard's files, ``dashboardPaths``).
-    public static let openPaths: Set<String> = ["/health"]
+    /// Paths that answer without a token (besides the dashboard's files, ``dashboardPaths``): the health check and
+    /// the FHIR facade's CapabilityStatement.
+    public static let openPaths: Set<String> = ["/health", "/fhir/metadata"]
 
     public let configuration: Configuration
     public let tokens: TokenAuthority
@@ -80,6 +81,7 @@ public struct TwinServer: Sendable {
         router.add(middleware: BodyLimitMiddleware(limit: configuration.bodyLimit))
         router.add(middleware: ETagMiddleware())
         try TwinAPI(served: served).registerHandlers(on: router)
+        FHIRFacade(served: served, bodyLimit: configuration.bodyLimit).register(on: router)
         addDashboard(to: router)
         let registry = metrics
         router.get("/metrics") { _, _ -> Response in

@@ -101,7 +101,11 @@ public struct FHIRExporter: Sendable {
 
     // MARK: Building resources
 
-    static func resources(twin: Twin, events: [Event]) -> [JSONValue] {
+    /// The resources the export writes for `twin` with its thread `events` (as read by the caller, who has asked
+    /// the bank's gate): its Patient, Organization or Group first, then its records, exactly as
+    /// ``resources(twin:)`` writes them. For a caller that reads the twin and its events itself (the server's
+    /// FHIR facade reads them as the token's subject) so there is one mapping.
+    public static func resources(twin: Twin, events: [Event]) -> [JSONValue] {
         var out: [JSONValue] = []
         switch twin.kind {
         case .organisation: out.append(PatientMapping.organization(twin))

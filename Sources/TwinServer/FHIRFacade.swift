@@ -1,0 +1,386 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TwinBank
+import TwinCore
+import TwinFHIR
+
+/// The FHIR R4 facade under `/fhir`: the CapabilityStatement at `/fhir/metadata` (no token), reads and searches of
+/// what TwinFHIR maps a twin to, and transaction or batch Bundles POSTed to `/fhir` into the FHIR importer.
+///
+/// Thin, like the API: a twin and its thread are read through `Bank.run` as the token's subject for the declared
+/// purpose (``ServedBank/run(_:_:_:_:)``, so the gate decides and audits each read) and written as FHIR by the
+/// exporter's one mapping (`FHIRExporter.resources(twin:events:)`); a Bundle goes to `FHIRImporter` unchanged (all
+/// or nothing for a transaction, entry by entry for a batch). Bodies are `application/fhir+json`; every error is an
+/// `OperationOutcome` (``FHIROutcome``) with its status. Not in openapi.yaml: FHIR's contract is the
+/// CapabilityStatement.
+struct FHIRFacade: Sendable {
+    let served: ServedBank
+    /// The largest body read (the server's body limit).
+    let bodyLimit: Int
+
+    static let mediaType = "application/fhir+json; charset=utf-8"
+
+    /// A type the facade searches by patient, with the search parameter for its code and the element prefix
+    /// (`effective` for `effective[x]`) its `date` parameter reads, when it has them.
+    struct SearchableType: Sendable {
+        let type: String
+        let codeParameter: String?
+        let codeElement: String?
+        let dateElement: String?
+    }
+
+    /// What the facade searches by `patient` (the records the exporter writes for a person twin), in the
+    /// CapabilityStatement's order.
+    static let searchable: [SearchableType] = [
+        .init(type: "Observation", codeParameter: "code", codeElement: "code", dateElement: "effective"),
+        .init(type: "Condition", codeParameter: "code", codeElement: "code", dateElement: nil),
+        .init(type: "MedicationAdministration", codeParameter: "code", codeElement: "medicationCodeableConcept", dateElement: nil),
+        .init(type: "MedicationRequest", codeParameter: "code", codeElement: "medicationCodeableConcept", dateElement: nil),
+        .init(type: "MedicationStatement", codeParameter: "code", codeElement: "medicationCodeableConcept", dateElement: nil),
+        .init(type: "AllergyIntolerance", codeParameter: "code", codeElement: "code", dateElement: nil),
+        .init(type: "Procedure", codeParameter: "code", codeElement: "code", dateElement: "performed"),
+        .init(type: "Immunization", codeParameter: "vaccine-code", codeElement: "vaccineCode", dateElement: "occurrence"),
+        .init(type: "DiagnosticReport", codeParameter: "code", codeElement: "code", dateElement: "effective"),
+        .init(type: "Encounter", codeParameter: nil, codeElement: nil, dateElement: nil),
+    ]
+
+    /// Registers the facade's routes on `router`.
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/fhir/metadata") { request, _ -> Response in
+            Self.response(.ok, Self.capabilityStatement(base: Self.base(request), now: served.base.clock.now()))
+        }
+        router.get("/fhir/:type/:id") { request, context -> Response in
+            let type = context.parameters.get("type") ?? "", id = context.parameters.get("id") ?? ""
+            return try await read(request, type: type, id: id)
+        }
+        router.get("/fhir/:type") { request, context -> Response in
+            try await search(request, type: context.parameters.get("type") ?? "")
+        }
+        router.post("/fhir") { request, _ -> Response in try await transaction(request) }
+    }
+
+    // MARK: - Read
+
+    func read(_ request: Request, type: String, id text: String) async throws -> Response {
+        guard type == "Patient" else {
+            if Self.searchable.contains(where: { $0.type == type }) {
+                throw ServerError(ServerError.Code("unsupportedInteraction", .notFound), "the facade does not read \(type) by id: search it by patient (GET /fhir/\(type)?patient=ID); /fhir/metadata lists what it answers", field: "type", value: type)
+            }
+            throw Self.unknownType(type)
+        }
+        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let id = try Self.patientID(text, field: "id")
+        let resources = try await served.run(call, .read, id) { bank in try Self.resources(bank, id) }
+        guard let patient = resources.first, patient["resourceType"]?.stringValue == "Patient" else {
+            throw ServerError(.unknownTwin, "twin '\(id)' is not a person, so it has no Patient", field: "id", value: id.rawValue)
+        }
+        return Self.response(.ok, patient)
+    }
+
+    // MARK: - Search
+
+    func search(_ request: Request, type: String) async throws -> Response {
+        let params = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let now = served.base.clock.now()
+        var matches: [JSONValue]
+        if type == "Patient" {
+            var ids: [String] = []
+            for (name, value) in params {
+                switch name {
+                case "_id": ids.append(contentsOf: value.split(separator: ",").map(String.init))
+                case "_format": try Self.checkFormat(value)
+                default: throw Self.badParameter(name, for: type, known: ["_id"])
+                }
+            }
+            guard !ids.isEmpty else {
+                throw ServerError(.badRequest, "search Patients by _id (GET /fhir/Patient?_id=ID): listing every patient is not offered", field: "_id")
+            }
+            let twins = try ids.map { try Self.patientID($0, field: "_id") }
+            matches = try await served.run(call, .read, nil) { bank in
+                try twins.compactMap { id -> JSONValue? in
+                    let resources: [JSONValue]
+                    do { resources = try Self.resources(bank, id) } catch let e as BankError where e.code == .unknownTwin || e.code == .erasedTwin { return nil }
+                    return resources.first.flatMap { $0["resourceType"]?.stringValue == "Patient" ? $0 : nil }
+                }
+            }
+        } else {
+            guard let searchable = Self.searchable.first(where: { $0.type == type }) else { throw Self.unknownType(type) }
+            var patient: TwinID?
+            var codes: [Token]?
+            var dates: [DateBound] = []
+            for (name, value) in params {
+                switch name {
+                case "patient", "subject":
+                    guard patient == nil else { throw ServerError(.badRequest, "give one patient", field: name, value: value) }
+                    let text = value.hasPrefix("Patient/") ? String(value.dropFirst("Patient/".count)) : value
+                    patient = try Self.patientID(text, field: name)
+                case searchable.codeParameter:
+                    codes = (codes ?? []) + (try value.split(separator: ",").map { try Self.token(String($0), field: name) })
+                case "date" where searchable.dateElement != nil:
+                    dates.append(try DateBound(value, now: now))
+                case "_format": try Self.checkFormat(value)
+                default:
+                    throw Self.badParameter(name, for: type, known: ["patient"] + [searchable.codeParameter, searchable.dateElement.map { _ in "date" }].compactMap { $0 })
+                }
+            }
+            guard let patient else {
+                throw ServerError(.badRequest, "search \(type) by patient: GET /fhir/\(type)?patient=ID", field: "patient")
+            }
+            let all = try await served.run(call, .read, patient) { bank in try Self.resources(bank, patient) }
+            matches = all.filter { r in
+                guard r["resourceType"]?.stringValue == type else { return false }
+                if let codes, let element = searchable.codeElement, !Self.codings(r[element]).contains(where: { c in codes.contains { $0.matches(c) } }) {
+                    return false
+                }
+                if !dates.isEmpty {
+                    guard let element = searchable.dateElement, let (start, end) = Self.time(of: r, element) else { return false }
+                    return dates.allSatisfy { $0.admits(start, end) }
+                }
+                return true
+            }
+        }
+        return Self.response(.ok, Self.searchset(matches, base: Self.base(request), request: request))
+    }
+
+    /// A `code` search token: `SYSTEM|CODE`, `CODE` (any system) or `|CODE` (no system).
+    struct Token: Sendable {
+        let system: String?
+        let code: String
+        func matches(_ coding: (system: String?, code: String?)) -> Bool {
+            coding.code == code && (system.map { $0.isEmpty ? coding.system == nil : coding.system == $0 } ?? true)
+        }
+    }
+
+    static func token(_ text: String, field: String) throws -> Token {
+        let parts = text.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+        let code = String(parts.last ?? "")
+        guard !code.isEmpty else {
+            throw ServerError(.badRequest, "the \(field) '\(text)' has no code: give SYSTEM|CODE, CODE or |CODE", field: field, value: text)
+        }
+        return Token(system: parts.count == 2 ? String(parts[0]) : nil, code: code)
+    }
+
+    static func codings(_ concept: JSONValue?) -> [(system: String?, code: String?)] {
+        guard let concept else { return [] }
+        let concepts = concept.arrayValue ?? [concept]
+        return concepts.flatMap { c in (c["coding"]?.arrayValue ?? []).map { ($0["system"]?.stringValue, $0["code"]?.stringValue) } }
+    }
+
+    /// The start and end of a resource's `PREFIX[x]` (`PREFIXDateTime`, `PREFIXPeriod`, `PREFIXInstant`).
+    static func time(of r: JSONValue, _ prefix: String) -> (Instant, Instant)? {
+        if let t = (r[prefix + "DateTime"] ?? r[prefix + "Instant"])?.stringValue, let i = FHIRTime.instant(t) { return (i, i) }
+        if let p = r[prefix + "Period"] {
+            let s = p["start"]?.stringValue.flatMap(FHIRTime.instant), e = p["end"]?.stringValue.flatMap(FHIRTime.instant)
+            if let s { return (s, e ?? s) }
+            if let e { return (e, e) }
+        }
+        return nil
+    }
+
+    /// One `date` parameter: a prefix (`eq` when none, `ge`, `le`, `gt`, `lt`) and a date or instant.
+    struct DateBound: Sendable {
+        let prefix: String
+        let lower: Instant, upper: Instant
+
+        init(_ text: String, now: Instant) throws {
+            let prefixes = ["eq", "ge", "le", "gt", "lt"]
+            let p = String(text.prefix(2))
+            let hasPrefix = prefixes.contains(p)
+            let value = hasPrefix ? String(text.dropFirst(2)) : text
+            if !hasPrefix, let first = text.first, first.isLetter {
+                throw ServerError(.badRequest, "the date prefix '\(p)' is not one of \(prefixes.joined(separator: ", "))", field: "date", value: text)
+            }
+            do {
+                lower = try Instant(parsing: value, relativeTo: now, bound: .lower)
+                upper = try Instant(parsing: value, relativeTo: now, bound: .upper)
+            } catch let e as TwinError {
+                throw ServerError(.badRequest, "date: \(e.message); give a date (2026-01-01) or an instant, with a prefix ge, le, gt, lt or eq", field: "date", value: text)
+            }
+            prefix = hasPrefix ? p : "eq"
+        }
+
+        /// Whether a resource whose time runs from `start` to `end` matches (R4's range semantics).
+        func admits(_ start: Instant, _ end: Instant) -> Bool {
+            switch prefix {
+            case "ge": return end >= lower
+            case "le": return start <= upper
+            case "gt": return end > upper
+            case "lt": return start < lower
+            default: return start >= lower && end <= upper
+            }
+        }
+    }
+
+    // MARK: - Transaction
+
+    func transaction(_ request: Request) async throws -> Response {
+        let contentType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard contentType == "application/fhir+json" || contentType == "application/json" else {
+            throw ServerError(ServerError.Code("unsupportedMediaType", .unsupportedMediaType), "POST /fhir takes a Bundle as application/fhir+json, not \(contentType ?? "a body without Content-Type")", field: "Content-Type", value: contentType)
+        }
+        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: true)
+        let buffer = try await request.body.collect(upTo: bodyLimit)
+        let bytes = [UInt8](buffer: buffer)
+        let tree: JSONValue
+        do { tree = try JSONReader().read(bytes) } catch { throw ServerError(.badRequest, "the body is not JSON: \(error.description)", field: "body") }
+        guard tree["resourceType"]?.stringValue == "Bundle", let kind = tree["type"]?.stringValue, kind == "transaction" || kind == "batch" else {
+            throw ServerError(.badRequest, "POST /fhir takes a Bundle of type transaction or batch, not \(tree["resourceType"]?.stringValue.map { "a \($0)" } ?? "JSON without a resourceType")\(tree["type"]?.stringValue.map { " of type \($0)" } ?? "")", field: "Bundle.type", value: tree["type"]?.stringValue)
+        }
+        let origin = "bundle:" + (tree["id"]?.stringValue ?? String(EventHasher.sha256(bytes).hex.prefix(32)))
+        let report: ImportReport
+        do {
+            report = try await served.run(call, .import, nil) { bank in try FHIRImporter(bank: bank).importResource(tree, origin: origin) }
+        } catch var e as FHIRError {
+            // name the entry by its fullUrl too when the error only gives its index
+            if e.fullUrl == nil, let location = e.location, location.hasPrefix("Bundle.entry["),
+               let close = location.firstIndex(of: "]"), let i = Int(location[location.index(location.startIndex, offsetBy: 13)..<close]) {
+                e.fullUrl = tree["entry"]?[i]?["fullUrl"]?.stringValue
+            }
+            throw Self.serverError(e)
+        }
+        return Self.response(.ok, Self.transactionResponse(tree, kind: kind, report: report))
+    }
+
+    static func transactionResponse(_ bundle: JSONValue, kind: String, report: ImportReport) -> JSONValue {
+        let entries = bundle["entry"]?.arrayValue ?? []
+        var out: [JSONValue] = []
+        for (i, entry) in entries.enumerated() {
+            let fullUrl = entry["fullUrl"]?.stringValue
+            let type = entry["resource"]?["resourceType"]?.stringValue ?? ""
+            var response: JSONObject
+            if kind == "batch", let fullUrl, let failure = report.failures.first(where: { $0.contains("entry \(fullUrl):") }) {
+                response = ["status": "422 Unprocessable Entity",
+                            "outcome": FHIROutcome.outcome(severity: "error", code: "processing", text: failure, expression: nil, errorCode: "unprocessable")]
+            } else {
+                response = ["status": "200 OK"]
+                if let id = entry["resource"]?["id"]?.stringValue, !type.isEmpty { response["location"] = .string("\(type)/\(id)") }
+                var issues: [JSONValue] = []
+                if i == 0 { issues += report.operationOutcome()["issue"]?.arrayValue?.prefix(1) ?? [] }
+                if report.skipped[type] != nil {
+                    issues.append(["severity": "information", "code": "informational",
+                                   "diagnostics": .string("not kept: the bank maps no \(type) to a twin or its thread")])
+                }
+                if let fullUrl {
+                    let mine = report.issues.filter { $0.entry == fullUrl }.map { $0.disposition == .flagged ? "flagged" : "set aside" }
+                    if !mine.isEmpty {
+                        issues.append(["severity": "warning", "code": "business-rule",
+                                       "diagnostics": .string("\(mine.count) value(s) flagged or set aside; GET the patient's resources or import with `twinbank fhir import --report` for the details")])
+                    }
+                }
+                if !issues.isEmpty { response["outcome"] = ["resourceType": "OperationOutcome", "issue": .array(issues)] }
+            }
+            var e: JSONObject = [:]
+            if let fullUrl { e["fullUrl"] = .string(fullUrl) }
+            e["response"] = .object(response)
+            out.append(.object(e))
+        }
+        var b: JSONObject = ["resourceType": "Bundle", "type": .string(kind + "-response")]
+        if !out.isEmpty { b["entry"] = .array(out) }
+        return .object(b)
+    }
+
+    /// A TwinFHIR error as the server's error, with the status FHIR servers answer for it.
+    static func serverError(_ e: FHIRError) -> ServerError {
+        let code: ServerError.Code
+        switch e.code {
+        case .malformedJSON: code = .badRequest
+        case .accessDenied: code = .accessDenied
+        case .notFound: code = .unknownTwin
+        case .bank: code = .conflict
+        case .io: code = .internalError
+        default: code = .unprocessable
+        }
+        return ServerError(code, e.description, field: e.location, value: e.value)
+    }
+
+    // MARK: - Helpers
+
+    /// The twin's resources as the export writes them, read as the bank's actor (the gate decides each read).
+    static func resources(_ bank: Bank, _ id: TwinID) throws -> [JSONValue] {
+        let twin = try bank.twin(id).twin
+        let events = try bank.events(ThreadQuery(twin: id))
+        return FHIRExporter.resources(twin: twin, events: events)
+    }
+
+    static func patientID(_ text: String, field: String) throws -> TwinID {
+        do { return try TwinID(text) } catch let e as TwinError { throw ServerError(.badRequest, e.message, field: field, value: e.value) }
+    }
+
+    static func checkFormat(_ value: String) throws {
+        guard ["json", "application/json", "application/fhir+json"].contains(value) else {
+            throw ServerError(.badRequest, "this server answers JSON only (_format json or application/fhir+json), not '\(value)'", field: "_format", value: value)
+        }
+    }
+
+    static func unknownType(_ type: String) -> ServerError {
+        ServerError(.unknownResourceType, "the facade does not serve the resource type '\(type)': /fhir/metadata lists the types it answers", field: "type", value: type)
+    }
+
+    static func badParameter(_ name: String, for type: String, known: [String]) -> ServerError {
+        ServerError(.badRequest, "\(type) is not searched by '\(name)' here: the parameters are \(known.joined(separator: ", "))", field: name, value: name)
+    }
+
+    /// The base URL of the facade as the client addressed it (for `fullUrl`s and links).
+    static func base(_ request: Request) -> String {
+        let host = request.head.authority ?? "localhost"
+        return "http://\(host)/fhir"
+    }
+
+    static func searchset(_ resources: [JSONValue], base: String, request: Request) -> JSONValue {
+        var b: JSONObject = ["resourceType": "Bundle", "type": "searchset", "total": .number(String(resources.count))]
+        b["link"] = [["relation": "self", "url": .string(base.dropLast("/fhir".count) + request.uri.description)]]
+        if !resources.isEmpty {
+            b["entry"] = .array(resources.map { r in
+                ["fullUrl": .string("\(base)/\(r["resourceType"]?.stringValue ?? "")/\(r["id"]?.stringValue ?? "")"), "resource": r,
+                 "search": ["mode": "match"]]
+            })
+        }
+        return .object(b)
+    }
+
+    static func response(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = mediaType
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter().write(value))))
+    }
+
+    // MARK: - CapabilityStatement
+
+    /// The CapabilityStatement: R4 (4.0.1), JSON only, exactly the interactions and search parameters above.
+    static func capabilityStatement(base: String, now: Instant) -> JSONValue {
+        func param(_ name: String, _ type: String, _ doc: String) -> JSONValue {
+            ["name": .string(name), "type": .string(type), "documentation": .string(doc)]
+        }
+        var resources: [JSONValue] = [[
+            "type": "Patient", "interaction": [["code": "read"], ["code": "search-type"]],
+            "searchParam": [param("_id", "token", "the twin id")],
+        ]]
+        for s in searchable {
+            var params = [param("patient", "reference", "the twin id (ID or Patient/ID); required")]
+            if let c = s.codeParameter { params.append(param(c, "token", "SYSTEM|CODE, CODE or |CODE; a comma separates alternatives")) }
+            if s.dateElement != nil { params.append(param("date", "date", "a date or instant with a prefix eq (default), ge, le, gt or lt; repeat for a range")) }
+            resources.append(["type": .string(s.type), "interaction": [["code": "search-type"]], "searchParam": .array(params)])
+        }
+        return [
+            "resourceType": "CapabilityStatement", "status": "active", "date": .string(FHIRTime.date(now)),
+            "kind": "instance", "fhirVersion": "4.0.1", "format": ["application/fhir+json"],
+            "software": ["name": "Twinbank", "version": .string(TwinbankVersion.current)],
+            "implementation": ["description": "Twinbank's FHIR facade over a bank of digital twins", "url": .string(base)],
+            "rest": [[
+                "mode": "server",
+                "documentation": "Every interaction but metadata needs a bearer token (twinbank token issue); X-Purpose-Of-Use declares the purpose (default treatment). Reads are decided and audited by the bank's gate.",
+                "security": ["service": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"]]]]],
+                "resource": .array(resources),
+                "interaction": [["code": "transaction"], ["code": "batch"]],
+            ]],
+        ]
+    }
+}
+
+extension HTTPField.Name {
+    /// `X-Purpose-Of-Use`: the request's declared purpose (default treatment).
+    static let purposeOfUse = HTTPField.Name("X-Purpose-Of-Use")!
+}
