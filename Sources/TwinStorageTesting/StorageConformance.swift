@@ -101,6 +101,10 @@ public enum StorageConformance {
         .init("bankExportImport", "a bundle exported from one bank imports into another identically, once", bankExportImport),
         .init("bankAppendIsIdempotentWithAKey", "an append retried with its idempotency key appends once and answers as the first time", bankAppendIsIdempotentWithAKey),
         .init("bankEraseTwin", "erasing a twin leaves no object or row with its data", bankEraseTwin),
+        .init("pipelinedAppendIsSequentialAppend", "batches appended through the pipeline get the answers, sequence numbers and rows of sequential appends", pipelinedAppendIsSequentialAppend),
+        .init("pipelinedAppendStopsAtAFailingBatch", "a batch refused in the pipeline is named; the batches before it are written, none after it", pipelinedAppendStopsAtAFailingBatch),
+        .init("pipelinedAppendAsksTheGatePerBatch", "the pipeline asks the gate for every batch as sequential appends do, and stops at a denial", pipelinedAppendAsksTheGatePerBatch),
+        .init("pipelinedAppendChecksAgainWhatChanged", "a batch checked before a change to its twin or a code's first unit is checked again in its transaction", pipelinedAppendChecksAgainWhatChanged),
         .init("backupRestoreRoundTrip", "a backup of a whole bank (and its audit log) restores into an empty storage identically, and only there", backupRestoreRoundTrip),
         // durability
         .init("reopenedStorageKeepsEverything", "a reopened storage has every committed write and none of a failed one", needs: .reopen, reopenedStorageKeepsEverything),

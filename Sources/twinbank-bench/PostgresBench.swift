@@ -52,6 +52,10 @@ struct PostgresBench: AsyncParsableCommand {
     var twinsPerBatch = 1
     @Option(help: "(a) pgbench scale of the COPY ceiling (100 = 10,000,000 rows).")
     var pgbenchScale = 100
+    @Option(help: "(a) How batches are appended: sequential (Bank.append, one after the other), pipelined (Bank.appendPipelined: the next batches checked while one is written), or both, each into its own database, in this order.")
+    var ingestPath: IngestPath = .both
+    @Option(help: "(a) Rows of the ingested events COPYed again with nothing on the client (psql \\copy of the rows as stored): the server's part alone. 0: skip.")
+    var serverAloneRows = 1_000_000
 
     @Option(help: "(b) Twins in the state-as-of bank.")
     var stateTwins = 100_000
@@ -86,6 +90,7 @@ struct PostgresBench: AsyncParsableCommand {
                           ("--seconds", seconds), ("--writer-batch", writerBatch), ("--writer-twins", writerTwins), ("--shared-every", sharedEvery)] where v < 1 {
             throw ValidationError("\(name) must be at least 1, not \(v)")
         }
+        if serverAloneRows < 0 { throw ValidationError("--server-alone-rows must be at least 0, not \(serverAloneRows)") }
         if twinsPerBatch > twins { throw ValidationError("--twins-per-batch (\(twinsPerBatch)) is more than --twins (\(twins))") }
         if batch % twinsPerBatch != 0 { throw ValidationError("--batch (\(batch)) must be a multiple of --twins-per-batch (\(twinsPerBatch))") }
     }
@@ -107,7 +112,21 @@ struct PostgresBench: AsyncParsableCommand {
         var failures: [String] = []
         var ingestRate: Double?
         if !skipIngest {
-            do { ingestRate = try await server.withScratch("ingest") { try await ingest(server, $0) } } catch { failures.append("(a) ingest: \(error)"); print("(a) FAILED: \(error)") }
+            var rates: [Bool: Double] = [:]
+            for pipelined in ingestPath.pipelined {
+                let name = pipelined ? "pipelined" : "sequential"
+                do {
+                    ingestRate = try await server.withScratch("ingest") { db in
+                        let rate = try await ingest(server, db, pipelined: pipelined)
+                        if pipelined || ingestPath == .sequential, serverAloneRows > 0 { try await serverAlone(server, db) }
+                        return rate
+                    }
+                    rates[pipelined] = ingestRate
+                } catch { failures.append("(a) ingest, \(name): \(error)"); print("(a) FAILED (\(name)): \(error)") }
+            }
+            if let before = rates[false], let after = rates[true] {
+                print("    pipelined / sequential: \(Int(after)) / \(Int(before)) obs/s = \(fmt(after / before))x")
+            }
         }
         if !skipCeiling {
             do { try await server.withScratch("pgbench") { try ceiling(server, $0, ingestRate: ingestRate) } } catch { failures.append("(a) pgbench ceiling: \(error)"); print("    ceiling FAILED: \(error)") }
@@ -160,33 +179,47 @@ struct PostgresBench: AsyncParsableCommand {
         }
     }
 
-    func ingest(_ server: BenchServer, _ db: ScratchDatabase) async throws -> Double {
+    func ingest(_ server: BenchServer, _ db: ScratchDatabase, pipelined: Bool) async throws -> Double {
         let progress = BenchProgress.ifTerminal()
         let storage = try PostgresStorage(location: db.location)
         defer { storage.close() }
         let bank = Bank(storage: storage)
         try PostgresBench.createTwins(bank, prefix: "ingest", count: twins, progress: progress)
-        var feed = IngestFeed(twins: twins, twinsPerBatch: twinsPerBatch)
         var wall = 0.0, cpu = 0.0, batches = 0, done = 0
         let server0 = BenchServer.serverCPUSeconds(server.postmaster)
-        while done < events {
-            let n = min(batch, events - done)
-            let drafts = feed.next(n)
+        if pipelined {
+            // the drafts are made on the checking thread, inside the time measured (the sequential loop leaves them out)
             let t0 = DispatchTime.now().uptimeNanoseconds, c0 = Measure.cpuSeconds()
-            try bank.append(drafts)
-            wall += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            cpu += Measure.cpuSeconds() - c0
-            done += n
-            batches += 1
-            progress?.show("(a) ingest \(done)/\(events): \(Int(Double(done) / wall)) obs/s")
+            try bank.appendPipelined(IngestBatches(feed: IngestFeed(twins: twins, twinsPerBatch: twinsPerBatch), events: events, batch: batch)) { ack in
+                done += ack.result.count
+                batches += 1
+                progress?.show("(a) pipelined ingest \(done)/\(events): \(Int(Double(done) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9))) obs/s")
+            }
+            wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            cpu = Measure.cpuSeconds() - c0
+        } else {
+            var feed = IngestFeed(twins: twins, twinsPerBatch: twinsPerBatch)
+            while done < events {
+                let n = min(batch, events - done)
+                let drafts = feed.next(n)
+                let t0 = DispatchTime.now().uptimeNanoseconds, c0 = Measure.cpuSeconds()
+                try bank.append(drafts)
+                wall += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                cpu += Measure.cpuSeconds() - c0
+                done += n
+                batches += 1
+                progress?.show("(a) ingest \(done)/\(events): \(Int(Double(done) / wall)) obs/s")
+            }
         }
         progress?.clear()
+        guard done == events else { throw BankError(.storageFailure, "\(done) events acknowledged, not \(events)") }
         let serverCPU = BenchServer.serverCPUSeconds(server.postmaster).map { $0 - (server0 ?? 0) }
         let size = try await db.size()
         let (checkSeconds, checkEvents) = try checksAlone()
         let rate = Double(events) / wall
         let layout = twinsPerBatch == 1 ? "each batch one twin's block, \(twins) twins in turn" : "each batch \(twinsPerBatch) twins' blocks interleaved, \(twins) twins"
-        print("(a) ingest \(events) observations through Bank.append (\(batches) batches of \(batch), \(layout)):")
+        let path = pipelined ? "Bank.appendPipelined (the next batches checked while one is written; making the drafts included)" : "Bank.append, one batch after the other"
+        print("(a) ingest \(events) observations through \(path) (\(batches) batches of \(batch), \(layout)):")
         print("    \(fmt(wall)) s = \(Int(rate)) obs/s   (target >= 100,000: \(fmt(rate / 100_000))x; Smile CDR ~22,000 FHIR resources/s on a cluster: \(fmt(rate / 22_000))x)")
         print("    CPU: this process \(fmt(cpu)) s (\(Int(Double(events) / cpu)) obs per CPU-second)" + (serverCPU.map { ", the server's processes \(fmt($0)) s" } ?? ""))
         let checkShare = checkSeconds / Double(checkEvents) * Double(events) / wall
@@ -214,10 +247,36 @@ struct PostgresBench: AsyncParsableCommand {
         return (seconds, total)
     }
 
+    /// The server's part of the ingest alone: the first `--server-alone-rows` rows of `events` as stored (sequence numbers
+    /// moved past the last), written out by psql's `COPY TO`, then loaded again into the same table (same partitions,
+    /// indexes and size) with psql's `\\copy FROM`: the client only reads a file and sends it.
+    func serverAlone(_ server: BenchServer, _ db: ScratchDatabase) async throws {
+        guard let psql = BenchServer.toolPath("psql") else {
+            print("    server alone: no psql on PATH nor in /usr/lib/postgresql/*/bin: skipped")
+            return
+        }
+        let columns = try await BenchServer.rows(db.location, "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position").map { try $0.decode(String.self) }
+        let offset: Int64 = 1_000_000_000_000
+        let select = columns.map { $0 == "seq" ? "seq + \(offset)" : $0 }.joined(separator: ", ")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("twinbank-bench-rows-\(getpid()).copy").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try BenchServer.run(psql, db.location, ["-c", "\\copy (SELECT \(select) FROM events ORDER BY seq LIMIT \(serverAloneRows)) TO '\(file)'"])
+        let rows = try await BenchServer.rows(db.location, "SELECT count(*) FROM events").first!.decode(Int64.self)
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+        let server0 = BenchServer.serverCPUSeconds(server.postmaster)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try BenchServer.run(psql, db.location, ["-c", "\\copy events (\(columns.joined(separator: ", "))) FROM '\(file)'"])
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let serverCPU = BenchServer.serverCPUSeconds(server.postmaster).map { $0 - (server0 ?? 0) }
+        let n = Double(min(Int64(serverAloneRows), rows))
+        print("    server alone: the first \(Int(n)) rows as stored (\(bytes / Int(max(n, 1))) bytes each in COPY's text) loaded again by psql \\copy into the same table (\(rows) rows): \(fmt(wall)) s = \(Int(n / wall)) rows/s"
+              + (serverCPU.map { "; server CPU \(fmt($0)) s = \(fmt($0 / n * 1e6)) µs a row" } ?? ""))
+    }
+
     // MARK: the COPY ceiling
 
     func ceiling(_ server: BenchServer, _ db: ScratchDatabase, ingestRate: Double?) throws {
-        guard let pgbench = BenchServer.pgbenchPath() else {
+        guard let pgbench = BenchServer.toolPath("pgbench") else {
             print("    ceiling: no pgbench on PATH nor in /usr/lib/postgresql/*/bin (install postgresql-client): skipped")
             return
         }
@@ -466,6 +525,37 @@ struct IngestFeed {
     }
 }
 
+/// The batches of (a) for ``TwinBank/Bank/appendPipelined(_:depth:acknowledge:)``: `events` drafts from `feed`, `batch` at a time.
+struct IngestBatches: Sequence, Sendable {
+    var feed: IngestFeed
+    let events: Int, batch: Int
+
+    struct Iterator: IteratorProtocol {
+        var feed: IngestFeed
+        let events: Int, batch: Int
+        var done = 0
+        mutating func next() -> [EventDraft]? {
+            guard done < events else { return nil }
+            let n = Swift.min(batch, events - done)
+            done += n
+            return feed.next(n)
+        }
+    }
+    func makeIterator() -> Iterator { Iterator(feed: feed, events: events, batch: batch) }
+}
+
+/// Which ingest paths (a) measures.
+enum IngestPath: String, ExpressibleByArgument, CaseIterable {
+    case sequential, pipelined, both
+    var pipelined: [Bool] {
+        switch self {
+        case .sequential: return [false]
+        case .pipelined: return [true]
+        case .both: return [false, true]
+        }
+    }
+}
+
 /// Progress on standard error, rewritten in place; only when standard error is a terminal.
 final class BenchProgress {
     private var last: UInt64 = 0
@@ -587,13 +677,32 @@ struct BenchServer {
         return ticks / tick
     }
 
-    /// `pgbench` on PATH, else the newest in /usr/lib/postgresql/*/bin.
-    static func pgbenchPath() -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/pgbench") {
-            return "\(dir)/pgbench"
+    /// A PostgreSQL client program (`pgbench`, `psql`) on PATH, else the newest in /usr/lib/postgresql/*/bin.
+    static func toolPath(_ name: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
+            return "\(dir)/\(name)"
         }
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []).sorted { $0.compare($1, options: .numeric) == .orderedDescending }
-        return versions.map { "/usr/lib/postgresql/\($0)/bin/pgbench" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return versions.map { "/usr/lib/postgresql/\($0)/bin/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Runs psql (`tool`) on `location`'s database with `arguments`; throws with its output when it fails.
+    static func run(_ tool: String, _ location: PostgresLocation, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", location.host, "-p", String(location.port), "-U", location.username, "-d", location.database] + arguments
+        var env = ProcessInfo.processInfo.environment
+        if let password = location.password { env["PGPASSWORD"] = password }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BankError(.storageFailure, "\(tool) \(arguments.joined(separator: " ")) failed (status \(process.terminationStatus)): \(String(decoding: data, as: UTF8.self).suffix(400))")
+        }
     }
 }
 

@@ -190,6 +190,10 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("Bank.append(_:)", .write, "p1") { b, _ in try b.append([draft]) },
     EntryPoint("Bank.append(_:) [nothing to append]", .read, nil, research: permitted) { b, _ in try b.append([]) },
     EntryPoint("Bank.append(_:idempotencyKey:)", .write, "p1") { b, _ in try b.append([draft], idempotencyKey: "entry-point-test") },
+    EntryPoint("Bank.appendPipelined(_:depth:acknowledge:)", .write, "p1") { b, _ in
+        // the pipeline's error names the batch; what refused it is the gate's error inside
+        do { try b.appendPipelined([[draft]]) } catch let e as AppendPipelineError { throw e.error }
+    },
     EntryPoint("Bank.importCSV(twin:text:defaultSource:separator:)", .write, "p1") { b, _ in
         try b.importCSV(twin: "p1", text: "time,code,value,unit\n2026-05-30T09:00:00Z,http://loinc.org|2339-0,100,mg/dL\n", defaultSource: Source(.record, "csv"))
     },

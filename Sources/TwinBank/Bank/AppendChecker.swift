@@ -70,6 +70,10 @@ struct AppendChecker {
         self.lookups = lookups
     }
 
+    /// The first unit of a code as the checks know it (recorded in the bank, or set by a batch checked before), or
+    /// nil when no check has needed it yet.
+    func firstUnit(of code: CodeKey) -> String? { firstUnits[code]??.unit }
+
     /// Checks a batch: the first failure throws a ``BankError`` naming the draft through `label` (0-based index)
     /// and the value.
     /// - Parameter skipExisting: a draft repeating an earlier one of the batch is skipped instead of refused.

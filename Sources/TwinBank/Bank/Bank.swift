@@ -9,7 +9,8 @@ import TwinCore
 ///
 /// What it offers:
 /// - Twins: ``createTwin(_:)``, ``createTemplate(_:)``, ``updateTwin(_:)``, ``twin(_:at:)``, ``twinIDs(at:)``
-/// - Thread: ``append(_:)``, ``importCSV(twin:reader:defaultSource:batchSize:)``, ``events(_:)``, ``state(of:asOf:knownAt:code:)``
+/// - Thread: ``append(_:)``, ``appendPipelined(_:depth:acknowledge:)`` (a stream of batches, checked while earlier ones are
+///   written), ``importCSV(twin:reader:defaultSource:batchSize:)``, ``events(_:)``, ``state(of:asOf:knownAt:code:)``
 /// - Forks: ``fork(_:at:as:)``; retraction: ``retract(source:reason:erase:)``
 /// - The right to erasure: ``erase(twin:reason:dryRun:)`` (a person's twin, forks, parts and derived values)
 /// - Version control: ``commit(message:author:)``, ``log(_:)``, ``diff(_:_:)``, ``tag(_:at:)``, ``createBranch(_:at:)``,
