@@ -177,6 +177,7 @@ let exemptFromTheGateTable: [String: String] = [
     "FHIRImporter.stopAtFirstRefusedFile": "configuration; no data",
     "FHIRExporter.init(bank:)": "keeps the bank; every export asks the gate",
     "FHIRExporter.bank": "the bank it was made with (its calls are gated)",
+    "FHIRExporter.resources(twin:events:)": "static and pure: maps a twin and the events its caller has already read through the gate (the server's FHIR facade, as the token's subject); it reads no bank",
     "WatchService.bank": "the bank it was made with (its calls are gated)",
     "WatchService.twins": "the ids it was given; no data",
     "WatchService.watchers": "configuration; no data",
