@@ -32,11 +32,13 @@ enum Measure {
         return Double(u.ru_maxrss) / 1024
     }
 
-    /// Runs `executable` with `arguments` and returns its exit status and its standard output and error together.
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `executable` with `arguments` (and `environment` over this process's) and returns its exit status and
+    /// its standard output and error together.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -281,25 +281,14 @@ struct PostgresBench: AsyncParsableCommand {
             return
         }
         let loc = server.location
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: pgbench)
-        process.arguments = ["-i", "-s", String(pgbenchScale), "-h", loc.host, "-p", String(loc.port), "-U", loc.username, db.name]
-        var env = ProcessInfo.processInfo.environment
-        if let password = loc.password { env["PGPASSWORD"] = password }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
         let server0 = BenchServer.serverCPUSeconds(server.postmaster)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let (status, output) = try Measure.run(pgbench, ["-i", "-s", String(pgbenchScale), "-h", loc.host, "-p", String(loc.port), "-U", loc.username, db.name],
+                                               environment: loc.password.map { ["PGPASSWORD": $0] } ?? [:])
         let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let serverCPU = BenchServer.serverCPUSeconds(server.postmaster).map { $0 - (server0 ?? 0) }
-        let output = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw BankError(.storageFailure, "pgbench -i failed (status \(process.terminationStatus)): \(output.suffix(400))")
+        guard status == 0 else {
+            throw BankError(.storageFailure, "pgbench -i failed (status \(status)): \(output.suffix(400))")
         }
         let rows = Double(pgbenchScale) * 100_000
         // "done in 25.12 s (drop tables 0.00 s, create tables 0.01 s, client-side generate 15.2 s, vacuum 4.1 s, primary keys 5.8 s)."
@@ -688,20 +677,11 @@ struct BenchServer {
 
     /// Runs psql (`tool`) on `location`'s database with `arguments`; throws with its output when it fails.
     static func run(_ tool: String, _ location: PostgresLocation, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", location.host, "-p", String(location.port), "-U", location.username, "-d", location.database] + arguments
-        var env = ProcessInfo.processInfo.environment
-        if let password = location.password { env["PGPASSWORD"] = password }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BankError(.storageFailure, "\(tool) \(arguments.joined(separator: " ")) failed (status \(process.terminationStatus)): \(String(decoding: data, as: UTF8.self).suffix(400))")
+        let (status, output) = try Measure.run(tool, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", location.host, "-p", String(location.port), "-U", location.username,
+                                                      "-d", location.database] + arguments,
+                                               environment: location.password.map { ["PGPASSWORD": $0] } ?? [:])
+        guard status == 0 else {
+            throw BankError(.storageFailure, "\(tool) \(arguments.joined(separator: " ")) failed (status \(status)): \(output.suffix(400))")
         }
     }
 }
