@@ -145,9 +145,11 @@ let package = Package(
         ]),
         // Release-build benchmarks, outside the test suite.
         .executableTarget(name: "twinbank-bench", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankPostgres", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation", "TwinGovernance",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankPostgres", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation", "TwinGovernance", "TwinServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Test fixtures several test targets share: the shared reference folder and temporary files.
         .target(name: "TwinTesting"),

@@ -31,20 +31,35 @@ final class ServedBank: Sendable {
         let purpose: String
     }
 
-    /// Runs `body` on the storage's threads (`Bank.run`) with the bank acting as the call's subject for its purpose,
+    /// The threads requests' bank calls run on: more than the storage's own few (SQLite's are NIO's blocking pool, one
+    /// per core), because a request spends most of its time waiting, not computing: for its audit entry to be durable.
+    /// The audit log commits every entry pending at once (group commit), so the more requests wait together, the fewer
+    /// commits (and fsyncs) per request; with one thread per core, two requests would share a commit at most.
+    /// One pool per process, started on first use (as `NIOThreadPool.singleton`), never stopped.
+    static let requestThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: requestThreadCount)
+        pool.start()
+        return pool
+    }()
+    /// How many threads ``requestThreads`` has: how many requests may wait on the bank at once (more queue).
+    static let requestThreadCount = 64
+
+    /// Runs `body` on the request threads (``requestThreads``) with the bank acting as the call's subject for its purpose,
     /// after checking that the token's role is the role the bank's policy gives the subject (when the policy knows
     /// the subject; one it does not know is refused by the gate): a token claiming another role is refused, 403, and
     /// the refusal is in the audit log as a deny of `action` on `twin`.
     func run<T: Sendable>(_ call: Call, _ action: AccessRequest.Action, _ twin: TwinID?, _ body: @escaping @Sendable (Bank) throws -> T) async throws -> T {
         let gate = self.gate
-        return try await base.acting(as: call.identity.subject, purpose: call.purpose).run { bank in
+        let bank = base.acting(as: call.identity.subject, purpose: call.purpose)
+        return try await Self.requestThreads.runIfActive {
             try Self.checkRole(call, gate: gate, AccessRequest(actor: call.identity.subject, action: action, twin: twin, purpose: call.purpose))
             return try body(bank)
         }
     }
 
     static func checkRole(_ call: Call, gate: GovernedGate, _ request: AccessRequest) throws {
-        let policy = try gate.store.policy(orDefaultFor: try gate.store.recordedOwner() ?? gate.owner)
+        // (policy(orDefaultFor:) falls back to the recorded owner itself, in the same read)
+        let policy = try gate.store.policy(orDefaultFor: gate.owner)
         guard let known = policy.caller(call.identity.subject), known.role != call.identity.role else { return }
         let reason = "the token claims the role \(call.identity.role) but the bank's policy gives '\(call.identity.subject)' the role \(known.role)"
         _ = try gate.log.append(AuditEntry.Draft(request, decision: .deny, reason: reason, role: known.role.rawValue, organisation: known.organisation))

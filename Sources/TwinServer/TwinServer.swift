@@ -63,10 +63,13 @@ public struct TwinServer: Sendable {
     /// mistyped bank leaves no key folder behind.
     /// - Throws: the errors of ``TwinBankAccess/BankLocation/open(create:)``, and ``TwinGovernance/GovernanceError``
     ///   `invalidKey` for a key file that is not a private 32-byte file.
+    /// - Parameter moreKeys: adds keys shared with an identity provider (``TokenAuthority/adding(pemFile:)``,
+    ///   ``TokenAuthority/adding(jwksFile:)``) to the authority over the HS256 key, once the bank is open.
     public static func open(location: BankLocation, tokenKey: KeyFile, configuration: Configuration = Configuration(),
-                            logger: Logger = Logger(label: "twinbank.server")) async throws -> TwinServer {
+                            logger: Logger = Logger(label: "twinbank.server"),
+                            moreKeys: @Sendable (TokenAuthority) async throws -> TokenAuthority = { $0 }) async throws -> TwinServer {
         let served = try await ServedBank.open(location, owner: configuration.owner)
-        let tokens = try await TokenAuthority.hs256(keyFile: tokenKey)
+        let tokens = try await moreKeys(try await TokenAuthority.hs256(keyFile: tokenKey))
         return TwinServer(configuration: configuration, tokens: tokens, gate: served.gate, metrics: PrometheusCollectorRegistry(),
                           logger: logger, served: served)
     }

@@ -26,6 +26,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port (0: any free port).") var port = 8080
     @Option(name: .customLong("token-key"), help: "The HS256 key file that signs and verifies tokens (default: token-signing.key in the bank's key folder; made 0600 on first use).")
     var tokenKey: String?
+    @Option(name: .customLong("token-pem"), help: ArgumentHelp("Also take tokens signed by this Ed25519 (EdDSA) or RSA (RS256) key: a PEM file, public (verify only) or private; tokens name it in their kid header (default: the file name without its extension). Repeatable.", valueName: "[KID=]FILE"))
+    var tokenPEM: [String] = []
+    @Option(name: .customLong("token-jwks"), help: ArgumentHelp("Also take tokens signed by the keys of this JSON Web Key Set (an identity provider's jwks_uri document, saved). Repeatable.", valueName: "FILE"))
+    var tokenJWKS: [String] = []
     @Option(name: .customLong("body-limit"), help: "The largest request body accepted, in bytes.") var bodyLimit = 1 << 20
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
     @Flag(name: .customLong("dashboard-link"), help: "Also print a link that opens the dashboard signed in as you (the operating-system user, as the bank's admin, for 12 hours). The link holds a token: do not share it.")
@@ -42,8 +46,19 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "twinbank.server") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let keyFile = tokenKey.map(TokenAuthority.keyFile(path:)) ?? TokenAuthority.defaultKeyFile(for: location)
-        let server = try await TwinServer.open(location: location, tokenKey: keyFile,
-                                               configuration: .init(host: host, port: port, bodyLimit: bodyLimit), logger: logger)
+        let (pems, sets) = (tokenPEM, tokenJWKS)
+        let server: TwinServer
+        do {
+            server = try await TwinServer.open(location: location, tokenKey: keyFile,
+                                               configuration: .init(host: host, port: port, bodyLimit: bodyLimit), logger: logger) { tokens in
+                var tokens = tokens
+                for pem in pems { tokens = try await tokens.adding(pemFile: pem) }
+                for set in sets { tokens = try await tokens.adding(jwksFile: set) }
+                return tokens
+            }
+        } catch let e as ServerError where e.code == .badRequest {
+            throw ValidationError("--token-\(e.field == "jwks" ? "jwks" : "pem"): \(e.message)")
+        }
         let host = host
         let link = dashboardLink
         try await server.run { port in

@@ -89,6 +89,31 @@ enum AuditStoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable
         #expect(refused.code == .storageFailure)
     }
 
+    /// Queued entries (``AuditLog/enqueue(_:startingCommit:)``) share one commit with everything queued before the
+    /// first wait, keep the order they were queued in, and are committed even when nobody waits (a started commit).
+    @Test(arguments: AuditStoreKind.allCases)
+    func queuedEntriesShareACommitInOrder(_ kind: AuditStoreKind) throws {
+        let (store, _) = try kind.make()
+        let signer = AuditSigner()
+        let log = try AuditLog(store: store, signer: signer)
+        let tickets = try (0 ..< 5).map { try log.enqueue([draft($0)], startingCommit: false) }
+        #expect(log.size == 0, "nothing is committed before a wait")
+        let last = try log.wait(tickets[4])
+        #expect(last.map(\.sequence) == [4])
+        #expect(log.commits == 1 && log.size == 5, "one commit for the five queued entries")
+        #expect(try tickets.map { try log.wait($0)[0].sequence } == [0, 1, 2, 3, 4])
+        #expect(log.commits == 1, "waiting for committed tickets commits nothing")
+
+        // a ticket nobody waits for is committed by the commit enqueue starts
+        _ = try log.enqueue([draft(5), draft(6)])
+        let deadline = Date().addingTimeInterval(30)
+        while log.size < 7 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(log.size == 7)
+        #expect(try log.verify(publicKey: signer.publicKey).entries == 7)
+        // a read-only log refuses to queue
+        #expect(throws: GovernanceError.self) { try AuditLog(store: store, signer: nil).enqueue([draft(1)]) }
+    }
+
     @Test(arguments: AuditStoreKind.allCases)
     func appendsProvesAndVerifies(_ kind: AuditStoreKind) throws {
         let (store, _) = try kind.make()

@@ -15,7 +15,8 @@ import TwinCore
 /// - **group commit**: callers on several threads that append at the same time share one store transaction
 ///   (the first becomes the committer and takes every entry pending when it starts; the others wait for it),
 ///   so the commit rate under load is not limited by one transaction per access. Entries are numbered in the
-///   order they join a batch;
+///   order they join a batch. ``enqueue(_:startingCommit:)`` queues without waiting (a commit starts on another
+///   thread) and ``wait(_:)`` waits: a read answered meanwhile costs max(read, commit), not their sum;
 /// - proofs (``inclusionProof(entry:size:)``, ``consistencyProof(from:to:)``) read O(log n) stored nodes;
 /// - ``verify(publicKey:)`` recomputes everything from the stored rows and names the first bad entry.
 ///
@@ -27,7 +28,7 @@ public final class AuditLog: @unchecked Sendable {
     private let clock: @Sendable () -> Instant
     private let checkpointInterval: UInt64
 
-    private final class Pending {
+    fileprivate final class Pending {
         let drafts: [AuditEntry.Draft]
         var result: Result<[AuditEntry], any Error>?
         init(_ d: [AuditEntry.Draft]) { drafts = d }
@@ -36,6 +37,8 @@ public final class AuditLog: @unchecked Sendable {
     private var frontier: MerkleFrontier
     private var pending: [Pending] = []
     private var committing = false
+    /// Whether a commit was started on another thread by ``enqueue(_:)`` and has not begun yet.
+    private var commitScheduled = false
     private var commitCounter = 0
     /// Set when the stored tree does not match the latest head: appends are refused.
     private let damage: GovernanceError?
@@ -131,6 +134,24 @@ public final class AuditLog: @unchecked Sendable {
     @discardableResult
     public func append(contentsOf drafts: [AuditEntry.Draft]) throws -> [AuditEntry] {
         guard !drafts.isEmpty else { return [] }
+        return try wait(try enqueue(drafts, startingCommit: false))
+    }
+
+    /// Decisions queued for the next group commit, not yet durable: ``wait(_:)`` returns once they are.
+    public final class Ticket: @unchecked Sendable {
+        fileprivate let pending: Pending
+        fileprivate init(_ p: Pending) { pending = p }
+    }
+
+    /// Queues `drafts` (one batch, consecutive numbers) for the next group commit and returns at once, so the caller
+    /// can work (answer a read) while they are committed; ``wait(_:)`` returns once they are durable. When no commit is
+    /// running or scheduled, one is started on another thread right away (at most one is scheduled at a time, so a
+    /// burst of callers costs one thread, not one each); entries queued while a commit runs go into the next one, which
+    /// the first waiter to find none running commits itself. `startingCommit: false` leaves the commit to ``wait(_:)``
+    /// (a caller that waits at once saves the hop).
+    /// - Throws: ``GovernanceError`` `invalidKey` (opened without the signing key) or the damage found at opening:
+    ///   nothing is queued.
+    public func enqueue(_ drafts: [AuditEntry.Draft], startingCommit: Bool = true) throws -> Ticket {
         if let damage { throw damage }
         guard let signer else {
             throw GovernanceError(.invalidKey, "the audit log was opened without its signing key: it cannot record entries")
@@ -138,35 +159,65 @@ public final class AuditLog: @unchecked Sendable {
         let me = Pending(drafts)
         cond.lock()
         pending.append(me)
+        let kick = startingCommit && !committing && !commitScheduled
+        if kick { commitScheduled = true }
+        cond.unlock()
+        if kick {
+            DispatchQueue.global(qos: .userInitiated).async {
+                self.cond.lock()
+                self.commitScheduled = false
+                if !self.committing && !self.pending.isEmpty { self.commitRound(signer) }
+                self.cond.unlock()
+            }
+        }
+        return Ticket(me)
+    }
+
+    /// Returns once the ticket's entries are committed (durable, under a signed head), numbered and timed; the first
+    /// caller to find no commit running commits everything queued at that moment (group commit).
+    /// - Throws: ``GovernanceError`` (`storageFailure`): the ticket's entries are not in the log.
+    @discardableResult
+    public func wait(_ ticket: Ticket) throws -> [AuditEntry] {
+        let me = ticket.pending
+        guard let signer else {
+            throw GovernanceError(.invalidKey, "the audit log was opened without its signing key: it cannot record entries")
+        }
+        cond.lock()
         while me.result == nil {
             if committing { cond.wait(); continue }
-            committing = true
-            let batch = pending
-            pending = []
-            let base = frontier
-            cond.unlock()
-            var outcome = Result { try commit(batch, from: base, signer: signer) }
-            // another process (on the same store) appended since this log read its end: read it again and number the
-            // batch from there (the store checks under its lock, so a batch is never numbered twice)
-            var retries = 0
-            while case .failure(let e as GovernanceError) = outcome, e.code == .auditLogMoved, retries < Self.movedRetries {
-                retries += 1
-                outcome = Result { try commit(batch, from: try Self.end(of: store).get(), signer: signer) }
-            }
-            cond.lock()
-            committing = false
-            switch outcome {
-            case .success(let (f, results)):
-                frontier = f
-                commitCounter += 1
-                for (p, r) in zip(batch, results) { p.result = .success(r) }
-            case .failure(let e):
-                for p in batch { p.result = .failure(e) }
-            }
-            cond.broadcast()
+            commitRound(signer)
         }
         cond.unlock()
         return try me.result!.get()
+    }
+
+    /// Commits everything queued (called and returning with `cond` locked; unlocked while the store works), sets each
+    /// entry's result and wakes the waiters.
+    private func commitRound(_ signer: AuditSigner) {
+        committing = true
+        let batch = pending
+        pending = []
+        let base = frontier
+        cond.unlock()
+        var outcome = Result { try commit(batch, from: base, signer: signer) }
+        // another process (on the same store) appended since this log read its end: read it again and number the
+        // batch from there (the store checks under its lock, so a batch is never numbered twice)
+        var retries = 0
+        while case .failure(let e as GovernanceError) = outcome, e.code == .auditLogMoved, retries < Self.movedRetries {
+            retries += 1
+            outcome = Result { try commit(batch, from: try Self.end(of: store).get(), signer: signer) }
+        }
+        cond.lock()
+        committing = false
+        switch outcome {
+        case .success(let (f, results)):
+            frontier = f
+            commitCounter += 1
+            for (p, r) in zip(batch, results) { p.result = .success(r) }
+        case .failure(let e):
+            for p in batch { p.result = .failure(e) }
+        }
+        cond.broadcast()
     }
 
     private func commit(_ batch: [Pending], from base: MerkleFrontier, signer: AuditSigner) throws -> (MerkleFrontier, [[AuditEntry]]) {

@@ -40,14 +40,20 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
     /// The decision and its audit draft (no I/O besides reading the policy and the consent).
     /// With `tx`, a ``BankGovernanceStore`` is read through that transaction (the bank's own, still open).
     func evaluate(_ request: AccessRequest, _ tx: (any StorageReader)? = nil) -> (Decision, AuditEntry.Draft) {
+        // the bank's own store: the policy, the owner and the consent in one read transaction, not one each
+        if tx == nil, let bankStore = store as? BankGovernanceStore {
+            do { return try bankStore.storage.read { tx in self.evaluate(request, tx) } } catch {
+                let decision = Decision.deny("the decision could not be taken: \(error)")
+                return (decision, AuditEntry.Draft(request, decision: .deny, reason: "the decision could not be taken: \(error)", role: nil, organisation: nil))
+            }
+        }
         let decision: Decision
         var role: String? = nil, organisation: String? = nil
         do {
             let policy: Policy
             let consent: Consent?
             if let tx, let bankStore = store as? BankGovernanceStore {
-                policy = try bankStore.load(Policy.self, ref: BankGovernanceStore.policyRef, tx)
-                    ?? .default(owner: try tx.ref(BankGovernanceStore.ownerRef) ?? owner)
+                policy = try bankStore.policy(orDefaultFor: owner, tx)
                 consent = try request.twin.flatMap { try bankStore.load(Consent.self, ref: BankGovernanceStore.consentRef($0), tx) }
             } else {
                 policy = try store.policy(orDefaultFor: owner)
@@ -86,8 +92,9 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
     }
 
     /// Decides a read and answers it, recording the decision **while** `body` reads: a deny is recorded and
-    /// thrown before `body` runs; for a permit the audit append (a transaction and an fsync) runs on another
-    /// thread while `body` computes the answer, and the answer is returned only once the entry is durable. If the
+    /// thrown before `body` runs; for a permit the entry is queued for the log's next group commit
+    /// (``AuditLog/enqueue(_:)``) before `body` computes the answer, and the answer is returned only once the entry
+    /// is durable (``AuditLog/wait(_:)``: this thread commits the queue if no other is committing). If the
     /// append fails, the answer is discarded and the call throws `accessDenied` (nothing leaves unrecorded); if
     /// `body` throws, its error is thrown after the entry is recorded (the permitted access was attempted).
     /// So a bulk read pays max(read, append) rather than their sum.
@@ -97,11 +104,14 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
             // a deny: recorded, then thrown
             return try body(try record(request, decision, draft))
         }
-        let recording = PendingRecord()
-        let log = self.log
-        DispatchQueue.global(qos: .userInitiated).async { recording.finish(Result { _ = try log.append(draft) }) }
+        // queued for the next group commit now, made durable after the read: the read and the commit overlap, and
+        // concurrent requests share a commit, without a thread per pending entry
+        let ticket: AuditLog.Ticket
+        do { ticket = try log.enqueue([draft]) } catch {
+            throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+        }
         let answer = Result { try body(f.isUnrestricted ? nil : f) }
-        if case .failure(let error) = recording.wait() {
+        do { _ = try log.wait(ticket) } catch {
             throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
         }
         return try answer.get()
@@ -137,12 +147,4 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
             throw BankError(.accessDenied, "access denied: \(drafts.count) decision\(drafts.count == 1 ? "" : "s") could not be recorded in the audit log (\(error))", value: drafts[0].actor)
         }
     }
-}
-
-/// An audit append running on another thread, waited for once.
-private final class PendingRecord: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<Void, any Error> = .success(())
-    func finish(_ r: Result<Void, any Error>) { result = r; done.signal() }
-    func wait() -> Result<Void, any Error> { done.wait(); return result }
 }

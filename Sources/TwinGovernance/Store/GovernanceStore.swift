@@ -18,6 +18,8 @@ public protocol GovernanceStore: Sendable {
     /// version control: when a branch switch takes the policy out of the working state, the default policy
     /// falls back to this owner, not to whoever acts next.
     func recordedOwner() throws -> String?
+    /// The stored policy, else the default for the recorded owner, else for `owner` (one read where the store can).
+    func policy(orDefaultFor owner: String) throws -> Policy
     /// Applies `body` to the current policy (or to `initial` when there is none) and stores the result; the first
     /// time, also records the owner (see ``recordedOwner()``).
     @discardableResult
@@ -149,6 +151,16 @@ public struct BankGovernanceStore: GovernanceStore {
     public static let ownerRef = "governance/owner"
 
     public func recordedOwner() throws -> String? { try storage.read { tx in try tx.ref(Self.ownerRef) } }
+
+    /// The stored policy or the default for the recorded owner (else `owner`), in one read transaction.
+    public func policy(orDefaultFor owner: String) throws -> Policy {
+        try storage.read { tx in try self.policy(orDefaultFor: owner, tx) }
+    }
+
+    /// ``policy(orDefaultFor:)`` within a read transaction of the bank.
+    func policy(orDefaultFor owner: String, _ tx: any StorageReader) throws -> Policy {
+        try load(Policy.self, ref: Self.policyRef, tx) ?? .default(owner: try tx.ref(Self.ownerRef) ?? owner)
+    }
 
     @discardableResult
     public func updatePolicy(initial: Policy, _ body: (inout Policy) throws -> Void) throws -> Policy {
