@@ -22,6 +22,10 @@ extension Components {
         ///
         /// - Remark: Generated from `#/components/parameters/TwinIDPath`.
         public typealias TwinIDPath = Swift.String
+        /// The aggregate's id.
+        ///
+        /// - Remark: Generated from `#/components/parameters/AggregateIDPath`.
+        public typealias AggregateIDPath = Swift.String
         /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
         ///
         /// - Remark: Generated from `#/components/parameters/PurposeOfUse`.
