@@ -1171,7 +1171,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/QuantityValue`.
         public struct QuantityValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/QuantityValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case quantity = "quantity"
+            }
+            /// - Remark: Generated from `#/components/schemas/QuantityValue/type`.
+            public var _type: Components.Schemas.QuantityValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/QuantityValue/value`.
             public var value: Swift.Double
             /// A UCUM unit.
@@ -1185,7 +1189,7 @@ extension Components {
             ///   - value:
             ///   - unit: A UCUM unit.
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.QuantityValue._TypePayload,
                 value: Swift.Double,
                 unit: Swift.String
             ) {
@@ -1202,7 +1206,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/ConceptValue`.
         public struct ConceptValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ConceptValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case concept = "concept"
+            }
+            /// - Remark: Generated from `#/components/schemas/ConceptValue/type`.
+            public var _type: Components.Schemas.ConceptValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/ConceptValue/system`.
             public var system: Swift.String
             /// - Remark: Generated from `#/components/schemas/ConceptValue/code`.
@@ -1217,7 +1225,7 @@ extension Components {
             ///   - code:
             ///   - display:
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.ConceptValue._TypePayload,
                 system: Swift.String,
                 code: Swift.String,
                 display: Swift.String? = nil
@@ -1237,7 +1245,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/TextValue`.
         public struct TextValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/TextValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case text = "text"
+            }
+            /// - Remark: Generated from `#/components/schemas/TextValue/type`.
+            public var _type: Components.Schemas.TextValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/TextValue/value`.
             public var value: Swift.String
             /// Creates a new `TextValue`.
@@ -1246,7 +1258,7 @@ extension Components {
             ///   - _type:
             ///   - value:
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.TextValue._TypePayload,
                 value: Swift.String
             ) {
                 self._type = _type
@@ -1260,7 +1272,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/DateValue`.
         public struct DateValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/DateValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case date = "date"
+            }
+            /// - Remark: Generated from `#/components/schemas/DateValue/type`.
+            public var _type: Components.Schemas.DateValue._TypePayload
             /// ISO 8601.
             ///
             /// - Remark: Generated from `#/components/schemas/DateValue/value`.
@@ -1271,7 +1287,7 @@ extension Components {
             ///   - _type:
             ///   - value: ISO 8601.
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.DateValue._TypePayload,
                 value: Swift.String
             ) {
                 self._type = _type
@@ -1285,7 +1301,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/VectorValue`.
         public struct VectorValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/VectorValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case vector = "vector"
+            }
+            /// - Remark: Generated from `#/components/schemas/VectorValue/type`.
+            public var _type: Components.Schemas.VectorValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/VectorValue/values`.
             public var values: [Swift.Double]
             /// - Remark: Generated from `#/components/schemas/VectorValue/unit`.
@@ -1297,7 +1317,7 @@ extension Components {
             ///   - values:
             ///   - unit:
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.VectorValue._TypePayload,
                 values: [Swift.Double],
                 unit: Swift.String
             ) {
@@ -1314,7 +1334,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/BooleanValue`.
         public struct BooleanValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/BooleanValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case boolean = "boolean"
+            }
+            /// - Remark: Generated from `#/components/schemas/BooleanValue/type`.
+            public var _type: Components.Schemas.BooleanValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/BooleanValue/value`.
             public var value: Swift.Bool
             /// Creates a new `BooleanValue`.
@@ -1323,7 +1347,7 @@ extension Components {
             ///   - _type:
             ///   - value:
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.BooleanValue._TypePayload,
                 value: Swift.Bool
             ) {
                 self._type = _type

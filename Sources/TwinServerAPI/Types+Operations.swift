@@ -660,14 +660,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/GET/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/GET/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -1007,14 +1007,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/PUT/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/PUT/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -1394,14 +1394,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/forks/GET/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/forks/GET/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -1671,14 +1671,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/forks/POST/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/forks/POST/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -1976,14 +1976,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/sync/POST/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/sync/POST/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -2230,14 +2230,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/consent/GET/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/consent/GET/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -2480,14 +2480,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/consent/POST/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/consent/POST/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -2744,14 +2744,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events/GET/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events/GET/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -3058,14 +3058,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events/POST/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events/POST/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -3426,14 +3426,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/twins/{id}/state/GET/path`.
             public struct Path: Sendable, Hashable {
-                /// The twin's id.
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/twins/{id}/state/GET/path/id`.
                 public var id: Components.Parameters.TwinIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The twin's id.
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
                 public init(id: Components.Parameters.TwinIDPath) {
                     self.id = id
                 }
@@ -4192,14 +4192,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/members/GET/path`.
             public struct Path: Sendable, Hashable {
-                /// The aggregate's id.
+                /// The aggregate's id (the rules of a twin's).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/members/GET/path/id`.
                 public var id: Components.Parameters.AggregateIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The aggregate's id.
+                ///   - id: The aggregate's id (the rules of a twin's).
                 public init(id: Components.Parameters.AggregateIDPath) {
                     self.id = id
                 }
@@ -4473,14 +4473,14 @@ public enum Operations {
         public struct Input: Sendable, Hashable {
             /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/sync/POST/path`.
             public struct Path: Sendable, Hashable {
-                /// The aggregate's id.
+                /// The aggregate's id (the rules of a twin's).
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/sync/POST/path/id`.
                 public var id: Components.Parameters.AggregateIDPath
                 /// Creates a new `Path`.
                 ///
                 /// - Parameters:
-                ///   - id: The aggregate's id.
+                ///   - id: The aggregate's id (the rules of a twin's).
                 public init(id: Components.Parameters.AggregateIDPath) {
                     self.id = id
                 }
