@@ -7,7 +7,7 @@ public enum GeneratedFrom {
     /// The swift-openapi-generator version used.
     public static let generatorVersion = "1.14.3"
     /// SHA-256 of openapi.yaml.
-    public static let contractSHA256 = "70b74247dfec0b0edff05da6e4b276a074878860aab836fd0645c6a05535e434"
+    public static let contractSHA256 = "709508abfde8ac634793d1bb758321a940612e553fc2207768d033ae93bcbcff"
     /// SHA-256 of openapi-generator-config.yaml.
     public static let configSHA256 = "68f3213789e39a295fc8627ee129bdb51b991ddbb33fc8436f45798ef40a2c1e"
     /// The generated files and their SHA-256.

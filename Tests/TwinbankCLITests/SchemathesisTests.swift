@@ -65,6 +65,8 @@ import TwinTesting
         process.environment = ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""]) { _, new in new }
         process.standardOutput = out
         process.standardError = out
+        // its caches (.schemathesis, .hypothesis) go to the throwaway folder, not the working tree
+        process.currentDirectoryURL = dir
         try process.run()
         process.waitUntilExit()
         try out.close()
