@@ -145,6 +145,26 @@ extension TwinAPI {
         return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
     }
 
+    func getDiff(_ input: Operations.GetDiff.Input) async throws -> Operations.GetDiff.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        guard let from = input.query.from, !from.isEmpty else {
+            throw ServerError(.badRequest, "name the commit to compare from: ?from=COMMIT (an id or prefix, a branch, a tag, HEAD~1)", field: "from")
+        }
+        let to = input.query.to ?? "HEAD"
+        // each side resolved first, so the error names the one that does not resolve
+        let d = try await served.run(call, .read, nil) { bank in
+            do { _ = try bank.resolveCommit(from) } catch let e as BankError { throw ErrorMapping.bank(e, field: "from") }
+            do { _ = try bank.resolveCommit(to) } catch let e as BankError { throw ErrorMapping.bank(e, field: "to") }
+            return try bank.diff(from, to)
+        }
+        let changed = d.changed.map { c in
+            S.DiffChange(path: c.path, fields: c.fields,
+                         attributes: c.attributes.map { .init(key: $0.key, old: $0.old.map(APIMapping.value), new: $0.new.map(APIMapping.value)) })
+        }
+        return .ok(.init(body: .json(.init(from: d.from.hex, to: d.to.hex, fromPin: d.fromPin, toPin: d.toPin, added: d.added, removed: d.removed,
+                                           changed: changed, eventsPerTwin: .init(additionalProperties: d.eventsPerTwin)))))
+    }
+
     // MARK: - Aggregates
 
     static func aggregate(_ a: AggregateDefinition) -> S.Aggregate {

@@ -484,6 +484,149 @@ extension Components {
                 case nextCursor
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Diff`.
+        public struct Diff: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Diff/from`.
+            public var from: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Diff/to`.
+            public var to: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Diff/fromPin`.
+            public var fromPin: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Diff/toPin`.
+            public var toPin: Swift.Int64
+            /// Paths (`twin/ID`, `aggregate/ID`) in `to` only.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Diff/added`.
+            public var added: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Diff/removed`.
+            public var removed: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Diff/changed`.
+            public var changed: [Components.Schemas.DiffChange]
+            /// Thread events recorded between the two pins, per twin.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Diff/eventsPerTwin`.
+            public struct EventsPerTwinPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Int]
+                /// Creates a new `EventsPerTwinPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Thread events recorded between the two pins, per twin.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Diff/eventsPerTwin`.
+            public var eventsPerTwin: Components.Schemas.Diff.EventsPerTwinPayload
+            /// Creates a new `Diff`.
+            ///
+            /// - Parameters:
+            ///   - from:
+            ///   - to:
+            ///   - fromPin:
+            ///   - toPin:
+            ///   - added: Paths (`twin/ID`, `aggregate/ID`) in `to` only.
+            ///   - removed:
+            ///   - changed:
+            ///   - eventsPerTwin: Thread events recorded between the two pins, per twin.
+            public init(
+                from: Swift.String,
+                to: Swift.String,
+                fromPin: Swift.Int64,
+                toPin: Swift.Int64,
+                added: [Swift.String],
+                removed: [Swift.String],
+                changed: [Components.Schemas.DiffChange],
+                eventsPerTwin: Components.Schemas.Diff.EventsPerTwinPayload
+            ) {
+                self.from = from
+                self.to = to
+                self.fromPin = fromPin
+                self.toPin = toPin
+                self.added = added
+                self.removed = removed
+                self.changed = changed
+                self.eventsPerTwin = eventsPerTwin
+            }
+            public enum CodingKeys: String, CodingKey {
+                case from
+                case to
+                case fromPin
+                case toPin
+                case added
+                case removed
+                case changed
+                case eventsPerTwin
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DiffChange`.
+        public struct DiffChange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DiffChange/path`.
+            public var path: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DiffChange/fields`.
+            public var fields: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/DiffChange/AttributesPayload`.
+            public struct AttributesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/DiffChange/AttributesPayload/key`.
+                public var key: Swift.String
+                /// - Remark: Generated from `#/components/schemas/DiffChange/AttributesPayload/old`.
+                public var old: Components.Schemas.Value?
+                /// - Remark: Generated from `#/components/schemas/DiffChange/AttributesPayload/new`.
+                public var new: Components.Schemas.Value?
+                /// Creates a new `AttributesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - key:
+                ///   - old:
+                ///   - new:
+                public init(
+                    key: Swift.String,
+                    old: Components.Schemas.Value? = nil,
+                    new: Components.Schemas.Value? = nil
+                ) {
+                    self.key = key
+                    self.old = old
+                    self.new = new
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case key
+                    case old
+                    case new
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/DiffChange/attributes`.
+            public typealias AttributesPayload = [Components.Schemas.DiffChange.AttributesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/DiffChange/attributes`.
+            public var attributes: Components.Schemas.DiffChange.AttributesPayload
+            /// Creates a new `DiffChange`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - fields:
+            ///   - attributes:
+            public init(
+                path: Swift.String,
+                fields: [Swift.String],
+                attributes: Components.Schemas.DiffChange.AttributesPayload
+            ) {
+                self.path = path
+                self.fields = fields
+                self.attributes = attributes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case path
+                case fields
+                case attributes
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Aggregate`.
         public struct Aggregate: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Aggregate/id`.

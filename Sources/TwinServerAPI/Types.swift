@@ -106,6 +106,11 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/commits`.
     /// - Remark: Generated from `#/paths//api/v1/commits/get(listCommits)`.
     func listCommits(_ input: Operations.ListCommits.Input) async throws -> Operations.ListCommits.Output
+    /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/diff`.
+    /// - Remark: Generated from `#/paths//api/v1/diff/get(getDiff)`.
+    func getDiff(_ input: Operations.GetDiff.Input) async throws -> Operations.GetDiff.Output
     /// The bank's aggregates (cohorts) with their definitions, sorted by id, a page at a time (the bank's `aggregate list`).
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates`.
@@ -348,6 +353,19 @@ extension APIProtocol {
         headers: Operations.ListCommits.Input.Headers = .init()
     ) async throws -> Operations.ListCommits.Output {
         try await listCommits(Operations.ListCommits.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/diff`.
+    /// - Remark: Generated from `#/paths//api/v1/diff/get(getDiff)`.
+    public func getDiff(
+        query: Operations.GetDiff.Input.Query = .init(),
+        headers: Operations.GetDiff.Input.Headers = .init()
+    ) async throws -> Operations.GetDiff.Output {
+        try await getDiff(Operations.GetDiff.Input(
             query: query,
             headers: headers
         ))

@@ -160,6 +160,26 @@ import TwinServer
                 #expect(r.status == .notFound)
                 #expect(try json(r)["field"] as? String == "from")
             }
+            try await client.execute(uri: "/api/v1/diff?from=\(c1.id.hex)&to=\(c2.id.hex)", method: .get, headers: .auth(bob)) { r throws in
+                #expect(r.status == .ok, "\(String(buffer: r.body))")
+                let j = try json(r)
+                #expect(j["from"] as? String == c1.id.hex)
+                let change = try #require((j["changed"] as? [[String: Any]])?.first)
+                #expect(change["path"] as? String == "twin/p1")
+                let attribute = try #require((change["attributes"] as? [[String: Any]])?.first)
+                #expect(attribute["key"] as? String == "name")
+                #expect((attribute["old"] as? [String: Any])?["value"] as? String == "Person p1")
+                #expect((attribute["new"] as? [String: Any])?["value"] as? String == "Later")
+            }
+            try await client.execute(uri: "/api/v1/diff?from=HEAD~1", method: .get, headers: .auth(bob)) { r throws in
+                #expect(r.status == .ok, "to defaults to HEAD: \(String(buffer: r.body))")
+            }
+            for (query, status, field) in [("", HTTPResponse.Status.badRequest, "from"), ("from=nosuch", .notFound, "from"), ("from=HEAD&to=nosuch", .notFound, "to")] {
+                try await client.execute(uri: "/api/v1/diff?\(query)", method: .get, headers: .auth(bob)) { r throws in
+                    #expect(r.status == status, "\(query): \(String(buffer: r.body))")
+                    #expect(try json(r)["field"] as? String == field, "\(query)")
+                }
+            }
             try await client.execute(uri: "/api/v1/commits?cursor=%21", method: .get, headers: .auth(bob)) { r throws in
                 #expect(r.status == .badRequest)
             }
