@@ -53,13 +53,22 @@ extension TwinAPI {
                     throw ServerError(.preconditionRequired, "updating a twin needs `If-Match: ETAG` with the ETag of the definition you changed (GET the twin for it); nothing was written", field: "If-Match")
                 }
                 let etag = try Self.etag(of: APIMapping.twin(current))
-                guard Self.matches(ifMatch, etag) else {
+                guard Self.matchesStrongly(ifMatch, etag) else {
                     throw ServerError(.preconditionFailed, "the twin changed since that ETag was read (it is now \(etag)): read it again and reapply the change; nothing was written", field: "If-Match", value: ifMatch)
                 }
                 var twin = current.twin
                 twin.kind = change.kind; twin.attributes = change.attributes; twin.parts = change.parts; twin.origin = change.origin
                 return try bank.updateTwin(twin)
             }
+        }
+    }
+
+    /// Whether an `If-Match` value (a list of ETags, or `*`) names `etag` by the strong comparison RFC 9110 asks of
+    /// `If-Match`: a weak ETag (`W/"..."`) never matches.
+    static func matchesStrongly(_ header: String, _ etag: String) -> Bool {
+        header.split(separator: ",").contains { item in
+            let t = item.trimmingCharacters(in: .whitespaces)
+            return t == "*" || t == etag
         }
     }
 

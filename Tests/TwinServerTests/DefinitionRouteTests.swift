@@ -101,6 +101,10 @@ import TwinServer
                 #expect(etag != first)
                 return etag
             }
+            // If-Match compares strongly: the current ETag marked weak does not match
+            try await client.execute(uri: "/api/v1/twins/p1", method: .put, headers: .auth(bob, Self.jsonBody.merging([.ifMatch: "W/" + second]) { a, _ in a }), body: body(change)) { r throws in
+                #expect(r.status == .preconditionFailed)
+            }
             // the first ETag is stale now
             try await client.execute(uri: "/api/v1/twins/p1", method: .put, headers: .auth(bob, Self.jsonBody.merging([.ifMatch: first]) { a, _ in a }), body: body(change)) { r throws in
                 #expect(r.status == .preconditionFailed)
