@@ -121,7 +121,7 @@ let package = Package(
         ]),
         // `twinbank serve`: the Hummingbird application that maps the bank (through its gate) to HTTP, token auth.
         .target(name: "TwinServer", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankAccess", "TwinGovernance", "TwinServerAPI", "TwinDashboard", "TwinFHIR",
+            "TwinCore", "TwinBank", "TwinBankAccess", "TwinGovernance", "TwinServerAPI", "TwinDashboard", "TwinFHIR", "TwinSync",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -43,12 +43,12 @@ enum APIMapping {
 
     static func value(_ v: Value) -> S.Value {
         switch v {
-        case .quantity(let q): .quantity(.init(_type: "quantity", value: q.value, unit: q.unit))
-        case .concept(let c): .concept(.init(_type: "concept", system: c.system, code: c.code, display: c.display))
-        case .text(let s): .text(.init(_type: "text", value: s))
-        case .date(let d): .date(.init(_type: "date", value: d.iso8601))
-        case .vector(let vec): .vector(.init(_type: "vector", values: vec.values, unit: vec.unit))
-        case .boolean(let b): .boolean(.init(_type: "boolean", value: b))
+        case .quantity(let q): .quantity(.init(_type: .quantity, value: q.value, unit: q.unit))
+        case .concept(let c): .concept(.init(_type: .concept, system: c.system, code: c.code, display: c.display))
+        case .text(let s): .text(.init(_type: .text, value: s))
+        case .date(let d): .date(.init(_type: .date, value: d.iso8601))
+        case .vector(let vec): .vector(.init(_type: .vector, values: vec.values, unit: vec.unit))
+        case .boolean(let b): .boolean(.init(_type: .boolean, value: b))
         }
     }
 

@@ -5,6 +5,7 @@ import OpenAPIRuntime
 import TwinBank
 import TwinCore
 import TwinGovernance
+import TwinSync
 
 /// The JSON body of every error (the contract's `Error` schema).
 struct ErrorBody: Codable, Sendable, Equatable {
@@ -50,7 +51,7 @@ enum ErrorMapping {
         case let e as ServerError: return e
         case let e as OpenAPIRuntime.ServerError:
             if let inner = e.underlyingError as? ServerError { return inner }
-            if e.underlyingError is BankError || e.underlyingError is TwinError || e.underlyingError is GovernanceError {
+            if e.underlyingError is BankError || e.underlyingError is TwinError || e.underlyingError is GovernanceError || e.underlyingError is SyncError {
                 return serverError(e.underlyingError)
             }
             // the generated code could not read the request as the contract says
@@ -59,7 +60,15 @@ enum ErrorMapping {
         case let e as TwinError:
             return ServerError(.badRequest, e.message, value: e.value)
         case let e as GovernanceError:
-            return ServerError(.badRequest, e.message, value: e.value)
+            switch e.code {
+            case .accessDenied: return ServerError(.accessDenied, e.message, value: e.value)
+            case .auditTampered: return ServerError(ServerError.Code(e.code.description, .conflict), e.message, value: e.value)
+            case .storageFailure: return ServerError(.unavailable, e.message, value: e.value)
+            default: return ServerError(ServerError.Code(e.code.description, .badRequest), e.message, value: e.value)
+            }
+        case let e as SyncError:
+            // a twin that cannot be synchronised as asked (no readings in the window, a bad binding ...)
+            return ServerError(ServerError.Code(e.code.description, .unprocessableContent), e.message, value: e.value)
         case let e as HTTPError:
             switch e.status {
             case .notFound: return ServerError(.notFound, "no such route: see openapi.yaml for the routes this server answers")
@@ -79,6 +88,8 @@ enum ErrorMapping {
         switch e.code {
         case .accessDenied: code = .accessDenied
         case .unknownTwin, .erasedTwin: code = .unknownTwin
+        case .unknownAggregate, .unknownCommit: code = ServerError.Code(e.code.description, .notFound)
+        case .duplicateTwin, .duplicateAggregate: code = ServerError.Code(e.code.description, .conflict)
         case .idempotencyConflict: code = .idempotencyConflict
         case .storageFailure: code = .unavailable
         case .blockingOnTask, .notABank, .newerSchema: code = .internalError

@@ -1,5 +1,6 @@
 import Foundation
 import NIOPosix
+import Synchronization
 import TwinBank
 import TwinBankAccess
 import TwinCore
@@ -11,17 +12,29 @@ import TwinGovernance
 final class ServedBank: Sendable {
     let base: Bank
     let gate: GovernedGate
+    /// The server's long jobs (in memory only).
+    let jobs: JobQueue
+    /// Held while a twin definition is checked against `If-Match` and written, so two updates made from the same
+    /// ETag cannot both pass (in this process; another process writing the same bank is not covered).
+    let definitionLock = Mutex<Void>(())
 
-    init(base: Bank, gate: GovernedGate) { self.base = base; self.gate = gate }
+    /// The audit log's public key (which checks its signed heads), when the server opened the signing key.
+    let auditKey: AuditSigner.PublicKey?
+
+    init(base: Bank, gate: GovernedGate, auditKey: AuditSigner.PublicKey? = nil) {
+        self.base = base; self.gate = gate; self.auditKey = auditKey
+        self.jobs = JobQueue(clock: base.clock)
+    }
 
     /// Opens the bank at `location` (it must exist) on NIO's blocking pool. `owner` is the admin of a bank that has
     /// neither a stored policy nor a recorded owner (a bank made before governance), as for the command.
     static func open(_ location: BankLocation, owner: String) async throws -> ServedBank {
         try await NIOThreadPool.singleton.runIfActive {
             let opened = try location.open(create: false)
-            let log = try AuditLog(store: opened.auditStore, signer: AuditSigner(keyFile: location.auditKeyFile()))
+            let signer = try AuditSigner(keyFile: location.auditKeyFile())
+            let log = try AuditLog(store: opened.auditStore, signer: signer)
             let gate = GovernedGate(store: BankGovernanceStore(storage: opened.storage), log: log, owner: owner)
-            return ServedBank(base: Bank(storage: opened.storage, gate: gate, actor: owner, purpose: "treatment"), gate: gate)
+            return ServedBank(base: Bank(storage: opened.storage, gate: gate, actor: owner, purpose: "treatment"), gate: gate, auditKey: signer.publicKey)
         }
     }
 

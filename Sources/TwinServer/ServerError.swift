@@ -31,6 +31,14 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A FHIR Bundle that is JSON but not FHIR the importer takes (invalid R4, a dangling reference, a unit that
         /// does not convert): 422, naming the entry.
         public static let unprocessable = Code("unprocessable", .unprocessableContent)
+        /// An `If-Match` that names another version of the definition than the current one: 412, nothing written.
+        public static let preconditionFailed = Code("preconditionFailed", .preconditionFailed)
+        /// A change to a definition without `If-Match`: 428, nothing written.
+        public static let preconditionRequired = Code("preconditionRequired", .preconditionRequired)
+        /// No such job (or not the caller's, or forgotten): 404.
+        public static let unknownJob = Code("unknownJob", .notFound)
+        /// The server holds its most jobs: 503, try again later.
+        public static let busy = Code("busy", .serviceUnavailable)
         /// The bank cannot be reached: 503.
         public static let unavailable = Code("unavailable", .serviceUnavailable)
         /// A fault of the server: 500.

@@ -39,7 +39,13 @@ struct TwinAPI: APIProtocol {
     func getTwin(_ input: Operations.GetTwin.Input) async throws -> Operations.GetTwin.Output {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let id = try Self.twinID(input.path.id)
-        let record = try await served.run(call, .read, id) { bank in try bank.twin(id) }
+        let at = input.query.at
+        let record: TwinRecord
+        do {
+            record = try await served.run(call, .read, id) { bank in try bank.twin(id, at: at) }
+        } catch let e as BankError where e.code == .unknownCommit || e.code == .ambiguousCommit {
+            throw ErrorMapping.bank(e, field: "at")
+        }
         let twin = APIMapping.twin(record)
         let etag = try Self.etag(of: twin)
         if let match = input.headers.ifNoneMatch, Self.matches(match, etag) {

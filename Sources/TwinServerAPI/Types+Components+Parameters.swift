@@ -18,10 +18,14 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/parameters` section of the OpenAPI document.
     public enum Parameters {
-        /// The twin's id.
+        /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
         ///
         /// - Remark: Generated from `#/components/parameters/TwinIDPath`.
         public typealias TwinIDPath = Swift.String
+        /// The aggregate's id (the rules of a twin's).
+        ///
+        /// - Remark: Generated from `#/components/parameters/AggregateIDPath`.
+        public typealias AggregateIDPath = Swift.String
         /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
         ///
         /// - Remark: Generated from `#/components/parameters/PurposeOfUse`.

@@ -230,6 +230,962 @@ extension Components {
                 case forkedAt
             }
         }
+        /// - Remark: Generated from `#/components/schemas/TwinDraft`.
+        public struct TwinDraft: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TwinDraft/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TwinDraft/kind`.
+            public var kind: Components.Schemas.TwinKind
+            /// - Remark: Generated from `#/components/schemas/TwinDraft/attributes`.
+            public struct AttributesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Components.Schemas.Value]
+                /// Creates a new `AttributesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Components.Schemas.Value] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/TwinDraft/attributes`.
+            public var attributes: Components.Schemas.TwinDraft.AttributesPayload?
+            /// - Remark: Generated from `#/components/schemas/TwinDraft/parts`.
+            public var parts: [Components.Schemas.TwinPart]?
+            /// When the real entity began (ISO 8601 or a time word); default its birthDate attribute.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TwinDraft/origin`.
+            public var origin: Swift.String?
+            /// Creates a new `TwinDraft`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - kind:
+            ///   - attributes:
+            ///   - parts:
+            ///   - origin: When the real entity began (ISO 8601 or a time word); default its birthDate attribute.
+            public init(
+                id: Swift.String,
+                kind: Components.Schemas.TwinKind,
+                attributes: Components.Schemas.TwinDraft.AttributesPayload? = nil,
+                parts: [Components.Schemas.TwinPart]? = nil,
+                origin: Swift.String? = nil
+            ) {
+                self.id = id
+                self.kind = kind
+                self.attributes = attributes
+                self.parts = parts
+                self.origin = origin
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case kind
+                case attributes
+                case parts
+                case origin
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TwinChange`.
+        public struct TwinChange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TwinChange/kind`.
+            public var kind: Components.Schemas.TwinKind
+            /// - Remark: Generated from `#/components/schemas/TwinChange/attributes`.
+            public struct AttributesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Components.Schemas.Value]
+                /// Creates a new `AttributesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Components.Schemas.Value] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/TwinChange/attributes`.
+            public var attributes: Components.Schemas.TwinChange.AttributesPayload?
+            /// - Remark: Generated from `#/components/schemas/TwinChange/parts`.
+            public var parts: [Components.Schemas.TwinPart]?
+            /// - Remark: Generated from `#/components/schemas/TwinChange/origin`.
+            public var origin: Swift.String?
+            /// Creates a new `TwinChange`.
+            ///
+            /// - Parameters:
+            ///   - kind:
+            ///   - attributes:
+            ///   - parts:
+            ///   - origin:
+            public init(
+                kind: Components.Schemas.TwinKind,
+                attributes: Components.Schemas.TwinChange.AttributesPayload? = nil,
+                parts: [Components.Schemas.TwinPart]? = nil,
+                origin: Swift.String? = nil
+            ) {
+                self.kind = kind
+                self.attributes = attributes
+                self.parts = parts
+                self.origin = origin
+            }
+            public enum CodingKeys: String, CodingKey {
+                case kind
+                case attributes
+                case parts
+                case origin
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TwinPart`.
+        public struct TwinPart: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TwinPart/role`.
+            public var role: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TwinPart/twin`.
+            public var twin: Swift.String
+            /// Creates a new `TwinPart`.
+            ///
+            /// - Parameters:
+            ///   - role:
+            ///   - twin:
+            public init(
+                role: Swift.String,
+                twin: Swift.String
+            ) {
+                self.role = role
+                self.twin = twin
+            }
+            public enum CodingKeys: String, CodingKey {
+                case role
+                case twin
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TwinKind`.
+        @frozen public enum TwinKind: String, Codable, Hashable, Sendable, CaseIterable {
+            case person = "person"
+            case bodySystem = "body-system"
+            case organ = "organ"
+            case cell = "cell"
+            case molecular = "molecular"
+            case disease = "disease"
+            case pathogen = "pathogen"
+            case organisation = "organisation"
+            case population = "population"
+        }
+        /// - Remark: Generated from `#/components/schemas/ForkRequest`.
+        public struct ForkRequest: Codable, Hashable, Sendable {
+            /// The new instance's id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ForkRequest/id`.
+            public var id: Swift.String
+            /// The fork point, an effective time (ISO 8601 or a time word).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ForkRequest/at`.
+            public var at: Swift.String
+            /// Creates a new `ForkRequest`.
+            ///
+            /// - Parameters:
+            ///   - id: The new instance's id.
+            ///   - at: The fork point, an effective time (ISO 8601 or a time word).
+            public init(
+                id: Swift.String,
+                at: Swift.String
+            ) {
+                self.id = id
+                self.at = at
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case at
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CommitSummary`.
+        public struct CommitSummary: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CommitSummary/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CommitSummary/author`.
+            public var author: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CommitSummary/time`.
+            public var time: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CommitSummary/message`.
+            public var message: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CommitSummary/threadPin`.
+            public var threadPin: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/CommitSummary/parents`.
+            public var parents: [Swift.String]
+            /// Branches and tags (`tag:NAME`) pointing at it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CommitSummary/names`.
+            public var names: [Swift.String]
+            /// Creates a new `CommitSummary`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - author:
+            ///   - time:
+            ///   - message:
+            ///   - threadPin:
+            ///   - parents:
+            ///   - names: Branches and tags (`tag:NAME`) pointing at it.
+            public init(
+                id: Swift.String,
+                author: Swift.String,
+                time: Swift.String,
+                message: Swift.String,
+                threadPin: Swift.Int64,
+                parents: [Swift.String],
+                names: [Swift.String]
+            ) {
+                self.id = id
+                self.author = author
+                self.time = time
+                self.message = message
+                self.threadPin = threadPin
+                self.parents = parents
+                self.names = names
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case author
+                case time
+                case message
+                case threadPin
+                case parents
+                case names
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CommitPage`.
+        public struct CommitPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CommitPage/items`.
+            public var items: [Components.Schemas.CommitSummary]
+            /// - Remark: Generated from `#/components/schemas/CommitPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `CommitPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.CommitSummary],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Diff`.
+        public struct Diff: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Diff/from`.
+            public var from: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Diff/to`.
+            public var to: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Diff/fromPin`.
+            public var fromPin: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Diff/toPin`.
+            public var toPin: Swift.Int64
+            /// Paths (`twin/ID`, `aggregate/ID`) in `to` only.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Diff/added`.
+            public var added: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Diff/removed`.
+            public var removed: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Diff/changed`.
+            public var changed: [Components.Schemas.DiffChange]
+            /// Thread events recorded between the two pins, per twin.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Diff/eventsPerTwin`.
+            public struct EventsPerTwinPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Int]
+                /// Creates a new `EventsPerTwinPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Thread events recorded between the two pins, per twin.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Diff/eventsPerTwin`.
+            public var eventsPerTwin: Components.Schemas.Diff.EventsPerTwinPayload
+            /// Creates a new `Diff`.
+            ///
+            /// - Parameters:
+            ///   - from:
+            ///   - to:
+            ///   - fromPin:
+            ///   - toPin:
+            ///   - added: Paths (`twin/ID`, `aggregate/ID`) in `to` only.
+            ///   - removed:
+            ///   - changed:
+            ///   - eventsPerTwin: Thread events recorded between the two pins, per twin.
+            public init(
+                from: Swift.String,
+                to: Swift.String,
+                fromPin: Swift.Int64,
+                toPin: Swift.Int64,
+                added: [Swift.String],
+                removed: [Swift.String],
+                changed: [Components.Schemas.DiffChange],
+                eventsPerTwin: Components.Schemas.Diff.EventsPerTwinPayload
+            ) {
+                self.from = from
+                self.to = to
+                self.fromPin = fromPin
+                self.toPin = toPin
+                self.added = added
+                self.removed = removed
+                self.changed = changed
+                self.eventsPerTwin = eventsPerTwin
+            }
+            public enum CodingKeys: String, CodingKey {
+                case from
+                case to
+                case fromPin
+                case toPin
+                case added
+                case removed
+                case changed
+                case eventsPerTwin
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/DiffChange`.
+        public struct DiffChange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/DiffChange/path`.
+            public var path: Swift.String
+            /// - Remark: Generated from `#/components/schemas/DiffChange/fields`.
+            public var fields: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/DiffChange/AttributesPayload`.
+            public struct AttributesPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/DiffChange/AttributesPayload/key`.
+                public var key: Swift.String
+                /// - Remark: Generated from `#/components/schemas/DiffChange/AttributesPayload/old`.
+                public var old: Components.Schemas.Value?
+                /// - Remark: Generated from `#/components/schemas/DiffChange/AttributesPayload/new`.
+                public var new: Components.Schemas.Value?
+                /// Creates a new `AttributesPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - key:
+                ///   - old:
+                ///   - new:
+                public init(
+                    key: Swift.String,
+                    old: Components.Schemas.Value? = nil,
+                    new: Components.Schemas.Value? = nil
+                ) {
+                    self.key = key
+                    self.old = old
+                    self.new = new
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case key
+                    case old
+                    case new
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/DiffChange/attributes`.
+            public typealias AttributesPayload = [Components.Schemas.DiffChange.AttributesPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/DiffChange/attributes`.
+            public var attributes: Components.Schemas.DiffChange.AttributesPayload
+            /// Creates a new `DiffChange`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - fields:
+            ///   - attributes:
+            public init(
+                path: Swift.String,
+                fields: [Swift.String],
+                attributes: Components.Schemas.DiffChange.AttributesPayload
+            ) {
+                self.path = path
+                self.fields = fields
+                self.attributes = attributes
+            }
+            public enum CodingKeys: String, CodingKey {
+                case path
+                case fields
+                case attributes
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Aggregate`.
+        public struct Aggregate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Aggregate/id`.
+            public var id: Swift.String
+            /// The query its members are found by (absent for explicit members).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Aggregate/query`.
+            public var query: Swift.String?
+            /// Explicit members (absent for a query).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Aggregate/members`.
+            public var members: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/Aggregate/description`.
+            public var description: Swift.String?
+            /// Creates a new `Aggregate`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - query: The query its members are found by (absent for explicit members).
+            ///   - members: Explicit members (absent for a query).
+            ///   - description:
+            public init(
+                id: Swift.String,
+                query: Swift.String? = nil,
+                members: [Swift.String]? = nil,
+                description: Swift.String? = nil
+            ) {
+                self.id = id
+                self.query = query
+                self.members = members
+                self.description = description
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case query
+                case members
+                case description
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregatePage`.
+        public struct AggregatePage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregatePage/items`.
+            public var items: [Components.Schemas.Aggregate]
+            /// - Remark: Generated from `#/components/schemas/AggregatePage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `AggregatePage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Aggregate],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MemberPage`.
+        public struct MemberPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MemberPage/aggregate`.
+            public var aggregate: Components.Schemas.Aggregate
+            /// Members in all pages.
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberPage/total`.
+            public var total: Swift.Int
+            /// Twins neither members nor left out (a value the query needs is missing).
+            ///
+            /// - Remark: Generated from `#/components/schemas/MemberPage/unknown`.
+            public var unknown: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/MemberPage/items`.
+            public var items: [Components.Schemas.TwinSummary]
+            /// - Remark: Generated from `#/components/schemas/MemberPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `MemberPage`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - total: Members in all pages.
+            ///   - unknown: Twins neither members nor left out (a value the query needs is missing).
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                aggregate: Components.Schemas.Aggregate,
+                total: Swift.Int,
+                unknown: Swift.Int,
+                items: [Components.Schemas.TwinSummary],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.aggregate = aggregate
+                self.total = total
+                self.unknown = unknown
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case total
+                case unknown
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SyncRequest`.
+        public struct SyncRequest: Codable, Hashable, Sendable {
+            /// Start of the data window (default 24 h before `to`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/from`.
+            public var from: Swift.String?
+            /// End of the data window and forecast origin (default now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/to`.
+            public var to: Swift.String?
+            /// Replay the thread as known at this recorded time.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/knownAt`.
+            public var knownAt: Swift.String?
+            /// Forecast horizon in minutes, a multiple of 5 (default 30).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/horizon`.
+            public var horizon: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/seed`.
+            public var seed: Swift.Int64?
+            /// Compute without writing.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncRequest/dryRun`.
+            public var dryRun: Swift.Bool?
+            /// Creates a new `SyncRequest`.
+            ///
+            /// - Parameters:
+            ///   - from: Start of the data window (default 24 h before `to`).
+            ///   - to: End of the data window and forecast origin (default now).
+            ///   - knownAt: Replay the thread as known at this recorded time.
+            ///   - horizon: Forecast horizon in minutes, a multiple of 5 (default 30).
+            ///   - seed:
+            ///   - dryRun: Compute without writing.
+            public init(
+                from: Swift.String? = nil,
+                to: Swift.String? = nil,
+                knownAt: Swift.String? = nil,
+                horizon: Swift.Int? = nil,
+                seed: Swift.Int64? = nil,
+                dryRun: Swift.Bool? = nil
+            ) {
+                self.from = from
+                self.to = to
+                self.knownAt = knownAt
+                self.horizon = horizon
+                self.seed = seed
+                self.dryRun = dryRun
+            }
+            public enum CodingKeys: String, CodingKey {
+                case from
+                case to
+                case knownAt
+                case horizon
+                case seed
+                case dryRun
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ForecastPoint`.
+        public struct ForecastPoint: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ForecastPoint/time`.
+            public var time: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ForecastPoint/mean`.
+            public var mean: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ForecastPoint/lower`.
+            public var lower: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ForecastPoint/upper`.
+            public var upper: Swift.Double
+            /// Creates a new `ForecastPoint`.
+            ///
+            /// - Parameters:
+            ///   - time:
+            ///   - mean:
+            ///   - lower:
+            ///   - upper:
+            public init(
+                time: Swift.String,
+                mean: Swift.Double,
+                lower: Swift.Double,
+                upper: Swift.Double
+            ) {
+                self.time = time
+                self.mean = mean
+                self.lower = lower
+                self.upper = upper
+            }
+            public enum CodingKeys: String, CodingKey {
+                case time
+                case mean
+                case lower
+                case upper
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SyncOutcome`.
+        public struct SyncOutcome: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SyncOutcome/twin`.
+            public var twin: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SyncOutcome/observationsUsed`.
+            public var observationsUsed: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SyncOutcome/glucoseNow`.
+            public var glucoseNow: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/SyncOutcome/forecast`.
+            public var forecast: [Components.Schemas.ForecastPoint]?
+            /// - Remark: Generated from `#/components/schemas/SyncOutcome/alert`.
+            public var alert: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SyncOutcome/reliable`.
+            public var reliable: Swift.Bool?
+            /// Events written to the thread (0 for a dry run or when they were there already).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SyncOutcome/written`.
+            public var written: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/SyncOutcome/error`.
+            public var error: Components.Schemas._Error?
+            /// Creates a new `SyncOutcome`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - observationsUsed:
+            ///   - glucoseNow:
+            ///   - forecast:
+            ///   - alert:
+            ///   - reliable:
+            ///   - written: Events written to the thread (0 for a dry run or when they were there already).
+            ///   - error:
+            public init(
+                twin: Swift.String,
+                observationsUsed: Swift.Int? = nil,
+                glucoseNow: Swift.Double? = nil,
+                forecast: [Components.Schemas.ForecastPoint]? = nil,
+                alert: Swift.String? = nil,
+                reliable: Swift.Bool? = nil,
+                written: Swift.Int? = nil,
+                error: Components.Schemas._Error? = nil
+            ) {
+                self.twin = twin
+                self.observationsUsed = observationsUsed
+                self.glucoseNow = glucoseNow
+                self.forecast = forecast
+                self.alert = alert
+                self.reliable = reliable
+                self.written = written
+                self.error = error
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case observationsUsed
+                case glucoseNow
+                case forecast
+                case alert
+                case reliable
+                case written
+                case error
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Job`.
+        public struct Job: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Job/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Job/kind`.
+            @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case twinSync = "twinSync"
+                case aggregateSync = "aggregateSync"
+            }
+            /// - Remark: Generated from `#/components/schemas/Job/kind`.
+            public var kind: Components.Schemas.Job.KindPayload
+            /// The twin or aggregate.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Job/target`.
+            public var target: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Job/state`.
+            @frozen public enum StatePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case queued = "queued"
+                case running = "running"
+                case succeeded = "succeeded"
+                case failed = "failed"
+            }
+            /// - Remark: Generated from `#/components/schemas/Job/state`.
+            public var state: Components.Schemas.Job.StatePayload
+            /// 0 to 1.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Job/progress`.
+            public var progress: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Job/submitted`.
+            public var submitted: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Job/started`.
+            public var started: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Job/finished`.
+            public var finished: Swift.String?
+            /// Once succeeded, one outcome per twin synchronised.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Job/result`.
+            public var result: [Components.Schemas.SyncOutcome]?
+            /// - Remark: Generated from `#/components/schemas/Job/error`.
+            public var error: Components.Schemas._Error?
+            /// Creates a new `Job`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - kind:
+            ///   - target: The twin or aggregate.
+            ///   - state:
+            ///   - progress: 0 to 1.
+            ///   - submitted:
+            ///   - started:
+            ///   - finished:
+            ///   - result: Once succeeded, one outcome per twin synchronised.
+            ///   - error:
+            public init(
+                id: Swift.String,
+                kind: Components.Schemas.Job.KindPayload,
+                target: Swift.String? = nil,
+                state: Components.Schemas.Job.StatePayload,
+                progress: Swift.Double,
+                submitted: Swift.String,
+                started: Swift.String? = nil,
+                finished: Swift.String? = nil,
+                result: [Components.Schemas.SyncOutcome]? = nil,
+                error: Components.Schemas._Error? = nil
+            ) {
+                self.id = id
+                self.kind = kind
+                self.target = target
+                self.state = state
+                self.progress = progress
+                self.submitted = submitted
+                self.started = started
+                self.finished = finished
+                self.result = result
+                self.error = error
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case kind
+                case target
+                case state
+                case progress
+                case submitted
+                case started
+                case finished
+                case result
+                case error
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ConsentRule`.
+        public struct ConsentRule: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/effect`.
+            @frozen public enum EffectPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case permit = "permit"
+                case deny = "deny"
+            }
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/effect`.
+            public var effect: Components.Schemas.ConsentRule.EffectPayload
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/purposes`.
+            public var purposes: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/actors`.
+            public var actors: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/actions`.
+            public var actions: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/summary`.
+            public var summary: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/granted`.
+            public var granted: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/revoked`.
+            public var revoked: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/validFrom`.
+            public var validFrom: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/validUntil`.
+            public var validUntil: Swift.String?
+            /// Creates a new `ConsentRule`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - effect:
+            ///   - purposes:
+            ///   - actors:
+            ///   - actions:
+            ///   - summary:
+            ///   - granted:
+            ///   - revoked:
+            ///   - validFrom:
+            ///   - validUntil:
+            public init(
+                id: Swift.String,
+                effect: Components.Schemas.ConsentRule.EffectPayload,
+                purposes: [Swift.String]? = nil,
+                actors: [Swift.String]? = nil,
+                actions: [Swift.String]? = nil,
+                summary: Swift.String,
+                granted: Swift.String,
+                revoked: Swift.String? = nil,
+                validFrom: Swift.String? = nil,
+                validUntil: Swift.String? = nil
+            ) {
+                self.id = id
+                self.effect = effect
+                self.purposes = purposes
+                self.actors = actors
+                self.actions = actions
+                self.summary = summary
+                self.granted = granted
+                self.revoked = revoked
+                self.validFrom = validFrom
+                self.validUntil = validUntil
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case effect
+                case purposes
+                case actors
+                case actions
+                case summary
+                case granted
+                case revoked
+                case validFrom
+                case validUntil
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Consent`.
+        public struct Consent: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Consent/twin`.
+            public var twin: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Consent/version`.
+            public var version: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Consent/updated`.
+            public var updated: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Consent/updatedBy`.
+            public var updatedBy: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Consent/rules`.
+            public var rules: [Components.Schemas.ConsentRule]
+            /// Creates a new `Consent`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - version:
+            ///   - updated:
+            ///   - updatedBy:
+            ///   - rules:
+            public init(
+                twin: Swift.String,
+                version: Swift.Int,
+                updated: Swift.String? = nil,
+                updatedBy: Swift.String? = nil,
+                rules: [Components.Schemas.ConsentRule]
+            ) {
+                self.twin = twin
+                self.version = version
+                self.updated = updated
+                self.updatedBy = updatedBy
+                self.rules = rules
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case version
+                case updated
+                case updatedBy
+                case rules
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft`.
+        public struct ConsentRuleDraft: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/effect`.
+            @frozen public enum EffectPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case permit = "permit"
+                case deny = "deny"
+            }
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/effect`.
+            public var effect: Components.Schemas.ConsentRuleDraft.EffectPayload
+            /// Purposes it applies to (none - every purpose).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/purposes`.
+            public var purposes: [Swift.String]?
+            /// Actor ids it applies to (none - every actor).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/actors`.
+            public var actors: [Swift.String]?
+            /// Bank actions it applies to (read, write, query, aggregate ...; none - every action).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/actions`.
+            public var actions: [Swift.String]?
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/validFrom`.
+            public var validFrom: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/validUntil`.
+            public var validUntil: Swift.String?
+            /// Creates a new `ConsentRuleDraft`.
+            ///
+            /// - Parameters:
+            ///   - effect:
+            ///   - purposes: Purposes it applies to (none - every purpose).
+            ///   - actors: Actor ids it applies to (none - every actor).
+            ///   - actions: Bank actions it applies to (read, write, query, aggregate ...; none - every action).
+            ///   - validFrom:
+            ///   - validUntil:
+            public init(
+                effect: Components.Schemas.ConsentRuleDraft.EffectPayload,
+                purposes: [Swift.String]? = nil,
+                actors: [Swift.String]? = nil,
+                actions: [Swift.String]? = nil,
+                validFrom: Swift.String? = nil,
+                validUntil: Swift.String? = nil
+            ) {
+                self.effect = effect
+                self.purposes = purposes
+                self.actors = actors
+                self.actions = actions
+                self.validFrom = validFrom
+                self.validUntil = validUntil
+            }
+            public enum CodingKeys: String, CodingKey {
+                case effect
+                case purposes
+                case actors
+                case actions
+                case validFrom
+                case validUntil
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AuditVerification`.
+        public struct AuditVerification: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AuditVerification/verified`.
+            public var verified: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/AuditVerification/entries`.
+            public var entries: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AuditVerification/heads`.
+            public var heads: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AuditVerification/root`.
+            public var root: Swift.String
+            /// Creates a new `AuditVerification`.
+            ///
+            /// - Parameters:
+            ///   - verified:
+            ///   - entries:
+            ///   - heads:
+            ///   - root:
+            public init(
+                verified: Swift.Bool,
+                entries: Swift.Int64,
+                heads: Swift.Int64,
+                root: Swift.String
+            ) {
+                self.verified = verified
+                self.entries = entries
+                self.heads = heads
+                self.root = root
+            }
+            public enum CodingKeys: String, CodingKey {
+                case verified
+                case entries
+                case heads
+                case root
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Category`.
         @frozen public enum Category: String, Codable, Hashable, Sendable, CaseIterable {
             case observation = "observation"
@@ -358,7 +1314,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/QuantityValue`.
         public struct QuantityValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/QuantityValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case quantity = "quantity"
+            }
+            /// - Remark: Generated from `#/components/schemas/QuantityValue/type`.
+            public var _type: Components.Schemas.QuantityValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/QuantityValue/value`.
             public var value: Swift.Double
             /// A UCUM unit.
@@ -372,7 +1332,7 @@ extension Components {
             ///   - value:
             ///   - unit: A UCUM unit.
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.QuantityValue._TypePayload,
                 value: Swift.Double,
                 unit: Swift.String
             ) {
@@ -389,7 +1349,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/ConceptValue`.
         public struct ConceptValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ConceptValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case concept = "concept"
+            }
+            /// - Remark: Generated from `#/components/schemas/ConceptValue/type`.
+            public var _type: Components.Schemas.ConceptValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/ConceptValue/system`.
             public var system: Swift.String
             /// - Remark: Generated from `#/components/schemas/ConceptValue/code`.
@@ -404,7 +1368,7 @@ extension Components {
             ///   - code:
             ///   - display:
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.ConceptValue._TypePayload,
                 system: Swift.String,
                 code: Swift.String,
                 display: Swift.String? = nil
@@ -424,7 +1388,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/TextValue`.
         public struct TextValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/TextValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case text = "text"
+            }
+            /// - Remark: Generated from `#/components/schemas/TextValue/type`.
+            public var _type: Components.Schemas.TextValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/TextValue/value`.
             public var value: Swift.String
             /// Creates a new `TextValue`.
@@ -433,7 +1401,7 @@ extension Components {
             ///   - _type:
             ///   - value:
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.TextValue._TypePayload,
                 value: Swift.String
             ) {
                 self._type = _type
@@ -447,7 +1415,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/DateValue`.
         public struct DateValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/DateValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case date = "date"
+            }
+            /// - Remark: Generated from `#/components/schemas/DateValue/type`.
+            public var _type: Components.Schemas.DateValue._TypePayload
             /// ISO 8601.
             ///
             /// - Remark: Generated from `#/components/schemas/DateValue/value`.
@@ -458,7 +1430,7 @@ extension Components {
             ///   - _type:
             ///   - value: ISO 8601.
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.DateValue._TypePayload,
                 value: Swift.String
             ) {
                 self._type = _type
@@ -472,7 +1444,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/VectorValue`.
         public struct VectorValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/VectorValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case vector = "vector"
+            }
+            /// - Remark: Generated from `#/components/schemas/VectorValue/type`.
+            public var _type: Components.Schemas.VectorValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/VectorValue/values`.
             public var values: [Swift.Double]
             /// - Remark: Generated from `#/components/schemas/VectorValue/unit`.
@@ -484,7 +1460,7 @@ extension Components {
             ///   - values:
             ///   - unit:
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.VectorValue._TypePayload,
                 values: [Swift.Double],
                 unit: Swift.String
             ) {
@@ -501,7 +1477,11 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/BooleanValue`.
         public struct BooleanValue: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/BooleanValue/type`.
-            public var _type: Swift.String
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case boolean = "boolean"
+            }
+            /// - Remark: Generated from `#/components/schemas/BooleanValue/type`.
+            public var _type: Components.Schemas.BooleanValue._TypePayload
             /// - Remark: Generated from `#/components/schemas/BooleanValue/value`.
             public var value: Swift.Bool
             /// Creates a new `BooleanValue`.
@@ -510,7 +1490,7 @@ extension Components {
             ///   - _type:
             ///   - value:
             public init(
-                _type: Swift.String,
+                _type: Components.Schemas.BooleanValue._TypePayload,
                 value: Swift.Bool
             ) {
                 self._type = _type

@@ -27,11 +27,55 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/twins`.
     /// - Remark: Generated from `#/paths//api/v1/twins/get(listTwins)`.
     func listTwins(_ input: Operations.ListTwins.Input) async throws -> Operations.ListTwins.Output
+    /// Creates a twin (the bank's `twin create`); answers it with its ETag and its address.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/post(createTwin)`.
+    func createTwin(_ input: Operations.CreateTwin.Input) async throws -> Operations.CreateTwin.Output
     /// A twin's definition, with its ETag (the content hash of the definition as served).
     ///
     /// - Remark: HTTP `GET /api/v1/twins/{id}`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/get(getTwin)`.
     func getTwin(_ input: Operations.GetTwin.Input) async throws -> Operations.GetTwin.Output
+    /// Replaces a twin's definition (kind, attributes, parts, origin), only if it is still the one the client read.
+    ///
+    /// `If-Match` must carry the ETag of the definition the change was made from (428 without it; 412 when the
+    /// twin changed since, with nothing written). The twin's fork link, creation time, template and model and data
+    /// bindings are kept. The check and the write are one step for this server process.
+    ///
+    ///
+    /// - Remark: HTTP `PUT /api/v1/twins/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/put(updateTwin)`.
+    func updateTwin(_ input: Operations.UpdateTwin.Input) async throws -> Operations.UpdateTwin.Output
+    /// The twins forked from this one (ids, sorted), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/forks`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/forks/get(listForks)`.
+    func listForks(_ input: Operations.ListForks.Input) async throws -> Operations.ListForks.Output
+    /// Forks the twin at a point of its history into a new instance (the bank's `fork`; copy-on-write).
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/forks`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/forks/post(createFork)`.
+    func createFork(_ input: Operations.CreateFork.Input) async throws -> Operations.CreateFork.Output
+    /// Starts a job that synchronises the twin with its thread once and writes its estimate, forecast and alerts (the bank's `sync`).
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`; poll the job for its state,
+    /// progress and result. The gate is asked (action `sync`) before the job is queued: a refusal is a 403 here.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/sync`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/sync/post(startTwinSync)`.
+    func startTwinSync(_ input: Operations.StartTwinSync.Input) async throws -> Operations.StartTwinSync.Output
+    /// The twin's current consent (version 0 and no rules when none was recorded; the patient on their own twin, or the admin).
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/consent`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/get(getConsent)`.
+    func getConsent(_ input: Operations.GetConsent.Input) async throws -> Operations.GetConsent.Output
+    /// Records one consent rule (the bank's `consent grant` / `consent deny`) as a new version of the twin's consent.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/consent`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/post(recordConsent)`.
+    func recordConsent(_ input: Operations.RecordConsent.Input) async throws -> Operations.RecordConsent.Output
     /// A twin's thread (forks resolved), in thread order, a page at a time.
     ///
     /// `from`/`to` bound the effective start; `knownAt` replays what the bank knew at a recorded time; `asOf`
@@ -57,6 +101,45 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/twins/{id}/state`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/state/get(getState)`.
     func getState(_ input: Operations.GetState.Input) async throws -> Operations.GetState.Output
+    /// The bank's commit history from a commit (default the current branch's head), newest first, a page at a time (the bank's `log`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/commits`.
+    /// - Remark: Generated from `#/paths//api/v1/commits/get(listCommits)`.
+    func listCommits(_ input: Operations.ListCommits.Input) async throws -> Operations.ListCommits.Output
+    /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/diff`.
+    /// - Remark: Generated from `#/paths//api/v1/diff/get(getDiff)`.
+    func getDiff(_ input: Operations.GetDiff.Input) async throws -> Operations.GetDiff.Output
+    /// The bank's aggregates (cohorts) with their definitions, sorted by id, a page at a time (the bank's `aggregate list`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/get(listAggregates)`.
+    func listAggregates(_ input: Operations.ListAggregates.Input) async throws -> Operations.ListAggregates.Output
+    /// An aggregate's members now (a query is evaluated now), sorted, a page at a time, with the count of twins whose value is unknown (the bank's `aggregate show`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/members`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/members/get(listAggregateMembers)`.
+    func listAggregateMembers(_ input: Operations.ListAggregateMembers.Input) async throws -> Operations.ListAggregateMembers.Output
+    /// Starts a job that synchronises every member of the aggregate in turn (as `startTwinSync` does one twin); progress is the fraction of members done.
+    ///
+    /// A member the gate refuses or whose sync fails is reported in the result with its error; the others go on.
+    /// The job fails only when the aggregate cannot be read.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/sync`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/sync/post(startAggregateSync)`.
+    func startAggregateSync(_ input: Operations.StartAggregateSync.Input) async throws -> Operations.StartAggregateSync.Output
+    /// A job's state, progress and (once it ended) result or error. Only the subject who started it (or an admin) sees it.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs/{jobId}`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/get(getJob)`.
+    func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output
+    /// Recomputes the bank's audit log and checks its Merkle tree and signed heads (the bank's `audit verify`). A token with the admin role.
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/verify`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
+    func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -81,17 +164,129 @@ extension APIProtocol {
             headers: headers
         ))
     }
+    /// Creates a twin (the bank's `twin create`); answers it with its ETag and its address.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/post(createTwin)`.
+    public func createTwin(
+        headers: Operations.CreateTwin.Input.Headers = .init(),
+        body: Operations.CreateTwin.Input.Body
+    ) async throws -> Operations.CreateTwin.Output {
+        try await createTwin(Operations.CreateTwin.Input(
+            headers: headers,
+            body: body
+        ))
+    }
     /// A twin's definition, with its ETag (the content hash of the definition as served).
     ///
     /// - Remark: HTTP `GET /api/v1/twins/{id}`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/get(getTwin)`.
     public func getTwin(
         path: Operations.GetTwin.Input.Path,
+        query: Operations.GetTwin.Input.Query = .init(),
         headers: Operations.GetTwin.Input.Headers = .init()
     ) async throws -> Operations.GetTwin.Output {
         try await getTwin(Operations.GetTwin.Input(
             path: path,
+            query: query,
             headers: headers
+        ))
+    }
+    /// Replaces a twin's definition (kind, attributes, parts, origin), only if it is still the one the client read.
+    ///
+    /// `If-Match` must carry the ETag of the definition the change was made from (428 without it; 412 when the
+    /// twin changed since, with nothing written). The twin's fork link, creation time, template and model and data
+    /// bindings are kept. The check and the write are one step for this server process.
+    ///
+    ///
+    /// - Remark: HTTP `PUT /api/v1/twins/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/put(updateTwin)`.
+    public func updateTwin(
+        path: Operations.UpdateTwin.Input.Path,
+        headers: Operations.UpdateTwin.Input.Headers = .init(),
+        body: Operations.UpdateTwin.Input.Body
+    ) async throws -> Operations.UpdateTwin.Output {
+        try await updateTwin(Operations.UpdateTwin.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The twins forked from this one (ids, sorted), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/forks`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/forks/get(listForks)`.
+    public func listForks(
+        path: Operations.ListForks.Input.Path,
+        query: Operations.ListForks.Input.Query = .init(),
+        headers: Operations.ListForks.Input.Headers = .init()
+    ) async throws -> Operations.ListForks.Output {
+        try await listForks(Operations.ListForks.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Forks the twin at a point of its history into a new instance (the bank's `fork`; copy-on-write).
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/forks`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/forks/post(createFork)`.
+    public func createFork(
+        path: Operations.CreateFork.Input.Path,
+        headers: Operations.CreateFork.Input.Headers = .init(),
+        body: Operations.CreateFork.Input.Body
+    ) async throws -> Operations.CreateFork.Output {
+        try await createFork(Operations.CreateFork.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Starts a job that synchronises the twin with its thread once and writes its estimate, forecast and alerts (the bank's `sync`).
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`; poll the job for its state,
+    /// progress and result. The gate is asked (action `sync`) before the job is queued: a refusal is a 403 here.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/sync`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/sync/post(startTwinSync)`.
+    public func startTwinSync(
+        path: Operations.StartTwinSync.Input.Path,
+        headers: Operations.StartTwinSync.Input.Headers = .init(),
+        body: Operations.StartTwinSync.Input.Body? = nil
+    ) async throws -> Operations.StartTwinSync.Output {
+        try await startTwinSync(Operations.StartTwinSync.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The twin's current consent (version 0 and no rules when none was recorded; the patient on their own twin, or the admin).
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/consent`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/get(getConsent)`.
+    public func getConsent(
+        path: Operations.GetConsent.Input.Path,
+        headers: Operations.GetConsent.Input.Headers = .init()
+    ) async throws -> Operations.GetConsent.Output {
+        try await getConsent(Operations.GetConsent.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Records one consent rule (the bank's `consent grant` / `consent deny`) as a new version of the twin's consent.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/consent`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/post(recordConsent)`.
+    public func recordConsent(
+        path: Operations.RecordConsent.Input.Path,
+        headers: Operations.RecordConsent.Input.Headers = .init(),
+        body: Operations.RecordConsent.Input.Body
+    ) async throws -> Operations.RecordConsent.Output {
+        try await recordConsent(Operations.RecordConsent.Input(
+            path: path,
+            headers: headers,
+            body: body
         ))
     }
     /// A twin's thread (forks resolved), in thread order, a page at a time.
@@ -148,6 +343,99 @@ extension APIProtocol {
             query: query,
             headers: headers
         ))
+    }
+    /// The bank's commit history from a commit (default the current branch's head), newest first, a page at a time (the bank's `log`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/commits`.
+    /// - Remark: Generated from `#/paths//api/v1/commits/get(listCommits)`.
+    public func listCommits(
+        query: Operations.ListCommits.Input.Query = .init(),
+        headers: Operations.ListCommits.Input.Headers = .init()
+    ) async throws -> Operations.ListCommits.Output {
+        try await listCommits(Operations.ListCommits.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/diff`.
+    /// - Remark: Generated from `#/paths//api/v1/diff/get(getDiff)`.
+    public func getDiff(
+        query: Operations.GetDiff.Input.Query = .init(),
+        headers: Operations.GetDiff.Input.Headers = .init()
+    ) async throws -> Operations.GetDiff.Output {
+        try await getDiff(Operations.GetDiff.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// The bank's aggregates (cohorts) with their definitions, sorted by id, a page at a time (the bank's `aggregate list`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/get(listAggregates)`.
+    public func listAggregates(
+        query: Operations.ListAggregates.Input.Query = .init(),
+        headers: Operations.ListAggregates.Input.Headers = .init()
+    ) async throws -> Operations.ListAggregates.Output {
+        try await listAggregates(Operations.ListAggregates.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// An aggregate's members now (a query is evaluated now), sorted, a page at a time, with the count of twins whose value is unknown (the bank's `aggregate show`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/members`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/members/get(listAggregateMembers)`.
+    public func listAggregateMembers(
+        path: Operations.ListAggregateMembers.Input.Path,
+        query: Operations.ListAggregateMembers.Input.Query = .init(),
+        headers: Operations.ListAggregateMembers.Input.Headers = .init()
+    ) async throws -> Operations.ListAggregateMembers.Output {
+        try await listAggregateMembers(Operations.ListAggregateMembers.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Starts a job that synchronises every member of the aggregate in turn (as `startTwinSync` does one twin); progress is the fraction of members done.
+    ///
+    /// A member the gate refuses or whose sync fails is reported in the result with its error; the others go on.
+    /// The job fails only when the aggregate cannot be read.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/sync`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/sync/post(startAggregateSync)`.
+    public func startAggregateSync(
+        path: Operations.StartAggregateSync.Input.Path,
+        headers: Operations.StartAggregateSync.Input.Headers = .init(),
+        body: Operations.StartAggregateSync.Input.Body? = nil
+    ) async throws -> Operations.StartAggregateSync.Output {
+        try await startAggregateSync(Operations.StartAggregateSync.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A job's state, progress and (once it ended) result or error. Only the subject who started it (or an admin) sees it.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs/{jobId}`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/get(getJob)`.
+    public func getJob(
+        path: Operations.GetJob.Input.Path,
+        headers: Operations.GetJob.Input.Headers = .init()
+    ) async throws -> Operations.GetJob.Output {
+        try await getJob(Operations.GetJob.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Recomputes the bank's audit log and checks its Merkle tree and signed heads (the bank's `audit verify`). A token with the admin role.
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/verify`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
+    public func verifyAudit(headers: Operations.VerifyAudit.Input.Headers = .init()) async throws -> Operations.VerifyAudit.Output {
+        try await verifyAudit(Operations.VerifyAudit.Input(headers: headers))
     }
 }
 

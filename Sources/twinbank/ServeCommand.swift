@@ -9,7 +9,7 @@ import TwinServer
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the bank's HTTP API (openapi.yaml): twins, threads and state, with bearer tokens through the bank's access gate.",
+        abstract: "Serve the bank's HTTP API (openapi.yaml): twins, threads, state, forks, commits, aggregates, sync jobs, audit and consent, with bearer tokens through the bank's access gate.",
         discussion: """
         Every route but /health needs `Authorization: Bearer TOKEN` (`twinbank token issue`); the token's subject is the actor
         and the X-Purpose-Of-Use header (default treatment) the purpose the bank's policy and consents decide on; every

@@ -135,6 +135,12 @@ func expectBankError(_ code: BankError.Code, naming value: String, _ body: () th
         expectBankError(.beforeTwinExisted, naming: "1970-01-01T00:00:00Z") { try bank.fork("alice", at: t("1970-01-01"), as: "early") }
         expectBankError(.duplicateTwin, naming: "deeper") { try bank.fork("alice", at: t("2024-01-02"), as: "deeper") }
         expectBankError(.unknownTwin, naming: "nobody") { try bank.fork("nobody", at: t("2024-01-02"), as: "n2") }
+        // the direct forks of a twin (not a fork's forks), sorted
+        try bank.fork("alice", at: t("2024-01-02"), as: "alice-another")
+        #expect(try bank.forks(of: "alice") == ["alice-another", "alice-what-if"])
+        #expect(try bank.forks(of: "alice-what-if") == ["deeper"])
+        #expect(try bank.forks(of: "deeper").isEmpty)
+        expectBankError(.unknownTwin, naming: "nobody") { _ = try bank.forks(of: "nobody") }
     }
 
     @Test(arguments: StorageKind.allCases)

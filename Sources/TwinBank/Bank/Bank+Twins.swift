@@ -113,6 +113,22 @@ extension Bank {
         }
     }
 
+    /// The ids of the twins forked from `parent` (directly), sorted. Asks the gate to `read` the parent and the bank's
+    /// list of twins (as ``twinIDs(at:)``); the forks' own data stay behind their own decisions.
+    /// - Throws: ``BankError`` `unknownTwin` for an unknown parent, `accessDenied`.
+    public func forks(of parent: TwinID) throws -> [TwinID] {
+        try authorize(.read, parent)
+        try authorize(.read, nil)
+        return try storage.read { tx in
+            _ = try requireRecord(parent, tx)
+            return try tx.refs(prefix: "twin/").compactMap { ref -> TwinID? in
+                guard let id = try? TwinID(String(ref.name.dropFirst(5))), id != parent,
+                      let record = try loadRecord(id, tx), record.fork?.parent == parent else { return nil }
+                return id
+            }.sorted()
+        }
+    }
+
     /// The versions of a template, ascending.
     public func templateVersions(_ id: TwinID) throws -> [Int] {
         try authorize(.read, id)

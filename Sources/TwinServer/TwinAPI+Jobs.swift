@@ -1,0 +1,143 @@
+import Foundation
+import TwinBank
+import TwinCore
+import TwinGovernance
+import TwinServerAPI
+import TwinSync
+
+/// Synchronisation and forecasts as jobs (the bank's `sync`, one twin or every member of an aggregate): the request is
+/// checked and the gate asked before the job is queued (400, 403, 404 at once); the job then runs in the server's
+/// ``JobQueue`` acting as the token's subject for the request's purpose, and a client polls `/api/v1/jobs/{id}`.
+extension TwinAPI {
+    /// The sync settings of a request, parsed before the job is queued.
+    struct SyncSettings: Sendable {
+        var from: Instant?, to: Instant?, knownAt: Instant?
+        var horizon: Int?
+        var seed: UInt64 = 1
+        var dryRun = false
+    }
+
+    static func syncSettings(_ body: S.SyncRequest?, now: Instant) throws -> SyncSettings {
+        var s = SyncSettings()
+        guard let body else { return s }
+        s.from = try instant(body.from, "from", now, .lower)
+        s.to = try instant(body.to, "to", now, .upper)
+        s.knownAt = try instant(body.knownAt, "knownAt", now, .instant)
+        if let from = s.from, let to = s.to, to < from {
+            throw ServerError(.badRequest, "the window ends (to) before it starts (from)", field: "to", value: body.to)
+        }
+        if let h = body.horizon {
+            guard h > 0, h % 5 == 0, h <= 5000 else {
+                throw ServerError(.badRequest, "horizon is in minutes, a positive multiple of 5 up to 5000, not \(h)", field: "horizon", value: String(h))
+            }
+            s.horizon = h
+        }
+        if let seed = body.seed {
+            guard seed >= 0 else { throw ServerError(.badRequest, "seed must not be negative", field: "seed", value: String(seed)) }
+            s.seed = UInt64(seed)
+        }
+        s.dryRun = body.dryRun ?? false
+        return s
+    }
+
+    func startTwinSync(_ input: Operations.StartTwinSync.Input) async throws -> Operations.StartTwinSync.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let id = try Self.twinID(input.path.id)
+        let body: S.SyncRequest? = if case .json(let b)? = input.body { b } else { nil }
+        let settings = try Self.syncSettings(body, now: served.base.clock.now())
+        // the gate (and the token's role) decide now, so a refusal is a 403 rather than a failed job
+        _ = try await served.run(call, .sync, id) { bank in try bank.authorize(.sync, id); return try bank.twin(id) }
+        let bank = served.base.acting(as: call.identity.subject, purpose: call.purpose)
+        let job = try await served.jobs.submit(kind: .twinSync, target: id.rawValue, owner: call.identity.subject) { progress in
+            let outcome = try await Self.synchronise(id, bank: bank, settings: settings)
+            await progress(1)
+            return [outcome]
+        }
+        return .accepted(.init(headers: .init(location: "/api/v1/jobs/\(job.id)"), body: .json(Self.job(job))))
+    }
+
+    func startAggregateSync(_ input: Operations.StartAggregateSync.Input) async throws -> Operations.StartAggregateSync.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let id = try Self.aggregateID(input.path.id)
+        let body: S.SyncRequest? = if case .json(let b)? = input.body { b } else { nil }
+        let settings = try Self.syncSettings(body, now: served.base.clock.now())
+        let members: [TwinID]
+        do {
+            members = try await served.run(call, .aggregate, nil) { bank in try bank.members(of: id).members.sorted() }
+        } catch let e as BankError where e.code == .unknownAggregate {
+            throw ServerError(ServerError.Code("unknownAggregate", .notFound), e.message, field: "id", value: e.value)
+        }
+        let bank = served.base.acting(as: call.identity.subject, purpose: call.purpose)
+        let job = try await served.jobs.submit(kind: .aggregateSync, target: id.rawValue, owner: call.identity.subject) { progress in
+            var outcomes: [S.SyncOutcome] = []
+            for (i, twin) in members.enumerated() {
+                // one member's refusal or failure is its outcome; the others go on
+                do {
+                    outcomes.append(try await Self.synchronise(twin, bank: bank, settings: settings))
+                } catch {
+                    let e = ErrorMapping.serverError(error)
+                    outcomes.append(.init(twin: twin.rawValue, error: .init(code: e.code.rawValue, message: e.message, field: e.field)))
+                }
+                await progress(Double(i + 1) / Double(max(1, members.count)))
+            }
+            return outcomes
+        }
+        return .accepted(.init(headers: .init(location: "/api/v1/jobs/\(job.id)"), body: .json(Self.job(job))))
+    }
+
+    func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
+        guard let identity = RequestIdentity.current else {
+            throw ServerError(.unauthorized, "this route needs a bearer token", field: "Authorization")
+        }
+        guard let job = await served.jobs.job(input.path.jobId, subject: identity.subject, admin: identity.role == .admin) else {
+            throw ServerError(.unknownJob, "no job '\(input.path.jobId.prefix(100))' of yours: jobs are kept in the server's memory (a restart forgets them) and only their starter, or an admin, sees them", field: "jobId", value: String(input.path.jobId.prefix(100)))
+        }
+        return .ok(.init(body: .json(Self.job(job))))
+    }
+
+    static func job(_ j: JobQueue.Job) -> S.Job {
+        let state: S.Job.StatePayload = switch j.state {
+        case .queued: .queued
+        case .running: .running
+        case .succeeded: .succeeded
+        case .failed: .failed
+        }
+        return S.Job(id: j.id, kind: j.kind, target: j.target, state: state, progress: j.progress, submitted: j.submitted.iso8601,
+                     started: j.started?.iso8601, finished: j.finished?.iso8601, result: j.result,
+                     error: j.error.map { .init(code: $0.code.rawValue, message: $0.message, field: $0.field) })
+    }
+
+    /// One twin's sync as the command makes it (`twinbank sync --twin ID`): through its only thread binding, or the
+    /// glucose twin when it has none (or a glucose binding).
+    static func synchronise(_ id: TwinID, bank: Bank, settings s: SyncSettings) async throws -> S.SyncOutcome {
+        let definition = try await bank.run { try $0.twin(id).twin }
+        var glucoseBinding: ThreadBinding?
+        if !(try ThreadBinding.bindings(of: definition)).isEmpty {
+            let chosen = try ThreadBinding.binding(of: definition, named: nil)
+            if chosen.model.kind != .glucose {
+                var options = BindingSynchroniser.Options()
+                options.from = s.from; options.to = s.to; options.knownAt = s.knownAt; options.seed = s.seed
+                let r = s.dryRun ? try await BindingSynchroniser.compute(id, in: bank, binding: chosen, options: options)
+                                 : try await BindingSynchroniser.synchronise(id, in: bank, binding: chosen, options: options)
+                return .init(twin: id.rawValue, observationsUsed: r.readingsUsed,
+                             forecast: r.forecast.map { .init(time: $0.time.iso8601, mean: $0.mean, lower: $0.lower, upper: $0.upper) },
+                             reliable: r.health?.reliable, written: r.written?.count ?? 0)
+            }
+            glucoseBinding = chosen
+        }
+        var options = GlucoseSynchroniser.Options()
+        if let g = glucoseBinding {
+            if let sd = g.outputs.first?.noise?.additive { options.cgmNoiseStandardDeviation = sd }
+            if !g.estimated.isEmpty { options.estimated = g.estimated.map(\.parameter) }
+            options.binding = g
+        }
+        options.from = s.from; options.to = s.to; options.knownAt = s.knownAt; options.seed = s.seed
+        if let h = s.horizon { options.horizon = h }
+        let r = s.dryRun ? try await GlucoseSynchroniser.compute(id, in: bank, options: options)
+                         : try await GlucoseSynchroniser.synchronise(id, in: bank, options: options)
+        return .init(twin: id.rawValue, observationsUsed: r.observationsUsed, glucoseNow: r.glucoseNow.isFinite ? r.glucoseNow : nil,
+                     forecast: r.points.filter { $0.mean.isFinite && $0.lower.isFinite && $0.upper.isFinite }
+                        .map { .init(time: $0.time.iso8601, mean: $0.mean, lower: $0.lower, upper: $0.upper) },
+                     alert: r.alert ?? r.lowReadingAlert, reliable: r.health.reliable, written: r.written?.count ?? 0)
+    }
+}
