@@ -153,8 +153,13 @@ let package = Package(
         // Release-build benchmarks, outside the test suite.
         .executableTarget(name: "twinbank-bench", dependencies: [
             "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankPostgres", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation", "TwinGovernance",
+            "TwinServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            // `live`: the server's WebSocket from a client in the same process
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Test fixtures several test targets share: the shared reference folder and temporary files.
         .target(name: "TwinTesting"),

@@ -148,7 +148,9 @@ public struct TwinServer: Sendable {
     /// live services (``services``); `onListening` is told the port it bound.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         Application(router: try router(),
-                    server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter()),
+                    // a WebSocket frame may be as large as a request body (the default is 16 KiB)
+                    server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter(),
+                                                   configuration: .init(ws: .init(maxFrameSize: configuration.bodyLimit))),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twinbank"),
                     services: services,
                     onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },

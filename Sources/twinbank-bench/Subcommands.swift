@@ -20,5 +20,6 @@ extension Bench {
         AuditBench.self,
         GovernanceBench.self,
         PostgresBench.self,
+        LiveBench.self,
     ]
 }
