@@ -109,6 +109,46 @@ final class Shared<Value: Sendable>: Sendable {
         #expect(thread.count == 4)
     }
 
+    /// A flood: 300 messages sent without reading a thing, then read: every one is acknowledged in order, the thread
+    /// holds every acknowledged reading, and the out stream reports what its full buffer dropped rather than growing.
+    @Test func aFloodIsAcknowledgedInOrderAndNothingAckedIsLost() async throws {
+        var live = LiveConfiguration()
+        live.bufferSize = 16
+        let f = try await ServerFixture.make(live: live); defer { f.remove() }
+        let token = try await f.token("bob", .clinician)
+        let app = try f.server.application()
+        let n = 300
+        let texts = try await app.test(.live) { client -> [String] in
+            let port = try #require(client.port)
+            let messages = Shared<[String]>([])
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/twins/p1/live?access_token=\(token)", logger: Self.logger) { inbound, outbound, _ in
+                for i in 0..<n { try await outbound.write(.text(Self.reading("f\(i)", 100, minute: i % 60).replacingOccurrences(of: "2026-01-03T10", with: "2026-01-0\(4 + i / 60)T10"))) }
+                var acks = 0
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message else { continue }
+                    messages.withLock { $0.append(text) }
+                    if text.contains("\"type\":\"ack\"") || text.contains("\"type\":\"error\"") { acks += 1 }
+                    if acks == n { break }
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            return messages.withLock { $0 }
+        }
+        let received = try texts.map(Self.object)
+        let acks = received.filter { $0["type"] as? String == "ack" }
+        #expect(acks.map { $0["ack"] as? String } == (0..<n).map { "f\($0)" })
+        let sequences = acks.compactMap { $0["seq"] as? Int }
+        #expect(sequences == sequences.sorted() && Set(sequences).count == n)
+        let bank = try BankLocation(f.path).open(create: false)
+        let thread = try Bank(storage: bank.storage, actor: "alice").events(ThreadQuery(twin: "p1", category: .observation))
+        #expect(Set(thread.map(\.sequence)).isSuperset(of: sequences.map(Int64.init)))
+        // the out stream: events and dropped counts account for every reading, none twice
+        let events = received.filter { $0["type"] as? String == "event" }.compactMap { ($0["event"] as? [String: Any])?["sequence"] as? Int }
+        let dropped = received.filter { $0["type"] as? String == "dropped" }.compactMap { $0["dropped"] as? Int }.reduce(0, +)
+        #expect(Set(events).count == events.count && events == events.sorted())
+        #expect(events.count + dropped <= n)
+    }
+
     /// The upgrade needs a token the gate accepts: none is refused before the upgrade, so is a subject the bank's
     /// policy does not know; a token sent as the `bearer` subprotocol (a browser's way) is accepted.
     @Test func theUpgradeNeedsATokenTheGateAccepts() async throws {
