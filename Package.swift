@@ -50,6 +50,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The live link (issue 29): WebSocket routes on the Hummingbird router (its client for tests only).
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        // Webhooks: POSTs each alert to the configured URLs (already in the graph through HummingbirdTesting).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Vocabulary values, no I/O (except OutputFile, the one safe writer of output files every library shares).
@@ -135,6 +139,9 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "TwinSync",
         ]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
@@ -145,11 +152,16 @@ let package = Package(
         ]),
         // Release-build benchmarks, outside the test suite.
         .executableTarget(name: "twinbank-bench", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankPostgres", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation", "TwinGovernance", "TwinServer",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankPostgres", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinPopulation", "TwinGovernance",
+            "TwinServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            // `server`: a bare Hummingbird route beside the twin reads
             .product(name: "Hummingbird", package: "hummingbird"),
+            // `live`: the server's WebSocket from a client in the same process
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Test fixtures several test targets share: the shared reference folder and temporary files.
         .target(name: "TwinTesting"),
@@ -183,13 +195,21 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "TwinServerTests", dependencies: [
-            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance", "TwinFHIR",
+            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance", "TwinFHIR", "TwinSync",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "TwinbankCLITests", dependencies: ["TwinTesting", "twinbank", "TwinSBML", "TwinGovernance", "TwinBankSQLite"]),
+        .testTarget(name: "TwinbankCLITests", dependencies: [
+            "TwinTesting", "twinbank", "TwinSBML", "TwinGovernance", "TwinBankSQLite",
+            // the live test: the real binary's WebSocket
+            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,6 +5,7 @@ import TwinBank
 import TwinBankAccess
 import TwinCore
 import TwinGovernance
+import TwinSync
 
 /// The bank a server serves, opened once: its storage behind the ``TwinGovernance/GovernedGate`` with the bank's
 /// signed audit log, as the command opens a bank (`BankOptions`), so every request's decision is audited. Each
@@ -27,14 +28,21 @@ final class ServedBank: Sendable {
     }
 
     /// Opens the bank at `location` (it must exist) on NIO's blocking pool. `owner` is the admin of a bank that has
-    /// neither a stored policy nor a recorded owner (a bank made before governance), as for the command.
-    static func open(_ location: BankLocation, owner: String) async throws -> ServedBank {
+    /// neither a stored policy nor a recorded owner (a bank made before governance), as for the command; the bank
+    /// acts as its admin (the recorded owner, else `owner`) until a request acts as its token's subject.
+    /// The bank's storage is given a change feed (``TwinSync/LocalChangeFeed``, unless it has one: PostgreSQL) so the
+    /// live link and the watch wake on each write made through the server, and see other processes' writes within
+    /// `pollInterval`.
+    static func open(_ location: BankLocation, owner: String, pollInterval: Duration = .seconds(1)) async throws -> ServedBank {
         try await NIOThreadPool.singleton.runIfActive {
             let opened = try location.open(create: false)
             let signer = try AuditSigner(keyFile: location.auditKeyFile())
             let log = try AuditLog(store: opened.auditStore, signer: signer)
             let gate = GovernedGate(store: BankGovernanceStore(storage: opened.storage), log: log, owner: owner)
-            return ServedBank(base: Bank(storage: opened.storage, gate: gate, actor: owner, purpose: "treatment"), gate: gate, auditKey: signer.publicKey)
+            let storage = LocalChangeFeed.wrapping(opened.storage, pollInterval: pollInterval)
+            // the server's own work (the live feed, the watch) acts as the bank's admin: its recorded owner, else `owner`
+            let admin = try gate.store.recordedOwner() ?? owner
+            return ServedBank(base: Bank(storage: storage, gate: gate, actor: admin, purpose: "treatment"), gate: gate, auditKey: signer.publicKey)
         }
     }
 

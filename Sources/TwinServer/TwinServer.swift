@@ -1,13 +1,17 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import Metrics
 import NIOCore
 import OpenAPIHummingbird
 import Prometheus
 import ServiceLifecycle
+import TwinBank
 import TwinBankAccess
+import TwinCore
 import TwinGovernance
+import TwinSync
 import UnixSignals
 
 /// `twinbank serve`: the bank's HTTP API (openapi.yaml, generated into TwinServerAPI) on Hummingbird 2.
@@ -31,9 +35,12 @@ public struct TwinServer: Sendable {
         /// The admin of a bank with neither a stored policy nor a recorded owner (a bank made before governance):
         /// by default the operating-system user who serves it, as for the command.
         public var owner: String
+        /// The live link: the watch, webhooks and the live feed's bounds.
+        public var live: LiveConfiguration
 
-        public init(host: String = "127.0.0.1", port: Int = 8080, bodyLimit: Int = 1 << 20, owner: String = NSUserName()) {
-            self.host = host; self.port = port; self.bodyLimit = bodyLimit; self.owner = owner
+        public init(host: String = "127.0.0.1", port: Int = 8080, bodyLimit: Int = 1 << 20, owner: String = NSUserName(),
+                    live: LiveConfiguration = LiveConfiguration()) {
+            self.host = host; self.port = port; self.bodyLimit = bodyLimit; self.owner = owner; self.live = live
         }
     }
 
@@ -49,14 +56,51 @@ public struct TwinServer: Sendable {
     public let metrics: PrometheusCollectorRegistry
     public let logger: Logger
     let served: ServedBank
+    /// Every new event of the bank, per twin, for the live routes.
+    public let feed: LiveFeed
+    /// The watch over ``Configuration/live``'s twins, when there are some.
+    public let watch: WatchService?
+    /// The webhooks, when there are some.
+    public let webhooks: WebhookService?
+
+    init(configuration: Configuration, tokens: TokenAuthority, logger: Logger, served: ServedBank) async throws {
+        let live = configuration.live
+        self.configuration = configuration; self.tokens = tokens; self.gate = served.gate; self.metrics = PrometheusCollectorRegistry()
+        self.logger = logger; self.served = served
+        var watch: WatchService?
+        if !live.watchTwins.isEmpty {
+            watch = try await served.base.run { bank in
+                try WatchService(bank: bank, twins: live.watchTwins, watchers: try live.watchers(bank), interval: live.watchInterval)
+            }
+        }
+        if !live.webhooks.isEmpty && watch == nil {
+            throw ServerError(.badRequest, "webhooks POST the alerts of a watch: name the twins to watch as well", field: "webhook")
+        }
+        self.watch = watch
+        self.feed = LiveFeed(bank: served.base, notices: watch?.channel, bufferSize: live.bufferSize, interval: live.pollInterval)
+        self.webhooks = watch.flatMap { w in
+            live.webhooks.isEmpty ? nil : WebhookService(urls: live.webhooks, notices: w.channel, attempts: live.webhookAttempts,
+                                                         backoff: live.webhookBackoff, logger: logger)
+        }
+    }
+
+    /// The live link's services (the webhooks, the feed, the watch), run next to the HTTP server. A service group shuts
+    /// its services down last to first: the watch first (it finishes its channel), then the feed, then the webhooks,
+    /// which deliver what is still buffered and end with the channel.
+    public var services: [any Service] {
+        var out: [any Service] = []
+        if let webhooks { out.append(webhooks) }
+        out.append(feed)
+        if let watch { out.append(watch) }
+        return out
+    }
 
     /// Opens the bank at `location` (it must exist; opened on NIO's blocking pool) for serving.
     /// - Throws: the errors of ``TwinBankAccess/BankLocation/open(create:)`` and of the audit key.
     public static func open(location: BankLocation, tokens: TokenAuthority, configuration: Configuration = Configuration(),
                             logger: Logger = Logger(label: "twinbank.server")) async throws -> TwinServer {
-        let served = try await ServedBank.open(location, owner: configuration.owner)
-        return TwinServer(configuration: configuration, tokens: tokens, gate: served.gate, metrics: PrometheusCollectorRegistry(),
-                          logger: logger, served: served)
+        let served = try await ServedBank.open(location, owner: configuration.owner, pollInterval: configuration.live.pollInterval)
+        return try await TwinServer(configuration: configuration, tokens: tokens, logger: logger, served: served)
     }
 
     /// Opens the bank at `location` (it must exist), then the token key in `tokenKey` (made on first use), so a
@@ -68,10 +112,9 @@ public struct TwinServer: Sendable {
     public static func open(location: BankLocation, tokenKey: KeyFile, configuration: Configuration = Configuration(),
                             logger: Logger = Logger(label: "twinbank.server"),
                             moreKeys: @Sendable (TokenAuthority) async throws -> TokenAuthority = { $0 }) async throws -> TwinServer {
-        let served = try await ServedBank.open(location, owner: configuration.owner)
+        let served = try await ServedBank.open(location, owner: configuration.owner, pollInterval: configuration.live.pollInterval)
         let tokens = try await moreKeys(try await TokenAuthority.hs256(keyFile: tokenKey))
-        return TwinServer(configuration: configuration, tokens: tokens, gate: served.gate, metrics: PrometheusCollectorRegistry(),
-                          logger: logger, served: served)
+        return try await TwinServer(configuration: configuration, tokens: tokens, logger: logger, served: served)
     }
 
     /// The routes: the contract's operations (registered from the generated handler protocol), `/metrics`, and the
@@ -85,6 +128,7 @@ public struct TwinServer: Sendable {
         router.add(middleware: ETagMiddleware())
         try TwinAPI(served: served).registerHandlers(on: router)
         FHIRFacade(served: served, bodyLimit: configuration.bodyLimit).register(on: router)
+        liveLink.register(on: router)
         addDashboard(to: router)
         let registry = metrics
         router.get("/metrics") { _, _ -> Response in
@@ -98,10 +142,20 @@ public struct TwinServer: Sendable {
         return router
     }
 
-    /// The Hummingbird application on ``configuration``'s address; `onListening` is told the port it bound.
+    var liveLink: LiveLink { LiveLink(served: served, feed: feed, maxMessageSize: configuration.bodyLimit, logger: logger) }
+
+    /// The router of WebSocket upgrades: the twin's live link (`/api/v1/twins/{id}/live`).
+    func webSocketRouter() -> Router<LiveContext> { liveLink.webSocketRouter(tokens: tokens) }
+
+    /// The Hummingbird application on ``configuration``'s address, with the WebSocket upgrade of the live link and the
+    /// live services (``services``); `onListening` is told the port it bound.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         Application(router: try router(),
+                    // a WebSocket frame may be as large as a request body (the default is 16 KiB)
+                    server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter(),
+                                                   configuration: .init(ws: .init(maxFrameSize: configuration.bodyLimit))),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twinbank"),
+                    services: services,
                     onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
                     logger: logger)
     }

@@ -21,5 +21,6 @@ extension Bench {
         GovernanceBench.self,
         PostgresBench.self,
         ServerBench.self,
+        LiveBench.self,
     ]
 }

@@ -355,6 +355,9 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("WatchService.serve(onNotice:)", .read, "p1") { b, f in try await f.watch(b).serve { _ in } },
     EntryPoint("WatchService.resumePoint(_:)", .read, "p1") { b, f in _ = try f.watch(b).resumePoint("p1") },
     EntryPoint("WatchService.catchUp(_:after:through:)", .read, "p1") { b, f in _ = try await f.watch(b).catchUp("p1", after: 0, through: 100) },
+    // the live feed reads the bank's last sequence (bank-wide metadata, which a researcher may read), then each
+    // subscribed twin's new events through the gate
+    EntryPoint("LiveFeed.run()", .read, nil, research: permitted) { b, _ in try await LiveFeed(bank: b).run() },
 
     // TwinPopulation
     EntryPoint("HospitalTwins.network(bank:twins:asOf:model:)", .read, "p1") { b, _ in _ = try HospitalTwins.network(bank: b, twins: ["p1"]) },

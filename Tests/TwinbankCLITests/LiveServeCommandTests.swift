@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import Synchronization
+import Testing
+
+/// A value shared with escaping closures (a `Mutex` cannot be captured by one).
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
+
+/// The live test of issue 29: the real `twinbank serve --watch` on a free loopback port over a bank made here; a CGM
+/// streams falling glucose readings over the twin's WebSocket (the token as a browser sends it, the `bearer`
+/// subprotocol); each is acknowledged, and the hypoglycaemia alert they cause comes back on the same socket.
+@Suite struct LiveServeCommandTests {
+    @Test func readingsStreamedOverTheWebSocketBringBackTheAlertTheyCause() async throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let runner = CommandRunner()
+        try runner.ok(["init", "--bank", bank, "--actor", "alice"])
+        try runner.ok(["twin", "create", "--bank", bank, "--actor", "alice", "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
+        try runner.ok(["thread", "append", "--bank", bank, "--actor", "alice", "--twin", "pat", "--code", "snomed:67866001", "--value", "12", "--unit", "[IU]",
+                       "--at", "2024-01-01T06:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
+        let token = try runner.ok(["token", "issue", "--bank", bank, "--role", "admin", "--subject", "alice", "--scope", "user/*.cruds", "--expires", "10min"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let process = Process()
+        process.executableURL = CommandRunner.executable
+        process.arguments = ["serve", "--bank", bank, "--port", "0", "--watch", "pat", "--watch-interval", "1"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        let listening = ServeCommandTests.Listening(out)
+        try process.run()
+        defer { if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) } }
+        let port = try #require(listening.wait(), "the server never said where it listens")
+
+        // 160 mg/dL falling 5 every 5 minutes to 60: below 70 from the 19th reading
+        let readings = (0..<21).map { k in
+            """
+            {"id":"r\(k)","events":[{"code":{"system":"http://loinc.org","code":"2339-0"},\
+            "effective":{"start":"\(String(format: "2024-01-01T%02d:%02d:00Z", 6 + k * 5 / 60, (k * 5) % 60))"},\
+            "value":{"type":"quantity","value":\(160 - 5 * k),"unit":"mg/dL"},"source":"device:cgm-1"}]}
+            """
+        }
+        var headers = HTTPFields()
+        headers[.secWebSocketProtocol] = "bearer, \(token)"
+        let received = Shared<[String]>([])
+        try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/twins/pat/live", configuration: .init(additionalHeaders: headers),
+                                          logger: Logger(label: "live-cli-test")) { inbound, outbound, _ in
+            for r in readings { try await outbound.write(.text(r)) }
+            for try await message in inbound.messages(maxSize: 1 << 22) {
+                guard case .text(let text) = message else { continue }
+                let all = received.withLock { $0.append(text); return $0 }
+                let acks = all.filter { $0.contains("\"type\":\"ack\"") }.count
+                if acks == readings.count && all.contains(where: { $0.contains("\"type\":\"alert\"") }) { break }
+                if all.contains(where: { $0.contains("\"type\":\"error\"") }) { break }
+            }
+            try await outbound.close(.normalClosure, reason: nil)
+        }
+        let messages = try received.withLock { $0 }.map { text in try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) }
+        #expect(!messages.contains { $0["type"] as? String == "error" }, "\(messages.filter { $0["type"] as? String == "error" })")
+        #expect(messages.filter { $0["type"] as? String == "ack" }.compactMap { $0["ack"] as? String } == (0..<21).map { "r\($0)" })
+        let alert = try #require(messages.first { $0["type"] as? String == "alert" }?["event"] as? [String: Any])
+        #expect(alert["twin"] as? String == "pat")
+        #expect(((alert["provenance"] as? [String: Any])?["derivedFrom"] as? [String])?.isEmpty == false)
+        // the alert is in the thread too
+        let thread = try runner.ok(["thread", "query", "--bank", bank, "--actor", "alice", "--twin", "pat", "--category", "alert", "--json"])
+        #expect(thread.contains(alert["id"] as? String ?? "-"))
+
+        process.terminate()  // SIGTERM: a clean stop with the watch and the live feed in the group
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+}
