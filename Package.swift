@@ -141,7 +141,6 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            "TwinSync",
         ]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [

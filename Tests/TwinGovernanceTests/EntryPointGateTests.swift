@@ -186,6 +186,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("Bank.twin(_:at:)", .read, "p1") { b, _ in _ = try b.twin("p1") },
     EntryPoint("Bank.twinIDs(at:)", .read, nil, research: permitted) { b, _ in _ = try b.twinIDs() },
     EntryPoint("Bank.templateVersions(_:)", .read, "p1") { b, _ in _ = try b.templateVersions("p1") },
+    EntryPoint("Bank.forks(of:)", .read, "p1") { b, _ in _ = try b.forks(of: "p1") },
     // TwinBank: the thread
     EntryPoint("Bank.append(_:)", .write, "p1") { b, _ in try b.append([draft]) },
     EntryPoint("Bank.append(_:) [nothing to append]", .read, nil, research: permitted) { b, _ in try b.append([]) },

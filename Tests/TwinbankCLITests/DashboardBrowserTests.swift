@@ -108,6 +108,8 @@ import Testing
         #expect(dom.contains("133 mg/dL"), "the latest reading is not in the table")
         #expect(dom.contains("Glucose predicted below 70 mg/dL"), "the alert is not in the table")
         #expect(dom.contains("30 events in the thread") == false && dom.contains("44 events in the thread"), "the event count")
+        // the page follows the twin's event stream (not polling): the stream opened with the page's token
+        #expect(dom.contains("Live: new events appear as they are recorded"), "the live stream did not open: \(dom.components(separatedBy: "id=\"live\"").dropFirst().first?.prefix(200) ?? "no live line")")
 
         try FileManager.default.createDirectory(at: Self.artifacts, withIntermediateDirectories: true)
         let shot = Self.artifacts.appendingPathComponent("dashboard-twin.png")

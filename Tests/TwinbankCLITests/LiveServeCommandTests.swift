@@ -32,7 +32,10 @@ final class Shared<Value: Sendable>: Sendable {
         process.arguments = ["serve", "--bank", bank, "--port", "0", "--watch", "pat", "--watch-interval", "1"]
         let out = Pipe()
         process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
+        // the server's log, shown when the exchange goes wrong
+        let logPath = dir.appendingPathComponent("serve.log").path
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let listening = ServeCommandTests.Listening(out)
         try process.run()
         defer { if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) } }
@@ -61,9 +64,11 @@ final class Shared<Value: Sendable>: Sendable {
             }
             try await outbound.close(.normalClosure, reason: nil)
         }
+        let serverLog = { (try? String(contentsOfFile: logPath, encoding: .utf8)).map { String($0.suffix(4000)) } ?? "" }
+        #expect(process.isRunning, "the server stopped (status \(process.isRunning ? 0 : process.terminationStatus)): \(serverLog())")
         let messages = try received.withLock { $0 }.map { text in try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) }
         #expect(!messages.contains { $0["type"] as? String == "error" }, "\(messages.filter { $0["type"] as? String == "error" })")
-        #expect(messages.filter { $0["type"] as? String == "ack" }.compactMap { $0["ack"] as? String } == (0..<21).map { "r\($0)" })
+        #expect(messages.filter { $0["type"] as? String == "ack" }.compactMap { $0["ack"] as? String } == (0..<21).map { "r\($0)" }, "server log: \(serverLog())")
         let alert = try #require(messages.first { $0["type"] as? String == "alert" }?["event"] as? [String: Any])
         #expect(alert["twin"] as? String == "pat")
         #expect(((alert["provenance"] as? [String: Any])?["derivedFrom"] as? [String])?.isEmpty == false)

@@ -3,9 +3,10 @@
 // `twinbank serve` prints it) signs in and is kept for this browser tab only (sessionStorage), never sent anywhere but this server.
 "use strict";
 
-const state = { token: null, purpose: "treatment", refresh: null, twinList: null };
+const state = { token: null, purpose: "treatment", live: null, twinList: null };
 const MAX_EVENTS = 50000;          // a twin page reads at most this many events
-const REFRESH_MS = 10000;          // a twin page looks for new events this often while it is visible
+const RETRY_MS = 5000;             // a broken live stream is opened again after this long
+const REDRAW_MS = 500;             // new events are drawn at most this often
 
 // ---------- the API ----------
 
@@ -37,6 +38,39 @@ async function allPages(path, max) {
     cursor = page.nextCursor || null;
   } while (cursor && items.length < max);
   return { items, truncated: cursor !== null };
+}
+
+/**
+ * The twin's live stream (Server-Sent Events, read through fetch so the token travels in a header, never in a URL):
+ * calls onMessage(name, data) for each message after thread sequence `after` (`event`, `alert`, `forecast`,
+ * `recommendation` carry {event}; `dropped` {count}; `watchError`) until the stream ends or `signal` aborts.
+ */
+async function streamEvents(id, after, signal, onMessage) {
+  const headers = { "Accept": "text/event-stream", "X-Purpose-Of-Use": state.purpose, "Authorization": "Bearer " + state.token };
+  const response = await fetch("/api/v1/twins/" + encodeURIComponent(id) + "/events/stream?after=" + after, { headers, signal });
+  if (!response.ok || !response.body) {
+    let body = null;
+    try { body = await response.json(); } catch (_) { body = null; }
+    throw new APIError(response.status, body);
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let name = "message", data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data += line.slice(5).trimStart();
+      }
+      if (data) onMessage(name, JSON.parse(data));
+    }
+  }
 }
 
 // ---------- small DOM helpers ----------
@@ -259,30 +293,60 @@ async function renderTwin(id) {
   drawCharts(charts, events);
   status("");
   document.title = `${twin.id} · Twinbank`;
-  // live while the page is open: look for new events and redraw (the WebSocket/SSE link replaces this polling)
+  // live while the page is open: the twin's event stream, new events drawn as they come (a few times a second at most)
   let seen = events.reduce((m, e) => Math.max(m, e.sequence), 0);
-  const tick = async () => {
-    if (document.hidden || location.hash !== "#/twins/" + encodeURIComponent(id)) return;
-    try {
-      const fresh = await loadEvents(id);
-      const last = fresh.items.reduce((m, e) => Math.max(m, e.sequence), 0);
-      if (last !== seen) {
-        seen = last; events = fresh.items;
-        drawCharts(charts, events);
-        latest.replaceChildren(latestTable(events));
-        document.getElementById("event-count").textContent = `${events.length} events in the thread`;
-      }
-      live.textContent = "Live: checked " + new Date().toLocaleTimeString();
-    } catch (e) { live.textContent = "Live updates paused: " + e.message; }
+  const controller = new AbortController();
+  state.live = controller;
+  let redraw = null;
+  const scheduleRedraw = () => {
+    if (redraw) return;
+    redraw = setTimeout(() => {
+      redraw = null;
+      drawCharts(charts, events);
+      latest.replaceChildren(latestTable(events));
+      document.getElementById("event-count").textContent = `${events.length} events in the thread`;
+    }, REDRAW_MS);
   };
-  state.refresh = setInterval(tick, REFRESH_MS);
-  live.textContent = "Live: checks for new events every " + REFRESH_MS / 1000 + " s";
+  const follow = async () => {
+    while (!controller.signal.aborted) {
+      // one attempt's own signal, so a broken attempt's request is closed too
+      const attempt = new AbortController();
+      const stop = () => attempt.abort();
+      controller.signal.addEventListener("abort", stop);
+      try {
+        live.textContent = "Live: new events appear as they are recorded";
+        await streamEvents(id, seen, attempt.signal, (name, data) => {
+          if (name === "dropped") { live.textContent = `Live: ${data.count} updates were missed; reloading`; throw new Error("dropped"); }
+          if (!data.event || data.event.sequence <= seen) return;
+          seen = data.event.sequence;
+          events.push(data.event);
+          if (name === "alert") live.textContent = "Alert: " + conceptLabel(data.event.code) + " at " + data.event.effective.start;
+          scheduleRedraw();
+        });
+      } catch (e) {
+        if (controller.signal.aborted) return;
+        live.textContent = "Live updates paused (" + e.message + "); retrying";
+      } finally {
+        attempt.abort();
+        controller.signal.removeEventListener("abort", stop);
+      }
+      if (controller.signal.aborted) return;
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+      try {   // catch up on what the break missed, then stream again from there
+        const fresh = await loadEvents(id);
+        events = fresh.items;
+        seen = events.reduce((m, e) => Math.max(m, e.sequence), 0);
+        scheduleRedraw();
+      } catch (_) { /* the next attempt says why */ }
+    }
+  };
+  follow();
 }
 
 // ---------- routing ----------
 
 async function route() {
-  if (state.refresh) { clearInterval(state.refresh); state.refresh = null; }
+  if (state.live) { state.live.abort(); state.live = null; }
   const hash = location.hash || "#/";
   if (hash.startsWith("#token=")) {
     // #token=JWT[&next=/twins/ID]: sign in, then go on to `next` (default the twin list)
