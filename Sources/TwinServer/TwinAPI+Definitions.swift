@@ -106,9 +106,7 @@ extension TwinAPI {
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
         let forks = try await served.run(call, .read, id) { bank in try bank.forks(of: id) }
-        let rest = forks.sorted().filter { f in after.map { f.rawValue > $0 } ?? true }
-        let page = Array(rest.prefix(limit))
-        let next = rest.count > limit ? page.last.map { Self.encodeCursor($0.rawValue) } : nil
+        let (page, next) = Self.page(forks, key: \.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(items: page.map { .init(id: $0.rawValue) }, nextCursor: next))))
     }
 
@@ -188,9 +186,7 @@ extension TwinAPI {
             return text
         }
         let all = try await served.run(call, .read, nil) { bank in try bank.aggregates() }
-        let rest = all.sorted { $0.id.rawValue < $1.id.rawValue }.filter { a in after.map { a.id.rawValue > $0 } ?? true }
-        let page = Array(rest.prefix(limit))
-        let next = rest.count > limit ? page.last.map { Self.encodeCursor($0.id.rawValue) } : nil
+        let (page, next) = Self.page(all, key: \.id.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(items: page.map(Self.aggregate), nextCursor: next))))
     }
 
@@ -200,9 +196,7 @@ extension TwinAPI {
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
         let m = try await served.run(call, .aggregate, nil) { bank in try bank.members(of: id) }
-        let rest = m.members.sorted().filter { t in after.map { t.rawValue > $0 } ?? true }
-        let page = Array(rest.prefix(limit))
-        let next = rest.count > limit ? page.last.map { Self.encodeCursor($0.rawValue) } : nil
+        let (page, next) = Self.page(m.members, key: \.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(aggregate: Self.aggregate(m.definition), total: m.members.count, unknown: m.unknown.count,
                                            items: page.map { .init(id: $0.rawValue) }, nextCursor: next))))
     }

@@ -125,12 +125,7 @@ extension TwinAPI {
             }
             glucoseBinding = chosen
         }
-        var options = GlucoseSynchroniser.Options()
-        if let g = glucoseBinding {
-            if let sd = g.outputs.first?.noise?.additive { options.cgmNoiseStandardDeviation = sd }
-            if !g.estimated.isEmpty { options.estimated = g.estimated.map(\.parameter) }
-            options.binding = g
-        }
+        var options = glucoseBinding.map(GlucoseSynchroniser.Options.init(binding:)) ?? GlucoseSynchroniser.Options()
         options.from = s.from; options.to = s.to; options.knownAt = s.knownAt; options.seed = s.seed
         if let h = s.horizon { options.horizon = h }
         let r = s.dryRun ? try await GlucoseSynchroniser.compute(id, in: bank, options: options)

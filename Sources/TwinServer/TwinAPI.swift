@@ -30,10 +30,16 @@ struct TwinAPI: APIProtocol {
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
         let ids = try await served.run(call, .read, nil) { bank in try bank.twinIDs() }
-        let rest = ids.sorted().filter { id in after.map { id.rawValue > $0 } ?? true }
-        let page = Array(rest.prefix(limit))
-        let next = rest.count > limit ? page.last.map { Self.encodeCursor($0.rawValue) } : nil
+        let (page, next) = Self.page(ids, key: \.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(items: page.map { .init(id: $0.rawValue) }, nextCursor: next))))
+    }
+
+    /// One page of `items` in the order of `key` (a string): those after the cursor's key, at most `limit`, and the
+    /// cursor of the next page (nil on the last).
+    static func page<T>(_ items: [T], key: (T) -> String, after: String?, limit: Int) -> (page: [T], next: String?) {
+        let rest = items.sorted { key($0) < key($1) }.filter { item in after.map { key(item) > $0 } ?? true }
+        let page = Array(rest.prefix(limit))
+        return (page, rest.count > limit ? page.last.map { encodeCursor(key($0)) } : nil)
     }
 
     func getTwin(_ input: Operations.GetTwin.Input) async throws -> Operations.GetTwin.Output {

@@ -86,13 +86,8 @@ struct SyncCommand: AsyncParsableCommand {
             if chosen.model.kind != .glucose { return try await runBinding(chosen, bank: bank, id: id) }
             glucoseBinding = chosen
         }
-        var options = GlucoseSynchroniser.Options()
         // a glucose binding states the CGM noise and the estimated parameters (the command line overrides them)
-        if let g = glucoseBinding {
-            if let sd = g.outputs.first?.noise?.additive { options.cgmNoiseStandardDeviation = sd }
-            if !g.estimated.isEmpty { options.estimated = g.estimated.map(\.parameter) }
-            options.binding = g
-        }
+        var options = glucoseBinding.map(GlucoseSynchroniser.Options.init(binding:)) ?? GlucoseSynchroniser.Options()
         if let from { options.from = try parseInstant(from, option: "--from", bound: .lower) }
         if let to { options.to = try parseInstant(to, option: "--to", bound: .upper) }
         if let knownAt { options.knownAt = try parseInstant(knownAt, option: "--known-at", bound: .instant) }

@@ -117,6 +117,14 @@ public enum GlucoseSynchroniser {
         /// (``binding(for:)``).
         public var binding: ThreadBinding?
         public init() {}
+
+        /// The options a twin's glucose binding states: its CGM noise (the first output's additive noise), the
+        /// parameters it estimates, and the binding itself. What the caller sets afterwards overrides them.
+        public init(binding: ThreadBinding) {
+            if let sd = binding.outputs.first?.noise?.additive { cgmNoiseStandardDeviation = sd }
+            if !binding.estimated.isEmpty { estimated = binding.estimated.map(\.parameter) }
+            self.binding = binding
+        }
     }
 
     /// Where the twin's model parameters and basal state start before any reading is assimilated.
