@@ -18,17 +18,13 @@ import TwinSync
 /// A watcher that alerts on every observation below 70 mg/dL (cheap and deterministic, for the server's tests; the
 /// glucose watcher's own alert is tested end to end with the real binary in `LiveServeCommandTests`).
 struct LowReadingWatcher: ThreadWatcher {
-    static let code = Concept(system: "urn:test", code: "low-reading")
     var name: String { "low-reading" }
     func isTrigger(_ event: Event) -> Bool { event.category == .observation }
     func evaluate(_ update: ThreadUpdate, in bank: Bank) async throws -> [EventDraft] {
+        // the library's own low-reading alert (the glucose watcher's), on every update rather than once per episode
         update.events.compactMap { e -> EventDraft? in
-            guard case .quantity(let q)? = e.value, q.value < 70 else { return nil }
-            var p = Provenance()
-            p.derivedFrom = [e.id]
-            p.notes = update.marker(watcher: name)
-            return EventDraft(twin: update.twin, effective: e.effective, category: .alert, code: Self.code,
-                              value: .text("low reading \(q.value)"), source: Source(.model, "low-reading"), provenance: p)
+            guard case .quantity(let q)? = e.value, let low = LowGlucoseReading(value: q.value, event: e) else { return nil }
+            return low.draft(twin: update.twin, source: Source(.model, "low-reading"), context: update.marker(watcher: name))
         }
     }
 }

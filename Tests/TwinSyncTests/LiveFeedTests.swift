@@ -7,17 +7,13 @@ import TwinCore
 /// A watcher that alerts on every observation below 70 (a stand-in for the glucose watcher's reading alert, cheap
 /// and deterministic).
 struct BelowSeventyWatcher: ThreadWatcher {
-    static let code = Concept(system: "urn:test", code: "below-70")
     var name: String { "below-70" }
     func isTrigger(_ event: Event) -> Bool { event.category == .observation }
     func evaluate(_ update: ThreadUpdate, in bank: Bank) async throws -> [EventDraft] {
+        // the library's own low-reading alert (the glucose watcher's), on every update rather than once per episode
         update.events.compactMap { e -> EventDraft? in
-            guard case .quantity(let q)? = e.value, q.value < 70 else { return nil }
-            var p = Provenance()
-            p.derivedFrom = [e.id]
-            p.notes = update.marker(watcher: name)
-            return EventDraft(twin: update.twin, effective: e.effective, category: .alert, code: Self.code,
-                              value: .text("low reading \(q.value)"), source: Source(.model, "below-70"), provenance: p)
+            guard case .quantity(let q)? = e.value, let low = LowGlucoseReading(value: q.value, event: e) else { return nil }
+            return low.draft(twin: update.twin, source: Source(.model, "below-70"), context: update.marker(watcher: name))
         }
     }
 }

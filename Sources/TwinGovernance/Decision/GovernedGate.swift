@@ -40,25 +40,10 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
     /// The decision and its audit draft (no I/O besides reading the policy and the consent).
     /// With `tx`, a ``BankGovernanceStore`` is read through that transaction (the bank's own, still open).
     func evaluate(_ request: AccessRequest, _ tx: (any StorageReader)? = nil) -> (Decision, AuditEntry.Draft) {
-        // the bank's own store: the policy, the owner and the consent in one read transaction, not one each
-        if tx == nil, let bankStore = store as? BankGovernanceStore {
-            do { return try bankStore.storage.read { tx in self.evaluate(request, tx) } } catch {
-                let decision = Decision.deny("the decision could not be taken: \(error)")
-                return (decision, AuditEntry.Draft(request, decision: .deny, reason: "the decision could not be taken: \(error)", role: nil, organisation: nil))
-            }
-        }
         let decision: Decision
         var role: String? = nil, organisation: String? = nil
         do {
-            let policy: Policy
-            let consent: Consent?
-            if let tx, let bankStore = store as? BankGovernanceStore {
-                policy = try bankStore.policy(orDefaultFor: owner, tx)
-                consent = try request.twin.flatMap { try bankStore.load(Consent.self, ref: BankGovernanceStore.consentRef($0), tx) }
-            } else {
-                policy = try store.policy(orDefaultFor: owner)
-                consent = try request.twin.flatMap { try store.consent(for: $0) }
-            }
+            let (policy, consent) = try inputs(for: request, tx)
             if let c = policy.caller(request.actor) { role = "\(c.role)"; organisation = c.organisation }
             decision = point.decide(request, DecisionContext(policy: policy, consent: consent, now: clock.now()))
         } catch {
@@ -74,6 +59,21 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
             draft = AuditEntry.Draft(request, decision: .permitWithFilter, reason: "only \(f)", role: role, organisation: organisation)
         }
         return (decision, draft)
+    }
+
+    /// What a decision reads: the policy (or the default for the recorded owner) and the request's consent. The bank's
+    /// own store reads them through `tx` when given, else in one read transaction of their own (not one each).
+    private func inputs(for request: AccessRequest, _ tx: (any StorageReader)?) throws -> (Policy, Consent?) {
+        guard let bankStore = store as? BankGovernanceStore else {
+            return (try store.policy(orDefaultFor: owner), try request.twin.flatMap { try store.consent(for: $0) })
+        }
+        let owner = self.owner
+        let read = { (tx: any StorageReader) throws -> (Policy, Consent?) in
+            (try bankStore.policy(orDefaultFor: owner, tx),
+             try request.twin.flatMap { try bankStore.load(Consent.self, ref: BankGovernanceStore.consentRef($0), tx) })
+        }
+        if let tx { return try read(tx) }
+        return try bankStore.storage.read(read)
     }
 
     /// The answer for a decision whose audit entry is recorded.
