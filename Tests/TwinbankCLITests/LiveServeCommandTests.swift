@@ -4,6 +4,7 @@ import HummingbirdWSClient
 import Logging
 import Synchronization
 import Testing
+import TwinTesting
 
 /// A value shared with escaping closures (a `Mutex` cannot be captured by one).
 final class Shared<Value: Sendable>: Sendable {
@@ -24,7 +25,7 @@ final class Shared<Value: Sendable>: Sendable {
         try runner.ok(["twin", "create", "--bank", bank, "--actor", "alice", "--id", "pat", "--kind", "person", "--attr", "virtualPatient=adult#001"])
         try runner.ok(["thread", "append", "--bank", bank, "--actor", "alice", "--twin", "pat", "--code", "snomed:67866001", "--value", "12", "--unit", "[IU]",
                        "--at", "2024-01-01T06:00:00Z", "--category", "intervention", "--source", "device:pump-1"])
-        let token = try runner.ok(["token", "issue", "--bank", bank, "--role", "admin", "--subject", "alice", "--scope", "user/*.cruds", "--expires", "10min"])
+        let token = try runner.ok(["token", "issue", "--bank", bank, "--role", "admin", "--subject", "alice", "--scope", "user/*.cruds", "--expires", "2h"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
         let process = Process()
@@ -55,11 +56,15 @@ final class Shared<Value: Sendable>: Sendable {
         // a device retries when its link drops before the answers come (each reading carries an idempotency key, so a
         // retried one is appended once); what closed the link is kept for the failure message
         var closings: [String] = []
+        // the device's side runs on a thread of its own: on the suite's shared pool, blocked by the synchronous tests
+        // around it, the client once ran nothing for ten minutes and the server closed the link on an unanswered ping
+        let device = DedicatedThreadExecutor(name: "live-cli-test-device")
+        defer { device.shutdown() }
         for attempt in 1...3 {
             received.withLock { $0.removeAll() }
             let close: WebSocketCloseFrame?
             do {
-                close = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/twins/pat/live", configuration: .init(additionalHeaders: headers),
+                close = try await withTaskExecutorPreference(device) { try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/twins/pat/live", configuration: .init(additionalHeaders: headers),
                                                           logger: Logger(label: "live-cli-test")) { inbound, outbound, _ in
                 // bounded: a link that answers part and then nothing more is closed after two minutes
                 let watchdog = Task { try await Task.sleep(for: .seconds(120)); try? await outbound.close(.goingAway, reason: "test timeout") }
@@ -73,7 +78,7 @@ final class Shared<Value: Sendable>: Sendable {
                     if all.contains(where: { $0.contains("\"type\":\"error\"") }) { break }
                 }
                 try await outbound.close(.normalClosure, reason: nil)
-            }
+            } }
             } catch {
                 closings.append("attempt \(attempt): \(error)")
                 continue
@@ -83,10 +88,11 @@ final class Shared<Value: Sendable>: Sendable {
         }
         let serverLog = { (try? String(contentsOfFile: logPath, encoding: .utf8)).map { String($0.suffix(4000)) } ?? "" }
         if received.withLock({ $0.isEmpty }) {
-            // Seen only in the whole suite's parallel run (twice, both times about 500 s in; alone and in its own target it
-            // passes): the server closes the link right after the upgrade, before any answer. Cause not found yet:
-            // recorded as a known issue with what the client and the server said, not as a pass.
-            withKnownIssue("the live link closed before any answer in a loaded run (issue 29, cause not found yet)") {
+            // Seen in the whole suite's parallel run before the device had a thread of its own: the client, starved on the
+            // shared pool, ran nothing for ten minutes; the server closed the link when its ping went unanswered, and the
+            // retries came after the (then ten-minute) token had expired. Should it happen again, it is recorded as a
+            // known issue with what the client and the server said, not as a pass.
+            withKnownIssue("the live link closed before any answer in a loaded run (issue 29)") {
                 Issue.record("\(closings); server log: \(serverLog())")
             }
             process.terminate()
