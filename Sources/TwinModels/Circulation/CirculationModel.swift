@@ -18,11 +18,14 @@ import TwinSimulation
 /// aortic flow `max(Plv - Pa, 0)/(Rav + Zc)`, peripheral flow `(Pa - Pv)/Rp`; aortic pressure `Pa + Zc·Qao`.
 /// Pressures in mmHg, flows in mL/s, time in s. Total blood volume is conserved except for haemorrhage.
 ///
-/// Limits: there is no baroreflex, no right heart or pulmonary circulation (the venous reservoir stands for the
-/// whole capacitance side) and no autoregulation, so responses are the uncompensated, open-loop ones: a 10 %
-/// haemorrhage roughly halves stroke volume and mean pressure here, where an intact person compensates with heart
-/// rate and venous tone. Use it for the direction and relative size of acute responses, not for absolute values
-/// after compensation.
+/// With a ``Baroreflex`` (Ursino 1998), the arterial pressure is held by the reflex: heart rate, contractility
+/// (Emax), peripheral resistance and venous unstressed volume answer it, and the heart period varies beat by beat
+/// (a cardiac phase state `φ`, `dφ/dt = 1/T(t)`, sets where in its beat the ventricle is). Without one, responses
+/// are the uncompensated, open-loop ones: a 10 % haemorrhage roughly halves stroke volume and mean pressure.
+///
+/// Limits: no right heart or pulmonary circulation (the venous reservoir stands for the whole capacitance side),
+/// no cardiopulmonary reflex, no autoregulation or fluid shifts from the tissues. Use it for the direction and
+/// size of acute responses over minutes.
 public struct CirculationModel: ODESystem, Sendable, DescribedModel {
     public struct Parameters: Sendable, Hashable {
         /// Heart rate, beats/min.
@@ -78,31 +81,61 @@ public struct CirculationModel: ODESystem, Sendable, DescribedModel {
     public var resistanceChanges: [(time: Double, factor: Double)]
     /// Bleeding: (start s, end s, rate mL/s) out of the venous reservoir.
     public var bleeding: [(start: Double, end: Double, rate: Double)]
+    /// The arterial baroreflex, or nil for the open-loop circulation.
+    public let baroreflex: Baroreflex?
+    /// The resting heart period, s (`60 / heartRate`).
     let period: Double
     let tmax: Double
     let elastanceScale: Double
+    /// The reflex's efferent signals at rest (mean sympathetic effector signal, mean vagal firing), which the
+    /// effectors answer deviations from.
+    public let reference: (sympathetic: Double, vagal: Double)
 
+    /// A circulation; with a baroreflex, `reference` is its resting efferent activity (from
+    /// ``CirculationSimulator/rest(_:_:)``; nil: the activity for a steady pressure at the sigmoid's centre, which a
+    /// pulsatile circulation is not at, so the reflex then moves the resting state).
     public init(parameters: Parameters = Parameters(), resistanceChanges: [(time: Double, factor: Double)] = [],
-                bleeding: [(start: Double, end: Double, rate: Double)] = []) {
+                bleeding: [(start: Double, end: Double, rate: Double)] = [], baroreflex: Baroreflex? = nil,
+                reference: (sympathetic: Double, vagal: Double)? = nil) {
         self.parameters = parameters
         self.resistanceChanges = resistanceChanges.sorted { $0.time < $1.time }
         self.bleeding = bleeding
+        self.baroreflex = baroreflex
         period = 60 / parameters.heartRate
         tmax = 0.2 + 0.15 * period
         // Normalise the double-Hill curve to a peak of exactly 1.
         var peak = 0.0
         for i in 0...4000 { peak = max(peak, Self.doubleHill(Double(i) / 2000)) }
         elastanceScale = 1 / peak
+        if let reference {
+            self.reference = reference
+        } else if let b = baroreflex {
+            let fcs = b.sinusFiring(b.centre)
+            self.reference = (b.sympatheticSignal(b.sympatheticFiring(fcs)), b.vagalFiring(fcs))
+        } else {
+            self.reference = (0, 0)
+        }
     }
 
     public static let stateNames = ["Vlv", "Va", "Vv"]
-    public var dimension: Int { 3 }
-    public var variableNames: [String] { Self.stateNames }
+    /// The states the baroreflex adds: the cardiac phase (beats), the sensed pressure (mmHg), the delayed
+    /// sympathetic (two lags for the 2 s delay, two for the 5 s one) and vagal firings (spikes/s), and the
+    /// effectors' deviations: heart period sympathetic and vagal parts (s), Emax (mmHg/mL), relative resistance,
+    /// venous unstressed volume (mL).
+    public static let baroreflexStateNames = ["phase", "Psensed", "fesD1", "fesD2", "fesVu1", "fesVu2", "fevD",
+                                              "dTs", "dTv", "dEmax", "dR", "dVu"]
+    public var dimension: Int { baroreflex == nil ? 3 : 3 + Self.baroreflexStateNames.count }
+    public var variableNames: [String] { baroreflex == nil ? Self.stateNames : Self.stateNames + Self.baroreflexStateNames }
 
     public var modelDescription: ModelDescription {
-        ModelDescription(id: "circulation-elastance-windkessel", version: "1", parameters: parameters.described,
-                         states: Self.stateNames.map { .init($0, "mL") },
-                         source: "Suga et al. 1973; Stergiopulos et al. 1996; Smith et al. 2004")
+        if baroreflex != nil {
+            return ModelDescription(id: "circulation-elastance-windkessel-baroreflex", version: "1", parameters: parameters.described,
+                                    states: Self.stateNames.map { .init($0, "mL") } + Self.baroreflexStateNames.map { .init($0, "1") },
+                                    source: "Suga et al. 1973; Stergiopulos et al. 1996; Smith et al. 2004; Ursino 1998 (baroreflex)")
+        }
+        return ModelDescription(id: "circulation-elastance-windkessel", version: "1", parameters: parameters.described,
+                                states: Self.stateNames.map { .init($0, "mL") },
+                                source: "Suga et al. 1973; Stergiopulos et al. 1996; Smith et al. 2004")
     }
 
     static func doubleHill(_ tn: Double) -> Double {
@@ -112,7 +145,9 @@ public struct CirculationModel: ODESystem, Sendable, DescribedModel {
 
     /// Normalised activation `e(t)` in [0, 1], periodic with the cardiac period.
     public func activation(at t: Double) -> Double {
-        let tc = t - (t / period).rounded(.down) * period
+        // max: at a whole number of periods, rounding can leave tc a hair below 0, where the double-Hill's
+        // fractional power is NaN (seen as a NaN mean pressure in a beat sampled exactly there)
+        let tc = max(t - (t / period).rounded(.down) * period, 0)
         return elastanceScale * Self.doubleHill(tc / tmax)
     }
 
@@ -129,32 +164,97 @@ public struct CirculationModel: ODESystem, Sendable, DescribedModel {
         return r
     }
 
-    /// Pressures (mmHg) and flows (mL/s) at (t, y).
+    /// Pressures (mmHg) and flows (mL/s) at (t, y) of the open-loop model (the resting heart period, Emax,
+    /// resistance and unstressed volumes).
     public func haemodynamics(t: Double, vlv: Double, va: Double, vv: Double)
         -> (plv: Double, pa: Double, pv: Double, pao: Double, qao: Double, qmv: Double, qp: Double) {
         let p = parameters
-        let e = p.emin + (p.emax - p.emin) * activation(at: t)
+        return haemodynamics(vlv: vlv, va: va, vv: vv, activation: activation(at: t), emax: p.emax,
+                             resistance: peripheralResistance(at: t), venousUnstressedVolume: p.venousUnstressedVolume)
+    }
+
+    /// The effectors' values in state `y` (with the baroreflex: its deviations added; without: the parameters).
+    public func effectors(t: Double, y: UnsafeBufferPointer<Double>)
+        -> (period: Double, emax: Double, resistance: Double, venousUnstressedVolume: Double, activation: Double) {
+        let p = parameters
+        guard baroreflex != nil else {
+            return (period, p.emax, peripheralResistance(at: t), p.venousUnstressedVolume, activation(at: t))
+        }
+        let heartPeriod = max(period + y[10] + y[11], 0.2)           // at most 300 beats/min
+        let emax = max(p.emax + y[12], p.emin * 2)
+        let resistance = peripheralResistance(at: t) * max(1 + y[13], 0.1)
+        let unstressed = max(p.venousUnstressedVolume + y[14], 0)
+        let phase = y[3]
+        let tc = (phase - phase.rounded(.down)) * heartPeriod
+        let act = elastanceScale * Self.doubleHill(tc / (0.2 + 0.15 * heartPeriod))
+        return (heartPeriod, emax, resistance, unstressed, act)
+    }
+
+    func haemodynamics(vlv: Double, va: Double, vv: Double, activation: Double, emax: Double, resistance: Double,
+                       venousUnstressedVolume: Double)
+        -> (plv: Double, pa: Double, pv: Double, pao: Double, qao: Double, qmv: Double, qp: Double) {
+        let p = parameters
+        let e = p.emin + (emax - p.emin) * activation
         let plv = e * (vlv - p.v0)
         let pa = (va - p.arterialUnstressedVolume) / p.arterialCompliance
-        let pv = (vv - p.venousUnstressedVolume) / p.venousCompliance
+        let pv = (vv - venousUnstressedVolume) / p.venousCompliance
         let qao = max(plv - pa, 0) / (p.aorticValveResistance + p.characteristicImpedance)
         let qmv = max(pv - plv, 0) / p.mitralValveResistance
-        let qp = (pa - pv) / peripheralResistance(at: t)
+        let qp = (pa - pv) / resistance
         return (plv, pa, pv, pa + p.characteristicImpedance * qao, qao, qmv, qp)
     }
 
+    /// Pressures (mmHg) and flows (mL/s) in state `y` at time `t`, with the baroreflex's effectors when there is one.
+    public func haemodynamics(t: Double, y: UnsafeBufferPointer<Double>)
+        -> (plv: Double, pa: Double, pv: Double, pao: Double, qao: Double, qmv: Double, qp: Double) {
+        let e = effectors(t: t, y: y)
+        return haemodynamics(vlv: y[0], va: y[1], vv: y[2], activation: e.activation, emax: e.emax, resistance: e.resistance,
+                             venousUnstressedVolume: e.venousUnstressedVolume)
+    }
+
     public func derivatives(t: Double, y: UnsafeBufferPointer<Double>, dy: UnsafeMutableBufferPointer<Double>) {
-        let h = haemodynamics(t: t, vlv: y[0], va: y[1], vv: y[2])
+        let e = effectors(t: t, y: y)
+        let h = haemodynamics(vlv: y[0], va: y[1], vv: y[2], activation: e.activation, emax: e.emax, resistance: e.resistance,
+                              venousUnstressedVolume: e.venousUnstressedVolume)
         dy[0] = h.qmv - h.qao
         dy[1] = h.qao - h.qp
         dy[2] = h.qp - h.qmv - bleedingRate(at: t)
+        guard let b = baroreflex else { return }
+        // cardiac phase and the afferent pathway: the sensed arterial pressure with its rate of change
+        dy[3] = 1 / e.period
+        let dPa = dy[1] / parameters.arterialCompliance
+        dy[4] = (h.pa + b.tauZ * dPa - y[4]) / b.tauP
+        let fcs = b.sinusFiring(y[4])
+        let fes = b.sympatheticFiring(fcs), fev = b.vagalFiring(fcs)
+        // the delays as lags: two of half the delay each (sympathetic 2 s, venous unstressed volume 5 s), one vagal
+        let half = max(b.sympatheticDelay / 2, 1e-3), halfVu = max(b.unstressedVolumeDelay / 2, 1e-3), vagal = max(b.vagalDelay, 1e-3)
+        dy[5] = (fes - y[5]) / half
+        dy[6] = (y[5] - y[6]) / half
+        dy[7] = (fes - y[7]) / halfVu
+        dy[8] = (y[7] - y[8]) / halfVu
+        dy[9] = (fev - y[9]) / vagal
+        // effectors: first-order answers to their efferent signal's deviation from the set point's
+        let sympathetic = b.sensitivity * (b.sympatheticSignal(y[6]) - reference.sympathetic)
+        let sympatheticVu = b.sensitivity * (b.sympatheticSignal(y[8]) - reference.sympathetic)
+        let vagalSignal = b.sensitivity * (y[9] - reference.vagal)
+        dy[10] = (b.periodSympatheticGain * sympathetic - y[10]) / b.periodSympatheticTime
+        dy[11] = (b.periodVagalGain * vagalSignal - y[11]) / b.periodVagalTime
+        dy[12] = (b.emaxGain * sympathetic - y[12]) / b.emaxTime
+        dy[13] = (b.resistanceGain * sympathetic - y[13]) / b.resistanceTime
+        dy[14] = (b.unstressedVolumeGain * sympatheticVu - y[14]) / b.unstressedVolumeTime
     }
 
-    /// A starting state: LV at 120 mL, arteries at 90 mmHg, the rest of the blood in the veins.
+    /// A starting state: LV at 120 mL, arteries at 90 mmHg, the rest of the blood in the veins; with the baroreflex,
+    /// the sensed pressure at the sigmoid's centre and every effector at rest (``CirculationSimulator/rest(_:_:)``
+    /// gives the periodic resting state instead).
     public var initialState: [Double] {
         let p = parameters
         let vlv = 120.0
         let va = p.arterialUnstressedVolume + 90 * p.arterialCompliance
-        return [vlv, va, p.bloodVolume - vlv - va]
+        let volumes = [vlv, va, p.bloodVolume - vlv - va]
+        guard let b = baroreflex else { return volumes }
+        let fcs = b.sinusFiring(b.centre)
+        let fes = b.sympatheticFiring(fcs), fev = b.vagalFiring(fcs)
+        return volumes + [0, b.centre, fes, fes, fes, fes, fev, 0, 0, 0, 0, 0]
     }
 }
