@@ -47,5 +47,6 @@ extension Twinbank {
         RepresentativenessCommand.self,
         ServeCommand.self,
         TokenCommand.self,
+        CardiacCommand.self,
     ]
 }

@@ -136,5 +136,12 @@ import TwinCore
         let events = try bank.events(ThreadQuery(twin: "example"))
         guard case .vector(let v)? = events.first?.value else { Issue.record("no vector: \(events)"); return }
         #expect(v.values.count > 10)
+        // the strip spans its samples (period 10 ms in the example), so its sampling rate travels with the thread
+        let first = try #require(events.first)
+        let span = try #require(first.effective.end).microseconds - first.effective.start.microseconds
+        #expect(span == Int64(v.values.count) * 10_000, "\(first.effective)")
+        // and the export gives the period back
+        let exported = String(decoding: JSONWriter().write(.array(try FHIRExporter(bank: bank).resources(twin: "example"))), as: UTF8.self)
+        #expect(exported.replacingOccurrences(of: " ", with: "").contains("\"period\":10,"), "\(exported.prefix(800))")
     }
 }

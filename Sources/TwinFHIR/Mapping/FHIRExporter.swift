@@ -155,7 +155,8 @@ public struct FHIRExporter: Sendable {
         }
     }
 
-    static func setValue(_ o: inout JSONObject, _ v: Value?) {
+    /// The value element; `span` is the event's effective time, whose length gives sampled data its period.
+    static func setValue(_ o: inout JSONObject, _ v: Value?, span: EffectiveTime? = nil) {
         switch v {
         case .quantity(let q)?: o["valueQuantity"] = FHIRValues.quantity(q)
         case .concept(let c)?: o["valueCodeableConcept"] = FHIRValues.codeableConcept(c)
@@ -163,8 +164,14 @@ public struct FHIRExporter: Sendable {
         case .boolean(let b)?: o["valueBoolean"] = .bool(b)
         case .date(let d)?: o["valueDateTime"] = .string(FHIRTime.text(d))
         case .vector(let vec)?:
+            // the sampling period: an event that spans its samples (as sampled data is imported) gives it; else 1 ms
+            // stands in (FHIR requires a period; a vector without a span has none to give)
+            var period = 1.0
+            if let span, let end = span.end, !vec.values.isEmpty, end > span.start {
+                period = Double(end.microseconds - span.start.microseconds) / 1000 / Double(vec.values.count)
+            }
             o["valueSampledData"] = ["origin": ["value": 0, "unit": .string(vec.unit), "system": .string(FHIRValues.ucum), "code": .string(vec.unit)],
-                                     "period": 1, "dimensions": 1,
+                                     "period": .number(period), "dimensions": 1,
                                      "data": .string(vec.values.map { JSONValue.number($0).numberText ?? "" }.joined(separator: " "))]
         case nil: break
         }
@@ -189,11 +196,11 @@ public struct FHIRExporter: Sendable {
             }
             o["subject"] = subject
             setTime(&o, "effective", first.effective)
-            if let m = main.first { setValue(&o, m.value) }
+            if let m = main.first { setValue(&o, m.value, span: m.effective) }
             if !components.isEmpty {
                 o["component"] = .array(components.map { e in
                     var c: JSONObject = ["code": FHIRValues.codeableConcept(e.code)]
-                    setValue(&c, e.value)
+                    setValue(&c, e.value, span: e.effective)
                     return .object(c)
                 })
             }
@@ -256,7 +263,7 @@ public struct FHIRExporter: Sendable {
             o["code"] = FHIRValues.codeableConcept(first.code)
             o["subject"] = subject
             setTime(&o, "effective", first.effective)
-            setValue(&o, first.value)
+            setValue(&o, first.value, span: first.effective)
             o["device"] = first.source.kind == .device ? ["display": .string(first.source.description)] : nil
         }
         // when the source recorded it: the type's own element (Observation.issued, ...), else meta.lastUpdated
@@ -293,7 +300,7 @@ public struct FHIRExporter: Sendable {
             o = ["resourceType": "Observation", "id": .string(id), "meta": ["tag": [modelOutputTag]], "status": "preliminary",
                  "code": FHIRValues.codeableConcept(e.code), "subject": subject]
             setTime(&o, "effective", e.effective)
-            setValue(&o, e.value)
+            setValue(&o, e.value, span: e.effective)
         }
         let p = e.provenance
         var agentWho: JSONObject = ["display": .string([p.model, p.modelVersion].compactMap { $0 }.joined(separator: "@").isEmpty ? e.source.description : [p.model, p.modelVersion].compactMap { $0 }.joined(separator: "@"))]

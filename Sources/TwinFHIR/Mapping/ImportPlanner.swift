@@ -497,6 +497,17 @@ public struct ImportPlanner: Sendable {
             return .vector(Vector(values, unit: unit))
         }
 
+        /// Where sampled data keeps its sampling period: the event spans its samples, from the effective instant to
+        /// `n x period` after it (`SampledData.period` is in ms), so the rate travels with the thread (n samples over
+        /// the span). An Observation with an effective period keeps it; without a positive period the time stays.
+        static func sampledSpan(_ element: JSONValue, _ value: Value?, _ time: EffectiveTime) -> EffectiveTime {
+            guard time.end == nil, case .vector(let vector)? = value, !vector.values.isEmpty,
+                  let period = element["valueSampledData"]?["period"]?.doubleValue, period > 0, period.isFinite else { return time }
+            let span = (period * 1000 * Double(vector.values.count)).rounded()
+            guard span < 8.64e10 else { return time }  // over a day of samples is not a waveform strip
+            return EffectiveTime(time.start, end: Instant(microseconds: time.start.microseconds + Int64(span)))
+        }
+
         func source(_ r: JSONValue, i: Int) -> Source {
             let t = r["resourceType"]?.stringValue ?? "Resource"
             let id = r["id"]?.stringValue ?? current.fullUrl.map { $0.hasPrefix("urn:uuid:") ? String($0.dropFirst(9)) : $0 } ?? "entry\(i)"
@@ -594,8 +605,8 @@ public struct ImportPlanner: Sendable {
                 let (v, vSetAside) = try soundValue(of: r, code: code, twin: twin, i: i, path: path, into: &unit)
                 if !vSetAside {
                     let notes = EventNotes(origin: originText(r), status: status, category: category)
-                    unit.addEvent(e.label, path: path, EventDraft(twin: twin, effective: time, category: .observation, code: code, value: v, source: src,
-                                                                 provenance: Provenance(notes: notes.text, sourceRecorded: recorded)))
+                    unit.addEvent(e.label, path: path, EventDraft(twin: twin, effective: Self.sampledSpan(r, v, time), category: .observation, code: code,
+                                                                 value: v, source: src, provenance: Provenance(notes: notes.text, sourceRecorded: recorded)))
                 }
             }
             for (k, c) in components.enumerated() {
@@ -609,8 +620,8 @@ public struct ImportPlanner: Sendable {
                 let (cv, cSetAside) = try soundValue(of: c, code: ccode, twin: twin, i: i, path: cpath, into: &unit)
                 if cSetAside { continue }
                 let notes = EventNotes(origin: originText(r), status: status, panel: FHIRValues.codeableConcept(code), category: category)
-                unit.addEvent(e.label, path: cpath, EventDraft(twin: twin, effective: time, category: .observation, code: ccode, value: cv, source: src,
-                                                              provenance: Provenance(notes: notes.text, sourceRecorded: recorded)))
+                unit.addEvent(e.label, path: cpath, EventDraft(twin: twin, effective: Self.sampledSpan(c, cv, time), category: .observation, code: ccode,
+                                                              value: cv, source: src, provenance: Provenance(notes: notes.text, sourceRecorded: recorded)))
             }
         }
 
