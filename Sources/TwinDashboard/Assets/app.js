@@ -462,6 +462,8 @@ function histogramChart(id, h, title) {
   return { div, draw: () => Plotly.react(div, [trace], histogramLayout(title, unit, Math.max(...h.bins.map((b) => b.count))), plotConfig) };
 }
 
+function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
+
 function fmt(x) { return Math.abs(x) >= 100 || Number.isInteger(x) ? String(Math.round(x * 10) / 10) : x.toPrecision(3); }
 
 async function renderAggregate(id, params) {
@@ -505,10 +507,10 @@ async function renderDistribution(id, box, code) {
   }
   if (!box.isConnected) return;
   const nodes = [el("h2", { text: "Distributions" }),
-    el("p", { class: "muted", id: "distribution-summary", text: `${d.members} members counted` + (d.refused ? `; ${d.refused} left out (their consent or the policy refuses this use)` : "") })];
+    el("p", { class: "muted", id: "distribution-summary", text: `${plural(d.members, "member")} counted` + (d.refused ? `; ${d.refused} left out (their consent or the policy refuses this use)` : "") })];
   const draws = [];
   if (d.codes.length) {
-    const select = el("select", { id: "distribution-code" }, d.codes.map((c) => el("option", { value: c.code, text: `${c.code} (${c.members} members)` })));
+    const select = el("select", { id: "distribution-code" }, d.codes.map((c) => el("option", { value: c.code, text: `${c.code} (${plural(c.members, "member")})` })));
     select.value = d.code || d.codes[0].code;
     select.addEventListener("change", () => { location.hash = `#/aggregates/${encodeURIComponent(id)}?code=${encodeURIComponent(select.value)}`; });
     nodes.push(el("div", { class: "search" }, el("label", { for: "distribution-code", text: "Latest value of" }), select));
