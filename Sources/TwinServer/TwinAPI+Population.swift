@@ -64,7 +64,7 @@ extension TwinAPI {
             guard let instant = try Self.instant(full, "date", served.base.clock.now(), .instant) else { throw ServerError(.badRequest, "date is empty", field: "date") }
             return instant
         }
-        let map: AggregateRiskMap?
+        let map: AggregateRiskMap
         do {
             map = try await served.run(call, .aggregate, nil) { bank in try AggregateRiskMap.grid(of: id, in: bank, cellMeters: metres, date: date) }
         } catch let e as PopulationError {
@@ -72,8 +72,11 @@ extension TwinAPI {
             throw ServerError(e.code == .invalidPings ? .unprocessable : .badRequest, e.message, field: field, value: e.value)
         }
         let grid = Value.format(metres)
-        guard let map else {
-            return .ok(.init(body: .json(.init(_type: .featureCollection, aggregate: id.rawValue, grid: grid, located: 0, unlocated: 0, refused: 0, features: []))))
+        let input = map.input
+        guard !map.regions.regions.isEmpty else {
+            // no one located: no cells and no day assessed
+            return .ok(.init(body: .json(.init(_type: .featureCollection, aggregate: id.rawValue, grid: grid, located: 0, unlocated: input.unlocated.count,
+                                               refused: input.refused.count, features: []))))
         }
         var levels: [String: Int] = [:]
         var features: [S.RiskCell] = []
@@ -86,7 +89,6 @@ extension TwinAPI {
                 incidence7dPer100k: r.incidence, testPositivity: r.positivity, growthWeekOverWeek: r.growth, admissions7dPer100k: r.admissionRate,
                 cases7d: r.cases7, tests7d: r.tests7, contacts7d: r.contacts7, admissions7d: r.admissions7, reasons: r.reasons)))
         }
-        let input = map.input
         return .ok(.init(body: .json(.init(
             _type: .featureCollection, aggregate: id.rawValue, grid: grid, date: map.counts.date(map.day), firstDate: map.counts.date(0),
             located: input.persons, unlocated: input.unlocated.count, refused: input.refused.count, levels: .init(additionalProperties: levels),

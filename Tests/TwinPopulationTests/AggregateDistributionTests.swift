@@ -80,7 +80,7 @@ import TwinTesting
 
     @Test func theRiskMapOfAnAggregateOnAGrid() throws {
         let bank = try Self.bank()
-        let map = try #require(try AggregateRiskMap.grid(of: "all", in: bank, cellMeters: 1000))
+        let map = try AggregateRiskMap.grid(of: "all", in: bank, cellMeters: 1000)
         // three homes about 2.2 km apart north to south: three cells hold someone; a's case counted in its cell
         #expect(map.input.persons == 3 && map.input.unlocated.count == 2)
         let populated = map.risks.filter { $0.population > 0 }
@@ -90,6 +90,8 @@ import TwinTesting
         #expect(throws: PopulationError.self) { try AggregateRiskMap.grid(of: "all", in: bank, cellMeters: 0.1) }
         #expect(throws: PopulationError.self) { try AggregateRiskMap.grid(of: "all", in: bank, cellMeters: 1000, date: try Instant(parsing: "2025-01-01T00:00:00Z")) }
         _ = try bank.createAggregate("nowhere", members: ["d", "e"])
-        #expect(try AggregateRiskMap.grid(of: "nowhere", in: bank, cellMeters: 1000) == nil)
+        let nowhere = try AggregateRiskMap.grid(of: "nowhere", in: bank, cellMeters: 1000, date: try Instant(parsing: "2025-01-01T00:00:00Z"))
+        #expect(nowhere.regions.regions.isEmpty && nowhere.risks.isEmpty)
+        #expect(nowhere.input.persons == 0 && nowhere.input.unlocated == ["d", "e"])
     }
 }

@@ -185,7 +185,8 @@ import TwinServer
             try await client.execute(uri: "/api/v1/aggregates/pair/risk-map", method: .get, headers: .auth(hana, Self.publicHealth)) { r throws in
                 #expect(r.status == .ok, "\(String(buffer: r.body))")
                 let j = try json(r)
-                #expect(j["located"] as? Int == 0 && (j["features"] as? [Any])?.isEmpty == true)
+                #expect(j["located"] as? Int == 0 && j["unlocated"] as? Int == 2 && (j["features"] as? [Any])?.isEmpty == true)
+                #expect(j["date"] == nil)
             }
             for (query, field) in [("grid=wide", "grid"), ("grid=1m", "grid"), ("date=2025-01-01", "date"), ("date=someday", "date")] {
                 try await client.execute(uri: map + "?" + query, method: .get, headers: .auth(hana, Self.publicHealth)) { r throws in
