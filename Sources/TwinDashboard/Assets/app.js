@@ -512,8 +512,16 @@ async function renderDistribution(id, box, code) {
   if (d.codes.length) {
     const select = el("select", { id: "distribution-code" }, d.codes.map((c) => el("option", { value: c.code, text: `${c.code} (${plural(c.members, "member")})` })));
     select.value = d.code || d.codes[0].code;
-    select.addEventListener("change", () => { location.hash = `#/aggregates/${encodeURIComponent(id)}?code=${encodeURIComponent(select.value)}`; });
-    nodes.push(el("div", { class: "search" }, el("label", { for: "distribution-code", text: "Latest value of" }), select));
+    // a form with a button, not a change handler: choosing with the keyboard does not reload at each step (WCAG 3.2.2)
+    const form = el("form", { class: "map-form", id: "distribution-form" },
+      el("label", { for: "distribution-code", text: "Latest value of" }), select, el("button", { type: "submit", text: "Show" }));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const q = currentParams();
+      q.set("code", select.value);
+      location.hash = `#/aggregates/${encodeURIComponent(id)}?${q}`;
+    });
+    nodes.push(form);
   }
   if (d.values) {
     const h = histogramChart("histogram-values", d.values, `Latest ${d.code} of each member`);
@@ -539,6 +547,9 @@ async function renderDistribution(id, box, code) {
   for (const draw of draws) draw();
 }
 
+/** The page's own parameters (after `?` in the fragment), so one form keeps what the other chose. */
+function currentParams() { return new URLSearchParams(location.hash.split("?")[1] || ""); }
+
 const GRIDS = ["250m", "500m", "1km", "2km", "5km", "10km"];
 const LEVELS = ["low", "moderate", "substantial", "high"];
 
@@ -550,9 +561,9 @@ async function renderRiskMap(id, box, grid, date) {
   form.querySelector("#risk-grid").value = GRIDS.includes(grid) ? grid : "1km";
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const q = new URLSearchParams();
+    const q = currentParams();
     q.set("grid", form.querySelector("#risk-grid").value);
-    if (form.querySelector("#risk-date").value) q.set("date", form.querySelector("#risk-date").value);
+    if (form.querySelector("#risk-date").value) q.set("date", form.querySelector("#risk-date").value); else q.delete("date");
     location.hash = `#/aggregates/${encodeURIComponent(id)}?${q}`;
   });
   let m;
