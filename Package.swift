@@ -126,6 +126,8 @@ let package = Package(
         // `twinbank serve`: the Hummingbird application that maps the bank (through its gate) to HTTP, token auth.
         .target(name: "TwinServer", dependencies: [
             "TwinCore", "TwinBank", "TwinBankAccess", "TwinGovernance", "TwinServerAPI", "TwinDashboard", "TwinFHIR", "TwinSync",
+            // the dashboard's comparison, distribution and risk-map routes
+            "TwinRun", "TwinPopulation",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -194,7 +196,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "TwinServerTests", dependencies: [
-            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance", "TwinFHIR", "TwinSync",
+            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance", "TwinFHIR", "TwinSync", "TwinRun",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "Logging", package: "swift-log"),

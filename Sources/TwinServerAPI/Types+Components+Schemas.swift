@@ -734,6 +734,621 @@ extension Components {
                 case nextCursor
             }
         }
+        /// - Remark: Generated from `#/components/schemas/Comparison`.
+        public struct Comparison: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Comparison/twin`.
+            public var twin: Swift.String
+            /// The recorded recommendation event's id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Comparison/event`.
+            public var event: Swift.String
+            /// When the compared horizon starts.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Comparison/effective`.
+            public var effective: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Comparison/recorded`.
+            public var recorded: Swift.String
+            /// The model that compared (KIND:ID).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Comparison/source`.
+            public var source: Swift.String
+            /// The recorded provenance notes (ensemble, variation, horizon, forks).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Comparison/notes`.
+            public var notes: Swift.String?
+            /// Best first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Comparison/options`.
+            public var options: [Components.Schemas.ComparisonOption]
+            /// Creates a new `Comparison`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - event: The recorded recommendation event's id.
+            ///   - effective: When the compared horizon starts.
+            ///   - recorded:
+            ///   - source: The model that compared (KIND:ID).
+            ///   - notes: The recorded provenance notes (ensemble, variation, horizon, forks).
+            ///   - options: Best first.
+            public init(
+                twin: Swift.String,
+                event: Swift.String,
+                effective: Swift.String,
+                recorded: Swift.String,
+                source: Swift.String,
+                notes: Swift.String? = nil,
+                options: [Components.Schemas.ComparisonOption]
+            ) {
+                self.twin = twin
+                self.event = event
+                self.effective = effective
+                self.recorded = recorded
+                self.source = source
+                self.notes = notes
+                self.options = options
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case event
+                case effective
+                case recorded
+                case source
+                case notes
+                case options
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ComparisonOption`.
+        public struct ComparisonOption: Codable, Hashable, Sendable {
+            /// 1 is best.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonOption/rank`.
+            public var rank: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ComparisonOption/name`.
+            public var name: Swift.String
+            /// The option's fork (absent if the record names none).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonOption/fork`.
+            public var fork: Swift.String?
+            /// The option's outcome figures as recorded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonOption/figures`.
+            public var figures: Swift.String
+            /// Creates a new `ComparisonOption`.
+            ///
+            /// - Parameters:
+            ///   - rank: 1 is best.
+            ///   - name:
+            ///   - fork: The option's fork (absent if the record names none).
+            ///   - figures: The option's outcome figures as recorded.
+            public init(
+                rank: Swift.Int,
+                name: Swift.String,
+                fork: Swift.String? = nil,
+                figures: Swift.String
+            ) {
+                self.rank = rank
+                self.name = name
+                self.fork = fork
+                self.figures = figures
+            }
+            public enum CodingKeys: String, CodingKey {
+                case rank
+                case name
+                case fork
+                case figures
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregateDistribution`.
+        public struct AggregateDistribution: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregateDistribution/aggregate`.
+            public var aggregate: Swift.String
+            /// Members the computation used.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateDistribution/members`.
+            public var members: Swift.Int
+            /// Members left out (their consent or the policy refuses this use).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateDistribution/refused`.
+            public var refused: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AggregateDistribution/codes`.
+            public var codes: [Components.Schemas.CodeChoice]
+            /// The code counted in `values` (SYSTEM|CODE); absent when no member holds a numeric code.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateDistribution/code`.
+            public var code: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AggregateDistribution/values`.
+            public var values: Components.Schemas.Histogram?
+            /// Numeric attributes (`age` in years from `birthDate`, and quantities).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateDistribution/attributes`.
+            public var attributes: [Components.Schemas.Histogram]
+            /// Categorical attributes (`sex`, and text, concept or true/false attributes with at most 20 values).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateDistribution/categories`.
+            public var categories: [Components.Schemas.CategoryCounts]
+            /// Creates a new `AggregateDistribution`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - members: Members the computation used.
+            ///   - refused: Members left out (their consent or the policy refuses this use).
+            ///   - codes:
+            ///   - code: The code counted in `values` (SYSTEM|CODE); absent when no member holds a numeric code.
+            ///   - values:
+            ///   - attributes: Numeric attributes (`age` in years from `birthDate`, and quantities).
+            ///   - categories: Categorical attributes (`sex`, and text, concept or true/false attributes with at most 20 values).
+            public init(
+                aggregate: Swift.String,
+                members: Swift.Int,
+                refused: Swift.Int,
+                codes: [Components.Schemas.CodeChoice],
+                code: Swift.String? = nil,
+                values: Components.Schemas.Histogram? = nil,
+                attributes: [Components.Schemas.Histogram],
+                categories: [Components.Schemas.CategoryCounts]
+            ) {
+                self.aggregate = aggregate
+                self.members = members
+                self.refused = refused
+                self.codes = codes
+                self.code = code
+                self.values = values
+                self.attributes = attributes
+                self.categories = categories
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case members
+                case refused
+                case codes
+                case code
+                case values
+                case attributes
+                case categories
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CodeChoice`.
+        public struct CodeChoice: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CodeChoice/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CodeChoice/members`.
+            public var members: Swift.Int
+            /// Creates a new `CodeChoice`.
+            ///
+            /// - Parameters:
+            ///   - code:
+            ///   - members:
+            public init(
+                code: Swift.String,
+                members: Swift.Int
+            ) {
+                self.code = code
+                self.members = members
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case members
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Histogram`.
+        public struct Histogram: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Histogram/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Histogram/unit`.
+            public var unit: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Histogram/count`.
+            public var count: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Histogram/mean`.
+            public var mean: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Histogram/minimum`.
+            public var minimum: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Histogram/maximum`.
+            public var maximum: Swift.Double
+            /// Members whose value is in another unit (not counted).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Histogram/otherUnits`.
+            public var otherUnits: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Histogram/bins`.
+            public var bins: [Components.Schemas.HistogramBin]
+            /// Creates a new `Histogram`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - unit:
+            ///   - count:
+            ///   - mean:
+            ///   - minimum:
+            ///   - maximum:
+            ///   - otherUnits: Members whose value is in another unit (not counted).
+            ///   - bins:
+            public init(
+                name: Swift.String,
+                unit: Swift.String,
+                count: Swift.Int,
+                mean: Swift.Double,
+                minimum: Swift.Double,
+                maximum: Swift.Double,
+                otherUnits: Swift.Int,
+                bins: [Components.Schemas.HistogramBin]
+            ) {
+                self.name = name
+                self.unit = unit
+                self.count = count
+                self.mean = mean
+                self.minimum = minimum
+                self.maximum = maximum
+                self.otherUnits = otherUnits
+                self.bins = bins
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case unit
+                case count
+                case mean
+                case minimum
+                case maximum
+                case otherUnits
+                case bins
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/HistogramBin`.
+        public struct HistogramBin: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/HistogramBin/lower`.
+            public var lower: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/HistogramBin/upper`.
+            public var upper: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/HistogramBin/count`.
+            public var count: Swift.Int
+            /// Creates a new `HistogramBin`.
+            ///
+            /// - Parameters:
+            ///   - lower:
+            ///   - upper:
+            ///   - count:
+            public init(
+                lower: Swift.Double,
+                upper: Swift.Double,
+                count: Swift.Int
+            ) {
+                self.lower = lower
+                self.upper = upper
+                self.count = count
+            }
+            public enum CodingKeys: String, CodingKey {
+                case lower
+                case upper
+                case count
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CategoryCounts`.
+        public struct CategoryCounts: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CategoryCounts/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CategoryCounts/count`.
+            public var count: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CategoryCounts/CountsPayload`.
+            public struct CountsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/CategoryCounts/CountsPayload/value`.
+                public var value: Swift.String
+                /// - Remark: Generated from `#/components/schemas/CategoryCounts/CountsPayload/count`.
+                public var count: Swift.Int
+                /// Creates a new `CountsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - value:
+                ///   - count:
+                public init(
+                    value: Swift.String,
+                    count: Swift.Int
+                ) {
+                    self.value = value
+                    self.count = count
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case value
+                    case count
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/CategoryCounts/counts`.
+            public typealias CountsPayload = [Components.Schemas.CategoryCounts.CountsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/CategoryCounts/counts`.
+            public var counts: Components.Schemas.CategoryCounts.CountsPayload
+            /// Creates a new `CategoryCounts`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - count:
+            ///   - counts:
+            public init(
+                name: Swift.String,
+                count: Swift.Int,
+                counts: Components.Schemas.CategoryCounts.CountsPayload
+            ) {
+                self.name = name
+                self.count = count
+                self.counts = counts
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case count
+                case counts
+            }
+        }
+        /// A GeoJSON FeatureCollection (RFC 7946) with the assessment's figures beside it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/RiskMap`.
+        public struct RiskMap: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RiskMap/type`.
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case featureCollection = "FeatureCollection"
+            }
+            /// - Remark: Generated from `#/components/schemas/RiskMap/type`.
+            public var _type: Components.Schemas.RiskMap._TypePayload
+            /// - Remark: Generated from `#/components/schemas/RiskMap/aggregate`.
+            public var aggregate: Swift.String
+            /// The cell size, in metres.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskMap/grid`.
+            public var grid: Swift.String
+            /// The assessed day (absent when no one is located).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskMap/date`.
+            public var date: Swift.String?
+            /// The first day counted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskMap/firstDate`.
+            public var firstDate: Swift.String?
+            /// Person twins placed in a cell.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskMap/located`.
+            public var located: Swift.Int
+            /// Person twins without a location (not counted).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskMap/unlocated`.
+            public var unlocated: Swift.Int
+            /// Members left out (their consent or the policy refuses this use).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskMap/refused`.
+            public var refused: Swift.Int
+            /// How many cells are at each level (`no data` for cells without enough to assess).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskMap/levels`.
+            public struct LevelsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Int]
+                /// Creates a new `LevelsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// How many cells are at each level (`no data` for cells without enough to assess).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskMap/levels`.
+            public var levels: Components.Schemas.RiskMap.LevelsPayload?
+            /// - Remark: Generated from `#/components/schemas/RiskMap/features`.
+            public var features: [Components.Schemas.RiskCell]
+            /// Creates a new `RiskMap`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - aggregate:
+            ///   - grid: The cell size, in metres.
+            ///   - date: The assessed day (absent when no one is located).
+            ///   - firstDate: The first day counted.
+            ///   - located: Person twins placed in a cell.
+            ///   - unlocated: Person twins without a location (not counted).
+            ///   - refused: Members left out (their consent or the policy refuses this use).
+            ///   - levels: How many cells are at each level (`no data` for cells without enough to assess).
+            ///   - features:
+            public init(
+                _type: Components.Schemas.RiskMap._TypePayload,
+                aggregate: Swift.String,
+                grid: Swift.String,
+                date: Swift.String? = nil,
+                firstDate: Swift.String? = nil,
+                located: Swift.Int,
+                unlocated: Swift.Int,
+                refused: Swift.Int,
+                levels: Components.Schemas.RiskMap.LevelsPayload? = nil,
+                features: [Components.Schemas.RiskCell]
+            ) {
+                self._type = _type
+                self.aggregate = aggregate
+                self.grid = grid
+                self.date = date
+                self.firstDate = firstDate
+                self.located = located
+                self.unlocated = unlocated
+                self.refused = refused
+                self.levels = levels
+                self.features = features
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case aggregate
+                case grid
+                case date
+                case firstDate
+                case located
+                case unlocated
+                case refused
+                case levels
+                case features
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RiskCell`.
+        public struct RiskCell: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RiskCell/type`.
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case feature = "Feature"
+            }
+            /// - Remark: Generated from `#/components/schemas/RiskCell/type`.
+            public var _type: Components.Schemas.RiskCell._TypePayload
+            /// - Remark: Generated from `#/components/schemas/RiskCell/geometry`.
+            public struct GeometryPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RiskCell/geometry/type`.
+                @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case polygon = "Polygon"
+                }
+                /// - Remark: Generated from `#/components/schemas/RiskCell/geometry/type`.
+                public var _type: Components.Schemas.RiskCell.GeometryPayload._TypePayload
+                /// Rings of [longitude, latitude] positions, the exterior first.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RiskCell/geometry/coordinates`.
+                public var coordinates: [[[Swift.Double]]]
+                /// Creates a new `GeometryPayload`.
+                ///
+                /// - Parameters:
+                ///   - _type:
+                ///   - coordinates: Rings of [longitude, latitude] positions, the exterior first.
+                public init(
+                    _type: Components.Schemas.RiskCell.GeometryPayload._TypePayload,
+                    coordinates: [[[Swift.Double]]]
+                ) {
+                    self._type = _type
+                    self.coordinates = coordinates
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case _type = "type"
+                    case coordinates
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RiskCell/geometry`.
+            public var geometry: Components.Schemas.RiskCell.GeometryPayload
+            /// - Remark: Generated from `#/components/schemas/RiskCell/properties`.
+            public struct PropertiesPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/name`.
+                public var name: Swift.String
+                /// Absent when there is not enough to assess.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/level`.
+                @frozen public enum LevelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case low = "low"
+                    case moderate = "moderate"
+                    case substantial = "substantial"
+                    case high = "high"
+                }
+                /// Absent when there is not enough to assess.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/level`.
+                public var level: Components.Schemas.RiskCell.PropertiesPayload.LevelPayload?
+                /// The level's fill colour (the command's SVG map's).
+                ///
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/colour`.
+                public var colour: Swift.String?
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/population`.
+                public var population: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/incidence7dPer100k`.
+                public var incidence7dPer100k: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/testPositivity`.
+                public var testPositivity: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/growthWeekOverWeek`.
+                public var growthWeekOverWeek: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/admissions7dPer100k`.
+                public var admissions7dPer100k: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/cases7d`.
+                public var cases7d: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/tests7d`.
+                public var tests7d: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/contacts7d`.
+                public var contacts7d: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/admissions7d`.
+                public var admissions7d: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RiskCell/properties/reasons`.
+                public var reasons: [Swift.String]
+                /// Creates a new `PropertiesPayload`.
+                ///
+                /// - Parameters:
+                ///   - name:
+                ///   - level: Absent when there is not enough to assess.
+                ///   - colour: The level's fill colour (the command's SVG map's).
+                ///   - population:
+                ///   - incidence7dPer100k:
+                ///   - testPositivity:
+                ///   - growthWeekOverWeek:
+                ///   - admissions7dPer100k:
+                ///   - cases7d:
+                ///   - tests7d:
+                ///   - contacts7d:
+                ///   - admissions7d:
+                ///   - reasons:
+                public init(
+                    name: Swift.String,
+                    level: Components.Schemas.RiskCell.PropertiesPayload.LevelPayload? = nil,
+                    colour: Swift.String? = nil,
+                    population: Swift.Int,
+                    incidence7dPer100k: Swift.Double? = nil,
+                    testPositivity: Swift.Double? = nil,
+                    growthWeekOverWeek: Swift.Double? = nil,
+                    admissions7dPer100k: Swift.Double? = nil,
+                    cases7d: Swift.Int,
+                    tests7d: Swift.Int,
+                    contacts7d: Swift.Int,
+                    admissions7d: Swift.Int,
+                    reasons: [Swift.String]
+                ) {
+                    self.name = name
+                    self.level = level
+                    self.colour = colour
+                    self.population = population
+                    self.incidence7dPer100k = incidence7dPer100k
+                    self.testPositivity = testPositivity
+                    self.growthWeekOverWeek = growthWeekOverWeek
+                    self.admissions7dPer100k = admissions7dPer100k
+                    self.cases7d = cases7d
+                    self.tests7d = tests7d
+                    self.contacts7d = contacts7d
+                    self.admissions7d = admissions7d
+                    self.reasons = reasons
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case name
+                    case level
+                    case colour
+                    case population
+                    case incidence7dPer100k
+                    case testPositivity
+                    case growthWeekOverWeek
+                    case admissions7dPer100k
+                    case cases7d
+                    case tests7d
+                    case contacts7d
+                    case admissions7d
+                    case reasons
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RiskCell/properties`.
+            public var properties: Components.Schemas.RiskCell.PropertiesPayload
+            /// Creates a new `RiskCell`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - geometry:
+            ///   - properties:
+            public init(
+                _type: Components.Schemas.RiskCell._TypePayload,
+                geometry: Components.Schemas.RiskCell.GeometryPayload,
+                properties: Components.Schemas.RiskCell.PropertiesPayload
+            ) {
+                self._type = _type
+                self.geometry = geometry
+                self.properties = properties
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case geometry
+                case properties
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/SyncRequest`.
         public struct SyncRequest: Codable, Hashable, Sendable {
             /// Start of the data window (default 24 h before `to`).

@@ -1963,6 +1963,262 @@ public enum Operations {
             }
         }
     }
+    /// The latest in-silico comparison recorded in the twin's thread (`twinbank compare`), its options ranked, each with its figures and fork.
+    ///
+    /// Read from the recommendation event coded `urn:twinbank|in-silico-comparison`: its text is the ranking and its
+    /// provenance notes name one fork per option (`TWIN.cmpN.OPTION`), which holds the option's interventions and
+    /// the predictions of the ensemble's centre (read them with `listEvents` on the fork). 404 `notFound` when the
+    /// twin has no comparison. Asked of the bank as `read` of the twin.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/comparisons/latest`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)`.
+    public enum GetLatestComparison {
+        public static let id: Swift.String = "getLatestComparison"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/comparisons/latest/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/comparisons/latest/GET/path/id`.
+                public var id: Components.Parameters.TwinIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                public init(id: Components.Parameters.TwinIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.GetLatestComparison.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/comparisons/latest/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/comparisons/latest/GET/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLatestComparison.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLatestComparison.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetLatestComparison.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            public init(
+                path: Operations.GetLatestComparison.Input.Path,
+                headers: Operations.GetLatestComparison.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/comparisons/latest/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/twins/{id}/comparisons/latest/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Comparison)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Comparison {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetLatestComparison.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetLatestComparison.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The comparison.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetLatestComparison.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetLatestComparison.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
     /// Starts a job that synchronises the twin with its thread once and writes its estimate, forecast and alerts (the bank's `sync`).
     ///
     /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`; poll the job for its state,
@@ -4700,6 +4956,571 @@ public enum Operations {
             /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
             ///
             /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/members/get(listAggregateMembers)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// How the aggregate's members are distributed now - the latest value of one code, their age and other attributes - as histograms and counts (never a member's own value).
+    ///
+    /// Computed by the bank over the aggregate (TwinPopulation's `AggregateDistribution`), asked as `aggregate`:
+    /// members whose consent or the policy refuses that use are left out and counted in `refused`. `codes` lists
+    /// the codes with numeric values the members hold (most held first); `code` defaults to the first of them.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/distribution`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)`.
+    public enum GetAggregateDistribution {
+        public static let id: Swift.String = "getAggregateDistribution"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The aggregate's id (the rules of a twin's).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/path/id`.
+                public var id: Components.Parameters.AggregateIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The aggregate's id (the rules of a twin's).
+                public init(id: Components.Parameters.AggregateIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.GetAggregateDistribution.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The code whose latest values are counted (`SYSTEM|CODE` or a prefix such as `loinc:2339-0`).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/query/code`.
+                public var code: Swift.String?
+                /// About how many bars each histogram has, 1 to 100 (default Sturges' rule); widths are rounded.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/query/bins`.
+                public var bins: Swift.Int32?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - code: The code whose latest values are counted (`SYSTEM|CODE` or a prefix such as `loinc:2339-0`).
+                ///   - bins: About how many bars each histogram has, 1 to 100 (default Sturges' rule); widths are rounded.
+                public init(
+                    code: Swift.String? = nil,
+                    bins: Swift.Int32? = nil
+                ) {
+                    self.code = code
+                    self.bins = bins
+                }
+            }
+            public var query: Operations.GetAggregateDistribution.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAggregateDistribution.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAggregateDistribution.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetAggregateDistribution.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.GetAggregateDistribution.Input.Path,
+                query: Operations.GetAggregateDistribution.Input.Query = .init(),
+                headers: Operations.GetAggregateDistribution.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/distribution/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.AggregateDistribution)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.AggregateDistribution {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetAggregateDistribution.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetAggregateDistribution.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The distributions.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetAggregateDistribution.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetAggregateDistribution.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// The public-health risk map of the aggregate's person twins on a grid (`twinbank risk --aggregate ID --grid SIZE`), as GeoJSON with each cell's level.
+    ///
+    /// Square cells of `grid` over the people's locations (`home_lat`/`home_lon`, else their latest location ping);
+    /// each cell's level on `date` is the highest of its 7-day incidence per 100,000, test positivity and admissions
+    /// tiers, raised one tier by week-over-week growth (README, `### risk`). Only cells where someone lives are
+    /// features. With no located person, `features` is empty and `located` is 0. Asked of the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/risk-map`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)`.
+    public enum GetAggregateRiskMap {
+        public static let id: Swift.String = "getAggregateRiskMap"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The aggregate's id (the rules of a twin's).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/path/id`.
+                public var id: Components.Parameters.AggregateIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The aggregate's id (the rules of a twin's).
+                public init(id: Components.Parameters.AggregateIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.GetAggregateRiskMap.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// The cell size (`1km`, `500m`; default `1km`); at most 10,000 cells.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/query/grid`.
+                public var grid: Swift.String?
+                /// The day to assess (`2026-03-01`; default the last day counted).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/query/date`.
+                public var date: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - grid: The cell size (`1km`, `500m`; default `1km`); at most 10,000 cells.
+                ///   - date: The day to assess (`2026-03-01`; default the last day counted).
+                public init(
+                    grid: Swift.String? = nil,
+                    date: Swift.String? = nil
+                ) {
+                    self.grid = grid
+                    self.date = date
+                }
+            }
+            public var query: Operations.GetAggregateRiskMap.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAggregateRiskMap.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAggregateRiskMap.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetAggregateRiskMap.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.GetAggregateRiskMap.Input.Path,
+                query: Operations.GetAggregateRiskMap.Input.Query = .init(),
+                headers: Operations.GetAggregateRiskMap.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.RiskMap)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.RiskMap {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetAggregateRiskMap.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetAggregateRiskMap.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The map.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetAggregateRiskMap.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetAggregateRiskMap.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)/responses/default`.
             ///
             /// HTTP response code: `default`.
             case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)

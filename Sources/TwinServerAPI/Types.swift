@@ -57,6 +57,17 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/twins/{id}/forks`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/forks/post(createFork)`.
     func createFork(_ input: Operations.CreateFork.Input) async throws -> Operations.CreateFork.Output
+    /// The latest in-silico comparison recorded in the twin's thread (`twinbank compare`), its options ranked, each with its figures and fork.
+    ///
+    /// Read from the recommendation event coded `urn:twinbank|in-silico-comparison`: its text is the ranking and its
+    /// provenance notes name one fork per option (`TWIN.cmpN.OPTION`), which holds the option's interventions and
+    /// the predictions of the ensemble's centre (read them with `listEvents` on the fork). 404 `notFound` when the
+    /// twin has no comparison. Asked of the bank as `read` of the twin.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/comparisons/latest`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)`.
+    func getLatestComparison(_ input: Operations.GetLatestComparison.Input) async throws -> Operations.GetLatestComparison.Output
     /// Starts a job that synchronises the twin with its thread once and writes its estimate, forecast and alerts (the bank's `sync`).
     ///
     /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`; poll the job for its state,
@@ -121,6 +132,27 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/members`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/members/get(listAggregateMembers)`.
     func listAggregateMembers(_ input: Operations.ListAggregateMembers.Input) async throws -> Operations.ListAggregateMembers.Output
+    /// How the aggregate's members are distributed now - the latest value of one code, their age and other attributes - as histograms and counts (never a member's own value).
+    ///
+    /// Computed by the bank over the aggregate (TwinPopulation's `AggregateDistribution`), asked as `aggregate`:
+    /// members whose consent or the policy refuses that use are left out and counted in `refused`. `codes` lists
+    /// the codes with numeric values the members hold (most held first); `code` defaults to the first of them.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/distribution`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)`.
+    func getAggregateDistribution(_ input: Operations.GetAggregateDistribution.Input) async throws -> Operations.GetAggregateDistribution.Output
+    /// The public-health risk map of the aggregate's person twins on a grid (`twinbank risk --aggregate ID --grid SIZE`), as GeoJSON with each cell's level.
+    ///
+    /// Square cells of `grid` over the people's locations (`home_lat`/`home_lon`, else their latest location ping);
+    /// each cell's level on `date` is the highest of its 7-day incidence per 100,000, test positivity and admissions
+    /// tiers, raised one tier by week-over-week growth (README, `### risk`). Only cells where someone lives are
+    /// features. With no located person, `features` is empty and `located` is 0. Asked of the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/risk-map`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)`.
+    func getAggregateRiskMap(_ input: Operations.GetAggregateRiskMap.Input) async throws -> Operations.GetAggregateRiskMap.Output
     /// Starts a job that synchronises every member of the aggregate in turn (as `startTwinSync` does one twin); progress is the fraction of members done.
     ///
     /// A member the gate refuses or whose sync fails is reported in the result with its error; the others go on.
@@ -240,6 +272,25 @@ extension APIProtocol {
             path: path,
             headers: headers,
             body: body
+        ))
+    }
+    /// The latest in-silico comparison recorded in the twin's thread (`twinbank compare`), its options ranked, each with its figures and fork.
+    ///
+    /// Read from the recommendation event coded `urn:twinbank|in-silico-comparison`: its text is the ranking and its
+    /// provenance notes name one fork per option (`TWIN.cmpN.OPTION`), which holds the option's interventions and
+    /// the predictions of the ensemble's centre (read them with `listEvents` on the fork). 404 `notFound` when the
+    /// twin has no comparison. Asked of the bank as `read` of the twin.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/comparisons/latest`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/latest/get(getLatestComparison)`.
+    public func getLatestComparison(
+        path: Operations.GetLatestComparison.Input.Path,
+        headers: Operations.GetLatestComparison.Input.Headers = .init()
+    ) async throws -> Operations.GetLatestComparison.Output {
+        try await getLatestComparison(Operations.GetLatestComparison.Input(
+            path: path,
+            headers: headers
         ))
     }
     /// Starts a job that synchronises the twin with its thread once and writes its estimate, forecast and alerts (the bank's `sync`).
@@ -393,6 +444,47 @@ extension APIProtocol {
         headers: Operations.ListAggregateMembers.Input.Headers = .init()
     ) async throws -> Operations.ListAggregateMembers.Output {
         try await listAggregateMembers(Operations.ListAggregateMembers.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// How the aggregate's members are distributed now - the latest value of one code, their age and other attributes - as histograms and counts (never a member's own value).
+    ///
+    /// Computed by the bank over the aggregate (TwinPopulation's `AggregateDistribution`), asked as `aggregate`:
+    /// members whose consent or the policy refuses that use are left out and counted in `refused`. `codes` lists
+    /// the codes with numeric values the members hold (most held first); `code` defaults to the first of them.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/distribution`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/distribution/get(getAggregateDistribution)`.
+    public func getAggregateDistribution(
+        path: Operations.GetAggregateDistribution.Input.Path,
+        query: Operations.GetAggregateDistribution.Input.Query = .init(),
+        headers: Operations.GetAggregateDistribution.Input.Headers = .init()
+    ) async throws -> Operations.GetAggregateDistribution.Output {
+        try await getAggregateDistribution(Operations.GetAggregateDistribution.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// The public-health risk map of the aggregate's person twins on a grid (`twinbank risk --aggregate ID --grid SIZE`), as GeoJSON with each cell's level.
+    ///
+    /// Square cells of `grid` over the people's locations (`home_lat`/`home_lon`, else their latest location ping);
+    /// each cell's level on `date` is the highest of its 7-day incidence per 100,000, test positivity and admissions
+    /// tiers, raised one tier by week-over-week growth (README, `### risk`). Only cells where someone lives are
+    /// features. With no located person, `features` is empty and `located` is 0. Asked of the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/risk-map`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)`.
+    public func getAggregateRiskMap(
+        path: Operations.GetAggregateRiskMap.Input.Path,
+        query: Operations.GetAggregateRiskMap.Input.Query = .init(),
+        headers: Operations.GetAggregateRiskMap.Input.Headers = .init()
+    ) async throws -> Operations.GetAggregateRiskMap.Output {
+        try await getAggregateRiskMap(Operations.GetAggregateRiskMap.Input(
             path: path,
             query: query,
             headers: headers

@@ -156,6 +156,7 @@ let exemptFromTheGateTable: [String: String] = [
     "Bank.events(of:in:)": "reads within a Cohort (see Bank.latestValues(code:in:)); a twin the cohort left out is refused",
     "Bank.events(_:in:)": "reads within a Cohort (see Bank.latestValues(code:in:)); a twin the cohort left out is refused",
     "Bank.holders(of:in:)": "reads within a Cohort (see Bank.latestValues(code:in:))",
+    "Bank.memberCounts(ofCodesIn:)": "reads within a Cohort (see Bank.latestValues(code:in:)): how many of the members it holds have each code, through each member's filter",
     "Bank.storage": "the storage under the bank: library code must not read persons' data through it (the storage-use test below lists every use outside TwinBank)",
     "Bank.changeFeed": "the storage's change feed: the bank's last sequence numbers, no person's data (a watch then reads what changed through the gated calls)",
     "Bank.run(_:)": "runs the body with this same bank on the storage's threads: every call inside asks the gate",

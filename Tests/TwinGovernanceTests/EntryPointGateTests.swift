@@ -301,6 +301,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("ComparisonEngine.compare(_:twin:in:options:settings:startingFrom:)", .simulate, "p1") { b, _ in
         _ = try await ComparisonEngine.compare(InSilicoComparison.Model.self, twin: "p1", in: b, options: [.init(name: "usual")], settings: settings)
     },
+    EntryPoint("RecordedComparison.latest(of:in:)", .read, "p1") { b, _ in _ = try RecordedComparison.latest(of: "p1", in: b) },
     EntryPoint("ComparisonStart.estimate(for:kind:in:at:knownAt:)", .read, "p1") { b, _ in
         _ = try ComparisonStart.estimate(for: "p1", kind: .glucose, in: b, at: GateFixture.now)
     },
@@ -388,6 +389,12 @@ let entryPoints: [EntryPoint] = [
     },
     EntryPoint("AggregateStatistics.series(of:in:code:every:from:to:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
         _ = try AggregateStatistics.series(of: "cohort", in: b, code: GateFixture.glucose.key, every: .seconds(86400))
+    },
+    EntryPoint("AggregateDistribution.compute(of:in:code:bins:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
+        _ = try AggregateDistribution.compute(of: "cohort", in: b)
+    },
+    EntryPoint("AggregateRiskMap.grid(of:in:cellMeters:date:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
+        _ = try AggregateRiskMap.grid(of: "cohort", in: b, cellMeters: 1000)
     },
     EntryPoint("MemberPopulation.build(members:in:asOf:seed:marginals:)", .read, "p1") { b, _ in
         _ = try MemberPopulation.build(members: ["p1"], in: b, asOf: GateFixture.now, seed: 1)
@@ -558,10 +565,12 @@ func deniedActor(_ error: any Error) -> String? {
         #expect(cohort.members.isEmpty && cohort.refused == ["p1"])
         #expect(try rita.latestValues(code: GateFixture.glucose.key, in: cohort).isEmpty)
         #expect(try rita.holders(of: GateFixture.glucose.key, in: cohort).isEmpty)
+        #expect(try rita.memberCounts(ofCodesIn: cohort).isEmpty)
         #expect(throws: BankError.self) { try rita.events(of: "p1", in: cohort) }
         #expect(throws: BankError.self) { try rita.events(ThreadQuery(twin: "p1", code: GateFixture.glucose.key), in: cohort) }
         let all = try f.owner.cohort(of: "cohort", for: .aggregate)
         #expect(try f.owner.latestValues(code: GateFixture.glucose.key, in: all)["p1"] != nil)
+        #expect(try f.owner.memberCounts(ofCodesIn: all)[GateFixture.glucose.key] == 1)
         #expect(try f.owner.events(ThreadQuery(twin: "p1", code: GateFixture.glucose.key), in: all).map(\.code) == [GateFixture.glucose])
     }
 

@@ -99,6 +99,14 @@ struct ComparisonEngineTests {
         #expect(rec.provenance.notes?.contains("ensemble=4 variation=0.2 horizon=\(hours)h") == true)
         let best = try #require(outcome.options.first { $0.rank == 1 })
         if case .text(let text)? = rec.value { #expect(text.hasPrefix("1. \(best.name)")) } else { Issue.record("the recommendation is not text") }
+        // read back as recorded: the options ranked with their figures and forks
+        let recorded = try #require(try RecordedComparison.latest(of: twin, in: bank))
+        #expect(recorded.event.id == outcome.recordedEvent)
+        #expect(recorded.options.map(\.rank) == Array(1...options.count))
+        for o in outcome.options {
+            let r = try #require(recorded.options.first { $0.name == o.name })
+            #expect(r.rank == o.rank && r.fork == o.fork && r.figures == String(model.summary(of: o).drop { $0 != ":" }.dropFirst(2)))
+        }
         let (again, _) = try await ComparisonEngine.compare(type, twin: twin, in: bank, options: options, settings: settings)
         #expect(again.options.map(\.outcomes) == outcome.options.map(\.outcomes))
         return outcome
@@ -120,6 +128,24 @@ struct ComparisonEngineTests {
                                                          start: start, hours: 24, ensemble: 4, variation: 0.2, seed: 9)
         #expect(viaFacade.options.map(\.outcomes) == dose.options.map(\.outcomes))
         #expect(viaFacade.rankedBy == dose.rankedBy)
+    }
+
+    /// A recorded ranking is read back entry by entry (figures may hold `; `); an event that is not a comparison is none.
+    @Test func recordedComparisonsAreReadBack() throws {
+        let bank = Bank(storage: MemoryStorage())
+        try bank.createTwin(Twin(id: "t", kind: .person))
+        let text = "1. b-2: loss 1; spread 2; 2. a_1: loss 3"
+        try bank.append([EventDraft(twin: "t", effective: EffectiveTime(start), category: .recommendation, code: ComparisonEngine.comparisonCode,
+                                    value: .text(text), source: Source(.model, "toy"), provenance: Provenance(notes: " ensemble=1 forks=t.cmp7.a_1,t.cmp7.b-2"))])
+        let r = try #require(try RecordedComparison.latest(of: "t", in: bank))
+        #expect(r.options.map(\.name) == ["b-2", "a_1"] && r.options.map(\.rank) == [1, 2])
+        #expect(r.options.map(\.figures) == ["loss 1; spread 2", "loss 3"])
+        #expect(r.options.map(\.fork) == [try TwinID("t.cmp7.b-2"), try TwinID("t.cmp7.a_1")])
+        try bank.createTwin(Twin(id: "u", kind: .person))
+        #expect(try RecordedComparison.latest(of: "u", in: bank) == nil)
+        let other = try bank.append([EventDraft(twin: "u", effective: EffectiveTime(start), category: .recommendation, code: ComparisonEngine.comparisonCode,
+                                                value: .text("take a walk"), source: Source(.model, "toy"))])
+        #expect(try RecordedComparison.latest(of: "u", in: bank) == nil, "\(other.ids) is not a ranking")
     }
 
     /// A lower-is-better measure ranks ascending, a higher-is-better one descending; a limit puts the options

@@ -2,8 +2,10 @@ import Foundation
 import Testing
 
 /// The dashboard in a real browser: `twinbank serve --dashboard-link` on a bank with a twin's readings, a forecast
-/// with its interval and an alert; headless Chromium opens the sign-in link, and the DOM it ends with must hold the
-/// charts drawn from that twin's data. A screenshot is kept in `.build/test-artifacts/` (or `$TWINBANK_TEST_ARTIFACTS`).
+/// with its interval, an alert and an in-silico comparison (`twinbank compare`), and an aggregate of four located
+/// people; headless Chromium opens the sign-in link, and the DOM it ends with must hold the charts drawn from that
+/// twin's data and comparison, and the aggregate's distributions and risk map. Screenshots are kept in
+/// `.build/test-artifacts/` (or `$TWINBANK_TEST_ARTIFACTS`).
 /// Without Chromium (Debian's `chromium`, which `.ci/run` installs) the test reports itself skipped, saying why.
 @Suite struct DashboardBrowserTests {
     /// Chromium on PATH (or `$TWINBANK_CHROMIUM`), nil when there is none.
@@ -65,6 +67,16 @@ import Testing
         return ("", account)
     }
 
+    /// The attributes of the element with `id` in `dom` (as Chromium dumps it: `name="value"`), empty if there is none.
+    static func attributes(of id: String, in dom: String) -> [String: String] {
+        guard let at = dom.range(of: #"id="\#(id)""#) else { return [:] }
+        let start = dom[..<at.lowerBound].lastIndex(of: "<") ?? at.lowerBound
+        let tag = dom[start...].prefix { $0 != ">" }
+        var out: [String: String] = [:]
+        for m in tag.matches(of: /([a-zA-Z-]+)="([^"]*)"/) { out[String(m.1)] = String(m.2) }
+        return out
+    }
+
     final class Collected: @unchecked Sendable {
         private let lock = NSLock()
         private var data = Data()
@@ -84,7 +96,8 @@ import Testing
         let runner = CommandRunner()
         let me = NSUserName()
         try runner.ok(["init", "--bank", bank, "--actor", me])
-        try runner.ok(["twin", "create", "--id", "p1", "--kind", "person", "--bank", bank, "--actor", me])
+        // p1 is bound to a virtual patient, so `compare` can simulate it
+        try runner.ok(["twin", "create", "--id", "p1", "--kind", "person", "--attr", "virtualPatient=adult#001", "--bank", bank, "--actor", me])
         // 24 readings, a 6-point forecast with its interval, a meal and an alert
         var csv = "time,code,value,unit,source,category\n"
         for k in 0..<24 {
@@ -96,11 +109,28 @@ import Testing
             csv += "\(t),urn:twinbank:forecast|glucose-lower,\(124 - 3 * k),mg/dL,model:uva-padova,prediction\n"
             csv += "\(t),urn:twinbank:forecast|glucose-upper,\(144 + 2 * k),mg/dL,model:uva-padova,prediction\n"
         }
-        csv += "2026-05-30T08:30:00Z,http://snomed.info/sct|226379006,45,g,record:diary,intervention\n"
+        csv += "2026-05-30T08:30:00Z,http://loinc.org|9059-7,45,g,record:diary,intervention\n"
         csv += "2026-05-30T10:25:00Z,urn:twinbank:alert|hypoglycaemia-predicted,Glucose predicted below 70 mg/dL,,model:uva-padova,alert\n"
         let file = dir.appendingPathComponent("p1.csv")
         try csv.write(to: file, atomically: true, encoding: .utf8)
         try runner.ok(["thread", "import", "--bank", bank, "--twin", "p1", "--csv", file.path, "--actor", me])
+        // two options compared on forks over 3 hours (2 plausible patients): a recommendation in p1's thread
+        try runner.ok(["compare", "--bank", bank, "--twin", "p1", "--option", "usual=", "--option", "cautious-bolus=bolus=0.8",
+                       "--start", "2026-05-30T08:00:00Z", "--horizon", "3h", "--ensemble", "2", "--actor", me])
+        // an aggregate of four people (three with a home), each with a glucose reading, two of them confirmed cases
+        let homes: [(lat: Double, lon: Double)?] = [(51.5000, -0.1200), (51.5004, -0.1203), (51.5100, -0.1000), nil]
+        for (k, home) in homes.enumerated() {
+            let id = "a\(k + 1)"
+            var attributes = ["--attr", "sex=\(k == 3 ? "male" : "female")", "--attr", "birthDate=19\(60 + 10 * k)-06-01"]
+            if let (lat, lon) = home { attributes += ["--attr", "home_lat=\(lat)", "--attr", "home_lon=\(lon)"] }
+            try runner.ok(["twin", "create", "--id", id, "--kind", "person", "--bank", bank, "--actor", me] + attributes)
+            var people = "time,code,value,unit,source,category\n2026-05-30T08:00:00Z,http://loinc.org|2339-0,\(100 + 10 * k),mg/dL,device:cgm,observation\n"
+            if k < 2 { people += "2026-05-30T09:00:00Z,urn:twinbank:local|case.confirmed,true,,record:lab,observation\n" }
+            let file = dir.appendingPathComponent("\(id).csv")
+            try people.write(to: file, atomically: true, encoding: .utf8)
+            try runner.ok(["thread", "import", "--bank", bank, "--twin", id, "--csv", file.path, "--actor", me])
+        }
+        try runner.ok(["aggregate", "create", "--id", "town", "--member", "a1", "a2", "a3", "a4", "--bank", bank, "--actor", me])
 
         phase("bank ready")
         let server = try runner.start(["serve", "--bank", bank, "--port", "0", "--dashboard-link", "--log-level", "warning"])
@@ -128,12 +158,22 @@ import Testing
         #expect(dom.contains("<h1>p1 (person)</h1>"), "\(dom.prefix(3000))\nChromium: \(domAccount)\nserver: \(server.printed.suffix(2000))")
         #expect(dom.contains(#"id="chart-mg_dL""#) && dom.contains(#"data-points="42""#), "the glucose chart: \(dom.prefix(3000))")
         #expect(dom.contains("Glucose prediction interval") || dom.contains("2339-0 prediction interval"), "no forecast band in the chart's legend")
-        #expect(dom.contains(#"id="chart-timeline""#) && dom.contains(#"data-points="2""#), "the timeline")
+        #expect(dom.contains(#"id="chart-timeline""#) && dom.contains(#"data-points="3""#), "the timeline (the meal, the alert, the comparison)")
         let svgs = dom.components(separatedBy: "class=\"main-svg\"").count - 1
         #expect(svgs >= 2, "plotly drew \(svgs) charts")
         #expect(dom.contains("133 mg/dL"), "the latest reading is not in the table")
         #expect(dom.contains("Glucose predicted below 70 mg/dL"), "the alert is not in the table")
-        #expect(dom.contains("30 events in the thread") == false && dom.contains("44 events in the thread"), "the event count")
+        #expect(dom.contains("45 events in the thread"), "the event count")
+        // the forks beside the comparison: its options ranked in a table, each linking to its fork, and one chart with a
+        // trace per option drawn from the forks' predictions (3 hours every 5 minutes: 36 points each)
+        for name in ["usual", "cautious-bolus"] {
+            #expect(dom.range(of: ##"href="#/twins/p1\.cmp[0-9]+\.\##(name)""##, options: .regularExpression) != nil, "the fork of \(name) is not linked")
+        }
+        #expect(dom.contains(#"id="fork-list""#) && dom.contains(#"id="comparison-table""#), "the forks and the comparison table")
+        #expect(dom.contains("time in range "), "the comparison's figures")
+        let trajectories = Self.attributes(of: "comparison-chart-mg_dL", in: dom)
+        #expect(trajectories["data-traces"] == "2", "the options' trajectories: \(trajectories)")
+        #expect((Int(trajectories["data-points"] ?? "") ?? 0) >= 2 * 36, "the options' trajectories: \(trajectories)")
         // the page follows the twin's event stream (not polling): the stream opened with the page's token
         #expect(dom.contains("Live: new events appear as they are recorded"), "the live stream did not open: \(dom.components(separatedBy: "id=\"live\"").dropFirst().first?.prefix(200) ?? "no live line")")
 
@@ -148,5 +188,19 @@ import Testing
         }
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "the screenshot is not a PNG")
         #expect(png.count > 20_000, "the screenshot is \(png.count) bytes: blank?")
+
+        // the aggregate's page: its members, the histogram of their latest glucose (4 members), their age and sex, and
+        // the risk map of the three located people (two cells at 1 km)
+        let (aggregate, aggregateAccount) = try Self.chromium(String(link + "&next=/aggregates/town"), ["--dump-dom"], profile: profile)
+        phase("aggregate page")
+        #expect(aggregate.contains("<h1>Aggregate town</h1>"), "\(aggregate.prefix(3000))\nChromium: \(aggregateAccount)\nserver: \(server.printed.suffix(2000))")
+        #expect(aggregate.contains("Members (4)"), "the members")
+        #expect(Self.attributes(of: "histogram-values", in: aggregate)["data-points"] == "4", "the glucose histogram: \(aggregate.components(separatedBy: "id=\"distribution\"").dropFirst().first?.prefix(1500) ?? "no distribution")")
+        #expect(aggregate.contains(#"id="histogram-age""#) && aggregate.contains(#"id="categories-sex""#), "the age and sex charts")
+        #expect(aggregate.contains("http://loinc.org|2339-0 (4 members)"), "the code picker")
+        #expect(Self.attributes(of: "risk-map-chart", in: aggregate)["data-cells"] == "2", "the risk map: \(aggregate.components(separatedBy: "id=\"risk-map\"").dropFirst().first?.prefix(1500) ?? "no map")")
+        #expect(aggregate.contains("3 people located in 2 cells"), "the map's summary")
+        let aggregateSVGs = aggregate.components(separatedBy: "class=\"main-svg\"").count - 1
+        #expect(aggregateSVGs >= 4, "plotly drew \(aggregateSVGs) charts on the aggregate page")
     }
 }

@@ -120,6 +120,26 @@ extension Bank {
         }
     }
 
+    /// For every code in the permitted members' own rows (current or not, as ``StorageReader/codes(of:)`` answers;
+    /// for a member permitted in part, the codes of the events its filter admits), how many members hold it: what a
+    /// summary of the cohort can offer to chart. One read.
+    public func memberCounts(ofCodesIn cohort: Cohort) throws -> [CodeKey: Int] {
+        try check(cohort)
+        return try storage.read { tx in
+            var counts: [CodeKey: Int] = [:]
+            for m in cohort.members {
+                let codes: Set<CodeKey>
+                if let f = cohort.filter(for: m) {
+                    codes = Set(try tx.events(EventQuery(twin: m, visibility: .all)).filter(f.admits).map(\.code.key))
+                } else {
+                    codes = Set(try tx.codes(of: m))
+                }
+                for c in codes { counts[c, default: 0] += 1 }
+            }
+            return counts
+        }
+    }
+
     /// A cohort answers only the actor and purpose it was decided for.
     func check(_ cohort: Cohort) throws {
         guard cohort.actor == actor, cohort.purpose == purpose else {

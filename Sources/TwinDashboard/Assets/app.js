@@ -1,5 +1,6 @@
 // Twinbank dashboard: a single page over the HTTP API (/api/v1). No build step, no CDN: plotly.js is vendored.
-// Routes (in the URL fragment): #/ the twin list, #/twins/ID a twin's page. #token=JWT[&next=/twins/ID] (as
+// Routes (in the URL fragment): #/ the twin list, #/twins/ID a twin's page (thread, forks, latest comparison),
+// #/aggregates the aggregate list, #/aggregates/ID an aggregate's page (members, distributions, risk map). #token=JWT[&next=/twins/ID] (as
 // `twinbank serve` prints it) signs in and is kept for this browser tab only (sessionStorage), never sent anywhere but this server.
 "use strict";
 
@@ -285,7 +286,12 @@ async function renderTwin(id) {
     twin.forkOf ? el("p", {}, "Fork of ", el("a", { href: "#/twins/" + encodeURIComponent(twin.forkOf), text: twin.forkOf }),
                      twin.forkedAt ? ` at ${twin.forkedAt}` : "") : null,
     el("p", { class: "muted", id: "event-count", text: `${events.length} events in the thread${truncated ? ` (the first ${MAX_EVENTS} shown)` : ""}` }),
-    live, charts, el("h2", { text: "Latest values" }), latest,
+    live, charts,
+    el("section", { class: "side-by-side", "aria-label": "Forks and comparison" },
+      el("div", { id: "forks" }, el("h2", { text: "Forks" }), el("p", { class: "muted", text: "Loading forks…" })),
+      el("div", { id: "comparison" }, el("h2", { text: "In-silico comparison" }), el("p", { class: "muted", text: "Loading the latest comparison…" }))),
+    el("div", { id: "comparison-charts" }),
+    el("h2", { text: "Latest values" }), latest,
     el("details", {}, el("summary", { text: `Attributes (${attrs.length})` }),
       el("div", { class: "table-wrap" }, el("table", {}, el("caption", { text: "Attributes" }),
         el("tbody", {}, attrs.map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: valueText(v) })))))))
@@ -293,6 +299,12 @@ async function renderTwin(id) {
   drawCharts(charts, events);
   status("");
   document.title = `${twin.id} · Twinbank`;
+  // the forks and the comparison fill their boxes when they arrive (a box left by then is not filled)
+  renderForks(id);
+  renderComparison(id).catch((e) => {
+    const box = document.getElementById("comparison");
+    if (box) box.append(el("p", { class: "error", text: "Could not draw the comparison: " + e.message }));
+  });
   // live while the page is open: the twin's event stream, new events drawn as they come (a few times a second at most)
   let seen = events.reduce((m, e) => Math.max(m, e.sequence), 0);
   const controller = new AbortController();
@@ -343,6 +355,273 @@ async function renderTwin(id) {
   follow();
 }
 
+
+// ---------- a twin's forks and its latest in-silico comparison ----------
+
+const twinLink = (id, text) => el("a", { href: "#/twins/" + encodeURIComponent(id), text: text || id });
+
+async function renderForks(id) {
+  const box = document.getElementById("forks");
+  try {
+    const { items, truncated } = await allPages("/api/v1/twins/" + encodeURIComponent(id) + "/forks", 10000);
+    if (!box.isConnected) return;
+    box.replaceChildren(el("h2", { text: `Forks (${items.length}${truncated ? "+" : ""})` }),
+      items.length ? el("ul", { class: "forks", id: "fork-list" }, items.map((f) => el("li", {}, twinLink(f.id))))
+                   : el("p", { class: "muted", text: "No twin is forked from this one." }));
+  } catch (e) {
+    if (!box.isConnected) return;
+    box.replaceChildren(el("h2", { text: "Forks" }), el("p", { class: "error", text: "Could not read the forks: " + e.message }));
+  }
+}
+
+/** The latest comparison: its options ranked (a table) and each option's predicted trajectory (one chart per unit, a trace per option). */
+async function renderComparison(id) {
+  const box = document.getElementById("comparison"), charts = document.getElementById("comparison-charts");
+  let c;
+  try {
+    c = await api("/api/v1/twins/" + encodeURIComponent(id) + "/comparisons/latest");
+  } catch (e) {
+    if (!box.isConnected) return;
+    const text = e instanceof APIError && e.status === 404 && e.code === "notFound"
+      ? "No in-silico comparison is recorded for this twin (twinbank compare records one)." : "Could not read the comparison: " + e.message;
+    box.replaceChildren(el("h2", { text: "In-silico comparison" }), el("p", { class: e.status === 404 ? "muted" : "error", text }));
+    return;
+  }
+  box.replaceChildren(el("h2", { text: "In-silico comparison" }),
+    el("p", { class: "muted", text: `Recorded ${c.recorded} by ${c.source}, from ${c.effective}` }),
+    el("div", { class: "table-wrap" }, el("table", { id: "comparison-table" },
+      el("caption", { text: "Options ranked, best first (each links to its fork)" }),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Rank" }), el("th", { scope: "col", text: "Option" }), el("th", { scope: "col", text: "Figures" }))),
+      el("tbody", {}, c.options.map((o) => el("tr", {},
+        el("td", { text: String(o.rank) }), el("td", {}, o.fork ? twinLink(o.fork, o.name) : o.name), el("td", { text: o.figures })))))));
+  // each option's fork holds its predictions: the fork's own prediction events, a trace per option on shared axes
+  const series = await Promise.all(c.options.filter((o) => o.fork).map(async (o) => {
+    try {
+      const { items } = await allPages("/api/v1/twins/" + encodeURIComponent(o.fork) + "/events?category=prediction", MAX_EVENTS);
+      return { option: o, events: items.filter((e) => e.twin === o.fork && current(e) && !isBound(e) && e.value && e.value.type === "quantity") };
+    } catch (e) { return { option: o, events: [], error: e.message }; }
+  }));
+  if (!charts.isConnected) return;
+  const byUnit = new Map();
+  for (const s of series) for (const e of s.events) {
+    if (!byUnit.has(e.value.unit)) byUnit.set(e.value.unit, new Map());
+    const perOption = byUnit.get(e.value.unit);
+    if (!perOption.has(s.option.name)) perOption.set(s.option.name, { x: [], y: [], label: conceptLabel(e.code) });
+    perOption.get(s.option.name).x.push(e.effective.start); perOption.get(s.option.name).y.push(e.value.value);
+  }
+  const failed = series.filter((s) => s.error);
+  const nodes = [el("h2", { text: "Predicted trajectories of the options" })];
+  if (failed.length) nodes.push(el("p", { class: "error", text: "Could not read the forks of " + failed.map((s) => s.option.name).join(", ") + ": " + failed[0].error }));
+  if (!byUnit.size) nodes.push(el("p", { class: "muted", text: "The options' forks hold no predictions to draw." }));
+  charts.replaceChildren(...nodes);
+  for (const [unit, perOption] of byUnit) {
+    const traces = [...perOption.entries()].map(([name, t]) => {
+      const rank = c.options.find((o) => o.name === name).rank;
+      return { x: t.x, y: t.y, mode: "lines", name: `${rank}. ${name}`, line: { width: rank === 1 ? 3 : 2 } };
+    });
+    const points = traces.reduce((n, t) => n + t.x.length, 0);
+    const label = [...new Set([...perOption.values()].map((t) => t.label))].join(", ");
+    const div = el("div", { id: "comparison-chart-" + unit.replace(/[^A-Za-z0-9]/g, "_"), class: "chart", role: "img", "data-points": String(points),
+                            "data-traces": String(traces.length), "aria-label": `${label} in ${unit} predicted under ${traces.length} options: ${points} values` });
+    charts.append(div);
+    Plotly.react(div, traces, layout(`${label}: predicted under each option`, unit), plotConfig);
+  }
+}
+
+// ---------- aggregates ----------
+
+async function renderAggregateList() {
+  status("Loading aggregates…");
+  const { items, truncated } = await allPages("/api/v1/aggregates", 100000);
+  app().replaceChildren(el("h1", { text: "Aggregates" }),
+    el("p", { class: "muted", id: "aggregate-count", text: `${items.length} aggregates${truncated ? " (the bank holds more than were read)" : ""}` }),
+    items.length ? el("ul", { class: "twins", id: "aggregate-list" }, items.map((a) => el("li", {},
+      el("a", { href: "#/aggregates/" + encodeURIComponent(a.id) }, el("strong", { text: a.id }),
+        a.description ? el("span", { class: "muted block", text: a.description }) : null,
+        a.query ? el("code", { class: "block", text: a.query }) : null))))
+      : el("p", { class: "muted", text: "The bank has no aggregate (twinbank aggregate create makes one)." }));
+  status("");
+  document.title = "Aggregates · Twinbank";
+}
+
+/** A histogram's layout: counts of members on whole-number ticks (about five of them up to `most`). */
+const histogramLayout = (title, xTitle, most) => ({ title: { text: title, font: { size: 15 }, x: 0.02, xanchor: "left" }, margin: { l: 50, r: 20, t: 40, b: 50 }, bargap: 0.05,
+  xaxis: { title: { text: xTitle }, automargin: true },
+  yaxis: { title: { text: "members" }, rangemode: "tozero", tick0: 0, dtick: Math.max(1, Math.ceil(most / 5)), automargin: true }, hovermode: "closest" });
+
+/** A histogram's chart (bars at the bins' middles, as wide as the bins) with its figures in its label. */
+function histogramChart(id, h, title) {
+  const unit = h.unit === "a" ? "years" : h.unit === "1" ? "" : h.unit;   // UCUM: a is a year, 1 a plain number
+  const width = (b) => (b.upper > b.lower ? b.upper - b.lower : 1);
+  const trace = { type: "bar", x: h.bins.map((b) => (b.lower + b.upper) / 2), y: h.bins.map((b) => b.count), width: h.bins.map((b) => width(b) * 0.98),
+                  marker: { color: "#0a4fbf" }, name: title, textposition: "none",
+                  text: h.bins.map((b) => `${fmt(b.lower)}–${fmt(b.upper)} ${unit}: ${b.count}`), hovertemplate: "%{text}<extra></extra>" };
+  const div = el("div", { id, class: "chart", role: "img", "data-points": String(h.count),
+    "aria-label": `${title}: ${h.count} members, ${fmt(h.minimum)} to ${fmt(h.maximum)} ${unit}, mean ${fmt(h.mean)}` +
+                  (h.otherUnits ? `; ${h.otherUnits} in other units not counted` : "") });
+  return { div, draw: () => Plotly.react(div, [trace], histogramLayout(title, unit, Math.max(...h.bins.map((b) => b.count))), plotConfig) };
+}
+
+function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
+
+function fmt(x) { return Math.abs(x) >= 100 || Number.isInteger(x) ? String(Math.round(x * 10) / 10) : x.toPrecision(3); }
+
+async function renderAggregate(id, params) {
+  status("Loading " + id + "…");
+  const path = "/api/v1/aggregates/" + encodeURIComponent(id);
+  const members = await api(path + "/members?limit=1000");
+  const a = members.aggregate;
+  const distribution = el("section", { id: "distribution", "aria-label": "Distributions" }, el("h2", { text: "Distributions" }), el("p", { class: "muted", text: "Computing…" }));
+  const map = el("section", { id: "risk-map", "aria-label": "Risk map" }, el("h2", { text: "Public-health risk map" }), el("p", { class: "muted", text: "Computing…" }));
+  app().replaceChildren(...[
+    el("h1", { text: `Aggregate ${a.id}` }),
+    a.description ? el("p", { text: a.description }) : null,
+    a.query ? el("p", {}, "Query: ", el("code", { text: a.query })) : null,
+    el("details", { id: "members" }, el("summary", { text: `Members (${members.total}${members.unknown ? `; ${members.unknown} twin${members.unknown === 1 ? "" : "s"} not decided: a value the query needs is missing` : ""})` }),
+      el("ul", { class: "twins" }, members.items.map((t) => el("li", {}, twinLink(t.id)))),
+      members.nextCursor ? el("p", { class: "muted", text: `The first ${members.items.length} shown.` }) : null),
+    distribution, map].filter((n) => n !== null));
+  status("");
+  document.title = `${a.id} · Twinbank`;
+  // computed by the server over the whole aggregate: each section is filled when its answer arrives
+  for (const [work, box] of [[renderDistribution(id, distribution, params.get("code")), distribution],
+                             [renderRiskMap(id, map, params.get("grid") || "1km", params.get("date")), map]]) {
+    work.catch((e) => { if (box.isConnected) box.append(el("p", { class: "error", text: "Could not draw this: " + e.message })); });
+  }
+}
+
+function refusedText(e, what) {
+  if (e instanceof APIError && e.status === 403)
+    return `${what} are computed over the whole aggregate, which needs the aggregate permission (a researcher for research, a public-health officer for public health, an admin; choose the purpose above): ${e.message}`;
+  return `Could not compute the ${what.toLowerCase()}: ${e.message}`;
+}
+
+async function renderDistribution(id, box, code) {
+  let d;
+  try {
+    d = await api("/api/v1/aggregates/" + encodeURIComponent(id) + "/distribution" + (code ? "?code=" + encodeURIComponent(code) : ""));
+  } catch (e) {
+    if (!box.isConnected) return;
+    box.replaceChildren(el("h2", { text: "Distributions" }), el("p", { class: "error", text: refusedText(e, "Distributions") }));
+    return;
+  }
+  if (!box.isConnected) return;
+  const nodes = [el("h2", { text: "Distributions" }),
+    el("p", { class: "muted", id: "distribution-summary", text: `${plural(d.members, "member")} counted` + (d.refused ? `; ${d.refused} left out (their consent or the policy refuses this use)` : "") })];
+  const draws = [];
+  if (d.codes.length) {
+    const select = el("select", { id: "distribution-code" }, d.codes.map((c) => el("option", { value: c.code, text: `${c.code} (${plural(c.members, "member")})` })));
+    select.value = d.code || d.codes[0].code;
+    // a form with a button, not a change handler: choosing with the keyboard does not reload at each step (WCAG 3.2.2)
+    const form = el("form", { class: "map-form", id: "distribution-form" },
+      el("label", { for: "distribution-code", text: "Latest value of" }), select, el("button", { type: "submit", text: "Show" }));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const q = currentParams();
+      q.set("code", select.value);
+      location.hash = `#/aggregates/${encodeURIComponent(id)}?${q}`;
+    });
+    nodes.push(form);
+  }
+  if (d.values) {
+    const h = histogramChart("histogram-values", d.values, `Latest ${d.code} of each member`);
+    nodes.push(h.div); draws.push(h.draw);
+    if (d.values.otherUnits) nodes.push(el("p", { class: "muted", text: `${d.values.otherUnits} members' latest value is in another unit than ${d.values.unit}: not counted.` }));
+  } else {
+    nodes.push(el("p", { class: "muted", text: d.code ? `No member has a numeric value of ${d.code}.` : "No member holds a numeric observation." }));
+  }
+  const small = el("div", { class: "charts-grid" });
+  for (const a of d.attributes) {
+    const h = histogramChart("histogram-" + a.name.replace(/[^A-Za-z0-9]/g, "_"), a, a.name === "age" ? "Age (years)" : a.name);
+    small.append(h.div); draws.push(h.draw);
+  }
+  for (const c of d.categories) {
+    const div = el("div", { id: "categories-" + c.name.replace(/[^A-Za-z0-9]/g, "_"), class: "chart", role: "img", "data-points": String(c.count),
+                            "aria-label": `${c.name}: ` + c.counts.map((k) => `${k.value} ${k.count}`).join(", ") });
+    small.append(div);
+    draws.push(() => Plotly.react(div, [{ type: "bar", x: c.counts.map((k) => k.value), y: c.counts.map((k) => k.count), marker: { color: "#2e7d32" }, name: c.name }],
+                                  histogramLayout(c.name, "", Math.max(...c.counts.map((k) => k.count))), plotConfig));
+  }
+  if (small.childElementCount) nodes.push(el("h3", { text: "Attributes" }), small);
+  box.replaceChildren(...nodes);
+  for (const draw of draws) draw();
+}
+
+/** The page's own parameters (after `?` in the fragment), so one form keeps what the other chose. */
+function currentParams() { return new URLSearchParams(location.hash.split("?")[1] || ""); }
+
+const GRIDS = ["250m", "500m", "1km", "2km", "5km", "10km"];
+const LEVELS = ["low", "moderate", "substantial", "high"];
+
+async function renderRiskMap(id, box, grid, date) {
+  const form = el("form", { class: "map-form", id: "risk-map-form" },
+    el("label", { for: "risk-grid", text: "Cells" }), el("select", { id: "risk-grid" }, GRIDS.map((g) => el("option", { value: g, text: g }))),
+    el("label", { for: "risk-date", text: "Day" }), el("input", { id: "risk-date", type: "date", value: date || "" }),
+    el("button", { type: "submit", text: "Show" }));
+  form.querySelector("#risk-grid").value = GRIDS.includes(grid) ? grid : "1km";
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const q = currentParams();
+    q.set("grid", form.querySelector("#risk-grid").value);
+    if (form.querySelector("#risk-date").value) q.set("date", form.querySelector("#risk-date").value); else q.delete("date");
+    location.hash = `#/aggregates/${encodeURIComponent(id)}?${q}`;
+  });
+  let m;
+  try {
+    const q = new URLSearchParams({ grid });
+    if (date) q.set("date", date);
+    m = await api("/api/v1/aggregates/" + encodeURIComponent(id) + "/risk-map?" + q);
+  } catch (e) {
+    if (!box.isConnected) return;
+    box.replaceChildren(el("h2", { text: "Public-health risk map" }), form, el("p", { class: "error", text: refusedText(e, "Risk maps") }));
+    return;
+  }
+  if (!box.isConnected) return;
+  if (!m.located) {
+    box.replaceChildren(el("h2", { text: "Public-health risk map" }),
+      el("p", { class: "muted", id: "risk-map-empty", text: `No person twin of this aggregate has a location (home_lat and home_lon attributes, or location pings)${m.unlocated ? `; ${m.unlocated} without one` : ""}: there is no map to draw.` }));
+    return;
+  }
+  const levels = Object.entries(m.levels || {}).map(([l, n]) => `${l} ${n}`).join(", ");
+  const div = el("div", { id: "risk-map-chart", class: "chart map", role: "img", "data-cells": String(m.features.length),
+    "aria-label": `Risk level of ${m.features.length} cells of ${m.grid} m on ${m.date}: ${levels}` });
+  const byLevel = new Map();
+  let lat0 = 0;
+  for (const f of m.features) {
+    const key = f.properties.level || "no data";
+    if (!byLevel.has(key)) byLevel.set(key, { x: [], y: [], colour: f.properties.colour, cx: [], cy: [], text: [] });
+    const t = byLevel.get(key), ring = f.geometry.coordinates[0];
+    for (const [lon, lat] of ring) { t.x.push(lon); t.y.push(lat); }
+    t.x.push(null); t.y.push(null);
+    const cx = ring.slice(0, -1).reduce((s, p) => s + p[0], 0) / (ring.length - 1), cy = ring.slice(0, -1).reduce((s, p) => s + p[1], 0) / (ring.length - 1);
+    lat0 += cy;
+    const p = f.properties;
+    t.cx.push(cx); t.cy.push(cy);
+    t.text.push(`${p.name}: ${p.level || "no data"}<br>${p.population} people, ${p.cases7d} cases, ${p.tests7d} tests in 7 days` + (p.reasons.length ? "<br>" + p.reasons.join("; ") : ""));
+  }
+  lat0 /= m.features.length;
+  const order = [...LEVELS, "no data"].filter((l) => byLevel.has(l));
+  const traces = [];
+  for (const l of order) {
+    const t = byLevel.get(l);
+    traces.push({ type: "scatter", x: t.x, y: t.y, mode: "lines", fill: "toself", fillcolor: t.colour, line: { color: "#555", width: 0.5 }, name: l, hoverinfo: "skip" });
+    traces.push({ type: "scatter", x: t.cx, y: t.cy, mode: "markers", marker: { size: 6, color: "#1b1b1b", opacity: 0.5 }, text: t.text, hovertemplate: "%{text}<extra></extra>", showlegend: false, name: l + " cells" });
+  }
+  const rows = m.features.filter((f) => f.properties.level && LEVELS.indexOf(f.properties.level) >= 2);
+  box.replaceChildren(el("h2", { text: "Public-health risk map" }), form,
+    el("p", { class: "muted", id: "risk-map-summary", text: `${m.located} people located in ${m.features.length} cells of ${m.grid} m` +
+      (m.unlocated ? `, ${m.unlocated} without a location` : "") + (m.refused ? `, ${m.refused} left out` : "") + `; 7 days to ${m.date} (counted from ${m.firstDate}). Levels: ${levels}.` }),
+    div,
+    el("div", { class: "table-wrap" }, el("table", { id: "risk-table" },
+      el("caption", { text: rows.length ? "Cells at substantial or high risk" : "No cell is at substantial or high risk" }),
+      el("thead", {}, el("tr", {}, ["Cell", "Level", "People", "Cases (7 days)", "Why"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, rows.slice(0, 200).map((f) => el("tr", {}, el("td", { text: f.properties.name }), el("td", { text: f.properties.level }),
+        el("td", { text: String(f.properties.population) }), el("td", { text: String(f.properties.cases7d) }), el("td", { text: f.properties.reasons.join("; ") })))))));
+  Plotly.react(div, traces, { title: { text: `Risk level by ${m.grid} m cell, 7 days to ${m.date}`, font: { size: 15 } }, margin: { l: 60, r: 20, t: 40, b: 40 },
+    xaxis: { title: { text: "longitude" } }, yaxis: { title: { text: "latitude" }, scaleanchor: "x", scaleratio: 1 / Math.max(Math.cos(lat0 * Math.PI / 180), 0.01) },
+    legend: { orientation: "h", y: -0.2 }, hovermode: "closest" }, plotConfig);
+}
+
 // ---------- routing ----------
 
 async function route() {
@@ -356,10 +635,19 @@ async function route() {
     history.replaceState(null, "", location.pathname + "#" + (next.startsWith("/") ? next : "/"));
     return route();
   }
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    const here = a.dataset.nav === (hash.startsWith("#/aggregates") ? "aggregates" : hash === "#/" || hash.startsWith("#/twins") ? "twins" : "");
+    if (here) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
   if (!state.token) return renderSignIn();
   try {
-    const m = hash.match(/^#\/twins\/(.+)$/);
-    if (m) await renderTwin(decodeURIComponent(m[1])); else await renderTwinList();
+    const [path, query] = hash.slice(1).split("?");
+    const params = new URLSearchParams(query || "");
+    let m;
+    if ((m = path.match(/^\/twins\/(.+)$/))) await renderTwin(decodeURIComponent(m[1]));
+    else if ((m = path.match(/^\/aggregates\/(.+)$/))) await renderAggregate(decodeURIComponent(m[1]), params);
+    else if (path === "/aggregates") await renderAggregateList();
+    else await renderTwinList();
     document.getElementById("main").focus({ preventScroll: true });
   } catch (e) { status(""); showError(e); }
 }

@@ -1,0 +1,64 @@
+import Foundation
+import TwinBank
+import TwinCore
+
+/// The risk map of an aggregate's person twins on a grid, as `twinbank risk --aggregate ID --grid SIZE` computes it:
+/// square cells over the people's locations (``RiskTwins/extent(bank:aggregate:)``), their cases, contacts, tests and
+/// admissions counted per cell and day (``RiskTwins/read(bank:aggregate:regions:locator:from:to:)``), and each
+/// cell's level on one day (``RegionalRisk/assess(_:day:thresholds:)``). Asked of the bank as `aggregate`.
+public struct AggregateRiskMap: Sendable {
+    /// The grid's cells (none when no one is located).
+    public var regions: GeoRegions
+    /// The counts per cell and day.
+    public var counts: RegionalCounts
+    /// The assessed day (an index into ``counts``).
+    public var day: Int
+    /// Each cell's figures and level on ``day``, in cell order.
+    public var risks: [RegionRisk]
+    /// Who was counted (`persons`: those located), who was not located and who was left out.
+    public var input: BankRiskInput
+
+    /// The most cells a map may have (a larger map is refused: choose larger cells).
+    public static let cellLimit = 10_000
+
+    /// The map of `aggregate`'s person twins on a grid of `cellMeters` cells, assessed on the day of `date`
+    /// (default: the last day counted). When no person twin of the aggregate has a location (`home_lat`/`home_lon`
+    /// or location pings) the map has no cells and no risks, and every person is in ``input``'s `unlocated` (`date`
+    /// is then not checked: there is no day counted).
+    /// - Throws: ``PopulationError/Code/invalidArgument`` for a cell size that is not positive or a date outside the
+    ///   days counted; ``PopulationError/Code/tooLarge`` for more than ``cellLimit`` cells; ``PopulationError``
+    ///   `invalidPings` for a location that cannot be read; the bank's errors (an unknown aggregate, access denied).
+    public static func grid(of aggregate: AggregateID, in bank: Bank, cellMeters: Double, date: Instant? = nil) throws -> AggregateRiskMap {
+        guard cellMeters.isFinite, cellMeters > 0 else {
+            throw PopulationError(.invalidArgument, "the grid cell size \(cellMeters) m is not a positive number", value: "\(cellMeters)")
+        }
+        guard let box = try RiskTwins.extent(bank: bank, aggregate: aggregate) else {
+            // no one to place: the people, each unlocated, and whom the gate left out
+            let cohort = try bank.cohort(of: aggregate, for: .aggregate)
+            let persons = cohort.records.filter { $0.twin.kind == .person }.map(\.id)
+            let counts = try RegionalCounts(regions: [], start: bank.clock.now(), days: 1)
+            let input = BankRiskInput(counts: counts, pings: [], persons: 0, unlocated: persons,
+                                      skipped: cohort.records.filter { $0.twin.kind != .person }.map(\.id), refused: cohort.refused)
+            return AggregateRiskMap(regions: GeoRegions(unchecked: []), counts: counts, day: 0, risks: [], input: input)
+        }
+        // a hair past the east and north edges, so people there fall inside the last cells (edges are half-open)
+        let (east, north) = (min(box.east + 1e-9, 180), min(box.north + 1e-9, 90))
+        let metresPerDegree = 6_371_008.8 * Double.pi / 180
+        let dLat = cellMeters / metresPerDegree, dLon = dLat / max(cos((box.south + north) / 2 * Double.pi / 180), 1e-6)
+        let cells = ((north - box.south) / dLat).rounded(.up) * ((east - box.west) / dLon).rounded(.up)
+        guard cells <= Double(cellLimit) else {
+            throw PopulationError(.tooLarge, "a \(Value.format(cellMeters)) m grid over the aggregate's people has about \(Int(cells)) cells, more than \(cellLimit): choose larger cells", value: "\(cellMeters)")
+        }
+        let regions = try GeoRegions.grid(west: box.west, south: box.south, east: east, north: north, cellMeters: cellMeters)
+        let input = try RiskTwins.read(bank: bank, aggregate: aggregate, regions: regions, locator: regions.locator())
+        let counts = input.counts
+        var day = counts.days - 1
+        if let date {
+            day = counts.day(of: date)
+            guard (0..<counts.days).contains(day) else {
+                throw PopulationError(.invalidArgument, "the date \(date.iso8601.prefix(10)) is outside the days counted, \(counts.date(0)) to \(counts.date(counts.days - 1))", value: String(date.iso8601.prefix(10)))
+            }
+        }
+        return AggregateRiskMap(regions: regions, counts: counts, day: day, risks: RegionalRisk.assess(counts, day: day), input: input)
+    }
+}
