@@ -297,6 +297,8 @@ public struct Demo: Sendable {
             return (step, lines)
         }
         lines.forEach(say)
+        let cardiac = try await bank.run { bank in try demo.cardiacStep(in: bank, start: day6) }
+        cardiac.forEach(say)
         let allTwins = try await bank.run { bank in try bank.twinIDs() }
         let events = try await bank.run { bank in try bank.lastSequence() }
         var summary = Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,
@@ -361,6 +363,51 @@ public struct Demo: Sendable {
             }
         }
         return (infected, diagnosed, regions.regions.count, files)
+    }
+
+    /// 12. A cardiac twin: a 60 s ECG strip (synthetic, ``TwinModels/SyntheticECG``) enters its thread and gives
+    /// heart rate and variability (``TwinRun/ECGDerivation``); its circulation with the arterial baroreflex predicts
+    /// the response to losing 375 mL over 6.4 min, written as predictions (mean arterial pressure and heart rate
+    /// each minute), beside the same loss without the reflex.
+    func cardiacStep(in bank: Bank, start: Instant) throws -> [String] {
+        var rng = Xoshiro256StarStar(seed: seed &+ 12)  // its own stream: the steps before keep theirs
+        let heart: TwinID = "person-01-heart"
+        try bank.createTwin(Twin(id: heart, kind: .organ, attributes: ["birthDate": .date(try Instant(parsing: "1960-01-15"))]))
+        let ecg = SyntheticECG()
+        let (signal, _) = ecg.generate(seconds: 60, using: &rng)
+        let lead = Concept(system: "urn:oid:2.16.840.1.113883.6.24", code: "131329", display: "MDC_ECG_ELEC_POTL_I")
+        let stripStart = start.advanced(bySeconds: 8 * 3600)
+        try bank.append([EventDraft(twin: heart, effective: EffectiveTime(stripStart, end: stripStart.advanced(bySeconds: 60)), category: .observation,
+                                    code: lead, value: .vector(Vector(signal, unit: "mV")), source: Source(.device, "holter-demo"))])
+        let derived = try ECGDerivation.derive(heart, in: bank)
+        var lines = ["12. Cardiac twin \(heart):"]
+        if let d = derived.derived.first {
+            lines.append(String(format: "   a 60 s ECG strip (synthetic, %.0f Hz): %d beats, heart rate %.1f /min, SDNN %.0f ms, RMSSD %.0f ms (twinbank cardiac derive)",
+                                d.samplingRate, d.beats, d.variability.heartRate, d.variability.sdnn, d.variability.rmssd))
+        }
+        let bleed = [(start: 60.0, duration: 384.0, volume: 375.0)]
+        let closed = try CirculationSimulator.run(CirculationScenario(seconds: 560, haemorrhages: bleed, baroreflex: Baroreflex(), sampleInterval: 0.005))
+        let open = try CirculationSimulator.run(CirculationScenario(seconds: 560, haemorrhages: bleed, sampleInterval: 0.005))
+        func minute(_ beats: [BeatSummary], _ value: (BeatSummary) -> Double) -> [(time: Instant, value: Double)] {
+            stride(from: 0.0, to: 540, by: 60).compactMap { m in
+                let inside = beats.filter { $0.start >= m && $0.start < m + 60 }
+                guard !inside.isEmpty else { return nil }
+                return (stripStart.advanced(bySeconds: 3600 + m + 30), inside.map(value).reduce(0, +) / Double(inside.count))
+            }
+        }
+        let map = Concept.loinc("8478-0", "Mean blood pressure")
+        let pressure = minute(closed, \.meanArterialPressure), rate = minute(closed, \.heartRate), unreflexed = minute(open, \.meanArterialPressure)
+        let model = CirculationModel(baroreflex: Baroreflex()).modelDescription
+        let run = RunProvenance(model: model.id, modelVersion: model.version, parametersHash: RunProvenance.hash(parameters: Dictionary(
+            uniqueKeysWithValues: model.parameters.map { ($0.name, $0.value) })), solver: "dopri5", relativeTolerance: 1e-7, absoluteTolerance: 1e-6,
+            derivedFrom: derived.derived.flatMap(\.appended))
+        try PredictionWriter.write([.init(code: map, unit: "mm[Hg]", points: pressure), .init(code: Self.heartRate, unit: "/min", points: rate)],
+                                   to: heart, run: run, in: bank)
+        if let p0 = pressure.first, let p1 = pressure.last, let r0 = rate.first, let r1 = rate.last, let u1 = unreflexed.last {
+            lines.append(String(format: "   its circulation with the arterial baroreflex (Ursino 1998) predicts losing 375 mL over 6.4 min: mean pressure %.0f -> %.0f mmHg, heart rate %.0f -> %.0f /min (without the reflex: %.0f mmHg); %d predictions written",
+                                p0.value, p1.value, r0.value, r1.value, u1.value, pressure.count + rate.count))
+        }
+        return lines
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
