@@ -187,7 +187,7 @@ let package = Package(
         .testTarget(name: "TwinGovernanceTests", dependencies: [
             "TwinTesting", "TwinGovernance", "TwinBankSQLite", "TwinFHIR", "TwinSimulation", .product(name: "GRDB", package: "GRDB.swift"),
             // the gate table calls every library's bank entry points
-            "TwinCalibration", "TwinDemo", "TwinModels", "TwinPopulation", "TwinRun", "TwinSync",
+            "TwinCalibration", "TwinDemo", "TwinModels", "TwinPopulation", "TwinPrognostic", "TwinRun", "TwinSync",
         ]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),
