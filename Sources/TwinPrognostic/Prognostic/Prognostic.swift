@@ -85,6 +85,9 @@ public enum Prognostic {
     /// (``PrognosticError`` `outsideTrainingRange`, naming the feature, its value and the range), unless
     /// `allowOutside`, when it is written with the violations in its provenance notes and returned in
     /// ``PrognosticPrediction/outsideTrainingRange`` for the caller to warn about.
+    /// With `write` false nothing is appended (the prediction is only returned, ``PrognosticPrediction/event`` nil).
+    /// A prediction already in the thread (the same model on the same history) is returned with its event, not
+    /// appended again.
     /// - Throws: also `missingFeature` when the twin has no value of the outcome; bank errors (unknown twin, access).
     public static func predict(bank: Bank, twin: TwinID, model hash: String, allowOutside: Bool = false, write: Bool = true) throws -> PrognosticPrediction {
         let record = try bank.twin(twin)  // the gate decides on the person before anything else is read
