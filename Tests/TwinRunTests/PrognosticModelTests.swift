@@ -146,6 +146,7 @@ struct PrognosticModelTests {
         #expect(adjusted.lower < -6 && -6 < adjusted.upper, "adjusted \(adjusted)")
         #expect(adjusted.standardError < a.unadjusted.standardError, "adjusted SE \(adjusted.standardError) vs unadjusted \(a.unadjusted.standardError)")
         #expect(try #require(a.scoreOutcomeCorrelation) > 0.5)
+        print("PROCOVA on the generated trial (true effect -6): unadjusted \(a.unadjusted.effect) SE \(a.unadjusted.standardError), adjusted \(adjusted.effect) SE \(adjusted.standardError) [\(adjusted.lower), \(adjusted.upper)], rho \(a.scoreOutcomeCorrelation ?? .nan), variance ratio \(a.varianceRatio ?? .nan), \(a.treated)+\(a.control) analysed, \(report.leftOut.count) left out, \(report.outsideTrainingRange.count) outside the ranges")
         #expect(throws: PrognosticError.self) { try Prognostic.analyzeTrial(bank: trialBank, aggregate: "cohort", arm: "gender", model: hash.hex) }
     }
 }
