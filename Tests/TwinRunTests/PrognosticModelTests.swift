@@ -85,6 +85,26 @@ struct PrognosticModelTests {
         #expect(throws: PrognosticError.self) { try PrognosticStore(bank: bank).load("00000000") }
     }
 
+    /// A densely sampled person (a reading every 6 hours for 3 years) gives at most 50 examples, spread over the
+    /// index times, each paired with the value nearest to a year later (within the 60-day window: an index in the
+    /// last year's window before the end pairs with the last reading).
+    @Test func aDenselySampledPersonGivesBoundedExamples() throws {
+        var points: [PersonHistory.Point] = []
+        for k in 0..<(4 * 365 * 3) {
+            let t = Self.start.advanced(bySeconds: Double(k) * 6 * 3600)
+            points.append(.init(time: t, value: 100 + Double(k % 17), event: EventHasher.sha256(Array("\(k)".utf8))))
+        }
+        let person = PersonHistory(twin: "dense", birthDate: try Instant(parsing: "1970-01-01"), male: 1, series: [Self.systolic.key: points])
+        let examples = FeatureExtractor(spec: try Self.spec()).examples(person)
+        #expect(examples.count == FeatureExtractor.maxExamplesPerPerson)
+        let gaps = examples.map { $0.targetTime.seconds - $0.features.index.seconds - 365 * 86_400 }
+        #expect(gaps.allSatisfy { abs($0) <= 60 * 86_400 }, "gaps beyond a year: \(gaps.map { $0 / 86_400 })")
+        #expect(gaps.filter { abs($0) <= 3 * 3600 }.count >= 45, "gaps beyond a year: \(gaps.map { $0 / 86_400 })")
+        // spread over the two years of index times that have a target, not the first 50 readings
+        let span = try #require(examples.last).features.index.seconds - examples[0].features.index.seconds
+        #expect(span > 1.9 * Self.year)
+    }
+
     @Test func predictionWritesAnEventWithProvenance() throws {
         let bank = try Self.cohort(people: 40, seed: 8)
         let (hash, model) = try Prognostic.fit(bank: bank, aggregate: "cohort", spec: try Self.spec(), seed: 1)

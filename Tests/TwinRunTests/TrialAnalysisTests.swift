@@ -54,6 +54,11 @@ struct TrialAnalysisTests {
         #expect(throws: PrognosticError.self) {
             try TrialAnalysis.analyze(outcomes: [1, 2, 3, 4], treated: [true, true, false, false], scores: [1, 2, 3])
         }
+        // values whose variance overflows are refused, not crashed on
+        #expect(throws: PrognosticError.self) { try TrialAnalysis.analyze(outcomes: [1e300, -1e300, 3, 4], treated: [true, true, false, false]) }
+        #expect(throws: PrognosticError.self) {
+            try TrialAnalysis.analyze(outcomes: [1, 2, 3, 4, 5], treated: [true, true, false, false, true], scores: [1e300, -1e300, 1, 2, 3])
+        }
         // a score equal to the arm indicator is collinear with it
         do {
             _ = try TrialAnalysis.analyze(outcomes: [1, 2, 3, 4, 5], treated: [true, true, false, false, false], scores: [1, 1, 0, 0, 0])

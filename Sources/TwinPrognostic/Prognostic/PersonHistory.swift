@@ -18,7 +18,7 @@ public struct PersonHistory: Sendable, Hashable {
 
     public init(twin: TwinID, birthDate: Instant?, male: Double?, series: [CodeKey: [Point]]) {
         self.twin = twin; self.birthDate = birthDate; self.male = male
-        self.series = series.mapValues { $0.sorted { ($0.time, $0.event.hex) < ($1.time, $1.event.hex) } }
+        self.series = series.mapValues { $0.sorted { ($0.time, $0.event) < ($1.time, $1.event) } }
     }
 
     /// Reads a twin's attributes and events: observations of `codes` with a quantity convertible to the code's

@@ -97,6 +97,9 @@ public struct TrialAnalysis: Sendable, Hashable, Codable {
             throw PrognosticError(.singular, "the outcome is constant within both arms: no standard error can be estimated", value: "\(m0)")
         }
         let welchDF = (a + b) * (a + b) / (a * a / (n1 - 1) + b * b / (n0 - 1))
+        guard welchDF.isFinite, welchDF > 0, (a + b).isFinite, (m1 - m0).isFinite else {
+            throw PrognosticError(.invalidArgument, "the outcomes are too large to analyse in double precision (their variance overflows): rescale them", value: "\(max(abs(m1), abs(m0)))")
+        }
         let unadjusted = Estimate(effect: m1 - m0, standardError: (a + b).squareRoot(), degreesOfFreedom: welchDF)
         var result = TrialAnalysis(treated: y1.count, control: y0.count, treatedMean: m1, controlMean: m0,
                                    unadjusted: unadjusted, adjusted: nil, scoreCoefficient: nil, scoreOutcomeCorrelation: nil)
@@ -137,6 +140,9 @@ public struct TrialAnalysis: Sendable, Hashable, Codable {
         let sigma2 = rss / df
         let inverse = LinearSystem.inverse(cholesky: l, 3)
         let se = (sigma2 * inverse[4]).squareRoot()
+        guard se.isFinite, beta.allSatisfy(\.isFinite) else {
+            throw PrognosticError(.invalidArgument, "the outcomes or scores are too large to analyse in double precision: rescale them", value: "\(rss)")
+        }
         guard se > 0 else {
             throw PrognosticError(.singular, "the ANCOVA fit is exact (no residual variance): the outcome is a linear function of arm and score, so no standard error can be estimated", value: "\(rss)")
         }
