@@ -40,8 +40,18 @@ struct PrognosticCommand: ParsableCommand {
                                           windowSeconds: w.map { Double($0.microseconds) / 1e6 }, covariates: cov)
             let (hash, model) = try Prognostic.fit(bank: bank, aggregate: try AggregateID(aggregate), spec: spec, seed: seed)
             if output.json {
-                struct Out: Encodable { var hash: String; var model: PrognosticModel }
-                try printJSON(Out(hash: hash.hex, model: model)); return
+                // the model's description and figures; its parameters (hundreds of trees) stay in the bank
+                struct Out: Encodable {
+                    var hash: String, kind: String, spec: PrognosticSpec, units: [String: String], features: [String]
+                    var ranges: [PrognosticModel.FeatureRange], intervalLevel: Double, intervalHalfWidth: Double
+                    var cohort: PrognosticModel.TrainingCohort, codeVersion: String, seed: UInt64, generator: String
+                    var metrics: [PrognosticModel.Metrics]
+                }
+                try printJSON(Out(hash: hash.hex, kind: model.kind.rawValue, spec: model.spec, units: model.units, features: model.features,
+                                  ranges: model.ranges, intervalLevel: model.intervalLevel, intervalHalfWidth: model.intervalHalfWidth,
+                                  cohort: model.cohort, codeVersion: model.codeVersion, seed: model.seed, generator: model.generator,
+                                  metrics: model.metrics))
+                return
             }
             print("model \(hash.hex)")
             print("outcome \(outcomeKey) in \(model.units[outcomeKey.description] ?? "?") at \(h) (± \(Int(model.spec.windowSeconds / 86_400))d), chosen: \(model.kind.rawValue)")
