@@ -50,7 +50,7 @@ public enum Prognostic {
         var histories: [PersonHistory] = []
         let codes = [spec.outcome] + spec.covariates
         for record in cohort.records {
-            let events = try bank.events(ThreadQuery(twin: record.id, category: .observation), in: cohort)
+            let events = try observations(of: record.id, codes: codes, bank: bank, cohort: cohort)
             let (h, u) = PersonHistory.read(twin: record.twin, events: events, codes: codes, units: units)
             units = u
             histories.append(h)
@@ -59,6 +59,12 @@ public enum Prognostic {
                                           members: cohort.members, seed: seed)
         let hash = try PrognosticStore(bank: bank).save(model)
         return (hash, model)
+    }
+
+    /// A cohort member's current observations of `codes` only (a thread's other codes, such as a CGM's readings, are
+    /// not read); a cohort's reads ask nothing more of the gate.
+    static func observations(of twin: TwinID, codes: [CodeKey], bank: Bank, cohort: Cohort) throws -> [Event] {
+        try codes.flatMap { try bank.events(ThreadQuery(twin: twin, code: $0, category: .observation), in: cohort) }
     }
 
     static func history(of record: TwinRecord, bank: Bank, model: PrognosticModel) throws -> PersonHistory {
@@ -162,7 +168,7 @@ public enum Prognostic {
             case .concept(let c): armValue = c.code
             default: armValue = a.description
             }
-            let events = try bank.events(ThreadQuery(twin: record.id, category: .observation), in: cohort)
+            let events = try observations(of: record.id, codes: codes, bank: bank, cohort: cohort)
             let person = PersonHistory.read(twin: record.twin, events: events, codes: codes, units: units).0
             let series = person.series[model.spec.outcome] ?? []
             guard let final = series.last else { leftOut[record.id.description] = "no \(model.spec.outcome) value"; continue }
