@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "TwinGovernance", targets: ["TwinGovernance"]),
         .library(name: "TwinRun", targets: ["TwinRun"]),
         .library(name: "TwinPopulation", targets: ["TwinPopulation"]),
+        .library(name: "TwinPrognostic", targets: ["TwinPrognostic"]),
         .library(name: "TwinDemo", targets: ["TwinDemo"]),
         .library(name: "TwinDashboard", targets: ["TwinDashboard"]),
         .library(name: "TwinServer", targets: ["TwinServer"]),
@@ -112,6 +113,9 @@ let package = Package(
         ]),
         // FHIR R4 codec, mapping, eligibility (and FHIR Consent/AuditEvent for governance).
         .target(name: "TwinFHIR", dependencies: ["TwinBank", "TwinGovernance"]),
+        // Twins learned from cohorts: prognostic models fitted on an aggregate's threads (stored as content-addressed
+        // objects), their predictions with provenance, and trial analyses adjusted for a prognostic score (PROCOVA).
+        .target(name: "TwinPrognostic", dependencies: ["TwinCore", "TwinBank", "TwinSimulation"]),
         // Precision public health: populations, outbreaks, contact tracing, risk maps, hospital assignment, exposure.
         .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR", "TwinSync"]),
         // The guided tour behind `twinbank demo`.
@@ -146,7 +150,7 @@ let package = Package(
         ]),
         // The command: wiring only.
         .executableTarget(name: "twinbank", dependencies: [
-            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance", "TwinServer",
+            "TwinCore", "TwinBank", "TwinBankSQLite", "TwinBankAccess", "TwinSimulation", "TwinModels", "TwinSBML", "TwinCalibration", "TwinSync", "TwinFHIR", "TwinRun", "TwinDemo", "TwinPopulation", "TwinGovernance", "TwinServer", "TwinPrognostic",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -180,11 +184,12 @@ let package = Package(
         ]),
         .testTarget(name: "TwinDemoTests", dependencies: ["TwinTesting", "TwinDemo", "TwinPopulation", "TwinSBML"]),
         .testTarget(name: "TwinDashboardTests", dependencies: ["TwinDashboard"]),
-        .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite"]),
+        // also TwinPrognostic's tests (prognostic models and PROCOVA: a twin's predictions, like TwinRun's)
+        .testTarget(name: "TwinRunTests", dependencies: ["TwinTesting", "TwinRun", "TwinBankSQLite", "TwinPrognostic"]),
         .testTarget(name: "TwinGovernanceTests", dependencies: [
             "TwinTesting", "TwinGovernance", "TwinBankSQLite", "TwinFHIR", "TwinSimulation", .product(name: "GRDB", package: "GRDB.swift"),
             // the gate table calls every library's bank entry points
-            "TwinCalibration", "TwinDemo", "TwinModels", "TwinPopulation", "TwinRun", "TwinSync",
+            "TwinCalibration", "TwinDemo", "TwinModels", "TwinPopulation", "TwinPrognostic", "TwinRun", "TwinSync",
         ]),
         .testTarget(name: "TwinFHIRTests", dependencies: ["TwinTesting", "TwinFHIR", "TwinBankSQLite"]),
         .testTarget(name: "TwinPopulationTests", dependencies: ["TwinTesting", "TwinPopulation", "TwinBankSQLite"]),

@@ -45,6 +45,8 @@ extension Twinbank {
         ReleaseCommand.self,
         DPCommand.self,
         RepresentativenessCommand.self,
+        PrognosticCommand.self,
+        TrialCommand.self,
         ServeCommand.self,
         TokenCommand.self,
         CardiacCommand.self,

@@ -193,6 +193,10 @@ let exemptFromTheGateTable: [String: String] = [
     "LiveFeed.publishedThrough": "a sequence number; no data",
     "LiveFeed.subscriberCount(_:)": "a count of subscriptions; no data",
     "LiveFeed.finish()": "ends the subscriptions; reads nothing",
+    "PrognosticStore.init(bank:)": "keeps the bank; its reads ask the gate",
+    "PrognosticStore.bank": "the bank it was made with (its calls are gated)",
+    "PrognosticStore.objectKind": "a constant; no data",
+    "PrognosticStore.refPrefix": "a constant; no data",
     "PrivateQueries.init(bank:ledger:)": "keeps the bank and the ledger; every query asks the gate",
     "PrivateQueries.bank": "the bank it was made with (its calls are gated)",
     "PrivateQueries.ledger": "the privacy ledger (spends per requester, no person's data)",
@@ -242,6 +246,7 @@ let exemptFromTheGateTable: [String: String] = [
         let allowed: [String: String] = [
             "Sources/TwinGovernance/Store/Governance.swift": "the governance store over the bank's storage (policy and consents, which Governance reads after asking the gate)",
             "Sources/TwinDemo/Demo+Governance.swift": "builds the governed gate's store and a researcher's Bank over the same storage; reads nothing itself",
+            "Sources/TwinPrognostic/Prognostic/PrognosticStore.swift": "prognostic-model objects (parameters and the training cohort's ids, no thread data): load and hashes ask the gate for a bank-wide read first; save is internal, called by fit after the gate decided on every member of the cohort",
         ]
         var uses: [String: [Int]] = [:]
         for (path, lines) in try BankSurface.files() where !path.hasPrefix("Sources/TwinBank/") && !path.hasPrefix("Sources/TwinBankSQLite/") {

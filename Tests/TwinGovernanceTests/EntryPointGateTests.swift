@@ -10,6 +10,7 @@ import TwinFHIR
 import TwinGovernance
 import TwinModels
 import TwinPopulation
+import TwinPrognostic
 import TwinRun
 import TwinSimulation
 import TwinSync
@@ -426,6 +427,17 @@ let entryPoints: [EntryPoint] = [
         _ = try Release.make(bank: b, aggregate: "cohort", key: try PseudonymKey(bytes: Array(repeating: 7, count: 32)),
                              anonymity: try KAnonymity(k: 1, quasiIdentifiers: ["birthYear", "sex"]))
     },
+    EntryPoint("Prognostic.fit(bank:aggregate:spec:seed:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
+        _ = try Prognostic.fit(bank: b, aggregate: "cohort", spec: try PrognosticSpec(outcome: GateFixture.glucose.key, horizonSeconds: 3600), seed: 1)
+    },
+    EntryPoint("Prognostic.predict(bank:twin:model:allowOutside:write:)", .read, "p1", research: readsP1) { b, _ in
+        _ = try Prognostic.predict(bank: b, twin: "p1", model: "0123456789abcdef")
+    },
+    EntryPoint("Prognostic.analyzeTrial(bank:aggregate:arm:treatedValue:model:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
+        _ = try Prognostic.analyzeTrial(bank: b, aggregate: "cohort", arm: "arm", model: "0123456789abcdef")
+    },
+    EntryPoint("PrognosticStore.load(_:)", .read, nil, research: permitted) { b, _ in _ = try PrognosticStore(bank: b).load("0123456789abcdef") },
+    EntryPoint("PrognosticStore.hashes()", .read, nil, research: permitted) { b, _ in _ = try PrognosticStore(bank: b).hashes() },
     EntryPoint("Representativeness.profile(bank:aggregate:conditions:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
         _ = try Representativeness.profile(bank: b, aggregate: "cohort")
     },
