@@ -119,7 +119,7 @@ let package = Package(
         // Precision public health: populations, outbreaks, contact tracing, risk maps, hospital assignment, exposure.
         .target(name: "TwinPopulation", dependencies: ["TwinBank", "TwinSimulation", "TwinFHIR", "TwinSync"]),
         // The guided tour behind `twinbank demo`.
-        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinGovernance", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync"]),
+        .target(name: "TwinDemo", dependencies: ["TwinBank", "TwinFHIR", "TwinGovernance", "TwinModels", "TwinPopulation", "TwinRun", "TwinSimulation", "TwinSync", "TwinPrognostic"]),
         // The web dashboard's static files (the page, its script and style, vendored plotly.js), served by the server at `/`.
         .target(name: "TwinDashboard", resources: [.copy("Assets")]),
         // The HTTP API's types and handler protocol, generated from openapi.yaml by swift-openapi-generator

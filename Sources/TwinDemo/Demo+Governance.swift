@@ -17,7 +17,7 @@ extension Demo {
         public var proofVerified: Bool
     }
 
-    /// 13. Governance: a person's consent (research on vital signs only), a researcher's queries through the one
+    /// 14. Governance: a person's consent (research on vital signs only), a researcher's queries through the one
     /// decision point (another person's record refused: research needs the person's opt-in; the consenting
     /// person's thread filtered to vital signs), each decision in the signed audit `log`, and the refusal's
     /// inclusion proof verified against the log's signed head with the public key alone. `admins` (the person
@@ -31,7 +31,7 @@ extension Demo {
         let rule = ConsentRule(id: "research-vitals", effect: .permit, purposes: [.research],
                                data: DataScope(selectors: [.category(.vitalSigns)]), granted: bank.clock.now(), source: "twinbank demo")
         _ = try governance.record([rule], twin: consenting)
-        say("13. Governance: \(consenting) consents to research on vital signs only; rita is a researcher (policy: research needs the person's opt-in)")
+        say("14. Governance: \(consenting) consents to research on vital signs only; rita is a researcher (policy: research needs the person's opt-in)")
         let gate = GovernedGate(store: BankGovernanceStore(storage: bank.storage), log: log, owner: owner, clock: bank.clock)
         let rita = Bank(storage: bank.storage, gate: gate, clock: bank.clock, actor: "rita", purpose: "research")
         var denied = ""

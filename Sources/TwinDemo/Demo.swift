@@ -299,6 +299,8 @@ public struct Demo: Sendable {
         lines.forEach(say)
         let cardiac = try await bank.run { bank in try demo.cardiacStep(in: bank, start: day6) }
         cardiac.forEach(say)
+        let prognostic = try await bank.run { bank in try demo.prognosticStep(in: bank, start: day0.advanced(bySeconds: -4.5 * 365.25 * 86_400)) }
+        prognostic.forEach(say)
         let allTwins = try await bank.run { bank in try bank.twinIDs() }
         let events = try await bank.run { bank in try bank.lastSequence() }
         var summary = Summary(twins: allTwins.count, events: Int(events), commits: [c1.id.hex, c2.id.hex], forkedTwin: alice, fork: fork,

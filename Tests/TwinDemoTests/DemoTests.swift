@@ -20,8 +20,10 @@ struct DemoTests {
         #expect(summary.importedPatients == 3)
         let organisations = try bank.twinIDs().filter { (try? bank.twin($0).twin.kind) == .organisation }.count
         // people; liver, body, hospital, fork, template; comparison forks; the drug twin and its 3 regimen forks;
-        // the outbreak's population twin; the cardiac twin; records
-        #expect(summary.twins == 4 + 5 + 3 + 4 + 1 + 1 + 3 + (organisations - 1))
+        // the outbreak's population twin; the cardiac twin; the prognostic cohort and bp-new; records
+        #expect(summary.twins == 4 + 5 + 3 + 4 + 1 + 1 + 61 + 3 + (organisations - 1))
+        // the prognostic prediction is in bp-new's thread
+        #expect(try bank.events(ThreadQuery(twin: "bp-new", category: .prediction)).count == 1)
         // the cardiac twin: heart rate, SDNN and RMSSD derived from its strip, and its circulation's predictions
         #expect(try bank.events(ThreadQuery(twin: "person-01-heart", code: CodeKey(system: "http://loinc.org", code: "8867-4"), category: .observation)).count == 1)
         #expect(try bank.events(ThreadQuery(twin: "person-01-heart", category: .prediction)).count == 18)

@@ -24,11 +24,15 @@ struct DemoCommandTests {
         #expect((map["features"] as? [Any])?.isEmpty == false)
         // Step 12: a consent, a researcher's query refused by the decision point, the consenting person's thread
         // filtered to vital signs, and the refusal's inclusion proof verified; the signed audit log verifies
-        #expect(first.stdout.contains("13. Governance: person-01 consents to research on vital signs only"), "\(first.stdout)")
+        #expect(first.stdout.contains("14. Governance: person-01 consents to research on vital signs only"), "\(first.stdout)")
         // the cardiac twin: heart rate from its ECG strip, and the baroreflex holding pressure after a blood loss
         #expect(first.stdout.contains("12. Cardiac twin person-01-heart:"), "\(first.stdout)")
         #expect(first.stdout.contains("beats, heart rate 7"), "\(first.stdout)")
         #expect(first.stdout.contains("predicts losing 375 mL over 6.4 min"), "\(first.stdout)")
+        // the prognostic twin: fitted on the cohort, evaluated on held-out people, a prediction for someone outside it
+        #expect(first.stdout.contains("13. Prognostic twin: systolic pressure a year ahead"), "\(first.stdout)")
+        #expect(first.stdout.contains("held-out people: MAE"), "\(first.stdout)")
+        #expect(first.stdout.contains("bp-new, not in the cohort:"), "\(first.stdout)")
         #expect(first.stdout.contains("rita reads person-02's thread for research: refused (access denied: rita may not read twin person-02"))
         #expect(first.stdout.contains("verified with the public key alone"))
         let audit = try cli.run(["audit", "verify"])
