@@ -27,6 +27,11 @@ extension ThreadBinding {
             /// Time in Range) and, on the forecast, the ``HypoglycaemiaWatcher`` (glucose below ``Safety/threshold``
             /// within ``Safety/horizon`` with probability at least ``Safety/probability``).
             case hypoglycaemia
+            /// Hypotension (the watched output is mean arterial pressure in mm[Hg]): an alert on each episode of low
+            /// readings (``LowPressureReading``: below 65 mmHg, severe below 55) and, on the forecast, the
+            /// ``HypotensionWatcher`` (pressure below ``Safety/threshold`` within ``Safety/horizon`` with probability
+            /// at least ``Safety/probability``).
+            case hypotension
         }
         /// The measured output (its id) the checks watch.
         public var output: String
@@ -60,6 +65,9 @@ extension ThreadBinding {
             }
             if rule == .hypoglycaemia, o.unit != "mg/dL" {
                 throw fail("the hypoglycaemia rule watches glucose in mg/dL (output '\(output)' is in \(o.unit)).", o.unit)
+            }
+            if rule == .hypotension, o.unit != "mm[Hg]" {
+                throw fail("the hypotension rule watches mean arterial pressure in mm[Hg] (output '\(output)' is in \(o.unit)).", o.unit)
             }
         }
     }

@@ -21,6 +21,10 @@ import TwinCore
 /// binding (``ThreadBinding/glucose``) and one estimator (``GlucoseEstimator``); ``GlucoseSynchroniser`` is
 /// its command-line face (its options and summary), running this loop.
 public enum BindingSynchroniser {
+    /// Code of the alert a binding with the ``ThreadBinding/Safety/Rule/hypotension`` rule writes when its forecast
+    /// predicts hypotension (``HypotensionWatcher``).
+    public static let hypotensionAlert = Concept(system: "urn:twinbank:alert", code: "hypotension-predicted", display: "Hypotension predicted")
+
     public struct Options: Sendable, Hashable {
         /// Start of the data window (default: the earliest bound event, the whole history).
         public var from: Instant?
@@ -222,7 +226,7 @@ public enum BindingSynchroniser {
                                                              forecast: forecast.filter { $0.output == k }.map(\.mean)),
                                            settings: safety.health)
             }
-            if safety.rule == .hypoglycaemia {
+            if safety.rule != nil {
                 let query = ThreadQuery(twin: twin, code: output.code.key, category: .observation, from: thread.from, to: thread.to, knownAt: thread.knownAt)
                 let byID = Dictionary(try await bank.run { try $0.events(query) }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
                 readingEvents = ours.compactMap { byID[$0.event] }
@@ -232,14 +236,23 @@ public enum BindingSynchroniser {
 
         var drafts: [EventDraft] = []
         // 1. alerts on the readings themselves, whatever the model says
-        if let safety, let k = watched, safety.rule == .hypoglycaemia {
+        if let safety, let k = watched, let rule = safety.rule {
             let values = Dictionary(thread.readings.filter { $0.output == k }.map { ($0.event, $0.value) }, uniquingKeysWith: { a, _ in a })
-            let lows = LowGlucoseReading.alerting(readingEvents.map { (values[$0.id]!, $0) })
+            let readings = readingEvents.map { (value: values[$0.id]!, event: $0) }
             let nowMean = nowcast.first?.mean
-            for low in lows {
-                // the model's glucose now is compared with the latest reading only (an earlier one may have recovered since)
-                let isLatest = low.event.id == readingEvents.last?.id
-                drafts.append(low.draft(twin: twin, source: source, nowcast: isLatest && (nowMean?.isFinite ?? false) ? nowMean : nil, context: options.context))
+            // the model's value now is compared with the latest reading only (an earlier one may have recovered since)
+            func model(at event: Event) -> Double? {
+                event.id == readingEvents.last?.id && (nowMean?.isFinite ?? false) ? nowMean : nil
+            }
+            switch rule {
+            case .hypoglycaemia:
+                for low in LowGlucoseReading.alerting(readings) {
+                    drafts.append(low.draft(twin: twin, source: source, nowcast: model(at: low.event), context: options.context))
+                }
+            case .hypotension:
+                for low in LowPressureReading.alerting(readings) {
+                    drafts.append(low.draft(twin: twin, source: source, nowcast: model(at: low.event), context: options.context))
+                }
             }
         }
         // 2. what the loop learnt, as thread events (only from a reliable model)
@@ -290,7 +303,7 @@ public enum BindingSynchroniser {
             if !health.reliable {
                 let nowText = nowcast.first.map { $0.mean.isFinite ? "\(r($0.mean)) ± \(r($0.standardDeviation)) \(output.unit)" : "unknown" } ?? "unknown"
                 let what = output.output.prefix(1).uppercased() + output.output.dropFirst()
-                let predicted = safety.rule == .hypoglycaemia ? " and no hypoglycaemia is predicted from it" : ""
+                let predicted = safety.rule.map { " and no \($0.rawValue) is predicted from it" } ?? ""
                 let text = (["\(what) twin unreliable: its forecast is withheld (not written as a forecast)\(predicted); rely on the readings."]
                             + health.warnings
                             + ["twin's \(output.output) now \(nowText); latest reading \(r(latestReading.value)) \(output.unit) at \(latestReading.effective.iso8601)"])
@@ -301,19 +314,28 @@ public enum BindingSynchroniser {
                 drafts.append(EventDraft(twin: twin, effective: EffectiveTime(thread.to), category: .alert, code: ModelHealth.unreliableAlert, value: .text(text), source: source,
                                          provenance: Provenance(derivedFrom: used, model: binding.model.id, modelVersion: binding.model.version, seed: options.seed,
                                                                 notes: "watcher=model-health reliable=false findings=\(kinds) \(words.joined(separator: " ")); binding=\(binding.name) " + runNotes)))
-            } else if safety.rule == .hypoglycaemia {
-                let watcher = HypoglycaemiaWatcher(glucose: output.output, threshold: safety.threshold, horizon: safety.horizon, probability: safety.probability)
+            } else if let rule = safety.rule {
                 let series = forecast.filter { $0.output == k }
                 let f = Forecast(origin: now, stateNames: [output.output], level: options.level,
                                  points: series.map { Forecast.Point(time: $0.time, mean: [$0.mean], standardDeviation: [$0.standardDeviation], lower: [$0.lower], upper: [$0.upper]) },
                                  method: "estimator", provenance: Forecast.Provenance(filter: label, model: "\(binding.model.id)@\(binding.model.version ?? "?")",
                                                                                          dataWindow: (thread.readings.first?.time ?? now)...now, observationCount: thread.readings.count, seed: options.seed))
-                if let alert = try watcher.evaluate(f) {
+                let alert: Alert?, code: Concept
+                switch rule {
+                case .hypoglycaemia:
+                    alert = try HypoglycaemiaWatcher(glucose: output.output, threshold: safety.threshold, horizon: safety.horizon, probability: safety.probability).evaluate(f)
+                    code = GlucoseSynchroniser.hypoglycaemiaAlert
+                case .hypotension:
+                    alert = try HypotensionWatcher(pressure: output.output, threshold: safety.threshold, horizon: safety.horizon, probability: safety.probability,
+                                                   timeUnit: binding.timeUnit.rawValue).evaluate(f)
+                    code = Self.hypotensionAlert
+                }
+                if let alert {
                     let recent = readingEvents.suffix(3).map { e in "\(e.effective.start.iso8601) \(r(thread.readings.first { $0.event == e.id }?.value ?? .nan)) \(output.unit)" }
                     let text = ([alert.message] + alert.reasons + ["latest readings: " + recent.joined(separator: "; ")]).joined(separator: " | ")
-                    drafts.append(EventDraft(twin: twin, effective: EffectiveTime(thread.to), category: .alert, code: GlucoseSynchroniser.hypoglycaemiaAlert, value: .text(text), source: source,
+                    drafts.append(EventDraft(twin: twin, effective: EffectiveTime(thread.to), category: .alert, code: code, value: .text(text), source: source,
                                              provenance: Provenance(derivedFrom: meanIDs + readingEvents.map(\.id), model: binding.model.id, modelVersion: binding.model.version, seed: options.seed,
-                                                                    notes: "watcher=hypoglycaemia threshold=\(safety.threshold) horizon=\(safety.horizon)\(binding.timeUnit.rawValue) probability=\(safety.probability) severity=\(alert.severity.rawValue) \(alert.measureWords); binding=\(binding.name) " + runNotes)))
+                                                                    notes: "watcher=\(rule.rawValue) threshold=\(safety.threshold) horizon=\(safety.horizon)\(binding.timeUnit.rawValue) probability=\(safety.probability) severity=\(alert.severity.rawValue) \(alert.measureWords); binding=\(binding.name) " + runNotes)))
                 }
             }
         }

@@ -37,24 +37,13 @@ public struct LowGlucoseReading: Sendable, Hashable {
     /// mg/dL by which a reading must fall below the last alerted reading of its episode to alert again.
     public static let escalationDrop = 10.0
 
-    /// The low readings among `readings` (mg/dL and event, in time order) that alert: one alert per **episode**
-    /// (a run of consecutive readings below ``level1``) rather than one per reading, so a long low does not bury
-    /// the thread in repeats. In each episode: its first reading; a reading that escalates it (level 2 after level
-    /// 1, or ``escalationDrop`` lower than the episode's last alerting reading); and the latest reading of all, when
-    /// it is low (the current state always alerts). Apart from the latest, the choice depends on the episode's
-    /// readings alone, so runs over overlapping windows choose the same earlier readings, and ``HeldEvents`` keeps
-    /// each alert to one event.
+    /// The low readings among `readings` (mg/dL and event, in time order) that alert: one alert per episode
+    /// (``LowReadingEpisodes``: its first reading, a reading that escalates it (level 2 after level 1, or
+    /// ``escalationDrop`` lower than the episode's last alerting reading), and the latest reading when it is low).
     public static func alerting(_ readings: [(value: Double, event: Event)]) -> [LowGlucoseReading] {
-        var out: [LowGlucoseReading] = []
-        var lastAlerted: LowGlucoseReading?
-        for (i, r) in readings.enumerated() {
-            guard let low = LowGlucoseReading(value: r.value, event: r.event) else { lastAlerted = nil; continue }
-            let isLatest = i == readings.count - 1
-            if let last = lastAlerted, !isLatest, low.level <= last.level, low.value > last.value - escalationDrop { continue }
-            out.append(low)
-            lastAlerted = low
-        }
-        return out
+        let lows = readings.map { LowGlucoseReading(value: $0.value, event: $0.event) }
+        return LowReadingEpisodes.alerting(lows.enumerated().map { (readings[$0.offset].value, $0.element?.level) }, escalationDrop: escalationDrop)
+            .compactMap { lows[$0] }
     }
 
     /// The alert: message, reasons and measures (`reading`, `level`, `threshold`). `nowcast`, when given, is the
