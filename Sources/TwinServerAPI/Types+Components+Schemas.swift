@@ -1523,9 +1523,14 @@ extension Components {
                 case running = "running"
                 case succeeded = "succeeded"
                 case failed = "failed"
+                case cancelled = "cancelled"
             }
             /// - Remark: Generated from `#/components/schemas/Job/state`.
             public var state: Components.Schemas.Job.StatePayload
+            /// Whether a client asked to cancel it (`DELETE`); a running job stops after its current unit of work.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Job/cancelRequested`.
+            public var cancelRequested: Swift.Bool?
             /// 0 to 1.
             ///
             /// - Remark: Generated from `#/components/schemas/Job/progress`.
@@ -1536,7 +1541,7 @@ extension Components {
             public var started: Swift.String?
             /// - Remark: Generated from `#/components/schemas/Job/finished`.
             public var finished: Swift.String?
-            /// Once succeeded, one outcome per twin synchronised.
+            /// Once succeeded (or cancelled while running), one outcome per twin synchronised.
             ///
             /// - Remark: Generated from `#/components/schemas/Job/result`.
             public var result: [Components.Schemas.SyncOutcome]?
@@ -1549,17 +1554,19 @@ extension Components {
             ///   - kind:
             ///   - target: The twin or aggregate.
             ///   - state:
+            ///   - cancelRequested: Whether a client asked to cancel it (`DELETE`); a running job stops after its current unit of work.
             ///   - progress: 0 to 1.
             ///   - submitted:
             ///   - started:
             ///   - finished:
-            ///   - result: Once succeeded, one outcome per twin synchronised.
+            ///   - result: Once succeeded (or cancelled while running), one outcome per twin synchronised.
             ///   - error:
             public init(
                 id: Swift.String,
                 kind: Components.Schemas.Job.KindPayload,
                 target: Swift.String? = nil,
                 state: Components.Schemas.Job.StatePayload,
+                cancelRequested: Swift.Bool? = nil,
                 progress: Swift.Double,
                 submitted: Swift.String,
                 started: Swift.String? = nil,
@@ -1571,6 +1578,7 @@ extension Components {
                 self.kind = kind
                 self.target = target
                 self.state = state
+                self.cancelRequested = cancelRequested
                 self.progress = progress
                 self.submitted = submitted
                 self.started = started
@@ -1583,12 +1591,36 @@ extension Components {
                 case kind
                 case target
                 case state
+                case cancelRequested
                 case progress
                 case submitted
                 case started
                 case finished
                 case result
                 case error
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/JobPage`.
+        public struct JobPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/JobPage/items`.
+            public var items: [Components.Schemas.Job]
+            /// - Remark: Generated from `#/components/schemas/JobPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `JobPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Job],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
             }
         }
         /// - Remark: Generated from `#/components/schemas/ConsentRule`.

@@ -162,11 +162,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/aggregates/{id}/sync`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/sync/post(startAggregateSync)`.
     func startAggregateSync(_ input: Operations.StartAggregateSync.Input) async throws -> Operations.StartAggregateSync.Output
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
+    func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output
     /// A job's state, progress and (once it ended) result or error. Only the subject who started it (or an admin) sees it.
     ///
     /// - Remark: HTTP `GET /api/v1/jobs/{jobId}`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/get(getJob)`.
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output
+    /// Cancels a queued or running job (its starter, or an admin). A queued job ends `cancelled` at once; a running one is asked to stop (`cancelRequested`) and ends `cancelled` once its current unit of work (a twin's sync) is over. What it already wrote stays.
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/jobs/{jobId}`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/delete(cancelJob)`.
+    func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output
     /// Recomputes the bank's audit log and checks its Merkle tree and signed heads (the bank's `audit verify`). A token with the admin role.
     ///
     /// - Remark: HTTP `GET /api/v1/audit/verify`.
@@ -509,6 +519,19 @@ extension APIProtocol {
             body: body
         ))
     }
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
+    public func listJobs(
+        query: Operations.ListJobs.Input.Query = .init(),
+        headers: Operations.ListJobs.Input.Headers = .init()
+    ) async throws -> Operations.ListJobs.Output {
+        try await listJobs(Operations.ListJobs.Input(
+            query: query,
+            headers: headers
+        ))
+    }
     /// A job's state, progress and (once it ended) result or error. Only the subject who started it (or an admin) sees it.
     ///
     /// - Remark: HTTP `GET /api/v1/jobs/{jobId}`.
@@ -518,6 +541,19 @@ extension APIProtocol {
         headers: Operations.GetJob.Input.Headers = .init()
     ) async throws -> Operations.GetJob.Output {
         try await getJob(Operations.GetJob.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Cancels a queued or running job (its starter, or an admin). A queued job ends `cancelled` at once; a running one is asked to stop (`cancelRequested`) and ends `cancelled` once its current unit of work (a twin's sync) is over. What it already wrote stays.
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/jobs/{jobId}`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/delete(cancelJob)`.
+    public func cancelJob(
+        path: Operations.CancelJob.Input.Path,
+        headers: Operations.CancelJob.Input.Headers = .init()
+    ) async throws -> Operations.CancelJob.Output {
+        try await cancelJob(Operations.CancelJob.Input(
             path: path,
             headers: headers
         ))
