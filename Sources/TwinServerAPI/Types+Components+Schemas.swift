@@ -1349,6 +1349,134 @@ extension Components {
                 case properties
             }
         }
+        /// - Remark: Generated from `#/components/schemas/RetractionRequest`.
+        public struct RetractionRequest: Codable, Hashable, Sendable {
+            /// The source whose events are retracted, KIND:ID (`device:cgm-7`, `import:labs.csv`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/source`.
+            public var source: Swift.String
+            /// Why (recorded in the twin's thread); not empty.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/reason`.
+            public var reason: Swift.String
+            /// Purge the events' payloads, keeping tombstones with the reason (default false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/erase`.
+            public var erase: Swift.Bool?
+            /// Only events with effective time from this time (inclusive; default the start of time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/from`.
+            public var from: Swift.String?
+            /// Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/to`.
+            public var to: Swift.String?
+            /// Creates a new `RetractionRequest`.
+            ///
+            /// - Parameters:
+            ///   - source: The source whose events are retracted, KIND:ID (`device:cgm-7`, `import:labs.csv`).
+            ///   - reason: Why (recorded in the twin's thread); not empty.
+            ///   - erase: Purge the events' payloads, keeping tombstones with the reason (default false).
+            ///   - from: Only events with effective time from this time (inclusive; default the start of time).
+            ///   - to: Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
+            public init(
+                source: Swift.String,
+                reason: Swift.String,
+                erase: Swift.Bool? = nil,
+                from: Swift.String? = nil,
+                to: Swift.String? = nil
+            ) {
+                self.source = source
+                self.reason = reason
+                self.erase = erase
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case source
+                case reason
+                case erase
+                case from
+                case to
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Retraction`.
+        public struct Retraction: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Retraction/twin`.
+            public var twin: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Retraction/source`.
+            public var source: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Retraction/reason`.
+            public var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Retraction/erased`.
+            public var erased: Swift.Bool
+            /// Events newly removed from the current view.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Retraction/eventsRetracted`.
+            public var eventsRetracted: Swift.Int
+            /// The sequence number of the retraction event appended to the thread.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Retraction/sequence`.
+            public var sequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Retraction/recorded`.
+            public var recorded: Swift.String
+            /// The ids of the events retracted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Retraction/events`.
+            public var events: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Retraction/from`.
+            public var from: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Retraction/to`.
+            public var to: Swift.String?
+            /// Creates a new `Retraction`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - source:
+            ///   - reason:
+            ///   - erased:
+            ///   - eventsRetracted: Events newly removed from the current view.
+            ///   - sequence: The sequence number of the retraction event appended to the thread.
+            ///   - recorded:
+            ///   - events: The ids of the events retracted.
+            ///   - from:
+            ///   - to:
+            public init(
+                twin: Swift.String,
+                source: Swift.String,
+                reason: Swift.String,
+                erased: Swift.Bool,
+                eventsRetracted: Swift.Int,
+                sequence: Swift.Int64,
+                recorded: Swift.String,
+                events: [Swift.String],
+                from: Swift.String? = nil,
+                to: Swift.String? = nil
+            ) {
+                self.twin = twin
+                self.source = source
+                self.reason = reason
+                self.erased = erased
+                self.eventsRetracted = eventsRetracted
+                self.sequence = sequence
+                self.recorded = recorded
+                self.events = events
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case source
+                case reason
+                case erased
+                case eventsRetracted
+                case sequence
+                case recorded
+                case events
+                case from
+                case to
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/SyncRequest`.
         public struct SyncRequest: Codable, Hashable, Sendable {
             /// Start of the data window (default 24 h before `to`).

@@ -87,6 +87,17 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/twins/{id}/consent`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/post(recordConsent)`.
     func recordConsent(_ input: Operations.RecordConsent.Input) async throws -> Operations.RecordConsent.Output
+    /// Retracts the events of a source in this twin's thread (the bank's `retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
+    ///
+    /// The events leave every current view and aggregate; a retraction event (category `retraction`, its value the
+    /// reason) is appended to the twin's thread; a query known at an earlier time still sees them. With `erase`,
+    /// their payloads are purged and only a tombstone with the reason is kept. Other twins' events from the same
+    /// source are not touched (the command retracts a source across the bank).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/retractions`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/retractions/post(retractEvents)`.
+    func retractEvents(_ input: Operations.RetractEvents.Input) async throws -> Operations.RetractEvents.Output
     /// A twin's thread (forks resolved), in thread order, a page at a time.
     ///
     /// `from`/`to` bound the effective start; `knownAt` replays what the bank knew at a recorded time; `asOf`
@@ -345,6 +356,27 @@ extension APIProtocol {
         body: Operations.RecordConsent.Input.Body
     ) async throws -> Operations.RecordConsent.Output {
         try await recordConsent(Operations.RecordConsent.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Retracts the events of a source in this twin's thread (the bank's `retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
+    ///
+    /// The events leave every current view and aggregate; a retraction event (category `retraction`, its value the
+    /// reason) is appended to the twin's thread; a query known at an earlier time still sees them. With `erase`,
+    /// their payloads are purged and only a tombstone with the reason is kept. Other twins' events from the same
+    /// source are not touched (the command retracts a source across the bank).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/retractions`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/retractions/post(retractEvents)`.
+    public func retractEvents(
+        path: Operations.RetractEvents.Input.Path,
+        headers: Operations.RetractEvents.Input.Headers = .init(),
+        body: Operations.RetractEvents.Input.Body
+    ) async throws -> Operations.RetractEvents.Output {
+        try await retractEvents(Operations.RetractEvents.Input(
             path: path,
             headers: headers,
             body: body
