@@ -484,6 +484,114 @@ extension Components {
                 case nextCursor
             }
         }
+        /// - Remark: Generated from `#/components/schemas/CommitRequest`.
+        public struct CommitRequest: Codable, Hashable, Sendable {
+            /// The commit message (not blank).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CommitRequest/message`.
+            public var message: Swift.String
+            /// The author (default the token's subject).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CommitRequest/author`.
+            public var author: Swift.String?
+            /// Creates a new `CommitRequest`.
+            ///
+            /// - Parameters:
+            ///   - message: The commit message (not blank).
+            ///   - author: The author (default the token's subject).
+            public init(
+                message: Swift.String,
+                author: Swift.String? = nil
+            ) {
+                self.message = message
+                self.author = author
+            }
+            public enum CodingKeys: String, CodingKey {
+                case message
+                case author
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Branch`.
+        public struct Branch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Branch/name`.
+            public var name: Swift.String
+            /// Whether commits go to this branch now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Branch/current`.
+            public var current: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Branch/head`.
+            public var head: Components.Schemas.CommitSummary?
+            /// Creates a new `Branch`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - current: Whether commits go to this branch now.
+            ///   - head:
+            public init(
+                name: Swift.String,
+                current: Swift.Bool,
+                head: Components.Schemas.CommitSummary? = nil
+            ) {
+                self.name = name
+                self.current = current
+                self.head = head
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case current
+                case head
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BranchPage`.
+        public struct BranchPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BranchPage/items`.
+            public var items: [Components.Schemas.Branch]
+            /// - Remark: Generated from `#/components/schemas/BranchPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `BranchPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Branch],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BranchRequest`.
+        public struct BranchRequest: Codable, Hashable, Sendable {
+            /// The branch's name (the rules of a twin id).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchRequest/name`.
+            public var name: Swift.String
+            /// The commit it starts at (an id or prefix, a branch, a tag, HEAD~N; default HEAD).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchRequest/from`.
+            public var from: Swift.String?
+            /// Creates a new `BranchRequest`.
+            ///
+            /// - Parameters:
+            ///   - name: The branch's name (the rules of a twin id).
+            ///   - from: The commit it starts at (an id or prefix, a branch, a tag, HEAD~N; default HEAD).
+            public init(
+                name: Swift.String,
+                from: Swift.String? = nil
+            ) {
+                self.name = name
+                self.from = from
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case from
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Diff`.
         public struct Diff: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Diff/from`.

@@ -128,6 +128,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/commits`.
     /// - Remark: Generated from `#/paths//api/v1/commits/get(listCommits)`.
     func listCommits(_ input: Operations.ListCommits.Input) async throws -> Operations.ListCommits.Output
+    /// Commits the bank's twin and aggregate definitions (and its governance objects) and pins its thread, on the current branch (the bank's `commit`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/commits`.
+    /// - Remark: Generated from `#/paths//api/v1/commits/post(createCommit)`.
+    func createCommit(_ input: Operations.CreateCommit.Input) async throws -> Operations.CreateCommit.Output
+    /// The bank's branches, sorted by name, each with its head commit and whether commits go to it (the bank's `branch`), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/branches`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/get(listBranches)`.
+    func listBranches(_ input: Operations.ListBranches.Input) async throws -> Operations.ListBranches.Output
+    /// Creates a branch at a commit (default the current branch's head) without switching to it (the bank's `branch NAME [COMMIT]`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/branches`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/post(createBranch)`.
+    func createBranch(_ input: Operations.CreateBranch.Input) async throws -> Operations.CreateBranch.Output
     /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
     ///
     /// - Remark: HTTP `GET /api/v1/diff`.
@@ -448,6 +463,45 @@ extension APIProtocol {
         try await listCommits(Operations.ListCommits.Input(
             query: query,
             headers: headers
+        ))
+    }
+    /// Commits the bank's twin and aggregate definitions (and its governance objects) and pins its thread, on the current branch (the bank's `commit`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/commits`.
+    /// - Remark: Generated from `#/paths//api/v1/commits/post(createCommit)`.
+    public func createCommit(
+        headers: Operations.CreateCommit.Input.Headers = .init(),
+        body: Operations.CreateCommit.Input.Body
+    ) async throws -> Operations.CreateCommit.Output {
+        try await createCommit(Operations.CreateCommit.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The bank's branches, sorted by name, each with its head commit and whether commits go to it (the bank's `branch`), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/branches`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/get(listBranches)`.
+    public func listBranches(
+        query: Operations.ListBranches.Input.Query = .init(),
+        headers: Operations.ListBranches.Input.Headers = .init()
+    ) async throws -> Operations.ListBranches.Output {
+        try await listBranches(Operations.ListBranches.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Creates a branch at a commit (default the current branch's head) without switching to it (the bank's `branch NAME [COMMIT]`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/branches`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/post(createBranch)`.
+    public func createBranch(
+        headers: Operations.CreateBranch.Input.Headers = .init(),
+        body: Operations.CreateBranch.Input.Body
+    ) async throws -> Operations.CreateBranch.Output {
+        try await createBranch(Operations.CreateBranch.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
