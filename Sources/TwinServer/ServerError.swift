@@ -37,6 +37,8 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let preconditionRequired = Code("preconditionRequired", .preconditionRequired)
         /// No such job (or not the caller's, or forgotten): 404.
         public static let unknownJob = Code("unknownJob", .notFound)
+        /// A job that has already ended (succeeded, failed or cancelled) cannot be cancelled: 409.
+        public static let jobFinished = Code("jobFinished", .conflict)
         /// The server holds its most jobs: 503, try again later.
         public static let busy = Code("busy", .serviceUnavailable)
         /// The bank cannot be reached: 503.

@@ -145,11 +145,7 @@ extension TwinAPI {
         // an older position stays the same unless the log is read from another head)
         let page = Array(commits.dropFirst(skip).prefix(limit))
         let next = commits.count > skip + limit ? Self.encodeCursor(String(skip + limit)) : nil
-        let items = page.map { c in
-            S.CommitSummary(id: c.id.hex, author: c.commit.author, time: c.commit.time.iso8601, message: c.commit.message,
-                            threadPin: c.commit.threadPin, parents: c.commit.parents.map(\.hex), names: c.names)
-        }
-        return .ok(.init(body: .json(.init(items: items, nextCursor: next))))
+        return .ok(.init(body: .json(.init(items: page.map(Self.commitSummary), nextCursor: next))))
     }
 
     func getDiff(_ input: Operations.GetDiff.Input) async throws -> Operations.GetDiff.Output {

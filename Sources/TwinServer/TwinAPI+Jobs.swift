@@ -49,6 +49,7 @@ extension TwinAPI {
         _ = try await served.run(call, .sync, id) { bank in try bank.authorize(.sync, id); return try bank.twin(id) }
         let bank = served.base.acting(as: call.identity.subject, purpose: call.purpose)
         let job = try await served.jobs.submit(kind: .twinSync, target: id.rawValue, owner: call.identity.subject) { progress in
+            try Task.checkCancellation()  // cancelled while queued behind others
             let outcome = try await Self.synchronise(id, bank: bank, settings: settings)
             await progress(1)
             return [outcome]
@@ -71,6 +72,8 @@ extension TwinAPI {
         let job = try await served.jobs.submit(kind: .aggregateSync, target: id.rawValue, owner: call.identity.subject) { progress in
             var outcomes: [S.SyncOutcome] = []
             for (i, twin) in members.enumerated() {
+                // cancelled: stop between members; those done (and what they wrote) stay
+                if Task.isCancelled { break }
                 // one member's refusal or failure is its outcome; the others go on
                 do {
                     outcomes.append(try await Self.synchronise(twin, bank: bank, settings: settings))
@@ -83,6 +86,49 @@ extension TwinAPI {
             return outcomes
         }
         return .accepted(.init(headers: .init(location: "/api/v1/jobs/\(job.id)"), body: .json(Self.job(job))))
+    }
+
+    /// The jobs the caller started, or every job for the bank's admin (a token whose admin role the bank's policy
+    /// gives its subject, and whom the gate lets `administer`), newest first, paged (the cursor: the last served
+    /// job's submission order).
+    func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let limit = try Self.pageSize(input.query.limit)
+        let before = try input.query.cursor.map { c -> Int in
+            guard let text = Self.decodeCursor(c), let n = Int(text), n > 0 else { throw Self.badCursor(c) }
+            return n
+        }
+        let admin = try await isAdmin(call)
+        let all = await served.jobs.jobs(subject: call.identity.subject, admin: admin)
+        let rest = before.map { b in all.filter { $0.ordinal < b } } ?? all
+        let page = Array(rest.prefix(limit))
+        let next = rest.count > limit ? page.last.map { Self.encodeCursor(String($0.ordinal)) } : nil
+        return .ok(.init(body: .json(.init(items: page.map(Self.job), nextCursor: next))))
+    }
+
+    /// Cancels a queued or running job of the caller's (or any, for the bank's admin): see ``JobQueue/cancel(_:subject:admin:)``.
+    func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let admin = try await isAdmin(call)
+        guard let job = try await served.jobs.cancel(input.path.jobId, subject: call.identity.subject, admin: admin) else {
+            throw Self.unknownJob(input.path.jobId)
+        }
+        return .ok(.init(body: .json(Self.job(job))))
+    }
+
+    /// Whether the call may see and cancel every job: its token claims the admin role, the bank's policy gives its
+    /// subject that role (a token claiming another role is refused, 403, in the audit log), and the gate lets it
+    /// `administer` the bank (decided and audited). Anyone else sees only their own jobs.
+    func isAdmin(_ call: ServedBank.Call) async throws -> Bool {
+        try await served.run(call, .administer, nil) { bank in
+            guard call.identity.role == .admin else { return false }
+            try bank.authorize(.administer, nil)
+            return true
+        }
+    }
+
+    static func unknownJob(_ id: String) -> ServerError {
+        ServerError(.unknownJob, "no job '\(id.prefix(100))' of yours: jobs are kept in the server's memory (a restart forgets them) and only their starter, or an admin, sees them", field: "jobId", value: String(id.prefix(100)))
     }
 
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
@@ -101,8 +147,9 @@ extension TwinAPI {
         case .running: .running
         case .succeeded: .succeeded
         case .failed: .failed
+        case .cancelled: .cancelled
         }
-        return S.Job(id: j.id, kind: j.kind, target: j.target, state: state, progress: j.progress, submitted: j.submitted.iso8601,
+        return S.Job(id: j.id, kind: j.kind, target: j.target, state: state, cancelRequested: j.cancelRequested ? true : nil, progress: j.progress, submitted: j.submitted.iso8601,
                      started: j.started?.iso8601, finished: j.finished?.iso8601, result: j.result,
                      error: j.error.map { .init(code: $0.code.rawValue, message: $0.message, field: $0.field) })
     }

@@ -484,6 +484,114 @@ extension Components {
                 case nextCursor
             }
         }
+        /// - Remark: Generated from `#/components/schemas/CommitRequest`.
+        public struct CommitRequest: Codable, Hashable, Sendable {
+            /// The commit message (not blank).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CommitRequest/message`.
+            public var message: Swift.String
+            /// The author (default the token's subject).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CommitRequest/author`.
+            public var author: Swift.String?
+            /// Creates a new `CommitRequest`.
+            ///
+            /// - Parameters:
+            ///   - message: The commit message (not blank).
+            ///   - author: The author (default the token's subject).
+            public init(
+                message: Swift.String,
+                author: Swift.String? = nil
+            ) {
+                self.message = message
+                self.author = author
+            }
+            public enum CodingKeys: String, CodingKey {
+                case message
+                case author
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Branch`.
+        public struct Branch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Branch/name`.
+            public var name: Swift.String
+            /// Whether commits go to this branch now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Branch/current`.
+            public var current: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Branch/head`.
+            public var head: Components.Schemas.CommitSummary?
+            /// Creates a new `Branch`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - current: Whether commits go to this branch now.
+            ///   - head:
+            public init(
+                name: Swift.String,
+                current: Swift.Bool,
+                head: Components.Schemas.CommitSummary? = nil
+            ) {
+                self.name = name
+                self.current = current
+                self.head = head
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case current
+                case head
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BranchPage`.
+        public struct BranchPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BranchPage/items`.
+            public var items: [Components.Schemas.Branch]
+            /// - Remark: Generated from `#/components/schemas/BranchPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `BranchPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Branch],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BranchRequest`.
+        public struct BranchRequest: Codable, Hashable, Sendable {
+            /// The branch's name (the rules of a twin id).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchRequest/name`.
+            public var name: Swift.String
+            /// The commit it starts at (an id or prefix, a branch, a tag, HEAD~N; default HEAD).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchRequest/from`.
+            public var from: Swift.String?
+            /// Creates a new `BranchRequest`.
+            ///
+            /// - Parameters:
+            ///   - name: The branch's name (the rules of a twin id).
+            ///   - from: The commit it starts at (an id or prefix, a branch, a tag, HEAD~N; default HEAD).
+            public init(
+                name: Swift.String,
+                from: Swift.String? = nil
+            ) {
+                self.name = name
+                self.from = from
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case from
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Diff`.
         public struct Diff: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Diff/from`.
@@ -1349,6 +1457,134 @@ extension Components {
                 case properties
             }
         }
+        /// - Remark: Generated from `#/components/schemas/RetractionRequest`.
+        public struct RetractionRequest: Codable, Hashable, Sendable {
+            /// The source whose events are retracted, KIND:ID (`device:cgm-7`, `import:labs.csv`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/source`.
+            public var source: Swift.String
+            /// Why (recorded in the twin's thread); not empty.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/reason`.
+            public var reason: Swift.String
+            /// Purge the events' payloads, keeping tombstones with the reason (default false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/erase`.
+            public var erase: Swift.Bool?
+            /// Only events with effective time from this time (inclusive; default the start of time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/from`.
+            public var from: Swift.String?
+            /// Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/to`.
+            public var to: Swift.String?
+            /// Creates a new `RetractionRequest`.
+            ///
+            /// - Parameters:
+            ///   - source: The source whose events are retracted, KIND:ID (`device:cgm-7`, `import:labs.csv`).
+            ///   - reason: Why (recorded in the twin's thread); not empty.
+            ///   - erase: Purge the events' payloads, keeping tombstones with the reason (default false).
+            ///   - from: Only events with effective time from this time (inclusive; default the start of time).
+            ///   - to: Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
+            public init(
+                source: Swift.String,
+                reason: Swift.String,
+                erase: Swift.Bool? = nil,
+                from: Swift.String? = nil,
+                to: Swift.String? = nil
+            ) {
+                self.source = source
+                self.reason = reason
+                self.erase = erase
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case source
+                case reason
+                case erase
+                case from
+                case to
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Retraction`.
+        public struct Retraction: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Retraction/twin`.
+            public var twin: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Retraction/source`.
+            public var source: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Retraction/reason`.
+            public var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Retraction/erased`.
+            public var erased: Swift.Bool
+            /// Events newly removed from the current view.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Retraction/eventsRetracted`.
+            public var eventsRetracted: Swift.Int
+            /// The sequence number of the retraction event appended to the thread.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Retraction/sequence`.
+            public var sequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/Retraction/recorded`.
+            public var recorded: Swift.String
+            /// The ids of the events retracted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Retraction/events`.
+            public var events: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Retraction/from`.
+            public var from: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Retraction/to`.
+            public var to: Swift.String?
+            /// Creates a new `Retraction`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - source:
+            ///   - reason:
+            ///   - erased:
+            ///   - eventsRetracted: Events newly removed from the current view.
+            ///   - sequence: The sequence number of the retraction event appended to the thread.
+            ///   - recorded:
+            ///   - events: The ids of the events retracted.
+            ///   - from:
+            ///   - to:
+            public init(
+                twin: Swift.String,
+                source: Swift.String,
+                reason: Swift.String,
+                erased: Swift.Bool,
+                eventsRetracted: Swift.Int,
+                sequence: Swift.Int64,
+                recorded: Swift.String,
+                events: [Swift.String],
+                from: Swift.String? = nil,
+                to: Swift.String? = nil
+            ) {
+                self.twin = twin
+                self.source = source
+                self.reason = reason
+                self.erased = erased
+                self.eventsRetracted = eventsRetracted
+                self.sequence = sequence
+                self.recorded = recorded
+                self.events = events
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case source
+                case reason
+                case erased
+                case eventsRetracted
+                case sequence
+                case recorded
+                case events
+                case from
+                case to
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/SyncRequest`.
         public struct SyncRequest: Codable, Hashable, Sendable {
             /// Start of the data window (default 24 h before `to`).
@@ -1523,9 +1759,14 @@ extension Components {
                 case running = "running"
                 case succeeded = "succeeded"
                 case failed = "failed"
+                case cancelled = "cancelled"
             }
             /// - Remark: Generated from `#/components/schemas/Job/state`.
             public var state: Components.Schemas.Job.StatePayload
+            /// Whether a client asked to cancel it (`DELETE`); a running job stops after its current unit of work.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Job/cancelRequested`.
+            public var cancelRequested: Swift.Bool?
             /// 0 to 1.
             ///
             /// - Remark: Generated from `#/components/schemas/Job/progress`.
@@ -1536,7 +1777,7 @@ extension Components {
             public var started: Swift.String?
             /// - Remark: Generated from `#/components/schemas/Job/finished`.
             public var finished: Swift.String?
-            /// Once succeeded, one outcome per twin synchronised.
+            /// Once succeeded (or cancelled while running), one outcome per twin synchronised.
             ///
             /// - Remark: Generated from `#/components/schemas/Job/result`.
             public var result: [Components.Schemas.SyncOutcome]?
@@ -1549,17 +1790,19 @@ extension Components {
             ///   - kind:
             ///   - target: The twin or aggregate.
             ///   - state:
+            ///   - cancelRequested: Whether a client asked to cancel it (`DELETE`); a running job stops after its current unit of work.
             ///   - progress: 0 to 1.
             ///   - submitted:
             ///   - started:
             ///   - finished:
-            ///   - result: Once succeeded, one outcome per twin synchronised.
+            ///   - result: Once succeeded (or cancelled while running), one outcome per twin synchronised.
             ///   - error:
             public init(
                 id: Swift.String,
                 kind: Components.Schemas.Job.KindPayload,
                 target: Swift.String? = nil,
                 state: Components.Schemas.Job.StatePayload,
+                cancelRequested: Swift.Bool? = nil,
                 progress: Swift.Double,
                 submitted: Swift.String,
                 started: Swift.String? = nil,
@@ -1571,6 +1814,7 @@ extension Components {
                 self.kind = kind
                 self.target = target
                 self.state = state
+                self.cancelRequested = cancelRequested
                 self.progress = progress
                 self.submitted = submitted
                 self.started = started
@@ -1583,12 +1827,36 @@ extension Components {
                 case kind
                 case target
                 case state
+                case cancelRequested
                 case progress
                 case submitted
                 case started
                 case finished
                 case result
                 case error
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/JobPage`.
+        public struct JobPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/JobPage/items`.
+            public var items: [Components.Schemas.Job]
+            /// - Remark: Generated from `#/components/schemas/JobPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `JobPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Job],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
             }
         }
         /// - Remark: Generated from `#/components/schemas/ConsentRule`.

@@ -87,6 +87,17 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/twins/{id}/consent`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/post(recordConsent)`.
     func recordConsent(_ input: Operations.RecordConsent.Input) async throws -> Operations.RecordConsent.Output
+    /// Retracts the events of a source in this twin's thread (the bank's `retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
+    ///
+    /// The events leave every current view and aggregate; a retraction event (category `retraction`, its value the
+    /// reason) is appended to the twin's thread; a query known at an earlier time still sees them. With `erase`,
+    /// their payloads are purged and only a tombstone with the reason is kept. Other twins' events from the same
+    /// source are not touched (the command retracts a source across the bank).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/retractions`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/retractions/post(retractEvents)`.
+    func retractEvents(_ input: Operations.RetractEvents.Input) async throws -> Operations.RetractEvents.Output
     /// A twin's thread (forks resolved), in thread order, a page at a time.
     ///
     /// `from`/`to` bound the effective start; `knownAt` replays what the bank knew at a recorded time; `asOf`
@@ -117,6 +128,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/commits`.
     /// - Remark: Generated from `#/paths//api/v1/commits/get(listCommits)`.
     func listCommits(_ input: Operations.ListCommits.Input) async throws -> Operations.ListCommits.Output
+    /// Commits the bank's twin and aggregate definitions (and its governance objects) and pins its thread, on the current branch (the bank's `commit`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/commits`.
+    /// - Remark: Generated from `#/paths//api/v1/commits/post(createCommit)`.
+    func createCommit(_ input: Operations.CreateCommit.Input) async throws -> Operations.CreateCommit.Output
+    /// The bank's branches, sorted by name, each with its head commit and whether commits go to it (the bank's `branch`), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/branches`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/get(listBranches)`.
+    func listBranches(_ input: Operations.ListBranches.Input) async throws -> Operations.ListBranches.Output
+    /// Creates a branch at a commit (default the current branch's head) without switching to it (the bank's `branch NAME [COMMIT]`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/branches`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/post(createBranch)`.
+    func createBranch(_ input: Operations.CreateBranch.Input) async throws -> Operations.CreateBranch.Output
     /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
     ///
     /// - Remark: HTTP `GET /api/v1/diff`.
@@ -162,11 +188,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/aggregates/{id}/sync`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/sync/post(startAggregateSync)`.
     func startAggregateSync(_ input: Operations.StartAggregateSync.Input) async throws -> Operations.StartAggregateSync.Output
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
+    func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output
     /// A job's state, progress and (once it ended) result or error. Only the subject who started it (or an admin) sees it.
     ///
     /// - Remark: HTTP `GET /api/v1/jobs/{jobId}`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/get(getJob)`.
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output
+    /// Cancels a queued or running job (its starter, or an admin). A queued job ends `cancelled` at once; a running one is asked to stop (`cancelRequested`) and ends `cancelled` once its current unit of work (a twin's sync) is over. What it already wrote stays.
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/jobs/{jobId}`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/delete(cancelJob)`.
+    func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output
     /// Recomputes the bank's audit log and checks its Merkle tree and signed heads (the bank's `audit verify`). A token with the admin role.
     ///
     /// - Remark: HTTP `GET /api/v1/audit/verify`.
@@ -340,6 +376,27 @@ extension APIProtocol {
             body: body
         ))
     }
+    /// Retracts the events of a source in this twin's thread (the bank's `retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
+    ///
+    /// The events leave every current view and aggregate; a retraction event (category `retraction`, its value the
+    /// reason) is appended to the twin's thread; a query known at an earlier time still sees them. With `erase`,
+    /// their payloads are purged and only a tombstone with the reason is kept. Other twins' events from the same
+    /// source are not touched (the command retracts a source across the bank).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/retractions`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/retractions/post(retractEvents)`.
+    public func retractEvents(
+        path: Operations.RetractEvents.Input.Path,
+        headers: Operations.RetractEvents.Input.Headers = .init(),
+        body: Operations.RetractEvents.Input.Body
+    ) async throws -> Operations.RetractEvents.Output {
+        try await retractEvents(Operations.RetractEvents.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
     /// A twin's thread (forks resolved), in thread order, a page at a time.
     ///
     /// `from`/`to` bound the effective start; `knownAt` replays what the bank knew at a recorded time; `asOf`
@@ -406,6 +463,45 @@ extension APIProtocol {
         try await listCommits(Operations.ListCommits.Input(
             query: query,
             headers: headers
+        ))
+    }
+    /// Commits the bank's twin and aggregate definitions (and its governance objects) and pins its thread, on the current branch (the bank's `commit`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/commits`.
+    /// - Remark: Generated from `#/paths//api/v1/commits/post(createCommit)`.
+    public func createCommit(
+        headers: Operations.CreateCommit.Input.Headers = .init(),
+        body: Operations.CreateCommit.Input.Body
+    ) async throws -> Operations.CreateCommit.Output {
+        try await createCommit(Operations.CreateCommit.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The bank's branches, sorted by name, each with its head commit and whether commits go to it (the bank's `branch`), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/branches`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/get(listBranches)`.
+    public func listBranches(
+        query: Operations.ListBranches.Input.Query = .init(),
+        headers: Operations.ListBranches.Input.Headers = .init()
+    ) async throws -> Operations.ListBranches.Output {
+        try await listBranches(Operations.ListBranches.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Creates a branch at a commit (default the current branch's head) without switching to it (the bank's `branch NAME [COMMIT]`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/branches`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/post(createBranch)`.
+    public func createBranch(
+        headers: Operations.CreateBranch.Input.Headers = .init(),
+        body: Operations.CreateBranch.Input.Body
+    ) async throws -> Operations.CreateBranch.Output {
+        try await createBranch(Operations.CreateBranch.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
@@ -509,6 +605,19 @@ extension APIProtocol {
             body: body
         ))
     }
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    ///
+    /// - Remark: HTTP `GET /api/v1/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
+    public func listJobs(
+        query: Operations.ListJobs.Input.Query = .init(),
+        headers: Operations.ListJobs.Input.Headers = .init()
+    ) async throws -> Operations.ListJobs.Output {
+        try await listJobs(Operations.ListJobs.Input(
+            query: query,
+            headers: headers
+        ))
+    }
     /// A job's state, progress and (once it ended) result or error. Only the subject who started it (or an admin) sees it.
     ///
     /// - Remark: HTTP `GET /api/v1/jobs/{jobId}`.
@@ -518,6 +627,19 @@ extension APIProtocol {
         headers: Operations.GetJob.Input.Headers = .init()
     ) async throws -> Operations.GetJob.Output {
         try await getJob(Operations.GetJob.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Cancels a queued or running job (its starter, or an admin). A queued job ends `cancelled` at once; a running one is asked to stop (`cancelRequested`) and ends `cancelled` once its current unit of work (a twin's sync) is over. What it already wrote stays.
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/jobs/{jobId}`.
+    /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/delete(cancelJob)`.
+    public func cancelJob(
+        path: Operations.CancelJob.Input.Path,
+        headers: Operations.CancelJob.Input.Headers = .init()
+    ) async throws -> Operations.CancelJob.Output {
+        try await cancelJob(Operations.CancelJob.Input(
             path: path,
             headers: headers
         ))

@@ -6,7 +6,7 @@ import Testing
 import TwinBank
 import TwinBankAccess
 import TwinCore
-import TwinServer
+@testable import TwinServer
 
 /// Synchronisation as jobs: 202 with the job's address, then its state, progress and result; refusals before the
 /// job is queued; a job only its starter (or an admin) reads.
@@ -32,7 +32,7 @@ import TwinServer
                 #expect(r.status == .ok)
                 return try json(r)
             }
-            if let state = last["state"] as? String, state == "succeeded" || state == "failed" { return last }
+            if let state = last["state"] as? String, ["succeeded", "failed", "cancelled"].contains(state) { return last }
             try await Task.sleep(for: .milliseconds(100))
         }
         return last
@@ -150,6 +150,150 @@ import TwinServer
             #expect((outcomes[0]["error"] as? [String: Any])?["code"] != nil, "\(outcomes[0])")
             #expect(outcomes[1]["observationsUsed"] as? Int == 24 && outcomes[1]["error"] == nil, "\(outcomes[1])")
             #expect(outcomes[2]["observationsUsed"] as? Int == 24 && outcomes[2]["error"] == nil, "\(outcomes[2])")
+        }
+    }
+
+    // MARK: - Listing and cancelling
+
+    /// Queues a job on the fixture's server whose work, once running, appends one reading to p1 (what a unit of
+    /// work writes), says so on `started`, then waits until its task is cancelled.
+    static func blockingJob(_ f: ServerFixture, owner: String, reading: Double, started: AsyncStream<Void>.Continuation) async throws -> String {
+        let bank = f.server.served.base
+        let job = try await f.server.served.jobs.submit(kind: .twinSync, target: "p1", owner: owner) { progress in
+            _ = try await bank.run { b in
+                try b.append([.observation("p1", at: try Instant(parsing: "2026-01-01T10:00:00Z"), code: ServerFixture.glucose,
+                                           Quantity(reading, "mg/dL"), source: Source(.device, "cgm-1"))])
+            }
+            await progress(0.5)
+            started.yield()
+            try await Task.sleep(for: .seconds(3600))  // ends only by cancellation
+            return []
+        }
+        return job.id
+    }
+
+    static func ids(_ client: any TestClientProtocol, _ uri: String, _ token: String) async throws -> (ids: [String], next: String?) {
+        try await client.execute(uri: uri, method: .get, headers: .auth(token)) { r throws in
+            #expect(r.status == .ok, "\(String(buffer: r.body))")
+            let j = try json(r)
+            let items = try #require(j["items"] as? [[String: Any]])
+            return (items.compactMap { $0["id"] as? String }, j["nextCursor"] as? String)
+        }
+    }
+
+    @Test func listsAndCancelsJobs() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        let bob = try await f.token("bob", .clinician)
+        let alice = try await f.token("alice", .admin)
+        let carol = try await f.token("carol", .clinician)
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        // two run (the queue runs two at once), the third waits
+        let first = try await Self.blockingJob(f, owner: "bob", reading: 120, started: signal)
+        let second = try await Self.blockingJob(f, owner: "bob", reading: 121, started: signal)
+        let third = try await Self.blockingJob(f, owner: "alice", reading: 122, started: signal)
+        var running = started.makeAsyncIterator()
+        _ = await running.next(); _ = await running.next()
+        try await f.test { client in
+            // bob sees his two, newest first, a page at a time; alice (the admin) sees all three; carol none
+            #expect(try await Self.ids(client, "/api/v1/jobs", bob).ids == [second, first])
+            let page1 = try await Self.ids(client, "/api/v1/jobs?limit=1", bob)
+            #expect(page1.ids == [second])
+            let cursor = try #require(page1.next)
+            let page2 = try await Self.ids(client, "/api/v1/jobs?limit=1&cursor=\(cursor)", bob)
+            #expect(page2.ids == [first] && page2.next == nil)
+            #expect(try await Self.ids(client, "/api/v1/jobs", alice).ids == [third, second, first])
+            #expect(try await Self.ids(client, "/api/v1/jobs", carol).ids.isEmpty)
+            try await client.execute(uri: "/api/v1/jobs", method: .get, headers: .auth(alice)) { r throws in
+                let items = try #require(try json(r)["items"] as? [[String: Any]])
+                #expect(items.map { $0["state"] as? String } == ["queued", "running", "running"])
+            }
+
+            // the queued job: not bob's to cancel; alice cancels it, and it ends at once, never run
+            try await client.execute(uri: "/api/v1/jobs/\(third)", method: .delete, headers: .auth(bob)) { r throws in
+                #expect(r.status == .notFound)
+                #expect(try json(r)["code"] as? String == "unknownJob")
+            }
+            try await client.execute(uri: "/api/v1/jobs/\(third)", method: .delete, headers: .auth(alice)) { r throws in
+                #expect(r.status == .ok, "\(String(buffer: r.body))")
+                let j = try json(r)
+                #expect(j["state"] as? String == "cancelled")
+                #expect(j["cancelRequested"] as? Bool == true)
+                #expect(j["started"] == nil && j["finished"] != nil)
+            }
+
+            // a running job: asked to stop, its task cancelled, it ends cancelled; what it wrote stays
+            try await client.execute(uri: "/api/v1/jobs/\(first)", method: .delete, headers: .auth(bob)) { r throws in
+                #expect(r.status == .ok, "\(String(buffer: r.body))")
+                let j = try json(r)
+                #expect(j["cancelRequested"] as? Bool == true)
+                #expect(["running", "cancelled"].contains(j["state"] as? String ?? ""))
+            }
+            let ended = try await Self.finished(client, "/api/v1/jobs/\(first)", bob)
+            #expect(ended["state"] as? String == "cancelled", "\(ended)")
+            #expect(ended["error"] == nil && ended["progress"] as? Double == 0.5, "\(ended)")
+            // cancelling it again: it has ended
+            try await client.execute(uri: "/api/v1/jobs/\(first)", method: .delete, headers: .auth(bob)) { r throws in
+                #expect(r.status == .conflict)
+                let j = try json(r)
+                #expect(j["code"] as? String == "jobFinished")
+                #expect(j["field"] as? String == "jobId")
+            }
+            // the admin cancels bob's other one
+            try await client.execute(uri: "/api/v1/jobs/\(second)", method: .delete, headers: .auth(alice)) { r throws in #expect(r.status == .ok) }
+            #expect(try await Self.finished(client, "/api/v1/jobs/\(second)", bob)["state"] as? String == "cancelled")
+            // the two that ran each wrote their reading (p1 had two); the one cancelled while queued wrote nothing
+            #expect(try await Self.count(client, "p1", bob) == 4)
+        }
+    }
+
+    @Test func refusesJobListsAndCancellations() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        let bob = try await f.token("bob", .clinician)
+        let reader = try await f.token("bob", .clinician, scopes: ["user/*.rs"])
+        let writer = try await f.token("bob", .clinician, scopes: ["user/*.c"])
+        let claimsAdmin = try await f.token("bob", .admin)
+        let done = try await f.server.served.jobs.submit(kind: .twinSync, target: "p1", owner: "bob") { _ in [] }
+        try await f.test { client in
+            // a job that has ended cannot be cancelled
+            #expect(try await Self.finished(client, "/api/v1/jobs/\(done.id)", bob)["state"] as? String == "succeeded")
+            try await client.execute(uri: "/api/v1/jobs/\(done.id)", method: .delete, headers: .auth(bob)) { r throws in
+                #expect(r.status == .conflict)
+                #expect(try json(r)["code"] as? String == "jobFinished")
+            }
+            #expect(try await Self.finished(client, "/api/v1/jobs/\(done.id)", bob)["state"] as? String == "succeeded")
+            // no such job
+            try await client.execute(uri: "/api/v1/jobs/no-such-job", method: .delete, headers: .auth(bob)) { r throws in
+                #expect(r.status == .notFound)
+                #expect(try json(r)["field"] as? String == "jobId")
+            }
+            // bad page parameters, named
+            for (query, field) in [("limit=0", "limit"), ("limit=5000", "limit"), ("cursor=%25%25", "cursor"), ("cursor=eHl6", "cursor")] {
+                try await client.execute(uri: "/api/v1/jobs?\(query)", method: .get, headers: .auth(bob)) { r throws in
+                    #expect(r.status == .badRequest, "\(query)")
+                    #expect(try json(r)["field"] as? String == field, "\(query): \(String(buffer: r.body))")
+                }
+            }
+            // no token
+            try await client.execute(uri: "/api/v1/jobs", method: .get) { r throws in #expect(r.status == .unauthorized) }
+            try await client.execute(uri: "/api/v1/jobs/\(done.id)", method: .delete) { r throws in #expect(r.status == .unauthorized) }
+            // scopes: listing needs a read scope, cancelling a write scope
+            try await client.execute(uri: "/api/v1/jobs", method: .get, headers: .auth(writer)) { r throws in
+                #expect(r.status == .forbidden)
+                #expect(try json(r)["code"] as? String == "insufficientScope")
+            }
+            try await client.execute(uri: "/api/v1/jobs/\(done.id)", method: .delete, headers: .auth(reader)) { r throws in
+                #expect(r.status == .forbidden)
+                #expect(try json(r)["code"] as? String == "insufficientScope")
+            }
+            // a token claiming a role the bank's policy does not give its subject (bob is a clinician)
+            try await client.execute(uri: "/api/v1/jobs", method: .get, headers: .auth(claimsAdmin)) { r throws in
+                #expect(r.status == .forbidden)
+                #expect(try json(r)["code"] as? String == "accessDenied")
+            }
+            try await client.execute(uri: "/api/v1/jobs/\(done.id)", method: .delete, headers: .auth(claimsAdmin)) { r throws in
+                #expect(r.status == .forbidden)
+                #expect(try json(r)["code"] as? String == "accessDenied")
+            }
         }
     }
 }
