@@ -252,7 +252,9 @@ import TwinCore
         let reader = try await f.token("bob", .clinician, scopes: ["user/*.rs"])
         let writer = try await f.token("bob", .clinician, scopes: ["user/*.c"])
         let claimsAdmin = try await f.token("bob", .admin)
+        let alice = try await f.token("alice", .admin)
         let done = try await f.server.served.jobs.submit(kind: .twinSync, target: "p1", owner: "bob") { _ in [] }
+        let carols = try await f.server.served.jobs.submit(kind: .twinSync, target: "p1", owner: "carol") { _ in [] }
         try await f.test { client in
             // a job that has ended cannot be cancelled
             #expect(try await Self.finished(client, "/api/v1/jobs/\(done.id)", bob)["state"] as? String == "succeeded")
@@ -293,6 +295,13 @@ import TwinCore
             try await client.execute(uri: "/api/v1/jobs/\(done.id)", method: .delete, headers: .auth(claimsAdmin)) { r throws in
                 #expect(r.status == .forbidden)
                 #expect(try json(r)["code"] as? String == "accessDenied")
+            }
+            // nor does it read another subject's job (only the bank's admin does)
+            try await client.execute(uri: "/api/v1/jobs/\(carols.id)", method: .get, headers: .auth(claimsAdmin)) { r throws in
+                #expect(r.status == .notFound, "\(String(buffer: r.body))")
+            }
+            try await client.execute(uri: "/api/v1/jobs/\(carols.id)", method: .get, headers: .auth(alice)) { r throws in
+                #expect(r.status == .ok, "\(String(buffer: r.body))")
             }
         }
     }
