@@ -40,6 +40,27 @@ public struct Forecast: Sendable, Hashable {
 
     /// The forecast point at `time`, if one was computed.
     public func point(at time: Double) -> Point? { points.first { $0.time == time } }
+
+    /// The first point after the origin, within `horizon` of it, where the state `name` is below `threshold` with at
+    /// least `probability`, from the point's normal approximation `Φ((threshold − mean) / sd)` (a point with sd 0 is
+    /// below with probability 1 when its mean is below the threshold, else 0). Nil when no such point exists.
+    ///
+    /// The scan every "predicted low" watcher makes (hypoglycaemia, hypotension), in one place.
+    /// - Throws: ``SyncError`` `invalidArgument` when the forecast has no state `name` (naming the states it has) or
+    ///   `probability` is not in (0, 1].
+    public func firstLikelyBelow(_ threshold: Double, state name: String, within horizon: Double, probability: Double) throws
+        -> (point: Point, index: Int, probability: Double)? {
+        guard let k = stateNames.firstIndex(of: name) else {
+            throw SyncError(.invalidArgument, "the forecast has no state named '\(name)' (it has \(stateNames.joined(separator: ", "))).", value: name)
+        }
+        guard probability > 0, probability <= 1 else { throw SyncError(.invalidArgument, "alert probability must be in (0, 1].", value: String(probability)) }
+        for p in points where p.time > origin && p.time <= origin + horizon {
+            let m = p.mean[k], sd = p.standardDeviation[k]
+            let below = sd > 0 ? 0.5 * erfc(-(threshold - m) / (sd * 2.0.squareRoot())) : (m < threshold ? 1 : 0)
+            if below >= probability { return (p, k, below) }
+        }
+        return nil
+    }
 }
 
 extension SequentialFilter {

@@ -21,24 +21,16 @@ public struct HypoglycaemiaWatcher: Sendable, Hashable {
     }
 
     public func evaluate(_ forecast: Forecast) throws -> Alert? {
-        guard let g = forecast.stateNames.firstIndex(of: glucose) else {
-            throw SyncError(.invalidArgument, "the forecast has no state named '\(glucose)' (it has \(forecast.stateNames.joined(separator: ", "))).", value: glucose)
-        }
-        guard probability > 0, probability <= 1 else { throw SyncError(.invalidArgument, "alert probability must be in (0, 1].", value: String(probability)) }
-        for p in forecast.points where p.time > forecast.origin && p.time <= forecast.origin + horizon {
-            let m = p.mean[g], sd = p.standardDeviation[g]
-            let pLow = sd > 0 ? 0.5 * erfc(-(threshold - m) / (sd * 2.0.squareRoot())) : (m < threshold ? 1 : 0)
-            if pLow >= probability {
-                let minutes = p.time - forecast.origin
-                let severity: Alert.Severity = (m < 54 || m < threshold) ? .high : .medium
-                return Alert(kind: "hypoglycaemia-predicted", severity: severity, time: forecast.origin,
-                             message: String(format: "Hypoglycaemia predicted in %.0f min: glucose %.0f mg/dL (%.0f%% chance below %.0f).", minutes, m, pLow * 100, threshold),
-                             reasons: [String(format: "forecast at +%.0f min: mean %.1f, sd %.1f, %.0f%% interval %.1f-%.1f", minutes, m, sd, forecast.level * 100, p.lower[g], p.upper[g]),
-                                       "forecast by \(forecast.provenance.filter) on \(forecast.provenance.model) from \(forecast.provenance.observationCount) observations"],
-                             forecast: forecast.provenance,
-                             measures: ["minutesToLow": minutes, "predictedGlucose": (m * 10).rounded() / 10, "probabilityBelow": (pLow * 1000).rounded() / 1000])
-            }
-        }
-        return nil
+        guard let hit = try forecast.firstLikelyBelow(threshold, state: glucose, within: horizon, probability: probability) else { return nil }
+        let (p, g, pLow) = hit
+        let m = p.mean[g], sd = p.standardDeviation[g]
+        let minutes = p.time - forecast.origin
+        let severity: Alert.Severity = (m < 54 || m < threshold) ? .high : .medium
+        return Alert(kind: "hypoglycaemia-predicted", severity: severity, time: forecast.origin,
+                     message: String(format: "Hypoglycaemia predicted in %.0f min: glucose %.0f mg/dL (%.0f%% chance below %.0f).", minutes, m, pLow * 100, threshold),
+                     reasons: [String(format: "forecast at +%.0f min: mean %.1f, sd %.1f, %.0f%% interval %.1f-%.1f", minutes, m, sd, forecast.level * 100, p.lower[g], p.upper[g]),
+                               "forecast by \(forecast.provenance.filter) on \(forecast.provenance.model) from \(forecast.provenance.observationCount) observations"],
+                     forecast: forecast.provenance,
+                     measures: ["minutesToLow": minutes, "predictedGlucose": (m * 10).rounded() / 10, "probabilityBelow": (pLow * 1000).rounded() / 1000])
     }
 }

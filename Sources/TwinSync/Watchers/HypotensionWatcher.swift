@@ -23,24 +23,17 @@ public struct HypotensionWatcher: Sendable, Hashable {
     /// - Throws: ``SyncError`` `invalidArgument` when the forecast has no state ``pressure`` or the probability is
     ///   outside (0, 1].
     public func evaluate(_ forecast: Forecast) throws -> Alert? {
-        guard let k = forecast.stateNames.firstIndex(of: pressure) else {
-            throw SyncError(.invalidArgument, "the forecast has no state named '\(pressure)' (it has \(forecast.stateNames.joined(separator: ", "))).", value: pressure)
-        }
-        guard probability > 0, probability <= 1 else { throw SyncError(.invalidArgument, "alert probability must be in (0, 1].", value: String(probability)) }
-        for p in forecast.points where p.time > forecast.origin && p.time <= forecast.origin + horizon {
-            let m = p.mean[k], sd = p.standardDeviation[k]
-            let below = sd > 0 ? 0.5 * erfc(-(threshold - m) / (sd * 2.0.squareRoot())) : (m < threshold ? 1 : 0)
-            guard below >= probability else { continue }
-            let ahead = p.time - forecast.origin
-            return Alert(kind: "hypotension-predicted", severity: m < threshold ? .high : .medium, time: forecast.origin,
-                         message: String(format: "Hypotension predicted in %g %@: mean arterial pressure %.0f mmHg (%.0f%% chance below %.0f).",
-                                         (ahead * 10).rounded() / 10, timeUnit, m, below * 100, threshold),
-                         reasons: [String(format: "forecast at +%g %@: mean %.1f, sd %.1f, %.0f%% interval %.1f-%.1f", (ahead * 10).rounded() / 10, timeUnit, m, sd,
-                                          forecast.level * 100, p.lower[k], p.upper[k]),
-                                   "forecast by \(forecast.provenance.filter) on \(forecast.provenance.model) from \(forecast.provenance.observationCount) observations"],
-                         forecast: forecast.provenance,
-                         measures: ["timeToLow": ahead, "predictedPressure": (m * 10).rounded() / 10, "probabilityBelow": (below * 1000).rounded() / 1000])
-        }
-        return nil
+        guard let hit = try forecast.firstLikelyBelow(threshold, state: pressure, within: horizon, probability: probability) else { return nil }
+        let (p, k, below) = hit
+        let m = p.mean[k], sd = p.standardDeviation[k]
+        let ahead = p.time - forecast.origin
+        return Alert(kind: "hypotension-predicted", severity: m < threshold ? .high : .medium, time: forecast.origin,
+                     message: String(format: "Hypotension predicted in %g %@: mean arterial pressure %.0f mmHg (%.0f%% chance below %.0f).",
+                                     (ahead * 10).rounded() / 10, timeUnit, m, below * 100, threshold),
+                     reasons: [String(format: "forecast at +%g %@: mean %.1f, sd %.1f, %.0f%% interval %.1f-%.1f", (ahead * 10).rounded() / 10, timeUnit, m, sd,
+                                      forecast.level * 100, p.lower[k], p.upper[k]),
+                               "forecast by \(forecast.provenance.filter) on \(forecast.provenance.model) from \(forecast.provenance.observationCount) observations"],
+                     forecast: forecast.provenance,
+                     measures: ["timeToLow": ahead, "predictedPressure": (m * 10).rounded() / 10, "probabilityBelow": (below * 1000).rounded() / 1000])
     }
 }
