@@ -43,24 +43,28 @@ struct PrognosticCommand: ParsableCommand {
                 // the model's description and figures; its parameters (hundreds of trees) stay in the bank
                 struct Out: Encodable {
                     var hash: String, kind: String, spec: PrognosticSpec, units: [String: String], features: [String]
-                    var ranges: [PrognosticModel.FeatureRange], intervalLevel: Double, intervalHalfWidth: Double
+                    var ranges: [PrognosticModel.FeatureRange], intervalLevel: Double, intervalHalfWidth: Double, intervalSDMultiple: Double?
                     var cohort: PrognosticModel.TrainingCohort, codeVersion: String, seed: UInt64, generator: String
                     var metrics: [PrognosticModel.Metrics]
                 }
                 try printJSON(Out(hash: hash.hex, kind: model.kind.rawValue, spec: model.spec, units: model.units, features: model.features,
-                                  ranges: model.ranges, intervalLevel: model.intervalLevel, intervalHalfWidth: model.intervalHalfWidth,
+                                  ranges: model.ranges, intervalLevel: model.intervalLevel, intervalHalfWidth: model.intervalHalfWidth, intervalSDMultiple: model.intervalSDMultiple,
                                   cohort: model.cohort, codeVersion: model.codeVersion, seed: model.seed, generator: model.generator,
                                   metrics: model.metrics))
                 return
             }
             print("model \(hash.hex)")
             print("outcome \(outcomeKey) in \(model.units[outcomeKey.description] ?? "?") at \(h) (± \(Int(model.spec.windowSeconds / 86_400))d), chosen: \(model.kind.rawValue)")
-            print("people: \(model.cohort.fitting.count) fitting, \(model.cohort.validation.count) validation, \(model.cohort.test.count) test (of \(model.cohort.members.count) members); seed \(seed)")
+            print("people: \(model.cohort.fitting.count) fitting, \(model.cohort.validation.count) validation, \(model.cohort.calibration?.count ?? 0) calibration, \(model.cohort.test.count) test (of \(model.cohort.members.count) members); seed \(seed)")
             print("model        split       people examples    MAE   RMSE  coverage")
             for m in model.metrics {
                 print("\(m.model.padding(toLength: 12, withPad: " ", startingAt: 0)) \(m.split.padding(toLength: 10, withPad: " ", startingAt: 0)) \(String(format: "%7d %8d %6.2f %6.2f", m.people, m.examples, m.meanAbsoluteError, m.rootMeanSquaredError))  \(m.coverage.map { String(format: "%.2f", $0) } ?? "-")")
             }
-            print("interval: ± \(String(format: "%.4g", model.intervalHalfWidth)) \(model.units[outcomeKey.description] ?? "") (\(Int(model.intervalLevel * 100)) % split-conformal on the validation people)")
+            if let m = model.intervalSDMultiple {
+                print("interval: ± \(String(format: "%.4g", m)) x the person's predictive sd (\(Int(model.intervalLevel * 100)) % normalised split-conformal on the calibration people)")
+            } else {
+                print("interval: ± \(String(format: "%.4g", model.intervalHalfWidth)) \(model.units[outcomeKey.description] ?? "") (\(Int(model.intervalLevel * 100)) % split-conformal on the calibration people)")
+            }
         }
     }
 

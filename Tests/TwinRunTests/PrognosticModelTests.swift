@@ -58,9 +58,10 @@ struct PrognosticModelTests {
     @Test func fitsEvaluatesOnHeldOutPeopleAndStoresAContentAddressedModel() throws {
         let bank = try Self.cohort(people: 60, seed: 7)
         let (hash, model) = try Prognostic.fit(bank: bank, aggregate: "cohort", spec: try Self.spec(), seed: 42)
-        // the three sets of people are disjoint and cover the members with examples
-        let sets = [model.cohort.fitting, model.cohort.validation, model.cohort.test].map(Set.init)
-        #expect(sets[0].isDisjoint(with: sets[1]) && sets[0].isDisjoint(with: sets[2]) && sets[1].isDisjoint(with: sets[2]))
+        // the four sets of people are disjoint and cover the members with examples
+        let sets = [model.cohort.fitting, model.cohort.validation, model.cohort.calibration ?? [], model.cohort.test].map(Set.init)
+        for i in sets.indices { for j in sets.indices where j > i { #expect(sets[i].isDisjoint(with: sets[j])) } }
+        #expect(sets.allSatisfy { !$0.isEmpty })
         #expect(model.cohort.members.count == 60)
         #expect(sets.map(\.count).reduce(0, +) == 60)
         let test = try #require(model.testMetrics)
@@ -108,10 +109,15 @@ struct PrognosticModelTests {
     @Test func predictionWritesAnEventWithProvenance() throws {
         let bank = try Self.cohort(people: 40, seed: 8)
         let (hash, model) = try Prognostic.fit(bank: bank, aggregate: "cohort", spec: try Self.spec(), seed: 1)
-        let p = try Prognostic.predict(bank: bank, twin: "p3", model: hash.hex)
+        // a member inside the training ranges (a dry run says which; the first such fitting person)
+        let inside = try #require(model.cohort.fitting.first { id in
+            (try? Prognostic.predict(bank: bank, twin: TwinID(id), model: hash.hex, write: false)) != nil
+        })
+        let twin = try TwinID(inside)
+        let p = try Prognostic.predict(bank: bank, twin: twin, model: hash.hex)
         #expect(p.outsideTrainingRange.isEmpty)
         #expect(p.lower < p.value && p.value < p.upper)
-        let events = try bank.events(ThreadQuery(twin: "p3", category: .prediction))
+        let events = try bank.events(ThreadQuery(twin: twin, category: .prediction))
         let e = try #require(events.last)
         #expect(e.id == p.event)
         #expect(e.code.key == Self.systolic.key)
@@ -124,9 +130,9 @@ struct PrognosticModelTests {
         #expect(e.provenance.notes?.contains("cohort=cohort") == true)
         #expect(e.provenance.notes?.contains("outcome.last=") == true)
         // predicting again from the same history is the same event, not a second one
-        let again = try Prognostic.predict(bank: bank, twin: "p3", model: hash.hex)
+        let again = try Prognostic.predict(bank: bank, twin: twin, model: hash.hex)
         #expect(again.event == p.event)
-        #expect(try bank.events(ThreadQuery(twin: "p3", category: .prediction)).count == events.count)
+        #expect(try bank.events(ThreadQuery(twin: twin, category: .prediction)).count == events.count)
     }
 
     @Test func refusesAPersonOutsideTheTrainingRangesUnlessAllowed() throws {
@@ -168,5 +174,63 @@ struct PrognosticModelTests {
         #expect(try #require(a.scoreOutcomeCorrelation) > 0.5)
         print("PROCOVA on the generated trial (true effect -6): unadjusted \(a.unadjusted.effect) SE \(a.unadjusted.standardError), adjusted \(adjusted.effect) SE \(adjusted.standardError) [\(adjusted.lower), \(adjusted.upper)], rho \(a.scoreOutcomeCorrelation ?? .nan), variance ratio \(a.varianceRatio ?? .nan), \(a.treated)+\(a.control) analysed, \(report.leftOut.count) left out, \(report.outsideTrainingRange.count) outside the ranges")
         #expect(throws: PrognosticError.self) { try Prognostic.analyzeTrial(bank: trialBank, aggregate: "cohort", arm: "gender", model: hash.hex) }
+    }
+}
+
+/// The probabilistic sequence model (issue 30 item 1) on the generated cohort of ``PrognosticModelTests`` (whose
+/// process it can represent: a personal level by age and sex, a personal slope, noise): its hyperparameters come back
+/// near the generating ones, and on held-out people its own Gaussian interval covers about as often as it says.
+@Suite("Prognostic sequence model")
+struct PrognosticSequenceModelTests {
+    @Test func recoversTheGeneratingProcessAndPredictsHeldOutPeople() throws {
+        let bank = try PrognosticModelTests.cohort(people: 80, seed: 11)
+        let (_, model) = try Prognostic.fit(bank: bank, aggregate: "cohort", spec: try PrognosticModelTests.spec(), seed: 5)
+        // refit the sequence model alone on the fitting people, to read its hyperparameters
+        let cohort = try bank.cohort(of: "cohort", for: .aggregate)
+        var histories: [String: PersonHistory] = [:]
+        for r in cohort.records {
+            let events = try bank.events(ThreadQuery(twin: r.id))
+            histories[r.id.description] = PersonHistory.read(twin: r.twin, events: events, codes: [PrognosticModelTests.systolic.key]).0
+        }
+        let fitting = model.cohort.fitting.compactMap { histories[$0] }
+        let s = try StateSpaceTrajectory.fit(fitting.map { ($0.series[PrognosticModelTests.systolic.key] ?? [], $0.birthDate, $0.male) })
+        print(String(format: "sequence model: level %.1f, per decade %.2f, male %.2f, level sd %.2f, slope %.2f sd %.2f, diffusion %.3f, reversion %.2f, deviation sd %.2f, noise sd %.2f",
+                     s.level, s.levelPerDecade, s.levelMale, s.levelSD, s.slopeMean, s.slopeSD, s.levelDiffusion, s.reversionRate, s.deviationSD, s.noiseSD))
+        // generating process: 4 mmHg per decade of age, +4 male, level sd 8 (plus 0.3 x a BMI of sd 4: 8.1), slope
+        // 1 ± 1 per year, white noise sd 4 (which the model may split between its noise and a fast-reverting deviation)
+        #expect(abs(s.levelPerDecade - 4) < 2, "per decade \(s.levelPerDecade)")
+        #expect(abs(s.slopeMean - 1) < 0.6, "slope \(s.slopeMean)")
+        #expect(abs(s.levelSD - 8.1) < 3, "level sd \(s.levelSD)")
+        let whiteNoise = (s.noiseSD * s.noiseSD + s.deviationSD * s.deviationSD).squareRoot()
+        #expect(abs(whiteNoise - 4) < 1, "noise \(whiteNoise)")
+        // on the test people (used for nothing else), its error is below carrying the last value forward, and every
+        // candidate has test metrics beside the chosen one's
+        let metrics = try #require(model.metrics.first { $0.model == "sequence" && $0.split == "test" })
+        let last = try #require(model.metrics.first { $0.model == "last-value" })
+        print("sequence test MAE \(metrics.meanAbsoluteError), coverage \(metrics.coverage ?? .nan); last value \(last.meanAbsoluteError); chosen \(model.kind)")
+        #expect(metrics.meanAbsoluteError < last.meanAbsoluteError)
+        let coverage = try #require(metrics.coverage)
+        #expect(coverage > 0.75 && coverage <= 1, "coverage \(coverage)")
+        for kind in PrognosticModel.Kind.allCases {
+            #expect(model.metrics.contains { $0.model == kind.rawValue && $0.split == "test" && $0.coverage != nil })
+            #expect(model.metrics.contains { $0.model == kind.rawValue && $0.split == "validation" })
+        }
+    }
+
+    /// A person's predictive sd shrinks as the model sees more of their sequence: one value is predicted from the
+    /// population, many from the person.
+    @Test func predictiveSpreadShrinksWithMoreOfThePersonsSequence() throws {
+        let model = StateSpaceTrajectory(level: 120, levelPerDecade: 4, levelMale: 4, levelSD: 8, slopeMean: 1, slopeSD: 1, levelDiffusion: 0.01,
+                                         reversionRate: 5, deviationSD: 1, noiseSD: 4, ageCentre: 55, negativeLogLikelihood: 0, fittedPeople: 0, fittedValues: 0)
+        let start = try Instant(parsing: "2020-01-01")
+        let points = (0..<12).map { k in
+            PersonHistory.Point(time: start.advanced(bySeconds: Double(k) * 90 * 86_400), value: 140 + 2 * Double(k % 3), event: EventHasher.sha256(Array("\(k)".utf8)))
+        }
+        let one = try #require(model.predict(points.prefix(1), birthDate: nil, male: nil, aheadSeconds: 365 * 86_400))
+        let all = try #require(model.predict(points[...], birthDate: nil, male: nil, aheadSeconds: 365 * 86_400))
+        #expect(all.sd < one.sd)
+        // with one value the prediction is pulled towards the population level (120); with twelve near 140-144 it is near them
+        #expect(one.mean < 140 && one.mean > 120)
+        #expect(abs(all.mean - 142) < 4, "mean \(all.mean)")
     }
 }

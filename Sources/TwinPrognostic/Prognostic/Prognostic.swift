@@ -110,15 +110,15 @@ public enum Prognostic {
         if !outside.isEmpty && !allowOutside {
             throw PrognosticError(.outsideTrainingRange, "twin \(twin) is outside the population model \(h.hex.prefix(12)) was trained on: \(outside.joined(separator: "; ")). Nothing was written; pass --allow-outside to predict anyway (with a warning recorded)", value: outside[0])
         }
-        let value = model.predict(snapshot, earlier: extractor.examples(person))
-        guard value.isFinite else {
+        let (value, lower, upper) = model.interval(snapshot, earlier: extractor.examples(person), history: person)
+        guard value.isFinite, lower.isFinite, upper.isFinite else {
             throw PrognosticError(.invalidArgument, "model \(h.hex.prefix(12)) predicted a non-finite value for twin \(twin)", value: "\(value)")
         }
         let unit = model.units[model.spec.outcome.description] ?? "1"
         let time = latest.time.advanced(bySeconds: model.spec.horizonSeconds)
         var prediction = PrognosticPrediction(
             twin: twin, model: h.hex, outcome: model.spec.outcome.description, unit: unit, index: latest.time, time: time, value: value,
-            lower: value - model.intervalHalfWidth, upper: value + model.intervalHalfWidth, intervalLevel: model.intervalLevel,
+            lower: lower, upper: upper, intervalLevel: model.intervalLevel,
             features: Dictionary(uniqueKeysWithValues: zip(model.features, snapshot.values).map { ($0, $1) }),
             outsideTrainingRange: outside, event: nil)
         guard write else { return prediction }
@@ -179,7 +179,7 @@ public enum Prognostic {
                 leftOut[record.id.description] = "no \(model.spec.outcome) value \(Int(model.spec.horizonSeconds / 86_400)) ± \(Int(model.spec.windowSeconds / 86_400)) days before the last"
                 continue
             }
-            let score = model.predict(snapshot, earlier: extractor.examples(person))
+            let score = model.predict(snapshot, earlier: extractor.examples(person), history: person)
             rows.append((record.id, armValue, final.value, score, !model.outsideTrainingRange(snapshot).isEmpty))
         }
         let values = Array(Set(rows.map(\.arm))).sorted()

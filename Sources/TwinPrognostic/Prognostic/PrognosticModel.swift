@@ -17,6 +17,9 @@ public struct PrognosticModel: Sendable, Hashable, Codable {
         case mixed
         /// Gradient-boosted regression trees.
         case boosted
+        /// A probabilistic sequence model of the outcome over the person's whole history (``StateSpaceTrajectory``):
+        /// predicts from the sequence, not from the features, with a predictive sd per person.
+        case sequence
     }
 
     /// A feature's range over the training examples (present values only).
@@ -38,6 +41,9 @@ public struct PrognosticModel: Sendable, Hashable, Codable {
         public var fitting: [String]
         public var validation: [String]
         public var test: [String]
+        /// The people whose examples calibrated the interval (nil in models fitted before the calibration split, whose
+        /// validation people calibrated it).
+        public var calibration: [String]?
     }
 
     /// Error and interval coverage of one regressor on one split.
@@ -64,10 +70,15 @@ public struct PrognosticModel: Sendable, Hashable, Codable {
     public var ridge: RidgeRegression?
     public var randomIntercept: RandomIntercept?
     public var boosted: GradientBoostedTrees?
-    /// Nominal coverage of the interval (0.9) and its half-width: the split-conformal quantile of the validation
+    public var sequence: StateSpaceTrajectory?
+    /// Nominal coverage of the interval (0.9) and its half-width: the split-conformal quantile of the calibration
     /// people's absolute residuals.
     public var intervalLevel: Double
     public var intervalHalfWidth: Double
+    /// For a model with a predictive sd (``Kind/sequence``): the interval is ± this multiple of the person's predictive
+    /// sd, the split-conformal quantile of the calibration people's |residual| / sd (normalised conformal: wider for a
+    /// person the model knows less about). Nil: ± ``intervalHalfWidth`` for everyone.
+    public var intervalSDMultiple: Double?
     public var cohort: TrainingCohort
     public var codeVersion: String
     public var seed: UInt64
@@ -83,22 +94,50 @@ public struct PrognosticModel: Sendable, Hashable, Codable {
         values.enumerated().map { $0.element ?? imputation[$0.offset] }
     }
 
-    /// The fixed part's prediction (without a person's random intercept).
+    /// The fixed part's prediction (without a person's random intercept); NaN for ``Kind/sequence``, which predicts
+    /// from the sequence.
     func fixedPrediction(_ values: [Double?]) -> Double {
         let row = complete(values)
         switch kind {
         case .ridge, .mixed: return ridge?.predict(row) ?? .nan
         case .boosted: return boosted?.predict(row) ?? .nan
+        case .sequence: return .nan
         }
     }
 
     /// The point prediction from a snapshot, adding (for ``Kind/mixed``) the person's intercept predicted from
-    /// `earlier` (the person's complete pairs whose target was observed by the snapshot's index time).
-    public func predict(_ snapshot: FeatureSnapshot, earlier: [PrognosticExample] = []) -> Double {
-        let fixed = fixedPrediction(snapshot.values)
-        guard kind == .mixed, let randomIntercept else { return fixed }
-        let residuals = earlier.filter { $0.targetTime <= snapshot.index }.map { $0.target - fixedPrediction($0.features.values) }
-        return fixed + randomIntercept.intercept(from: residuals)
+    /// `earlier` (the person's complete pairs whose target was observed by the snapshot's index time). A
+    /// ``Kind/sequence`` model reads the person's outcome values up to the snapshot's index time from `history`
+    /// (NaN without it).
+    public func predict(_ snapshot: FeatureSnapshot, earlier: [PrognosticExample] = [], history: PersonHistory? = nil) -> Double {
+        predictive(snapshot, earlier: earlier, history: history).mean
+    }
+
+    /// The point prediction and, for a model that has one (``Kind/sequence``), the predictive sd.
+    public func predictive(_ snapshot: FeatureSnapshot, earlier: [PrognosticExample] = [], history: PersonHistory? = nil) -> (mean: Double, sd: Double?) {
+        switch kind {
+        case .sequence:
+            guard let sequence, let history else { return (.nan, nil) }
+            let series = history.series[spec.outcome] ?? []
+            let end = FeatureExtractor.firstIndex(in: series, after: snapshot.index)
+            let ahead = (snapshot.values.last ?? nil).map { $0 * FeatureExtractor.year } ?? spec.horizonSeconds
+            guard let p = sequence.predict(series[..<end], birthDate: history.birthDate, male: history.male, aheadSeconds: ahead) else { return (.nan, nil) }
+            return (p.mean, p.sd)
+        case .mixed:
+            let fixed = fixedPrediction(snapshot.values)
+            guard let randomIntercept else { return (fixed, nil) }
+            let residuals = earlier.filter { $0.targetTime <= snapshot.index }.map { $0.target - fixedPrediction($0.features.values) }
+            return (fixed + randomIntercept.intercept(from: residuals), nil)
+        case .ridge, .boosted:
+            return (fixedPrediction(snapshot.values), nil)
+        }
+    }
+
+    /// The prediction with its interval at ``intervalLevel``.
+    public func interval(_ snapshot: FeatureSnapshot, earlier: [PrognosticExample] = [], history: PersonHistory? = nil) -> (value: Double, lower: Double, upper: Double) {
+        let p = predictive(snapshot, earlier: earlier, history: history)
+        let half = intervalSDMultiple.flatMap { m in p.sd.map { m * $0 } } ?? intervalHalfWidth
+        return (p.mean, p.mean - half, p.mean + half)
     }
 
     /// The features of `snapshot` outside their training range: (feature, value, range).
