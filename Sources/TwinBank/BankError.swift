@@ -18,6 +18,7 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
             case newerSchema
             case invalidBackup, bankNotEmpty
             case invalidIdempotencyKey, idempotencyConflict
+            case unknownEvent
         }
         private let base: Base
         private init(_ b: Base) { base = b }
@@ -78,6 +79,8 @@ public struct BankError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidIdempotencyKey = Code(.invalidIdempotencyKey)
         /// An idempotency key already used for a batch of other events: nothing was written.
         public static let idempotencyConflict = Code(.idempotencyConflict)
+        /// No event with this reference in the twin's thread that was named (``Bank/retract(event:reason:erase:twin:)``).
+        public static let unknownEvent = Code(.unknownEvent)
         public var description: String { base.rawValue }
     }
 

@@ -88,7 +88,7 @@ enum ErrorMapping {
         switch e.code {
         case .accessDenied: code = .accessDenied
         case .unknownTwin, .erasedTwin: code = .unknownTwin
-        case .unknownAggregate, .unknownCommit: code = ServerError.Code(e.code.description, .notFound)
+        case .unknownAggregate, .unknownCommit, .unknownEvent: code = ServerError.Code(e.code.description, .notFound)
         case .duplicateTwin, .duplicateAggregate: code = ServerError.Code(e.code.description, .conflict)
         case .idempotencyConflict: code = .idempotencyConflict
         case .storageFailure: code = .unavailable

@@ -14,13 +14,43 @@ extension TwinAPI {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
         let id = try Self.twinID(input.path.id)
         guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
-        let source: Source
-        do { source = try Source(parsing: body.source) } catch let e as TwinError {
-            throw ServerError(.badRequest, e.message, field: "source", value: String(body.source.prefix(300)))
-        }
         let reason = body.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty else {
             throw ServerError(.badRequest, "a retraction needs a reason (it is recorded in the twin's thread)", field: "reason", value: body.reason)
+        }
+        let erase = body.erase ?? false
+        switch (body.event, body.source) {
+        case (.some, .some):
+            throw ServerError(.badRequest, "name either one event or a source, not both", field: "event", value: body.event)
+        case (nil, nil):
+            throw ServerError(.badRequest, "name what to retract: `event` (one event's id or sequence number) or `source` (KIND:ID)", field: "source")
+        case (.some(let text), nil):
+            guard body.from == nil, body.to == nil else {
+                throw ServerError(.badRequest, "`from` and `to` narrow a source's events; one event needs neither", field: body.from != nil ? "from" : "to")
+            }
+            let reference: EventReference
+            do { reference = try EventReference(parsing: text) } catch let e as BankError {
+                throw ServerError(.badRequest, e.message, field: "event", value: String(text.prefix(300)))
+            }
+            let r: RetractionResult
+            do {
+                r = try await served.run(call, .retract, id) { bank in
+                    _ = try bank.twin(id)  // an unknown twin is a 404 of the twin, not of the event
+                    return try bank.retract(event: reference, reason: reason, erase: erase, twin: id)
+                }
+            } catch let e as BankError where e.code == .invalidEvent || e.code == .unknownEvent {
+                throw ErrorMapping.bank(e, field: "event")
+            }
+            return .created(.init(body: .json(.init(
+                twin: id.rawValue, source: r.source.description, reason: r.reason, erased: r.erased, eventsRetracted: r.eventsRetracted,
+                sequence: r.sequence, recorded: r.recorded.iso8601, events: r.events.map(\.hex)))))
+        case (nil, .some(let sourceText)):
+            break
+        }
+        let sourceText = body.source ?? ""
+        let source: Source
+        do { source = try Source(parsing: sourceText) } catch let e as TwinError {
+            throw ServerError(.badRequest, e.message, field: "source", value: String(sourceText.prefix(300)))
         }
         let now = served.base.clock.now()
         let from = try Self.instant(body.from, "from", now, .lower) ?? Self.earliest
@@ -28,7 +58,6 @@ extension TwinAPI {
         guard from <= to else {
             throw ServerError(.badRequest, "the range ends (to) before it starts (from); nothing was retracted", field: "to", value: body.to)
         }
-        let erase = body.erase ?? false
         let r: RetractionResult
         do {
             r = try await served.run(call, .retract, id) { bank in

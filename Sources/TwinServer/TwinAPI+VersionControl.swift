@@ -64,3 +64,63 @@ extension TwinAPI {
         return .created(.init(body: .json(S.Branch(name: name, current: created.1, head: Self.commitSummary(created.0)))))
     }
 }
+
+/// Tags and the branch switch, as `twinbank tag` and `twinbank switch` make them (``TwinBank/Bank/tag(_:at:)``,
+/// ``TwinBank/Bank/tags()``, ``TwinBank/Bank/switchBranch(_:force:)``; the gate's `commit` to write, `read` to list).
+extension TwinAPI {
+    func listTags(_ input: Operations.ListTags.Input) async throws -> Operations.ListTags.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let limit = try Self.pageSize(input.query.limit)
+        let after = try input.query.cursor.map { try Self.twinCursor($0) }  // a tag name has a twin id's rules
+        let (page, next) = try await served.run(call, .read, nil) { bank -> ([(String, CommitInfo)], String?) in
+            let (tags, next) = Self.page(try bank.tags(), key: \.name, after: after, limit: limit)
+            return (try tags.map { ($0.name, try bank.resolveCommit($0.commit.hex)) }, next)
+        }
+        return .ok(.init(body: .json(.init(items: page.map { S.Tag(name: $0.0, commit: Self.commitSummary($0.1)) }, nextCursor: next))))
+    }
+
+    func createTag(_ input: Operations.CreateTag.Input) async throws -> Operations.CreateTag.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
+        guard (try? TwinID(body.name)) != nil else {
+            throw ServerError(.badRequest, "invalid tag name '\(body.name.prefix(200))': a letter or digit, then letters, digits and . _ : # - (at most 128)", field: "name", value: String(body.name.prefix(200)))
+        }
+        if let commit = body.commit, commit.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ServerError(.badRequest, "name the commit to tag (an id or prefix, a branch, a tag), or leave `commit` out for HEAD", field: "commit")
+        }
+        let name = body.name, commit = body.commit
+        let tagged = try await served.run(call, .commit, nil) { bank -> CommitInfo in
+            do { _ = try bank.resolveCommit(commit ?? "HEAD") } catch let e as BankError { throw ErrorMapping.bank(e, field: "commit") }
+            do {
+                return try bank.tag(name, at: commit)
+            } catch let e as BankError where e.code == .invalidReference {
+                // the name and the commit were checked above: the tag exists on another commit
+                throw ServerError(ServerError.Code("tagExists", .conflict), e.message, field: "name", value: e.value)
+            } catch let e as BankError where e.code == .unknownCommit || e.code == .ambiguousCommit {
+                throw ErrorMapping.bank(e, field: "commit")
+            }
+        }
+        return .created(.init(body: .json(S.Tag(name: name, commit: Self.commitSummary(tagged)))))
+    }
+
+    func switchBranch(_ input: Operations.SwitchBranch.Input) async throws -> Operations.SwitchBranch.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
+        guard (try? TwinID(body.name)) != nil else {
+            throw ServerError(.badRequest, "invalid branch name '\(body.name.prefix(200))': a letter or digit, then letters, digits and . _ : # - (at most 128)", field: "name", value: String(body.name.prefix(200)))
+        }
+        let name = body.name, force = body.force ?? false
+        let r = try await served.run(call, .commit, nil) { bank -> BranchSwitch in
+            do {
+                return try bank.switchBranch(name, force: force)
+            } catch let e as BankError where e.code == .invalidReference {
+                // the name was checked above: no such branch
+                throw ServerError(ServerError.Code("unknownBranch", .notFound), e.message, field: "name", value: e.value)
+            } catch let e as BankError where e.code == .uncommittedChanges {
+                throw ServerError(ServerError.Code("uncommittedChanges", .conflict), e.message, field: "force", value: e.value)
+            }
+        }
+        return .ok(.init(body: .json(S.BranchSwitch(from: r.from, to: r.to, commit: r.commit?.hex, discarded: r.discarded.map(\.description),
+                                                    discardedReference: r.discardedReference))))
+    }
+}

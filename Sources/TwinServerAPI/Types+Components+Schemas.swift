@@ -592,6 +592,153 @@ extension Components {
                 case from
             }
         }
+        /// - Remark: Generated from `#/components/schemas/BranchSwitchRequest`.
+        public struct BranchSwitchRequest: Codable, Hashable, Sendable {
+            /// The branch to switch to.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchSwitchRequest/name`.
+            public var name: Swift.String
+            /// Discard uncommitted definition changes (kept under `discardedReference`) instead of refusing (default false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchSwitchRequest/force`.
+            public var force: Swift.Bool?
+            /// Creates a new `BranchSwitchRequest`.
+            ///
+            /// - Parameters:
+            ///   - name: The branch to switch to.
+            ///   - force: Discard uncommitted definition changes (kept under `discardedReference`) instead of refusing (default false).
+            public init(
+                name: Swift.String,
+                force: Swift.Bool? = nil
+            ) {
+                self.name = name
+                self.force = force
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case force
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BranchSwitch`.
+        public struct BranchSwitch: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BranchSwitch/from`.
+            public var from: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BranchSwitch/to`.
+            public var to: Swift.String
+            /// The head commit whose definitions the working state now holds (absent for a branch without commits).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchSwitch/commit`.
+            public var commit: Swift.String?
+            /// The uncommitted changes a forced switch discarded, as `added|changed|removed PATH`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchSwitch/discarded`.
+            public var discarded: [Swift.String]
+            /// Where the discarded working state is kept (a tree object), when anything was discarded.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BranchSwitch/discardedReference`.
+            public var discardedReference: Swift.String?
+            /// Creates a new `BranchSwitch`.
+            ///
+            /// - Parameters:
+            ///   - from:
+            ///   - to:
+            ///   - commit: The head commit whose definitions the working state now holds (absent for a branch without commits).
+            ///   - discarded: The uncommitted changes a forced switch discarded, as `added|changed|removed PATH`.
+            ///   - discardedReference: Where the discarded working state is kept (a tree object), when anything was discarded.
+            public init(
+                from: Swift.String,
+                to: Swift.String,
+                commit: Swift.String? = nil,
+                discarded: [Swift.String],
+                discardedReference: Swift.String? = nil
+            ) {
+                self.from = from
+                self.to = to
+                self.commit = commit
+                self.discarded = discarded
+                self.discardedReference = discardedReference
+            }
+            public enum CodingKeys: String, CodingKey {
+                case from
+                case to
+                case commit
+                case discarded
+                case discardedReference
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TagRequest`.
+        public struct TagRequest: Codable, Hashable, Sendable {
+            /// The tag's name (the rules of a twin id).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TagRequest/name`.
+            public var name: Swift.String
+            /// The commit to tag (an id or prefix, a branch, a tag, HEAD~N; default HEAD).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TagRequest/commit`.
+            public var commit: Swift.String?
+            /// Creates a new `TagRequest`.
+            ///
+            /// - Parameters:
+            ///   - name: The tag's name (the rules of a twin id).
+            ///   - commit: The commit to tag (an id or prefix, a branch, a tag, HEAD~N; default HEAD).
+            public init(
+                name: Swift.String,
+                commit: Swift.String? = nil
+            ) {
+                self.name = name
+                self.commit = commit
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case commit
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Tag`.
+        public struct Tag: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Tag/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Tag/commit`.
+            public var commit: Components.Schemas.CommitSummary
+            /// Creates a new `Tag`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - commit:
+            public init(
+                name: Swift.String,
+                commit: Components.Schemas.CommitSummary
+            ) {
+                self.name = name
+                self.commit = commit
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case commit
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TagPage`.
+        public struct TagPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TagPage/items`.
+            public var items: [Components.Schemas.Tag]
+            /// - Remark: Generated from `#/components/schemas/TagPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `TagPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.Tag],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Diff`.
         public struct Diff: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Diff/from`.
@@ -1457,12 +1604,18 @@ extension Components {
                 case properties
             }
         }
+        /// Either `event` (one event of this twin's thread) or `source` (with an optional `from`..`to`), not both.
+        ///
         /// - Remark: Generated from `#/components/schemas/RetractionRequest`.
         public struct RetractionRequest: Codable, Hashable, Sendable {
+            /// One event to retract, by its id (the full hex or a unique prefix of at least 8 hex digits) or its bank-wide sequence number; it must be in this twin's thread.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RetractionRequest/event`.
+            public var event: Swift.String?
             /// The source whose events are retracted, KIND:ID (`device:cgm-7`, `import:labs.csv`).
             ///
             /// - Remark: Generated from `#/components/schemas/RetractionRequest/source`.
-            public var source: Swift.String
+            public var source: Swift.String?
             /// Why (recorded in the twin's thread); not empty.
             ///
             /// - Remark: Generated from `#/components/schemas/RetractionRequest/reason`.
@@ -1482,18 +1635,21 @@ extension Components {
             /// Creates a new `RetractionRequest`.
             ///
             /// - Parameters:
+            ///   - event: One event to retract, by its id (the full hex or a unique prefix of at least 8 hex digits) or its bank-wide sequence number; it must be in this twin's thread.
             ///   - source: The source whose events are retracted, KIND:ID (`device:cgm-7`, `import:labs.csv`).
             ///   - reason: Why (recorded in the twin's thread); not empty.
             ///   - erase: Purge the events' payloads, keeping tombstones with the reason (default false).
             ///   - from: Only events with effective time from this time (inclusive; default the start of time).
             ///   - to: Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
             public init(
-                source: Swift.String,
+                event: Swift.String? = nil,
+                source: Swift.String? = nil,
                 reason: Swift.String,
                 erase: Swift.Bool? = nil,
                 from: Swift.String? = nil,
                 to: Swift.String? = nil
             ) {
+                self.event = event
                 self.source = source
                 self.reason = reason
                 self.erase = erase
@@ -1501,6 +1657,7 @@ extension Components {
                 self.to = to
             }
             public enum CodingKeys: String, CodingKey {
+                case event
                 case source
                 case reason
                 case erase

@@ -2986,7 +2986,7 @@ public enum Operations {
             }
         }
     }
-    /// Retracts the events of a source in this twin's thread (the bank's `retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
+    /// Retracts one event of this twin's thread (the bank's `retract --event ID`) or the events of a source in it (`retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
     ///
     /// The events leave every current view and aggregate; a retraction event (category `retraction`, its value the
     /// reason) is appended to the twin's thread; a query known at an earlier time still sees them. With `erase`,
@@ -3137,7 +3137,7 @@ public enum Operations {
                     self.body = body
                 }
             }
-            /// A malformed source, reason or time (`field` names it), or nothing to retract (no current event of the source in the range; `field` is `source`); nothing written.
+            /// A malformed event reference, source, reason or time, both or neither of `event` and `source` (`field` names it), or nothing to retract (no current event of the source in the range, or the event is already retracted or is itself a retraction; `field` is `source` or `event`); nothing written.
             ///
             /// - Remark: Generated from `#/paths//api/v1/twins/{id}/retractions/post(retractEvents)/responses/400`.
             ///
@@ -5274,6 +5274,887 @@ public enum Operations {
             /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
             ///
             /// - Remark: Generated from `#/paths//api/v1/branches/post(createBranch)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Switches the bank to a branch (the bank's `switch NAME [--force]`) - commits go to it from now on and the twin and aggregate definitions become its head commit's; the thread is shared by all branches and never changes.
+    ///
+    /// Uncommitted definition changes would be lost, so the switch is refused (409 `uncommittedChanges`, naming
+    /// them) unless `force`; with `force` they are discarded from the working state but kept as a tree object under
+    /// the reference the answer names (`discardedReference`).
+    ///
+    ///
+    /// - Remark: HTTP `PUT /api/v1/branches/current`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)`.
+    public enum SwitchBranch {
+        public static let id: Swift.String = "switchBranch"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SwitchBranch.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SwitchBranch.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.SwitchBranch.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/requestBody/content/application\/json`.
+                case json(Components.Schemas.BranchSwitchRequest)
+            }
+            public var body: Operations.SwitchBranch.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.SwitchBranch.Input.Headers = .init(),
+                body: Operations.SwitchBranch.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/responses/200/content/application\/json`.
+                    case json(Components.Schemas.BranchSwitch)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.BranchSwitch {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.SwitchBranch.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.SwitchBranch.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The switch.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.SwitchBranch.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.SwitchBranch.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct NotFound: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/responses/404/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/responses/404/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.SwitchBranch.Output.NotFound.Body
+                /// Creates a new `NotFound`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.SwitchBranch.Output.NotFound.Body) {
+                    self.body = body
+                }
+            }
+            /// No such branch (`field` is `name`; the message names the branches); nothing changed.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Operations.SwitchBranch.Output.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Operations.SwitchBranch.Output.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct Conflict: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/responses/409/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/branches/current/PUT/responses/409/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.SwitchBranch.Output.Conflict.Body
+                /// Creates a new `Conflict`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.SwitchBranch.Output.Conflict.Body) {
+                    self.body = body
+                }
+            }
+            /// Uncommitted changes would be lost (`uncommittedChanges`; the message names them); nothing changed. Commit them, or switch with `force`.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Operations.SwitchBranch.Output.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Operations.SwitchBranch.Output.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// The bank's tags, sorted by name, each with its commit (the bank's `tag` list), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/tags`.
+    /// - Remark: Generated from `#/paths//api/v1/tags/get(listTags)`.
+    public enum ListTags {
+        public static let id: Swift.String = "listTags"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/tags/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// Items per page, 1 to 1000 (default 100).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/tags/GET/query/limit`.
+                public var limit: Components.Parameters.Limit?
+                /// The `nextCursor` of the previous page (opaque).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/tags/GET/query/cursor`.
+                public var cursor: Components.Parameters.Cursor?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - limit: Items per page, 1 to 1000 (default 100).
+                ///   - cursor: The `nextCursor` of the previous page (opaque).
+                public init(
+                    limit: Components.Parameters.Limit? = nil,
+                    cursor: Components.Parameters.Cursor? = nil
+                ) {
+                    self.limit = limit
+                    self.cursor = cursor
+                }
+            }
+            public var query: Operations.ListTags.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/tags/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/tags/GET/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListTags.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListTags.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ListTags.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            public init(
+                query: Operations.ListTags.Input.Query = .init(),
+                headers: Operations.ListTags.Input.Headers = .init()
+            ) {
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/tags/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/tags/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.TagPage)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.TagPage {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ListTags.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.ListTags.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// A page of tags; `nextCursor` is absent on the last page.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/get(listTags)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ListTags.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ListTags.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/get(listTags)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/get(listTags)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/get(listTags)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/get(listTags)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Tags a commit (default the current branch's head; the bank's `tag NAME [COMMIT]`). Tags do not move - tagging the commit a tag already names answers it again, another commit is refused.
+    ///
+    /// - Remark: HTTP `POST /api/v1/tags`.
+    /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)`.
+    public enum CreateTag {
+        public static let id: Swift.String = "createTag"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/tags/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/tags/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateTag.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateTag.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.CreateTag.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/tags/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/tags/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.TagRequest)
+            }
+            public var body: Operations.CreateTag.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.CreateTag.Input.Headers = .init(),
+                body: Operations.CreateTag.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/tags/POST/responses/201/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/tags/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.Tag)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Tag {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.CreateTag.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.CreateTag.Output.Created.Body) {
+                    self.body = body
+                }
+            }
+            /// The tag.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.CreateTag.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            public var created: Operations.CreateTag.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct NotFound: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/tags/POST/responses/404/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/tags/POST/responses/404/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.CreateTag.Output.NotFound.Body
+                /// Creates a new `NotFound`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.CreateTag.Output.NotFound.Body) {
+                    self.body = body
+                }
+            }
+            /// No such commit to tag; `field` is `commit`.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Operations.CreateTag.Output.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Operations.CreateTag.Output.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct Conflict: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/tags/POST/responses/409/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/tags/POST/responses/409/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.CreateTag.Output.Conflict.Body
+                /// Creates a new `Conflict`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.CreateTag.Output.Conflict.Body) {
+                    self.body = body
+                }
+            }
+            /// The tag exists on another commit (`tagExists`); nothing written.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Operations.CreateTag.Output.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Operations.CreateTag.Output.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)/responses/default`.
             ///
             /// HTTP response code: `default`.
             case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)

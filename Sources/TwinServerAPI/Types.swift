@@ -87,7 +87,7 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/twins/{id}/consent`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/post(recordConsent)`.
     func recordConsent(_ input: Operations.RecordConsent.Input) async throws -> Operations.RecordConsent.Output
-    /// Retracts the events of a source in this twin's thread (the bank's `retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
+    /// Retracts one event of this twin's thread (the bank's `retract --event ID`) or the events of a source in it (`retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
     ///
     /// The events leave every current view and aggregate; a retraction event (category `retraction`, its value the
     /// reason) is appended to the twin's thread; a query known at an earlier time still sees them. With `erase`,
@@ -143,6 +143,26 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/branches`.
     /// - Remark: Generated from `#/paths//api/v1/branches/post(createBranch)`.
     func createBranch(_ input: Operations.CreateBranch.Input) async throws -> Operations.CreateBranch.Output
+    /// Switches the bank to a branch (the bank's `switch NAME [--force]`) - commits go to it from now on and the twin and aggregate definitions become its head commit's; the thread is shared by all branches and never changes.
+    ///
+    /// Uncommitted definition changes would be lost, so the switch is refused (409 `uncommittedChanges`, naming
+    /// them) unless `force`; with `force` they are discarded from the working state but kept as a tree object under
+    /// the reference the answer names (`discardedReference`).
+    ///
+    ///
+    /// - Remark: HTTP `PUT /api/v1/branches/current`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)`.
+    func switchBranch(_ input: Operations.SwitchBranch.Input) async throws -> Operations.SwitchBranch.Output
+    /// The bank's tags, sorted by name, each with its commit (the bank's `tag` list), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/tags`.
+    /// - Remark: Generated from `#/paths//api/v1/tags/get(listTags)`.
+    func listTags(_ input: Operations.ListTags.Input) async throws -> Operations.ListTags.Output
+    /// Tags a commit (default the current branch's head; the bank's `tag NAME [COMMIT]`). Tags do not move - tagging the commit a tag already names answers it again, another commit is refused.
+    ///
+    /// - Remark: HTTP `POST /api/v1/tags`.
+    /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)`.
+    func createTag(_ input: Operations.CreateTag.Input) async throws -> Operations.CreateTag.Output
     /// What changed between two commits (the bank's `diff`) - twins and aggregates added, removed and changed (fields and attributes), and the thread events recorded between their pins, per twin.
     ///
     /// - Remark: HTTP `GET /api/v1/diff`.
@@ -376,7 +396,7 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// Retracts the events of a source in this twin's thread (the bank's `retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
+    /// Retracts one event of this twin's thread (the bank's `retract --event ID`) or the events of a source in it (`retract --source SRC --from T --to T --twin ID`) - all of them, or those whose effective time is in `from`..`to` - and answers what was retracted.
     ///
     /// The events leave every current view and aggregate; a retraction event (category `retraction`, its value the
     /// reason) is appended to the twin's thread; a query known at an earlier time still sees them. With `erase`,
@@ -500,6 +520,50 @@ extension APIProtocol {
         body: Operations.CreateBranch.Input.Body
     ) async throws -> Operations.CreateBranch.Output {
         try await createBranch(Operations.CreateBranch.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Switches the bank to a branch (the bank's `switch NAME [--force]`) - commits go to it from now on and the twin and aggregate definitions become its head commit's; the thread is shared by all branches and never changes.
+    ///
+    /// Uncommitted definition changes would be lost, so the switch is refused (409 `uncommittedChanges`, naming
+    /// them) unless `force`; with `force` they are discarded from the working state but kept as a tree object under
+    /// the reference the answer names (`discardedReference`).
+    ///
+    ///
+    /// - Remark: HTTP `PUT /api/v1/branches/current`.
+    /// - Remark: Generated from `#/paths//api/v1/branches/current/put(switchBranch)`.
+    public func switchBranch(
+        headers: Operations.SwitchBranch.Input.Headers = .init(),
+        body: Operations.SwitchBranch.Input.Body
+    ) async throws -> Operations.SwitchBranch.Output {
+        try await switchBranch(Operations.SwitchBranch.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The bank's tags, sorted by name, each with its commit (the bank's `tag` list), a page at a time.
+    ///
+    /// - Remark: HTTP `GET /api/v1/tags`.
+    /// - Remark: Generated from `#/paths//api/v1/tags/get(listTags)`.
+    public func listTags(
+        query: Operations.ListTags.Input.Query = .init(),
+        headers: Operations.ListTags.Input.Headers = .init()
+    ) async throws -> Operations.ListTags.Output {
+        try await listTags(Operations.ListTags.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Tags a commit (default the current branch's head; the bank's `tag NAME [COMMIT]`). Tags do not move - tagging the commit a tag already names answers it again, another commit is refused.
+    ///
+    /// - Remark: HTTP `POST /api/v1/tags`.
+    /// - Remark: Generated from `#/paths//api/v1/tags/post(createTag)`.
+    public func createTag(
+        headers: Operations.CreateTag.Input.Headers = .init(),
+        body: Operations.CreateTag.Input.Body
+    ) async throws -> Operations.CreateTag.Output {
+        try await createTag(Operations.CreateTag.Input(
             headers: headers,
             body: body
         ))

@@ -112,4 +112,64 @@ import TwinServer
             #expect(try await Self.readings(client, "p1", alice).count == 2, "nothing was retracted")
         }
     }
+
+    /// The ids and sequence numbers of `twin`'s current observations.
+    static func observationIDs(_ client: any TestClientProtocol, _ twin: String, _ token: String) async throws -> [(id: String, sequence: Int)] {
+        try await client.execute(uri: "/api/v1/twins/\(twin)/events?category=observation", method: .get, headers: .auth(token)) { r throws in
+            let items = try #require(try json(r)["items"] as? [[String: Any]])
+            return try items.map { (try #require($0["id"] as? String), try #require($0["sequence"] as? Int)) }
+        }
+    }
+
+    /// One event (`{"event": ID or sequence, "reason": ...}`, as `twinbank retract --event`): by an id prefix; again
+    /// refused (already retracted); another twin's event refused as not in this thread, by id or by sequence number,
+    /// the same answer as for no event at all; the two ways of naming what to retract not mixed.
+    @Test func retractsOneEventOfTheTwin() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        let bank = Bank(storage: try BankLocation(f.path).open(create: false).storage, actor: "alice")
+        try bank.append([.observation("p2", at: try Instant(parsing: "2026-01-01T08:30:00Z"), code: ServerFixture.glucose,
+                                      Quantity(100, "mg/dL"), source: Source(.device, "cgm-1"))])
+        let alice = try await f.token("alice", .admin)
+        try await f.test { client in
+            let p1 = try await Self.observationIDs(client, "p1", alice)
+            let p2 = try await Self.observationIDs(client, "p2", alice)
+            #expect(p1.count == 2 && p2.count == 1)
+            let target = try #require(p1.first)
+            try await Self.retract(client, "p1", alice, #"{"event":"\#(target.id.prefix(10))","reason":"meter not calibrated"}"#) { r throws in
+                #expect(r.status == .created, "\(String(buffer: r.body))")
+                let j = try json(r)
+                #expect(j["twin"] as? String == "p1")
+                #expect(j["source"] as? String == "device:cgm-1")
+                #expect(j["eventsRetracted"] as? Int == 1)
+                #expect(j["events"] as? [String] == [target.id])
+                #expect(j["from"] == nil && j["to"] == nil)
+            }
+            #expect(try await Self.observationIDs(client, "p1", alice).map(\.id) == [p1[1].id], "the other reading stays")
+            try await Self.retract(client, "p1", alice, #"{"event":"\#(target.id)","reason":"again"}"#) { r throws in
+                #expect(r.status == .badRequest)
+                #expect(try json(r)["field"] as? String == "event", "\(String(buffer: r.body))")
+            }
+            // p2's reading through p1's route: not in this thread, by id and by sequence number, as for no event at all
+            for reference in [p2[0].id, String(p2[0].sequence), "99999", "abcdef0123"] {
+                try await Self.retract(client, "p1", alice, #"{"event":"\#(reference)","reason":"wrong twin"}"#) { r throws in
+                    #expect(r.status == .notFound, "\(reference): \(String(buffer: r.body))")
+                    let j = try json(r)
+                    #expect(j["code"] as? String == "unknownEvent")
+                    #expect(j["field"] as? String == "event")
+                }
+            }
+            #expect(try await Self.observationIDs(client, "p2", alice).count == 1, "p2's reading was not retracted")
+            for (text, field) in [(#"{"event":"\#(p1[1].id)","source":"device:cgm-1","reason":"x"}"#, "event"),
+                                  (#"{"reason":"x"}"#, "source"),
+                                  (#"{"event":"\#(p1[1].id)","reason":"x","from":"2026-01-01"}"#, "from"),
+                                  (#"{"event":"not-an-id","reason":"x"}"#, "event"),
+                                  (#"{"event":"\#(p1[1].id)","reason":" "}"#, "reason")] {
+                try await Self.retract(client, "p1", alice, text) { r throws in
+                    #expect(r.status == .badRequest, "\(text)")
+                    #expect(try json(r)["field"] as? String == field, "\(text): \(String(buffer: r.body))")
+                }
+            }
+            #expect(try await Self.observationIDs(client, "p1", alice).count == 1, "nothing more was retracted")
+        }
+    }
 }

@@ -583,15 +583,16 @@ public enum EventReference: Sendable, Hashable, CustomStringConvertible {
 extension Bank {
     /// Retracts one event: it leaves every current view and aggregate; a retraction event (value = the reason)
     /// is appended to its twin's thread; queries known at an earlier time still see it. With `erase`, its
-    /// payload is purged. Retraction events themselves cannot be retracted.
+    /// payload is purged. Retraction events themselves cannot be retracted. With `twin`, the event must be in that
+    /// twin's thread (a caller who names the twin never retracts another's event by a mistyped id).
     /// - Throws: ``BankError`` `invalidEvent` if the reason is empty, no event matches the reference (or an id
-    ///   prefix matches several), or the event is already retracted.
+    ///   prefix matches several), or the event is already retracted; `unknownEvent` when the event is not in `twin`'s thread.
     @discardableResult
-    public func retract(event reference: EventReference, reason: String, erase: Bool = false) throws -> RetractionResult {
+    public func retract(event reference: EventReference, reason: String, erase: Bool = false, twin: TwinID? = nil) throws -> RetractionResult {
         let reasonText = try Bank.retractionReason(reason)
-        try authorize(.retract, nil)
+        try authorize(.retract, twin)
         return try writeAsking { tx in
-            let event = try findEvent(reference, tx)
+            let event = try findEvent(reference, in: twin, tx)
             guard event.category != .retraction else {
                 throw BankError(.invalidEvent, "event \(reference) is a retraction; retractions cannot be retracted", value: reference.description)
             }
@@ -638,6 +639,26 @@ extension Bank {
     }
 
     /// Finds one event by sequence number or id (prefix), in any state.
+    /// The event `reference` names; with `twin`, only in that twin's thread (`unknownEvent` otherwise: the message is
+    /// the same whether the event is in another thread or nowhere).
+    func findEvent(_ reference: EventReference, in twin: TwinID?, _ tx: any StorageReader) throws -> Event {
+        guard let twin else { return try findEvent(reference, tx) }
+        let missing = BankError(.unknownEvent, "no event \(reference) in the thread of twin \(twin)", value: reference.description)
+        switch reference {
+        case .sequence(let n):
+            guard let e = try tx.events(sequences: n...n, limit: 1).first, e.twin == twin else { throw missing }
+            return e
+        case .id(let prefix):
+            let matches = try tx.eventHashes(of: twin).filter { $0.hex.hasPrefix(prefix) }
+            guard let hash = matches.first else { throw missing }
+            guard matches.count == 1 else {
+                throw BankError(.invalidEvent, "event id prefix \(prefix) is ambiguous: \(matches.count) events of twin \(twin) match; give more digits", value: prefix)
+            }
+            guard let e = try tx.events(EventQuery(twin: twin, visibility: .all)).first(where: { $0.id == hash }) else { throw missing }
+            return e
+        }
+    }
+
     func findEvent(_ reference: EventReference, _ tx: any StorageReader) throws -> Event {
         switch reference {
         case .sequence(let n):
