@@ -7,19 +7,19 @@ public enum GeneratedFrom {
     /// The swift-openapi-generator version used.
     public static let generatorVersion = "1.14.3"
     /// SHA-256 of openapi.yaml.
-    public static let contractSHA256 = "7cc5e145207f773fb5c306a57b1d8242fc45b7947077bcd357fa9d37092edf1a"
+    public static let contractSHA256 = "f50874783093de11c2d7adeb3052e02b0db51009184a0e51bca0669a2362208a"
     /// SHA-256 of openapi-generator-config.yaml.
     public static let configSHA256 = "68f3213789e39a295fc8627ee129bdb51b991ddbb33fc8436f45798ef40a2c1e"
     /// The generated files and their SHA-256.
     public static let generatedSHA256: [String: String] = [
-        "Server.swift": "254f3664c1533089488be0f08a34a111224d1588fc4bb79a2811652e591c3d29",
+        "Server.swift": "0cb477bb73f46df6c92fa9fff3bf80189a55ace5934cd1bbc52d60458b70810f",
         "Types+Components+Headers.swift": "92407a060e2e5cdf06424c07c905bfa22a0f670c4a7252b6bc57e7a43337db93",
         "Types+Components+Parameters.swift": "fdcef667371fdc5275e00b816685142ea51d11e0f8d8351a05dfd871cd28810c",
         "Types+Components+RequestBodies.swift": "7b1a80cb0ebd656c39e98f2fb9460cac6c325b666e615d8f751fae63f00eee7b",
         "Types+Components+Responses.swift": "aec229c7f9928e4f93d864b914c4ca29863600dfca8d10cbb612a5cec8be8002",
-        "Types+Components+Schemas.swift": "fb2a29a7407f166630be6129da60886120bab7e603c7964cb2ed1cbb7b1506ee",
+        "Types+Components+Schemas.swift": "f191436d749f1d64626f67c1583401e9ae07f6f6b758f8eba18d8acabeb5507d",
         "Types+Components.swift": "9cc0c7613b781c66b26445f03c2dbefec92f59dbf6b50c262ac4dfc0d4a57766",
-        "Types+Operations.swift": "284e95176df93cfec9704abed71bbb5a38db20793da427ed340d0b2025d3b145",
-        "Types.swift": "a723a73d3930c109435d80c84e931906927e1f4d52aec35d2feb2c74eccb6253",
+        "Types+Operations.swift": "df083ee9139f85d6cd57c6415be1f3bfcb995bb147d711f1be4bae3734095123",
+        "Types.swift": "c652b1585958324e6bca0d06301082afbb7e9784d76fe257f0f73bacc951e050",
     ]
 }

@@ -739,6 +739,161 @@ extension Components {
                 case nextCursor
             }
         }
+        /// - Remark: Generated from `#/components/schemas/CSVImport`.
+        public struct CSVImport: Codable, Hashable, Sendable {
+            /// Data rows read.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CSVImport/rows`.
+            public var rows: Swift.Int
+            /// Events appended (new rows).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CSVImport/count`.
+            public var count: Swift.Int
+            /// Rows the thread already had.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CSVImport/skipped`.
+            public var skipped: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CSVImport/firstSequence`.
+            public var firstSequence: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/CSVImport/lastSequence`.
+            public var lastSequence: Swift.Int64?
+            /// - Remark: Generated from `#/components/schemas/CSVImport/FlaggedPayload`.
+            public struct FlaggedPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/CSVImport/FlaggedPayload/line`.
+                public var line: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/CSVImport/FlaggedPayload/reason`.
+                public var reason: Swift.String
+                /// Creates a new `FlaggedPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - line:
+                ///   - reason:
+                public init(
+                    line: Swift.Int,
+                    reason: Swift.String
+                ) {
+                    self.line = line
+                    self.reason = reason
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case line
+                    case reason
+                }
+            }
+            /// Rows stored with the implausible flag (kept out of model inputs), with the file's line and why.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CSVImport/flagged`.
+            public typealias FlaggedPayload = [Components.Schemas.CSVImport.FlaggedPayloadPayload]
+            /// Rows stored with the implausible flag (kept out of model inputs), with the file's line and why.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CSVImport/flagged`.
+            public var flagged: Components.Schemas.CSVImport.FlaggedPayload
+            /// Creates a new `CSVImport`.
+            ///
+            /// - Parameters:
+            ///   - rows: Data rows read.
+            ///   - count: Events appended (new rows).
+            ///   - skipped: Rows the thread already had.
+            ///   - firstSequence:
+            ///   - lastSequence:
+            ///   - flagged: Rows stored with the implausible flag (kept out of model inputs), with the file's line and why.
+            public init(
+                rows: Swift.Int,
+                count: Swift.Int,
+                skipped: Swift.Int,
+                firstSequence: Swift.Int64? = nil,
+                lastSequence: Swift.Int64? = nil,
+                flagged: Components.Schemas.CSVImport.FlaggedPayload
+            ) {
+                self.rows = rows
+                self.count = count
+                self.skipped = skipped
+                self.firstSequence = firstSequence
+                self.lastSequence = lastSequence
+                self.flagged = flagged
+            }
+            public enum CodingKeys: String, CodingKey {
+                case rows
+                case count
+                case skipped
+                case firstSequence
+                case lastSequence
+                case flagged
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BundleImport`.
+        public struct BundleImport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BundleImport/root`.
+            public var root: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BundleImport/subject`.
+            public var subject: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BundleImport/twinsCreated`.
+            public var twinsCreated: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/BundleImport/twinsUnchanged`.
+            public var twinsUnchanged: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/BundleImport/eventsAdded`.
+            public var eventsAdded: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BundleImport/eventsAlreadyPresent`.
+            public var eventsAlreadyPresent: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BundleImport/aggregates`.
+            public var aggregates: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/BundleImport/commitsReplayed`.
+            public var commitsReplayed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/BundleImport/commitsAlreadyPresent`.
+            public var commitsAlreadyPresent: Swift.Int
+            /// The branch the exporting bank's commits were replayed on.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BundleImport/branch`.
+            public var branch: Swift.String?
+            /// Creates a new `BundleImport`.
+            ///
+            /// - Parameters:
+            ///   - root:
+            ///   - subject:
+            ///   - twinsCreated:
+            ///   - twinsUnchanged:
+            ///   - eventsAdded:
+            ///   - eventsAlreadyPresent:
+            ///   - aggregates:
+            ///   - commitsReplayed:
+            ///   - commitsAlreadyPresent:
+            ///   - branch: The branch the exporting bank's commits were replayed on.
+            public init(
+                root: Swift.String,
+                subject: Swift.String,
+                twinsCreated: [Swift.String],
+                twinsUnchanged: [Swift.String],
+                eventsAdded: Swift.Int,
+                eventsAlreadyPresent: Swift.Int,
+                aggregates: [Swift.String],
+                commitsReplayed: Swift.Int,
+                commitsAlreadyPresent: Swift.Int,
+                branch: Swift.String? = nil
+            ) {
+                self.root = root
+                self.subject = subject
+                self.twinsCreated = twinsCreated
+                self.twinsUnchanged = twinsUnchanged
+                self.eventsAdded = eventsAdded
+                self.eventsAlreadyPresent = eventsAlreadyPresent
+                self.aggregates = aggregates
+                self.commitsReplayed = commitsReplayed
+                self.commitsAlreadyPresent = commitsAlreadyPresent
+                self.branch = branch
+            }
+            public enum CodingKeys: String, CodingKey {
+                case root
+                case subject
+                case twinsCreated
+                case twinsUnchanged
+                case eventsAdded
+                case eventsAlreadyPresent
+                case aggregates
+                case commitsReplayed
+                case commitsAlreadyPresent
+                case branch
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/Diff`.
         public struct Diff: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Diff/from`.

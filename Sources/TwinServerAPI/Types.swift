@@ -118,6 +118,27 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/twins/{id}/events`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events/post(appendEvents)`.
     func appendEvents(_ input: Operations.AppendEvents.Input) async throws -> Operations.AppendEvents.Output
+    /// Exports the twin (or fork) with its thread, its fork ancestors' threads up to the fork cut-offs, its parts, its template version and its definitions' history as a self-verifying bundle (the bank's `export --twin ID`), for another bank's `POST /api/v1/bundles` or `twinbank import`.
+    ///
+    /// The bundle is UTF-8 lines `<sha256 of JSON> <JSON>`, the last a manifest with the root hash of all lines
+    /// (also in the `X-Bundle-Root` header). Retracted and erased events are carried as such. The gate is asked
+    /// for `export` of every twin the bundle carries.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/bundle`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/bundle/get(exportTwinBundle)`.
+    func exportTwinBundle(_ input: Operations.ExportTwinBundle.Input) async throws -> Operations.ExportTwinBundle.Output
+    /// Imports a CSV thread into the twin as one all-or-nothing batch (the bank's `thread import --csv`); rows already in the thread are skipped, so posting a grown export again adds only its new rows.
+    ///
+    /// The first line names the columns in any order: `time`, `code`, `value` (required), `unit`, `source`,
+    /// `category`. RFC 4180 (quoted fields, CRLF, a byte order mark); the separator (`,` `;` or tab) is detected
+    /// from the header or given as `separator`. A row the bank refuses (an unknown unit, a time before the twin
+    /// existed, an observation in the future) refuses the whole file, naming its line; nothing is written.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/events/csv`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events/csv/post(importThreadCSV)`.
+    func importThreadCSV(_ input: Operations.ImportThreadCSV.Input) async throws -> Operations.ImportThreadCSV.Output
     /// The twin's state as of a time, as known now or at a recorded time (the latest event per code).
     ///
     /// - Remark: HTTP `GET /api/v1/twins/{id}/state`.
@@ -199,6 +220,16 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/risk-map`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)`.
     func getAggregateRiskMap(_ input: Operations.GetAggregateRiskMap.Input) async throws -> Operations.GetAggregateRiskMap.Output
+    /// Exports an aggregate - its definition and its current members as the twin export carries each - as a self-verifying bundle (the bank's `export --aggregate ID`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/bundle`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/bundle/get(exportAggregateBundle)`.
+    func exportAggregateBundle(_ input: Operations.ExportAggregateBundle.Input) async throws -> Operations.ExportAggregateBundle.Output
+    /// Imports a bundle another bank exported (the bank's `import FILE`) - every line's hash and the root are checked, all or nothing; importing it twice changes nothing; the exporting bank's commits are replayed on the branch `imported:SUBJECT`.
+    ///
+    /// - Remark: HTTP `POST /api/v1/bundles`.
+    /// - Remark: Generated from `#/paths//api/v1/bundles/post(importBundle)`.
+    func importBundle(_ input: Operations.ImportBundle.Input) async throws -> Operations.ImportBundle.Output
     /// Starts a job that synchronises every member of the aggregate in turn (as `startTwinSync` does one twin); progress is the fraction of members done.
     ///
     /// A member the gate refuses or whose sync fails is reported in the result with its error; the others go on.
@@ -457,6 +488,47 @@ extension APIProtocol {
             body: body
         ))
     }
+    /// Exports the twin (or fork) with its thread, its fork ancestors' threads up to the fork cut-offs, its parts, its template version and its definitions' history as a self-verifying bundle (the bank's `export --twin ID`), for another bank's `POST /api/v1/bundles` or `twinbank import`.
+    ///
+    /// The bundle is UTF-8 lines `<sha256 of JSON> <JSON>`, the last a manifest with the root hash of all lines
+    /// (also in the `X-Bundle-Root` header). Retracted and erased events are carried as such. The gate is asked
+    /// for `export` of every twin the bundle carries.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/bundle`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/bundle/get(exportTwinBundle)`.
+    public func exportTwinBundle(
+        path: Operations.ExportTwinBundle.Input.Path,
+        headers: Operations.ExportTwinBundle.Input.Headers = .init()
+    ) async throws -> Operations.ExportTwinBundle.Output {
+        try await exportTwinBundle(Operations.ExportTwinBundle.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Imports a CSV thread into the twin as one all-or-nothing batch (the bank's `thread import --csv`); rows already in the thread are skipped, so posting a grown export again adds only its new rows.
+    ///
+    /// The first line names the columns in any order: `time`, `code`, `value` (required), `unit`, `source`,
+    /// `category`. RFC 4180 (quoted fields, CRLF, a byte order mark); the separator (`,` `;` or tab) is detected
+    /// from the header or given as `separator`. A row the bank refuses (an unknown unit, a time before the twin
+    /// existed, an observation in the future) refuses the whole file, naming its line; nothing is written.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/events/csv`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events/csv/post(importThreadCSV)`.
+    public func importThreadCSV(
+        path: Operations.ImportThreadCSV.Input.Path,
+        query: Operations.ImportThreadCSV.Input.Query = .init(),
+        headers: Operations.ImportThreadCSV.Input.Headers = .init(),
+        body: Operations.ImportThreadCSV.Input.Body
+    ) async throws -> Operations.ImportThreadCSV.Output {
+        try await importThreadCSV(Operations.ImportThreadCSV.Input(
+            path: path,
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
     /// The twin's state as of a time, as known now or at a recorded time (the latest event per code).
     ///
     /// - Remark: HTTP `GET /api/v1/twins/{id}/state`.
@@ -648,6 +720,32 @@ extension APIProtocol {
             path: path,
             query: query,
             headers: headers
+        ))
+    }
+    /// Exports an aggregate - its definition and its current members as the twin export carries each - as a self-verifying bundle (the bank's `export --aggregate ID`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/bundle`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/bundle/get(exportAggregateBundle)`.
+    public func exportAggregateBundle(
+        path: Operations.ExportAggregateBundle.Input.Path,
+        headers: Operations.ExportAggregateBundle.Input.Headers = .init()
+    ) async throws -> Operations.ExportAggregateBundle.Output {
+        try await exportAggregateBundle(Operations.ExportAggregateBundle.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Imports a bundle another bank exported (the bank's `import FILE`) - every line's hash and the root are checked, all or nothing; importing it twice changes nothing; the exporting bank's commits are replayed on the branch `imported:SUBJECT`.
+    ///
+    /// - Remark: HTTP `POST /api/v1/bundles`.
+    /// - Remark: Generated from `#/paths//api/v1/bundles/post(importBundle)`.
+    public func importBundle(
+        headers: Operations.ImportBundle.Input.Headers = .init(),
+        body: Operations.ImportBundle.Input.Body
+    ) async throws -> Operations.ImportBundle.Output {
+        try await importBundle(Operations.ImportBundle.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// Starts a job that synchronises every member of the aggregate in turn (as `startTwinSync` does one twin); progress is the fraction of members done.
