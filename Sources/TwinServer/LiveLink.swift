@@ -29,6 +29,11 @@ public struct LiveConfiguration: Sendable {
     public var bufferSize: Int
     /// How often the server looks for writes made by other processes (a SQLite bank; PostgreSQL pushes them).
     public var pollInterval: Duration
+    /// How often an idle event stream sends a comment line (`: heartbeat`), so that proxies and clients keep it open
+    /// and a client notices a dead connection.
+    public var heartbeatInterval: Duration = .seconds(15)
+    /// How often the server pings each WebSocket; a client that does not answer a ping before the next is closed.
+    public var pingInterval: Duration = .seconds(30)
 
     public init(watchTwins: [TwinID] = [], watchers: [any ThreadWatcher] = [], watchInterval: Duration = .seconds(5), webhooks: [URL] = [],
                 webhookAttempts: Int = 5, webhookBackoff: Duration = .milliseconds(500), bufferSize: Int = 1024, pollInterval: Duration = .seconds(1)) {
@@ -77,6 +82,8 @@ struct LiveLink: Sendable {
     let feed: LiveFeed
     let maxMessageSize: Int
     let logger: Logger
+    /// How often an idle event stream sends `: heartbeat`.
+    var heartbeatInterval: Duration = .seconds(15)
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder(); e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]; return e
@@ -236,16 +243,28 @@ struct LiveLink: Sendable {
                     try await writer.write(ByteBuffer(string: Self.sse(e)))
                     sent = max(sent, e.sequence)
                 }
-                // the subscription relayed, so that graceful shutdown can end the stream (and the response)
-                let (items, relay) = AsyncStream.makeStream(of: LiveItem.self, bufferingPolicy: .bufferingNewest(link.feed.bufferSize))
+                // the subscription relayed, so that graceful shutdown can end the stream (and the response), with a
+                // heartbeat comment whenever nothing was sent for a heartbeat interval
+                let (items, relay) = AsyncStream.makeStream(of: StreamItem.self, bufferingPolicy: .bufferingNewest(link.feed.bufferSize))
                 let forward = Task {
-                    for await item in sub.stream { relay.yield(item) }
+                    for await item in sub.stream { relay.yield(.item(item)) }
                     relay.finish()
                 }
-                defer { forward.cancel() }
+                let beat = link.heartbeatInterval
+                let heartbeat = Task {
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(for: beat) } catch { break }
+                        relay.yield(.heartbeat)
+                    }
+                }
+                defer { forward.cancel(); heartbeat.cancel() }
                 try await withGracefulShutdownHandler {
                     var last = sub.position
-                    for await item in items {
+                    for await streamed in items {
+                        guard case .item(let item) = streamed else {
+                            try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                            continue
+                        }
                         if case .event(let e) = item.message, e.sequence <= sent { last = item.position; continue }
                         if item.position > last + 1 {
                             try await writer.write(ByteBuffer(string: "event: dropped\ndata: {\"count\":\(item.position - last - 1)}\n\n"))
@@ -266,6 +285,12 @@ struct LiveLink: Sendable {
                 try await writer.finish(nil)
             })
         }
+    }
+
+    /// What an event stream relays: a feed item, or the tick of its heartbeat.
+    enum StreamItem: Sendable {
+        case item(LiveItem)
+        case heartbeat
     }
 
     /// `Last-Event-ID`, else `?after=`: a thread sequence (0: the whole thread).

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import HummingbirdWSCompression
 import Logging
 import Metrics
 import NIOCore
@@ -142,7 +143,9 @@ public struct TwinServer: Sendable {
         return router
     }
 
-    var liveLink: LiveLink { LiveLink(served: served, feed: feed, maxMessageSize: configuration.bodyLimit, logger: logger) }
+    var liveLink: LiveLink {
+        LiveLink(served: served, feed: feed, maxMessageSize: configuration.bodyLimit, logger: logger, heartbeatInterval: configuration.live.heartbeatInterval)
+    }
 
     /// The router of WebSocket upgrades: the twin's live link (`/api/v1/twins/{id}/live`).
     func webSocketRouter() -> Router<LiveContext> { liveLink.webSocketRouter(tokens: tokens) }
@@ -151,9 +154,13 @@ public struct TwinServer: Sendable {
     /// live services (``services``); `onListening` is told the port it bound.
     public func application(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         Application(router: try router(),
-                    // a WebSocket frame may be as large as a request body (the default is 16 KiB)
+                    // a WebSocket frame may be as large as a request body (the default is 16 KiB), also once inflated;
+                    // per-message deflate when the client offers it (browsers do); a ping every pingInterval
                     server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter(),
-                                                   configuration: .init(ws: .init(maxFrameSize: configuration.bodyLimit))),
+                                                   configuration: .init(ws: .init(
+                                                    maxFrameSize: configuration.bodyLimit,
+                                                    extensions: [.perMessageDeflate(maxDecompressedFrameSize: configuration.bodyLimit)],
+                                                    autoPing: .enabled(timePeriod: configuration.live.pingInterval)))),
                     configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "twinbank"),
                     services: services,
                     onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import HummingbirdWSClient
+import HummingbirdWSCompression
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -215,6 +216,64 @@ final class Shared<Value: Sendable>: Sendable {
                 #expect(r.status == .badRequest)
                 #expect(try json(r)["field"] as? String == "after")
             }
+        }
+    }
+
+    /// An idle event stream sends a heartbeat comment every heartbeat interval (here 50 ms), which SSE clients ignore
+    /// and proxies see as traffic.
+    @Test func anIdleEventStreamSendsHeartbeats() async throws {
+        var live = LiveConfiguration(pollInterval: .milliseconds(50))
+        live.heartbeatInterval = .milliseconds(50)
+        let f = try await ServerFixture.make(live: live); defer { f.remove() }
+        let token = try await f.token("bob", .clinician)
+        let feed = f.server.feed
+        let following = Task { try await feed.run() }
+        defer { following.cancel() }
+        let ender = Task {
+            while feed.subscriberCount("p1") == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(500))
+            feed.finish()
+        }
+        let text = try await f.test { client in
+            try await client.execute(uri: "/api/v1/twins/p1/events/stream", method: .get, headers: .auth(token)) { r in String(buffer: r.body) }
+        }
+        try await ender.value
+        let beats = text.components(separatedBy: "\n").filter { $0 == ": heartbeat" }.count
+        #expect(beats >= 2, "\(text)")
+        #expect(!text.contains("id: "), "no event was written, only comments: \(text)")
+    }
+
+    /// A client that offers per-message deflate (as browsers do) gets it: a batch of ten readings in (about 2 KB, over
+    /// the 256-byte threshold, so compressed), its ack and the twin's events out, all readable. Bounded: an error or
+    /// a close ends the wait.
+    @Test func webSocketWithPerMessageDeflate() async throws {
+        let f = try await ServerFixture.make(live: Self.fastLive); defer { f.remove() }
+        let token = try await f.token("bob", .clinician)
+        let app = try f.server.application()
+        let events = (0..<10).map { k in
+            #"{"code":{"system":"http://loinc.org","code":"2339-0"},"effective":{"start":"2026-01-03T11:\#(String(format: "%02d", k)):00Z"},"value":{"type":"quantity","value":\#(100 + k),"unit":"mg/dL"},"source":"device:cgm-9"}"#
+        }
+        let message = #"{"id":"z1","events":["# + events.joined(separator: ",") + "]}"
+        #expect(message.utf8.count > 1500)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let got = Shared<[String]>([])
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/api/v1/twins/p1/live?access_token=\(token)",
+                                              configuration: .init(maxFrameSize: 1 << 20, extensions: [.perMessageDeflate(maxDecompressedFrameSize: 1 << 20)]),
+                                              logger: Self.logger) { inbound, outbound, _ in
+                try await outbound.write(.text(message))
+                for try await m in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let t) = m else { continue }
+                    let all = got.withLock { $0.append(t); return $0 }
+                    if t.contains("\"type\":\"error\"") { break }
+                    if all.contains(where: { $0.contains("\"ack\":\"z1\"") }) && all.filter({ $0.contains("\"2339-0\"") }).count >= 10 { break }
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            let texts = got.withLock { $0 }
+            #expect(texts.contains { $0.contains("\"ack\":\"z1\"") }, "\(texts)")
+            #expect(texts.filter { $0.contains("\"2339-0\"") }.count >= 10, "the ten events came back: \(texts)")
+            for t in texts { _ = try Self.object(t) }
         }
     }
 
