@@ -39,6 +39,20 @@ import TwinSimulation
         #expect(abs(state.prefix(3).reduce(0, +) + state[i...].reduce(0, +) - total) < 1e-6)
     }
 
+    /// At rest the person is at equilibrium with the reflex and the tissues: with both, the heart rate stays 75, the
+    /// mean pressure is the open loop's and nothing drifts over a minute.
+    @Test func restIsKeptWithTheReflexAndRefill() throws {
+        var dry = Self.person
+        dry.refill = nil
+        let open = try CirculationSimulator.run(CirculationScenario(parameters: dry, seconds: 60, sampleInterval: 0.005))
+        let closed = try CirculationSimulator.run(CirculationScenario(parameters: Self.person, seconds: 60, baroreflex: Baroreflex(), sampleInterval: 0.005))
+        let mapOpen = Self.mean(open, from: 40, to: 60, \.meanArterialPressure), mapClosed = Self.mean(closed, from: 40, to: 60, \.meanArterialPressure)
+        #expect(abs(mapOpen - mapClosed) < 1, "MAP \(mapOpen) open, \(mapClosed) with the reflex and refill")
+        #expect(abs(Self.mean(closed, from: 40, to: 60, \.heartRate) - 75) < 1)
+        #expect(abs(Self.mean(closed, from: 40, to: 60, \.meanArterialPressure) - Self.mean(closed, from: 5, to: 25, \.meanArterialPressure)) < 0.5)
+        #expect(abs(Self.mean(closed, from: 40, to: 60, \.strokeVolume) - Self.mean(closed, from: 5, to: 25, \.strokeVolume)) < 0.5)
+    }
+
     @Test func bloodIsConservedAndRefillIsTheOnlyGain() throws {
         for refill in [true, false] {
             var p = Self.person
