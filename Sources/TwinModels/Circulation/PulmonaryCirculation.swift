@@ -8,13 +8,16 @@ import Foundation
 /// Compartments and values are M. Ursino's, "Interaction between carotid baroregulation and the pulsating heart:
 /// a mathematical model", Am. J. Physiol. 275 (1998) H1733-H1747, his Table 1 (human adult), lumped as stated:
 /// - both ventricles fill along Ursino's exponential end-diastolic curves, `P = P0·(exp(kE·V) - 1)` (left: P0 1.5
-///   mmHg, kE 0.014 /mL; right: P0 1.5 mmHg, kE 0.011 /mL), and contract along `Emax·(V - Vu)` (right: Emax
-///   1.75 mmHg/mL, Vu 40.8 mL; the left's are ``CirculationModel/Parameters``' `emax` and `v0`), mixed by the
+///   mmHg, kE 0.014 /mL; right: P0 1.5 mmHg, kE 0.011 /mL), and contract along `Emax·(V - Vu)` (right: Vu 40.8
+///   mL and Emax 1.75 mmHg/mL, a resting value: Ursino's basal 1.412 plus what his reflex adds at rest, 0.282 per
+///   unit of the sympathetic signal, taken here as ~0.34 and not checked against a resting figure of his; the
+///   left's are ``CirculationModel/Parameters``' `emax` and `v0`), mixed by the
 ///   activation `a(t)` of the double-Hill curve both ventricles share (as B. W. Smith et al., Med. Eng. Phys. 26
 ///   (2004) 131-139, drive both): `P = a·Emax·(V - Vu) + (1 - a)·P0·(exp(kE·V) - 1)`, Ursino's own mixing;
 /// - tricuspid and pulmonary valves: diodes with Smith et al.'s open resistances (0.0237 and 0.0055 mmHg·s/mL);
 /// - pulmonary arteries: Ursino's pulmonary arterial and pulmonary peripheral (capillary) compartments lumped,
-///   compliance 0.76 + 5.80 = 6.56 mL/mmHg, unstressed volume 0 + 123 = 123 mL;
+///   compliance 0.76 + 5.80 = 6.56 mL/mmHg, unstressed volume 0 + 123 = 123 mL (as public reimplementations of
+///   Ursino's model give it; one has 223 mL, and the paper could not be checked here);
 /// - pulmonary resistance: his three in series, 0.023 + 0.0894 + 0.0056 = 0.1180 mmHg·s/mL;
 /// - pulmonary veins: his pulmonary veins and left atrium lumped, compliance 25.37 + 19.23 = 44.6 mL/mmHg,
 ///   unstressed volume 120 + 25 = 145 mL.
