@@ -39,6 +39,7 @@ import TwinTesting
         print(String(format: "arterial pressure beats at %.0f Hz, noise 0.5 mmHg: %d of %d model beats, worst |Δ| systolic %.2f, diastolic %.2f, mean %.2f mmHg, interval %.1f ms",
                      rate, matched, truth.count, worst.systolic, worst.diastolic, worst.mean, worst.interval * 1000))
         #expect(matched >= truth.count - 2)
+        #expect(found.allSatisfy { $0.isPlausible }, "\(found.filter { !$0.isPlausible }.map(\.start))")
         #expect(found.count <= truth.count + 1)
         #expect(worst.systolic < 1.5)
         #expect(worst.diastolic < 1.5)
@@ -49,6 +50,27 @@ import TwinTesting
         let rateFound = found.map(\.heartRate).reduce(0, +) / Double(found.count)
         let rateTrue = truth.map(\.heartRate).reduce(0, +) / Double(truth.count)
         #expect(abs(rateFound - rateTrue) < 0.5, "\(rateFound) vs \(rateTrue)")
+    }
+
+    /// Breathing moves the baseline (±5 mmHg at 0.25 Hz) and the recording drops out for 3 s (a flat line at 0, as
+    /// a disconnected transducer): every model beat outside the gap is still found, none inside it, and the gap
+    /// gives no plausible beat of its own.
+    @Test func baselineWanderAndADropout() throws {
+        let rate = 250.0
+        var (truth, pressure) = try Self.recording(rate: rate, noise: 0.5, seed: 3)
+        for i in pressure.indices { pressure[i] += 5 * sin(2 * Double.pi * 0.25 * Double(i) / rate) }
+        let gap = Int(40 * rate)..<Int(43 * rate)
+        for i in gap { pressure[i] = 0 }
+        let all = try ArterialPressureBeats(samplingRate: rate).beats(pressure)
+        // the recording resuming is an upstroke from 0: its beat is found but flagged, as is the next (a 20 mmHg jump)
+        let found = all.filter(\.isPlausible)
+        #expect(all.count - found.count <= 2, "\(all.filter { !$0.isPlausible }.map(\.start))")
+        #expect(found.allSatisfy { $0.end <= gap.lowerBound || $0.foot >= gap.upperBound }, "a beat spans the gap")
+        #expect(found.allSatisfy { $0.interval < 1.5 })
+        let outside = truth.filter { $0.start + 60 / $0.heartRate < 40 - 0.5 || $0.start > 43 + 0.5 }
+        let missed = outside.filter { b in !found.contains { $0.start >= b.start && $0.start < b.start + 60 / b.heartRate } }
+        print("baseline wander ±5 mmHg and a 3 s dropout: \(found.count) beats, \(missed.count) of \(outside.count) model beats outside the gap missed")
+        #expect(missed.count <= 2, "\(missed.map(\.start))")
     }
 
     @Test func badAndEmptyInput() throws {

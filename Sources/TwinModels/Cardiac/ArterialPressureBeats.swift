@@ -19,7 +19,9 @@ import Foundation
 /// A beat runs from one foot to the next: its diastolic pressure is the lightly filtered pressure at its foot, its systolic
 /// pressure the filtered maximum before the next foot, its mean the area under the (unfiltered) pressure over the
 /// beat divided by the beat's duration (trapezoids), and its interval the time between the two feet. The last foot
-/// only ends the beat before it.
+/// only ends the beat before it; two feet further apart than ``maximumInterval`` (a gap) make no beat. Each beat is
+/// also checked for plausibility (``Beat/isPlausible``, Sun et al. 2006). When no pulse has crossed the threshold
+/// for ``maximumInterval``, the expected height is halved (the pulses have shrunk, or the recording paused).
 public struct ArterialPressureBeats: Sendable, Hashable {
     /// One beat, foot to foot.
     public struct Beat: Sendable, Hashable {
@@ -31,6 +33,13 @@ public struct ArterialPressureBeats: Sendable, Hashable {
         public var systolic: Double, diastolic: Double, mean: Double
         /// Foot-to-foot interval, s.
         public var interval: Double
+        /// Whether the beat passes the abnormality criteria of J. X. Sun, A. T. Reisner and R. G. Mark, "A signal
+        /// abnormality index for arterial blood pressure waveforms", Computers in Cardiology 33 (2006) 13-16 (for a
+        /// signal in mmHg): systolic at most 300, diastolic at least 20, mean 30-200, heart rate 20-200 /min, pulse
+        /// pressure at least 20, and against the previous beat systolic and diastolic within 20 mmHg and interval
+        /// within 2/3 s. An implausible beat is kept (with its values) so a caller can see it; averages should
+        /// leave it out.
+        public var isPlausible = true
         /// Heart rate of this beat, beats/min (60 / interval).
         public var heartRate: Double { 60 / interval }
         /// Pulse pressure, systolic - diastolic.
@@ -42,6 +51,9 @@ public struct ArterialPressureBeats: Sendable, Hashable {
     /// Low-pass filter window (s), slope-sum window (s), threshold as a fraction of the expected pulse's SSF height,
     /// shortest time between pulses (s), and how far before the threshold crossing the foot is sought (s).
     public var smoothingWindow = 0.04, slopeWindow = 0.128, thresholdFraction = 0.6, refractoryPeriod = 0.25, footSearchWindow = 0.3
+    /// The longest foot-to-foot interval taken as a beat, s (2.5 s, 24 beats/min): a longer one is a gap in the
+    /// recording (a dropout, a cuff recalibration) and gives no beat.
+    public var maximumInterval = 2.5
 
     public init(samplingRate: Double) { self.samplingRate = samplingRate }
 
@@ -53,7 +65,8 @@ public struct ArterialPressureBeats: Sendable, Hashable {
             throw ModelError(.invalidArgument, "arterial pressure: sampling rate must be 50-5000 Hz, got \(samplingRate)", value: "\(samplingRate)")
         }
         for (name, value) in [("smoothingWindow", smoothingWindow), ("slopeWindow", slopeWindow), ("thresholdFraction", thresholdFraction),
-                              ("refractoryPeriod", refractoryPeriod), ("footSearchWindow", footSearchWindow)]
+                              ("refractoryPeriod", refractoryPeriod), ("footSearchWindow", footSearchWindow),
+                              ("maximumInterval", maximumInterval)]
         where !(value.isFinite && value > 0) {
             throw ModelError(.invalidArgument, "arterial pressure: \(name) must be positive, got \(value)", value: "\(value)")
         }
@@ -76,18 +89,29 @@ public struct ArterialPressureBeats: Sendable, Hashable {
         var expected = 3 * ssf[0..<firstSeconds].reduce(0, +) / Double(firstSeconds)
         guard expected > 0 else { return [] }
         var recent: [Double] = []
+        let patience = Int((maximumInterval * samplingRate).rounded())
+        var lastPulse = 0
         let refractory = Int((refractoryPeriod * samplingRate).rounded()), search = Int((footSearchWindow * samplingRate).rounded())
         let peakSearch = Int((0.15 * samplingRate).rounded())
         var feet: [Int] = []
         var lastPeak = -1, i = 1
         while i < n {
+            // no pulse for longer than a beat can last: the pulses have shrunk (or the signal stopped); halve the
+            // expected height, as wabp lowers its threshold
+            if i - lastPulse > patience {
+                expected /= 2
+                recent = recent.map { $0 / 2 }
+                lastPulse = i
+            }
             guard ssf[i] > thresholdFraction * expected, ssf[i - 1] <= thresholdFraction * expected else { i += 1; continue }
             if let last = feet.last, i - last < refractory { i += 1; continue }
-            // the pulse's SSF maximum updates the expected height
+            // the pulse's SSF maximum updates the expected height: the median of the last three, so one step (a
+            // recording resuming after a dropout) does not raise the threshold above the next pulses
             let top = ssf[i..<min(i + peakSearch, n)].max() ?? ssf[i]
             recent.append(top)
             if recent.count > 3 { recent.removeFirst() }
-            expected = recent.reduce(0, +) / Double(recent.count)
+            expected = recent.sorted()[recent.count / 2]
+            lastPulse = i
             let from = max(i - search, lastPeak + 1, feet.last.map { $0 + 1 } ?? 0)
             var foot = i
             for k in stride(from: i, through: from, by: -1) where x[k] < x[foot] { foot = k }
@@ -109,13 +133,20 @@ public struct ArterialPressureBeats: Sendable, Hashable {
         var beats: [Beat] = []
         for k in 0..<(feet.count - 1) {
             let a = feet[k], b = feet[k + 1]
-            guard b > a else { continue }
+            guard b > a, Double(b - a) <= maximumInterval * samplingRate else { continue }
             let peak = x[a..<b].indices.max { x[$0] < x[$1] } ?? a
             var area = 0.0
             for j in a..<b { area += (pressure[j] + pressure[j + 1]) / 2 }
             let duration = Double(b - a) / samplingRate
-            beats.append(Beat(foot: a, peak: peak, end: b, start: Double(a) / samplingRate, systolic: x[peak], diastolic: fine[a],
-                              mean: area / Double(b - a), interval: duration))
+            var beat = Beat(foot: a, peak: peak, end: b, start: Double(a) / samplingRate, systolic: x[peak], diastolic: fine[a],
+                            mean: area / Double(b - a), interval: duration)
+            beat.isPlausible = beat.systolic <= 300 && beat.diastolic >= 20 && (30...200).contains(beat.mean)
+                && (20...200).contains(beat.heartRate) && beat.pulsePressure >= 20
+            if let previous = beats.last, previous.end == a {
+                beat.isPlausible = beat.isPlausible && abs(beat.systolic - previous.systolic) <= 20
+                    && abs(beat.diastolic - previous.diastolic) <= 20 && abs(beat.interval - previous.interval) <= 2.0 / 3
+            }
+            beats.append(beat)
         }
         return beats
     }
