@@ -66,30 +66,81 @@ import Testing
         #expect(Self.mean(closed, from: 120, to: 150, \.heartRate) > 80)
     }
 
-    /// The published human response to the same 375 mL withdrawal (Leonetti et al. 2004, above: stroke volume
-    /// 94.0 ± 5.2 → 80.7 ± 5.3 mL, -14 %; pulse pressure 53.0 ± 3.5 → 47.1 ± 3.2 mmHg, -11 %; heart rate
-    /// 75.2 ± 3.7 → 78.3 ± 4.5 beats/min, +3.1, mean ± SE). The heart-rate rise is within the published spread; the
-    /// model's stroke volume and pulse pressure fall about twice as much as measured: its one venous reservoir stands
-    /// for all the capacitance (no pulmonary blood volume buffering the left ventricle's filling, no fluid shift from
-    /// the tissues), so its stressed volume is about 1 L where a person's is nearer 1.5-2 L, and a given loss is a
-    /// larger share of it. Recorded as a known issue (the check stays here, with its figures, until the circulation
-    /// gains a pulmonary compartment).
-    @Test func comparedWithThePublishedPhlebotomyResponse() throws {
+    /// Relative changes of stroke volume and pulse pressure and the change of heart rate (beats/min) over the
+    /// Leonetti protocol: the mean over 500-560 s against the mean over 20-60 s (375 mL withdrawn from 60 to 444 s).
+    static func leonetti(_ parameters: CirculationModel.Parameters) throws -> (stroke: Double, pulse: Double, heartRate: Double, map: Double) {
         let bleed = [(start: 60.0, duration: 384.0, volume: 375.0)]
-        let beats = try CirculationSimulator.run(CirculationScenario(seconds: 560, haemorrhages: bleed, baroreflex: Baroreflex(), sampleInterval: 0.005))
+        let beats = try CirculationSimulator.run(CirculationScenario(parameters: parameters, seconds: 560, haemorrhages: bleed,
+                                                                     baroreflex: Baroreflex(), sampleInterval: 0.005))
         func relative(_ value: (BeatSummary) -> Double) -> Double {
             Self.mean(beats, from: 500, to: 560, value) / Self.mean(beats, from: 20, to: 60, value) - 1
         }
-        let heartRate = Self.mean(beats, from: 500, to: 560, \.heartRate) - Self.mean(beats, from: 20, to: 60, \.heartRate)
-        let stroke = relative(\.strokeVolume), pulse = relative(Self.pulsePressure)
-        print(String(format: "Leonetti 2004 phlebotomy (375 mL / 6.4 min): SV %+.0f %% (published -14 %%), PP %+.0f %% (-11 %%), HR %+.1f /min (+3.1)",
-                     stroke * 100, pulse * 100, heartRate))
-        // heart rate: published +3.1 with SEs of 3.7 and 4.5 beats/min: within two combined SEs (±11.6)
-        #expect(abs(heartRate - 3.1) < 11.6)
-        withKnownIssue("the one-reservoir circulation loses about twice the published stroke volume and pulse pressure (issue 30)") {
-            // published -14 % and -11 %, each within 7 percentage points (about two SEs of the means' ratio)
-            #expect(abs(stroke - -0.141) < 0.07, "stroke volume \(stroke)")
-            #expect(abs(pulse - -0.111) < 0.07, "pulse pressure \(pulse)")
+        func change(_ value: (BeatSummary) -> Double) -> Double {
+            Self.mean(beats, from: 500, to: 560, value) - Self.mean(beats, from: 20, to: 60, value)
+        }
+        return (relative(\.strokeVolume), relative(Self.pulsePressure), change(\.heartRate), change(\.meanArterialPressure))
+    }
+
+    /// The published human response to the same 375 mL withdrawal (Leonetti et al. 2004, above: stroke volume
+    /// 94.0 ± 5.2 → 80.7 ± 5.3 mL, -14.1 %; pulse pressure 53.0 ± 3.5 → 47.1 ± 3.2 mmHg, -11.1 %; heart rate
+    /// 75.2 ± 3.7 → 78.3 ± 4.5 beats/min, +3.1, mean ± SE of 12 patients; the paper gives no SE of the changes).
+    ///
+    /// The two-circuit circulation (``CirculationModel/Parameters/withPulmonaryCirculation``: right heart, pulmonary
+    /// circulation and transcapillary refill, calibrated on resting values only) is held to: stroke volume and
+    /// pulse pressure within ±50 % of the published mean fall (SV -7.1 to -21.2 %, PP -5.6 to -16.7 %); heart rate
+    /// within two combined SEs of the published +3.1 (±11.6 beats/min).
+    @Test func twoCircuitCirculationMatchesThePublishedPhlebotomyResponse() throws {
+        let r = try Self.leonetti(.withPulmonaryCirculation)
+        print(String(format: "Leonetti 2004 phlebotomy (375 mL / 6.4 min), two-circuit: SV %+.1f %% (published -14.1 %%), PP %+.1f %% (-11.1 %%), HR %+.1f /min (+3.1), MAP %+.1f mmHg",
+                     r.stroke * 100, r.pulse * 100, r.heartRate, r.map))
+        #expect(abs(r.stroke - -0.141) <= 0.5 * 0.141, "stroke volume \(r.stroke)")
+        #expect(abs(r.pulse - -0.111) <= 0.5 * 0.111, "pulse pressure \(r.pulse)")
+        #expect(abs(r.heartRate - 3.1) < 11.6, "heart rate \(r.heartRate)")
+        #expect(r.map < 0)
+    }
+
+    /// What each part contributes to the two-circuit figures: without transcapillary refill the stroke volume and
+    /// pulse pressure fall further (the tissues give back about 80 mL over the protocol).
+    @Test func refillsShareOfThePhlebotomyResponse() throws {
+        var dry = CirculationModel.Parameters.withPulmonaryCirculation
+        dry.refill = nil
+        let without = try Self.leonetti(dry), with = try Self.leonetti(.withPulmonaryCirculation)
+        print(String(format: "Leonetti protocol, two-circuit without refill: SV %+.1f %%, PP %+.1f %%, HR %+.1f /min, MAP %+.1f mmHg",
+                     without.stroke * 100, without.pulse * 100, without.heartRate, without.map))
+        #expect(without.stroke < with.stroke - 0.02)
+        #expect(without.pulse < with.pulse - 0.02)
+        #expect(without.map < with.map)
+    }
+
+    /// The match depends on the stressed volume, known in people only to within about 1.3-2 L: with 200 mL less or
+    /// more blood (stressed volume 1.55 or 1.95 L against Ursino's 1.75) the same loss is a larger or smaller share
+    /// of it, and the falls are larger or smaller.
+    @Test func phlebotomyResponseAgainstStressedVolume() throws {
+        var falls: [Double] = []
+        for blood in [5100.0, 5300, 5500] {
+            var p = CirculationModel.Parameters.withPulmonaryCirculation
+            p.bloodVolume = blood
+            let r = try Self.leonetti(p)
+            falls.append(r.stroke)
+            print(String(format: "Leonetti protocol, two-circuit, stressed volume %.0f mL: SV %+.1f %%, PP %+.1f %%, HR %+.1f /min",
+                         blood - p.unstressedVolume, r.stroke * 100, r.pulse * 100, r.heartRate))
+        }
+        #expect(falls[0] < falls[1] && falls[1] < falls[2], "\(falls)")
+    }
+
+    /// The one-reservoir circulation (the default parameters) against the same response: the heart-rate rise is
+    /// within the published spread, but stroke volume and pulse pressure fall about twice as much as measured (its
+    /// one venous reservoir stands for all the capacitance, with a stressed volume of about 1 L, no pulmonary blood
+    /// volume buffering the left ventricle's filling and no refill from the tissues). Kept as a known issue of that
+    /// layout; the two-circuit layout above passes.
+    @Test func oneReservoirCirculationAgainstThePublishedPhlebotomyResponse() throws {
+        let r = try Self.leonetti(CirculationModel.Parameters())
+        print(String(format: "Leonetti 2004 phlebotomy (375 mL / 6.4 min), one reservoir: SV %+.0f %% (published -14 %%), PP %+.0f %% (-11 %%), HR %+.1f /min (+3.1)",
+                     r.stroke * 100, r.pulse * 100, r.heartRate))
+        #expect(abs(r.heartRate - 3.1) < 11.6)
+        withKnownIssue("the one-reservoir circulation loses about twice the published stroke volume and pulse pressure; use withPulmonaryCirculation (issue 30)") {
+            #expect(abs(r.stroke - -0.141) <= 0.5 * 0.141, "stroke volume \(r.stroke)")
+            #expect(abs(r.pulse - -0.111) <= 0.5 * 0.111, "pulse pressure \(r.pulse)")
         }
     }
 

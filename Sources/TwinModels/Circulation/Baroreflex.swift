@@ -23,7 +23,10 @@ import Foundation
 /// - Ursino's pure delays (2 s sympathetic, 5 s venous unstressed volume, 0.2 s vagal) are approximated by two
 ///   first-order lags of half the delay each (one for the vagal 0.2 s), so the model stays an ODE; their phase at
 ///   the 0.05-0.15 Hz of baroreflex oscillations is within a few degrees of a pure delay's;
-/// - the sensed pressure is the arterial compartment's pressure (the carotid sinus sees central arterial pressure).
+/// - the sensed pressure is the arterial compartment's pressure (the carotid sinus sees central arterial pressure);
+/// - with a ``PulmonaryCirculation``, the right ventricle's Emax follows the left's change in Ursino's ratio of
+///   gains (0.282 / 0.475), and the venous unstressed volume is the systemic veins' (his splanchnic and
+///   extrasplanchnic veins, lumped).
 public struct Baroreflex: Sendable, Hashable {
     /// Afferent filter: time constants of the pole and zero, s.
     public var tauP = 2.076, tauZ = 6.37
@@ -36,6 +39,9 @@ public struct Baroreflex: Sendable, Hashable {
     /// Effector gains: Emax (mmHg/mL), relative peripheral resistance (fraction), venous unstressed volume (mL),
     /// heart period sympathetic and vagal (s), each per unit of its efferent signal.
     public var emaxGain = 0.475, resistanceGain = 0.327, unstressedVolumeGain = -397.9
+    /// Right-ventricular Emax gain, mmHg/mL per unit of the sympathetic signal (Ursino's 0.282), used with a
+    /// ``PulmonaryCirculation``: the right ventricle's Emax moves with the left's in the ratio of the two gains.
+    public var rightEmaxGain = 0.282
     public var periodSympatheticGain = -0.13, periodVagalGain = 0.09
     /// Effector time constants, s.
     public var emaxTime = 8.0, resistanceTime = 6.0, unstressedVolumeTime = 20.0, periodSympatheticTime = 2.0, periodVagalTime = 1.5
@@ -84,7 +90,7 @@ public struct Baroreflex: Sendable, Hashable {
                              value: "\(maximumFiring)")
         }
         for (name, value) in [("centre", centre), ("emaxGain", emaxGain), ("resistanceGain", resistanceGain),
-                              ("unstressedVolumeGain", unstressedVolumeGain), ("periodSympatheticGain", periodSympatheticGain),
+                              ("unstressedVolumeGain", unstressedVolumeGain), ("rightEmaxGain", rightEmaxGain), ("periodSympatheticGain", periodSympatheticGain),
                               ("periodVagalGain", periodVagalGain), ("sympatheticAsymptote", sympatheticAsymptote),
                               ("sympatheticAtZero", sympatheticAtZero), ("sympatheticThreshold", sympatheticThreshold),
                               ("vagalAtZero", vagalAtZero), ("vagalAsymptote", vagalAsymptote), ("vagalCentre", vagalCentre)]

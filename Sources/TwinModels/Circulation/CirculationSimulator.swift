@@ -6,6 +6,55 @@ import TwinSimulation
 /// phase and its heart rate is 60 over its length.
 public enum CirculationSimulator {
     public static func run(_ scenario: CirculationScenario) throws(ModelError) -> [BeatSummary] {
+        let (model, solution, times) = try solve(scenario)
+        return summarise(model, solution, times)
+    }
+
+    /// Runs the circulation like ``run(_:)`` and also returns its aortic pressure waveform, sampled every
+    /// ``CirculationScenario/sampleInterval`` from 0 (what an arterial line or a finger cuff would record, without
+    /// their transfer functions): the beats and the samples they summarise.
+    public static func runWithPressureWaveform(_ scenario: CirculationScenario) throws(ModelError)
+        -> (beats: [BeatSummary], aorticPressure: [Double]) {
+        let (model, solution, times) = try solve(scenario)
+        var y = [Double](repeating: 0, count: model.dimension)
+        let pressure = times.indices.map { k in
+            for i in 0..<model.dimension { y[i] = solution.value(i, at: k) }
+            return y.withUnsafeBufferPointer { model.haemodynamics(t: times[k], y: $0).pao }
+        }
+        return (summarise(model, solution, times), pressure)
+    }
+
+    static func summarise(_ model: CirculationModel, _ solution: Solution, _ times: [Double]) -> [BeatSummary] {
+        if model.baroreflex != nil { return beatsByPhase(model, solution, times) }
+        var beats: [BeatSummary] = []
+        let perBeat = model.period
+        var beatStart = 0.0
+        var k = 0
+        var y = [Double](repeating: 0, count: model.dimension)
+        while beatStart + perBeat <= times.last! + 1e-9 {
+            var vmax = -Double.infinity, vmin = Double.infinity, pmax = -Double.infinity, pmin = Double.infinity
+            var psum = 0.0, pvsum = 0.0, n = 0
+            while k < times.count && times[k] < beatStart + perBeat - 1e-9 {
+                let t = times[k]
+                for i in 0..<model.dimension { y[i] = solution.value(i, at: k) }
+                let h = y.withUnsafeBufferPointer { model.haemodynamics(t: t, y: $0) }
+                vmax = max(vmax, y[0]); vmin = min(vmin, y[0])
+                pmax = max(pmax, h.pao); pmin = min(pmin, h.pao)
+                psum += h.pao; pvsum += h.pv; n += 1
+                k += 1
+            }
+            if n > 0 {
+                beats.append(BeatSummary(start: beatStart, heartRate: model.parameters.heartRate, endDiastolicVolume: vmax,
+                                         endSystolicVolume: vmin, systolicPressure: pmax, diastolicPressure: pmin,
+                                         meanArterialPressure: psum / Double(n), venousPressure: pvsum / Double(n)))
+            }
+            beatStart += perBeat
+        }
+        return beats
+    }
+
+    /// Validates the scenario and solves it, sampled every `sampleInterval` from 0.
+    static func solve(_ scenario: CirculationScenario) throws(ModelError) -> (CirculationModel, Solution, [Double]) {
         let p = scenario.parameters
         try p.validate()
         guard scenario.seconds.isFinite, scenario.seconds > 0, scenario.seconds <= 86_400 else {
@@ -23,7 +72,7 @@ public enum CirculationSimulator {
             edges += [h.start, h.start + h.duration]
         }
         let total = scenario.haemorrhages.map(\.volume).reduce(0, +)
-        guard total < p.bloodVolume - p.arterialUnstressedVolume - p.venousUnstressedVolume - p.v0 else {
+        guard total < p.bloodVolume - p.unstressedVolume else {
             throw ModelError(.invalidArgument, "circulation: haemorrhage of \(total) mL exceeds the stressed blood volume", value: "\(total)")
         }
         for c in scenario.resistanceChanges {
@@ -40,59 +89,48 @@ public enum CirculationSimulator {
         }
         var start: [Double]? = nil
         var reference: (sympathetic: Double, vagal: Double)? = nil
-        if let b = scenario.baroreflex { (reference, start) = try rest(p, b) }
+        var capillary = 0.0
+        if scenario.baroreflex != nil || p.refill != nil { (reference, capillary, start) = try warmUp(p, scenario.baroreflex) }
         let model = CirculationModel(parameters: p, resistanceChanges: scenario.resistanceChanges, bleeding: bleeding,
-                                     baroreflex: scenario.baroreflex, reference: reference)
+                                     baroreflex: scenario.baroreflex, reference: reference, restingCapillaryPressure: capillary)
         let dt = scenario.sampleInterval
         let count = Int((scenario.seconds / dt).rounded(.down))
         let times = (0...count).map { Double($0) * dt }
         let events = edges.isEmpty ? [] : [TimeEvent(name: "input change", times: edges, action: { _ in })]
         let options = SolverOptions(method: .dormandPrince, relativeTolerance: 1e-7, absoluteTolerance: .scalar(1e-6),
                                     maxStep: min(model.period / 20, 0.02))
-        let solution: Solution
         do {
-            solution = try ODESolver(options: options).solve(model, initialState: start ?? model.initialState, from: 0,
-                                                             to: times.last!, output: .times(times), timeEvents: events)
+            let solution = try ODESolver(options: options).solve(model, initialState: start ?? model.initialState, from: 0,
+                                                                 to: times.last!, output: .times(times), timeEvents: events)
+            return (model, solution, times)
         } catch {
             throw ModelError(.solverFailure, "circulation: \(error.message)", value: error.value)
         }
-        if model.baroreflex != nil { return beatsByPhase(model, solution, times) }
-        var beats: [BeatSummary] = []
-        let perBeat = model.period
-        var beatStart = 0.0
-        var k = 0
-        while beatStart + perBeat <= times.last! + 1e-9 {
-            var vmax = -Double.infinity, vmin = Double.infinity, pmax = -Double.infinity, pmin = Double.infinity
-            var psum = 0.0, pvsum = 0.0, n = 0
-            while k < times.count && times[k] < beatStart + perBeat - 1e-9 {
-                let t = times[k]
-                let h = model.haemodynamics(t: t, vlv: solution.value(0, at: k), va: solution.value(1, at: k), vv: solution.value(2, at: k))
-                vmax = max(vmax, solution.value(0, at: k)); vmin = min(vmin, solution.value(0, at: k))
-                pmax = max(pmax, h.pao); pmin = min(pmin, h.pao)
-                psum += h.pao; pvsum += h.pv; n += 1
-                k += 1
-            }
-            if n > 0 {
-                beats.append(BeatSummary(start: beatStart, heartRate: p.heartRate, endDiastolicVolume: vmax,
-                                         endSystolicVolume: vmin, systolicPressure: pmax, diastolicPressure: pmin,
-                                         meanArterialPressure: psum / Double(n), venousPressure: pvsum / Double(n)))
-            }
-            beatStart += perBeat
-        }
-        return beats
     }
 
     /// The circulation at rest with its baroreflex: 40 s of the model with the reflex sensing but its effectors held
-    /// (sensitivity 0), from ``CirculationModel/initialState``, to its periodic steady state. Returns the mean
-    /// efferent signals over the last 10 s (what the effectors answer deviations from) and the final state (the
-    /// cardiac phase reduced to its fraction), which starts a run at rest.
+    /// (sensitivity 0), and transcapillary refill (if any) held, from ``CirculationModel/initialState``, to its
+    /// periodic steady state. Returns the mean efferent signals over the last 10 s (what the effectors answer
+    /// deviations from) and the final state (the cardiac phase reduced to its fraction), which starts a run at rest.
     public static func rest(_ parameters: CirculationModel.Parameters, _ baroreflex: Baroreflex) throws(ModelError)
         -> (reference: (sympathetic: Double, vagal: Double), state: [Double]) {
+        let (reference, _, state) = try warmUp(parameters, baroreflex)
+        return (reference ?? (0, 0), state)
+    }
+
+    /// The periodic resting state: 40 s with the reflex's effectors and the refill held. Returns the reflex's
+    /// resting efferent signals (nil without one), the mean capillary pressure over the last 10 s (0 without refill)
+    /// and the final state.
+    static func warmUp(_ parameters: CirculationModel.Parameters, _ baroreflex: Baroreflex?) throws(ModelError)
+        -> (reference: (sympathetic: Double, vagal: Double)?, capillaryPressure: Double, state: [Double]) {
         var held = baroreflex
-        held.sensitivity = 0
-        let model = CirculationModel(parameters: parameters, baroreflex: held)
-        let seconds = 40.0, dt = 0.005
-        let times = (Int(30 / dt)...Int(seconds / dt)).map { Double($0) * dt }
+        held?.sensitivity = 0
+        var withoutRefill = parameters
+        withoutRefill.refill = nil
+        let model = CirculationModel(parameters: withoutRefill, baroreflex: held)
+        // without the reflex the heart beats on the clock: end on a whole beat so a run can start at t = 0 from here
+        let seconds = baroreflex == nil ? model.period * (40 / model.period).rounded(.up) : 40.0, dt = 0.005
+        let times = (0...Int((10 / dt).rounded())).map { seconds - 10 + Double($0) * dt }
         let options = SolverOptions(method: .dormandPrince, relativeTolerance: 1e-7, absoluteTolerance: .scalar(1e-6),
                                     maxStep: min(model.period / 20, 0.02))
         let solution: Solution
@@ -101,14 +139,23 @@ public enum CirculationSimulator {
         } catch {
             throw ModelError(.solverFailure, "circulation at rest: \(error.message)", value: error.value)
         }
-        var sympathetic = 0.0, vagal = 0.0
+        var sympathetic = 0.0, vagal = 0.0, capillary = 0.0
+        var y = [Double](repeating: 0, count: model.dimension)
         for k in times.indices {
-            sympathetic += baroreflex.sympatheticSignal(solution.value(6, at: k))
-            vagal += solution.value(9, at: k)
+            for i in 0..<model.dimension { y[i] = solution.value(i, at: k) }
+            if let b = baroreflex {
+                sympathetic += b.sympatheticSignal(y[6])
+                vagal += y[9]
+            }
+            if let r = parameters.refill {
+                let h = y.withUnsafeBufferPointer { model.haemodynamics(t: times[k], y: $0) }
+                capillary += r.capillaryPressure(arterial: h.pa, venous: h.pv)
+            }
         }
-        var state = (0..<model.dimension).map { solution.value($0, at: times.count - 1) }
-        state[3] -= state[3].rounded(.down)
-        return ((sympathetic / Double(times.count), vagal / Double(times.count)), state)
+        if baroreflex != nil { y[3] -= y[3].rounded(.down) }
+        if parameters.refill != nil { y.append(0) }
+        let n = Double(times.count)
+        return (baroreflex == nil ? nil : (sympathetic / n, vagal / n), capillary / n, y)
     }
 
     /// Beats of a model with a baroreflex: each whole turn of the cardiac phase (state 3) is one beat; partial
