@@ -8,7 +8,8 @@ import TwinModels
 ///
 /// A strip is an observation whose value is a vector of samples spanning its effective period (as FHIR
 /// `valueSampledData` is imported: n samples over `n x period`), so its sampling rate is n over the span. Strips of
-/// `code` are read when one is given, else every vector observation in a voltage unit (mV, uV, V). For each strip
+/// `code` are read when one is given (other than a pressure waveform's, ``ArterialPressureDerivation``), else every
+/// vector observation in a voltage unit (mV, uV, V). For each strip
 /// of at least ``minimumSeconds`` not yet derived, R peaks are found (``TwinModels/RPeakDetector``, NeuroKit2's
 /// detector) and three observations appended at the strip's span: heart rate (LOINC 8867-4, /min), SDNN (LOINC
 /// 80404-7, ms) and RMSSD (``rmssd``, ms), each derived from the strip. Deriving again appends nothing for a strip
@@ -54,7 +55,8 @@ public enum ECGDerivation {
         let millivolt = try UCUMUnit(parsing: "mV")
         let strips = observations.filter { e in
             guard case .vector(let v)? = e.value else { return false }
-            if code != nil { return true }
+            // a pressure waveform is ArterialPressureDerivation's, whatever its code
+            if code != nil { return !ArterialPressureDerivation.isPressure(v.unit) }
             return (try? UCUMUnit(parsing: v.unit))?.isCommensurable(with: millivolt) ?? false
         }
         var done = Set<ContentHash>()
