@@ -368,7 +368,8 @@ public struct Demo: Sendable {
     }
 
     /// 12. A cardiac twin: a 60 s ECG strip (synthetic, ``TwinModels/SyntheticECG``) enters its thread and gives
-    /// heart rate and variability (``TwinRun/ECGDerivation``); its circulation with the arterial baroreflex predicts
+    /// heart rate and variability (``TwinRun/ECGDerivation``), an arterial line's waveform gives its beats' pressures
+    /// (``TwinRun/ArterialPressureDerivation``); its two-circuit circulation with the arterial baroreflex predicts
     /// the response to losing 375 mL over 6.4 min, written as predictions (mean arterial pressure and heart rate
     /// each minute), beside the same loss without the reflex.
     func cardiacStep(in bank: Bank, start: Instant) throws -> [String] {
@@ -387,9 +388,23 @@ public struct Demo: Sendable {
             lines.append(String(format: "   a 60 s ECG strip (synthetic, %.0f Hz): %d beats, heart rate %.1f /min, SDNN %.0f ms, RMSSD %.0f ms (twinbank cardiac derive)",
                                 d.samplingRate, d.beats, d.variability.heartRate, d.variability.sdnn, d.variability.rmssd))
         }
+        // an arterial line's 30 s waveform (the circulation's own aortic pressure at 125 Hz, with 0.5 mmHg noise)
+        let person = CirculationModel.Parameters.withPulmonaryCirculation
+        var (_, waveform) = try CirculationSimulator.runWithPressureWaveform(CirculationScenario(parameters: person, seconds: 30, baroreflex: Baroreflex(),
+                                                                                                sampleInterval: 1 / 125))
+        for i in waveform.indices { waveform[i] += 0.5 * rng.nextNormal() }
+        let lineStart = stripStart.advanced(bySeconds: 120)
+        let abp = Concept(system: "urn:oid:2.16.840.1.113883.6.24", code: "150016", display: "MDC_PRESS_BLD_ART")
+        try bank.append([EventDraft(twin: heart, effective: EffectiveTime(lineStart, end: lineStart.advanced(bySeconds: Double(waveform.count) / 125)),
+                                    category: .observation, code: abp, value: .vector(Vector(waveform, unit: "mm[Hg]")), source: Source(.device, "arterial-line-demo"))])
+        if let b = try ArterialPressureDerivation.derive(heart, in: bank).derived.first {
+            lines.append(String(format: "   a 30 s arterial pressure waveform (125 Hz): %d beats, %.0f/%.0f mmHg, mean %.0f mmHg, heart rate %.0f /min (twinbank cardiac derive)",
+                                b.plausibleBeats, b.systolic, b.diastolic, b.mean, b.heartRate))
+        }
+        // the two-circuit circulation (checked against Leonetti et al. 2004's phlebotomy), with and without the reflex
         let bleed = [(start: 60.0, duration: 384.0, volume: 375.0)]
-        let closed = try CirculationSimulator.run(CirculationScenario(seconds: 560, haemorrhages: bleed, baroreflex: Baroreflex(), sampleInterval: 0.005))
-        let open = try CirculationSimulator.run(CirculationScenario(seconds: 560, haemorrhages: bleed, sampleInterval: 0.005))
+        let closed = try CirculationSimulator.run(CirculationScenario(parameters: person, seconds: 560, haemorrhages: bleed, baroreflex: Baroreflex(), sampleInterval: 0.005))
+        let open = try CirculationSimulator.run(CirculationScenario(parameters: person, seconds: 560, haemorrhages: bleed, sampleInterval: 0.005))
         func minute(_ beats: [BeatSummary], _ value: (BeatSummary) -> Double) -> [(time: Instant, value: Double)] {
             stride(from: 0.0, to: 540, by: 60).compactMap { m in
                 let inside = beats.filter { $0.start >= m && $0.start < m + 60 }
@@ -399,14 +414,14 @@ public struct Demo: Sendable {
         }
         let map = Concept.loinc("8478-0", "Mean blood pressure")
         let pressure = minute(closed, \.meanArterialPressure), rate = minute(closed, \.heartRate), unreflexed = minute(open, \.meanArterialPressure)
-        let model = CirculationModel(baroreflex: Baroreflex()).modelDescription
+        let model = CirculationModel(parameters: person, baroreflex: Baroreflex()).modelDescription
         let run = RunProvenance(model: model.id, modelVersion: model.version, parametersHash: RunProvenance.hash(parameters: Dictionary(
             uniqueKeysWithValues: model.parameters.map { ($0.name, $0.value) })), solver: "dopri5", relativeTolerance: 1e-7, absoluteTolerance: 1e-6,
             derivedFrom: derived.derived.flatMap(\.appended))
         try PredictionWriter.write([.init(code: map, unit: "mm[Hg]", points: pressure), .init(code: Self.heartRate, unit: "/min", points: rate)],
                                    to: heart, run: run, in: bank)
         if let p0 = pressure.first, let p1 = pressure.last, let r0 = rate.first, let r1 = rate.last, let u1 = unreflexed.last {
-            lines.append(String(format: "   its circulation with the arterial baroreflex (Ursino 1998) predicts losing 375 mL over 6.4 min: mean pressure %.0f -> %.0f mmHg, heart rate %.0f -> %.0f /min (without the reflex: %.0f mmHg); %d predictions written",
+            lines.append(String(format: "   its circulation (two circuits, with the arterial baroreflex of Ursino 1998) predicts losing 375 mL over 6.4 min: mean pressure %.0f -> %.0f mmHg, heart rate %.0f -> %.0f /min (without the reflex: %.0f mmHg); %d predictions written",
                                 p0.value, p1.value, r0.value, r1.value, u1.value, pressure.count + rate.count))
         }
         return lines
