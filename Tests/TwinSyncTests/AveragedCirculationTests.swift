@@ -72,6 +72,18 @@ struct AveragedCirculationTests {
         #expect(worstMAP < 5 && worstHR < 5, "MAP \(worstMAP), HR \(worstHR)")
     }
 
+    /// The inputs: 300 mL of fluid over 10 min from minute 5 raises the pressure and slows the heart; the same volume
+    /// bled over 10 min from minute 30 brings the person back to rest (volume is conserved: the circulating volume is
+    /// the blood volume plus fluid minus loss).
+    @Test func fluidAndBloodLossAreTheCirculatingVolume() throws {
+        let doses = [SBMLModelSimulator.Dose(species: CirculationSBML.fluidGiven, time: 5, duration: 10, amount: 300),
+                     SBMLModelSimulator.Dose(species: CirculationSBML.bloodLoss, time: 30, duration: 10, amount: 300)]
+        let model = try SBMLModelSimulator(text: try CirculationSBML.document(), name: "averaged.xml", doses: doses, relativeTolerance: 1e-8, absoluteTolerance: 1e-8)
+        let rows = try model.simulate(times: [0, 15, 25, 90], outputs: [CirculationSBML.meanArterialPressure, CirculationSBML.heartRate], overrides: [:])
+        #expect(rows[1][0] > rows[0][0] + 10 && rows[1][1] < rows[0][1] - 2, "\(rows)")
+        #expect(abs(rows[3][0] - rows[0][0]) < 0.5 && abs(rows[3][1] - rows[0][1]) < 0.5, "\(rows)")
+    }
+
     @Test func badParametersAreRefusedByName() {
         var p = CirculationModel.Parameters()
         p.venousCompliance = 0
