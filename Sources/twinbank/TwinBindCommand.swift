@@ -3,6 +3,7 @@ import Foundation
 import TwinBank
 import TwinCalibration
 import TwinCore
+import TwinModels
 import TwinSync
 
 extension TwinCommand {
@@ -18,7 +19,11 @@ extension TwinCommand {
               pk       a drug twin from its pk.* attributes (pk.code the drug, pk.levelCode the measured level, pk.route,
                        pk.clearance, pk.volume, pk.absorptionRate);
               petab    a PEtab problem's SBML model (--petab PROBLEM.yaml), its experiments starting at --origin; with
-                       --import-measurements the problem's measurements are written into the thread first.
+                       --import-measurements the problem's measurements are written into the thread first;
+              circulation  the cardiac twin: the built-in beat-averaged circulation with the baroreflex (mean arterial
+                       pressure loinc:8478-0 and heart rate loinc:8867-4 readings; blood loss and fluid given,
+                       urn:twinbank:circulation|blood-loss and |fluid, mL over a period), estimating blood volume
+                       (prior --blood-volume, default 5000 mL) and peripheral resistance; the hypotension rule.
             A binding with the same name replaces the twin's earlier one.
             Example:
               twinbank twin bind --bank b --twin liver-1 --preset petab --petab Schwen_PONE2014.yaml --origin 2026-01-01 --import-measurements --estimate kin,kout
@@ -26,19 +31,27 @@ extension TwinCommand {
         @OptionGroup var bankOptions: BankOptions
         @Option(help: "The twin.") var twin: String
         @Option(help: "A binding JSON file (see the README's \"Two-way loop for any model\").") var binding: String?
-        @Option(help: "A preset binding: glucose, pk or petab.") var preset: Preset?
+        @Option(help: "A preset binding: glucose, pk, petab or circulation.") var preset: Preset?
         @Option(help: "With --preset petab: the PEtab problem's YAML file.") var petab: String?
         @Option(parsing: .unconditional, help: "With --preset petab: the instant the problem's experiments start (its time zero).") var origin: String?
         @Option(name: .customLong("time-unit"), help: "With --preset petab: the problem's time unit: s, min, h or d.") var timeUnit: ModelTimeUnit = .min
         @Option(help: "With --preset petab: the parameters to estimate (comma-separated; default all the problem estimates; the others stay at their nominal values).") var estimate: String?
         @Option(help: "With --preset petab: where the fit of a parameter starts, ID=VALUE (repeatable; default its nominal value).") var start: [String] = []
         @Flag(name: .customLong("import-measurements"), help: "With --preset petab: write the problem's measurements into the twin's thread.") var importMeasurements = false
+        @Option(name: .customLong("blood-volume"), help: "With --preset circulation: the prior blood volume, mL (default 5000).") var bloodVolume: Double?
         @OptionGroup var output: OutputOptions
 
-        enum Preset: String, ExpressibleByArgument, CaseIterable { case glucose, pk, petab }
+        enum Preset: String, ExpressibleByArgument, CaseIterable { case glucose, pk, petab, circulation }
 
         func validate() throws {
-            guard (binding == nil) != (preset == nil) else { throw ValidationError("give either --binding FILE or --preset glucose|pk|petab.") }
+            guard (binding == nil) != (preset == nil) else { throw ValidationError("give either --binding FILE or --preset glucose|pk|petab|circulation.") }
+            if preset != .circulation, bloodVolume != nil { throw ValidationError("--blood-volume: applies to --preset circulation only.") }
+            if let v = bloodVolume {
+                let least = CirculationModel.Parameters().arterialUnstressedVolume + CirculationModel.Parameters().venousUnstressedVolume + CirculationModel.Parameters().v0
+                guard v.isFinite, v > least + 100, v <= 20_000 else {
+                    throw ValidationError("--blood-volume: \(v) mL is not a blood volume this circulation can have (more than \(Int(least + 100)) mL, at most 20000).")
+                }
+            }
             if preset != .petab {
                 for (given, name) in [(petab != nil, "--petab"), (origin != nil, "--origin"), (estimate != nil, "--estimate"), (!start.isEmpty, "--start"), (importMeasurements, "--import-measurements")] where given {
                     throw ValidationError("\(name): applies to --preset petab only.")
@@ -62,6 +75,10 @@ extension TwinCommand {
                 switch preset! {
                 case .glucose: chosen = .glucose
                 case .pk: chosen = try ThreadBinding.pk(for: record.twin)
+                case .circulation:
+                    var person = CirculationModel.Parameters()
+                    if let bloodVolume { person.bloodVolume = bloodVolume }
+                    chosen = ThreadBinding.circulation(parameters: person)
                 case .petab:
                     let url = URL(fileURLWithPath: petab!)
                     let problem: PEtabProblem

@@ -201,4 +201,36 @@ struct BindingCommandTests {
         let last = try #require(forecast.last?["mean"] as? Double)
         #expect(abs(last / closed(24, k: k) - 1) < 1e-6, "\(last) vs \(closed(24, k: k))")
     }
+
+    /// The cardiac twin from the command: `twin bind --preset circulation` (the built-in beat-averaged circulation,
+    /// no file), resting pressure readings of 88 mmHg (the prior person's rest is 100), a recorded 600 mL blood loss
+    /// over 30 min from minute 35, and `sync --horizon 30min`: blood volume is estimated below the prior and the
+    /// forecast predicts hypotension before any reading is low.
+    @Test func aCirculationTwinPredictsHypotensionFromTheCommand() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "heart", "--kind", "person"])
+        let tooSmall = try cli.run(["twin", "bind", "--bank", bank, "--twin", "heart", "--preset", "circulation", "--blood-volume", "3000"])
+        #expect(tooSmall.status != 0 && tooSmall.stderr.contains("3000"), "\(tooSmall.stderr)")
+        let elsewhere = try cli.run(["twin", "bind", "--bank", bank, "--twin", "heart", "--preset", "glucose", "--blood-volume", "5000"])
+        #expect(elsewhere.status != 0 && elsewhere.stderr.contains("--blood-volume"), "\(elsewhere.stderr)")
+        let bound = try cli.ok(["twin", "bind", "--bank", bank, "--twin", "heart", "--preset", "circulation"])
+        #expect(bound.contains("binding 'circulation'") && bound.contains("Vblood, Rp"), "\(bound)")
+        let start = 1_767_254_400.0   // 2026-01-01T08:00:00Z
+        func iso(_ minutes: Double) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: start + minutes * 60)) }
+        for m in stride(from: 0.0, through: 35, by: 5) {
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", "heart", "--code", "loinc:8478-0", "--value", "88", "--unit", "mm[Hg]", "--at", iso(m), "--source", "device:arterial-line"])
+            try cli.ok(["thread", "append", "--bank", bank, "--twin", "heart", "--code", "loinc:8867-4", "--value", "75", "--unit", "/min", "--at", iso(m), "--source", "device:monitor"])
+        }
+        try cli.ok(["thread", "append", "--bank", bank, "--twin", "heart", "--code", "urn:twinbank:circulation|blood-loss", "--value", "600", "--unit", "mL",
+                    "--at", "\(iso(35))/\(iso(65))", "--category", "intervention", "--source", "record:anaesthetic-chart"])
+        let doc = try json(try cli.ok(["sync", "--bank", bank, "--twin", "heart", "--horizon", "30min", "--json"]))
+        let e = try estimates(doc)
+        let volume = try #require(e["Vblood"]?["value"] as? Double)
+        #expect(volume < 5000 && volume > 4800, "Vblood \(volume)")
+        #expect(doc["readingsUsed"] as? Int == 16 && doc["inputsUsed"] as? Int == 1, "\(doc["readingsUsed"] ?? "?") \(doc["inputsUsed"] ?? "?")")
+        let alerts = try cli.ok(["thread", "query", "--bank", bank, "--twin", "heart", "--category", "alert", "--json"])
+        #expect(alerts.contains("hypotension-predicted") && !alerts.contains("hypotension-reading"), "\(alerts)")
+    }
 }

@@ -31,9 +31,24 @@ public final class SBMLModelSimulator: PEtabSimulator, @unchecked Sendable {
     /// without doses the model is compiled exactly as read.
     /// - Throws: ``CalibrationError`` `unsupported` for an SBML feature TwinSBML does not handle, `invalidPEtab`
     ///   for a file that cannot be read; for doses, what ``Dose`` says.
-    public init(file: URL, doses: [Dose] = [], relativeTolerance: Double = 1e-8, absoluteTolerance: Double = 1e-6, maxSteps: Int = 5_000) throws {
-        var sbml: SBMLModel
+    public convenience init(file: URL, doses: [Dose] = [], relativeTolerance: Double = 1e-8, absoluteTolerance: Double = 1e-6, maxSteps: Int = 5_000) throws {
+        let sbml: SBMLModel
         do { sbml = try SBMLReader.read(path: file.path) } catch { throw Self.loadError(error, file) }
+        try self.init(sbml: sbml, file: file, doses: doses, relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance, maxSteps: maxSteps)
+    }
+
+    /// An SBML document given as text (a model generated in code, such as TwinModels' `CirculationSBML`), named
+    /// `name` in messages; otherwise as ``init(file:doses:relativeTolerance:absoluteTolerance:maxSteps:)``.
+    public convenience init(text: String, name: String, doses: [Dose] = [], relativeTolerance: Double = 1e-8, absoluteTolerance: Double = 1e-6,
+                            maxSteps: Int = 5_000) throws {
+        let file = URL(fileURLWithPath: name)
+        let sbml: SBMLModel
+        do { sbml = try SBMLReader.read(string: text) } catch { throw Self.loadError(error, file) }
+        try self.init(sbml: sbml, file: file, doses: doses, relativeTolerance: relativeTolerance, absoluteTolerance: absoluteTolerance, maxSteps: maxSteps)
+    }
+
+    private init(sbml read: SBMLModel, file: URL, doses: [Dose], relativeTolerance: Double, absoluteTolerance: Double, maxSteps: Int) throws {
+        var sbml = read
         species = sbml.species.map(\.id)
         if !doses.isEmpty { try Self.add(doses, to: &sbml, file: file) }
         do { model = try ModelCompiler.compile(sbml) } catch { throw Self.loadError(error, file) }

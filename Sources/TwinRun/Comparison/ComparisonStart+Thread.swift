@@ -21,7 +21,7 @@ extension ComparisonStart {
             switch kind {
             case .pk: (name, parameters) = ("pk", ["clearance", "volume"])
             case .glucose: (name, parameters) = (ThreadBinding.glucose.name, ThreadBinding.glucose.estimated.map(\.parameter))
-            case .petab, .sbml: return nil
+            case .petab, .sbml, .circulation: return nil
             }
         }
         return try EstimateEvents.latest(for: twin, binding: name, parameters: parameters, in: bank, at: start, knownAt: knownAt)

@@ -22,6 +22,52 @@ extension ThreadBinding {
         estimated: ["Vmx", "kp3", "kabs"].map { EstimatedParameter(parameter: $0, scale: .log) },
         safety: Safety(output: "glucose", health: ModelHealth.Settings(), rule: .hypoglycaemia, threshold: 70, horizon: 30, probability: 0.5))
 
+    /// Codes of the circulation twin's inputs, in Twinbank's own system (no standard code says "blood lost over
+    /// this period, mL" or "fluid given over this period, mL" as an input): `intervention` events with a period,
+    /// the volume in mL (or a rate in mL/min over the period).
+    public static let bloodLossCode = Concept(system: "urn:twinbank:circulation", code: "blood-loss", display: "Blood loss")
+    public static let fluidCode = Concept(system: "urn:twinbank:circulation", code: "fluid", display: "Intravenous fluid given")
+
+    /// The cardiac twin in the loop: the beat-averaged circulation with the arterial baroreflex (TwinModels'
+    /// `CirculationSBML`, built in, minutes) for a person with `parameters` (defaults: `CirculationModel`'s). Outputs:
+    /// mean arterial pressure (LOINC 8478-0, mm[Hg], reading noise sd 3 mmHg), heart rate (LOINC 8867-4, /min, sd
+    /// 2 /min) and, when measured, cardiac output (LOINC 8741-1; the model's mL/s, readings in L/min convert; sd 3 mL/s
+    /// + 10 %: it separates resistance from blood volume, which pressure and heart rate alone barely do); inputs: blood lost and fluid given (``bloodLossCode``, ``fluidCode``, mL, infusions over the event's
+    /// period); estimated: the blood volume `Vblood` (log scale, prior the person's value with sd `bloodVolumeSD`,
+    /// bounded below by the unstressed volumes plus 100 mL) and the peripheral resistance `Rp` (log, prior sd
+    /// `resistanceSD`, within a factor 4 of the prior); the other parameters fixed at the person's values (those
+    /// differing from the defaults written into the binding, so it stays data); safety: the hypotension rule
+    /// (readings below 65 mmHg, and the forecast below 65 mmHg within 30 min with probability 0.5; plausible MAP
+    /// 20-200 mmHg).
+    public static func circulation(parameters: CirculationModel.Parameters = .init(), bloodVolumeSD: Double = 0.1, resistanceSD: Double = 0.3) -> ThreadBinding {
+        let defaults = CirculationModel.Parameters().described
+        let settings = zip(parameters.described, defaults).compactMap { mine, standard -> ParameterSetting? in
+            // Rav (the aortic valve) is not a parameter of the averaged model
+            guard mine.name != "Rav", mine.name != "Vblood", mine.name != "Rp", mine.value != standard.value else { return nil }
+            return ParameterSetting(parameter: mine.name, value: mine.value, unit: mine.unit)
+        }
+        let unstressed = parameters.arterialUnstressedVolume + parameters.venousUnstressedVolume + parameters.v0
+        return ThreadBinding(
+            name: "circulation",
+            model: ModelReference(kind: .circulation, id: CirculationSBML.modelID, version: CirculationSBML.modelVersion),
+            timeUnit: .min,
+            outputs: [MeasuredOutput(code: Concept(system: "http://loinc.org", code: "8478-0", display: "Mean blood pressure"), output: CirculationSBML.meanArterialPressure,
+                                     unit: "mm[Hg]", noise: NoiseModel(additive: 3)),
+                      MeasuredOutput(code: Concept(system: "http://loinc.org", code: "8867-4", display: "Heart rate"), output: CirculationSBML.heartRate,
+                                     unit: "/min", noise: NoiseModel(additive: 2)),
+                      MeasuredOutput(code: Concept(system: "http://loinc.org", code: "8741-1", display: "Left ventricular cardiac output"), output: CirculationSBML.cardiacOutput,
+                                     unit: "mL/s", noise: NoiseModel(additive: 3, proportional: 0.1))],
+            inputs: [Input(code: bloodLossCode, input: CirculationSBML.bloodLoss, kind: .infusion, unit: "mL"),
+                     Input(code: fluidCode, input: CirculationSBML.fluidGiven, kind: .infusion, unit: "mL")],
+            parameters: settings,
+            estimated: [EstimatedParameter(parameter: "Vblood", scale: .log, priorMean: parameters.bloodVolume, priorStandardDeviation: bloodVolumeSD,
+                                           lower: unstressed + 100, upper: 2 * parameters.bloodVolume),
+                        EstimatedParameter(parameter: "Rp", scale: .log, priorMean: parameters.peripheralResistance, priorStandardDeviation: resistanceSD,
+                                           lower: parameters.peripheralResistance / 4, upper: parameters.peripheralResistance * 4)],
+            safety: Safety(output: CirculationSBML.meanArterialPressure, health: ModelHealth.Settings(plausibleRange: 20...200), rule: .hypotension,
+                           threshold: LowPressureReading.level1, horizon: 30, probability: 0.5))
+    }
+
     /// A drug twin's pharmacokinetic binding: `level` observations (mg/L; assay error 0.5 mg/L + 10 %) are the
     /// model's plasma concentration, `drug` interventions (mg) its doses by `route` (`oral`, `iv` or
     /// `infusion:HOURS`); clearance (L/h), volume (L) and, for oral doses, the absorption rate (1/h) come from

@@ -1,6 +1,7 @@
 import Foundation
 import TwinBank
 import TwinCore
+import TwinModels
 
 /// How a twin's thread feeds a model, written down as data: which coded observations are the model's measured
 /// outputs (with their unit and noise model), which coded events are its inputs (bolus doses, infusions, meals),
@@ -56,6 +57,11 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
             /// Any SBML model (``file``: the model), simulated by TwinCalibration's `SBMLModelSimulator` from the
             /// binding's origin; its parameters estimated by ``SBMLEstimator``; its inputs are doses into species.
             case sbml
+            /// The beat-averaged circulation with the arterial baroreflex (TwinModels' `CirculationSBML`), built in:
+            /// its SBML is generated from the code of the version the binding names (no file), run as an ``sbml``
+            /// model by ``SBMLEstimator``; the person's own values are the binding's parameters. See
+            /// ``ThreadBinding/circulation(parameters:bloodVolumeSD:resistanceSD:)``.
+            case circulation
         }
         public var kind: Kind
         /// The model's file, when it has one (PEtab: the problem's YAML, absolute or relative to the working directory).
@@ -186,6 +192,13 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
         guard !outputs.isEmpty || model.kind == .glucose else { throw fail("it binds no measured output.", name) }
         if model.kind == .petab, model.file == nil { throw fail("a petab model needs 'file': the PEtab problem's YAML.", model.id) }
         if model.kind == .sbml, model.file == nil { throw fail("an sbml model needs 'file': the SBML model.", model.id) }
+        if model.kind == .circulation {
+            guard model.file == nil else { throw fail("the circulation model is built in; it takes no 'file'.", model.file!) }
+            guard model.id == CirculationSBML.modelID, model.version == CirculationSBML.modelVersion else {
+                throw fail("the built-in circulation model is '\(CirculationSBML.modelID)' version \(CirculationSBML.modelVersion); this binding names '\(model.id)' version \(model.version ?? "none").",
+                           "\(model.id)@\(model.version ?? "")")
+            }
+        }
         var codes = Set<CodeKey>()
         for o in outputs {
             guard codes.insert(o.code.key).inserted else { throw fail("code \(o.code.key) is bound twice.", o.code.key.description) }

@@ -117,7 +117,7 @@ public enum BindingSynchroniser {
     }
 
     /// The estimator a binding runs by default: ``PKEstimator`` for pk, ``PEtabEstimator`` for petab,
-    /// ``SBMLEstimator`` for sbml, ``GlucoseEstimator`` (UKF from the twin's `virtualPatient`) for glucose.
+    /// ``SBMLEstimator`` for sbml and circulation, ``GlucoseEstimator`` (UKF from the twin's `virtualPatient`) for glucose.
     /// - Parameter horizon: the forecast horizon in the binding's time unit (the glucose estimator lays out its
     ///   inputs to it).
     /// - Throws: the estimators' errors.
@@ -125,7 +125,7 @@ public enum BindingSynchroniser {
         switch binding.model.kind {
         case .pk: return try PKEstimator(binding: binding, thread: thread)
         case .petab: return try PEtabEstimator(binding: binding, seed: seed)
-        case .sbml: return try SBMLEstimator(binding: binding, thread: thread)
+        case .sbml, .circulation: return try SBMLEstimator(binding: binding, thread: thread)
         case .glucose:
             return try GlucoseEstimator(binding: binding, thread: thread, horizon: Int(horizon.rounded(.up)),
                                         virtualPatient: try GlucoseSynchroniser.virtualPatient(of: thread.twin, in: bank), bodyWeight: nil, seed: seed)

@@ -1,6 +1,7 @@
 import Foundation
 import TwinCalibration
 import TwinCore
+import TwinModels
 import TwinSimulation
 
 /// MAP estimation of an SBML model's parameters as an ``Estimator`` (a ``ThreadBinding/ModelReference/Kind/sbml``
@@ -9,7 +10,10 @@ import TwinSimulation
 /// binding's parameters set; the estimated parameters are fitted on their scales by bounded Levenberg-Marquardt
 /// to the readings (residuals weighted by the outputs' noise models, evaluated at the reading) plus, where the
 /// binding gives a prior sd, the prior's penalty. Standard deviations are the Gauss-Newton ones on the
-/// parameters' scales; forecasts are the model at the estimate with delta-method intervals.
+/// parameters' scales; forecasts are the model at the estimate with delta-method intervals through the Gauss-Newton
+/// covariance (correlations included: two parameters the readings only fix in combination, such as a circulation's
+/// blood volume and resistance from pressure alone, do not widen the forecast of what they fix; before any fit, or
+/// when the covariance is singular, the standard deviations taken as independent).
 ///
 /// Inputs: each of the binding's inputs names an SBML species of the model (``ThreadBinding/Input/input``); the
 /// thread's doses of it (``BoundThread/doses``, those inside a forecast's horizon included) are given to the model
@@ -18,6 +22,11 @@ import TwinSimulation
 /// compartment's size; an `infusion` adds amount / duration per time unit over its period. Refused: an input naming
 /// something that is not a species (the model's species listed), an infusion without a period, a dose before the
 /// origin. Without inputs the model runs exactly as without this support. Readings before the origin are refused.
+///
+/// A ``ThreadBinding/ModelReference/Kind/circulation`` binding runs here too: its SBML is not a file but TwinModels'
+/// `CirculationSBML.document()` of the version the binding names (the person's values are the binding's parameters),
+/// simulated at relative and absolute tolerances 1e-8 (its volumes are thousands of mL, its pressures tens of mmHg:
+/// 1e-8 is far below the readings' noise, and a fit over hours of readings needs far fewer steps than at 1e-10).
 public struct SBMLEstimator: Estimator {
     public let binding: ThreadBinding
     public let simulator: SBMLModelSimulator
@@ -29,11 +38,13 @@ public struct SBMLEstimator: Estimator {
     /// The estimate on the parameters' scales, and its standard deviations.
     public private(set) var theta: [Double]
     public private(set) var standardDeviations: [Double?]
+    /// The Gauss-Newton covariance of the estimate on the parameters' scales (row-major), once fitted.
+    public private(set) var covariance: [Double]?
     private let start: [Double], lower: [Double], upper: [Double]
 
     public var label: String { "SBML-MAP" }
     public var settings: [String] {
-        ["solver=rtol1e-10,atol1e-14", "optimizer=LM", "start=" + zip(binding.estimated, start).map { "\($0.parameter):\(Value.format($0.scale.fromScale($1)))" }.joined(separator: ",")]
+        [binding.model.kind == .circulation ? "solver=rtol1e-8,atol1e-8" : "solver=rtol1e-10,atol1e-14", "optimizer=LM", "start=" + zip(binding.estimated, start).map { "\($0.parameter):\(Value.format($0.scale.fromScale($1)))" }.joined(separator: ",")]
             + (doses.isEmpty ? [] : ["doses=\(doses.count)"])
     }
 
@@ -43,7 +54,10 @@ public struct SBMLEstimator: Estimator {
     ///   before the origin), `unsupported` (a dosed species under a conversion factor).
     public init(binding: ThreadBinding, thread: BoundThread) throws {
         func fail(_ m: String, _ v: String?) -> SyncError { SyncError(.invalidBinding, "binding '\(binding.name)': \(m)", value: v) }
-        guard binding.model.kind == .sbml, let file = binding.model.file else { throw fail("an sbml binding names its model file.", binding.model.id) }
+        let builtIn = binding.model.kind == .circulation
+        guard builtIn || binding.model.kind == .sbml, let file = builtIn ? "\(CirculationSBML.modelID)-\(CirculationSBML.modelVersion).xml" : binding.model.file else {
+            throw fail("an sbml binding names its model file.", binding.model.id)
+        }
         guard !binding.estimated.isEmpty else { throw fail("it estimates no parameter.", nil) }
         for o in binding.outputs where o.noise == nil { throw fail("output '\(o.output)' needs a noise model.", o.output) }
         var doses: [SBMLModelSimulator.Dose] = []
@@ -64,7 +78,12 @@ public struct SBMLEstimator: Estimator {
             }
         }
         do {
-            simulator = try SBMLModelSimulator(file: URL(fileURLWithPath: file), doses: doses, relativeTolerance: 1e-10, absoluteTolerance: 1e-14, maxSteps: 100_000)
+            if builtIn {
+                try binding.validate()
+                simulator = try SBMLModelSimulator(text: try CirculationSBML.document(), name: file, doses: doses, relativeTolerance: 1e-8, absoluteTolerance: 1e-8, maxSteps: 100_000)
+            } else {
+                simulator = try SBMLModelSimulator(file: URL(fileURLWithPath: file), doses: doses, relativeTolerance: 1e-10, absoluteTolerance: 1e-14, maxSteps: 100_000)
+            }
         } catch let e as CalibrationError where e.code == .invalidArgument {
             throw fail(e.message, e.value)
         } catch let e as CalibrationError where e.code == .unsupported && !doses.isEmpty {
@@ -137,6 +156,7 @@ public struct SBMLEstimator: Estimator {
         theta = fit.parameters
         let se = fit.standardErrors(residualVariance: 1)
         standardDeviations = theta.indices.map { se?[$0] }
+        covariance = fit.covariance(residualVariance: 1)
     }
 
     public var estimate: ParameterEstimate {
@@ -150,14 +170,27 @@ public struct SBMLEstimator: Estimator {
         guard level > 0, level < 1 else { throw SyncError(.invalidArgument, "prediction level must be in (0, 1).", value: String(level)) }
         guard !times.isEmpty else { return [] }
         let centre = try simulate(theta, at: times), h = 1e-5
-        // delta method through the parameters' standard deviations (independent, on their scales)
-        var variance = [[Double]](repeating: [Double](repeating: 0, count: binding.outputs.count), count: times.count)
+        // delta method: gradients on the parameters' scales, through the covariance (else the independent sds)
+        let p = theta.count
+        var gradients: [[[Double]]] = []   // [parameter][time][output]
         for k in theta.indices {
-            guard let sd = standardDeviations[k], sd > 0 else { continue }
             var up = theta, down = theta
             up[k] += h; down[k] -= h
             let (a, b) = (try simulate(up, at: times), try simulate(down, at: times))
-            for i in times.indices { for o in binding.outputs.indices { let g = (a[i][o] - b[i][o]) / (2 * h); variance[i][o] += g * g * sd * sd } }
+            gradients.append(times.indices.map { i in binding.outputs.indices.map { o in (a[i][o] - b[i][o]) / (2 * h) } })
+        }
+        let sigma: [Double] = covariance ?? (0..<(p * p)).map { ij in
+            let (i, j) = (ij / p, ij % p)
+            guard i == j, let sd = standardDeviations[i], sd > 0 else { return 0 }
+            return sd * sd
+        }
+        var variance = [[Double]](repeating: [Double](repeating: 0, count: binding.outputs.count), count: times.count)
+        for i in times.indices {
+            for o in binding.outputs.indices {
+                var v = 0.0
+                for k in 0..<p { for l in 0..<p { v += gradients[k][i][o] * sigma[k * p + l] * gradients[l][i][o] } }
+                variance[i][o] = Swift.max(v, 0)
+            }
         }
         let z = inverseStandardNormal(0.5 + level / 2)
         return times.indices.flatMap { i in
