@@ -25,7 +25,9 @@ struct DemoTests {
         // the prognostic prediction is in bp-new's thread
         #expect(try bank.events(ThreadQuery(twin: "bp-new", category: .prediction)).count == 1)
         // the cardiac twin: heart rate, SDNN and RMSSD derived from its strip, and its circulation's predictions
-        #expect(try bank.events(ThreadQuery(twin: "person-01-heart", code: CodeKey(system: "http://loinc.org", code: "8867-4"), category: .observation)).count == 1)
+        // heart rate twice: from the ECG strip and from the arterial line's waveform (with its systolic, diastolic, mean)
+        #expect(try bank.events(ThreadQuery(twin: "person-01-heart", code: CodeKey(system: "http://loinc.org", code: "8867-4"), category: .observation)).count == 2)
+        #expect(try bank.events(ThreadQuery(twin: "person-01-heart", code: CodeKey(system: "http://loinc.org", code: "8478-0"), category: .observation)).count == 1)
         #expect(try bank.events(ThreadQuery(twin: "person-01-heart", category: .prediction)).count == 18)
         #expect(lines.contains { $0.contains("the level calibrates the twin: clearance 2.8 -> ") })
         #expect(try bank.events(ThreadQuery(twin: "person-01-theophylline", category: .recommendation)).count == 1)
