@@ -75,18 +75,13 @@ public enum ArterialPressureDerivation {
         var pending: [(index: Int, count: Int)] = []
         let source = Source(.model, "\(model.name)@\(model.version)")
         for waveform in waveforms {
-            guard case .vector(let v)? = waveform.value else { continue }
             let label = waveform.code.key.description
-            guard let end = waveform.effective.end, end > waveform.effective.start else {
-                report.skipped.append(.init(strip: waveform.id, code: label, reason: "no span: its sampling rate is unknown (import it as FHIR sampled data with a period, or give it an effective period)"))
-                continue
+            let sampled: SampledStrip
+            switch SampledStrip.read(waveform, minimumSeconds: minimumSeconds, purpose: "a summary of beats") {
+            case .success(let s): sampled = s
+            case .failure(let u): report.skipped.append(.init(strip: waveform.id, code: label, reason: u.reason)); continue
             }
-            let seconds = Double(end.microseconds - waveform.effective.start.microseconds) / 1e6
-            guard seconds >= minimumSeconds else {
-                report.skipped.append(.init(strip: waveform.id, code: label, reason: String(format: "%.1f s long, under the %.0f s read", seconds, minimumSeconds)))
-                continue
-            }
-            let rate = Double(v.values.count) / seconds
+            let (v, seconds, rate) = ((values: sampled.values, unit: sampled.unit), sampled.seconds, sampled.samplingRate)
             // the waveform in mm[Hg]
             var values = v.values
             if v.unit != "mm[Hg]" {

@@ -69,18 +69,13 @@ public enum ECGDerivation {
         var drafts: [EventDraft] = []
         var pending: [Int] = []
         for strip in strips {
-            guard case .vector(let v)? = strip.value else { continue }
             let label = strip.code.key.description
-            guard let end = strip.effective.end, end > strip.effective.start else {
-                report.skipped.append(.init(strip: strip.id, code: label, reason: "no span: its sampling rate is unknown (import it as FHIR sampled data with a period, or give it an effective period)"))
-                continue
+            let sampled: SampledStrip
+            switch SampledStrip.read(strip, minimumSeconds: minimumSeconds, purpose: "a variability") {
+            case .success(let s): sampled = s
+            case .failure(let u): report.skipped.append(.init(strip: strip.id, code: label, reason: u.reason)); continue
             }
-            let seconds = Double(end.microseconds - strip.effective.start.microseconds) / 1e6
-            guard seconds >= minimumSeconds else {
-                report.skipped.append(.init(strip: strip.id, code: label, reason: String(format: "%.1f s long, under the %.0f s a variability needs", seconds, minimumSeconds)))
-                continue
-            }
-            let rate = Double(v.values.count) / seconds
+            let (v, seconds, rate) = ((values: sampled.values, unit: sampled.unit), sampled.seconds, sampled.samplingRate)
             let peaks: [Int]
             let variability: HeartRateVariability
             do {

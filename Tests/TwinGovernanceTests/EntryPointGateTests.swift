@@ -210,7 +210,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("Bank.events(of:sequences:)", .read, "p1") { b, _ in _ = try b.events(of: "p1", sequences: 1 ... 100) },
     EntryPoint("Bank.fork(_:at:as:)", .fork, "p1") { b, _ in try b.fork("p1", at: day(3), as: "p1-other") },
     EntryPoint("Bank.retract(source:reason:erase:)", .retract, nil) { b, _ in _ = try b.retract(source: Source(.device, "meter"), reason: "wrong meter") },
-    EntryPoint("Bank.retract(event:reason:erase:)", .retract, nil) { b, _ in _ = try b.retract(event: .sequence(1), reason: "wrong") },
+    EntryPoint("Bank.retract(event:reason:erase:twin:)", .retract, nil) { b, _ in _ = try b.retract(event: .sequence(1), reason: "wrong") },
     EntryPoint("Bank.retract(source:from:to:twin:reason:erase:)", .retract, nil) { b, _ in
         _ = try b.retract(source: Source(.device, "meter"), from: day(-1), to: day(2), twin: "p1", reason: "wrong")
     },
