@@ -17,11 +17,12 @@ import TwinTesting
     /// How long a feed may take to connect and yield its first value, and to reconnect: very generous, since in a full
     /// test run on two cores Swift Testing's synchronous tests (which block on storage and subprocesses) can hold every
     /// thread of the test process's cooperative pool for minutes, and the feed's listener is a task on that pool (a
-    /// test-process artifact: a watch process has its pool to itself). A bug that never delivers still fails.
-    static let startup = 600.0
+    /// test-process artifact: a watch process has its pool to itself). A bug that never delivers still fails. 600 s
+    /// was once too short: a fresh-clone run with a build beside it (load 5 on two cores) starved the pool for longer.
+    static let startup = 1_500.0
     /// How long a notified write may take to reach the other process's feed: under a second on an idle machine; the
     /// same starvation applies.
-    static let prompt = 120.0
+    static let prompt = 600.0
 
     /// Two storages (two "processes") on a new bank holding twin p1.
     static func twoProcesses(_ scratch: ScratchDatabases) throws -> (a: Bank, b: Bank) {
@@ -144,8 +145,8 @@ import TwinTesting
         let (seen, consumer) = Self.consume(storage.changes())
         #expect(try await seen.wait(seconds: Self.startup) { $0 == 0 })
         storage.close()
-        // the consumer's loop ends (the stream finished), within seconds
-        let deadline = ContinuousClock.now + .seconds(30)
+        // the consumer's loop ends (the stream finished): within seconds on an idle machine (the same starvation applies)
+        let deadline = ContinuousClock.now + .seconds(Self.prompt)
         let ended = Task { try await consumer.value; return ContinuousClock.now }
         let timeout = Task { try await Task.sleep(until: deadline); consumer.cancel() }
         let endedAt = try await ended.value

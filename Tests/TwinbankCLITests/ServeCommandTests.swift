@@ -49,7 +49,9 @@ import Testing
         let runner = CommandRunner()
         try runner.ok(["init", "--bank", bank, "--actor", "alice"])
         try runner.ok(["twin", "create", "--id", "p1", "--kind", "person", "--bank", bank, "--actor", "alice"])
-        let token = try runner.ok(["token", "issue", "--bank", bank, "--role", "admin", "--subject", "alice", "--expires", "10min"])
+        // two hours: on a loaded machine the suite's synchronous tests can hold the test's awaits for many minutes
+        // (a 10-minute token once expired before the authorised request was made)
+        let token = try runner.ok(["token", "issue", "--bank", bank, "--role", "admin", "--subject", "alice", "--expires", "2h"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.split(separator: ".").count == 3)
         let keyMode = try FileManager.default.attributesOfItem(atPath: bank + ".keys/token-signing.key")[.posixPermissions] as? Int
