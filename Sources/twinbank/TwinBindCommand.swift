@@ -24,6 +24,8 @@ extension TwinCommand {
                        pressure loinc:8478-0 and heart rate loinc:8867-4 readings; blood loss and fluid given,
                        urn:twinbank:circulation|blood-loss and |fluid, mL over a period), estimating blood volume
                        (prior --blood-volume, default 5000 mL) and peripheral resistance; the hypotension rule.
+                       --layout two-circuit: the two-circuit person (right heart, pulmonary circulation,
+                       transcapillary refill; default blood volume 5300 mL).
             A binding with the same name replaces the twin's earlier one.
             Example:
               twinbank twin bind --bank b --twin liver-1 --preset petab --petab Schwen_PONE2014.yaml --origin 2026-01-01 --import-measurements --estimate kin,kout
@@ -38,16 +40,24 @@ extension TwinCommand {
         @Option(help: "With --preset petab: the parameters to estimate (comma-separated; default all the problem estimates; the others stay at their nominal values).") var estimate: String?
         @Option(help: "With --preset petab: where the fit of a parameter starts, ID=VALUE (repeatable; default its nominal value).") var start: [String] = []
         @Flag(name: .customLong("import-measurements"), help: "With --preset petab: write the problem's measurements into the twin's thread.") var importMeasurements = false
-        @Option(name: .customLong("blood-volume"), help: "With --preset circulation: the prior blood volume, mL (default 5000).") var bloodVolume: Double?
+        @Option(name: .customLong("blood-volume"), help: "With --preset circulation: the prior blood volume, mL (default 5000; 5300 with --layout two-circuit).") var bloodVolume: Double?
+        @Option(help: "With --preset circulation: the circulation's layout: one-reservoir (default) or two-circuit (a right heart, the pulmonary circulation and transcapillary refill; blood volume 5300 mL).")
+        var layout: Layout?
         @OptionGroup var output: OutputOptions
 
+        enum Layout: String, ExpressibleByArgument, CaseIterable { case oneReservoir = "one-reservoir", twoCircuit = "two-circuit" }
+
         enum Preset: String, ExpressibleByArgument, CaseIterable { case glucose, pk, petab, circulation }
+
+        /// The circulation preset's person for `--layout`, before `--blood-volume`.
+        var person: CirculationModel.Parameters { layout == .twoCircuit ? .withPulmonaryCirculation : .init() }
 
         func validate() throws {
             guard (binding == nil) != (preset == nil) else { throw ValidationError("give either --binding FILE or --preset glucose|pk|petab|circulation.") }
             if preset != .circulation, bloodVolume != nil { throw ValidationError("--blood-volume: applies to --preset circulation only.") }
+            if preset != .circulation, layout != nil { throw ValidationError("--layout: applies to --preset circulation only.") }
             if let v = bloodVolume {
-                let least = CirculationModel.Parameters().arterialUnstressedVolume + CirculationModel.Parameters().venousUnstressedVolume + CirculationModel.Parameters().v0
+                let least = person.unstressedVolume
                 guard v.isFinite, v > least + 100, v <= 20_000 else {
                     throw ValidationError("--blood-volume: \(v) mL is not a blood volume this circulation can have (more than \(Int(least + 100)) mL, at most 20000).")
                 }
@@ -76,7 +86,7 @@ extension TwinCommand {
                 case .glucose: chosen = .glucose
                 case .pk: chosen = try ThreadBinding.pk(for: record.twin)
                 case .circulation:
-                    var person = CirculationModel.Parameters()
+                    var person = self.person
                     if let bloodVolume { person.bloodVolume = bloodVolume }
                     chosen = ThreadBinding.circulation(parameters: person)
                 case .petab:

@@ -84,6 +84,24 @@ struct AveragedCirculationTests {
         #expect(abs(rows[3][0] - rows[0][0]) < 0.5 && abs(rows[3][1] - rows[0][1]) < 0.5, "\(rows)")
     }
 
+    /// The two-circuit person (`withPulmonaryCirculation`, with refill): the same protocol and tolerances (MAP 5
+    /// mmHg, heart rate 5 /min, cardiac output 5 %), with `κ`, `κr` and the swing as documented in `CirculationSBML`
+    /// (chosen on rest only; observed: 1.23 mmHg, 0.46 /min, 4.0 %, the cardiac output's worst in the window of the
+    /// vasodilator's step).
+    @Test func twoCircuitFollowsThePulsatileModel() throws {
+        let windows = try Self.compare(parameters: .withPulmonaryCirculation, seconds: 900, bleed: (60, 384, 375), dilator: (600, 0.6))
+        for w in windows where Int(w.start) % 60 == 0 {
+            print(String(format: "two-circuit t %4.0f s  MAP %5.1f pulsatile %5.1f averaged  HR %5.1f pulsatile %5.1f averaged  CO %4.2f pulsatile %4.2f averaged L/min",
+                         w.start, w.map, w.mapAveraged, w.hr, w.hrAveraged, w.co, w.coAveraged))
+        }
+        let worstMAP = windows.map { abs($0.map - $0.mapAveraged) }.max() ?? .infinity
+        let worstHR = windows.map { abs($0.hr - $0.hrAveraged) }.max() ?? .infinity
+        let worstCO = windows.map { abs($0.coAveraged / $0.co - 1) }.max() ?? .infinity
+        print(String(format: "averaged vs pulsatile (two-circuit person): worst MAP %.2f mmHg, worst HR %.2f /min, worst CO %.1f %% over %d windows",
+                     worstMAP, worstHR, worstCO * 100, windows.count))
+        #expect(worstMAP < 5 && worstHR < 5 && worstCO < 0.05, "MAP \(worstMAP), HR \(worstHR), CO \(worstCO)")
+    }
+
     @Test func badParametersAreRefusedByName() {
         var p = CirculationModel.Parameters()
         p.venousCompliance = 0

@@ -233,4 +233,19 @@ struct BindingCommandTests {
         let alerts = try cli.ok(["thread", "query", "--bank", bank, "--twin", "heart", "--category", "alert", "--json"])
         #expect(alerts.contains("hypotension-predicted") && !alerts.contains("hypotension-reading"), "\(alerts)")
     }
+
+    /// `--layout two-circuit` binds the two-circuit person (its unstressed volumes are smaller: 4000 mL is a blood
+    /// volume it can have, the one-reservoir layout cannot); `--layout` is refused with another preset.
+    @Test func theCirculationPresetTakesALayout() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try cli.ok(["init", "--bank", bank])
+        try cli.ok(["twin", "create", "--bank", bank, "--id", "heart", "--kind", "person"])
+        let oneReservoir = try cli.run(["twin", "bind", "--bank", bank, "--twin", "heart", "--preset", "circulation", "--blood-volume", "4000"])
+        #expect(oneReservoir.status != 0 && oneReservoir.stderr.contains("4000"), "\(oneReservoir.stderr)")
+        let elsewhere = try cli.run(["twin", "bind", "--bank", bank, "--twin", "heart", "--preset", "glucose", "--layout", "two-circuit"])
+        #expect(elsewhere.status != 0 && elsewhere.stderr.contains("--layout"), "\(elsewhere.stderr)")
+        let bound = try cli.ok(["twin", "bind", "--bank", bank, "--twin", "heart", "--preset", "circulation", "--layout", "two-circuit", "--blood-volume", "4000"])
+        #expect(bound.contains("binding 'circulation'") && bound.contains("Vblood, Rp"), "\(bound)")
+    }
 }

@@ -39,12 +39,30 @@ import Foundation
 /// minutes, factor on `Rp`), else the constant `resistanceFactor` (1). Outputs: `MAP` (mmHg), `heartRate` (/min), `CO`
 /// (mL/s), `SV` (mL), `Pv` (mmHg).
 ///
-/// Limits: those of ``CirculationModel`` (one ventricle, no pulmonary side, no fluid shifts, no autoregulation)
-/// and of the averaging (no beat-to-beat variability; the reflex's sub-beat dynamics averaged).
+/// With ``CirculationModel/Parameters/pulmonary`` set (the two-circuit person,
+/// ``CirculationModel/Parameters/withPulmonaryCirculation``), the document has the right ventricle, the pulmonary
+/// arteries and veins and transcapillary refill, averaged the same way (``TwoCircuit``); its rest is solved by
+/// Newton's method written into the initial assignments. The one-reservoir document is unchanged.
+///
+/// Limits: those of ``CirculationModel`` (no autoregulation, no cardiopulmonary reflex; the one-reservoir layout
+/// has no pulmonary side and no fluid shifts) and of the averaging (no beat-to-beat variability; the reflex's
+/// sub-beat dynamics averaged).
 public enum CirculationSBML {
     /// The model's id and version, for a binding's model reference and provenance.
     public static let modelID = "beat-averaged-circulation"
     public static let modelVersion = "1"
+    /// The two-circuit layout's model id (``CirculationModel/Parameters/withPulmonaryCirculation``), same version.
+    public static let twoCircuitModelID = "beat-averaged-circulation-two-circuit"
+
+    /// The person a built-in model id stands for: ``modelID`` the default one-reservoir circulation,
+    /// ``twoCircuitModelID`` the two-circuit person; nil for another id.
+    public static func parameters(forModel id: String) -> CirculationModel.Parameters? {
+        switch id {
+        case modelID: return .init()
+        case twoCircuitModelID: return .withPulmonaryCirculation
+        default: return nil
+        }
+    }
     /// The output ids: mean arterial pressure (mmHg) and heart rate (/min).
     public static let meanArterialPressure = "MAP", heartRate = "heartRate"
     /// The cardiac output id, mL/s.
@@ -76,7 +94,8 @@ public enum CirculationSBML {
             ("HR", p.heartRate), ("Emax", p.emax), ("Emin", p.emin), ("V0", p.v0), ("Rp", p.peripheralResistance),
             ("Zc", p.characteristicImpedance), ("Rmv", p.mitralValveResistance), ("Ca", p.arterialCompliance),
             ("Va0", p.arterialUnstressedVolume), ("Cv", p.venousCompliance), ("Vv0", p.venousUnstressedVolume), ("Vblood", p.bloodVolume),
-            ("kd", fillingStart), ("kappa", endSystolicExcess), ("swing", sensedSwing),
+            ("kd", fillingStart), ("kappa", p.pulmonary == nil ? endSystolicExcess : TwoCircuit.endSystolicExcess),
+            ("swing", p.pulmonary == nil ? sensedSwing : TwoCircuit.sensedSwing),
             ("tauP", b.tauP), ("tauZ", b.tauZ), ("Pn", b.centre), ("ka", b.slope), ("fmin", b.minimumFiring), ("fmax", b.maximumFiring),
             ("fesInf", b.sympatheticAsymptote), ("fes0", b.sympatheticAtZero), ("kes", b.sympatheticDecay), ("fesMin", b.sympatheticThreshold),
             ("fev0", b.vagalAtZero), ("fevInf", b.vagalAsymptote), ("kev", b.vagalSlope), ("fcs0", b.vagalCentre),
@@ -89,7 +108,7 @@ public enum CirculationSBML {
         let restFactor: M = changes.isEmpty ? v("resistanceFactor") : n(changes.last { $0.time <= 0 }?.factor ?? 1)
 
         // the sigmoids as functions
-        let functions = [
+        var functions = [
             ("sinusFiring", ["P", "Pn", "ka", "fmin", "fmax"],
              (v("fmin") + v("fmax") * exp((v("P") - v("Pn")) / v("ka"))) / (n(1) + exp((v("P") - v("Pn")) / v("ka")))),
             ("sympatheticFiring", ["f", "fesInf", "fes0", "kes"], v("fesInf") + (v("fes0") - v("fesInf")) * exp(n(0) - v("kes") * v("f"))),
@@ -97,6 +116,7 @@ public enum CirculationSBML {
              (v("fev0") + v("fevInf") * exp((v("f") - v("fcs0")) / v("kev"))) / (n(1) + exp((v("f") - v("fcs0")) / v("kev")))),
             ("sympatheticSignal", ["fes", "fesMin"], piecewise(ln(v("fes") - v("fesMin") + n(1)), geq(v("fes"), v("fesMin")), n(0))),
         ]
+        if p.pulmonary != nil { functions.append(TwoCircuit.fillingFunction) }
         func sinus(_ x: M) -> M { call("sinusFiring", x, v("Pn"), v("ka"), v("fmin"), v("fmax")) }
         func sympathetic(_ f: M) -> M { call("sympatheticFiring", f, v("fesInf"), v("fes0"), v("kes")) }
         func vagal(_ f: M) -> M { call("vagalFiring", f, v("fev0"), v("fevInf"), v("kev"), v("fcs0")) }
@@ -107,24 +127,30 @@ public enum CirculationSBML {
             points.map { f(sinus(p + n($0) * sd)) }.reduce(n(0), +) / n(12)
         }
 
-        // rest, closed form
+        // rest, closed form (one reservoir) or Newton's method written out (two circuits)
         var initial: [(String, M)] = []
         var restParameters: [String] = []
         func rest(_ id: String, _ m: M) { initial.append((id, m)); restParameters.append(id) }
-        rest("tauF", v("Rmv") / v("Emin"))
-        rest("T0", n(60) / v("HR"))
-        rest("R0", v("Rp") * restFactor)
-        rest("c0", exp(n(0) - max(v("T0") - v("kd") * (n(0.2) + n(0.15) * v("T0")), n(1e-3)) / v("tauF")))
-        rest("a11", n(0) - (n(1) - v("c0")) / (v("T0") * v("Emax")) - n(1) / v("R0"))
-        rest("a12", (n(1) - v("c0")) / (v("T0") * v("Emin")) + n(1) / v("R0"))
-        rest("b1", (n(1) - v("c0")) / v("T0") * v("kappa") / v("Emax"))
-        rest("a21", v("Ca") + (n(1) + v("c0")) / (n(2) * v("Emax")))
-        rest("a22", v("Cv") + (n(1) - v("c0")) / (n(2) * v("Emin")))
-        rest("b2", v("Vblood") - v("Va0") - v("Vv0") - ((n(1) - v("c0")) * v("V0") + (n(1) + v("c0")) * (v("V0") + v("kappa") / v("Emax"))) / n(2))
-        rest("det", v("a11") * v("a22") - v("a12") * v("a21"))
-        rest("PaRest", (v("b1") * v("a22") - v("a12") * v("b2")) / v("det"))
-        rest("PvRest", (v("a11") * v("b2") - v("a21") * v("b1")) / v("det"))
-        rest("SVRest", (n(1) - v("c0")) * (v("PvRest") / v("Emin") - (v("PaRest") + v("kappa")) / v("Emax")))
+        if let r = p.pulmonary {
+            constants += TwoCircuit.constants(r, p.refill, b)
+            try TwoCircuit.rest(constants: constants, restFactor: restFactor,
+                                restFactorValue: changes.last { $0.time <= 0 }?.factor ?? 1, rest: rest)
+        } else {
+            rest("tauF", v("Rmv") / v("Emin"))
+            rest("T0", n(60) / v("HR"))
+            rest("R0", v("Rp") * restFactor)
+            rest("c0", exp(n(0) - max(v("T0") - v("kd") * (n(0.2) + n(0.15) * v("T0")), n(1e-3)) / v("tauF")))
+            rest("a11", n(0) - (n(1) - v("c0")) / (v("T0") * v("Emax")) - n(1) / v("R0"))
+            rest("a12", (n(1) - v("c0")) / (v("T0") * v("Emin")) + n(1) / v("R0"))
+            rest("b1", (n(1) - v("c0")) / v("T0") * v("kappa") / v("Emax"))
+            rest("a21", v("Ca") + (n(1) + v("c0")) / (n(2) * v("Emax")))
+            rest("a22", v("Cv") + (n(1) - v("c0")) / (n(2) * v("Emin")))
+            rest("b2", v("Vblood") - v("Va0") - v("Vv0") - ((n(1) - v("c0")) * v("V0") + (n(1) + v("c0")) * (v("V0") + v("kappa") / v("Emax"))) / n(2))
+            rest("det", v("a11") * v("a22") - v("a12") * v("a21"))
+            rest("PaRest", (v("b1") * v("a22") - v("a12") * v("b2")) / v("det"))
+            rest("PvRest", (v("a11") * v("b2") - v("a21") * v("b1")) / v("det"))
+            rest("SVRest", (n(1) - v("c0")) * (v("PvRest") / v("Emin") - (v("PaRest") + v("kappa")) / v("Emax")))
+        }
         rest("swingRest", v("swing") * v("SVRest") / v("Ca"))
         rest("fesRest", averaged(sympathetic, around: v("PaRest"), sd: v("swingRest")))
         rest("fevRest", averaged(vagal, around: v("PaRest"), sd: v("swingRest")))
@@ -132,7 +158,7 @@ public enum CirculationSBML {
         rest("refV", v("fevRest"))
 
         // the states (rate rules, per minute) and their starts
-        let states: [(String, M, M)] = [
+        var states: [(String, M, M)] = [
             ("Va", v("Va0") + v("Ca") * v("PaRest"), v("CO") - v("Qp")),
             ("Psensed", v("PaRest"), (v("Pa") + v("tauZ") * v("dPa") - v("Psensed")) / v("tauP")),
             ("fesD1", v("fesRest"), (v("fesMean") - v("fesD1")) / v("lagS")),
@@ -145,6 +171,7 @@ public enum CirculationSBML {
             ("dR", n(0), (v("GR") * v("sympathetic") - v("dR")) / v("tauR")),
             ("dVu", n(0), (v("GVu") * v("sympatheticVu") - v("dVu")) / v("tauVu")),
         ]
+        if p.pulmonary != nil { states += TwoCircuit.states }
         for s in states { initial.append((s.0, s.1)) }
 
         // the algebraic part, in order
@@ -155,13 +182,15 @@ public enum CirculationSBML {
             for c in changes { m = piecewise(n(c.factor), geq(time, n(c.time)), m) }
             resistanceFactor = [("resistanceFactor", m)]
         }
-        let assignments: [(String, M)] = resistanceFactor + [
+        var assignments: [(String, M)] = resistanceFactor + [
             ("T", max(v("T0") + v("dTs") + v("dTv"), n(0.2))),
             ("heartRate", n(60) / v("T")),
             ("EmaxNow", max(v("Emax") + v("dEmax"), n(2) * v("Emin"))),
             ("R", v("Rp") * v("resistanceFactor") * max(n(1) + v("dR"), n(0.1))),
             ("Vu", max(v("Vv0") + v("dVu"), n(0))),
             ("V", v("Vblood") + v(fluidGiven) - v(bloodLoss)),
+        ]
+        let oneReservoir: [(String, M)] = [
             ("Pa", (v("Va") - v("Va0")) / v("Ca")),
             ("c", exp(n(0) - max(v("T") - v("kd") * (n(0.2) + n(0.15) * v("T")), n(1e-3)) / v("tauF"))),
             ("ESV", v("V0") + (v("Pa") + v("kappa")) / v("EmaxNow")),
@@ -171,6 +200,9 @@ public enum CirculationSBML {
             ("SV", max(v("EDV") - v("ESV"), n(0))),
             ("CO", v("SV") / v("T")),
             ("Qp", (v("Pa") - v("Pv")) / v("R")),
+        ]
+        assignments += p.pulmonary == nil ? oneReservoir : TwoCircuit.haemodynamics
+        assignments += [
             ("MAP", v("Pa") + v("Zc") * v("CO")),
             ("dPa", (v("CO") - v("Qp")) / v("Ca")),
             ("swingNow", v("swing") * v("SV") / v("Ca")),
@@ -180,6 +212,7 @@ public enum CirculationSBML {
             ("sympatheticVu", v("sensitivity") * (signal(v("fesVu2")) - v("refS"))),
             ("vagal", v("sensitivity") * (v("fevMean") - v("refV"))),
         ]
+        if p.pulmonary != nil { assignments += TwoCircuit.refillRate }
 
         var xml = """
             <?xml version="1.0" encoding="UTF-8"?>

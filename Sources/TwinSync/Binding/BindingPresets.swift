@@ -40,16 +40,21 @@ extension ThreadBinding {
     /// (readings below 65 mmHg, and the forecast below 65 mmHg within 30 min with probability 0.5; plausible MAP
     /// 20-200 mmHg).
     public static func circulation(parameters: CirculationModel.Parameters = .init(), bloodVolumeSD: Double = 0.1, resistanceSD: Double = 0.3) -> ThreadBinding {
-        let defaults = CirculationModel.Parameters().described
-        let settings = zip(parameters.described, defaults).compactMap { mine, standard -> ParameterSetting? in
-            // Rav (the aortic valve) is not a parameter of the averaged model
-            guard mine.name != "Rav", mine.name != "Vblood", mine.name != "Rp", mine.value != standard.value else { return nil }
+        let twoCircuit = parameters.pulmonary != nil
+        let layout = twoCircuit ? CirculationModel.Parameters.withPulmonaryCirculation : CirculationModel.Parameters()
+        let defaults = Dictionary(layout.described.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+        var settings = parameters.described.compactMap { mine -> ParameterSetting? in
+            // Rav and Rpv (the aortic and pulmonary valves) are not parameters of the averaged model
+            guard !["Rav", "Rpv", "Vblood", "Rp"].contains(mine.name), mine.value != defaults[mine.name] else { return nil }
             return ParameterSetting(parameter: mine.name, value: mine.value, unit: mine.unit)
         }
-        let unstressed = parameters.arterialUnstressedVolume + parameters.venousUnstressedVolume + parameters.v0
+        // a two-circuit person without refill: no filtration
+        if twoCircuit, parameters.refill == nil { settings.append(ParameterSetting(parameter: "Kf", value: 0, unit: "mL/s/mm[Hg]")) }
+        let unstressed = parameters.unstressedVolume
         return ThreadBinding(
             name: "circulation",
-            model: ModelReference(kind: .circulation, id: CirculationSBML.modelID, version: CirculationSBML.modelVersion),
+            model: ModelReference(kind: .circulation, id: twoCircuit ? CirculationSBML.twoCircuitModelID : CirculationSBML.modelID,
+                                  version: CirculationSBML.modelVersion),
             timeUnit: .min,
             outputs: [MeasuredOutput(code: Concept(system: "http://loinc.org", code: "8478-0", display: "Mean blood pressure"), output: CirculationSBML.meanArterialPressure,
                                      unit: "mm[Hg]", noise: NoiseModel(additive: 3)),

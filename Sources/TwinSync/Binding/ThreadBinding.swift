@@ -194,8 +194,8 @@ public struct ThreadBinding: Sendable, Hashable, Codable {
         if model.kind == .sbml, model.file == nil { throw fail("an sbml model needs 'file': the SBML model.", model.id) }
         if model.kind == .circulation {
             guard model.file == nil else { throw fail("the circulation model is built in; it takes no 'file'.", model.file!) }
-            guard model.id == CirculationSBML.modelID, model.version == CirculationSBML.modelVersion else {
-                throw fail("the built-in circulation model is '\(CirculationSBML.modelID)' version \(CirculationSBML.modelVersion); this binding names '\(model.id)' version \(model.version ?? "none").",
+            guard CirculationSBML.parameters(forModel: model.id) != nil, model.version == CirculationSBML.modelVersion else {
+                throw fail("the built-in circulation models are '\(CirculationSBML.modelID)' and '\(CirculationSBML.twoCircuitModelID)' version \(CirculationSBML.modelVersion); this binding names '\(model.id)' version \(model.version ?? "none").",
                            "\(model.id)@\(model.version ?? "")")
             }
         }

@@ -55,7 +55,7 @@ public struct SBMLEstimator: Estimator {
     public init(binding: ThreadBinding, thread: BoundThread) throws {
         func fail(_ m: String, _ v: String?) -> SyncError { SyncError(.invalidBinding, "binding '\(binding.name)': \(m)", value: v) }
         let builtIn = binding.model.kind == .circulation
-        guard builtIn || binding.model.kind == .sbml, let file = builtIn ? "\(CirculationSBML.modelID)-\(CirculationSBML.modelVersion).xml" : binding.model.file else {
+        guard builtIn || binding.model.kind == .sbml, let file = builtIn ? "\(binding.model.id)-\(CirculationSBML.modelVersion).xml" : binding.model.file else {
             throw fail("an sbml binding names its model file.", binding.model.id)
         }
         guard !binding.estimated.isEmpty else { throw fail("it estimates no parameter.", nil) }
@@ -80,7 +80,9 @@ public struct SBMLEstimator: Estimator {
         do {
             if builtIn {
                 try binding.validate()
-                simulator = try SBMLModelSimulator(text: try CirculationSBML.document(), name: file, doses: doses, relativeTolerance: 1e-8, absoluteTolerance: 1e-8, maxSteps: 100_000)
+                // validated: the id is one of the built-in layouts
+                let layout = CirculationSBML.parameters(forModel: binding.model.id) ?? .init()
+                simulator = try SBMLModelSimulator(text: try CirculationSBML.document(parameters: layout), name: file, doses: doses, relativeTolerance: 1e-8, absoluteTolerance: 1e-8, maxSteps: 100_000)
             } else {
                 simulator = try SBMLModelSimulator(file: URL(fileURLWithPath: file), doses: doses, relativeTolerance: 1e-10, absoluteTolerance: 1e-14, maxSteps: 100_000)
             }
