@@ -81,12 +81,12 @@ public enum ArterialPressureDerivation {
             case .success(let s): sampled = s
             case .failure(let u): report.skipped.append(.init(strip: waveform.id, code: label, reason: u.reason)); continue
             }
-            let (v, seconds, rate) = ((values: sampled.values, unit: sampled.unit), sampled.seconds, sampled.samplingRate)
+            let seconds = sampled.seconds, rate = sampled.samplingRate
             // the waveform in mm[Hg]
-            var values = v.values
-            if v.unit != "mm[Hg]" {
-                guard let factor = try? Quantity(1, v.unit).converted(to: "mm[Hg]").value else {
-                    report.skipped.append(.init(strip: waveform.id, code: label, reason: "its unit \(v.unit) does not convert to mm[Hg]"))
+            var values = sampled.values
+            if sampled.unit != "mm[Hg]" {
+                guard let factor = try? Quantity(1, sampled.unit).converted(to: "mm[Hg]").value else {
+                    report.skipped.append(.init(strip: waveform.id, code: label, reason: "its unit \(sampled.unit) does not convert to mm[Hg]"))
                     continue
                 }
                 values = values.map { $0 * factor }

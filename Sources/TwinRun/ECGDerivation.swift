@@ -75,11 +75,11 @@ public enum ECGDerivation {
             case .success(let s): sampled = s
             case .failure(let u): report.skipped.append(.init(strip: strip.id, code: label, reason: u.reason)); continue
             }
-            let (v, seconds, rate) = ((values: sampled.values, unit: sampled.unit), sampled.seconds, sampled.samplingRate)
+            let seconds = sampled.seconds, rate = sampled.samplingRate
             let peaks: [Int]
             let variability: HeartRateVariability
             do {
-                peaks = try RPeakDetector(samplingRate: rate).peaks(v.values)
+                peaks = try RPeakDetector(samplingRate: rate).peaks(sampled.values)
                 variability = try HeartRateVariability(peaks: peaks, samplingRate: rate)
             } catch {
                 report.skipped.append(.init(strip: strip.id, code: label, reason: error.message))

@@ -44,10 +44,10 @@ extension TwinAPI {
             return .created(.init(body: .json(.init(
                 twin: id.rawValue, source: r.source.description, reason: r.reason, erased: r.erased, eventsRetracted: r.eventsRetracted,
                 sequence: r.sequence, recorded: r.recorded.iso8601, events: r.events.map(\.hex)))))
-        case (nil, .some(let sourceText)):
-            break
+        case (nil, .some):
+            break  // a source's events, below
         }
-        let sourceText = body.source ?? ""
+        let sourceText = body.source!
         let source: Source
         do { source = try Source(parsing: sourceText) } catch let e as TwinError {
             throw ServerError(.badRequest, e.message, field: "source", value: String(sourceText.prefix(300)))

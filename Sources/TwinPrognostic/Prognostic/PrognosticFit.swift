@@ -138,9 +138,10 @@ public enum PrognosticFit {
             }
             candidates.append(c)
         }
-        var all: [PrognosticModel.Metrics] = []
-        for c in candidates { all.append(metrics(c.kind.rawValue, "validation", valExamples, predictions(c, valExamples))) }
-        var chosen = candidates.min { rmse($0) < rmse($1) }!
+        // each candidate's validation figures once; the choice is the lowest validation RMSE among them
+        var all = candidates.map { metrics($0.kind.rawValue, "validation", valExamples, predictions($0, valExamples)) }
+        func finite(_ x: Double) -> Double { x.isFinite ? x : .infinity }
+        var chosen = candidates[all.indices.min { finite(all[$0].rootMeanSquaredError) < finite(all[$1].rootMeanSquaredError) }!]
         for c in candidates {
             let iv = intervals(c, testExamples)
             all.append(metrics(c.kind.rawValue, "test", testExamples, iv.map(\.value), intervals: iv))
