@@ -328,7 +328,7 @@ final class SharedDictionary: @unchecked Sendable {
     private var generation: Int64 = 0
 
     static func generation(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'dictionary_generation'") ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'dictionary_generation'")) ?? 0
     }
 
     /// Reloads the cache if another transaction (here or in another process) dropped dictionary entries since it

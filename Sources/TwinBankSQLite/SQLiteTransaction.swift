@@ -25,10 +25,16 @@ final class SQLiteTransaction: StorageWriter {
 
     // MARK: SQL helpers (interpolated values are bound, never spliced)
 
+    // `one` reuses the connection's prepared statement for its SQL text (GRDB's statement cache: no parse, no
+    // authorizer callbacks per read), so its SQL text must come from a bounded set: values are bound, never spliced,
+    // and a list of variable length (`IN \(ids)`) goes through `oneUncached`.
     func one<T: DatabaseValueConvertible & StatementColumnConvertible>(_ t: T.Type, _ sql: SQL) throws -> T? {
+        try SQLRequest<T>(literal: sql, cached: true).fetchOne(db)
+    }
+    func one(_ t: Row.Type, _ sql: SQL) throws -> Row? { try SQLRequest<Row>(literal: sql, cached: true).fetchOne(db) }
+    func oneUncached<T: DatabaseValueConvertible & StatementColumnConvertible>(_ t: T.Type, _ sql: SQL) throws -> T? {
         try SQLRequest<T>(literal: sql).fetchOne(db)
     }
-    func one(_ t: Row.Type, _ sql: SQL) throws -> Row? { try SQLRequest<Row>(literal: sql).fetchOne(db) }
     func all<T: DatabaseValueConvertible & StatementColumnConvertible>(_ t: T.Type, _ sql: SQL) throws -> [T] {
         try SQLRequest<T>(literal: sql).fetchAll(db)
     }
@@ -351,7 +357,7 @@ final class SQLiteTransaction: StorageWriter {
         var out: [TwinID: LatestValue] = [:]
         let ids = try codeIDs(code)
         if ids.isEmpty { return out }
-        out.reserveCapacity(try one(Int.self, "SELECT count(*) FROM twin_codes WHERE code IN \(ids)") ?? 0)
+        out.reserveCapacity(try oneUncached(Int.self, "SELECT count(*) FROM twin_codes WHERE code IN \(ids)") ?? 0)
         // one query per dictionary id of the code (one per display variant, usually one): for each twin that has
         // the code (twin_codes, by its index on code), one backward seek in events(twin, code, eff) to its latest
         // matching row, then of that row (by primary key) only what a comparison reads (building whole events

@@ -95,6 +95,10 @@ enum ErrorMapping {
         case .blockingOnTask, .notABank, .newerSchema: code = .internalError
         default: code = ServerError.Code(e.code.description, .badRequest)
         }
+        // a token claiming a role the bank's policy does not give its subject: the token's role is at fault
+        if e.code == .accessDenied, e.message.contains(DecisionPoint.roleClaimPrefix) {
+            return ServerError(code, e.message, field: "role", value: e.value)
+        }
         return ServerError(code, e.message, field: field, value: e.value)
     }
 

@@ -72,7 +72,7 @@ struct FHIRFacade: Sendable {
         }
         let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
         let id = try Self.patientID(text, field: "id")
-        let resources = try await served.run(call, .read, id) { bank in try Self.resources(bank, id) }
+        let resources = try await served.run(call) { bank in try Self.resources(bank, id) }
         guard let patient = resources.first, patient["resourceType"]?.stringValue == "Patient" else {
             throw ServerError(.unknownTwin, "twin '\(id)' is not a person, so it has no Patient", field: "id", value: id.rawValue)
         }
@@ -99,7 +99,7 @@ struct FHIRFacade: Sendable {
                 throw ServerError(.badRequest, "search Patients by _id (GET /fhir/Patient?_id=ID): listing every patient is not offered", field: "_id")
             }
             let twins = try ids.map { try Self.patientID($0, field: "_id") }
-            matches = try await served.run(call, .read, nil) { bank in
+            matches = try await served.run(call) { bank in
                 try twins.compactMap { id -> JSONValue? in
                     let resources: [JSONValue]
                     do { resources = try Self.resources(bank, id) } catch let e as BankError where e.code == .unknownTwin || e.code == .erasedTwin { return nil }
@@ -129,7 +129,7 @@ struct FHIRFacade: Sendable {
             guard let patient else {
                 throw ServerError(.badRequest, "search \(type) by patient: GET /fhir/\(type)?patient=ID", field: "patient")
             }
-            let all = try await served.run(call, .read, patient) { bank in try Self.resources(bank, patient) }
+            let all = try await served.run(call) { bank in try Self.resources(bank, patient) }
             matches = all.filter { r in
                 guard r["resourceType"]?.stringValue == type else { return false }
                 if let codes, let element = searchable.codeElement, !Self.codings(r[element]).contains(where: { c in codes.contains { $0.matches(c) } }) {
@@ -232,7 +232,7 @@ struct FHIRFacade: Sendable {
         let origin = "bundle:" + (tree["id"]?.stringValue ?? String(EventHasher.sha256(bytes).hex.prefix(32)))
         let report: ImportReport
         do {
-            report = try await served.run(call, .import, nil) { bank in try FHIRImporter(bank: bank).importResource(tree, origin: origin) }
+            report = try await served.run(call) { bank in try FHIRImporter(bank: bank).importResource(tree, origin: origin) }
         } catch var e as FHIRError {
             // name the entry by its fullUrl too when the error only gives its index
             if e.fullUrl == nil, let location = e.location, location.hasPrefix("Bundle.entry["),

@@ -99,7 +99,7 @@ struct LiveLink: Sendable {
         let call = try TwinAPI(served: served).caller(purpose: header, write: !identity.mayRead)
         if identity.mayRead {
             do {
-                let filter = try await served.run(call, .read, twin) { bank -> (any AccessFilter)? in
+                let filter = try await served.run(call) { bank -> (any AccessFilter)? in
                     _ = try bank.twin(twin)
                     return try bank.answering(.read, twin) { $0 }
                 }
@@ -111,7 +111,7 @@ struct LiveLink: Sendable {
             }
         }
         do {
-            try await served.run(call, .write, twin) { bank in try bank.authorize(.write, twin) }
+            try await served.run(call) { bank in try bank.authorize(.write, twin) }
         } catch let e as BankError {
             throw ErrorMapping.bank(e, field: nil)
         }
@@ -197,7 +197,7 @@ struct LiveLink: Sendable {
             let key = message.idempotencyKey
             let result: AppendResult
             do {
-                result = try await served.run(grant.call, .write, twin) { bank in try bank.append(drafts, idempotencyKey: key) }
+                result = try await served.run(grant.call) { bank in try bank.append(drafts, idempotencyKey: key) }
             } catch let e as BankError {
                 throw ErrorMapping.bank(e, field: e.code == .invalidIdempotencyKey || e.code == .idempotencyConflict ? "idempotencyKey" : e.code == .accessDenied || e.code == .unknownTwin ? nil : "events")
             }
@@ -228,7 +228,7 @@ struct LiveLink: Sendable {
             var backlog: [Event] = []
             if let resume {
                 let twin = grant.twin
-                backlog = try await link.served.run(grant.call, .read, twin) { bank in
+                backlog = try await link.served.run(grant.call) { bank in
                     try bank.events(ThreadQuery(twin: twin, includeRetracted: true))
                 }.filter { $0.twin == twin && $0.sequence > resume }.sorted { $0.sequence < $1.sequence }
             }

@@ -19,6 +19,9 @@ final class ServedBank: Sendable {
     /// ETag cannot both pass (in this process; another process writing the same bank is not covered).
     let definitionLock = Mutex<Void>(())
 
+    /// The ETags of twin definitions served, by the content hash of the stored record they were computed from.
+    let etags = ObjectCache(capacity: 10_000)
+
     /// The audit log's public key (which checks its signed heads), when the server opened the signing key.
     let auditKey: AuditSigner.PublicKey?
 
@@ -66,24 +69,17 @@ final class ServedBank: Sendable {
     static let requestThreadCount = 64
 
     /// Runs `body` on the request threads (``requestThreads``) with the bank acting as the call's subject for its purpose,
-    /// after checking that the token's role is the role the bank's policy gives the subject (when the policy knows
-    /// the subject; one it does not know is refused by the gate): a token claiming another role is refused, 403, and
-    /// the refusal is in the audit log as a deny of `action` on `twin`.
-    func run<T: Sendable>(_ call: Call, _ action: AccessRequest.Action, _ twin: TwinID?, _ body: @escaping @Sendable (Bank) throws -> T) async throws -> T {
-        let gate = self.gate
-        let bank = base.acting(as: call.identity.subject, purpose: call.purpose)
-        return try await Self.requestThreads.runIfActive {
-            try Self.checkRole(call, gate: gate, AccessRequest(actor: call.identity.subject, action: action, twin: twin, purpose: call.purpose))
-            return try body(bank)
-        }
+    /// claiming the token's role (``TwinBank/AccessRequest/claimedRole``): the gate refuses a token whose role is
+    /// not the one the bank's policy gives its subject (403 naming `role`; the deny in the audit log, with the policy's
+    /// role), in the same decision, and the same read transaction, as the request itself. A subject the policy does not
+    /// know is refused by the gate.
+    func run<T: Sendable>(_ call: Call, _ body: @escaping @Sendable (Bank) throws -> T) async throws -> T {
+        let bank = acting(call)
+        return try await Self.requestThreads.runIfActive { try body(bank) }
     }
 
-    static func checkRole(_ call: Call, gate: GovernedGate, _ request: AccessRequest) throws {
-        // (policy(orDefaultFor:) falls back to the recorded owner itself, in the same read)
-        let policy = try gate.store.policy(orDefaultFor: gate.owner)
-        guard let known = policy.caller(call.identity.subject), known.role != call.identity.role else { return }
-        let reason = "the token claims the role \(call.identity.role) but the bank's policy gives '\(call.identity.subject)' the role \(known.role)"
-        _ = try gate.log.append(AuditEntry.Draft(request, decision: .deny, reason: reason, role: known.role.rawValue, organisation: known.organisation))
-        throw ServerError(.accessDenied, "access denied: \(reason); use a token issued for the role \(known.role)", field: "role")
+    /// The bank acting as the call's subject, for its purpose, claiming its token's role.
+    func acting(_ call: Call) -> Bank {
+        base.acting(as: call.identity.subject, purpose: call.purpose, claimedRole: call.identity.role.rawValue)
     }
 }

@@ -18,7 +18,7 @@ extension TwinAPI {
                                        origin: body.origin, now: served.base.clock.now())
         let record: TwinRecord
         do {
-            record = try await served.run(call, .write, id) { bank in try bank.createTwin(twin) }
+            record = try await served.run(call) { bank in try bank.createTwin(twin) }
         } catch let e as BankError where e.code == .unknownTwin || e.code == .unknownTemplate {
             // the twin is new: an unknown twin is a part it names
             throw ServerError(.badRequest, e.message, field: "parts", value: e.value)
@@ -45,7 +45,7 @@ extension TwinAPI {
     }
 
     static func update(_ served: ServedBank, _ call: ServedBank.Call, _ id: TwinID, ifMatch: String?, change: Twin) async throws -> TwinRecord {
-        try await served.run(call, .write, id) { bank in
+        try await served.run(call) { bank in
             // the ETag check and the write under one lock: two updates from the same ETag cannot both pass (in this process)
             try served.definitionLock.withLock { _ throws -> TwinRecord in
                 let current = try bank.twin(id)
@@ -105,7 +105,7 @@ extension TwinAPI {
         let id = try Self.twinID(input.path.id)
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
-        let forks = try await served.run(call, .read, id) { bank in try bank.forks(of: id) }
+        let forks = try await served.run(call) { bank in try bank.forks(of: id) }
         let (page, next) = Self.page(forks, key: \.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(items: page.map { .init(id: $0.rawValue) }, nextCursor: next))))
     }
@@ -118,7 +118,7 @@ extension TwinAPI {
         guard let at = try Self.instant(body.at, "at", served.base.clock.now(), .instant) else { throw ServerError(.badRequest, "the fork point is missing", field: "at") }
         let record: TwinRecord
         do {
-            record = try await served.run(call, .fork, id) { bank in try bank.fork(id, at: at, as: newID) }
+            record = try await served.run(call) { bank in try bank.fork(id, at: at, as: newID) }
         } catch let e as BankError where e.code == .invalidFork || e.code == .beforeTwinExisted {
             throw ErrorMapping.bank(e, field: "at")
         }
@@ -137,7 +137,7 @@ extension TwinAPI {
         } ?? 0
         let commits: [CommitInfo]
         do {
-            commits = try await served.run(call, .read, nil) { bank in try bank.log(from) }
+            commits = try await served.run(call) { bank in try bank.log(from) }
         } catch let e as BankError where e.code == .unknownCommit || e.code == .ambiguousCommit {
             throw ErrorMapping.bank(e, field: "from")
         }
@@ -155,7 +155,7 @@ extension TwinAPI {
         }
         let to = input.query.to ?? "HEAD"
         // each side resolved first, so the error names the one that does not resolve
-        let d = try await served.run(call, .read, nil) { bank in
+        let d = try await served.run(call) { bank in
             do { _ = try bank.resolveCommit(from) } catch let e as BankError { throw ErrorMapping.bank(e, field: "from") }
             do { _ = try bank.resolveCommit(to) } catch let e as BankError { throw ErrorMapping.bank(e, field: "to") }
             return try bank.diff(from, to)
@@ -181,7 +181,7 @@ extension TwinAPI {
             guard let text = Self.decodeCursor(c), (try? AggregateID(text)) != nil else { throw Self.badCursor(c) }
             return text
         }
-        let all = try await served.run(call, .read, nil) { bank in try bank.aggregates() }
+        let all = try await served.run(call) { bank in try bank.aggregates() }
         let (page, next) = Self.page(all, key: \.id.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(items: page.map(Self.aggregate), nextCursor: next))))
     }
@@ -191,7 +191,7 @@ extension TwinAPI {
         let id = try Self.aggregateID(input.path.id)
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
-        let m = try await served.run(call, .aggregate, nil) { bank in try bank.members(of: id) }
+        let m = try await served.run(call) { bank in try bank.members(of: id) }
         let (page, next) = Self.page(m.members, key: \.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(aggregate: Self.aggregate(m.definition), total: m.members.count, unknown: m.unknown.count,
                                            items: page.map { .init(id: $0.rawValue) }, nextCursor: next))))

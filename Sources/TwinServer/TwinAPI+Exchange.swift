@@ -15,14 +15,14 @@ extension TwinAPI {
     func exportTwinBundle(_ input: Operations.ExportTwinBundle.Input) async throws -> Operations.ExportTwinBundle.Output {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let id = try Self.twinID(input.path.id)
-        let (data, result) = try await served.run(call, .export, id) { bank in try bank.exportBundle(twin: id) }
+        let (data, result) = try await served.run(call) { bank in try bank.exportBundle(twin: id) }
         return .ok(.init(headers: .init(xBundleRoot: result.root.hex), body: .binary(HTTPBody(data))))
     }
 
     func exportAggregateBundle(_ input: Operations.ExportAggregateBundle.Input) async throws -> Operations.ExportAggregateBundle.Output {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let id = try Self.aggregateID(input.path.id)
-        let (data, result) = try await served.run(call, .export, nil) { bank in try bank.exportBundle(aggregate: id) }
+        let (data, result) = try await served.run(call) { bank in try bank.exportBundle(aggregate: id) }
         return .ok(.init(headers: .init(xBundleRoot: result.root.hex), body: .binary(HTTPBody(data))))
     }
 
@@ -34,7 +34,7 @@ extension TwinAPI {
         let data = try await Data(collecting: body, upTo: Self.collectedBodyLimit)
         let r: ImportResult
         do {
-            r = try await served.run(call, .import, nil) { bank in try bank.importBundle(data) }
+            r = try await served.run(call) { bank in try bank.importBundle(data) }
         } catch let e as BankError where e.code == .invalidBundle || e.code == .bundleHashMismatch {
             throw ErrorMapping.bank(e, field: "body")
         }
@@ -62,7 +62,7 @@ extension TwinAPI {
         }
         let r: CSVImportResult
         do {
-            r = try await served.run(call, .write, id) { bank in
+            r = try await served.run(call) { bank in
                 _ = try bank.twin(id)  // an unknown twin is a 404, not a CSV error
                 return try bank.importCSV(twin: id, text: text, defaultSource: source, separator: separator)
             }

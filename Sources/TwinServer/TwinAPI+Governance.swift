@@ -14,7 +14,7 @@ extension TwinAPI {
         guard let key = served.auditKey else {
             throw ServerError(.unavailable, "the server has no audit public key to check the log's signed heads against")
         }
-        let report = try await served.run(call, .administer, nil) { bank in
+        let report = try await served.run(call) { bank in
             try bank.authorize(.administer, nil)
             return try gate.log.verify(publicKey: key)
         }
@@ -25,7 +25,7 @@ extension TwinAPI {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let id = try Self.twinID(input.path.id)
         let owner = served.gate.owner
-        let consent = try await served.run(call, .consent, id) { bank in
+        let consent = try await served.run(call) { bank in
             try Governance(bank: bank, actor: call.identity.subject, owner: owner).consent(of: id)
         }
         return .ok(.init(body: .json(Self.consent(consent))))
@@ -55,7 +55,7 @@ extension TwinAPI {
         let owner = served.gate.owner
         let consent: Consent
         do {
-            consent = try await served.run(call, .consent, id) { bank in
+            consent = try await served.run(call) { bank in
                 try Governance(bank: bank, actor: call.identity.subject, owner: owner).record([rule], twin: id).consent
             }
         } catch let e as GovernanceError where e.code == .invalidConsent {

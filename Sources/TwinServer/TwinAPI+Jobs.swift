@@ -46,8 +46,8 @@ extension TwinAPI {
         let body: S.SyncRequest? = if case .json(let b)? = input.body { b } else { nil }
         let settings = try Self.syncSettings(body, now: served.base.clock.now())
         // the gate (and the token's role) decide now, so a refusal is a 403 rather than a failed job
-        _ = try await served.run(call, .sync, id) { bank in try bank.authorize(.sync, id); return try bank.twin(id) }
-        let bank = served.base.acting(as: call.identity.subject, purpose: call.purpose)
+        _ = try await served.run(call) { bank in try bank.authorize(.sync, id); return try bank.twin(id) }
+        let bank = served.acting(call)
         let job = try await served.jobs.submit(kind: .twinSync, target: id.rawValue, owner: call.identity.subject) { progress in
             try Task.checkCancellation()  // cancelled while queued behind others
             let outcome = try await Self.synchronise(id, bank: bank, settings: settings)
@@ -64,11 +64,11 @@ extension TwinAPI {
         let settings = try Self.syncSettings(body, now: served.base.clock.now())
         let members: [TwinID]
         do {
-            members = try await served.run(call, .aggregate, nil) { bank in try bank.members(of: id).members.sorted() }
+            members = try await served.run(call) { bank in try bank.members(of: id).members.sorted() }
         } catch let e as BankError where e.code == .unknownAggregate {
             throw ServerError(ServerError.Code("unknownAggregate", .notFound), e.message, field: "id", value: e.value)
         }
-        let bank = served.base.acting(as: call.identity.subject, purpose: call.purpose)
+        let bank = served.acting(call)
         let job = try await served.jobs.submit(kind: .aggregateSync, target: id.rawValue, owner: call.identity.subject) { progress in
             var outcomes: [S.SyncOutcome] = []
             for (i, twin) in members.enumerated() {
@@ -120,7 +120,7 @@ extension TwinAPI {
     /// subject that role (a token claiming another role is refused, 403, in the audit log), and the gate lets it
     /// `administer` the bank (decided and audited). Anyone else sees only their own jobs.
     func isAdmin(_ call: ServedBank.Call) async throws -> Bool {
-        try await served.run(call, .administer, nil) { bank in
+        try await served.run(call) { bank in
             guard call.identity.role == .admin else { return false }
             try bank.authorize(.administer, nil)
             return true

@@ -14,7 +14,7 @@ extension TwinAPI {
     func getLatestComparison(_ input: Operations.GetLatestComparison.Input) async throws -> Operations.GetLatestComparison.Output {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let id = try Self.twinID(input.path.id)
-        let found = try await served.run(call, .read, id) { bank in try RecordedComparison.latest(of: id, in: bank) }
+        let found = try await served.run(call) { bank in try RecordedComparison.latest(of: id, in: bank) }
         guard let c = found else {
             throw ServerError(.notFound, "twin '\(id)' has no in-silico comparison in its thread: `twinbank compare --twin \(id) ...` records one", field: "id", value: id.rawValue)
         }
@@ -34,7 +34,7 @@ extension TwinAPI {
         let bins = input.query.bins.map(Int.init)
         let d: AggregateDistribution
         do {
-            d = try await served.run(call, .aggregate, nil) { bank in try AggregateDistribution.compute(of: id, in: bank, code: code, bins: bins) }
+            d = try await served.run(call) { bank in try AggregateDistribution.compute(of: id, in: bank, code: code, bins: bins) }
         } catch let e as PopulationError {
             throw ServerError(.badRequest, e.message, field: "bins", value: e.value)
         }
@@ -66,7 +66,7 @@ extension TwinAPI {
         }
         let map: AggregateRiskMap
         do {
-            map = try await served.run(call, .aggregate, nil) { bank in try AggregateRiskMap.grid(of: id, in: bank, cellMeters: metres, date: date) }
+            map = try await served.run(call) { bank in try AggregateRiskMap.grid(of: id, in: bank, cellMeters: metres, date: date) }
         } catch let e as PopulationError {
             let field = e.code == .tooLarge || e.message.contains("cell size") ? "grid" : e.code == .invalidArgument ? "date" : nil
             throw ServerError(e.code == .invalidPings ? .unprocessable : .badRequest, e.message, field: field, value: e.value)

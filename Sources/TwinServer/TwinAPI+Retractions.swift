@@ -34,7 +34,7 @@ extension TwinAPI {
             }
             let r: RetractionResult
             do {
-                r = try await served.run(call, .retract, id) { bank in
+                r = try await served.run(call) { bank in
                     _ = try bank.twin(id)  // an unknown twin is a 404 of the twin, not of the event
                     return try bank.retract(event: reference, reason: reason, erase: erase, twin: id)
                 }
@@ -60,7 +60,7 @@ extension TwinAPI {
         }
         let r: RetractionResult
         do {
-            r = try await served.run(call, .retract, id) { bank in
+            r = try await served.run(call) { bank in
                 _ = try bank.twin(id)  // an unknown twin is a 404, not "nothing to retract"
                 return try bank.retract(source: source, from: from, to: to, twin: id, reason: reason, erase: erase)
             }

@@ -22,7 +22,7 @@ extension TwinAPI {
         }
         let commit: CommitInfo
         do {
-            commit = try await served.run(call, .commit, nil) { bank in try bank.commit(message: body.message, author: body.author) }
+            commit = try await served.run(call) { bank in try bank.commit(message: body.message, author: body.author) }
         } catch let e as BankError where e.code == .nothingToCommit {
             throw ServerError(ServerError.Code("nothingToCommit", .conflict), e.message, value: e.value)
         }
@@ -33,7 +33,7 @@ extension TwinAPI {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }  // a branch name has a twin id's rules
-        let branches = try await served.run(call, .read, nil) { bank in try bank.branchHeads().branches }
+        let branches = try await served.run(call) { bank in try bank.branchHeads().branches }
         let (page, next) = Self.page(branches, key: \.name, after: after, limit: limit)
         return .ok(.init(body: .json(.init(items: page.map { S.Branch(name: $0.name, current: $0.current, head: $0.head.map(Self.commitSummary)) },
                                            nextCursor: next))))
@@ -49,7 +49,7 @@ extension TwinAPI {
             throw ServerError(.badRequest, "name the commit the branch starts at (an id or prefix, a branch, a tag), or leave `from` out for HEAD", field: "from")
         }
         let name = body.name, from = body.from
-        let created = try await served.run(call, .commit, nil) { bank -> (CommitInfo, Bool) in
+        let created = try await served.run(call) { bank -> (CommitInfo, Bool) in
             if let from { do { _ = try bank.resolveCommit(from) } catch let e as BankError { throw ErrorMapping.bank(e, field: "from") } }
             do {
                 let c = try bank.createBranch(name, at: from)
@@ -72,7 +72,7 @@ extension TwinAPI {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }  // a tag name has a twin id's rules
-        let (page, next) = try await served.run(call, .read, nil) { bank -> ([(String, CommitInfo)], String?) in
+        let (page, next) = try await served.run(call) { bank -> ([(String, CommitInfo)], String?) in
             let (tags, next) = Self.page(try bank.tags(), key: \.name, after: after, limit: limit)
             return (try tags.map { ($0.name, try bank.resolveCommit($0.commit.hex)) }, next)
         }
@@ -89,7 +89,7 @@ extension TwinAPI {
             throw ServerError(.badRequest, "name the commit to tag (an id or prefix, a branch, a tag), or leave `commit` out for HEAD", field: "commit")
         }
         let name = body.name, commit = body.commit
-        let tagged = try await served.run(call, .commit, nil) { bank -> CommitInfo in
+        let tagged = try await served.run(call) { bank -> CommitInfo in
             do { _ = try bank.resolveCommit(commit ?? "HEAD") } catch let e as BankError { throw ErrorMapping.bank(e, field: "commit") }
             do {
                 return try bank.tag(name, at: commit)
@@ -110,7 +110,7 @@ extension TwinAPI {
             throw ServerError(.badRequest, "invalid branch name '\(body.name.prefix(200))': a letter or digit, then letters, digits and . _ : # - (at most 128)", field: "name", value: String(body.name.prefix(200)))
         }
         let name = body.name, force = body.force ?? false
-        let r = try await served.run(call, .commit, nil) { bank -> BranchSwitch in
+        let r = try await served.run(call) { bank -> BranchSwitch in
             do {
                 return try bank.switchBranch(name, force: force)
             } catch let e as BankError where e.code == .invalidReference {

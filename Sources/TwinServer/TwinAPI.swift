@@ -29,7 +29,7 @@ struct TwinAPI: APIProtocol {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
-        let ids = try await served.run(call, .read, nil) { bank in try bank.twinIDs() }
+        let ids = try await served.run(call) { bank in try bank.twinIDs() }
         let (page, next) = Self.page(ids, key: \.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(items: page.map { .init(id: $0.rawValue) }, nextCursor: next))))
     }
@@ -46,14 +46,19 @@ struct TwinAPI: APIProtocol {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let id = try Self.twinID(input.path.id)
         let at = input.query.at
-        let record: TwinRecord
+        let record: TwinRecord, hash: String
         do {
-            record = try await served.run(call, .read, id) { bank in try bank.twin(id, at: at) }
+            (record, hash) = try await served.run(call) { bank in try bank.versionedTwin(id, at: at) }
         } catch let e as BankError where e.code == .unknownCommit || e.code == .ambiguousCommit {
             throw ErrorMapping.bank(e, field: "at")
         }
         let twin = APIMapping.twin(record)
-        let etag = try Self.etag(of: twin)
+        // the ETag is a function of the stored record, which never changes under its hash
+        let etag: String
+        if let cached = served.etags.get(hash) as? String { etag = cached } else {
+            etag = try Self.etag(of: twin)
+            served.etags.put(hash, etag)
+        }
         if let match = input.headers.ifNoneMatch, Self.matches(match, etag) {
             return .notModified(.init(headers: .init(eTag: etag)))
         }
@@ -75,7 +80,7 @@ struct TwinAPI: APIProtocol {
                                 category: q.category.map(APIMapping.category),
                                 from: try Self.instant(q.from, "from", now, .lower), to: to,
                                 knownAt: try Self.instant(q.knownAt, "knownAt", now, .instant))
-        let events = try await served.run(call, .read, id) { bank in try bank.events(query) }
+        let events = try await served.run(call) { bank in try bank.events(query) }
         // the thread's order is (effective start, sequence); the cursor is the last item's pair
         let rest = after.map { c in events.filter { ($0.effective.start.microseconds, $0.sequence) > (c.effective, c.sequence) } } ?? events
         let page = Array(rest.prefix(limit))
@@ -92,7 +97,7 @@ struct TwinAPI: APIProtocol {
         let key = input.headers.idempotencyKey
         let result: AppendResult
         do {
-            result = try await served.run(call, .write, id) { bank in try bank.append(drafts, idempotencyKey: key) }
+            result = try await served.run(call) { bank in try bank.append(drafts, idempotencyKey: key) }
         } catch let e as BankError {
             throw ErrorMapping.bank(e, field: e.code == .invalidIdempotencyKey || e.code == .idempotencyConflict ? "Idempotency-Key" : e.code == .accessDenied || e.code == .unknownTwin ? nil : "events")
         }
@@ -108,7 +113,7 @@ struct TwinAPI: APIProtocol {
         let knownAt = try Self.instant(q.knownAt, "knownAt", now, .instant)
         let code = try q.code.map { try Self.codeKey($0, "code") }
         let category = q.category.map(APIMapping.category)
-        let events = try await served.run(call, .read, id) { bank in try bank.state(of: id, asOf: asOf, knownAt: knownAt, code: code, category: category) }
+        let events = try await served.run(call) { bank in try bank.state(of: id, asOf: asOf, knownAt: knownAt, code: code, category: category) }
         return .ok(.init(body: .json(.init(twin: id.rawValue, asOf: asOf?.iso8601, knownAt: knownAt?.iso8601, events: events.map(APIMapping.event)))))
     }
 

@@ -43,9 +43,13 @@ public struct AccessRequest: Sendable, Hashable {
     public var twin: TwinID?
     /// Why (`care`, `research`, `demo` ...), for consent by purpose.
     public var purpose: String
+    /// The role the caller's credential claims (a server's bearer token carries one), when it claims one: a gate
+    /// that knows the actor's role refuses a request whose claim is another role (the policy, not the credential,
+    /// says what a role may do and which role the actor has). Nil: no claim (a command run by the bank's owner).
+    public var claimedRole: String?
 
-    public init(actor: String, action: Action, twin: TwinID?, purpose: String) {
-        self.actor = actor; self.action = action; self.twin = twin; self.purpose = purpose
+    public init(actor: String, action: Action, twin: TwinID?, purpose: String, claimedRole: String? = nil) {
+        self.actor = actor; self.action = action; self.twin = twin; self.purpose = purpose; self.claimedRole = claimedRole
     }
 }
 
@@ -86,6 +90,13 @@ public protocol AccessGate: Sendable {
     /// fails, the answer is discarded and the call throws). For reads only: `body` must not write. Default:
     /// ``decide(_:)``, then `body`.
     func answer<T>(_ request: AccessRequest, _ body: ((any AccessFilter)?) throws -> T) throws -> T
+    /// ``answer(_:_:)`` for a read of `storage` (the bank's own): `body` reads through one read transaction of it,
+    /// `tx`. A gate that reads the bank's storage to decide (its policy, the person's consent) may decide inside that
+    /// same transaction, so the decision and the answer read one snapshot in one transaction. The promises are
+    /// ``answer(_:_:)``'s: a deny throws and `body` does not run; the answer is returned only once the decision is
+    /// recorded. Default: ``answer(_:_:)`` around `storage.read`.
+    func answerReading<T>(_ request: AccessRequest, from storage: any BankStorage,
+                          _ body: ((any AccessFilter)?, any StorageReader) throws -> T) throws -> T
 }
 
 extension AccessGate {
@@ -97,6 +108,10 @@ extension AccessGate {
     public func decideInTransaction(_ request: AccessRequest, _ tx: any StorageReader) throws -> (any AccessFilter)? { try decide(request) }
     public func answer<T>(_ request: AccessRequest, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
         try body(try decide(request))
+    }
+    public func answerReading<T>(_ request: AccessRequest, from storage: any BankStorage,
+                                 _ body: ((any AccessFilter)?, any StorageReader) throws -> T) throws -> T {
+        try answer(request) { filter in try storage.read { tx in try body(filter, tx) } }
     }
 }
 

@@ -301,8 +301,8 @@ extension Bank {
     /// The gate's filter, if the decision carries one, is applied: events it does not admit are not returned.
     /// - Throws: ``BankError`` `unknownTwin`.
     public func events(_ q: ThreadQuery) throws -> [Event] {
-        try answering(.read, q.twin) { filter in
-            let events = try storage.read { tx in try eventsInTransaction(q, tx) }
+        try answeringRead(.read, q.twin) { filter, tx in
+            let events = try eventsInTransaction(q, tx)
             return filter.map { $0.apply(to: events) } ?? events
         }
     }
@@ -357,13 +357,11 @@ extension Bank {
     /// admitted event per code), read from the thread rather than by indexed lookups.
     public func state(of twin: TwinID, asOf: Instant? = nil, knownAt: Instant? = nil, knownAtSequence: Int64? = nil,
                       code: CodeKey? = nil, category: Event.Category? = nil) throws -> [Event] {
-        try answering(.read, twin) { filter in
-            try storage.read { tx in
-                let vis = try visibility(knownAt: knownAt, knownAtSequence: knownAtSequence, includeRetracted: false, tx)
-                guard let filter else { return try stateInTransaction(twin, asOf: asOf, vis: vis, code: code, category: category, tx) }
-                return try filteredStateInTransaction(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence,
-                                                      code: code, category: category, filter: filter, tx)
-            }
+        try answeringRead(.read, twin) { filter, tx in
+            let vis = try visibility(knownAt: knownAt, knownAtSequence: knownAtSequence, includeRetracted: false, tx)
+            guard let filter else { return try stateInTransaction(twin, asOf: asOf, vis: vis, code: code, category: category, tx) }
+            return try filteredStateInTransaction(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence,
+                                                  code: code, category: category, filter: filter, tx)
         }
     }
 
@@ -464,11 +462,9 @@ extension Bank {
     /// For following a twin: ask for `(last seen + 1)...lastSequence()` on each poll; the cost is that of
     /// the new events of the whole bank in the range, not of the twin's history.
     public func events(of twin: TwinID, sequences range: ClosedRange<Int64>) throws -> [Event] {
-        try answering(.read, twin) { filter in
-            try storage.read { tx in
-                try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1))
-                    .filter { $0.twin == twin && (filter?.admits($0) ?? true) }
-            }
+        try answeringRead(.read, twin) { filter, tx in
+            try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1))
+                .filter { $0.twin == twin && (filter?.admits($0) ?? true) }
         }
     }
 

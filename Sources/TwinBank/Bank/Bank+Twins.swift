@@ -84,17 +84,32 @@ extension Bank {
     /// A twin as it is now, or as recorded in a commit (`at`: a commit id or prefix, branch, tag, `HEAD~n`).
     /// - Throws: ``BankError`` `unknownTwin`, `unknownCommit`.
     public func twin(_ id: TwinID, at commit: String? = nil) throws -> TwinRecord {
-        try authorize(.read, id)
-        return try storage.read { tx in
+        try versionedTwin(id, at: commit).record
+    }
+
+    /// ``twin(_:at:)`` with the content hash (hex) of the record as stored: the same hash, the same record, so a
+    /// caller may cache what it derives from a record (a server's ETag) by this hash.
+    /// - Throws: ``BankError`` `unknownTwin`, `unknownCommit`.
+    public func versionedTwin(_ id: TwinID, at commit: String? = nil) throws -> (record: TwinRecord, hash: String) {
+        try answeringRead(.read, id) { filter, tx in
+            // a definition cannot be filtered: a permit that holds data back refuses it (fail closed)
+            if let filter { throw filteredPermitRefused(.read, id, filter) }
+            let hex: String
             if let commit {
                 let (_, c) = try resolveCommit(commit, tx)
                 let tree = try loadTree(c.tree, tx)
-                guard let hex = tree[Bank.twinRef(id)] else {
+                guard let h = tree[Bank.twinRef(id)] else {
                     throw BankError(.unknownTwin, "unknown twin '\(id)' at commit \(commit): it was not in the bank then", value: id.rawValue)
                 }
-                return try loadObject(TwinRecord.self, hex: hex, tx)
+                hex = h
+            } else {
+                guard let h = try tx.ref(Bank.twinRef(id)) else {
+                    try refuseErased(id, tx)
+                    throw BankError.unknownTwin(id)
+                }
+                hex = h
             }
-            return try requireRecord(id, tx)
+            return (try loadRecord(hex: hex, tx), hex)
         }
     }
 

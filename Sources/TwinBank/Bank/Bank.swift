@@ -25,6 +25,10 @@ public final class Bank: Sendable {
     public let actor: String
     /// Why (passed to the gate).
     public let purpose: String
+    /// The role the actor's credential claims (``AccessRequest/claimedRole``), passed to the gate; nil: none.
+    public let claimedRole: String?
+    /// Decoded twin records by content hash, shared by the banks made from this one (``acting(as:purpose:)``).
+    let records: ObjectCache
     /// How far (in seconds) an observation's effective time may lie beyond the bank's clock before ``append(_:)``
     /// refuses it (`futureObservation`): the skew allowed between a device's clock and the bank's.
     /// Default ``defaultObservationSkew`` (5 minutes).
@@ -34,12 +38,21 @@ public final class Bank: Sendable {
     public static let defaultObservationSkew: Double = 300
 
     public init(storage: any BankStorage, gate: any AccessGate = PermitAll(), clock: any Clock = SystemClock(),
-                actor: String = "local", purpose: String = "care", observationSkew: Double = Bank.defaultObservationSkew) {
+                actor: String = "local", purpose: String = "care", observationSkew: Double = Bank.defaultObservationSkew,
+                claimedRole: String? = nil) {
+        self.init(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew,
+                  claimedRole: claimedRole, records: ObjectCache())
+    }
+
+    init(storage: any BankStorage, gate: any AccessGate, clock: any Clock, actor: String, purpose: String,
+         observationSkew: Double, claimedRole: String?, records: ObjectCache) {
+        self.records = records
         self.storage = storage
         self.gate = gate
         self.clock = clock
         self.actor = actor
         self.purpose = purpose
+        self.claimedRole = claimedRole
         self.observationSkew = observationSkew.isFinite ? max(0, observationSkew) : Bank.defaultObservationSkew
     }
 
@@ -52,9 +65,17 @@ public final class Bank: Sendable {
         try await storage.runBlocking { try body(self) }
     }
 
-    /// The same bank acting for another actor or purpose.
+    /// The same bank acting for another actor or purpose (claiming no role).
     public func acting(as actor: String, purpose: String) -> Bank {
-        Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew)
+        Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew,
+             claimedRole: nil, records: records)
+    }
+
+    /// The same bank acting for another actor or purpose, whose credential claims `claimedRole` (a server's token):
+    /// the gate refuses every request of this bank when the policy gives the actor another role.
+    public func acting(as actor: String, purpose: String, claimedRole: String?) -> Bank {
+        Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew,
+             claimedRole: claimedRole, records: records)
     }
 
     /// Asks the gate whether this bank's actor may do `action` on `twin` (nil: bank-wide) for its purpose, for an
@@ -67,7 +88,7 @@ public final class Bank: Sendable {
 
     /// This bank's actor and purpose asking to do `action` on `twin`.
     func request(_ action: AccessRequest.Action, _ twin: TwinID?) -> AccessRequest {
-        AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose)
+        AccessRequest(actor: actor, action: action, twin: twin, purpose: purpose, claimedRole: claimedRole)
     }
 
     /// The refusal of a permit that holds data back, at an entry point that cannot apply the filter (fail closed).
@@ -85,6 +106,13 @@ public final class Bank: Sendable {
     /// the answer is returned only once the decision is recorded, which the gate may do while `body` reads.
     public func answering<T>(_ action: AccessRequest.Action, _ twin: TwinID?, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
         try gate.answer(request(action, twin), body)
+    }
+
+    /// ``answering(_:_:_:)`` for an answer read from this bank's storage in one read transaction, in which the gate
+    /// may also decide (``AccessGate/answerReading(_:from:_:)``): one transaction per read instead of one for the
+    /// decision and one for the answer.
+    func answeringRead<T>(_ action: AccessRequest.Action, _ twin: TwinID?, _ body: ((any AccessFilter)?, any StorageReader) throws -> T) throws -> T {
+        try gate.answerReading(request(action, twin), from: storage, body)
     }
 
     /// ``authorize(_:_:)`` from inside one of the bank's own write transactions (see
@@ -122,7 +150,15 @@ public final class Bank: Sendable {
 
     func loadRecord(_ id: TwinID, _ tx: any StorageReader) throws -> TwinRecord? {
         guard let hex = try tx.ref(Bank.twinRef(id)) else { return nil }
-        return try loadObject(TwinRecord.self, hex: hex, tx)
+        return try loadRecord(hex: hex, tx)
+    }
+
+    /// The twin record stored as object `hex`, decoded once per bank (``records``).
+    func loadRecord(hex: String, _ tx: any StorageReader) throws -> TwinRecord {
+        if let r = records.get(hex) as? TwinRecord { return r }
+        let r = try loadObject(TwinRecord.self, hex: hex, tx)
+        records.put(hex, r)
+        return r
     }
 
     func requireRecord(_ id: TwinID, _ tx: any StorageReader) throws -> TwinRecord {

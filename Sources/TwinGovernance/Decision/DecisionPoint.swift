@@ -39,7 +39,8 @@ public struct DecisionContext: Sendable {
 ///
 /// The rules, in order:
 /// 1. The purpose must be one the bank knows (``Purpose/init(parsing:)``), and the actor must be one the policy
-///    assigns a role; otherwise deny.
+///    assigns a role; otherwise deny. A request whose credential claims a role
+///    (``TwinBank/AccessRequest/claimedRole``) other than the one the policy assigns is denied.
 /// 2. The caller's scopes, when it has any, must include the action.
 /// 3. Policy: a deny grant covering the request denies; otherwise a permit grant must cover it (role, action,
 ///    purpose, twin); otherwise deny, naming role, action and purpose.
@@ -55,6 +56,13 @@ public struct DecisionContext: Sendable {
 public struct DecisionPoint: Sendable {
     public init() {}
 
+    /// The reason of a deny for a credential that claims a role the policy does not give its actor (rule 1).
+    public static func roleClaimRefusal(claimed: String, actor: String, role: Role) -> String {
+        "\(roleClaimPrefix)\(claimed) but the bank's policy gives '\(actor)' the role \(role); use a token issued for the role \(role)"
+    }
+    /// How ``roleClaimRefusal(claimed:actor:role:)`` begins (a server names the token's role as the field at fault).
+    public static let roleClaimPrefix = "the token claims the role "
+
     public func decide(_ request: AccessRequest, _ context: DecisionContext) -> Decision {
         let action = request.action.name
         guard let purpose = try? Purpose(parsing: request.purpose) else {
@@ -62,6 +70,9 @@ public struct DecisionPoint: Sendable {
         }
         guard let caller = context.policy.caller(request.actor) else {
             return .deny("actor '\(request.actor)' has no role in this bank's policy")
+        }
+        if let claimed = request.claimedRole, claimed != caller.role.rawValue {
+            return .deny(Self.roleClaimRefusal(claimed: claimed, actor: caller.id, role: caller.role))
         }
         if !caller.scopes.isEmpty, !caller.scopes.contains(action), !caller.scopes.contains("*") {
             return .deny("actor '\(caller.id)' is not authorised to \(action) (its scopes are \(caller.scopes.sorted().joined(separator: ", ")))")

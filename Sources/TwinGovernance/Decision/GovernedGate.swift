@@ -117,6 +117,41 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
         return try answer.get()
     }
 
+    /// ``answer(_:_:)`` in one read transaction of the bank's storage: when the gate's store is the bank's own
+    /// (``BankGovernanceStore``, which the bank's transactions can read), the policy and the consent are read through
+    /// `storage`'s transaction `tx` and `body` reads the answer through the same one, so a read costs one
+    /// transaction, not two, and decides and answers on one snapshot. A permit's entry is queued for the log's next
+    /// group commit before `body` runs and the answer is returned once it is durable; a deny is recorded (after the
+    /// transaction ends) and thrown without running `body`. Any other store: ``answer(_:_:)`` around the read.
+    public func answerReading<T>(_ request: AccessRequest, from storage: any BankStorage,
+                                 _ body: ((any AccessFilter)?, any StorageReader) throws -> T) throws -> T {
+        guard store is BankGovernanceStore else {
+            return try answer(request) { filter in try storage.read { tx in try body(filter, tx) } }
+        }
+        enum Step { case denied(Decision, AuditEntry.Draft), unrecorded(any Error), answered(AuditLog.Ticket, Result<T, any Error>) }
+        let step: Step = try storage.read { tx in
+            let (decision, draft) = evaluate(request, tx)
+            guard case .permit(let f) = decision else { return .denied(decision, draft) }
+            // queued now, committed while `body` reads
+            let ticket: AuditLog.Ticket
+            do { ticket = try log.enqueue([draft]) } catch { return .unrecorded(error) }
+            return .answered(ticket, Result { try body(f.isUnrestricted ? nil : f, tx) })
+        }
+        switch step {
+        case .denied(let decision, let draft):
+            // recorded, then thrown (``record`` throws for a deny; the throw below is not reached)
+            _ = try record(request, decision, draft)
+            throw BankError(.accessDenied, "access denied: \(request.actor) may not \(request.action) for \(request.purpose)", value: request.actor)
+        case .unrecorded(let error):
+            throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+        case .answered(let ticket, let answer):
+            do { _ = try log.wait(ticket) } catch {
+                throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+            }
+            return try answer.get()
+        }
+    }
+
     /// Appends a decision's entry, then answers it.
     private func record(_ request: AccessRequest, _ decision: Decision, _ draft: AuditEntry.Draft) throws -> DataFilter? {
         do { _ = try log.append(draft) } catch {

@@ -253,17 +253,3 @@ public struct BankGovernanceStore: GovernanceStore {
         return value
     }
 }
-
-/// Decoded governance objects by content hash (bounded: cleared when it holds too many).
-final class ObjectCache: Sendable {
-    private let objects = Mutex<[String: any Sendable]>([:])
-    static let capacity = 4096
-    func get(_ hex: String) -> (any Sendable)? { objects.withLock { $0[hex] } }
-    func put(_ hex: String, _ value: any Sendable) {
-        objects.withLock { o in
-            if o.count >= ObjectCache.capacity { o.removeAll(keepingCapacity: true) }
-            o[hex] = value
-        }
-    }
-}
-
