@@ -37,7 +37,7 @@ public final class Bank: Sendable {
     /// The default ``observationSkew``: 300 seconds (5 minutes).
     public static let defaultObservationSkew: Double = 300
 
-    public init(storage: any BankStorage, gate: any AccessGate = PermitAll(), clock: any Clock = SystemClock(),
+    public convenience init(storage: any BankStorage, gate: any AccessGate = PermitAll(), clock: any Clock = SystemClock(),
                 actor: String = "local", purpose: String = "care", observationSkew: Double = Bank.defaultObservationSkew,
                 claimedRole: String? = nil) {
         self.init(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew,
