@@ -128,8 +128,7 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
         guard store is BankGovernanceStore else {
             return try answer(request) { filter in try storage.read { tx in try body(filter, tx) } }
         }
-        enum Step { case denied(Decision, AuditEntry.Draft), unrecorded(any Error), answered(AuditLog.Ticket, Result<T, any Error>) }
-        let step: Step = try storage.read { tx in
+        let step: ReadStep<T> = try storage.read { tx in
             let (decision, draft) = evaluate(request, tx)
             guard case .permit(let f) = decision else { return .denied(decision, draft) }
             // queued now, committed while `body` reads
@@ -182,4 +181,14 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
             throw BankError(.accessDenied, "access denied: \(drafts.count) decision\(drafts.count == 1 ? "" : "s") could not be recorded in the audit log (\(error))", value: drafts[0].actor)
         }
     }
+}
+
+/// Where ``GovernedGate/answerReading(_:from:_:)`` stands when the read transaction ends.
+private enum ReadStep<T> {
+    /// Denied: recorded and thrown after the transaction; nothing was read.
+    case denied(Decision, AuditEntry.Draft)
+    /// Permitted, but the entry could not be queued: nothing was read.
+    case unrecorded(any Error)
+    /// Permitted, the entry queued, the answer (or its error) computed.
+    case answered(AuditLog.Ticket, Result<T, any Error>)
 }
