@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import TwinBank
 import TwinCore
 import TwinServerAPI
@@ -140,9 +141,19 @@ struct LiveLink: Sendable {
         return router
     }
 
-    /// One connection: the twin's feed out (when it may read), the messages in, one at a time (the next is read only
-    /// once the previous is appended and acknowledged: a flood waits in the socket, not in memory).
+    /// How many received messages may wait for their append on one connection (beyond, the next is not read: a flood
+    /// waits in the socket, not in memory).
+    static let pendingMessages = 64
+
+    /// One connection: the twin's feed out (when it may read), the messages in. A reader takes the messages off the
+    /// socket into a bounded buffer (``pendingMessages``); the writer appends every message waiting there in one
+    /// transaction (``TwinBank/Bank/appendEach(_:)``: each message still its own batch, with its own checks,
+    /// idempotency key and answer) and answers them in their order, so a device streaming faster than one commit
+    /// per message is acknowledged in groups instead of falling behind.
     func serve(_ grant: LiveGrant, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let batcher = MessageBatcher<String>(capacity: Self.pendingMessages)
+        let readFailure = Mutex<(any Error)?>(nil)
+        let maxMessageSize = self.maxMessageSize
         try await withThrowingTaskGroup(of: Void.self) { group in
             if grant.mayRead {
                 let sub = feed.subscribe(grant.twin)
@@ -159,23 +170,42 @@ struct LiveLink: Sendable {
                     } catch {}
                 }
             }
-            for try await message in inbound.messages(maxSize: maxMessageSize) {
-                let text: String
-                switch message {
-                case .text(let s): text = s
-                case .binary(let b): text = String(buffer: b)
+            group.addTask {
+                defer { batcher.finish() }
+                do {
+                    for try await message in inbound.messages(maxSize: maxMessageSize) {
+                        let text: String
+                        switch message {
+                        case .text(let s): text = s
+                        case .binary(let b): text = String(buffer: b)
+                        }
+                        guard await batcher.push(text) else { return }
+                    }
+                } catch {
+                    readFailure.withLock { $0 = error }
                 }
-                try await outbound.write(.text(await receive(text, grant: grant)))
             }
+            do {
+                while let texts = await batcher.take() {
+                    for reply in await receive(texts, grant: grant) { try await outbound.write(.text(reply)) }
+                }
+            } catch {
+                batcher.close()
+                throw error
+            }
+            batcher.close()
             group.cancelAll()
         }
+        // a message over the size limit (or a broken socket) ends the connection with the error, as before
+        if let error = readFailure.withLock({ $0 }) { throw error }
     }
 
-    /// A message from a device or app, appended through the gate as the token's subject; the answer: its ack once the
-    /// batch is durable, or its error (the connection stays open).
-    func receive(_ text: String, grant: LiveGrant) async -> String {
+    /// A message from a device or app, checked and made into the batch it asks to append; a refusal names the
+    /// message by its client `id` when it has one.
+    struct Refusal: Error { let clientID: String?; let error: any Error }
+
+    func prepare(_ text: String, grant: LiveGrant) throws(Refusal) -> (clientID: String?, request: AppendRequest) {
         var clientID: String?
-        let out: LiveOut
         do {
             let message: LiveIn
             do {
@@ -194,20 +224,56 @@ struct LiveLink: Sendable {
             let twin = grant.twin
             let now = served.base.clock.now()
             let drafts = try message.events.enumerated().map { i, e in try APIMapping.draft(e, twin: twin, field: "events[\(i)]", now: now) }
-            let key = message.idempotencyKey
-            let result: AppendResult
-            do {
-                result = try await served.run(grant.call) { bank in try bank.append(drafts, idempotencyKey: key) }
-            } catch let e as BankError {
-                throw ErrorMapping.bank(e, field: e.code == .invalidIdempotencyKey || e.code == .idempotencyConflict ? "idempotencyKey" : e.code == .accessDenied || e.code == .unknownTwin ? nil : "events")
-            }
-            out = LiveOut(type: "ack", ack: clientID, seq: result.lastSequence, firstSeq: result.firstSequence, count: result.count, ids: result.ids.map(\.hex))
+            return (clientID, AppendRequest(drafts, idempotencyKey: message.idempotencyKey))
         } catch {
-            let e = ErrorMapping.serverError(error)
-            if e.code == .internalError { logger.error("live message failed", metadata: ["error": "\(String(reflecting: error))", "twin": "\(grant.twin)"]) }
-            out = LiveOut(type: "error", ack: clientID, error: ErrorBody(code: e.code.rawValue, message: e.message, field: e.field))
+            throw Refusal(clientID: clientID, error: error)
         }
-        return Self.encode(out)
+    }
+
+    /// Messages from a device or app, appended through the gate as the token's subject, those that are well formed
+    /// together (``TwinBank/Bank/appendEach(_:)``); the answers, in the messages' order: each one's ack once its
+    /// batch is durable, or its error (the connection stays open).
+    func receive(_ texts: [String], grant: LiveGrant) async -> [String] {
+        var replies = [String?](repeating: nil, count: texts.count)
+        var requests: [AppendRequest] = []
+        var slots: [(index: Int, clientID: String?)] = []
+        for (i, text) in texts.enumerated() {
+            do {
+                let (clientID, request) = try prepare(text, grant: grant)
+                requests.append(request)
+                slots.append((i, clientID))
+            } catch {
+                replies[i] = reply(to: error.clientID, .failure(error.error), grant: grant)
+            }
+        }
+        if !requests.isEmpty {
+            let batches = requests
+            do {
+                let results = try await served.run(grant.call) { bank in try bank.appendEach(batches) }
+                for (slot, result) in zip(slots, results) { replies[slot.index] = reply(to: slot.clientID, result, grant: grant) }
+            } catch {
+                for slot in slots { replies[slot.index] = reply(to: slot.clientID, .failure(error), grant: grant) }
+            }
+        }
+        return replies.map { $0 ?? "" }
+    }
+
+    /// The answer to one message: its ack, or its error.
+    func reply(to clientID: String?, _ result: Result<AppendResult, any Error>, grant: LiveGrant) -> String {
+        switch result {
+        case .success(let r):
+            return Self.encode(LiveOut(type: "ack", ack: clientID, seq: r.lastSequence, firstSeq: r.firstSequence, count: r.count, ids: r.ids.map(\.hex)))
+        case .failure(let error):
+            let mapped: any Error
+            if let e = error as? BankError {
+                mapped = ErrorMapping.bank(e, field: e.code == .invalidIdempotencyKey || e.code == .idempotencyConflict ? "idempotencyKey" : e.code == .accessDenied || e.code == .unknownTwin ? nil : "events")
+            } else {
+                mapped = error
+            }
+            let e = ErrorMapping.serverError(mapped)
+            if e.code == .internalError { logger.error("live message failed", metadata: ["error": "\(String(reflecting: error))", "twin": "\(grant.twin)"]) }
+            return Self.encode(LiveOut(type: "error", ack: clientID, error: ErrorBody(code: e.code.rawValue, message: e.message, field: e.field)))
+        }
     }
 
     // MARK: - Server-Sent Events
