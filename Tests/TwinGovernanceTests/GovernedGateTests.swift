@@ -200,4 +200,38 @@ final class FailingAuditStore: AuditStore, @unchecked Sendable {
     func entryCount() throws -> UInt64 { try inner.entryCount() }
     func entries(matching query: AuditQuery) throws -> [AuditEntry] { try inner.entries(matching: query) }
     func nodes(_ ids: Set<MerkleNodeID>) throws -> [MerkleNodeID: MerkleHash] { try inner.nodes(ids) }
+
+    /// A credential's claimed role (a server's token) is part of the decision: a claim the policy does not give the
+    /// actor is denied and audited with the policy's role, in the read's own transaction; the right claim, or none,
+    /// is decided as before.
+    @Test func aClaimedRoleThePolicyDoesNotGiveIsDenied() throws {
+        let audit = MemoryAuditStore()
+        let (bank, _, _) = try ward(audit)
+        #expect(try bank.acting(as: "dr", purpose: "treatment", claimedRole: "clinician").twin("p1").id == "p1")
+        #expect(try bank.acting(as: "dr", purpose: "treatment").twin("p1").id == "p1")
+        let before = try audit.entryCount()
+        let refused = #expect(throws: BankError.self) { try bank.acting(as: "dr", purpose: "treatment", claimedRole: "admin").twin("p1") }
+        #expect(refused?.code == .accessDenied)
+        #expect(refused?.message.contains(DecisionPoint.roleClaimPrefix + "admin") == true, "\(refused?.message ?? "")")
+        #expect(refused?.message.contains("gives 'dr' the role clinician") == true)
+        let entry = try #require(audit.entries(in: before ..< before + 1).first)
+        #expect((entry.actor, entry.decision, entry.role) == ("dr", .deny, "clinician"))
+        // writes too
+        #expect(throws: BankError.self) {
+            try bank.acting(as: "dev", purpose: "treatment", claimedRole: "clinician")
+                .append([.observation("p1", at: Ward.day("2026-05-04"), code: Self.hr, Quantity(70, "/min"), source: Source(.device, "watch"))])
+        }
+    }
+
+    /// A definition cannot be filtered: a permit that holds part of the thread back refuses the definition (fail
+    /// closed), recorded as the filtered permit it was.
+    @Test func aDefinitionReadWithAFilteredPermitIsRefused() throws {
+        let audit = MemoryAuditStore()
+        let (bank, _, store) = try ward(audit)
+        try store.updateConsent(for: "p1", by: "pat", at: Ward.day("2026-05-03")) { $0.add(rule(.permit, [.research], data: [.category(.vitalSigns)])) }
+        let before = try audit.entryCount()
+        let refused = #expect(throws: BankError.self) { try bank.acting(as: "res", purpose: "research").twin("p1") }
+        #expect(refused?.code == .accessDenied && refused?.message.contains("only with a filter") == true)
+        #expect(try audit.entries(in: before ..< before + 1).first?.decision == .permitWithFilter)
+    }
 }
