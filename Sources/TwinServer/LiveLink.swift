@@ -151,7 +151,7 @@ struct LiveLink: Sendable {
     /// idempotency key and answer) and answers them in their order, so a device streaming faster than one commit
     /// per message is acknowledged in groups instead of falling behind.
     func serve(_ grant: LiveGrant, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        let batcher = MessageBatcher<String>(capacity: Self.pendingMessages)
+        let batcher = MessageBatcher(capacity: Self.pendingMessages)
         let readFailure = Mutex<(any Error)?>(nil)
         let maxMessageSize = self.maxMessageSize
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -4,7 +4,8 @@ import Synchronization
 /// the reader ``push(_:)``es each message and is suspended while ``capacity`` wait (so a flood waits in the socket,
 /// not in memory); the writer ``take()``s all waiting messages in their order (suspended while none wait), so
 /// messages that arrived while the previous ones were being written are written together.
-final class MessageBatcher<Element: Sendable>: Sendable {
+final class MessageBatcher: Sendable {
+    typealias Element = String
     private struct State {
         var items: [Element] = []
         var finished = false
