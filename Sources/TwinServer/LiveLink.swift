@@ -152,7 +152,6 @@ struct LiveLink: Sendable {
     /// per message is acknowledged in groups instead of falling behind.
     func serve(_ grant: LiveGrant, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let batcher = MessageBatcher(capacity: Self.pendingMessages)
-        let readFailure = Mutex<(any Error)?>(nil)
         let maxMessageSize = self.maxMessageSize
         try await withThrowingTaskGroup(of: Void.self) { group in
             if grant.mayRead {
@@ -171,7 +170,6 @@ struct LiveLink: Sendable {
                 }
             }
             group.addTask {
-                defer { batcher.finish() }
                 do {
                     for try await message in inbound.messages(maxSize: maxMessageSize) {
                         let text: String
@@ -179,10 +177,11 @@ struct LiveLink: Sendable {
                         case .text(let s): text = s
                         case .binary(let b): text = String(buffer: b)
                         }
-                        guard await batcher.push(text) else { return }
+                        guard await batcher.push(text) else { break }
                     }
+                    batcher.finish()
                 } catch {
-                    readFailure.withLock { $0 = error }
+                    batcher.finish(failure: error)
                 }
             }
             do {
@@ -197,7 +196,7 @@ struct LiveLink: Sendable {
             group.cancelAll()
         }
         // a message over the size limit (or a broken socket) ends the connection with the error, as before
-        if let error = readFailure.withLock({ $0 }) { throw error }
+        if let error = batcher.failure { throw error }
     }
 
     /// A message from a device or app, checked and made into the batch it asks to append; a refusal names the

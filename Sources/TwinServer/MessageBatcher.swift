@@ -9,6 +9,7 @@ final class MessageBatcher: Sendable {
     private struct State {
         var items: [Element] = []
         var finished = false
+        var failure: (any Error)?
         var closed = false
         var reader: CheckedContinuation<Void, Never>?
         var writer: CheckedContinuation<Void, Never>?
@@ -46,15 +47,20 @@ final class MessageBatcher: Sendable {
         }
     }
 
-    /// The reader has no more messages: the writer takes those waiting, then gets nil.
-    func finish() {
+    /// The reader has no more messages (`failure`: it stopped on an error, kept in ``failure``): the writer takes
+    /// those waiting, then gets nil.
+    func finish(failure: (any Error)? = nil) {
         let writer = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.finished = true
+            if let failure, s.failure == nil { s.failure = failure }
             defer { s.writer = nil }
             return s.writer
         }
         writer?.resume()
     }
+
+    /// Why the reader stopped, if it failed.
+    var failure: (any Error)? { state.withLock { $0.failure } }
 
     /// The writer stops: a waiting or later ``push(_:)`` returns false.
     func close() {
