@@ -180,26 +180,6 @@ import TwinTesting
         #expect(entries.last?.decision == .deny && entries.dropLast().allSatisfy { $0.decision == .permit })
         #expect(try log.verify(publicKey: signer.publicKey).entries == 5)
     }
-}
-
-/// An audit store whose appends fail on demand (the disk is full, the file is locked ...).
-final class FailingAuditStore: AuditStore, @unchecked Sendable {
-    let inner = MemoryAuditStore()
-    /// Every append fails while set.
-    nonisolated(unsafe) var failing = false
-    /// The next append fails, then this clears.
-    nonisolated(unsafe) var failingOnce = false
-    func append(_ batch: AuditBatch) throws {
-        if failingOnce { failingOnce = false; throw GovernanceError(.storageFailure, "disk full", value: "audit") }
-        if failing { throw GovernanceError(.storageFailure, "disk full", value: "audit") }
-        try inner.append(batch)
-    }
-    func latestHead() throws -> SignedTreeHead? { try inner.latestHead() }
-    func heads() throws -> [SignedTreeHead] { try inner.heads() }
-    func entries(in range: Range<UInt64>) throws -> [AuditEntry] { try inner.entries(in: range) }
-    func entryCount() throws -> UInt64 { try inner.entryCount() }
-    func entries(matching query: AuditQuery) throws -> [AuditEntry] { try inner.entries(matching: query) }
-    func nodes(_ ids: Set<MerkleNodeID>) throws -> [MerkleNodeID: MerkleHash] { try inner.nodes(ids) }
 
     /// A credential's claimed role (a server's token) is part of the decision: a claim the policy does not give the
     /// actor is denied and audited with the policy's role, in the read's own transaction; the right claim, or none,
@@ -234,4 +214,25 @@ final class FailingAuditStore: AuditStore, @unchecked Sendable {
         #expect(refused?.code == .accessDenied && refused?.message.contains("only with a filter") == true)
         #expect(try audit.entries(in: before ..< before + 1).first?.decision == .permitWithFilter)
     }
+}
+
+/// An audit store whose appends fail on demand (the disk is full, the file is locked ...).
+final class FailingAuditStore: AuditStore, @unchecked Sendable {
+    let inner = MemoryAuditStore()
+    /// Every append fails while set.
+    nonisolated(unsafe) var failing = false
+    /// The next append fails, then this clears.
+    nonisolated(unsafe) var failingOnce = false
+    func append(_ batch: AuditBatch) throws {
+        if failingOnce { failingOnce = false; throw GovernanceError(.storageFailure, "disk full", value: "audit") }
+        if failing { throw GovernanceError(.storageFailure, "disk full", value: "audit") }
+        try inner.append(batch)
+    }
+    func latestHead() throws -> SignedTreeHead? { try inner.latestHead() }
+    func heads() throws -> [SignedTreeHead] { try inner.heads() }
+    func entries(in range: Range<UInt64>) throws -> [AuditEntry] { try inner.entries(in: range) }
+    func entryCount() throws -> UInt64 { try inner.entryCount() }
+    func entries(matching query: AuditQuery) throws -> [AuditEntry] { try inner.entries(matching: query) }
+    func nodes(_ ids: Set<MerkleNodeID>) throws -> [MerkleNodeID: MerkleHash] { try inner.nodes(ids) }
+
 }
