@@ -59,15 +59,16 @@ import TwinTesting
         for twin in [p1, p2] {
             #expect(try together.events(ThreadQuery(twin: twin)).map(\.id) == apart.events(ThreadQuery(twin: twin)).map(\.id))
         }
-        // recorded times strictly increase from batch to batch
-        let recorded = answers.compactMap { r -> Instant? in if case .success(let a) = r, a.count > 0 { return a.recorded } else { return nil } }
+        // recorded times strictly increase from batch to batch (the replay, the fourth, answers the second's)
+        let recorded = answers.enumerated().compactMap { i, r -> Instant? in if i != 3, case .success(let a) = r, a.count > 0 { return a.recorded } else { return nil } }
+        #expect(recorded.count == 4)
         #expect(zip(recorded, recorded.dropFirst()).allSatisfy { $0 < $1 })
     }
 
     @Test(arguments: StorageKind.allCases)
     func aRefusalOfTheGateIsItsBatchsAnswerOnly(_ kind: StorageKind) throws {
         let b = try bank(kind, gate: DenyTwin(denied: p2))
-        let answers = try b.appendEach([AppendRequest([obs(p1, "2025-12-31T10:00:00Z", 100)]),
+        let answers = try b.acting(as: "device", purpose: "care").appendEach([AppendRequest([obs(p1, "2025-12-31T10:00:00Z", 100)]),
                                         AppendRequest([obs(p2, "2025-12-31T10:00:00Z", 100)]),
                                         AppendRequest([obs(p1, "2025-12-31T10:05:00Z", 105)])])
         guard case .success(let first) = answers[0], case .failure(let denied as BankError) = answers[1], case .success(let third) = answers[2] else {
@@ -86,11 +87,11 @@ import TwinTesting
     }
 }
 
-/// A gate that refuses writes to one twin.
+/// A gate that refuses the actor `device` writes to one twin.
 struct DenyTwin: AccessGate {
     let denied: TwinID
     func authorize(_ request: AccessRequest) throws {
-        if request.twin == denied, request.action == .write {
+        if request.actor == "device", request.twin == denied, request.action == .write {
             throw BankError(.accessDenied, "access denied: \(request.actor) may not write twin \(denied)", value: request.actor)
         }
     }
