@@ -28,7 +28,7 @@ public final class PostgresJobRecordStore: JobRecordStore, @unchecked Sendable {
         guard !ids.isEmpty else { return }
         try BlockingWork.check("PostgreSQL write of the job records of \(storage.location)")
         try storage.transaction("BEGIN", prepare: { _ in }) { c in
-            try c.execute("DELETE FROM server_jobs WHERE id = ANY(\(ids))")
+            _ = try c.execute("DELETE FROM server_jobs WHERE id = ANY(\(ids))")
         }
     }
 

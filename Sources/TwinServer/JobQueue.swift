@@ -32,6 +32,8 @@ actor JobQueue {
         func starting(_ unit: String) async { await queue.starting(id, unit) }
         /// Records durably the outcome of the unit in progress and the progress after it.
         func finished(_ outcome: Outcome, progress: Double) async { await queue.finished(id, outcome, progress: progress) }
+        /// Records durably the comparison a comparison job recorded in the twin's thread.
+        func compared(_ comparison: Components.Schemas.Comparison) async { await queue.compared(id, comparison) }
     }
 
     enum State: String, Sendable, Codable {
@@ -47,6 +49,8 @@ actor JobQueue {
         var sync: TwinAPI.SyncSettings?
         /// An aggregate sync's members as they were when it was submitted, in the order it synchronises them.
         var members: [String]?
+        /// A comparison's settings.
+        var comparison: TwinAPI.ComparisonSettings?
     }
 
     struct Job: Sendable, Codable {
@@ -68,6 +72,8 @@ actor JobQueue {
         /// The unit (twin) the work has started and not finished.
         var inProgress: String?
         var result: [Outcome]?
+        /// A comparison job's result: the comparison it recorded.
+        var comparison: Components.Schemas.Comparison?
         var error: StoredError?
     }
 
@@ -270,22 +276,30 @@ actor JobQueue {
         await flush()
     }
 
+    fileprivate func compared(_ id: String, _ comparison: Components.Schemas.Comparison) async {
+        guard jobs[id]?.state == .running else { return }
+        jobs[id]?.comparison = comparison
+        touch(id)
+        await flush()
+    }
+
     private func finish(_ id: String, _ outcome: Result<[Outcome], any Error>) async {
         running -= 1
         tasks[id] = nil
         let reported = jobs[id]?.result
+        let kind = jobs[id]?.kind
         jobs[id]?.inProgress = nil
         if jobs[id]?.cancelRequested == true {
             // cancelled while running: the outcomes of the units it finished (their writes stay); an error other than
             // the cancellation itself is kept too
             jobs[id]?.state = .cancelled
             switch outcome {
-            case .success(let r): jobs[id]?.result = (reported ?? []) + r
+            case .success(let r): jobs[id]?.result = Self.result(kind, reported, r)
             case .failure(let e): if !(e is CancellationError) { jobs[id]?.error = StoredError(ErrorMapping.serverError(e)) }
             }
         } else {
             switch outcome {
-            case .success(let r): jobs[id]?.state = .succeeded; jobs[id]?.result = (reported ?? []) + r; jobs[id]?.progress = 1
+            case .success(let r): jobs[id]?.state = .succeeded; jobs[id]?.result = Self.result(kind, reported, r); jobs[id]?.progress = 1
             case .failure(let e): jobs[id]?.state = .failed; jobs[id]?.error = StoredError(ErrorMapping.serverError(e))
             }
         }
@@ -294,6 +308,13 @@ actor JobQueue {
         retire(id)
         startWaiting()
         await flush()
+    }
+
+    /// A job's `result`: the outcomes reported, then those returned; none for a job whose result is not a list of
+    /// sync outcomes (a comparison) and that has none.
+    private static func result(_ kind: Components.Schemas.Job.KindPayload?, _ reported: [Outcome]?, _ returned: [Outcome]) -> [Outcome]? {
+        let all = (reported ?? []) + returned
+        return kind == .comparison && all.isEmpty ? nil : all
     }
 
     /// Keeps only the newest ``retained`` ended jobs (and their records).

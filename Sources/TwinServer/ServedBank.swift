@@ -50,13 +50,21 @@ final class ServedBank: Sendable {
         return served
     }
 
-    /// The work of a job recorded by an earlier server, from its record: a twin's sync again (it was queued), or an
+    /// The work of a job recorded by an earlier server, from its record: a twin's sync or a comparison again (it was
+    /// queued), or an
     /// aggregate's sync over the members it had not synchronised (those with no outcome in ``JobQueue/Job/result``),
     /// acting as the job's owner for its recorded purpose, with its recorded settings; nil for a job without them.
     func resumableWork(_ job: JobQueue.Job) -> JobQueue.Work? {
-        guard let spec = job.spec, let settings = spec.sync else { return nil }
+        guard let spec = job.spec else { return nil }
         let bank = base.acting(as: job.owner, purpose: spec.purpose)
+        if job.kind == .comparison {
+            guard let settings = spec.comparison, let id = try? TwinID(job.target) else { return nil }
+            return TwinAPI.comparisonWork(id, bank: bank, settings: settings)
+        }
+        guard let settings = spec.sync else { return nil }
         switch job.kind {
+        case .comparison:
+            return nil
         case .twinSync:
             guard let id = try? TwinID(job.target) else { return nil }
             return TwinAPI.twinSyncWork(id, bank: bank, settings: settings)

@@ -259,6 +259,31 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/audit/verify`.
     /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
     func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output
+    /// Starts a job that compares candidate treatments on forks of the twin over an ensemble, ranks them and records the comparison in its thread (`twinbank compare`).
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the
+    /// field: an option the model cannot read, a horizon or ensemble beyond the model's limits) and the gate asked
+    /// (action `simulate` of the twin, as the command's engine asks) before the job is queued. The job then runs the
+    /// comparison acting as the token's subject for the request's purpose: it forks the twin per option and records
+    /// the ranking as a recommendation in the twin's thread. Once succeeded, the job's `comparison` is that record as
+    /// `GET /api/v1/twins/{id}/comparisons/latest` serves it.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/comparisons`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/post(startComparison)`.
+    func startComparison(_ input: Operations.StartComparison.Input) async throws -> Operations.StartComparison.Output
+    /// Clinical-trial matching of a criteria document over the bank's people, or an aggregate's members, as of a time (`twinbank match --json`).
+    ///
+    /// The body is the criteria document `match --criteria` reads (the bank's JSON criteria, a FHIR ResearchStudy
+    /// with its Group, or a Group). Each twin is eligible (every criterion met), possibly eligible (none unmet, some
+    /// unknown) or not eligible, with each criterion's outcome, the reason and the events that decided it. Answered at
+    /// once. Asked of the bank as `match` (bank-wide, then per twin), as the command. A document that is not criteria:
+    /// 400 naming `body`; an unknown aggregate: 404 naming `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match`.
+    /// - Remark: Generated from `#/paths//api/v1/match/post(matchCriteria)`.
+    func matchCriteria(_ input: Operations.MatchCriteria.Input) async throws -> Operations.MatchCriteria.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -812,6 +837,51 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
     public func verifyAudit(headers: Operations.VerifyAudit.Input.Headers = .init()) async throws -> Operations.VerifyAudit.Output {
         try await verifyAudit(Operations.VerifyAudit.Input(headers: headers))
+    }
+    /// Starts a job that compares candidate treatments on forks of the twin over an ensemble, ranks them and records the comparison in its thread (`twinbank compare`).
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the
+    /// field: an option the model cannot read, a horizon or ensemble beyond the model's limits) and the gate asked
+    /// (action `simulate` of the twin, as the command's engine asks) before the job is queued. The job then runs the
+    /// comparison acting as the token's subject for the request's purpose: it forks the twin per option and records
+    /// the ranking as a recommendation in the twin's thread. Once succeeded, the job's `comparison` is that record as
+    /// `GET /api/v1/twins/{id}/comparisons/latest` serves it.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/comparisons`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/post(startComparison)`.
+    public func startComparison(
+        path: Operations.StartComparison.Input.Path,
+        headers: Operations.StartComparison.Input.Headers = .init(),
+        body: Operations.StartComparison.Input.Body
+    ) async throws -> Operations.StartComparison.Output {
+        try await startComparison(Operations.StartComparison.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Clinical-trial matching of a criteria document over the bank's people, or an aggregate's members, as of a time (`twinbank match --json`).
+    ///
+    /// The body is the criteria document `match --criteria` reads (the bank's JSON criteria, a FHIR ResearchStudy
+    /// with its Group, or a Group). Each twin is eligible (every criterion met), possibly eligible (none unmet, some
+    /// unknown) or not eligible, with each criterion's outcome, the reason and the events that decided it. Answered at
+    /// once. Asked of the bank as `match` (bank-wide, then per twin), as the command. A document that is not criteria:
+    /// 400 naming `body`; an unknown aggregate: 404 naming `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match`.
+    /// - Remark: Generated from `#/paths//api/v1/match/post(matchCriteria)`.
+    public func matchCriteria(
+        query: Operations.MatchCriteria.Input.Query = .init(),
+        headers: Operations.MatchCriteria.Input.Headers = .init(),
+        body: Operations.MatchCriteria.Input.Body
+    ) async throws -> Operations.MatchCriteria.Output {
+        try await matchCriteria(Operations.MatchCriteria.Input(
+            query: query,
+            headers: headers,
+            body: body
+        ))
     }
 }
 
