@@ -34,6 +34,8 @@ actor JobQueue {
         func finished(_ outcome: Outcome, progress: Double) async { await queue.finished(id, outcome, progress: progress) }
         /// Records durably the comparison a comparison job recorded in the twin's thread.
         func compared(_ comparison: Components.Schemas.Comparison) async { await queue.compared(id, comparison) }
+        /// Records durably the report of an outbreak job.
+        func reported(_ outbreak: Components.Schemas.OutbreakReport) async { await queue.reported(id, outbreak) }
     }
 
     enum State: String, Sendable, Codable {
@@ -51,6 +53,8 @@ actor JobQueue {
         var members: [String]?
         /// A comparison's settings.
         var comparison: TwinAPI.ComparisonSettings?
+        /// An outbreak's settings.
+        var outbreak: TwinAPI.OutbreakSettings?
     }
 
     struct Job: Sendable, Codable {
@@ -74,6 +78,8 @@ actor JobQueue {
         var result: [Outcome]?
         /// A comparison job's result: the comparison it recorded.
         var comparison: Components.Schemas.Comparison?
+        /// An outbreak job's result: the command's JSON report.
+        var outbreak: Components.Schemas.OutbreakReport?
         var error: StoredError?
     }
 
@@ -283,6 +289,13 @@ actor JobQueue {
         await flush()
     }
 
+    fileprivate func reported(_ id: String, _ outbreak: Components.Schemas.OutbreakReport) async {
+        guard jobs[id]?.state == .running else { return }
+        jobs[id]?.outbreak = outbreak
+        touch(id)
+        await flush()
+    }
+
     private func finish(_ id: String, _ outcome: Result<[Outcome], any Error>) async {
         running -= 1
         tasks[id] = nil
@@ -311,10 +324,10 @@ actor JobQueue {
     }
 
     /// A job's `result`: the outcomes reported, then those returned; none for a job whose result is not a list of
-    /// sync outcomes (a comparison) and that has none.
+    /// sync outcomes (a comparison, an outbreak) and that has none.
     private static func result(_ kind: Components.Schemas.Job.KindPayload?, _ reported: [Outcome]?, _ returned: [Outcome]) -> [Outcome]? {
         let all = (reported ?? []) + returned
-        return kind == .comparison && all.isEmpty ? nil : all
+        return kind != .twinSync && kind != .aggregateSync && all.isEmpty ? nil : all
     }
 
     /// Keeps only the newest ``retained`` ended jobs (and their records).

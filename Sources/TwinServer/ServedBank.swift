@@ -57,13 +57,17 @@ final class ServedBank: Sendable {
     func resumableWork(_ job: JobQueue.Job) -> JobQueue.Work? {
         guard let spec = job.spec else { return nil }
         let bank = base.acting(as: job.owner, purpose: spec.purpose)
+        if job.kind == .outbreak {
+            guard let settings = spec.outbreak else { return nil }
+            return TwinAPI.outbreakWork(bank: bank, settings: settings)
+        }
         if job.kind == .comparison {
             guard let settings = spec.comparison, let id = try? TwinID(job.target) else { return nil }
             return TwinAPI.comparisonWork(id, bank: bank, settings: settings)
         }
         guard let settings = spec.sync else { return nil }
         switch job.kind {
-        case .comparison:
+        case .comparison, .outbreak:
             return nil
         case .twinSync:
             guard let id = try? TwinID(job.target) else { return nil }

@@ -7,19 +7,19 @@ public enum GeneratedFrom {
     /// The swift-openapi-generator version used.
     public static let generatorVersion = "1.14.3"
     /// SHA-256 of openapi.yaml.
-    public static let contractSHA256 = "b394409b1da38ae07104e2b38c1aeb2933d67b1e5ba6d617957f65023d4e749d"
+    public static let contractSHA256 = "ac64ff428f6bdb257da449543c7e2a827dd8b3a492924cc9eeda6e9bce170881"
     /// SHA-256 of openapi-generator-config.yaml.
     public static let configSHA256 = "68f3213789e39a295fc8627ee129bdb51b991ddbb33fc8436f45798ef40a2c1e"
     /// The generated files and their SHA-256.
     public static let generatedSHA256: [String: String] = [
-        "Server.swift": "dbe08686f8d2a1b3fd9b6e82eaae384c840356ccf741de48e279c75ddd914bef",
+        "Server.swift": "ca9d7ee4edfe6fc5a97065ef83844a080071ba8ea2a4dd7787c4818fd684720b",
         "Types+Components+Headers.swift": "92407a060e2e5cdf06424c07c905bfa22a0f670c4a7252b6bc57e7a43337db93",
         "Types+Components+Parameters.swift": "fdcef667371fdc5275e00b816685142ea51d11e0f8d8351a05dfd871cd28810c",
         "Types+Components+RequestBodies.swift": "7b1a80cb0ebd656c39e98f2fb9460cac6c325b666e615d8f751fae63f00eee7b",
         "Types+Components+Responses.swift": "aec229c7f9928e4f93d864b914c4ca29863600dfca8d10cbb612a5cec8be8002",
-        "Types+Components+Schemas.swift": "abd88b4c99900d4b4bfb514d20413ce2ca4f3eda7985565cb8c26b8e14b1cc95",
+        "Types+Components+Schemas.swift": "d25c9f8188a83b61f2ce1052030e8cad9fa97ed6f73005df36e24b131e2a2efa",
         "Types+Components.swift": "9cc0c7613b781c66b26445f03c2dbefec92f59dbf6b50c262ac4dfc0d4a57766",
-        "Types+Operations.swift": "3d10e8162ff9a3a35ac3b70b9693777724dcfcb13ece25db60d1398975b7619f",
-        "Types.swift": "437ef1f7937c0fac1e47b44aa1900d84a0317f47f01f5cb86f4bd5ce09afe56a",
+        "Types+Operations.swift": "6cffedc87599a83000ea68152119873707aac40e983a28caf4bdcb6e50bf4746",
+        "Types.swift": "2f1a63f1c7a4ecc98970a2f3ba4af9fb28abccfe1b7f248fd977e8770ee7bda5",
     ]
 }

@@ -2059,6 +2059,7 @@ extension Components {
                 case twinSync = "twinSync"
                 case aggregateSync = "aggregateSync"
                 case comparison = "comparison"
+                case outbreak = "outbreak"
             }
             /// - Remark: Generated from `#/components/schemas/Job/kind`.
             public var kind: Components.Schemas.Job.KindPayload
@@ -2096,6 +2097,8 @@ extension Components {
             public var result: [Components.Schemas.SyncOutcome]?
             /// - Remark: Generated from `#/components/schemas/Job/comparison`.
             public var comparison: Components.Schemas.Comparison?
+            /// - Remark: Generated from `#/components/schemas/Job/outbreak`.
+            public var outbreak: Components.Schemas.OutbreakReport?
             /// - Remark: Generated from `#/components/schemas/Job/error`.
             public var error: Components.Schemas._Error?
             /// Creates a new `Job`.
@@ -2112,6 +2115,7 @@ extension Components {
             ///   - finished:
             ///   - result: Once succeeded (or cancelled while running), one outcome per twin synchronised.
             ///   - comparison:
+            ///   - outbreak:
             ///   - error:
             public init(
                 id: Swift.String,
@@ -2125,6 +2129,7 @@ extension Components {
                 finished: Swift.String? = nil,
                 result: [Components.Schemas.SyncOutcome]? = nil,
                 comparison: Components.Schemas.Comparison? = nil,
+                outbreak: Components.Schemas.OutbreakReport? = nil,
                 error: Components.Schemas._Error? = nil
             ) {
                 self.id = id
@@ -2138,6 +2143,7 @@ extension Components {
                 self.finished = finished
                 self.result = result
                 self.comparison = comparison
+                self.outbreak = outbreak
                 self.error = error
             }
             public enum CodingKeys: String, CodingKey {
@@ -2152,6 +2158,7 @@ extension Components {
                 case finished
                 case result
                 case comparison
+                case outbreak
                 case error
             }
         }
@@ -3311,6 +3318,97 @@ extension Components {
                 case display
                 case value
                 case source
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OutbreakRequest`.
+        public struct OutbreakRequest: Codable, Hashable, Sendable {
+            /// People in the synthetic population (default 10,000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/agents`.
+            public var agents: Swift.Int?
+            /// Days simulated (days 0...days are reported; default 90).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/days`.
+            public var days: Swift.Int?
+            /// Runs (default 1); the daily counts are medians with a 5-95 % band.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/runs`.
+            public var runs: Swift.Int?
+            /// Seed of the population and of the runs (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/seed`.
+            public var seed: Swift.Int64?
+            /// A scenario as `outbreak --scenario` reads it (disease, interventions, marginals; README "### outbreak"); default the Covasim workload.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/scenario`.
+            public struct ScenarioPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `ScenarioPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// A scenario as `outbreak --scenario` reads it (disease, interventions, marginals; README "### outbreak"); default the Covasim workload.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/scenario`.
+            public var scenario: Components.Schemas.OutbreakRequest.ScenarioPayload?
+            /// Creates a new `OutbreakRequest`.
+            ///
+            /// - Parameters:
+            ///   - agents: People in the synthetic population (default 10,000).
+            ///   - days: Days simulated (days 0...days are reported; default 90).
+            ///   - runs: Runs (default 1); the daily counts are medians with a 5-95 % band.
+            ///   - seed: Seed of the population and of the runs (default 1).
+            ///   - scenario: A scenario as `outbreak --scenario` reads it (disease, interventions, marginals; README "### outbreak"); default the Covasim workload.
+            public init(
+                agents: Swift.Int? = nil,
+                days: Swift.Int? = nil,
+                runs: Swift.Int? = nil,
+                seed: Swift.Int64? = nil,
+                scenario: Components.Schemas.OutbreakRequest.ScenarioPayload? = nil
+            ) {
+                self.agents = agents
+                self.days = days
+                self.runs = runs
+                self.seed = seed
+                self.scenario = scenario
+            }
+            public enum CodingKeys: String, CodingKey {
+                case agents
+                case days
+                case runs
+                case seed
+                case scenario
+            }
+        }
+        /// The report `twinbank outbreak --json` prints.
+        ///
+        /// - Remark: Generated from `#/components/schemas/OutbreakReport`.
+        public struct OutbreakReport: Codable, Hashable, Sendable {
+            /// A container of undocumented properties.
+            public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+            /// Creates a new `OutbreakReport`.
+            ///
+            /// - Parameters:
+            ///   - additionalProperties: A container of undocumented properties.
+            public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                self.additionalProperties = additionalProperties
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                try encoder.encodeAdditionalProperties(additionalProperties)
             }
         }
     }

@@ -284,6 +284,20 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/match`.
     /// - Remark: Generated from `#/paths//api/v1/match/post(matchCriteria)`.
     func matchCriteria(_ input: Operations.MatchCriteria.Input) async throws -> Operations.MatchCriteria.Output
+    /// Starts a job that simulates an outbreak with the agent-based model on a synthetic population (`twinbank outbreak --json`), with progress per run.
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The settings are bounded: at most
+    /// 100,000 agents, 365 days and 20 runs (400 naming the field beyond the cap); a scenario the model refuses: 400
+    /// naming `scenario`. Asked of the bank as `aggregate` (bank-wide: a population-level computation; the default
+    /// policy gives it the public-health officer for public health, the researcher for research and the admin). The
+    /// job runs the runs one after another (each on every core), its progress the runs done; once succeeded its
+    /// `outbreak` is the report `twinbank outbreak --json` prints (settings, headline numbers with their band and
+    /// per run, the daily median and 5-95 % band of every series, the SEIR estimate).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/outbreaks`.
+    /// - Remark: Generated from `#/paths//api/v1/outbreaks/post(startOutbreak)`.
+    func startOutbreak(_ input: Operations.StartOutbreak.Input) async throws -> Operations.StartOutbreak.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -879,6 +893,28 @@ extension APIProtocol {
     ) async throws -> Operations.MatchCriteria.Output {
         try await matchCriteria(Operations.MatchCriteria.Input(
             query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Starts a job that simulates an outbreak with the agent-based model on a synthetic population (`twinbank outbreak --json`), with progress per run.
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The settings are bounded: at most
+    /// 100,000 agents, 365 days and 20 runs (400 naming the field beyond the cap); a scenario the model refuses: 400
+    /// naming `scenario`. Asked of the bank as `aggregate` (bank-wide: a population-level computation; the default
+    /// policy gives it the public-health officer for public health, the researcher for research and the admin). The
+    /// job runs the runs one after another (each on every core), its progress the runs done; once succeeded its
+    /// `outbreak` is the report `twinbank outbreak --json` prints (settings, headline numbers with their band and
+    /// per run, the daily median and 5-95 % band of every series, the SEIR estimate).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/outbreaks`.
+    /// - Remark: Generated from `#/paths//api/v1/outbreaks/post(startOutbreak)`.
+    public func startOutbreak(
+        headers: Operations.StartOutbreak.Input.Headers = .init(),
+        body: Operations.StartOutbreak.Input.Body? = nil
+    ) async throws -> Operations.StartOutbreak.Output {
+        try await startOutbreak(Operations.StartOutbreak.Input(
             headers: headers,
             body: body
         ))

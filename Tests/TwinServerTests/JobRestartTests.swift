@@ -142,6 +142,52 @@ import TwinCore
         }
     }
 
+    @Test func queuedComparisonsAndOutbreaksRunAfterARestartWithTheirSettings() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        try ComparisonRouteTests.glucoseTwin(f)
+        let queue = f.server.served.jobs
+        // the two running slots taken by jobs that never end, so what the routes submit stays queued
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        for _ in 0..<2 {
+            _ = try await queue.submit(kind: .twinSync, target: "p1", owner: "alice") { _ in
+                signal.yield()
+                try await Task.sleep(for: .seconds(3600))
+                return []
+            }
+        }
+        var iterator = started.makeAsyncIterator()
+        _ = await iterator.next(); _ = await iterator.next()
+        let alice = try await f.token("alice", .admin)
+        let (comparison, outbreak) = try await f.test { client in
+            let c = try await client.execute(uri: "/api/v1/twins/g1/comparisons", method: .post, headers: .auth(alice, ComparisonRouteTests.jsonBody),
+                                             body: body(ComparisonRouteTests.request)) { r throws in
+                #expect(r.status == .accepted)
+                return try #require(r.headers[.location])
+            }
+            let o = try await client.execute(uri: "/api/v1/outbreaks", method: .post, headers: .auth(alice, ComparisonRouteTests.jsonBody),
+                                             body: body(#"{"agents":1000,"days":20,"runs":2,"seed":5,"scenario":{"initialInfections":5}}"#)) { r throws in
+                #expect(r.status == .accepted)
+                #expect(try json(r)["state"] as? String == "queued")
+                return try #require(r.headers[.location])
+            }
+            return (c, o)
+        }
+
+        let g = try await Self.restarted(f)
+        try await g.test { client in
+            let c = try await JobRouteTests.finished(client, comparison, alice)
+            #expect(c["state"] as? String == "succeeded", "\(c)")
+            let record = try #require(c["comparison"] as? [String: Any], "\(c)")
+            #expect(record["effective"] as? String == "2026-02-01T06:00:00Z")
+            #expect(Set((record["options"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }) == ["usual", "cautious-bolus"])
+            let o = try await JobRouteTests.finished(client, outbreak, alice)
+            #expect(o["state"] as? String == "succeeded", "\(o)")
+            let report = try #require(o["outbreak"] as? [String: Any], "\(o)")
+            #expect(report["agents"] as? Int == 1000 && report["days"] as? Int == 20 && report["seed"] as? Int == 5)
+            #expect(report["runs"] as? [Int] == [0, 1])
+        }
+    }
+
     @Test func onlyTheNewestRetainedEndedJobsAreKeptInTheBank() async throws {
         let store = MemoryJobRecordStore()
         let journal = JobJournal(store: store, storage: MemoryStorage())
