@@ -5954,7 +5954,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the bank (they outlive a restart of the server).
     ///
     /// - Remark: HTTP `GET /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.

@@ -9103,7 +9103,7 @@ public enum Operations {
             }
         }
     }
-    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the bank (they outlive a restart of the server).
     ///
     /// - Remark: HTTP `GET /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
@@ -9487,7 +9487,7 @@ public enum Operations {
                     self.body = body
                 }
             }
-            /// No such job (or it was started by another subject, or forgotten; jobs are kept in the server's memory only).
+            /// No such job (or it was started by another subject, or forgotten; only the newest 1,000 ended jobs are kept).
             ///
             /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/get(getJob)/responses/404`.
             ///
@@ -9740,7 +9740,7 @@ public enum Operations {
                     self.body = body
                 }
             }
-            /// No such job (or it was started by another subject, or forgotten; jobs are kept in the server's memory only).
+            /// No such job (or it was started by another subject, or forgotten; only the newest 1,000 ended jobs are kept).
             ///
             /// - Remark: Generated from `#/paths//api/v1/jobs/{jobId}/delete(cancelJob)/responses/404`.
             ///

@@ -239,7 +239,7 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/aggregates/{id}/sync`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/sync/post(startAggregateSync)`.
     func startAggregateSync(_ input: Operations.StartAggregateSync.Input) async throws -> Operations.StartAggregateSync.Output
-    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the bank (they outlive a restart of the server).
     ///
     /// - Remark: HTTP `GET /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
@@ -806,7 +806,7 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the bank (they outlive a restart of the server).
     ///
     /// - Remark: HTTP `GET /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
