@@ -70,6 +70,16 @@ public enum BankLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Where a server keeps its jobs' records beside an open storage (in its file or database: the table
+    /// `server_jobs`), or nil for a storage that keeps none (memory).
+    public static func jobRecordStore(of storage: any BankStorage) -> (any JobRecordStore)? {
+        switch storage {
+        case let s as SQLiteStorage: SQLiteJobRecordStore(s)
+        case let s as PostgresStorage: PostgresJobRecordStore(s)
+        default: nil
+        }
+    }
+
     /// Creates a new, empty bank, refusing one that exists: a file or folder at the path (SQLite), a database that
     /// already holds a bank's schema (PostgreSQL).
     /// - Throws: ``TwinBank/BankError`` `bankExists` naming the place (nothing changed), and the errors of ``open(create:)``.

@@ -121,6 +121,10 @@ public enum PostgresSchema {
             "ALTER TABLE batches ADD COLUMN idem_key text, ADD COLUMN idem_digest bytea",
             "CREATE UNIQUE INDEX batches_idem ON batches (idem_key) WHERE idem_key IS NOT NULL",
         ]),
+        // the records of a server's long jobs (PostgresJobRecordStore), so they outlive the process: not the bank's data
+        Migration(name: "v4-server-jobs", statements: [
+            "CREATE TABLE server_jobs (id text PRIMARY KEY, ordinal bigint NOT NULL, record bytea NOT NULL)",
+        ]),
     ]
 
     /// The schema version of this code: the number of its migrations.

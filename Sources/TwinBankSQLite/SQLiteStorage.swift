@@ -227,6 +227,10 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
                 CREATE UNIQUE INDEX batches_idem ON batches(idem_key) WHERE idem_key IS NOT NULL;
                 """)
         }
+        // the records of a server's long jobs (SQLiteJobRecordStore), so they outlive the process: not the bank's data
+        m.registerMigration("v5-server-jobs") { db in
+            try db.execute(sql: "CREATE TABLE server_jobs (id TEXT PRIMARY KEY, ordinal INTEGER NOT NULL, record BLOB NOT NULL) WITHOUT ROWID")
+        }
         return m
     }
 

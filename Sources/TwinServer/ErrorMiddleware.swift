@@ -5,6 +5,7 @@ import OpenAPIRuntime
 import TwinBank
 import TwinCore
 import TwinGovernance
+import TwinRun
 import TwinSync
 
 /// The JSON body of every error (the contract's `Error` schema).
@@ -66,6 +67,9 @@ enum ErrorMapping {
             case .storageFailure: return ServerError(.unavailable, e.message, value: e.value)
             default: return ServerError(ServerError.Code(e.code.description, .badRequest), e.message, value: e.value)
             }
+        case let e as RunError:
+            // a comparison or simulation the twin does not allow (no virtual patient, a bad binding, a model failing)
+            return ServerError(ServerError.Code(e.code.description, .unprocessableContent), e.message, value: e.value)
         case let e as SyncError:
             // a twin that cannot be synchronised as asked (no readings in the window, a bad binding ...)
             return ServerError(ServerError.Code(e.code.description, .unprocessableContent), e.message, value: e.value)

@@ -13,7 +13,7 @@ import TwinSync
 final class ServedBank: Sendable {
     let base: Bank
     let gate: GovernedGate
-    /// The server's long jobs (in memory only).
+    /// The server's long jobs (their records in the bank's storage, `server_jobs`).
     let jobs: JobQueue
     /// Held while a twin definition is checked against `If-Match` and written, so two updates made from the same
     /// ETag cannot both pass (in this process; another process writing the same bank is not covered).
@@ -25,9 +25,9 @@ final class ServedBank: Sendable {
     /// The audit log's public key (which checks its signed heads), when the server opened the signing key.
     let auditKey: AuditSigner.PublicKey?
 
-    init(base: Bank, gate: GovernedGate, auditKey: AuditSigner.PublicKey? = nil) {
+    init(base: Bank, gate: GovernedGate, auditKey: AuditSigner.PublicKey? = nil, journal: JobJournal = .memory()) {
         self.base = base; self.gate = gate; self.auditKey = auditKey
-        self.jobs = JobQueue(clock: base.clock)
+        self.jobs = JobQueue(clock: base.clock, journal: journal)
     }
 
     /// Opens the bank at `location` (it must exist) on NIO's blocking pool. `owner` is the admin of a bank that has
@@ -35,9 +35,9 @@ final class ServedBank: Sendable {
     /// acts as its admin (the recorded owner, else `owner`) until a request acts as its token's subject.
     /// The bank's storage is given a change feed (``TwinSync/LocalChangeFeed``, unless it has one: PostgreSQL) so the
     /// live link and the watch wake on each write made through the server, and see other processes' writes within
-    /// `pollInterval`.
+    /// `pollInterval`. The jobs recorded in the bank by an earlier server are reloaded (``JobQueue/restore(resume:)``).
     static func open(_ location: BankLocation, owner: String, pollInterval: Duration = .seconds(1)) async throws -> ServedBank {
-        try await NIOThreadPool.singleton.runIfActive {
+        let served = try await NIOThreadPool.singleton.runIfActive {
             let opened = try location.open(create: false)
             let signer = try AuditSigner(keyFile: location.auditKeyFile())
             let log = try AuditLog(store: opened.auditStore, signer: signer)
@@ -45,7 +45,43 @@ final class ServedBank: Sendable {
             let storage = LocalChangeFeed.wrapping(opened.storage, pollInterval: pollInterval)
             // the server's own work (the live feed, the watch) acts as the bank's admin: its recorded owner, else `owner`
             let admin = try gate.store.recordedOwner() ?? owner
-            return ServedBank(base: Bank(storage: storage, gate: gate, actor: admin, purpose: "treatment"), gate: gate, auditKey: signer.publicKey)
+            let journal = BankLocation.jobRecordStore(of: opened.storage).map { JobJournal(store: $0, storage: opened.storage) } ?? .memory()
+            return ServedBank(base: Bank(storage: storage, gate: gate, actor: admin, purpose: "treatment"), gate: gate, auditKey: signer.publicKey,
+                              journal: journal)
+        }
+        try await served.jobs.restore { served.resumableWork($0) }
+        return served
+    }
+
+    /// The work of a job recorded by an earlier server, from its record: a twin's sync or a comparison again (it was
+    /// queued), or an
+    /// aggregate's sync over the members it had not synchronised (those with no outcome in ``JobQueue/Job/result``),
+    /// acting as the job's owner for its recorded purpose, with its recorded settings; nil for a job without them.
+    func resumableWork(_ job: JobQueue.Job) -> JobQueue.Work? {
+        guard let spec = job.spec else { return nil }
+        let bank = base.acting(as: job.owner, purpose: spec.purpose)
+        if job.kind == .outbreak {
+            guard let settings = spec.outbreak else { return nil }
+            return TwinAPI.outbreakWork(bank: bank, settings: settings)
+        }
+        if job.kind == .comparison {
+            guard let settings = spec.comparison, let id = try? TwinID(job.target) else { return nil }
+            return TwinAPI.comparisonWork(id, bank: bank, settings: settings)
+        }
+        guard let settings = spec.sync else { return nil }
+        switch job.kind {
+        case .comparison, .outbreak:
+            return nil
+        case .twinSync:
+            guard let id = try? TwinID(job.target) else { return nil }
+            return TwinAPI.twinSyncWork(id, bank: bank, settings: settings)
+        case .aggregateSync:
+            guard let names = spec.members else { return nil }
+            let members = names.compactMap { try? TwinID($0) }
+            guard members.count == names.count else { return nil }
+            let done = Set((job.result ?? []).map(\.twin))
+            let rest = members.filter { !done.contains($0.rawValue) }
+            return TwinAPI.aggregateSyncWork(rest, done: members.count - rest.count, total: members.count, bank: bank, settings: settings)
         }
     }
 

@@ -39,6 +39,9 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unknownJob = Code("unknownJob", .notFound)
         /// A job that has already ended (succeeded, failed or cancelled) cannot be cancelled: 409.
         public static let jobFinished = Code("jobFinished", .conflict)
+        /// A job (or a unit of one) that was running when the server stopped: the code of its recorded error, never an
+        /// answer's (its status is not used).
+        public static let interrupted = Code("interrupted", .serviceUnavailable)
         /// The server holds its most jobs: 503, try again later.
         public static let busy = Code("busy", .serviceUnavailable)
         /// The bank cannot be reached: 503.

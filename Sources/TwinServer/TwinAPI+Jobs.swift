@@ -7,10 +7,12 @@ import TwinSync
 
 /// Synchronisation and forecasts as jobs (the bank's `sync`, one twin or every member of an aggregate): the request is
 /// checked and the gate asked before the job is queued (400, 403, 404 at once); the job then runs in the server's
-/// ``JobQueue`` acting as the token's subject for the request's purpose, and a client polls `/api/v1/jobs/{id}`.
+/// ``JobQueue`` acting as the token's subject for the request's purpose, and a client polls `/api/v1/jobs/{id}`. The
+/// job's record (with the purpose and the parsed settings) is in the bank, so a restarted server runs it again
+/// (``ServedBank/resumableWork(_:)``).
 extension TwinAPI {
     /// The sync settings of a request, parsed before the job is queued.
-    struct SyncSettings: Sendable {
+    struct SyncSettings: Sendable, Codable, Hashable {
         var from: Instant?, to: Instant?, knownAt: Instant?
         var horizon: Int?
         var seed: UInt64 = 1
@@ -48,12 +50,9 @@ extension TwinAPI {
         // the gate (and the token's role) decide now, so a refusal is a 403 rather than a failed job
         _ = try await served.run(call) { bank in try bank.authorize(.sync, id); return try bank.twin(id) }
         let bank = served.acting(call)
-        let job = try await served.jobs.submit(kind: .twinSync, target: id.rawValue, owner: call.identity.subject) { progress in
-            try Task.checkCancellation()  // cancelled while queued behind others
-            let outcome = try await Self.synchronise(id, bank: bank, settings: settings)
-            await progress(1)
-            return [outcome]
-        }
+        let spec = JobQueue.Spec(purpose: call.purpose, sync: settings)
+        let job = try await served.jobs.submit(kind: .twinSync, target: id.rawValue, owner: call.identity.subject, spec: spec,
+                                               work: Self.twinSyncWork(id, bank: bank, settings: settings))
         return .accepted(.init(headers: .init(location: "/api/v1/jobs/\(job.id)"), body: .json(Self.job(job))))
     }
 
@@ -69,23 +68,43 @@ extension TwinAPI {
             throw ServerError(ServerError.Code("unknownAggregate", .notFound), e.message, field: "id", value: e.value)
         }
         let bank = served.acting(call)
-        let job = try await served.jobs.submit(kind: .aggregateSync, target: id.rawValue, owner: call.identity.subject) { progress in
-            var outcomes: [S.SyncOutcome] = []
+        let spec = JobQueue.Spec(purpose: call.purpose, sync: settings, members: members.map(\.rawValue))
+        let job = try await served.jobs.submit(kind: .aggregateSync, target: id.rawValue, owner: call.identity.subject, spec: spec,
+                                               work: Self.aggregateSyncWork(members, done: 0, total: members.count, bank: bank, settings: settings))
+        return .accepted(.init(headers: .init(location: "/api/v1/jobs/\(job.id)"), body: .json(Self.job(job))))
+    }
+
+    /// A single twin's sync as a job's work.
+    static func twinSyncWork(_ id: TwinID, bank: Bank, settings: SyncSettings) -> JobQueue.Work {
+        { progress in
+            try Task.checkCancellation()  // cancelled while queued behind others
+            let outcome = try await Self.synchronise(id, bank: bank, settings: settings)
+            await progress(1)
+            return [outcome]
+        }
+    }
+
+    /// An aggregate's sync as a job's work: `members` in turn, each recorded as started before it runs and with its
+    /// outcome when it ends (a restart finds the member in progress); `done` of the job's `total` members were
+    /// synchronised before (a job resumed after a restart).
+    static func aggregateSyncWork(_ members: [TwinID], done: Int, total: Int, bank: Bank, settings: SyncSettings) -> JobQueue.Work {
+        { context in
             for (i, twin) in members.enumerated() {
                 // cancelled: stop between members; those done (and what they wrote) stay
                 if Task.isCancelled { break }
+                await context.starting(twin.rawValue)
                 // one member's refusal or failure is its outcome; the others go on
+                let outcome: S.SyncOutcome
                 do {
-                    outcomes.append(try await Self.synchronise(twin, bank: bank, settings: settings))
+                    outcome = try await Self.synchronise(twin, bank: bank, settings: settings)
                 } catch {
                     let e = ErrorMapping.serverError(error)
-                    outcomes.append(.init(twin: twin.rawValue, error: .init(code: e.code.rawValue, message: e.message, field: e.field)))
+                    outcome = .init(twin: twin.rawValue, error: .init(code: e.code.rawValue, message: e.message, field: e.field))
                 }
-                await progress(Double(i + 1) / Double(max(1, members.count)))
+                await context.finished(outcome, progress: Double(done + i + 1) / Double(max(1, total)))
             }
-            return outcomes
+            return []
         }
-        return .accepted(.init(headers: .init(location: "/api/v1/jobs/\(job.id)"), body: .json(Self.job(job))))
     }
 
     /// The jobs the caller started, or every job for the bank's admin (a token whose admin role the bank's policy
@@ -128,7 +147,7 @@ extension TwinAPI {
     }
 
     static func unknownJob(_ id: String) -> ServerError {
-        ServerError(.unknownJob, "no job '\(id.prefix(100))' of yours: jobs are kept in the server's memory (a restart forgets them) and only their starter, or an admin, sees them", field: "jobId", value: String(id.prefix(100)))
+        ServerError(.unknownJob, "no job '\(id.prefix(100))' of yours: only a job's starter, or an admin, sees it, and only the newest 1,000 ended jobs are kept", field: "jobId", value: String(id.prefix(100)))
     }
 
     func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
@@ -142,7 +161,7 @@ extension TwinAPI {
             admin = (try? await isAdmin(call)) ?? false
         }
         guard let job = await served.jobs.job(input.path.jobId, subject: identity.subject, admin: admin) else {
-            throw ServerError(.unknownJob, "no job '\(input.path.jobId.prefix(100))' of yours: jobs are kept in the server's memory (a restart forgets them) and only their starter, or an admin, sees them", field: "jobId", value: String(input.path.jobId.prefix(100)))
+            throw Self.unknownJob(input.path.jobId)
         }
         return .ok(.init(body: .json(Self.job(job))))
     }
@@ -156,8 +175,8 @@ extension TwinAPI {
         case .cancelled: .cancelled
         }
         return S.Job(id: j.id, kind: j.kind, target: j.target, state: state, cancelRequested: j.cancelRequested ? true : nil, progress: j.progress, submitted: j.submitted.iso8601,
-                     started: j.started?.iso8601, finished: j.finished?.iso8601, result: j.result,
-                     error: j.error.map { .init(code: $0.code.rawValue, message: $0.message, field: $0.field) })
+                     started: j.started?.iso8601, finished: j.finished?.iso8601, result: j.result, comparison: j.comparison, outbreak: j.outbreak,
+                     error: j.error.map { .init(code: $0.code, message: $0.message, field: $0.field) })
     }
 
     /// One twin's sync as the command makes it (`twinbank sync --twin ID`): through its only thread binding, or the

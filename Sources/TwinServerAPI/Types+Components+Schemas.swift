@@ -2058,6 +2058,8 @@ extension Components {
             @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
                 case twinSync = "twinSync"
                 case aggregateSync = "aggregateSync"
+                case comparison = "comparison"
+                case outbreak = "outbreak"
             }
             /// - Remark: Generated from `#/components/schemas/Job/kind`.
             public var kind: Components.Schemas.Job.KindPayload
@@ -2093,6 +2095,10 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Job/result`.
             public var result: [Components.Schemas.SyncOutcome]?
+            /// - Remark: Generated from `#/components/schemas/Job/comparison`.
+            public var comparison: Components.Schemas.Comparison?
+            /// - Remark: Generated from `#/components/schemas/Job/outbreak`.
+            public var outbreak: Components.Schemas.OutbreakReport?
             /// - Remark: Generated from `#/components/schemas/Job/error`.
             public var error: Components.Schemas._Error?
             /// Creates a new `Job`.
@@ -2108,6 +2114,8 @@ extension Components {
             ///   - started:
             ///   - finished:
             ///   - result: Once succeeded (or cancelled while running), one outcome per twin synchronised.
+            ///   - comparison:
+            ///   - outbreak:
             ///   - error:
             public init(
                 id: Swift.String,
@@ -2120,6 +2128,8 @@ extension Components {
                 started: Swift.String? = nil,
                 finished: Swift.String? = nil,
                 result: [Components.Schemas.SyncOutcome]? = nil,
+                comparison: Components.Schemas.Comparison? = nil,
+                outbreak: Components.Schemas.OutbreakReport? = nil,
                 error: Components.Schemas._Error? = nil
             ) {
                 self.id = id
@@ -2132,6 +2142,8 @@ extension Components {
                 self.started = started
                 self.finished = finished
                 self.result = result
+                self.comparison = comparison
+                self.outbreak = outbreak
                 self.error = error
             }
             public enum CodingKeys: String, CodingKey {
@@ -2145,6 +2157,8 @@ extension Components {
                 case started
                 case finished
                 case result
+                case comparison
+                case outbreak
                 case error
             }
         }
@@ -3026,6 +3040,375 @@ extension Components {
                 case asOf
                 case knownAt
                 case events
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ComparisonRequest`.
+        public struct ComparisonRequest: Codable, Hashable, Sendable {
+            /// What the options are simulated with (default glucose), as `compare --model`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonRequest/model`.
+            @frozen public enum ModelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case glucose = "glucose"
+                case pk = "pk"
+            }
+            /// What the options are simulated with (default glucose), as `compare --model`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonRequest/model`.
+            public var model: Components.Schemas.ComparisonRequest.ModelPayload?
+            /// One `NAME=SPEC` per option, as `compare --option`: for glucose `basal=SCALE,bolus=SCALE,target=MG_DL,meal=HOURS:GRAMS`,
+            /// for pk `dose=MG,every=HOURS,count=N,first=HOURS,route=iv|oral|infusion:HOURS` (empty: no further dose).
+            ///
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonRequest/options`.
+            public var options: [Swift.String]
+            /// Hours (default 24; at most 336 for glucose, 672 for pk).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonRequest/horizon`.
+            public var horizon: Swift.Double?
+            /// Start of the comparison in the bank's time grammar (default the twin's latest event as known at `knownAt`, to the hour).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonRequest/start`.
+            public var start: Swift.String?
+            /// Start from the latest estimate a synchronisation wrote as the thread knew it at this recorded time.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonRequest/knownAt`.
+            public var knownAt: Swift.String?
+            /// Plausible patients (default 20; at most 1000 for glucose, 2000 for pk).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ComparisonRequest/ensemble`.
+            public var ensemble: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/ComparisonRequest/seed`.
+            public var seed: Swift.Int64?
+            /// Creates a new `ComparisonRequest`.
+            ///
+            /// - Parameters:
+            ///   - model: What the options are simulated with (default glucose), as `compare --model`.
+            ///   - options: One `NAME=SPEC` per option, as `compare --option`: for glucose `basal=SCALE,bolus=SCALE,target=MG_DL,meal=HOURS:GRAMS`,
+            ///   - horizon: Hours (default 24; at most 336 for glucose, 672 for pk).
+            ///   - start: Start of the comparison in the bank's time grammar (default the twin's latest event as known at `knownAt`, to the hour).
+            ///   - knownAt: Start from the latest estimate a synchronisation wrote as the thread knew it at this recorded time.
+            ///   - ensemble: Plausible patients (default 20; at most 1000 for glucose, 2000 for pk).
+            ///   - seed:
+            public init(
+                model: Components.Schemas.ComparisonRequest.ModelPayload? = nil,
+                options: [Swift.String],
+                horizon: Swift.Double? = nil,
+                start: Swift.String? = nil,
+                knownAt: Swift.String? = nil,
+                ensemble: Swift.Int? = nil,
+                seed: Swift.Int64? = nil
+            ) {
+                self.model = model
+                self.options = options
+                self.horizon = horizon
+                self.start = start
+                self.knownAt = knownAt
+                self.ensemble = ensemble
+                self.seed = seed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case options
+                case horizon
+                case start
+                case knownAt
+                case ensemble
+                case seed
+            }
+        }
+        /// A criteria document, as `match --criteria` reads it (see `twinbank match --help`).
+        ///
+        /// - Remark: Generated from `#/components/schemas/MatchCriteria`.
+        public struct MatchCriteria: Codable, Hashable, Sendable {
+            /// A container of undocumented properties.
+            public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+            /// Creates a new `MatchCriteria`.
+            ///
+            /// - Parameters:
+            ///   - additionalProperties: A container of undocumented properties.
+            public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                self.additionalProperties = additionalProperties
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                try encoder.encodeAdditionalProperties(additionalProperties)
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MatchReport`.
+        public struct MatchReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MatchReport/trial`.
+            public var trial: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MatchReport/title`.
+            public var title: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MatchReport/asOf`.
+            public var asOf: Swift.String
+            /// Each criterion as understood (an implicit `alive` one added when none is given).
+            ///
+            /// - Remark: Generated from `#/components/schemas/MatchReport/criteria`.
+            public var criteria: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/MatchReport/eligible`.
+            public var eligible: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/MatchReport/possiblyEligible`.
+            public var possiblyEligible: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/MatchReport/twins`.
+            public var twins: [Components.Schemas.MatchedTwin]
+            /// Creates a new `MatchReport`.
+            ///
+            /// - Parameters:
+            ///   - trial:
+            ///   - title:
+            ///   - asOf:
+            ///   - criteria: Each criterion as understood (an implicit `alive` one added when none is given).
+            ///   - eligible:
+            ///   - possiblyEligible:
+            ///   - twins:
+            public init(
+                trial: Swift.String,
+                title: Swift.String? = nil,
+                asOf: Swift.String,
+                criteria: [Swift.String],
+                eligible: [Swift.String],
+                possiblyEligible: [Swift.String],
+                twins: [Components.Schemas.MatchedTwin]
+            ) {
+                self.trial = trial
+                self.title = title
+                self.asOf = asOf
+                self.criteria = criteria
+                self.eligible = eligible
+                self.possiblyEligible = possiblyEligible
+                self.twins = twins
+            }
+            public enum CodingKeys: String, CodingKey {
+                case trial
+                case title
+                case asOf
+                case criteria
+                case eligible
+                case possiblyEligible
+                case twins
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MatchedTwin`.
+        public struct MatchedTwin: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MatchedTwin/twin`.
+            public var twin: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MatchedTwin/verdict`.
+            @frozen public enum VerdictPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case eligible = "eligible"
+                case possiblyEligible = "possiblyEligible"
+                case notEligible = "notEligible"
+            }
+            /// - Remark: Generated from `#/components/schemas/MatchedTwin/verdict`.
+            public var verdict: Components.Schemas.MatchedTwin.VerdictPayload
+            /// - Remark: Generated from `#/components/schemas/MatchedTwin/criteria`.
+            public var criteria: [Components.Schemas.MatchedCriterion]
+            /// Creates a new `MatchedTwin`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - verdict:
+            ///   - criteria:
+            public init(
+                twin: Swift.String,
+                verdict: Components.Schemas.MatchedTwin.VerdictPayload,
+                criteria: [Components.Schemas.MatchedCriterion]
+            ) {
+                self.twin = twin
+                self.verdict = verdict
+                self.criteria = criteria
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case verdict
+                case criteria
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MatchedCriterion`.
+        public struct MatchedCriterion: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MatchedCriterion/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MatchedCriterion/description`.
+            public var description: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MatchedCriterion/outcome`.
+            @frozen public enum OutcomePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case met = "met"
+                case notMet = "not-met"
+                case unknown = "unknown"
+            }
+            /// - Remark: Generated from `#/components/schemas/MatchedCriterion/outcome`.
+            public var outcome: Components.Schemas.MatchedCriterion.OutcomePayload
+            /// - Remark: Generated from `#/components/schemas/MatchedCriterion/reason`.
+            public var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MatchedCriterion/evidence`.
+            public var evidence: [Components.Schemas.MatchEvidence]
+            /// Creates a new `MatchedCriterion`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - description:
+            ///   - outcome:
+            ///   - reason:
+            ///   - evidence:
+            public init(
+                id: Swift.String,
+                description: Swift.String,
+                outcome: Components.Schemas.MatchedCriterion.OutcomePayload,
+                reason: Swift.String,
+                evidence: [Components.Schemas.MatchEvidence]
+            ) {
+                self.id = id
+                self.description = description
+                self.outcome = outcome
+                self.reason = reason
+                self.evidence = evidence
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case description
+                case outcome
+                case reason
+                case evidence
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/MatchEvidence`.
+        public struct MatchEvidence: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/MatchEvidence/event`.
+            public var event: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MatchEvidence/time`.
+            public var time: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MatchEvidence/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/MatchEvidence/display`.
+            public var display: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MatchEvidence/value`.
+            public var value: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/MatchEvidence/source`.
+            public var source: Swift.String
+            /// Creates a new `MatchEvidence`.
+            ///
+            /// - Parameters:
+            ///   - event:
+            ///   - time:
+            ///   - code:
+            ///   - display:
+            ///   - value:
+            ///   - source:
+            public init(
+                event: Swift.String,
+                time: Swift.String,
+                code: Swift.String,
+                display: Swift.String? = nil,
+                value: Swift.String? = nil,
+                source: Swift.String
+            ) {
+                self.event = event
+                self.time = time
+                self.code = code
+                self.display = display
+                self.value = value
+                self.source = source
+            }
+            public enum CodingKeys: String, CodingKey {
+                case event
+                case time
+                case code
+                case display
+                case value
+                case source
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OutbreakRequest`.
+        public struct OutbreakRequest: Codable, Hashable, Sendable {
+            /// People in the synthetic population (default 10,000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/agents`.
+            public var agents: Swift.Int?
+            /// Days simulated (days 0...days are reported; default 90).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/days`.
+            public var days: Swift.Int?
+            /// Runs (default 1); the daily counts are medians with a 5-95 % band.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/runs`.
+            public var runs: Swift.Int?
+            /// Seed of the population and of the runs (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/seed`.
+            public var seed: Swift.Int64?
+            /// A scenario as `outbreak --scenario` reads it (disease, interventions, marginals; README "### outbreak"); default the Covasim workload.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/scenario`.
+            public struct ScenarioPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `ScenarioPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// A scenario as `outbreak --scenario` reads it (disease, interventions, marginals; README "### outbreak"); default the Covasim workload.
+            ///
+            /// - Remark: Generated from `#/components/schemas/OutbreakRequest/scenario`.
+            public var scenario: Components.Schemas.OutbreakRequest.ScenarioPayload?
+            /// Creates a new `OutbreakRequest`.
+            ///
+            /// - Parameters:
+            ///   - agents: People in the synthetic population (default 10,000).
+            ///   - days: Days simulated (days 0...days are reported; default 90).
+            ///   - runs: Runs (default 1); the daily counts are medians with a 5-95 % band.
+            ///   - seed: Seed of the population and of the runs (default 1).
+            ///   - scenario: A scenario as `outbreak --scenario` reads it (disease, interventions, marginals; README "### outbreak"); default the Covasim workload.
+            public init(
+                agents: Swift.Int? = nil,
+                days: Swift.Int? = nil,
+                runs: Swift.Int? = nil,
+                seed: Swift.Int64? = nil,
+                scenario: Components.Schemas.OutbreakRequest.ScenarioPayload? = nil
+            ) {
+                self.agents = agents
+                self.days = days
+                self.runs = runs
+                self.seed = seed
+                self.scenario = scenario
+            }
+            public enum CodingKeys: String, CodingKey {
+                case agents
+                case days
+                case runs
+                case seed
+                case scenario
+            }
+        }
+        /// The report `twinbank outbreak --json` prints.
+        ///
+        /// - Remark: Generated from `#/components/schemas/OutbreakReport`.
+        public struct OutbreakReport: Codable, Hashable, Sendable {
+            /// A container of undocumented properties.
+            public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+            /// Creates a new `OutbreakReport`.
+            ///
+            /// - Parameters:
+            ///   - additionalProperties: A container of undocumented properties.
+            public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                self.additionalProperties = additionalProperties
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                try encoder.encodeAdditionalProperties(additionalProperties)
             }
         }
     }

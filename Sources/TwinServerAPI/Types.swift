@@ -239,7 +239,7 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/aggregates/{id}/sync`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/sync/post(startAggregateSync)`.
     func startAggregateSync(_ input: Operations.StartAggregateSync.Input) async throws -> Operations.StartAggregateSync.Output
-    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the bank (they outlive a restart of the server).
     ///
     /// - Remark: HTTP `GET /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
@@ -259,6 +259,45 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/audit/verify`.
     /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
     func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output
+    /// Starts a job that compares candidate treatments on forks of the twin over an ensemble, ranks them and records the comparison in its thread (`twinbank compare`).
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the
+    /// field: an option the model cannot read, a horizon or ensemble beyond the model's limits) and the gate asked
+    /// (action `simulate` of the twin, as the command's engine asks) before the job is queued. The job then runs the
+    /// comparison acting as the token's subject for the request's purpose: it forks the twin per option and records
+    /// the ranking as a recommendation in the twin's thread. Once succeeded, the job's `comparison` is that record as
+    /// `GET /api/v1/twins/{id}/comparisons/latest` serves it.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/comparisons`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/post(startComparison)`.
+    func startComparison(_ input: Operations.StartComparison.Input) async throws -> Operations.StartComparison.Output
+    /// Clinical-trial matching of a criteria document over the bank's people, or an aggregate's members, as of a time (`twinbank match --json`).
+    ///
+    /// The body is the criteria document `match --criteria` reads (the bank's JSON criteria, a FHIR ResearchStudy
+    /// with its Group, or a Group). Each twin is eligible (every criterion met), possibly eligible (none unmet, some
+    /// unknown) or not eligible, with each criterion's outcome, the reason and the events that decided it. Answered at
+    /// once. Asked of the bank as `match` (bank-wide, then per twin), as the command. A document that is not criteria:
+    /// 400 naming `body`; an unknown aggregate: 404 naming `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match`.
+    /// - Remark: Generated from `#/paths//api/v1/match/post(matchCriteria)`.
+    func matchCriteria(_ input: Operations.MatchCriteria.Input) async throws -> Operations.MatchCriteria.Output
+    /// Starts a job that simulates an outbreak with the agent-based model on a synthetic population (`twinbank outbreak --json`), with progress per run.
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The settings are bounded: at most
+    /// 100,000 agents, 365 days and 20 runs (400 naming the field beyond the cap); a scenario the model refuses: 400
+    /// naming `scenario`. Asked of the bank as `aggregate` (bank-wide: a population-level computation; the default
+    /// policy gives it the public-health officer for public health, the researcher for research and the admin). The
+    /// job runs the runs one after another (each on every core), its progress the runs done; once succeeded its
+    /// `outbreak` is the report `twinbank outbreak --json` prints (settings, headline numbers with their band and
+    /// per run, the daily median and 5-95 % band of every series, the SEIR estimate).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/outbreaks`.
+    /// - Remark: Generated from `#/paths//api/v1/outbreaks/post(startOutbreak)`.
+    func startOutbreak(_ input: Operations.StartOutbreak.Input) async throws -> Operations.StartOutbreak.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -767,7 +806,7 @@ extension APIProtocol {
             body: body
         ))
     }
-    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the server's memory only.
+    /// The jobs the caller started (a token with the admin role, the bank's admin, sees every job), newest first, a page at a time. Jobs are kept in the bank (they outlive a restart of the server).
     ///
     /// - Remark: HTTP `GET /api/v1/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/jobs/get(listJobs)`.
@@ -812,6 +851,73 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
     public func verifyAudit(headers: Operations.VerifyAudit.Input.Headers = .init()) async throws -> Operations.VerifyAudit.Output {
         try await verifyAudit(Operations.VerifyAudit.Input(headers: headers))
+    }
+    /// Starts a job that compares candidate treatments on forks of the twin over an ensemble, ranks them and records the comparison in its thread (`twinbank compare`).
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the
+    /// field: an option the model cannot read, a horizon or ensemble beyond the model's limits) and the gate asked
+    /// (action `simulate` of the twin, as the command's engine asks) before the job is queued. The job then runs the
+    /// comparison acting as the token's subject for the request's purpose: it forks the twin per option and records
+    /// the ranking as a recommendation in the twin's thread. Once succeeded, the job's `comparison` is that record as
+    /// `GET /api/v1/twins/{id}/comparisons/latest` serves it.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/comparisons`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/comparisons/post(startComparison)`.
+    public func startComparison(
+        path: Operations.StartComparison.Input.Path,
+        headers: Operations.StartComparison.Input.Headers = .init(),
+        body: Operations.StartComparison.Input.Body
+    ) async throws -> Operations.StartComparison.Output {
+        try await startComparison(Operations.StartComparison.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Clinical-trial matching of a criteria document over the bank's people, or an aggregate's members, as of a time (`twinbank match --json`).
+    ///
+    /// The body is the criteria document `match --criteria` reads (the bank's JSON criteria, a FHIR ResearchStudy
+    /// with its Group, or a Group). Each twin is eligible (every criterion met), possibly eligible (none unmet, some
+    /// unknown) or not eligible, with each criterion's outcome, the reason and the events that decided it. Answered at
+    /// once. Asked of the bank as `match` (bank-wide, then per twin), as the command. A document that is not criteria:
+    /// 400 naming `body`; an unknown aggregate: 404 naming `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match`.
+    /// - Remark: Generated from `#/paths//api/v1/match/post(matchCriteria)`.
+    public func matchCriteria(
+        query: Operations.MatchCriteria.Input.Query = .init(),
+        headers: Operations.MatchCriteria.Input.Headers = .init(),
+        body: Operations.MatchCriteria.Input.Body
+    ) async throws -> Operations.MatchCriteria.Output {
+        try await matchCriteria(Operations.MatchCriteria.Input(
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Starts a job that simulates an outbreak with the agent-based model on a synthetic population (`twinbank outbreak --json`), with progress per run.
+    ///
+    /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The settings are bounded: at most
+    /// 100,000 agents, 365 days and 20 runs (400 naming the field beyond the cap); a scenario the model refuses: 400
+    /// naming `scenario`. Asked of the bank as `aggregate` (bank-wide: a population-level computation; the default
+    /// policy gives it the public-health officer for public health, the researcher for research and the admin). The
+    /// job runs the runs one after another (each on every core), its progress the runs done; once succeeded its
+    /// `outbreak` is the report `twinbank outbreak --json` prints (settings, headline numbers with their band and
+    /// per run, the daily median and 5-95 % band of every series, the SEIR estimate).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/outbreaks`.
+    /// - Remark: Generated from `#/paths//api/v1/outbreaks/post(startOutbreak)`.
+    public func startOutbreak(
+        headers: Operations.StartOutbreak.Input.Headers = .init(),
+        body: Operations.StartOutbreak.Input.Body? = nil
+    ) async throws -> Operations.StartOutbreak.Output {
+        try await startOutbreak(Operations.StartOutbreak.Input(
+            headers: headers,
+            body: body
+        ))
     }
 }
 
