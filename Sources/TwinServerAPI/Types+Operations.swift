@@ -10090,4 +10090,312 @@ public enum Operations {
             }
         }
     }
+    /// The twin's thread as a CSV file (the format `POST .../events/csv` and `thread import --csv` read), with the filters of the JSON list, unpaged.
+    ///
+    /// The columns `time`, `code`, `value`, `unit`, `source`, `category` (RFC 4180, CRLF). The same events as
+    /// `GET .../events` with the same filters (forks resolved, retracted events left out, what the gate's decision
+    /// holds back left out), all of them in thread order: no pages. Retraction events and erased events are left
+    /// out (the format cannot hold them). Posting the file back to the same twin appends nothing, except for events
+    /// with provenance (a model's prediction, a FHIR record's notes), which the CSV has no column for.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/events.csv`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)`.
+    public enum ExportThreadCSV {
+        public static let id: Swift.String = "exportThreadCSV"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/path/id`.
+                public var id: Components.Parameters.TwinIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                public init(id: Components.Parameters.TwinIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.ExportThreadCSV.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// One code, as SYSTEM|CODE or SYSTEM:CODE (e.g. `loinc|2339-0`).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/query/code`.
+                public var code: Swift.String?
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/query/category`.
+                public var category: Components.Schemas.Category?
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/query/from`.
+                public var from: Swift.String?
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/query/to`.
+                public var to: Swift.String?
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/query/asOf`.
+                public var asOf: Swift.String?
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/query/knownAt`.
+                public var knownAt: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - code: One code, as SYSTEM|CODE or SYSTEM:CODE (e.g. `loinc|2339-0`).
+                ///   - category:
+                ///   - from:
+                ///   - to:
+                ///   - asOf:
+                ///   - knownAt:
+                public init(
+                    code: Swift.String? = nil,
+                    category: Components.Schemas.Category? = nil,
+                    from: Swift.String? = nil,
+                    to: Swift.String? = nil,
+                    asOf: Swift.String? = nil,
+                    knownAt: Swift.String? = nil
+                ) {
+                    self.code = code
+                    self.category = category
+                    self.from = from
+                    self.to = to
+                    self.asOf = asOf
+                    self.knownAt = knownAt
+                }
+            }
+            public var query: Operations.ExportThreadCSV.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ExportThreadCSV.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ExportThreadCSV.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.ExportThreadCSV.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.ExportThreadCSV.Input.Path,
+                query: Operations.ExportThreadCSV.Input.Query = .init(),
+                headers: Operations.ExportThreadCSV.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/twins/{id}/events.csv/GET/responses/200/content/text\/csv`.
+                    case csv(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.csv`.
+                    ///
+                    /// - Throws: An error if `self` is not `.csv`.
+                    /// - SeeAlso: `.csv`.
+                    public var csv: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .csv(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.ExportThreadCSV.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.ExportThreadCSV.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The thread as CSV.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.ExportThreadCSV.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.ExportThreadCSV.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case csv
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "text/csv":
+                    self = .csv
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .csv:
+                    return "text/csv"
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .csv,
+                    .json
+                ]
+            }
+        }
+    }
 }

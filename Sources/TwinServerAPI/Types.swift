@@ -259,6 +259,18 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/audit/verify`.
     /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
     func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output
+    /// The twin's thread as a CSV file (the format `POST .../events/csv` and `thread import --csv` read), with the filters of the JSON list, unpaged.
+    ///
+    /// The columns `time`, `code`, `value`, `unit`, `source`, `category` (RFC 4180, CRLF). The same events as
+    /// `GET .../events` with the same filters (forks resolved, retracted events left out, what the gate's decision
+    /// holds back left out), all of them in thread order: no pages. Retraction events and erased events are left
+    /// out (the format cannot hold them). Posting the file back to the same twin appends nothing, except for events
+    /// with provenance (a model's prediction, a FHIR record's notes), which the CSV has no column for.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/events.csv`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)`.
+    func exportThreadCSV(_ input: Operations.ExportThreadCSV.Input) async throws -> Operations.ExportThreadCSV.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -812,6 +824,28 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
     public func verifyAudit(headers: Operations.VerifyAudit.Input.Headers = .init()) async throws -> Operations.VerifyAudit.Output {
         try await verifyAudit(Operations.VerifyAudit.Input(headers: headers))
+    }
+    /// The twin's thread as a CSV file (the format `POST .../events/csv` and `thread import --csv` read), with the filters of the JSON list, unpaged.
+    ///
+    /// The columns `time`, `code`, `value`, `unit`, `source`, `category` (RFC 4180, CRLF). The same events as
+    /// `GET .../events` with the same filters (forks resolved, retracted events left out, what the gate's decision
+    /// holds back left out), all of them in thread order: no pages. Retraction events and erased events are left
+    /// out (the format cannot hold them). Posting the file back to the same twin appends nothing, except for events
+    /// with provenance (a model's prediction, a FHIR record's notes), which the CSV has no column for.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/events.csv`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)`.
+    public func exportThreadCSV(
+        path: Operations.ExportThreadCSV.Input.Path,
+        query: Operations.ExportThreadCSV.Input.Query = .init(),
+        headers: Operations.ExportThreadCSV.Input.Headers = .init()
+    ) async throws -> Operations.ExportThreadCSV.Output {
+        try await exportThreadCSV(Operations.ExportThreadCSV.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
     }
 }
 
