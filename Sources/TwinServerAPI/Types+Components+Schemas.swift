@@ -3028,5 +3028,154 @@ extension Components {
                 case events
             }
         }
+        /// - Remark: Generated from `#/components/schemas/BankRetractionRequest`.
+        public struct BankRetractionRequest: Codable, Hashable, Sendable {
+            /// The source whose events are retracted in every twin, KIND:ID (`device:cgm-7`, `import:labs.csv`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/source`.
+            public var source: Swift.String
+            /// Why (recorded in each twin's thread); not empty.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/reason`.
+            public var reason: Swift.String
+            /// Purge the events' payloads, keeping tombstones with the reason (default false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/erase`.
+            public var erase: Swift.Bool?
+            /// Only events with effective time from this time (inclusive; default the start of time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/from`.
+            public var from: Swift.String?
+            /// Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/to`.
+            public var to: Swift.String?
+            /// Creates a new `BankRetractionRequest`.
+            ///
+            /// - Parameters:
+            ///   - source: The source whose events are retracted in every twin, KIND:ID (`device:cgm-7`, `import:labs.csv`).
+            ///   - reason: Why (recorded in each twin's thread); not empty.
+            ///   - erase: Purge the events' payloads, keeping tombstones with the reason (default false).
+            ///   - from: Only events with effective time from this time (inclusive; default the start of time).
+            ///   - to: Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
+            public init(
+                source: Swift.String,
+                reason: Swift.String,
+                erase: Swift.Bool? = nil,
+                from: Swift.String? = nil,
+                to: Swift.String? = nil
+            ) {
+                self.source = source
+                self.reason = reason
+                self.erase = erase
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case source
+                case reason
+                case erase
+                case from
+                case to
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BankRetraction`.
+        public struct BankRetraction: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/source`.
+            public var source: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/reason`.
+            public var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/erased`.
+            public var erased: Swift.Bool
+            /// Events that left the current view, in all twins.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/eventsRetracted`.
+            public var eventsRetracted: Swift.Int
+            /// The sequence of the first retraction event (one per twin, consecutive).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/sequence`.
+            public var sequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/recorded`.
+            public var recorded: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/TwinsPayload`.
+            public struct TwinsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/BankRetraction/TwinsPayload/twin`.
+                public var twin: Swift.String
+                /// - Remark: Generated from `#/components/schemas/BankRetraction/TwinsPayload/count`.
+                public var count: Swift.Int
+                /// Creates a new `TwinsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - twin:
+                ///   - count:
+                public init(
+                    twin: Swift.String,
+                    count: Swift.Int
+                ) {
+                    self.twin = twin
+                    self.count = count
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case twin
+                    case count
+                }
+            }
+            /// Each twin touched, by id, with how many of its events were retracted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/twins`.
+            public typealias TwinsPayload = [Components.Schemas.BankRetraction.TwinsPayloadPayload]
+            /// Each twin touched, by id, with how many of its events were retracted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/twins`.
+            public var twins: Components.Schemas.BankRetraction.TwinsPayload
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/from`.
+            public var from: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/to`.
+            public var to: Swift.String?
+            /// Creates a new `BankRetraction`.
+            ///
+            /// - Parameters:
+            ///   - source:
+            ///   - reason:
+            ///   - erased:
+            ///   - eventsRetracted: Events that left the current view, in all twins.
+            ///   - sequence: The sequence of the first retraction event (one per twin, consecutive).
+            ///   - recorded:
+            ///   - twins: Each twin touched, by id, with how many of its events were retracted.
+            ///   - from:
+            ///   - to:
+            public init(
+                source: Swift.String,
+                reason: Swift.String,
+                erased: Swift.Bool,
+                eventsRetracted: Swift.Int,
+                sequence: Swift.Int64,
+                recorded: Swift.String,
+                twins: Components.Schemas.BankRetraction.TwinsPayload,
+                from: Swift.String? = nil,
+                to: Swift.String? = nil
+            ) {
+                self.source = source
+                self.reason = reason
+                self.erased = erased
+                self.eventsRetracted = eventsRetracted
+                self.sequence = sequence
+                self.recorded = recorded
+                self.twins = twins
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case source
+                case reason
+                case erased
+                case eventsRetracted
+                case sequence
+                case recorded
+                case twins
+                case from
+                case to
+            }
+        }
     }
 }

@@ -271,6 +271,18 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/twins/{id}/events.csv`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)`.
     func exportThreadCSV(_ input: Operations.ExportThreadCSV.Input) async throws -> Operations.ExportThreadCSV.Output
+    /// Retracts a source's events across the bank (the bank's `retract --source SRC [--from T --to T]` without `--twin`), all or nothing, and answers the count per twin.
+    ///
+    /// Every twin whose thread holds current events of the source (with effective time in `from`..`to`, or all of
+    /// them) gets a retraction event (its value the reason), and those events leave every current view and
+    /// aggregate; a query known at an earlier time still sees them. With `erase`, their payloads are purged. The
+    /// gate decides `retract` bank-wide and for each twin touched in the same transaction: one refusal refuses it
+    /// all (403) and nothing is retracted.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/retractions`.
+    /// - Remark: Generated from `#/paths//api/v1/retractions/post(retractSourceAcrossBank)`.
+    func retractSourceAcrossBank(_ input: Operations.RetractSourceAcrossBank.Input) async throws -> Operations.RetractSourceAcrossBank.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -845,6 +857,26 @@ extension APIProtocol {
             path: path,
             query: query,
             headers: headers
+        ))
+    }
+    /// Retracts a source's events across the bank (the bank's `retract --source SRC [--from T --to T]` without `--twin`), all or nothing, and answers the count per twin.
+    ///
+    /// Every twin whose thread holds current events of the source (with effective time in `from`..`to`, or all of
+    /// them) gets a retraction event (its value the reason), and those events leave every current view and
+    /// aggregate; a query known at an earlier time still sees them. With `erase`, their payloads are purged. The
+    /// gate decides `retract` bank-wide and for each twin touched in the same transaction: one refusal refuses it
+    /// all (403) and nothing is retracted.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/retractions`.
+    /// - Remark: Generated from `#/paths//api/v1/retractions/post(retractSourceAcrossBank)`.
+    public func retractSourceAcrossBank(
+        headers: Operations.RetractSourceAcrossBank.Input.Headers = .init(),
+        body: Operations.RetractSourceAcrossBank.Input.Body
+    ) async throws -> Operations.RetractSourceAcrossBank.Output {
+        try await retractSourceAcrossBank(Operations.RetractSourceAcrossBank.Input(
+            headers: headers,
+            body: body
         ))
     }
 }
