@@ -220,6 +220,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/risk-map`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)`.
     func getAggregateRiskMap(_ input: Operations.GetAggregateRiskMap.Input) async throws -> Operations.GetAggregateRiskMap.Output
+    /// The public-health risk map of the aggregate's person twins over GeoJSON regions given in the body (`twinbank risk --aggregate ID --regions FILE`), each region with its level.
+    ///
+    /// The body is a GeoJSON FeatureCollection (RFC 7946) of Polygon and MultiPolygon features, checked as the
+    /// command checks a regions file (closed rings of at least 4 positions, coordinates in range, no ring touching or
+    /// crossing itself or another, holes inside their exterior, unique names); a malformed one is a 400 naming the
+    /// feature by its index. Each region's name is the property `nameProperty` (default the first string property).
+    /// People are placed by `home_lat`/`home_lon`, else their latest location ping; each region's level on `date`
+    /// is assessed as on the grid (the highest of its 7-day incidence, positivity and admissions tiers, raised by
+    /// growth). Every region is a feature (a region where no one lives has population 0 and no level), its geometry
+    /// a MultiPolygon. Asked of the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/risk-map`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/post(postAggregateRegionRiskMap)`.
+    func postAggregateRegionRiskMap(_ input: Operations.PostAggregateRegionRiskMap.Input) async throws -> Operations.PostAggregateRegionRiskMap.Output
     /// Exports an aggregate - its definition and its current members as the twin export carries each - as a self-verifying bundle (the bank's `export --aggregate ID`).
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/bundle`.
@@ -744,6 +759,33 @@ extension APIProtocol {
             path: path,
             query: query,
             headers: headers
+        ))
+    }
+    /// The public-health risk map of the aggregate's person twins over GeoJSON regions given in the body (`twinbank risk --aggregate ID --regions FILE`), each region with its level.
+    ///
+    /// The body is a GeoJSON FeatureCollection (RFC 7946) of Polygon and MultiPolygon features, checked as the
+    /// command checks a regions file (closed rings of at least 4 positions, coordinates in range, no ring touching or
+    /// crossing itself or another, holes inside their exterior, unique names); a malformed one is a 400 naming the
+    /// feature by its index. Each region's name is the property `nameProperty` (default the first string property).
+    /// People are placed by `home_lat`/`home_lon`, else their latest location ping; each region's level on `date`
+    /// is assessed as on the grid (the highest of its 7-day incidence, positivity and admissions tiers, raised by
+    /// growth). Every region is a feature (a region where no one lives has population 0 and no level), its geometry
+    /// a MultiPolygon. Asked of the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/risk-map`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/post(postAggregateRegionRiskMap)`.
+    public func postAggregateRegionRiskMap(
+        path: Operations.PostAggregateRegionRiskMap.Input.Path,
+        query: Operations.PostAggregateRegionRiskMap.Input.Query = .init(),
+        headers: Operations.PostAggregateRegionRiskMap.Input.Headers = .init(),
+        body: Operations.PostAggregateRegionRiskMap.Input.Body
+    ) async throws -> Operations.PostAggregateRegionRiskMap.Output {
+        try await postAggregateRegionRiskMap(Operations.PostAggregateRegionRiskMap.Input(
+            path: path,
+            query: query,
+            headers: headers,
+            body: body
         ))
     }
     /// Exports an aggregate - its definition and its current members as the twin export carries each - as a self-verifying bundle (the bank's `export --aggregate ID`).
