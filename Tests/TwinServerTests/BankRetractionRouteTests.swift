@@ -6,6 +6,7 @@ import Testing
 import TwinBank
 import TwinBankAccess
 import TwinCore
+import TwinGovernance
 import TwinServer
 
 /// `POST /api/v1/retractions`: a source retracted across the bank (as `twinbank retract --source` without `--twin`),
@@ -67,6 +68,33 @@ import TwinServer
             try await Self.retract(client, alice, #"{"source":"device:cgm-1","reason":"again","from":"2026-01-01","to":"2026-01-02"}"#) { r throws in
                 #expect(r.status == .badRequest)
                 #expect(try json(r)["field"] as? String == "source")
+            }
+        }
+    }
+
+    /// The gate permits the retraction bank-wide and for p1 but refuses it for p2 (a patient, pat, whom the policy lets
+    /// retract, except on the twin linked to them): the one transaction is rolled back, 403, nothing retracted in p1 either.
+    @Test func oneTwinRefusedRetractsNothingAnywhere() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        try Self.prepare(f)
+        _ = try BankGovernanceStore(storage: try BankLocation(f.path).open(create: false).storage).updatePolicy(initial: .default(owner: "alice")) { p in
+            try p.assign(Caller(id: "pat", role: .patient, twins: ["p2"]))
+            p.grants.append(Grant(.patient, .deny, actions: ["retract"], subject: .linked))
+            p.grants.append(Grant(.patient, .permit, actions: ["retract", "read"]))
+        }
+        let pat = try await f.token("pat", .patient)
+        let alice = try await f.token("alice", .admin)
+        try await f.test { client in
+            try await Self.retract(client, pat, #"{"source":"device:cgm-1","reason":"recalled"}"#) { r throws in
+                #expect(r.status == .forbidden, "\(String(buffer: r.body))")
+                #expect(try json(r)["code"] as? String == "accessDenied")
+            }
+            #expect(try await Self.readings(client, "p1", alice).count == 2, "p1's readings kept: all or nothing")
+            #expect(try await Self.readings(client, "p2", alice).count == 2)
+            // the same source in p1 alone (a range that holds none of p2's) is permitted
+            try await Self.retract(client, pat, #"{"source":"device:cgm-1","reason":"recalled","from":"2026-01-01T08:50:00Z"}"#) { r throws in
+                #expect(r.status == .created, "\(String(buffer: r.body))")
+                #expect((try json(r)["twins"] as? [[String: Any]])?.compactMap { $0["twin"] as? String } == ["p1"])
             }
         }
     }
