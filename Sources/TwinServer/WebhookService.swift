@@ -52,6 +52,10 @@ public struct WebhookService: Service {
                 }
             }
         }
+        // The channel ends when the watch stops, which the service group does first on shutdown; wait until the
+        // group asks this service to stop too: a service that returns before it is asked makes the group fail
+        // ("finished unexpectedly"), and `serve` exit 1 on SIGTERM. Outside a group (a test), cancellation ends the wait.
+        if !Task.isCancelled { try? await gracefulShutdown() }
         try await client.shutdown()
     }
 
