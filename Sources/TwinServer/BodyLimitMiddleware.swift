@@ -20,10 +20,16 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         // a body that arrived whole (not streamed) is not measured by the collection
         guard collected.readableBytes <= limit else { throw tooLarge(collected.readableBytes) }
-        return try await next(request, context)
+        return try await RequestBody.$collected.withValue(collected) { try await next(request, context) }
     }
 
     func tooLarge(_ length: Int?) -> ServerError {
         ServerError(.payloadTooLarge, "the request body \(length.map { "has \($0) bytes, " } ?? "is ")over the server's limit of \(limit) bytes: nothing was read or written; send smaller batches", value: length.map(String.init))
     }
+}
+
+/// The body of the request being handled as it was sent, collected by ``BodyLimitMiddleware`` (so at most the body
+/// limit), for a handler that needs its bytes rather than what the generated code decoded (a GeoJSON file's order).
+enum RequestBody {
+    @TaskLocal static var collected: ByteBuffer?
 }

@@ -5,6 +5,7 @@ import NIOCore
 import TwinBank
 import TwinCore
 import TwinFHIR
+import TwinGovernance
 
 /// The FHIR R4 facade under `/fhir`: the CapabilityStatement at `/fhir/metadata` (no token), reads and searches of
 /// what TwinFHIR maps a twin to, and transaction or batch Bundles POSTed to `/fhir` into the FHIR importer.
@@ -53,7 +54,15 @@ struct FHIRFacade: Sendable {
         }
         router.get("/fhir/:type/:id") { request, context -> Response in
             let type = context.parameters.get("type") ?? "", id = context.parameters.get("id") ?? ""
+            if id == "_history" { return try await typeHistory(request, type: type) }
             return try await read(request, type: type, id: id)
+        }
+        router.get("/fhir/:type/:id/_history") { request, context -> Response in
+            try await instanceHistory(request, type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "", version: nil)
+        }
+        router.get("/fhir/:type/:id/_history/:vid") { request, context -> Response in
+            try await instanceHistory(request, type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "",
+                                      version: context.parameters.get("vid") ?? "")
         }
         router.get("/fhir/:type") { request, context -> Response in
             try await search(request, type: context.parameters.get("type") ?? "")
@@ -354,15 +363,18 @@ struct FHIRFacade: Sendable {
         func param(_ name: String, _ type: String, _ doc: String) -> JSONValue {
             ["name": .string(name), "type": .string(type), "documentation": .string(doc)]
         }
+        let history: [JSONValue] = [["code": "vread"], ["code": "history-instance"], ["code": "history-type"]]
         var resources: [JSONValue] = [[
-            "type": "Patient", "interaction": [["code": "read"], ["code": "search-type"]],
+            "type": "Patient", "versioning": "versioned",
+            "interaction": .array([["code": "read"], ["code": "search-type"]] + history),
             "searchParam": [param("_id", "token", "the twin id")],
         ]]
         for s in searchable {
             var params = [param("patient", "reference", "the twin id (ID or Patient/ID); required")]
             if let c = s.codeParameter { params.append(param(c, "token", "SYSTEM|CODE, CODE or |CODE; a comma separates alternatives")) }
             if s.dateElement != nil { params.append(param("date", "date", "a date or instant with a prefix eq (default), ge, le, gt or lt; repeat for a range")) }
-            resources.append(["type": .string(s.type), "interaction": [["code": "search-type"]], "searchParam": .array(params)])
+            resources.append(["type": .string(s.type), "versioning": "versioned",
+                              "interaction": .array([["code": "search-type"]] + history), "searchParam": .array(params)])
         }
         return [
             "resourceType": "CapabilityStatement", "status": "active", "date": .string(FHIRTime.date(now)),

@@ -23,6 +23,7 @@ enum FHIROutcome {
         case 404: "not-found"
         case 405, 406, 415: "not-supported"
         case 409, 412: "conflict"
+        case 410: "deleted"
         case 413: "too-long"
         case 422: "processing"
         case 503: "transient"

@@ -26,6 +26,8 @@ public struct LiveConfiguration: Sendable {
     /// Attempts per alert and URL (the first included), and the wait before the second, doubled after each failure.
     public var webhookAttempts: Int
     public var webhookBackoff: Duration
+    /// Signs every webhook POST (``WebhookSigner``); required when there are webhooks.
+    public var webhookSigner: WebhookSigner? = nil
     /// The most items a live subscriber (a WebSocket, an event stream, a webhook) buffers before dropping its oldest.
     public var bufferSize: Int
     /// How often the server looks for writes made by other processes (a SQLite bank; PostgreSQL pushes them).

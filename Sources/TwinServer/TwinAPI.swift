@@ -71,21 +71,28 @@ struct TwinAPI: APIProtocol {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
         let id = try Self.twinID(input.path.id)
         let q = input.query
-        let now = served.base.clock.now()
         let limit = try Self.pageSize(q.limit)
         let after = try q.cursor.map { try Self.eventCursor($0) }
-        var to = try Self.instant(q.to, "to", now, .upper)
-        if let asOf = try Self.instant(q.asOf, "asOf", now, .upper) { to = min(to ?? asOf, asOf) }
-        let query = ThreadQuery(twin: id, code: try q.code.map { try Self.codeKey($0, "code") },
-                                category: q.category.map(APIMapping.category),
-                                from: try Self.instant(q.from, "from", now, .lower), to: to,
-                                knownAt: try Self.instant(q.knownAt, "knownAt", now, .instant))
+        let query = try threadQuery(id, code: q.code, category: q.category, from: q.from, to: q.to, asOf: q.asOf, knownAt: q.knownAt)
         let events = try await served.run(call) { bank in try bank.events(query) }
         // the thread's order is (effective start, sequence); the cursor is the last item's pair
         let rest = after.map { c in events.filter { ($0.effective.start.microseconds, $0.sequence) > (c.effective, c.sequence) } } ?? events
         let page = Array(rest.prefix(limit))
         let next = rest.count > limit ? page.last.map { Self.encodeCursor("\($0.effective.start.microseconds).\($0.sequence)") } : nil
         return .ok(.init(body: .json(.init(items: page.map(APIMapping.event), nextCursor: next))))
+    }
+
+    /// The thread query of the list's filters (and the CSV export's): `from`/`to` bound the effective start, `asOf`
+    /// too (the earlier of `to` and `asOf` applies), `knownAt` replays a recorded time; each malformed one a 400 naming it.
+    func threadQuery(_ id: TwinID, code: String?, category: Components.Schemas.Category?, from: String?, to: String?,
+                     asOf: String?, knownAt: String?) throws -> ThreadQuery {
+        let now = served.base.clock.now()
+        var upper = try Self.instant(to, "to", now, .upper)
+        if let asOf = try Self.instant(asOf, "asOf", now, .upper) { upper = min(upper ?? asOf, asOf) }
+        return ThreadQuery(twin: id, code: try code.map { try Self.codeKey($0, "code") },
+                           category: category.map(APIMapping.category),
+                           from: try Self.instant(from, "from", now, .lower), to: upper,
+                           knownAt: try Self.instant(knownAt, "knownAt", now, .instant))
     }
 
     func appendEvents(_ input: Operations.AppendEvents.Input) async throws -> Operations.AppendEvents.Output {

@@ -77,11 +77,14 @@ public struct TwinServer: Sendable {
         if !live.webhooks.isEmpty && watch == nil {
             throw ServerError(.badRequest, "webhooks POST the alerts of a watch: name the twins to watch as well", field: "webhook")
         }
+        if !live.webhooks.isEmpty && live.webhookSigner == nil {
+            throw ServerError(.badRequest, "webhooks are signed: give the secret that signs them (twinbank serve --webhook-secret-file FILE, or the bank's webhook-secret.key)", field: "webhook-secret-file")
+        }
         self.watch = watch
         self.feed = LiveFeed(bank: served.base, notices: watch?.channel, bufferSize: live.bufferSize, interval: live.pollInterval)
         self.webhooks = watch.flatMap { w in
-            live.webhooks.isEmpty ? nil : WebhookService(urls: live.webhooks, notices: w.channel, attempts: live.webhookAttempts,
-                                                         backoff: live.webhookBackoff, logger: logger)
+            live.webhookSigner.flatMap { signer in live.webhooks.isEmpty ? nil : WebhookService(urls: live.webhooks, notices: w.channel, signer: signer, attempts: live.webhookAttempts,
+                                                         backoff: live.webhookBackoff, logger: logger) }
         }
     }
 
@@ -110,11 +113,18 @@ public struct TwinServer: Sendable {
     ///   `invalidKey` for a key file that is not a private 32-byte file.
     /// - Parameter moreKeys: adds keys shared with an identity provider (``TokenAuthority/adding(pemFile:)``,
     ///   ``TokenAuthority/adding(jwksFile:)``) to the authority over the HS256 key, once the bank is open.
-    public static func open(location: BankLocation, tokenKey: KeyFile, configuration: Configuration = Configuration(),
+    /// - Parameter webhookSecret: the secret that signs the webhooks (``WebhookSigner``), read (made on first use, with
+    ///   the same rules) only when there are webhooks and `configuration` has no signer; default: the bank's
+    ///   `webhook-secret.key` (``WebhookSigner/defaultKeyFile(for:environment:)``).
+    public static func open(location: BankLocation, tokenKey: KeyFile, webhookSecret: KeyFile? = nil, configuration: Configuration = Configuration(),
                             logger: Logger = Logger(label: "twinbank.server"),
                             moreKeys: @Sendable (TokenAuthority) async throws -> TokenAuthority = { $0 }) async throws -> TwinServer {
         let served = try await ServedBank.open(location, owner: configuration.owner, pollInterval: configuration.live.pollInterval)
         let tokens = try await moreKeys(try await TokenAuthority.hs256(keyFile: tokenKey))
+        var configuration = configuration
+        if !configuration.live.webhooks.isEmpty && configuration.live.webhookSigner == nil {
+            configuration.live.webhookSigner = try await WebhookSigner.load(keyFile: webhookSecret ?? WebhookSigner.defaultKeyFile(for: location))
+        }
         return try await TwinServer(configuration: configuration, tokens: tokens, logger: logger, served: served)
     }
 

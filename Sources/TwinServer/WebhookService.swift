@@ -14,19 +14,24 @@ import TwinSync
 /// Guarantees: each URL receives the alerts in the order they were written, one at a time; a URL that is down does not
 /// hold up the others or the server (each URL has its own bounded buffer, ``LiveChannel``'s: when full, its oldest
 /// alert is dropped, counted and logged). Delivery is at least once per attempt that reached the receiver (an answer
-/// lost on the way back makes a retry): receivers deduplicate by the alert's `event.id`.
+/// lost on the way back makes a retry): receivers deduplicate by the alert's `event.id` or by `X-Twinbank-Delivery`
+/// (one id per alert and URL, the same on every retry). Every attempt is signed by ``signer`` at its own time
+/// (`X-Twinbank-Signature: t=UNIX,v1=HEX`, ``WebhookSigner``), so a receiver can refuse an altered body or a late replay.
 public struct WebhookService: Service {
     public let urls: [URL]
     public let attempts: Int
     public let backoff: Duration
+    /// Signs each POST.
+    public let signer: WebhookSigner
     let subscriptions: [AsyncStream<WatchNotice>]
     let logger: Logger
     let timeout: TimeAmount
 
     /// Subscribes to `notices` now (so no alert published after this is missed).
-    public init(urls: [URL], notices: LiveChannel<WatchNotice>, attempts: Int = 5, backoff: Duration = .milliseconds(500),
+    public init(urls: [URL], notices: LiveChannel<WatchNotice>, signer: WebhookSigner, attempts: Int = 5, backoff: Duration = .milliseconds(500),
                 timeout: TimeAmount = .seconds(10), logger: Logger = Logger(label: "twinbank.webhooks")) {
         self.urls = urls
+        self.signer = signer
         self.attempts = max(1, attempts)
         self.backoff = backoff > .zero ? backoff : .milliseconds(500)
         self.subscriptions = urls.map { _ in notices.subscribe() }
@@ -47,6 +52,10 @@ public struct WebhookService: Service {
                 }
             }
         }
+        // The channel ends when the watch stops, which the service group does first on shutdown; wait until the
+        // group asks this service to stop too: a service that returns before it is asked makes the group fail
+        // ("finished unexpectedly"), and `serve` exit 1 on SIGTERM. Outside a group (a test), cancellation ends the wait.
+        if !Task.isCancelled { try? await gracefulShutdown() }
         try await client.shutdown()
     }
 
@@ -58,19 +67,24 @@ public struct WebhookService: Service {
             logger.error("webhook: cannot encode the alert", metadata: ["error": "\(error)"])
             return false
         }
+        let bytes = [UInt8](body)
+        let delivery = WebhookSigner.deliveryID(url: url, event: alert.event.id)
         var wait = backoff
         for attempt in 1...attempts {
             var request = HTTPClientRequest(url: url.absoluteString)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "User-Agent", value: "twinbank/\(TwinbankVersion.current)")
-            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: WebhookSigner.deliveryHeader, value: delivery)
+            // signed at each attempt's own time, so a retry after a long backoff is within the receiver's tolerance
+            request.headers.add(name: WebhookSigner.signatureHeader, value: signer.signature(body: bytes, time: Int64(Date().timeIntervalSince1970)))
+            request.body = .bytes(ByteBuffer(bytes: bytes))
             var problem: String
             do {
                 let response = try await client.execute(request, timeout: timeout)
                 _ = try? await response.body.collect(upTo: 64 * 1024)
                 if (200..<300).contains(Int(response.status.code)) {
-                    logger.debug("webhook delivered", metadata: ["url": "\(url)", "event": "\(alert.event.id)", "attempt": "\(attempt)"])
+                    logger.debug("webhook delivered", metadata: ["url": "\(url)", "event": "\(alert.event.id)", "delivery": "\(delivery)", "attempt": "\(attempt)"])
                     return true
                 }
                 problem = "HTTP \(response.status.code)"

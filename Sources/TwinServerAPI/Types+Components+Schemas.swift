@@ -3411,5 +3411,419 @@ extension Components {
                 try encoder.encodeAdditionalProperties(additionalProperties)
             }
         }
+        /// - Remark: Generated from `#/components/schemas/BankRetractionRequest`.
+        public struct BankRetractionRequest: Codable, Hashable, Sendable {
+            /// The source whose events are retracted in every twin, KIND:ID (`device:cgm-7`, `import:labs.csv`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/source`.
+            public var source: Swift.String
+            /// Why (recorded in each twin's thread); not empty.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/reason`.
+            public var reason: Swift.String
+            /// Purge the events' payloads, keeping tombstones with the reason (default false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/erase`.
+            public var erase: Swift.Bool?
+            /// Only events with effective time from this time (inclusive; default the start of time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/from`.
+            public var from: Swift.String?
+            /// Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetractionRequest/to`.
+            public var to: Swift.String?
+            /// Creates a new `BankRetractionRequest`.
+            ///
+            /// - Parameters:
+            ///   - source: The source whose events are retracted in every twin, KIND:ID (`device:cgm-7`, `import:labs.csv`).
+            ///   - reason: Why (recorded in each twin's thread); not empty.
+            ///   - erase: Purge the events' payloads, keeping tombstones with the reason (default false).
+            ///   - from: Only events with effective time from this time (inclusive; default the start of time).
+            ///   - to: Only events with effective time up to this time (inclusive; a date means its end; default the end of time).
+            public init(
+                source: Swift.String,
+                reason: Swift.String,
+                erase: Swift.Bool? = nil,
+                from: Swift.String? = nil,
+                to: Swift.String? = nil
+            ) {
+                self.source = source
+                self.reason = reason
+                self.erase = erase
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case source
+                case reason
+                case erase
+                case from
+                case to
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/BankRetraction`.
+        public struct BankRetraction: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/source`.
+            public var source: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/reason`.
+            public var reason: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/erased`.
+            public var erased: Swift.Bool
+            /// Events that left the current view, in all twins.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/eventsRetracted`.
+            public var eventsRetracted: Swift.Int
+            /// The sequence of the first retraction event (one per twin, consecutive).
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/sequence`.
+            public var sequence: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/recorded`.
+            public var recorded: Swift.String
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/TwinsPayload`.
+            public struct TwinsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/BankRetraction/TwinsPayload/twin`.
+                public var twin: Swift.String
+                /// - Remark: Generated from `#/components/schemas/BankRetraction/TwinsPayload/count`.
+                public var count: Swift.Int
+                /// Creates a new `TwinsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - twin:
+                ///   - count:
+                public init(
+                    twin: Swift.String,
+                    count: Swift.Int
+                ) {
+                    self.twin = twin
+                    self.count = count
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case twin
+                    case count
+                }
+            }
+            /// Each twin touched, by id, with how many of its events were retracted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/twins`.
+            public typealias TwinsPayload = [Components.Schemas.BankRetraction.TwinsPayloadPayload]
+            /// Each twin touched, by id, with how many of its events were retracted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/twins`.
+            public var twins: Components.Schemas.BankRetraction.TwinsPayload
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/from`.
+            public var from: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/BankRetraction/to`.
+            public var to: Swift.String?
+            /// Creates a new `BankRetraction`.
+            ///
+            /// - Parameters:
+            ///   - source:
+            ///   - reason:
+            ///   - erased:
+            ///   - eventsRetracted: Events that left the current view, in all twins.
+            ///   - sequence: The sequence of the first retraction event (one per twin, consecutive).
+            ///   - recorded:
+            ///   - twins: Each twin touched, by id, with how many of its events were retracted.
+            ///   - from:
+            ///   - to:
+            public init(
+                source: Swift.String,
+                reason: Swift.String,
+                erased: Swift.Bool,
+                eventsRetracted: Swift.Int,
+                sequence: Swift.Int64,
+                recorded: Swift.String,
+                twins: Components.Schemas.BankRetraction.TwinsPayload,
+                from: Swift.String? = nil,
+                to: Swift.String? = nil
+            ) {
+                self.source = source
+                self.reason = reason
+                self.erased = erased
+                self.eventsRetracted = eventsRetracted
+                self.sequence = sequence
+                self.recorded = recorded
+                self.twins = twins
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case source
+                case reason
+                case erased
+                case eventsRetracted
+                case sequence
+                case recorded
+                case twins
+                case from
+                case to
+            }
+        }
+        /// A GeoJSON FeatureCollection (RFC 7946), one feature per region given, with the assessment's figures beside it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/RegionRiskMap`.
+        public struct RegionRiskMap: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/type`.
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case featureCollection = "FeatureCollection"
+            }
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/type`.
+            public var _type: Components.Schemas.RegionRiskMap._TypePayload
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/aggregate`.
+            public var aggregate: Swift.String
+            /// The assessed day (absent when no one is located).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/date`.
+            public var date: Swift.String?
+            /// The first day counted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/firstDate`.
+            public var firstDate: Swift.String?
+            /// Person twins placed in a region.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/located`.
+            public var located: Swift.Int
+            /// Person twins without a location, or living outside every region (not counted).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/unlocated`.
+            public var unlocated: Swift.Int
+            /// Members left out (their consent or the policy refuses this use).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/refused`.
+            public var refused: Swift.Int
+            /// How many regions are at each level (`no data` for regions without enough to assess).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/levels`.
+            public struct LevelsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Int]
+                /// Creates a new `LevelsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// How many regions are at each level (`no data` for regions without enough to assess).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/levels`.
+            public var levels: Components.Schemas.RegionRiskMap.LevelsPayload?
+            /// - Remark: Generated from `#/components/schemas/RegionRiskMap/features`.
+            public var features: [Components.Schemas.RegionRisk]
+            /// Creates a new `RegionRiskMap`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - aggregate:
+            ///   - date: The assessed day (absent when no one is located).
+            ///   - firstDate: The first day counted.
+            ///   - located: Person twins placed in a region.
+            ///   - unlocated: Person twins without a location, or living outside every region (not counted).
+            ///   - refused: Members left out (their consent or the policy refuses this use).
+            ///   - levels: How many regions are at each level (`no data` for regions without enough to assess).
+            ///   - features:
+            public init(
+                _type: Components.Schemas.RegionRiskMap._TypePayload,
+                aggregate: Swift.String,
+                date: Swift.String? = nil,
+                firstDate: Swift.String? = nil,
+                located: Swift.Int,
+                unlocated: Swift.Int,
+                refused: Swift.Int,
+                levels: Components.Schemas.RegionRiskMap.LevelsPayload? = nil,
+                features: [Components.Schemas.RegionRisk]
+            ) {
+                self._type = _type
+                self.aggregate = aggregate
+                self.date = date
+                self.firstDate = firstDate
+                self.located = located
+                self.unlocated = unlocated
+                self.refused = refused
+                self.levels = levels
+                self.features = features
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case aggregate
+                case date
+                case firstDate
+                case located
+                case unlocated
+                case refused
+                case levels
+                case features
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RegionRisk`.
+        public struct RegionRisk: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RegionRisk/type`.
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case feature = "Feature"
+            }
+            /// - Remark: Generated from `#/components/schemas/RegionRisk/type`.
+            public var _type: Components.Schemas.RegionRisk._TypePayload
+            /// - Remark: Generated from `#/components/schemas/RegionRisk/geometry`.
+            public struct GeometryPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/geometry/type`.
+                @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case multiPolygon = "MultiPolygon"
+                }
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/geometry/type`.
+                public var _type: Components.Schemas.RegionRisk.GeometryPayload._TypePayload
+                /// Polygons, each its rings of [longitude, latitude] positions, the exterior first.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/geometry/coordinates`.
+                public var coordinates: [[[[Swift.Double]]]]
+                /// Creates a new `GeometryPayload`.
+                ///
+                /// - Parameters:
+                ///   - _type:
+                ///   - coordinates: Polygons, each its rings of [longitude, latitude] positions, the exterior first.
+                public init(
+                    _type: Components.Schemas.RegionRisk.GeometryPayload._TypePayload,
+                    coordinates: [[[[Swift.Double]]]]
+                ) {
+                    self._type = _type
+                    self.coordinates = coordinates
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case _type = "type"
+                    case coordinates
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RegionRisk/geometry`.
+            public var geometry: Components.Schemas.RegionRisk.GeometryPayload
+            /// - Remark: Generated from `#/components/schemas/RegionRisk/properties`.
+            public struct PropertiesPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/name`.
+                public var name: Swift.String
+                /// Absent when there is not enough to assess.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/level`.
+                @frozen public enum LevelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case low = "low"
+                    case moderate = "moderate"
+                    case substantial = "substantial"
+                    case high = "high"
+                }
+                /// Absent when there is not enough to assess.
+                ///
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/level`.
+                public var level: Components.Schemas.RegionRisk.PropertiesPayload.LevelPayload?
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/colour`.
+                public var colour: Swift.String?
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/population`.
+                public var population: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/incidence7dPer100k`.
+                public var incidence7dPer100k: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/testPositivity`.
+                public var testPositivity: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/growthWeekOverWeek`.
+                public var growthWeekOverWeek: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/admissions7dPer100k`.
+                public var admissions7dPer100k: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/cases7d`.
+                public var cases7d: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/tests7d`.
+                public var tests7d: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/contacts7d`.
+                public var contacts7d: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/admissions7d`.
+                public var admissions7d: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/RegionRisk/properties/reasons`.
+                public var reasons: [Swift.String]
+                /// Creates a new `PropertiesPayload`.
+                ///
+                /// - Parameters:
+                ///   - name:
+                ///   - level: Absent when there is not enough to assess.
+                ///   - colour:
+                ///   - population:
+                ///   - incidence7dPer100k:
+                ///   - testPositivity:
+                ///   - growthWeekOverWeek:
+                ///   - admissions7dPer100k:
+                ///   - cases7d:
+                ///   - tests7d:
+                ///   - contacts7d:
+                ///   - admissions7d:
+                ///   - reasons:
+                public init(
+                    name: Swift.String,
+                    level: Components.Schemas.RegionRisk.PropertiesPayload.LevelPayload? = nil,
+                    colour: Swift.String? = nil,
+                    population: Swift.Int,
+                    incidence7dPer100k: Swift.Double? = nil,
+                    testPositivity: Swift.Double? = nil,
+                    growthWeekOverWeek: Swift.Double? = nil,
+                    admissions7dPer100k: Swift.Double? = nil,
+                    cases7d: Swift.Int,
+                    tests7d: Swift.Int,
+                    contacts7d: Swift.Int,
+                    admissions7d: Swift.Int,
+                    reasons: [Swift.String]
+                ) {
+                    self.name = name
+                    self.level = level
+                    self.colour = colour
+                    self.population = population
+                    self.incidence7dPer100k = incidence7dPer100k
+                    self.testPositivity = testPositivity
+                    self.growthWeekOverWeek = growthWeekOverWeek
+                    self.admissions7dPer100k = admissions7dPer100k
+                    self.cases7d = cases7d
+                    self.tests7d = tests7d
+                    self.contacts7d = contacts7d
+                    self.admissions7d = admissions7d
+                    self.reasons = reasons
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case name
+                    case level
+                    case colour
+                    case population
+                    case incidence7dPer100k
+                    case testPositivity
+                    case growthWeekOverWeek
+                    case admissions7dPer100k
+                    case cases7d
+                    case tests7d
+                    case contacts7d
+                    case admissions7d
+                    case reasons
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/RegionRisk/properties`.
+            public var properties: Components.Schemas.RegionRisk.PropertiesPayload
+            /// Creates a new `RegionRisk`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - geometry:
+            ///   - properties:
+            public init(
+                _type: Components.Schemas.RegionRisk._TypePayload,
+                geometry: Components.Schemas.RegionRisk.GeometryPayload,
+                properties: Components.Schemas.RegionRisk.PropertiesPayload
+            ) {
+                self._type = _type
+                self.geometry = geometry
+                self.properties = properties
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case geometry
+                case properties
+            }
+        }
     }
 }

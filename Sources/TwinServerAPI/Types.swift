@@ -220,6 +220,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/risk-map`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/get(getAggregateRiskMap)`.
     func getAggregateRiskMap(_ input: Operations.GetAggregateRiskMap.Input) async throws -> Operations.GetAggregateRiskMap.Output
+    /// The public-health risk map of the aggregate's person twins over GeoJSON regions given in the body (`twinbank risk --aggregate ID --regions FILE`), each region with its level.
+    ///
+    /// The body is a GeoJSON FeatureCollection (RFC 7946) of Polygon and MultiPolygon features, checked as the
+    /// command checks a regions file (closed rings of at least 4 positions, coordinates in range, no ring touching or
+    /// crossing itself or another, holes inside their exterior, unique names); a malformed one is a 400 naming the
+    /// feature by its index. Each region's name is the property `nameProperty` (default the first string property).
+    /// People are placed by `home_lat`/`home_lon`, else their latest location ping; each region's level on `date`
+    /// is assessed as on the grid (the highest of its 7-day incidence, positivity and admissions tiers, raised by
+    /// growth). Every region is a feature (a region where no one lives has population 0 and no level), its geometry
+    /// a MultiPolygon. Asked of the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/risk-map`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/post(postAggregateRegionRiskMap)`.
+    func postAggregateRegionRiskMap(_ input: Operations.PostAggregateRegionRiskMap.Input) async throws -> Operations.PostAggregateRegionRiskMap.Output
     /// Exports an aggregate - its definition and its current members as the twin export carries each - as a self-verifying bundle (the bank's `export --aggregate ID`).
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/bundle`.
@@ -298,6 +313,30 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/outbreaks`.
     /// - Remark: Generated from `#/paths//api/v1/outbreaks/post(startOutbreak)`.
     func startOutbreak(_ input: Operations.StartOutbreak.Input) async throws -> Operations.StartOutbreak.Output
+    /// The twin's thread as a CSV file (the format `POST .../events/csv` and `thread import --csv` read), with the filters of the JSON list, unpaged.
+    ///
+    /// The columns `time`, `code`, `value`, `unit`, `source`, `category` (RFC 4180, CRLF). The same events as
+    /// `GET .../events` with the same filters (forks resolved, retracted events left out, what the gate's decision
+    /// holds back left out), all of them in thread order: no pages. Retraction events and erased events are left
+    /// out (the format cannot hold them). Posting the file back to the same twin appends nothing, except for events
+    /// with provenance (a model's prediction, a FHIR record's notes), which the CSV has no column for.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/events.csv`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)`.
+    func exportThreadCSV(_ input: Operations.ExportThreadCSV.Input) async throws -> Operations.ExportThreadCSV.Output
+    /// Retracts a source's events across the bank (the bank's `retract --source SRC [--from T --to T]` without `--twin`), all or nothing, and answers the count per twin.
+    ///
+    /// Every twin whose thread holds current events of the source (with effective time in `from`..`to`, or all of
+    /// them) gets a retraction event (its value the reason), and those events leave every current view and
+    /// aggregate; a query known at an earlier time still sees them. With `erase`, their payloads are purged. The
+    /// gate decides `retract` bank-wide and for each twin touched in the same transaction: one refusal refuses it
+    /// all (403) and nothing is retracted.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/retractions`.
+    /// - Remark: Generated from `#/paths//api/v1/retractions/post(retractSourceAcrossBank)`.
+    func retractSourceAcrossBank(_ input: Operations.RetractSourceAcrossBank.Input) async throws -> Operations.RetractSourceAcrossBank.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -761,6 +800,33 @@ extension APIProtocol {
             headers: headers
         ))
     }
+    /// The public-health risk map of the aggregate's person twins over GeoJSON regions given in the body (`twinbank risk --aggregate ID --regions FILE`), each region with its level.
+    ///
+    /// The body is a GeoJSON FeatureCollection (RFC 7946) of Polygon and MultiPolygon features, checked as the
+    /// command checks a regions file (closed rings of at least 4 positions, coordinates in range, no ring touching or
+    /// crossing itself or another, holes inside their exterior, unique names); a malformed one is a 400 naming the
+    /// feature by its index. Each region's name is the property `nameProperty` (default the first string property).
+    /// People are placed by `home_lat`/`home_lon`, else their latest location ping; each region's level on `date`
+    /// is assessed as on the grid (the highest of its 7-day incidence, positivity and admissions tiers, raised by
+    /// growth). Every region is a feature (a region where no one lives has population 0 and no level), its geometry
+    /// a MultiPolygon. Asked of the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/risk-map`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-map/post(postAggregateRegionRiskMap)`.
+    public func postAggregateRegionRiskMap(
+        path: Operations.PostAggregateRegionRiskMap.Input.Path,
+        query: Operations.PostAggregateRegionRiskMap.Input.Query = .init(),
+        headers: Operations.PostAggregateRegionRiskMap.Input.Headers = .init(),
+        body: Operations.PostAggregateRegionRiskMap.Input.Body
+    ) async throws -> Operations.PostAggregateRegionRiskMap.Output {
+        try await postAggregateRegionRiskMap(Operations.PostAggregateRegionRiskMap.Input(
+            path: path,
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
     /// Exports an aggregate - its definition and its current members as the twin export carries each - as a self-verifying bundle (the bank's `export --aggregate ID`).
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/bundle`.
@@ -915,6 +981,48 @@ extension APIProtocol {
         body: Operations.StartOutbreak.Input.Body? = nil
     ) async throws -> Operations.StartOutbreak.Output {
         try await startOutbreak(Operations.StartOutbreak.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The twin's thread as a CSV file (the format `POST .../events/csv` and `thread import --csv` read), with the filters of the JSON list, unpaged.
+    ///
+    /// The columns `time`, `code`, `value`, `unit`, `source`, `category` (RFC 4180, CRLF). The same events as
+    /// `GET .../events` with the same filters (forks resolved, retracted events left out, what the gate's decision
+    /// holds back left out), all of them in thread order: no pages. Retraction events and erased events are left
+    /// out (the format cannot hold them). Posting the file back to the same twin appends nothing, except for events
+    /// with provenance (a model's prediction, a FHIR record's notes), which the CSV has no column for.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/events.csv`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/events.csv/get(exportThreadCSV)`.
+    public func exportThreadCSV(
+        path: Operations.ExportThreadCSV.Input.Path,
+        query: Operations.ExportThreadCSV.Input.Query = .init(),
+        headers: Operations.ExportThreadCSV.Input.Headers = .init()
+    ) async throws -> Operations.ExportThreadCSV.Output {
+        try await exportThreadCSV(Operations.ExportThreadCSV.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Retracts a source's events across the bank (the bank's `retract --source SRC [--from T --to T]` without `--twin`), all or nothing, and answers the count per twin.
+    ///
+    /// Every twin whose thread holds current events of the source (with effective time in `from`..`to`, or all of
+    /// them) gets a retraction event (its value the reason), and those events leave every current view and
+    /// aggregate; a query known at an earlier time still sees them. With `erase`, their payloads are purged. The
+    /// gate decides `retract` bank-wide and for each twin touched in the same transaction: one refusal refuses it
+    /// all (403) and nothing is retracted.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/retractions`.
+    /// - Remark: Generated from `#/paths//api/v1/retractions/post(retractSourceAcrossBank)`.
+    public func retractSourceAcrossBank(
+        headers: Operations.RetractSourceAcrossBank.Input.Headers = .init(),
+        body: Operations.RetractSourceAcrossBank.Input.Body
+    ) async throws -> Operations.RetractSourceAcrossBank.Output {
+        try await retractSourceAcrossBank(Operations.RetractSourceAcrossBank.Input(
             headers: headers,
             body: body
         ))

@@ -24,7 +24,9 @@ struct ServeCommand: AsyncParsableCommand {
         take the token as ?access_token=, as a browser cannot set headers on them). With --watch TWIN (repeatable) the
         server runs the watchers of `twinbank watch` (--watcher, same options) on those twins while it serves, so their
         alerts are written and sent live; --webhook URL (repeatable) POSTs each alert as JSON, retried with exponential
-        backoff (--webhook-attempts, --webhook-backoff).
+        backoff (--webhook-attempts, --webhook-backoff), signed with the deployment's secret (--webhook-secret-file): the
+        X-Twinbank-Signature header, t=UNIX,v1=HEX with HEX the HMAC-SHA256 of "UNIX.BODY"; X-Twinbank-Delivery names
+        the delivery, the same on each retry.
         """
     )
 
@@ -50,6 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("webhook-attempts"), help: "Attempts per alert and webhook before it is given up (logged).") var webhookAttempts = 5
     @Option(name: .customLong("webhook-backoff"), help: "The wait before a webhook's second attempt, doubled after each failure: a duration (500ms, 2s) or seconds.")
     var webhookBackoff = DurationOption<BareSeconds>(0.5)
+    @Option(name: .customLong("webhook-secret-file"), help: ArgumentHelp("The 32-byte secret that signs each webhook POST (X-Twinbank-Signature: t=UNIX,v1=HMAC-SHA256 hex of \"t.body\"); made 0600 on first use (default: webhook-secret.key in the bank's key folder).", valueName: "FILE"))
+    var webhookSecretFile: String?
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port (0 to 65535)") }
@@ -59,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
         try watching.validate(twins: watch)
         guard watchInterval.span.microseconds > 0 else { throw ValidationError("--watch-interval: must be a positive time (got \(watchInterval.span)).") }
         for w in webhook { _ = try Self.webhookURL(w) }
+        guard webhookSecretFile == nil || !webhook.isEmpty else { throw ValidationError("--webhook-secret-file: the secret signs webhooks; give them with --webhook.") }
         guard webhook.isEmpty || !watch.isEmpty else { throw ValidationError("--webhook: webhooks POST the alerts of a watch; name the twins to watch with --watch.") }
         guard (1...100).contains(webhookAttempts) else { throw ValidationError("--webhook-attempts: must be 1 to 100 (got \(webhookAttempts)).") }
         guard webhookBackoff.span.microseconds > 0 else { throw ValidationError("--webhook-backoff: must be a positive time (got \(webhookBackoff.span)).") }
@@ -87,7 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         let (pems, sets) = (tokenPEM, tokenJWKS)
         let server: TwinServer
         do {
-            server = try await TwinServer.open(location: location, tokenKey: keyFile,
+            server = try await TwinServer.open(location: location, tokenKey: keyFile, webhookSecret: webhookSecretFile.map(WebhookSigner.keyFile(path:)),
                                                configuration: .init(host: host, port: port, bodyLimit: bodyLimit, live: live), logger: logger) { tokens in
                 var tokens = tokens
                 for pem in pems { tokens = try await tokens.adding(pemFile: pem) }

@@ -280,12 +280,16 @@ final class Shared<Value: Sendable>: Sendable {
         }
     }
 
-    /// Each alert is POSTed to the webhook; the receiver fails twice, then accepts: three attempts of the same body.
+    /// Each alert is POSTed to the webhook; the receiver fails twice, then accepts: three attempts of the same body, each
+    /// signed (the signature verifies with the secret), all under one delivery id.
     @Test func webhooksRetryWithBackoffUntilTheReceiverAccepts() async throws {
         let attempts = Shared<[String]>([])
+        let headers = Shared<[(signature: String?, delivery: String?)]>([])
+        let secret = [UInt8](repeating: 42, count: 32)
         let receiver = Router()
         receiver.post("/hook") { request, _ -> HTTPResponse.Status in
             let body = try await request.body.collect(upTo: 1 << 20)
+            headers.withLock { $0.append((request.headers[HTTPField.Name(WebhookSigner.signatureHeader)!], request.headers[HTTPField.Name(WebhookSigner.deliveryHeader)!])) }
             let n = attempts.withLock { $0.append(String(buffer: body)); return $0.count }
             return n <= 2 ? .serviceUnavailable : .ok
         }
@@ -294,6 +298,7 @@ final class Shared<Value: Sendable>: Sendable {
             let port = try #require(hookClient.port)
             var live = Self.fastLive
             live.webhooks = [URL(string: "http://127.0.0.1:\(port)/hook")!]
+            live.webhookSigner = try WebhookSigner(secret: secret)
             let f = try await ServerFixture.make(live: live); defer { f.remove() }
             let services = f.server.services
             #expect(services.count == 3)
@@ -316,5 +321,14 @@ final class Shared<Value: Sendable>: Sendable {
         let alert = try Self.object(try #require(bodies.first))
         #expect(alert["type"] as? String == "alert" && alert["twin"] as? String == "p1" && alert["watcher"] as? String == "low-reading")
         #expect((alert["event"] as? [String: Any])?["category"] as? String == "alert")
+        let sent = headers.withLock { $0 }
+        #expect(sent.count == 3)
+        for (h, b) in zip(sent, bodies) {
+            let signature = try #require(h.signature)
+            #expect(throws: Never.self) { try WebhookSigner.verify(header: signature, body: Array(b.utf8), secret: secret) }
+        }
+        let eventID = try #require((alert["event"] as? [String: Any])?["id"] as? String)
+        #expect(Set(sent.map(\.delivery)).count == 1, "one delivery id across the retries")
+        #expect(sent.first?.delivery?.count == 32 && !eventID.isEmpty)
     }
 }

@@ -88,6 +88,43 @@ import Testing
         #expect(process.terminationStatus == 0)
     }
 
+    /// `--webhook-secret-file`: refused without webhooks; with them, the file is made (32 bytes, 0600) when the server
+    /// starts, and a file others may read is refused, naming it.
+    @Test func theWebhookSecretFileIsMadePrivateAndChecked() throws {
+        let (dir, bank) = try CommandRunner.temporaryBank()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let runner = CommandRunner()
+        try runner.ok(["init", "--bank", bank, "--actor", "alice"])
+        try runner.ok(["twin", "create", "--id", "p1", "--kind", "person", "--bank", bank, "--actor", "alice"])
+        let secret = dir.appendingPathComponent("hooks/secret.key").path
+        let alone = try runner.run(["serve", "--bank", bank, "--port", "0", "--webhook-secret-file", secret])
+        #expect(alone.status != 0)
+        #expect(alone.stderr.contains("--webhook-secret-file"), "\(alone.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: secret))
+
+        let process = Process()
+        process.executableURL = CommandRunner.executable
+        process.arguments = ["serve", "--bank", bank, "--port", "0", "--watch", "p1", "--webhook", "http://127.0.0.1:9/hook", "--webhook-secret-file", secret]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        let listening = Listening(out)
+        try process.run()
+        defer { if process.isRunning { process.interrupt(); kill(process.processIdentifier, SIGKILL) } }
+        _ = try #require(listening.wait(), "the server never said where it listens")
+        let attributes = try FileManager.default.attributesOfItem(atPath: secret)
+        #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o600)
+        #expect((attributes[.size] as? Int) == 32)
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: secret)
+        let open = try runner.run(["serve", "--bank", bank, "--port", "0", "--watch", "p1", "--webhook", "http://127.0.0.1:9/hook", "--webhook-secret-file", secret])
+        #expect(open.status != 0)
+        #expect(open.stderr.contains(secret), "\(open.stderr)")
+    }
+
     @Test func tokenIssueRefusesBadArgumentsNamingThem() throws {
         let (dir, bank) = try CommandRunner.temporaryBank()
         defer { try? FileManager.default.removeItem(at: dir) }

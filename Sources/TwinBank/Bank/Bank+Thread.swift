@@ -700,7 +700,8 @@ extension Bank {
         try tx.append(events, batch: BatchRecord(firstSequence: first, lastSequence: first + Int64(events.count) - 1, recorded: recorded))
         let n = try tx.retract(sequences: rows.map(\.sequence), atSequence: first, erasure: erase ? reason : nil)
         return RetractionResult(source: source, reason: reason, erased: erase, twins: twins, eventsRetracted: n, sequence: first,
-                                recorded: recorded, events: rows.map(\.id), from: from, to: to)
+                                recorded: recorded, events: rows.map(\.id), from: from, to: to,
+                                retractedPerTwin: Dictionary(rows.map { ($0.twin, 1) }, uniquingKeysWith: +))
     }
 }
 
@@ -721,6 +722,9 @@ public struct RetractionResult: Sendable, Hashable, Codable {
     /// For a retraction of a time range: its bounds (effective time, inclusive).
     public var from: Instant? = nil
     public var to: Instant? = nil
+    /// For a retraction of one event or of a time range: how many events each twin had retracted (empty for a whole
+    /// source, retracted without a range).
+    public var retractedPerTwin: [TwinID: Int] = [:]
 }
 
 /// ``TwinCore/Plausibility/problem(_:for:)`` for many quantities of one code in one unit (a batch): the unit

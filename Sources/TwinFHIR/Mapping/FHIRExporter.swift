@@ -115,11 +115,12 @@ public struct FHIRExporter: Sendable {
         // A population's events are about the Group (Observation.subject may reference a Group in R4).
         let subjectType = twin.kind == .population ? "Group" : "Patient"
         let patientRef: JSONValue = ["reference": .string("\(subjectType)/\(PatientMapping.fhirID(twin))")]
-        // Group the events of each source record, keeping thread order.
+        // Group the events of each source record (a FHIR resource imported), keeping thread order; any other event
+        // (a device's reading, a CSV row, a model's output) is a resource of its own.
         var order: [String] = []
         var groups: [String: [Event]] = [:]
         for e in events where e.category != .retraction {
-            let key = e.source.description
+            let key = recordKey(of: e)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(e)
         }
@@ -135,9 +136,30 @@ public struct FHIRExporter: Sendable {
             if first.source.kind == .record, parts.count == 3, parts[0] == "fhir" {
                 type = String(parts[1]); id = String(parts[2])
             }
-            out.append(record(type: type, id: id, events: group, subject: patientRef))
+            out.append(record(type: type, id: id, events: group.count > 1 ? current(group) : group, subject: patientRef))
         }
         return out
+    }
+
+    /// The events of one record as it stands now: a value recorded later for the same code and role (the main value
+    /// or a component) supersedes the earlier ones, as an updated resource imported again corrects its record
+    /// (the import adds only the events that changed). Values recorded together (one import) are all kept.
+    static func current(_ group: [Event]) -> [Event] {
+        func key(_ e: Event) -> String { (EventNotes(e.provenance.notes)?.panel == nil ? "main " : "component ") + e.code.key.description }
+        var latest: [String: Instant] = [:]
+        for e in group { latest[key(e)] = max(latest[key(e)] ?? e.recorded, e.recorded) }
+        return group.filter { latest[key($0)] == $0.recorded }
+    }
+
+    /// Which resource an event is exported into: the events of one imported FHIR record (source
+    /// `record:fhir/TYPE/ID`) make one resource (a panel and its components); any other event is a resource of its
+    /// own. Events with the same key are exported together, so the key names a resource across the thread's
+    /// versions (``FHIRHistory``).
+    public static func recordKey(of e: Event) -> String {
+        if e.source.kind == .record, e.source.id.hasPrefix("fhir/"), e.source.id.split(separator: "/", maxSplits: 2).count == 3 {
+            return e.source.description
+        }
+        return "event:" + e.id.hex
     }
 
     static func meta(_ notes: EventNotes?) -> JSONValue? {

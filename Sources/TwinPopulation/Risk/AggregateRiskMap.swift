@@ -51,14 +51,31 @@ public struct AggregateRiskMap: Sendable {
         }
         let regions = try GeoRegions.grid(west: box.west, south: box.south, east: east, north: north, cellMeters: cellMeters)
         let input = try RiskTwins.read(bank: bank, aggregate: aggregate, regions: regions, locator: regions.locator())
-        let counts = input.counts
-        var day = counts.days - 1
-        if let date {
-            day = counts.day(of: date)
-            guard (0..<counts.days).contains(day) else {
-                throw PopulationError(.invalidArgument, "the date \(date.iso8601.prefix(10)) is outside the days counted, \(counts.date(0)) to \(counts.date(counts.days - 1))", value: String(date.iso8601.prefix(10)))
-            }
+        let day = try assessedDay(input.counts, date)
+        return AggregateRiskMap(regions: regions, counts: input.counts, day: day, risks: RegionalRisk.assess(input.counts, day: day), input: input)
+    }
+
+    /// The map of `aggregate`'s person twins over `regions` (a GeoJSON FeatureCollection's, checked by
+    /// ``GeoRegions/init(geoJSON:nameProperty:)``), as `twinbank risk --aggregate ID --regions FILE` counts them:
+    /// each person in the region of their home (else latest ping), each region assessed on the day of `date`
+    /// (default: the last day counted). People living outside every region are ``input``'s `unlocated`. When no one is
+    /// placed in a region, the map has the regions but no risks (and `date` is not checked: there is no day counted).
+    /// - Throws: ``PopulationError/Code/invalidArgument`` for a date outside the days counted; ``PopulationError``
+    ///   `invalidPings` for a location that cannot be read; the bank's errors (an unknown aggregate, access denied).
+    public static func regions(_ regions: GeoRegions, of aggregate: AggregateID, in bank: Bank, date: Instant? = nil) throws -> AggregateRiskMap {
+        let input = try RiskTwins.read(bank: bank, aggregate: aggregate, regions: regions, locator: regions.locator())
+        guard input.persons > 0 else { return AggregateRiskMap(regions: regions, counts: input.counts, day: 0, risks: [], input: input) }
+        let day = try assessedDay(input.counts, date)
+        return AggregateRiskMap(regions: regions, counts: input.counts, day: day, risks: RegionalRisk.assess(input.counts, day: day), input: input)
+    }
+
+    /// The day of `date` among those counted (default the last).
+    static func assessedDay(_ counts: RegionalCounts, _ date: Instant?) throws -> Int {
+        guard let date else { return counts.days - 1 }
+        let day = counts.day(of: date)
+        guard (0..<counts.days).contains(day) else {
+            throw PopulationError(.invalidArgument, "the date \(date.iso8601.prefix(10)) is outside the days counted, \(counts.date(0)) to \(counts.date(counts.days - 1))", value: String(date.iso8601.prefix(10)))
         }
-        return AggregateRiskMap(regions: regions, counts: counts, day: day, risks: RegionalRisk.assess(counts, day: day), input: input)
+        return day
     }
 }
