@@ -19,7 +19,7 @@ final class ServedBank: Sendable {
     /// ETag cannot both pass (in this process; another process writing the same bank is not covered).
     let definitionLock = Mutex<Void>(())
 
-    /// The ETags of twin definitions served, by the content hash of the stored record they were computed from.
+    /// The ETags of twin definitions served (``ServedETag``), by the content hash the record is stored under.
     let etags = ObjectCache(capacity: 10_000)
 
     /// The audit log's public key (which checks its signed heads), when the server opened the signing key.
@@ -118,4 +118,10 @@ final class ServedBank: Sendable {
     func acting(_ call: Call) -> Bank {
         base.acting(as: call.identity.subject, purpose: call.purpose, claimedRole: call.identity.role.rawValue)
     }
+}
+
+/// A twin definition's ETag with the record it was computed from.
+struct ServedETag: Sendable {
+    let record: TwinRecord
+    let etag: String
 }

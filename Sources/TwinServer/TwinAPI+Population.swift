@@ -59,11 +59,7 @@ extension TwinAPI {
         do { metres = try GeoRegions.cellSize(parsing: gridText) } catch {
             throw ServerError(.badRequest, error.message, field: "grid", value: gridText)
         }
-        let date = try input.query.date.map { text -> Instant in
-            let full = text.count == 10 ? text + "T00:00:00Z" : text
-            guard let instant = try Self.instant(full, "date", served.base.clock.now(), .instant) else { throw ServerError(.badRequest, "date is empty", field: "date") }
-            return instant
-        }
+        let date = try Self.riskDate(input.query.date, now: served.base.clock.now())
         let map: AggregateRiskMap
         do {
             map = try await served.run(call) { bank in try AggregateRiskMap.grid(of: id, in: bank, cellMeters: metres, date: date) }
@@ -93,5 +89,14 @@ extension TwinAPI {
             _type: .featureCollection, aggregate: id.rawValue, grid: grid, date: map.counts.date(map.day), firstDate: map.counts.date(0),
             located: input.persons, unlocated: input.unlocated.count, refused: input.refused.count, levels: .init(additionalProperties: levels),
             features: features))))
+    }
+
+    /// A risk map's `date` parameter: a day (`2026-03-01`, its start) or any time in the bank's grammar; nil: none given.
+    static func riskDate(_ text: String?, now: Instant) throws -> Instant? {
+        try text.map { text -> Instant in
+            let full = text.count == 10 ? text + "T00:00:00Z" : text
+            guard let instant = try Self.instant(full, "date", now, .instant) else { throw ServerError(.badRequest, "date is empty", field: "date") }
+            return instant
+        }
     }
 }

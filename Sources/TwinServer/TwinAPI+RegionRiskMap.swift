@@ -29,11 +29,7 @@ extension TwinAPI {
             // the message names the feature by its index (and name), the polygon, ring and position
             throw ServerError(.badRequest, error.message, field: error.message.contains("property") && nameProperty != nil ? "nameProperty" : "body", value: error.value.map { String($0.prefix(300)) })
         }
-        let date = try input.query.date.map { text -> Instant in
-            let full = text.count == 10 ? text + "T00:00:00Z" : text
-            guard let instant = try Self.instant(full, "date", served.base.clock.now(), .instant) else { throw ServerError(.badRequest, "date is empty", field: "date") }
-            return instant
-        }
+        let date = try Self.riskDate(input.query.date, now: served.base.clock.now())
         let map: AggregateRiskMap
         do {
             map = try await served.run(call) { bank in try AggregateRiskMap.regions(regions, of: id, in: bank, date: date) }

@@ -53,11 +53,12 @@ struct TwinAPI: APIProtocol {
             throw ErrorMapping.bank(e, field: "at")
         }
         let twin = APIMapping.twin(record)
-        // the ETag is a function of the stored record, which never changes under its hash
+        // the ETag is a function of the record: kept by the hash it is stored under, and reused only for the same
+        // record (an erasure rewrites a record under its hash)
         let etag: String
-        if let cached = served.etags.get(hash) as? String { etag = cached } else {
+        if let cached = served.etags.get(hash) as? ServedETag, cached.record == record { etag = cached.etag } else {
             etag = try Self.etag(of: twin)
-            served.etags.put(hash, etag)
+            served.etags.put(hash, ServedETag(record: record, etag: etag))
         }
         if let match = input.headers.ifNoneMatch, Self.matches(match, etag) {
             return .notModified(.init(headers: .init(eTag: etag)))

@@ -147,8 +147,11 @@ let exemptFromTheGateTable: [String: String] = [
     "BackupChecks.populate(_:audit:signer:)": "a fixture of the testing library TwinStorageTesting: fills a bank through the bank's own gated entry points",
     "BackupChecks.expectSameAnswers(_:_:sourceLocation:)": "a check of the testing library TwinStorageTesting: reads two banks through their own gated entry points",
     // the bank object itself and its seam
-    "Bank.init(storage:gate:clock:actor:purpose:observationSkew:)": "makes the bank object; reads and writes nothing",
+    "Bank.init(storage:gate:clock:actor:purpose:observationSkew:claimedRole:)": "makes the bank object; reads and writes nothing",
     "Bank.acting(as:purpose:)": "the same bank for another actor or purpose; reads nothing (each call then asks the gate)",
+    "Bank.acting(as:purpose:claimedRole:)": "the same bank for another actor, purpose and claimed role; reads nothing (each call then asks the gate, which checks the claim)",
+    "Bank.claimedRole": "the role the actor's credential claims; no data",
+    "FHIRExporter.recordKey(of:)": "static and pure: the key that groups events its caller has already read into one resource; it reads no bank",
     "Bank.authorize(_:_:)": "the gate itself: asks it, and is audited by it",
     "Bank.decide(_:_:)": "the gate itself: asks it, and is audited by it",
     "Bank.answering(_:_:_:)": "the gate itself: asks it, and is audited by it",

@@ -185,6 +185,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("Bank.createTemplate(_:)", .write, "tmpl") { b, _ in try b.createTemplate(Twin(id: "tmpl", kind: .person)) },
     EntryPoint("Bank.updateTwin(_:)", .write, "p1") { b, _ in try b.updateTwin(Twin(id: "p1", kind: .person)) },
     EntryPoint("Bank.twin(_:at:)", .read, "p1") { b, _ in _ = try b.twin("p1") },
+    EntryPoint("Bank.versionedTwin(_:at:)", .read, "p1") { b, _ in _ = try b.versionedTwin("p1") },
     EntryPoint("Bank.twinIDs(at:)", .read, nil, research: permitted) { b, _ in _ = try b.twinIDs() },
     EntryPoint("Bank.templateVersions(_:)", .read, "p1") { b, _ in _ = try b.templateVersions("p1") },
     EntryPoint("Bank.forks(of:)", .read, "p1") { b, _ in _ = try b.forks(of: "p1") },
@@ -192,6 +193,10 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("Bank.append(_:)", .write, "p1") { b, _ in try b.append([draft]) },
     EntryPoint("Bank.append(_:) [nothing to append]", .read, nil, research: permitted) { b, _ in try b.append([]) },
     EntryPoint("Bank.append(_:idempotencyKey:)", .write, "p1") { b, _ in try b.append([draft], idempotencyKey: "entry-point-test") },
+    EntryPoint("Bank.appendEach(_:)", .write, "p1") { b, _ in
+        // each batch answers its own refusal; the gate's is the one batch's error
+        if case .failure(let e) = try b.appendEach([AppendRequest([draft], idempotencyKey: "entry-point-each")])[0] { throw e }
+    },
     EntryPoint("Bank.appendPipelined(_:depth:acknowledge:)", .write, "p1") { b, _ in
         // the pipeline's error names the batch; what refused it is the gate's error inside
         do { try b.appendPipelined([[draft]]) } catch let e as AppendPipelineError { throw e.error }
@@ -397,6 +402,11 @@ let entryPoints: [EntryPoint] = [
     },
     EntryPoint("AggregateRiskMap.grid(of:in:cellMeters:date:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
         _ = try AggregateRiskMap.grid(of: "cohort", in: b, cellMeters: 1000)
+    },
+    EntryPoint("AggregateRiskMap.regions(_:of:in:date:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
+        // one region over the whole world
+        let world = #"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"world"},"geometry":{"type":"Polygon","coordinates":[[[-179,-84],[179,-84],[179,84],[-179,84],[-179,-84]]]}}]}"#
+        _ = try AggregateRiskMap.regions(try GeoRegions(geoJSON: Array(world.utf8), nameProperty: nil), of: "cohort", in: b)
     },
     EntryPoint("MemberPopulation.build(members:in:asOf:seed:marginals:)", .read, "p1") { b, _ in
         _ = try MemberPopulation.build(members: ["p1"], in: b, asOf: GateFixture.now, seed: 1)

@@ -87,8 +87,9 @@ extension Bank {
         try versionedTwin(id, at: commit).record
     }
 
-    /// ``twin(_:at:)`` with the content hash (hex) of the record as stored: the same hash, the same record, so a
-    /// caller may cache what it derives from a record (a server's ETag) by this hash.
+    /// ``twin(_:at:)`` with the content hash (hex) the record is stored under. An erasure rewrites a record under
+    /// its hash: a caller caching what it derives from a record (a server's ETag) by this hash must also check the
+    /// record is the one it derived it from.
     /// - Throws: ``BankError`` `unknownTwin`, `unknownCommit`.
     public func versionedTwin(_ id: TwinID, at commit: String? = nil) throws -> (record: TwinRecord, hash: String) {
         try answeringRead(.read, id) { filter, tx in

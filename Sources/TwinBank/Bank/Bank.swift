@@ -27,7 +27,8 @@ public final class Bank: Sendable {
     public let purpose: String
     /// The role the actor's credential claims (``AccessRequest/claimedRole``), passed to the gate; nil: none.
     public let claimedRole: String?
-    /// Decoded twin records by content hash, shared by the banks made from this one (``acting(as:purpose:)``).
+    /// Decoded twin records by content hash with the bytes they were decoded from, shared by the banks made from
+    /// this one (``acting(as:purpose:)``).
     let records: ObjectCache
     /// How far (in seconds) an observation's effective time may lie beyond the bank's clock before ``append(_:)``
     /// refuses it (`futureObservation`): the skew allowed between a device's clock and the bank's.
@@ -153,12 +154,17 @@ public final class Bank: Sendable {
         return try loadRecord(hex: hex, tx)
     }
 
-    /// The twin record stored as object `hex`, decoded once per bank (``records``).
+    /// The twin record stored as object `hex`, decoded once for the same bytes (``records``). The bytes are read
+    /// and compared every time: an erasure rewrites a record under its hash, so the hash alone does not say the
+    /// decoded record is still what is stored.
     func loadRecord(hex: String, _ tx: any StorageReader) throws -> TwinRecord {
-        if let r = records.get(hex) as? TwinRecord { return r }
-        let r = try loadObject(TwinRecord.self, hex: hex, tx)
-        records.put(hex, r)
-        return r
+        guard let h = ContentHash(hex: hex), let bytes = try tx.object(h) else {
+            throw BankError(.storageFailure, "object \(hex) is missing from the bank", value: hex)
+        }
+        if let cached = records.get(hex) as? DecodedRecord, cached.bytes == bytes { return cached.record }
+        let record = try ObjectCodec.decode(TwinRecord.self, from: bytes)
+        records.put(hex, DecodedRecord(bytes: bytes, record: record))
+        return record
     }
 
     func requireRecord(_ id: TwinID, _ tx: any StorageReader) throws -> TwinRecord {
@@ -195,4 +201,10 @@ public final class Bank: Sendable {
         if let last = try tx.lastRecorded(), now <= last { return last.advanced(byMicroseconds: 1) }
         return now
     }
+}
+
+/// A twin record decoded from these bytes (``Bank/loadRecord(hex:_:)``'s cache).
+struct DecodedRecord: Sendable {
+    let bytes: [UInt8]
+    let record: TwinRecord
 }
