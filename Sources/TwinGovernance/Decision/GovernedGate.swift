@@ -108,11 +108,11 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
         // concurrent requests share a commit, without a thread per pending entry
         let ticket: AuditLog.Ticket
         do { ticket = try log.enqueue([draft]) } catch {
-            throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+            throw Self.unrecorded(request, error)
         }
         let answer = Result { try body(f.isUnrestricted ? nil : f) }
         do { _ = try log.wait(ticket) } catch {
-            throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+            throw Self.unrecorded(request, error)
         }
         return try answer.get()
     }
@@ -142,19 +142,24 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
             _ = try record(request, decision, draft)
             throw BankError(.accessDenied, "access denied: \(request.actor) may not \(request.action) for \(request.purpose)", value: request.actor)
         case .unrecorded(let error):
-            throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+            throw Self.unrecorded(request, error)
         case .answered(let ticket, let answer):
             do { _ = try log.wait(ticket) } catch {
-                throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+                throw Self.unrecorded(request, error)
             }
             return try answer.get()
         }
     }
 
+    /// The refusal of a request whose decision could not be recorded in the audit log (nothing leaves unrecorded).
+    static func unrecorded(_ request: AccessRequest, _ error: any Error) -> BankError {
+        BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+    }
+
     /// Appends a decision's entry, then answers it.
     private func record(_ request: AccessRequest, _ decision: Decision, _ draft: AuditEntry.Draft) throws -> DataFilter? {
         do { _ = try log.append(draft) } catch {
-            throw BankError(.accessDenied, "access denied: \(request.actor)'s request to \(request.action) could not be recorded in the audit log (\(error))", value: request.actor)
+            throw Self.unrecorded(request, error)
         }
         return try Self.answer(request, decision)
     }
