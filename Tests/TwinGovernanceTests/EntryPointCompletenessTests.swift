@@ -12,7 +12,8 @@ struct BankDeclaration: Hashable, CustomStringConvertible {
 }
 
 /// Reads the libraries' sources (not the commands, the benchmarks or the test fixtures) and lists their bank
-/// surface: every public func, init, subscript, var and let that takes or extends `Bank`, or belongs to a type
+/// surface: every public func, init, subscript, var and let that takes (a `Bank`, or a `ThreadReading`, which a bank
+/// is) or extends `Bank`, or belongs to a type
 /// with a stored `Bank` property. A line-based reader of the project's formatting (four-space indentation, one
 /// declaration per line): the enclosing type is the nearest type declaration indented less.
 enum BankSurface {
@@ -127,7 +128,8 @@ enum BankSurface {
                         var type = p.drop { $0 != ":" }.dropFirst().trimmingCharacters(in: .whitespaces)
                         if let eq = type.range(of: " = ") { type = String(type[..<eq.lowerBound]) }
                         if type.hasPrefix("inout ") { type = String(type.dropFirst(6)) }
-                        if type == "Bank" || type == "Bank?" { takesBank = true }
+                        // a reader of threads may be the bank itself (Bank is a ThreadReading)
+                        if ["Bank", "Bank?", "some ThreadReading", "any ThreadReading"].contains(type) { takesBank = true }
                         return label + ":"
                     }
                     key = "\(owner.isEmpty ? "" : owner + ".")\(name)(\(labels.joined()))"
@@ -151,6 +153,7 @@ let exemptFromTheGateTable: [String: String] = [
     "Bank.acting(as:purpose:)": "the same bank for another actor or purpose; reads nothing (each call then asks the gate)",
     "Bank.acting(as:purpose:claimedRole:)": "the same bank for another actor, purpose and claimed role; reads nothing (each call then asks the gate, which checks the claim)",
     "Bank.claimedRole": "the role the actor's credential claims; no data",
+    "ThreadReader.twin": "the twin the reader was granted (by Bank.reading(_:_:), in the table); no data",
     "FHIRExporter.recordKey(of:)": "static and pure: the key that groups events its caller has already read into one resource; it reads no bank",
     "Bank.authorize(_:_:)": "the gate itself: asks it, and is audited by it",
     "Bank.decide(_:_:)": "the gate itself: asks it, and is audited by it",

@@ -210,6 +210,11 @@ let entryPoints: [EntryPoint] = [
     },
     EntryPoint("Bank.events(_:)", .read, "p1") { b, _ in _ = try b.events(ThreadQuery(twin: "p1")) },
     EntryPoint("Bank.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in _ = try b.state(of: "p1") },
+    EntryPoint("Bank.reading(_:_:)", .read, "p1") { b, _ in _ = try b.reading("p1") { _ in 0 } },
+    EntryPoint("ThreadReader.events(_:)", .read, "p1") { b, _ in _ = try b.reading("p1") { r in try r.events(ThreadQuery(twin: "p1")) } },
+    EntryPoint("ThreadReader.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in
+        _ = try b.reading("p1") { r in try r.state(of: "p1", asOf: nil, knownAt: nil, knownAtSequence: nil, code: nil, category: nil) }
+    },
     EntryPoint("Bank.effectiveRange(of:code:category:)", .read, "p1") { b, _ in _ = try b.effectiveRange(of: "p1") },
     EntryPoint("Bank.lastSequence()", .read, nil, research: permitted) { b, _ in _ = try b.lastSequence() },
     EntryPoint("Bank.events(of:sequences:)", .read, "p1") { b, _ in _ = try b.events(of: "p1", sequences: 1 ... 100) },
@@ -267,6 +272,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("BankWriter.append(_:)", .write, "p1") { b, _ in _ = try b.write { w in try w.append([draft]) } },
     EntryPoint("BankWriter.append(_:) [nothing to append]", .read, nil, research: permitted) { b, _ in _ = try b.write { w in try w.append([]) } },
     EntryPoint("BankWriter.events(_:)", .read, "p1") { b, _ in _ = try b.write { w in try w.events(ThreadQuery(twin: "p1")) } },
+    EntryPoint("BankWriter.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in _ = try b.write { w in try w.state(of: "p1") } },
     EntryPoint("BankWriter.record(named:)", .read, nil, research: permitted) { b, _ in _ = try b.write { w in try w.record(named: "fhir/Location/l1") } },
     EntryPoint("BankWriter.storeRecordIfAbsent(named:kind:bytes:)", .write, nil) { b, _ in
         _ = try b.write { w in try w.storeRecordIfAbsent(named: "fhir/Location/l2", kind: "fhir", bytes: [1]) }

@@ -301,10 +301,13 @@ extension Bank {
     /// The gate's filter, if the decision carries one, is applied: events it does not admit are not returned.
     /// - Throws: ``BankError`` `unknownTwin`.
     public func events(_ q: ThreadQuery) throws -> [Event] {
-        try answeringRead(.read, q.twin) { filter, tx in
-            let events = try eventsInTransaction(q, tx)
-            return filter.map { $0.apply(to: events) } ?? events
-        }
+        try answeringRead(.read, q.twin) { filter, tx in try eventsAnswer(q, filter: filter, tx) }
+    }
+
+    /// The answer of ``events(_:)`` under a decision's filter, in a transaction.
+    func eventsAnswer(_ q: ThreadQuery, filter: (any AccessFilter)?, _ tx: any StorageReader) throws -> [Event] {
+        let events = try eventsInTransaction(q, tx)
+        return filter.map { $0.apply(to: events) } ?? events
     }
 
     func eventsInTransaction(_ q: ThreadQuery, _ tx: any StorageReader) throws -> [Event] {
@@ -358,11 +361,17 @@ extension Bank {
     public func state(of twin: TwinID, asOf: Instant? = nil, knownAt: Instant? = nil, knownAtSequence: Int64? = nil,
                       code: CodeKey? = nil, category: Event.Category? = nil) throws -> [Event] {
         try answeringRead(.read, twin) { filter, tx in
-            let vis = try visibility(knownAt: knownAt, knownAtSequence: knownAtSequence, includeRetracted: false, tx)
-            guard let filter else { return try stateInTransaction(twin, asOf: asOf, vis: vis, code: code, category: category, tx) }
-            return try filteredStateInTransaction(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence,
-                                                  code: code, category: category, filter: filter, tx)
+            try stateAnswer(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence, code: code, category: category, filter: filter, tx)
         }
+    }
+
+    /// The answer of ``state(of:asOf:knownAt:knownAtSequence:code:category:)`` under a decision's filter, in a transaction.
+    func stateAnswer(_ twin: TwinID, asOf: Instant?, knownAt: Instant?, knownAtSequence: Int64?, code: CodeKey?, category: Event.Category?,
+                     filter: (any AccessFilter)?, _ tx: any StorageReader) throws -> [Event] {
+        let vis = try visibility(knownAt: knownAt, knownAtSequence: knownAtSequence, includeRetracted: false, tx)
+        guard let filter else { return try stateInTransaction(twin, asOf: asOf, vis: vis, code: code, category: category, tx) }
+        return try filteredStateInTransaction(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence,
+                                              code: code, category: category, filter: filter, tx)
     }
 
     /// ``stateInTransaction`` over only the events a filter admits: the latest admitted event per code (ties:

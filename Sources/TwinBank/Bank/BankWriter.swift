@@ -10,7 +10,7 @@ import TwinCore
 /// denial inside the closure rolls back the whole transaction.
 ///
 /// A writer is valid only inside the closure it was given to; do not keep it.
-public struct BankWriter {
+public struct BankWriter: ThreadReading {
     let bank: Bank
     let tx: any StorageWriter
 
@@ -52,8 +52,13 @@ public struct BankWriter {
     /// A twin's events as written so far in this transaction, as ``Bank/events(_:)``.
     public func events(_ q: ThreadQuery) throws -> [Event] {
         let filter = try bank.gate.decideInTransaction(bank.request(.read, q.twin), tx)
-        let events = try bank.eventsInTransaction(q, tx)
-        return filter.map { $0.apply(to: events) } ?? events
+        return try bank.eventsAnswer(q, filter: filter, tx)
+    }
+
+    /// A twin's state as written so far in this transaction, as ``Bank/state(of:asOf:knownAt:knownAtSequence:code:category:)``.
+    public func state(of twin: TwinID, asOf: Instant?, knownAt: Instant?, knownAtSequence: Int64?, code: CodeKey?, category: Event.Category?) throws -> [Event] {
+        let filter = try bank.gate.decideInTransaction(bank.request(.read, twin), tx)
+        return try bank.stateAnswer(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence, code: code, category: category, filter: filter, tx)
     }
 
     /// The bytes of a named record, or nil if there is none (see ``Bank/record(named:)``).

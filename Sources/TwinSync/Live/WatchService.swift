@@ -214,16 +214,19 @@ public struct WatchService: Service {
             }
         }
         guard !drafts.isEmpty else { return notices }
-        // what the thread already holds (same content), retracted included; if another watch process writes
-        // the same events between this check and the append, the bank rejects them as duplicates: check again
-        let service = self, candidates = drafts
+        // what the thread already holds (same content), retracted included, read in the transaction that appends the
+        // rest (one commit); should another watch process write the same events concurrently (storage that does not
+        // serialise writers), the bank rejects them as duplicates: check again
+        let candidates = drafts, twin = update.twin
         let (fresh, writtenOrNil) = try await bank.run { bank -> ([(watcher: String, draft: EventDraft)], AppendResult?) in
             var attempt = 0
             while true {
-                let fresh = try service.unheld(candidates, twin: update.twin)
-                guard !fresh.isEmpty else { return (fresh, nil) }
                 do {
-                    return (fresh, try bank.append(fresh.map(\.draft)))
+                    return try bank.write { writer in
+                        let fresh = try HeldEvents.unheld(candidates.map(\.draft), twin: twin, in: writer).map { candidates[$0] }
+                        guard !fresh.isEmpty else { return (fresh, nil) }
+                        return (fresh, try writer.append(fresh.map(\.draft)))
+                    }
                 } catch let e as BankError where e.code == .duplicateEvent && attempt < 2 {
                     attempt += 1
                 }
@@ -239,11 +242,5 @@ public struct WatchService: Service {
             notices.append(n)
         }
         return notices
-    }
-
-    /// The drafts whose events the twin's thread does not hold yet (retracted included), without repeats
-    /// (``HeldEvents``).
-    func unheld(_ drafts: [(watcher: String, draft: EventDraft)], twin: TwinID) throws -> [(watcher: String, draft: EventDraft)] {
-        try HeldEvents.unheld(drafts.map(\.draft), twin: twin, in: bank).map { drafts[$0] }
     }
 }

@@ -74,12 +74,12 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
         o.context = update.marker(watcher: name)
         let computed = try await GlucoseSynchroniser.compute(update.twin, in: bank, options: o).drafts
         let watcher = self
-        return try await bank.run { bank in try watcher.alerting(computed, reading: reading, update: update, in: bank) }
+        return try await bank.run { bank in try bank.reading(update.twin) { thread in try watcher.alerting(computed, reading: reading, update: update, in: thread) } }
     }
 
     /// What the watch writes of a synchronisation's drafts: alerts once per reading and quiet period, each with its
     /// recommendation (reads the thread: run on the storage's threads).
-    func alerting(_ computed: [EventDraft], reading: Event, update: ThreadUpdate, in bank: Bank) throws -> [EventDraft] {
+    func alerting(_ computed: [EventDraft], reading: Event, update: ThreadUpdate, in thread: some ThreadReading) throws -> [EventDraft] {
         var drafts: [EventDraft] = []
         var alerts: [EventDraft] = []
         for var d in computed {
@@ -90,8 +90,8 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
                 // holds back the lows between); `sync` alerts on every unalerted low of its window
                 guard d.effective.start == reading.effective.start else { continue }
                 // once per reading (a sync may have alerted on it already); within the quiet period only a deeper low
-                guard try !alerted(onReadingOf: d, before: update, in: bank) else { continue }
-                let earlier = try quietPeriod.earlierAlerts(of: name, code: LowGlucoseReading.alertCode.key, near: d.effective.start, before: update, in: bank)
+                guard try !alerted(onReadingOf: d, before: update, in: thread) else { continue }
+                let earlier = try quietPeriod.earlierAlerts(of: name, code: LowGlucoseReading.alertCode.key, near: d.effective.start, before: update, in: thread)
                 if !earlier.isEmpty {
                     guard let why = readingEscalation(notes: d.provenance.notes, over: earlier) else { continue }
                     text += " | " + why
@@ -100,13 +100,13 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
                 alerts.append(d)
             case GlucoseSynchroniser.modelUnreliable.key:
                 // said once per quiet period; the forecast stays withheld on every update meanwhile
-                let earlier = try quietPeriod.earlierAlerts(of: name, code: GlucoseSynchroniser.modelUnreliable.key, near: d.effective.start, before: update, in: bank)
+                let earlier = try quietPeriod.earlierAlerts(of: name, code: GlucoseSynchroniser.modelUnreliable.key, near: d.effective.start, before: update, in: thread)
                 guard earlier.isEmpty else { continue }
                 drafts.append(d)
             default:
                 // quiet period: an earlier alert of this watcher near this time holds back all but an escalation
                 let earlier = try quietPeriod.earlierAlerts(of: name, code: GlucoseSynchroniser.hypoglycaemiaAlert.key, near: d.effective.start,
-                                                            before: update, in: bank)
+                                                            before: update, in: thread)
                 if !earlier.isEmpty {
                     guard let why = escalation(text: text, notes: d.provenance.notes, at: d.effective.start, over: earlier) else { continue }
                     text += " | " + why
@@ -134,10 +134,10 @@ public struct GlucoseForecastWatcher: ThreadWatcher {
     /// word) that this update may know of: one recorded by the time of the update (e.g. by a `sync`) or written
     /// by this watcher for an earlier update. (An alert written for this update or a later one does not
     /// count, so evaluating an update again gives the same drafts.)
-    func alerted(onReadingOf draft: EventDraft, before update: ThreadUpdate, in bank: Bank) throws -> Bool {
+    func alerted(onReadingOf draft: EventDraft, before update: ThreadUpdate, in thread: some ThreadReading) throws -> Bool {
         guard let inputs = HeldEvents.inputsWord(draft.provenance.notes) else { return false }
         let t = draft.effective.start
-        return try bank.events(ThreadQuery(twin: update.twin, code: LowGlucoseReading.alertCode.key, category: .alert, from: t, to: t, includeRetracted: true))
+        return try thread.events(ThreadQuery(twin: update.twin, code: LowGlucoseReading.alertCode.key, category: .alert, from: t, to: t, includeRetracted: true))
             .contains { e in
                 guard HeldEvents.inputsWord(e.provenance.notes) == inputs else { return false }
                 if e.recorded <= update.recorded { return true }

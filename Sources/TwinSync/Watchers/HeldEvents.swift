@@ -13,7 +13,7 @@ import TwinCore
 public enum HeldEvents {
     /// The indices of `drafts` (all for `twin`) whose events the thread does not hold yet, without repeats
     /// (of two identical drafts, the first).
-    public static func unheld(_ drafts: [EventDraft], twin: TwinID, in bank: Bank) throws -> [Int] {
+    public static func unheld(_ drafts: [EventDraft], twin: TwinID, in thread: any ThreadReading) throws -> [Int] {
         var hasher = EventHasher()
         let ids = drafts.map { hasher.hash($0) }
         struct Key: Hashable { var category: Event.Category; var code: CodeKey }
@@ -26,7 +26,7 @@ public enum HeldEvents {
         var held = Set<ContentHash>()
         var heldInputs = Set<Keyed>()
         for (k, r) in ranges {
-            for e in try bank.events(ThreadQuery(twin: twin, code: k.code, category: k.category, from: r.0, to: r.1, includeRetracted: true)) {
+            for e in try thread.events(ThreadQuery(twin: twin, code: k.code, category: k.category, from: r.0, to: r.1, includeRetracted: true)) {
                 held.insert(e.id)
                 if let inputs = inputsWord(e.provenance.notes) {
                     heldInputs.insert(Keyed(category: e.category, code: e.code.key, effective: e.effective.start, source: e.source, inputs: inputs))

@@ -75,8 +75,8 @@ public struct NEWS2ThreadWatcher: ThreadWatcher {
     }
 
     /// The set and its score as the thread was known right after the update (nil score when there is no vital sign).
-    public func assess(_ update: ThreadUpdate, in bank: Bank) throws -> (set: VitalSignSet, score: NEWS2?) {
-        let set = try VitalSignSet.read(update.twin, knownAt: update.recorded, windowMinutes: windowMinutes, in: bank)
+    public func assess(_ update: ThreadUpdate, in thread: some ThreadReading) throws -> (set: VitalSignSet, score: NEWS2?) {
+        let set = try VitalSignSet.read(update.twin, knownAt: update.recorded, windowMinutes: windowMinutes, in: thread)
         guard set.time != nil else { return (set, nil) }
         return (set, try NEWS2(partial: set.observation(useScale2: scale2Twins.contains(update.twin))))
     }
@@ -86,13 +86,19 @@ public struct NEWS2ThreadWatcher: ThreadWatcher {
         return try await bank.run { bank in try watcher.evaluateOnStorageThread(update, in: bank) }
     }
 
-    /// ``evaluate(_:in:)``'s body, which reads the thread (on the storage's threads).
+    /// ``evaluate(_:in:)``'s body, which reads the thread (on the storage's threads): every read of the update in one
+    /// read transaction under one decision of the gate (``TwinBank/Bank/reading(_:_:)``).
     func evaluateOnStorageThread(_ update: ThreadUpdate, in bank: Bank) throws -> [EventDraft] {
-        let (set, assessed) = try assess(update, in: bank)
+        try bank.reading(update.twin) { thread in try evaluate(update, in: thread) }
+    }
+
+    /// ``evaluate(_:in:)`` on the twin's thread as one reader sees it.
+    func evaluate(_ update: ThreadUpdate, in thread: some ThreadReading) throws -> [EventDraft] {
+        let (set, assessed) = try assess(update, in: thread)
         guard let score = assessed, let time = set.time, score.total >= threshold || score.hasRedScore else { return [] }
         let marker = update.marker(watcher: name)
         // quiet period: an earlier alert of this watcher near this time holds back all but an escalation
-        let earlier = try quietPeriod.earlierAlerts(of: name, code: Self.alertCode.key, near: time, before: update, in: bank)
+        let earlier = try quietPeriod.earlierAlerts(of: name, code: Self.alertCode.key, near: time, before: update, in: thread)
         let earlierRisks = earlier.compactMap { Self.risk(in: $0.provenance.notes) }
         if !earlier.isEmpty && !earlierRisks.allSatisfy({ score.risk > $0 }) { return [] }
 

@@ -38,10 +38,10 @@ public struct QuietPeriod: Sendable, Hashable, CustomStringConvertible {
 
     /// The alerts (category `alert`, code `code`) that `watcher` wrote for `update.twin` for updates before
     /// `update`, with effective start strictly within ``minutes`` of `time`, oldest first; empty when off.
-    public func earlierAlerts(of watcher: String, code: CodeKey, near time: Instant, before update: ThreadUpdate, in bank: Bank) throws -> [Event] {
+    public func earlierAlerts(of watcher: String, code: CodeKey, near time: Instant, before update: ThreadUpdate, in thread: some ThreadReading) throws -> [Event] {
         guard !isOff else { return [] }
         let span = minutes * 60
-        let candidates = try bank.events(ThreadQuery(twin: update.twin, code: code, category: .alert,
+        let candidates = try thread.events(ThreadQuery(twin: update.twin, code: code, category: .alert,
                                                      from: time.advanced(bySeconds: -span), to: time.advanced(bySeconds: span), includeRetracted: true))
         return candidates.filter { e in
             guard let n = Self.update(in: e.provenance.notes, watcher: watcher), n < update.sequence else { return false }

@@ -101,14 +101,14 @@ public struct VitalSignSet: Sendable, Hashable {
     /// - Parameter windowMinutes: how far before the latest reading a sign's reading may lie (> 0).
     /// - Throws: ``SyncError`` `invalidArgument` naming the code, the unit and the value of a reading that
     ///   cannot be converted or read, or a window that is not positive; bank errors.
-    public static func read(_ twin: TwinID, knownAt: Instant, windowMinutes: Double = 60, in bank: Bank) throws -> VitalSignSet {
+    public static func read(_ twin: TwinID, knownAt: Instant, windowMinutes: Double = 60, in thread: some ThreadReading) throws -> VitalSignSet {
         guard windowMinutes.isFinite, windowMinutes > 0 else {
             throw SyncError(.invalidArgument, "the vital-sign freshness window must be a positive number of minutes (got \(windowMinutes)).", value: String(windowMinutes))
         }
         var latest: [VitalSign: Event] = [:]
         for sign in VitalSign.allCases {
             for code in sign.codes {
-                guard let e = try bank.state(of: twin, knownAt: knownAt, code: code, category: .observation).first else { continue }
+                guard let e = try thread.state(of: twin, knownAt: knownAt, code: code, category: .observation).first else { continue }
                 if let best = latest[sign], (best.effective.start, best.sequence) >= (e.effective.start, e.sequence) { continue }
                 latest[sign] = e
             }
