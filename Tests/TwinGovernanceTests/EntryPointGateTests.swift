@@ -212,6 +212,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("Bank.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in _ = try b.state(of: "p1") },
     EntryPoint("Bank.reading(_:_:)", .read, "p1") { b, _ in _ = try b.reading("p1") { _ in 0 } },
     EntryPoint("ThreadReader.events(_:)", .read, "p1") { b, _ in _ = try b.reading("p1") { r in try r.events(ThreadQuery(twin: "p1")) } },
+    EntryPoint("ThreadReader.events(sequences:)", .read, "p1") { b, _ in _ = try b.reading("p1") { r in try r.events(sequences: 1...100) } },
     EntryPoint("ThreadReader.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in
         _ = try b.reading("p1") { r in try r.state(of: "p1", asOf: nil, knownAt: nil, knownAtSequence: nil, code: nil, category: nil) }
     },

@@ -11,8 +11,8 @@ struct VitalsTwin {
     let twin: TwinID = "ward-7"
     let monitor = Source(.device, "monitor-7")
 
-    init() throws {
-        bank = Bank(storage: MemoryStorage(), clock: ManualClock(Self.t0.advanced(bySeconds: 86_400), stepMicroseconds: 1_000_000))
+    init(gate: any AccessGate = PermitAll()) throws {
+        bank = Bank(storage: MemoryStorage(), gate: gate, clock: ManualClock(Self.t0.advanced(bySeconds: 86_400), stepMicroseconds: 1_000_000))
         _ = try bank.createTwin(Twin(id: twin, kind: .person))
     }
 

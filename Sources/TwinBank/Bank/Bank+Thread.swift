@@ -471,10 +471,13 @@ extension Bank {
     /// For following a twin: ask for `(last seen + 1)...lastSequence()` on each poll; the cost is that of
     /// the new events of the whole bank in the range, not of the twin's history.
     public func events(of twin: TwinID, sequences range: ClosedRange<Int64>) throws -> [Event] {
-        try answeringRead(.read, twin) { filter, tx in
-            try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1))
-                .filter { $0.twin == twin && (filter?.admits($0) ?? true) }
-        }
+        try answeringRead(.read, twin) { filter, tx in try ownEventsAnswer(twin, sequences: range, filter: filter, tx) }
+    }
+
+    /// The answer of ``events(of:sequences:)`` under a decision's filter, in a transaction.
+    func ownEventsAnswer(_ twin: TwinID, sequences range: ClosedRange<Int64>, filter: (any AccessFilter)?, _ tx: any StorageReader) throws -> [Event] {
+        try tx.events(sequences: range, limit: Int(clamping: range.upperBound - range.lowerBound + 1))
+            .filter { $0.twin == twin && (filter?.admits($0) ?? true) }
     }
 
     // MARK: Forks

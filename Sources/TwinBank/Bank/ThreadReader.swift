@@ -48,6 +48,12 @@ public struct ThreadReader: ThreadReading {
         return try bank.stateAnswer(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence, code: code, category: category, filter: filter, tx)
     }
 
+    /// The events appended to the twin's own thread with sequence numbers in `range` (as
+    /// ``Bank/events(of:sequences:)``: a fork's inherited events are not among them).
+    public func events(sequences range: ClosedRange<Int64>) throws -> [Event] {
+        try bank.ownEventsAnswer(twin, sequences: range, filter: filter, tx)
+    }
+
     private func confine(_ other: TwinID) throws {
         guard other == twin else {
             throw BankError(.invalidQuery, "this reader was granted twin \(twin.rawValue)'s thread only, not \(other.rawValue)'s: read it through the bank", value: other.rawValue)

@@ -100,16 +100,17 @@ public final class LiveFeed: Service, @unchecked Sendable {
         try await BlockingWork.forbiddingOnTasks {
             let start = try await bank.run { try $0.lastSequence() }
             begin(at: start)
-            let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            // a change feed's wake carries the committed sequence to publish through; a timer's does not (read it)
+            let (wakes, wake) = AsyncStream.makeStream(of: Int64?.self, bufferingPolicy: .bufferingNewest(1))
             let interval = self.interval
             try await withThrowingTaskGroup(of: Void.self) { group in
                 if let feed = bank.changeFeed {
-                    group.addTask { do { for try await _ in feed.changes() { wake.yield() } } catch {} }
+                    group.addTask { do { for try await last in feed.changes() { wake.yield(last) } } catch {} }
                 }
                 group.addTask {
                     while true {
                         do { try await Task.sleep(for: interval) } catch { return }
-                        wake.yield()
+                        wake.yield(nil)
                     }
                 }
                 if let notices = noticeSubscription {
@@ -117,10 +118,12 @@ public final class LiveFeed: Service, @unchecked Sendable {
                 }
                 try await withGracefulShutdownHandler {
                     var next = wakes.makeAsyncIterator()
-                    repeat {
-                        guard !Task.isCancelled && !Task.isShuttingDownGracefully else { break }
-                        try await advance()
-                    } while await next.next() != nil
+                    var known: Int64? = nil
+                    while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                        try await advance(known: known)
+                        guard let woken = await next.next() else { break }
+                        known = woken
+                    }
                 } onGracefulShutdown: {
                     wake.finish()
                 }
@@ -130,9 +133,11 @@ public final class LiveFeed: Service, @unchecked Sendable {
     }
 
     /// Publishes every event committed after the cursor to the twins that have subscribers, page by page, and moves
-    /// the cursor. Reads through the gated calls (`lastSequence()`, `events(of:sequences:)` per subscribed twin).
-    func advance() async throws {
-        let last = try await bank.run { try $0.lastSequence() }
+    /// the cursor: up to `known` when the change feed told it (a committed sequence), else to the bank's last sequence.
+    /// Reads through the gated calls (`lastSequence()`, `events(of:sequences:)` per subscribed twin).
+    func advance(known: Int64? = nil) async throws {
+        let last: Int64
+        if let known { last = known } else { last = try await bank.run { try $0.lastSequence() } }
         var from = publishedThrough + 1
         while from <= last {
             let page = min(last, from + 9_999)

@@ -77,10 +77,12 @@ public struct WatchService: Service {
         }
     }
 
-    /// Reads the bank's last sequence and, when it differs from `seen`, processes every twin's updates up to it.
-    private func advance(_ cursors: inout [TwinID: Int64], seen: inout Int64) async throws {
-        let last = try await bank.run { try $0.lastSequence() }
-        guard last != seen else { return }
+    /// Processes every twin's updates up to the bank's last sequence when it is past `seen`: `known` when the change feed
+    /// told it (a committed sequence), else read from the bank.
+    private func advance(_ cursors: inout [TwinID: Int64], seen: inout Int64, known: Int64? = nil) async throws {
+        let last: Int64
+        if let known { last = known } else { last = try await bank.run { try $0.lastSequence() } }
+        guard last > seen else { return }
         for t in twins { cursors[t] = try await catchUp(t, after: cursors[t] ?? 0, through: last).cursor }
         seen = last
     }
@@ -99,29 +101,32 @@ public struct WatchService: Service {
         }
     }
 
-    /// Wakes on each change the feed reports, and every ``interval`` in any case (a feed that failed or ended leaves
-    /// the service polling); wake-ups during an update coalesce into one. Graceful shutdown lets the update in
-    /// progress finish, then ends; cancellation ends at the next wait.
+    /// Wakes on each change the feed reports (the committed sequence it reports is the one caught up to: no read of
+    /// the last sequence), and every ``interval`` in any case (a feed that failed or ended leaves the service polling);
+    /// wake-ups during an update coalesce into one. Graceful shutdown lets the update in progress finish, then ends;
+    /// cancellation ends at the next wait.
     private func follow(_ feed: any StorageChangeFeed, cursors start: [TwinID: Int64]) async throws {
-        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (wakes, wake) = AsyncStream.makeStream(of: Int64?.self, bufferingPolicy: .bufferingNewest(1))
         let sleep = self.sleep, interval = self.interval
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                do { for try await _ in feed.changes() { wake.yield() } } catch {}
+                do { for try await last in feed.changes() { wake.yield(last) } } catch {}
             }
             group.addTask {
                 while true {
                     do { try await sleep(interval) } catch { return }
-                    wake.yield()
+                    wake.yield(nil)
                 }
             }
             var cursors = start, seen: Int64 = -1
             try await withGracefulShutdownHandler {
                 var next = wakes.makeAsyncIterator()
-                repeat {
-                    guard !Task.isCancelled && !Task.isShuttingDownGracefully else { break }
-                    try await advance(&cursors, seen: &seen)
-                } while await next.next() != nil
+                var known: Int64? = nil
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try await advance(&cursors, seen: &seen, known: known)
+                    guard let woken = await next.next() else { break }
+                    known = woken
+                }
             } onGracefulShutdown: {
                 wake.finish()
             }
@@ -179,35 +184,72 @@ public struct WatchService: Service {
 
     /// Runs the watchers on each update of the twin with highest sequence in `(cursor, through]`, oldest
     /// first; appends and publishes what is new. Returns the new cursor and the published notices.
+    ///
+    /// The updates are read, and the ``RuleWatcher``s evaluated on them, in one read transaction under one decision of
+    /// the gate, update after update, until one has something to write, an error to tell, or a watcher that is not a
+    /// rule to run: that update is then finished on its own (the other watchers run, what is new written and
+    /// published), and the next transaction goes on after it. Updates that raise nothing cost no read of their own.
     public func catchUp(_ twin: TwinID, after cursor: Int64, through last: Int64) async throws -> (cursor: Int64, notices: [WatchNotice]) {
         guard last > cursor else { return (cursor, []) }
-        // Only what is new: the twin's own events in (cursor, last], minus those already retracted by `last`.
-        let fresh = try await bank.run { try $0.events(of: twin, sequences: (cursor + 1)...last) }.filter { e in
-            e.retractedAtSequence.map { $0 > last } ?? true
-        }
-        var batches: [Instant: [Event]] = [:]
-        for e in fresh { batches[e.recorded, default: []].append(e) }
         var notices: [WatchNotice] = []
         var position = cursor
+        let service = self
+        while position < last {
+            let from = position
+            let scan = try await bank.run { bank in try bank.reading(twin) { thread in try service.scan(thread, after: from, through: last) } }
+            position = max(position, scan.quietThrough)
+            guard let (update, evaluated) = scan.stop else { break }
+            notices += try await process(update, evaluated: evaluated)
+            position = max(position, update.sequence)
+        }
+        return (position, notices)
+    }
+
+    /// What one read transaction of ``catchUp(_:after:through:)`` found.
+    struct Scan {
+        /// The highest update sequence evaluated with nothing to write or tell (the cursor when none).
+        var quietThrough: Int64
+        /// The first update that needs more: what the rule watchers gave on it, by watcher index.
+        var stop: (update: ThreadUpdate, evaluated: [Int: Result<[EventDraft], any Error>])?
+    }
+
+    /// Reads the twin's updates in `(cursor, last]` (its own events, minus those already retracted by `last`, grouped by
+    /// append batch) and evaluates the rule watchers on each, oldest first, until an update needs more than that.
+    func scan(_ thread: ThreadReader, after cursor: Int64, through last: Int64) throws -> Scan {
+        let fresh = try thread.events(sequences: (cursor + 1)...last).filter { e in e.retractedAtSequence.map { $0 > last } ?? true }
+        var batches: [Instant: [Event]] = [:]
+        for e in fresh { batches[e.recorded, default: []].append(e) }
+        var quiet = cursor
         for recorded in batches.keys.sorted() {
             let events = batches[recorded, default: []].sorted { $0.sequence < $1.sequence }
             guard let top = events.last?.sequence else { continue }
-            let update = ThreadUpdate(twin: twin, sequence: top, recorded: recorded, events: events)
-            notices += try await process(update)
-            position = max(position, top)
+            let update = ThreadUpdate(twin: thread.twin, sequence: top, recorded: recorded, events: events)
+            var evaluated: [Int: Result<[EventDraft], any Error>] = [:]
+            var others = false
+            for (i, w) in watchers.enumerated() where events.contains(where: w.isTrigger) {
+                guard let rule = w as? any RuleWatcher else { others = true; continue }
+                evaluated[i] = Result { try rule.evaluate(update, reading: thread) }
+            }
+            let nothing = evaluated.values.allSatisfy { r in (try? r.get())?.isEmpty ?? false }
+            guard !others && nothing else { return Scan(quietThrough: quiet, stop: (update, evaluated)) }
+            quiet = max(quiet, top)
         }
-        return (max(position, cursor), notices)
+        return Scan(quietThrough: quiet, stop: nil)
     }
 
-    /// Runs the triggered watchers on one update, appends what the thread does not hold yet as one batch,
-    /// then publishes its alerts and recommendations.
-    func process(_ update: ThreadUpdate) async throws -> [WatchNotice] {
+    /// Runs the triggered watchers on one update (those in `evaluated` were already: their results), appends what the
+    /// thread does not hold yet as one batch, then publishes its alerts and recommendations.
+    func process(_ update: ThreadUpdate, evaluated: [Int: Result<[EventDraft], any Error>] = [:]) async throws -> [WatchNotice] {
         var drafts: [(watcher: String, draft: EventDraft)] = []
         var notices: [WatchNotice] = []
-        for w in watchers where update.events.contains(where: w.isTrigger) {
-            do {
-                drafts += try await w.evaluate(update, in: bank).map { (w.name, $0) }
-            } catch {
+        for (i, w) in watchers.enumerated() where update.events.contains(where: w.isTrigger) {
+            let result: Result<[EventDraft], any Error>
+            if let known = evaluated[i] { result = known } else {
+                do { result = .success(try await w.evaluate(update, in: bank)) } catch { result = .failure(error) }
+            }
+            switch result {
+            case .success(let d): drafts += d.map { (w.name, $0) }
+            case .failure(let error):
                 let n = WatchNotice(twin: update.twin, watcher: w.name, update: update.sequence, error: "\(error)")
                 channel.publish(n)
                 notices.append(n)

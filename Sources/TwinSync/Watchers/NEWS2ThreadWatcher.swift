@@ -32,7 +32,7 @@ import TwinCore
 /// A reading that cannot be converted (a unit of another dimension, a text where a number belongs, an
 /// unknown consciousness level) makes the evaluation throw a ``SyncError`` naming the code, unit and value:
 /// the service then writes nothing for the update and publishes the error. Deterministic per update.
-public struct NEWS2ThreadWatcher: ThreadWatcher {
+public struct NEWS2ThreadWatcher: RuleWatcher {
     /// The alert's code.
     public static let alertCode = Concept(system: "urn:twinbank:alert", code: "news2", display: "NEWS2 early warning score")
     /// The recommendations' codes, by RCP clinical response.
@@ -89,11 +89,15 @@ public struct NEWS2ThreadWatcher: ThreadWatcher {
     /// ``evaluate(_:in:)``'s body, which reads the thread (on the storage's threads): every read of the update in one
     /// read transaction under one decision of the gate (``TwinBank/Bank/reading(_:_:)``).
     func evaluateOnStorageThread(_ update: ThreadUpdate, in bank: Bank) throws -> [EventDraft] {
-        try bank.reading(update.twin) { thread in try evaluate(update, in: thread) }
+        try bank.reading(update.twin) { thread in try evaluateRule(update, in: thread) }
+    }
+
+    public func evaluate(_ update: ThreadUpdate, reading thread: ThreadReader) throws -> [EventDraft] {
+        try evaluateRule(update, in: thread)
     }
 
     /// ``evaluate(_:in:)`` on the twin's thread as one reader sees it.
-    func evaluate(_ update: ThreadUpdate, in thread: some ThreadReading) throws -> [EventDraft] {
+    func evaluateRule(_ update: ThreadUpdate, in thread: some ThreadReading) throws -> [EventDraft] {
         let (set, assessed) = try assess(update, in: thread)
         guard let score = assessed, let time = set.time, score.total >= threshold || score.hasRedScore else { return [] }
         let marker = update.marker(watcher: name)

@@ -39,3 +39,17 @@ public protocol ThreadWatcher: Sendable {
     /// through ``TwinBank/Bank/run(_:)`` (the watch service runs it where blocking the cooperative pool is refused).
     func evaluate(_ update: ThreadUpdate, in bank: Bank) async throws -> [EventDraft]
 }
+
+/// A ``ThreadWatcher`` that is a rule over the thread alone (a threshold such as NEWS2's): it evaluates an update
+/// synchronously from reads of the twin's thread, with no model run and no other I/O. The ``WatchService`` evaluates a
+/// run of updates of such watchers in one read transaction under one decision of the gate (``TwinBank/Bank/reading(_:_:)``),
+/// so an update that raises nothing costs no read of its own, and a reading's alert keeps close behind the reading when
+/// updates come a hundred a second.
+///
+/// ``evaluate(_:reading:)`` must return exactly what ``ThreadWatcher/evaluate(_:in:)`` returns for the same update, under
+/// the same requirements (deterministic per update, markers, `derivedFrom`).
+public protocol RuleWatcher: ThreadWatcher {
+    /// The events to write for this update, read from `thread` (the update's twin's thread, in one snapshot that holds
+    /// at least every event up to the update).
+    func evaluate(_ update: ThreadUpdate, reading thread: ThreadReader) throws -> [EventDraft]
+}
