@@ -105,6 +105,26 @@ extension FHIRFacade {
         return Self.response(.ok, Self.historyBundle(versions, parameters, base: Self.base(request), request: request))
     }
 
+    /// `GET /fhir/_history`: the versions of every resource the facade versions (each twin's own Patient,
+    /// Organization or Group and the resources of its thread) of the twins the caller may read, newest first, a page
+    /// at a time; `patient=ID` (Twinbank's) reads one twin. A twin the gate refuses is left out (its refusal is audited).
+    func systemHistory(_ request: Request) async throws -> Response {
+        let parameters = try HistoryParameters(request, now: served.base.clock.now(), patientAllowed: true)
+        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let patient = parameters.patient
+        let versions = try await served.run(call) { bank in
+            let twins = try patient.map { [$0] } ?? bank.twinIDs()
+            let log = try bank.log()
+            var out: [FHIRVersion] = []
+            for twin in twins {
+                do { out += try Self.definitionVersions(bank, twin, log: log) } catch where patient == nil && Self.isRefusal(error) { continue }
+                out += try Self.recordVersions(bank, twin, skipRefused: patient == nil) ?? []
+            }
+            return out
+        }
+        return Self.response(.ok, Self.historyBundle(versions, parameters, base: Self.base(request), request: request))
+    }
+
     /// The versions of the records of `twin`'s thread, read as the bank's actor; nil for a twin the gate refuses or
     /// that is gone when `skipRefused`.
     static func recordVersions(_ bank: Bank, _ twin: TwinID, skipRefused: Bool) throws -> [FHIRVersion]? {

@@ -52,6 +52,7 @@ struct FHIRFacade: Sendable {
         router.get("/fhir/metadata") { request, _ -> Response in
             Self.response(.ok, Self.capabilityStatement(base: Self.base(request), now: served.base.clock.now()))
         }
+        router.get("/fhir/_history") { request, _ -> Response in try await systemHistory(request) }
         router.get("/fhir/:type/:id") { request, context -> Response in
             let type = context.parameters.get("type") ?? "", id = context.parameters.get("id") ?? ""
             if id == "_history" { return try await typeHistory(request, type: type) }
@@ -443,7 +444,7 @@ struct FHIRFacade: Sendable {
                 "documentation": "Every interaction but metadata needs a bearer token (twinbank token issue); X-Purpose-Of-Use declares the purpose (default treatment). Reads are decided and audited by the bank's gate.",
                 "security": ["service": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"]]]]],
                 "resource": .array(resources),
-                "interaction": [["code": "transaction"], ["code": "batch"]],
+                "interaction": [["code": "transaction"], ["code": "batch"], ["code": "history-system"]],
             ]],
         ]
     }

@@ -51,7 +51,7 @@ import TwinTesting
                 #expect(c["resourceType"]?.stringValue == "CapabilityStatement")
                 #expect(c["fhirVersion"]?.stringValue == "4.0.1")
                 let rest = try #require(c["rest"]?[0])
-                #expect(rest["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["transaction", "batch"])
+                #expect(rest["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["transaction", "batch", "history-system"])
                 let resources = rest["resource"]?.list ?? []
                 let patient = try #require(resources.first { $0["type"]?.stringValue == "Patient" })
                 #expect(patient["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["search-type", "read", "vread", "history-instance", "history-type"])
@@ -224,9 +224,9 @@ import TwinTesting
                 let text = try Self.expectOutcome(r, .notFound, "not-found", "Observation by id")
                 #expect(text.contains("Observation/o1"), "\(text)")
             }
-            // the system-level history is not served (the instance and type levels are: FHIRHistoryTests)
-            try await client.execute(uri: "/fhir/_history", method: .get, headers: .auth(alice)) { r throws in
-                let text = try Self.expectOutcome(r, .notFound, "not-found", "_history")
+            // an interaction no route answers
+            try await client.execute(uri: "/fhir/Patient/p1/_history/1/more", method: .get, headers: .auth(alice)) { r throws in
+                let text = try Self.expectOutcome(r, .notFound, "not-found", "no such interaction")
                 #expect(text.contains("/fhir/metadata"), "\(text)")
             }
             // 422: valid JSON, not valid FHIR for the importer, naming the entry; nothing of the bundle written
