@@ -167,20 +167,10 @@ extension FHIRFacade {
             let ta = a.lastUpdated?.microseconds ?? .max, tb = b.lastUpdated?.microseconds ?? .max
             return ta != tb ? ta > tb : (a.type, a.id, b.versionId) < (b.type, b.id, a.versionId)
         }
-        let start = min(p.offset, versions.count), end = min(start + p.count, versions.count)
+        let page = Page(count: p.count, offset: p.offset)
         var b: JSONObject = ["resourceType": "Bundle", "type": "history", "total": .number(String(versions.count))]
-        let path = String(base.dropLast("/fhir".count)) + request.uri.path
-        func link(_ relation: String, _ offset: Int) -> JSONValue {
-            var query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }.filter { $0.0 != "_offset" }
-            if offset > 0 { query.append(("_offset", String(offset))) }
-            let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "+", "="])) ?? $0.1)" }.joined(separator: "&")
-            return ["relation": .string(relation), "url": .string(path + (text.isEmpty ? "" : "?" + text))]
-        }
-        var links = [link("self", start)]
-        if end < versions.count { links.append(link("next", end)) }
-        if start > 0 { links.append(link("previous", max(0, start - p.count))) }
-        b["link"] = .array(links)
-        let entries: [JSONValue] = versions[start..<end].map { v in
+        b["link"] = .array(page.links(total: versions.count, base: base, request: request))
+        let entries: [JSONValue] = page.slice(versions).map { v in
             var e: JSONObject = ["fullUrl": .string("\(base)/\(v.type)/\(v.id)")]
             if let r = v.resource { e["resource"] = r }
             let method = v.isDeletion ? "DELETE" : v.versionId == 1 ? "POST" : "PUT"

@@ -82,13 +82,15 @@ struct FHIRFacade: Sendable {
         let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
         let now = served.base.clock.now()
         var matches: [JSONValue]
+        let page = try Page(params)
         if type == "Patient" {
             var ids: [String] = []
             for (name, value) in params {
                 switch name {
                 case "_id": ids.append(contentsOf: value.split(separator: ",").map(String.init))
                 case "_format": try Self.checkFormat(value)
-                default: throw Self.badParameter(name, for: type, known: ["_id"])
+                case "_count", "_offset": break
+                default: throw Self.badParameter(name, for: type, known: ["_id", "_count"])
                 }
             }
             guard !ids.isEmpty else {
@@ -118,8 +120,9 @@ struct FHIRFacade: Sendable {
                 case "date" where searchable.dateElement != nil:
                     dates.append(try DateBound(value, now: now))
                 case "_format": try Self.checkFormat(value)
+                case "_count", "_offset": break
                 default:
-                    throw Self.badParameter(name, for: type, known: ["patient"] + [searchable.codeParameter, searchable.dateElement.map { _ in "date" }].compactMap { $0 })
+                    throw Self.badParameter(name, for: type, known: ["patient"] + [searchable.codeParameter, searchable.dateElement.map { _ in "date" }].compactMap { $0 } + ["_count"])
                 }
             }
             guard let patient else {
@@ -138,7 +141,56 @@ struct FHIRFacade: Sendable {
                 return true
             }
         }
-        return Self.response(.ok, Self.searchset(matches, base: Self.base(request), request: request))
+        return Self.response(.ok, Self.searchset(matches, page, base: Self.base(request), request: request))
+    }
+
+    /// A page of a search or history: `_count` (1-1000, default 100) results from `_offset` (0 first; the `next` link gives it).
+    struct Page: Sendable {
+        var count = 100
+        var offset = 0
+
+        init(_ params: [(String, String)]) throws {
+            for (key, value) in params {
+                switch key {
+                case "_count":
+                    guard let n = Int(value), (1...1000).contains(n) else {
+                        throw ServerError(.badRequest, "_count must be a whole number from 1 to 1000, not '\(value)'", field: "_count", value: value)
+                    }
+                    count = n
+                case "_offset":
+                    guard let n = Int(value), n >= 0 else {
+                        throw ServerError(.badRequest, "_offset must be a whole number from 0 (the next link gives it), not '\(value)'", field: "_offset", value: value)
+                    }
+                    offset = n
+                default: break
+                }
+            }
+        }
+
+        init(count: Int, offset: Int) { self.count = count; self.offset = offset }
+
+        /// The `self`, `next` (when more follow) and `previous` (when this is not the first page) links of this page
+        /// of `total` results: the request's own URL with its parameters and the page's `_offset`.
+        func links(total: Int, base: String, request: Request) -> [JSONValue] {
+            let start = min(offset, total), end = min(start + count, total)
+            let path = String(base.dropLast("/fhir".count)) + request.uri.path
+            func link(_ relation: String, _ offset: Int) -> JSONValue {
+                var query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }.filter { $0.0 != "_offset" }
+                if offset > 0 { query.append(("_offset", String(offset))) }
+                let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "+", "=", "|"])) ?? $0.1)" }.joined(separator: "&")
+                return ["relation": .string(relation), "url": .string(path + (text.isEmpty ? "" : "?" + text))]
+            }
+            var links = [link("self", start)]
+            if end < total { links.append(link("next", end)) }
+            if start > 0 { links.append(link("previous", max(0, start - count))) }
+            return links
+        }
+
+        /// The page's part of `all`.
+        func slice<T>(_ all: [T]) -> ArraySlice<T> {
+            let start = min(offset, all.count)
+            return all[start..<min(start + count, all.count)]
+        }
     }
 
     /// A `code` search token: `SYSTEM|CODE`, `CODE` (any system) or `|CODE` (no system).
@@ -390,9 +442,11 @@ struct FHIRFacade: Sendable {
         return "http://\(host)/fhir"
     }
 
-    static func searchset(_ resources: [JSONValue], base: String, request: Request) -> JSONValue {
-        var b: JSONObject = ["resourceType": "Bundle", "type": "searchset", "total": .number(String(resources.count))]
-        b["link"] = [["relation": "self", "url": .string(base.dropLast("/fhir".count) + request.uri.description)]]
+    /// A `searchset` Bundle: `total` the matches, the page asked for with its `self`, `next` and `previous` links.
+    static func searchset(_ all: [JSONValue], _ page: Page, base: String, request: Request) -> JSONValue {
+        var b: JSONObject = ["resourceType": "Bundle", "type": "searchset", "total": .number(String(all.count))]
+        b["link"] = .array(page.links(total: all.count, base: base, request: request))
+        let resources = page.slice(all)
         if !resources.isEmpty {
             b["entry"] = .array(resources.map { r in
                 ["fullUrl": .string("\(base)/\(r["resourceType"]?.stringValue ?? "")/\(r["id"]?.stringValue ?? "")"), "resource": r,
@@ -441,7 +495,7 @@ struct FHIRFacade: Sendable {
             "implementation": ["description": "Twinbank's FHIR facade over a bank of digital twins", "url": .string(base)],
             "rest": [[
                 "mode": "server",
-                "documentation": "Every interaction but metadata needs a bearer token (twinbank token issue); X-Purpose-Of-Use declares the purpose (default treatment). Reads are decided and audited by the bank's gate.",
+                "documentation": "Every interaction but metadata needs a bearer token (twinbank token issue); X-Purpose-Of-Use declares the purpose (default treatment). Reads are decided and audited by the bank's gate. Searchsets and histories are paged by _count (1-1000, default 100) with next links; a transaction entry's request.ifMatch is checked against the current version (412 when it is not).",
                 "security": ["service": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"]]]]],
                 "resource": .array(resources),
                 "interaction": [["code": "transaction"], ["code": "batch"], ["code": "history-system"]],
