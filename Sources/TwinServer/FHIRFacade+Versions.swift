@@ -113,6 +113,71 @@ extension FHIRFacade {
         return versions
     }
 
+    // MARK: - Update
+
+    /// `PUT /fhir/{type}/{id}`: the resource (a Patient or a type the facade searches) imported as a one-entry
+    /// transaction, so exactly as `POST /fhir` would write it; `If-Match: W/"N"` makes it conditional (checked in the
+    /// import's own bank transaction: 412 naming the expected and current versions, nothing written). Answers the
+    /// resource's new current version: 201 when it had none (created), else 200, with `ETag`, `Location`
+    /// (`…/{type}/{id}/_history/N`) and `Last-Modified` when the version has a time.
+    func update(_ request: Request, type: String, id: String) async throws -> Response {
+        guard Self.conditionallyWritten.contains(type) else {
+            if Self.hasHistory(type) {
+                throw ServerError(ServerError.Code("unsupportedInteraction", .methodNotAllowed),
+                                  "the facade does not update \(type): PUT takes \(Self.conditionallyWritten.joined(separator: ", "))", field: "type", value: type)
+            }
+            throw Self.unknownType(type)
+        }
+        let contentType = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard contentType == "application/fhir+json" || contentType == "application/json" else {
+            throw ServerError(ServerError.Code("unsupportedMediaType", .unsupportedMediaType), "PUT /fhir/\(type)/\(id) takes the resource as application/fhir+json, not \(contentType ?? "a body without Content-Type")", field: "Content-Type", value: contentType)
+        }
+        var tag: String?
+        if let header = request.headers[.ifMatch] {
+            guard Self.versionNumber(header) != nil else {
+                throw ServerError(.badRequest, "If-Match '\(header)' is not a version's ETag: give W/\"N\", N the meta.versionId read", field: "If-Match", value: header)
+            }
+            tag = header
+        }
+        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: true)
+        let bytes = [UInt8](buffer: try await request.body.collect(upTo: bodyLimit))
+        let resource: JSONValue
+        do { resource = try JSONReader().read(bytes) } catch { throw ServerError(.badRequest, "the body is not JSON: \(error.description)", field: "body") }
+        guard resource["resourceType"]?.stringValue == type else {
+            throw ServerError(.badRequest, "the body is \(resource["resourceType"]?.stringValue.map { "a \($0)" } ?? "not a resource"), not the \(type) of the URL", field: "resourceType", value: resource["resourceType"]?.stringValue)
+        }
+        guard resource["id"]?.stringValue == id else {
+            throw ServerError(.badRequest, "the resource's id \(resource["id"]?.stringValue.map { "'\($0)'" } ?? "is missing"): it must be the URL's '\(id)'", field: "id", value: resource["id"]?.stringValue)
+        }
+        var entryRequest: JSONObject = ["method": "PUT", "url": .string("\(type)/\(id)")]
+        if let tag { entryRequest["ifMatch"] = .string(tag) }
+        let bundle: JSONValue = ["resourceType": "Bundle", "type": "transaction",
+                                 "entry": [["fullUrl": .string("\(Self.base(request))/\(type)/\(id)"), "resource": resource, "request": .object(entryRequest)]]]
+        let targets = try Self.versionedEntries(bundle)
+        let origin = "put:\(type)/\(id):" + String(EventHasher.sha256(bytes).hex.prefix(32))
+        let imported: Imported
+        do {
+            imported = try await served.run(call) { bank in try Self.importVersioned(bank, bundle, kind: "transaction", origin: origin, targets: targets) }
+        } catch let e as FHIRError where e.code == .versionConflict {
+            throw ServerError(.preconditionFailed, e.message, field: "If-Match", value: e.value)
+        } catch let e as FHIRError {
+            var located = e
+            if let location = located.location, location.hasPrefix("Bundle.entry[0].resource") {
+                located.location = type + location.dropFirst("Bundle.entry[0].resource".count)
+            }
+            throw Self.serverError(located)
+        }
+        guard let after = imported.after[0] ?? nil, let current = after.resource else {
+            throw ServerError(.unprocessable, "the \(type) was not written: the importer set it aside (no time, no usable code, a withdrawn status, no patient) or keeps nothing of it; POST it in a transaction Bundle to read the import's data-quality outcome", field: "body")
+        }
+        let created = (imported.before[0] ?? nil).map { $0.isDeletion } ?? true
+        var response = Self.response(created ? .created : .ok, current)
+        response.headers[.eTag] = "W/\"\(after.versionId)\""
+        response.headers[.location] = "\(Self.base(request))/\(type)/\(id)/_history/\(after.versionId)"
+        if let t = after.lastUpdated { response.headers[.lastModified] = Self.httpDate(t) }
+        return response
+    }
+
     // MARK: - Conditional writes
 
     /// An entry of a posted Bundle whose resource the facade versions: where it is, what it is, the twin whose export

@@ -69,6 +69,9 @@ struct FHIRFacade: Sendable {
             try await search(request, type: context.parameters.get("type") ?? "")
         }
         router.post("/fhir") { request, _ -> Response in try await transaction(request) }
+        router.put("/fhir/:type/:id") { request, context -> Response in
+            try await update(request, type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "")
+        }
     }
 
     // MARK: - Read
@@ -473,17 +476,19 @@ struct FHIRFacade: Sendable {
         /// `versioned-update` where a transaction's `request.ifMatch` is checked (the types the importer writes),
         /// `versioned` where versions are read only; no conditional update, create or delete, no update that creates.
         func versioning(_ type: String) -> JSONValue { conditionallyWritten.contains(type) ? "versioned-update" : "versioned" }
+        /// `update` (PUT, which creates a resource that is not there) where the importer writes the type.
+        let update: [JSONValue] = [["code": "update"]]
         var resources: [JSONValue] = [[
-            "type": "Patient", "versioning": versioning("Patient"), "readHistory": true,
-            "interaction": .array([["code": "search-type"]] + history),
+            "type": "Patient", "versioning": versioning("Patient"), "readHistory": true, "updateCreate": true,
+            "interaction": .array([["code": "search-type"]] + history + update),
             "searchParam": [param("_id", "token", "the twin id")],
         ]]
         for s in searchable {
             var params = [param("patient", "reference", "the twin id (ID or Patient/ID); required")]
             if let c = s.codeParameter { params.append(param(c, "token", "SYSTEM|CODE, CODE or |CODE; a comma separates alternatives")) }
             if s.dateElement != nil { params.append(param("date", "date", "a date or instant with a prefix eq (default), ge, le, gt or lt; repeat for a range")) }
-            resources.append(["type": .string(s.type), "versioning": versioning(s.type), "readHistory": true,
-                              "interaction": .array([["code": "search-type"]] + history), "searchParam": .array(params)])
+            resources.append(["type": .string(s.type), "versioning": versioning(s.type), "readHistory": true, "updateCreate": true,
+                              "interaction": .array([["code": "search-type"]] + history + update), "searchParam": .array(params)])
         }
         for type in ["Organization", "Group", "RiskAssessment", "Provenance"] {
             resources.append(["type": .string(type), "versioning": versioning(type), "readHistory": true, "interaction": .array(history)])

@@ -158,6 +158,72 @@ import TwinTesting
         }
     }
 
+    /// The HbA1c Observation `hba1c-1` of p1 alone, with `value`.
+    static func observation(_ value: String, id: String = "hba1c-1") -> String {
+        #"{"resourceType":"Observation","id":"\#(id)","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4"}]},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-01-01T10:00:00Z","valueQuantity":{"value":\#(value),"unit":"%","system":"http://unitsofmeasure.org","code":"%"}}"#
+    }
+
+    @Test func aPutCreatesThenUpdatesAtTheVersionItsIfMatchNames() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        let alice = try await f.token("alice", .admin)
+        func put(_ uri: String, _ text: String, _ token: String, ifMatch: String? = nil) async throws -> (HTTPResponse.Status, JSONValue, HTTPFields) {
+            var headers = HTTPFields.auth(token, Self.fhirJSON)
+            if let ifMatch { headers[.ifMatch] = ifMatch }
+            let sent = headers
+            return try await f.test { client in
+                try await client.execute(uri: uri, method: .put, headers: sent, body: body(text)) { r throws in
+                    #expect(r.headers[.contentType]?.hasPrefix("application/fhir+json") == true, "\(uri)")
+                    let b = try FHIRHistoryTests.fhir(r)
+                    FHIRFacadeTests.expectValid(b, "PUT \(uri)")
+                    return (r.status, b, r.headers)
+                }
+            }
+        }
+        // created: 201, the resource as read, its ETag and Location
+        var (status, b, headers) = try await put("/fhir/Observation/hba1c-1", Self.observation("6.1"), alice)
+        #expect(status == .created, "\(b)")
+        #expect(b["meta"]?["versionId"]?.stringValue == "1" && b["valueQuantity"]?["value"]?.numberText == "6.1")
+        #expect(headers[.eTag] == "W/\"1\"" && headers[.location]?.hasSuffix("/fhir/Observation/hba1c-1/_history/1") == true, "\(headers)")
+        // a stale If-Match: 412 naming both versions, nothing written
+        (status, b, _) = try await put("/fhir/Observation/hba1c-1", Self.observation("6.4"), alice, ifMatch: "W/\"2\"")
+        #expect(status == .preconditionFailed && b["issue"]?[0]?["code"]?.stringValue == "conflict")
+        let text = b["issue"]?[0]?["details"]?["text"]?.stringValue ?? ""
+        #expect(text.contains("expects version 2") && text.contains("current version is 1") && text.contains("If-Match"), "\(text)")
+        // the current one: 200, version 2
+        (status, b, headers) = try await put("/fhir/Observation/hba1c-1", Self.observation("6.4"), alice, ifMatch: "W/\"1\"")
+        #expect(status == .ok && b["meta"]?["versionId"]?.stringValue == "2" && b["valueQuantity"]?["value"]?.numberText == "6.4", "\(b)")
+        #expect(headers[.eTag] == "W/\"2\"")
+        // without If-Match: unconditional, the same content again changes nothing (still version 2)
+        (status, b, headers) = try await put("/fhir/Observation/hba1c-1", Self.observation("6.4"), alice)
+        #expect(status == .ok && headers[.eTag] == "W/\"2\"")
+        // refusals
+        for (uri, text, match, expected) in [
+            ("/fhir/Observation/other-id", Self.observation("6.1"), nil as String?, HTTPResponse.Status.badRequest),
+            ("/fhir/Condition/hba1c-1", Self.observation("6.1"), nil, .badRequest),
+            ("/fhir/Observation/hba1c-1", "{not json", nil, .badRequest),
+            ("/fhir/Observation/hba1c-1", Self.observation("6.1"), "yesterday", .badRequest),
+            ("/fhir/RiskAssessment/r1", #"{"resourceType":"RiskAssessment","id":"r1"}"#, nil, .methodNotAllowed),
+            ("/fhir/Basic/b1", #"{"resourceType":"Basic","id":"b1"}"#, nil, .notFound),
+            ("/fhir/Observation/hba1c-2", Self.observation("6.1", id: "hba1c-2").replacingOccurrences(of: "Patient/p1", with: "Patient/nobody"), nil, .unprocessableContent),
+        ] {
+            (status, b, _) = try await put(uri, text, alice, ifMatch: match)
+            #expect(status == expected && b["resourceType"]?.stringValue == "OperationOutcome", "\(uri): \(b)")
+        }
+        let bob = try await f.token("bob", .clinician, scopes: ["user/*.rs"])
+        (status, b, _) = try await put("/fhir/Observation/hba1c-1", Self.observation("7.0"), bob)
+        #expect(status == .forbidden, "a token that may not write")
+        let mallory = try await f.token("mallory", .clinician)
+        (status, b, _) = try await put("/fhir/Observation/hba1c-1", Self.observation("7.0"), mallory)
+        #expect(status == .forbidden, "a subject the policy does not know")
+        try await f.test { client in
+            try await client.execute(uri: "/fhir/Observation/hba1c-1", method: .put, headers: Self.fhirJSON.reduce(into: HTTPFields()) { $0[$1.key] = $1.value }, body: body(Self.observation("7.0"))) { r throws in
+                try FHIRFacadeTests.expectOutcome(r, .unauthorized, "login", "no token")
+            }
+            let (_, history, _) = try await FHIRHistoryTests.get(client, "/fhir/Observation/hba1c-1/_history", alice)
+            #expect(history["total"]?.numberText == "2", "only the two writes that were allowed")
+        }
+    }
+
     @Test func aBatchAnswers412ForTheEntryWhoseIfMatchFailsAndWritesTheOthers() async throws {
         let f = try await ServerFixture.make(); defer { f.remove() }
         let alice = try await f.token("alice", .admin)
