@@ -11,7 +11,7 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible, Equatable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case malformedJSON, invalidResource, unknownResourceType, danglingReference, unitNotConvertible
-            case unsupported, io, notFound, invalidCriteria, bank, notImportable, accessDenied
+            case unsupported, io, notFound, invalidCriteria, bank, notImportable, accessDenied, versionConflict
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -43,6 +43,9 @@ public struct FHIRError: Error, Sendable, CustomStringConvertible, Equatable {
         /// its source withdrew (`entered-in-error`, `cancelled`). The importer sets it aside and lists it; only
         /// under `strict` does it refuse the bundle.
         public static let notImportable = Code(.notImportable)
+        /// A conditional write's precondition failed: the version it names (`If-Match`) is not the resource's
+        /// current one. Nothing was written.
+        public static let versionConflict = Code(.versionConflict)
         public var description: String { base.rawValue }
     }
 

@@ -10,8 +10,9 @@ import TwinGovernance
 /// (its first recording, each later event of the same record, its retraction as a deletion), a Patient's from its
 /// definition in the commits of the current branch. Everything is read through the gate as the token's subject.
 extension FHIRFacade {
-    /// The types whose history the facade answers: Patient and the types it searches by patient.
-    static func hasHistory(_ type: String) -> Bool { type == "Patient" || searchable.contains { $0.type == type } }
+    /// The types whose history (and read) the facade answers: a twin's own resource (Patient, Organization, Group)
+    /// and the types the export writes from a thread (``recordTypes``).
+    static func hasHistory(_ type: String) -> Bool { definitionTypes.contains(type) || recordTypes.contains(type) }
 
     /// The parameters of a history interaction: `_since` (versions recorded at or after it), `_count` (a page,
     /// 1-1000, default 100), `_offset` (the page's first version, newest first; the `next` link carries it), and
@@ -55,7 +56,7 @@ extension FHIRFacade {
     func instanceHistory(_ request: Request, type: String, id: String, version: String?) async throws -> Response {
         guard Self.hasHistory(type) else { throw Self.unknownType(type) }
         let now = served.base.clock.now()
-        let parameters = try HistoryParameters(request, now: now, patientAllowed: type != "Patient")
+        let parameters = try HistoryParameters(request, now: now, patientAllowed: !Self.definitionTypes.contains(type))
         var wanted: Int?
         if let version {
             guard let v = Int(version), v >= 1 else {
@@ -64,32 +65,7 @@ extension FHIRFacade {
             wanted = v
         }
         let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
-        let versions: [FHIRVersion]
-        if type == "Patient" {
-            let twin = try Self.patientID(id, field: "id")
-            versions = try await served.run(call) { bank in
-                try Self.definitionVersions(bank, twin, log: try bank.log()).filter { $0.type == "Patient" }
-            }
-            guard !versions.isEmpty else {
-                throw ServerError(.unknownTwin, "twin '\(id)' is not a person, so it has no Patient", field: "id", value: id)
-            }
-        } else {
-            let patient = parameters.patient
-            versions = try await served.run(call) { bank in
-                let twins = try patient.map { [$0] } ?? bank.twinIDs()
-                for twin in twins {
-                    guard let all = try Self.recordVersions(bank, twin, skipRefused: patient == nil) else { continue }
-                    let mine = all.filter { $0.type == type && $0.id == id }
-                    if !mine.isEmpty { return mine }
-                }
-                return []
-            }
-            guard !versions.isEmpty else {
-                throw ServerError(ServerError.Code("unknownResource", .notFound),
-                                  "no \(type)/\(id) in \(parameters.patient.map { "the thread of twin '\($0)'" } ?? "the bank's threads you may read")",
-                                  field: "id", value: id)
-            }
-        }
+        let versions = try await self.versions(call, type: type, id: id, patient: parameters.patient)
         if let wanted {
             guard let v = versions.first(where: { $0.versionId == wanted }) else {
                 throw ServerError(ServerError.Code("unknownVersion", .notFound),
@@ -99,10 +75,7 @@ extension FHIRFacade {
                 throw ServerError(ServerError.Code("deleted", .gone),
                                   "version \(wanted) of \(type)/\(id) is its deletion (retracted\(v.lastUpdated.map { " at \($0.iso8601)" } ?? ""))", field: "vid", value: String(wanted))
             }
-            var response = Self.response(.ok, resource)
-            response.headers[.eTag] = "W/\"\(wanted)\""
-            if let t = v.lastUpdated { response.headers[.lastModified] = Self.httpDate(t) }
-            return response
+            return Self.versioned(request, resource, v)
         }
         return Self.response(.ok, Self.historyBundle(versions, parameters, base: Self.base(request), request: request))
     }
@@ -117,14 +90,35 @@ extension FHIRFacade {
         let patient = parameters.patient
         let versions = try await served.run(call) { bank in
             let twins = try patient.map { [$0] } ?? bank.twinIDs()
-            let log = type == "Patient" ? try bank.log() : []
+            let definition = Self.definitionTypes.contains(type)
+            let log = definition ? try bank.log() : []
             var out: [FHIRVersion] = []
             for twin in twins {
-                if type == "Patient" {
-                    do { out += try Self.definitionVersions(bank, twin, log: log).filter { $0.type == "Patient" } } catch where patient == nil && Self.isRefusal(error) { continue }
+                if definition {
+                    do { out += try Self.definitionVersions(bank, twin, log: log).filter { $0.type == type } } catch where patient == nil && Self.isRefusal(error) { continue }
                 } else if let all = try Self.recordVersions(bank, twin, skipRefused: patient == nil) {
                     out += all.filter { $0.type == type }
                 }
+            }
+            return out
+        }
+        return Self.response(.ok, Self.historyBundle(versions, parameters, base: Self.base(request), request: request))
+    }
+
+    /// `GET /fhir/_history`: the versions of every resource the facade versions (each twin's own Patient,
+    /// Organization or Group and the resources of its thread) of the twins the caller may read, newest first, a page
+    /// at a time; `patient=ID` (Twinbank's) reads one twin. A twin the gate refuses is left out (its refusal is audited).
+    func systemHistory(_ request: Request) async throws -> Response {
+        let parameters = try HistoryParameters(request, now: served.base.clock.now(), patientAllowed: true)
+        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let patient = parameters.patient
+        let versions = try await served.run(call) { bank in
+            let twins = try patient.map { [$0] } ?? bank.twinIDs()
+            let log = try bank.log()
+            var out: [FHIRVersion] = []
+            for twin in twins {
+                do { out += try Self.definitionVersions(bank, twin, log: log) } catch where patient == nil && Self.isRefusal(error) { continue }
+                out += try Self.recordVersions(bank, twin, skipRefused: patient == nil) ?? []
             }
             return out
         }
@@ -144,11 +138,11 @@ extension FHIRFacade {
     }
 
     /// The versions of `twin`'s own resource from its definition in each commit of `log` (newest first, as
-    /// `Bank.log` gives it) and now.
-    static func definitionVersions(_ bank: Bank, _ twin: TwinID, log: [CommitInfo]) throws -> [FHIRVersion] {
+    /// `Bank.log` gives it) and now; without `log`, the log is read after the twin (so the gate decides on the twin first).
+    static func definitionVersions(_ bank: Bank, _ twin: TwinID, log: [CommitInfo]?) throws -> [FHIRVersion] {
         let current = try bank.twin(twin).twin
         var definitions: [(twin: Twin?, time: Instant?)] = []
-        for c in log.reversed() {
+        for c in try (log ?? bank.log()).reversed() {
             do { definitions.append((try bank.twin(twin, at: c.id.hex).twin, c.commit.time)) } catch let e as BankError where e.code == .unknownTwin {
                 definitions.append((nil, c.commit.time))
             }
@@ -173,20 +167,10 @@ extension FHIRFacade {
             let ta = a.lastUpdated?.microseconds ?? .max, tb = b.lastUpdated?.microseconds ?? .max
             return ta != tb ? ta > tb : (a.type, a.id, b.versionId) < (b.type, b.id, a.versionId)
         }
-        let start = min(p.offset, versions.count), end = min(start + p.count, versions.count)
+        let page = Page(count: p.count, offset: p.offset)
         var b: JSONObject = ["resourceType": "Bundle", "type": "history", "total": .number(String(versions.count))]
-        let path = String(base.dropLast("/fhir".count)) + request.uri.path
-        func link(_ relation: String, _ offset: Int) -> JSONValue {
-            var query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }.filter { $0.0 != "_offset" }
-            if offset > 0 { query.append(("_offset", String(offset))) }
-            let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "+", "="])) ?? $0.1)" }.joined(separator: "&")
-            return ["relation": .string(relation), "url": .string(path + (text.isEmpty ? "" : "?" + text))]
-        }
-        var links = [link("self", start)]
-        if end < versions.count { links.append(link("next", end)) }
-        if start > 0 { links.append(link("previous", max(0, start - p.count))) }
-        b["link"] = .array(links)
-        let entries: [JSONValue] = versions[start..<end].map { v in
+        b["link"] = .array(page.links(total: versions.count, base: base, request: request))
+        let entries: [JSONValue] = page.slice(versions).map { v in
             var e: JSONObject = ["fullUrl": .string("\(base)/\(v.type)/\(v.id)")]
             if let r = v.resource { e["resource"] = r }
             let method = v.isDeletion ? "DELETE" : v.versionId == 1 ? "POST" : "PUT"

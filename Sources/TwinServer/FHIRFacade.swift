@@ -52,6 +52,7 @@ struct FHIRFacade: Sendable {
         router.get("/fhir/metadata") { request, _ -> Response in
             Self.response(.ok, Self.capabilityStatement(base: Self.base(request), now: served.base.clock.now()))
         }
+        router.get("/fhir/_history") { request, _ -> Response in try await systemHistory(request) }
         router.get("/fhir/:type/:id") { request, context -> Response in
             let type = context.parameters.get("type") ?? "", id = context.parameters.get("id") ?? ""
             if id == "_history" { return try await typeHistory(request, type: type) }
@@ -68,25 +69,14 @@ struct FHIRFacade: Sendable {
             try await search(request, type: context.parameters.get("type") ?? "")
         }
         router.post("/fhir") { request, _ -> Response in try await transaction(request) }
+        router.put("/fhir/:type/:id") { request, context -> Response in
+            try await update(request, type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "")
+        }
     }
 
     // MARK: - Read
 
-    func read(_ request: Request, type: String, id text: String) async throws -> Response {
-        guard type == "Patient" else {
-            if Self.searchable.contains(where: { $0.type == type }) {
-                throw ServerError(ServerError.Code("unsupportedInteraction", .notFound), "the facade does not read \(type) by id: search it by patient (GET /fhir/\(type)?patient=ID); /fhir/metadata lists what it answers", field: "type", value: type)
-            }
-            throw Self.unknownType(type)
-        }
-        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
-        let id = try Self.patientID(text, field: "id")
-        let resources = try await served.run(call) { bank in try Self.resources(bank, id) }
-        guard let patient = resources.first, patient["resourceType"]?.stringValue == "Patient" else {
-            throw ServerError(.unknownTwin, "twin '\(id)' is not a person, so it has no Patient", field: "id", value: id.rawValue)
-        }
-        return Self.response(.ok, patient)
-    }
+    // read: FHIRFacade+Versions.swift
 
     // MARK: - Search
 
@@ -95,13 +85,15 @@ struct FHIRFacade: Sendable {
         let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
         let now = served.base.clock.now()
         var matches: [JSONValue]
+        let page = try Page(params)
         if type == "Patient" {
             var ids: [String] = []
             for (name, value) in params {
                 switch name {
                 case "_id": ids.append(contentsOf: value.split(separator: ",").map(String.init))
                 case "_format": try Self.checkFormat(value)
-                default: throw Self.badParameter(name, for: type, known: ["_id"])
+                case "_count", "_offset": break
+                default: throw Self.badParameter(name, for: type, known: ["_id", "_count"])
                 }
             }
             guard !ids.isEmpty else {
@@ -131,8 +123,9 @@ struct FHIRFacade: Sendable {
                 case "date" where searchable.dateElement != nil:
                     dates.append(try DateBound(value, now: now))
                 case "_format": try Self.checkFormat(value)
+                case "_count", "_offset": break
                 default:
-                    throw Self.badParameter(name, for: type, known: ["patient"] + [searchable.codeParameter, searchable.dateElement.map { _ in "date" }].compactMap { $0 })
+                    throw Self.badParameter(name, for: type, known: ["patient"] + [searchable.codeParameter, searchable.dateElement.map { _ in "date" }].compactMap { $0 } + ["_count"])
                 }
             }
             guard let patient else {
@@ -151,7 +144,56 @@ struct FHIRFacade: Sendable {
                 return true
             }
         }
-        return Self.response(.ok, Self.searchset(matches, base: Self.base(request), request: request))
+        return Self.response(.ok, Self.searchset(matches, page, base: Self.base(request), request: request))
+    }
+
+    /// A page of a search or history: `_count` (1-1000, default 100) results from `_offset` (0 first; the `next` link gives it).
+    struct Page: Sendable {
+        var count = 100
+        var offset = 0
+
+        init(_ params: [(String, String)]) throws {
+            for (key, value) in params {
+                switch key {
+                case "_count":
+                    guard let n = Int(value), (1...1000).contains(n) else {
+                        throw ServerError(.badRequest, "_count must be a whole number from 1 to 1000, not '\(value)'", field: "_count", value: value)
+                    }
+                    count = n
+                case "_offset":
+                    guard let n = Int(value), n >= 0 else {
+                        throw ServerError(.badRequest, "_offset must be a whole number from 0 (the next link gives it), not '\(value)'", field: "_offset", value: value)
+                    }
+                    offset = n
+                default: break
+                }
+            }
+        }
+
+        init(count: Int, offset: Int) { self.count = count; self.offset = offset }
+
+        /// The `self`, `next` (when more follow) and `previous` (when this is not the first page) links of this page
+        /// of `total` results: the request's own URL with its parameters and the page's `_offset`.
+        func links(total: Int, base: String, request: Request) -> [JSONValue] {
+            let start = min(offset, total), end = min(start + count, total)
+            let path = String(base.dropLast("/fhir".count)) + request.uri.path
+            func link(_ relation: String, _ offset: Int) -> JSONValue {
+                var query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }.filter { $0.0 != "_offset" }
+                if offset > 0 { query.append(("_offset", String(offset))) }
+                let text = query.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "+", "=", "|"])) ?? $0.1)" }.joined(separator: "&")
+                return ["relation": .string(relation), "url": .string(path + (text.isEmpty ? "" : "?" + text))]
+            }
+            var links = [link("self", start)]
+            if end < total { links.append(link("next", end)) }
+            if start > 0 { links.append(link("previous", max(0, start - count))) }
+            return links
+        }
+
+        /// The page's part of `all`.
+        func slice<T>(_ all: [T]) -> ArraySlice<T> {
+            let start = min(offset, all.count)
+            return all[start..<min(start + count, all.count)]
+        }
     }
 
     /// A `code` search token: `SYSTEM|CODE`, `CODE` (any system) or `|CODE` (no system).
@@ -239,9 +281,10 @@ struct FHIRFacade: Sendable {
             throw ServerError(.badRequest, "POST /fhir takes a Bundle of type transaction or batch, not \(tree["resourceType"]?.stringValue.map { "a \($0)" } ?? "JSON without a resourceType")\(tree["type"]?.stringValue.map { " of type \($0)" } ?? "")", field: "Bundle.type", value: tree["type"]?.stringValue)
         }
         let origin = "bundle:" + (tree["id"]?.stringValue ?? String(EventHasher.sha256(bytes).hex.prefix(32)))
-        let report: ImportReport
+        let targets = try Self.versionedEntries(tree)
+        let imported: Imported
         do {
-            report = try await served.run(call) { bank in try FHIRImporter(bank: bank).importResource(tree, origin: origin) }
+            imported = try await served.run(call) { bank in try Self.importVersioned(bank, tree, kind: kind, origin: origin, targets: targets) }
         } catch var e as FHIRError {
             // name the entry by its fullUrl too when the error only gives its index
             if e.fullUrl == nil, let location = e.location, location.hasPrefix("Bundle.entry["),
@@ -250,22 +293,85 @@ struct FHIRFacade: Sendable {
             }
             throw Self.serverError(e)
         }
-        return Self.response(.ok, Self.transactionResponse(tree, kind: kind, report: report))
+        return Self.response(.ok, Self.transactionResponse(tree, kind: kind, imported: imported))
     }
 
-    static func transactionResponse(_ bundle: JSONValue, kind: String, report: ImportReport) -> JSONValue {
+    /// What an import did, entry by entry: the report, the versioned entries' current versions before and after
+    /// it (by entry index; absent: not known, nil: none), and a batch's entries left out for their `If-Match`.
+    struct Imported: Sendable {
+        var report: ImportReport
+        var before: [Int: FHIRVersion?] = [:]
+        var after: [Int: FHIRVersion?] = [:]
+        var preconditionFailures: [Int: FHIRError] = [:]
+    }
+
+    /// Imports `tree` as `bank`'s actor. A transaction's `If-Match`es are checked inside its own bank transaction
+    /// (nothing is written when one fails); a batch's entry whose `If-Match` fails is left out of the import (checked
+    /// just before it) and answered 412. The current versions before and after tell a created entry from an updated one.
+    static func importVersioned(_ bank: Bank, _ tree: JSONValue, kind: String, origin: String, targets: [VersionedEntry]) throws -> Imported {
+        var targets = targets
+        try locate(&targets, bank)
+        let log = targets.contains(where: \.isDefinition) ? try bank.log() : []
+        var committed: [TwinID: [(twin: Twin?, time: Instant?)]] = [:]
+        for t in Set(targets.filter(\.isDefinition).compactMap(\.twin)) { committed[t] = try committedDefinitions(bank, t, log: log) }
+        let fromBank = VersionReader(twin: { id in
+            do { return try bank.twin(id).twin } catch let e as BankError where e.code == .unknownTwin { return nil }
+        }, events: { id in try bank.events(ThreadQuery(twin: id, includeRetracted: true)) })
+        let before = try currentVersions(targets, committed: committed, fromBank, orRefused: true)
+        let importer = FHIRImporter(bank: bank)
+        var imported = Imported(report: ImportReport(), before: before)
+        if kind == "batch" {
+            var kept: [JSONValue] = []
+            var keptTargets = targets
+            for (i, entry) in (tree["entry"]?.arrayValue ?? []).enumerated() {
+                if let e = targets.first(where: { $0.index == i }), let wanted = e.ifMatch, let failure = ifMatchFailure(e, wanted, before[i] ?? nil) {
+                    imported.preconditionFailures[i] = failure
+                    keptTargets.removeAll { $0.index == i }
+                } else {
+                    kept.append(entry)
+                }
+            }
+            var bundle = tree.objectValue ?? JSONObject()
+            bundle["entry"] = .array(kept)
+            imported.report = try importer.importResource(.object(bundle), origin: origin)
+            targets = keptTargets
+        } else {
+            let conditional = targets.filter { $0.ifMatch != nil }
+            imported.report = try importer.importResource(tree, origin: origin, precondition: conditional.isEmpty ? nil : { w in
+                let reader = VersionReader(twin: { id in try w.twin(id)?.twin }, events: { id in try w.events(ThreadQuery(twin: id, includeRetracted: true)) })
+                try checkIfMatch(conditional, try currentVersions(conditional, committed: committed, reader, orRefused: false))
+            })
+        }
+        imported.after = (try? currentVersions(targets, committed: committed, fromBank, orRefused: true)) ?? [:]
+        return imported
+    }
+
+    static func transactionResponse(_ bundle: JSONValue, kind: String, imported: Imported) -> JSONValue {
+        let report = imported.report
         let entries = bundle["entry"]?.arrayValue ?? []
         var out: [JSONValue] = []
         for (i, entry) in entries.enumerated() {
             let fullUrl = entry["fullUrl"]?.stringValue
             let type = entry["resource"]?["resourceType"]?.stringValue ?? ""
             var response: JSONObject
-            if kind == "batch", let fullUrl, let failure = report.failures.first(where: { $0.contains("entry \(fullUrl):") }) {
+            if let failure = imported.preconditionFailures[i] {
+                response = ["status": "412 Precondition Failed",
+                            "outcome": FHIROutcome.outcome(severity: "error", code: "conflict", text: failure.message, expression: failure.location,
+                                                           errorCode: ServerError.Code.preconditionFailed.rawValue)]
+            } else if kind == "batch", let fullUrl, let failure = report.failures.first(where: { $0.contains("entry \(fullUrl):") }) {
                 response = ["status": "422 Unprocessable Entity",
                             "outcome": FHIROutcome.outcome(severity: "error", code: "processing", text: failure, expression: nil, errorCode: "unprocessable")]
             } else {
                 response = ["status": "200 OK"]
                 if let id = entry["resource"]?["id"]?.stringValue, !type.isEmpty { response["location"] = .string("\(type)/\(id)") }
+                // a versioned resource: 201 when this import created it (no current version before), its version's location and ETag
+                if let after = imported.after[i] ?? nil, let resource = after.resource, let known = imported.before[i] {
+                    let created = known.map { $0.isDeletion } ?? true
+                    response["status"] = .string(created ? "201 Created" : "200 OK")
+                    response["location"] = .string("\(after.type)/\(after.id)/_history/\(after.versionId)")
+                    response["etag"] = .string("W/\"\(after.versionId)\"")
+                    if let t = resource["meta"]?["lastUpdated"]?.stringValue { response["lastModified"] = .string(t) }
+                }
                 var issues: [JSONValue] = []
                 if i == 0 { issues += report.operationOutcome()["issue"]?.arrayValue?.prefix(1) ?? [] }
                 if report.skipped[type] != nil {
@@ -296,6 +402,7 @@ struct FHIRFacade: Sendable {
         let code: ServerError.Code
         switch e.code {
         case .malformedJSON: code = .badRequest
+        case .versionConflict: code = .preconditionFailed
         case .accessDenied: code = .accessDenied
         case .notFound: code = .unknownTwin
         case .bank: code = .conflict
@@ -338,9 +445,11 @@ struct FHIRFacade: Sendable {
         return "http://\(host)/fhir"
     }
 
-    static func searchset(_ resources: [JSONValue], base: String, request: Request) -> JSONValue {
-        var b: JSONObject = ["resourceType": "Bundle", "type": "searchset", "total": .number(String(resources.count))]
-        b["link"] = [["relation": "self", "url": .string(base.dropLast("/fhir".count) + request.uri.description)]]
+    /// A `searchset` Bundle: `total` the matches, the page asked for with its `self`, `next` and `previous` links.
+    static func searchset(_ all: [JSONValue], _ page: Page, base: String, request: Request) -> JSONValue {
+        var b: JSONObject = ["resourceType": "Bundle", "type": "searchset", "total": .number(String(all.count))]
+        b["link"] = .array(page.links(total: all.count, base: base, request: request))
+        let resources = page.slice(all)
         if !resources.isEmpty {
             b["entry"] = .array(resources.map { r in
                 ["fullUrl": .string("\(base)/\(r["resourceType"]?.stringValue ?? "")/\(r["id"]?.stringValue ?? "")"), "resource": r,
@@ -363,18 +472,26 @@ struct FHIRFacade: Sendable {
         func param(_ name: String, _ type: String, _ doc: String) -> JSONValue {
             ["name": .string(name), "type": .string(type), "documentation": .string(doc)]
         }
-        let history: [JSONValue] = [["code": "vread"], ["code": "history-instance"], ["code": "history-type"]]
+        let history: [JSONValue] = [["code": "read"], ["code": "vread"], ["code": "history-instance"], ["code": "history-type"]]
+        /// `versioned-update` where a transaction's `request.ifMatch` is checked (the types the importer writes),
+        /// `versioned` where versions are read only; no conditional update, create or delete, no update that creates.
+        func versioning(_ type: String) -> JSONValue { conditionallyWritten.contains(type) ? "versioned-update" : "versioned" }
+        /// `update` (PUT, which creates a resource that is not there) where the importer writes the type.
+        let update: [JSONValue] = [["code": "update"]]
         var resources: [JSONValue] = [[
-            "type": "Patient", "versioning": "versioned",
-            "interaction": .array([["code": "read"], ["code": "search-type"]] + history),
+            "type": "Patient", "versioning": versioning("Patient"), "readHistory": true, "updateCreate": true,
+            "interaction": .array([["code": "search-type"]] + history + update),
             "searchParam": [param("_id", "token", "the twin id")],
         ]]
         for s in searchable {
             var params = [param("patient", "reference", "the twin id (ID or Patient/ID); required")]
             if let c = s.codeParameter { params.append(param(c, "token", "SYSTEM|CODE, CODE or |CODE; a comma separates alternatives")) }
             if s.dateElement != nil { params.append(param("date", "date", "a date or instant with a prefix eq (default), ge, le, gt or lt; repeat for a range")) }
-            resources.append(["type": .string(s.type), "versioning": "versioned",
-                              "interaction": .array([["code": "search-type"]] + history), "searchParam": .array(params)])
+            resources.append(["type": .string(s.type), "versioning": versioning(s.type), "readHistory": true, "updateCreate": true,
+                              "interaction": .array([["code": "search-type"]] + history + update), "searchParam": .array(params)])
+        }
+        for type in ["Organization", "Group", "RiskAssessment", "Provenance"] {
+            resources.append(["type": .string(type), "versioning": versioning(type), "readHistory": true, "interaction": .array(history)])
         }
         return [
             "resourceType": "CapabilityStatement", "status": "active", "date": .string(FHIRTime.date(now)),
@@ -383,10 +500,10 @@ struct FHIRFacade: Sendable {
             "implementation": ["description": "Twinbank's FHIR facade over a bank of digital twins", "url": .string(base)],
             "rest": [[
                 "mode": "server",
-                "documentation": "Every interaction but metadata needs a bearer token (twinbank token issue); X-Purpose-Of-Use declares the purpose (default treatment). Reads are decided and audited by the bank's gate.",
+                "documentation": "Every interaction but metadata needs a bearer token (twinbank token issue); X-Purpose-Of-Use declares the purpose (default treatment). Reads are decided and audited by the bank's gate. Searchsets and histories are paged by _count (1-1000, default 100) with next links; a transaction entry's request.ifMatch is checked against the current version (412 when it is not).",
                 "security": ["service": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"]]]]],
                 "resource": .array(resources),
-                "interaction": [["code": "transaction"], ["code": "batch"]],
+                "interaction": [["code": "transaction"], ["code": "batch"], ["code": "history-system"]],
             ]],
         ]
     }

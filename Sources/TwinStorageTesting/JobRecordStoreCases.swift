@@ -29,3 +29,34 @@ public enum JobRecordStoreCases {
         }
     }
 }
+
+extension JobRecordStoreCases {
+    /// A backup of `storage` carries the records of its job store (the attachment `jobs`, written in increasing
+    /// ordinal) and a restore into the empty `target` puts them into `targetStore` as they were; a restore into a
+    /// target whose job store holds something is refused (`bankNotEmpty`), and so is one into a target that keeps no
+    /// jobs (`invalidBackup`: the backup holds records it has nowhere to put).
+    public static func backupRoundTrip(_ storage: any BankStorage, _ store: any JobRecordStore,
+                                       into target: any BankStorage, _ targetStore: any JobRecordStore,
+                                       orphan: any BankStorage) throws {
+        let records = [JobRecord(id: "job-b", ordinal: 1, bytes: [0, 1, 2, 255]),
+                       JobRecord(id: "job-a", ordinal: 2, bytes: Array(#"{"state":"running"}"#.utf8)),
+                       JobRecord(id: "job-c", ordinal: 3, bytes: [])]
+        try store.save(records)
+        let file = BackupChecks.temporaryPath("jobs.jsonl")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let written = try BankBackup.write(from: storage, to: file, attachments: [JobRecordBackup(store: store)])
+        #expect(written.counts.attachments["jobs"] == 3)
+        let restored = try BankBackup.restore(from: file, into: target, attachments: [JobRecordBackup(store: targetStore)])
+        #expect(restored.counts == written.counts && restored.sha256 == written.sha256)
+        #expect(try targetStore.records() == records)
+        // again into the same target: its jobs are not empty
+        let again = try #require(throws: BankError.self) {
+            try BankBackup.restore(from: file, into: target, attachments: [JobRecordBackup(store: targetStore)])
+        }
+        #expect(again.code == .bankNotEmpty && again.value == "jobs")
+        #expect(try targetStore.records() == records)
+        // into a bank without a job store
+        let nowhere = try #require(throws: BankError.self) { try BankBackup.restore(from: file, into: orphan, attachments: []) }
+        #expect(nowhere.code == .invalidBackup && nowhere.message.contains("jobs"), "\(nowhere)")
+    }
+}

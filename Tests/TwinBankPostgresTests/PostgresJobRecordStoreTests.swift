@@ -21,4 +21,15 @@ import TwinTesting
             return PostgresJobRecordStore(again)
         })
     }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, Comment(rawValue: PostgresTestServer.skipMessage)))
+    func aBackupCarriesThemIntoAnotherPostgresBank() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let source = try PostgresStorage(location: try scratch.create())
+        defer { source.close() }
+        let target = try PostgresStorage(location: try scratch.create())
+        defer { target.close() }
+        try JobRecordStoreCases.backupRoundTrip(source, PostgresJobRecordStore(source), into: target, PostgresJobRecordStore(target), orphan: MemoryStorage())
+    }
 }

@@ -288,6 +288,9 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("FHIRImporter.importResource(_:origin:)", .read, "p9") { b, _ in
         _ = try FHIRImporter(bank: b).importResource(try JSONReader().read(FHIRFixture.patient), origin: "test")
     },
+    EntryPoint("FHIRImporter.importResource(_:origin:precondition:)", .read, "p9") { b, _ in
+        _ = try FHIRImporter(bank: b).importResource(try JSONReader().read(FHIRFixture.patient), origin: "test", precondition: { w in _ = try w.twin("p9") })
+    },
     EntryPoint("FHIRExporter.resources(twin:)", .export, "p1") { b, _ in _ = try FHIRExporter(bank: b).resources(twin: "p1") },
     EntryPoint("FHIRExporter.bundle(twin:)", .export, "p1") { b, _ in _ = try FHIRExporter(bank: b).bundle(twin: "p1") },
     EntryPoint("FHIRExporter.writeNDJSON(twins:to:includeRecords:overwrite:)", .export, "p1") { b, f in

@@ -51,13 +51,16 @@ import TwinTesting
                 #expect(c["resourceType"]?.stringValue == "CapabilityStatement")
                 #expect(c["fhirVersion"]?.stringValue == "4.0.1")
                 let rest = try #require(c["rest"]?[0])
-                #expect(rest["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["transaction", "batch"])
+                #expect(rest["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["transaction", "batch", "history-system"])
                 let resources = rest["resource"]?.list ?? []
                 let patient = try #require(resources.first { $0["type"]?.stringValue == "Patient" })
-                #expect(patient["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["read", "search-type", "vread", "history-instance", "history-type"])
-                #expect(patient["versioning"]?.stringValue == "versioned")
+                #expect(patient["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["search-type", "read", "vread", "history-instance", "history-type", "update"])
+                #expect(patient["versioning"]?.stringValue == "versioned-update", "If-Match is checked")
+                #expect(patient["conditionalUpdate"] == nil && patient["updateCreate"]?.boolValue == true, "PUT creates; no update by search criteria")
                 let observation = try #require(resources.first { $0["type"]?.stringValue == "Observation" })
-                #expect(observation["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["search-type", "vread", "history-instance", "history-type"])
+                #expect(observation["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["search-type", "read", "vread", "history-instance", "history-type", "update"])
+                let risk = try #require(resources.first { $0["type"]?.stringValue == "RiskAssessment" })
+                #expect(risk["versioning"]?.stringValue == "versioned" && risk["interaction"]?.list.compactMap { $0["code"]?.stringValue } == ["read", "vread", "history-instance", "history-type"])
                 #expect(Set(observation["searchParam"]?.list.compactMap { $0["name"]?.stringValue } ?? []) == ["patient", "code", "date"])
                 for type in ["Condition", "MedicationAdministration"] {
                     #expect(resources.contains { $0["type"]?.stringValue == type }, "\(type)")
@@ -85,7 +88,12 @@ import TwinTesting
                     Self.expectValid(b, "\(name) response")
                     #expect(b["type"]?.stringValue == "transaction-response")
                     #expect(b["entry"]?.list.count == sent["entry"]?.list.count)
-                    #expect(b["entry"]?.list.allSatisfy { $0["response"]?["status"]?.stringValue == "200 OK" } == true)
+                    #expect(b["entry"]?.list.allSatisfy { ["200 OK", "201 Created"].contains($0["response"]?["status"]?.stringValue ?? "") } == true)
+                    if name == Self.antonio {
+                        let patient = b["entry"]?.list.first { $0["response"]?["location"]?.stringValue?.hasPrefix("Patient/") == true }
+                        #expect(patient?["response"]?["status"]?.stringValue == "201 Created", "the Patient is created")
+                        #expect(patient?["response"]?["location"]?.stringValue == "Patient/\(Self.antonioID)/_history/1")
+                    }
                 }
             }
             // read back as the clinician, through the gate
@@ -214,11 +222,11 @@ import TwinTesting
             }
             try await client.execute(uri: "/fhir/Observation/o1", method: .get, headers: .auth(alice)) { r throws in
                 let text = try Self.expectOutcome(r, .notFound, "not-found", "Observation by id")
-                #expect(text.contains("patient="), "\(text)")
+                #expect(text.contains("Observation/o1"), "\(text)")
             }
-            // the system-level history is not served (the instance and type levels are: FHIRHistoryTests)
-            try await client.execute(uri: "/fhir/_history", method: .get, headers: .auth(alice)) { r throws in
-                let text = try Self.expectOutcome(r, .notFound, "not-found", "_history")
+            // an interaction no route answers
+            try await client.execute(uri: "/fhir/Patient/p1/_history/1/more", method: .get, headers: .auth(alice)) { r throws in
+                let text = try Self.expectOutcome(r, .notFound, "not-found", "no such interaction")
                 #expect(text.contains("/fhir/metadata"), "\(text)")
             }
             // 422: valid JSON, not valid FHIR for the importer, naming the entry; nothing of the bundle written
@@ -244,7 +252,7 @@ import TwinTesting
                 let b = try Self.fhir(r)
                 Self.expectValid(b, "batch-response")
                 #expect(b["type"]?.stringValue == "batch-response")
-                #expect(b["entry"]?.list.compactMap { $0["response"]?["status"]?.stringValue } == ["200 OK", "422 Unprocessable Entity"])
+                #expect(b["entry"]?.list.compactMap { $0["response"]?["status"]?.stringValue } == ["201 Created", "422 Unprocessable Entity"], "o2 is created")
             }
             try await client.execute(uri: "/fhir/Observation?patient=p1&date=2026-01-02", method: .get, headers: .auth(alice)) { r throws in
                 #expect(try Self.fhir(r)["total"]?.numberText == "1")

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TwinBank
+import TwinBankSQLite
 import TwinCore
 import TwinTesting
 
@@ -35,10 +37,15 @@ import TwinTesting
         try on(bank, ["aggregate", "create", "--id", "women", "--where", "sex = female"])
         try on(bank, ["commit", "-m", "first"])
 
+        // a server's job record (`twinbank serve` keeps its jobs in the bank's `server_jobs`)
+        let job = JobRecord(id: "job-1", ordinal: 1, bytes: Array(#"{"state":"finished"}"#.utf8))
+        try SQLiteJobRecordStore(try SQLiteStorage(path: bank, create: false)).save([job])
+
         let file = dir.appendingPathComponent("bank.backup").path
         let written = try JSONSerialization.jsonObject(with: Data(try on(bank, ["backup", "--out", file, "--json"]).utf8)) as? [String: Any]
         let counts = try #require(written?["counts"] as? [String: Any])
         #expect(counts["events"] as? Int == 4 && (counts["attachments"] as? [String: Int])?["audit", default: 0] ?? 0 > 0, "\(counts)")
+        #expect((counts["attachments"] as? [String: Int])?["jobs"] == 1, "\(counts)")
         // an existing file is refused and kept
         let again = try cli.run(["backup", "--out", file, "--bank", bank])
         #expect(again.status != 0 && again.stderr.contains("exists") && !again.stderr.contains("--force"), "\(again.stderr)")
@@ -51,6 +58,7 @@ import TwinTesting
         try Self.copyKeys(from: bank, to: restored)
         #expect(try cli.ok(["restore", file, "--bank", restored]).contains("restored"))
         #expect(try cli.ok(["audit", "verify", "--bank", restored]).contains("audit log verified"))
+        #expect(try SQLiteJobRecordStore(try SQLiteStorage(path: restored, create: false)).records() == [job], "the job record is restored")
         // the restore's own decision is in the restored log
         let log = try JSONSerialization.jsonObject(with: Data(try on(restored, ["audit", "log", "--json"]).utf8)) as? [[String: Any]] ?? []
         #expect(log.contains { $0["action"] as? String == "import" && $0["decision"] as? String == "permit" })

@@ -202,5 +202,22 @@ import Testing
         #expect(aggregate.contains("3 people located in 2 cells"), "the map's summary")
         let aggregateSVGs = aggregate.components(separatedBy: "class=\"main-svg\"").count - 1
         #expect(aggregateSVGs >= 4, "plotly drew \(aggregateSVGs) charts on the aggregate page")
+
+        // the risk map over GeoJSON regions (carried by the page's link, as a file the user loads is drawn): west holds
+        // a1 and a2 (both confirmed cases), east holds a3, and nobody lives in far; each region drew, the table lists all three
+        let regions = #"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"west"},"geometry":{"type":"Polygon","coordinates":[[[-0.13,51.49],[-0.11,51.49],[-0.11,51.505],[-0.13,51.505],[-0.13,51.49]]]}},{"type":"Feature","properties":{"name":"east"},"geometry":{"type":"Polygon","coordinates":[[[-0.105,51.505],[-0.095,51.505],[-0.095,51.515],[-0.105,51.515],[-0.105,51.505]]]}},{"type":"Feature","properties":{"name":"far"},"geometry":{"type":"MultiPolygon","coordinates":[[[[1.0,52.0],[1.1,52.0],[1.1,52.1],[1.0,52.1],[1.0,52.0]]]]}}]}"#
+        let encode = { (s: String) in s.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? s }
+        let regionLink = link + "&next=" + encode("/aggregates/town?regions=" + encode(regions))
+        let (regional, regionalAccount) = try Self.chromium(String(regionLink), ["--dump-dom"], profile: profile)
+        phase("region map")
+        let regionChart = Self.attributes(of: "region-map-chart", in: regional)
+        #expect(regionChart["data-regions"] == "3", "the region map: \(regional.components(separatedBy: "id=\"region-map\"").dropFirst().first?.prefix(1500) ?? "no region map")\nChromium: \(regionalAccount)")
+        #expect(regionChart["aria-label"]?.contains("3 regions") == true, "the region map's label: \(regionChart)")
+        #expect(regional.contains("3 people located in them"), "the region map's summary")
+        let regionMap = regional.components(separatedBy: "id=\"region-map-chart\"").dropFirst().first ?? ""
+        #expect(regionMap.contains("class=\"main-svg\""), "plotly drew no region map")
+        let regionTable = regional.components(separatedBy: "id=\"region-table\"").dropFirst().first?.components(separatedBy: "</table>").first ?? ""
+        for name in ["west", "east", "far"] { #expect(regionTable.contains(">\(name)</th>"), "\(name) is not in the regions' table") }
+        #expect(regional.contains(#"<label for="region-file">"#) && regional.contains(#"id="region-file""#), "the file input and its label")
     }
 }

@@ -192,7 +192,8 @@ public enum BankBackup {
                 try put(line("attachment", AttachmentLine(name: a.name, record: record), encoder))
                 n += 1
             }
-            counts.attachments[a.name, default: 0] += n
+            // an attachment with no record is not counted (a reader counts the records it finds: none, no name)
+            if n > 0 { counts.attachments[a.name, default: 0] += n }
         }
         let sha = hex(hasher.finalize())
         buffer.append(contentsOf: try line("end", Trailer(counts: counts, sha256: sha), encoder))

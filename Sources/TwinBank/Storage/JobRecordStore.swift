@@ -19,7 +19,8 @@ public struct JobRecord: Sendable, Hashable {
 /// `server_jobs`, migration `v5-server-jobs`; PostgreSQL: the same table, migration `v4-server-jobs`), or in memory
 /// (``MemoryJobRecordStore``) for a memory bank and tests.
 ///
-/// The records are not the bank's data: they are not in its thread, its commits, its backups or its bundles.
+/// The records are not the bank's data: they are not in its thread, its commits or its bundles; a backup carries them
+/// (``JobRecordBackup``, the attachment `jobs`) so a restored bank lists the same jobs.
 ///
 /// Calls are **blocking** like the storage's: async callers go through the storage's
 /// ``BankStorage/runBlocking(_:)``. Each call is one transaction: when it returns, what it did is durable.

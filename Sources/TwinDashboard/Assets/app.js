@@ -1,6 +1,6 @@
 // Twinbank dashboard: a single page over the HTTP API (/api/v1). No build step, no CDN: plotly.js is vendored.
 // Routes (in the URL fragment): #/ the twin list, #/twins/ID a twin's page (thread, forks, latest comparison),
-// #/aggregates the aggregate list, #/aggregates/ID an aggregate's page (members, distributions, risk map). #token=JWT[&next=/twins/ID] (as
+// #/aggregates the aggregate list, #/aggregates/ID an aggregate's page (members, distributions, risk maps on a grid and over GeoJSON regions). #token=JWT[&next=/twins/ID] (as
 // `twinbank serve` prints it) signs in and is kept for this browser tab only (sessionStorage), never sent anywhere but this server.
 "use strict";
 
@@ -18,10 +18,11 @@ class APIError extends Error {
   }
 }
 
-async function api(path) {
+async function api(path, post) {
   const headers = { "Accept": "application/json", "X-Purpose-Of-Use": state.purpose };
   if (state.token) headers["Authorization"] = "Bearer " + state.token;
-  const response = await fetch(path, { headers });
+  if (post) headers["Content-Type"] = post.type;
+  const response = await fetch(path, post ? { method: "POST", headers, body: post.body } : { headers });
   let body = null;
   try { body = await response.json(); } catch (_) { body = null; }
   if (!response.ok) throw new APIError(response.status, body);
@@ -473,6 +474,7 @@ async function renderAggregate(id, params) {
   const a = members.aggregate;
   const distribution = el("section", { id: "distribution", "aria-label": "Distributions" }, el("h2", { text: "Distributions" }), el("p", { class: "muted", text: "Computing…" }));
   const map = el("section", { id: "risk-map", "aria-label": "Risk map" }, el("h2", { text: "Public-health risk map" }), el("p", { class: "muted", text: "Computing…" }));
+  const regions = el("section", { id: "region-map", "aria-label": "Risk map over regions" });
   app().replaceChildren(...[
     el("h1", { text: `Aggregate ${a.id}` }),
     a.description ? el("p", { text: a.description }) : null,
@@ -480,12 +482,13 @@ async function renderAggregate(id, params) {
     el("details", { id: "members" }, el("summary", { text: `Members (${members.total}${members.unknown ? `; ${members.unknown} twin${members.unknown === 1 ? "" : "s"} not decided: a value the query needs is missing` : ""})` }),
       el("ul", { class: "twins" }, members.items.map((t) => el("li", {}, twinLink(t.id)))),
       members.nextCursor ? el("p", { class: "muted", text: `The first ${members.items.length} shown.` }) : null),
-    distribution, map].filter((n) => n !== null));
+    distribution, map, regions].filter((n) => n !== null));
   status("");
   document.title = `${a.id} · Twinbank`;
   // computed by the server over the whole aggregate: each section is filled when its answer arrives
   for (const [work, box] of [[renderDistribution(id, distribution, params.get("code")), distribution],
-                             [renderRiskMap(id, map, params.get("grid") || "1km", params.get("date")), map]]) {
+                             [renderRiskMap(id, map, params.get("grid") || "1km", params.get("date")), map],
+                             [renderRegionMap(id, regions, params), regions]]) {
     work.catch((e) => { if (box.isConnected) box.append(el("p", { class: "error", text: "Could not draw this: " + e.message })); });
   }
 }
@@ -618,6 +621,107 @@ async function renderRiskMap(id, box, grid, date) {
       el("tbody", {}, rows.slice(0, 200).map((f) => el("tr", {}, el("td", { text: f.properties.name }), el("td", { text: f.properties.level }),
         el("td", { text: String(f.properties.population) }), el("td", { text: String(f.properties.cases7d) }), el("td", { text: f.properties.reasons.join("; ") })))))));
   Plotly.react(div, traces, { title: { text: `Risk level by ${m.grid} m cell, 7 days to ${m.date}`, font: { size: 15 } }, margin: { l: 60, r: 20, t: 40, b: 40 },
+    xaxis: { title: { text: "longitude" } }, yaxis: { title: { text: "latitude" }, scaleanchor: "x", scaleratio: 1 / Math.max(Math.cos(lat0 * Math.PI / 180), 0.01) },
+    legend: { orientation: "h", y: -0.2 }, hovermode: "closest" }, plotConfig);
+}
+
+/**
+ * The risk map over regions the user gives as a GeoJSON file (a FeatureCollection of Polygon and MultiPolygon
+ * features): POSTed to /api/v1/aggregates/ID/risk-map, drawn as a choropleth (each region filled with its level's
+ * colour) with a table of every region beside it. The file stays in this browser tab (sessionStorage, per
+ * aggregate) so the page redraws it; `regions=GEOJSON` in the page's parameters (a link that carries small regions)
+ * draws those instead.
+ */
+async function renderRegionMap(id, box, params) {
+  const key = "twinbank.regions." + id;
+  const title = el("h2", { text: "Risk map over regions" });
+  const form = el("form", { class: "map-form", id: "region-form" },
+    el("label", { for: "region-file", text: "GeoJSON regions file" }),
+    el("input", { id: "region-file", type: "file", accept: ".geojson,.json,application/geo+json,application/json" }),
+    el("label", { for: "region-name", text: "Name property" }),
+    el("input", { id: "region-name", type: "text", size: "10", placeholder: "first text property", value: params.get("nameProperty") || "" }),
+    el("label", { for: "region-date", text: "Day" }), el("input", { id: "region-date", type: "date", value: params.get("date") || "" }),
+    el("button", { type: "submit", text: "Draw" }));
+  const out = el("div", { id: "region-map-result", "aria-live": "polite" });
+  box.replaceChildren(title, el("p", { class: "muted", text: "Load a GeoJSON file of regions (districts, wards, postcode areas) to see each region's risk level." }), form, out);
+  const draw = async (text, name) => {
+    let regions;
+    try { regions = JSON.parse(text); } catch (e) {
+      out.replaceChildren(el("p", { class: "error", id: "region-error", text: "The file is not JSON: " + e.message }));
+      return;
+    }
+    out.replaceChildren(el("p", { class: "muted", text: "Computing…" }));
+    const q = new URLSearchParams();
+    if (form.querySelector("#region-name").value) q.set("nameProperty", form.querySelector("#region-name").value);
+    if (form.querySelector("#region-date").value) q.set("date", form.querySelector("#region-date").value);
+    let m;
+    try {
+      m = await api("/api/v1/aggregates/" + encodeURIComponent(id) + "/risk-map" + (q.toString() ? "?" + q : ""), { type: "application/geo+json", body: JSON.stringify(regions) });
+    } catch (e) {
+      if (!box.isConnected) return;
+      out.replaceChildren(el("p", { class: "error", id: "region-error", text: e instanceof APIError && e.status === 400 ? `The regions were refused: ${e.message}` : refusedText(e, "Risk maps") }));
+      return;
+    }
+    if (!box.isConnected) return;
+    try { sessionStorage.setItem(key, text); } catch (_) { /* too large to keep: drawn once */ }
+    drawRegionMap(m, out, name);
+  };
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = form.querySelector("#region-file").files[0];
+    const kept = sessionStorage.getItem(key);
+    if (!file && !kept) { out.replaceChildren(el("p", { class: "error", id: "region-error", text: "Choose a GeoJSON file first." })); return; }
+    await draw(file ? await file.text() : kept, file ? file.name : "the regions loaded before");
+  });
+  const given = params.get("regions");
+  const kept = given || sessionStorage.getItem(key);
+  if (kept) await draw(kept, given ? "the page's regions" : "the regions loaded before");
+}
+
+/** Draws a region risk map `m` (the API's RegionRiskMap) into `out`: the choropleth and the table of regions. */
+function drawRegionMap(m, out, name) {
+  const levels = Object.entries(m.levels || {}).map(([l, n]) => `${l} ${n}`).join(", ");
+  const summary = el("p", { class: "muted", id: "region-map-summary", text: `${m.features.length} regions from ${name}: ${m.located} people located in them` +
+    (m.unlocated ? `, ${m.unlocated} without a location or outside every region` : "") + (m.refused ? `, ${m.refused} left out` : "") +
+    (m.date ? `; 7 days to ${m.date} (counted from ${m.firstDate})` : "") + (levels ? `. Levels: ${levels}.` : ".") });
+  const colours = { low: "#2e7d32", moderate: "#f9a825", substantial: "#ef6c00", high: "#c62828", "no data": "#e0e0e0" };
+  const byLevel = new Map();
+  let lat0 = 0, n0 = 0;
+  for (const f of m.features) {
+    const p = f.properties, level = p.level || "no data";
+    if (!byLevel.has(level)) byLevel.set(level, { x: [], y: [], colour: p.colour || colours[level] || "#e0e0e0", cx: [], cy: [], text: [] });
+    const t = byLevel.get(level);
+    let sx = 0, sy = 0, n = 0;
+    for (const polygon of f.geometry.coordinates) {
+      polygon.forEach((ring, k) => {
+        for (const [lon, lat] of ring) { t.x.push(lon); t.y.push(lat); if (k === 0) { sx += lon; sy += lat; n += 1; } }
+        t.x.push(null); t.y.push(null);
+      });
+    }
+    if (n) { t.cx.push(sx / n); t.cy.push(sy / n); lat0 += sy / n; n0 += 1; }
+    else { t.cx.push(null); t.cy.push(null); }
+    t.text.push(`${p.name}: ${level}<br>${p.population} people, ${p.cases7d} cases, ${p.tests7d} tests in 7 days` + (p.reasons.length ? "<br>" + p.reasons.join("; ") : ""));
+  }
+  lat0 = n0 ? lat0 / n0 : 0;
+  const traces = [];
+  for (const l of [...LEVELS, "no data"].filter((l) => byLevel.has(l))) {
+    const t = byLevel.get(l);
+    traces.push({ type: "scatter", x: t.x, y: t.y, mode: "lines", fill: "toself", fillcolor: t.colour, line: { color: "#333", width: 0.8 }, name: l, hoverinfo: "skip" });
+    traces.push({ type: "scatter", x: t.cx, y: t.cy, mode: "markers", marker: { size: 7, color: "#1b1b1b", opacity: 0.5 }, text: t.text, hovertemplate: "%{text}<extra></extra>", showlegend: false, name: l + " regions" });
+  }
+  const div = el("div", { id: "region-map-chart", class: "chart map", role: "img", "data-regions": String(m.features.length),
+    "aria-label": `Risk level of ${m.features.length} regions${m.date ? " on " + m.date : ""}: ${levels || "none assessed"}. The table below lists every region.` });
+  const table = el("div", { class: "table-wrap" }, el("table", { id: "region-table" },
+    el("caption", { text: "Every region, highest risk first" }),
+    el("thead", {}, el("tr", {}, ["Region", "Level", "People", "Cases (7 days)", "Incidence per 100,000", "Why"].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, [...m.features].sort((a, b) => LEVELS.indexOf(b.properties.level) - LEVELS.indexOf(a.properties.level)).map((f) => el("tr", {},
+      el("th", { scope: "row", text: f.properties.name }), el("td", { text: f.properties.level || "no data" }),
+      el("td", { text: String(f.properties.population) }), el("td", { text: String(f.properties.cases7d) }),
+      el("td", { text: f.properties.incidence7dPer100k === undefined ? "" : fmt(f.properties.incidence7dPer100k) }),
+      el("td", { text: f.properties.reasons.join("; ") }))))));
+  out.replaceChildren(summary, div, table);
+  if (!m.features.length) return;
+  Plotly.react(div, traces, { title: { text: `Risk level by region${m.date ? ", 7 days to " + m.date : ""}`, font: { size: 15 } }, margin: { l: 60, r: 20, t: 40, b: 40 },
     xaxis: { title: { text: "longitude" } }, yaxis: { title: { text: "latitude" }, scaleanchor: "x", scaleratio: 1 / Math.max(Math.cos(lat0 * Math.PI / 180), 0.01) },
     legend: { orientation: "h", y: -0.2 }, hovermode: "closest" }, plotConfig);
 }

@@ -51,7 +51,7 @@ extension FHIRImporter {
                     var unit = ImportPlan.Unit()
                     do throws(FHIRError) {
                         try bundle.map(i, e, into: &unit)
-                        report.add(try apply(unit))
+                        report.add(try apply(unit, precondition: nil))
                     } catch {
                         report.failures.append(error.description)
                     }

@@ -163,16 +163,28 @@ public struct FHIRImporter: Sendable {
 
     /// Plans and writes one parsed resource or bundle.
     public func importResource(_ tree: JSONValue, origin: String) throws(FHIRError) -> ImportReport {
+        try importResource(tree, origin: origin, precondition: nil)
+    }
+
+    /// Plans and writes one parsed resource or bundle; for a resource or a transaction (all or nothing),
+    /// `precondition` runs first inside the same bank transaction as the writes (once, even when the bundle writes
+    /// nothing), so a check it makes of the bank's state (a conditional update's `If-Match`) holds for the writes: if
+    /// it throws, nothing is written and its error is rethrown (a ``FHIRError`` as it is, any other error as
+    /// ``FHIRError/Code-swift.struct/bank``). For a batch it is not called (each entry is its own transaction).
+    public func importResource(_ tree: JSONValue, origin: String, precondition: ((BankWriter) throws -> Void)?) throws(FHIRError) -> ImportReport {
         let plan = try planner.plan(tree, origin: origin)
         var report = ImportReport()
         report.skipped = plan.skipped
         report.failures = plan.failures.map(\.description)
+        if plan.atomicity == .allOrNothing, plan.units.isEmpty, let precondition {
+            do { try bank.write { w in try precondition(w) } } catch let e as FHIRError { throw e } catch { throw bankError(error, entry: nil) }
+        }
         for unit in plan.units {
             switch plan.atomicity {
             case .allOrNothing:
-                report.add(try apply(unit))
+                report.add(try apply(unit, precondition: precondition))
             case .perEntry:
-                do throws(FHIRError) { report.add(try apply(unit)) } catch { report.failures.append(error.description) }
+                do throws(FHIRError) { report.add(try apply(unit, precondition: nil)) } catch { report.failures.append(error.description) }
             }
         }
         return report
@@ -182,9 +194,12 @@ public struct FHIRImporter: Sendable {
         FHIRError.bank(error, "the bank refused the import: ", fullUrl: entry)
     }
 
-    func apply(_ unit: ImportPlan.Unit) throws(FHIRError) -> ImportReport {
+    func apply(_ unit: ImportPlan.Unit, precondition: ((BankWriter) throws -> Void)?) throws(FHIRError) -> ImportReport {
         do {
-            return try bank.write { w in try apply(unit, w) }
+            return try bank.write { w in
+                try precondition?(w)
+                return try apply(unit, w)
+            }
         } catch let e as FHIRError {
             throw e
         } catch {
