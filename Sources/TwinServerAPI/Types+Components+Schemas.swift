@@ -2060,6 +2060,7 @@ extension Components {
                 case aggregateSync = "aggregateSync"
                 case comparison = "comparison"
                 case outbreak = "outbreak"
+                case simulation = "simulation"
             }
             /// - Remark: Generated from `#/components/schemas/Job/kind`.
             public var kind: Components.Schemas.Job.KindPayload
@@ -2099,6 +2100,8 @@ extension Components {
             public var comparison: Components.Schemas.Comparison?
             /// - Remark: Generated from `#/components/schemas/Job/outbreak`.
             public var outbreak: Components.Schemas.OutbreakReport?
+            /// - Remark: Generated from `#/components/schemas/Job/simulation`.
+            public var simulation: Components.Schemas.SimulationResult?
             /// - Remark: Generated from `#/components/schemas/Job/error`.
             public var error: Components.Schemas._Error?
             /// Creates a new `Job`.
@@ -2116,6 +2119,7 @@ extension Components {
             ///   - result: Once succeeded (or cancelled while running), one outcome per twin synchronised.
             ///   - comparison:
             ///   - outbreak:
+            ///   - simulation:
             ///   - error:
             public init(
                 id: Swift.String,
@@ -2130,6 +2134,7 @@ extension Components {
                 result: [Components.Schemas.SyncOutcome]? = nil,
                 comparison: Components.Schemas.Comparison? = nil,
                 outbreak: Components.Schemas.OutbreakReport? = nil,
+                simulation: Components.Schemas.SimulationResult? = nil,
                 error: Components.Schemas._Error? = nil
             ) {
                 self.id = id
@@ -2144,6 +2149,7 @@ extension Components {
                 self.result = result
                 self.comparison = comparison
                 self.outbreak = outbreak
+                self.simulation = simulation
                 self.error = error
             }
             public enum CodingKeys: String, CodingKey {
@@ -2159,6 +2165,7 @@ extension Components {
                 case result
                 case comparison
                 case outbreak
+                case simulation
                 case error
             }
         }
@@ -3823,6 +3830,304 @@ extension Components {
                 case _type = "type"
                 case geometry
                 case properties
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulationRequest`.
+        public struct SimulationRequest: Codable, Hashable, Sendable {
+            /// Start of the run in the bank's time grammar (default the twin's latest event, to the hour).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/start`.
+            public var start: Swift.String?
+            /// Length of the run in hours, above 0 and at most 336 (default 24), as `simulate --hours`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/hours`.
+            public var hours: Swift.Double?
+            /// Minutes between the points served (default 5); at most 10,000 points (hours x 60 / every + 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/every`.
+            public var every: Swift.Int?
+            /// Meals announced besides the thread's, as `simulate --meals` (HOUR:GRAMS or HH:MM=GRAMS after the start, comma-separated), within the run.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/meals`.
+            public var meals: Swift.String?
+            /// The therapy (default basal-bolus), as `simulate --controller`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/controller`.
+            @frozen public enum ControllerPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case basalBolus = "basal-bolus"
+                case basal = "basal"
+                case none = "none"
+            }
+            /// The therapy (default basal-bolus), as `simulate --controller`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/controller`.
+            public var controller: Components.Schemas.SimulationRequest.ControllerPayload?
+            /// The insulin pump (default Insulet).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/pump`.
+            @frozen public enum PumpPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case insulet = "Insulet"
+                case cozmo = "Cozmo"
+            }
+            /// The insulin pump (default Insulet).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/pump`.
+            public var pump: Components.Schemas.SimulationRequest.PumpPayload?
+            /// Multiplier of the controller's basal rate (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/basalScale`.
+            public var basalScale: Swift.Double?
+            /// Multiplier of the controller's boluses (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/bolusScale`.
+            public var bolusScale: Swift.Double?
+            /// How the model is integrated (default simglucose), as `simulate --integration`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/integration`.
+            @frozen public enum IntegrationPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case simglucose = "simglucose"
+                case continuous = "continuous"
+            }
+            /// How the model is integrated (default simglucose), as `simulate --integration`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/integration`.
+            public var integration: Components.Schemas.SimulationRequest.IntegrationPayload?
+            /// Also serve the 13 model states (x1..x13), as `simulate --states`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/states`.
+            public var states: Swift.Bool?
+            /// Write the predicted glucose, every `every` minutes, into the twin's thread as predictions with the run's provenance (as the demo records a run); needs a write scope and the gate's `write`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/record`.
+            public var record: Swift.Bool?
+            /// Creates a new `SimulationRequest`.
+            ///
+            /// - Parameters:
+            ///   - start: Start of the run in the bank's time grammar (default the twin's latest event, to the hour).
+            ///   - hours: Length of the run in hours, above 0 and at most 336 (default 24), as `simulate --hours`.
+            ///   - every: Minutes between the points served (default 5); at most 10,000 points (hours x 60 / every + 1).
+            ///   - meals: Meals announced besides the thread's, as `simulate --meals` (HOUR:GRAMS or HH:MM=GRAMS after the start, comma-separated), within the run.
+            ///   - controller: The therapy (default basal-bolus), as `simulate --controller`.
+            ///   - pump: The insulin pump (default Insulet).
+            ///   - basalScale: Multiplier of the controller's basal rate (default 1).
+            ///   - bolusScale: Multiplier of the controller's boluses (default 1).
+            ///   - integration: How the model is integrated (default simglucose), as `simulate --integration`.
+            ///   - states: Also serve the 13 model states (x1..x13), as `simulate --states`.
+            ///   - record: Write the predicted glucose, every `every` minutes, into the twin's thread as predictions with the run's provenance (as the demo records a run); needs a write scope and the gate's `write`.
+            public init(
+                start: Swift.String? = nil,
+                hours: Swift.Double? = nil,
+                every: Swift.Int? = nil,
+                meals: Swift.String? = nil,
+                controller: Components.Schemas.SimulationRequest.ControllerPayload? = nil,
+                pump: Components.Schemas.SimulationRequest.PumpPayload? = nil,
+                basalScale: Swift.Double? = nil,
+                bolusScale: Swift.Double? = nil,
+                integration: Components.Schemas.SimulationRequest.IntegrationPayload? = nil,
+                states: Swift.Bool? = nil,
+                record: Swift.Bool? = nil
+            ) {
+                self.start = start
+                self.hours = hours
+                self.every = every
+                self.meals = meals
+                self.controller = controller
+                self.pump = pump
+                self.basalScale = basalScale
+                self.bolusScale = bolusScale
+                self.integration = integration
+                self.states = states
+                self.record = record
+            }
+            public enum CodingKeys: String, CodingKey {
+                case start
+                case hours
+                case every
+                case meals
+                case controller
+                case pump
+                case basalScale
+                case bolusScale
+                case integration
+                case states
+                case record
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulationResult`.
+        public struct SimulationResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/twin`.
+            public var twin: Swift.String
+            /// The model's id (`uva-padova-t1d`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/modelVersion`.
+            public var modelVersion: Swift.String
+            /// The virtual patient the twin is bound to.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/patient`.
+            public var patient: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/start`.
+            public var start: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/hours`.
+            public var hours: Swift.Double
+            /// Minutes between points.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/every`.
+            public var every: Swift.Int
+            /// How many carbohydrate interventions of the thread were announced as meals.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/mealsFromThread`.
+            public var mealsFromThread: Swift.Int
+            /// The instants of the points (ISO 8601), every `every` minutes from `start`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/times`.
+            public var times: [Swift.String]
+            /// One series per variable (`BG`, `CHO`, `insulin`, and `x1`..`x13` with `states`); `CHO` and `insulin` (inputs over the minute at each point) have no value at the run's last minute, so they may be one shorter than `times`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/series`.
+            public var series: [Components.Schemas.SimulationSeries]
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/summary`.
+            public var summary: Components.Schemas.SimulationSummary
+            /// With `record`, the prediction events written to the thread.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/recorded`.
+            public var recorded: Swift.Int?
+            /// Creates a new `SimulationResult`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - model: The model's id (`uva-padova-t1d`).
+            ///   - modelVersion:
+            ///   - patient: The virtual patient the twin is bound to.
+            ///   - start:
+            ///   - hours:
+            ///   - every: Minutes between points.
+            ///   - mealsFromThread: How many carbohydrate interventions of the thread were announced as meals.
+            ///   - times: The instants of the points (ISO 8601), every `every` minutes from `start`.
+            ///   - series: One series per variable (`BG`, `CHO`, `insulin`, and `x1`..`x13` with `states`); `CHO` and `insulin` (inputs over the minute at each point) have no value at the run's last minute, so they may be one shorter than `times`.
+            ///   - summary:
+            ///   - recorded: With `record`, the prediction events written to the thread.
+            public init(
+                twin: Swift.String,
+                model: Swift.String,
+                modelVersion: Swift.String,
+                patient: Swift.String,
+                start: Swift.String,
+                hours: Swift.Double,
+                every: Swift.Int,
+                mealsFromThread: Swift.Int,
+                times: [Swift.String],
+                series: [Components.Schemas.SimulationSeries],
+                summary: Components.Schemas.SimulationSummary,
+                recorded: Swift.Int? = nil
+            ) {
+                self.twin = twin
+                self.model = model
+                self.modelVersion = modelVersion
+                self.patient = patient
+                self.start = start
+                self.hours = hours
+                self.every = every
+                self.mealsFromThread = mealsFromThread
+                self.times = times
+                self.series = series
+                self.summary = summary
+                self.recorded = recorded
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case model
+                case modelVersion
+                case patient
+                case start
+                case hours
+                case every
+                case mealsFromThread
+                case times
+                case series
+                case summary
+                case recorded
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulationSeries`.
+        public struct SimulationSeries: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SimulationSeries/name`.
+            public var name: Swift.String
+            /// The code the series is recorded under, when it is (`BG` as `http://loinc.org|2339-0`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSeries/code`.
+            public var code: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SimulationSeries/unit`.
+            public var unit: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimulationSeries/values`.
+            public var values: [Swift.Double]
+            /// Creates a new `SimulationSeries`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - code: The code the series is recorded under, when it is (`BG` as `http://loinc.org|2339-0`).
+            ///   - unit:
+            ///   - values:
+            public init(
+                name: Swift.String,
+                code: Swift.String? = nil,
+                unit: Swift.String,
+                values: [Swift.Double]
+            ) {
+                self.name = name
+                self.code = code
+                self.unit = unit
+                self.values = values
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case code
+                case unit
+                case values
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulationSummary`.
+        public struct SimulationSummary: Codable, Hashable, Sendable {
+            /// Mean glucose over every minute, mg/dL.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSummary/meanBG`.
+            public var meanBG: Swift.Double
+            /// Fraction of minutes with 70 to 180 mg/dL.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSummary/timeInRange`.
+            public var timeInRange: Swift.Double
+            /// Fraction of minutes below 70 mg/dL.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSummary/timeBelowRange`.
+            public var timeBelowRange: Swift.Double
+            /// Insulin delivered, U.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSummary/totalInsulin`.
+            public var totalInsulin: Swift.Double
+            /// Creates a new `SimulationSummary`.
+            ///
+            /// - Parameters:
+            ///   - meanBG: Mean glucose over every minute, mg/dL.
+            ///   - timeInRange: Fraction of minutes with 70 to 180 mg/dL.
+            ///   - timeBelowRange: Fraction of minutes below 70 mg/dL.
+            ///   - totalInsulin: Insulin delivered, U.
+            public init(
+                meanBG: Swift.Double,
+                timeInRange: Swift.Double,
+                timeBelowRange: Swift.Double,
+                totalInsulin: Swift.Double
+            ) {
+                self.meanBG = meanBG
+                self.timeInRange = timeInRange
+                self.timeBelowRange = timeBelowRange
+                self.totalInsulin = totalInsulin
+            }
+            public enum CodingKeys: String, CodingKey {
+                case meanBG
+                case timeInRange
+                case timeBelowRange
+                case totalInsulin
             }
         }
     }

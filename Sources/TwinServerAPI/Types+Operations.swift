@@ -11810,4 +11810,269 @@ public enum Operations {
             }
         }
     }
+    /// Starts a job that runs the twin's glucose model (its `virtualPatient` and the meals in its thread) over a span and answers the trajectories, optionally recording the predicted glucose in the thread.
+    ///
+    /// The twin's model is the UVA/Padova type 1 diabetes model (as `twinbank simulate glucose` runs it) bound by
+    /// the twin's `virtualPatient` attribute, with the carbohydrate interventions its thread holds in the span as
+    /// announced meals (plus `meals`); the settings are those of `twinbank simulate glucose` (`controller`, `pump`,
+    /// `basalScale`, `bolusScale`, `integration`, `states`, `hours`, `start`). Answers 202 at once with the job and
+    /// `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the field: a span of more than 336 hours,
+    /// a step `every` giving more than 10,000 points, a meal outside the span) and the gate asked (action
+    /// `simulate` of the twin; with `record`, the token needs a write scope) before the job is queued. Once
+    /// succeeded, the job's `simulation` holds the times and one series per variable. A twin without a
+    /// `virtualPatient` ends the job `failed` with `missingBinding`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/simulations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)`.
+    public enum StartSimulation {
+        public static let id: Swift.String = "startSimulation"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/simulations/POST/path`.
+            public struct Path: Sendable, Hashable {
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/simulations/POST/path/id`.
+                public var id: Components.Parameters.TwinIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                public init(id: Components.Parameters.TwinIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.StartSimulation.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/simulations/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/simulations/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StartSimulation.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StartSimulation.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.StartSimulation.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/simulations/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/simulations/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.SimulationRequest)
+            }
+            public var body: Operations.StartSimulation.Input.Body?
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.StartSimulation.Input.Path,
+                headers: Operations.StartSimulation.Input.Headers = .init(),
+                body: Operations.StartSimulation.Input.Body? = nil
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            /// The job was queued; poll `Location`.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)/responses/202`.
+            ///
+            /// HTTP response code: `202 accepted`.
+            case accepted(Components.Responses.JobAccepted)
+            /// The associated value of the enum case if `self` is `.accepted`.
+            ///
+            /// - Throws: An error if `self` is not `.accepted`.
+            /// - SeeAlso: `.accepted`.
+            public var accepted: Components.Responses.JobAccepted {
+                get throws {
+                    switch self {
+                    case let .accepted(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "accepted",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The server holds its most jobs (queued and running); try again later.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Busy)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.Busy {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
 }

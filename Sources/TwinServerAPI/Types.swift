@@ -337,6 +337,22 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/retractions`.
     /// - Remark: Generated from `#/paths//api/v1/retractions/post(retractSourceAcrossBank)`.
     func retractSourceAcrossBank(_ input: Operations.RetractSourceAcrossBank.Input) async throws -> Operations.RetractSourceAcrossBank.Output
+    /// Starts a job that runs the twin's glucose model (its `virtualPatient` and the meals in its thread) over a span and answers the trajectories, optionally recording the predicted glucose in the thread.
+    ///
+    /// The twin's model is the UVA/Padova type 1 diabetes model (as `twinbank simulate glucose` runs it) bound by
+    /// the twin's `virtualPatient` attribute, with the carbohydrate interventions its thread holds in the span as
+    /// announced meals (plus `meals`); the settings are those of `twinbank simulate glucose` (`controller`, `pump`,
+    /// `basalScale`, `bolusScale`, `integration`, `states`, `hours`, `start`). Answers 202 at once with the job and
+    /// `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the field: a span of more than 336 hours,
+    /// a step `every` giving more than 10,000 points, a meal outside the span) and the gate asked (action
+    /// `simulate` of the twin; with `record`, the token needs a write scope) before the job is queued. Once
+    /// succeeded, the job's `simulation` holds the times and one series per variable. A twin without a
+    /// `virtualPatient` ends the job `failed` with `missingBinding`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/simulations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)`.
+    func startSimulation(_ input: Operations.StartSimulation.Input) async throws -> Operations.StartSimulation.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1023,6 +1039,32 @@ extension APIProtocol {
         body: Operations.RetractSourceAcrossBank.Input.Body
     ) async throws -> Operations.RetractSourceAcrossBank.Output {
         try await retractSourceAcrossBank(Operations.RetractSourceAcrossBank.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Starts a job that runs the twin's glucose model (its `virtualPatient` and the meals in its thread) over a span and answers the trajectories, optionally recording the predicted glucose in the thread.
+    ///
+    /// The twin's model is the UVA/Padova type 1 diabetes model (as `twinbank simulate glucose` runs it) bound by
+    /// the twin's `virtualPatient` attribute, with the carbohydrate interventions its thread holds in the span as
+    /// announced meals (plus `meals`); the settings are those of `twinbank simulate glucose` (`controller`, `pump`,
+    /// `basalScale`, `bolusScale`, `integration`, `states`, `hours`, `start`). Answers 202 at once with the job and
+    /// `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the field: a span of more than 336 hours,
+    /// a step `every` giving more than 10,000 points, a meal outside the span) and the gate asked (action
+    /// `simulate` of the twin; with `record`, the token needs a write scope) before the job is queued. Once
+    /// succeeded, the job's `simulation` holds the times and one series per variable. A twin without a
+    /// `virtualPatient` ends the job `failed` with `missingBinding`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/simulations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)`.
+    public func startSimulation(
+        path: Operations.StartSimulation.Input.Path,
+        headers: Operations.StartSimulation.Input.Headers = .init(),
+        body: Operations.StartSimulation.Input.Body? = nil
+    ) async throws -> Operations.StartSimulation.Output {
+        try await startSimulation(Operations.StartSimulation.Input(
+            path: path,
             headers: headers,
             body: body
         ))
