@@ -114,6 +114,7 @@ enum ErrorMapping {
             switch item.name {
             case "limit": if Int32(item.value ?? "") == nil { return "limit" }
             case "category": if Event.Category(rawValue: item.value ?? "") == nil { return "category" }
+            case "includePossible", "replace": if Bool(item.value ?? "") == nil { return item.name }
             default: continue
             }
         }

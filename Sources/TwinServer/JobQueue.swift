@@ -38,6 +38,8 @@ actor JobQueue {
         func reported(_ outbreak: Components.Schemas.OutbreakReport) async { await queue.reported(id, outbreak) }
         /// Records durably the trajectories of a simulation job.
         func simulated(_ simulation: Components.Schemas.SimulationResult) async { await queue.simulated(id, simulation) }
+        /// Records durably the report of a match job.
+        func matched(_ report: Components.Schemas.MatchReport) async { await queue.matched(id, report) }
     }
 
     enum State: String, Sendable, Codable {
@@ -59,6 +61,8 @@ actor JobQueue {
         var outbreak: TwinAPI.OutbreakSettings?
         /// A simulation's settings.
         var simulation: TwinAPI.SimulationSettings?
+        /// A matching's settings (with its criteria document).
+        var match: TwinAPI.MatchSettings?
     }
 
     struct Job: Sendable, Codable {
@@ -86,6 +90,8 @@ actor JobQueue {
         var outbreak: Components.Schemas.OutbreakReport?
         /// A simulation job's result: the trajectories.
         var simulation: Components.Schemas.SimulationResult?
+        /// A match job's result: the report `POST /api/v1/match` answers.
+        var match: Components.Schemas.MatchReport?
         var error: StoredError?
     }
 
@@ -305,6 +311,13 @@ actor JobQueue {
     fileprivate func simulated(_ id: String, _ simulation: Components.Schemas.SimulationResult) async {
         guard jobs[id]?.state == .running else { return }
         jobs[id]?.simulation = simulation
+        touch(id)
+        await flush()
+    }
+
+    fileprivate func matched(_ id: String, _ report: Components.Schemas.MatchReport) async {
+        guard jobs[id]?.state == .running else { return }
+        jobs[id]?.match = report
         touch(id)
         await flush()
     }

@@ -2061,6 +2061,7 @@ extension Components {
                 case comparison = "comparison"
                 case outbreak = "outbreak"
                 case simulation = "simulation"
+                case match = "match"
             }
             /// - Remark: Generated from `#/components/schemas/Job/kind`.
             public var kind: Components.Schemas.Job.KindPayload
@@ -2102,6 +2103,8 @@ extension Components {
             public var outbreak: Components.Schemas.OutbreakReport?
             /// - Remark: Generated from `#/components/schemas/Job/simulation`.
             public var simulation: Components.Schemas.SimulationResult?
+            /// - Remark: Generated from `#/components/schemas/Job/match`.
+            public var match: Components.Schemas.MatchReport?
             /// - Remark: Generated from `#/components/schemas/Job/error`.
             public var error: Components.Schemas._Error?
             /// Creates a new `Job`.
@@ -2120,6 +2123,7 @@ extension Components {
             ///   - comparison:
             ///   - outbreak:
             ///   - simulation:
+            ///   - match:
             ///   - error:
             public init(
                 id: Swift.String,
@@ -2135,6 +2139,7 @@ extension Components {
                 comparison: Components.Schemas.Comparison? = nil,
                 outbreak: Components.Schemas.OutbreakReport? = nil,
                 simulation: Components.Schemas.SimulationResult? = nil,
+                match: Components.Schemas.MatchReport? = nil,
                 error: Components.Schemas._Error? = nil
             ) {
                 self.id = id
@@ -2150,6 +2155,7 @@ extension Components {
                 self.comparison = comparison
                 self.outbreak = outbreak
                 self.simulation = simulation
+                self.match = match
                 self.error = error
             }
             public enum CodingKeys: String, CodingKey {
@@ -2166,6 +2172,7 @@ extension Components {
                 case comparison
                 case outbreak
                 case simulation
+                case match
                 case error
             }
         }
@@ -3161,6 +3168,8 @@ extension Components {
             public var possiblyEligible: [Swift.String]
             /// - Remark: Generated from `#/components/schemas/MatchReport/twins`.
             public var twins: [Components.Schemas.MatchedTwin]
+            /// - Remark: Generated from `#/components/schemas/MatchReport/savedAggregate`.
+            public var savedAggregate: Components.Schemas.SavedMatchAggregate?
             /// Creates a new `MatchReport`.
             ///
             /// - Parameters:
@@ -3171,6 +3180,7 @@ extension Components {
             ///   - eligible:
             ///   - possiblyEligible:
             ///   - twins:
+            ///   - savedAggregate:
             public init(
                 trial: Swift.String,
                 title: Swift.String? = nil,
@@ -3178,7 +3188,8 @@ extension Components {
                 criteria: [Swift.String],
                 eligible: [Swift.String],
                 possiblyEligible: [Swift.String],
-                twins: [Components.Schemas.MatchedTwin]
+                twins: [Components.Schemas.MatchedTwin],
+                savedAggregate: Components.Schemas.SavedMatchAggregate? = nil
             ) {
                 self.trial = trial
                 self.title = title
@@ -3187,6 +3198,7 @@ extension Components {
                 self.eligible = eligible
                 self.possiblyEligible = possiblyEligible
                 self.twins = twins
+                self.savedAggregate = savedAggregate
             }
             public enum CodingKeys: String, CodingKey {
                 case trial
@@ -3196,6 +3208,7 @@ extension Components {
                 case eligible
                 case possiblyEligible
                 case twins
+                case savedAggregate
             }
         }
         /// - Remark: Generated from `#/components/schemas/MatchedTwin`.
@@ -4128,6 +4141,41 @@ extension Components {
                 case timeInRange
                 case timeBelowRange
                 case totalInsulin
+            }
+        }
+        /// The aggregate `saveAggregate` saved (explicit members), as `match --save-aggregate` saves it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SavedMatchAggregate`.
+        public struct SavedMatchAggregate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SavedMatchAggregate/id`.
+            public var id: Swift.String
+            /// How many twins it holds.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SavedMatchAggregate/members`.
+            public var members: Swift.Int
+            /// Whether it redefined an aggregate of that id (`replace`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SavedMatchAggregate/replaced`.
+            public var replaced: Swift.Bool?
+            /// Creates a new `SavedMatchAggregate`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - members: How many twins it holds.
+            ///   - replaced: Whether it redefined an aggregate of that id (`replace`).
+            public init(
+                id: Swift.String,
+                members: Swift.Int,
+                replaced: Swift.Bool? = nil
+            ) {
+                self.id = id
+                self.members = members
+                self.replaced = replaced
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case members
+                case replaced
             }
         }
     }

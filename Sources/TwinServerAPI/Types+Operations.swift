@@ -10776,17 +10776,38 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/api/v1/match/POST/query/asOf`.
                 public var asOf: Swift.String?
+                /// Save the eligible twins as an aggregate with this id (as `match --save-aggregate`); an id taken is a 409 unless `replace`.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/POST/query/saveAggregate`.
+                public var saveAggregate: Components.Parameters.MatchSaveAggregate?
+                /// With `saveAggregate`, also save the possibly eligible twins (some criteria unknown).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/POST/query/includePossible`.
+                public var includePossible: Components.Parameters.MatchIncludePossible?
+                /// With `saveAggregate`, redefine the aggregate if one with this id exists.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/POST/query/replace`.
+                public var replace: Components.Parameters.MatchReplace?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
                 ///   - aggregate: Only this aggregate's members (default every person twin that is not a fork).
                 ///   - asOf: Judge eligibility at this time (the bank's time grammar; default the criteria's `asOf`, else now).
+                ///   - saveAggregate: Save the eligible twins as an aggregate with this id (as `match --save-aggregate`); an id taken is a 409 unless `replace`.
+                ///   - includePossible: With `saveAggregate`, also save the possibly eligible twins (some criteria unknown).
+                ///   - replace: With `saveAggregate`, redefine the aggregate if one with this id exists.
                 public init(
                     aggregate: Swift.String? = nil,
-                    asOf: Swift.String? = nil
+                    asOf: Swift.String? = nil,
+                    saveAggregate: Components.Parameters.MatchSaveAggregate? = nil,
+                    includePossible: Components.Parameters.MatchIncludePossible? = nil,
+                    replace: Components.Parameters.MatchReplace? = nil
                 ) {
                     self.aggregate = aggregate
                     self.asOf = asOf
+                    self.saveAggregate = saveAggregate
+                    self.includePossible = includePossible
+                    self.replace = replace
                 }
             }
             public var query: Operations.MatchCriteria.Input.Query
@@ -10885,6 +10906,57 @@ public enum Operations {
                     }
                 }
             }
+            public struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/match/POST/responses/201/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/match/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.MatchReport)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.MatchReport {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.MatchCriteria.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.MatchCriteria.Output.Created.Body) {
+                    self.body = body
+                }
+            }
+            /// With `saveAggregate`, the twins judged and the aggregate saved (`savedAggregate`).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/post(matchCriteria)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.MatchCriteria.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            public var created: Operations.MatchCriteria.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
             /// The request is malformed; `field` names the parameter, header or body field.
             ///
             /// - Remark: Generated from `#/paths//api/v1/match/post(matchCriteria)/responses/400`.
@@ -10972,6 +11044,29 @@ public enum Operations {
                     default:
                         try throwUnexpectedResponseStatus(
                             expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An aggregate with the `saveAggregate` id exists (and `replace` was not given); nothing matched or saved.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/post(matchCriteria)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.MatchAggregateTaken)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.MatchAggregateTaken {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
                             response: self
                         )
                     }
@@ -12028,6 +12123,321 @@ public enum Operations {
             /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
             ///
             /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Starts a job that matches a criteria document over the bank's people or an aggregate's members (`twinbank match`), for a bank too large to answer at once, with progress; optionally saves the matched twins as an aggregate.
+    ///
+    /// The same body and parameters as `POST /api/v1/match`, checked before the job is queued (400 naming the
+    /// field, an unknown aggregate 404 naming `aggregate`, an aggregate id taken 409 naming `saveAggregate`, the
+    /// gate's `match` bank-wide and, with `saveAggregate`, a write scope and the gate's `write`: 403). Answers 202
+    /// with the job and `Location: /api/v1/jobs/{jobId}`; the job matches the twins 200 at a time (its progress the
+    /// twins judged), then saves the aggregate as `match --save-aggregate` does; once succeeded its `match` is the
+    /// report `POST /api/v1/match` answers.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)`.
+    public enum StartMatch {
+        public static let id: Swift.String = "startMatch"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/query`.
+            public struct Query: Sendable, Hashable {
+                /// Only this aggregate's members (default every person twin that is not a fork).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/query/aggregate`.
+                public var aggregate: Swift.String?
+                /// Judge eligibility at this time (the bank's time grammar; default the criteria's `asOf`, else now).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/query/asOf`.
+                public var asOf: Swift.String?
+                /// Save the eligible twins as an aggregate with this id (as `match --save-aggregate`); an id taken is a 409 unless `replace`.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/query/saveAggregate`.
+                public var saveAggregate: Components.Parameters.MatchSaveAggregate?
+                /// With `saveAggregate`, also save the possibly eligible twins (some criteria unknown).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/query/includePossible`.
+                public var includePossible: Components.Parameters.MatchIncludePossible?
+                /// With `saveAggregate`, redefine the aggregate if one with this id exists.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/query/replace`.
+                public var replace: Components.Parameters.MatchReplace?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - aggregate: Only this aggregate's members (default every person twin that is not a fork).
+                ///   - asOf: Judge eligibility at this time (the bank's time grammar; default the criteria's `asOf`, else now).
+                ///   - saveAggregate: Save the eligible twins as an aggregate with this id (as `match --save-aggregate`); an id taken is a 409 unless `replace`.
+                ///   - includePossible: With `saveAggregate`, also save the possibly eligible twins (some criteria unknown).
+                ///   - replace: With `saveAggregate`, redefine the aggregate if one with this id exists.
+                public init(
+                    aggregate: Swift.String? = nil,
+                    asOf: Swift.String? = nil,
+                    saveAggregate: Components.Parameters.MatchSaveAggregate? = nil,
+                    includePossible: Components.Parameters.MatchIncludePossible? = nil,
+                    replace: Components.Parameters.MatchReplace? = nil
+                ) {
+                    self.aggregate = aggregate
+                    self.asOf = asOf
+                    self.saveAggregate = saveAggregate
+                    self.includePossible = includePossible
+                    self.replace = replace
+                }
+            }
+            public var query: Operations.StartMatch.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StartMatch.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StartMatch.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.StartMatch.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/match/jobs/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.MatchCriteria)
+            }
+            public var body: Operations.StartMatch.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            ///   - body:
+            public init(
+                query: Operations.StartMatch.Input.Query = .init(),
+                headers: Operations.StartMatch.Input.Headers = .init(),
+                body: Operations.StartMatch.Input.Body
+            ) {
+                self.query = query
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            /// The job was queued; poll `Location`.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)/responses/202`.
+            ///
+            /// HTTP response code: `202 accepted`.
+            case accepted(Components.Responses.JobAccepted)
+            /// The associated value of the enum case if `self` is `.accepted`.
+            ///
+            /// - Throws: An error if `self` is not `.accepted`.
+            /// - SeeAlso: `.accepted`.
+            public var accepted: Components.Responses.JobAccepted {
+                get throws {
+                    switch self {
+                    case let .accepted(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "accepted",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// An aggregate with the `saveAggregate` id exists (and `replace` was not given); nothing matched or saved.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.MatchAggregateTaken)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.MatchAggregateTaken {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The server holds its most jobs (queued and running); try again later.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)/responses/503`.
+            ///
+            /// HTTP response code: `503 serviceUnavailable`.
+            case serviceUnavailable(Components.Responses.Busy)
+            /// The associated value of the enum case if `self` is `.serviceUnavailable`.
+            ///
+            /// - Throws: An error if `self` is not `.serviceUnavailable`.
+            /// - SeeAlso: `.serviceUnavailable`.
+            public var serviceUnavailable: Components.Responses.Busy {
+                get throws {
+                    switch self {
+                    case let .serviceUnavailable(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "serviceUnavailable",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)/responses/default`.
             ///
             /// HTTP response code: `default`.
             case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)

@@ -353,6 +353,19 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/twins/{id}/simulations`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)`.
     func startSimulation(_ input: Operations.StartSimulation.Input) async throws -> Operations.StartSimulation.Output
+    /// Starts a job that matches a criteria document over the bank's people or an aggregate's members (`twinbank match`), for a bank too large to answer at once, with progress; optionally saves the matched twins as an aggregate.
+    ///
+    /// The same body and parameters as `POST /api/v1/match`, checked before the job is queued (400 naming the
+    /// field, an unknown aggregate 404 naming `aggregate`, an aggregate id taken 409 naming `saveAggregate`, the
+    /// gate's `match` bank-wide and, with `saveAggregate`, a write scope and the gate's `write`: 403). Answers 202
+    /// with the job and `Location: /api/v1/jobs/{jobId}`; the job matches the twins 200 at a time (its progress the
+    /// twins judged), then saves the aggregate as `match --save-aggregate` does; once succeeded its `match` is the
+    /// report `POST /api/v1/match` answers.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)`.
+    func startMatch(_ input: Operations.StartMatch.Input) async throws -> Operations.StartMatch.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1065,6 +1078,29 @@ extension APIProtocol {
     ) async throws -> Operations.StartSimulation.Output {
         try await startSimulation(Operations.StartSimulation.Input(
             path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Starts a job that matches a criteria document over the bank's people or an aggregate's members (`twinbank match`), for a bank too large to answer at once, with progress; optionally saves the matched twins as an aggregate.
+    ///
+    /// The same body and parameters as `POST /api/v1/match`, checked before the job is queued (400 naming the
+    /// field, an unknown aggregate 404 naming `aggregate`, an aggregate id taken 409 naming `saveAggregate`, the
+    /// gate's `match` bank-wide and, with `saveAggregate`, a write scope and the gate's `write`: 403). Answers 202
+    /// with the job and `Location: /api/v1/jobs/{jobId}`; the job matches the twins 200 at a time (its progress the
+    /// twins judged), then saves the aggregate as `match --save-aggregate` does; once succeeded its `match` is the
+    /// report `POST /api/v1/match` answers.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)`.
+    public func startMatch(
+        query: Operations.StartMatch.Input.Query = .init(),
+        headers: Operations.StartMatch.Input.Headers = .init(),
+        body: Operations.StartMatch.Input.Body
+    ) async throws -> Operations.StartMatch.Output {
+        try await startMatch(Operations.StartMatch.Input(
+            query: query,
             headers: headers,
             body: body
         ))
