@@ -4178,5 +4178,115 @@ extension Components {
                 case replaced
             }
         }
+        /// - Remark: Generated from `#/components/schemas/AggregateStats`.
+        public struct AggregateStats: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/code`.
+            public var code: Swift.String
+            /// The period as understood (`7d`, `0.5d` is written `43200s`, `1mo`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/every`.
+            public var every: Swift.String
+            /// The members whose threads were read.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/members`.
+            public var members: Swift.Int
+            /// The unit of the quantities (absent when the values are not quantities or there are none).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/unit`.
+            public var unit: Swift.String?
+            /// Every period from the first to the last, with none left out (a period without values has 0 members and values).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/periods`.
+            public var periods: [Components.Schemas.AggregateStatsPeriod]
+            /// Creates a new `AggregateStats`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - code:
+            ///   - every: The period as understood (`7d`, `0.5d` is written `43200s`, `1mo`).
+            ///   - members: The members whose threads were read.
+            ///   - unit: The unit of the quantities (absent when the values are not quantities or there are none).
+            ///   - periods: Every period from the first to the last, with none left out (a period without values has 0 members and values).
+            public init(
+                aggregate: Swift.String,
+                code: Swift.String,
+                every: Swift.String,
+                members: Swift.Int,
+                unit: Swift.String? = nil,
+                periods: [Components.Schemas.AggregateStatsPeriod]
+            ) {
+                self.aggregate = aggregate
+                self.code = code
+                self.every = every
+                self.members = members
+                self.unit = unit
+                self.periods = periods
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case code
+                case every
+                case members
+                case unit
+                case periods
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod`.
+        public struct AggregateStatsPeriod: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/start`.
+            public var start: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/end`.
+            public var end: Swift.String
+            /// Members with at least one value in the period.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/members`.
+            public var members: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/values`.
+            public var values: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/mean`.
+            public var mean: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/min`.
+            public var min: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/max`.
+            public var max: Swift.Double?
+            /// Creates a new `AggregateStatsPeriod`.
+            ///
+            /// - Parameters:
+            ///   - start:
+            ///   - end:
+            ///   - members: Members with at least one value in the period.
+            ///   - values:
+            ///   - mean:
+            ///   - min:
+            ///   - max:
+            public init(
+                start: Swift.String,
+                end: Swift.String,
+                members: Swift.Int,
+                values: Swift.Int,
+                mean: Swift.Double? = nil,
+                min: Swift.Double? = nil,
+                max: Swift.Double? = nil
+            ) {
+                self.start = start
+                self.end = end
+                self.members = members
+                self.values = values
+                self.mean = mean
+                self.min = min
+                self.max = max
+            }
+            public enum CodingKeys: String, CodingKey {
+                case start
+                case end
+                case members
+                case values
+                case mean
+                case min
+                case max
+            }
+        }
     }
 }

@@ -366,6 +366,18 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/match/jobs`.
     /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)`.
     func startMatch(_ input: Operations.StartMatch.Input) async throws -> Operations.StartMatch.Output
+    /// Summary statistics of the aggregate over time from its members' threads (`twinbank population stats --json`) - per period the members with a value of a code, the values, their mean, minimum and maximum.
+    ///
+    /// Computed by the bank over the aggregate's current members (TwinPopulation's `AggregateStatistics`), asked as
+    /// `aggregate`: members whose consent or the policy refuses that use are left out. Periods are half-open, cut
+    /// every `every` (`7d`, `1w`, `12h`, `30min`, `1mo` for calendar months) from `from` (default the period of the
+    /// first value: UTC midnight for whole days, the first of the month for months) to `to` (default the last
+    /// value). At most 10,000 periods (400 naming `every`); quantities of the code in two units: 400 naming `code`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/stats`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/stats/get(getAggregateStats)`.
+    func getAggregateStats(_ input: Operations.GetAggregateStats.Input) async throws -> Operations.GetAggregateStats.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1103,6 +1115,28 @@ extension APIProtocol {
             query: query,
             headers: headers,
             body: body
+        ))
+    }
+    /// Summary statistics of the aggregate over time from its members' threads (`twinbank population stats --json`) - per period the members with a value of a code, the values, their mean, minimum and maximum.
+    ///
+    /// Computed by the bank over the aggregate's current members (TwinPopulation's `AggregateStatistics`), asked as
+    /// `aggregate`: members whose consent or the policy refuses that use are left out. Periods are half-open, cut
+    /// every `every` (`7d`, `1w`, `12h`, `30min`, `1mo` for calendar months) from `from` (default the period of the
+    /// first value: UTC midnight for whole days, the first of the month for months) to `to` (default the last
+    /// value). At most 10,000 periods (400 naming `every`); quantities of the code in two units: 400 naming `code`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/stats`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/stats/get(getAggregateStats)`.
+    public func getAggregateStats(
+        path: Operations.GetAggregateStats.Input.Path,
+        query: Operations.GetAggregateStats.Input.Query,
+        headers: Operations.GetAggregateStats.Input.Headers = .init()
+    ) async throws -> Operations.GetAggregateStats.Output {
+        try await getAggregateStats(Operations.GetAggregateStats.Input(
+            path: path,
+            query: query,
+            headers: headers
         ))
     }
 }
