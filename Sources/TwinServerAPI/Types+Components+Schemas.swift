@@ -4288,5 +4288,141 @@ extension Components {
                 case max
             }
         }
+        /// - Remark: Generated from `#/components/schemas/PopulationRequest`.
+        public struct PopulationRequest: Codable, Hashable, Sendable {
+            /// The population twin's id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/id`.
+            public var id: Swift.String
+            /// Number of people.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/size`.
+            public var size: Swift.Int
+            /// Seed (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/seed`.
+            public var seed: Swift.Int64?
+            /// Marginals as `population synthesize --marginals` reads them (README "### outbreak"); default Covasim's hybrid population.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/marginals`.
+            public struct MarginalsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `MarginalsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Marginals as `population synthesize --marginals` reads them (README "### outbreak"); default Covasim's hybrid population.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/marginals`.
+            public var marginals: Components.Schemas.PopulationRequest.MarginalsPayload?
+            /// Replace the population of an existing population twin (its thread is kept).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/replace`.
+            public var replace: Swift.Bool?
+            /// Creates a new `PopulationRequest`.
+            ///
+            /// - Parameters:
+            ///   - id: The population twin's id.
+            ///   - size: Number of people.
+            ///   - seed: Seed (default 1).
+            ///   - marginals: Marginals as `population synthesize --marginals` reads them (README "### outbreak"); default Covasim's hybrid population.
+            ///   - replace: Replace the population of an existing population twin (its thread is kept).
+            public init(
+                id: Swift.String,
+                size: Swift.Int,
+                seed: Swift.Int64? = nil,
+                marginals: Components.Schemas.PopulationRequest.MarginalsPayload? = nil,
+                replace: Swift.Bool? = nil
+            ) {
+                self.id = id
+                self.size = size
+                self.seed = seed
+                self.marginals = marginals
+                self.replace = replace
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case size
+                case seed
+                case marginals
+                case replace
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Population`.
+        public struct Population: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Population/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Population/size`.
+            public var size: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Population/seed`.
+            public var seed: Swift.Int64
+            /// Whether an existing population twin's population was replaced.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/replaced`.
+            public var replaced: Swift.Bool?
+            /// The summary statistics the twin records (`households`, `schools`, `workplaces`, `pupils`, `workers`, `meanAge`, `contacts.h|s|w|c`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/summary`.
+            public struct SummaryPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Double]
+                /// Creates a new `SummaryPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Double] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// The summary statistics the twin records (`households`, `schools`, `workplaces`, `pupils`, `workers`, `meanAge`, `contacts.h|s|w|c`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/summary`.
+            public var summary: Components.Schemas.Population.SummaryPayload
+            /// Creates a new `Population`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - size:
+            ///   - seed:
+            ///   - replaced: Whether an existing population twin's population was replaced.
+            ///   - summary: The summary statistics the twin records (`households`, `schools`, `workplaces`, `pupils`, `workers`, `meanAge`, `contacts.h|s|w|c`).
+            public init(
+                id: Swift.String,
+                size: Swift.Int,
+                seed: Swift.Int64,
+                replaced: Swift.Bool? = nil,
+                summary: Components.Schemas.Population.SummaryPayload
+            ) {
+                self.id = id
+                self.size = size
+                self.seed = seed
+                self.replaced = replaced
+                self.summary = summary
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case size
+                case seed
+                case replaced
+                case summary
+            }
+        }
     }
 }

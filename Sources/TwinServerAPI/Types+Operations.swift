@@ -12783,4 +12783,252 @@ public enum Operations {
             }
         }
     }
+    /// Draws a synthetic population (seeded) and records it as a population twin (`twinbank population synthesize --json`), answered at once.
+    ///
+    /// The twin records what redraws the population exactly (size, seed, marginals) and its summary statistics
+    /// (households, schools, workplaces, pupils, workers, mean age, mean contacts per layer); the people are not
+    /// stored one by one. At most 100,000 people (400 naming `size`); marginals the model refuses: 400 naming
+    /// `marginals`; an id taken by a twin that is not a population twin, or by one without `replace`: 409 naming
+    /// `id`, nothing written. Asked of the bank as the twin's creation (or update with `replace`).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/populations`.
+    /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)`.
+    public enum SynthesizePopulation {
+        public static let id: Swift.String = "synthesizePopulation"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/populations/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/populations/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SynthesizePopulation.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SynthesizePopulation.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.SynthesizePopulation.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/populations/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/populations/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.PopulationRequest)
+            }
+            public var body: Operations.SynthesizePopulation.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.SynthesizePopulation.Input.Headers = .init(),
+                body: Operations.SynthesizePopulation.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/populations/POST/responses/201/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/populations/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.Population)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Population {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.SynthesizePopulation.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.SynthesizePopulation.Output.Created.Body) {
+                    self.body = body
+                }
+            }
+            /// The population twin recorded.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.SynthesizePopulation.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            public var created: Operations.SynthesizePopulation.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The id is taken (a twin or fork with that id exists); nothing written.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Components.Responses.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Components.Responses.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
 }

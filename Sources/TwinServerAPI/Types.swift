@@ -378,6 +378,18 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/stats`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/stats/get(getAggregateStats)`.
     func getAggregateStats(_ input: Operations.GetAggregateStats.Input) async throws -> Operations.GetAggregateStats.Output
+    /// Draws a synthetic population (seeded) and records it as a population twin (`twinbank population synthesize --json`), answered at once.
+    ///
+    /// The twin records what redraws the population exactly (size, seed, marginals) and its summary statistics
+    /// (households, schools, workplaces, pupils, workers, mean age, mean contacts per layer); the people are not
+    /// stored one by one. At most 100,000 people (400 naming `size`); marginals the model refuses: 400 naming
+    /// `marginals`; an id taken by a twin that is not a population twin, or by one without `replace`: 409 naming
+    /// `id`, nothing written. Asked of the bank as the twin's creation (or update with `replace`).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/populations`.
+    /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)`.
+    func synthesizePopulation(_ input: Operations.SynthesizePopulation.Input) async throws -> Operations.SynthesizePopulation.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1137,6 +1149,26 @@ extension APIProtocol {
             path: path,
             query: query,
             headers: headers
+        ))
+    }
+    /// Draws a synthetic population (seeded) and records it as a population twin (`twinbank population synthesize --json`), answered at once.
+    ///
+    /// The twin records what redraws the population exactly (size, seed, marginals) and its summary statistics
+    /// (households, schools, workplaces, pupils, workers, mean age, mean contacts per layer); the people are not
+    /// stored one by one. At most 100,000 people (400 naming `size`); marginals the model refuses: 400 naming
+    /// `marginals`; an id taken by a twin that is not a population twin, or by one without `replace`: 409 naming
+    /// `id`, nothing written. Asked of the bank as the twin's creation (or update with `replace`).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/populations`.
+    /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)`.
+    public func synthesizePopulation(
+        headers: Operations.SynthesizePopulation.Input.Headers = .init(),
+        body: Operations.SynthesizePopulation.Input.Body
+    ) async throws -> Operations.SynthesizePopulation.Output {
+        try await synthesizePopulation(Operations.SynthesizePopulation.Input(
+            headers: headers,
+            body: body
         ))
     }
 }
