@@ -8419,13 +8419,17 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
             }
         )
     }
-    /// Draws a synthetic population (seeded) and records it as a population twin (`twinbank population synthesize --json`), answered at once.
+    /// Records a population twin - a synthetic population drawn (seeded, `twinbank population synthesize --json`) or, with `aggregate`, the aggregate's person twins (`twinbank population from-aggregate --json`) - answered at once.
     ///
     /// The twin records what redraws the population exactly (size, seed, marginals) and its summary statistics
     /// (households, schools, workplaces, pupils, workers, mean age, mean contacts per layer); the people are not
     /// stored one by one. At most 100,000 people (400 naming `size`); marginals the model refuses: 400 naming
     /// `marginals`; an id taken by a twin that is not a population twin, or by one without `replace`: 409 naming
-    /// `id`, nothing written. Asked of the bank as the twin's creation (or update with `replace`).
+    /// `id`, nothing written. With `aggregate` (and no `size`), the population is the aggregate's members as of
+    /// `asOf` (default now), each person with their age, sex, household, school, workplace, home and conditions
+    /// (members that are not persons or have no birth date are left out and listed in `skipped`); at most 100,000
+    /// members (400 naming `aggregate`); an unknown aggregate: 404 naming `aggregate`. Asked of the bank as the
+    /// twin's creation (or update with `replace`) and, with `aggregate`, the aggregate's members read.
     ///
     ///
     /// - Remark: HTTP `POST /api/v1/populations`.
@@ -8536,6 +8540,24 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                 case let .forbidden(value):
                     suppressUnusedWarning(value)
                     var response = HTTPTypes.HTTPResponse(soar_statusCode: 403)
+                    suppressMutabilityWarning(&response)
+                    let body: OpenAPIRuntime.HTTPBody
+                    switch value.body {
+                    case let .json(value):
+                        try converter.validateAcceptIfPresent(
+                            "application/json",
+                            in: request.headerFields
+                        )
+                        body = try converter.setResponseBodyAsJSON(
+                            value,
+                            headerFields: &response.headerFields,
+                            contentType: "application/json; charset=utf-8"
+                        )
+                    }
+                    return (response, body)
+                case let .notFound(value):
+                    suppressUnusedWarning(value)
+                    var response = HTTPTypes.HTTPResponse(soar_statusCode: 404)
                     suppressMutabilityWarning(&response)
                     let body: OpenAPIRuntime.HTTPBody
                     switch value.body {

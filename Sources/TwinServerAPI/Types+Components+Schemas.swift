@@ -4294,11 +4294,19 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/PopulationRequest/id`.
             public var id: Swift.String
-            /// Number of people.
+            /// Number of people to draw (required unless `aggregate`).
             ///
             /// - Remark: Generated from `#/components/schemas/PopulationRequest/size`.
-            public var size: Swift.Int
-            /// Seed (default 1).
+            public var size: Swift.Int?
+            /// Instead of `size`, the aggregate whose person twins become the population (`population from-aggregate`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/aggregate`.
+            public var aggregate: Swift.String?
+            /// With `aggregate`, when membership and ages are taken (the bank's time grammar; default now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/asOf`.
+            public var asOf: Swift.String?
+            /// Seed (default 1); with `aggregate`, of the school, work and community contacts.
             ///
             /// - Remark: Generated from `#/components/schemas/PopulationRequest/seed`.
             public var seed: Swift.Int64?
@@ -4334,19 +4342,25 @@ extension Components {
             ///
             /// - Parameters:
             ///   - id: The population twin's id.
-            ///   - size: Number of people.
-            ///   - seed: Seed (default 1).
+            ///   - size: Number of people to draw (required unless `aggregate`).
+            ///   - aggregate: Instead of `size`, the aggregate whose person twins become the population (`population from-aggregate`).
+            ///   - asOf: With `aggregate`, when membership and ages are taken (the bank's time grammar; default now).
+            ///   - seed: Seed (default 1); with `aggregate`, of the school, work and community contacts.
             ///   - marginals: Marginals as `population synthesize --marginals` reads them (README "### outbreak"); default Covasim's hybrid population.
             ///   - replace: Replace the population of an existing population twin (its thread is kept).
             public init(
                 id: Swift.String,
-                size: Swift.Int,
+                size: Swift.Int? = nil,
+                aggregate: Swift.String? = nil,
+                asOf: Swift.String? = nil,
                 seed: Swift.Int64? = nil,
                 marginals: Components.Schemas.PopulationRequest.MarginalsPayload? = nil,
                 replace: Swift.Bool? = nil
             ) {
                 self.id = id
                 self.size = size
+                self.aggregate = aggregate
+                self.asOf = asOf
                 self.seed = seed
                 self.marginals = marginals
                 self.replace = replace
@@ -4354,6 +4368,8 @@ extension Components {
             public enum CodingKeys: String, CodingKey {
                 case id
                 case size
+                case aggregate
+                case asOf
                 case seed
                 case marginals
                 case replace
@@ -4371,6 +4387,30 @@ extension Components {
             ///
             /// - Remark: Generated from `#/components/schemas/Population/replaced`.
             public var replaced: Swift.Bool?
+            /// With `aggregate`, the aggregate the people came from.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/aggregate`.
+            public var aggregate: Swift.String?
+            /// With `aggregate`, when membership and ages were taken.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/asOf`.
+            public var asOf: Swift.String?
+            /// With `aggregate`, the members given a household of their own (no `household` attribute).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/ownHouseholds`.
+            public var ownHouseholds: Swift.Int?
+            /// With `aggregate`, the members with a home location.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/located`.
+            public var located: Swift.Int?
+            /// With `aggregate`, the members with conditions.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/withConditions`.
+            public var withConditions: Swift.Int?
+            /// With `aggregate`, the members left out (not persons, or no birth date).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/skipped`.
+            public var skipped: [Swift.String]?
             /// The summary statistics the twin records (`households`, `schools`, `workplaces`, `pupils`, `workers`, `meanAge`, `contacts.h|s|w|c`).
             ///
             /// - Remark: Generated from `#/components/schemas/Population/summary`.
@@ -4402,18 +4442,36 @@ extension Components {
             ///   - size:
             ///   - seed:
             ///   - replaced: Whether an existing population twin's population was replaced.
+            ///   - aggregate: With `aggregate`, the aggregate the people came from.
+            ///   - asOf: With `aggregate`, when membership and ages were taken.
+            ///   - ownHouseholds: With `aggregate`, the members given a household of their own (no `household` attribute).
+            ///   - located: With `aggregate`, the members with a home location.
+            ///   - withConditions: With `aggregate`, the members with conditions.
+            ///   - skipped: With `aggregate`, the members left out (not persons, or no birth date).
             ///   - summary: The summary statistics the twin records (`households`, `schools`, `workplaces`, `pupils`, `workers`, `meanAge`, `contacts.h|s|w|c`).
             public init(
                 id: Swift.String,
                 size: Swift.Int,
                 seed: Swift.Int64,
                 replaced: Swift.Bool? = nil,
+                aggregate: Swift.String? = nil,
+                asOf: Swift.String? = nil,
+                ownHouseholds: Swift.Int? = nil,
+                located: Swift.Int? = nil,
+                withConditions: Swift.Int? = nil,
+                skipped: [Swift.String]? = nil,
                 summary: Components.Schemas.Population.SummaryPayload
             ) {
                 self.id = id
                 self.size = size
                 self.seed = seed
                 self.replaced = replaced
+                self.aggregate = aggregate
+                self.asOf = asOf
+                self.ownHouseholds = ownHouseholds
+                self.located = located
+                self.withConditions = withConditions
+                self.skipped = skipped
                 self.summary = summary
             }
             public enum CodingKeys: String, CodingKey {
@@ -4421,6 +4479,12 @@ extension Components {
                 case size
                 case seed
                 case replaced
+                case aggregate
+                case asOf
+                case ownHouseholds
+                case located
+                case withConditions
+                case skipped
                 case summary
             }
         }

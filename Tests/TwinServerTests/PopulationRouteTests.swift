@@ -56,6 +56,48 @@ import TwinCore
         }
     }
 
+    @Test func recordsAnAggregatesMembers() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        let bank = try DashboardRouteTests.bank(f)
+        try DashboardRouteTests.people(bank)
+        try bank.createAggregate("mixed", members: ["d1", "p1"])  // p1 has no birth date
+        let alice = try await f.token("alice", .admin)
+        try await f.test { client in
+            try await client.execute(uri: "/api/v1/populations", method: .post, headers: .auth(alice, Self.jsonBody),
+                                     body: body(#"{"id":"town-people","aggregate":"town","seed":3,"asOf":"2026-03-01"}"#)) { r throws in
+                #expect(r.status == .created, "\(String(buffer: r.body))")
+                let j = try json(r)
+                #expect(j["size"] as? Int == 4 && j["aggregate"] as? String == "town" && j["located"] as? Int == 3)
+                #expect(j["ownHouseholds"] as? Int == 4)  // no household attributes: everyone alone
+                #expect((j["asOf"] as? String)?.hasPrefix("2026-03-01") == true)
+                #expect((j["skipped"] as? [String])?.isEmpty == true)
+            }
+            try await client.execute(uri: "/api/v1/twins/town-people", method: .get, headers: .auth(alice)) { r throws in
+                #expect((try json(r)["attributes"] as? [String: Any])?["populationAggregate"] != nil)
+            }
+            try await client.execute(uri: "/api/v1/populations", method: .post, headers: .auth(alice, Self.jsonBody),
+                                     body: body(#"{"id":"mixed-people","aggregate":"mixed"}"#)) { r throws in
+                #expect(r.status == .created, "\(String(buffer: r.body))")
+                let j = try json(r)
+                #expect(j["size"] as? Int == 1 && j["skipped"] as? [String] == ["p1"])
+            }
+            for (text, status, field) in [
+                (#"{"id":"x","aggregate":"nowhere"}"#, HTTPResponse.Status.notFound, "aggregate"),
+                (#"{"id":"x","aggregate":"no where"}"#, .badRequest, "aggregate"),
+                (#"{"id":"x","aggregate":"town","size":10}"#, .badRequest, "size"),
+                (#"{"id":"x","size":10,"asOf":"2026-01-01"}"#, .badRequest, "asOf"),
+                (#"{"id":"x","aggregate":"town","asOf":"whenever"}"#, .badRequest, "asOf"),
+                (#"{"id":"x","aggregate":"pair"}"#, .badRequest, "aggregate"),  // no member with a birth date
+                (#"{"id":"town-people","aggregate":"town"}"#, .conflict, "id"),
+            ] {
+                try await client.execute(uri: "/api/v1/populations", method: .post, headers: .auth(alice, Self.jsonBody), body: body(text)) { r throws in
+                    #expect(r.status == status, "\(text): \(String(buffer: r.body))")
+                    #expect(try json(r)["field"] as? String == field, "\(text): \(String(buffer: r.body))")
+                }
+            }
+        }
+    }
+
     @Test func refusesBadRequests() async throws {
         let f = try await ServerFixture.make(); defer { f.remove() }
         let alice = try await f.token("alice", .admin)
