@@ -4488,5 +4488,128 @@ extension Components {
                 case summary
             }
         }
+        /// - Remark: Generated from `#/components/schemas/CaseReport`.
+        public struct CaseReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CaseReport/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CaseReport/by`.
+            @frozen public enum ByPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case age = "age"
+            }
+            /// - Remark: Generated from `#/components/schemas/CaseReport/by`.
+            public var by: Components.Schemas.CaseReport.ByPayload
+            /// - Remark: Generated from `#/components/schemas/CaseReport/minCount`.
+            public var minCount: Swift.Int
+            /// The ISO weeks (`2026-W05`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseReport/columns`.
+            public var columns: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/CaseReport/rows`.
+            public var rows: [Components.Schemas.CaseReportRow]
+            /// - Remark: Generated from `#/components/schemas/CaseReport/columnTotals`.
+            public var columnTotals: [Components.Schemas.CaseReportCell]
+            /// - Remark: Generated from `#/components/schemas/CaseReport/total`.
+            public var total: Components.Schemas.CaseReportCell
+            /// How many values (cells and totals) were suppressed.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseReport/suppressed`.
+            public var suppressed: Swift.Int
+            /// Creates a new `CaseReport`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - by:
+            ///   - minCount:
+            ///   - columns: The ISO weeks (`2026-W05`).
+            ///   - rows:
+            ///   - columnTotals:
+            ///   - total:
+            ///   - suppressed: How many values (cells and totals) were suppressed.
+            public init(
+                aggregate: Swift.String,
+                by: Components.Schemas.CaseReport.ByPayload,
+                minCount: Swift.Int,
+                columns: [Swift.String],
+                rows: [Components.Schemas.CaseReportRow],
+                columnTotals: [Components.Schemas.CaseReportCell],
+                total: Components.Schemas.CaseReportCell,
+                suppressed: Swift.Int
+            ) {
+                self.aggregate = aggregate
+                self.by = by
+                self.minCount = minCount
+                self.columns = columns
+                self.rows = rows
+                self.columnTotals = columnTotals
+                self.total = total
+                self.suppressed = suppressed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case by
+                case minCount
+                case columns
+                case rows
+                case columnTotals
+                case total
+                case suppressed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CaseReportRow`.
+        public struct CaseReportRow: Codable, Hashable, Sendable {
+            /// The age band (`0-9`, `80+`, `unknown`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseReportRow/label`.
+            public var label: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CaseReportRow/cells`.
+            public var cells: [Components.Schemas.CaseReportCell]
+            /// - Remark: Generated from `#/components/schemas/CaseReportRow/total`.
+            public var total: Components.Schemas.CaseReportCell
+            /// Creates a new `CaseReportRow`.
+            ///
+            /// - Parameters:
+            ///   - label: The age band (`0-9`, `80+`, `unknown`).
+            ///   - cells:
+            ///   - total:
+            public init(
+                label: Swift.String,
+                cells: [Components.Schemas.CaseReportCell],
+                total: Components.Schemas.CaseReportCell
+            ) {
+                self.label = label
+                self.cells = cells
+                self.total = total
+            }
+            public enum CodingKeys: String, CodingKey {
+                case label
+                case cells
+                case total
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CaseReportCell`.
+        public struct CaseReportCell: Codable, Hashable, Sendable {
+            /// The count, absent when suppressed.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseReportCell/count`.
+            public var count: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/CaseReportCell/suppressed`.
+            public var suppressed: Swift.Bool
+            /// Creates a new `CaseReportCell`.
+            ///
+            /// - Parameters:
+            ///   - count: The count, absent when suppressed.
+            ///   - suppressed:
+            public init(
+                count: Swift.Int? = nil,
+                suppressed: Swift.Bool
+            ) {
+                self.count = count
+                self.suppressed = suppressed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case count
+                case suppressed
+            }
+        }
     }
 }

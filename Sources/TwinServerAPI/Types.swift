@@ -394,6 +394,18 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/populations`.
     /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)`.
     func synthesizePopulation(_ input: Operations.SynthesizePopulation.Input) async throws -> Operations.SynthesizePopulation.Output
+    /// Confirmed cases of the aggregate's people per age band and ISO week, with small counts suppressed (`twinbank report cases --aggregate ID --by age`), answered at once.
+    ///
+    /// Counts the confirmed cases (`local:case.confirmed`) of the aggregate's person twins per age band (the age at
+    /// the case from `birthDate`; an `unknown` row when some have none) and ISO week, then releases the table as
+    /// the command does: counts below `minCount` are suppressed (absent `count`, `suppressed` true), and more cells
+    /// and totals so that none can be worked out from the others. Asked of the bank as `aggregate` (members refused
+    /// are left out). Counting by region (`--by region --regions FILE`) is not served. No case at all: 422.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/case-report`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/get(getAggregateCaseReport)`.
+    func getAggregateCaseReport(_ input: Operations.GetAggregateCaseReport.Input) async throws -> Operations.GetAggregateCaseReport.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1177,6 +1189,28 @@ extension APIProtocol {
         try await synthesizePopulation(Operations.SynthesizePopulation.Input(
             headers: headers,
             body: body
+        ))
+    }
+    /// Confirmed cases of the aggregate's people per age band and ISO week, with small counts suppressed (`twinbank report cases --aggregate ID --by age`), answered at once.
+    ///
+    /// Counts the confirmed cases (`local:case.confirmed`) of the aggregate's person twins per age band (the age at
+    /// the case from `birthDate`; an `unknown` row when some have none) and ISO week, then releases the table as
+    /// the command does: counts below `minCount` are suppressed (absent `count`, `suppressed` true), and more cells
+    /// and totals so that none can be worked out from the others. Asked of the bank as `aggregate` (members refused
+    /// are left out). Counting by region (`--by region --regions FILE`) is not served. No case at all: 422.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/case-report`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/get(getAggregateCaseReport)`.
+    public func getAggregateCaseReport(
+        path: Operations.GetAggregateCaseReport.Input.Path,
+        query: Operations.GetAggregateCaseReport.Input.Query = .init(),
+        headers: Operations.GetAggregateCaseReport.Input.Headers = .init()
+    ) async throws -> Operations.GetAggregateCaseReport.Output {
+        try await getAggregateCaseReport(Operations.GetAggregateCaseReport.Input(
+            path: path,
+            query: query,
+            headers: headers
         ))
     }
 }
