@@ -4495,6 +4495,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/CaseReport/by`.
             @frozen public enum ByPayload: String, Codable, Hashable, Sendable, CaseIterable {
                 case age = "age"
+                case region = "region"
             }
             /// - Remark: Generated from `#/components/schemas/CaseReport/by`.
             public var by: Components.Schemas.CaseReport.ByPayload
@@ -4557,7 +4558,7 @@ extension Components {
         }
         /// - Remark: Generated from `#/components/schemas/CaseReportRow`.
         public struct CaseReportRow: Codable, Hashable, Sendable {
-            /// The age band (`0-9`, `80+`, `unknown`).
+            /// The age band (`0-9`, `80+`, `unknown`) or the region's name.
             ///
             /// - Remark: Generated from `#/components/schemas/CaseReportRow/label`.
             public var label: Swift.String
@@ -4568,7 +4569,7 @@ extension Components {
             /// Creates a new `CaseReportRow`.
             ///
             /// - Parameters:
-            ///   - label: The age band (`0-9`, `80+`, `unknown`).
+            ///   - label: The age band (`0-9`, `80+`, `unknown`) or the region's name.
             ///   - cells:
             ///   - total:
             public init(

@@ -400,12 +400,23 @@ public protocol APIProtocol: Sendable {
     /// the case from `birthDate`; an `unknown` row when some have none) and ISO week, then releases the table as
     /// the command does: counts below `minCount` are suppressed (absent `count`, `suppressed` true), and more cells
     /// and totals so that none can be worked out from the others. Asked of the bank as `aggregate` (members refused
-    /// are left out). Counting by region (`--by region --regions FILE`) is not served. No case at all: 422.
+    /// are left out). By region: `POST` with the regions. No case at all: 422.
     ///
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/case-report`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/get(getAggregateCaseReport)`.
     func getAggregateCaseReport(_ input: Operations.GetAggregateCaseReport.Input) async throws -> Operations.GetAggregateCaseReport.Output
+    /// Confirmed cases of the aggregate's people per region given in the body (GeoJSON) and ISO week, with small counts suppressed (`twinbank report cases --aggregate ID --by region --regions FILE`).
+    ///
+    /// The body is a GeoJSON FeatureCollection of Polygon and MultiPolygon features, checked as for the region risk
+    /// map (a malformed one: 400 naming the feature by its index, `field` `body`; a missing name property: 400
+    /// naming `nameProperty`). People are placed by `home_lat`/`home_lon`, else their latest location ping; people
+    /// in no region are not counted. Released as the age report is. No case at all: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/case-report`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/post(postAggregateCaseReport)`.
+    func postAggregateCaseReport(_ input: Operations.PostAggregateCaseReport.Input) async throws -> Operations.PostAggregateCaseReport.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1197,7 +1208,7 @@ extension APIProtocol {
     /// the case from `birthDate`; an `unknown` row when some have none) and ISO week, then releases the table as
     /// the command does: counts below `minCount` are suppressed (absent `count`, `suppressed` true), and more cells
     /// and totals so that none can be worked out from the others. Asked of the bank as `aggregate` (members refused
-    /// are left out). Counting by region (`--by region --regions FILE`) is not served. No case at all: 422.
+    /// are left out). By region: `POST` with the regions. No case at all: 422.
     ///
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/case-report`.
@@ -1211,6 +1222,29 @@ extension APIProtocol {
             path: path,
             query: query,
             headers: headers
+        ))
+    }
+    /// Confirmed cases of the aggregate's people per region given in the body (GeoJSON) and ISO week, with small counts suppressed (`twinbank report cases --aggregate ID --by region --regions FILE`).
+    ///
+    /// The body is a GeoJSON FeatureCollection of Polygon and MultiPolygon features, checked as for the region risk
+    /// map (a malformed one: 400 naming the feature by its index, `field` `body`; a missing name property: 400
+    /// naming `nameProperty`). People are placed by `home_lat`/`home_lon`, else their latest location ping; people
+    /// in no region are not counted. Released as the age report is. No case at all: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/case-report`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/post(postAggregateCaseReport)`.
+    public func postAggregateCaseReport(
+        path: Operations.PostAggregateCaseReport.Input.Path,
+        query: Operations.PostAggregateCaseReport.Input.Query = .init(),
+        headers: Operations.PostAggregateCaseReport.Input.Headers = .init(),
+        body: Operations.PostAggregateCaseReport.Input.Body
+    ) async throws -> Operations.PostAggregateCaseReport.Output {
+        try await postAggregateCaseReport(Operations.PostAggregateCaseReport.Input(
+            path: path,
+            query: query,
+            headers: headers,
+            body: body
         ))
     }
 }

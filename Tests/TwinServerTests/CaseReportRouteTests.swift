@@ -43,6 +43,47 @@ import TwinCore
         }
     }
 
+    @Test func releasesTheCasesByRegion() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        try DashboardRouteTests.people(try DashboardRouteTests.bank(f))
+        let hana = try await f.token("hana", .publicHealthOfficer, scopes: ["user/*.rs"])
+        let bob = try await f.token("bob", .clinician)
+        let uri = "/api/v1/aggregates/town/case-report"
+        try await f.test { client in
+            // west holds d1 and d2, the two cases
+            try await RegionRiskMapRouteTests.post(client, uri + "?nameProperty=label&minCount=1", hana, RegionRiskMapRouteTests.regions) { r throws in
+                #expect(r.status == .ok, "\(String(buffer: r.body))")
+                let j = try json(r)
+                #expect(j["by"] as? String == "region")
+                let rows = try #require(j["rows"] as? [[String: Any]])
+                let west = try #require(rows.first { $0["label"] as? String == "west" }, "\(rows)")
+                #expect((west["total"] as? [String: Any])?["count"] as? Int == 2)
+                #expect((j["total"] as? [String: Any])?["count"] as? Int == 2)
+            }
+            try await RegionRiskMapRouteTests.post(client, uri + "?nameProperty=nothing", hana, RegionRiskMapRouteTests.regions) { r throws in
+                #expect(r.status == .badRequest, "\(String(buffer: r.body))")
+                #expect(try json(r)["field"] as? String == "nameProperty")
+            }
+            try await RegionRiskMapRouteTests.post(client, uri + "?minCount=0", hana, RegionRiskMapRouteTests.regions) { r throws in
+                #expect(r.status == .badRequest)
+                #expect(try json(r)["field"] as? String == "minCount")
+            }
+            try await RegionRiskMapRouteTests.post(client, uri, hana, #"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"n":"a"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1]]]}}]}"#) { r throws in
+                #expect(r.status == .badRequest, "\(String(buffer: r.body))")
+                #expect(try json(r)["field"] as? String == "body")
+            }
+            try await RegionRiskMapRouteTests.post(client, "/api/v1/aggregates/nothing/case-report", hana, RegionRiskMapRouteTests.regions) { r throws in
+                #expect(r.status == .notFound)
+            }
+            try await RegionRiskMapRouteTests.post(client, uri, bob, RegionRiskMapRouteTests.regions) { r throws in
+                #expect(r.status == .forbidden)
+                #expect(try json(r)["code"] as? String == "accessDenied")
+            }
+            try await client.execute(uri: uri, method: .post, headers: HTTPFields([HTTPField(name: .contentType, value: "application/geo+json")]),
+                                     body: body(RegionRiskMapRouteTests.regions)) { r throws in #expect(r.status == .unauthorized) }
+        }
+    }
+
     @Test func refusesBadParametersAndCallers() async throws {
         let f = try await ServerFixture.make(); defer { f.remove() }
         try DashboardRouteTests.people(try DashboardRouteTests.bank(f))
