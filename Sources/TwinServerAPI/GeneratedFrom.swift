@@ -7,19 +7,19 @@ public enum GeneratedFrom {
     /// The swift-openapi-generator version used.
     public static let generatorVersion = "1.14.3"
     /// SHA-256 of openapi.yaml.
-    public static let contractSHA256 = "c69b6f71c9298d2ae5545028f4e0f9fcb67df7c906be191582b0e4cd170c86c4"
+    public static let contractSHA256 = "3e5b2b738b5e88f60615869ddd393ada89013e6ebca6ad19e7362c19648ccfce"
     /// SHA-256 of openapi-generator-config.yaml.
     public static let configSHA256 = "68f3213789e39a295fc8627ee129bdb51b991ddbb33fc8436f45798ef40a2c1e"
     /// The generated files and their SHA-256.
     public static let generatedSHA256: [String: String] = [
-        "Server.swift": "8bfabfb692c5ff7f009c9d90d8bc28f62a5ae11140b9b6fccb23e85c5f329df4",
+        "Server.swift": "98e2f7fd74cd8412a7aac706d0cf74c63f0ac2f7d9c5ca1bb5bea8a9140ae01e",
         "Types+Components+Headers.swift": "92407a060e2e5cdf06424c07c905bfa22a0f670c4a7252b6bc57e7a43337db93",
         "Types+Components+Parameters.swift": "87a5a7d5935154d95c009527cec31d5432caa3b63695e374de733cd5f8098539",
         "Types+Components+RequestBodies.swift": "7b1a80cb0ebd656c39e98f2fb9460cac6c325b666e615d8f751fae63f00eee7b",
         "Types+Components+Responses.swift": "7d034870b5a169a012df0f232b83678ad345de8f7f7c8a9f90505233e040f9bc",
-        "Types+Components+Schemas.swift": "bca8cf17132f984ee5b1561456b10d53179579b9bcbcbb72f3dbee81915726b4",
+        "Types+Components+Schemas.swift": "8196137d01d03060f56edf706df40669a0cd3101ac6678a40732d9f14ae1171f",
         "Types+Components.swift": "9cc0c7613b781c66b26445f03c2dbefec92f59dbf6b50c262ac4dfc0d4a57766",
-        "Types+Operations.swift": "5df94a0be9447359dfbff150750db86f8fd6949c8e4e8f0c81e36b00fe0256ea",
-        "Types.swift": "1a60af95b1e2666b797356cab114ff6bb97810473a07ea334d177843824cc46b",
+        "Types+Operations.swift": "7db532d9fa5dd87189a4ae04b6cf2379a1928583468bae4638a6fc285dbab87f",
+        "Types.swift": "085e5778e7787552bc14f9c3d2eadb4f6d46be7b94f6621e7cbd38688ad00984",
     ]
 }

@@ -4612,5 +4612,163 @@ extension Components {
                 case suppressed
             }
         }
+        /// - Remark: Generated from `#/components/schemas/ExposureReport`.
+        public struct ExposureReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ExposureReport/regions`.
+            public var regions: [Components.Schemas.ExposureRegion]
+            /// - Remark: Generated from `#/components/schemas/ExposureReport/totals`.
+            public var totals: [Components.Schemas.ExposureTotal]
+            /// Creates a new `ExposureReport`.
+            ///
+            /// - Parameters:
+            ///   - regions:
+            ///   - totals:
+            public init(
+                regions: [Components.Schemas.ExposureRegion],
+                totals: [Components.Schemas.ExposureTotal]
+            ) {
+                self.regions = regions
+                self.totals = totals
+            }
+            public enum CodingKeys: String, CodingKey {
+                case regions
+                case totals
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ExposureRegion`.
+        public struct ExposureRegion: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/region`.
+            public var region: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/outcome`.
+            public var outcome: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/exposure`.
+            public var exposure: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/population`.
+            public var population: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/baselineConcentration`.
+            public var baselineConcentration: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/scenarioConcentration`.
+            public var scenarioConcentration: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/attributableBaseline`.
+            public var attributableBaseline: Components.Schemas.ExposureEstimate
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/attributableScenario`.
+            public var attributableScenario: Components.Schemas.ExposureEstimate
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/avoided`.
+            public var avoided: Components.Schemas.ExposureEstimate
+            /// Creates a new `ExposureRegion`.
+            ///
+            /// - Parameters:
+            ///   - region:
+            ///   - outcome:
+            ///   - exposure:
+            ///   - population:
+            ///   - baselineConcentration:
+            ///   - scenarioConcentration:
+            ///   - attributableBaseline:
+            ///   - attributableScenario:
+            ///   - avoided:
+            public init(
+                region: Swift.String,
+                outcome: Swift.String,
+                exposure: Swift.String,
+                population: Swift.Double,
+                baselineConcentration: Swift.Double,
+                scenarioConcentration: Swift.Double,
+                attributableBaseline: Components.Schemas.ExposureEstimate,
+                attributableScenario: Components.Schemas.ExposureEstimate,
+                avoided: Components.Schemas.ExposureEstimate
+            ) {
+                self.region = region
+                self.outcome = outcome
+                self.exposure = exposure
+                self.population = population
+                self.baselineConcentration = baselineConcentration
+                self.scenarioConcentration = scenarioConcentration
+                self.attributableBaseline = attributableBaseline
+                self.attributableScenario = attributableScenario
+                self.avoided = avoided
+            }
+            public enum CodingKeys: String, CodingKey {
+                case region
+                case outcome
+                case exposure
+                case population
+                case baselineConcentration
+                case scenarioConcentration
+                case attributableBaseline
+                case attributableScenario
+                case avoided
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ExposureTotal`.
+        public struct ExposureTotal: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/outcome`.
+            public var outcome: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/exposure`.
+            public var exposure: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/attributableBaseline`.
+            public var attributableBaseline: Components.Schemas.ExposureEstimate
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/attributableScenario`.
+            public var attributableScenario: Components.Schemas.ExposureEstimate
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/avoided`.
+            public var avoided: Components.Schemas.ExposureEstimate
+            /// Creates a new `ExposureTotal`.
+            ///
+            /// - Parameters:
+            ///   - outcome:
+            ///   - exposure:
+            ///   - attributableBaseline:
+            ///   - attributableScenario:
+            ///   - avoided:
+            public init(
+                outcome: Swift.String,
+                exposure: Swift.String,
+                attributableBaseline: Components.Schemas.ExposureEstimate,
+                attributableScenario: Components.Schemas.ExposureEstimate,
+                avoided: Components.Schemas.ExposureEstimate
+            ) {
+                self.outcome = outcome
+                self.exposure = exposure
+                self.attributableBaseline = attributableBaseline
+                self.attributableScenario = attributableScenario
+                self.avoided = avoided
+            }
+            public enum CodingKeys: String, CodingKey {
+                case outcome
+                case exposure
+                case attributableBaseline
+                case attributableScenario
+                case avoided
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ExposureEstimate`.
+        public struct ExposureEstimate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ExposureEstimate/central`.
+            public var central: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureEstimate/lower`.
+            public var lower: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureEstimate/upper`.
+            public var upper: Swift.Double
+            /// Creates a new `ExposureEstimate`.
+            ///
+            /// - Parameters:
+            ///   - central:
+            ///   - lower:
+            ///   - upper:
+            public init(
+                central: Swift.Double,
+                lower: Swift.Double,
+                upper: Swift.Double
+            ) {
+                self.central = central
+                self.lower = lower
+                self.upper = upper
+            }
+            public enum CodingKeys: String, CodingKey {
+                case central
+                case lower
+                case upper
+            }
+        }
     }
 }

@@ -417,6 +417,19 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/aggregates/{id}/case-report`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/post(postAggregateCaseReport)`.
     func postAggregateCaseReport(_ input: Operations.PostAggregateCaseReport.Input) async throws -> Operations.PostAggregateCaseReport.Output
+    /// Health outcomes attributable to exposure layers per region, now and under a city scenario, from a scenario document (`twinbank exposure --scenario FILE --json`, the AirQ+ log-linear method), answered at once.
+    ///
+    /// The body is the scenario `exposure --scenario` reads (regions with populations, exposure layers, outcomes with
+    /// their concentration-response functions and incidences, changes; README "### exposure"); a scenario the model
+    /// refuses: 400 naming `body`. Each region and outcome: the attributable cases before and after the changes with
+    /// their 95 % range, and those avoided; the totals per outcome. Asked of the bank as `aggregate` (bank-wide: a
+    /// population-level computation, as the outbreak route). Populations from an aggregate's people
+    /// (`--aggregate --regions`) are not served.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/exposures`.
+    /// - Remark: Generated from `#/paths//api/v1/exposures/post(evaluateExposure)`.
+    func evaluateExposure(_ input: Operations.EvaluateExposure.Input) async throws -> Operations.EvaluateExposure.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1243,6 +1256,27 @@ extension APIProtocol {
         try await postAggregateCaseReport(Operations.PostAggregateCaseReport.Input(
             path: path,
             query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Health outcomes attributable to exposure layers per region, now and under a city scenario, from a scenario document (`twinbank exposure --scenario FILE --json`, the AirQ+ log-linear method), answered at once.
+    ///
+    /// The body is the scenario `exposure --scenario` reads (regions with populations, exposure layers, outcomes with
+    /// their concentration-response functions and incidences, changes; README "### exposure"); a scenario the model
+    /// refuses: 400 naming `body`. Each region and outcome: the attributable cases before and after the changes with
+    /// their 95 % range, and those avoided; the totals per outcome. Asked of the bank as `aggregate` (bank-wide: a
+    /// population-level computation, as the outbreak route). Populations from an aggregate's people
+    /// (`--aggregate --regions`) are not served.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/exposures`.
+    /// - Remark: Generated from `#/paths//api/v1/exposures/post(evaluateExposure)`.
+    public func evaluateExposure(
+        headers: Operations.EvaluateExposure.Input.Headers = .init(),
+        body: Operations.EvaluateExposure.Input.Body
+    ) async throws -> Operations.EvaluateExposure.Output {
+        try await evaluateExposure(Operations.EvaluateExposure.Input(
             headers: headers,
             body: body
         ))
