@@ -58,11 +58,20 @@ public enum GlucoseTwin {
 
     /// Builds the scenario from the twin and its thread (``scenario(for:in:start:hours:controller:extraMeals:)``)
     /// and simulates it. The bank's gate is asked first, with the action `simulate` on the twin.
+    /// - Parameters:
+    ///   - extraMeals: meals announced besides the thread's (hours after `start`), as `simulate --meals` gives them.
+    ///   - pump, integration, recordStates: the simulator's settings, as `twinbank simulate glucose` takes them.
     /// - Throws: ``RunError`` `missingBinding`, `invalidBinding`, `modelFailed`; ``TwinBank/BankError`` `accessDenied`.
     public static func simulate(_ twin: TwinID, in bank: Bank, start: Instant, hours: Double,
-                                controller: BasalBolusController? = BasalBolusController()) throws -> Run {
+                                controller: BasalBolusController? = BasalBolusController(), extraMeals: [MealPlan.Meal] = [],
+                                pump: InsulinPump = .insulet, integration: GlucoseIntegration = .simglucose,
+                                recordStates: Bool = false) throws -> Run {
         try bank.authorize(.simulate, twin)
-        let (scenario, mealEvents) = try self.scenario(for: twin, in: bank, start: start, hours: hours, controller: controller)
+        var (scenario, mealEvents) = try self.scenario(for: twin, in: bank, start: start, hours: hours, controller: controller,
+                                                       extraMeals: extraMeals)
+        scenario.pump = pump
+        scenario.integration = integration
+        scenario.recordStates = recordStates
         let trace: GlucoseTrace
         do { trace = try GlucoseSimulator.run(scenario) } catch {
             throw RunError(.modelFailed, "glucose model for '\(twin)': \(error)", value: scenario.patient.name)

@@ -114,6 +114,7 @@ enum ErrorMapping {
             switch item.name {
             case "limit": if Int32(item.value ?? "") == nil { return "limit" }
             case "category": if Event.Category(rawValue: item.value ?? "") == nil { return "category" }
+            case "includePossible", "replace": if Bool(item.value ?? "") == nil { return item.name }
             default: continue
             }
         }
@@ -138,6 +139,10 @@ enum ErrorMapping {
         } else {
             let underlying = String(describing: e.underlyingError)
             detail = e.causeDescription.contains(underlying) ? e.causeDescription : "\(e.causeDescription): \(underlying)"
+            // a required parameter left out: the runtime names it only in its message
+            if let range = detail.range(of: "Missing required query parameter named: ") {
+                field = String(detail[range.upperBound...].prefix { !$0.isWhitespace && $0 != "," && $0 != "." })
+            }
         }
         let code: ServerError.Code = switch e.httpStatus {
         case .unsupportedMediaType: ServerError.Code("unsupportedMediaType", .unsupportedMediaType)

@@ -36,6 +36,10 @@ actor JobQueue {
         func compared(_ comparison: Components.Schemas.Comparison) async { await queue.compared(id, comparison) }
         /// Records durably the report of an outbreak job.
         func reported(_ outbreak: Components.Schemas.OutbreakReport) async { await queue.reported(id, outbreak) }
+        /// Records durably the trajectories of a simulation job.
+        func simulated(_ simulation: Components.Schemas.SimulationResult) async { await queue.simulated(id, simulation) }
+        /// Records durably the report of a match job.
+        func matched(_ report: Components.Schemas.MatchReport) async { await queue.matched(id, report) }
     }
 
     enum State: String, Sendable, Codable {
@@ -55,6 +59,10 @@ actor JobQueue {
         var comparison: TwinAPI.ComparisonSettings?
         /// An outbreak's settings.
         var outbreak: TwinAPI.OutbreakSettings?
+        /// A simulation's settings.
+        var simulation: TwinAPI.SimulationSettings?
+        /// A matching's settings (with its criteria document).
+        var match: TwinAPI.MatchSettings?
     }
 
     struct Job: Sendable, Codable {
@@ -80,6 +88,10 @@ actor JobQueue {
         var comparison: Components.Schemas.Comparison?
         /// An outbreak job's result: the command's JSON report.
         var outbreak: Components.Schemas.OutbreakReport?
+        /// A simulation job's result: the trajectories.
+        var simulation: Components.Schemas.SimulationResult?
+        /// A match job's result: the report `POST /api/v1/match` answers.
+        var match: Components.Schemas.MatchReport?
         var error: StoredError?
     }
 
@@ -292,6 +304,20 @@ actor JobQueue {
     fileprivate func reported(_ id: String, _ outbreak: Components.Schemas.OutbreakReport) async {
         guard jobs[id]?.state == .running else { return }
         jobs[id]?.outbreak = outbreak
+        touch(id)
+        await flush()
+    }
+
+    fileprivate func simulated(_ id: String, _ simulation: Components.Schemas.SimulationResult) async {
+        guard jobs[id]?.state == .running else { return }
+        jobs[id]?.simulation = simulation
+        touch(id)
+        await flush()
+    }
+
+    fileprivate func matched(_ id: String, _ report: Components.Schemas.MatchReport) async {
+        guard jobs[id]?.state == .running else { return }
+        jobs[id]?.match = report
         touch(id)
         await flush()
     }

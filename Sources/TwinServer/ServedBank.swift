@@ -53,8 +53,8 @@ final class ServedBank: Sendable {
         return served
     }
 
-    /// The work of a job recorded by an earlier server, from its record: a twin's sync or a comparison again (it was
-    /// queued), or an
+    /// The work of a job recorded by an earlier server, from its record: a twin's sync, a comparison, an outbreak, a
+    /// simulation or a matching again (it was queued), or an
     /// aggregate's sync over the members it had not synchronised (those with no outcome in ``JobQueue/Job/result``),
     /// acting as the job's owner for its recorded purpose, with its recorded settings; nil for a job without them.
     func resumableWork(_ job: JobQueue.Job) -> JobQueue.Work? {
@@ -68,9 +68,17 @@ final class ServedBank: Sendable {
             guard let settings = spec.comparison, let id = try? TwinID(job.target) else { return nil }
             return TwinAPI.comparisonWork(id, bank: bank, settings: settings)
         }
+        if job.kind == .simulation {
+            guard let settings = spec.simulation, let id = try? TwinID(job.target) else { return nil }
+            return TwinAPI.simulationWork(id, bank: bank, settings: settings)
+        }
+        if job.kind == .match {
+            guard let settings = spec.match else { return nil }
+            return TwinAPI.matchWork(bank: bank, settings: settings)
+        }
         guard let settings = spec.sync else { return nil }
         switch job.kind {
-        case .comparison, .outbreak:
+        case .comparison, .outbreak, .simulation, .match:
             return nil
         case .twinSync:
             guard let id = try? TwinID(job.target) else { return nil }

@@ -175,7 +175,7 @@ extension TwinAPI {
         case .cancelled: .cancelled
         }
         return S.Job(id: j.id, kind: j.kind, target: j.target, state: state, cancelRequested: j.cancelRequested ? true : nil, progress: j.progress, submitted: j.submitted.iso8601,
-                     started: j.started?.iso8601, finished: j.finished?.iso8601, result: j.result, comparison: j.comparison, outbreak: j.outbreak,
+                     started: j.started?.iso8601, finished: j.finished?.iso8601, result: j.result, comparison: j.comparison, outbreak: j.outbreak, simulation: j.simulation, match: j.match,
                      error: j.error.map { .init(code: $0.code, message: $0.message, field: $0.field) })
     }
 

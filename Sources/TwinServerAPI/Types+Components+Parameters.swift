@@ -18,6 +18,18 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/parameters` section of the OpenAPI document.
     public enum Parameters {
+        /// Save the eligible twins as an aggregate with this id (as `match --save-aggregate`); an id taken is a 409 unless `replace`.
+        ///
+        /// - Remark: Generated from `#/components/parameters/MatchSaveAggregate`.
+        public typealias MatchSaveAggregate = Swift.String
+        /// With `saveAggregate`, also save the possibly eligible twins (some criteria unknown).
+        ///
+        /// - Remark: Generated from `#/components/parameters/MatchIncludePossible`.
+        public typealias MatchIncludePossible = Swift.Bool
+        /// With `saveAggregate`, redefine the aggregate if one with this id exists.
+        ///
+        /// - Remark: Generated from `#/components/parameters/MatchReplace`.
+        public typealias MatchReplace = Swift.Bool
         /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
         ///
         /// - Remark: Generated from `#/components/parameters/TwinIDPath`.

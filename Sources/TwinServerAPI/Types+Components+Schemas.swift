@@ -2060,6 +2060,8 @@ extension Components {
                 case aggregateSync = "aggregateSync"
                 case comparison = "comparison"
                 case outbreak = "outbreak"
+                case simulation = "simulation"
+                case match = "match"
             }
             /// - Remark: Generated from `#/components/schemas/Job/kind`.
             public var kind: Components.Schemas.Job.KindPayload
@@ -2099,6 +2101,10 @@ extension Components {
             public var comparison: Components.Schemas.Comparison?
             /// - Remark: Generated from `#/components/schemas/Job/outbreak`.
             public var outbreak: Components.Schemas.OutbreakReport?
+            /// - Remark: Generated from `#/components/schemas/Job/simulation`.
+            public var simulation: Components.Schemas.SimulationResult?
+            /// - Remark: Generated from `#/components/schemas/Job/match`.
+            public var match: Components.Schemas.MatchReport?
             /// - Remark: Generated from `#/components/schemas/Job/error`.
             public var error: Components.Schemas._Error?
             /// Creates a new `Job`.
@@ -2116,6 +2122,8 @@ extension Components {
             ///   - result: Once succeeded (or cancelled while running), one outcome per twin synchronised.
             ///   - comparison:
             ///   - outbreak:
+            ///   - simulation:
+            ///   - match:
             ///   - error:
             public init(
                 id: Swift.String,
@@ -2130,6 +2138,8 @@ extension Components {
                 result: [Components.Schemas.SyncOutcome]? = nil,
                 comparison: Components.Schemas.Comparison? = nil,
                 outbreak: Components.Schemas.OutbreakReport? = nil,
+                simulation: Components.Schemas.SimulationResult? = nil,
+                match: Components.Schemas.MatchReport? = nil,
                 error: Components.Schemas._Error? = nil
             ) {
                 self.id = id
@@ -2144,6 +2154,8 @@ extension Components {
                 self.result = result
                 self.comparison = comparison
                 self.outbreak = outbreak
+                self.simulation = simulation
+                self.match = match
                 self.error = error
             }
             public enum CodingKeys: String, CodingKey {
@@ -2159,6 +2171,8 @@ extension Components {
                 case result
                 case comparison
                 case outbreak
+                case simulation
+                case match
                 case error
             }
         }
@@ -3154,6 +3168,8 @@ extension Components {
             public var possiblyEligible: [Swift.String]
             /// - Remark: Generated from `#/components/schemas/MatchReport/twins`.
             public var twins: [Components.Schemas.MatchedTwin]
+            /// - Remark: Generated from `#/components/schemas/MatchReport/savedAggregate`.
+            public var savedAggregate: Components.Schemas.SavedMatchAggregate?
             /// Creates a new `MatchReport`.
             ///
             /// - Parameters:
@@ -3164,6 +3180,7 @@ extension Components {
             ///   - eligible:
             ///   - possiblyEligible:
             ///   - twins:
+            ///   - savedAggregate:
             public init(
                 trial: Swift.String,
                 title: Swift.String? = nil,
@@ -3171,7 +3188,8 @@ extension Components {
                 criteria: [Swift.String],
                 eligible: [Swift.String],
                 possiblyEligible: [Swift.String],
-                twins: [Components.Schemas.MatchedTwin]
+                twins: [Components.Schemas.MatchedTwin],
+                savedAggregate: Components.Schemas.SavedMatchAggregate? = nil
             ) {
                 self.trial = trial
                 self.title = title
@@ -3180,6 +3198,7 @@ extension Components {
                 self.eligible = eligible
                 self.possiblyEligible = possiblyEligible
                 self.twins = twins
+                self.savedAggregate = savedAggregate
             }
             public enum CodingKeys: String, CodingKey {
                 case trial
@@ -3189,6 +3208,7 @@ extension Components {
                 case eligible
                 case possiblyEligible
                 case twins
+                case savedAggregate
             }
         }
         /// - Remark: Generated from `#/components/schemas/MatchedTwin`.
@@ -3823,6 +3843,931 @@ extension Components {
                 case _type = "type"
                 case geometry
                 case properties
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulationRequest`.
+        public struct SimulationRequest: Codable, Hashable, Sendable {
+            /// Start of the run in the bank's time grammar (default the twin's latest event, to the hour).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/start`.
+            public var start: Swift.String?
+            /// Length of the run in hours, above 0 and at most 336 (default 24), as `simulate --hours`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/hours`.
+            public var hours: Swift.Double?
+            /// Minutes between the points served (default 5); at most 10,000 points (hours x 60 / every + 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/every`.
+            public var every: Swift.Int?
+            /// Meals announced besides the thread's, as `simulate --meals` (HOUR:GRAMS or HH:MM=GRAMS after the start, comma-separated), within the run.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/meals`.
+            public var meals: Swift.String?
+            /// The therapy (default basal-bolus), as `simulate --controller`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/controller`.
+            @frozen public enum ControllerPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case basalBolus = "basal-bolus"
+                case basal = "basal"
+                case none = "none"
+            }
+            /// The therapy (default basal-bolus), as `simulate --controller`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/controller`.
+            public var controller: Components.Schemas.SimulationRequest.ControllerPayload?
+            /// The insulin pump (default Insulet).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/pump`.
+            @frozen public enum PumpPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case insulet = "Insulet"
+                case cozmo = "Cozmo"
+            }
+            /// The insulin pump (default Insulet).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/pump`.
+            public var pump: Components.Schemas.SimulationRequest.PumpPayload?
+            /// Multiplier of the controller's basal rate (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/basalScale`.
+            public var basalScale: Swift.Double?
+            /// Multiplier of the controller's boluses (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/bolusScale`.
+            public var bolusScale: Swift.Double?
+            /// How the model is integrated (default simglucose), as `simulate --integration`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/integration`.
+            @frozen public enum IntegrationPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case simglucose = "simglucose"
+                case continuous = "continuous"
+            }
+            /// How the model is integrated (default simglucose), as `simulate --integration`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/integration`.
+            public var integration: Components.Schemas.SimulationRequest.IntegrationPayload?
+            /// Also serve the 13 model states (x1..x13), as `simulate --states`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/states`.
+            public var states: Swift.Bool?
+            /// Write the predicted glucose, every `every` minutes, into the twin's thread as predictions with the run's provenance (as the demo records a run); needs a write scope and the gate's `write`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationRequest/record`.
+            public var record: Swift.Bool?
+            /// Creates a new `SimulationRequest`.
+            ///
+            /// - Parameters:
+            ///   - start: Start of the run in the bank's time grammar (default the twin's latest event, to the hour).
+            ///   - hours: Length of the run in hours, above 0 and at most 336 (default 24), as `simulate --hours`.
+            ///   - every: Minutes between the points served (default 5); at most 10,000 points (hours x 60 / every + 1).
+            ///   - meals: Meals announced besides the thread's, as `simulate --meals` (HOUR:GRAMS or HH:MM=GRAMS after the start, comma-separated), within the run.
+            ///   - controller: The therapy (default basal-bolus), as `simulate --controller`.
+            ///   - pump: The insulin pump (default Insulet).
+            ///   - basalScale: Multiplier of the controller's basal rate (default 1).
+            ///   - bolusScale: Multiplier of the controller's boluses (default 1).
+            ///   - integration: How the model is integrated (default simglucose), as `simulate --integration`.
+            ///   - states: Also serve the 13 model states (x1..x13), as `simulate --states`.
+            ///   - record: Write the predicted glucose, every `every` minutes, into the twin's thread as predictions with the run's provenance (as the demo records a run); needs a write scope and the gate's `write`.
+            public init(
+                start: Swift.String? = nil,
+                hours: Swift.Double? = nil,
+                every: Swift.Int? = nil,
+                meals: Swift.String? = nil,
+                controller: Components.Schemas.SimulationRequest.ControllerPayload? = nil,
+                pump: Components.Schemas.SimulationRequest.PumpPayload? = nil,
+                basalScale: Swift.Double? = nil,
+                bolusScale: Swift.Double? = nil,
+                integration: Components.Schemas.SimulationRequest.IntegrationPayload? = nil,
+                states: Swift.Bool? = nil,
+                record: Swift.Bool? = nil
+            ) {
+                self.start = start
+                self.hours = hours
+                self.every = every
+                self.meals = meals
+                self.controller = controller
+                self.pump = pump
+                self.basalScale = basalScale
+                self.bolusScale = bolusScale
+                self.integration = integration
+                self.states = states
+                self.record = record
+            }
+            public enum CodingKeys: String, CodingKey {
+                case start
+                case hours
+                case every
+                case meals
+                case controller
+                case pump
+                case basalScale
+                case bolusScale
+                case integration
+                case states
+                case record
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulationResult`.
+        public struct SimulationResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/twin`.
+            public var twin: Swift.String
+            /// The model's id (`uva-padova-t1d`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/modelVersion`.
+            public var modelVersion: Swift.String
+            /// The virtual patient the twin is bound to.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/patient`.
+            public var patient: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/start`.
+            public var start: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/hours`.
+            public var hours: Swift.Double
+            /// Minutes between points.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/every`.
+            public var every: Swift.Int
+            /// How many carbohydrate interventions of the thread were announced as meals.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/mealsFromThread`.
+            public var mealsFromThread: Swift.Int
+            /// The instants of the points (ISO 8601), every `every` minutes from `start`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/times`.
+            public var times: [Swift.String]
+            /// One series per variable (`BG`, `CHO`, `insulin`, and `x1`..`x13` with `states`); `CHO` and `insulin` (inputs over the minute at each point) have no value at the run's last minute, so they may be one shorter than `times`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/series`.
+            public var series: [Components.Schemas.SimulationSeries]
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/summary`.
+            public var summary: Components.Schemas.SimulationSummary
+            /// With `record`, the prediction events written to the thread.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationResult/recorded`.
+            public var recorded: Swift.Int?
+            /// Creates a new `SimulationResult`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - model: The model's id (`uva-padova-t1d`).
+            ///   - modelVersion:
+            ///   - patient: The virtual patient the twin is bound to.
+            ///   - start:
+            ///   - hours:
+            ///   - every: Minutes between points.
+            ///   - mealsFromThread: How many carbohydrate interventions of the thread were announced as meals.
+            ///   - times: The instants of the points (ISO 8601), every `every` minutes from `start`.
+            ///   - series: One series per variable (`BG`, `CHO`, `insulin`, and `x1`..`x13` with `states`); `CHO` and `insulin` (inputs over the minute at each point) have no value at the run's last minute, so they may be one shorter than `times`.
+            ///   - summary:
+            ///   - recorded: With `record`, the prediction events written to the thread.
+            public init(
+                twin: Swift.String,
+                model: Swift.String,
+                modelVersion: Swift.String,
+                patient: Swift.String,
+                start: Swift.String,
+                hours: Swift.Double,
+                every: Swift.Int,
+                mealsFromThread: Swift.Int,
+                times: [Swift.String],
+                series: [Components.Schemas.SimulationSeries],
+                summary: Components.Schemas.SimulationSummary,
+                recorded: Swift.Int? = nil
+            ) {
+                self.twin = twin
+                self.model = model
+                self.modelVersion = modelVersion
+                self.patient = patient
+                self.start = start
+                self.hours = hours
+                self.every = every
+                self.mealsFromThread = mealsFromThread
+                self.times = times
+                self.series = series
+                self.summary = summary
+                self.recorded = recorded
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case model
+                case modelVersion
+                case patient
+                case start
+                case hours
+                case every
+                case mealsFromThread
+                case times
+                case series
+                case summary
+                case recorded
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulationSeries`.
+        public struct SimulationSeries: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SimulationSeries/name`.
+            public var name: Swift.String
+            /// The code the series is recorded under, when it is (`BG` as `http://loinc.org|2339-0`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSeries/code`.
+            public var code: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/SimulationSeries/unit`.
+            public var unit: Swift.String
+            /// - Remark: Generated from `#/components/schemas/SimulationSeries/values`.
+            public var values: [Swift.Double]
+            /// Creates a new `SimulationSeries`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - code: The code the series is recorded under, when it is (`BG` as `http://loinc.org|2339-0`).
+            ///   - unit:
+            ///   - values:
+            public init(
+                name: Swift.String,
+                code: Swift.String? = nil,
+                unit: Swift.String,
+                values: [Swift.Double]
+            ) {
+                self.name = name
+                self.code = code
+                self.unit = unit
+                self.values = values
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case code
+                case unit
+                case values
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/SimulationSummary`.
+        public struct SimulationSummary: Codable, Hashable, Sendable {
+            /// Mean glucose over every minute, mg/dL.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSummary/meanBG`.
+            public var meanBG: Swift.Double
+            /// Fraction of minutes with 70 to 180 mg/dL.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSummary/timeInRange`.
+            public var timeInRange: Swift.Double
+            /// Fraction of minutes below 70 mg/dL.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSummary/timeBelowRange`.
+            public var timeBelowRange: Swift.Double
+            /// Insulin delivered, U.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SimulationSummary/totalInsulin`.
+            public var totalInsulin: Swift.Double
+            /// Creates a new `SimulationSummary`.
+            ///
+            /// - Parameters:
+            ///   - meanBG: Mean glucose over every minute, mg/dL.
+            ///   - timeInRange: Fraction of minutes with 70 to 180 mg/dL.
+            ///   - timeBelowRange: Fraction of minutes below 70 mg/dL.
+            ///   - totalInsulin: Insulin delivered, U.
+            public init(
+                meanBG: Swift.Double,
+                timeInRange: Swift.Double,
+                timeBelowRange: Swift.Double,
+                totalInsulin: Swift.Double
+            ) {
+                self.meanBG = meanBG
+                self.timeInRange = timeInRange
+                self.timeBelowRange = timeBelowRange
+                self.totalInsulin = totalInsulin
+            }
+            public enum CodingKeys: String, CodingKey {
+                case meanBG
+                case timeInRange
+                case timeBelowRange
+                case totalInsulin
+            }
+        }
+        /// The aggregate `saveAggregate` saved (explicit members), as `match --save-aggregate` saves it.
+        ///
+        /// - Remark: Generated from `#/components/schemas/SavedMatchAggregate`.
+        public struct SavedMatchAggregate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/SavedMatchAggregate/id`.
+            public var id: Swift.String
+            /// How many twins it holds.
+            ///
+            /// - Remark: Generated from `#/components/schemas/SavedMatchAggregate/members`.
+            public var members: Swift.Int
+            /// Whether it redefined an aggregate of that id (`replace`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/SavedMatchAggregate/replaced`.
+            public var replaced: Swift.Bool?
+            /// Creates a new `SavedMatchAggregate`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - members: How many twins it holds.
+            ///   - replaced: Whether it redefined an aggregate of that id (`replace`).
+            public init(
+                id: Swift.String,
+                members: Swift.Int,
+                replaced: Swift.Bool? = nil
+            ) {
+                self.id = id
+                self.members = members
+                self.replaced = replaced
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case members
+                case replaced
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregateStats`.
+        public struct AggregateStats: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/code`.
+            public var code: Swift.String
+            /// The period as understood (`7d`, `0.5d` is written `43200s`, `1mo`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/every`.
+            public var every: Swift.String
+            /// The members whose threads were read.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/members`.
+            public var members: Swift.Int
+            /// The unit of the quantities (absent when the values are not quantities or there are none).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/unit`.
+            public var unit: Swift.String?
+            /// Every period from the first to the last, with none left out (a period without values has 0 members and values).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStats/periods`.
+            public var periods: [Components.Schemas.AggregateStatsPeriod]
+            /// Creates a new `AggregateStats`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - code:
+            ///   - every: The period as understood (`7d`, `0.5d` is written `43200s`, `1mo`).
+            ///   - members: The members whose threads were read.
+            ///   - unit: The unit of the quantities (absent when the values are not quantities or there are none).
+            ///   - periods: Every period from the first to the last, with none left out (a period without values has 0 members and values).
+            public init(
+                aggregate: Swift.String,
+                code: Swift.String,
+                every: Swift.String,
+                members: Swift.Int,
+                unit: Swift.String? = nil,
+                periods: [Components.Schemas.AggregateStatsPeriod]
+            ) {
+                self.aggregate = aggregate
+                self.code = code
+                self.every = every
+                self.members = members
+                self.unit = unit
+                self.periods = periods
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case code
+                case every
+                case members
+                case unit
+                case periods
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod`.
+        public struct AggregateStatsPeriod: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/start`.
+            public var start: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/end`.
+            public var end: Swift.String
+            /// Members with at least one value in the period.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/members`.
+            public var members: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/values`.
+            public var values: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/mean`.
+            public var mean: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/min`.
+            public var min: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/AggregateStatsPeriod/max`.
+            public var max: Swift.Double?
+            /// Creates a new `AggregateStatsPeriod`.
+            ///
+            /// - Parameters:
+            ///   - start:
+            ///   - end:
+            ///   - members: Members with at least one value in the period.
+            ///   - values:
+            ///   - mean:
+            ///   - min:
+            ///   - max:
+            public init(
+                start: Swift.String,
+                end: Swift.String,
+                members: Swift.Int,
+                values: Swift.Int,
+                mean: Swift.Double? = nil,
+                min: Swift.Double? = nil,
+                max: Swift.Double? = nil
+            ) {
+                self.start = start
+                self.end = end
+                self.members = members
+                self.values = values
+                self.mean = mean
+                self.min = min
+                self.max = max
+            }
+            public enum CodingKeys: String, CodingKey {
+                case start
+                case end
+                case members
+                case values
+                case mean
+                case min
+                case max
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PopulationRequest`.
+        public struct PopulationRequest: Codable, Hashable, Sendable {
+            /// The population twin's id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/id`.
+            public var id: Swift.String
+            /// Number of people to draw (required unless `aggregate`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/size`.
+            public var size: Swift.Int?
+            /// Instead of `size`, the aggregate whose person twins become the population (`population from-aggregate`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/aggregate`.
+            public var aggregate: Swift.String?
+            /// With `aggregate`, when membership and ages are taken (the bank's time grammar; default now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/asOf`.
+            public var asOf: Swift.String?
+            /// Seed (default 1); with `aggregate`, of the school, work and community contacts.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/seed`.
+            public var seed: Swift.Int64?
+            /// Marginals as `population synthesize --marginals` reads them (README "### outbreak"); default Covasim's hybrid population.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/marginals`.
+            public struct MarginalsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `MarginalsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Marginals as `population synthesize --marginals` reads them (README "### outbreak"); default Covasim's hybrid population.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/marginals`.
+            public var marginals: Components.Schemas.PopulationRequest.MarginalsPayload?
+            /// Replace the population of an existing population twin (its thread is kept).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PopulationRequest/replace`.
+            public var replace: Swift.Bool?
+            /// Creates a new `PopulationRequest`.
+            ///
+            /// - Parameters:
+            ///   - id: The population twin's id.
+            ///   - size: Number of people to draw (required unless `aggregate`).
+            ///   - aggregate: Instead of `size`, the aggregate whose person twins become the population (`population from-aggregate`).
+            ///   - asOf: With `aggregate`, when membership and ages are taken (the bank's time grammar; default now).
+            ///   - seed: Seed (default 1); with `aggregate`, of the school, work and community contacts.
+            ///   - marginals: Marginals as `population synthesize --marginals` reads them (README "### outbreak"); default Covasim's hybrid population.
+            ///   - replace: Replace the population of an existing population twin (its thread is kept).
+            public init(
+                id: Swift.String,
+                size: Swift.Int? = nil,
+                aggregate: Swift.String? = nil,
+                asOf: Swift.String? = nil,
+                seed: Swift.Int64? = nil,
+                marginals: Components.Schemas.PopulationRequest.MarginalsPayload? = nil,
+                replace: Swift.Bool? = nil
+            ) {
+                self.id = id
+                self.size = size
+                self.aggregate = aggregate
+                self.asOf = asOf
+                self.seed = seed
+                self.marginals = marginals
+                self.replace = replace
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case size
+                case aggregate
+                case asOf
+                case seed
+                case marginals
+                case replace
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Population`.
+        public struct Population: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Population/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Population/size`.
+            public var size: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Population/seed`.
+            public var seed: Swift.Int64
+            /// Whether an existing population twin's population was replaced.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/replaced`.
+            public var replaced: Swift.Bool?
+            /// With `aggregate`, the aggregate the people came from.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/aggregate`.
+            public var aggregate: Swift.String?
+            /// With `aggregate`, when membership and ages were taken.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/asOf`.
+            public var asOf: Swift.String?
+            /// With `aggregate`, the members given a household of their own (no `household` attribute).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/ownHouseholds`.
+            public var ownHouseholds: Swift.Int?
+            /// With `aggregate`, the members with a home location.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/located`.
+            public var located: Swift.Int?
+            /// With `aggregate`, the members with conditions.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/withConditions`.
+            public var withConditions: Swift.Int?
+            /// With `aggregate`, the members left out (not persons, or no birth date).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/skipped`.
+            public var skipped: [Swift.String]?
+            /// The summary statistics the twin records (`households`, `schools`, `workplaces`, `pupils`, `workers`, `meanAge`, `contacts.h|s|w|c`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/summary`.
+            public struct SummaryPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Double]
+                /// Creates a new `SummaryPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Double] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// The summary statistics the twin records (`households`, `schools`, `workplaces`, `pupils`, `workers`, `meanAge`, `contacts.h|s|w|c`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Population/summary`.
+            public var summary: Components.Schemas.Population.SummaryPayload
+            /// Creates a new `Population`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - size:
+            ///   - seed:
+            ///   - replaced: Whether an existing population twin's population was replaced.
+            ///   - aggregate: With `aggregate`, the aggregate the people came from.
+            ///   - asOf: With `aggregate`, when membership and ages were taken.
+            ///   - ownHouseholds: With `aggregate`, the members given a household of their own (no `household` attribute).
+            ///   - located: With `aggregate`, the members with a home location.
+            ///   - withConditions: With `aggregate`, the members with conditions.
+            ///   - skipped: With `aggregate`, the members left out (not persons, or no birth date).
+            ///   - summary: The summary statistics the twin records (`households`, `schools`, `workplaces`, `pupils`, `workers`, `meanAge`, `contacts.h|s|w|c`).
+            public init(
+                id: Swift.String,
+                size: Swift.Int,
+                seed: Swift.Int64,
+                replaced: Swift.Bool? = nil,
+                aggregate: Swift.String? = nil,
+                asOf: Swift.String? = nil,
+                ownHouseholds: Swift.Int? = nil,
+                located: Swift.Int? = nil,
+                withConditions: Swift.Int? = nil,
+                skipped: [Swift.String]? = nil,
+                summary: Components.Schemas.Population.SummaryPayload
+            ) {
+                self.id = id
+                self.size = size
+                self.seed = seed
+                self.replaced = replaced
+                self.aggregate = aggregate
+                self.asOf = asOf
+                self.ownHouseholds = ownHouseholds
+                self.located = located
+                self.withConditions = withConditions
+                self.skipped = skipped
+                self.summary = summary
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case size
+                case seed
+                case replaced
+                case aggregate
+                case asOf
+                case ownHouseholds
+                case located
+                case withConditions
+                case skipped
+                case summary
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CaseReport`.
+        public struct CaseReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CaseReport/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CaseReport/by`.
+            @frozen public enum ByPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case age = "age"
+                case region = "region"
+            }
+            /// - Remark: Generated from `#/components/schemas/CaseReport/by`.
+            public var by: Components.Schemas.CaseReport.ByPayload
+            /// - Remark: Generated from `#/components/schemas/CaseReport/minCount`.
+            public var minCount: Swift.Int
+            /// The ISO weeks (`2026-W05`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseReport/columns`.
+            public var columns: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/CaseReport/rows`.
+            public var rows: [Components.Schemas.CaseReportRow]
+            /// - Remark: Generated from `#/components/schemas/CaseReport/columnTotals`.
+            public var columnTotals: [Components.Schemas.CaseReportCell]
+            /// - Remark: Generated from `#/components/schemas/CaseReport/total`.
+            public var total: Components.Schemas.CaseReportCell
+            /// How many values (cells and totals) were suppressed.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseReport/suppressed`.
+            public var suppressed: Swift.Int
+            /// Creates a new `CaseReport`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - by:
+            ///   - minCount:
+            ///   - columns: The ISO weeks (`2026-W05`).
+            ///   - rows:
+            ///   - columnTotals:
+            ///   - total:
+            ///   - suppressed: How many values (cells and totals) were suppressed.
+            public init(
+                aggregate: Swift.String,
+                by: Components.Schemas.CaseReport.ByPayload,
+                minCount: Swift.Int,
+                columns: [Swift.String],
+                rows: [Components.Schemas.CaseReportRow],
+                columnTotals: [Components.Schemas.CaseReportCell],
+                total: Components.Schemas.CaseReportCell,
+                suppressed: Swift.Int
+            ) {
+                self.aggregate = aggregate
+                self.by = by
+                self.minCount = minCount
+                self.columns = columns
+                self.rows = rows
+                self.columnTotals = columnTotals
+                self.total = total
+                self.suppressed = suppressed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case by
+                case minCount
+                case columns
+                case rows
+                case columnTotals
+                case total
+                case suppressed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CaseReportRow`.
+        public struct CaseReportRow: Codable, Hashable, Sendable {
+            /// The age band (`0-9`, `80+`, `unknown`) or the region's name.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseReportRow/label`.
+            public var label: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CaseReportRow/cells`.
+            public var cells: [Components.Schemas.CaseReportCell]
+            /// - Remark: Generated from `#/components/schemas/CaseReportRow/total`.
+            public var total: Components.Schemas.CaseReportCell
+            /// Creates a new `CaseReportRow`.
+            ///
+            /// - Parameters:
+            ///   - label: The age band (`0-9`, `80+`, `unknown`) or the region's name.
+            ///   - cells:
+            ///   - total:
+            public init(
+                label: Swift.String,
+                cells: [Components.Schemas.CaseReportCell],
+                total: Components.Schemas.CaseReportCell
+            ) {
+                self.label = label
+                self.cells = cells
+                self.total = total
+            }
+            public enum CodingKeys: String, CodingKey {
+                case label
+                case cells
+                case total
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CaseReportCell`.
+        public struct CaseReportCell: Codable, Hashable, Sendable {
+            /// The count, absent when suppressed.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseReportCell/count`.
+            public var count: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/CaseReportCell/suppressed`.
+            public var suppressed: Swift.Bool
+            /// Creates a new `CaseReportCell`.
+            ///
+            /// - Parameters:
+            ///   - count: The count, absent when suppressed.
+            ///   - suppressed:
+            public init(
+                count: Swift.Int? = nil,
+                suppressed: Swift.Bool
+            ) {
+                self.count = count
+                self.suppressed = suppressed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case count
+                case suppressed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ExposureReport`.
+        public struct ExposureReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ExposureReport/regions`.
+            public var regions: [Components.Schemas.ExposureRegion]
+            /// - Remark: Generated from `#/components/schemas/ExposureReport/totals`.
+            public var totals: [Components.Schemas.ExposureTotal]
+            /// Creates a new `ExposureReport`.
+            ///
+            /// - Parameters:
+            ///   - regions:
+            ///   - totals:
+            public init(
+                regions: [Components.Schemas.ExposureRegion],
+                totals: [Components.Schemas.ExposureTotal]
+            ) {
+                self.regions = regions
+                self.totals = totals
+            }
+            public enum CodingKeys: String, CodingKey {
+                case regions
+                case totals
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ExposureRegion`.
+        public struct ExposureRegion: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/region`.
+            public var region: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/outcome`.
+            public var outcome: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/exposure`.
+            public var exposure: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/population`.
+            public var population: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/baselineConcentration`.
+            public var baselineConcentration: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/scenarioConcentration`.
+            public var scenarioConcentration: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/attributableBaseline`.
+            public var attributableBaseline: Components.Schemas.ExposureEstimate
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/attributableScenario`.
+            public var attributableScenario: Components.Schemas.ExposureEstimate
+            /// - Remark: Generated from `#/components/schemas/ExposureRegion/avoided`.
+            public var avoided: Components.Schemas.ExposureEstimate
+            /// Creates a new `ExposureRegion`.
+            ///
+            /// - Parameters:
+            ///   - region:
+            ///   - outcome:
+            ///   - exposure:
+            ///   - population:
+            ///   - baselineConcentration:
+            ///   - scenarioConcentration:
+            ///   - attributableBaseline:
+            ///   - attributableScenario:
+            ///   - avoided:
+            public init(
+                region: Swift.String,
+                outcome: Swift.String,
+                exposure: Swift.String,
+                population: Swift.Double,
+                baselineConcentration: Swift.Double,
+                scenarioConcentration: Swift.Double,
+                attributableBaseline: Components.Schemas.ExposureEstimate,
+                attributableScenario: Components.Schemas.ExposureEstimate,
+                avoided: Components.Schemas.ExposureEstimate
+            ) {
+                self.region = region
+                self.outcome = outcome
+                self.exposure = exposure
+                self.population = population
+                self.baselineConcentration = baselineConcentration
+                self.scenarioConcentration = scenarioConcentration
+                self.attributableBaseline = attributableBaseline
+                self.attributableScenario = attributableScenario
+                self.avoided = avoided
+            }
+            public enum CodingKeys: String, CodingKey {
+                case region
+                case outcome
+                case exposure
+                case population
+                case baselineConcentration
+                case scenarioConcentration
+                case attributableBaseline
+                case attributableScenario
+                case avoided
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ExposureTotal`.
+        public struct ExposureTotal: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/outcome`.
+            public var outcome: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/exposure`.
+            public var exposure: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/attributableBaseline`.
+            public var attributableBaseline: Components.Schemas.ExposureEstimate
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/attributableScenario`.
+            public var attributableScenario: Components.Schemas.ExposureEstimate
+            /// - Remark: Generated from `#/components/schemas/ExposureTotal/avoided`.
+            public var avoided: Components.Schemas.ExposureEstimate
+            /// Creates a new `ExposureTotal`.
+            ///
+            /// - Parameters:
+            ///   - outcome:
+            ///   - exposure:
+            ///   - attributableBaseline:
+            ///   - attributableScenario:
+            ///   - avoided:
+            public init(
+                outcome: Swift.String,
+                exposure: Swift.String,
+                attributableBaseline: Components.Schemas.ExposureEstimate,
+                attributableScenario: Components.Schemas.ExposureEstimate,
+                avoided: Components.Schemas.ExposureEstimate
+            ) {
+                self.outcome = outcome
+                self.exposure = exposure
+                self.attributableBaseline = attributableBaseline
+                self.attributableScenario = attributableScenario
+                self.avoided = avoided
+            }
+            public enum CodingKeys: String, CodingKey {
+                case outcome
+                case exposure
+                case attributableBaseline
+                case attributableScenario
+                case avoided
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ExposureEstimate`.
+        public struct ExposureEstimate: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ExposureEstimate/central`.
+            public var central: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureEstimate/lower`.
+            public var lower: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ExposureEstimate/upper`.
+            public var upper: Swift.Double
+            /// Creates a new `ExposureEstimate`.
+            ///
+            /// - Parameters:
+            ///   - central:
+            ///   - lower:
+            ///   - upper:
+            public init(
+                central: Swift.Double,
+                lower: Swift.Double,
+                upper: Swift.Double
+            ) {
+                self.central = central
+                self.lower = lower
+                self.upper = upper
+            }
+            public enum CodingKeys: String, CodingKey {
+                case central
+                case lower
+                case upper
             }
         }
     }

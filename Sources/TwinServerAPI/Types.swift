@@ -337,6 +337,99 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/retractions`.
     /// - Remark: Generated from `#/paths//api/v1/retractions/post(retractSourceAcrossBank)`.
     func retractSourceAcrossBank(_ input: Operations.RetractSourceAcrossBank.Input) async throws -> Operations.RetractSourceAcrossBank.Output
+    /// Starts a job that runs the twin's glucose model (its `virtualPatient` and the meals in its thread) over a span and answers the trajectories, optionally recording the predicted glucose in the thread.
+    ///
+    /// The twin's model is the UVA/Padova type 1 diabetes model (as `twinbank simulate glucose` runs it) bound by
+    /// the twin's `virtualPatient` attribute, with the carbohydrate interventions its thread holds in the span as
+    /// announced meals (plus `meals`); the settings are those of `twinbank simulate glucose` (`controller`, `pump`,
+    /// `basalScale`, `bolusScale`, `integration`, `states`, `hours`, `start`). Answers 202 at once with the job and
+    /// `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the field: a span of more than 336 hours,
+    /// a step `every` giving more than 10,000 points, a meal outside the span) and the gate asked (action
+    /// `simulate` of the twin; with `record`, the token needs a write scope) before the job is queued. Once
+    /// succeeded, the job's `simulation` holds the times and one series per variable. A twin without a
+    /// `virtualPatient` ends the job `failed` with `missingBinding`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/simulations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)`.
+    func startSimulation(_ input: Operations.StartSimulation.Input) async throws -> Operations.StartSimulation.Output
+    /// Starts a job that matches a criteria document over the bank's people or an aggregate's members (`twinbank match`), for a bank too large to answer at once, with progress; optionally saves the matched twins as an aggregate.
+    ///
+    /// The same body and parameters as `POST /api/v1/match`, checked before the job is queued (400 naming the
+    /// field, an unknown aggregate 404 naming `aggregate`, an aggregate id taken 409 naming `saveAggregate`, the
+    /// gate's `match` bank-wide and, with `saveAggregate`, a write scope and the gate's `write`: 403). Answers 202
+    /// with the job and `Location: /api/v1/jobs/{jobId}`; the job matches the twins 200 at a time (its progress the
+    /// twins judged), then saves the aggregate as `match --save-aggregate` does; once succeeded its `match` is the
+    /// report `POST /api/v1/match` answers.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)`.
+    func startMatch(_ input: Operations.StartMatch.Input) async throws -> Operations.StartMatch.Output
+    /// Summary statistics of the aggregate over time from its members' threads (`twinbank population stats --json`) - per period the members with a value of a code, the values, their mean, minimum and maximum.
+    ///
+    /// Computed by the bank over the aggregate's current members (TwinPopulation's `AggregateStatistics`), asked as
+    /// `aggregate`: members whose consent or the policy refuses that use are left out. Periods are half-open, cut
+    /// every `every` (`7d`, `1w`, `12h`, `30min`, `1mo` for calendar months) from `from` (default the period of the
+    /// first value: UTC midnight for whole days, the first of the month for months) to `to` (default the last
+    /// value). At most 10,000 periods (400 naming `every`); quantities of the code in two units: 400 naming `code`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/stats`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/stats/get(getAggregateStats)`.
+    func getAggregateStats(_ input: Operations.GetAggregateStats.Input) async throws -> Operations.GetAggregateStats.Output
+    /// Records a population twin - a synthetic population drawn (seeded, `twinbank population synthesize --json`) or, with `aggregate`, the aggregate's person twins (`twinbank population from-aggregate --json`) - answered at once.
+    ///
+    /// The twin records what redraws the population exactly (size, seed, marginals) and its summary statistics
+    /// (households, schools, workplaces, pupils, workers, mean age, mean contacts per layer); the people are not
+    /// stored one by one. At most 100,000 people (400 naming `size`); marginals the model refuses: 400 naming
+    /// `marginals`; an id taken by a twin that is not a population twin, or by one without `replace`: 409 naming
+    /// `id`, nothing written. With `aggregate` (and no `size`), the population is the aggregate's members as of
+    /// `asOf` (default now), each person with their age, sex, household, school, workplace, home and conditions
+    /// (members that are not persons or have no birth date are left out and listed in `skipped`); at most 100,000
+    /// members (400 naming `aggregate`); an unknown aggregate: 404 naming `aggregate`. Asked of the bank as the
+    /// twin's creation (or update with `replace`) and, with `aggregate`, the aggregate's members read.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/populations`.
+    /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)`.
+    func synthesizePopulation(_ input: Operations.SynthesizePopulation.Input) async throws -> Operations.SynthesizePopulation.Output
+    /// Confirmed cases of the aggregate's people per age band and ISO week, with small counts suppressed (`twinbank report cases --aggregate ID --by age`), answered at once.
+    ///
+    /// Counts the confirmed cases (`local:case.confirmed`) of the aggregate's person twins per age band (the age at
+    /// the case from `birthDate`; an `unknown` row when some have none) and ISO week, then releases the table as
+    /// the command does: counts below `minCount` are suppressed (absent `count`, `suppressed` true), and more cells
+    /// and totals so that none can be worked out from the others. Asked of the bank as `aggregate` (members refused
+    /// are left out). By region: `POST` with the regions. No case at all: 422.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/case-report`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/get(getAggregateCaseReport)`.
+    func getAggregateCaseReport(_ input: Operations.GetAggregateCaseReport.Input) async throws -> Operations.GetAggregateCaseReport.Output
+    /// Confirmed cases of the aggregate's people per region given in the body (GeoJSON) and ISO week, with small counts suppressed (`twinbank report cases --aggregate ID --by region --regions FILE`).
+    ///
+    /// The body is a GeoJSON FeatureCollection of Polygon and MultiPolygon features, checked as for the region risk
+    /// map (a malformed one: 400 naming the feature by its index, `field` `body`; a missing name property: 400
+    /// naming `nameProperty`). People are placed by `home_lat`/`home_lon`, else their latest location ping; people
+    /// in no region are not counted. Released as the age report is. No case at all: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/case-report`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/post(postAggregateCaseReport)`.
+    func postAggregateCaseReport(_ input: Operations.PostAggregateCaseReport.Input) async throws -> Operations.PostAggregateCaseReport.Output
+    /// Health outcomes attributable to exposure layers per region, now and under a city scenario, from a scenario document (`twinbank exposure --scenario FILE --json`, the AirQ+ log-linear method), answered at once.
+    ///
+    /// The body is the scenario `exposure --scenario` reads (regions with populations, exposure layers, outcomes with
+    /// their concentration-response functions and incidences, changes; README "### exposure"); a scenario the model
+    /// refuses: 400 naming `body`. Each region and outcome: the attributable cases before and after the changes with
+    /// their 95 % range, and those avoided; the totals per outcome. Asked of the bank as `aggregate` (bank-wide: a
+    /// population-level computation, as the outbreak route). Populations from an aggregate's people
+    /// (`--aggregate --regions`) are not served.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/exposures`.
+    /// - Remark: Generated from `#/paths//api/v1/exposures/post(evaluateExposure)`.
+    func evaluateExposure(_ input: Operations.EvaluateExposure.Input) async throws -> Operations.EvaluateExposure.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1023,6 +1116,167 @@ extension APIProtocol {
         body: Operations.RetractSourceAcrossBank.Input.Body
     ) async throws -> Operations.RetractSourceAcrossBank.Output {
         try await retractSourceAcrossBank(Operations.RetractSourceAcrossBank.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Starts a job that runs the twin's glucose model (its `virtualPatient` and the meals in its thread) over a span and answers the trajectories, optionally recording the predicted glucose in the thread.
+    ///
+    /// The twin's model is the UVA/Padova type 1 diabetes model (as `twinbank simulate glucose` runs it) bound by
+    /// the twin's `virtualPatient` attribute, with the carbohydrate interventions its thread holds in the span as
+    /// announced meals (plus `meals`); the settings are those of `twinbank simulate glucose` (`controller`, `pump`,
+    /// `basalScale`, `bolusScale`, `integration`, `states`, `hours`, `start`). Answers 202 at once with the job and
+    /// `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the field: a span of more than 336 hours,
+    /// a step `every` giving more than 10,000 points, a meal outside the span) and the gate asked (action
+    /// `simulate` of the twin; with `record`, the token needs a write scope) before the job is queued. Once
+    /// succeeded, the job's `simulation` holds the times and one series per variable. A twin without a
+    /// `virtualPatient` ends the job `failed` with `missingBinding`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/simulations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/simulations/post(startSimulation)`.
+    public func startSimulation(
+        path: Operations.StartSimulation.Input.Path,
+        headers: Operations.StartSimulation.Input.Headers = .init(),
+        body: Operations.StartSimulation.Input.Body? = nil
+    ) async throws -> Operations.StartSimulation.Output {
+        try await startSimulation(Operations.StartSimulation.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Starts a job that matches a criteria document over the bank's people or an aggregate's members (`twinbank match`), for a bank too large to answer at once, with progress; optionally saves the matched twins as an aggregate.
+    ///
+    /// The same body and parameters as `POST /api/v1/match`, checked before the job is queued (400 naming the
+    /// field, an unknown aggregate 404 naming `aggregate`, an aggregate id taken 409 naming `saveAggregate`, the
+    /// gate's `match` bank-wide and, with `saveAggregate`, a write scope and the gate's `write`: 403). Answers 202
+    /// with the job and `Location: /api/v1/jobs/{jobId}`; the job matches the twins 200 at a time (its progress the
+    /// twins judged), then saves the aggregate as `match --save-aggregate` does; once succeeded its `match` is the
+    /// report `POST /api/v1/match` answers.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/match/jobs`.
+    /// - Remark: Generated from `#/paths//api/v1/match/jobs/post(startMatch)`.
+    public func startMatch(
+        query: Operations.StartMatch.Input.Query = .init(),
+        headers: Operations.StartMatch.Input.Headers = .init(),
+        body: Operations.StartMatch.Input.Body
+    ) async throws -> Operations.StartMatch.Output {
+        try await startMatch(Operations.StartMatch.Input(
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Summary statistics of the aggregate over time from its members' threads (`twinbank population stats --json`) - per period the members with a value of a code, the values, their mean, minimum and maximum.
+    ///
+    /// Computed by the bank over the aggregate's current members (TwinPopulation's `AggregateStatistics`), asked as
+    /// `aggregate`: members whose consent or the policy refuses that use are left out. Periods are half-open, cut
+    /// every `every` (`7d`, `1w`, `12h`, `30min`, `1mo` for calendar months) from `from` (default the period of the
+    /// first value: UTC midnight for whole days, the first of the month for months) to `to` (default the last
+    /// value). At most 10,000 periods (400 naming `every`); quantities of the code in two units: 400 naming `code`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/stats`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/stats/get(getAggregateStats)`.
+    public func getAggregateStats(
+        path: Operations.GetAggregateStats.Input.Path,
+        query: Operations.GetAggregateStats.Input.Query,
+        headers: Operations.GetAggregateStats.Input.Headers = .init()
+    ) async throws -> Operations.GetAggregateStats.Output {
+        try await getAggregateStats(Operations.GetAggregateStats.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Records a population twin - a synthetic population drawn (seeded, `twinbank population synthesize --json`) or, with `aggregate`, the aggregate's person twins (`twinbank population from-aggregate --json`) - answered at once.
+    ///
+    /// The twin records what redraws the population exactly (size, seed, marginals) and its summary statistics
+    /// (households, schools, workplaces, pupils, workers, mean age, mean contacts per layer); the people are not
+    /// stored one by one. At most 100,000 people (400 naming `size`); marginals the model refuses: 400 naming
+    /// `marginals`; an id taken by a twin that is not a population twin, or by one without `replace`: 409 naming
+    /// `id`, nothing written. With `aggregate` (and no `size`), the population is the aggregate's members as of
+    /// `asOf` (default now), each person with their age, sex, household, school, workplace, home and conditions
+    /// (members that are not persons or have no birth date are left out and listed in `skipped`); at most 100,000
+    /// members (400 naming `aggregate`); an unknown aggregate: 404 naming `aggregate`. Asked of the bank as the
+    /// twin's creation (or update with `replace`) and, with `aggregate`, the aggregate's members read.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/populations`.
+    /// - Remark: Generated from `#/paths//api/v1/populations/post(synthesizePopulation)`.
+    public func synthesizePopulation(
+        headers: Operations.SynthesizePopulation.Input.Headers = .init(),
+        body: Operations.SynthesizePopulation.Input.Body
+    ) async throws -> Operations.SynthesizePopulation.Output {
+        try await synthesizePopulation(Operations.SynthesizePopulation.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Confirmed cases of the aggregate's people per age band and ISO week, with small counts suppressed (`twinbank report cases --aggregate ID --by age`), answered at once.
+    ///
+    /// Counts the confirmed cases (`local:case.confirmed`) of the aggregate's person twins per age band (the age at
+    /// the case from `birthDate`; an `unknown` row when some have none) and ISO week, then releases the table as
+    /// the command does: counts below `minCount` are suppressed (absent `count`, `suppressed` true), and more cells
+    /// and totals so that none can be worked out from the others. Asked of the bank as `aggregate` (members refused
+    /// are left out). By region: `POST` with the regions. No case at all: 422.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}/case-report`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/get(getAggregateCaseReport)`.
+    public func getAggregateCaseReport(
+        path: Operations.GetAggregateCaseReport.Input.Path,
+        query: Operations.GetAggregateCaseReport.Input.Query = .init(),
+        headers: Operations.GetAggregateCaseReport.Input.Headers = .init()
+    ) async throws -> Operations.GetAggregateCaseReport.Output {
+        try await getAggregateCaseReport(Operations.GetAggregateCaseReport.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Confirmed cases of the aggregate's people per region given in the body (GeoJSON) and ISO week, with small counts suppressed (`twinbank report cases --aggregate ID --by region --regions FILE`).
+    ///
+    /// The body is a GeoJSON FeatureCollection of Polygon and MultiPolygon features, checked as for the region risk
+    /// map (a malformed one: 400 naming the feature by its index, `field` `body`; a missing name property: 400
+    /// naming `nameProperty`). People are placed by `home_lat`/`home_lon`, else their latest location ping; people
+    /// in no region are not counted. Released as the age report is. No case at all: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/case-report`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/case-report/post(postAggregateCaseReport)`.
+    public func postAggregateCaseReport(
+        path: Operations.PostAggregateCaseReport.Input.Path,
+        query: Operations.PostAggregateCaseReport.Input.Query = .init(),
+        headers: Operations.PostAggregateCaseReport.Input.Headers = .init(),
+        body: Operations.PostAggregateCaseReport.Input.Body
+    ) async throws -> Operations.PostAggregateCaseReport.Output {
+        try await postAggregateCaseReport(Operations.PostAggregateCaseReport.Input(
+            path: path,
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Health outcomes attributable to exposure layers per region, now and under a city scenario, from a scenario document (`twinbank exposure --scenario FILE --json`, the AirQ+ log-linear method), answered at once.
+    ///
+    /// The body is the scenario `exposure --scenario` reads (regions with populations, exposure layers, outcomes with
+    /// their concentration-response functions and incidences, changes; README "### exposure"); a scenario the model
+    /// refuses: 400 naming `body`. Each region and outcome: the attributable cases before and after the changes with
+    /// their 95 % range, and those avoided; the totals per outcome. Asked of the bank as `aggregate` (bank-wide: a
+    /// population-level computation, as the outbreak route). Populations from an aggregate's people
+    /// (`--aggregate --regions`) are not served.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/exposures`.
+    /// - Remark: Generated from `#/paths//api/v1/exposures/post(evaluateExposure)`.
+    public func evaluateExposure(
+        headers: Operations.EvaluateExposure.Input.Headers = .init(),
+        body: Operations.EvaluateExposure.Input.Body
+    ) async throws -> Operations.EvaluateExposure.Output {
+        try await evaluateExposure(Operations.EvaluateExposure.Input(
             headers: headers,
             body: body
         ))

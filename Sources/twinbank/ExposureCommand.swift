@@ -51,11 +51,7 @@ struct ExposureCommand: ParsableCommand {
         }
         let rows = s.evaluate()
         func e(_ x: ConcentrationResponse.Estimate) -> Report.Estimate { .init(central: x.central, lower: x.lower, upper: x.upper) }
-        var totals: [(outcome: String, exposure: String, b: ConcentrationResponse.Estimate, s: ConcentrationResponse.Estimate)] = []
-        for (i, o) in s.outcomes.enumerated() {
-            let part = rows[(i * s.regions.count)..<((i + 1) * s.regions.count)]
-            totals.append((o.function.outcome, o.function.pollutant, part.reduce(.zero) { $0 + $1.baseline }, part.reduce(.zero) { $0 + $1.scenario }))
-        }
+        let totals = s.totals(rows).map { (outcome: $0.outcome, exposure: $0.exposure, b: $0.baseline, s: $0.scenario) }
         if output.json {
             try printJSON(Report(
                 regions: rows.map { .init(region: $0.region, outcome: $0.outcome, exposure: $0.exposure, population: $0.population,

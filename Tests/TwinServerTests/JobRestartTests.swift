@@ -188,6 +188,53 @@ import TwinCore
         }
     }
 
+    @Test func queuedSimulationsAndMatchesRunAfterARestartWithTheirSettings() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        try ComparisonRouteTests.glucoseTwin(f)
+        try DashboardRouteTests.people(try DashboardRouteTests.bank(f))
+        let queue = f.server.served.jobs
+        // the two running slots taken by jobs that never end, so what the routes submit stays queued
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        for _ in 0..<2 {
+            _ = try await queue.submit(kind: .twinSync, target: "p1", owner: "alice") { _ in
+                signal.yield()
+                try await Task.sleep(for: .seconds(3600))
+                return []
+            }
+        }
+        var iterator = started.makeAsyncIterator()
+        _ = await iterator.next(); _ = await iterator.next()
+        let alice = try await f.token("alice", .admin)
+        let (simulation, match) = try await f.test { client in
+            let s = try await client.execute(uri: "/api/v1/twins/g1/simulations", method: .post, headers: .auth(alice, ComparisonRouteTests.jsonBody),
+                                             body: body(#"{"start":"2026-02-01T06:00:00Z","hours":3,"every":60,"record":true}"#)) { r throws in
+                #expect(r.status == .accepted)
+                #expect(try json(r)["state"] as? String == "queued")
+                return try #require(r.headers[.location])
+            }
+            let m = try await client.execute(uri: "/api/v1/match/jobs?aggregate=town&asOf=2026-03-01&saveAggregate=women", method: .post,
+                                             headers: .auth(alice, MatchRouteTests.jsonBody), body: body(MatchRouteTests.criteria)) { r throws in
+                #expect(r.status == .accepted)
+                #expect(try json(r)["state"] as? String == "queued")
+                return try #require(r.headers[.location])
+            }
+            return (s, m)
+        }
+
+        let g = try await Self.restarted(f)
+        try await g.test { client in
+            let s = try await JobRouteTests.finished(client, simulation, alice)
+            #expect(s["state"] as? String == "succeeded", "\(s)")
+            let run = try #require(s["simulation"] as? [String: Any], "\(s)")
+            #expect(run["start"] as? String == "2026-02-01T06:00:00Z" && (run["times"] as? [Any])?.count == 4 && run["recorded"] as? Int == 4)
+            let m = try await JobRouteTests.finished(client, match, alice)
+            #expect(m["state"] as? String == "succeeded", "\(m)")
+            let report = try #require(m["match"] as? [String: Any], "\(m)")
+            #expect(report["eligible"] as? [String] == ["d1", "d2", "d3"])
+            #expect(try await MatchSaveAndJobRouteTests.members(client, "women", alice) == ["d1", "d2", "d3"])
+        }
+    }
+
     @Test func onlyTheNewestRetainedEndedJobsAreKeptInTheBank() async throws {
         let store = MemoryJobRecordStore()
         let journal = JobJournal(store: store, storage: MemoryStorage())

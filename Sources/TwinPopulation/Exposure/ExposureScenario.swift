@@ -295,3 +295,26 @@ extension ExposureScenario {
         return copy
     }
 }
+
+extension ExposureScenario {
+    /// The attributable cases of one outcome summed over the regions.
+    public struct OutcomeTotal: Sendable, Hashable {
+        public var outcome: String
+        public var exposure: String
+        public var baseline: ConcentrationResponse.Estimate
+        public var scenario: ConcentrationResponse.Estimate
+        /// `baseline - scenario`.
+        public var avoided: ConcentrationResponse.Estimate
+    }
+
+    /// Each outcome's results (``evaluate()``'s, outcomes in order, regions in order within each) summed over the
+    /// regions, in the order of ``outcomes``.
+    public func totals(_ rows: [RegionResult]) -> [OutcomeTotal] {
+        outcomes.enumerated().map { i, o in
+            let part = rows[(i * regions.count)..<min(rows.count, (i + 1) * regions.count)]
+            let b = part.reduce(ConcentrationResponse.Estimate.zero) { $0 + $1.baseline }
+            let s = part.reduce(ConcentrationResponse.Estimate.zero) { $0 + $1.scenario }
+            return OutcomeTotal(outcome: o.function.outcome, exposure: o.function.pollutant, baseline: b, scenario: s, avoided: b - s)
+        }
+    }
+}
