@@ -19,8 +19,9 @@ extension FHIRFacade {
     /// `patient` (Twinbank's: read one twin's thread instead of the bank's).
     struct HistoryParameters: Sendable {
         var since: Instant?
-        var count = 100
-        var offset = 0
+        var page = Page(count: 100, offset: 0)
+        var count: Int { page.count }
+        var offset: Int { page.offset }
         var patient: TwinID?
 
         init(_ request: Request, now: Instant, patientAllowed: Bool) throws {
@@ -30,16 +31,7 @@ extension FHIRFacade {
                     do { since = try Instant(parsing: value, relativeTo: now, bound: .lower) } catch let e as TwinError {
                         throw ServerError(.badRequest, "_since: \(e.message); give an instant (2026-01-01T08:00:00Z) or a date", field: "_since", value: value)
                     }
-                case "_count":
-                    guard let n = Int(value), (1...1000).contains(n) else {
-                        throw ServerError(.badRequest, "_count must be a whole number from 1 to 1000, not '\(value)'", field: "_count", value: value)
-                    }
-                    count = n
-                case "_offset":
-                    guard let n = Int(value), n >= 0 else {
-                        throw ServerError(.badRequest, "_offset must be a whole number from 0 (the next link gives it), not '\(value)'", field: "_offset", value: value)
-                    }
-                    offset = n
+                case "_count", "_offset": _ = try page.read(key, value)
                 case "patient" where patientAllowed:
                     let text = value.hasPrefix("Patient/") ? String(value.dropFirst("Patient/".count)) : value
                     patient = try FHIRFacade.patientID(text, field: "patient")

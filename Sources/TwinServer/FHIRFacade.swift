@@ -153,21 +153,25 @@ struct FHIRFacade: Sendable {
         var offset = 0
 
         init(_ params: [(String, String)]) throws {
-            for (key, value) in params {
-                switch key {
-                case "_count":
-                    guard let n = Int(value), (1...1000).contains(n) else {
-                        throw ServerError(.badRequest, "_count must be a whole number from 1 to 1000, not '\(value)'", field: "_count", value: value)
-                    }
-                    count = n
-                case "_offset":
-                    guard let n = Int(value), n >= 0 else {
-                        throw ServerError(.badRequest, "_offset must be a whole number from 0 (the next link gives it), not '\(value)'", field: "_offset", value: value)
-                    }
-                    offset = n
-                default: break
+            for (key, value) in params { _ = try read(key, value) }
+        }
+
+        /// Takes `_count` or `_offset` (a value out of range is a 400 naming it); false for any other parameter.
+        mutating func read(_ key: String, _ value: String) throws -> Bool {
+            switch key {
+            case "_count":
+                guard let n = Int(value), (1...1000).contains(n) else {
+                    throw ServerError(.badRequest, "_count must be a whole number from 1 to 1000, not '\(value)'", field: "_count", value: value)
                 }
+                count = n
+            case "_offset":
+                guard let n = Int(value), n >= 0 else {
+                    throw ServerError(.badRequest, "_offset must be a whole number from 0 (the next link gives it), not '\(value)'", field: "_offset", value: value)
+                }
+                offset = n
+            default: return false
             }
+            return true
         }
 
         init(count: Int, offset: Int) { self.count = count; self.offset = offset }

@@ -44,15 +44,7 @@ extension TwinAPI {
         case .applicationGeoJson(let c): container = c
         case .json(let c): container = c
         }
-        let bytes = try RequestBody.collected.map { [UInt8](buffer: $0) } ?? [UInt8](JSONEncoder().encode(container))
-        let nameProperty = input.query.nameProperty
-        if let nameProperty, nameProperty.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ServerError(.badRequest, "nameProperty is empty: name the feature property that names a region, or leave it out (the first string property)", field: "nameProperty", value: nameProperty)
-        }
-        let regions: GeoRegions
-        do { regions = try GeoRegions(geoJSON: bytes, nameProperty: nameProperty) } catch {
-            throw ServerError(.badRequest, error.message, field: error.message.contains("property") && nameProperty != nil ? "nameProperty" : "body", value: error.value.map { String($0.prefix(300)) })
-        }
+        let regions = try Self.regions(container, nameProperty: input.query.nameProperty)
         let released = try await Self.released(id, served: served, call: call) { bank in
             let input = try RiskTwins.read(bank: bank, aggregate: id, regions: regions, locator: regions.locator())
             return try CaseReporting.release(try CaseReporting.casesByRegionAndWeek(input.counts), minimumCount: minCount)

@@ -19,16 +19,7 @@ extension TwinAPI {
         case .applicationGeoJson(let c): container = c
         case .json(let c): container = c
         }
-        let bytes = try RequestBody.collected.map { [UInt8](buffer: $0) } ?? [UInt8](JSONEncoder().encode(container))
-        let nameProperty = input.query.nameProperty
-        if let nameProperty, nameProperty.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw ServerError(.badRequest, "nameProperty is empty: name the feature property that names a region, or leave it out (the first string property)", field: "nameProperty", value: nameProperty)
-        }
-        let regions: GeoRegions
-        do { regions = try GeoRegions(geoJSON: bytes, nameProperty: nameProperty) } catch {
-            // the message names the feature by its index (and name), the polygon, ring and position
-            throw ServerError(.badRequest, error.message, field: error.message.contains("property") && nameProperty != nil ? "nameProperty" : "body", value: error.value.map { String($0.prefix(300)) })
-        }
+        let regions = try Self.regions(container, nameProperty: input.query.nameProperty)
         let date = try Self.riskDate(input.query.date, now: served.base.clock.now())
         let map: AggregateRiskMap
         do {
@@ -53,5 +44,21 @@ extension TwinAPI {
             _type: .featureCollection, aggregate: id.rawValue, date: located > 0 ? map.counts.date(map.day) : nil,
             firstDate: located > 0 ? map.counts.date(0) : nil, located: located, unlocated: map.input.unlocated.count,
             refused: map.input.refused.count, levels: .init(additionalProperties: levels), features: features))))
+    }
+}
+
+extension TwinAPI {
+    /// The GeoJSON regions of a request's body, read from the bytes as sent (a region's default name is the first
+    /// string property in the file's order, and coordinates are read exactly), kept by the body limit; `container` (the
+    /// generated code's decoding) only when the bytes are not at hand. A malformed region is a 400 naming the feature by
+    /// its index (and name), the polygon, ring and position; an empty `nameProperty` or one no feature has, a 400 naming it.
+    static func regions(_ container: OpenAPIObjectContainer, nameProperty: String?) throws -> GeoRegions {
+        let bytes = try RequestBody.collected.map { [UInt8](buffer: $0) } ?? [UInt8](JSONEncoder().encode(container))
+        if let nameProperty, nameProperty.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ServerError(.badRequest, "nameProperty is empty: name the feature property that names a region, or leave it out (the first string property)", field: "nameProperty", value: nameProperty)
+        }
+        do { return try GeoRegions(geoJSON: bytes, nameProperty: nameProperty) } catch {
+            throw ServerError(.badRequest, error.message, field: error.message.contains("property") && nameProperty != nil ? "nameProperty" : "body", value: error.value.map { String($0.prefix(300)) })
+        }
     }
 }

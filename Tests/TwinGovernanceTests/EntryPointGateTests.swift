@@ -324,7 +324,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("GlucoseTwin.scenario(for:in:start:hours:controller:extraMeals:)", .read, "p1") { b, _ in
         _ = try GlucoseTwin.scenario(for: "p1", in: b, start: GateFixture.day, hours: 2)
     },
-    EntryPoint("GlucoseTwin.simulate(_:in:start:hours:controller:)", .simulate, "p1") { b, _ in _ = try GlucoseTwin.simulate("p1", in: b, start: GateFixture.day, hours: 2) },
+    EntryPoint("GlucoseTwin.simulate(_:in:start:hours:controller:extraMeals:pump:integration:recordStates:)", .simulate, "p1") { b, _ in _ = try GlucoseTwin.simulate("p1", in: b, start: GateFixture.day, hours: 2) },
     EntryPoint("GlucoseTwin.record(_:to:in:every:)", .write, "p1") { b, f in try GlucoseTwin.record(f.run, to: "p1", in: b) },
     EntryPoint("ECGDerivation.derive(_:in:code:from:to:)", .read, "p1") { b, _ in _ = try ECGDerivation.derive("p1", in: b) },
     EntryPoint("ArterialPressureDerivation.derive(_:in:code:from:to:perBeat:)", .read, "p1") { b, _ in _ = try ArterialPressureDerivation.derive("p1", in: b) },
