@@ -271,6 +271,11 @@ final class PostgresTransaction: StorageWriter {
         if let from = q.from { b += " AND eff >= \(b.bind(from.microseconds))" }
         if let to = q.to { b += " AND eff <= \(b.bind(to.microseconds))" }
         if let m = q.maxSequence { b += " AND seq <= \(b.bind(m))" }
+        if let a = q.after {
+            // a row comparison: one index range on (eff, seq) within the twin
+            b += q.descending ? " AND (eff, seq) < (\(b.bind(a.effective.microseconds)), \(b.bind(a.sequence)))"
+                              : " AND (eff, seq) > (\(b.bind(a.effective.microseconds)), \(b.bind(a.sequence)))"
+        }
         b += " AND " + visibility(q.visibility, &b)
         b += q.descending ? " ORDER BY eff DESC, seq DESC" : " ORDER BY eff, seq"
         if let limit = q.limit { b += " LIMIT \(b.bind(Int64(limit)))" }

@@ -228,6 +228,10 @@ final class SQLiteTransaction: StorageWriter {
         if let from = q.from { sql += " AND eff >= \(from.microseconds)" }
         if let to = q.to { sql += " AND eff <= \(to.microseconds)" }
         if let m = q.maxSequence { sql += " AND seq <= \(m)" }
+        if let a = q.after {
+            let (e, n) = (a.effective.microseconds, a.sequence)
+            sql += q.descending ? " AND (eff < \(e) OR (eff = \(e) AND seq < \(n)))" : " AND (eff > \(e) OR (eff = \(e) AND seq > \(n)))"
+        }
         sql += " AND \(visibilitySQL(q.visibility))"
         sql += q.descending ? " ORDER BY eff DESC, seq DESC" : " ORDER BY eff, seq"
         if let limit = q.limit { sql += " LIMIT \(limit)" }

@@ -74,10 +74,12 @@ struct TwinAPI: APIProtocol {
         let q = input.query
         let limit = try Self.pageSize(q.limit)
         let after = try q.cursor.map { try Self.eventCursor($0) }
-        let query = try threadQuery(id, code: q.code, category: q.category, from: q.from, to: q.to, asOf: q.asOf, knownAt: q.knownAt)
-        let events = try await served.run(call) { bank in try bank.events(query) }
-        // the thread's order is (effective start, sequence); the cursor is the last item's pair
-        let rest = after.map { c in events.filter { ($0.effective.start.microseconds, $0.sequence) > (c.effective, c.sequence) } } ?? events
+        var query = try threadQuery(id, code: q.code, category: q.category, from: q.from, to: q.to, asOf: q.asOf, knownAt: q.knownAt)
+        // the thread's order is (effective start, sequence); the cursor is the last item's pair: the bank reads the page
+        // after it (and one more event, which says whether there is a next page), not the whole thread
+        query.after = after.map { EventPosition(effective: Instant(microseconds: $0.effective), sequence: $0.sequence) }
+        query.limit = limit + 1
+        let rest = try await served.run(call) { [query] bank in try bank.events(query) }
         let page = Array(rest.prefix(limit))
         let next = rest.count > limit ? page.last.map { Self.encodeCursor("\($0.effective.start.microseconds).\($0.sequence)") } : nil
         return .ok(.init(body: .json(.init(items: page.map(APIMapping.event), nextCursor: next))))

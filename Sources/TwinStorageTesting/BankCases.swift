@@ -331,3 +331,99 @@ func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
     for i in 0...(bytes.count - needle.count) where bytes[i] == needle[0] && Array(bytes[i ..< i + needle.count]) == needle { return true }
     return false
 }
+
+// MARK: - Pages of a thread
+
+/// A gate that lets reads through with a filter (no heart rate), as a consent's data scope does.
+private struct NoHeartRateGate: AccessGate {
+    struct Filter: AccessFilter {
+        func admits(_ event: Event) -> Bool { event.code.key != heartRate.key }
+        var description: String { "all but heart rate" }
+    }
+    func authorize(_ request: AccessRequest) throws {
+        if request.action == .read { throw BankError(.accessDenied, "reads carry a filter", value: request.actor) }
+    }
+    func decide(_ request: AccessRequest) throws -> (any AccessFilter)? { request.action == .read ? Filter() : nil }
+}
+
+extension StorageConformance {
+    /// A thread read page by page (``TwinBank/ThreadQuery/after`` and ``TwinBank/ThreadQuery/limit``) gives, page after
+    /// page, exactly the events of the whole query, in order: on a fork (its parent's events and its own), with equal
+    /// effective times (ordered by sequence), implausible values left out of observation queries, retractions, a replay
+    /// as known before, a code, and a gate's filter; and the storage's own keyset query both ways.
+    static func bankThreadPages(_ subject: StorageSubject) throws {
+        let storage = try subject.make()
+        let bank = Bank(storage: storage, clock: ManualClock(t("2026-01-01T00:00:00Z"), stepMicroseconds: 1_000_000))
+        try bank.createTwin(person("alice"))
+        var rng: UInt64 = 0x5EED
+        func next(_ n: UInt64) -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int((rng >> 33) % n) }
+        func drafts(_ twin: TwinID, _ count: Int) -> [EventDraft] {
+            (0 ..< count).map { i in
+                // 30 effective times for many events: ties ordered by sequence
+                let time = t("2025-03-01T00:00:00Z").advanced(bySeconds: Double(next(30)) * 600)
+                let heart = next(3) == 0
+                var d = EventDraft.observation(twin, at: time, code: heart ? heartRate : glucose, Quantity(Double(80 + i), heart ? "/min" : "mg/dL"), source: cgm)
+                if next(5) == 0 { d.category = .prediction }
+                if next(7) == 0 { d.provenance = Provenance(notes: Provenance.implausibleFlag + " out of range") }
+                return d
+            }
+        }
+        try bank.append(drafts("alice", 70))
+        let known = try bank.lastSequence()
+        let fork = try bank.fork("alice", at: t("2025-03-01T02:30:00Z"), as: "alice-f")
+        try bank.append(drafts("alice", 30))
+        try bank.append(drafts("alice-f", 40))
+        for s in [Int64(3), 11, 42, known + 5] { _ = try bank.retract(event: .sequence(s), reason: "meter fault") }
+        #expect(fork.fork?.parent == "alice")
+
+        func pages(_ bank: Bank, _ q: ThreadQuery, size: Int) throws -> [Event] {
+            var all: [Event] = [], query = q, rounds = 0
+            query.limit = size
+            while true {
+                let page = try bank.events(query)
+                #expect(page.count <= size)
+                all += page
+                rounds += 1
+                if page.count < size || rounds > 1_000 { return all }
+                query.after = EventPosition(page[page.count - 1])
+            }
+        }
+        let queries: [(String, ThreadQuery)] = [
+            ("the thread", ThreadQuery(twin: "alice")),
+            ("observations (no implausible)", ThreadQuery(twin: "alice", category: .observation)),
+            ("with retracted", ThreadQuery(twin: "alice", includeRetracted: true)),
+            ("known before", ThreadQuery(twin: "alice", knownAtSequence: known)),
+            ("a code", ThreadQuery(twin: "alice", code: glucose.key)),
+            ("a window", ThreadQuery(twin: "alice", from: t("2025-03-01T01:00:00Z"), to: t("2025-03-01T03:00:00Z"))),
+            ("the fork", ThreadQuery(twin: "alice-f")),
+            ("the fork's observations", ThreadQuery(twin: "alice-f", category: .observation)),
+        ]
+        let filtered = Bank(storage: storage, gate: NoHeartRateGate(), clock: ManualClock(t("2026-01-01T00:00:00Z")))
+        for (name, q) in queries {
+            for (which, b) in [("permit", bank), ("filter", filtered)] {
+                let whole = try b.events(q)
+                #expect(whole.count > 3, "\(name), \(which): too few events to page")
+                for size in [1, 2, 7, 50, 1_000] {
+                    let paged = try pages(b, q, size: size)
+                    #expect(paged.map(\.sequence) == whole.map(\.sequence), "\(name), \(which), pages of \(size)")
+                    #expect(paged == whole, "\(name), \(which), pages of \(size): the same events")
+                }
+                // a page after an event: the events after it in the order
+                let middle = EventPosition(whole[whole.count / 2])
+                var after = q
+                after.after = middle
+                #expect(try b.events(after).map(\.sequence) == whole.filter { middle < EventPosition($0) }.map(\.sequence), "\(name), \(which), after the middle")
+            }
+        }
+        #expect(try filtered.events(ThreadQuery(twin: "alice")).allSatisfy { $0.code.key != heartRate.key })
+        // the storage's keyset query, both directions, matches its reference semantics
+        try storage.read { (tx) throws in
+            let all = try tx.events(EventQuery(twin: "alice", visibility: .all))
+            let middle = EventPosition(all[all.count / 3])
+            let up = try tx.events(EventQuery(twin: "alice", visibility: .all, limit: 10, after: middle))
+            #expect(up.map(\.sequence) == Array(all.filter { middle < EventPosition($0) }.prefix(10)).map(\.sequence))
+            let down = try tx.events(EventQuery(twin: "alice", visibility: .all, descending: true, limit: 10, after: middle))
+            #expect(down.map(\.sequence) == Array(all.filter { EventPosition($0) < middle }.reversed().prefix(10)).map(\.sequence))
+        }
+    }
+}

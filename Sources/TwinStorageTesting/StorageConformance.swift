@@ -97,6 +97,7 @@ public enum StorageConformance {
         .init("bankRetractionAndErasure", "retraction and erasure of events through the bank", bankRetractionAndErasure),
         .init("bankCommitsBranchesAndTags", "commits, the log, tags, branches and diffs", bankCommitsBranchesAndTags),
         .init("bankForks", "a fork reads its parent up to the fork point, and only its own rows after", bankForks),
+        .init("bankThreadPages", "a thread read in pages after a cursor is the whole thread, on forks, replays, flags and filters", bankThreadPages),
         .init("bankAggregates", "aggregates by members and by query, on attributes and on thread values", bankAggregates),
         .init("bankExportImport", "a bundle exported from one bank imports into another identically, once", bankExportImport),
         .init("bankAppendIsIdempotentWithAKey", "an append retried with its idempotency key appends once and answers as the first time", bankAppendIsIdempotentWithAKey),

@@ -84,6 +84,6 @@ import TwinStorageTesting
 
     @Test func caseNamesAreUnique() {
         #expect(Set(StorageConformance.all.map(\.name)).count == StorageConformance.all.count)
-        #expect(StorageConformance.all.count == 33)
+        #expect(StorageConformance.all.count == 34)
     }
 }

@@ -65,17 +65,24 @@ public struct ThreadQuery: Sendable, Hashable {
     public var sourceRecordedFrom: Instant?
     /// Only events first recorded (``TwinCore/Event/sourceRecordedTime``) at or before this time.
     public var sourceRecordedTo: Instant?
+    /// Only events after this place in the thread's order (effective start, then sequence): a page's cursor, the place
+    /// of the last event of the page before (``TwinBank/EventPosition``).
+    public var after: EventPosition?
+    /// At most this many events (the first ones in the thread's order, after every other condition and the gate's
+    /// filter): a page. The storage is read in pages too, so a page of a long thread costs about its own rows.
+    public var limit: Int?
 
     /// Whether this query leaves flagged events out.
     var excludesImplausible: Bool { !(includeImplausible ?? (category != .observation)) }
 
     public init(twin: TwinID, code: CodeKey? = nil, category: Event.Category? = nil, from: Instant? = nil, to: Instant? = nil,
                 knownAt: Instant? = nil, knownAtSequence: Int64? = nil, includeRetracted: Bool = false, includeImplausible: Bool? = nil,
-                sourceRecordedFrom: Instant? = nil, sourceRecordedTo: Instant? = nil) {
+                sourceRecordedFrom: Instant? = nil, sourceRecordedTo: Instant? = nil, after: EventPosition? = nil, limit: Int? = nil) {
         self.twin = twin; self.code = code; self.category = category; self.from = from; self.to = to
         self.knownAt = knownAt; self.knownAtSequence = knownAtSequence; self.includeRetracted = includeRetracted
         self.includeImplausible = includeImplausible
         self.sourceRecordedFrom = sourceRecordedFrom; self.sourceRecordedTo = sourceRecordedTo
+        self.after = after; self.limit = limit
     }
 }
 
@@ -306,22 +313,57 @@ extension Bank {
 
     /// The answer of ``events(_:)`` under a decision's filter, in a transaction.
     func eventsAnswer(_ q: ThreadQuery, filter: (any AccessFilter)?, _ tx: any StorageReader) throws -> [Event] {
-        let events = try eventsInTransaction(q, tx)
-        return filter.map { $0.apply(to: events) } ?? events
+        try eventsInTransaction(q, filter: filter, tx)
     }
 
-    func eventsInTransaction(_ q: ThreadQuery, _ tx: any StorageReader) throws -> [Event] {
+    /// The events of ``events(_:)`` in a transaction, `filter` (a decision's) applied. With a ``ThreadQuery/limit``, the
+    /// storage is read in batches after ``ThreadQuery/after`` until the page is full or the thread ends, so the
+    /// conditions applied here (the flag, the recorded times, the filter) still give full pages.
+    func eventsInTransaction(_ q: ThreadQuery, filter: (any AccessFilter)? = nil, _ tx: any StorageReader) throws -> [Event] {
         let segments = try lineage(q.twin, tx)
         let vis = try visibility(knownAt: q.knownAt, knownAtSequence: q.knownAtSequence, includeRetracted: q.includeRetracted, tx)
+        guard let limit = q.limit else {
+            return admitted(try segmentEvents(q, segments, vis, after: q.after, batch: nil, tx).events, q, vis, filter)
+        }
+        guard limit > 0 else { return [] }
         var out: [Event] = []
+        var after = q.after
+        // a batch a little larger than the page, so a few events left out here rarely cost a second read
+        let batch = limit + max(16, limit / 4)
+        while true {
+            let (raw, complete) = try segmentEvents(q, segments, vis, after: after, batch: batch, tx)
+            out += admitted(raw, q, vis, filter)
+            if out.count >= limit || complete || raw.isEmpty { return Array(out.prefix(limit)) }
+            after = EventPosition(raw[raw.count - 1])
+        }
+    }
+
+    /// The events of the lineage's segments after `after`, in the thread's order. With a `batch`, each segment is read
+    /// for at most that many, and only the events up to the earliest last event of a segment that filled its batch are
+    /// returned (all before it are then known); `complete`: no segment filled its batch (nothing more after these).
+    private func segmentEvents(_ q: ThreadQuery, _ segments: [LineageSegment], _ vis: Visibility, after: EventPosition?, batch: Int?,
+                               _ tx: any StorageReader) throws -> (events: [Event], complete: Bool) {
+        var out: [Event] = []
+        var bound: EventPosition? = nil
         for s in segments {
             var to = q.to
             if let m = s.maxEffective { to = min(to ?? m, m) }
             if let from = q.from, let to, from > to { continue }
-            out += try tx.events(EventQuery(twin: s.twin, code: q.code, category: q.category, from: q.from, to: to,
-                                            maxSequence: s.maxSequence, visibility: vis))
+            let rows = try tx.events(EventQuery(twin: s.twin, code: q.code, category: q.category, from: q.from, to: to,
+                                                maxSequence: s.maxSequence, visibility: vis, limit: batch, after: after))
+            if let batch, rows.count >= batch, let last = rows.last {
+                bound = min(bound ?? EventPosition(last), EventPosition(last))
+            }
+            out += rows
         }
         if segments.count > 1 { out.sort(by: EventQuery.order) }
+        if let bound { out.removeAll { bound < EventPosition($0) } }
+        return (out, bound == nil)
+    }
+
+    /// The events a query and a decision's filter keep of `events`, as the bank knew them under `vis`.
+    private func admitted(_ events: [Event], _ q: ThreadQuery, _ vis: Visibility, _ filter: (any AccessFilter)?) -> [Event] {
+        var out = events
         if q.excludesImplausible { out.removeAll(where: \.isFlaggedImplausible) }
         if q.sourceRecordedFrom != nil || q.sourceRecordedTo != nil {
             out.removeAll { e in
@@ -329,6 +371,7 @@ extension Bank {
                 return (q.sourceRecordedFrom.map { t < $0 } ?? false) || (q.sourceRecordedTo.map { t > $0 } ?? false)
             }
         }
+        if let filter { out = filter.apply(to: out) }
         return Self.asKnown(out, vis)
     }
 

@@ -58,11 +58,16 @@ public struct EventQuery: Sendable, Hashable {
     /// Newest first (by effective time, then sequence) instead of oldest first.
     public var descending: Bool
     public var limit: Int?
+    /// Only events after this place in the order (``order(_:_:)``; before it when ``descending``): a keyset page's
+    /// cursor, so a page costs its own rows, not the thread's.
+    public var after: EventPosition?
 
     public init(twin: TwinID, code: CodeKey? = nil, category: Event.Category? = nil, from: Instant? = nil, to: Instant? = nil,
-                maxSequence: Int64? = nil, visibility: Visibility = .current, descending: Bool = false, limit: Int? = nil) {
+                maxSequence: Int64? = nil, visibility: Visibility = .current, descending: Bool = false, limit: Int? = nil,
+                after: EventPosition? = nil) {
         self.twin = twin; self.code = code; self.category = category; self.from = from; self.to = to
         self.maxSequence = maxSequence; self.visibility = visibility; self.descending = descending; self.limit = limit
+        self.after = after
     }
 
     /// Whether an event satisfies the query (the reference semantics every storage must match).
@@ -73,6 +78,7 @@ public struct EventQuery: Sendable, Hashable {
         if let from, e.effective.start < from { return false }
         if let to, e.effective.start > to { return false }
         if let maxSequence, e.sequence > maxSequence { return false }
+        if let after, descending ? !(EventPosition(e) < after) : !(after < EventPosition(e)) { return false }
         switch visibility {
         case .current: return e.retractedAtSequence == nil
         case .knownAt(let k): return e.sequence <= k && (e.retractedAtSequence.map { $0 > k } ?? true)
@@ -84,6 +90,20 @@ public struct EventQuery: Sendable, Hashable {
     public static func order(_ a: Event, _ b: Event) -> Bool {
         (a.effective.start, a.sequence) < (b.effective.start, b.sequence)
     }
+}
+
+/// An event's place in a thread's order (``EventQuery/order(_:_:)``): its effective start, then its sequence. A
+/// page's cursor: the place of the last event a reader has.
+public struct EventPosition: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var effective: Instant
+    public var sequence: Int64
+
+    public init(effective: Instant, sequence: Int64) { self.effective = effective; self.sequence = sequence }
+    /// The place of `event`.
+    public init(_ event: Event) { self.init(effective: event.effective.start, sequence: event.sequence) }
+
+    public static func < (a: EventPosition, b: EventPosition) -> Bool { (a.effective, a.sequence) < (b.effective, b.sequence) }
+    public var description: String { "(\(effective.microseconds), \(sequence))" }
 }
 
 /// One write batch: the sequence numbers it used and its recorded time.
