@@ -12,7 +12,8 @@ import TwinBank
 ///   the content hash as four `bigint`s), **partitioned by hash of the twin id** into 16 partitions
 ///   (`events_p0` … `events_p15`), so one twin's queries touch one partition. Primary key `(seq, twin)` (a
 ///   partitioned table's keys include the partition key); the index `(twin, code, eff, seq)` makes the latest
-///   value of a code as of a time one backward index seek.
+///   value of a code as of a time one backward index seek, and `(twin, eff, seq)` reads a thread in its order (or a
+///   page of it after a cursor) without a sort.
 /// - `twin_codes (twin, code)` (and its index `(code, twin)`), `twin_sources (source, twin)`: which twins have
 ///   which codes and sources, without scanning the thread.
 /// - dictionaries `twins`, `codes`, `sources`, `units` (ids from identity columns, never reused), `code_units`
@@ -124,6 +125,11 @@ public enum PostgresSchema {
         // the records of a server's long jobs (PostgresJobRecordStore), so they outlive the process: not the bank's data
         Migration(name: "v4-server-jobs", statements: [
             "CREATE TABLE server_jobs (id text PRIMARY KEY, ordinal bigint NOT NULL, record bytea NOT NULL)",
+        ]),
+        // a twin's thread in its order (effective start, then sequence) without a sort, and a page after a cursor
+        // (ThreadQuery.after) as one index range: the thread read whole or paged with no code named
+        Migration(name: "v5-events-by-time", statements: [
+            "CREATE INDEX events_twin_eff ON events (twin, eff, seq)",
         ]),
     ]
 

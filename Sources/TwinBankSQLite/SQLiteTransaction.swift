@@ -230,7 +230,8 @@ final class SQLiteTransaction: StorageWriter {
         if let m = q.maxSequence { sql += " AND seq <= \(m)" }
         if let a = q.after {
             let (e, n) = (a.effective.microseconds, a.sequence)
-            sql += q.descending ? " AND (eff < \(e) OR (eff = \(e) AND seq < \(n)))" : " AND (eff > \(e) OR (eff = \(e) AND seq > \(n)))"
+            // a range on eff (the index), then the tie on the same effective start by sequence
+            sql += q.descending ? " AND eff <= \(e) AND (eff < \(e) OR seq < \(n))" : " AND eff >= \(e) AND (eff > \(e) OR seq > \(n))"
         }
         sql += " AND \(visibilitySQL(q.visibility))"
         sql += q.descending ? " ORDER BY eff DESC, seq DESC" : " ORDER BY eff, seq"

@@ -22,5 +22,6 @@ extension Bench {
         PostgresBench.self,
         ServerBench.self,
         LiveBench.self,
+        PagesBench.self,
     ]
 }
