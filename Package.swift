@@ -162,6 +162,8 @@ let package = Package(
             "TwinServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            // `bank --without-time-index`: an index dropped, to measure what it costs
+            .product(name: "GRDB", package: "GRDB.swift"),
             // `server`: a bare Hummingbird route beside the twin reads
             .product(name: "Hummingbird", package: "hummingbird"),
             // `live`: the server's WebSocket from a client in the same process

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import TwinBank
 import TwinBankSQLite
 import TwinCore
@@ -36,12 +37,20 @@ struct BankBench: AsyncParsableCommand {
     @Option(help: "Directory for the temporary banks (default: the system temporary directory).")
     var directory: String?
 
+    @Flag(help: "Drop the index of events by effective start (v6-events-by-time) before ingesting: what it costs the ingest.")
+    var withoutTimeIndex = false
+
     func run() async throws {
         let dir = (directory ?? NSTemporaryDirectory()) + "/twinbank-bench-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         print("twinbank-bench bank  (cores: \(ProcessInfo.processInfo.activeProcessorCount), events: \(events), batch: \(batch))\n")
 
+        if withoutTimeIndex {
+            _ = try SQLiteStorage(path: dir + "/bank.sqlite")
+            try await DatabaseQueue(path: dir + "/bank.sqlite").write { try $0.execute(sql: "DROP INDEX events_twin_eff") }
+            print("(without the index of events by effective start)\n")
+        }
         let bank = Bank(storage: try SQLiteStorage(path: dir + "/bank.sqlite"))
         let twin: TwinID = "bench-person"
         try bank.createTwin(Twin(id: twin, kind: .person, attributes: ["birthDate": .date(try Instant(parsing: "1970-01-01"))]))
