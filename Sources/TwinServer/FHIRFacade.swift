@@ -310,8 +310,9 @@ struct FHIRFacade: Sendable {
     }
 
     /// Imports `tree` as `bank`'s actor. A transaction's `If-Match`es are checked inside its own bank transaction
-    /// (nothing is written when one fails); a batch's entry whose `If-Match` fails is left out of the import (checked
-    /// just before it) and answered 412. The current versions before and after tell a created entry from an updated one.
+    /// (nothing is written when one fails); a batch entry's `If-Match` inside that entry's own transaction (an entry
+    /// whose version is not the one named writes nothing and is answered 412; the others go on). The current versions
+    /// before and after tell a created entry from an updated one.
     static func importVersioned(_ bank: Bank, _ tree: JSONValue, kind: String, origin: String, targets: [VersionedEntry]) throws -> Imported {
         var targets = targets
         try locate(&targets, bank)
@@ -325,20 +326,28 @@ struct FHIRFacade: Sendable {
         let importer = FHIRImporter(bank: bank)
         var imported = Imported(report: ImportReport(), before: before)
         if kind == "batch" {
-            var kept: [JSONValue] = []
-            var keptTargets = targets
-            for (i, entry) in (tree["entry"]?.arrayValue ?? []).enumerated() {
-                if let e = targets.first(where: { $0.index == i }), let wanted = e.ifMatch, let failure = ifMatchFailure(e, wanted, before[i] ?? nil) {
-                    imported.preconditionFailures[i] = failure
-                    keptTargets.removeAll { $0.index == i }
-                } else {
-                    kept.append(entry)
-                }
+            // each conditional entry checked in its own transaction, by the label the importer gives its unit
+            let entries = tree["entry"]?.arrayValue ?? []
+            var byLabel: [String: VersionedEntry] = [:]
+            for e in targets where e.ifMatch != nil {
+                byLabel[entries[e.index]["fullUrl"]?.stringValue ?? "Bundle.entry[\(e.index)].resource"] = e
             }
-            var bundle = tree.objectValue ?? JSONObject()
-            bundle["entry"] = .array(kept)
-            imported.report = try importer.importResource(.object(bundle), origin: origin)
-            targets = keptTargets
+            var failures: [Int: FHIRError] = [:]
+            let committedNow = committed
+            imported.report = try importer.importResource(tree, origin: origin, precondition: nil, entryPrecondition: byLabel.isEmpty ? nil : { labels, w in
+                let mine = labels.compactMap { byLabel[$0] }
+                guard !mine.isEmpty else { return }
+                let reader = VersionReader(twin: { id in try w.twin(id)?.twin }, events: { id in try w.events(ThreadQuery(twin: id, includeRetracted: true)) })
+                let current = try currentVersions(mine, committed: committedNow, reader, orRefused: false)
+                for e in mine {
+                    if let wanted = e.ifMatch, let failure = ifMatchFailure(e, wanted, current[e.index] ?? nil) {
+                        failures[e.index] = failure
+                        throw failure
+                    }
+                }
+            })
+            imported.preconditionFailures = failures
+            targets.removeAll { failures[$0.index] != nil }
         } else {
             let conditional = targets.filter { $0.ifMatch != nil }
             imported.report = try importer.importResource(tree, origin: origin, precondition: conditional.isEmpty ? nil : { w in

@@ -121,6 +121,39 @@ import TwinCore
         #expect(report.failures.first?.contains("Patient/nobody") == true)
     }
 
+    /// A batch entry's precondition runs inside that entry's own transaction: what it writes and what the entry writes
+    /// commit together or not at all, an entry whose precondition throws writes nothing and is a failure, and the
+    /// others go on; it is given each entry's label (its fullUrl, else its path).
+    @Test func aBatchEntrysPreconditionRunsInItsOwnTransaction() throws {
+        let bank = Self.newBank()
+        _ = try bank.createTwin(Twin(id: "p1", kind: .person))
+        let batch = try JSONReader().read(#"""
+        {"resourceType": "Bundle", "type": "batch", "entry": [
+          {"fullUrl": "urn:uuid:keep", "resource": {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2020-01-01T00:00:00Z", "valueQuantity": {"value": 60, "system": "http://unitsofmeasure.org", "code": "/min"}},
+           "request": {"method": "POST", "url": "Observation"}},
+          {"resource": {"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2020-01-02T00:00:00Z", "valueQuantity": {"value": 70, "system": "http://unitsofmeasure.org", "code": "/min"}},
+           "request": {"method": "POST", "url": "Observation"}}]}
+        """#)
+        var seen: [[String]] = []
+        let note = Concept(system: "urn:test", code: "precondition")
+        let report = try FHIRImporter(bank: bank).importResource(batch, origin: "t", precondition: nil, entryPrecondition: { labels, w in
+            seen.append(labels)
+            // a write of the precondition's own, in the entry's transaction
+            try w.append([EventDraft(twin: "p1", effective: EffectiveTime(try Instant(parsing: "2020-01-03T00:00:00Z")), category: .annotation, code: note,
+                                     value: .text(labels.joined()), source: Source(.record, "test"))])
+            if labels.contains("Bundle.entry[1].resource") { throw FHIRError(.versionConflict, "stale", value: "W/\"1\"") }
+        })
+        #expect(Set(seen) == [["urn:uuid:keep"], ["Bundle.entry[1].resource"]])
+        #expect(report.eventsAppended == 1)
+        #expect(report.failures.count == 1 && report.failures[0].contains("stale"))
+        let thread = try bank.events(ThreadQuery(twin: "p1"))
+        // the first entry and its precondition's note; nothing of the second, not even the note written before the throw
+        #expect(thread.filter { $0.code.key == note.key }.map(\.value) == [.text("urn:uuid:keep")])
+        #expect(thread.filter { $0.code.code == "8867-4" }.count == 1)
+    }
+
     @Test(.enabled(if: SharedFolder.has("data/fhir-r4-examples/Observation-ekg.json"),
                    "skipped: the R4 example data/fhir-r4-examples/Observation-ekg.json is missing (put ../shared beside the package or set TWINBANK_SHARED)"))
     func sampledDataBecomesAVector() throws {

@@ -288,7 +288,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("FHIRImporter.importResource(_:origin:)", .read, "p9") { b, _ in
         _ = try FHIRImporter(bank: b).importResource(try JSONReader().read(FHIRFixture.patient), origin: "test")
     },
-    EntryPoint("FHIRImporter.importResource(_:origin:precondition:)", .read, "p9") { b, _ in
+    EntryPoint("FHIRImporter.importResource(_:origin:precondition:entryPrecondition:)", .read, "p9") { b, _ in
         _ = try FHIRImporter(bank: b).importResource(try JSONReader().read(FHIRFixture.patient), origin: "test", precondition: { w in _ = try w.twin("p9") })
     },
     EntryPoint("FHIRExporter.resources(twin:)", .export, "p1") { b, _ in _ = try FHIRExporter(bank: b).resources(twin: "p1") },

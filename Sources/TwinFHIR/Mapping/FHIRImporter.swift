@@ -170,8 +170,12 @@ public struct FHIRImporter: Sendable {
     /// `precondition` runs first inside the same bank transaction as the writes (once, even when the bundle writes
     /// nothing), so a check it makes of the bank's state (a conditional update's `If-Match`) holds for the writes: if
     /// it throws, nothing is written and its error is rethrown (a ``FHIRError`` as it is, any other error as
-    /// ``FHIRError/Code-swift.struct/bank``). For a batch it is not called (each entry is its own transaction).
-    public func importResource(_ tree: JSONValue, origin: String, precondition: ((BankWriter) throws -> Void)?) throws(FHIRError) -> ImportReport {
+    /// ``FHIRError/Code-swift.struct/bank``). For a batch it is not called (each entry is its own transaction):
+    /// `entryPrecondition` runs instead inside each entry's own transaction, given the entries the unit stands for
+    /// (their fullUrls, else `Bundle.entry[i].resource`); if it throws, that entry writes nothing and its error is one of
+    /// the report's failures, and the other entries go on.
+    public func importResource(_ tree: JSONValue, origin: String, precondition: ((BankWriter) throws -> Void)?,
+                               entryPrecondition: (([String], BankWriter) throws -> Void)? = nil) throws(FHIRError) -> ImportReport {
         let plan = try planner.plan(tree, origin: origin)
         var report = ImportReport()
         report.skipped = plan.skipped
@@ -184,7 +188,9 @@ public struct FHIRImporter: Sendable {
             case .allOrNothing:
                 report.add(try apply(unit, precondition: precondition))
             case .perEntry:
-                do throws(FHIRError) { report.add(try apply(unit, precondition: nil)) } catch { report.failures.append(error.description) }
+                let entries = unit.entries
+                let check = entryPrecondition.map { p in { (w: BankWriter) throws in try p(entries, w) } }
+                do throws(FHIRError) { report.add(try apply(unit, precondition: check)) } catch { report.failures.append(error.description) }
             }
         }
         return report
