@@ -125,6 +125,10 @@ public enum PostgresSchema {
         Migration(name: "v4-server-jobs", statements: [
             "CREATE TABLE server_jobs (id text PRIMARY KEY, ordinal bigint NOT NULL, record bytea NOT NULL)",
         ]),
+        // per webhook URL, the sequence of the last alert delivered or abandoned (PostgresWebhookCursorStore): not the bank's data
+        Migration(name: "v5-webhook-cursors", statements: [
+            "CREATE TABLE webhook_cursors (url text PRIMARY KEY, sequence bigint NOT NULL)",
+        ]),
     ]
 
     /// The schema version of this code: the number of its migrations.

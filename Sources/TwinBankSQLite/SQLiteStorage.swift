@@ -231,6 +231,10 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
         m.registerMigration("v5-server-jobs") { db in
             try db.execute(sql: "CREATE TABLE server_jobs (id TEXT PRIMARY KEY, ordinal INTEGER NOT NULL, record BLOB NOT NULL) WITHOUT ROWID")
         }
+        // per webhook URL, the sequence of the last alert delivered or abandoned (SQLiteWebhookCursorStore): not the bank's data
+        m.registerMigration("v6-webhook-cursors") { db in
+            try db.execute(sql: "CREATE TABLE webhook_cursors (url TEXT PRIMARY KEY, sequence INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return m
     }
 
