@@ -80,6 +80,16 @@ public enum BankLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Where a server keeps its webhooks' cursors beside an open storage (in its file or database: the table
+    /// `webhook_cursors`), or nil for a storage that keeps none (memory).
+    public static func webhookCursorStore(of storage: any BankStorage) -> (any WebhookCursorStore)? {
+        switch storage {
+        case let s as SQLiteStorage: SQLiteWebhookCursorStore(s)
+        case let s as PostgresStorage: PostgresWebhookCursorStore(s)
+        default: nil
+        }
+    }
+
     /// Creates a new, empty bank, refusing one that exists: a file or folder at the path (SQLite), a database that
     /// already holds a bank's schema (PostgreSQL).
     /// - Throws: ``TwinBank/BankError`` `bankExists` naming the place (nothing changed), and the errors of ``open(create:)``.

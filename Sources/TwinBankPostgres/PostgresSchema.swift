@@ -126,9 +126,13 @@ public enum PostgresSchema {
         Migration(name: "v4-server-jobs", statements: [
             "CREATE TABLE server_jobs (id text PRIMARY KEY, ordinal bigint NOT NULL, record bytea NOT NULL)",
         ]),
+        // per webhook URL, the sequence of the last alert delivered or abandoned (PostgresWebhookCursorStore): not the bank's data
+        Migration(name: "v5-webhook-cursors", statements: [
+            "CREATE TABLE webhook_cursors (url text PRIMARY KEY, sequence bigint NOT NULL)",
+        ]),
         // a twin's thread in its order (effective start, then sequence) without a sort, and a page after a cursor
         // (ThreadQuery.after) as one index range: the thread read whole or paged with no code named
-        Migration(name: "v5-events-by-time", statements: [
+        Migration(name: "v6-events-by-time", statements: [
             "CREATE INDEX events_twin_eff ON events (twin, eff, seq)",
         ]),
     ]

@@ -231,9 +231,13 @@ public final class SQLiteStorage: BankStorage, @unchecked Sendable {
         m.registerMigration("v5-server-jobs") { db in
             try db.execute(sql: "CREATE TABLE server_jobs (id TEXT PRIMARY KEY, ordinal INTEGER NOT NULL, record BLOB NOT NULL) WITHOUT ROWID")
         }
+        // per webhook URL, the sequence of the last alert delivered or abandoned (SQLiteWebhookCursorStore): not the bank's data
+        m.registerMigration("v6-webhook-cursors") { db in
+            try db.execute(sql: "CREATE TABLE webhook_cursors (url TEXT PRIMARY KEY, sequence INTEGER NOT NULL) WITHOUT ROWID")
+        }
         // a twin's thread in its order (effective start, then sequence: the rowid) without a sort, and a page after a
         // cursor (ThreadQuery.after) as one index range: the thread read whole or paged with no code named
-        m.registerMigration("v6-events-by-time") { db in
+        m.registerMigration("v7-events-by-time") { db in
             try db.execute(sql: "CREATE INDEX events_twin_eff ON events(twin, eff)")
         }
         return m

@@ -72,6 +72,9 @@ struct FHIRFacade: Sendable {
         router.put("/fhir/:type/:id") { request, context -> Response in
             try await update(request, type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "")
         }
+        router.delete("/fhir/:type/:id") { request, context -> Response in
+            try await delete(request, type: context.parameters.get("type") ?? "", id: context.parameters.get("id") ?? "")
+        }
     }
 
     // MARK: - Read
@@ -487,10 +490,12 @@ struct FHIRFacade: Sendable {
         }
         let history: [JSONValue] = [["code": "read"], ["code": "vread"], ["code": "history-instance"], ["code": "history-type"]]
         /// `versioned-update` where a transaction's `request.ifMatch` is checked (the types the importer writes),
-        /// `versioned` where versions are read only; no conditional update, create or delete, no update that creates.
+        /// `versioned` where versions are read only; no conditional update, create or delete.
         func versioning(_ type: String) -> JSONValue { conditionallyWritten.contains(type) ? "versioned-update" : "versioned" }
         /// `update` (PUT, which creates a resource that is not there) where the importer writes the type.
         let update: [JSONValue] = [["code": "update"]]
+        /// `delete` (a retraction of the record's events) where the export maps the type from a thread's records.
+        let delete: [JSONValue] = [["code": "delete"]]
         var resources: [JSONValue] = [[
             "type": "Patient", "versioning": versioning("Patient"), "readHistory": true, "updateCreate": true,
             "interaction": .array([["code": "search-type"]] + history + update),
@@ -501,7 +506,8 @@ struct FHIRFacade: Sendable {
             if let c = s.codeParameter { params.append(param(c, "token", "SYSTEM|CODE, CODE or |CODE; a comma separates alternatives")) }
             if s.dateElement != nil { params.append(param("date", "date", "a date or instant with a prefix eq (default), ge, le, gt or lt; repeat for a range")) }
             resources.append(["type": .string(s.type), "versioning": versioning(s.type), "readHistory": true, "updateCreate": true,
-                              "interaction": .array([["code": "search-type"]] + history + update), "searchParam": .array(params)])
+                              "conditionalDelete": "not-supported",
+                              "interaction": .array([["code": "search-type"]] + history + update + delete), "searchParam": .array(params)])
         }
         for type in ["Organization", "Group", "RiskAssessment", "Provenance"] {
             resources.append(["type": .string(type), "versioning": versioning(type), "readHistory": true, "interaction": .array(history)])
@@ -513,7 +519,7 @@ struct FHIRFacade: Sendable {
             "implementation": ["description": "Twinbank's FHIR facade over a bank of digital twins", "url": .string(base)],
             "rest": [[
                 "mode": "server",
-                "documentation": "Every interaction but metadata needs a bearer token (twinbank token issue); X-Purpose-Of-Use declares the purpose (default treatment). Reads are decided and audited by the bank's gate. Searchsets and histories are paged by _count (1-1000, default 100) with next links; a transaction entry's request.ifMatch is checked against the current version (412 when it is not).",
+                "documentation": "Every interaction but metadata needs a bearer token (twinbank token issue); X-Purpose-Of-Use declares the purpose (default treatment). Reads are decided and audited by the bank's gate. Searchsets and histories are paged by _count (1-1000, default 100) with next links; a transaction entry's request.ifMatch is checked against the current version (412 when it is not). DELETE of a thread's record retracts its events (X-Reason gives the reason; the history keeps its versions).",
                 "security": ["service": [["coding": [["system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"]]]]],
                 "resource": .array(resources),
                 "interaction": [["code": "transaction"], ["code": "batch"], ["code": "history-system"]],

@@ -33,13 +33,13 @@ actor JobQueue {
         /// Records durably the outcome of the unit in progress and the progress after it.
         func finished(_ outcome: Outcome, progress: Double) async { await queue.finished(id, outcome, progress: progress) }
         /// Records durably the comparison a comparison job recorded in the twin's thread.
-        func compared(_ comparison: Components.Schemas.Comparison) async { await queue.compared(id, comparison) }
+        func compared(_ comparison: Components.Schemas.Comparison) async { await queue.record(id, \.comparison, comparison) }
         /// Records durably the report of an outbreak job.
-        func reported(_ outbreak: Components.Schemas.OutbreakReport) async { await queue.reported(id, outbreak) }
+        func reported(_ outbreak: Components.Schemas.OutbreakReport) async { await queue.record(id, \.outbreak, outbreak) }
         /// Records durably the trajectories of a simulation job.
-        func simulated(_ simulation: Components.Schemas.SimulationResult) async { await queue.simulated(id, simulation) }
+        func simulated(_ simulation: Components.Schemas.SimulationResult) async { await queue.record(id, \.simulation, simulation) }
         /// Records durably the report of a match job.
-        func matched(_ report: Components.Schemas.MatchReport) async { await queue.matched(id, report) }
+        func matched(_ report: Components.Schemas.MatchReport) async { await queue.record(id, \.match, report) }
     }
 
     enum State: String, Sendable, Codable {
@@ -294,30 +294,11 @@ actor JobQueue {
         await flush()
     }
 
-    fileprivate func compared(_ id: String, _ comparison: Components.Schemas.Comparison) async {
+    /// Stores a job's result `field` (its comparison, report, trajectories...) if the job is still running (one that has
+    /// ended, or was never known, keeps what it has), then writes the record durably before returning.
+    fileprivate func record<Value: Sendable>(_ id: String, _ field: WritableKeyPath<Job, Value?> & Sendable, _ value: Value) async {
         guard jobs[id]?.state == .running else { return }
-        jobs[id]?.comparison = comparison
-        touch(id)
-        await flush()
-    }
-
-    fileprivate func reported(_ id: String, _ outbreak: Components.Schemas.OutbreakReport) async {
-        guard jobs[id]?.state == .running else { return }
-        jobs[id]?.outbreak = outbreak
-        touch(id)
-        await flush()
-    }
-
-    fileprivate func simulated(_ id: String, _ simulation: Components.Schemas.SimulationResult) async {
-        guard jobs[id]?.state == .running else { return }
-        jobs[id]?.simulation = simulation
-        touch(id)
-        await flush()
-    }
-
-    fileprivate func matched(_ id: String, _ report: Components.Schemas.MatchReport) async {
-        guard jobs[id]?.state == .running else { return }
-        jobs[id]?.match = report
+        jobs[id]?[keyPath: field] = value
         touch(id)
         await flush()
     }

@@ -49,6 +49,8 @@ public struct SMARTScope: Sendable, Hashable, CustomStringConvertible {
     public var allowsRead: Bool { permissions.contains("r") || permissions.contains("s") }
     /// Whether the scope allows writing (`c` create, `u` update).
     public var allowsWrite: Bool { permissions.contains("c") || permissions.contains("u") }
+    /// Whether the scope allows deleting (`d`: the FHIR facade's `DELETE`, a retraction of the record).
+    public var allowsDelete: Bool { permissions.contains("d") }
 
     public var description: String {
         "\(context.rawValue)/\(resource).\("cruds".filter { permissions.contains($0) })"

@@ -38,6 +38,8 @@ public struct TokenIdentity: Sendable, Hashable {
     public var mayRead: Bool { scopes.contains(where: \.allowsRead) }
     /// Whether some scope allows writing.
     public var mayWrite: Bool { scopes.contains(where: \.allowsWrite) }
+    /// Whether some scope allows deleting (`d`).
+    public var mayDelete: Bool { scopes.contains(where: \.allowsDelete) }
 }
 
 /// Issues and verifies the server's bearer tokens (JWTs).

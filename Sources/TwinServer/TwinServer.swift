@@ -82,9 +82,12 @@ public struct TwinServer: Sendable {
         }
         self.watch = watch
         self.feed = LiveFeed(bank: served.base, notices: watch?.channel, bufferSize: live.bufferSize, interval: live.pollInterval)
+        // each URL's delivery cursor in the bank's own storage (under the change feed's wrapper), so a restart resumes
+        let storage = (served.base.storage as? LocalChangeFeed)?.base ?? served.base.storage
+        let cursors = BankLocation.webhookCursorStore(of: storage) ?? MemoryWebhookCursorStore()
         self.webhooks = watch.flatMap { w in
-            live.webhookSigner.flatMap { signer in live.webhooks.isEmpty ? nil : WebhookService(urls: live.webhooks, notices: w.channel, signer: signer, attempts: live.webhookAttempts,
-                                                         backoff: live.webhookBackoff, logger: logger) }
+            live.webhookSigner.flatMap { signer in live.webhooks.isEmpty ? nil : WebhookService(urls: live.webhooks, watch: w, cursors: cursors, signer: signer,
+                                                         attempts: live.webhookAttempts, backoff: live.webhookBackoff, logger: logger) }
         }
     }
 

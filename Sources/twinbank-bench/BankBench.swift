@@ -37,7 +37,7 @@ struct BankBench: AsyncParsableCommand {
     @Option(help: "Directory for the temporary banks (default: the system temporary directory).")
     var directory: String?
 
-    @Flag(help: "Drop the index of events by effective start (v6-events-by-time) before ingesting: what it costs the ingest.")
+    @Flag(help: "Drop the index of events by effective start (SQLite migration v7-events-by-time) before ingesting: what it costs the ingest.")
     var withoutTimeIndex = false
 
     func run() async throws {

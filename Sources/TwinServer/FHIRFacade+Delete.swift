@@ -1,0 +1,146 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import TwinBank
+import TwinCore
+import TwinFHIR
+import TwinGovernance
+
+/// `DELETE /fhir/{type}/{id}`: a record of a twin's thread leaves it by the bank's retraction, as
+/// `twinbank retract --event` and `POST /api/v1/twins/{id}/retractions` do; its history keeps every version and ends
+/// with the deletion.
+extension FHIRFacade {
+    /// The reason recorded in the retraction when the request gives none (`X-Reason`).
+    static let defaultDeletionReason = "deleted through FHIR"
+
+    /// What a `DELETE` did: the record's twin, its deletion version, and the retraction (nil when the record was
+    /// already deleted: nothing was written).
+    struct Deletion: Sendable {
+        let twin: TwinID
+        let version: FHIRVersion
+        let retraction: RetractionResult?
+    }
+
+    /// `DELETE /fhir/{type}/{id}[?patient=ID]` of a record the facade maps from a thread (an Observation, a Condition,
+    /// ...): its current events are retracted (one event: `retract(event:)` confined to its twin; the events of one
+    /// imported FHIR record, source `record:fhir/TYPE/ID`: `retract(source:from:to:twin:)` over their times; the reason
+    /// from `X-Reason`, else "deleted through FHIR"; gate action `retract`). Answers 200 with an OperationOutcome saying
+    /// what was retracted and `ETag: W/"N"` of the deletion version; a record already deleted answers 200 the same way
+    /// and writes nothing (FHIR's delete is idempotent). `If-Match: W/"N"` must name the current version (the deletion's
+    /// for a record already deleted): 412 otherwise, checked just before the retraction (not in its transaction).
+    /// 404 an unknown id, 405 a type the facade does not delete (Patient, Organization, Group: a twin is erased, not
+    /// deleted; RiskAssessment, Provenance: read only), 403 a token without a delete scope (`d`) or the gate's refusal.
+    func delete(_ request: Request, type: String, id: String) async throws -> Response {
+        let deletable = Self.searchable.map(\.type)
+        guard deletable.contains(type) else {
+            if Self.hasHistory(type) {
+                throw ServerError(ServerError.Code("unsupportedInteraction", .methodNotAllowed),
+                                  "the facade does not delete \(type)\(Self.definitionTypes.contains(type) ? " (a twin's own resource: erase the twin through governance)" : " (read only)"): DELETE takes \(deletable.joined(separator: ", "))",
+                                  field: "type", value: type)
+            }
+            throw Self.unknownType(type)
+        }
+        var patient: TwinID?
+        for (key, value) in request.uri.queryParameters.map({ (String($0.key), String($0.value)) }) {
+            switch key {
+            case "patient":
+                let text = value.hasPrefix("Patient/") ? String(value.dropFirst("Patient/".count)) : value
+                patient = try Self.patientID(text, field: "patient")
+            case "_format": try Self.checkFormat(value)
+            default: throw ServerError(.badRequest, "a delete takes no '\(key)': the parameters are patient, _format", field: key, value: key)
+            }
+        }
+        var wanted: Int?
+        if let header = request.headers[.ifMatch] {
+            guard let v = Self.versionNumber(header) else {
+                throw ServerError(.badRequest, "If-Match '\(header)' is not a version's ETag: give W/\"N\", N the meta.versionId read", field: "If-Match", value: header)
+            }
+            wanted = v
+        }
+        let reason = request.headers[.reason].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDeletionReason
+        let call = try Self.deleter(purpose: request.headers[.purposeOfUse])
+        let deletion = try await served.run(call) { [patient, wanted] bank in
+            try Self.retractRecord(bank, type: type, id: id, patient: patient, ifMatch: wanted, reason: reason)
+        }
+        let text: String
+        if let r = deletion.retraction {
+            text = "\(type)/\(id) deleted: \(r.eventsRetracted) event(s) of twin '\(deletion.twin)' retracted (\(reason)), the retraction at sequence \(r.sequence); version \(deletion.version.versionId) is the deletion, GET /fhir/\(type)/\(id)/_history gives every version"
+        } else {
+            text = "\(type)/\(id) was already deleted (version \(deletion.version.versionId)); nothing changed"
+        }
+        var response = Self.response(.ok, FHIROutcome.outcome(severity: "information", code: "informational", text: text, expression: nil,
+                                                              errorCode: deletion.retraction == nil ? "alreadyDeleted" : "deleted"))
+        response.headers[.eTag] = "W/\"\(deletion.version.versionId)\""
+        return response
+    }
+
+    /// The call of a `DELETE`: a token whose scopes allow deleting (`d`, e.g. `user/*.cruds`; 403 naming `scope`
+    /// otherwise), for the request's purpose.
+    static func deleter(purpose header: String?) throws -> ServedBank.Call {
+        guard let identity = RequestIdentity.current else {
+            throw ServerError(.unauthorized, "this route needs a bearer token", field: "Authorization")
+        }
+        guard identity.mayDelete else {
+            let have = identity.scopes.map(\.description).joined(separator: " ")
+            throw ServerError(.insufficientScope, "the token's scopes (\(have)) do not allow deleting (d, e.g. user/*.cruds)", field: "scope")
+        }
+        let purpose = header.map { $0.trimmingCharacters(in: .whitespaces) } ?? TwinAPI.defaultPurpose
+        do { _ = try Purpose(parsing: purpose) } catch let e as GovernanceError {
+            throw ServerError(.badRequest, e.message, field: "X-Purpose-Of-Use", value: purpose)
+        }
+        return ServedBank.Call(identity: identity, purpose: purpose)
+    }
+
+    /// Finds `type/id` in `patient`'s thread (or the first thread of the bank's the caller may read that holds it),
+    /// checks `ifMatch` against its current version, and retracts its current events as `bank`'s actor.
+    static func retractRecord(_ bank: Bank, type: String, id: String, patient: TwinID?, ifMatch: Int?, reason: String) throws -> Deletion {
+        var found: (twin: TwinID, versions: [FHIRVersion])?
+        let twins = try patient.map { [$0] } ?? bank.twinIDs()
+        for twin in twins {
+            guard let all = try recordVersions(bank, twin, skipRefused: patient == nil) else { continue }
+            let mine = all.filter { $0.type == type && $0.id == id }
+            if !mine.isEmpty { found = (twin, mine); break }
+        }
+        guard let found, let current = found.versions.max(by: { $0.versionId < $1.versionId }) else {
+            throw ServerError(ServerError.Code("unknownResource", .notFound),
+                              "no \(type)/\(id) in \(patient.map { "the thread of twin '\($0)'" } ?? "the bank's threads you may read")", field: "id", value: id)
+        }
+        if let ifMatch, ifMatch != current.versionId {
+            throw ServerError(.preconditionFailed,
+                              "If-Match expects version \(ifMatch) of \(type)/\(id), but its current version is \(current.versionId)\(current.isDeletion ? ", a deletion" : ""): nothing was deleted; read it again and retry with its ETag",
+                              field: "If-Match", value: "W/\"\(ifMatch)\"")
+        }
+        let twin = found.twin
+        if current.isDeletion { return Deletion(twin: twin, version: current, retraction: nil) }
+        // the record's current events: those the export maps into this resource (one event, or one imported record's)
+        let definition = try bank.twin(twin).twin
+        var groups: [String: [Event]] = [:]
+        for e in try bank.events(ThreadQuery(twin: twin)) where e.category != .retraction {
+            groups[FHIRExporter.recordKey(of: e), default: []].append(e)
+        }
+        guard let record = groups.first(where: { _, group in
+            FHIRExporter.resources(twin: definition, events: group).dropFirst().contains { $0["resourceType"]?.stringValue == type && $0["id"]?.stringValue == id }
+        }), let first = record.value.first else {
+            throw ServerError(ServerError.Code("unknownResource", .notFound), "no current \(type)/\(id) in the thread of twin '\(twin)'", field: "id", value: id)
+        }
+        let events = record.value
+        guard events.allSatisfy({ $0.twin == twin }) else {
+            throw ServerError(.conflict, "\(type)/\(id) is inherited from twin '\(first.twin)' (twin '\(twin)' is its fork): delete it there", field: "id", value: id)
+        }
+        let retraction: RetractionResult
+        if record.key.hasPrefix("event:") {
+            retraction = try bank.retract(event: .id(first.id.hex), reason: reason, twin: twin)
+        } else {
+            let starts = events.map(\.effective.start)
+            retraction = try bank.retract(source: first.source, from: starts.min()!, to: starts.max()!, twin: twin, reason: reason)
+        }
+        let after = try recordVersions(bank, twin, skipRefused: false)?.filter { $0.type == type && $0.id == id }
+        let deletion = after?.max(by: { $0.versionId < $1.versionId }) ?? current
+        return Deletion(twin: twin, version: deletion, retraction: retraction)
+    }
+}
+
+extension HTTPField.Name {
+    /// `X-Reason`: why a `DELETE` retracts the record (recorded in the retraction event).
+    static let reason = HTTPField.Name("X-Reason")!
+}
