@@ -157,6 +157,8 @@ struct LiveLink: Sendable {
         let maxMessageSize = self.maxMessageSize
         try await withThrowingTaskGroup(of: Void.self) { group in
             if grant.mayRead {
+                // after the feed has begun: what this client writes from now on comes back to it
+                await feed.started()
                 let sub = feed.subscribe(grant.twin)
                 group.addTask {
                     do {
@@ -290,7 +292,8 @@ struct LiveLink: Sendable {
                 throw ServerError(.accessDenied, "the stream needs read access to the twin; this token may only append to it (use the WebSocket)", field: "scope")
             }
             let resume = try Self.resumePoint(request)
-            // subscribe first, then read the thread: nothing falls between the two
+            // subscribe (once the feed has begun) first, then read the thread: nothing falls between the two
+            await link.feed.started()
             let sub = link.feed.subscribe(grant.twin)
             var backlog: [Event] = []
             if let resume {

@@ -192,6 +192,7 @@ let exemptFromTheGateTable: [String: String] = [
     "WatchService.interval": "configuration; no data",
     "LiveFeed.init(bank:notices:bufferSize:interval:)": "keeps the bank and subscribes to the notices; reads nothing",
     "LiveFeed.bank": "the bank it was made with (its calls are gated)",
+    "LiveFeed.started()": "waits for the feed's own beginning; reads nothing",
     "WebhookService.init(urls:watch:cursors:signer:attempts:backoff:timeout:logger:)": "keeps the watch's bank and subscribes to its notices; reads nothing",
     "WebhookService.run()": "reads the alerts it replays only through the watch's bank's gated calls (lastSequence, events: decided and audited as the watch's actor, as the watch reads); delivers what the watch wrote",
     "WebhookService.urls": "configuration; no data",

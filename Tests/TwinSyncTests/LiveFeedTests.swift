@@ -34,6 +34,37 @@ struct BelowSeventyWatcher: ThreadWatcher {
         return try await body()
     }
 
+    /// `started()` waits until the feed has read where it begins, so a subscriber made after it gets everything written
+    /// after it (a device that connects as the server starts sees its first readings come back); it returns at once once
+    /// begun, and once the feed has ended without beginning.
+    @Test func startedWaitsForTheFeedsBeginning() async throws {
+        let bank = Bank(storage: MemoryStorage())
+        let a: TwinID = "live-a"
+        _ = try bank.createTwin(Twin(id: a, kind: .person))
+        let feed = LiveFeed(bank: bank, interval: .milliseconds(5))
+        let waiting = Task { await feed.started(); return feed.publishedThrough }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(feed.publishedThrough == -1)   // not begun: the waiter is still waiting
+        let task = Task { try await feed.run() }
+        defer { task.cancel() }
+        let begun = await waiting.value
+        #expect(begun >= 0)
+        let sub = feed.subscribe(a)
+        try bank.append([Self.reading(a, 1, 101)])
+        var got: [Int64] = []
+        for await item in sub.stream {
+            if case .event(let e) = item.message { got.append(e.sequence) }
+            if !got.isEmpty { break }
+        }
+        #expect(got == [try bank.lastSequence()])
+        await feed.started()   // at once, now
+        // a feed that ends before it begins releases its waiters
+        let never = LiveFeed(bank: bank)
+        let released = Task { await never.started(); return true }
+        never.finish()
+        #expect(await released.value)
+    }
+
     /// Events appended to two twins, interleaved: each twin's subscriber gets its own twin's, in sequence order,
     /// positions 1, 2, 3... and none of the other twin's.
     @Test func eachSubscriberGetsItsTwinsNewEventsInOrder() async throws {

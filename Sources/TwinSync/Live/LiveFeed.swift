@@ -58,6 +58,7 @@ public final class LiveFeed: Service, @unchecked Sendable {
     private var cursor: Int64 = -1
     private var inFlight: (through: Int64, twins: Set<TwinID>)?
     private var ended = false
+    private var startWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// - Parameters:
     ///   - bank: the bank to follow (its actor must be allowed to read every twin, e.g. the server's owner).
@@ -91,6 +92,20 @@ public final class LiveFeed: Service, @unchecked Sendable {
 
     /// The last sequence published (-1 before the feed started).
     public var publishedThrough: Int64 { lock.withLock { cursor } }
+
+    /// Returns once the feed has read where it begins (or has ended). A subscription made after this misses nothing
+    /// written after it; one made before could miss what was written between it and the feed's start (the feed
+    /// begins at the bank's last sequence then), so a server subscribes a client only after this.
+    public func started() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = lock.withLock { () -> Bool in
+                if cursor >= 0 || ended { return true }
+                startWaiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
 
     /// Current subscribers of `twin`.
     public func subscriberCount(_ twin: TwinID) -> Int { lock.withLock { channels[twin]?.subscriberCount ?? 0 } }
@@ -160,7 +175,14 @@ public final class LiveFeed: Service, @unchecked Sendable {
         }
     }
 
-    private func begin(at start: Int64) { lock.withLock { if cursor < 0 { cursor = start } } }
+    private func begin(at start: Int64) {
+        let waiters = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            if cursor < 0 { cursor = start }
+            defer { startWaiters.removeAll() }
+            return startWaiters
+        }
+        for w in waiters { w.resume() }
+    }
 
     /// The twins whose events a page through `page` is read for (those with subscribers now); a twin subscribing while
     /// the page is read is told the page's end as its `after` (it will not get the page's events live).
@@ -191,11 +213,12 @@ public final class LiveFeed: Service, @unchecked Sendable {
 
     /// Ends every subscription; later ones are finished at once.
     public func finish() {
-        let all: [LiveChannel<LiveItem>] = lock.withLock {
+        let (all, waiters) = lock.withLock { () -> ([LiveChannel<LiveItem>], [CheckedContinuation<Void, Never>]) in
             ended = true
-            defer { channels.removeAll() }
-            return Array(channels.values)
+            defer { channels.removeAll(); startWaiters.removeAll() }
+            return (Array(channels.values), startWaiters)
         }
         for c in all { c.finish() }
+        for w in waiters { w.resume() }
     }
 }
