@@ -7,19 +7,19 @@ public enum GeneratedFrom {
     /// The swift-openapi-generator version used.
     public static let generatorVersion = "1.14.3"
     /// SHA-256 of openapi.yaml.
-    public static let contractSHA256 = "3e5b2b738b5e88f60615869ddd393ada89013e6ebca6ad19e7362c19648ccfce"
+    public static let contractSHA256 = "f5c18a91ac526d41f72e329e98c0f752112107959adec85313c363ca1765a911"
     /// SHA-256 of openapi-generator-config.yaml.
     public static let configSHA256 = "68f3213789e39a295fc8627ee129bdb51b991ddbb33fc8436f45798ef40a2c1e"
     /// The generated files and their SHA-256.
     public static let generatedSHA256: [String: String] = [
-        "Server.swift": "98e2f7fd74cd8412a7aac706d0cf74c63f0ac2f7d9c5ca1bb5bea8a9140ae01e",
+        "Server.swift": "b64ebda02b30a8d209a36e18fe337084e7eee1373e7996b61d5fd1803c80e35f",
         "Types+Components+Headers.swift": "92407a060e2e5cdf06424c07c905bfa22a0f670c4a7252b6bc57e7a43337db93",
         "Types+Components+Parameters.swift": "87a5a7d5935154d95c009527cec31d5432caa3b63695e374de733cd5f8098539",
         "Types+Components+RequestBodies.swift": "7b1a80cb0ebd656c39e98f2fb9460cac6c325b666e615d8f751fae63f00eee7b",
         "Types+Components+Responses.swift": "7d034870b5a169a012df0f232b83678ad345de8f7f7c8a9f90505233e040f9bc",
-        "Types+Components+Schemas.swift": "8196137d01d03060f56edf706df40669a0cd3101ac6678a40732d9f14ae1171f",
+        "Types+Components+Schemas.swift": "d2269f1964f77e5074337cdd9abede130be4f976c04cc8dbdbec210191596add",
         "Types+Components.swift": "9cc0c7613b781c66b26445f03c2dbefec92f59dbf6b50c262ac4dfc0d4a57766",
-        "Types+Operations.swift": "7db532d9fa5dd87189a4ae04b6cf2379a1928583468bae4638a6fc285dbab87f",
-        "Types.swift": "085e5778e7787552bc14f9c3d2eadb4f6d46be7b94f6621e7cbd38688ad00984",
+        "Types+Operations.swift": "ae9a1294f0ede128fb1af5ed8f837333a4796e58b3011a0fbc7cba59d3a724b2",
+        "Types.swift": "a5a3bfcdffb81f8d5650fb16485189ca5563f0ccbe6d5ce283e163f011045352",
     ]
 }

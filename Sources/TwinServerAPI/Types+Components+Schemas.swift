@@ -2062,6 +2062,7 @@ extension Components {
                 case outbreak = "outbreak"
                 case simulation = "simulation"
                 case match = "match"
+                case calibration = "calibration"
             }
             /// - Remark: Generated from `#/components/schemas/Job/kind`.
             public var kind: Components.Schemas.Job.KindPayload
@@ -2105,6 +2106,8 @@ extension Components {
             public var simulation: Components.Schemas.SimulationResult?
             /// - Remark: Generated from `#/components/schemas/Job/match`.
             public var match: Components.Schemas.MatchReport?
+            /// - Remark: Generated from `#/components/schemas/Job/calibration`.
+            public var calibration: Components.Schemas.CalibrationResult?
             /// - Remark: Generated from `#/components/schemas/Job/error`.
             public var error: Components.Schemas._Error?
             /// Creates a new `Job`.
@@ -2124,6 +2127,7 @@ extension Components {
             ///   - outbreak:
             ///   - simulation:
             ///   - match:
+            ///   - calibration:
             ///   - error:
             public init(
                 id: Swift.String,
@@ -2140,6 +2144,7 @@ extension Components {
                 outbreak: Components.Schemas.OutbreakReport? = nil,
                 simulation: Components.Schemas.SimulationResult? = nil,
                 match: Components.Schemas.MatchReport? = nil,
+                calibration: Components.Schemas.CalibrationResult? = nil,
                 error: Components.Schemas._Error? = nil
             ) {
                 self.id = id
@@ -2156,6 +2161,7 @@ extension Components {
                 self.outbreak = outbreak
                 self.simulation = simulation
                 self.match = match
+                self.calibration = calibration
                 self.error = error
             }
             public enum CodingKeys: String, CodingKey {
@@ -2173,6 +2179,7 @@ extension Components {
                 case outbreak
                 case simulation
                 case match
+                case calibration
                 case error
             }
         }
@@ -4768,6 +4775,288 @@ extension Components {
                 case central
                 case lower
                 case upper
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CalibrationRequest`.
+        public struct CalibrationRequest: Codable, Hashable, Sendable {
+            /// The PEtab YAML file's name among `files`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/problem`.
+            public var problem: Swift.String
+            /// The problem's files by plain name (the YAML, the tables and the SBML model it names), each its text.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/files`.
+            public struct FilesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `FilesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// The problem's files by plain name (the YAML, the tables and the SBML model it names), each its text.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/files`.
+            public var files: Components.Schemas.CalibrationRequest.FilesPayload
+            /// Latin-hypercube starts inside the bounds besides the nominal values and `start` (default 10).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/starts`.
+            public var starts: Swift.Int?
+            /// Seed of the start design (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/seed`.
+            public var seed: Swift.Int64?
+            /// A start as parameter id to value on the linear scale (`--start c=1 delta=1`); the parameters not given at their nominal values.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/start`.
+            public struct StartPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Double]
+                /// Creates a new `StartPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Double] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// A start as parameter id to value on the linear scale (`--start c=1 delta=1`); the parameters not given at their nominal values.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/start`.
+            public var start: Components.Schemas.CalibrationRequest.StartPayload?
+            /// The most integrator steps per simulation (default 5,000); trial points needing more are rejected.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/maxSteps`.
+            public var maxSteps: Swift.Int?
+            /// Creates a new `CalibrationRequest`.
+            ///
+            /// - Parameters:
+            ///   - problem: The PEtab YAML file's name among `files`.
+            ///   - files: The problem's files by plain name (the YAML, the tables and the SBML model it names), each its text.
+            ///   - starts: Latin-hypercube starts inside the bounds besides the nominal values and `start` (default 10).
+            ///   - seed: Seed of the start design (default 1).
+            ///   - start: A start as parameter id to value on the linear scale (`--start c=1 delta=1`); the parameters not given at their nominal values.
+            ///   - maxSteps: The most integrator steps per simulation (default 5,000); trial points needing more are rejected.
+            public init(
+                problem: Swift.String,
+                files: Components.Schemas.CalibrationRequest.FilesPayload,
+                starts: Swift.Int? = nil,
+                seed: Swift.Int64? = nil,
+                start: Components.Schemas.CalibrationRequest.StartPayload? = nil,
+                maxSteps: Swift.Int? = nil
+            ) {
+                self.problem = problem
+                self.files = files
+                self.starts = starts
+                self.seed = seed
+                self.start = start
+                self.maxSteps = maxSteps
+            }
+            public enum CodingKeys: String, CodingKey {
+                case problem
+                case files
+                case starts
+                case seed
+                case start
+                case maxSteps
+            }
+        }
+        /// What `twinbank calibrate --json` prints.
+        ///
+        /// - Remark: Generated from `#/components/schemas/CalibrationResult`.
+        public struct CalibrationResult: Codable, Hashable, Sendable {
+            /// The problem file's name.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/problem`.
+            public var problem: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/seed`.
+            public var seed: Swift.Int64?
+            /// Each estimated parameter by id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/parameters`.
+            public struct ParametersPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Components.Schemas.CalibratedParameter]
+                /// Creates a new `ParametersPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Components.Schemas.CalibratedParameter] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Each estimated parameter by id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/parameters`.
+            public var parameters: Components.Schemas.CalibrationResult.ParametersPayload
+            /// The sum of squared residuals on the observables' transformed scales.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/sumOfSquares`.
+            public var sumOfSquares: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/negativeLogLikelihood`.
+            public var negativeLogLikelihood: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/objective`.
+            public struct ObjectivePayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/CalibrationResult/objective/sumOfSquares`.
+                public var sumOfSquares: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/CalibrationResult/objective/negativeLogLikelihood`.
+                public var negativeLogLikelihood: Swift.Double
+                /// Creates a new `ObjectivePayload`.
+                ///
+                /// - Parameters:
+                ///   - sumOfSquares:
+                ///   - negativeLogLikelihood:
+                public init(
+                    sumOfSquares: Swift.Double,
+                    negativeLogLikelihood: Swift.Double
+                ) {
+                    self.sumOfSquares = sumOfSquares
+                    self.negativeLogLikelihood = negativeLogLikelihood
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sumOfSquares
+                    case negativeLogLikelihood
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/objective`.
+            public var objective: Components.Schemas.CalibrationResult.ObjectivePayload
+            /// The starts run.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/starts`.
+            public var starts: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/startsConverged`.
+            public var startsConverged: Swift.Int
+            /// Starts at which the model could not be simulated or the objective was not finite.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/startsFailed`.
+            public var startsFailed: Swift.Int
+            /// Objective evaluations over every start.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/evaluations`.
+            public var evaluations: Swift.Int
+            /// Whether the best start converged.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/converged`.
+            public var converged: Swift.Bool
+            /// Creates a new `CalibrationResult`.
+            ///
+            /// - Parameters:
+            ///   - problem: The problem file's name.
+            ///   - seed:
+            ///   - parameters: Each estimated parameter by id.
+            ///   - sumOfSquares: The sum of squared residuals on the observables' transformed scales.
+            ///   - negativeLogLikelihood:
+            ///   - objective:
+            ///   - starts: The starts run.
+            ///   - startsConverged:
+            ///   - startsFailed: Starts at which the model could not be simulated or the objective was not finite.
+            ///   - evaluations: Objective evaluations over every start.
+            ///   - converged: Whether the best start converged.
+            public init(
+                problem: Swift.String? = nil,
+                seed: Swift.Int64? = nil,
+                parameters: Components.Schemas.CalibrationResult.ParametersPayload,
+                sumOfSquares: Swift.Double,
+                negativeLogLikelihood: Swift.Double,
+                objective: Components.Schemas.CalibrationResult.ObjectivePayload,
+                starts: Swift.Int,
+                startsConverged: Swift.Int,
+                startsFailed: Swift.Int,
+                evaluations: Swift.Int,
+                converged: Swift.Bool
+            ) {
+                self.problem = problem
+                self.seed = seed
+                self.parameters = parameters
+                self.sumOfSquares = sumOfSquares
+                self.negativeLogLikelihood = negativeLogLikelihood
+                self.objective = objective
+                self.starts = starts
+                self.startsConverged = startsConverged
+                self.startsFailed = startsFailed
+                self.evaluations = evaluations
+                self.converged = converged
+            }
+            public enum CodingKeys: String, CodingKey {
+                case problem
+                case seed
+                case parameters
+                case sumOfSquares
+                case negativeLogLikelihood
+                case objective
+                case starts
+                case startsConverged
+                case startsFailed
+                case evaluations
+                case converged
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CalibratedParameter`.
+        public struct CalibratedParameter: Codable, Hashable, Sendable {
+            /// The fitted value on the linear scale.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/value`.
+            public var value: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/scale`.
+            @frozen public enum ScalePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case lin = "lin"
+                case log = "log"
+                case log10 = "log10"
+            }
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/scale`.
+            public var scale: Components.Schemas.CalibratedParameter.ScalePayload
+            /// The value on the parameter's scale (what the optimiser moved).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/scaledValue`.
+            public var scaledValue: Swift.Double
+            /// The Gauss-Newton standard error on the parameter's scale (absent for a profiled noise parameter or one not identifiable).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/standardErrorOnScale`.
+            public var standardErrorOnScale: Swift.Double?
+            /// Creates a new `CalibratedParameter`.
+            ///
+            /// - Parameters:
+            ///   - value: The fitted value on the linear scale.
+            ///   - scale:
+            ///   - scaledValue: The value on the parameter's scale (what the optimiser moved).
+            ///   - standardErrorOnScale: The Gauss-Newton standard error on the parameter's scale (absent for a profiled noise parameter or one not identifiable).
+            public init(
+                value: Swift.Double,
+                scale: Components.Schemas.CalibratedParameter.ScalePayload,
+                scaledValue: Swift.Double,
+                standardErrorOnScale: Swift.Double? = nil
+            ) {
+                self.value = value
+                self.scale = scale
+                self.scaledValue = scaledValue
+                self.standardErrorOnScale = standardErrorOnScale
+            }
+            public enum CodingKeys: String, CodingKey {
+                case value
+                case scale
+                case scaledValue
+                case standardErrorOnScale
             }
         }
     }

@@ -430,6 +430,26 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/exposures`.
     /// - Remark: Generated from `#/paths//api/v1/exposures/post(evaluateExposure)`.
     func evaluateExposure(_ input: Operations.EvaluateExposure.Input) async throws -> Operations.EvaluateExposure.Output
+    /// Starts a job that calibrates a PEtab problem given as its files' contents (`twinbank calibrate --petab PROBLEM.yaml --json`), with progress per start.
+    ///
+    /// The body carries the problem's files inline: `files` maps plain file names (no `/`, `\`, `..` or control
+    /// characters; at most 64 files and 2 MiB of text in all, beyond: 413 naming `files`) to their contents, and
+    /// `problem` names the PEtab YAML file among them; the tables and the SBML model are the files the YAML names,
+    /// looked up by those names (nothing is read from the server's disk). The problem is loaded and its model
+    /// compiled before the job is queued: a malformed or inconsistent problem (or one naming a file not given) is a
+    /// 422 naming `files`, with the library's message naming the file, row and value. `starts` (Latin-hypercube
+    /// starts besides the nominal values, 0 to 100, default 10), `seed` (default 1), `start` (a start as parameter
+    /// id to value on the linear scale, as `--start`) and `maxSteps` (integrator steps per simulation, 1 to
+    /// 1,000,000, default 5,000) are the command's options. Asked of the bank as `aggregate` bank-wide: it touches
+    /// no twin, but it is modelling on the server's compute, as an outbreak (the default policy gives it the
+    /// researcher for research, the public-health officer for public health and the admin). Answers 202 with the
+    /// job; its progress is the starts done (cancelled, it stops after the start it is in); once succeeded its
+    /// `calibration` is what `twinbank calibrate --json` prints.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/calibrations`.
+    /// - Remark: Generated from `#/paths//api/v1/calibrations/post(startCalibration)`.
+    func startCalibration(_ input: Operations.StartCalibration.Input) async throws -> Operations.StartCalibration.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1277,6 +1297,34 @@ extension APIProtocol {
         body: Operations.EvaluateExposure.Input.Body
     ) async throws -> Operations.EvaluateExposure.Output {
         try await evaluateExposure(Operations.EvaluateExposure.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Starts a job that calibrates a PEtab problem given as its files' contents (`twinbank calibrate --petab PROBLEM.yaml --json`), with progress per start.
+    ///
+    /// The body carries the problem's files inline: `files` maps plain file names (no `/`, `\`, `..` or control
+    /// characters; at most 64 files and 2 MiB of text in all, beyond: 413 naming `files`) to their contents, and
+    /// `problem` names the PEtab YAML file among them; the tables and the SBML model are the files the YAML names,
+    /// looked up by those names (nothing is read from the server's disk). The problem is loaded and its model
+    /// compiled before the job is queued: a malformed or inconsistent problem (or one naming a file not given) is a
+    /// 422 naming `files`, with the library's message naming the file, row and value. `starts` (Latin-hypercube
+    /// starts besides the nominal values, 0 to 100, default 10), `seed` (default 1), `start` (a start as parameter
+    /// id to value on the linear scale, as `--start`) and `maxSteps` (integrator steps per simulation, 1 to
+    /// 1,000,000, default 5,000) are the command's options. Asked of the bank as `aggregate` bank-wide: it touches
+    /// no twin, but it is modelling on the server's compute, as an outbreak (the default policy gives it the
+    /// researcher for research, the public-health officer for public health and the admin). Answers 202 with the
+    /// job; its progress is the starts done (cancelled, it stops after the start it is in); once succeeded its
+    /// `calibration` is what `twinbank calibrate --json` prints.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/calibrations`.
+    /// - Remark: Generated from `#/paths//api/v1/calibrations/post(startCalibration)`.
+    public func startCalibration(
+        headers: Operations.StartCalibration.Input.Headers = .init(),
+        body: Operations.StartCalibration.Input.Body
+    ) async throws -> Operations.StartCalibration.Output {
+        try await startCalibration(Operations.StartCalibration.Input(
             headers: headers,
             body: body
         ))
