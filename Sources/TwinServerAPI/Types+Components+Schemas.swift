@@ -5708,5 +5708,112 @@ extension Components {
                 case level
             }
         }
+        /// - Remark: Generated from `#/components/schemas/CaseTableRequest`.
+        public struct CaseTableRequest: Codable, Hashable, Sendable {
+            /// The periods' labels (or any columns), in order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseTableRequest/columns`.
+            public var columns: [Swift.String]?
+            /// Each group with its counts, one per column; or `tableCSV`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseTableRequest/rows`.
+            public var rows: [Components.Schemas.CaseTableRow]?
+            /// The table as the CSV text `report cases --table` reads; or `columns` and `rows`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseTableRequest/tableCSV`.
+            public var tableCSV: Swift.String?
+            /// Creates a new `CaseTableRequest`.
+            ///
+            /// - Parameters:
+            ///   - columns: The periods' labels (or any columns), in order.
+            ///   - rows: Each group with its counts, one per column; or `tableCSV`.
+            ///   - tableCSV: The table as the CSV text `report cases --table` reads; or `columns` and `rows`.
+            public init(
+                columns: [Swift.String]? = nil,
+                rows: [Components.Schemas.CaseTableRow]? = nil,
+                tableCSV: Swift.String? = nil
+            ) {
+                self.columns = columns
+                self.rows = rows
+                self.tableCSV = tableCSV
+            }
+            public enum CodingKeys: String, CodingKey {
+                case columns
+                case rows
+                case tableCSV
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CaseTableRow`.
+        public struct CaseTableRow: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CaseTableRow/label`.
+            public var label: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CaseTableRow/counts`.
+            public var counts: [Swift.Int]
+            /// Creates a new `CaseTableRow`.
+            ///
+            /// - Parameters:
+            ///   - label:
+            ///   - counts:
+            public init(
+                label: Swift.String,
+                counts: [Swift.Int]
+            ) {
+                self.label = label
+                self.counts = counts
+            }
+            public enum CodingKeys: String, CodingKey {
+                case label
+                case counts
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TableCaseReport`.
+        public struct TableCaseReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/minCount`.
+            public var minCount: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/columns`.
+            public var columns: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/rows`.
+            public var rows: [Components.Schemas.CaseReportRow]
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/columnTotals`.
+            public var columnTotals: [Components.Schemas.CaseReportCell]
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/total`.
+            public var total: Components.Schemas.CaseReportCell
+            /// How many values (cells and totals) were suppressed.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/suppressed`.
+            public var suppressed: Swift.Int
+            /// Creates a new `TableCaseReport`.
+            ///
+            /// - Parameters:
+            ///   - minCount:
+            ///   - columns:
+            ///   - rows:
+            ///   - columnTotals:
+            ///   - total:
+            ///   - suppressed: How many values (cells and totals) were suppressed.
+            public init(
+                minCount: Swift.Int,
+                columns: [Swift.String],
+                rows: [Components.Schemas.CaseReportRow],
+                columnTotals: [Components.Schemas.CaseReportCell],
+                total: Components.Schemas.CaseReportCell,
+                suppressed: Swift.Int
+            ) {
+                self.minCount = minCount
+                self.columns = columns
+                self.rows = rows
+                self.columnTotals = columnTotals
+                self.total = total
+                self.suppressed = suppressed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case minCount
+                case columns
+                case rows
+                case columnTotals
+                case total
+                case suppressed
+            }
+        }
     }
 }

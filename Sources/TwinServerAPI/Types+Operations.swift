@@ -15253,4 +15253,253 @@ public enum Operations {
             }
         }
     }
+    /// A table of counts given in the body released with small counts suppressed (`twinbank report cases --table FILE.csv --out OUT.json`), answered at once.
+    ///
+    /// The body is the table, as `columns` (the periods' labels) and `rows` (each a `label` and its `counts`, one per
+    /// column, whole numbers of at least 0), or as the CSV text `report cases --table` reads (`tableCSV`: a header
+    /// naming the groups' column and the periods, then a row per group), one of the two (400 naming `rows`
+    /// otherwise). Counts from 1 to `minCount` - 1 (default 5; at least 1, 1 suppresses nothing) are suppressed,
+    /// then more cells (complementary suppression) until none can be worked out from the totals and the other cells,
+    /// as the command releases them; the answer is the released table as the aggregate's case report gives it
+    /// (`rows` with their `cells` and `total`, `columnTotals`, `total`, each `{count, suppressed}`, and `suppressed`).
+    /// A table of the wrong shape (no row or column, a row without a count per column), a negative count, a CSV line
+    /// with another number of fields or a count that is not a whole number: 400 naming `rows` or `tableCSV` (the
+    /// message names the row or line). It reads nothing from
+    /// the bank: asked as `aggregate` bank-wide, as the other public-health computations.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/case-reports`.
+    /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)`.
+    public enum PostTableCaseReport {
+        public static let id: Swift.String = "postTableCaseReport"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/query`.
+            public struct Query: Sendable, Hashable {
+                /// Suppress counts below this (at least 1; default 5).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/query/minCount`.
+                public var minCount: Swift.Int?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - minCount: Suppress counts below this (at least 1; default 5).
+                public init(minCount: Swift.Int? = nil) {
+                    self.minCount = minCount
+                }
+            }
+            public var query: Operations.PostTableCaseReport.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostTableCaseReport.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostTableCaseReport.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.PostTableCaseReport.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.CaseTableRequest)
+            }
+            public var body: Operations.PostTableCaseReport.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - headers:
+            ///   - body:
+            public init(
+                query: Operations.PostTableCaseReport.Input.Query = .init(),
+                headers: Operations.PostTableCaseReport.Input.Headers = .init(),
+                body: Operations.PostTableCaseReport.Input.Body
+            ) {
+                self.query = query
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.TableCaseReport)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.TableCaseReport {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostTableCaseReport.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostTableCaseReport.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The released table.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PostTableCaseReport.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.PostTableCaseReport.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
 }

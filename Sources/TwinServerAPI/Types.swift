@@ -505,6 +505,24 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/aggregates/{id}/risk-alerts`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/risk-alerts/post(postAggregateRiskAlerts)`.
     func postAggregateRiskAlerts(_ input: Operations.PostAggregateRiskAlerts.Input) async throws -> Operations.PostAggregateRiskAlerts.Output
+    /// A table of counts given in the body released with small counts suppressed (`twinbank report cases --table FILE.csv --out OUT.json`), answered at once.
+    ///
+    /// The body is the table, as `columns` (the periods' labels) and `rows` (each a `label` and its `counts`, one per
+    /// column, whole numbers of at least 0), or as the CSV text `report cases --table` reads (`tableCSV`: a header
+    /// naming the groups' column and the periods, then a row per group), one of the two (400 naming `rows`
+    /// otherwise). Counts from 1 to `minCount` - 1 (default 5; at least 1, 1 suppresses nothing) are suppressed,
+    /// then more cells (complementary suppression) until none can be worked out from the totals and the other cells,
+    /// as the command releases them; the answer is the released table as the aggregate's case report gives it
+    /// (`rows` with their `cells` and `total`, `columnTotals`, `total`, each `{count, suppressed}`, and `suppressed`).
+    /// A table of the wrong shape (no row or column, a row without a count per column), a negative count, a CSV line
+    /// with another number of fields or a count that is not a whole number: 400 naming `rows` or `tableCSV` (the
+    /// message names the row or line). It reads nothing from
+    /// the bank: asked as `aggregate` bank-wide, as the other public-health computations.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/case-reports`.
+    /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)`.
+    func postTableCaseReport(_ input: Operations.PostTableCaseReport.Input) async throws -> Operations.PostTableCaseReport.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1468,6 +1486,34 @@ extension APIProtocol {
     ) async throws -> Operations.PostAggregateRiskAlerts.Output {
         try await postAggregateRiskAlerts(Operations.PostAggregateRiskAlerts.Input(
             path: path,
+            query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A table of counts given in the body released with small counts suppressed (`twinbank report cases --table FILE.csv --out OUT.json`), answered at once.
+    ///
+    /// The body is the table, as `columns` (the periods' labels) and `rows` (each a `label` and its `counts`, one per
+    /// column, whole numbers of at least 0), or as the CSV text `report cases --table` reads (`tableCSV`: a header
+    /// naming the groups' column and the periods, then a row per group), one of the two (400 naming `rows`
+    /// otherwise). Counts from 1 to `minCount` - 1 (default 5; at least 1, 1 suppresses nothing) are suppressed,
+    /// then more cells (complementary suppression) until none can be worked out from the totals and the other cells,
+    /// as the command releases them; the answer is the released table as the aggregate's case report gives it
+    /// (`rows` with their `cells` and `total`, `columnTotals`, `total`, each `{count, suppressed}`, and `suppressed`).
+    /// A table of the wrong shape (no row or column, a row without a count per column), a negative count, a CSV line
+    /// with another number of fields or a count that is not a whole number: 400 naming `rows` or `tableCSV` (the
+    /// message names the row or line). It reads nothing from
+    /// the bank: asked as `aggregate` bank-wide, as the other public-health computations.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/case-reports`.
+    /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)`.
+    public func postTableCaseReport(
+        query: Operations.PostTableCaseReport.Input.Query = .init(),
+        headers: Operations.PostTableCaseReport.Input.Headers = .init(),
+        body: Operations.PostTableCaseReport.Input.Body
+    ) async throws -> Operations.PostTableCaseReport.Output {
+        try await postTableCaseReport(Operations.PostTableCaseReport.Input(
             query: query,
             headers: headers,
             body: body
