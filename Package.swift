@@ -130,8 +130,8 @@ let package = Package(
         // `twinbank serve`: the Hummingbird application that maps the bank (through its gate) to HTTP, token auth.
         .target(name: "TwinServer", dependencies: [
             "TwinCore", "TwinBank", "TwinBankAccess", "TwinGovernance", "TwinServerAPI", "TwinDashboard", "TwinFHIR", "TwinSync",
-            // the dashboard's comparison, distribution and risk-map routes
-            "TwinRun", "TwinPopulation",
+            // the dashboard's comparison, distribution and risk-map routes; calibration as a job
+            "TwinRun", "TwinPopulation", "TwinCalibration",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -204,7 +204,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "TwinServerTests", dependencies: [
-            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance", "TwinFHIR", "TwinSync", "TwinRun",
+            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance", "TwinFHIR", "TwinSync", "TwinRun", "TwinCalibration",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),

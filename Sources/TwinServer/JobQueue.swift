@@ -63,6 +63,8 @@ actor JobQueue {
         var simulation: TwinAPI.SimulationSettings?
         /// A matching's settings (with its criteria document).
         var match: TwinAPI.MatchSettings?
+        /// A calibration's settings (with its problem's files).
+        var calibration: TwinAPI.CalibrationSettings?
     }
 
     struct Job: Sendable, Codable {
@@ -92,6 +94,8 @@ actor JobQueue {
         var simulation: Components.Schemas.SimulationResult?
         /// A match job's result: the report `POST /api/v1/match` answers.
         var match: Components.Schemas.MatchReport?
+        /// A calibration job's result: what `twinbank calibrate --json` prints.
+        var calibration: Components.Schemas.CalibrationResult?
         var error: StoredError?
     }
 
@@ -432,5 +436,20 @@ struct JobJournal: Sendable {
             try store.delete(deletes)
             try store.save(saves)
         }
+    }
+}
+
+// A calibration job's result (kept apart from the other kinds' setters).
+extension JobQueue.JobContext {
+    /// Records durably the result of a calibration job.
+    func calibrated(_ result: Components.Schemas.CalibrationResult) async { await queue.calibrated(id, result) }
+}
+
+extension JobQueue {
+    fileprivate func calibrated(_ id: String, _ result: Components.Schemas.CalibrationResult) async {
+        guard jobs[id]?.state == .running else { return }
+        jobs[id]?.calibration = result
+        touch(id)
+        await flush()
     }
 }

@@ -76,9 +76,13 @@ final class ServedBank: Sendable {
             guard let settings = spec.match else { return nil }
             return TwinAPI.matchWork(bank: bank, settings: settings)
         }
+        if job.kind == .calibration {
+            guard let settings = spec.calibration else { return nil }
+            return TwinAPI.calibrationWork(bank: bank, settings: settings)
+        }
         guard let settings = spec.sync else { return nil }
         switch job.kind {
-        case .comparison, .outbreak, .simulation, .match:
+        case .comparison, .outbreak, .simulation, .match, .calibration:
             return nil
         case .twinSync:
             guard let id = try? TwinID(job.target) else { return nil }

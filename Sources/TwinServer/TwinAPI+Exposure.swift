@@ -20,13 +20,18 @@ extension TwinAPI {
             throw ServerError(.badRequest, "the scenario: \(error.message)", field: "body", value: error.value.map { String($0.prefix(300)) })
         }
         try await served.run(call) { bank in try bank.authorize(.aggregate, nil) }
+        return .ok(.init(body: .json(Self.exposureReport(scenario))))
+    }
+
+    /// The scenario evaluated and totalled per outcome, as `twinbank exposure --json` prints it.
+    static func exposureReport(_ scenario: ExposureScenario) -> S.ExposureReport {
         let rows = scenario.evaluate()
         func e(_ x: ConcentrationResponse.Estimate) -> S.ExposureEstimate { .init(central: x.central, lower: x.lower, upper: x.upper) }
-        return .ok(.init(body: .json(.init(
+        return .init(
             regions: rows.map { .init(region: $0.region, outcome: $0.outcome, exposure: $0.exposure, population: $0.population,
                                       baselineConcentration: $0.baselineConcentration, scenarioConcentration: $0.scenarioConcentration,
                                       attributableBaseline: e($0.baseline), attributableScenario: e($0.scenario), avoided: e($0.avoided)) },
             totals: scenario.totals(rows).map { .init(outcome: $0.outcome, exposure: $0.exposure, attributableBaseline: e($0.baseline),
-                                                      attributableScenario: e($0.scenario), avoided: e($0.avoided)) }))))
+                                                      attributableScenario: e($0.scenario), avoided: e($0.avoided)) })
     }
 }

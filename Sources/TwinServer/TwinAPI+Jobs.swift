@@ -176,7 +176,7 @@ extension TwinAPI {
         }
         return S.Job(id: j.id, kind: j.kind, target: j.target, state: state, cancelRequested: j.cancelRequested ? true : nil, progress: j.progress, submitted: j.submitted.iso8601,
                      started: j.started?.iso8601, finished: j.finished?.iso8601, result: j.result, comparison: j.comparison, outbreak: j.outbreak, simulation: j.simulation, match: j.match,
-                     error: j.error.map { .init(code: $0.code, message: $0.message, field: $0.field) })
+                     calibration: j.calibration, error: j.error.map { .init(code: $0.code, message: $0.message, field: $0.field) })
     }
 
     /// One twin's sync as the command makes it (`twinbank sync --twin ID`): through its only thread binding, or the

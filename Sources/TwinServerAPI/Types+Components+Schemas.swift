@@ -2062,6 +2062,7 @@ extension Components {
                 case outbreak = "outbreak"
                 case simulation = "simulation"
                 case match = "match"
+                case calibration = "calibration"
             }
             /// - Remark: Generated from `#/components/schemas/Job/kind`.
             public var kind: Components.Schemas.Job.KindPayload
@@ -2105,6 +2106,8 @@ extension Components {
             public var simulation: Components.Schemas.SimulationResult?
             /// - Remark: Generated from `#/components/schemas/Job/match`.
             public var match: Components.Schemas.MatchReport?
+            /// - Remark: Generated from `#/components/schemas/Job/calibration`.
+            public var calibration: Components.Schemas.CalibrationResult?
             /// - Remark: Generated from `#/components/schemas/Job/error`.
             public var error: Components.Schemas._Error?
             /// Creates a new `Job`.
@@ -2124,6 +2127,7 @@ extension Components {
             ///   - outbreak:
             ///   - simulation:
             ///   - match:
+            ///   - calibration:
             ///   - error:
             public init(
                 id: Swift.String,
@@ -2140,6 +2144,7 @@ extension Components {
                 outbreak: Components.Schemas.OutbreakReport? = nil,
                 simulation: Components.Schemas.SimulationResult? = nil,
                 match: Components.Schemas.MatchReport? = nil,
+                calibration: Components.Schemas.CalibrationResult? = nil,
                 error: Components.Schemas._Error? = nil
             ) {
                 self.id = id
@@ -2156,6 +2161,7 @@ extension Components {
                 self.outbreak = outbreak
                 self.simulation = simulation
                 self.match = match
+                self.calibration = calibration
                 self.error = error
             }
             public enum CodingKeys: String, CodingKey {
@@ -2173,6 +2179,7 @@ extension Components {
                 case outbreak
                 case simulation
                 case match
+                case calibration
                 case error
             }
         }
@@ -4768,6 +4775,1044 @@ extension Components {
                 case central
                 case lower
                 case upper
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CalibrationRequest`.
+        public struct CalibrationRequest: Codable, Hashable, Sendable {
+            /// The PEtab YAML file's name among `files`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/problem`.
+            public var problem: Swift.String
+            /// The problem's files by plain name (the YAML, the tables and the SBML model it names), each its text.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/files`.
+            public struct FilesPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `FilesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// The problem's files by plain name (the YAML, the tables and the SBML model it names), each its text.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/files`.
+            public var files: Components.Schemas.CalibrationRequest.FilesPayload
+            /// Latin-hypercube starts inside the bounds besides the nominal values and `start` (default 10).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/starts`.
+            public var starts: Swift.Int?
+            /// Seed of the start design (default 1).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/seed`.
+            public var seed: Swift.Int64?
+            /// A start as parameter id to value on the linear scale (`--start c=1 delta=1`); the parameters not given at their nominal values.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/start`.
+            public struct StartPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Double]
+                /// Creates a new `StartPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Double] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// A start as parameter id to value on the linear scale (`--start c=1 delta=1`); the parameters not given at their nominal values.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/start`.
+            public var start: Components.Schemas.CalibrationRequest.StartPayload?
+            /// The most integrator steps per simulation (default 5,000); trial points needing more are rejected.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationRequest/maxSteps`.
+            public var maxSteps: Swift.Int?
+            /// Creates a new `CalibrationRequest`.
+            ///
+            /// - Parameters:
+            ///   - problem: The PEtab YAML file's name among `files`.
+            ///   - files: The problem's files by plain name (the YAML, the tables and the SBML model it names), each its text.
+            ///   - starts: Latin-hypercube starts inside the bounds besides the nominal values and `start` (default 10).
+            ///   - seed: Seed of the start design (default 1).
+            ///   - start: A start as parameter id to value on the linear scale (`--start c=1 delta=1`); the parameters not given at their nominal values.
+            ///   - maxSteps: The most integrator steps per simulation (default 5,000); trial points needing more are rejected.
+            public init(
+                problem: Swift.String,
+                files: Components.Schemas.CalibrationRequest.FilesPayload,
+                starts: Swift.Int? = nil,
+                seed: Swift.Int64? = nil,
+                start: Components.Schemas.CalibrationRequest.StartPayload? = nil,
+                maxSteps: Swift.Int? = nil
+            ) {
+                self.problem = problem
+                self.files = files
+                self.starts = starts
+                self.seed = seed
+                self.start = start
+                self.maxSteps = maxSteps
+            }
+            public enum CodingKeys: String, CodingKey {
+                case problem
+                case files
+                case starts
+                case seed
+                case start
+                case maxSteps
+            }
+        }
+        /// What `twinbank calibrate --json` prints.
+        ///
+        /// - Remark: Generated from `#/components/schemas/CalibrationResult`.
+        public struct CalibrationResult: Codable, Hashable, Sendable {
+            /// The problem file's name.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/problem`.
+            public var problem: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/seed`.
+            public var seed: Swift.Int64?
+            /// Each estimated parameter by id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/parameters`.
+            public struct ParametersPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Components.Schemas.CalibratedParameter]
+                /// Creates a new `ParametersPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Components.Schemas.CalibratedParameter] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Each estimated parameter by id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/parameters`.
+            public var parameters: Components.Schemas.CalibrationResult.ParametersPayload
+            /// The sum of squared residuals on the observables' transformed scales.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/sumOfSquares`.
+            public var sumOfSquares: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/negativeLogLikelihood`.
+            public var negativeLogLikelihood: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/objective`.
+            public struct ObjectivePayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/CalibrationResult/objective/sumOfSquares`.
+                public var sumOfSquares: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/CalibrationResult/objective/negativeLogLikelihood`.
+                public var negativeLogLikelihood: Swift.Double
+                /// Creates a new `ObjectivePayload`.
+                ///
+                /// - Parameters:
+                ///   - sumOfSquares:
+                ///   - negativeLogLikelihood:
+                public init(
+                    sumOfSquares: Swift.Double,
+                    negativeLogLikelihood: Swift.Double
+                ) {
+                    self.sumOfSquares = sumOfSquares
+                    self.negativeLogLikelihood = negativeLogLikelihood
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case sumOfSquares
+                    case negativeLogLikelihood
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/objective`.
+            public var objective: Components.Schemas.CalibrationResult.ObjectivePayload
+            /// The starts run.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/starts`.
+            public var starts: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/startsConverged`.
+            public var startsConverged: Swift.Int
+            /// Starts at which the model could not be simulated or the objective was not finite.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/startsFailed`.
+            public var startsFailed: Swift.Int
+            /// Objective evaluations over every start.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/evaluations`.
+            public var evaluations: Swift.Int
+            /// Whether the best start converged.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibrationResult/converged`.
+            public var converged: Swift.Bool
+            /// Creates a new `CalibrationResult`.
+            ///
+            /// - Parameters:
+            ///   - problem: The problem file's name.
+            ///   - seed:
+            ///   - parameters: Each estimated parameter by id.
+            ///   - sumOfSquares: The sum of squared residuals on the observables' transformed scales.
+            ///   - negativeLogLikelihood:
+            ///   - objective:
+            ///   - starts: The starts run.
+            ///   - startsConverged:
+            ///   - startsFailed: Starts at which the model could not be simulated or the objective was not finite.
+            ///   - evaluations: Objective evaluations over every start.
+            ///   - converged: Whether the best start converged.
+            public init(
+                problem: Swift.String? = nil,
+                seed: Swift.Int64? = nil,
+                parameters: Components.Schemas.CalibrationResult.ParametersPayload,
+                sumOfSquares: Swift.Double,
+                negativeLogLikelihood: Swift.Double,
+                objective: Components.Schemas.CalibrationResult.ObjectivePayload,
+                starts: Swift.Int,
+                startsConverged: Swift.Int,
+                startsFailed: Swift.Int,
+                evaluations: Swift.Int,
+                converged: Swift.Bool
+            ) {
+                self.problem = problem
+                self.seed = seed
+                self.parameters = parameters
+                self.sumOfSquares = sumOfSquares
+                self.negativeLogLikelihood = negativeLogLikelihood
+                self.objective = objective
+                self.starts = starts
+                self.startsConverged = startsConverged
+                self.startsFailed = startsFailed
+                self.evaluations = evaluations
+                self.converged = converged
+            }
+            public enum CodingKeys: String, CodingKey {
+                case problem
+                case seed
+                case parameters
+                case sumOfSquares
+                case negativeLogLikelihood
+                case objective
+                case starts
+                case startsConverged
+                case startsFailed
+                case evaluations
+                case converged
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CalibratedParameter`.
+        public struct CalibratedParameter: Codable, Hashable, Sendable {
+            /// The fitted value on the linear scale.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/value`.
+            public var value: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/scale`.
+            @frozen public enum ScalePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case lin = "lin"
+                case log = "log"
+                case log10 = "log10"
+            }
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/scale`.
+            public var scale: Components.Schemas.CalibratedParameter.ScalePayload
+            /// The value on the parameter's scale (what the optimiser moved).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/scaledValue`.
+            public var scaledValue: Swift.Double
+            /// The Gauss-Newton standard error on the parameter's scale (absent for a profiled noise parameter or one not identifiable).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CalibratedParameter/standardErrorOnScale`.
+            public var standardErrorOnScale: Swift.Double?
+            /// Creates a new `CalibratedParameter`.
+            ///
+            /// - Parameters:
+            ///   - value: The fitted value on the linear scale.
+            ///   - scale:
+            ///   - scaledValue: The value on the parameter's scale (what the optimiser moved).
+            ///   - standardErrorOnScale: The Gauss-Newton standard error on the parameter's scale (absent for a profiled noise parameter or one not identifiable).
+            public init(
+                value: Swift.Double,
+                scale: Components.Schemas.CalibratedParameter.ScalePayload,
+                scaledValue: Swift.Double,
+                standardErrorOnScale: Swift.Double? = nil
+            ) {
+                self.value = value
+                self.scale = scale
+                self.scaledValue = scaledValue
+                self.standardErrorOnScale = standardErrorOnScale
+            }
+            public enum CodingKeys: String, CodingKey {
+                case value
+                case scale
+                case scaledValue
+                case standardErrorOnScale
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CountsRiskMapRequest`.
+        public struct CountsRiskMapRequest: Codable, Hashable, Sendable {
+            /// A GeoJSON FeatureCollection of Polygon and MultiPolygon features (read as sent, in its order).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CountsRiskMapRequest/regions`.
+            public struct RegionsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `RegionsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// A GeoJSON FeatureCollection of Polygon and MultiPolygon features (read as sent, in its order).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CountsRiskMapRequest/regions`.
+            public var regions: Components.Schemas.CountsRiskMapRequest.RegionsPayload
+            /// Daily counts per region (rows of one region and day add up); or `countsCSV`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CountsRiskMapRequest/counts`.
+            public var counts: [Components.Schemas.RegionCountRow]?
+            /// The counts as the CSV text `risk --counts` reads (header `region,date,population,cases,contacts,tests,positives,admissions`, any order, region and date required); or `counts`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CountsRiskMapRequest/countsCSV`.
+            public var countsCSV: Swift.String?
+            /// Creates a new `CountsRiskMapRequest`.
+            ///
+            /// - Parameters:
+            ///   - regions: A GeoJSON FeatureCollection of Polygon and MultiPolygon features (read as sent, in its order).
+            ///   - counts: Daily counts per region (rows of one region and day add up); or `countsCSV`.
+            ///   - countsCSV: The counts as the CSV text `risk --counts` reads (header `region,date,population,cases,contacts,tests,positives,admissions`, any order, region and date required); or `counts`.
+            public init(
+                regions: Components.Schemas.CountsRiskMapRequest.RegionsPayload,
+                counts: [Components.Schemas.RegionCountRow]? = nil,
+                countsCSV: Swift.String? = nil
+            ) {
+                self.regions = regions
+                self.counts = counts
+                self.countsCSV = countsCSV
+            }
+            public enum CodingKeys: String, CodingKey {
+                case regions
+                case counts
+                case countsCSV
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RegionCountRow`.
+        public struct RegionCountRow: Codable, Hashable, Sendable {
+            /// The region's name, as the regions name it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionCountRow/region`.
+            public var region: Swift.String
+            /// The day (`2026-03-01`, or an ISO 8601 instant: its UTC day).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionCountRow/date`.
+            public var date: Swift.String
+            /// The region's residents (the same on every row of a region that gives it).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RegionCountRow/population`.
+            public var population: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/RegionCountRow/cases`.
+            public var cases: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/RegionCountRow/contacts`.
+            public var contacts: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/RegionCountRow/tests`.
+            public var tests: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/RegionCountRow/positives`.
+            public var positives: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/RegionCountRow/admissions`.
+            public var admissions: Swift.Int?
+            /// Creates a new `RegionCountRow`.
+            ///
+            /// - Parameters:
+            ///   - region: The region's name, as the regions name it.
+            ///   - date: The day (`2026-03-01`, or an ISO 8601 instant: its UTC day).
+            ///   - population: The region's residents (the same on every row of a region that gives it).
+            ///   - cases:
+            ///   - contacts:
+            ///   - tests:
+            ///   - positives:
+            ///   - admissions:
+            public init(
+                region: Swift.String,
+                date: Swift.String,
+                population: Swift.Int? = nil,
+                cases: Swift.Int? = nil,
+                contacts: Swift.Int? = nil,
+                tests: Swift.Int? = nil,
+                positives: Swift.Int? = nil,
+                admissions: Swift.Int? = nil
+            ) {
+                self.region = region
+                self.date = date
+                self.population = population
+                self.cases = cases
+                self.contacts = contacts
+                self.tests = tests
+                self.positives = positives
+                self.admissions = admissions
+            }
+            public enum CodingKeys: String, CodingKey {
+                case region
+                case date
+                case population
+                case cases
+                case contacts
+                case tests
+                case positives
+                case admissions
+            }
+        }
+        /// The GeoJSON FeatureCollection (RFC 7946) `twinbank risk --out` writes.
+        ///
+        /// - Remark: Generated from `#/components/schemas/CountsRiskMap`.
+        public struct CountsRiskMap: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CountsRiskMap/type`.
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case featureCollection = "FeatureCollection"
+            }
+            /// - Remark: Generated from `#/components/schemas/CountsRiskMap/type`.
+            public var _type: Components.Schemas.CountsRiskMap._TypePayload
+            /// - Remark: Generated from `#/components/schemas/CountsRiskMap/features`.
+            public var features: [Components.Schemas.CountsRiskFeature]
+            /// Creates a new `CountsRiskMap`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - features:
+            public init(
+                _type: Components.Schemas.CountsRiskMap._TypePayload,
+                features: [Components.Schemas.CountsRiskFeature]
+            ) {
+                self._type = _type
+                self.features = features
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case features
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CountsRiskFeature`.
+        public struct CountsRiskFeature: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CountsRiskFeature/type`.
+            @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case feature = "Feature"
+            }
+            /// - Remark: Generated from `#/components/schemas/CountsRiskFeature/type`.
+            public var _type: Components.Schemas.CountsRiskFeature._TypePayload
+            /// - Remark: Generated from `#/components/schemas/CountsRiskFeature/properties`.
+            public var properties: Components.Schemas.CountsRiskProperties
+            /// - Remark: Generated from `#/components/schemas/CountsRiskFeature/geometry`.
+            public struct GeometryPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/CountsRiskFeature/geometry/type`.
+                @frozen public enum _TypePayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case polygon = "Polygon"
+                    case multiPolygon = "MultiPolygon"
+                }
+                /// - Remark: Generated from `#/components/schemas/CountsRiskFeature/geometry/type`.
+                public var _type: Components.Schemas.CountsRiskFeature.GeometryPayload._TypePayload
+                /// A Polygon's rings, or a MultiPolygon's polygons of rings, of [longitude, latitude] positions.
+                ///
+                /// - Remark: Generated from `#/components/schemas/CountsRiskFeature/geometry/coordinates`.
+                public var coordinates: [OpenAPIRuntime.OpenAPIValueContainer]
+                /// Creates a new `GeometryPayload`.
+                ///
+                /// - Parameters:
+                ///   - _type:
+                ///   - coordinates: A Polygon's rings, or a MultiPolygon's polygons of rings, of [longitude, latitude] positions.
+                public init(
+                    _type: Components.Schemas.CountsRiskFeature.GeometryPayload._TypePayload,
+                    coordinates: [OpenAPIRuntime.OpenAPIValueContainer]
+                ) {
+                    self._type = _type
+                    self.coordinates = coordinates
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case _type = "type"
+                    case coordinates
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/CountsRiskFeature/geometry`.
+            public var geometry: Components.Schemas.CountsRiskFeature.GeometryPayload
+            /// Creates a new `CountsRiskFeature`.
+            ///
+            /// - Parameters:
+            ///   - _type:
+            ///   - properties:
+            ///   - geometry:
+            public init(
+                _type: Components.Schemas.CountsRiskFeature._TypePayload,
+                properties: Components.Schemas.CountsRiskProperties,
+                geometry: Components.Schemas.CountsRiskFeature.GeometryPayload
+            ) {
+                self._type = _type
+                self.properties = properties
+                self.geometry = geometry
+            }
+            public enum CodingKeys: String, CodingKey {
+                case _type = "type"
+                case properties
+                case geometry
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CountsRiskProperties`.
+        public struct CountsRiskProperties: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/name`.
+            public var name: Swift.String
+            /// The day assessed.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/date`.
+            public var date: Swift.String
+            /// Absent when there is not enough to assess.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/level`.
+            @frozen public enum LevelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case low = "low"
+                case moderate = "moderate"
+                case substantial = "substantial"
+                case high = "high"
+            }
+            /// Absent when there is not enough to assess.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/level`.
+            public var level: Components.Schemas.CountsRiskProperties.LevelPayload?
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/incidence_7d_per_100k`.
+            public var incidence7dPer100k: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/growth_week_over_week`.
+            public var growthWeekOverWeek: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/test_positivity`.
+            public var testPositivity: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/admissions_7d_per_100k`.
+            public var admissions7dPer100k: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/population`.
+            public var population: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/cases_7d`.
+            public var cases7d: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/contacts_7d`.
+            public var contacts7d: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/tests_7d`.
+            public var tests7d: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/positives_7d`.
+            public var positives7d: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/admissions_7d`.
+            public var admissions7d: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/reasons`.
+            public var reasons: [Swift.String]
+            /// The region's level on each day counted, from the first (null when not enough to assess).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CountsRiskProperties/levels_by_day`.
+            public var levelsByDay: [OpenAPIRuntime.OpenAPIValueContainer]?
+            /// Creates a new `CountsRiskProperties`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - date: The day assessed.
+            ///   - level: Absent when there is not enough to assess.
+            ///   - incidence7dPer100k:
+            ///   - growthWeekOverWeek:
+            ///   - testPositivity:
+            ///   - admissions7dPer100k:
+            ///   - population:
+            ///   - cases7d:
+            ///   - contacts7d:
+            ///   - tests7d:
+            ///   - positives7d:
+            ///   - admissions7d:
+            ///   - reasons:
+            ///   - levelsByDay: The region's level on each day counted, from the first (null when not enough to assess).
+            public init(
+                name: Swift.String,
+                date: Swift.String,
+                level: Components.Schemas.CountsRiskProperties.LevelPayload? = nil,
+                incidence7dPer100k: Swift.Double? = nil,
+                growthWeekOverWeek: Swift.Double? = nil,
+                testPositivity: Swift.Double? = nil,
+                admissions7dPer100k: Swift.Double? = nil,
+                population: Swift.Int,
+                cases7d: Swift.Int,
+                contacts7d: Swift.Int,
+                tests7d: Swift.Int,
+                positives7d: Swift.Int,
+                admissions7d: Swift.Int,
+                reasons: [Swift.String],
+                levelsByDay: [OpenAPIRuntime.OpenAPIValueContainer]? = nil
+            ) {
+                self.name = name
+                self.date = date
+                self.level = level
+                self.incidence7dPer100k = incidence7dPer100k
+                self.growthWeekOverWeek = growthWeekOverWeek
+                self.testPositivity = testPositivity
+                self.admissions7dPer100k = admissions7dPer100k
+                self.population = population
+                self.cases7d = cases7d
+                self.contacts7d = contacts7d
+                self.tests7d = tests7d
+                self.positives7d = positives7d
+                self.admissions7d = admissions7d
+                self.reasons = reasons
+                self.levelsByDay = levelsByDay
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case date
+                case level
+                case incidence7dPer100k = "incidence_7d_per_100k"
+                case growthWeekOverWeek = "growth_week_over_week"
+                case testPositivity = "test_positivity"
+                case admissions7dPer100k = "admissions_7d_per_100k"
+                case population
+                case cases7d = "cases_7d"
+                case contacts7d = "contacts_7d"
+                case tests7d = "tests_7d"
+                case positives7d = "positives_7d"
+                case admissions7d = "admissions_7d"
+                case reasons
+                case levelsByDay = "levels_by_day"
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregateExposureRequest`.
+        public struct AggregateExposureRequest: Codable, Hashable, Sendable {
+            /// The scenario `exposure --scenario` reads (README "### exposure"), read as sent.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureRequest/scenario`.
+            public struct ScenarioPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `ScenarioPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// The scenario `exposure --scenario` reads (README "### exposure"), read as sent.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureRequest/scenario`.
+            public var scenario: Components.Schemas.AggregateExposureRequest.ScenarioPayload
+            /// A GeoJSON FeatureCollection of Polygon and MultiPolygon features naming the scenario's regions (read as sent, in its order).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureRequest/regions`.
+            public struct RegionsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `RegionsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// A GeoJSON FeatureCollection of Polygon and MultiPolygon features naming the scenario's regions (read as sent, in its order).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureRequest/regions`.
+            public var regions: Components.Schemas.AggregateExposureRequest.RegionsPayload
+            /// Creates a new `AggregateExposureRequest`.
+            ///
+            /// - Parameters:
+            ///   - scenario: The scenario `exposure --scenario` reads (README "### exposure"), read as sent.
+            ///   - regions: A GeoJSON FeatureCollection of Polygon and MultiPolygon features naming the scenario's regions (read as sent, in its order).
+            public init(
+                scenario: Components.Schemas.AggregateExposureRequest.ScenarioPayload,
+                regions: Components.Schemas.AggregateExposureRequest.RegionsPayload
+            ) {
+                self.scenario = scenario
+                self.regions = regions
+            }
+            public enum CodingKeys: String, CodingKey {
+                case scenario
+                case regions
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregateExposureReport`.
+        public struct AggregateExposureReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureReport/aggregate`.
+            public var aggregate: Swift.String
+            /// Person twins placed in a region (the populations).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureReport/located`.
+            public var located: Swift.Int
+            /// Person twins without a location, or living outside every region (not counted).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureReport/unlocated`.
+            public var unlocated: Swift.Int
+            /// Members left out (their consent or the policy refuses this use).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureReport/refused`.
+            public var refused: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureReport/regions`.
+            public var regions: [Components.Schemas.ExposureRegion]
+            /// - Remark: Generated from `#/components/schemas/AggregateExposureReport/totals`.
+            public var totals: [Components.Schemas.ExposureTotal]
+            /// Creates a new `AggregateExposureReport`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - located: Person twins placed in a region (the populations).
+            ///   - unlocated: Person twins without a location, or living outside every region (not counted).
+            ///   - refused: Members left out (their consent or the policy refuses this use).
+            ///   - regions:
+            ///   - totals:
+            public init(
+                aggregate: Swift.String,
+                located: Swift.Int,
+                unlocated: Swift.Int,
+                refused: Swift.Int,
+                regions: [Components.Schemas.ExposureRegion],
+                totals: [Components.Schemas.ExposureTotal]
+            ) {
+                self.aggregate = aggregate
+                self.located = located
+                self.unlocated = unlocated
+                self.refused = refused
+                self.regions = regions
+                self.totals = totals
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case located
+                case unlocated
+                case refused
+                case regions
+                case totals
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest`.
+        public struct RiskAlertsRequest: Codable, Hashable, Sendable {
+            /// A GeoJSON FeatureCollection of Polygon and MultiPolygon features (read as sent, in its order); or `grid`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest/regions`.
+            public struct RegionsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                /// Creates a new `RegionsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// A GeoJSON FeatureCollection of Polygon and MultiPolygon features (read as sent, in its order); or `grid`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest/regions`.
+            public var regions: Components.Schemas.RiskAlertsRequest.RegionsPayload?
+            /// Square cells of this size over the people's locations (`1km`, `500m`; the default without `regions`); at most 10,000 cells.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest/grid`.
+            public var grid: Swift.String?
+            /// The day to assess (`2026-03-01`; default the last day counted).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest/date`.
+            public var date: Swift.String?
+            /// Alert on entering regions at this level or above (default high).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest/alertLevel`.
+            @frozen public enum AlertLevelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case low = "low"
+                case moderate = "moderate"
+                case substantial = "substantial"
+                case high = "high"
+            }
+            /// Alert on entering regions at this level or above (default high).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest/alertLevel`.
+            public var alertLevel: Components.Schemas.RiskAlertsRequest.AlertLevelPayload?
+            /// Alert on pings within this many hours before the end of the assessed day (default 24).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest/recentHours`.
+            public var recentHours: Swift.Double?
+            /// Write the alerts as events in the people's threads (default false), as `--write-alerts`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlertsRequest/write`.
+            public var write: Swift.Bool?
+            /// Creates a new `RiskAlertsRequest`.
+            ///
+            /// - Parameters:
+            ///   - regions: A GeoJSON FeatureCollection of Polygon and MultiPolygon features (read as sent, in its order); or `grid`.
+            ///   - grid: Square cells of this size over the people's locations (`1km`, `500m`; the default without `regions`); at most 10,000 cells.
+            ///   - date: The day to assess (`2026-03-01`; default the last day counted).
+            ///   - alertLevel: Alert on entering regions at this level or above (default high).
+            ///   - recentHours: Alert on pings within this many hours before the end of the assessed day (default 24).
+            ///   - write: Write the alerts as events in the people's threads (default false), as `--write-alerts`.
+            public init(
+                regions: Components.Schemas.RiskAlertsRequest.RegionsPayload? = nil,
+                grid: Swift.String? = nil,
+                date: Swift.String? = nil,
+                alertLevel: Components.Schemas.RiskAlertsRequest.AlertLevelPayload? = nil,
+                recentHours: Swift.Double? = nil,
+                write: Swift.Bool? = nil
+            ) {
+                self.regions = regions
+                self.grid = grid
+                self.date = date
+                self.alertLevel = alertLevel
+                self.recentHours = recentHours
+                self.write = write
+            }
+            public enum CodingKeys: String, CodingKey {
+                case regions
+                case grid
+                case date
+                case alertLevel
+                case recentHours
+                case write
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RiskAlerts`.
+        public struct RiskAlerts: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RiskAlerts/aggregate`.
+            public var aggregate: Swift.String
+            /// The assessed day (absent when no one is located).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlerts/date`.
+            public var date: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/RiskAlerts/alertLevel`.
+            public var alertLevel: Swift.String
+            /// The start of the window of pings looked at.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlerts/from`.
+            public var from: Swift.String
+            /// The end of the window (the end of the assessed day).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlerts/to`.
+            public var to: Swift.String
+            /// Person twins placed in a region.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlerts/located`.
+            public var located: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/RiskAlerts/alerts`.
+            public var alerts: [Components.Schemas.RiskAlert]
+            /// Alerts written to threads (0 without `write`; an alert a thread already holds is not written again).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlerts/written`.
+            public var written: Swift.Int
+            /// Creates a new `RiskAlerts`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - date: The assessed day (absent when no one is located).
+            ///   - alertLevel:
+            ///   - from: The start of the window of pings looked at.
+            ///   - to: The end of the window (the end of the assessed day).
+            ///   - located: Person twins placed in a region.
+            ///   - alerts:
+            ///   - written: Alerts written to threads (0 without `write`; an alert a thread already holds is not written again).
+            public init(
+                aggregate: Swift.String,
+                date: Swift.String? = nil,
+                alertLevel: Swift.String,
+                from: Swift.String,
+                to: Swift.String,
+                located: Swift.Int,
+                alerts: [Components.Schemas.RiskAlert],
+                written: Swift.Int
+            ) {
+                self.aggregate = aggregate
+                self.date = date
+                self.alertLevel = alertLevel
+                self.from = from
+                self.to = to
+                self.located = located
+                self.alerts = alerts
+                self.written = written
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case date
+                case alertLevel
+                case from
+                case to
+                case located
+                case alerts
+                case written
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RiskAlert`.
+        public struct RiskAlert: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/RiskAlert/person`.
+            public var person: Swift.String
+            /// The ping that entered the region.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RiskAlert/time`.
+            public var time: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RiskAlert/region`.
+            public var region: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RiskAlert/level`.
+            @frozen public enum LevelPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case low = "low"
+                case moderate = "moderate"
+                case substantial = "substantial"
+                case high = "high"
+            }
+            /// - Remark: Generated from `#/components/schemas/RiskAlert/level`.
+            public var level: Components.Schemas.RiskAlert.LevelPayload
+            /// Creates a new `RiskAlert`.
+            ///
+            /// - Parameters:
+            ///   - person:
+            ///   - time: The ping that entered the region.
+            ///   - region:
+            ///   - level:
+            public init(
+                person: Swift.String,
+                time: Swift.String,
+                region: Swift.String,
+                level: Components.Schemas.RiskAlert.LevelPayload
+            ) {
+                self.person = person
+                self.time = time
+                self.region = region
+                self.level = level
+            }
+            public enum CodingKeys: String, CodingKey {
+                case person
+                case time
+                case region
+                case level
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CaseTableRequest`.
+        public struct CaseTableRequest: Codable, Hashable, Sendable {
+            /// The periods' labels (or any columns), in order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseTableRequest/columns`.
+            public var columns: [Swift.String]?
+            /// Each group with its counts, one per column; or `tableCSV`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseTableRequest/rows`.
+            public var rows: [Components.Schemas.CaseTableRow]?
+            /// The table as the CSV text `report cases --table` reads; or `columns` and `rows`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CaseTableRequest/tableCSV`.
+            public var tableCSV: Swift.String?
+            /// Creates a new `CaseTableRequest`.
+            ///
+            /// - Parameters:
+            ///   - columns: The periods' labels (or any columns), in order.
+            ///   - rows: Each group with its counts, one per column; or `tableCSV`.
+            ///   - tableCSV: The table as the CSV text `report cases --table` reads; or `columns` and `rows`.
+            public init(
+                columns: [Swift.String]? = nil,
+                rows: [Components.Schemas.CaseTableRow]? = nil,
+                tableCSV: Swift.String? = nil
+            ) {
+                self.columns = columns
+                self.rows = rows
+                self.tableCSV = tableCSV
+            }
+            public enum CodingKeys: String, CodingKey {
+                case columns
+                case rows
+                case tableCSV
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CaseTableRow`.
+        public struct CaseTableRow: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CaseTableRow/label`.
+            public var label: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CaseTableRow/counts`.
+            public var counts: [Swift.Int]
+            /// Creates a new `CaseTableRow`.
+            ///
+            /// - Parameters:
+            ///   - label:
+            ///   - counts:
+            public init(
+                label: Swift.String,
+                counts: [Swift.Int]
+            ) {
+                self.label = label
+                self.counts = counts
+            }
+            public enum CodingKeys: String, CodingKey {
+                case label
+                case counts
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TableCaseReport`.
+        public struct TableCaseReport: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/minCount`.
+            public var minCount: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/columns`.
+            public var columns: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/rows`.
+            public var rows: [Components.Schemas.CaseReportRow]
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/columnTotals`.
+            public var columnTotals: [Components.Schemas.CaseReportCell]
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/total`.
+            public var total: Components.Schemas.CaseReportCell
+            /// How many values (cells and totals) were suppressed.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TableCaseReport/suppressed`.
+            public var suppressed: Swift.Int
+            /// Creates a new `TableCaseReport`.
+            ///
+            /// - Parameters:
+            ///   - minCount:
+            ///   - columns:
+            ///   - rows:
+            ///   - columnTotals:
+            ///   - total:
+            ///   - suppressed: How many values (cells and totals) were suppressed.
+            public init(
+                minCount: Swift.Int,
+                columns: [Swift.String],
+                rows: [Components.Schemas.CaseReportRow],
+                columnTotals: [Components.Schemas.CaseReportCell],
+                total: Components.Schemas.CaseReportCell,
+                suppressed: Swift.Int
+            ) {
+                self.minCount = minCount
+                self.columns = columns
+                self.rows = rows
+                self.columnTotals = columnTotals
+                self.total = total
+                self.suppressed = suppressed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case minCount
+                case columns
+                case rows
+                case columnTotals
+                case total
+                case suppressed
             }
         }
     }

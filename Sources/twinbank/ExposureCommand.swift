@@ -43,8 +43,8 @@ struct ExposureCommand: ParsableCommand {
         switch (aggregate, regions) {
         case (let id?, let file?):
             let set = try GeoRegions(contentsOf: file, nameProperty: nameProperty)
-            let input = try RiskTwins.read(bank: try bankOptions.open(), aggregate: try AggregateID(id), regions: set, locator: set.locator())
-            s = try s.withResidents(Dictionary(uniqueKeysWithValues: zip(input.counts.regions, input.counts.population)))
+            let (scenario, input) = try s.withResidents(of: try AggregateID(id), in: try bankOptions.open(), regions: set)
+            s = scenario
             if !output.json { print("populations: \(input.persons) people of \(id) by where they live\(input.unlocated.isEmpty ? "" : " (\(input.unlocated.count) without a location, not counted)")") }
         case (nil, nil): guard bankOptions.bank == nil else { throw ValidationError("--bank goes with --aggregate and --regions") }
         default: throw ValidationError("--aggregate and --regions go together (the people, and the regions they live in)")

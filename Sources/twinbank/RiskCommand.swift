@@ -90,23 +90,19 @@ struct RiskCommand: ParsableCommand {
         case (.some, .some): throw ValidationError("give --aggregate ID (with --bank) or --counts FILE.csv, not both")
         case (nil, nil): throw ValidationError("give the counts: --aggregate ID with --bank, or --counts FILE.csv")
         }
-        var day = tally.days - 1
-        if let date {
-            let instant = try parseInstant(date.count == 10 ? date + "T00:00:00Z" : date, option: "--date", bound: .instant)
-            day = tally.day(of: instant)
-            guard (0..<tally.days).contains(day) else {
-                throw ValidationError("--date \(date) is outside the days counted, \(tally.date(0)) to \(tally.date(tally.days - 1))")
-            }
+        let assessment: RiskAssessment
+        do {
+            assessment = try RiskAssessment(regions: regionSet, counts: tally,
+                                            date: try date.map { try parseInstant($0.count == 10 ? $0 + "T00:00:00Z" : $0, option: "--date", bound: .instant) })
+        } catch let e as PopulationError {
+            throw ValidationError("--date \(date ?? ""): \(e.message)")
         }
-        let risks = RegionalRisk.assess(tally, day: day)
-        let daily = (0..<tally.days).map { RegionalRisk.assess(tally, day: $0) }
+        let (day, risks) = (assessment.day, assessment.risks)
         var alerts: [RegionAlert] = []
         if let input = bankInput {
-            let end = Instant(microseconds: tally.start.microseconds + Int64(day + 1) * 86_400_000_000 - 1)
-            let start = Instant(microseconds: end.microseconds - Int64(recentHours * 3_600_000_000))
-            alerts = RegionalRisk.alerts(pings: input.pings, locator: regionSet.locator(), levels: risks.map(\.level), minimum: level, from: start, to: end)
+            alerts = RegionalRisk.alerts(input, regions: regionSet, risks: risks, day: day, minimum: level, recentHours: recentHours).alerts
         }
-        try OutputFile.write(RiskMap.geoJSON(regions: regionSet, counts: tally, risks: risks, daily: daily), to: out, overwrite: force)
+        try OutputFile.write(assessment.geoJSON, to: out, overwrite: force)
         if let map {
             try OutputFile.write(RiskMap.svg(regions: regionSet, risks: risks, title: "Risk level by region, 7 days to \(tally.date(day))"), to: map, overwrite: force)
         }

@@ -396,6 +396,14 @@ let entryPoints: [EntryPoint] = [
         let regions = try RiskFixture.regions()
         _ = try RiskTwins.read(bank: b, aggregate: "cohort", regions: regions, locator: regions.locator())
     },
+    EntryPoint("ExposureScenario.withResidents(of:in:regions:)", .aggregate, nil, leavesOutOfCohort: true) { b, _ in
+        let scenario = try ExposureScenario(json: Array(#"""
+            {"regions": [{"name": "A", "population": 100}], "layers": [{"exposure": "noise", "values": {"A": 60}}],
+             "outcomes": [{"name": "ihd", "exposure": "noise", "rr": 1.08, "rr_lower": 1.01, "rr_upper": 1.15, "increment": 10, "counterfactual": 53,
+                           "incidence_per_100k": 500}], "changes": [{"exposure": "noise", "region": "A", "delta": -10}]}
+            """#.utf8))
+        _ = try scenario.withResidents(of: "cohort", in: b, regions: try RiskFixture.regions())
+    },
     EntryPoint("RiskTwins.writeAlerts(_:regions:risks:counts:bank:)", .read, "p1") { b, _ in
         let (regions, counts, risks, alerts) = try RiskFixture.alerts()
         _ = try RiskTwins.writeAlerts(alerts, regions: regions, risks: risks, counts: counts, bank: b)

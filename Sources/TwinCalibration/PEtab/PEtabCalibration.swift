@@ -66,6 +66,9 @@ public struct PEtabCalibration: Sendable {
             lm.maxIterations = 100
             return lm
         }()
+        /// Called after each start with the starts done and their number (on the fitting thread); returning false
+        /// stops the fit there, which then throws `CancellationError` (nil: every start runs).
+        public var progress: (@Sendable (_ done: Int, _ total: Int) -> Bool)? = nil
         public init() {}
     }
 
@@ -278,7 +281,7 @@ public struct PEtabCalibration: Sendable {
         var best: (fit: LeastSquaresFit, sigmas: [Double], nll: Double, ssr: Double)? = nil
         var converged = 0, evaluations = 0
         var failures: [String] = []
-        for start in starts {
+        for (k, start) in starts.enumerated() {
             do {
                 let (fit, sigmas, evals) = try fitFrom(start, optimizer)
                 evaluations += evals
@@ -288,6 +291,7 @@ public struct PEtabCalibration: Sendable {
             } catch {
                 failures.append("\(error)")
             }
+            if let progress = options.progress, !progress(k + 1, starts.count) { throw CancellationError() }
         }
         guard let b = best else {
             throw CalibrationError(.calibrationFailed, "all \(starts.count) starts failed; first: \(failures.first ?? "?")")
@@ -352,7 +356,8 @@ extension PEtabCalibration.Result {
         var params: [String: Any] = [:]
         for p in parameters {
             var entry: [String: Any] = ["value": p.value, "scale": p.scale.rawValue, "scaledValue": p.scaledValue]
-            if let se = p.standardError { entry["standardErrorOnScale"] = se }
+            // JSON has no NaN or infinity: a standard error that is not finite is left out, as one not computed
+            if let se = p.standardError, se.isFinite { entry["standardErrorOnScale"] = se }
             params[p.id] = entry
         }
         var doc: [String: Any] = [

@@ -74,37 +74,73 @@ public struct PEtabProblem: Sendable {
 
     public var estimated: [Parameter] { parameters.filter(\.estimate) }
 
-    /// Loads the problem described by a PEtab YAML file.
+    /// Loads the problem described by a PEtab YAML file; the files it names are read from the file's folder.
     public static func load(yaml url: URL) throws -> PEtabProblem {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw CalibrationError(.invalidPEtab, "cannot read PEtab problem file \(url.path).", value: url.path)
         }
-        let doc = try YAMLDocument.parse(text, name: url.lastPathComponent)
         let dir = url.deletingLastPathComponent()
+        return try load(yaml: text, name: url.lastPathComponent, directory: dir, model: { dir.appendingPathComponent($0) },
+                        table: { try TSVTable(contentsOf: dir.appendingPathComponent($0)) })
+    }
+
+    /// Where a problem given by its files' contents (``load(yaml:files:)``) says it is: not a folder on disk, so
+    /// ``directory`` and ``modelFile`` of such a problem name no file that can be opened.
+    public static let inMemoryDirectory = URL(string: "memory:/")!
+
+    /// Loads a problem given as the contents of its files, by name: `problem` names the YAML file among `files`, and
+    /// the tables and the SBML model it names are looked up among `files` by the names the YAML writes (nothing is
+    /// read from disk). ``modelFile`` is the model's name under ``inMemoryDirectory``: give the model's text
+    /// (`files[modelFile.lastPathComponent]`) to a simulator.
+    /// - Throws: ``CalibrationError`` `invalidPEtab` naming the file: the problem or a file it names missing from
+    ///   `files`, and every error of ``load(yaml:)``.
+    public static func load(yaml problem: String, files: [String: String]) throws -> PEtabProblem {
+        let given = files.keys.sorted().joined(separator: ", ")
+        guard let text = files[problem] else {
+            throw CalibrationError(.invalidPEtab, "the PEtab problem file '\(problem)' is not among the files given (\(given)).", value: problem)
+        }
+        return try load(yaml: text, name: problem, directory: inMemoryDirectory, model: { name in
+            guard files[name] != nil, !name.contains("/") else {
+                throw CalibrationError(.invalidPEtab, "the problem names the SBML model '\(name)', which is not among the files given (\(given)).", value: name)
+            }
+            return inMemoryDirectory.appendingPathComponent(name)
+        }, table: { name in
+            guard let table = files[name] else {
+                throw CalibrationError(.invalidPEtab, "the problem names the table '\(name)', which is not among the files given (\(given)).", value: name)
+            }
+            return try TSVTable(name: name, text: table)
+        })
+    }
+
+    /// The problem of a PEtab YAML document `text` (called `name` in messages), its tables read by `table` and its
+    /// model's location given by `model` (each given the name the YAML writes), in `directory`.
+    static func load(yaml text: String, name: String, directory dir: URL, model: (String) throws -> URL,
+                     table: (String) throws -> TSVTable) throws -> PEtabProblem {
+        let doc = try YAMLDocument.parse(text, name: name)
         if let v = doc["format_version"]?.string, v != "1", v != "1.0.0" {
             throw CalibrationError(.unsupported, "PEtab format version \(v) is not supported (only version 1).", value: v)
         }
         guard let parameterFile = doc["parameter_file"]?.strings?.first else {
-            throw CalibrationError(.invalidPEtab, "\(url.lastPathComponent) names no parameter_file.", value: url.path)
+            throw CalibrationError(.invalidPEtab, "\(name) names no parameter_file.", value: name)
         }
         guard case .list(let problems)? = doc["problems"], problems.count == 1 else {
-            throw CalibrationError(.unsupported, "\(url.lastPathComponent) must describe exactly one problem under 'problems'.", value: url.path)
+            throw CalibrationError(.unsupported, "\(name) must describe exactly one problem under 'problems'.", value: name)
         }
         let p = problems[0]
-        func files(_ key: String) throws -> [URL] {
+        func files(_ key: String) throws -> [String] {
             guard let names = p[key]?.strings, !names.isEmpty else {
-                throw CalibrationError(.invalidPEtab, "the problem in \(url.lastPathComponent) lists no \(key).", value: key)
+                throw CalibrationError(.invalidPEtab, "the problem in \(name) lists no \(key).", value: key)
             }
-            return names.map { dir.appendingPathComponent($0) }
+            return names
         }
         let sbml = try files("sbml_files")
         guard sbml.count == 1 else { throw CalibrationError(.unsupported, "only one SBML model per problem is supported.", value: String(sbml.count)) }
-        return try PEtabProblem(directory: dir, modelFile: sbml[0],
-                                parameterTable: TSVTable(contentsOf: dir.appendingPathComponent(parameterFile)),
-                                conditionTables: files("condition_files").map(TSVTable.init(contentsOf:)),
-                                measurementTables: files("measurement_files").map(TSVTable.init(contentsOf:)),
-                                observableTables: files("observable_files").map(TSVTable.init(contentsOf:)))
+        return try PEtabProblem(directory: dir, modelFile: model(sbml[0]),
+                                parameterTable: table(parameterFile),
+                                conditionTables: files("condition_files").map(table),
+                                measurementTables: files("measurement_files").map(table),
+                                observableTables: files("observable_files").map(table))
     }
 
     /// Builds a problem from already-read tables (validated as in ``load(yaml:)``).

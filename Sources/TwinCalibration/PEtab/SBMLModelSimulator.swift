@@ -137,6 +137,18 @@ extension PEtabCalibration {
         let problem = try PEtabProblem.load(yaml: url)
         return try PEtabCalibration(problem: problem, simulator: try SBMLModelSimulator(file: problem.modelFile, maxSteps: maxSteps))
     }
+
+    /// Loads a PEtab problem given as the contents of its files, by name (``PEtabProblem/load(yaml:files:)``: `problem`
+    /// names the YAML file among `files`), and compiles its SBML model from its text; nothing is read from disk. The
+    /// same problem as ``load(yaml:maxSteps:)`` over the same files in a folder.
+    public static func load(yaml problem: String, files: [String: String], maxSteps: Int = 5_000) throws -> PEtabCalibration {
+        let loaded = try PEtabProblem.load(yaml: problem, files: files)
+        let model = loaded.modelFile.lastPathComponent
+        guard let text = files[model] else {
+            throw CalibrationError(.invalidPEtab, "the SBML model '\(model)' is not among the files given.", value: model)
+        }
+        return try PEtabCalibration(problem: loaded, simulator: try SBMLModelSimulator(text: text, name: model, maxSteps: maxSteps))
+    }
 }
 
 extension SBMLModelSimulator {

@@ -70,7 +70,7 @@ public struct AggregateRiskMap: Sendable {
     }
 
     /// The day of `date` among those counted (default the last).
-    static func assessedDay(_ counts: RegionalCounts, _ date: Instant?) throws -> Int {
+    static func assessedDay(_ counts: RegionalCounts, _ date: Instant?) throws(PopulationError) -> Int {
         guard let date else { return counts.days - 1 }
         let day = counts.day(of: date)
         guard (0..<counts.days).contains(day) else {

@@ -109,46 +109,79 @@ extension RegionalCounts {
         guard let ri = columns.firstIndex(of: "region"), let di = columns.firstIndex(of: "date") else {
             throw PopulationError(.invalidArgument, "\(name): the header needs the columns region and date (it has \(columns.joined(separator: ", ")))", value: header.fields.joined(separator: ","))
         }
-        let index = Dictionary(regions.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
-        var rows: [(region: Int, day: Instant, values: [(RiskMeasure, Int)], population: Int?, line: Int)] = []
+        var rows: [(row: Row, label: String)] = []
         while let record = try reader.next() {
             if record.isBlank { continue }
             func field(_ i: Int) -> String { i < record.fields.count ? record.fields[i].trimmingCharacters(in: .whitespaces) : "" }
-            let regionName = field(ri)
-            guard let r = index[regionName] else {
-                throw PopulationError(.invalidArgument, "\(name) line \(record.line): the region '\(regionName)' is not in the regions file", value: regionName)
-            }
-            let dateText = field(di)
-            let day: Instant
-            do { day = try Instant(parsing: dateText.count == 10 ? dateText + "T00:00:00Z" : dateText) } catch {
-                throw PopulationError(.invalidArgument, "\(name) line \(record.line): the date '\(dateText)' is not a date such as 2026-03-01", value: dateText)
-            }
-            var values: [(RiskMeasure, Int)] = []
-            var population: Int?
+            var row = Row(region: field(ri), date: field(di))
             for (i, c) in columns.enumerated() where i != ri && i != di {
                 let t = field(i)
                 if t.isEmpty { continue }
                 guard let v = Int(t), v >= 0 else {
                     throw PopulationError(.invalidArgument, "\(name) line \(record.line): \(c) = '\(t)' is not a whole number of at least 0", value: t)
                 }
-                if c == "population" { population = v } else { values.append((RiskMeasure(rawValue: c)!, v)) }
+                if c == "population" { row.population = v } else { row.counts[RiskMeasure(rawValue: c)!] = v }
             }
-            rows.append((r, day, values, population, record.line))
+            rows.append((row, "\(name) line \(record.line)"))
         }
-        guard let first = rows.map(\.day).min(), let last = rows.map(\.day).max() else {
+        try self.init(rows, name: name, regions: regions)
+    }
+
+    /// One row of daily counts: a region's counts on a day (the columns of ``init(csv:name:regions:)``).
+    public struct Row: Sendable, Hashable {
+        /// The region's name, as the regions file names it.
+        public var region: String
+        /// The day: `2026-03-01`, or an ISO 8601 instant (its UTC day).
+        public var date: String
+        /// The region's residents (the same on every row of a region that gives it), nil when not given.
+        public var population: Int?
+        /// The counts given (a measure not given is 0).
+        public var counts: [RiskMeasure: Int]
+        public init(region: String, date: String, population: Int? = nil, counts: [RiskMeasure: Int] = [:]) {
+            self.region = region; self.date = date; self.population = population; self.counts = counts
+        }
+    }
+
+    /// Daily counts per region from rows, read as ``init(csv:name:regions:)`` reads the lines of a file (rows of one
+    /// region and day add up; the days run from the first date to the last); an error names the row as `name[i]`.
+    /// - Throws: ``PopulationError/Code/invalidArgument`` naming the row and the value: an unknown region, a date that
+    ///   is not one, a count below 0, two populations for one region, no rows.
+    public init(rows: [Row], name: String = "counts", regions: [String]) throws(PopulationError) {
+        try self.init(rows.enumerated().map { (row: $0.element, label: "\(name)[\($0.offset)]") }, name: name, regions: regions)
+    }
+
+    private init(_ rows: [(row: Row, label: String)], name: String, regions: [String]) throws(PopulationError) {
+        let index = Dictionary(regions.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        var parsed: [(region: Int, day: Instant, row: Row, label: String)] = []
+        for (row, label) in rows {
+            guard let r = index[row.region] else {
+                throw PopulationError(.invalidArgument, "\(label): the region '\(row.region)' is not in the regions file", value: row.region)
+            }
+            let day: Instant
+            do { day = try Instant(parsing: row.date.count == 10 ? row.date + "T00:00:00Z" : row.date) } catch {
+                throw PopulationError(.invalidArgument, "\(label): the date '\(row.date)' is not a date such as 2026-03-01", value: row.date)
+            }
+            for (m, v) in ([("population", row.population)] + RiskMeasure.allCases.map { ($0.rawValue, row.counts[$0]) }) {
+                if let v, v < 0 {
+                    throw PopulationError(.invalidArgument, "\(label): \(m) = \(v) is not a whole number of at least 0", value: "\(v)")
+                }
+            }
+            parsed.append((r, day, row, label))
+        }
+        guard let first = parsed.map(\.day).min(), let last = parsed.map(\.day).max() else {
             throw PopulationError(.invalidArgument, "\(name) has no rows", value: name)
         }
         try self.init(regions: regions, start: first,
                       days: Int((Self.dayStart(last.microseconds) - Self.dayStart(first.microseconds)) / 86_400_000_000) + 1)
         var given = [Int?](repeating: nil, count: regions.count)
-        for row in rows {
-            if let p = row.population {
-                if let g = given[row.region], g != p {
-                    throw PopulationError(.invalidArgument, "\(name) line \(row.line): population \(p) for '\(regions[row.region])', which an earlier row gives as \(g)", value: "\(p)")
+        for p in parsed {
+            if let n = p.row.population {
+                if let g = given[p.region], g != n {
+                    throw PopulationError(.invalidArgument, "\(p.label): population \(n) for '\(regions[p.region])', which an earlier row gives as \(g)", value: "\(n)")
                 }
-                given[row.region] = p
+                given[p.region] = n
             }
-            for (m, v) in row.values { add(m, region: row.region, day: day(of: row.day), count: v) }
+            for m in RiskMeasure.allCases { if let v = p.row.counts[m] { add(m, region: p.region, day: day(of: p.day), count: v) } }
         }
         population = given.map { $0 ?? 0 }
     }

@@ -45,3 +45,16 @@ extension RegionalRisk {
         return out.sorted { ($0.ping.time, $0.person) < ($1.ping.time, $1.person) }
     }
 }
+
+extension RegionalRisk {
+    /// The alerts `twinbank risk --aggregate ID` raises after assessing the aggregate's people: those whose pings in the
+    /// `recentHours` hours before the end of the assessed `day` (UTC) enter a region whose level that day is `minimum` or
+    /// higher (``alerts(pings:locator:levels:minimum:from:to:)``), with the window.
+    public static func alerts(_ input: BankRiskInput, regions: GeoRegions, risks: [RegionRisk], day: Int, minimum: RiskLevel = .high,
+                              recentHours: Double = 24) -> (alerts: [RegionAlert], from: Instant, to: Instant) {
+        let end = Instant(microseconds: input.counts.start.microseconds + Int64(day + 1) * 86_400_000_000 - 1)
+        let start = Instant(microseconds: end.microseconds - Int64(recentHours * 3_600_000_000))
+        guard !risks.isEmpty else { return ([], start, end) }
+        return (alerts(pings: input.pings, locator: regions.locator(), levels: risks.map(\.level), minimum: minimum, from: start, to: end), start, end)
+    }
+}
