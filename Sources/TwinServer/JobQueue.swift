@@ -40,6 +40,8 @@ actor JobQueue {
         func simulated(_ simulation: Components.Schemas.SimulationResult) async { await queue.record(id, \.simulation, simulation) }
         /// Records durably the report of a match job.
         func matched(_ report: Components.Schemas.MatchReport) async { await queue.record(id, \.match, report) }
+        /// Records durably the result of a calibration job.
+        func calibrated(_ result: Components.Schemas.CalibrationResult) async { await queue.record(id, \.calibration, result) }
     }
 
     enum State: String, Sendable, Codable {
@@ -436,20 +438,5 @@ struct JobJournal: Sendable {
             try store.delete(deletes)
             try store.save(saves)
         }
-    }
-}
-
-// A calibration job's result (kept apart from the other kinds' setters).
-extension JobQueue.JobContext {
-    /// Records durably the result of a calibration job.
-    func calibrated(_ result: Components.Schemas.CalibrationResult) async { await queue.calibrated(id, result) }
-}
-
-extension JobQueue {
-    fileprivate func calibrated(_ id: String, _ result: Components.Schemas.CalibrationResult) async {
-        guard jobs[id]?.state == .running else { return }
-        jobs[id]?.calibration = result
-        touch(id)
-        await flush()
     }
 }
