@@ -272,6 +272,12 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("BankWriter.updateTwin(_:)", .write, "p1") { b, _ in _ = try b.write { w in try w.updateTwin(Twin(id: "p1", kind: .person)) } },
     EntryPoint("BankWriter.append(_:)", .write, "p1") { b, _ in _ = try b.write { w in try w.append([draft]) } },
     EntryPoint("BankWriter.append(_:) [nothing to append]", .read, nil, research: permitted) { b, _ in _ = try b.write { w in try w.append([]) } },
+    EntryPoint("BankWriter.retract(event:reason:erase:twin:)", .retract, "p1") { b, _ in
+        _ = try b.write { w in try w.retract(event: .sequence(1), reason: "wrong", twin: "p1") }
+    },
+    EntryPoint("BankWriter.retract(source:from:to:twin:reason:erase:)", .retract, nil) { b, _ in
+        _ = try b.write { w in try w.retract(source: Source(.device, "meter"), from: day(-1), to: day(2), twin: "p1", reason: "wrong") }
+    },
     EntryPoint("BankWriter.events(_:)", .read, "p1") { b, _ in _ = try b.write { w in try w.events(ThreadQuery(twin: "p1")) } },
     EntryPoint("BankWriter.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in _ = try b.write { w in try w.state(of: "p1") } },
     EntryPoint("BankWriter.record(named:)", .read, nil, research: permitted) { b, _ in _ = try b.write { w in try w.record(named: "fhir/Location/l1") } },
