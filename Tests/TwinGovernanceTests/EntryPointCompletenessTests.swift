@@ -201,6 +201,7 @@ let exemptFromTheGateTable: [String: String] = [
     "LiveFeed.finish()": "ends the subscriptions; reads nothing",
     "PrognosticStore.init(bank:)": "keeps the bank; its reads ask the gate",
     "PrognosticStore.bank": "the bank it was made with (its calls are gated)",
+    "Bank.defaultScanLimit": "a constant; no data",
     "PrognosticStore.objectKind": "a constant; no data",
     "PrognosticStore.refPrefix": "a constant; no data",
     "PrivateQueries.init(bank:ledger:)": "keeps the bank and the ledger; every query asks the gate",
