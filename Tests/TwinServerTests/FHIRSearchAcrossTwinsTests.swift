@@ -167,3 +167,49 @@ import TwinServer
         }
     }
 }
+
+/// `_include=TYPE:patient`: the Patients of the page's records, each once, with `search.mode` `include`; `total` counts
+/// the matches only.
+@Suite struct FHIRSearchIncludeTests {
+    static func modes(_ b: JSONValue) -> [String] {
+        b["entry"]?.list.compactMap { e in
+            e["search"]?["mode"]?.stringValue.map { "\($0) \(e["resource"]?["resourceType"]?.stringValue ?? "")/\(e["resource"]?["id"]?.stringValue ?? "")" }
+        } ?? []
+    }
+
+    @Test func theMatchedRecordsPatientsAreIncluded() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        try FHIRSearchAcrossTwinsTests.prepare(f)
+        let bob = try await f.token("bob", .clinician)
+        try await f.test { client in
+            let glucose = FHIRSearchAcrossTwinsTests.glucose
+            let (status, b, _) = try await FHIRHistoryTests.get(client, "/fhir/Observation?code=\(glucose)&_include=Observation:patient", bob)
+            #expect(status == .ok)
+            FHIRFacadeTests.expectValid(b, "searchset with includes")
+            #expect(b["total"]?.numberText == "3", "the total counts the matches, not the includes")
+            let modes = Self.modes(b)
+            #expect(modes.filter { $0.hasPrefix("match ") }.count == 3)
+            #expect(modes.filter { $0.hasPrefix("include ") } == ["include Patient/p1", "include Patient/p2"], "\(modes)")
+            // a page holding only p1's records includes p1 only; its next link keeps _include
+            let (_, first, _) = try await FHIRHistoryTests.get(client, "/fhir/Observation?code=\(glucose)&_include=Observation:patient&_count=2", bob)
+            #expect(Self.modes(first).filter { $0.hasPrefix("include ") } == ["include Patient/p1"])
+            let next = try #require(FHIRSearchPagingTests.link(first, "next"))
+            #expect(next.contains("_include=Observation:patient"))
+            let (_, second, _) = try await FHIRHistoryTests.get(client, next, bob)
+            #expect(Self.modes(second).filter { $0.hasPrefix("include ") } == ["include Patient/p2"])
+            // by patient
+            let (_, one, _) = try await FHIRHistoryTests.get(client, "/fhir/Observation?patient=p1&_include=Observation:patient", bob)
+            #expect(Self.modes(one).filter { $0.hasPrefix("include ") } == ["include Patient/p1"] && one["total"]?.numberText == "2")
+            // nothing matched: nothing included
+            let (_, none, _) = try await FHIRHistoryTests.get(client, "/fhir/Condition?patient=p1&_include=Condition:patient", bob)
+            #expect(none["entry"] == nil)
+            // an include not offered
+            for uri in ["/fhir/Observation?patient=p1&_include=Observation:performer", "/fhir/Observation?patient=p1&_include=Condition:patient"] {
+                try await client.execute(uri: uri, method: .get, headers: .auth(bob)) { r throws in
+                    let text = try FHIRFacadeTests.expectOutcome(r, .badRequest, "invalid", uri)
+                    #expect(text.contains("_include"), "\(text)")
+                }
+            }
+        }
+    }
+}
