@@ -60,7 +60,8 @@ extension SQLiteStorage {
         temporary(tmp)
         do {
             var storage: SQLiteStorage? = try SQLiteStorage.createNew(path: tmp)
-            let summary = try BankBackup.restore(from: backup, into: storage!, attachments: [AuditLogBackup(store: SQLiteAuditStore(storage!)), JobRecordBackup(store: SQLiteJobRecordStore(storage!))],
+            let summary = try BankBackup.restore(from: backup, into: storage!, attachments: [AuditLogBackup(store: SQLiteAuditStore(storage!)), JobRecordBackup(store: SQLiteJobRecordStore(storage!)),
+                                                               WebhookCursorBackup(store: SQLiteWebhookCursorStore(storage!), storage: storage!)],
                                                  progress: progress)
             try beforeCommit(storage!)
             try storage!.closeConnections()

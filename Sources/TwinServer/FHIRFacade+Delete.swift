@@ -27,7 +27,7 @@ extension FHIRFacade {
     /// from `X-Reason`, else "deleted through FHIR"; gate action `retract`). Answers 200 with an OperationOutcome saying
     /// what was retracted and `ETag: W/"N"` of the deletion version; a record already deleted answers 200 the same way
     /// and writes nothing (FHIR's delete is idempotent). `If-Match: W/"N"` must name the current version (the deletion's
-    /// for a record already deleted): 412 otherwise, checked just before the retraction (not in its transaction).
+    /// for a record already deleted): 412 otherwise, checked in the retraction's own bank transaction.
     /// 404 an unknown id, 405 a type the facade does not delete (Patient, Organization, Group: a twin is erased, not
     /// deleted; RiskAssessment, Provenance: read only), 403 a token without a delete scope (`d`) or the gate's refusal.
     func delete(_ request: Request, type: String, id: String) async throws -> Response {
@@ -92,30 +92,49 @@ extension FHIRFacade {
     }
 
     /// Finds `type/id` in `patient`'s thread (or the first thread of the bank's the caller may read that holds it),
-    /// checks `ifMatch` against its current version, and retracts its current events as `bank`'s actor.
+    /// then, in one bank transaction, checks `ifMatch` against its current version and retracts its current events as
+    /// `bank`'s actor: two deletes (or a delete and an update) from the same version cannot both pass, since the
+    /// version is read through the same writer that retracts.
     static func retractRecord(_ bank: Bank, type: String, id: String, patient: TwinID?, ifMatch: Int?, reason: String) throws -> Deletion {
-        var found: (twin: TwinID, versions: [FHIRVersion])?
+        var found: TwinID?
         let twins = try patient.map { [$0] } ?? bank.twinIDs()
         for twin in twins {
             guard let all = try recordVersions(bank, twin, skipRefused: patient == nil) else { continue }
-            let mine = all.filter { $0.type == type && $0.id == id }
-            if !mine.isEmpty { found = (twin, mine); break }
+            if all.contains(where: { $0.type == type && $0.id == id }) { found = twin; break }
         }
-        guard let found, let current = found.versions.max(by: { $0.versionId < $1.versionId }) else {
+        guard let twin = found else {
             throw ServerError(ServerError.Code("unknownResource", .notFound),
                               "no \(type)/\(id) in \(patient.map { "the thread of twin '\($0)'" } ?? "the bank's threads you may read")", field: "id", value: id)
+        }
+        return try bank.write { w in try retractRecord(w, twin: twin, type: type, id: id, ifMatch: ifMatch, reason: reason) }
+    }
+
+    /// The versions of `type/id` in `twin`'s thread as written so far in `w`'s transaction.
+    static func recordVersions(_ w: BankWriter, _ twin: TwinID, type: String, id: String) throws -> [FHIRVersion] {
+        guard let definition = try w.twin(twin)?.twin else { return [] }
+        let events = try w.events(ThreadQuery(twin: twin, includeRetracted: true))
+        return FHIRHistory.recordVersions(twin: definition, events: events).filter { $0.type == type && $0.id == id }
+    }
+
+    /// Inside one write transaction: `type/id`'s current version in `twin`'s thread checked against `ifMatch` (412
+    /// otherwise, nothing written), then its current events retracted (one event: `retract(event:)`; one imported
+    /// record's events: `retract(source:from:to:twin:)` over their times), and the deletion version read back.
+    static func retractRecord(_ w: BankWriter, twin: TwinID, type: String, id: String, ifMatch: Int?, reason: String) throws -> Deletion {
+        guard let current = try recordVersions(w, twin, type: type, id: id).max(by: { $0.versionId < $1.versionId }) else {
+            throw ServerError(ServerError.Code("unknownResource", .notFound), "no \(type)/\(id) in the thread of twin '\(twin)'", field: "id", value: id)
         }
         if let ifMatch, ifMatch != current.versionId {
             throw ServerError(.preconditionFailed,
                               "If-Match expects version \(ifMatch) of \(type)/\(id), but its current version is \(current.versionId)\(current.isDeletion ? ", a deletion" : ""): nothing was deleted; read it again and retry with its ETag",
                               field: "If-Match", value: "W/\"\(ifMatch)\"")
         }
-        let twin = found.twin
         if current.isDeletion { return Deletion(twin: twin, version: current, retraction: nil) }
         // the record's current events: those the export maps into this resource (one event, or one imported record's)
-        let definition = try bank.twin(twin).twin
+        guard let definition = try w.twin(twin)?.twin else {
+            throw ServerError(ServerError.Code("unknownResource", .notFound), "no \(type)/\(id) in the thread of twin '\(twin)'", field: "id", value: id)
+        }
         var groups: [String: [Event]] = [:]
-        for e in try bank.events(ThreadQuery(twin: twin)) where e.category != .retraction {
+        for e in try w.events(ThreadQuery(twin: twin)) where e.category != .retraction {
             groups[FHIRExporter.recordKey(of: e), default: []].append(e)
         }
         guard let record = groups.first(where: { _, group in
@@ -129,13 +148,12 @@ extension FHIRFacade {
         }
         let retraction: RetractionResult
         if record.key.hasPrefix("event:") {
-            retraction = try bank.retract(event: .id(first.id.hex), reason: reason, twin: twin)
+            retraction = try w.retract(event: .id(first.id.hex), reason: reason, twin: twin)
         } else {
             let starts = events.map(\.effective.start)
-            retraction = try bank.retract(source: first.source, from: starts.min()!, to: starts.max()!, twin: twin, reason: reason)
+            retraction = try w.retract(source: first.source, from: starts.min()!, to: starts.max()!, twin: twin, reason: reason)
         }
-        let after = try recordVersions(bank, twin, skipRefused: false)?.filter { $0.type == type && $0.id == id }
-        let deletion = after?.max(by: { $0.versionId < $1.versionId }) ?? current
+        let deletion = try recordVersions(w, twin, type: type, id: id).max(by: { $0.versionId < $1.versionId }) ?? current
         return Deletion(twin: twin, version: deletion, retraction: retraction)
     }
 }

@@ -20,6 +20,8 @@ struct FHIRFacade: Sendable {
     let served: ServedBank
     /// The largest body read (the server's body limit).
     let bodyLimit: Int
+    /// The most twins a search without `patient` scans (``TwinServer/Configuration/fhirSearchTwinLimit``).
+    var searchTwinLimit: Int = Bank.defaultScanLimit
 
     static let mediaType = "application/fhir+json; charset=utf-8"
 
@@ -115,8 +117,14 @@ struct FHIRFacade: Sendable {
             var patient: TwinID?
             var codes: [Token]?
             var dates: [DateBound] = []
+            var include = false
             for (name, value) in params {
                 switch name {
+                case "_include":
+                    guard value == "\(type):patient" else {
+                        throw ServerError(.badRequest, "_include '\(value)' is not offered: \(type) includes its Patient with _include=\(type):patient", field: "_include", value: value)
+                    }
+                    include = true
                 case "patient", "subject":
                     guard patient == nil else { throw ServerError(.badRequest, "give one patient", field: name, value: value) }
                     let text = value.hasPrefix("Patient/") ? String(value.dropFirst("Patient/".count)) : value
@@ -128,26 +136,85 @@ struct FHIRFacade: Sendable {
                 case "_format": try Self.checkFormat(value)
                 case "_count", "_offset": break
                 default:
-                    throw Self.badParameter(name, for: type, known: ["patient"] + [searchable.codeParameter, searchable.dateElement.map { _ in "date" }].compactMap { $0 } + ["_count"])
+                    throw Self.badParameter(name, for: type, known: ["patient"] + [searchable.codeParameter, searchable.dateElement.map { _ in "date" }].compactMap { $0 } + ["_count", "_include"])
                 }
             }
+            let filter = SearchFilter(searchable: searchable, codes: codes, dates: dates)
             guard let patient else {
-                throw ServerError(.badRequest, "search \(type) by patient: GET /fhir/\(type)?patient=ID", field: "patient")
+                let (total, items, patients) = try await searchAcrossTwins(call, filter, page: page)
+                return Self.response(.ok, Self.searchset(page: items, total: total, page, included: include ? patients : [], base: Self.base(request), request: request))
             }
             let all = try await served.run(call) { bank in try Self.resources(bank, patient) }
-            matches = all.filter { r in
-                guard r["resourceType"]?.stringValue == type else { return false }
-                if let codes, let element = searchable.codeElement, !Self.codings(r[element]).contains(where: { c in codes.contains { $0.matches(c) } }) {
-                    return false
-                }
-                if !dates.isEmpty {
-                    guard let element = searchable.dateElement, let (start, end) = Self.time(of: r, element) else { return false }
-                    return dates.allSatisfy { $0.admits(start, end) }
-                }
-                return true
-            }
+            matches = all.filter(filter.admits)
+            let items = Array(page.slice(matches))
+            // the subject's Patient, once, when the page holds one of its records
+            let patients = include && !items.isEmpty ? all.prefix(1).filter { $0["resourceType"]?.stringValue == "Patient" } : []
+            return Self.response(.ok, Self.searchset(page: items, total: matches.count, page, included: patients, base: Self.base(request), request: request))
         }
         return Self.response(.ok, Self.searchset(matches, page, base: Self.base(request), request: request))
+    }
+
+    /// What a search of a type keeps: the type, one of the `code` tokens (when given) and every `date` bound.
+    struct SearchFilter: Sendable {
+        let searchable: SearchableType
+        let codes: [Token]?
+        let dates: [DateBound]
+
+        func admits(_ r: JSONValue) -> Bool {
+            guard r["resourceType"]?.stringValue == searchable.type else { return false }
+            if let codes, let element = searchable.codeElement, !FHIRFacade.codings(r[element]).contains(where: { c in codes.contains { $0.matches(c) } }) {
+                return false
+            }
+            if !dates.isEmpty {
+                guard let element = searchable.dateElement, let (start, end) = FHIRFacade.time(of: r, element) else { return false }
+                return dates.allSatisfy { $0.admits(start, end) }
+            }
+            return true
+        }
+
+        /// The codes the bank's bulk read can narrow the twins by: every token's `SYSTEM|CODE`; nil (every twin) when
+        /// there is no `code` or a token has no system (`CODE`, `|CODE`).
+        var codeKeys: Set<CodeKey>? {
+            guard let codes, !codes.isEmpty, searchable.codeElement != nil else { return nil }
+            var keys = Set<CodeKey>()
+            for t in codes {
+                guard let system = t.system, !system.isEmpty else { return nil }
+                keys.insert(CodeKey(system: system, code: t.code))
+            }
+            return keys
+        }
+    }
+
+    /// A search without `patient`: the matches in the threads of every twin the caller may read (``TwinBank/Bank/scanThreads(holding:limit:_:)``:
+    /// only the twins holding the searched codes when every `code` token names its system; a twin the gate refuses is
+    /// left out, its refusal audited), twin by twin in id order, each in thread order. Only the page's resources are
+    /// kept, with the Patient of each twin that has a record on the page (for `_include`); `total` counts them all.
+    /// Over ``searchTwinLimit`` twins to scan: 422 `searchTooBroad`, nothing read.
+    func searchAcrossTwins(_ call: ServedBank.Call, _ filter: SearchFilter, page: Page) async throws -> (total: Int, items: [JSONValue], patients: [JSONValue]) {
+        let limit = searchTwinLimit
+        return try await served.run(call) { bank in
+            var total = 0
+            var items: [JSONValue] = []
+            var patients: [JSONValue] = []
+            do {
+                try bank.scanThreads(holding: filter.codeKeys, limit: limit) { record, reader in
+                    let events = try reader.events(ThreadQuery(twin: record.id))
+                    let resources = FHIRExporter.resources(twin: record.twin, events: events)
+                    var onPage = false
+                    for r in resources.dropFirst() where filter.admits(r) {
+                        if total >= page.offset && items.count < page.count { items.append(r); onPage = true }
+                        total += 1
+                    }
+                    if onPage, let own = resources.first, own["resourceType"]?.stringValue == "Patient" { patients.append(own) }
+                }
+            } catch let e as BankError where e.code == .invalidQuery {
+                let scanned = e.value ?? "more"
+                throw ServerError(ServerError.Code("searchTooBroad", .unprocessableContent),
+                                  "this search of \(filter.searchable.type) would scan \(scanned) twins, over the server's limit of \(limit): search by patient (patient=ID)\(filter.searchable.codeParameter.map { " or narrow it with a \($0) that names its system (SYSTEM|CODE), which fewer twins hold" } ?? "")",
+                                  field: "patient", value: scanned)
+            }
+            return (total, items, patients)
+        }
     }
 
     /// A page of a search or history: `_count` (1-1000, default 100) results from `_offset` (0 first; the `next` link gives it).
@@ -463,15 +530,18 @@ struct FHIRFacade: Sendable {
 
     /// A `searchset` Bundle: `total` the matches, the page asked for with its `self`, `next` and `previous` links.
     static func searchset(_ all: [JSONValue], _ page: Page, base: String, request: Request) -> JSONValue {
-        var b: JSONObject = ["resourceType": "Bundle", "type": "searchset", "total": .number(String(all.count))]
-        b["link"] = .array(page.links(total: all.count, base: base, request: request))
-        let resources = page.slice(all)
-        if !resources.isEmpty {
-            b["entry"] = .array(resources.map { r in
-                ["fullUrl": .string("\(base)/\(r["resourceType"]?.stringValue ?? "")/\(r["id"]?.stringValue ?? "")"), "resource": r,
-                 "search": ["mode": "match"]]
-            })
+        searchset(page: Array(page.slice(all)), total: all.count, page, base: base, request: request)
+    }
+
+    /// A `searchset` Bundle of one page's `resources` out of `total` matches.
+    static func searchset(page resources: [JSONValue], total: Int, _ page: Page, included: [JSONValue] = [], base: String, request: Request) -> JSONValue {
+        var b: JSONObject = ["resourceType": "Bundle", "type": "searchset", "total": .number(String(total))]
+        b["link"] = .array(page.links(total: total, base: base, request: request))
+        func entry(_ r: JSONValue, _ mode: String) -> JSONValue {
+            ["fullUrl": .string("\(base)/\(r["resourceType"]?.stringValue ?? "")/\(r["id"]?.stringValue ?? "")"), "resource": r, "search": ["mode": .string(mode)]]
         }
+        let entries = resources.map { entry($0, "match") } + included.map { entry($0, "include") }
+        if !entries.isEmpty { b["entry"] = .array(entries) }
         return .object(b)
     }
 
@@ -502,11 +572,11 @@ struct FHIRFacade: Sendable {
             "searchParam": [param("_id", "token", "the twin id")],
         ]]
         for s in searchable {
-            var params = [param("patient", "reference", "the twin id (ID or Patient/ID); required")]
+            var params = [param("patient", "reference", "the twin id (ID or Patient/ID); without it, the search runs across the twins the caller may read (the gate decides per twin; a twin refused is left out), over at most the server's limit of twins scanned (10,000 by default; only the twins holding the code when every code names its system), else 422")]
             if let c = s.codeParameter { params.append(param(c, "token", "SYSTEM|CODE, CODE or |CODE; a comma separates alternatives")) }
             if s.dateElement != nil { params.append(param("date", "date", "a date or instant with a prefix eq (default), ge, le, gt or lt; repeat for a range")) }
             resources.append(["type": .string(s.type), "versioning": versioning(s.type), "readHistory": true, "updateCreate": true,
-                              "conditionalDelete": "not-supported",
+                              "conditionalDelete": "not-supported", "searchInclude": [.string("\(s.type):patient")],
                               "interaction": .array([["code": "search-type"]] + history + update + delete), "searchParam": .array(params)])
         }
         for type in ["Organization", "Group", "RiskAssessment", "Provenance"] {

@@ -38,10 +38,14 @@ public struct TwinServer: Sendable {
         public var owner: String
         /// The live link: the watch, webhooks and the live feed's bounds.
         public var live: LiveConfiguration
+        /// The most twins a FHIR search without `patient` scans (the twins holding its code, or every twin); a search
+        /// that would scan more answers 422 asking for `patient` or a narrower code. Default 10,000.
+        public var fhirSearchTwinLimit: Int
 
         public init(host: String = "127.0.0.1", port: Int = 8080, bodyLimit: Int = 1 << 20, owner: String = NSUserName(),
-                    live: LiveConfiguration = LiveConfiguration()) {
+                    live: LiveConfiguration = LiveConfiguration(), fhirSearchTwinLimit: Int = Bank.defaultScanLimit) {
             self.host = host; self.port = port; self.bodyLimit = bodyLimit; self.owner = owner; self.live = live
+            self.fhirSearchTwinLimit = fhirSearchTwinLimit
         }
     }
 
@@ -141,7 +145,7 @@ public struct TwinServer: Sendable {
         router.add(middleware: BodyLimitMiddleware(limit: configuration.bodyLimit))
         router.add(middleware: ETagMiddleware())
         try TwinAPI(served: served).registerHandlers(on: router)
-        FHIRFacade(served: served, bodyLimit: configuration.bodyLimit).register(on: router)
+        FHIRFacade(served: served, bodyLimit: configuration.bodyLimit, searchTwinLimit: configuration.fhirSearchTwinLimit).register(on: router)
         liveLink.register(on: router)
         addDashboard(to: router)
         let registry = metrics

@@ -11,7 +11,7 @@ import TwinGovernance
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Write a consistent backup of the whole bank (twins, threads, commits, aggregates, the audit log, the server's job records) to a new file.",
+        abstract: "Write a consistent backup of the whole bank (twins, threads, commits, aggregates, the audit log, the server's job records and webhook cursors) to a new file.",
         discussion: "Read in one transaction; written to a temporary file that takes its name only when complete. Restore it with `twinbank restore FILE --bank NEW`.")
     @OptionGroup var bankOptions: BankOptions
     @Option(help: "The backup file to write (a new file: an existing file or folder is refused).") var out: String
@@ -23,9 +23,10 @@ struct BackupCommand: ParsableCommand {
         guard let auditStore = BankLocation.auditStore(of: bank.storage) else { throw ValidationError("--bank: this bank keeps no audit log to back up") }
         Interruption.install(Interruption.nothingWritten)
         // the source as its location names it (a PostgreSQL URL without its password)
-        // the server's job records (`server_jobs`) beside the audit log
+        // the server's job records (`server_jobs`) and webhook cursors (`webhook_cursors`) beside the audit log
         let jobs: [any BackupAttachment] = BankLocation.jobRecordStore(of: bank.storage).map { [JobRecordBackup(store: $0)] } ?? []
-        let summary = try bank.backup(to: out, attachments: [AuditLogBackup(store: auditStore)] + jobs, source: location.description,
+        let webhooks: [any BackupAttachment] = BankLocation.webhookCursorStore(of: bank.storage).map { [WebhookCursorBackup(store: $0)] } ?? []
+        let summary = try bank.backup(to: out, attachments: [AuditLogBackup(store: auditStore)] + jobs + webhooks, source: location.description,
                                       progress: TerminalProgress.make("backup", json: output.json))
         if output.json { try printJSON(summary); return }
         print("backed up \(location) to \(out): \(BackupCommand.describe(summary.counts)), up to sequence \(summary.lastSequence)")
@@ -33,7 +34,7 @@ struct BackupCommand: ParsableCommand {
     }
 
     static func describe(_ c: BackupCounts) -> String {
-        "\(c.events) event(s) in \(c.batches) batch(es), \(c.objects) object(s), \(c.refs) reference(s), \(c.units) unit(s), \(c.attachments["audit", default: 0]) audit record(s), \(c.attachments["jobs", default: 0]) job record(s)"
+        "\(c.events) event(s) in \(c.batches) batch(es), \(c.objects) object(s), \(c.refs) reference(s), \(c.units) unit(s), \(c.attachments["audit", default: 0]) audit record(s), \(c.attachments["jobs", default: 0]) job record(s), \(c.attachments["webhooks", default: 0]) webhook cursor(s)"
     }
 }
 
@@ -98,7 +99,8 @@ struct RestoreCommand: ParsableCommand {
                 // that does); the audit log follows it, then the restored bank's gate is asked
                 Interruption.install("the database holds the bank's schema and at most the part of the restore that committed; drop and recreate the database before restoring again")
                 let opened = try location.createNew()
-                summary = try BankBackup.restore(from: self.file, into: opened.storage, attachments: [AuditLogBackup(store: opened.auditStore)] + (BankLocation.jobRecordStore(of: opened.storage).map { [JobRecordBackup(store: $0)] } ?? []),
+                summary = try BankBackup.restore(from: self.file, into: opened.storage, attachments: [AuditLogBackup(store: opened.auditStore)] + (BankLocation.jobRecordStore(of: opened.storage).map { [JobRecordBackup(store: $0)] } ?? [])
+                                                     + (BankLocation.webhookCursorStore(of: opened.storage).map { [WebhookCursorBackup(store: $0, storage: opened.storage)] } ?? []),
                                                  progress: TerminalProgress.make("restore", json: output.json))
                 try admit(opened.storage, opened.auditStore)
             }

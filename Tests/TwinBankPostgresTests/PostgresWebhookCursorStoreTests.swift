@@ -5,7 +5,8 @@ import TwinStorageTesting
 import TwinTesting
 
 /// A server's webhook cursors (`WebhookCursorStore`) in a PostgreSQL bank (the table `webhook_cursors`, migration
-/// `v5-webhook-cursors`), read again through a second storage on the same database.
+/// `v5-webhook-cursors`), read again through a second storage on the same database, and carried by a backup into
+/// another PostgreSQL bank.
 @Suite struct PostgresWebhookCursorStoreTests {
     @Test(.enabled(if: PostgresTestServer.isAvailable, Comment(rawValue: PostgresTestServer.skipMessage)))
     func inAPostgresBank() throws {
@@ -20,5 +21,16 @@ import TwinTesting
             reopened = again
             return PostgresWebhookCursorStore(again)
         })
+    }
+
+    @Test(.enabled(if: PostgresTestServer.isAvailable, Comment(rawValue: PostgresTestServer.skipMessage)))
+    func aBackupCarriesThemIntoAnotherPostgresBank() throws {
+        let scratch = try ScratchDatabases()
+        defer { scratch.dropAll() }
+        let source = try PostgresStorage(location: try scratch.create())
+        defer { source.close() }
+        let target = try PostgresStorage(location: try scratch.create())
+        defer { target.close() }
+        try WebhookCursorStoreCases.backupRoundTrip(source, PostgresWebhookCursorStore(source), into: target, PostgresWebhookCursorStore(target), orphan: MemoryStorage())
     }
 }

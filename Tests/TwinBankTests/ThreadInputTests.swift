@@ -96,6 +96,51 @@ import TwinCore
         #expect(tomb?.isErased == true && tomb?.value == nil)
     }
 
+    /// A retraction through a ``BankWriter`` commits with the transaction's other writes and the checks made before
+    /// it, or not at all: a precondition that throws after it leaves nothing retracted and no retraction event.
+    @Test(arguments: StorageKind.allCases)
+    func aWritersRetractionCommitsWithItsTransactionOrNotAtAll(kind: StorageKind) throws {
+        struct Stale: Error {}
+        let bank = try bankWithAlice(kind)
+        let r = try bank.append([obs("alice", "2024-01-01T07:00Z", 110), obs("alice", "2024-01-01T08:00Z", 120), obs("alice", "2024-01-01T09:00Z", 130)])
+        let before = try bank.lastSequence()
+        // the check fails after the retraction: nothing of the transaction stays
+        #expect(throws: Stale.self) {
+            try bank.write { w in
+                let one = try w.retract(event: .sequence(r.firstSequence), reason: "typo", twin: "alice")
+                #expect(one.eventsRetracted == 1)
+                // the writer's reads see the retraction made before them
+                #expect(try w.events(ThreadQuery(twin: "alice", code: glucose.key)).count == 2)
+                throw Stale()
+            }
+        }
+        #expect(try bank.lastSequence() == before)
+        #expect(try bank.events(ThreadQuery(twin: "alice", code: glucose.key)).count == 3)
+        #expect(try bank.events(ThreadQuery(twin: "alice", category: .retraction)).isEmpty)
+        #expect(throws: Stale.self) {
+            try bank.write { w in
+                _ = try w.retract(source: cgm, from: t("2024-01-01T08:00Z"), to: t("2024-01-01T09:00Z"), twin: "alice", reason: "sensor off")
+                throw Stale()
+            }
+        }
+        #expect(try bank.events(ThreadQuery(twin: "alice", code: glucose.key)).count == 3)
+        // a check that holds: the precondition's read, the retraction and an append commit together
+        let done = try bank.write { w in
+            guard try w.events(ThreadQuery(twin: "alice", code: glucose.key)).count == 3 else { throw Stale() }
+            let range = try w.retract(source: cgm, from: t("2024-01-01T08:00Z"), to: t("2024-01-01T09:00Z"), twin: "alice", reason: "sensor off")
+            try w.append([obs("alice", "2024-01-01T08:30Z", 125, source: lab)])
+            return range
+        }
+        #expect(done.eventsRetracted == 2 && done.twins == ["alice"])
+        #expect(try bank.events(ThreadQuery(twin: "alice", code: glucose.key)).map { $0.value?.quantity?.value } == [110, 125])
+        // the writer's checks are the bank's: a blank reason, a range ending before it starts, nothing to retract
+        #expect(throws: BankError.self) { try bank.write { w in try w.retract(event: .sequence(r.firstSequence), reason: " ") } }
+        #expect(throws: BankError.self) { try bank.write { w in try w.retract(source: cgm, from: t("2024-01-02"), to: t("2024-01-01"), reason: "x") } }
+        expectBankError(.invalidEvent, naming: "sequence \(r.firstSequence + 1)") {
+            _ = try bank.write { w in try w.retract(event: .sequence(r.firstSequence + 1), reason: "again", twin: "alice") }
+        }
+    }
+
     // MARK: Defect 7: CSV
 
     @Test(arguments: StorageKind.allCases)

@@ -210,6 +210,10 @@ let entryPoints: [EntryPoint] = [
     },
     EntryPoint("Bank.events(_:)", .read, "p1") { b, _ in _ = try b.events(ThreadQuery(twin: "p1")) },
     EntryPoint("Bank.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in _ = try b.state(of: "p1") },
+    // a scan over the bank: the bank-wide read first; a researcher is permitted it and p1, who has not consented, is left out
+    EntryPoint("Bank.scanThreads(holding:limit:_:)", .read, nil, leavesOutOfCohort: true) { b, _ in
+        _ = try b.scanThreads(holding: [GateFixture.glucose.key]) { _, reader in _ = try reader.events(ThreadQuery(twin: reader.twin)) }
+    },
     EntryPoint("Bank.reading(_:_:)", .read, "p1") { b, _ in _ = try b.reading("p1") { _ in 0 } },
     EntryPoint("ThreadReader.events(_:)", .read, "p1") { b, _ in _ = try b.reading("p1") { r in try r.events(ThreadQuery(twin: "p1")) } },
     EntryPoint("ThreadReader.events(sequences:)", .read, "p1") { b, _ in _ = try b.reading("p1") { r in try r.events(sequences: 1...100) } },
@@ -272,6 +276,12 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("BankWriter.updateTwin(_:)", .write, "p1") { b, _ in _ = try b.write { w in try w.updateTwin(Twin(id: "p1", kind: .person)) } },
     EntryPoint("BankWriter.append(_:)", .write, "p1") { b, _ in _ = try b.write { w in try w.append([draft]) } },
     EntryPoint("BankWriter.append(_:) [nothing to append]", .read, nil, research: permitted) { b, _ in _ = try b.write { w in try w.append([]) } },
+    EntryPoint("BankWriter.retract(event:reason:erase:twin:)", .retract, "p1") { b, _ in
+        _ = try b.write { w in try w.retract(event: .sequence(1), reason: "wrong", twin: "p1") }
+    },
+    EntryPoint("BankWriter.retract(source:from:to:twin:reason:erase:)", .retract, nil) { b, _ in
+        _ = try b.write { w in try w.retract(source: Source(.device, "meter"), from: day(-1), to: day(2), twin: "p1", reason: "wrong") }
+    },
     EntryPoint("BankWriter.events(_:)", .read, "p1") { b, _ in _ = try b.write { w in try w.events(ThreadQuery(twin: "p1")) } },
     EntryPoint("BankWriter.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in _ = try b.write { w in try w.state(of: "p1") } },
     EntryPoint("BankWriter.record(named:)", .read, nil, research: permitted) { b, _ in _ = try b.write { w in try w.record(named: "fhir/Location/l1") } },

@@ -194,7 +194,7 @@ import TwinTesting
             }
             // 400: search parameters
             for query in ["Observation?patient=p1&colour=red", "Observation?patient=p1&date=sa2026-01-01", "Observation?patient=p1&date=tomorrow-ish",
-                          "Observation?code=2339-0", "Condition?patient=p1&date=2026", "Patient", "Observation?patient=p1&code=loinc%7C"] {
+                          "Observation?patient=p1&patient=p2", "Condition?patient=p1&date=2026", "Patient", "Observation?patient=p1&code=loinc%7C"] {
                 try await client.execute(uri: "/fhir/\(query)", method: .get, headers: .auth(alice)) { r throws in
                     try Self.expectOutcome(r, .badRequest, "invalid", query)
                 }

@@ -21,7 +21,7 @@ struct ServerFixture {
     let server: TwinServer
     let tokens: TokenAuthority
 
-    static func make(bodyLimit: Int = 1 << 20, live: LiveConfiguration = LiveConfiguration()) async throws -> ServerFixture {
+    static func make(bodyLimit: Int = 1 << 20, live: LiveConfiguration = LiveConfiguration(), fhirSearchTwinLimit: Int = Bank.defaultScanLimit) async throws -> ServerFixture {
         let directory = try TemporaryFiles.directory("server")
         let path = directory.appendingPathComponent("bank.sqlite").path
         let opened = try BankLocation(path).createNew()
@@ -36,7 +36,7 @@ struct ServerFixture {
         _ = try Governance(bank: bank, actor: "alice", owner: "alice").assign(Caller(id: "bob", role: .clinician))
         let tokens = await TokenAuthority.hs256(key: key)
         let server = try await TwinServer.open(location: try BankLocation(path), tokens: tokens,
-                                               configuration: .init(bodyLimit: bodyLimit, owner: "alice", live: live))
+                                               configuration: .init(bodyLimit: bodyLimit, owner: "alice", live: live, fhirSearchTwinLimit: fhirSearchTwinLimit))
         return ServerFixture(directory: directory, path: path, server: server, tokens: tokens)
     }
 

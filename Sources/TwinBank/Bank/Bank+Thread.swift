@@ -642,17 +642,22 @@ extension Bank {
     public func retract(event reference: EventReference, reason: String, erase: Bool = false, twin: TwinID? = nil) throws -> RetractionResult {
         let reasonText = try Bank.retractionReason(reason)
         try authorize(.retract, twin)
-        return try writeAsking { tx in
-            let event = try findEvent(reference, in: twin, tx)
-            guard event.category != .retraction else {
-                throw BankError(.invalidEvent, "event \(reference) is a retraction; retractions cannot be retracted", value: reference.description)
-            }
-            if event.retractedAtSequence != nil && !erase {
-                throw BankError(.invalidEvent, "nothing to retract: event \(reference) is already retracted", value: reference.description)
-            }
-            try authorizeInTransaction(.retract, event.twin, tx)
-            return try retractRows([event], scope: "event=\(event.id.hex)", source: event.source, from: nil, to: nil, reason: reasonText, erase: erase, tx)
+        return try writeAsking { tx in try retractEventInTransaction(reference, reason: reasonText, erase: erase, twin: twin, tx) }
+    }
+
+    /// ``retract(event:reason:erase:twin:)``'s work inside a write transaction (the reason already checked, the
+    /// caller's bank-wide or per-twin `retract` already asked): finds the event, asks the gate for its twin, retracts it.
+    func retractEventInTransaction(_ reference: EventReference, reason reasonText: String, erase: Bool, twin: TwinID?,
+                                   _ tx: any StorageWriter) throws -> RetractionResult {
+        let event = try findEvent(reference, in: twin, tx)
+        guard event.category != .retraction else {
+            throw BankError(.invalidEvent, "event \(reference) is a retraction; retractions cannot be retracted", value: reference.description)
         }
+        if event.retractedAtSequence != nil && !erase {
+            throw BankError(.invalidEvent, "nothing to retract: event \(reference) is already retracted", value: reference.description)
+        }
+        try authorizeInTransaction(.retract, event.twin, tx)
+        return try retractRows([event], scope: "event=\(event.id.hex)", source: event.source, from: nil, to: nil, reason: reasonText, erase: erase, tx)
     }
 
     /// Retracts the events of a source whose effective start lies in `from...to` (both inclusive), across the
@@ -661,23 +666,34 @@ extension Bank {
     @discardableResult
     public func retract(source: Source, from: Instant, to: Instant, twin: TwinID? = nil, reason: String, erase: Bool = false) throws -> RetractionResult {
         let reasonText = try Bank.retractionReason(reason)
+        try Bank.retractionRange(from, to)
+        try authorize(.retract, nil)
+        return try writeAsking { tx in try retractRangeInTransaction(source, from: from, to: to, twin: twin, reason: reasonText, erase: erase, tx) }
+    }
+
+    /// ``retract(source:from:to:twin:reason:erase:)``'s work inside a write transaction (the reason and the range
+    /// already checked, the bank-wide `retract` already asked): finds the source's events in the range, asks the gate
+    /// for each twin holding them, retracts them.
+    func retractRangeInTransaction(_ source: Source, from: Instant, to: Instant, twin: TwinID?, reason reasonText: String, erase: Bool,
+                                   _ tx: any StorageWriter) throws -> RetractionResult {
+        var twins = try tx.twins(withSource: source)
+        if let twin { twins = twins.filter { $0 == twin } }
+        var rows: [Event] = []
+        for t in twins {
+            rows += try tx.events(EventQuery(twin: t, from: from, to: to, visibility: erase ? .all : .current))
+                .filter { $0.source == source && $0.category != .retraction && (erase ? !$0.isErased || $0.retractedAtSequence == nil : true) }
+        }
+        guard !rows.isEmpty else {
+            throw BankError(.invalidEvent, "nothing to retract: no current events from source '\(source)'\(twin.map { " in twin '\($0)'" } ?? "") with effective time in \(from)...\(to)", value: source.description)
+        }
+        for t in Set(rows.map(\.twin)) { try authorizeInTransaction(.retract, t, tx) }
+        return try retractRows(rows, scope: "source=\(source) from=\(from) to=\(to)", source: source, from: from, to: to, reason: reasonText, erase: erase, tx)
+    }
+
+    /// Checks a range retraction's range.
+    static func retractionRange(_ from: Instant, _ to: Instant) throws {
         guard from <= to else {
             throw BankError(.invalidEvent, "the retraction range ends (\(to)) before it starts (\(from))", value: "\(from)/\(to)")
-        }
-        try authorize(.retract, nil)
-        return try writeAsking { tx in
-            var twins = try tx.twins(withSource: source)
-            if let twin { twins = twins.filter { $0 == twin } }
-            var rows: [Event] = []
-            for t in twins {
-                rows += try tx.events(EventQuery(twin: t, from: from, to: to, visibility: erase ? .all : .current))
-                    .filter { $0.source == source && $0.category != .retraction && (erase ? !$0.isErased || $0.retractedAtSequence == nil : true) }
-            }
-            guard !rows.isEmpty else {
-                throw BankError(.invalidEvent, "nothing to retract: no current events from source '\(source)'\(twin.map { " in twin '\($0)'" } ?? "") with effective time in \(from)...\(to)", value: source.description)
-            }
-            for t in Set(rows.map(\.twin)) { try authorizeInTransaction(.retract, t, tx) }
-            return try retractRows(rows, scope: "source=\(source) from=\(from) to=\(to)", source: source, from: from, to: to, reason: reasonText, erase: erase, tx)
         }
     }
 

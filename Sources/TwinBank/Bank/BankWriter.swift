@@ -49,6 +49,27 @@ public struct BankWriter: ThreadReading {
         return try bank.appendInTransaction(drafts, tx)
     }
 
+    /// Retracts one event in this transaction, with every check of ``Bank/retract(event:reason:erase:twin:)``: the
+    /// retraction event and the event's retracted mark commit with the transaction's other writes, or not at all. A
+    /// check made through this writer before it (a version read, a precondition) sees the thread the retraction acts on.
+    @discardableResult
+    public func retract(event reference: EventReference, reason: String, erase: Bool = false, twin: TwinID? = nil) throws -> RetractionResult {
+        let reasonText = try Bank.retractionReason(reason)
+        try bank.authorizeInTransaction(.retract, twin, tx)
+        return try bank.retractEventInTransaction(reference, reason: reasonText, erase: erase, twin: twin, tx)
+    }
+
+    /// Retracts a source's events with effective start in `from...to` (in one twin, or across the bank) in this
+    /// transaction, with every check of ``Bank/retract(source:from:to:twin:reason:erase:)`` (the gate asked for
+    /// `retract` bank-wide, then for each twin holding the events), committing with the transaction or not at all.
+    @discardableResult
+    public func retract(source: Source, from: Instant, to: Instant, twin: TwinID? = nil, reason: String, erase: Bool = false) throws -> RetractionResult {
+        let reasonText = try Bank.retractionReason(reason)
+        try Bank.retractionRange(from, to)
+        try bank.authorizeInTransaction(.retract, nil, tx)
+        return try bank.retractRangeInTransaction(source, from: from, to: to, twin: twin, reason: reasonText, erase: erase, tx)
+    }
+
     /// A twin's events as written so far in this transaction, as ``Bank/events(_:)``.
     public func events(_ q: ThreadQuery) throws -> [Event] {
         let filter = try bank.gate.decideInTransaction(bank.request(.read, q.twin), tx)

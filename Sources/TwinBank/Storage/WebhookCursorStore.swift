@@ -6,8 +6,9 @@ import Foundation
 /// migration `v6-webhook-cursors`; PostgreSQL: the same table, migration `v5-webhook-cursors`), or in memory
 /// (``MemoryWebhookCursorStore``) for a memory bank and tests.
 ///
-/// The cursors are not the bank's data: they are not in its thread, its commits, its bundles or its backups (a
-/// restored bank's webhooks start again at the end of its thread, as for a URL seen for the first time).
+/// The cursors are not the bank's data: they are not in its thread, its commits or its bundles. A backup carries them
+/// (``WebhookCursorBackup``, the attachment `webhooks`), so a server on the restored bank owes each URL the alerts
+/// after its cursor, as the backed-up server did.
 ///
 /// Calls are **blocking** like the storage's: async callers go through the storage's ``BankStorage/runBlocking(_:)``.
 /// Each call is one transaction: when it returns, what it did is durable.
