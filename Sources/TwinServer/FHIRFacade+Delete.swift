@@ -58,7 +58,7 @@ extension FHIRFacade {
             wanted = v
         }
         let reason = request.headers[.reason].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDeletionReason
-        let call = try Self.deleter(purpose: request.headers[.purposeOfUse])
+        let call = try TwinAPI.caller(purpose: request.headers[.purposeOfUse], .delete, .type(type))
         let deletion = try await served.run(call) { [patient, wanted] bank in
             try Self.retractRecord(bank, type: type, id: id, patient: patient, ifMatch: wanted, reason: reason)
         }
@@ -72,23 +72,6 @@ extension FHIRFacade {
                                                               errorCode: deletion.retraction == nil ? "alreadyDeleted" : "deleted"))
         response.headers[.eTag] = "W/\"\(deletion.version.versionId)\""
         return response
-    }
-
-    /// The call of a `DELETE`: a token whose scopes allow deleting (`d`, e.g. `user/*.cruds`; 403 naming `scope`
-    /// otherwise), for the request's purpose.
-    static func deleter(purpose header: String?) throws -> ServedBank.Call {
-        guard let identity = RequestIdentity.current else {
-            throw ServerError(.unauthorized, "this route needs a bearer token", field: "Authorization")
-        }
-        guard identity.mayDelete else {
-            let have = identity.scopes.map(\.description).joined(separator: " ")
-            throw ServerError(.insufficientScope, "the token's scopes (\(have)) do not allow deleting (d, e.g. user/*.cruds)", field: "scope")
-        }
-        let purpose = header.map { $0.trimmingCharacters(in: .whitespaces) } ?? TwinAPI.defaultPurpose
-        do { _ = try Purpose(parsing: purpose) } catch let e as GovernanceError {
-            throw ServerError(.badRequest, e.message, field: "X-Purpose-Of-Use", value: purpose)
-        }
-        return ServedBank.Call(identity: identity, purpose: purpose)
     }
 
     /// Finds `type/id` in `patient`'s thread (or the first thread of the bank's the caller may read that holds it),

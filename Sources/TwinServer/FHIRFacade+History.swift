@@ -56,7 +56,7 @@ extension FHIRFacade {
             }
             wanted = v
         }
-        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let call = try TwinAPI.caller(purpose: request.headers[.purposeOfUse], .read, .type(type))
         let versions = try await self.versions(call, type: type, id: id, patient: parameters.patient)
         if let wanted {
             guard let v = versions.first(where: { $0.versionId == wanted }) else {
@@ -78,7 +78,7 @@ extension FHIRFacade {
     func typeHistory(_ request: Request, type: String) async throws -> Response {
         guard Self.hasHistory(type) else { throw Self.unknownType(type) }
         let parameters = try HistoryParameters(request, now: served.base.clock.now(), patientAllowed: true)
-        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let call = try TwinAPI.caller(purpose: request.headers[.purposeOfUse], .read, .type(type))
         let patient = parameters.patient
         let versions = try await served.run(call) { bank in
             let twins = try patient.map { [$0] } ?? bank.twinIDs()
@@ -102,7 +102,7 @@ extension FHIRFacade {
     /// at a time; `patient=ID` (Twinbank's) reads one twin. A twin the gate refuses is left out (its refusal is audited).
     func systemHistory(_ request: Request) async throws -> Response {
         let parameters = try HistoryParameters(request, now: served.base.clock.now(), patientAllowed: true)
-        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let call = try TwinAPI.caller(purpose: request.headers[.purposeOfUse], .read, .bank)
         let patient = parameters.patient
         let versions = try await served.run(call) { bank in
             let twins = try patient.map { [$0] } ?? bank.twinIDs()

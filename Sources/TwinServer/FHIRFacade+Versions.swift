@@ -69,7 +69,7 @@ extension FHIRFacade {
                 throw ServerError(.badRequest, "a read takes no '\(key)': the parameters are _format\(Self.definitionTypes.contains(type) ? "" : ", patient")", field: key, value: key)
             }
         }
-        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let call = try TwinAPI.caller(purpose: request.headers[.purposeOfUse], .read, .type(type))
         let versions = try await self.versions(call, type: type, id: id, patient: patient)
         guard let current = versions.max(by: { $0.versionId < $1.versionId }) else {
             throw ServerError(ServerError.Code("unknownResource", .notFound), "no \(type)/\(id)", field: "id", value: id)
@@ -139,7 +139,7 @@ extension FHIRFacade {
             }
             tag = header
         }
-        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: true)
+        let call = try TwinAPI.caller(purpose: request.headers[.purposeOfUse], .write, .type(type))
         let bytes = [UInt8](buffer: try await request.body.collect(upTo: bodyLimit))
         let resource: JSONValue
         do { resource = try JSONReader().read(bytes) } catch { throw ServerError(.badRequest, "the body is not JSON: \(error.description)", field: "body") }

@@ -87,7 +87,7 @@ struct FHIRFacade: Sendable {
 
     func search(_ request: Request, type: String) async throws -> Response {
         let params = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
-        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: false)
+        let call = try TwinAPI.caller(purpose: request.headers[.purposeOfUse], .read, .type(type))
         let now = served.base.clock.now()
         var matches: [JSONValue]
         let page = try Page(params)
@@ -346,7 +346,7 @@ struct FHIRFacade: Sendable {
         guard contentType == "application/fhir+json" || contentType == "application/json" else {
             throw ServerError(ServerError.Code("unsupportedMediaType", .unsupportedMediaType), "POST /fhir takes a Bundle as application/fhir+json, not \(contentType ?? "a body without Content-Type")", field: "Content-Type", value: contentType)
         }
-        let call = try TwinAPI(served: served).caller(purpose: request.headers[.purposeOfUse], write: true)
+        let call = try TwinAPI.caller(purpose: request.headers[.purposeOfUse], .write, .thread)
         let buffer = try await request.body.collect(upTo: bodyLimit)
         let bytes = [UInt8](buffer: buffer)
         let tree: JSONValue
@@ -354,6 +354,7 @@ struct FHIRFacade: Sendable {
         guard tree["resourceType"]?.stringValue == "Bundle", let kind = tree["type"]?.stringValue, kind == "transaction" || kind == "batch" else {
             throw ServerError(.badRequest, "POST /fhir takes a Bundle of type transaction or batch, not \(tree["resourceType"]?.stringValue.map { "a \($0)" } ?? "JSON without a resourceType")\(tree["type"]?.stringValue.map { " of type \($0)" } ?? "")", field: "Bundle.type", value: tree["type"]?.stringValue)
         }
+        try Self.checkEntryScopes(tree, call.identity)
         let origin = "bundle:" + (tree["id"]?.stringValue ?? String(EventHasher.sha256(bytes).hex.prefix(32)))
         let targets = try Self.versionedEntries(tree)
         let imported: Imported
@@ -368,6 +369,21 @@ struct FHIRFacade: Sendable {
             throw Self.serverError(e)
         }
         return Self.response(.ok, Self.transactionResponse(tree, kind: kind, imported: imported))
+    }
+
+    /// Refuses (403 `insufficientScope`, nothing imported) a Bundle holding an entry of a resource type no write scope
+    /// of the token grants (`c` or `u` on the type or on `*`): each entry is written as its own type (a Patient as a
+    /// twin's definition, an Observation as the events of the record `record:fhir/Observation/ID`).
+    static func checkEntryScopes(_ bundle: JSONValue, _ identity: TokenIdentity) throws {
+        var checked = Set<String>()
+        for (i, entry) in (bundle["entry"]?.arrayValue ?? []).enumerated() {
+            guard let type = entry["resource"]?["resourceType"]?.stringValue, checked.insert(type).inserted else { continue }
+            guard identity.may(.write, on: type) else {
+                let have = identity.scopes.map(\.description).joined(separator: " ")
+                throw ServerError(.insufficientScope, "the token's scopes (\(have)) do not allow writing (c or u) \(type), which Bundle.entry[\(i)] holds: a scope such as user/\(type).cu or user/*.cu would (nothing was imported)",
+                                  field: "scope", value: type)
+            }
+        }
     }
 
     /// What an import did, entry by entry: the report, the versioned entries' current versions before and after

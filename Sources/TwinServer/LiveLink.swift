@@ -99,7 +99,7 @@ struct LiveLink: Sendable {
     func grant(_ identity: TokenIdentity?, purpose header: String?, twin text: String, subprotocol: String?) async throws -> LiveGrant {
         guard let identity else { throw ServerError(.unauthorized, "this route needs a bearer token", field: "Authorization") }
         let twin = try TwinAPI.twinID(text)
-        let call = try TwinAPI(served: served).caller(purpose: header, write: !identity.mayRead)
+        let call = try TwinAPI.caller(purpose: header, identity.mayRead ? .read : .write, .thread)
         if identity.mayRead {
             do {
                 let filter = try await served.run(call) { bank -> (any AccessFilter)? in
@@ -227,6 +227,7 @@ struct LiveLink: Sendable {
             let twin = grant.twin
             let now = served.base.clock.now()
             let drafts = try message.events.enumerated().map { i, e in try APIMapping.draft(e, twin: twin, field: "events[\(i)]", now: now) }
+            try TwinAPI.checkWrites(grant.call.identity, drafts.lazy.map { ($0.category, $0.source) })
             return (clientID, AppendRequest(drafts, idempotencyKey: message.idempotencyKey))
         } catch {
             throw Refusal(clientID: clientID, error: error)

@@ -2,16 +2,45 @@
 /// `user` or `system`, a resource type or `*`, and the v2 permissions (letters of `cruds` in that order: create,
 /// read, update, delete, search) or the v1 words `read`, `write` and `*`.
 ///
-/// The server checks them for read versus write (``allowsRead``: `r` or `s`; ``allowsWrite``: `c` or `u`). Which
-/// resource a scope names is stored but not yet checked: a scope counts for every route (the bank's gate still
-/// decides what the subject may do).
+/// The server checks the permission and the resource type (``grants(_:on:)``): a scope on `*` counts for every type;
+/// one on a type for that type only. A twin's events are read as the FHIR resource types they are exported as
+/// (`TwinFHIR.FHIRExporter.resourceType(of:)`), and the bank returns only those of the types the token's read scopes
+/// name (``TokenIdentity/readRestriction``); what is not a twin's events is the resource type the route names (a
+/// twin's definition `Patient`, an aggregate `Group`, a consent `Consent`), and what spans the bank (version
+/// control, jobs, population analyses) needs a scope on `*`. A v2 scope with a query (`patient/Observation.rs?category=laboratory`)
+/// grants nothing here (the server does not narrow by its parameters, so it does not widen to the whole type
+/// either). The context (`patient`, `user`, `system`) is kept but not checked: the bank's gate and policy say which
+/// twins the subject may reach (a patient their own). The bank's gate still decides every call.
 public struct SMARTScope: Sendable, Hashable, CustomStringConvertible {
+    /// What a route asks of a scope: read (`r` or `s`), write (`c` or `u`) or delete (`d`).
+    public enum Access: Sendable, Hashable, CustomStringConvertible {
+        case read, write, delete
+        /// The v2 letters any of which grants the access.
+        public var letters: Set<Character> {
+            switch self {
+            case .read: ["r", "s"]
+            case .write: ["c", "u"]
+            case .delete: ["d"]
+            }
+        }
+        public var description: String {
+            switch self {
+            case .read: "reading (r or s)"
+            case .write: "writing (c or u)"
+            case .delete: "deleting (d)"
+            }
+        }
+    }
+
     public enum Context: String, Sendable, Hashable { case patient, user, system }
     public let context: Context
     /// A FHIR resource type or `*`.
     public let resource: String
     /// The permissions as v2 letters (a v1 `read` is `rs`, `write` is `cud`, `*` is `cruds`).
     public let permissions: Set<Character>
+    /// A v2 scope's query (`category=laboratory` of `patient/Observation.rs?category=laboratory`), nil without one: a
+    /// scope with a query grants nothing (``grants(_:on:)``).
+    public let query: String?
 
     /// Reads one scope.
     /// - Throws: ``ServerError`` `badRequest` naming the scope when it is not of this form.
@@ -27,7 +56,7 @@ public struct SMARTScope: Sendable, Hashable, CustomStringConvertible {
         case "write": perms = ["c", "u", "d"]
         case "*": perms = ["c", "r", "u", "d", "s"]
         default:
-            // v2: a non-empty subsequence of "cruds", in that order; a query part (`?category=...`) is not read yet
+            // v2: a non-empty subsequence of "cruds", in that order; a query part (`?category=...`) is kept (it grants nothing)
             let letters = dot[1].prefix { $0 != "?" }
             var order = "cruds"[...]
             for l in letters {
@@ -38,6 +67,13 @@ public struct SMARTScope: Sendable, Hashable, CustomStringConvertible {
             perms = Set(letters)
         }
         self.context = context; self.resource = String(dot[0]); self.permissions = perms
+        if let q = dot[1].firstIndex(of: "?") { query = String(dot[1][dot[1].index(after: q)...]) } else { query = nil }
+    }
+
+    /// Whether the scope grants `access` on resources of `type` (a FHIR resource type, or `*` for a route that
+    /// needs every type): its resource is `*` or `type`, it has one of the access's letters, and it has no query.
+    public func grants(_ access: Access, on type: String) -> Bool {
+        query == nil && (resource == "*" || resource == type) && !permissions.isDisjoint(with: access.letters)
     }
 
     /// Reads a token's `scope` claim: scopes separated by spaces.
@@ -53,6 +89,6 @@ public struct SMARTScope: Sendable, Hashable, CustomStringConvertible {
     public var allowsDelete: Bool { permissions.contains("d") }
 
     public var description: String {
-        "\(context.rawValue)/\(resource).\("cruds".filter { permissions.contains($0) })"
+        "\(context.rawValue)/\(resource).\("cruds".filter { permissions.contains($0) })\(query.map { "?" + $0 } ?? "")"
     }
 }

@@ -126,9 +126,11 @@ final class ServedBank: Sendable {
         return try await Self.requestThreads.runIfActive { try body(bank) }
     }
 
-    /// The bank acting as the call's subject, for its purpose, claiming its token's role.
+    /// The bank acting as the call's subject, for its purpose, claiming its token's role, and returning of a twin's
+    /// events only the resource types the token's read scopes name (``TokenIdentity/readRestriction``).
     func acting(_ call: Call) -> Bank {
-        base.acting(as: call.identity.subject, purpose: call.purpose, claimedRole: call.identity.role.rawValue)
+        base.acting(as: call.identity.subject, purpose: call.purpose, claimedRole: call.identity.role.rawValue,
+                    restriction: call.identity.readRestriction)
     }
 }
 

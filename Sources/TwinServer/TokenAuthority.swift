@@ -33,6 +33,33 @@ public struct TokenIdentity: Sendable, Hashable {
     public let role: Role
     public let scopes: [SMARTScope]
     public let expires: Date
+    /// What of a twin's events the token lets leave the bank: nil when a read scope names every type (`*`) or none
+    /// reads at all (no route reads for it), else the
+    /// types its read scopes name (``SMARTScope/grants(_:on:)``), which the bank applies to every read of a thread
+    /// (``TwinBank/Bank/restriction``).
+    public let readRestriction: ResourceTypeFilter?
+
+    public init(subject: String, role: Role, scopes: [SMARTScope], expires: Date) {
+        self.subject = subject; self.role = role; self.scopes = scopes; self.expires = expires
+        // a token that reads every type, or none (a device's write-only token: every route that reads refuses it,
+        // and the reads the bank makes for its writes need not be narrowed), is not restricted
+        if scopes.contains(where: { $0.grants(.read, on: "*") }) || !scopes.contains(where: \.allowsRead) {
+            readRestriction = nil
+        } else {
+            readRestriction = ResourceTypeFilter(types: Set(scopes.filter { $0.query == nil && $0.allowsRead && $0.resource != "*" }.map(\.resource)))
+        }
+    }
+
+    /// Whether some scope grants `access` on `type` (`*`: a scope on every type).
+    public func may(_ access: SMARTScope.Access, on type: String) -> Bool {
+        scopes.contains { $0.grants(access, on: type) }
+    }
+
+    /// Whether some scope grants `access` on some type: what a route over a twin's events asks, before the bank
+    /// narrows what it returns to the types granted (``readRestriction``).
+    public func mayOnSomeType(_ access: SMARTScope.Access) -> Bool {
+        scopes.contains { $0.query == nil && !$0.permissions.isDisjoint(with: access.letters) }
+    }
 
     /// Whether some scope allows reading.
     public var mayRead: Bool { scopes.contains(where: \.allowsRead) }

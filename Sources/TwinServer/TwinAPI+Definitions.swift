@@ -11,7 +11,7 @@ extension TwinAPI {
     // MARK: - Create and update
 
     func createTwin(_ input: Operations.CreateTwin.Input) async throws -> Operations.CreateTwin.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .write, .type("Patient"))
         guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
         let id = try Self.twinID(body.id, field: "id")
         let twin = try Self.definition(id: id, kind: body.kind, attributes: body.attributes?.additionalProperties, parts: body.parts,
@@ -28,7 +28,7 @@ extension TwinAPI {
     }
 
     func updateTwin(_ input: Operations.UpdateTwin.Input) async throws -> Operations.UpdateTwin.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .write, .type("Patient"))
         let id = try Self.twinID(input.path.id)
         guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
         let change = try Self.definition(id: id, kind: body.kind, attributes: body.attributes?.additionalProperties, parts: body.parts,
@@ -101,7 +101,7 @@ extension TwinAPI {
     // MARK: - Forks
 
     func listForks(_ input: Operations.ListForks.Input) async throws -> Operations.ListForks.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .type("Patient"))
         let id = try Self.twinID(input.path.id)
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
@@ -175,7 +175,7 @@ extension TwinAPI {
     }
 
     func listAggregates(_ input: Operations.ListAggregates.Input) async throws -> Operations.ListAggregates.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .type("Group"))
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { c -> String in
             guard let text = Self.decodeCursor(c), (try? AggregateID(text)) != nil else { throw Self.badCursor(c) }
@@ -187,7 +187,7 @@ extension TwinAPI {
     }
 
     func listAggregateMembers(_ input: Operations.ListAggregateMembers.Input) async throws -> Operations.ListAggregateMembers.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .type("Group"))
         let id = try Self.aggregateID(input.path.id)
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }

@@ -45,7 +45,8 @@ extension TwinAPI {
     }
 
     func importThreadCSV(_ input: Operations.ImportThreadCSV.Input) async throws -> Operations.ImportThreadCSV.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        // its rows may be of any category and source, so of any resource type: a write scope on every type
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .write, .bank)
         let id = try Self.twinID(input.path.id)
         let source: Source
         do { source = try input.query.source.map { try Source(parsing: $0) } ?? Source(.import, "api") } catch let e as TwinError {

@@ -9,7 +9,7 @@ import TwinServerAPI
 /// ``TwinGovernance/Governance`` decides).
 extension TwinAPI {
     func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output {
-        let call = try caller(purpose: nil, write: false)
+        let call = try caller(purpose: nil, .read, .type("AuditEvent"))
         let gate = served.gate
         guard let key = served.auditKey else {
             throw ServerError(.unavailable, "the server has no audit public key to check the log's signed heads against")
@@ -22,7 +22,7 @@ extension TwinAPI {
     }
 
     func getConsent(_ input: Operations.GetConsent.Input) async throws -> Operations.GetConsent.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .type("Consent"))
         let id = try Self.twinID(input.path.id)
         let owner = served.gate.owner
         let consent = try await served.run(call) { bank in
@@ -32,7 +32,7 @@ extension TwinAPI {
     }
 
     func recordConsent(_ input: Operations.RecordConsent.Input) async throws -> Operations.RecordConsent.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .write, .type("Consent"))
         let id = try Self.twinID(input.path.id)
         guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
         let now = served.base.clock.now()

@@ -13,7 +13,7 @@ import TwinServerAPI
 /// `.csv` is also a plain link a browser or `curl -O` downloads without setting a header.
 extension TwinAPI {
     func exportThreadCSV(_ input: Operations.ExportThreadCSV.Input) async throws -> Operations.ExportThreadCSV.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .thread)
         let id = try Self.twinID(input.path.id)
         let q = input.query
         let query = try threadQuery(id, code: q.code, category: q.category, from: q.from, to: q.to, asOf: q.asOf, knownAt: q.knownAt)

@@ -3,6 +3,7 @@ import Foundation
 import OpenAPIRuntime
 import TwinBank
 import TwinCore
+import TwinFHIR
 import TwinGovernance
 import TwinServerAPI
 
@@ -26,7 +27,7 @@ struct TwinAPI: APIProtocol {
     // MARK: - Twins
 
     func listTwins(_ input: Operations.ListTwins.Input) async throws -> Operations.ListTwins.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .type("Patient"))
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
         let ids = try await served.run(call) { bank in try bank.twinIDs() }
@@ -43,7 +44,7 @@ struct TwinAPI: APIProtocol {
     }
 
     func getTwin(_ input: Operations.GetTwin.Input) async throws -> Operations.GetTwin.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .type("Patient"))
         let id = try Self.twinID(input.path.id)
         let at = input.query.at
         let record: TwinRecord, hash: String
@@ -69,7 +70,7 @@ struct TwinAPI: APIProtocol {
     // MARK: - Thread
 
     func listEvents(_ input: Operations.ListEvents.Input) async throws -> Operations.ListEvents.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .thread)
         let id = try Self.twinID(input.path.id)
         let q = input.query
         let limit = try Self.pageSize(q.limit)
@@ -99,11 +100,12 @@ struct TwinAPI: APIProtocol {
     }
 
     func appendEvents(_ input: Operations.AppendEvents.Input) async throws -> Operations.AppendEvents.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .write, .thread)
         let id = try Self.twinID(input.path.id)
         guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
         let now = served.base.clock.now()
         let drafts = try body.events.enumerated().map { i, e in try APIMapping.draft(e, twin: id, field: "events[\(i)]", now: now) }
+        try Self.checkWrites(call.identity, drafts.lazy.map { ($0.category, $0.source) })
         let key = input.headers.idempotencyKey
         let result: AppendResult
         do {
@@ -115,7 +117,7 @@ struct TwinAPI: APIProtocol {
     }
 
     func getState(_ input: Operations.GetState.Input) async throws -> Operations.GetState.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .thread)
         let id = try Self.twinID(input.path.id)
         let q = input.query
         let now = served.base.clock.now()
@@ -129,22 +131,82 @@ struct TwinAPI: APIProtocol {
 
     // MARK: - The caller
 
-    /// The request's token and declared purpose, once the token's scopes allow a read (or a write); the bank then
-    /// acts as the token's subject for that purpose (``ServedBank/run(_:_:_:_:)``), and its gate decides, and
-    /// audits, each call.
+    /// What a route touches, as a token's SMART scopes name it (``SMARTScope/grants(_:on:)``).
+    enum ScopedResource: Sendable, CustomStringConvertible {
+        /// A twin's events: a scope of the access on any type will do, and the bank returns only the events of the
+        /// types the token's read scopes name (``TokenIdentity/readRestriction``); a route that writes events checks
+        /// each event's type (``checkWrites(_:_:)``).
+        case thread
+        /// One FHIR resource type: a twin's definition `Patient`, an aggregate `Group`, a consent `Consent`.
+        case type(String)
+        /// The bank as a whole (version control, jobs, analyses over populations, simulations, releases): a scope on
+        /// every type (`*`).
+        case bank
+
+        var description: String {
+            switch self {
+            case .thread: "a twin's records"
+            case .type(let t): t
+            case .bank: "the bank's resources of every type (a scope on *)"
+            }
+        }
+    }
+
+    /// The request's token and declared purpose, once the token's scopes grant `access` on `resource`; the bank
+    /// then acts as the token's subject for that purpose (``ServedBank/run(_:_:)``), narrowed to the event types the
+    /// token may read, and its gate decides, and audits, each call. 401 without a token; 403 `insufficientScope`
+    /// naming `scope` when no scope grants it; 400 naming `X-Purpose-Of-Use` for a purpose the bank does not know.
+    func caller(purpose header: String?, _ access: SMARTScope.Access, _ resource: ScopedResource) throws -> ServedBank.Call {
+        try Self.caller(purpose: header, access, resource)
+    }
+
+    /// ``caller(purpose:_:_:)`` for a route over the bank as a whole (``ScopedResource/bank``): reading or writing.
     func caller(purpose header: String?, write: Bool) throws -> ServedBank.Call {
+        try Self.caller(purpose: header, write ? .write : .read, .bank)
+    }
+
+    /// ``caller(purpose:_:_:)`` for the routes outside the API (the FHIR facade, the live link).
+    static func caller(purpose header: String?, _ access: SMARTScope.Access, _ resource: ScopedResource) throws -> ServedBank.Call {
         guard let identity = RequestIdentity.current else {
             throw ServerError(.unauthorized, "this route needs a bearer token", field: "Authorization")
         }
-        if write ? !identity.mayWrite : !identity.mayRead {
+        let granted: Bool
+        switch resource {
+        case .thread: granted = identity.mayOnSomeType(access)
+        case .type(let t): granted = identity.may(access, on: t)
+        case .bank: granted = identity.may(access, on: "*")
+        }
+        guard granted else {
             let have = identity.scopes.map(\.description).joined(separator: " ")
-            throw ServerError(.insufficientScope, "the token's scopes (\(have)) do not allow \(write ? "writing (c or u, e.g. user/*.cruds)" : "reading (r or s, e.g. user/*.rs)")", field: "scope")
+            let letters = "cruds".filter { access.letters.contains($0) }
+            let example: String
+            switch resource {
+            case .type(let t): example = "user/\(t).\(letters) or user/*.\(letters)"
+            default: example = "user/*.\(letters)"
+            }
+            throw ServerError(.insufficientScope, "the token's scopes (\(have)) do not allow \(access) \(resource): a scope such as \(example) would", field: "scope")
         }
         let purpose = header.map { $0.trimmingCharacters(in: .whitespaces) } ?? Self.defaultPurpose
         do { _ = try Purpose(parsing: purpose) } catch let e as GovernanceError {
             throw ServerError(.badRequest, e.message, field: "X-Purpose-Of-Use", value: purpose)
         }
         return ServedBank.Call(identity: identity, purpose: purpose)
+    }
+
+    /// Refuses (403 `insufficientScope` naming `scope`) a write of events of a resource type no write scope of the
+    /// token grants (each event's type as the facade maps it, ``TwinFHIR/FHIRExporter/resourceType(of:)``; a
+    /// retraction needs a delete scope on every type); nothing is written.
+    static func checkWrites(_ identity: TokenIdentity, _ events: some Sequence<(category: Event.Category, source: Source)>) throws {
+        var checked = Set<String>()
+        for e in events {
+            let type = FHIRExporter.resourceType(category: e.category, source: e.source) ?? "*"
+            guard checked.insert(type).inserted else { continue }
+            let access: SMARTScope.Access = e.category == .retraction ? .delete : .write
+            guard identity.may(access, on: type) else {
+                let have = identity.scopes.map(\.description).joined(separator: " ")
+                throw ServerError(.insufficientScope, "the token's scopes (\(have)) do not allow \(access) \(type) records, which this write holds: a scope such as user/\(type).c would (nothing was written)", field: "scope", value: type)
+            }
+        }
     }
 
     // MARK: - Parameters

@@ -66,6 +66,16 @@ extension AccessFilter {
     public func apply(to events: [Event]) -> [Event] { events.filter(admits) }
 }
 
+/// Two filters at once: admits an event only when both do (a consent's filter and a credential's restriction,
+/// ``Bank/restriction``).
+public struct BothFilters: AccessFilter {
+    public let first: any AccessFilter
+    public let second: any AccessFilter
+    public init(first: any AccessFilter, second: any AccessFilter) { self.first = first; self.second = second }
+    public func admits(_ event: Event) -> Bool { first.admits(event) && second.admits(event) }
+    public var description: String { "\(first), and \(second)" }
+}
+
 /// Decides, and records, every read and write of a twin's data. The bank asks the gate before it touches a
 /// twin's definition or thread; a gate denies by throwing (conventionally a ``BankError`` with code
 /// `accessDenied`). Governance plugs consent, policy and the audit trail in here.

@@ -45,7 +45,7 @@ extension Bank {
             var filters: [TwinID: any AccessFilter] = [:]
             for m in members {
                 do {
-                    if let f = try gate.decideInTransaction(request(action, m), tx) { filters[m] = f }
+                    if let f = try decideInTransaction(action, m, tx) { filters[m] = f }
                 } catch let e as BankError where e.code == .accessDenied {
                     refused.append(m)
                     continue

@@ -22,8 +22,8 @@ extension Bank {
     /// parent's records, nor templates) that this bank's actor may read: with `codes`, only the twins whose own rows
     /// hold one of them (the storage's bulk read ``StorageReader/twins(withCode:)``, so twins without them cost
     /// nothing); without, every twin. The gate is asked for a bank-wide `read` first (a deny throws), then for each
-    /// twin (action `read`, audited): a twin refused, or permitted only in part, is left out and listed in
-    /// ``ThreadScan/refused``. `body` gets each permitted twin's definition and a reader of its thread (as
+    /// twin (action `read`, audited): a twin refused, or permitted only in part by the gate, is left out and listed in
+    /// ``ThreadScan/refused`` (the bank's ``restriction`` narrows the events the reader gives, not the definition). `body` gets each permitted twin's definition and a reader of its thread (as
     /// ``reading(_:_:)`` gives one), valid only during the call. Twins are decided and read in read transactions of
     /// a few hundred, so each chunk is a consistent snapshot; the decisions of a chunk are recorded before the next
     /// starts and all of them before this returns, so a caller answers nothing it read before it returns.
@@ -52,12 +52,13 @@ extension Bank {
                     // an erased twin (no record), a fork or a template is not scanned, and not asked about
                     guard let record = try loadRecord(id, tx), record.fork == nil, !record.twin.isTemplate else { continue }
                     let filter: (any AccessFilter)?
-                    do { filter = try gate.decideInTransaction(request(.read, id), tx) } catch let e as BankError where e.code == .accessDenied {
+                    do { filter = try decideInTransaction(.read, id, tx, narrowing: false) } catch let e as BankError where e.code == .accessDenied {
                         scan.refused.append(id)
                         continue
                     }
                     guard filter == nil else { scan.refused.append(id); continue }
-                    try body(record, ThreadReader(twin: id, bank: self, filter: nil, tx: tx))
+                    // the credential's restriction narrows the thread's events, not the definition
+                    try body(record, ThreadReader(twin: id, bank: self, filter: narrowed(nil, .read, id), tx: tx))
                     scan.read.append(id)
                 }
             }

@@ -92,7 +92,7 @@ extension Bank {
     /// record is the one it derived it from.
     /// - Throws: ``BankError`` `unknownTwin`, `unknownCommit`.
     public func versionedTwin(_ id: TwinID, at commit: String? = nil) throws -> (record: TwinRecord, hash: String) {
-        try answeringRead(.read, id) { filter, tx in
+        try answeringRead(.read, id, narrowing: false) { filter, tx in
             // a definition cannot be filtered: a permit that holds data back refuses it (fail closed)
             if let filter { throw filteredPermitRefused(.read, id, filter) }
             let hex: String

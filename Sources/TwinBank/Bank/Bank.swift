@@ -27,6 +27,15 @@ public final class Bank: Sendable {
     public let purpose: String
     /// The role the actor's credential claims (``AccessRequest/claimedRole``), passed to the gate; nil: none.
     public let claimedRole: String?
+    /// Which of a twin's events the actor's credential lets leave the bank, whatever the gate permits (a server
+    /// token's SMART scopes name the FHIR resource types it may read); nil: the credential restricts nothing.
+    /// It narrows every decision about a twin's data for the actions that read it (every action but those that only
+    /// write: ``AccessRequest/Action/write``, `import`, `retract`, `commit`, `consent`, `administer`), exactly as a
+    /// consent's filter does: an entry point that applies filters returns only what both admit; one that cannot
+    /// (a simulation, a sync, a bundle export, ...) refuses (fail closed). A twin's definition is not an event and
+    /// is not narrowed by it (its caller decides whether the credential may see definitions); bank-wide decisions
+    /// (twin nil: the ids of twins, the log) are not narrowed either.
+    public let restriction: (any AccessFilter)?
     /// Decoded twin records by content hash with the bytes they were decoded from, shared by the banks made from
     /// this one (``acting(as:purpose:)``).
     let records: ObjectCache
@@ -42,11 +51,12 @@ public final class Bank: Sendable {
                 actor: String = "local", purpose: String = "care", observationSkew: Double = Bank.defaultObservationSkew,
                 claimedRole: String? = nil) {
         self.init(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew,
-                  claimedRole: claimedRole, records: ObjectCache())
+                  claimedRole: claimedRole, restriction: nil, records: ObjectCache())
     }
 
     init(storage: any BankStorage, gate: any AccessGate, clock: any Clock, actor: String, purpose: String,
-         observationSkew: Double, claimedRole: String?, records: ObjectCache) {
+         observationSkew: Double, claimedRole: String?, restriction: (any AccessFilter)?, records: ObjectCache) {
+        self.restriction = restriction
         self.records = records
         self.storage = storage
         self.gate = gate
@@ -66,17 +76,36 @@ public final class Bank: Sendable {
         try await storage.runBlocking { try body(self) }
     }
 
-    /// The same bank acting for another actor or purpose (claiming no role).
+    /// The same bank acting for another actor or purpose (claiming no role; this bank's ``restriction``, if any,
+    /// is kept: a restriction only narrows).
     public func acting(as actor: String, purpose: String) -> Bank {
         Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew,
-             claimedRole: nil, records: records)
+             claimedRole: nil, restriction: restriction, records: records)
     }
 
     /// The same bank acting for another actor or purpose, whose credential claims `claimedRole` (a server's token):
     /// the gate refuses every request of this bank when the policy gives the actor another role.
     public func acting(as actor: String, purpose: String, claimedRole: String?) -> Bank {
         Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew,
-             claimedRole: claimedRole, records: records)
+             claimedRole: claimedRole, restriction: restriction, records: records)
+    }
+
+    /// The same bank acting for another actor or purpose, claiming `claimedRole`, whose credential lets only what
+    /// `restriction` admits of a twin's events leave the bank (``restriction``; nil: nothing more than the gate says).
+    public func acting(as actor: String, purpose: String, claimedRole: String?, restriction: (any AccessFilter)?) -> Bank {
+        Bank(storage: storage, gate: gate, clock: clock, actor: actor, purpose: purpose, observationSkew: observationSkew,
+             claimedRole: claimedRole, restriction: restriction, records: records)
+    }
+
+    /// The actions whose decisions ``restriction`` does not narrow: they write, and read nothing of a twin's events
+    /// to answer.
+    static let writingActions: Set<AccessRequest.Action> = [.write, .import, .retract, .commit, .consent, .administer]
+
+    /// The gate's decision `filter` for `action` on `twin`, narrowed by this bank's ``restriction``.
+    func narrowed(_ filter: (any AccessFilter)?, _ action: AccessRequest.Action, _ twin: TwinID?) -> (any AccessFilter)? {
+        guard let restriction, twin != nil, !Self.writingActions.contains(action) else { return filter }
+        guard let filter else { return restriction }
+        return BothFilters(first: filter, second: restriction)
     }
 
     /// Asks the gate whether this bank's actor may do `action` on `twin` (nil: bank-wide) for its purpose, for an
@@ -100,26 +129,37 @@ public final class Bank: Sendable {
     /// Asks the gate, for an entry point that applies what it returns: nil permits everything, a filter says
     /// which events may be returned; a deny throws.
     public func decide(_ action: AccessRequest.Action, _ twin: TwinID?) throws -> (any AccessFilter)? {
-        try gate.decide(request(action, twin))
+        narrowed(try gate.decide(request(action, twin)), action, twin)
     }
 
     /// Asks the gate for a read and computes the answer with the decision's filter (``AccessGate/answer(_:_:)``):
     /// the answer is returned only once the decision is recorded, which the gate may do while `body` reads.
     public func answering<T>(_ action: AccessRequest.Action, _ twin: TwinID?, _ body: ((any AccessFilter)?) throws -> T) throws -> T {
-        try gate.answer(request(action, twin), body)
+        try gate.answer(request(action, twin)) { filter in try body(narrowed(filter, action, twin)) }
     }
 
     /// ``answering(_:_:_:)`` for an answer read from this bank's storage in one read transaction, in which the gate
     /// may also decide (``AccessGate/answerReading(_:from:_:)``): one transaction per read instead of one for the
     /// decision and one for the answer.
-    func answeringRead<T>(_ action: AccessRequest.Action, _ twin: TwinID?, _ body: ((any AccessFilter)?, any StorageReader) throws -> T) throws -> T {
-        try gate.answerReading(request(action, twin), from: storage, body)
+    /// `narrowing` false: the answer is not a twin's events (a definition), which ``restriction`` does not narrow.
+    func answeringRead<T>(_ action: AccessRequest.Action, _ twin: TwinID?, narrowing: Bool = true,
+                          _ body: ((any AccessFilter)?, any StorageReader) throws -> T) throws -> T {
+        guard narrowing, restriction != nil else { return try gate.answerReading(request(action, twin), from: storage, body) }
+        return try gate.answerReading(request(action, twin), from: storage) { filter, tx in try body(narrowed(filter, action, twin), tx) }
     }
 
     /// ``authorize(_:_:)`` from inside one of the bank's own write transactions (see
     /// ``AccessGate/decideInTransaction(_:)``); the caller runs the transaction through ``writeAsking(_:)``.
-    func authorizeInTransaction(_ action: AccessRequest.Action, _ twin: TwinID?, _ tx: any StorageReader) throws {
-        if let filter = try gate.decideInTransaction(request(action, twin), tx) { throw filteredPermitRefused(action, twin, filter) }
+    /// `narrowing` false: what is read is not a twin's events (a definition), which ``restriction`` does not narrow.
+    func authorizeInTransaction(_ action: AccessRequest.Action, _ twin: TwinID?, _ tx: any StorageReader, narrowing: Bool = true) throws {
+        if let filter = try decideInTransaction(action, twin, tx, narrowing: narrowing) { throw filteredPermitRefused(action, twin, filter) }
+    }
+
+    /// The gate's decision inside one of the bank's own transactions (``AccessGate/decideInTransaction(_:_:)``),
+    /// narrowed by ``restriction`` unless `narrowing` is false.
+    func decideInTransaction(_ action: AccessRequest.Action, _ twin: TwinID?, _ tx: any StorageReader, narrowing: Bool = true) throws -> (any AccessFilter)? {
+        let filter = try gate.decideInTransaction(request(action, twin), tx)
+        return narrowing ? narrowed(filter, action, twin) : filter
     }
 
     /// A storage read transaction inside which the gate is asked: tells the gate when it has ended.

@@ -16,7 +16,7 @@ public struct BankWriter: ThreadReading {
 
     /// The twin with this id as written so far in this transaction, or nil if there is none.
     public func twin(_ id: TwinID) throws -> TwinRecord? {
-        try bank.authorizeInTransaction(.read, id, tx)
+        try bank.authorizeInTransaction(.read, id, tx, narrowing: false)
         return try bank.loadRecord(id, tx)
     }
 
@@ -70,15 +70,17 @@ public struct BankWriter: ThreadReading {
         return try bank.retractRangeInTransaction(source, from: from, to: to, twin: twin, reason: reasonText, erase: erase, tx)
     }
 
-    /// A twin's events as written so far in this transaction, as ``Bank/events(_:)``.
+    /// A twin's events as written so far in this transaction, as ``Bank/events(_:)`` (the gate's filter applied; the
+    /// bank's ``Bank/restriction`` is not: a read inside a write serves the write, as an import's check of what is
+    /// already there, and what its caller answers from it is the caller's to narrow).
     public func events(_ q: ThreadQuery) throws -> [Event] {
-        let filter = try bank.gate.decideInTransaction(bank.request(.read, q.twin), tx)
+        let filter = try bank.decideInTransaction(.read, q.twin, tx, narrowing: false)
         return try bank.eventsAnswer(q, filter: filter, tx)
     }
 
     /// A twin's state as written so far in this transaction, as ``Bank/state(of:asOf:knownAt:knownAtSequence:code:category:)``.
     public func state(of twin: TwinID, asOf: Instant?, knownAt: Instant?, knownAtSequence: Int64?, code: CodeKey?, category: Event.Category?) throws -> [Event] {
-        let filter = try bank.gate.decideInTransaction(bank.request(.read, twin), tx)
+        let filter = try bank.decideInTransaction(.read, twin, tx, narrowing: false)
         return try bank.stateAnswer(twin, asOf: asOf, knownAt: knownAt, knownAtSequence: knownAtSequence, code: code, category: category, filter: filter, tx)
     }
 

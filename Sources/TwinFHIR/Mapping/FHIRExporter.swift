@@ -141,6 +141,29 @@ public struct FHIRExporter: Sendable {
         return out
     }
 
+    /// The FHIR resource type an event is exported as (``resources(twin:events:)``): an alert a `RiskAssessment`, a
+    /// prediction or any model's output an `Observation`, an event of an imported FHIR record (source
+    /// `record:fhir/TYPE/ID`) its record's TYPE, any other event (a device's reading, a CSV row) an `Observation`;
+    /// nil for a retraction, which is exported as no resource. What a server's SMART scopes, which name resource
+    /// types, are checked against for a twin's events.
+    public static func resourceType(of e: Event) -> String? {
+        resourceType(category: e.category, source: e.source)
+    }
+
+    /// ``resourceType(of:)`` for an event of `category` from `source` (an event still to be written).
+    public static func resourceType(category: Event.Category, source: Source) -> String? {
+        switch category {
+        case .retraction: return nil
+        case .alert: return "RiskAssessment"
+        case .prediction: return "Observation"
+        default:
+            if source.kind == .model { return "Observation" }
+            let parts = source.id.split(separator: "/", maxSplits: 2)
+            if source.kind == .record, parts.count == 3, parts[0] == "fhir" { return String(parts[1]) }
+            return "Observation"
+        }
+    }
+
     /// The events of one record as it stands now: a value recorded later for the same code and role (the main value
     /// or a component) supersedes the earlier ones, as an updated resource imported again corrects its record
     /// (the import adds only the events that changed). Values recorded together (one import) are all kept.
