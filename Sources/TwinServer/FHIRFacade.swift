@@ -185,19 +185,22 @@ struct FHIRFacade: Sendable {
         }
     }
 
-    /// A search without `patient`: the matches in the threads of every twin the caller may read (``TwinBank/Bank/scanThreads(holding:limit:_:)``:
+    /// A search without `patient`: the matches in the threads of every twin the caller may read (``TwinBank/Bank/scanThreads(holding:among:limit:_:)``:
     /// only the twins holding the searched codes when every `code` token names its system; a twin the gate refuses is
     /// left out, its refusal audited), twin by twin in id order, each in thread order. Only the page's resources are
     /// kept, with the Patient of each twin that has a record on the page (for `_include`); `total` counts them all.
-    /// Over ``searchTwinLimit`` twins to scan: 422 `searchTooBroad`, nothing read.
+    /// Over ``searchTwinLimit`` twins to scan: 422 `searchTooBroad`, nothing read. A patient's or a device's token
+    /// searches its own twins (``ServedBank/ownTwins(_:)``), not the bank.
     func searchAcrossTwins(_ call: ServedBank.Call, _ filter: SearchFilter, page: Page) async throws -> (total: Int, items: [JSONValue], patients: [JSONValue]) {
         let limit = searchTwinLimit
+        let served = self.served
         return try await served.run(call) { bank in
+            let own = try served.ownTwins(call)
             var total = 0
             var items: [JSONValue] = []
             var patients: [JSONValue] = []
             do {
-                try bank.scanThreads(holding: filter.codeKeys, limit: limit) { record, reader in
+                try bank.scanThreads(holding: filter.codeKeys, among: own, limit: limit) { record, reader in
                     let events = try reader.events(ThreadQuery(twin: record.id))
                     let resources = FHIRExporter.resources(twin: record.twin, events: events)
                     var onPage = false

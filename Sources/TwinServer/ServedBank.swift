@@ -126,6 +126,18 @@ final class ServedBank: Sendable {
         return try await Self.requestThreads.runIfActive { try body(bank) }
     }
 
+    /// The roles whose lists and searches across twins cover their own twins (the policy's links, ``TwinGovernance/GovernedGate/linkedTwins(of:)``),
+    /// not the bank: the default policy gives them nothing bank-wide.
+    static let ownTwinRoles: Set<Role> = [.patient, .device]
+
+    /// The twins a patient's or a device's token lists and searches across (the policy's links to its subject; the
+    /// gate still decides each); nil for the other roles, which list and search the bank (a bank-wide read the gate
+    /// decides). Reads the policy from the bank's storage: call it on the request threads (inside ``run(_:_:)``).
+    func ownTwins(_ call: Call) throws -> Set<TwinID>? {
+        guard Self.ownTwinRoles.contains(call.identity.role) else { return nil }
+        return try gate.linkedTwins(of: call.identity.subject)
+    }
+
     /// The bank acting as the call's subject, for its purpose, claiming its token's role, and returning of a twin's
     /// events only the resource types the token's read scopes name (``TokenIdentity/readRestriction``).
     func acting(_ call: Call) -> Bank {

@@ -30,7 +30,14 @@ struct TwinAPI: APIProtocol {
         let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .type("Patient"))
         let limit = try Self.pageSize(input.query.limit)
         let after = try input.query.cursor.map { try Self.twinCursor($0) }
-        let ids = try await served.run(call) { bank in try bank.twinIDs() }
+        let served = self.served
+        let ids = try await served.run(call) { bank -> [TwinID] in
+            guard let own = try served.ownTwins(call) else { return try bank.twinIDs() }
+            // a patient's or a device's own twins: those the gate lets them read (each asked, and audited)
+            return try own.sorted().filter { id in
+                do { _ = try bank.twin(id); return true } catch let e as BankError where [.accessDenied, .unknownTwin, .erasedTwin].contains(e.code) { return false }
+            }
+        }
         let (page, next) = Self.page(ids, key: \.rawValue, after: after, limit: limit)
         return .ok(.init(body: .json(.init(items: page.map { .init(id: $0.rawValue) }, nextCursor: next))))
     }

@@ -211,7 +211,7 @@ let entryPoints: [EntryPoint] = [
     EntryPoint("Bank.events(_:)", .read, "p1") { b, _ in _ = try b.events(ThreadQuery(twin: "p1")) },
     EntryPoint("Bank.state(of:asOf:knownAt:knownAtSequence:code:category:)", .read, "p1") { b, _ in _ = try b.state(of: "p1") },
     // a scan over the bank: the bank-wide read first; a researcher is permitted it and p1, who has not consented, is left out
-    EntryPoint("Bank.scanThreads(holding:limit:_:)", .read, nil, leavesOutOfCohort: true) { b, _ in
+    EntryPoint("Bank.scanThreads(holding:among:limit:_:)", .read, nil, leavesOutOfCohort: true) { b, _ in
         _ = try b.scanThreads(holding: [GateFixture.glucose.key]) { _, reader in _ = try reader.events(ThreadQuery(twin: reader.twin)) }
     },
     EntryPoint("Bank.reading(_:_:)", .read, "p1") { b, _ in _ = try b.reading("p1") { _ in 0 } },

@@ -27,19 +27,28 @@ extension Bank {
     /// ``reading(_:_:)`` gives one), valid only during the call. Twins are decided and read in read transactions of
     /// a few hundred, so each chunk is a consistent snapshot; the decisions of a chunk are recorded before the next
     /// starts and all of them before this returns, so a caller answers nothing it read before it returns.
+    ///
+    /// With `among` (an actor whose grants cover only the twins linked to it: a patient's own), only those twins are
+    /// considered and no bank-wide read is asked (the actor may not read across the bank; each twin is still decided
+    /// and audited as above).
     /// - Throws: ``BankError`` `invalidQuery` when more than `limit` twins would be considered (nothing is read:
     ///   name one twin, or narrow the scan); `accessDenied` for the bank-wide read; what `body` throws.
     @discardableResult
-    public func scanThreads(holding codes: Set<CodeKey>? = nil, limit: Int = Bank.defaultScanLimit,
+    public func scanThreads(holding codes: Set<CodeKey>? = nil, among: Set<TwinID>? = nil, limit: Int = Bank.defaultScanLimit,
                             _ body: (TwinRecord, ThreadReader) throws -> Void) throws -> ThreadScan {
-        try authorize(.read, nil)
+        if among == nil { try authorize(.read, nil) }
         let candidates: [TwinID] = try storage.read { tx in
+            var found: Set<TwinID>
             if let codes {
-                var holders = Set<TwinID>()
-                for c in codes { holders.formUnion(try tx.twins(withCode: c)) }
-                return holders.sorted()
+                found = []
+                for c in codes { found.formUnion(try tx.twins(withCode: c)) }
+                if let among { found.formIntersection(among) }
+            } else if let among {
+                found = among
+            } else {
+                return try tx.refs(prefix: "twin/").compactMap { try? TwinID(String($0.name.dropFirst("twin/".count))) }.sorted()
             }
-            return try tx.refs(prefix: "twin/").compactMap { try? TwinID(String($0.name.dropFirst("twin/".count))) }.sorted()
+            return found.sorted()
         }
         guard candidates.count <= limit else {
             throw BankError(.invalidQuery, "the scan would consider \(candidates.count) twins, over the limit of \(limit): name one twin, or narrow the scan to a code fewer twins hold (nothing was read)",

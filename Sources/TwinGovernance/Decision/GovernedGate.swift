@@ -37,6 +37,14 @@ public final class GovernedGate: AccessGate, @unchecked Sendable {
         self.store = store; self.log = log; self.owner = owner; self.clock = clock; self.point = point
     }
 
+    /// The twins the policy links to `actor` (``Caller/twins``: a patient's own, a device's), which the grants limited
+    /// to linked twins cover; empty for an actor the policy does not know or links to none. Reads the policy only; it
+    /// decides nothing (each twin is then asked about as usual): for listing or scanning an actor's own twins where
+    /// a bank-wide read is not theirs to make.
+    public func linkedTwins(of actor: String) throws -> Set<TwinID> {
+        try store.policy(orDefaultFor: owner).caller(actor)?.twins ?? []
+    }
+
     /// The decision and its audit draft (no I/O besides reading the policy and the consent).
     /// With `tx`, a ``BankGovernanceStore`` is read through that transaction (the bank's own, still open).
     func evaluate(_ request: AccessRequest, _ tx: (any StorageReader)? = nil) -> (Decision, AuditEntry.Draft) {
