@@ -5815,5 +5815,504 @@ extension Components {
                 case suppressed
             }
         }
+        /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest`.
+        public struct AggregateCreateRequest: Codable, Hashable, Sendable {
+            /// The aggregate's id (the rules of a twin's: a letter or digit, then letters, digits and . _ : # -).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/id`.
+            public var id: Swift.String
+            /// Explicit member twin ids (or `where`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/members`.
+            public var members: [Swift.String]?
+            /// A query over attributes and thread values (or `members`), e.g. `kind = person and age > 40`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/where`.
+            public var _where: Swift.String?
+            /// With `where`, let forks and comparison instances be members (default false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/includeForks`.
+            public var includeForks: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/description`.
+            public var description: Swift.String?
+            /// Redefine the aggregate if one with this id exists (default false, a 409).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/replace`.
+            public var replace: Swift.Bool?
+            /// Creates a new `AggregateCreateRequest`.
+            ///
+            /// - Parameters:
+            ///   - id: The aggregate's id (the rules of a twin's: a letter or digit, then letters, digits and . _ : # -).
+            ///   - members: Explicit member twin ids (or `where`).
+            ///   - _where: A query over attributes and thread values (or `members`), e.g. `kind = person and age > 40`.
+            ///   - includeForks: With `where`, let forks and comparison instances be members (default false).
+            ///   - description:
+            ///   - replace: Redefine the aggregate if one with this id exists (default false, a 409).
+            public init(
+                id: Swift.String,
+                members: [Swift.String]? = nil,
+                _where: Swift.String? = nil,
+                includeForks: Swift.Bool? = nil,
+                description: Swift.String? = nil,
+                replace: Swift.Bool? = nil
+            ) {
+                self.id = id
+                self.members = members
+                self._where = _where
+                self.includeForks = includeForks
+                self.description = description
+                self.replace = replace
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case members
+                case _where = "where"
+                case includeForks
+                case description
+                case replace
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregateMembership`.
+        public struct AggregateMembership: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/definition`.
+            public var definition: Components.Schemas.Aggregate
+            /// Whether the query lets forks be members (absent for explicit members and when it does not).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/includeForks`.
+            public var includeForks: Swift.Bool?
+            /// The members, sorted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/members`.
+            public var members: [Swift.String]
+            /// The effective time the query's windows are relative to and `age` is computed at.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/asOf`.
+            public var asOf: Swift.String
+            /// The commit read (absent when read now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/commit`.
+            public var commit: Swift.String?
+            /// The twins the query could not decide (a value it compares is missing), neither members nor counted out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/unknown`.
+            public var unknown: [Components.Schemas.UndecidedTwin]
+            /// How many forks and comparison instances the query left out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/forksExcluded`.
+            public var forksExcluded: Swift.Int
+            /// Creates a new `AggregateMembership`.
+            ///
+            /// - Parameters:
+            ///   - definition:
+            ///   - includeForks: Whether the query lets forks be members (absent for explicit members and when it does not).
+            ///   - members: The members, sorted.
+            ///   - asOf: The effective time the query's windows are relative to and `age` is computed at.
+            ///   - commit: The commit read (absent when read now).
+            ///   - unknown: The twins the query could not decide (a value it compares is missing), neither members nor counted out.
+            ///   - forksExcluded: How many forks and comparison instances the query left out.
+            public init(
+                definition: Components.Schemas.Aggregate,
+                includeForks: Swift.Bool? = nil,
+                members: [Swift.String],
+                asOf: Swift.String,
+                commit: Swift.String? = nil,
+                unknown: [Components.Schemas.UndecidedTwin],
+                forksExcluded: Swift.Int
+            ) {
+                self.definition = definition
+                self.includeForks = includeForks
+                self.members = members
+                self.asOf = asOf
+                self.commit = commit
+                self.unknown = unknown
+                self.forksExcluded = forksExcluded
+            }
+            public enum CodingKeys: String, CodingKey {
+                case definition
+                case includeForks
+                case members
+                case asOf
+                case commit
+                case unknown
+                case forksExcluded
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/UndecidedTwin`.
+        public struct UndecidedTwin: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/UndecidedTwin/twin`.
+            public var twin: Swift.String
+            /// The operands (attribute, derived attribute or code) whose value it lacks.
+            ///
+            /// - Remark: Generated from `#/components/schemas/UndecidedTwin/missing`.
+            public var missing: [Swift.String]
+            /// Creates a new `UndecidedTwin`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - missing: The operands (attribute, derived attribute or code) whose value it lacks.
+            public init(
+                twin: Swift.String,
+                missing: [Swift.String]
+            ) {
+                self.twin = twin
+                self.missing = missing
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case missing
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TraceRequest`.
+        public struct TraceRequest: Codable, Hashable, Sendable {
+            /// The index cases' twin ids (at least one, at most 10,000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceRequest/cases`.
+            public var cases: [Swift.String]
+            /// The largest distance of a contact, metres, inclusive (default 10).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceRequest/distance`.
+            public var distance: Swift.Double?
+            /// The largest time apart of a contact, seconds, inclusive (default 900).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceRequest/window`.
+            public var window: Swift.Double?
+            /// Write each close contact to the contact's thread (default true, as the command).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceRequest/write`.
+            public var write: Swift.Bool?
+            /// Creates a new `TraceRequest`.
+            ///
+            /// - Parameters:
+            ///   - cases: The index cases' twin ids (at least one, at most 10,000).
+            ///   - distance: The largest distance of a contact, metres, inclusive (default 10).
+            ///   - window: The largest time apart of a contact, seconds, inclusive (default 900).
+            ///   - write: Write each close contact to the contact's thread (default true, as the command).
+            public init(
+                cases: [Swift.String],
+                distance: Swift.Double? = nil,
+                window: Swift.Double? = nil,
+                write: Swift.Bool? = nil
+            ) {
+                self.cases = cases
+                self.distance = distance
+                self.window = window
+                self.write = write
+            }
+            public enum CodingKeys: String, CodingKey {
+                case cases
+                case distance
+                case window
+                case write
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TraceResult`.
+        public struct TraceResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TraceResult/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TraceResult/distance`.
+            public var distance: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TraceResult/window`.
+            public var window: Swift.Double
+            /// How many (case, contact) pairs.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/pairs`.
+            public var pairs: Swift.Int
+            /// Every close contact, sorted by case then contact.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/contacts`.
+            public var contacts: [Components.Schemas.TraceContact]
+            /// The pings read.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/pings`.
+            public var pings: Swift.Int
+            /// The twins whose pings were read (the members and the cases).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/twins`.
+            public var twins: Swift.Int
+            /// Close-contact events written now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/written`.
+            public var written: Swift.Int
+            /// Close-contact events the threads already held.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/alreadyInThreads`.
+            public var alreadyInThreads: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/TraceResult/indexSeconds`.
+            public var indexSeconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TraceResult/querySeconds`.
+            public var querySeconds: Swift.Double
+            /// Creates a new `TraceResult`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - distance:
+            ///   - window:
+            ///   - pairs: How many (case, contact) pairs.
+            ///   - contacts: Every close contact, sorted by case then contact.
+            ///   - pings: The pings read.
+            ///   - twins: The twins whose pings were read (the members and the cases).
+            ///   - written: Close-contact events written now.
+            ///   - alreadyInThreads: Close-contact events the threads already held.
+            ///   - indexSeconds:
+            ///   - querySeconds:
+            public init(
+                aggregate: Swift.String,
+                distance: Swift.Double,
+                window: Swift.Double,
+                pairs: Swift.Int,
+                contacts: [Components.Schemas.TraceContact],
+                pings: Swift.Int,
+                twins: Swift.Int,
+                written: Swift.Int,
+                alreadyInThreads: Swift.Int,
+                indexSeconds: Swift.Double,
+                querySeconds: Swift.Double
+            ) {
+                self.aggregate = aggregate
+                self.distance = distance
+                self.window = window
+                self.pairs = pairs
+                self.contacts = contacts
+                self.pings = pings
+                self.twins = twins
+                self.written = written
+                self.alreadyInThreads = alreadyInThreads
+                self.indexSeconds = indexSeconds
+                self.querySeconds = querySeconds
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case distance
+                case window
+                case pairs
+                case contacts
+                case pings
+                case twins
+                case written
+                case alreadyInThreads
+                case indexSeconds
+                case querySeconds
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TraceContact`.
+        public struct TraceContact: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TraceContact/indexCase`.
+            public var indexCase: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TraceContact/contact`.
+            public var contact: Swift.String
+            /// The contact's first ping near the case.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceContact/from`.
+            public var from: Swift.String
+            /// The contact's last ping near the case.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceContact/to`.
+            public var to: Swift.String
+            /// Creates a new `TraceContact`.
+            ///
+            /// - Parameters:
+            ///   - indexCase:
+            ///   - contact:
+            ///   - from: The contact's first ping near the case.
+            ///   - to: The contact's last ping near the case.
+            public init(
+                indexCase: Swift.String,
+                contact: Swift.String,
+                from: Swift.String,
+                to: Swift.String
+            ) {
+                self.indexCase = indexCase
+                self.contact = contact
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case indexCase
+                case contact
+                case from
+                case to
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AssignmentRequest`.
+        public struct AssignmentRequest: Codable, Hashable, Sendable {
+            /// The hospitals file `assign --hospitals` reads: `{"model"?: {...}, "hospitals": [{"id", "x_km", "y_km", "capacity": {WARD: N}}]}`; or `aggregate`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentRequest/hospitals`.
+            public var hospitals: OpenAPIRuntime.OpenAPIObjectContainer?
+            /// Instead of `hospitals`, the aggregate of the bank's hospital (organisation) twins.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentRequest/aggregate`.
+            public var aggregate: Swift.String?
+            /// With `aggregate`, the capacities as of this time (ISO 8601, `now`, `-2h`; default now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentRequest/at`.
+            public var at: Swift.String?
+            /// The patients file `assign --patients` reads: `{"patients": [{"id", "x_km", "y_km", "severity"}]}`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentRequest/patients`.
+            public var patients: OpenAPIRuntime.OpenAPIObjectContainer
+            /// Creates a new `AssignmentRequest`.
+            ///
+            /// - Parameters:
+            ///   - hospitals: The hospitals file `assign --hospitals` reads: `{"model"?: {...}, "hospitals": [{"id", "x_km", "y_km", "capacity": {WARD: N}}]}`; or `aggregate`.
+            ///   - aggregate: Instead of `hospitals`, the aggregate of the bank's hospital (organisation) twins.
+            ///   - at: With `aggregate`, the capacities as of this time (ISO 8601, `now`, `-2h`; default now).
+            ///   - patients: The patients file `assign --patients` reads: `{"patients": [{"id", "x_km", "y_km", "severity"}]}`.
+            public init(
+                hospitals: OpenAPIRuntime.OpenAPIObjectContainer? = nil,
+                aggregate: Swift.String? = nil,
+                at: Swift.String? = nil,
+                patients: OpenAPIRuntime.OpenAPIObjectContainer
+            ) {
+                self.hospitals = hospitals
+                self.aggregate = aggregate
+                self.at = at
+                self.patients = patients
+            }
+            public enum CodingKeys: String, CodingKey {
+                case hospitals
+                case aggregate
+                case at
+                case patients
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AssignmentResult`.
+        public struct AssignmentResult: Codable, Hashable, Sendable {
+            /// The least total cost (exact to the cent).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/cost`.
+            public var cost: Swift.Double
+            /// The cost as the anchor's `--save-solution` writes it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/costText`.
+            public var costText: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/solveSeconds`.
+            public var solveSeconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/patients`.
+            public var patients: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/hospitals`.
+            public var hospitals: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/placed`.
+            public var placed: Swift.Int
+            /// Patients left unplaced.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/overflow`.
+            public var overflow: Swift.Int
+            /// Unplaced patients per severity (`"1"`, `"2"`, ...).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/overflowBySeverity`.
+            public struct OverflowBySeverityPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Int]
+                /// Creates a new `OverflowBySeverityPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Unplaced patients per severity (`"1"`, `"2"`, ...).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/overflowBySeverity`.
+            public var overflowBySeverity: Components.Schemas.AssignmentResult.OverflowBySeverityPayload
+            /// The unplaced patients' ids (as text), in the patients' order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/overflowPatients`.
+            public var overflowPatients: [Swift.String]
+            /// One entry per patient, in the patients' order (the `--out` file's `assignment`); `hospital` and `ward` absent when unplaced.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/assignment`.
+            public var assignment: [Components.Schemas.AssignmentPlace]
+            /// Creates a new `AssignmentResult`.
+            ///
+            /// - Parameters:
+            ///   - cost: The least total cost (exact to the cent).
+            ///   - costText: The cost as the anchor's `--save-solution` writes it.
+            ///   - solveSeconds:
+            ///   - patients:
+            ///   - hospitals:
+            ///   - placed:
+            ///   - overflow: Patients left unplaced.
+            ///   - overflowBySeverity: Unplaced patients per severity (`"1"`, `"2"`, ...).
+            ///   - overflowPatients: The unplaced patients' ids (as text), in the patients' order.
+            ///   - assignment: One entry per patient, in the patients' order (the `--out` file's `assignment`); `hospital` and `ward` absent when unplaced.
+            public init(
+                cost: Swift.Double,
+                costText: Swift.String,
+                solveSeconds: Swift.Double,
+                patients: Swift.Int,
+                hospitals: Swift.Int,
+                placed: Swift.Int,
+                overflow: Swift.Int,
+                overflowBySeverity: Components.Schemas.AssignmentResult.OverflowBySeverityPayload,
+                overflowPatients: [Swift.String],
+                assignment: [Components.Schemas.AssignmentPlace]
+            ) {
+                self.cost = cost
+                self.costText = costText
+                self.solveSeconds = solveSeconds
+                self.patients = patients
+                self.hospitals = hospitals
+                self.placed = placed
+                self.overflow = overflow
+                self.overflowBySeverity = overflowBySeverity
+                self.overflowPatients = overflowPatients
+                self.assignment = assignment
+            }
+            public enum CodingKeys: String, CodingKey {
+                case cost
+                case costText
+                case solveSeconds
+                case patients
+                case hospitals
+                case placed
+                case overflow
+                case overflowBySeverity
+                case overflowPatients
+                case assignment
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AssignmentPlace`.
+        public struct AssignmentPlace: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AssignmentPlace/patient`.
+            public var patient: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AssignmentPlace/severity`.
+            public var severity: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/AssignmentPlace/hospital`.
+            public var hospital: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AssignmentPlace/ward`.
+            public var ward: Swift.String?
+            /// Creates a new `AssignmentPlace`.
+            ///
+            /// - Parameters:
+            ///   - patient:
+            ///   - severity:
+            ///   - hospital:
+            ///   - ward:
+            public init(
+                patient: Swift.String,
+                severity: Swift.Int? = nil,
+                hospital: Swift.String? = nil,
+                ward: Swift.String? = nil
+            ) {
+                self.patient = patient
+                self.severity = severity
+                self.hospital = hospital
+                self.ward = ward
+            }
+            public enum CodingKeys: String, CodingKey {
+                case patient
+                case severity
+                case hospital
+                case ward
+            }
+        }
     }
 }

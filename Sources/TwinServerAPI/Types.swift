@@ -194,6 +194,20 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/aggregates`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/get(listAggregates)`.
     func listAggregates(_ input: Operations.ListAggregates.Input) async throws -> Operations.ListAggregates.Output
+    /// Creates (or with `replace` redefines) an aggregate from explicit members or a query (the bank's `aggregate create`); recorded by the next commit.
+    ///
+    /// The body names the aggregate's `id` and either its `members` (existing twin ids; an unknown one is a 400
+    /// naming `members`, nothing written) or a query `where` (as `aggregate create --where`: every attribute, code
+    /// and unit it names checked against the bank's twins; a query that does not parse or names what no twin has is
+    /// a 400 naming `where`), with `includeForks` (only with `where`) and a `description`. An id taken is a 409
+    /// unless `replace`. The answer is the membership now, as `aggregate create --json` prints it: 201 for a new
+    /// aggregate, 200 for one replaced. Like every definition change it is in the working state at once and
+    /// recorded by the next `POST /api/v1/commits`. Asked of the bank as `write` (bank-wide).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)`.
+    func createAggregate(_ input: Operations.CreateAggregate.Input) async throws -> Operations.CreateAggregate.Output
     /// An aggregate's members now (a query is evaluated now), sorted, a page at a time, with the count of twins whose value is unknown (the bank's `aggregate show`).
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/members`.
@@ -523,6 +537,65 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/case-reports`.
     /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)`.
     func postTableCaseReport(_ input: Operations.PostTableCaseReport.Input) async throws -> Operations.PostTableCaseReport.Output
+    /// An aggregate's definition and its members, now or at a commit, with the twins the query could not decide (the bank's `aggregate show --json`).
+    ///
+    /// The membership as `aggregate show --json` prints it: the definition, every member (sorted), the effective
+    /// time the query was evaluated at, the commit read (with `at`), the twins whose value the query needs is
+    /// missing (each with the operands it lacks) and how many forks the query left out. Asked of the bank as
+    /// `read` (bank-wide). An unknown aggregate (now or at that commit): 404; an unknown commit: 404 naming `at`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)`.
+    func getAggregate(_ input: Operations.GetAggregate.Input) async throws -> Operations.GetAggregate.Output
+    /// Deletes an aggregate (the bank's `aggregate delete`); recorded by the next commit, earlier commits keep it.
+    ///
+    /// The definition leaves the working state at once (lists and members no longer find it) and the next
+    /// `POST /api/v1/commits` records its removal; `GET /api/v1/aggregates/{id}?at=COMMIT` still shows it at an
+    /// earlier commit. The answer is the definition deleted. Asked of the bank as `write` (bank-wide). An unknown
+    /// aggregate: 404, nothing changed.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)`.
+    func deleteAggregate(_ input: Operations.DeleteAggregate.Input) async throws -> Operations.DeleteAggregate.Output
+    /// Exact proximity contact tracing of index cases among the aggregate's members from the location pings in their threads (`twinbank trace --bank --aggregate ID --case TWIN ... --json`), the contacts written to their threads.
+    ///
+    /// The pings are the location events (code `local:location`, value `[LAT,LON] deg`) in the threads of the
+    /// aggregate's members and of the `cases`; a contact is a ping of another person within `distance` metres
+    /// (default 10, great-circle, 0 to 20,015,086) and `window` seconds (default 900, at least 0) of a ping of an
+    /// index case, exactly the pairs a brute-force scan finds (TwinPopulation's `ContactTracer`). Each close contact
+    /// (a pair, from the contact's first to last ping near the case) is written to the contact's thread as a
+    /// `local:close-contact` event naming the index case, all in one batch, as the command writes them (one the
+    /// thread already holds is not written again, counted in `alreadyInThreads`); `write: false` only looks (no
+    /// write scope needed). Asked of the bank as the command is: `read` bank-wide and of the threads read, `write`
+    /// of the contacts' threads (a refusal is a 403 and nothing is written). No case, an id that is not a twin id
+    /// or a case that is not a twin: 400 naming `cases`; an unknown aggregate: 404; a location event that cannot be
+    /// read: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/traces`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)`.
+    func postAggregateTrace(_ input: Operations.PostAggregateTrace.Input) async throws -> Operations.PostAggregateTrace.Output
+    /// Assigns patients to hospital wards at least total cost, an exact min-cost flow (`twinbank assign --json`, with the assignment `--out` writes), answered at once.
+    ///
+    /// The hospitals are `hospitals` - the object `assign --hospitals H.json` reads (`model` optional, the anchor's
+    /// wards general, icu, icu_vent when absent; `hospitals` each with `id`, `x_km`, `y_km` and `capacity` per ward
+    /// or `resources`) - or the organisation twins of the aggregate `aggregate` as of `at` (default now; location
+    /// from `x_km`/`y_km`, capacity from their latest `local:capacity.WARD` or resource observations, as
+    /// `assign --bank --aggregate --at`), one of the two (400 naming `hospitals`). `patients` is the object
+    /// `assign --patients P.json` reads (`patients` each with `id`, `x_km`, `y_km`, `severity`). A patient of
+    /// severity s needs ward s of the model; sending them costs km x the severity's weight, leaving them unplaced
+    /// the severity's penalty (exact cents). At most 10,000 patients and 1,000 hospitals (400 naming `patients` or
+    /// `hospitals` beyond). A malformed or out-of-range hospital or patient: 400 naming `hospitals` or `patients`
+    /// (the message names the entry and its field); a member of the aggregate that is not a hospital twin: 422.
+    /// Asked of the bank as `aggregate` (bank-wide); with `aggregate`, its hospital twins are read as the command reads
+    /// them (`read` of the aggregate and of each hospital twin's thread).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/assignments`.
+    /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)`.
+    func postAssignment(_ input: Operations.PostAssignment.Input) async throws -> Operations.PostAssignment.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -928,6 +1001,28 @@ extension APIProtocol {
         try await listAggregates(Operations.ListAggregates.Input(
             query: query,
             headers: headers
+        ))
+    }
+    /// Creates (or with `replace` redefines) an aggregate from explicit members or a query (the bank's `aggregate create`); recorded by the next commit.
+    ///
+    /// The body names the aggregate's `id` and either its `members` (existing twin ids; an unknown one is a 400
+    /// naming `members`, nothing written) or a query `where` (as `aggregate create --where`: every attribute, code
+    /// and unit it names checked against the bank's twins; a query that does not parse or names what no twin has is
+    /// a 400 naming `where`), with `includeForks` (only with `where`) and a `description`. An id taken is a 409
+    /// unless `replace`. The answer is the membership now, as `aggregate create --json` prints it: 201 for a new
+    /// aggregate, 200 for one replaced. Like every definition change it is in the working state at once and
+    /// recorded by the next `POST /api/v1/commits`. Asked of the bank as `write` (bank-wide).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)`.
+    public func createAggregate(
+        headers: Operations.CreateAggregate.Input.Headers = .init(),
+        body: Operations.CreateAggregate.Input.Body
+    ) async throws -> Operations.CreateAggregate.Output {
+        try await createAggregate(Operations.CreateAggregate.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// An aggregate's members now (a query is evaluated now), sorted, a page at a time, with the count of twins whose value is unknown (the bank's `aggregate show`).
@@ -1515,6 +1610,101 @@ extension APIProtocol {
     ) async throws -> Operations.PostTableCaseReport.Output {
         try await postTableCaseReport(Operations.PostTableCaseReport.Input(
             query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// An aggregate's definition and its members, now or at a commit, with the twins the query could not decide (the bank's `aggregate show --json`).
+    ///
+    /// The membership as `aggregate show --json` prints it: the definition, every member (sorted), the effective
+    /// time the query was evaluated at, the commit read (with `at`), the twins whose value the query needs is
+    /// missing (each with the operands it lacks) and how many forks the query left out. Asked of the bank as
+    /// `read` (bank-wide). An unknown aggregate (now or at that commit): 404; an unknown commit: 404 naming `at`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)`.
+    public func getAggregate(
+        path: Operations.GetAggregate.Input.Path,
+        query: Operations.GetAggregate.Input.Query = .init(),
+        headers: Operations.GetAggregate.Input.Headers = .init()
+    ) async throws -> Operations.GetAggregate.Output {
+        try await getAggregate(Operations.GetAggregate.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Deletes an aggregate (the bank's `aggregate delete`); recorded by the next commit, earlier commits keep it.
+    ///
+    /// The definition leaves the working state at once (lists and members no longer find it) and the next
+    /// `POST /api/v1/commits` records its removal; `GET /api/v1/aggregates/{id}?at=COMMIT` still shows it at an
+    /// earlier commit. The answer is the definition deleted. Asked of the bank as `write` (bank-wide). An unknown
+    /// aggregate: 404, nothing changed.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)`.
+    public func deleteAggregate(
+        path: Operations.DeleteAggregate.Input.Path,
+        headers: Operations.DeleteAggregate.Input.Headers = .init()
+    ) async throws -> Operations.DeleteAggregate.Output {
+        try await deleteAggregate(Operations.DeleteAggregate.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Exact proximity contact tracing of index cases among the aggregate's members from the location pings in their threads (`twinbank trace --bank --aggregate ID --case TWIN ... --json`), the contacts written to their threads.
+    ///
+    /// The pings are the location events (code `local:location`, value `[LAT,LON] deg`) in the threads of the
+    /// aggregate's members and of the `cases`; a contact is a ping of another person within `distance` metres
+    /// (default 10, great-circle, 0 to 20,015,086) and `window` seconds (default 900, at least 0) of a ping of an
+    /// index case, exactly the pairs a brute-force scan finds (TwinPopulation's `ContactTracer`). Each close contact
+    /// (a pair, from the contact's first to last ping near the case) is written to the contact's thread as a
+    /// `local:close-contact` event naming the index case, all in one batch, as the command writes them (one the
+    /// thread already holds is not written again, counted in `alreadyInThreads`); `write: false` only looks (no
+    /// write scope needed). Asked of the bank as the command is: `read` bank-wide and of the threads read, `write`
+    /// of the contacts' threads (a refusal is a 403 and nothing is written). No case, an id that is not a twin id
+    /// or a case that is not a twin: 400 naming `cases`; an unknown aggregate: 404; a location event that cannot be
+    /// read: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/traces`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)`.
+    public func postAggregateTrace(
+        path: Operations.PostAggregateTrace.Input.Path,
+        headers: Operations.PostAggregateTrace.Input.Headers = .init(),
+        body: Operations.PostAggregateTrace.Input.Body
+    ) async throws -> Operations.PostAggregateTrace.Output {
+        try await postAggregateTrace(Operations.PostAggregateTrace.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Assigns patients to hospital wards at least total cost, an exact min-cost flow (`twinbank assign --json`, with the assignment `--out` writes), answered at once.
+    ///
+    /// The hospitals are `hospitals` - the object `assign --hospitals H.json` reads (`model` optional, the anchor's
+    /// wards general, icu, icu_vent when absent; `hospitals` each with `id`, `x_km`, `y_km` and `capacity` per ward
+    /// or `resources`) - or the organisation twins of the aggregate `aggregate` as of `at` (default now; location
+    /// from `x_km`/`y_km`, capacity from their latest `local:capacity.WARD` or resource observations, as
+    /// `assign --bank --aggregate --at`), one of the two (400 naming `hospitals`). `patients` is the object
+    /// `assign --patients P.json` reads (`patients` each with `id`, `x_km`, `y_km`, `severity`). A patient of
+    /// severity s needs ward s of the model; sending them costs km x the severity's weight, leaving them unplaced
+    /// the severity's penalty (exact cents). At most 10,000 patients and 1,000 hospitals (400 naming `patients` or
+    /// `hospitals` beyond). A malformed or out-of-range hospital or patient: 400 naming `hospitals` or `patients`
+    /// (the message names the entry and its field); a member of the aggregate that is not a hospital twin: 422.
+    /// Asked of the bank as `aggregate` (bank-wide); with `aggregate`, its hospital twins are read as the command reads
+    /// them (`read` of the aggregate and of each hospital twin's thread).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/assignments`.
+    /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)`.
+    public func postAssignment(
+        headers: Operations.PostAssignment.Input.Headers = .init(),
+        body: Operations.PostAssignment.Input.Body
+    ) async throws -> Operations.PostAssignment.Output {
+        try await postAssignment(Operations.PostAssignment.Input(
             headers: headers,
             body: body
         ))
