@@ -596,6 +596,64 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/assignments`.
     /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)`.
     func postAssignment(_ input: Operations.PostAssignment.Input) async throws -> Operations.PostAssignment.Output
+    /// Predicts the twin's outcome a horizon after its latest value with a stored prognostic model and writes the prediction to its thread (`twinbank prognostic predict --json`).
+    ///
+    /// The model is a stored prognostic model's hash (or its first 8+ hex digits; unknown, ambiguous or too short:
+    /// 400 naming `model`). The prediction is made from the twin's history up to its latest value of the model's
+    /// outcome (none: 422) and written to its thread as a `prediction` event with the model's provenance, as the
+    /// command writes it (the same model on the same history: the event already there, not a second one); `write:
+    /// false` only computes it (no write scope needed, `event` absent). A twin outside the training cohort's feature
+    /// ranges is refused (422, nothing written) unless `allowOutside`, when the prediction is written with the
+    /// warning in its provenance and listed in `outsideTrainingRange`. Asked of the bank as the command is: `read`
+    /// of the twin, `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/prognoses`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)`.
+    func postTwinPrognosis(_ input: Operations.PostTwinPrognosis.Input) async throws -> Operations.PostTwinPrognosis.Output
+    /// Fits a prognostic model of an outcome a horizon ahead over the aggregate's threads and stores it (`twinbank prognostic fit --json`), answered at once.
+    ///
+    /// Ridge regression, ridge with a random intercept per person, gradient-boosted trees and a sequence model are
+    /// fitted on the members' histories and chosen on validation people, with a 90 % split-conformal interval and
+    /// the error and coverage on test people (TwinPrognostic's `Prognostic.fit`). The model is stored in the bank as
+    /// a content-addressed object; `hash` names it (for `POST /api/v1/twins/{id}/prognoses` and trial analyses).
+    /// `outcome` and `covariates` are codes (`loinc:8480-6`, `SYSTEM|CODE`; default covariates for the outcome),
+    /// `horizon` and `window` spans (`365d`, `12h`; the window defaults to a quarter of the horizon). Answered at once
+    /// (a fit over a few hundred people takes seconds). Too few people with an example: 422. Asked of the bank as `aggregate`
+    /// (members refused are left out); storing the model needs a write scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/prognostic-models`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)`.
+    func postAggregatePrognosticModel(_ input: Operations.PostAggregatePrognosticModel.Input) async throws -> Operations.PostAggregatePrognosticModel.Output
+    /// A randomised trial's treatment effect in the aggregate, unadjusted (Welch) and adjusted for a prognostic model's score (PROCOVA) (`twinbank trial analyze --json`).
+    ///
+    /// Each member's arm is the attribute `arm` (two values; the treated one is `treated`, or the one that is not
+    /// control, placebo, standard or false), its outcome the latest value of `outcome` (which must be the model's
+    /// outcome: 400 naming `outcome`), its score the model's prediction from its history up to its outcome value a
+    /// horizon earlier. Members without an arm, outcome or baseline are left out, each with why. An arm attribute
+    /// that does not take two values, or too few in an arm: 422. Unknown model: 400 naming `prognostic`. Asked of
+    /// the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/trial-analyses`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)`.
+    func postAggregateTrialAnalysis(_ input: Operations.PostAggregateTrialAnalysis.Input) async throws -> Operations.PostAggregateTrialAnalysis.Output
+    /// Derives heart rate and its variability from the twin's ECG strips, and blood pressure from its arterial pressure waveforms, into its thread (`twinbank cardiac derive --json`).
+    ///
+    /// A strip is an observation whose value is a vector of samples spanning its effective period. Strips of `code`
+    /// are read, else every vector observation in a voltage unit (ECG) or a pressure unit (arterial pressure). From
+    /// an ECG strip: heart rate (LOINC 8867-4), SDNN (80404-7) and RMSSD (urn:twinbank:hrv|rmssd); from a waveform:
+    /// the mean systolic (8480-6), diastolic (8462-4), mean arterial pressure (8478-0) and heart rate of its
+    /// plausible beats, with `perBeat` each beat's too; appended at the strip's span, derived from it, as the
+    /// command appends them. A strip derived before is listed with `appended` empty; a strip too short or without
+    /// enough beats is listed in `skipped` with why. `from` and `to` bound the strips' effective time. Asked of the
+    /// bank as `read` of the thread and `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/cardiac-derivations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)`.
+    func postTwinCardiacDerivation(_ input: Operations.PostTwinCardiacDerivation.Input) async throws -> Operations.PostTwinCardiacDerivation.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -1705,6 +1763,104 @@ extension APIProtocol {
         body: Operations.PostAssignment.Input.Body
     ) async throws -> Operations.PostAssignment.Output {
         try await postAssignment(Operations.PostAssignment.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Predicts the twin's outcome a horizon after its latest value with a stored prognostic model and writes the prediction to its thread (`twinbank prognostic predict --json`).
+    ///
+    /// The model is a stored prognostic model's hash (or its first 8+ hex digits; unknown, ambiguous or too short:
+    /// 400 naming `model`). The prediction is made from the twin's history up to its latest value of the model's
+    /// outcome (none: 422) and written to its thread as a `prediction` event with the model's provenance, as the
+    /// command writes it (the same model on the same history: the event already there, not a second one); `write:
+    /// false` only computes it (no write scope needed, `event` absent). A twin outside the training cohort's feature
+    /// ranges is refused (422, nothing written) unless `allowOutside`, when the prediction is written with the
+    /// warning in its provenance and listed in `outsideTrainingRange`. Asked of the bank as the command is: `read`
+    /// of the twin, `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/prognoses`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)`.
+    public func postTwinPrognosis(
+        path: Operations.PostTwinPrognosis.Input.Path,
+        headers: Operations.PostTwinPrognosis.Input.Headers = .init(),
+        body: Operations.PostTwinPrognosis.Input.Body
+    ) async throws -> Operations.PostTwinPrognosis.Output {
+        try await postTwinPrognosis(Operations.PostTwinPrognosis.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Fits a prognostic model of an outcome a horizon ahead over the aggregate's threads and stores it (`twinbank prognostic fit --json`), answered at once.
+    ///
+    /// Ridge regression, ridge with a random intercept per person, gradient-boosted trees and a sequence model are
+    /// fitted on the members' histories and chosen on validation people, with a 90 % split-conformal interval and
+    /// the error and coverage on test people (TwinPrognostic's `Prognostic.fit`). The model is stored in the bank as
+    /// a content-addressed object; `hash` names it (for `POST /api/v1/twins/{id}/prognoses` and trial analyses).
+    /// `outcome` and `covariates` are codes (`loinc:8480-6`, `SYSTEM|CODE`; default covariates for the outcome),
+    /// `horizon` and `window` spans (`365d`, `12h`; the window defaults to a quarter of the horizon). Answered at once
+    /// (a fit over a few hundred people takes seconds). Too few people with an example: 422. Asked of the bank as `aggregate`
+    /// (members refused are left out); storing the model needs a write scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/prognostic-models`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)`.
+    public func postAggregatePrognosticModel(
+        path: Operations.PostAggregatePrognosticModel.Input.Path,
+        headers: Operations.PostAggregatePrognosticModel.Input.Headers = .init(),
+        body: Operations.PostAggregatePrognosticModel.Input.Body
+    ) async throws -> Operations.PostAggregatePrognosticModel.Output {
+        try await postAggregatePrognosticModel(Operations.PostAggregatePrognosticModel.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A randomised trial's treatment effect in the aggregate, unadjusted (Welch) and adjusted for a prognostic model's score (PROCOVA) (`twinbank trial analyze --json`).
+    ///
+    /// Each member's arm is the attribute `arm` (two values; the treated one is `treated`, or the one that is not
+    /// control, placebo, standard or false), its outcome the latest value of `outcome` (which must be the model's
+    /// outcome: 400 naming `outcome`), its score the model's prediction from its history up to its outcome value a
+    /// horizon earlier. Members without an arm, outcome or baseline are left out, each with why. An arm attribute
+    /// that does not take two values, or too few in an arm: 422. Unknown model: 400 naming `prognostic`. Asked of
+    /// the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/trial-analyses`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)`.
+    public func postAggregateTrialAnalysis(
+        path: Operations.PostAggregateTrialAnalysis.Input.Path,
+        headers: Operations.PostAggregateTrialAnalysis.Input.Headers = .init(),
+        body: Operations.PostAggregateTrialAnalysis.Input.Body
+    ) async throws -> Operations.PostAggregateTrialAnalysis.Output {
+        try await postAggregateTrialAnalysis(Operations.PostAggregateTrialAnalysis.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Derives heart rate and its variability from the twin's ECG strips, and blood pressure from its arterial pressure waveforms, into its thread (`twinbank cardiac derive --json`).
+    ///
+    /// A strip is an observation whose value is a vector of samples spanning its effective period. Strips of `code`
+    /// are read, else every vector observation in a voltage unit (ECG) or a pressure unit (arterial pressure). From
+    /// an ECG strip: heart rate (LOINC 8867-4), SDNN (80404-7) and RMSSD (urn:twinbank:hrv|rmssd); from a waveform:
+    /// the mean systolic (8480-6), diastolic (8462-4), mean arterial pressure (8478-0) and heart rate of its
+    /// plausible beats, with `perBeat` each beat's too; appended at the strip's span, derived from it, as the
+    /// command appends them. A strip derived before is listed with `appended` empty; a strip too short or without
+    /// enough beats is listed in `skipped` with why. `from` and `to` bound the strips' effective time. Asked of the
+    /// bank as `read` of the thread and `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/cardiac-derivations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)`.
+    public func postTwinCardiacDerivation(
+        path: Operations.PostTwinCardiacDerivation.Input.Path,
+        headers: Operations.PostTwinCardiacDerivation.Input.Headers = .init(),
+        body: Operations.PostTwinCardiacDerivation.Input.Body
+    ) async throws -> Operations.PostTwinCardiacDerivation.Output {
+        try await postTwinCardiacDerivation(Operations.PostTwinCardiacDerivation.Input(
+            path: path,
             headers: headers,
             body: body
         ))
