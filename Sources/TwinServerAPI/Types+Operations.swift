@@ -17459,7 +17459,7 @@ public enum Operations {
     /// a content-addressed object; `hash` names it (for `POST /api/v1/twins/{id}/prognoses` and trial analyses).
     /// `outcome` and `covariates` are codes (`loinc:8480-6`, `SYSTEM|CODE`; default covariates for the outcome),
     /// `horizon` and `window` spans (`365d`, `12h`; the window defaults to a quarter of the horizon). Answered at once
-    /// (a fit over a few hundred people takes seconds). Too few people with an example: 422. Asked of the bank as `aggregate`
+    /// (not a job: the tests' fit of 60 people takes a few seconds in a debug build). Too few people with an example: 422. Asked of the bank as `aggregate`
     /// (members refused are left out); storing the model needs a write scope.
     ///
     ///
