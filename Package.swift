@@ -132,6 +132,8 @@ let package = Package(
             "TwinCore", "TwinBank", "TwinBankAccess", "TwinGovernance", "TwinServerAPI", "TwinDashboard", "TwinFHIR", "TwinSync",
             // the dashboard's comparison, distribution and risk-map routes; calibration as a job
             "TwinRun", "TwinPopulation", "TwinCalibration",
+            // prognostic fits, predictions and trial analyses
+            "TwinPrognostic",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -204,7 +206,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "TwinServerTests", dependencies: [
-            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance", "TwinFHIR", "TwinSync", "TwinRun", "TwinCalibration",
+            "TwinTesting", "TwinServer", "TwinServerAPI", "TwinBankSQLite", "TwinGovernance", "TwinFHIR", "TwinSync", "TwinRun", "TwinCalibration", "TwinSimulation",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),

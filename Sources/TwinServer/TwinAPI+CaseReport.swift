@@ -9,6 +9,7 @@ import TwinServerAPI
 /// ``TwinPopulation/CaseReporting/casesByAgeBandAndWeek(bank:aggregate:bands:)`` (asked as `aggregate`), released with
 /// small counts suppressed by ``TwinPopulation/CaseReporting/release(_:minimumCount:)``; answered at once. By region
 /// (`--by region --regions FILE`): the regions posted as GeoJSON, the people placed by ``TwinPopulation/RiskTwins``.
+/// With `Accept: text/csv`, the CSV `--out FILE.csv` writes (``TwinPopulation/CaseReporting/csv(_:rowHeader:)``).
 extension TwinAPI {
     func getAggregateCaseReport(_ input: Operations.GetAggregateCaseReport.Input) async throws -> Operations.GetAggregateCaseReport.Output {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
@@ -27,6 +28,7 @@ extension TwinAPI {
         let released = try await Self.released(id, served: served, call: call) { bank in
             try CaseReporting.release(try CaseReporting.casesByAgeBandAndWeek(bank: bank, aggregate: id, bands: chosen), minimumCount: minCount)
         }
+        if Self.prefers(input.headers.accept, .csv) { return .ok(.init(body: .csv(HTTPBody(CaseReporting.csv(released, rowHeader: "age"))))) }
         return .ok(.init(body: .json(Self.caseReport(released, aggregate: id, by: .age, minCount: minCount))))
     }
 
@@ -49,6 +51,7 @@ extension TwinAPI {
             let input = try RiskTwins.read(bank: bank, aggregate: id, regions: regions, locator: regions.locator())
             return try CaseReporting.release(try CaseReporting.casesByRegionAndWeek(input.counts), minimumCount: minCount)
         }
+        if Self.prefers(input.headers.accept, .csv) { return .ok(.init(body: .csv(HTTPBody(CaseReporting.csv(released, rowHeader: "region"))))) }
         return .ok(.init(body: .json(Self.caseReport(released, aggregate: id, by: .region, minCount: minCount))))
     }
 

@@ -7,7 +7,8 @@ import TwinPopulation
 import TwinServerAPI
 
 /// The risk map of an aggregate over GeoJSON regions posted in the body, as `twinbank risk --aggregate ID --regions
-/// FILE` computes it (``TwinPopulation/AggregateRiskMap/regions(_:of:in:date:)``, asked as `aggregate`).
+/// FILE` computes it (``TwinPopulation/AggregateRiskMap/regions(_:of:in:date:)``, asked as `aggregate`); with `Accept:
+/// image/svg+xml`, the choropleth `--map FILE.svg` writes (``TwinPopulation/RiskMap/svg(regions:risks:title:)``).
 extension TwinAPI {
     func postAggregateRegionRiskMap(_ input: Operations.PostAggregateRegionRiskMap.Input) async throws -> Operations.PostAggregateRegionRiskMap.Output {
         let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
@@ -27,6 +28,12 @@ extension TwinAPI {
         } catch let e as PopulationError {
             throw ServerError(e.code == .invalidPings ? .unprocessable : .badRequest, e.message, field: e.code == .invalidArgument ? "date" : nil, value: e.value)
         }
+        let located = map.input.persons
+        if Self.prefers(input.headers.accept, .imageSvgXml) {
+            // the choropleth `risk --map` writes
+            let title = "Risk level by region" + (located > 0 ? ", 7 days to \(map.counts.date(map.day))" : ": no one located")
+            return .ok(.init(body: .imageSvgXml(HTTPBody(RiskMap.svg(regions: map.regions, risks: map.risks, title: title)))))
+        }
         let risks = Dictionary(map.risks.map { ($0.region, $0) }, uniquingKeysWith: { a, _ in a })
         var levels: [String: Int] = [:]
         var features: [S.RegionRisk] = []
@@ -39,7 +46,6 @@ extension TwinAPI {
                 incidence7dPer100k: r?.incidence, testPositivity: r?.positivity, growthWeekOverWeek: r?.growth, admissions7dPer100k: r?.admissionRate,
                 cases7d: r?.cases7 ?? 0, tests7d: r?.tests7 ?? 0, contacts7d: r?.contacts7 ?? 0, admissions7d: r?.admissions7 ?? 0, reasons: r?.reasons ?? [])))
         }
-        let located = map.input.persons
         return .ok(.init(body: .json(.init(
             _type: .featureCollection, aggregate: id.rawValue, date: located > 0 ? map.counts.date(map.day) : nil,
             firstDate: located > 0 ? map.counts.date(0) : nil, located: located, unlocated: map.input.unlocated.count,
@@ -48,6 +54,16 @@ extension TwinAPI {
 }
 
 extension TwinAPI {
+    /// Whether the request's `Accept` prefers `type` to the JSON every route answers: the first type of the list
+    /// (highest quality first, in the order sent among equals) that the route answers decides; none (no `Accept`,
+    /// `*/*`): JSON.
+    static func prefers<T: AcceptableProtocol>(_ accept: [AcceptHeaderContentType<T>], _ type: T) -> Bool {
+        let answered = Set(T.allCases)
+        let ranked = accept.enumerated().filter { $0.element.quality.doubleValue > 0 && answered.contains($0.element.contentType) }
+            .sorted { a, b in a.element.quality.doubleValue != b.element.quality.doubleValue ? a.element.quality.doubleValue > b.element.quality.doubleValue : a.offset < b.offset }
+        return ranked.first?.element.contentType == type
+    }
+
     /// The GeoJSON regions of a request's body, read from the bytes as sent (a region's default name is the first
     /// string property in the file's order, and coordinates are read exactly), kept by the body limit; `container` (the
     /// generated code's decoding) only when the bytes are not at hand. A malformed region is a 400 naming the feature by

@@ -1,4 +1,5 @@
 import Foundation
+import OpenAPIRuntime
 import TwinBank
 import TwinCore
 import TwinPopulation
@@ -7,7 +8,7 @@ import TwinServerAPI
 /// A table of counts released with small counts suppressed (`twinbank report cases --table FILE.csv`): the table given
 /// as rows (``TwinPopulation/CaseTable/init(rowLabels:columnLabels:counts:)``) or as the command's CSV
 /// (``TwinPopulation/CaseReporting/table(csv:name:)``), released by ``TwinPopulation/CaseReporting/release(_:minimumCount:)``;
-/// answered at once. It reads nothing from the bank: asked as `aggregate` bank-wide, as the other public-health
+/// answered at once (with `Accept: text/csv`, as the CSV `--out FILE.csv` writes). It reads nothing from the bank: asked as `aggregate` bank-wide, as the other public-health
 /// computations.
 extension TwinAPI {
     func postTableCaseReport(_ input: Operations.PostTableCaseReport.Input) async throws -> Operations.PostTableCaseReport.Output {
@@ -39,6 +40,7 @@ extension TwinAPI {
         do { released = try CaseReporting.release(table, minimumCount: minCount) } catch {
             throw ServerError(.badRequest, error.message, field: "minCount", value: error.value)
         }
+        if Self.prefers(input.headers.accept, .csv) { return .ok(.init(body: .csv(HTTPBody(CaseReporting.csv(released))))) }
         func cell(_ n: Int?) -> S.CaseReportCell { .init(count: n, suppressed: n == nil) }
         return .ok(.init(body: .json(.init(
             minCount: minCount, columns: released.columnLabels,

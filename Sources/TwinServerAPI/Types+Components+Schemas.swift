@@ -5815,5 +5815,1541 @@ extension Components {
                 case suppressed
             }
         }
+        /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest`.
+        public struct AggregateCreateRequest: Codable, Hashable, Sendable {
+            /// The aggregate's id (the rules of a twin's: a letter or digit, then letters, digits and . _ : # -).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/id`.
+            public var id: Swift.String
+            /// Explicit member twin ids (or `where`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/members`.
+            public var members: [Swift.String]?
+            /// A query over attributes and thread values (or `members`), e.g. `kind = person and age > 40`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/where`.
+            public var _where: Swift.String?
+            /// With `where`, let forks and comparison instances be members (default false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/includeForks`.
+            public var includeForks: Swift.Bool?
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/description`.
+            public var description: Swift.String?
+            /// Redefine the aggregate if one with this id exists (default false, a 409).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateCreateRequest/replace`.
+            public var replace: Swift.Bool?
+            /// Creates a new `AggregateCreateRequest`.
+            ///
+            /// - Parameters:
+            ///   - id: The aggregate's id (the rules of a twin's: a letter or digit, then letters, digits and . _ : # -).
+            ///   - members: Explicit member twin ids (or `where`).
+            ///   - _where: A query over attributes and thread values (or `members`), e.g. `kind = person and age > 40`.
+            ///   - includeForks: With `where`, let forks and comparison instances be members (default false).
+            ///   - description:
+            ///   - replace: Redefine the aggregate if one with this id exists (default false, a 409).
+            public init(
+                id: Swift.String,
+                members: [Swift.String]? = nil,
+                _where: Swift.String? = nil,
+                includeForks: Swift.Bool? = nil,
+                description: Swift.String? = nil,
+                replace: Swift.Bool? = nil
+            ) {
+                self.id = id
+                self.members = members
+                self._where = _where
+                self.includeForks = includeForks
+                self.description = description
+                self.replace = replace
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case members
+                case _where = "where"
+                case includeForks
+                case description
+                case replace
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AggregateMembership`.
+        public struct AggregateMembership: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/definition`.
+            public var definition: Components.Schemas.Aggregate
+            /// Whether the query lets forks be members (absent for explicit members and when it does not).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/includeForks`.
+            public var includeForks: Swift.Bool?
+            /// The members, sorted.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/members`.
+            public var members: [Swift.String]
+            /// The effective time the query's windows are relative to and `age` is computed at.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/asOf`.
+            public var asOf: Swift.String
+            /// The commit read (absent when read now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/commit`.
+            public var commit: Swift.String?
+            /// The twins the query could not decide (a value it compares is missing), neither members nor counted out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/unknown`.
+            public var unknown: [Components.Schemas.UndecidedTwin]
+            /// How many forks and comparison instances the query left out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AggregateMembership/forksExcluded`.
+            public var forksExcluded: Swift.Int
+            /// Creates a new `AggregateMembership`.
+            ///
+            /// - Parameters:
+            ///   - definition:
+            ///   - includeForks: Whether the query lets forks be members (absent for explicit members and when it does not).
+            ///   - members: The members, sorted.
+            ///   - asOf: The effective time the query's windows are relative to and `age` is computed at.
+            ///   - commit: The commit read (absent when read now).
+            ///   - unknown: The twins the query could not decide (a value it compares is missing), neither members nor counted out.
+            ///   - forksExcluded: How many forks and comparison instances the query left out.
+            public init(
+                definition: Components.Schemas.Aggregate,
+                includeForks: Swift.Bool? = nil,
+                members: [Swift.String],
+                asOf: Swift.String,
+                commit: Swift.String? = nil,
+                unknown: [Components.Schemas.UndecidedTwin],
+                forksExcluded: Swift.Int
+            ) {
+                self.definition = definition
+                self.includeForks = includeForks
+                self.members = members
+                self.asOf = asOf
+                self.commit = commit
+                self.unknown = unknown
+                self.forksExcluded = forksExcluded
+            }
+            public enum CodingKeys: String, CodingKey {
+                case definition
+                case includeForks
+                case members
+                case asOf
+                case commit
+                case unknown
+                case forksExcluded
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/UndecidedTwin`.
+        public struct UndecidedTwin: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/UndecidedTwin/twin`.
+            public var twin: Swift.String
+            /// The operands (attribute, derived attribute or code) whose value it lacks.
+            ///
+            /// - Remark: Generated from `#/components/schemas/UndecidedTwin/missing`.
+            public var missing: [Swift.String]
+            /// Creates a new `UndecidedTwin`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - missing: The operands (attribute, derived attribute or code) whose value it lacks.
+            public init(
+                twin: Swift.String,
+                missing: [Swift.String]
+            ) {
+                self.twin = twin
+                self.missing = missing
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case missing
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TraceRequest`.
+        public struct TraceRequest: Codable, Hashable, Sendable {
+            /// The index cases' twin ids (at least one, at most 10,000).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceRequest/cases`.
+            public var cases: [Swift.String]
+            /// The largest distance of a contact, metres, inclusive (default 10).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceRequest/distance`.
+            public var distance: Swift.Double?
+            /// The largest time apart of a contact, seconds, inclusive (default 900).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceRequest/window`.
+            public var window: Swift.Double?
+            /// Write each close contact to the contact's thread (default true, as the command).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceRequest/write`.
+            public var write: Swift.Bool?
+            /// Creates a new `TraceRequest`.
+            ///
+            /// - Parameters:
+            ///   - cases: The index cases' twin ids (at least one, at most 10,000).
+            ///   - distance: The largest distance of a contact, metres, inclusive (default 10).
+            ///   - window: The largest time apart of a contact, seconds, inclusive (default 900).
+            ///   - write: Write each close contact to the contact's thread (default true, as the command).
+            public init(
+                cases: [Swift.String],
+                distance: Swift.Double? = nil,
+                window: Swift.Double? = nil,
+                write: Swift.Bool? = nil
+            ) {
+                self.cases = cases
+                self.distance = distance
+                self.window = window
+                self.write = write
+            }
+            public enum CodingKeys: String, CodingKey {
+                case cases
+                case distance
+                case window
+                case write
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TraceResult`.
+        public struct TraceResult: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TraceResult/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TraceResult/distance`.
+            public var distance: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TraceResult/window`.
+            public var window: Swift.Double
+            /// How many (case, contact) pairs.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/pairs`.
+            public var pairs: Swift.Int
+            /// Every close contact, sorted by case then contact.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/contacts`.
+            public var contacts: [Components.Schemas.TraceContact]
+            /// The pings read.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/pings`.
+            public var pings: Swift.Int
+            /// The twins whose pings were read (the members and the cases).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/twins`.
+            public var twins: Swift.Int
+            /// Close-contact events written now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/written`.
+            public var written: Swift.Int
+            /// Close-contact events the threads already held.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceResult/alreadyInThreads`.
+            public var alreadyInThreads: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/TraceResult/indexSeconds`.
+            public var indexSeconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TraceResult/querySeconds`.
+            public var querySeconds: Swift.Double
+            /// Creates a new `TraceResult`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - distance:
+            ///   - window:
+            ///   - pairs: How many (case, contact) pairs.
+            ///   - contacts: Every close contact, sorted by case then contact.
+            ///   - pings: The pings read.
+            ///   - twins: The twins whose pings were read (the members and the cases).
+            ///   - written: Close-contact events written now.
+            ///   - alreadyInThreads: Close-contact events the threads already held.
+            ///   - indexSeconds:
+            ///   - querySeconds:
+            public init(
+                aggregate: Swift.String,
+                distance: Swift.Double,
+                window: Swift.Double,
+                pairs: Swift.Int,
+                contacts: [Components.Schemas.TraceContact],
+                pings: Swift.Int,
+                twins: Swift.Int,
+                written: Swift.Int,
+                alreadyInThreads: Swift.Int,
+                indexSeconds: Swift.Double,
+                querySeconds: Swift.Double
+            ) {
+                self.aggregate = aggregate
+                self.distance = distance
+                self.window = window
+                self.pairs = pairs
+                self.contacts = contacts
+                self.pings = pings
+                self.twins = twins
+                self.written = written
+                self.alreadyInThreads = alreadyInThreads
+                self.indexSeconds = indexSeconds
+                self.querySeconds = querySeconds
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case distance
+                case window
+                case pairs
+                case contacts
+                case pings
+                case twins
+                case written
+                case alreadyInThreads
+                case indexSeconds
+                case querySeconds
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TraceContact`.
+        public struct TraceContact: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TraceContact/indexCase`.
+            public var indexCase: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TraceContact/contact`.
+            public var contact: Swift.String
+            /// The contact's first ping near the case.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceContact/from`.
+            public var from: Swift.String
+            /// The contact's last ping near the case.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TraceContact/to`.
+            public var to: Swift.String
+            /// Creates a new `TraceContact`.
+            ///
+            /// - Parameters:
+            ///   - indexCase:
+            ///   - contact:
+            ///   - from: The contact's first ping near the case.
+            ///   - to: The contact's last ping near the case.
+            public init(
+                indexCase: Swift.String,
+                contact: Swift.String,
+                from: Swift.String,
+                to: Swift.String
+            ) {
+                self.indexCase = indexCase
+                self.contact = contact
+                self.from = from
+                self.to = to
+            }
+            public enum CodingKeys: String, CodingKey {
+                case indexCase
+                case contact
+                case from
+                case to
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AssignmentRequest`.
+        public struct AssignmentRequest: Codable, Hashable, Sendable {
+            /// The hospitals file `assign --hospitals` reads: `{"model"?: {...}, "hospitals": [{"id", "x_km", "y_km", "capacity": {WARD: N}}]}`; or `aggregate`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentRequest/hospitals`.
+            public var hospitals: OpenAPIRuntime.OpenAPIObjectContainer?
+            /// Instead of `hospitals`, the aggregate of the bank's hospital (organisation) twins.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentRequest/aggregate`.
+            public var aggregate: Swift.String?
+            /// With `aggregate`, the capacities as of this time (ISO 8601, `now`, `-2h`; default now).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentRequest/at`.
+            public var at: Swift.String?
+            /// The patients file `assign --patients` reads: `{"patients": [{"id", "x_km", "y_km", "severity"}]}`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentRequest/patients`.
+            public var patients: OpenAPIRuntime.OpenAPIObjectContainer
+            /// Creates a new `AssignmentRequest`.
+            ///
+            /// - Parameters:
+            ///   - hospitals: The hospitals file `assign --hospitals` reads: `{"model"?: {...}, "hospitals": [{"id", "x_km", "y_km", "capacity": {WARD: N}}]}`; or `aggregate`.
+            ///   - aggregate: Instead of `hospitals`, the aggregate of the bank's hospital (organisation) twins.
+            ///   - at: With `aggregate`, the capacities as of this time (ISO 8601, `now`, `-2h`; default now).
+            ///   - patients: The patients file `assign --patients` reads: `{"patients": [{"id", "x_km", "y_km", "severity"}]}`.
+            public init(
+                hospitals: OpenAPIRuntime.OpenAPIObjectContainer? = nil,
+                aggregate: Swift.String? = nil,
+                at: Swift.String? = nil,
+                patients: OpenAPIRuntime.OpenAPIObjectContainer
+            ) {
+                self.hospitals = hospitals
+                self.aggregate = aggregate
+                self.at = at
+                self.patients = patients
+            }
+            public enum CodingKeys: String, CodingKey {
+                case hospitals
+                case aggregate
+                case at
+                case patients
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AssignmentResult`.
+        public struct AssignmentResult: Codable, Hashable, Sendable {
+            /// The least total cost (exact to the cent).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/cost`.
+            public var cost: Swift.Double
+            /// The cost as the anchor's `--save-solution` writes it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/costText`.
+            public var costText: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/solveSeconds`.
+            public var solveSeconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/patients`.
+            public var patients: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/hospitals`.
+            public var hospitals: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/placed`.
+            public var placed: Swift.Int
+            /// Patients left unplaced.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/overflow`.
+            public var overflow: Swift.Int
+            /// Unplaced patients per severity (`"1"`, `"2"`, ...).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/overflowBySeverity`.
+            public struct OverflowBySeverityPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Int]
+                /// Creates a new `OverflowBySeverityPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Unplaced patients per severity (`"1"`, `"2"`, ...).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/overflowBySeverity`.
+            public var overflowBySeverity: Components.Schemas.AssignmentResult.OverflowBySeverityPayload
+            /// The unplaced patients' ids (as text), in the patients' order.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/overflowPatients`.
+            public var overflowPatients: [Swift.String]
+            /// One entry per patient, in the patients' order (the `--out` file's `assignment`); `hospital` and `ward` absent when unplaced.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AssignmentResult/assignment`.
+            public var assignment: [Components.Schemas.AssignmentPlace]
+            /// Creates a new `AssignmentResult`.
+            ///
+            /// - Parameters:
+            ///   - cost: The least total cost (exact to the cent).
+            ///   - costText: The cost as the anchor's `--save-solution` writes it.
+            ///   - solveSeconds:
+            ///   - patients:
+            ///   - hospitals:
+            ///   - placed:
+            ///   - overflow: Patients left unplaced.
+            ///   - overflowBySeverity: Unplaced patients per severity (`"1"`, `"2"`, ...).
+            ///   - overflowPatients: The unplaced patients' ids (as text), in the patients' order.
+            ///   - assignment: One entry per patient, in the patients' order (the `--out` file's `assignment`); `hospital` and `ward` absent when unplaced.
+            public init(
+                cost: Swift.Double,
+                costText: Swift.String,
+                solveSeconds: Swift.Double,
+                patients: Swift.Int,
+                hospitals: Swift.Int,
+                placed: Swift.Int,
+                overflow: Swift.Int,
+                overflowBySeverity: Components.Schemas.AssignmentResult.OverflowBySeverityPayload,
+                overflowPatients: [Swift.String],
+                assignment: [Components.Schemas.AssignmentPlace]
+            ) {
+                self.cost = cost
+                self.costText = costText
+                self.solveSeconds = solveSeconds
+                self.patients = patients
+                self.hospitals = hospitals
+                self.placed = placed
+                self.overflow = overflow
+                self.overflowBySeverity = overflowBySeverity
+                self.overflowPatients = overflowPatients
+                self.assignment = assignment
+            }
+            public enum CodingKeys: String, CodingKey {
+                case cost
+                case costText
+                case solveSeconds
+                case patients
+                case hospitals
+                case placed
+                case overflow
+                case overflowBySeverity
+                case overflowPatients
+                case assignment
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AssignmentPlace`.
+        public struct AssignmentPlace: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AssignmentPlace/patient`.
+            public var patient: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AssignmentPlace/severity`.
+            public var severity: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/AssignmentPlace/hospital`.
+            public var hospital: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AssignmentPlace/ward`.
+            public var ward: Swift.String?
+            /// Creates a new `AssignmentPlace`.
+            ///
+            /// - Parameters:
+            ///   - patient:
+            ///   - severity:
+            ///   - hospital:
+            ///   - ward:
+            public init(
+                patient: Swift.String,
+                severity: Swift.Int? = nil,
+                hospital: Swift.String? = nil,
+                ward: Swift.String? = nil
+            ) {
+                self.patient = patient
+                self.severity = severity
+                self.hospital = hospital
+                self.ward = ward
+            }
+            public enum CodingKeys: String, CodingKey {
+                case patient
+                case severity
+                case hospital
+                case ward
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrognosisRequest`.
+        public struct PrognosisRequest: Codable, Hashable, Sendable {
+            /// The stored model's hash or its first 8+ hex digits.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosisRequest/model`.
+            public var model: Swift.String
+            /// Predict even when the twin is outside the training cohort's ranges (the warning is recorded).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosisRequest/allowOutside`.
+            public var allowOutside: Swift.Bool?
+            /// Write the prediction to the twin's thread (default true, as the command).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosisRequest/write`.
+            public var write: Swift.Bool?
+            /// Creates a new `PrognosisRequest`.
+            ///
+            /// - Parameters:
+            ///   - model: The stored model's hash or its first 8+ hex digits.
+            ///   - allowOutside: Predict even when the twin is outside the training cohort's ranges (the warning is recorded).
+            ///   - write: Write the prediction to the twin's thread (default true, as the command).
+            public init(
+                model: Swift.String,
+                allowOutside: Swift.Bool? = nil,
+                write: Swift.Bool? = nil
+            ) {
+                self.model = model
+                self.allowOutside = allowOutside
+                self.write = write
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case allowOutside
+                case write
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Prognosis`.
+        public struct Prognosis: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Prognosis/twin`.
+            public var twin: Swift.String
+            /// The model's full hash.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Prognosis/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Prognosis/outcome`.
+            public var outcome: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Prognosis/unit`.
+            public var unit: Swift.String
+            /// The time of the twin's latest outcome value, predicted from.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Prognosis/index`.
+            public var index: Swift.String
+            /// The predicted time (index + horizon).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Prognosis/time`.
+            public var time: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Prognosis/value`.
+            public var value: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Prognosis/lower`.
+            public var lower: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Prognosis/upper`.
+            public var upper: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Prognosis/intervalLevel`.
+            public var intervalLevel: Swift.Double
+            /// The features the model read, by name (`value` absent when missing, imputed with the training mean).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Prognosis/features`.
+            public var features: [Components.Schemas.PrognosisFeature]
+            /// Features outside their training range, a sentence each (empty when inside).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Prognosis/outsideTrainingRange`.
+            public var outsideTrainingRange: [Swift.String]
+            /// The prediction event's id (absent when nothing was written).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Prognosis/event`.
+            public var event: Swift.String?
+            /// Creates a new `Prognosis`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - model: The model's full hash.
+            ///   - outcome:
+            ///   - unit:
+            ///   - index: The time of the twin's latest outcome value, predicted from.
+            ///   - time: The predicted time (index + horizon).
+            ///   - value:
+            ///   - lower:
+            ///   - upper:
+            ///   - intervalLevel:
+            ///   - features: The features the model read, by name (`value` absent when missing, imputed with the training mean).
+            ///   - outsideTrainingRange: Features outside their training range, a sentence each (empty when inside).
+            ///   - event: The prediction event's id (absent when nothing was written).
+            public init(
+                twin: Swift.String,
+                model: Swift.String,
+                outcome: Swift.String,
+                unit: Swift.String,
+                index: Swift.String,
+                time: Swift.String,
+                value: Swift.Double,
+                lower: Swift.Double,
+                upper: Swift.Double,
+                intervalLevel: Swift.Double,
+                features: [Components.Schemas.PrognosisFeature],
+                outsideTrainingRange: [Swift.String],
+                event: Swift.String? = nil
+            ) {
+                self.twin = twin
+                self.model = model
+                self.outcome = outcome
+                self.unit = unit
+                self.index = index
+                self.time = time
+                self.value = value
+                self.lower = lower
+                self.upper = upper
+                self.intervalLevel = intervalLevel
+                self.features = features
+                self.outsideTrainingRange = outsideTrainingRange
+                self.event = event
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case model
+                case outcome
+                case unit
+                case index
+                case time
+                case value
+                case lower
+                case upper
+                case intervalLevel
+                case features
+                case outsideTrainingRange
+                case event
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrognosisFeature`.
+        public struct PrognosisFeature: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PrognosisFeature/name`.
+            public var name: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosisFeature/value`.
+            public var value: Swift.Double?
+            /// Creates a new `PrognosisFeature`.
+            ///
+            /// - Parameters:
+            ///   - name:
+            ///   - value:
+            public init(
+                name: Swift.String,
+                value: Swift.Double? = nil
+            ) {
+                self.name = name
+                self.value = value
+            }
+            public enum CodingKeys: String, CodingKey {
+                case name
+                case value
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrognosticFitRequest`.
+        public struct PrognosticFitRequest: Codable, Hashable, Sendable {
+            /// The outcome code (`loinc:8480-6`, `SYSTEM|CODE`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticFitRequest/outcome`.
+            public var outcome: Swift.String
+            /// How far ahead (`365d`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticFitRequest/horizon`.
+            public var horizon: Swift.String
+            /// A target counts within this span either side of index + horizon (default a quarter of the horizon).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticFitRequest/window`.
+            public var window: Swift.String?
+            /// Covariate codes (default a few for the outcome).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticFitRequest/covariates`.
+            public var covariates: [Swift.String]?
+            /// The seed of the person split and the trees (default 1, at least 0).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticFitRequest/seed`.
+            public var seed: Swift.Int64?
+            /// Creates a new `PrognosticFitRequest`.
+            ///
+            /// - Parameters:
+            ///   - outcome: The outcome code (`loinc:8480-6`, `SYSTEM|CODE`).
+            ///   - horizon: How far ahead (`365d`).
+            ///   - window: A target counts within this span either side of index + horizon (default a quarter of the horizon).
+            ///   - covariates: Covariate codes (default a few for the outcome).
+            ///   - seed: The seed of the person split and the trees (default 1, at least 0).
+            public init(
+                outcome: Swift.String,
+                horizon: Swift.String,
+                window: Swift.String? = nil,
+                covariates: [Swift.String]? = nil,
+                seed: Swift.Int64? = nil
+            ) {
+                self.outcome = outcome
+                self.horizon = horizon
+                self.window = window
+                self.covariates = covariates
+                self.seed = seed
+            }
+            public enum CodingKeys: String, CodingKey {
+                case outcome
+                case horizon
+                case window
+                case covariates
+                case seed
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary`.
+        public struct PrognosticModelSummary: Codable, Hashable, Sendable {
+            /// The stored model's hash (names it).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/hash`.
+            public var hash: Swift.String
+            /// The model chosen (ridge, mixed, boosted, sequence).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/kind`.
+            public var kind: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/outcome`.
+            public var outcome: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/horizonSeconds`.
+            public var horizonSeconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/windowSeconds`.
+            public var windowSeconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/covariates`.
+            public var covariates: [Swift.String]
+            /// The unit of each code's values.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/units`.
+            public struct UnitsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `UnitsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// The unit of each code's values.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/units`.
+            public var units: Components.Schemas.PrognosticModelSummary.UnitsPayload
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/features`.
+            public var features: [Swift.String]
+            /// Each feature's training range.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/ranges`.
+            public var ranges: [Components.Schemas.PrognosticFeatureRange]
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/intervalLevel`.
+            public var intervalLevel: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/intervalHalfWidth`.
+            public var intervalHalfWidth: Swift.Double
+            /// With a normalised interval, its half width in the person's predictive sd.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/intervalSDMultiple`.
+            public var intervalSDMultiple: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/cohort`.
+            public var cohort: Components.Schemas.PrognosticCohort
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/codeVersion`.
+            public var codeVersion: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/seed`.
+            public var seed: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/generator`.
+            public var generator: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticModelSummary/metrics`.
+            public var metrics: [Components.Schemas.PrognosticMetrics]
+            /// Creates a new `PrognosticModelSummary`.
+            ///
+            /// - Parameters:
+            ///   - hash: The stored model's hash (names it).
+            ///   - kind: The model chosen (ridge, mixed, boosted, sequence).
+            ///   - outcome:
+            ///   - horizonSeconds:
+            ///   - windowSeconds:
+            ///   - covariates:
+            ///   - units: The unit of each code's values.
+            ///   - features:
+            ///   - ranges: Each feature's training range.
+            ///   - intervalLevel:
+            ///   - intervalHalfWidth:
+            ///   - intervalSDMultiple: With a normalised interval, its half width in the person's predictive sd.
+            ///   - cohort:
+            ///   - codeVersion:
+            ///   - seed:
+            ///   - generator:
+            ///   - metrics:
+            public init(
+                hash: Swift.String,
+                kind: Swift.String,
+                outcome: Swift.String,
+                horizonSeconds: Swift.Double,
+                windowSeconds: Swift.Double,
+                covariates: [Swift.String],
+                units: Components.Schemas.PrognosticModelSummary.UnitsPayload,
+                features: [Swift.String],
+                ranges: [Components.Schemas.PrognosticFeatureRange],
+                intervalLevel: Swift.Double,
+                intervalHalfWidth: Swift.Double,
+                intervalSDMultiple: Swift.Double? = nil,
+                cohort: Components.Schemas.PrognosticCohort,
+                codeVersion: Swift.String,
+                seed: Swift.Int64,
+                generator: Swift.String,
+                metrics: [Components.Schemas.PrognosticMetrics]
+            ) {
+                self.hash = hash
+                self.kind = kind
+                self.outcome = outcome
+                self.horizonSeconds = horizonSeconds
+                self.windowSeconds = windowSeconds
+                self.covariates = covariates
+                self.units = units
+                self.features = features
+                self.ranges = ranges
+                self.intervalLevel = intervalLevel
+                self.intervalHalfWidth = intervalHalfWidth
+                self.intervalSDMultiple = intervalSDMultiple
+                self.cohort = cohort
+                self.codeVersion = codeVersion
+                self.seed = seed
+                self.generator = generator
+                self.metrics = metrics
+            }
+            public enum CodingKeys: String, CodingKey {
+                case hash
+                case kind
+                case outcome
+                case horizonSeconds
+                case windowSeconds
+                case covariates
+                case units
+                case features
+                case ranges
+                case intervalLevel
+                case intervalHalfWidth
+                case intervalSDMultiple
+                case cohort
+                case codeVersion
+                case seed
+                case generator
+                case metrics
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrognosticFeatureRange`.
+        public struct PrognosticFeatureRange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PrognosticFeatureRange/feature`.
+            public var feature: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticFeatureRange/min`.
+            public var min: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrognosticFeatureRange/max`.
+            public var max: Swift.Double
+            /// Creates a new `PrognosticFeatureRange`.
+            ///
+            /// - Parameters:
+            ///   - feature:
+            ///   - min:
+            ///   - max:
+            public init(
+                feature: Swift.String,
+                min: Swift.Double,
+                max: Swift.Double
+            ) {
+                self.feature = feature
+                self.min = min
+                self.max = max
+            }
+            public enum CodingKeys: String, CodingKey {
+                case feature
+                case min
+                case max
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrognosticCohort`.
+        public struct PrognosticCohort: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PrognosticCohort/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticCohort/members`.
+            public var members: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/PrognosticCohort/membersHash`.
+            public var membersHash: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticCohort/fitting`.
+            public var fitting: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/PrognosticCohort/validation`.
+            public var validation: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/PrognosticCohort/test`.
+            public var test: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/PrognosticCohort/calibration`.
+            public var calibration: [Swift.String]?
+            /// Creates a new `PrognosticCohort`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - members:
+            ///   - membersHash:
+            ///   - fitting:
+            ///   - validation:
+            ///   - test:
+            ///   - calibration:
+            public init(
+                aggregate: Swift.String,
+                members: [Swift.String],
+                membersHash: Swift.String,
+                fitting: [Swift.String],
+                validation: [Swift.String],
+                test: [Swift.String],
+                calibration: [Swift.String]? = nil
+            ) {
+                self.aggregate = aggregate
+                self.members = members
+                self.membersHash = membersHash
+                self.fitting = fitting
+                self.validation = validation
+                self.test = test
+                self.calibration = calibration
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case members
+                case membersHash
+                case fitting
+                case validation
+                case test
+                case calibration
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrognosticMetrics`.
+        public struct PrognosticMetrics: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PrognosticMetrics/model`.
+            public var model: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticMetrics/split`.
+            public var split: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrognosticMetrics/people`.
+            public var people: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PrognosticMetrics/examples`.
+            public var examples: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PrognosticMetrics/meanAbsoluteError`.
+            public var meanAbsoluteError: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrognosticMetrics/rootMeanSquaredError`.
+            public var rootMeanSquaredError: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrognosticMetrics/coverage`.
+            public var coverage: Swift.Double?
+            /// Creates a new `PrognosticMetrics`.
+            ///
+            /// - Parameters:
+            ///   - model:
+            ///   - split:
+            ///   - people:
+            ///   - examples:
+            ///   - meanAbsoluteError:
+            ///   - rootMeanSquaredError:
+            ///   - coverage:
+            public init(
+                model: Swift.String,
+                split: Swift.String,
+                people: Swift.Int,
+                examples: Swift.Int,
+                meanAbsoluteError: Swift.Double,
+                rootMeanSquaredError: Swift.Double,
+                coverage: Swift.Double? = nil
+            ) {
+                self.model = model
+                self.split = split
+                self.people = people
+                self.examples = examples
+                self.meanAbsoluteError = meanAbsoluteError
+                self.rootMeanSquaredError = rootMeanSquaredError
+                self.coverage = coverage
+            }
+            public enum CodingKeys: String, CodingKey {
+                case model
+                case split
+                case people
+                case examples
+                case meanAbsoluteError
+                case rootMeanSquaredError
+                case coverage
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TrialAnalysisRequest`.
+        public struct TrialAnalysisRequest: Codable, Hashable, Sendable {
+            /// The attribute holding each member's arm.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysisRequest/arm`.
+            public var arm: Swift.String
+            /// The arm value of the treated (default the value that is not control, placebo, standard or false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysisRequest/treated`.
+            public var treated: Swift.String?
+            /// The outcome code (must be the model's outcome).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysisRequest/outcome`.
+            public var outcome: Swift.String
+            /// The prognostic model's hash or its first 8+ hex digits.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysisRequest/prognostic`.
+            public var prognostic: Swift.String
+            /// Creates a new `TrialAnalysisRequest`.
+            ///
+            /// - Parameters:
+            ///   - arm: The attribute holding each member's arm.
+            ///   - treated: The arm value of the treated (default the value that is not control, placebo, standard or false).
+            ///   - outcome: The outcome code (must be the model's outcome).
+            ///   - prognostic: The prognostic model's hash or its first 8+ hex digits.
+            public init(
+                arm: Swift.String,
+                treated: Swift.String? = nil,
+                outcome: Swift.String,
+                prognostic: Swift.String
+            ) {
+                self.arm = arm
+                self.treated = treated
+                self.outcome = outcome
+                self.prognostic = prognostic
+            }
+            public enum CodingKeys: String, CodingKey {
+                case arm
+                case treated
+                case outcome
+                case prognostic
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TrialAnalysis`.
+        public struct TrialAnalysis: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/arm`.
+            public var arm: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/treatedValue`.
+            public var treatedValue: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/controlValue`.
+            public var controlValue: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/outcome`.
+            public var outcome: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/model`.
+            public var model: Swift.String
+            /// Participants analysed in the treated arm.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/treated`.
+            public var treated: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/control`.
+            public var control: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/treatedMean`.
+            public var treatedMean: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/controlMean`.
+            public var controlMean: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/unadjusted`.
+            public var unadjusted: Components.Schemas.TrialEstimate
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/adjusted`.
+            public var adjusted: Components.Schemas.TrialEstimate?
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/scoreCoefficient`.
+            public var scoreCoefficient: Swift.Double?
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/scoreOutcomeCorrelation`.
+            public var scoreOutcomeCorrelation: Swift.Double?
+            /// (SE adjusted / SE unadjusted) squared.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/varianceRatio`.
+            public var varianceRatio: Swift.Double?
+            /// Members left out, each with why, sorted by twin.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/leftOut`.
+            public var leftOut: [Components.Schemas.TrialLeftOut]
+            /// Members whose baseline lies outside the model's training ranges (analysed).
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialAnalysis/outsideTrainingRange`.
+            public var outsideTrainingRange: [Swift.String]
+            /// Creates a new `TrialAnalysis`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - arm:
+            ///   - treatedValue:
+            ///   - controlValue:
+            ///   - outcome:
+            ///   - model:
+            ///   - treated: Participants analysed in the treated arm.
+            ///   - control:
+            ///   - treatedMean:
+            ///   - controlMean:
+            ///   - unadjusted:
+            ///   - adjusted:
+            ///   - scoreCoefficient:
+            ///   - scoreOutcomeCorrelation:
+            ///   - varianceRatio: (SE adjusted / SE unadjusted) squared.
+            ///   - leftOut: Members left out, each with why, sorted by twin.
+            ///   - outsideTrainingRange: Members whose baseline lies outside the model's training ranges (analysed).
+            public init(
+                aggregate: Swift.String,
+                arm: Swift.String,
+                treatedValue: Swift.String,
+                controlValue: Swift.String,
+                outcome: Swift.String,
+                model: Swift.String,
+                treated: Swift.Int,
+                control: Swift.Int,
+                treatedMean: Swift.Double,
+                controlMean: Swift.Double,
+                unadjusted: Components.Schemas.TrialEstimate,
+                adjusted: Components.Schemas.TrialEstimate? = nil,
+                scoreCoefficient: Swift.Double? = nil,
+                scoreOutcomeCorrelation: Swift.Double? = nil,
+                varianceRatio: Swift.Double? = nil,
+                leftOut: [Components.Schemas.TrialLeftOut],
+                outsideTrainingRange: [Swift.String]
+            ) {
+                self.aggregate = aggregate
+                self.arm = arm
+                self.treatedValue = treatedValue
+                self.controlValue = controlValue
+                self.outcome = outcome
+                self.model = model
+                self.treated = treated
+                self.control = control
+                self.treatedMean = treatedMean
+                self.controlMean = controlMean
+                self.unadjusted = unadjusted
+                self.adjusted = adjusted
+                self.scoreCoefficient = scoreCoefficient
+                self.scoreOutcomeCorrelation = scoreOutcomeCorrelation
+                self.varianceRatio = varianceRatio
+                self.leftOut = leftOut
+                self.outsideTrainingRange = outsideTrainingRange
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case arm
+                case treatedValue
+                case controlValue
+                case outcome
+                case model
+                case treated
+                case control
+                case treatedMean
+                case controlMean
+                case unadjusted
+                case adjusted
+                case scoreCoefficient
+                case scoreOutcomeCorrelation
+                case varianceRatio
+                case leftOut
+                case outsideTrainingRange
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TrialEstimate`.
+        public struct TrialEstimate: Codable, Hashable, Sendable {
+            /// Treated minus control.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialEstimate/effect`.
+            public var effect: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TrialEstimate/standardError`.
+            public var standardError: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TrialEstimate/degreesOfFreedom`.
+            public var degreesOfFreedom: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TrialEstimate/t`.
+            public var t: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TrialEstimate/pValue`.
+            public var pValue: Swift.Double
+            /// The 95 % interval's lower end.
+            ///
+            /// - Remark: Generated from `#/components/schemas/TrialEstimate/lower`.
+            public var lower: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/TrialEstimate/upper`.
+            public var upper: Swift.Double
+            /// Creates a new `TrialEstimate`.
+            ///
+            /// - Parameters:
+            ///   - effect: Treated minus control.
+            ///   - standardError:
+            ///   - degreesOfFreedom:
+            ///   - t:
+            ///   - pValue:
+            ///   - lower: The 95 % interval's lower end.
+            ///   - upper:
+            public init(
+                effect: Swift.Double,
+                standardError: Swift.Double,
+                degreesOfFreedom: Swift.Double,
+                t: Swift.Double,
+                pValue: Swift.Double,
+                lower: Swift.Double,
+                upper: Swift.Double
+            ) {
+                self.effect = effect
+                self.standardError = standardError
+                self.degreesOfFreedom = degreesOfFreedom
+                self.t = t
+                self.pValue = pValue
+                self.lower = lower
+                self.upper = upper
+            }
+            public enum CodingKeys: String, CodingKey {
+                case effect
+                case standardError
+                case degreesOfFreedom
+                case t
+                case pValue
+                case lower
+                case upper
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/TrialLeftOut`.
+        public struct TrialLeftOut: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/TrialLeftOut/twin`.
+            public var twin: Swift.String
+            /// - Remark: Generated from `#/components/schemas/TrialLeftOut/reason`.
+            public var reason: Swift.String
+            /// Creates a new `TrialLeftOut`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - reason:
+            public init(
+                twin: Swift.String,
+                reason: Swift.String
+            ) {
+                self.twin = twin
+                self.reason = reason
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case reason
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CardiacDerivationRequest`.
+        public struct CardiacDerivationRequest: Codable, Hashable, Sendable {
+            /// The strips' code, `SYSTEM|CODE` or `loinc:CODE` (default every vector in a voltage or pressure unit).
+            ///
+            /// - Remark: Generated from `#/components/schemas/CardiacDerivationRequest/code`.
+            public var code: Swift.String?
+            /// Strips effective from this time.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CardiacDerivationRequest/from`.
+            public var from: Swift.String?
+            /// Strips effective up to this time.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CardiacDerivationRequest/to`.
+            public var to: Swift.String?
+            /// Also append each plausible beat's pressures of an arterial pressure waveform.
+            ///
+            /// - Remark: Generated from `#/components/schemas/CardiacDerivationRequest/perBeat`.
+            public var perBeat: Swift.Bool?
+            /// Creates a new `CardiacDerivationRequest`.
+            ///
+            /// - Parameters:
+            ///   - code: The strips' code, `SYSTEM|CODE` or `loinc:CODE` (default every vector in a voltage or pressure unit).
+            ///   - from: Strips effective from this time.
+            ///   - to: Strips effective up to this time.
+            ///   - perBeat: Also append each plausible beat's pressures of an arterial pressure waveform.
+            public init(
+                code: Swift.String? = nil,
+                from: Swift.String? = nil,
+                to: Swift.String? = nil,
+                perBeat: Swift.Bool? = nil
+            ) {
+                self.code = code
+                self.from = from
+                self.to = to
+                self.perBeat = perBeat
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case from
+                case to
+                case perBeat
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CardiacDerivation`.
+        public struct CardiacDerivation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CardiacDerivation/ecg`.
+            public var ecg: Components.Schemas.ECGDerivationReport
+            /// - Remark: Generated from `#/components/schemas/CardiacDerivation/arterialPressure`.
+            public var arterialPressure: Components.Schemas.PressureDerivationReport
+            /// Creates a new `CardiacDerivation`.
+            ///
+            /// - Parameters:
+            ///   - ecg:
+            ///   - arterialPressure:
+            public init(
+                ecg: Components.Schemas.ECGDerivationReport,
+                arterialPressure: Components.Schemas.PressureDerivationReport
+            ) {
+                self.ecg = ecg
+                self.arterialPressure = arterialPressure
+            }
+            public enum CodingKeys: String, CodingKey {
+                case ecg
+                case arterialPressure
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ECGDerivationReport`.
+        public struct ECGDerivationReport: Codable, Hashable, Sendable {
+            /// The ECG strips derived (or derived before).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ECGDerivationReport/derived`.
+            public var derived: [Components.Schemas.ECGDerived]
+            /// The strips left alone, each with why.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ECGDerivationReport/skipped`.
+            public var skipped: [Components.Schemas.CardiacSkipped]
+            /// Creates a new `ECGDerivationReport`.
+            ///
+            /// - Parameters:
+            ///   - derived: The ECG strips derived (or derived before).
+            ///   - skipped: The strips left alone, each with why.
+            public init(
+                derived: [Components.Schemas.ECGDerived],
+                skipped: [Components.Schemas.CardiacSkipped]
+            ) {
+                self.derived = derived
+                self.skipped = skipped
+            }
+            public enum CodingKeys: String, CodingKey {
+                case derived
+                case skipped
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PressureDerivationReport`.
+        public struct PressureDerivationReport: Codable, Hashable, Sendable {
+            /// The arterial pressure waveforms derived (or derived before).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PressureDerivationReport/derived`.
+            public var derived: [Components.Schemas.PressureDerived]
+            /// The waveforms left alone, each with why.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PressureDerivationReport/skipped`.
+            public var skipped: [Components.Schemas.CardiacSkipped]
+            /// Creates a new `PressureDerivationReport`.
+            ///
+            /// - Parameters:
+            ///   - derived: The arterial pressure waveforms derived (or derived before).
+            ///   - skipped: The waveforms left alone, each with why.
+            public init(
+                derived: [Components.Schemas.PressureDerived],
+                skipped: [Components.Schemas.CardiacSkipped]
+            ) {
+                self.derived = derived
+                self.skipped = skipped
+            }
+            public enum CodingKeys: String, CodingKey {
+                case derived
+                case skipped
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ECGDerived`.
+        public struct ECGDerived: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/strip`.
+            public var strip: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/start`.
+            public var start: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/seconds`.
+            public var seconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/samplingRate`.
+            public var samplingRate: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/beats`.
+            public var beats: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/heartRate`.
+            public var heartRate: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/sdnn`.
+            public var sdnn: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/rmssd`.
+            public var rmssd: Swift.Double
+            /// The events appended (empty when derived before).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ECGDerived/appended`.
+            public var appended: [Swift.String]
+            /// Creates a new `ECGDerived`.
+            ///
+            /// - Parameters:
+            ///   - strip:
+            ///   - code:
+            ///   - start:
+            ///   - seconds:
+            ///   - samplingRate:
+            ///   - beats:
+            ///   - heartRate:
+            ///   - sdnn:
+            ///   - rmssd:
+            ///   - appended: The events appended (empty when derived before).
+            public init(
+                strip: Swift.String,
+                code: Swift.String,
+                start: Swift.String,
+                seconds: Swift.Double,
+                samplingRate: Swift.Double,
+                beats: Swift.Int,
+                heartRate: Swift.Double,
+                sdnn: Swift.Double,
+                rmssd: Swift.Double,
+                appended: [Swift.String]
+            ) {
+                self.strip = strip
+                self.code = code
+                self.start = start
+                self.seconds = seconds
+                self.samplingRate = samplingRate
+                self.beats = beats
+                self.heartRate = heartRate
+                self.sdnn = sdnn
+                self.rmssd = rmssd
+                self.appended = appended
+            }
+            public enum CodingKeys: String, CodingKey {
+                case strip
+                case code
+                case start
+                case seconds
+                case samplingRate
+                case beats
+                case heartRate
+                case sdnn
+                case rmssd
+                case appended
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PressureDerived`.
+        public struct PressureDerived: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/waveform`.
+            public var waveform: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/start`.
+            public var start: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/seconds`.
+            public var seconds: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/samplingRate`.
+            public var samplingRate: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/beats`.
+            public var beats: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/plausibleBeats`.
+            public var plausibleBeats: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/systolic`.
+            public var systolic: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/diastolic`.
+            public var diastolic: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/mean`.
+            public var mean: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/heartRate`.
+            public var heartRate: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PressureDerived/appended`.
+            public var appended: [Swift.String]
+            /// Creates a new `PressureDerived`.
+            ///
+            /// - Parameters:
+            ///   - waveform:
+            ///   - code:
+            ///   - start:
+            ///   - seconds:
+            ///   - samplingRate:
+            ///   - beats:
+            ///   - plausibleBeats:
+            ///   - systolic:
+            ///   - diastolic:
+            ///   - mean:
+            ///   - heartRate:
+            ///   - appended:
+            public init(
+                waveform: Swift.String,
+                code: Swift.String,
+                start: Swift.String,
+                seconds: Swift.Double,
+                samplingRate: Swift.Double,
+                beats: Swift.Int,
+                plausibleBeats: Swift.Int,
+                systolic: Swift.Double,
+                diastolic: Swift.Double,
+                mean: Swift.Double,
+                heartRate: Swift.Double,
+                appended: [Swift.String]
+            ) {
+                self.waveform = waveform
+                self.code = code
+                self.start = start
+                self.seconds = seconds
+                self.samplingRate = samplingRate
+                self.beats = beats
+                self.plausibleBeats = plausibleBeats
+                self.systolic = systolic
+                self.diastolic = diastolic
+                self.mean = mean
+                self.heartRate = heartRate
+                self.appended = appended
+            }
+            public enum CodingKeys: String, CodingKey {
+                case waveform
+                case code
+                case start
+                case seconds
+                case samplingRate
+                case beats
+                case plausibleBeats
+                case systolic
+                case diastolic
+                case mean
+                case heartRate
+                case appended
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/CardiacSkipped`.
+        public struct CardiacSkipped: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/CardiacSkipped/strip`.
+            public var strip: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CardiacSkipped/code`.
+            public var code: Swift.String
+            /// - Remark: Generated from `#/components/schemas/CardiacSkipped/reason`.
+            public var reason: Swift.String
+            /// Creates a new `CardiacSkipped`.
+            ///
+            /// - Parameters:
+            ///   - strip:
+            ///   - code:
+            ///   - reason:
+            public init(
+                strip: Swift.String,
+                code: Swift.String,
+                reason: Swift.String
+            ) {
+                self.strip = strip
+                self.code = code
+                self.reason = reason
+            }
+            public enum CodingKeys: String, CodingKey {
+                case strip
+                case code
+                case reason
+            }
+        }
     }
 }

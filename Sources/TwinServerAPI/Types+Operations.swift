@@ -7378,6 +7378,356 @@ public enum Operations {
             }
         }
     }
+    /// Creates (or with `replace` redefines) an aggregate from explicit members or a query (the bank's `aggregate create`); recorded by the next commit.
+    ///
+    /// The body names the aggregate's `id` and either its `members` (existing twin ids; an unknown one is a 400
+    /// naming `members`, nothing written) or a query `where` (as `aggregate create --where`: every attribute, code
+    /// and unit it names checked against the bank's twins; a query that does not parse or names what no twin has is
+    /// a 400 naming `where`), with `includeForks` (only with `where`) and a `description`. An id taken is a 409
+    /// unless `replace`. The answer is the membership now, as `aggregate create --json` prints it: 201 for a new
+    /// aggregate, 200 for one replaced. Like every definition change it is in the working state at once and
+    /// recorded by the next `POST /api/v1/commits`. Asked of the bank as `write` (bank-wide).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)`.
+    public enum CreateAggregate {
+        public static let id: Swift.String = "createAggregate"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateAggregate.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateAggregate.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.CreateAggregate.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.AggregateCreateRequest)
+            }
+            public var body: Operations.CreateAggregate.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.CreateAggregate.Input.Headers = .init(),
+                body: Operations.CreateAggregate.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/responses/201/headers`.
+                public struct Headers: Sendable, Hashable {
+                    /// /api/v1/aggregates/{id}
+                    ///
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/responses/201/headers/Location`.
+                    public var location: Swift.String
+                    /// Creates a new `Headers`.
+                    ///
+                    /// - Parameters:
+                    ///   - location: /api/v1/aggregates/{id}
+                    public init(location: Swift.String) {
+                        self.location = location
+                    }
+                }
+                /// Received HTTP response headers
+                public var headers: Operations.CreateAggregate.Output.Created.Headers
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/responses/201/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.AggregateMembership)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.AggregateMembership {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.CreateAggregate.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - headers: Received HTTP response headers
+                ///   - body: Received HTTP response body
+                public init(
+                    headers: Operations.CreateAggregate.Output.Created.Headers,
+                    body: Operations.CreateAggregate.Output.Created.Body
+                ) {
+                    self.headers = headers
+                    self.body = body
+                }
+            }
+            /// The new aggregate's membership now.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.CreateAggregate.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            public var created: Operations.CreateAggregate.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.AggregateMembership)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.AggregateMembership {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.CreateAggregate.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.CreateAggregate.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The aggregate was redefined (`replace`); its membership now.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.CreateAggregate.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.CreateAggregate.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct Conflict: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/responses/409/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/POST/responses/409/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.CreateAggregate.Output.Conflict.Body
+                /// Creates a new `Conflict`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.CreateAggregate.Output.Conflict.Body) {
+                    self.body = body
+                }
+            }
+            /// An aggregate with this id exists (and `replace` was not given); nothing written.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)/responses/409`.
+            ///
+            /// HTTP response code: `409 conflict`.
+            case conflict(Operations.CreateAggregate.Output.Conflict)
+            /// The associated value of the enum case if `self` is `.conflict`.
+            ///
+            /// - Throws: An error if `self` is not `.conflict`.
+            /// - SeeAlso: `.conflict`.
+            public var conflict: Operations.CreateAggregate.Output.Conflict {
+                get throws {
+                    switch self {
+                    case let .conflict(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "conflict",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
     /// An aggregate's members now (a query is evaluated now), sorted, a page at a time, with the count of twins whose value is unknown (the bank's `aggregate show`).
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/members`.
@@ -8339,6 +8689,30 @@ public enum Operations {
                             switch self {
                             case let .json(body):
                                 return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "application/json",
+                                    body: self
+                                )
+                            }
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/risk-map/POST/responses/200/content/image\/svg+xml`.
+                    case imageSvgXml(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.imageSvgXml`.
+                    ///
+                    /// - Throws: An error if `self` is not `.imageSvgXml`.
+                    /// - SeeAlso: `.imageSvgXml`.
+                    public var imageSvgXml: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .imageSvgXml(body):
+                                return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "image/svg+xml",
+                                    body: self
+                                )
                             }
                         }
                     }
@@ -8596,11 +8970,14 @@ public enum Operations {
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
             case json
+            case imageSvgXml
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
                 case "application/json":
                     self = .json
+                case "image/svg+xml":
+                    self = .imageSvgXml
                 default:
                     self = .other(rawValue)
                 }
@@ -8611,11 +8988,14 @@ public enum Operations {
                     return string
                 case .json:
                     return "application/json"
+                case .imageSvgXml:
+                    return "image/svg+xml"
                 }
             }
             public static var allCases: [Self] {
                 [
-                    .json
+                    .json,
+                    .imageSvgXml
                 ]
             }
         }
@@ -13163,6 +13543,30 @@ public enum Operations {
                             switch self {
                             case let .json(body):
                                 return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "application/json",
+                                    body: self
+                                )
+                            }
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/case-report/GET/responses/200/content/text\/csv`.
+                    case csv(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.csv`.
+                    ///
+                    /// - Throws: An error if `self` is not `.csv`.
+                    /// - SeeAlso: `.csv`.
+                    public var csv: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .csv(body):
+                                return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "text/csv",
+                                    body: self
+                                )
                             }
                         }
                     }
@@ -13369,11 +13773,14 @@ public enum Operations {
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
             case json
+            case csv
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
                 case "application/json":
                     self = .json
+                case "text/csv":
+                    self = .csv
                 default:
                     self = .other(rawValue)
                 }
@@ -13384,11 +13791,14 @@ public enum Operations {
                     return string
                 case .json:
                     return "application/json"
+                case .csv:
+                    return "text/csv"
                 }
             }
             public static var allCases: [Self] {
                 [
-                    .json
+                    .json,
+                    .csv
                 ]
             }
         }
@@ -13508,6 +13918,30 @@ public enum Operations {
                             switch self {
                             case let .json(body):
                                 return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "application/json",
+                                    body: self
+                                )
+                            }
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/case-report/POST/responses/200/content/text\/csv`.
+                    case csv(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.csv`.
+                    ///
+                    /// - Throws: An error if `self` is not `.csv`.
+                    /// - SeeAlso: `.csv`.
+                    public var csv: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .csv(body):
+                                return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "text/csv",
+                                    body: self
+                                )
                             }
                         }
                     }
@@ -13714,11 +14148,14 @@ public enum Operations {
         }
         @frozen public enum AcceptableContentType: AcceptableProtocol {
             case json
+            case csv
             case other(Swift.String)
             public init?(rawValue: Swift.String) {
                 switch rawValue.lowercased() {
                 case "application/json":
                     self = .json
+                case "text/csv":
+                    self = .csv
                 default:
                     self = .other(rawValue)
                 }
@@ -13729,11 +14166,14 @@ public enum Operations {
                     return string
                 case .json:
                     return "application/json"
+                case .csv:
+                    return "text/csv"
                 }
             }
             public static var allCases: [Self] {
                 [
-                    .json
+                    .json,
+                    .csv
                 ]
             }
         }
@@ -15346,6 +15786,30 @@ public enum Operations {
                             switch self {
                             case let .json(body):
                                 return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "application/json",
+                                    body: self
+                                )
+                            }
+                        }
+                    }
+                    /// - Remark: Generated from `#/paths/api/v1/case-reports/POST/responses/200/content/text\/csv`.
+                    case csv(OpenAPIRuntime.HTTPBody)
+                    /// The associated value of the enum case if `self` is `.csv`.
+                    ///
+                    /// - Throws: An error if `self` is not `.csv`.
+                    /// - SeeAlso: `.csv`.
+                    public var csv: OpenAPIRuntime.HTTPBody {
+                        get throws {
+                            switch self {
+                            case let .csv(body):
+                                return body
+                            default:
+                                try throwUnexpectedResponseBody(
+                                    expectedContent: "text/csv",
+                                    body: self
+                                )
                             }
                         }
                     }
@@ -15455,6 +15919,2398 @@ public enum Operations {
             /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
             ///
             /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case csv
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                case "text/csv":
+                    self = .csv
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                case .csv:
+                    return "text/csv"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json,
+                    .csv
+                ]
+            }
+        }
+    }
+    /// An aggregate's definition and its members, now or at a commit, with the twins the query could not decide (the bank's `aggregate show --json`).
+    ///
+    /// The membership as `aggregate show --json` prints it: the definition, every member (sorted), the effective
+    /// time the query was evaluated at, the commit read (with `at`), the twins whose value the query needs is
+    /// missing (each with the operands it lacks) and how many forks the query left out. Asked of the bank as
+    /// `read` (bank-wide). An unknown aggregate (now or at that commit): 404; an unknown commit: 404 naming `at`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)`.
+    public enum GetAggregate {
+        public static let id: Swift.String = "getAggregate"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/GET/path`.
+            public struct Path: Sendable, Hashable {
+                /// The aggregate's id (the rules of a twin's).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/GET/path/id`.
+                public var id: Components.Parameters.AggregateIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The aggregate's id (the rules of a twin's).
+                public init(id: Components.Parameters.AggregateIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.GetAggregate.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/GET/query`.
+            public struct Query: Sendable, Hashable {
+                /// A commit id (or unique prefix), branch or tag (default now, the working state).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/GET/query/at`.
+                public var at: Swift.String?
+                /// Creates a new `Query`.
+                ///
+                /// - Parameters:
+                ///   - at: A commit id (or unique prefix), branch or tag (default now, the working state).
+                public init(at: Swift.String? = nil) {
+                    self.at = at
+                }
+            }
+            public var query: Operations.GetAggregate.Input.Query
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/GET/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/GET/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAggregate.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetAggregate.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.GetAggregate.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - query:
+            ///   - headers:
+            public init(
+                path: Operations.GetAggregate.Input.Path,
+                query: Operations.GetAggregate.Input.Query = .init(),
+                headers: Operations.GetAggregate.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.query = query
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/GET/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/GET/responses/200/content/application\/json`.
+                    case json(Components.Schemas.AggregateMembership)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.AggregateMembership {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.GetAggregate.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.GetAggregate.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The membership.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.GetAggregate.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.GetAggregate.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Deletes an aggregate (the bank's `aggregate delete`); recorded by the next commit, earlier commits keep it.
+    ///
+    /// The definition leaves the working state at once (lists and members no longer find it) and the next
+    /// `POST /api/v1/commits` records its removal; `GET /api/v1/aggregates/{id}?at=COMMIT` still shows it at an
+    /// earlier commit. The answer is the definition deleted. Asked of the bank as `write` (bank-wide). An unknown
+    /// aggregate: 404, nothing changed.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)`.
+    public enum DeleteAggregate {
+        public static let id: Swift.String = "deleteAggregate"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/DELETE/path`.
+            public struct Path: Sendable, Hashable {
+                /// The aggregate's id (the rules of a twin's).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/DELETE/path/id`.
+                public var id: Components.Parameters.AggregateIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The aggregate's id (the rules of a twin's).
+                public init(id: Components.Parameters.AggregateIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.DeleteAggregate.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/DELETE/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/DELETE/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteAggregate.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteAggregate.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.DeleteAggregate.Input.Headers
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            public init(
+                path: Operations.DeleteAggregate.Input.Path,
+                headers: Operations.DeleteAggregate.Input.Headers = .init()
+            ) {
+                self.path = path
+                self.headers = headers
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/DELETE/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/DELETE/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Aggregate)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Aggregate {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.DeleteAggregate.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.DeleteAggregate.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The definition deleted.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.DeleteAggregate.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.DeleteAggregate.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Exact proximity contact tracing of index cases among the aggregate's members from the location pings in their threads (`twinbank trace --bank --aggregate ID --case TWIN ... --json`), the contacts written to their threads.
+    ///
+    /// The pings are the location events (code `local:location`, value `[LAT,LON] deg`) in the threads of the
+    /// aggregate's members and of the `cases`; a contact is a ping of another person within `distance` metres
+    /// (default 10, great-circle, 0 to 20,015,086) and `window` seconds (default 900, at least 0) of a ping of an
+    /// index case, exactly the pairs a brute-force scan finds (TwinPopulation's `ContactTracer`). Each close contact
+    /// (a pair, from the contact's first to last ping near the case) is written to the contact's thread as a
+    /// `local:close-contact` event naming the index case, all in one batch, as the command writes them (one the
+    /// thread already holds is not written again, counted in `alreadyInThreads`); `write: false` only looks (no
+    /// write scope needed). Asked of the bank as the command is: `read` bank-wide and of the threads read, `write`
+    /// of the contacts' threads (a refusal is a 403 and nothing is written). No case, an id that is not a twin id
+    /// or a case that is not a twin: 400 naming `cases`; an unknown aggregate: 404; a location event that cannot be
+    /// read: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/traces`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)`.
+    public enum PostAggregateTrace {
+        public static let id: Swift.String = "postAggregateTrace"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/path`.
+            public struct Path: Sendable, Hashable {
+                /// The aggregate's id (the rules of a twin's).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/path/id`.
+                public var id: Components.Parameters.AggregateIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The aggregate's id (the rules of a twin's).
+                public init(id: Components.Parameters.AggregateIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.PostAggregateTrace.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostAggregateTrace.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostAggregateTrace.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.PostAggregateTrace.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.TraceRequest)
+            }
+            public var body: Operations.PostAggregateTrace.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.PostAggregateTrace.Input.Path,
+                headers: Operations.PostAggregateTrace.Input.Headers = .init(),
+                body: Operations.PostAggregateTrace.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.TraceResult)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.TraceResult {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostAggregateTrace.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostAggregateTrace.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The close contacts (and how many were written).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PostAggregateTrace.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.PostAggregateTrace.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct UnprocessableContent: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/responses/422/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/traces/POST/responses/422/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostAggregateTrace.Output.UnprocessableContent.Body
+                /// Creates a new `UnprocessableContent`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostAggregateTrace.Output.UnprocessableContent.Body) {
+                    self.body = body
+                }
+            }
+            /// A location event of one of the twins cannot be read (not `[latitude, longitude] deg` within range).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Operations.PostAggregateTrace.Output.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Operations.PostAggregateTrace.Output.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Assigns patients to hospital wards at least total cost, an exact min-cost flow (`twinbank assign --json`, with the assignment `--out` writes), answered at once.
+    ///
+    /// The hospitals are `hospitals` - the object `assign --hospitals H.json` reads (`model` optional, the anchor's
+    /// wards general, icu, icu_vent when absent; `hospitals` each with `id`, `x_km`, `y_km` and `capacity` per ward
+    /// or `resources`) - or the organisation twins of the aggregate `aggregate` as of `at` (default now; location
+    /// from `x_km`/`y_km`, capacity from their latest `local:capacity.WARD` or resource observations, as
+    /// `assign --bank --aggregate --at`), one of the two (400 naming `hospitals`). `patients` is the object
+    /// `assign --patients P.json` reads (`patients` each with `id`, `x_km`, `y_km`, `severity`). A patient of
+    /// severity s needs ward s of the model; sending them costs km x the severity's weight, leaving them unplaced
+    /// the severity's penalty (exact cents). At most 10,000 patients and 1,000 hospitals (400 naming `patients` or
+    /// `hospitals` beyond). A malformed or out-of-range hospital or patient: 400 naming `hospitals` or `patients`
+    /// (the message names the entry and its field); a member of the aggregate that is not a hospital twin: 422.
+    /// Asked of the bank as `aggregate` (bank-wide); with `aggregate`, its hospital twins are read as the command reads
+    /// them (`read` of the aggregate and of each hospital twin's thread).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/assignments`.
+    /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)`.
+    public enum PostAssignment {
+        public static let id: Swift.String = "postAssignment"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/assignments/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/assignments/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostAssignment.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostAssignment.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.PostAssignment.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/assignments/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/assignments/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.AssignmentRequest)
+            }
+            public var body: Operations.PostAssignment.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - headers:
+            ///   - body:
+            public init(
+                headers: Operations.PostAssignment.Input.Headers = .init(),
+                body: Operations.PostAssignment.Input.Body
+            ) {
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/assignments/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/assignments/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.AssignmentResult)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.AssignmentResult {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostAssignment.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostAssignment.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The optimal assignment.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PostAssignment.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.PostAssignment.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct UnprocessableContent: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/assignments/POST/responses/422/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/assignments/POST/responses/422/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostAssignment.Output.UnprocessableContent.Body
+                /// Creates a new `UnprocessableContent`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostAssignment.Output.UnprocessableContent.Body) {
+                    self.body = body
+                }
+            }
+            /// The aggregate's hospitals cannot be read as hospitals (a member that is not one, a capacity that is not a count).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Operations.PostAssignment.Output.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Operations.PostAssignment.Output.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Predicts the twin's outcome a horizon after its latest value with a stored prognostic model and writes the prediction to its thread (`twinbank prognostic predict --json`).
+    ///
+    /// The model is a stored prognostic model's hash (or its first 8+ hex digits; unknown, ambiguous or too short:
+    /// 400 naming `model`). The prediction is made from the twin's history up to its latest value of the model's
+    /// outcome (none: 422) and written to its thread as a `prediction` event with the model's provenance, as the
+    /// command writes it (the same model on the same history: the event already there, not a second one); `write:
+    /// false` only computes it (no write scope needed, `event` absent). A twin outside the training cohort's feature
+    /// ranges is refused (422, nothing written) unless `allowOutside`, when the prediction is written with the
+    /// warning in its provenance and listed in `outsideTrainingRange`. Asked of the bank as the command is: `read`
+    /// of the twin, `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/prognoses`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)`.
+    public enum PostTwinPrognosis {
+        public static let id: Swift.String = "postTwinPrognosis"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/path`.
+            public struct Path: Sendable, Hashable {
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/path/id`.
+                public var id: Components.Parameters.TwinIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                public init(id: Components.Parameters.TwinIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.PostTwinPrognosis.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostTwinPrognosis.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostTwinPrognosis.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.PostTwinPrognosis.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.PrognosisRequest)
+            }
+            public var body: Operations.PostTwinPrognosis.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.PostTwinPrognosis.Input.Path,
+                headers: Operations.PostTwinPrognosis.Input.Headers = .init(),
+                body: Operations.PostTwinPrognosis.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.Prognosis)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.Prognosis {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostTwinPrognosis.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostTwinPrognosis.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The prediction (and the event written, if any).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PostTwinPrognosis.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.PostTwinPrognosis.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct UnprocessableContent: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/responses/422/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/twins/{id}/prognoses/POST/responses/422/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostTwinPrognosis.Output.UnprocessableContent.Body
+                /// Creates a new `UnprocessableContent`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostTwinPrognosis.Output.UnprocessableContent.Body) {
+                    self.body = body
+                }
+            }
+            /// The twin has no value of the outcome, or lies outside the training ranges (without `allowOutside`); nothing written.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Operations.PostTwinPrognosis.Output.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Operations.PostTwinPrognosis.Output.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Fits a prognostic model of an outcome a horizon ahead over the aggregate's threads and stores it (`twinbank prognostic fit --json`), answered at once.
+    ///
+    /// Ridge regression, ridge with a random intercept per person, gradient-boosted trees and a sequence model are
+    /// fitted on the members' histories and chosen on validation people, with a 90 % split-conformal interval and
+    /// the error and coverage on test people (TwinPrognostic's `Prognostic.fit`). The model is stored in the bank as
+    /// a content-addressed object; `hash` names it (for `POST /api/v1/twins/{id}/prognoses` and trial analyses).
+    /// `outcome` and `covariates` are codes (`loinc:8480-6`, `SYSTEM|CODE`; default covariates for the outcome),
+    /// `horizon` and `window` spans (`365d`, `12h`; the window defaults to a quarter of the horizon). Answered at once
+    /// (not a job: the tests' fit of 60 people takes a few seconds in a debug build). Too few people with an example: 422. Asked of the bank as `aggregate`
+    /// (members refused are left out); storing the model needs a write scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/prognostic-models`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)`.
+    public enum PostAggregatePrognosticModel {
+        public static let id: Swift.String = "postAggregatePrognosticModel"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/path`.
+            public struct Path: Sendable, Hashable {
+                /// The aggregate's id (the rules of a twin's).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/path/id`.
+                public var id: Components.Parameters.AggregateIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The aggregate's id (the rules of a twin's).
+                public init(id: Components.Parameters.AggregateIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.PostAggregatePrognosticModel.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostAggregatePrognosticModel.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostAggregatePrognosticModel.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.PostAggregatePrognosticModel.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.PrognosticFitRequest)
+            }
+            public var body: Operations.PostAggregatePrognosticModel.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.PostAggregatePrognosticModel.Input.Path,
+                headers: Operations.PostAggregatePrognosticModel.Input.Headers = .init(),
+                body: Operations.PostAggregatePrognosticModel.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Created: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/responses/201/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/responses/201/content/application\/json`.
+                    case json(Components.Schemas.PrognosticModelSummary)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.PrognosticModelSummary {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostAggregatePrognosticModel.Output.Created.Body
+                /// Creates a new `Created`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostAggregatePrognosticModel.Output.Created.Body) {
+                    self.body = body
+                }
+            }
+            /// The stored model's description and figures (its parameters stay in the bank).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)/responses/201`.
+            ///
+            /// HTTP response code: `201 created`.
+            case created(Operations.PostAggregatePrognosticModel.Output.Created)
+            /// The associated value of the enum case if `self` is `.created`.
+            ///
+            /// - Throws: An error if `self` is not `.created`.
+            /// - SeeAlso: `.created`.
+            public var created: Operations.PostAggregatePrognosticModel.Output.Created {
+                get throws {
+                    switch self {
+                    case let .created(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "created",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct UnprocessableContent: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/responses/422/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/prognostic-models/POST/responses/422/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostAggregatePrognosticModel.Output.UnprocessableContent.Body
+                /// Creates a new `UnprocessableContent`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostAggregatePrognosticModel.Output.UnprocessableContent.Body) {
+                    self.body = body
+                }
+            }
+            /// Too few people or examples to fit.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Operations.PostAggregatePrognosticModel.Output.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Operations.PostAggregatePrognosticModel.Output.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// A randomised trial's treatment effect in the aggregate, unadjusted (Welch) and adjusted for a prognostic model's score (PROCOVA) (`twinbank trial analyze --json`).
+    ///
+    /// Each member's arm is the attribute `arm` (two values; the treated one is `treated`, or the one that is not
+    /// control, placebo, standard or false), its outcome the latest value of `outcome` (which must be the model's
+    /// outcome: 400 naming `outcome`), its score the model's prediction from its history up to its outcome value a
+    /// horizon earlier. Members without an arm, outcome or baseline are left out, each with why. An arm attribute
+    /// that does not take two values, or too few in an arm: 422. Unknown model: 400 naming `prognostic`. Asked of
+    /// the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/trial-analyses`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)`.
+    public enum PostAggregateTrialAnalysis {
+        public static let id: Swift.String = "postAggregateTrialAnalysis"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/path`.
+            public struct Path: Sendable, Hashable {
+                /// The aggregate's id (the rules of a twin's).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/path/id`.
+                public var id: Components.Parameters.AggregateIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The aggregate's id (the rules of a twin's).
+                public init(id: Components.Parameters.AggregateIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.PostAggregateTrialAnalysis.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostAggregateTrialAnalysis.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostAggregateTrialAnalysis.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.PostAggregateTrialAnalysis.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.TrialAnalysisRequest)
+            }
+            public var body: Operations.PostAggregateTrialAnalysis.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.PostAggregateTrialAnalysis.Input.Path,
+                headers: Operations.PostAggregateTrialAnalysis.Input.Headers = .init(),
+                body: Operations.PostAggregateTrialAnalysis.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.TrialAnalysis)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.TrialAnalysis {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostAggregateTrialAnalysis.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostAggregateTrialAnalysis.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// The analysis.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PostAggregateTrialAnalysis.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.PostAggregateTrialAnalysis.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            public struct UnprocessableContent: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/responses/422/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/aggregates/{id}/trial-analyses/POST/responses/422/content/application\/json`.
+                    case json(Components.Schemas._Error)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas._Error {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostAggregateTrialAnalysis.Output.UnprocessableContent.Body
+                /// Creates a new `UnprocessableContent`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostAggregateTrialAnalysis.Output.UnprocessableContent.Body) {
+                    self.body = body
+                }
+            }
+            /// The trial cannot be analysed as asked (not two arms, too few in an arm).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)/responses/422`.
+            ///
+            /// HTTP response code: `422 unprocessableContent`.
+            case unprocessableContent(Operations.PostAggregateTrialAnalysis.Output.UnprocessableContent)
+            /// The associated value of the enum case if `self` is `.unprocessableContent`.
+            ///
+            /// - Throws: An error if `self` is not `.unprocessableContent`.
+            /// - SeeAlso: `.unprocessableContent`.
+            public var unprocessableContent: Operations.PostAggregateTrialAnalysis.Output.UnprocessableContent {
+                get throws {
+                    switch self {
+                    case let .unprocessableContent(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unprocessableContent",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)/responses/default`.
+            ///
+            /// HTTP response code: `default`.
+            case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)
+            /// The associated value of the enum case if `self` is `.`default``.
+            ///
+            /// - Throws: An error if `self` is not `.`default``.
+            /// - SeeAlso: `.`default``.
+            public var `default`: Components.Responses.Unexpected {
+                get throws {
+                    switch self {
+                    case let .`default`(_, response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "default",
+                            response: self
+                        )
+                    }
+                }
+            }
+        }
+        @frozen public enum AcceptableContentType: AcceptableProtocol {
+            case json
+            case other(Swift.String)
+            public init?(rawValue: Swift.String) {
+                switch rawValue.lowercased() {
+                case "application/json":
+                    self = .json
+                default:
+                    self = .other(rawValue)
+                }
+            }
+            public var rawValue: Swift.String {
+                switch self {
+                case let .other(string):
+                    return string
+                case .json:
+                    return "application/json"
+                }
+            }
+            public static var allCases: [Self] {
+                [
+                    .json
+                ]
+            }
+        }
+    }
+    /// Derives heart rate and its variability from the twin's ECG strips, and blood pressure from its arterial pressure waveforms, into its thread (`twinbank cardiac derive --json`).
+    ///
+    /// A strip is an observation whose value is a vector of samples spanning its effective period. Strips of `code`
+    /// are read, else every vector observation in a voltage unit (ECG) or a pressure unit (arterial pressure). From
+    /// an ECG strip: heart rate (LOINC 8867-4), SDNN (80404-7) and RMSSD (urn:twinbank:hrv|rmssd); from a waveform:
+    /// the mean systolic (8480-6), diastolic (8462-4), mean arterial pressure (8478-0) and heart rate of its
+    /// plausible beats, with `perBeat` each beat's too; appended at the strip's span, derived from it, as the
+    /// command appends them. A strip derived before is listed with `appended` empty; a strip too short or without
+    /// enough beats is listed in `skipped` with why. `from` and `to` bound the strips' effective time. Asked of the
+    /// bank as `read` of the thread and `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/cardiac-derivations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)`.
+    public enum PostTwinCardiacDerivation {
+        public static let id: Swift.String = "postTwinCardiacDerivation"
+        public struct Input: Sendable, Hashable {
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/cardiac-derivations/POST/path`.
+            public struct Path: Sendable, Hashable {
+                /// The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/cardiac-derivations/POST/path/id`.
+                public var id: Components.Parameters.TwinIDPath
+                /// Creates a new `Path`.
+                ///
+                /// - Parameters:
+                ///   - id: The twin's id: a letter or digit, then letters, digits and the marks . _ : # - (at most 128).
+                public init(id: Components.Parameters.TwinIDPath) {
+                    self.id = id
+                }
+            }
+            public var path: Operations.PostTwinCardiacDerivation.Input.Path
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/cardiac-derivations/POST/header`.
+            public struct Headers: Sendable, Hashable {
+                /// Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/cardiac-derivations/POST/header/X-Purpose-Of-Use`.
+                public var xPurposeOfUse: Components.Parameters.PurposeOfUse?
+                public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostTwinCardiacDerivation.AcceptableContentType>]
+                /// Creates a new `Headers`.
+                ///
+                /// - Parameters:
+                ///   - xPurposeOfUse: Why the data is used (treatment, research, public-health, ... or an HL7 v3 ActReason code). Default treatment.
+                ///   - accept:
+                public init(
+                    xPurposeOfUse: Components.Parameters.PurposeOfUse? = nil,
+                    accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.PostTwinCardiacDerivation.AcceptableContentType>] = .defaultValues()
+                ) {
+                    self.xPurposeOfUse = xPurposeOfUse
+                    self.accept = accept
+                }
+            }
+            public var headers: Operations.PostTwinCardiacDerivation.Input.Headers
+            /// - Remark: Generated from `#/paths/api/v1/twins/{id}/cardiac-derivations/POST/requestBody`.
+            @frozen public enum Body: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/cardiac-derivations/POST/requestBody/content/application\/json`.
+                case json(Components.Schemas.CardiacDerivationRequest)
+            }
+            public var body: Operations.PostTwinCardiacDerivation.Input.Body
+            /// Creates a new `Input`.
+            ///
+            /// - Parameters:
+            ///   - path:
+            ///   - headers:
+            ///   - body:
+            public init(
+                path: Operations.PostTwinCardiacDerivation.Input.Path,
+                headers: Operations.PostTwinCardiacDerivation.Input.Headers = .init(),
+                body: Operations.PostTwinCardiacDerivation.Input.Body
+            ) {
+                self.path = path
+                self.headers = headers
+                self.body = body
+            }
+        }
+        @frozen public enum Output: Sendable, Hashable {
+            public struct Ok: Sendable, Hashable {
+                /// - Remark: Generated from `#/paths/api/v1/twins/{id}/cardiac-derivations/POST/responses/200/content`.
+                @frozen public enum Body: Sendable, Hashable {
+                    /// - Remark: Generated from `#/paths/api/v1/twins/{id}/cardiac-derivations/POST/responses/200/content/application\/json`.
+                    case json(Components.Schemas.CardiacDerivation)
+                    /// The associated value of the enum case if `self` is `.json`.
+                    ///
+                    /// - Throws: An error if `self` is not `.json`.
+                    /// - SeeAlso: `.json`.
+                    public var json: Components.Schemas.CardiacDerivation {
+                        get throws {
+                            switch self {
+                            case let .json(body):
+                                return body
+                            }
+                        }
+                    }
+                }
+                /// Received HTTP response body
+                public var body: Operations.PostTwinCardiacDerivation.Output.Ok.Body
+                /// Creates a new `Ok`.
+                ///
+                /// - Parameters:
+                ///   - body: Received HTTP response body
+                public init(body: Operations.PostTwinCardiacDerivation.Output.Ok.Body) {
+                    self.body = body
+                }
+            }
+            /// What was derived and what was skipped.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)/responses/200`.
+            ///
+            /// HTTP response code: `200 ok`.
+            case ok(Operations.PostTwinCardiacDerivation.Output.Ok)
+            /// The associated value of the enum case if `self` is `.ok`.
+            ///
+            /// - Throws: An error if `self` is not `.ok`.
+            /// - SeeAlso: `.ok`.
+            public var ok: Operations.PostTwinCardiacDerivation.Output.Ok {
+                get throws {
+                    switch self {
+                    case let .ok(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "ok",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The request is malformed; `field` names the parameter, header or body field.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)/responses/400`.
+            ///
+            /// HTTP response code: `400 badRequest`.
+            case badRequest(Components.Responses.BadRequest)
+            /// The associated value of the enum case if `self` is `.badRequest`.
+            ///
+            /// - Throws: An error if `self` is not `.badRequest`.
+            /// - SeeAlso: `.badRequest`.
+            public var badRequest: Components.Responses.BadRequest {
+                get throws {
+                    switch self {
+                    case let .badRequest(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "badRequest",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No bearer token, or one whose signature, claims or expiry do not verify.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)/responses/401`.
+            ///
+            /// HTTP response code: `401 unauthorized`.
+            case unauthorized(Components.Responses.Unauthorized)
+            /// The associated value of the enum case if `self` is `.unauthorized`.
+            ///
+            /// - Throws: An error if `self` is not `.unauthorized`.
+            /// - SeeAlso: `.unauthorized`.
+            public var unauthorized: Components.Responses.Unauthorized {
+                get throws {
+                    switch self {
+                    case let .unauthorized(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "unauthorized",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// The bank's access gate (policy and consent) or the token's scopes refuse the request; the refusal is audited.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)/responses/403`.
+            ///
+            /// HTTP response code: `403 forbidden`.
+            case forbidden(Components.Responses.Forbidden)
+            /// The associated value of the enum case if `self` is `.forbidden`.
+            ///
+            /// - Throws: An error if `self` is not `.forbidden`.
+            /// - SeeAlso: `.forbidden`.
+            public var forbidden: Components.Responses.Forbidden {
+                get throws {
+                    switch self {
+                    case let .forbidden(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "forbidden",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// No such twin.
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)/responses/404`.
+            ///
+            /// HTTP response code: `404 notFound`.
+            case notFound(Components.Responses.NotFound)
+            /// The associated value of the enum case if `self` is `.notFound`.
+            ///
+            /// - Throws: An error if `self` is not `.notFound`.
+            /// - SeeAlso: `.notFound`.
+            public var notFound: Components.Responses.NotFound {
+                get throws {
+                    switch self {
+                    case let .notFound(response):
+                        return response
+                    default:
+                        try throwUnexpectedResponseStatus(
+                            expectedStatus: "notFound",
+                            response: self
+                        )
+                    }
+                }
+            }
+            /// Any other error (415 for a body that is not JSON, 503 when the bank cannot be reached, 500 for a fault of the server, whose details go to the server's log).
+            ///
+            /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)/responses/default`.
             ///
             /// HTTP response code: `default`.
             case `default`(statusCode: Swift.Int, Components.Responses.Unexpected)

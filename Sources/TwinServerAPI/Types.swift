@@ -194,6 +194,20 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/aggregates`.
     /// - Remark: Generated from `#/paths//api/v1/aggregates/get(listAggregates)`.
     func listAggregates(_ input: Operations.ListAggregates.Input) async throws -> Operations.ListAggregates.Output
+    /// Creates (or with `replace` redefines) an aggregate from explicit members or a query (the bank's `aggregate create`); recorded by the next commit.
+    ///
+    /// The body names the aggregate's `id` and either its `members` (existing twin ids; an unknown one is a 400
+    /// naming `members`, nothing written) or a query `where` (as `aggregate create --where`: every attribute, code
+    /// and unit it names checked against the bank's twins; a query that does not parse or names what no twin has is
+    /// a 400 naming `where`), with `includeForks` (only with `where`) and a `description`. An id taken is a 409
+    /// unless `replace`. The answer is the membership now, as `aggregate create --json` prints it: 201 for a new
+    /// aggregate, 200 for one replaced. Like every definition change it is in the working state at once and
+    /// recorded by the next `POST /api/v1/commits`. Asked of the bank as `write` (bank-wide).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)`.
+    func createAggregate(_ input: Operations.CreateAggregate.Input) async throws -> Operations.CreateAggregate.Output
     /// An aggregate's members now (a query is evaluated now), sorted, a page at a time, with the count of twins whose value is unknown (the bank's `aggregate show`).
     ///
     /// - Remark: HTTP `GET /api/v1/aggregates/{id}/members`.
@@ -523,6 +537,123 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `POST /api/v1/case-reports`.
     /// - Remark: Generated from `#/paths//api/v1/case-reports/post(postTableCaseReport)`.
     func postTableCaseReport(_ input: Operations.PostTableCaseReport.Input) async throws -> Operations.PostTableCaseReport.Output
+    /// An aggregate's definition and its members, now or at a commit, with the twins the query could not decide (the bank's `aggregate show --json`).
+    ///
+    /// The membership as `aggregate show --json` prints it: the definition, every member (sorted), the effective
+    /// time the query was evaluated at, the commit read (with `at`), the twins whose value the query needs is
+    /// missing (each with the operands it lacks) and how many forks the query left out. Asked of the bank as
+    /// `read` (bank-wide). An unknown aggregate (now or at that commit): 404; an unknown commit: 404 naming `at`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)`.
+    func getAggregate(_ input: Operations.GetAggregate.Input) async throws -> Operations.GetAggregate.Output
+    /// Deletes an aggregate (the bank's `aggregate delete`); recorded by the next commit, earlier commits keep it.
+    ///
+    /// The definition leaves the working state at once (lists and members no longer find it) and the next
+    /// `POST /api/v1/commits` records its removal; `GET /api/v1/aggregates/{id}?at=COMMIT` still shows it at an
+    /// earlier commit. The answer is the definition deleted. Asked of the bank as `write` (bank-wide). An unknown
+    /// aggregate: 404, nothing changed.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)`.
+    func deleteAggregate(_ input: Operations.DeleteAggregate.Input) async throws -> Operations.DeleteAggregate.Output
+    /// Exact proximity contact tracing of index cases among the aggregate's members from the location pings in their threads (`twinbank trace --bank --aggregate ID --case TWIN ... --json`), the contacts written to their threads.
+    ///
+    /// The pings are the location events (code `local:location`, value `[LAT,LON] deg`) in the threads of the
+    /// aggregate's members and of the `cases`; a contact is a ping of another person within `distance` metres
+    /// (default 10, great-circle, 0 to 20,015,086) and `window` seconds (default 900, at least 0) of a ping of an
+    /// index case, exactly the pairs a brute-force scan finds (TwinPopulation's `ContactTracer`). Each close contact
+    /// (a pair, from the contact's first to last ping near the case) is written to the contact's thread as a
+    /// `local:close-contact` event naming the index case, all in one batch, as the command writes them (one the
+    /// thread already holds is not written again, counted in `alreadyInThreads`); `write: false` only looks (no
+    /// write scope needed). Asked of the bank as the command is: `read` bank-wide and of the threads read, `write`
+    /// of the contacts' threads (a refusal is a 403 and nothing is written). No case, an id that is not a twin id
+    /// or a case that is not a twin: 400 naming `cases`; an unknown aggregate: 404; a location event that cannot be
+    /// read: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/traces`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)`.
+    func postAggregateTrace(_ input: Operations.PostAggregateTrace.Input) async throws -> Operations.PostAggregateTrace.Output
+    /// Assigns patients to hospital wards at least total cost, an exact min-cost flow (`twinbank assign --json`, with the assignment `--out` writes), answered at once.
+    ///
+    /// The hospitals are `hospitals` - the object `assign --hospitals H.json` reads (`model` optional, the anchor's
+    /// wards general, icu, icu_vent when absent; `hospitals` each with `id`, `x_km`, `y_km` and `capacity` per ward
+    /// or `resources`) - or the organisation twins of the aggregate `aggregate` as of `at` (default now; location
+    /// from `x_km`/`y_km`, capacity from their latest `local:capacity.WARD` or resource observations, as
+    /// `assign --bank --aggregate --at`), one of the two (400 naming `hospitals`). `patients` is the object
+    /// `assign --patients P.json` reads (`patients` each with `id`, `x_km`, `y_km`, `severity`). A patient of
+    /// severity s needs ward s of the model; sending them costs km x the severity's weight, leaving them unplaced
+    /// the severity's penalty (exact cents). At most 10,000 patients and 1,000 hospitals (400 naming `patients` or
+    /// `hospitals` beyond). A malformed or out-of-range hospital or patient: 400 naming `hospitals` or `patients`
+    /// (the message names the entry and its field); a member of the aggregate that is not a hospital twin: 422.
+    /// Asked of the bank as `aggregate` (bank-wide); with `aggregate`, its hospital twins are read as the command reads
+    /// them (`read` of the aggregate and of each hospital twin's thread).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/assignments`.
+    /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)`.
+    func postAssignment(_ input: Operations.PostAssignment.Input) async throws -> Operations.PostAssignment.Output
+    /// Predicts the twin's outcome a horizon after its latest value with a stored prognostic model and writes the prediction to its thread (`twinbank prognostic predict --json`).
+    ///
+    /// The model is a stored prognostic model's hash (or its first 8+ hex digits; unknown, ambiguous or too short:
+    /// 400 naming `model`). The prediction is made from the twin's history up to its latest value of the model's
+    /// outcome (none: 422) and written to its thread as a `prediction` event with the model's provenance, as the
+    /// command writes it (the same model on the same history: the event already there, not a second one); `write:
+    /// false` only computes it (no write scope needed, `event` absent). A twin outside the training cohort's feature
+    /// ranges is refused (422, nothing written) unless `allowOutside`, when the prediction is written with the
+    /// warning in its provenance and listed in `outsideTrainingRange`. Asked of the bank as the command is: `read`
+    /// of the twin, `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/prognoses`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)`.
+    func postTwinPrognosis(_ input: Operations.PostTwinPrognosis.Input) async throws -> Operations.PostTwinPrognosis.Output
+    /// Fits a prognostic model of an outcome a horizon ahead over the aggregate's threads and stores it (`twinbank prognostic fit --json`), answered at once.
+    ///
+    /// Ridge regression, ridge with a random intercept per person, gradient-boosted trees and a sequence model are
+    /// fitted on the members' histories and chosen on validation people, with a 90 % split-conformal interval and
+    /// the error and coverage on test people (TwinPrognostic's `Prognostic.fit`). The model is stored in the bank as
+    /// a content-addressed object; `hash` names it (for `POST /api/v1/twins/{id}/prognoses` and trial analyses).
+    /// `outcome` and `covariates` are codes (`loinc:8480-6`, `SYSTEM|CODE`; default covariates for the outcome),
+    /// `horizon` and `window` spans (`365d`, `12h`; the window defaults to a quarter of the horizon). Answered at once
+    /// (not a job: the tests' fit of 60 people takes a few seconds in a debug build). Too few people with an example: 422. Asked of the bank as `aggregate`
+    /// (members refused are left out); storing the model needs a write scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/prognostic-models`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)`.
+    func postAggregatePrognosticModel(_ input: Operations.PostAggregatePrognosticModel.Input) async throws -> Operations.PostAggregatePrognosticModel.Output
+    /// A randomised trial's treatment effect in the aggregate, unadjusted (Welch) and adjusted for a prognostic model's score (PROCOVA) (`twinbank trial analyze --json`).
+    ///
+    /// Each member's arm is the attribute `arm` (two values; the treated one is `treated`, or the one that is not
+    /// control, placebo, standard or false), its outcome the latest value of `outcome` (which must be the model's
+    /// outcome: 400 naming `outcome`), its score the model's prediction from its history up to its outcome value a
+    /// horizon earlier. Members without an arm, outcome or baseline are left out, each with why. An arm attribute
+    /// that does not take two values, or too few in an arm: 422. Unknown model: 400 naming `prognostic`. Asked of
+    /// the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/trial-analyses`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)`.
+    func postAggregateTrialAnalysis(_ input: Operations.PostAggregateTrialAnalysis.Input) async throws -> Operations.PostAggregateTrialAnalysis.Output
+    /// Derives heart rate and its variability from the twin's ECG strips, and blood pressure from its arterial pressure waveforms, into its thread (`twinbank cardiac derive --json`).
+    ///
+    /// A strip is an observation whose value is a vector of samples spanning its effective period. Strips of `code`
+    /// are read, else every vector observation in a voltage unit (ECG) or a pressure unit (arterial pressure). From
+    /// an ECG strip: heart rate (LOINC 8867-4), SDNN (80404-7) and RMSSD (urn:twinbank:hrv|rmssd); from a waveform:
+    /// the mean systolic (8480-6), diastolic (8462-4), mean arterial pressure (8478-0) and heart rate of its
+    /// plausible beats, with `perBeat` each beat's too; appended at the strip's span, derived from it, as the
+    /// command appends them. A strip derived before is listed with `appended` empty; a strip too short or without
+    /// enough beats is listed in `skipped` with why. `from` and `to` bound the strips' effective time. Asked of the
+    /// bank as `read` of the thread and `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/cardiac-derivations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)`.
+    func postTwinCardiacDerivation(_ input: Operations.PostTwinCardiacDerivation.Input) async throws -> Operations.PostTwinCardiacDerivation.Output
 }
 
 /// Convenience overloads for operation inputs.
@@ -928,6 +1059,28 @@ extension APIProtocol {
         try await listAggregates(Operations.ListAggregates.Input(
             query: query,
             headers: headers
+        ))
+    }
+    /// Creates (or with `replace` redefines) an aggregate from explicit members or a query (the bank's `aggregate create`); recorded by the next commit.
+    ///
+    /// The body names the aggregate's `id` and either its `members` (existing twin ids; an unknown one is a 400
+    /// naming `members`, nothing written) or a query `where` (as `aggregate create --where`: every attribute, code
+    /// and unit it names checked against the bank's twins; a query that does not parse or names what no twin has is
+    /// a 400 naming `where`), with `includeForks` (only with `where`) and a `description`. An id taken is a 409
+    /// unless `replace`. The answer is the membership now, as `aggregate create --json` prints it: 201 for a new
+    /// aggregate, 200 for one replaced. Like every definition change it is in the working state at once and
+    /// recorded by the next `POST /api/v1/commits`. Asked of the bank as `write` (bank-wide).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/post(createAggregate)`.
+    public func createAggregate(
+        headers: Operations.CreateAggregate.Input.Headers = .init(),
+        body: Operations.CreateAggregate.Input.Body
+    ) async throws -> Operations.CreateAggregate.Output {
+        try await createAggregate(Operations.CreateAggregate.Input(
+            headers: headers,
+            body: body
         ))
     }
     /// An aggregate's members now (a query is evaluated now), sorted, a page at a time, with the count of twins whose value is unknown (the bank's `aggregate show`).
@@ -1515,6 +1668,199 @@ extension APIProtocol {
     ) async throws -> Operations.PostTableCaseReport.Output {
         try await postTableCaseReport(Operations.PostTableCaseReport.Input(
             query: query,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// An aggregate's definition and its members, now or at a commit, with the twins the query could not decide (the bank's `aggregate show --json`).
+    ///
+    /// The membership as `aggregate show --json` prints it: the definition, every member (sorted), the effective
+    /// time the query was evaluated at, the commit read (with `at`), the twins whose value the query needs is
+    /// missing (each with the operands it lacks) and how many forks the query left out. Asked of the bank as
+    /// `read` (bank-wide). An unknown aggregate (now or at that commit): 404; an unknown commit: 404 naming `at`.
+    ///
+    ///
+    /// - Remark: HTTP `GET /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/get(getAggregate)`.
+    public func getAggregate(
+        path: Operations.GetAggregate.Input.Path,
+        query: Operations.GetAggregate.Input.Query = .init(),
+        headers: Operations.GetAggregate.Input.Headers = .init()
+    ) async throws -> Operations.GetAggregate.Output {
+        try await getAggregate(Operations.GetAggregate.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Deletes an aggregate (the bank's `aggregate delete`); recorded by the next commit, earlier commits keep it.
+    ///
+    /// The definition leaves the working state at once (lists and members no longer find it) and the next
+    /// `POST /api/v1/commits` records its removal; `GET /api/v1/aggregates/{id}?at=COMMIT` still shows it at an
+    /// earlier commit. The answer is the definition deleted. Asked of the bank as `write` (bank-wide). An unknown
+    /// aggregate: 404, nothing changed.
+    ///
+    ///
+    /// - Remark: HTTP `DELETE /api/v1/aggregates/{id}`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/delete(deleteAggregate)`.
+    public func deleteAggregate(
+        path: Operations.DeleteAggregate.Input.Path,
+        headers: Operations.DeleteAggregate.Input.Headers = .init()
+    ) async throws -> Operations.DeleteAggregate.Output {
+        try await deleteAggregate(Operations.DeleteAggregate.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Exact proximity contact tracing of index cases among the aggregate's members from the location pings in their threads (`twinbank trace --bank --aggregate ID --case TWIN ... --json`), the contacts written to their threads.
+    ///
+    /// The pings are the location events (code `local:location`, value `[LAT,LON] deg`) in the threads of the
+    /// aggregate's members and of the `cases`; a contact is a ping of another person within `distance` metres
+    /// (default 10, great-circle, 0 to 20,015,086) and `window` seconds (default 900, at least 0) of a ping of an
+    /// index case, exactly the pairs a brute-force scan finds (TwinPopulation's `ContactTracer`). Each close contact
+    /// (a pair, from the contact's first to last ping near the case) is written to the contact's thread as a
+    /// `local:close-contact` event naming the index case, all in one batch, as the command writes them (one the
+    /// thread already holds is not written again, counted in `alreadyInThreads`); `write: false` only looks (no
+    /// write scope needed). Asked of the bank as the command is: `read` bank-wide and of the threads read, `write`
+    /// of the contacts' threads (a refusal is a 403 and nothing is written). No case, an id that is not a twin id
+    /// or a case that is not a twin: 400 naming `cases`; an unknown aggregate: 404; a location event that cannot be
+    /// read: 422.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/traces`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/traces/post(postAggregateTrace)`.
+    public func postAggregateTrace(
+        path: Operations.PostAggregateTrace.Input.Path,
+        headers: Operations.PostAggregateTrace.Input.Headers = .init(),
+        body: Operations.PostAggregateTrace.Input.Body
+    ) async throws -> Operations.PostAggregateTrace.Output {
+        try await postAggregateTrace(Operations.PostAggregateTrace.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Assigns patients to hospital wards at least total cost, an exact min-cost flow (`twinbank assign --json`, with the assignment `--out` writes), answered at once.
+    ///
+    /// The hospitals are `hospitals` - the object `assign --hospitals H.json` reads (`model` optional, the anchor's
+    /// wards general, icu, icu_vent when absent; `hospitals` each with `id`, `x_km`, `y_km` and `capacity` per ward
+    /// or `resources`) - or the organisation twins of the aggregate `aggregate` as of `at` (default now; location
+    /// from `x_km`/`y_km`, capacity from their latest `local:capacity.WARD` or resource observations, as
+    /// `assign --bank --aggregate --at`), one of the two (400 naming `hospitals`). `patients` is the object
+    /// `assign --patients P.json` reads (`patients` each with `id`, `x_km`, `y_km`, `severity`). A patient of
+    /// severity s needs ward s of the model; sending them costs km x the severity's weight, leaving them unplaced
+    /// the severity's penalty (exact cents). At most 10,000 patients and 1,000 hospitals (400 naming `patients` or
+    /// `hospitals` beyond). A malformed or out-of-range hospital or patient: 400 naming `hospitals` or `patients`
+    /// (the message names the entry and its field); a member of the aggregate that is not a hospital twin: 422.
+    /// Asked of the bank as `aggregate` (bank-wide); with `aggregate`, its hospital twins are read as the command reads
+    /// them (`read` of the aggregate and of each hospital twin's thread).
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/assignments`.
+    /// - Remark: Generated from `#/paths//api/v1/assignments/post(postAssignment)`.
+    public func postAssignment(
+        headers: Operations.PostAssignment.Input.Headers = .init(),
+        body: Operations.PostAssignment.Input.Body
+    ) async throws -> Operations.PostAssignment.Output {
+        try await postAssignment(Operations.PostAssignment.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Predicts the twin's outcome a horizon after its latest value with a stored prognostic model and writes the prediction to its thread (`twinbank prognostic predict --json`).
+    ///
+    /// The model is a stored prognostic model's hash (or its first 8+ hex digits; unknown, ambiguous or too short:
+    /// 400 naming `model`). The prediction is made from the twin's history up to its latest value of the model's
+    /// outcome (none: 422) and written to its thread as a `prediction` event with the model's provenance, as the
+    /// command writes it (the same model on the same history: the event already there, not a second one); `write:
+    /// false` only computes it (no write scope needed, `event` absent). A twin outside the training cohort's feature
+    /// ranges is refused (422, nothing written) unless `allowOutside`, when the prediction is written with the
+    /// warning in its provenance and listed in `outsideTrainingRange`. Asked of the bank as the command is: `read`
+    /// of the twin, `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/prognoses`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/prognoses/post(postTwinPrognosis)`.
+    public func postTwinPrognosis(
+        path: Operations.PostTwinPrognosis.Input.Path,
+        headers: Operations.PostTwinPrognosis.Input.Headers = .init(),
+        body: Operations.PostTwinPrognosis.Input.Body
+    ) async throws -> Operations.PostTwinPrognosis.Output {
+        try await postTwinPrognosis(Operations.PostTwinPrognosis.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Fits a prognostic model of an outcome a horizon ahead over the aggregate's threads and stores it (`twinbank prognostic fit --json`), answered at once.
+    ///
+    /// Ridge regression, ridge with a random intercept per person, gradient-boosted trees and a sequence model are
+    /// fitted on the members' histories and chosen on validation people, with a 90 % split-conformal interval and
+    /// the error and coverage on test people (TwinPrognostic's `Prognostic.fit`). The model is stored in the bank as
+    /// a content-addressed object; `hash` names it (for `POST /api/v1/twins/{id}/prognoses` and trial analyses).
+    /// `outcome` and `covariates` are codes (`loinc:8480-6`, `SYSTEM|CODE`; default covariates for the outcome),
+    /// `horizon` and `window` spans (`365d`, `12h`; the window defaults to a quarter of the horizon). Answered at once
+    /// (not a job: the tests' fit of 60 people takes a few seconds in a debug build). Too few people with an example: 422. Asked of the bank as `aggregate`
+    /// (members refused are left out); storing the model needs a write scope.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/prognostic-models`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/prognostic-models/post(postAggregatePrognosticModel)`.
+    public func postAggregatePrognosticModel(
+        path: Operations.PostAggregatePrognosticModel.Input.Path,
+        headers: Operations.PostAggregatePrognosticModel.Input.Headers = .init(),
+        body: Operations.PostAggregatePrognosticModel.Input.Body
+    ) async throws -> Operations.PostAggregatePrognosticModel.Output {
+        try await postAggregatePrognosticModel(Operations.PostAggregatePrognosticModel.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A randomised trial's treatment effect in the aggregate, unadjusted (Welch) and adjusted for a prognostic model's score (PROCOVA) (`twinbank trial analyze --json`).
+    ///
+    /// Each member's arm is the attribute `arm` (two values; the treated one is `treated`, or the one that is not
+    /// control, placebo, standard or false), its outcome the latest value of `outcome` (which must be the model's
+    /// outcome: 400 naming `outcome`), its score the model's prediction from its history up to its outcome value a
+    /// horizon earlier. Members without an arm, outcome or baseline are left out, each with why. An arm attribute
+    /// that does not take two values, or too few in an arm: 422. Unknown model: 400 naming `prognostic`. Asked of
+    /// the bank as `aggregate`.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/trial-analyses`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/trial-analyses/post(postAggregateTrialAnalysis)`.
+    public func postAggregateTrialAnalysis(
+        path: Operations.PostAggregateTrialAnalysis.Input.Path,
+        headers: Operations.PostAggregateTrialAnalysis.Input.Headers = .init(),
+        body: Operations.PostAggregateTrialAnalysis.Input.Body
+    ) async throws -> Operations.PostAggregateTrialAnalysis.Output {
+        try await postAggregateTrialAnalysis(Operations.PostAggregateTrialAnalysis.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Derives heart rate and its variability from the twin's ECG strips, and blood pressure from its arterial pressure waveforms, into its thread (`twinbank cardiac derive --json`).
+    ///
+    /// A strip is an observation whose value is a vector of samples spanning its effective period. Strips of `code`
+    /// are read, else every vector observation in a voltage unit (ECG) or a pressure unit (arterial pressure). From
+    /// an ECG strip: heart rate (LOINC 8867-4), SDNN (80404-7) and RMSSD (urn:twinbank:hrv|rmssd); from a waveform:
+    /// the mean systolic (8480-6), diastolic (8462-4), mean arterial pressure (8478-0) and heart rate of its
+    /// plausible beats, with `perBeat` each beat's too; appended at the strip's span, derived from it, as the
+    /// command appends them. A strip derived before is listed with `appended` empty; a strip too short or without
+    /// enough beats is listed in `skipped` with why. `from` and `to` bound the strips' effective time. Asked of the
+    /// bank as `read` of the thread and `write` to append. An unknown twin: 404.
+    ///
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/cardiac-derivations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/cardiac-derivations/post(postTwinCardiacDerivation)`.
+    public func postTwinCardiacDerivation(
+        path: Operations.PostTwinCardiacDerivation.Input.Path,
+        headers: Operations.PostTwinCardiacDerivation.Input.Headers = .init(),
+        body: Operations.PostTwinCardiacDerivation.Input.Body
+    ) async throws -> Operations.PostTwinCardiacDerivation.Output {
+        try await postTwinCardiacDerivation(Operations.PostTwinCardiacDerivation.Input(
+            path: path,
             headers: headers,
             body: body
         ))
