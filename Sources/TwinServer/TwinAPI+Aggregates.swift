@@ -10,7 +10,7 @@ import TwinServerAPI
 /// definition change, a creation or deletion is in the working state at once and recorded by the next commit.
 extension TwinAPI {
     func createAggregate(_ input: Operations.CreateAggregate.Input) async throws -> Operations.CreateAggregate.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .write, .type("Group"))
         guard case .json(let body) = input.body else { throw ServerError(.badRequest, "the body must be JSON", field: "body") }
         let id: AggregateID
         do { id = try AggregateID(body.id) } catch let e as TwinError { throw ServerError(.badRequest, e.message, field: "id", value: e.value) }
@@ -55,7 +55,7 @@ extension TwinAPI {
     }
 
     func getAggregate(_ input: Operations.GetAggregate.Input) async throws -> Operations.GetAggregate.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .read, .type("Group"))
         let id = try Self.aggregateID(input.path.id)
         let at = input.query.at
         if let at, at.isEmpty { throw ServerError(.badRequest, "`at` names a commit (an id or prefix, a branch, a tag); leave it out for now", field: "at") }
@@ -72,7 +72,7 @@ extension TwinAPI {
     }
 
     func deleteAggregate(_ input: Operations.DeleteAggregate.Input) async throws -> Operations.DeleteAggregate.Output {
-        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let call = try caller(purpose: input.headers.xPurposeOfUse, .delete, .type("Group"))
         let id = try Self.aggregateID(input.path.id)
         let deleted: AggregateDefinition
         do {
