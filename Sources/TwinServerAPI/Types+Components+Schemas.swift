@@ -3368,6 +3368,639 @@ extension Components {
                 case budgetWindowDays
             }
         }
+        /// - Remark: Generated from `#/components/schemas/ReleaseRequest`.
+        public struct ReleaseRequest: Codable, Hashable, Sendable {
+            /// Every class must have at least k members (1 or more).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/k`.
+            public var k: Swift.Int
+            /// Every class must have at least l distinct values of `sensitive`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/l`.
+            public var l: Swift.Int?
+            /// The sensitive attribute for l-diversity (released unchanged).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/sensitive`.
+            public var sensitive: Swift.String?
+            /// The quasi-identifiers (birthYear, sex, zip3, state or any attribute; default birthYear, sex, zip3).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/quasiIdentifiers`.
+            public var quasiIdentifiers: [Swift.String]?
+            /// The largest fraction of records that may be suppressed (0 to 1, default 0.05).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/maxSuppression`.
+            public var maxSuppression: Swift.Double?
+            /// Creates a new `ReleaseRequest`.
+            ///
+            /// - Parameters:
+            ///   - k: Every class must have at least k members (1 or more).
+            ///   - l: Every class must have at least l distinct values of `sensitive`.
+            ///   - sensitive: The sensitive attribute for l-diversity (released unchanged).
+            ///   - quasiIdentifiers: The quasi-identifiers (birthYear, sex, zip3, state or any attribute; default birthYear, sex, zip3).
+            ///   - maxSuppression: The largest fraction of records that may be suppressed (0 to 1, default 0.05).
+            public init(
+                k: Swift.Int,
+                l: Swift.Int? = nil,
+                sensitive: Swift.String? = nil,
+                quasiIdentifiers: [Swift.String]? = nil,
+                maxSuppression: Swift.Double? = nil
+            ) {
+                self.k = k
+                self.l = l
+                self.sensitive = sensitive
+                self.quasiIdentifiers = quasiIdentifiers
+                self.maxSuppression = maxSuppression
+            }
+            public enum CodingKeys: String, CodingKey {
+                case k
+                case l
+                case sensitive
+                case quasiIdentifiers
+                case maxSuppression
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReleasedRecord`.
+        public struct ReleasedRecord: Codable, Hashable, Sendable {
+            /// The member's pseudonym.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleasedRecord/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReleasedRecord/fields`.
+            public struct FieldsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `FieldsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ReleasedRecord/fields`.
+            public var fields: Components.Schemas.ReleasedRecord.FieldsPayload
+            /// Creates a new `ReleasedRecord`.
+            ///
+            /// - Parameters:
+            ///   - id: The member's pseudonym.
+            ///   - fields:
+            public init(
+                id: Swift.String,
+                fields: Components.Schemas.ReleasedRecord.FieldsPayload
+            ) {
+                self.id = id
+                self.fields = fields
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case fields
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ClassStatistics`.
+        public struct ClassStatistics: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ClassStatistics/records`.
+            public var records: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ClassStatistics/classes`.
+            public var classes: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ClassStatistics/smallestClass`.
+            public var smallestClass: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ClassStatistics/unique`.
+            public var unique: Swift.Int
+            /// Creates a new `ClassStatistics`.
+            ///
+            /// - Parameters:
+            ///   - records:
+            ///   - classes:
+            ///   - smallestClass:
+            ///   - unique:
+            public init(
+                records: Swift.Int,
+                classes: Swift.Int,
+                smallestClass: Swift.Int,
+                unique: Swift.Int
+            ) {
+                self.records = records
+                self.classes = classes
+                self.smallestClass = smallestClass
+                self.unique = unique
+            }
+            public enum CodingKeys: String, CodingKey {
+                case records
+                case classes
+                case smallestClass
+                case unique
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Release`.
+        public struct Release: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Release/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Release/records`.
+            public var records: [Components.Schemas.ReleasedRecord]
+            /// Members left out (their consent or the policy refuses the release).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Release/refused`.
+            public var refused: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Release/k`.
+            public var k: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Release/l`.
+            public var l: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Release/sensitive`.
+            public var sensitive: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Release/quasiIdentifiers`.
+            public var quasiIdentifiers: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Release/before`.
+            public var before: Components.Schemas.ClassStatistics
+            /// - Remark: Generated from `#/components/schemas/Release/after`.
+            public var after: Components.Schemas.ClassStatistics
+            /// - Remark: Generated from `#/components/schemas/Release/suppressed`.
+            public var suppressed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Release/maxSuppressed`.
+            public var maxSuppressed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Release/LevelsPayload`.
+            public struct LevelsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Release/LevelsPayload/attribute`.
+                public var attribute: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Release/LevelsPayload/level`.
+                public var level: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/Release/LevelsPayload/name`.
+                public var name: Swift.String
+                /// Creates a new `LevelsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - attribute:
+                ///   - level:
+                ///   - name:
+                public init(
+                    attribute: Swift.String,
+                    level: Swift.Int,
+                    name: Swift.String
+                ) {
+                    self.attribute = attribute
+                    self.level = level
+                    self.name = name
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case attribute
+                    case level
+                    case name
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Release/levels`.
+            public typealias LevelsPayload = [Components.Schemas.Release.LevelsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/Release/levels`.
+            public var levels: Components.Schemas.Release.LevelsPayload
+            /// - Remark: Generated from `#/components/schemas/Release/informationLoss`.
+            public var informationLoss: Swift.Double
+            /// Creates a new `Release`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - records:
+            ///   - refused: Members left out (their consent or the policy refuses the release).
+            ///   - k:
+            ///   - l:
+            ///   - sensitive:
+            ///   - quasiIdentifiers:
+            ///   - before:
+            ///   - after:
+            ///   - suppressed:
+            ///   - maxSuppressed:
+            ///   - levels:
+            ///   - informationLoss:
+            public init(
+                aggregate: Swift.String,
+                records: [Components.Schemas.ReleasedRecord],
+                refused: Swift.Int,
+                k: Swift.Int,
+                l: Swift.Int? = nil,
+                sensitive: Swift.String? = nil,
+                quasiIdentifiers: [Swift.String],
+                before: Components.Schemas.ClassStatistics,
+                after: Components.Schemas.ClassStatistics,
+                suppressed: Swift.Int,
+                maxSuppressed: Swift.Int,
+                levels: Components.Schemas.Release.LevelsPayload,
+                informationLoss: Swift.Double
+            ) {
+                self.aggregate = aggregate
+                self.records = records
+                self.refused = refused
+                self.k = k
+                self.l = l
+                self.sensitive = sensitive
+                self.quasiIdentifiers = quasiIdentifiers
+                self.before = before
+                self.after = after
+                self.suppressed = suppressed
+                self.maxSuppressed = maxSuppressed
+                self.levels = levels
+                self.informationLoss = informationLoss
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case records
+                case refused
+                case k
+                case l
+                case sensitive
+                case quasiIdentifiers
+                case before
+                case after
+                case suppressed
+                case maxSuppressed
+                case levels
+                case informationLoss
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrivateQuery`.
+        public struct PrivateQuery: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/query`.
+            @frozen public enum QueryPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case count = "count"
+                case sum = "sum"
+                case histogram = "histogram"
+            }
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/query`.
+            public var query: Components.Schemas.PrivateQuery.QueryPayload
+            /// The privacy loss of this answer (positive).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/epsilon`.
+            public var epsilon: Swift.Double
+            /// Only the members that also satisfy this aggregate query (as `--where`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/where`.
+            public var _where: Swift.String?
+            /// For a sum - a code (loinc:...) read from each member's thread, or an attribute (age, birthYear, ...).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/value`.
+            public var value: Swift.String?
+            /// For a sum - the lower clamp.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/lower`.
+            public var lower: Swift.Int?
+            /// For a sum - the upper clamp.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/upper`.
+            public var upper: Swift.Int?
+            /// For a histogram - the attribute (sex, ageBand, state, zip3 or any attribute).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/by`.
+            public var by: Swift.String?
+            /// For a histogram - the bins (default for sex the gender values, for ageBand 0-9 ... 90+; needed otherwise).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/bins`.
+            public var bins: [Swift.String]?
+            /// Creates a new `PrivateQuery`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - epsilon: The privacy loss of this answer (positive).
+            ///   - _where: Only the members that also satisfy this aggregate query (as `--where`).
+            ///   - value: For a sum - a code (loinc:...) read from each member's thread, or an attribute (age, birthYear, ...).
+            ///   - lower: For a sum - the lower clamp.
+            ///   - upper: For a sum - the upper clamp.
+            ///   - by: For a histogram - the attribute (sex, ageBand, state, zip3 or any attribute).
+            ///   - bins: For a histogram - the bins (default for sex the gender values, for ageBand 0-9 ... 90+; needed otherwise).
+            public init(
+                query: Components.Schemas.PrivateQuery.QueryPayload,
+                epsilon: Swift.Double,
+                _where: Swift.String? = nil,
+                value: Swift.String? = nil,
+                lower: Swift.Int? = nil,
+                upper: Swift.Int? = nil,
+                by: Swift.String? = nil,
+                bins: [Swift.String]? = nil
+            ) {
+                self.query = query
+                self.epsilon = epsilon
+                self._where = _where
+                self.value = value
+                self.lower = lower
+                self.upper = upper
+                self.by = by
+                self.bins = bins
+            }
+            public enum CodingKeys: String, CodingKey {
+                case query
+                case epsilon
+                case _where = "where"
+                case value
+                case lower
+                case upper
+                case by
+                case bins
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrivateAnswer`.
+        public struct PrivateAnswer: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/query`.
+            public var query: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/value`.
+            public var value: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/BinsPayload`.
+            public struct BinsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/BinsPayload/value`.
+                public var value: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/BinsPayload/count`.
+                public var count: Swift.Int
+                /// Creates a new `BinsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - value:
+                ///   - count:
+                public init(
+                    value: Swift.String,
+                    count: Swift.Int
+                ) {
+                    self.value = value
+                    self.count = count
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case value
+                    case count
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/bins`.
+            public typealias BinsPayload = [Components.Schemas.PrivateAnswer.BinsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/bins`.
+            public var bins: Components.Schemas.PrivateAnswer.BinsPayload?
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/epsilon`.
+            public var epsilon: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/sensitivity`.
+            public var sensitivity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget`.
+            public struct BudgetPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/requester`.
+                public var requester: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/aggregate`.
+                public var aggregate: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/limit`.
+                public var limit: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/spent`.
+                public var spent: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/remaining`.
+                public var remaining: Swift.Double
+                /// Creates a new `BudgetPayload`.
+                ///
+                /// - Parameters:
+                ///   - requester:
+                ///   - aggregate:
+                ///   - limit:
+                ///   - spent:
+                ///   - remaining:
+                public init(
+                    requester: Swift.String,
+                    aggregate: Swift.String,
+                    limit: Swift.Double,
+                    spent: Swift.Double,
+                    remaining: Swift.Double
+                ) {
+                    self.requester = requester
+                    self.aggregate = aggregate
+                    self.limit = limit
+                    self.spent = spent
+                    self.remaining = remaining
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case requester
+                    case aggregate
+                    case limit
+                    case spent
+                    case remaining
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget`.
+            public var budget: Components.Schemas.PrivateAnswer.BudgetPayload
+            /// Creates a new `PrivateAnswer`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - value:
+            ///   - bins:
+            ///   - epsilon:
+            ///   - sensitivity:
+            ///   - budget:
+            public init(
+                query: Swift.String,
+                value: Swift.Int? = nil,
+                bins: Components.Schemas.PrivateAnswer.BinsPayload? = nil,
+                epsilon: Swift.Double,
+                sensitivity: Swift.Int,
+                budget: Components.Schemas.PrivateAnswer.BudgetPayload
+            ) {
+                self.query = query
+                self.value = value
+                self.bins = bins
+                self.epsilon = epsilon
+                self.sensitivity = sensitivity
+                self.budget = budget
+            }
+            public enum CodingKeys: String, CodingKey {
+                case query
+                case value
+                case bins
+                case epsilon
+                case sensitivity
+                case budget
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest`.
+        public struct RepresentativenessRequest: Codable, Hashable, Sendable {
+            /// A reference aggregate (this or `marginals`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/reference`.
+            public var reference: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/MarginalsPayload`.
+            public struct MarginalsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/MarginalsPayload/attribute`.
+                public var attribute: Swift.String
+                /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/MarginalsPayload/value`.
+                public var value: Swift.String
+                /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/MarginalsPayload/share`.
+                public var share: Swift.Double
+                /// Creates a new `MarginalsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - attribute:
+                ///   - value:
+                ///   - share:
+                public init(
+                    attribute: Swift.String,
+                    value: Swift.String,
+                    share: Swift.Double
+                ) {
+                    self.attribute = attribute
+                    self.value = value
+                    self.share = share
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case attribute
+                    case value
+                    case share
+                }
+            }
+            /// Reference marginals (this or `reference`) - attributes ageBand (0-9 ... 90+), sex, race, ethnicity, state, zip3, condition (SYSTEM:CODE).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/marginals`.
+            public typealias MarginalsPayload = [Components.Schemas.RepresentativenessRequest.MarginalsPayloadPayload]
+            /// Reference marginals (this or `reference`) - attributes ageBand (0-9 ... 90+), sex, race, ethnicity, state, zip3, condition (SYSTEM:CODE).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/marginals`.
+            public var marginals: Components.Schemas.RepresentativenessRequest.MarginalsPayload?
+            /// Condition codes to compare (snomed:44054006).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/conditions`.
+            public var conditions: [Swift.String]?
+            /// Under-represented below this ratio, in (0, 1] (default 0.5).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/threshold`.
+            public var threshold: Swift.Double?
+            /// Creates a new `RepresentativenessRequest`.
+            ///
+            /// - Parameters:
+            ///   - reference: A reference aggregate (this or `marginals`).
+            ///   - marginals: Reference marginals (this or `reference`) - attributes ageBand (0-9 ... 90+), sex, race, ethnicity, state, zip3, condition (SYSTEM:CODE).
+            ///   - conditions: Condition codes to compare (snomed:44054006).
+            ///   - threshold: Under-represented below this ratio, in (0, 1] (default 0.5).
+            public init(
+                reference: Swift.String? = nil,
+                marginals: Components.Schemas.RepresentativenessRequest.MarginalsPayload? = nil,
+                conditions: [Swift.String]? = nil,
+                threshold: Swift.Double? = nil
+            ) {
+                self.reference = reference
+                self.marginals = marginals
+                self.conditions = conditions
+                self.threshold = threshold
+            }
+            public enum CodingKeys: String, CodingKey {
+                case reference
+                case marginals
+                case conditions
+                case threshold
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Representativeness`.
+        public struct Representativeness: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Representativeness/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Representativeness/people`.
+            public var people: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Representativeness/threshold`.
+            public var threshold: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload`.
+            public struct GroupsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/attribute`.
+                public var attribute: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/value`.
+                public var value: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/count`.
+                public var count: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/share`.
+                public var share: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/referenceShare`.
+                public var referenceShare: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/ratio`.
+                public var ratio: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/low`.
+                public var low: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/high`.
+                public var high: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/flag`.
+                @frozen public enum FlagPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case ok = "ok"
+                    case under = "under"
+                    case absent = "absent"
+                }
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/flag`.
+                public var flag: Components.Schemas.Representativeness.GroupsPayloadPayload.FlagPayload
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/significant`.
+                public var significant: Swift.Bool
+                /// Creates a new `GroupsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - attribute:
+                ///   - value:
+                ///   - count:
+                ///   - share:
+                ///   - referenceShare:
+                ///   - ratio:
+                ///   - low:
+                ///   - high:
+                ///   - flag:
+                ///   - significant:
+                public init(
+                    attribute: Swift.String,
+                    value: Swift.String,
+                    count: Swift.Int,
+                    share: Swift.Double,
+                    referenceShare: Swift.Double,
+                    ratio: Swift.Double? = nil,
+                    low: Swift.Double,
+                    high: Swift.Double,
+                    flag: Components.Schemas.Representativeness.GroupsPayloadPayload.FlagPayload,
+                    significant: Swift.Bool
+                ) {
+                    self.attribute = attribute
+                    self.value = value
+                    self.count = count
+                    self.share = share
+                    self.referenceShare = referenceShare
+                    self.ratio = ratio
+                    self.low = low
+                    self.high = high
+                    self.flag = flag
+                    self.significant = significant
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case attribute
+                    case value
+                    case count
+                    case share
+                    case referenceShare
+                    case ratio
+                    case low
+                    case high
+                    case flag
+                    case significant
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Representativeness/groups`.
+            public typealias GroupsPayload = [Components.Schemas.Representativeness.GroupsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/Representativeness/groups`.
+            public var groups: Components.Schemas.Representativeness.GroupsPayload
+            /// Creates a new `Representativeness`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - people:
+            ///   - threshold:
+            ///   - groups:
+            public init(
+                aggregate: Swift.String,
+                people: Swift.Int,
+                threshold: Swift.Double,
+                groups: Components.Schemas.Representativeness.GroupsPayload
+            ) {
+                self.aggregate = aggregate
+                self.people = people
+                self.threshold = threshold
+                self.groups = groups
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case people
+                case threshold
+                case groups
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/AuditVerification`.
         public struct AuditVerification: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/AuditVerification/verified`.

@@ -329,6 +329,21 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `PATCH /api/v1/policy/configuration`.
     /// - Remark: Generated from `#/paths//api/v1/policy/configuration/patch(configurePolicy)`.
     func configurePolicy(_ input: Operations.ConfigurePolicy.Input) async throws -> Operations.ConfigurePolicy.Output
+    /// A de-identified (Safe Harbor), k-anonymous (and l-diverse) release of the aggregate's members (the bank's `twinbank release`, its records as JSON) - each member under a keyed pseudonym (the bank's pseudonym key, as the command's default), with only the quasi-identifiers and the sensitive attribute, generalised and suppressed until every class has k members. The gate is asked for `release` bank-wide and per member (a member whose consent refuses it is left out, counted in `refused`). Nothing is written in the bank.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/releases`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/releases/post(releaseAggregate)`.
+    func releaseAggregate(_ input: Operations.ReleaseAggregate.Input) async throws -> Operations.ReleaseAggregate.Output
+    /// A differentially private count, sum or histogram over the aggregate (the bank's `twinbank dp count|sum|histogram`) - exact discrete Laplace noise for `epsilon`, charged to the token subject's privacy budget for the aggregate (the policy's - epsilon 1 per 30 days by default), recorded in the bank before any noise is drawn. The gate is asked for `aggregate` bank-wide and per member.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/dp-queries`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/dp-queries/post(queryAggregatePrivately)`.
+    func queryAggregatePrivately(_ input: Operations.QueryAggregatePrivately.Input) async throws -> Operations.QueryAggregatePrivately.Output
+    /// The aggregate's age bands, sex, race, ethnicity, region and conditions against a reference aggregate or a table of marginals (the bank's `twinbank representativeness`) - per group its share, the reference's, their ratio and a flag (`absent`, `under`). The gate is asked for `aggregate` on each aggregate, bank-wide and per member.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/representativeness`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/representativeness/post(assessRepresentativeness)`.
+    func assessRepresentativeness(_ input: Operations.AssessRepresentativeness.Input) async throws -> Operations.AssessRepresentativeness.Output
     /// Starts a job that compares candidate treatments on forks of the twin over an ensemble, ranks them and records the comparison in its thread (`twinbank compare`).
     ///
     /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the
@@ -1294,6 +1309,51 @@ extension APIProtocol {
         body: Operations.ConfigurePolicy.Input.Body
     ) async throws -> Operations.ConfigurePolicy.Output {
         try await configurePolicy(Operations.ConfigurePolicy.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A de-identified (Safe Harbor), k-anonymous (and l-diverse) release of the aggregate's members (the bank's `twinbank release`, its records as JSON) - each member under a keyed pseudonym (the bank's pseudonym key, as the command's default), with only the quasi-identifiers and the sensitive attribute, generalised and suppressed until every class has k members. The gate is asked for `release` bank-wide and per member (a member whose consent refuses it is left out, counted in `refused`). Nothing is written in the bank.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/releases`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/releases/post(releaseAggregate)`.
+    public func releaseAggregate(
+        path: Operations.ReleaseAggregate.Input.Path,
+        headers: Operations.ReleaseAggregate.Input.Headers = .init(),
+        body: Operations.ReleaseAggregate.Input.Body
+    ) async throws -> Operations.ReleaseAggregate.Output {
+        try await releaseAggregate(Operations.ReleaseAggregate.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A differentially private count, sum or histogram over the aggregate (the bank's `twinbank dp count|sum|histogram`) - exact discrete Laplace noise for `epsilon`, charged to the token subject's privacy budget for the aggregate (the policy's - epsilon 1 per 30 days by default), recorded in the bank before any noise is drawn. The gate is asked for `aggregate` bank-wide and per member.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/dp-queries`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/dp-queries/post(queryAggregatePrivately)`.
+    public func queryAggregatePrivately(
+        path: Operations.QueryAggregatePrivately.Input.Path,
+        headers: Operations.QueryAggregatePrivately.Input.Headers = .init(),
+        body: Operations.QueryAggregatePrivately.Input.Body
+    ) async throws -> Operations.QueryAggregatePrivately.Output {
+        try await queryAggregatePrivately(Operations.QueryAggregatePrivately.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The aggregate's age bands, sex, race, ethnicity, region and conditions against a reference aggregate or a table of marginals (the bank's `twinbank representativeness`) - per group its share, the reference's, their ratio and a flag (`absent`, `under`). The gate is asked for `aggregate` on each aggregate, bank-wide and per member.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/representativeness`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/representativeness/post(assessRepresentativeness)`.
+    public func assessRepresentativeness(
+        path: Operations.AssessRepresentativeness.Input.Path,
+        headers: Operations.AssessRepresentativeness.Input.Headers = .init(),
+        body: Operations.AssessRepresentativeness.Input.Body
+    ) async throws -> Operations.AssessRepresentativeness.Output {
+        try await assessRepresentativeness(Operations.AssessRepresentativeness.Input(
+            path: path,
             headers: headers,
             body: body
         ))
