@@ -1,6 +1,7 @@
 import Foundation
 import TwinBank
 import TwinCore
+import TwinFHIR
 import TwinGovernance
 import TwinServerAPI
 
@@ -164,5 +165,44 @@ extension TwinAPI {
             try Governance(bank: bank, actor: call.identity.subject, owner: owner).consentHistory(of: id)
         }
         return .ok(.init(body: .json(.init(twin: id.rawValue, versions: versions.map(Self.consent)))))
+    }
+}
+
+/// `consent export` and `consent import` as routes: a twin's consent as a FHIR R4 Consent, and a FHIR Consent's rules
+/// added to it, under the same rule as the other consent verbs (the patient on their own twin, the admin).
+extension TwinAPI {
+    func exportConsentFHIR(_ input: Operations.ExportConsentFHIR.Input) async throws -> Operations.ExportConsentFHIR.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: false)
+        let id = try Self.twinID(input.path.id)
+        let owner = served.gate.owner
+        let consent = try await served.run(call) { bank in
+            try Governance(bank: bank, actor: call.identity.subject, owner: owner).consent(of: id)
+        }
+        let bytes = JSONWriter().write(try FHIRConsent.resource(for: consent))
+        return .ok(.init(body: .applicationFhirJson(try JSONDecoder().decode(Operations.ExportConsentFHIR.Output.Ok.Body.ApplicationFhirJsonPayload.self, from: Data(bytes)))))
+    }
+
+    func importConsentFHIR(_ input: Operations.ImportConsentFHIR.Input) async throws -> Operations.ImportConsentFHIR.Output {
+        let call = try caller(purpose: input.headers.xPurposeOfUse, write: true)
+        let id = try Self.twinID(input.path.id)
+        let data: Data
+        switch input.body {
+        case .applicationFhirJson(let b): data = try JSONEncoder().encode(b)
+        case .json(let b): data = try JSONEncoder().encode(b)
+        }
+        let imported: FHIRConsent.Imported
+        do { imported = try FHIRConsent.read(bytes: [UInt8](data), recordedAt: served.base.clock.now()) } catch {
+            throw ServerError(ServerError.Code(error.code.description, .unprocessableContent), error.message, field: error.location ?? "body", value: error.value)
+        }
+        let owner = served.gate.owner
+        let (consent, ids): (Consent, [String])
+        do {
+            (consent, ids) = try await served.run(call) { bank in
+                try Governance(bank: bank, actor: call.identity.subject, owner: owner).record(imported.rules, twin: id, keepGrantedTimes: true)
+            }
+        } catch let e as GovernanceError where e.code == .invalidConsent {
+            throw ServerError(ServerError.Code(e.code.description, .unprocessableContent), e.message, field: "body", value: e.value)
+        }
+        return .created(.init(body: .json(.init(twin: id.rawValue, version: consent.version, rules: ids))))
     }
 }

@@ -284,6 +284,16 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/twins/{id}/consent/history`.
     /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/history/get(getConsentHistory)`.
     func getConsentHistory(_ input: Operations.GetConsentHistory.Input) async throws -> Operations.GetConsentHistory.Output
+    /// The twin's consent (the rules not revoked) as a FHIR R4 Consent (the bank's `consent export`). The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/consent/fhir`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/fhir/get(exportConsentFHIR)`.
+    func exportConsentFHIR(_ input: Operations.ExportConsentFHIR.Input) async throws -> Operations.ExportConsentFHIR.Output
+    /// Adds the rules of a FHIR R4 Consent to the twin's consent as one new version, keeping their `dateTime` (the bank's `consent import`); unsupported constructs are refused, naming them. The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/consent/fhir`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/fhir/post(importConsentFHIR)`.
+    func importConsentFHIR(_ input: Operations.ImportConsentFHIR.Input) async throws -> Operations.ImportConsentFHIR.Output
     /// Erases a person's twin (the right to erasure, the bank's `twinbank erase`) - its thread, forks, parts, derived values, definitions, aggregate memberships and records; tombstones, the consent and the audit log stay, and the id stays reserved. With `dryRun`, reports what would be erased and changes nothing. The gate decides (action `erase` - the patient on their own twin, the admin).
     ///
     /// - Remark: HTTP `POST /api/v1/twins/{id}/erasure`.
@@ -1200,6 +1210,34 @@ extension APIProtocol {
         try await getConsentHistory(Operations.GetConsentHistory.Input(
             path: path,
             headers: headers
+        ))
+    }
+    /// The twin's consent (the rules not revoked) as a FHIR R4 Consent (the bank's `consent export`). The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/consent/fhir`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/fhir/get(exportConsentFHIR)`.
+    public func exportConsentFHIR(
+        path: Operations.ExportConsentFHIR.Input.Path,
+        headers: Operations.ExportConsentFHIR.Input.Headers = .init()
+    ) async throws -> Operations.ExportConsentFHIR.Output {
+        try await exportConsentFHIR(Operations.ExportConsentFHIR.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Adds the rules of a FHIR R4 Consent to the twin's consent as one new version, keeping their `dateTime` (the bank's `consent import`); unsupported constructs are refused, naming them. The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/consent/fhir`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/fhir/post(importConsentFHIR)`.
+    public func importConsentFHIR(
+        path: Operations.ImportConsentFHIR.Input.Path,
+        headers: Operations.ImportConsentFHIR.Input.Headers = .init(),
+        body: Operations.ImportConsentFHIR.Input.Body
+    ) async throws -> Operations.ImportConsentFHIR.Output {
+        try await importConsentFHIR(Operations.ImportConsentFHIR.Input(
+            path: path,
+            headers: headers,
+            body: body
         ))
     }
     /// Erases a person's twin (the right to erasure, the bank's `twinbank erase`) - its thread, forks, parts, derived values, definitions, aggregate memberships and records; tombstones, the consent and the audit log stay, and the id stays reserved. With `dryRun`, reports what would be erased and changes nothing. The gate decides (action `erase` - the patient on their own twin, the admin).

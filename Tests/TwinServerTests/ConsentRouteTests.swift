@@ -218,4 +218,48 @@ import TwinServer
             }
         }
     }
+
+    /// `consent export` and `import`: p1's consent as a FHIR Consent, imported into p2 (the same rules, a new version).
+    @Test func exportsAndImportsAFHIRConsent() async throws {
+        let f = try await ServerFixture.make(); defer { f.remove() }
+        let alice = try await f.token("alice", .admin)
+        let bob = try await f.token("bob", .clinician)
+        let fhir: [HTTPField.Name: String] = [.contentType: "application/fhir+json"]
+        try await f.test { client in
+            for text in [#"{"effect":"deny","purposes":["research"],"categories":["genomics"]}"#, #"{"effect":"permit","purposes":["public-health"]}"#] {
+                try await Self.post(client, "/api/v1/twins/p1/consent", alice, text) { r throws in #expect(r.status == .created, "\(String(buffer: r.body))") }
+            }
+            let exported = try await client.execute(uri: "/api/v1/twins/p1/consent/fhir", method: .get, headers: .auth(alice)) { r throws in
+                #expect(r.status == .ok, "\(String(buffer: r.body))")
+                #expect(r.headers[.contentType]?.hasPrefix("application/fhir+json") == true)
+                #expect(try json(r)["resourceType"] as? String == "Consent")
+                return String(buffer: r.body)
+            }
+            try await client.execute(uri: "/api/v1/twins/p2/consent/fhir", method: .post, headers: .auth(alice, fhir), body: body(exported)) { r throws in
+                #expect(r.status == .created, "\(String(buffer: r.body))")
+                let j = try json(r)
+                #expect(j["twin"] as? String == "p2" && j["version"] as? Int == 1 && (j["rules"] as? [String])?.count == 2, "\(j)")
+            }
+            let p2 = try await Self.history(client, "p2", alice)
+            let rules = try #require(p2.last?["rules"] as? [[String: Any]])
+            #expect(rules.map { $0["effect"] as? String } == ["deny", "permit"])
+            #expect(rules.first?["categories"] as? [String] == ["genomics"], "\(rules)")
+            try await client.execute(uri: "/api/v1/twins/p2/consent/fhir", method: .post, headers: .auth(alice, fhir), body: body(#"{"resourceType":"Patient"}"#)) { r throws in
+                #expect(r.status == .unprocessableContent, "\(String(buffer: r.body))")
+            }
+            try await client.execute(uri: "/api/v1/twins/p2/consent/fhir", method: .post, headers: .auth(bob, fhir), body: body(exported)) { r throws in
+                #expect(r.status == .forbidden, "\(String(buffer: r.body))")
+            }
+            try await client.execute(uri: "/api/v1/twins/p1/consent/fhir", method: .get, headers: .auth(bob)) { r throws in
+                #expect(r.status == .forbidden, "\(String(buffer: r.body))")
+            }
+            try await client.execute(uri: "/api/v1/twins/nobody/consent/fhir", method: .get, headers: .auth(alice)) { r throws in
+                #expect(r.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/twins/p1/consent/fhir", method: .get) { r throws in
+                #expect(r.status == .unauthorized)
+            }
+            #expect(try await Self.history(client, "p2", alice).count == 1, "refused imports recorded nothing")
+        }
+    }
 }
