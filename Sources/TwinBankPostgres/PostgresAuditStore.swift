@@ -125,6 +125,7 @@ public final class PostgresAuditStore: AuditStore, @unchecked Sendable {
             if let t = q.twin { b += " AND twin = \(b.bind(t))" }
             if let f = q.from { b += " AND time >= \(b.bind(f.microseconds))" }
             if let t = q.to { b += " AND time <= \(b.bind(t.microseconds))" }
+            if let a = q.after { b += " AND seq > \(b.bind(Int64(clamping: a)))" }
             b += " ORDER BY seq"
             if let l = q.limit { b += " LIMIT \(b.bind(Int64(l)))" }
             return try c.query(b.query).rows.map(entry)

@@ -112,6 +112,7 @@ public final class SQLiteAuditStore: AuditStore, @unchecked Sendable {
             if let t = q.twin { sql += " AND twin = \(t)" }
             if let f = q.from { sql += " AND time >= \(f.microseconds)" }
             if let t = q.to { sql += " AND time <= \(t.microseconds)" }
+            if let a = q.after { sql += " AND seq > \(Int64(clamping: a))" }
             sql += " ORDER BY seq"
             if let l = q.limit { sql += " LIMIT \(l)" }
             return try Row.fetchAll(db, SQLRequest(literal: sql)).map(Self.entry)

@@ -25,8 +25,12 @@ final class ServedBank: Sendable {
     /// The audit log's public key (which checks its signed heads), when the server opened the signing key.
     let auditKey: AuditSigner.PublicKey?
 
-    init(base: Bank, gate: GovernedGate, auditKey: AuditSigner.PublicKey? = nil, journal: JobJournal = .memory()) {
-        self.base = base; self.gate = gate; self.auditKey = auditKey
+    /// Where the bank's keys are kept (``TwinBankAccess/BankLocation/keyBase(environment:)``: the pseudonym key of a
+    /// release is `KEYBASE.keys/pseudonym.key`, as for the command), when the server opened the bank from a location.
+    let keyBase: String?
+
+    init(base: Bank, gate: GovernedGate, auditKey: AuditSigner.PublicKey? = nil, journal: JobJournal = .memory(), keyBase: String? = nil) {
+        self.base = base; self.gate = gate; self.auditKey = auditKey; self.keyBase = keyBase
         self.jobs = JobQueue(clock: base.clock, journal: journal)
     }
 
@@ -47,7 +51,7 @@ final class ServedBank: Sendable {
             let admin = try gate.store.recordedOwner() ?? owner
             let journal = BankLocation.jobRecordStore(of: opened.storage).map { JobJournal(store: $0, storage: opened.storage) } ?? .memory()
             return ServedBank(base: Bank(storage: storage, gate: gate, actor: admin, purpose: "treatment"), gate: gate, auditKey: signer.publicKey,
-                              journal: journal)
+                              journal: journal, keyBase: location.keyBase())
         }
         try await served.jobs.restore { served.resumableWork($0) }
         return served

@@ -7,19 +7,19 @@ public enum GeneratedFrom {
     /// The swift-openapi-generator version used.
     public static let generatorVersion = "1.14.3"
     /// SHA-256 of openapi.yaml.
-    public static let contractSHA256 = "a02e639c5856fa51822f168ae8cf0325a385ee5968b3e83b8770143c12b787c3"
+    public static let contractSHA256 = "a7602cf12bf2287b92163d550f15fdc8855e8fa616e7402b1b9f63fc91bbefea"
     /// SHA-256 of openapi-generator-config.yaml.
     public static let configSHA256 = "68f3213789e39a295fc8627ee129bdb51b991ddbb33fc8436f45798ef40a2c1e"
     /// The generated files and their SHA-256.
     public static let generatedSHA256: [String: String] = [
-        "Server.swift": "b3bea78cdc51aee90e9a003cb7977bed8ab0bc5b79481ca79770736238c45269",
+        "Server.swift": "09c5659472eb4f48722942261fdf2a6dfed543bb46d61921f46a312b9cd510ac",
         "Types+Components+Headers.swift": "92407a060e2e5cdf06424c07c905bfa22a0f670c4a7252b6bc57e7a43337db93",
         "Types+Components+Parameters.swift": "87a5a7d5935154d95c009527cec31d5432caa3b63695e374de733cd5f8098539",
         "Types+Components+RequestBodies.swift": "7b1a80cb0ebd656c39e98f2fb9460cac6c325b666e615d8f751fae63f00eee7b",
         "Types+Components+Responses.swift": "7d034870b5a169a012df0f232b83678ad345de8f7f7c8a9f90505233e040f9bc",
-        "Types+Components+Schemas.swift": "af6f96eb6f7254a2662efe714198f98334819de352ccf7e3d9161d9626a825a0",
+        "Types+Components+Schemas.swift": "9a160b5f1bf39a4716a04c1d9d3aa24f2b27ff0a1e08788043482fdc2e8c3bf5",
         "Types+Components.swift": "9cc0c7613b781c66b26445f03c2dbefec92f59dbf6b50c262ac4dfc0d4a57766",
-        "Types+Operations.swift": "7f6a69d806f86e6e5338f67fc0a632120847a4964fddb3ea8ca1a8bfe9419845",
-        "Types.swift": "7600dda11960ae8d860355399c25e6d0c1a6dd091bf686a4633c5c3e691b5ed0",
+        "Types+Operations.swift": "7d1b293816237afed2ec7f7a46b64ec944856fe6e173e4574d3625df85a8c6fa",
+        "Types.swift": "b31869591a20327ecddaf9b6540e2c932ace24c32f078bf0a4297b27408c6e7c",
     ]
 }

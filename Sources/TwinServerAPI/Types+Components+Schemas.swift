@@ -2223,6 +2223,34 @@ extension Components {
             public var actors: [Swift.String]?
             /// - Remark: Generated from `#/components/schemas/ConsentRule/actions`.
             public var actions: [Swift.String]?
+            /// Organisations it applies to (an actor matches when the policy assigns them one; none - every organisation).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/organisations`.
+            public var organisations: [Swift.String]?
+            /// Only data of these categories and those below them : vital-signs, laboratory, chemistry, haematology, medications, conditions, mental-health, genomics, sensors, cgm, wearable, clinical.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/categories`.
+            public var categories: [Swift.String]?
+            /// Only these codes, SYSTEM|CODE or SYSTEM:CODE (SYSTEM|CODE, the system a URI).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/codes`.
+            public var codes: [Swift.String]?
+            /// Only the codes of these code systems, an alias (loinc, snomed, ...) or a URI.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/codeSystems`.
+            public var codeSystems: [Swift.String]?
+            /// Only these codes and the codes below them (ICD-10 and ATC by prefix, SNOMED CT is-a), SYSTEM|CODE.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/codesBelow`.
+            public var codesBelow: [Swift.String]?
+            /// Only data with effective time from this time on.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/dataFrom`.
+            public var dataFrom: Swift.String?
+            /// Only data with effective time before this time.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRule/dataTo`.
+            public var dataTo: Swift.String?
             /// - Remark: Generated from `#/components/schemas/ConsentRule/summary`.
             public var summary: Swift.String
             /// - Remark: Generated from `#/components/schemas/ConsentRule/granted`.
@@ -2241,6 +2269,13 @@ extension Components {
             ///   - purposes:
             ///   - actors:
             ///   - actions:
+            ///   - organisations: Organisations it applies to (an actor matches when the policy assigns them one; none - every organisation).
+            ///   - categories: Only data of these categories and those below them : vital-signs, laboratory, chemistry, haematology, medications, conditions, mental-health, genomics, sensors, cgm, wearable, clinical.
+            ///   - codes: Only these codes, SYSTEM|CODE or SYSTEM:CODE (SYSTEM|CODE, the system a URI).
+            ///   - codeSystems: Only the codes of these code systems, an alias (loinc, snomed, ...) or a URI.
+            ///   - codesBelow: Only these codes and the codes below them (ICD-10 and ATC by prefix, SNOMED CT is-a), SYSTEM|CODE.
+            ///   - dataFrom: Only data with effective time from this time on.
+            ///   - dataTo: Only data with effective time before this time.
             ///   - summary:
             ///   - granted:
             ///   - revoked:
@@ -2252,6 +2287,13 @@ extension Components {
                 purposes: [Swift.String]? = nil,
                 actors: [Swift.String]? = nil,
                 actions: [Swift.String]? = nil,
+                organisations: [Swift.String]? = nil,
+                categories: [Swift.String]? = nil,
+                codes: [Swift.String]? = nil,
+                codeSystems: [Swift.String]? = nil,
+                codesBelow: [Swift.String]? = nil,
+                dataFrom: Swift.String? = nil,
+                dataTo: Swift.String? = nil,
                 summary: Swift.String,
                 granted: Swift.String,
                 revoked: Swift.String? = nil,
@@ -2263,6 +2305,13 @@ extension Components {
                 self.purposes = purposes
                 self.actors = actors
                 self.actions = actions
+                self.organisations = organisations
+                self.categories = categories
+                self.codes = codes
+                self.codeSystems = codeSystems
+                self.codesBelow = codesBelow
+                self.dataFrom = dataFrom
+                self.dataTo = dataTo
                 self.summary = summary
                 self.granted = granted
                 self.revoked = revoked
@@ -2275,6 +2324,13 @@ extension Components {
                 case purposes
                 case actors
                 case actions
+                case organisations
+                case categories
+                case codes
+                case codeSystems
+                case codesBelow
+                case dataFrom
+                case dataTo
                 case summary
                 case granted
                 case revoked
@@ -2348,6 +2404,34 @@ extension Components {
             public var validFrom: Swift.String?
             /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/validUntil`.
             public var validUntil: Swift.String?
+            /// Organisations it applies to (an actor matches when the policy assigns them one; none - every organisation).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/organisations`.
+            public var organisations: [Swift.String]?
+            /// Only data of these categories and those below them (as `consent grant --category`): vital-signs, laboratory, chemistry, haematology, medications, conditions, mental-health, genomics, sensors, cgm, wearable, clinical.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/categories`.
+            public var categories: [Swift.String]?
+            /// Only these codes, SYSTEM|CODE or SYSTEM:CODE (as `--code`; loinc:2339-0, http://loinc.org|2339-0).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/codes`.
+            public var codes: [Swift.String]?
+            /// Only the codes of these code systems, an alias (loinc, snomed, ...) or a URI (as `--code-system`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/codeSystems`.
+            public var codeSystems: [Swift.String]?
+            /// Only these codes and the codes below them (ICD-10 and ATC by prefix, SNOMED CT is-a), SYSTEM|CODE (as `--code-below`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/codesBelow`.
+            public var codesBelow: [Swift.String]?
+            /// Only data with effective time from this time on (as `--data-from`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/dataFrom`.
+            public var dataFrom: Swift.String?
+            /// Only data with effective time before this time (as `--data-to`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRuleDraft/dataTo`.
+            public var dataTo: Swift.String?
             /// Creates a new `ConsentRuleDraft`.
             ///
             /// - Parameters:
@@ -2357,13 +2441,27 @@ extension Components {
             ///   - actions: Bank actions it applies to (read, write, query, aggregate ...; none - every action).
             ///   - validFrom:
             ///   - validUntil:
+            ///   - organisations: Organisations it applies to (an actor matches when the policy assigns them one; none - every organisation).
+            ///   - categories: Only data of these categories and those below them (as `consent grant --category`): vital-signs, laboratory, chemistry, haematology, medications, conditions, mental-health, genomics, sensors, cgm, wearable, clinical.
+            ///   - codes: Only these codes, SYSTEM|CODE or SYSTEM:CODE (as `--code`; loinc:2339-0, http://loinc.org|2339-0).
+            ///   - codeSystems: Only the codes of these code systems, an alias (loinc, snomed, ...) or a URI (as `--code-system`).
+            ///   - codesBelow: Only these codes and the codes below them (ICD-10 and ATC by prefix, SNOMED CT is-a), SYSTEM|CODE (as `--code-below`).
+            ///   - dataFrom: Only data with effective time from this time on (as `--data-from`).
+            ///   - dataTo: Only data with effective time before this time (as `--data-to`).
             public init(
                 effect: Components.Schemas.ConsentRuleDraft.EffectPayload,
                 purposes: [Swift.String]? = nil,
                 actors: [Swift.String]? = nil,
                 actions: [Swift.String]? = nil,
                 validFrom: Swift.String? = nil,
-                validUntil: Swift.String? = nil
+                validUntil: Swift.String? = nil,
+                organisations: [Swift.String]? = nil,
+                categories: [Swift.String]? = nil,
+                codes: [Swift.String]? = nil,
+                codeSystems: [Swift.String]? = nil,
+                codesBelow: [Swift.String]? = nil,
+                dataFrom: Swift.String? = nil,
+                dataTo: Swift.String? = nil
             ) {
                 self.effect = effect
                 self.purposes = purposes
@@ -2371,6 +2469,13 @@ extension Components {
                 self.actions = actions
                 self.validFrom = validFrom
                 self.validUntil = validUntil
+                self.organisations = organisations
+                self.categories = categories
+                self.codes = codes
+                self.codeSystems = codeSystems
+                self.codesBelow = codesBelow
+                self.dataFrom = dataFrom
+                self.dataTo = dataTo
             }
             public enum CodingKeys: String, CodingKey {
                 case effect
@@ -2379,6 +2484,1521 @@ extension Components {
                 case actions
                 case validFrom
                 case validUntil
+                case organisations
+                case categories
+                case codes
+                case codeSystems
+                case codesBelow
+                case dataFrom
+                case dataTo
+            }
+        }
+        /// What to revoke - exactly one of `rule` and `all`.
+        ///
+        /// - Remark: Generated from `#/components/schemas/ConsentRevocation`.
+        public struct ConsentRevocation: Codable, Hashable, Sendable {
+            /// The rule's id (r1, r2, ...; the consent lists them).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRevocation/rule`.
+            public var rule: Swift.String?
+            /// Revoke every rule in force.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentRevocation/all`.
+            public var all: Swift.Bool?
+            /// Creates a new `ConsentRevocation`.
+            ///
+            /// - Parameters:
+            ///   - rule: The rule's id (r1, r2, ...; the consent lists them).
+            ///   - all: Revoke every rule in force.
+            public init(
+                rule: Swift.String? = nil,
+                all: Swift.Bool? = nil
+            ) {
+                self.rule = rule
+                self.all = all
+            }
+            public enum CodingKeys: String, CodingKey {
+                case rule
+                case all
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ConsentChange`.
+        public struct ConsentChange: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ConsentChange/twin`.
+            public var twin: Swift.String
+            /// The consent's new version.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentChange/version`.
+            public var version: Swift.Int
+            /// The ids of the rules recorded or revoked.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentChange/rules`.
+            public var rules: [Swift.String]
+            /// Creates a new `ConsentChange`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - version: The consent's new version.
+            ///   - rules: The ids of the rules recorded or revoked.
+            public init(
+                twin: Swift.String,
+                version: Swift.Int,
+                rules: [Swift.String]
+            ) {
+                self.twin = twin
+                self.version = version
+                self.rules = rules
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case version
+                case rules
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ConsentHistory`.
+        public struct ConsentHistory: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ConsentHistory/twin`.
+            public var twin: Swift.String
+            /// Every version, oldest first.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ConsentHistory/versions`.
+            public var versions: [Components.Schemas.Consent]
+            /// Creates a new `ConsentHistory`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - versions: Every version, oldest first.
+            public init(
+                twin: Swift.String,
+                versions: [Components.Schemas.Consent]
+            ) {
+                self.twin = twin
+                self.versions = versions
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case versions
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ErasureRequest`.
+        public struct ErasureRequest: Codable, Hashable, Sendable {
+            /// Why (kept in the erasure record, e.g. the request's reference); not empty.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ErasureRequest/reason`.
+            public var reason: Swift.String
+            /// Report what would be erased without changing anything (default false).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ErasureRequest/dryRun`.
+            public var dryRun: Swift.Bool?
+            /// Creates a new `ErasureRequest`.
+            ///
+            /// - Parameters:
+            ///   - reason: Why (kept in the erasure record, e.g. the request's reference); not empty.
+            ///   - dryRun: Report what would be erased without changing anything (default false).
+            public init(
+                reason: Swift.String,
+                dryRun: Swift.Bool? = nil
+            ) {
+                self.reason = reason
+                self.dryRun = dryRun
+            }
+            public enum CodingKeys: String, CodingKey {
+                case reason
+                case dryRun
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ErasedTwin`.
+        public struct ErasedTwin: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ErasedTwin/twin`.
+            public var twin: Swift.String
+            /// requested, fork of ID, part ROLE of ID.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ErasedTwin/why`.
+            public var why: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ErasedTwin/eventsPurged`.
+            public var eventsPurged: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ErasedTwin/definitionVersionsRewritten`.
+            public var definitionVersionsRewritten: Swift.Int
+            /// Creates a new `ErasedTwin`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - why: requested, fork of ID, part ROLE of ID.
+            ///   - eventsPurged:
+            ///   - definitionVersionsRewritten:
+            public init(
+                twin: Swift.String,
+                why: Swift.String,
+                eventsPurged: Swift.Int,
+                definitionVersionsRewritten: Swift.Int
+            ) {
+                self.twin = twin
+                self.why = why
+                self.eventsPurged = eventsPurged
+                self.definitionVersionsRewritten = definitionVersionsRewritten
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case why
+                case eventsPurged
+                case definitionVersionsRewritten
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Erasure`.
+        public struct Erasure: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Erasure/twin`.
+            public var twin: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Erasure/reason`.
+            public var reason: Swift.String
+            /// True - nothing was changed; the counts say what an erasure would do now.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Erasure/dryRun`.
+            public var dryRun: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/Erasure/time`.
+            public var time: Swift.String
+            /// Every twin the erasure takes - the one asked for, its forks and its parts.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Erasure/twins`.
+            public var twins: [Components.Schemas.ErasedTwin]
+            /// Every event purged - the twins' own and the derived ones.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Erasure/eventsPurged`.
+            public var eventsPurged: Swift.Int
+            /// Events of other twins derived from purged events, purged too, per twin id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Erasure/derivedEventsPurged`.
+            public struct DerivedEventsPurgedPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.Int]
+                /// Creates a new `DerivedEventsPurgedPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// Events of other twins derived from purged events, purged too, per twin id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Erasure/derivedEventsPurged`.
+            public var derivedEventsPurged: Components.Schemas.Erasure.DerivedEventsPurgedPayload
+            /// - Remark: Generated from `#/components/schemas/Erasure/aggregatesChanged`.
+            public var aggregatesChanged: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Erasure/aggregateVersionsRewritten`.
+            public var aggregateVersionsRewritten: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Erasure/partsUnlinked`.
+            public var partsUnlinked: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Erasure/recordsRemoved`.
+            public var recordsRemoved: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Erasure/indexRowsRemoved`.
+            public var indexRowsRemoved: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Erasure/dictionaryEntriesDropped`.
+            public var dictionaryEntriesDropped: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Erasure/physical`.
+            public var physical: Components.Schemas.PhysicalErasure?
+            /// Creates a new `Erasure`.
+            ///
+            /// - Parameters:
+            ///   - twin:
+            ///   - reason:
+            ///   - dryRun: True - nothing was changed; the counts say what an erasure would do now.
+            ///   - time:
+            ///   - twins: Every twin the erasure takes - the one asked for, its forks and its parts.
+            ///   - eventsPurged: Every event purged - the twins' own and the derived ones.
+            ///   - derivedEventsPurged: Events of other twins derived from purged events, purged too, per twin id.
+            ///   - aggregatesChanged:
+            ///   - aggregateVersionsRewritten:
+            ///   - partsUnlinked:
+            ///   - recordsRemoved:
+            ///   - indexRowsRemoved:
+            ///   - dictionaryEntriesDropped:
+            ///   - physical:
+            public init(
+                twin: Swift.String,
+                reason: Swift.String,
+                dryRun: Swift.Bool,
+                time: Swift.String,
+                twins: [Components.Schemas.ErasedTwin],
+                eventsPurged: Swift.Int,
+                derivedEventsPurged: Components.Schemas.Erasure.DerivedEventsPurgedPayload,
+                aggregatesChanged: [Swift.String],
+                aggregateVersionsRewritten: Swift.Int,
+                partsUnlinked: [Swift.String],
+                recordsRemoved: [Swift.String],
+                indexRowsRemoved: Swift.Int,
+                dictionaryEntriesDropped: Swift.Int,
+                physical: Components.Schemas.PhysicalErasure? = nil
+            ) {
+                self.twin = twin
+                self.reason = reason
+                self.dryRun = dryRun
+                self.time = time
+                self.twins = twins
+                self.eventsPurged = eventsPurged
+                self.derivedEventsPurged = derivedEventsPurged
+                self.aggregatesChanged = aggregatesChanged
+                self.aggregateVersionsRewritten = aggregateVersionsRewritten
+                self.partsUnlinked = partsUnlinked
+                self.recordsRemoved = recordsRemoved
+                self.indexRowsRemoved = indexRowsRemoved
+                self.dictionaryEntriesDropped = dictionaryEntriesDropped
+                self.physical = physical
+            }
+            public enum CodingKeys: String, CodingKey {
+                case twin
+                case reason
+                case dryRun
+                case time
+                case twins
+                case eventsPurged
+                case derivedEventsPurged
+                case aggregatesChanged
+                case aggregateVersionsRewritten
+                case partsUnlinked
+                case recordsRemoved
+                case indexRowsRemoved
+                case dictionaryEntriesDropped
+                case physical
+            }
+        }
+        /// What was done to the bytes on disk (absent for a dry run).
+        ///
+        /// - Remark: Generated from `#/components/schemas/PhysicalErasure`.
+        public struct PhysicalErasure: Codable, Hashable, Sendable {
+            /// Whether the storage keeps data in files at all.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PhysicalErasure/applies`.
+            public var applies: Swift.Bool
+            /// Whether the file was rebuilt, so no free page keeps old bytes.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PhysicalErasure/rebuilt`.
+            public var rebuilt: Swift.Bool
+            /// - Remark: Generated from `#/components/schemas/PhysicalErasure/walTruncated`.
+            public var walTruncated: Swift.Bool?
+            /// What to do when something could not be done (a reader kept the log busy).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PhysicalErasure/advice`.
+            public var advice: Swift.String?
+            /// Creates a new `PhysicalErasure`.
+            ///
+            /// - Parameters:
+            ///   - applies: Whether the storage keeps data in files at all.
+            ///   - rebuilt: Whether the file was rebuilt, so no free page keeps old bytes.
+            ///   - walTruncated:
+            ///   - advice: What to do when something could not be done (a reader kept the log busy).
+            public init(
+                applies: Swift.Bool,
+                rebuilt: Swift.Bool,
+                walTruncated: Swift.Bool? = nil,
+                advice: Swift.String? = nil
+            ) {
+                self.applies = applies
+                self.rebuilt = rebuilt
+                self.walTruncated = walTruncated
+                self.advice = advice
+            }
+            public enum CodingKeys: String, CodingKey {
+                case applies
+                case rebuilt
+                case walTruncated
+                case advice
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AuditEntry`.
+        public struct AuditEntry: Codable, Hashable, Sendable {
+            /// The entry's sequence number (its leaf index in the Merkle tree).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/seq`.
+            public var seq: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/time`.
+            public var time: Swift.String
+            /// The time exactly (microseconds since 1970), as the leaf hash covers it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/timeMicros`.
+            public var timeMicros: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/actor`.
+            public var actor: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/role`.
+            public var role: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/organisation`.
+            public var organisation: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/action`.
+            public var action: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/twin`.
+            public var twin: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/purpose`.
+            public var purpose: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/decision`.
+            @frozen public enum DecisionPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case permit = "permit"
+                case permitWithFilter = "permit-with-filter"
+                case deny = "deny"
+            }
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/decision`.
+            public var decision: Components.Schemas.AuditEntry.DecisionPayload
+            /// - Remark: Generated from `#/components/schemas/AuditEntry/reason`.
+            public var reason: Swift.String
+            /// Creates a new `AuditEntry`.
+            ///
+            /// - Parameters:
+            ///   - seq: The entry's sequence number (its leaf index in the Merkle tree).
+            ///   - time:
+            ///   - timeMicros: The time exactly (microseconds since 1970), as the leaf hash covers it.
+            ///   - actor:
+            ///   - role:
+            ///   - organisation:
+            ///   - action:
+            ///   - twin:
+            ///   - purpose:
+            ///   - decision:
+            ///   - reason:
+            public init(
+                seq: Swift.Int64,
+                time: Swift.String,
+                timeMicros: Swift.Int64,
+                actor: Swift.String,
+                role: Swift.String? = nil,
+                organisation: Swift.String? = nil,
+                action: Swift.String,
+                twin: Swift.String? = nil,
+                purpose: Swift.String,
+                decision: Components.Schemas.AuditEntry.DecisionPayload,
+                reason: Swift.String
+            ) {
+                self.seq = seq
+                self.time = time
+                self.timeMicros = timeMicros
+                self.actor = actor
+                self.role = role
+                self.organisation = organisation
+                self.action = action
+                self.twin = twin
+                self.purpose = purpose
+                self.decision = decision
+                self.reason = reason
+            }
+            public enum CodingKeys: String, CodingKey {
+                case seq
+                case time
+                case timeMicros
+                case actor
+                case role
+                case organisation
+                case action
+                case twin
+                case purpose
+                case decision
+                case reason
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AuditEntryPage`.
+        public struct AuditEntryPage: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AuditEntryPage/items`.
+            public var items: [Components.Schemas.AuditEntry]
+            /// - Remark: Generated from `#/components/schemas/AuditEntryPage/nextCursor`.
+            public var nextCursor: Swift.String?
+            /// Creates a new `AuditEntryPage`.
+            ///
+            /// - Parameters:
+            ///   - items:
+            ///   - nextCursor:
+            public init(
+                items: [Components.Schemas.AuditEntry],
+                nextCursor: Swift.String? = nil
+            ) {
+                self.items = items
+                self.nextCursor = nextCursor
+            }
+            public enum CodingKeys: String, CodingKey {
+                case items
+                case nextCursor
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AuditHead`.
+        public struct AuditHead: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AuditHead/size`.
+            public var size: Swift.Int64
+            /// The Merkle root (hex).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AuditHead/root`.
+            public var root: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AuditHead/time`.
+            public var time: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/AuditHead/timeMicros`.
+            public var timeMicros: Swift.Int64?
+            /// The Ed25519 signature (hex) over size, root and time; the server's audit public key checks it.
+            ///
+            /// - Remark: Generated from `#/components/schemas/AuditHead/signature`.
+            public var signature: Swift.String?
+            /// Creates a new `AuditHead`.
+            ///
+            /// - Parameters:
+            ///   - size:
+            ///   - root: The Merkle root (hex).
+            ///   - time:
+            ///   - timeMicros:
+            ///   - signature: The Ed25519 signature (hex) over size, root and time; the server's audit public key checks it.
+            public init(
+                size: Swift.Int64,
+                root: Swift.String,
+                time: Swift.String? = nil,
+                timeMicros: Swift.Int64? = nil,
+                signature: Swift.String? = nil
+            ) {
+                self.size = size
+                self.root = root
+                self.time = time
+                self.timeMicros = timeMicros
+                self.signature = signature
+            }
+            public enum CodingKeys: String, CodingKey {
+                case size
+                case root
+                case time
+                case timeMicros
+                case signature
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/AuditProof`.
+        public struct AuditProof: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/AuditProof/entry`.
+            public var entry: Components.Schemas.AuditEntry
+            /// - Remark: Generated from `#/components/schemas/AuditProof/leafHash`.
+            public var leafHash: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AuditProof/leafIndex`.
+            public var leafIndex: Swift.Int64
+            /// - Remark: Generated from `#/components/schemas/AuditProof/treeSize`.
+            public var treeSize: Swift.Int64
+            /// The inclusion path, leaf upwards (hex).
+            ///
+            /// - Remark: Generated from `#/components/schemas/AuditProof/hashes`.
+            public var hashes: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/AuditProof/root`.
+            public var root: Swift.String
+            /// - Remark: Generated from `#/components/schemas/AuditProof/head`.
+            public var head: Components.Schemas.AuditHead?
+            /// Creates a new `AuditProof`.
+            ///
+            /// - Parameters:
+            ///   - entry:
+            ///   - leafHash:
+            ///   - leafIndex:
+            ///   - treeSize:
+            ///   - hashes: The inclusion path, leaf upwards (hex).
+            ///   - root:
+            ///   - head:
+            public init(
+                entry: Components.Schemas.AuditEntry,
+                leafHash: Swift.String,
+                leafIndex: Swift.Int64,
+                treeSize: Swift.Int64,
+                hashes: [Swift.String],
+                root: Swift.String,
+                head: Components.Schemas.AuditHead? = nil
+            ) {
+                self.entry = entry
+                self.leafHash = leafHash
+                self.leafIndex = leafIndex
+                self.treeSize = treeSize
+                self.hashes = hashes
+                self.root = root
+                self.head = head
+            }
+            public enum CodingKeys: String, CodingKey {
+                case entry
+                case leafHash
+                case leafIndex
+                case treeSize
+                case hashes
+                case root
+                case head
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PolicyCaller`.
+        public struct PolicyCaller: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PolicyCaller/id`.
+            public var id: Swift.String
+            /// patient, clinician, researcher, public-health-officer, device or admin.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyCaller/role`.
+            public var role: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PolicyCaller/organisation`.
+            public var organisation: Swift.String?
+            /// The only actions the actor may do (none - no limit beyond the role's grants).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyCaller/scopes`.
+            public var scopes: [Swift.String]?
+            /// The twins linked to the actor (a patient's own twins).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyCaller/twins`.
+            public var twins: [Swift.String]?
+            /// Creates a new `PolicyCaller`.
+            ///
+            /// - Parameters:
+            ///   - id:
+            ///   - role: patient, clinician, researcher, public-health-officer, device or admin.
+            ///   - organisation:
+            ///   - scopes: The only actions the actor may do (none - no limit beyond the role's grants).
+            ///   - twins: The twins linked to the actor (a patient's own twins).
+            public init(
+                id: Swift.String,
+                role: Swift.String,
+                organisation: Swift.String? = nil,
+                scopes: [Swift.String]? = nil,
+                twins: [Swift.String]? = nil
+            ) {
+                self.id = id
+                self.role = role
+                self.organisation = organisation
+                self.scopes = scopes
+                self.twins = twins
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case role
+                case organisation
+                case scopes
+                case twins
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PolicyGrant`.
+        public struct PolicyGrant: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PolicyGrant/role`.
+            public var role: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PolicyGrant/effect`.
+            @frozen public enum EffectPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case permit = "permit"
+                case deny = "deny"
+            }
+            /// - Remark: Generated from `#/components/schemas/PolicyGrant/effect`.
+            public var effect: Components.Schemas.PolicyGrant.EffectPayload
+            /// Action names; `*` every action.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyGrant/actions`.
+            public var actions: [Swift.String]
+            /// Purposes (none - every purpose).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyGrant/purposes`.
+            public var purposes: [Swift.String]
+            /// Any twin, or only the twins linked to the actor.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyGrant/subject`.
+            @frozen public enum SubjectPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case any = "any"
+                case linked = "linked"
+            }
+            /// Any twin, or only the twins linked to the actor.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyGrant/subject`.
+            public var subject: Components.Schemas.PolicyGrant.SubjectPayload
+            /// - Remark: Generated from `#/components/schemas/PolicyGrant/summary`.
+            public var summary: Swift.String?
+            /// Creates a new `PolicyGrant`.
+            ///
+            /// - Parameters:
+            ///   - role:
+            ///   - effect:
+            ///   - actions: Action names; `*` every action.
+            ///   - purposes: Purposes (none - every purpose).
+            ///   - subject: Any twin, or only the twins linked to the actor.
+            ///   - summary:
+            public init(
+                role: Swift.String,
+                effect: Components.Schemas.PolicyGrant.EffectPayload,
+                actions: [Swift.String],
+                purposes: [Swift.String],
+                subject: Components.Schemas.PolicyGrant.SubjectPayload,
+                summary: Swift.String? = nil
+            ) {
+                self.role = role
+                self.effect = effect
+                self.actions = actions
+                self.purposes = purposes
+                self.subject = subject
+                self.summary = summary
+            }
+            public enum CodingKeys: String, CodingKey {
+                case role
+                case effect
+                case actions
+                case purposes
+                case subject
+                case summary
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrivacySettings`.
+        public struct PrivacySettings: Codable, Hashable, Sendable {
+            /// The privacy budget (epsilon) each requester has per aggregate per window.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivacySettings/epsilonPerAggregate`.
+            public var epsilonPerAggregate: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrivacySettings/budgetWindowDays`.
+            public var budgetWindowDays: Swift.Int
+            /// Creates a new `PrivacySettings`.
+            ///
+            /// - Parameters:
+            ///   - epsilonPerAggregate: The privacy budget (epsilon) each requester has per aggregate per window.
+            ///   - budgetWindowDays:
+            public init(
+                epsilonPerAggregate: Swift.Double,
+                budgetWindowDays: Swift.Int
+            ) {
+                self.epsilonPerAggregate = epsilonPerAggregate
+                self.budgetWindowDays = budgetWindowDays
+            }
+            public enum CodingKeys: String, CodingKey {
+                case epsilonPerAggregate
+                case budgetWindowDays
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Policy`.
+        public struct Policy: Codable, Hashable, Sendable {
+            /// False while the bank stores no policy (the default applies, with `owner` its admin).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Policy/stored`.
+            public var stored: Swift.Bool
+            /// The admin of the default policy.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Policy/owner`.
+            public var owner: Swift.String
+            /// The actors the policy knows, by id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Policy/callers`.
+            public struct CallersPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Components.Schemas.PolicyCaller]
+                /// Creates a new `CallersPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Components.Schemas.PolicyCaller] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// The actors the policy knows, by id.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Policy/callers`.
+            public var callers: Components.Schemas.Policy.CallersPayload
+            /// - Remark: Generated from `#/components/schemas/Policy/grants`.
+            public var grants: [Components.Schemas.PolicyGrant]
+            /// Purposes that need a permit in the person's consent.
+            ///
+            /// - Remark: Generated from `#/components/schemas/Policy/optIn`.
+            public var optIn: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Policy/privacy`.
+            public var privacy: Components.Schemas.PrivacySettings
+            /// Creates a new `Policy`.
+            ///
+            /// - Parameters:
+            ///   - stored: False while the bank stores no policy (the default applies, with `owner` its admin).
+            ///   - owner: The admin of the default policy.
+            ///   - callers: The actors the policy knows, by id.
+            ///   - grants:
+            ///   - optIn: Purposes that need a permit in the person's consent.
+            ///   - privacy:
+            public init(
+                stored: Swift.Bool,
+                owner: Swift.String,
+                callers: Components.Schemas.Policy.CallersPayload,
+                grants: [Components.Schemas.PolicyGrant],
+                optIn: [Swift.String],
+                privacy: Components.Schemas.PrivacySettings
+            ) {
+                self.stored = stored
+                self.owner = owner
+                self.callers = callers
+                self.grants = grants
+                self.optIn = optIn
+                self.privacy = privacy
+            }
+            public enum CodingKeys: String, CodingKey {
+                case stored
+                case owner
+                case callers
+                case grants
+                case optIn
+                case privacy
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RoleAssignment`.
+        public struct RoleAssignment: Codable, Hashable, Sendable {
+            /// patient, clinician, researcher, public-health-officer, device or admin.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoleAssignment/role`.
+            public var role: Swift.String
+            /// - Remark: Generated from `#/components/schemas/RoleAssignment/organisation`.
+            public var organisation: Swift.String?
+            /// Limit the actor to these actions.
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoleAssignment/scopes`.
+            public var scopes: [Swift.String]?
+            /// Twins linked to the actor (a patient's own).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RoleAssignment/twins`.
+            public var twins: [Swift.String]?
+            /// Creates a new `RoleAssignment`.
+            ///
+            /// - Parameters:
+            ///   - role: patient, clinician, researcher, public-health-officer, device or admin.
+            ///   - organisation:
+            ///   - scopes: Limit the actor to these actions.
+            ///   - twins: Twins linked to the actor (a patient's own).
+            public init(
+                role: Swift.String,
+                organisation: Swift.String? = nil,
+                scopes: [Swift.String]? = nil,
+                twins: [Swift.String]? = nil
+            ) {
+                self.role = role
+                self.organisation = organisation
+                self.scopes = scopes
+                self.twins = twins
+            }
+            public enum CodingKeys: String, CodingKey {
+                case role
+                case organisation
+                case scopes
+                case twins
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PolicyRuleDraft`.
+        public struct PolicyRuleDraft: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PolicyRuleDraft/effect`.
+            @frozen public enum EffectPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case permit = "permit"
+                case deny = "deny"
+            }
+            /// - Remark: Generated from `#/components/schemas/PolicyRuleDraft/effect`.
+            public var effect: Components.Schemas.PolicyRuleDraft.EffectPayload
+            /// - Remark: Generated from `#/components/schemas/PolicyRuleDraft/role`.
+            public var role: Swift.String
+            /// Action names (at least one; `*` every action).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyRuleDraft/actions`.
+            public var actions: [Swift.String]
+            /// Purposes (none - every purpose).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyRuleDraft/purposes`.
+            public var purposes: [Swift.String]?
+            /// Only on the twins linked to the actor.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyRuleDraft/ownTwins`.
+            public var ownTwins: Swift.Bool?
+            /// Creates a new `PolicyRuleDraft`.
+            ///
+            /// - Parameters:
+            ///   - effect:
+            ///   - role:
+            ///   - actions: Action names (at least one; `*` every action).
+            ///   - purposes: Purposes (none - every purpose).
+            ///   - ownTwins: Only on the twins linked to the actor.
+            public init(
+                effect: Components.Schemas.PolicyRuleDraft.EffectPayload,
+                role: Swift.String,
+                actions: [Swift.String],
+                purposes: [Swift.String]? = nil,
+                ownTwins: Swift.Bool? = nil
+            ) {
+                self.effect = effect
+                self.role = role
+                self.actions = actions
+                self.purposes = purposes
+                self.ownTwins = ownTwins
+            }
+            public enum CodingKeys: String, CodingKey {
+                case effect
+                case role
+                case actions
+                case purposes
+                case ownTwins
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PolicyConfiguration`.
+        public struct PolicyConfiguration: Codable, Hashable, Sendable {
+            /// Purposes to make opt-in.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyConfiguration/optIn`.
+            public var optIn: [Swift.String]?
+            /// Purposes to make opt-out.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyConfiguration/optOut`.
+            public var optOut: [Swift.String]?
+            /// The privacy budget per requester per aggregate per window (positive).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyConfiguration/epsilon`.
+            public var epsilon: Swift.Double?
+            /// The budget's window in days (1 or more).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PolicyConfiguration/budgetWindowDays`.
+            public var budgetWindowDays: Swift.Int?
+            /// Creates a new `PolicyConfiguration`.
+            ///
+            /// - Parameters:
+            ///   - optIn: Purposes to make opt-in.
+            ///   - optOut: Purposes to make opt-out.
+            ///   - epsilon: The privacy budget per requester per aggregate per window (positive).
+            ///   - budgetWindowDays: The budget's window in days (1 or more).
+            public init(
+                optIn: [Swift.String]? = nil,
+                optOut: [Swift.String]? = nil,
+                epsilon: Swift.Double? = nil,
+                budgetWindowDays: Swift.Int? = nil
+            ) {
+                self.optIn = optIn
+                self.optOut = optOut
+                self.epsilon = epsilon
+                self.budgetWindowDays = budgetWindowDays
+            }
+            public enum CodingKeys: String, CodingKey {
+                case optIn
+                case optOut
+                case epsilon
+                case budgetWindowDays
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReleaseRequest`.
+        public struct ReleaseRequest: Codable, Hashable, Sendable {
+            /// Every class must have at least k members (1 or more).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/k`.
+            public var k: Swift.Int
+            /// Every class must have at least l distinct values of `sensitive`.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/l`.
+            public var l: Swift.Int?
+            /// The sensitive attribute for l-diversity (released unchanged).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/sensitive`.
+            public var sensitive: Swift.String?
+            /// The quasi-identifiers (birthYear, sex, zip3, state or any attribute; default birthYear, sex, zip3).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/quasiIdentifiers`.
+            public var quasiIdentifiers: [Swift.String]?
+            /// The largest fraction of records that may be suppressed (0 to 1, default 0.05).
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleaseRequest/maxSuppression`.
+            public var maxSuppression: Swift.Double?
+            /// Creates a new `ReleaseRequest`.
+            ///
+            /// - Parameters:
+            ///   - k: Every class must have at least k members (1 or more).
+            ///   - l: Every class must have at least l distinct values of `sensitive`.
+            ///   - sensitive: The sensitive attribute for l-diversity (released unchanged).
+            ///   - quasiIdentifiers: The quasi-identifiers (birthYear, sex, zip3, state or any attribute; default birthYear, sex, zip3).
+            ///   - maxSuppression: The largest fraction of records that may be suppressed (0 to 1, default 0.05).
+            public init(
+                k: Swift.Int,
+                l: Swift.Int? = nil,
+                sensitive: Swift.String? = nil,
+                quasiIdentifiers: [Swift.String]? = nil,
+                maxSuppression: Swift.Double? = nil
+            ) {
+                self.k = k
+                self.l = l
+                self.sensitive = sensitive
+                self.quasiIdentifiers = quasiIdentifiers
+                self.maxSuppression = maxSuppression
+            }
+            public enum CodingKeys: String, CodingKey {
+                case k
+                case l
+                case sensitive
+                case quasiIdentifiers
+                case maxSuppression
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ReleasedRecord`.
+        public struct ReleasedRecord: Codable, Hashable, Sendable {
+            /// The member's pseudonym.
+            ///
+            /// - Remark: Generated from `#/components/schemas/ReleasedRecord/id`.
+            public var id: Swift.String
+            /// - Remark: Generated from `#/components/schemas/ReleasedRecord/fields`.
+            public struct FieldsPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Swift.String]
+                /// Creates a new `FieldsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Swift.String] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/ReleasedRecord/fields`.
+            public var fields: Components.Schemas.ReleasedRecord.FieldsPayload
+            /// Creates a new `ReleasedRecord`.
+            ///
+            /// - Parameters:
+            ///   - id: The member's pseudonym.
+            ///   - fields:
+            public init(
+                id: Swift.String,
+                fields: Components.Schemas.ReleasedRecord.FieldsPayload
+            ) {
+                self.id = id
+                self.fields = fields
+            }
+            public enum CodingKeys: String, CodingKey {
+                case id
+                case fields
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/ClassStatistics`.
+        public struct ClassStatistics: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ClassStatistics/records`.
+            public var records: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ClassStatistics/classes`.
+            public var classes: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ClassStatistics/smallestClass`.
+            public var smallestClass: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/ClassStatistics/unique`.
+            public var unique: Swift.Int
+            /// Creates a new `ClassStatistics`.
+            ///
+            /// - Parameters:
+            ///   - records:
+            ///   - classes:
+            ///   - smallestClass:
+            ///   - unique:
+            public init(
+                records: Swift.Int,
+                classes: Swift.Int,
+                smallestClass: Swift.Int,
+                unique: Swift.Int
+            ) {
+                self.records = records
+                self.classes = classes
+                self.smallestClass = smallestClass
+                self.unique = unique
+            }
+            public enum CodingKeys: String, CodingKey {
+                case records
+                case classes
+                case smallestClass
+                case unique
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Release`.
+        public struct Release: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Release/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Release/records`.
+            public var records: [Components.Schemas.ReleasedRecord]
+            /// Members left out (their consent or the policy refuses the release).
+            ///
+            /// - Remark: Generated from `#/components/schemas/Release/refused`.
+            public var refused: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Release/k`.
+            public var k: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Release/l`.
+            public var l: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/Release/sensitive`.
+            public var sensitive: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/Release/quasiIdentifiers`.
+            public var quasiIdentifiers: [Swift.String]
+            /// - Remark: Generated from `#/components/schemas/Release/before`.
+            public var before: Components.Schemas.ClassStatistics
+            /// - Remark: Generated from `#/components/schemas/Release/after`.
+            public var after: Components.Schemas.ClassStatistics
+            /// - Remark: Generated from `#/components/schemas/Release/suppressed`.
+            public var suppressed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Release/maxSuppressed`.
+            public var maxSuppressed: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Release/LevelsPayload`.
+            public struct LevelsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Release/LevelsPayload/attribute`.
+                public var attribute: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Release/LevelsPayload/level`.
+                public var level: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/Release/LevelsPayload/name`.
+                public var name: Swift.String
+                /// Creates a new `LevelsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - attribute:
+                ///   - level:
+                ///   - name:
+                public init(
+                    attribute: Swift.String,
+                    level: Swift.Int,
+                    name: Swift.String
+                ) {
+                    self.attribute = attribute
+                    self.level = level
+                    self.name = name
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case attribute
+                    case level
+                    case name
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Release/levels`.
+            public typealias LevelsPayload = [Components.Schemas.Release.LevelsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/Release/levels`.
+            public var levels: Components.Schemas.Release.LevelsPayload
+            /// - Remark: Generated from `#/components/schemas/Release/informationLoss`.
+            public var informationLoss: Swift.Double
+            /// Creates a new `Release`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - records:
+            ///   - refused: Members left out (their consent or the policy refuses the release).
+            ///   - k:
+            ///   - l:
+            ///   - sensitive:
+            ///   - quasiIdentifiers:
+            ///   - before:
+            ///   - after:
+            ///   - suppressed:
+            ///   - maxSuppressed:
+            ///   - levels:
+            ///   - informationLoss:
+            public init(
+                aggregate: Swift.String,
+                records: [Components.Schemas.ReleasedRecord],
+                refused: Swift.Int,
+                k: Swift.Int,
+                l: Swift.Int? = nil,
+                sensitive: Swift.String? = nil,
+                quasiIdentifiers: [Swift.String],
+                before: Components.Schemas.ClassStatistics,
+                after: Components.Schemas.ClassStatistics,
+                suppressed: Swift.Int,
+                maxSuppressed: Swift.Int,
+                levels: Components.Schemas.Release.LevelsPayload,
+                informationLoss: Swift.Double
+            ) {
+                self.aggregate = aggregate
+                self.records = records
+                self.refused = refused
+                self.k = k
+                self.l = l
+                self.sensitive = sensitive
+                self.quasiIdentifiers = quasiIdentifiers
+                self.before = before
+                self.after = after
+                self.suppressed = suppressed
+                self.maxSuppressed = maxSuppressed
+                self.levels = levels
+                self.informationLoss = informationLoss
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case records
+                case refused
+                case k
+                case l
+                case sensitive
+                case quasiIdentifiers
+                case before
+                case after
+                case suppressed
+                case maxSuppressed
+                case levels
+                case informationLoss
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrivateQuery`.
+        public struct PrivateQuery: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/query`.
+            @frozen public enum QueryPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                case count = "count"
+                case sum = "sum"
+                case histogram = "histogram"
+            }
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/query`.
+            public var query: Components.Schemas.PrivateQuery.QueryPayload
+            /// The privacy loss of this answer (positive).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/epsilon`.
+            public var epsilon: Swift.Double
+            /// Only the members that also satisfy this aggregate query (as `--where`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/where`.
+            public var _where: Swift.String?
+            /// For a sum - a code (loinc:...) read from each member's thread, or an attribute (age, birthYear, ...).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/value`.
+            public var value: Swift.String?
+            /// For a sum - the lower clamp.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/lower`.
+            public var lower: Swift.Int?
+            /// For a sum - the upper clamp.
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/upper`.
+            public var upper: Swift.Int?
+            /// For a histogram - the attribute (sex, ageBand, state, zip3 or any attribute).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/by`.
+            public var by: Swift.String?
+            /// For a histogram - the bins (default for sex the gender values, for ageBand 0-9 ... 90+; needed otherwise).
+            ///
+            /// - Remark: Generated from `#/components/schemas/PrivateQuery/bins`.
+            public var bins: [Swift.String]?
+            /// Creates a new `PrivateQuery`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - epsilon: The privacy loss of this answer (positive).
+            ///   - _where: Only the members that also satisfy this aggregate query (as `--where`).
+            ///   - value: For a sum - a code (loinc:...) read from each member's thread, or an attribute (age, birthYear, ...).
+            ///   - lower: For a sum - the lower clamp.
+            ///   - upper: For a sum - the upper clamp.
+            ///   - by: For a histogram - the attribute (sex, ageBand, state, zip3 or any attribute).
+            ///   - bins: For a histogram - the bins (default for sex the gender values, for ageBand 0-9 ... 90+; needed otherwise).
+            public init(
+                query: Components.Schemas.PrivateQuery.QueryPayload,
+                epsilon: Swift.Double,
+                _where: Swift.String? = nil,
+                value: Swift.String? = nil,
+                lower: Swift.Int? = nil,
+                upper: Swift.Int? = nil,
+                by: Swift.String? = nil,
+                bins: [Swift.String]? = nil
+            ) {
+                self.query = query
+                self.epsilon = epsilon
+                self._where = _where
+                self.value = value
+                self.lower = lower
+                self.upper = upper
+                self.by = by
+                self.bins = bins
+            }
+            public enum CodingKeys: String, CodingKey {
+                case query
+                case epsilon
+                case _where = "where"
+                case value
+                case lower
+                case upper
+                case by
+                case bins
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/PrivateAnswer`.
+        public struct PrivateAnswer: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/query`.
+            public var query: Swift.String
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/value`.
+            public var value: Swift.Int?
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/BinsPayload`.
+            public struct BinsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/BinsPayload/value`.
+                public var value: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/BinsPayload/count`.
+                public var count: Swift.Int
+                /// Creates a new `BinsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - value:
+                ///   - count:
+                public init(
+                    value: Swift.String,
+                    count: Swift.Int
+                ) {
+                    self.value = value
+                    self.count = count
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case value
+                    case count
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/bins`.
+            public typealias BinsPayload = [Components.Schemas.PrivateAnswer.BinsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/bins`.
+            public var bins: Components.Schemas.PrivateAnswer.BinsPayload?
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/epsilon`.
+            public var epsilon: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/sensitivity`.
+            public var sensitivity: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget`.
+            public struct BudgetPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/requester`.
+                public var requester: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/aggregate`.
+                public var aggregate: Swift.String
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/limit`.
+                public var limit: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/spent`.
+                public var spent: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget/remaining`.
+                public var remaining: Swift.Double
+                /// Creates a new `BudgetPayload`.
+                ///
+                /// - Parameters:
+                ///   - requester:
+                ///   - aggregate:
+                ///   - limit:
+                ///   - spent:
+                ///   - remaining:
+                public init(
+                    requester: Swift.String,
+                    aggregate: Swift.String,
+                    limit: Swift.Double,
+                    spent: Swift.Double,
+                    remaining: Swift.Double
+                ) {
+                    self.requester = requester
+                    self.aggregate = aggregate
+                    self.limit = limit
+                    self.spent = spent
+                    self.remaining = remaining
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case requester
+                    case aggregate
+                    case limit
+                    case spent
+                    case remaining
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/PrivateAnswer/budget`.
+            public var budget: Components.Schemas.PrivateAnswer.BudgetPayload
+            /// Creates a new `PrivateAnswer`.
+            ///
+            /// - Parameters:
+            ///   - query:
+            ///   - value:
+            ///   - bins:
+            ///   - epsilon:
+            ///   - sensitivity:
+            ///   - budget:
+            public init(
+                query: Swift.String,
+                value: Swift.Int? = nil,
+                bins: Components.Schemas.PrivateAnswer.BinsPayload? = nil,
+                epsilon: Swift.Double,
+                sensitivity: Swift.Int,
+                budget: Components.Schemas.PrivateAnswer.BudgetPayload
+            ) {
+                self.query = query
+                self.value = value
+                self.bins = bins
+                self.epsilon = epsilon
+                self.sensitivity = sensitivity
+                self.budget = budget
+            }
+            public enum CodingKeys: String, CodingKey {
+                case query
+                case value
+                case bins
+                case epsilon
+                case sensitivity
+                case budget
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest`.
+        public struct RepresentativenessRequest: Codable, Hashable, Sendable {
+            /// A reference aggregate (this or `marginals`).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/reference`.
+            public var reference: Swift.String?
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/MarginalsPayload`.
+            public struct MarginalsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/MarginalsPayload/attribute`.
+                public var attribute: Swift.String
+                /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/MarginalsPayload/value`.
+                public var value: Swift.String
+                /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/MarginalsPayload/share`.
+                public var share: Swift.Double
+                /// Creates a new `MarginalsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - attribute:
+                ///   - value:
+                ///   - share:
+                public init(
+                    attribute: Swift.String,
+                    value: Swift.String,
+                    share: Swift.Double
+                ) {
+                    self.attribute = attribute
+                    self.value = value
+                    self.share = share
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case attribute
+                    case value
+                    case share
+                }
+            }
+            /// Reference marginals (this or `reference`) - attributes ageBand (0-9 ... 90+), sex, race, ethnicity, state, zip3, condition (SYSTEM:CODE).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/marginals`.
+            public typealias MarginalsPayload = [Components.Schemas.RepresentativenessRequest.MarginalsPayloadPayload]
+            /// Reference marginals (this or `reference`) - attributes ageBand (0-9 ... 90+), sex, race, ethnicity, state, zip3, condition (SYSTEM:CODE).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/marginals`.
+            public var marginals: Components.Schemas.RepresentativenessRequest.MarginalsPayload?
+            /// Condition codes to compare (snomed:44054006).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/conditions`.
+            public var conditions: [Swift.String]?
+            /// Under-represented below this ratio, in (0, 1] (default 0.5).
+            ///
+            /// - Remark: Generated from `#/components/schemas/RepresentativenessRequest/threshold`.
+            public var threshold: Swift.Double?
+            /// Creates a new `RepresentativenessRequest`.
+            ///
+            /// - Parameters:
+            ///   - reference: A reference aggregate (this or `marginals`).
+            ///   - marginals: Reference marginals (this or `reference`) - attributes ageBand (0-9 ... 90+), sex, race, ethnicity, state, zip3, condition (SYSTEM:CODE).
+            ///   - conditions: Condition codes to compare (snomed:44054006).
+            ///   - threshold: Under-represented below this ratio, in (0, 1] (default 0.5).
+            public init(
+                reference: Swift.String? = nil,
+                marginals: Components.Schemas.RepresentativenessRequest.MarginalsPayload? = nil,
+                conditions: [Swift.String]? = nil,
+                threshold: Swift.Double? = nil
+            ) {
+                self.reference = reference
+                self.marginals = marginals
+                self.conditions = conditions
+                self.threshold = threshold
+            }
+            public enum CodingKeys: String, CodingKey {
+                case reference
+                case marginals
+                case conditions
+                case threshold
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/Representativeness`.
+        public struct Representativeness: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/Representativeness/aggregate`.
+            public var aggregate: Swift.String
+            /// - Remark: Generated from `#/components/schemas/Representativeness/people`.
+            public var people: Swift.Int
+            /// - Remark: Generated from `#/components/schemas/Representativeness/threshold`.
+            public var threshold: Swift.Double
+            /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload`.
+            public struct GroupsPayloadPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/attribute`.
+                public var attribute: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/value`.
+                public var value: Swift.String
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/count`.
+                public var count: Swift.Int
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/share`.
+                public var share: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/referenceShare`.
+                public var referenceShare: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/ratio`.
+                public var ratio: Swift.Double?
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/low`.
+                public var low: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/high`.
+                public var high: Swift.Double
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/flag`.
+                @frozen public enum FlagPayload: String, Codable, Hashable, Sendable, CaseIterable {
+                    case ok = "ok"
+                    case under = "under"
+                    case absent = "absent"
+                }
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/flag`.
+                public var flag: Components.Schemas.Representativeness.GroupsPayloadPayload.FlagPayload
+                /// - Remark: Generated from `#/components/schemas/Representativeness/GroupsPayload/significant`.
+                public var significant: Swift.Bool
+                /// Creates a new `GroupsPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - attribute:
+                ///   - value:
+                ///   - count:
+                ///   - share:
+                ///   - referenceShare:
+                ///   - ratio:
+                ///   - low:
+                ///   - high:
+                ///   - flag:
+                ///   - significant:
+                public init(
+                    attribute: Swift.String,
+                    value: Swift.String,
+                    count: Swift.Int,
+                    share: Swift.Double,
+                    referenceShare: Swift.Double,
+                    ratio: Swift.Double? = nil,
+                    low: Swift.Double,
+                    high: Swift.Double,
+                    flag: Components.Schemas.Representativeness.GroupsPayloadPayload.FlagPayload,
+                    significant: Swift.Bool
+                ) {
+                    self.attribute = attribute
+                    self.value = value
+                    self.count = count
+                    self.share = share
+                    self.referenceShare = referenceShare
+                    self.ratio = ratio
+                    self.low = low
+                    self.high = high
+                    self.flag = flag
+                    self.significant = significant
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case attribute
+                    case value
+                    case count
+                    case share
+                    case referenceShare
+                    case ratio
+                    case low
+                    case high
+                    case flag
+                    case significant
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/Representativeness/groups`.
+            public typealias GroupsPayload = [Components.Schemas.Representativeness.GroupsPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/Representativeness/groups`.
+            public var groups: Components.Schemas.Representativeness.GroupsPayload
+            /// Creates a new `Representativeness`.
+            ///
+            /// - Parameters:
+            ///   - aggregate:
+            ///   - people:
+            ///   - threshold:
+            ///   - groups:
+            public init(
+                aggregate: Swift.String,
+                people: Swift.Int,
+                threshold: Swift.Double,
+                groups: Components.Schemas.Representativeness.GroupsPayload
+            ) {
+                self.aggregate = aggregate
+                self.people = people
+                self.threshold = threshold
+                self.groups = groups
+            }
+            public enum CodingKeys: String, CodingKey {
+                case aggregate
+                case people
+                case threshold
+                case groups
             }
         }
         /// - Remark: Generated from `#/components/schemas/AuditVerification`.

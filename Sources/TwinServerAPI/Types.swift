@@ -288,6 +288,86 @@ public protocol APIProtocol: Sendable {
     /// - Remark: HTTP `GET /api/v1/audit/verify`.
     /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
     func verifyAudit(_ input: Operations.VerifyAudit.Input) async throws -> Operations.VerifyAudit.Output
+    /// Revokes one rule of the twin's consent, or every rule in force (the bank's `consent revoke`), as a new version; the rules stay in the history and stop applying from now. The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/consent/revocations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/revocations/post(revokeConsent)`.
+    func revokeConsent(_ input: Operations.RevokeConsent.Input) async throws -> Operations.RevokeConsent.Output
+    /// Every version of the twin's consent, oldest first (the bank's `consent show --history`; empty when none was recorded). The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/consent/history`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/history/get(getConsentHistory)`.
+    func getConsentHistory(_ input: Operations.GetConsentHistory.Input) async throws -> Operations.GetConsentHistory.Output
+    /// The twin's consent (the rules not revoked) as a FHIR R4 Consent (the bank's `consent export`). The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/consent/fhir`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/fhir/get(exportConsentFHIR)`.
+    func exportConsentFHIR(_ input: Operations.ExportConsentFHIR.Input) async throws -> Operations.ExportConsentFHIR.Output
+    /// Adds the rules of a FHIR R4 Consent to the twin's consent as one new version, keeping their `dateTime` (the bank's `consent import`); unsupported constructs are refused, naming them. The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/consent/fhir`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/fhir/post(importConsentFHIR)`.
+    func importConsentFHIR(_ input: Operations.ImportConsentFHIR.Input) async throws -> Operations.ImportConsentFHIR.Output
+    /// Erases a person's twin (the right to erasure, the bank's `twinbank erase`) - its thread, forks, parts, derived values, definitions, aggregate memberships and records; tombstones, the consent and the audit log stay, and the id stays reserved. With `dryRun`, reports what would be erased and changes nothing. The gate decides (action `erase` - the patient on their own twin, the admin).
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/erasure`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/erasure/post(eraseTwin)`.
+    func eraseTwin(_ input: Operations.EraseTwin.Input) async throws -> Operations.EraseTwin.Output
+    /// The audit log's latest signed tree head (the bank's `audit head --json`; size 0 and the empty root when the log is empty). A token with the admin role.
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/head`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/head/get(getAuditHead)`.
+    func getAuditHead(_ input: Operations.GetAuditHead.Input) async throws -> Operations.GetAuditHead.Output
+    /// Audit entries, oldest first, a page at a time (the bank's `audit log --json`). Whoever may `read` the twin named by `twin` (the patient on their own, a clinician for treatment, the admin) may list that twin's entries; the whole log, or entries about no twin, needs the admin (`administer`). The asking is itself audited.
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/entries`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/entries/get(listAuditEntries)`.
+    func listAuditEntries(_ input: Operations.ListAuditEntries.Input) async throws -> Operations.ListAuditEntries.Output
+    /// An entry with its Merkle inclusion proof and, for the whole log, the signed head (the bank's `audit prove --json`; saved to a file, `twinbank audit prove --verify FILE` checks it offline). Who may see the entry as for `/api/v1/audit/entries` (its twin's readers, else the admin).
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/proofs/{entry}`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/proofs/{entry}/get(getAuditProof)`.
+    func getAuditProof(_ input: Operations.GetAuditProof.Input) async throws -> Operations.GetAuditProof.Output
+    /// Audit entries as a FHIR R4 Bundle (collection) of AuditEvents, a twin being its Patient reference (the bank's `audit export`). Whoever may `read` the twin named by `twin` (the patient on their own, a clinician for treatment, the admin) may list that twin's entries; the whole log, or entries about no twin, needs the admin (`administer`). The asking is itself audited.
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/export`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/export/get(exportAuditEvents)`.
+    func exportAuditEvents(_ input: Operations.ExportAuditEvents.Input) async throws -> Operations.ExportAuditEvents.Output
+    /// The bank's access policy - actors and roles, the table of grants, opt-in purposes, privacy settings (the bank's `policy show --json`; the default while none is stored). A token with the admin role (`administer`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/policy`.
+    /// - Remark: Generated from `#/paths//api/v1/policy/get(getPolicy)`.
+    func getPolicy(_ input: Operations.GetPolicy.Input) async throws -> Operations.GetPolicy.Output
+    /// Gives an actor a role, organisation, action scopes and linked twins, replacing an earlier assignment (the bank's `policy set-role`), storing the policy. The admin (`administer`).
+    ///
+    /// - Remark: HTTP `PUT /api/v1/policy/roles/{actor}`.
+    /// - Remark: Generated from `#/paths//api/v1/policy/roles/{actor}/put(assignPolicyRole)`.
+    func assignPolicyRole(_ input: Operations.AssignPolicyRole.Input) async throws -> Operations.AssignPolicyRole.Output
+    /// Adds a line to the policy table - a role may (permit) or may not (deny; deny overrides permit) do actions for purposes (the bank's `policy allow` / `policy deny`), storing the policy; a line already there is not added twice. The admin (`administer`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/policy/rules`.
+    /// - Remark: Generated from `#/paths//api/v1/policy/rules/post(addPolicyRule)`.
+    func addPolicyRule(_ input: Operations.AddPolicyRule.Input) async throws -> Operations.AddPolicyRule.Output
+    /// Makes purposes opt-in (a person's permit needed) or opt-out (permitted unless denied) and sets the privacy budget (the bank's `policy configure`), storing the policy; fields not given keep their value. The admin (`administer`).
+    ///
+    /// - Remark: HTTP `PATCH /api/v1/policy/configuration`.
+    /// - Remark: Generated from `#/paths//api/v1/policy/configuration/patch(configurePolicy)`.
+    func configurePolicy(_ input: Operations.ConfigurePolicy.Input) async throws -> Operations.ConfigurePolicy.Output
+    /// A de-identified (Safe Harbor), k-anonymous (and l-diverse) release of the aggregate's members (the bank's `twinbank release`, its records as JSON) - each member under a keyed pseudonym (the bank's pseudonym key, as the command's default), with only the quasi-identifiers and the sensitive attribute, generalised and suppressed until every class has k members. The gate is asked for `release` bank-wide and per member (a member whose consent refuses it is left out, counted in `refused`). Nothing is written in the bank.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/releases`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/releases/post(releaseAggregate)`.
+    func releaseAggregate(_ input: Operations.ReleaseAggregate.Input) async throws -> Operations.ReleaseAggregate.Output
+    /// A differentially private count, sum or histogram over the aggregate (the bank's `twinbank dp count|sum|histogram`) - exact discrete Laplace noise for `epsilon`, charged to the token subject's privacy budget for the aggregate (the policy's - epsilon 1 per 30 days by default), recorded in the bank before any noise is drawn. The gate is asked for `aggregate` bank-wide and per member.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/dp-queries`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/dp-queries/post(queryAggregatePrivately)`.
+    func queryAggregatePrivately(_ input: Operations.QueryAggregatePrivately.Input) async throws -> Operations.QueryAggregatePrivately.Output
+    /// The aggregate's age bands, sex, race, ethnicity, region and conditions against a reference aggregate or a table of marginals (the bank's `twinbank representativeness`) - per group its share, the reference's, their ratio and a flag (`absent`, `under`). The gate is asked for `aggregate` on each aggregate, bank-wide and per member.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/representativeness`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/representativeness/post(assessRepresentativeness)`.
+    func assessRepresentativeness(_ input: Operations.AssessRepresentativeness.Input) async throws -> Operations.AssessRepresentativeness.Output
     /// Starts a job that compares candidate treatments on forks of the twin over an ensemble, ranks them and records the comparison in its thread (`twinbank compare`).
     ///
     /// Answers 202 at once with the job and `Location: /api/v1/jobs/{jobId}`. The body is checked (400 naming the
@@ -1256,6 +1336,218 @@ extension APIProtocol {
     /// - Remark: Generated from `#/paths//api/v1/audit/verify/get(verifyAudit)`.
     public func verifyAudit(headers: Operations.VerifyAudit.Input.Headers = .init()) async throws -> Operations.VerifyAudit.Output {
         try await verifyAudit(Operations.VerifyAudit.Input(headers: headers))
+    }
+    /// Revokes one rule of the twin's consent, or every rule in force (the bank's `consent revoke`), as a new version; the rules stay in the history and stop applying from now. The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/consent/revocations`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/revocations/post(revokeConsent)`.
+    public func revokeConsent(
+        path: Operations.RevokeConsent.Input.Path,
+        headers: Operations.RevokeConsent.Input.Headers = .init(),
+        body: Operations.RevokeConsent.Input.Body
+    ) async throws -> Operations.RevokeConsent.Output {
+        try await revokeConsent(Operations.RevokeConsent.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Every version of the twin's consent, oldest first (the bank's `consent show --history`; empty when none was recorded). The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/consent/history`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/history/get(getConsentHistory)`.
+    public func getConsentHistory(
+        path: Operations.GetConsentHistory.Input.Path,
+        headers: Operations.GetConsentHistory.Input.Headers = .init()
+    ) async throws -> Operations.GetConsentHistory.Output {
+        try await getConsentHistory(Operations.GetConsentHistory.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// The twin's consent (the rules not revoked) as a FHIR R4 Consent (the bank's `consent export`). The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `GET /api/v1/twins/{id}/consent/fhir`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/fhir/get(exportConsentFHIR)`.
+    public func exportConsentFHIR(
+        path: Operations.ExportConsentFHIR.Input.Path,
+        headers: Operations.ExportConsentFHIR.Input.Headers = .init()
+    ) async throws -> Operations.ExportConsentFHIR.Output {
+        try await exportConsentFHIR(Operations.ExportConsentFHIR.Input(
+            path: path,
+            headers: headers
+        ))
+    }
+    /// Adds the rules of a FHIR R4 Consent to the twin's consent as one new version, keeping their `dateTime` (the bank's `consent import`); unsupported constructs are refused, naming them. The patient on their own twin, or the admin.
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/consent/fhir`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/consent/fhir/post(importConsentFHIR)`.
+    public func importConsentFHIR(
+        path: Operations.ImportConsentFHIR.Input.Path,
+        headers: Operations.ImportConsentFHIR.Input.Headers = .init(),
+        body: Operations.ImportConsentFHIR.Input.Body
+    ) async throws -> Operations.ImportConsentFHIR.Output {
+        try await importConsentFHIR(Operations.ImportConsentFHIR.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Erases a person's twin (the right to erasure, the bank's `twinbank erase`) - its thread, forks, parts, derived values, definitions, aggregate memberships and records; tombstones, the consent and the audit log stay, and the id stays reserved. With `dryRun`, reports what would be erased and changes nothing. The gate decides (action `erase` - the patient on their own twin, the admin).
+    ///
+    /// - Remark: HTTP `POST /api/v1/twins/{id}/erasure`.
+    /// - Remark: Generated from `#/paths//api/v1/twins/{id}/erasure/post(eraseTwin)`.
+    public func eraseTwin(
+        path: Operations.EraseTwin.Input.Path,
+        headers: Operations.EraseTwin.Input.Headers = .init(),
+        body: Operations.EraseTwin.Input.Body
+    ) async throws -> Operations.EraseTwin.Output {
+        try await eraseTwin(Operations.EraseTwin.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The audit log's latest signed tree head (the bank's `audit head --json`; size 0 and the empty root when the log is empty). A token with the admin role.
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/head`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/head/get(getAuditHead)`.
+    public func getAuditHead(headers: Operations.GetAuditHead.Input.Headers = .init()) async throws -> Operations.GetAuditHead.Output {
+        try await getAuditHead(Operations.GetAuditHead.Input(headers: headers))
+    }
+    /// Audit entries, oldest first, a page at a time (the bank's `audit log --json`). Whoever may `read` the twin named by `twin` (the patient on their own, a clinician for treatment, the admin) may list that twin's entries; the whole log, or entries about no twin, needs the admin (`administer`). The asking is itself audited.
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/entries`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/entries/get(listAuditEntries)`.
+    public func listAuditEntries(
+        query: Operations.ListAuditEntries.Input.Query = .init(),
+        headers: Operations.ListAuditEntries.Input.Headers = .init()
+    ) async throws -> Operations.ListAuditEntries.Output {
+        try await listAuditEntries(Operations.ListAuditEntries.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// An entry with its Merkle inclusion proof and, for the whole log, the signed head (the bank's `audit prove --json`; saved to a file, `twinbank audit prove --verify FILE` checks it offline). Who may see the entry as for `/api/v1/audit/entries` (its twin's readers, else the admin).
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/proofs/{entry}`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/proofs/{entry}/get(getAuditProof)`.
+    public func getAuditProof(
+        path: Operations.GetAuditProof.Input.Path,
+        query: Operations.GetAuditProof.Input.Query = .init(),
+        headers: Operations.GetAuditProof.Input.Headers = .init()
+    ) async throws -> Operations.GetAuditProof.Output {
+        try await getAuditProof(Operations.GetAuditProof.Input(
+            path: path,
+            query: query,
+            headers: headers
+        ))
+    }
+    /// Audit entries as a FHIR R4 Bundle (collection) of AuditEvents, a twin being its Patient reference (the bank's `audit export`). Whoever may `read` the twin named by `twin` (the patient on their own, a clinician for treatment, the admin) may list that twin's entries; the whole log, or entries about no twin, needs the admin (`administer`). The asking is itself audited.
+    ///
+    /// - Remark: HTTP `GET /api/v1/audit/export`.
+    /// - Remark: Generated from `#/paths//api/v1/audit/export/get(exportAuditEvents)`.
+    public func exportAuditEvents(
+        query: Operations.ExportAuditEvents.Input.Query = .init(),
+        headers: Operations.ExportAuditEvents.Input.Headers = .init()
+    ) async throws -> Operations.ExportAuditEvents.Output {
+        try await exportAuditEvents(Operations.ExportAuditEvents.Input(
+            query: query,
+            headers: headers
+        ))
+    }
+    /// The bank's access policy - actors and roles, the table of grants, opt-in purposes, privacy settings (the bank's `policy show --json`; the default while none is stored). A token with the admin role (`administer`).
+    ///
+    /// - Remark: HTTP `GET /api/v1/policy`.
+    /// - Remark: Generated from `#/paths//api/v1/policy/get(getPolicy)`.
+    public func getPolicy(headers: Operations.GetPolicy.Input.Headers = .init()) async throws -> Operations.GetPolicy.Output {
+        try await getPolicy(Operations.GetPolicy.Input(headers: headers))
+    }
+    /// Gives an actor a role, organisation, action scopes and linked twins, replacing an earlier assignment (the bank's `policy set-role`), storing the policy. The admin (`administer`).
+    ///
+    /// - Remark: HTTP `PUT /api/v1/policy/roles/{actor}`.
+    /// - Remark: Generated from `#/paths//api/v1/policy/roles/{actor}/put(assignPolicyRole)`.
+    public func assignPolicyRole(
+        path: Operations.AssignPolicyRole.Input.Path,
+        headers: Operations.AssignPolicyRole.Input.Headers = .init(),
+        body: Operations.AssignPolicyRole.Input.Body
+    ) async throws -> Operations.AssignPolicyRole.Output {
+        try await assignPolicyRole(Operations.AssignPolicyRole.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Adds a line to the policy table - a role may (permit) or may not (deny; deny overrides permit) do actions for purposes (the bank's `policy allow` / `policy deny`), storing the policy; a line already there is not added twice. The admin (`administer`).
+    ///
+    /// - Remark: HTTP `POST /api/v1/policy/rules`.
+    /// - Remark: Generated from `#/paths//api/v1/policy/rules/post(addPolicyRule)`.
+    public func addPolicyRule(
+        headers: Operations.AddPolicyRule.Input.Headers = .init(),
+        body: Operations.AddPolicyRule.Input.Body
+    ) async throws -> Operations.AddPolicyRule.Output {
+        try await addPolicyRule(Operations.AddPolicyRule.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// Makes purposes opt-in (a person's permit needed) or opt-out (permitted unless denied) and sets the privacy budget (the bank's `policy configure`), storing the policy; fields not given keep their value. The admin (`administer`).
+    ///
+    /// - Remark: HTTP `PATCH /api/v1/policy/configuration`.
+    /// - Remark: Generated from `#/paths//api/v1/policy/configuration/patch(configurePolicy)`.
+    public func configurePolicy(
+        headers: Operations.ConfigurePolicy.Input.Headers = .init(),
+        body: Operations.ConfigurePolicy.Input.Body
+    ) async throws -> Operations.ConfigurePolicy.Output {
+        try await configurePolicy(Operations.ConfigurePolicy.Input(
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A de-identified (Safe Harbor), k-anonymous (and l-diverse) release of the aggregate's members (the bank's `twinbank release`, its records as JSON) - each member under a keyed pseudonym (the bank's pseudonym key, as the command's default), with only the quasi-identifiers and the sensitive attribute, generalised and suppressed until every class has k members. The gate is asked for `release` bank-wide and per member (a member whose consent refuses it is left out, counted in `refused`). Nothing is written in the bank.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/releases`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/releases/post(releaseAggregate)`.
+    public func releaseAggregate(
+        path: Operations.ReleaseAggregate.Input.Path,
+        headers: Operations.ReleaseAggregate.Input.Headers = .init(),
+        body: Operations.ReleaseAggregate.Input.Body
+    ) async throws -> Operations.ReleaseAggregate.Output {
+        try await releaseAggregate(Operations.ReleaseAggregate.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// A differentially private count, sum or histogram over the aggregate (the bank's `twinbank dp count|sum|histogram`) - exact discrete Laplace noise for `epsilon`, charged to the token subject's privacy budget for the aggregate (the policy's - epsilon 1 per 30 days by default), recorded in the bank before any noise is drawn. The gate is asked for `aggregate` bank-wide and per member.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/dp-queries`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/dp-queries/post(queryAggregatePrivately)`.
+    public func queryAggregatePrivately(
+        path: Operations.QueryAggregatePrivately.Input.Path,
+        headers: Operations.QueryAggregatePrivately.Input.Headers = .init(),
+        body: Operations.QueryAggregatePrivately.Input.Body
+    ) async throws -> Operations.QueryAggregatePrivately.Output {
+        try await queryAggregatePrivately(Operations.QueryAggregatePrivately.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
+    }
+    /// The aggregate's age bands, sex, race, ethnicity, region and conditions against a reference aggregate or a table of marginals (the bank's `twinbank representativeness`) - per group its share, the reference's, their ratio and a flag (`absent`, `under`). The gate is asked for `aggregate` on each aggregate, bank-wide and per member.
+    ///
+    /// - Remark: HTTP `POST /api/v1/aggregates/{id}/representativeness`.
+    /// - Remark: Generated from `#/paths//api/v1/aggregates/{id}/representativeness/post(assessRepresentativeness)`.
+    public func assessRepresentativeness(
+        path: Operations.AssessRepresentativeness.Input.Path,
+        headers: Operations.AssessRepresentativeness.Input.Headers = .init(),
+        body: Operations.AssessRepresentativeness.Input.Body
+    ) async throws -> Operations.AssessRepresentativeness.Output {
+        try await assessRepresentativeness(Operations.AssessRepresentativeness.Input(
+            path: path,
+            headers: headers,
+            body: body
+        ))
     }
     /// Starts a job that compares candidate treatments on forks of the twin over an ensemble, ranks them and records the comparison in its thread (`twinbank compare`).
     ///

@@ -55,6 +55,11 @@ extension StorageConformance {
         #expect(try store.entries(matching: AuditQuery(from: all[10].time)) == all.filter { $0.time >= all[10].time })
         #expect(try store.entries(matching: AuditQuery(twin: "twin-2", limit: 2)) == Array(all.filter { $0.twin == "twin-2" }.prefix(2)))
         #expect(try store.entries(matching: AuditQuery(twin: "nobody")).isEmpty)
+        // pages: after a sequence number (exclusive), with the other filters
+        let twin2 = all.filter { $0.twin == "twin-2" }
+        #expect(try store.entries(matching: AuditQuery(twin: "twin-2", limit: 2, after: twin2[1].sequence)) == Array(twin2.dropFirst(2).prefix(2)))
+        #expect(try store.entries(matching: AuditQuery(after: all[all.count - 2].sequence)) == [all[all.count - 1]])
+        #expect(try store.entries(matching: AuditQuery(after: all[all.count - 1].sequence)).isEmpty)
         // nodes: the leaves and the completed subtree; missing ones absent
         let ids: Set<MerkleNodeID> = [MerkleNodeID(level: 0, index: 0), MerkleNodeID(level: 0, index: 20), MerkleNodeID(level: 4, index: 0),
                                       MerkleNodeID(level: 0, index: 21), MerkleNodeID(level: 4, index: 1), MerkleNodeID(level: 9, index: 0)]

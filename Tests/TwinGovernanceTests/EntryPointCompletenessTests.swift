@@ -268,6 +268,7 @@ let exemptFromTheGateTable: [String: String] = [
         let allowed: [String: String] = [
             "Sources/TwinGovernance/Store/Governance.swift": "the governance store over the bank's storage (policy and consents, which Governance reads after asking the gate)",
             "Sources/TwinDemo/Demo+Governance.swift": "builds the governed gate's store and a researcher's Bank over the same storage; reads nothing itself",
+            "Sources/TwinServer/TwinAPI+Releases.swift": "the privacy ledger of a DP query (epsilon spent per requester and aggregate, no person's data) kept in the bank's storage, as `twinbank dp` keeps it; the members are read through the gated PrivateQueries",
             "Sources/TwinPrognostic/Prognostic/PrognosticStore.swift": "prognostic-model objects (parameters and the training cohort's ids, no thread data): load and hashes ask the gate for a bank-wide read first; save is internal, called by fit after the gate decided on every member of the cohort",
         ]
         var uses: [String: [Int]] = [:]

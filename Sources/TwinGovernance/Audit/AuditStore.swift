@@ -45,11 +45,15 @@ public struct AuditQuery: Sendable, Hashable {
     public var to: Instant?
     /// At most this many entries, oldest first.
     public var limit: Int?
-    public init(twin: String? = nil, from: Instant? = nil, to: Instant? = nil, limit: Int? = nil) {
-        self.twin = twin; self.from = from; self.to = to; self.limit = limit
+    /// Only entries numbered after this sequence number (exclusive): the next page of a listing starts after the
+    /// last entry of the previous one, so entries appended meanwhile neither repeat nor shift a page.
+    public var after: UInt64?
+    public init(twin: String? = nil, from: Instant? = nil, to: Instant? = nil, limit: Int? = nil, after: UInt64? = nil) {
+        self.twin = twin; self.from = from; self.to = to; self.limit = limit; self.after = after
     }
     func matches(_ e: AuditEntry) -> Bool {
         (twin == nil || e.twin == twin) && (from.map { e.time >= $0 } ?? true) && (to.map { e.time <= $0 } ?? true)
+            && (after.map { e.sequence > $0 } ?? true)
     }
 }
 
