@@ -28,11 +28,7 @@ extension TwinAPI {
             throw ServerError(.badRequest, "actor: an actor id (a token's subject) without spaces", field: "actor", value: actor)
         }
         let role = try Self.role(body.role, "role")
-        let scopes = try Set((body.scopes ?? []).enumerated().map { i, a throws -> String in
-            do { return try AccessRequest.Action.parsing(a).name } catch let e as GovernanceError {
-                throw ServerError(.badRequest, e.message, field: "scopes[\(i)]", value: a)
-            }
-        })
+        let scopes = try Self.actions(body.scopes ?? [], "scopes", wildcard: false)
         let twins = try Set((body.twins ?? []).enumerated().map { i, t throws -> TwinID in
             do { return try TwinID(t) } catch let e as TwinError { throw ServerError(.badRequest, e.message, field: "twins[\(i)]", value: t) }
         })
@@ -60,12 +56,7 @@ extension TwinAPI {
         guard !body.actions.isEmpty else {
             throw ServerError(.badRequest, "actions: name at least one action (or \"*\" for every action)", field: "actions")
         }
-        let actions = try Set(body.actions.enumerated().map { i, a throws -> String in
-            if a == "*" { return a }
-            do { return try AccessRequest.Action.parsing(a).name } catch let e as GovernanceError {
-                throw ServerError(.badRequest, e.message, field: "actions[\(i)]", value: a)
-            }
-        })
+        let actions = try Self.actions(body.actions, "actions", wildcard: true)
         let purposes = try Self.purposes(body.purposes, "purposes")
         let grant = Grant(role, body.effect == .permit ? .permit : .deny, actions: actions, purposes: purposes,
                           subject: body.ownTwins == true ? .linked : .any)
@@ -102,6 +93,19 @@ extension TwinAPI {
             return (try g.configure(optIn: optIn, optOut: optOut, epsilon: body.epsilon, budgetWindowDays: body.budgetWindowDays), try g.effectiveOwner())
         }
         return .ok(.init(body: .json(Self.policy(policy, stored: true, owner: owner2))))
+    }
+
+    /// Action names as the policy keeps them (`*` too, with `wildcard`); a name the bank does not know is a 400 naming
+    /// `field[i]`.
+    static func actions(_ texts: [String], _ field: String, wildcard: Bool) throws -> Set<String> {
+        var out: Set<String> = []
+        for (i, a) in texts.enumerated() {
+            if wildcard, a == "*" { out.insert(a); continue }
+            do { out.insert(try AccessRequest.Action.parsing(a).name) } catch let e as GovernanceError {
+                throw ServerError(.badRequest, e.message, field: "\(field)[\(i)]", value: a)
+            }
+        }
+        return out
     }
 
     static func role(_ text: String, _ field: String) throws -> Role {
